@@ -1,0 +1,229 @@
+//! `picoformer`: the host command line (convert, info, forward, decode).
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use picoformer::host::{self, config_json::ConfigJson, convert};
+use picoformer::{BeamParams, Model};
+use serde_json::json;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "picoformer",
+    version,
+    about = "The Transformer of \"Attention Is All You Need\", no_std and allocation-free: host tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Source {
+    /// PyTorch `nn.Transformer` state_dict names in a safetensors file.
+    Torch,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert trained weights into a picoformer model blob (.pfm).
+    Convert {
+        /// Checkpoint format.
+        #[arg(long, value_enum)]
+        from: Source,
+        /// CONFIG.json with the model's dimensions and switches.
+        #[arg(long)]
+        config: PathBuf,
+        /// Weights file (.safetensors).
+        weights: PathBuf,
+        /// Output model blob.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Show a model's configuration, size and scratch needs.
+    Info {
+        model: PathBuf,
+        /// Also report the scratch bytes of beam search with this beam size.
+        #[arg(long, default_value_t = 4)]
+        beam: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Teacher-forced decoder logits, one row per target position.
+    Forward {
+        model: PathBuf,
+        /// Source token ids, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        src: Vec<u32>,
+        /// Target token ids (starting with bos), comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        tgt: Vec<u32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Decode a source sequence: greedy, or beam search with --beam.
+    Decode {
+        model: PathBuf,
+        /// Source token ids, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        src: Vec<u32>,
+        /// Beam size (greedy decoding when absent).
+        #[arg(long)]
+        beam: Option<usize>,
+        /// Hypotheses to return (beam search; default 1).
+        #[arg(long)]
+        top: Option<usize>,
+        /// Length-penalty exponent (beam search; default 0.6).
+        #[arg(long)]
+        alpha: Option<f32>,
+        /// Most tokens to generate (default: the model's max_tgt_len).
+        #[arg(long)]
+        max_len: Option<usize>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn load(path: &PathBuf) -> Result<host::AlignedBytes> {
+    host::read_model_file(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn model_from<'b>(blob: &'b host::AlignedBytes, path: &std::path::Path) -> Result<Model<'b>> {
+    Model::from_blob(blob.as_slice()).with_context(|| format!("loading {}", path.display()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Convert {
+            from: Source::Torch,
+            config,
+            weights,
+            output,
+        } => {
+            let text = std::fs::read_to_string(&config)
+                .with_context(|| format!("reading {}", config.display()))?;
+            let config = ConfigJson::parse(&text)
+                .with_context(|| format!("parsing {}", config.display()))?;
+            let bytes = std::fs::read(&weights)
+                .with_context(|| format!("reading {}", weights.display()))?;
+            let (blob, report) = convert::convert_torch(&config, &bytes)
+                .with_context(|| format!("converting {}", weights.display()))?;
+            // Check what we wrote is what the engine accepts before writing it out.
+            Model::from_blob(host::AlignedBytes::copy_from(&blob).as_slice())
+                .context("the converted blob does not validate")?;
+            std::fs::write(&output, &blob)
+                .with_context(|| format!("writing {}", output.display()))?;
+            for name in &report.unused {
+                eprintln!("note: tensor `{name}` is not used by this config");
+            }
+            eprintln!("wrote {} ({} bytes)", output.display(), blob.len());
+        }
+        Command::Info { model, beam, json } => {
+            let blob = load(&model)?;
+            let m = model_from(&blob, &model)?;
+            let params = m.parameter_count();
+            let greedy = m.greedy_scratch_bytes()?;
+            let beam_bytes = m.beam_scratch_bytes(beam)?;
+            let config = ConfigJson::from(m.config());
+            if json {
+                let out = json!({
+                    "config": config,
+                    "parameters": params,
+                    "weight_bytes": params * 4,
+                    "blob_bytes": blob.as_slice().len(),
+                    "scratch_bytes": {"greedy": greedy, "beam": {"beam": beam, "bytes": beam_bytes}},
+                });
+                println!("{}", serde_json::to_string_pretty(&out)?);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&config)?);
+                println!("parameters:            {params}");
+                println!("weight bytes (f32):    {}", params * 4);
+                println!("blob bytes:            {}", blob.as_slice().len());
+                println!("scratch, greedy:       {greedy}");
+                println!("scratch, beam {beam:<3}:     {beam_bytes}");
+            }
+        }
+        Command::Forward {
+            model,
+            src,
+            tgt,
+            json,
+        } => {
+            let blob = load(&model)?;
+            let m = model_from(&blob, &model)?;
+            let vocab = m.config().dims.tgt_vocab;
+            let mut logits = vec![0f32; tgt.len() * vocab];
+            let mut scratch = host::scratch(m.greedy_scratch_bytes()?);
+            m.forward(&src, &tgt, &mut logits, scratch.as_mut_slice())?;
+            let rows: Vec<&[f32]> = logits.chunks(vocab).collect();
+            if json {
+                println!("{}", json!({ "logits": rows }));
+            } else {
+                for (i, row) in rows.iter().enumerate() {
+                    let best = picoformer_kernels::argmax(row).unwrap_or(0);
+                    println!("position {i}: argmax {best} ({:.4})", row[best]);
+                }
+            }
+        }
+        Command::Decode {
+            model,
+            src,
+            beam,
+            top,
+            alpha,
+            max_len,
+            json,
+        } => {
+            let blob = load(&model)?;
+            let m = model_from(&blob, &model)?;
+            let max_len = max_len.unwrap_or(m.config().dims.max_tgt_len);
+            let mut hypotheses: Vec<(Vec<u32>, f32)> = Vec::new();
+            match beam {
+                None => {
+                    if top.is_some() || alpha.is_some() {
+                        bail!("--top and --alpha need --beam");
+                    }
+                    let mut scratch = host::scratch(m.greedy_scratch_bytes()?);
+                    let mut out = vec![0u32; max_len];
+                    let greedy = m.greedy(&src, max_len, &mut out, scratch.as_mut_slice())?;
+                    out.truncate(greedy.len);
+                    hypotheses.push((out, greedy.score));
+                }
+                Some(beam) => {
+                    let params = BeamParams {
+                        beam,
+                        top: top.unwrap_or(1),
+                        alpha: alpha.unwrap_or(0.6),
+                        max_len,
+                    };
+                    let bytes = m.beam_scratch_bytes(beam)?;
+                    let mut scratch = host::scratch(bytes);
+                    let found = m.beam_search(&src, &params, scratch.as_mut_slice())?;
+                    for h in found.iter() {
+                        hypotheses.push((h.tokens.to_vec(), h.score));
+                    }
+                }
+            }
+            if json {
+                let list: Vec<_> = hypotheses
+                    .iter()
+                    .map(|(tokens, score)| json!({"tokens": tokens, "score": score}))
+                    .collect();
+                println!("{}", json!({ "hypotheses": list }));
+            } else {
+                for (tokens, score) in &hypotheses {
+                    let text: Vec<String> = tokens.iter().map(u32::to_string).collect();
+                    println!("{score:>10.4}  {}", text.join(","));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,603 @@
+//! The weights blob: a little-endian file the host writes and the engine validates, then
+//! reads in place.
+//!
+//! ```text
+//! offset  size  field
+//!      0     8  magic "PFMODEL\0"
+//!      8     4  version (= 1)
+//!     12     4  header_len: bytes before the first tensor (multiple of 16)
+//!     16     4  blob_len: total bytes, multiple of 16
+//!     20     4  dtype: 0 = f32 (1 = f16, 2 = i8 reserved)
+//!     24    36  d_model, n_heads, d_ff, n_encoder_layers, n_decoder_layers,
+//!               src_vocab, tgt_vocab, max_src_len, max_tgt_len      (u32 each)
+//!     60     4  norm: 0 post, 1 pre
+//!     64     4  activation: 0 relu, 1 gelu
+//!     68     4  positional: 0 none, 1 sinusoidal, 2 sinusoidal-concat, 3 learned
+//!     72     4  layer_norm_eps (f32)
+//!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm
+//!     80    12  bos_id, eos_id, pad_id
+//!     92     4  tensor_count
+//!     96     4  table_offset (= 128)
+//!    100    28  reserved, zero
+//!    128  16*n  tensor table: n x {kind u32, layer u32, offset u32, len u32}
+//!                 offset in bytes from the blob start, 16-byte aligned; len in elements;
+//!                 an absent optional tensor has offset 0 and len 0
+//! header_len  tensor data, row-major, `[out, in]` for weight matrices
+//! ```
+//!
+//! The table lists every tensor slot of the configuration in one canonical order (the
+//! globals, then each encoder layer, then each decoder layer, see [`TensorKind`]), so the
+//! engine finds any tensor by arithmetic, and validation proves the whole table once.
+
+use crate::config::{Activation, Config, Dims, Norm, Positional};
+use crate::error::{Error, Result};
+
+/// The magic bytes that open every blob.
+pub const MAGIC: [u8; 8] = *b"PFMODEL\0";
+/// The format version this build reads and writes.
+pub const VERSION: u32 = 1;
+/// Byte offset of the tensor table.
+pub const TABLE_OFFSET: usize = 128;
+/// Bytes per tensor table entry.
+pub const TABLE_ENTRY_BYTES: usize = 16;
+/// Alignment of the blob itself and of every tensor in it.
+pub const ALIGN: usize = 16;
+/// Dtype code of f32 weights.
+pub const DTYPE_F32: u32 = 0;
+
+const FLAG_SCALE_EMBEDDINGS: u32 = 1;
+const FLAG_TIE_OUTPUT: u32 = 2;
+const FLAG_FINAL_NORM: u32 = 4;
+
+#[cfg(target_endian = "big")]
+compile_error!(
+    "picoformer reads little-endian weights in place: big-endian targets are not supported"
+);
+
+/// Every kind of tensor a model can hold; the discriminant is the blob's `kind` code.
+///
+/// Within each group the discriminants follow the canonical table order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+#[allow(missing_docs)] // the names are the documentation; shapes are in `expected_len`
+pub enum TensorKind {
+    // Globals, in this order, once per model.
+    SrcEmbed = 1,
+    SrcPos,
+    TgtEmbed,
+    TgtPos,
+    EncNormGamma,
+    EncNormBeta,
+    DecNormGamma,
+    DecNormBeta,
+    OutWeight,
+    OutBias,
+    // Per encoder layer, in this order.
+    EncSelfQWeight = 16,
+    EncSelfQBias,
+    EncSelfKWeight,
+    EncSelfKBias,
+    EncSelfVWeight,
+    EncSelfVBias,
+    EncSelfOutWeight,
+    EncSelfOutBias,
+    EncNorm1Gamma,
+    EncNorm1Beta,
+    EncFfnW1,
+    EncFfnB1,
+    EncFfnW2,
+    EncFfnB2,
+    EncNorm2Gamma,
+    EncNorm2Beta,
+    // Per decoder layer, in this order.
+    DecSelfQWeight = 48,
+    DecSelfQBias,
+    DecSelfKWeight,
+    DecSelfKBias,
+    DecSelfVWeight,
+    DecSelfVBias,
+    DecSelfOutWeight,
+    DecSelfOutBias,
+    DecNorm1Gamma,
+    DecNorm1Beta,
+    DecCrossQWeight,
+    DecCrossQBias,
+    DecCrossKWeight,
+    DecCrossKBias,
+    DecCrossVWeight,
+    DecCrossVBias,
+    DecCrossOutWeight,
+    DecCrossOutBias,
+    DecNorm2Gamma,
+    DecNorm2Beta,
+    DecFfnW1,
+    DecFfnB1,
+    DecFfnW2,
+    DecFfnB2,
+    DecNorm3Gamma,
+    DecNorm3Beta,
+}
+
+use TensorKind as K;
+
+/// The global tensors, in table order.
+pub const GLOBAL_TENSORS: [TensorKind; 10] = [
+    K::SrcEmbed,
+    K::SrcPos,
+    K::TgtEmbed,
+    K::TgtPos,
+    K::EncNormGamma,
+    K::EncNormBeta,
+    K::DecNormGamma,
+    K::DecNormBeta,
+    K::OutWeight,
+    K::OutBias,
+];
+
+/// The tensors of one encoder layer, in table order.
+pub const ENCODER_LAYER_TENSORS: [TensorKind; 16] = [
+    K::EncSelfQWeight,
+    K::EncSelfQBias,
+    K::EncSelfKWeight,
+    K::EncSelfKBias,
+    K::EncSelfVWeight,
+    K::EncSelfVBias,
+    K::EncSelfOutWeight,
+    K::EncSelfOutBias,
+    K::EncNorm1Gamma,
+    K::EncNorm1Beta,
+    K::EncFfnW1,
+    K::EncFfnB1,
+    K::EncFfnW2,
+    K::EncFfnB2,
+    K::EncNorm2Gamma,
+    K::EncNorm2Beta,
+];
+
+/// The tensors of one decoder layer, in table order.
+pub const DECODER_LAYER_TENSORS: [TensorKind; 26] = [
+    K::DecSelfQWeight,
+    K::DecSelfQBias,
+    K::DecSelfKWeight,
+    K::DecSelfKBias,
+    K::DecSelfVWeight,
+    K::DecSelfVBias,
+    K::DecSelfOutWeight,
+    K::DecSelfOutBias,
+    K::DecNorm1Gamma,
+    K::DecNorm1Beta,
+    K::DecCrossQWeight,
+    K::DecCrossQBias,
+    K::DecCrossKWeight,
+    K::DecCrossKBias,
+    K::DecCrossVWeight,
+    K::DecCrossVBias,
+    K::DecCrossOutWeight,
+    K::DecCrossOutBias,
+    K::DecNorm2Gamma,
+    K::DecNorm2Beta,
+    K::DecFfnW1,
+    K::DecFfnB1,
+    K::DecFfnW2,
+    K::DecFfnB2,
+    K::DecNorm3Gamma,
+    K::DecNorm3Beta,
+];
+
+/// Whether a table slot must hold a tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// The configuration needs it.
+    Required,
+    /// May be present (biases, LayerNorm betas): absent means zero.
+    Optional,
+    /// Must be absent (the configuration has no use for it).
+    Absent,
+}
+
+/// One slot of the canonical tensor table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// What the tensor is.
+    pub kind: TensorKind,
+    /// Layer index within its stack (0 for globals).
+    pub layer: usize,
+    /// Element count when present.
+    pub len: usize,
+    /// Whether it must, may or must not be present.
+    pub presence: Presence,
+}
+
+/// Number of table slots of a configuration: `10 + 16 Le + 26 Ld`.
+pub const fn slot_count(dims: &Dims) -> usize {
+    GLOBAL_TENSORS.len()
+        + ENCODER_LAYER_TENSORS.len() * dims.n_encoder_layers
+        + DECODER_LAYER_TENSORS.len() * dims.n_decoder_layers
+}
+
+/// Table index of a global tensor.
+pub(crate) const fn global_index(kind: TensorKind) -> usize {
+    kind as usize - K::SrcEmbed as usize
+}
+
+/// Table index of a tensor of encoder layer `layer`.
+pub(crate) const fn encoder_index(layer: usize, kind: TensorKind) -> usize {
+    GLOBAL_TENSORS.len()
+        + layer * ENCODER_LAYER_TENSORS.len()
+        + (kind as usize - K::EncSelfQWeight as usize)
+}
+
+/// Table index of a tensor of decoder layer `layer`.
+pub(crate) const fn decoder_index(dims: &Dims, layer: usize, kind: TensorKind) -> usize {
+    GLOBAL_TENSORS.len()
+        + dims.n_encoder_layers * ENCODER_LAYER_TENSORS.len()
+        + layer * DECODER_LAYER_TENSORS.len()
+        + (kind as usize - K::DecSelfQWeight as usize)
+}
+
+/// The slot at table index `index`, or `None` past the end. Sizes use checked arithmetic.
+pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
+    let d = &config.dims;
+    let (kind, layer) = if let Some(&kind) = GLOBAL_TENSORS.get(index) {
+        (kind, 0)
+    } else {
+        let rest = index - GLOBAL_TENSORS.len();
+        let enc_slots = ENCODER_LAYER_TENSORS.len() * d.n_encoder_layers;
+        if rest < enc_slots {
+            let layer = rest / ENCODER_LAYER_TENSORS.len();
+            let within = rest % ENCODER_LAYER_TENSORS.len();
+            match ENCODER_LAYER_TENSORS.get(within) {
+                Some(&kind) => (kind, layer),
+                None => return Ok(None),
+            }
+        } else {
+            let rest = rest - enc_slots;
+            let layer = rest / DECODER_LAYER_TENSORS.len();
+            if layer >= d.n_decoder_layers {
+                return Ok(None);
+            }
+            match DECODER_LAYER_TENSORS.get(rest % DECODER_LAYER_TENSORS.len()) {
+                Some(&kind) => (kind, layer),
+                None => return Ok(None),
+            }
+        }
+    };
+    let mul = |a: usize, b: usize| a.checked_mul(b).ok_or(Error::SizeOverflow);
+    let (dm, f) = (d.d_model, d.d_ff);
+    let (enc, dec) = (config.has_encoder(), config.has_decoder());
+    let learned = config.positional == Positional::Learned;
+    let when = |cond: bool, presence: Presence| if cond { presence } else { Presence::Absent };
+    use Presence::{Optional as Opt, Required as Req};
+    let (len, presence) = match kind {
+        K::SrcEmbed => (mul(d.src_vocab, dm)?, when(enc, Req)),
+        K::SrcPos => (mul(d.max_src_len, dm)?, when(enc && learned, Req)),
+        K::TgtEmbed => (mul(d.tgt_vocab, dm)?, when(dec, Req)),
+        K::TgtPos => (mul(d.max_tgt_len, dm)?, when(dec && learned, Req)),
+        K::EncNormGamma => (dm, when(enc && config.final_norm, Req)),
+        K::EncNormBeta => (dm, when(enc && config.final_norm, Opt)),
+        K::DecNormGamma => (dm, when(dec && config.final_norm, Req)),
+        K::DecNormBeta => (dm, when(dec && config.final_norm, Opt)),
+        K::OutWeight => (mul(d.tgt_vocab, dm)?, when(dec && !config.tie_output, Req)),
+        K::OutBias => (d.tgt_vocab, when(dec, Opt)),
+        K::EncSelfQWeight
+        | K::EncSelfKWeight
+        | K::EncSelfVWeight
+        | K::EncSelfOutWeight
+        | K::DecSelfQWeight
+        | K::DecSelfKWeight
+        | K::DecSelfVWeight
+        | K::DecSelfOutWeight => (mul(dm, dm)?, Req),
+        K::DecCrossQWeight | K::DecCrossKWeight | K::DecCrossVWeight | K::DecCrossOutWeight => {
+            (mul(dm, dm)?, when(enc, Req))
+        }
+        K::DecCrossQBias | K::DecCrossKBias | K::DecCrossVBias | K::DecCrossOutBias => {
+            (dm, when(enc, Opt))
+        }
+        K::DecNorm2Gamma => (dm, when(enc, Req)),
+        K::DecNorm2Beta => (dm, when(enc, Opt)),
+        K::EncNorm1Gamma | K::EncNorm2Gamma | K::DecNorm1Gamma | K::DecNorm3Gamma => (dm, Req),
+        K::EncSelfQBias
+        | K::EncSelfKBias
+        | K::EncSelfVBias
+        | K::EncSelfOutBias
+        | K::DecSelfQBias
+        | K::DecSelfKBias
+        | K::DecSelfVBias
+        | K::DecSelfOutBias
+        | K::EncNorm1Beta
+        | K::EncNorm2Beta
+        | K::DecNorm1Beta
+        | K::DecNorm3Beta
+        | K::EncFfnB2
+        | K::DecFfnB2 => (dm, Opt),
+        K::EncFfnW1 | K::DecFfnW1 | K::EncFfnW2 | K::DecFfnW2 => (mul(f, dm)?, Req),
+        K::EncFfnB1 | K::DecFfnB1 => (f, Opt),
+    };
+    Ok(Some(Slot {
+        kind,
+        layer,
+        len,
+        presence,
+    }))
+}
+
+/// Bytes of header plus tensor table for a configuration.
+pub fn header_len(dims: &Dims) -> Result<usize> {
+    slot_count(dims)
+        .checked_mul(TABLE_ENTRY_BYTES)
+        .and_then(|t| t.checked_add(TABLE_OFFSET))
+        .ok_or(Error::SizeOverflow)
+}
+
+fn read_u32(bytes: &[u8], offset: usize) -> Result<u32> {
+    let field = offset
+        .checked_add(4)
+        .and_then(|end| bytes.get(offset..end))
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .ok_or(Error::BlobTruncated {
+            needed: offset.saturating_add(4),
+            got: bytes.len(),
+        })?;
+    Ok(u32::from_le_bytes(field))
+}
+
+fn read_usize(bytes: &[u8], offset: usize) -> Result<usize> {
+    usize::try_from(read_u32(bytes, offset)?).map_err(|_| Error::SizeOverflow)
+}
+
+/// Reads and checks the fixed header (not the table): magic, version, dtype, config.
+pub fn read_config(blob: &[u8]) -> Result<Config> {
+    if blob.len() < TABLE_OFFSET {
+        return Err(Error::BlobTruncated {
+            needed: TABLE_OFFSET,
+            got: blob.len(),
+        });
+    }
+    if blob.get(..8) != Some(&MAGIC[..]) {
+        return Err(Error::BadMagic);
+    }
+    let version = read_u32(blob, 8)?;
+    if version != VERSION {
+        return Err(Error::UnsupportedVersion { found: version });
+    }
+    let dtype = read_u32(blob, 20)?;
+    if dtype != DTYPE_F32 {
+        return Err(Error::UnsupportedDtype { found: dtype });
+    }
+    let dims = Dims {
+        d_model: read_usize(blob, 24)?,
+        n_heads: read_usize(blob, 28)?,
+        d_ff: read_usize(blob, 32)?,
+        n_encoder_layers: read_usize(blob, 36)?,
+        n_decoder_layers: read_usize(blob, 40)?,
+        src_vocab: read_usize(blob, 44)?,
+        tgt_vocab: read_usize(blob, 48)?,
+        max_src_len: read_usize(blob, 52)?,
+        max_tgt_len: read_usize(blob, 56)?,
+    };
+    let invalid = |reason| Error::InvalidConfig { reason };
+    let flags = read_u32(blob, 76)?;
+    if flags & !(FLAG_SCALE_EMBEDDINGS | FLAG_TIE_OUTPUT | FLAG_FINAL_NORM) != 0 {
+        return Err(invalid("unknown flag bits set"));
+    }
+    let config = Config {
+        dims,
+        norm: Norm::from_code(read_u32(blob, 60)?).ok_or(invalid("unknown norm code"))?,
+        activation: Activation::from_code(read_u32(blob, 64)?)
+            .ok_or(invalid("unknown activation code"))?,
+        positional: Positional::from_code(read_u32(blob, 68)?)
+            .ok_or(invalid("unknown positional code"))?,
+        layer_norm_eps: f32::from_bits(read_u32(blob, 72)?),
+        scale_embeddings: flags & FLAG_SCALE_EMBEDDINGS != 0,
+        tie_output: flags & FLAG_TIE_OUTPUT != 0,
+        final_norm: flags & FLAG_FINAL_NORM != 0,
+        bos_id: read_u32(blob, 80)?,
+        eos_id: read_u32(blob, 84)?,
+        pad_id: read_u32(blob, 88)?,
+    };
+    config.validate()?;
+    Ok(config)
+}
+
+/// A tensor table entry as stored: `[kind, layer, offset, len]`.
+pub(crate) type TableEntry = [u32; 4];
+
+/// Validates a whole blob; on success returns its config and its tensor table.
+///
+/// After this returns `Ok`, every table entry is the canonical slot of its index, and
+/// every present tensor lies 16-byte aligned inside the blob without overlapping another.
+pub(crate) fn validate(blob: &[u8]) -> Result<(Config, &[TableEntry])> {
+    if !(blob.as_ptr() as usize).is_multiple_of(ALIGN) {
+        return Err(Error::BlobMisaligned);
+    }
+    let config = read_config(blob)?;
+    let header_len = header_len(&config.dims)?;
+    let declared_header = read_usize(blob, 12)?;
+    let declared_len = read_usize(blob, 16)?;
+    let count = read_usize(blob, 92)?;
+    if count != slot_count(&config.dims)
+        || declared_header != header_len
+        || read_usize(blob, 96)? != TABLE_OFFSET
+    {
+        return Err(Error::TensorTableCorrupt { index: 0 });
+    }
+    if declared_len > blob.len() {
+        return Err(Error::BlobTruncated {
+            needed: declared_len,
+            got: blob.len(),
+        });
+    }
+    if declared_len != blob.len() || !declared_len.is_multiple_of(ALIGN) {
+        return Err(Error::BlobLengthMismatch {
+            declared: declared_len,
+            got: blob.len(),
+        });
+    }
+    let table_bytes = blob
+        .get(TABLE_OFFSET..header_len)
+        .ok_or(Error::BlobTruncated {
+            needed: header_len,
+            got: blob.len(),
+        })?;
+    let table: &[TableEntry] =
+        bytemuck::try_cast_slice(table_bytes).map_err(|_| Error::BlobMisaligned)?;
+    let mut data_end = header_len;
+    for (index, entry) in table.iter().enumerate() {
+        let [kind, layer, offset, len] = *entry;
+        let slot = slot(&config, index)?.ok_or(Error::TensorTableCorrupt { index })?;
+        if kind != slot.kind as u32 || usize::try_from(layer).ok() != Some(slot.layer) {
+            return Err(Error::TensorTableCorrupt { index });
+        }
+        let (offset, len) = (offset as usize, len as usize);
+        match (slot.presence, len) {
+            (Presence::Required, 0) => return Err(Error::MissingTensor { index }),
+            (Presence::Absent, 0) | (Presence::Optional, 0) => {
+                if offset != 0 {
+                    return Err(Error::TensorOutOfBounds { index });
+                }
+                continue;
+            }
+            (Presence::Absent, found) => {
+                return Err(Error::TensorShape {
+                    index,
+                    expected: 0,
+                    found,
+                })
+            }
+            (_, found) if found != slot.len => {
+                return Err(Error::TensorShape {
+                    index,
+                    expected: slot.len,
+                    found,
+                })
+            }
+            _ => {}
+        }
+        let end = len
+            .checked_mul(4)
+            .and_then(|bytes| bytes.checked_add(offset))
+            .ok_or(Error::TensorOutOfBounds { index })?;
+        if offset % ALIGN != 0 || offset < data_end || end > blob.len() {
+            return Err(Error::TensorOutOfBounds { index });
+        }
+        data_end = end;
+    }
+    Ok((config, table))
+}
+
+/// Writes blobs on the host.
+#[cfg(feature = "std")]
+pub mod writer {
+    use super::*;
+    use std::vec::Vec;
+
+    /// Serialises `config` and its tensors into a blob.
+    ///
+    /// `tensor(index, slot)` returns the data of table slot `index`, or `None` when the (optional) tensor is
+    /// absent. Required tensors that are missing and tensors of the wrong length are an
+    /// error naming the slot.
+    pub fn write_blob<'t>(
+        config: &Config,
+        mut tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
+    ) -> core::result::Result<Vec<u8>, std::string::String> {
+        config.validate().map_err(|e| e.to_string())?;
+        let d = &config.dims;
+        let header_len = header_len(d).map_err(|e| e.to_string())?;
+        let mut table: Vec<(Slot, Option<&'t [f32]>)> = Vec::new();
+        for index in 0..slot_count(d) {
+            let slot = slot(config, index)
+                .map_err(|e| e.to_string())?
+                .ok_or("table slot out of range")?;
+            let data = match slot.presence {
+                Presence::Absent => None,
+                _ => tensor(index, &slot),
+            };
+            match (slot.presence, data) {
+                (Presence::Required, None) => {
+                    return Err(format!(
+                        "missing tensor {:?} of layer {}",
+                        slot.kind, slot.layer
+                    ))
+                }
+                (_, Some(t)) if t.len() != slot.len => {
+                    return Err(format!(
+                        "tensor {:?} of layer {} has {} elements, expected {}",
+                        slot.kind,
+                        slot.layer,
+                        t.len(),
+                        slot.len
+                    ))
+                }
+                _ => {}
+            }
+            table.push((slot, data));
+        }
+        let mut out = vec![0u8; header_len];
+        let mut entries = Vec::with_capacity(table.len());
+        for (slot, data) in &table {
+            let (offset, len) = match data {
+                Some(t) => {
+                    let offset = out.len();
+                    for v in t.iter() {
+                        out.extend_from_slice(&v.to_le_bytes());
+                    }
+                    out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+                    (offset, t.len())
+                }
+                None => (0, 0),
+            };
+            let to_u32 = |v: usize| u32::try_from(v).map_err(|_| "blob larger than 4 GiB");
+            entries.push([
+                slot.kind as u32,
+                to_u32(slot.layer)?,
+                to_u32(offset)?,
+                to_u32(len)?,
+            ]);
+        }
+        let blob_len = u32::try_from(out.len()).map_err(|_| "blob larger than 4 GiB")?;
+        let mut put = |offset: usize, value: u32| {
+            out[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
+        };
+        let dim = |v: usize| v as u32; // validate() bounds every dimension by 2^20
+        put(8, VERSION);
+        put(12, header_len as u32);
+        put(16, blob_len);
+        put(20, DTYPE_F32);
+        for (i, v) in [
+            d.d_model,
+            d.n_heads,
+            d.d_ff,
+            d.n_encoder_layers,
+            d.n_decoder_layers,
+            d.src_vocab,
+            d.tgt_vocab,
+            d.max_src_len,
+            d.max_tgt_len,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            put(24 + 4 * i, dim(v));
+        }
+        put(60, config.norm as u32);
+        put(64, config.activation as u32);
+        put(68, config.positional as u32);
+        put(72, config.layer_norm_eps.to_bits());
+        let flags = (config.scale_embeddings as u32 * FLAG_SCALE_EMBEDDINGS)
+            | (config.tie_output as u32 * FLAG_TIE_OUTPUT)
+            | (config.final_norm as u32 * FLAG_FINAL_NORM);
+        put(76, flags);
+        put(80, config.bos_id);
+        put(84, config.eos_id);
+        put(88, config.pad_id);
+        put(92, table.len() as u32);
+        put(96, TABLE_OFFSET as u32);
+        for (i, entry) in entries.iter().enumerate() {
+            for (j, v) in entry.iter().enumerate() {
+                put(TABLE_OFFSET + i * TABLE_ENTRY_BYTES + 4 * j, *v);
+            }
+        }
+        out[..8].copy_from_slice(&MAGIC);
+        Ok(out)
+    }
+}

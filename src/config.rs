@@ -1,0 +1,200 @@
+//! Model configuration: the dimensions and the architecture switches of `spec.md`.
+
+use crate::error::{Error, Result};
+
+/// Sub-layer wiring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Norm {
+    /// The paper: `x = LN(x + sublayer(x))`.
+    Post = 0,
+    /// `x = x + sublayer(LN(x))`.
+    Pre = 1,
+}
+
+/// Activation of the position-wise feed-forward network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// `max(x, 0)` (the paper).
+    Relu = 0,
+    /// Exact GELU, erf form.
+    Gelu = 1,
+}
+
+/// Positional signal added to the embeddings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Positional {
+    /// No positional signal.
+    None = 0,
+    /// The paper's interleaved sinusoids: `sin` at even, `cos` at odd columns.
+    Sinusoidal = 1,
+    /// tensor2tensor's `get_timing_signal_1d`: all `sin` columns, then all `cos`.
+    SinusoidalConcat = 2,
+    /// A stored table `[max_len, d_model]` per side.
+    Learned = 3,
+}
+
+impl Norm {
+    /// From the blob's code.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(Norm::Post),
+            1 => Some(Norm::Pre),
+            _ => None,
+        }
+    }
+}
+
+impl Activation {
+    /// From the blob's code.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(Activation::Relu),
+            1 => Some(Activation::Gelu),
+            _ => None,
+        }
+    }
+}
+
+impl Positional {
+    /// From the blob's code.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(Positional::None),
+            1 => Some(Positional::Sinusoidal),
+            2 => Some(Positional::SinusoidalConcat),
+            3 => Some(Positional::Learned),
+            _ => None,
+        }
+    }
+}
+
+/// The sizes that determine every weight shape and the scratch size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    /// `D`, width of every hidden vector.
+    pub d_model: usize,
+    /// `H`, attention heads; `D % H == 0`.
+    pub n_heads: usize,
+    /// `F`, inner width of the feed-forward network.
+    pub d_ff: usize,
+    /// `Le`, encoder layers (0: decoder-only).
+    pub n_encoder_layers: usize,
+    /// `Ld`, decoder layers (0: encoder-only).
+    pub n_decoder_layers: usize,
+    /// Source vocabulary size.
+    pub src_vocab: usize,
+    /// Target vocabulary size.
+    pub tgt_vocab: usize,
+    /// `S`, longest source sequence.
+    pub max_src_len: usize,
+    /// `T`, longest target sequence (decoder positions).
+    pub max_tgt_len: usize,
+}
+
+/// Largest value any single dimension may take; keeps every size computation far from
+/// overflow on 32-bit targets before the checked arithmetic even starts.
+pub const MAX_DIM: usize = 1 << 20;
+
+/// Largest number of layers on either side.
+pub const MAX_LAYERS: usize = 256;
+
+/// A complete model configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+    /// The sizes.
+    pub dims: Dims,
+    /// Post-norm (paper) or pre-norm wiring.
+    pub norm: Norm,
+    /// Feed-forward activation.
+    pub activation: Activation,
+    /// Positional signal.
+    pub positional: Positional,
+    /// LayerNorm epsilon.
+    pub layer_norm_eps: f32,
+    /// Multiply embeddings by `sqrt(d_model)`.
+    pub scale_embeddings: bool,
+    /// The output projection is the target embedding matrix.
+    pub tie_output: bool,
+    /// LayerNorm on the top encoder output and on the top decoder output.
+    pub final_norm: bool,
+    /// Start-of-sequence token of the decoder.
+    pub bos_id: u32,
+    /// End-of-sequence token of the decoder.
+    pub eos_id: u32,
+    /// Padding token (not used by the engine; kept for tools).
+    pub pad_id: u32,
+}
+
+impl Config {
+    /// Checks every rule the engine relies on; each broken rule has its own message.
+    pub fn validate(&self) -> Result<()> {
+        let d = &self.dims;
+        let bad = |reason| Err(Error::InvalidConfig { reason });
+        let fields = [
+            d.d_model,
+            d.n_heads,
+            d.d_ff,
+            d.src_vocab,
+            d.tgt_vocab,
+            d.max_src_len,
+            d.max_tgt_len,
+        ];
+        if fields.iter().any(|&v| v > MAX_DIM) {
+            return bad("a dimension exceeds 2^20");
+        }
+        if d.n_encoder_layers > MAX_LAYERS || d.n_decoder_layers > MAX_LAYERS {
+            return bad("more than 256 layers on one side");
+        }
+        if d.n_encoder_layers + d.n_decoder_layers == 0 {
+            return bad("the model has neither encoder nor decoder layers");
+        }
+        if d.d_model == 0 {
+            return bad("d_model is 0");
+        }
+        if d.n_heads == 0 {
+            return bad("n_heads is 0");
+        }
+        if !d.d_model.is_multiple_of(d.n_heads) {
+            return bad("d_model is not a multiple of n_heads");
+        }
+        if d.d_ff == 0 {
+            return bad("d_ff is 0");
+        }
+        if d.n_encoder_layers > 0 && (d.src_vocab == 0 || d.max_src_len == 0) {
+            return bad("an encoder needs src_vocab > 0 and max_src_len > 0");
+        }
+        if d.n_decoder_layers > 0 {
+            if d.tgt_vocab < 2 || d.max_tgt_len == 0 {
+                return bad("a decoder needs tgt_vocab >= 2 and max_tgt_len > 0");
+            }
+            let vocab = d.tgt_vocab as u64;
+            if u64::from(self.bos_id) >= vocab || u64::from(self.eos_id) >= vocab {
+                return bad("bos_id or eos_id is not below tgt_vocab");
+            }
+        }
+        if matches!(
+            self.positional,
+            Positional::Sinusoidal | Positional::SinusoidalConcat
+        ) && !d.d_model.is_multiple_of(2)
+        {
+            return bad("sinusoidal positions need an even d_model");
+        }
+        if !(self.layer_norm_eps.is_finite() && self.layer_norm_eps >= 0.0) {
+            return bad("layer_norm_eps must be finite and >= 0");
+        }
+        if self.tie_output && d.n_decoder_layers > 0 && d.tgt_vocab == 0 {
+            return bad("tie_output needs a target embedding");
+        }
+        Ok(())
+    }
+
+    /// True when the model has an encoder.
+    pub const fn has_encoder(&self) -> bool {
+        self.dims.n_encoder_layers > 0
+    }
+
+    /// True when the model has a decoder.
+    pub const fn has_decoder(&self) -> bool {
+        self.dims.n_decoder_layers > 0
+    }
+}

@@ -1,0 +1,220 @@
+//! The public entry points: encode, teacher-forced forward, greedy decoding and beam
+//! search. Each checks all of its inputs before it writes anything.
+
+mod beam;
+
+pub use beam::{BeamParams, Hypotheses, Hypothesis};
+
+use crate::decoder::{self, DecoderCaches, DecoderWork};
+use crate::encoder::{self, EncoderWork};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::scratch::{Arena, Plan};
+use picoformer_kernels as k;
+
+/// Result of [`Model::greedy`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Greedy {
+    /// Tokens written to the output (excluding bos, including eos when emitted).
+    pub len: usize,
+    /// Sum of the log-probabilities of the generated tokens.
+    pub score: f32,
+}
+
+/// Checks source tokens: present for an encoder (1..=S ids below `src_vocab`), absent for
+/// a decoder-only model.
+fn check_source(model: &Model, src: &[u32]) -> Result<()> {
+    let dims = &model.config().dims;
+    if !model.config().has_encoder() {
+        return if src.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::WrongArchitecture {
+                needs: "encoder, but source tokens were given",
+            })
+        };
+    }
+    check_tokens(src, dims.max_src_len, dims.src_vocab)
+}
+
+fn check_tokens(tokens: &[u32], max: usize, vocab: usize) -> Result<()> {
+    if tokens.is_empty() {
+        return Err(Error::EmptySequence);
+    }
+    if tokens.len() > max {
+        return Err(Error::SequenceTooLong {
+            len: tokens.len(),
+            max,
+        });
+    }
+    match tokens.iter().find(|&&t| t as usize >= vocab) {
+        Some(&token) => Err(Error::TokenOutOfRange { token, vocab }),
+        None => Ok(()),
+    }
+}
+
+fn check_max_len(model: &Model, max_len: usize) -> Result<()> {
+    let limit = model.config().dims.max_tgt_len;
+    if max_len == 0 || max_len > limit {
+        return Err(Error::MaxLenOutOfRange { max_len, limit });
+    }
+    Ok(())
+}
+
+fn need_decoder(model: &Model) -> Result<()> {
+    if model.config().has_decoder() {
+        Ok(())
+    } else {
+        Err(Error::WrongArchitecture { needs: "decoder" })
+    }
+}
+
+/// Scratch of a decoding call, carved: persistent caches, (beam state), then the shared
+/// work region.
+pub(crate) struct Session<'s> {
+    pub caches: DecoderCaches<'s>,
+    pub work: &'s mut [f32],
+}
+
+/// Carves the scratch (the beam state through `carve_beam`), runs the encoder on `src`
+/// and precomputes the cross K/V of every decoder layer.
+pub(crate) fn start<'s, B>(
+    model: &Model,
+    plan: &Plan,
+    src: &[u32],
+    scratch: &'s mut [u8],
+    carve_beam: impl FnOnce(&mut Arena<'s>) -> Result<B>,
+) -> Result<(Session<'s>, B)> {
+    let mut arena = Arena::new(scratch, plan.total_bytes())?;
+    let mut caches = DecoderCaches::carve(plan, &mut arena)?;
+    let beam = carve_beam(&mut arena)?;
+    let work = arena.f32s(plan.work_len())?;
+    if model.config().has_encoder() {
+        let mut enc = EncoderWork::carve(plan, &mut *work)?;
+        encoder::encode(model, plan, src, &mut enc)?;
+        let memory = encoder::prefix(enc.x, src.len() * plan.d);
+        decoder::precompute_cross(model, plan, memory, &mut caches)?;
+    }
+    Ok((Session { caches, work }, beam))
+}
+
+impl<'a> Model<'a> {
+    /// Exact scratch bytes of [`encode`](Self::encode), [`forward`](Self::forward) and
+    /// [`greedy`](Self::greedy).
+    pub fn greedy_scratch_bytes(&self) -> Result<usize> {
+        crate::scratch::greedy_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`beam_search`](Self::beam_search) with `beam` hypotheses.
+    pub fn beam_scratch_bytes(&self, beam: usize) -> Result<usize> {
+        crate::scratch::beam_scratch_bytes(&self.config().dims, beam).ok_or(Error::SizeOverflow)
+    }
+
+    /// Runs the encoder: `out` `[src.len(), D]` receives the top encoder output (after the
+    /// final norm, when configured).
+    pub fn encode(&self, src: &[u32], out: &mut [f32], scratch: &mut [u8]) -> Result<()> {
+        if !self.config().has_encoder() {
+            return Err(Error::WrongArchitecture { needs: "encoder" });
+        }
+        check_source(self, src)?;
+        let d = self.config().dims.d_model;
+        let needed = src.len() * d;
+        if out.len() < needed {
+            return Err(Error::OutputTooSmall {
+                needed,
+                got: out.len(),
+            });
+        }
+        let mut plan = Plan::new(&self.config().dims, 1, false);
+        plan.ld = 0; // no decoder state is needed to encode
+        plan.t = 0;
+        let mut arena = Arena::new(scratch, plan.total_bytes())?;
+        let work = arena.f32s(plan.work_len())?;
+        let mut enc = EncoderWork::carve(&plan, work)?;
+        encoder::encode(self, &plan, src, &mut enc)?;
+        for (dst, &v) in out.iter_mut().zip(enc.x.iter().take(needed)) {
+            *dst = v;
+        }
+        Ok(())
+    }
+
+    /// Teacher-forced decoder logits: row `i` of `logits` `[tgt.len(), V]` is the
+    /// distribution after reading `tgt[..=i]` (give `tgt` starting with bos).
+    pub fn forward(
+        &self,
+        src: &[u32],
+        tgt: &[u32],
+        logits: &mut [f32],
+        scratch: &mut [u8],
+    ) -> Result<()> {
+        need_decoder(self)?;
+        check_source(self, src)?;
+        let dims = &self.config().dims;
+        check_tokens(tgt, dims.max_tgt_len, dims.tgt_vocab)?;
+        let v = dims.tgt_vocab;
+        let needed = tgt.len() * v;
+        if logits.len() < needed {
+            return Err(Error::OutputTooSmall {
+                needed,
+                got: logits.len(),
+            });
+        }
+        let plan = Plan::new(dims, 1, false);
+        let (mut session, ()) = start(self, &plan, src, scratch, |_| Ok(()))?;
+        let mut work = DecoderWork::carve(&plan, session.work)?;
+        for ((position, token), row) in tgt.iter().enumerate().zip(logits.chunks_exact_mut(v)) {
+            let token = core::slice::from_ref(token);
+            decoder::step(self, &plan, token, position, &mut session.caches, &mut work)?;
+            for (dst, &src) in row.iter_mut().zip(work.logits.iter()) {
+                *dst = src;
+            }
+        }
+        Ok(())
+    }
+
+    /// Greedy decoding: from bos, append the most likely token (ties: lowest id) until eos
+    /// or `max_len` tokens. Writes the tokens (excluding bos, including eos) to `out`,
+    /// which must hold `max_len` tokens.
+    ///
+    /// A step whose logits are all NaN emits eos, so a broken model ends rather than
+    /// loops.
+    pub fn greedy(
+        &self,
+        src: &[u32],
+        max_len: usize,
+        out: &mut [u32],
+        scratch: &mut [u8],
+    ) -> Result<Greedy> {
+        need_decoder(self)?;
+        check_source(self, src)?;
+        check_max_len(self, max_len)?;
+        if out.len() < max_len {
+            return Err(Error::OutputTooSmall {
+                needed: max_len,
+                got: out.len(),
+            });
+        }
+        let config = self.config();
+        let plan = Plan::new(&config.dims, 1, false);
+        let (mut session, ()) = start(self, &plan, src, scratch, |_| Ok(()))?;
+        let mut work = DecoderWork::carve(&plan, session.work)?;
+        let mut token = config.bos_id;
+        let mut score = 0.0f32;
+        let mut len = 0;
+        for (position, slot) in out.iter_mut().take(max_len).enumerate() {
+            let input = core::slice::from_ref(&token);
+            decoder::step(self, &plan, input, position, &mut session.caches, &mut work)?;
+            let logits = encoder::prefix(work.logits, plan.v);
+            let next = k::argmax(logits).unwrap_or(config.eos_id as usize);
+            k::log_softmax(logits);
+            score += logits.get(next).copied().unwrap_or(f32::NEG_INFINITY);
+            token = next as u32;
+            *slot = token;
+            len += 1;
+            if token == config.eos_id {
+                break;
+            }
+        }
+        Ok(Greedy { len, score })
+    }
+}

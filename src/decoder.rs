@@ -1,0 +1,232 @@
+//! The decoder stack, one position at a time for `n` hypotheses side by side: embedding,
+//! then `Ld` layers of masked self-attention (through the key/value cache),
+//! encoder-decoder attention and FFN, then the optional final LayerNorm and the output
+//! projection.
+
+use crate::blob::TensorKind;
+use crate::encoder::prefix;
+use crate::error::{Error, Result};
+use crate::layers::embedding::Positions;
+use crate::layers::{attention, embedding, feed_forward, sublayer};
+use crate::model::{Model, NormWeights};
+use crate::scratch::{Arena, Plan};
+use picoformer_kernels as k;
+
+/// The state that lives for a whole decode.
+pub(crate) struct DecoderCaches<'s> {
+    /// `[Ld, S, D]` encoder-decoder keys, computed once per source.
+    pub cross_k: &'s mut [f32],
+    /// `[Ld, S, D]` encoder-decoder values.
+    pub cross_v: &'s mut [f32],
+    /// `[Ld, B, T, D]` self-attention keys of every past position of every hypothesis.
+    pub self_k: &'s mut [f32],
+    /// `[Ld, B, T, D]` self-attention values.
+    pub self_v: &'s mut [f32],
+    /// Source positions in the cross K/V (0 for a decoder-only model).
+    pub src_len: usize,
+}
+
+impl<'s> DecoderCaches<'s> {
+    pub fn carve(plan: &Plan, arena: &mut Arena<'s>) -> Result<Self> {
+        Ok(DecoderCaches {
+            cross_k: arena.f32s(plan.cross_len())?,
+            cross_v: arena.f32s(plan.cross_len())?,
+            self_k: arena.f32s(plan.cache_len())?,
+            self_v: arena.f32s(plan.cache_len())?,
+            src_len: 0,
+        })
+    }
+}
+
+/// The decoder's working set for one step, carved from the work region.
+pub(crate) struct DecoderWork<'s> {
+    /// `[B, D]` residual stream of each hypothesis.
+    pub y: &'s mut [f32],
+    /// `[B, D]` LayerNorm'd input (pre-norm).
+    pub normed: &'s mut [f32],
+    /// `[B, D]` queries, then attention output Z; also the FFN output.
+    pub q: &'s mut [f32],
+    /// `[B, D]` new keys / values / sub-layer output.
+    pub tmp: &'s mut [f32],
+    /// `[R, F]` FFN hidden activations.
+    pub hidden: &'s mut [f32],
+    /// `[max(S, T)]` attention scores of one query.
+    pub scores: &'s mut [f32],
+    /// `[B, V]` logits of each hypothesis.
+    pub logits: &'s mut [f32],
+}
+
+impl<'s> DecoderWork<'s> {
+    pub fn carve(plan: &Plan, work: &'s mut [f32]) -> Result<Self> {
+        let mut arena = Arena::over(work);
+        let bd = plan.beams.checked_mul(plan.d);
+        Ok(DecoderWork {
+            y: arena.f32s(bd)?,
+            normed: arena.f32s(bd)?,
+            q: arena.f32s(bd)?,
+            tmp: arena.f32s(bd)?,
+            hidden: arena.f32s(plan.decoder_rows_block().checked_mul(plan.f))?,
+            scores: arena.f32s(Some(plan.s.max(plan.t)))?,
+            logits: arena.f32s(plan.beams.checked_mul(plan.v))?,
+        })
+    }
+}
+
+/// Computes the encoder-decoder keys and values of every decoder layer from the encoder
+/// output `memory` `[s, D]`: once per source, never per step.
+pub(crate) fn precompute_cross(
+    model: &Model,
+    plan: &Plan,
+    memory: &[f32],
+    caches: &mut DecoderCaches,
+) -> Result<()> {
+    let d = plan.d;
+    let s = memory.len() / d.max(1);
+    let per_layer = plan.s * d;
+    for layer in 0..plan.ld {
+        let Some((cross, _)) = model.decoder_layer(layer)?.cross_attn else {
+            return Ok(());
+        };
+        let start = layer * per_layer;
+        let (Some(keys), Some(values)) = (
+            caches.cross_k.get_mut(start..start + s * d),
+            caches.cross_v.get_mut(start..start + s * d),
+        ) else {
+            return Err(Error::SizeOverflow);
+        };
+        attention::project_keys_values(&cross, memory, d, keys, values);
+    }
+    caches.src_len = s;
+    Ok(())
+}
+
+/// One decoder step: feeds `tokens[b]` at `position` for the `n = tokens.len()`
+/// hypotheses held in cache slots `0..n`, appends their keys/values to the cache, and
+/// leaves the logits in `work.logits[..n * V]`.
+pub(crate) fn step(
+    model: &Model,
+    plan: &Plan,
+    tokens: &[u32],
+    position: usize,
+    caches: &mut DecoderCaches,
+    work: &mut DecoderWork,
+) -> Result<()> {
+    let config = model.config();
+    let (d, t, heads) = (plan.d, plan.t, config.dims.n_heads);
+    if position >= t {
+        return Err(Error::SequenceTooLong {
+            len: position + 1,
+            max: t,
+        });
+    }
+    let n = tokens.len();
+    let nd = n * d;
+    let (y, normed, q, tmp) = (
+        prefix(work.y, nd),
+        prefix(work.normed, nd),
+        prefix(work.q, nd),
+        prefix(work.tmp, nd),
+    );
+    embedding::embed(
+        config,
+        model.required_global(TensorKind::TgtEmbed)?,
+        model.global(TensorKind::TgtPos),
+        tokens,
+        Positions::All(position),
+        y,
+    )?;
+    let src_len = caches.src_len;
+    for layer_index in 0..plan.ld {
+        let layer = model.decoder_layer(layer_index)?;
+
+        // Masked self-attention: append this position's K/V to each hypothesis' cache,
+        // then attend over positions 0..=position (the mask is the cache's extent).
+        let input = sublayer::input(config, &layer.norm1, y, normed);
+        attention::project_queries(&layer.self_attn, input, d, q);
+        for (cache, weights, bias) in [
+            (
+                &mut *caches.self_k,
+                layer.self_attn.k,
+                layer.self_attn.k_bias,
+            ),
+            (
+                &mut *caches.self_v,
+                layer.self_attn.v,
+                layer.self_attn.v_bias,
+            ),
+        ] {
+            k::linear(input, weights, bias, d, tmp);
+            for (b, row) in tmp.chunks_exact(d.max(1)).enumerate() {
+                let at = cache_offset(plan, layer_index, b, position)?;
+                let slot = cache.get_mut(at..at + d).ok_or(Error::SizeOverflow)?;
+                slot.copy_from_slice(row);
+            }
+        }
+        for (b, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
+            let start = cache_offset(plan, layer_index, b, 0)?;
+            let end = start + (position + 1) * d;
+            let (Some(keys), Some(values)) =
+                (caches.self_k.get(start..end), caches.self_v.get(start..end))
+            else {
+                return Err(Error::SizeOverflow);
+            };
+            k::attention(q_row, keys, values, heads, work.scores);
+        }
+        attention::project_output(&layer.self_attn, q, d, tmp);
+        sublayer::residual(config, &layer.norm1, y, tmp);
+
+        // Encoder-decoder attention over the precomputed cross K/V.
+        if let Some((cross, norm2)) = &layer.cross_attn {
+            let input = sublayer::input(config, norm2, y, normed);
+            attention::project_queries(cross, input, d, q);
+            let start = layer_index * plan.s * d;
+            let (Some(keys), Some(values)) = (
+                caches.cross_k.get(start..start + src_len * d),
+                caches.cross_v.get(start..start + src_len * d),
+            ) else {
+                return Err(Error::SizeOverflow);
+            };
+            attention::attend_all(q, keys, values, heads, d, work.scores);
+            attention::project_output(cross, q, d, tmp);
+            sublayer::residual(config, norm2, y, tmp);
+        }
+
+        // Feed-forward sub-layer.
+        let input = sublayer::input(config, &layer.norm3, y, normed);
+        let rows = plan.decoder_rows_block();
+        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows, q);
+        sublayer::residual(config, &layer.norm3, y, q);
+    }
+    if config.final_norm {
+        let norm = NormWeights {
+            gamma: model.required_global(TensorKind::DecNormGamma)?,
+            beta: model.global(TensorKind::DecNormBeta),
+        };
+        sublayer::layer_norm_rows(y, &norm, config.layer_norm_eps, d);
+    }
+    // logits = y Wout^T + bout, Wout = target embedding when tied.
+    let w_out = if config.tie_output {
+        model.required_global(TensorKind::TgtEmbed)?
+    } else {
+        model.required_global(TensorKind::OutWeight)?
+    };
+    let logits = prefix(work.logits, n * plan.v);
+    k::linear(y, w_out, model.global(TensorKind::OutBias), d, logits);
+    Ok(())
+}
+
+/// Element offset of `[layer, beam, position, 0]` in a `[Ld, B, T, D]` cache.
+pub(crate) fn cache_offset(
+    plan: &Plan,
+    layer: usize,
+    beam: usize,
+    position: usize,
+) -> Result<usize> {
+    layer
+        .checked_mul(plan.beams)
+        .and_then(|v| v.checked_add(beam))
+        .and_then(|v| v.checked_mul(plan.t))
+        .and_then(|v| v.checked_add(position))
+        .and_then(|v| v.checked_mul(plan.d))
+        .ok_or(Error::SizeOverflow)
+}

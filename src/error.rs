@@ -1,0 +1,219 @@
+//! The one error type of the engine: every public entry returns `Result<_, Error>`.
+
+use core::fmt;
+
+/// Everything that can go wrong, each cause with its own variant.
+///
+/// `Display` gives a one-line message under every configuration (it is `core::fmt`);
+/// `std::error::Error` is implemented under the `std` feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    // ---- the weights blob ----
+    /// The blob is shorter than its header, its tensor table or the length it declares.
+    BlobTruncated {
+        /// Bytes the blob must have.
+        needed: usize,
+        /// Bytes it has.
+        got: usize,
+    },
+    /// The blob does not start with the magic bytes `PFMODEL\0`.
+    BadMagic,
+    /// The blob's format version is not one this build reads.
+    UnsupportedVersion {
+        /// Version found in the blob.
+        found: u32,
+    },
+    /// The blob's weight element type is not one this build computes with.
+    UnsupportedDtype {
+        /// Dtype code found in the blob.
+        found: u32,
+    },
+    /// The blob's first byte is not on a 16-byte boundary.
+    BlobMisaligned,
+    /// The blob's declared length differs from the bytes given (trailing garbage).
+    BlobLengthMismatch {
+        /// Length the header declares.
+        declared: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// A configuration field is out of its valid range.
+    InvalidConfig {
+        /// Which rule was broken.
+        reason: &'static str,
+    },
+    /// The tensor table does not list the tensors this configuration needs, in order.
+    TensorTableCorrupt {
+        /// Index of the offending table entry.
+        index: usize,
+    },
+    /// A tensor lies (partly) outside the blob, overlaps another or is not 16-byte aligned.
+    TensorOutOfBounds {
+        /// Index of the offending table entry.
+        index: usize,
+    },
+    /// A tensor's element count differs from what the configuration implies.
+    TensorShape {
+        /// Index of the offending table entry.
+        index: usize,
+        /// Element count the configuration implies.
+        expected: usize,
+        /// Element count the table gives.
+        found: usize,
+    },
+    /// A tensor required by this configuration is absent from the blob.
+    MissingTensor {
+        /// Index of the table entry.
+        index: usize,
+    },
+    /// The blob's dimensions differ from the ones of the statically sized model type.
+    ShapeMismatch {
+        /// Name of the dimension.
+        field: &'static str,
+        /// Value in the type.
+        expected: usize,
+        /// Value in the blob.
+        found: usize,
+    },
+
+    // ---- inputs ----
+    /// A token id is not below the vocabulary size.
+    TokenOutOfRange {
+        /// The token.
+        token: u32,
+        /// The vocabulary size.
+        vocab: usize,
+    },
+    /// An input sequence is empty.
+    EmptySequence,
+    /// An input sequence is longer than the model allows.
+    SequenceTooLong {
+        /// Its length.
+        len: usize,
+        /// The maximum (`max_src_len` or `max_tgt_len`).
+        max: usize,
+    },
+    /// `max_len` for decoding is 0 or exceeds `max_tgt_len`.
+    MaxLenOutOfRange {
+        /// Requested maximum.
+        max_len: usize,
+        /// Largest allowed (`max_tgt_len`).
+        limit: usize,
+    },
+    /// Beam size is 0 or larger than the model or the scratch allows.
+    BeamSizeOutOfRange {
+        /// Requested beam size.
+        beam: usize,
+        /// Largest allowed.
+        limit: usize,
+    },
+    /// Top beams is 0 or larger than the beam size.
+    TopBeamsOutOfRange {
+        /// Requested number of returned hypotheses.
+        top: usize,
+        /// The beam size.
+        beam: usize,
+    },
+    /// The length-penalty exponent is negative or not finite.
+    InvalidLengthPenalty,
+    /// The model has no encoder, or no decoder, and the call needs one.
+    WrongArchitecture {
+        /// What the call needs.
+        needs: &'static str,
+    },
+
+    // ---- buffers ----
+    /// The scratch buffer is smaller than the exact size the call needs.
+    ScratchTooSmall {
+        /// Bytes needed (the `scratch_bytes` value).
+        needed: usize,
+        /// Bytes given.
+        got: usize,
+    },
+    /// The scratch buffer does not start on a 16-byte boundary.
+    ScratchMisaligned,
+    /// An output buffer is shorter than the call may write.
+    OutputTooSmall {
+        /// Elements needed.
+        needed: usize,
+        /// Elements given.
+        got: usize,
+    },
+    /// A size computed from the dimensions overflows `usize`.
+    SizeOverflow,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::BlobTruncated { needed, got } => {
+                write!(f, "model blob truncated: needs {needed} bytes, has {got}")
+            }
+            Error::BadMagic => write!(f, "not a picoformer model blob (bad magic)"),
+            Error::UnsupportedVersion { found } => {
+                write!(f, "unsupported model blob version {found} (this build reads version {})", crate::blob::VERSION)
+            }
+            Error::UnsupportedDtype { found } => {
+                write!(f, "unsupported weight dtype code {found} (this build computes with f32 = 0)")
+            }
+            Error::BlobMisaligned => write!(f, "model blob is not 16-byte aligned in memory"),
+            Error::BlobLengthMismatch { declared, got } => {
+                write!(f, "model blob declares {declared} bytes but {got} were given")
+            }
+            Error::InvalidConfig { reason } => write!(f, "invalid model config: {reason}"),
+            Error::TensorTableCorrupt { index } => {
+                write!(f, "tensor table entry {index} is not the tensor this config expects there")
+            }
+            Error::TensorOutOfBounds { index } => write!(
+                f,
+                "tensor table entry {index} points outside the blob, overlaps another tensor or is misaligned"
+            ),
+            Error::TensorShape { index, expected, found } => write!(
+                f,
+                "tensor table entry {index} has {found} elements, the config implies {expected}"
+            ),
+            Error::MissingTensor { index } => {
+                write!(f, "tensor table entry {index} is required by this config but absent")
+            }
+            Error::ShapeMismatch { field, expected, found } => write!(
+                f,
+                "model blob has {field} = {found} but the static model type has {expected}"
+            ),
+            Error::TokenOutOfRange { token, vocab } => {
+                write!(f, "token id {token} out of range (vocabulary size {vocab})")
+            }
+            Error::EmptySequence => write!(f, "input sequence is empty"),
+            Error::SequenceTooLong { len, max } => {
+                write!(f, "input sequence of {len} tokens is longer than the maximum {max}")
+            }
+            Error::MaxLenOutOfRange { max_len, limit } => {
+                write!(f, "max_len {max_len} out of range 1..={limit}")
+            }
+            Error::BeamSizeOutOfRange { beam, limit } => {
+                write!(f, "beam size {beam} out of range 1..={limit}")
+            }
+            Error::TopBeamsOutOfRange { top, beam } => {
+                write!(f, "top beams {top} out of range 1..={beam} (the beam size)")
+            }
+            Error::InvalidLengthPenalty => {
+                write!(f, "length penalty alpha must be finite and >= 0")
+            }
+            Error::WrongArchitecture { needs } => write!(f, "this model has no {needs}"),
+            Error::ScratchTooSmall { needed, got } => {
+                write!(f, "scratch buffer too small: needs {needed} bytes, has {got}")
+            }
+            Error::ScratchMisaligned => write!(f, "scratch buffer is not 16-byte aligned"),
+            Error::OutputTooSmall { needed, got } => {
+                write!(f, "output buffer too small: needs {needed} elements, has {got}")
+            }
+            Error::SizeOverflow => write!(f, "a size computed from the model dimensions overflows"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+/// Shorthand for `core::result::Result<T, Error>`.
+pub type Result<T> = core::result::Result<T, Error>;

@@ -1,0 +1,130 @@
+//! The JSON form of a model configuration (`CONFIG.json` of `convert`, `info --json`).
+
+use crate::config::{Activation, Config, Dims, Norm, Positional};
+use serde::{Deserialize, Serialize};
+
+/// `CONFIG.json`: the keys every converter and `info --json` use.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ConfigJson {
+    pub d_model: usize,
+    pub n_heads: usize,
+    pub d_ff: usize,
+    pub n_encoder_layers: usize,
+    pub n_decoder_layers: usize,
+    pub src_vocab: usize,
+    pub tgt_vocab: usize,
+    pub max_src_len: usize,
+    pub max_tgt_len: usize,
+    /// "post" | "pre"
+    pub norm: String,
+    /// "relu" | "gelu"
+    pub activation: String,
+    /// "sinusoidal" | "sinusoidal-concat" | "learned" | "none"
+    pub positional: String,
+    pub layer_norm_eps: f32,
+    pub scale_embeddings: bool,
+    pub tie_output: bool,
+    pub final_norm: bool,
+    pub bos_id: u32,
+    pub eos_id: u32,
+    pub pad_id: u32,
+}
+
+impl ConfigJson {
+    /// Parses and validates `CONFIG.json` text.
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let json: ConfigJson = serde_json::from_str(text)?;
+        json.to_config()
+    }
+
+    /// The engine's config, validated.
+    pub fn to_config(&self) -> anyhow::Result<Config> {
+        let norm = match self.norm.as_str() {
+            "post" => Norm::Post,
+            "pre" => Norm::Pre,
+            other => anyhow::bail!("norm must be \"post\" or \"pre\", not {other:?}"),
+        };
+        let activation = match self.activation.as_str() {
+            "relu" => Activation::Relu,
+            "gelu" => Activation::Gelu,
+            other => anyhow::bail!("activation must be \"relu\" or \"gelu\", not {other:?}"),
+        };
+        let positional = match self.positional.as_str() {
+            "sinusoidal" => Positional::Sinusoidal,
+            "sinusoidal-concat" => Positional::SinusoidalConcat,
+            "learned" => Positional::Learned,
+            "none" => Positional::None,
+            other => anyhow::bail!(
+                "positional must be \"sinusoidal\", \"sinusoidal-concat\", \"learned\" or \"none\", not {other:?}"
+            ),
+        };
+        let config = Config {
+            dims: Dims {
+                d_model: self.d_model,
+                n_heads: self.n_heads,
+                d_ff: self.d_ff,
+                n_encoder_layers: self.n_encoder_layers,
+                n_decoder_layers: self.n_decoder_layers,
+                src_vocab: self.src_vocab,
+                tgt_vocab: self.tgt_vocab,
+                max_src_len: self.max_src_len,
+                max_tgt_len: self.max_tgt_len,
+            },
+            norm,
+            activation,
+            positional,
+            layer_norm_eps: self.layer_norm_eps,
+            scale_embeddings: self.scale_embeddings,
+            tie_output: self.tie_output,
+            final_norm: self.final_norm,
+            bos_id: self.bos_id,
+            eos_id: self.eos_id,
+            pad_id: self.pad_id,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+impl From<&Config> for ConfigJson {
+    fn from(c: &Config) -> Self {
+        let d = &c.dims;
+        ConfigJson {
+            d_model: d.d_model,
+            n_heads: d.n_heads,
+            d_ff: d.d_ff,
+            n_encoder_layers: d.n_encoder_layers,
+            n_decoder_layers: d.n_decoder_layers,
+            src_vocab: d.src_vocab,
+            tgt_vocab: d.tgt_vocab,
+            max_src_len: d.max_src_len,
+            max_tgt_len: d.max_tgt_len,
+            norm: match c.norm {
+                Norm::Post => "post",
+                Norm::Pre => "pre",
+            }
+            .into(),
+            activation: match c.activation {
+                Activation::Relu => "relu",
+                Activation::Gelu => "gelu",
+            }
+            .into(),
+            positional: match c.positional {
+                Positional::None => "none",
+                Positional::Sinusoidal => "sinusoidal",
+                Positional::SinusoidalConcat => "sinusoidal-concat",
+                Positional::Learned => "learned",
+            }
+            .into(),
+            layer_norm_eps: c.layer_norm_eps,
+            scale_embeddings: c.scale_embeddings,
+            tie_output: c.tie_output,
+            final_norm: c.final_norm,
+            bos_id: c.bos_id,
+            eos_id: c.eos_id,
+            pad_id: c.pad_id,
+        }
+    }
+}

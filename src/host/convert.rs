@@ -1,0 +1,197 @@
+//! Converters from trained checkpoints to the picoformer blob.
+//!
+//! `torch`: a safetensors file with PyTorch `nn.Transformer` `state_dict` names plus
+//! `src_embed.weight`, `tgt_embed.weight`, `generator.weight`, `generator.bias`,
+//! `src_pos.weight`, `tgt_pos.weight`. The fused `in_proj_weight` `[3D, D]` of each
+//! attention block is split into Q, K and V.
+
+use crate::blob::{self, Presence, Slot, TensorKind as K};
+use crate::config::Config;
+use anyhow::{bail, Context};
+use safetensors::{Dtype, SafeTensors};
+use std::collections::BTreeSet;
+
+/// Where a blob slot's data comes from in the PyTorch file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TorchSource {
+    name: String,
+    /// `Some(i)`: rows `i*D..(i+1)*D` of a fused `[3D, ...]` in-projection (Q, K, V).
+    part: Option<usize>,
+}
+
+fn torch_source(slot: &Slot) -> TorchSource {
+    let whole = |name: &str| TorchSource {
+        name: name.to_string(),
+        part: None,
+    };
+    let enc = |suffix: &str| whole(&format!("encoder.layers.{}.{suffix}", slot.layer));
+    let dec = |suffix: &str| whole(&format!("decoder.layers.{}.{suffix}", slot.layer));
+    let fused = |side: &str, block: &str, what: &str, part: usize| TorchSource {
+        name: format!("{side}.layers.{}.{block}.in_proj_{what}", slot.layer),
+        part: Some(part),
+    };
+    match slot.kind {
+        K::SrcEmbed => whole("src_embed.weight"),
+        K::SrcPos => whole("src_pos.weight"),
+        K::TgtEmbed => whole("tgt_embed.weight"),
+        K::TgtPos => whole("tgt_pos.weight"),
+        K::EncNormGamma => whole("encoder.norm.weight"),
+        K::EncNormBeta => whole("encoder.norm.bias"),
+        K::DecNormGamma => whole("decoder.norm.weight"),
+        K::DecNormBeta => whole("decoder.norm.bias"),
+        K::OutWeight => whole("generator.weight"),
+        K::OutBias => whole("generator.bias"),
+        K::EncSelfQWeight => fused("encoder", "self_attn", "weight", 0),
+        K::EncSelfKWeight => fused("encoder", "self_attn", "weight", 1),
+        K::EncSelfVWeight => fused("encoder", "self_attn", "weight", 2),
+        K::EncSelfQBias => fused("encoder", "self_attn", "bias", 0),
+        K::EncSelfKBias => fused("encoder", "self_attn", "bias", 1),
+        K::EncSelfVBias => fused("encoder", "self_attn", "bias", 2),
+        K::EncSelfOutWeight => enc("self_attn.out_proj.weight"),
+        K::EncSelfOutBias => enc("self_attn.out_proj.bias"),
+        K::EncNorm1Gamma => enc("norm1.weight"),
+        K::EncNorm1Beta => enc("norm1.bias"),
+        K::EncFfnW1 => enc("linear1.weight"),
+        K::EncFfnB1 => enc("linear1.bias"),
+        K::EncFfnW2 => enc("linear2.weight"),
+        K::EncFfnB2 => enc("linear2.bias"),
+        K::EncNorm2Gamma => enc("norm2.weight"),
+        K::EncNorm2Beta => enc("norm2.bias"),
+        K::DecSelfQWeight => fused("decoder", "self_attn", "weight", 0),
+        K::DecSelfKWeight => fused("decoder", "self_attn", "weight", 1),
+        K::DecSelfVWeight => fused("decoder", "self_attn", "weight", 2),
+        K::DecSelfQBias => fused("decoder", "self_attn", "bias", 0),
+        K::DecSelfKBias => fused("decoder", "self_attn", "bias", 1),
+        K::DecSelfVBias => fused("decoder", "self_attn", "bias", 2),
+        K::DecSelfOutWeight => dec("self_attn.out_proj.weight"),
+        K::DecSelfOutBias => dec("self_attn.out_proj.bias"),
+        K::DecNorm1Gamma => dec("norm1.weight"),
+        K::DecNorm1Beta => dec("norm1.bias"),
+        K::DecCrossQWeight => fused("decoder", "multihead_attn", "weight", 0),
+        K::DecCrossKWeight => fused("decoder", "multihead_attn", "weight", 1),
+        K::DecCrossVWeight => fused("decoder", "multihead_attn", "weight", 2),
+        K::DecCrossQBias => fused("decoder", "multihead_attn", "bias", 0),
+        K::DecCrossKBias => fused("decoder", "multihead_attn", "bias", 1),
+        K::DecCrossVBias => fused("decoder", "multihead_attn", "bias", 2),
+        K::DecCrossOutWeight => dec("multihead_attn.out_proj.weight"),
+        K::DecCrossOutBias => dec("multihead_attn.out_proj.bias"),
+        K::DecNorm2Gamma => dec("norm2.weight"),
+        K::DecNorm2Beta => dec("norm2.bias"),
+        K::DecFfnW1 => dec("linear1.weight"),
+        K::DecFfnB1 => dec("linear1.bias"),
+        K::DecFfnW2 => dec("linear2.weight"),
+        K::DecFfnB2 => dec("linear2.bias"),
+        K::DecNorm3Gamma => dec("norm3.weight"),
+        K::DecNorm3Beta => dec("norm3.bias"),
+    }
+}
+
+/// The PyTorch shape of a slot's tensor (before Q/K/V splitting).
+fn torch_shape(config: &Config, slot: &Slot, fused: bool) -> Vec<usize> {
+    let d = &config.dims;
+    let (dm, f) = (d.d_model, d.d_ff);
+    let rows = |r: usize| if fused { 3 * r } else { r };
+    match slot.kind {
+        K::SrcEmbed => vec![d.src_vocab, dm],
+        K::SrcPos => vec![d.max_src_len, dm],
+        K::TgtEmbed | K::OutWeight => vec![d.tgt_vocab, dm],
+        K::TgtPos => vec![d.max_tgt_len, dm],
+        K::OutBias => vec![d.tgt_vocab],
+        K::EncFfnW1 | K::DecFfnW1 => vec![f, dm],
+        K::EncFfnW2 | K::DecFfnW2 => vec![dm, f],
+        K::EncFfnB1 | K::DecFfnB1 => vec![f],
+        K::EncSelfQWeight
+        | K::EncSelfKWeight
+        | K::EncSelfVWeight
+        | K::EncSelfOutWeight
+        | K::DecSelfQWeight
+        | K::DecSelfKWeight
+        | K::DecSelfVWeight
+        | K::DecSelfOutWeight
+        | K::DecCrossQWeight
+        | K::DecCrossKWeight
+        | K::DecCrossVWeight
+        | K::DecCrossOutWeight => vec![rows(dm), dm],
+        _ => vec![rows(dm)],
+    }
+}
+
+/// Report of a conversion.
+#[derive(Debug, Default)]
+pub struct ConvertReport {
+    /// Tensors of the file that the configuration has no use for.
+    pub unused: Vec<String>,
+    /// Optional tensors (biases, LayerNorm betas) that were absent.
+    pub absent_optional: Vec<String>,
+}
+
+/// Converts a PyTorch `nn.Transformer` safetensors file into a blob for `config`.
+///
+/// Missing required tensors and tensors of the wrong shape or dtype are errors naming
+/// the tensor.
+pub fn convert_torch(
+    config: &Config,
+    safetensors_bytes: &[u8],
+) -> anyhow::Result<(Vec<u8>, ConvertReport)> {
+    config.validate()?;
+    let file = SafeTensors::deserialize(safetensors_bytes).context("reading safetensors")?;
+    let mut used = BTreeSet::new();
+    let mut report = ConvertReport::default();
+    let mut data: Vec<Option<Vec<f32>>> = Vec::new();
+    for index in 0..blob::slot_count(&config.dims) {
+        let slot = blob::slot(config, index)?.context("slot index out of range")?;
+        if slot.presence == Presence::Absent {
+            data.push(None);
+            continue;
+        }
+        let source = torch_source(&slot);
+        let tensor = match file.tensor(&source.name) {
+            Ok(t) => t,
+            Err(_) if slot.presence == Presence::Optional => {
+                report.absent_optional.push(source.name.clone());
+                data.push(None);
+                continue;
+            }
+            Err(_) => bail!("missing tensor `{}` (needed by this config)", source.name),
+        };
+        used.insert(source.name.clone());
+        if tensor.dtype() != Dtype::F32 {
+            bail!(
+                "tensor `{}` has dtype {:?}; the torch converter reads F32",
+                source.name,
+                tensor.dtype()
+            );
+        }
+        let expected = torch_shape(config, &slot, source.part.is_some());
+        if tensor.shape() != expected.as_slice() {
+            bail!(
+                "tensor `{}` has shape {:?}, expected {:?}",
+                source.name,
+                tensor.shape(),
+                expected
+            );
+        }
+        let values: Vec<f32> = tensor
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        let values = match source.part {
+            None => values,
+            Some(part) => values[part * slot.len..(part + 1) * slot.len].to_vec(),
+        };
+        data.push(Some(values));
+    }
+    report.unused = file
+        .names()
+        .into_iter()
+        .filter(|name| !used.contains(*name))
+        .cloned()
+        .collect();
+    report.unused.sort();
+    let blob = blob::writer::write_blob(config, |index, _slot| {
+        data.get(index).and_then(|d| d.as_deref())
+    })
+    .map_err(anyhow::Error::msg)?;
+    Ok((blob, report))
+}

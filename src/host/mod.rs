@@ -1,0 +1,58 @@
+//! Host-side tools (feature `std`): the converters, the model-file loader and the JSON
+//! config format shared by the CLI and the tests.
+
+pub mod config_json;
+pub mod convert;
+
+use crate::error::Error;
+use std::path::Path;
+
+/// Bytes with 16-byte alignment, as [`crate::Model::from_blob`] and the scratch need.
+#[derive(Clone)]
+pub struct AlignedBytes {
+    blocks: Vec<u128>,
+    len: usize,
+}
+
+impl AlignedBytes {
+    /// `len` zero bytes.
+    pub fn zeroed(len: usize) -> Self {
+        AlignedBytes {
+            blocks: vec![0u128; len.div_ceil(16)],
+            len,
+        }
+    }
+
+    /// A 16-byte aligned copy of `bytes`.
+    pub fn copy_from(bytes: &[u8]) -> Self {
+        let mut out = Self::zeroed(bytes.len());
+        out.as_mut_slice().copy_from_slice(bytes);
+        out
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.blocks)[..self.len]
+    }
+
+    /// The bytes, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..self.len]
+    }
+}
+
+/// Reads a model file into aligned memory (validate it with [`crate::Model::from_blob`]).
+pub fn read_model_file(path: &Path) -> std::io::Result<AlignedBytes> {
+    Ok(AlignedBytes::copy_from(&std::fs::read(path)?))
+}
+
+/// A scratch buffer of exactly `bytes` bytes, 16-byte aligned.
+pub fn scratch(bytes: usize) -> AlignedBytes {
+    AlignedBytes::zeroed(bytes)
+}
+
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
+    }
+}

@@ -1,0 +1,100 @@
+//! Input embedding: `x[p] = E[token_p] * (sqrt(D) if scale_embeddings) + P[position_p]`.
+
+use crate::config::{Config, Positional};
+use crate::error::{Error, Result};
+
+/// Where each embedded row sits in its sequence.
+#[derive(Clone, Copy)]
+pub(crate) enum Positions {
+    /// Row `p` is position `first + p` (a whole sequence).
+    From(usize),
+    /// Every row is at the same position (one step of several hypotheses).
+    All(usize),
+}
+
+/// Embeds `tokens` into `x` `[n, D]`.
+///
+/// - `table`: `[vocab, D]` embedding matrix
+/// - `learned_positions`: `[max_len, D]`, used when `positional` is `learned`
+pub(crate) fn embed(
+    config: &Config,
+    table: &[f32],
+    learned_positions: Option<&[f32]>,
+    tokens: &[u32],
+    positions: Positions,
+    x: &mut [f32],
+) -> Result<()> {
+    let d = config.dims.d_model;
+    let vocab = table.len() / d.max(1);
+    let scale = if config.scale_embeddings {
+        libm::sqrtf(d as f32)
+    } else {
+        1.0
+    };
+    for (p, (&token, row)) in tokens.iter().zip(x.chunks_exact_mut(d.max(1))).enumerate() {
+        let start = (token as usize).checked_mul(d).ok_or(Error::SizeOverflow)?;
+        let embedding = table
+            .get(start..start.saturating_add(d))
+            .ok_or(Error::TokenOutOfRange { token, vocab })?;
+        for (dst, &e) in row.iter_mut().zip(embedding) {
+            *dst = e * scale;
+        }
+        let position = match positions {
+            Positions::From(first) => first + p,
+            Positions::All(position) => position,
+        };
+        add_position(config, learned_positions, position, row)?;
+    }
+    Ok(())
+}
+
+/// Adds the positional signal of `position` to one row `[D]`.
+///
+/// Sinusoids are evaluated in f64 and rounded once to f32, so the signal is the exact
+/// one of the spec to f32 precision at every position, not only the small ones.
+fn add_position(
+    config: &Config,
+    learned_positions: Option<&[f32]>,
+    position: usize,
+    row: &mut [f32],
+) -> Result<()> {
+    let d = row.len();
+    let half = d / 2;
+    let p = position as f64;
+    match config.positional {
+        Positional::None => {}
+        Positional::Sinusoidal => {
+            // P[p][2i] = sin(p / 10000^(2i/D)), P[p][2i+1] = cos(p / 10000^(2i/D))
+            for (i, pair) in row.chunks_exact_mut(2).enumerate() {
+                let angle = p / libm::pow(10000.0, (2 * i) as f64 / d as f64);
+                if let [even, odd] = pair {
+                    *even += libm::sin(angle) as f32;
+                    *odd += libm::cos(angle) as f32;
+                }
+            }
+        }
+        Positional::SinusoidalConcat => {
+            // w_i = exp(-i ln(10000) / max(n - 1, 1)); P[p][i] = sin(p w_i), P[p][n+i] = cos(p w_i)
+            let increment = libm::log(10000.0) / (half.saturating_sub(1).max(1)) as f64;
+            let (sines, cosines) = row.split_at_mut(half);
+            for (i, (s, c)) in sines.iter_mut().zip(cosines.iter_mut()).enumerate() {
+                let angle = p * libm::exp(-(i as f64) * increment);
+                *s += libm::sin(angle) as f32;
+                *c += libm::cos(angle) as f32;
+            }
+        }
+        Positional::Learned => {
+            let table = learned_positions.ok_or(Error::MissingTensor { index: 0 })?;
+            let start = position.checked_mul(d).ok_or(Error::SizeOverflow)?;
+            let signal =
+                table
+                    .get(start..start.saturating_add(d))
+                    .ok_or(Error::SequenceTooLong {
+                        len: position + 1,
+                        max: table.len() / d.max(1),
+                    })?;
+            picoformer_kernels::add_assign(row, signal);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Position-wise feed-forward network: `ffn(x) = W2 act(W1 x + b1) + b2`.
+
+use crate::config::{Activation, Config};
+use crate::model::FfnWeights;
+use picoformer_kernels as k;
+
+/// `out = ffn(input)` for `[n, D]` rows, `rows_block` rows at a time through
+/// `hidden` `[rows_block, F]`.
+pub(crate) fn feed_forward(
+    config: &Config,
+    ffn: &FfnWeights,
+    input: &[f32],
+    hidden: &mut [f32],
+    rows_block: usize,
+    out: &mut [f32],
+) {
+    let (d, f) = (config.dims.d_model, config.dims.d_ff);
+    let block = rows_block.max(1) * d.max(1);
+    for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
+        let rows = x_rows.len() / d.max(1);
+        let Some(h) = hidden.get_mut(..rows * f) else {
+            return;
+        };
+        k::linear(x_rows, ffn.w1, ffn.b1, d, h); // [rows, F]
+        match config.activation {
+            Activation::Relu => k::relu(h),
+            Activation::Gelu => k::gelu(h),
+        }
+        k::linear(h, ffn.w2, ffn.b2, f, out_rows); // [rows, D]
+    }
+}

@@ -1,0 +1,7 @@
+//! The building blocks of `spec.md`, one file each, shared by the encoder and the
+//! decoder and by every model shape (static or runtime): the only model code there is.
+
+pub(crate) mod attention;
+pub(crate) mod embedding;
+pub(crate) mod feed_forward;
+pub(crate) mod sublayer;

@@ -1,0 +1,41 @@
+//! Sub-layer wiring: residual connection plus LayerNorm, post-norm (paper) or pre-norm.
+
+use crate::config::{Config, Norm};
+use crate::model::NormWeights;
+use picoformer_kernels as k;
+
+/// LayerNorm of every `d`-wide row of `x` in place.
+pub(crate) fn layer_norm_rows(x: &mut [f32], norm: &NormWeights, eps: f32, d: usize) {
+    for row in x.chunks_exact_mut(d.max(1)) {
+        k::layer_norm(row, norm.gamma, norm.beta, eps);
+    }
+}
+
+/// What a sub-layer reads: `x` itself (post-norm) or `LN(x)` written into `normed`
+/// (pre-norm). Both `[n, D]`.
+pub(crate) fn input<'b>(
+    config: &Config,
+    norm: &NormWeights,
+    x: &'b [f32],
+    normed: &'b mut [f32],
+) -> &'b [f32] {
+    match config.norm {
+        Norm::Post => x,
+        Norm::Pre => {
+            for (dst, &src) in normed.iter_mut().zip(x) {
+                *dst = src;
+            }
+            layer_norm_rows(normed, norm, config.layer_norm_eps, config.dims.d_model);
+            normed
+        }
+    }
+}
+
+/// Adds the sub-layer's output to the residual stream: `x = LN(x + out)` (post-norm) or
+/// `x = x + out` (pre-norm). Both `[n, D]`.
+pub(crate) fn residual(config: &Config, norm: &NormWeights, x: &mut [f32], out: &[f32]) {
+    k::add_assign(x, out);
+    if config.norm == Norm::Post {
+        layer_norm_rows(x, norm, config.layer_norm_eps, config.dims.d_model);
+    }
+}

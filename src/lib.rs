@@ -1,0 +1,40 @@
+//! # picoformer
+//!
+//! The Transformer of "Attention Is All You Need" as a `no_std`, allocation-free
+//! inference kernel, small and strict enough to live inside microcontroller firmware.
+//!
+//! Data flow: a validated weights blob ([`Model::from_blob`], read in place) → source
+//! tokens are embedded and run through the encoder → each decoder layer computes its
+//! encoder-decoder keys/values once → the decoder runs one position at a time for every
+//! live hypothesis, appending to a key/value cache → logits → greedy choice or beam
+//! search. Every byte of working memory is the caller's scratch buffer, whose exact size
+//! is a `const fn` ([`greedy_scratch_bytes`], [`beam_scratch_bytes`]).
+//!
+//! Two ways to hold a model, one implementation of the math:
+//! - [`Model`]: runtime-shaped, any blob (host tools, C API).
+//! - [`StaticModel`]: the dimensions are const generics, checked at compile time, and a
+//!   scratch buffer that is too small is a compile error.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod blob;
+pub mod config;
+mod decode;
+mod decoder;
+mod encoder;
+pub mod error;
+mod layers;
+mod model;
+pub mod scratch;
+mod static_model;
+
+#[cfg(feature = "std")]
+pub mod host;
+
+pub use config::{Activation, Config, Dims, Norm, Positional};
+pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
+pub use error::{Error, Result};
+pub use model::Model;
+pub use scratch::{beam_scratch_bytes, greedy_scratch_bytes, Scratch, FFN_ROW_BLOCK, MAX_BEAM};
+pub use static_model::StaticModel;

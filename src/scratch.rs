@@ -1,0 +1,313 @@
+//! The caller's scratch buffer: its exact size as a `const fn`, and the carving of it into
+//! the working buffers of a call.
+//!
+//! Layout (every region starts on a 16-byte boundary; lengths in elements):
+//!
+//! ```text
+//! persistent for the whole call
+//!   cross_k, cross_v   [Ld, S, D]        encoder-decoder K/V, computed once per source
+//!   self_k, self_v     [Ld, B, T, D]     decoder self-attention cache, one slot per beam
+//!   beam state         (beam search only, see `BeamRegions`)
+//! work (one region, reused: first by the encoder, then by the decoder)
+//!   encoder:  x, normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
+//!   decoder:  y, normed, q, tmp [B, D] · ffn hidden [R, F] · scores [max(S, T)] · logits [B, V]
+//! ```
+//! with `R = min(FFN_ROW_BLOCK, rows)` rows of the feed-forward network at a time.
+
+use crate::config::Dims;
+use crate::error::{Error, Result};
+
+/// Rows of the feed-forward network computed together: the hidden activations of this
+/// many rows are live at once (`R x F` floats), and each FFN weight row is read once per
+/// block.
+pub const FFN_ROW_BLOCK: usize = 8;
+
+/// Largest beam size any call accepts.
+pub const MAX_BEAM: usize = 64;
+
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Some(v) => v,
+            None => return None,
+        }
+    };
+}
+
+const fn mul(a: usize, b: usize) -> Option<usize> {
+    a.checked_mul(b)
+}
+
+const fn mul3(a: usize, b: usize, c: usize) -> Option<usize> {
+    match a.checked_mul(b) {
+        Some(ab) => ab.checked_mul(c),
+        None => None,
+    }
+}
+
+/// Elements rounded up so the next region starts 16-byte aligned (4-byte elements).
+const fn round(n: usize) -> Option<usize> {
+    match n.checked_add(3) {
+        Some(v) => Some(v / 4 * 4),
+        None => None,
+    }
+}
+
+const fn add(a: usize, n: usize) -> Option<usize> {
+    a.checked_add(tri!(round(n)))
+}
+
+const fn min(a: usize, b: usize) -> usize {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The sizes of one call's regions, derived from the dimensions and the beam size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Plan {
+    pub d: usize,
+    pub f: usize,
+    /// Source positions (0 without encoder).
+    pub s: usize,
+    /// Target positions (0 without decoder).
+    pub t: usize,
+    /// Target vocabulary (0 without decoder).
+    pub v: usize,
+    /// Decoder layers.
+    pub ld: usize,
+    /// Hypotheses decoded side by side (1 for greedy and teacher forcing).
+    pub beams: usize,
+    /// Whether the beam-search state is needed.
+    pub beam_search: bool,
+}
+
+impl Plan {
+    pub const fn new(dims: &Dims, beams: usize, beam_search: bool) -> Plan {
+        let has_enc = dims.n_encoder_layers > 0;
+        let has_dec = dims.n_decoder_layers > 0;
+        Plan {
+            d: dims.d_model,
+            f: dims.d_ff,
+            s: if has_enc { dims.max_src_len } else { 0 },
+            t: if has_dec { dims.max_tgt_len } else { 0 },
+            v: if has_dec { dims.tgt_vocab } else { 0 },
+            ld: dims.n_decoder_layers,
+            beams,
+            beam_search,
+        }
+    }
+
+    /// `[Ld, S, D]`, one of cross K / cross V.
+    pub const fn cross_len(&self) -> Option<usize> {
+        mul3(self.ld, self.s, self.d)
+    }
+
+    /// `[Ld, B, T, D]`, one of self K / self V.
+    pub const fn cache_len(&self) -> Option<usize> {
+        mul(tri!(mul3(self.ld, self.beams, self.t)), self.d)
+    }
+
+    /// `[B, T]` token histories.
+    pub const fn history_len(&self) -> Option<usize> {
+        mul(self.beams, self.t)
+    }
+
+    /// `[T, D]`: one beam's cache slot, the temporary of in-place reordering.
+    pub const fn slot_len(&self) -> Option<usize> {
+        mul(self.t, self.d)
+    }
+
+    pub const fn encoder_rows_block(&self) -> usize {
+        max(1, min(FFN_ROW_BLOCK, self.s))
+    }
+
+    pub const fn decoder_rows_block(&self) -> usize {
+        max(1, min(FFN_ROW_BLOCK, self.beams))
+    }
+
+    /// Elements of the encoder's working set.
+    pub const fn encoder_work(&self) -> Option<usize> {
+        if self.s == 0 {
+            return Some(0);
+        }
+        let sd = tri!(mul(self.s, self.d));
+        let mut n = 0;
+        let mut i = 0;
+        while i < 5 {
+            n = tri!(add(n, sd));
+            i += 1;
+        }
+        n = tri!(add(n, tri!(mul(self.encoder_rows_block(), self.f))));
+        add(n, self.s)
+    }
+
+    /// Elements of the decoder's working set.
+    pub const fn decoder_work(&self) -> Option<usize> {
+        if self.t == 0 {
+            return Some(0);
+        }
+        let bd = tri!(mul(self.beams, self.d));
+        let mut n = 0;
+        let mut i = 0;
+        while i < 4 {
+            n = tri!(add(n, bd));
+            i += 1;
+        }
+        n = tri!(add(n, tri!(mul(self.decoder_rows_block(), self.f))));
+        n = tri!(add(n, max(self.s, self.t)));
+        add(n, tri!(mul(self.beams, self.v)))
+    }
+
+    /// Elements of the beam-search state (see `BeamRegions`).
+    pub const fn beam_state(&self) -> Option<usize> {
+        if !self.beam_search {
+            return Some(0);
+        }
+        let b = self.beams;
+        let history = tri!(self.history_len());
+        let mut n = 0;
+        n = tri!(add(n, history)); // live token histories [B, T]
+        n = tri!(add(n, b)); // live scores [B]
+        n = tri!(add(n, b)); // parents [B]
+        n = tri!(add(n, b)); // reorder work [B]
+        n = tri!(add(n, b)); // step input tokens [B]
+        let candidates = tri!(mul(2, b));
+        n = tri!(add(n, candidates)); // candidate scores [2B]
+        n = tri!(add(n, candidates)); // candidate beams [2B]
+        n = tri!(add(n, candidates)); // candidate tokens [2B]
+        n = tri!(add(n, history)); // finished token histories [B, T]
+        n = tri!(add(n, b)); // finished lengths [B]
+        n = tri!(add(n, b)); // finished scores [B]
+        n = tri!(add(n, self.t)); // token-row temporary [T]
+        add(n, tri!(self.slot_len())) // cache-slot temporary [T, D]
+    }
+
+    /// Total bytes of the scratch buffer.
+    pub const fn total_bytes(&self) -> Option<usize> {
+        let cross = tri!(self.cross_len());
+        let cache = tri!(self.cache_len());
+        let mut n = 0;
+        n = tri!(add(n, cross));
+        n = tri!(add(n, cross));
+        n = tri!(add(n, cache));
+        n = tri!(add(n, cache));
+        n = tri!(add(n, tri!(self.beam_state())));
+        n = tri!(add(
+            n,
+            max(tri!(self.encoder_work()), tri!(self.decoder_work()))
+        ));
+        mul(n, 4)
+    }
+
+    pub const fn work_len(&self) -> Option<usize> {
+        match (self.encoder_work(), self.decoder_work()) {
+            (Some(e), Some(d)) => Some(max(e, d)),
+            _ => None,
+        }
+    }
+}
+
+/// Exact scratch bytes for [`Model::forward`](crate::Model::forward),
+/// [`Model::greedy`](crate::Model::greedy) and [`Model::encode`](crate::Model::encode).
+///
+/// `None` when the size overflows `usize`.
+pub const fn greedy_scratch_bytes(dims: &Dims) -> Option<usize> {
+    Plan::new(dims, 1, false).total_bytes()
+}
+
+/// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
+/// size `beam`. `None` when the size overflows `usize`.
+pub const fn beam_scratch_bytes(dims: &Dims, beam: usize) -> Option<usize> {
+    Plan::new(dims, beam, true).total_bytes()
+}
+
+/// A 16-byte aligned scratch buffer of `N` bytes, for firmware to place in a `static`.
+///
+/// ```
+/// use picoformer::Scratch;
+/// static mut SCRATCH: Scratch<4096> = Scratch::new();
+/// ```
+#[repr(C, align(16))]
+pub struct Scratch<const N: usize>(pub [u8; N]);
+
+impl<const N: usize> Scratch<N> {
+    /// A zeroed buffer (usable in a `static` initialiser).
+    pub const fn new() -> Self {
+        Scratch([0; N])
+    }
+
+    /// The bytes, for the runtime-shaped API.
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+}
+
+impl<const N: usize> Default for Scratch<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Hands out consecutive, 16-byte aligned regions of the scratch buffer.
+pub(crate) struct Arena<'s> {
+    rest: &'s mut [u8],
+}
+
+impl<'s> Arena<'s> {
+    /// Checks alignment and that `buf` holds `needed` bytes.
+    pub fn new(buf: &'s mut [u8], needed: Option<usize>) -> Result<Self> {
+        let needed = needed.ok_or(Error::SizeOverflow)?;
+        if !(buf.as_ptr() as usize).is_multiple_of(16) {
+            return Err(Error::ScratchMisaligned);
+        }
+        if buf.len() < needed {
+            return Err(Error::ScratchTooSmall {
+                needed,
+                got: buf.len(),
+            });
+        }
+        Ok(Arena { rest: buf })
+    }
+
+    /// An arena over a region already carved (alignment and size hold by construction).
+    pub fn over(region: &'s mut [f32]) -> Self {
+        Arena {
+            rest: bytemuck::must_cast_slice_mut(region),
+        }
+    }
+
+    fn bytes(&mut self, elements: Option<usize>) -> Result<&'s mut [u8]> {
+        let elements = elements.ok_or(Error::SizeOverflow)?;
+        let used = round(elements)
+            .and_then(|n| n.checked_mul(4))
+            .ok_or(Error::SizeOverflow)?;
+        let rest = core::mem::take(&mut self.rest);
+        let got = rest.len();
+        let (head, tail) = rest
+            .split_at_mut_checked(used)
+            .ok_or(Error::ScratchTooSmall { needed: used, got })?;
+        self.rest = tail;
+        head.get_mut(..elements * 4).ok_or(Error::SizeOverflow)
+    }
+
+    /// The next `n` f32 elements.
+    pub fn f32s(&mut self, n: Option<usize>) -> Result<&'s mut [f32]> {
+        bytemuck::try_cast_slice_mut(self.bytes(n)?).map_err(|_| Error::ScratchMisaligned)
+    }
+
+    /// The next `n` u32 elements.
+    pub fn u32s(&mut self, n: Option<usize>) -> Result<&'s mut [u32]> {
+        bytemuck::try_cast_slice_mut(self.bytes(n)?).map_err(|_| Error::ScratchMisaligned)
+    }
+}
