@@ -91,7 +91,7 @@ fn main() {
     }
 }
 
-fn load(path: &PathBuf) -> Result<host::AlignedBytes> {
+fn load(path: &std::path::Path) -> Result<host::AlignedBytes> {
     host::read_model_file(path).with_context(|| format!("reading {}", path.display()))
 }
 
