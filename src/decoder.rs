@@ -159,7 +159,9 @@ pub(crate) fn step(
             for (b, row) in tmp.chunks_exact(d.max(1)).enumerate() {
                 let at = cache_offset(plan, layer_index, b, position)?;
                 let slot = cache.get_mut(at..at + d).ok_or(Error::SizeOverflow)?;
-                slot.copy_from_slice(row);
+                for (dst, &src) in slot.iter_mut().zip(row) {
+                    *dst = src;
+                }
             }
         }
         for (b, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {

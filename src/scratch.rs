@@ -182,13 +182,9 @@ impl Plan {
         n = tri!(add(n, b)); // parents [B]
         n = tri!(add(n, b)); // reorder work [B]
         n = tri!(add(n, b)); // step input tokens [B]
-        let candidates = tri!(mul(2, b));
-        n = tri!(add(n, candidates)); // candidate scores [2B]
-        n = tri!(add(n, candidates)); // candidate beams [2B]
-        n = tri!(add(n, candidates)); // candidate tokens [2B]
+        n = tri!(add(n, tri!(mul(6, b)))); // candidates [2B] x (score, beam, token)
         n = tri!(add(n, history)); // finished token histories [B, T]
-        n = tri!(add(n, b)); // finished lengths [B]
-        n = tri!(add(n, b)); // finished scores [B]
+        n = tri!(add(n, tri!(mul(2, b)))); // finished [B] x (score, length)
         n = tri!(add(n, self.t)); // token-row temporary [T]
         add(n, tri!(self.slot_len())) // cache-slot temporary [T, D]
     }
@@ -303,11 +299,18 @@ impl<'s> Arena<'s> {
 
     /// The next `n` f32 elements.
     pub fn f32s(&mut self, n: Option<usize>) -> Result<&'s mut [f32]> {
-        bytemuck::try_cast_slice_mut(self.bytes(n)?).map_err(|_| Error::ScratchMisaligned)
+        self.slice(n)
     }
 
     /// The next `n` u32 elements.
     pub fn u32s(&mut self, n: Option<usize>) -> Result<&'s mut [u32]> {
-        bytemuck::try_cast_slice_mut(self.bytes(n)?).map_err(|_| Error::ScratchMisaligned)
+        self.slice(n)
+    }
+
+    /// The next `n` elements of a plain-data type made of 4-byte words.
+    pub fn slice<T: bytemuck::Pod>(&mut self, n: Option<usize>) -> Result<&'s mut [T]> {
+        let words = core::mem::size_of::<T>() / 4;
+        let bytes = self.bytes(n.and_then(|n| n.checked_mul(words)))?;
+        bytemuck::try_cast_slice_mut(bytes).map_err(|_| Error::ScratchMisaligned)
     }
 }

@@ -33,9 +33,9 @@ pub struct Hypothesis<'s> {
 /// The best hypotheses, best first, borrowed from the scratch buffer.
 #[derive(Debug)]
 pub struct Hypotheses<'s> {
+    /// `[B, T]` token rows.
     tokens: &'s [u32],
-    lens: &'s [u32],
-    scores: &'s [f32],
+    done: &'s [Done],
     stride: usize,
     count: usize,
 }
@@ -56,11 +56,13 @@ impl<'s> Hypotheses<'s> {
         if i >= self.count {
             return None;
         }
-        let len = *self.lens.get(i)? as usize;
+        let done = self.done.get(i)?;
         let start = i.checked_mul(self.stride)?;
         Some(Hypothesis {
-            tokens: self.tokens.get(start..start.checked_add(len)?)?,
-            score: *self.scores.get(i)?,
+            tokens: self
+                .tokens
+                .get(start..start.checked_add(done.len as usize)?)?,
+            score: done.score,
         })
     }
 
@@ -70,8 +72,29 @@ impl<'s> Hypotheses<'s> {
     }
 }
 
+/// One candidate extension: live hypothesis `beam` followed by `token`.
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Candidate {
+    /// `live score + log_softmax(logits)[token]`.
+    score: f32,
+    beam: u32,
+    token: u32,
+}
+
+/// A finished hypothesis' score and length (its tokens are a row of `done_tokens`).
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C)]
+struct Done {
+    /// Normalised score `log P / lp(n)`.
+    score: f32,
+    len: u32,
+}
+
 /// The beam-search state in the scratch buffer (B = beam size, T = max_tgt_len).
-struct BeamRegions<'s> {
+struct BeamState<'s> {
+    /// T: stride of the token rows.
+    t: usize,
     /// `[B, T]` generated tokens of each live hypothesis.
     live_tokens: &'s mut [u32],
     /// `[B]` log-probability of each live hypothesis.
@@ -82,84 +105,141 @@ struct BeamRegions<'s> {
     reorder: &'s mut [u32],
     /// `[B]` tokens fed at this step, then the tokens chosen for the new live set.
     step_tokens: &'s mut [u32],
-    /// `[2B]` best candidates, sorted: score, live index, token.
-    cand_scores: &'s mut [f32],
-    cand_beams: &'s mut [u32],
-    cand_tokens: &'s mut [u32],
-    /// `[B, T]` tokens of the best finished hypotheses, sorted by normalised score.
+    /// `[2B]` the best candidates of this step, best first.
+    candidates: &'s mut [Candidate],
+    /// `[B, T]` tokens of the best finished hypotheses, best first.
     done_tokens: &'s mut [u32],
-    /// `[B]` their lengths.
-    done_lens: &'s mut [u32],
-    /// `[B]` their normalised scores.
-    done_scores: &'s mut [f32],
+    /// `[B]` their scores and lengths.
+    done: &'s mut [Done],
+    /// How many rows of `done` hold a hypothesis.
+    done_stored: usize,
+    /// How many hypotheses finished in all (the stopping rule counts them).
+    done_total: usize,
     /// `[T]` temporary token row for in-place reordering.
     token_temp: &'s mut [u32],
     /// `[T, D]` temporary cache slot for in-place reordering.
     slot_temp: &'s mut [f32],
 }
 
-impl<'s> BeamRegions<'s> {
+impl<'s> BeamState<'s> {
     fn carve(plan: &Plan, arena: &mut Arena<'s>) -> Result<Self> {
         let b = Some(plan.beams);
-        let candidates = plan.beams.checked_mul(2);
-        Ok(BeamRegions {
+        Ok(BeamState {
+            t: plan.t,
             live_tokens: arena.u32s(plan.history_len())?,
             live_scores: arena.f32s(b)?,
             parents: arena.u32s(b)?,
             reorder: arena.u32s(b)?,
             step_tokens: arena.u32s(b)?,
-            cand_scores: arena.f32s(candidates)?,
-            cand_beams: arena.u32s(candidates)?,
-            cand_tokens: arena.u32s(candidates)?,
+            candidates: arena.slice(plan.beams.checked_mul(2))?,
             done_tokens: arena.u32s(plan.history_len())?,
-            done_lens: arena.u32s(b)?,
-            done_scores: arena.f32s(b)?,
+            done: arena.slice(b)?,
+            done_stored: 0,
+            done_total: 0,
             token_temp: arena.u32s(Some(plan.t))?,
             slot_temp: arena.f32s(plan.slot_len())?,
         })
     }
-}
 
-/// Finished hypotheses: the best `B` kept sorted, plus how many finished in all.
-struct Finished<'r, 's> {
-    regions: &'r mut BeamRegions<'s>,
-    stored: usize,
-    total: usize,
-}
-
-impl Finished<'_, '_> {
-    /// Records live hypothesis `parent`'s first `prefix` tokens plus `last` (if any) as
-    /// finished with normalised score `score`; ties keep finishing order.
-    fn push(&mut self, plan: &Plan, parent: usize, prefix: usize, last: Option<u32>, score: f32) {
-        self.total += 1;
-        let r = &mut *self.regions;
-        let capacity = plan.beams;
-        let at = r.done_scores[..self.stored]
-            .iter()
-            .take_while(|&&s| s >= score)
-            .count();
-        if at >= capacity || score.is_nan() {
-            return;
+    /// The tokens to feed at `step`: bos first, then each live hypothesis' last token.
+    fn step_inputs(&mut self, live: usize, step: usize, bos: u32) -> &[u32] {
+        let t = self.t;
+        for (b, input) in self.step_tokens.iter_mut().take(live).enumerate() {
+            *input = match step.checked_sub(1) {
+                None => bos,
+                Some(last) => self.live_tokens.get(b * t + last).copied().unwrap_or(bos),
+            };
         }
-        let t = plan.t;
-        // Shift the worse entries down one place (the last falls off when full).
-        let keep = self.stored.min(capacity - 1);
-        for i in (at..keep).rev() {
-            r.done_scores[i + 1] = r.done_scores[i];
-            r.done_lens[i + 1] = r.done_lens[i];
-            r.done_tokens.copy_within(i * t..(i + 1) * t, (i + 1) * t);
-        }
-        let row = &mut r.done_tokens[at * t..(at + 1) * t];
-        row[..prefix].copy_from_slice(&r.live_tokens[parent * t..parent * t + prefix]);
-        let mut len = prefix;
-        if let Some(token) = last {
-            row[prefix] = token;
-            len += 1;
-        }
-        r.done_lens[at] = len as u32;
-        r.done_scores[at] = score;
-        self.stored = (keep + 1).max(at + 1).min(capacity);
+        self.step_tokens.get(..live).unwrap_or(&[])
     }
+
+    /// Scores every (live hypothesis, token) from the logits `[live, V]` (turned into
+    /// log-probabilities in place) and keeps the best 2B, sorted. Returns how many.
+    fn collect_candidates(&mut self, logits: &mut [f32], live: usize, vocab: usize) -> usize {
+        let mut count = 0;
+        let rows = logits
+            .chunks_exact_mut(vocab.max(1))
+            .zip(self.live_scores.iter());
+        for (beam, (row, &base)) in rows.take(live).enumerate() {
+            k::log_softmax(row);
+            for (token, &log_p) in row.iter().enumerate() {
+                let candidate = Candidate {
+                    score: base + log_p,
+                    beam: beam as u32,
+                    token: token as u32,
+                };
+                // Visiting order is (live index, token), so an equal score ranks after
+                // the ones already kept: the spec's tie-break.
+                (count, _) = insert_sorted(self.candidates, count, candidate, |c| c.score);
+            }
+        }
+        count
+    }
+
+    /// Records live hypothesis `parent`'s first `prefix` tokens, then `last` (if any), as
+    /// finished with normalised score `score`. Keeps the best B; ties keep finishing order.
+    fn finish(&mut self, parent: usize, prefix: usize, last: Option<u32>, score: f32) {
+        self.done_total += 1;
+        let before = self.done_stored;
+        let entry = Done {
+            score,
+            len: (prefix + usize::from(last.is_some())) as u32,
+        };
+        let (stored, at) = insert_sorted(self.done, before, entry, |d| d.score);
+        self.done_stored = stored;
+        let Some(at) = at else {
+            return; // not among the best B
+        };
+        let t = self.t;
+        // Move the token rows the same way `insert_sorted` moved the entries.
+        let end = before.min(self.done.len().saturating_sub(1));
+        if let Some(rows) = self.done_tokens.get_mut(at * t..(end + 1) * t) {
+            rows.rotate_right(t);
+        }
+        let source = self
+            .live_tokens
+            .get(parent * t..parent * t + prefix)
+            .unwrap_or(&[]);
+        if let Some(row) = self.done_tokens.get_mut(at * t..(at + 1) * t) {
+            for (dst, &src) in row.iter_mut().zip(source) {
+                *dst = src;
+            }
+            if let (Some(slot), Some(token)) = (row.get_mut(prefix), last) {
+                *slot = token;
+            }
+        }
+    }
+}
+
+/// Inserts `item` into the sorted (descending `key`) first `count` entries of `list`,
+/// after every entry with an equal or greater key; the last entry falls off when `list`
+/// is full, and an item that would land past the end (or whose key is NaN) is dropped.
+/// Returns the new count and where the item went.
+fn insert_sorted<T: Copy>(
+    list: &mut [T],
+    count: usize,
+    item: T,
+    key: impl Fn(&T) -> f32,
+) -> (usize, Option<usize>) {
+    let value = key(&item);
+    let count = count.min(list.len());
+    let full = count == list.len();
+    if value.is_nan() || (full && list.last().is_none_or(|last| key(last) >= value)) {
+        return (count, None);
+    }
+    let at = list
+        .iter()
+        .take(count)
+        .take_while(|e| key(e) >= value)
+        .count();
+    let end = count.min(list.len().saturating_sub(1));
+    if let Some(window) = list.get_mut(at..=end) {
+        window.rotate_right(1);
+        if let Some(first) = window.first_mut() {
+            *first = item;
+        }
+    }
+    ((count + 1).min(list.len()), Some(at))
 }
 
 /// GNMT length penalty `((5 + n) / 6)^alpha`, in f64, rounded once.
@@ -184,7 +264,7 @@ impl<'a> Model<'a> {
         check_max_len(self, params.max_len)?;
         let config = *self.config();
         let vocab = config.dims.tgt_vocab;
-        let limit = MAX_BEAM.min(vocab - 1);
+        let limit = MAX_BEAM.min(vocab.saturating_sub(1));
         if params.beam == 0 || params.beam > limit {
             return Err(Error::BeamSizeOutOfRange {
                 beam: params.beam,
@@ -201,139 +281,88 @@ impl<'a> Model<'a> {
             return Err(Error::InvalidLengthPenalty);
         }
         let plan = Plan::new(&config.dims, params.beam, true);
-        let (mut session, mut regions) = start(self, &plan, src, scratch, |arena| {
-            BeamRegions::carve(&plan, arena)
+        let (mut session, mut state) = start(self, &plan, src, scratch, |arena| {
+            BeamState::carve(&plan, arena)
         })?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
-        let (b_max, t, v, d) = (params.beam, plan.t, vocab, plan.d);
+        let (beam, t, d) = (params.beam, plan.t, plan.d);
         let eos = config.eos_id;
-        let mut finished = Finished {
-            regions: &mut regions,
-            stored: 0,
-            total: 0,
-        };
         let mut live = 1;
-        finished.regions.live_scores[0] = 0.0;
+        state.live_scores.fill(0.0);
         for step in 0..params.max_len {
-            let r = &mut *finished.regions;
-            // Feed each live hypothesis its last token (bos at the first step).
-            for b in 0..live {
-                r.step_tokens[b] = if step == 0 {
-                    config.bos_id
-                } else {
-                    r.live_tokens[b * t + step - 1]
-                };
-            }
-            let step_tokens = &r.step_tokens[..live];
-            decoder::step(
-                self,
-                &plan,
-                step_tokens,
-                step,
-                &mut session.caches,
-                &mut work,
-            )?;
-
-            // Candidates: every (live hypothesis, token), keeping the best 2B sorted by
-            // score descending, ties by lower live index then lower token (the order in
-            // which they are visited, so an equal score goes after the ones already kept).
-            let capacity = 2 * b_max;
-            let mut count = 0;
-            for b in 0..live {
-                let row = &mut work.logits[b * v..(b + 1) * v];
-                k::log_softmax(row);
-                let base = r.live_scores[b];
-                for (token, &log_p) in row.iter().enumerate() {
-                    let score = base + log_p;
-                    if score.is_nan() || (count == capacity && score <= r.cand_scores[count - 1]) {
-                        continue;
-                    }
-                    let at = r.cand_scores[..count]
-                        .iter()
-                        .take_while(|&&s| s >= score)
-                        .count();
-                    let end = count.min(capacity - 1);
-                    for i in (at..end).rev() {
-                        r.cand_scores[i + 1] = r.cand_scores[i];
-                        r.cand_beams[i + 1] = r.cand_beams[i];
-                        r.cand_tokens[i + 1] = r.cand_tokens[i];
-                    }
-                    r.cand_scores[at] = score;
-                    r.cand_beams[at] = b as u32;
-                    r.cand_tokens[at] = token as u32;
-                    count = (count + 1).min(capacity);
-                }
-            }
+            // One decoder step for every live hypothesis.
+            let inputs = state.step_inputs(live, step, config.bos_id);
+            decoder::step(self, &plan, inputs, step, &mut session.caches, &mut work)?;
+            let count = state.collect_candidates(work.logits, live, vocab);
 
             // Walk the candidates: eos in the top B finishes, others fill the new live set.
             let mut next_live = 0;
             for rank in 0..count {
-                if next_live == b_max {
+                let Some(&c) = state.candidates.get(rank) else {
+                    break;
+                };
+                if next_live == beam {
                     break;
                 }
-                let r = &mut *finished.regions;
-                let (score, parent, token) = (
-                    r.cand_scores[rank],
-                    r.cand_beams[rank] as usize,
-                    r.cand_tokens[rank],
-                );
-                if token == eos {
-                    if rank < b_max {
-                        let n = step + 1;
-                        let normalised = score / length_penalty(n, params.alpha);
-                        finished.push(&plan, parent, step, Some(eos), normalised);
+                if c.token == eos {
+                    if rank < beam {
+                        let score = c.score / length_penalty(step + 1, params.alpha);
+                        state.finish(c.beam as usize, step, Some(eos), score);
                     }
                 } else {
-                    r.parents[next_live] = parent as u32;
-                    r.step_tokens[next_live] = token;
-                    r.live_scores[next_live] = score;
+                    // The walk has read every live score it needs: overwrite in place.
+                    let slots = (
+                        state.parents.get_mut(next_live),
+                        state.step_tokens.get_mut(next_live),
+                        state.live_scores.get_mut(next_live),
+                    );
+                    if let (Some(parent), Some(token), Some(score)) = slots {
+                        (*parent, *token, *score) = (c.beam, c.token, c.score);
+                    }
                     next_live += 1;
                 }
             }
-            if finished.total >= b_max || next_live == 0 {
+            if state.done_total >= beam || next_live == 0 {
                 break;
             }
 
             // The new live set: reorder histories and caches in place, append the tokens.
-            let r = &mut *finished.regions;
-            let parents = &r.parents[..next_live];
-            gather_in_place(r.live_tokens, t, step, parents, r.reorder, r.token_temp)?;
-            let layer_len = b_max * t * d;
-            for layer in 0..plan.ld {
-                let range = layer * layer_len..(layer + 1) * layer_len;
-                let used = (step + 1) * d;
-                for cache in [&mut *session.caches.self_k, &mut *session.caches.self_v] {
-                    let slots = cache.get_mut(range.clone()).ok_or(Error::SizeOverflow)?;
-                    gather_in_place(slots, t * d, used, parents, r.reorder, r.slot_temp)?;
+            let parents = state.parents.get(..next_live).unwrap_or(&[]);
+            let (reorder, token_temp, slot_temp) = (
+                &mut *state.reorder,
+                &mut *state.token_temp,
+                &mut *state.slot_temp,
+            );
+            gather_in_place(state.live_tokens, t, step, parents, reorder, token_temp)?;
+            let layer_len = beam * t * d;
+            let used = (step + 1) * d;
+            for cache in [&mut *session.caches.self_k, &mut *session.caches.self_v] {
+                for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
+                    gather_in_place(layer, t * d, used, parents, reorder, slot_temp)?;
                 }
             }
-            for i in 0..next_live {
-                r.live_tokens[i * t + step] = r.step_tokens[i];
+            let rows = state.live_tokens.chunks_exact_mut(t.max(1));
+            for (row, &token) in rows.zip(state.step_tokens.iter()).take(next_live) {
+                if let Some(slot) = row.get_mut(step) {
+                    *slot = token;
+                }
             }
             live = next_live;
 
             // Out of length: every live hypothesis finishes, normalised by its length.
             if step + 1 == params.max_len {
+                let penalty = length_penalty(params.max_len, params.alpha);
                 for i in 0..live {
-                    let score = finished.regions.live_scores[i];
-                    let normalised = score / length_penalty(params.max_len, params.alpha);
-                    finished.push(&plan, i, params.max_len, None, normalised);
+                    let score = state.live_scores.get(i).copied().unwrap_or(f32::NAN);
+                    state.finish(i, params.max_len, None, score / penalty);
                 }
             }
         }
-        let count = finished.stored.min(params.top);
-        let BeamRegions {
-            done_tokens,
-            done_lens,
-            done_scores,
-            ..
-        } = regions;
         Ok(Hypotheses {
-            tokens: done_tokens,
-            lens: done_lens,
-            scores: done_scores,
+            tokens: state.done_tokens,
+            done: state.done,
             stride: t,
-            count,
+            count: state.done_stored.min(params.top),
         })
     }
 }
@@ -341,9 +370,9 @@ impl<'a> Model<'a> {
 /// In place, for each `i < parents.len()`: slot `i` := old slot `parents[i]`, where a slot
 /// is `stride` elements of `buf` of which the first `used` matter.
 ///
-/// Several new slots may share a parent and parents may form cycles, so slots are copied
-/// only once nothing still needs their old content; a cycle is broken by parking one
-/// slot in `temp`. `work` is `[>= parents.len()]`.
+/// Several new slots may share a parent and parents may form cycles, so a slot is
+/// overwritten only once nothing still needs its old content; a cycle is broken by
+/// parking one slot in `temp`. `work` is `[>= parents.len()]`.
 fn gather_in_place<T: Copy>(
     buf: &mut [T],
     stride: usize,
@@ -354,40 +383,42 @@ fn gather_in_place<T: Copy>(
 ) -> Result<()> {
     const PARKED: u32 = u32::MAX;
     let n = parents.len();
+    let slots = buf.len() / stride.max(1);
     let (Some(work), Some(temp)) = (work.get_mut(..n), temp.get_mut(..used)) else {
         return Err(Error::SizeOverflow);
     };
-    if used > stride || n.checked_mul(stride).is_none_or(|end| end > buf.len()) {
+    if used > stride || n > slots || parents.iter().any(|&p| p as usize >= slots) {
         return Err(Error::SizeOverflow);
     }
-    work.copy_from_slice(parents);
-    if work
-        .iter()
-        .any(|&p| p as usize >= buf.len() / stride.max(1))
-    {
-        return Err(Error::SizeOverflow);
+    for (w, &p) in work.iter_mut().zip(parents) {
+        *w = p;
     }
+    let is_pending = |work: &[u32], i: usize| work.get(i).is_some_and(|&w| w != i as u32);
     loop {
         let mut pending = false;
         let mut progressed = false;
         for i in 0..n {
-            let source = work[i];
-            if source == i as u32 {
+            if !is_pending(work, i) {
                 continue; // done, or already in place
             }
             pending = true;
-            let still_needed = (0..n).any(|j| j != i && work[j] == i as u32);
+            let still_needed = work
+                .iter()
+                .enumerate()
+                .any(|(j, &w)| j != i && w == i as u32);
             if still_needed {
                 continue;
             }
-            let dst = i * stride;
+            let source = work.get(i).copied().unwrap_or(i as u32);
+            let dst = buf.get_mut(i * stride..i * stride + used);
             if source == PARKED {
-                buf[dst..dst + used].copy_from_slice(temp);
+                copy(dst, Some(temp));
             } else {
-                let src = source as usize * stride;
-                buf.copy_within(src..src + used, dst);
+                copy_slot(buf, source as usize, i, stride, used);
             }
-            work[i] = i as u32;
+            if let Some(w) = work.get_mut(i) {
+                *w = i as u32;
+            }
             progressed = true;
         }
         if !pending {
@@ -395,10 +426,10 @@ fn gather_in_place<T: Copy>(
         }
         if !progressed {
             // Only cycles remain: park the first pending slot and redirect its readers.
-            let Some(i) = (0..n).find(|&i| work[i] != i as u32) else {
+            let Some(i) = (0..n).find(|&i| is_pending(work, i)) else {
                 return Ok(());
             };
-            temp.copy_from_slice(&buf[i * stride..i * stride + used]);
+            copy(Some(&mut *temp), buf.get(i * stride..i * stride + used));
             for (j, w) in work.iter_mut().enumerate() {
                 if j != i && *w == i as u32 {
                     *w = PARKED;
@@ -408,9 +439,52 @@ fn gather_in_place<T: Copy>(
     }
 }
 
+fn copy<T: Copy>(dst: Option<&mut [T]>, src: Option<&[T]>) {
+    if let (Some(dst), Some(src)) = (dst, src) {
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d = s;
+        }
+    }
+}
+
+/// Copies the first `used` elements of slot `from` over slot `to` (distinct slots).
+fn copy_slot<T: Copy>(buf: &mut [T], from: usize, to: usize, stride: usize, used: usize) {
+    let (low, high) = (from.min(to), from.max(to));
+    if low == high {
+        return;
+    }
+    let Some((head, tail)) = buf.split_at_mut_checked(high * stride) else {
+        return;
+    };
+    let low_slot = head.get_mut(low * stride..low * stride + used);
+    let high_slot = tail.get_mut(..used);
+    if from < to {
+        copy(high_slot, low_slot.map(|s| &*s));
+    } else {
+        copy(low_slot, high_slot.map(|s| &*s));
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::gather_in_place;
+    use super::{gather_in_place, insert_sorted};
+
+    #[test]
+    fn insert_sorted_keeps_ties_in_arrival_order_and_drops_the_worst() {
+        let mut list = [(0.0f32, 0u8); 3];
+        let key = |e: &(f32, u8)| e.0;
+        let mut count = 0;
+        for (i, score) in [1.0, 3.0, 1.0, 3.0, 0.5, f32::NAN, 2.0]
+            .into_iter()
+            .enumerate()
+        {
+            (count, _) = insert_sorted(&mut list, count, (score, i as u8), key);
+        }
+        assert_eq!(count, 3);
+        assert_eq!(list, [(3.0, 1), (3.0, 3), (2.0, 6)]);
+        assert_eq!(insert_sorted(&mut list, 3, (2.0, 9), key), (3, None));
+        assert_eq!(insert_sorted(&mut list, 3, (2.5, 9), key), (3, Some(2)));
+    }
 
     fn check(parents: &[u32], slots: usize) {
         let stride = 3;
