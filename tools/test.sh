@@ -9,4 +9,8 @@ cargo clippy -p picoformer --no-default-features --target thumbv7em-none-eabihf 
 # The engine is no_std and allocation-free: it must build for a bare Cortex-M4F.
 cargo build -p picoformer --no-default-features --target thumbv7em-none-eabihf
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace 2>&1 | tee "$log"
+# One closing line for the whole suite (cargo prints one per test binary).
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
