@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need on a fresh machine (idempotent).
-# Rust comes from rustup on these machines; this adds the cross targets and components.
+# Rust comes from rustup on these machines; each part's script in tools/setup.d/ adds
+# what that part needs (targets, QEMU, cross compilers, tools), in name order.
 set -euo pipefail
-
-targets=(thumbv7em-none-eabihf)
-installed=$(rustup target list --installed)
-for t in "${targets[@]}"; do
-    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+cd "$(dirname "$0")/.."
+for part in tools/setup.d/*.sh; do
+    echo "setup: $part"
+    bash "$part"
 done
-components=$(rustup component list --installed)
-for c in clippy rustfmt; do
-    grep -q "^$c" <<<"$components" || rustup component add "$c"
-done
-echo "setup: rust targets and components ready"
+echo "setup: done"

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Rust cross targets and components for the engine's no_std build and the lints.
+set -euo pipefail
+targets=(thumbv7em-none-eabihf)
+installed=$(rustup target list --installed)
+for t in "${targets[@]}"; do
+    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+done
+components=$(rustup component list --installed)
+for c in clippy rustfmt; do
+    grep -q "^$c" <<<"$components" || rustup component add "$c"
+done
