@@ -36,5 +36,8 @@ pub use config::{Activation, Config, Dims, Norm, Positional};
 pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use error::{Error, Result};
 pub use model::Model;
-pub use scratch::{beam_scratch_bytes, greedy_scratch_bytes, Scratch, FFN_ROW_BLOCK, MAX_BEAM};
+pub use scratch::{
+    beam_scratch_bytes, encode_scratch_bytes, greedy_scratch_bytes, Scratch, FFN_ROW_BLOCK,
+    MAX_BEAM,
+};
 pub use static_model::StaticModel;

@@ -108,6 +108,15 @@ impl Plan {
         }
     }
 
+    /// The plan of [`encode_scratch_bytes`]: the encoder's work region alone.
+    pub const fn encoder_only(dims: &Dims) -> Plan {
+        let mut plan = Plan::new(dims, 1, false);
+        plan.ld = 0;
+        plan.t = 0;
+        plan.v = 0;
+        plan
+    }
+
     /// `[Ld, S, D]`, one of cross K / cross V.
     pub const fn cross_len(&self) -> Option<usize> {
         mul3(self.ld, self.s, self.d)
@@ -214,12 +223,18 @@ impl Plan {
     }
 }
 
-/// Exact scratch bytes for [`Model::forward`](crate::Model::forward),
-/// [`Model::greedy`](crate::Model::greedy) and [`Model::encode`](crate::Model::encode).
+/// Exact scratch bytes for [`Model::forward`](crate::Model::forward) and
+/// [`Model::greedy`](crate::Model::greedy) (enough for [`Model::encode`](crate::Model::encode) too).
 ///
 /// `None` when the size overflows `usize`.
 pub const fn greedy_scratch_bytes(dims: &Dims) -> Option<usize> {
     Plan::new(dims, 1, false).total_bytes()
+}
+
+/// Exact scratch bytes for [`Model::encode`](crate::Model::encode).
+/// `None` when the size overflows `usize`.
+pub const fn encode_scratch_bytes(dims: &Dims) -> Option<usize> {
+    Plan::encoder_only(dims).total_bytes()
 }
 
 /// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam

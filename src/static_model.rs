@@ -83,7 +83,13 @@ impl<
         max_tgt_len: T,
     };
 
-    /// Exact scratch bytes of `encode`, `forward` and `greedy`.
+    /// Exact scratch bytes of `encode`.
+    pub const ENCODE_SCRATCH_BYTES: usize = match scratch::encode_scratch_bytes(&Self::DIMS) {
+        Some(n) => n,
+        None => usize::MAX,
+    };
+
+    /// Exact scratch bytes of `forward` and `greedy`.
     pub const GREEDY_SCRATCH_BYTES: usize = match scratch::greedy_scratch_bytes(&Self::DIMS) {
         Some(n) => n,
         None => usize::MAX, // cannot be allocated: every call fails to compile
@@ -174,7 +180,7 @@ impl<
         out: &mut [[f32; D]; S],
         scratch: &mut Scratch<N>,
     ) -> Result<()> {
-        const { assert!(N >= Self::GREEDY_SCRATCH_BYTES, "scratch buffer too small") };
+        const { assert!(N >= Self::ENCODE_SCRATCH_BYTES, "scratch buffer too small") };
         self.model
             .encode(src, out.as_flattened_mut(), &mut scratch.0)
     }

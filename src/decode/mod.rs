@@ -99,10 +99,15 @@ pub(crate) fn start<'s, B>(
 }
 
 impl<'a> Model<'a> {
-    /// Exact scratch bytes of [`encode`](Self::encode), [`forward`](Self::forward) and
-    /// [`greedy`](Self::greedy).
+    /// Exact scratch bytes of [`forward`](Self::forward) and [`greedy`](Self::greedy)
+    /// (enough for [`encode`](Self::encode) too).
     pub fn greedy_scratch_bytes(&self) -> Result<usize> {
         crate::scratch::greedy_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`encode`](Self::encode).
+    pub fn encode_scratch_bytes(&self) -> Result<usize> {
+        crate::scratch::encode_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`beam_search`](Self::beam_search) with `beam` hypotheses.
@@ -125,9 +130,7 @@ impl<'a> Model<'a> {
                 got: out.len(),
             });
         }
-        let mut plan = Plan::new(&self.config().dims, 1, false);
-        plan.ld = 0; // no decoder state is needed to encode
-        plan.t = 0;
+        let plan = Plan::encoder_only(&self.config().dims);
         let mut arena = Arena::new(scratch, plan.total_bytes())?;
         let work = arena.f32s(plan.work_len())?;
         let mut enc = EncoderWork::carve(&plan, work)?;
