@@ -4,6 +4,7 @@ use crate::error::{Error, Result};
 
 /// Sub-layer wiring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Norm {
     /// The paper: `x = LN(x + sublayer(x))`.
     Post = 0,
@@ -13,6 +14,7 @@ pub enum Norm {
 
 /// Activation of the position-wise feed-forward network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Activation {
     /// `max(x, 0)` (the paper).
     Relu = 0,
@@ -22,6 +24,7 @@ pub enum Activation {
 
 /// Positional signal added to the embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Positional {
     /// No positional signal.
     None = 0,
@@ -70,6 +73,7 @@ impl Positional {
 
 /// The sizes that determine every weight shape and the scratch size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Dims {
     /// `D`, width of every hidden vector.
     pub d_model: usize,
@@ -100,6 +104,7 @@ pub const MAX_LAYERS: usize = 256;
 
 /// A complete model configuration.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config {
     /// The sizes.
     pub dims: Dims,

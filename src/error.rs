@@ -7,6 +7,7 @@ use core::fmt;
 /// `Display` gives a one-line message under every configuration (it is `core::fmt`);
 /// `std::error::Error` is implemented under the `std` feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Error {
     // ---- the weights blob ----

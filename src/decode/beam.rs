@@ -10,6 +10,7 @@ use picoformer_kernels as k;
 
 /// Beam-search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct BeamParams {
     /// Beam size B: live hypotheses kept per step (1..=64, and below the vocabulary).
     pub beam: usize,
@@ -23,6 +24,7 @@ pub struct BeamParams {
 
 /// One returned hypothesis, borrowed from the scratch buffer.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Hypothesis<'s> {
     /// Generated tokens: excluding bos, including eos when it finished with one.
     pub tokens: &'s [u32],

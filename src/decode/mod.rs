@@ -14,6 +14,7 @@ use picoformer_kernels as k;
 
 /// Result of [`Model::greedy`].
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Greedy {
     /// Tokens written to the output (excluding bos, including eos when emitted).
     pub len: usize,

@@ -1,0 +1,49 @@
+//! Linker scripts: cortex-m-rt's `link.x`, defmt's `defmt.x`, and per binary the
+//! `memory.x` of its board (the boards of one target differ in their memory maps).
+
+use std::path::PathBuf;
+
+/// Each board binary and its memory map under `memory/`.
+const BOARDS: [(&str, &str); 5] = [
+    ("mps2-an385", "mps2.x"),
+    ("mps2-an386", "mps2.x"),
+    ("mps2-an500", "mps2.x"),
+    ("mps2-an505", "mps2-an505.x"),
+    ("mps3-an547", "mps3-an547.x"),
+];
+
+/// The code-size probes and the exit-path checks link for the first board of their
+/// target (the checks run there too).
+const PROBES: [&str; 5] = [
+    "size-runtime",
+    "size-greedy",
+    "size-engine",
+    "check-hardfault",
+    "check-panic",
+];
+
+fn main() -> std::io::Result<()> {
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default());
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let probe_map = if target.starts_with("thumbv8m") {
+        "mps2-an505.x"
+    } else {
+        "mps2.x"
+    };
+    let bins = BOARDS
+        .iter()
+        .copied()
+        .chain(PROBES.iter().map(|&probe| (probe, probe_map)));
+    for (bin, map) in bins {
+        // link.x INCLUDEs "memory.x": give each binary a directory holding its own
+        let dir = out.join(bin);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::copy(format!("memory/{map}"), dir.join("memory.x"))?;
+        println!("cargo::rustc-link-arg-bin={bin}=-L{}", dir.display());
+        println!("cargo::rerun-if-changed=memory/{map}");
+    }
+    println!("cargo::rustc-link-arg=-Tlink.x");
+    println!("cargo::rustc-link-arg=-Tdefmt.x");
+    println!("cargo::rerun-if-changed=build.rs");
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! The on-target test suite on QEMU's `mps2-an385`: Cortex-M3 machine running Cortex-M0/M0+ code (thumbv6m: no FPU, no DSP). The micro:bit (the Cortex-M0 machine) has 16 KiB of RAM, below the golden model's scratch buffer.
+#![no_std]
+#![no_main]
+
+use picoformer_firmware_cortex_m as firmware;
+use picoformer_firmware_suite::SuiteScratch;
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
+    static mut SCRATCH: SuiteScratch = SuiteScratch::new();
+    firmware::run("mps2-an385", SCRATCH)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    firmware::report_panic(info)
+}

@@ -1,0 +1,175 @@
+//! Generates, into OUT_DIR, the model blob the firmware embeds (converted from the golden
+//! PyTorch weights by the host converter) and `golden.rs`: the model's type and PyTorch's
+//! expected greedy tokens and beam hypotheses, read from the golden `expected.json`.
+//!
+//! The golden case is `tests/golden/tied` unless `PICOFORMER_FIRMWARE_GOLDEN` names another
+//! (its blob must fit the board's flash and its scratch the board's RAM).
+
+use picoformer::host::{config_json::ConfigJson, convert};
+use serde_json::Value;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+type BuildResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> BuildResult<()> {
+    println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_GOLDEN");
+    let name = std::env::var("PICOFORMER_FIRMWARE_GOLDEN").unwrap_or_else(|_| "tied".into());
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let golden = manifest.join("../../tests/golden").join(&name);
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+
+    let config_text = read_text(&golden.join("config.json"))?;
+    let config = ConfigJson::parse(&config_text)?;
+    let weights = golden.join("weights.safetensors");
+    println!("cargo::rerun-if-changed={}", weights.display());
+    let (blob, _report) = convert::convert_torch(&config, &std::fs::read(&weights)?)?;
+    std::fs::write(out.join("model.pfm"), &blob)?;
+
+    let expected: Value = serde_json::from_str(&read_text(&golden.join("expected.json"))?)?;
+    let d = &config.dims;
+    let mut code = String::new();
+    writeln!(code, "/// Name of the golden case under `tests/golden/`.")?;
+    writeln!(code, "pub const NAME: &str = {name:?};")?;
+    writeln!(
+        code,
+        "/// The golden model's type: D, H, F, LE, LD, SV, TV, S, T from its config.json.\n\
+         pub type Net = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}>;",
+        d.d_model,
+        d.n_heads,
+        d.d_ff,
+        d.n_encoder_layers,
+        d.n_decoder_layers,
+        d.src_vocab,
+        d.tgt_vocab,
+        d.max_src_len,
+        d.max_tgt_len
+    )?;
+    // A type one head wider than the blob: from_blob must refuse it (ShapeMismatch).
+    writeln!(
+        code,
+        "/// `Net` with a wider d_model than the blob's: loading must fail.\n\
+         pub type WiderNet = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}>;",
+        d.d_model + d.d_model / d.n_heads,
+        d.n_heads,
+        d.d_ff,
+        d.n_encoder_layers,
+        d.n_decoder_layers,
+        d.src_vocab,
+        d.tgt_vocab,
+        d.max_src_len,
+        d.max_tgt_len
+    )?;
+
+    writeln!(
+        code,
+        "/// Longest target sequence: the size of a greedy output buffer."
+    )?;
+    writeln!(code, "pub const MAX_TGT_LEN: usize = {};", d.max_tgt_len)?;
+
+    let greedy = array(&expected, "greedy")?;
+    writeln!(code, "/// PyTorch's greedy decodes.")?;
+    writeln!(
+        code,
+        "pub static GREEDY: [GreedyCase; {}] = [",
+        greedy.len()
+    )?;
+    for case in greedy {
+        writeln!(
+            code,
+            "    GreedyCase {{ src: &{}, max_len: {}, tokens: &{}, score: {:?} }},",
+            tokens(case, "src")?,
+            uint(case, "max_len")?,
+            tokens(case, "tokens")?,
+            float(case, "score")?
+        )?;
+    }
+    writeln!(code, "];")?;
+
+    let beam = array(&expected, "beam")?;
+    let mut beam_sizes: Vec<u64> = Vec::new();
+    writeln!(code, "/// PyTorch's beam searches.")?;
+    writeln!(code, "pub static BEAM: [BeamCase; {}] = [", beam.len())?;
+    for case in beam {
+        let size = uint(case, "beam")?;
+        if !beam_sizes.contains(&size) {
+            beam_sizes.push(size);
+        }
+        let mut hypotheses = String::new();
+        for h in array(case, "hypotheses")? {
+            write!(
+                hypotheses,
+                "Expected {{ tokens: &{}, score: {:?} }}, ",
+                tokens(h, "tokens")?,
+                float(h, "score")?
+            )?;
+        }
+        writeln!(
+            code,
+            "    BeamCase {{ src: &{}, beam: {size}, top: {}, alpha: {:?}, max_len: {}, hypotheses: &[{hypotheses}] }},",
+            tokens(case, "src")?,
+            uint(case, "top")?,
+            float(case, "alpha")?,
+            uint(case, "max_len")?
+        )?;
+    }
+    writeln!(code, "];")?;
+    beam_sizes.sort_unstable();
+    let largest = beam_sizes.last().copied().unwrap_or(1);
+    writeln!(
+        code,
+        "/// The largest beam of the golden cases: it sizes the scratch buffer."
+    )?;
+    writeln!(code, "pub const LARGEST_BEAM: usize = {largest};")?;
+    // beam_search takes the beam size as a const generic: one arm per size in the JSON.
+    writeln!(
+        code,
+        "/// Runs `case` through `StaticModel::beam_search` with its beam size as the const.\n\
+         pub fn beam_search<'s, const N: usize>(net: &Net, case: &BeamCase, scratch: &'s mut picoformer::Scratch<N>)\n\
+         -> Option<picoformer::Result<picoformer::Hypotheses<'s>>> {{\n    \
+             Some(match case.beam {{"
+    )?;
+    for size in &beam_sizes {
+        writeln!(
+            code,
+            "        {size} => net.beam_search::<{size}, N>(case.src, case.top, case.alpha, case.max_len, scratch),"
+        )?;
+    }
+    writeln!(code, "        _ => return None,\n    }})\n}}")?;
+    std::fs::write(out.join("golden.rs"), code)?;
+    Ok(())
+}
+
+fn read_text(path: &Path) -> BuildResult<String> {
+    println!("cargo::rerun-if-changed={}", path.display());
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()).into())
+}
+
+fn array<'v>(value: &'v Value, key: &str) -> BuildResult<&'v Vec<Value>> {
+    value[key]
+        .as_array()
+        .ok_or_else(|| format!("expected.json: `{key}` is not an array").into())
+}
+
+fn uint(value: &Value, key: &str) -> BuildResult<u64> {
+    value[key]
+        .as_u64()
+        .ok_or_else(|| format!("expected.json: `{key}` is not an unsigned integer").into())
+}
+
+fn float(value: &Value, key: &str) -> BuildResult<f32> {
+    value[key]
+        .as_f64()
+        .map(|v| v as f32)
+        .ok_or_else(|| format!("expected.json: `{key}` is not a number").into())
+}
+
+/// A JSON array of token ids as a Rust array literal of `u32`.
+fn tokens(value: &Value, key: &str) -> BuildResult<String> {
+    let ids = array(value, key)?
+        .iter()
+        .map(|t| t.as_u64().map(|t| format!("{t}")))
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| format!("expected.json: `{key}` holds a non-integer"))?;
+    Ok(format!("[{}]", ids.join(", ")))
+}

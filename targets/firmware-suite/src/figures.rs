@@ -1,0 +1,79 @@
+//! Measurements for `tools/firmware-report.sh`, printed as `figure NAME VALUE` lines.
+//!
+//! - Stack: the board paints the free stack, runs a full decode, and finds the deepest
+//!   word that changed.
+//! - Instructions: the QEMU plugin in `tools/qemu-icount/` counts the guest instructions
+//!   executed between each run of [`icount_start`] and the next of [`icount_stop`]; this
+//!   module runs three regions, in this order: a greedy decode of 1 token, the same
+//!   decode of `greedy_tokens` tokens, and a beam search.
+
+use crate::golden::{self, GreedyCase};
+use crate::{Board, Net, SuiteScratch, SCRATCH_BYTES};
+use core::hint::black_box;
+
+/// Start marker of an instruction-count region (found by the plugin through `nm`).
+#[inline(never)]
+pub fn icount_start() {
+    // distinct bodies, or the linker may fold the two markers into one address
+    black_box(0x5157_4152u32);
+}
+
+/// Stop marker of an instruction-count region.
+#[inline(never)]
+pub fn icount_stop() {
+    black_box(0x5354_4f50u32);
+}
+
+/// The paper's base shape (D 512, 8 heads, F 2048, 6 + 6 layers) with its 37,000-token
+/// shared vocabulary and 64 positions: what its scratch would need.
+type PaperBase = picoformer::StaticModel<'static, 512, 8, 2048, 6, 6, 37000, 37000, 64, 64>;
+
+/// The golden greedy case with the longest output: the most tokens per measurement.
+fn longest_greedy_case() -> Option<&'static GreedyCase> {
+    golden::GREEDY.iter().max_by_key(|case| case.tokens.len())
+}
+
+/// Runs the measured decodes and prints the figures.
+pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
+    let (Some(case), Some(beam_case)) = (longest_greedy_case(), golden::BEAM.first()) else {
+        defmt::println!("figures: no golden case to measure");
+        return;
+    };
+    let mut out = [0u32; golden::MAX_TGT_LEN];
+
+    icount_start();
+    let first = net.greedy(case.src, 1, &mut out, scratch);
+    icount_stop();
+    icount_start();
+    let all = net.greedy(case.src, case.max_len, &mut out, scratch);
+    icount_stop();
+    icount_start();
+    let beam_ok = matches!(golden::beam_search(net, beam_case, scratch), Some(Ok(_)));
+    icount_stop();
+    match (first, all) {
+        (Ok(first), Ok(all)) if first.len == 1 && beam_ok => {
+            defmt::println!("figure greedy_tokens {=usize}", all.len);
+        }
+        _ => defmt::println!("figures: a measured decode failed"),
+    }
+
+    let greedy_stack = (board.stack_used)(&mut || {
+        let _ = black_box(net.greedy(case.src, case.max_len, &mut out, scratch));
+    });
+    let beam_stack = (board.stack_used)(&mut || {
+        let _ = black_box(golden::beam_search(net, beam_case, scratch).is_some());
+    });
+    defmt::println!("figure stack_greedy_bytes {=usize}", greedy_stack);
+    defmt::println!("figure stack_beam_bytes {=usize}", beam_stack);
+    defmt::println!("figure beam_size {=usize}", beam_case.beam);
+    defmt::println!("figure blob_bytes {=usize}", crate::blob().len());
+    defmt::println!(
+        "figure scratch_greedy_bytes {=usize}",
+        Net::GREEDY_SCRATCH_BYTES
+    );
+    defmt::println!("figure scratch_buffer_bytes {=usize}", SCRATCH_BYTES);
+    defmt::println!(
+        "figure paper_base_greedy_scratch_bytes {=usize}",
+        PaperBase::GREEDY_SCRATCH_BYTES
+    );
+}

@@ -1,0 +1,32 @@
+//! The embedded model against PyTorch's outputs: tokens exactly, scores within the host
+//! golden tests' tolerance.
+
+use crate::check::{close, ensure, loaded, Check};
+use crate::golden::{self, BeamCase, GreedyCase};
+use crate::{Net, SuiteScratch};
+
+/// The host golden tests' score tolerance (`tests/golden.rs`).
+const SCORE_TOLERANCE: f32 = 1e-4;
+
+pub(crate) fn greedy(net: &Net, case: &GreedyCase, scratch: &mut SuiteScratch) -> Check {
+    let mut out = [0u32; golden::MAX_TGT_LEN];
+    let greedy = loaded(
+        net.greedy(case.src, case.max_len, &mut out, scratch),
+        "greedy",
+    )?;
+    ensure(out.get(..greedy.len) == Some(case.tokens), "greedy tokens")?;
+    close(greedy.score, case.score, SCORE_TOLERANCE, "greedy score")
+}
+
+pub(crate) fn beam(net: &Net, case: &BeamCase, scratch: &mut SuiteScratch) -> Check {
+    let Some(result) = golden::beam_search(net, case, scratch) else {
+        return ensure(false, "no beam_search instance for this beam size");
+    };
+    let found = loaded(result, "beam_search")?;
+    ensure(found.len() == case.hypotheses.len(), "hypothesis count")?;
+    for (got, want) in found.iter().zip(case.hypotheses) {
+        ensure(got.tokens == want.tokens, "hypothesis tokens")?;
+        close(got.score, want.score, SCORE_TOLERANCE, "hypothesis score")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! The on-target test suite on QEMU's rv32 `virt` machine (riscv32imac: soft float).
+#![no_std]
+#![no_main]
+
+use picoformer_firmware_riscv as firmware;
+
+#[riscv_rt::entry]
+fn main() -> ! {
+    let Some(scratch) = firmware::take_scratch() else {
+        semihosting::process::exit(1)
+    };
+    firmware::run("virt", scratch)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    firmware::report_panic(info)
+}

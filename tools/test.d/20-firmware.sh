@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Firmware under QEMU: lints the firmware crates, builds every board's suite once (release,
+# one cargo call per target), runs each suite on its QEMU machine, and checks that a
+# HardFault and a panic end QEMU with their exit statuses. Each suite prints its own
+# "N passed, N failed" line, which tools/test.sh sums; a suite that dies before its
+# summary counts as one failure.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+out=$root/target/firmware
+
+for crate in targets/firmware-suite targets/cortex-m targets/riscv; do
+    (cd "$crate" && cargo fmt --check)
+done
+(cd targets/cortex-m && cargo clippy -q --release --target thumbv7em-none-eabihf \
+    -p picoformer-firmware-suite -p picoformer-firmware-cortex-m --bins -- -D warnings)
+(cd targets/riscv && cargo clippy -q --release -p picoformer-firmware-riscv --bins -- -D warnings)
+
+# target: the boards it runs (each also builds the code-size probes for the report)
+declare -A boards=(
+    [thumbv6m-none-eabi]="mps2-an385"
+    [thumbv7em-none-eabihf]="mps2-an386 mps2-an500"
+    [thumbv8m.main-none-eabihf]="mps2-an505 mps3-an547"
+)
+probes=(size-runtime size-greedy size-engine)
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+    bins=()
+    for bin in ${boards[$target]} "${probes[@]}"; do bins+=(--bin "$bin"); done
+    [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic)
+    (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
+done
+(cd targets/riscv && cargo build -q --release --bins)
+
+failed_boards=()
+run_suite() { # runner, elf, board
+    local log status
+    log=$(mktemp)
+    set +e
+    bash "$1" "$2" | tee "$log"
+    status=${PIPESTATUS[0]}
+    set -e
+    if [ "$status" -ne 0 ]; then
+        failed_boards+=("$3")
+        # no summary line means the suite died before it: count the board as a failure
+        grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log" || echo "0 passed, 1 failed"
+    fi
+    rm -f "$log"
+}
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+    for board in ${boards[$target]}; do
+        echo "== $board ($target)"
+        run_suite targets/cortex-m/qemu-run.sh "$out/$target/release/$board" "$board"
+    done
+done
+echo "== virt (riscv32imac-unknown-none-elf)"
+run_suite targets/riscv/qemu-run.sh "$out/riscv32imac-unknown-none-elf/release/virt" virt
+
+# The failure paths of the glue: each must end QEMU with its own status.
+exit_checks=0
+check_exit() { # bin, expected status
+    local status
+    set +e
+    QEMU_MACHINE=mps2-an386 bash targets/cortex-m/qemu-run.sh \
+        "$out/thumbv7em-none-eabihf/release/$1" >/dev/null 2>&1
+    status=$?
+    set -e
+    if [ "$status" -eq "$2" ]; then
+        echo "test $1 exits with $2 ... ok"
+    else
+        echo "test $1 exits with $2 ... FAILED (status $status)"
+        failed_boards+=("$1")
+        exit_checks=$((exit_checks + 1))
+    fi
+}
+check_exit check-hardfault 3
+check_exit check-panic 101
+echo "$((2 - exit_checks)) passed, $exit_checks failed"
+
+if [ "${#failed_boards[@]}" -gt 0 ]; then
+    echo "firmware: failed on ${failed_boards[*]}"
+    exit 1
+fi
