@@ -74,7 +74,27 @@ check_exit() { # bin, expected status
 }
 check_exit check-hardfault 3
 check_exit check-panic 101
-echo "$((2 - exit_checks)) passed, $exit_checks failed"
+
+# The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
+# three marked regions, identically on a second run.
+plugin=$(bash tools/qemu-icount/build.sh)
+elf=$out/thumbv7em-none-eabihf/release/mps2-an386
+marker() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" -C "$elf" |
+    awk -v name="figures::icount_$1" 'index($0, name) { print "0x" $1 }'; }
+counts=()
+for run in 1 2; do
+    QEMU_EXTRA="-plugin $plugin,start=$(marker start),stop=$(marker stop) -d plugin -D $out/icount-$run.log" \
+        bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
+    counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
+done
+if [ "${counts[0]}" -eq 3 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
+    echo "test icount_plugin_counts_regions_repeatably ... ok"
+else
+    echo "test icount_plugin_counts_regions_repeatably ... FAILED (${counts[*]} regions)"
+    failed_boards+=(icount-plugin)
+    exit_checks=$((exit_checks + 1))
+fi
+echo "$((3 - exit_checks)) passed, $exit_checks failed"
 
 if [ "${#failed_boards[@]}" -gt 0 ]; then
     echo "firmware: failed on ${failed_boards[*]}"

@@ -71,6 +71,10 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
         "figure scratch_greedy_bytes {=usize}",
         Net::GREEDY_SCRATCH_BYTES
     );
+    defmt::println!(
+        "figure scratch_beam_bytes {=usize}",
+        Net::beam_scratch_bytes(beam_case.beam)
+    );
     defmt::println!("figure scratch_buffer_bytes {=usize}", SCRATCH_BYTES);
     defmt::println!(
         "figure paper_base_greedy_scratch_bytes {=usize}",

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Prints the firmware figures as a Markdown table, one row per board:
+# - engine code: `.text` of the size probe that loads a model and calls greedy (and beam
+#   search) minus `.text` of the probe with the same runtime and no model call;
+#   "f64" is the part of it that is double-precision math (libm sin/cos/pow/exp/log and
+#   the soft-double routines), used for the sinusoid tables and the length penalty;
+# - weights: the model blob in flash; scratch: the const fn values; "RAM added" is how
+#   much `.data` + `.bss` grow when the engine is linked in (the scratch static plus
+#   alignment), and no static of the engine's own crates may exist (checked by symbol);
+# - stack: deepest stack use during a full decode, by stack painting on the target;
+# - instructions per generated token, counted exactly by tools/qemu-icount's plugin:
+#   (greedy decode of n tokens - greedy decode of 1 token) / (n - 1).
+# Builds what it needs (release, as tools/test.d/20-firmware.sh does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/target/firmware
+bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+plugin=$(bash tools/qemu-icount/build.sh)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# board, CPU, Rust target, firmware crate
+boards=(
+    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m"
+    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m"
+    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m"
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m"
+    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv"
+)
+
+build() { # crate, target, bins...
+    local crate=$1 target=$2
+    shift 2
+    local args=()
+    for bin in "$@"; do args+=(--bin "$bin"); done
+    (cd "targets/$crate" && cargo build -q --release --target "$target" "${args[@]}")
+}
+
+section_bytes() { # elf, section names... : the sum of their sizes
+    local elf=$1
+    shift
+    "$bin_dir/llvm-size" -A "$elf" | awk -v names=" $* " \
+        'index(names, " " $1 " ") { sum += $2 } END { print sum + 0 }'
+}
+
+figure() { # log, name
+    awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"
+}
+
+region() { # log, n
+    awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"
+}
+
+thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+
+kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+
+echo "| board (QEMU) | CPU | Rust target | engine code: greedy + beam (greedy only) | of which f64 math | weights (flash) | scratch: greedy / beam-4 / static buffer (beam-5) | RAM added | max stack: greedy / beam-4 | instructions per token (greedy) | beam-4 decode, instructions |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+notes=()
+for entry in "${boards[@]}"; do
+    IFS='|' read -r board cpu target crate <<<"$entry"
+    runner=targets/$crate/qemu-run.sh
+    suite_bin=$board
+    build "$crate" "$target" "$suite_bin" size-runtime size-greedy size-engine
+    dir=$out/$target/release
+    runtime_text=$(section_bytes "$dir/size-runtime" .text)
+    greedy_text=$(($(section_bytes "$dir/size-greedy" .text) - runtime_text))
+    engine_text=$(($(section_bytes "$dir/size-engine" .text) - runtime_text))
+    ram_delta=$(($(section_bytes "$dir/size-engine" .data .bss) - $(section_bytes "$dir/size-runtime" .data .bss)))
+    f64_text=$("$bin_dir/llvm-nm" -C -S --radix=d "$dir/size-engine" | awk '
+        $3 ~ /^[tT]$/ && ($4 ~ /^libm::math::(sin|cos|k_sin|k_cos|rem_pio2|pow|sqrt::sqrt|floor|scalbn|fabs|exp::exp|log::log)::/ ||
+                          $4 ~ /(df3|df2|sidf|sfdf|dfsf|dfsi|__aeabi_d|__aeabi_[iu]2d|__aeabi_f2d)/) { sum += $2 }
+        END { print sum + 0 }')
+    engine_statics=$("$bin_dir/llvm-nm" -C "$dir/size-engine" |
+        awk '$2 ~ /^[bBdD]$/ && $3 ~ /^<?picoformer(_kernels)?::/' | wc -l)
+    if [ "$engine_statics" -ne 0 ]; then
+        notes+=("$board: the engine's crates define $engine_statics static(s) in RAM")
+    fi
+
+    elf=$dir/$suite_bin
+    start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
+    stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
+    log=$work/$board.log
+    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop -d plugin -D $work/$board.icount" \
+        bash "$runner" "$elf" >"$log"
+    cat "$work/$board.icount" >>"$log"
+
+    tokens=$(figure "$log" greedy_tokens)
+    one=$(region "$log" 1)
+    all=$(region "$log" 2)
+    beam=$(region "$log" 3)
+    per_token=$(((all - one) / (tokens - 1)))
+    scratch=$(figure "$log" scratch_buffer_bytes)
+    printf '| %s | %s | %s | %s (%s) | %s | %s | %s / %s / %s B | %s B | %s / %s B | %s | %s |\n' \
+        "$board" "$cpu" "$target" "$(kib "$engine_text")" "$(kib "$greedy_text")" \
+        "$(kib "$f64_text")" "$(kib "$(figure "$log" blob_bytes)")" \
+        "$(figure "$log" scratch_greedy_bytes)" "$(figure "$log" scratch_beam_bytes)" "$scratch" "$ram_delta" \
+        "$(figure "$log" stack_greedy_bytes)" "$(figure "$log" stack_beam_bytes)" \
+        "$(thousands "$per_token")" "$(thousands "$beam")"
+done
+echo
+echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
+echo "No static of the engine's crates exists in RAM (checked by symbol): the scratch buffer"
+echo "is all the RAM it uses besides the stack. Instruction counts are exact and repeatable;"
+echo "QEMU has no cycle model, so M4F and M7 (one binary) count the same."
+echo "Paper base shape (D 512, F 2048, 6 + 6 layers, vocab 37000, 64 positions): greedy scratch"
+echo "$(figure "$log" paper_base_greedy_scratch_bytes) bytes; its ~63 M f32 weights (~250 MB) fit no board here."
+for note in "${notes[@]}"; do echo "WARNING: $note"; done
