@@ -22,6 +22,10 @@ use crate::error::{Error, Result};
 /// block.
 pub const FFN_ROW_BLOCK: usize = 8;
 
+/// Target positions the teacher-forced [`Model::forward`](crate::Model::forward) computes
+/// together: each decoder weight is read once per block of this many positions.
+pub const FORWARD_ROW_BLOCK: usize = 32;
+
 /// Largest beam size any call accepts.
 pub const MAX_BEAM: usize = 64;
 
@@ -86,8 +90,11 @@ pub(crate) struct Plan {
     pub v: usize,
     /// Decoder layers.
     pub ld: usize,
-    /// Hypotheses decoded side by side (1 for greedy and teacher forcing).
+    /// Hypotheses decoded side by side: decoder cache slots (1 for greedy and forward).
     pub beams: usize,
+    /// Rows the decoder computes per step (`beams`, or a block of target positions for
+    /// the teacher-forced forward).
+    pub rows: usize,
     /// Whether the beam-search state is needed.
     pub beam_search: bool,
 }
@@ -104,6 +111,7 @@ impl Plan {
             v: if has_dec { dims.tgt_vocab } else { 0 },
             ld: dims.n_decoder_layers,
             beams,
+            rows: beams,
             beam_search,
         }
     }
@@ -114,6 +122,14 @@ impl Plan {
         plan.ld = 0;
         plan.t = 0;
         plan.v = 0;
+        plan.rows = 0;
+        plan
+    }
+
+    /// The plan of [`forward_scratch_bytes`]: one cache slot, blocks of target positions.
+    pub const fn forward(dims: &Dims) -> Plan {
+        let mut plan = Plan::new(dims, 1, false);
+        plan.rows = max(1, min(FORWARD_ROW_BLOCK, plan.t));
         plan
     }
 
@@ -142,7 +158,7 @@ impl Plan {
     }
 
     pub const fn decoder_rows_block(&self) -> usize {
-        max(1, min(FFN_ROW_BLOCK, self.beams))
+        max(1, min(FFN_ROW_BLOCK, self.rows))
     }
 
     /// Elements of the encoder's working set.
@@ -166,7 +182,7 @@ impl Plan {
         if self.t == 0 {
             return Some(0);
         }
-        let bd = tri!(mul(self.beams, self.d));
+        let bd = tri!(mul(self.rows, self.d));
         let mut n = 0;
         let mut i = 0;
         while i < 4 {
@@ -175,7 +191,7 @@ impl Plan {
         }
         n = tri!(add(n, tri!(mul(self.decoder_rows_block(), self.f))));
         n = tri!(add(n, max(self.s, self.t)));
-        add(n, tri!(mul(self.beams, self.v)))
+        add(n, tri!(mul(self.rows, self.v)))
     }
 
     /// Elements of the beam-search state (see `BeamRegions`).

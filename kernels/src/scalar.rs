@@ -1,0 +1,353 @@
+//! The scalar reference: plain Rust, always compiled, on every target.
+//!
+//! Every SIMD kernel is tested against these functions, and the engine falls back to
+//! them on targets without one.
+
+/// Number of independent accumulators in [`dot`].
+///
+/// Eight partial sums break the floating-point dependency chain so the compiler can keep
+/// them in one SIMD register on any target; the summation order is fixed and documented,
+/// so results are identical on every platform.
+pub const DOT_LANES: usize = 8;
+
+/// Dot product of `a` and `b` over their common length.
+///
+/// Summation order: lane `i % 8` accumulates element `i` of the whole 8-element blocks,
+/// the lanes are added pairwise (`((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))`), then the tail
+/// is added element by element.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
+    let mut lanes = [0.0f32; DOT_LANES];
+    let a_blocks = a.chunks_exact(DOT_LANES);
+    let b_blocks = b.chunks_exact(DOT_LANES);
+    let (a_tail, b_tail) = (a_blocks.remainder(), b_blocks.remainder());
+    for (a_block, b_block) in a_blocks.zip(b_blocks) {
+        for ((lane, &x), &y) in lanes.iter_mut().zip(a_block).zip(b_block) {
+            *lane += x * y;
+        }
+    }
+    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
+    let mut sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
+    for (&x, &y) in a_tail.iter().zip(b_tail) {
+        sum += x * y;
+    }
+    sum
+}
+
+/// Linear layer over a batch of rows: `y[r][o] = dot(x[r], w[o]) + bias[o]`.
+///
+/// - `x`: `[rows, k]` input rows
+/// - `w`: `[n, k]` weights (PyTorch's `[out, in]`)
+/// - `bias`: `[n]` or `None` (zero)
+/// - `y`: `[rows, n]` output, overwritten
+///
+/// The weight matrix is the outer loop so each weight row is read once per call, whatever
+/// the number of rows: that is what bounds the speed of decoding on every target.
+pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    if k == 0 {
+        y.fill(0.0);
+        return;
+    }
+    let rows = x.len() / k;
+    let n = w.len() / k;
+    debug_assert_eq!(x.len(), rows * k, "x is not a whole number of rows");
+    debug_assert_eq!(w.len(), n * k, "w is not a whole number of rows");
+    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    if n == 0 {
+        return;
+    }
+    for (o, w_row) in w.chunks_exact(k).enumerate() {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+        for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+            if let Some(out) = y_row.get_mut(o) {
+                *out = dot(x_row, w_row) + b;
+            }
+        }
+    }
+}
+
+/// `y += x`, element-wise over the common length.
+#[inline]
+pub fn add_assign(y: &mut [f32], x: &[f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += x;
+    }
+}
+
+/// `y += alpha * x`, element-wise over the common length.
+#[inline]
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    for (y, &x) in y.iter_mut().zip(x) {
+        *y += alpha * x;
+    }
+}
+
+/// Largest element, `-inf` for an empty slice. NaNs are ignored.
+#[inline]
+pub fn max(x: &[f32]) -> f32 {
+    x.iter()
+        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+}
+
+/// Index of the largest element; ties go to the lowest index; NaNs are never chosen.
+///
+/// Returns `None` for an empty slice or one that holds only NaNs.
+#[inline]
+pub fn argmax(x: &[f32]) -> Option<usize> {
+    let mut best: Option<(usize, f32)> = None;
+    for (i, &v) in x.iter().enumerate() {
+        let better = match best {
+            Some((_, b)) => v > b,
+            None => !v.is_nan(),
+        };
+        if better {
+            best = Some((i, v));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// Softmax in place: `x[i] = exp(x[i] - max) / sum`.
+///
+/// A row whose elements are all `-inf` (every key masked) has no defined distribution;
+/// it becomes all zeros, so the attention output of such a query is zero.
+pub fn softmax(x: &mut [f32]) {
+    let m = max(x);
+    if m == f32::NEG_INFINITY {
+        x.fill(0.0);
+        return;
+    }
+    let mut sum = 0.0f32;
+    for v in x.iter_mut() {
+        *v = libm::expf(*v - m);
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
+
+/// `log(sum(exp(x)))`, computed as `max + log(sum(exp(x - max)))`; `-inf` when empty or
+/// when every element is `-inf`.
+pub fn log_sum_exp(x: &[f32]) -> f32 {
+    let m = max(x);
+    if m == f32::NEG_INFINITY {
+        return m;
+    }
+    let sum: f32 = x.iter().map(|&v| libm::expf(v - m)).sum();
+    m + libm::logf(sum)
+}
+
+/// Log-softmax in place: `x[i] = x[i] - max - log(sum(exp(x - max)))`.
+pub fn log_softmax(x: &mut [f32]) {
+    let m = max(x);
+    if m == f32::NEG_INFINITY {
+        return;
+    }
+    let sum: f32 = x.iter().map(|&v| libm::expf(v - m)).sum();
+    let log_sum = libm::logf(sum);
+    for v in x.iter_mut() {
+        *v = *v - m - log_sum;
+    }
+}
+
+/// LayerNorm of one row in place: `(x - mean) / sqrt(var + eps) * gamma + beta`, with the
+/// biased variance (divided by the row length). `beta = None` means zero.
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) {
+    let n = x.len();
+    if n == 0 {
+        return;
+    }
+    let inv_n = 1.0 / n as f32;
+    let mean = x.iter().sum::<f32>() * inv_n;
+    let var = x.iter().map(|&v| (v - mean) * (v - mean)).sum::<f32>() * inv_n;
+    let inv_std = 1.0 / libm::sqrtf(var + eps);
+    for (i, (v, &g)) in x.iter_mut().zip(gamma).enumerate() {
+        let b = beta.and_then(|b| b.get(i)).copied().unwrap_or(0.0);
+        *v = (*v - mean) * inv_std * g + b;
+    }
+}
+
+/// ReLU in place: `max(x, 0)`.
+#[inline]
+pub fn relu(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = v.max(0.0);
+    }
+}
+
+/// Exact GELU in place: `0.5 * x * (1 + erf(x / sqrt(2)))`.
+#[inline]
+pub fn gelu(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = 0.5 * *v * (1.0 + libm::erff(*v * core::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
+/// Scaled dot-product attention of one query over `m` keys, all heads, in place.
+///
+/// - `query`: `[d]` = `n_heads` heads of `d / n_heads` columns; on return it holds the
+///   attention output (heads concatenated), since each head's query is dead once its
+///   scores are computed
+/// - `keys`, `values`: `[m, d]` rows (key/value of each attended position)
+/// - `scores`: `[>= m]` working row
+///
+/// Per head h: `out_h = softmax(q_h K_h^T / sqrt(dk)) V_h`.
+pub fn attention(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores: &mut [f32],
+) {
+    attention_using(dot, axpy, query, keys, values, n_heads, scores);
+}
+
+/// [`attention`] with the given dot-product and axpy kernels (the SIMD frame reuses it).
+pub(crate) fn attention_using(
+    dot: impl Fn(&[f32], &[f32]) -> f32,
+    axpy: impl Fn(f32, &[f32], &mut [f32]),
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores: &mut [f32],
+) {
+    let d = query.len();
+    if n_heads == 0 || d == 0 {
+        return;
+    }
+    let dk = d / n_heads;
+    let m = (keys.len() / d).min(values.len() / d).min(scores.len());
+    let scores = scores.get_mut(..m).unwrap_or(&mut []);
+    let scale = 1.0 / libm::sqrtf(dk as f32);
+    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
+        let head = h * dk..(h + 1) * dk;
+        for (s, k_row) in scores.iter_mut().zip(keys.chunks_exact(d)) {
+            *s = dot(q_h, k_row.get(head.clone()).unwrap_or(&[])) * scale;
+        }
+        softmax(scores);
+        q_h.fill(0.0);
+        for (&p, v_row) in scores.iter().zip(values.chunks_exact(d)) {
+            axpy(p, v_row.get(head.clone()).unwrap_or(&[]), q_h);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_naive_sum_for_every_length() {
+        for n in 0..=33 {
+            let a: [f32; 33] = core::array::from_fn(|i| (i as f32) * 0.5 - 3.0);
+            let b: [f32; 33] = core::array::from_fn(|i| 1.0 - (i as f32) * 0.25);
+            let naive: f64 = (0..n).map(|i| a[i] as f64 * b[i] as f64).sum();
+            let got = dot(&a[..n], &b[..n]) as f64;
+            assert!((got - naive).abs() < 1e-3, "n={n}: {got} vs {naive}");
+        }
+    }
+
+    #[test]
+    fn linear_is_x_times_w_transposed_plus_bias() {
+        // x [2, 3], w [2, 3] (out 2, in 3)
+        let x = [1.0, 2.0, 3.0, -1.0, 0.0, 1.0];
+        let w = [1.0, 0.0, 0.0, 0.5, 0.5, 0.5];
+        let b = [10.0, -1.0];
+        let mut y = [0.0; 4];
+        linear(&x, &w, Some(&b), 3, &mut y);
+        assert_eq!(y, [11.0, 2.0, 9.0, -1.0]);
+        linear(&x, &w, None, 3, &mut y);
+        assert_eq!(y, [1.0, 3.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn softmax_sums_to_one_and_masked_row_is_zero() {
+        let mut x = [1.0, 2.0, 3.0];
+        softmax(&mut x);
+        let e: [f32; 3] = [(-2.0f32).exp(), (-1.0f32).exp(), 1.0];
+        let s: f32 = e.iter().sum();
+        for (got, want) in x.iter().zip(e.iter().map(|v| v / s)) {
+            assert!((got - want).abs() < 1e-6);
+        }
+        let mut masked = [f32::NEG_INFINITY; 4];
+        softmax(&mut masked);
+        assert_eq!(masked, [0.0; 4]);
+    }
+
+    #[test]
+    fn log_softmax_matches_log_of_softmax() {
+        let mut a = [0.3, -1.0, 2.5, 0.0];
+        let mut b = a;
+        softmax(&mut a);
+        log_softmax(&mut b);
+        for (p, lp) in a.iter().zip(b) {
+            assert!((p.ln() - lp).abs() < 1e-6);
+        }
+        assert!((log_sum_exp(&[0.3, -1.0, 2.5, 0.0]) - 2.701_377).abs() < 1e-5);
+    }
+
+    #[test]
+    fn layer_norm_normalises_then_scales() {
+        let mut x = [1.0, 2.0, 3.0, 4.0];
+        layer_norm(
+            &mut x,
+            &[1.0, 1.0, 2.0, 2.0],
+            Some(&[0.0, 1.0, 0.0, 0.0]),
+            0.0,
+        );
+        let inv = 1.0 / 1.25f32.sqrt();
+        let want = [-1.5 * inv, -0.5 * inv + 1.0, 1.0 * inv, 3.0 * inv];
+        for (g, w) in x.iter().zip(want) {
+            assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+        }
+    }
+
+    #[test]
+    fn activations() {
+        let mut x = [-1.0, 0.0, 2.0];
+        relu(&mut x);
+        assert_eq!(x, [0.0, 0.0, 2.0]);
+        let mut g = [-1.0f32, 0.0, 1.0];
+        gelu(&mut g);
+        // Reference: x * Phi(x) with Phi the standard normal CDF.
+        assert!((g[0] + 0.158_655_26).abs() < 1e-6);
+        assert_eq!(g[1], 0.0);
+        assert!((g[2] - 0.841_344_7).abs() < 1e-6);
+    }
+
+    #[test]
+    fn argmax_prefers_lowest_index_and_skips_nan() {
+        assert_eq!(argmax(&[1.0, 3.0, 3.0, 2.0]), Some(1));
+        assert_eq!(argmax(&[f32::NAN, 1.0]), Some(1));
+        assert_eq!(argmax(&[f32::NAN]), None);
+        assert_eq!(argmax(&[]), None);
+    }
+
+    #[test]
+    fn attention_of_one_key_returns_its_value() {
+        // d = 4, 2 heads; one key: softmax over a single key is 1.
+        let mut q = [1.0, 2.0, 3.0, 4.0];
+        let k = [0.5, 0.5, 0.5, 0.5];
+        let v = [9.0, 8.0, 7.0, 6.0];
+        let mut scores = [0.0; 1];
+        attention(&mut q, &k, &v, 2, &mut scores);
+        assert_eq!(q, v);
+    }
+
+    #[test]
+    fn attention_weights_keys_by_scaled_scores() {
+        // d = 2, 1 head, two keys.
+        let mut q = [1.0, 0.0];
+        let k = [2.0, 0.0, 0.0, 0.0];
+        let v = [1.0, 0.0, 0.0, 1.0];
+        let mut scores = [0.0; 2];
+        attention(&mut q, &k, &v, 1, &mut scores);
+        let s0 = 2.0 / 2.0f32.sqrt();
+        let p0 = s0.exp() / (s0.exp() + 1.0);
+        assert!((q[0] - p0).abs() < 1e-6 && (q[1] - (1.0 - p0)).abs() < 1e-6);
+    }
+}
