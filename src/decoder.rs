@@ -40,7 +40,7 @@ impl<'s> DecoderCaches<'s> {
 
 /// The decoder's working set for one step, carved from the work region.
 pub(crate) struct DecoderWork<'s> {
-    /// `[B, D]` residual stream of each hypothesis.
+    /// `[N, D]` residual stream of each row (hypothesis or target position).
     pub y: &'s mut [f32],
     /// `[B, D]` LayerNorm'd input (pre-norm).
     pub normed: &'s mut [f32],
@@ -59,7 +59,7 @@ pub(crate) struct DecoderWork<'s> {
 impl<'s> DecoderWork<'s> {
     pub fn carve(plan: &Plan, work: &'s mut [f32]) -> Result<Self> {
         let mut arena = Arena::over(work);
-        let bd = plan.beams.checked_mul(plan.d);
+        let bd = plan.rows.checked_mul(plan.d);
         Ok(DecoderWork {
             y: arena.f32s(bd)?,
             normed: arena.f32s(bd)?,
@@ -67,7 +67,7 @@ impl<'s> DecoderWork<'s> {
             tmp: arena.f32s(bd)?,
             hidden: arena.f32s(plan.decoder_rows_block().checked_mul(plan.f))?,
             scores: arena.f32s(Some(plan.s.max(plan.t)))?,
-            logits: arena.f32s(plan.beams.checked_mul(plan.v))?,
+            logits: arena.f32s(plan.rows.checked_mul(plan.v))?,
         })
     }
 }
@@ -100,26 +100,47 @@ pub(crate) fn precompute_cross(
     Ok(())
 }
 
-/// One decoder step: feeds `tokens[b]` at `position` for the `n = tokens.len()`
-/// hypotheses held in cache slots `0..n`, appends their keys/values to the cache, and
-/// leaves the logits in `work.logits[..n * V]`.
+/// Which cache slot and position each row of a decoder step is.
+#[derive(Clone, Copy)]
+pub(crate) enum Rows {
+    /// Row `b` is hypothesis `b` (cache slot `b`); all are at `position`.
+    Hypotheses { position: usize },
+    /// Row `i` is position `first + i` of the one sequence in cache slot 0 (teacher
+    /// forcing: the causal mask lets row `i` see positions `..= first + i`).
+    Sequence { first: usize },
+}
+
+impl Rows {
+    /// (cache slot, position) of row `row`.
+    fn at(self, row: usize) -> (usize, usize) {
+        match self {
+            Rows::Hypotheses { position } => (row, position),
+            Rows::Sequence { first } => (0, first + row),
+        }
+    }
+}
+
+/// One decoder step over `n = tokens.len()` rows: embeds `tokens[i]` at row `i`'s position,
+/// appends each row's keys/values to its cache slot, and leaves the logits in
+/// `work.logits[..n * V]`.
 pub(crate) fn step(
     model: &Model,
     plan: &Plan,
     tokens: &[u32],
-    position: usize,
+    rows: Rows,
     caches: &mut DecoderCaches,
     work: &mut DecoderWork,
 ) -> Result<()> {
     let config = model.config();
     let (d, t, heads) = (plan.d, plan.t, config.dims.n_heads);
-    if position >= t {
+    let n = tokens.len();
+    let (_, last_position) = rows.at(n.saturating_sub(1));
+    if last_position >= t {
         return Err(Error::SequenceTooLong {
-            len: position + 1,
+            len: last_position + 1,
             max: t,
         });
     }
-    let n = tokens.len();
     let nd = n * d;
     let (y, normed, q, tmp) = (
         prefix(work.y, nd),
@@ -132,15 +153,18 @@ pub(crate) fn step(
         model.required_global(TensorKind::TgtEmbed)?,
         model.global(TensorKind::TgtPos),
         tokens,
-        Positions::All(position),
+        match rows {
+            Rows::Hypotheses { position } => Positions::All(position),
+            Rows::Sequence { first } => Positions::From(first),
+        },
         y,
     )?;
     let src_len = caches.src_len;
     for layer_index in 0..plan.ld {
         let layer = model.decoder_layer(layer_index)?;
 
-        // Masked self-attention: append this position's K/V to each hypothesis' cache,
-        // then attend over positions 0..=position (the mask is the cache's extent).
+        // Masked self-attention: append each row's K/V to its cache slot, then attend
+        // over positions 0..=its own (the mask is the cache's extent).
         let input = sublayer::input(config, &layer.norm1, y, normed);
         attention::project_queries(&layer.self_attn, input, d, q);
         for (cache, weights, bias) in [
@@ -156,16 +180,18 @@ pub(crate) fn step(
             ),
         ] {
             k::linear(input, weights, bias, d, tmp);
-            for (b, row) in tmp.chunks_exact(d.max(1)).enumerate() {
-                let at = cache_offset(plan, layer_index, b, position)?;
+            for (row_index, row) in tmp.chunks_exact(d.max(1)).enumerate() {
+                let (slot, position) = rows.at(row_index);
+                let at = cache_offset(plan, layer_index, slot, position)?;
                 let slot = cache.get_mut(at..at + d).ok_or(Error::SizeOverflow)?;
                 for (dst, &src) in slot.iter_mut().zip(row) {
                     *dst = src;
                 }
             }
         }
-        for (b, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
-            let start = cache_offset(plan, layer_index, b, 0)?;
+        for (row_index, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
+            let (slot, position) = rows.at(row_index);
+            let start = cache_offset(plan, layer_index, slot, 0)?;
             let end = start + (position + 1) * d;
             let (Some(keys), Some(values)) =
                 (caches.self_k.get(start..end), caches.self_v.get(start..end))

@@ -38,12 +38,15 @@ mod static_model;
 #[cfg(feature = "std")]
 pub mod host;
 
+/// The numerical kernels (scalar reference, SIMD kernels, dispatch).
+pub use picoformer_kernels as kernels;
+
 pub use config::{Activation, Config, Dims, Norm, Positional};
 pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use error::{Error, Result};
 pub use model::Model;
 pub use scratch::{
-    beam_scratch_bytes, encode_scratch_bytes, greedy_scratch_bytes, Scratch, FFN_ROW_BLOCK,
-    MAX_BEAM,
+    beam_scratch_bytes, encode_scratch_bytes, forward_scratch_bytes, greedy_scratch_bytes, Scratch,
+    FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
 };
 pub use static_model::StaticModel;

@@ -10,9 +10,11 @@
 //!   beam state         (beam search only, see `BeamRegions`)
 //! work (one region, reused: first by the encoder, then by the decoder)
 //!   encoder:  x, normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
-//!   decoder:  y, normed, q, tmp [B, D] · ffn hidden [R, F] · scores [max(S, T)] · logits [B, V]
+//!   decoder:  y, normed, q, tmp [N, D] · ffn hidden [R, F] · scores [max(S, T)] · logits [N, V]
 //! ```
-//! with `R = min(FFN_ROW_BLOCK, rows)` rows of the feed-forward network at a time.
+//! with `N` decoder rows per step (`B`, or `min(FORWARD_ROW_BLOCK, T)` target positions
+//! for the teacher-forced forward) and `R = min(FFN_ROW_BLOCK, rows)` rows of the
+//! feed-forward network at a time.
 
 use crate::config::Dims;
 use crate::error::{Error, Result};
@@ -239,12 +241,18 @@ impl Plan {
     }
 }
 
-/// Exact scratch bytes for [`Model::forward`](crate::Model::forward) and
-/// [`Model::greedy`](crate::Model::greedy) (enough for [`Model::encode`](crate::Model::encode) too).
+/// Exact scratch bytes for [`Model::greedy`](crate::Model::greedy) (enough for
+/// [`Model::encode`](crate::Model::encode) too).
 ///
 /// `None` when the size overflows `usize`.
 pub const fn greedy_scratch_bytes(dims: &Dims) -> Option<usize> {
     Plan::new(dims, 1, false).total_bytes()
+}
+
+/// Exact scratch bytes for [`Model::forward`](crate::Model::forward).
+/// `None` when the size overflows `usize`.
+pub const fn forward_scratch_bytes(dims: &Dims) -> Option<usize> {
+    Plan::forward(dims).total_bytes()
 }
 
 /// Exact scratch bytes for [`Model::encode`](crate::Model::encode).

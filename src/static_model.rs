@@ -89,7 +89,13 @@ impl<
         None => usize::MAX,
     };
 
-    /// Exact scratch bytes of `forward` and `greedy`.
+    /// Exact scratch bytes of `forward`.
+    pub const FORWARD_SCRATCH_BYTES: usize = match scratch::forward_scratch_bytes(&Self::DIMS) {
+        Some(n) => n,
+        None => usize::MAX,
+    };
+
+    /// Exact scratch bytes of `greedy`.
     pub const GREEDY_SCRATCH_BYTES: usize = match scratch::greedy_scratch_bytes(&Self::DIMS) {
         Some(n) => n,
         None => usize::MAX, // cannot be allocated: every call fails to compile
@@ -193,7 +199,7 @@ impl<
         logits: &mut [[f32; TV]; T],
         scratch: &mut Scratch<N>,
     ) -> Result<()> {
-        const { assert!(N >= Self::GREEDY_SCRATCH_BYTES, "scratch buffer too small") };
+        const { assert!(N >= Self::FORWARD_SCRATCH_BYTES, "scratch buffer too small") };
         self.model
             .forward(src, tgt, logits.as_flattened_mut(), &mut scratch.0)
     }

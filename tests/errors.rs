@@ -1053,6 +1053,11 @@ fn buffers_scratch_too_small() {
         let mut s = scratch(got);
         let want = Error::ScratchTooSmall { needed, got };
         greedy_fails(&model, &[5, 6], 8, 8, s.as_mut_slice(), want);
+    }
+    let needed = model.forward_scratch_bytes().unwrap();
+    for got in [0, 16, needed / 2, needed - 16, needed - 1] {
+        let mut s = scratch(got);
+        let want = Error::ScratchTooSmall { needed, got };
         forward_fails(&model, &[5, 6], &[1, 5], 2 * tv, s.as_mut_slice(), want);
     }
     for beam in [1, 4, 64] {
@@ -1184,7 +1189,8 @@ fn buffers_success_writes_only_its_part() {
     let fx = Fixture::new("paper_small");
     let model = fx.model();
     let (d, tv) = (fx.config.dims.d_model, fx.config.dims.tgt_vocab);
-    let mut buf = scratch(model.greedy_scratch_bytes().unwrap());
+    let bytes = model.greedy_scratch_bytes().unwrap();
+    let mut buf = scratch(bytes.max(model.forward_scratch_bytes().unwrap()));
     let s = buf.as_mut_slice();
     for max_len in [1, 3, 16] {
         let mut out = vec![TOKEN_SENTINEL; 32];
@@ -1603,7 +1609,8 @@ fn non_finite_weights_decode_without_panic_or_hang() {
                 let dims = model.config().dims;
                 let max_len = dims.max_tgt_len;
                 let src: Vec<u32> = (3..3 + dims.max_src_len.min(6) as u32).collect();
-                let mut s = scratch(model.greedy_scratch_bytes().unwrap());
+                let bytes = model.greedy_scratch_bytes().unwrap();
+                let mut s = scratch(bytes.max(model.forward_scratch_bytes().unwrap()));
                 let mut out = vec![TOKEN_SENTINEL; max_len];
                 let g = model
                     .greedy(&src, max_len, &mut out, s.as_mut_slice())

@@ -13,7 +13,7 @@ fn forward_logits_match_pytorch() {
     for case in golden_cases() {
         let model = Model::from_blob(case.blob.as_slice()).unwrap();
         let vocab = case.config.dims.tgt_vocab;
-        let mut buf = scratch(model.greedy_scratch_bytes().unwrap());
+        let mut buf = scratch(model.forward_scratch_bytes().unwrap());
         for (i, f) in case.expected.forward.iter().enumerate() {
             let mut logits = vec![f32::NAN; f.tgt.len() * vocab];
             model
@@ -133,6 +133,31 @@ fn scratch_sizes_are_exact() {
                 .is_err());
         }
     }
+}
+
+/// With `PICOFORMER_KERNEL` set, the golden decodes above ran on exactly that kernel
+/// (CI runs this suite once per kernel the CPU has).
+#[test]
+fn golden_decodes_run_on_the_forced_kernel() {
+    use picoformer::kernels::{active_kernel, kernel_calls, Kernel};
+    let case = golden_cases().into_iter().next().unwrap();
+    let model = Model::from_blob(case.blob.as_slice()).unwrap();
+    let g = &case.expected.greedy[0];
+    let mut buf = scratch(model.greedy_scratch_bytes().unwrap());
+    let mut out = vec![0; g.max_len];
+    let result = model
+        .greedy(&g.src, g.max_len, &mut out, buf.as_mut_slice())
+        .unwrap();
+    assert_eq!(out[..result.len], g.tokens[..]);
+    if let Ok(name) = std::env::var("PICOFORMER_KERNEL") {
+        let forced = Kernel::from_name(&name).expect("PICOFORMER_KERNEL names a kernel");
+        assert_eq!(
+            active_kernel(),
+            forced,
+            "the forced kernel {name} is not active"
+        );
+    }
+    assert!(kernel_calls(active_kernel()) > 0);
 }
 
 type PaperSmall = StaticModel<'static, 64, 4, 256, 2, 2, 61, 67, 24, 16>;

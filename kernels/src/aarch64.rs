@@ -25,10 +25,7 @@ impl F32Simd for Neon {
         w: [&[f32]; MR],
         blocks: usize,
     ) -> [[f32; MR]; ROWS] {
-        let blocks = x
-            .iter()
-            .chain(&w)
-            .fold(blocks, |b, s| b.min(s.len() / 4));
+        let blocks = x.iter().chain(&w).fold(blocks, |b, s| b.min(s.len() / 4));
         // SAFETY: NEON is present (see `detect`), and `blocks * 4` is bounded by the
         // length of every slice just above.
         unsafe { aarch64neon_dot_f32_4xr(x, w, blocks) }
@@ -86,15 +83,29 @@ unsafe fn aarch64neon_dot_f32_1x1(a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let at = block * 4;
         // SAFETY: at + 8 <= blocks * 4 <= both lengths (the caller's contract).
         unsafe {
-            even = vfmaq_f32(even, vld1q_f32(a.as_ptr().add(at)), vld1q_f32(b.as_ptr().add(at)));
-            odd = vfmaq_f32(odd, vld1q_f32(a.as_ptr().add(at + 4)), vld1q_f32(b.as_ptr().add(at + 4)));
+            even = vfmaq_f32(
+                even,
+                vld1q_f32(a.as_ptr().add(at)),
+                vld1q_f32(b.as_ptr().add(at)),
+            );
+            odd = vfmaq_f32(
+                odd,
+                vld1q_f32(a.as_ptr().add(at + 4)),
+                vld1q_f32(b.as_ptr().add(at + 4)),
+            );
         }
         block += 2;
     }
     if block < blocks {
         let at = block * 4;
         // SAFETY: at + 4 <= blocks * 4 <= both lengths (the caller's contract).
-        even = unsafe { vfmaq_f32(even, vld1q_f32(a.as_ptr().add(at)), vld1q_f32(b.as_ptr().add(at))) };
+        even = unsafe {
+            vfmaq_f32(
+                even,
+                vld1q_f32(a.as_ptr().add(at)),
+                vld1q_f32(b.as_ptr().add(at)),
+            )
+        };
     }
     vaddvq_f32(vaddq_f32(even, odd))
 }
@@ -111,7 +122,10 @@ unsafe fn aarch64neon_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], blocks: usi
         // SAFETY: at + 4 <= blocks * 4 <= both lengths (the caller's contract).
         unsafe {
             let yp = y.as_mut_ptr().add(at);
-            vst1q_f32(yp, vfmaq_f32(vld1q_f32(yp), a, vld1q_f32(x.as_ptr().add(at))));
+            vst1q_f32(
+                yp,
+                vfmaq_f32(vld1q_f32(yp), a, vld1q_f32(x.as_ptr().add(at))),
+            );
         }
     }
 }

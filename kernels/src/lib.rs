@@ -84,6 +84,7 @@ impl Kernel {
 
     /// True when this build and this CPU can run it.
     pub fn available(self) -> bool {
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         use crate::simd::F32Simd;
         match self {
             Kernel::Scalar => true,
@@ -151,6 +152,7 @@ fn count(_kernel: Kernel) {
 /// Runs `$simd` with `$k` bound to the active SIMD kernel, or `$scalar`.
 macro_rules! dispatch {
     ($k:ident => $simd:expr, scalar => $scalar:expr, count = $count:expr) => {{
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         use crate::simd::F32Simd;
         match active_kernel() {
             #[cfg(target_arch = "x86_64")]

@@ -12,7 +12,7 @@ use crate::scalar;
 /// input vector against `MR` weight rows.
 pub const MR: usize = 4;
 /// Most input rows per tile.
-pub const NR: usize = 4;
+pub const NR: usize = 2;
 
 /// One SIMD implementation of the f32 hot loops.
 pub trait F32Simd: Copy {
@@ -49,7 +49,12 @@ pub fn dot<K: F32Simd>(kernel: K, a: &[f32], b: &[f32]) -> f32 {
     let blocks = n / K::LANES;
     let head = blocks * K::LANES;
     let mut sum = kernel.dot_blocks(a, b, blocks);
-    for (&x, &y) in a.get(head..n).unwrap_or(&[]).iter().zip(b.get(head..n).unwrap_or(&[])) {
+    for (&x, &y) in a
+        .get(head..n)
+        .unwrap_or(&[])
+        .iter()
+        .zip(b.get(head..n).unwrap_or(&[]))
+    {
         sum += x * y;
     }
     sum

@@ -123,9 +123,8 @@ unsafe fn x86_64avx2_dot_f32_4xr<const ROWS: usize>(
     for block in 0..blocks {
         let at = block * 8;
         // SAFETY: at + 8 <= blocks * 8 <= every slice's length (the caller's contract).
-        let wv: [__m256; MR] = core::array::from_fn(|m| unsafe {
-            _mm256_loadu_ps(w[m].as_ptr().add(at))
-        });
+        let wv: [__m256; MR] =
+            core::array::from_fn(|m| unsafe { _mm256_loadu_ps(w[m].as_ptr().add(at)) });
         for r in 0..ROWS {
             // SAFETY: as above.
             let xv = unsafe { _mm256_loadu_ps(x[r].as_ptr().add(at)) };
@@ -169,9 +168,8 @@ unsafe fn x86_64avx512_dot_f32_4xr<const ROWS: usize>(
     for block in 0..blocks {
         let at = block * 16;
         // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
-        let wv: [__m512; MR] = core::array::from_fn(|m| unsafe {
-            _mm512_loadu_ps(w[m].as_ptr().add(at))
-        });
+        let wv: [__m512; MR] =
+            core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
         for r in 0..ROWS {
             // SAFETY: as above.
             let xv = unsafe { _mm512_loadu_ps(x[r].as_ptr().add(at)) };
@@ -214,16 +212,30 @@ unsafe fn x86_64avx2_dot_f32_1x1(a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let at = block * 8;
         // SAFETY: at + 16 <= blocks * 8 <= both lengths (the caller's contract).
         unsafe {
-            even = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(at)), _mm256_loadu_ps(b.as_ptr().add(at)), even);
+            even = _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(at)),
+                _mm256_loadu_ps(b.as_ptr().add(at)),
+                even,
+            );
             let next = at + 8;
-            odd = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(next)), _mm256_loadu_ps(b.as_ptr().add(next)), odd);
+            odd = _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(next)),
+                _mm256_loadu_ps(b.as_ptr().add(next)),
+                odd,
+            );
         }
         block += 2;
     }
     if block < blocks {
         let at = block * 8;
         // SAFETY: at + 8 <= blocks * 8 <= both lengths (the caller's contract).
-        even = unsafe { _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(at)), _mm256_loadu_ps(b.as_ptr().add(at)), even) };
+        even = unsafe {
+            _mm256_fmadd_ps(
+                _mm256_loadu_ps(a.as_ptr().add(at)),
+                _mm256_loadu_ps(b.as_ptr().add(at)),
+                even,
+            )
+        };
     }
     let sum = _mm256_add_ps(even, odd);
     sum256(sum)
@@ -242,18 +254,32 @@ unsafe fn x86_64avx512_dot_f32_1x1(a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let at = block * 16;
         // SAFETY: at + 32 <= blocks * 16 <= both lengths (the caller's contract).
         unsafe {
-            even = _mm512_fmadd_ps(_mm512_loadu_ps(a.as_ptr().add(at)), _mm512_loadu_ps(b.as_ptr().add(at)), even);
+            even = _mm512_fmadd_ps(
+                _mm512_loadu_ps(a.as_ptr().add(at)),
+                _mm512_loadu_ps(b.as_ptr().add(at)),
+                even,
+            );
             let next = at + 16;
-            odd = _mm512_fmadd_ps(_mm512_loadu_ps(a.as_ptr().add(next)), _mm512_loadu_ps(b.as_ptr().add(next)), odd);
+            odd = _mm512_fmadd_ps(
+                _mm512_loadu_ps(a.as_ptr().add(next)),
+                _mm512_loadu_ps(b.as_ptr().add(next)),
+                odd,
+            );
         }
         block += 2;
     }
     if block < blocks {
         let at = block * 16;
         // SAFETY: at + 16 <= blocks * 16 <= both lengths (the caller's contract).
-        even = unsafe { _mm512_fmadd_ps(_mm512_loadu_ps(a.as_ptr().add(at)), _mm512_loadu_ps(b.as_ptr().add(at)), even) };
+        even = unsafe {
+            _mm512_fmadd_ps(
+                _mm512_loadu_ps(a.as_ptr().add(at)),
+                _mm512_loadu_ps(b.as_ptr().add(at)),
+                even,
+            )
+        };
     }
     let sum = _mm512_add_ps(even, odd);
-    
+
     _mm512_reduce_add_ps(sum)
 }

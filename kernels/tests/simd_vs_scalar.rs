@@ -75,7 +75,11 @@ fn check_axpy<K: F32Simd>(kernel: K) {
             simd::axpy(kernel, alpha, &x, &mut got);
             for (i, ((g, w), xi)) in got.iter().zip(&want).zip(&x).enumerate() {
                 let tolerance = f32::EPSILON * (alpha * xi).abs().max(w.abs()) + f32::MIN_POSITIVE;
-                assert!((g - w).abs() <= tolerance, "{} axpy n={n} i={i}: {g} vs {w}", K::NAME);
+                assert!(
+                    (g - w).abs() <= tolerance,
+                    "{} axpy n={n} i={i}: {g} vs {w}",
+                    K::NAME
+                );
             }
         }
     }
@@ -83,7 +87,10 @@ fn check_axpy<K: F32Simd>(kernel: K) {
 
 fn check_linear<K: F32Simd>(kernel: K) {
     let shapes = lengths::<K>();
-    for &k in shapes.iter().filter(|&&k| k <= 2 * K::LANES + 3 || k == 64 || k == 512) {
+    for &k in shapes
+        .iter()
+        .filter(|&&k| k <= 2 * K::LANES + 3 || k == 64 || k == 512)
+    {
         for rows in [1, 2, 3, 4, 5, 7, 9] {
             for n in [1, 3, 4, 5, 8, 9, 13] {
                 for (scale, seed) in [(1.0, 11), (1e15, 12), (f32::MIN_POSITIVE / 4.0, 13)] {
@@ -120,7 +127,10 @@ macro_rules! kernel_tests {
             fn kernel() -> Option<$kernel> {
                 let found = <$kernel>::detect();
                 if found.is_none() {
-                    eprintln!("skipped: this CPU cannot run the {} kernel", <$kernel>::NAME);
+                    eprintln!(
+                        "skipped: this CPU cannot run the {} kernel",
+                        <$kernel>::NAME
+                    );
                 }
                 found
             }

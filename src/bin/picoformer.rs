@@ -147,6 +147,7 @@ fn run(cli: Cli) -> Result<()> {
             let m = model_from(&blob, &model)?;
             let params = m.parameter_count();
             let greedy = m.greedy_scratch_bytes()?;
+            let forward = m.forward_scratch_bytes()?;
             let beam_bytes = m.beam_scratch_bytes(beam)?;
             let config = ConfigJson::from(m.config());
             if json {
@@ -155,7 +156,11 @@ fn run(cli: Cli) -> Result<()> {
                     "parameters": params,
                     "weight_bytes": params * 4,
                     "blob_bytes": blob.as_slice().len(),
-                    "scratch_bytes": {"greedy": greedy, "beam": {"beam": beam, "bytes": beam_bytes}},
+                    "scratch_bytes": {
+                        "greedy": greedy,
+                        "forward": forward,
+                        "beam": {"beam": beam, "bytes": beam_bytes},
+                    },
                 });
                 println!("{}", serde_json::to_string_pretty(&out)?);
             } else {
@@ -164,6 +169,7 @@ fn run(cli: Cli) -> Result<()> {
                 println!("weight bytes (f32):    {}", params * 4);
                 println!("blob bytes:            {}", blob.as_slice().len());
                 println!("scratch, greedy:       {greedy}");
+                println!("scratch, forward:      {forward}");
                 println!("scratch, beam {beam:<3}:     {beam_bytes}");
             }
         }
@@ -177,7 +183,7 @@ fn run(cli: Cli) -> Result<()> {
             let m = model_from(&blob, &model)?;
             let vocab = m.config().dims.tgt_vocab;
             let mut logits = vec![0f32; tgt.len() * vocab];
-            let mut scratch = host::scratch(m.greedy_scratch_bytes()?);
+            let mut scratch = host::scratch(m.forward_scratch_bytes()?);
             m.forward(&src, &tgt, &mut logits, scratch.as_mut_slice())?;
             let rows: Vec<&[f32]> = logits.chunks(vocab).collect();
             if json {
@@ -254,20 +260,29 @@ fn run(cli: Cli) -> Result<()> {
             let mut logits = vec![0f32; tgt.len() * vocab];
             let mut forward_scratch = host::scratch(m.forward_scratch_bytes()?);
             let mut greedy_scratch = host::scratch(m.greedy_scratch_bytes()?);
+            let mut encode_scratch = host::scratch(m.encode_scratch_bytes()?);
+            let mut encoded = vec![0f32; src.len() * m.config().dims.d_model];
             let mut out = vec![0u32; max_len];
+            let mut encode_s = Vec::new();
             let mut forward_s = Vec::new();
             let mut greedy_s = Vec::new();
             let mut tokens = 0;
             for _ in 0..iters.max(1) {
                 let start = std::time::Instant::now();
+                m.encode(&src, &mut encoded, encode_scratch.as_mut_slice())?;
+                encode_s.push(start.elapsed().as_secs_f64());
+                let start = std::time::Instant::now();
                 m.forward(&src, &tgt, &mut logits, forward_scratch.as_mut_slice())?;
                 forward_s.push(start.elapsed().as_secs_f64());
                 let start = std::time::Instant::now();
-                tokens = m.greedy(&src, max_len, &mut out, greedy_scratch.as_mut_slice())?.len;
+                tokens = m
+                    .greedy(&src, max_len, &mut out, greedy_scratch.as_mut_slice())?
+                    .len;
                 greedy_s.push(start.elapsed().as_secs_f64());
             }
             let out = json!({
                 "kernel": picoformer_kernels::active_kernel().name(),
+                "encode_s": median(&mut encode_s),
                 "forward_s": median(&mut forward_s),
                 "greedy_s": median(&mut greedy_s),
                 "greedy_tokens": out[..tokens],

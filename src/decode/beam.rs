@@ -2,7 +2,7 @@
 //! `early_stopping=True` and the GNMT length penalty `lp(n) = ((5 + n) / 6)^alpha`).
 
 use super::{check_max_len, check_source, need_decoder, start};
-use crate::decoder::{self, DecoderWork};
+use crate::decoder::{self, DecoderWork, Rows};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scratch::{Arena, Plan, MAX_BEAM};
@@ -294,7 +294,8 @@ impl<'a> Model<'a> {
         for step in 0..params.max_len {
             // One decoder step for every live hypothesis.
             let inputs = state.step_inputs(live, step, config.bos_id);
-            decoder::step(self, &plan, inputs, step, &mut session.caches, &mut work)?;
+            let rows = Rows::Hypotheses { position: step };
+            decoder::step(self, &plan, inputs, rows, &mut session.caches, &mut work)?;
             let count = state.collect_candidates(work.logits, live, vocab);
 
             // Walk the candidates: eos in the top B finishes, others fill the new live set.

@@ -5,7 +5,7 @@ mod beam;
 
 pub use beam::{BeamParams, Hypotheses, Hypothesis};
 
-use crate::decoder::{self, DecoderCaches, DecoderWork};
+use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::{self, EncoderWork};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -100,10 +100,15 @@ pub(crate) fn start<'s, B>(
 }
 
 impl<'a> Model<'a> {
-    /// Exact scratch bytes of [`forward`](Self::forward) and [`greedy`](Self::greedy)
-    /// (enough for [`encode`](Self::encode) too).
+    /// Exact scratch bytes of [`greedy`](Self::greedy) (enough for [`encode`](Self::encode)
+    /// too).
     pub fn greedy_scratch_bytes(&self) -> Result<usize> {
         crate::scratch::greedy_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`forward`](Self::forward).
+    pub fn forward_scratch_bytes(&self) -> Result<usize> {
+        crate::scratch::forward_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`encode`](Self::encode).
@@ -163,13 +168,18 @@ impl<'a> Model<'a> {
                 got: logits.len(),
             });
         }
-        let plan = Plan::new(dims, 1, false);
+        let plan = Plan::forward(dims);
         let (mut session, ()) = start(self, &plan, src, scratch, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
-        for ((position, token), row) in tgt.iter().enumerate().zip(logits.chunks_exact_mut(v)) {
-            let token = core::slice::from_ref(token);
-            decoder::step(self, &plan, token, position, &mut session.caches, &mut work)?;
-            for (dst, &src) in row.iter_mut().zip(work.logits.iter()) {
+        // Blocks of target positions at once: each reads the decoder weights once.
+        let logits = encoder::prefix(logits, needed);
+        let blocks = tgt.chunks(plan.rows).zip(logits.chunks_mut(plan.rows * v));
+        for (i, (tokens, out)) in blocks.enumerate() {
+            let rows = Rows::Sequence {
+                first: i * plan.rows,
+            };
+            decoder::step(self, &plan, tokens, rows, &mut session.caches, &mut work)?;
+            for (dst, &src) in out.iter_mut().zip(work.logits.iter()) {
                 *dst = src;
             }
         }
@@ -207,7 +217,8 @@ impl<'a> Model<'a> {
         let mut len = 0;
         for (position, slot) in out.iter_mut().take(max_len).enumerate() {
             let input = core::slice::from_ref(&token);
-            decoder::step(self, &plan, input, position, &mut session.caches, &mut work)?;
+            let rows = Rows::Hypotheses { position };
+            decoder::step(self, &plan, input, rows, &mut session.caches, &mut work)?;
             let logits = encoder::prefix(work.logits, plan.v);
             let next = k::argmax(logits).unwrap_or(config.eos_id as usize);
             k::log_softmax(logits);
