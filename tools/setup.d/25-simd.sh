@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SIMD kernels: the aarch64 target, its cross linker and qemu-user, so the NEON kernels
+# are tested under qemu-aarch64 (QEMU from bookworm-backports: plain apt fails here).
+# Idempotent; the dpkg lock timeouts let it run beside the other parts' setup scripts.
+set -euo pipefail
+rustup target list --installed | grep -qx aarch64-unknown-linux-gnu \
+    || rustup target add aarch64-unknown-linux-gnu
+if ! { command -v qemu-aarch64 && command -v aarch64-linux-gnu-gcc; } >/dev/null; then
+    backports=/etc/apt/sources.list.d/bookworm-backports.sources
+    if [ ! -f "$backports" ]; then
+        uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+        printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+            "$uri" >"$backports"
+    fi
+    apt-get update -qq -o DPkg::Lock::Timeout=600
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o DPkg::Lock::Timeout=600 -t bookworm-backports qemu-user
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o DPkg::Lock::Timeout=600 gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+fi

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Proves every SIMD path executes: the kernel property tests and the golden model tests
+# run once per kernel with PICOFORMER_KERNEL forcing it (the forced-kernel tests fail if
+# the kernel did not run). Host: scalar, avx2, and avx512 when this CPU has it; aarch64
+# NEON under qemu-aarch64.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+kernel_tests=(-p picoformer-kernels --test forced --test simd_vs_scalar)
+kernels=(scalar)
+grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && kernels+=(avx2)
+if grep -qw avx512f /proc/cpuinfo; then
+    kernels+=(avx512)
+else
+    echo "note: this CPU has no AVX-512F: the avx512 kernel is built but not run here"
+fi
+for kernel in "${kernels[@]}"; do
+    echo "== kernel $kernel (host)"
+    PICOFORMER_KERNEL=$kernel cargo test -q "${kernel_tests[@]}"
+    PICOFORMER_KERNEL=$kernel cargo test -q -p picoformer --test golden
+done
+echo "== kernel neon (qemu-aarch64)"
+PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu "${kernel_tests[@]}"
+PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu -p picoformer --test golden
