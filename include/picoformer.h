@@ -244,7 +244,15 @@ int32_t pf_model_init(struct pf_model *model, const uint8_t *blob, size_t blob_l
 // writable `pf_config`.
 int32_t pf_model_config(const struct pf_model *model, struct pf_config *out);
 
-// Writes to `*out_bytes` the exact scratch size of [`pf_forward`] and [`pf_greedy`].
+// Writes to `*out_bytes` the exact scratch size of [`pf_forward`] (it computes blocks of
+// target positions together, so it may need more than [`pf_greedy_scratch_bytes`]).
+//
+// # Safety
+// `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
+// `size_t`.
+int32_t pf_forward_scratch_bytes(const struct pf_model *model, size_t *out_bytes);
+
+// Writes to `*out_bytes` the exact scratch size of [`pf_greedy`].
 //
 // # Safety
 // `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
@@ -285,7 +293,7 @@ int32_t pf_encode(const struct pf_model *model,
 // Teacher-forced decoder logits: row `i` of `logits[0..tgt_len * tgt_vocab]` (row-major
 // `[tgt_len, tgt_vocab]`) is the distribution after reading `tgt[0..=i]` (start `tgt`
 // with bos). Decoder-only models take `src = NULL, src_len = 0`. `scratch` needs
-// [`pf_greedy_scratch_bytes`] bytes, 16-byte aligned.
+// [`pf_forward_scratch_bytes`] bytes, 16-byte aligned.
 //
 // # Safety
 // `model` is NULL or points to a `pf_model`; each array pointer is NULL or points to as

@@ -32,6 +32,12 @@ fn greedy_bytes(m: &pf_model) -> usize {
     n
 }
 
+fn forward_bytes(m: &pf_model) -> usize {
+    let mut n = 0;
+    assert_eq!(unsafe { pf_forward_scratch_bytes(m, &mut n) }, PF_OK);
+    n
+}
+
 #[test]
 fn golden_cases_through_the_c_api() {
     for case in golden_cases() {
@@ -47,7 +53,7 @@ fn golden_cases_through_the_c_api() {
         assert_eq!(config.eos_id, case.config.eos_id, "{name}");
         let v = dims.tgt_vocab;
 
-        let mut scratch = AlignedBytes::zeroed(greedy_bytes(&m));
+        let mut scratch = AlignedBytes::zeroed(forward_bytes(&m).max(greedy_bytes(&m)));
         for (i, f) in case.expected.forward.iter().enumerate() {
             let mut logits = vec![0f32; f.tgt.len() * v];
             let s = unsafe {

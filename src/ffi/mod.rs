@@ -427,7 +427,31 @@ pub unsafe extern "C" fn pf_model_config(model: *const pf_model, out: *mut pf_co
     })
 }
 
-/// Writes to `*out_bytes` the exact scratch size of [`pf_forward`] and [`pf_greedy`].
+/// Writes to `*out_bytes` the exact scratch size of [`pf_forward`] (it computes blocks of
+/// target positions together, so it may need more than [`pf_greedy_scratch_bytes`]).
+///
+/// # Safety
+/// `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
+/// `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_forward_scratch_bytes(
+    model: *const pf_model,
+    out_bytes: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
+        let (m, handle, blob) = unsafe { model_of(model) }?;
+        let out_span = one(out_bytes.cast_const(), true)?;
+        disjoint(&[handle, blob, out_span])?;
+        let bytes = m.forward_scratch_bytes().map_err(err)?;
+        // SAFETY: checked non-NULL, aligned and apart from the other arguments; the
+        // caller promises it is writable.
+        unsafe { out_bytes.write(bytes) };
+        Ok(())
+    })
+}
+
+/// Writes to `*out_bytes` the exact scratch size of [`pf_greedy`].
 ///
 /// # Safety
 /// `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
@@ -555,7 +579,7 @@ pub unsafe extern "C" fn pf_encode(
 /// Teacher-forced decoder logits: row `i` of `logits[0..tgt_len * tgt_vocab]` (row-major
 /// `[tgt_len, tgt_vocab]`) is the distribution after reading `tgt[0..=i]` (start `tgt`
 /// with bos). Decoder-only models take `src = NULL, src_len = 0`. `scratch` needs
-/// [`pf_greedy_scratch_bytes`] bytes, 16-byte aligned.
+/// [`pf_forward_scratch_bytes`] bytes, 16-byte aligned.
 ///
 /// # Safety
 /// `model` is NULL or points to a `pf_model`; each array pointer is NULL or points to as

@@ -117,7 +117,7 @@ static int run_forward(const pf_model *m, FILE *f) {
     size_t vocab = read_size(f), n = tgt_len * vocab, scratch_len = 0;
     float *want = malloc(n * sizeof *want), *got = malloc(n * sizeof *got);
     for (size_t i = 0; i < n; i++) want[i] = read_float(f);
-    CHECK_STATUS(pf_greedy_scratch_bytes(m, &scratch_len), PF_OK);
+    CHECK_STATUS(pf_forward_scratch_bytes(m, &scratch_len), PF_OK);
     void *scratch = xaligned(scratch_len);
     int32_t s = pf_forward(m, src, src_len, tgt, tgt_len, got, n, scratch, scratch_len);
     int ok = s == PF_OK;
@@ -487,7 +487,7 @@ out:
 
 static int t_forward_encode_bad_input(void) {
     size_t need = 0, enc_need = 0;
-    CHECK_STATUS(pf_greedy_scratch_bytes(&g_model, &need), PF_OK);
+    CHECK_STATUS(pf_forward_scratch_bytes(&g_model, &need), PF_OK);
     CHECK_STATUS(pf_encode_scratch_bytes(&g_model, &enc_need), PF_OK);
     uint8_t *scratch = xaligned(need);
     uint32_t tgt[] = {1, 7, 8}, bad_tgt[] = {1, 67};
