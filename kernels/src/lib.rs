@@ -4,11 +4,13 @@
 //!   target; the ground truth every SIMD kernel is tested against.
 //! - [`simd`]: the frame shared by the SIMD kernels (a kernel sees only whole blocks of
 //!   its lanes; the frame handles heads and tails) and the [`simd::F32Simd`] trait.
-//! - Per-ISA kernels: `x86_64` (AVX2 + FMA, AVX-512F), `aarch64` (NEON).
+//! - Per-ISA kernels: `x86_64` (AVX2 + FMA, AVX-512F), `aarch64` (NEON), `arm` (the
+//!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`).
 //! - One dispatch point: the functions at the crate root ([`linear`], [`dot`], [`axpy`],
 //!   [`attention`]) run the [`active_kernel`]. Under `std` it is the best one this CPU
 //!   supports, or the one named by the environment variable `PICOFORMER_KERNEL`
-//!   (`scalar`, `avx2`, `avx512`, `neon`); without `std` it is chosen at compile time.
+//!   (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`); without `std` it is chosen at
+//!   compile time.
 //!
 //! Conventions shared by every kernel:
 //! - Matrices are row-major `&[f32]` slices; a weight matrix `W` of a linear layer has
@@ -30,6 +32,8 @@ pub mod simd;
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
+#[cfg(pf_arm_fpu)]
+pub mod arm;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -51,11 +55,19 @@ pub enum Kernel {
     Avx512 = 3,
     /// aarch64 NEON.
     Neon = 4,
+    /// Arm single-precision FPU (Cortex-M4F/M7/M33/M55, 32-bit Arm Linux).
+    ArmFpu = 5,
 }
 
 impl Kernel {
     /// Every kernel, available or not.
-    pub const ALL: [Kernel; 4] = [Kernel::Scalar, Kernel::Avx2, Kernel::Avx512, Kernel::Neon];
+    pub const ALL: [Kernel; 5] = [
+        Kernel::Scalar,
+        Kernel::Avx2,
+        Kernel::Avx512,
+        Kernel::Neon,
+        Kernel::ArmFpu,
+    ];
 
     /// The name `PICOFORMER_KERNEL` takes.
     pub const fn name(self) -> &'static str {
@@ -64,6 +76,7 @@ impl Kernel {
             Kernel::Avx2 => "avx2",
             Kernel::Avx512 => "avx512",
             Kernel::Neon => "neon",
+            Kernel::ArmFpu => "arm-fpu",
         }
     }
 
@@ -78,13 +91,14 @@ impl Kernel {
             2 => Some(Kernel::Avx2),
             3 => Some(Kernel::Avx512),
             4 => Some(Kernel::Neon),
+            5 => Some(Kernel::ArmFpu),
             _ => None,
         }
     }
 
     /// True when this build and this CPU can run it.
     pub fn available(self) -> bool {
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", pf_arm_fpu))]
         use crate::simd::F32Simd;
         match self {
             Kernel::Scalar => true,
@@ -94,6 +108,8 @@ impl Kernel {
             Kernel::Avx512 => x86_64::Avx512::detect().is_some(),
             #[cfg(target_arch = "aarch64")]
             Kernel::Neon => aarch64::Neon::detect().is_some(),
+            #[cfg(pf_arm_fpu)]
+            Kernel::ArmFpu => arm::ArmFpu::detect().is_some(),
             #[allow(unreachable_patterns)] // every arm exists on some target
             _ => false,
         }
@@ -122,15 +138,15 @@ fn choose() -> Kernel {
             .filter(|k| k.available())
             .unwrap_or(Kernel::Scalar);
     }
-    [Kernel::Avx512, Kernel::Avx2, Kernel::Neon]
+    [Kernel::Avx512, Kernel::Avx2, Kernel::Neon, Kernel::ArmFpu]
         .into_iter()
         .find(|k| k.available())
         .unwrap_or(Kernel::Scalar)
 }
 
 #[cfg(feature = "std")]
-static CALLS: [core::sync::atomic::AtomicUsize; 5] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; 5];
+static CALLS: [core::sync::atomic::AtomicUsize; 6] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 6];
 
 /// How many `linear` calls each kernel has served in this process (`std` only: the
 /// forced-kernel check of the test suite reads it).
@@ -152,7 +168,7 @@ fn count(_kernel: Kernel) {
 /// Runs `$simd` with `$k` bound to the active SIMD kernel, or `$scalar`.
 macro_rules! dispatch {
     ($k:ident => $simd:expr, scalar => $scalar:expr, count = $count:expr) => {{
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", pf_arm_fpu))]
         use crate::simd::F32Simd;
         match active_kernel() {
             #[cfg(target_arch = "x86_64")]
@@ -178,6 +194,15 @@ macro_rules! dispatch {
                 if let Some($k) = crate::aarch64::Neon::detect() {
                     if $count {
                         count(Kernel::Neon);
+                    }
+                    return $simd;
+                }
+            }
+            #[cfg(pf_arm_fpu)]
+            Kernel::ArmFpu => {
+                if let Some($k) = crate::arm::ArmFpu::detect() {
+                    if $count {
+                        count(Kernel::ArmFpu);
                     }
                     return $simd;
                 }

@@ -165,3 +165,5 @@ kernel_tests!(avx2, picoformer_kernels::x86_64::Avx2Fma);
 kernel_tests!(avx512, picoformer_kernels::x86_64::Avx512);
 #[cfg(target_arch = "aarch64")]
 kernel_tests!(neon, picoformer_kernels::aarch64::Neon);
+#[cfg(pf_arm_fpu)]
+kernel_tests!(arm_fpu, picoformer_kernels::arm::ArmFpu);

@@ -7,10 +7,15 @@ pub mod convert;
 use crate::error::Error;
 use std::path::Path;
 
+/// Sixteen bytes on a 16-byte boundary (`u128` is only 8-aligned on some targets).
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+#[repr(C, align(16))]
+struct Block([u8; 16]);
+
 /// Bytes with 16-byte alignment, as [`crate::Model::from_blob`] and the scratch need.
 #[derive(Clone)]
 pub struct AlignedBytes {
-    blocks: Vec<u128>,
+    blocks: Vec<Block>,
     len: usize,
 }
 
@@ -18,7 +23,7 @@ impl AlignedBytes {
     /// `len` zero bytes.
     pub fn zeroed(len: usize) -> Self {
         AlignedBytes {
-            blocks: vec![0u128; len.div_ceil(16)],
+            blocks: vec![Block([0; 16]); len.div_ceil(16)],
             len,
         }
     }

@@ -2,7 +2,8 @@
 # Proves every SIMD path executes: the kernel property tests and the golden model tests
 # run once per kernel with PICOFORMER_KERNEL forcing it (the forced-kernel tests fail if
 # the kernel did not run). Host: scalar, avx2, and avx512 when this CPU has it; aarch64
-# NEON under qemu-aarch64.
+# NEON under qemu-aarch64; the Cortex-M FPU kernel under qemu-arm (32-bit Arm Linux runs
+# the same asm; on the boards it runs in the firmware suite).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kernel_tests=(-p picoformer-kernels --test forced --test simd_vs_scalar)
@@ -21,3 +22,6 @@ done
 echo "== kernel neon (qemu-aarch64)"
 PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu "${kernel_tests[@]}"
 PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu -p picoformer --test golden
+echo "== kernel arm-fpu (qemu-arm)"
+PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf "${kernel_tests[@]}"
+PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf -p picoformer --test golden

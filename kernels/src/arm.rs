@@ -1,0 +1,148 @@
+//! Arm single-precision FPU kernels (Cortex-M4F/M7/M33/M55 and 32-bit Arm Linux).
+//!
+//! These cores have no f32 SIMD (M55's Helium aside) but 32 single-precision registers,
+//! `vldmia` (load up to 16 registers in one instruction, advancing the pointer) and
+//! `vfma.f32`. The kernel keeps 8 inputs, 8 weights and 4 accumulators in registers:
+//! per block of 8 elements and 4 weight rows it issues 5 loads and 32 fused
+//! multiply-adds, about 1.2 instructions per multiply-accumulate with the loop.
+//! `LANES` = 8 is that block; the frame handles the rest in scalar code.
+
+use crate::simd::{F32Simd, MR};
+use core::arch::asm;
+
+/// The Arm FPU kernel: 8-element blocks, 4 weight rows at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct ArmFpu(());
+
+impl F32Simd for ArmFpu {
+    const NAME: &'static str = "arm-fpu";
+    const LANES: usize = 8;
+    const ALIGN: usize = 4;
+
+    fn detect() -> Option<Self> {
+        // build.rs enables this module only on targets whose FPU has vfma.f32 and 32
+        // single-precision registers.
+        Some(ArmFpu(()))
+    }
+
+    fn dot_tile<const ROWS: usize>(
+        self,
+        x: [&[f32]; ROWS],
+        w: [&[f32]; MR],
+        blocks: usize,
+    ) -> [[f32; MR]; ROWS] {
+        let blocks = x.iter().chain(&w).fold(blocks, |b, s| b.min(s.len() / 8));
+        // Without caches there is nothing to gain from sharing weight loads across rows:
+        // one 4-row pass per input row.
+        core::array::from_fn(|r| {
+            // SAFETY: every slice holds at least `blocks * 8` elements (just above) and
+            // the FPU is present on the targets that compile this module.
+            unsafe { arm_fpu_dot_f32_4x1(x[r], &w, blocks) }
+        })
+    }
+
+    // Attention's short dot products and weighted sums: the compiler already emits
+    // vldr/vfma loops for the scalar code, and the 4-row kernel would load `b` 4 times.
+    fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
+        let n = blocks * 8;
+        crate::scalar::dot(a.get(..n).unwrap_or(a), b.get(..n).unwrap_or(b))
+    }
+
+    fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize) {
+        let n = (blocks * 8).min(x.len()).min(y.len());
+        if let (Some(x), Some(y)) = (x.get(..n), y.get_mut(..n)) {
+            crate::scalar::axpy(alpha, x, y);
+        }
+    }
+}
+
+/// Four dot products of `x` with `w[0..4]` over `blocks` blocks of 8 elements.
+///
+/// # Safety
+/// Every slice must hold at least `blocks * 8` elements, and the CPU must have a
+/// VFPv4-class FPU with 32 single-precision registers.
+#[inline(never)]
+unsafe fn arm_fpu_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], blocks: usize) -> [f32; MR] {
+    let (mut acc0, mut acc1, mut acc2, mut acc3): (u32, u32, u32, u32);
+    // SAFETY: the loop reads `blocks * 8` floats from each pointer, which the caller
+    // guarantees are in bounds; the asm clobbers only the s-registers it names and the
+    // pointer/counter registers it owns; it does not touch the stack.
+    unsafe {
+        asm!(
+            "vmov s16, {zero}",
+            "vmov s17, {zero}",
+            "vmov s18, {zero}",
+            "vmov s19, {zero}",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {x}!, {{s0-s7}}",
+            "vldmia {w0}!, {{s8-s15}}",
+            "vfma.f32 s16, s0, s8",
+            "vfma.f32 s16, s1, s9",
+            "vfma.f32 s16, s2, s10",
+            "vfma.f32 s16, s3, s11",
+            "vfma.f32 s16, s4, s12",
+            "vfma.f32 s16, s5, s13",
+            "vfma.f32 s16, s6, s14",
+            "vfma.f32 s16, s7, s15",
+            "vldmia {w1}!, {{s8-s15}}",
+            "vfma.f32 s17, s0, s8",
+            "vfma.f32 s17, s1, s9",
+            "vfma.f32 s17, s2, s10",
+            "vfma.f32 s17, s3, s11",
+            "vfma.f32 s17, s4, s12",
+            "vfma.f32 s17, s5, s13",
+            "vfma.f32 s17, s6, s14",
+            "vfma.f32 s17, s7, s15",
+            "vldmia {w2}!, {{s8-s15}}",
+            "vfma.f32 s18, s0, s8",
+            "vfma.f32 s18, s1, s9",
+            "vfma.f32 s18, s2, s10",
+            "vfma.f32 s18, s3, s11",
+            "vfma.f32 s18, s4, s12",
+            "vfma.f32 s18, s5, s13",
+            "vfma.f32 s18, s6, s14",
+            "vfma.f32 s18, s7, s15",
+            "vldmia {w3}!, {{s8-s15}}",
+            "vfma.f32 s19, s0, s8",
+            "vfma.f32 s19, s1, s9",
+            "vfma.f32 s19, s2, s10",
+            "vfma.f32 s19, s3, s11",
+            "vfma.f32 s19, s4, s12",
+            "vfma.f32 s19, s5, s13",
+            "vfma.f32 s19, s6, s14",
+            "vfma.f32 s19, s7, s15",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            "vmov {a0}, s16",
+            "vmov {a1}, s17",
+            "vmov {a2}, s18",
+            "vmov {a3}, s19",
+            x = inout(reg) x.as_ptr() => _,
+            w0 = inout(reg) w[0].as_ptr() => _,
+            w1 = inout(reg) w[1].as_ptr() => _,
+            w2 = inout(reg) w[2].as_ptr() => _,
+            w3 = inout(reg) w[3].as_ptr() => _,
+            n = inout(reg) blocks => _,
+            zero = in(reg) 0u32,
+            a0 = out(reg) acc0,
+            a1 = out(reg) acc1,
+            a2 = out(reg) acc2,
+            a3 = out(reg) acc3,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            options(nostack, readonly),
+        );
+    }
+    [
+        f32::from_bits(acc0),
+        f32::from_bits(acc1),
+        f32::from_bits(acc2),
+        f32::from_bits(acc3),
+    ]
+}
