@@ -41,6 +41,7 @@ pub use scalar::{
     add_assign, argmax, gelu, layer_norm, log_softmax, log_sum_exp, max, relu, softmax,
 };
 
+#[cfg(feature = "std")]
 use core::sync::atomic::{AtomicU8, Ordering};
 
 /// The kernels this crate has (not all exist on every target).
@@ -85,6 +86,7 @@ impl Kernel {
         Kernel::ALL.into_iter().find(|k| k.name() == name)
     }
 
+    #[cfg(feature = "std")]
     const fn from_code(code: u8) -> Option<Kernel> {
         match code {
             1 => Some(Kernel::Scalar),
@@ -116,10 +118,13 @@ impl Kernel {
     }
 }
 
-/// 0 until the first call chooses; then the `Kernel` code.
+/// 0 until the first call chooses; then the `Kernel` code. Only under `std`: firmware
+/// chooses at compile time and keeps no static of its own in RAM.
+#[cfg(feature = "std")]
 static ACTIVE: AtomicU8 = AtomicU8::new(0);
 
-/// The kernel the dispatching functions run (chosen on first use, then fixed).
+/// The kernel the dispatching functions run (under `std` chosen on first use, then fixed).
+#[cfg(feature = "std")]
 pub fn active_kernel() -> Kernel {
     if let Some(kernel) = Kernel::from_code(ACTIVE.load(Ordering::Relaxed)) {
         return kernel;
@@ -127,6 +132,13 @@ pub fn active_kernel() -> Kernel {
     let kernel = choose();
     ACTIVE.store(kernel as u8, Ordering::Relaxed);
     kernel
+}
+
+/// The kernel the dispatching functions run (chosen at compile time without `std`).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub fn active_kernel() -> Kernel {
+    choose()
 }
 
 /// The best available kernel, or the forced one. A forced kernel that this CPU cannot run

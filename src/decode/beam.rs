@@ -244,9 +244,9 @@ fn insert_sorted<T: Copy>(
     ((count + 1).min(list.len()), Some(at))
 }
 
-/// GNMT length penalty `((5 + n) / 6)^alpha`, in f64, rounded once.
+/// GNMT length penalty `((5 + n) / 6)^alpha` (f32: n is at most 2^20, exact).
 fn length_penalty(n: usize, alpha: f32) -> f32 {
-    libm::pow((5.0 + n as f64) / 6.0, f64::from(alpha)) as f32
+    libm::powf((5.0 + n as f32) / 6.0, alpha)
 }
 
 impl<'a> Model<'a> {
