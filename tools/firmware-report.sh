@@ -60,6 +60,7 @@ kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 echo "| board (QEMU) | CPU | Rust target | engine code: greedy + beam (greedy only) | of which f64 math | weights (flash) | scratch: greedy / beam-4 / static buffer (beam-5) | RAM added | max stack: greedy / beam-4 | instructions per token (greedy) | beam-4 decode, instructions |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 notes=()
+matvec_rows=()
 for entry in "${boards[@]}"; do
     IFS='|' read -r board cpu target crate <<<"$entry"
     runner=targets/$crate/qemu-run.sh
@@ -94,6 +95,10 @@ for entry in "${boards[@]}"; do
     beam=$(region "$log" 3)
     per_token=$(((all - one) / (tokens - 1)))
     scratch=$(figure "$log" scratch_buffer_bytes)
+    macs=$(figure "$log" matvec_macs)
+    matvec_rows+=("$(awk -v b="$board" -v c="$cpu" -v k="$(figure "$log" matvec_kernel)" \
+        -v fast="$(region "$log" 4)" -v slow="$(region "$log" 5)" -v m="$macs" \
+        'BEGIN { printf "| %s | %s | %.3f | %s | %.3f |", b, c, slow / m, k, fast / m }')")
     printf '| %s | %s | %s | %s (%s) | %s | %s | %s / %s / %s B | %s B | %s / %s B | %s | %s |\n' \
         "$board" "$cpu" "$target" "$(kib "$engine_text")" "$(kib "$greedy_text")" \
         "$(kib "$f64_text")" "$(kib "$(figure "$log" blob_bytes)")" \
@@ -101,6 +106,13 @@ for entry in "${boards[@]}"; do
         "$(figure "$log" stack_greedy_bytes)" "$(figure "$log" stack_beam_bytes)" \
         "$(thousands "$per_token")" "$(thousands "$beam")"
 done
+echo
+echo "f32 matrix-vector product [64, 256] (16,384 multiply-accumulates), exact guest"
+echo "instructions per multiply-accumulate:"
+echo
+echo "| board (QEMU) | CPU | scalar reference | kernel | kernel |"
+echo "|---|---|---|---|---|"
+for row in "${matvec_rows[@]}"; do echo "$row"; done
 echo
 echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
 echo "No static of the engine's crates exists in RAM (checked by symbol): the scratch buffer"

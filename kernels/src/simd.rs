@@ -98,21 +98,31 @@ pub fn linear<K: F32Simd>(
     let mut o = 0;
     while o < n {
         if o + MR <= n {
+            // Hoisted per tile of weight rows: their slices and their biases.
             let w_tile: [&[f32]; MR] =
                 core::array::from_fn(|m| w.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[]));
+            let b_tile: [f32; MR] =
+                core::array::from_fn(|m| bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0));
             let mut r = 0;
             while r < rows {
-                let left = rows - r;
-                if left >= NR {
-                    tile::<K, NR>(kernel, x_rows, &w_tile, bias, k, n, blocks, head, o, r, y);
-                    r += NR;
-                } else if left >= 2 {
-                    tile::<K, 2>(kernel, x_rows, &w_tile, bias, k, n, blocks, head, o, r, y);
-                    r += 2;
+                let take = if rows - r >= NR { NR } else { 1 };
+                let x_part = x_rows.get(r * k..(r + take) * k).unwrap_or(&[]);
+                let y_part = y.get_mut(r * n..(r + take) * n).unwrap_or(&mut []);
+                let tile = Tile {
+                    w: &w_tile,
+                    bias: &b_tile,
+                    k,
+                    n,
+                    blocks,
+                    head,
+                    o,
+                };
+                if take == NR {
+                    tile.run::<K, NR>(kernel, x_part, y_part);
                 } else {
-                    tile::<K, 1>(kernel, x_rows, &w_tile, bias, k, n, blocks, head, o, r, y);
-                    r += 1;
+                    tile.run::<K, 1>(kernel, x_part, y_part);
                 }
+                r += take;
             }
             o += MR;
         } else {
@@ -129,35 +139,41 @@ pub fn linear<K: F32Simd>(
     }
 }
 
-/// One tile: input rows `r..r + ROWS` against weight rows `o..o + MR`.
-#[allow(clippy::too_many_arguments)] // the frame's loop state, kept in one place
-#[inline(always)]
-fn tile<K: F32Simd, const ROWS: usize>(
-    kernel: K,
-    x: &[f32],
-    w_tile: &[&[f32]; MR],
-    bias: Option<&[f32]>,
+/// The weight side of one tile: rows `o..o + MR` of `w`, their biases, and the shapes.
+struct Tile<'a> {
+    w: &'a [&'a [f32]; MR],
+    bias: &'a [f32; MR],
     k: usize,
     n: usize,
     blocks: usize,
     head: usize,
     o: usize,
-    r: usize,
-    y: &mut [f32],
-) {
-    let x_tile: [&[f32]; ROWS] =
-        core::array::from_fn(|i| x.get((r + i) * k..(r + i + 1) * k).unwrap_or(&[]));
-    let sums = kernel.dot_tile::<ROWS>(x_tile, *w_tile, blocks);
-    for (i, (x_row, row_sums)) in x_tile.iter().zip(sums).enumerate() {
-        for (m, (w_row, mut sum)) in w_tile.iter().zip(row_sums).enumerate() {
-            let x_tail = x_row.get(head..).unwrap_or(&[]);
-            let w_tail = w_row.get(head..).unwrap_or(&[]);
-            for (&a, &b) in x_tail.iter().zip(w_tail) {
-                sum += a * b;
+}
+
+impl Tile<'_> {
+    /// `ROWS` input rows `x` `[ROWS, k]` against the tile's weight rows, into columns
+    /// `o..o + MR` of `y` `[ROWS, n]`: whole blocks by the kernel, the tail and the bias here.
+    #[inline(always)]
+    fn run<K: F32Simd, const ROWS: usize>(&self, kernel: K, x: &[f32], y: &mut [f32]) {
+        let k = self.k;
+        let x_tile: [&[f32]; ROWS] =
+            core::array::from_fn(|i| x.get(i * k..(i + 1) * k).unwrap_or(&[]));
+        let mut sums = kernel.dot_tile::<ROWS>(x_tile, *self.w, self.blocks);
+        if self.head < k {
+            for (x_row, row_sums) in x_tile.iter().zip(sums.iter_mut()) {
+                let x_tail = x_row.get(self.head..).unwrap_or(&[]);
+                for (w_row, sum) in self.w.iter().zip(row_sums.iter_mut()) {
+                    for (&a, &b) in x_tail.iter().zip(w_row.get(self.head..).unwrap_or(&[])) {
+                        *sum += a * b;
+                    }
+                }
             }
-            let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
-            if let Some(out) = y.get_mut((r + i) * n + o + m) {
-                *out = sum + b;
+        }
+        for (y_row, row_sums) in y.chunks_exact_mut(self.n.max(1)).zip(sums) {
+            if let Some(out) = y_row.get_mut(self.o..self.o + MR) {
+                for ((dst, sum), b) in out.iter_mut().zip(row_sums).zip(self.bias) {
+                    *dst = sum + b;
+                }
             }
         }
     }

@@ -4,8 +4,10 @@
 //!   word that changed.
 //! - Instructions: the QEMU plugin in `tools/qemu-icount/` counts the guest instructions
 //!   executed between each run of [`icount_start`] and the next of [`icount_stop`]; this
-//!   module runs three regions, in this order: a greedy decode of 1 token, the same
-//!   decode of `greedy_tokens` tokens, and a beam search.
+//!   module runs five regions, in this order: a greedy decode of 1 token, the same
+//!   decode of `greedy_tokens` tokens, a beam search, then one matrix-vector product
+//!   `[MATVEC_OUT, MATVEC_IN]` through the dispatched kernel and through the scalar
+//!   reference (instructions per multiply-accumulate).
 
 use crate::golden::{self, GreedyCase};
 use crate::{Board, Net, SuiteScratch, SCRATCH_BYTES};
@@ -27,6 +29,14 @@ pub fn icount_stop() {
 /// The paper's base shape (D 512, 8 heads, F 2048, 6 + 6 layers) with its 37,000-token
 /// shared vocabulary and 64 positions: what its scratch would need.
 type PaperBase = picoformer::StaticModel<'static, 512, 8, 2048, 6, 6, 37000, 37000, 64, 64>;
+
+/// Rows of the measured matrix-vector product.
+const MATVEC_OUT: usize = 64;
+/// Columns of the measured matrix-vector product.
+const MATVEC_IN: usize = 256;
+/// Its weights, in flash like a model's (the values do not change the instruction count:
+/// the kernels have no data-dependent branches).
+static MATVEC_WEIGHTS: [f32; MATVEC_OUT * MATVEC_IN] = [0.5; MATVEC_OUT * MATVEC_IN];
 
 /// The golden greedy case with the longest output: the most tokens per measurement.
 fn longest_greedy_case() -> Option<&'static GreedyCase> {
@@ -50,6 +60,20 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     icount_start();
     let beam_ok = matches!(golden::beam_search(net, beam_case, scratch), Some(Ok(_)));
     icount_stop();
+    let input = [0.25f32; MATVEC_IN];
+    let mut output = [0f32; MATVEC_OUT];
+    icount_start();
+    picoformer::kernels::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
+    icount_stop();
+    icount_start();
+    picoformer::kernels::scalar::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
+    icount_stop();
+    black_box(&output);
+    defmt::println!("figure matvec_macs {=usize}", MATVEC_OUT * MATVEC_IN);
+    defmt::println!(
+        "figure matvec_kernel {=str}",
+        picoformer::kernels::active_kernel().name()
+    );
     match (first, all) {
         (Ok(first), Ok(all)) if first.len == 1 && beam_ok => {
             defmt::println!("figure greedy_tokens {=usize}", all.len);
