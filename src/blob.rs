@@ -208,11 +208,16 @@ pub struct Slot {
     pub presence: Presence,
 }
 
-/// Number of table slots of a configuration: `10 + 16 Le + 26 Ld`.
+/// Number of table slots of a configuration: `10 + 16 Le + 26 Ld` (saturating at
+/// `usize::MAX`, which no table has: [`header_len`] then reports the overflow).
 pub const fn slot_count(dims: &Dims) -> usize {
-    GLOBAL_TENSORS.len()
-        + ENCODER_LAYER_TENSORS.len() * dims.n_encoder_layers
-        + DECODER_LAYER_TENSORS.len() * dims.n_decoder_layers
+    let enc = ENCODER_LAYER_TENSORS
+        .len()
+        .saturating_mul(dims.n_encoder_layers);
+    let dec = DECODER_LAYER_TENSORS
+        .len()
+        .saturating_mul(dims.n_decoder_layers);
+    GLOBAL_TENSORS.len().saturating_add(enc).saturating_add(dec)
 }
 
 /// Table index of a global tensor.
@@ -242,7 +247,9 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         (kind, 0)
     } else {
         let rest = index - GLOBAL_TENSORS.len();
-        let enc_slots = ENCODER_LAYER_TENSORS.len() * d.n_encoder_layers;
+        let enc_slots = ENCODER_LAYER_TENSORS
+            .len()
+            .saturating_mul(d.n_encoder_layers);
         if rest < enc_slots {
             let layer = rest / ENCODER_LAYER_TENSORS.len();
             let within = rest % ENCODER_LAYER_TENSORS.len();

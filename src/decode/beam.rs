@@ -195,7 +195,9 @@ impl<'s> BeamState<'s> {
         let t = self.t;
         // Move the token rows the same way `insert_sorted` moved the entries.
         let end = before.min(self.done.len().saturating_sub(1));
-        if let Some(rows) = self.done_tokens.get_mut(at * t..(end + 1) * t) {
+        let rows = self.done_tokens.get_mut(at * t..(end + 1) * t);
+        // `at <= end`, so the window holds at least the one row it rotates by.
+        if let Some(rows) = rows.filter(|rows| rows.len() >= t) {
             rows.rotate_right(t);
         }
         let source = self
@@ -235,7 +237,8 @@ fn insert_sorted<T: Copy>(
         .take_while(|e| key(e) >= value)
         .count();
     let end = count.min(list.len().saturating_sub(1));
-    if let Some(window) = list.get_mut(at..=end) {
+    // `at <= end`, so the window is never empty (the pattern says so to `rotate_right`).
+    if let Some(window @ [_, ..]) = list.get_mut(at..=end) {
         window.rotate_right(1);
         if let Some(first) = window.first_mut() {
             *first = item;

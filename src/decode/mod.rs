@@ -129,7 +129,7 @@ impl<'a> Model<'a> {
         }
         check_source(self, src)?;
         let d = self.config().dims.d_model;
-        let needed = src.len() * d;
+        let needed = src.len().checked_mul(d).ok_or(Error::SizeOverflow)?;
         if out.len() < needed {
             return Err(Error::OutputTooSmall {
                 needed,
@@ -161,7 +161,7 @@ impl<'a> Model<'a> {
         let dims = &self.config().dims;
         check_tokens(tgt, dims.max_tgt_len, dims.tgt_vocab)?;
         let v = dims.tgt_vocab;
-        let needed = tgt.len() * v;
+        let needed = tgt.len().checked_mul(v).ok_or(Error::SizeOverflow)?;
         if logits.len() < needed {
             return Err(Error::OutputTooSmall {
                 needed,
@@ -172,16 +172,19 @@ impl<'a> Model<'a> {
         let (mut session, ()) = start(self, &plan, src, scratch, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         // Blocks of target positions at once: each reads the decoder weights once.
-        let logits = encoder::prefix(logits, needed);
-        let blocks = tgt.chunks(plan.rows).zip(logits.chunks_mut(plan.rows * v));
-        for (i, (tokens, out)) in blocks.enumerate() {
-            let rows = Rows::Sequence {
-                first: i * plan.rows,
-            };
-            decoder::step(self, &plan, tokens, rows, &mut session.caches, &mut work)?;
-            for (dst, &src) in out.iter_mut().zip(work.logits.iter()) {
+        // (`Plan::forward` makes `rows >= 1`; `max(1)` shows it to `chunks`.)
+        let rows = plan.rows.max(1);
+        let mut written = 0;
+        for (i, tokens) in tgt.chunks(rows).enumerate() {
+            let first = i * rows;
+            let at = Rows::Sequence { first };
+            decoder::step(self, &plan, tokens, at, &mut session.caches, &mut work)?;
+            let block = encoder::prefix(work.logits, tokens.len() * v);
+            let out = logits.get_mut(written..needed).unwrap_or(&mut []);
+            for (dst, &src) in out.iter_mut().zip(block.iter()) {
                 *dst = src;
             }
+            written += block.len();
         }
         Ok(())
     }

@@ -755,7 +755,8 @@ pub unsafe extern "C" fn pf_beam_search(
         // SAFETY: as above.
         let scores = unsafe { output(scores, scores_len) };
         let pad = m.config().pad_id;
-        let rows = tokens.chunks_exact_mut(bp.max_len);
+        // The search accepted `max_len`, so it is >= 1 and `max(1)` changes nothing.
+        let rows = tokens.chunks_exact_mut(bp.max_len.max(1));
         for (i, ((row, len), score)) in rows
             .zip(lengths.iter_mut())
             .zip(scores.iter_mut())

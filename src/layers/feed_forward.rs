@@ -15,10 +15,14 @@ pub(crate) fn feed_forward(
     out: &mut [f32],
 ) {
     let (d, f) = (config.dims.d_model, config.dims.d_ff);
-    let block = rows_block.max(1) * d.max(1);
+    // Non-zero and without overflow (the scratch plan sized `hidden` from the same
+    // numbers); the check also shows `chunks` its non-zero chunk size.
+    let Some(block) = rows_block.max(1).checked_mul(d).filter(|&b| b > 0) else {
+        return;
+    };
     for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
         let rows = x_rows.len() / d.max(1);
-        let Some(h) = hidden.get_mut(..rows * f) else {
+        let Some(h) = rows.checked_mul(f).and_then(|n| hidden.get_mut(..n)) else {
             return;
         };
         k::linear(x_rows, ffn.w1, ffn.b1, d, h); // [rows, F]

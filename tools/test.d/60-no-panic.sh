@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The link-time no-panic proof: targets/no-panic is a bare-metal program that calls the
+# whole public API (Model, StaticModel, the pf_* C functions) on inputs the optimiser
+# cannot see, and whose #[panic_handler] calls a symbol defined nowhere. It must link for
+# thumbv7em-none-eabihf and riscv32imac-unknown-none-elf, optimised for speed (release)
+# and for size (release-size): any reachable panic fails the link. The canary build adds
+# one deliberate out-of-bounds index and must fail to link, or the proof proves nothing.
+# On a failure, tools/no-panic-sites.sh lists the panic call sites (file:line).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+passed=0
+failed=0
+build() { # TARGET PROFILE [CARGO ARGS...]: build the proof; its output in $out
+    local target=$1 profile=$2
+    shift 2
+    out=$(cd targets/no-panic && cargo build -q --locked --profile "$profile" --target "$target" \
+        --target-dir "$root/target/no-panic" "$@" 2>&1)
+}
+for target in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
+    for profile in release release-size; do
+        if build "$target" "$profile"; then
+            echo "test no-panic/$target/$profile ... ok"
+            passed=$((passed + 1))
+        else
+            echo "test no-panic/$target/$profile ... FAILED"
+            echo "$out" | grep -E "error|undefined|>>>" | head -n 20
+            [ "$target" = thumbv7em-none-eabihf ] && tools/no-panic-sites.sh "$target" "$profile"
+            failed=$((failed + 1))
+        fi
+    done
+done
+if ! build thumbv7em-none-eabihf release --features canary &&
+    grep -q "undefined symbol: picoformer_panic_is_reachable" <<<"$out"; then
+    echo "test no-panic/canary_fails_to_link ... ok"
+    passed=$((passed + 1))
+else
+    echo "test no-panic/canary_fails_to_link ... FAILED (a known panic linked: the proof is void)"
+    failed=$((failed + 1))
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
