@@ -10,7 +10,7 @@
 //!   [`attention`]) run the [`active_kernel`]. Under `std` it is the best one this CPU
 //!   supports, or the one named by the environment variable `PICOFORMER_KERNEL`
 //!   (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`); without `std` it is chosen at
-//!   compile time.
+//!   compile time; under Miri it is always the scalar reference.
 //!
 //! Conventions shared by every kernel:
 //! - Matrices are row-major `&[f32]` slices; a weight matrix `W` of a linear layer has
@@ -144,6 +144,11 @@ pub fn active_kernel() -> Kernel {
 /// The best available kernel, or the forced one. A forced kernel that this CPU cannot run
 /// falls back to the scalar reference, and [`kernel_calls`] then shows it never ran.
 fn choose() -> Kernel {
+    // Miri cannot run SIMD intrinsics: under Miri the scalar reference is what runs (and
+    // what Miri checks).
+    if cfg!(miri) {
+        return Kernel::Scalar;
+    }
     #[cfg(feature = "std")]
     if let Ok(name) = std::env::var("PICOFORMER_KERNEL") {
         return Kernel::from_name(&name)

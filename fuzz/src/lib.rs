@@ -1,0 +1,2 @@
+//! The fuzz targets' bodies (see `targets.rs`), as a library the target binaries call.
+pub mod targets;

@@ -1,0 +1,580 @@
+//! The bodies of the fuzz targets, shared by `fuzz/fuzz_targets/*.rs` (libFuzzer) and
+//! `tests/fuzz_regressions.rs` (which replays every committed input in
+//! `tests/fuzz_inputs/<target>/`). Each body panics only when a property fails; the
+//! engine itself must never panic, loop forever or touch memory outside its buffers.
+//!
+//! - [`blob`]: `Model::from_blob` on arbitrary bytes; a blob it accepts is decoded.
+//! - [`blob_mutate`]: structured edits (header fields, table entries, truncation,
+//!   non-finite weights) of the valid golden `tied` blob, then load and decode.
+//! - [`convert`]: `convert_torch` on arbitrary safetensors bytes and a small config; a
+//!   blob it writes must load.
+//! - [`api`]: the inference API (Rust and C) with arbitrary tokens, lengths, beam
+//!   settings, scratch and output sizes, over small valid models.
+#![allow(dead_code)] // each includer uses some of the targets
+#![allow(unsafe_code)] // the C API is part of what is fuzzed
+
+use picoformer::blob::{self, TABLE_ENTRY_BYTES, TABLE_OFFSET};
+use picoformer::ffi::*;
+use picoformer::host::{config_json::ConfigJson, convert::convert_torch, AlignedBytes};
+use picoformer::{Activation, BeamParams, Config, Dims, Model, Norm, Positional};
+use std::sync::OnceLock;
+
+const TIED_CONFIG: &str = include_str!("../../tests/golden/tied/config.json");
+const TIED_WEIGHTS: &[u8] = include_bytes!("../../tests/golden/tied/weights.safetensors");
+
+/// Largest scratch buffer a fuzzed call may ask for (keeps every execution fast).
+const SCRATCH_LIMIT: usize = 1 << 20;
+
+/// The golden `tied` model (1 + 2 layers, D 32, vocab 50, no positions), converted.
+pub fn tied_blob() -> &'static AlignedBytes {
+    static BLOB: OnceLock<AlignedBytes> = OnceLock::new();
+    BLOB.get_or_init(|| {
+        let config = ConfigJson::parse(TIED_CONFIG).expect("golden config");
+        let (blob, _) = convert_torch(&config, TIED_WEIGHTS).expect("golden weights");
+        AlignedBytes::copy_from(&blob)
+    })
+}
+
+/// A tiny model of the given shape with deterministic weights (D 8, 2 heads, F 16).
+pub fn synthetic_config(enc: usize, dec: usize, variant: u8) -> Config {
+    Config {
+        dims: Dims {
+            d_model: 8,
+            n_heads: 2,
+            d_ff: 16,
+            n_encoder_layers: enc,
+            n_decoder_layers: dec,
+            src_vocab: if enc > 0 { 11 } else { 0 },
+            tgt_vocab: if dec > 0 { 13 } else { 0 },
+            max_src_len: if enc > 0 { 6 } else { 0 },
+            max_tgt_len: if dec > 0 { 5 } else { 0 },
+        },
+        norm: if variant & 1 == 0 {
+            Norm::Post
+        } else {
+            Norm::Pre
+        },
+        activation: if variant & 2 == 0 {
+            Activation::Relu
+        } else {
+            Activation::Gelu
+        },
+        positional: match (variant >> 2) & 3 {
+            0 => Positional::None,
+            1 => Positional::Sinusoidal,
+            2 => Positional::SinusoidalConcat,
+            _ => Positional::Learned,
+        },
+        layer_norm_eps: 1e-5,
+        scale_embeddings: variant & 16 != 0,
+        tie_output: variant & 32 != 0,
+        final_norm: variant & 64 != 0,
+        bos_id: 1,
+        eos_id: 2,
+        pad_id: 0,
+    }
+}
+
+fn synthetic_blob(enc: usize, dec: usize, variant: u8) -> AlignedBytes {
+    let config = synthetic_config(enc, dec, variant);
+    let data: Vec<f32> = (0..4096)
+        .map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5)
+        .collect();
+    let bytes =
+        blob::writer::write_blob(&config, |_, slot| data.get(..slot.len)).expect("synthetic model");
+    AlignedBytes::copy_from(&bytes)
+}
+
+/// How many models [`api`] drives (see [`api_model`]).
+pub const API_MODELS: usize = 4;
+
+/// The models [`api`] drives: 0 the golden `tied` model, 1 a decoder-only, 2 an
+/// encoder-only and 3 a pre-norm GELU learned-position encoder-decoder model (each built
+/// on first use).
+pub fn api_model(index: usize) -> &'static AlignedBytes {
+    static MODELS: [OnceLock<AlignedBytes>; API_MODELS] = [const { OnceLock::new() }; API_MODELS];
+    MODELS[index % API_MODELS].get_or_init(|| match index % API_MODELS {
+        0 => tied_blob().clone(),
+        1 => synthetic_blob(0, 2, 0b0100_0101),
+        2 => synthetic_blob(2, 0, 0b0101_1000),
+        _ => synthetic_blob(1, 1, 0b0010_1111),
+    })
+}
+
+/// A little reader of fuzz bytes: every read succeeds (zeros once the data runs out).
+pub struct Bytes<'d>(&'d [u8]);
+
+impl<'d> Bytes<'d> {
+    pub fn new(data: &'d [u8]) -> Self {
+        Bytes(data)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn u8(&mut self) -> u8 {
+        let (&b, rest) = self.0.split_first().unwrap_or((&0, &[]));
+        self.0 = rest;
+        b
+    }
+    pub fn u16(&mut self) -> u16 {
+        u16::from_le_bytes([self.u8(), self.u8()])
+    }
+    pub fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+    pub fn rest(&mut self) -> &'d [u8] {
+        std::mem::take(&mut self.0)
+    }
+    /// A length near `around`: mostly small offsets from it, sometimes anything.
+    pub fn len_near(&mut self, around: usize) -> usize {
+        match self.u8() % 8 {
+            0 => self.u16() as usize,
+            1 => 0,
+            2 => around.saturating_sub(usize::from(self.u8() % 17)),
+            _ => around.saturating_add(usize::from(self.u8() % 5)),
+        }
+    }
+    /// An f32 that is often special.
+    pub fn f32(&mut self) -> f32 {
+        match self.u8() % 8 {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            3 => -0.5,
+            4 => f32::MAX,
+            _ => f32::from(self.u8()) / 32.0,
+        }
+    }
+}
+
+/// Decodes a little with every entry point a model has; every result must be sane.
+fn exercise(model: &Model) {
+    let dims = model.config().dims;
+    let Ok(bytes) = model
+        .beam_scratch_bytes(2)
+        .or_else(|_| model.greedy_scratch_bytes())
+    else {
+        return;
+    };
+    let need = bytes
+        .max(model.forward_scratch_bytes().unwrap_or(0))
+        .max(model.greedy_scratch_bytes().unwrap_or(0));
+    if need > SCRATCH_LIMIT {
+        return; // valid but too big to run at fuzzing speed
+    }
+    let mut scratch = AlignedBytes::zeroed(need);
+    let scratch = scratch.as_mut_slice();
+    let src: Vec<u32> = if model.config().has_encoder() {
+        (0..dims.max_src_len.min(3) as u32)
+            .map(|i| i % dims.src_vocab as u32)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if model.config().has_encoder() {
+        let mut out = vec![0f32; src.len() * dims.d_model];
+        let _ = model.encode(&src, &mut out, scratch);
+    }
+    if !model.config().has_decoder() {
+        return;
+    }
+    let max_len = dims.max_tgt_len.min(3);
+    let mut out = vec![u32::MAX; max_len];
+    if let Ok(g) = model.greedy(&src, max_len, &mut out, scratch) {
+        check_greedy(model, max_len, &out, g.len);
+    }
+    let tgt = [model.config().bos_id];
+    let mut logits = vec![0f32; dims.tgt_vocab];
+    let _ = model.forward(&src, &tgt, &mut logits, scratch);
+    if dims.tgt_vocab > 2 {
+        let params = BeamParams {
+            beam: 2,
+            top: 2,
+            alpha: 0.6,
+            max_len,
+        };
+        if let Ok(found) = model.beam_search(&src, &params, scratch) {
+            check_hypotheses(model, &params, &found);
+        }
+    }
+}
+
+fn check_greedy(model: &Model, max_len: usize, out: &[u32], len: usize) {
+    let dims = model.config().dims;
+    assert!(
+        len >= 1 && len <= max_len,
+        "greedy length {len} outside 1..={max_len}"
+    );
+    let tokens = &out[..len];
+    assert!(
+        tokens.iter().all(|&t| (t as usize) < dims.tgt_vocab),
+        "token out of vocab: {tokens:?}"
+    );
+    let eos = model.config().eos_id;
+    assert!(
+        !tokens[..len - 1].contains(&eos),
+        "greedy continued after eos: {tokens:?}"
+    );
+    assert!(
+        out[len..].iter().all(|&t| t == u32::MAX),
+        "greedy wrote past its length"
+    );
+}
+
+fn check_hypotheses(model: &Model, params: &BeamParams, found: &picoformer::Hypotheses) {
+    let dims = model.config().dims;
+    assert!(
+        found.len() <= params.top,
+        "{} hypotheses for top {}",
+        found.len(),
+        params.top
+    );
+    assert_eq!(found.iter().count(), found.len());
+    for h in found.iter() {
+        assert!(
+            !h.tokens.is_empty() && h.tokens.len() <= params.max_len,
+            "length {}",
+            h.tokens.len()
+        );
+        assert!(
+            h.tokens.iter().all(|&t| (t as usize) < dims.tgt_vocab),
+            "token out of vocab"
+        );
+        assert!(!h.score.is_nan(), "NaN score ranked");
+    }
+}
+
+/// Target `blob`: arbitrary bytes as a model blob.
+pub fn blob(data: &[u8]) {
+    let bytes = AlignedBytes::copy_from(data);
+    if let Ok(model) = Model::from_blob(bytes.as_slice()) {
+        exercise(&model);
+    }
+}
+
+/// Target `blob_mutate`: edits of the golden `tied` blob, 6 bytes each: an operation, a
+/// place and a value (header fields and table entries are the likely places).
+pub fn blob_mutate(data: &[u8]) {
+    let mut bytes = tied_blob().as_slice().to_vec();
+    let header = picoformer::blob::header_len(
+        &Model::from_blob(tied_blob().as_slice())
+            .expect("golden blob")
+            .config()
+            .dims,
+    )
+    .expect("golden header");
+    let mut input = Bytes::new(data);
+    let mut edits = 0;
+    while !input.is_empty() && edits < 16 {
+        edits += 1;
+        let op = input.u8();
+        let place = usize::from(input.u16());
+        let len = bytes.len().max(1);
+        let at = match op >> 4 {
+            // a header field
+            0..=5 => (place % (TABLE_OFFSET / 4)) * 4,
+            // a table entry field
+            6..=11 => TABLE_OFFSET + (place % ((header - TABLE_OFFSET) / 4)) * 4,
+            // a weight
+            _ => header + (place * 4) % (len.saturating_sub(header).max(4)),
+        };
+        match op % 8 {
+            0 | 1 => {
+                let v = input.u32();
+                put(&mut bytes, at, v);
+            }
+            2 => {
+                // a small signed change of a field (lengths, offsets, counts)
+                let delta = i32::from(input.u8() as i8);
+                let old = get(&bytes, at);
+                put(&mut bytes, at, old.wrapping_add_signed(delta));
+            }
+            3 => {
+                // a huge value
+                let v = [u32::MAX, 1 << 20, (1 << 20) + 1, 1 << 31, 0x7FFF_FFF0]
+                    [input.u8() as usize % 5];
+                put(&mut bytes, at, v);
+            }
+            4 => {
+                let v = input.f32();
+                put(&mut bytes, at, v.to_bits());
+            }
+            5 => bytes.truncate(at.min(bytes.len())),
+            6 => bytes.extend(std::iter::repeat_n(0, 16 * usize::from(input.u8() % 4 + 1))),
+            _ => {
+                // copy one table entry over another
+                let rows = (header - TABLE_OFFSET) / TABLE_ENTRY_BYTES;
+                let from = TABLE_OFFSET + (place % rows) * TABLE_ENTRY_BYTES;
+                let to = TABLE_OFFSET + (usize::from(input.u16()) % rows) * TABLE_ENTRY_BYTES;
+                if to + TABLE_ENTRY_BYTES <= bytes.len() && from + TABLE_ENTRY_BYTES <= bytes.len()
+                {
+                    bytes.copy_within(from..from + TABLE_ENTRY_BYTES, to);
+                }
+            }
+        }
+    }
+    let aligned = AlignedBytes::copy_from(&bytes);
+    if let Ok(model) = Model::from_blob(aligned.as_slice()) {
+        exercise(&model);
+    }
+}
+
+fn get(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+fn put(bytes: &mut [u8], at: usize, value: u32) {
+    if let Some(field) = bytes.get_mut(at..at + 4) {
+        field.copy_from_slice(&value.to_le_bytes());
+    }
+}
+
+/// The configuration [`convert`] converts for: the golden `tied` one, or a tiny one
+/// whose switches come from the first byte.
+pub fn convert_config(selector: u8) -> Config {
+    if selector == 0 {
+        ConfigJson::parse(TIED_CONFIG).expect("golden config")
+    } else {
+        let (enc, dec) = [(1, 1), (0, 1), (1, 0), (2, 1)][usize::from(selector >> 6)];
+        synthetic_config(enc, dec, selector & 0x7F)
+    }
+}
+
+/// Target `convert`: `convert_torch` on arbitrary safetensors bytes; a blob it writes
+/// must be one `Model::from_blob` accepts, with the configuration converted for.
+pub fn convert(data: &[u8]) {
+    let mut input = Bytes::new(data);
+    let config = convert_config(input.u8());
+    if let Ok((blob, _report)) = convert_torch(&config, input.rest()) {
+        let aligned = AlignedBytes::copy_from(&blob);
+        let model = Model::from_blob(aligned.as_slice())
+            .unwrap_or_else(|e| panic!("convert_torch wrote a blob from_blob rejects: {e}"));
+        assert_eq!(*model.config(), config, "the blob's config differs");
+        exercise(&model);
+    }
+}
+
+/// Target `api`: one call of the inference API, Rust or C, with fuzzed arguments.
+pub fn api(data: &[u8]) {
+    let mut input = Bytes::new(data);
+    let blob = api_model(usize::from(input.u8()));
+    let model = Model::from_blob(blob.as_slice()).expect("api model");
+    let dims = model.config().dims;
+    let call = input.u8() % 12;
+    // Tokens: mostly in range, sometimes the first id out of range or anything.
+    let tokens = |input: &mut Bytes, max: usize, vocab: usize| -> Vec<u32> {
+        let n = input.len_near(max.min(4));
+        (0..n.min(max + 3))
+            .map(|_| match input.u8() % 16 {
+                0 => vocab as u32,
+                1 => input.u32(),
+                _ => u32::from(input.u8()) % vocab.max(1) as u32,
+            })
+            .collect()
+    };
+    let src = tokens(&mut input, dims.max_src_len, dims.src_vocab);
+    let tgt = tokens(&mut input, dims.max_tgt_len, dims.tgt_vocab);
+    let max_len = input.len_near(dims.max_tgt_len.min(4));
+    let params = BeamParams {
+        beam: input.len_near(3),
+        top: input.len_near(2),
+        alpha: input.f32(),
+        max_len,
+    };
+    let exact = match call % 4 {
+        0 => model.encode_scratch_bytes(),
+        1 => model.forward_scratch_bytes(),
+        2 => model.greedy_scratch_bytes(),
+        _ => model.beam_scratch_bytes(params.beam.clamp(1, 64)),
+    }
+    .unwrap_or(0);
+    let scratch_len = input.len_near(exact).min(SCRATCH_LIMIT);
+    let misalign = [0, 0, 0, 4, 8, 1][usize::from(input.u8()) % 6];
+    let mut scratch_buf = AlignedBytes::zeroed(scratch_len + 16);
+    let scratch = &mut scratch_buf.as_mut_slice()[misalign..misalign + scratch_len];
+    let out_len = input
+        .len_near(match call % 4 {
+            0 => src.len() * dims.d_model,
+            1 => tgt.len() * dims.tgt_vocab,
+            _ => max_len.max(params.top.saturating_mul(max_len)),
+        })
+        .min(1 << 16);
+    const SENTINEL: u32 = 0x7FC0_DEAD;
+    match call {
+        0 => {
+            let mut out = vec![f32::from_bits(SENTINEL); out_len];
+            if model.encode(&src, &mut out, scratch).is_err() {
+                assert!(
+                    out.iter().all(|v| v.to_bits() == SENTINEL),
+                    "encode failed but wrote"
+                );
+            }
+        }
+        1 => {
+            let mut out = vec![f32::from_bits(SENTINEL); out_len];
+            if model.forward(&src, &tgt, &mut out, scratch).is_err() {
+                assert!(
+                    out.iter().all(|v| v.to_bits() == SENTINEL),
+                    "forward failed but wrote"
+                );
+            }
+        }
+        2 => {
+            let mut out = vec![u32::MAX; out_len];
+            match model.greedy(&src, max_len, &mut out, scratch) {
+                Ok(g) => check_greedy(&model, max_len, &out, g.len),
+                Err(_) => assert!(
+                    out.iter().all(|&t| t == u32::MAX),
+                    "greedy failed but wrote"
+                ),
+            }
+        }
+        3 => {
+            if let Ok(found) = model.beam_search(&src, &params, scratch) {
+                check_hypotheses(&model, &params, &found);
+            }
+        }
+        _ => c_api(
+            &mut input,
+            blob.as_slice(),
+            &model,
+            call,
+            &src,
+            &tgt,
+            &params,
+            scratch,
+            out_len,
+        ),
+    }
+}
+
+/// The C API half of [`api`]: the same calls through `pf_*`, with NULL pointers and
+/// overlapping arrays sometimes.
+#[allow(clippy::too_many_arguments)]
+fn c_api(
+    input: &mut Bytes,
+    blob: &[u8],
+    model: &Model,
+    call: u8,
+    src: &[u32],
+    tgt: &[u32],
+    params: &BeamParams,
+    scratch: &mut [u8],
+    out_len: usize,
+) {
+    let mut handle = std::mem::MaybeUninit::<pf_model>::uninit();
+    let h = handle.as_mut_ptr();
+    // SAFETY: a writable handle and a live blob of that length.
+    let status = unsafe { pf_model_init(h, blob.as_ptr(), blob.len()) };
+    assert_eq!(status, PF_OK);
+    let null_mask = if input.u8() % 8 == 0 { input.u8() } else { 0 };
+    let ptr_or_null = |i: u8, p: *const u32| {
+        if null_mask & (1 << i) != 0 {
+            std::ptr::null()
+        } else {
+            p
+        }
+    };
+    let (src_p, tgt_p) = (ptr_or_null(0, src.as_ptr()), ptr_or_null(1, tgt.as_ptr()));
+    let scratch_p = if null_mask & 4 != 0 {
+        std::ptr::null_mut()
+    } else {
+        scratch.as_mut_ptr().cast()
+    };
+    let mut out = vec![0f32; out_len];
+    let mut tokens = vec![0u32; out_len];
+    let mut lengths = vec![0usize; params.top.min(64)];
+    let mut scores = vec![0f32; params.top.min(64)];
+    let (mut len, mut score, mut count, mut bytes) = (0usize, 0f32, 0usize, 0usize);
+    let mut config = std::mem::MaybeUninit::<pf_config>::uninit();
+    let dims = model.config().dims;
+    // SAFETY: every pointer is NULL (with any length: the API must refuse it) or a live
+    // array of the length passed with it.
+    let status = unsafe {
+        match call {
+            4 => pf_encode(
+                h,
+                src_p,
+                src.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                scratch_p,
+                scratch.len(),
+            ),
+            5 => pf_forward(
+                h,
+                src_p,
+                src.len(),
+                tgt_p,
+                tgt.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                scratch_p,
+                scratch.len(),
+            ),
+            6 => pf_greedy(
+                h,
+                src_p,
+                src.len(),
+                params.max_len,
+                tokens.as_mut_ptr(),
+                tokens.len(),
+                &mut len,
+                &mut score,
+                scratch_p,
+                scratch.len(),
+            ),
+            7 | 8 => {
+                let p = pf_beam_params {
+                    beam: params.beam as u32,
+                    top: params.top as u32,
+                    max_len: params.max_len as u32,
+                    alpha: params.alpha,
+                };
+                pf_beam_search(
+                    h,
+                    src_p,
+                    src.len(),
+                    p,
+                    tokens.as_mut_ptr(),
+                    tokens.len(),
+                    lengths.as_mut_ptr(),
+                    lengths.len(),
+                    scores.as_mut_ptr(),
+                    scores.len(),
+                    &mut count,
+                    scratch_p,
+                    scratch.len(),
+                )
+            }
+            9 => pf_beam_scratch_bytes(h, params.beam, &mut bytes),
+            10 => pf_model_config(h, config.as_mut_ptr()),
+            _ => {
+                // overlapping output and scratch: must be refused, never written
+                let o = scratch.as_mut_ptr().cast::<f32>();
+                let n = scratch.len() / 4;
+                pf_encode(h, src_p, src.len(), o, n, scratch_p, scratch.len())
+            }
+        }
+    };
+    assert_ne!(status, PF_ERR_PANIC, "a panic reached the C boundary");
+    if status == PF_OK {
+        match call {
+            6 => assert!(
+                len >= 1
+                    && len <= params.max_len
+                    && tokens[..len].iter().all(|&t| (t as usize) < dims.tgt_vocab)
+            ),
+            7 | 8 => assert!(
+                count <= params.top
+                    && lengths[..count]
+                        .iter()
+                        .all(|&l| l >= 1 && l <= params.max_len)
+            ),
+            11 => assert!(scratch.len() < 4, "overlapping arrays accepted"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Replays every committed fuzz input: `tests/fuzz_inputs/<target>/*` through the same
+//! target bodies `cargo fuzz` runs (`fuzz/src/targets.rs`). Every crash, hang or
+//! out-of-memory the fuzzers find is committed there with its fix, and stays fixed.
+//!
+//! `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds` rewrites the seed
+//! corpus of `tools/fuzz.sh` (`fuzz/seeds/`).
+
+#[path = "../fuzz/src/targets.rs"]
+mod targets;
+
+use std::path::{Path, PathBuf};
+
+fn inputs(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz_inputs")
+        .join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.extension().is_none_or(|x| x != "md"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn replay(target: &str, body: fn(&[u8])) {
+    for file in inputs(target) {
+        let data = std::fs::read(&file).unwrap();
+        eprintln!("replaying {}", file.display());
+        body(&data);
+    }
+}
+
+#[test]
+fn blob_inputs() {
+    replay("blob", targets::blob);
+}
+
+#[test]
+fn blob_mutate_inputs() {
+    replay("blob_mutate", targets::blob_mutate);
+}
+
+#[test]
+fn convert_inputs() {
+    replay("convert", targets::convert);
+}
+
+#[test]
+fn api_inputs() {
+    replay("api", targets::api);
+}
+
+/// The targets accept their own trivial inputs (the harness itself is sound).
+#[test]
+fn targets_accept_empty_and_small_inputs() {
+    for data in [&[][..], &[0], &[0xFF; 64], &[1, 2, 3, 4, 5, 6, 7, 8, 9]] {
+        targets::blob(data);
+        targets::blob_mutate(data);
+        targets::convert(data);
+        targets::api(data);
+    }
+}
+
+/// Writes the seed corpus of `tools/fuzz.sh`: the API models as blobs (target `blob`),
+/// and the golden `tied` checkpoint behind its config selector (target `convert`).
+#[test]
+#[ignore]
+fn write_fuzz_seeds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    for i in 1..targets::API_MODELS {
+        let blob = targets::api_model(i);
+        let dir = root.join("blob");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("synthetic-{i}.pfm")), blob.as_slice()).unwrap();
+    }
+    let dir = root.join("convert");
+    std::fs::create_dir_all(&dir).unwrap();
+    let weights = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tied/weights.safetensors"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("tied.bin"), [&[0u8][..], &weights].concat()).unwrap();
+}
