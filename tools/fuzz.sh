@@ -50,7 +50,7 @@ for t in "${targets[@]}"; do
     total_crashes=$((total_crashes + crashes))
     rm -f "$log"
 done
-echo "== $(date -u +%Y-%m-%d) $(rustc +nightly --version | cut -d' ' -f2-3), $(nproc) cores"
+echo "== $(date -u +%Y-%m-%d) rustc $(rustc +nightly --version | cut -d' ' -f2), $(nproc) cores"
 printf '%s\n' "${summary[@]}"
 echo "fuzz: $total_runs executions, $total_crashes crashes"
 [ "$total_crashes" -eq 0 ]
