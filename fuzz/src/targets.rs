@@ -469,7 +469,11 @@ fn c_api(
     // SAFETY: a writable handle and a live blob of that length.
     let status = unsafe { pf_model_init(h, blob.as_ptr(), blob.len()) };
     assert_eq!(status, PF_OK);
-    let null_mask = if input.u8() % 8 == 0 { input.u8() } else { 0 };
+    let null_mask = if input.u8().is_multiple_of(8) {
+        input.u8()
+    } else {
+        0
+    };
     let ptr_or_null = |i: u8, p: *const u32| {
         if null_mask & (1 << i) != 0 {
             std::ptr::null()
