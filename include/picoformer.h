@@ -128,6 +128,9 @@
 // A size computed from the model dimensions overflows `size_t`.
 #define PF_ERR_SIZE_OVERFLOW 24
 
+// An input of vectors or frames is not a whole number of rows (Rust API only).
+#define PF_ERR_RAGGED_INPUT 25
+
 // A required pointer is NULL (a NULL array is accepted only with length 0).
 #define PF_ERR_NULL_POINTER 100
 

@@ -4,7 +4,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic "PFMODEL\0"
-//!      8     4  version (= 1)
+//!      8     4  version (= 2)
 //!     12     4  header_len: bytes before the first tensor (multiple of 16)
 //!     16     4  blob_len: total bytes, multiple of 16
 //!     20     4  dtype: 0 = f32 (1 = f16, 2 = i8 reserved)
@@ -14,11 +14,14 @@
 //!     64     4  activation: 0 relu, 1 gelu
 //!     68     4  positional: 0 none, 1 sinusoidal, 2 sinusoidal-concat, 3 learned
 //!     72     4  layer_norm_eps (f32)
-//!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm
+//!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm,
+//!               bit 3 src_embed_norm
 //!     80    12  bos_id, eos_id, pad_id
 //!     92     4  tensor_count
 //!     96     4  table_offset (= 128)
-//!    100    28  reserved, zero
+//!    100     4  type_vocab (0: no token-type embedding)
+//!    104     4  stem_channels (0: no convolution stem)
+//!    108    20  reserved, zero
 //!    128  16*n  tensor table: n x {kind u32, layer u32, offset u32, len u32}
 //!                 offset in bytes from the blob start, 16-byte aligned; len in elements;
 //!                 an absent optional tensor has offset 0 and len 0
@@ -28,14 +31,31 @@
 //! The table lists every tensor slot of the configuration in one canonical order (the
 //! globals, then each encoder layer, then each decoder layer, see [`TensorKind`]), so the
 //! engine finds any tensor by arithmetic, and validation proves the whole table once.
+//!
+//! Tensor shapes (`D` d_model, `F` d_ff, `S`/`T` max source/target length, `C` stem
+//! channels, `K` = 3 the stem's kernel):
+//!
+//! ```text
+//! SrcEmbed [src_vocab, D]      SrcTypeEmbed [type_vocab, D]   SrcEmbedNorm{Gamma,Beta} [D]
+//! StemConv1Weight [D, K, C]    StemConv1Bias [D]   (PyTorch's Conv1d [out, in, K] stored
+//! StemConv2Weight [D, K, D]    StemConv2Bias [D]    kernel-major: [out, K, in])
+//! SrcPos [S, D]   TgtEmbed [tgt_vocab, D]   TgtPos [T, D]   {Enc,Dec}Norm{Gamma,Beta} [D]
+//! OutWeight [tgt_vocab, D]     OutBias [tgt_vocab]
+//! attention Q/K/V/Out weights [D, D], biases [D]; FfnW1 [F, D], FfnB1 [F], FfnW2 [D, F],
+//! FfnB2 [D]; every LayerNorm gamma/beta [D]
+//! ```
+//!
+//! Version history: 1 = the paper's options; 2 adds `type_vocab`, `stem_channels`, the
+//! `src_embed_norm` flag and their global tensors (the table changed, so version 1 blobs
+//! are refused: convert them again).
 
-use crate::config::{Activation, Config, Dims, Norm, Positional};
+use crate::config::{Activation, Config, Dims, Norm, Positional, STEM_KERNEL};
 use crate::error::{Error, Result};
 
 /// The magic bytes that open every blob.
 pub const MAGIC: [u8; 8] = *b"PFMODEL\0";
 /// The format version this build reads and writes.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// Byte offset of the tensor table.
 pub const TABLE_OFFSET: usize = 128;
 /// Bytes per tensor table entry.
@@ -48,6 +68,7 @@ pub const DTYPE_F32: u32 = 0;
 const FLAG_SCALE_EMBEDDINGS: u32 = 1;
 const FLAG_TIE_OUTPUT: u32 = 2;
 const FLAG_FINAL_NORM: u32 = 4;
+const FLAG_SRC_EMBED_NORM: u32 = 8;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -72,8 +93,16 @@ pub enum TensorKind {
     DecNormBeta,
     OutWeight,
     OutBias,
+    // Version 2: BERT's embedding extras and Whisper's convolution stem.
+    SrcTypeEmbed,
+    SrcEmbedNormGamma,
+    SrcEmbedNormBeta,
+    StemConv1Weight,
+    StemConv1Bias,
+    StemConv2Weight,
+    StemConv2Bias,
     // Per encoder layer, in this order.
-    EncSelfQWeight = 16,
+    EncSelfQWeight = 32,
     EncSelfQBias,
     EncSelfKWeight,
     EncSelfKBias,
@@ -90,7 +119,7 @@ pub enum TensorKind {
     EncNorm2Gamma,
     EncNorm2Beta,
     // Per decoder layer, in this order.
-    DecSelfQWeight = 48,
+    DecSelfQWeight = 64,
     DecSelfQBias,
     DecSelfKWeight,
     DecSelfKBias,
@@ -121,7 +150,7 @@ pub enum TensorKind {
 use TensorKind as K;
 
 /// The global tensors, in table order.
-pub const GLOBAL_TENSORS: [TensorKind; 10] = [
+pub const GLOBAL_TENSORS: [TensorKind; 17] = [
     K::SrcEmbed,
     K::SrcPos,
     K::TgtEmbed,
@@ -132,6 +161,13 @@ pub const GLOBAL_TENSORS: [TensorKind; 10] = [
     K::DecNormBeta,
     K::OutWeight,
     K::OutBias,
+    K::SrcTypeEmbed,
+    K::SrcEmbedNormGamma,
+    K::SrcEmbedNormBeta,
+    K::StemConv1Weight,
+    K::StemConv1Bias,
+    K::StemConv2Weight,
+    K::StemConv2Bias,
 ];
 
 /// The tensors of one encoder layer, in table order.
@@ -208,7 +244,7 @@ pub struct Slot {
     pub presence: Presence,
 }
 
-/// Number of table slots of a configuration: `10 + 16 Le + 26 Ld` (saturating at
+/// Number of table slots of a configuration: `17 + 16 Le + 26 Ld` (saturating at
 /// `usize::MAX`, which no table has: [`header_len`] then reports the overflow).
 pub const fn slot_count(dims: &Dims) -> usize {
     let enc = ENCODER_LAYER_TENSORS
@@ -271,12 +307,20 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     };
     let mul = |a: usize, b: usize| a.checked_mul(b).ok_or(Error::SizeOverflow);
     let (dm, f) = (d.d_model, d.d_ff);
+    let mul3 = |a: usize, b: usize, c: usize| mul(a, b).and_then(|ab| mul(ab, c));
     let (enc, dec) = (config.has_encoder(), config.has_decoder());
+    let stem = enc && d.stem_channels > 0;
     let learned = config.positional == Positional::Learned;
     let when = |cond: bool, presence: Presence| if cond { presence } else { Presence::Absent };
     use Presence::{Optional as Opt, Required as Req};
     let (len, presence) = match kind {
-        K::SrcEmbed => (mul(d.src_vocab, dm)?, when(enc, Req)),
+        K::SrcEmbed => (mul(d.src_vocab, dm)?, when(enc && d.src_vocab > 0, Req)),
+        K::SrcTypeEmbed => (mul(d.type_vocab, dm)?, when(enc && d.type_vocab > 0, Req)),
+        K::SrcEmbedNormGamma => (dm, when(enc && config.src_embed_norm, Req)),
+        K::SrcEmbedNormBeta => (dm, when(enc && config.src_embed_norm, Opt)),
+        K::StemConv1Weight => (mul3(dm, STEM_KERNEL, d.stem_channels)?, when(stem, Req)),
+        K::StemConv2Weight => (mul3(dm, STEM_KERNEL, dm)?, when(stem, Req)),
+        K::StemConv1Bias | K::StemConv2Bias => (dm, when(stem, Opt)),
         K::SrcPos => (mul(d.max_src_len, dm)?, when(enc && learned, Req)),
         K::TgtEmbed => (mul(d.tgt_vocab, dm)?, when(dec, Req)),
         K::TgtPos => (mul(d.max_tgt_len, dm)?, when(dec && learned, Req)),
@@ -381,10 +425,13 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         tgt_vocab: read_usize(blob, 48)?,
         max_src_len: read_usize(blob, 52)?,
         max_tgt_len: read_usize(blob, 56)?,
+        type_vocab: read_usize(blob, 100)?,
+        stem_channels: read_usize(blob, 104)?,
     };
     let invalid = |reason| Error::InvalidConfig { reason };
     let flags = read_u32(blob, 76)?;
-    if flags & !(FLAG_SCALE_EMBEDDINGS | FLAG_TIE_OUTPUT | FLAG_FINAL_NORM) != 0 {
+    let known = FLAG_SCALE_EMBEDDINGS | FLAG_TIE_OUTPUT | FLAG_FINAL_NORM | FLAG_SRC_EMBED_NORM;
+    if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
     }
     let config = Config {
@@ -398,6 +445,7 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         scale_embeddings: flags & FLAG_SCALE_EMBEDDINGS != 0,
         tie_output: flags & FLAG_TIE_OUTPUT != 0,
         final_norm: flags & FLAG_FINAL_NORM != 0,
+        src_embed_norm: flags & FLAG_SRC_EMBED_NORM != 0,
         bos_id: read_u32(blob, 80)?,
         eos_id: read_u32(blob, 84)?,
         pad_id: read_u32(blob, 88)?,
@@ -592,13 +640,16 @@ pub mod writer {
         put(72, config.layer_norm_eps.to_bits());
         let flags = (config.scale_embeddings as u32 * FLAG_SCALE_EMBEDDINGS)
             | (config.tie_output as u32 * FLAG_TIE_OUTPUT)
-            | (config.final_norm as u32 * FLAG_FINAL_NORM);
+            | (config.final_norm as u32 * FLAG_FINAL_NORM)
+            | (config.src_embed_norm as u32 * FLAG_SRC_EMBED_NORM);
         put(76, flags);
         put(80, config.bos_id);
         put(84, config.eos_id);
         put(88, config.pad_id);
         put(92, table.len() as u32);
         put(96, TABLE_OFFSET as u32);
+        put(100, dim(d.type_vocab));
+        put(104, dim(d.stem_channels));
         for (i, entry) in entries.iter().enumerate() {
             for (j, v) in entry.iter().enumerate() {
                 put(TABLE_OFFSET + i * TABLE_ENTRY_BYTES + 4 * j, *v);

@@ -85,7 +85,7 @@ pub struct Dims {
     pub n_encoder_layers: usize,
     /// `Ld`, decoder layers (0: encoder-only).
     pub n_decoder_layers: usize,
-    /// Source vocabulary size.
+    /// Source vocabulary size; 0 when the encoder reads vectors or stem frames only.
     pub src_vocab: usize,
     /// Target vocabulary size.
     pub tgt_vocab: usize,
@@ -93,7 +93,19 @@ pub struct Dims {
     pub max_src_len: usize,
     /// `T`, longest target sequence (decoder positions).
     pub max_tgt_len: usize,
+    /// Rows of the source token-type (segment) embedding added to every source token
+    /// embedding (BERT: 2); 0 = none. The engine adds row 0 (a single segment).
+    pub type_vocab: usize,
+    /// Input channels of the convolution stem in front of the encoder (Whisper: 80 mel
+    /// bins); 0 = no stem. The stem is two `Conv1d` of kernel 3 and padding 1, strides 1
+    /// then 2, each followed by GELU, so `2 S` input frames give `S` encoder rows.
+    pub stem_channels: usize,
 }
+
+/// Kernel size of both convolutions of the stem.
+pub const STEM_KERNEL: usize = 3;
+/// Stride of the stem's second convolution (the first has stride 1).
+pub const STEM_STRIDE: usize = 2;
 
 /// Largest value any single dimension may take; keeps every size computation far from
 /// overflow on 32-bit targets before the checked arithmetic even starts.
@@ -122,6 +134,9 @@ pub struct Config {
     pub tie_output: bool,
     /// LayerNorm on the top encoder output and on the top decoder output.
     pub final_norm: bool,
+    /// LayerNorm on the source embedding (token + token type + position), before the
+    /// first encoder layer (BERT).
+    pub src_embed_norm: bool,
     /// Start-of-sequence token of the decoder.
     pub bos_id: u32,
     /// End-of-sequence token of the decoder.
@@ -143,6 +158,8 @@ impl Config {
             d.tgt_vocab,
             d.max_src_len,
             d.max_tgt_len,
+            d.type_vocab,
+            d.stem_channels,
         ];
         if fields.iter().any(|&v| v > MAX_DIM) {
             return bad("a dimension exceeds 2^20");
@@ -165,8 +182,15 @@ impl Config {
         if d.d_ff == 0 {
             return bad("d_ff is 0");
         }
-        if d.n_encoder_layers > 0 && (d.src_vocab == 0 || d.max_src_len == 0) {
-            return bad("an encoder needs src_vocab > 0 and max_src_len > 0");
+        if d.n_encoder_layers > 0 && d.max_src_len == 0 {
+            return bad("an encoder needs max_src_len > 0");
+        }
+        let encoder = d.n_encoder_layers > 0;
+        if !encoder && (d.type_vocab > 0 || d.stem_channels > 0 || self.src_embed_norm) {
+            return bad("type_vocab, stem_channels and src_embed_norm need an encoder");
+        }
+        if d.type_vocab > 0 && d.src_vocab == 0 {
+            return bad("a token-type embedding needs a source embedding (src_vocab > 0)");
         }
         if d.n_decoder_layers > 0 {
             if d.tgt_vocab < 2 || d.max_tgt_len == 0 {

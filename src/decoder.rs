@@ -151,6 +151,7 @@ pub(crate) fn step(
     embedding::embed(
         config,
         model.required_global(TensorKind::TgtEmbed)?,
+        None,
         model.global(TensorKind::TgtPos),
         tokens,
         match rows {

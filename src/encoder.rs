@@ -1,37 +1,77 @@
-//! The encoder stack: embedding, then `Le` layers of self-attention and FFN, then the
-//! optional final LayerNorm.
+//! The encoder stack: the input (token embedding, vectors, or the convolution stem), then
+//! `Le` layers of self-attention and FFN, then the optional final LayerNorm.
 
 use crate::blob::TensorKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::layers::embedding::Positions;
-use crate::layers::{attention, embedding, feed_forward, sublayer};
+use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
 use crate::model::{Model, NormWeights};
 use crate::scratch::{Arena, Plan};
+
+/// What the encoder reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Source<'x> {
+    /// Token ids, embedded with the source embedding (plus the token-type row 0 and the
+    /// positional signal).
+    Tokens(&'x [u32]),
+    /// `[n, D]` row-major input vectors: no embedding; the positional signal is added.
+    /// `n <= max_src_len`.
+    Vectors(&'x [f32]),
+    /// `[n, C]` time-major input frames (`C` = `stem_channels`) through the convolution
+    /// stem, which makes `ceil(n / 2)` rows of D-vectors; the positional signal is added.
+    /// `n <= 2 max_src_len`.
+    Frames(&'x [f32]),
+}
+
+impl Source<'_> {
+    /// True when there is no input at all (what a decoder-only model takes).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Source::Tokens(t) => t.is_empty(),
+            Source::Vectors(v) | Source::Frames(v) => v.is_empty(),
+        }
+    }
+}
 
 /// The encoder's working set, carved from the work region.
 pub(crate) struct EncoderWork<'s> {
     /// `[S, D]` residual stream; holds the encoder output at the end.
     pub x: &'s mut [f32],
+    /// The rest of the work region: first the stem's `[2S, D]` (when there is a stem),
+    /// then the layers' buffers ([`LayerWork`]).
+    rest: &'s mut [f32],
+}
+
+/// The encoder layers' buffers.
+struct LayerWork<'s> {
     /// `[S, D]` LayerNorm'd input (pre-norm) or sub-layer output.
-    pub normed: &'s mut [f32],
+    normed: &'s mut [f32],
     /// `[S, D]` queries, then the attention output Z; also the FFN output.
-    pub q: &'s mut [f32],
+    q: &'s mut [f32],
     /// `[S, D]` keys.
-    pub k: &'s mut [f32],
+    k: &'s mut [f32],
     /// `[S, D]` values.
-    pub v: &'s mut [f32],
+    v: &'s mut [f32],
     /// `[R, F]` FFN hidden activations of one block of rows.
-    pub hidden: &'s mut [f32],
+    hidden: &'s mut [f32],
     /// `[S]` attention scores of one query.
-    pub scores: &'s mut [f32],
+    scores: &'s mut [f32],
 }
 
 impl<'s> EncoderWork<'s> {
     pub fn carve(plan: &Plan, work: &'s mut [f32]) -> Result<Self> {
         let mut arena = Arena::over(work);
+        let x = arena.f32s(plan.s.checked_mul(plan.d))?;
+        let rest = arena.f32s(plan.layer_work().max(plan.stem_work()))?;
+        Ok(EncoderWork { x, rest })
+    }
+}
+
+impl<'s> LayerWork<'s> {
+    fn carve(plan: &Plan, rest: &'s mut [f32]) -> Result<Self> {
+        let mut arena = Arena::over(rest);
         let sd = plan.s.checked_mul(plan.d);
-        Ok(EncoderWork {
-            x: arena.f32s(sd)?,
+        Ok(LayerWork {
             normed: arena.f32s(sd)?,
             q: arena.f32s(sd)?,
             k: arena.f32s(sd)?,
@@ -42,32 +82,74 @@ impl<'s> EncoderWork<'s> {
     }
 }
 
-/// Runs the encoder on `src` (ids already checked against the vocabulary).
-/// On return `work.x[..src.len() * D]` holds the encoder output `[s, D]`.
+/// Encoder rows the source makes (its tokens, vectors, or the stem's output rows).
+/// The source must have passed `check_source`.
+pub(crate) fn source_rows(model: &Model, source: &Source) -> usize {
+    let dims = &model.config().dims;
+    match source {
+        Source::Tokens(t) => t.len(),
+        Source::Vectors(v) => v.len() / dims.d_model.max(1),
+        Source::Frames(f) => stem::stem_rows(f.len() / dims.stem_channels.max(1)),
+    }
+}
+
+/// Runs the encoder on a checked `source`. Returns the rows `n`; on return
+/// `work.x[..n * D]` holds the encoder output `[n, D]`.
 pub(crate) fn encode(
     model: &Model,
     plan: &Plan,
-    src: &[u32],
+    source: &Source,
     work: &mut EncoderWork,
-) -> Result<()> {
+) -> Result<usize> {
     let config = model.config();
     let d = config.dims.d_model;
-    let n = src.len() * d;
-    let (x, normed, q, k, v) = (
-        prefix(work.x, n),
+    let rows = source_rows(model, source);
+    let n = rows * d;
+    let x = prefix(work.x, n);
+    let positions = model.global(TensorKind::SrcPos);
+    match *source {
+        Source::Tokens(src) => {
+            let token_type = model
+                .global(TensorKind::SrcTypeEmbed)
+                .and_then(|t| t.get(..d));
+            embedding::embed(
+                config,
+                model.required_global(TensorKind::SrcEmbed)?,
+                token_type,
+                positions,
+                src,
+                Positions::From(0),
+                x,
+            )?;
+        }
+        Source::Vectors(vectors) => {
+            let vectors = vectors.get(..n).ok_or(Error::SizeOverflow)?;
+            for (dst, &v) in x.iter_mut().zip(vectors) {
+                *dst = v;
+            }
+            embedding::add_positions(config, positions, x)?;
+        }
+        Source::Frames(frames) => {
+            let channels = config.dims.stem_channels;
+            stem::stem(&model.stem()?, channels, d, frames, work.rest, x);
+            embedding::add_positions(config, positions, x)?;
+        }
+    }
+    if config.src_embed_norm {
+        let norm = NormWeights {
+            gamma: model.required_global(TensorKind::SrcEmbedNormGamma)?,
+            beta: model.global(TensorKind::SrcEmbedNormBeta),
+        };
+        sublayer::layer_norm_rows(x, &norm, config.layer_norm_eps, d);
+    }
+
+    let work = LayerWork::carve(plan, work.rest)?;
+    let (normed, q, k, v) = (
         prefix(work.normed, n),
         prefix(work.q, n),
         prefix(work.k, n),
         prefix(work.v, n),
     );
-    embedding::embed(
-        config,
-        model.required_global(TensorKind::SrcEmbed)?,
-        model.global(TensorKind::SrcPos),
-        src,
-        Positions::From(0),
-        x,
-    )?;
     for layer in 0..config.dims.n_encoder_layers {
         let layer = model.encoder_layer(layer)?;
 
@@ -81,8 +163,8 @@ pub(crate) fn encode(
 
         // Feed-forward sub-layer.
         let input = sublayer::input(config, &layer.norm2, x, normed);
-        let rows = plan.encoder_rows_block();
-        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows, q);
+        let rows_block = plan.encoder_rows_block();
+        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows_block, q);
         sublayer::residual(config, &layer.norm2, x, q);
     }
     if config.final_norm {
@@ -92,7 +174,7 @@ pub(crate) fn encode(
         };
         sublayer::layer_norm_rows(x, &norm, config.layer_norm_eps, d);
     }
-    Ok(())
+    Ok(rows)
 }
 
 /// The first `n` elements (all of them if shorter; callers size buffers for the maximum).

@@ -88,6 +88,13 @@ pub enum Error {
     },
     /// An input sequence is empty.
     EmptySequence,
+    /// An input of vectors or frames is not a whole number of rows.
+    RaggedInput {
+        /// Its length in elements.
+        len: usize,
+        /// Elements per row (`d_model` for vectors, `stem_channels` for frames).
+        row: usize,
+    },
     /// An input sequence is longer than the model allows.
     SequenceTooLong {
         /// Its length.
@@ -185,6 +192,9 @@ impl fmt::Display for Error {
                 write!(f, "token id {token} out of range (vocabulary size {vocab})")
             }
             Error::EmptySequence => write!(f, "input sequence is empty"),
+            Error::RaggedInput { len, row } => {
+                write!(f, "input of {len} elements is not a whole number of {row}-element rows")
+            }
             Error::SequenceTooLong { len, max } => {
                 write!(f, "input sequence of {len} tokens is longer than the maximum {max}")
             }

@@ -43,6 +43,7 @@ pub use picoformer_kernels as kernels;
 
 pub use config::{Activation, Config, Dims, Norm, Positional};
 pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
+pub use encoder::Source;
 pub use error::{Error, Result};
 pub use model::Model;
 pub use scratch::{

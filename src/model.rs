@@ -51,6 +51,14 @@ pub(crate) struct FfnWeights<'a> {
     pub b2: Option<&'a [f32]>,
 }
 
+/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major), biases `[D]`.
+pub(crate) struct StemWeights<'a> {
+    pub conv1: &'a [f32],
+    pub conv1_bias: Option<&'a [f32]>,
+    pub conv2: &'a [f32],
+    pub conv2_bias: Option<&'a [f32]>,
+}
+
 /// One encoder layer: self-attention, then FFN, each with its LayerNorm.
 pub(crate) struct EncoderLayer<'a> {
     pub self_attn: AttentionWeights<'a>,
@@ -114,6 +122,16 @@ impl<'a> Model<'a> {
     /// A global tensor this call cannot do without.
     pub(crate) fn required_global(&self, kind: K) -> Result<&'a [f32]> {
         self.required(blob::global_index(kind))
+    }
+
+    /// The weights of the convolution stem.
+    pub(crate) fn stem(&self) -> Result<StemWeights<'a>> {
+        Ok(StemWeights {
+            conv1: self.required_global(K::StemConv1Weight)?,
+            conv1_bias: self.global(K::StemConv1Bias),
+            conv2: self.required_global(K::StemConv2Weight)?,
+            conv2_bias: self.global(K::StemConv2Bias),
+        })
     }
 
     /// The weights of encoder layer `layer`.

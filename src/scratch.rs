@@ -9,7 +9,8 @@
 //!   self_k, self_v     [Ld, B, T, D]     decoder self-attention cache, one slot per beam
 //!   beam state         (beam search only, see `BeamRegions`)
 //! work (one region, reused: first by the encoder, then by the decoder)
-//!   encoder:  x, normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
+//!   encoder:  x [S, D], then either (stem only, first) conv1 output [2S, D]
+//!             or normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
 //!   decoder:  y, normed, q, tmp [N, D] · ffn hidden [R, F] · scores [max(S, T)] · logits [N, V]
 //! ```
 //! with `N` decoder rows per step (`B`, or `min(FORWARD_ROW_BLOCK, T)` target positions
@@ -99,6 +100,9 @@ pub(crate) struct Plan {
     pub rows: usize,
     /// Whether the beam-search state is needed.
     pub beam_search: bool,
+    /// Whether the encoder has a convolution stem (its first convolution's output needs
+    /// `[2S, D]`).
+    pub stem: bool,
 }
 
 impl Plan {
@@ -115,6 +119,7 @@ impl Plan {
             beams,
             rows: beams,
             beam_search,
+            stem: has_enc && dims.stem_channels > 0,
         }
     }
 
@@ -163,20 +168,40 @@ impl Plan {
         max(1, min(FFN_ROW_BLOCK, self.rows))
     }
 
-    /// Elements of the encoder's working set.
+    /// Elements of the encoder's working set: `x [S, D]`, then the larger of the layers'
+    /// buffers and the stem's.
     pub const fn encoder_work(&self) -> Option<usize> {
         if self.s == 0 {
             return Some(0);
         }
         let sd = tri!(mul(self.s, self.d));
+        add(
+            tri!(round(sd)),
+            max(tri!(self.layer_work()), tri!(self.stem_work())),
+        )
+    }
+
+    /// Elements of the encoder layers' buffers after `x`: normed, q, k, v `[S, D]`,
+    /// FFN hidden `[R, F]`, scores `[S]`.
+    pub const fn layer_work(&self) -> Option<usize> {
+        let sd = tri!(mul(self.s, self.d));
         let mut n = 0;
         let mut i = 0;
-        while i < 5 {
+        while i < 4 {
             n = tri!(add(n, sd));
             i += 1;
         }
         n = tri!(add(n, tri!(mul(self.encoder_rows_block(), self.f))));
         add(n, self.s)
+    }
+
+    /// Elements of the stem's buffer after `x`: the first convolution's output `[2S, D]`
+    /// (0 without a stem).
+    pub const fn stem_work(&self) -> Option<usize> {
+        if !self.stem {
+            return Some(0);
+        }
+        round(tri!(mul3(crate::config::STEM_STRIDE, self.s, self.d)))
     }
 
     /// Elements of the decoder's working set.

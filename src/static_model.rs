@@ -9,7 +9,8 @@ use crate::scratch::{self, Scratch};
 
 /// A model whose dimensions are const generics: `D` d_model, `H` heads, `F` d_ff, `LE`/`LD`
 /// encoder/decoder layers, `SV`/`TV` source/target vocabulary, `S`/`T` longest
-/// source/target sequence.
+/// source/target sequence. (No token-type embedding and no convolution stem: models
+/// with those use [`Model`].)
 ///
 /// - The shape rules (`D % H == 0`, …) are checked at compile time.
 /// - The exact scratch sizes are associated constants, and every method takes a
@@ -81,6 +82,8 @@ impl<
         tgt_vocab: TV,
         max_src_len: S,
         max_tgt_len: T,
+        type_vocab: 0,
+        stem_channels: 0,
     };
 
     /// Exact scratch bytes of `encode`.
@@ -149,6 +152,8 @@ impl<
             ("tgt_vocab", expected.tgt_vocab, found.tgt_vocab),
             ("max_src_len", expected.max_src_len, found.max_src_len),
             ("max_tgt_len", expected.max_tgt_len, found.max_tgt_len),
+            ("type_vocab", expected.type_vocab, found.type_vocab),
+            ("stem_channels", expected.stem_channels, found.stem_channels),
         ];
         for (field, expected, found) in fields {
             if expected != found {

@@ -38,7 +38,8 @@ pub mod arm;
 pub mod x86_64;
 
 pub use scalar::{
-    add_assign, argmax, gelu, layer_norm, log_softmax, log_sum_exp, max, relu, softmax,
+    add_assign, argmax, conv1d_out_len, gelu, layer_norm, log_softmax, log_sum_exp, max, relu,
+    softmax, CONV_ROW_BLOCK,
 };
 
 #[cfg(feature = "std")]
@@ -253,6 +254,26 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     dispatch!(kern => simd::axpy(kern, alpha, x, y),
               scalar => scalar::axpy(alpha, x, y), count = false)
+}
+
+/// 1-D convolution over time-major rows (see [`scalar::conv1d`]), its dot products on the
+/// active kernel.
+#[allow(clippy::too_many_arguments)] // the geometry of a convolution is six numbers
+pub fn conv1d(
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    dispatch!(kern => scalar::conv1d_using(
+                  |a, b| simd::dot(kern, a, b),
+                  input, c_in, weight, bias, kernel, stride, padding, out),
+              scalar => scalar::conv1d(input, c_in, weight, bias, kernel, stride, padding, out),
+              count = false)
 }
 
 /// Scaled dot-product attention of one query over `m` keys, all heads, in place (see

@@ -236,9 +236,193 @@ pub(crate) fn attention_using(
     }
 }
 
+/// Output rows of [`conv1d`] computed together: each weight row is read once per block.
+pub const CONV_ROW_BLOCK: usize = 8;
+
+/// Output length of a 1-D convolution: `(l_in + 2 padding - kernel) / stride + 1`, or 0
+/// when the padded input is shorter than the kernel (or the stride is 0).
+pub const fn conv1d_out_len(l_in: usize, kernel: usize, stride: usize, padding: usize) -> usize {
+    let padded = l_in + 2 * padding;
+    if stride == 0 || padded < kernel {
+        0
+    } else {
+        (padded - kernel) / stride + 1
+    }
+}
+
+/// 1-D convolution over time-major rows with zero padding on both ends (PyTorch's
+/// `Conv1d` with `padding`, `stride`, dilation 1, one group):
+/// `out[t][o] = bias[o] + sum_k dot(input[t*stride + k - padding], weight[o][k])`, where
+/// rows outside the input are zeros.
+///
+/// - `input`: `[l_in, c_in]` time-major rows
+/// - `weight`: `[c_out, kernel, c_in]`, i.e. PyTorch's `[c_out, c_in, kernel]` with its
+///   last two axes swapped, so a window of `kernel` consecutive input rows is one
+///   contiguous dot product with a weight row
+/// - `bias`: `[c_out]` or `None` (zero)
+/// - `out`: `[l_out, c_out]`, `l_out` = [`conv1d_out_len`]; overwritten
+///
+/// Summation order: a window that lies wholly inside the input is one [`dot`] of
+/// `kernel * c_in` elements; a window that overlaps the padding adds one [`dot`] per
+/// kernel tap that lies inside, in tap order.
+#[allow(clippy::too_many_arguments)] // the geometry of a convolution is six numbers
+pub fn conv1d(
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    conv1d_using(dot, input, c_in, weight, bias, kernel, stride, padding, out);
+}
+
+/// [`conv1d`] with the given dot-product kernel (the crate root passes the active one).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv1d_using(
+    dot: impl Fn(&[f32], &[f32]) -> f32,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    if c_in == 0 || kernel == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let l_in = input.len() / c_in;
+    let window = kernel * c_in;
+    let c_out = weight.len() / window;
+    let l_out = conv1d_out_len(l_in, kernel, stride, padding);
+    debug_assert_eq!(
+        input.len(),
+        l_in * c_in,
+        "input is not a whole number of rows"
+    );
+    debug_assert_eq!(
+        weight.len(),
+        c_out * window,
+        "weight must be [c_out, kernel, c_in]"
+    );
+    debug_assert_eq!(out.len(), l_out * c_out, "out must be [l_out, c_out]");
+    if c_out == 0 {
+        return;
+    }
+    let block = CONV_ROW_BLOCK * c_out;
+    for (first_block, out_rows) in out.chunks_mut(block).enumerate() {
+        let first = first_block * CONV_ROW_BLOCK;
+        for (o, w_row) in weight.chunks_exact(window).enumerate() {
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            for (r, out_row) in out_rows.chunks_exact_mut(c_out).enumerate() {
+                // Input row of tap 0, shifted by `padding` so it is never negative.
+                let start = (first + r) * stride;
+                let sum = if start >= padding && start - padding + kernel <= l_in {
+                    let at = (start - padding) * c_in;
+                    dot(input.get(at..at + window).unwrap_or(&[]), w_row)
+                } else {
+                    let mut sum = 0.0;
+                    for (tap, w_tap) in w_row.chunks_exact(c_in).enumerate() {
+                        let Some(row) = (start + tap).checked_sub(padding) else {
+                            continue;
+                        };
+                        if let Some(x) = input.get(row * c_in..(row + 1) * c_in) {
+                            sum += dot(x, w_tap);
+                        }
+                    }
+                    sum
+                };
+                if let Some(y) = out_row.get_mut(o) {
+                    *y = sum + b;
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Direct evaluation of PyTorch's `Conv1d` (weight `[c_out, c_in, k]`) in f64.
+    fn conv1d_naive(
+        x: &[f32],
+        c_in: usize,
+        w: &[f32],
+        b: &[f32],
+        k: usize,
+        stride: usize,
+        pad: usize,
+    ) -> [f64; 64] {
+        let (l_in, c_out) = (x.len() / c_in, b.len());
+        let l_out = conv1d_out_len(l_in, k, stride, pad);
+        let mut out = [0.0f64; 64];
+        for t in 0..l_out {
+            for o in 0..c_out {
+                let mut s = b[o] as f64;
+                for tap in 0..k {
+                    let pos = (t * stride + tap) as isize - pad as isize;
+                    if pos < 0 || pos as usize >= l_in {
+                        continue;
+                    }
+                    for c in 0..c_in {
+                        s += x[pos as usize * c_in + c] as f64 * w[(o * c_in + c) * k + tap] as f64;
+                    }
+                }
+                out[t * c_out + o] = s;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn conv1d_matches_pytorch_definition_at_every_edge() {
+        // c_in 3, c_out 2, kernel 3, input lengths 1..=9, strides 1 and 2, padding 1.
+        let x: [f32; 27] = core::array::from_fn(|i| ((i * 7 % 11) as f32 - 5.0) * 0.25);
+        let w_torch: [f32; 18] = core::array::from_fn(|i| ((i * 5 % 13) as f32 - 6.0) * 0.1);
+        let b = [0.5f32, -0.25];
+        // [c_out, c_in, k] -> [c_out, k, c_in]
+        let mut w = [0.0f32; 18];
+        for o in 0..2 {
+            for c in 0..3 {
+                for tap in 0..3 {
+                    w[(o * 3 + tap) * 3 + c] = w_torch[(o * 3 + c) * 3 + tap];
+                }
+            }
+        }
+        for l_in in 1..=9 {
+            for stride in [1, 2] {
+                let l_out = conv1d_out_len(l_in, 3, stride, 1);
+                let mut out = [f32::NAN; 64];
+                conv1d(
+                    &x[..l_in * 3],
+                    3,
+                    &w,
+                    Some(&b),
+                    3,
+                    stride,
+                    1,
+                    &mut out[..l_out * 2],
+                );
+                let want = conv1d_naive(&x[..l_in * 3], 3, &w_torch, &b, 3, stride, 1);
+                for i in 0..l_out * 2 {
+                    assert!(
+                        (out[i] as f64 - want[i]).abs() < 1e-5,
+                        "l_in {l_in} stride {stride} [{i}]: {} vs {}",
+                        out[i],
+                        want[i]
+                    );
+                }
+            }
+        }
+        assert_eq!(conv1d_out_len(3000, 3, 2, 1), 1500);
+        assert_eq!(conv1d_out_len(3000, 3, 1, 1), 3000);
+    }
 
     #[test]
     fn dot_matches_naive_sum_for_every_length() {

@@ -1,8 +1,9 @@
 //! Beam search exactly as `spec.md` defines it (Hugging Face's with
 //! `early_stopping=True` and the GNMT length penalty `lp(n) = ((5 + n) / 6)^alpha`).
 
-use super::{check_max_len, check_source, need_decoder, start};
+use super::{check_prefix_and_max_len, check_source, need_decoder, start};
 use crate::decoder::{self, DecoderWork, Rows};
+use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scratch::{Arena, Plan, MAX_BEAM};
@@ -143,13 +144,14 @@ impl<'s> BeamState<'s> {
         })
     }
 
-    /// The tokens to feed at `step`: bos first, then each live hypothesis' last token.
-    fn step_inputs(&mut self, live: usize, step: usize, bos: u32) -> &[u32] {
+    /// The tokens to feed at `step`: the prefix's last token (bos) first, then each live
+    /// hypothesis' last token.
+    fn step_inputs(&mut self, live: usize, step: usize, start: u32) -> &[u32] {
         let t = self.t;
         for (b, input) in self.step_tokens.iter_mut().take(live).enumerate() {
             *input = match step.checked_sub(1) {
-                None => bos,
-                Some(last) => self.live_tokens.get(b * t + last).copied().unwrap_or(bos),
+                None => start,
+                Some(last) => self.live_tokens.get(b * t + last).copied().unwrap_or(start),
             };
         }
         self.step_tokens.get(..live).unwrap_or(&[])
@@ -264,9 +266,24 @@ impl<'a> Model<'a> {
         params: &BeamParams,
         scratch: &'s mut [u8],
     ) -> Result<Hypotheses<'s>> {
+        let bos = self.config().bos_id;
+        self.beam_search_with(&Source::Tokens(src), &[bos], params, scratch)
+    }
+
+    /// Beam search from any [`Source`], starting from the decoder `prefix` instead of
+    /// `[bos]`: the live set starts as `{(prefix, 0)}`; hypotheses hold (and the length
+    /// penalty counts) the generated tokens only, and
+    /// `prefix.len() + params.max_len - 1 <= max_tgt_len`.
+    pub fn beam_search_with<'s>(
+        &self,
+        source: &Source,
+        prefix: &[u32],
+        params: &BeamParams,
+        scratch: &'s mut [u8],
+    ) -> Result<Hypotheses<'s>> {
         need_decoder(self)?;
-        check_source(self, src)?;
-        check_max_len(self, params.max_len)?;
+        check_source(self, source)?;
+        check_prefix_and_max_len(self, prefix, params.max_len)?;
         let config = *self.config();
         let vocab = config.dims.tgt_vocab;
         let limit = MAX_BEAM.min(vocab.saturating_sub(1));
@@ -286,18 +303,26 @@ impl<'a> Model<'a> {
             return Err(Error::InvalidLengthPenalty);
         }
         let plan = Plan::new(&config.dims, params.beam, true);
-        let (mut session, mut state) = start(self, &plan, src, scratch, |arena| {
+        let (mut session, mut state) = start(self, &plan, source, scratch, |arena| {
             BeamState::carve(&plan, arena)
         })?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         let (beam, t, d) = (params.beam, plan.t, plan.d);
         let eos = config.eos_id;
+        // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
+        let (&first, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
+        for (position, token) in forced.iter().enumerate() {
+            let input = core::slice::from_ref(token);
+            let rows = Rows::Hypotheses { position };
+            decoder::step(self, &plan, input, rows, &mut session.caches, &mut work)?;
+        }
         let mut live = 1;
         state.live_scores.fill(0.0);
         for step in 0..params.max_len {
             // One decoder step for every live hypothesis.
-            let inputs = state.step_inputs(live, step, config.bos_id);
-            let rows = Rows::Hypotheses { position: step };
+            let inputs = state.step_inputs(live, step, first);
+            let position = forced.len() + step;
+            let rows = Rows::Hypotheses { position };
             decoder::step(self, &plan, inputs, rows, &mut session.caches, &mut work)?;
             let count = state.collect_candidates(work.logits, live, vocab);
 
@@ -341,7 +366,7 @@ impl<'a> Model<'a> {
             );
             gather_in_place(state.live_tokens, t, step, parents, reorder, token_temp)?;
             let layer_len = beam * t * d;
-            let used = (step + 1) * d;
+            let used = (position + 1) * d;
             for cache in [&mut *session.caches.self_k, &mut *session.caches.self_v] {
                 for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
                     gather_in_place(layer, t * d, used, parents, reorder, slot_temp)?;

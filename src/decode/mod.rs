@@ -6,7 +6,7 @@ mod beam;
 pub use beam::{BeamParams, Hypotheses, Hypothesis};
 
 use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
-use crate::encoder::{self, EncoderWork};
+use crate::encoder::{self, EncoderWork, Source};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scratch::{Arena, Plan};
@@ -16,18 +16,20 @@ use picoformer_kernels as k;
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Greedy {
-    /// Tokens written to the output (excluding bos, including eos when emitted).
+    /// Tokens written to the output (excluding bos or the prefix, including eos when
+    /// emitted).
     pub len: usize,
     /// Sum of the log-probabilities of the generated tokens.
     pub score: f32,
 }
 
-/// Checks source tokens: present for an encoder (1..=S ids below `src_vocab`), absent for
+/// Checks the source: present for an encoder (1..=S token ids below `src_vocab`, 1..=S
+/// vectors of D, or 1..=2S frames of `stem_channels` for a model with a stem), absent for
 /// a decoder-only model.
-fn check_source(model: &Model, src: &[u32]) -> Result<()> {
+fn check_source(model: &Model, source: &Source) -> Result<()> {
     let dims = &model.config().dims;
     if !model.config().has_encoder() {
-        return if src.is_empty() {
+        return if source.is_empty() {
             Ok(())
         } else {
             Err(Error::WrongArchitecture {
@@ -35,7 +37,45 @@ fn check_source(model: &Model, src: &[u32]) -> Result<()> {
             })
         };
     }
-    check_tokens(src, dims.max_src_len, dims.src_vocab)
+    match *source {
+        Source::Tokens(_) if dims.src_vocab == 0 => Err(Error::WrongArchitecture {
+            needs: "source embedding (its encoder reads vectors or frames)",
+        }),
+        Source::Tokens(src) => check_tokens(src, dims.max_src_len, dims.src_vocab),
+        Source::Vectors(vectors) => {
+            let rows = check_rows(vectors, dims.d_model)?;
+            if rows > dims.max_src_len {
+                return Err(Error::SequenceTooLong {
+                    len: rows,
+                    max: dims.max_src_len,
+                });
+            }
+            Ok(())
+        }
+        Source::Frames(_) if dims.stem_channels == 0 => Err(Error::WrongArchitecture {
+            needs: "convolution stem to read frames",
+        }),
+        Source::Frames(frames) => {
+            let rows = check_rows(frames, dims.stem_channels)?;
+            let max = dims.max_src_len.saturating_mul(crate::config::STEM_STRIDE);
+            if rows > max {
+                return Err(Error::SequenceTooLong { len: rows, max });
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Rows of `row` elements in `input` (at least one, and no partial row).
+fn check_rows(input: &[f32], row: usize) -> Result<usize> {
+    let len = input.len();
+    if len == 0 {
+        return Err(Error::EmptySequence);
+    }
+    if row == 0 || !len.is_multiple_of(row) {
+        return Err(Error::RaggedInput { len, row });
+    }
+    Ok(len / row)
 }
 
 fn check_tokens(tokens: &[u32], max: usize, vocab: usize) -> Result<()> {
@@ -54,8 +94,13 @@ fn check_tokens(tokens: &[u32], max: usize, vocab: usize) -> Result<()> {
     }
 }
 
-fn check_max_len(model: &Model, max_len: usize) -> Result<()> {
-    let limit = model.config().dims.max_tgt_len;
+/// Checks the decoder prefix (bos, or a longer forced start such as Whisper's task
+/// tokens) and `max_len`: the prefix and every generated token but the last are fed, so
+/// `prefix.len() + max_len - 1 <= max_tgt_len`.
+fn check_prefix_and_max_len(model: &Model, prefix: &[u32], max_len: usize) -> Result<()> {
+    let dims = &model.config().dims;
+    check_tokens(prefix, dims.max_tgt_len, dims.tgt_vocab)?;
+    let limit = dims.max_tgt_len + 1 - prefix.len();
     if max_len == 0 || max_len > limit {
         return Err(Error::MaxLenOutOfRange { max_len, limit });
     }
@@ -77,12 +122,12 @@ pub(crate) struct Session<'s> {
     pub work: &'s mut [f32],
 }
 
-/// Carves the scratch (the beam state through `carve_beam`), runs the encoder on `src`
-/// and precomputes the cross K/V of every decoder layer.
+/// Carves the scratch (the beam state through `carve_beam`), runs the encoder on the
+/// source and precomputes the cross K/V of every decoder layer.
 pub(crate) fn start<'s, B>(
     model: &Model,
     plan: &Plan,
-    src: &[u32],
+    source: &Source,
     scratch: &'s mut [u8],
     carve_beam: impl FnOnce(&mut Arena<'s>) -> Result<B>,
 ) -> Result<(Session<'s>, B)> {
@@ -92,8 +137,8 @@ pub(crate) fn start<'s, B>(
     let work = arena.f32s(plan.work_len())?;
     if model.config().has_encoder() {
         let mut enc = EncoderWork::carve(plan, &mut *work)?;
-        encoder::encode(model, plan, src, &mut enc)?;
-        let memory = encoder::prefix(enc.x, src.len() * plan.d);
+        let rows = encoder::encode(model, plan, source, &mut enc)?;
+        let memory = encoder::prefix(enc.x, rows * plan.d);
         decoder::precompute_cross(model, plan, memory, &mut caches)?;
     }
     Ok((Session { caches, work }, beam))
@@ -121,15 +166,29 @@ impl<'a> Model<'a> {
         crate::scratch::beam_scratch_bytes(&self.config().dims, beam).ok_or(Error::SizeOverflow)
     }
 
-    /// Runs the encoder: `out` `[src.len(), D]` receives the top encoder output (after the
-    /// final norm, when configured).
+    /// Runs the encoder on source tokens: `out` `[src.len(), D]` receives the top encoder
+    /// output (after the final norm, when configured).
     pub fn encode(&self, src: &[u32], out: &mut [f32], scratch: &mut [u8]) -> Result<()> {
+        self.encode_source(&Source::Tokens(src), out, scratch)
+            .map(|_| ())
+    }
+
+    /// Runs the encoder on any [`Source`] (tokens, vectors, or frames through the stem):
+    /// `out` `[n, D]` receives the top encoder output, and `n` is returned. Scratch:
+    /// [`greedy_scratch_bytes`](Self::greedy_scratch_bytes).
+    pub fn encode_source(
+        &self,
+        source: &Source,
+        out: &mut [f32],
+        scratch: &mut [u8],
+    ) -> Result<usize> {
         if !self.config().has_encoder() {
             return Err(Error::WrongArchitecture { needs: "encoder" });
         }
-        check_source(self, src)?;
+        check_source(self, source)?;
         let d = self.config().dims.d_model;
-        let needed = src.len().checked_mul(d).ok_or(Error::SizeOverflow)?;
+        let rows = encoder::source_rows(self, source);
+        let needed = rows.checked_mul(d).ok_or(Error::SizeOverflow)?;
         if out.len() < needed {
             return Err(Error::OutputTooSmall {
                 needed,
@@ -140,11 +199,11 @@ impl<'a> Model<'a> {
         let mut arena = Arena::new(scratch, plan.total_bytes())?;
         let work = arena.f32s(plan.work_len())?;
         let mut enc = EncoderWork::carve(&plan, work)?;
-        encoder::encode(self, &plan, src, &mut enc)?;
+        encoder::encode(self, &plan, source, &mut enc)?;
         for (dst, &v) in out.iter_mut().zip(enc.x.iter().take(needed)) {
             *dst = v;
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// Teacher-forced decoder logits: row `i` of `logits` `[tgt.len(), V]` is the
@@ -157,7 +216,8 @@ impl<'a> Model<'a> {
         scratch: &mut [u8],
     ) -> Result<()> {
         need_decoder(self)?;
-        check_source(self, src)?;
+        let source = Source::Tokens(src);
+        check_source(self, &source)?;
         let dims = &self.config().dims;
         check_tokens(tgt, dims.max_tgt_len, dims.tgt_vocab)?;
         let v = dims.tgt_vocab;
@@ -169,7 +229,7 @@ impl<'a> Model<'a> {
             });
         }
         let plan = Plan::forward(dims);
-        let (mut session, ()) = start(self, &plan, src, scratch, |_| Ok(()))?;
+        let (mut session, ()) = start(self, &plan, &source, scratch, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         // Blocks of target positions at once: each reads the decoder weights once.
         // (`Plan::forward` makes `rows >= 1`; `max(1)` shows it to `chunks`.)
@@ -202,9 +262,25 @@ impl<'a> Model<'a> {
         out: &mut [u32],
         scratch: &mut [u8],
     ) -> Result<Greedy> {
+        let bos = self.config().bos_id;
+        self.greedy_with(&Source::Tokens(src), &[bos], max_len, out, scratch)
+    }
+
+    /// Greedy decoding from any [`Source`], starting from the decoder `prefix` instead of
+    /// `[bos]` (e.g. Whisper's `<|startoftranscript|><|en|><|transcribe|><|notimestamps|>`).
+    /// The prefix is fed at positions `0..p`; `out` receives the generated tokens only, and
+    /// `prefix.len() + max_len - 1 <= max_tgt_len`. Otherwise as [`greedy`](Self::greedy).
+    pub fn greedy_with(
+        &self,
+        source: &Source,
+        prefix: &[u32],
+        max_len: usize,
+        out: &mut [u32],
+        scratch: &mut [u8],
+    ) -> Result<Greedy> {
         need_decoder(self)?;
-        check_source(self, src)?;
-        check_max_len(self, max_len)?;
+        check_source(self, source)?;
+        check_prefix_and_max_len(self, prefix, max_len)?;
         if out.len() < max_len {
             return Err(Error::OutputTooSmall {
                 needed: max_len,
@@ -213,12 +289,19 @@ impl<'a> Model<'a> {
         }
         let config = self.config();
         let plan = Plan::new(&config.dims, 1, false);
-        let (mut session, ()) = start(self, &plan, src, scratch, |_| Ok(()))?;
+        let (mut session, ()) = start(self, &plan, source, scratch, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
-        let mut token = config.bos_id;
+        let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
+        for (position, token) in forced.iter().enumerate() {
+            let input = core::slice::from_ref(token);
+            let rows = Rows::Hypotheses { position };
+            decoder::step(self, &plan, input, rows, &mut session.caches, &mut work)?;
+        }
+        let mut token = last;
         let mut score = 0.0f32;
         let mut len = 0;
-        for (position, slot) in out.iter_mut().take(max_len).enumerate() {
+        for (i, slot) in out.iter_mut().take(max_len).enumerate() {
+            let position = forced.len() + i;
             let input = core::slice::from_ref(&token);
             let rows = Rows::Hypotheses { position };
             decoder::step(self, &plan, input, rows, &mut session.caches, &mut work)?;

@@ -57,6 +57,8 @@ pub const PF_ERR_SCRATCH_MISALIGNED: i32 = 22;
 pub const PF_ERR_OUTPUT_TOO_SMALL: i32 = 23;
 /// A size computed from the model dimensions overflows `size_t`.
 pub const PF_ERR_SIZE_OVERFLOW: i32 = 24;
+/// An input of vectors or frames is not a whole number of rows (Rust API only).
+pub const PF_ERR_RAGGED_INPUT: i32 = 25;
 
 /// A required pointer is NULL (a NULL array is accepted only with length 0).
 pub const PF_ERR_NULL_POINTER: i32 = 100;
@@ -101,6 +103,7 @@ pub(crate) const fn code(error: &Error) -> i32 {
         Error::ScratchMisaligned => PF_ERR_SCRATCH_MISALIGNED,
         Error::OutputTooSmall { .. } => PF_ERR_OUTPUT_TOO_SMALL,
         Error::SizeOverflow => PF_ERR_SIZE_OVERFLOW,
+        Error::RaggedInput { .. } => PF_ERR_RAGGED_INPUT,
     }
 }
 
@@ -140,6 +143,7 @@ pub(crate) const fn message(status: i32) -> &'static core::ffi::CStr {
         PF_ERR_SCRATCH_MISALIGNED => c"scratch buffer is not 16-byte aligned",
         PF_ERR_OUTPUT_TOO_SMALL => c"output array is shorter than the call may write",
         PF_ERR_SIZE_OVERFLOW => c"a size computed from the model dimensions overflows",
+        PF_ERR_RAGGED_INPUT => c"an input of vectors or frames is not a whole number of rows",
         PF_ERR_NULL_POINTER => c"a required pointer is NULL",
         PF_ERR_MISALIGNED_POINTER => c"a pointer is not aligned for its element type",
         PF_ERR_BAD_LENGTH => c"an array length is too large for the address space",

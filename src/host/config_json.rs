@@ -30,6 +30,15 @@ pub struct ConfigJson {
     pub bos_id: u32,
     pub eos_id: u32,
     pub pad_id: u32,
+    /// Token-type embedding rows (BERT); 0 or absent: none.
+    #[serde(default)]
+    pub type_vocab: usize,
+    /// Input channels of the convolution stem; 0 or absent: no stem.
+    #[serde(default)]
+    pub stem_channels: usize,
+    /// LayerNorm on the source embedding (BERT); absent: false.
+    #[serde(default)]
+    pub src_embed_norm: bool,
 }
 
 impl ConfigJson {
@@ -71,6 +80,8 @@ impl ConfigJson {
                 tgt_vocab: self.tgt_vocab,
                 max_src_len: self.max_src_len,
                 max_tgt_len: self.max_tgt_len,
+                type_vocab: self.type_vocab,
+                stem_channels: self.stem_channels,
             },
             norm,
             activation,
@@ -79,6 +90,7 @@ impl ConfigJson {
             scale_embeddings: self.scale_embeddings,
             tie_output: self.tie_output,
             final_norm: self.final_norm,
+            src_embed_norm: self.src_embed_norm,
             bos_id: self.bos_id,
             eos_id: self.eos_id,
             pad_id: self.pad_id,
@@ -125,6 +137,9 @@ impl From<&Config> for ConfigJson {
             bos_id: c.bos_id,
             eos_id: c.eos_id,
             pad_id: c.pad_id,
+            type_vocab: d.type_vocab,
+            stem_channels: d.stem_channels,
+            src_embed_norm: c.src_embed_norm,
         }
     }
 }

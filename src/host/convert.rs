@@ -2,14 +2,46 @@
 //!
 //! `torch`: a safetensors file with PyTorch `nn.Transformer` `state_dict` names plus
 //! `src_embed.weight`, `tgt_embed.weight`, `generator.weight`, `generator.bias`,
-//! `src_pos.weight`, `tgt_pos.weight`. The fused `in_proj_weight` `[3D, D]` of each
-//! attention block is split into Q, K and V.
+//! `src_pos.weight`, `tgt_pos.weight` (and `src_type_embed.weight`,
+//! `src_embed_norm.{weight,bias}` for those options). The fused `in_proj_weight` `[3D, D]`
+//! of each attention block is split into Q, K and V.
+//!
+//! The other formats live beside this one: [`super::hf_bert`] (Hugging Face BERT) and
+//! [`super::ct2_whisper`] (CTranslate2 Whisper). All of them fill the canonical table
+//! through [`build_blob`].
 
 use crate::blob::{self, Presence, Slot, TensorKind as K};
 use crate::config::Config;
 use anyhow::{bail, Context};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeSet;
+
+/// Builds the blob of `config`, asking `tensor` for the data of every slot the
+/// configuration uses, in table order (`Ok(None)`: an absent optional tensor). Shows a
+/// progress bar on a terminal.
+pub fn build_blob(
+    config: &Config,
+    what: &str,
+    mut tensor: impl FnMut(&Slot) -> anyhow::Result<Option<Vec<f32>>>,
+) -> anyhow::Result<Vec<u8>> {
+    config.validate()?;
+    let count = blob::slot_count(&config.dims);
+    let progress = super::progress_bar(count as u64, what);
+    let mut data: Vec<Option<Vec<f32>>> = Vec::with_capacity(count);
+    for index in 0..count {
+        let slot = blob::slot(config, index)?.context("slot index out of range")?;
+        data.push(match slot.presence {
+            Presence::Absent => None,
+            _ => tensor(&slot)?,
+        });
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    blob::writer::write_blob(config, |index, _slot| {
+        data.get(index).and_then(|d| d.as_deref())
+    })
+    .map_err(anyhow::Error::msg)
+}
 
 /// Where a blob slot's data comes from in the PyTorch file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +51,8 @@ struct TorchSource {
     part: Option<usize>,
 }
 
-fn torch_source(slot: &Slot) -> TorchSource {
+/// `None` for the convolution stem, which this format does not name.
+fn torch_source(slot: &Slot) -> Option<TorchSource> {
     let whole = |name: &str| TorchSource {
         name: name.to_string(),
         part: None,
@@ -30,8 +63,14 @@ fn torch_source(slot: &Slot) -> TorchSource {
         name: format!("{side}.layers.{}.{block}.in_proj_{what}", slot.layer),
         part: Some(part),
     };
-    match slot.kind {
+    Some(match slot.kind {
         K::SrcEmbed => whole("src_embed.weight"),
+        K::SrcTypeEmbed => whole("src_type_embed.weight"),
+        K::SrcEmbedNormGamma => whole("src_embed_norm.weight"),
+        K::SrcEmbedNormBeta => whole("src_embed_norm.bias"),
+        K::StemConv1Weight | K::StemConv1Bias | K::StemConv2Weight | K::StemConv2Bias => {
+            return None
+        }
         K::SrcPos => whole("src_pos.weight"),
         K::TgtEmbed => whole("tgt_embed.weight"),
         K::TgtPos => whole("tgt_pos.weight"),
@@ -83,7 +122,7 @@ fn torch_source(slot: &Slot) -> TorchSource {
         K::DecFfnB2 => dec("linear2.bias"),
         K::DecNorm3Gamma => dec("norm3.weight"),
         K::DecNorm3Beta => dec("norm3.bias"),
-    }
+    })
 }
 
 /// The PyTorch shape of a slot's tensor (before Q/K/V splitting).
@@ -93,6 +132,7 @@ fn torch_shape(config: &Config, slot: &Slot, fused: bool) -> Vec<usize> {
     let rows = |r: usize| if fused { 3 * r } else { r };
     match slot.kind {
         K::SrcEmbed => vec![d.src_vocab, dm],
+        K::SrcTypeEmbed => vec![d.type_vocab, dm],
         K::SrcPos => vec![d.max_src_len, dm],
         K::TgtEmbed | K::OutWeight => vec![d.tgt_vocab, dm],
         K::TgtPos => vec![d.max_tgt_len, dm],
@@ -137,51 +177,24 @@ pub fn convert_torch(
     let file = SafeTensors::deserialize(safetensors_bytes).context("reading safetensors")?;
     let mut used = BTreeSet::new();
     let mut report = ConvertReport::default();
-    let mut data: Vec<Option<Vec<f32>>> = Vec::new();
-    for index in 0..blob::slot_count(&config.dims) {
-        let slot = blob::slot(config, index)?.context("slot index out of range")?;
-        if slot.presence == Presence::Absent {
-            data.push(None);
-            continue;
-        }
-        let source = torch_source(&slot);
+    let blob = build_blob(config, "converting", |slot| {
+        let source = torch_source(slot).context("the torch converter reads no convolution stem")?;
         let tensor = match file.tensor(&source.name) {
             Ok(t) => t,
             Err(_) if slot.presence == Presence::Optional => {
                 report.absent_optional.push(source.name.clone());
-                data.push(None);
-                continue;
+                return Ok(None);
             }
             Err(_) => bail!("missing tensor `{}` (needed by this config)", source.name),
         };
         used.insert(source.name.clone());
-        if tensor.dtype() != Dtype::F32 {
-            bail!(
-                "tensor `{}` has dtype {:?}; the torch converter reads F32",
-                source.name,
-                tensor.dtype()
-            );
-        }
-        let expected = torch_shape(config, &slot, source.part.is_some());
-        if tensor.shape() != expected.as_slice() {
-            bail!(
-                "tensor `{}` has shape {:?}, expected {:?}",
-                source.name,
-                tensor.shape(),
-                expected
-            );
-        }
-        let values: Vec<f32> = tensor
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        let values = match source.part {
+        let expected = torch_shape(config, slot, source.part.is_some());
+        let values = f32_values(&source.name, &tensor, &expected)?;
+        Ok(Some(match source.part {
             None => values,
             Some(part) => values[part * slot.len..(part + 1) * slot.len].to_vec(),
-        };
-        data.push(Some(values));
-    }
+        }))
+    })?;
     report.unused = file
         .names()
         .into_iter()
@@ -189,9 +202,30 @@ pub fn convert_torch(
         .cloned()
         .collect();
     report.unused.sort();
-    let blob = blob::writer::write_blob(config, |index, _slot| {
-        data.get(index).and_then(|d| d.as_deref())
-    })
-    .map_err(anyhow::Error::msg)?;
     Ok((blob, report))
+}
+
+/// The values of an F32 safetensors tensor of shape `expected`; errors name the tensor.
+pub(crate) fn f32_values(
+    name: &str,
+    tensor: &safetensors::tensor::TensorView,
+    expected: &[usize],
+) -> anyhow::Result<Vec<f32>> {
+    if tensor.dtype() != Dtype::F32 {
+        bail!(
+            "tensor `{name}` has dtype {:?}; this converter reads F32",
+            tensor.dtype()
+        );
+    }
+    if tensor.shape() != expected {
+        bail!(
+            "tensor `{name}` has shape {:?}, expected {expected:?}",
+            tensor.shape()
+        );
+    }
+    Ok(tensor
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect())
 }

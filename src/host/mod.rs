@@ -61,3 +61,16 @@ impl From<Error> for std::io::Error {
         std::io::Error::new(std::io::ErrorKind::InvalidData, e)
     }
 }
+
+/// A progress bar on stderr for a long load or conversion of `len` steps (drawn only
+/// when stderr is a terminal).
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {percent:>3}% {elapsed}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_string());
+    bar
+}

@@ -1,4 +1,6 @@
-//! Input embedding: `x[p] = E[token_p] * (sqrt(D) if scale_embeddings) + P[position_p]`.
+//! Input embedding: `x[p] = E[token_p] * (sqrt(D) if scale_embeddings) + T[0] + P[position_p]`
+//! (`T[0]`: the first token-type row, BERT's single segment, when the model has one), and
+//! the positional signal alone for inputs that are already vectors.
 
 use crate::config::{Config, Positional};
 use crate::error::{Error, Result};
@@ -15,10 +17,13 @@ pub(crate) enum Positions {
 /// Embeds `tokens` into `x` `[n, D]`.
 ///
 /// - `table`: `[vocab, D]` embedding matrix
+/// - `token_type`: `[D]` token-type row added to every token (before the position), or
+///   `None`
 /// - `learned_positions`: `[max_len, D]`, used when `positional` is `learned`
 pub(crate) fn embed(
     config: &Config,
     table: &[f32],
+    token_type: Option<&[f32]>,
     learned_positions: Option<&[f32]>,
     tokens: &[u32],
     positions: Positions,
@@ -39,6 +44,9 @@ pub(crate) fn embed(
         for (dst, &e) in row.iter_mut().zip(embedding) {
             *dst = e * scale;
         }
+        if let Some(token_type) = token_type {
+            picoformer_kernels::add_assign(row, token_type);
+        }
         let position = match positions {
             Positions::From(first) => first + p,
             Positions::All(position) => position,
@@ -50,6 +58,19 @@ pub(crate) fn embed(
 
 /// `ln(10000)`, the base of the sinusoids' geometric frequency progression.
 const LN_10000: f32 = 9.210_340_4;
+/// Adds the positional signal of positions `0..n` to the rows of `x` `[n, D]` (inputs that
+/// are already vectors: a front end's output).
+pub(crate) fn add_positions(
+    config: &Config,
+    learned_positions: Option<&[f32]>,
+    x: &mut [f32],
+) -> Result<()> {
+    let d = config.dims.d_model.max(1);
+    for (position, row) in x.chunks_exact_mut(d).enumerate() {
+        add_position(config, learned_positions, position, row)?;
+    }
+    Ok(())
+}
 
 /// Adds the positional signal of `position` to one row `[D]`.
 ///

@@ -4,4 +4,5 @@
 pub(crate) mod attention;
 pub(crate) mod embedding;
 pub(crate) mod feed_forward;
+pub(crate) mod stem;
 pub(crate) mod sublayer;
