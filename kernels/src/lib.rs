@@ -39,7 +39,7 @@ pub mod x86_64;
 
 pub use scalar::{
     add_assign, argmax, conv1d_out_len, gelu, layer_norm, log_softmax, log_sum_exp, max, relu,
-    softmax, CONV_ROW_BLOCK,
+    softmax, sum_compensated, CONV_ROW_BLOCK,
 };
 
 #[cfg(feature = "std")]

@@ -1,11 +1,14 @@
-//! `picoformer`: the host command line (convert, info, forward, decode).
+//! `picoformer`: the host command line (convert, info, forward, decode, embed,
+//! transcribe).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use picoformer::host::{self, config_json::ConfigJson, convert};
-use picoformer::{BeamParams, Model};
+use picoformer::host::pretrained::{self, load_tokenizer};
+use picoformer::host::{self, config_json::ConfigJson, convert, ct2_whisper, hf_bert};
+use picoformer::{BeamParams, Model, Source};
 use serde_json::json;
 use std::path::PathBuf;
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(
@@ -19,9 +22,14 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Source {
-    /// PyTorch `nn.Transformer` state_dict names in a safetensors file.
+enum Format {
+    /// PyTorch `nn.Transformer` state_dict names in a safetensors file (needs --config).
     Torch,
+    /// Hugging Face BERT (`BertModel`) safetensors, with its config.json as --config.
+    HfBert,
+    /// A CTranslate2 Whisper `model.bin` (its vocabulary.txt, when beside it, names the
+    /// special tokens).
+    Ct2Whisper,
 }
 
 #[derive(Subcommand)]
@@ -30,11 +38,12 @@ enum Command {
     Convert {
         /// Checkpoint format.
         #[arg(long, value_enum)]
-        from: Source,
-        /// CONFIG.json with the model's dimensions and switches.
+        from: Format,
+        /// torch: CONFIG.json with the model's dimensions and switches; hf-bert: the
+        /// model's Hugging Face config.json.
         #[arg(long)]
-        config: PathBuf,
-        /// Weights file (.safetensors).
+        config: Option<PathBuf>,
+        /// Weights file (.safetensors, or CTranslate2's model.bin).
         weights: PathBuf,
         /// Output model blob.
         #[arg(short, long)]
@@ -99,6 +108,49 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         iters: usize,
     },
+    /// Sentence embedding with an encoder-only model: mean of the encoder output over the
+    /// tokens, L2-normalised (sentence-transformers' pooling).
+    Embed {
+        model: PathBuf,
+        /// The model's tokenizer.json (padding is turned off).
+        #[arg(long)]
+        tokenizer: PathBuf,
+        /// The sentence.
+        #[arg(long)]
+        text: String,
+        /// Print {"ids", "embedding"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Speech to text with a Whisper model from a log-mel spectrogram.
+    Transcribe {
+        model: PathBuf,
+        /// The log-mel spectrogram, `[mel bins, frames]` (`<f4` or `<f2` .npy).
+        #[arg(long)]
+        mel: PathBuf,
+        /// Beam size (greedy decoding when absent).
+        #[arg(long)]
+        beam: Option<usize>,
+        /// Length-penalty exponent of beam search (default 0.6).
+        #[arg(long)]
+        alpha: Option<f32>,
+        /// Decoder prompt token ids (default: multilingual 50258,50259,50359,50363 =
+        /// start, English, transcribe, no timestamps; English-only 50257,50362).
+        #[arg(long, value_delimiter = ',')]
+        prompt: Option<Vec<u32>>,
+        /// Most tokens to generate (default: as many as the decoder's positions allow).
+        #[arg(long)]
+        max_len: Option<usize>,
+        /// Whisper's tokenizer.json, to turn the tokens into text.
+        #[arg(long)]
+        tokenizer: Option<PathBuf>,
+        /// Print the encoder and decoder times on stderr.
+        #[arg(long)]
+        timings: bool,
+        /// Print {"tokens", "text"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
@@ -119,25 +171,50 @@ fn model_from<'b>(blob: &'b host::AlignedBytes, path: &std::path::Path) -> Resul
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Convert {
-            from: Source::Torch,
+            from,
             config,
             weights,
             output,
         } => {
-            let text = std::fs::read_to_string(&config)
-                .with_context(|| format!("reading {}", config.display()))?;
-            let config = ConfigJson::parse(&text)
-                .with_context(|| format!("parsing {}", config.display()))?;
+            let read_config = || -> Result<String> {
+                let path = config.as_ref().context("this format needs --config")?;
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+            };
             let bytes = std::fs::read(&weights)
                 .with_context(|| format!("reading {}", weights.display()))?;
-            let (blob, report) = convert::convert_torch(&config, &bytes)
-                .with_context(|| format!("converting {}", weights.display()))?;
+            let converting = || format!("converting {}", weights.display());
+            let (blob, unused) = match from {
+                Format::Torch => {
+                    let config = ConfigJson::parse(&read_config()?).context("parsing --config")?;
+                    let (blob, report) =
+                        convert::convert_torch(&config, &bytes).with_context(converting)?;
+                    (blob, report.unused)
+                }
+                Format::HfBert => {
+                    let (blob, report) = hf_bert::convert_hf_bert(&read_config()?, &bytes)
+                        .with_context(converting)?;
+                    (blob, report.unused)
+                }
+                Format::Ct2Whisper => {
+                    ensure!(
+                        config.is_none(),
+                        "ct2-whisper reads its config from model.bin"
+                    );
+                    let vocabulary = weights
+                        .parent()
+                        .map(|dir| dir.join("vocabulary.txt"))
+                        .and_then(|path| std::fs::read_to_string(path).ok());
+                    let (_, blob) = ct2_whisper::convert_ct2_whisper(&bytes, vocabulary.as_deref())
+                        .with_context(converting)?;
+                    (blob, Vec::new())
+                }
+            };
             // Check what we wrote is what the engine accepts before writing it out.
             Model::from_blob(host::AlignedBytes::copy_from(&blob).as_slice())
                 .context("the converted blob does not validate")?;
             std::fs::write(&output, &blob)
                 .with_context(|| format!("writing {}", output.display()))?;
-            for name in &report.unused {
+            for name in &unused {
                 eprintln!("note: tensor `{name}` is not used by this config");
             }
             eprintln!("wrote {} ({} bytes)", output.display(), blob.len());
@@ -289,6 +366,105 @@ fn run(cli: Cli) -> Result<()> {
                 "read_bandwidth_gb_s": read_bandwidth_gb_s(),
             });
             println!("{out}");
+        }
+        Command::Embed {
+            model,
+            tokenizer,
+            text,
+            json,
+        } => {
+            let blob = load(&model)?;
+            let m = model_from(&blob, &model)?;
+            let ids = pretrained::tokenize(&load_tokenizer(&tokenizer)?, &text)?;
+            let embedding = pretrained::sentence_embedding(&m, &ids)?;
+            if json {
+                println!("{}", json!({ "ids": ids, "embedding": embedding }));
+            } else {
+                println!("ids: {ids:?}");
+                println!(
+                    "embedding ({} values): {:?} ...",
+                    embedding.len(),
+                    &embedding[..8.min(embedding.len())]
+                );
+            }
+        }
+        Command::Transcribe {
+            model,
+            mel,
+            beam,
+            alpha,
+            prompt,
+            max_len,
+            tokenizer,
+            timings,
+            json,
+        } => {
+            let blob = load(&model)?;
+            let m = model_from(&blob, &model)?;
+            let frames = pretrained::mel_frames(&mel, m.config().dims.stem_channels)?;
+            let source = Source::Frames(&frames);
+            let prompt = prompt.unwrap_or_else(|| pretrained::whisper_prompt(&m));
+            let dims = m.config().dims;
+            let max_len = max_len.unwrap_or((dims.max_tgt_len + 1).saturating_sub(prompt.len()));
+            let start = Instant::now();
+            let tokens = match beam {
+                None => {
+                    ensure!(alpha.is_none(), "--alpha needs --beam");
+                    let mut scratch = host::scratch(m.greedy_scratch_bytes()?);
+                    let mut out = vec![0u32; max_len];
+                    let greedy =
+                        m.greedy_with(&source, &prompt, max_len, &mut out, scratch.as_mut_slice())?;
+                    out.truncate(greedy.len);
+                    out
+                }
+                Some(beam) => {
+                    let params = BeamParams {
+                        beam,
+                        top: 1,
+                        alpha: alpha.unwrap_or(0.6),
+                        max_len,
+                    };
+                    let mut scratch = host::scratch(m.beam_scratch_bytes(beam)?);
+                    let found =
+                        m.beam_search_with(&source, &prompt, &params, scratch.as_mut_slice())?;
+                    found.get(0).map(|h| h.tokens.to_vec()).unwrap_or_default()
+                }
+            };
+            let elapsed = start.elapsed();
+            if timings {
+                let mut out = vec![0f32; dims.max_src_len * dims.d_model];
+                let mut scratch = host::scratch(m.encode_scratch_bytes()?);
+                let start = Instant::now();
+                m.encode_source(&source, &mut out, scratch.as_mut_slice())?;
+                let encoder = start.elapsed();
+                eprintln!(
+                    "timings: encoder {:.3} s, encoder + {} tokens {:.3} s",
+                    encoder.as_secs_f64(),
+                    tokens.len(),
+                    elapsed.as_secs_f64()
+                );
+            }
+            let text = match &tokenizer {
+                Some(path) => Some(
+                    load_tokenizer(path)?
+                        .decode(&tokens, true)
+                        .map_err(anyhow::Error::msg)?,
+                ),
+                None => {
+                    eprintln!(
+                        "note: no --tokenizer given, so no text (the .pfm holds no vocabulary)"
+                    );
+                    None
+                }
+            };
+            if json {
+                println!("{}", json!({ "tokens": tokens, "text": text }));
+            } else {
+                println!("tokens: {tokens:?}");
+                if let Some(text) = text {
+                    println!("text: {text}");
+                }
+            }
         }
     }
     Ok(())

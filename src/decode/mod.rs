@@ -175,7 +175,7 @@ impl<'a> Model<'a> {
 
     /// Runs the encoder on any [`Source`] (tokens, vectors, or frames through the stem):
     /// `out` `[n, D]` receives the top encoder output, and `n` is returned. Scratch:
-    /// [`greedy_scratch_bytes`](Self::greedy_scratch_bytes).
+    /// [`encode_scratch_bytes`](Self::encode_scratch_bytes).
     pub fn encode_source(
         &self,
         source: &Source,

