@@ -118,6 +118,9 @@ enum Command {
         /// The sentence.
         #[arg(long)]
         text: String,
+        /// Print the time of the embedding (tokens to vector, model loaded) on stderr.
+        #[arg(long)]
+        timings: bool,
         /// Print {"ids", "embedding"} as JSON.
         #[arg(long)]
         json: bool,
@@ -371,12 +374,21 @@ fn run(cli: Cli) -> Result<()> {
             model,
             tokenizer,
             text,
+            timings,
             json,
         } => {
             let blob = load(&model)?;
             let m = model_from(&blob, &model)?;
             let ids = pretrained::tokenize(&load_tokenizer(&tokenizer)?, &text)?;
+            let start = Instant::now();
             let embedding = pretrained::sentence_embedding(&m, &ids)?;
+            if timings {
+                eprintln!(
+                    "timings: embedding of {} tokens {:.4} s",
+                    ids.len(),
+                    start.elapsed().as_secs_f64()
+                );
+            }
             if json {
                 println!("{}", json!({ "ids": ids, "embedding": embedding }));
             } else {
