@@ -3,11 +3,15 @@
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+#[cfg(feature = "pretrained")]
 use picoformer::host::pretrained::{self, load_tokenizer};
 use picoformer::host::{self, config_json::ConfigJson, convert, ct2_whisper, hf_bert};
-use picoformer::{BeamParams, Model, Source};
+#[cfg(feature = "pretrained")]
+use picoformer::Source;
+use picoformer::{BeamParams, Model};
 use serde_json::json;
 use std::path::PathBuf;
+#[cfg(feature = "pretrained")]
 use std::time::Instant;
 
 #[derive(Parser)]
@@ -108,6 +112,7 @@ enum Command {
         #[arg(long, default_value_t = 5)]
         iters: usize,
     },
+    #[cfg(feature = "pretrained")]
     /// Sentence embedding with an encoder-only model: mean of the encoder output over the
     /// tokens, L2-normalised (sentence-transformers' pooling).
     Embed {
@@ -125,6 +130,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    #[cfg(feature = "pretrained")]
     /// Speech to text with a Whisper model from a log-mel spectrogram.
     Transcribe {
         model: PathBuf,
@@ -147,6 +153,10 @@ enum Command {
         /// Whisper's tokenizer.json, to turn the tokens into text.
         #[arg(long)]
         tokenizer: Option<PathBuf>,
+        /// Use only the first N frames of the spectrogram (Whisper itself always reads
+        /// 3000; fewer make a quicker, different computation, e.g. for slow emulators).
+        #[arg(long)]
+        frames: Option<usize>,
         /// Print the encoder and decoder times on stderr.
         #[arg(long)]
         timings: bool,
@@ -370,6 +380,7 @@ fn run(cli: Cli) -> Result<()> {
             });
             println!("{out}");
         }
+        #[cfg(feature = "pretrained")]
         Command::Embed {
             model,
             tokenizer,
@@ -400,6 +411,7 @@ fn run(cli: Cli) -> Result<()> {
                 );
             }
         }
+        #[cfg(feature = "pretrained")]
         Command::Transcribe {
             model,
             mel,
@@ -408,12 +420,17 @@ fn run(cli: Cli) -> Result<()> {
             prompt,
             max_len,
             tokenizer,
+            frames: first_frames,
             timings,
             json,
         } => {
             let blob = load(&model)?;
             let m = model_from(&blob, &model)?;
-            let frames = pretrained::mel_frames(&mel, m.config().dims.stem_channels)?;
+            let bins = m.config().dims.stem_channels;
+            let mut frames = pretrained::mel_frames(&mel, bins)?;
+            if let Some(n) = first_frames {
+                frames.truncate(n.saturating_mul(bins));
+            }
             let source = Source::Frames(&frames);
             let prompt = prompt.unwrap_or_else(|| pretrained::whisper_prompt(&m));
             let dims = m.config().dims;

@@ -5,7 +5,9 @@ pub mod config_json;
 pub mod convert;
 pub mod ct2_whisper;
 pub mod hf_bert;
+#[cfg(feature = "pretrained")]
 pub mod npy;
+#[cfg(feature = "pretrained")]
 pub mod pretrained;
 
 use crate::error::Error;
