@@ -48,12 +48,12 @@ fn unsupported_version(_: &mut SuiteScratch) -> Check {
     let mut header = header_copy();
     // the version is the little-endian u32 at offset 8
     if let Some(version) = header.0.get_mut(8..12) {
-        version.copy_from_slice(&2u32.to_le_bytes());
+        version.copy_from_slice(&3u32.to_le_bytes());
     }
     fails_with(
         Model::from_blob(&header.0),
-        Error::UnsupportedVersion { found: 2 },
-        "version 2",
+        Error::UnsupportedVersion { found: 3 },
+        "version 3",
     )
 }
 
