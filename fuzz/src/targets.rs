@@ -48,6 +48,8 @@ pub fn synthetic_config(enc: usize, dec: usize, variant: u8) -> Config {
             tgt_vocab: if dec > 0 { 13 } else { 0 },
             max_src_len: if enc > 0 { 6 } else { 0 },
             max_tgt_len: if dec > 0 { 5 } else { 0 },
+            type_vocab: 0,
+            stem_channels: 0,
         },
         norm: if variant & 1 == 0 {
             Norm::Post
@@ -68,6 +70,7 @@ pub fn synthetic_config(enc: usize, dec: usize, variant: u8) -> Config {
         layer_norm_eps: 1e-5,
         scale_embeddings: variant & 16 != 0,
         tie_output: variant & 32 != 0,
+        src_embed_norm: false,
         final_norm: variant & 64 != 0,
         bos_id: 1,
         eos_id: 2,
