@@ -12,7 +12,7 @@
 
 use core::hint::black_box;
 use picoformer::ffi::*;
-use picoformer::{BeamParams, Model, Scratch, StaticModel};
+use picoformer::{BeamParams, Model, Scratch, Source, StaticModel};
 
 extern "C" {
     /// Defined nowhere, on purpose.
@@ -70,6 +70,21 @@ fn rust_api(scratch: &mut [u8]) {
         alpha: black_box(0.6),
         max_len: black_box(16),
     };
+    // The pretrained models' entries: vector and frame sources, a decoder prefix.
+    let vectors_buf = black_box([0.5f32; 64]);
+    let len = black_box(vectors_buf.len());
+    let input = vectors_buf.get(..len).unwrap_or(&[]);
+    for source in [
+        Source::Tokens(src),
+        Source::Vectors(input),
+        Source::Frames(input),
+    ] {
+        black_box(model.encode_source(&source, &mut out, scratch));
+        black_box(model.greedy_with(&source, tgt, max_len, &mut tokens_out, scratch));
+        if let Ok(found) = model.beam_search_with(&source, tgt, &params, scratch) {
+            black_box(found.get(black_box(0)));
+        }
+    }
     if let Ok(found) = model.beam_search(src, &params, scratch) {
         black_box(found.len());
         black_box(found.is_empty());
