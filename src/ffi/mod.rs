@@ -427,6 +427,30 @@ pub unsafe extern "C" fn pf_model_config(model: *const pf_model, out: *mut pf_co
     })
 }
 
+/// The common body of the `pf_*_scratch_bytes` queries: checks the handle and `out_bytes`,
+/// asks `size` for the byte count and writes it, leaving `*out_bytes` untouched on error.
+///
+/// # Safety
+/// `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
+/// `size_t`.
+unsafe fn write_scratch_size(
+    model: *const pf_model,
+    out_bytes: *mut usize,
+    size: impl FnOnce(&Model) -> Result<usize, i32>,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
+        let (m, handle, blob) = unsafe { model_of(model) }?;
+        let out_span = one(out_bytes.cast_const(), true)?;
+        disjoint(&[handle, blob, out_span])?;
+        let bytes = size(&m)?;
+        // SAFETY: checked non-NULL, aligned and apart from the other arguments; the
+        // caller promises it is writable.
+        unsafe { out_bytes.write(bytes) };
+        Ok(())
+    })
+}
+
 /// Writes to `*out_bytes` the exact scratch size of [`pf_forward`] (it computes blocks of
 /// target positions together, so it may need more than [`pf_greedy_scratch_bytes`]).
 ///
@@ -438,17 +462,8 @@ pub unsafe extern "C" fn pf_forward_scratch_bytes(
     model: *const pf_model,
     out_bytes: *mut usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
-        let (m, handle, blob) = unsafe { model_of(model) }?;
-        let out_span = one(out_bytes.cast_const(), true)?;
-        disjoint(&[handle, blob, out_span])?;
-        let bytes = m.forward_scratch_bytes().map_err(err)?;
-        // SAFETY: checked non-NULL, aligned and apart from the other arguments; the
-        // caller promises it is writable.
-        unsafe { out_bytes.write(bytes) };
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's own contract.
+    unsafe { write_scratch_size(model, out_bytes, |m| m.forward_scratch_bytes().map_err(err)) }
 }
 
 /// Writes to `*out_bytes` the exact scratch size of [`pf_greedy`].
@@ -461,17 +476,8 @@ pub unsafe extern "C" fn pf_greedy_scratch_bytes(
     model: *const pf_model,
     out_bytes: *mut usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
-        let (m, handle, blob) = unsafe { model_of(model) }?;
-        let out_span = one(out_bytes.cast_const(), true)?;
-        disjoint(&[handle, blob, out_span])?;
-        let bytes = m.greedy_scratch_bytes().map_err(err)?;
-        // SAFETY: checked non-NULL, aligned and apart from the other arguments; the
-        // caller promises it is writable.
-        unsafe { out_bytes.write(bytes) };
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's own contract.
+    unsafe { write_scratch_size(model, out_bytes, |m| m.greedy_scratch_bytes().map_err(err)) }
 }
 
 /// Writes to `*out_bytes` the exact scratch size of [`pf_encode`] (smaller than
@@ -485,17 +491,8 @@ pub unsafe extern "C" fn pf_encode_scratch_bytes(
     model: *const pf_model,
     out_bytes: *mut usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
-        let (m, handle, blob) = unsafe { model_of(model) }?;
-        let out_span = one(out_bytes.cast_const(), true)?;
-        disjoint(&[handle, blob, out_span])?;
-        let bytes = m.encode_scratch_bytes().map_err(err)?;
-        // SAFETY: checked non-NULL, aligned and apart from the other arguments; the
-        // caller promises it is writable.
-        unsafe { out_bytes.write(bytes) };
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's own contract.
+    unsafe { write_scratch_size(model, out_bytes, |m| m.encode_scratch_bytes().map_err(err)) }
 }
 
 /// The beam-size rule of [`pf_beam_search`], so that a size is never reported for a beam
@@ -523,18 +520,13 @@ pub unsafe extern "C" fn pf_beam_scratch_bytes(
     beam: usize,
     out_bytes: *mut usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
-        let (m, handle, blob) = unsafe { model_of(model) }?;
-        let out_span = one(out_bytes.cast_const(), true)?;
-        disjoint(&[handle, blob, out_span])?;
-        check_beam(&m, beam)?;
-        let bytes = m.beam_scratch_bytes(beam).map_err(err)?;
-        // SAFETY: checked non-NULL, aligned and apart from the other arguments; the
-        // caller promises it is writable.
-        unsafe { out_bytes.write(bytes) };
-        Ok(())
-    })
+    // SAFETY: forwarded from this function's own contract.
+    unsafe {
+        write_scratch_size(model, out_bytes, |m| {
+            check_beam(m, beam)?;
+            m.beam_scratch_bytes(beam).map_err(err)
+        })
+    }
 }
 
 /// Runs the encoder on `src[0..src_len]`: `out[0..src_len * d_model]` receives the top
