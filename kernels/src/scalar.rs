@@ -225,10 +225,14 @@ pub fn attention(
     n_heads: usize,
     scores: &mut [f32],
 ) {
-    attention_using(dot, axpy, query, keys, values, n_heads, scores);
+    attention_using(dot, axpy, query, keys, values, n_heads, scores, None);
 }
 
 /// [`attention`] with the given dot-product and axpy kernels (the SIMD frame reuses it).
+///
+/// `probe`: `Some((h, out))` copies head `h`'s attention probabilities (after the
+/// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn attention_using(
     dot: impl Fn(&[f32], &[f32]) -> f32,
     axpy: impl Fn(f32, &[f32], &mut [f32]),
@@ -237,6 +241,7 @@ pub(crate) fn attention_using(
     values: &[f32],
     n_heads: usize,
     scores: &mut [f32],
+    mut probe: Option<(usize, &mut [f32])>,
 ) {
     let d = query.len();
     if n_heads == 0 || d == 0 {
@@ -252,6 +257,13 @@ pub(crate) fn attention_using(
             *s = dot(q_h, k_row.get(head.clone()).unwrap_or(&[])) * scale;
         }
         softmax(scores);
+        if let Some((head, out)) = probe.as_mut() {
+            if *head == h {
+                for (dst, &p) in out.iter_mut().zip(scores.iter()) {
+                    *dst = p;
+                }
+            }
+        }
         q_h.fill(0.0);
         for (&p, v_row) in scores.iter().zip(values.chunks_exact(d)) {
             axpy(p, v_row.get(head.clone()).unwrap_or(&[]), q_h);
