@@ -12,6 +12,11 @@
 use crate::decode::BeamParams;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::static_model::StaticModel;
+
+/// The bundled model's shape (`models/dates/config.json`): D 32, 4 heads, F 128, 2 + 2
+/// layers, 46 source / 15 target ids, 48 source characters, 12 target positions.
+pub type DateModel<'a> = StaticModel<'a, 32, 4, 128, 2, 2, 46, 15, 48, 12>;
 
 /// Characters of the source phrases, ids `FIRST_CHAR_ID..`.
 pub const SOURCE_CHARS: &str = " ',-./0123456789abcdefghijklmnopqrstuvwxyz";
