@@ -50,7 +50,10 @@ fn accuracy(search: Search) -> (f64, Vec<String>) {
 #[test]
 fn greedy_exact_match_on_held_out_phrases_is_at_least_99_5_percent() {
     let (greedy, misses) = accuracy(Search::Greedy);
-    println!("greedy exact match {:.2} %; misses: {misses:#?}", 100.0 * greedy);
+    println!(
+        "greedy exact match {:.2} %; misses: {misses:#?}",
+        100.0 * greedy
+    );
     assert!(greedy >= 0.995, "greedy {:.2} %", 100.0 * greedy);
 }
 
@@ -58,8 +61,14 @@ fn greedy_exact_match_on_held_out_phrases_is_at_least_99_5_percent() {
 fn beam_search_of_4_is_at_least_as_good_as_greedy() {
     let (greedy, _) = accuracy(Search::Greedy);
     let (beam, misses) = accuracy(Search::Beam(4));
-    println!("beam-4 exact match {:.2} %; misses: {misses:#?}", 100.0 * beam);
-    assert!(beam >= 0.995 && beam >= greedy, "beam {beam} vs greedy {greedy}");
+    println!(
+        "beam-4 exact match {:.2} %; misses: {misses:#?}",
+        100.0 * beam
+    );
+    assert!(
+        beam >= 0.995 && beam >= greedy,
+        "beam {beam} vs greedy {greedy}"
+    );
 }
 
 #[test]
@@ -92,7 +101,10 @@ fn tokenizer_folds_case_and_maps_strangers_to_unknown() {
     assert_eq!(ids[..4], lower[..4]);
     assert_eq!(ids[5], dates::UNKNOWN_ID);
     assert_eq!(dates::source_char(ids[0]), Some('n'));
-    assert_eq!(dates::target_char(dates::target_id('7').unwrap()), Some('7'));
+    assert_eq!(
+        dates::target_char(dates::target_id('7').unwrap()),
+        Some('7')
+    );
     assert_eq!(
         dates::encode_source("", &mut ids),
         Err(picoformer::Error::EmptySequence)

@@ -20,7 +20,9 @@ pub struct Heatmap<'a> {
 
 const CELL: usize = 22;
 const ROW_LABEL_WIDTH: usize = 64;
-const TOP: usize = 78;
+const TOP: usize = 96;
+/// Width of one character of the 13-px monospace font, rounded up.
+const CHAR_WIDTH: usize = 9;
 
 /// XML-escapes `text` for SVG text content and attribute values.
 fn escape(text: &str) -> String {
@@ -63,7 +65,13 @@ impl Heatmap<'_> {
             "heatmap of {rows} x {columns} cells given {} values",
             self.values.len()
         );
-        let width = ROW_LABEL_WIDTH + columns * CELL + 24;
+        let text_width = [self.title, self.axes.0, self.axes.1]
+            .iter()
+            .map(|t| t.chars().count() + 12)
+            .max()
+            .unwrap_or(0)
+            * CHAR_WIDTH;
+        let width = (ROW_LABEL_WIDTH + columns * CELL + 24).max(text_width);
         let height = TOP + rows * CELL + 40;
         let mut svg = String::new();
         // Writing into a String cannot fail, so the fmt results are ignored throughout.
@@ -78,11 +86,9 @@ impl Heatmap<'_> {
         );
         let _ = writeln!(
             svg,
-            r##"<text x="{}" y="44" fill="#555">{} →</text><text x="8" y="{}" fill="#555">{} ↓</text>"##,
-            ROW_LABEL_WIDTH,
+            r##"<text x="8" y="44" fill="#555">rows ↓: {}</text><text x="8" y="62" fill="#555">columns →: {}</text>"##,
+            escape(self.axes.0),
             escape(self.axes.1),
-            TOP - 6,
-            escape(self.axes.0)
         );
         for (c, label) in self.column_labels.iter().enumerate() {
             let _ = writeln!(
