@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Trains the date model from scratch and writes what is committed under models/dates/:
+# dates.pfm (converted by `picoformer convert --from torch`), config.json, tokenizer.json,
+# heldout.tsv and train_log.txt. Deterministic: the same torch build gives the same bytes.
+# Needs torch (tools/reference/setup.sh); not part of CI. Extra arguments go to train.py.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+python=${PYTHON:-target/refenv/bin/python}
+[ -x "$python" ] || sh tools/reference/setup.sh
+work=target/dates
+"$python" tools/dates/train.py --out "$work" "$@"
+mkdir -p models/dates
+cargo run -q --release --bin picoformer -- convert --from torch \
+    --config "$work/config.json" "$work/weights.safetensors" -o models/dates/dates.pfm
+cp "$work/config.json" "$work/tokenizer.json" "$work/heldout.tsv" "$work/train_log.txt" models/dates/
+cargo run -q --release --bin picoformer -- info models/dates/dates.pfm | tail -6
