@@ -1,7 +1,8 @@
 //! The attention probe and `picoformer attention`: the probabilities the probe reads are
 //! the attention the engine computes (rows are distributions, the decoder's future is
-//! masked, watching changes no logit, encoder layer 0 equals a from-scratch computation
-//! from the blob's weights), and the heatmap SVG renders in headless Chromium.
+//! masked, watching changes no logit, every head equals PyTorch's attention weights, and
+//! encoder layer 0 equals a from-scratch computation from the blob's weights), and the
+//! heatmap SVG renders in headless Chromium.
 
 use picoformer::blob::TensorKind;
 use picoformer::dates;
@@ -12,13 +13,22 @@ use std::process::Command;
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm");
 const PHRASE: &str = "sat 28th of november, 2026";
 const ANSWER: &str = "2026-11-28";
+const REFERENCE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/models/dates/attention_reference.json"
+);
 
 fn ids(model: &Model) -> (Vec<u32>, Vec<u32>) {
+    ids_of(model, PHRASE, ANSWER)
+}
+
+/// Source ids of `phrase`, and bos followed by the ids of `iso`.
+fn ids_of(model: &Model, phrase: &str, iso: &str) -> (Vec<u32>, Vec<u32>) {
     let mut src = vec![0u32; model.config().dims.max_src_len];
-    let n = dates::encode_source(PHRASE, &mut src).unwrap();
+    let n = dates::encode_source(phrase, &mut src).unwrap();
     src.truncate(n);
     let mut tgt = vec![model.config().bos_id];
-    tgt.extend(ANSWER.chars().map(|c| dates::target_id(c).unwrap()));
+    tgt.extend(iso.chars().map(|c| dates::target_id(c).unwrap()));
     (src, tgt)
 }
 
@@ -30,14 +40,25 @@ fn probe(
     head: usize,
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
     let (src, tgt) = ids(model);
+    probe_with(model, &src, &tgt, kind, layer, head)
+}
+
+fn probe_with(
+    model: &Model,
+    src: &[u32],
+    tgt: &[u32],
+    kind: AttentionKind,
+    layer: usize,
+    head: usize,
+) -> Result<(Vec<f32>, Vec<f32>), Error> {
     let (rows, columns) = kind.shape(src.len(), tgt.len());
     let mut weights = vec![f32::NAN; rows * columns];
     let mut logits = vec![0f32; tgt.len() * model.config().dims.tgt_vocab];
     let mut scratch = host::scratch(model.forward_scratch_bytes()?);
     let mut probe = AttentionProbe::new(kind, layer, head, &mut weights);
     model.forward_with_probe(
-        &src,
-        &tgt,
+        src,
+        tgt,
         &mut logits,
         scratch.as_mut_slice(),
         Some(&mut probe),
@@ -80,6 +101,49 @@ fn every_head_gives_distributions_and_the_decoder_future_is_masked() {
             }
         }
     }
+}
+
+/// Every (kind, layer, head) matrix the probe reads equals PyTorch's
+/// (`nn.MultiheadAttention` weights of the same checkpoint, from
+/// `tools/dates/attention_reference.py`).
+#[test]
+fn every_head_matches_pytorchs_attention_weights() {
+    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let text = std::fs::read_to_string(REFERENCE).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let cases = reference["cases"].as_array().unwrap();
+    assert!(!cases.is_empty());
+    let mut compared = 0;
+    for case in cases {
+        let (phrase, iso) = (case["src"].as_str().unwrap(), case["tgt"].as_str().unwrap());
+        let (src, tgt) = ids_of(&model, phrase, iso);
+        for (kind, name) in [
+            (AttentionKind::EncoderSelf, "encoder"),
+            (AttentionKind::DecoderSelf, "decoder"),
+            (AttentionKind::EncoderDecoder, "cross"),
+        ] {
+            let layers: Vec<Vec<Vec<Vec<f32>>>> =
+                serde_json::from_value(case[name].clone()).unwrap();
+            for (layer, heads) in layers.iter().enumerate() {
+                for (head, expected) in heads.iter().enumerate() {
+                    let (weights, _) = probe_with(&model, &src, &tgt, kind, layer, head).unwrap();
+                    let (_, columns) = kind.shape(src.len(), tgt.len());
+                    for (i, row) in expected.iter().enumerate() {
+                        for (j, &want) in row.iter().enumerate() {
+                            let got = weights[i * columns + j];
+                            assert!(
+                                (got - want).abs() < 1e-5,
+                                "{phrase:?} {name} layer {layer} head {head} [{i},{j}]: {got} vs {want}"
+                            );
+                            compared += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 10_000, "{compared} values compared");
 }
 
 /// The f32 elements of the first tensor of `kind` in the blob's table (layout in

@@ -14,3 +14,5 @@ cargo run -q --release --bin picoformer -- convert --from torch \
     --config "$work/config.json" "$work/weights.safetensors" -o models/dates/dates.pfm
 cp "$work/config.json" "$work/tokenizer.json" "$work/heldout.tsv" "$work/train_log.txt" models/dates/
 cargo run -q --release --bin picoformer -- info models/dates/dates.pfm | tail -6
+"$python" tools/dates/attention_reference.py --weights "$work/weights.safetensors" \
+    --config "$work/config.json" --out models/dates/attention_reference.json
