@@ -122,3 +122,30 @@ fn iso_date_reads_tokens_up_to_eos() {
     assert_eq!(dates::IsoDate::from_tokens(&ids).as_str(), "2026-11-28");
     assert_eq!(dates::IsoDate::from_tokens(&[2]).as_str(), "");
 }
+
+#[test]
+fn the_dates_command_prints_each_date_greedy_and_with_beam_search() {
+    for extra in [&[][..], &["--beam", "4"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["dates", "sat 28th of november, 2026", "twenty-eighth nov 2026"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "2026-11-28  <-  sat 28th of november, 2026",
+                "2026-11-28  <-  twenty-eighth nov 2026"
+            ]
+        );
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+        .args(["dates", ""])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+}
