@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
+mkdir -p target
 bash tools/setup.d/20-firmware.sh >"$root/target/dates-setup.log" 2>&1 ||
     { cat "$root/target/dates-setup.log"; exit 1; }
 (cd targets/dates && cargo build -q --release)
