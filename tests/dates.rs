@@ -127,7 +127,11 @@ fn iso_date_reads_tokens_up_to_eos() {
 fn the_dates_command_prints_each_date_greedy_and_with_beam_search() {
     for extra in [&[][..], &["--beam", "4"][..]] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
-            .args(["dates", "sat 28th of november, 2026", "twenty-eighth nov 2026"])
+            .args([
+                "dates",
+                "sat 28th of november, 2026",
+                "twenty-eighth nov 2026",
+            ])
             .args(extra)
             .output()
             .unwrap();

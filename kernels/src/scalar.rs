@@ -581,4 +581,35 @@ mod tests {
         let p0 = s0.exp() / (s0.exp() + 1.0);
         assert!((q[0] - p0).abs() < 1e-6 && (q[1] - (1.0 - p0)).abs() < 1e-6);
     }
+
+    #[test]
+    fn a_probe_receives_its_heads_probabilities_and_changes_nothing() {
+        // d = 2, 2 heads of 1 column, two keys: head 0 prefers key 0, head 1 is even.
+        let k = [2.0, 0.0, 0.0, 0.0];
+        let v = [1.0, 3.0, 5.0, 7.0];
+        let mut plain = [1.0, 1.0];
+        let mut scores = [0.0; 2];
+        attention(&mut plain, &k, &v, 2, &mut scores);
+        for head in 0..2 {
+            let mut q = [1.0, 1.0];
+            let mut seen = [f32::NAN; 2];
+            attention_using(
+                dot,
+                axpy,
+                &mut q,
+                &k,
+                &v,
+                2,
+                &mut scores,
+                Some((head, &mut seen)),
+            );
+            assert_eq!(q, plain);
+            let p0 = if head == 0 {
+                2f32.exp() / (2f32.exp() + 1.0)
+            } else {
+                0.5
+            };
+            assert!((seen[0] - p0).abs() < 1e-6 && (seen[1] - (1.0 - p0)).abs() < 1e-6);
+        }
+    }
 }
