@@ -386,7 +386,19 @@ def main():
         t = (step - args.warmup) / max(1, args.steps - args.warmup)
         return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * t)))
 
-    loss_fn = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=0.05)
+    # Label smoothing over the characters only: eos (and pad, bos, unknown) get none of
+    # the smoothing mass, so the model learns that a date never ends early. (With plain
+    # smoothing every wrong token, eos included, gets the same small probability, eos
+    # then ranks among the top candidates of beam search at every step, and beam search
+    # stops on short hypotheses: HF early stopping.)
+    smooth, chars = 0.05, torch.arange(len(SPECIALS), TGT_VOCAB)
+
+    def loss_fn(logits, target):
+        keep = target != PAD
+        logp = torch.log_softmax(logits[keep], -1)
+        nll = -logp.gather(1, target[keep].unsqueeze(1)).squeeze(1)
+        return ((1 - smooth) * nll - smooth * logp[:, chars].mean(-1)).mean()
+
     batches = length_bucketed_batches(train, args.batch, random.Random(args.seed + 1))
     running = 0.0
     model.train()
