@@ -71,7 +71,9 @@ impl<'p> AttentionProbe<'p> {
     }
 
     /// Checks the probe against the model (`layers` of this kind, `n_heads`) and the
-    /// lengths, clears the matrix and fixes its row width.
+    /// lengths and fixes its row width. Writes nothing: each row is cleared when the
+    /// attention step hands it to the kernel (so a call that fails its later checks
+    /// leaves the matrix untouched).
     pub(crate) fn start(
         &mut self,
         layers: usize,
@@ -99,7 +101,6 @@ impl<'p> AttentionProbe<'p> {
                 got: self.weights.len(),
             });
         }
-        self.weights.fill(0.0);
         self.columns = columns;
         Ok(())
     }
@@ -127,13 +128,15 @@ impl<'x, 'p> ProbeSite<'x, 'p> {
         }
     }
 
-    /// What the attention kernel takes for query row `row`: the head and the matrix row.
+    /// What the attention kernel takes for query row `row`: the head and the matrix row,
+    /// cleared (the kernel fills the keys the query sees; a masked future stays 0).
     pub fn row(&mut self, row: usize) -> Option<(usize, &mut [f32])> {
         let probe = self.probe.as_deref_mut()?;
         let start = (self.first_position + row).checked_mul(probe.columns)?;
         let out = probe
             .weights
             .get_mut(start..start.checked_add(probe.columns)?)?;
+        out.fill(0.0);
         Some((probe.head, out))
     }
 }

@@ -260,6 +260,19 @@ fn a_probe_out_of_range_is_an_error_before_any_work() {
         Some(&mut probe),
     );
     assert!(matches!(result, Err(Error::OutputTooSmall { .. })));
+    // A scratch buffer too small fails after the probe's checks: the matrix is untouched.
+    let mut weights = vec![7f32; src.len() * tgt.len()];
+    let mut probe = AttentionProbe::new(AttentionKind::EncoderDecoder, 0, 0, &mut weights);
+    let mut small = host::scratch(16);
+    let result = model.forward_with_probe(
+        &src,
+        &tgt,
+        &mut logits,
+        small.as_mut_slice(),
+        Some(&mut probe),
+    );
+    assert!(matches!(result, Err(Error::ScratchTooSmall { .. })));
+    assert!(weights.iter().all(|&w| w == 7.0));
 }
 
 /// `picoformer attention` writes an SVG that headless Chromium renders into a picture

@@ -223,8 +223,8 @@ impl<'a> Model<'a> {
 
     /// [`forward`](Self::forward) that also copies one attention head's probabilities
     /// into `probe` (a `[rows, columns]` matrix, [`AttentionKind::shape`]). Errors, before
-    /// anything is computed: the probe's layer or head out of range (`InvalidConfig`), its
-    /// matrix too small (`OutputTooSmall`).
+    /// anything is computed or written: the probe's layer or head out of range
+    /// (`InvalidConfig`), its matrix too small (`OutputTooSmall`).
     ///
     /// [`AttentionKind::shape`]: crate::AttentionKind::shape
     pub fn forward_with_probe(
