@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::layers::embedding::Positions;
 use crate::layers::{attention, embedding, feed_forward, sublayer};
 use crate::model::{Model, NormWeights};
+use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{Arena, Plan};
 use picoformer_kernels as k;
 
@@ -122,7 +123,8 @@ impl Rows {
 
 /// One decoder step over `n = tokens.len()` rows: embeds `tokens[i]` at row `i`'s position,
 /// appends each row's keys/values to its cache slot, and leaves the logits in
-/// `work.logits[..n * V]`.
+/// `work.logits[..n * V]`. `probe`, if it watches a decoder attention, receives its
+/// head's probabilities (meaningful for [`Rows::Sequence`]: row = target position).
 pub(crate) fn step(
     model: &Model,
     plan: &Plan,
@@ -130,6 +132,7 @@ pub(crate) fn step(
     rows: Rows,
     caches: &mut DecoderCaches,
     work: &mut DecoderWork,
+    mut probe: Option<&mut AttentionProbe>,
 ) -> Result<()> {
     let config = model.config();
     let (d, t, heads) = (plan.d, plan.t, config.dims.n_heads);
@@ -161,6 +164,7 @@ pub(crate) fn step(
         y,
     )?;
     let src_len = caches.src_len;
+    let (_, first_position) = rows.at(0);
     for layer_index in 0..plan.ld {
         let layer = model.decoder_layer(layer_index)?;
 
@@ -190,6 +194,12 @@ pub(crate) fn step(
                 }
             }
         }
+        let mut site = ProbeSite::at(
+            probe.as_deref_mut(),
+            AttentionKind::DecoderSelf,
+            layer_index,
+            first_position,
+        );
         for (row_index, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
             let (slot, position) = rows.at(row_index);
             let start = cache_offset(plan, layer_index, slot, 0)?;
@@ -199,7 +209,7 @@ pub(crate) fn step(
             else {
                 return Err(Error::SizeOverflow);
             };
-            k::attention(q_row, keys, values, heads, work.scores);
+            k::attention_probed(q_row, keys, values, heads, work.scores, site.row(row_index));
         }
         attention::project_output(&layer.self_attn, q, d, tmp);
         sublayer::residual(config, &layer.norm1, y, tmp);
@@ -215,7 +225,13 @@ pub(crate) fn step(
             ) else {
                 return Err(Error::SizeOverflow);
             };
-            attention::attend_all(q, keys, values, heads, d, work.scores);
+            let site = ProbeSite::at(
+                probe.as_deref_mut(),
+                AttentionKind::EncoderDecoder,
+                layer_index,
+                first_position,
+            );
+            attention::attend_all(q, keys, values, heads, d, work.scores, site);
             attention::project_output(cross, q, d, tmp);
             sublayer::residual(config, norm2, y, tmp);
         }

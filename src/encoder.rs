@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::layers::embedding::Positions;
 use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
 use crate::model::{Model, NormWeights};
+use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{Arena, Plan};
 
 /// What the encoder reads.
@@ -94,12 +95,14 @@ pub(crate) fn source_rows(model: &Model, source: &Source) -> usize {
 }
 
 /// Runs the encoder on a checked `source`. Returns the rows `n`; on return
-/// `work.x[..n * D]` holds the encoder output `[n, D]`.
+/// `work.x[..n * D]` holds the encoder output `[n, D]`. `probe`, if it watches encoder
+/// self-attention, receives its head's probabilities.
 pub(crate) fn encode(
     model: &Model,
     plan: &Plan,
     source: &Source,
     work: &mut EncoderWork,
+    mut probe: Option<&mut AttentionProbe>,
 ) -> Result<usize> {
     let config = model.config();
     let d = config.dims.d_model;
@@ -150,14 +153,20 @@ pub(crate) fn encode(
         prefix(work.k, n),
         prefix(work.v, n),
     );
-    for layer in 0..config.dims.n_encoder_layers {
-        let layer = model.encoder_layer(layer)?;
+    for layer_index in 0..config.dims.n_encoder_layers {
+        let layer = model.encoder_layer(layer_index)?;
 
         // Self-attention sub-layer: every position attends to every position.
         let input = sublayer::input(config, &layer.norm1, x, normed);
         attention::project_queries(&layer.self_attn, input, d, q);
         attention::project_keys_values(&layer.self_attn, input, d, k, v);
-        attention::attend_all(q, k, v, config.dims.n_heads, d, work.scores);
+        let site = ProbeSite::at(
+            probe.as_deref_mut(),
+            AttentionKind::EncoderSelf,
+            layer_index,
+            0,
+        );
+        attention::attend_all(q, k, v, config.dims.n_heads, d, work.scores, site);
         attention::project_output(&layer.self_attn, q, d, normed);
         sublayer::residual(config, &layer.norm1, x, normed);
 

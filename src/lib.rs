@@ -23,6 +23,7 @@
 
 pub mod blob;
 pub mod config;
+pub mod dates;
 mod decode;
 mod decoder;
 mod encoder;
@@ -32,6 +33,7 @@ pub mod error;
 pub mod ffi;
 mod layers;
 mod model;
+pub mod probe;
 pub mod scratch;
 mod static_model;
 
@@ -46,6 +48,7 @@ pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use encoder::Source;
 pub use error::{Error, Result};
 pub use model::Model;
+pub use probe::{AttentionKind, AttentionProbe};
 pub use scratch::{
     beam_scratch_bytes, encode_scratch_bytes, forward_scratch_bytes, greedy_scratch_bytes, Scratch,
     FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,

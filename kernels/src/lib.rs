@@ -285,10 +285,25 @@ pub fn attention(
     n_heads: usize,
     scores: &mut [f32],
 ) {
+    attention_probed(query, keys, values, n_heads, scores, None)
+}
+
+/// [`attention`] that also hands out one head's attention probabilities: with
+/// `probe = Some((h, out))`, head `h`'s softmax over the `m` keys (the weights its values
+/// are summed with) is copied into `out[..min(m, out.len())]`. `None` is [`attention`].
+pub fn attention_probed(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores: &mut [f32],
+    probe: Option<(usize, &mut [f32])>,
+) {
     dispatch!(kern => scalar::attention_using(
                   |a, b| simd::dot(kern, a, b),
                   |alpha, x, y| simd::axpy(kern, alpha, x, y),
-                  query, keys, values, n_heads, scores),
-              scalar => scalar::attention(query, keys, values, n_heads, scores),
+                  query, keys, values, n_heads, scores, probe),
+              scalar => scalar::attention_using(
+                  scalar::dot, scalar::axpy, query, keys, values, n_heads, scores, probe),
               count = false)
 }

@@ -225,10 +225,14 @@ pub fn attention(
     n_heads: usize,
     scores: &mut [f32],
 ) {
-    attention_using(dot, axpy, query, keys, values, n_heads, scores);
+    attention_using(dot, axpy, query, keys, values, n_heads, scores, None);
 }
 
 /// [`attention`] with the given dot-product and axpy kernels (the SIMD frame reuses it).
+///
+/// `probe`: `Some((h, out))` copies head `h`'s attention probabilities (after the
+/// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn attention_using(
     dot: impl Fn(&[f32], &[f32]) -> f32,
     axpy: impl Fn(f32, &[f32], &mut [f32]),
@@ -237,6 +241,7 @@ pub(crate) fn attention_using(
     values: &[f32],
     n_heads: usize,
     scores: &mut [f32],
+    mut probe: Option<(usize, &mut [f32])>,
 ) {
     let d = query.len();
     if n_heads == 0 || d == 0 {
@@ -252,6 +257,13 @@ pub(crate) fn attention_using(
             *s = dot(q_h, k_row.get(head.clone()).unwrap_or(&[])) * scale;
         }
         softmax(scores);
+        if let Some((head, out)) = probe.as_mut() {
+            if *head == h {
+                for (dst, &p) in out.iter_mut().zip(scores.iter()) {
+                    *dst = p;
+                }
+            }
+        }
         q_h.fill(0.0);
         for (&p, v_row) in scores.iter().zip(values.chunks_exact(d)) {
             axpy(p, v_row.get(head.clone()).unwrap_or(&[]), q_h);
@@ -568,5 +580,36 @@ mod tests {
         let s0 = 2.0 / 2.0f32.sqrt();
         let p0 = s0.exp() / (s0.exp() + 1.0);
         assert!((q[0] - p0).abs() < 1e-6 && (q[1] - (1.0 - p0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_probe_receives_its_heads_probabilities_and_changes_nothing() {
+        // d = 2, 2 heads of 1 column, two keys: head 0 prefers key 0, head 1 is even.
+        let k = [2.0, 0.0, 0.0, 0.0];
+        let v = [1.0, 3.0, 5.0, 7.0];
+        let mut plain = [1.0, 1.0];
+        let mut scores = [0.0; 2];
+        attention(&mut plain, &k, &v, 2, &mut scores);
+        for head in 0..2 {
+            let mut q = [1.0, 1.0];
+            let mut seen = [f32::NAN; 2];
+            attention_using(
+                dot,
+                axpy,
+                &mut q,
+                &k,
+                &v,
+                2,
+                &mut scores,
+                Some((head, &mut seen)),
+            );
+            assert_eq!(q, plain);
+            let p0 = if head == 0 {
+                2f32.exp() / (2f32.exp() + 1.0)
+            } else {
+                0.5
+            };
+            assert!((seen[0] - p0).abs() < 1e-6 && (seen[1] - (1.0 - p0)).abs() < 1e-6);
+        }
     }
 }

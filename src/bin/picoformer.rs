@@ -1,18 +1,26 @@
-//! `picoformer`: the host command line (convert, info, forward, decode, embed,
-//! transcribe).
+//! `picoformer`: the host command line (convert, info, forward, decode, bench, embed,
+//! transcribe, and the bundled date model: dates, attention).
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
+use picoformer::dates::{self, Search};
 #[cfg(feature = "pretrained")]
 use picoformer::host::pretrained::{self, load_tokenizer};
-use picoformer::host::{self, config_json::ConfigJson, convert, ct2_whisper, hf_bert};
+use picoformer::host::{
+    self, config_json::ConfigJson, convert, ct2_whisper, heatmap::Heatmap, hf_bert,
+};
 #[cfg(feature = "pretrained")]
 use picoformer::Source;
-use picoformer::{BeamParams, Model};
+use picoformer::{AttentionKind, AttentionProbe, BeamParams, Model};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 #[cfg(feature = "pretrained")]
 use std::time::Instant;
+
+/// The bundled date model (tools/dates/train.py), built into the binary.
+#[repr(C, align(16))]
+struct Aligned<T: ?Sized>(T);
+static DATE_MODEL: &Aligned<[u8]> = &Aligned(*include_bytes!("../../models/dates/dates.pfm"));
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +42,16 @@ enum Format {
     /// A CTranslate2 Whisper `model.bin` (its vocabulary.txt, when beside it, names the
     /// special tokens).
     Ct2Whisper,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    /// Encoder self-attention (source over source).
+    Encoder,
+    /// Masked decoder self-attention (target over target).
+    Decoder,
+    /// Encoder-decoder attention (target over source).
+    Cross,
 }
 
 #[derive(Subcommand)]
@@ -94,6 +112,42 @@ enum Command {
         max_len: Option<usize>,
         #[arg(long)]
         json: bool,
+    },
+    /// Normalise dates with the bundled model: "sat 28th of november, 2026" -> 2026-11-28.
+    Dates {
+        /// Phrases, one date each.
+        #[arg(required = true)]
+        phrases: Vec<String>,
+        /// Beam search with this beam size (greedy decoding when absent).
+        #[arg(long)]
+        beam: Option<usize>,
+        /// A date model blob to use instead of the bundled one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+    /// Draw one attention head of a date model as an SVG heatmap (rows: target tokens,
+    /// columns: source tokens), computed by the engine's forward pass.
+    Attention {
+        /// The date model blob (models/dates/dates.pfm).
+        model: PathBuf,
+        /// Source phrase.
+        #[arg(long)]
+        src: String,
+        /// Target ISO date (default: the model's own greedy answer).
+        #[arg(long)]
+        tgt: Option<String>,
+        /// Layer, from 0.
+        #[arg(long, default_value_t = 0)]
+        layer: usize,
+        /// Head, from 0.
+        #[arg(long, default_value_t = 0)]
+        head: usize,
+        /// Which attention.
+        #[arg(long, value_enum, default_value_t = Kind::Cross)]
+        kind: Kind,
+        /// Output SVG file.
+        #[arg(short, long)]
+        output: PathBuf,
     },
     /// Time teacher-forced forward and greedy decoding (median of --iters runs), and
     /// measure this machine's memory read bandwidth: the figures of tools/bench.
@@ -173,16 +227,54 @@ fn main() {
     }
 }
 
-fn load(path: &std::path::Path) -> Result<host::AlignedBytes> {
+fn load(path: &Path) -> Result<host::AlignedBytes> {
     host::read_model_file(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn model_from<'b>(blob: &'b host::AlignedBytes, path: &std::path::Path) -> Result<Model<'b>> {
+fn model_from<'b>(blob: &'b host::AlignedBytes, path: &Path) -> Result<Model<'b>> {
     Model::from_blob(blob.as_slice()).with_context(|| format!("loading {}", path.display()))
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Dates {
+            phrases,
+            beam,
+            model,
+        } => {
+            let owned = model.as_deref().map(load).transpose()?;
+            let m = match (&owned, &model) {
+                (Some(blob), Some(path)) => model_from(blob, path)?,
+                _ => Model::from_blob(&DATE_MODEL.0).context("loading the bundled date model")?,
+            };
+            let (search, bytes) = match beam {
+                None => (Search::Greedy, m.greedy_scratch_bytes()?),
+                Some(b) => (Search::Beam(b), m.beam_scratch_bytes(b)?),
+            };
+            let mut scratch = host::scratch(bytes);
+            let mut src = vec![0u32; m.config().dims.max_src_len];
+            for phrase in &phrases {
+                let date = dates::normalise(&m, phrase, search, &mut src, scratch.as_mut_slice())
+                    .with_context(|| format!("normalising {phrase:?}"))?;
+                println!("{date}  <-  {phrase}");
+            }
+        }
+        Command::Attention {
+            model,
+            src,
+            tgt,
+            layer,
+            head,
+            kind,
+            output,
+        } => {
+            let blob = load(&model)?;
+            let m = model_from(&blob, &model)?;
+            let svg = attention_svg(&m, &src, tgt.as_deref(), layer, head, kind)?;
+            std::fs::write(&output, svg)
+                .with_context(|| format!("writing {}", output.display()))?;
+            eprintln!("wrote {}", output.display());
+        }
         Command::Convert {
             from,
             config,
@@ -497,6 +589,120 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A token as a one-glyph label: the character, `␣` for space, or the special's name.
+fn label(character: Option<char>, id: u32) -> String {
+    match character {
+        Some(' ') => "␣".to_string(),
+        Some(c) => c.to_string(),
+        None => dates::SPECIAL_NAMES
+            .get(id as usize)
+            .map_or_else(|| id.to_string(), |s| s.to_string()),
+    }
+}
+
+/// The heatmap of one head of a date model: the teacher-forced forward pass over
+/// `src` -> `[bos] + tgt` (the model's greedy answer when `tgt` is absent) with a probe.
+fn attention_svg(
+    m: &Model,
+    src_text: &str,
+    tgt_text: Option<&str>,
+    layer: usize,
+    head: usize,
+    kind: Kind,
+) -> Result<String> {
+    let dims = m.config().dims;
+    let mut src = vec![0u32; dims.max_src_len];
+    let n = dates::encode_source(src_text, &mut src).context("the source phrase")?;
+    src.truncate(n);
+    let answer = match tgt_text {
+        Some(text) => text.to_string(),
+        None => {
+            let mut scratch = host::scratch(m.greedy_scratch_bytes()?);
+            let mut ids = vec![0u32; dims.max_src_len];
+            dates::normalise(
+                m,
+                src_text,
+                Search::Greedy,
+                &mut ids,
+                scratch.as_mut_slice(),
+            )?
+            .to_string()
+        }
+    };
+    // Decoder input: bos, then the answer; row i is the step that writes answer[i]
+    // (eos after the last character).
+    let mut tgt = vec![m.config().bos_id];
+    for c in answer.chars() {
+        tgt.push(dates::target_id(c).with_context(|| format!("{c:?} is not in an ISO date"))?);
+    }
+    let kind = match kind {
+        Kind::Encoder => AttentionKind::EncoderSelf,
+        Kind::Decoder => AttentionKind::DecoderSelf,
+        Kind::Cross => AttentionKind::EncoderDecoder,
+    };
+    let (rows, columns) = kind.shape(src.len(), tgt.len());
+    let mut weights = vec![0f32; rows * columns];
+    let mut logits = vec![0f32; tgt.len() * dims.tgt_vocab];
+    let mut scratch = host::scratch(m.forward_scratch_bytes()?);
+    let mut probe = AttentionProbe::new(kind, layer, head, &mut weights);
+    m.forward_with_probe(
+        &src,
+        &tgt,
+        &mut logits,
+        scratch.as_mut_slice(),
+        Some(&mut probe),
+    )?;
+
+    let source_labels: Vec<String> = src
+        .iter()
+        .map(|&id| label(dates::source_char(id), id))
+        .collect();
+    let written: Vec<String> = answer
+        .chars()
+        .map(|c| c.to_string())
+        .chain(std::iter::once("<eos>".to_string()))
+        .collect();
+    let read: Vec<String> = tgt
+        .iter()
+        .map(|&id| label(dates::target_char(id), id))
+        .collect();
+    let (row_labels, column_labels, axes, name) = match kind {
+        AttentionKind::EncoderSelf => (
+            source_labels.clone(),
+            source_labels,
+            ("source position", "source position it attends to"),
+            "encoder self-attention",
+        ),
+        AttentionKind::DecoderSelf => (
+            written,
+            read,
+            (
+                "step, by the character it writes",
+                "target input it attends to",
+            ),
+            "decoder self-attention",
+        ),
+        AttentionKind::EncoderDecoder => (
+            written,
+            source_labels,
+            (
+                "step, by the character it writes",
+                "source character it attends to",
+            ),
+            "encoder-decoder attention",
+        ),
+    };
+    let title = format!("{name}, layer {layer}, head {head}: {src_text:?} -> {answer}");
+    Heatmap {
+        title: &title,
+        values: &weights,
+        row_labels: &row_labels,
+        column_labels: &column_labels,
+        axes,
+    }
+    .to_svg()
 }
 
 fn median(samples: &mut [f64]) -> f64 {

@@ -9,6 +9,7 @@ use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::{self, EncoderWork, Source};
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::probe::AttentionProbe;
 use crate::scratch::{Arena, Plan};
 use picoformer_kernels as k;
 
@@ -123,12 +124,14 @@ pub(crate) struct Session<'s> {
 }
 
 /// Carves the scratch (the beam state through `carve_beam`), runs the encoder on the
-/// source and precomputes the cross K/V of every decoder layer.
+/// source and precomputes the cross K/V of every decoder layer (`probe`: see
+/// [`Model::forward_with_probe`]).
 pub(crate) fn start<'s, B>(
     model: &Model,
     plan: &Plan,
     source: &Source,
     scratch: &'s mut [u8],
+    probe: Option<&mut AttentionProbe>,
     carve_beam: impl FnOnce(&mut Arena<'s>) -> Result<B>,
 ) -> Result<(Session<'s>, B)> {
     let mut arena = Arena::new(scratch, plan.total_bytes())?;
@@ -137,7 +140,7 @@ pub(crate) fn start<'s, B>(
     let work = arena.f32s(plan.work_len())?;
     if model.config().has_encoder() {
         let mut enc = EncoderWork::carve(plan, &mut *work)?;
-        let rows = encoder::encode(model, plan, source, &mut enc)?;
+        let rows = encoder::encode(model, plan, source, &mut enc, probe)?;
         let memory = encoder::prefix(enc.x, rows * plan.d);
         decoder::precompute_cross(model, plan, memory, &mut caches)?;
     }
@@ -199,7 +202,7 @@ impl<'a> Model<'a> {
         let mut arena = Arena::new(scratch, plan.total_bytes())?;
         let work = arena.f32s(plan.work_len())?;
         let mut enc = EncoderWork::carve(&plan, work)?;
-        encoder::encode(self, &plan, source, &mut enc)?;
+        encoder::encode(self, &plan, source, &mut enc, None)?;
         for (dst, &v) in out.iter_mut().zip(enc.x.iter().take(needed)) {
             *dst = v;
         }
@@ -215,6 +218,23 @@ impl<'a> Model<'a> {
         logits: &mut [f32],
         scratch: &mut [u8],
     ) -> Result<()> {
+        self.forward_with_probe(src, tgt, logits, scratch, None)
+    }
+
+    /// [`forward`](Self::forward) that also copies one attention head's probabilities
+    /// into `probe` (a `[rows, columns]` matrix, [`AttentionKind::shape`]). Errors, before
+    /// anything is computed or written: the probe's layer or head out of range
+    /// (`InvalidConfig`), its matrix too small (`OutputTooSmall`).
+    ///
+    /// [`AttentionKind::shape`]: crate::AttentionKind::shape
+    pub fn forward_with_probe(
+        &self,
+        src: &[u32],
+        tgt: &[u32],
+        logits: &mut [f32],
+        scratch: &mut [u8],
+        mut probe: Option<&mut AttentionProbe>,
+    ) -> Result<()> {
         need_decoder(self)?;
         let source = Source::Tokens(src);
         check_source(self, &source)?;
@@ -228,8 +248,17 @@ impl<'a> Model<'a> {
                 got: logits.len(),
             });
         }
+        if let Some(probe) = probe.as_deref_mut() {
+            let layers = match probe.kind() {
+                crate::AttentionKind::EncoderSelf => dims.n_encoder_layers,
+                _ => dims.n_decoder_layers,
+            };
+            probe.start(layers, dims.n_heads, src.len(), tgt.len())?;
+        }
         let plan = Plan::forward(dims);
-        let (mut session, ()) = start(self, &plan, &source, scratch, |_| Ok(()))?;
+        let (mut session, ()) = start(self, &plan, &source, scratch, probe.as_deref_mut(), |_| {
+            Ok(())
+        })?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         // Blocks of target positions at once: each reads the decoder weights once.
         // (`Plan::forward` makes `rows >= 1`; `max(1)` shows it to `chunks`.)
@@ -238,7 +267,16 @@ impl<'a> Model<'a> {
         for (i, tokens) in tgt.chunks(rows).enumerate() {
             let first = i * rows;
             let at = Rows::Sequence { first };
-            decoder::step(self, &plan, tokens, at, &mut session.caches, &mut work)?;
+            let probe = probe.as_deref_mut();
+            decoder::step(
+                self,
+                &plan,
+                tokens,
+                at,
+                &mut session.caches,
+                &mut work,
+                probe,
+            )?;
             let block = encoder::prefix(work.logits, tokens.len() * v);
             let out = logits.get_mut(written..needed).unwrap_or(&mut []);
             for (dst, &src) in out.iter_mut().zip(block.iter()) {
@@ -289,13 +327,21 @@ impl<'a> Model<'a> {
         }
         let config = self.config();
         let plan = Plan::new(&config.dims, 1, false);
-        let (mut session, ()) = start(self, &plan, source, scratch, |_| Ok(()))?;
+        let (mut session, ()) = start(self, &plan, source, scratch, None, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
         for (position, token) in forced.iter().enumerate() {
             let input = core::slice::from_ref(token);
             let rows = Rows::Hypotheses { position };
-            decoder::step(self, &plan, input, rows, &mut session.caches, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                input,
+                rows,
+                &mut session.caches,
+                &mut work,
+                None,
+            )?;
         }
         let mut token = last;
         let mut score = 0.0f32;
@@ -304,7 +350,15 @@ impl<'a> Model<'a> {
             let position = forced.len() + i;
             let input = core::slice::from_ref(&token);
             let rows = Rows::Hypotheses { position };
-            decoder::step(self, &plan, input, rows, &mut session.caches, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                input,
+                rows,
+                &mut session.caches,
+                &mut work,
+                None,
+            )?;
             let logits = encoder::prefix(work.logits, plan.v);
             let next = k::argmax(logits).unwrap_or(config.eos_id as usize);
             k::log_softmax(logits);

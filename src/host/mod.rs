@@ -4,6 +4,7 @@
 pub mod config_json;
 pub mod convert;
 pub mod ct2_whisper;
+pub mod heatmap;
 pub mod hf_bert;
 #[cfg(feature = "pretrained")]
 pub mod npy;

@@ -6,6 +6,7 @@
 //! holding only positions `<= i`), or the encoder output (encoder-decoder attention).
 
 use crate::model::AttentionWeights;
+use crate::probe::ProbeSite;
 use picoformer_kernels as k;
 
 /// `q = input Wq^T + bq` for `[n, D]` rows.
@@ -26,7 +27,8 @@ pub(crate) fn project_keys_values(
 }
 
 /// Attention of each query row in place over the same `keys`/`values` `[m, D]`
-/// (every query sees every key: the encoder and encoder-decoder case).
+/// (every query sees every key: the encoder and encoder-decoder case). `probe` receives
+/// the watched head's probabilities of each query row, if it watches this step.
 pub(crate) fn attend_all(
     q: &mut [f32],
     keys: &[f32],
@@ -34,9 +36,10 @@ pub(crate) fn attend_all(
     n_heads: usize,
     d: usize,
     scores: &mut [f32],
+    mut probe: ProbeSite,
 ) {
-    for q_row in q.chunks_exact_mut(d.max(1)) {
-        k::attention(q_row, keys, values, n_heads, scores);
+    for (row, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
+        k::attention_probed(q_row, keys, values, n_heads, scores, probe.row(row));
     }
 }
 
