@@ -27,6 +27,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod quant;
 pub mod scalar;
 pub mod simd;
 
@@ -37,6 +38,7 @@ pub mod arm;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+pub use quant::{Activations, I8Matrix, Matrix};
 pub use scalar::{
     add_assign, argmax, conv1d_out_len, gelu, layer_norm, log_softmax, log_sum_exp, max, relu,
     softmax, sum_compensated, CONV_ROW_BLOCK,
