@@ -11,6 +11,7 @@ use crate::layers::{attention, embedding, feed_forward, sublayer};
 use crate::model::{Model, NormWeights};
 use crate::scratch::{Arena, Plan};
 use picoformer_kernels as k;
+use picoformer_kernels::Activations;
 
 /// The state that lives for a whole decode.
 pub(crate) struct DecoderCaches<'s> {
@@ -79,6 +80,7 @@ pub(crate) fn precompute_cross(
     plan: &Plan,
     memory: &[f32],
     caches: &mut DecoderCaches,
+    act: &mut Activations,
 ) -> Result<()> {
     let d = plan.d;
     let s = memory.len() / d.max(1);
@@ -94,7 +96,7 @@ pub(crate) fn precompute_cross(
         ) else {
             return Err(Error::SizeOverflow);
         };
-        attention::project_keys_values(&cross, memory, d, keys, values);
+        attention::project_keys_values(&cross, memory, d, keys, values, act);
     }
     caches.src_len = s;
     Ok(())
@@ -129,6 +131,7 @@ pub(crate) fn step(
     tokens: &[u32],
     rows: Rows,
     caches: &mut DecoderCaches,
+    act: &mut Activations,
     work: &mut DecoderWork,
 ) -> Result<()> {
     let config = model.config();
@@ -167,7 +170,7 @@ pub(crate) fn step(
         // Masked self-attention: append each row's K/V to its cache slot, then attend
         // over positions 0..=its own (the mask is the cache's extent).
         let input = sublayer::input(config, &layer.norm1, y, normed);
-        attention::project_queries(&layer.self_attn, input, d, q);
+        attention::project_queries(&layer.self_attn, input, d, q, act);
         for (cache, weights, bias) in [
             (
                 &mut *caches.self_k,
@@ -180,7 +183,7 @@ pub(crate) fn step(
                 layer.self_attn.v_bias,
             ),
         ] {
-            k::linear(input, weights, bias, d, tmp);
+            k::quant::linear(input, weights, bias, d, tmp, act);
             for (row_index, row) in tmp.chunks_exact(d.max(1)).enumerate() {
                 let (slot, position) = rows.at(row_index);
                 let at = cache_offset(plan, layer_index, slot, position)?;
@@ -201,13 +204,13 @@ pub(crate) fn step(
             };
             k::attention(q_row, keys, values, heads, work.scores);
         }
-        attention::project_output(&layer.self_attn, q, d, tmp);
+        attention::project_output(&layer.self_attn, q, d, tmp, act);
         sublayer::residual(config, &layer.norm1, y, tmp);
 
         // Encoder-decoder attention over the precomputed cross K/V.
         if let Some((cross, norm2)) = &layer.cross_attn {
             let input = sublayer::input(config, norm2, y, normed);
-            attention::project_queries(cross, input, d, q);
+            attention::project_queries(cross, input, d, q, act);
             let start = layer_index * plan.s * d;
             let (Some(keys), Some(values)) = (
                 caches.cross_k.get(start..start + src_len * d),
@@ -216,14 +219,14 @@ pub(crate) fn step(
                 return Err(Error::SizeOverflow);
             };
             attention::attend_all(q, keys, values, heads, d, work.scores);
-            attention::project_output(cross, q, d, tmp);
+            attention::project_output(cross, q, d, tmp, act);
             sublayer::residual(config, norm2, y, tmp);
         }
 
         // Feed-forward sub-layer.
         let input = sublayer::input(config, &layer.norm3, y, normed);
         let rows = plan.decoder_rows_block();
-        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows, q);
+        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows, q, act);
         sublayer::residual(config, &layer.norm3, y, q);
     }
     if config.final_norm {
@@ -234,13 +237,10 @@ pub(crate) fn step(
         sublayer::layer_norm_rows(y, &norm, config.layer_norm_eps, d);
     }
     // logits = y Wout^T + bout, Wout = target embedding when tied.
-    let w_out = if config.tie_output {
-        model.required_global(TensorKind::TgtEmbed)?
-    } else {
-        model.required_global(TensorKind::OutWeight)?
-    };
+    let w_out = model.output_projection()?;
     let logits = prefix(work.logits, n * plan.v);
-    k::linear(y, w_out, model.global(TensorKind::OutBias), d, logits);
+    let bias = model.global(TensorKind::OutBias);
+    k::quant::linear(y, w_out, bias, d, logits, act);
     Ok(())
 }
 
