@@ -12,8 +12,10 @@
 //! - With `PICOFORMER_KERNEL` set, the quantized kernel that goes with it must serve the
 //!   calls (and no other).
 
+#[cfg(target_arch = "x86_64")]
+use picoformer_kernels::quant::f16;
 use picoformer_kernels::quant::{
-    self, f16, linear_i8, quantize_row, scalar, Activations, I8Dot, I8Matrix, Matrix,
+    self, linear_i8, quantize_row, scalar, Activations, I8Dot, I8Matrix, Matrix,
     QuantKernel,
 };
 use picoformer_kernels::simd::MR;
@@ -210,6 +212,7 @@ fn i8_weights_with_f32_activations_are_close_to_dequantized_f32() {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
 fn f16s(n: usize, seed: u32, scale: f32) -> Vec<f16> {
     f32s(n, seed, scale).into_iter().map(f16::from_f32).collect()
 }
