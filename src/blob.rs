@@ -693,9 +693,7 @@ pub mod writer {
     ) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
         config.validate().map_err(|e| e.to_string())?;
         let d = &config.dims;
-        if dtype == WeightType::I8
-            && d.d_model.max(d.d_ff) > picoformer_kernels::quant::I8_MAX_K
-        {
+        if dtype == WeightType::I8 && d.d_model.max(d.d_ff) > picoformer_kernels::quant::I8_MAX_K {
             return Err("int8 weights need d_model and d_ff <= 131072".into());
         }
         let header_len = header_len(d).map_err(|e| e.to_string())?;
@@ -760,8 +758,9 @@ pub mod writer {
                             let cols = t.len() / rows.max(1);
                             let mut q = vec![0i8; t.len()];
                             let mut scales = Vec::with_capacity(rows);
-                            for (w_row, q_row) in
-                                t.chunks_exact(cols.max(1)).zip(q.chunks_exact_mut(cols.max(1)))
+                            for (w_row, q_row) in t
+                                .chunks_exact(cols.max(1))
+                                .zip(q.chunks_exact_mut(cols.max(1)))
                             {
                                 scales.push(quantize_weight_row(w_row, q_row));
                             }

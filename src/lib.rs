@@ -46,11 +46,11 @@ pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use encoder::Source;
 pub use error::{Error, Result};
 pub use model::Model;
+/// IEEE half precision, the element type of f16 blobs (`half::f16`).
+pub use picoformer_kernels::quant::f16;
 pub use scratch::{
     beam_scratch_bytes, beam_scratch_bytes_for, encode_scratch_bytes, encode_scratch_bytes_for,
     forward_scratch_bytes, forward_scratch_bytes_for, greedy_scratch_bytes,
     greedy_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
 };
 pub use static_model::{StaticModel, WeightElement};
-/// IEEE half precision, the element type of f16 blobs (`half::f16`).
-pub use picoformer_kernels::quant::f16;

@@ -146,8 +146,12 @@ impl<'a> Model<'a> {
         match self.dtype {
             WeightType::F32 => self.tensor(index).map(Matrix::F32),
             WeightType::F16 => {
-                let bytes = self.bytes.get(offset..offset.checked_add(len.checked_mul(2)?)?)?;
-                bytemuck::try_cast_slice::<u8, f16>(bytes).ok().map(Matrix::F16)
+                let bytes = self
+                    .bytes
+                    .get(offset..offset.checked_add(len.checked_mul(2)?)?)?;
+                bytemuck::try_cast_slice::<u8, f16>(bytes)
+                    .ok()
+                    .map(Matrix::F16)
             }
             WeightType::I8 => {
                 let rows = self.matrix_rows(index)?;

@@ -338,7 +338,11 @@ pub const fn beam_scratch_bytes(dims: &Dims, beam: usize) -> Option<usize> {
 
 /// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
 /// size `beam` and weight matrices of type `weights`. `None` when the size overflows.
-pub const fn beam_scratch_bytes_for(dims: &Dims, weights: WeightType, beam: usize) -> Option<usize> {
+pub const fn beam_scratch_bytes_for(
+    dims: &Dims,
+    weights: WeightType,
+    beam: usize,
+) -> Option<usize> {
     Plan::new(dims, weights, beam, true).total_bytes()
 }
 

@@ -119,22 +119,25 @@ impl<
     };
 
     /// Exact scratch bytes of `encode`.
-    pub const ENCODE_SCRATCH_BYTES: usize = match scratch::encode_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
-        Some(n) => n,
-        None => usize::MAX,
-    };
+    pub const ENCODE_SCRATCH_BYTES: usize =
+        match scratch::encode_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
+            Some(n) => n,
+            None => usize::MAX,
+        };
 
     /// Exact scratch bytes of `forward`.
-    pub const FORWARD_SCRATCH_BYTES: usize = match scratch::forward_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
-        Some(n) => n,
-        None => usize::MAX,
-    };
+    pub const FORWARD_SCRATCH_BYTES: usize =
+        match scratch::forward_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
+            Some(n) => n,
+            None => usize::MAX,
+        };
 
     /// Exact scratch bytes of `greedy`.
-    pub const GREEDY_SCRATCH_BYTES: usize = match scratch::greedy_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
-        Some(n) => n,
-        None => usize::MAX, // cannot be allocated: every call fails to compile
-    };
+    pub const GREEDY_SCRATCH_BYTES: usize =
+        match scratch::greedy_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
+            Some(n) => n,
+            None => usize::MAX, // cannot be allocated: every call fails to compile
+        };
 
     /// Exact scratch bytes of `beam_search` with beam size `beam` (`usize::MAX` when the
     /// size overflows, which no buffer can satisfy).

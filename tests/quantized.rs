@@ -102,7 +102,9 @@ impl Stats {
         let quantized = forward(q_model, src, &tgt);
         for (r, q) in reference.chunks(v).zip(quantized.chunks(v)) {
             self.max_logit_err = self.max_logit_err.max(max_abs_diff(r, q));
-            self.max_logit = self.max_logit.max(r.iter().fold(0.0f32, |m, x| m.max(x.abs())));
+            self.max_logit = self
+                .max_logit
+                .max(r.iter().fold(0.0f32, |m, x| m.max(x.abs())));
             self.tokens += 1;
             let m = margin(r);
             self.margins.push(m);
@@ -141,7 +143,11 @@ fn accuracy_against_f32() {
                 let got = greedy(&q_model, &g.src, g.max_len);
                 if dtype == WeightType::F16 {
                     assert_eq!(got, want, "{} f16 greedy differs from f32", case.name);
-                    assert_eq!(got, g.tokens, "{} f16 greedy differs from PyTorch", case.name);
+                    assert_eq!(
+                        got, g.tokens,
+                        "{} f16 greedy differs from PyTorch",
+                        case.name
+                    );
                 }
                 stats.add(&f32_model, &q_model, &g.src);
             }
@@ -174,13 +180,15 @@ fn accuracy_against_f32() {
             let mut next = xorshift(0x5eed + dims.d_model as u32);
             for _ in 0..RANDOM_PER_CASE {
                 let len = 1 + next() as usize % dims.max_src_len;
-                let src: Vec<u32> = (0..len)
-                    .map(|_| next() % dims.src_vocab as u32)
-                    .collect();
+                let src: Vec<u32> = (0..len).map(|_| next() % dims.src_vocab as u32).collect();
                 stats.add(&f32_model, &q_model, &src);
             }
             stats.margins.sort_by(f32::total_cmp);
-            let median = stats.margins.get(stats.margins.len() / 2).copied().unwrap_or(0.0);
+            let median = stats
+                .margins
+                .get(stats.margins.len() / 2)
+                .copied()
+                .unwrap_or(0.0);
             println!(
                 "| {} | {} | {:.2e} ({:.1}) | {}/{} = {:.2} % | {}/{} | {} | {:.3} |",
                 dtype.name(),
@@ -265,7 +273,9 @@ fn int8_scratch_is_exact_and_static_models_carry_the_dtype() {
     let need = model.greedy_scratch_bytes().unwrap();
     let mut out = [0u32; 12];
     let mut buf = scratch(need);
-    model.greedy(&src, 12, &mut out, buf.as_mut_slice()).unwrap();
+    model
+        .greedy(&src, 12, &mut out, buf.as_mut_slice())
+        .unwrap();
     let mut small = scratch(need - 16);
     assert!(matches!(
         model.greedy(&src, 12, &mut out, small.as_mut_slice()),
@@ -316,7 +326,8 @@ fn quantized_blobs_are_validated() {
     // The first int8 matrix is encoder layer 0's Q weight (table index 17).
     let entry = |i: usize| {
         let at = 128 + 16 * i;
-        let w = |j: usize| u32::from_le_bytes(bytes[at + 4 * j..at + 4 * j + 4].try_into().unwrap());
+        let w =
+            |j: usize| u32::from_le_bytes(bytes[at + 4 * j..at + 4 * j + 4].try_into().unwrap());
         [w(0), w(1), w(2), w(3)]
     };
     let [kind, _, offset, len] = entry(17);
@@ -383,7 +394,10 @@ fn converter_rejects_weights_beyond_f16_range() {
         }
     })
     .unwrap_err();
-    assert!(err.contains("missing tensor") || err.contains("f16"), "{err}");
+    assert!(
+        err.contains("missing tensor") || err.contains("f16"),
+        "{err}"
+    );
 }
 
 /// The trained date-normalisation model (`models/dates/`, branch issue-8), when present

@@ -15,8 +15,7 @@
 #[cfg(target_arch = "x86_64")]
 use picoformer_kernels::quant::f16;
 use picoformer_kernels::quant::{
-    self, linear_i8, quantize_row, scalar, Activations, I8Dot, I8Matrix, Matrix,
-    QuantKernel,
+    self, linear_i8, quantize_row, scalar, Activations, I8Dot, I8Matrix, Matrix, QuantKernel,
 };
 use picoformer_kernels::simd::MR;
 
@@ -50,7 +49,10 @@ fn lengths(block: usize) -> Vec<usize> {
 
 /// Weight matrices of every kind for `n` rows of `k`: (values, scales).
 fn weight_cases(n: usize, k: usize) -> Vec<(Vec<i8>, Vec<f32>)> {
-    let scales = f32s(n, 11, 0.05).iter().map(|s| s.abs()).collect::<Vec<_>>();
+    let scales = f32s(n, 11, 0.05)
+        .iter()
+        .map(|s| s.abs())
+        .collect::<Vec<_>>();
     vec![
         (i8s(n * k, 1), scales.clone()),
         (vec![-128; n * k], scales.clone()),
@@ -214,7 +216,10 @@ fn i8_weights_with_f32_activations_are_close_to_dequantized_f32() {
 
 #[cfg(target_arch = "x86_64")]
 fn f16s(n: usize, seed: u32, scale: f32) -> Vec<f16> {
-    f32s(n, seed, scale).into_iter().map(f16::from_f32).collect()
+    f32s(n, seed, scale)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect()
 }
 
 #[cfg(target_arch = "x86_64")]

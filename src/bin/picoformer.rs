@@ -264,8 +264,8 @@ fn run(cli: Cli) -> Result<()> {
             let mut partial = output.clone().into_os_string();
             partial.push(".partial");
             let partial = PathBuf::from(partial);
-            let written = std::fs::write(&partial, &blob)
-                .and_then(|()| std::fs::rename(&partial, &output));
+            let written =
+                std::fs::write(&partial, &blob).and_then(|()| std::fs::rename(&partial, &output));
             if let Err(e) = written {
                 let _ = std::fs::remove_file(&partial);
                 return Err(e).with_context(|| format!("writing {}", output.display()));
@@ -283,8 +283,8 @@ fn run(cli: Cli) -> Result<()> {
             let forward = m.forward_scratch_bytes()?;
             let beam_bytes = m.beam_scratch_bytes(beam)?;
             let config = ConfigJson::from(m.config());
-            let weight_bytes = blob.as_slice().len()
-                - picoformer::blob::header_len(&m.config().dims).unwrap_or(0);
+            let weight_bytes =
+                blob.as_slice().len() - picoformer::blob::header_len(&m.config().dims).unwrap_or(0);
             if json {
                 let out = json!({
                     "config": config,
@@ -419,6 +419,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             let out = json!({
                 "kernel": picoformer_kernels::active_kernel().name(),
+                "quant_kernel": picoformer_kernels::quant::active_quant_kernel().name(),
+                "dtype": m.dtype().name(),
                 "encode_s": median(&mut encode_s),
                 "forward_s": median(&mut forward_s),
                 "greedy_s": median(&mut greedy_s),

@@ -314,7 +314,15 @@ impl<'a> Model<'a> {
         for (position, token) in forced.iter().enumerate() {
             let input = core::slice::from_ref(token);
             let rows = Rows::Hypotheses { position };
-            decoder::step(self, &plan, input, rows, &mut session.caches, &mut session.act, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                input,
+                rows,
+                &mut session.caches,
+                &mut session.act,
+                &mut work,
+            )?;
         }
         let mut live = 1;
         state.live_scores.fill(0.0);
@@ -323,7 +331,15 @@ impl<'a> Model<'a> {
             let inputs = state.step_inputs(live, step, first);
             let position = forced.len() + step;
             let rows = Rows::Hypotheses { position };
-            decoder::step(self, &plan, inputs, rows, &mut session.caches, &mut session.act, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                inputs,
+                rows,
+                &mut session.caches,
+                &mut session.act,
+                &mut work,
+            )?;
             let count = state.collect_candidates(work.logits, live, vocab);
 
             // Walk the candidates: eos in the top B finishes, others fill the new live set.

@@ -247,7 +247,15 @@ impl<'a> Model<'a> {
         for (i, tokens) in tgt.chunks(rows).enumerate() {
             let first = i * rows;
             let at = Rows::Sequence { first };
-            decoder::step(self, &plan, tokens, at, &mut session.caches, &mut session.act, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                tokens,
+                at,
+                &mut session.caches,
+                &mut session.act,
+                &mut work,
+            )?;
             let block = encoder::prefix(work.logits, tokens.len() * v);
             let out = logits.get_mut(written..needed).unwrap_or(&mut []);
             for (dst, &src) in out.iter_mut().zip(block.iter()) {
@@ -304,7 +312,15 @@ impl<'a> Model<'a> {
         for (position, token) in forced.iter().enumerate() {
             let input = core::slice::from_ref(token);
             let rows = Rows::Hypotheses { position };
-            decoder::step(self, &plan, input, rows, &mut session.caches, &mut session.act, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                input,
+                rows,
+                &mut session.caches,
+                &mut session.act,
+                &mut work,
+            )?;
         }
         let mut token = last;
         let mut score = 0.0f32;
@@ -313,7 +329,15 @@ impl<'a> Model<'a> {
             let position = forced.len() + i;
             let input = core::slice::from_ref(&token);
             let rows = Rows::Hypotheses { position };
-            decoder::step(self, &plan, input, rows, &mut session.caches, &mut session.act, &mut work)?;
+            decoder::step(
+                self,
+                &plan,
+                input,
+                rows,
+                &mut session.caches,
+                &mut session.act,
+                &mut work,
+            )?;
             let logits = encoder::prefix(work.logits, plan.v);
             let next = k::argmax(logits).unwrap_or(config.eos_id as usize);
             k::log_softmax(logits);

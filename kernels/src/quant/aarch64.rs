@@ -24,7 +24,9 @@ impl I8Dot for Sdot {
     }
 
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
-        let blocks = w.iter().fold(blocks.min(x.len() / 16), |b, s| b.min(s.len() / 16));
+        let blocks = w
+            .iter()
+            .fold(blocks.min(x.len() / 16), |b, s| b.min(s.len() / 16));
         // SAFETY: `self` exists only if `dotprod` was detected; every slice holds at
         // least `blocks * 16` bytes (just above).
         unsafe { aarch64sdot_dot_i8_4x1(x, &w, blocks) }

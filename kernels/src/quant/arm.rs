@@ -22,7 +22,9 @@ impl I8Dot for Smlad {
     }
 
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
-        let blocks = w.iter().fold(blocks.min(x.len() / 8), |b, s| b.min(s.len() / 8));
+        let blocks = w
+            .iter()
+            .fold(blocks.min(x.len() / 8), |b, s| b.min(s.len() / 8));
         let mut out = [0i32; MR];
         for (pair, sums) in w.chunks_exact(2).zip(out.chunks_exact_mut(2)) {
             if let ([w0, w1], [s0, s1]) = (pair, sums) {

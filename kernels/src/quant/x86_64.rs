@@ -24,7 +24,9 @@ impl I8Dot for Avx2I8 {
     }
 
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
-        let blocks = w.iter().fold(blocks.min(x.len() / 32), |b, s| b.min(s.len() / 32));
+        let blocks = w
+            .iter()
+            .fold(blocks.min(x.len() / 32), |b, s| b.min(s.len() / 32));
         // SAFETY: `self` exists only if AVX2 was detected; every slice holds at least
         // `blocks * 32` elements (just above).
         unsafe { x86_64avx2_dot_i8_4x1(x, &w, blocks) }
