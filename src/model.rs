@@ -160,7 +160,7 @@ impl<'a> Model<'a> {
                 let values_at = offset.checked_add(rows.checked_mul(4)?.div_ceil(16) * 16)?;
                 let values = self.bytes.get(values_at..values_at.checked_add(len)?)?;
                 Some(Matrix::I8(I8Matrix {
-                    values: bytemuck::cast_slice(values),
+                    values: bytemuck::try_cast_slice(values).ok()?,
                     scales,
                 }))
             }

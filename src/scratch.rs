@@ -426,7 +426,7 @@ impl<'s> Arena<'s> {
         let words = n.checked_add(3).ok_or(Error::SizeOverflow)? / 4;
         let bytes = self.bytes(Some(words))?;
         let bytes = bytes.get_mut(..n).ok_or(Error::SizeOverflow)?;
-        Ok(bytemuck::cast_slice_mut(bytes))
+        bytemuck::try_cast_slice_mut(bytes).map_err(|_| Error::ScratchMisaligned)
     }
 
     /// The int8 activation buffer of `plan` (empty slices unless its weights are int8).

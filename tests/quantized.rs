@@ -376,28 +376,36 @@ fn converter_rejects_weights_beyond_f16_range() {
     let tied = cases.iter().find(|c| c.name == "tied").unwrap();
     let model = Model::from_blob(tied.blob.as_slice()).unwrap();
     let config = *model.config();
-    let huge = vec![1e6f32; 32 * 32];
-    let err = picoformer::blob::writer::write_blob_as(&config, WeightType::F16, |_, slot| {
-        if slot.kind == picoformer::blob::TensorKind::EncSelfQWeight {
-            Some(&huge[..])
-        } else {
-            None
-        }
-    });
-    assert!(err.is_err());
-    let err = picoformer::blob::writer::write_blob_as(&config, WeightType::F16, |index, slot| {
-        if slot.kind == picoformer::blob::TensorKind::EncSelfQWeight {
-            Some(&huge[..])
-        } else {
-            let _ = index;
-            None
-        }
-    })
-    .unwrap_err();
-    assert!(
-        err.contains("missing tensor") || err.contains("f16"),
-        "{err}"
-    );
+    // Every tensor as it is, except one weight matrix far beyond f16's 65504.
+    let tensors: Vec<Option<Vec<f32>>> = (0..picoformer::blob::slot_count(&config.dims))
+        .map(|i| {
+            let (Some(slot), Some(entry)) = (
+                picoformer::blob::slot(&config, i).unwrap(),
+                tied.blob.as_slice().get(128 + 16 * i..128 + 16 * i + 16),
+            ) else {
+                return None;
+            };
+            let word = |j: usize| u32::from_le_bytes(entry[4 * j..4 * j + 4].try_into().unwrap());
+            let (offset, len) = (word(2) as usize, word(3) as usize);
+            if len == 0 {
+                return None;
+            }
+            let bytes = &tied.blob.as_slice()[offset..offset + 4 * len];
+            let mut v: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            if slot.kind == picoformer::blob::TensorKind::EncSelfQWeight {
+                v[7] = 1e6;
+            }
+            Some(v)
+        })
+        .collect();
+    let get = |i: usize, _: &picoformer::blob::Slot| tensors[i].as_deref();
+    let err = picoformer::blob::writer::write_blob_as(&config, WeightType::F16, get).unwrap_err();
+    assert!(err.contains("beyond f16's range"), "{err}");
+    // int8 takes it (the row's scale grows), f32 of course too.
+    picoformer::blob::writer::write_blob_as(&config, WeightType::I8, get).unwrap();
 }
 
 /// The trained date-normalisation model (`models/dates/`, branch issue-8), when present

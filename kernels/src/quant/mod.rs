@@ -253,46 +253,58 @@ pub fn linear(
 ) {
     match w {
         Matrix::F32(w) => crate::linear(x, w, bias, k, y),
-        Matrix::F16(w) => {
-            #[cfg(target_arch = "x86_64")]
-            if let (QuantKernel::Avx2, Some(kern)) =
-                (active_quant_kernel(), x86_64::Avx2F16::detect())
-            {
-                count(QuantKernel::Avx2);
-                return x86_64::linear_f16(kern, x, w, bias, k, y);
-            }
-            count(QuantKernel::Scalar);
-            scalar::linear_f16(x, w, bias, k, y)
-        }
-        Matrix::I8(w) => {
-            match active_quant_kernel() {
-                #[cfg(target_arch = "x86_64")]
-                QuantKernel::Avx2 => {
-                    if let Some(kern) = x86_64::Avx2I8::detect() {
-                        count(QuantKernel::Avx2);
-                        return linear_i8(kern, x, w, bias, k, y, act);
-                    }
-                }
-                #[cfg(target_arch = "aarch64")]
-                QuantKernel::Sdot => {
-                    if let Some(kern) = aarch64::Sdot::detect() {
-                        count(QuantKernel::Sdot);
-                        return linear_i8(kern, x, w, bias, k, y, act);
-                    }
-                }
-                #[cfg(pf_arm_dsp)]
-                QuantKernel::Smlad => {
-                    if let Some(kern) = arm::Smlad::detect() {
-                        count(QuantKernel::Smlad);
-                        return linear_i8(kern, x, w, bias, k, y, act);
-                    }
-                }
-                _ => {}
-            }
-            count(QuantKernel::Scalar);
-            linear_i8(scalar::ScalarI8, x, w, bias, k, y, act)
-        }
+        Matrix::F16(w) => linear_f16_dispatch(x, w, bias, k, y),
+        Matrix::I8(w) => linear_i8_dispatch(x, w, bias, k, y, act),
     }
+}
+
+// The quantized paths are kept out of line: an f32 model's stack never holds their frames.
+#[inline(never)]
+fn linear_f16_dispatch(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let (QuantKernel::Avx2, Some(kern)) = (active_quant_kernel(), x86_64::Avx2F16::detect()) {
+        count(QuantKernel::Avx2);
+        return x86_64::linear_f16(kern, x, w, bias, k, y);
+    }
+    count(QuantKernel::Scalar);
+    scalar::linear_f16(x, w, bias, k, y)
+}
+
+#[inline(never)]
+fn linear_i8_dispatch(
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    match active_quant_kernel() {
+        #[cfg(target_arch = "x86_64")]
+        QuantKernel::Avx2 => {
+            if let Some(kern) = x86_64::Avx2I8::detect() {
+                count(QuantKernel::Avx2);
+                return linear_i8(kern, x, w, bias, k, y, act);
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        QuantKernel::Sdot => {
+            if let Some(kern) = aarch64::Sdot::detect() {
+                count(QuantKernel::Sdot);
+                return linear_i8(kern, x, w, bias, k, y, act);
+            }
+        }
+        #[cfg(pf_arm_dsp)]
+        QuantKernel::Smlad => {
+            if let Some(kern) = arm::Smlad::detect() {
+                count(QuantKernel::Smlad);
+                return linear_i8(kern, x, w, bias, k, y, act);
+            }
+        }
+        _ => {}
+    }
+    count(QuantKernel::Scalar);
+    linear_i8(scalar::ScalarI8, x, w, bias, k, y, act)
 }
 
 /// The int8 linear layer on kernel `kern`: activation rows quantized `I8_ROW_BLOCK` (or
@@ -361,7 +373,7 @@ pub fn linear_i8<K: I8Dot>(
                     }
                     sums
                 } else {
-                    core::array::from_fn(|m| scalar::dot_i8(q_row, w_rows[m]))
+                    w_rows.map(|w_row| scalar::dot_i8(q_row, w_row))
                 };
                 for (m, &acc) in sums.iter().enumerate().take(tile) {
                     let sw = w.scales.get(o + m).copied().unwrap_or(0.0);

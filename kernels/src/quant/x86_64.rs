@@ -132,7 +132,7 @@ pub fn linear_f16(
                 }
                 sums
             } else {
-                core::array::from_fn(|m| super::scalar::dot_f16(x_row, w_rows[m]))
+                w_rows.map(|w_row| super::scalar::dot_f16(x_row, w_row))
             };
             for (m, sum) in sums.iter().enumerate().take(tile) {
                 let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
