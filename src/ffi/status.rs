@@ -61,7 +61,7 @@ pub const PF_ERR_SIZE_OVERFLOW: i32 = 24;
 pub const PF_ERR_RAGGED_INPUT: i32 = 25;
 /// An int8 weight matrix has a negative or non-finite row scale.
 pub const PF_ERR_INVALID_SCALE: i32 = 26;
-/// The blob's weight type is not the one the static model type expects.
+/// The blob's weight type is not the one the static model type expects (Rust API only).
 pub const PF_ERR_WRONG_DTYPE: i32 = 27;
 
 /// A required pointer is NULL (a NULL array is accepted only with length 0).

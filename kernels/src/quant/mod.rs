@@ -243,6 +243,10 @@ fn count(_kernel: QuantKernel) {
 /// - `bias`: `[n]` or `None`
 /// - `y`: `[rows, n]`, overwritten
 /// - `act`: the int8 activation buffer (int8 weights only; see [`activation_values`])
+///
+/// Out of line: the layer code calls it in many places, and inlining the f32 kernel
+/// frame into each of them grows the decoder's stack frame.
+#[inline(never)]
 pub fn linear(
     x: &[f32],
     w: Matrix,
