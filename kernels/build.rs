@@ -30,4 +30,13 @@ fn main() {
     if arm_dsp {
         println!("cargo::rustc-cfg=pf_arm_dsp");
     }
+    // MVE (Helium): Armv8.1-M cores, which the assembler knows only with their target-cpu.
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
+    let mve = target.starts_with("thumbv8m.main-")
+        && ["cortex-m55", "cortex-m85"]
+            .iter()
+            .any(|cpu| flags.contains(&format!("target-cpu={cpu}")));
+    if mve {
+        println!("cargo::rustc-cfg=pf_arm_mve");
+    }
 }

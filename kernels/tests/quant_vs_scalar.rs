@@ -296,6 +296,7 @@ fn forced_kernel_serves_the_quantized_calls() {
         QuantKernel::Avx2,
         QuantKernel::Sdot,
         QuantKernel::Smlad,
+        QuantKernel::Helium,
     ] {
         if other != expected {
             assert_eq!(quant::quant_kernel_calls(other), 0, "{other:?} ran");

@@ -35,7 +35,9 @@ fn main() -> BuildResult<()> {
         Ok("f16") => WeightType::F16,
         Ok("i8") => WeightType::I8,
         Ok("f32") | Err(_) => WeightType::F32,
-        Ok(other) => return Err(format!("PICOFORMER_FIRMWARE_DTYPE={other}: f32, f16 or i8").into()),
+        Ok(other) => {
+            return Err(format!("PICOFORMER_FIRMWARE_DTYPE={other}: f32, f16 or i8").into())
+        }
     };
     let blob = if dtype == WeightType::F32 {
         blob
@@ -173,7 +175,12 @@ fn host_expected(blob: &[u8], expected: &mut Value) -> BuildResult<()> {
     let model = Model::from_blob(aligned.as_slice())?;
     let ids = |v: &Value| -> Vec<u32> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|t| t.as_u64()).map(|t| t as u32).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_u64())
+                    .map(|t| t as u32)
+                    .collect()
+            })
             .unwrap_or_default()
     };
     if let Some(cases) = expected["greedy"].as_array_mut() {

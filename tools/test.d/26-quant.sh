@@ -7,8 +7,9 @@
 #   (tests/quantized.rs) runs with each host kernel too (int8 results are bit-identical
 #   across kernels, so its figures do not move).
 # - The firmware suite with int8 and f16 weights on mps2-an386 (Cortex-M4F, SMLAD), and
-#   with int8 on mps3-an547 (Cortex-M55 built with -C target-cpu=cortex-m55, SMLAD), each
-#   against the host engine's outputs for the same quantized blob.
+#   with int8 on mps3-an547 (Cortex-M55 built with -C target-cpu=cortex-m55: Helium), each
+#   checking the dispatched int8 kernel against its scalar twin and the model's outputs
+#   against the host engine's for the same quantized blob.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD

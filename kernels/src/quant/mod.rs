@@ -21,6 +21,8 @@ pub mod scalar;
 pub mod aarch64;
 #[cfg(pf_arm_dsp)]
 pub mod arm;
+#[cfg(pf_arm_mve)]
+pub mod helium;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -176,8 +178,10 @@ pub enum QuantKernel {
     Avx2 = 1,
     /// aarch64 `SDOT` (the `dotprod` extension).
     Sdot = 2,
-    /// Armv7E-M / Armv8-M DSP `SMLAD` (Cortex-M4/M7/M33/M55, Armv7-A).
+    /// Armv7E-M / Armv8-M DSP `SMLAD` (Cortex-M4/M7/M33, Armv7-A).
     Smlad = 3,
+    /// Armv8.1-M MVE `VMLADAVA` (Cortex-M55 built with `-C target-cpu=cortex-m55`).
+    Helium = 4,
 }
 
 impl QuantKernel {
@@ -188,12 +192,14 @@ impl QuantKernel {
             QuantKernel::Avx2 => "avx2",
             QuantKernel::Sdot => "sdot",
             QuantKernel::Smlad => "smlad",
+            QuantKernel::Helium => "helium",
         }
     }
 
     /// The quantized kernel that goes with an f32 kernel (the one `PICOFORMER_KERNEL`
     /// forces or the best one found): `avx2`/`avx512` → AVX2, `neon` → SDOT where the
-    /// CPU has `dotprod`, `arm-fpu` → SMLAD where the target has the DSP extension.
+    /// CPU has `dotprod`, `arm-fpu` → Helium on MVE cores, else SMLAD where the target
+    /// has the DSP extension.
     pub fn for_kernel(kernel: Kernel) -> QuantKernel {
         match kernel {
             #[cfg(target_arch = "x86_64")]
@@ -202,7 +208,9 @@ impl QuantKernel {
             }
             #[cfg(target_arch = "aarch64")]
             Kernel::Neon if aarch64::Sdot::detect().is_some() => QuantKernel::Sdot,
-            #[cfg(pf_arm_dsp)]
+            #[cfg(pf_arm_mve)]
+            Kernel::ArmFpu => QuantKernel::Helium,
+            #[cfg(all(pf_arm_dsp, not(pf_arm_mve)))]
             Kernel::ArmFpu => QuantKernel::Smlad,
             _ => QuantKernel::Scalar,
         }
@@ -215,8 +223,8 @@ pub fn active_quant_kernel() -> QuantKernel {
 }
 
 #[cfg(feature = "std")]
-static CALLS: [core::sync::atomic::AtomicUsize; 4] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; 4];
+static CALLS: [core::sync::atomic::AtomicUsize; 5] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 5];
 
 /// How many quantized (f16 or int8) [`linear`] calls each kernel has served in this
 /// process (`std` only).
@@ -302,6 +310,13 @@ fn linear_i8_dispatch(
         QuantKernel::Smlad => {
             if let Some(kern) = arm::Smlad::detect() {
                 count(QuantKernel::Smlad);
+                return linear_i8(kern, x, w, bias, k, y, act);
+            }
+        }
+        #[cfg(pf_arm_mve)]
+        QuantKernel::Helium => {
+            if let Some(kern) = helium::Helium::detect() {
+                count(QuantKernel::Helium);
                 return linear_i8(kern, x, w, bias, k, y, act);
             }
         }
