@@ -86,7 +86,7 @@ pub(crate) fn precompute_cross(
     let s = memory.len() / d.max(1);
     let per_layer = plan.s * d;
     for layer in 0..plan.ld {
-        let Some((cross, _)) = model.decoder_layer(layer)?.cross_attn else {
+        let Some((cross, _)) = model.decoder_cross_attention(layer)? else {
             return Ok(());
         };
         let start = layer * per_layer;
@@ -165,23 +165,14 @@ pub(crate) fn step(
     )?;
     let src_len = caches.src_len;
     for layer_index in 0..plan.ld {
-        let layer = model.decoder_layer(layer_index)?;
-
         // Masked self-attention: append each row's K/V to its cache slot, then attend
         // over positions 0..=its own (the mask is the cache's extent).
-        let input = sublayer::input(config, &layer.norm1, y, normed);
-        attention::project_queries(&layer.self_attn, input, d, q, act);
+        let (self_attn, norm1) = model.decoder_self_attention(layer_index)?;
+        let input = sublayer::input(config, &norm1, y, normed);
+        attention::project_queries(&self_attn, input, d, q, act);
         for (cache, weights, bias) in [
-            (
-                &mut *caches.self_k,
-                layer.self_attn.k,
-                layer.self_attn.k_bias,
-            ),
-            (
-                &mut *caches.self_v,
-                layer.self_attn.v,
-                layer.self_attn.v_bias,
-            ),
+            (&mut *caches.self_k, self_attn.k, self_attn.k_bias),
+            (&mut *caches.self_v, self_attn.v, self_attn.v_bias),
         ] {
             k::quant::linear(input, weights, bias, d, tmp, act);
             for (row_index, row) in tmp.chunks_exact(d.max(1)).enumerate() {
@@ -204,13 +195,13 @@ pub(crate) fn step(
             };
             k::attention(q_row, keys, values, heads, work.scores);
         }
-        attention::project_output(&layer.self_attn, q, d, tmp, act);
-        sublayer::residual(config, &layer.norm1, y, tmp);
+        attention::project_output(&self_attn, q, d, tmp, act);
+        sublayer::residual(config, &norm1, y, tmp);
 
         // Encoder-decoder attention over the precomputed cross K/V.
-        if let Some((cross, norm2)) = &layer.cross_attn {
-            let input = sublayer::input(config, norm2, y, normed);
-            attention::project_queries(cross, input, d, q, act);
+        if let Some((cross, norm2)) = model.decoder_cross_attention(layer_index)? {
+            let input = sublayer::input(config, &norm2, y, normed);
+            attention::project_queries(&cross, input, d, q, act);
             let start = layer_index * plan.s * d;
             let (Some(keys), Some(values)) = (
                 caches.cross_k.get(start..start + src_len * d),
@@ -219,15 +210,16 @@ pub(crate) fn step(
                 return Err(Error::SizeOverflow);
             };
             attention::attend_all(q, keys, values, heads, d, work.scores);
-            attention::project_output(cross, q, d, tmp, act);
-            sublayer::residual(config, norm2, y, tmp);
+            attention::project_output(&cross, q, d, tmp, act);
+            sublayer::residual(config, &norm2, y, tmp);
         }
 
         // Feed-forward sub-layer.
-        let input = sublayer::input(config, &layer.norm3, y, normed);
+        let (ffn, norm3) = model.decoder_ffn(layer_index)?;
+        let input = sublayer::input(config, &norm3, y, normed);
         let rows = plan.decoder_rows_block();
-        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows, q, act);
-        sublayer::residual(config, &layer.norm3, y, q);
+        feed_forward::feed_forward(config, &ffn, input, work.hidden, rows, q, act);
+        sublayer::residual(config, &norm3, y, q);
     }
     if config.final_norm {
         let norm = NormWeights {

@@ -74,16 +74,6 @@ pub(crate) struct EncoderLayer<'a> {
     pub norm2: NormWeights<'a>,
 }
 
-/// One decoder layer: masked self-attention, encoder-decoder attention (absent in a
-/// decoder-only model), then FFN, each with its LayerNorm.
-pub(crate) struct DecoderLayer<'a> {
-    pub self_attn: AttentionWeights<'a>,
-    pub norm1: NormWeights<'a>,
-    pub cross_attn: Option<(AttentionWeights<'a>, NormWeights<'a>)>,
-    pub ffn: FfnWeights<'a>,
-    pub norm3: NormWeights<'a>,
-}
-
 impl<'a> Model<'a> {
     /// Validates `blob` and wraps it. The blob must start on a 16-byte boundary.
     pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
@@ -238,34 +228,20 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The weights of decoder layer `layer`.
-    pub(crate) fn decoder_layer(&self, layer: usize) -> Result<DecoderLayer<'a>> {
+    /// The masked self-attention of decoder layer `layer` and its LayerNorm (norm1).
+    ///
+    /// The decoder asks for one sub-layer's weights at a time: only those views are live
+    /// on the stack while it computes (the decode step is the engine's deepest frame).
+    pub(crate) fn decoder_self_attention(
+        &self,
+        layer: usize,
+    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
         let dims = &self.config.dims;
         let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
         let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
         let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
-        let cross_attn = if self.config.has_encoder() {
-            Some((
-                AttentionWeights {
-                    q: mat(K::DecCrossQWeight)?,
-                    q_bias: get(K::DecCrossQBias),
-                    k: mat(K::DecCrossKWeight)?,
-                    k_bias: get(K::DecCrossKBias),
-                    v: mat(K::DecCrossVWeight)?,
-                    v_bias: get(K::DecCrossVBias),
-                    out: mat(K::DecCrossOutWeight)?,
-                    out_bias: get(K::DecCrossOutBias),
-                },
-                NormWeights {
-                    gamma: req(K::DecNorm2Gamma)?,
-                    beta: get(K::DecNorm2Beta),
-                },
-            ))
-        } else {
-            None
-        };
-        Ok(DecoderLayer {
-            self_attn: AttentionWeights {
+        Ok((
+            AttentionWeights {
                 q: mat(K::DecSelfQWeight)?,
                 q_bias: get(K::DecSelfQBias),
                 k: mat(K::DecSelfKWeight)?,
@@ -275,21 +251,61 @@ impl<'a> Model<'a> {
                 out: mat(K::DecSelfOutWeight)?,
                 out_bias: get(K::DecSelfOutBias),
             },
-            norm1: NormWeights {
+            NormWeights {
                 gamma: req(K::DecNorm1Gamma)?,
                 beta: get(K::DecNorm1Beta),
             },
-            cross_attn,
-            ffn: FfnWeights {
+        ))
+    }
+
+    /// The encoder-decoder attention of decoder layer `layer` and its LayerNorm (norm2);
+    /// `None` in a decoder-only model.
+    pub(crate) fn decoder_cross_attention(
+        &self,
+        layer: usize,
+    ) -> Result<Option<(AttentionWeights<'a>, NormWeights<'a>)>> {
+        if !self.config.has_encoder() {
+            return Ok(None);
+        }
+        let dims = &self.config.dims;
+        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
+        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
+        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
+        Ok(Some((
+            AttentionWeights {
+                q: mat(K::DecCrossQWeight)?,
+                q_bias: get(K::DecCrossQBias),
+                k: mat(K::DecCrossKWeight)?,
+                k_bias: get(K::DecCrossKBias),
+                v: mat(K::DecCrossVWeight)?,
+                v_bias: get(K::DecCrossVBias),
+                out: mat(K::DecCrossOutWeight)?,
+                out_bias: get(K::DecCrossOutBias),
+            },
+            NormWeights {
+                gamma: req(K::DecNorm2Gamma)?,
+                beta: get(K::DecNorm2Beta),
+            },
+        )))
+    }
+
+    /// The feed-forward network of decoder layer `layer` and its LayerNorm (norm3).
+    pub(crate) fn decoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        let dims = &self.config.dims;
+        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
+        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
+        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
+        Ok((
+            FfnWeights {
                 w1: mat(K::DecFfnW1)?,
                 b1: get(K::DecFfnB1),
                 w2: mat(K::DecFfnW2)?,
                 b2: get(K::DecFfnB2),
             },
-            norm3: NormWeights {
+            NormWeights {
                 gamma: req(K::DecNorm3Gamma)?,
                 beta: get(K::DecNorm3Beta),
             },
-        })
+        ))
     }
 }
