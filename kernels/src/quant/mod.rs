@@ -10,8 +10,9 @@
 //!   ([`quantize_row`]); the dot products are exact i32 sums of i8 products, and
 //!   `y[r][o] = (acc as f32) * (sx[r] * scale[o]) + bias[o]`. The integer part is exact,
 //!   and the epilogue is the same code for every kernel, so every kernel (scalar, AVX2,
-//!   SDOT, SMLAD) gives bit-identical results. [`scalar::linear_i8_f32`] is the
-//!   f32-activation reference the accuracy tests compare against.
+//!   SDOT, SMLAD, Helium) gives bit-identical results. [`scalar::linear_i8_f32`] is the
+//!   weights-only variant (f32 activations, f32 accumulation), a reference for measuring
+//!   what the activation quantization costs; the engine does not use it.
 //! - Integer kernels implement [`I8Dot`] and see only whole blocks; the frame here
 //!   handles leftover rows, the `k % BLOCK` tail, the scales and the bias.
 
@@ -34,8 +35,8 @@ use crate::Kernel;
 /// Largest magnitude of a quantized value: the int8 range is symmetric, `-127..=127`.
 pub const I8_MAX: f32 = 127.0;
 
-/// Largest reduction length `k` of an int8 product: `2^17 * 127 * 127 < 2^31`, so no
-/// i32 sum can overflow. The engine refuses int8 blobs with wider rows.
+/// Largest reduction length `k` of an int8 product: `2^17 * 128 * 127 < 2^31`, so no
+/// i32 sum can overflow (even with -128 weights). The engine refuses int8 blobs with wider rows.
 pub const I8_MAX_K: usize = 1 << 17;
 
 /// Activation rows quantized (and computed) together by the int8 [`linear`]: the
