@@ -252,10 +252,6 @@ fn count(_kernel: QuantKernel) {
 /// - `bias`: `[n]` or `None`
 /// - `y`: `[rows, n]`, overwritten
 /// - `act`: the int8 activation buffer (int8 weights only; see [`activation_values`])
-///
-/// Out of line: the layer code calls it in many places, and inlining the f32 kernel
-/// frame into each of them grows the decoder's stack frame.
-#[inline(never)]
 pub fn linear(
     x: &[f32],
     w: Matrix,
@@ -356,13 +352,17 @@ pub fn linear_i8<K: I8Dot>(
     while r0 < rows {
         let block_rows = cap.min(rows - r0);
         // Quantize this block of activation rows.
-        let x_block = x.get(r0 * k..(r0 + block_rows) * k).unwrap_or(&[]);
-        for ((x_row, q_row), s) in x_block
-            .chunks_exact(k)
-            .zip(act.values.chunks_exact_mut(k))
-            .zip(act.scales.iter_mut())
-        {
-            *s = quantize_row(x_row, q_row);
+        // Index loops, not zipped `chunks_exact`: the link-time no-panic proof needs every
+        // length computation visible next to the `k > 0` check above.
+        for r in 0..block_rows {
+            let row = r0 + r;
+            if let (Some(x_row), Some(q_row), Some(s)) = (
+                x.get(row * k..(row + 1) * k),
+                act.values.get_mut(r * k..(r + 1) * k),
+                act.scales.get_mut(r),
+            ) {
+                *s = quantize_row(x_row, q_row);
+            }
         }
         let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);
         let q_rows = act.values.get(..block_rows * k).unwrap_or(&[]);
@@ -377,11 +377,14 @@ pub fn linear_i8<K: I8Dot>(
                     &[]
                 }
             });
-            for ((q_row, &sx), y_row) in q_rows
-                .chunks_exact(k)
-                .zip(sx_rows)
-                .zip(y_block.chunks_exact_mut(n))
-            {
+            for r in 0..block_rows {
+                let (Some(q_row), Some(&sx), Some(y_row)) = (
+                    q_rows.get(r * k..(r + 1) * k),
+                    sx_rows.get(r),
+                    y_block.get_mut(r * n..(r + 1) * n),
+                ) else {
+                    break;
+                };
                 let sums: [i32; MR] = if tile == MR {
                     let mut sums = kern.dot_tile(q_row, w_rows, blocks);
                     if head < k {

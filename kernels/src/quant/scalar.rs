@@ -69,8 +69,8 @@ pub fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut 
     }
     for (o, w_row) in w.chunks_exact(k).enumerate() {
         let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
-        for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
-            if let Some(out) = y_row.get_mut(o) {
+        for r in 0..rows {
+            if let (Some(x_row), Some(out)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n + o)) {
                 *out = dot_f16(x_row, w_row) + b;
             }
         }
