@@ -131,6 +131,12 @@
 // An input of vectors or frames is not a whole number of rows (Rust API only).
 #define PF_ERR_RAGGED_INPUT 25
 
+// An int8 weight matrix has a negative or non-finite row scale.
+#define PF_ERR_INVALID_SCALE 26
+
+// The blob's weight type is not the one the static model type expects (Rust API only).
+#define PF_ERR_WRONG_DTYPE 27
+
 // A required pointer is NULL (a NULL array is accepted only with length 0).
 #define PF_ERR_NULL_POINTER 100
 

@@ -15,4 +15,28 @@ fn main() {
     if arm_fpu {
         println!("cargo::rustc-cfg=pf_arm_fpu");
     }
+    // The DSP extension's SMLAD / SXTB16 (int8 dot products): every Armv7E-M core,
+    // Armv7-A, and Armv8-M Mainline cores that have it (M33/M35P/M55/M85), which the
+    // assembler accepts only with their `-C target-cpu`.
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_dsp)");
+    println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let v8m_dsp = ["cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"]
+        .iter()
+        .any(|cpu| flags.contains(&format!("target-cpu={cpu}")));
+    let arm_dsp = target.starts_with("thumbv7em-")
+        || target.starts_with("armv7-unknown-linux-gnueabihf")
+        || (target.starts_with("thumbv8m.main-") && v8m_dsp);
+    if arm_dsp {
+        println!("cargo::rustc-cfg=pf_arm_dsp");
+    }
+    // MVE (Helium): Armv8.1-M cores, which the assembler knows only with their target-cpu.
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
+    let mve = target.starts_with("thumbv8m.main-")
+        && ["cortex-m55", "cortex-m85"]
+            .iter()
+            .any(|cpu| flags.contains(&format!("target-cpu={cpu}")));
+    if mve {
+        println!("cargo::rustc-cfg=pf_arm_mve");
+    }
 }

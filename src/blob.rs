@@ -7,7 +7,7 @@
 //!      8     4  version (= 2)
 //!     12     4  header_len: bytes before the first tensor (multiple of 16)
 //!     16     4  blob_len: total bytes, multiple of 16
-//!     20     4  dtype: 0 = f32 (1 = f16, 2 = i8 reserved)
+//!     20     4  dtype of the weight matrices: 0 = f32, 1 = f16, 2 = i8 (see below)
 //!     24    36  d_model, n_heads, d_ff, n_encoder_layers, n_decoder_layers,
 //!               src_vocab, tgt_vocab, max_src_len, max_tgt_len      (u32 each)
 //!     60     4  norm: 0 post, 1 pre
@@ -45,11 +45,26 @@
 //! FfnB2 [D]; every LayerNorm gamma/beta [D]
 //! ```
 //!
+//! Weight matrices and the dtype: the linear layers' weights (attention Q/K/V/Out of every
+//! block, FfnW1, FfnW2, and OutWeight; see [`matrix_rows`]) are stored in the blob's
+//! dtype; every other tensor (embeddings, position tables, biases, LayerNorm parameters,
+//! the convolution stem) is f32 in every blob. Embeddings stay f32 because they are
+//! looked up, not multiplied (a tied output projection therefore runs in f32 too), and the
+//! stem runs once per input. `len` is always the element count `rows * cols`; the bytes
+//! at `offset` are:
+//!
+//! ```text
+//! f32   len x f32 (little-endian)
+//! f16   len x IEEE binary16 (little-endian)
+//! i8    rows x f32 scales (finite, >= 0), zero padding to 16 bytes,
+//!       then len x i8 values, row-major: w[o][i] = scale[o] * q[o][i]
+//! ```
+//!
 //! Version history: 1 = the paper's options; 2 adds `type_vocab`, `stem_channels`, the
 //! `src_embed_norm` flag and their global tensors (the table changed, so version 1 blobs
 //! are refused: convert them again).
 
-use crate::config::{Activation, Config, Dims, Norm, Positional, STEM_KERNEL};
+use crate::config::{Activation, Config, Dims, Norm, Positional, WeightType, STEM_KERNEL};
 use crate::error::{Error, Result};
 
 /// The magic bytes that open every blob.
@@ -63,7 +78,11 @@ pub const TABLE_ENTRY_BYTES: usize = 16;
 /// Alignment of the blob itself and of every tensor in it.
 pub const ALIGN: usize = 16;
 /// Dtype code of f32 weights.
-pub const DTYPE_F32: u32 = 0;
+pub const DTYPE_F32: u32 = WeightType::F32 as u32;
+/// Dtype code of f16 weight matrices.
+pub const DTYPE_F16: u32 = WeightType::F16 as u32;
+/// Dtype code of int8 weight matrices with per-row scales.
+pub const DTYPE_I8: u32 = WeightType::I8 as u32;
 
 const FLAG_SCALE_EMBEDDINGS: u32 = 1;
 const FLAG_TIE_OUTPUT: u32 = 2;
@@ -276,6 +295,29 @@ pub(crate) const fn decoder_index(dims: &Dims, layer: usize, kind: TensorKind) -
         + (kind as usize - K::DecSelfQWeight as usize)
 }
 
+/// The kind of tensor at table index `index`, or `None` past the end.
+pub(crate) fn kind_at(dims: &Dims, index: usize) -> Option<TensorKind> {
+    if let Some(&kind) = GLOBAL_TENSORS.get(index) {
+        return Some(kind);
+    }
+    let rest = index - GLOBAL_TENSORS.len();
+    let enc_slots = ENCODER_LAYER_TENSORS
+        .len()
+        .saturating_mul(dims.n_encoder_layers);
+    if rest < enc_slots {
+        return ENCODER_LAYER_TENSORS
+            .get(rest % ENCODER_LAYER_TENSORS.len())
+            .copied();
+    }
+    let rest = rest - enc_slots;
+    if rest / DECODER_LAYER_TENSORS.len() >= dims.n_decoder_layers {
+        return None;
+    }
+    DECODER_LAYER_TENSORS
+        .get(rest % DECODER_LAYER_TENSORS.len())
+        .copied()
+}
+
 /// The slot at table index `index`, or `None` past the end. Sizes use checked arithmetic.
 pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     let d = &config.dims;
@@ -372,6 +414,38 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     }))
 }
 
+/// Rows (output features) of a weight matrix stored in the blob's dtype, `None` for every
+/// other tensor (which is f32 in every blob).
+pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
+    match kind {
+        K::EncSelfQWeight
+        | K::EncSelfKWeight
+        | K::EncSelfVWeight
+        | K::EncSelfOutWeight
+        | K::DecSelfQWeight
+        | K::DecSelfKWeight
+        | K::DecSelfVWeight
+        | K::DecSelfOutWeight
+        | K::DecCrossQWeight
+        | K::DecCrossKWeight
+        | K::DecCrossVWeight
+        | K::DecCrossOutWeight
+        | K::EncFfnW2
+        | K::DecFfnW2 => Some(dims.d_model),
+        K::EncFfnW1 | K::DecFfnW1 => Some(dims.d_ff),
+        K::OutWeight => Some(dims.tgt_vocab),
+        _ => None,
+    }
+}
+
+/// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding).
+pub fn stored_bytes(dims: &Dims, dtype: WeightType, slot: &Slot) -> Option<usize> {
+    match matrix_rows(dims, slot.kind) {
+        Some(rows) => dtype.matrix_bytes(rows, slot.len),
+        None => slot.len.checked_mul(4),
+    }
+}
+
 /// Bytes of header plus tensor table for a configuration.
 pub fn header_len(dims: &Dims) -> Result<usize> {
     slot_count(dims)
@@ -396,6 +470,12 @@ fn read_usize(bytes: &[u8], offset: usize) -> Result<usize> {
     usize::try_from(read_u32(bytes, offset)?).map_err(|_| Error::SizeOverflow)
 }
 
+/// The weight type code of a blob's header (the header must be long enough).
+pub fn read_dtype(blob: &[u8]) -> Result<WeightType> {
+    let dtype = read_u32(blob, 20)?;
+    WeightType::from_code(dtype).ok_or(Error::UnsupportedDtype { found: dtype })
+}
+
 /// Reads and checks the fixed header (not the table): magic, version, dtype, config.
 pub fn read_config(blob: &[u8]) -> Result<Config> {
     if blob.len() < TABLE_OFFSET {
@@ -411,10 +491,7 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
     if version != VERSION {
         return Err(Error::UnsupportedVersion { found: version });
     }
-    let dtype = read_u32(blob, 20)?;
-    if dtype != DTYPE_F32 {
-        return Err(Error::UnsupportedDtype { found: dtype });
-    }
+    read_dtype(blob)?;
     let dims = Dims {
         d_model: read_usize(blob, 24)?,
         n_heads: read_usize(blob, 28)?,
@@ -457,15 +534,24 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
 /// A tensor table entry as stored: `[kind, layer, offset, len]`.
 pub(crate) type TableEntry = [u32; 4];
 
-/// Validates a whole blob; on success returns its config and its tensor table.
+/// Validates a whole blob; on success returns its config, weight type and tensor table.
 ///
-/// After this returns `Ok`, every table entry is the canonical slot of its index, and
-/// every present tensor lies 16-byte aligned inside the blob without overlapping another.
-pub(crate) fn validate(blob: &[u8]) -> Result<(Config, &[TableEntry])> {
+/// After this returns `Ok`, every table entry is the canonical slot of its index, every
+/// present tensor lies 16-byte aligned inside the blob without overlapping another, and
+/// every int8 row scale is finite and `>= 0`.
+pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry])> {
     if !(blob.as_ptr() as usize).is_multiple_of(ALIGN) {
         return Err(Error::BlobMisaligned);
     }
     let config = read_config(blob)?;
+    let dtype = read_dtype(blob)?;
+    let dims = &config.dims;
+    if dtype == WeightType::I8 && dims.d_model.max(dims.d_ff) > picoformer_kernels::quant::I8_MAX_K
+    {
+        return Err(Error::InvalidConfig {
+            reason: "int8 weights need d_model and d_ff <= 131072 (i32 sums)",
+        });
+    }
     let header_len = header_len(&config.dims)?;
     let declared_header = read_usize(blob, 12)?;
     let declared_len = read_usize(blob, 16)?;
@@ -528,35 +614,88 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, &[TableEntry])> {
             }
             _ => {}
         }
-        let end = len
-            .checked_mul(4)
+        let end = stored_bytes(dims, dtype, &slot)
             .and_then(|bytes| bytes.checked_add(offset))
             .ok_or(Error::TensorOutOfBounds { index })?;
         if offset % ALIGN != 0 || offset < data_end || end > blob.len() {
             return Err(Error::TensorOutOfBounds { index });
         }
+        if dtype == WeightType::I8 {
+            if let Some(rows) = matrix_rows(dims, slot.kind) {
+                check_scales(blob, offset, rows, index)?;
+            }
+        }
         data_end = end;
     }
-    Ok((config, table))
+    Ok((config, dtype, table))
+}
+
+/// Every one of the `rows` f32 scales at `offset` is finite and `>= 0`.
+fn check_scales(blob: &[u8], offset: usize, rows: usize, index: usize) -> Result<()> {
+    let bytes = rows
+        .checked_mul(4)
+        .and_then(|n| n.checked_add(offset))
+        .and_then(|end| blob.get(offset..end))
+        .ok_or(Error::TensorOutOfBounds { index })?;
+    for word in bytes.chunks_exact(4) {
+        let bits = <[u8; 4]>::try_from(word).map_err(|_| Error::InvalidScale { index })?;
+        let scale = f32::from_le_bytes(bits);
+        if !(scale.is_finite() && scale >= 0.0) {
+            return Err(Error::InvalidScale { index });
+        }
+    }
+    Ok(())
 }
 
 /// Writes blobs on the host.
 #[cfg(feature = "std")]
 pub mod writer {
     use super::*;
+    use picoformer_kernels::quant::{f16, quantize_weight_row};
+    use std::string::String;
     use std::vec::Vec;
 
-    /// Serialises `config` and its tensors into a blob.
+    /// How far one weight matrix moved when it was stored in a narrower dtype.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    pub struct QuantError {
+        /// The tensor.
+        pub kind: TensorKind,
+        /// Its layer (0 for globals).
+        pub layer: usize,
+        /// Largest `|w - stored(w)|`.
+        pub max_abs: f32,
+        /// Largest `|w|` (so `max_abs / max_weight` is the error relative to the range).
+        pub max_weight: f32,
+        /// `||w - stored(w)|| / ||w||` (Frobenius norms; 0 for an all-zero matrix).
+        pub relative_rms: f32,
+    }
+
+    /// Serialises `config` and its tensors into an f32 blob.
     ///
     /// `tensor(index, slot)` returns the data of table slot `index`, or `None` when the (optional) tensor is
     /// absent. Required tensors that are missing and tensors of the wrong length are an
     /// error naming the slot.
     pub fn write_blob<'t>(
         config: &Config,
+        tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
+    ) -> core::result::Result<Vec<u8>, String> {
+        write_blob_as(config, WeightType::F32, tensor).map(|(blob, _)| blob)
+    }
+
+    /// Serialises `config` and its f32 tensors into a blob whose weight matrices are
+    /// stored as `dtype` (see the module documentation), and reports each matrix's
+    /// quantization error (empty for f32). f16 rounds to nearest; a weight beyond f16's
+    /// range (65504) is an error naming its tensor. int8: one scale per row, `max|w| / 127`.
+    pub fn write_blob_as<'t>(
+        config: &Config,
+        dtype: WeightType,
         mut tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
-    ) -> core::result::Result<Vec<u8>, std::string::String> {
+    ) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
         config.validate().map_err(|e| e.to_string())?;
         let d = &config.dims;
+        if dtype == WeightType::I8 && d.d_model.max(d.d_ff) > picoformer_kernels::quant::I8_MAX_K {
+            return Err("int8 weights need d_model and d_ff <= 131072".into());
+        }
         let header_len = header_len(d).map_err(|e| e.to_string())?;
         let mut table: Vec<(Slot, Option<&'t [f32]>)> = Vec::new();
         for index in 0..slot_count(d) {
@@ -589,12 +728,60 @@ pub mod writer {
         }
         let mut out = vec![0u8; header_len];
         let mut entries = Vec::with_capacity(table.len());
+        let mut errors = Vec::new();
         for (slot, data) in &table {
             let (offset, len) = match data {
                 Some(t) => {
                     let offset = out.len();
-                    for v in t.iter() {
-                        out.extend_from_slice(&v.to_le_bytes());
+                    match (dtype, matrix_rows(d, slot.kind)) {
+                        (WeightType::F32, _) | (_, None) => {
+                            for v in t.iter() {
+                                out.extend_from_slice(&v.to_le_bytes());
+                            }
+                        }
+                        (WeightType::F16, Some(_)) => {
+                            let mut stored = Vec::with_capacity(t.len());
+                            for &v in t.iter() {
+                                let h = f16::from_f32(v);
+                                if v.is_finite() && !h.is_finite() {
+                                    return Err(format!(
+                                        "tensor {:?} of layer {}: {v} is beyond f16's range",
+                                        slot.kind, slot.layer
+                                    ));
+                                }
+                                out.extend_from_slice(&h.to_le_bytes());
+                                stored.push(h.to_f32());
+                            }
+                            errors.push(measure(slot, t, &stored));
+                        }
+                        (WeightType::I8, Some(rows)) => {
+                            let cols = t.len() / rows.max(1);
+                            let mut q = vec![0i8; t.len()];
+                            let mut scales = Vec::with_capacity(rows);
+                            for (w_row, q_row) in t
+                                .chunks_exact(cols.max(1))
+                                .zip(q.chunks_exact_mut(cols.max(1)))
+                            {
+                                scales.push(quantize_weight_row(w_row, q_row));
+                            }
+                            if scales.iter().any(|s| !s.is_finite()) {
+                                return Err(format!(
+                                    "tensor {:?} of layer {} holds a non-finite weight",
+                                    slot.kind, slot.layer
+                                ));
+                            }
+                            for s in &scales {
+                                out.extend_from_slice(&s.to_le_bytes());
+                            }
+                            out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+                            out.extend(q.iter().map(|&v| v as u8));
+                            let stored: Vec<f32> = q
+                                .chunks_exact(cols.max(1))
+                                .zip(&scales)
+                                .flat_map(|(row, &s)| row.iter().map(move |&v| s * f32::from(v)))
+                                .collect();
+                            errors.push(measure(slot, t, &stored));
+                        }
                     }
                     out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
                     (offset, t.len())
@@ -617,7 +804,7 @@ pub mod writer {
         put(8, VERSION);
         put(12, header_len as u32);
         put(16, blob_len);
-        put(20, DTYPE_F32);
+        put(20, dtype as u32);
         for (i, v) in [
             d.d_model,
             d.n_heads,
@@ -656,6 +843,28 @@ pub mod writer {
             }
         }
         out[..8].copy_from_slice(&MAGIC);
-        Ok(out)
+        Ok((out, errors))
+    }
+
+    fn measure(slot: &Slot, original: &[f32], stored: &[f32]) -> QuantError {
+        let (mut max_abs, mut max_weight, mut err2, mut norm2) = (0.0f32, 0.0f32, 0.0f64, 0.0f64);
+        for (&w, &s) in original.iter().zip(stored) {
+            let e = (w - s).abs();
+            max_abs = max_abs.max(e);
+            max_weight = max_weight.max(w.abs());
+            err2 += f64::from(e) * f64::from(e);
+            norm2 += f64::from(w) * f64::from(w);
+        }
+        QuantError {
+            kind: slot.kind,
+            layer: slot.layer,
+            max_abs,
+            max_weight,
+            relative_rms: if norm2 > 0.0 {
+                (err2 / norm2).sqrt() as f32
+            } else {
+                0.0
+            },
+        }
     }
 }

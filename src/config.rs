@@ -71,6 +71,60 @@ impl Positional {
     }
 }
 
+/// Element type of the weight matrices (the linear layers' weights: attention Q/K/V/out,
+/// feed-forward W1/W2, the untied output projection). Embeddings, position tables,
+/// biases, LayerNorm parameters and the convolution stem are f32 in every blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum WeightType {
+    /// f32 (4 bytes per weight).
+    F32 = 0,
+    /// IEEE half precision (2 bytes per weight), widened to f32; f32 accumulation.
+    F16 = 1,
+    /// int8 (1 byte per weight) with one f32 scale per output row, symmetric:
+    /// `w[o][i] = scale[o] * q[o][i]`. Activations are quantized per row on the fly and
+    /// the dot products are exact i32 sums.
+    I8 = 2,
+}
+
+impl WeightType {
+    /// From the blob's `dtype` code.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(WeightType::F32),
+            1 => Some(WeightType::F16),
+            2 => Some(WeightType::I8),
+            _ => None,
+        }
+    }
+
+    /// `f32`, `f16` or `i8`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            WeightType::F32 => "f32",
+            WeightType::F16 => "f16",
+            WeightType::I8 => "i8",
+        }
+    }
+
+    /// Bytes a weight matrix of `rows` rows and `len` values takes in the blob, before
+    /// the padding to 16: `4 len`, `2 len`, or (int8) the scales `4 rows` padded to 16,
+    /// then `len` values. `None` on overflow.
+    pub const fn matrix_bytes(self, rows: usize, len: usize) -> Option<usize> {
+        match self {
+            WeightType::F32 => len.checked_mul(4),
+            WeightType::F16 => len.checked_mul(2),
+            WeightType::I8 => match rows.checked_mul(4) {
+                Some(s) => match s.checked_add(15) {
+                    Some(p) => (p / 16 * 16).checked_add(len),
+                    None => None,
+                },
+                None => None,
+            },
+        }
+    }
+}
+
 /// The sizes that determine every weight shape and the scratch size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -12,6 +12,7 @@ use crate::model::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{Arena, Plan};
 use picoformer_kernels as k;
+use picoformer_kernels::Activations;
 
 /// The state that lives for a whole decode.
 pub(crate) struct DecoderCaches<'s> {
@@ -80,12 +81,13 @@ pub(crate) fn precompute_cross(
     plan: &Plan,
     memory: &[f32],
     caches: &mut DecoderCaches,
+    act: &mut Activations,
 ) -> Result<()> {
     let d = plan.d;
     let s = memory.len() / d.max(1);
     let per_layer = plan.s * d;
     for layer in 0..plan.ld {
-        let Some((cross, _)) = model.decoder_layer(layer)?.cross_attn else {
+        let Some((cross, _)) = model.decoder_cross_attention(layer)? else {
             return Ok(());
         };
         let start = layer * per_layer;
@@ -95,7 +97,7 @@ pub(crate) fn precompute_cross(
         ) else {
             return Err(Error::SizeOverflow);
         };
-        attention::project_keys_values(&cross, memory, d, keys, values);
+        attention::project_keys_values(&cross, memory, d, keys, values, act);
     }
     caches.src_len = s;
     Ok(())
@@ -131,6 +133,7 @@ pub(crate) fn step(
     tokens: &[u32],
     rows: Rows,
     caches: &mut DecoderCaches,
+    act: &mut Activations,
     work: &mut DecoderWork,
     mut probe: Option<&mut AttentionProbe>,
 ) -> Result<()> {
@@ -166,25 +169,16 @@ pub(crate) fn step(
     let src_len = caches.src_len;
     let (_, first_position) = rows.at(0);
     for layer_index in 0..plan.ld {
-        let layer = model.decoder_layer(layer_index)?;
-
         // Masked self-attention: append each row's K/V to its cache slot, then attend
         // over positions 0..=its own (the mask is the cache's extent).
-        let input = sublayer::input(config, &layer.norm1, y, normed);
-        attention::project_queries(&layer.self_attn, input, d, q);
+        let (self_attn, norm1) = model.decoder_self_attention(layer_index)?;
+        let input = sublayer::input(config, &norm1, y, normed);
+        attention::project_queries(&self_attn, input, d, q, act);
         for (cache, weights, bias) in [
-            (
-                &mut *caches.self_k,
-                layer.self_attn.k,
-                layer.self_attn.k_bias,
-            ),
-            (
-                &mut *caches.self_v,
-                layer.self_attn.v,
-                layer.self_attn.v_bias,
-            ),
+            (&mut *caches.self_k, self_attn.k, self_attn.k_bias),
+            (&mut *caches.self_v, self_attn.v, self_attn.v_bias),
         ] {
-            k::linear(input, weights, bias, d, tmp);
+            k::quant::linear(input, weights, bias, d, tmp, act);
             for (row_index, row) in tmp.chunks_exact(d.max(1)).enumerate() {
                 let (slot, position) = rows.at(row_index);
                 let at = cache_offset(plan, layer_index, slot, position)?;
@@ -211,13 +205,13 @@ pub(crate) fn step(
             };
             k::attention_probed(q_row, keys, values, heads, work.scores, site.row(row_index));
         }
-        attention::project_output(&layer.self_attn, q, d, tmp);
-        sublayer::residual(config, &layer.norm1, y, tmp);
+        attention::project_output(&self_attn, q, d, tmp, act);
+        sublayer::residual(config, &norm1, y, tmp);
 
         // Encoder-decoder attention over the precomputed cross K/V.
-        if let Some((cross, norm2)) = &layer.cross_attn {
-            let input = sublayer::input(config, norm2, y, normed);
-            attention::project_queries(cross, input, d, q);
+        if let Some((cross, norm2)) = model.decoder_cross_attention(layer_index)? {
+            let input = sublayer::input(config, &norm2, y, normed);
+            attention::project_queries(&cross, input, d, q, act);
             let start = layer_index * plan.s * d;
             let (Some(keys), Some(values)) = (
                 caches.cross_k.get(start..start + src_len * d),
@@ -232,15 +226,16 @@ pub(crate) fn step(
                 first_position,
             );
             attention::attend_all(q, keys, values, heads, d, work.scores, site);
-            attention::project_output(cross, q, d, tmp);
-            sublayer::residual(config, norm2, y, tmp);
+            attention::project_output(&cross, q, d, tmp, act);
+            sublayer::residual(config, &norm2, y, tmp);
         }
 
         // Feed-forward sub-layer.
-        let input = sublayer::input(config, &layer.norm3, y, normed);
+        let (ffn, norm3) = model.decoder_ffn(layer_index)?;
+        let input = sublayer::input(config, &norm3, y, normed);
         let rows = plan.decoder_rows_block();
-        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows, q);
-        sublayer::residual(config, &layer.norm3, y, q);
+        feed_forward::feed_forward(config, &ffn, input, work.hidden, rows, q, act);
+        sublayer::residual(config, &norm3, y, q);
     }
     if config.final_norm {
         let norm = NormWeights {
@@ -250,13 +245,10 @@ pub(crate) fn step(
         sublayer::layer_norm_rows(y, &norm, config.layer_norm_eps, d);
     }
     // logits = y Wout^T + bout, Wout = target embedding when tied.
-    let w_out = if config.tie_output {
-        model.required_global(TensorKind::TgtEmbed)?
-    } else {
-        model.required_global(TensorKind::OutWeight)?
-    };
+    let w_out = model.output_projection()?;
     let logits = prefix(work.logits, n * plan.v);
-    k::linear(y, w_out, model.global(TensorKind::OutBias), d, logits);
+    let bias = model.global(TensorKind::OutBias);
+    k::quant::linear(y, w_out, bias, d, logits, act);
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
 use crate::model::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{Arena, Plan};
+use picoformer_kernels::Activations;
 
 /// What the encoder reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -103,6 +104,7 @@ pub(crate) fn encode(
     source: &Source,
     work: &mut EncoderWork,
     mut probe: Option<&mut AttentionProbe>,
+    act: &mut Activations,
 ) -> Result<usize> {
     let config = model.config();
     let d = config.dims.d_model;
@@ -158,8 +160,8 @@ pub(crate) fn encode(
 
         // Self-attention sub-layer: every position attends to every position.
         let input = sublayer::input(config, &layer.norm1, x, normed);
-        attention::project_queries(&layer.self_attn, input, d, q);
-        attention::project_keys_values(&layer.self_attn, input, d, k, v);
+        attention::project_queries(&layer.self_attn, input, d, q, act);
+        attention::project_keys_values(&layer.self_attn, input, d, k, v, act);
         let site = ProbeSite::at(
             probe.as_deref_mut(),
             AttentionKind::EncoderSelf,
@@ -167,13 +169,13 @@ pub(crate) fn encode(
             0,
         );
         attention::attend_all(q, k, v, config.dims.n_heads, d, work.scores, site);
-        attention::project_output(&layer.self_attn, q, d, normed);
+        attention::project_output(&layer.self_attn, q, d, normed, act);
         sublayer::residual(config, &layer.norm1, x, normed);
 
         // Feed-forward sub-layer.
         let input = sublayer::input(config, &layer.norm2, x, normed);
         let rows_block = plan.encoder_rows_block();
-        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows_block, q);
+        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows_block, q, act);
         sublayer::residual(config, &layer.norm2, x, q);
     }
     if config.final_norm {

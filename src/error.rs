@@ -68,6 +68,18 @@ pub enum Error {
         /// Index of the table entry.
         index: usize,
     },
+    /// A scale of an int8 weight matrix is negative, NaN or infinite.
+    InvalidScale {
+        /// Index of the tensor table entry.
+        index: usize,
+    },
+    /// The blob's weight type differs from the one of the statically sized model type.
+    WrongDtype {
+        /// Dtype code of the type (`WeightType as u32`).
+        expected: u32,
+        /// Dtype code in the blob.
+        found: u32,
+    },
     /// The blob's dimensions differ from the ones of the statically sized model type.
     ShapeMismatch {
         /// Name of the dimension.
@@ -163,7 +175,7 @@ impl fmt::Display for Error {
                 write!(f, "unsupported model blob version {found} (this build reads version {})", crate::blob::VERSION)
             }
             Error::UnsupportedDtype { found } => {
-                write!(f, "unsupported weight dtype code {found} (this build computes with f32 = 0)")
+                write!(f, "unsupported weight dtype code {found} (this build reads f32 = 0, f16 = 1, i8 = 2)")
             }
             Error::BlobMisaligned => write!(f, "model blob is not 16-byte aligned in memory"),
             Error::BlobLengthMismatch { declared, got } => {
@@ -184,6 +196,14 @@ impl fmt::Display for Error {
             Error::MissingTensor { index } => {
                 write!(f, "tensor table entry {index} is required by this config but absent")
             }
+            Error::InvalidScale { index } => write!(
+                f,
+                "tensor table entry {index} has a negative or non-finite int8 row scale"
+            ),
+            Error::WrongDtype { expected, found } => write!(
+                f,
+                "model blob has weight dtype code {found} but the static model type has {expected}"
+            ),
             Error::ShapeMismatch { field, expected, found } => write!(
                 f,
                 "model blob has {field} = {found} but the static model type has {expected}"

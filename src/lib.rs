@@ -43,14 +43,17 @@ pub mod host;
 /// The numerical kernels (scalar reference, SIMD kernels, dispatch).
 pub use picoformer_kernels as kernels;
 
-pub use config::{Activation, Config, Dims, Norm, Positional};
+pub use config::{Activation, Config, Dims, Norm, Positional, WeightType};
 pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use encoder::Source;
 pub use error::{Error, Result};
 pub use model::Model;
+/// IEEE half precision, the element type of f16 blobs (`half::f16`).
+pub use picoformer_kernels::quant::f16;
 pub use probe::{AttentionKind, AttentionProbe};
 pub use scratch::{
-    beam_scratch_bytes, encode_scratch_bytes, forward_scratch_bytes, greedy_scratch_bytes, Scratch,
-    FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
+    beam_scratch_bytes, beam_scratch_bytes_for, encode_scratch_bytes, encode_scratch_bytes_for,
+    forward_scratch_bytes, forward_scratch_bytes_for, greedy_scratch_bytes,
+    greedy_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
 };
-pub use static_model::StaticModel;
+pub use static_model::{StaticModel, WeightElement};

@@ -2,8 +2,9 @@
 //! computes with.
 
 use crate::blob::{self, TableEntry, TensorKind as K};
-use crate::config::Config;
+use crate::config::{Config, WeightType};
 use crate::error::{Error, Result};
+use picoformer_kernels::quant::{f16, I8Matrix, Matrix};
 
 /// A runtime-shaped model: the configuration plus the weights, borrowed from the blob.
 ///
@@ -12,7 +13,11 @@ use crate::error::{Error, Result};
 #[derive(Clone, Copy)]
 pub struct Model<'a> {
     config: Config,
-    /// The whole blob as f32 words; tensors are found through the table.
+    /// Element type of the weight matrices.
+    dtype: WeightType,
+    /// The whole blob; tensors are found through the table.
+    bytes: &'a [u8],
+    /// The same bytes as f32 words (the f32 tensors).
     words: &'a [f32],
     table: &'a [TableEntry],
 }
@@ -21,19 +26,21 @@ impl core::fmt::Debug for Model<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Model")
             .field("config", &self.config)
+            .field("dtype", &self.dtype)
             .finish()
     }
 }
 
-/// Weights of one multi-head attention block. Matrices are `[D, D]`, biases `[D]`.
+/// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's
+/// dtype), biases `[D]`.
 pub(crate) struct AttentionWeights<'a> {
-    pub q: &'a [f32],
+    pub q: Matrix<'a>,
     pub q_bias: Option<&'a [f32]>,
-    pub k: &'a [f32],
+    pub k: Matrix<'a>,
     pub k_bias: Option<&'a [f32]>,
-    pub v: &'a [f32],
+    pub v: Matrix<'a>,
     pub v_bias: Option<&'a [f32]>,
-    pub out: &'a [f32],
+    pub out: Matrix<'a>,
     pub out_bias: Option<&'a [f32]>,
 }
 
@@ -45,9 +52,9 @@ pub(crate) struct NormWeights<'a> {
 
 /// Position-wise feed-forward weights: `w1 [F, D]`, `b1 [F]`, `w2 [D, F]`, `b2 [D]`.
 pub(crate) struct FfnWeights<'a> {
-    pub w1: &'a [f32],
+    pub w1: Matrix<'a>,
     pub b1: Option<&'a [f32]>,
-    pub w2: &'a [f32],
+    pub w2: Matrix<'a>,
     pub b2: Option<&'a [f32]>,
 }
 
@@ -67,27 +74,29 @@ pub(crate) struct EncoderLayer<'a> {
     pub norm2: NormWeights<'a>,
 }
 
-/// One decoder layer: masked self-attention, encoder-decoder attention (absent in a
-/// decoder-only model), then FFN, each with its LayerNorm.
-pub(crate) struct DecoderLayer<'a> {
-    pub self_attn: AttentionWeights<'a>,
-    pub norm1: NormWeights<'a>,
-    pub cross_attn: Option<(AttentionWeights<'a>, NormWeights<'a>)>,
-    pub ffn: FfnWeights<'a>,
-    pub norm3: NormWeights<'a>,
-}
-
 impl<'a> Model<'a> {
     /// Validates `blob` and wraps it. The blob must start on a 16-byte boundary.
     pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
-        let (config, table) = blob::validate(blob)?;
+        let (config, dtype, table) = blob::validate(blob)?;
         // validate() proved the length is a multiple of 16 and the start is aligned.
         let words = bytemuck::try_cast_slice(blob).map_err(|_| Error::BlobMisaligned)?;
         Ok(Model {
             config,
+            dtype,
+            bytes: blob,
             words,
             table,
         })
+    }
+
+    /// Element type of the weight matrices.
+    pub fn dtype(&self) -> WeightType {
+        self.dtype
+    }
+
+    /// Bytes of the blob (the flash it takes).
+    pub fn blob_bytes(&self) -> usize {
+        self.bytes.len()
     }
 
     /// The configuration.
@@ -100,18 +109,70 @@ impl<'a> Model<'a> {
         self.table.iter().map(|e| e[3] as usize).sum()
     }
 
-    /// The tensor in table slot `index`, `None` when absent.
+    /// The f32 tensor in table slot `index`, `None` when absent (or when it is a weight
+    /// matrix of an f16 or int8 blob: those are read by [`Self::matrix`]).
     pub(crate) fn tensor(&self, index: usize) -> Option<&'a [f32]> {
         let &[_, _, offset, len] = self.table.get(index)?;
-        if len == 0 {
+        if len == 0 || (self.dtype != WeightType::F32 && self.matrix_rows(index).is_some()) {
             return None;
         }
         let start = offset as usize / 4;
         self.words.get(start..start.checked_add(len as usize)?)
     }
 
+    /// Rows of the weight matrix at table index `index` (`None`: not a matrix).
+    fn matrix_rows(&self, index: usize) -> Option<usize> {
+        let dims = &self.config.dims;
+        blob::matrix_rows(dims, blob::kind_at(dims, index)?)
+    }
+
+    /// The weight matrix in table slot `index`, in the blob's dtype; `None` when absent.
+    pub(crate) fn matrix(&self, index: usize) -> Option<Matrix<'a>> {
+        let &[_, _, offset, len] = self.table.get(index)?;
+        if len == 0 {
+            return None;
+        }
+        let (offset, len) = (offset as usize, len as usize);
+        match self.dtype {
+            WeightType::F32 => self.tensor(index).map(Matrix::F32),
+            WeightType::F16 => {
+                let bytes = self
+                    .bytes
+                    .get(offset..offset.checked_add(len.checked_mul(2)?)?)?;
+                bytemuck::try_cast_slice::<u8, f16>(bytes)
+                    .ok()
+                    .map(Matrix::F16)
+            }
+            WeightType::I8 => {
+                let rows = self.matrix_rows(index)?;
+                let start = offset / 4;
+                let scales = self.words.get(start..start.checked_add(rows)?)?;
+                let values_at = offset.checked_add(rows.checked_mul(4)?.div_ceil(16) * 16)?;
+                let values = self.bytes.get(values_at..values_at.checked_add(len)?)?;
+                Some(Matrix::I8(I8Matrix {
+                    values: bytemuck::try_cast_slice(values).ok()?,
+                    scales,
+                }))
+            }
+        }
+    }
+
     fn required(&self, index: usize) -> Result<&'a [f32]> {
         self.tensor(index).ok_or(Error::MissingTensor { index })
+    }
+
+    fn required_matrix(&self, index: usize) -> Result<Matrix<'a>> {
+        self.matrix(index).ok_or(Error::MissingTensor { index })
+    }
+
+    /// The output projection `[V, D]`: the target embedding (f32) when tied, else the
+    /// output weight matrix in the blob's dtype.
+    pub(crate) fn output_projection(&self) -> Result<Matrix<'a>> {
+        if self.config.tie_output {
+            self.required_global(K::TgtEmbed).map(Matrix::F32)
+        } else {
+            self.required_matrix(blob::global_index(K::OutWeight))
+        }
     }
 
     /// A global tensor, `None` when absent.
@@ -138,15 +199,16 @@ impl<'a> Model<'a> {
     pub(crate) fn encoder_layer(&self, layer: usize) -> Result<EncoderLayer<'a>> {
         let get = |kind| self.tensor(blob::encoder_index(layer, kind));
         let req = |kind| self.required(blob::encoder_index(layer, kind));
+        let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
         Ok(EncoderLayer {
             self_attn: AttentionWeights {
-                q: req(K::EncSelfQWeight)?,
+                q: mat(K::EncSelfQWeight)?,
                 q_bias: get(K::EncSelfQBias),
-                k: req(K::EncSelfKWeight)?,
+                k: mat(K::EncSelfKWeight)?,
                 k_bias: get(K::EncSelfKBias),
-                v: req(K::EncSelfVWeight)?,
+                v: mat(K::EncSelfVWeight)?,
                 v_bias: get(K::EncSelfVBias),
-                out: req(K::EncSelfOutWeight)?,
+                out: mat(K::EncSelfOutWeight)?,
                 out_bias: get(K::EncSelfOutBias),
             },
             norm1: NormWeights {
@@ -154,9 +216,9 @@ impl<'a> Model<'a> {
                 beta: get(K::EncNorm1Beta),
             },
             ffn: FfnWeights {
-                w1: req(K::EncFfnW1)?,
+                w1: mat(K::EncFfnW1)?,
                 b1: get(K::EncFfnB1),
-                w2: req(K::EncFfnW2)?,
+                w2: mat(K::EncFfnW2)?,
                 b2: get(K::EncFfnB2),
             },
             norm2: NormWeights {
@@ -166,57 +228,84 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The weights of decoder layer `layer`.
-    pub(crate) fn decoder_layer(&self, layer: usize) -> Result<DecoderLayer<'a>> {
+    /// The masked self-attention of decoder layer `layer` and its LayerNorm (norm1).
+    ///
+    /// The decoder asks for one sub-layer's weights at a time: only those views are live
+    /// on the stack while it computes (the decode step is the engine's deepest frame).
+    pub(crate) fn decoder_self_attention(
+        &self,
+        layer: usize,
+    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
         let dims = &self.config.dims;
         let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
         let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
-        let cross_attn = if self.config.has_encoder() {
-            Some((
-                AttentionWeights {
-                    q: req(K::DecCrossQWeight)?,
-                    q_bias: get(K::DecCrossQBias),
-                    k: req(K::DecCrossKWeight)?,
-                    k_bias: get(K::DecCrossKBias),
-                    v: req(K::DecCrossVWeight)?,
-                    v_bias: get(K::DecCrossVBias),
-                    out: req(K::DecCrossOutWeight)?,
-                    out_bias: get(K::DecCrossOutBias),
-                },
-                NormWeights {
-                    gamma: req(K::DecNorm2Gamma)?,
-                    beta: get(K::DecNorm2Beta),
-                },
-            ))
-        } else {
-            None
-        };
-        Ok(DecoderLayer {
-            self_attn: AttentionWeights {
-                q: req(K::DecSelfQWeight)?,
+        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
+        Ok((
+            AttentionWeights {
+                q: mat(K::DecSelfQWeight)?,
                 q_bias: get(K::DecSelfQBias),
-                k: req(K::DecSelfKWeight)?,
+                k: mat(K::DecSelfKWeight)?,
                 k_bias: get(K::DecSelfKBias),
-                v: req(K::DecSelfVWeight)?,
+                v: mat(K::DecSelfVWeight)?,
                 v_bias: get(K::DecSelfVBias),
-                out: req(K::DecSelfOutWeight)?,
+                out: mat(K::DecSelfOutWeight)?,
                 out_bias: get(K::DecSelfOutBias),
             },
-            norm1: NormWeights {
+            NormWeights {
                 gamma: req(K::DecNorm1Gamma)?,
                 beta: get(K::DecNorm1Beta),
             },
-            cross_attn,
-            ffn: FfnWeights {
-                w1: req(K::DecFfnW1)?,
+        ))
+    }
+
+    /// The encoder-decoder attention of decoder layer `layer` and its LayerNorm (norm2);
+    /// `None` in a decoder-only model.
+    pub(crate) fn decoder_cross_attention(
+        &self,
+        layer: usize,
+    ) -> Result<Option<(AttentionWeights<'a>, NormWeights<'a>)>> {
+        if !self.config.has_encoder() {
+            return Ok(None);
+        }
+        let dims = &self.config.dims;
+        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
+        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
+        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
+        Ok(Some((
+            AttentionWeights {
+                q: mat(K::DecCrossQWeight)?,
+                q_bias: get(K::DecCrossQBias),
+                k: mat(K::DecCrossKWeight)?,
+                k_bias: get(K::DecCrossKBias),
+                v: mat(K::DecCrossVWeight)?,
+                v_bias: get(K::DecCrossVBias),
+                out: mat(K::DecCrossOutWeight)?,
+                out_bias: get(K::DecCrossOutBias),
+            },
+            NormWeights {
+                gamma: req(K::DecNorm2Gamma)?,
+                beta: get(K::DecNorm2Beta),
+            },
+        )))
+    }
+
+    /// The feed-forward network of decoder layer `layer` and its LayerNorm (norm3).
+    pub(crate) fn decoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        let dims = &self.config.dims;
+        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
+        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
+        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
+        Ok((
+            FfnWeights {
+                w1: mat(K::DecFfnW1)?,
                 b1: get(K::DecFfnB1),
-                w2: req(K::DecFfnW2)?,
+                w2: mat(K::DecFfnW2)?,
                 b2: get(K::DecFfnB2),
             },
-            norm3: NormWeights {
+            NormWeights {
                 gamma: req(K::DecNorm3Gamma)?,
                 beta: get(K::DecNorm3Beta),
             },
-        })
+        ))
     }
 }

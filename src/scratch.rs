@@ -8,6 +8,7 @@
 //!   cross_k, cross_v   [Ld, S, D]        encoder-decoder K/V, computed once per source
 //!   self_k, self_v     [Ld, B, T, D]     decoder self-attention cache, one slot per beam
 //!   beam state         (beam search only, see `BeamRegions`)
+//!   int8 activations   (int8 blobs only) values [A, max(D, F)] bytes, scales [A]
 //! work (one region, reused: first by the encoder, then by the decoder)
 //!   encoder:  x [S, D], then either (stem only, first) conv1 output [2S, D]
 //!             or normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
@@ -15,10 +16,12 @@
 //! ```
 //! with `N` decoder rows per step (`B`, or `min(FORWARD_ROW_BLOCK, T)` target positions
 //! for the teacher-forced forward) and `R = min(FFN_ROW_BLOCK, rows)` rows of the
-//! feed-forward network at a time.
+//! feed-forward network at a time. `A = min(8, max(S, N))` activation rows are quantized
+//! together by the int8 linear layers (`picoformer_kernels::quant::I8_ROW_BLOCK`).
 
-use crate::config::Dims;
+use crate::config::{Dims, WeightType};
 use crate::error::{Error, Result};
+use picoformer_kernels::quant;
 
 /// Rows of the feed-forward network computed together: the hidden activations of this
 /// many rows are live at once (`R x F` floats), and each FFN weight row is read once per
@@ -103,10 +106,12 @@ pub(crate) struct Plan {
     /// Whether the encoder has a convolution stem (its first convolution's output needs
     /// `[2S, D]`).
     pub stem: bool,
+    /// Element type of the weight matrices (int8 needs the activation buffer).
+    pub weights: WeightType,
 }
 
 impl Plan {
-    pub const fn new(dims: &Dims, beams: usize, beam_search: bool) -> Plan {
+    pub const fn new(dims: &Dims, weights: WeightType, beams: usize, beam_search: bool) -> Plan {
         let has_enc = dims.n_encoder_layers > 0;
         let has_dec = dims.n_decoder_layers > 0;
         Plan {
@@ -120,12 +125,13 @@ impl Plan {
             rows: beams,
             beam_search,
             stem: has_enc && dims.stem_channels > 0,
+            weights,
         }
     }
 
     /// The plan of [`encode_scratch_bytes`]: the encoder's work region alone.
-    pub const fn encoder_only(dims: &Dims) -> Plan {
-        let mut plan = Plan::new(dims, 1, false);
+    pub const fn encoder_only(dims: &Dims, weights: WeightType) -> Plan {
+        let mut plan = Plan::new(dims, weights, 1, false);
         plan.ld = 0;
         plan.t = 0;
         plan.v = 0;
@@ -134,8 +140,8 @@ impl Plan {
     }
 
     /// The plan of [`forward_scratch_bytes`]: one cache slot, blocks of target positions.
-    pub const fn forward(dims: &Dims) -> Plan {
-        let mut plan = Plan::new(dims, 1, false);
+    pub const fn forward(dims: &Dims, weights: WeightType) -> Plan {
+        let mut plan = Plan::new(dims, weights, 1, false);
         plan.rows = max(1, min(FORWARD_ROW_BLOCK, plan.t));
         plan
     }
@@ -241,6 +247,23 @@ impl Plan {
         add(n, tri!(self.slot_len())) // cache-slot temporary [T, D]
     }
 
+    /// Bytes of quantized activation values (int8 weights only, else 0): `A` rows of
+    /// `max(D, F)`.
+    pub const fn act_values(&self) -> Option<usize> {
+        match self.weights {
+            WeightType::I8 => quant::activation_values(max(self.s, self.rows), max(self.d, self.f)),
+            WeightType::F32 | WeightType::F16 => Some(0),
+        }
+    }
+
+    /// Scales of the quantized activation rows (int8 weights only, else 0): `A`.
+    pub const fn act_scales(&self) -> usize {
+        match self.weights {
+            WeightType::I8 => quant::activation_scales(max(self.s, self.rows)),
+            WeightType::F32 | WeightType::F16 => 0,
+        }
+    }
+
     /// Total bytes of the scratch buffer.
     pub const fn total_bytes(&self) -> Option<usize> {
         let cross = tri!(self.cross_len());
@@ -251,6 +274,8 @@ impl Plan {
         n = tri!(add(n, cache));
         n = tri!(add(n, cache));
         n = tri!(add(n, tri!(self.beam_state())));
+        n = tri!(add(n, tri!(tri!(self.act_values()).checked_add(3)) / 4)); // i8 values, in words
+        n = tri!(add(n, self.act_scales()));
         n = tri!(add(
             n,
             max(tri!(self.encoder_work()), tri!(self.decoder_work()))
@@ -267,29 +292,58 @@ impl Plan {
 }
 
 /// Exact scratch bytes for [`Model::greedy`](crate::Model::greedy) (enough for
-/// [`Model::encode`](crate::Model::encode) too).
+/// [`Model::encode`](crate::Model::encode) too) of an f32 or f16 blob; int8 blobs need
+/// [`greedy_scratch_bytes_for`].
 ///
 /// `None` when the size overflows `usize`.
 pub const fn greedy_scratch_bytes(dims: &Dims) -> Option<usize> {
-    Plan::new(dims, 1, false).total_bytes()
+    greedy_scratch_bytes_for(dims, WeightType::F32)
 }
 
-/// Exact scratch bytes for [`Model::forward`](crate::Model::forward).
+/// Exact scratch bytes for [`Model::greedy`](crate::Model::greedy) with weight matrices of
+/// type `weights`. `None` when the size overflows `usize`.
+pub const fn greedy_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Option<usize> {
+    Plan::new(dims, weights, 1, false).total_bytes()
+}
+
+/// Exact scratch bytes for [`Model::forward`](crate::Model::forward) (f32 or f16 blob).
 /// `None` when the size overflows `usize`.
 pub const fn forward_scratch_bytes(dims: &Dims) -> Option<usize> {
-    Plan::forward(dims).total_bytes()
+    forward_scratch_bytes_for(dims, WeightType::F32)
 }
 
-/// Exact scratch bytes for [`Model::encode`](crate::Model::encode).
+/// Exact scratch bytes for [`Model::forward`](crate::Model::forward) with weight matrices
+/// of type `weights`. `None` when the size overflows `usize`.
+pub const fn forward_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Option<usize> {
+    Plan::forward(dims, weights).total_bytes()
+}
+
+/// Exact scratch bytes for [`Model::encode`](crate::Model::encode) (f32 or f16 blob).
 /// `None` when the size overflows `usize`.
 pub const fn encode_scratch_bytes(dims: &Dims) -> Option<usize> {
-    Plan::encoder_only(dims).total_bytes()
+    encode_scratch_bytes_for(dims, WeightType::F32)
+}
+
+/// Exact scratch bytes for [`Model::encode`](crate::Model::encode) with weight matrices of
+/// type `weights`. `None` when the size overflows `usize`.
+pub const fn encode_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Option<usize> {
+    Plan::encoder_only(dims, weights).total_bytes()
 }
 
 /// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
-/// size `beam`. `None` when the size overflows `usize`.
+/// size `beam` (f32 or f16 blob). `None` when the size overflows `usize`.
 pub const fn beam_scratch_bytes(dims: &Dims, beam: usize) -> Option<usize> {
-    Plan::new(dims, beam, true).total_bytes()
+    beam_scratch_bytes_for(dims, WeightType::F32, beam)
+}
+
+/// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
+/// size `beam` and weight matrices of type `weights`. `None` when the size overflows.
+pub const fn beam_scratch_bytes_for(
+    dims: &Dims,
+    weights: WeightType,
+    beam: usize,
+) -> Option<usize> {
+    Plan::new(dims, weights, beam, true).total_bytes()
 }
 
 /// A 16-byte aligned scratch buffer of `N` bytes, for firmware to place in a `static`.
@@ -364,6 +418,23 @@ impl<'s> Arena<'s> {
     /// The next `n` f32 elements.
     pub fn f32s(&mut self, n: Option<usize>) -> Result<&'s mut [f32]> {
         self.slice(n)
+    }
+
+    /// The next `n` i8 elements (rounded up to whole 4-byte words, then to 16 bytes).
+    pub fn i8s(&mut self, n: Option<usize>) -> Result<&'s mut [i8]> {
+        let n = n.ok_or(Error::SizeOverflow)?;
+        let words = n.checked_add(3).ok_or(Error::SizeOverflow)? / 4;
+        let bytes = self.bytes(Some(words))?;
+        let bytes = bytes.get_mut(..n).ok_or(Error::SizeOverflow)?;
+        bytemuck::try_cast_slice_mut(bytes).map_err(|_| Error::ScratchMisaligned)
+    }
+
+    /// The int8 activation buffer of `plan` (empty slices unless its weights are int8).
+    pub fn activations(&mut self, plan: &Plan) -> Result<quant::Activations<'s>> {
+        Ok(quant::Activations {
+            values: self.i8s(plan.act_values())?,
+            scales: self.f32s(Some(plan.act_scales()))?,
+        })
     }
 
     /// The next `n` u32 elements.

@@ -1,11 +1,37 @@
 //! `StaticModel`: a model whose dimensions are part of its type.
 
 use crate::blob::TensorKind;
-use crate::config::Dims;
+use crate::config::{Dims, WeightType};
 use crate::decode::{BeamParams, Greedy, Hypotheses};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scratch::{self, Scratch};
+
+/// The element type of a static model's weight matrices: `f32` (the default),
+/// [`f16`](crate::f16), or `i8` (int8 with a scale per output row).
+pub trait WeightElement: sealed::Sealed + Copy + core::fmt::Debug + 'static {
+    /// The blob dtype of this element type.
+    const DTYPE: WeightType;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for crate::f16 {}
+    impl Sealed for i8 {}
+}
+
+impl WeightElement for f32 {
+    const DTYPE: WeightType = WeightType::F32;
+}
+
+impl WeightElement for crate::f16 {
+    const DTYPE: WeightType = WeightType::F16;
+}
+
+impl WeightElement for i8 {
+    const DTYPE: WeightType = WeightType::I8;
+}
 
 /// A model whose dimensions are const generics: `D` d_model, `H` heads, `F` d_ff, `LE`/`LD`
 /// encoder/decoder layers, `SV`/`TV` source/target vocabulary, `S`/`T` longest
@@ -18,6 +44,9 @@ use crate::scratch::{self, Scratch};
 /// - The weights stay where the blob is (flash); [`Self::from_blob`] only validates them
 ///   and checks that the blob's dimensions are the type's.
 /// - The math is [`Model`]'s: there is one implementation of every layer.
+/// - `W` is the element type of the weight matrices (`f32` by default, [`f16`](crate::f16)
+///   or `i8`); [`Self::from_blob`] refuses a blob of another dtype, and the scratch sizes
+///   include the int8 activation buffer for `i8`.
 ///
 /// ```
 /// use picoformer::{Scratch, StaticModel};
@@ -54,8 +83,10 @@ pub struct StaticModel<
     const TV: usize,
     const S: usize,
     const T: usize,
+    W: WeightElement = f32,
 > {
     model: Model<'a>,
+    weights: core::marker::PhantomData<W>,
 }
 
 impl<
@@ -69,7 +100,8 @@ impl<
         const TV: usize,
         const S: usize,
         const T: usize,
-    > StaticModel<'a, D, H, F, LE, LD, SV, TV, S, T>
+        W: WeightElement,
+    > StaticModel<'a, D, H, F, LE, LD, SV, TV, S, T, W>
 {
     /// The dimensions of this type.
     pub const DIMS: Dims = Dims {
@@ -87,27 +119,30 @@ impl<
     };
 
     /// Exact scratch bytes of `encode`.
-    pub const ENCODE_SCRATCH_BYTES: usize = match scratch::encode_scratch_bytes(&Self::DIMS) {
-        Some(n) => n,
-        None => usize::MAX,
-    };
+    pub const ENCODE_SCRATCH_BYTES: usize =
+        match scratch::encode_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
+            Some(n) => n,
+            None => usize::MAX,
+        };
 
     /// Exact scratch bytes of `forward`.
-    pub const FORWARD_SCRATCH_BYTES: usize = match scratch::forward_scratch_bytes(&Self::DIMS) {
-        Some(n) => n,
-        None => usize::MAX,
-    };
+    pub const FORWARD_SCRATCH_BYTES: usize =
+        match scratch::forward_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
+            Some(n) => n,
+            None => usize::MAX,
+        };
 
     /// Exact scratch bytes of `greedy`.
-    pub const GREEDY_SCRATCH_BYTES: usize = match scratch::greedy_scratch_bytes(&Self::DIMS) {
-        Some(n) => n,
-        None => usize::MAX, // cannot be allocated: every call fails to compile
-    };
+    pub const GREEDY_SCRATCH_BYTES: usize =
+        match scratch::greedy_scratch_bytes_for(&Self::DIMS, W::DTYPE) {
+            Some(n) => n,
+            None => usize::MAX, // cannot be allocated: every call fails to compile
+        };
 
     /// Exact scratch bytes of `beam_search` with beam size `beam` (`usize::MAX` when the
     /// size overflows, which no buffer can satisfy).
     pub const fn beam_scratch_bytes(beam: usize) -> usize {
-        match scratch::beam_scratch_bytes(&Self::DIMS, beam) {
+        match scratch::beam_scratch_bytes_for(&Self::DIMS, W::DTYPE, beam) {
             Some(n) => n,
             None => usize::MAX,
         }
@@ -132,6 +167,12 @@ impl<
             );
         }
         let model = Model::from_blob(blob)?;
+        if model.dtype() != W::DTYPE {
+            return Err(Error::WrongDtype {
+                expected: W::DTYPE as u32,
+                found: model.dtype() as u32,
+            });
+        }
         let found = model.config().dims;
         let expected = Self::DIMS;
         let fields = [
@@ -164,7 +205,10 @@ impl<
                 });
             }
         }
-        Ok(StaticModel { model })
+        Ok(StaticModel {
+            model,
+            weights: core::marker::PhantomData,
+        })
     }
 
     /// The runtime-shaped view (same weights, same math).

@@ -203,13 +203,24 @@ fn blob_unsupported_version() {
 
 #[test]
 fn blob_unsupported_dtype() {
-    // 1 (f16) and 2 (i8) are reserved, not computed with; anything else is unknown.
-    for found in [1, 2, 3, 99, u32::MAX] {
+    // 0 (f32), 1 (f16) and 2 (i8) are the known codes; anything else is unknown.
+    for found in [3, 99, u32::MAX] {
         expect_err(
             load_edited("tied", |b| put_u32(b, DTYPE, found)),
             Error::UnsupportedDtype { found },
         );
     }
+}
+
+#[test]
+fn blob_relabelled_dtype() {
+    // An f32 blob whose dtype field says i8: the first matrix's "scales" are its first
+    // weights, some of them negative.
+    let err = load_edited("tied", |b| put_u32(b, DTYPE, 2));
+    assert!(matches!(err, Err(Error::InvalidScale { .. })), "{err:?}");
+    // ... says f16: every matrix then fits in the bytes it had, so the blob loads (the
+    // format has no checksum; the weights would be garbage).
+    assert!(load_edited("tied", |b| put_u32(b, DTYPE, 1)).is_ok());
 }
 
 #[test]
@@ -1518,7 +1529,12 @@ fn every_error_displays_as_one_line() {
         },
         Error::BadMagic,
         Error::UnsupportedVersion { found: 2 },
-        Error::UnsupportedDtype { found: 1 },
+        Error::UnsupportedDtype { found: 3 },
+        Error::InvalidScale { index: 3 },
+        Error::WrongDtype {
+            expected: 0,
+            found: 2,
+        },
         Error::BlobMisaligned,
         Error::BlobLengthMismatch {
             declared: 16,

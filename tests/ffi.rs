@@ -174,7 +174,7 @@ fn encode_matches_the_rust_api() {
 #[test]
 fn every_status_has_its_own_message() {
     let unknown = message(-1);
-    let codes: Vec<i32> = (0..=24).chain(100..=106).collect();
+    let codes: Vec<i32> = (0..=27).chain(100..=106).collect();
     let mut seen = std::collections::HashSet::new();
     for c in codes {
         let msg = message(c);
@@ -354,4 +354,47 @@ fn files_are_read_into_caller_memory() {
         PF_ERR_NULL_POINTER
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// f16 and int8 blobs go through the C API unchanged: the scratch query includes the
+/// int8 activation buffer, and the decode equals the Rust API's on the same blob.
+#[test]
+fn quantized_blobs_through_the_c_api() {
+    for case in golden_cases() {
+        for dtype in [picoformer::WeightType::F16, picoformer::WeightType::I8] {
+            let (blob, _) =
+                picoformer::host::convert::requantize(case.blob.as_slice(), dtype).unwrap();
+            let blob = AlignedBytes::copy_from(&blob);
+            let m = handle(blob.as_slice());
+            let model = Model::from_blob(blob.as_slice()).unwrap();
+            let bytes = greedy_bytes(&m);
+            assert_eq!(bytes, model.greedy_scratch_bytes().unwrap());
+            let mut scratch = AlignedBytes::zeroed(bytes);
+            for g in &case.expected.greedy {
+                let mut want = vec![0u32; g.max_len];
+                let r = model
+                    .greedy(&g.src, g.max_len, &mut want, scratch.as_mut_slice())
+                    .unwrap();
+                let mut tokens = vec![0u32; g.max_len];
+                let (mut len, mut score) = (0usize, 0f32);
+                let s = unsafe {
+                    pf_greedy(
+                        &m,
+                        g.src.as_ptr(),
+                        g.src.len(),
+                        g.max_len,
+                        tokens.as_mut_ptr(),
+                        tokens.len(),
+                        &mut len,
+                        &mut score,
+                        scratch.as_mut_slice().as_mut_ptr().cast(),
+                        scratch.as_slice().len(),
+                    )
+                };
+                assert_eq!(s, PF_OK, "{}: {}", case.name, message(s));
+                assert_eq!(tokens[..len], want[..r.len], "{} {dtype:?}", case.name);
+                assert_eq!(score, r.score);
+            }
+        }
+    }
 }

@@ -113,6 +113,7 @@ echo
 echo "| board (QEMU) | CPU | scalar reference | kernel | kernel |"
 echo "|---|---|---|---|---|"
 for row in "${matvec_rows[@]}"; do echo "$row"; done
+
 echo
 echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
 echo "No static of the engine's crates exists in RAM (checked by symbol): the scratch buffer"
@@ -121,3 +122,5 @@ echo "QEMU has no cycle model, so M4F and M7 (one binary) count the same."
 echo "Paper base shape (D 512, F 2048, 6 + 6 layers, vocab 37000, 64 positions): greedy scratch"
 echo "$(figure "$log" paper_base_greedy_scratch_bytes) bytes; its ~63 M f32 weights (~250 MB) fit no board here."
 for note in "${notes[@]}"; do echo "WARNING: $note"; done
+echo
+bash tools/firmware-dtypes.sh

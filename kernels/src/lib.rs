@@ -6,6 +6,9 @@
 //!   its lanes; the frame handles heads and tails) and the [`simd::F32Simd`] trait.
 //! - Per-ISA kernels: `x86_64` (AVX2 + FMA, AVX-512F), `aarch64` (NEON), `arm` (the
 //!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`).
+//! - [`quant`]: weight matrices stored as f16 or int8 (one scale per row): the
+//!   [`Matrix`] view, [`quant::linear`], the scalar twins and the integer kernels (AVX2,
+//!   SDOT, SMLAD, Helium).
 //! - One dispatch point: the functions at the crate root ([`linear`], [`dot`], [`axpy`],
 //!   [`attention`]) run the [`active_kernel`]. Under `std` it is the best one this CPU
 //!   supports, or the one named by the environment variable `PICOFORMER_KERNEL`
@@ -27,6 +30,7 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod quant;
 pub mod scalar;
 pub mod simd;
 
@@ -37,6 +41,7 @@ pub mod arm;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+pub use quant::{Activations, I8Matrix, Matrix};
 pub use scalar::{
     add_assign, argmax, conv1d_out_len, gelu, layer_norm, log_softmax, log_sum_exp, max, relu,
     softmax, sum_compensated, CONV_ROW_BLOCK,

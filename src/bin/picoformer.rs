@@ -54,6 +54,24 @@ enum Kind {
     Cross,
 }
 
+/// `convert --dtype`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Dtype {
+    F32,
+    F16,
+    I8,
+}
+
+impl From<Dtype> for picoformer::WeightType {
+    fn from(d: Dtype) -> Self {
+        match d {
+            Dtype::F32 => picoformer::WeightType::F32,
+            Dtype::F16 => picoformer::WeightType::F16,
+            Dtype::I8 => picoformer::WeightType::I8,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Convert trained weights into a picoformer model blob (.pfm).
@@ -70,6 +88,10 @@ enum Command {
         /// Output model blob.
         #[arg(short, long)]
         output: PathBuf,
+        /// Element type of the weight matrices: f32, f16, or i8 (int8 with one scale per
+        /// output row). Prints each matrix's quantization error.
+        #[arg(long, value_enum, default_value_t = Dtype::F32)]
+        dtype: Dtype,
     },
     /// Show a model's configuration, size and scratch needs.
     Info {
@@ -280,6 +302,7 @@ fn run(cli: Cli) -> Result<()> {
             config,
             weights,
             output,
+            dtype,
         } => {
             let read_config = || -> Result<String> {
                 let path = config.as_ref().context("this format needs --config")?;
@@ -314,11 +337,31 @@ fn run(cli: Cli) -> Result<()> {
                     (blob, Vec::new())
                 }
             };
+            let blob = if dtype == Dtype::F32 {
+                blob
+            } else {
+                let dtype = picoformer::WeightType::from(dtype);
+                let (blob, errors) =
+                    convert::requantize(&blob, dtype).context("quantizing the weights")?;
+                eprintln!("{} weight matrices, quantization error:", dtype.name());
+                for line in convert::quant_report_lines(&errors) {
+                    eprintln!("  {line}");
+                }
+                blob
+            };
             // Check what we wrote is what the engine accepts before writing it out.
             Model::from_blob(host::AlignedBytes::copy_from(&blob).as_slice())
                 .context("the converted blob does not validate")?;
-            std::fs::write(&output, &blob)
-                .with_context(|| format!("writing {}", output.display()))?;
+            // Nothing half-written: a temporary beside the output, renamed when complete.
+            let mut partial = output.clone().into_os_string();
+            partial.push(".partial");
+            let partial = PathBuf::from(partial);
+            let written =
+                std::fs::write(&partial, &blob).and_then(|()| std::fs::rename(&partial, &output));
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e).with_context(|| format!("writing {}", output.display()));
+            }
             for name in &unused {
                 eprintln!("note: tensor `{name}` is not used by this config");
             }
@@ -332,11 +375,14 @@ fn run(cli: Cli) -> Result<()> {
             let forward = m.forward_scratch_bytes()?;
             let beam_bytes = m.beam_scratch_bytes(beam)?;
             let config = ConfigJson::from(m.config());
+            let weight_bytes =
+                blob.as_slice().len() - picoformer::blob::header_len(&m.config().dims).unwrap_or(0);
             if json {
                 let out = json!({
                     "config": config,
+                    "dtype": m.dtype().name(),
                     "parameters": params,
-                    "weight_bytes": params * 4,
+                    "weight_bytes": weight_bytes,
                     "blob_bytes": blob.as_slice().len(),
                     "scratch_bytes": {
                         "greedy": greedy,
@@ -348,7 +394,8 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 println!("{}", serde_json::to_string_pretty(&config)?);
                 println!("parameters:            {params}");
-                println!("weight bytes (f32):    {}", params * 4);
+                println!("weight dtype:          {}", m.dtype().name());
+                println!("weight bytes:          {weight_bytes}");
                 println!("blob bytes:            {}", blob.as_slice().len());
                 println!("scratch, greedy:       {greedy}");
                 println!("scratch, forward:      {forward}");
@@ -464,6 +511,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             let out = json!({
                 "kernel": picoformer_kernels::active_kernel().name(),
+                "quant_kernel": picoformer_kernels::quant::active_quant_kernel().name(),
+                "dtype": m.dtype().name(),
                 "encode_s": median(&mut encode_s),
                 "forward_s": median(&mut forward_s),
                 "greedy_s": median(&mut greedy_s),

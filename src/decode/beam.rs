@@ -302,7 +302,7 @@ impl<'a> Model<'a> {
         if !(params.alpha.is_finite() && params.alpha >= 0.0) {
             return Err(Error::InvalidLengthPenalty);
         }
-        let plan = Plan::new(&config.dims, params.beam, true);
+        let plan = Plan::new(&config.dims, self.dtype(), params.beam, true);
         let (mut session, mut state) = start(self, &plan, source, scratch, None, |arena| {
             BeamState::carve(&plan, arena)
         })?;
@@ -320,6 +320,7 @@ impl<'a> Model<'a> {
                 input,
                 rows,
                 &mut session.caches,
+                &mut session.act,
                 &mut work,
                 None,
             )?;
@@ -337,6 +338,7 @@ impl<'a> Model<'a> {
                 inputs,
                 rows,
                 &mut session.caches,
+                &mut session.act,
                 &mut work,
                 None,
             )?;

@@ -12,6 +12,7 @@ use crate::model::Model;
 use crate::probe::AttentionProbe;
 use crate::scratch::{Arena, Plan};
 use picoformer_kernels as k;
+use picoformer_kernels::Activations;
 
 /// Result of [`Model::greedy`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,6 +121,8 @@ fn need_decoder(model: &Model) -> Result<()> {
 /// work region.
 pub(crate) struct Session<'s> {
     pub caches: DecoderCaches<'s>,
+    /// The int8 activation buffer (empty for f32 and f16 weights).
+    pub act: Activations<'s>,
     pub work: &'s mut [f32],
 }
 
@@ -137,36 +140,41 @@ pub(crate) fn start<'s, B>(
     let mut arena = Arena::new(scratch, plan.total_bytes())?;
     let mut caches = DecoderCaches::carve(plan, &mut arena)?;
     let beam = carve_beam(&mut arena)?;
+    let mut act = arena.activations(plan)?;
     let work = arena.f32s(plan.work_len())?;
     if model.config().has_encoder() {
         let mut enc = EncoderWork::carve(plan, &mut *work)?;
-        let rows = encoder::encode(model, plan, source, &mut enc, probe)?;
+        let rows = encoder::encode(model, plan, source, &mut enc, probe, &mut act)?;
         let memory = encoder::prefix(enc.x, rows * plan.d);
-        decoder::precompute_cross(model, plan, memory, &mut caches)?;
+        decoder::precompute_cross(model, plan, memory, &mut caches, &mut act)?;
     }
-    Ok((Session { caches, work }, beam))
+    Ok((Session { caches, act, work }, beam))
 }
 
 impl<'a> Model<'a> {
     /// Exact scratch bytes of [`greedy`](Self::greedy) (enough for [`encode`](Self::encode)
     /// too).
     pub fn greedy_scratch_bytes(&self) -> Result<usize> {
-        crate::scratch::greedy_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
+        crate::scratch::greedy_scratch_bytes_for(&self.config().dims, self.dtype())
+            .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`forward`](Self::forward).
     pub fn forward_scratch_bytes(&self) -> Result<usize> {
-        crate::scratch::forward_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
+        crate::scratch::forward_scratch_bytes_for(&self.config().dims, self.dtype())
+            .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`encode`](Self::encode).
     pub fn encode_scratch_bytes(&self) -> Result<usize> {
-        crate::scratch::encode_scratch_bytes(&self.config().dims).ok_or(Error::SizeOverflow)
+        crate::scratch::encode_scratch_bytes_for(&self.config().dims, self.dtype())
+            .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`beam_search`](Self::beam_search) with `beam` hypotheses.
     pub fn beam_scratch_bytes(&self, beam: usize) -> Result<usize> {
-        crate::scratch::beam_scratch_bytes(&self.config().dims, beam).ok_or(Error::SizeOverflow)
+        crate::scratch::beam_scratch_bytes_for(&self.config().dims, self.dtype(), beam)
+            .ok_or(Error::SizeOverflow)
     }
 
     /// Runs the encoder on source tokens: `out` `[src.len(), D]` receives the top encoder
@@ -198,11 +206,12 @@ impl<'a> Model<'a> {
                 got: out.len(),
             });
         }
-        let plan = Plan::encoder_only(&self.config().dims);
+        let plan = Plan::encoder_only(&self.config().dims, self.dtype());
         let mut arena = Arena::new(scratch, plan.total_bytes())?;
+        let mut act = arena.activations(&plan)?;
         let work = arena.f32s(plan.work_len())?;
         let mut enc = EncoderWork::carve(&plan, work)?;
-        encoder::encode(self, &plan, source, &mut enc, None)?;
+        encoder::encode(self, &plan, source, &mut enc, None, &mut act)?;
         for (dst, &v) in out.iter_mut().zip(enc.x.iter().take(needed)) {
             *dst = v;
         }
@@ -255,7 +264,7 @@ impl<'a> Model<'a> {
             };
             probe.start(layers, dims.n_heads, src.len(), tgt.len())?;
         }
-        let plan = Plan::forward(dims);
+        let plan = Plan::forward(dims, self.dtype());
         let (mut session, ()) = start(self, &plan, &source, scratch, probe.as_deref_mut(), |_| {
             Ok(())
         })?;
@@ -274,6 +283,7 @@ impl<'a> Model<'a> {
                 tokens,
                 at,
                 &mut session.caches,
+                &mut session.act,
                 &mut work,
                 probe,
             )?;
@@ -326,7 +336,7 @@ impl<'a> Model<'a> {
             });
         }
         let config = self.config();
-        let plan = Plan::new(&config.dims, 1, false);
+        let plan = Plan::new(&config.dims, self.dtype(), 1, false);
         let (mut session, ()) = start(self, &plan, source, scratch, None, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
@@ -339,6 +349,7 @@ impl<'a> Model<'a> {
                 input,
                 rows,
                 &mut session.caches,
+                &mut session.act,
                 &mut work,
                 None,
             )?;
@@ -356,6 +367,7 @@ impl<'a> Model<'a> {
                 input,
                 rows,
                 &mut session.caches,
+                &mut session.act,
                 &mut work,
                 None,
             )?;

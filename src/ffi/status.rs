@@ -59,6 +59,10 @@ pub const PF_ERR_OUTPUT_TOO_SMALL: i32 = 23;
 pub const PF_ERR_SIZE_OVERFLOW: i32 = 24;
 /// An input of vectors or frames is not a whole number of rows (Rust API only).
 pub const PF_ERR_RAGGED_INPUT: i32 = 25;
+/// An int8 weight matrix has a negative or non-finite row scale.
+pub const PF_ERR_INVALID_SCALE: i32 = 26;
+/// The blob's weight type is not the one the static model type expects (Rust API only).
+pub const PF_ERR_WRONG_DTYPE: i32 = 27;
 
 /// A required pointer is NULL (a NULL array is accepted only with length 0).
 pub const PF_ERR_NULL_POINTER: i32 = 100;
@@ -104,6 +108,8 @@ pub(crate) const fn code(error: &Error) -> i32 {
         Error::OutputTooSmall { .. } => PF_ERR_OUTPUT_TOO_SMALL,
         Error::SizeOverflow => PF_ERR_SIZE_OVERFLOW,
         Error::RaggedInput { .. } => PF_ERR_RAGGED_INPUT,
+        Error::InvalidScale { .. } => PF_ERR_INVALID_SCALE,
+        Error::WrongDtype { .. } => PF_ERR_WRONG_DTYPE,
     }
 }
 
@@ -144,6 +150,8 @@ pub(crate) const fn message(status: i32) -> &'static core::ffi::CStr {
         PF_ERR_OUTPUT_TOO_SMALL => c"output array is shorter than the call may write",
         PF_ERR_SIZE_OVERFLOW => c"a size computed from the model dimensions overflows",
         PF_ERR_RAGGED_INPUT => c"an input of vectors or frames is not a whole number of rows",
+        PF_ERR_INVALID_SCALE => c"an int8 weight row scale is negative or not finite",
+        PF_ERR_WRONG_DTYPE => c"model blob weight type differs from the static model type's",
         PF_ERR_NULL_POINTER => c"a required pointer is NULL",
         PF_ERR_MISALIGNED_POINTER => c"a pointer is not aligned for its element type",
         PF_ERR_BAD_LENGTH => c"an array length is too large for the address space",

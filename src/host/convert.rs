@@ -10,8 +10,9 @@
 //! [`super::ct2_whisper`] (CTranslate2 Whisper). All of them fill the canonical table
 //! through [`build_blob`].
 
-use crate::blob::{self, Presence, Slot, TensorKind as K};
-use crate::config::Config;
+use crate::blob::{self, writer::QuantError, Presence, Slot, TensorKind as K};
+use crate::config::{Config, WeightType};
+use crate::model::Model;
 use anyhow::{bail, Context};
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeSet;
@@ -41,6 +42,50 @@ pub fn build_blob(
         data.get(index).and_then(|d| d.as_deref())
     })
     .map_err(anyhow::Error::msg)
+}
+
+/// Re-writes an f32 blob with its weight matrices stored as `dtype`, and reports each
+/// matrix's quantization error (see [`blob::writer::write_blob_as`]). Every converter
+/// writes f32; this is the one place quantization happens.
+pub fn requantize(
+    f32_blob: &[u8],
+    dtype: WeightType,
+) -> anyhow::Result<(Vec<u8>, Vec<QuantError>)> {
+    let aligned = super::AlignedBytes::copy_from(f32_blob);
+    let model = Model::from_blob(aligned.as_slice()).context("reading the f32 blob")?;
+    if model.dtype() != WeightType::F32 {
+        bail!(
+            "the blob already holds {} weights; convert from f32",
+            model.dtype().name()
+        );
+    }
+    let config = *model.config();
+    blob::writer::write_blob_as(&config, dtype, |index, _| model.tensor(index))
+        .map_err(anyhow::Error::msg)
+}
+
+/// One line per quantized matrix: its largest absolute error, that error relative to
+/// the matrix's largest weight, and the relative RMS error.
+pub fn quant_report_lines(errors: &[QuantError]) -> Vec<String> {
+    errors
+        .iter()
+        .map(|e| {
+            let rel = if e.max_weight > 0.0 {
+                e.max_abs / e.max_weight
+            } else {
+                0.0
+            };
+            format!(
+                "{:<18} layer {:>2}: max |err| {:.3e} ({:.3}% of max |w| {:.3e}), rms {:.3}%",
+                format!("{:?}", e.kind),
+                e.layer,
+                e.max_abs,
+                100.0 * rel,
+                e.max_weight,
+                100.0 * e.relative_rms
+            )
+        })
+        .collect()
 }
 
 /// Where a blob slot's data comes from in the PyTorch file.

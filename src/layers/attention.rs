@@ -8,10 +8,17 @@
 use crate::model::AttentionWeights;
 use crate::probe::ProbeSite;
 use picoformer_kernels as k;
+use picoformer_kernels::Activations;
 
 /// `q = input Wq^T + bq` for `[n, D]` rows.
-pub(crate) fn project_queries(w: &AttentionWeights, input: &[f32], d: usize, q: &mut [f32]) {
-    k::linear(input, w.q, w.q_bias, d, q);
+pub(crate) fn project_queries(
+    w: &AttentionWeights,
+    input: &[f32],
+    d: usize,
+    q: &mut [f32],
+    act: &mut Activations,
+) {
+    k::quant::linear(input, w.q, w.q_bias, d, q, act);
 }
 
 /// `keys = input Wk^T + bk`, `values = input Wv^T + bv` for `[n, D]` rows.
@@ -21,9 +28,10 @@ pub(crate) fn project_keys_values(
     d: usize,
     keys: &mut [f32],
     values: &mut [f32],
+    act: &mut Activations,
 ) {
-    k::linear(input, w.k, w.k_bias, d, keys);
-    k::linear(input, w.v, w.v_bias, d, values);
+    k::quant::linear(input, w.k, w.k_bias, d, keys, act);
+    k::quant::linear(input, w.v, w.v_bias, d, values, act);
 }
 
 /// Attention of each query row in place over the same `keys`/`values` `[m, D]`
@@ -44,6 +52,12 @@ pub(crate) fn attend_all(
 }
 
 /// `out = z Wo^T + bo` for `[n, D]` rows.
-pub(crate) fn project_output(w: &AttentionWeights, z: &[f32], d: usize, out: &mut [f32]) {
-    k::linear(z, w.out, w.out_bias, d, out);
+pub(crate) fn project_output(
+    w: &AttentionWeights,
+    z: &[f32],
+    d: usize,
+    out: &mut [f32],
+    act: &mut Activations,
+) {
+    k::quant::linear(z, w.out, w.out_bias, d, out, act);
 }

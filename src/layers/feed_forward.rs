@@ -3,6 +3,7 @@
 use crate::config::{Activation, Config};
 use crate::model::FfnWeights;
 use picoformer_kernels as k;
+use picoformer_kernels::Activations;
 
 /// `out = ffn(input)` for `[n, D]` rows, `rows_block` rows at a time through
 /// `hidden` `[rows_block, F]`.
@@ -13,6 +14,7 @@ pub(crate) fn feed_forward(
     hidden: &mut [f32],
     rows_block: usize,
     out: &mut [f32],
+    act: &mut Activations,
 ) {
     let (d, f) = (config.dims.d_model, config.dims.d_ff);
     // Non-zero and without overflow (the scratch plan sized `hidden` from the same
@@ -25,11 +27,11 @@ pub(crate) fn feed_forward(
         let Some(h) = rows.checked_mul(f).and_then(|n| hidden.get_mut(..n)) else {
             return;
         };
-        k::linear(x_rows, ffn.w1, ffn.b1, d, h); // [rows, F]
+        k::quant::linear(x_rows, ffn.w1, ffn.b1, d, h, act); // [rows, F]
         match config.activation {
             Activation::Relu => k::relu(h),
             Activation::Gelu => k::gelu(h),
         }
-        k::linear(h, ffn.w2, ffn.b2, f, out_rows); // [rows, D]
+        k::quant::linear(h, ffn.w2, ffn.b2, f, out_rows, act); // [rows, D]
     }
 }

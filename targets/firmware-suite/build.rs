@@ -4,8 +4,14 @@
 //!
 //! The golden case is `tests/golden/tied` unless `PICOFORMER_FIRMWARE_GOLDEN` names another
 //! (its blob must fit the board's flash and its scratch the board's RAM).
+//!
+//! `PICOFORMER_FIRMWARE_DTYPE=f16|i8` stores the weight matrices in that type (the host
+//! converter's `requantize`) and makes `Net` carry it; the expected outputs are then the
+//! host engine's for the same quantized blob (PyTorch has no such model), so the suite
+//! still checks tokens exactly and scores within 1e-4.
 
-use picoformer::host::{config_json::ConfigJson, convert};
+use picoformer::host::{config_json::ConfigJson, convert, AlignedBytes};
+use picoformer::{BeamParams, Model, WeightType};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,9 +30,31 @@ fn main() -> BuildResult<()> {
     let weights = golden.join("weights.safetensors");
     println!("cargo::rerun-if-changed={}", weights.display());
     let (blob, _report) = convert::convert_torch(&config, &std::fs::read(&weights)?)?;
+    println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_DTYPE");
+    let dtype = match std::env::var("PICOFORMER_FIRMWARE_DTYPE").as_deref() {
+        Ok("f16") => WeightType::F16,
+        Ok("i8") => WeightType::I8,
+        Ok("f32") | Err(_) => WeightType::F32,
+        Ok(other) => {
+            return Err(format!("PICOFORMER_FIRMWARE_DTYPE={other}: f32, f16 or i8").into())
+        }
+    };
+    let blob = if dtype == WeightType::F32 {
+        blob
+    } else {
+        convert::requantize(&blob, dtype)?.0
+    };
     std::fs::write(out.join("model.pfm"), &blob)?;
 
-    let expected: Value = serde_json::from_str(&read_text(&golden.join("expected.json"))?)?;
+    let mut expected: Value = serde_json::from_str(&read_text(&golden.join("expected.json"))?)?;
+    if dtype != WeightType::F32 {
+        host_expected(&blob, &mut expected)?;
+    }
+    let weight_type = match dtype {
+        WeightType::F32 => "f32",
+        WeightType::F16 => "picoformer::f16",
+        WeightType::I8 => "i8",
+    };
     let d = &config.dims;
     let mut code = String::new();
     writeln!(code, "/// Name of the golden case under `tests/golden/`.")?;
@@ -34,7 +62,7 @@ fn main() -> BuildResult<()> {
     writeln!(
         code,
         "/// The golden model's type: D, H, F, LE, LD, SV, TV, S, T from its config.json.\n\
-         pub type Net = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}>;",
+         pub type Net = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}, {weight_type}>;",
         d.d_model,
         d.n_heads,
         d.d_ff,
@@ -49,7 +77,7 @@ fn main() -> BuildResult<()> {
     writeln!(
         code,
         "/// `Net` with a wider d_model than the blob's: loading must fail.\n\
-         pub type WiderNet = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}>;",
+         pub type WiderNet = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}, {weight_type}>;",
         d.d_model + d.d_model / d.n_heads,
         d.n_heads,
         d.d_ff,
@@ -137,6 +165,53 @@ fn main() -> BuildResult<()> {
     }
     writeln!(code, "        _ => return None,\n    }})\n}}")?;
     std::fs::write(out.join("golden.rs"), code)?;
+    Ok(())
+}
+
+/// Replaces PyTorch's greedy and beam outputs in `expected` by the host engine's on the
+/// quantized `blob` (same inputs).
+fn host_expected(blob: &[u8], expected: &mut Value) -> BuildResult<()> {
+    let aligned = AlignedBytes::copy_from(blob);
+    let model = Model::from_blob(aligned.as_slice())?;
+    let ids = |v: &Value| -> Vec<u32> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_u64())
+                    .map(|t| t as u32)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if let Some(cases) = expected["greedy"].as_array_mut() {
+        for case in cases {
+            let src = ids(&case["src"]);
+            let max_len = case["max_len"].as_u64().unwrap_or(1) as usize;
+            let mut scratch = picoformer::host::scratch(model.greedy_scratch_bytes()?);
+            let mut out = vec![0u32; max_len];
+            let g = model.greedy(&src, max_len, &mut out, scratch.as_mut_slice())?;
+            case["tokens"] = serde_json::json!(out[..g.len]);
+            case["score"] = serde_json::json!(g.score);
+        }
+    }
+    if let Some(cases) = expected["beam"].as_array_mut() {
+        for case in cases {
+            let params = BeamParams {
+                beam: case["beam"].as_u64().unwrap_or(1) as usize,
+                top: case["top"].as_u64().unwrap_or(1) as usize,
+                alpha: case["alpha"].as_f64().unwrap_or(0.0) as f32,
+                max_len: case["max_len"].as_u64().unwrap_or(1) as usize,
+            };
+            let src = ids(&case["src"]);
+            let mut scratch = picoformer::host::scratch(model.beam_scratch_bytes(params.beam)?);
+            let hyps = model.beam_search(&src, &params, scratch.as_mut_slice())?;
+            let list: Vec<Value> = hyps
+                .iter()
+                .map(|h| serde_json::json!({"tokens": h.tokens, "score": h.score}))
+                .collect();
+            case["hypotheses"] = Value::Array(list);
+        }
+    }
     Ok(())
 }
 

@@ -9,6 +9,14 @@ weights, the same weights in both:
 Reports the median times, the ratio, GFLOP/s against this CPU's peak, and decode
 bandwidth against the measured single-thread read bandwidth.
 
+Then (c), quantized weights: greedy decoding with the same weights stored as f32, f16
+and int8 (`picoformer convert --dtype`), beside PyTorch f32 and PyTorch's dynamic int8
+quantization (`torch.ao.quantization.quantize_dynamic` on every Linear layer, one
+thread). nn.Transformer's attention projections are not nn.Linear modules (the fused
+in_proj_weight is a plain parameter and out_proj a NonDynamicallyQuantizableLinear), so
+the int8 loop re-expresses every projection as an nn.Linear first: all the linear layers
+picoformer quantizes are quantized in PyTorch too.
+
 Setup: tools/reference/setup.sh (Debian's python3-torch + a venv with safetensors), and
 Debian's libopenblas0-pthread so that torch's BLAS is OpenBLAS, not the reference BLAS.
 Run from the repo root:
@@ -106,6 +114,81 @@ class Seq2Seq(torch.nn.Module):
         return tokens
 
 
+def linear_from(weight, bias):
+    lin = torch.nn.Linear(weight.shape[1], weight.shape[0])
+    with torch.no_grad():
+        lin.weight.copy_(weight)
+        lin.bias.copy_(bias)
+    return lin
+
+
+class LinearLoop(torch.nn.Module):
+    """The same model and KV-cache greedy loop with every projection an nn.Linear, so
+    that quantize_dynamic({nn.Linear}) quantizes all of them (PyTorch's int8 baseline)."""
+
+    def __init__(self, m):
+        super().__init__()
+        t = m.transformer
+        self.m = m
+        enc, dec = torch.nn.ModuleList(), torch.nn.ModuleList()
+        for layer in t.encoder.layers:
+            sa = layer.self_attn
+            enc.append(torch.nn.ModuleDict(dict(
+                qkv=linear_from(sa.in_proj_weight, sa.in_proj_bias),
+                out=linear_from(sa.out_proj.weight, sa.out_proj.bias),
+                linear1=linear_from(layer.linear1.weight, layer.linear1.bias),
+                linear2=linear_from(layer.linear2.weight, layer.linear2.bias),
+                norm1=layer.norm1, norm2=layer.norm2)))
+        for layer in t.decoder.layers:
+            sa, ma = layer.self_attn, layer.multihead_attn
+            dec.append(torch.nn.ModuleDict(dict(
+                qkv=linear_from(sa.in_proj_weight, sa.in_proj_bias),
+                out=linear_from(sa.out_proj.weight, sa.out_proj.bias),
+                cq=linear_from(ma.in_proj_weight[:D], ma.in_proj_bias[:D]),
+                ckv=linear_from(ma.in_proj_weight[D:], ma.in_proj_bias[D:]),
+                cout=linear_from(ma.out_proj.weight, ma.out_proj.bias),
+                linear1=linear_from(layer.linear1.weight, layer.linear1.bias),
+                linear2=linear_from(layer.linear2.weight, layer.linear2.bias),
+                norm1=layer.norm1, norm2=layer.norm2, norm3=layer.norm3)))
+        self.enc, self.dec = enc, dec
+        self.enc_norm, self.dec_norm = t.encoder.norm, t.decoder.norm
+        self.generator = linear_from(m.generator.weight, m.generator.bias)
+
+    def greedy(self, src, max_len):
+        dk = D // H
+
+        def heads(t):
+            return t.view(-1, H, dk).transpose(0, 1)
+
+        def attend(q, k, v):
+            z = torch.softmax(heads(q) @ k.transpose(1, 2) / math.sqrt(dk), dim=-1) @ v
+            return z.transpose(0, 1).reshape(-1, D)
+
+        x = self.m.embed(self.m.src_embed, src)[0]  # [S, D]
+        for l in self.enc:
+            q, k, v = l["qkv"](x).chunk(3, dim=-1)
+            x = l["norm1"](x + l["out"](attend(q, heads(k), heads(v))))
+            x = l["norm2"](x + l["linear2"](F.relu(l["linear1"](x))))
+        memory = self.enc_norm(x)
+        cross = [tuple(heads(t) for t in l["ckv"](memory).chunk(2, dim=-1)) for l in self.dec]
+        caches = [([], []) for _ in self.dec]
+        tokens, token = [], BOS
+        for pos in range(max_len):
+            x = self.m.embed(self.m.tgt_embed, torch.tensor([token]), pos)  # [1, D]
+            for l, (ks, vs), (ck, cv) in zip(self.dec, caches, cross):
+                q, k, v = l["qkv"](x).chunk(3, dim=-1)
+                ks.append(heads(k))
+                vs.append(heads(v))
+                x = l["norm1"](x + l["out"](attend(q, torch.cat(ks, 1), torch.cat(vs, 1))))
+                x = l["norm2"](x + l["cout"](attend(l["cq"](x), ck, cv)))
+                x = l["norm3"](x + l["linear2"](F.relu(l["linear1"](x))))
+            token = int(torch.argmax(self.generator(self.dec_norm(x))[0]))
+            tokens.append(token)
+            if token == EOS:
+                break
+        return tokens
+
+
 def export(model, out_dir):
     tensors = {k: v.detach().numpy().copy() for k, v in model.transformer.state_dict().items()}
     tensors["src_embed.weight"] = model.src_embed.weight.detach().numpy().copy()
@@ -146,6 +229,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--bin", default="target/release/picoformer")
+    ap.add_argument("--no-quant", action="store_true", help="skip (c), the dtype table")
     args = ap.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -213,6 +297,47 @@ def main():
     print(f"| decode GB/s | {step_bytes / ours_step / 1e9:.1f} "
           f"({step_bytes / ours_step / 1e9 / ours['read_bandwidth_gb_s']:.0%} of measured) | "
           f"{step_bytes / torch_step / 1e9:.1f} | |")
+    if not args.no_quant:
+        quantized(args, model, src, tgt, ids, ours, torch_greedy, torch_tokens)
+
+
+def quantized(args, model, src, tgt, ids, ours_f32, torch_greedy, torch_tokens):
+    """(c) Greedy decoding per weight dtype, beside PyTorch f32 and dynamic int8."""
+    out_dir = "target/bench/base"
+    loop = LinearLoop(model).eval()
+    with torch.inference_mode():
+        assert loop.greedy(src, TGT_LEN) == torch_tokens, "the nn.Linear loop differs"
+        qloop = torch.ao.quantization.quantize_dynamic(loop, {torch.nn.Linear},
+                                                       dtype=torch.qint8)
+        q_tokens = qloop.greedy(src, TGT_LEN)
+        q_greedy = median_time(lambda: qloop.greedy(src, TGT_LEN), args.iters)
+    rows = []
+    for dtype in ("f32", "f16", "i8"):
+        pfm = os.path.join(out_dir, f"base-{dtype}.pfm")
+        subprocess.run([args.bin, "convert", "--from", "torch", "--config",
+                        os.path.join(out_dir, "config.json"),
+                        os.path.join(out_dir, "weights.safetensors"), "-o", pfm,
+                        "--dtype", dtype], check=True, capture_output=True)
+        res = json.loads(subprocess.run(
+            [args.bin, "bench", pfm, "--src", ids(src), "--tgt", ids(tgt), "--max-len",
+             str(TGT_LEN), "--iters", str(args.iters)],
+            check=True, capture_output=True, text=True).stdout)
+        rows.append((dtype, os.path.getsize(pfm), res))
+    n = len(torch_tokens)
+    print()
+    print(f"(c) greedy decode of {n} tokens by weight dtype (engine {torch.backends.quantized.engine}"
+          f" for PyTorch int8; int8 tokens: picoformer "
+          f"{sum(a == b for a, b in zip(rows[2][2]['greedy_tokens'], torch_tokens))}/{n} equal "
+          f"to f32 PyTorch's, PyTorch int8 {sum(a == b for a, b in zip(q_tokens, torch_tokens))}/{n})")
+    print("| weights | blob | picoformer greedy | per token | PyTorch greedy | ratio (ours/torch) |")
+    print("|---|---|---|---|---|---|")
+    for dtype, size, res in rows:
+        torch_t = {"f32": torch_greedy, "i8": q_greedy}.get(dtype)
+        per_token = res["greedy_s"] / max(1, len(res["greedy_tokens"]))
+        torch_col = f"{torch_t * 1e3:.1f} ms" if torch_t else "—"
+        ratio = f"{res['greedy_s'] / torch_t:.2f}" if torch_t else "—"
+        print(f"| {dtype} | {size / 2**20:.1f} MiB | {res['greedy_s'] * 1e3:.1f} ms | "
+              f"{per_token * 1e3:.2f} ms | {torch_col} | {ratio} |")
 
 
 if __name__ == "__main__":

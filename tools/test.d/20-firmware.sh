@@ -76,7 +76,7 @@ check_exit check-hardfault 3
 check_exit check-panic 101
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
-# three marked regions, identically on a second run.
+# seven marked regions, identically on a second run.
 plugin=$(bash tools/qemu-icount/build.sh)
 elf=$out/thumbv7em-none-eabihf/release/mps2-an386
 marker() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" -C "$elf" |
@@ -87,7 +87,7 @@ for run in 1 2; do
         bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
     counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
 done
-if [ "${counts[0]}" -eq 5 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
+if [ "${counts[0]}" -eq 7 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
     echo "test icount_plugin_counts_regions_repeatably ... ok"
 else
     echo "test icount_plugin_counts_regions_repeatably ... FAILED (${counts[*]} regions)"

@@ -7,7 +7,9 @@
 //!   module runs five regions, in this order: a greedy decode of 1 token, the same
 //!   decode of `greedy_tokens` tokens, a beam search, then one matrix-vector product
 //!   `[MATVEC_OUT, MATVEC_IN]` through the dispatched kernel and through the scalar
-//!   reference (instructions per multiply-accumulate).
+//!   reference (instructions per multiply-accumulate); then the same product with int8
+//!   weights through the dispatched integer kernel and through the scalar one (regions
+//!   6 and 7).
 
 use crate::golden::{self, GreedyCase};
 use crate::{Board, Net, SuiteScratch, SCRATCH_BYTES};
@@ -37,6 +39,9 @@ const MATVEC_IN: usize = 256;
 /// Its weights, in flash like a model's (the values do not change the instruction count:
 /// the kernels have no data-dependent branches).
 static MATVEC_WEIGHTS: [f32; MATVEC_OUT * MATVEC_IN] = [0.5; MATVEC_OUT * MATVEC_IN];
+/// The int8 weights of the same product, and their row scales.
+static MATVEC_I8: [i8; MATVEC_OUT * MATVEC_IN] = [64; MATVEC_OUT * MATVEC_IN];
+static MATVEC_I8_SCALES: [f32; MATVEC_OUT] = [0.5 / 64.0; MATVEC_OUT];
 
 /// The golden greedy case with the longest output: the most tokens per measurement.
 fn longest_greedy_case() -> Option<&'static GreedyCase> {
@@ -68,7 +73,36 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     icount_start();
     picoformer::kernels::scalar::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
     icount_stop();
+    let weights = picoformer::kernels::I8Matrix {
+        values: &MATVEC_I8,
+        scales: &MATVEC_I8_SCALES,
+    };
+    let mut q = [0i8; MATVEC_IN];
+    let mut q_scale = [0f32; 1];
+    let mut act = picoformer::kernels::Activations {
+        values: &mut q,
+        scales: &mut q_scale,
+    };
+    let matrix = picoformer::kernels::Matrix::I8(weights);
+    icount_start();
+    picoformer::kernels::quant::linear(&input, matrix, None, MATVEC_IN, &mut output, &mut act);
+    icount_stop();
+    icount_start();
+    picoformer::kernels::quant::linear_i8(
+        picoformer::kernels::quant::scalar::ScalarI8,
+        &input,
+        weights,
+        None,
+        MATVEC_IN,
+        &mut output,
+        &mut act,
+    );
+    icount_stop();
     black_box(&output);
+    defmt::println!(
+        "figure matvec_i8_kernel {=str}",
+        picoformer::kernels::quant::active_quant_kernel().name()
+    );
     defmt::println!("figure matvec_macs {=usize}", MATVEC_OUT * MATVEC_IN);
     defmt::println!(
         "figure matvec_kernel {=str}",

@@ -34,6 +34,8 @@ static BLOB: Aligned<4096> = Aligned([0; 4096]);
 
 /// A small statically shaped model.
 type Net = StaticModel<'static, 8, 2, 16, 1, 1, 11, 13, 6, 5>;
+/// The same shape with int8 weight matrices (the int8 activation buffer in its scratch).
+type Net8 = StaticModel<'static, 8, 2, 16, 1, 1, 11, 13, 6, 5, i8>;
 
 fn tokens(buf: &[u32; 8]) -> &[u32] {
     let len = black_box(buf.len()).min(buf.len());
@@ -117,6 +119,11 @@ fn static_api() {
         for h in found.iter() {
             black_box(h.tokens);
         }
+    }
+    if let Ok(net) = Net8::from_blob(blob) {
+        let mut scratch = Scratch::<{ Net8::GREEDY_SCRATCH_BYTES }>::new();
+        let mut tokens_out = [0u32; 5];
+        black_box(net.greedy(src, black_box(5), &mut tokens_out, &mut scratch));
     }
 }
 
