@@ -127,6 +127,10 @@ impl Rows {
 /// appends each row's keys/values to its cache slot, and leaves the logits in
 /// `work.logits[..n * V]`. `probe`, if it watches a decoder attention, receives its
 /// head's probabilities (meaningful for [`Rows::Sequence`]: row = target position).
+// The arguments are the step's input and four separately borrowed buffers (caches,
+// activation scratch, work, probe) with different lifetimes; bundling them would only
+// move the list into a struct built at every call site.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn step(
     model: &Model,
     plan: &Plan,
