@@ -4,6 +4,8 @@
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(pf_arm_fpu)");
+    println!("cargo::rustc-check-cfg=cfg(pf_rvv_static)");
+    println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=TARGET");
     let target = std::env::var("TARGET").unwrap_or_default();
     // Single-precision VFPv4/FPv5 with fused multiply-add and 32 s-registers:
@@ -14,5 +16,16 @@ fn main() {
         || target.starts_with("armv7-unknown-linux-gnueabihf");
     if arm_fpu {
         println!("cargo::rustc-cfg=pf_arm_fpu");
+    }
+    // RISC-V V without `std` (no runtime detection): on when the build enables the
+    // extension for the whole crate (`-C target-feature=+v`), which stable Rust's
+    // `cfg(target_feature)` does not report.
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let rvv_flag = flags
+        .split('\x1f')
+        .flat_map(|f| f.split(','))
+        .any(|f| f.trim_start_matches("target-feature=") == "+v");
+    if target.starts_with("riscv64") && rvv_flag {
+        println!("cargo::rustc-cfg=pf_rvv_static");
     }
 }

@@ -11,8 +11,10 @@ use crate::scalar;
 /// Weight rows per tile: each weight row loaded is used against `NR` input rows, and each
 /// input vector against `MR` weight rows.
 pub const MR: usize = 4;
-/// Most input rows per tile.
-pub const NR: usize = 2;
+/// Most input rows per tile: `MR x NR` = 12 accumulators hide the fused multiply-add
+/// latency (4–5 cycles at 2 per cycle) and, with the `NR` input vectors and one weight
+/// vector, fill AVX2's 16 registers.
+pub const NR: usize = 3;
 
 /// One SIMD implementation of the f32 hot loops.
 pub trait F32Simd: Copy {
@@ -89,6 +91,69 @@ pub fn linear<K: F32Simd>(
     let rows = x.len() / k;
     let n = w.len() / k;
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    tiles(kernel, x, w, k, n, Out::Bias(bias), k, y);
+}
+
+/// The accumulating linear layer over a column block of the weights,
+/// `y[r][o] += dot(x[r], w[o * w_stride..][..k])` (see [`scalar::linear_acc`]), cut into
+/// `MR x ROWS` tiles for the kernel.
+pub fn linear_acc<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    k: usize,
+    y: &mut [f32],
+) {
+    if k == 0 || w_stride < k {
+        return;
+    }
+    let rows = x.len() / k;
+    let n = y.len().checked_div(rows).unwrap_or(0);
+    tiles(kernel, x, w, w_stride, n, Out::Accumulate, k, y);
+}
+
+/// What a tile does with its sums.
+#[derive(Clone, Copy)]
+enum Out<'a> {
+    /// `y = sum + bias` (zero without bias).
+    Bias(Option<&'a [f32]>),
+    /// `y += sum`.
+    Accumulate,
+}
+
+impl Out<'_> {
+    #[inline(always)]
+    fn bias(self, o: usize) -> f32 {
+        match self {
+            Out::Bias(bias) => bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0),
+            Out::Accumulate => 0.0,
+        }
+    }
+
+    #[inline(always)]
+    fn store(self, dst: &mut f32, sum: f32, bias: f32) {
+        match self {
+            Out::Bias(_) => *dst = sum + bias,
+            Out::Accumulate => *dst += sum,
+        }
+    }
+}
+
+/// `y[r][o] (+)= dot(x[r], w[o * w_stride..][..k])` for `x` `[rows, k]`, `n` weight rows
+/// and `y` `[rows, n]`, in `MR x ROWS` tiles.
+#[allow(clippy::too_many_arguments)] // a strided matrix product is this many numbers
+fn tiles<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    let rows = x.len() / k;
     if n == 0 || rows == 0 || y.len() < rows * n {
         return;
     }
@@ -99,39 +164,41 @@ pub fn linear<K: F32Simd>(
     while o < n {
         if o + MR <= n {
             // Hoisted per tile of weight rows: their slices and their biases.
-            let w_tile: [&[f32]; MR] =
-                core::array::from_fn(|m| w.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[]));
-            let b_tile: [f32; MR] =
-                core::array::from_fn(|m| bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0));
+            let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+                let at = (o + m) * w_stride;
+                w.get(at..at + k).unwrap_or(&[])
+            });
+            let b_tile: [f32; MR] = core::array::from_fn(|m| out.bias(o + m));
             let mut r = 0;
             while r < rows {
-                let take = if rows - r >= NR { NR } else { 1 };
+                let take = (rows - r).min(NR);
                 let x_part = x_rows.get(r * k..(r + take) * k).unwrap_or(&[]);
                 let y_part = y.get_mut(r * n..(r + take) * n).unwrap_or(&mut []);
                 let tile = Tile {
                     w: &w_tile,
                     bias: &b_tile,
+                    out,
                     k,
                     n,
                     blocks,
                     head,
                     o,
                 };
-                if take == NR {
-                    tile.run::<K, NR>(kernel, x_part, y_part);
-                } else {
-                    tile.run::<K, 1>(kernel, x_part, y_part);
+                match take {
+                    NR => tile.run::<K, NR>(kernel, x_part, y_part),
+                    2 => tile.run::<K, 2>(kernel, x_part, y_part),
+                    _ => tile.run::<K, 1>(kernel, x_part, y_part),
                 }
                 r += take;
             }
             o += MR;
         } else {
             // Fewer than MR weight rows left: one dot product each.
-            let w_row = w.get(o * k..(o + 1) * k).unwrap_or(&[]);
-            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            let w_row = w.get(o * w_stride..o * w_stride + k).unwrap_or(&[]);
+            let b = out.bias(o);
             for (r, x_row) in x_rows.chunks_exact(k).enumerate() {
-                if let Some(out) = y.get_mut(r * n + o) {
-                    *out = dot(kernel, x_row, w_row) + b;
+                if let Some(dst) = y.get_mut(r * n + o) {
+                    out.store(dst, dot(kernel, x_row, w_row), b);
                 }
             }
             o += 1;
@@ -143,6 +210,7 @@ pub fn linear<K: F32Simd>(
 struct Tile<'a> {
     w: &'a [&'a [f32]; MR],
     bias: &'a [f32; MR],
+    out: Out<'a>,
     k: usize,
     n: usize,
     blocks: usize,
@@ -171,8 +239,8 @@ impl Tile<'_> {
         }
         for (y_row, row_sums) in y.chunks_exact_mut(self.n.max(1)).zip(sums) {
             if let Some(out) = y_row.get_mut(self.o..self.o + MR) {
-                for ((dst, sum), b) in out.iter_mut().zip(row_sums).zip(self.bias) {
-                    *dst = sum + b;
+                for ((dst, sum), &b) in out.iter_mut().zip(row_sums).zip(self.bias) {
+                    self.out.store(dst, sum, b);
                 }
             }
         }
