@@ -5,6 +5,7 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(pf_arm_fpu)");
     println!("cargo::rustc-check-cfg=cfg(pf_rvv_static)");
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=TARGET");
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -20,12 +21,27 @@ fn main() {
     // RISC-V V without `std` (no runtime detection): on when the build enables the
     // extension for the whole crate (`-C target-feature=+v`), which stable Rust's
     // `cfg(target_feature)` does not report.
+    // `-C target-cpu=x`, `-Ctarget-cpu=x`: one codegen option per item.
     let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    let rvv_flag = flags
+    let options: Vec<&str> = flags
         .split('\x1f')
-        .flat_map(|f| f.split(','))
-        .any(|f| f.trim_start_matches("target-feature=") == "+v");
+        .map(|f| f.trim_start_matches("-C"))
+        .collect();
+    let features = || {
+        options
+            .iter()
+            .filter_map(|o| o.strip_prefix("target-feature="))
+            .flat_map(|f| f.split(','))
+    };
+    let rvv_flag = features().any(|f| f == "+v");
     if target.starts_with("riscv64") && rvv_flag {
         println!("cargo::rustc-cfg=pf_rvv_static");
+    }
+    // Helium (MVE with floating point): Cortex-M55 builds, recognised by the
+    // `-C target-cpu=cortex-m55` (or `+mve.fp`) their rustflags carry; the assembler
+    // accepts MVE instructions only then.
+    let mve_flag = options.contains(&"target-cpu=cortex-m55") || features().any(|f| f == "+mve.fp");
+    if target.starts_with("thumbv8m.main-none-eabihf") && mve_flag {
+        println!("cargo::rustc-cfg=pf_arm_mve");
     }
 }

@@ -5,11 +5,12 @@
 //! - [`simd`]: the frame shared by the SIMD kernels (a kernel sees only whole blocks of
 //!   its lanes; the frame handles heads and tails) and the [`simd::F32Simd`] trait.
 //! - Per-ISA kernels: `x86_64` (AVX2 + FMA, AVX-512F), `aarch64` (NEON), `arm` (the
-//!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`), `riscv64` (RVV 1.0, `asm!`).
+//!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`), `mve` (Helium, Cortex-M55,
+//!   `asm!`), `riscv64` (RVV 1.0, `asm!`).
 //! - One dispatch point: the functions at the crate root ([`linear`], [`dot`], [`axpy`],
 //!   [`attention`]) run the [`active_kernel`]. Under `std` it is the best one this CPU
 //!   supports, or the one named by the environment variable `PICOFORMER_KERNEL`
-//!   (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`, `rvv`); without `std` it is chosen at
+//!   (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`, `rvv`, `mve`); without `std` it is chosen at
 //!   compile time; under Miri it is always the scalar reference.
 //!
 //! Conventions shared by every kernel:
@@ -34,6 +35,8 @@ pub mod simd;
 pub mod aarch64;
 #[cfg(pf_arm_fpu)]
 pub mod arm;
+#[cfg(pf_arm_mve)]
+pub mod mve;
 #[cfg(target_arch = "riscv64")]
 pub mod riscv64;
 #[cfg(target_arch = "x86_64")]
@@ -63,17 +66,20 @@ pub enum Kernel {
     ArmFpu = 5,
     /// RISC-V Vector 1.0 (riscv64).
     Rvv = 6,
+    /// Armv8.1-M MVE (Helium), Cortex-M55.
+    Mve = 7,
 }
 
 impl Kernel {
     /// Every kernel, available or not.
-    pub const ALL: [Kernel; 6] = [
+    pub const ALL: [Kernel; 7] = [
         Kernel::Scalar,
         Kernel::Avx2,
         Kernel::Avx512,
         Kernel::Neon,
         Kernel::ArmFpu,
         Kernel::Rvv,
+        Kernel::Mve,
     ];
 
     /// The name `PICOFORMER_KERNEL` takes.
@@ -85,6 +91,7 @@ impl Kernel {
             Kernel::Neon => "neon",
             Kernel::ArmFpu => "arm-fpu",
             Kernel::Rvv => "rvv",
+            Kernel::Mve => "mve",
         }
     }
 
@@ -102,6 +109,7 @@ impl Kernel {
             4 => Some(Kernel::Neon),
             5 => Some(Kernel::ArmFpu),
             6 => Some(Kernel::Rvv),
+            7 => Some(Kernel::Mve),
             _ => None,
         }
     }
@@ -112,7 +120,8 @@ impl Kernel {
             target_arch = "x86_64",
             target_arch = "aarch64",
             target_arch = "riscv64",
-            pf_arm_fpu
+            pf_arm_fpu,
+            pf_arm_mve
         ))]
         use crate::simd::F32Simd;
         match self {
@@ -127,6 +136,8 @@ impl Kernel {
             Kernel::ArmFpu => arm::ArmFpu::detect().is_some(),
             #[cfg(target_arch = "riscv64")]
             Kernel::Rvv => riscv64::Rvv::detect().is_some(),
+            #[cfg(pf_arm_mve)]
+            Kernel::Mve => mve::Mve::detect().is_some(),
             #[allow(unreachable_patterns)] // every arm exists on some target
             _ => false,
         }
@@ -174,6 +185,7 @@ fn choose() -> Kernel {
         Kernel::Avx512,
         Kernel::Avx2,
         Kernel::Neon,
+        Kernel::Mve,
         Kernel::ArmFpu,
         Kernel::Rvv,
     ]
@@ -183,8 +195,8 @@ fn choose() -> Kernel {
 }
 
 #[cfg(feature = "std")]
-static CALLS: [core::sync::atomic::AtomicUsize; 7] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; 7];
+static CALLS: [core::sync::atomic::AtomicUsize; 8] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 8];
 
 /// How many `linear` calls each kernel has served in this process (`std` only: the
 /// forced-kernel check of the test suite reads it).
@@ -210,7 +222,8 @@ macro_rules! dispatch {
             target_arch = "x86_64",
             target_arch = "aarch64",
             target_arch = "riscv64",
-            pf_arm_fpu
+            pf_arm_fpu,
+            pf_arm_mve
         ))]
         use crate::simd::F32Simd;
         match active_kernel() {
@@ -246,6 +259,15 @@ macro_rules! dispatch {
                 if let Some($k) = crate::arm::ArmFpu::detect() {
                     if $count {
                         count(Kernel::ArmFpu);
+                    }
+                    return $simd;
+                }
+            }
+            #[cfg(pf_arm_mve)]
+            Kernel::Mve => {
+                if let Some($k) = crate::mve::Mve::detect() {
+                    if $count {
+                        count(Kernel::Mve);
                     }
                     return $simd;
                 }

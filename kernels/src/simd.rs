@@ -160,6 +160,10 @@ fn tiles<K: F32Simd>(
     let blocks = k / K::LANES;
     let head = blocks * K::LANES;
     let x_rows: &[f32] = x.get(..rows * k).unwrap_or(&[]);
+    if rows == 1 {
+        matvec(kernel, x_rows, w, w_stride, n, out, k, y);
+        return;
+    }
     let mut o = 0;
     while o < n {
         if o + MR <= n {
@@ -203,6 +207,52 @@ fn tiles<K: F32Simd>(
             }
             o += 1;
         }
+    }
+}
+
+/// One input row `x` `[k]` (a decoding step's matrix-vector product): `y[o] (+)= dot(x,
+/// w[o * w_stride..][..k])` for `o < n`, tile after tile of `MR` weight rows with nothing
+/// per tile but the kernel call, the tail and the stores (on microcontrollers this
+/// bookkeeping is a visible share of the instructions).
+#[allow(clippy::too_many_arguments)] // as `tiles`
+#[inline(always)]
+fn matvec<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    let head = k / K::LANES * K::LANES;
+    let x_tail = x.get(head..).unwrap_or(&[]);
+    let y = y.get_mut(..n).unwrap_or(&mut []);
+    let mut tiles = y.chunks_exact_mut(MR);
+    let mut at = 0;
+    let mut o = 0;
+    for y_tile in tiles.by_ref() {
+        let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+            let start = at + m * w_stride;
+            w.get(start..start + k).unwrap_or(&[])
+        });
+        let [sums] = kernel.dot_tile::<1>([x], w_tile, k / K::LANES);
+        for (m, ((dst, mut sum), w_row)) in y_tile.iter_mut().zip(sums).zip(w_tile).enumerate() {
+            for (&a, &b) in x_tail.iter().zip(w_row.get(head..).unwrap_or(&[])) {
+                sum += a * b;
+            }
+            out.store(dst, sum, out.bias(o + m));
+        }
+        at += MR * w_stride;
+        o += MR;
+    }
+    // Fewer than MR weight rows left: one dot product each.
+    for dst in tiles.into_remainder() {
+        let w_row = w.get(at..at + k).unwrap_or(&[]);
+        out.store(dst, dot(kernel, x, w_row), out.bias(o));
+        at += w_stride;
+        o += 1;
     }
 }
 
