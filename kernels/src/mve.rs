@@ -49,6 +49,18 @@ impl F32Simd for Mve {
         })
     }
 
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        let n = (blocks * 4).min(x.len() / 4 * 4);
+        let tiles = crate::simd::tiles_inside(w.len(), w_stride, n, out.len());
+        if tiles == 0 {
+            return;
+        }
+        // SAFETY: MVE is present; `x` holds `n` elements, the `4 * tiles` rows of `n`
+        // elements `w_stride` apart lie inside `w` (`tiles_inside`), and `out` holds
+        // `4 * tiles`.
+        unsafe { arm_mve_dot_f32_4x1_rows(x, w, w_stride, n, tiles, out) }
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let n = (blocks * 4).min(a.len()).min(b.len());
         // SAFETY: MVE is present; `n <= len` of both.
@@ -137,6 +149,89 @@ unsafe fn arm_mve_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], n: usize) -> [f32; MR
         f32::from_bits(acc2),
         f32::from_bits(acc3),
     ]
+}
+
+/// [`arm_mve_dot_f32_4x1`] over `tiles` consecutive tiles of 4 weight rows `w_stride`
+/// apart, in one call: `out[o] = sum_i x[i] * w[o * w_stride + i]` for `i < n`,
+/// `o < 4 * tiles`.
+///
+/// # Safety
+/// `tiles >= 1`; `x` must hold `n` elements, `w` the rows `0..4 * tiles` of `n` elements
+/// `w_stride` apart, `out` `4 * tiles` elements; and the CPU must implement MVE with
+/// floating point.
+unsafe fn arm_mve_dot_f32_4x1_rows(
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    tiles: usize,
+    out: &mut [f32],
+) {
+    // SAFETY: the loops read `n` floats of `x` and of each of the `4 * tiles` weight rows
+    // and write `4 * tiles` floats of `out`, all in bounds (the caller's contract); the
+    // asm clobbers only the registers it names and does not touch the stack.
+    unsafe {
+        asm!(
+            "1:",
+            "vmov.i32 q4, #0",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q6, #0",
+            "vmov.i32 q7, #0",
+            "add {w1}, {w0}, {stride}",
+            "add {w2}, {w1}, {stride}",
+            "add {w3}, {w2}, {stride}",
+            "wlstp.32 lr, {n}, 3f",
+            "2:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{w0}], #16",
+            "vfma.f32 q4, q0, q1",
+            "vldrw.u32 q2, [{w1}], #16",
+            "vfma.f32 q5, q0, q2",
+            "vldrw.u32 q1, [{w2}], #16",
+            "vfma.f32 q6, q0, q1",
+            "vldrw.u32 q2, [{w3}], #16",
+            "vfma.f32 q7, q0, q2",
+            "letp lr, 2b",
+            "3:",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s18, s18, s19",
+            "vadd.f32 s16, s16, s18",
+            "vadd.f32 s20, s20, s21",
+            "vadd.f32 s22, s22, s23",
+            "vadd.f32 s17, s20, s22",
+            "vadd.f32 s24, s24, s25",
+            "vadd.f32 s26, s26, s27",
+            "vadd.f32 s18, s24, s26",
+            "vadd.f32 s28, s28, s29",
+            "vadd.f32 s30, s30, s31",
+            "vadd.f32 s19, s28, s30",
+            "vstmia {out}!, {{s16-s19}}",
+            // back to the start of x; w0 to the first row of the next tile
+            "sub.w {x}, {x}, {n}, lsl #2",
+            "sub.w {w0}, {w0}, {n}, lsl #2",
+            "add.w {w0}, {w0}, {stride}, lsl #2",
+            "subs {tiles}, {tiles}, #1",
+            "bne 1b",
+            x = inout(reg) x.as_ptr() => _,
+            w0 = inout(reg) w.as_ptr() => _,
+            w1 = out(reg) _,
+            w2 = out(reg) _,
+            w3 = out(reg) _,
+            n = in(reg) n,
+            stride = in(reg) w_stride * 4,
+            tiles = inout(reg) tiles => _,
+            out = inout(reg) out.as_mut_ptr() => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
 }
 
 /// One dot product over `n` elements, two accumulators (summed at the end).

@@ -43,6 +43,50 @@ pub trait F32Simd: Copy {
 
     /// `y[i] += alpha * x[i]` over `blocks * LANES` elements.
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize);
+
+    /// Dot products of one input row `x` with whole tiles of weight rows `w_stride`
+    /// apart, over whole blocks: `out[o] = sum_i x[i] * w[o * w_stride + i]` for
+    /// `i < blocks * LANES` and `o < out.len() / MR * MR`.
+    ///
+    /// The default calls [`dot_tile`](Self::dot_tile) once per tile; a kernel for which
+    /// the frame's per-call work is a visible share (microcontrollers, no caches) loops
+    /// over the tiles itself.
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
+    }
+}
+
+/// [`F32Simd::dot_rows`] through [`F32Simd::dot_tile`], one tile at a time.
+pub fn dot_rows_by_tiles<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    blocks: usize,
+    out: &mut [f32],
+) {
+    let len = blocks * K::LANES;
+    for (t, sums) in out.chunks_exact_mut(MR).enumerate() {
+        let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+            let start = (t * MR + m) * w_stride;
+            w.get(start..start + len).unwrap_or(&[])
+        });
+        let [tile] = kernel.dot_tile::<1>([x], w_tile, blocks);
+        for (dst, sum) in sums.iter_mut().zip(tile) {
+            *dst = sum;
+        }
+    }
+}
+
+/// Whole tiles of `MR` rows `w_stride` apart that lie inside `w`, at most `rows / MR`,
+/// when each row is read for `len` elements (the bound a kernel's [`F32Simd::dot_rows`]
+/// checks before it runs).
+pub fn tiles_inside(w_len: usize, w_stride: usize, len: usize, rows: usize) -> usize {
+    if w_len < len || w_stride < len || w_stride == 0 {
+        return 0;
+    }
+    let rows_inside = (w_len - len) / w_stride + 1;
+    rows.min(rows_inside) / MR
 }
 
 /// `sum_i a[i] * b[i]` over the common length: whole blocks by the kernel, the tail here.
@@ -226,32 +270,52 @@ fn matvec<K: F32Simd>(
     k: usize,
     y: &mut [f32],
 ) {
-    let head = k / K::LANES * K::LANES;
+    let blocks = k / K::LANES;
+    let head = blocks * K::LANES;
     let x_tail = x.get(head..).unwrap_or(&[]);
     let y = y.get_mut(..n).unwrap_or(&mut []);
-    let mut tiles = y.chunks_exact_mut(MR);
-    let mut at = 0;
-    let mut o = 0;
-    for y_tile in tiles.by_ref() {
-        let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
-            let start = at + m * w_stride;
-            w.get(start..start + k).unwrap_or(&[])
-        });
-        let [sums] = kernel.dot_tile::<1>([x], w_tile, k / K::LANES);
-        for (m, ((dst, mut sum), w_row)) in y_tile.iter_mut().zip(sums).zip(w_tile).enumerate() {
-            for (&a, &b) in x_tail.iter().zip(w_row.get(head..).unwrap_or(&[])) {
-                sum += a * b;
+    let Some((main, rest)) = y.split_at_mut_checked(n / MR * MR) else {
+        return;
+    };
+    match out {
+        Out::Bias(bias) => {
+            // The whole blocks of every whole tile in one kernel call, then the tails
+            // and the biases.
+            kernel.dot_rows(x, w, w_stride, blocks, main);
+            let mut at = 0;
+            for (o, dst) in main.iter_mut().enumerate() {
+                let mut sum = *dst;
+                if head < k {
+                    for (&a, &b) in x_tail.iter().zip(w.get(at + head..at + k).unwrap_or(&[])) {
+                        sum += a * b;
+                    }
+                }
+                *dst = sum + out.bias(o);
+                at += w_stride;
             }
-            out.store(dst, sum, out.bias(o + m));
         }
-        at += MR * w_stride;
-        o += MR;
+        Out::Accumulate => {
+            for (t, y_tile) in main.chunks_exact_mut(MR).enumerate() {
+                let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+                    let start = (t * MR + m) * w_stride;
+                    w.get(start..start + k).unwrap_or(&[])
+                });
+                let [sums] = kernel.dot_tile::<1>([x], w_tile, blocks);
+                for ((dst, mut sum), w_row) in y_tile.iter_mut().zip(sums).zip(w_tile) {
+                    for (&a, &b) in x_tail.iter().zip(w_row.get(head..).unwrap_or(&[])) {
+                        sum += a * b;
+                    }
+                    *dst += sum;
+                }
+            }
+        }
     }
     // Fewer than MR weight rows left: one dot product each.
-    for dst in tiles.into_remainder() {
+    let mut o = n / MR * MR;
+    for dst in rest {
+        let at = o * w_stride;
         let w_row = w.get(at..at + k).unwrap_or(&[]);
         out.store(dst, dot(kernel, x, w_row), out.bias(o));
-        at += w_stride;
         o += 1;
     }
 }
