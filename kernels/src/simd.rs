@@ -13,8 +13,10 @@ use crate::scalar;
 pub const MR: usize = 4;
 /// Most input rows per tile: `MR x NR` = 12 accumulators hide the fused multiply-add
 /// latency (4–5 cycles at 2 per cycle) and, with the `NR` input vectors and one weight
-/// vector, fill AVX2's 16 registers.
-pub const NR: usize = 3;
+/// vector, fill AVX2's 16 registers. Bare-metal targets take 2: their kernels make one
+/// pass per input row anyway (no caches to share loads through), and the smaller tile
+/// keeps the frame's stack frame small.
+pub const NR: usize = if cfg!(target_os = "none") { 2 } else { 3 };
 
 /// One SIMD implementation of the f32 hot loops.
 pub trait F32Simd: Copy {
@@ -233,7 +235,7 @@ fn tiles<K: F32Simd>(
                     o,
                 };
                 match take {
-                    NR => tile.run::<K, NR>(kernel, x_part, y_part),
+                    3.. => tile.run::<K, 3>(kernel, x_part, y_part),
                     2 => tile.run::<K, 2>(kernel, x_part, y_part),
                     _ => tile.run::<K, 1>(kernel, x_part, y_part),
                 }
@@ -278,20 +280,22 @@ fn matvec<K: F32Simd>(
         return;
     };
     match out {
-        Out::Bias(bias) => {
+        Out::Bias(_) => {
             // The whole blocks of every whole tile in one kernel call, then the tails
             // and the biases.
             kernel.dot_rows(x, w, w_stride, blocks, main);
-            let mut at = 0;
-            for (o, dst) in main.iter_mut().enumerate() {
-                let mut sum = *dst;
-                if head < k {
+            if head < k {
+                for (o, dst) in main.iter_mut().enumerate() {
+                    let at = o * w_stride;
                     for (&a, &b) in x_tail.iter().zip(w.get(at + head..at + k).unwrap_or(&[])) {
-                        sum += a * b;
+                        *dst += a * b;
                     }
                 }
-                *dst = sum + out.bias(o);
-                at += w_stride;
+            }
+            if let Out::Bias(Some(bias)) = out {
+                for (dst, &b) in main.iter_mut().zip(bias) {
+                    *dst += b;
+                }
             }
         }
         Out::Accumulate => {
@@ -311,12 +315,10 @@ fn matvec<K: F32Simd>(
         }
     }
     // Fewer than MR weight rows left: one dot product each.
-    let mut o = n / MR * MR;
-    for dst in rest {
+    for (o, dst) in (n / MR * MR..).zip(rest) {
         let at = o * w_stride;
         let w_row = w.get(at..at + k).unwrap_or(&[]);
         out.store(dst, dot(kernel, x, w_row), out.bias(o));
-        o += 1;
     }
 }
 
