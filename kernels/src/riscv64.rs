@@ -53,22 +53,19 @@ impl F32Simd for Rvv {
         let blocks = x.iter().chain(&w).fold(blocks, |b, s| b.min(s.len() / 4));
         let n = blocks * 4;
         let mut out = [[0.0; MR]; ROWS];
-        match (ROWS, x.first(), x.get(1)) {
-            (2, Some(x0), Some(x1)) => {
+        // Pairs of input rows through the 4 x 2 kernel, a last odd row through 4 x 1.
+        let mut pairs = out.chunks_exact_mut(2);
+        let mut rows = x.chunks_exact(2);
+        for (sums, pair) in pairs.by_ref().zip(rows.by_ref()) {
+            if let ([s0, s1], [x0, x1]) = (sums, pair) {
                 // SAFETY: V is present (`self` exists only if `detect` found it) and every
                 // slice holds at least `n` elements (just above).
-                let [a, b] = unsafe { riscv64rvv_dot_f32_4x2(x0, x1, &w, n) };
-                if let [o0, o1, ..] = &mut out[..] {
-                    *o0 = a;
-                    *o1 = b;
-                }
+                [*s0, *s1] = unsafe { riscv64rvv_dot_f32_4x2(x0, x1, &w, n) };
             }
-            _ => {
-                for (row, x_row) in out.iter_mut().zip(x) {
-                    // SAFETY: as above.
-                    *row = unsafe { riscv64rvv_dot_f32_4x1(x_row, &w, n) };
-                }
-            }
+        }
+        for (sums, x_row) in pairs.into_remainder().iter_mut().zip(rows.remainder()) {
+            // SAFETY: as above.
+            *sums = unsafe { riscv64rvv_dot_f32_4x1(x_row, &w, n) };
         }
         out
     }
