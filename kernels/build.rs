@@ -1,11 +1,32 @@
 //! Maps the target to the cfgs of the hand-written kernels: on stable Rust,
 //! `cfg(target_feature = ...)` is always false for Arm FPU/DSP/MVE and RISC-V V, so the
-//! kernels are gated by cfgs derived from the target triple instead.
+//! kernels are gated by cfgs derived from the target triple and the rustflags instead.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(pf_arm_fpu)");
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_dsp)");
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
+    println!("cargo::rustc-check-cfg=cfg(pf_rvv_static)");
+    println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=TARGET");
     let target = std::env::var("TARGET").unwrap_or_default();
+    // `-C target-cpu=x`, `-Ctarget-cpu=x`: one codegen option per item.
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let options: Vec<&str> = flags
+        .split('\x1f')
+        .map(|f| f.trim_start_matches("-C"))
+        .collect();
+    let cpu_is = |cpus: &[&str]| {
+        cpus.iter()
+            .any(|cpu| options.contains(&format!("target-cpu={cpu}").as_str()))
+    };
+    let features = || {
+        options
+            .iter()
+            .filter_map(|o| o.strip_prefix("target-feature="))
+            .flat_map(|f| f.split(','))
+    };
+
     // Single-precision VFPv4/FPv5 with fused multiply-add and 32 s-registers:
     // Cortex-M4F/M7 (thumbv7em ...eabihf), Cortex-M33/M55 (thumbv8m.main ...eabihf), and
     // 32-bit Arm Linux with hard float (where the same kernel is tested under qemu-arm).
@@ -18,25 +39,24 @@ fn main() {
     // The DSP extension's SMLAD / SXTB16 (int8 dot products): every Armv7E-M core,
     // Armv7-A, and Armv8-M Mainline cores that have it (M33/M35P/M55/M85), which the
     // assembler accepts only with their `-C target-cpu`.
-    println!("cargo::rustc-check-cfg=cfg(pf_arm_dsp)");
-    println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
-    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
-    let v8m_dsp = ["cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"]
-        .iter()
-        .any(|cpu| flags.contains(&format!("target-cpu={cpu}")));
     let arm_dsp = target.starts_with("thumbv7em-")
         || target.starts_with("armv7-unknown-linux-gnueabihf")
-        || (target.starts_with("thumbv8m.main-") && v8m_dsp);
+        || (target.starts_with("thumbv8m.main-")
+            && cpu_is(&["cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"]));
     if arm_dsp {
         println!("cargo::rustc-cfg=pf_arm_dsp");
     }
-    // MVE (Helium): Armv8.1-M cores, which the assembler knows only with their target-cpu.
-    println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
-    let mve = target.starts_with("thumbv8m.main-")
-        && ["cortex-m55", "cortex-m85"]
-            .iter()
-            .any(|cpu| flags.contains(&format!("target-cpu={cpu}")));
-    if mve {
+    // Helium (MVE with floating point, for the f32 and the int8 kernels): Armv8.1-M
+    // builds recognised by their `-C target-cpu` (or `+mve.fp`); the assembler accepts MVE
+    // instructions only then.
+    let mve_flag = cpu_is(&["cortex-m55", "cortex-m85"]) || features().any(|f| f == "+mve.fp");
+    if target.starts_with("thumbv8m.main-none-eabihf") && mve_flag {
         println!("cargo::rustc-cfg=pf_arm_mve");
+    }
+    // RISC-V V without `std` (no runtime detection): on when the build enables the
+    // extension for the whole crate (`-C target-feature=+v`), which stable Rust's
+    // `cfg(target_feature)` does not report.
+    if target.starts_with("riscv64") && features().any(|f| f == "+v") {
+        println!("cargo::rustc-cfg=pf_rvv_static");
     }
 }

@@ -20,22 +20,29 @@ plugin=$(bash tools/qemu-icount/build.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# board, CPU, Rust target, firmware crate
+# board, CPU, Rust target, firmware crate, target-cpu (built in target/firmware-CPU)
 boards=(
-    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m"
-    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m"
-    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m"
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m"
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m"
-    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv"
+    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m|"
+    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m|"
+    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m|"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m|"
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m|cortex-m55"
+    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv|"
 )
 
-build() { # crate, target, bins...
-    local crate=$1 target=$2
-    shift 2
+build() { # crate, target, target-cpu, bins...
+    local crate=$1 target=$2 cpu=$3
+    shift 3
     local args=()
     for bin in "$@"; do args+=(--bin "$bin"); done
-    (cd "targets/$crate" && cargo build -q --release --target "$target" "${args[@]}")
+    if [ -n "$cpu" ]; then
+        # -C target-cpu=cortex-m55 turns on the Helium kernels (kernels/build.rs)
+        local var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
+        (cd "targets/$crate" && env "$var=-C target-cpu=$cpu" cargo build -q --release \
+            --target "$target" --target-dir "$out-${cpu#cortex-}" "${args[@]}")
+    else
+        (cd "targets/$crate" && cargo build -q --release --target "$target" "${args[@]}")
+    fi
 }
 
 section_bytes() { # elf, section names... : the sum of their sizes
@@ -62,11 +69,11 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 notes=()
 matvec_rows=()
 for entry in "${boards[@]}"; do
-    IFS='|' read -r board cpu target crate <<<"$entry"
+    IFS='|' read -r board cpu target crate target_cpu <<<"$entry"
     runner=targets/$crate/qemu-run.sh
     suite_bin=$board
-    build "$crate" "$target" "$suite_bin" size-runtime size-greedy size-engine
-    dir=$out/$target/release
+    build "$crate" "$target" "$target_cpu" "$suite_bin" size-runtime size-greedy size-engine
+    dir=$out${target_cpu:+-${target_cpu#cortex-}}/$target/release
     runtime_text=$(section_bytes "$dir/size-runtime" .text)
     greedy_text=$(($(section_bytes "$dir/size-greedy" .text) - runtime_text))
     engine_text=$(($(section_bytes "$dir/size-engine" .text) - runtime_text))

@@ -41,6 +41,18 @@ impl F32Simd for ArmFpu {
         })
     }
 
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        let blocks = blocks.min(x.len() / 8);
+        let tiles = crate::simd::tiles_inside(w.len(), w_stride, blocks * 8, out.len());
+        if tiles == 0 {
+            return;
+        }
+        // SAFETY: the FPU is present on the targets that compile this module; `x` holds
+        // `blocks * 8` elements, the `4 * tiles` rows of `blocks * 8` elements
+        // `w_stride` apart lie inside `w` (`tiles_inside`), and `out` holds `4 * tiles`.
+        unsafe { arm_fpu_dot_f32_4x1_rows(x, w, w_stride, blocks, tiles, out) }
+    }
+
     // Attention's short dot products and weighted sums: the compiler already emits
     // vldr/vfma loops for the scalar code, and the 4-row kernel would load `b` 4 times.
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
@@ -145,4 +157,109 @@ unsafe fn arm_fpu_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], blocks: usize) -> [f3
         f32::from_bits(acc2),
         f32::from_bits(acc3),
     ]
+}
+
+/// [`arm_fpu_dot_f32_4x1`] over `tiles` consecutive tiles of 4 weight rows `w_stride`
+/// apart, in one call: `out[o] = sum_i x[i] * w[o * w_stride + i]` for `i < blocks * 8`,
+/// `o < 4 * tiles`. Between tiles only the accumulators are cleared, the pointers moved
+/// and the 4 sums stored (15 instructions).
+///
+/// # Safety
+/// `tiles >= 1`; `x` must hold `blocks * 8` elements, `w` the rows `0..4 * tiles` of
+/// `blocks * 8` elements `w_stride` apart, `out` `4 * tiles` elements; and the CPU must
+/// have a VFPv4-class FPU with 32 single-precision registers.
+unsafe fn arm_fpu_dot_f32_4x1_rows(
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    blocks: usize,
+    tiles: usize,
+    out: &mut [f32],
+) {
+    // SAFETY: the loops read `blocks * 8` floats of `x` and of each of the `4 * tiles`
+    // weight rows and write `4 * tiles` floats of `out`, all in bounds (the caller's
+    // contract); the asm clobbers only the s-registers it names and its own operands,
+    // and does not touch the stack.
+    unsafe {
+        asm!(
+            // s20 = 0.0 without a general-purpose register: 0.5 - 0.5
+            "vmov.f32 s20, #0.5",
+            "vsub.f32 s20, s20, s20",
+            "1:",
+            "vmov.f32 s16, s20",
+            "vmov.f32 s17, s20",
+            "vmov.f32 s18, s20",
+            "vmov.f32 s19, s20",
+            "add {w1}, {w0}, {stride}",
+            "add {w2}, {w1}, {stride}",
+            "add {w3}, {w2}, {stride}",
+            "adds {n}, {blocks}, #0",
+            "beq 3f",
+            "2:",
+            "vldmia {x}!, {{s0-s7}}",
+            "vldmia {w0}!, {{s8-s15}}",
+            "vfma.f32 s16, s0, s8",
+            "vfma.f32 s16, s1, s9",
+            "vfma.f32 s16, s2, s10",
+            "vfma.f32 s16, s3, s11",
+            "vfma.f32 s16, s4, s12",
+            "vfma.f32 s16, s5, s13",
+            "vfma.f32 s16, s6, s14",
+            "vfma.f32 s16, s7, s15",
+            "vldmia {w1}!, {{s8-s15}}",
+            "vfma.f32 s17, s0, s8",
+            "vfma.f32 s17, s1, s9",
+            "vfma.f32 s17, s2, s10",
+            "vfma.f32 s17, s3, s11",
+            "vfma.f32 s17, s4, s12",
+            "vfma.f32 s17, s5, s13",
+            "vfma.f32 s17, s6, s14",
+            "vfma.f32 s17, s7, s15",
+            "vldmia {w2}!, {{s8-s15}}",
+            "vfma.f32 s18, s0, s8",
+            "vfma.f32 s18, s1, s9",
+            "vfma.f32 s18, s2, s10",
+            "vfma.f32 s18, s3, s11",
+            "vfma.f32 s18, s4, s12",
+            "vfma.f32 s18, s5, s13",
+            "vfma.f32 s18, s6, s14",
+            "vfma.f32 s18, s7, s15",
+            "vldmia {w3}!, {{s8-s15}}",
+            "vfma.f32 s19, s0, s8",
+            "vfma.f32 s19, s1, s9",
+            "vfma.f32 s19, s2, s10",
+            "vfma.f32 s19, s3, s11",
+            "vfma.f32 s19, s4, s12",
+            "vfma.f32 s19, s5, s13",
+            "vfma.f32 s19, s6, s14",
+            "vfma.f32 s19, s7, s15",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "3:",
+            "vstmia {out}!, {{s16-s19}}",
+            // back to the start of x; w0 to the first row of the next tile
+            "sub.w {x}, {x}, {blocks}, lsl #5",
+            "sub.w {w0}, {w0}, {blocks}, lsl #5",
+            "add.w {w0}, {w0}, {stride}, lsl #2",
+            "subs {tiles}, {tiles}, #1",
+            "bne 1b",
+            x = inout(reg) x.as_ptr() => _,
+            w0 = inout(reg) w.as_ptr() => _,
+            w1 = out(reg) _,
+            w2 = out(reg) _,
+            w3 = out(reg) _,
+            n = out(reg) _,
+            blocks = in(reg) blocks,
+            stride = in(reg) w_stride * 4,
+            tiles = inout(reg) tiles => _,
+            out = inout(reg) out.as_mut_ptr() => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _,
+            options(nostack),
+        );
+    }
 }

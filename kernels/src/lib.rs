@@ -5,14 +5,15 @@
 //! - [`simd`]: the frame shared by the SIMD kernels (a kernel sees only whole blocks of
 //!   its lanes; the frame handles heads and tails) and the [`simd::F32Simd`] trait.
 //! - Per-ISA kernels: `x86_64` (AVX2 + FMA, AVX-512F), `aarch64` (NEON), `arm` (the
-//!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`).
+//!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`), `mve` (Helium, Cortex-M55,
+//!   `asm!`), `riscv64` (RVV 1.0, `asm!`).
 //! - [`quant`]: weight matrices stored as f16 or int8 (one scale per row): the
 //!   [`Matrix`] view, [`quant::linear`], the scalar twins and the integer kernels (AVX2,
 //!   SDOT, SMLAD, Helium).
 //! - One dispatch point: the functions at the crate root ([`linear`], [`dot`], [`axpy`],
 //!   [`attention`]) run the [`active_kernel`]. Under `std` it is the best one this CPU
 //!   supports, or the one named by the environment variable `PICOFORMER_KERNEL`
-//!   (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`); without `std` it is chosen at
+//!   (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`, `rvv`, `mve`); without `std` it is chosen at
 //!   compile time; under Miri it is always the scalar reference.
 //!
 //! Conventions shared by every kernel:
@@ -38,6 +39,10 @@ pub mod simd;
 pub mod aarch64;
 #[cfg(pf_arm_fpu)]
 pub mod arm;
+#[cfg(pf_arm_mve)]
+pub mod mve;
+#[cfg(target_arch = "riscv64")]
+pub mod riscv64;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -64,16 +69,22 @@ pub enum Kernel {
     Neon = 4,
     /// Arm single-precision FPU (Cortex-M4F/M7/M33/M55, 32-bit Arm Linux).
     ArmFpu = 5,
+    /// RISC-V Vector 1.0 (riscv64).
+    Rvv = 6,
+    /// Armv8.1-M MVE (Helium), Cortex-M55.
+    Mve = 7,
 }
 
 impl Kernel {
     /// Every kernel, available or not.
-    pub const ALL: [Kernel; 5] = [
+    pub const ALL: [Kernel; 7] = [
         Kernel::Scalar,
         Kernel::Avx2,
         Kernel::Avx512,
         Kernel::Neon,
         Kernel::ArmFpu,
+        Kernel::Rvv,
+        Kernel::Mve,
     ];
 
     /// The name `PICOFORMER_KERNEL` takes.
@@ -84,6 +95,8 @@ impl Kernel {
             Kernel::Avx512 => "avx512",
             Kernel::Neon => "neon",
             Kernel::ArmFpu => "arm-fpu",
+            Kernel::Rvv => "rvv",
+            Kernel::Mve => "mve",
         }
     }
 
@@ -100,13 +113,21 @@ impl Kernel {
             3 => Some(Kernel::Avx512),
             4 => Some(Kernel::Neon),
             5 => Some(Kernel::ArmFpu),
+            6 => Some(Kernel::Rvv),
+            7 => Some(Kernel::Mve),
             _ => None,
         }
     }
 
     /// True when this build and this CPU can run it.
     pub fn available(self) -> bool {
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", pf_arm_fpu))]
+        #[cfg(any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            pf_arm_fpu,
+            pf_arm_mve
+        ))]
         use crate::simd::F32Simd;
         match self {
             Kernel::Scalar => true,
@@ -118,6 +139,10 @@ impl Kernel {
             Kernel::Neon => aarch64::Neon::detect().is_some(),
             #[cfg(pf_arm_fpu)]
             Kernel::ArmFpu => arm::ArmFpu::detect().is_some(),
+            #[cfg(target_arch = "riscv64")]
+            Kernel::Rvv => riscv64::Rvv::detect().is_some(),
+            #[cfg(pf_arm_mve)]
+            Kernel::Mve => mve::Mve::detect().is_some(),
             #[allow(unreachable_patterns)] // every arm exists on some target
             _ => false,
         }
@@ -161,15 +186,22 @@ fn choose() -> Kernel {
             .filter(|k| k.available())
             .unwrap_or(Kernel::Scalar);
     }
-    [Kernel::Avx512, Kernel::Avx2, Kernel::Neon, Kernel::ArmFpu]
-        .into_iter()
-        .find(|k| k.available())
-        .unwrap_or(Kernel::Scalar)
+    [
+        Kernel::Avx512,
+        Kernel::Avx2,
+        Kernel::Neon,
+        Kernel::Mve,
+        Kernel::ArmFpu,
+        Kernel::Rvv,
+    ]
+    .into_iter()
+    .find(|k| k.available())
+    .unwrap_or(Kernel::Scalar)
 }
 
 #[cfg(feature = "std")]
-static CALLS: [core::sync::atomic::AtomicUsize; 6] =
-    [const { core::sync::atomic::AtomicUsize::new(0) }; 6];
+static CALLS: [core::sync::atomic::AtomicUsize; 8] =
+    [const { core::sync::atomic::AtomicUsize::new(0) }; 8];
 
 /// How many `linear` calls each kernel has served in this process (`std` only: the
 /// forced-kernel check of the test suite reads it).
@@ -191,7 +223,13 @@ fn count(_kernel: Kernel) {
 /// Runs `$simd` with `$k` bound to the active SIMD kernel, or `$scalar`.
 macro_rules! dispatch {
     ($k:ident => $simd:expr, scalar => $scalar:expr, count = $count:expr) => {{
-        #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", pf_arm_fpu))]
+        #[cfg(any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            pf_arm_fpu,
+            pf_arm_mve
+        ))]
         use crate::simd::F32Simd;
         match active_kernel() {
             #[cfg(target_arch = "x86_64")]
@@ -230,6 +268,24 @@ macro_rules! dispatch {
                     return $simd;
                 }
             }
+            #[cfg(pf_arm_mve)]
+            Kernel::Mve => {
+                if let Some($k) = crate::mve::Mve::detect() {
+                    if $count {
+                        count(Kernel::Mve);
+                    }
+                    return $simd;
+                }
+            }
+            #[cfg(target_arch = "riscv64")]
+            Kernel::Rvv => {
+                if let Some($k) = crate::riscv64::Rvv::detect() {
+                    if $count {
+                        count(Kernel::Rvv);
+                    }
+                    return $simd;
+                }
+            }
             _ => {}
         }
         if $count {
@@ -248,6 +304,13 @@ macro_rules! dispatch {
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(kern => simd::linear(kern, x, w, bias, k, y),
               scalar => scalar::linear(x, w, bias, k, y), count = true)
+}
+
+/// Accumulating linear layer over a column block of the weights:
+/// `y[r][o] += dot(x[r], w[o * w_stride..][..k])` (see [`scalar::linear_acc`]).
+pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
+    dispatch!(kern => simd::linear_acc(kern, x, w, w_stride, k, y),
+              scalar => scalar::linear_acc(x, w, w_stride, k, y), count = true)
 }
 
 /// Dot product of `a` and `b` over their common length.

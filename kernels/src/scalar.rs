@@ -68,6 +68,36 @@ pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32
     }
 }
 
+/// Accumulating linear layer over a column block of the weights:
+/// `y[r][o] += dot(x[r], w[o * w_stride..o * w_stride + k])`.
+///
+/// - `x`: `[rows, k]` input rows
+/// - `w`: `n` weight rows `w_stride >= k` apart, of which the first `k` columns are read
+///   (columns `c..c + k` of a `[n, w_stride]` matrix when `w` starts at column `c`)
+/// - `y`: `[rows, n]`, accumulated into (`n = y.len() / rows`)
+///
+/// A layer whose inner dimension is split into blocks sums its products block by block
+/// with this (the feed-forward network's second layer, see the engine's `feed_forward`).
+pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
+    if k == 0 || w_stride < k {
+        return;
+    }
+    let rows = x.len() / k;
+    let n = y.len().checked_div(rows).unwrap_or(0);
+    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    if n == 0 {
+        return;
+    }
+    for o in 0..n {
+        let w_row = w.get(o * w_stride..o * w_stride + k).unwrap_or(&[]);
+        for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+            if let Some(out) = y_row.get_mut(o) {
+                *out += dot(x_row, w_row);
+            }
+        }
+    }
+}
+
 /// `y += x`, element-wise over the common length.
 #[inline]
 pub fn add_assign(y: &mut [f32], x: &[f32]) {

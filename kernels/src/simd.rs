@@ -11,8 +11,12 @@ use crate::scalar;
 /// Weight rows per tile: each weight row loaded is used against `NR` input rows, and each
 /// input vector against `MR` weight rows.
 pub const MR: usize = 4;
-/// Most input rows per tile.
-pub const NR: usize = 2;
+/// Most input rows per tile: `MR x NR` = 12 accumulators hide the fused multiply-add
+/// latency (4–5 cycles at 2 per cycle) and, with the `NR` input vectors and one weight
+/// vector, fill AVX2's 16 registers. Bare-metal targets take 2: their kernels make one
+/// pass per input row anyway (no caches to share loads through), and the smaller tile
+/// keeps the frame's stack frame small.
+pub const NR: usize = if cfg!(target_os = "none") { 2 } else { 3 };
 
 /// One SIMD implementation of the f32 hot loops.
 pub trait F32Simd: Copy {
@@ -41,6 +45,50 @@ pub trait F32Simd: Copy {
 
     /// `y[i] += alpha * x[i]` over `blocks * LANES` elements.
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize);
+
+    /// Dot products of one input row `x` with whole tiles of weight rows `w_stride`
+    /// apart, over whole blocks: `out[o] = sum_i x[i] * w[o * w_stride + i]` for
+    /// `i < blocks * LANES` and `o < out.len() / MR * MR`.
+    ///
+    /// The default calls [`dot_tile`](Self::dot_tile) once per tile; a kernel for which
+    /// the frame's per-call work is a visible share (microcontrollers, no caches) loops
+    /// over the tiles itself.
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
+    }
+}
+
+/// [`F32Simd::dot_rows`] through [`F32Simd::dot_tile`], one tile at a time.
+pub fn dot_rows_by_tiles<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    blocks: usize,
+    out: &mut [f32],
+) {
+    let len = blocks * K::LANES;
+    for (t, sums) in out.chunks_exact_mut(MR).enumerate() {
+        let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+            let start = (t * MR + m) * w_stride;
+            w.get(start..start + len).unwrap_or(&[])
+        });
+        let [tile] = kernel.dot_tile::<1>([x], w_tile, blocks);
+        for (dst, sum) in sums.iter_mut().zip(tile) {
+            *dst = sum;
+        }
+    }
+}
+
+/// Whole tiles of `MR` rows `w_stride` apart that lie inside `w`, at most `rows / MR`,
+/// when each row is read for `len` elements (the bound a kernel's [`F32Simd::dot_rows`]
+/// checks before it runs).
+pub fn tiles_inside(w_len: usize, w_stride: usize, len: usize, rows: usize) -> usize {
+    if w_len < len || w_stride < len || w_stride == 0 {
+        return 0;
+    }
+    let rows_inside = (w_len - len) / w_stride + 1;
+    rows.min(rows_inside) / MR
 }
 
 /// `sum_i a[i] * b[i]` over the common length: whole blocks by the kernel, the tail here.
@@ -89,49 +137,118 @@ pub fn linear<K: F32Simd>(
     let rows = x.len() / k;
     let n = w.len() / k;
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    tiles(kernel, x, w, k, n, Out::Bias(bias), k, y);
+}
+
+/// The accumulating linear layer over a column block of the weights,
+/// `y[r][o] += dot(x[r], w[o * w_stride..][..k])` (see [`scalar::linear_acc`]), cut into
+/// `MR x ROWS` tiles for the kernel.
+pub fn linear_acc<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    k: usize,
+    y: &mut [f32],
+) {
+    if k == 0 || w_stride < k {
+        return;
+    }
+    let rows = x.len() / k;
+    let n = y.len().checked_div(rows).unwrap_or(0);
+    tiles(kernel, x, w, w_stride, n, Out::Accumulate, k, y);
+}
+
+/// What a tile does with its sums.
+#[derive(Clone, Copy)]
+enum Out<'a> {
+    /// `y = sum + bias` (zero without bias).
+    Bias(Option<&'a [f32]>),
+    /// `y += sum`.
+    Accumulate,
+}
+
+impl Out<'_> {
+    #[inline(always)]
+    fn bias(self, o: usize) -> f32 {
+        match self {
+            Out::Bias(bias) => bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0),
+            Out::Accumulate => 0.0,
+        }
+    }
+
+    #[inline(always)]
+    fn store(self, dst: &mut f32, sum: f32, bias: f32) {
+        match self {
+            Out::Bias(_) => *dst = sum + bias,
+            Out::Accumulate => *dst += sum,
+        }
+    }
+}
+
+/// `y[r][o] (+)= dot(x[r], w[o * w_stride..][..k])` for `x` `[rows, k]`, `n` weight rows
+/// and `y` `[rows, n]`, in `MR x ROWS` tiles.
+#[allow(clippy::too_many_arguments)] // a strided matrix product is this many numbers
+fn tiles<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    let rows = x.len() / k;
     if n == 0 || rows == 0 || y.len() < rows * n {
         return;
     }
     let blocks = k / K::LANES;
     let head = blocks * K::LANES;
     let x_rows: &[f32] = x.get(..rows * k).unwrap_or(&[]);
+    if rows == 1 {
+        matvec(kernel, x_rows, w, w_stride, n, out, k, y);
+        return;
+    }
     let mut o = 0;
     while o < n {
         if o + MR <= n {
             // Hoisted per tile of weight rows: their slices and their biases.
-            let w_tile: [&[f32]; MR] =
-                core::array::from_fn(|m| w.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[]));
-            let b_tile: [f32; MR] =
-                core::array::from_fn(|m| bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0));
+            let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+                let at = (o + m) * w_stride;
+                w.get(at..at + k).unwrap_or(&[])
+            });
+            let b_tile: [f32; MR] = core::array::from_fn(|m| out.bias(o + m));
             let mut r = 0;
             while r < rows {
-                let take = if rows - r >= NR { NR } else { 1 };
+                let take = (rows - r).min(NR);
                 let x_part = x_rows.get(r * k..(r + take) * k).unwrap_or(&[]);
                 let y_part = y.get_mut(r * n..(r + take) * n).unwrap_or(&mut []);
                 let tile = Tile {
                     w: &w_tile,
                     bias: &b_tile,
+                    out,
                     k,
                     n,
                     blocks,
                     head,
                     o,
                 };
-                if take == NR {
-                    tile.run::<K, NR>(kernel, x_part, y_part);
-                } else {
-                    tile.run::<K, 1>(kernel, x_part, y_part);
+                match take {
+                    3.. => tile.run::<K, 3>(kernel, x_part, y_part),
+                    2 => tile.run::<K, 2>(kernel, x_part, y_part),
+                    _ => tile.run::<K, 1>(kernel, x_part, y_part),
                 }
                 r += take;
             }
             o += MR;
         } else {
             // Fewer than MR weight rows left: one dot product each.
-            let w_row = w.get(o * k..(o + 1) * k).unwrap_or(&[]);
-            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            let w_row = w.get(o * w_stride..o * w_stride + k).unwrap_or(&[]);
+            let b = out.bias(o);
             for (r, x_row) in x_rows.chunks_exact(k).enumerate() {
-                if let Some(out) = y.get_mut(r * n + o) {
-                    *out = dot(kernel, x_row, w_row) + b;
+                if let Some(dst) = y.get_mut(r * n + o) {
+                    out.store(dst, dot(kernel, x_row, w_row), b);
                 }
             }
             o += 1;
@@ -139,10 +256,77 @@ pub fn linear<K: F32Simd>(
     }
 }
 
+/// One input row `x` `[k]` (a decoding step's matrix-vector product): `y[o] (+)= dot(x,
+/// w[o * w_stride..][..k])` for `o < n`, tile after tile of `MR` weight rows with nothing
+/// per tile but the kernel call, the tail and the stores (on microcontrollers this
+/// bookkeeping is a visible share of the instructions).
+#[allow(clippy::too_many_arguments)] // as `tiles`
+#[inline(always)]
+fn matvec<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    let blocks = k / K::LANES;
+    let head = blocks * K::LANES;
+    let x_tail = x.get(head..).unwrap_or(&[]);
+    let y = y.get_mut(..n).unwrap_or(&mut []);
+    let Some((main, rest)) = y.split_at_mut_checked(n / MR * MR) else {
+        return;
+    };
+    match out {
+        Out::Bias(_) => {
+            // The whole blocks of every whole tile in one kernel call, then the tails
+            // and the biases.
+            kernel.dot_rows(x, w, w_stride, blocks, main);
+            if head < k {
+                for (o, dst) in main.iter_mut().enumerate() {
+                    let at = o * w_stride;
+                    for (&a, &b) in x_tail.iter().zip(w.get(at + head..at + k).unwrap_or(&[])) {
+                        *dst += a * b;
+                    }
+                }
+            }
+            if let Out::Bias(Some(bias)) = out {
+                for (dst, &b) in main.iter_mut().zip(bias) {
+                    *dst += b;
+                }
+            }
+        }
+        Out::Accumulate => {
+            for (t, y_tile) in main.chunks_exact_mut(MR).enumerate() {
+                let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+                    let start = (t * MR + m) * w_stride;
+                    w.get(start..start + k).unwrap_or(&[])
+                });
+                let [sums] = kernel.dot_tile::<1>([x], w_tile, blocks);
+                for ((dst, mut sum), w_row) in y_tile.iter_mut().zip(sums).zip(w_tile) {
+                    for (&a, &b) in x_tail.iter().zip(w_row.get(head..).unwrap_or(&[])) {
+                        sum += a * b;
+                    }
+                    *dst += sum;
+                }
+            }
+        }
+    }
+    // Fewer than MR weight rows left: one dot product each.
+    for (o, dst) in (n / MR * MR..).zip(rest) {
+        let at = o * w_stride;
+        let w_row = w.get(at..at + k).unwrap_or(&[]);
+        out.store(dst, dot(kernel, x, w_row), out.bias(o));
+    }
+}
+
 /// The weight side of one tile: rows `o..o + MR` of `w`, their biases, and the shapes.
 struct Tile<'a> {
     w: &'a [&'a [f32]; MR],
     bias: &'a [f32; MR],
+    out: Out<'a>,
     k: usize,
     n: usize,
     blocks: usize,
@@ -171,8 +355,8 @@ impl Tile<'_> {
         }
         for (y_row, row_sums) in y.chunks_exact_mut(self.n.max(1)).zip(sums) {
             if let Some(out) = y_row.get_mut(self.o..self.o + MR) {
-                for ((dst, sum), b) in out.iter_mut().zip(row_sums).zip(self.bias) {
-                    *dst = sum + b;
+                for ((dst, sum), &b) in out.iter_mut().zip(row_sums).zip(self.bias) {
+                    self.out.store(dst, sum, b);
                 }
             }
         }

@@ -123,13 +123,14 @@ unsafe fn x86_64avx2_dot_f32_4xr<const ROWS: usize>(
     for block in 0..blocks {
         let at = block * 8;
         // SAFETY: at + 8 <= blocks * 8 <= every slice's length (the caller's contract).
-        let wv: [__m256; MR] =
-            core::array::from_fn(|m| unsafe { _mm256_loadu_ps(w[m].as_ptr().add(at)) });
-        for r in 0..ROWS {
+        let xv: [__m256; ROWS] =
+            core::array::from_fn(|r| unsafe { _mm256_loadu_ps(x[r].as_ptr().add(at)) });
+        // The input vectors stay in registers; the weight vectors stream through one.
+        for m in 0..MR {
             // SAFETY: as above.
-            let xv = unsafe { _mm256_loadu_ps(x[r].as_ptr().add(at)) };
-            for m in 0..MR {
-                acc[r][m] = _mm256_fmadd_ps(xv, wv[m], acc[r][m]);
+            let wv = unsafe { _mm256_loadu_ps(w[m].as_ptr().add(at)) };
+            for r in 0..ROWS {
+                acc[r][m] = _mm256_fmadd_ps(xv[r], wv, acc[r][m]);
             }
         }
     }

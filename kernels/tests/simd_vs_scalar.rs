@@ -119,6 +119,48 @@ fn check_linear<K: F32Simd>(kernel: K) {
     }
 }
 
+/// `linear_acc` over a column block `c..c + k` of `[n, stride]` weights, onto a `y`
+/// that already holds values: same budget as `linear`, plus one rounding of `y`.
+fn check_linear_acc<K: F32Simd>(kernel: K) {
+    let shapes = lengths::<K>();
+    for &k in shapes
+        .iter()
+        .filter(|&&k| k <= 2 * K::LANES + 3 || k == 64 || k == 512)
+    {
+        for (stride, col) in [(k, 0), (k + 5, 3), (2 * k + 1, k)] {
+            for rows in [1, 2, 3, 4, 5, 7, 9] {
+                for n in [1, 3, 4, 5, 8, 9, 13] {
+                    for (scale, seed) in [(1.0, 21), (1e15, 22), (f32::MIN_POSITIVE / 4.0, 23)] {
+                        let x = values(rows * k, seed, scale);
+                        let w_full = values(n * stride, seed + 100, 1.0);
+                        let w = &w_full[col..];
+                        let y0 = values(rows * n, seed + 200, scale);
+                        let mut want = y0.clone();
+                        let mut got = y0.clone();
+                        scalar::linear_acc(&x, w, stride, k, &mut want);
+                        simd::linear_acc(kernel, &x, w, stride, k, &mut got);
+                        for r in 0..rows {
+                            for o in 0..n {
+                                let xr = &x[r * k..(r + 1) * k];
+                                let wo = &w[o * stride..o * stride + k];
+                                let (g, e) = (got[r * n + o], want[r * n + o]);
+                                let tolerance = budget(xr, wo)
+                                    + 2.0 * f32::EPSILON * (y0[r * n + o].abs() + e.abs());
+                                assert!(
+                                    (g - e).abs() <= tolerance,
+                                    "{} linear_acc rows={rows} n={n} k={k} stride={stride} \
+                                     [{r},{o}]: {g} vs {e}",
+                                    K::NAME
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 macro_rules! kernel_tests {
     ($module:ident, $kernel:ty) => {
         mod $module {
@@ -155,6 +197,13 @@ macro_rules! kernel_tests {
                     check_linear(k);
                 }
             }
+
+            #[test]
+            fn linear_acc_matches_scalar() {
+                if let Some(k) = kernel() {
+                    check_linear_acc(k);
+                }
+            }
         }
     };
 }
@@ -167,3 +216,5 @@ kernel_tests!(avx512, picoformer_kernels::x86_64::Avx512);
 kernel_tests!(neon, picoformer_kernels::aarch64::Neon);
 #[cfg(pf_arm_fpu)]
 kernel_tests!(arm_fpu, picoformer_kernels::arm::ArmFpu);
+#[cfg(target_arch = "riscv64")]
+kernel_tests!(rvv, picoformer_kernels::riscv64::Rvv);

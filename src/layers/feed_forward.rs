@@ -1,12 +1,27 @@
 //! Position-wise feed-forward network: `ffn(x) = W2 act(W1 x + b1) + b2`.
+//!
+//! The hidden activations `[rows, F]` of a whole sequence do not fit the scratch buffer
+//! (it holds `[R, F]`, `R = FFN_ROW_BLOCK`). On hosts the network trades width for rows:
+//! it takes `FFN_SHARE x R` rows at a time through `F / FFN_SHARE` hidden columns at a
+//! time, `out = b2 + sum over column blocks c of W2[:, c] act(W1[c] x + b1[c])`, so each
+//! weight is read once per `FFN_SHARE x R` rows instead of once per `R` rows and the
+//! matrix kernels get taller tiles. On bare metal (no caches to keep weights in) the
+//! blocks are `R` whole rows.
 
 use crate::config::{Activation, Config};
 use crate::model::FfnWeights;
 use picoformer_kernels as k;
-use picoformer_kernels::Activations;
+use picoformer_kernels::{Activations, Matrix};
 
-/// `out = ffn(input)` for `[n, D]` rows, `rows_block` rows at a time through
-/// `hidden` `[rows_block, F]`.
+/// How many times more rows than `R` share each weight read (hidden columns are cut into
+/// as many blocks): 4 on hosts, 1 on bare metal, where flash has no cache hierarchy to
+/// reuse weights from and longer dot products cost fewer instructions.
+const FFN_SHARE: usize = if cfg!(target_os = "none") { 1 } else { 4 };
+
+/// Hidden columns per block are a multiple of this (whole SIMD blocks on every kernel).
+const COLUMN_ALIGN: usize = 16;
+
+/// `out = ffn(input)` for `[n, D]` rows through `hidden` (`[rows_block, F]` floats).
 pub(crate) fn feed_forward(
     config: &Config,
     ffn: &FfnWeights,
@@ -17,21 +32,75 @@ pub(crate) fn feed_forward(
     act: &mut Activations,
 ) {
     let (d, f) = (config.dims.d_model, config.dims.d_ff);
+    if d == 0 || f == 0 {
+        return;
+    }
+    let rows_block = rows_block.max(1);
+    let rows = input.len() / d;
+    // Rows per group and hidden columns per block: `group x cols <= rows_block x F`.
+    let mut group = rows.min(rows_block.saturating_mul(FFN_SHARE)).max(1);
+    let mut cols = f;
+    // Column blocks need f32 weights (`linear_acc`); f16/int8 products take whole rows.
+    let f32_weights = match (ffn.w1, ffn.w2) {
+        (Matrix::F32(w1), Matrix::F32(w2)) => Some((w1, w2)),
+        _ => None,
+    };
+    if f32_weights.is_none() {
+        group = group.min(rows_block);
+    } else if group > rows_block {
+        cols = (hidden.len() / group) / COLUMN_ALIGN * COLUMN_ALIGN;
+        if cols == 0 || cols >= f {
+            (group, cols) = (rows_block, f);
+        }
+    }
     // Non-zero and without overflow (the scratch plan sized `hidden` from the same
     // numbers); the check also shows `chunks` its non-zero chunk size.
-    let Some(block) = rows_block.max(1).checked_mul(d).filter(|&b| b > 0) else {
+    let Some(block) = group.checked_mul(d).filter(|&b| b > 0) else {
         return;
     };
     for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
-        let rows = x_rows.len() / d.max(1);
-        let Some(h) = rows.checked_mul(f).and_then(|n| hidden.get_mut(..n)) else {
+        let n = x_rows.len() / d;
+        if cols >= f {
+            let Some(h) = n.checked_mul(f).and_then(|len| hidden.get_mut(..len)) else {
+                return;
+            };
+            k::quant::linear(x_rows, ffn.w1, ffn.b1, d, h, act); // [n, F]
+            activate(config, h);
+            k::quant::linear(h, ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
+            continue;
+        }
+        // out = b2, then each column block adds its share.
+        let Some((w1, w2)) = f32_weights else {
             return;
         };
-        k::quant::linear(x_rows, ffn.w1, ffn.b1, d, h, act); // [rows, F]
-        match config.activation {
-            Activation::Relu => k::relu(h),
-            Activation::Gelu => k::gelu(h),
+        for row in out_rows.chunks_exact_mut(d) {
+            row.fill(0.0);
+            if let Some(b2) = ffn.b2 {
+                k::add_assign(row, b2);
+            }
         }
-        k::quant::linear(h, ffn.w2, ffn.b2, f, out_rows, act); // [rows, D]
+        let mut c = 0;
+        while c < f {
+            let width = cols.min(f - c);
+            let (Some(h), Some(w1), Some(w2)) = (
+                hidden.get_mut(..n * width),
+                w1.get(c * d..(c + width) * d),
+                w2.get(c..),
+            ) else {
+                return;
+            };
+            let b1 = ffn.b1.and_then(|b| b.get(c..c + width));
+            k::linear(x_rows, w1, b1, d, h); // [n, width]
+            activate(config, h);
+            k::linear_acc(h, w2, f, width, out_rows); // [n, D] += h W2[:, c..c + width]^T
+            c += width;
+        }
+    }
+}
+
+fn activate(config: &Config, h: &mut [f32]) {
+    match config.activation {
+        Activation::Relu => k::relu(h),
+        Activation::Gelu => k::gelu(h),
     }
 }

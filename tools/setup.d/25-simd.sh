@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SIMD kernels: the aarch64 and armv7 Linux targets, their cross linkers and qemu-user,
-# so the NEON kernels are tested under qemu-aarch64 and the Arm FPU (Cortex-M) kernel
-# under qemu-arm (QEMU from bookworm-backports: plain apt fails here).
+# so the NEON kernels are tested under qemu-aarch64, the Arm FPU (Cortex-M) kernel
+# under qemu-arm and the RISC-V Vector kernels under qemu-riscv64 (QEMU from
+# bookworm-backports: plain apt fails here).
 # Idempotent; the dpkg lock timeouts let it run beside the other parts' setup scripts.
 set -euo pipefail
 installed=$(rustup target list --installed)
-for t in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
+for t in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf riscv64gc-unknown-linux-gnu; do
     grep -qx "$t" <<<"$installed" || rustup target add "$t"
 done
-if ! { command -v qemu-aarch64 && command -v qemu-arm && command -v aarch64-linux-gnu-gcc \
-        && command -v arm-linux-gnueabihf-gcc; } >/dev/null; then
+if ! { command -v qemu-aarch64 && command -v qemu-arm && command -v qemu-riscv64 \
+        && command -v aarch64-linux-gnu-gcc && command -v arm-linux-gnueabihf-gcc \
+        && command -v riscv64-linux-gnu-gcc; } >/dev/null; then
     backports=/etc/apt/sources.list.d/bookworm-backports.sources
     if [ ! -f "$backports" ]; then
         uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
@@ -21,5 +23,6 @@ if ! { command -v qemu-aarch64 && command -v qemu-arm && command -v aarch64-linu
         -o DPkg::Lock::Timeout=600 -t bookworm-backports qemu-user
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o DPkg::Lock::Timeout=600 gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
-        gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+        gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu \
+        libc6-dev-riscv64-cross
 fi

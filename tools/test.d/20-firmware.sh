@@ -20,8 +20,12 @@ done
 declare -A boards=(
     [thumbv6m-none-eabi]="mps2-an385"
     [thumbv7em-none-eabihf]="mps2-an386 mps2-an500"
-    [thumbv8m.main-none-eabihf]="mps2-an505 mps3-an547"
+    [thumbv8m.main-none-eabihf]="mps2-an505"
 )
+# Cortex-M55 (Helium): the same target built with -C target-cpu=cortex-m55, which turns
+# on the MVE kernels (kernels/build.rs), in a target directory of its own.
+m55_flags=(env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55")
+m55_out=$root/target/firmware-m55
 probes=(size-runtime size-greedy size-engine)
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     bins=()
@@ -29,6 +33,8 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf
     [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic)
     (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
 done
+(cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
+    --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
 (cd targets/riscv && cargo build -q --release --bins)
 
 failed_boards=()
@@ -52,6 +58,8 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf
         run_suite targets/cortex-m/qemu-run.sh "$out/$target/release/$board" "$board"
     done
 done
+echo "== mps3-an547 (thumbv8m.main-none-eabihf, -C target-cpu=cortex-m55)"
+run_suite targets/cortex-m/qemu-run.sh "$m55_out/thumbv8m.main-none-eabihf/release/mps3-an547" mps3-an547
 echo "== virt (riscv32imac-unknown-none-elf)"
 run_suite targets/riscv/qemu-run.sh "$out/riscv32imac-unknown-none-elf/release/virt" virt
 

@@ -3,7 +3,8 @@
 # run once per kernel with PICOFORMER_KERNEL forcing it (the forced-kernel tests fail if
 # the kernel did not run). Host: scalar, avx2, and avx512 when this CPU has it; aarch64
 # NEON under qemu-aarch64; the Cortex-M FPU kernel under qemu-arm (32-bit Arm Linux runs
-# the same asm; on the boards it runs in the firmware suite).
+# the same asm; on the boards it runs in the firmware suite); RISC-V Vector under
+# qemu-riscv64 at VLEN 128 and 256 (the kernels strip-mine with the hardware's length).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kernel_tests=(-p picoformer-kernels --test forced --test simd_vs_scalar)
@@ -25,3 +26,9 @@ PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu -p picof
 echo "== kernel arm-fpu (qemu-arm)"
 PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf "${kernel_tests[@]}"
 PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf -p picoformer --test golden
+echo "== kernel rvv (qemu-riscv64, VLEN 128)"
+PICOFORMER_KERNEL=rvv cargo test -q --target riscv64gc-unknown-linux-gnu "${kernel_tests[@]}"
+PICOFORMER_KERNEL=rvv cargo test -q --target riscv64gc-unknown-linux-gnu -p picoformer --test golden
+echo "== kernel rvv (qemu-riscv64, VLEN 256)"
+PICOFORMER_KERNEL=rvv CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUNNER="qemu-riscv64 -cpu rv64,v=true,vlen=256 -L /usr/riscv64-linux-gnu" \
+    cargo test -q --target riscv64gc-unknown-linux-gnu "${kernel_tests[@]}"

@@ -15,6 +15,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_argmax", argmax),
     ("kernel_attention", attention),
     ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
+    ("kernel_active_vs_scalar", active_vs_scalar),
 ];
 
 /// Every length 0..=33 covers empty, tail-only, whole-block and block-plus-tail inputs;
@@ -178,7 +179,102 @@ fn int8_linear_vs_scalar() -> Check {
                 .zip(want.iter())
                 .all(|(g, w)| g.to_bits() == w.to_bits());
             ensure(same, "int8 kernel vs scalar, bit for bit")?;
+/// Deterministic values in [-1, 1) (xorshift), scaled by `scale`.
+fn fill(values: &mut [f32], seed: u32, scale: f32) {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    for v in values {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        *v = ((s >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * scale;
+    }
+}
+
+/// The error budget of a dot product computed in another order (the kernels' tests on
+/// the host use the same): `(k + 2) eps sum |a_i b_i|`, plus `(k + 1)` times the smallest
+/// normal: Helium's floating point flushes subnormal inputs and results to zero (it runs
+/// with the standard FPSCR value, FZ set), so each subnormal product may be lost.
+fn budget(a: &[f32], b: &[f32]) -> f32 {
+    let magnitude: f32 = a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum();
+    let k = a.len().min(b.len()) as f32;
+    (k + 2.0) * f32::EPSILON * magnitude + (k + 1.0) * f32::MIN_POSITIVE
+}
+
+/// The property test of the host suite, on the target: the dispatched kernel (the Arm
+/// FPU kernel on M4F/M7/M33, Helium on M55) against the scalar reference, for `dot`,
+/// `axpy`, `linear` and `linear_acc` over every length `0..=17`, the model shapes, and
+/// 1–4 input rows by 1–9 weight rows, with small, large and denormal values.
+fn active_vs_scalar() -> Check {
+    const MAX_K: usize = 64;
+    const MAX_ROWS: usize = 4;
+    const MAX_N: usize = 9;
+    let mut x = [0f32; MAX_ROWS * MAX_K];
+    let mut w = [0f32; MAX_N * (MAX_K + 3)];
+    let mut want = [0f32; MAX_ROWS * MAX_N];
+    let mut got = [0f32; MAX_ROWS * MAX_N];
+    let lengths = (0..=17).chain([32, 48, MAX_K]);
+    for (case, k) in lengths.enumerate() {
+        let seed = case as u32 * 8 + 1;
+        for (scale, salt) in [(1.0, 0), (1e15, 1), (f32::MIN_POSITIVE / 4.0, 2)] {
+            fill(&mut x, seed + salt, scale);
+            fill(&mut w, seed + 100 + salt, 1.0);
+            let (a, b) = (x.get(..k).unwrap_or(&[]), w.get(..k).unwrap_or(&[]));
+            close(k::dot(a, b), k::scalar::dot(a, b), budget(a, b), "dot")?;
+            let mut y_want = [0f32; MAX_K];
+            fill(&mut y_want, seed + 200, 1.0);
+            let mut y_got = y_want;
+            k::scalar::axpy(0.75, a, &mut y_want);
+            k::axpy(0.75, a, &mut y_got);
+            // a fused multiply-add rounds once where the reference rounds twice
+            for ((&g, &e), &xi) in y_got.iter().zip(&y_want).zip(a) {
+                let tolerance = f32::EPSILON * ((0.75 * xi).abs() + e.abs()) + f32::MIN_POSITIVE;
+                close(g, e, tolerance, "axpy")?;
+            }
+            for rows in 1..=MAX_ROWS {
+                for n in [1, 3, 4, 5, 8, MAX_N] {
+                    let xs = x.get(..rows * k).unwrap_or(&[]);
+                    let ws = w.get(..n * k).unwrap_or(&[]);
+                    let (Some(yw), Some(yg)) = (want.get_mut(..rows * n), got.get_mut(..rows * n))
+                    else {
+                        return ensure(false, "buffers");
+                    };
+                    k::scalar::linear(xs, ws, None, k, yw);
+                    k::linear(xs, ws, None, k, yg);
+                    check_rows(xs, ws, k, k, yg, yw, "linear")?;
+                    // the same weights as columns 3..3 + k of [n, k + 3]
+                    let stride = k + 3;
+                    let ws = w.get(3..).unwrap_or(&[]);
+                    fill(yw, seed + 300, 1.0);
+                    for (g, &e) in yg.iter_mut().zip(yw.iter()) {
+                        *g = e;
+                    }
+                    k::scalar::linear_acc(xs, ws, stride, k, yw);
+                    k::linear_acc(xs, ws, stride, k, yg);
+                    check_rows(xs, ws, k, stride, yg, yw, "linear_acc")?;
+                }
+            }
         }
+    }
+    Ok(())
+}
+
+/// Element `[r, o]` of `got` against `want` within the budget of its dot product (plus
+/// one rounding of what was there before).
+fn check_rows(
+    x: &[f32],
+    w: &[f32],
+    k: usize,
+    stride: usize,
+    got: &[f32],
+    want: &[f32],
+    what: &'static str,
+) -> Check {
+    let n = got.len() / (x.len() / k.max(1)).max(1);
+    for (i, (&g, &e)) in got.iter().zip(want).enumerate() {
+        let (r, o) = (i / n.max(1), i % n.max(1));
+        let xr = x.get(r * k..(r + 1) * k).unwrap_or(&[]);
+        let wo = w.get(o * stride..o * stride + k).unwrap_or(&[]);
+        close(g, e, budget(xr, wo) + 2.0 * f32::EPSILON * e.abs(), what)?;
     }
     Ok(())
 }

@@ -1,0 +1,309 @@
+//! Armv8.1-M MVE (Helium) kernels for Cortex-M55, in `asm!`.
+//!
+//! Helium has eight 128-bit `q` registers (4 f32 lanes each, aliasing `s0`–`s31`),
+//! `vldrw.u32` with post-increment and `vfma.f32` on whole vectors, and low-overhead
+//! tail-predicated loops (`dlstp.32` / `letp`): the loop counter is the element count
+//! and the last iteration only touches the lanes that remain. The 4-row dot kernel
+//! issues, per 4 elements and 4 weight rows, 5 loads and 4 vector fused multiply-adds
+//! (16 multiply-accumulates) and the loop end: 0.625 instructions per multiply-accumulate.
+//! There is no float add-across-vector, so each accumulator's lanes are summed on its
+//! `s` registers at the end.
+//!
+//! Compiled only when the build targets Cortex-M55 (`-C target-cpu=cortex-m55`, cfg
+//! `pf_arm_mve` from build.rs): the assembler accepts MVE instructions only then, and
+//! bare metal has no runtime detection.
+
+use crate::simd::{F32Simd, MR};
+use core::arch::asm;
+
+/// The Helium kernel: 4-lane blocks, 4 weight rows at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Mve(());
+
+impl F32Simd for Mve {
+    const NAME: &'static str = "mve";
+    const LANES: usize = 4;
+    const ALIGN: usize = 4;
+
+    fn detect() -> Option<Self> {
+        // build.rs enables this module only for Cortex-M55 builds.
+        Some(Mve(()))
+    }
+
+    fn dot_tile<const ROWS: usize>(
+        self,
+        x: [&[f32]; ROWS],
+        w: [&[f32]; MR],
+        blocks: usize,
+    ) -> [[f32; MR]; ROWS] {
+        let n = x
+            .iter()
+            .chain(&w)
+            .fold(blocks * 4, |n, s| n.min(s.len() / 4 * 4));
+        // Without caches there is nothing to gain from sharing weight loads across rows:
+        // one 4-row pass per input row (as the Arm FPU kernel).
+        core::array::from_fn(|r| {
+            // SAFETY: every slice holds at least `n` elements (just above) and this
+            // module is compiled only for CPUs with MVE.
+            unsafe { arm_mve_dot_f32_4x1(x[r], &w, n) }
+        })
+    }
+
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        let n = (blocks * 4).min(x.len() / 4 * 4);
+        let tiles = crate::simd::tiles_inside(w.len(), w_stride, n, out.len());
+        if tiles == 0 {
+            return;
+        }
+        // SAFETY: MVE is present; `x` holds `n` elements, the `4 * tiles` rows of `n`
+        // elements `w_stride` apart lie inside `w` (`tiles_inside`), and `out` holds
+        // `4 * tiles`.
+        unsafe { arm_mve_dot_f32_4x1_rows(x, w, w_stride, n, tiles, out) }
+    }
+
+    fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
+        let n = (blocks * 4).min(a.len()).min(b.len());
+        // SAFETY: MVE is present; `n <= len` of both.
+        unsafe { arm_mve_dot_f32_1x1(a, b, n) }
+    }
+
+    fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize) {
+        let n = (blocks * 4).min(x.len()).min(y.len());
+        // SAFETY: MVE is present; `n <= len` of both.
+        unsafe { arm_mve_axpy_f32(alpha, x, y, n) }
+    }
+}
+
+/// Four dot products of `x` with `w[0..4]` over `n` elements.
+///
+/// # Safety
+/// Every slice must hold at least `n` elements, and the CPU must implement MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], n: usize) -> [f32; MR] {
+    let (mut acc0, mut acc1, mut acc2, mut acc3): (u32, u32, u32, u32);
+    // SAFETY: the tail-predicated loop reads exactly `n` floats from each pointer, which
+    // the caller guarantees are in bounds; the asm clobbers only the registers it names
+    // (q0–q2 and q4–q7 as their s-registers, lr) and does not touch the stack.
+    unsafe {
+        asm!(
+            "vmov.i32 q4, #0",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q6, #0",
+            "vmov.i32 q7, #0",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{w0}], #16",
+            "vfma.f32 q4, q0, q1",
+            "vldrw.u32 q2, [{w1}], #16",
+            "vfma.f32 q5, q0, q2",
+            "vldrw.u32 q1, [{w2}], #16",
+            "vfma.f32 q6, q0, q1",
+            "vldrw.u32 q2, [{w3}], #16",
+            "vfma.f32 q7, q0, q2",
+            "letp lr, 1b",
+            "2:",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s18, s18, s19",
+            "vadd.f32 s16, s16, s18",
+            "vadd.f32 s20, s20, s21",
+            "vadd.f32 s22, s22, s23",
+            "vadd.f32 s20, s20, s22",
+            "vadd.f32 s24, s24, s25",
+            "vadd.f32 s26, s26, s27",
+            "vadd.f32 s24, s24, s26",
+            "vadd.f32 s28, s28, s29",
+            "vadd.f32 s30, s30, s31",
+            "vadd.f32 s28, s28, s30",
+            "vmov {a0}, s16",
+            "vmov {a1}, s20",
+            "vmov {a2}, s24",
+            "vmov {a3}, s28",
+            x = inout(reg) x.as_ptr() => _,
+            w0 = inout(reg) w[0].as_ptr() => _,
+            w1 = inout(reg) w[1].as_ptr() => _,
+            w2 = inout(reg) w[2].as_ptr() => _,
+            w3 = inout(reg) w[3].as_ptr() => _,
+            n = in(reg) n,
+            a0 = out(reg) acc0,
+            a1 = out(reg) acc1,
+            a2 = out(reg) acc2,
+            a3 = out(reg) acc3,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack, readonly),
+        );
+    }
+    [
+        f32::from_bits(acc0),
+        f32::from_bits(acc1),
+        f32::from_bits(acc2),
+        f32::from_bits(acc3),
+    ]
+}
+
+/// [`arm_mve_dot_f32_4x1`] over `tiles` consecutive tiles of 4 weight rows `w_stride`
+/// apart, in one call: `out[o] = sum_i x[i] * w[o * w_stride + i]` for `i < n`,
+/// `o < 4 * tiles`.
+///
+/// # Safety
+/// `tiles >= 1`; `x` must hold `n` elements, `w` the rows `0..4 * tiles` of `n` elements
+/// `w_stride` apart, `out` `4 * tiles` elements; and the CPU must implement MVE with
+/// floating point.
+unsafe fn arm_mve_dot_f32_4x1_rows(
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    tiles: usize,
+    out: &mut [f32],
+) {
+    // SAFETY: the loops read `n` floats of `x` and of each of the `4 * tiles` weight rows
+    // and write `4 * tiles` floats of `out`, all in bounds (the caller's contract); the
+    // asm clobbers only the registers it names and does not touch the stack.
+    unsafe {
+        asm!(
+            "1:",
+            "vmov.i32 q4, #0",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q6, #0",
+            "vmov.i32 q7, #0",
+            "add {w1}, {w0}, {stride}",
+            "add {w2}, {w1}, {stride}",
+            "add {w3}, {w2}, {stride}",
+            "wlstp.32 lr, {n}, 3f",
+            "2:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{w0}], #16",
+            "vfma.f32 q4, q0, q1",
+            "vldrw.u32 q2, [{w1}], #16",
+            "vfma.f32 q5, q0, q2",
+            "vldrw.u32 q1, [{w2}], #16",
+            "vfma.f32 q6, q0, q1",
+            "vldrw.u32 q2, [{w3}], #16",
+            "vfma.f32 q7, q0, q2",
+            "letp lr, 2b",
+            "3:",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s18, s18, s19",
+            "vadd.f32 s16, s16, s18",
+            "vadd.f32 s20, s20, s21",
+            "vadd.f32 s22, s22, s23",
+            "vadd.f32 s17, s20, s22",
+            "vadd.f32 s24, s24, s25",
+            "vadd.f32 s26, s26, s27",
+            "vadd.f32 s18, s24, s26",
+            "vadd.f32 s28, s28, s29",
+            "vadd.f32 s30, s30, s31",
+            "vadd.f32 s19, s28, s30",
+            "vstmia {out}!, {{s16-s19}}",
+            // back to the start of x; w0 to the first row of the next tile
+            "sub.w {x}, {x}, {n}, lsl #2",
+            "sub.w {w0}, {w0}, {n}, lsl #2",
+            "add.w {w0}, {w0}, {stride}, lsl #2",
+            "subs {tiles}, {tiles}, #1",
+            "bne 1b",
+            x = inout(reg) x.as_ptr() => _,
+            w0 = inout(reg) w.as_ptr() => _,
+            w1 = out(reg) _,
+            w2 = out(reg) _,
+            w3 = out(reg) _,
+            n = in(reg) n,
+            stride = in(reg) w_stride * 4,
+            tiles = inout(reg) tiles => _,
+            out = inout(reg) out.as_mut_ptr() => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// One dot product over `n` elements, two accumulators (summed at the end).
+///
+/// # Safety
+/// Both slices must hold at least `n` elements, and the CPU must implement MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_dot_f32_1x1(a: &[f32], b: &[f32], n: usize) -> f32 {
+    let sum: u32;
+    // SAFETY: the tail-predicated loop reads exactly `n` floats from each pointer (the
+    // caller's contract); the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "vmov.i32 q4, #0",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{a}], #16",
+            "vldrw.u32 q1, [{b}], #16",
+            "vfma.f32 q4, q0, q1",
+            "letp lr, 1b",
+            "2:",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s18, s18, s19",
+            "vadd.f32 s16, s16, s18",
+            "vmov {sum}, s16",
+            a = inout(reg) a.as_ptr() => _,
+            b = inout(reg) b.as_ptr() => _,
+            n = in(reg) n,
+            sum = out(reg) sum,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            options(nostack, readonly),
+        );
+    }
+    f32::from_bits(sum)
+}
+
+/// `y[i] += alpha * x[i]` over `n` elements.
+///
+/// # Safety
+/// Both slices must hold at least `n` elements, and the CPU must implement MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], n: usize) {
+    // SAFETY: the tail-predicated loop reads exactly `n` floats of `x` and reads and
+    // writes exactly `n` floats of `y` (the caller's contract; `y` is a unique borrow);
+    // the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{y}]",
+            "vfma.f32 q1, q0, {alpha}",
+            "vstrw.32 q1, [{y}], #16",
+            "letp lr, 1b",
+            "2:",
+            x = inout(reg) x.as_ptr() => _,
+            y = inout(reg) y.as_mut_ptr() => _,
+            n = in(reg) n,
+            alpha = in(reg) alpha.to_bits(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+}
