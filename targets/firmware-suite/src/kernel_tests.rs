@@ -14,8 +14,8 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_relu_gelu", activations),
     ("kernel_argmax", argmax),
     ("kernel_attention", attention),
-    ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
     ("kernel_active_vs_scalar", active_vs_scalar),
+    ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
 ];
 
 /// Every length 0..=33 covers empty, tail-only, whole-block and block-plus-tail inputs;
@@ -141,44 +141,6 @@ fn attention() -> Check {
     all_close(&q, &[p0, 1.0 - p0], 1e-6, "two keys")
 }
 
-/// The dispatched int8 linear layer (SMLAD on the DSP cores, the scalar twin elsewhere)
-/// against `quant::scalar::linear_i8`, bit for bit: every reduction length 0..=41 (the
-/// SMLAD block is 8 bytes, so heads, whole blocks and tails), 1..=5 weight rows (tiles of
-/// 4 and the leftover rows), weights across the whole i8 range including -128.
-fn int8_linear_vs_scalar() -> Check {
-    const K: usize = 41;
-    const N: usize = 5;
-    let values: [i8; N * K] = core::array::from_fn(|i| {
-        (i as u32).wrapping_mul(2_654_435_761).wrapping_shr(13) as u8 as i8
-    });
-    let scales: [f32; N] = [0.01, 0.5, 0.0, 2.0, 1e-3];
-    let x: [f32; 2 * K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
-    let bias: [f32; N] = [0.5, -1.0, 0.0, 3.0, 0.25];
-    for k in 0..=K {
-        for n in 1..=N {
-            let w = k::I8Matrix {
-                values: values.get(..n * k).unwrap_or(&[]),
-                scales: scales.get(..n).unwrap_or(&[]),
-            };
-            let x = x.get(..2 * k).unwrap_or(&[]);
-            let mut want = [0f32; 2 * N];
-            let mut q = [0i8; K];
-            let want = want.get_mut(..2 * n).unwrap_or(&mut []);
-            k::quant::scalar::linear_i8(x, w, bias.get(..n), k, want, &mut q);
-            let mut got = [0f32; 2 * N];
-            let got = got.get_mut(..2 * n).unwrap_or(&mut []);
-            let mut qv = [0i8; 2 * K];
-            let mut qs = [0f32; 2];
-            let mut act = k::Activations {
-                values: &mut qv,
-                scales: &mut qs,
-            };
-            k::quant::linear(x, k::Matrix::I8(w), bias.get(..n), k, got, &mut act);
-            let same = got
-                .iter()
-                .zip(want.iter())
-                .all(|(g, w)| g.to_bits() == w.to_bits());
-            ensure(same, "int8 kernel vs scalar, bit for bit")?;
 /// Deterministic values in [-1, 1) (xorshift), scaled by `scale`.
 fn fill(values: &mut [f32], seed: u32, scale: f32) {
     let mut s = seed.wrapping_mul(2_654_435_761).max(1);
@@ -275,6 +237,49 @@ fn check_rows(
         let xr = x.get(r * k..(r + 1) * k).unwrap_or(&[]);
         let wo = w.get(o * stride..o * stride + k).unwrap_or(&[]);
         close(g, e, budget(xr, wo) + 2.0 * f32::EPSILON * e.abs(), what)?;
+    }
+    Ok(())
+}
+
+/// The dispatched int8 linear layer (SMLAD on the DSP cores, the scalar twin elsewhere)
+/// against `quant::scalar::linear_i8`, bit for bit: every reduction length 0..=41 (the
+/// SMLAD block is 8 bytes, so heads, whole blocks and tails), 1..=5 weight rows (tiles of
+/// 4 and the leftover rows), weights across the whole i8 range including -128.
+fn int8_linear_vs_scalar() -> Check {
+    const K: usize = 41;
+    const N: usize = 5;
+    let values: [i8; N * K] = core::array::from_fn(|i| {
+        (i as u32).wrapping_mul(2_654_435_761).wrapping_shr(13) as u8 as i8
+    });
+    let scales: [f32; N] = [0.01, 0.5, 0.0, 2.0, 1e-3];
+    let x: [f32; 2 * K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
+    let bias: [f32; N] = [0.5, -1.0, 0.0, 3.0, 0.25];
+    for k in 0..=K {
+        for n in 1..=N {
+            let w = k::I8Matrix {
+                values: values.get(..n * k).unwrap_or(&[]),
+                scales: scales.get(..n).unwrap_or(&[]),
+            };
+            let x = x.get(..2 * k).unwrap_or(&[]);
+            let mut want = [0f32; 2 * N];
+            let mut q = [0i8; K];
+            let want = want.get_mut(..2 * n).unwrap_or(&mut []);
+            k::quant::scalar::linear_i8(x, w, bias.get(..n), k, want, &mut q);
+            let mut got = [0f32; 2 * N];
+            let got = got.get_mut(..2 * n).unwrap_or(&mut []);
+            let mut qv = [0i8; 2 * K];
+            let mut qs = [0f32; 2];
+            let mut act = k::Activations {
+                values: &mut qv,
+                scales: &mut qs,
+            };
+            k::quant::linear(x, k::Matrix::I8(w), bias.get(..n), k, got, &mut act);
+            let same = got
+                .iter()
+                .zip(want.iter())
+                .all(|(g, w)| g.to_bits() == w.to_bits());
+            ensure(same, "int8 kernel vs scalar, bit for bit")?;
+        }
     }
     Ok(())
 }
