@@ -7,6 +7,8 @@ use picoformer::host;
 use picoformer::Model;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm");
+/// The same weights as int8 with one scale per output row (`convert --dtype i8`).
+const MODEL_I8: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates-i8.pfm");
 const HELD_OUT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/heldout.tsv");
 const TOKENIZER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/tokenizer.json");
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/config.json");
@@ -30,7 +32,12 @@ fn held_out() -> Vec<(String, String)> {
 
 /// Exact-match accuracy over the held-out set, and the first misses.
 fn accuracy(search: Search) -> (f64, Vec<String>) {
-    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    accuracy_of(MODEL, search)
+}
+
+/// [`accuracy`] of the blob at `path`.
+fn accuracy_of(path: &str, search: Search) -> (f64, Vec<String>) {
+    let blob = host::read_model_file(path.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let bytes = match search {
         Search::Greedy => model.greedy_scratch_bytes().unwrap(),
@@ -77,6 +84,19 @@ fn beam_search_of_4_is_at_least_as_good_as_greedy() {
 }
 
 #[test]
+fn int8_weights_keep_greedy_exact_match_at_least_99_5_percent() {
+    let blob = host::read_model_file(MODEL_I8.as_ref()).unwrap();
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    assert_eq!(model.dtype(), picoformer::WeightType::I8);
+    let (greedy, misses) = accuracy_of(MODEL_I8, Search::Greedy);
+    println!(
+        "int8 greedy exact match {:.2} %; misses: {misses:#?}",
+        100.0 * greedy
+    );
+    assert!(greedy >= 0.995, "int8 greedy {:.2} %", 100.0 * greedy);
+}
+
+#[test]
 fn tokenizer_tables_are_the_training_scripts() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(TOKENIZER).unwrap()).unwrap();
@@ -109,6 +129,12 @@ fn the_bundled_blob_is_the_converters_output_of_the_committed_weights() {
     assert!(
         blob == committed,
         "models/dates/dates.pfm is stale: convert models/dates/weights.safetensors again"
+    );
+    // ... and with `--dtype i8` into dates-i8.pfm.
+    let (int8, _) = host::convert::requantize(&blob, picoformer::WeightType::I8).unwrap();
+    assert!(
+        int8 == std::fs::read(MODEL_I8).unwrap(),
+        "models/dates/dates-i8.pfm is stale: convert with --dtype i8 again"
     );
 }
 
