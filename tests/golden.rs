@@ -6,7 +6,7 @@ mod common;
 
 use common::{golden_cases, max_abs_diff, TOLERANCE};
 use picoformer::host::scratch;
-use picoformer::{BeamParams, Model, Scratch, StaticModel};
+use picoformer::{BeamParams, Error, Model, Scratch, Source, StaticModel};
 
 #[test]
 fn forward_logits_match_pytorch() {
@@ -29,6 +29,49 @@ fn forward_logits_match_pytorch() {
                 );
             }
         }
+    }
+}
+
+/// `forward_with` from a token source is `forward`, bit for bit; a source the model cannot
+/// read is refused before anything is written.
+#[test]
+fn forward_with_any_source() {
+    for case in golden_cases() {
+        let model = Model::from_blob(case.blob.as_slice()).unwrap();
+        let vocab = case.config.dims.tgt_vocab;
+        let mut buf = scratch(model.forward_scratch_bytes().unwrap());
+        let f = &case.expected.forward[2];
+        let mut want = vec![f32::NAN; f.tgt.len() * vocab];
+        model
+            .forward(&f.src, &f.tgt, &mut want, buf.as_mut_slice())
+            .unwrap();
+        let mut got = vec![f32::NAN; f.tgt.len() * vocab];
+        model
+            .forward_with(
+                &Source::Tokens(&f.src),
+                &f.tgt,
+                &mut got,
+                buf.as_mut_slice(),
+            )
+            .unwrap();
+        assert_eq!(
+            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{}",
+            case.name
+        );
+        let mut untouched = vec![f32::NAN; f.tgt.len() * vocab];
+        let frames = [0.0f32; 8];
+        assert!(matches!(
+            model.forward_with(
+                &Source::Frames(&frames),
+                &f.tgt,
+                &mut untouched,
+                buf.as_mut_slice()
+            ),
+            Err(Error::WrongArchitecture { .. })
+        ));
+        assert!(untouched.iter().all(|v| v.is_nan()));
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Budget (issue 6): f16 greedy (and beam) tokens identical to f32 on every golden case;
 //! int8 next-token agreement >= 99 % (met on the trained dates model; the random golden
-//! models reach 98.3 %, see `accuracy_against_f32`). Agreement is measured teacher-forced on the f32
+//! models reach 98.3 %, and `tools/quant/sensitivity.py` shows that no 8-bit weight scheme
+//! reaches 99 % on them; see `accuracy_against_f32`). Agreement is measured teacher-forced on the f32
 //! greedy path (position `i` agrees when the quantized model's argmax after the f32
 //! prefix is the f32 token), so one early flip does not count as a whole sequence of
 //! misses; whole-sequence greedy matches are reported beside it. For every disagreement
@@ -229,7 +230,9 @@ fn accuracy_against_f32() {
         // f16: every token. int8: the issue's 99 % holds on the trained dates model
         // (below); these random Gaussian models measure 98.3 %, every miss at an f32
         // top-2 margin <= 0.37 (median margin 1.2, logits up to 23), so the test guards
-        // that measured level here.
+        // that measured level here. `tools/quant/sensitivity.py` shows why no 8-bit
+        // weight scheme reaches 99 % on them (0.4 % random weight noise already costs
+        // 0.9 points).
         let budget = match dtype {
             WeightType::I8 => 0.98,
             _ => 1.0,

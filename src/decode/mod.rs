@@ -227,7 +227,21 @@ impl<'a> Model<'a> {
         logits: &mut [f32],
         scratch: &mut [u8],
     ) -> Result<()> {
-        self.forward_with_probe(src, tgt, logits, scratch, None)
+        self.forward_source(&Source::Tokens(src), tgt, logits, scratch, None)
+    }
+
+    /// [`forward`](Self::forward) from any [`Source`] (tokens, vectors, or frames through
+    /// the stem): e.g. Whisper's logits along a given transcript, for scoring it or
+    /// measuring next-token agreement. Scratch:
+    /// [`forward_scratch_bytes`](Self::forward_scratch_bytes).
+    pub fn forward_with(
+        &self,
+        source: &Source,
+        tgt: &[u32],
+        logits: &mut [f32],
+        scratch: &mut [u8],
+    ) -> Result<()> {
+        self.forward_source(source, tgt, logits, scratch, None)
     }
 
     /// [`forward`](Self::forward) that also copies one attention head's probabilities
@@ -242,11 +256,24 @@ impl<'a> Model<'a> {
         tgt: &[u32],
         logits: &mut [f32],
         scratch: &mut [u8],
+        probe: Option<&mut AttentionProbe>,
+    ) -> Result<()> {
+        self.forward_source(&Source::Tokens(src), tgt, logits, scratch, probe)
+    }
+
+    /// The teacher-forced decoder behind [`forward`](Self::forward),
+    /// [`forward_with`](Self::forward_with) and
+    /// [`forward_with_probe`](Self::forward_with_probe).
+    fn forward_source(
+        &self,
+        source: &Source,
+        tgt: &[u32],
+        logits: &mut [f32],
+        scratch: &mut [u8],
         mut probe: Option<&mut AttentionProbe>,
     ) -> Result<()> {
         need_decoder(self)?;
-        let source = Source::Tokens(src);
-        check_source(self, &source)?;
+        check_source(self, source)?;
         let dims = &self.config().dims;
         check_tokens(tgt, dims.max_tgt_len, dims.tgt_vocab)?;
         let v = dims.tgt_vocab;
@@ -262,10 +289,11 @@ impl<'a> Model<'a> {
                 crate::AttentionKind::EncoderSelf => dims.n_encoder_layers,
                 _ => dims.n_decoder_layers,
             };
-            probe.start(layers, dims.n_heads, src.len(), tgt.len())?;
+            let source_rows = encoder::source_rows(self, source);
+            probe.start(layers, dims.n_heads, source_rows, tgt.len())?;
         }
         let plan = Plan::forward(dims, self.dtype());
-        let (mut session, ()) = start(self, &plan, &source, scratch, probe.as_deref_mut(), |_| {
+        let (mut session, ()) = start(self, &plan, source, scratch, probe.as_deref_mut(), |_| {
             Ok(())
         })?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
