@@ -15,11 +15,26 @@ cargo clippy -p picoformer --no-default-features --target thumbv7em-none-eabihf 
 cargo build -p picoformer --no-default-features --target thumbv7em-none-eabihf
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 cargo test --workspace 2>&1 | tee -a "$log"
+# Every suite runs even after one fails, so the closing count covers them all; a suite
+# that fails without printing its own failure count counts as one failure.
+failed_parts=()
 for part in tools/test.d/*.sh; do
     [ -e "$part" ] || continue
     echo "== $part"
-    bash "$part" 2>&1 | tee -a "$log"
+    part_log=$(mktemp)
+    set +e
+    bash "$part" 2>&1 | tee "$part_log"
+    status=${PIPESTATUS[0]}
+    set -e
+    cat "$part_log" >>"$log"
+    if [ "$status" -ne 0 ]; then
+        failed_parts+=("$part")
+        grep -qE '^test result: FAILED|^[0-9]+ passed, [1-9][0-9]* failed' "$part_log" ||
+            echo "0 passed, 1 failed" | tee -a "$log"
+    fi
+    rm -f "$part_log"
 done
+[ "${#failed_parts[@]}" -eq 0 ] || echo "failed suites: ${failed_parts[*]}"
 
 # cargo prints "test result: ok. P passed; F failed; ..." per binary; the other suites
 # print a plain "P passed, F failed" line each.
