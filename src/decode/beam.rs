@@ -1,7 +1,7 @@
 //! Beam search exactly as `spec.md` defines it (Hugging Face's with
 //! `early_stopping=True` and the GNMT length penalty `lp(n) = ((5 + n) / 6)^alpha`).
 
-use super::{check_prefix_and_max_len, check_source, need_decoder, start};
+use super::{check_prefix_and_max_len, check_source, feed_forced, need_decoder, start};
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
@@ -311,20 +311,14 @@ impl<'a> Model<'a> {
         let eos = config.eos_id;
         // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
         let (&first, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
-        for (position, token) in forced.iter().enumerate() {
-            let input = core::slice::from_ref(token);
-            let rows = Rows::Hypotheses { position };
-            decoder::step(
-                self,
-                &plan,
-                input,
-                rows,
-                &mut session.caches,
-                &mut session.act,
-                &mut work,
-                None,
-            )?;
-        }
+        feed_forced(
+            self,
+            &plan,
+            forced,
+            &mut session.caches,
+            &mut session.act,
+            &mut work,
+        )?;
         let mut live = 1;
         state.live_scores.fill(0.0);
         for step in 0..params.max_len {

@@ -151,6 +151,25 @@ pub(crate) fn start<'s, B>(
     Ok((Session { caches, act, work }, beam))
 }
 
+/// Feeds the forced part of a decoder prefix (every token but the last, e.g. Whisper's
+/// task tokens before `<|notimestamps|>`) at positions `0..p-1`: hypothesis 0's self-
+/// attention caches hold them before the first generated step.
+pub(crate) fn feed_forced(
+    model: &Model,
+    plan: &Plan,
+    forced: &[u32],
+    caches: &mut DecoderCaches,
+    act: &mut Activations,
+    work: &mut DecoderWork,
+) -> Result<()> {
+    for (position, token) in forced.iter().enumerate() {
+        let input = core::slice::from_ref(token);
+        let rows = Rows::Hypotheses { position };
+        decoder::step(model, plan, input, rows, caches, act, work, None)?;
+    }
+    Ok(())
+}
+
 impl<'a> Model<'a> {
     /// Exact scratch bytes of [`greedy`](Self::greedy) (enough for [`encode`](Self::encode)
     /// too).
@@ -368,20 +387,14 @@ impl<'a> Model<'a> {
         let (mut session, ()) = start(self, &plan, source, scratch, None, |_| Ok(()))?;
         let mut work = DecoderWork::carve(&plan, session.work)?;
         let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
-        for (position, token) in forced.iter().enumerate() {
-            let input = core::slice::from_ref(token);
-            let rows = Rows::Hypotheses { position };
-            decoder::step(
-                self,
-                &plan,
-                input,
-                rows,
-                &mut session.caches,
-                &mut session.act,
-                &mut work,
-                None,
-            )?;
-        }
+        feed_forced(
+            self,
+            &plan,
+            forced,
+            &mut session.caches,
+            &mut session.act,
+            &mut work,
+        )?;
         let mut token = last;
         let mut score = 0.0f32;
         let mut len = 0;
