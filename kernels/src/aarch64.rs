@@ -42,6 +42,14 @@ impl F32Simd for Neon {
         // SAFETY: NEON is present; `blocks * 4 <= len` of both.
         unsafe { aarch64neon_axpy_f32(alpha, x, y, blocks) }
     }
+
+    fn axpy_tile(self, alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+        let blocks = x
+            .iter()
+            .fold(blocks.min(y.len() / 4), |b, row| b.min(row.len() / 4));
+        // SAFETY: NEON is present; `blocks * 4 <= len` of every slice.
+        unsafe { aarch64neon_axpy_f32_4(alpha, x, y, blocks) }
+    }
 }
 
 /// `ROWS x 4` dot products over `blocks` blocks of 4.
@@ -126,6 +134,28 @@ unsafe fn aarch64neon_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], blocks: usi
                 yp,
                 vfmaq_f32(vld1q_f32(yp), a, vld1q_f32(x.as_ptr().add(at))),
             );
+        }
+    }
+}
+
+/// `y += alpha[0] * x[0] + ... + alpha[3] * x[3]` over `blocks` blocks of 4, one fused
+/// multiply-add per row in row order (bit-identical to four [`aarch64neon_axpy_f32`]).
+///
+/// # Safety
+/// The CPU must support NEON, and every slice must hold `blocks * 4` elements.
+#[target_feature(enable = "neon")]
+unsafe fn aarch64neon_axpy_f32_4(alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+    let a: [float32x4_t; MR] = core::array::from_fn(|m| vdupq_n_f32(alpha[m]));
+    for block in 0..blocks {
+        let at = block * 4;
+        // SAFETY: at + 4 <= blocks * 4 <= every slice's length (the caller's contract).
+        unsafe {
+            let yp = y.as_mut_ptr().add(at);
+            let mut sum = vld1q_f32(yp);
+            for m in 0..MR {
+                sum = vfmaq_f32(sum, a[m], vld1q_f32(x[m].as_ptr().add(at)));
+            }
+            vst1q_f32(yp, sum);
         }
     }
 }

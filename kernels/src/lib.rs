@@ -368,10 +368,11 @@ pub fn attention_probed(
     probe: Option<(usize, &mut [f32])>,
 ) {
     dispatch!(kern => scalar::attention_using(
-                  |a, b| simd::dot(kern, a, b),
-                  |alpha, x, y| simd::axpy(kern, alpha, x, y),
+                  |x, w, stride, y| simd::dot_strided(kern, x, w, stride, y),
+                  |alpha, x, stride, y| simd::axpy_strided(kern, alpha, x, stride, y),
                   query, keys, values, n_heads, scores, probe),
               scalar => scalar::attention_using(
-                  scalar::dot, scalar::axpy, query, keys, values, n_heads, scores, probe),
+                  scalar::dot_strided, scalar::axpy_strided,
+                  query, keys, values, n_heads, scores, probe),
               count = false)
 }

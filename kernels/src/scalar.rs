@@ -114,6 +114,31 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     }
 }
 
+/// `y[o] = dot(x, w[o * w_stride..][..x.len()])` for `o < y.len()`: one row against rows
+/// `w_stride` apart (one head's keys inside `[m, d]` key rows). Rows past the end of `w`
+/// give 0.
+pub fn dot_strided(x: &[f32], w: &[f32], w_stride: usize, y: &mut [f32]) {
+    let k = x.len();
+    for (o, dst) in y.iter_mut().enumerate() {
+        let at = o * w_stride;
+        *dst = w.get(at..at + k).map_or(0.0, |row| dot(x, row));
+    }
+}
+
+/// `y += sum_j alpha[j] * x[j * x_stride..][..y.len()]` for `j < alpha.len()`, rows added
+/// in order: one head's weighted sum of value rows (inside `[m, d]`). Rows past the end
+/// of `x` are skipped.
+pub fn axpy_strided(alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) {
+    let n = y.len();
+    for (j, &a) in alpha.iter().enumerate() {
+        let at = j * x_stride;
+        let Some(row) = x.get(at..at + n) else {
+            break;
+        };
+        axpy(a, row, y);
+    }
+}
+
 /// Sum of `values` with Neumaier's compensated summation: the rounding error of every
 /// addition is carried along and added back at the end, so the result is as if summed
 /// in about twice the precision, in a fixed order on every target.
@@ -255,7 +280,16 @@ pub fn attention(
     n_heads: usize,
     scores: &mut [f32],
 ) {
-    attention_using(dot, axpy, query, keys, values, n_heads, scores, None);
+    attention_using(
+        dot_strided,
+        axpy_strided,
+        query,
+        keys,
+        values,
+        n_heads,
+        scores,
+        None,
+    );
 }
 
 /// [`attention`] with the given dot-product and axpy kernels (the SIMD frame reuses it).
@@ -264,8 +298,8 @@ pub fn attention(
 /// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn attention_using(
-    dot: impl Fn(&[f32], &[f32]) -> f32,
-    axpy: impl Fn(f32, &[f32], &mut [f32]),
+    dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -282,9 +316,12 @@ pub(crate) fn attention_using(
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
     let scale = 1.0 / libm::sqrtf(dk as f32);
     for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
-        let head = h * dk..(h + 1) * dk;
-        for (s, k_row) in scores.iter_mut().zip(keys.chunks_exact(d)) {
-            *s = dot(q_h, k_row.get(head.clone()).unwrap_or(&[])) * scale;
+        // Head h's keys and values: `dk` columns from `h * dk`, rows `d` apart.
+        let keys_h = keys.get(h * dk..).unwrap_or(&[]);
+        let values_h = values.get(h * dk..).unwrap_or(&[]);
+        dot_strided(q_h, keys_h, d, scores);
+        for s in scores.iter_mut() {
+            *s *= scale;
         }
         softmax(scores);
         if let Some((head, out)) = probe.as_mut() {
@@ -295,9 +332,7 @@ pub(crate) fn attention_using(
             }
         }
         q_h.fill(0.0);
-        for (&p, v_row) in scores.iter().zip(values.chunks_exact(d)) {
-            axpy(p, v_row.get(head.clone()).unwrap_or(&[]), q_h);
-        }
+        axpy_strided(scores, values_h, d, q_h);
     }
 }
 
@@ -624,8 +659,8 @@ mod tests {
             let mut q = [1.0, 1.0];
             let mut seen = [f32::NAN; 2];
             attention_using(
-                dot,
-                axpy,
+                dot_strided,
+                axpy_strided,
                 &mut q,
                 &k,
                 &v,

@@ -46,6 +46,17 @@ pub trait F32Simd: Copy {
     /// `y[i] += alpha * x[i]` over `blocks * LANES` elements.
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize);
 
+    /// `y[i] += sum_m alpha[m] * x[m][i]` over `blocks * LANES` elements, adding the
+    /// rows in order `m = 0, 1, ...`: the same result as `MR` calls of
+    /// [`axpy_blocks`](Self::axpy_blocks), with `y` loaded and stored once instead of `MR`
+    /// times (attention's weighted sum of value rows). Every slice holds at least
+    /// `blocks * LANES` elements.
+    fn axpy_tile(self, alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+        for (a, x) in alpha.into_iter().zip(x) {
+            self.axpy_blocks(a, x, y, blocks);
+        }
+    }
+
     /// Dot products of one input row `x` with whole tiles of weight rows `w_stride`
     /// apart, over whole blocks: `out[o] = sum_i x[i] * w[o * w_stride + i]` for
     /// `i < blocks * LANES` and `o < out.len() / MR * MR`.
@@ -106,6 +117,55 @@ pub fn dot<K: F32Simd>(kernel: K, a: &[f32], b: &[f32]) -> f32 {
         sum += x * y;
     }
     sum
+}
+
+/// `y[o] = dot(x, w[o * w_stride..][..x.len()])` for `o < y.len()` (see
+/// [`scalar::dot_strided`]): one query against the keys of one head, which lie
+/// `w_stride` apart in the `[m, d]` key rows.
+pub fn dot_strided<K: F32Simd>(kernel: K, x: &[f32], w: &[f32], w_stride: usize, y: &mut [f32]) {
+    let k = x.len();
+    if k == 0 || w_stride < k {
+        y.fill(0.0);
+        return;
+    }
+    tiles(kernel, x, w, w_stride, y.len(), Out::Bias(None), k, y);
+}
+
+/// `y += sum_j alpha[j] * x[j * x_stride..][..y.len()]` for `j < alpha.len()`, rows added
+/// in order (see [`scalar::axpy_strided`]): attention's weighted sum of one head's value
+/// rows. `MR` rows per kernel call, so `y` is loaded and stored once per `MR` rows.
+pub fn axpy_strided<K: F32Simd>(
+    kernel: K,
+    alpha: &[f32],
+    x: &[f32],
+    x_stride: usize,
+    y: &mut [f32],
+) {
+    let n = y.len();
+    if n == 0 || x_stride < n {
+        return;
+    }
+    let blocks = n / K::LANES;
+    let head = blocks * K::LANES;
+    let row = |j: usize| x.get(j * x_stride..j * x_stride + n).unwrap_or(&[]);
+    // Rows past the end of `x` are skipped (the scalar twin's zip stops there too).
+    let rows = alpha.len().min((x.len() + x_stride - n) / x_stride);
+    let mut j = 0;
+    while j + MR <= rows {
+        let a: [f32; MR] = core::array::from_fn(|m| alpha.get(j + m).copied().unwrap_or(0.0));
+        let x_tile: [&[f32]; MR] = core::array::from_fn(|m| row(j + m));
+        kernel.axpy_tile(a, x_tile, y, blocks);
+        if let Some(y_tail) = y.get_mut(head..n) {
+            for (&a, x_row) in a.iter().zip(x_tile) {
+                scalar::axpy(a, x_row.get(head..n).unwrap_or(&[]), y_tail);
+            }
+        }
+        j += MR;
+    }
+    while j < rows {
+        axpy(kernel, alpha.get(j).copied().unwrap_or(0.0), row(j), y);
+        j += 1;
+    }
 }
 
 /// `y += alpha * x` over the common length.

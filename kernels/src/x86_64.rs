@@ -52,6 +52,14 @@ impl F32Simd for Avx2Fma {
         // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of both.
         unsafe { x86_64avx2_axpy_f32(alpha, x, y, blocks) }
     }
+
+    fn axpy_tile(self, alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+        let blocks = x
+            .iter()
+            .fold(blocks.min(y.len() / 8), |b, row| b.min(row.len() / 8));
+        // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of every slice.
+        unsafe { x86_64avx2_axpy_f32_4(alpha, x, y, blocks) }
+    }
 }
 
 impl F32Simd for Avx512 {
@@ -150,6 +158,28 @@ unsafe fn x86_64avx2_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], blocks: usiz
         unsafe {
             let yp = y.as_mut_ptr().add(at);
             let sum = _mm256_fmadd_ps(a, _mm256_loadu_ps(x.as_ptr().add(at)), _mm256_loadu_ps(yp));
+            _mm256_storeu_ps(yp, sum);
+        }
+    }
+}
+
+/// `y += alpha[0] * x[0] + ... + alpha[3] * x[3]` over `blocks` blocks of 8, one fused
+/// multiply-add per row in row order (bit-identical to four [`x86_64avx2_axpy_f32`]).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and every slice must hold `blocks * 8` elements.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_axpy_f32_4(alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+    let a: [__m256; MR] = core::array::from_fn(|m| _mm256_set1_ps(alpha[m]));
+    for block in 0..blocks {
+        let at = block * 8;
+        // SAFETY: at + 8 <= blocks * 8 <= every slice's length (the caller's contract).
+        unsafe {
+            let yp = y.as_mut_ptr().add(at);
+            let mut sum = _mm256_loadu_ps(yp);
+            for m in 0..MR {
+                sum = _mm256_fmadd_ps(a[m], _mm256_loadu_ps(x[m].as_ptr().add(at)), sum);
+            }
             _mm256_storeu_ps(yp, sum);
         }
     }

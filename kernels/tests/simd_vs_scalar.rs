@@ -161,6 +161,80 @@ fn check_linear_acc<K: F32Simd>(kernel: K) {
     }
 }
 
+/// Attention's per-head products: one query against the key rows of a head
+/// (`dot_strided`) and the weighted sum of the value rows (`axpy_strided`), with the head
+/// at an offset inside rows `stride` apart, for head widths across the block sizes and
+/// row counts across `MR`.
+fn check_strided<K: F32Simd>(kernel: K) {
+    for &dk in lengths::<K>()
+        .iter()
+        .filter(|&&k| (1..=2 * K::LANES + 3).contains(&k) || k == 64)
+    {
+        for (stride, col) in [(dk, 0), (dk + 3, 2), (4 * dk, dk)] {
+            for m in [0, 1, 3, 4, 5, 8, 13] {
+                for (scale, seed) in [(1.0, 31), (1e15, 32), (f32::MIN_POSITIVE / 4.0, 33)] {
+                    let q = values(dk, seed, scale);
+                    let rows_full = values(m * stride + col, seed + 100, 1.0);
+                    let rows = &rows_full[col..];
+                    let mut want = vec![f32::NAN; m];
+                    let mut got = vec![f32::NAN; m];
+                    scalar::dot_strided(&q, rows, stride, &mut want);
+                    simd::dot_strided(kernel, &q, rows, stride, &mut got);
+                    for o in 0..m {
+                        let tolerance = budget(&q, &rows[o * stride..o * stride + dk]);
+                        assert!(
+                            (got[o] - want[o]).abs() <= tolerance,
+                            "{} dot_strided dk={dk} stride={stride} m={m} [{o}]: {} vs {}",
+                            K::NAME,
+                            got[o],
+                            want[o]
+                        );
+                    }
+
+                    // Weighted sum: the same as one simd::axpy per row, bit for bit, and
+                    // within the rounding of every step from the scalar reference.
+                    let alpha = values(m, seed + 200, 1.0);
+                    let y0 = values(dk, seed + 300, scale);
+                    let mut want = y0.clone();
+                    let mut got = y0.clone();
+                    let mut one_by_one = y0.clone();
+                    scalar::axpy_strided(&alpha, rows, stride, &mut want);
+                    simd::axpy_strided(kernel, &alpha, rows, stride, &mut got);
+                    for (j, &a) in alpha.iter().enumerate() {
+                        simd::axpy(
+                            kernel,
+                            a,
+                            &rows[j * stride..j * stride + dk],
+                            &mut one_by_one,
+                        );
+                    }
+                    assert_eq!(
+                        got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        one_by_one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        "{} axpy_strided vs axpy per row, dk={dk} m={m}",
+                        K::NAME
+                    );
+                    for i in 0..dk {
+                        let magnitude: f32 = y0[i].abs()
+                            + (0..m)
+                                .map(|j| (alpha[j] * rows[j * stride + i]).abs())
+                                .sum::<f32>();
+                        let tolerance =
+                            (m as f32 + 1.0) * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
+                        assert!(
+                            (got[i] - want[i]).abs() <= tolerance,
+                            "{} axpy_strided dk={dk} stride={stride} m={m} [{i}]: {} vs {}",
+                            K::NAME,
+                            got[i],
+                            want[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 macro_rules! kernel_tests {
     ($module:ident, $kernel:ty) => {
         mod $module {
@@ -195,6 +269,13 @@ macro_rules! kernel_tests {
             fn linear_matches_scalar() {
                 if let Some(k) = kernel() {
                     check_linear(k);
+                }
+            }
+
+            #[test]
+            fn attention_products_match_scalar() {
+                if let Some(k) = kernel() {
+                    check_strided(k);
                 }
             }
 
