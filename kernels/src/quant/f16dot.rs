@@ -82,15 +82,20 @@ pub fn linear_f16<K: F16Dot>(
         for (o, dst) in (whole..).zip(rest.iter_mut()) {
             *dst = kern.dot_blocks(x_row, w.get(o * k..(o + 1) * k).unwrap_or(&[]), blocks);
         }
-        let x_tail = x_row.get(head..).unwrap_or(&[]);
-        for (o, dst) in y_row.iter_mut().enumerate() {
-            let mut sum = *dst;
-            if let Some(w_tail) = w.get(o * k + head..(o + 1) * k) {
-                for (&a, &b) in x_tail.iter().zip(w_tail) {
-                    sum += a * kern.widen(b);
+        if head < k {
+            let x_tail = x_row.get(head..).unwrap_or(&[]);
+            for (o, dst) in y_row.iter_mut().enumerate() {
+                if let Some(w_tail) = w.get(o * k + head..(o + 1) * k) {
+                    for (&a, &b) in x_tail.iter().zip(w_tail) {
+                        *dst += a * kern.widen(b);
+                    }
                 }
             }
-            *dst = sum + bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+        }
+        if let Some(bias) = bias {
+            for (dst, &b) in y_row.iter_mut().zip(bias) {
+                *dst += b;
+            }
         }
     }
 }
