@@ -6,16 +6,18 @@
 //!   the model shapes, 1–9 weight rows and 1–9 input rows, and edge values (weights at
 //!   -128 and 127, all-zero rows, huge, tiny and denormal activations). The raw integer
 //!   tiles are compared with [`scalar::dot_i8`] too.
-//! - f16: the AVX2 + F16C kernel against [`scalar::linear_f16`] within the f32 budget of
-//!   `simd_vs_scalar.rs` (`(k + 2) eps sum|x w|`: the same products, summed in another
-//!   order).
+//! - f16: the frame (with a plain kernel), the AVX2 + F16C kernel, the Arm FPU kernel
+//!   (`vcvtb`/`vcvtt`, under qemu-arm) and the dispatched one against
+//!   [`scalar::linear_f16`] within the f32 budget of `simd_vs_scalar.rs`
+//!   (`(k + 2) eps sum|x w|`: the same exact products, summed in another order), odd `k`
+//!   and rows off word boundaries included.
 //! - With `PICOFORMER_KERNEL` set, the quantized kernel that goes with it must serve the
-//!   calls (and no other).
+//!   calls (and no other), and its f16 twin the f16 product.
 
-#[cfg(target_arch = "x86_64")]
-use picoformer_kernels::quant::f16;
+use picoformer_kernels::quant::f16dot::{self, F16Dot};
 use picoformer_kernels::quant::{
-    self, linear_i8, quantize_row, scalar, Activations, I8Dot, I8Matrix, Matrix, QuantKernel,
+    self, f16, linear_i8, quantize_row, scalar, Activations, F16Kernel, I8Dot, I8Matrix, Matrix,
+    QuantKernel,
 };
 use picoformer_kernels::simd::MR;
 
@@ -214,12 +216,89 @@ fn i8_weights_with_f32_activations_are_close_to_dequantized_f32() {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
 fn f16s(n: usize, seed: u32, scale: f32) -> Vec<f16> {
     f32s(n, seed, scale)
         .into_iter()
         .map(f16::from_f32)
         .collect()
+}
+
+/// An f16 linear layer under test: `(x, w, bias, k, y)`.
+type F16Linear<'a> = &'a dyn Fn(&[f32], &[f16], Option<&[f32]>, usize, &mut [f32]);
+
+/// `run` against [`scalar::linear_f16`] within the f32 budget (`(k + 2) eps` of the
+/// products' magnitude): the widening is exact, only the order of the sums differs.
+/// Lengths `0..=4 x block + 1` and the model shapes, 1–9 weight rows, 1–3 input rows,
+/// weights from f16's subnormals to its largest values, a matrix that starts on an odd
+/// half (its rows not word-aligned) and odd `k`.
+fn check_f16_linear(name: &str, block: usize, run: F16Linear) {
+    // f16 subnormals (2^-24 .. 2^-14) and values near f16::MAX (65504)
+    let weight_scales = [(1.0, 1.0), (60000.0, 1e-3), (1e-6, 1e3), (6e-5, 1.0)];
+    for k in lengths(block) {
+        let (n_list, rows_list): (&[usize], &[usize]) = if k <= 4 * block + 1 {
+            (&[1, 4, 5, 9], &[1, 2, 3])
+        } else {
+            (&[1, 4, 7], &[1, 3])
+        };
+        for &n in n_list {
+            for &rows in rows_list {
+                for (wscale, xscale) in weight_scales {
+                    // one spare half in front: `&w_all[1..]` starts off a word boundary
+                    let w_all = f16s(n * k + 1, 7 + k as u32, wscale);
+                    let x = f32s(rows * k, 8, xscale);
+                    let bias = f32s(n, 9, 1.0);
+                    for w in [&w_all[..n * k], &w_all[1..]] {
+                        let mut want = vec![0.0; rows * n];
+                        scalar::linear_f16(&x, w, Some(&bias), k, &mut want);
+                        let mut got = vec![f32::NAN; rows * n];
+                        run(&x, w, Some(&bias), k, &mut got);
+                        for r in 0..rows {
+                            for o in 0..n {
+                                let xr = &x[r * k..(r + 1) * k];
+                                let wr = &w[o * k..(o + 1) * k];
+                                let magnitude: f32 =
+                                    xr.iter().zip(wr).map(|(a, b)| (a * b.to_f32()).abs()).sum();
+                                let budget = (k as f32 + 2.0) * f32::EPSILON * (magnitude + 1.0)
+                                    + f32::MIN_POSITIVE;
+                                let (g, wv) = (got[r * n + o], want[r * n + o]);
+                                assert!(
+                                    (g - wv).abs() <= budget,
+                                    "{name} f16 k={k} n={n} rows={rows}: {g} vs {wv}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn scalar_f16_frame_matches_reference() {
+    // The frame with a kernel made of the scalar dot product: leftover rows, tails, bias.
+    #[derive(Clone, Copy)]
+    struct Plain;
+    impl F16Dot for Plain {
+        const NAME: &'static str = "plain";
+        const BLOCK: usize = 8;
+        fn detect() -> Option<Self> {
+            Some(Plain)
+        }
+        fn dot_rows(self, x: &[f32], w: &[f16], stride: usize, blocks: usize, out: &mut [f32]) {
+            let whole = out.len() / MR * MR;
+            for (o, dst) in out.iter_mut().take(whole).enumerate() {
+                *dst = self.dot_blocks(x, w.get(o * stride..).unwrap_or(&[]), blocks);
+            }
+        }
+        fn dot_blocks(self, x: &[f32], w: &[f16], blocks: usize) -> f32 {
+            let n = (blocks * 8).min(x.len()).min(w.len());
+            scalar::dot_f16(&x[..n], &w[..n])
+        }
+    }
+    check_f16_linear("plain", 8, &|x, w, b, k, y| {
+        f16dot::linear_f16(Plain, x, w, b, k, y)
+    });
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -230,36 +309,43 @@ fn avx2_f16_matches_scalar() {
         eprintln!("skipped: no AVX2 + FMA + F16C");
         return;
     };
-    for k in lengths(8) {
-        for n in [1, 4, 5, 9] {
-            for rows in [1, 2, 3] {
-                for (wscale, xscale) in [(1.0, 1.0), (60000.0, 1e-3), (1e-6, 1e3)] {
-                    let w = f16s(n * k, 7, wscale);
-                    let x = f32s(rows * k, 8, xscale);
-                    let bias = f32s(n, 9, 1.0);
-                    let mut want = vec![0.0; rows * n];
-                    scalar::linear_f16(&x, &w, Some(&bias), k, &mut want);
-                    let mut got = vec![0.0; rows * n];
-                    linear_f16(kern, &x, &w, Some(&bias), k, &mut got);
-                    for r in 0..rows {
-                        for o in 0..n {
-                            let xr = &x[r * k..(r + 1) * k];
-                            let wr = &w[o * k..(o + 1) * k];
-                            let magnitude: f32 =
-                                xr.iter().zip(wr).map(|(a, b)| (a * b.to_f32()).abs()).sum();
-                            let budget = (k as f32 + 2.0) * f32::EPSILON * (magnitude + 1.0)
-                                + f32::MIN_POSITIVE;
-                            let (g, wv) = (got[r * n + o], want[r * n + o]);
-                            assert!(
-                                (g - wv).abs() <= budget,
-                                "f16 k={k} n={n} rows={rows}: {g} vs {wv}"
-                            );
-                        }
-                    }
-                }
-            }
-        }
+    check_f16_linear("avx2", 8, &|x, w, b, k, y| linear_f16(kern, x, w, b, k, y));
+}
+
+#[cfg(target_arch = "arm")]
+#[test]
+fn arm_fpu_f16_matches_scalar() {
+    let kern = quant::arm_f16::ArmFpuF16::detect().expect("the FPU f16 kernel is compiled in");
+    check_f16_linear(quant::arm_f16::ArmFpuF16::NAME, 8, &|x, w, b, k, y| {
+        f16dot::linear_f16(kern, x, w, b, k, y)
+    });
+    // The tiles alone, exactly as a sum in the kernel's order would give them.
+    let (n, k) = (8, 40);
+    let w = f16s(n * k, 3, 2.0);
+    let x = f32s(k, 4, 1.0);
+    let mut out = vec![f32::NAN; n];
+    kern.dot_rows(&x, &w, k, k / 8, &mut out);
+    for (o, g) in out.iter().enumerate() {
+        let want = scalar::dot_f16(&x, &w[o * k..(o + 1) * k]);
+        assert!(
+            (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "row {o}: {g} vs {want}"
+        );
     }
+}
+
+#[test]
+fn dispatched_f16_linear_matches_scalar_on_the_active_kernel() {
+    let active = quant::active_f16_kernel();
+    eprintln!("f16 kernel: {}", active.name());
+    check_f16_linear(active.name(), 8, &|x, w, b, k, y| {
+        quant::linear(x, Matrix::F16(w), b, k, y, &mut Activations::none());
+        assert_eq!(
+            quant::last_f16_kernel(),
+            Some(active),
+            "the f16 kernel that ran"
+        );
+    });
 }
 
 #[test]
@@ -301,6 +387,29 @@ fn forced_kernel_serves_the_quantized_calls() {
         if other != expected {
             assert_eq!(quant::quant_kernel_calls(other), 0, "{other:?} ran");
         }
+    }
+    // f16 weights: the f16 kernel that goes with the forced one serves the call.
+    let w16 = vec![f16::from_f32(0.5); n * k];
+    quant::linear(
+        &x,
+        Matrix::F16(&w16),
+        None,
+        k,
+        &mut y,
+        &mut Activations::none(),
+    );
+    assert!(y.iter().all(|&v| (v - 20.0).abs() < 1e-4), "{y:?}");
+    let f16_expected = F16Kernel::for_kernel(forced);
+    assert_eq!(quant::last_f16_kernel(), Some(f16_expected));
+    assert!(quant::f16_kernel_calls(f16_expected) > 0);
+    let f16_twin = match name.as_str() {
+        "avx2" | "avx512" => Some(F16Kernel::Avx2),
+        "arm-fpu" => Some(F16Kernel::ArmFpu),
+        "mve" => Some(F16Kernel::Helium),
+        _ => None,
+    };
+    if let Some(twin) = f16_twin {
+        assert_eq!(f16_expected, twin, "{name} has no f16 kernel on this CPU");
     }
     // Each SIMD f32 kernel has its integer twin on the machines CI runs it on.
     let twin = match name.as_str() {

@@ -2,14 +2,16 @@
 # Quantized weights (issue 6): proves every integer kernel executes and matches its scalar
 # twin, and the quantized firmware runs on the boards.
 # - The quantized-kernel property tests once per forced kernel: scalar and avx2 on the
-#   host, SDOT under qemu-aarch64 (neon), SMLAD under qemu-arm (arm-fpu); each run fails if
-#   the forced kernel's integer twin did not serve the calls. The accuracy test
+#   host, SDOT under qemu-aarch64 (neon), SMLAD and the FPU f16 kernel (vcvtb/vcvtt) under
+#   qemu-arm (arm-fpu); each run fails if the forced kernel's integer twin did not serve
+#   the calls, or its f16 twin the f16 product. The accuracy test
 #   (tests/quantized.rs) runs with each host kernel too (int8 results are bit-identical
 #   across kernels, so its figures do not move).
-# - The firmware suite with int8 and f16 weights on mps2-an386 (Cortex-M4F, SMLAD), and
-#   with int8 on mps3-an547 (Cortex-M55 built with -C target-cpu=cortex-m55: Helium), each
-#   checking the dispatched int8 kernel against its scalar twin and the model's outputs
-#   against the host engine's for the same quantized blob.
+# - The firmware suite with int8 and f16 weights on mps2-an386 (Cortex-M4F: SMLAD, FPU
+#   vcvtb/vcvtt) and on mps3-an547 (Cortex-M55 built with -C target-cpu=cortex-m55:
+#   Helium), each checking the dispatched int8 and f16 kernels against their scalar twins
+#   (the f16 one must be the active f32 kernel's twin and must have run) and the model's
+#   outputs against the host engine's for the same quantized blob.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -49,6 +51,7 @@ run() { # dtype, board, target, target dir, rustflags
 run i8 mps2-an386 thumbv7em-none-eabihf "$root/target/firmware" ""
 run f16 mps2-an386 thumbv7em-none-eabihf "$root/target/firmware" ""
 run i8 mps3-an547 thumbv8m.main-none-eabihf "$root/target/firmware-m55" "-C target-cpu=cortex-m55"
+run f16 mps3-an547 thumbv8m.main-none-eabihf "$root/target/firmware-m55" "-C target-cpu=cortex-m55"
 # Leave the default (f32) build in place for the other scripts.
 (cd targets/cortex-m && cargo build -q --release --target thumbv7em-none-eabihf --bin mps2-an386)
 if [ "${#failed[@]}" -ne 0 ]; then

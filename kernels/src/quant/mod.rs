@@ -4,7 +4,9 @@
 //! - [`Matrix`] is the one view of a weight matrix `[n, k]` the engine computes with; the
 //!   [`linear`] here dispatches on its element type once per product.
 //! - f16 weights: each weight is widened to f32 and multiplied with the f32 activation,
-//!   f32 accumulation ([`scalar::linear_f16`]; AVX2 + F16C on x86_64).
+//!   f32 accumulation ([`scalar::linear_f16`]; AVX2 + F16C on x86_64, the FPU's
+//!   `VCVTB`/`VCVTT.F32.F16` on Cortex-M4F/M7/M33 and Armv7-A, Helium's on the M55: the
+//!   [`f16dot`] frame and [`F16Kernel`]).
 //! - int8 weights (`w[o][i] = scale[o] * q[o][i]`, symmetric, `q` in `-127..=127`): the
 //!   activation rows are quantized too, each with its own dynamic symmetric scale
 //!   ([`quantize_row`]); the dot products are exact i32 sums of i8 products, and
@@ -16,17 +18,25 @@
 //! - Integer kernels implement [`I8Dot`] and see only whole blocks; the frame here
 //!   handles leftover rows, the `k % BLOCK` tail, the scales and the bias.
 
+pub mod f16dot;
 pub mod scalar;
 
 #[cfg(target_arch = "aarch64")]
 pub mod aarch64;
 #[cfg(pf_arm_dsp)]
 pub mod arm;
+#[cfg(pf_arm_fpu)]
+pub mod arm_f16;
 #[cfg(pf_arm_mve)]
 pub mod helium;
+#[cfg(pf_arm_mve)]
+pub mod helium_f16;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
+#[cfg(feature = "std")]
+pub use f16dot::f16_kernel_calls;
+pub use f16dot::{active_f16_kernel, last_f16_kernel, F16Kernel};
 pub use half::f16;
 
 use crate::simd::MR;
@@ -227,8 +237,8 @@ pub fn active_quant_kernel() -> QuantKernel {
 static CALLS: [core::sync::atomic::AtomicUsize; 5] =
     [const { core::sync::atomic::AtomicUsize::new(0) }; 5];
 
-/// How many quantized (f16 or int8) [`linear`] calls each kernel has served in this
-/// process (`std` only).
+/// How many int8 [`linear`] calls each kernel has served in this process (`std` only;
+/// f16 products: [`f16_kernel_calls`]).
 #[cfg(feature = "std")]
 pub fn quant_kernel_calls(kernel: QuantKernel) -> usize {
     CALLS
@@ -270,12 +280,33 @@ pub fn linear(
 // The quantized paths are kept out of line: an f32 model's stack never holds their frames.
 #[inline(never)]
 fn linear_f16_dispatch(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if let (QuantKernel::Avx2, Some(kern)) = (active_quant_kernel(), x86_64::Avx2F16::detect()) {
-        count(QuantKernel::Avx2);
-        return x86_64::linear_f16(kern, x, w, bias, k, y);
+    #[cfg(pf_arm_fpu)]
+    use f16dot::F16Dot;
+    match active_f16_kernel() {
+        #[cfg(target_arch = "x86_64")]
+        F16Kernel::Avx2 => {
+            if let Some(kern) = x86_64::Avx2F16::detect() {
+                f16dot::record(F16Kernel::Avx2);
+                return x86_64::linear_f16(kern, x, w, bias, k, y);
+            }
+        }
+        #[cfg(pf_arm_fpu)]
+        F16Kernel::ArmFpu => {
+            if let Some(kern) = arm_f16::ArmFpuF16::detect() {
+                f16dot::record(F16Kernel::ArmFpu);
+                return f16dot::linear_f16(kern, x, w, bias, k, y);
+            }
+        }
+        #[cfg(pf_arm_mve)]
+        F16Kernel::Helium => {
+            if let Some(kern) = helium_f16::HeliumF16::detect() {
+                f16dot::record(F16Kernel::Helium);
+                return f16dot::linear_f16(kern, x, w, bias, k, y);
+            }
+        }
+        _ => {}
     }
-    count(QuantKernel::Scalar);
+    f16dot::record(F16Kernel::Scalar);
     scalar::linear_f16(x, w, bias, k, y)
 }
 

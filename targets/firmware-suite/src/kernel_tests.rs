@@ -16,6 +16,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_attention", attention),
     ("kernel_active_vs_scalar", active_vs_scalar),
     ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
+    ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
 ];
 
 /// Every length 0..=33 covers empty, tail-only, whole-block and block-plus-tail inputs;
@@ -279,6 +280,85 @@ fn int8_linear_vs_scalar() -> Check {
                 .zip(want.iter())
                 .all(|(g, w)| g.to_bits() == w.to_bits());
             ensure(same, "int8 kernel vs scalar, bit for bit")?;
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched f16 linear layer against `quant::scalar::linear_f16`: the kernel must be
+/// the f16 twin of the active f32 kernel (the FPU's `vcvtb`/`vcvtt` kernel with
+/// `arm-fpu` on M4F/M7/M33, the Helium one with `mve` on M55, the scalar one elsewhere)
+/// and must have served the products (`last_f16_kernel`); its results within the f32
+/// budget of [`budget`] (the widening is exact, only the order of the sums differs).
+/// Every reduction length 0..=41 (the FPU kernel's block is 8 elements), 1..=9 weight
+/// rows (tiles of 4 and the leftover rows), 1 and 2 input rows, weights from f16's
+/// subnormals to 6e4, and a matrix that starts off a word boundary (odd half).
+fn f16_linear_vs_scalar() -> Check {
+    const K: usize = 41;
+    const N: usize = 9;
+    const ROWS: usize = 2;
+    let expected = match k::active_kernel() {
+        k::Kernel::ArmFpu => k::quant::F16Kernel::ArmFpu,
+        k::Kernel::Mve => k::quant::F16Kernel::Helium,
+        _ => k::quant::F16Kernel::Scalar,
+    };
+    ensure(
+        k::quant::active_f16_kernel() == expected,
+        "the f16 twin of the active f32 kernel is dispatched",
+    )?;
+    let mut x = [0f32; ROWS * K];
+    let mut w32 = [0f32; N * K + 1];
+    let bias: [f32; N] = core::array::from_fn(|o| o as f32 * 0.25 - 1.0);
+    for (case, (wscale, xscale)) in [(1.0, 1.0), (6e4, 1e-3), (6e-5, 1.0)]
+        .into_iter()
+        .enumerate()
+    {
+        let seed = case as u32 * 16 + 5;
+        fill(&mut x, seed, xscale);
+        fill(&mut w32, seed + 1, wscale);
+        let w_all: [k::quant::f16; N * K + 1] =
+            core::array::from_fn(|i| k::quant::f16::from_f32(w32.get(i).copied().unwrap_or(0.0)));
+        for start in [0, 1] {
+            for kk in 0..=K {
+                for n in 1..=N {
+                    for rows in 1..=ROWS {
+                        let w = w_all.get(start..start + n * kk).unwrap_or(&[]);
+                        let xs = x.get(..rows * kk).unwrap_or(&[]);
+                        let mut want = [0f32; ROWS * N];
+                        let mut got = [f32::NAN; ROWS * N];
+                        let (Some(want), Some(got)) =
+                            (want.get_mut(..rows * n), got.get_mut(..rows * n))
+                        else {
+                            return ensure(false, "buffers");
+                        };
+                        k::quant::scalar::linear_f16(xs, w, bias.get(..n), kk, want);
+                        k::quant::linear(
+                            xs,
+                            k::Matrix::F16(w),
+                            bias.get(..n),
+                            kk,
+                            got,
+                            &mut k::Activations::none(),
+                        );
+                        ensure(
+                            k::quant::last_f16_kernel() == Some(expected),
+                            "the dispatched f16 kernel ran",
+                        )?;
+                        for (i, (&g, &e)) in got.iter().zip(want.iter()).enumerate() {
+                            let (r, o) = (i / n, i % n);
+                            let xr = xs.get(r * kk..(r + 1) * kk).unwrap_or(&[]);
+                            let wo = w.get(o * kk..(o + 1) * kk).unwrap_or(&[]);
+                            let magnitude: f32 =
+                                xr.iter().zip(wo).map(|(a, b)| (a * b.to_f32()).abs()).sum();
+                            let len = kk as f32;
+                            let tolerance = (len + 2.0) * f32::EPSILON * magnitude
+                                + (len + 1.0) * f32::MIN_POSITIVE
+                                + 2.0 * f32::EPSILON * e.abs();
+                            close(g, e, tolerance, "f16 kernel vs scalar")?;
+                        }
+                    }
+                }
+            }
         }
     }
     Ok(())
