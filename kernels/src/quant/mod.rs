@@ -220,7 +220,7 @@ impl QuantKernel {
             #[cfg(target_arch = "aarch64")]
             Kernel::Neon if aarch64::Sdot::detect().is_some() => QuantKernel::Sdot,
             #[cfg(pf_arm_mve)]
-            Kernel::ArmFpu => QuantKernel::Helium,
+            Kernel::ArmFpu | Kernel::Mve => QuantKernel::Helium,
             #[cfg(all(pf_arm_dsp, not(pf_arm_mve)))]
             Kernel::ArmFpu => QuantKernel::Smlad,
             _ => QuantKernel::Scalar,
@@ -246,10 +246,28 @@ pub fn quant_kernel_calls(kernel: QuantKernel) -> usize {
         .map_or(0, |c| c.load(core::sync::atomic::Ordering::Relaxed))
 }
 
+/// Code of the int8 kernel that served the latest int8 product (`QuantKernel as u8 + 1`;
+/// 0 before the first).
+static LAST_I8: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// The kernel that computed the latest int8-weight [`linear`] product in this program
+/// (`None` before the first): how a test proves which kernel ran, on every target.
+pub fn last_quant_kernel() -> Option<QuantKernel> {
+    match LAST_I8.load(core::sync::atomic::Ordering::Relaxed) {
+        1 => Some(QuantKernel::Scalar),
+        2 => Some(QuantKernel::Avx2),
+        3 => Some(QuantKernel::Sdot),
+        4 => Some(QuantKernel::Smlad),
+        5 => Some(QuantKernel::Helium),
+        _ => None,
+    }
+}
+
 #[inline(always)]
-fn count(_kernel: QuantKernel) {
+fn count(kernel: QuantKernel) {
+    LAST_I8.store(kernel as u8 + 1, core::sync::atomic::Ordering::Relaxed);
     #[cfg(feature = "std")]
-    if let Some(c) = CALLS.get(_kernel as usize) {
+    if let Some(c) = CALLS.get(kernel as usize) {
         c.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -242,10 +242,13 @@ fn check_rows(
     Ok(())
 }
 
-/// The dispatched int8 linear layer (SMLAD on the DSP cores, the scalar twin elsewhere)
-/// against `quant::scalar::linear_i8`, bit for bit: every reduction length 0..=41 (the
-/// SMLAD block is 8 bytes, so heads, whole blocks and tails), 1..=5 weight rows (tiles of
-/// 4 and the leftover rows), weights across the whole i8 range including -128.
+/// The dispatched int8 linear layer (SMLAD on the DSP cores, Helium on the M55, the
+/// scalar twin elsewhere; which one each board must dispatch is checked by
+/// `tools/test.d/20-firmware.sh` from the `matvec_i8_kernel` figure) against
+/// `quant::scalar::linear_i8`, bit for bit, and it must have served the products
+/// (`last_quant_kernel`): every reduction length 0..=41 (the SMLAD block is 8 bytes, so
+/// heads, whole blocks and tails), 1..=5 weight rows (tiles of 4 and the leftover rows),
+/// weights across the whole i8 range including -128.
 fn int8_linear_vs_scalar() -> Check {
     const K: usize = 41;
     const N: usize = 5;
@@ -282,7 +285,10 @@ fn int8_linear_vs_scalar() -> Check {
             ensure(same, "int8 kernel vs scalar, bit for bit")?;
         }
     }
-    Ok(())
+    ensure(
+        k::quant::last_quant_kernel() == Some(k::quant::active_quant_kernel()),
+        "the dispatched int8 kernel ran",
+    )
 }
 
 /// The dispatched f16 linear layer against `quant::scalar::linear_f16`: the kernel must be
