@@ -6,6 +6,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(pf_arm_fpu)");
     println!("cargo::rustc-check-cfg=cfg(pf_arm_dsp)");
     println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
+    println!("cargo::rustc-check-cfg=cfg(pf_rvv)");
     println!("cargo::rustc-check-cfg=cfg(pf_rvv_static)");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=TARGET");
@@ -53,10 +54,23 @@ fn main() {
     if target.starts_with("thumbv8m.main-none-eabihf") && mve_flag {
         println!("cargo::rustc-cfg=pf_arm_mve");
     }
-    // RISC-V V without `std` (no runtime detection): on when the build enables the
-    // extension for the whole crate (`-C target-feature=+v`), which stable Rust's
-    // `cfg(target_feature)` does not report.
-    if target.starts_with("riscv64") && features().any(|f| f == "+v") {
+    // RISC-V Vector (the `riscv` module, which uses only the Zve32f subset). riscv64: always
+    // compiled (riscv64 Linux detects V at run time); rv32: only in builds that enable the
+    // extension (`-C target-feature=+zve32f` or `+v`) on a target with hardware single
+    // precision (riscv32imafc: the asm moves sums through f-registers), since firmware
+    // cannot detect it. `pf_rvv_static`: the build enables the extension for the whole
+    // crate, which stable Rust's `cfg(target_feature)` does not report; without `std`
+    // (no run-time detection) the kernel is then the active one.
+    let rvv_flag = features().any(|f| ["+v", "+zve32f", "+zve64f", "+zve64d"].contains(&f));
+    let rv32_float = target
+        .strip_prefix("riscv32")
+        .and_then(|rest| rest.split('-').next())
+        .is_some_and(|isa| isa.contains('f') || isa.contains('g'));
+    let rvv_static = rvv_flag && (target.starts_with("riscv64") || rv32_float);
+    if target.starts_with("riscv64") || rvv_static {
+        println!("cargo::rustc-cfg=pf_rvv");
+    }
+    if rvv_static {
         println!("cargo::rustc-cfg=pf_rvv_static");
     }
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Prints the firmware figures as a Markdown table, one row per board:
+# Prints the firmware figures as a Markdown table, one row per board (RISC-V: the
+# soft-float RV32IMAC, RV32IMAFC scalar with hardware float for comparison, and RV32IMAFC
+# + Zve32f running the RVV kernels, the last two in the same QEMU virt machine):
 # - engine code: `.text` of the size probe that loads a model and calls greedy (and beam
 #   search) minus `.text` of the probe with the same runtime and no model call;
 #   "f64" is the part of it that is double-precision math (libm sin/cos/pow/exp/log and
@@ -20,26 +22,30 @@ plugin=$(bash tools/qemu-icount/build.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# board, CPU, Rust target, firmware crate, target-cpu (built in target/firmware-CPU)
+# suite binary, CPU, Rust target, firmware crate, build (the target directory's suffix:
+# target/firmware-BUILD; empty: target/firmware), that build's rustflags
 boards=(
-    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m|"
-    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m|"
-    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m|"
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m|"
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m|cortex-m55"
-    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv|"
+    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m||"
+    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m||"
+    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m||"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m||"
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m|m55|-C target-cpu=cortex-m55"
+    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv||"
+    "virt|RV32IMAFC (scalar)|riscv32imafc-unknown-none-elf|riscv||"
+    "virt-rvv|RV32IMAFC + Zve32f, VLEN 128|riscv32imafc-unknown-none-elf|riscv|rvv|-C target-feature=+zve32f"
 )
 
-build() { # crate, target, target-cpu, bins...
-    local crate=$1 target=$2 cpu=$3
-    shift 3
+build() { # crate, target, build, rustflags, bins...
+    local crate=$1 target=$2 build=$3 flags=$4
+    shift 4
     local args=()
     for bin in "$@"; do args+=(--bin "$bin"); done
-    if [ -n "$cpu" ]; then
-        # -C target-cpu=cortex-m55 turns on the Helium kernels (kernels/build.rs)
+    if [ -n "$build" ]; then
+        # -C target-cpu=cortex-m55 turns on the Helium kernels, -C target-feature=+zve32f
+        # the RVV kernels (kernels/build.rs)
         local var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
-        (cd "targets/$crate" && env "$var=-C target-cpu=$cpu" cargo build -q --release \
-            --target "$target" --target-dir "$out-${cpu#cortex-}" "${args[@]}")
+        (cd "targets/$crate" && env "$var=$flags" cargo build -q --release \
+            --target "$target" --target-dir "$out-$build" "${args[@]}")
     else
         (cd "targets/$crate" && cargo build -q --release --target "$target" "${args[@]}")
     fi
@@ -69,11 +75,11 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 notes=()
 matvec_rows=()
 for entry in "${boards[@]}"; do
-    IFS='|' read -r board cpu target crate target_cpu <<<"$entry"
+    IFS='|' read -r board cpu target crate build_name flags <<<"$entry"
     runner=targets/$crate/qemu-run.sh
     suite_bin=$board
-    build "$crate" "$target" "$target_cpu" "$suite_bin" size-runtime size-greedy size-engine
-    dir=$out${target_cpu:+-${target_cpu#cortex-}}/$target/release
+    build "$crate" "$target" "$build_name" "$flags" "$suite_bin" size-runtime size-greedy size-engine
+    dir=$out${build_name:+-$build_name}/$target/release
     runtime_text=$(section_bytes "$dir/size-runtime" .text)
     greedy_text=$(($(section_bytes "$dir/size-greedy" .text) - runtime_text))
     engine_text=$(($(section_bytes "$dir/size-engine" .text) - runtime_text))
@@ -91,10 +97,10 @@ for entry in "${boards[@]}"; do
     elf=$dir/$suite_bin
     start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
     stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
-    log=$work/$board.log
-    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop -d plugin -D $work/$board.icount" \
+    log=$work/$board-$target${build_name:+-$build_name}.log
+    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop -d plugin -D $log.icount" \
         bash "$runner" "$elf" >"$log"
-    cat "$work/$board.icount" >>"$log"
+    cat "$log.icount" >>"$log"
 
     tokens=$(figure "$log" greedy_tokens)
     one=$(region "$log" 1)

@@ -6,7 +6,8 @@
 //!   its lanes; the frame handles heads and tails) and the [`simd::F32Simd`] trait.
 //! - Per-ISA kernels: `x86_64` (AVX2 + FMA, AVX-512F), `aarch64` (NEON), `arm` (the
 //!   single-precision FPU of Cortex-M4F/M7/M33/M55, `asm!`), `mve` (Helium, Cortex-M55,
-//!   `asm!`), `riscv64` (RVV 1.0, `asm!`).
+//!   `asm!`), `riscv` (RVV 1.0, Zve32f subset: riscv64 Linux and rv32 firmware with the
+//!   vector extension, `asm!`).
 //! - [`quant`]: weight matrices stored as f16 or int8 (one scale per row): the
 //!   [`Matrix`] view, [`quant::linear`], the scalar twins and the integer kernels (AVX2,
 //!   SDOT, SMLAD, Helium).
@@ -41,8 +42,8 @@ pub mod aarch64;
 pub mod arm;
 #[cfg(pf_arm_mve)]
 pub mod mve;
-#[cfg(target_arch = "riscv64")]
-pub mod riscv64;
+#[cfg(pf_rvv)]
+pub mod riscv;
 #[cfg(target_arch = "x86_64")]
 pub mod x86_64;
 
@@ -69,7 +70,7 @@ pub enum Kernel {
     Neon = 4,
     /// Arm single-precision FPU (Cortex-M4F/M7/M33/M55, 32-bit Arm Linux).
     ArmFpu = 5,
-    /// RISC-V Vector 1.0 (riscv64).
+    /// RISC-V Vector 1.0 (riscv64 Linux with V; rv32 firmware built with the extension).
     Rvv = 6,
     /// Armv8.1-M MVE (Helium), Cortex-M55.
     Mve = 7,
@@ -124,7 +125,7 @@ impl Kernel {
         #[cfg(any(
             target_arch = "x86_64",
             target_arch = "aarch64",
-            target_arch = "riscv64",
+            pf_rvv,
             pf_arm_fpu,
             pf_arm_mve
         ))]
@@ -139,8 +140,8 @@ impl Kernel {
             Kernel::Neon => aarch64::Neon::detect().is_some(),
             #[cfg(pf_arm_fpu)]
             Kernel::ArmFpu => arm::ArmFpu::detect().is_some(),
-            #[cfg(target_arch = "riscv64")]
-            Kernel::Rvv => riscv64::Rvv::detect().is_some(),
+            #[cfg(pf_rvv)]
+            Kernel::Rvv => riscv::Rvv::detect().is_some(),
             #[cfg(pf_arm_mve)]
             Kernel::Mve => mve::Mve::detect().is_some(),
             #[allow(unreachable_patterns)] // every arm exists on some target
@@ -226,7 +227,7 @@ macro_rules! dispatch {
         #[cfg(any(
             target_arch = "x86_64",
             target_arch = "aarch64",
-            target_arch = "riscv64",
+            pf_rvv,
             pf_arm_fpu,
             pf_arm_mve
         ))]
@@ -277,9 +278,9 @@ macro_rules! dispatch {
                     return $simd;
                 }
             }
-            #[cfg(target_arch = "riscv64")]
+            #[cfg(pf_rvv)]
             Kernel::Rvv => {
-                if let Some($k) = crate::riscv64::Rvv::detect() {
+                if let Some($k) = crate::riscv::Rvv::detect() {
                     if $count {
                         count(Kernel::Rvv);
                     }

@@ -298,4 +298,4 @@ kernel_tests!(neon, picoformer_kernels::aarch64::Neon);
 #[cfg(pf_arm_fpu)]
 kernel_tests!(arm_fpu, picoformer_kernels::arm::ArmFpu);
 #[cfg(target_arch = "riscv64")]
-kernel_tests!(rvv, picoformer_kernels::riscv64::Rvv);
+kernel_tests!(rvv, picoformer_kernels::riscv::Rvv);

@@ -8,7 +8,9 @@ cd "$(dirname "$0")/../.."
 tools=$PWD/target/tools
 mkdir -p "$tools"
 
-targets=(thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf)
+# riscv32imafc: the rv32 board with the vector extension (hardware float + Zve32f)
+targets=(thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf riscv32imac-unknown-none-elf
+    riscv32imafc-unknown-none-elf)
 installed=$(rustup target list --installed)
 for t in "${targets[@]}"; do
     grep -qx "$t" <<<"$installed" || rustup target add "$t"

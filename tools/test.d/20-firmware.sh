@@ -9,12 +9,26 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 out=$root/target/firmware
 
+# rv32 with the vector extension: riscv32imafc (hardware single precision) built with
+# -C target-feature=+zve32f (the embedded vector profile the RVV kernels need), which turns
+# them on (kernels/build.rs) and the vector unit's start-up (targets/riscv/build.rs); run
+# on `-cpu rv32,v=true,vlen=128` (targets/riscv/qemu-run.sh, by the binary's name).
+# rustc warns once per crate that zve32f is not a stable `-C target-feature` (stable Rust
+# marks no RISC-V vector feature stable); the code it builds is what the flag asks for.
+rvv_target=riscv32imafc-unknown-none-elf
+rvv_flags=(env CARGO_TARGET_RISCV32IMAFC_UNKNOWN_NONE_ELF_RUSTFLAGS="-C target-feature=+zve32f")
+rvv_out=$root/target/firmware-rvv
+
 for crate in targets/firmware-suite targets/cortex-m targets/riscv; do
     (cd "$crate" && cargo fmt --check)
 done
 (cd targets/cortex-m && cargo clippy -q --release --target thumbv7em-none-eabihf \
     -p picoformer-firmware-suite -p picoformer-firmware-cortex-m --bins -- -D warnings)
 (cd targets/riscv && cargo clippy -q --release -p picoformer-firmware-riscv --bins -- -D warnings)
+(cd targets/riscv && "${rvv_flags[@]}" cargo clippy -q --release --target "$rvv_target" \
+    --target-dir "$rvv_out" -p picoformer-firmware-riscv --bins -- -D warnings)
+# the RVV kernels as rv32 firmware compiles them (the host workspace lints x86_64 only)
+"${rvv_flags[@]}" cargo clippy -q -p picoformer-kernels --target "$rvv_target" -- -D warnings
 
 # target: the boards it runs (each also builds the code-size probes for the report)
 declare -A boards=(
@@ -35,7 +49,10 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf
 done
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
     --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
-(cd targets/riscv && cargo build -q --release --bins)
+(cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin size-greedy \
+    --bin size-engine)
+(cd targets/riscv && "${rvv_flags[@]}" cargo build -q --release --target "$rvv_target" \
+    --target-dir "$rvv_out" --bin virt-rvv)
 
 failed_boards=()
 run_suite() { # runner, elf, board
@@ -62,6 +79,8 @@ echo "== mps3-an547 (thumbv8m.main-none-eabihf, -C target-cpu=cortex-m55)"
 run_suite targets/cortex-m/qemu-run.sh "$m55_out/thumbv8m.main-none-eabihf/release/mps3-an547" mps3-an547
 echo "== virt (riscv32imac-unknown-none-elf)"
 run_suite targets/riscv/qemu-run.sh "$out/riscv32imac-unknown-none-elf/release/virt" virt
+echo "== virt-rvv (riscv32imafc-unknown-none-elf, -C target-feature=+zve32f; -cpu rv32,v=true,vlen=128)"
+run_suite targets/riscv/qemu-run.sh "$rvv_out/$rvv_target/release/virt-rvv" virt-rvv
 
 # The failure paths of the glue: each must end QEMU with its own status.
 exit_checks=0

@@ -9,17 +9,21 @@
 
 use cortex_m_rt::{exception, ExceptionFrame};
 use defmt_semihosting as _; // the global defmt logger: frames go to semihosting stdout
-use picoformer_firmware_suite::{self as suite, Board, SuiteScratch};
+use picoformer_firmware_suite::{self as suite, Board, Kernel, SuiteScratch};
 
 /// Exit status after a HardFault.
 pub const HARD_FAULT_STATUS: i32 = 3;
 /// Exit status after an exception nothing expects.
 pub const UNEXPECTED_IRQ_STATUS: i32 = 4;
 
-/// Runs the suite on board `name` with the one scratch buffer, then ends QEMU with the
-/// suite's exit status.
-pub fn run(name: &'static str, scratch: &'static mut SuiteScratch) -> ! {
-    let board = Board { name, stack_used };
+/// Runs the suite on board `name` (whose build must dispatch to `kernel`) with the one
+/// scratch buffer, then ends QEMU with the suite's exit status.
+pub fn run(name: &'static str, kernel: Kernel, scratch: &'static mut SuiteScratch) -> ! {
+    let board = Board {
+        name,
+        kernel,
+        stack_used,
+    };
     let summary = suite::run(&board, scratch);
     semihosting::process::exit(summary.exit_code())
 }

@@ -19,6 +19,19 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
 ];
 
+/// The dispatched f32 kernel is the board's `expected` one (logged either way), so that
+/// `kernel_active_vs_scalar` tests the SIMD kernel the build was made for, not a silent
+/// fallback to the scalar reference.
+pub(crate) fn active_is(expected: k::Kernel) -> Check {
+    let active = k::active_kernel();
+    defmt::println!(
+        "active f32 kernel: {=str} (expected {=str})",
+        active.name(),
+        expected.name()
+    );
+    ensure(active == expected, "the active kernel is the board's")
+}
+
 /// Every length 0..=33 covers empty, tail-only, whole-block and block-plus-tail inputs;
 /// the products and partial sums are exact in f32, so any order must agree exactly.
 fn dot_every_length() -> Check {
@@ -164,7 +177,8 @@ fn budget(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The property test of the host suite, on the target: the dispatched kernel (the Arm
-/// FPU kernel on M4F/M7/M33, Helium on M55) against the scalar reference, for `dot`,
+/// FPU kernel on M4F/M7/M33, Helium on M55, RVV on the rv32 board with the vector
+/// extension) against the scalar reference, for `dot`,
 /// `axpy`, `linear` and `linear_acc` over every length `0..=17`, the model shapes, and
 /// 1–4 input rows by 1–9 weight rows, with small, large and denormal values.
 fn active_vs_scalar() -> Check {

@@ -68,6 +68,8 @@ pub mod golden {
 }
 
 pub use golden::Net;
+/// The kernels a board's build can dispatch to (for [`Board::kernel`]).
+pub use picoformer_kernels::Kernel;
 
 /// Bytes of the one scratch buffer: the largest golden beam's need, which covers greedy
 /// decoding too. It is the whole RAM the engine uses.
@@ -92,6 +94,10 @@ pub fn blob() -> &'static [u8] {
 pub struct Board {
     /// QEMU machine name, for the log.
     pub name: &'static str,
+    /// The f32 kernel this board's build must dispatch to (chosen at compile time from
+    /// the target and its rustflags): `kernel_active_is_expected` fails on any other, so
+    /// a green run proves the SIMD path under test was the one that ran.
+    pub kernel: Kernel,
     /// Paints the free stack below the caller, runs `work`, and returns the deepest stack
     /// use in bytes below the caller's stack pointer.
     pub stack_used: fn(work: &mut dyn FnMut()) -> usize,
@@ -143,6 +149,11 @@ pub fn run(board: &Board, scratch: &mut SuiteScratch) -> Summary {
         SCRATCH_BYTES
     );
     let mut summary = Summary::default();
+    summary.record(
+        "kernel_active_is_expected",
+        None,
+        kernel_tests::active_is(board.kernel),
+    );
     for (name, test) in kernel_tests::TESTS {
         summary.record(name, None, test());
     }

@@ -1,6 +1,10 @@
-//! picoformer firmware for RISC-V (rv32imac) under QEMU's virt machine: the glue the board
-//! binary shares with the size probes (the suite run, semihosting exit, stack painting,
-//! the trap handler).
+//! picoformer firmware for RISC-V (rv32) under QEMU's virt machine: the glue the board
+//! binaries share with the size probes (the suite run, semihosting exit, stack painting,
+//! the trap handler, the vector unit's start-up).
+//!
+//! Two builds: `riscv32imac-unknown-none-elf` (soft float, scalar kernels; binary `virt`)
+//! and `riscv32imafc-unknown-none-elf` with `-C target-feature=+zve32f` (hardware single
+//! precision and the embedded vector profile: the RVV kernels; binary `virt-rvv`).
 //!
 //! Exit status through semihosting: 0 all tests passed, 1 a test failed, [`PANIC_STATUS`]
 //! a panic, [`TRAP_STATUS`] an exception.
@@ -10,15 +14,19 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use defmt_semihosting as _; // the global defmt logger: frames go to semihosting stdout
-use picoformer_firmware_suite::{self as suite, Board, SuiteScratch};
+use picoformer_firmware_suite::{self as suite, Board, Kernel, SuiteScratch};
 
 /// Exit status after an exception (illegal instruction, misaligned or faulting access).
 pub const TRAP_STATUS: i32 = 3;
 
-/// Runs the suite on board `name` with the one scratch buffer, then ends QEMU with the
-/// suite's exit status.
-pub fn run(name: &'static str, scratch: &'static mut SuiteScratch) -> ! {
-    let board = Board { name, stack_used };
+/// Runs the suite on board `name` (whose build must dispatch to `kernel`) with the one
+/// scratch buffer, then ends QEMU with the suite's exit status.
+pub fn run(name: &'static str, kernel: Kernel, scratch: &'static mut SuiteScratch) -> ! {
+    let board = Board {
+        name,
+        kernel,
+        stack_used,
+    };
     let summary = suite::run(&board, scratch);
     semihosting::process::exit(summary.exit_code())
 }
@@ -98,3 +106,25 @@ fn stack_used(work: &mut dyn FnMut()) -> usize {
 fn exception_handler(_frame: &riscv_rt::TrapFrame) -> ! {
     semihosting::process::exit(TRAP_STATUS)
 }
+
+// riscv-rt's `pre-init` hook, before RAM is initialised (assembly only; s0-s2 are not
+// ours). In builds with the vector extension it sets `mstatus.VS` to Initial (bit 9):
+// riscv-rt sets `FS` for the float registers but never `VS`, and with VS Off every
+// vector instruction traps as illegal (mcause 2). Before `main`, so that no vector
+// instruction the compiler emits anywhere runs first.
+#[cfg(pf_fw_rvv)]
+core::arch::global_asm!(
+    ".section .init.pre_init, \"ax\"",
+    ".global __pre_init",
+    "__pre_init:",
+    "    li t0, 0x200",
+    "    csrs mstatus, t0",
+    "    ret",
+);
+#[cfg(not(pf_fw_rvv))]
+core::arch::global_asm!(
+    ".section .init.pre_init, \"ax\"",
+    ".global __pre_init",
+    "__pre_init:",
+    "    ret",
+);

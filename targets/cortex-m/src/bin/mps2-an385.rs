@@ -3,13 +3,13 @@
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::SuiteScratch;
+use picoformer_firmware_suite::{Kernel, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
     static mut SCRATCH: SuiteScratch = SuiteScratch::new();
-    firmware::run("mps2-an385", SCRATCH)
+    firmware::run("mps2-an385", Kernel::Scalar, SCRATCH)
 }
 
 #[panic_handler]

@@ -1,15 +1,16 @@
-//! The on-target test suite on QEMU's `mps3-an547`: Cortex-M55 (thumbv8m.main-none-eabihf; the scalar kernels use no Helium).
+//! The on-target test suite on QEMU's `mps3-an547`: Cortex-M55 (thumbv8m.main-none-eabihf,
+//! built with `-C target-cpu=cortex-m55`: the Helium kernels).
 #![no_std]
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::SuiteScratch;
+use picoformer_firmware_suite::{Kernel, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
     static mut SCRATCH: SuiteScratch = SuiteScratch::new();
-    firmware::run("mps3-an547", SCRATCH)
+    firmware::run("mps3-an547", Kernel::Mve, SCRATCH)
 }
 
 #[panic_handler]

@@ -3,13 +3,14 @@
 #![no_main]
 
 use picoformer_firmware_riscv as firmware;
+use picoformer_firmware_suite::Kernel;
 
 #[riscv_rt::entry]
 fn main() -> ! {
     let Some(scratch) = firmware::take_scratch() else {
         semihosting::process::exit(1)
     };
-    firmware::run("virt", scratch)
+    firmware::run("virt", Kernel::Scalar, scratch)
 }
 
 #[panic_handler]

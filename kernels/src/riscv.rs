@@ -1,22 +1,35 @@
-//! RISC-V Vector (RVV 1.0) kernels for riscv64, in `asm!`.
+//! RISC-V Vector (RVV 1.0) kernels for riscv64 and riscv32, in `asm!`.
 //!
-//! The vector length is the hardware's (VLEN >= 128 bits for the V extension): each loop
-//! strip-mines its `n = blocks * 4` elements with `vsetvli`, so the same code runs on any
-//! VLEN. The accumulators are initialised over the whole register group (VLMAX) and
-//! updated tail-undisturbed (`tu`), so a short last strip leaves the other lanes' partial
-//! sums in place; one `vfredusum` per accumulator reduces them at the end.
+//! The kernels use only the Zve32f subset of the vector extension (32-bit elements,
+//! single-precision arithmetic, no 64-bit element or double-precision instruction), the
+//! embedded profile that microcontroller-class cores implement; the full `V` extension
+//! of application cores includes it. The scalar code around them needs nothing wider than
+//! the target's general registers (`usize` counts and pointers, `slli` by 2 for bytes) and
+//! its single-precision float registers, so the same module builds for riscv64 Linux
+//! (riscv64gc) and for rv32 firmware with hardware float (riscv32imafc).
 //!
-//! The asm strings enable the extension locally (`.option arch, +v`): the crate is not
-//! compiled with `+v`, so no vector instruction appears outside these kernels and a CPU
-//! without V never executes one ([`Rvv::detect`] gates every call).
+//! The vector length is the hardware's (any VLEN): each loop strip-mines its
+//! `n = blocks * 4` elements with `vsetvli`. The accumulators are initialised over the
+//! whole register group (VLMAX) and updated tail-undisturbed (`tu`), so a short last strip
+//! leaves the other lanes' partial sums in place; one `vfredusum` per accumulator reduces
+//! them at the end.
+//!
+//! The asm strings enable the extension locally (`.option arch, +zve32f`), so the
+//! assembler refuses any instruction outside that subset. Where the crate is not
+//! compiled with the extension (riscv64 Linux), no vector instruction appears outside
+//! these kernels and a CPU without V never executes one: [`Rvv::detect`] reads `AT_HWCAP`
+//! under `std`. Firmware has no runtime detection: there the kernel exists only in builds
+//! that enable the extension for the whole crate (`-C target-feature=+zve32f` or `+v`),
+//! which `build.rs` turns into the cfg `pf_rvv_static`, and such firmware must set
+//! `mstatus.VS` before the first vector instruction.
 //!
 //! Names follow `<arch><isa>_<op>_<dtype>_<tile>`.
 
 use crate::simd::{F32Simd, MR};
 use core::arch::asm;
 
-/// RVV 1.0 with 32-bit float vectors (`V` extension); `LANES` = 4 is the frame's block
-/// (the smallest VLEN's f32 count), not the hardware vector length.
+/// RVV 1.0 with 32-bit float vectors (`V` or `Zve32f`); `LANES` = 4 is the frame's block
+/// (VLEN 128's f32 count), not the hardware vector length.
 #[derive(Debug, Clone, Copy)]
 pub struct Rvv(());
 
@@ -60,12 +73,12 @@ impl F32Simd for Rvv {
             if let ([s0, s1], [x0, x1]) = (sums, pair) {
                 // SAFETY: V is present (`self` exists only if `detect` found it) and every
                 // slice holds at least `n` elements (just above).
-                [*s0, *s1] = unsafe { riscv64rvv_dot_f32_4x2(x0, x1, &w, n) };
+                [*s0, *s1] = unsafe { riscvrvv_dot_f32_4x2(x0, x1, &w, n) };
             }
         }
         for (sums, x_row) in pairs.into_remainder().iter_mut().zip(rows.remainder()) {
             // SAFETY: as above.
-            *sums = unsafe { riscv64rvv_dot_f32_4x1(x_row, &w, n) };
+            *sums = unsafe { riscvrvv_dot_f32_4x1(x_row, &w, n) };
         }
         out
     }
@@ -73,13 +86,13 @@ impl F32Simd for Rvv {
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let n = (blocks * 4).min(a.len()).min(b.len());
         // SAFETY: V is present (see `detect`); `n <= len` of both.
-        unsafe { riscv64rvv_dot_f32_1x1(a, b, n) }
+        unsafe { riscvrvv_dot_f32_1x1(a, b, n) }
     }
 
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize) {
         let n = (blocks * 4).min(x.len()).min(y.len());
         // SAFETY: V is present (see `detect`); `n <= len` of both.
-        unsafe { riscv64rvv_axpy_f32(alpha, x, y, n) }
+        unsafe { riscvrvv_axpy_f32(alpha, x, y, n) }
     }
 }
 
@@ -87,15 +100,16 @@ impl F32Simd for Rvv {
 /// groups, one input group, the weight groups loaded one after another).
 ///
 /// # Safety
-/// The CPU must implement RVV 1.0, and every slice must hold at least `n` elements.
-unsafe fn riscv64rvv_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], n: usize) -> [f32; MR] {
+/// The CPU must implement RVV 1.0 (`Zve32f` at least), and every slice must hold at least
+/// `n` elements.
+unsafe fn riscvrvv_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], n: usize) -> [f32; MR] {
     let (s0, s1, s2, s3): (f32, f32, f32, f32);
     // SAFETY: the loop reads `n` floats from each pointer (the caller's contract); the
     // asm writes only the vector registers it declares and its own operands.
     unsafe {
         asm!(
             ".option push",
-            ".option arch, +v",
+            ".option arch, +zve32f",
             "vsetvli {vl}, zero, e32, m4, ta, ma",
             "vmv.v.i v16, 0",
             "vmv.v.i v20, 0",
@@ -163,8 +177,9 @@ unsafe fn riscv64rvv_dot_f32_4x1(x: &[f32], w: &[&[f32]; MR], n: usize) -> [f32;
 /// accumulator groups; each weight group loaded once serves both input rows).
 ///
 /// # Safety
-/// The CPU must implement RVV 1.0, and every slice must hold at least `n` elements.
-unsafe fn riscv64rvv_dot_f32_4x2(
+/// The CPU must implement RVV 1.0 (`Zve32f` at least), and every slice must hold at least
+/// `n` elements.
+unsafe fn riscvrvv_dot_f32_4x2(
     x0: &[f32],
     x1: &[f32],
     w: &[&[f32]; MR],
@@ -176,7 +191,7 @@ unsafe fn riscv64rvv_dot_f32_4x2(
     unsafe {
         asm!(
             ".option push",
-            ".option arch, +v",
+            ".option arch, +zve32f",
             "vsetvli {vl}, zero, e32, m2, ta, ma",
             "vmv.v.i v16, 0",
             "vmv.v.i v18, 0",
@@ -265,15 +280,16 @@ unsafe fn riscv64rvv_dot_f32_4x2(
 /// One dot product over `n` elements (LMUL 8).
 ///
 /// # Safety
-/// The CPU must implement RVV 1.0, and both slices must hold at least `n` elements.
-unsafe fn riscv64rvv_dot_f32_1x1(a: &[f32], b: &[f32], n: usize) -> f32 {
+/// The CPU must implement RVV 1.0 (`Zve32f` at least), and both slices must hold at least
+/// `n` elements.
+unsafe fn riscvrvv_dot_f32_1x1(a: &[f32], b: &[f32], n: usize) -> f32 {
     let sum: f32;
     // SAFETY: the loop reads `n` floats from each pointer (the caller's contract); the
     // asm writes only the vector registers it declares and its own operands.
     unsafe {
         asm!(
             ".option push",
-            ".option arch, +v",
+            ".option arch, +zve32f",
             "vsetvli {vl}, zero, e32, m8, ta, ma",
             "vmv.v.i v16, 0",
             "beqz {n}, 2f",
@@ -314,15 +330,16 @@ unsafe fn riscv64rvv_dot_f32_1x1(a: &[f32], b: &[f32], n: usize) -> f32 {
 /// `y[i] += alpha * x[i]` over `n` elements (LMUL 8).
 ///
 /// # Safety
-/// The CPU must implement RVV 1.0, and both slices must hold at least `n` elements.
-unsafe fn riscv64rvv_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], n: usize) {
+/// The CPU must implement RVV 1.0 (`Zve32f` at least), and both slices must hold at least
+/// `n` elements.
+unsafe fn riscvrvv_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], n: usize) {
     // SAFETY: the loop reads `n` floats of `x` and reads and writes `n` floats of `y`
     // (the caller's contract; `y` is a unique borrow); the asm writes only the vector
     // registers it declares and its own operands.
     unsafe {
         asm!(
             ".option push",
-            ".option arch, +v",
+            ".option arch, +zve32f",
             "beqz {n}, 2f",
             "1:",
             "vsetvli {vl}, {n}, e32, m8, ta, ma",

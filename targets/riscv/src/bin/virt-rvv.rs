@@ -1,0 +1,22 @@
+//! The on-target test suite on QEMU's rv32 `virt` machine with the vector extension
+//! (riscv32imafc-unknown-none-elf built with `-C target-feature=+zve32f`, run on
+//! `-cpu rv32,v=true,vlen=128`): the RVV kernels. Built without the flag it runs the
+//! scalar kernels, and `kernel_active_is_expected` fails.
+#![no_std]
+#![no_main]
+
+use picoformer_firmware_riscv as firmware;
+use picoformer_firmware_suite::Kernel;
+
+#[riscv_rt::entry]
+fn main() -> ! {
+    let Some(scratch) = firmware::take_scratch() else {
+        semihosting::process::exit(1)
+    };
+    firmware::run("virt-rvv", Kernel::Rvv, scratch)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    firmware::report_panic(info)
+}
