@@ -9,19 +9,19 @@
 
 use cortex_m_rt::{exception, ExceptionFrame};
 use defmt_semihosting as _; // the global defmt logger: frames go to semihosting stdout
-use picoformer_firmware_suite::{self as suite, Board, Kernel, SuiteScratch};
+use picoformer_firmware_suite::{self as suite, Board, Kernels, SuiteScratch};
 
 /// Exit status after a HardFault.
 pub const HARD_FAULT_STATUS: i32 = 3;
 /// Exit status after an exception nothing expects.
 pub const UNEXPECTED_IRQ_STATUS: i32 = 4;
 
-/// Runs the suite on board `name` (whose build must dispatch to `kernel`) with the one
+/// Runs the suite on board `name` (whose build must dispatch to `kernels`) with the one
 /// scratch buffer, then ends QEMU with the suite's exit status.
-pub fn run(name: &'static str, kernel: Kernel, scratch: &'static mut SuiteScratch) -> ! {
+pub fn run(name: &'static str, kernels: Kernels, scratch: &'static mut SuiteScratch) -> ! {
     let board = Board {
         name,
-        kernel,
+        kernels,
         stack_used,
     };
     let summary = suite::run(&board, scratch);

@@ -19,17 +19,24 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
 ];
 
-/// The dispatched f32 kernel is the board's `expected` one (logged either way), so that
-/// `kernel_active_vs_scalar` tests the SIMD kernel the build was made for, not a silent
-/// fallback to the scalar reference.
-pub(crate) fn active_is(expected: k::Kernel) -> Check {
+/// The dispatched f32 and int8 kernels are the board's `expected` ones (logged either
+/// way), so that `kernel_active_vs_scalar` and `kernel_int8_linear_vs_scalar` test the
+/// SIMD kernels the build was made for, not a silent fallback to the scalar reference.
+pub(crate) fn active_is(expected: crate::Kernels) -> Check {
     let active = k::active_kernel();
+    let int8 = k::quant::active_quant_kernel();
     defmt::println!(
-        "active f32 kernel: {=str} (expected {=str})",
+        "active f32 kernel: {=str} (expected {=str}), int8 kernel: {=str} (expected {=str})",
         active.name(),
-        expected.name()
+        expected.f32.name(),
+        int8.name(),
+        expected.int8.name()
     );
-    ensure(active == expected, "the active kernel is the board's")
+    ensure(active == expected.f32, "the active kernel is the board's")?;
+    ensure(
+        int8 == expected.int8,
+        "the active int8 kernel is the board's",
+    )
 }
 
 /// Every length 0..=33 covers empty, tail-only, whole-block and block-plus-tail inputs;
@@ -257,8 +264,7 @@ fn check_rows(
 }
 
 /// The dispatched int8 linear layer (SMLAD on the DSP cores, Helium on the M55, the
-/// scalar twin elsewhere; which one each board must dispatch is checked by
-/// `tools/test.d/20-firmware.sh` from the `matvec_i8_kernel` figure) against
+/// scalar twin elsewhere; `kernel_active_is_expected` checks it is the board's) against
 /// `quant::scalar::linear_i8`, bit for bit, and it must have served the products
 /// (`last_quant_kernel`): every reduction length 0..=41 (the SMLAD block is 8 bytes, so
 /// heads, whole blocks and tails), 1..=5 weight rows (tiles of 4 and the leftover rows),

@@ -69,7 +69,17 @@ pub mod golden {
 
 pub use golden::Net;
 /// The kernels a board's build can dispatch to (for [`Board::kernel`]).
+pub use picoformer_kernels::quant::QuantKernel;
 pub use picoformer_kernels::Kernel;
+
+/// The kernels a board's build dispatches to.
+#[derive(Debug, Clone, Copy)]
+pub struct Kernels {
+    /// The f32 kernel.
+    pub f32: Kernel,
+    /// The int8 (int8 weights and activations) kernel.
+    pub int8: QuantKernel,
+}
 
 /// Bytes of the one scratch buffer: the largest golden beam's need, which covers greedy
 /// decoding too. It is the whole RAM the engine uses.
@@ -94,10 +104,10 @@ pub fn blob() -> &'static [u8] {
 pub struct Board {
     /// QEMU machine name, for the log.
     pub name: &'static str,
-    /// The f32 kernel this board's build must dispatch to (chosen at compile time from
-    /// the target and its rustflags): `kernel_active_is_expected` fails on any other, so
-    /// a green run proves the SIMD path under test was the one that ran.
-    pub kernel: Kernel,
+    /// The kernels this board's build must dispatch to (chosen at compile time from the
+    /// target and its rustflags): `kernel_active_is_expected` fails on any other, so a
+    /// green run proves the SIMD paths under test were the ones that ran.
+    pub kernels: Kernels,
     /// Paints the free stack below the caller, runs `work`, and returns the deepest stack
     /// use in bytes below the caller's stack pointer.
     pub stack_used: fn(work: &mut dyn FnMut()) -> usize,
@@ -152,7 +162,7 @@ pub fn run(board: &Board, scratch: &mut SuiteScratch) -> Summary {
     summary.record(
         "kernel_active_is_expected",
         None,
-        kernel_tests::active_is(board.kernel),
+        kernel_tests::active_is(board.kernels),
     );
     for (name, test) in kernel_tests::TESTS {
         summary.record(name, None, test());

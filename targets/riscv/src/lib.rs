@@ -14,17 +14,17 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 use defmt_semihosting as _; // the global defmt logger: frames go to semihosting stdout
-use picoformer_firmware_suite::{self as suite, Board, Kernel, SuiteScratch};
+use picoformer_firmware_suite::{self as suite, Board, Kernels, SuiteScratch};
 
 /// Exit status after an exception (illegal instruction, misaligned or faulting access).
 pub const TRAP_STATUS: i32 = 3;
 
-/// Runs the suite on board `name` (whose build must dispatch to `kernel`) with the one
+/// Runs the suite on board `name` (whose build must dispatch to `kernels`) with the one
 /// scratch buffer, then ends QEMU with the suite's exit status.
-pub fn run(name: &'static str, kernel: Kernel, scratch: &'static mut SuiteScratch) -> ! {
+pub fn run(name: &'static str, kernels: Kernels, scratch: &'static mut SuiteScratch) -> ! {
     let board = Board {
         name,
-        kernel,
+        kernels,
         stack_used,
     };
     let summary = suite::run(&board, scratch);

@@ -3,13 +3,20 @@
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
     static mut SCRATCH: SuiteScratch = SuiteScratch::new();
-    firmware::run("mps2-an385", Kernel::Scalar, SCRATCH)
+    firmware::run(
+        "mps2-an385",
+        Kernels {
+            f32: Kernel::Scalar,
+            int8: QuantKernel::Scalar,
+        },
+        SCRATCH,
+    )
 }
 
 #[panic_handler]

@@ -3,13 +3,20 @@
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
     static mut SCRATCH: SuiteScratch = SuiteScratch::new();
-    firmware::run("mps2-an386", Kernel::ArmFpu, SCRATCH)
+    firmware::run(
+        "mps2-an386",
+        Kernels {
+            f32: Kernel::ArmFpu,
+            int8: QuantKernel::Smlad,
+        },
+        SCRATCH,
+    )
 }
 
 #[panic_handler]

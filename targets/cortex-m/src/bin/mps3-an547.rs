@@ -4,13 +4,20 @@
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
     // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
     static mut SCRATCH: SuiteScratch = SuiteScratch::new();
-    firmware::run("mps3-an547", Kernel::Mve, SCRATCH)
+    firmware::run(
+        "mps3-an547",
+        Kernels {
+            f32: Kernel::Mve,
+            int8: QuantKernel::Helium,
+        },
+        SCRATCH,
+    )
 }
 
 #[panic_handler]

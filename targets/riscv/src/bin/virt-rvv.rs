@@ -6,14 +6,21 @@
 #![no_main]
 
 use picoformer_firmware_riscv as firmware;
-use picoformer_firmware_suite::Kernel;
+use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel};
 
 #[riscv_rt::entry]
 fn main() -> ! {
     let Some(scratch) = firmware::take_scratch() else {
         semihosting::process::exit(1)
     };
-    firmware::run("virt-rvv", Kernel::Rvv, scratch)
+    firmware::run(
+        "virt-rvv",
+        Kernels {
+            f32: Kernel::Rvv,
+            int8: QuantKernel::Scalar,
+        },
+        scratch,
+    )
 }
 
 #[panic_handler]

@@ -3,14 +3,21 @@
 #![no_main]
 
 use picoformer_firmware_riscv as firmware;
-use picoformer_firmware_suite::Kernel;
+use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel};
 
 #[riscv_rt::entry]
 fn main() -> ! {
     let Some(scratch) = firmware::take_scratch() else {
         semihosting::process::exit(1)
     };
-    firmware::run("virt", Kernel::Scalar, scratch)
+    firmware::run(
+        "virt",
+        Kernels {
+            f32: Kernel::Scalar,
+            int8: QuantKernel::Scalar,
+        },
+        scratch,
+    )
 }
 
 #[panic_handler]
