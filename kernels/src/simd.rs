@@ -128,7 +128,9 @@ pub fn dot_strided<K: F32Simd>(kernel: K, x: &[f32], w: &[f32], w_stride: usize,
         y.fill(0.0);
         return;
     }
-    tiles(kernel, x, w, w_stride, y.len(), Out::Bias(None), k, y);
+    // One input row: straight to the matrix-vector path (`tiles` would only forward
+    // there, and inlining its tile loop into attention costs the caller stack).
+    matvec(kernel, x, w, w_stride, y.len(), Out::Bias(None), k, y);
 }
 
 /// `y += sum_j alpha[j] * x[j * x_stride..][..y.len()]` for `j < alpha.len()`, rows added
