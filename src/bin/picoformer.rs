@@ -512,6 +512,7 @@ fn run(cli: Cli) -> Result<()> {
             let out = json!({
                 "kernel": picoformer_kernels::active_kernel().name(),
                 "quant_kernel": picoformer_kernels::quant::active_quant_kernel().name(),
+                "f16_kernel": picoformer_kernels::quant::active_f16_kernel().name(),
                 "dtype": m.dtype().name(),
                 "encode_s": median(&mut encode_s),
                 "forward_s": median(&mut forward_s),
