@@ -106,6 +106,18 @@ CASES = [
          gen_bias=True, gen_scale=2.0, eos_shift=5.0, dec_sub_scale=2.0, xattn_scale=1.0),
 ]
 
+# A firmware model where the matrix products dominate the work (issue 15: int8 against f32
+# per generated token on the microcontrollers): 0.99 M parameters, a 3.97 MB f32 blob
+# (about 1 MB as int8).
+CASES.append(
+    dict(name="firmware_large", seed=1006,
+         cfg=dict(d_model=128, n_heads=4, d_ff=512, n_encoder_layers=2, n_decoder_layers=2,
+                  src_vocab=256, tgt_vocab=256, max_src_len=16, max_tgt_len=16,
+                  norm="post", activation="relu", positional="sinusoidal",
+                  layer_norm_eps=1e-5, scale_embeddings=True, tie_output=True,
+                  final_norm=True),
+         gen_bias=False, gen_scale=1.0, eos_shift=2.0, dec_sub_scale=1.0, xattn_scale=1.0))
+
 BEAM_SETTINGS = [(4, 2, 0.6), (3, 3, 0.0), (1, 1, 1.0), (5, 1, 0.6)]
 
 CONFIG_KEYS = ["d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers",
@@ -536,11 +548,18 @@ def main():
     ap = argparse.ArgumentParser()
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--out", default=os.path.join(here, "..", "..", "tests", "golden"))
+    ap.add_argument("--only", action="append", metavar="NAME",
+                    help="write only this case (repeatable); default: every case")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     ok = True
+    unknown = set(args.only or []) - {c["name"] for c in CASES}
+    if unknown:
+        raise SystemExit("unknown case(s): %s" % ", ".join(sorted(unknown)))
     for case in CASES:
+        if args.only and case["name"] not in args.only:
+            continue
         ok &= build_case(case, os.path.normpath(args.out))
     if not ok:
         sys.exit(1)
