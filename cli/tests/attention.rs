@@ -6,16 +6,16 @@
 
 use picoformer::blob::TensorKind;
 use picoformer::dates;
-use picoformer::host;
 use picoformer::{AttentionKind, AttentionProbe, Error, Model};
+use picoformer_cli as host;
 use std::process::Command;
 
-const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm");
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/dates/dates.pfm");
 const PHRASE: &str = "sat 28th of november, 2026";
 const ANSWER: &str = "2026-11-28";
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/models/dates/attention_reference.json"
+    "/../models/dates/attention_reference.json"
 );
 
 fn ids(model: &Model) -> (Vec<u32>, Vec<u32>) {
