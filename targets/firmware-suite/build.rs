@@ -10,8 +10,8 @@
 //! host engine's for the same quantized blob (PyTorch has no such model), so the suite
 //! still checks tokens exactly and scores within 1e-4.
 
-use picoformer_cli::{config_json::ConfigJson, convert, AlignedBytes};
 use picoformer::{BeamParams, Model, WeightType};
+use picoformer_cli::{config_json::ConfigJson, convert, AlignedBytes};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
