@@ -4,7 +4,6 @@
 
 use picoformer::dates::{self, DateModel, Search};
 use picoformer::Model;
-use picoformer_cli as host;
 
 const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/dates/dates.pfm");
 /// The same weights as int8 with one scale per output row (`convert --dtype i8`).
@@ -40,13 +39,13 @@ fn accuracy(search: Search) -> (f64, Vec<String>) {
 
 /// [`accuracy`] of the blob at `path`.
 fn accuracy_of(path: &str, search: Search) -> (f64, Vec<String>) {
-    let blob = host::read_model_file(path.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(path.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let bytes = match search {
         Search::Greedy => model.greedy_scratch_bytes().unwrap(),
         Search::Beam(b) => model.beam_scratch_bytes(b).unwrap(),
     };
-    let mut scratch = host::scratch(bytes);
+    let mut scratch = picoformer_cli::scratch(bytes);
     let mut src = vec![0u32; model.config().dims.max_src_len];
     let cases = held_out();
     assert_eq!(cases.len(), 2000);
@@ -88,7 +87,7 @@ fn beam_search_of_4_is_at_least_as_good_as_greedy() {
 
 #[test]
 fn int8_weights_keep_greedy_exact_match_at_least_99_5_percent() {
-    let blob = host::read_model_file(MODEL_I8.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(MODEL_I8.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     assert_eq!(model.dtype(), picoformer::WeightType::I8);
     let (greedy, misses) = accuracy_of(MODEL_I8, Search::Greedy);
@@ -114,7 +113,7 @@ fn tokenizer_tables_are_the_training_scripts() {
 
 #[test]
 fn the_bundled_blob_has_the_date_model_shape() {
-    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(MODEL.as_ref()).unwrap();
     let net = DateModel::from_blob(blob.as_slice()).unwrap();
     assert!(net.model().config().dims.max_src_len >= 40);
 }
@@ -125,16 +124,17 @@ fn the_bundled_blob_is_the_converters_output_of_the_committed_weights() {
     //   picoformer convert --from torch --config models/dates/config.json \
     //       models/dates/weights.safetensors -o models/dates/dates.pfm
     let config =
-        host::config_json::ConfigJson::parse(&std::fs::read_to_string(CONFIG).unwrap()).unwrap();
+        picoformer_cli::config_json::ConfigJson::parse(&std::fs::read_to_string(CONFIG).unwrap())
+            .unwrap();
     let weights = std::fs::read(WEIGHTS).unwrap();
-    let (blob, _) = host::convert::convert_torch(&config, &weights).unwrap();
+    let (blob, _) = picoformer_cli::convert::convert_torch(&config, &weights).unwrap();
     let committed = std::fs::read(MODEL).unwrap();
     assert!(
         blob == committed,
         "models/dates/dates.pfm is stale: convert models/dates/weights.safetensors again"
     );
     // ... and with `--dtype i8` into dates-i8.pfm.
-    let (int8, _) = host::convert::requantize(&blob, picoformer::WeightType::I8).unwrap();
+    let (int8, _) = picoformer_cli::convert::requantize(&blob, picoformer::WeightType::I8).unwrap();
     assert!(
         int8 == std::fs::read(MODEL_I8).unwrap(),
         "models/dates/dates-i8.pfm is stale: convert with --dtype i8 again"
