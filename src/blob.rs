@@ -1,5 +1,5 @@
-//! The weights blob: a little-endian file the host writes and the engine validates, then
-//! reads in place.
+//! The weights blob: a little-endian file the host writes (`picoformer-cli`'s
+//! `blob_writer`) and the engine validates, then reads in place.
 //!
 //! ```text
 //! offset  size  field
@@ -84,10 +84,14 @@ pub const DTYPE_F16: u32 = WeightType::F16 as u32;
 /// Dtype code of int8 weight matrices with per-row scales.
 pub const DTYPE_I8: u32 = WeightType::I8 as u32;
 
-const FLAG_SCALE_EMBEDDINGS: u32 = 1;
-const FLAG_TIE_OUTPUT: u32 = 2;
-const FLAG_FINAL_NORM: u32 = 4;
-const FLAG_SRC_EMBED_NORM: u32 = 8;
+/// Header flag bit: the embeddings are scaled by `sqrt(d_model)`.
+pub const FLAG_SCALE_EMBEDDINGS: u32 = 1;
+/// Header flag bit: the output projection is the target embedding.
+pub const FLAG_TIE_OUTPUT: u32 = 2;
+/// Header flag bit: LayerNorm on the top encoder and decoder outputs.
+pub const FLAG_FINAL_NORM: u32 = 4;
+/// Header flag bit: LayerNorm on the source embedding (BERT).
+pub const FLAG_SRC_EMBED_NORM: u32 = 8;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -645,226 +649,4 @@ fn check_scales(blob: &[u8], offset: usize, rows: usize, index: usize) -> Result
         }
     }
     Ok(())
-}
-
-/// Writes blobs on the host.
-#[cfg(feature = "std")]
-pub mod writer {
-    use super::*;
-    use picoformer_kernels::quant::{f16, quantize_weight_row};
-    use std::string::String;
-    use std::vec::Vec;
-
-    /// How far one weight matrix moved when it was stored in a narrower dtype.
-    #[derive(Debug, Clone, Copy, PartialEq)]
-    pub struct QuantError {
-        /// The tensor.
-        pub kind: TensorKind,
-        /// Its layer (0 for globals).
-        pub layer: usize,
-        /// Largest `|w - stored(w)|`.
-        pub max_abs: f32,
-        /// Largest `|w|` (so `max_abs / max_weight` is the error relative to the range).
-        pub max_weight: f32,
-        /// `||w - stored(w)|| / ||w||` (Frobenius norms; 0 for an all-zero matrix).
-        pub relative_rms: f32,
-    }
-
-    /// Serialises `config` and its tensors into an f32 blob.
-    ///
-    /// `tensor(index, slot)` returns the data of table slot `index`, or `None` when the (optional) tensor is
-    /// absent. Required tensors that are missing and tensors of the wrong length are an
-    /// error naming the slot.
-    pub fn write_blob<'t>(
-        config: &Config,
-        tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
-    ) -> core::result::Result<Vec<u8>, String> {
-        write_blob_as(config, WeightType::F32, tensor).map(|(blob, _)| blob)
-    }
-
-    /// Serialises `config` and its f32 tensors into a blob whose weight matrices are
-    /// stored as `dtype` (see the module documentation), and reports each matrix's
-    /// quantization error (empty for f32). f16 rounds to nearest; a weight beyond f16's
-    /// range (65504) is an error naming its tensor. int8: one scale per row, `max|w| / 127`.
-    pub fn write_blob_as<'t>(
-        config: &Config,
-        dtype: WeightType,
-        mut tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
-    ) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
-        config.validate().map_err(|e| e.to_string())?;
-        let d = &config.dims;
-        if dtype == WeightType::I8 && d.d_model.max(d.d_ff) > picoformer_kernels::quant::I8_MAX_K {
-            return Err("int8 weights need d_model and d_ff <= 131072".into());
-        }
-        let header_len = header_len(d).map_err(|e| e.to_string())?;
-        let mut table: Vec<(Slot, Option<&'t [f32]>)> = Vec::new();
-        for index in 0..slot_count(d) {
-            let slot = slot(config, index)
-                .map_err(|e| e.to_string())?
-                .ok_or("table slot out of range")?;
-            let data = match slot.presence {
-                Presence::Absent => None,
-                _ => tensor(index, &slot),
-            };
-            match (slot.presence, data) {
-                (Presence::Required, None) => {
-                    return Err(format!(
-                        "missing tensor {:?} of layer {}",
-                        slot.kind, slot.layer
-                    ))
-                }
-                (_, Some(t)) if t.len() != slot.len => {
-                    return Err(format!(
-                        "tensor {:?} of layer {} has {} elements, expected {}",
-                        slot.kind,
-                        slot.layer,
-                        t.len(),
-                        slot.len
-                    ))
-                }
-                _ => {}
-            }
-            table.push((slot, data));
-        }
-        let mut out = vec![0u8; header_len];
-        let mut entries = Vec::with_capacity(table.len());
-        let mut errors = Vec::new();
-        for (slot, data) in &table {
-            let (offset, len) = match data {
-                Some(t) => {
-                    let offset = out.len();
-                    match (dtype, matrix_rows(d, slot.kind)) {
-                        (WeightType::F32, _) | (_, None) => {
-                            for v in t.iter() {
-                                out.extend_from_slice(&v.to_le_bytes());
-                            }
-                        }
-                        (WeightType::F16, Some(_)) => {
-                            let mut stored = Vec::with_capacity(t.len());
-                            for &v in t.iter() {
-                                let h = f16::from_f32(v);
-                                if v.is_finite() && !h.is_finite() {
-                                    return Err(format!(
-                                        "tensor {:?} of layer {}: {v} is beyond f16's range",
-                                        slot.kind, slot.layer
-                                    ));
-                                }
-                                out.extend_from_slice(&h.to_le_bytes());
-                                stored.push(h.to_f32());
-                            }
-                            errors.push(measure(slot, t, &stored));
-                        }
-                        (WeightType::I8, Some(rows)) => {
-                            let cols = t.len() / rows.max(1);
-                            let mut q = vec![0i8; t.len()];
-                            let mut scales = Vec::with_capacity(rows);
-                            for (w_row, q_row) in t
-                                .chunks_exact(cols.max(1))
-                                .zip(q.chunks_exact_mut(cols.max(1)))
-                            {
-                                scales.push(quantize_weight_row(w_row, q_row));
-                            }
-                            if scales.iter().any(|s| !s.is_finite()) {
-                                return Err(format!(
-                                    "tensor {:?} of layer {} holds a non-finite weight",
-                                    slot.kind, slot.layer
-                                ));
-                            }
-                            for s in &scales {
-                                out.extend_from_slice(&s.to_le_bytes());
-                            }
-                            out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
-                            out.extend(q.iter().map(|&v| v as u8));
-                            let stored: Vec<f32> = q
-                                .chunks_exact(cols.max(1))
-                                .zip(&scales)
-                                .flat_map(|(row, &s)| row.iter().map(move |&v| s * f32::from(v)))
-                                .collect();
-                            errors.push(measure(slot, t, &stored));
-                        }
-                    }
-                    out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
-                    (offset, t.len())
-                }
-                None => (0, 0),
-            };
-            let to_u32 = |v: usize| u32::try_from(v).map_err(|_| "blob larger than 4 GiB");
-            entries.push([
-                slot.kind as u32,
-                to_u32(slot.layer)?,
-                to_u32(offset)?,
-                to_u32(len)?,
-            ]);
-        }
-        let blob_len = u32::try_from(out.len()).map_err(|_| "blob larger than 4 GiB")?;
-        let mut put = |offset: usize, value: u32| {
-            out[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
-        };
-        let dim = |v: usize| v as u32; // validate() bounds every dimension by 2^20
-        put(8, VERSION);
-        put(12, header_len as u32);
-        put(16, blob_len);
-        put(20, dtype as u32);
-        for (i, v) in [
-            d.d_model,
-            d.n_heads,
-            d.d_ff,
-            d.n_encoder_layers,
-            d.n_decoder_layers,
-            d.src_vocab,
-            d.tgt_vocab,
-            d.max_src_len,
-            d.max_tgt_len,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            put(24 + 4 * i, dim(v));
-        }
-        put(60, config.norm as u32);
-        put(64, config.activation as u32);
-        put(68, config.positional as u32);
-        put(72, config.layer_norm_eps.to_bits());
-        let flags = (config.scale_embeddings as u32 * FLAG_SCALE_EMBEDDINGS)
-            | (config.tie_output as u32 * FLAG_TIE_OUTPUT)
-            | (config.final_norm as u32 * FLAG_FINAL_NORM)
-            | (config.src_embed_norm as u32 * FLAG_SRC_EMBED_NORM);
-        put(76, flags);
-        put(80, config.bos_id);
-        put(84, config.eos_id);
-        put(88, config.pad_id);
-        put(92, table.len() as u32);
-        put(96, TABLE_OFFSET as u32);
-        put(100, dim(d.type_vocab));
-        put(104, dim(d.stem_channels));
-        for (i, entry) in entries.iter().enumerate() {
-            for (j, v) in entry.iter().enumerate() {
-                put(TABLE_OFFSET + i * TABLE_ENTRY_BYTES + 4 * j, *v);
-            }
-        }
-        out[..8].copy_from_slice(&MAGIC);
-        Ok((out, errors))
-    }
-
-    fn measure(slot: &Slot, original: &[f32], stored: &[f32]) -> QuantError {
-        let (mut max_abs, mut max_weight, mut err2, mut norm2) = (0.0f32, 0.0f32, 0.0f64, 0.0f64);
-        for (&w, &s) in original.iter().zip(stored) {
-            let e = (w - s).abs();
-            max_abs = max_abs.max(e);
-            max_weight = max_weight.max(w.abs());
-            err2 += f64::from(e) * f64::from(e);
-            norm2 += f64::from(w) * f64::from(w);
-        }
-        QuantError {
-            kind: slot.kind,
-            layer: slot.layer,
-            max_abs,
-            max_weight,
-            relative_rms: if norm2 > 0.0 {
-                (err2 / norm2).sqrt() as f32
-            } else {
-                0.0
-            },
-        }
-    }
 }

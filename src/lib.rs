@@ -37,9 +37,6 @@ pub mod probe;
 pub mod scratch;
 mod static_model;
 
-#[cfg(feature = "std")]
-pub mod host;
-
 /// The numerical kernels (scalar reference, SIMD kernels, dispatch).
 pub use picoformer_kernels as kernels;
 

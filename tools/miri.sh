@@ -9,4 +9,4 @@ rustup component list --toolchain nightly --installed | grep -q '^miri' ||
     rustup component add --toolchain nightly miri rust-src
 cargo +nightly miri test -q -p picoformer-kernels --lib
 cargo +nightly miri test -q -p picoformer --lib
-cargo +nightly miri test -q -p picoformer --test miri
+cargo +nightly miri test -q -p picoformer-cli --test miri

@@ -13,10 +13,10 @@
 #![allow(dead_code)] // each includer uses some of the targets
 #![allow(unsafe_code)] // the C API is part of what is fuzzed
 
-use picoformer::blob::{self, TABLE_ENTRY_BYTES, TABLE_OFFSET};
+use picoformer::blob::{TABLE_ENTRY_BYTES, TABLE_OFFSET};
 use picoformer::ffi::*;
-use picoformer::host::{config_json::ConfigJson, convert::convert_torch, AlignedBytes};
 use picoformer::{Activation, BeamParams, Config, Dims, Model, Norm, Positional};
+use picoformer_cli::{config_json::ConfigJson, convert::convert_torch, AlignedBytes};
 use std::sync::OnceLock;
 
 const TIED_CONFIG: &str = include_str!("../../tests/golden/tied/config.json");
@@ -83,8 +83,8 @@ fn synthetic_blob(enc: usize, dec: usize, variant: u8) -> AlignedBytes {
     let data: Vec<f32> = (0..4096)
         .map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5)
         .collect();
-    let bytes =
-        blob::writer::write_blob(&config, |_, slot| data.get(..slot.len)).expect("synthetic model");
+    let bytes = picoformer_cli::blob_writer::write_blob(&config, |_, slot| data.get(..slot.len))
+        .expect("synthetic model");
     AlignedBytes::copy_from(&bytes)
 }
 

@@ -10,8 +10,8 @@
 //! host engine's for the same quantized blob (PyTorch has no such model), so the suite
 //! still checks tokens exactly and scores within 1e-4.
 
-use picoformer::host::{config_json::ConfigJson, convert, AlignedBytes};
 use picoformer::{BeamParams, Model, WeightType};
+use picoformer_cli::{config_json::ConfigJson, convert, AlignedBytes};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -187,7 +187,7 @@ fn host_expected(blob: &[u8], expected: &mut Value) -> BuildResult<()> {
         for case in cases {
             let src = ids(&case["src"]);
             let max_len = case["max_len"].as_u64().unwrap_or(1) as usize;
-            let mut scratch = picoformer::host::scratch(model.greedy_scratch_bytes()?);
+            let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes()?);
             let mut out = vec![0u32; max_len];
             let g = model.greedy(&src, max_len, &mut out, scratch.as_mut_slice())?;
             case["tokens"] = serde_json::json!(out[..g.len]);
@@ -203,7 +203,7 @@ fn host_expected(blob: &[u8], expected: &mut Value) -> BuildResult<()> {
                 max_len: case["max_len"].as_u64().unwrap_or(1) as usize,
             };
             let src = ids(&case["src"]);
-            let mut scratch = picoformer::host::scratch(model.beam_scratch_bytes(params.beam)?);
+            let mut scratch = picoformer_cli::scratch(model.beam_scratch_bytes(params.beam)?);
             let hyps = model.beam_search(&src, &params, scratch.as_mut_slice())?;
             let list: Vec<Value> = hyps
                 .iter()

@@ -20,7 +20,7 @@ grep -qw avx2 /proc/cpuinfo && kernels+=(avx2)
 for kernel in "${kernels[@]}"; do
     echo "== quantized kernels: $kernel (host)"
     PICOFORMER_KERNEL=$kernel cargo test -q -p picoformer-kernels --test quant_vs_scalar
-    PICOFORMER_KERNEL=$kernel cargo test -q -p picoformer --test quantized
+    PICOFORMER_KERNEL=$kernel cargo test -q -p picoformer-cli --test quantized
 done
 echo "== quantized kernels: sdot (qemu-aarch64)"
 PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu -p picoformer-kernels \

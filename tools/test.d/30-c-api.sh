@@ -45,7 +45,7 @@ check header_is_current header_is_current
 # ---- the libraries
 check lint_no_std cargo clippy -q -p picoformer --no-default-features --features ffi \
     --target thumbv7em-none-eabihf -- -D warnings
-check host_libraries cargo build -q --release -p picoformer-ffi -p picoformer
+check host_libraries cargo build -q --release -p picoformer-ffi -p picoformer-cli
 for t in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
     check "staticlib_$t" cargo rustc -q -p picoformer-ffi --release --no-default-features \
         --target "$t" --crate-type staticlib

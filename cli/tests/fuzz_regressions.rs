@@ -5,14 +5,14 @@
 //! `cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds` rewrites the seed
 //! corpus of `tools/fuzz.sh` (`fuzz/seeds/`).
 
-#[path = "../fuzz/src/targets.rs"]
+#[path = "../../fuzz/src/targets.rs"]
 mod targets;
 
 use std::path::{Path, PathBuf};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fuzz_inputs")
+        .join("../tests/fuzz_inputs")
         .join(target);
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -67,7 +67,7 @@ fn targets_accept_empty_and_small_inputs() {
 #[test]
 #[ignore]
 fn write_fuzz_seeds() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
     for i in 1..targets::API_MODELS {
         let blob = targets::api_model(i);
         let dir = root.join("blob");
@@ -77,7 +77,7 @@ fn write_fuzz_seeds() {
     let dir = root.join("convert");
     std::fs::create_dir_all(&dir).unwrap();
     let weights = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/tied/weights.safetensors"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/tied/weights.safetensors"),
     )
     .unwrap();
     std::fs::write(dir.join("tied.bin"), [&[0u8][..], &weights].concat()).unwrap();

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{golden_cases, max_abs_diff, TOLERANCE};
-use picoformer::host::scratch;
 use picoformer::{BeamParams, Error, Model, Scratch, Source, StaticModel};
+use picoformer_cli::scratch;
 
 #[test]
 fn forward_logits_match_pytorch() {

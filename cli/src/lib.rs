@@ -1,6 +1,10 @@
-//! Host-side tools (feature `std`): the converters, the model-file loader and the JSON
-//! config format shared by the CLI and the tests.
+//! picoformer's host tools, beside the no_std engine (`picoformer`): the checkpoint
+//! converters, the blob writer, the model-file loader, the JSON config format, `.npy`,
+//! tokenizer and heatmap glue, shared by the `picoformer` command line, the tests, the
+//! fuzz targets and the firmware suite's build script.
+#![deny(missing_docs)]
 
+pub mod blob_writer;
 pub mod config_json;
 pub mod convert;
 pub mod ct2_whisper;
@@ -11,7 +15,6 @@ pub mod npy;
 #[cfg(feature = "pretrained")]
 pub mod pretrained;
 
-use crate::error::Error;
 use std::path::Path;
 
 /// Sixteen bytes on a 16-byte boundary (`u128` is only 8-aligned on some targets).
@@ -19,7 +22,7 @@ use std::path::Path;
 #[repr(C, align(16))]
 struct Block([u8; 16]);
 
-/// Bytes with 16-byte alignment, as [`crate::Model::from_blob`] and the scratch need.
+/// Bytes with 16-byte alignment, as [`picoformer::Model::from_blob`] and the scratch need.
 #[derive(Clone)]
 pub struct AlignedBytes {
     blocks: Vec<Block>,
@@ -53,7 +56,7 @@ impl AlignedBytes {
     }
 }
 
-/// Reads a model file into aligned memory (validate it with [`crate::Model::from_blob`]),
+/// Reads a model file into aligned memory (validate it with [`picoformer::Model::from_blob`]),
 /// with a progress bar on a terminal for big files.
 pub fn read_model_file(path: &Path) -> std::io::Result<AlignedBytes> {
     use std::io::Read;
@@ -73,12 +76,6 @@ pub fn read_model_file(path: &Path) -> std::io::Result<AlignedBytes> {
 /// A scratch buffer of exactly `bytes` bytes, 16-byte aligned.
 pub fn scratch(bytes: usize) -> AlignedBytes {
     AlignedBytes::zeroed(bytes)
-}
-
-impl From<Error> for std::io::Error {
-    fn from(e: Error) -> Self {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, e)
-    }
 }
 
 /// A progress bar on stderr for a long load or conversion of `len` steps (drawn only

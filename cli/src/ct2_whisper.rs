@@ -16,10 +16,10 @@
 //! Weights stored as f16 (or bf16) are widened to f32 here: the blob is f32 (the engine
 //! has no f16 compute path).
 
-use super::convert::build_blob;
-use crate::blob::{Presence, TensorKind as K};
-use crate::config::{Activation, Config, Dims, Norm, Positional, STEM_KERNEL};
+use crate::convert::build_blob;
 use anyhow::{bail, ensure, Context};
+use picoformer::blob::{Presence, TensorKind as K};
+use picoformer::config::{Activation, Config, Dims, Norm, Positional, STEM_KERNEL};
 use std::collections::BTreeMap;
 
 /// Element type of a CTranslate2 variable.

@@ -2,9 +2,9 @@
 //! pooling for sentence embeddings (BERT / MiniLM), log-mel input and prompts for
 //! speech recognition (Whisper).
 
-use super::npy;
-use crate::Model;
+use crate::npy;
 use anyhow::{ensure, Context};
+use picoformer::Model;
 use std::path::Path;
 
 /// A Hugging Face `tokenizer.json` with padding turned off (the MiniLM one pads to 128

@@ -8,9 +8,9 @@
 //!
 //! Without the downloads each test prints why it is skipped and passes.
 
-use picoformer::host::pretrained::{self, cosine, load_tokenizer};
-use picoformer::host::{convert, ct2_whisper, hf_bert, AlignedBytes};
 use picoformer::{BeamParams, Model, Source, WeightType};
+use picoformer_cli::pretrained::{self, cosine, load_tokenizer};
+use picoformer_cli::{convert, ct2_whisper, hf_bert, AlignedBytes};
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// The model directory under target/models/, or `None` (with the reason printed) when
@@ -208,7 +208,7 @@ fn whisper_encoder_output_matches_pytorch() {
     let frames = pretrained::mel_frames(&mel_path(), 80).unwrap();
     let [rows, d] = expected.shape;
     let mut out = vec![f32::NAN; rows * d]; // [1500, 512]
-    let mut scratch = picoformer::host::scratch(model.encode_scratch_bytes().unwrap());
+    let mut scratch = picoformer_cli::scratch(model.encode_scratch_bytes().unwrap());
     let n = model
         .encode_source(&Source::Frames(&frames), &mut out, scratch.as_mut_slice())
         .unwrap();
@@ -245,7 +245,7 @@ fn whisper_greedy_and_beam_match_pytorch() {
 
     let max_len = 448 + 1 - expected.prompt.len();
     let mut out = vec![0u32; max_len];
-    let mut scratch = picoformer::host::scratch(model.greedy_scratch_bytes().unwrap());
+    let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
     let greedy = model
         .greedy_with(
             &source,
@@ -270,7 +270,7 @@ fn whisper_greedy_and_beam_match_pytorch() {
         alpha: b.alpha,
         max_len: b.max_len,
     };
-    let mut scratch = picoformer::host::scratch(model.beam_scratch_bytes(b.beam).unwrap());
+    let mut scratch = picoformer_cli::scratch(model.beam_scratch_bytes(b.beam).unwrap());
     let found = model
         .beam_search_with(&source, &expected.prompt, &params, scratch.as_mut_slice())
         .unwrap();
@@ -392,7 +392,7 @@ fn whisper_quantized_transcribes_like_pytorch() {
         let model = Model::from_blob(quantized.as_slice()).unwrap();
         let v = model.config().dims.tgt_vocab;
         let mut logits = vec![0.0; tgt.len() * v]; // [prompt + reference - 1, V]
-        let mut scratch = picoformer::host::scratch(model.forward_scratch_bytes().unwrap());
+        let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
         model
             .forward_with(&source, &tgt, &mut logits, scratch.as_mut_slice())
             .unwrap();
@@ -407,7 +407,7 @@ fn whisper_quantized_transcribes_like_pytorch() {
 
         let max_len = 448 + 1 - expected.prompt.len();
         let mut out = vec![0u32; max_len];
-        let mut scratch = picoformer::host::scratch(model.greedy_scratch_bytes().unwrap());
+        let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
         let greedy = model
             .greedy_with(
                 &source,

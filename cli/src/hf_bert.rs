@@ -8,10 +8,10 @@
 //! `.attention.output.{dense,LayerNorm}`, `.intermediate.dense`, `.output.{dense,LayerNorm}`.
 //! The pooler is not used (sentence embeddings pool the encoder output).
 
-use super::convert::{build_blob, f32_values, ConvertReport};
-use crate::blob::{Presence, TensorKind as K};
-use crate::config::{Activation, Config, Dims, Norm, Positional};
+use crate::convert::{build_blob, f32_values, ConvertReport};
 use anyhow::{bail, Context};
+use picoformer::blob::{Presence, TensorKind as K};
+use picoformer::config::{Activation, Config, Dims, Norm, Positional};
 use safetensors::SafeTensors;
 use serde::Deserialize;
 use std::collections::BTreeSet;

@@ -6,16 +6,15 @@
 
 use picoformer::blob::TensorKind;
 use picoformer::dates;
-use picoformer::host;
 use picoformer::{AttentionKind, AttentionProbe, Error, Model};
 use std::process::Command;
 
-const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm");
+const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/dates/dates.pfm");
 const PHRASE: &str = "sat 28th of november, 2026";
 const ANSWER: &str = "2026-11-28";
 const REFERENCE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/models/dates/attention_reference.json"
+    "/../models/dates/attention_reference.json"
 );
 
 fn ids(model: &Model) -> (Vec<u32>, Vec<u32>) {
@@ -54,7 +53,7 @@ fn probe_with(
     let (rows, columns) = kind.shape(src.len(), tgt.len());
     let mut weights = vec![f32::NAN; rows * columns];
     let mut logits = vec![0f32; tgt.len() * model.config().dims.tgt_vocab];
-    let mut scratch = host::scratch(model.forward_scratch_bytes()?);
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes()?);
     let mut probe = AttentionProbe::new(kind, layer, head, &mut weights);
     model.forward_with_probe(
         src,
@@ -68,12 +67,12 @@ fn probe_with(
 
 #[test]
 fn every_head_gives_distributions_and_the_decoder_future_is_masked() {
-    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(MODEL.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let (src, tgt) = ids(&model);
     let dims = model.config().dims;
     let mut plain = vec![0f32; tgt.len() * dims.tgt_vocab];
-    let mut scratch = host::scratch(model.forward_scratch_bytes().unwrap());
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
     model
         .forward(&src, &tgt, &mut plain, scratch.as_mut_slice())
         .unwrap();
@@ -108,7 +107,7 @@ fn every_head_gives_distributions_and_the_decoder_future_is_masked() {
 /// `tools/dates/attention_reference.py`).
 #[test]
 fn every_head_matches_pytorchs_attention_weights() {
-    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(MODEL.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let text = std::fs::read_to_string(REFERENCE).unwrap();
     let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -166,7 +165,7 @@ fn tensor(blob: &[u8], kind: u32) -> Vec<f32> {
 /// embedding * sqrt(D) + sinusoids, Q = X Wq^T + bq, K likewise, softmax(Q K^T / sqrt(Dk))).
 #[test]
 fn encoder_layer_0_matches_a_recomputation_from_the_weights() {
-    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(MODEL.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let dims = model.config().dims;
     let (d, heads) = (dims.d_model, dims.n_heads);
@@ -234,7 +233,7 @@ fn encoder_layer_0_matches_a_recomputation_from_the_weights() {
 
 #[test]
 fn a_probe_out_of_range_is_an_error_before_any_work() {
-    let blob = host::read_model_file(MODEL.as_ref()).unwrap();
+    let blob = picoformer_cli::read_model_file(MODEL.as_ref()).unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let dims = model.config().dims;
     for (kind, layer, head) in [
@@ -250,7 +249,7 @@ fn a_probe_out_of_range_is_an_error_before_any_work() {
     let (src, tgt) = ids(&model);
     let mut small = vec![0f32; src.len() * tgt.len() - 1];
     let mut logits = vec![0f32; tgt.len() * dims.tgt_vocab];
-    let mut scratch = host::scratch(model.forward_scratch_bytes().unwrap());
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
     let mut probe = AttentionProbe::new(AttentionKind::EncoderDecoder, 0, 0, &mut small);
     let result = model.forward_with_probe(
         &src,
@@ -263,7 +262,7 @@ fn a_probe_out_of_range_is_an_error_before_any_work() {
     // A scratch buffer too small fails after the probe's checks: the matrix is untouched.
     let mut weights = vec![7f32; src.len() * tgt.len()];
     let mut probe = AttentionProbe::new(AttentionKind::EncoderDecoder, 0, 0, &mut weights);
-    let mut small = host::scratch(16);
+    let mut small = picoformer_cli::scratch(16);
     let result = model.forward_with_probe(
         &src,
         &tgt,

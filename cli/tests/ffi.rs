@@ -7,8 +7,8 @@ mod common;
 
 use common::{golden_cases, max_abs_diff, TOLERANCE};
 use picoformer::ffi::*;
-use picoformer::host::AlignedBytes;
 use picoformer::Model;
+use picoformer_cli::AlignedBytes;
 use std::ffi::{CStr, CString};
 use std::mem::MaybeUninit;
 use std::ptr::{null, null_mut};
@@ -363,7 +363,7 @@ fn quantized_blobs_through_the_c_api() {
     for case in golden_cases() {
         for dtype in [picoformer::WeightType::F16, picoformer::WeightType::I8] {
             let (blob, _) =
-                picoformer::host::convert::requantize(case.blob.as_slice(), dtype).unwrap();
+                picoformer_cli::convert::requantize(case.blob.as_slice(), dtype).unwrap();
             let blob = AlignedBytes::copy_from(&blob);
             let m = handle(blob.as_slice());
             let model = Model::from_blob(blob.as_slice()).unwrap();

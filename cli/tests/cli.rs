@@ -213,7 +213,7 @@ fn cli_bad_input_is_a_one_line_error() {
 /// Missing or wrongly shaped tensors are reported by name.
 #[test]
 fn convert_names_missing_and_misshapen_tensors() {
-    use picoformer::host::{config_json::ConfigJson, convert::convert_torch};
+    use picoformer_cli::{config_json::ConfigJson, convert::convert_torch};
     let case = golden_cases()
         .into_iter()
         .find(|c| c.name == "tied")

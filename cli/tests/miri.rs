@@ -5,7 +5,7 @@
 //! `unsafe` code of the C boundary and the kernels for undefined behaviour; natively it
 //! is one more quick test.
 
-#[path = "../fuzz/src/targets.rs"]
+#[path = "../../fuzz/src/targets.rs"]
 mod targets;
 
 #[test]

@@ -1,6 +1,6 @@
 //! The JSON form of a model configuration (`CONFIG.json` of `convert`, `info --json`).
 
-use crate::config::{Activation, Config, Dims, Norm, Positional};
+use picoformer::config::{Activation, Config, Dims, Norm, Positional};
 use serde::{Deserialize, Serialize};
 
 /// `CONFIG.json`: the keys every converter and `info --json` use.

@@ -9,10 +9,10 @@ mod common;
 use common::{golden_cases, GoldenCase};
 use picoformer::blob::{self, TensorKind};
 use picoformer::config::{MAX_DIM, MAX_LAYERS};
-use picoformer::host::{scratch, AlignedBytes};
 use picoformer::{
     Activation, BeamParams, Config, Dims, Error, Model, Norm, Positional, Scratch, StaticModel,
 };
+use picoformer_cli::{scratch, AlignedBytes};
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -1324,7 +1324,8 @@ fn synthetic(n_encoder_layers: usize, n_decoder_layers: usize) -> AlignedBytes {
     let data: Vec<f32> = (0..4096)
         .map(|i| ((i * 7919) % 97) as f32 / 97.0 - 0.5)
         .collect();
-    let bytes = blob::writer::write_blob(&config, |_, slot| Some(&data[..slot.len])).unwrap();
+    let bytes = picoformer_cli::blob_writer::write_blob(&config, |_, slot| Some(&data[..slot.len]))
+        .unwrap();
     AlignedBytes::copy_from(&bytes)
 }
 

@@ -11,13 +11,13 @@
 //! the f32 model's margin between its top two logits is reported: the golden models
 //! are small random networks whose logits are often near ties.
 //!
-//! `cargo test --release -p picoformer --test quantized -- --nocapture` prints the table.
+//! `cargo test --release -p picoformer-cli --test quantized -- --nocapture` prints the table.
 
 mod common;
 
 use common::{golden_cases, max_abs_diff, GoldenCase};
-use picoformer::host::{convert, scratch, AlignedBytes};
 use picoformer::{BeamParams, Error, Model, Scratch, StaticModel, WeightType};
+use picoformer_cli::{convert, scratch, AlignedBytes};
 
 /// Random sources per golden case (5 cases: 300 inputs).
 const RANDOM_PER_CASE: usize = 60;
@@ -405,10 +405,11 @@ fn converter_rejects_weights_beyond_f16_range() {
         })
         .collect();
     let get = |i: usize, _: &picoformer::blob::Slot| tensors[i].as_deref();
-    let err = picoformer::blob::writer::write_blob_as(&config, WeightType::F16, get).unwrap_err();
+    let err =
+        picoformer_cli::blob_writer::write_blob_as(&config, WeightType::F16, get).unwrap_err();
     assert!(err.contains("beyond f16's range"), "{err}");
     // int8 takes it (the row's scale grows), f32 of course too.
-    picoformer::blob::writer::write_blob_as(&config, WeightType::I8, get).unwrap();
+    picoformer_cli::blob_writer::write_blob_as(&config, WeightType::I8, get).unwrap();
 }
 
 /// The trained date-normalisation model (`models/dates/`, branch issue-8), when present
@@ -417,10 +418,12 @@ fn converter_rejects_weights_beyond_f16_range() {
 /// random golden models above are much more sensitive (see the README).
 #[test]
 fn trained_dates_model_int8_budget() {
-    use picoformer::host::config_json::ConfigJson;
+    use picoformer_cli::config_json::ConfigJson;
     let dir = std::env::var_os("PICOFORMER_DATES_DIR")
         .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/dates"));
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/dates")
+        });
     let Ok(weights) = std::fs::read(dir.join("weights.safetensors")) else {
         eprintln!("skipped: no trained dates model at {}", dir.display());
         return;

@@ -10,10 +10,11 @@
 //! [`super::ct2_whisper`] (CTranslate2 Whisper). All of them fill the canonical table
 //! through [`build_blob`].
 
-use crate::blob::{self, writer::QuantError, Presence, Slot, TensorKind as K};
-use crate::config::{Config, WeightType};
-use crate::model::Model;
+use crate::blob_writer::{self, QuantError};
 use anyhow::{bail, Context};
+use picoformer::blob::{self, Presence, Slot, TensorKind as K};
+use picoformer::config::{Config, WeightType};
+use picoformer::Model;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeSet;
 
@@ -38,14 +39,14 @@ pub fn build_blob(
         progress.inc(1);
     }
     progress.finish_and_clear();
-    blob::writer::write_blob(config, |index, _slot| {
+    blob_writer::write_blob(config, |index, _slot| {
         data.get(index).and_then(|d| d.as_deref())
     })
     .map_err(anyhow::Error::msg)
 }
 
 /// Re-writes an f32 blob with its weight matrices stored as `dtype`, and reports each
-/// matrix's quantization error (see [`blob::writer::write_blob_as`]). Every converter
+/// matrix's quantization error (see [`blob_writer::write_blob_as`]). Every converter
 /// writes f32; this is the one place quantization happens.
 pub fn requantize(
     f32_blob: &[u8],
@@ -60,8 +61,25 @@ pub fn requantize(
         );
     }
     let config = *model.config();
-    blob::writer::write_blob_as(&config, dtype, |index, _| model.tensor(index))
+    let blob = aligned.as_slice();
+    blob_writer::write_blob_as(&config, dtype, |index, _| f32_tensor(blob, index))
         .map_err(anyhow::Error::msg)
+}
+
+/// The f32 data of table slot `index` of an f32 blob that `Model::from_blob` accepted
+/// (so every table entry lies inside the blob, 16-byte aligned); `None` when absent.
+fn f32_tensor(blob: &[u8], index: usize) -> Option<&[f32]> {
+    let word = |at: usize| -> Option<usize> {
+        let bytes = blob.get(at..at.checked_add(4)?)?;
+        usize::try_from(u32::from_le_bytes(bytes.try_into().ok()?)).ok()
+    };
+    let entry = blob::TABLE_OFFSET + index * blob::TABLE_ENTRY_BYTES;
+    let (offset, len) = (word(entry + 8)?, word(entry + 12)?);
+    if len == 0 {
+        return None;
+    }
+    // Little-endian in place, as the engine reads it (it refuses big-endian targets).
+    bytemuck::try_cast_slice(blob.get(offset..offset.checked_add(len.checked_mul(4)?)?)?).ok()
 }
 
 /// One line per quantized matrix: its largest absolute error, that error relative to

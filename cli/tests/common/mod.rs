@@ -2,8 +2,8 @@
 //! `tools/reference/make_golden.py` (PyTorch), converted with the library's converter.
 #![allow(dead_code)]
 
-use picoformer::host::{config_json::ConfigJson, convert, AlignedBytes};
 use picoformer::Config;
+use picoformer_cli::{config_json::ConfigJson, convert, AlignedBytes};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -57,7 +57,7 @@ pub struct GoldenCase {
 }
 
 pub fn golden_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")
 }
 
 /// Every golden case, converted from its safetensors with `convert_torch`.

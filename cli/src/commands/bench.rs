@@ -1,0 +1,101 @@
+//! `picoformer bench`: the timings of tools/bench (encoder, teacher-forced forward,
+//! greedy decoding; median of several runs) and this machine's read bandwidth.
+
+use super::{scratch, ModelFile};
+use anyhow::Result;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    model: PathBuf,
+    /// Source token ids, comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    src: Vec<u32>,
+    /// Target token ids for the forward pass (starting with bos), comma separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    tgt: Vec<u32>,
+    /// Tokens to generate greedily.
+    #[arg(long)]
+    max_len: usize,
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    iters: usize,
+}
+
+pub fn run(
+    Args {
+        model,
+        src,
+        tgt,
+        max_len,
+        iters,
+    }: Args,
+) -> Result<()> {
+    let file = ModelFile::read(&model)?;
+    let m = file.model()?;
+    let vocab = m.config().dims.tgt_vocab;
+    let mut logits = vec![0f32; tgt.len() * vocab];
+    let mut forward_scratch = scratch(m.forward_scratch_bytes())?;
+    let mut greedy_scratch = scratch(m.greedy_scratch_bytes())?;
+    let mut encode_scratch = scratch(m.encode_scratch_bytes())?;
+    let mut encoded = vec![0f32; src.len() * m.config().dims.d_model];
+    let mut out = vec![0u32; max_len];
+    let mut encode_s = Vec::new();
+    let mut forward_s = Vec::new();
+    let mut greedy_s = Vec::new();
+    let mut tokens = 0;
+    for _ in 0..iters.max(1) {
+        let start = Instant::now();
+        m.encode(&src, &mut encoded, encode_scratch.as_mut_slice())?;
+        encode_s.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        m.forward(&src, &tgt, &mut logits, forward_scratch.as_mut_slice())?;
+        forward_s.push(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        tokens = m
+            .greedy(&src, max_len, &mut out, greedy_scratch.as_mut_slice())?
+            .len;
+        greedy_s.push(start.elapsed().as_secs_f64());
+    }
+    let out = json!({
+        "kernel": picoformer::kernels::active_kernel().name(),
+        "quant_kernel": picoformer::kernels::quant::active_quant_kernel().name(),
+        "f16_kernel": picoformer::kernels::quant::active_f16_kernel().name(),
+        "dtype": m.dtype().name(),
+        "encode_s": median(&mut encode_s),
+        "forward_s": median(&mut forward_s),
+        "greedy_s": median(&mut greedy_s),
+        "greedy_tokens": out[..tokens],
+        "read_bandwidth_gb_s": read_bandwidth_gb_s(),
+    });
+    println!("{out}");
+    Ok(())
+}
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Single-thread read bandwidth: the best of a few passes summing a 512 MiB buffer.
+fn read_bandwidth_gb_s() -> f64 {
+    let words = vec![1u64; 64 << 20];
+    let mut best = f64::INFINITY;
+    let mut checksum = 0u64;
+    for _ in 0..5 {
+        let start = Instant::now();
+        // Eight independent lanes so the loop is bound by loads, not by one add chain.
+        let mut lanes = [0u64; 8];
+        for chunk in words.chunks_exact(8) {
+            for (lane, &w) in lanes.iter_mut().zip(chunk) {
+                *lane = lane.wrapping_add(w);
+            }
+        }
+        checksum = checksum.wrapping_add(lanes.iter().sum::<u64>());
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(checksum);
+    (words.len() * 8) as f64 / best / 1e9
+}

@@ -1,0 +1,127 @@
+//! `picoformer convert`: trained weights (PyTorch, Hugging Face BERT, CTranslate2
+//! Whisper) into a validated model blob, optionally quantized.
+
+use anyhow::{ensure, Context, Result};
+use picoformer::Model;
+use picoformer_cli::{config_json::ConfigJson, convert, ct2_whisper, hf_bert, AlignedBytes};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// PyTorch `nn.Transformer` state_dict names in a safetensors file (needs --config).
+    Torch,
+    /// Hugging Face BERT (`BertModel`) safetensors, with its config.json as --config.
+    HfBert,
+    /// A CTranslate2 Whisper `model.bin` (its vocabulary.txt, when beside it, names the
+    /// special tokens).
+    Ct2Whisper,
+}
+
+/// `convert --dtype`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Dtype {
+    F32,
+    F16,
+    I8,
+}
+
+impl From<Dtype> for picoformer::WeightType {
+    fn from(d: Dtype) -> Self {
+        match d {
+            Dtype::F32 => picoformer::WeightType::F32,
+            Dtype::F16 => picoformer::WeightType::F16,
+            Dtype::I8 => picoformer::WeightType::I8,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Checkpoint format.
+    #[arg(long, value_enum)]
+    from: Format,
+    /// torch: CONFIG.json with the model's dimensions and switches; hf-bert: the
+    /// model's Hugging Face config.json.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Weights file (.safetensors, or CTranslate2's model.bin).
+    weights: PathBuf,
+    /// Output model blob.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Element type of the weight matrices: f32, f16, or i8 (int8 with one scale per
+    /// output row). Prints each matrix's quantization error.
+    #[arg(long, value_enum, default_value_t = Dtype::F32)]
+    dtype: Dtype,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let Args {
+        from,
+        config,
+        weights,
+        output,
+        dtype,
+    } = args;
+    let read_config = || -> Result<String> {
+        let path = config.as_ref().context("this format needs --config")?;
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let bytes =
+        std::fs::read(&weights).with_context(|| format!("reading {}", weights.display()))?;
+    let converting = || format!("converting {}", weights.display());
+    let (blob, unused) = match from {
+        Format::Torch => {
+            let config = ConfigJson::parse(&read_config()?).context("parsing --config")?;
+            let (blob, report) =
+                convert::convert_torch(&config, &bytes).with_context(converting)?;
+            (blob, report.unused)
+        }
+        Format::HfBert => {
+            let (blob, report) =
+                hf_bert::convert_hf_bert(&read_config()?, &bytes).with_context(converting)?;
+            (blob, report.unused)
+        }
+        Format::Ct2Whisper => {
+            ensure!(
+                config.is_none(),
+                "ct2-whisper reads its config from model.bin"
+            );
+            let vocabulary = weights
+                .parent()
+                .map(|dir| dir.join("vocabulary.txt"))
+                .and_then(|path| std::fs::read_to_string(path).ok());
+            let (_, blob) = ct2_whisper::convert_ct2_whisper(&bytes, vocabulary.as_deref())
+                .with_context(converting)?;
+            (blob, Vec::new())
+        }
+    };
+    let blob = if dtype == Dtype::F32 {
+        blob
+    } else {
+        let dtype = picoformer::WeightType::from(dtype);
+        let (blob, errors) = convert::requantize(&blob, dtype).context("quantizing the weights")?;
+        eprintln!("{} weight matrices, quantization error:", dtype.name());
+        for line in convert::quant_report_lines(&errors) {
+            eprintln!("  {line}");
+        }
+        blob
+    };
+    // Check what we wrote is what the engine accepts before writing it out.
+    Model::from_blob(AlignedBytes::copy_from(&blob).as_slice())
+        .context("the converted blob does not validate")?;
+    // Nothing half-written: a temporary beside the output, renamed when complete.
+    let mut partial = output.clone().into_os_string();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let written = std::fs::write(&partial, &blob).and_then(|()| std::fs::rename(&partial, &output));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e).with_context(|| format!("writing {}", output.display()));
+    }
+    for name in &unused {
+        eprintln!("note: tensor `{name}` is not used by this config");
+    }
+    eprintln!("wrote {} ({} bytes)", output.display(), blob.len());
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `picoformer`: the host command line (convert, info, forward, decode, bench, embed,
+//! transcribe, and the bundled date model: dates, attention). One module per subcommand
+//! in `commands/`; they share one way to load a model and set up scratch
+//! (`commands/mod.rs`).
+
+mod commands;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use commands::{attention, bench, convert, dates, decode, forward, info};
+#[cfg(feature = "pretrained")]
+use commands::{embed, transcribe};
+
+#[derive(Parser)]
+#[command(
+    name = "picoformer",
+    version,
+    about = "The Transformer of \"Attention Is All You Need\", no_std and allocation-free: host tools"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Convert trained weights into a picoformer model blob (.pfm).
+    Convert(convert::Args),
+    /// Show a model's configuration, size and scratch needs.
+    Info(info::Args),
+    /// Teacher-forced decoder logits, one row per target position.
+    Forward(forward::Args),
+    /// Decode a source sequence: greedy, or beam search with --beam.
+    Decode(decode::Args),
+    /// Normalise dates with the bundled model: "sat 28th of november, 2026" -> 2026-11-28.
+    Dates(dates::Args),
+    /// Draw one attention head of a date model as an SVG heatmap (rows: target tokens,
+    /// columns: source tokens), computed by the engine's forward pass.
+    Attention(attention::Args),
+    /// Time teacher-forced forward and greedy decoding (median of --iters runs), and
+    /// measure this machine's memory read bandwidth: the figures of tools/bench.
+    Bench(bench::Args),
+    #[cfg(feature = "pretrained")]
+    /// Sentence embedding with an encoder-only model: mean of the encoder output over the
+    /// tokens, L2-normalised (sentence-transformers' pooling).
+    Embed(embed::Args),
+    #[cfg(feature = "pretrained")]
+    /// Speech to text with a Whisper model from a log-mel spectrogram.
+    Transcribe(transcribe::Args),
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse().command) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Convert(args) => convert::run(args),
+        Command::Info(args) => info::run(args),
+        Command::Forward(args) => forward::run(args),
+        Command::Decode(args) => decode::run(args),
+        Command::Dates(args) => dates::run(args),
+        Command::Attention(args) => attention::run(args),
+        Command::Bench(args) => bench::run(args),
+        #[cfg(feature = "pretrained")]
+        Command::Embed(args) => embed::run(args),
+        #[cfg(feature = "pretrained")]
+        Command::Transcribe(args) => transcribe::run(args),
+    }
+}
