@@ -19,12 +19,12 @@ rvv_target=riscv32imafc-unknown-none-elf
 rvv_flags=(env CARGO_TARGET_RISCV32IMAFC_UNKNOWN_NONE_ELF_RUSTFLAGS="-C target-feature=+zve32f")
 rvv_out=$root/target/firmware-rvv
 
-for crate in targets/firmware-suite targets/cortex-m targets/riscv; do
+for crate in targets/board targets/firmware-suite targets/cortex-m targets/riscv; do
     (cd "$crate" && cargo fmt --check)
 done
 (cd targets/cortex-m && cargo clippy -q --release --target thumbv7em-none-eabihf \
-    -p picoformer-firmware-suite -p picoformer-firmware-cortex-m --bins -- -D warnings)
-(cd targets/riscv && cargo clippy -q --release -p picoformer-firmware-riscv --bins -- -D warnings)
+    -p picoformer-firmware-suite -p picoformer-board -p picoformer-firmware-cortex-m --bins -- -D warnings)
+(cd targets/riscv && cargo clippy -q --release -p picoformer-board -p picoformer-firmware-riscv --bins -- -D warnings)
 (cd targets/riscv && "${rvv_flags[@]}" cargo clippy -q --release --target "$rvv_target" \
     --target-dir "$rvv_out" -p picoformer-firmware-riscv --bins -- -D warnings)
 # the RVV kernels as rv32 firmware compiles them (the host workspace lints x86_64 only)
@@ -82,7 +82,9 @@ run_suite targets/riscv/qemu-run.sh "$out/riscv32imac-unknown-none-elf/release/v
 echo "== virt-rvv (riscv32imafc-unknown-none-elf, -C target-feature=+zve32f; -cpu rv32,v=true,vlen=128)"
 run_suite targets/riscv/qemu-run.sh "$rvv_out/$rvv_target/release/virt-rvv" virt-rvv
 
-# The failure paths of the glue: each must end QEMU with its own status.
+# The failure paths of the glue: each must end QEMU with its own status (by name: the
+# values come from targets/board's ExitStatus).
+source tools/firmware-exit-status.sh
 exit_checks=0
 check_exit() { # bin, expected status
     local status
@@ -99,8 +101,8 @@ check_exit() { # bin, expected status
         exit_checks=$((exit_checks + 1))
     fi
 }
-check_exit check-hardfault 3
-check_exit check-panic 101
+check_exit check-hardfault "$(exit_status Fault)"
+check_exit check-panic "$(exit_status Panic)"
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
 # seven marked regions, identically on a second run.
@@ -121,6 +123,7 @@ else
     failed_boards+=(icount-plugin)
     exit_checks=$((exit_checks + 1))
 fi
+
 echo "$((3 - exit_checks)) passed, $exit_checks failed"
 
 if [ "${#failed_boards[@]}" -gt 0 ]; then
