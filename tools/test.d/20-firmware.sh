@@ -44,7 +44,7 @@ probes=(size-runtime size-greedy size-engine)
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     bins=()
     for bin in ${boards[$target]} "${probes[@]}"; do bins+=(--bin "$bin"); done
-    [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic)
+    [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic --bin check-cycles)
     (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
 done
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
@@ -124,7 +124,25 @@ else
     exit_checks=$((exit_checks + 1))
 fi
 
-echo "$((3 - exit_checks)) passed, $exit_checks failed"
+# The cycle models (docs/cycles.md) on the hand-counted sequence of check-cycles.rs: 20
+# instructions, 43 cycles on the Cortex-M4 table, 27 with the Cortex-M7's dual issue.
+elf=$out/thumbv7em-none-eabihf/release/check-cycles
+probe() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" "$elf" |
+    awk -v name="cycle_probe_$1" '$3 == name { print "0x" $1 }'; }
+for expected in "cortex-m4 20 43" "cortex-m7 20 27"; do
+    read -r core instructions cycles <<<"$expected"
+    QEMU_MACHINE=mps2-an386 QEMU_EXTRA="-plugin $plugin,start=$(probe start),stop=$(probe stop),core=$core -d plugin -D $out/cycles-$core.log" \
+        bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
+    got=$(awk '$1 == "picoformer-icount" && $2 == "region" { print $5, $7 }' "$out/cycles-$core.log")
+    if [ "$got" = "$instructions $cycles" ]; then
+        echo "test cycle_model_${core//-/_}_counts_the_hand_counted_sequence ... ok"
+    else
+        echo "test cycle_model_${core//-/_}_counts_the_hand_counted_sequence ... FAILED (instructions and cycles: $got, expected $instructions $cycles)"
+        failed_boards+=("cycles-$core")
+        exit_checks=$((exit_checks + 1))
+    fi
+done
+echo "$((5 - exit_checks)) passed, $exit_checks failed"
 
 if [ "${#failed_boards[@]}" -gt 0 ]; then
     echo "firmware: failed on ${failed_boards[*]}"
