@@ -429,7 +429,12 @@ static inline unsigned rv32_weight(const struct core_model *model, struct decode
         return 1;
     }
     if (m[0] == 'v') {
-        return rv32_vector_cost(s) + (has_prefix(m, "vl") || has_prefix(m, "vs") ? 1 : 0);
+        /* loads vle/vlse/vluxei/vloxei/vl1r..; stores vse/vsse/vsuxei/vsoxei/vs1r.. (not
+         * vsub, vsll, vslide...) */
+        int memory = has_prefix(m, "vl") || has_prefix(m, "vse") || has_prefix(m, "vsse") ||
+                     has_prefix(m, "vsuxei") || has_prefix(m, "vsoxei") ||
+                     (has_prefix(m, "vs") && isdigit((unsigned char)m[2]));
+        return rv32_vector_cost(s) + (memory ? 1 : 0);
     }
     if (has_prefix(m, "mul")) {
         return 1;
