@@ -51,6 +51,7 @@ impl ExitStatus {
 }
 
 /// Ends the run: QEMU exits with `status`.
+#[inline(always)]
 pub fn exit(status: ExitStatus) -> ! {
     semihosting::process::exit(status as i32)
 }
@@ -58,6 +59,7 @@ pub fn exit(status: ExitStatus) -> ! {
 /// The test suites' panic handler: logs the message through defmt, then ends the run
 /// with [`ExitStatus::Panic`].
 #[cfg(feature = "defmt")]
+#[inline(always)]
 pub fn report_panic(info: &core::panic::PanicInfo) -> ! {
     defmt::println!("panicked: {}", defmt::Display2Format(info));
     exit(ExitStatus::Panic)
@@ -66,6 +68,7 @@ pub fn report_panic(info: &core::panic::PanicInfo) -> ! {
 /// The panic handler of firmware that prints text: writes the message to semihosting
 /// stdout, then ends the run with [`ExitStatus::Panic`].
 #[cfg(feature = "stdio")]
+#[inline(always)]
 pub fn report_panic(info: &core::panic::PanicInfo) -> ! {
     semihosting::println!("panicked: {}", info);
     exit(ExitStatus::Panic)
