@@ -16,7 +16,7 @@
  *   arithmetic or arithmetic after memory);
  * - RV32: a vector instruction costs LMUL x VLEN / 64 cycles (a 64-bit datapath), LMUL
  *   from the last vsetvli/vsetivli decoded.
- * Both kinds of state start afresh at each translated block, except LMUL.
+ * The neighbour state starts afresh at each translated block; LMUL carries over.
  */
 #ifndef PICOFORMER_CYCLES_H
 #define PICOFORMER_CYCLES_H

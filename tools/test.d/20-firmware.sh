@@ -105,14 +105,14 @@ check_exit check-hardfault "$(exit_status Fault)"
 check_exit check-panic "$(exit_status Panic)"
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
-# seven marked regions, identically on a second run.
+# seven marked regions, instructions and estimated cycles identically on a second run.
 plugin=$(bash tools/qemu-icount/build.sh)
 elf=$out/thumbv7em-none-eabihf/release/mps2-an386
 marker() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" -C "$elf" |
     awk -v name="figures::icount_$1" 'index($0, name) { print "0x" $1 }'; }
 counts=()
 for run in 1 2; do
-    QEMU_EXTRA="-plugin $plugin,start=$(marker start),stop=$(marker stop) -d plugin -D $out/icount-$run.log" \
+    QEMU_EXTRA="-plugin $plugin,start=$(marker start),stop=$(marker stop),core=cortex-m4 -d plugin -D $out/icount-$run.log" \
         bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
     counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
 done
