@@ -50,7 +50,7 @@ done
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
     --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
 (cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin size-greedy \
-    --bin size-engine)
+    --bin size-engine --bin check-cycles)
 (cd targets/riscv && "${rvv_flags[@]}" cargo build -q --release --target "$rvv_target" \
     --target-dir "$rvv_out" --bin virt-rvv)
 
@@ -124,15 +124,19 @@ else
     exit_checks=$((exit_checks + 1))
 fi
 
-# The cycle models (docs/cycles.md) on the hand-counted sequence of check-cycles.rs: 20
-# instructions, 43 cycles on the Cortex-M4 table, 27 with the Cortex-M7's dual issue.
-elf=$out/thumbv7em-none-eabihf/release/check-cycles
-probe() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" "$elf" |
-    awk -v name="cycle_probe_$1" '$3 == name { print "0x" $1 }'; }
-for expected in "cortex-m4 20 43" "cortex-m7 20 27"; do
-    read -r core instructions cycles <<<"$expected"
+# The cycle models (docs/cycles.md) on the hand-counted sequences of check-cycles.rs:
+# Cortex-M 20 instructions, 43 cycles on the Cortex-M4 table, 27 with the Cortex-M7's dual
+# issue; RV32 13 instructions, 52 cycles.
+nm_bin="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm"
+for expected in "cortex-m cortex-m4 20 43" "cortex-m cortex-m7 20 27" "riscv rv32 13 52"; do
+    read -r crate core instructions cycles <<<"$expected"
+    case $crate in
+        cortex-m) elf=$out/thumbv7em-none-eabihf/release/check-cycles ;;
+        riscv) elf=$out/riscv32imac-unknown-none-elf/release/check-cycles ;;
+    esac
+    probe() { "$nm_bin" "$elf" | awk -v name="cycle_probe_$1" '$3 == name { print "0x" $1 }'; }
     QEMU_MACHINE=mps2-an386 QEMU_EXTRA="-plugin $plugin,start=$(probe start),stop=$(probe stop),core=$core -d plugin -D $out/cycles-$core.log" \
-        bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
+        bash "targets/$crate/qemu-run.sh" "$elf" >/dev/null
     got=$(awk '$1 == "picoformer-icount" && $2 == "region" { print $5, $7 }' "$out/cycles-$core.log")
     if [ "$got" = "$instructions $cycles" ]; then
         echo "test cycle_model_${core//-/_}_counts_the_hand_counted_sequence ... ok"
@@ -142,7 +146,7 @@ for expected in "cortex-m4 20 43" "cortex-m7 20 27"; do
         exit_checks=$((exit_checks + 1))
     fi
 done
-echo "$((5 - exit_checks)) passed, $exit_checks failed"
+echo "$((6 - exit_checks)) passed, $exit_checks failed"
 
 if [ "${#failed_boards[@]}" -gt 0 ]; then
     echo "firmware: failed on ${failed_boards[*]}"
