@@ -3,7 +3,8 @@
 # suite with the weight matrices stored as f32, f16 and int8 (PICOFORMER_FIRMWARE_DTYPE),
 # as Markdown tables: model blob size (flash), greedy scratch, exact guest instructions
 # per generated token (tools/qemu-icount, (decode of n tokens - decode of 1) / (n - 1)),
-# and instructions per multiply-accumulate of an int8 [64, 256] matrix-vector product.
+# and instructions per multiply-accumulate of an int8 [64, 256] matrix-vector product; beside
+# each, the estimated cycles of the plugin's timing model of the core (docs/cycles.md).
 # The M55 builds with -C target-cpu=cortex-m55 (the DSP instructions need it on Armv8-M),
 # in its own target directory. Also run by tools/firmware-report.sh.
 set -euo pipefail
@@ -16,18 +17,21 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 figure() { awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"; }
 region() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"; }
+region_cycles() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"; }
 thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 notes=()
 dtype_rows=()
 i8_rows=()
-for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|" \
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|-C target-cpu=cortex-m55"; do
-    IFS='|' read -r board cpu target flags <<<"$entry"
+# board, CPU, Rust target, rustflags, cycle model
+for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf||cortex-m4" \
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|-C target-cpu=cortex-m55|cortex-m55"; do
+    IFS='|' read -r board cpu target flags core <<<"$entry"
     target_dir=$out
     [ -n "$flags" ] && target_dir=$root/target/firmware-m55
     flags_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
     f32_per_token=
+    f32_cycles_per_token=
     for dtype in f32 f16 i8; do
         (cd targets/cortex-m && env "$flags_var=$flags" PICOFORMER_FIRMWARE_DTYPE=$dtype \
             CARGO_TARGET_DIR="$target_dir" cargo build -q --release --target "$target" --bin "$board")
@@ -35,22 +39,26 @@ for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|" \
         start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
         stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
         log=$work/$board-$dtype.log
-        QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop -d plugin -D $work/$board-$dtype.icount" \
+        QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $work/$board-$dtype.icount" \
             bash targets/cortex-m/qemu-run.sh "$elf" >"$log"
         cat "$work/$board-$dtype.icount" >>"$log"
         grep -q '^[0-9]* passed, 0 failed' "$log" || notes+=("$board $dtype: the suite failed")
         tokens=$(figure "$log" greedy_tokens)
         per_token=$((($(region "$log" 2) - $(region "$log" 1)) / (tokens - 1)))
-        [ "$dtype" = f32 ] && f32_per_token=$per_token
-        dtype_rows+=("$(printf '| %s | %s | %s | %s | %s B | %s | %s |' "$board" "$cpu" "$dtype" \
+        cycles_per_token=$((($(region_cycles "$log" 2) - $(region_cycles "$log" 1)) / (tokens - 1)))
+        [ "$dtype" = f32 ] && f32_per_token=$per_token && f32_cycles_per_token=$cycles_per_token
+        dtype_rows+=("$(printf '| %s | %s | %s | %s | %s B | %s | %s | %s | %s |' "$board" "$cpu" "$dtype" \
             "$(kib "$(figure "$log" blob_bytes)")" "$(figure "$log" scratch_greedy_bytes)" \
             "$(thousands "$per_token")" \
-            "$(awk -v a="$per_token" -v b="$f32_per_token" 'BEGIN { printf "%.2f", a / b }')")")
+            "$(awk -v a="$per_token" -v b="$f32_per_token" 'BEGIN { printf "%.2f", a / b }')" \
+            "$(thousands "$cycles_per_token")" \
+            "$(awk -v a="$cycles_per_token" -v b="$f32_cycles_per_token" 'BEGIN { printf "%.2f", a / b }')")")
         if [ "$dtype" = i8 ]; then
             macs=$(figure "$log" matvec_macs)
             i8_rows+=("$(awk -v b="$board" -v c="$cpu" -v k="$(figure "$log" matvec_i8_kernel)" \
                 -v fast="$(region "$log" 6)" -v slow="$(region "$log" 7)" -v f="$(region "$log" 4)" -v m="$macs" \
-                'BEGIN { printf "| %s | %s | %.3f | %.3f | %s | %.3f |", b, c, f / m, slow / m, k, fast / m }')")
+                -v fast_c="$(region_cycles "$log" 6)" -v slow_c="$(region_cycles "$log" 7)" -v f_c="$(region_cycles "$log" 4)" \
+                'BEGIN { printf "| %s | %s | %.3f / %.3f | %.3f / %.3f | %s | %.3f / %.3f |", b, c, f / m, f_c / m, slow / m, slow_c / m, k, fast / m, fast_c / m }')")
         fi
     done
 done
@@ -58,12 +66,12 @@ echo
 echo "Weight dtypes (the suite's model with its weight matrices stored as f32, f16, int8;"
 echo "embeddings and norms stay f32), greedy decoding:"
 echo
-echo "| board (QEMU) | CPU | weights | model blob (flash) | greedy scratch | instructions per token | vs f32 |"
-echo "|---|---|---|---|---|---|---|"
+echo "| board (QEMU) | CPU | weights | model blob (flash) | greedy scratch | instructions per token | vs f32 | estimated cycles per token | vs f32 |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for row in "${dtype_rows[@]}"; do echo "$row"; done
 echo
 echo "int8 matrix-vector product [64, 256] (activations quantized on the fly), exact guest"
-echo "instructions per multiply-accumulate, beside the f32 kernel:"
+echo "instructions / estimated cycles per multiply-accumulate, beside the f32 kernel:"
 echo
 echo "| board (QEMU) | CPU | f32 kernel, per MAC | int8 scalar, per MAC | int8 kernel | int8 kernel, per MAC |"
 echo "|---|---|---|---|---|---|"

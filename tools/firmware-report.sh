@@ -11,7 +11,9 @@
 #   alignment), and no static of the engine's own crates may exist (checked by symbol);
 # - stack: deepest stack use during a full decode, by stack painting on the target;
 # - instructions per generated token, counted exactly by tools/qemu-icount's plugin:
-#   (greedy decode of n tokens - greedy decode of 1 token) / (n - 1).
+#   (greedy decode of n tokens - greedy decode of 1 token) / (n - 1), and beside them the
+#   estimated cycles of the same runs under the plugin's timing model of the board's core
+#   (core=NAME: docs/cycles.md, zero wait states).
 # Builds what it needs (release, as tools/test.d/20-firmware.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,16 +25,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # suite binary, CPU, Rust target, firmware crate, build (the target directory's suffix:
-# target/firmware-BUILD; empty: target/firmware), that build's rustflags
+# target/firmware-BUILD; empty: target/firmware), that build's rustflags, the cycle model
+# (tools/qemu-icount core=..., docs/cycles.md)
 boards=(
-    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m||"
-    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m||"
-    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m||"
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m||"
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m|m55|-C target-cpu=cortex-m55"
-    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv||"
-    "virt|RV32IMAFC (scalar)|riscv32imafc-unknown-none-elf|riscv||"
-    "virt-rvv|RV32IMAFC + Zve32f, VLEN 128|riscv32imafc-unknown-none-elf|riscv|rvv|-C target-feature=+zve32f"
+    "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m|||cortex-m3"
+    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m|||cortex-m4"
+    "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m|||cortex-m7"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m|||cortex-m33"
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m|m55|-C target-cpu=cortex-m55|cortex-m55"
+    "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv|||rv32"
+    "virt|RV32IMAFC (scalar)|riscv32imafc-unknown-none-elf|riscv|||rv32"
+    "virt-rvv|RV32IMAFC + Zve32f, VLEN 128|riscv32imafc-unknown-none-elf|riscv|rvv|-C target-feature=+zve32f|rv32"
 )
 
 build() { # crate, target, build, rustflags, bins...
@@ -62,20 +65,24 @@ figure() { # log, name
     awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"
 }
 
-region() { # log, n
+region() { # log, n: instructions
     awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"
+}
+
+region_cycles() { # log, n: estimated cycles
+    awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"
 }
 
 thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
-echo "| board (QEMU) | CPU | Rust target | engine code: greedy + beam (greedy only) | of which f64 math | weights (flash) | scratch: greedy / beam-4 / static buffer (beam-5) | RAM added | max stack: greedy / beam-4 | instructions per token (greedy) | beam-4 decode, instructions |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| board (QEMU) | CPU | Rust target | engine code: greedy + beam (greedy only) | of which f64 math | weights (flash) | scratch: greedy / beam-4 / static buffer (beam-5) | RAM added | max stack: greedy / beam-4 | instructions per token (greedy) | estimated cycles per token | beam-4 decode, instructions |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 notes=()
 matvec_rows=()
 for entry in "${boards[@]}"; do
-    IFS='|' read -r board cpu target crate build_name flags <<<"$entry"
+    IFS='|' read -r board cpu target crate build_name flags core <<<"$entry"
     runner=targets/$crate/qemu-run.sh
     suite_bin=$board
     build "$crate" "$target" "$build_name" "$flags" "$suite_bin" size-runtime size-greedy size-engine
@@ -98,7 +105,7 @@ for entry in "${boards[@]}"; do
     start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
     stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
     log=$work/$board-$target${build_name:+-$build_name}.log
-    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop -d plugin -D $log.icount" \
+    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $log.icount" \
         bash "$runner" "$elf" >"$log"
     cat "$log.icount" >>"$log"
 
@@ -107,31 +114,35 @@ for entry in "${boards[@]}"; do
     all=$(region "$log" 2)
     beam=$(region "$log" 3)
     per_token=$(((all - one) / (tokens - 1)))
+    cycles_per_token=$((($(region_cycles "$log" 2) - $(region_cycles "$log" 1)) / (tokens - 1)))
     scratch=$(figure "$log" scratch_buffer_bytes)
     macs=$(figure "$log" matvec_macs)
     matvec_rows+=("$(awk -v b="$board" -v c="$cpu" -v k="$(figure "$log" matvec_kernel)" \
         -v fast="$(region "$log" 4)" -v slow="$(region "$log" 5)" -v m="$macs" \
-        'BEGIN { printf "| %s | %s | %.3f | %s | %.3f |", b, c, slow / m, k, fast / m }')")
-    printf '| %s | %s | %s | %s (%s) | %s | %s | %s / %s / %s B | %s B | %s / %s B | %s | %s |\n' \
+        -v fast_cycles="$(region_cycles "$log" 4)" -v slow_cycles="$(region_cycles "$log" 5)" \
+        'BEGIN { printf "| %s | %s | %.3f | %.3f | %s | %.3f | %.3f |", b, c, slow / m, slow_cycles / m, k, fast / m, fast_cycles / m }')")
+    printf '| %s | %s | %s | %s (%s) | %s | %s | %s / %s / %s B | %s B | %s / %s B | %s | %s | %s |\n' \
         "$board" "$cpu" "$target" "$(kib "$engine_text")" "$(kib "$greedy_text")" \
         "$(kib "$f64_text")" "$(kib "$(figure "$log" blob_bytes)")" \
         "$(figure "$log" scratch_greedy_bytes)" "$(figure "$log" scratch_beam_bytes)" "$scratch" "$ram_delta" \
         "$(figure "$log" stack_greedy_bytes)" "$(figure "$log" stack_beam_bytes)" \
-        "$(thousands "$per_token")" "$(thousands "$beam")"
+        "$(thousands "$per_token")" "$(thousands "$cycles_per_token")" "$(thousands "$beam")"
 done
 echo
 echo "f32 matrix-vector product [64, 256] (16,384 multiply-accumulates), exact guest"
-echo "instructions per multiply-accumulate:"
+echo "instructions and estimated cycles per multiply-accumulate:"
 echo
-echo "| board (QEMU) | CPU | scalar reference | kernel | kernel |"
-echo "|---|---|---|---|---|"
+echo "| board (QEMU) | CPU | scalar reference, instructions | scalar reference, cycles | kernel | kernel, instructions | kernel, cycles |"
+echo "|---|---|---|---|---|---|---|"
 for row in "${matvec_rows[@]}"; do echo "$row"; done
 
 echo
 echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
 echo "No static of the engine's crates exists in RAM (checked by symbol): the scratch buffer"
 echo "is all the RAM it uses besides the stack. Instruction counts are exact and repeatable;"
-echo "QEMU has no cycle model, so M4F and M7 (one binary) count the same."
+echo "cycles are estimates of the plugin's timing model of each core (docs/cycles.md: the"
+echo "Technical Reference Manuals' tables, zero wait states), so M4F and M7 (one binary)"
+echo "count the same instructions and different cycles."
 echo "Paper base shape (D 512, F 2048, 6 + 6 layers, vocab 37000, 64 positions): greedy scratch"
 echo "$(figure "$log" paper_base_greedy_scratch_bytes) bytes; its ~63 M f32 weights (~250 MB) fit no board here."
 for note in "${notes[@]}"; do echo "WARNING: $note"; done

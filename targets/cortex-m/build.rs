@@ -12,14 +12,15 @@ const BOARDS: [(&str, &str); 5] = [
     ("mps3-an547", "mps3-an547.x"),
 ];
 
-/// The code-size probes and the exit-path checks link for the first board of their
-/// target (the checks run there too).
-const PROBES: [&str; 5] = [
+/// The code-size probes and the exit-path and cycle-model checks link for the first
+/// board of their target (the checks run there too).
+const PROBES: [&str; 6] = [
     "size-runtime",
     "size-greedy",
     "size-engine",
     "check-hardfault",
     "check-panic",
+    "check-cycles",
 ];
 
 fn main() -> std::io::Result<()> {

@@ -12,13 +12,17 @@ timeout -k 5 "${QEMU_TIMEOUT:-300}" qemu-system-arm -machine "$machine" -nograph
     -monitor none -serial none -semihosting-config enable=on,target=native \
     ${QEMU_EXTRA:-} -kernel "$elf" | "$defmt_print" -e "$elf" --log-format '{s}'
 status=${PIPESTATUS[0]}
-case $status in
-    0) ;;
-    1) echo "$machine: a test failed" ;;
-    3) echo "$machine: HardFault" ;;
-    4) echo "$machine: unexpected exception" ;;
-    101) echo "$machine: panic" ;;
-    124 | 137) echo "$machine: timed out" ;;
-    *) echo "$machine: exit status $status" ;;
+# the statuses of the board glue (targets/board), by name
+source "$root/tools/firmware-exit-status.sh"
+case $(exit_status_name "$status") in
+    Passed) ;;
+    Failed) echo "$machine: a test failed" ;;
+    Fault) echo "$machine: HardFault" ;;
+    UnexpectedException) echo "$machine: unexpected exception" ;;
+    Panic) echo "$machine: panic" ;;
+    *) case $status in
+           124 | 137) echo "$machine: timed out" ;;
+           *) echo "$machine: exit status $status" ;;
+       esac ;;
 esac
 exit "$status"

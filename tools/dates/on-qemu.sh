@@ -8,7 +8,8 @@
 # setup, tools/setup.d/20-firmware.sh), then builds targets/dates (release), boots it with
 # the phrases on the semihosting command line and QEMU's instruction-count plugin
 # (tools/qemu-icount/) around each decode, and prints each ISO date, the guest
-# instructions per generated token, and the flash and RAM the firmware uses.
+# instructions per generated token with the estimated Cortex-M4 cycles beside them
+# (docs/cycles.md), and the flash and RAM the firmware uses.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -43,7 +44,7 @@ done
 marker() { "$bin_dir/llvm-nm" -C "$elf" | awk -v name="dates::icount_$1" 'index($0, name) { print "0x" $1 }'; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-extra=(-plugin "$plugin,start=$(marker start),stop=$(marker stop)" -d plugin -D "$log")
+extra=(-plugin "$plugin,start=$(marker start),stop=$(marker stop),core=cortex-m4" -d plugin -D "$log")
 set +e
 out=$(if [ -n "$line" ]; then qemu "$line"; else qemu; fi)
 status=$?
@@ -54,12 +55,12 @@ section() { "$bin_dir/llvm-size" -A "$elf" | awk -v names=" $* " 'index(names, "
 figure() { awk -v name="$1" '$1 == "figure" && $2 == name { print $3 }' <<<"$out"; }
 echo "Cortex-M4F (QEMU mps2-an386), greedy decoding:"
 # date lines and instruction-count regions come in the same order
-paste <(grep '^date ' <<<"$out") <(awk '$1 == "picoformer-icount" && $2 == "region" { print $5 }' "$log") |
+paste <(grep '^date ' <<<"$out") <(awk '$1 == "picoformer-icount" && $2 == "region" { print $5 "\t" $7 }' "$log") |
     awk -F'\t' '{
         split($1, f, " "); iso = f[2]; tokens = f[4]
         phrase = $1; sub(/^date [^ ]* tokens [0-9]+ phrase /, "", phrase)
-        printf "  %-10s  <-  %-34s %9d instructions, %7d per generated token (%d tokens)\n",
-            iso, "\"" phrase "\"", $2, $2 / tokens, tokens
+        printf "  %-10s  <-  %-34s %9d instructions, %7d per generated token (~%d cycles) (%d tokens)\n",
+            iso, "\"" phrase "\"", $2, $2 / tokens, $3 / tokens, tokens
     }'
 flash=$(section .vector_table .text .rodata .data)
 ram=$(section .data .bss .uninit)

@@ -19,12 +19,12 @@ rvv_target=riscv32imafc-unknown-none-elf
 rvv_flags=(env CARGO_TARGET_RISCV32IMAFC_UNKNOWN_NONE_ELF_RUSTFLAGS="-C target-feature=+zve32f")
 rvv_out=$root/target/firmware-rvv
 
-for crate in targets/firmware-suite targets/cortex-m targets/riscv; do
+for crate in targets/board targets/firmware-suite targets/cortex-m targets/riscv; do
     (cd "$crate" && cargo fmt --check)
 done
 (cd targets/cortex-m && cargo clippy -q --release --target thumbv7em-none-eabihf \
-    -p picoformer-firmware-suite -p picoformer-firmware-cortex-m --bins -- -D warnings)
-(cd targets/riscv && cargo clippy -q --release -p picoformer-firmware-riscv --bins -- -D warnings)
+    -p picoformer-firmware-suite -p picoformer-board -p picoformer-firmware-cortex-m --bins -- -D warnings)
+(cd targets/riscv && cargo clippy -q --release -p picoformer-board -p picoformer-firmware-riscv --bins -- -D warnings)
 (cd targets/riscv && "${rvv_flags[@]}" cargo clippy -q --release --target "$rvv_target" \
     --target-dir "$rvv_out" -p picoformer-firmware-riscv --bins -- -D warnings)
 # the RVV kernels as rv32 firmware compiles them (the host workspace lints x86_64 only)
@@ -44,13 +44,13 @@ probes=(size-runtime size-greedy size-engine)
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
     bins=()
     for bin in ${boards[$target]} "${probes[@]}"; do bins+=(--bin "$bin"); done
-    [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic)
+    [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic --bin check-cycles)
     (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
 done
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
     --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
 (cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin size-greedy \
-    --bin size-engine)
+    --bin size-engine --bin check-cycles)
 (cd targets/riscv && "${rvv_flags[@]}" cargo build -q --release --target "$rvv_target" \
     --target-dir "$rvv_out" --bin virt-rvv)
 
@@ -82,7 +82,9 @@ run_suite targets/riscv/qemu-run.sh "$out/riscv32imac-unknown-none-elf/release/v
 echo "== virt-rvv (riscv32imafc-unknown-none-elf, -C target-feature=+zve32f; -cpu rv32,v=true,vlen=128)"
 run_suite targets/riscv/qemu-run.sh "$rvv_out/$rvv_target/release/virt-rvv" virt-rvv
 
-# The failure paths of the glue: each must end QEMU with its own status.
+# The failure paths of the glue: each must end QEMU with its own status (by name: the
+# values come from targets/board's ExitStatus).
+source tools/firmware-exit-status.sh
 exit_checks=0
 check_exit() { # bin, expected status
     local status
@@ -99,18 +101,18 @@ check_exit() { # bin, expected status
         exit_checks=$((exit_checks + 1))
     fi
 }
-check_exit check-hardfault 3
-check_exit check-panic 101
+check_exit check-hardfault "$(exit_status Fault)"
+check_exit check-panic "$(exit_status Panic)"
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
-# seven marked regions, identically on a second run.
+# seven marked regions, instructions and estimated cycles identically on a second run.
 plugin=$(bash tools/qemu-icount/build.sh)
 elf=$out/thumbv7em-none-eabihf/release/mps2-an386
 marker() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" -C "$elf" |
     awk -v name="figures::icount_$1" 'index($0, name) { print "0x" $1 }'; }
 counts=()
 for run in 1 2; do
-    QEMU_EXTRA="-plugin $plugin,start=$(marker start),stop=$(marker stop) -d plugin -D $out/icount-$run.log" \
+    QEMU_EXTRA="-plugin $plugin,start=$(marker start),stop=$(marker stop),core=cortex-m4 -d plugin -D $out/icount-$run.log" \
         bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
     counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
 done
@@ -121,7 +123,30 @@ else
     failed_boards+=(icount-plugin)
     exit_checks=$((exit_checks + 1))
 fi
-echo "$((3 - exit_checks)) passed, $exit_checks failed"
+
+# The cycle models (docs/cycles.md) on the hand-counted sequences of check-cycles.rs:
+# Cortex-M 20 instructions, 43 cycles on the Cortex-M4 table, 27 with the Cortex-M7's dual
+# issue; RV32 13 instructions, 52 cycles.
+nm_bin="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm"
+for expected in "cortex-m cortex-m4 20 43" "cortex-m cortex-m7 20 27" "riscv rv32 13 52"; do
+    read -r crate core instructions cycles <<<"$expected"
+    case $crate in
+        cortex-m) elf=$out/thumbv7em-none-eabihf/release/check-cycles ;;
+        riscv) elf=$out/riscv32imac-unknown-none-elf/release/check-cycles ;;
+    esac
+    probe() { "$nm_bin" "$elf" | awk -v name="cycle_probe_$1" '$3 == name { print "0x" $1 }'; }
+    QEMU_MACHINE=mps2-an386 QEMU_EXTRA="-plugin $plugin,start=$(probe start),stop=$(probe stop),core=$core -d plugin -D $out/cycles-$core.log" \
+        bash "targets/$crate/qemu-run.sh" "$elf" >/dev/null
+    got=$(awk '$1 == "picoformer-icount" && $2 == "region" { print $5, $7 }' "$out/cycles-$core.log")
+    if [ "$got" = "$instructions $cycles" ]; then
+        echo "test cycle_model_${core//-/_}_counts_the_hand_counted_sequence ... ok"
+    else
+        echo "test cycle_model_${core//-/_}_counts_the_hand_counted_sequence ... FAILED (instructions and cycles: $got, expected $instructions $cycles)"
+        failed_boards+=("cycles-$core")
+        exit_checks=$((exit_checks + 1))
+    fi
+done
+echo "$((6 - exit_checks)) passed, $exit_checks failed"
 
 if [ "${#failed_boards[@]}" -gt 0 ]; then
     echo "firmware: failed on ${failed_boards[*]}"

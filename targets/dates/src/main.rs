@@ -10,15 +10,18 @@
 //! `N passed, N failed`.
 //!
 //! Output lines (the script reads them): `date ISO tokens N phrase TEXT`,
-//! `figure NAME VALUE`, `miss ...`. Exit status 0, or 1 when a phrase or check failed.
+//! `figure NAME VALUE`, `miss ...`. Exit status `ExitStatus::Passed`, or
+//! `ExitStatus::Failed` when a phrase or check failed (the board glue of
+//! `targets/board`, which also ends a panic or a fault with its own status).
 #![no_std]
 #![no_main]
 
 use core::hint::black_box;
-use cortex_m_rt::{entry, exception, ExceptionFrame};
+use cortex_m_rt::entry;
 use picoformer::dates::{self, DateModel, Search};
 use picoformer::Scratch;
-use semihosting::{print, println, process};
+use picoformer_board::{self as board, stack_used, ExitStatus};
+use semihosting::{print, println};
 
 /// The model blob in flash, 16-byte aligned as the engine requires.
 #[repr(C, align(16))]
@@ -72,16 +75,15 @@ pub fn icount_stop() {
 fn main() -> ! {
     // cortex-m-rt hands this to main as a `&'static mut`: the engine's only RAM.
     static mut SCRATCH: Scratch<SCRATCH_BYTES> = Scratch::new();
-    let status = run(SCRATCH);
-    process::exit(status)
+    board::exit(run(SCRATCH))
 }
 
-fn run(scratch: &mut Scratch<SCRATCH_BYTES>) -> i32 {
+fn run(scratch: &mut Scratch<SCRATCH_BYTES>) -> ExitStatus {
     let net = match DateModel::from_blob(&BLOB.0) {
         Ok(net) => net,
         Err(e) => {
             println!("error: the date model: {}", e);
-            return 1;
+            return ExitStatus::Failed;
         }
     };
     println!("figure blob_bytes {}", BLOB.0.len());
@@ -119,14 +121,14 @@ fn run(scratch: &mut Scratch<SCRATCH_BYTES>) -> i32 {
         return check_held_out(&net, scratch);
     }
     let text = core::str::from_utf8(line.get(..len).unwrap_or(&[])).unwrap_or("");
-    let mut status = 0;
+    let mut status = ExitStatus::Passed;
     let mut decode = |phrase: &str| {
         let phrase = phrase.trim();
         if phrase.is_empty() {
             return;
         }
         if !normalise_measured(&net, phrase, scratch) {
-            status = 1;
+            status = ExitStatus::Failed;
         }
     };
     if text.trim().is_empty() {
@@ -180,7 +182,7 @@ fn normalise_measured(net: &DateModel, phrase: &str, scratch: &mut Scratch<SCRAT
 }
 
 /// Greedy and beam search over the embedded held-out phrases against their true dates.
-fn check_held_out(net: &DateModel, scratch: &mut Scratch<SCRATCH_BYTES>) -> i32 {
+fn check_held_out(net: &DateModel, scratch: &mut Scratch<SCRATCH_BYTES>) -> ExitStatus {
     let mut passed = 0;
     let mut failed = 0;
     for search in [Search::Greedy, Search::Beam(BEAM)] {
@@ -219,53 +221,10 @@ fn check_held_out(net: &DateModel, scratch: &mut Scratch<SCRATCH_BYTES>) -> i32 
         }
     }
     println!("{} passed, {} failed", passed, failed);
-    i32::from(failed > 0)
-}
-
-/// Word written over the free stack before a measured run.
-const PAINT: u32 = 0x5754_4143;
-/// How far below the caller's stack pointer to paint: far more than a decode uses.
-const PAINT_LIMIT: usize = 32 * 1024;
-
-extern "C" {
-    /// cortex-m-rt's first address after `.bss` and `.uninit`: the stack never goes lower.
-    static __sheap: u32;
-}
-
-/// Paints the free stack below this frame, runs `work`, and returns how many bytes below
-/// this frame's stack pointer the deepest changed word lies.
-#[inline(never)]
-fn stack_used(work: &mut dyn FnMut()) -> usize {
-    let statics_end = &raw const __sheap as usize;
-    let top = cortex_m::register::msp::read() as usize & !3;
-    let bottom = statics_end.max(top.saturating_sub(PAINT_LIMIT));
-    for addr in (bottom..top).step_by(4) {
-        // SAFETY: [bottom, top) lies between the end of the statics and this frame's
-        // stack pointer: no live object is there (no interrupts, no frame below ours),
-        // and every address is word aligned and inside RAM.
-        unsafe { core::ptr::write_volatile(addr as *mut u32, PAINT) };
-    }
-    work();
-    let lowest = (bottom..top)
-        .step_by(4)
-        // SAFETY: the same words, read back after `work` returned (its frames are gone).
-        .find(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } != PAINT)
-        .unwrap_or(top);
-    top - lowest
+    ExitStatus::from_passed(failed == 0)
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    println!("panicked: {}", info);
-    process::exit(101)
-}
-
-#[exception]
-unsafe fn HardFault(_frame: &ExceptionFrame) -> ! {
-    process::exit(3)
-}
-
-#[exception]
-unsafe fn DefaultHandler(_irq: i16) -> ! {
-    process::exit(4)
+    board::report_panic(info)
 }

@@ -1,9 +1,9 @@
 //! Proves the fault path: a bus fault escalates to HardFault, whose handler must end QEMU
-//! with `HARD_FAULT_STATUS` (checked by `tools/test.d/20-firmware.sh`).
+//! with `ExitStatus::Fault` (checked by `tools/test.d/20-firmware.sh`).
 #![no_std]
 #![no_main]
 
-use picoformer_firmware_cortex_m as firmware;
+use picoformer_board::{self as board, ExitStatus};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -11,14 +11,12 @@ fn main() -> ! {
     let unmapped = 0xFFFF_FFF0usize as *const u32;
     // SAFETY: not safe on purpose: this read must fault, and the fault ends the program.
     let value = unsafe { core::ptr::read_volatile(unmapped) };
-    semihosting::process::exit(if value == 0 {
-        0
-    } else {
-        firmware::HARD_FAULT_STATUS + 1
-    })
+    core::hint::black_box(value);
+    // still running: the fault path is broken
+    board::exit(ExitStatus::Failed)
 }
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    firmware::report_panic(info)
+    board::report_panic(info)
 }

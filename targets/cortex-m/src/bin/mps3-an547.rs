@@ -3,6 +3,7 @@
 #![no_std]
 #![no_main]
 
+use picoformer_board as board;
 use picoformer_firmware_cortex_m as firmware;
 use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
 
@@ -22,5 +23,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    firmware::report_panic(info)
+    board::report_panic(info)
 }

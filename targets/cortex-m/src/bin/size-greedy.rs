@@ -3,7 +3,7 @@
 #![no_main]
 
 use core::hint::black_box;
-use picoformer_firmware_cortex_m as firmware;
+use picoformer_board as board;
 use picoformer_firmware_suite::{blob, golden, Net, SuiteScratch};
 
 #[cortex_m_rt::entry]
@@ -29,5 +29,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    firmware::exit_on_panic()
+    board::exit_on_panic()
 }

@@ -3,7 +3,7 @@
 #![no_std]
 #![no_main]
 
-use picoformer_firmware_cortex_m as firmware;
+use picoformer_board as board;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -12,5 +12,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    firmware::exit_on_panic()
+    board::exit_on_panic()
 }

@@ -3,6 +3,7 @@
 #![no_main]
 
 use core::hint::black_box;
+use picoformer_board as board;
 use picoformer_firmware_riscv as firmware;
 use picoformer_firmware_suite::{blob, golden, Net};
 
@@ -31,5 +32,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    firmware::exit_on_panic()
+    board::exit_on_panic()
 }

@@ -3,7 +3,8 @@
 #![no_std]
 #![no_main]
 
-use picoformer_firmware_riscv as firmware;
+use picoformer_board as board;
+use picoformer_firmware_riscv as _; // its start-up hook (`__pre_init`)
 
 #[riscv_rt::entry]
 fn main() -> ! {
@@ -12,5 +13,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo) -> ! {
-    firmware::exit_on_panic()
+    board::exit_on_panic()
 }

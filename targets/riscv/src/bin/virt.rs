@@ -2,13 +2,14 @@
 #![no_std]
 #![no_main]
 
+use picoformer_board::{self as board, ExitStatus};
 use picoformer_firmware_riscv as firmware;
 use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel};
 
 #[riscv_rt::entry]
 fn main() -> ! {
     let Some(scratch) = firmware::take_scratch() else {
-        semihosting::process::exit(1)
+        board::exit(ExitStatus::Failed)
     };
     firmware::run(
         "virt",
@@ -22,5 +23,5 @@ fn main() -> ! {
 
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
-    firmware::report_panic(info)
+    board::report_panic(info)
 }
