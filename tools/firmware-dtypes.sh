@@ -6,7 +6,8 @@
 # and instructions per multiply-accumulate of an int8 [64, 256] matrix-vector product; beside
 # each, the estimated cycles of the plugin's timing model of the core (docs/cycles.md).
 # The M55 builds with -C target-cpu=cortex-m55 (the DSP instructions need it on Armv8-M),
-# in its own target directory. Also run by tools/firmware-report.sh.
+# in its own target directory. Then the larger model's table (tools/firmware-large.sh).
+# Also run by tools/firmware-report.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -78,5 +79,7 @@ echo "|---|---|---|---|---|---|"
 for row in "${i8_rows[@]}"; do echo "$row"; done
 echo
 echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
+echo
+bash tools/firmware-large.sh || notes+=("tools/firmware-large.sh: a suite or an enforced budget failed")
 for note in "${notes[@]}"; do echo "WARNING: $note"; done
 [ "${#notes[@]}" -eq 0 ]
