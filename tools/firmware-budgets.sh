@@ -54,7 +54,11 @@ check() { # figures, [budgets]
     local budgets=${2:-tools/firmware-budgets.txt}
     awk -v enforce_all="${PICOFORMER_BUDGETS:-}" '
         FNR == NR {
-            if ($2 == "figure") { value[$1, $3] = $4; boards[$1] = 1; measured[$3] = 1 }
+            if ($2 == "figure") {
+                value[$1, $3] = $4
+                measured[$3] = 1
+                if (!($1 in seen)) { seen[$1] = 1; boards[++board_count] = $1 }
+            }
             next
         }
         /^[[:space:]]*(#|$)/ { next }
@@ -71,7 +75,7 @@ check() { # figures, [budgets]
                 next
             }
             n = 0
-            if (on == "*") { for (b in boards) list[++n] = b }
+            if (on == "*") { for (b = 1; b <= board_count; b++) list[++n] = boards[b] }
             else n = split(on, list, ",")
             for (i = 1; i <= n; i++) {
                 board = list[i]

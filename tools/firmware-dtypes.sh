@@ -7,9 +7,14 @@
 # each, the estimated cycles of the plugin's timing model of the core (docs/cycles.md).
 # The M55 builds with -C target-cpu=cortex-m55 (the DSP instructions need it on Armv8-M),
 # in its own target directory. Then the larger model's table (tools/firmware-large.sh).
-# Also run by tools/firmware-report.sh.
+# Also run by tools/firmware-report.sh. Tables between `<!-- firmware-dtypes:NAME -->`
+# markers; `--write DOC` replaces those sections of DOC (and tools/firmware-large.sh's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --write ]; then
+    bash "$0" | tee /dev/stderr | bash tools/firmware-doc.sh write "$2"
+    exit "${PIPESTATUS[0]}"
+fi
 root=$PWD
 out=$root/target/firmware
 bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
@@ -64,6 +69,7 @@ for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf||cortex-m4" \
     done
 done
 echo
+echo "<!-- firmware-dtypes:dtypes -->"
 echo "Weight dtypes (the suite's model with its weight matrices stored as f32, f16, int8;"
 echo "embeddings and norms stay f32), greedy decoding:"
 echo
@@ -71,14 +77,17 @@ echo "| board (QEMU) | CPU | weights | model blob (flash) | greedy scratch | ins
 echo "|---|---|---|---|---|---|---|---|---|"
 for row in "${dtype_rows[@]}"; do echo "$row"; done
 echo
+echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
+echo "<!-- /firmware-dtypes:dtypes -->"
+echo
+echo "<!-- firmware-dtypes:matvec-i8 -->"
 echo "int8 matrix-vector product [64, 256] (activations quantized on the fly), exact guest"
 echo "instructions / estimated cycles per multiply-accumulate, beside the f32 kernel:"
 echo
 echo "| board (QEMU) | CPU | f32 kernel, per MAC | int8 scalar, per MAC | int8 kernel | int8 kernel, per MAC |"
 echo "|---|---|---|---|---|---|"
 for row in "${i8_rows[@]}"; do echo "$row"; done
-echo
-echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
+echo "<!-- /firmware-dtypes:matvec-i8 -->"
 echo
 bash tools/firmware-large.sh || notes+=("tools/firmware-large.sh: a suite or an enforced budget failed")
 for note in "${notes[@]}"; do echo "WARNING: $note"; done

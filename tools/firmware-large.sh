@@ -12,6 +12,8 @@
 #
 #   firmware-large.sh [--figures FILE]   also appends `BOARD figure token_cycles_f32 N`,
 #                                        `... token_cycles_i8 N` lines to FILE
+#   firmware-large.sh --write DOC        replaces the `<!-- firmware-large:NAME -->`
+#                                        sections of DOC (tools/firmware-doc.sh)
 #
 # Builds into the boards' usual target directories (as tools/firmware-dtypes.sh does), so
 # the next plain build there rebuilds the suite for the small model. Exits 1 when a suite
@@ -20,9 +22,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 figures_out=
-if [ "${1:-}" = --figures ]; then
-    figures_out=$2
-fi
+case ${1:-} in
+    --figures) figures_out=$2 ;;
+    --write)
+        bash "$0" | tee /dev/stderr | bash tools/firmware-doc.sh write "$2"
+        exit "${PIPESTATUS[0]}"
+        ;;
+esac
 bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 plugin=$(bash tools/qemu-icount/build.sh)
 work=$(mktemp -d)
@@ -88,6 +94,7 @@ for entry in "${boards[@]}"; do
     done
     unset instr cycles
 done
+echo "<!-- firmware-large:large -->"
 echo "Larger model tests/golden/firmware_large (D 128, 4 heads, F 512, 2 + 2 layers, vocab 256,"
 echo "tied output, 16 + 16 positions), greedy decoding; the suite checks every golden decode:"
 echo
@@ -98,6 +105,9 @@ echo
 budget_status=0
 touch "$work/figures"
 bash tools/firmware-budgets.sh check "$work/figures" >"$work/budgets" || budget_status=$?
-grep -v '^budget not measured' "$work/budgets" || true
-for failure in "${failures[@]}"; do echo "FAILED: $failure"; done
+echo "Budgets (tools/firmware-budgets.txt):"
+echo
+grep -v '^budget not measured' "$work/budgets" | sed 's/^/- /' || true
+for failure in "${failures[@]}"; do echo "- suite FAILED: $failure"; done
+echo "<!-- /firmware-large:large -->"
 [ "${#failures[@]}" -eq 0 ] && [ "$budget_status" -eq 0 ]

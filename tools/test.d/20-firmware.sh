@@ -170,9 +170,19 @@ done
 # directories, so this runs after every check of the small model's binaries.
 # PICOFORMER_FIRMWARE_LARGE=1 turns it on. Off by default while the M55's int8 build fails
 # greedy_golden[0]'s score (-40.91084 against the host engine's -40.881176, same tokens).
-checks=7
+# docs/firmware.md holds every table the report scripts write, in their current format
+# (tools/firmware-doc.sh: nothing is built or run)
+if bash tools/firmware-doc.sh check; then
+    echo "test firmware_doc_sections_match_the_scripts ... ok"
+else
+    echo "test firmware_doc_sections_match_the_scripts ... FAILED"
+    failed_boards+=(docs/firmware.md)
+    exit_checks=$((exit_checks + 1))
+fi
+
+checks=8
 if [ "${PICOFORMER_FIRMWARE_LARGE:-0}" = 1 ]; then
-    checks=8
+    checks=9
     echo "== firmware_large (tools/firmware-large.sh)"
     if bash tools/firmware-large.sh --figures "$figures"; then
         echo "test firmware_large_suites_pass ... ok"
