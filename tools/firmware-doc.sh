@@ -16,6 +16,7 @@
 #                                   scripts print exists in DOC (docs/firmware.md), once,
 #                                   and holds the table header lines the script prints
 #                                   today, so a table written by an older format fails
+#   firmware-doc.sh self-test       the writer and the check on made-up documents
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts=(tools/firmware-report.sh tools/firmware-dtypes.sh tools/firmware-large.sh)
@@ -48,6 +49,22 @@ write() { # doc; stdin: output with sections
     mv "$doc.new" "$doc"
 }
 
+sections() { # script: `NAME<TAB>HEADER` per table header line of each section it prints
+    awk '
+            match($0, /echo "<!-- [a-z0-9-]+:[a-z0-9-]+ -->"/) {
+                split($0, parts, /<!-- | -->/); name = parts[2]; headers = 0; next
+            }
+            name != "" && match($0, /echo "<!-- \/[a-z0-9-]+:[a-z0-9-]+ -->"/) {
+                if (headers == 0) printf "%s\t\n", name
+                name = ""; next
+            }
+            # a header line: an echo of a literal table row that is not the |---| rule
+            name != "" && match($0, /^[[:space:]]*echo "\|[^$"]*\|"$/) && $0 !~ /\|---/ {
+                line = $0; sub(/^[[:space:]]*echo "/, "", line); sub(/"$/, "", line)
+                printf "%s\t%s\n", name, line; headers++
+            }' "$1"
+}
+
 check() { # doc
     local doc=${1:-docs/firmware.md} failed=0 script name section header
     for script in "${scripts[@]}"; do
@@ -65,25 +82,63 @@ check() { # doc
                 echo "firmware-doc: $doc: section $name lacks the header $script prints today: $header"
                 failed=1
             fi
-        done < <(awk '
-            match($0, /echo "<!-- [a-z0-9-]+:[a-z0-9-]+ -->"/) {
-                split($0, parts, /<!-- | -->/); name = parts[2]; headers = 0; next
-            }
-            name != "" && match($0, /echo "<!-- \/[a-z0-9-]+:[a-z0-9-]+ -->"/) {
-                if (headers == 0) printf "%s\t\n", name
-                name = ""; next
-            }
-            # a header line: an echo of a literal table row that is not the |---| rule
-            name != "" && match($0, /^[[:space:]]*echo "\|[^$"]*\|"$/) && $0 !~ /\|---/ {
-                line = $0; sub(/^[[:space:]]*echo "/, "", line); sub(/"$/, "", line)
-                printf "%s\t%s\n", name, line; headers++
-            }' "$script")
+        done < <(sections "$script")
     done
     return "$failed"
+}
+
+self_test() { # the writer and the check on copies of docs/firmware.md
+    local work passed=0 failed=0
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' RETURN
+    result() { # name, condition status
+        if [ "$2" -eq 0 ]; then
+            echo "test firmware_doc_$1 ... ok"
+            passed=$((passed + 1))
+        else
+            echo "test firmware_doc_$1 ... FAILED"
+            failed=$((failed + 1))
+        fi
+    }
+    printf '%s\n' "intro" "<!-- firmware-large:large -->" "old table" "<!-- /firmware-large:large -->" \
+        "outro" >"$work/doc.md"
+    printf '%s\n' "progress line" "<!-- firmware-large:large -->" "| new | table |" \
+        "<!-- /firmware-large:large -->" "WARNING: outside" | write "$work/doc.md"
+    printf '%s\n' "intro" "<!-- firmware-large:large -->" "| new | table |" \
+        "<!-- /firmware-large:large -->" "outro" | cmp -s - "$work/doc.md"
+    result write_replaces_only_the_section $?
+    printf '%s\n' "<!-- firmware-report:size -->" "x" "<!-- /firmware-report:size -->" |
+        write "$work/doc.md" 2>/dev/null && status=1 || status=0
+    result write_refuses_a_section_the_doc_lacks $status
+    # check: a document with every section of the scripts passes; without one, or with a
+    # header of another format, it fails
+    local script
+    for script in "${scripts[@]}"; do
+        sections "$script"
+    done | awk -F'\t' '{ if ($1 != last) { if (last != "") print "<!-- /" last " -->"; print "<!-- " $1 " -->"; last = $1 }
+                           print ($2 == "" ? "text" : $2) }
+                         END { print "<!-- /" last " -->" }' >"$work/complete.md"
+    check "$work/complete.md" >/dev/null
+    result check_passes_a_complete_document $?
+    awk '/^<!-- (\/)?firmware-large:large -->$/ { skip = !skip; next } !skip { print }' \
+        "$work/complete.md" >"$work/missing.md"
+    check "$work/missing.md" >/dev/null && status=1 || status=0
+    result check_fails_on_a_missing_section $status
+    sed 's/^| board (QEMU) | CPU | weights | model blob | suite |/| board | CPU | weights | model blob | suite |/' \
+        "$work/complete.md" >"$work/old-header.md"
+    if cmp -s "$work/complete.md" "$work/old-header.md"; then
+        result check_fails_on_an_old_table_header 1
+    else
+        check "$work/old-header.md" >/dev/null && status=1 || status=0
+        result check_fails_on_an_old_table_header $status
+    fi
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
 }
 
 case ${1:-} in
     write) write "$2" ;;
     check) shift && check "$@" ;;
-    *) echo "usage: $0 write DOC < output | check [DOC]" >&2 && exit 2 ;;
+    self-test) self_test ;;
+    *) echo "usage: $0 write DOC < output | check [DOC] | self-test" >&2 && exit 2 ;;
 esac

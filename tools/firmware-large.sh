@@ -79,7 +79,11 @@ for entry in "${boards[@]}"; do
         tokens=$(figure "$log" greedy_tokens)
         instr[$dtype]=$((($(region "$log" 2) - $(region "$log" 1)) / (tokens - 1)))
         cycles[$dtype]=$((($(region_cycles "$log" 2) - $(region_cycles "$log" 1)) / (tokens - 1)))
-        [ -n "$figures_out" ] && echo "$board figure token_cycles_$dtype ${cycles[$dtype]}" >>"$figures_out"
+        if [ -n "$figures_out" ]; then
+            echo "== $board, firmware_large $dtype: $passed"
+            echo "figure token_cycles_$dtype ${cycles[$dtype]}"
+            echo "$board figure token_cycles_$dtype ${cycles[$dtype]}" >>"$figures_out"
+        fi
         echo "$board figure token_cycles_$dtype ${cycles[$dtype]}" >>"$work/figures"
         instr_ratio=
         cycle_ratio=

@@ -171,7 +171,8 @@ done
 # PICOFORMER_FIRMWARE_LARGE=1 turns it on. Off by default while the M55's int8 build fails
 # greedy_golden[0]'s score (-40.91084 against the host engine's -40.881176, same tokens).
 # docs/firmware.md holds every table the report scripts write, in their current format
-# (tools/firmware-doc.sh: nothing is built or run)
+# (tools/firmware-doc.sh: nothing is built or run), after the check's own self-test
+bash tools/firmware-doc.sh self-test || failed_boards+=(firmware-doc-checker)
 if bash tools/firmware-doc.sh check; then
     echo "test firmware_doc_sections_match_the_scripts ... ok"
 else
