@@ -44,9 +44,9 @@ figures() { # board, log, [probe dir]
         $1 == "picoformer-icount" && $2 == "region" { instructions[$3] = $5; cycles[$3] = $7 }
         END {
             if (region == "" || !(region in instructions)) exit
-            printf "figure matvec_i8_instr_per_mac %.3f\n", instructions[region] / (rows * cols)
+            printf "figure matvec_i8_instr_per_mac %.4f\n", instructions[region] / (rows * cols)
             if (cycles[region] != "")
-                printf "figure matvec_i8_cycles_per_mac %.3f\n", cycles[region] / (rows * cols)
+                printf "figure matvec_i8_cycles_per_mac %.4f\n", cycles[region] / (rows * cols)
         }' "$log"
 }
 
@@ -167,6 +167,21 @@ EOF
         "enforced engine_text_greedy_bytes board-a <= 16384"
     expect malformed_line_fails 1 "budget FAILED: .*malformed budget line: enforced stack_greedy_bytes \\* =< 2048" \
         "enforced stack_greedy_bytes * =< 2048"
+    # figures: the [512, 512] int8 region found by its shape line, stacks from the suite
+    printf '%s\n' "figure stack_greedy_bytes 2000" "figure stack_beam_bytes 2100" \
+        "figure matvec_i8_shape 6 64 256" "figure matvec_i8_shape 9 512 512" \
+        "picoformer-icount region 6 instructions 1 cycles 1" \
+        "picoformer-icount region 9 instructions 367002 cycles 524288" >"$work/log"
+    if [ "$(figures board-a "$work/log")" = "$(printf '%s\n' "figure stack_greedy_bytes 2000" \
+        "figure stack_beam_bytes 2100" "figure matvec_i8_instr_per_mac 1.4000" \
+        "figure matvec_i8_cycles_per_mac 2.0000")" ]; then
+        echo "test budgets_figures_from_a_suite_log ... ok"
+        passed=$((passed + 1))
+    else
+        echo "test budgets_figures_from_a_suite_log ... FAILED"
+        figures board-a "$work/log" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
     # the budgets of the repository parse
     set +e
     check "$work/figures" >"$work/repo-output"
