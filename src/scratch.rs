@@ -449,3 +449,10 @@ impl<'s> Arena<'s> {
         bytemuck::try_cast_slice_mut(bytes).map_err(|_| Error::ScratchMisaligned)
     }
 }
+
+/// The first `n` elements of a working buffer, the part one call uses (all of it if
+/// shorter: buffers are carved for the largest call, so that does not happen).
+pub(crate) fn used(buf: &mut [f32], n: usize) -> &mut [f32] {
+    let len = buf.len().min(n);
+    buf.get_mut(..len).unwrap_or(&mut [])
+}
