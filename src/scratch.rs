@@ -1,5 +1,5 @@
 //! The caller's scratch buffer: its exact size as a `const fn`, and the carving of it into
-//! the working buffers of a call.
+//! the working buffers of a call (`docs/spec.md`, "Memory").
 //!
 //! Layout (every region starts on a 16-byte boundary; lengths in elements):
 //!

@@ -1,4 +1,5 @@
-//! Sub-layer wiring: residual connection plus LayerNorm, post-norm (paper) or pre-norm.
+//! Sub-layer wiring: residual connection plus LayerNorm, post-norm (paper) or pre-norm
+//! (`docs/spec.md`, "LayerNorm and sub-layer wiring").
 
 use crate::config::{Config, Norm};
 use crate::model::NormWeights;

@@ -1,4 +1,4 @@
-//! Greedy decoding (`docs/spec.md`, "Decoding"): at each step the most likely token.
+//! Greedy decoding (`docs/spec.md`, "Greedy"): at each step the most likely token.
 
 use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
 use crate::decoder::{self, DecoderWork, Rows};
