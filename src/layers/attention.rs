@@ -76,8 +76,8 @@ pub(crate) fn attend_all(
 }
 
 /// Appends each row's key and value to the cache: `input Wk^T + bk` and
-/// `input Wv^T + bv` (computed through `tmp` `[n, D]`) go to position `at(row).1` of
-/// slot `at(row).0`.
+/// `input Wv^T + bv` (computed through `tmp` `[n, D]`) go to the row's place,
+/// `at(row) = (slot, position)`.
 pub(crate) fn append_keys_values(
     w: &AttentionWeights,
     input: &[f32],
@@ -105,10 +105,10 @@ pub(crate) fn append_keys_values(
     Ok(())
 }
 
-/// Attention of each query row in place over the cached keys/values of its slot
-/// `at(row).0`, positions `0..=at(row).1`: the causal mask, since a query reads no later
-/// position. `probe` receives the watched head's probabilities of each query row, if it
-/// watches this step.
+/// Attention of each query row in place over the cached keys/values of its slot,
+/// positions `0..=position` (`at(row) = (slot, position)`): the causal mask, since a query
+/// reads no later position. `probe` receives the watched head's probabilities of each
+/// query row, if it watches this step.
 pub(crate) fn attend_cached(
     q: &mut [f32],
     cache: &KvCache,

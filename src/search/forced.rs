@@ -6,7 +6,7 @@ use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::{self, Source};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::probe::AttentionProbe;
+use crate::probe::{AttentionKind, AttentionProbe};
 use crate::scratch::{used, Plan};
 use picoformer_kernels::Activations;
 
@@ -53,7 +53,7 @@ pub(crate) fn forward(
     }
     if let Some(probe) = probe.as_deref_mut() {
         let layers = match probe.kind() {
-            crate::AttentionKind::EncoderSelf => dims.n_encoder_layers,
+            AttentionKind::EncoderSelf => dims.n_encoder_layers,
             _ => dims.n_decoder_layers,
         };
         let source_rows = encoder::source_rows(model, source);
