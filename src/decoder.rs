@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::layers::attention::{self, KvCache};
 use crate::layers::embedding::Positions;
 use crate::layers::{embedding, feed_forward, sublayer};
-use crate::model::{Model, NormWeights};
+use crate::model::weights::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{used, Arena, Plan};
 use picoformer_kernels as k;

@@ -5,7 +5,7 @@ use crate::blob::TensorKind;
 use crate::error::{Error, Result};
 use crate::layers::embedding::Positions;
 use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
-use crate::model::{Model, NormWeights};
+use crate::model::weights::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{used, Arena, Plan};
 use picoformer_kernels::Activations;

@@ -10,7 +10,7 @@
 //! [`attend_all`]). All three run the same kernel, `picoformer_kernels::attention_probed`.
 
 use crate::error::{Error, Result};
-use crate::model::AttentionWeights;
+use crate::model::weights::AttentionWeights;
 use crate::probe::ProbeSite;
 use picoformer_kernels as k;
 use picoformer_kernels::Activations;

@@ -10,7 +10,7 @@
 //! blocks are `R` whole rows.
 
 use crate::config::{Activation, Config};
-use crate::model::FfnWeights;
+use crate::model::weights::FfnWeights;
 use picoformer_kernels as k;
 use picoformer_kernels::{Activations, Matrix};
 

@@ -1,100 +1,41 @@
-//! `Model`: a validated weights blob, read in place (`weights` finds its tensors), and
-//! its public entry points: encode, teacher-forced forward, greedy decoding and beam
-//! search, each a thin call into `crate::search`.
+//! `Model`'s public entry points: encode, teacher-forced forward, greedy decoding and beam
+//! search, each a thin call into `crate::search`, and the exact scratch sizes they need.
+//! The type itself, the validated blob it reads in place and the per-layer weight views
+//! are in `weights.rs`, which the layer and search code import: this module sits on top
+//! of them, so no import runs back to it.
 
-mod weights;
+pub(crate) mod weights;
 
-pub(crate) use weights::{AttentionWeights, FfnWeights, NormWeights, StemWeights};
+pub use weights::Model;
 
-use crate::blob::{self, TableEntry};
-use crate::config::{Config, WeightType};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::probe::AttentionProbe;
 use crate::search::{self, BeamParams, Greedy, Hypotheses};
 
-/// A runtime-shaped model: the configuration plus the weights, borrowed from the blob.
-///
-/// Creating one validates the blob completely; afterwards no access can fall outside it.
-/// Nothing is copied: a blob in flash stays in flash.
-#[derive(Clone, Copy)]
-pub struct Model<'a> {
-    config: Config,
-    /// Element type of the weight matrices.
-    dtype: WeightType,
-    /// The whole blob; tensors are found through the table.
-    bytes: &'a [u8],
-    /// The same bytes as f32 words (the f32 tensors).
-    words: &'a [f32],
-    table: &'a [TableEntry],
-}
-
-impl core::fmt::Debug for Model<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Model")
-            .field("config", &self.config)
-            .field("dtype", &self.dtype)
-            .finish()
-    }
-}
-
 impl<'a> Model<'a> {
-    /// Validates `blob` and wraps it. The blob must start on a 16-byte boundary.
-    pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
-        let (config, dtype, table) = blob::validate(blob)?;
-        // validate() proved the length is a multiple of 16 and the start is aligned.
-        let words = bytemuck::try_cast_slice(blob).map_err(|_| Error::BlobMisaligned)?;
-        Ok(Model {
-            config,
-            dtype,
-            bytes: blob,
-            words,
-            table,
-        })
-    }
-
-    /// Element type of the weight matrices.
-    pub fn dtype(&self) -> WeightType {
-        self.dtype
-    }
-
-    /// Bytes of the blob (the flash it takes).
-    pub fn blob_bytes(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// The configuration.
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
-    /// Total number of weight elements (parameters) stored in the blob.
-    pub fn parameter_count(&self) -> usize {
-        self.table.iter().map(|e| e[3] as usize).sum()
-    }
-
     /// Exact scratch bytes of [`greedy`](Self::greedy) (enough for [`encode`](Self::encode)
     /// too).
     pub fn greedy_scratch_bytes(&self) -> Result<usize> {
-        crate::scratch::greedy_scratch_bytes_for(&self.config.dims, self.dtype)
+        crate::scratch::greedy_scratch_bytes_for(&self.config().dims, self.dtype())
             .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`forward`](Self::forward).
     pub fn forward_scratch_bytes(&self) -> Result<usize> {
-        crate::scratch::forward_scratch_bytes_for(&self.config.dims, self.dtype)
+        crate::scratch::forward_scratch_bytes_for(&self.config().dims, self.dtype())
             .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`encode`](Self::encode).
     pub fn encode_scratch_bytes(&self) -> Result<usize> {
-        crate::scratch::encode_scratch_bytes_for(&self.config.dims, self.dtype)
+        crate::scratch::encode_scratch_bytes_for(&self.config().dims, self.dtype())
             .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`beam_search`](Self::beam_search) with `beam` hypotheses.
     pub fn beam_scratch_bytes(&self, beam: usize) -> Result<usize> {
-        crate::scratch::beam_scratch_bytes_for(&self.config.dims, self.dtype, beam)
+        crate::scratch::beam_scratch_bytes_for(&self.config().dims, self.dtype(), beam)
             .ok_or(Error::SizeOverflow)
     }
 
@@ -173,7 +114,7 @@ impl<'a> Model<'a> {
         out: &mut [u32],
         scratch: &mut [u8],
     ) -> Result<Greedy> {
-        let bos = self.config.bos_id;
+        let bos = self.config().bos_id;
         search::greedy(self, &Source::Tokens(src), &[bos], max_len, out, scratch)
     }
 
@@ -203,7 +144,7 @@ impl<'a> Model<'a> {
         params: &BeamParams,
         scratch: &'s mut [u8],
     ) -> Result<Hypotheses<'s>> {
-        let bos = self.config.bos_id;
+        let bos = self.config().bos_id;
         search::beam_search(self, &Source::Tokens(src), &[bos], params, scratch)
     }
 

@@ -1,56 +1,72 @@
-//! The weights of a [`Model`], found in the blob through its tensor table: single tensors
-//! and the per-layer views the layer code computes with.
+//! `Model`: a validated weights blob, read in place, and the weights the layer code
+//! computes with, found through the blob's tensor table: single tensors and per-layer
+//! views. (Its public entry points are in `model/mod.rs`.)
 
-use super::Model;
-use crate::blob::{self, TensorKind as K};
-use crate::config::WeightType;
+use crate::blob::{self, TableEntry, TensorKind as K};
+use crate::config::{Config, WeightType};
 use crate::error::{Error, Result};
 use picoformer_kernels::quant::{f16, I8Matrix, Matrix};
 
-/// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's
-/// dtype), biases `[D]`.
-pub(crate) struct AttentionWeights<'a> {
-    pub q: Matrix<'a>,
-    pub q_bias: Option<&'a [f32]>,
-    pub k: Matrix<'a>,
-    pub k_bias: Option<&'a [f32]>,
-    pub v: Matrix<'a>,
-    pub v_bias: Option<&'a [f32]>,
-    pub out: Matrix<'a>,
-    pub out_bias: Option<&'a [f32]>,
+/// A runtime-shaped model: the configuration plus the weights, borrowed from the blob.
+///
+/// Creating one validates the blob completely; afterwards no access can fall outside it.
+/// Nothing is copied: a blob in flash stays in flash.
+#[derive(Clone, Copy)]
+pub struct Model<'a> {
+    config: Config,
+    /// Element type of the weight matrices.
+    dtype: WeightType,
+    /// The whole blob; tensors are found through the table.
+    bytes: &'a [u8],
+    /// The same bytes as f32 words (the f32 tensors).
+    words: &'a [f32],
+    table: &'a [TableEntry],
 }
 
-/// LayerNorm parameters, `[D]` each.
-pub(crate) struct NormWeights<'a> {
-    pub gamma: &'a [f32],
-    pub beta: Option<&'a [f32]>,
-}
-
-/// Position-wise feed-forward weights: `w1 [F, D]`, `b1 [F]`, `w2 [D, F]`, `b2 [D]`.
-pub(crate) struct FfnWeights<'a> {
-    pub w1: Matrix<'a>,
-    pub b1: Option<&'a [f32]>,
-    pub w2: Matrix<'a>,
-    pub b2: Option<&'a [f32]>,
-}
-
-/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major), biases `[D]`.
-pub(crate) struct StemWeights<'a> {
-    pub conv1: &'a [f32],
-    pub conv1_bias: Option<&'a [f32]>,
-    pub conv2: &'a [f32],
-    pub conv2_bias: Option<&'a [f32]>,
-}
-
-/// One encoder layer: self-attention, then FFN, each with its LayerNorm.
-pub(crate) struct EncoderLayer<'a> {
-    pub self_attn: AttentionWeights<'a>,
-    pub norm1: NormWeights<'a>,
-    pub ffn: FfnWeights<'a>,
-    pub norm2: NormWeights<'a>,
+impl core::fmt::Debug for Model<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Model")
+            .field("config", &self.config)
+            .field("dtype", &self.dtype)
+            .finish()
+    }
 }
 
 impl<'a> Model<'a> {
+    /// Validates `blob` and wraps it. The blob must start on a 16-byte boundary.
+    pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
+        let (config, dtype, table) = blob::validate(blob)?;
+        // validate() proved the length is a multiple of 16 and the start is aligned.
+        let words = bytemuck::try_cast_slice(blob).map_err(|_| Error::BlobMisaligned)?;
+        Ok(Model {
+            config,
+            dtype,
+            bytes: blob,
+            words,
+            table,
+        })
+    }
+
+    /// Element type of the weight matrices.
+    pub fn dtype(&self) -> WeightType {
+        self.dtype
+    }
+
+    /// Bytes of the blob (the flash it takes).
+    pub fn blob_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Total number of weight elements (parameters) stored in the blob.
+    pub fn parameter_count(&self) -> usize {
+        self.table.iter().map(|e| e[3] as usize).sum()
+    }
+
     /// The f32 tensor in table slot `index`, `None` when absent (or when it is a weight
     /// matrix of an f16 or int8 blob: those are read by [`Self::matrix`]).
     pub(crate) fn tensor(&self, index: usize) -> Option<&'a [f32]> {
@@ -250,4 +266,47 @@ impl<'a> Model<'a> {
             },
         ))
     }
+}
+
+/// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's
+/// dtype), biases `[D]`.
+pub(crate) struct AttentionWeights<'a> {
+    pub q: Matrix<'a>,
+    pub q_bias: Option<&'a [f32]>,
+    pub k: Matrix<'a>,
+    pub k_bias: Option<&'a [f32]>,
+    pub v: Matrix<'a>,
+    pub v_bias: Option<&'a [f32]>,
+    pub out: Matrix<'a>,
+    pub out_bias: Option<&'a [f32]>,
+}
+
+/// LayerNorm parameters, `[D]` each.
+pub(crate) struct NormWeights<'a> {
+    pub gamma: &'a [f32],
+    pub beta: Option<&'a [f32]>,
+}
+
+/// Position-wise feed-forward weights: `w1 [F, D]`, `b1 [F]`, `w2 [D, F]`, `b2 [D]`.
+pub(crate) struct FfnWeights<'a> {
+    pub w1: Matrix<'a>,
+    pub b1: Option<&'a [f32]>,
+    pub w2: Matrix<'a>,
+    pub b2: Option<&'a [f32]>,
+}
+
+/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major), biases `[D]`.
+pub(crate) struct StemWeights<'a> {
+    pub conv1: &'a [f32],
+    pub conv1_bias: Option<&'a [f32]>,
+    pub conv2: &'a [f32],
+    pub conv2_bias: Option<&'a [f32]>,
+}
+
+/// One encoder layer: self-attention, then FFN, each with its LayerNorm.
+pub(crate) struct EncoderLayer<'a> {
+    pub self_attn: AttentionWeights<'a>,
+    pub norm1: NormWeights<'a>,
+    pub ffn: FfnWeights<'a>,
+    pub norm2: NormWeights<'a>,
 }

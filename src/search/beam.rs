@@ -5,7 +5,7 @@ use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_de
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::weights::Model;
 use crate::scratch::{Arena, Plan, MAX_BEAM};
 use picoformer_kernels as k;
 

@@ -5,7 +5,7 @@ use super::{check_source, check_tokens, need_decoder, start};
 use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::{self, Source};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::weights::Model;
 use crate::probe::{AttentionKind, AttentionProbe};
 use crate::scratch::{used, Plan};
 use picoformer_kernels::Activations;

@@ -4,7 +4,7 @@ use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_de
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::weights::Model;
 use crate::scratch::{used, Plan};
 use picoformer_kernels as k;
 

@@ -17,7 +17,7 @@ pub(crate) use greedy::greedy;
 use crate::decoder::{self, DecoderCaches};
 use crate::encoder::{self, EncoderWork, Source};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::weights::Model;
 use crate::probe::AttentionProbe;
 use crate::scratch::{used, Arena, Plan};
 use picoformer_kernels::Activations;
