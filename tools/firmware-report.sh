@@ -91,9 +91,11 @@ for entry in "${boards[@]}"; do
     greedy_text=$(($(section_bytes "$dir/size-greedy" .text) - runtime_text))
     engine_text=$(($(section_bytes "$dir/size-engine" .text) - runtime_text))
     ram_delta=$(($(section_bytes "$dir/size-engine" .data .bss) - $(section_bytes "$dir/size-runtime" .data .bss)))
+    # (soft-double routines by their `__` names only: a Rust symbol's hash suffix may
+    # contain "df2" or "df3")
     f64_text=$("$bin_dir/llvm-nm" -C -S --radix=d "$dir/size-engine" | awk '
         $3 ~ /^[tT]$/ && ($4 ~ /^libm::math::(sin|cos|k_sin|k_cos|rem_pio2|pow|sqrt::sqrt|floor|scalbn|fabs|exp::exp|log::log)::/ ||
-                          $4 ~ /(df3|df2|sidf|sfdf|dfsf|dfsi|__aeabi_d|__aeabi_[iu]2d|__aeabi_f2d)/) { sum += $2 }
+                          $4 ~ /(^|::)__[a-z0-9_]*(df3|df2|sidf|sfdf|dfsf|dfsi)$|__aeabi_d|__aeabi_[iu]2d|__aeabi_f2d/) { sum += $2 }
         END { print sum + 0 }')
     engine_statics=$("$bin_dir/llvm-nm" -C "$dir/size-engine" |
         awk '$2 ~ /^[bBdD]$/ && $3 ~ /^<?picoformer(_kernels)?::/' | wc -l)
