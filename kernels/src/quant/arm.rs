@@ -8,6 +8,35 @@
 use super::{I8Dot, MR};
 use core::arch::asm;
 
+/// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
+/// pairs) against 4 weight rows (`r1`: row 0, `r1 + r3`: row 1, `r2`: row 2, `r2 + r3`:
+/// row 3), sums in r8-r11.
+macro_rules! BLOCK {
+    () => {
+        "ldrd r4, r5, [r0], #8
+        ldr r6, [r1, r3]
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r9, r4, r6, r9
+        smlad r9, r5, r7, r9
+        ldr r6, [r1], #4
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r8, r4, r6, r8
+        smlad r8, r5, r7, r8
+        ldr r6, [r2, r3]
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r11, r4, r6, r11
+        smlad r11, r5, r7, r11
+        ldr r6, [r2], #4
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r10, r4, r6, r10
+        smlad r10, r5, r7, r10"
+    };
+}
+
 /// The SMLAD kernel: 8-byte blocks, weight rows in pairs.
 #[derive(Debug, Clone, Copy)]
 pub struct Smlad(());
@@ -110,9 +139,11 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
     // max |x| as the bits of the magnitude: the order of non-negative floats is the order
     // of their bits; a NaN (bits above infinity's) sends the scan to the float fold,
     // which skips NaN as `quantize_row` does.
-    let bits_max = x
-        .iter()
-        .fold(0u32, |m, &v| m.max(v.to_bits() & 0x7fff_ffff));
+    let groups = x.len() / 4;
+    let (head, rest) = x.split_at(4 * groups);
+    let bits_max = rest.iter().fold(max_magnitude_bits(head), |m, &v| {
+        m.max(v.to_bits() & 0x7fff_ffff)
+    });
     let amax = if bits_max > f32::INFINITY.to_bits() {
         x.iter().fold(0.0f32, |m, &v| m.max(v.abs()))
     } else {
@@ -125,6 +156,23 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
     let inv = super::I8_MAX / amax;
     // With a tiny `amax` (below `127 / f32::MAX`) `inv` is infinite and the products
     // need the clamp of `round_to_i8`; otherwise they stay within 127 without it.
+    #[cfg(pf_arm_fpu)]
+    if inv.is_finite() {
+        let done = match pairs.get_mut(..2 * groups) {
+            Some(head_pairs) => {
+                // SAFETY: `head` holds `4 * groups` values and `head_pairs` `2 * groups`
+                // words; `inv` is finite (the case that needs no clamp).
+                unsafe { arm_quantize_pairs(head, inv, head_pairs, groups) };
+                4 * groups
+            }
+            None => 0,
+        };
+        let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) else {
+            return amax / super::I8_MAX;
+        };
+        store_pairs::<false>(x_rest, inv, p_rest);
+        return amax / super::I8_MAX;
+    }
     if inv.is_finite() {
         store_pairs::<false>(x, inv, pairs);
     } else {
@@ -164,6 +212,121 @@ fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
     }
 }
 
+/// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
+/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned.
+fn max_magnitude_bits(x: &[f32]) -> u32 {
+    let groups = x.len() / 4;
+    if groups == 0 {
+        return 0;
+    }
+    let mut doubled = 0u32;
+    // SAFETY: the loop reads `groups` blocks of 4 words from `x`, which holds them.
+    unsafe {
+        asm!(
+            "1:",
+            "ldmia {x}!, {{r2, r3, r4, r5}}",
+            "cmp {m}, r2, lsl #1",
+            "it lo",
+            "lsllo {m}, r2, #1",
+            "cmp {m}, r3, lsl #1",
+            "it lo",
+            "lsllo {m}, r3, #1",
+            "cmp {m}, r4, lsl #1",
+            "it lo",
+            "lsllo {m}, r4, #1",
+            "cmp {m}, r5, lsl #1",
+            "it lo",
+            "lsllo {m}, r5, #1",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            x = inout(reg) x.as_ptr() => _,
+            n = inout(reg) groups => _,
+            m = inout(reg) doubled,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            options(nostack, readonly),
+        );
+    }
+    doubled >> 1
+}
+
+/// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
+/// [`quantize_row_pairs`] does: per 4 values, 4 `VMUL`, `VABS`, `VADD` of 0.5 and `VCVT`
+/// (toward zero), the sign of each product put back by `EOR`/`SUB`, two `PKHBT` and a
+/// `STRD`: 34 instructions.
+///
+/// # Safety
+/// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
+/// the FPU and the DSP extension.
+#[cfg(pf_arm_fpu)]
+unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usize) {
+    // SAFETY: the loop reads `4 * groups` floats from `x` and writes `2 * groups` words
+    // to `pairs`, in bounds by the caller's guarantee; it writes only the registers it
+    // names.
+    unsafe {
+        asm!(
+            "vmov s4, {inv}",
+            "vmov.f32 s5, #0.5",
+            "1:",
+            "vldmia {x}!, {{s0-s3}}",
+            "vmul.f32 s0, s0, s4",
+            "vmul.f32 s1, s1, s4",
+            "vmul.f32 s2, s2, s4",
+            "vmul.f32 s3, s3, s4",
+            "vmov r2, r3, s0, s1",
+            "vmov r4, r5, s2, s3",
+            "vabs.f32 s0, s0",
+            "vabs.f32 s1, s1",
+            "vabs.f32 s2, s2",
+            "vabs.f32 s3, s3",
+            "vadd.f32 s0, s0, s5",
+            "vadd.f32 s1, s1, s5",
+            "vadd.f32 s2, s2, s5",
+            "vadd.f32 s3, s3, s5",
+            "vcvt.s32.f32 s0, s0",
+            "vcvt.s32.f32 s1, s1",
+            "vcvt.s32.f32 s2, s2",
+            "vcvt.s32.f32 s3, s3",
+            "vmov r0, r1, s0, s1",
+            "vmov r12, lr, s2, s3",
+            "eor r0, r0, r2, asr #31",
+            "sub r0, r0, r2, asr #31",
+            "eor r1, r1, r3, asr #31",
+            "sub r1, r1, r3, asr #31",
+            "eor r12, r12, r4, asr #31",
+            "sub r12, r12, r4, asr #31",
+            "eor lr, lr, r5, asr #31",
+            "sub lr, lr, r5, asr #31",
+            "pkhbt r0, r0, r12, lsl #16",
+            "pkhbt r1, r1, lr, lsl #16",
+            "strd r0, r1, [{q}], #8",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            x = inout(reg) x.as_ptr() => _,
+            q = inout(reg) pairs.as_mut_ptr() => _,
+            n = inout(reg) groups => _,
+            inv = in(reg) inv.to_bits(),
+            out("s4") _,
+            out("s5") _,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
+            options(nostack),
+        );
+    }
+}
+
 /// The value of element `i` of a row stored by [`quantize_row_pairs`].
 pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
     let word = pairs.get(2 * (i / 4) + (i & 1)).copied().unwrap_or(0);
@@ -199,120 +362,130 @@ pub fn linear_i8(
     let Some(values) = w.values.get(..n * k) else {
         return;
     };
+    let groups = n / 4;
     for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
         let sx = quantize_row_pairs(x_row, pairs);
-        let mut o = 0;
-        while o < n {
-            // The last pass overlaps the previous one when `n % 4 != 0` (it rewrites the
-            // same values).
-            let first = o.min(n - 4);
-            let Some(w_rows) = values.get(first * k..(first + 4) * k) else {
-                break;
-            };
-            // SAFETY: `pairs` holds `k / 2` words and `w_rows` 4 rows of `k` bytes, `k` a
-            // positive multiple of 4; the target has the DSP extension (build.rs).
-            let sums = unsafe { arm_dsp_dot_pairs_4(pairs, w_rows, k) };
-            for (m, acc) in sums.into_iter().enumerate() {
-                let row = first + m;
-                let sw = w.scales.get(row).copied().unwrap_or(0.0);
-                let b = bias.and_then(|b| b.get(row)).copied().unwrap_or(0.0);
-                if let Some(dst) = y_row.get_mut(row) {
-                    *dst = super::dequantize(acc, sx, sw, b);
+        // The raw i32 sums go into `y_row` first (as f32 bits), then the epilogue turns
+        // them into outputs. When `n % 4 != 0`, a last pass over rows `n - 4..n` rewrites
+        // the same sums for the rows it shares with the others.
+        // SAFETY: `pairs` holds `k / 2` words, `values` `n * k` bytes, `y_row` `n`
+        // values; `k` is a positive multiple of 4 and `n >= 4`; the target has the DSP
+        // extension (build.rs).
+        unsafe {
+            arm_dsp_matvec_pairs(pairs, values.as_ptr(), k, groups, y_row.as_mut_ptr());
+            if !n.is_multiple_of(4) {
+                arm_dsp_matvec_pairs(
+                    pairs,
+                    values.as_ptr().wrapping_add((n - 4) * k),
+                    k,
+                    1,
+                    y_row.as_mut_ptr().wrapping_add(n - 4),
+                );
+            }
+        }
+        let scales = w.scales.iter().chain(core::iter::repeat(&0.0));
+        match bias {
+            Some(bias) => {
+                let bias = bias.iter().chain(core::iter::repeat(&0.0));
+                for ((dst, &sw), &b) in y_row.iter_mut().zip(scales).zip(bias) {
+                    *dst = super::dequantize(dst.to_bits() as i32, sx, sw, b);
                 }
             }
-            o = first + 4;
+            None => {
+                for (dst, &sw) in y_row.iter_mut().zip(scales) {
+                    *dst = super::dequantize(dst.to_bits() as i32, sx, sw, 0.0);
+                }
+            }
         }
     }
 }
 
-/// Dot products of one activation row in the layout of [`quantize_row_pairs`] with 4
-/// consecutive weight rows of `k` bytes (`w` row-major): per 4 values, one `LDRD` of
-/// activations shared by the 4 rows, and per row one `LDR`, two `SXTB16`, two `SMLAD`.
+/// The sums of one activation row in the layout of [`quantize_row_pairs`] with `4 *
+/// groups` consecutive weight rows of `k` bytes, stored as i32 to `sums` (which may be
+/// the f32 output row: the epilogue converts them in place). One asm loop over all row
+/// groups; per 4 values and 4 rows, one `LDRD` of activations and per row one `LDR`, two
+/// `SXTB16`, two `SMLAD` (rows 1 and 3 addressed at offset `k` from rows 0 and 2); the
+/// loop takes 32 values per iteration, then 4.
 ///
 /// # Safety
-/// `k` is a positive multiple of 4, `pairs` holds at least `k / 2` words and `w` at least
-/// `4 * k` bytes; the CPU has the DSP extension and unaligned word loads.
-#[inline(never)]
-unsafe fn arm_dsp_dot_pairs_4(pairs: &[u32], w: &[i8], k: usize) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    // SAFETY: the loops read `k / 4` pairs of words from `pairs` and `blocks` words from
-    // each of the 4 rows (rows 1 and 3 at offset `k` from the pointers of rows 0 and 2),
-    // in bounds by the caller's guarantee; it writes only the registers it names.
+/// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
+/// `w` points at `4 * groups * k` readable bytes and `sums` at `4 * groups` writable
+/// words; the CPU has the DSP extension and unaligned word loads.
+unsafe fn arm_dsp_matvec_pairs(
+    pairs: &[u32],
+    w: *const i8,
+    k: usize,
+    groups: usize,
+    sums: *mut f32,
+) {
+    /// The arguments, read by the asm through one register.
+    #[repr(C)]
+    struct Pass {
+        x: *const u32,
+        w: *const i8,
+        k: usize,
+        groups: usize,
+        sums: *mut f32,
+    }
+    let pass = Pass {
+        x: pairs.as_ptr(),
+        w,
+        k,
+        groups,
+        sums,
+    };
+    // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
+    // weight row, and write 4 words of `sums` per group, in bounds by the caller's
+    // guarantee. r4-r11 are saved on the stack and restored, `x` and `sums` are parked
+    // below them (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
-                        // blocks of 16 values, then single blocks of 4
-            "lsrs {n}, {k}, #4",
-            "beq 3f",
-            "1:",
-            ".rept 4",
-            "ldrd r4, r5, [{x}], #8",
-            "ldr {t}, [{w0}, {k}]",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a1}, r4, {t}, {a1}",
-            "smlad {a1}, r5, lr, {a1}",
-            "ldr {t}, [{w0}], #4",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a0}, r4, {t}, {a0}",
-            "smlad {a0}, r5, lr, {a0}",
-            "ldr {t}, [{w2}, {k}]",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a3}, r4, {t}, {a3}",
-            "smlad {a3}, r5, lr, {a3}",
-            "ldr {t}, [{w2}], #4",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a2}, r4, {t}, {a2}",
-            "smlad {a2}, r5, lr, {a2}",
-            ".endr",
-            "subs {n}, {n}, #1",
-            "bne 1b",
+            "push {{r4-r11}}",
+            "sub sp, sp, #8",
+            "ldr lr, [r0, #12]",
+            "ldr r1, [r0, #4]",
+            "ldr r3, [r0, #8]",
+            "ldr r12, [r0, #16]",
+            "str r12, [sp, #4]",
+            "ldr r0, [r0]",
+            "str r0, [sp]",
+            "2:",
+            "ldr r0, [sp]",
+            "mov r8, #0",
+            "mov r9, #0",
+            "mov r10, #0",
+            "mov r11, #0",
+            "add r2, r1, r3, lsl #1",
+            "lsrs r12, r3, #5",
+            "beq 4f",
             "3:",
-            "ands {n}, {k}, #12",
-            "beq 5f",
+            ".rept 8",
+            BLOCK!(),
+            ".endr",
+            "subs r12, r12, #1",
+            "bne 3b",
             "4:",
-            "ldrd r4, r5, [{x}], #8",
-            "ldr {t}, [{w0}, {k}]",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a1}, r4, {t}, {a1}",
-            "smlad {a1}, r5, lr, {a1}",
-            "ldr {t}, [{w0}], #4",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a0}, r4, {t}, {a0}",
-            "smlad {a0}, r5, lr, {a0}",
-            "ldr {t}, [{w2}, {k}]",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a3}, r4, {t}, {a3}",
-            "smlad {a3}, r5, lr, {a3}",
-            "ldr {t}, [{w2}], #4",
-            "sxtb16 lr, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlad {a2}, r4, {t}, {a2}",
-            "smlad {a2}, r5, lr, {a2}",
-            "subs {n}, {n}, #4",
-            "bne 4b",
+            "ands r12, r3, #28",
+            "beq 6f",
             "5:",
-                        x = inout(reg) pairs.as_ptr() => _,
-            w0 = inout(reg) w.as_ptr() => _,
-            w2 = inout(reg) w.as_ptr().wrapping_add(2 * k) => _,
-            k = in(reg) k,
-            n = out(reg) _,
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
-            // r4/r5: LDRD in A32 (the qemu-arm tests) wants an even, consecutive pair
-            out("r4") _,
-            out("r5") _,
-            t = out(reg) _,
+            BLOCK!(),
+            "subs r12, r12, #4",
+            "bne 5b",
+            "6:",
+            "ldr r12, [sp, #4]",
+            "stmia r12!, {{r8-r11}}",
+            "str r12, [sp, #4]",
+            "add r1, r2, r3",
+            "subs lr, lr, #1",
+            "bne 2b",
+            "add sp, sp, #8",
+            "pop {{r4-r11}}",
+            inout("r0") &pass => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
             out("lr") _,
-            options(nostack, readonly),
         );
     }
-    [a0, a1, a2, a3]
 }
