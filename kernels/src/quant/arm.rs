@@ -359,9 +359,10 @@ pub fn linear_i8(
         return super::linear_i8(Smlad(()), x, w, bias, k, y, act);
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
-    let Some(values) = w.values.get(..n * k) else {
-        return;
+    let (Some(values), Some(scales)) = (w.values.get(..n * k), w.scales.get(..n)) else {
+        return super::linear_i8(Smlad(()), x, w, bias, k, y, act);
     };
+    let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     let groups = n / 4;
     for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
         let sx = quantize_row_pairs(x_row, pairs);
@@ -383,20 +384,77 @@ pub fn linear_i8(
                 );
             }
         }
-        let scales = w.scales.iter().chain(core::iter::repeat(&0.0));
-        match bias {
-            Some(bias) => {
-                let bias = bias.iter().chain(core::iter::repeat(&0.0));
-                for ((dst, &sw), &b) in y_row.iter_mut().zip(scales).zip(bias) {
-                    *dst = super::dequantize(dst.to_bits() as i32, sx, sw, b);
-                }
-            }
-            None => {
-                for (dst, &sw) in y_row.iter_mut().zip(scales) {
-                    *dst = super::dequantize(dst.to_bits() as i32, sx, sw, 0.0);
-                }
+        dequantize_sums(y_row, sx, scales, bias);
+    }
+}
+
+/// The epilogue of [`linear_i8`] over one output row whose values hold the raw i32 sums:
+/// `dequantize(sum, sx, sw, b)` in place, 4 rows per iteration in asm where the FPU is
+/// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
+/// without a bias, `b` is 0.0 as in [`super::dequantize`]'s callers).
+fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
+    let zeros = [0.0f32; 4];
+    #[cfg(pf_arm_fpu)]
+    let done = {
+        let quads = y_row
+            .len()
+            .min(scales.len())
+            .min(bias.map_or(usize::MAX, <[f32]>::len))
+            / 4;
+        let (b, step) = match bias {
+            Some(b) => (b.as_ptr(), 16usize),
+            None => (zeros.as_ptr(), 0),
+        };
+        if quads > 0 {
+            // SAFETY: the loop reads and writes `4 * quads` values of `y_row`, reads as
+            // many of `scales` and (with `step` 16) of `bias` or 4 of `zeros` each time
+            // (`step` 0), all in bounds by the `quads` above; it writes only the registers
+            // it names.
+            unsafe {
+                asm!(
+                    "vmov s12, {sx}",
+                    "1:",
+                    "vldmia {y}, {{s0-s3}}",
+                    "vcvt.f32.s32 s0, s0",
+                    "vcvt.f32.s32 s1, s1",
+                    "vcvt.f32.s32 s2, s2",
+                    "vcvt.f32.s32 s3, s3",
+                    "vldmia {sw}!, {{s4-s7}}",
+                    "vmul.f32 s4, s12, s4",
+                    "vmul.f32 s5, s12, s5",
+                    "vmul.f32 s6, s12, s6",
+                    "vmul.f32 s7, s12, s7",
+                    "vldmia {b}, {{s8-s11}}",
+                    "add {b}, {b}, {step}",
+                    "vmla.f32 s8, s0, s4",
+                    "vmla.f32 s9, s1, s5",
+                    "vmla.f32 s10, s2, s6",
+                    "vmla.f32 s11, s3, s7",
+                    "vstmia {y}!, {{s8-s11}}",
+                    "subs {n}, {n}, #1",
+                    "bne 1b",
+                    sx = in(reg) sx.to_bits(),
+                    y = inout(reg) y_row.as_mut_ptr() => _,
+                    sw = inout(reg) scales.as_ptr() => _,
+                    b = inout(reg) b => _,
+                    step = in(reg) step,
+                    n = inout(reg) quads => _,
+                    out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                    out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                    out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                    out("s12") _,
+                    options(nostack),
+                );
             }
         }
+        4 * quads
+    };
+    #[cfg(not(pf_arm_fpu))]
+    let done = 0;
+    let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
+    for (o, (dst, &sw)) in rest {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+        *dst = super::dequantize(dst.to_bits() as i32, sx, sw, b);
     }
 }
 
