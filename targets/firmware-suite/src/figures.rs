@@ -46,12 +46,11 @@ static MATVEC_WEIGHTS: [f32; MATVEC_OUT * MATVEC_IN] = [0.5; MATVEC_OUT * MATVEC
 /// the dispatched kernel only.
 const MATVEC_I8_SHAPES: [(usize, usize, u32); 3] = [(64, 256, 6), (256, 256, 8), (512, 512, 9)];
 /// Most weights and rows of the int8 products.
-const MATVEC_I8_MAX_VALUES: usize = 512 * 512;
+const MATVEC_I8_MAX_VALUES: usize = MATVEC_I8_MAX_ROWS * MATVEC_I8_MAX_COLS;
 const MATVEC_I8_MAX_ROWS: usize = 512;
 const MATVEC_I8_MAX_COLS: usize = 512;
-/// The int8 weights of every measured product (a prefix of it, row-major), 256 KiB in
-/// flash like a model's, and the row scales.
-static MATVEC_I8: [i8; MATVEC_I8_MAX_VALUES] = [64; MATVEC_I8_MAX_VALUES];
+/// Bytes of int8 weights the board lends the measured products ([`Board::matvec_i8`]).
+pub const MATVEC_I8_VALUES: usize = MATVEC_I8_MAX_VALUES;
 static MATVEC_I8_SCALES: [f32; MATVEC_I8_MAX_ROWS] = [0.5 / 64.0; MATVEC_I8_MAX_ROWS];
 /// Bytes of quantized activations one input row of the widest product needs.
 const MATVEC_I8_ACT: usize =
@@ -91,7 +90,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     picoformer::kernels::scalar::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
     icount_stop();
     let weights = picoformer::kernels::I8Matrix {
-        values: MATVEC_I8.get(..MATVEC_OUT * MATVEC_IN).unwrap_or(&[]),
+        values: board.matvec_i8.get(..MATVEC_OUT * MATVEC_IN).unwrap_or(&[]),
         scales: MATVEC_I8_SCALES.get(..MATVEC_OUT).unwrap_or(&[]),
     };
     let mut q = [0i8; MATVEC_I8_ACT];
@@ -120,7 +119,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     let mut wide_output = [0f32; MATVEC_I8_MAX_ROWS];
     for &(rows, cols, _) in MATVEC_I8_SHAPES.iter().skip(1) {
         let (Some(values), Some(scales), Some(x), Some(y)) = (
-            MATVEC_I8.get(..rows * cols),
+            board.matvec_i8.get(..rows * cols),
             MATVEC_I8_SCALES.get(..rows),
             wide_input.get(..cols),
             wide_output.get_mut(..rows),
