@@ -496,7 +496,7 @@ pub fn linear_i8(
 /// `dequantize(sum, sx, sw, b)` in place, 4 rows per iteration in asm where the FPU is
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
 /// without a bias, `b` is 0.0 as in [`super::dequantize`]'s callers).
-fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
+pub(super) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
     let zeros = [0.0f32; 4];
     #[cfg(pf_arm_fpu)]
     let done = {

@@ -374,11 +374,9 @@ fn linear_i8_dispatch(
             return arm::linear_i8(x, w, bias, k, y, act);
         }
         #[cfg(pf_arm_mve)]
-        QuantKernel::Helium => {
-            if let Some(kern) = helium::Helium::detect() {
-                count(QuantKernel::Helium);
-                return linear_i8(kern, x, w, bias, k, y, act);
-            }
+        QuantKernel::Helium if helium::Helium::detect().is_some() => {
+            count(QuantKernel::Helium);
+            return helium::linear_i8(x, w, bias, k, y, act);
         }
         _ => {}
     }
