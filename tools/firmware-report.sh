@@ -31,7 +31,7 @@ boards=(
     "mps2-an385|Cortex-M0+ code on M3|thumbv6m-none-eabi|cortex-m|||cortex-m3"
     "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|cortex-m|||cortex-m4"
     "mps2-an500|Cortex-M7|thumbv7em-none-eabihf|cortex-m|||cortex-m7"
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m|||cortex-m33"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|cortex-m|m33|-C target-cpu=cortex-m33|cortex-m33"
     "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|cortex-m|m55|-C target-cpu=cortex-m55|cortex-m55"
     "virt|RV32IMAC|riscv32imac-unknown-none-elf|riscv|||rv32"
     "virt|RV32IMAFC (scalar)|riscv32imafc-unknown-none-elf|riscv|||rv32"

@@ -192,6 +192,84 @@ fn smlad_i8_matches_scalar() {
     check_i8_linear(kern);
 }
 
+/// The SMLAD product over activations quantized into 16-bit pairs, with the buffer the
+/// engine gives it (`activation_values`), misaligned by 0-3 bytes, and one too small
+/// for the pairs (the generic frame), against the scalar reference.
+#[cfg(target_arch = "arm")]
+#[test]
+fn smlad_pairs_linear_matches_scalar() {
+    let mut ks: Vec<usize> = (0..=20).collect();
+    ks.extend([48, 60, 64, 68, 80, 256, 260, 512, 1024]);
+    for k in ks {
+        for &n in &[1usize, 3, 4, 5, 7, 8, 13] {
+            for &rows in &[1usize, 2, 9] {
+                for (values, scales) in weight_cases(n, k) {
+                    let w = I8Matrix {
+                        values: &values,
+                        scales: &scales,
+                    };
+                    let bias = f32s(n, 9, 1.0);
+                    for x in activation_cases(rows, k) {
+                        let mut want = vec![f32::NAN; rows * n];
+                        let mut q = vec![0i8; k];
+                        scalar::linear_i8(&x, w, Some(&bias), k, &mut want, &mut q);
+                        let needed = quant::activation_values(rows, k).expect("small sizes");
+                        for (offset, len) in [(0, needed), (1, needed), (3, needed), (0, k)] {
+                            let mut values = vec![0i8; offset + len];
+                            let mut act_scales = vec![0.0f32; quant::activation_scales(rows)];
+                            let mut act = Activations {
+                                values: &mut values[offset..],
+                                scales: &mut act_scales,
+                            };
+                            let mut got = vec![f32::NAN; rows * n];
+                            quant::arm::linear_i8(&x, w, Some(&bias), k, &mut got, &mut act);
+                            for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                                assert!(
+                                    g.to_bits() == r.to_bits() || (g.is_nan() && r.is_nan()),
+                                    "smlad pairs k={k} n={n} rows={rows} offset={offset} \
+                                     len={len} i={i}: {g} vs {r}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The pair layout holds exactly `quantize_row`'s integers and scale, NaN and infinity
+/// included.
+#[cfg(target_arch = "arm")]
+#[test]
+fn quantize_row_pairs_matches_quantize_row() {
+    let mut cases = activation_cases(1, 37);
+    cases.push((0..37).map(|i| i as f32 * 0.25 - 4.0).collect());
+    let mut with_nan = f32s(37, 7, 3.0);
+    with_nan[5] = f32::NAN;
+    cases.push(with_nan);
+    let mut with_inf = f32s(37, 8, 3.0);
+    with_inf[9] = f32::NEG_INFINITY;
+    cases.push(with_inf);
+    // 0.5 - 2^-25 times 127 / amax: the one product where `p + 0.5` rounds up to 1.0.
+    cases.push(vec![
+        127.0,
+        0.5 - 1.0 / 33_554_432.0,
+        -(0.5 - 1.0 / 33_554_432.0),
+        -0.0,
+    ]);
+    for x in cases {
+        let mut want = vec![0i8; x.len()];
+        let want_scale = quant::quantize_row(&x, &mut want);
+        let mut pairs = vec![0xdead_beefu32; 2 * x.len().div_ceil(4)];
+        let scale = quant::arm::quantize_row_pairs(&x, &mut pairs);
+        assert_eq!(scale.to_bits(), want_scale.to_bits(), "{x:?}");
+        for (i, &q) in want.iter().enumerate() {
+            assert_eq!(quant::arm::pair_value(&pairs, i), q, "element {i} of {x:?}");
+        }
+    }
+}
+
 #[test]
 fn i8_weights_with_f32_activations_are_close_to_dequantized_f32() {
     let (n, k) = (5, 70);

@@ -8,8 +8,9 @@
 #   (tests/quantized.rs) runs with each host kernel too (int8 results are bit-identical
 #   across kernels, so its figures do not move).
 # - The firmware suite with int8 and f16 weights on mps2-an386 (Cortex-M4F: SMLAD, FPU
-#   vcvtb/vcvtt) and on mps3-an547 (Cortex-M55 built with -C target-cpu=cortex-m55:
-#   Helium), each checking the dispatched int8 and f16 kernels against their scalar twins
+#   vcvtb/vcvtt), with int8 weights on mps2-an505 (Cortex-M33 built with
+#   -C target-cpu=cortex-m33: SMLAD), and on mps3-an547 (Cortex-M55 built with
+#   -C target-cpu=cortex-m55: Helium), each checking the dispatched int8 and f16 kernels against their scalar twins
 #   (the f16 one must be the active f32 kernel's twin and must have run) and the model's
 #   outputs against the host engine's for the same quantized blob.
 set -euo pipefail
@@ -50,6 +51,7 @@ run() { # dtype, board, target, target dir, rustflags
 }
 run i8 mps2-an386 thumbv7em-none-eabihf "$root/target/firmware" ""
 run f16 mps2-an386 thumbv7em-none-eabihf "$root/target/firmware" ""
+run i8 mps2-an505 thumbv8m.main-none-eabihf "$root/target/firmware-m33" "-C target-cpu=cortex-m33"
 run i8 mps3-an547 thumbv8m.main-none-eabihf "$root/target/firmware-m55" "-C target-cpu=cortex-m55"
 run f16 mps3-an547 thumbv8m.main-none-eabihf "$root/target/firmware-m55" "-C target-cpu=cortex-m55"
 # Leave the default (f32) build in place for the other scripts.

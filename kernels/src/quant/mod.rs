@@ -111,14 +111,30 @@ impl Activations<'_> {
 }
 
 /// Bytes of quantized values an [`Activations`] buffer needs for products with at most
-/// `rows` input rows and reduction length at most `k`: `min(rows, I8_ROW_BLOCK) * k`.
+/// `rows` input rows and reduction length at most `k`: the larger of
+/// `min(rows, I8_ROW_BLOCK) * k` (rows of int8 values) and `2 * k + 4` (one row of
+/// sign-extended 16-bit values, word-aligned inside the buffer, as the SMLAD kernel stores
+/// it: `arm::quantize_row_pairs`); 0 when `rows` is 0.
 pub const fn activation_values(rows: usize, k: usize) -> Option<usize> {
-    let rows = if rows < I8_ROW_BLOCK {
+    let block_rows = if rows < I8_ROW_BLOCK {
         rows
     } else {
         I8_ROW_BLOCK
     };
-    rows.checked_mul(k)
+    let Some(int8_rows) = block_rows.checked_mul(k) else {
+        return None;
+    };
+    let Some(pairs) = k.checked_mul(2) else {
+        return None;
+    };
+    let Some(pairs) = pairs.checked_add(4) else {
+        return None;
+    };
+    if rows == 0 || int8_rows >= pairs {
+        Some(int8_rows)
+    } else {
+        Some(pairs)
+    }
 }
 
 /// Scales an [`Activations`] buffer needs for products with at most `rows` input rows.
@@ -353,18 +369,14 @@ fn linear_i8_dispatch(
             }
         }
         #[cfg(pf_arm_dsp)]
-        QuantKernel::Smlad => {
-            if let Some(kern) = arm::Smlad::detect() {
-                count(QuantKernel::Smlad);
-                return linear_i8(kern, x, w, bias, k, y, act);
-            }
+        QuantKernel::Smlad if arm::Smlad::detect().is_some() => {
+            count(QuantKernel::Smlad);
+            return arm::linear_i8(x, w, bias, k, y, act);
         }
         #[cfg(pf_arm_mve)]
-        QuantKernel::Helium => {
-            if let Some(kern) = helium::Helium::detect() {
-                count(QuantKernel::Helium);
-                return linear_i8(kern, x, w, bias, k, y, act);
-            }
+        QuantKernel::Helium if helium::Helium::detect().is_some() => {
+            count(QuantKernel::Helium);
+            return helium::linear_i8(x, w, bias, k, y, act);
         }
         _ => {}
     }

@@ -111,6 +111,10 @@ pub struct Board {
     /// Paints the free stack below the caller, runs `work`, and returns the deepest stack
     /// use in bytes below the caller's stack pointer.
     pub stack_used: fn(work: &mut dyn FnMut()) -> usize,
+    /// [`figures::MATVEC_I8_VALUES`] bytes of int8 weights for the measured int8 products
+    /// (their values do not change the instruction counts): the board places them where
+    /// they fit (the Cortex-M55's 512 KiB ITCM cannot hold them beside the code).
+    pub matvec_i8: &'static [i8],
 }
 
 /// Counts of one run.

@@ -14,7 +14,7 @@ fn main() -> ! {
         "mps2-an505",
         Kernels {
             f32: Kernel::ArmFpu,
-            int8: QuantKernel::Scalar,
+            int8: QuantKernel::Smlad,
         },
         SCRATCH,
     )
