@@ -511,8 +511,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             let out = json!({
                 "kernel": picoformer_kernels::active_kernel().name(),
-                "quant_kernel": picoformer_kernels::quant::active_quant_kernel().name(),
-                "f16_kernel": picoformer_kernels::quant::active_f16_kernel().name(),
+                "quant_kernel": picoformer_kernels::active_kernel().member_name(picoformer_kernels::Dtype::I8),
+                "f16_kernel": picoformer_kernels::active_kernel().member_name(picoformer_kernels::Dtype::F16),
                 "dtype": m.dtype().name(),
                 "encode_s": median(&mut encode_s),
                 "forward_s": median(&mut forward_s),

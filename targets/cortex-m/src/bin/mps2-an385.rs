@@ -3,7 +3,7 @@
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -13,7 +13,7 @@ fn main() -> ! {
         "mps2-an385",
         Kernels {
             f32: Kernel::Scalar,
-            int8: QuantKernel::Scalar,
+            int8: Kernel::Scalar,
         },
         SCRATCH,
     )

@@ -4,7 +4,7 @@
 #![no_main]
 
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -14,7 +14,7 @@ fn main() -> ! {
         "mps3-an547",
         Kernels {
             f32: Kernel::Mve,
-            int8: QuantKernel::Helium,
+            int8: Kernel::Mve,
         },
         SCRATCH,
     )

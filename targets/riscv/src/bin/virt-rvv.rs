@@ -6,7 +6,7 @@
 #![no_main]
 
 use picoformer_firmware_riscv as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel};
+use picoformer_firmware_suite::{Kernel, Kernels};
 
 #[riscv_rt::entry]
 fn main() -> ! {
@@ -17,7 +17,7 @@ fn main() -> ! {
         "virt-rvv",
         Kernels {
             f32: Kernel::Rvv,
-            int8: QuantKernel::Scalar,
+            int8: Kernel::Scalar,
         },
         scratch,
     )

@@ -3,7 +3,7 @@
 #![no_main]
 
 use picoformer_firmware_riscv as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel};
+use picoformer_firmware_suite::{Kernel, Kernels};
 
 #[riscv_rt::entry]
 fn main() -> ! {
@@ -14,7 +14,7 @@ fn main() -> ! {
         "virt",
         Kernels {
             f32: Kernel::Scalar,
-            int8: QuantKernel::Scalar,
+            int8: Kernel::Scalar,
         },
         scratch,
     )

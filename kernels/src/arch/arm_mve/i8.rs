@@ -4,20 +4,21 @@
 //! (`BLOCK` = 1: the frame leaves no tail); per 16 bytes and 4 weight rows the loop issues
 //! 9 instructions for 64 multiply-accumulates.
 
-use super::{I8Dot, MR};
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
-/// The Helium kernel: any length, 4 weight rows at a time.
+/// The MVE kernel: any length, 4 weight rows at a time.
 #[derive(Debug, Clone, Copy)]
-pub struct Helium(());
+pub struct MveI8(());
 
-impl I8Dot for Helium {
-    const NAME: &'static str = "helium";
+impl I8Dot for MveI8 {
+    const NAME: &'static str = "mve";
     const BLOCK: usize = 1;
 
     fn detect() -> Option<Self> {
         // build.rs enables this module only when compiling for a core with MVE.
-        Some(Helium(()))
+        Some(MveI8(()))
     }
 
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
@@ -27,7 +28,7 @@ impl I8Dot for Helium {
         }
         // SAFETY: every slice holds at least `n` bytes (just above), `n > 0`, and the
         // target has MVE (build.rs).
-        unsafe { helium_dot_i8_4x1(x, &w, n) }
+        unsafe { arm_mve_dot_i8_4x1(x, &w, n) }
     }
 }
 
@@ -37,7 +38,7 @@ impl I8Dot for Helium {
 /// `n > 0`; every slice must hold at least `n` bytes; the CPU must have MVE with the
 /// low-overhead-branch extension (Cortex-M55) and CP10/CP11 enabled (cortex-m-rt does).
 #[inline(never)]
-unsafe fn helium_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
+unsafe fn arm_mve_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
     let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
     // SAFETY: the tail-predicated loop reads exactly `n` bytes from each pointer (in
     // bounds by the caller's guarantee); it writes only the registers it names (q0 and

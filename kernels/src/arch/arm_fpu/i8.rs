@@ -5,7 +5,8 @@
 //! 27 instructions for 16 multiply-accumulates. Plain `LDR` (the M-profile cores and
 //! Armv7-A load unaligned words), so rows need no alignment.
 
-use super::{I8Dot, MR};
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
 /// The SMLAD kernel: 8-byte blocks, weight rows in pairs.
