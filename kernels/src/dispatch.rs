@@ -41,6 +41,7 @@ use half::f16;
 macro_rules! dispatch {
     ($kernel:expr, $dtype:ident: $trait:ident, record = $record:expr,
      |$kern:ident, $id:ident| $simd:expr, scalar => $scalar:expr) => {{
+        #[allow(unused_macros)] // no kernel set on this target
         macro_rules! serve {
             ($set:ty) => {
                 if let Some($kern) = <<$set as KernelSet>::$dtype as $trait>::detect() {
@@ -193,24 +194,32 @@ impl Kernel {
     pub fn member_name(self, dtype: Dtype) -> &'static str {
         match dtype {
             Dtype::F32 => dispatch!(self, F32: F32Simd, record = false,
-                                    |kern, _id| f32_name(kern), scalar => "scalar"),
+                                    |kern, _id| names::f32(kern), scalar => "scalar"),
             Dtype::F16 => dispatch!(self, F16: F16Dot, record = false,
-                                    |kern, _id| f16_name(kern), scalar => "scalar"),
+                                    |kern, _id| names::f16(kern), scalar => "scalar"),
             Dtype::I8 => dispatch!(self, I8: I8Dot, record = false,
-                                   |kern, _id| i8_name(kern), scalar => "scalar"),
+                                   |kern, _id| names::i8(kern), scalar => "scalar"),
         }
     }
 }
 
-/// The names of the implementations, for [`Kernel::member_name`].
-fn f32_name<K: F32Simd>(_kern: K) -> &'static str {
-    K::NAME
-}
-fn f16_name<K: F16Dot>(_kern: K) -> &'static str {
-    K::NAME
-}
-fn i8_name<K: I8Dot>(_kern: K) -> &'static str {
-    K::NAME
+/// The names of the implementations, for [`Kernel::member_name`] (unused on targets
+/// without a kernel set: thumbv6m, riscv32imac).
+#[allow(dead_code)]
+mod names {
+    use super::{F16Dot, F32Simd, I8Dot};
+
+    pub fn f32<K: F32Simd>(_kern: K) -> &'static str {
+        K::NAME
+    }
+
+    pub fn f16<K: F16Dot>(_kern: K) -> &'static str {
+        K::NAME
+    }
+
+    pub fn i8<K: I8Dot>(_kern: K) -> &'static str {
+        K::NAME
+    }
 }
 
 /// One kernel: its implementation of each dtype ([`Absent`] where it has none).
@@ -547,11 +556,11 @@ pub fn attention_probed(
     scores: &mut [f32],
     probe: Option<(usize, &mut [f32])>,
 ) {
-    use crate::frame::f32::{attention_using, axpy_strided, dot_strided};
+    use crate::frame::f32::attention_using;
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| attention_using(
-                  |x, w, stride, y| dot_strided(kern, x, w, stride, y),
-                  |alpha, x, stride, y| axpy_strided(kern, alpha, x, stride, y),
+                  |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
+                  |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
                   query, keys, values, n_heads, scores, probe),
               scalar => attention_using(
                   generic::f32::dot_strided, generic::f32::axpy_strided,

@@ -4,19 +4,21 @@
 //! - [`Matrix`] is the one view of a weight matrix `[n, k]` the engine computes with; the
 //!   [`linear`] here dispatches on its element type once per product.
 //! - f16 weights: each weight is widened to f32 and multiplied with the f32 activation,
-//!   f32 accumulation ([`scalar::linear_f16`]; AVX2 + F16C on x86_64, the FPU's
-//!   `VCVTB`/`VCVTT.F32.F16` on Cortex-M4F/M7/M33 and Armv7-A, Helium's on the M55: the
-//!   [`f16dot`] frame and [`F16Kernel`]).
+//!   f32 accumulation ([`crate::generic::f16::linear_f16`]; AVX2 + F16C on x86_64, the
+//!   FPU's `VCVTB`/`VCVTT.F32.F16` on Cortex-M4F/M7/M33 and Armv7-A, MVE's on the M55:
+//!   the [`crate::frame::f16`] frame).
 //! - int8 weights (`w[o][i] = scale[o] * q[o][i]`, symmetric, `q` in `-127..=127`): the
 //!   activation rows are quantized too, each with its own dynamic symmetric scale
 //!   ([`quantize_row`]); the dot products are exact i32 sums of i8 products, and
 //!   `y[r][o] = (acc as f32) * (sx[r] * scale[o]) + bias[o]`. The integer part is exact,
 //!   and the epilogue is the same code for every kernel, so every kernel (scalar, AVX2,
-//!   SDOT, SMLAD, Helium) gives bit-identical results. [`scalar::linear_i8_f32`] is the
+//!   SDOT, SMLAD, MVE) gives bit-identical results. [`crate::generic::i8::linear_i8_f32`] is the
 //!   weights-only variant (f32 activations, f32 accumulation), a reference for measuring
 //!   what the activation quantization costs; the engine does not use it.
-//! - Integer kernels implement [`I8Dot`] and see only whole blocks; the frame here
-//!   handles leftover rows, the `k % BLOCK` tail, the scales and the bias.
+//! - Integer kernels implement [`I8Dot`] and see only whole blocks; the frame
+//!   ([`crate::frame::i8`]) handles leftover rows, the `k % BLOCK` tail, the scales and
+//!   the bias.
+//! - Which kernel serves each dtype: [`crate::dispatch`].
 
 pub use crate::frame::i8::{dequantize, linear_i8, I8Dot};
 pub use half::f16;
