@@ -19,6 +19,13 @@ pub trait F16Dot: Copy {
     const NAME: &'static str;
     /// Elements per block.
     const BLOCK: usize;
+    /// Loop order of a product with several input rows: `true` runs each tile of `MR`
+    /// weight rows against every input row before the next tile (each weight read once
+    /// per product, from cache for the later rows: hosts); `false` (the default) makes
+    /// one [`dot_rows`](Self::dot_rows) call per input row over all tiles (fewest calls:
+    /// microcontrollers, which have no cache to share loads through). The sums are the
+    /// same either way.
+    const TILE_OUTER: bool = false;
 
     /// The kernel, if this CPU runs it.
     fn detect() -> Option<Self>;
@@ -40,9 +47,10 @@ pub trait F16Dot: Copy {
 }
 
 /// The f16-weight linear layer on kernel `kern` (shapes as
-/// [`crate::generic::f16::linear_f16`]): per input row, the whole tiles of `MR` weight rows in
-/// one [`F16Dot::dot_rows`] call, the leftover rows through [`F16Dot::dot_blocks`], then
-/// the `k % BLOCK` tails and the bias here.
+/// [`crate::generic::f16::linear_f16`]): per input row, the whole tiles of `MR` weight
+/// rows in one [`F16Dot::dot_rows`] call (or, with [`F16Dot::TILE_OUTER`], per tile one
+/// call for each input row), the leftover rows through [`F16Dot::dot_blocks`], then the
+/// `k % BLOCK` tails and the bias here.
 pub fn linear_f16<K: F16Dot>(
     kern: K,
     x: &[f32],
@@ -66,6 +74,19 @@ pub fn linear_f16<K: F16Dot>(
     let whole = n / MR * MR;
     // Index loops with `get`: every length next to the `k > 0` check above (the
     // link-time no-panic proof).
+    if K::TILE_OUTER && rows > 1 {
+        for t in 0..whole / MR {
+            let w_tile = w.get(t * MR * k..).unwrap_or(&[]);
+            for r in 0..rows {
+                if let (Some(x_row), Some(y_tile)) = (
+                    x.get(r * k..(r + 1) * k),
+                    y.get_mut(r * n + t * MR..r * n + (t + 1) * MR),
+                ) {
+                    kern.dot_rows(x_row, w_tile, k, blocks, y_tile);
+                }
+            }
+        }
+    }
     for r in 0..rows {
         let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
         else {
@@ -74,7 +95,9 @@ pub fn linear_f16<K: F16Dot>(
         let Some((main, rest)) = y_row.split_at_mut_checked(whole) else {
             return;
         };
-        kern.dot_rows(x_row, w, k, blocks, main);
+        if !(K::TILE_OUTER && rows > 1) {
+            kern.dot_rows(x_row, w, k, blocks, main);
+        }
         for (o, dst) in (whole..).zip(rest.iter_mut()) {
             *dst = kern.dot_blocks(x_row, w.get(o * k..(o + 1) * k).unwrap_or(&[]), blocks);
         }

@@ -3,7 +3,7 @@
 
 use crate::frame::f16::F16Dot;
 use crate::frame::f32::MR;
-use crate::generic::f16::dot_f16;
+use crate::generic::f16::ScalarF16;
 use core::arch::x86_64::*;
 use half::f16;
 
@@ -14,6 +14,9 @@ pub struct Avx2F16(());
 impl F16Dot for Avx2F16 {
     const NAME: &'static str = "avx2-f16c";
     const BLOCK: usize = 8;
+    // Each 4-row weight tile against every input row before the next: the weights are
+    // streamed once per product.
+    const TILE_OUTER: bool = true;
 
     fn detect() -> Option<Self> {
         #[cfg(feature = "std")]
@@ -48,11 +51,11 @@ impl F16Dot for Avx2F16 {
         }
     }
 
-    /// The scalar reference's order ([`dot_f16`]: 8 lanes, pairwise): the frame adds the
-    /// tail after it, which is exactly `dot_f16` over the whole row.
+    /// The scalar reference's order ([`crate::generic::f16::dot_f16`]: 8 lanes,
+    /// pairwise): the frame adds the tail after it, which is exactly `dot_f16` over the
+    /// whole row (the leftover rows' sums are the scalar reference's, bit for bit).
     fn dot_blocks(self, x: &[f32], w: &[f16], blocks: usize) -> f32 {
-        let n = (blocks * 8).min(x.len()).min(w.len());
-        dot_f16(x.get(..n).unwrap_or(&[]), w.get(..n).unwrap_or(&[]))
+        ScalarF16.dot_blocks(x, w, blocks)
     }
 }
 
