@@ -170,6 +170,8 @@ impl Kernel {
     }
 
     /// True when this build and this CPU can run it (its f32 member: every set has one).
+    /// Without `std` inlined, so that [`active_kernel`] folds to a constant.
+    #[cfg_attr(not(feature = "std"), inline(always))]
     pub fn available(self) -> bool {
         dispatch!(self, F32: F32Simd, record = false, |_kern, _id| true,
                   scalar => self == Kernel::Scalar)
@@ -409,6 +411,9 @@ pub fn active_kernel_for(dtype: Dtype) -> Kernel {
 
 /// The best available kernel, or the forced one. A forced kernel that this CPU cannot run
 /// falls back to the scalar reference, and [`kernel_calls`] then shows it never ran.
+/// Without `std` every detection is a constant and this is inlined: the dispatch `match`
+/// folds to the one kernel of the build, and no other kernel is linked.
+#[cfg_attr(not(feature = "std"), inline(always))]
 fn choose() -> Kernel {
     // Miri cannot run SIMD intrinsics: under Miri the scalar reference is what runs (and
     // what Miri checks).
@@ -421,17 +426,23 @@ fn choose() -> Kernel {
             .filter(|k| k.available())
             .unwrap_or(Kernel::Scalar);
     }
-    [
-        Kernel::Avx512,
-        Kernel::Avx2,
-        Kernel::Neon,
-        Kernel::Mve,
-        Kernel::ArmFpu,
-        Kernel::Rvv,
-    ]
-    .into_iter()
-    .find(|k| k.available())
-    .unwrap_or(Kernel::Scalar)
+    // Best first. An `if` chain, not a search loop: at `opt-level = "s"` a loop over the
+    // kernels is not unrolled, and the choice would stay a run-time value on firmware.
+    if Kernel::Avx512.available() {
+        Kernel::Avx512
+    } else if Kernel::Avx2.available() {
+        Kernel::Avx2
+    } else if Kernel::Neon.available() {
+        Kernel::Neon
+    } else if Kernel::Mve.available() {
+        Kernel::Mve
+    } else if Kernel::ArmFpu.available() {
+        Kernel::ArmFpu
+    } else if Kernel::Rvv.available() {
+        Kernel::Rvv
+    } else {
+        Kernel::Scalar
+    }
 }
 
 /// Per dtype, the code of the kernel that served the latest product (0: none yet). A
