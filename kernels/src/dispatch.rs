@@ -18,8 +18,9 @@
 //!
 //! - [`active_kernel`]: under `std` the best set this CPU runs, or the one named by the
 //!   environment variable `PICOFORMER_KERNEL`, chosen on first use; without `std` it is
-//!   chosen at compile time (the detection is a constant, so the `match` below folds to
-//!   one direct call and no static exists); under Miri always the scalar reference.
+//!   chosen at compile time (every detection is a constant and the choice is inlined, so
+//!   each dispatching `match` folds to one direct call into the build's own set, no other
+//!   set is linked, and no static exists); under Miri always the scalar reference.
 //! - The record ([`kernel_calls`], [`last_kernel`]): one table, per [`Dtype`], of which
 //!   kernel served the products. `last_kernel` for f16 and int8 exists on every target
 //!   (one byte each, written once per product) so the firmware suite proves its kernels
