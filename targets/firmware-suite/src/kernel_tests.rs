@@ -26,12 +26,12 @@ pub(crate) fn active_is(expected: crate::Kernels) -> Check {
     let active = k::active_kernel();
     let int8 = k::active_kernel_for(k::Dtype::I8);
     defmt::println!(
-        "active f32 kernel: {=str} (expected {=str}), int8 kernel: {=str}'s {=str} (expected {=str})",
+        "active f32 kernel: {=str} (expected {=str}), int8 served by: {=str} (expected {=str}; its {=str} kernel)",
         active.name(),
         expected.f32.name(),
         int8.name(),
-        active.member_name(k::Dtype::I8),
-        expected.int8.name()
+        expected.int8.name(),
+        active.member_name(k::Dtype::I8)
     );
     ensure(active == expected.f32, "the active kernel is the board's")?;
     ensure(
