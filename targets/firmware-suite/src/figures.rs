@@ -87,7 +87,13 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     picoformer::kernels::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
     icount_stop();
     icount_start();
-    picoformer::kernels::scalar::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
+    picoformer::kernels::generic::f32::linear(
+        &input,
+        &MATVEC_WEIGHTS,
+        None,
+        MATVEC_IN,
+        &mut output,
+    );
     icount_stop();
     let weights = picoformer::kernels::I8Matrix {
         values: board.matvec_i8.get(..MATVEC_OUT * MATVEC_IN).unwrap_or(&[]),
@@ -105,7 +111,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     icount_stop();
     icount_start();
     picoformer::kernels::quant::linear_i8(
-        picoformer::kernels::quant::scalar::ScalarI8,
+        picoformer::kernels::generic::i8::ScalarI8,
         &input,
         weights,
         None,
@@ -143,7 +149,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     }
     defmt::println!(
         "figure matvec_i8_kernel {=str}",
-        picoformer::kernels::quant::active_quant_kernel().name()
+        picoformer::kernels::active_kernel().member_name(picoformer::kernels::Dtype::I8)
     );
     defmt::println!("figure matvec_macs {=usize}", MATVEC_OUT * MATVEC_IN);
     defmt::println!(

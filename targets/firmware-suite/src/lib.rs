@@ -68,8 +68,7 @@ pub mod golden {
 }
 
 pub use golden::Net;
-/// The kernels a board's build can dispatch to (for [`Board::kernel`]).
-pub use picoformer_kernels::quant::QuantKernel;
+/// The kernels a board's build can dispatch to (for [`Board::kernels`]).
 pub use picoformer_kernels::Kernel;
 
 /// The kernels a board's build dispatches to.
@@ -77,8 +76,9 @@ pub use picoformer_kernels::Kernel;
 pub struct Kernels {
     /// The f32 kernel.
     pub f32: Kernel,
-    /// The int8 (int8 weights and activations) kernel.
-    pub int8: QuantKernel,
+    /// The kernel whose int8 member serves int8 weights and activations (the f32
+    /// kernel's set where it has an int8 member for this target, else the scalar one).
+    pub int8: Kernel,
 }
 
 /// Bytes of the one scratch buffer: the largest golden beam's need, which covers greedy

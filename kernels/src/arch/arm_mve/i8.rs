@@ -4,20 +4,21 @@
 //! (`BLOCK` = 1: the frame leaves no tail); per 16 bytes and 4 weight rows the loop issues
 //! 9 instructions for 64 multiply-accumulates.
 
-use super::{I8Dot, MR};
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
-/// The Helium kernel: any length, 4 weight rows at a time.
+/// The MVE kernel: any length, 4 weight rows at a time.
 #[derive(Debug, Clone, Copy)]
-pub struct Helium(());
+pub struct MveI8(());
 
-impl I8Dot for Helium {
-    const NAME: &'static str = "helium";
+impl I8Dot for MveI8 {
+    const NAME: &'static str = "mve";
     const BLOCK: usize = 1;
 
     fn detect() -> Option<Self> {
         // build.rs enables this module only when compiling for a core with MVE.
-        Some(Helium(()))
+        Some(MveI8(()))
     }
 
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
@@ -27,7 +28,19 @@ impl I8Dot for Helium {
         }
         // SAFETY: every slice holds at least `n` bytes (just above), `n > 0`, and the
         // target has MVE (build.rs).
-        unsafe { helium_dot_i8_4x1(x, &w, n) }
+        unsafe { arm_mve_dot_i8_4x1(x, &w, n) }
+    }
+
+    fn linear(
+        self,
+        x: &[f32],
+        w: crate::quant::I8Matrix,
+        bias: Option<&[f32]>,
+        k: usize,
+        y: &mut [f32],
+        act: &mut crate::quant::Activations,
+    ) {
+        linear_i8(x, w, bias, k, y, act)
     }
 }
 
@@ -37,7 +50,7 @@ impl I8Dot for Helium {
 /// `n > 0`; every slice must hold at least `n` bytes; the CPU must have MVE with the
 /// low-overhead-branch extension (Cortex-M55) and CP10/CP11 enabled (cortex-m-rt does).
 #[inline(never)]
-unsafe fn helium_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
+unsafe fn arm_mve_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
     let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
     // SAFETY: the tail-predicated loop reads exactly `n` bytes from each pointer (in
     // bounds by the caller's guarantee); it writes only the registers it names (q0 and
@@ -75,19 +88,19 @@ unsafe fn helium_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
     [a0, a1, a2, a3]
 }
 
-/// Quantizes `x` into `q` exactly as [`super::quantize_row`] does, in Helium: the max-abs
+/// Quantizes `x` into `q` exactly as [`crate::quant::quantize_row`] does, in Helium: the max-abs
 /// scan (`VMAXNMA`, 3 instructions per 4 values) and the scaling, rounding and narrowing
 /// store (8 per 4 values). Helium flushes subnormal inputs and results to zero, which
 /// cannot change an integer when `max |x| >= 2^-100` (a subnormal value or product is
 /// then far below half a step); smaller maxima, and those that are not finite, go to
 /// `quantize_row`. `q` holds `x.len()` values. Returns the scale.
-pub fn quantize_row_helium(x: &[f32], q: &mut [i8]) -> f32 {
+pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
     let n = x.len().min(q.len());
     let (Some(x), Some(q)) = (x.get(..n), q.get_mut(..n)) else {
         return 0.0;
     };
     if n == 0 {
-        return super::quantize_row(x, q);
+        return crate::quant::quantize_row(x, q);
     }
     let mut amax_bits = 0u32;
     // SAFETY: the tail-predicated loop reads exactly `n` floats from `x`; it writes only
@@ -114,9 +127,9 @@ pub fn quantize_row_helium(x: &[f32], q: &mut [i8]) -> f32 {
     // 2^-100: below it (or NaN, or infinite), the exact rule of `quantize_row`.
     const SMALLEST_AMAX: f32 = f32::from_bits(0x0d80_0000);
     if amax.is_nan() || amax < SMALLEST_AMAX || !amax.is_finite() {
-        return super::quantize_row(x, q);
+        return crate::quant::quantize_row(x, q);
     }
-    let inv = super::I8_MAX / amax;
+    let inv = crate::quant::I8_MAX / amax;
     // `round_to_i8(p)`: `p + 0.5` with the sign of `p` (`VAND`/`VORR` build it), then
     // `VCVT` toward zero; `|p| <= 127 * (1 + 2^-23)` needs no clamp, NaN gives 0.
     // SAFETY: the tail-predicated loop reads `n` floats from `x` and writes `n` bytes to
@@ -147,24 +160,24 @@ pub fn quantize_row_helium(x: &[f32], q: &mut [i8]) -> f32 {
             options(nostack),
         );
     }
-    amax / super::I8_MAX
+    amax / crate::quant::I8_MAX
 }
 
-/// The int8 linear layer on Helium, bit-identical to [`super::scalar::linear_i8`]: each
-/// input row quantized once ([`quantize_row_helium`]), one asm loop over all groups of 4
-/// weight rows ([`helium_matvec`]), and the scalar-FPU epilogue of the SMLAD kernel (the
+/// The int8 linear layer on Helium, bit-identical to [`crate::generic::i8::linear_i8`]: each
+/// input row quantized once ([`quantize_row_mve`]), one asm loop over all groups of 4
+/// weight rows ([`arm_mve_matvec_i8`]), and the scalar-FPU epilogue of the SMLAD kernel (the
 /// FPU keeps subnormals, Helium would not). Fewer than 4 weight rows go through the
 /// generic frame.
 pub fn linear_i8(
     x: &[f32],
-    w: super::I8Matrix,
+    w: crate::quant::I8Matrix,
     bias: Option<&[f32]>,
     k: usize,
     y: &mut [f32],
-    act: &mut super::Activations,
+    act: &mut crate::quant::Activations,
 ) {
-    if k == 0 || k > super::I8_MAX_K {
-        return super::linear_i8(Helium(()), x, w, bias, k, y, act);
+    if k == 0 || k > crate::quant::I8_MAX_K {
+        return crate::frame::i8::linear_i8(MveI8(()), x, w, bias, k, y, act);
     }
     let rows = x.len() / k;
     let n = w.values.len() / k;
@@ -174,19 +187,19 @@ pub fn linear_i8(
         w.scales.get(..n),
         n >= 4 && y.len() >= rows * n,
     ) else {
-        return super::linear_i8(Helium(()), x, w, bias, k, y, act);
+        return crate::frame::i8::linear_i8(MveI8(()), x, w, bias, k, y, act);
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
-        let sx = quantize_row_helium(x_row, q);
+        let sx = quantize_row_mve(x_row, q);
         // SAFETY: `q` holds `k` bytes, `values` `n * k`, `y_row` `n` values, `k > 0`,
         // `n >= 4`; the target has MVE (build.rs). The last pass (when `n % 4 != 0`)
         // rewrites the sums of the rows it shares.
         unsafe {
-            helium_matvec(q, values.as_ptr(), k, n / 4, y_row.as_mut_ptr());
+            arm_mve_matvec_i8(q, values.as_ptr(), k, n / 4, y_row.as_mut_ptr());
             if !n.is_multiple_of(4) {
-                helium_matvec(
+                arm_mve_matvec_i8(
                     q,
                     values.as_ptr().wrapping_add((n - 4) * k),
                     k,
@@ -195,7 +208,7 @@ pub fn linear_i8(
                 );
             }
         }
-        super::arm::dequantize_sums(y_row, sx, scales, bias);
+        crate::arch::arm_fpu::i8::dequantize_sums(y_row, sx, scales, bias);
     }
 }
 
@@ -207,7 +220,7 @@ pub fn linear_i8(
 /// `k > 0`, `groups > 0`, `x` holds `k` bytes, `w` points at `4 * groups * k` readable
 /// bytes and `sums` at `4 * groups` writable words; the CPU has MVE with the
 /// low-overhead-branch extension.
-unsafe fn helium_matvec(x: &[i8], w: *const i8, k: usize, groups: usize, sums: *mut f32) {
+unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sums: *mut f32) {
     /// The arguments, read by the asm through one register.
     #[repr(C)]
     struct Pass {

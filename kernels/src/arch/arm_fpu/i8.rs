@@ -5,7 +5,8 @@
 //! 27 instructions for 16 multiply-accumulates. Plain `LDR` (the M-profile cores and
 //! Armv7-A load unaligned words), so rows need no alignment.
 
-use super::{I8Dot, MR};
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
 /// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
@@ -64,6 +65,18 @@ impl I8Dot for Smlad {
             }
         }
         out
+    }
+
+    fn linear(
+        self,
+        x: &[f32],
+        w: crate::quant::I8Matrix,
+        bias: Option<&[f32]>,
+        k: usize,
+        y: &mut [f32],
+        act: &mut crate::quant::Activations,
+    ) {
+        linear_i8(x, w, bias, k, y, act)
     }
 }
 
@@ -129,7 +142,7 @@ unsafe fn arm_dsp_dot_i8_2x1(x: &[i8], w0: &[i8], w1: &[i8], blocks: usize) -> (
     (a0, a1)
 }
 
-/// Quantizes `x` exactly as [`super::quantize_row`] does (same scale, same integers) and
+/// Quantizes `x` exactly as [`crate::quant::quantize_row`] does (same scale, same integers) and
 /// stores the integers the way the SMLAD loop consumes them: for each 4 values
 /// `q0 q1 q2 q3`, the word `[q0, q2]` then the word `[q1, q3]` (sign-extended 16-bit
 /// halves, low half first), which is what `SXTB16` makes of a weight word and of the
@@ -153,7 +166,7 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
         pairs.fill(0);
         return if amax == 0.0 { 0.0 } else { amax };
     }
-    let inv = super::I8_MAX / amax;
+    let inv = crate::quant::I8_MAX / amax;
     // With a tiny `amax` (below `127 / f32::MAX`) `inv` is infinite and the products
     // need the clamp of `round_to_i8`; otherwise they stay within 127 without it.
     #[cfg(pf_arm_fpu)]
@@ -168,17 +181,17 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
             None => 0,
         };
         let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) else {
-            return amax / super::I8_MAX;
+            return amax / crate::quant::I8_MAX;
         };
         store_pairs::<false>(x_rest, inv, p_rest);
-        return amax / super::I8_MAX;
+        return amax / crate::quant::I8_MAX;
     }
     if inv.is_finite() {
         store_pairs::<false>(x, inv, pairs);
     } else {
         store_pairs::<true>(x, inv, pairs);
     }
-    amax / super::I8_MAX
+    amax / crate::quant::I8_MAX
 }
 
 /// `round_to_i8(v * inv)` for every `v` of `x`, stored in the layout of
@@ -438,21 +451,21 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 }
 
 /// The int8 linear layer on the SMLAD kernel, bit-identical to
-/// [`super::scalar::linear_i8`]: each input row is quantized once into sign-extended
+/// [`crate::generic::i8::linear_i8`]: each input row is quantized once into sign-extended
 /// 16-bit pairs ([`quantize_row_pairs`]), then [`arm_dsp_dot_pairs_4`] takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
-/// [`super::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
+/// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
 pub fn linear_i8(
     x: &[f32],
-    w: super::I8Matrix,
+    w: crate::quant::I8Matrix,
     bias: Option<&[f32]>,
     k: usize,
     y: &mut [f32],
-    act: &mut super::Activations,
+    act: &mut crate::quant::Activations,
 ) {
-    if k == 0 || !k.is_multiple_of(4) || k > super::I8_MAX_K {
-        return super::linear_i8(Smlad(()), x, w, bias, k, y, act);
+    if k == 0 || !k.is_multiple_of(4) || k > crate::quant::I8_MAX_K {
+        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
     }
     let rows = x.len() / k;
     let n = w.values.len() / k;
@@ -460,11 +473,11 @@ pub fn linear_i8(
     let (_, pairs, _) = unsafe { act.values.align_to_mut::<u32>() };
     let pairs = pairs.get_mut(..k / 2);
     let (Some(pairs), true) = (pairs, n >= 4 && y.len() >= rows * n) else {
-        return super::linear_i8(Smlad(()), x, w, bias, k, y, act);
+        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
     let (Some(values), Some(scales)) = (w.values.get(..n * k), w.scales.get(..n)) else {
-        return super::linear_i8(Smlad(()), x, w, bias, k, y, act);
+        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
     };
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     let groups = n / 4;
@@ -495,8 +508,8 @@ pub fn linear_i8(
 /// The epilogue of [`linear_i8`] over one output row whose values hold the raw i32 sums:
 /// `dequantize(sum, sx, sw, b)` in place, 4 rows per iteration in asm where the FPU is
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
-/// without a bias, `b` is 0.0 as in [`super::dequantize`]'s callers).
-pub(super) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
+/// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
+pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
     let zeros = [0.0f32; 4];
     #[cfg(pf_arm_fpu)]
     let done = {
@@ -558,7 +571,7 @@ pub(super) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
     let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
     for (o, (dst, &sw)) in rest {
         let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
-        *dst = super::dequantize(dst.to_bits() as i32, sx, sw, b);
+        *dst = crate::frame::i8::dequantize(dst.to_bits() as i32, sx, sw, b);
     }
 }
 
