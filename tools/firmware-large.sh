@@ -44,7 +44,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # the builds of tools/test.d/20-firmware.sh
 boards=(
     "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4"
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|||cortex-m33"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33"
     "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55"
 )
 rows=()

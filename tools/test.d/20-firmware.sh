@@ -38,19 +38,27 @@ done
 declare -A boards=(
     [thumbv6m-none-eabi]="mps2-an385"
     [thumbv7em-none-eabihf]="mps2-an386 mps2-an500"
-    [thumbv8m.main-none-eabihf]="mps2-an505"
 )
 # Cortex-M55 (Helium): the same target built with -C target-cpu=cortex-m55, which turns
 # on the MVE kernels (kernels/build.rs), in a target directory of its own.
 m55_flags=(env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55")
 m55_out=$root/target/firmware-m55
+# Cortex-M33 (mps2-an505): the same target built with -C target-cpu=cortex-m33, which turns
+# on the DSP extension's SMLAD int8 kernel (kernels/build.rs), in a target directory of its
+# own; the thumbv8m.main code-size probes are built there too.
+m33_flags=(env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m33")
+m33_out=$root/target/firmware-m33
 probes=(size-runtime size-greedy size-engine)
-for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     bins=()
     for bin in ${boards[$target]} "${probes[@]}"; do bins+=(--bin "$bin"); done
     [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic --bin check-cycles)
     (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
 done
+bins=(--bin mps2-an505)
+for bin in "${probes[@]}"; do bins+=(--bin "$bin"); done
+(cd targets/cortex-m && "${m33_flags[@]}" cargo build -q --release \
+    --target thumbv8m.main-none-eabihf --target-dir "$m33_out" "${bins[@]}")
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
     --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
 (cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin size-greedy \
@@ -85,14 +93,17 @@ run_suite() { # runner, elf, board, cycle model (tools/qemu-icount core=), [prob
     sed "s/^/$3 /" "$log.figures" >>"$figures"
     rm -f "$log" "$log.icount" "$log.figures"
 }
-declare -A cores=([mps2-an385]=cortex-m3 [mps2-an386]=cortex-m4 [mps2-an500]=cortex-m7 [mps2-an505]=cortex-m33)
-for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+declare -A cores=([mps2-an385]=cortex-m3 [mps2-an386]=cortex-m4 [mps2-an500]=cortex-m7)
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     for board in ${boards[$target]}; do
         echo "== $board ($target)"
         run_suite targets/cortex-m/qemu-run.sh "$out/$target/release/$board" "$board" \
             "${cores[$board]}" "$out/$target/release"
     done
 done
+echo "== mps2-an505 (thumbv8m.main-none-eabihf, -C target-cpu=cortex-m33)"
+run_suite targets/cortex-m/qemu-run.sh "$m33_out/thumbv8m.main-none-eabihf/release/mps2-an505" mps2-an505 \
+    cortex-m33 "$m33_out/thumbv8m.main-none-eabihf/release"
 echo "== mps3-an547 (thumbv8m.main-none-eabihf, -C target-cpu=cortex-m55)"
 run_suite targets/cortex-m/qemu-run.sh "$m55_out/thumbv8m.main-none-eabihf/release/mps3-an547" mps3-an547 cortex-m55
 echo "== virt (riscv32imac-unknown-none-elf)"
@@ -124,7 +135,7 @@ check_exit check-hardfault "$(exit_status Fault)"
 check_exit check-panic "$(exit_status Panic)"
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
-# seven marked regions, instructions and estimated cycles identically on a second run.
+# nine marked regions, instructions and estimated cycles identically on a second run.
 elf=$out/thumbv7em-none-eabihf/release/mps2-an386
 marker() { "$nm_bin" -C "$elf" |
     awk -v name="figures::icount_$1" 'index($0, name) { print "0x" $1 }'; }
@@ -134,7 +145,7 @@ for run in 1 2; do
         bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
     counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
 done
-if [ "${counts[0]}" -eq 7 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
+if [ "${counts[0]}" -eq 9 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
     echo "test icount_plugin_counts_regions_repeatably ... ok"
 else
     echo "test icount_plugin_counts_regions_repeatably ... FAILED (${counts[*]} regions)"
