@@ -4,8 +4,9 @@
 # - The f16 and int8 property tests (kernels/tests/kernels_vs_scalar.rs and forced.rs,
 #   the tests named f16/i8) once per forced kernel: scalar and avx2 on the host, SDOT
 #   under qemu-aarch64 (neon), SMLAD and the FPU f16 kernel (vcvtb/vcvtt) under qemu-arm
-#   (arm-fpu); each run fails if the forced kernel's int8 member did not serve the int8
-#   calls, or its f16 member the f16 product. The accuracy test
+#   (arm-fpu), the RVV int8 kernel (vwmul + vwredsum) under qemu-riscv64 at VLEN 128 and
+#   256 (rvv; its f16 products are the scalar reference's); each run fails if the forced
+#   kernel's int8 member did not serve the int8 calls, or its f16 member the f16 product. The accuracy test
 #   (tests/quantized.rs) runs with each host kernel too (int8 results are bit-identical
 #   across kernels, so its figures do not move).
 # - The firmware suite with int8 and f16 weights on mps2-an386 (Cortex-M4F: SMLAD, FPU
@@ -29,6 +30,11 @@ echo "== quantized kernels: sdot (qemu-aarch64)"
 PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu "${quant_tests[@]}" -- f16 i8
 echo "== quantized kernels: smlad (qemu-arm)"
 PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf "${quant_tests[@]}" -- f16 i8
+echo "== quantized kernels: rvv (qemu-riscv64, VLEN 128)"
+PICOFORMER_KERNEL=rvv cargo test -q --target riscv64gc-unknown-linux-gnu "${quant_tests[@]}" -- f16 i8
+echo "== quantized kernels: rvv (qemu-riscv64, VLEN 256)"
+PICOFORMER_KERNEL=rvv CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUNNER="qemu-riscv64 -cpu rv64,v=true,vlen=256 -L /usr/riscv64-linux-gnu" \
+    cargo test -q --target riscv64gc-unknown-linux-gnu "${quant_tests[@]}" -- f16 i8
 
 failed=()
 run() { # dtype, board, target, target dir, rustflags
