@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Weight dtypes (issue 6) on the M4F (mps2-an386), the M33 (mps2-an505) and the M55
-# (mps3-an547): the firmware
+# Weight dtypes (issue 6) on the M4F (mps2-an386), the M33 (mps2-an505), the M55
+# (mps3-an547) and RV32IMAFC + Zve32f (virt-rvv, the RVV kernels): the firmware
 # suite with the weight matrices stored as f32, f16 and int8 (PICOFORMER_FIRMWARE_DTYPE),
 # as Markdown tables: model blob size (flash), greedy scratch, exact guest instructions
 # per generated token (tools/qemu-icount, (decode of n tokens - decode of 1) / (n - 1)),
@@ -8,8 +8,9 @@
 # [256, 256] and [512, 512] (the suite prints `figure matvec_i8_shape REGION ROWS COLS`);
 # beside each, the estimated cycles of the plugin's timing model of the core
 # (docs/cycles.md). The M33 and M55 build with -C target-cpu=cortex-m33 / cortex-m55 (the
-# DSP and MVE instructions need it on Armv8-M), each in its own target directory. Then the
-# larger model's table (tools/firmware-large.sh). Also run by tools/firmware-report.sh.
+# DSP and MVE instructions need it on Armv8-M), virt-rvv with -C target-feature=+zve32f,
+# each in its own target directory. Then the larger model's table
+# (tools/firmware-large.sh). Also run by tools/firmware-report.sh.
 # Tables between `<!-- firmware-dtypes:NAME -->` markers; `--write DOC` replaces those
 # sections of DOC (and tools/firmware-large.sh's).
 set -euo pipefail
@@ -33,24 +34,26 @@ notes=()
 dtype_rows=()
 i8_rows=()
 shape_rows=()
-# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model
-for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4" \
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33" \
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55"; do
-    IFS='|' read -r board cpu target build flags core <<<"$entry"
+# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model,
+# firmware crate (targets/CRATE, its qemu-run.sh)
+for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4|cortex-m" \
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33|cortex-m" \
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55|cortex-m" \
+    "virt-rvv|RV32IMAFC + Zve32f, VLEN 128|riscv32imafc-unknown-none-elf|rvv|-C target-feature=+zve32f|rv32|riscv"; do
+    IFS='|' read -r board cpu target build flags core crate <<<"$entry"
     target_dir=$out${build:+-$build}
     flags_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
     f32_per_token=
     f32_cycles_per_token=
     for dtype in f32 f16 i8; do
-        (cd targets/cortex-m && env "$flags_var=$flags" PICOFORMER_FIRMWARE_DTYPE=$dtype \
+        (cd "targets/$crate" && env "$flags_var=$flags" PICOFORMER_FIRMWARE_DTYPE=$dtype \
             CARGO_TARGET_DIR="$target_dir" cargo build -q --release --target "$target" --bin "$board")
         elf=$target_dir/$target/release/$board
         start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
         stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
         log=$work/$board-$dtype.log
         QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $work/$board-$dtype.icount" \
-            bash targets/cortex-m/qemu-run.sh "$elf" >"$log"
+            bash "targets/$crate/qemu-run.sh" "$elf" >"$log"
         cat "$work/$board-$dtype.icount" >>"$log"
         grep -q '^[0-9]* passed, 0 failed' "$log" || notes+=("$board $dtype: the suite failed")
         tokens=$(figure "$log" greedy_tokens)
