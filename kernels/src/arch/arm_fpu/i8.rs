@@ -298,14 +298,56 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
     doubled >> 1
 }
 
+/// `round_to_i8(p)` of the products `p = v * inv` of 4 values (`s0-s3` loaded from
+/// `{x}`, `s4` = `inv`, `s5` = [`ROUNDING_NUDGE`], `{k}` = `0x0001_0001`), stored as one
+/// `STRD` of pairs: `VMUL`, then `VFMA` `p' = p + p * nudge` (one rounding), then `VCVT`
+/// toward zero to fixed point with 1 fraction bit, `m = trunc(2 p')`; two `PKHBT` pack
+/// `[m0, m2]` and `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the
+/// halves' sign bits from `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)`
+/// with the sign of `m`. 22 instructions per 4 values.
+macro_rules! QUANTIZE_PAIRS_4 {
+    () => {
+        "vldmia {x}!, {{s0-s3}}
+        vmul.f32 s0, s0, s4
+        vmul.f32 s1, s1, s4
+        vmul.f32 s2, s2, s4
+        vmul.f32 s3, s3, s4
+        vfma.f32 s0, s0, s5
+        vfma.f32 s1, s1, s5
+        vfma.f32 s2, s2, s5
+        vfma.f32 s3, s3, s5
+        vcvt.s32.f32 s0, s0, #1
+        vcvt.s32.f32 s1, s1, #1
+        vcvt.s32.f32 s2, s2, #1
+        vcvt.s32.f32 s3, s3, #1
+        vmov r0, r1, s0, s1
+        vmov r2, r3, s2, s3
+        pkhbt r0, r0, r2, lsl #16
+        pkhbt r1, r1, r3, lsl #16
+        bic r2, {k}, r0, lsr #15
+        bic r3, {k}, r1, lsr #15
+        shadd16 r0, r0, r2
+        shadd16 r1, r1, r3
+        strd r0, r1, [{q}], #8"
+    };
+}
+
+/// `2^-25 * (1 + 2^-8)`: `p + p * ROUNDING_NUDGE` (fused) moves the one product whose
+/// `p + 0.5` rounds up to the next integer in `round_to_i8` (`|p| = 0.5 - 2^-25`, where
+/// `0.5 - 2^-25 + 0.5` rounds to 1.0) up to 0.5, and moves no other `|p| <= 127.00002`
+/// across a half-integer (it adds less than half an ulp below 126.5 and at most one ulp
+/// up to a power of two, which is an integer or 0.5). Checked exhaustively over every
+/// f32 below 128 in magnitude: `floor(|p'| + 0.5)` with the sign of `p` equals
+/// `round_to_i8(p)`.
+const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
+
 /// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
-/// [`quantize_row_pairs`] does: per 4 values, 4 `VMUL`, `VABS`, `VADD` of 0.5 and `VCVT`
-/// (toward zero), the sign of each product put back by `EOR`/`SUB`, two `PKHBT` and a
-/// `STRD`: 32 instructions and the loop's 2 per 8 values.
+/// [`quantize_row_pairs`] does: [`QUANTIZE_PAIRS_4`] per 4 values (22 instructions), the
+/// loop's 2 per 8 values.
 ///
 /// # Safety
 /// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
-/// the FPU and the DSP extension.
+/// the FPU (with `VFMA`) and the DSP extension.
 #[cfg(pf_arm_fpu)]
 unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usize) {
     // SAFETY: the loop reads `4 * groups` floats from `x` and writes `2 * groups` words
@@ -314,110 +356,17 @@ unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usi
     unsafe {
         asm!(
             "vmov s4, {inv}",
-            "vmov.f32 s5, #0.5",
+            "vmov s5, {nudge}",
             // the odd block of 4, then pairs of blocks
             "lsrs {n}, {n}, #1",
             "bcc 1f",
-            "vldmia {x}!, {{s0-s3}}",
-            "vmul.f32 s0, s0, s4",
-            "vmul.f32 s1, s1, s4",
-            "vmul.f32 s2, s2, s4",
-            "vmul.f32 s3, s3, s4",
-            "vmov r2, r3, s0, s1",
-            "vmov r4, r5, s2, s3",
-            "vabs.f32 s0, s0",
-            "vabs.f32 s1, s1",
-            "vabs.f32 s2, s2",
-            "vabs.f32 s3, s3",
-            "vadd.f32 s0, s0, s5",
-            "vadd.f32 s1, s1, s5",
-            "vadd.f32 s2, s2, s5",
-            "vadd.f32 s3, s3, s5",
-            "vcvt.s32.f32 s0, s0",
-            "vcvt.s32.f32 s1, s1",
-            "vcvt.s32.f32 s2, s2",
-            "vcvt.s32.f32 s3, s3",
-            "vmov r0, r1, s0, s1",
-            "vmov r12, lr, s2, s3",
-            "eor r0, r0, r2, asr #31",
-            "sub r0, r0, r2, asr #31",
-            "eor r1, r1, r3, asr #31",
-            "sub r1, r1, r3, asr #31",
-            "eor r12, r12, r4, asr #31",
-            "sub r12, r12, r4, asr #31",
-            "eor lr, lr, r5, asr #31",
-            "sub lr, lr, r5, asr #31",
-            "pkhbt r0, r0, r12, lsl #16",
-            "pkhbt r1, r1, lr, lsl #16",
-            "strd r0, r1, [{q}], #8",
+            QUANTIZE_PAIRS_4!(),
             "1:",
             "cmp {n}, #0",
             "beq 3f",
             "2:",
-            "vldmia {x}!, {{s0-s3}}",
-            "vmul.f32 s0, s0, s4",
-            "vmul.f32 s1, s1, s4",
-            "vmul.f32 s2, s2, s4",
-            "vmul.f32 s3, s3, s4",
-            "vmov r2, r3, s0, s1",
-            "vmov r4, r5, s2, s3",
-            "vabs.f32 s0, s0",
-            "vabs.f32 s1, s1",
-            "vabs.f32 s2, s2",
-            "vabs.f32 s3, s3",
-            "vadd.f32 s0, s0, s5",
-            "vadd.f32 s1, s1, s5",
-            "vadd.f32 s2, s2, s5",
-            "vadd.f32 s3, s3, s5",
-            "vcvt.s32.f32 s0, s0",
-            "vcvt.s32.f32 s1, s1",
-            "vcvt.s32.f32 s2, s2",
-            "vcvt.s32.f32 s3, s3",
-            "vmov r0, r1, s0, s1",
-            "vmov r12, lr, s2, s3",
-            "eor r0, r0, r2, asr #31",
-            "sub r0, r0, r2, asr #31",
-            "eor r1, r1, r3, asr #31",
-            "sub r1, r1, r3, asr #31",
-            "eor r12, r12, r4, asr #31",
-            "sub r12, r12, r4, asr #31",
-            "eor lr, lr, r5, asr #31",
-            "sub lr, lr, r5, asr #31",
-            "pkhbt r0, r0, r12, lsl #16",
-            "pkhbt r1, r1, lr, lsl #16",
-            "strd r0, r1, [{q}], #8",
-            "vldmia {x}!, {{s0-s3}}",
-            "vmul.f32 s0, s0, s4",
-            "vmul.f32 s1, s1, s4",
-            "vmul.f32 s2, s2, s4",
-            "vmul.f32 s3, s3, s4",
-            "vmov r2, r3, s0, s1",
-            "vmov r4, r5, s2, s3",
-            "vabs.f32 s0, s0",
-            "vabs.f32 s1, s1",
-            "vabs.f32 s2, s2",
-            "vabs.f32 s3, s3",
-            "vadd.f32 s0, s0, s5",
-            "vadd.f32 s1, s1, s5",
-            "vadd.f32 s2, s2, s5",
-            "vadd.f32 s3, s3, s5",
-            "vcvt.s32.f32 s0, s0",
-            "vcvt.s32.f32 s1, s1",
-            "vcvt.s32.f32 s2, s2",
-            "vcvt.s32.f32 s3, s3",
-            "vmov r0, r1, s0, s1",
-            "vmov r12, lr, s2, s3",
-            "eor r0, r0, r2, asr #31",
-            "sub r0, r0, r2, asr #31",
-            "eor r1, r1, r3, asr #31",
-            "sub r1, r1, r3, asr #31",
-            "eor r12, r12, r4, asr #31",
-            "sub r12, r12, r4, asr #31",
-            "eor lr, lr, r5, asr #31",
-            "sub lr, lr, r5, asr #31",
-            "pkhbt r0, r0, r12, lsl #16",
-            "pkhbt r1, r1, lr, lsl #16",
-            "strd r0, r1, [{q}], #8",
+            QUANTIZE_PAIRS_4!(),
+            QUANTIZE_PAIRS_4!(),
             "subs {n}, {n}, #1",
             "bne 2b",
             "3:",
@@ -425,16 +374,14 @@ unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usi
             q = inout(reg) pairs.as_mut_ptr() => _,
             n = inout(reg) groups => _,
             inv = in(reg) inv.to_bits(),
+            nudge = in(reg) ROUNDING_NUDGE.to_bits(),
+            k = in(reg) 0x0001_0001u32,
             out("s4") _,
             out("s5") _,
             out("r0") _,
             out("r1") _,
             out("r2") _,
             out("r3") _,
-            out("r4") _,
-            out("r5") _,
-            out("r12") _,
-            out("lr") _,
             out("s0") _,
             out("s1") _,
             out("s2") _,
