@@ -225,68 +225,58 @@ fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
     }
 }
 
+/// One block of [`max_magnitude_bits`]: 4 words loaded, each `x << 1` kept when above the
+/// running maximum (`{m}`): 13 instructions.
+macro_rules! MAX_MAGNITUDE_4 {
+    () => {
+        "ldmia {x}!, {{r2, r3, r4, r5}}
+        cmp {m}, r2, lsl #1
+        it lo
+        lsllo {m}, r2, #1
+        cmp {m}, r3, lsl #1
+        it lo
+        lsllo {m}, r3, #1
+        cmp {m}, r4, lsl #1
+        it lo
+        lsllo {m}, r4, #1
+        cmp {m}, r5, lsl #1
+        it lo
+        lsllo {m}, r5, #1"
+    };
+}
+
 /// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
-/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned.
+/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned; blocks
+/// of 4 until a multiple of 16 is left, then 16 values per iteration.
 fn max_magnitude_bits(x: &[f32]) -> u32 {
     let groups = x.len() / 4;
     if groups == 0 {
         return 0;
     }
     let mut doubled = 0u32;
-    // SAFETY: the loop reads `groups` blocks of 4 words from `x`, which holds them.
+    // SAFETY: the loops read `groups` blocks of 4 words from `x`, which holds them.
     unsafe {
         asm!(
-            // the odd block of 4, then pairs of blocks
-            "lsrs {n}, {n}, #1",
-            "bcc 1f",
-            "ldmia {x}!, {{r2, r3, r4, r5}}",
-            "cmp {m}, r2, lsl #1",
-            "it lo",
-            "lsllo {m}, r2, #1",
-            "cmp {m}, r3, lsl #1",
-            "it lo",
-            "lsllo {m}, r3, #1",
-            "cmp {m}, r4, lsl #1",
-            "it lo",
-            "lsllo {m}, r4, #1",
-            "cmp {m}, r5, lsl #1",
-            "it lo",
-            "lsllo {m}, r5, #1",
+            "ands {odd}, {n}, #3",
+            "beq 2f",
             "1:",
-            "cmp {n}, #0",
-            "beq 3f",
+            MAX_MAGNITUDE_4!(),
+            "subs {odd}, {odd}, #1",
+            "bne 1b",
             "2:",
-            "ldmia {x}!, {{r2, r3, r4, r5}}",
-            "cmp {m}, r2, lsl #1",
-            "it lo",
-            "lsllo {m}, r2, #1",
-            "cmp {m}, r3, lsl #1",
-            "it lo",
-            "lsllo {m}, r3, #1",
-            "cmp {m}, r4, lsl #1",
-            "it lo",
-            "lsllo {m}, r4, #1",
-            "cmp {m}, r5, lsl #1",
-            "it lo",
-            "lsllo {m}, r5, #1",
-            "ldmia {x}!, {{r2, r3, r4, r5}}",
-            "cmp {m}, r2, lsl #1",
-            "it lo",
-            "lsllo {m}, r2, #1",
-            "cmp {m}, r3, lsl #1",
-            "it lo",
-            "lsllo {m}, r3, #1",
-            "cmp {m}, r4, lsl #1",
-            "it lo",
-            "lsllo {m}, r4, #1",
-            "cmp {m}, r5, lsl #1",
-            "it lo",
-            "lsllo {m}, r5, #1",
-            "subs {n}, {n}, #1",
-            "bne 2b",
+            "lsrs {n}, {n}, #2",
+            "beq 4f",
             "3:",
+            MAX_MAGNITUDE_4!(),
+            MAX_MAGNITUDE_4!(),
+            MAX_MAGNITUDE_4!(),
+            MAX_MAGNITUDE_4!(),
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "4:",
             x = inout(reg) x.as_ptr() => _,
             n = inout(reg) groups => _,
+            odd = out(reg) _,
             m = inout(reg) doubled,
             out("r2") _,
             out("r3") _,
@@ -339,11 +329,11 @@ macro_rules! QUANTIZE_PAIRS_4 {
 /// up to a power of two, which is an integer or 0.5). Checked exhaustively over every
 /// f32 below 128 in magnitude: `floor(|p'| + 0.5)` with the sign of `p` equals
 /// `round_to_i8(p)`.
-const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
+pub(crate) const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
 
 /// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
 /// [`quantize_row_pairs`] does: [`QUANTIZE_PAIRS_4`] per 4 values (22 instructions), the
-/// loop's 2 per 8 values.
+/// loop's 2 per 16 values.
 ///
 /// # Safety
 /// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
@@ -357,25 +347,31 @@ unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usi
         asm!(
             "vmov s4, {inv}",
             "vmov s5, {nudge}",
-            // the odd block of 4, then pairs of blocks
-            "lsrs {n}, {n}, #1",
-            "bcc 1f",
-            QUANTIZE_PAIRS_4!(),
+            // blocks of 4 until a multiple of 16 is left, then 16 values per iteration
+            "ands {odd}, {n}, #3",
+            "beq 2f",
             "1:",
-            "cmp {n}, #0",
-            "beq 3f",
+            QUANTIZE_PAIRS_4!(),
+            "subs {odd}, {odd}, #1",
+            "bne 1b",
             "2:",
+            "lsrs {n}, {n}, #2",
+            "beq 4f",
+            "3:",
+            QUANTIZE_PAIRS_4!(),
+            QUANTIZE_PAIRS_4!(),
             QUANTIZE_PAIRS_4!(),
             QUANTIZE_PAIRS_4!(),
             "subs {n}, {n}, #1",
-            "bne 2b",
-            "3:",
+            "bne 3b",
+            "4:",
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) pairs.as_mut_ptr() => _,
             n = inout(reg) groups => _,
             inv = in(reg) inv.to_bits(),
             nudge = in(reg) ROUNDING_NUDGE.to_bits(),
             k = in(reg) 0x0001_0001u32,
+            odd = out(reg) _,
             out("s4") _,
             out("s5") _,
             out("r0") _,
@@ -428,7 +424,12 @@ pub fn linear_i8(
     };
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     let groups = n / 4;
-    for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+    // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
+    for r in 0..rows {
+        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+        else {
+            break;
+        };
         let sx = quantize_row_pairs(x_row, pairs);
         // The raw i32 sums go into `y_row` first (as f32 bits), then the epilogue turns
         // them into outputs. When `n % 4 != 0`, a last pass over rows `n - 4..n` rewrites
@@ -457,7 +458,7 @@ pub fn linear_i8(
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
 /// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
 pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
-    let zeros = [0.0f32; 4];
+    let zeros = [0.0f32; 8];
     #[cfg(pf_arm_fpu)]
     let done = {
         let quads = y_row
@@ -470,33 +471,69 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
             None => (zeros.as_ptr(), 0),
         };
         if quads > 0 {
-            // SAFETY: the loop reads and writes `4 * quads` values of `y_row`, reads as
-            // many of `scales` and (with `step` 16) of `bias` or 4 of `zeros` each time
-            // (`step` 0), all in bounds by the `quads` above; it writes only the registers
-            // it names.
+            // SAFETY: the loops read and write `4 * quads` values of `y_row`, read as
+            // many of `scales` and (with `step` 16) of `bias`, or (`step` 0) 4 or 8 of
+            // `zeros` each time, all in bounds by the `quads` above; they write only the
+            // registers they name.
             unsafe {
                 asm!(
-                    "vmov s12, {sx}",
-                    "1:",
+                    "vmov s31, {sx}",
+                    // an odd block of 4 first, then 8 outputs per iteration
+                    "lsrs {n}, {n}, #1",
+                    "bcc 2f",
                     "vldmia {y}, {{s0-s3}}",
                     "vcvt.f32.s32 s0, s0",
                     "vcvt.f32.s32 s1, s1",
                     "vcvt.f32.s32 s2, s2",
                     "vcvt.f32.s32 s3, s3",
-                    "vldmia {sw}!, {{s4-s7}}",
-                    "vmul.f32 s4, s12, s4",
-                    "vmul.f32 s5, s12, s5",
-                    "vmul.f32 s6, s12, s6",
-                    "vmul.f32 s7, s12, s7",
-                    "vldmia {b}, {{s8-s11}}",
+                    "vldmia {sw}!, {{s8-s11}}",
+                    "vmul.f32 s8, s31, s8",
+                    "vmul.f32 s9, s31, s9",
+                    "vmul.f32 s10, s31, s10",
+                    "vmul.f32 s11, s31, s11",
+                    "vldmia {b}, {{s16-s19}}",
                     "add {b}, {b}, {step}",
-                    "vmla.f32 s8, s0, s4",
-                    "vmla.f32 s9, s1, s5",
-                    "vmla.f32 s10, s2, s6",
-                    "vmla.f32 s11, s3, s7",
-                    "vstmia {y}!, {{s8-s11}}",
+                    "vmla.f32 s16, s0, s8",
+                    "vmla.f32 s17, s1, s9",
+                    "vmla.f32 s18, s2, s10",
+                    "vmla.f32 s19, s3, s11",
+                    "vstmia {y}!, {{s16-s19}}",
+                    "2:",
+                    "cmp {n}, #0",
+                    "beq 4f",
+                    "3:",
+                    "vldmia {y}, {{s0-s7}}",
+                    "vcvt.f32.s32 s0, s0",
+                    "vcvt.f32.s32 s1, s1",
+                    "vcvt.f32.s32 s2, s2",
+                    "vcvt.f32.s32 s3, s3",
+                    "vcvt.f32.s32 s4, s4",
+                    "vcvt.f32.s32 s5, s5",
+                    "vcvt.f32.s32 s6, s6",
+                    "vcvt.f32.s32 s7, s7",
+                    "vldmia {sw}!, {{s8-s15}}",
+                    "vmul.f32 s8, s31, s8",
+                    "vmul.f32 s9, s31, s9",
+                    "vmul.f32 s10, s31, s10",
+                    "vmul.f32 s11, s31, s11",
+                    "vmul.f32 s12, s31, s12",
+                    "vmul.f32 s13, s31, s13",
+                    "vmul.f32 s14, s31, s14",
+                    "vmul.f32 s15, s31, s15",
+                    "vldmia {b}, {{s16-s23}}",
+                    "add {b}, {b}, {step}, lsl #1",
+                    "vmla.f32 s16, s0, s8",
+                    "vmla.f32 s17, s1, s9",
+                    "vmla.f32 s18, s2, s10",
+                    "vmla.f32 s19, s3, s11",
+                    "vmla.f32 s20, s4, s12",
+                    "vmla.f32 s21, s5, s13",
+                    "vmla.f32 s22, s6, s14",
+                    "vmla.f32 s23, s7, s15",
+                    "vstmia {y}!, {{s16-s23}}",
                     "subs {n}, {n}, #1",
-                    "bne 1b",
+                    "bne 3b",
+                    "4:",
                     sx = in(reg) sx.to_bits(),
                     y = inout(reg) y_row.as_mut_ptr() => _,
                     sw = inout(reg) scales.as_ptr() => _,
@@ -506,7 +543,10 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
                     out("s0") _, out("s1") _, out("s2") _, out("s3") _,
                     out("s4") _, out("s5") _, out("s6") _, out("s7") _,
                     out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-                    out("s12") _,
+                    out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+                    out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                    out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                    out("s31") _,
                     options(nostack),
                 );
             }
@@ -515,6 +555,9 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
     };
     #[cfg(not(pf_arm_fpu))]
     let done = 0;
+    if done >= y_row.len() {
+        return;
+    }
     let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
     for (o, (dst, &sw)) in rest {
         let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
