@@ -458,7 +458,9 @@ pub fn linear_i8(
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
 /// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
 pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
-    let zeros = [0.0f32; 8];
+    // A static, not a local array: a local costs a `memclr` call per row.
+    static ZEROS: [f32; 8] = [0.0; 8];
+    let zeros = &ZEROS;
     #[cfg(pf_arm_fpu)]
     let done = {
         let quads = y_row
@@ -601,25 +603,26 @@ unsafe fn arm_dsp_matvec_pairs(
     };
     // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
-    // guarantee. r4-r11 are saved on the stack and restored, `x` and `sums` are parked
-    // below them (sp is restored); the other registers it writes are declared.
+    // guarantee. r4-r11 are saved on the stack and restored; below them the asm keeps
+    // `x`, four zero words (one `LDM` per group resets `x` and the 4 sums) and the end of
+    // `sums` (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            "sub sp, sp, #8",
-            "ldr lr, [r0, #12]",
-            "ldr r1, [r0, #4]",
-            "ldr r3, [r0, #8]",
-            "ldr r12, [r0, #16]",
-            "str r12, [sp, #4]",
-            "ldr r0, [r0]",
-            "str r0, [sp]",
-            "2:",
-            "ldr r0, [sp]",
+            "ldr r1, [r0, #12]",
+            "ldr lr, [r0, #16]",
+            "add r9, lr, r1, lsl #4",
+            "ldr r4, [r0]",
+            "movs r5, #0",
+            "movs r6, #0",
+            "movs r7, #0",
             "mov r8, #0",
-            "mov r9, #0",
-            "mov r10, #0",
-            "mov r11, #0",
+            "push {{r4-r9}}",
+            "ldr r3, [r0, #8]",
+            "ldr r1, [r0, #4]",
+            // stack: x, 0, 0, 0, 0, end of sums
+            "2:",
+            "ldm sp, {{r0, r8, r9, r10, r11}}",
             "add r2, r1, r3, lsl #1",
             "lsrs r12, r3, #6",
             "beq 4f",
@@ -637,13 +640,12 @@ unsafe fn arm_dsp_matvec_pairs(
             "subs r12, r12, #4",
             "bne 5b",
             "6:",
-            "ldr r12, [sp, #4]",
-            "stmia r12!, {{r8-r11}}",
-            "str r12, [sp, #4]",
+            "stmia lr!, {{r8-r11}}",
+            "ldr r12, [sp, #20]",
             "add r1, r2, r3",
-            "subs lr, lr, #1",
+            "cmp lr, r12",
             "bne 2b",
-            "add sp, sp, #8",
+            "add sp, sp, #24",
             "pop {{r4-r11}}",
             inout("r0") &pass => _,
             out("r1") _,
