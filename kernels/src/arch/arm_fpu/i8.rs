@@ -229,6 +229,38 @@ fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
     }
 }
 
+/// 8 values of [`max_magnitude_bits`] with one `LDM`, each `x << 1` kept when above the
+/// running maximum (`{m}`): 25 instructions.
+macro_rules! MAX_MAGNITUDE_8 {
+    () => {
+        "ldmia {x}!, {{r2, r3, r4, r5, r8, r10, r12, lr}}
+        cmp {m}, r2, lsl #1
+        it lo
+        lsllo {m}, r2, #1
+        cmp {m}, r3, lsl #1
+        it lo
+        lsllo {m}, r3, #1
+        cmp {m}, r4, lsl #1
+        it lo
+        lsllo {m}, r4, #1
+        cmp {m}, r5, lsl #1
+        it lo
+        lsllo {m}, r5, #1
+        cmp {m}, r8, lsl #1
+        it lo
+        lsllo {m}, r8, #1
+        cmp {m}, r10, lsl #1
+        it lo
+        lsllo {m}, r10, #1
+        cmp {m}, r12, lsl #1
+        it lo
+        lsllo {m}, r12, #1
+        cmp {m}, lr, lsl #1
+        it lo
+        lsllo {m}, lr, #1"
+    };
+}
+
 /// One block of [`max_magnitude_bits`]: 4 words loaded, each `x << 1` kept when above the
 /// running maximum (`{m}`): 13 instructions.
 macro_rules! MAX_MAGNITUDE_4 {
@@ -251,7 +283,7 @@ macro_rules! MAX_MAGNITUDE_4 {
 
 /// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
 /// infinity's, included): 3 instructions per value, `x << 1` compared unsigned; blocks
-/// of 4 until a multiple of 16 is left, then 16 values per iteration.
+/// of 4 until a multiple of 16 is left, then 16 values per iteration (two `LDM` of 8).
 fn max_magnitude_bits(x: &[f32]) -> u32 {
     let groups = x.len() / 4;
     if groups == 0 {
@@ -271,10 +303,8 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
             "lsrs {n}, {n}, #2",
             "beq 4f",
             "3:",
-            MAX_MAGNITUDE_4!(),
-            MAX_MAGNITUDE_4!(),
-            MAX_MAGNITUDE_4!(),
-            MAX_MAGNITUDE_4!(),
+            MAX_MAGNITUDE_8!(),
+            MAX_MAGNITUDE_8!(),
             "subs {n}, {n}, #1",
             "bne 3b",
             "4:",
@@ -286,6 +316,10 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
             out("r3") _,
             out("r4") _,
             out("r5") _,
+            out("r8") _,
+            out("r10") _,
+            out("r12") _,
+            out("lr") _,
             options(nostack, readonly),
         );
     }
