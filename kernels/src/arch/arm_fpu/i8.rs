@@ -360,7 +360,7 @@ macro_rules! QUANTIZE_PAIRS_4 {
     };
 }
 
-/// [`QUANTIZE_PAIRS_4`] twice with one `VLDM` of 8 values (43 instructions).
+/// `QUANTIZE_PAIRS_4` twice with one `VLDM` of 8 values (43 instructions).
 macro_rules! QUANTIZE_PAIRS_8 {
     () => {
         "vldmia {x}!, {{s0-s7}}
@@ -419,8 +419,8 @@ macro_rules! QUANTIZE_PAIRS_8 {
 pub(crate) const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
 
 /// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
-/// [`quantize_row_pairs`] does: [`QUANTIZE_PAIRS_4`] per 4 values (22 instructions) until
-/// a multiple of 16 is left, then [`QUANTIZE_PAIRS_8`] twice per iteration (88 per 16
+/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_4` per 4 values (22 instructions) until
+/// a multiple of 16 is left, then `QUANTIZE_PAIRS_8` twice per iteration (88 per 16
 /// values with the loop's 2).
 ///
 /// # Safety
@@ -478,7 +478,7 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 
 /// The int8 linear layer on the SMLAD kernel, bit-identical to
 /// [`crate::generic::i8::linear_i8`]: each input row is quantized once into sign-extended
-/// 16-bit pairs ([`quantize_row_pairs`]), then [`arm_dsp_dot_pairs_4`] takes 4 weight rows
+/// 16-bit pairs ([`quantize_row_pairs`]), then [`arm_dsp_matvec_pairs`] takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
 /// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
