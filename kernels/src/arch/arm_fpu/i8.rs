@@ -478,7 +478,7 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 
 /// The int8 linear layer on the SMLAD kernel, bit-identical to
 /// [`crate::generic::i8::linear_i8`]: each input row is quantized once into sign-extended
-/// 16-bit pairs ([`quantize_row_pairs`]), then [`arm_dsp_matvec_pairs`] takes 4 weight rows
+/// 16-bit pairs ([`quantize_row_pairs`]), then `arm_dsp_matvec_pairs` takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
 /// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
