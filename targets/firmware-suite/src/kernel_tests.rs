@@ -278,13 +278,15 @@ fn check_rows(
 /// weights across the whole i8 range including -128.
 fn int8_linear_vs_scalar() -> Check {
     const K: usize = 41;
-    const N: usize = 5;
+    // 9 rows: two whole groups of 4 and a leftover row (the one-pass kernels' row-group
+    // loop, whose row pointers must advance by `k` whatever `k % 16`).
+    const N: usize = 9;
     let values: [i8; N * K] = core::array::from_fn(|i| {
         (i as u32).wrapping_mul(2_654_435_761).wrapping_shr(13) as u8 as i8
     });
-    let scales: [f32; N] = [0.01, 0.5, 0.0, 2.0, 1e-3];
+    let scales: [f32; N] = [0.01, 0.5, 0.0, 2.0, 1e-3, 0.02, 0.7, 1.5, 0.125];
     let x: [f32; 2 * K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
-    let bias: [f32; N] = [0.5, -1.0, 0.0, 3.0, 0.25];
+    let bias: [f32; N] = [0.5, -1.0, 0.0, 3.0, 0.25, -0.5, 1.0, 0.0, 2.0];
     for k in 0..=K {
         for n in 1..=N {
             let w = k::I8Matrix {
@@ -350,8 +352,7 @@ fn int8_rounding_edges() -> Check {
     }
     for rotate in 0..K / N {
         // weight row m picks activation `rotate * N + m`
-        let values: [i8; N * K] =
-            core::array::from_fn(|i| i8::from(i % K == rotate * N + i / K));
+        let values: [i8; N * K] = core::array::from_fn(|i| i8::from(i % K == rotate * N + i / K));
         let scales = [1.0f32; N];
         let w = k::I8Matrix {
             values: &values,

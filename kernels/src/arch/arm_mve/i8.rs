@@ -263,7 +263,7 @@ pub fn linear_i8(
 
 /// The sums of the int8 row `x` (`k` bytes) with `4 * groups` consecutive weight rows of
 /// `k` bytes, stored as i32 to `sums`: per group, the tail-predicated loop of
-/// [`helium_dot_i8_4x1`] (10 instructions per 16 values and 4 rows), and 13 around it.
+/// `arm_mve_dot_i8_4x1` (10 instructions per 16 values and 4 rows), and 10 around it.
 ///
 /// # Safety
 /// `k > 0`, `groups > 0`, `x` holds `k` bytes, `w` points at `4 * groups * k` readable
@@ -288,27 +288,32 @@ unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sum
     };
     // SAFETY: per group the loop reads `k` bytes of `x` and of each of 4 weight rows and
     // writes 4 words of `sums`, in bounds by the caller's guarantee. r4-r11 are saved on
-    // the stack and restored, `x` is parked below them (sp is restored); the other
-    // registers it writes are declared.
+    // the stack and restored; below them the asm keeps the words one `LDM` per group
+    // loads (zeros for the 4 sums and `x`) and `d = -k mod 16`, how far the loop's
+    // post-increments (16 bytes per iteration, the last one partly predicated off) carry
+    // each row pointer past its row's end (sp is restored); the other registers it writes
+    // are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            "sub sp, sp, #8",
             "ldr r3, [r0, #4]",
             "ldr r10, [r0, #8]",
             "ldr r11, [r0, #12]",
             "ldr r12, [r0, #16]",
             "ldr r1, [r0]",
-            "str r1, [sp]",
-            "add r5, r3, r10",
-            "add r7, r5, r10",
-            "add r9, r7, r10",
-            "2:",
-            "ldr r1, [sp]",
+            "rsbs r8, r10, #0",
+            "and r8, r8, #15",
             "movs r0, #0",
             "movs r2, #0",
             "movs r4, #0",
             "movs r6, #0",
+            // stack: 0, x, 0, 0, 0, d
+            "push {{r0, r1, r2, r4, r6, r8}}",
+            "add r5, r3, r10",
+            "add r7, r5, r10",
+            "add r9, r7, r10",
+            "2:",
+            "ldm sp, {{r0, r1, r2, r4, r6}}",
             "dlstp.8 lr, r10",
             "1:",
             "vldrb.u8 q0, [r1], #16",
@@ -322,13 +327,15 @@ unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sum
             "vmladava.s8 r6, q0, q1",
             "letp lr, 1b",
             "stmia r12!, {{r0, r2, r4, r6}}",
-            "mov r3, r9",
+            // the next group's first row follows this group's last: its pointer less `d`
+            "ldr r1, [sp, #20]",
+            "sub r3, r9, r1",
             "add r5, r3, r10",
             "add r7, r5, r10",
             "add r9, r7, r10",
             "subs r11, r11, #1",
             "bne 2b",
-            "add sp, sp, #8",
+            "add sp, sp, #24",
             "pop {{r4-r11}}",
             inout("r0") &pass => _,
             out("r1") _,
