@@ -389,6 +389,24 @@ fn i8_quantize_row_pairs_matches_quantize_row() {
         -(0.5 - 1.0 / 33_554_432.0),
         -0.0,
     ]);
+    // With `amax` 127 the products are the values: the neighbours of half-integers, of
+    // the one rounding edge and of powers of two (where `p + 0.5` or the kernels' nudge
+    // of `p` could cross a rounding boundary), each with both signs.
+    let mut edges = vec![127.0f32];
+    for base in [0.25f32, 0.5, 1.0, 1.5, 2.0, 2.5, 63.5, 64.0, 126.5, 127.0] {
+        let mut v = base;
+        for _ in 0..3 {
+            v = f32::from_bits(v.to_bits() - 1);
+            edges.extend([v, -v]);
+        }
+        let mut v = base;
+        for _ in 0..3 {
+            edges.extend([v, -v]);
+            v = f32::from_bits(v.to_bits() + 1);
+        }
+    }
+    edges.retain(|v| v.abs() <= 127.0);
+    cases.push(edges);
     for x in cases {
         let mut want = vec![0i8; x.len()];
         let want_scale = quant::quantize_row(&x, &mut want);

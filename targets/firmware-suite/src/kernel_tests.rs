@@ -16,6 +16,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_attention", attention),
     ("kernel_active_vs_scalar", active_vs_scalar),
     ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
+    ("kernel_int8_rounding_edges", int8_rounding_edges),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
 ];
 
@@ -277,13 +278,15 @@ fn check_rows(
 /// weights across the whole i8 range including -128.
 fn int8_linear_vs_scalar() -> Check {
     const K: usize = 41;
-    const N: usize = 5;
+    // 9 rows: two whole groups of 4 and a leftover row (the one-pass kernels' row-group
+    // loop, whose row pointers must advance by `k` whatever `k % 16`).
+    const N: usize = 9;
     let values: [i8; N * K] = core::array::from_fn(|i| {
         (i as u32).wrapping_mul(2_654_435_761).wrapping_shr(13) as u8 as i8
     });
-    let scales: [f32; N] = [0.01, 0.5, 0.0, 2.0, 1e-3];
+    let scales: [f32; N] = [0.01, 0.5, 0.0, 2.0, 1e-3, 0.02, 0.7, 1.5, 0.125];
     let x: [f32; 2 * K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
-    let bias: [f32; N] = [0.5, -1.0, 0.0, 3.0, 0.25];
+    let bias: [f32; N] = [0.5, -1.0, 0.0, 3.0, 0.25, -0.5, 1.0, 0.0, 2.0];
     for k in 0..=K {
         for n in 1..=N {
             let w = k::I8Matrix {
@@ -315,6 +318,65 @@ fn int8_linear_vs_scalar() -> Check {
         k::last_kernel(k::Dtype::I8) == Some(k::active_kernel_for(k::Dtype::I8)),
         "the dispatched int8 kernel ran",
     )
+}
+
+/// The dispatched int8 linear layer against `generic::i8::linear_i8` on activations whose
+/// products with the quantizer's `127 / amax` are the values themselves (`amax` 127): the
+/// neighbours of half-integers, of powers of two and `0.5 - 2^-25` (where `p + 0.5`
+/// rounds up to 1.0), both signs, 64 of them (the quantizers' unrolled loops), against 4
+/// weight rows of unit vectors, so each output is one activation's integer.
+fn int8_rounding_edges() -> Check {
+    const K: usize = 64;
+    const N: usize = 4;
+    const ACT: usize = match k::quant::activation_values(1, K) {
+        Some(bytes) => bytes,
+        None => K,
+    };
+    let mut x = [0f32; K];
+    let mut len = 0;
+    for base in [0.25f32, 0.5, 1.0, 1.5, 2.5, 63.5, 126.5, 127.0] {
+        for steps in [-2i32, -1, 0, 1] {
+            let v = f32::from_bits(base.to_bits().wrapping_add_signed(steps));
+            for signed in [v, -v] {
+                if let Some(slot) = x.get_mut(len) {
+                    if signed.abs() <= 127.0 {
+                        *slot = signed;
+                        len += 1;
+                    }
+                }
+            }
+        }
+    }
+    if let Some(first) = x.first_mut() {
+        *first = 127.0;
+    }
+    for rotate in 0..K / N {
+        // weight row m picks activation `rotate * N + m`
+        let values: [i8; N * K] = core::array::from_fn(|i| i8::from(i % K == rotate * N + i / K));
+        let scales = [1.0f32; N];
+        let w = k::I8Matrix {
+            values: &values,
+            scales: &scales,
+        };
+        let mut want = [0f32; N];
+        let mut q = [0i8; K];
+        k::generic::i8::linear_i8(&x, w, None, K, &mut want, &mut q);
+        let mut got = [0f32; N];
+        // the engine-sized buffer: the SMLAD kernel's pairs need `activation_values`
+        let mut qv = [0i8; ACT];
+        let mut qs = [0f32; 1];
+        let mut act = k::Activations {
+            values: &mut qv,
+            scales: &mut qs,
+        };
+        k::quant::linear(&x, k::Matrix::I8(w), None, K, &mut got, &mut act);
+        let same = got
+            .iter()
+            .zip(want.iter())
+            .all(|(g, w)| g.to_bits() == w.to_bits());
+        ensure(same, "int8 kernel vs scalar at rounding edges, bit for bit")?;
+    }
+    Ok(())
 }
 
 /// The dispatched f16 linear layer against `generic::f16::linear_f16`: the kernel must be

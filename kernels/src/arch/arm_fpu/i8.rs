@@ -180,6 +180,10 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
             }
             None => 0,
         };
+        if done == x.len() {
+            // the linear layer's case (`k % 4 == 0`): no partial group to store
+            return amax / crate::quant::I8_MAX;
+        }
         let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) else {
             return amax / crate::quant::I8_MAX;
         };
@@ -225,87 +229,203 @@ fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
     }
 }
 
+/// 8 values of [`max_magnitude_bits`] with one `LDM`, each `x << 1` kept when above the
+/// running maximum (`{m}`): 25 instructions.
+macro_rules! MAX_MAGNITUDE_8 {
+    () => {
+        "ldmia {x}!, {{r2, r3, r4, r5, r8, r10, r12, lr}}
+        cmp {m}, r2, lsl #1
+        it lo
+        lsllo {m}, r2, #1
+        cmp {m}, r3, lsl #1
+        it lo
+        lsllo {m}, r3, #1
+        cmp {m}, r4, lsl #1
+        it lo
+        lsllo {m}, r4, #1
+        cmp {m}, r5, lsl #1
+        it lo
+        lsllo {m}, r5, #1
+        cmp {m}, r8, lsl #1
+        it lo
+        lsllo {m}, r8, #1
+        cmp {m}, r10, lsl #1
+        it lo
+        lsllo {m}, r10, #1
+        cmp {m}, r12, lsl #1
+        it lo
+        lsllo {m}, r12, #1
+        cmp {m}, lr, lsl #1
+        it lo
+        lsllo {m}, lr, #1"
+    };
+}
+
+/// One block of [`max_magnitude_bits`]: 4 words loaded, each `x << 1` kept when above the
+/// running maximum (`{m}`): 13 instructions.
+macro_rules! MAX_MAGNITUDE_4 {
+    () => {
+        "ldmia {x}!, {{r2, r3, r4, r5}}
+        cmp {m}, r2, lsl #1
+        it lo
+        lsllo {m}, r2, #1
+        cmp {m}, r3, lsl #1
+        it lo
+        lsllo {m}, r3, #1
+        cmp {m}, r4, lsl #1
+        it lo
+        lsllo {m}, r4, #1
+        cmp {m}, r5, lsl #1
+        it lo
+        lsllo {m}, r5, #1"
+    };
+}
+
 /// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
-/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned.
+/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned; blocks
+/// of 4 until a multiple of 16 is left, then 16 values per iteration (two `LDM` of 8).
 fn max_magnitude_bits(x: &[f32]) -> u32 {
     let groups = x.len() / 4;
     if groups == 0 {
         return 0;
     }
     let mut doubled = 0u32;
-    // SAFETY: the loop reads `groups` blocks of 4 words from `x`, which holds them.
+    // SAFETY: the loops read `groups` blocks of 4 words from `x`, which holds them.
     unsafe {
         asm!(
-            // the odd block of 4, then pairs of blocks
-            "lsrs {n}, {n}, #1",
-            "bcc 1f",
-            "ldmia {x}!, {{r2, r3, r4, r5}}",
-            "cmp {m}, r2, lsl #1",
-            "it lo",
-            "lsllo {m}, r2, #1",
-            "cmp {m}, r3, lsl #1",
-            "it lo",
-            "lsllo {m}, r3, #1",
-            "cmp {m}, r4, lsl #1",
-            "it lo",
-            "lsllo {m}, r4, #1",
-            "cmp {m}, r5, lsl #1",
-            "it lo",
-            "lsllo {m}, r5, #1",
+            "ands {odd}, {n}, #3",
+            "beq 2f",
             "1:",
-            "cmp {n}, #0",
-            "beq 3f",
+            MAX_MAGNITUDE_4!(),
+            "subs {odd}, {odd}, #1",
+            "bne 1b",
             "2:",
-            "ldmia {x}!, {{r2, r3, r4, r5}}",
-            "cmp {m}, r2, lsl #1",
-            "it lo",
-            "lsllo {m}, r2, #1",
-            "cmp {m}, r3, lsl #1",
-            "it lo",
-            "lsllo {m}, r3, #1",
-            "cmp {m}, r4, lsl #1",
-            "it lo",
-            "lsllo {m}, r4, #1",
-            "cmp {m}, r5, lsl #1",
-            "it lo",
-            "lsllo {m}, r5, #1",
-            "ldmia {x}!, {{r2, r3, r4, r5}}",
-            "cmp {m}, r2, lsl #1",
-            "it lo",
-            "lsllo {m}, r2, #1",
-            "cmp {m}, r3, lsl #1",
-            "it lo",
-            "lsllo {m}, r3, #1",
-            "cmp {m}, r4, lsl #1",
-            "it lo",
-            "lsllo {m}, r4, #1",
-            "cmp {m}, r5, lsl #1",
-            "it lo",
-            "lsllo {m}, r5, #1",
-            "subs {n}, {n}, #1",
-            "bne 2b",
+            "lsrs {n}, {n}, #2",
+            "beq 4f",
             "3:",
+            MAX_MAGNITUDE_8!(),
+            MAX_MAGNITUDE_8!(),
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "4:",
             x = inout(reg) x.as_ptr() => _,
             n = inout(reg) groups => _,
+            odd = out(reg) _,
             m = inout(reg) doubled,
             out("r2") _,
             out("r3") _,
             out("r4") _,
             out("r5") _,
+            out("r8") _,
+            out("r10") _,
+            out("r12") _,
+            out("lr") _,
             options(nostack, readonly),
         );
     }
     doubled >> 1
 }
 
+/// `round_to_i8(p)` of the products `p = v * inv` of 4 values (`s0-s3` loaded from
+/// `{x}`, `s8` = `inv`, `s9` = [`ROUNDING_NUDGE`], `{k}` = `0x0001_0001`), stored as one
+/// `STRD` of pairs: `VMUL`, then `VFMA` `p' = p + p * nudge` (one rounding), then `VCVT`
+/// toward zero to fixed point with 1 fraction bit, `m = trunc(2 p')`; two `PKHBT` pack
+/// `[m0, m2]` and `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the
+/// halves' sign bits from `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)`
+/// with the sign of `m`. 22 instructions per 4 values.
+macro_rules! QUANTIZE_PAIRS_4 {
+    () => {
+        "vldmia {x}!, {{s0-s3}}
+        vmul.f32 s0, s0, s8
+        vmul.f32 s1, s1, s8
+        vmul.f32 s2, s2, s8
+        vmul.f32 s3, s3, s8
+        vfma.f32 s0, s0, s9
+        vfma.f32 s1, s1, s9
+        vfma.f32 s2, s2, s9
+        vfma.f32 s3, s3, s9
+        vcvt.s32.f32 s0, s0, #1
+        vcvt.s32.f32 s1, s1, #1
+        vcvt.s32.f32 s2, s2, #1
+        vcvt.s32.f32 s3, s3, #1
+        vmov r0, r1, s0, s1
+        vmov r2, r3, s2, s3
+        pkhbt r0, r0, r2, lsl #16
+        pkhbt r1, r1, r3, lsl #16
+        bic r2, {k}, r0, lsr #15
+        bic r3, {k}, r1, lsr #15
+        shadd16 r0, r0, r2
+        shadd16 r1, r1, r3
+        strd r0, r1, [{q}], #8"
+    };
+}
+
+/// `QUANTIZE_PAIRS_4` twice with one `VLDM` of 8 values (43 instructions).
+macro_rules! QUANTIZE_PAIRS_8 {
+    () => {
+        "vldmia {x}!, {{s0-s7}}
+        vmul.f32 s0, s0, s8
+        vmul.f32 s1, s1, s8
+        vmul.f32 s2, s2, s8
+        vmul.f32 s3, s3, s8
+        vmul.f32 s4, s4, s8
+        vmul.f32 s5, s5, s8
+        vmul.f32 s6, s6, s8
+        vmul.f32 s7, s7, s8
+        vfma.f32 s0, s0, s9
+        vfma.f32 s1, s1, s9
+        vfma.f32 s2, s2, s9
+        vfma.f32 s3, s3, s9
+        vfma.f32 s4, s4, s9
+        vfma.f32 s5, s5, s9
+        vfma.f32 s6, s6, s9
+        vfma.f32 s7, s7, s9
+        vcvt.s32.f32 s0, s0, #1
+        vcvt.s32.f32 s1, s1, #1
+        vcvt.s32.f32 s2, s2, #1
+        vcvt.s32.f32 s3, s3, #1
+        vcvt.s32.f32 s4, s4, #1
+        vcvt.s32.f32 s5, s5, #1
+        vcvt.s32.f32 s6, s6, #1
+        vcvt.s32.f32 s7, s7, #1
+        vmov r0, r1, s0, s1
+        vmov r2, r3, s2, s3
+        pkhbt r0, r0, r2, lsl #16
+        pkhbt r1, r1, r3, lsl #16
+        bic r2, {k}, r0, lsr #15
+        bic r3, {k}, r1, lsr #15
+        shadd16 r0, r0, r2
+        shadd16 r1, r1, r3
+        strd r0, r1, [{q}], #8
+        vmov r0, r1, s4, s5
+        vmov r2, r3, s6, s7
+        pkhbt r0, r0, r2, lsl #16
+        pkhbt r1, r1, r3, lsl #16
+        bic r2, {k}, r0, lsr #15
+        bic r3, {k}, r1, lsr #15
+        shadd16 r0, r0, r2
+        shadd16 r1, r1, r3
+        strd r0, r1, [{q}], #8"
+    };
+}
+
+/// `2^-25 * (1 + 2^-8)`: `p + p * ROUNDING_NUDGE` (fused) moves the one product whose
+/// `p + 0.5` rounds up to the next integer in `round_to_i8` (`|p| = 0.5 - 2^-25`, where
+/// `0.5 - 2^-25 + 0.5` rounds to 1.0) up to 0.5, and moves no other `|p| <= 127.00002`
+/// across a half-integer (it adds less than half an ulp below 126.5 and at most one ulp
+/// up to a power of two, which is an integer or 0.5). Checked exhaustively over every
+/// f32 below 128 in magnitude: `floor(|p'| + 0.5)` with the sign of `p` equals
+/// `round_to_i8(p)`.
+pub(crate) const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
+
 /// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
-/// [`quantize_row_pairs`] does: per 4 values, 4 `VMUL`, `VABS`, `VADD` of 0.5 and `VCVT`
-/// (toward zero), the sign of each product put back by `EOR`/`SUB`, two `PKHBT` and a
-/// `STRD`: 32 instructions and the loop's 2 per 8 values.
+/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_4` per 4 values (22 instructions) until
+/// a multiple of 16 is left, then `QUANTIZE_PAIRS_8` twice per iteration (88 per 16
+/// values with the loop's 2).
 ///
 /// # Safety
 /// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
-/// the FPU and the DSP extension.
+/// the FPU (with `VFMA`) and the DSP extension.
 #[cfg(pf_arm_fpu)]
 unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usize) {
     // SAFETY: the loop reads `4 * groups` floats from `x` and writes `2 * groups` words
@@ -313,132 +433,38 @@ unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usi
     // names.
     unsafe {
         asm!(
-            "vmov s4, {inv}",
-            "vmov.f32 s5, #0.5",
-            // the odd block of 4, then pairs of blocks
-            "lsrs {n}, {n}, #1",
-            "bcc 1f",
-            "vldmia {x}!, {{s0-s3}}",
-            "vmul.f32 s0, s0, s4",
-            "vmul.f32 s1, s1, s4",
-            "vmul.f32 s2, s2, s4",
-            "vmul.f32 s3, s3, s4",
-            "vmov r2, r3, s0, s1",
-            "vmov r4, r5, s2, s3",
-            "vabs.f32 s0, s0",
-            "vabs.f32 s1, s1",
-            "vabs.f32 s2, s2",
-            "vabs.f32 s3, s3",
-            "vadd.f32 s0, s0, s5",
-            "vadd.f32 s1, s1, s5",
-            "vadd.f32 s2, s2, s5",
-            "vadd.f32 s3, s3, s5",
-            "vcvt.s32.f32 s0, s0",
-            "vcvt.s32.f32 s1, s1",
-            "vcvt.s32.f32 s2, s2",
-            "vcvt.s32.f32 s3, s3",
-            "vmov r0, r1, s0, s1",
-            "vmov r12, lr, s2, s3",
-            "eor r0, r0, r2, asr #31",
-            "sub r0, r0, r2, asr #31",
-            "eor r1, r1, r3, asr #31",
-            "sub r1, r1, r3, asr #31",
-            "eor r12, r12, r4, asr #31",
-            "sub r12, r12, r4, asr #31",
-            "eor lr, lr, r5, asr #31",
-            "sub lr, lr, r5, asr #31",
-            "pkhbt r0, r0, r12, lsl #16",
-            "pkhbt r1, r1, lr, lsl #16",
-            "strd r0, r1, [{q}], #8",
+            "vmov s8, {inv}",
+            "vmov s9, {nudge}",
+            // blocks of 4 until a multiple of 16 is left, then 16 values per iteration
+            "ands {odd}, {n}, #3",
+            "beq 2f",
             "1:",
-            "cmp {n}, #0",
-            "beq 3f",
+            QUANTIZE_PAIRS_4!(),
+            "subs {odd}, {odd}, #1",
+            "bne 1b",
             "2:",
-            "vldmia {x}!, {{s0-s3}}",
-            "vmul.f32 s0, s0, s4",
-            "vmul.f32 s1, s1, s4",
-            "vmul.f32 s2, s2, s4",
-            "vmul.f32 s3, s3, s4",
-            "vmov r2, r3, s0, s1",
-            "vmov r4, r5, s2, s3",
-            "vabs.f32 s0, s0",
-            "vabs.f32 s1, s1",
-            "vabs.f32 s2, s2",
-            "vabs.f32 s3, s3",
-            "vadd.f32 s0, s0, s5",
-            "vadd.f32 s1, s1, s5",
-            "vadd.f32 s2, s2, s5",
-            "vadd.f32 s3, s3, s5",
-            "vcvt.s32.f32 s0, s0",
-            "vcvt.s32.f32 s1, s1",
-            "vcvt.s32.f32 s2, s2",
-            "vcvt.s32.f32 s3, s3",
-            "vmov r0, r1, s0, s1",
-            "vmov r12, lr, s2, s3",
-            "eor r0, r0, r2, asr #31",
-            "sub r0, r0, r2, asr #31",
-            "eor r1, r1, r3, asr #31",
-            "sub r1, r1, r3, asr #31",
-            "eor r12, r12, r4, asr #31",
-            "sub r12, r12, r4, asr #31",
-            "eor lr, lr, r5, asr #31",
-            "sub lr, lr, r5, asr #31",
-            "pkhbt r0, r0, r12, lsl #16",
-            "pkhbt r1, r1, lr, lsl #16",
-            "strd r0, r1, [{q}], #8",
-            "vldmia {x}!, {{s0-s3}}",
-            "vmul.f32 s0, s0, s4",
-            "vmul.f32 s1, s1, s4",
-            "vmul.f32 s2, s2, s4",
-            "vmul.f32 s3, s3, s4",
-            "vmov r2, r3, s0, s1",
-            "vmov r4, r5, s2, s3",
-            "vabs.f32 s0, s0",
-            "vabs.f32 s1, s1",
-            "vabs.f32 s2, s2",
-            "vabs.f32 s3, s3",
-            "vadd.f32 s0, s0, s5",
-            "vadd.f32 s1, s1, s5",
-            "vadd.f32 s2, s2, s5",
-            "vadd.f32 s3, s3, s5",
-            "vcvt.s32.f32 s0, s0",
-            "vcvt.s32.f32 s1, s1",
-            "vcvt.s32.f32 s2, s2",
-            "vcvt.s32.f32 s3, s3",
-            "vmov r0, r1, s0, s1",
-            "vmov r12, lr, s2, s3",
-            "eor r0, r0, r2, asr #31",
-            "sub r0, r0, r2, asr #31",
-            "eor r1, r1, r3, asr #31",
-            "sub r1, r1, r3, asr #31",
-            "eor r12, r12, r4, asr #31",
-            "sub r12, r12, r4, asr #31",
-            "eor lr, lr, r5, asr #31",
-            "sub lr, lr, r5, asr #31",
-            "pkhbt r0, r0, r12, lsl #16",
-            "pkhbt r1, r1, lr, lsl #16",
-            "strd r0, r1, [{q}], #8",
-            "subs {n}, {n}, #1",
-            "bne 2b",
+            "lsrs {n}, {n}, #2",
+            "beq 4f",
             "3:",
+            QUANTIZE_PAIRS_8!(),
+            QUANTIZE_PAIRS_8!(),
+            "subs {n}, {n}, #1",
+            "bne 3b",
+            "4:",
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) pairs.as_mut_ptr() => _,
             n = inout(reg) groups => _,
             inv = in(reg) inv.to_bits(),
-            out("s4") _,
-            out("s5") _,
+            nudge = in(reg) ROUNDING_NUDGE.to_bits(),
+            k = in(reg) 0x0001_0001u32,
+            odd = out(reg) _,
             out("r0") _,
             out("r1") _,
             out("r2") _,
             out("r3") _,
-            out("r4") _,
-            out("r5") _,
-            out("r12") _,
-            out("lr") _,
-            out("s0") _,
-            out("s1") _,
-            out("s2") _,
-            out("s3") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _,
             options(nostack),
         );
     }
@@ -452,7 +478,7 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 
 /// The int8 linear layer on the SMLAD kernel, bit-identical to
 /// [`crate::generic::i8::linear_i8`]: each input row is quantized once into sign-extended
-/// 16-bit pairs ([`quantize_row_pairs`]), then [`arm_dsp_dot_pairs_4`] takes 4 weight rows
+/// 16-bit pairs ([`quantize_row_pairs`]), then `arm_dsp_matvec_pairs` takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
 /// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
@@ -481,7 +507,12 @@ pub fn linear_i8(
     };
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     let groups = n / 4;
-    for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+    // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
+    for r in 0..rows {
+        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+        else {
+            break;
+        };
         let sx = quantize_row_pairs(x_row, pairs);
         // The raw i32 sums go into `y_row` first (as f32 bits), then the epilogue turns
         // them into outputs. When `n % 4 != 0`, a last pass over rows `n - 4..n` rewrites
@@ -510,7 +541,9 @@ pub fn linear_i8(
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
 /// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
 pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
-    let zeros = [0.0f32; 4];
+    // A static, not a local array: a local costs a `memclr` call per row.
+    static ZEROS: [f32; 8] = [0.0; 8];
+    let zeros = &ZEROS;
     #[cfg(pf_arm_fpu)]
     let done = {
         let quads = y_row
@@ -523,33 +556,69 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
             None => (zeros.as_ptr(), 0),
         };
         if quads > 0 {
-            // SAFETY: the loop reads and writes `4 * quads` values of `y_row`, reads as
-            // many of `scales` and (with `step` 16) of `bias` or 4 of `zeros` each time
-            // (`step` 0), all in bounds by the `quads` above; it writes only the registers
-            // it names.
+            // SAFETY: the loops read and write `4 * quads` values of `y_row`, read as
+            // many of `scales` and (with `step` 16) of `bias`, or (`step` 0) 4 or 8 of
+            // `zeros` each time, all in bounds by the `quads` above; they write only the
+            // registers they name.
             unsafe {
                 asm!(
-                    "vmov s12, {sx}",
-                    "1:",
+                    "vmov s31, {sx}",
+                    // an odd block of 4 first, then 8 outputs per iteration
+                    "lsrs {n}, {n}, #1",
+                    "bcc 2f",
                     "vldmia {y}, {{s0-s3}}",
                     "vcvt.f32.s32 s0, s0",
                     "vcvt.f32.s32 s1, s1",
                     "vcvt.f32.s32 s2, s2",
                     "vcvt.f32.s32 s3, s3",
-                    "vldmia {sw}!, {{s4-s7}}",
-                    "vmul.f32 s4, s12, s4",
-                    "vmul.f32 s5, s12, s5",
-                    "vmul.f32 s6, s12, s6",
-                    "vmul.f32 s7, s12, s7",
-                    "vldmia {b}, {{s8-s11}}",
+                    "vldmia {sw}!, {{s8-s11}}",
+                    "vmul.f32 s8, s31, s8",
+                    "vmul.f32 s9, s31, s9",
+                    "vmul.f32 s10, s31, s10",
+                    "vmul.f32 s11, s31, s11",
+                    "vldmia {b}, {{s16-s19}}",
                     "add {b}, {b}, {step}",
-                    "vmla.f32 s8, s0, s4",
-                    "vmla.f32 s9, s1, s5",
-                    "vmla.f32 s10, s2, s6",
-                    "vmla.f32 s11, s3, s7",
-                    "vstmia {y}!, {{s8-s11}}",
+                    "vmla.f32 s16, s0, s8",
+                    "vmla.f32 s17, s1, s9",
+                    "vmla.f32 s18, s2, s10",
+                    "vmla.f32 s19, s3, s11",
+                    "vstmia {y}!, {{s16-s19}}",
+                    "2:",
+                    "cmp {n}, #0",
+                    "beq 4f",
+                    "3:",
+                    "vldmia {y}, {{s0-s7}}",
+                    "vcvt.f32.s32 s0, s0",
+                    "vcvt.f32.s32 s1, s1",
+                    "vcvt.f32.s32 s2, s2",
+                    "vcvt.f32.s32 s3, s3",
+                    "vcvt.f32.s32 s4, s4",
+                    "vcvt.f32.s32 s5, s5",
+                    "vcvt.f32.s32 s6, s6",
+                    "vcvt.f32.s32 s7, s7",
+                    "vldmia {sw}!, {{s8-s15}}",
+                    "vmul.f32 s8, s31, s8",
+                    "vmul.f32 s9, s31, s9",
+                    "vmul.f32 s10, s31, s10",
+                    "vmul.f32 s11, s31, s11",
+                    "vmul.f32 s12, s31, s12",
+                    "vmul.f32 s13, s31, s13",
+                    "vmul.f32 s14, s31, s14",
+                    "vmul.f32 s15, s31, s15",
+                    "vldmia {b}, {{s16-s23}}",
+                    "add {b}, {b}, {step}, lsl #1",
+                    "vmla.f32 s16, s0, s8",
+                    "vmla.f32 s17, s1, s9",
+                    "vmla.f32 s18, s2, s10",
+                    "vmla.f32 s19, s3, s11",
+                    "vmla.f32 s20, s4, s12",
+                    "vmla.f32 s21, s5, s13",
+                    "vmla.f32 s22, s6, s14",
+                    "vmla.f32 s23, s7, s15",
+                    "vstmia {y}!, {{s16-s23}}",
                     "subs {n}, {n}, #1",
-                    "bne 1b",
+                    "bne 3b",
+                    "4:",
                     sx = in(reg) sx.to_bits(),
                     y = inout(reg) y_row.as_mut_ptr() => _,
                     sw = inout(reg) scales.as_ptr() => _,
@@ -559,7 +628,10 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
                     out("s0") _, out("s1") _, out("s2") _, out("s3") _,
                     out("s4") _, out("s5") _, out("s6") _, out("s7") _,
                     out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-                    out("s12") _,
+                    out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+                    out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                    out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                    out("s31") _,
                     options(nostack),
                 );
             }
@@ -568,6 +640,9 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
     };
     #[cfg(not(pf_arm_fpu))]
     let done = 0;
+    if done >= y_row.len() {
+        return;
+    }
     let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
     for (o, (dst, &sw)) in rest {
         let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
@@ -580,7 +655,7 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// the f32 output row: the epilogue converts them in place). One asm loop over all row
 /// groups; per 4 values and 4 rows, one `LDRD` of activations and per row one `LDR`, two
 /// `SXTB16`, two `SMLAD` (rows 1 and 3 addressed at offset `k` from rows 0 and 2); the
-/// loop takes 64 values per iteration, then 4.
+/// loop takes 128 values per iteration, then 4.
 ///
 /// # Safety
 /// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
@@ -611,49 +686,80 @@ unsafe fn arm_dsp_matvec_pairs(
     };
     // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
-    // guarantee. r4-r11 are saved on the stack and restored, `x` and `sums` are parked
-    // below them (sp is restored); the other registers it writes are declared.
+    // guarantee. r4-r11 are saved on the stack and restored; below them the asm keeps
+    // `x`, four zero words (one `LDM` per group resets `x` and the 4 sums) and the end of
+    // `sums` (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            "sub sp, sp, #8",
-            "ldr lr, [r0, #12]",
-            "ldr r1, [r0, #4]",
-            "ldr r3, [r0, #8]",
-            "ldr r12, [r0, #16]",
-            "str r12, [sp, #4]",
-            "ldr r0, [r0]",
-            "str r0, [sp]",
-            "2:",
-            "ldr r0, [sp]",
+            "ldr r1, [r0, #12]",
+            "ldr lr, [r0, #16]",
+            "add r9, lr, r1, lsl #4",
+            "ldr r4, [r0]",
+            "movs r5, #0",
+            "movs r6, #0",
+            "movs r7, #0",
             "mov r8, #0",
-            "mov r9, #0",
-            "mov r10, #0",
-            "mov r11, #0",
+            "push {{r4-r9}}",
+            "ldr r3, [r0, #8]",
+            "ldr r1, [r0, #4]",
+            // stack: x, 0, 0, 0, 0, end of sums
+            "2:",
+            "ldm sp, {{r0, r8, r9, r10, r11}}",
             "add r2, r1, r3, lsl #1",
-            "lsrs r12, r3, #6",
+            "lsrs r12, r3, #7",
             "beq 4f",
             "3:",
-            ".rept 16",
+            // written out, not `.rept`: LLVM sizes inline asm by its lines when it places
+            // the function's literal pool (ARM mode reaches only 4 KiB)
             BLOCK!(),
-            ".endr",
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
+            BLOCK!(),
             "subs r12, r12, #1",
             "bne 3b",
             "4:",
-            "ands r12, r3, #60",
+            "ands r12, r3, #124",
             "beq 6f",
             "5:",
             BLOCK!(),
             "subs r12, r12, #4",
             "bne 5b",
             "6:",
-            "ldr r12, [sp, #4]",
-            "stmia r12!, {{r8-r11}}",
-            "str r12, [sp, #4]",
+            "stmia lr!, {{r8-r11}}",
+            "ldr r12, [sp, #20]",
             "add r1, r2, r3",
-            "subs lr, lr, #1",
+            "cmp lr, r12",
             "bne 2b",
-            "add sp, sp, #8",
+            "add sp, sp, #24",
             "pop {{r4-r11}}",
             inout("r0") &pass => _,
             out("r1") _,

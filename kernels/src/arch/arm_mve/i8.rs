@@ -89,8 +89,8 @@ unsafe fn arm_mve_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
 }
 
 /// Quantizes `x` into `q` exactly as [`crate::quant::quantize_row`] does, in Helium: the max-abs
-/// scan (`VMAXNMA`, 3 instructions per 4 values) and the scaling, rounding and narrowing
-/// store (8 per 4 values). Helium flushes subnormal inputs and results to zero, which
+/// scan (`VMAXNMA`, 9 instructions per 16 values) and the scaling, rounding and narrowing
+/// store (21 per 16 values). Helium flushes subnormal inputs and results to zero, which
 /// cannot change an integer when `max |x| >= 2^-100` (a subnormal value or product is
 /// then far below half a step); smaller maxima, and those that are not finite, go to
 /// `quantize_row`. `q` holds `x.len()` values. Returns the scale.
@@ -103,23 +103,41 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
         return crate::quant::quantize_row(x, q);
     }
     let mut amax_bits = 0u32;
-    // SAFETY: the tail-predicated loop reads exactly `n` floats from `x`; it writes only
-    // the registers it names (q0, q1 as s0-s7, lr).
+    // SAFETY: the loops read exactly `n` floats from `x` (`n / 16` blocks of 16, then the
+    // tail-predicated rest); they write only the registers they name (q0-q4 as s0-s19,
+    // lr).
     unsafe {
         asm!(
-            "vmov.i32 q1, #0",
-            "dlstp.32 lr, {n}",
+            "vmov.i32 q4, #0",
+            "wls lr, {blocks}, 2f",
             "1:",
             "vldrw.u32 q0, [{x}], #16",
-            "vmaxnma.f32 q1, q0",
-            "letp lr, 1b",
-            "vmaxnmav.f32 {m}, q1",
-            n = in(reg) n,
+            "vldrw.u32 q1, [{x}], #16",
+            "vldrw.u32 q2, [{x}], #16",
+            "vldrw.u32 q3, [{x}], #16",
+            "vmaxnma.f32 q4, q0",
+            "vmaxnma.f32 q4, q1",
+            "vmaxnma.f32 q4, q2",
+            "vmaxnma.f32 q4, q3",
+            "le lr, 1b",
+            "2:",
+            "wlstp.32 lr, {rest}, 4f",
+            "3:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vmaxnma.f32 q4, q0",
+            "letp lr, 3b",
+            "4:",
+            "vmaxnmav.f32 {m}, q4",
+            blocks = in(reg) n / 16,
+            rest = in(reg) n % 16,
             x = inout(reg) x.as_ptr() => _,
             m = inout(reg) amax_bits,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             options(nostack, readonly),
         );
     }
@@ -130,28 +148,54 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
         return crate::quant::quantize_row(x, q);
     }
     let inv = crate::quant::I8_MAX / amax;
-    // `round_to_i8(p)`: `p + 0.5` with the sign of `p` (`VAND`/`VORR` build it), then
-    // `VCVT` toward zero; `|p| <= 127 * (1 + 2^-23)` needs no clamp, NaN gives 0.
-    // SAFETY: the tail-predicated loop reads `n` floats from `x` and writes `n` bytes to
-    // `q`; it writes only the registers it names (q0-q3 as s0-s15, lr).
+    // `round_to_i8(p)`: `p' = p + p * nudge` (`VFMA`, see
+    // `arm_fpu::i8::ROUNDING_NUDGE`: it moves the one product where `p + 0.5` rounds up,
+    // `|p| = 0.5 - 2^-25`, to 0.5 and no other across a half-integer), then `VCVTA`
+    // (nearest, ties away from zero); `|p| <= 127 * (1 + 2^-23)` needs no clamp, NaN
+    // gives 0. 16 values per iteration, then the tail-predicated rest.
+    // SAFETY: the loops read `n` floats from `x` and write `n` bytes to `q`; they write
+    // only the registers they name (q0-q3 as s0-s15, lr).
     unsafe {
         asm!(
-            "vmov.i32 q2, #0x80000000",
-            "vmov.i32 q3, #0x3f000000",
-            "dlstp.32 lr, {n}",
+            "wls lr, {blocks}, 2f",
             "1:",
             "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{x}], #16",
+            "vldrw.u32 q2, [{x}], #16",
+            "vldrw.u32 q3, [{x}], #16",
             "vmul.f32 q0, q0, {inv}",
-            "vand q1, q0, q2",
-            "vorr q1, q1, q3",
-            "vadd.f32 q0, q0, q1",
-            "vcvt.s32.f32 q0, q0",
+            "vmul.f32 q1, q1, {inv}",
+            "vmul.f32 q2, q2, {inv}",
+            "vmul.f32 q3, q3, {inv}",
+            "vfma.f32 q0, q0, {nudge}",
+            "vfma.f32 q1, q1, {nudge}",
+            "vfma.f32 q2, q2, {nudge}",
+            "vfma.f32 q3, q3, {nudge}",
+            "vcvta.s32.f32 q0, q0",
+            "vcvta.s32.f32 q1, q1",
+            "vcvta.s32.f32 q2, q2",
+            "vcvta.s32.f32 q3, q3",
             "vstrb.32 q0, [{q}], #4",
-            "letp lr, 1b",
-            n = in(reg) n,
+            "vstrb.32 q1, [{q}], #4",
+            "vstrb.32 q2, [{q}], #4",
+            "vstrb.32 q3, [{q}], #4",
+            "le lr, 1b",
+            "2:",
+            "wlstp.32 lr, {rest}, 4f",
+            "3:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vmul.f32 q0, q0, {inv}",
+            "vfma.f32 q0, q0, {nudge}",
+            "vcvta.s32.f32 q0, q0",
+            "vstrb.32 q0, [{q}], #4",
+            "letp lr, 3b",
+            "4:",
+            blocks = in(reg) n / 16,
+            rest = in(reg) n % 16,
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) q.as_mut_ptr() => _,
             inv = in(reg) inv.to_bits(),
+            nudge = in(reg) crate::arch::arm_fpu::i8::ROUNDING_NUDGE.to_bits(),
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
@@ -191,7 +235,12 @@ pub fn linear_i8(
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
-    for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+    // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
+    for r in 0..rows {
+        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+        else {
+            break;
+        };
         let sx = quantize_row_mve(x_row, q);
         // SAFETY: `q` holds `k` bytes, `values` `n * k`, `y_row` `n` values, `k > 0`,
         // `n >= 4`; the target has MVE (build.rs). The last pass (when `n % 4 != 0`)
@@ -214,7 +263,7 @@ pub fn linear_i8(
 
 /// The sums of the int8 row `x` (`k` bytes) with `4 * groups` consecutive weight rows of
 /// `k` bytes, stored as i32 to `sums`: per group, the tail-predicated loop of
-/// [`helium_dot_i8_4x1`] (10 instructions per 16 values and 4 rows), and 13 around it.
+/// `arm_mve_dot_i8_4x1` (10 instructions per 16 values and 4 rows), and 10 around it.
 ///
 /// # Safety
 /// `k > 0`, `groups > 0`, `x` holds `k` bytes, `w` points at `4 * groups * k` readable
@@ -239,27 +288,32 @@ unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sum
     };
     // SAFETY: per group the loop reads `k` bytes of `x` and of each of 4 weight rows and
     // writes 4 words of `sums`, in bounds by the caller's guarantee. r4-r11 are saved on
-    // the stack and restored, `x` is parked below them (sp is restored); the other
-    // registers it writes are declared.
+    // the stack and restored; below them the asm keeps the words one `LDM` per group
+    // loads (zeros for the 4 sums and `x`) and `d = -k mod 16`, how far the loop's
+    // post-increments (16 bytes per iteration, the last one partly predicated off) carry
+    // each row pointer past its row's end (sp is restored); the other registers it writes
+    // are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            "sub sp, sp, #8",
             "ldr r3, [r0, #4]",
             "ldr r10, [r0, #8]",
             "ldr r11, [r0, #12]",
             "ldr r12, [r0, #16]",
             "ldr r1, [r0]",
-            "str r1, [sp]",
-            "add r5, r3, r10",
-            "add r7, r5, r10",
-            "add r9, r7, r10",
-            "2:",
-            "ldr r1, [sp]",
+            "rsbs r8, r10, #0",
+            "and r8, r8, #15",
             "movs r0, #0",
             "movs r2, #0",
             "movs r4, #0",
             "movs r6, #0",
+            // stack: 0, x, 0, 0, 0, d
+            "push {{r0, r1, r2, r4, r6, r8}}",
+            "add r5, r3, r10",
+            "add r7, r5, r10",
+            "add r9, r7, r10",
+            "2:",
+            "ldm sp, {{r0, r1, r2, r4, r6}}",
             "dlstp.8 lr, r10",
             "1:",
             "vldrb.u8 q0, [r1], #16",
@@ -273,13 +327,15 @@ unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sum
             "vmladava.s8 r6, q0, q1",
             "letp lr, 1b",
             "stmia r12!, {{r0, r2, r4, r6}}",
-            "mov r3, r9",
+            // the next group's first row follows this group's last: its pointer less `d`
+            "ldr r1, [sp, #20]",
+            "sub r3, r9, r1",
             "add r5, r3, r10",
             "add r7, r5, r10",
             "add r9, r7, r10",
             "subs r11, r11, #1",
             "bne 2b",
-            "add sp, sp, #8",
+            "add sp, sp, #24",
             "pop {{r4-r11}}",
             inout("r0") &pass => _,
             out("r1") _,
