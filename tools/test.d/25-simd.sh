@@ -24,13 +24,13 @@ for kernel in "${kernels[@]}"; do
 done
 echo "== kernel neon (qemu-aarch64)"
 PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu "${kernel_tests[@]}"
-PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu -p picoformer-cli --test golden
+PICOFORMER_KERNEL=neon cargo test -q --target aarch64-unknown-linux-gnu -p picoformer-cli --no-default-features --test golden
 echo "== kernel arm-fpu (qemu-arm)"
 PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf "${kernel_tests[@]}"
-PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf -p picoformer-cli --test golden
+PICOFORMER_KERNEL=arm-fpu cargo test -q --target armv7-unknown-linux-gnueabihf -p picoformer-cli --no-default-features --test golden
 echo "== kernel rvv (qemu-riscv64, VLEN 128)"
 PICOFORMER_KERNEL=rvv cargo test -q --target riscv64gc-unknown-linux-gnu "${kernel_tests[@]}"
-PICOFORMER_KERNEL=rvv cargo test -q --target riscv64gc-unknown-linux-gnu -p picoformer-cli --test golden
+PICOFORMER_KERNEL=rvv cargo test -q --target riscv64gc-unknown-linux-gnu -p picoformer-cli --no-default-features --test golden
 echo "== kernel rvv (qemu-riscv64, VLEN 256)"
 PICOFORMER_KERNEL=rvv CARGO_TARGET_RISCV64GC_UNKNOWN_LINUX_GNU_RUNNER="qemu-riscv64 -cpu rv64,v=true,vlen=256 -L /usr/riscv64-linux-gnu" \
     cargo test -q --target riscv64gc-unknown-linux-gnu "${kernel_tests[@]}"
