@@ -40,6 +40,8 @@
 //! StemConv1Weight [D, K, C]    StemConv1Bias [D]   (PyTorch's Conv1d [out, in, K] stored
 //! StemConv2Weight [D, K, D]    StemConv2Bias [D]    kernel-major: [out, K, in])
 //! SrcPos [S, D]   TgtEmbed [tgt_vocab, D]   TgtPos [T, D]   {Enc,Dec}Norm{Gamma,Beta} [D]
+//! (SrcPos/TgtPos: the learned tables, or, optional with sinusoidal positions, the
+//! sinusoids stored so that the engine needs no sin/cos: `convert --positions-table`)
 //! OutWeight [tgt_vocab, D]     OutBias [tgt_vocab]
 //! attention Q/K/V/Out weights [D, D], biases [D]; FfnW1 [F, D], FfnB1 [F], FfnW2 [D, F],
 //! FfnB2 [D]; every LayerNorm gamma/beta [D]
@@ -356,9 +358,15 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     let mul3 = |a: usize, b: usize, c: usize| mul(a, b).and_then(|ab| mul(ab, c));
     let (enc, dec) = (config.has_encoder(), config.has_decoder());
     let stem = enc && d.stem_channels > 0;
-    let learned = config.positional == Positional::Learned;
-    let when = |cond: bool, presence: Presence| if cond { presence } else { Presence::Absent };
+    // Learned tables are required; sinusoidal models may store theirs (the converter's
+    // `--positions-table`), so firmware built without `sinusoid` needs no sin/cos.
+    let positions = match config.positional {
+        Positional::None => Presence::Absent,
+        Positional::Learned => Req,
+        Positional::Sinusoidal | Positional::SinusoidalConcat => Opt,
+    };
     use Presence::{Optional as Opt, Required as Req};
+    let when = |cond: bool, presence: Presence| if cond { presence } else { Presence::Absent };
     let (len, presence) = match kind {
         K::SrcEmbed => (mul(d.src_vocab, dm)?, when(enc && d.src_vocab > 0, Req)),
         K::SrcTypeEmbed => (mul(d.type_vocab, dm)?, when(enc && d.type_vocab > 0, Req)),
@@ -367,9 +375,9 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         K::StemConv1Weight => (mul3(dm, STEM_KERNEL, d.stem_channels)?, when(stem, Req)),
         K::StemConv2Weight => (mul3(dm, STEM_KERNEL, dm)?, when(stem, Req)),
         K::StemConv1Bias | K::StemConv2Bias => (dm, when(stem, Opt)),
-        K::SrcPos => (mul(d.max_src_len, dm)?, when(enc && learned, Req)),
+        K::SrcPos => (mul(d.max_src_len, dm)?, when(enc, positions)),
         K::TgtEmbed => (mul(d.tgt_vocab, dm)?, when(dec, Req)),
-        K::TgtPos => (mul(d.max_tgt_len, dm)?, when(dec && learned, Req)),
+        K::TgtPos => (mul(d.max_tgt_len, dm)?, when(dec, positions)),
         K::EncNormGamma => (dm, when(enc && config.final_norm, Req)),
         K::EncNormBeta => (dm, when(enc && config.final_norm, Opt)),
         K::DecNormGamma => (dm, when(dec && config.final_norm, Req)),
@@ -488,7 +496,9 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
             got: blob.len(),
         });
     }
-    if blob.get(..8) != Some(&MAGIC[..]) {
+    // Compared as one word: a slice comparison would link `memcmp` into firmware.
+    let magic = blob.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok());
+    if magic.map(u64::from_le_bytes) != Some(u64::from_le_bytes(MAGIC)) {
         return Err(Error::BadMagic);
     }
     let version = read_u32(blob, 8)?;
@@ -587,6 +597,8 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
     let table: &[TableEntry] =
         bytemuck::try_cast_slice(table_bytes).map_err(|_| Error::BlobMisaligned)?;
     let mut data_end = header_len;
+    // Sinusoidal models: whether every side stores its position table.
+    let mut positions_stored = true;
     for (index, entry) in table.iter().enumerate() {
         let [kind, layer, offset, len] = *entry;
         let slot = slot(&config, index)?.ok_or(Error::TensorTableCorrupt { index })?;
@@ -599,6 +611,11 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
             (Presence::Absent, 0) | (Presence::Optional, 0) => {
                 if offset != 0 {
                     return Err(Error::TensorOutOfBounds { index });
+                }
+                if slot.presence == Presence::Optional
+                    && matches!(slot.kind, K::SrcPos | K::TgtPos)
+                {
+                    positions_stored = false;
                 }
                 continue;
             }
@@ -631,7 +648,38 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
         }
         data_end = end;
     }
+    if let Some(feature) = disabled_feature(&config, dtype, positions_stored) {
+        return Err(Error::FeatureDisabled { feature });
+    }
     Ok((config, dtype, table))
+}
+
+/// The engine feature a model needs that this build was compiled without, if any
+/// (checked at load, so no call can reach code that is not there).
+/// `positions_stored`: a sinusoidal model stores its position tables.
+const fn disabled_feature(
+    config: &Config,
+    dtype: WeightType,
+    positions_stored: bool,
+) -> Option<&'static str> {
+    let sinusoids = matches!(
+        config.positional,
+        Positional::Sinusoidal | Positional::SinusoidalConcat
+    );
+    if matches!(dtype, WeightType::I8) && !cfg!(feature = "int8") {
+        Some("int8")
+    } else if matches!(dtype, WeightType::F16) && !cfg!(feature = "f16") {
+        Some("f16")
+    } else if matches!(config.activation, Activation::Gelu) && !cfg!(feature = "gelu") {
+        Some("gelu")
+    } else if config.has_encoder() && config.dims.stem_channels > 0 && !cfg!(feature = "conv-stem")
+    {
+        Some("conv-stem")
+    } else if sinusoids && !positions_stored && !cfg!(feature = "sinusoid") {
+        Some("sinusoid")
+    } else {
+        None
+    }
 }
 
 /// Every one of the `rows` f32 scales at `offset` is finite and `>= 0`.

@@ -187,17 +187,33 @@ fn choose() -> Kernel {
             .filter(|k| k.available())
             .unwrap_or(Kernel::Scalar);
     }
-    [
+    // One `if` per kernel, not a loop over them: on bare metal every `available()` is a
+    // constant, and this way the optimizer folds the choice at opt-level "s" too, so the
+    // dispatching functions link no scalar fallback they can never run.
+    let best = [
         Kernel::Avx512,
         Kernel::Avx2,
         Kernel::Neon,
         Kernel::Mve,
         Kernel::ArmFpu,
         Kernel::Rvv,
-    ]
-    .into_iter()
-    .find(|k| k.available())
-    .unwrap_or(Kernel::Scalar)
+    ];
+    let [a, b, c, d, e, f] = best;
+    if a.available() {
+        a
+    } else if b.available() {
+        b
+    } else if c.available() {
+        c
+    } else if d.available() {
+        d
+    } else if e.available() {
+        e
+    } else if f.available() {
+        f
+    } else {
+        Kernel::Scalar
+    }
 }
 
 #[cfg(feature = "std")]

@@ -18,6 +18,10 @@ use picoformer_kernels::{Activations, Matrix};
 /// reuse weights from and longer dot products cost fewer instructions.
 const FFN_SHARE: usize = if cfg!(target_os = "none") { 1 } else { 4 };
 
+/// Whether hidden columns are ever cut into blocks (hosts only): on bare metal the
+/// column-block path (`linear_acc`) is not even compiled into the firmware.
+const COLUMN_BLOCKS: bool = FFN_SHARE > 1;
+
 /// Hidden columns per block are a multiple of this (whole SIMD blocks on every kernel).
 const COLUMN_ALIGN: usize = 16;
 
@@ -47,7 +51,7 @@ pub(crate) fn feed_forward(
     };
     if f32_weights.is_none() {
         group = group.min(rows_block);
-    } else if group > rows_block {
+    } else if COLUMN_BLOCKS && group > rows_block {
         cols = (hidden.len() / group) / COLUMN_ALIGN * COLUMN_ALIGN;
         if cols == 0 || cols >= f {
             (group, cols) = (rows_block, f);
@@ -60,7 +64,7 @@ pub(crate) fn feed_forward(
     };
     for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
         let n = x_rows.len() / d;
-        if cols >= f {
+        if cols >= f || !COLUMN_BLOCKS {
             let Some(h) = n.checked_mul(f).and_then(|len| hidden.get_mut(..len)) else {
                 return;
             };
@@ -101,6 +105,10 @@ pub(crate) fn feed_forward(
 fn activate(config: &Config, h: &mut [f32]) {
     match config.activation {
         Activation::Relu => k::relu(h),
+        #[cfg(feature = "gelu")]
         Activation::Gelu => k::gelu(h),
+        // Refused at load (`Error::FeatureDisabled`): no erff is linked.
+        #[cfg(not(feature = "gelu"))]
+        Activation::Gelu => {}
     }
 }

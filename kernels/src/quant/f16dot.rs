@@ -185,6 +185,7 @@ pub fn f16_kernel_calls(kernel: F16Kernel) -> usize {
 }
 
 /// Records that `kernel` serves an f16 product.
+#[cfg(feature = "f16")]
 #[inline(always)]
 pub(super) fn record(kernel: F16Kernel) {
     LAST.store(kernel as u8, Ordering::Relaxed);

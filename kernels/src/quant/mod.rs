@@ -263,6 +263,7 @@ pub fn last_quant_kernel() -> Option<QuantKernel> {
     }
 }
 
+#[cfg(feature = "int8")]
 #[inline(always)]
 fn count(kernel: QuantKernel) {
     LAST_I8.store(kernel as u8 + 1, core::sync::atomic::Ordering::Relaxed);
@@ -290,12 +291,22 @@ pub fn linear(
 ) {
     match w {
         Matrix::F32(w) => crate::linear(x, w, bias, k, y),
+        #[cfg(feature = "f16")]
         Matrix::F16(w) => linear_f16_dispatch(x, w, bias, k, y),
+        #[cfg(feature = "int8")]
         Matrix::I8(w) => linear_i8_dispatch(x, w, bias, k, y, act),
+        // Built without that element type (the engine refuses such blobs at load):
+        // nothing is computed and its kernels are not linked.
+        #[allow(unreachable_patterns)]
+        _ => {
+            let _ = act;
+            y.fill(0.0)
+        }
     }
 }
 
 // The quantized paths are kept out of line: an f32 model's stack never holds their frames.
+#[cfg(feature = "f16")]
 #[inline(never)]
 fn linear_f16_dispatch(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     #[cfg(pf_arm_fpu)]
@@ -328,6 +339,7 @@ fn linear_f16_dispatch(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: 
     scalar::linear_f16(x, w, bias, k, y)
 }
 
+#[cfg(feature = "int8")]
 #[inline(never)]
 fn linear_i8_dispatch(
     x: &[f32],
