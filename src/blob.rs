@@ -612,8 +612,7 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
                 if offset != 0 {
                     return Err(Error::TensorOutOfBounds { index });
                 }
-                if slot.presence == Presence::Optional
-                    && matches!(slot.kind, K::SrcPos | K::TgtPos)
+                if slot.presence == Presence::Optional && matches!(slot.kind, K::SrcPos | K::TgtPos)
                 {
                     positions_stored = false;
                 }
@@ -648,37 +647,74 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
         }
         data_end = end;
     }
-    if let Some(feature) = disabled_feature(&config, dtype, positions_stored) {
+    if let Some(feature) = BUILD_FEATURES.missing_for(&config, dtype, positions_stored) {
         return Err(Error::FeatureDisabled { feature });
     }
     Ok((config, dtype, table))
 }
 
-/// The engine feature a model needs that this build was compiled without, if any
-/// (checked at load, so no call can reach code that is not there).
-/// `positions_stored`: a sinusoidal model stores its position tables.
-const fn disabled_feature(
-    config: &Config,
-    dtype: WeightType,
-    positions_stored: bool,
-) -> Option<&'static str> {
-    let sinusoids = matches!(
-        config.positional,
-        Positional::Sinusoidal | Positional::SinusoidalConcat
-    );
-    if matches!(dtype, WeightType::I8) && !cfg!(feature = "int8") {
-        Some("int8")
-    } else if matches!(dtype, WeightType::F16) && !cfg!(feature = "f16") {
-        Some("f16")
-    } else if matches!(config.activation, Activation::Gelu) && !cfg!(feature = "gelu") {
-        Some("gelu")
-    } else if config.has_encoder() && config.dims.stem_channels > 0 && !cfg!(feature = "conv-stem")
-    {
-        Some("conv-stem")
-    } else if sinusoids && !positions_stored && !cfg!(feature = "sinusoid") {
-        Some("sinusoid")
-    } else {
-        None
+/// The engine's model features (its cargo features of the same names) that decide
+/// which blobs a build loads. (`probe` is checked by the call that takes a probe.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// int8 weight matrices.
+    pub int8: bool,
+    /// f16 weight matrices.
+    pub f16: bool,
+    /// The GELU activation.
+    pub gelu: bool,
+    /// The convolution stem (`conv-stem`).
+    pub conv_stem: bool,
+    /// Sinusoidal positions computed at run time (without it, sinusoidal blobs must
+    /// store their tables).
+    pub sinusoid: bool,
+}
+
+/// The features of this build.
+pub const BUILD_FEATURES: Features = Features {
+    int8: cfg!(feature = "int8"),
+    f16: cfg!(feature = "f16"),
+    gelu: cfg!(feature = "gelu"),
+    conv_stem: cfg!(feature = "conv-stem"),
+    sinusoid: cfg!(feature = "sinusoid"),
+};
+
+impl Features {
+    /// None of them: the engine with default features.
+    pub const NONE: Features = Features {
+        int8: false,
+        f16: false,
+        gelu: false,
+        conv_stem: false,
+        sinusoid: false,
+    };
+
+    /// The feature a model needs that these lack, if any, by its cargo name (checked at
+    /// load, so no call can reach code that is not there). `positions_stored`: a
+    /// sinusoidal model stores its position tables.
+    pub const fn missing_for(
+        self,
+        config: &Config,
+        dtype: WeightType,
+        positions_stored: bool,
+    ) -> Option<&'static str> {
+        let sinusoids = matches!(
+            config.positional,
+            Positional::Sinusoidal | Positional::SinusoidalConcat
+        );
+        if matches!(dtype, WeightType::I8) && !self.int8 {
+            Some("int8")
+        } else if matches!(dtype, WeightType::F16) && !self.f16 {
+            Some("f16")
+        } else if matches!(config.activation, Activation::Gelu) && !self.gelu {
+            Some("gelu")
+        } else if config.has_encoder() && config.dims.stem_channels > 0 && !self.conv_stem {
+            Some("conv-stem")
+        } else if sinusoids && !positions_stored && !self.sinusoid {
+            Some("sinusoid")
+        } else {
+            None
+        }
     }
 }
 

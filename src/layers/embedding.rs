@@ -101,7 +101,11 @@ fn add_position(
         (positional, None) => sinusoid(positional, position, row),
         // Refused at load (`Error::FeatureDisabled`); kept as an error, never a panic.
         #[cfg(not(feature = "sinusoid"))]
-        (_, None) => return Err(Error::FeatureDisabled { feature: "sinusoid" }),
+        (_, None) => {
+            return Err(Error::FeatureDisabled {
+                feature: "sinusoid",
+            })
+        }
     }
     Ok(())
 }
