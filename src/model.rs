@@ -4,7 +4,11 @@
 use crate::blob::{self, TableEntry, TensorKind as K};
 use crate::config::{Config, WeightType};
 use crate::error::{Error, Result};
-use picoformer_kernels::quant::{f16, I8Matrix, Matrix};
+#[cfg(feature = "f16")]
+use picoformer_kernels::quant::f16;
+#[cfg(feature = "int8")]
+use picoformer_kernels::quant::I8Matrix;
+use picoformer_kernels::quant::Matrix;
 
 /// A runtime-shaped model: the configuration plus the weights, borrowed from the blob.
 ///
@@ -132,9 +136,17 @@ impl<'a> Model<'a> {
         if len == 0 {
             return None;
         }
+        // (f16 and int8 matrices are found by bytes; f32 ones by the word view.)
+        #[cfg_attr(not(any(feature = "f16", feature = "int8")), allow(unused_variables))]
         let (offset, len) = (offset as usize, len as usize);
         match self.dtype {
             WeightType::F32 => self.tensor(index).map(Matrix::F32),
+            // Without the feature such blobs are refused at load (`Error::FeatureDisabled`).
+            #[cfg(not(feature = "f16"))]
+            WeightType::F16 => None,
+            #[cfg(not(feature = "int8"))]
+            WeightType::I8 => None,
+            #[cfg(feature = "f16")]
             WeightType::F16 => {
                 let bytes = self
                     .bytes
@@ -143,6 +155,7 @@ impl<'a> Model<'a> {
                     .ok()
                     .map(Matrix::F16)
             }
+            #[cfg(feature = "int8")]
             WeightType::I8 => {
                 let rows = self.matrix_rows(index)?;
                 let start = offset / 4;

@@ -47,6 +47,8 @@ pub(crate) fn feed_forward(
     // Column blocks need f32 weights (`linear_acc`); f16/int8 products take whole rows.
     let f32_weights = match (ffn.w1, ffn.w2) {
         (Matrix::F32(w1), Matrix::F32(w2)) => Some((w1, w2)),
+        // (no other element type without the `f16` and `int8` features)
+        #[allow(unreachable_patterns)]
         _ => None,
     };
     if f32_weights.is_none() {

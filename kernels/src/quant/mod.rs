@@ -65,12 +65,17 @@ pub struct I8Matrix<'a> {
 
 /// A weight matrix `[n, k]` (PyTorch's `[out, in]`), in place, in one element type.
 #[derive(Debug, Clone, Copy)]
+///
+/// Only the element types of the enabled features exist (`f16`, `int8`): without them
+/// a matrix is one slice, and every weight view the engine passes around is smaller.
 pub enum Matrix<'a> {
     /// f32 values.
     F32(&'a [f32]),
     /// f16 values, widened to f32 as they are used.
+    #[cfg(feature = "f16")]
     F16(&'a [f16]),
     /// int8 values with a scale per row.
+    #[cfg(feature = "int8")]
     I8(I8Matrix<'a>),
 }
 
@@ -79,7 +84,9 @@ impl Matrix<'_> {
     pub fn len(&self) -> usize {
         match self {
             Matrix::F32(w) => w.len(),
+            #[cfg(feature = "f16")]
             Matrix::F16(w) => w.len(),
+            #[cfg(feature = "int8")]
             Matrix::I8(w) => w.values.len(),
         }
     }
@@ -295,14 +302,9 @@ pub fn linear(
         Matrix::F16(w) => linear_f16_dispatch(x, w, bias, k, y),
         #[cfg(feature = "int8")]
         Matrix::I8(w) => linear_i8_dispatch(x, w, bias, k, y, act),
-        // Built without that element type (the engine refuses such blobs at load):
-        // nothing is computed and its kernels are not linked.
-        #[allow(unreachable_patterns)]
-        _ => {
-            let _ = act;
-            y.fill(0.0)
-        }
     }
+    #[cfg(not(feature = "int8"))]
+    let _ = act;
 }
 
 // The quantized paths are kept out of line: an f32 model's stack never holds their frames.

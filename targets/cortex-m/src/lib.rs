@@ -5,11 +5,14 @@
 #![no_std]
 #![deny(missing_docs)]
 
+#[cfg(feature = "suite")]
 use picoformer_board::{self as board, ExitStatus};
+#[cfg(feature = "suite")]
 use picoformer_firmware_suite::{self as suite, Board, Kernels, SuiteScratch};
 
 /// Runs the suite on board `name` (whose build must dispatch to `kernels`) with the one
 /// scratch buffer, then ends QEMU with [`ExitStatus::Passed`] or [`ExitStatus::Failed`].
+#[cfg(feature = "suite")]
 pub fn run(name: &'static str, kernels: Kernels, scratch: &'static mut SuiteScratch) -> ! {
     let board = Board {
         name,
