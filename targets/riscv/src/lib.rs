@@ -14,8 +14,11 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "suite")]
 use picoformer_board::{self as board, ExitStatus};
-use picoformer_firmware_suite::{self as suite, Board, Kernels, SuiteScratch};
+use picoformer_firmware_suite::SuiteScratch;
+#[cfg(feature = "suite")]
+use picoformer_firmware_suite::{self as suite, Board, Kernels};
 
 /// Runs the suite on board `name` (whose build must dispatch to `kernels`) with the one
 /// scratch buffer, then ends QEMU with [`ExitStatus::Passed`] or [`ExitStatus::Failed`].
