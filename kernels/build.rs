@@ -40,17 +40,18 @@ fn main() {
     // The DSP extension's SMLAD / SXTB16 (int8 dot products): every Armv7E-M core,
     // Armv7-A, and Armv8-M Mainline cores that have it (M33/M35P/M55/M85), which the
     // assembler accepts only with their `-C target-cpu`.
+    // Helium (MVE with floating point, for the f32 and the int8 kernels): Armv8.1-M
+    // builds recognised by their `-C target-cpu` (or `+mve.fp`); the assembler accepts MVE
+    // instructions only then. MVE implies the DSP extension (the Helium int8 path shares
+    // the SMLAD module's epilogue).
+    let mve_flag = cpu_is(&["cortex-m55", "cortex-m85"]) || features().any(|f| f == "+mve.fp");
     let arm_dsp = target.starts_with("thumbv7em-")
         || target.starts_with("armv7-unknown-linux-gnueabihf")
         || (target.starts_with("thumbv8m.main-")
-            && cpu_is(&["cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"]));
+            && (mve_flag || cpu_is(&["cortex-m33", "cortex-m35p", "cortex-m55", "cortex-m85"])));
     if arm_dsp {
         println!("cargo::rustc-cfg=pf_arm_dsp");
     }
-    // Helium (MVE with floating point, for the f32 and the int8 kernels): Armv8.1-M
-    // builds recognised by their `-C target-cpu` (or `+mve.fp`); the assembler accepts MVE
-    // instructions only then.
-    let mve_flag = cpu_is(&["cortex-m55", "cortex-m85"]) || features().any(|f| f == "+mve.fp");
     if target.starts_with("thumbv8m.main-none-eabihf") && mve_flag {
         println!("cargo::rustc-cfg=pf_arm_mve");
     }

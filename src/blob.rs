@@ -72,7 +72,7 @@ use crate::error::{Error, Result};
 /// The magic bytes that open every blob.
 pub const MAGIC: [u8; 8] = *b"PFMODEL\0";
 /// The format version this build reads and writes.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = crate::version::BLOB_VERSION;
 /// Byte offset of the tensor table.
 pub const TABLE_OFFSET: usize = 128;
 /// Bytes per tensor table entry.

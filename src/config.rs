@@ -1,4 +1,4 @@
-//! Model configuration: the dimensions and the architecture switches of `spec.md`.
+//! Model configuration: the dimensions and the architecture switches of `docs/spec.md`.
 
 use crate::error::{Error, Result};
 

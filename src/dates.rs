@@ -9,9 +9,9 @@
 //!
 //! Everything here is `no_std` and allocation-free: the firmware uses it as it is.
 
-use crate::decode::BeamParams;
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::search::BeamParams;
 use crate::static_model::StaticModel;
 
 /// The bundled model's shape (`models/dates/config.json`): D 32, 4 heads, F 128, 2 + 2

@@ -4,13 +4,13 @@
 //! projection.
 
 use crate::blob::TensorKind;
-use crate::encoder::prefix;
 use crate::error::{Error, Result};
+use crate::layers::attention::{self, KvCache};
 use crate::layers::embedding::Positions;
-use crate::layers::{attention, embedding, feed_forward, sublayer};
-use crate::model::{Model, NormWeights};
+use crate::layers::{embedding, feed_forward, sublayer};
+use crate::model::weights::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
-use crate::scratch::{Arena, Plan};
+use crate::scratch::{used, Arena, Plan};
 use picoformer_kernels as k;
 use picoformer_kernels::Activations;
 
@@ -36,6 +36,27 @@ impl<'s> DecoderCaches<'s> {
             self_k: arena.f32s(plan.cache_len())?,
             self_v: arena.f32s(plan.cache_len())?,
             src_len: 0,
+        })
+    }
+
+    /// Layer `layer`'s part of the self-attention cache: `[B, T, D]` keys and values.
+    pub fn self_attention(&mut self, plan: &Plan, layer: usize) -> Result<KvCache<'_>> {
+        let slot_len = plan.slot_len().ok_or(Error::SizeOverflow)?;
+        let layer_len = slot_len
+            .checked_mul(plan.beams)
+            .ok_or(Error::SizeOverflow)?;
+        let start = layer.checked_mul(layer_len).ok_or(Error::SizeOverflow)?;
+        let end = start.checked_add(layer_len).ok_or(Error::SizeOverflow)?;
+        let (Some(keys), Some(values)) = (
+            self.self_k.get_mut(start..end),
+            self.self_v.get_mut(start..end),
+        ) else {
+            return Err(Error::SizeOverflow);
+        };
+        Ok(KvCache {
+            keys,
+            values,
+            slot_len,
         })
     }
 }
@@ -158,10 +179,10 @@ pub(crate) fn step(
     }
     let nd = n * d;
     let (y, normed, q, tmp) = (
-        prefix(work.y, nd),
-        prefix(work.normed, nd),
-        prefix(work.q, nd),
-        prefix(work.tmp, nd),
+        used(work.y, nd),
+        used(work.normed, nd),
+        used(work.q, nd),
+        used(work.tmp, nd),
     );
     embedding::embed(
         config,
@@ -182,38 +203,17 @@ pub(crate) fn step(
         // over positions 0..=its own (the mask is the cache's extent).
         let (self_attn, norm1) = model.decoder_self_attention(layer_index)?;
         let input = sublayer::input(config, &norm1, y, normed);
+        let mut cache = caches.self_attention(plan, layer_index)?;
+        let at = |row| rows.at(row);
         attention::project_queries(&self_attn, input, d, q, act);
-        for (cache, weights, bias) in [
-            (&mut *caches.self_k, self_attn.k, self_attn.k_bias),
-            (&mut *caches.self_v, self_attn.v, self_attn.v_bias),
-        ] {
-            k::quant::linear(input, weights, bias, d, tmp, act);
-            for (row_index, row) in tmp.chunks_exact(d.max(1)).enumerate() {
-                let (slot, position) = rows.at(row_index);
-                let at = cache_offset(plan, layer_index, slot, position)?;
-                let slot = cache.get_mut(at..at + d).ok_or(Error::SizeOverflow)?;
-                for (dst, &src) in slot.iter_mut().zip(row) {
-                    *dst = src;
-                }
-            }
-        }
-        let mut site = ProbeSite::at(
+        attention::append_keys_values(&self_attn, input, d, &mut cache, at, tmp, act)?;
+        let site = ProbeSite::at(
             probe.as_deref_mut(),
             AttentionKind::DecoderSelf,
             layer_index,
             first_position,
         );
-        for (row_index, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
-            let (slot, position) = rows.at(row_index);
-            let start = cache_offset(plan, layer_index, slot, 0)?;
-            let end = start + (position + 1) * d;
-            let (Some(keys), Some(values)) =
-                (caches.self_k.get(start..end), caches.self_v.get(start..end))
-            else {
-                return Err(Error::SizeOverflow);
-            };
-            k::attention_probed(q_row, keys, values, heads, work.scores, site.row(row_index));
-        }
+        attention::attend_cached(q, &cache, at, heads, d, work.scores, site)?;
         attention::project_output(&self_attn, q, d, tmp, act);
         sublayer::residual(config, &norm1, y, tmp);
 
@@ -255,24 +255,8 @@ pub(crate) fn step(
     }
     // logits = y Wout^T + bout, Wout = target embedding when tied.
     let w_out = model.output_projection()?;
-    let logits = prefix(work.logits, n * plan.v);
+    let logits = used(work.logits, n * plan.v);
     let bias = model.global(TensorKind::OutBias);
     k::quant::linear(y, w_out, bias, d, logits, act);
     Ok(())
-}
-
-/// Element offset of `[layer, beam, position, 0]` in a `[Ld, B, T, D]` cache.
-pub(crate) fn cache_offset(
-    plan: &Plan,
-    layer: usize,
-    beam: usize,
-    position: usize,
-) -> Result<usize> {
-    layer
-        .checked_mul(plan.beams)
-        .and_then(|v| v.checked_add(beam))
-        .and_then(|v| v.checked_mul(plan.t))
-        .and_then(|v| v.checked_add(position))
-        .and_then(|v| v.checked_mul(plan.d))
-        .ok_or(Error::SizeOverflow)
 }

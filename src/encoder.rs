@@ -5,9 +5,9 @@ use crate::blob::TensorKind;
 use crate::error::{Error, Result};
 use crate::layers::embedding::Positions;
 use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
-use crate::model::{Model, NormWeights};
+use crate::model::weights::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
-use crate::scratch::{Arena, Plan};
+use crate::scratch::{used, Arena, Plan};
 use picoformer_kernels::Activations;
 
 /// What the encoder reads.
@@ -110,7 +110,7 @@ pub(crate) fn encode(
     let d = config.dims.d_model;
     let rows = source_rows(model, source);
     let n = rows * d;
-    let x = prefix(work.x, n);
+    let x = used(work.x, n);
     let positions = model.global(TensorKind::SrcPos);
     match *source {
         Source::Tokens(src) => {
@@ -150,10 +150,10 @@ pub(crate) fn encode(
 
     let work = LayerWork::carve(plan, work.rest)?;
     let (normed, q, k, v) = (
-        prefix(work.normed, n),
-        prefix(work.q, n),
-        prefix(work.k, n),
-        prefix(work.v, n),
+        used(work.normed, n),
+        used(work.q, n),
+        used(work.k, n),
+        used(work.v, n),
     );
     for layer_index in 0..config.dims.n_encoder_layers {
         let layer = model.encoder_layer(layer_index)?;
@@ -186,10 +186,4 @@ pub(crate) fn encode(
         sublayer::layer_norm_rows(x, &norm, config.layer_norm_eps, d);
     }
     Ok(rows)
-}
-
-/// The first `n` elements (all of them if shorter; callers size buffers for the maximum).
-pub(crate) fn prefix(buf: &mut [f32], n: usize) -> &mut [f32] {
-    let len = buf.len().min(n);
-    buf.get_mut(..len).unwrap_or(&mut [])
 }

@@ -24,7 +24,6 @@
 pub mod blob;
 pub mod config;
 pub mod dates;
-mod decode;
 mod decoder;
 mod encoder;
 pub mod error;
@@ -35,13 +34,14 @@ mod layers;
 mod model;
 pub mod probe;
 pub mod scratch;
+mod search;
 mod static_model;
+mod version;
 
 /// The numerical kernels (scalar reference, SIMD kernels, dispatch).
 pub use picoformer_kernels as kernels;
 
 pub use config::{Activation, Config, Dims, Norm, Positional, WeightType};
-pub use decode::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use encoder::Source;
 pub use error::{Error, Result};
 pub use model::Model;
@@ -53,4 +53,5 @@ pub use scratch::{
     forward_scratch_bytes, forward_scratch_bytes_for, greedy_scratch_bytes,
     greedy_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
 };
+pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis};
 pub use static_model::{StaticModel, WeightElement};

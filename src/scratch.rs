@@ -1,5 +1,5 @@
 //! The caller's scratch buffer: its exact size as a `const fn`, and the carving of it into
-//! the working buffers of a call.
+//! the working buffers of a call (`docs/spec.md`, "Memory").
 //!
 //! Layout (every region starts on a 16-byte boundary; lengths in elements):
 //!
@@ -448,4 +448,11 @@ impl<'s> Arena<'s> {
         let bytes = self.bytes(n.and_then(|n| n.checked_mul(words)))?;
         bytemuck::try_cast_slice_mut(bytes).map_err(|_| Error::ScratchMisaligned)
     }
+}
+
+/// The first `n` elements of a working buffer, the part one call uses (all of it if
+/// shorter: buffers are carved for the largest call, so that does not happen).
+pub(crate) fn used(buf: &mut [f32], n: usize) -> &mut [f32] {
+    let len = buf.len().min(n);
+    buf.get_mut(..len).unwrap_or(&mut [])
 }

@@ -2,10 +2,10 @@
 
 use crate::blob::TensorKind;
 use crate::config::{Dims, WeightType};
-use crate::decode::{BeamParams, Greedy, Hypotheses};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scratch::{self, Scratch};
+use crate::search::{BeamParams, Greedy, Hypotheses};
 
 /// The element type of a static model's weight matrices: `f32` (the default),
 /// [`f16`](crate::f16), or `i8` (int8 with a scale per output row).

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Weight dtypes (issue 6) on the M4F (mps2-an386) and the M55 (mps3-an547): the firmware
+# Weight dtypes (issue 6) on the M4F (mps2-an386), the M33 (mps2-an505) and the M55
+# (mps3-an547): the firmware
 # suite with the weight matrices stored as f32, f16 and int8 (PICOFORMER_FIRMWARE_DTYPE),
 # as Markdown tables: model blob size (flash), greedy scratch, exact guest instructions
 # per generated token (tools/qemu-icount, (decode of n tokens - decode of 1) / (n - 1)),
-# and instructions per multiply-accumulate of an int8 [64, 256] matrix-vector product; beside
-# each, the estimated cycles of the plugin's timing model of the core (docs/cycles.md).
-# The M55 builds with -C target-cpu=cortex-m55 (the DSP instructions need it on Armv8-M),
-# in its own target directory. Also run by tools/firmware-report.sh.
+# and instructions per multiply-accumulate of int8 matrix-vector products at [64, 256],
+# [256, 256] and [512, 512] (the suite prints `figure matvec_i8_shape REGION ROWS COLS`);
+# beside each, the estimated cycles of the plugin's timing model of the core
+# (docs/cycles.md). The M33 and M55 build with -C target-cpu=cortex-m33 / cortex-m55 (the
+# DSP and MVE instructions need it on Armv8-M), each in its own target directory. Also run
+# by tools/firmware-report.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -23,12 +26,13 @@ kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 notes=()
 dtype_rows=()
 i8_rows=()
-# board, CPU, Rust target, rustflags, cycle model
-for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf||cortex-m4" \
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|-C target-cpu=cortex-m55|cortex-m55"; do
-    IFS='|' read -r board cpu target flags core <<<"$entry"
-    target_dir=$out
-    [ -n "$flags" ] && target_dir=$root/target/firmware-m55
+shape_rows=()
+# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model
+for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4" \
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33" \
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55"; do
+    IFS='|' read -r board cpu target build flags core <<<"$entry"
+    target_dir=$out${build:+-$build}
     flags_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
     f32_per_token=
     f32_cycles_per_token=
@@ -59,6 +63,12 @@ for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf||cortex-m4" \
                 -v fast="$(region "$log" 6)" -v slow="$(region "$log" 7)" -v f="$(region "$log" 4)" -v m="$macs" \
                 -v fast_c="$(region_cycles "$log" 6)" -v slow_c="$(region_cycles "$log" 7)" -v f_c="$(region_cycles "$log" 4)" \
                 'BEGIN { printf "| %s | %s | %.3f / %.3f | %.3f / %.3f | %s | %.3f / %.3f |", b, c, f / m, f_c / m, slow / m, slow_c / m, k, fast / m, fast_c / m }')")
+            shape_row="| $board | $cpu | $(figure "$log" matvec_i8_kernel) |"
+            while read -r n rows cols; do
+                shape_row+=$(awk -v r="$(region "$log" "$n")" -v c="$(region_cycles "$log" "$n")" \
+                    -v m="$((rows * cols))" 'BEGIN { printf " %.3f / %.3f |", r / m, c / m }')
+            done < <(awk '$1 == "figure" && $2 == "matvec_i8_shape" { print $3, $4, $5 }' "$log")
+            shape_rows+=("$shape_row")
         fi
     done
 done
@@ -76,6 +86,13 @@ echo
 echo "| board (QEMU) | CPU | f32 kernel, per MAC | int8 scalar, per MAC | int8 kernel | int8 kernel, per MAC |"
 echo "|---|---|---|---|---|---|"
 for row in "${i8_rows[@]}"; do echo "$row"; done
+echo
+echo "int8 matrix-vector products by shape [rows, columns] (activations quantized on the fly,"
+echo "everything included), exact guest instructions / estimated cycles per multiply-accumulate:"
+echo
+echo "| board (QEMU) | CPU | int8 kernel | [64, 256] | [256, 256] | [512, 512] |"
+echo "|---|---|---|---|---|---|"
+for row in "${shape_rows[@]}"; do echo "$row"; done
 echo
 echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
 for note in "${notes[@]}"; do echo "WARNING: $note"; done

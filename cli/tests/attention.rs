@@ -161,7 +161,7 @@ fn tensor(blob: &[u8], kind: u32) -> Vec<f32> {
         .collect()
 }
 
-/// Encoder layer 0, head h, recomputed here from the blob's tensors in f64 (spec.md:
+/// Encoder layer 0, head h, recomputed here from the blob's tensors in f64 (docs/spec.md:
 /// embedding * sqrt(D) + sinusoids, Q = X Wq^T + bq, K likewise, softmax(Q K^T / sqrt(Dk))).
 #[test]
 fn encoder_layer_0_matches_a_recomputation_from_the_weights() {

@@ -182,7 +182,7 @@ fn scratch_sizes_are_exact() {
 /// (CI runs this suite once per kernel the CPU has).
 #[test]
 fn golden_decodes_run_on_the_forced_kernel() {
-    use picoformer::kernels::{active_kernel, kernel_calls, Kernel};
+    use picoformer::kernels::{active_kernel, kernel_calls, Dtype, Kernel};
     let case = golden_cases().into_iter().next().unwrap();
     let model = Model::from_blob(case.blob.as_slice()).unwrap();
     let g = &case.expected.greedy[0];
@@ -200,7 +200,7 @@ fn golden_decodes_run_on_the_forced_kernel() {
             "the forced kernel {name} is not active"
         );
     }
-    assert!(kernel_calls(active_kernel()) > 0);
+    assert!(kernel_calls(Dtype::F32, active_kernel()) > 0);
 }
 
 type PaperSmall = StaticModel<'static, 64, 4, 256, 2, 2, 61, 67, 24, 16>;

@@ -1,23 +1,38 @@
-//! With `PICOFORMER_KERNEL=NAME`, the dispatching functions must run exactly that kernel:
-//! this test fails when the forced kernel is unknown, unavailable on this CPU, or did not
-//! serve the calls. CI runs the suite once per kernel so every SIMD path is proven to
-//! execute, not silently replaced by the fallback.
+//! With `PICOFORMER_KERNEL=NAME`, the dispatching functions must run exactly that kernel
+//! for every dtype it has a member for: these tests fail when the forced kernel is
+//! unknown, unavailable on this CPU, or did not serve the calls (and no other kernel may
+//! have). CI runs the suite once per kernel so every kernel path is proven to execute, not
+//! silently replaced by the fallback. Test names carry their dtype (`f32`, `f16`, `i8`).
 
-use picoformer_kernels::{active_kernel, kernel_calls, linear, Kernel};
+use picoformer_kernels::quant::{self, f16, Activations, I8Matrix, Matrix};
+use picoformer_kernels::{
+    active_kernel, active_kernel_for, kernel_calls, last_kernel, linear, Dtype, Kernel,
+};
 
-#[test]
-fn forced_kernel_serves_the_calls() {
-    let x = [1.0f32; 3 * 40];
-    let w = [0.5f32; 5 * 40];
-    let mut y = [0.0f32; 3 * 5];
-    linear(&x, &w, None, 40, &mut y);
-    assert!(y.iter().all(|&v| v == 20.0));
+/// Whether the forced kernel's set has its own `dtype` member on the machines CI runs it
+/// on (else the scalar reference serves that dtype).
+fn has_member(name: &str, dtype: Dtype) -> bool {
+    match (name, dtype) {
+        (_, Dtype::F32) => name != "scalar",
+        ("avx2" | "avx512" | "arm-fpu" | "mve", _) => true,
+        ("neon", Dtype::I8) => true,
+        _ => false,
+    }
+}
+
+/// After one `dtype` product: the kernel that serves `dtype` served it (and is recorded
+/// as the latest), and with `PICOFORMER_KERNEL` set it is the forced kernel's member and
+/// no other kernel served any `dtype` product.
+fn check_served(dtype: Dtype) {
+    let serving = active_kernel_for(dtype);
+    eprintln!("{} kernel: {}", dtype.name(), serving.name());
+    assert!(
+        kernel_calls(dtype, serving) > 0,
+        "the {} kernel did not run",
+        dtype.name()
+    );
+    assert_eq!(last_kernel(dtype), Some(serving));
     let Ok(name) = std::env::var("PICOFORMER_KERNEL") else {
-        eprintln!(
-            "PICOFORMER_KERNEL unset: the best available kernel is {:?}",
-            active_kernel()
-        );
-        assert!(kernel_calls(active_kernel()) > 0);
         return;
     };
     let forced = Kernel::from_name(&name)
@@ -27,15 +42,72 @@ fn forced_kernel_serves_the_calls() {
         "PICOFORMER_KERNEL={name}: this CPU cannot run it"
     );
     assert_eq!(active_kernel(), forced);
-    assert!(
-        kernel_calls(forced) > 0,
-        "the forced kernel {name} did not run"
-    );
-    for other in Kernel::ALL.into_iter().filter(|&k| k != forced) {
+    assert_eq!(serving, forced.serving(dtype));
+    if has_member(&name, dtype) {
         assert_eq!(
-            kernel_calls(other),
-            0,
-            "{other:?} ran although {name} was forced"
+            serving,
+            forced,
+            "{name} has no {} kernel on this CPU",
+            dtype.name()
         );
     }
+    for other in Kernel::ALL.into_iter().filter(|&k| k != serving) {
+        assert_eq!(
+            kernel_calls(dtype, other),
+            0,
+            "{other:?} served {} products although {name} was forced",
+            dtype.name()
+        );
+    }
+}
+
+#[test]
+fn forced_kernel_serves_the_f32_calls() {
+    let x = [1.0f32; 3 * 40];
+    let w = [0.5f32; 5 * 40];
+    let mut y = [0.0f32; 3 * 5];
+    linear(&x, &w, None, 40, &mut y);
+    assert!(y.iter().all(|&v| v == 20.0));
+    check_served(Dtype::F32);
+}
+
+#[test]
+fn forced_kernel_serves_the_f16_calls() {
+    let (n, k) = (6, 40);
+    let x = vec![1.0f32; 2 * k];
+    let w = vec![f16::from_f32(0.5); n * k];
+    let mut y = vec![0.0f32; 2 * n];
+    quant::linear(
+        &x,
+        Matrix::F16(&w),
+        None,
+        k,
+        &mut y,
+        &mut Activations::none(),
+    );
+    assert!(y.iter().all(|&v| (v - 20.0).abs() < 1e-4), "{y:?}");
+    check_served(Dtype::F16);
+}
+
+#[test]
+fn forced_kernel_serves_the_i8_calls() {
+    let (n, k) = (6, 40);
+    let values = vec![3i8; n * k];
+    let scales = vec![0.5f32; n];
+    let x = vec![1.0f32; 2 * k];
+    let mut y = vec![0.0f32; 2 * n];
+    let mut qv = vec![0i8; 2 * k];
+    let mut qs = vec![0.0f32; 2];
+    let mut act = Activations {
+        values: &mut qv,
+        scales: &mut qs,
+    };
+    let w = Matrix::I8(I8Matrix {
+        values: &values,
+        scales: &scales,
+    });
+    quant::linear(&x, w, None, k, &mut y, &mut act);
+    // x quantizes to 127 with scale 1/127: 127 * 3 * 40 * (1/127 * 0.5) = 60.
+    assert!(y.iter().all(|&v| (v - 60.0).abs() < 1e-4), "{y:?}");
+    check_served(Dtype::I8);
 }

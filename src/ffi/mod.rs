@@ -28,10 +28,10 @@ pub mod status;
 pub use status::*;
 
 use crate::config::{Activation, Norm, Positional};
-use crate::decode::BeamParams;
 use crate::error::Error;
 use crate::model::Model;
 use crate::scratch::MAX_BEAM;
+use crate::search::BeamParams;
 use core::ffi::{c_char, c_void};
 use core::mem::{align_of, size_of};
 

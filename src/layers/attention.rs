@@ -1,14 +1,38 @@
-//! Multi-head attention: `Z_h = softmax(Q_h K_h^T / sqrt(Dk) + M) V_h`, `out = Z Wo^T + bo`.
+//! Multi-head attention: `Z_h = softmax(Q_h K_h^T / sqrt(Dk) + M) V_h`, `out = Z Wo^T + bo`
+//! (`docs/spec.md`, "Multi-head attention").
 //!
 //! The projections and the per-query attention are separate steps because the three
-//! uses differ only in where K and V come from: the same rows (encoder self-attention),
-//! the cache of past positions (decoder self-attention: the causal mask is the cache
-//! holding only positions `<= i`), or the encoder output (encoder-decoder attention).
+//! uses differ only in where K and V come from: the same rows (encoder self-attention,
+//! [`project_keys_values`] then [`attend_all`]), the cache of past positions (decoder
+//! self-attention, [`append_keys_values`] then [`attend_cached`]: the causal mask is a
+//! query reading only the cached positions `<= i`), or the encoder output
+//! (encoder-decoder attention, keys and values projected once per source, then
+//! [`attend_all`]). All three run the same kernel, `picoformer_kernels::attention_probed`.
 
-use crate::model::AttentionWeights;
+use crate::error::{Error, Result};
+use crate::model::weights::AttentionWeights;
 use crate::probe::ProbeSite;
 use picoformer_kernels as k;
 use picoformer_kernels::Activations;
+
+/// One decoder layer's self-attention key/value cache: `[B, T, D]` keys and values, slot
+/// `b` holding hypothesis `b`'s rows at positions `0..T`.
+pub(crate) struct KvCache<'c> {
+    /// `[B, T, D]` keys.
+    pub keys: &'c mut [f32],
+    /// `[B, T, D]` values.
+    pub values: &'c mut [f32],
+    /// Elements of one slot, `T * D`.
+    pub slot_len: usize,
+}
+
+/// Element offset of `(slot, position)` in a cache of `slot_len`-element slots of
+/// `d`-element rows.
+fn cache_offset(slot_len: usize, slot: usize, position: usize, d: usize) -> Result<usize> {
+    slot.checked_mul(slot_len)
+        .and_then(|start| start.checked_add(position.checked_mul(d)?))
+        .ok_or(Error::SizeOverflow)
+}
 
 /// `q = input Wq^T + bq` for `[n, D]` rows.
 pub(crate) fn project_queries(
@@ -49,6 +73,62 @@ pub(crate) fn attend_all(
     for (row, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
         k::attention_probed(q_row, keys, values, n_heads, scores, probe.row(row));
     }
+}
+
+/// Appends each row's key and value to the cache: `input Wk^T + bk` and
+/// `input Wv^T + bv` (computed through `tmp` `[n, D]`) go to the row's place,
+/// `at(row) = (slot, position)`.
+pub(crate) fn append_keys_values(
+    w: &AttentionWeights,
+    input: &[f32],
+    d: usize,
+    cache: &mut KvCache,
+    at: impl Fn(usize) -> (usize, usize),
+    tmp: &mut [f32],
+    act: &mut Activations,
+) -> Result<()> {
+    let slot_len = cache.slot_len;
+    for (cache, weights, bias) in [
+        (&mut *cache.keys, w.k, w.k_bias),
+        (&mut *cache.values, w.v, w.v_bias),
+    ] {
+        k::quant::linear(input, weights, bias, d, tmp, act);
+        for (row, projected) in tmp.chunks_exact(d.max(1)).enumerate() {
+            let (slot, position) = at(row);
+            let start = cache_offset(slot_len, slot, position, d)?;
+            let place = cache.get_mut(start..start + d).ok_or(Error::SizeOverflow)?;
+            for (dst, &src) in place.iter_mut().zip(projected) {
+                *dst = src;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Attention of each query row in place over the cached keys/values of its slot,
+/// positions `0..=position` (`at(row) = (slot, position)`): the causal mask, since a query
+/// reads no later position. `probe` receives the watched head's probabilities of each
+/// query row, if it watches this step.
+pub(crate) fn attend_cached(
+    q: &mut [f32],
+    cache: &KvCache,
+    at: impl Fn(usize) -> (usize, usize),
+    n_heads: usize,
+    d: usize,
+    scores: &mut [f32],
+    mut probe: ProbeSite,
+) -> Result<()> {
+    for (row, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
+        let (slot, position) = at(row);
+        let start = cache_offset(cache.slot_len, slot, 0, d)?;
+        let end = start + (position + 1) * d;
+        let (Some(keys), Some(values)) = (cache.keys.get(start..end), cache.values.get(start..end))
+        else {
+            return Err(Error::SizeOverflow);
+        };
+        k::attention_probed(q_row, keys, values, n_heads, scores, probe.row(row));
+    }
+    Ok(())
 }
 
 /// `out = z Wo^T + bo` for `[n, D]` rows.

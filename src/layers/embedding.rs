@@ -1,6 +1,7 @@
 //! Input embedding: `x[p] = E[token_p] * (sqrt(D) if scale_embeddings) + T[0] + P[position_p]`
 //! (`T[0]`: the first token-type row, BERT's single segment, when the model has one), and
-//! the positional signal alone for inputs that are already vectors.
+//! the positional signal alone for inputs that are already vectors (`docs/spec.md`,
+//! "Input embedding" and "Positional signal").
 
 use crate::config::{Config, Positional};
 use crate::error::{Error, Result};

@@ -1,4 +1,5 @@
-//! Position-wise feed-forward network: `ffn(x) = W2 act(W1 x + b1) + b2`.
+//! Position-wise feed-forward network: `ffn(x) = W2 act(W1 x + b1) + b2` (`docs/spec.md`,
+//! "Feed-forward network").
 //!
 //! The hidden activations `[rows, F]` of a whole sequence do not fit the scratch buffer
 //! (it holds `[R, F]`, `R = FFN_ROW_BLOCK`). On hosts the network trades width for rows:
@@ -9,7 +10,7 @@
 //! blocks are `R` whole rows.
 
 use crate::config::{Activation, Config};
-use crate::model::FfnWeights;
+use crate::model::weights::FfnWeights;
 use picoformer_kernels as k;
 use picoformer_kernels::{Activations, Matrix};
 

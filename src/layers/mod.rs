@@ -1,5 +1,6 @@
-//! The building blocks of `spec.md`, one file each, shared by the encoder and the
-//! decoder and by every model shape (static or runtime): the only model code there is.
+//! The building blocks of `docs/spec.md` ("Layers"), one file each, shared by the encoder
+//! and the decoder and by every model shape (static or runtime): the only model code there
+//! is.
 
 pub(crate) mod attention;
 pub(crate) mod embedding;

@@ -4,7 +4,7 @@
 //! The positional signal is added afterwards, as for any vector input.
 
 use crate::config::{STEM_KERNEL, STEM_STRIDE};
-use crate::model::StemWeights;
+use crate::model::weights::StemWeights;
 use picoformer_kernels as k;
 
 /// Zero padding of both convolutions, on each end.

@@ -1,7 +1,8 @@
-//! Sub-layer wiring: residual connection plus LayerNorm, post-norm (paper) or pre-norm.
+//! Sub-layer wiring: residual connection plus LayerNorm, post-norm (paper) or pre-norm
+//! (`docs/spec.md`, "LayerNorm and sub-layer wiring").
 
 use crate::config::{Config, Norm};
-use crate::model::NormWeights;
+use crate::model::weights::NormWeights;
 use picoformer_kernels as k;
 
 /// LayerNorm of every `d`-wide row of `x` in place.

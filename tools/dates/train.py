@@ -221,7 +221,8 @@ def make_sets(train_size, heldout_size, train_seed, heldout_seed):
 
 # ----------------------------------------------------------------------------- the model
 def sinusoids(length, d):
-    """The paper's interleaved table, spec.md "sinusoidal" (float64, cast by the caller)."""
+    """The paper's interleaved table (docs/spec.md "Positional signal", `sinusoidal`;
+    float64, cast by the caller)."""
     p = np.arange(length, dtype=np.float64)[:, None]
     t = np.zeros((length, d), dtype=np.float64)
     ang = p / np.power(10000.0, np.arange(0, d, 2, dtype=np.float64) / d)

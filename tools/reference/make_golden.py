@@ -2,8 +2,8 @@
 """PyTorch reference / golden-vector generator for picoformer.
 
 Writes tests/golden/<case>/{config.json, weights.safetensors, expected.json} for the
-cases in CASES below. The numerical contract is /work/shared/docs/spec.md (copied into
-the repo as the spec of the engine); this script is an independent implementation of it
+cases in CASES below. The numerical contract is docs/spec.md (the engine's spec, in
+this repository); this script is an independent implementation of it
 on top of PyTorch's nn.Transformer, cross-checked by a hand-written numpy (float64)
 forward pass.
 
@@ -26,7 +26,7 @@ Decoding conventions (binding, the Rust engine implements the same):
   Greedy: from [bos], append argmax (ties: lowest id) of the last position's logits until
   eos is emitted or max_len tokens were generated. tokens exclude bos, include eos.
   score = float32 sum of float32 log_softmax of the chosen tokens.
-  Beam: spec.md "Beam search"; reported score = normalized score score / lp(n),
+  Beam: docs/spec.md "Beam search"; reported score = normalized score score / lp(n),
   lp(n) = ((5+n)/6)^alpha, n = generated tokens including eos. When finished reaches B at
   the same step as max_len is reached, the search is over and live hypotheses do NOT
   join (Hugging Face semantics); sources for which the other reading would change the
@@ -284,7 +284,7 @@ def export_weights(model):
 
 # ----------------------------------------------------------------------------- numpy spec
 def np_forward(w, c, src, tgt):
-    """Independent float64 implementation of spec.md; returns logits [len(tgt), V]."""
+    """Independent float64 implementation of docs/spec.md; returns logits [len(tgt), V]."""
     D, H = c["d_model"], c["n_heads"]
     Dk = D // H
     eps = c["layer_norm_eps"]

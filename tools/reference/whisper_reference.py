@@ -9,7 +9,7 @@
    - the encoder output (rows ROWS in full, plus whole-tensor statistics),
    - plain greedy decoding from PROMPT (argmax, no token suppression), whole prefix
      recomputed each step,
-   - the spec's beam search (shared/docs/spec.md; the same algorithm as make_golden.py)
+   - the spec's beam search (docs/spec.md; the same algorithm as make_golden.py)
      with B = 5, K = 1, alpha = 0.6, starting from the live set {(PROMPT, 0)}.
 4. CTranslate2 itself: greedy with no suppression must give the same tokens.
 

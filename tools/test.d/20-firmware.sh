@@ -41,12 +41,16 @@ done
 declare -A boards=(
     [thumbv6m-none-eabi]="mps2-an385"
     [thumbv7em-none-eabihf]="mps2-an386 mps2-an500"
-    [thumbv8m.main-none-eabihf]="mps2-an505"
 )
 # Cortex-M55 (Helium): the same target built with -C target-cpu=cortex-m55, which turns
 # on the MVE kernels (kernels/build.rs), in a target directory of its own.
 m55_flags=(env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55")
 m55_out=$root/target/firmware-m55
+# Cortex-M33 (mps2-an505): the same target built with -C target-cpu=cortex-m33, which turns
+# on the DSP extension's SMLAD int8 kernel (kernels/build.rs), in a target directory of its
+# own; the thumbv8m.main code-size probes are built there too.
+m33_flags=(env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m33")
+m33_out=$root/target/firmware-m33
 # the size probes: each alone, with only its configuration's engine features
 probes=(size-greedy size-engine)
 build_probes() { # crate, cargo arguments...
@@ -57,13 +61,17 @@ build_probes() { # crate, cargo arguments...
             --features "$probe" --bin "$probe")
     done
 }
-for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     bins=(--bin size-runtime)
     for bin in ${boards[$target]}; do bins+=(--bin "$bin"); done
     [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic --bin check-cycles)
     (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
     build_probes cortex-m --target "$target"
 done
+(cd targets/cortex-m && "${m33_flags[@]}" cargo build -q --release \
+    --target thumbv8m.main-none-eabihf --target-dir "$m33_out" --bin mps2-an505 --bin size-runtime)
+(export CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m33"
+    build_probes cortex-m --target thumbv8m.main-none-eabihf --target-dir "$m33_out")
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
     --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
 (cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin check-cycles)
@@ -86,12 +94,14 @@ run_suite() { # runner, elf, board
     fi
     rm -f "$log"
 }
-for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
     for board in ${boards[$target]}; do
         echo "== $board ($target)"
         run_suite targets/cortex-m/qemu-run.sh "$out/$target/release/$board" "$board"
     done
 done
+echo "== mps2-an505 (thumbv8m.main-none-eabihf, -C target-cpu=cortex-m33)"
+run_suite targets/cortex-m/qemu-run.sh "$m33_out/thumbv8m.main-none-eabihf/release/mps2-an505" mps2-an505
 echo "== mps3-an547 (thumbv8m.main-none-eabihf, -C target-cpu=cortex-m55)"
 run_suite targets/cortex-m/qemu-run.sh "$m55_out/thumbv8m.main-none-eabihf/release/mps3-an547" mps3-an547
 echo "== virt (riscv32imac-unknown-none-elf)"
@@ -122,7 +132,7 @@ check_exit check-hardfault "$(exit_status Fault)"
 check_exit check-panic "$(exit_status Panic)"
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
-# seven marked regions, instructions and estimated cycles identically on a second run.
+# nine marked regions, instructions and estimated cycles identically on a second run.
 plugin=$(bash tools/qemu-icount/build.sh)
 elf=$out/thumbv7em-none-eabihf/release/mps2-an386
 marker() { "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/llvm-nm" -C "$elf" |
@@ -133,7 +143,7 @@ for run in 1 2; do
         bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
     counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
 done
-if [ "${counts[0]}" -eq 7 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
+if [ "${counts[0]}" -eq 9 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
     echo "test icount_plugin_counts_regions_repeatably ... ok"
 else
     echo "test icount_plugin_counts_regions_repeatably ... FAILED (${counts[*]} regions)"

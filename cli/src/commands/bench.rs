@@ -61,8 +61,8 @@ pub fn run(
     }
     let out = json!({
         "kernel": picoformer::kernels::active_kernel().name(),
-        "quant_kernel": picoformer::kernels::quant::active_quant_kernel().name(),
-        "f16_kernel": picoformer::kernels::quant::active_f16_kernel().name(),
+        "quant_kernel": picoformer::kernels::active_kernel().member_name(picoformer::kernels::Dtype::I8),
+        "f16_kernel": picoformer::kernels::active_kernel().member_name(picoformer::kernels::Dtype::F16),
         "dtype": m.dtype().name(),
         "encode_s": median(&mut encode_s),
         "forward_s": median(&mut forward_s),

@@ -9,7 +9,9 @@
 //!   `[MATVEC_OUT, MATVEC_IN]` through the dispatched kernel and through the scalar
 //!   reference (instructions per multiply-accumulate); then the same product with int8
 //!   weights through the dispatched integer kernel and through the scalar one (regions
-//!   6 and 7).
+//!   6 and 7), then the int8 product through the dispatched kernel at the larger shapes
+//!   of [`MATVEC_I8_SHAPES`] (regions 8 and 9). Each int8 shape is printed as
+//!   `figure matvec_i8_shape REGION ROWS COLS`, so the scripts know what each region measured.
 
 use crate::golden::{self, GreedyCase};
 use crate::{Board, Net, SuiteScratch, SCRATCH_BYTES};
@@ -39,9 +41,23 @@ const MATVEC_IN: usize = 256;
 /// Its weights, in flash like a model's (the values do not change the instruction count:
 /// the kernels have no data-dependent branches).
 static MATVEC_WEIGHTS: [f32; MATVEC_OUT * MATVEC_IN] = [0.5; MATVEC_OUT * MATVEC_IN];
-/// The int8 weights of the same product, and their row scales.
-static MATVEC_I8: [i8; MATVEC_OUT * MATVEC_IN] = [64; MATVEC_OUT * MATVEC_IN];
-static MATVEC_I8_SCALES: [f32; MATVEC_OUT] = [0.5 / 64.0; MATVEC_OUT];
+/// The int8 products measured, `(rows, columns)` and their region: [64, 256] (the f32
+/// product's shape, regions 6 and 7 with the scalar reference), then larger shapes through
+/// the dispatched kernel only.
+const MATVEC_I8_SHAPES: [(usize, usize, u32); 3] = [(64, 256, 6), (256, 256, 8), (512, 512, 9)];
+/// Most weights and rows of the int8 products.
+const MATVEC_I8_MAX_VALUES: usize = MATVEC_I8_MAX_ROWS * MATVEC_I8_MAX_COLS;
+const MATVEC_I8_MAX_ROWS: usize = 512;
+const MATVEC_I8_MAX_COLS: usize = 512;
+/// Bytes of int8 weights the board lends the measured products ([`Board::matvec_i8`]).
+pub const MATVEC_I8_VALUES: usize = MATVEC_I8_MAX_VALUES;
+static MATVEC_I8_SCALES: [f32; MATVEC_I8_MAX_ROWS] = [0.5 / 64.0; MATVEC_I8_MAX_ROWS];
+/// Bytes of quantized activations one input row of the widest product needs.
+const MATVEC_I8_ACT: usize =
+    match picoformer::kernels::quant::activation_values(1, MATVEC_I8_MAX_COLS) {
+        Some(bytes) => bytes,
+        None => 0,
+    };
 
 /// The golden greedy case with the longest output: the most tokens per measurement.
 fn longest_greedy_case() -> Option<&'static GreedyCase> {
@@ -71,13 +87,19 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     picoformer::kernels::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
     icount_stop();
     icount_start();
-    picoformer::kernels::scalar::linear(&input, &MATVEC_WEIGHTS, None, MATVEC_IN, &mut output);
+    picoformer::kernels::generic::f32::linear(
+        &input,
+        &MATVEC_WEIGHTS,
+        None,
+        MATVEC_IN,
+        &mut output,
+    );
     icount_stop();
     let weights = picoformer::kernels::I8Matrix {
-        values: &MATVEC_I8,
-        scales: &MATVEC_I8_SCALES,
+        values: board.matvec_i8.get(..MATVEC_OUT * MATVEC_IN).unwrap_or(&[]),
+        scales: MATVEC_I8_SCALES.get(..MATVEC_OUT).unwrap_or(&[]),
     };
-    let mut q = [0i8; MATVEC_IN];
+    let mut q = [0i8; MATVEC_I8_ACT];
     let mut q_scale = [0f32; 1];
     let mut act = picoformer::kernels::Activations {
         values: &mut q,
@@ -89,7 +111,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     icount_stop();
     icount_start();
     picoformer::kernels::quant::linear_i8(
-        picoformer::kernels::quant::scalar::ScalarI8,
+        picoformer::kernels::generic::i8::ScalarI8,
         &input,
         weights,
         None,
@@ -99,9 +121,35 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     );
     icount_stop();
     black_box(&output);
+    let wide_input = [0.25f32; MATVEC_I8_MAX_COLS];
+    let mut wide_output = [0f32; MATVEC_I8_MAX_ROWS];
+    for &(rows, cols, _) in MATVEC_I8_SHAPES.iter().skip(1) {
+        let (Some(values), Some(scales), Some(x), Some(y)) = (
+            board.matvec_i8.get(..rows * cols),
+            MATVEC_I8_SCALES.get(..rows),
+            wide_input.get(..cols),
+            wide_output.get_mut(..rows),
+        ) else {
+            continue;
+        };
+        let matrix =
+            picoformer::kernels::Matrix::I8(picoformer::kernels::I8Matrix { values, scales });
+        icount_start();
+        picoformer::kernels::quant::linear(x, matrix, None, cols, y, &mut act);
+        icount_stop();
+        black_box(&y);
+    }
+    for &(rows, cols, region) in MATVEC_I8_SHAPES.iter() {
+        defmt::println!(
+            "figure matvec_i8_shape {=u32} {=usize} {=usize}",
+            region,
+            rows,
+            cols
+        );
+    }
     defmt::println!(
         "figure matvec_i8_kernel {=str}",
-        picoformer::kernels::quant::active_quant_kernel().name()
+        picoformer::kernels::active_kernel().member_name(picoformer::kernels::Dtype::I8)
     );
     defmt::println!("figure matvec_macs {=usize}", MATVEC_OUT * MATVEC_IN);
     defmt::println!(

@@ -24,13 +24,14 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
 /// SIMD kernels the build was made for, not a silent fallback to the scalar reference.
 pub(crate) fn active_is(expected: crate::Kernels) -> Check {
     let active = k::active_kernel();
-    let int8 = k::quant::active_quant_kernel();
+    let int8 = k::active_kernel_for(k::Dtype::I8);
     defmt::println!(
-        "active f32 kernel: {=str} (expected {=str}), int8 kernel: {=str} (expected {=str})",
+        "active f32 kernel: {=str} (expected {=str}), int8 served by: {=str} (expected {=str}; its {=str} kernel)",
         active.name(),
         expected.f32.name(),
         int8.name(),
-        expected.int8.name()
+        expected.int8.name(),
+        active.member_name(k::Dtype::I8)
     );
     ensure(active == expected.f32, "the active kernel is the board's")?;
     ensure(
@@ -203,11 +204,16 @@ fn active_vs_scalar() -> Check {
             fill(&mut x, seed + salt, scale);
             fill(&mut w, seed + 100 + salt, 1.0);
             let (a, b) = (x.get(..k).unwrap_or(&[]), w.get(..k).unwrap_or(&[]));
-            close(k::dot(a, b), k::scalar::dot(a, b), budget(a, b), "dot")?;
+            close(
+                k::dot(a, b),
+                k::generic::f32::dot(a, b),
+                budget(a, b),
+                "dot",
+            )?;
             let mut y_want = [0f32; MAX_K];
             fill(&mut y_want, seed + 200, 1.0);
             let mut y_got = y_want;
-            k::scalar::axpy(0.75, a, &mut y_want);
+            k::generic::f32::axpy(0.75, a, &mut y_want);
             k::axpy(0.75, a, &mut y_got);
             // a fused multiply-add rounds once where the reference rounds twice
             for ((&g, &e), &xi) in y_got.iter().zip(&y_want).zip(a) {
@@ -222,7 +228,7 @@ fn active_vs_scalar() -> Check {
                     else {
                         return ensure(false, "buffers");
                     };
-                    k::scalar::linear(xs, ws, None, k, yw);
+                    k::generic::f32::linear(xs, ws, None, k, yw);
                     k::linear(xs, ws, None, k, yg);
                     check_rows(xs, ws, k, k, yg, yw, "linear")?;
                     // the same weights as columns 3..3 + k of [n, k + 3]
@@ -232,7 +238,7 @@ fn active_vs_scalar() -> Check {
                     for (g, &e) in yg.iter_mut().zip(yw.iter()) {
                         *g = e;
                     }
-                    k::scalar::linear_acc(xs, ws, stride, k, yw);
+                    k::generic::f32::linear_acc(xs, ws, stride, k, yw);
                     k::linear_acc(xs, ws, stride, k, yg);
                     check_rows(xs, ws, k, stride, yg, yw, "linear_acc")?;
                 }
@@ -263,10 +269,10 @@ fn check_rows(
     Ok(())
 }
 
-/// The dispatched int8 linear layer (SMLAD on the DSP cores, Helium on the M55, the
+/// The dispatched int8 linear layer (SMLAD on the DSP cores, MVE on the M55, the
 /// scalar twin elsewhere; `kernel_active_is_expected` checks it is the board's) against
-/// `quant::scalar::linear_i8`, bit for bit, and it must have served the products
-/// (`last_quant_kernel`): every reduction length 0..=41 (the SMLAD block is 8 bytes, so
+/// `generic::i8::linear_i8`, bit for bit, and it must have served the products
+/// (`last_kernel(Dtype::I8)`): every reduction length 0..=41 (the SMLAD block is 8 bytes, so
 /// heads, whole blocks and tails), 1..=5 weight rows (tiles of 4 and the leftover rows),
 /// weights across the whole i8 range including -128.
 fn int8_linear_vs_scalar() -> Check {
@@ -288,7 +294,7 @@ fn int8_linear_vs_scalar() -> Check {
             let mut want = [0f32; 2 * N];
             let mut q = [0i8; K];
             let want = want.get_mut(..2 * n).unwrap_or(&mut []);
-            k::quant::scalar::linear_i8(x, w, bias.get(..n), k, want, &mut q);
+            k::generic::i8::linear_i8(x, w, bias.get(..n), k, want, &mut q);
             let mut got = [0f32; 2 * N];
             let got = got.get_mut(..2 * n).unwrap_or(&mut []);
             let mut qv = [0i8; 2 * K];
@@ -306,15 +312,15 @@ fn int8_linear_vs_scalar() -> Check {
         }
     }
     ensure(
-        k::quant::last_quant_kernel() == Some(k::quant::active_quant_kernel()),
+        k::last_kernel(k::Dtype::I8) == Some(k::active_kernel_for(k::Dtype::I8)),
         "the dispatched int8 kernel ran",
     )
 }
 
-/// The dispatched f16 linear layer against `quant::scalar::linear_f16`: the kernel must be
+/// The dispatched f16 linear layer against `generic::f16::linear_f16`: the kernel must be
 /// the f16 twin of the active f32 kernel (the FPU's `vcvtb`/`vcvtt` kernel with
-/// `arm-fpu` on M4F/M7/M33, the Helium one with `mve` on M55, the scalar one elsewhere)
-/// and must have served the products (`last_f16_kernel`); its results within the f32
+/// `arm-fpu` on M4F/M7/M33, the MVE one with `mve` on M55, the scalar one elsewhere)
+/// and must have served the products (`last_kernel(Dtype::F16)`); its results within the f32
 /// budget of [`budget`] (the widening is exact, only the order of the sums differs).
 /// Every reduction length 0..=41 (the FPU kernel's block is 8 elements), 1..=9 weight
 /// rows (tiles of 4 and the leftover rows), 1 and 2 input rows, weights from f16's
@@ -324,12 +330,12 @@ fn f16_linear_vs_scalar() -> Check {
     const N: usize = 9;
     const ROWS: usize = 2;
     let expected = match k::active_kernel() {
-        k::Kernel::ArmFpu => k::quant::F16Kernel::ArmFpu,
-        k::Kernel::Mve => k::quant::F16Kernel::Helium,
-        _ => k::quant::F16Kernel::Scalar,
+        k::Kernel::ArmFpu => k::Kernel::ArmFpu,
+        k::Kernel::Mve => k::Kernel::Mve,
+        _ => k::Kernel::Scalar,
     };
     ensure(
-        k::quant::active_f16_kernel() == expected,
+        k::active_kernel_for(k::Dtype::F16) == expected,
         "the f16 twin of the active f32 kernel is dispatched",
     )?;
     let mut x = [0f32; ROWS * K];
@@ -357,7 +363,7 @@ fn f16_linear_vs_scalar() -> Check {
                         else {
                             return ensure(false, "buffers");
                         };
-                        k::quant::scalar::linear_f16(xs, w, bias.get(..n), kk, want);
+                        k::generic::f16::linear_f16(xs, w, bias.get(..n), kk, want);
                         k::quant::linear(
                             xs,
                             k::Matrix::F16(w),
@@ -367,7 +373,7 @@ fn f16_linear_vs_scalar() -> Check {
                             &mut k::Activations::none(),
                         );
                         ensure(
-                            k::quant::last_f16_kernel() == Some(expected),
+                            k::last_kernel(k::Dtype::F16) == Some(expected),
                             "the dispatched f16 kernel ran",
                         )?;
                         for (i, (&g, &e)) in got.iter().zip(want.iter()).enumerate() {

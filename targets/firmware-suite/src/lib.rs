@@ -76,8 +76,7 @@ pub mod golden {
 }
 
 pub use golden::Net;
-/// The kernels a board's build can dispatch to (for [`Board::kernel`]).
-pub use picoformer_kernels::quant::QuantKernel;
+/// The kernels a board's build can dispatch to (for [`Board::kernels`]).
 pub use picoformer_kernels::Kernel;
 
 /// The kernels a board's build dispatches to.
@@ -85,8 +84,9 @@ pub use picoformer_kernels::Kernel;
 pub struct Kernels {
     /// The f32 kernel.
     pub f32: Kernel,
-    /// The int8 (int8 weights and activations) kernel.
-    pub int8: QuantKernel,
+    /// The kernel whose int8 member serves int8 weights and activations (the f32
+    /// kernel's set where it has an int8 member for this target, else the scalar one).
+    pub int8: Kernel,
 }
 
 /// Bytes of the one scratch buffer: the largest golden beam's need, which covers greedy
@@ -119,6 +119,10 @@ pub struct Board {
     /// Paints the free stack below the caller, runs `work`, and returns the deepest stack
     /// use in bytes below the caller's stack pointer.
     pub stack_used: fn(work: &mut dyn FnMut()) -> usize,
+    /// [`figures::MATVEC_I8_VALUES`] bytes of int8 weights for the measured int8 products
+    /// (their values do not change the instruction counts): the board places them where
+    /// they fit (the Cortex-M55's 512 KiB ITCM cannot hold them beside the code).
+    pub matvec_i8: &'static [i8],
 }
 
 /// Counts of one run.

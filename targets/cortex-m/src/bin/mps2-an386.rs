@@ -4,7 +4,7 @@
 
 use picoformer_board as board;
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -14,7 +14,7 @@ fn main() -> ! {
         "mps2-an386",
         Kernels {
             f32: Kernel::ArmFpu,
-            int8: QuantKernel::Smlad,
+            int8: Kernel::ArmFpu,
         },
         SCRATCH,
     )

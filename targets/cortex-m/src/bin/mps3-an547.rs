@@ -5,7 +5,7 @@
 
 use picoformer_board as board;
 use picoformer_firmware_cortex_m as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel, SuiteScratch};
+use picoformer_firmware_suite::{Kernel, Kernels, SuiteScratch};
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
@@ -15,7 +15,7 @@ fn main() -> ! {
         "mps3-an547",
         Kernels {
             f32: Kernel::Mve,
-            int8: QuantKernel::Helium,
+            int8: Kernel::Mve,
         },
         SCRATCH,
     )

@@ -7,7 +7,7 @@
 
 use picoformer_board::{self as board, ExitStatus};
 use picoformer_firmware_riscv as firmware;
-use picoformer_firmware_suite::{Kernel, Kernels, QuantKernel};
+use picoformer_firmware_suite::{Kernel, Kernels};
 
 #[riscv_rt::entry]
 fn main() -> ! {
@@ -18,7 +18,7 @@ fn main() -> ! {
         "virt-rvv",
         Kernels {
             f32: Kernel::Rvv,
-            int8: QuantKernel::Scalar,
+            int8: Kernel::Scalar,
         },
         scratch,
     )

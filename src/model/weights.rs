@@ -1,5 +1,6 @@
-//! `Model`: a validated weights blob, read in place, and the per-layer views the layer code
-//! computes with.
+//! `Model`: a validated weights blob, read in place, and the weights the layer code
+//! computes with, found through the blob's tensor table: single tensors and per-layer
+//! views. (Its public entry points are in `model/mod.rs`.)
 
 use crate::blob::{self, TableEntry, TensorKind as K};
 use crate::config::{Config, WeightType};
@@ -33,49 +34,6 @@ impl core::fmt::Debug for Model<'_> {
             .field("dtype", &self.dtype)
             .finish()
     }
-}
-
-/// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's
-/// dtype), biases `[D]`.
-pub(crate) struct AttentionWeights<'a> {
-    pub q: Matrix<'a>,
-    pub q_bias: Option<&'a [f32]>,
-    pub k: Matrix<'a>,
-    pub k_bias: Option<&'a [f32]>,
-    pub v: Matrix<'a>,
-    pub v_bias: Option<&'a [f32]>,
-    pub out: Matrix<'a>,
-    pub out_bias: Option<&'a [f32]>,
-}
-
-/// LayerNorm parameters, `[D]` each.
-pub(crate) struct NormWeights<'a> {
-    pub gamma: &'a [f32],
-    pub beta: Option<&'a [f32]>,
-}
-
-/// Position-wise feed-forward weights: `w1 [F, D]`, `b1 [F]`, `w2 [D, F]`, `b2 [D]`.
-pub(crate) struct FfnWeights<'a> {
-    pub w1: Matrix<'a>,
-    pub b1: Option<&'a [f32]>,
-    pub w2: Matrix<'a>,
-    pub b2: Option<&'a [f32]>,
-}
-
-/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major), biases `[D]`.
-pub(crate) struct StemWeights<'a> {
-    pub conv1: &'a [f32],
-    pub conv1_bias: Option<&'a [f32]>,
-    pub conv2: &'a [f32],
-    pub conv2_bias: Option<&'a [f32]>,
-}
-
-/// One encoder layer: self-attention, then FFN, each with its LayerNorm.
-pub(crate) struct EncoderLayer<'a> {
-    pub self_attn: AttentionWeights<'a>,
-    pub norm1: NormWeights<'a>,
-    pub ffn: FfnWeights<'a>,
-    pub norm2: NormWeights<'a>,
 }
 
 impl<'a> Model<'a> {
@@ -321,4 +279,47 @@ impl<'a> Model<'a> {
             },
         ))
     }
+}
+
+/// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's
+/// dtype), biases `[D]`.
+pub(crate) struct AttentionWeights<'a> {
+    pub q: Matrix<'a>,
+    pub q_bias: Option<&'a [f32]>,
+    pub k: Matrix<'a>,
+    pub k_bias: Option<&'a [f32]>,
+    pub v: Matrix<'a>,
+    pub v_bias: Option<&'a [f32]>,
+    pub out: Matrix<'a>,
+    pub out_bias: Option<&'a [f32]>,
+}
+
+/// LayerNorm parameters, `[D]` each.
+pub(crate) struct NormWeights<'a> {
+    pub gamma: &'a [f32],
+    pub beta: Option<&'a [f32]>,
+}
+
+/// Position-wise feed-forward weights: `w1 [F, D]`, `b1 [F]`, `w2 [D, F]`, `b2 [D]`.
+pub(crate) struct FfnWeights<'a> {
+    pub w1: Matrix<'a>,
+    pub b1: Option<&'a [f32]>,
+    pub w2: Matrix<'a>,
+    pub b2: Option<&'a [f32]>,
+}
+
+/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major), biases `[D]`.
+pub(crate) struct StemWeights<'a> {
+    pub conv1: &'a [f32],
+    pub conv1_bias: Option<&'a [f32]>,
+    pub conv2: &'a [f32],
+    pub conv2_bias: Option<&'a [f32]>,
+}
+
+/// One encoder layer: self-attention, then FFN, each with its LayerNorm.
+pub(crate) struct EncoderLayer<'a> {
+    pub self_attn: AttentionWeights<'a>,
+    pub norm1: NormWeights<'a>,
+    pub ffn: FfnWeights<'a>,
+    pub norm2: NormWeights<'a>,
 }

@@ -6,7 +6,7 @@
 //! scalar code. A kernel value can only be obtained from [`F32Simd::detect`], which
 //! proves the CPU runs its instructions, so calling through it is safe.
 
-use crate::scalar;
+use crate::generic::f32 as scalar;
 
 /// Weight rows per tile: each weight row loaded is used against `NR` input rows, and each
 /// input vector against `MR` weight rows.
@@ -419,6 +419,119 @@ impl Tile<'_> {
             if let Some(out) = y_row.get_mut(self.o..self.o + MR) {
                 for ((dst, sum), &b) in out.iter_mut().zip(row_sums).zip(self.bias) {
                     self.out.store(dst, sum, b);
+                }
+            }
+        }
+    }
+}
+
+/// [`generic::f32::attention`](crate::generic::f32::attention) with the given
+/// dot-product and axpy kernels: the scalar reference passes its own, the dispatch the
+/// active kernel's [`dot_strided`] and [`axpy_strided`].
+///
+/// `probe`: `Some((h, out))` copies head `h`'s attention probabilities (after the
+/// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn attention_using(
+    dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores: &mut [f32],
+    mut probe: Option<(usize, &mut [f32])>,
+) {
+    let d = query.len();
+    if n_heads == 0 || d == 0 {
+        return;
+    }
+    let dk = d / n_heads;
+    let m = (keys.len() / d).min(values.len() / d).min(scores.len());
+    let scores = scores.get_mut(..m).unwrap_or(&mut []);
+    let scale = 1.0 / libm::sqrtf(dk as f32);
+    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
+        // Head h's keys and values: `dk` columns from `h * dk`, rows `d` apart.
+        let keys_h = keys.get(h * dk..).unwrap_or(&[]);
+        let values_h = values.get(h * dk..).unwrap_or(&[]);
+        dot_strided(q_h, keys_h, d, scores);
+        for s in scores.iter_mut() {
+            *s *= scale;
+        }
+        scalar::softmax(scores);
+        if let Some((head, out)) = probe.as_mut() {
+            if *head == h {
+                for (dst, &p) in out.iter_mut().zip(scores.iter()) {
+                    *dst = p;
+                }
+            }
+        }
+        q_h.fill(0.0);
+        axpy_strided(scores, values_h, d, q_h);
+    }
+}
+
+/// [`generic::f32::conv1d`](crate::generic::f32::conv1d) with the given dot-product
+/// kernel (the dispatch passes the active one's).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv1d_using(
+    dot: impl Fn(&[f32], &[f32]) -> f32,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    if c_in == 0 || kernel == 0 {
+        out.fill(0.0);
+        return;
+    }
+    let l_in = input.len() / c_in;
+    let window = kernel * c_in;
+    let c_out = weight.len() / window;
+    let l_out = scalar::conv1d_out_len(l_in, kernel, stride, padding);
+    debug_assert_eq!(
+        input.len(),
+        l_in * c_in,
+        "input is not a whole number of rows"
+    );
+    debug_assert_eq!(
+        weight.len(),
+        c_out * window,
+        "weight must be [c_out, kernel, c_in]"
+    );
+    debug_assert_eq!(out.len(), l_out * c_out, "out must be [l_out, c_out]");
+    if c_out == 0 {
+        return;
+    }
+    let block = scalar::CONV_ROW_BLOCK * c_out;
+    for (first_block, out_rows) in out.chunks_mut(block).enumerate() {
+        let first = first_block * scalar::CONV_ROW_BLOCK;
+        for (o, w_row) in weight.chunks_exact(window).enumerate() {
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            for (r, out_row) in out_rows.chunks_exact_mut(c_out).enumerate() {
+                // Input row of tap 0, shifted by `padding` so it is never negative.
+                let start = (first + r) * stride;
+                let sum = if start >= padding && start - padding + kernel <= l_in {
+                    let at = (start - padding) * c_in;
+                    dot(input.get(at..at + window).unwrap_or(&[]), w_row)
+                } else {
+                    let mut sum = 0.0;
+                    for (tap, w_tap) in w_row.chunks_exact(c_in).enumerate() {
+                        let Some(row) = (start + tap).checked_sub(padding) else {
+                            continue;
+                        };
+                        if let Some(x) = input.get(row * c_in..(row + 1) * c_in) {
+                            sum += dot(x, w_tap);
+                        }
+                    }
+                    sum
+                };
+                if let Some(y) = out_row.get_mut(o) {
+                    *y = sum + b;
                 }
             }
         }

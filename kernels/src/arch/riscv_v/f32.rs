@@ -25,7 +25,7 @@
 //!
 //! Names follow `<arch><isa>_<op>_<dtype>_<tile>`.
 
-use crate::simd::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, MR};
 use core::arch::asm;
 
 /// RVV 1.0 with 32-bit float vectors (`V` or `Zve32f`); `LANES` = 4 is the frame's block

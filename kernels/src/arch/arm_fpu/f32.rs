@@ -1,13 +1,13 @@
 //! Arm single-precision FPU kernels (Cortex-M4F/M7/M33/M55 and 32-bit Arm Linux).
 //!
-//! These cores have no f32 SIMD (M55's Helium aside) but 32 single-precision registers,
+//! These cores have no f32 SIMD (the M55's MVE aside) but 32 single-precision registers,
 //! `vldmia` (load up to 16 registers in one instruction, advancing the pointer) and
 //! `vfma.f32`. The kernel keeps 8 inputs, 8 weights and 4 accumulators in registers:
 //! per block of 8 elements and 4 weight rows it issues 5 loads and 32 fused
 //! multiply-adds, about 1.2 instructions per multiply-accumulate with the loop.
 //! `LANES` = 8 is that block; the frame handles the rest in scalar code.
 
-use crate::simd::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, MR};
 use core::arch::asm;
 
 /// The Arm FPU kernel: 8-element blocks, 4 weight rows at a time.
@@ -43,7 +43,7 @@ impl F32Simd for ArmFpu {
 
     fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
         let blocks = blocks.min(x.len() / 8);
-        let tiles = crate::simd::tiles_inside(w.len(), w_stride, blocks * 8, out.len());
+        let tiles = crate::frame::f32::tiles_inside(w.len(), w_stride, blocks * 8, out.len());
         if tiles == 0 {
             return;
         }
@@ -57,13 +57,13 @@ impl F32Simd for ArmFpu {
     // vldr/vfma loops for the scalar code, and the 4-row kernel would load `b` 4 times.
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let n = blocks * 8;
-        crate::scalar::dot(a.get(..n).unwrap_or(a), b.get(..n).unwrap_or(b))
+        crate::generic::f32::dot(a.get(..n).unwrap_or(a), b.get(..n).unwrap_or(b))
     }
 
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize) {
         let n = (blocks * 8).min(x.len()).min(y.len());
         if let (Some(x), Some(y)) = (x.get(..n), y.get_mut(..n)) {
-            crate::scalar::axpy(alpha, x, y);
+            crate::generic::f32::axpy(alpha, x, y);
         }
     }
 }

@@ -3,7 +3,8 @@
 //! so the instruction is `asm!` inside a `#[target_feature(enable = "dotprod")]` function,
 //! reached only through a value [`I8Dot::detect`] made.
 
-use super::{I8Dot, MR};
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
 use core::arch::aarch64::*;
 use core::arch::asm;
 

@@ -5,7 +5,7 @@
 //! aligned. Each function is `#[target_feature]`; the safe wrappers on the kernel types
 //! call them only through a value that [`F32Simd::detect`] created.
 
-use crate::simd::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, MR};
 use core::arch::x86_64::*;
 
 /// AVX2 with FMA3: 8 f32 lanes, 16 vector registers.

@@ -1,6 +1,6 @@
 //! The scalar reference: plain Rust, always compiled, on every target.
 //!
-//! Every SIMD kernel is tested against these functions, and the engine falls back to
+//! Every f32 kernel is tested against these functions, and the engine falls back to
 //! them on targets without one.
 
 /// Number of independent accumulators in [`dot`].
@@ -280,7 +280,7 @@ pub fn attention(
     n_heads: usize,
     scores: &mut [f32],
 ) {
-    attention_using(
+    crate::frame::f32::attention_using(
         dot_strided,
         axpy_strided,
         query,
@@ -290,50 +290,6 @@ pub fn attention(
         scores,
         None,
     );
-}
-
-/// [`attention`] with the given dot-product and axpy kernels (the SIMD frame reuses it).
-///
-/// `probe`: `Some((h, out))` copies head `h`'s attention probabilities (after the
-/// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn attention_using(
-    dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-    axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-    query: &mut [f32],
-    keys: &[f32],
-    values: &[f32],
-    n_heads: usize,
-    scores: &mut [f32],
-    mut probe: Option<(usize, &mut [f32])>,
-) {
-    let d = query.len();
-    if n_heads == 0 || d == 0 {
-        return;
-    }
-    let dk = d / n_heads;
-    let m = (keys.len() / d).min(values.len() / d).min(scores.len());
-    let scores = scores.get_mut(..m).unwrap_or(&mut []);
-    let scale = 1.0 / libm::sqrtf(dk as f32);
-    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
-        // Head h's keys and values: `dk` columns from `h * dk`, rows `d` apart.
-        let keys_h = keys.get(h * dk..).unwrap_or(&[]);
-        let values_h = values.get(h * dk..).unwrap_or(&[]);
-        dot_strided(q_h, keys_h, d, scores);
-        for s in scores.iter_mut() {
-            *s *= scale;
-        }
-        softmax(scores);
-        if let Some((head, out)) = probe.as_mut() {
-            if *head == h {
-                for (dst, &p) in out.iter_mut().zip(scores.iter()) {
-                    *dst = p;
-                }
-            }
-        }
-        q_h.fill(0.0);
-        axpy_strided(scores, values_h, d, q_h);
-    }
 }
 
 /// Output rows of [`conv1d`] computed together: each weight row is read once per block.
@@ -376,73 +332,7 @@ pub fn conv1d(
     padding: usize,
     out: &mut [f32],
 ) {
-    conv1d_using(dot, input, c_in, weight, bias, kernel, stride, padding, out);
-}
-
-/// [`conv1d`] with the given dot-product kernel (the crate root passes the active one).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn conv1d_using(
-    dot: impl Fn(&[f32], &[f32]) -> f32,
-    input: &[f32],
-    c_in: usize,
-    weight: &[f32],
-    bias: Option<&[f32]>,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    out: &mut [f32],
-) {
-    if c_in == 0 || kernel == 0 {
-        out.fill(0.0);
-        return;
-    }
-    let l_in = input.len() / c_in;
-    let window = kernel * c_in;
-    let c_out = weight.len() / window;
-    let l_out = conv1d_out_len(l_in, kernel, stride, padding);
-    debug_assert_eq!(
-        input.len(),
-        l_in * c_in,
-        "input is not a whole number of rows"
-    );
-    debug_assert_eq!(
-        weight.len(),
-        c_out * window,
-        "weight must be [c_out, kernel, c_in]"
-    );
-    debug_assert_eq!(out.len(), l_out * c_out, "out must be [l_out, c_out]");
-    if c_out == 0 {
-        return;
-    }
-    let block = CONV_ROW_BLOCK * c_out;
-    for (first_block, out_rows) in out.chunks_mut(block).enumerate() {
-        let first = first_block * CONV_ROW_BLOCK;
-        for (o, w_row) in weight.chunks_exact(window).enumerate() {
-            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
-            for (r, out_row) in out_rows.chunks_exact_mut(c_out).enumerate() {
-                // Input row of tap 0, shifted by `padding` so it is never negative.
-                let start = (first + r) * stride;
-                let sum = if start >= padding && start - padding + kernel <= l_in {
-                    let at = (start - padding) * c_in;
-                    dot(input.get(at..at + window).unwrap_or(&[]), w_row)
-                } else {
-                    let mut sum = 0.0;
-                    for (tap, w_tap) in w_row.chunks_exact(c_in).enumerate() {
-                        let Some(row) = (start + tap).checked_sub(padding) else {
-                            continue;
-                        };
-                        if let Some(x) = input.get(row * c_in..(row + 1) * c_in) {
-                            sum += dot(x, w_tap);
-                        }
-                    }
-                    sum
-                };
-                if let Some(y) = out_row.get_mut(o) {
-                    *y = sum + b;
-                }
-            }
-        }
-    }
+    crate::frame::f32::conv1d_using(dot, input, c_in, weight, bias, kernel, stride, padding, out);
 }
 
 #[cfg(test)]
@@ -658,7 +548,7 @@ mod tests {
         for head in 0..2 {
             let mut q = [1.0, 1.0];
             let mut seen = [f32::NAN; 2];
-            attention_using(
+            crate::frame::f32::attention_using(
                 dot_strided,
                 axpy_strided,
                 &mut q,

@@ -1,6 +1,6 @@
 //! Armv8.1-M MVE (Helium) kernels for Cortex-M55, in `asm!`.
 //!
-//! Helium has eight 128-bit `q` registers (4 f32 lanes each, aliasing `s0`–`s31`),
+//! MVE has eight 128-bit `q` registers (4 f32 lanes each, aliasing `s0`–`s31`),
 //! `vldrw.u32` with post-increment and `vfma.f32` on whole vectors, and low-overhead
 //! tail-predicated loops (`dlstp.32` / `letp`): the loop counter is the element count
 //! and the last iteration only touches the lanes that remain. The 4-row dot kernel
@@ -13,10 +13,10 @@
 //! `pf_arm_mve` from build.rs): the assembler accepts MVE instructions only then, and
 //! bare metal has no runtime detection.
 
-use crate::simd::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, MR};
 use core::arch::asm;
 
-/// The Helium kernel: 4-lane blocks, 4 weight rows at a time.
+/// The MVE kernel: 4-lane blocks, 4 weight rows at a time.
 #[derive(Debug, Clone, Copy)]
 pub struct Mve(());
 
@@ -51,7 +51,7 @@ impl F32Simd for Mve {
 
     fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
         let n = (blocks * 4).min(x.len() / 4 * 4);
-        let tiles = crate::simd::tiles_inside(w.len(), w_stride, n, out.len());
+        let tiles = crate::frame::f32::tiles_inside(w.len(), w_stride, n, out.len());
         if tiles == 0 {
             return;
         }

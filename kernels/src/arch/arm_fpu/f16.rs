@@ -3,7 +3,7 @@
 //! the bottom (`VCVTB.F32.F16`) or top (`VCVTT.F32.F16`) half of an s-register, so one
 //! `vldmia` of 4 words brings 8 weights and 8 conversions unpack them; the products are
 //! `vfma.f32` into one accumulator per weight row, register-blocked like the f32 FPU
-//! kernel (`crate::arm`): 8 inputs, 4 packed and 8 widened weights and 4 accumulators in
+//! kernel (`crate::arch::arm_fpu::f32`): 8 inputs, 4 packed and 8 widened weights and 4 accumulators in
 //! registers. Per block of 8 elements and 4 weight rows the loop issues 5 loads, 32
 //! conversions and 32 fused multiply-adds: about 2.2 instructions per
 //! multiply-accumulate with the loop (the f32 kernel: 1.2; `half`'s software widening
@@ -13,10 +13,10 @@
 //! 4-byte boundary and its rows are an even number of halves apart (every model blob's
 //! matrices with even `k`); otherwise the same sums are computed one element at a time.
 
-use super::f16;
-use super::f16dot::F16Dot;
-use crate::simd::{tiles_inside, MR};
+use crate::frame::f16::F16Dot;
+use crate::frame::f32::{tiles_inside, MR};
 use core::arch::asm;
+use half::f16;
 
 /// The FPU f16 kernel: 8-element blocks, 4 weight rows at a time.
 #[derive(Debug, Clone, Copy)]

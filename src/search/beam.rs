@@ -1,11 +1,11 @@
-//! Beam search exactly as `spec.md` defines it (Hugging Face's with
+//! Beam search exactly as `docs/spec.md` defines it (Hugging Face's with
 //! `early_stopping=True` and the GNMT length penalty `lp(n) = ((5 + n) / 6)^alpha`).
 
-use super::{check_prefix_and_max_len, check_source, feed_forced, need_decoder, start};
+use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::model::weights::Model;
 use crate::scratch::{Arena, Plan, MAX_BEAM};
 use picoformer_kernels as k;
 
@@ -254,160 +254,140 @@ fn length_penalty(n: usize, alpha: f32) -> f32 {
     libm::powf((5.0 + n as f32) / 6.0, alpha)
 }
 
-impl<'a> Model<'a> {
-    /// Beam search (`spec.md`, "Beam search"). The best `params.top` hypotheses, best
-    /// first, are returned as a view into `scratch`, whose size must be at least
-    /// [`beam_scratch_bytes`](Self::beam_scratch_bytes)`(params.beam)`.
-    ///
-    /// The decoder caches of the hypotheses are reordered in place inside `scratch`.
-    pub fn beam_search<'s>(
-        &self,
-        src: &[u32],
-        params: &BeamParams,
-        scratch: &'s mut [u8],
-    ) -> Result<Hypotheses<'s>> {
-        let bos = self.config().bos_id;
-        self.beam_search_with(&Source::Tokens(src), &[bos], params, scratch)
+/// Beam search behind [`Model::beam_search`] and [`Model::beam_search_with`].
+pub(crate) fn beam_search<'s>(
+    model: &Model,
+    source: &Source,
+    prefix: &[u32],
+    params: &BeamParams,
+    scratch: &'s mut [u8],
+) -> Result<Hypotheses<'s>> {
+    need_decoder(model)?;
+    check_source(model, source)?;
+    check_prefix_and_max_len(model, prefix, params.max_len)?;
+    let config = *model.config();
+    let vocab = config.dims.tgt_vocab;
+    let limit = MAX_BEAM.min(vocab.saturating_sub(1));
+    if params.beam == 0 || params.beam > limit {
+        return Err(Error::BeamSizeOutOfRange {
+            beam: params.beam,
+            limit,
+        });
     }
-
-    /// Beam search from any [`Source`], starting from the decoder `prefix` instead of
-    /// `[bos]`: the live set starts as `{(prefix, 0)}`; hypotheses hold (and the length
-    /// penalty counts) the generated tokens only, and
-    /// `prefix.len() + params.max_len - 1 <= max_tgt_len`.
-    pub fn beam_search_with<'s>(
-        &self,
-        source: &Source,
-        prefix: &[u32],
-        params: &BeamParams,
-        scratch: &'s mut [u8],
-    ) -> Result<Hypotheses<'s>> {
-        need_decoder(self)?;
-        check_source(self, source)?;
-        check_prefix_and_max_len(self, prefix, params.max_len)?;
-        let config = *self.config();
-        let vocab = config.dims.tgt_vocab;
-        let limit = MAX_BEAM.min(vocab.saturating_sub(1));
-        if params.beam == 0 || params.beam > limit {
-            return Err(Error::BeamSizeOutOfRange {
-                beam: params.beam,
-                limit,
-            });
-        }
-        if params.top == 0 || params.top > params.beam {
-            return Err(Error::TopBeamsOutOfRange {
-                top: params.top,
-                beam: params.beam,
-            });
-        }
-        if !(params.alpha.is_finite() && params.alpha >= 0.0) {
-            return Err(Error::InvalidLengthPenalty);
-        }
-        let plan = Plan::new(&config.dims, self.dtype(), params.beam, true);
-        let (mut session, mut state) = start(self, &plan, source, scratch, None, |arena| {
-            BeamState::carve(&plan, arena)
-        })?;
-        let mut work = DecoderWork::carve(&plan, session.work)?;
-        let (beam, t, d) = (params.beam, plan.t, plan.d);
-        let eos = config.eos_id;
-        // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
-        let (&first, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
-        feed_forced(
-            self,
+    if params.top == 0 || params.top > params.beam {
+        return Err(Error::TopBeamsOutOfRange {
+            top: params.top,
+            beam: params.beam,
+        });
+    }
+    if !(params.alpha.is_finite() && params.alpha >= 0.0) {
+        return Err(Error::InvalidLengthPenalty);
+    }
+    let plan = Plan::new(&config.dims, model.dtype(), params.beam, true);
+    let (mut session, mut state) = start(model, &plan, source, scratch, None, |arena| {
+        BeamState::carve(&plan, arena)
+    })?;
+    let mut work = DecoderWork::carve(&plan, session.work)?;
+    let (beam, t, d) = (params.beam, plan.t, plan.d);
+    let eos = config.eos_id;
+    // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
+    let (&first, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
+    feed_forced(
+        model,
+        &plan,
+        forced,
+        &mut session.caches,
+        &mut session.act,
+        &mut work,
+    )?;
+    let mut live = 1;
+    state.live_scores.fill(0.0);
+    for step in 0..params.max_len {
+        // One decoder step for every live hypothesis.
+        let inputs = state.step_inputs(live, step, first);
+        let position = forced.len() + step;
+        let rows = Rows::Hypotheses { position };
+        decoder::step(
+            model,
             &plan,
-            forced,
+            inputs,
+            rows,
             &mut session.caches,
             &mut session.act,
             &mut work,
+            None,
         )?;
-        let mut live = 1;
-        state.live_scores.fill(0.0);
-        for step in 0..params.max_len {
-            // One decoder step for every live hypothesis.
-            let inputs = state.step_inputs(live, step, first);
-            let position = forced.len() + step;
-            let rows = Rows::Hypotheses { position };
-            decoder::step(
-                self,
-                &plan,
-                inputs,
-                rows,
-                &mut session.caches,
-                &mut session.act,
-                &mut work,
-                None,
-            )?;
-            let count = state.collect_candidates(work.logits, live, vocab);
+        let count = state.collect_candidates(work.logits, live, vocab);
 
-            // Walk the candidates: eos in the top B finishes, others fill the new live set.
-            let mut next_live = 0;
-            for rank in 0..count {
-                let Some(&c) = state.candidates.get(rank) else {
-                    break;
-                };
-                if next_live == beam {
-                    break;
-                }
-                if c.token == eos {
-                    if rank < beam {
-                        let score = c.score / length_penalty(step + 1, params.alpha);
-                        state.finish(c.beam as usize, step, Some(eos), score);
-                    }
-                } else {
-                    // The walk has read every live score it needs: overwrite in place.
-                    let slots = (
-                        state.parents.get_mut(next_live),
-                        state.step_tokens.get_mut(next_live),
-                        state.live_scores.get_mut(next_live),
-                    );
-                    if let (Some(parent), Some(token), Some(score)) = slots {
-                        (*parent, *token, *score) = (c.beam, c.token, c.score);
-                    }
-                    next_live += 1;
-                }
-            }
-            if state.done_total >= beam || next_live == 0 {
+        // Walk the candidates: eos in the top B finishes, others fill the new live set.
+        let mut next_live = 0;
+        for rank in 0..count {
+            let Some(&c) = state.candidates.get(rank) else {
+                break;
+            };
+            if next_live == beam {
                 break;
             }
-
-            // The new live set: reorder histories and caches in place, append the tokens.
-            let parents = state.parents.get(..next_live).unwrap_or(&[]);
-            let (reorder, token_temp, slot_temp) = (
-                &mut *state.reorder,
-                &mut *state.token_temp,
-                &mut *state.slot_temp,
-            );
-            gather_in_place(state.live_tokens, t, step, parents, reorder, token_temp)?;
-            let layer_len = beam * t * d;
-            let used = (position + 1) * d;
-            for cache in [&mut *session.caches.self_k, &mut *session.caches.self_v] {
-                for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
-                    gather_in_place(layer, t * d, used, parents, reorder, slot_temp)?;
+            if c.token == eos {
+                if rank < beam {
+                    let score = c.score / length_penalty(step + 1, params.alpha);
+                    state.finish(c.beam as usize, step, Some(eos), score);
                 }
-            }
-            let rows = state.live_tokens.chunks_exact_mut(t.max(1));
-            for (row, &token) in rows.zip(state.step_tokens.iter()).take(next_live) {
-                if let Some(slot) = row.get_mut(step) {
-                    *slot = token;
+            } else {
+                // The walk has read every live score it needs: overwrite in place.
+                let slots = (
+                    state.parents.get_mut(next_live),
+                    state.step_tokens.get_mut(next_live),
+                    state.live_scores.get_mut(next_live),
+                );
+                if let (Some(parent), Some(token), Some(score)) = slots {
+                    (*parent, *token, *score) = (c.beam, c.token, c.score);
                 }
-            }
-            live = next_live;
-
-            // Out of length: every live hypothesis finishes, normalised by its length.
-            if step + 1 == params.max_len {
-                let penalty = length_penalty(params.max_len, params.alpha);
-                for i in 0..live {
-                    let score = state.live_scores.get(i).copied().unwrap_or(f32::NAN);
-                    state.finish(i, params.max_len, None, score / penalty);
-                }
+                next_live += 1;
             }
         }
-        Ok(Hypotheses {
-            tokens: state.done_tokens,
-            done: state.done,
-            stride: t,
-            count: state.done_stored.min(params.top),
-        })
+        if state.done_total >= beam || next_live == 0 {
+            break;
+        }
+
+        // The new live set: reorder histories and caches in place, append the tokens.
+        let parents = state.parents.get(..next_live).unwrap_or(&[]);
+        let (reorder, token_temp, slot_temp) = (
+            &mut *state.reorder,
+            &mut *state.token_temp,
+            &mut *state.slot_temp,
+        );
+        gather_in_place(state.live_tokens, t, step, parents, reorder, token_temp)?;
+        let layer_len = beam * t * d;
+        let used = (position + 1) * d;
+        for cache in [&mut *session.caches.self_k, &mut *session.caches.self_v] {
+            for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
+                gather_in_place(layer, t * d, used, parents, reorder, slot_temp)?;
+            }
+        }
+        let rows = state.live_tokens.chunks_exact_mut(t.max(1));
+        for (row, &token) in rows.zip(state.step_tokens.iter()).take(next_live) {
+            if let Some(slot) = row.get_mut(step) {
+                *slot = token;
+            }
+        }
+        live = next_live;
+
+        // Out of length: every live hypothesis finishes, normalised by its length.
+        if step + 1 == params.max_len {
+            let penalty = length_penalty(params.max_len, params.alpha);
+            for i in 0..live {
+                let score = state.live_scores.get(i).copied().unwrap_or(f32::NAN);
+                state.finish(i, params.max_len, None, score / penalty);
+            }
+        }
     }
+    Ok(Hypotheses {
+        tokens: state.done_tokens,
+        done: state.done,
+        stride: t,
+        count: state.done_stored.min(params.top),
+    })
 }
 
 /// In place, for each `i < parents.len()`: slot `i` := old slot `parents[i]`, where a slot

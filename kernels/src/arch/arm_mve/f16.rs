@@ -5,30 +5,30 @@
 //! whole row, so any length is one kernel call (`BLOCK` = 1: the frame leaves no tail).
 //! Per 4 elements and 4 weight rows the loop issues 5 loads, 4 conversions, 4 vector
 //! fused multiply-adds and the loop end: 0.875 instructions per multiply-accumulate
-//! (the f32 Helium kernel: 0.625). As there, each accumulator's lanes are summed on its
+//! (the f32 MVE kernel: 0.625). As there, each accumulator's lanes are summed on its
 //! `s` registers at the end.
 //!
-//! Helium's floating point flushes subnormal f32 inputs and results to zero (the f32
-//! Helium kernel's budget); the conversion of every f16 value, subnormal halves
+//! MVE floating point flushes subnormal f32 inputs and results to zero (the f32
+//! MVE kernel's budget); the conversion of every f16 value, subnormal halves
 //! included, is exact (an f16 subnormal is a normal f32).
 
-use super::arm_f16::widen_fpu;
-use super::f16;
-use super::f16dot::F16Dot;
-use crate::simd::{tiles_inside, MR};
+use crate::arch::arm_fpu::f16::widen_fpu;
+use crate::frame::f16::F16Dot;
+use crate::frame::f32::{tiles_inside, MR};
 use core::arch::asm;
+use half::f16;
 
-/// The Helium f16 kernel: any length, 4 weight rows at a time.
+/// The MVE f16 kernel: any length, 4 weight rows at a time.
 #[derive(Debug, Clone, Copy)]
-pub struct HeliumF16(());
+pub struct MveF16(());
 
-impl F16Dot for HeliumF16 {
-    const NAME: &'static str = "helium-vcvt";
+impl F16Dot for MveF16 {
+    const NAME: &'static str = "mve-vcvt";
     const BLOCK: usize = 1;
 
     fn detect() -> Option<Self> {
         // build.rs enables this module only when compiling for a core with MVE.
-        Some(HeliumF16(()))
+        Some(MveF16(()))
     }
 
     fn dot_rows(self, x: &[f32], w: &[f16], w_stride: usize, blocks: usize, out: &mut [f32]) {
@@ -39,7 +39,7 @@ impl F16Dot for HeliumF16 {
             // SAFETY: MVE is present (build.rs); `x` holds `n` elements, the
             // `4 * tiles` rows of `n` elements `w_stride` apart lie inside `w`
             // (`tiles_inside`), and `out` holds `4 * tiles`.
-            unsafe { helium_dot_f16_4x1_rows(x, w, w_stride, n, tiles, out) }
+            unsafe { arm_mve_dot_f16_4x1_rows(x, w, w_stride, n, tiles, out) }
             return;
         }
         for (o, dst) in out.iter_mut().take(whole * MR).enumerate() {
@@ -51,7 +51,7 @@ impl F16Dot for HeliumF16 {
     fn dot_blocks(self, x: &[f32], w: &[f16], blocks: usize) -> f32 {
         let n = blocks.min(x.len()).min(w.len());
         // SAFETY: MVE is present (build.rs); both slices hold at least `n` elements.
-        unsafe { helium_dot_f16_1x1(x, w, n) }
+        unsafe { arm_mve_dot_f16_1x1(x, w, n) }
     }
 
     #[inline(always)]
@@ -69,7 +69,7 @@ impl F16Dot for HeliumF16 {
 /// floating point and the low-overhead-branch extension (Cortex-M55), with CP10/CP11
 /// enabled (cortex-m-rt does) and `FPSCR.AHP` clear (the reset value).
 #[inline(never)]
-unsafe fn helium_dot_f16_4x1_rows(
+unsafe fn arm_mve_dot_f16_4x1_rows(
     x: &[f32],
     w: &[f16],
     w_stride: usize,
@@ -157,9 +157,9 @@ unsafe fn helium_dot_f16_4x1_rows(
 ///
 /// # Safety
 /// Both slices must hold at least `n` elements, and the CPU must implement MVE as for
-/// [`helium_dot_f16_4x1_rows`].
+/// [`arm_mve_dot_f16_4x1_rows`].
 #[inline(never)]
-unsafe fn helium_dot_f16_1x1(x: &[f32], w: &[f16], n: usize) -> f32 {
+unsafe fn arm_mve_dot_f16_1x1(x: &[f32], w: &[f16], n: usize) -> f32 {
     let sum: u32;
     // SAFETY: the tail-predicated loop reads exactly `n` floats of `x` and `n` halves of
     // `w` (the caller's contract); the asm clobbers only the registers it names.

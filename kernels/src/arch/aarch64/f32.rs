@@ -3,7 +3,7 @@
 //! NEON is part of the aarch64 baseline, so `detect` always succeeds there; the kernel
 //! still goes through the same frame and the same tests as every other one.
 
-use crate::simd::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, MR};
 use core::arch::aarch64::*;
 
 /// NEON: 4 f32 lanes.

@@ -1,0 +1,666 @@
+//! Arm DSP-extension int8 kernel (Cortex-M4/M7/M33/M55, Armv7-A): `SXTB16` splits a word
+//! of four int8 values into two pairs of i16 (`[b0, b2]` and, rotated by 8, `[b1, b3]`),
+//! and `SMLAD` adds both products of a pair to an i32 accumulator. The activation word
+//! is split once and used against two weight rows; per 8 bytes and 2 rows the loop issues
+//! 27 instructions for 16 multiply-accumulates. Plain `LDR` (the M-profile cores and
+//! Armv7-A load unaligned words), so rows need no alignment.
+
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
+use core::arch::asm;
+
+/// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
+/// pairs) against 4 weight rows (`r1`: row 0, `r1 + r3`: row 1, `r2`: row 2, `r2 + r3`:
+/// row 3), sums in r8-r11.
+macro_rules! BLOCK {
+    () => {
+        "ldrd r4, r5, [r0], #8
+        ldr r6, [r1, r3]
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r9, r4, r6, r9
+        smlad r9, r5, r7, r9
+        ldr r6, [r1], #4
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r8, r4, r6, r8
+        smlad r8, r5, r7, r8
+        ldr r6, [r2, r3]
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r11, r4, r6, r11
+        smlad r11, r5, r7, r11
+        ldr r6, [r2], #4
+        sxtb16 r7, r6, ror #8
+        sxtb16 r6, r6
+        smlad r10, r4, r6, r10
+        smlad r10, r5, r7, r10"
+    };
+}
+
+/// The SMLAD kernel: 8-byte blocks, weight rows in pairs.
+#[derive(Debug, Clone, Copy)]
+pub struct Smlad(());
+
+impl I8Dot for Smlad {
+    const NAME: &'static str = "smlad";
+    const BLOCK: usize = 8;
+
+    fn detect() -> Option<Self> {
+        // build.rs enables this module only on targets with the DSP extension.
+        Some(Smlad(()))
+    }
+
+    fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
+        let blocks = w
+            .iter()
+            .fold(blocks.min(x.len() / 8), |b, s| b.min(s.len() / 8));
+        let mut out = [0i32; MR];
+        for (pair, sums) in w.chunks_exact(2).zip(out.chunks_exact_mut(2)) {
+            if let ([w0, w1], [s0, s1]) = (pair, sums) {
+                // SAFETY: every slice holds at least `blocks * 8` bytes (just above) and
+                // the target has the DSP extension (build.rs).
+                let (a0, a1) = unsafe { arm_dsp_dot_i8_2x1(x, w0, w1, blocks) };
+                (*s0, *s1) = (a0, a1);
+            }
+        }
+        out
+    }
+
+    fn linear(
+        self,
+        x: &[f32],
+        w: crate::quant::I8Matrix,
+        bias: Option<&[f32]>,
+        k: usize,
+        y: &mut [f32],
+        act: &mut crate::quant::Activations,
+    ) {
+        linear_i8(x, w, bias, k, y, act)
+    }
+}
+
+/// Two dot products of `x` with `w0` and `w1` over `blocks` blocks of 8 bytes.
+///
+/// # Safety
+/// Every slice must hold at least `blocks * 8` bytes, and the CPU must have the DSP
+/// extension (`SXTB16`, `SMLAD`) and unaligned word loads.
+#[inline(never)]
+unsafe fn arm_dsp_dot_i8_2x1(x: &[i8], w0: &[i8], w1: &[i8], blocks: usize) -> (i32, i32) {
+    let (mut a0, mut a1) = (0i32, 0i32);
+    // SAFETY: the loop reads `blocks * 8` bytes from each pointer, in bounds by the
+    // caller's guarantee; it writes only the registers it names and not the stack.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "ldr {xe0}, [{x}], #4",
+            "ldr {xe1}, [{x}], #4",
+            "sxtb16 {xo0}, {xe0}, ror #8",
+            "sxtb16 {xe0}, {xe0}",
+            "sxtb16 {xo1}, {xe1}, ror #8",
+            "sxtb16 {xe1}, {xe1}",
+            "ldr {t}, [{w0}], #4",
+            "sxtb16 {to}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a0}, {xe0}, {t}, {a0}",
+            "smlad {a0}, {xo0}, {to}, {a0}",
+            "ldr {t}, [{w0}], #4",
+            "sxtb16 {to}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a0}, {xe1}, {t}, {a0}",
+            "smlad {a0}, {xo1}, {to}, {a0}",
+            "ldr {t}, [{w1}], #4",
+            "sxtb16 {to}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a1}, {xe0}, {t}, {a1}",
+            "smlad {a1}, {xo0}, {to}, {a1}",
+            "ldr {t}, [{w1}], #4",
+            "sxtb16 {to}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlad {a1}, {xe1}, {t}, {a1}",
+            "smlad {a1}, {xo1}, {to}, {a1}",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            x = inout(reg) x.as_ptr() => _,
+            w0 = inout(reg) w0.as_ptr() => _,
+            w1 = inout(reg) w1.as_ptr() => _,
+            n = inout(reg) blocks => _,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            xe0 = out(reg) _,
+            xo0 = out(reg) _,
+            xe1 = out(reg) _,
+            xo1 = out(reg) _,
+            t = out(reg) _,
+            to = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    (a0, a1)
+}
+
+/// Quantizes `x` exactly as [`crate::quant::quantize_row`] does (same scale, same integers) and
+/// stores the integers the way the SMLAD loop consumes them: for each 4 values
+/// `q0 q1 q2 q3`, the word `[q0, q2]` then the word `[q1, q3]` (sign-extended 16-bit
+/// halves, low half first), which is what `SXTB16` makes of a weight word and of the
+/// same word rotated by 8. `pairs` holds `2 * x.len().div_ceil(4)` words; a partial last
+/// group is padded with zeros. Returns the scale.
+pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
+    // max |x| as the bits of the magnitude: the order of non-negative floats is the order
+    // of their bits; a NaN (bits above infinity's) sends the scan to the float fold,
+    // which skips NaN as `quantize_row` does.
+    let groups = x.len() / 4;
+    let (head, rest) = x.split_at(4 * groups);
+    let bits_max = rest.iter().fold(max_magnitude_bits(head), |m, &v| {
+        m.max(v.to_bits() & 0x7fff_ffff)
+    });
+    let amax = if bits_max > f32::INFINITY.to_bits() {
+        x.iter().fold(0.0f32, |m, &v| m.max(v.abs()))
+    } else {
+        f32::from_bits(bits_max)
+    };
+    if amax == 0.0 || !amax.is_finite() {
+        pairs.fill(0);
+        return if amax == 0.0 { 0.0 } else { amax };
+    }
+    let inv = crate::quant::I8_MAX / amax;
+    // With a tiny `amax` (below `127 / f32::MAX`) `inv` is infinite and the products
+    // need the clamp of `round_to_i8`; otherwise they stay within 127 without it.
+    #[cfg(pf_arm_fpu)]
+    if inv.is_finite() {
+        let done = match pairs.get_mut(..2 * groups) {
+            Some(head_pairs) => {
+                // SAFETY: `head` holds `4 * groups` values and `head_pairs` `2 * groups`
+                // words; `inv` is finite (the case that needs no clamp).
+                unsafe { arm_quantize_pairs(head, inv, head_pairs, groups) };
+                4 * groups
+            }
+            None => 0,
+        };
+        let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) else {
+            return amax / crate::quant::I8_MAX;
+        };
+        store_pairs::<false>(x_rest, inv, p_rest);
+        return amax / crate::quant::I8_MAX;
+    }
+    if inv.is_finite() {
+        store_pairs::<false>(x, inv, pairs);
+    } else {
+        store_pairs::<true>(x, inv, pairs);
+    }
+    amax / crate::quant::I8_MAX
+}
+
+/// `round_to_i8(v * inv)` for every `v` of `x`, stored in the layout of
+/// [`quantize_row_pairs`]. `round_to_i8(p)` is `trunc(|p| + 0.5)` with the sign of `v` (that
+/// of `p`, as `inv > 0`): `p - 0.5 == -(|p| + 0.5)` exactly, NaN gives 0 and `-0.0` gives 0;
+/// with a finite `inv`, `|p| <= 127 * (1 + 2^-23)` rounds to at most 127, so only an
+/// infinite `inv` needs the clamp (`CLAMP`).
+#[inline(always)]
+fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
+    let q = |v: f32| -> u32 {
+        let mut t = ((v * inv).abs() + 0.5) as i32;
+        if CLAMP {
+            t = t.min(127);
+        }
+        let sign = (v.to_bits() as i32) >> 31;
+        ((t ^ sign) - sign) as u32 & 0xffff
+    };
+    let groups = x.chunks_exact(4);
+    let tail = groups.remainder();
+    let mut words = pairs.chunks_exact_mut(2);
+    for (g, w) in groups.zip(&mut words) {
+        if let ([v0, v1, v2, v3], [even, odd]) = (g, w) {
+            *even = q(*v0) | q(*v2) << 16;
+            *odd = q(*v1) | q(*v3) << 16;
+        }
+    }
+    if let Some([even, odd]) = words.next() {
+        let at = |i: usize| tail.get(i).map_or(0, |&v| q(v));
+        *even = at(0) | at(2) << 16;
+        *odd = at(1) | at(3) << 16;
+    }
+}
+
+/// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
+/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned.
+fn max_magnitude_bits(x: &[f32]) -> u32 {
+    let groups = x.len() / 4;
+    if groups == 0 {
+        return 0;
+    }
+    let mut doubled = 0u32;
+    // SAFETY: the loop reads `groups` blocks of 4 words from `x`, which holds them.
+    unsafe {
+        asm!(
+            // the odd block of 4, then pairs of blocks
+            "lsrs {n}, {n}, #1",
+            "bcc 1f",
+            "ldmia {x}!, {{r2, r3, r4, r5}}",
+            "cmp {m}, r2, lsl #1",
+            "it lo",
+            "lsllo {m}, r2, #1",
+            "cmp {m}, r3, lsl #1",
+            "it lo",
+            "lsllo {m}, r3, #1",
+            "cmp {m}, r4, lsl #1",
+            "it lo",
+            "lsllo {m}, r4, #1",
+            "cmp {m}, r5, lsl #1",
+            "it lo",
+            "lsllo {m}, r5, #1",
+            "1:",
+            "cmp {n}, #0",
+            "beq 3f",
+            "2:",
+            "ldmia {x}!, {{r2, r3, r4, r5}}",
+            "cmp {m}, r2, lsl #1",
+            "it lo",
+            "lsllo {m}, r2, #1",
+            "cmp {m}, r3, lsl #1",
+            "it lo",
+            "lsllo {m}, r3, #1",
+            "cmp {m}, r4, lsl #1",
+            "it lo",
+            "lsllo {m}, r4, #1",
+            "cmp {m}, r5, lsl #1",
+            "it lo",
+            "lsllo {m}, r5, #1",
+            "ldmia {x}!, {{r2, r3, r4, r5}}",
+            "cmp {m}, r2, lsl #1",
+            "it lo",
+            "lsllo {m}, r2, #1",
+            "cmp {m}, r3, lsl #1",
+            "it lo",
+            "lsllo {m}, r3, #1",
+            "cmp {m}, r4, lsl #1",
+            "it lo",
+            "lsllo {m}, r4, #1",
+            "cmp {m}, r5, lsl #1",
+            "it lo",
+            "lsllo {m}, r5, #1",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "3:",
+            x = inout(reg) x.as_ptr() => _,
+            n = inout(reg) groups => _,
+            m = inout(reg) doubled,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            options(nostack, readonly),
+        );
+    }
+    doubled >> 1
+}
+
+/// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
+/// [`quantize_row_pairs`] does: per 4 values, 4 `VMUL`, `VABS`, `VADD` of 0.5 and `VCVT`
+/// (toward zero), the sign of each product put back by `EOR`/`SUB`, two `PKHBT` and a
+/// `STRD`: 32 instructions and the loop's 2 per 8 values.
+///
+/// # Safety
+/// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
+/// the FPU and the DSP extension.
+#[cfg(pf_arm_fpu)]
+unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usize) {
+    // SAFETY: the loop reads `4 * groups` floats from `x` and writes `2 * groups` words
+    // to `pairs`, in bounds by the caller's guarantee; it writes only the registers it
+    // names.
+    unsafe {
+        asm!(
+            "vmov s4, {inv}",
+            "vmov.f32 s5, #0.5",
+            // the odd block of 4, then pairs of blocks
+            "lsrs {n}, {n}, #1",
+            "bcc 1f",
+            "vldmia {x}!, {{s0-s3}}",
+            "vmul.f32 s0, s0, s4",
+            "vmul.f32 s1, s1, s4",
+            "vmul.f32 s2, s2, s4",
+            "vmul.f32 s3, s3, s4",
+            "vmov r2, r3, s0, s1",
+            "vmov r4, r5, s2, s3",
+            "vabs.f32 s0, s0",
+            "vabs.f32 s1, s1",
+            "vabs.f32 s2, s2",
+            "vabs.f32 s3, s3",
+            "vadd.f32 s0, s0, s5",
+            "vadd.f32 s1, s1, s5",
+            "vadd.f32 s2, s2, s5",
+            "vadd.f32 s3, s3, s5",
+            "vcvt.s32.f32 s0, s0",
+            "vcvt.s32.f32 s1, s1",
+            "vcvt.s32.f32 s2, s2",
+            "vcvt.s32.f32 s3, s3",
+            "vmov r0, r1, s0, s1",
+            "vmov r12, lr, s2, s3",
+            "eor r0, r0, r2, asr #31",
+            "sub r0, r0, r2, asr #31",
+            "eor r1, r1, r3, asr #31",
+            "sub r1, r1, r3, asr #31",
+            "eor r12, r12, r4, asr #31",
+            "sub r12, r12, r4, asr #31",
+            "eor lr, lr, r5, asr #31",
+            "sub lr, lr, r5, asr #31",
+            "pkhbt r0, r0, r12, lsl #16",
+            "pkhbt r1, r1, lr, lsl #16",
+            "strd r0, r1, [{q}], #8",
+            "1:",
+            "cmp {n}, #0",
+            "beq 3f",
+            "2:",
+            "vldmia {x}!, {{s0-s3}}",
+            "vmul.f32 s0, s0, s4",
+            "vmul.f32 s1, s1, s4",
+            "vmul.f32 s2, s2, s4",
+            "vmul.f32 s3, s3, s4",
+            "vmov r2, r3, s0, s1",
+            "vmov r4, r5, s2, s3",
+            "vabs.f32 s0, s0",
+            "vabs.f32 s1, s1",
+            "vabs.f32 s2, s2",
+            "vabs.f32 s3, s3",
+            "vadd.f32 s0, s0, s5",
+            "vadd.f32 s1, s1, s5",
+            "vadd.f32 s2, s2, s5",
+            "vadd.f32 s3, s3, s5",
+            "vcvt.s32.f32 s0, s0",
+            "vcvt.s32.f32 s1, s1",
+            "vcvt.s32.f32 s2, s2",
+            "vcvt.s32.f32 s3, s3",
+            "vmov r0, r1, s0, s1",
+            "vmov r12, lr, s2, s3",
+            "eor r0, r0, r2, asr #31",
+            "sub r0, r0, r2, asr #31",
+            "eor r1, r1, r3, asr #31",
+            "sub r1, r1, r3, asr #31",
+            "eor r12, r12, r4, asr #31",
+            "sub r12, r12, r4, asr #31",
+            "eor lr, lr, r5, asr #31",
+            "sub lr, lr, r5, asr #31",
+            "pkhbt r0, r0, r12, lsl #16",
+            "pkhbt r1, r1, lr, lsl #16",
+            "strd r0, r1, [{q}], #8",
+            "vldmia {x}!, {{s0-s3}}",
+            "vmul.f32 s0, s0, s4",
+            "vmul.f32 s1, s1, s4",
+            "vmul.f32 s2, s2, s4",
+            "vmul.f32 s3, s3, s4",
+            "vmov r2, r3, s0, s1",
+            "vmov r4, r5, s2, s3",
+            "vabs.f32 s0, s0",
+            "vabs.f32 s1, s1",
+            "vabs.f32 s2, s2",
+            "vabs.f32 s3, s3",
+            "vadd.f32 s0, s0, s5",
+            "vadd.f32 s1, s1, s5",
+            "vadd.f32 s2, s2, s5",
+            "vadd.f32 s3, s3, s5",
+            "vcvt.s32.f32 s0, s0",
+            "vcvt.s32.f32 s1, s1",
+            "vcvt.s32.f32 s2, s2",
+            "vcvt.s32.f32 s3, s3",
+            "vmov r0, r1, s0, s1",
+            "vmov r12, lr, s2, s3",
+            "eor r0, r0, r2, asr #31",
+            "sub r0, r0, r2, asr #31",
+            "eor r1, r1, r3, asr #31",
+            "sub r1, r1, r3, asr #31",
+            "eor r12, r12, r4, asr #31",
+            "sub r12, r12, r4, asr #31",
+            "eor lr, lr, r5, asr #31",
+            "sub lr, lr, r5, asr #31",
+            "pkhbt r0, r0, r12, lsl #16",
+            "pkhbt r1, r1, lr, lsl #16",
+            "strd r0, r1, [{q}], #8",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "3:",
+            x = inout(reg) x.as_ptr() => _,
+            q = inout(reg) pairs.as_mut_ptr() => _,
+            n = inout(reg) groups => _,
+            inv = in(reg) inv.to_bits(),
+            out("s4") _,
+            out("s5") _,
+            out("r0") _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r5") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The value of element `i` of a row stored by [`quantize_row_pairs`].
+pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
+    let word = pairs.get(2 * (i / 4) + (i & 1)).copied().unwrap_or(0);
+    (word >> (16 * ((i >> 1) & 1))) as i16 as i8
+}
+
+/// The int8 linear layer on the SMLAD kernel, bit-identical to
+/// [`crate::generic::i8::linear_i8`]: each input row is quantized once into sign-extended
+/// 16-bit pairs ([`quantize_row_pairs`]), then [`arm_dsp_dot_pairs_4`] takes 4 weight rows
+/// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
+/// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
+/// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
+pub fn linear_i8(
+    x: &[f32],
+    w: crate::quant::I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut crate::quant::Activations,
+) {
+    if k == 0 || !k.is_multiple_of(4) || k > crate::quant::I8_MAX_K {
+        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+    }
+    let rows = x.len() / k;
+    let n = w.values.len() / k;
+    // SAFETY: any 4 bytes are a valid u32; `align_to_mut` only splits the slice.
+    let (_, pairs, _) = unsafe { act.values.align_to_mut::<u32>() };
+    let pairs = pairs.get_mut(..k / 2);
+    let (Some(pairs), true) = (pairs, n >= 4 && y.len() >= rows * n) else {
+        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+    };
+    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    let (Some(values), Some(scales)) = (w.values.get(..n * k), w.scales.get(..n)) else {
+        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+    };
+    let bias = bias.map(|b| b.get(..n).unwrap_or(b));
+    let groups = n / 4;
+    for (x_row, y_row) in x.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+        let sx = quantize_row_pairs(x_row, pairs);
+        // The raw i32 sums go into `y_row` first (as f32 bits), then the epilogue turns
+        // them into outputs. When `n % 4 != 0`, a last pass over rows `n - 4..n` rewrites
+        // the same sums for the rows it shares with the others.
+        // SAFETY: `pairs` holds `k / 2` words, `values` `n * k` bytes, `y_row` `n`
+        // values; `k` is a positive multiple of 4 and `n >= 4`; the target has the DSP
+        // extension (build.rs).
+        unsafe {
+            arm_dsp_matvec_pairs(pairs, values.as_ptr(), k, groups, y_row.as_mut_ptr());
+            if !n.is_multiple_of(4) {
+                arm_dsp_matvec_pairs(
+                    pairs,
+                    values.as_ptr().wrapping_add((n - 4) * k),
+                    k,
+                    1,
+                    y_row.as_mut_ptr().wrapping_add(n - 4),
+                );
+            }
+        }
+        dequantize_sums(y_row, sx, scales, bias);
+    }
+}
+
+/// The epilogue of [`linear_i8`] over one output row whose values hold the raw i32 sums:
+/// `dequantize(sum, sx, sw, b)` in place, 4 rows per iteration in asm where the FPU is
+/// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
+/// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
+pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
+    let zeros = [0.0f32; 4];
+    #[cfg(pf_arm_fpu)]
+    let done = {
+        let quads = y_row
+            .len()
+            .min(scales.len())
+            .min(bias.map_or(usize::MAX, <[f32]>::len))
+            / 4;
+        let (b, step) = match bias {
+            Some(b) => (b.as_ptr(), 16usize),
+            None => (zeros.as_ptr(), 0),
+        };
+        if quads > 0 {
+            // SAFETY: the loop reads and writes `4 * quads` values of `y_row`, reads as
+            // many of `scales` and (with `step` 16) of `bias` or 4 of `zeros` each time
+            // (`step` 0), all in bounds by the `quads` above; it writes only the registers
+            // it names.
+            unsafe {
+                asm!(
+                    "vmov s12, {sx}",
+                    "1:",
+                    "vldmia {y}, {{s0-s3}}",
+                    "vcvt.f32.s32 s0, s0",
+                    "vcvt.f32.s32 s1, s1",
+                    "vcvt.f32.s32 s2, s2",
+                    "vcvt.f32.s32 s3, s3",
+                    "vldmia {sw}!, {{s4-s7}}",
+                    "vmul.f32 s4, s12, s4",
+                    "vmul.f32 s5, s12, s5",
+                    "vmul.f32 s6, s12, s6",
+                    "vmul.f32 s7, s12, s7",
+                    "vldmia {b}, {{s8-s11}}",
+                    "add {b}, {b}, {step}",
+                    "vmla.f32 s8, s0, s4",
+                    "vmla.f32 s9, s1, s5",
+                    "vmla.f32 s10, s2, s6",
+                    "vmla.f32 s11, s3, s7",
+                    "vstmia {y}!, {{s8-s11}}",
+                    "subs {n}, {n}, #1",
+                    "bne 1b",
+                    sx = in(reg) sx.to_bits(),
+                    y = inout(reg) y_row.as_mut_ptr() => _,
+                    sw = inout(reg) scales.as_ptr() => _,
+                    b = inout(reg) b => _,
+                    step = in(reg) step,
+                    n = inout(reg) quads => _,
+                    out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                    out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                    out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                    out("s12") _,
+                    options(nostack),
+                );
+            }
+        }
+        4 * quads
+    };
+    #[cfg(not(pf_arm_fpu))]
+    let done = 0;
+    let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
+    for (o, (dst, &sw)) in rest {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+        *dst = crate::frame::i8::dequantize(dst.to_bits() as i32, sx, sw, b);
+    }
+}
+
+/// The sums of one activation row in the layout of [`quantize_row_pairs`] with `4 *
+/// groups` consecutive weight rows of `k` bytes, stored as i32 to `sums` (which may be
+/// the f32 output row: the epilogue converts them in place). One asm loop over all row
+/// groups; per 4 values and 4 rows, one `LDRD` of activations and per row one `LDR`, two
+/// `SXTB16`, two `SMLAD` (rows 1 and 3 addressed at offset `k` from rows 0 and 2); the
+/// loop takes 64 values per iteration, then 4.
+///
+/// # Safety
+/// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
+/// `w` points at `4 * groups * k` readable bytes and `sums` at `4 * groups` writable
+/// words; the CPU has the DSP extension and unaligned word loads.
+unsafe fn arm_dsp_matvec_pairs(
+    pairs: &[u32],
+    w: *const i8,
+    k: usize,
+    groups: usize,
+    sums: *mut f32,
+) {
+    /// The arguments, read by the asm through one register.
+    #[repr(C)]
+    struct Pass {
+        x: *const u32,
+        w: *const i8,
+        k: usize,
+        groups: usize,
+        sums: *mut f32,
+    }
+    let pass = Pass {
+        x: pairs.as_ptr(),
+        w,
+        k,
+        groups,
+        sums,
+    };
+    // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
+    // weight row, and write 4 words of `sums` per group, in bounds by the caller's
+    // guarantee. r4-r11 are saved on the stack and restored, `x` and `sums` are parked
+    // below them (sp is restored); the other registers it writes are declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            "sub sp, sp, #8",
+            "ldr lr, [r0, #12]",
+            "ldr r1, [r0, #4]",
+            "ldr r3, [r0, #8]",
+            "ldr r12, [r0, #16]",
+            "str r12, [sp, #4]",
+            "ldr r0, [r0]",
+            "str r0, [sp]",
+            "2:",
+            "ldr r0, [sp]",
+            "mov r8, #0",
+            "mov r9, #0",
+            "mov r10, #0",
+            "mov r11, #0",
+            "add r2, r1, r3, lsl #1",
+            "lsrs r12, r3, #6",
+            "beq 4f",
+            "3:",
+            ".rept 16",
+            BLOCK!(),
+            ".endr",
+            "subs r12, r12, #1",
+            "bne 3b",
+            "4:",
+            "ands r12, r3, #60",
+            "beq 6f",
+            "5:",
+            BLOCK!(),
+            "subs r12, r12, #4",
+            "bne 5b",
+            "6:",
+            "ldr r12, [sp, #4]",
+            "stmia r12!, {{r8-r11}}",
+            "str r12, [sp, #4]",
+            "add r1, r2, r3",
+            "subs lr, lr, #1",
+            "bne 2b",
+            "add sp, sp, #8",
+            "pop {{r4-r11}}",
+            inout("r0") &pass => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
+            out("lr") _,
+        );
+    }
+}

@@ -1,0 +1,62 @@
+//! x86_64 int8 kernel: dot products with AVX2 (`vpsignb`/`vpabsb` to make the weights
+//! unsigned, `vpmaddubsw` to pairs of i16, `vpmaddwd` to i32: exact, since `|w| <= 128`
+//! and `|x| <= 127` keep every i16 pair sum below 32767).
+
+use crate::frame::f32::MR;
+use crate::frame::i8::I8Dot;
+use core::arch::x86_64::*;
+
+/// AVX2 int8 kernel: 32-byte blocks, 4 weight rows at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Avx2I8(());
+
+impl I8Dot for Avx2I8 {
+    const NAME: &'static str = "avx2";
+    const BLOCK: usize = 32;
+
+    fn detect() -> Option<Self> {
+        #[cfg(feature = "std")]
+        let found = std::is_x86_feature_detected!("avx2");
+        #[cfg(not(feature = "std"))]
+        let found = cfg!(target_feature = "avx2");
+        found.then_some(Avx2I8(()))
+    }
+
+    fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
+        let blocks = w
+            .iter()
+            .fold(blocks.min(x.len() / 32), |b, s| b.min(s.len() / 32));
+        // SAFETY: `self` exists only if AVX2 was detected; every slice holds at least
+        // `blocks * 32` elements (just above).
+        unsafe { x86_64avx2_dot_i8_4x1(x, &w, blocks) }
+    }
+}
+
+/// # Safety
+/// AVX2 must be present; every slice must hold at least `blocks * 32` elements.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [i32; MR] {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_si256(); MR];
+    let xp = x.as_ptr();
+    let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
+    for b in 0..blocks {
+        // SAFETY: `b * 32 + 32 <= blocks * 32 <= len` of every slice (caller).
+        unsafe {
+            let xv = _mm256_loadu_si256(xp.add(b * 32).cast());
+            for m in 0..MR {
+                let wv = _mm256_loadu_si256(wp[m].add(b * 32).cast());
+                let sx = _mm256_sign_epi8(xv, wv);
+                let aw = _mm256_abs_epi8(wv);
+                let pairs = _mm256_maddubs_epi16(aw, sx);
+                acc[m] = _mm256_add_epi32(acc[m], _mm256_madd_epi16(pairs, ones));
+            }
+        }
+    }
+    acc.map(|v| {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+        _mm_cvtsi128_si32(s)
+    })
+}

@@ -1,0 +1,608 @@
+//! The one kernel dispatch: which kernel runs, for every dtype, and the record of which
+//! one ran.
+//!
+//! - A [`Kernel`] is one set of implementations for one ISA, one per dtype
+//!   ([`KernelSet`]): f32 operations ([`F32Simd`]), f16-weight products ([`F16Dot`]),
+//!   int8 products ([`I8Dot`]). A set that has no kernel for a dtype names [`Absent`]
+//!   there, and the scalar reference ([`crate::generic`]) serves that dtype. The sets:
+//!
+//!   | kernel (`PICOFORMER_KERNEL`) | f32 | f16 | int8 |
+//!   |---|---|---|---|
+//!   | `scalar` | scalar | scalar | scalar |
+//!   | `avx2` | AVX2 + FMA | AVX2 + F16C | AVX2 |
+//!   | `avx512` | AVX-512F | AVX2 + F16C | AVX2 |
+//!   | `neon` | NEON | scalar | `SDOT` (where the CPU has `dotprod`) |
+//!   | `arm-fpu` | FPU `vfma.f32` | FPU `VCVTB`/`VCVTT` | DSP `SMLAD` (where the target has it) |
+//!   | `mve` | MVE | MVE `VCVTB` | MVE `VMLADAVA` |
+//!   | `rvv` | RVV | scalar | scalar |
+//!
+//! - [`active_kernel`]: under `std` the best set this CPU runs, or the one named by the
+//!   environment variable `PICOFORMER_KERNEL`, chosen on first use; without `std` it is
+//!   chosen at compile time (every detection is a constant and the choice is inlined, so
+//!   each dispatching `match` folds to one direct call into the build's own set, no other
+//!   set is linked, and no static exists); under Miri always the scalar reference.
+//! - The record ([`kernel_calls`], [`last_kernel`]): one table, per [`Dtype`], of which
+//!   kernel served the products. `last_kernel` for f16 and int8 exists on every target
+//!   (one byte each, written once per product) so the firmware suite proves its kernels
+//!   ran; for f32 it is kept under `std` only: firmware's f32 kernel is fixed at compile
+//!   time, and a store per product would cost instructions on every token.
+
+use crate::frame::f16::F16Dot;
+use crate::frame::f32::{F32Simd, MR};
+use crate::frame::i8::I8Dot;
+use crate::generic;
+#[cfg(feature = "int8")]
+use crate::quant::{Activations, I8Matrix};
+use core::sync::atomic::{AtomicU8, Ordering};
+use half::f16;
+
+/// Runs `$simd` with `$kern` bound to kernel `$kernel`'s implementation of `$dtype` (and
+/// `$id` to the kernel that serves), or `$scalar` where that set has none this CPU runs;
+/// `record`: counts the call in the record of `$dtype`. Returns from the enclosing
+/// function. The one place that maps a kernel name to its set.
+macro_rules! dispatch {
+    ($kernel:expr, $dtype:ident: $trait:ident, record = $record:expr,
+     |$kern:ident, $id:ident| $simd:expr, scalar => $scalar:expr) => {{
+        #[allow(unused_macros)] // no kernel set on this target
+        macro_rules! serve {
+            ($set:ty) => {
+                if let Some($kern) = <<$set as KernelSet>::$dtype as $trait>::detect() {
+                    let $id = <$set as KernelSet>::KERNEL;
+                    if $record {
+                        record(Dtype::$dtype, $id);
+                    }
+                    return $simd;
+                }
+            };
+        }
+        match $kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => serve!(sets::Avx512),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => serve!(sets::Avx2),
+            #[cfg(target_arch = "aarch64")]
+            Kernel::Neon => serve!(sets::Neon),
+            #[cfg(pf_arm_fpu)]
+            Kernel::ArmFpu => serve!(sets::ArmFpu),
+            #[cfg(pf_arm_mve)]
+            Kernel::Mve => serve!(sets::Mve),
+            #[cfg(pf_rvv)]
+            Kernel::Rvv => serve!(sets::Rvv),
+            _ => {}
+        }
+        #[allow(unused_variables)]
+        let $id = Kernel::Scalar;
+        if $record {
+            record(Dtype::$dtype, $id);
+        }
+        $scalar
+    }};
+}
+
+/// The kernels this crate has (not all exist on every target): each one a set of
+/// implementations, one per [`Dtype`] (see the table in [`crate::dispatch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kernel {
+    /// The scalar reference.
+    Scalar = 1,
+    /// x86_64 AVX2 + FMA (f16: + F16C).
+    Avx2 = 2,
+    /// x86_64 AVX-512F (f16 and int8: AVX2's).
+    Avx512 = 3,
+    /// aarch64 NEON (int8: `SDOT`).
+    Neon = 4,
+    /// Arm single-precision FPU (Cortex-M4F/M7/M33/M55, 32-bit Arm Linux); int8: the DSP
+    /// extension's `SMLAD`.
+    ArmFpu = 5,
+    /// RISC-V Vector 1.0 (riscv64 Linux with V; rv32 firmware built with the extension).
+    Rvv = 6,
+    /// Armv8.1-M MVE (Helium), Cortex-M55.
+    Mve = 7,
+}
+
+/// The element types a kernel set covers: f32 operations, f16-weight and int8 products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Dtype {
+    /// f32 weights and activations (the f32 `linear`, `linear_acc`, dot products, axpy,
+    /// attention, convolution).
+    F32 = 0,
+    /// f16 weights, f32 activations and sums.
+    F16 = 1,
+    /// int8 weights and activations, exact i32 sums.
+    I8 = 2,
+}
+
+impl Dtype {
+    /// Every dtype.
+    pub const ALL: [Dtype; 3] = [Dtype::F32, Dtype::F16, Dtype::I8];
+
+    /// Its name in reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+            Dtype::I8 => "i8",
+        }
+    }
+}
+
+impl Kernel {
+    /// Every kernel, available or not.
+    pub const ALL: [Kernel; 7] = [
+        Kernel::Scalar,
+        Kernel::Avx2,
+        Kernel::Avx512,
+        Kernel::Neon,
+        Kernel::ArmFpu,
+        Kernel::Rvv,
+        Kernel::Mve,
+    ];
+
+    /// The name `PICOFORMER_KERNEL` takes.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kernel::Scalar => "scalar",
+            Kernel::Avx2 => "avx2",
+            Kernel::Avx512 => "avx512",
+            Kernel::Neon => "neon",
+            Kernel::ArmFpu => "arm-fpu",
+            Kernel::Rvv => "rvv",
+            Kernel::Mve => "mve",
+        }
+    }
+
+    /// The kernel of that name.
+    pub fn from_name(name: &str) -> Option<Kernel> {
+        Kernel::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    const fn from_code(code: u8) -> Option<Kernel> {
+        match code {
+            1 => Some(Kernel::Scalar),
+            2 => Some(Kernel::Avx2),
+            3 => Some(Kernel::Avx512),
+            4 => Some(Kernel::Neon),
+            5 => Some(Kernel::ArmFpu),
+            6 => Some(Kernel::Rvv),
+            7 => Some(Kernel::Mve),
+            _ => None,
+        }
+    }
+
+    /// True when this build and this CPU can run it (its f32 member: every set has one).
+    /// Without `std` inlined, so that [`active_kernel`] folds to a constant.
+    #[cfg_attr(not(feature = "std"), inline(always))]
+    pub fn available(self) -> bool {
+        dispatch!(self, F32: F32Simd, record = false, |_kern, _id| true,
+                  scalar => self == Kernel::Scalar)
+    }
+
+    /// The kernel whose member serves `dtype` when this kernel is the active one: itself,
+    /// or the scalar reference where its set has no kernel for `dtype` that this CPU runs.
+    pub fn serving(self, dtype: Dtype) -> Kernel {
+        match dtype {
+            Dtype::F32 => dispatch!(self, F32: F32Simd, record = false, |_kern, id| id,
+                                    scalar => Kernel::Scalar),
+            Dtype::F16 => dispatch!(self, F16: F16Dot, record = false, |_kern, id| id,
+                                    scalar => Kernel::Scalar),
+            Dtype::I8 => dispatch!(self, I8: I8Dot, record = false, |_kern, id| id,
+                                   scalar => Kernel::Scalar),
+        }
+    }
+
+    /// The name of the implementation that serves `dtype` when this kernel is the active
+    /// one, for reports: `avx2-f16c`, `sdot`, `smlad`, `arm-fpu-vcvt`, `mve-vcvt`, ...;
+    /// `scalar` where the scalar reference serves.
+    pub fn member_name(self, dtype: Dtype) -> &'static str {
+        match dtype {
+            Dtype::F32 => dispatch!(self, F32: F32Simd, record = false,
+                                    |kern, _id| names::f32(kern), scalar => "scalar"),
+            Dtype::F16 => dispatch!(self, F16: F16Dot, record = false,
+                                    |kern, _id| names::f16(kern), scalar => "scalar"),
+            Dtype::I8 => dispatch!(self, I8: I8Dot, record = false,
+                                   |kern, _id| names::i8(kern), scalar => "scalar"),
+        }
+    }
+}
+
+/// The names of the implementations, for [`Kernel::member_name`] (unused on targets
+/// without a kernel set: thumbv6m, riscv32imac).
+#[allow(dead_code)]
+mod names {
+    use super::{F16Dot, F32Simd, I8Dot};
+
+    pub fn f32<K: F32Simd>(_kern: K) -> &'static str {
+        K::NAME
+    }
+
+    pub fn f16<K: F16Dot>(_kern: K) -> &'static str {
+        K::NAME
+    }
+
+    pub fn i8<K: I8Dot>(_kern: K) -> &'static str {
+        K::NAME
+    }
+}
+
+/// One kernel: its implementation of each dtype ([`Absent`] where it has none).
+pub trait KernelSet {
+    /// Its name.
+    const KERNEL: Kernel;
+    /// The f32 operations.
+    type F32: F32Simd;
+    /// The f16-weight products.
+    type F16: F16Dot;
+    /// The int8 products.
+    type I8: I8Dot;
+}
+
+/// No kernel for this dtype in this set: [`F32Simd::detect`] (and the others) return
+/// `None`, so the scalar reference serves it. Its methods are never called.
+#[derive(Debug, Clone, Copy)]
+pub struct Absent(());
+
+impl F32Simd for Absent {
+    const NAME: &'static str = "absent";
+    const LANES: usize = 1;
+    const ALIGN: usize = 4;
+
+    fn detect() -> Option<Self> {
+        None
+    }
+
+    fn dot_tile<const ROWS: usize>(
+        self,
+        _x: [&[f32]; ROWS],
+        _w: [&[f32]; MR],
+        _blocks: usize,
+    ) -> [[f32; MR]; ROWS] {
+        [[0.0; MR]; ROWS]
+    }
+
+    fn dot_blocks(self, _a: &[f32], _b: &[f32], _blocks: usize) -> f32 {
+        0.0
+    }
+
+    fn axpy_blocks(self, _alpha: f32, _x: &[f32], _y: &mut [f32], _blocks: usize) {}
+}
+
+impl F16Dot for Absent {
+    const NAME: &'static str = "absent";
+    const BLOCK: usize = 1;
+
+    fn detect() -> Option<Self> {
+        None
+    }
+
+    fn dot_rows(self, _x: &[f32], _w: &[f16], _stride: usize, _blocks: usize, _out: &mut [f32]) {}
+
+    fn dot_blocks(self, _x: &[f32], _w: &[f16], _blocks: usize) -> f32 {
+        0.0
+    }
+}
+
+impl I8Dot for Absent {
+    const NAME: &'static str = "absent";
+    const BLOCK: usize = 1;
+
+    fn detect() -> Option<Self> {
+        None
+    }
+
+    fn dot_tile(self, _x: &[i8], _w: [&[i8]; MR], _blocks: usize) -> [i32; MR] {
+        [0; MR]
+    }
+}
+
+/// The kernel sets of this target, one per [`Kernel`] (the table in [`crate::dispatch`]).
+pub mod sets {
+    #[allow(unused_imports)] // every set exists on some target
+    use super::{Absent, Kernel, KernelSet};
+
+    /// The scalar reference's set: the frames over the scalar products (the dispatch
+    /// runs the plain reference of [`crate::generic`] itself; the tests hold the frames
+    /// to it).
+    pub struct Scalar;
+    impl KernelSet for Scalar {
+        const KERNEL: Kernel = Kernel::Scalar;
+        type F32 = Absent;
+        type F16 = crate::generic::f16::ScalarF16;
+        type I8 = crate::generic::i8::ScalarI8;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    /// AVX2 + FMA (f16: + F16C; int8: AVX2).
+    pub struct Avx2;
+    #[cfg(target_arch = "x86_64")]
+    impl KernelSet for Avx2 {
+        const KERNEL: Kernel = Kernel::Avx2;
+        type F32 = crate::arch::x86_64::f32::Avx2Fma;
+        type F16 = crate::arch::x86_64::f16::Avx2F16;
+        type I8 = crate::arch::x86_64::i8::Avx2I8;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    /// AVX-512F (f16 and int8: AVX2's).
+    pub struct Avx512;
+    #[cfg(target_arch = "x86_64")]
+    impl KernelSet for Avx512 {
+        const KERNEL: Kernel = Kernel::Avx512;
+        type F32 = crate::arch::x86_64::f32::Avx512;
+        type F16 = crate::arch::x86_64::f16::Avx2F16;
+        type I8 = crate::arch::x86_64::i8::Avx2I8;
+    }
+
+    #[cfg(target_arch = "aarch64")]
+    /// NEON (int8: `SDOT`).
+    pub struct Neon;
+    #[cfg(target_arch = "aarch64")]
+    impl KernelSet for Neon {
+        const KERNEL: Kernel = Kernel::Neon;
+        type F32 = crate::arch::aarch64::f32::Neon;
+        type F16 = Absent;
+        type I8 = crate::arch::aarch64::i8::Sdot;
+    }
+
+    #[cfg(pf_arm_fpu)]
+    /// The Arm FPU (int8: DSP `SMLAD` where the target has it).
+    pub struct ArmFpu;
+    #[cfg(pf_arm_fpu)]
+    impl KernelSet for ArmFpu {
+        const KERNEL: Kernel = Kernel::ArmFpu;
+        type F32 = crate::arch::arm_fpu::f32::ArmFpu;
+        type F16 = crate::arch::arm_fpu::f16::ArmFpuF16;
+        #[cfg(pf_arm_dsp)]
+        type I8 = crate::arch::arm_fpu::i8::Smlad;
+        #[cfg(not(pf_arm_dsp))]
+        type I8 = Absent;
+    }
+
+    #[cfg(pf_arm_mve)]
+    /// Armv8.1-M MVE.
+    pub struct Mve;
+    #[cfg(pf_arm_mve)]
+    impl KernelSet for Mve {
+        const KERNEL: Kernel = Kernel::Mve;
+        type F32 = crate::arch::arm_mve::f32::Mve;
+        type F16 = crate::arch::arm_mve::f16::MveF16;
+        type I8 = crate::arch::arm_mve::i8::MveI8;
+    }
+
+    #[cfg(pf_rvv)]
+    /// RISC-V Vector (f32 only).
+    pub struct Rvv;
+    #[cfg(pf_rvv)]
+    impl KernelSet for Rvv {
+        const KERNEL: Kernel = Kernel::Rvv;
+        type F32 = crate::arch::riscv_v::f32::Rvv;
+        type F16 = Absent;
+        type I8 = Absent;
+    }
+}
+
+/// 0 until the first call chooses; then the `Kernel` code. Only under `std`: firmware
+/// chooses at compile time and keeps no static of its own in RAM.
+#[cfg(feature = "std")]
+static ACTIVE: AtomicU8 = AtomicU8::new(0);
+
+/// The kernel the dispatching functions run (under `std` chosen on first use, then fixed).
+#[cfg(feature = "std")]
+pub fn active_kernel() -> Kernel {
+    if let Some(kernel) = Kernel::from_code(ACTIVE.load(Ordering::Relaxed)) {
+        return kernel;
+    }
+    let kernel = choose();
+    ACTIVE.store(kernel as u8, Ordering::Relaxed);
+    kernel
+}
+
+/// The kernel the dispatching functions run (chosen at compile time without `std`).
+#[cfg(not(feature = "std"))]
+#[inline(always)]
+pub fn active_kernel() -> Kernel {
+    choose()
+}
+
+/// The kernel that serves `dtype`'s products: the active kernel's member, or the scalar
+/// reference where its set has none this CPU runs.
+pub fn active_kernel_for(dtype: Dtype) -> Kernel {
+    active_kernel().serving(dtype)
+}
+
+/// The best available kernel, or the forced one. A forced kernel that this CPU cannot run
+/// falls back to the scalar reference, and [`kernel_calls`] then shows it never ran.
+/// Without `std` every detection is a constant and this is inlined: the dispatch `match`
+/// folds to the one kernel of the build, and no other kernel is linked.
+#[cfg_attr(not(feature = "std"), inline(always))]
+fn choose() -> Kernel {
+    // Miri cannot run SIMD intrinsics: under Miri the scalar reference is what runs (and
+    // what Miri checks).
+    if cfg!(miri) {
+        return Kernel::Scalar;
+    }
+    #[cfg(feature = "std")]
+    if let Ok(name) = std::env::var("PICOFORMER_KERNEL") {
+        return Kernel::from_name(&name)
+            .filter(|k| k.available())
+            .unwrap_or(Kernel::Scalar);
+    }
+    // Best first. An `if` chain, not a search loop: at `opt-level = "s"` a loop over the
+    // kernels is not unrolled, and the choice would stay a run-time value on firmware.
+    if Kernel::Avx512.available() {
+        Kernel::Avx512
+    } else if Kernel::Avx2.available() {
+        Kernel::Avx2
+    } else if Kernel::Neon.available() {
+        Kernel::Neon
+    } else if Kernel::Mve.available() {
+        Kernel::Mve
+    } else if Kernel::ArmFpu.available() {
+        Kernel::ArmFpu
+    } else if Kernel::Rvv.available() {
+        Kernel::Rvv
+    } else {
+        Kernel::Scalar
+    }
+}
+
+/// Per dtype, the code of the kernel that served the latest product (0: none yet). A
+/// plain byte load and store, which every target has (thumbv6m and riscv32imc included).
+static LAST: [AtomicU8; 3] = [const { AtomicU8::new(0) }; 3];
+
+/// Per dtype and kernel code, the products served (`std` only).
+#[cfg(feature = "std")]
+static CALLS: [[core::sync::atomic::AtomicUsize; 8]; 3] =
+    [const { [const { core::sync::atomic::AtomicUsize::new(0) }; 8] }; 3];
+
+/// The kernel that computed the latest `dtype` product in this program (`None` before the
+/// first): how a test proves which kernel ran. f16 and int8: on every target; f32 (the
+/// f32 [`linear`] and [`linear_acc`]): under `std` only (see [`crate::dispatch`]).
+pub fn last_kernel(dtype: Dtype) -> Option<Kernel> {
+    LAST.get(dtype as usize)
+        .and_then(|last| Kernel::from_code(last.load(Ordering::Relaxed)))
+}
+
+/// How many `dtype` products `kernel` has served in this process (`std` only: the
+/// forced-kernel checks of the test suites read it). f32 counts the [`linear`] and
+/// [`linear_acc`] calls, f16 and int8 every [`crate::quant::linear`] call of that dtype.
+#[cfg(feature = "std")]
+pub fn kernel_calls(dtype: Dtype, kernel: Kernel) -> usize {
+    CALLS
+        .get(dtype as usize)
+        .and_then(|row| row.get(kernel as usize))
+        .map_or(0, |c| c.load(Ordering::Relaxed))
+}
+
+/// Records that `kernel` serves a `dtype` product.
+#[inline(always)]
+fn record(dtype: Dtype, kernel: Kernel) {
+    if cfg!(feature = "std") || dtype != Dtype::F32 {
+        if let Some(last) = LAST.get(dtype as usize) {
+            last.store(kernel as u8, Ordering::Relaxed);
+        }
+    }
+    #[cfg(feature = "std")]
+    if let Some(c) = CALLS
+        .get(dtype as usize)
+        .and_then(|row| row.get(kernel as usize))
+    {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Linear layer over a batch of rows: `y[r][o] = dot(x[r], w[o]) + bias[o]`.
+///
+/// - `x`: `[rows, k]` input rows
+/// - `w`: `[n, k]` weights (PyTorch's `[out, in]`)
+/// - `bias`: `[n]` or `None` (zero)
+/// - `y`: `[rows, n]` output, overwritten
+pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = true,
+              |kern, _id| crate::frame::f32::linear(kern, x, w, bias, k, y),
+              scalar => generic::f32::linear(x, w, bias, k, y))
+}
+
+/// Accumulating linear layer over a column block of the weights:
+/// `y[r][o] += dot(x[r], w[o * w_stride..][..k])` (see [`generic::f32::linear_acc`]).
+pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = true,
+              |kern, _id| crate::frame::f32::linear_acc(kern, x, w, w_stride, k, y),
+              scalar => generic::f32::linear_acc(x, w, w_stride, k, y))
+}
+
+/// Dot product of `a` and `b` over their common length.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::dot(kern, a, b),
+              scalar => generic::f32::dot(a, b))
+}
+
+/// `y += alpha * x`, element-wise over the common length.
+pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::axpy(kern, alpha, x, y),
+              scalar => generic::f32::axpy(alpha, x, y))
+}
+
+/// 1-D convolution over time-major rows (see [`generic::f32::conv1d`]), its dot products
+/// on the active kernel.
+#[allow(clippy::too_many_arguments)] // the geometry of a convolution is six numbers
+pub fn conv1d(
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::conv1d_using(
+                  |a, b| crate::frame::f32::dot(kern, a, b),
+                  input, c_in, weight, bias, kernel, stride, padding, out),
+              scalar => generic::f32::conv1d(input, c_in, weight, bias, kernel, stride, padding, out))
+}
+
+/// Scaled dot-product attention of one query over `m` keys, all heads, in place (see
+/// [`generic::f32::attention`]).
+pub fn attention(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores: &mut [f32],
+) {
+    attention_probed(query, keys, values, n_heads, scores, None)
+}
+
+/// [`attention`] that also hands out one head's attention probabilities: with
+/// `probe = Some((h, out))`, head `h`'s softmax over the `m` keys (the weights its values
+/// are summed with) is copied into `out[..min(m, out.len())]`. `None` is [`attention`].
+pub fn attention_probed(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores: &mut [f32],
+    probe: Option<(usize, &mut [f32])>,
+) {
+    use crate::frame::f32::attention_using;
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| attention_using(
+                  |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
+                  |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  query, keys, values, n_heads, scores, probe),
+              scalar => attention_using(
+                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  query, keys, values, n_heads, scores, probe))
+}
+
+/// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
+/// line: an f32 model's stack never holds its frame.
+#[cfg(feature = "f16")]
+#[inline(never)]
+pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    dispatch!(active_kernel(), F16: F16Dot, record = true,
+              |kern, _id| crate::frame::f16::linear_f16(kern, x, w, bias, k, y),
+              scalar => generic::f16::linear_f16(x, w, bias, k, y))
+}
+
+/// The int8 linear layer on the active kernel (see [`crate::quant::linear`]). Out of line
+/// as [`linear_f16`].
+#[cfg(feature = "int8")]
+#[inline(never)]
+pub(crate) fn linear_i8(
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    dispatch!(active_kernel(), I8: I8Dot, record = true,
+              |kern, _id| kern.linear(x, w, bias, k, y, act),
+              scalar => crate::frame::i8::linear_i8(generic::i8::ScalarI8, x, w, bias, k, y, act))
+}

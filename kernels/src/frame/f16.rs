@@ -1,0 +1,120 @@
+//! The frame of the f16-weight kernels: their trait and the linear layer that cuts a
+//! product into whole tiles and blocks for them.
+//!
+//! Every kernel widens each weight exactly (f16 → f32 loses nothing) and accumulates in
+//! f32 with fused multiply-adds, so a kernel differs from [`crate::generic::f16::linear_f16`]
+//! only in the order of its sums (and, on Helium, in flushing subnormal f32 products to
+//! zero): the tests hold them to the f32 kernels' budget.
+//!
+//! - [`F16Dot`]: a kernel sees only whole tiles of [`MR`] weight rows and whole blocks of
+//!   [`F16Dot::BLOCK`] elements ([`F16Dot::dot_rows`]) or one row ([`F16Dot::dot_blocks`]);
+//!   [`linear_f16`] handles the leftover rows, the `k % BLOCK` tail and the bias.
+
+use crate::frame::f32::MR;
+use half::f16;
+
+/// One implementation of the f16-weight dot products (f32 activations, f32 sums).
+pub trait F16Dot: Copy {
+    /// Name in reports.
+    const NAME: &'static str;
+    /// Elements per block.
+    const BLOCK: usize;
+    /// Loop order of a product with several input rows: `true` runs each tile of `MR`
+    /// weight rows against every input row before the next tile (each weight read once
+    /// per product, from cache for the later rows: hosts); `false` (the default) makes
+    /// one [`dot_rows`](Self::dot_rows) call per input row over all tiles (fewest calls:
+    /// microcontrollers, which have no cache to share loads through). The sums are the
+    /// same either way.
+    const TILE_OUTER: bool = false;
+
+    /// The kernel, if this CPU runs it.
+    fn detect() -> Option<Self>;
+
+    /// Dot products of one input row with whole tiles of weight rows `w_stride` apart,
+    /// over whole blocks: `out[o] = sum_i x[i] * w[o * w_stride + i]` for
+    /// `i < blocks * BLOCK` and every `o < out.len() / MR * MR` (all of them are written;
+    /// rows that do not lie inside `w` give 0).
+    fn dot_rows(self, x: &[f32], w: &[f16], w_stride: usize, blocks: usize, out: &mut [f32]);
+
+    /// `sum_i x[i] * w[i]` over `blocks * BLOCK` elements (fewer if a slice is shorter).
+    fn dot_blocks(self, x: &[f32], w: &[f16], blocks: usize) -> f32;
+
+    /// One weight widened to f32 (the frame's tails).
+    #[inline(always)]
+    fn widen(self, v: f16) -> f32 {
+        v.to_f32()
+    }
+}
+
+/// The f16-weight linear layer on kernel `kern` (shapes as
+/// [`crate::generic::f16::linear_f16`]): per input row, the whole tiles of `MR` weight
+/// rows in one [`F16Dot::dot_rows`] call (or, with [`F16Dot::TILE_OUTER`], per tile one
+/// call for each input row), the leftover rows through [`F16Dot::dot_blocks`], then the
+/// `k % BLOCK` tails and the bias here.
+pub fn linear_f16<K: F16Dot>(
+    kern: K,
+    x: &[f32],
+    w: &[f16],
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+) {
+    if k == 0 {
+        y.fill(0.0);
+        return;
+    }
+    let rows = x.len() / k;
+    let n = w.len() / k;
+    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    if n == 0 || rows == 0 || y.len() < rows * n {
+        return;
+    }
+    let blocks = k / K::BLOCK;
+    let head = blocks * K::BLOCK;
+    let whole = n / MR * MR;
+    // Index loops with `get`: every length next to the `k > 0` check above (the
+    // link-time no-panic proof).
+    if K::TILE_OUTER && rows > 1 {
+        for t in 0..whole / MR {
+            let w_tile = w.get(t * MR * k..).unwrap_or(&[]);
+            for r in 0..rows {
+                if let (Some(x_row), Some(y_tile)) = (
+                    x.get(r * k..(r + 1) * k),
+                    y.get_mut(r * n + t * MR..r * n + (t + 1) * MR),
+                ) {
+                    kern.dot_rows(x_row, w_tile, k, blocks, y_tile);
+                }
+            }
+        }
+    }
+    for r in 0..rows {
+        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+        else {
+            return;
+        };
+        let Some((main, rest)) = y_row.split_at_mut_checked(whole) else {
+            return;
+        };
+        if !(K::TILE_OUTER && rows > 1) {
+            kern.dot_rows(x_row, w, k, blocks, main);
+        }
+        for (o, dst) in (whole..).zip(rest.iter_mut()) {
+            *dst = kern.dot_blocks(x_row, w.get(o * k..(o + 1) * k).unwrap_or(&[]), blocks);
+        }
+        if head < k {
+            let x_tail = x_row.get(head..).unwrap_or(&[]);
+            for (o, dst) in y_row.iter_mut().enumerate() {
+                if let Some(w_tail) = w.get(o * k + head..(o + 1) * k) {
+                    for (&a, &b) in x_tail.iter().zip(w_tail) {
+                        *dst += a * kern.widen(b);
+                    }
+                }
+            }
+        }
+        if let Some(bias) = bias {
+            for (dst, &b) in y_row.iter_mut().zip(bias) {
+                *dst += b;
+            }
+        }
+    }
+}

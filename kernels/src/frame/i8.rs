@@ -1,0 +1,135 @@
+//! The frame of the int8 kernels: a kernel ([`I8Dot`]) sees only whole blocks and whole
+//! tiles of [`MR`] weight rows; [`linear_i8`] quantizes the activation rows, handles the
+//! leftover rows, the `k % BLOCK` tail, the scales and the bias, with one epilogue
+//! ([`dequantize`]) for every kernel, so every kernel's results are bit-identical.
+
+use crate::frame::f32::MR;
+use crate::generic::i8 as scalar;
+use crate::quant::{quantize_row, Activations, I8Matrix};
+
+/// One SIMD implementation of the int8 dot products.
+pub trait I8Dot: Copy {
+    /// Name in reports.
+    const NAME: &'static str;
+    /// i8 elements per block.
+    const BLOCK: usize;
+
+    /// The kernel, if this CPU runs it.
+    fn detect() -> Option<Self>;
+
+    /// `out[m] = sum_i x[i] * w[m][i]` over `blocks * BLOCK` elements, exactly (i32,
+    /// wrapping). Every slice holds at least `blocks * BLOCK` elements.
+    fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR];
+
+    /// The whole int8 linear layer (shapes as [`linear_i8`]). The frame's [`linear_i8`]
+    /// over [`I8Dot::dot_tile`] unless a kernel does the whole product in one pass (the
+    /// microcontroller kernels: the activation row quantized once, one loop over all row
+    /// groups); every override is bit-identical to the frame.
+    #[inline(always)]
+    fn linear(
+        self,
+        x: &[f32],
+        w: I8Matrix,
+        bias: Option<&[f32]>,
+        k: usize,
+        y: &mut [f32],
+        act: &mut Activations,
+    ) {
+        linear_i8(self, x, w, bias, k, y, act)
+    }
+}
+
+/// The int8 linear layer on kernel `kern`: activation rows quantized `I8_ROW_BLOCK` (or
+/// as many as `act` holds) at a time, then `MR` weight rows per kernel call.
+pub fn linear_i8<K: I8Dot>(
+    kern: K,
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    if k == 0 {
+        y.fill(0.0);
+        return;
+    }
+    let rows = x.len() / k;
+    let n = w.values.len() / k;
+    let cap = (act.values.len() / k).min(act.scales.len());
+    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    debug_assert!(cap > 0 || rows == 0, "activation buffer too small");
+    if n == 0 || rows == 0 || cap == 0 || y.len() < rows * n {
+        return;
+    }
+    let blocks = k / K::BLOCK;
+    let head = blocks * K::BLOCK;
+    let mut r0 = 0;
+    while r0 < rows {
+        let block_rows = cap.min(rows - r0);
+        // Quantize this block of activation rows.
+        // Index loops, not zipped `chunks_exact`: the link-time no-panic proof needs every
+        // length computation visible next to the `k > 0` check above.
+        for r in 0..block_rows {
+            let row = r0 + r;
+            if let (Some(x_row), Some(q_row), Some(s)) = (
+                x.get(row * k..(row + 1) * k),
+                act.values.get_mut(r * k..(r + 1) * k),
+                act.scales.get_mut(r),
+            ) {
+                *s = quantize_row(x_row, q_row);
+            }
+        }
+        let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);
+        let q_rows = act.values.get(..block_rows * k).unwrap_or(&[]);
+        let sx_rows = act.scales.get(..block_rows).unwrap_or(&[]);
+        let mut o = 0;
+        while o < n {
+            let tile = (n - o).min(MR);
+            let w_rows: [&[i8]; MR] = core::array::from_fn(|m| {
+                if m < tile {
+                    w.values.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[])
+                } else {
+                    &[]
+                }
+            });
+            for r in 0..block_rows {
+                let (Some(q_row), Some(&sx), Some(y_row)) = (
+                    q_rows.get(r * k..(r + 1) * k),
+                    sx_rows.get(r),
+                    y_block.get_mut(r * n..(r + 1) * n),
+                ) else {
+                    break;
+                };
+                let sums: [i32; MR] = if tile == MR {
+                    let mut sums = kern.dot_tile(q_row, w_rows, blocks);
+                    if head < k {
+                        let q_tail = q_row.get(head..).unwrap_or(&[]);
+                        for (sum, w_row) in sums.iter_mut().zip(w_rows) {
+                            let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
+                            *sum = sum.wrapping_add(tail);
+                        }
+                    }
+                    sums
+                } else {
+                    w_rows.map(|w_row| scalar::dot_i8(q_row, w_row))
+                };
+                for (m, &acc) in sums.iter().enumerate().take(tile) {
+                    let sw = w.scales.get(o + m).copied().unwrap_or(0.0);
+                    let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
+                    if let Some(dst) = y_row.get_mut(o + m) {
+                        *dst = dequantize(acc, sx, sw, b);
+                    }
+                }
+            }
+            o += tile;
+        }
+        r0 += block_rows;
+    }
+}
+
+/// The epilogue of every int8 dot product: `acc * (sx * sw) + b`, in this order.
+#[inline(always)]
+pub fn dequantize(acc: i32, sx: f32, sw: f32, b: f32) -> f32 {
+    acc as f32 * (sx * sw) + b
+}

@@ -1,0 +1,7 @@
+//! The scalar reference of every operation, per weight dtype: plain Rust, always
+//! compiled, on every target; the ground truth every kernel is tested against and what
+//! runs where no kernel does.
+
+pub mod f16;
+pub mod f32;
+pub mod i8;

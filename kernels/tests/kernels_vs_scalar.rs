@@ -1,0 +1,682 @@
+//! Every kernel of every dtype against the scalar reference.
+//!
+//! One macro ([`kernel_tests`]) expands into the same property tests for each kernel set
+//! of this target ([`sets`]: its f32, f16 and int8 members); a member the set lacks
+//! ([`picoformer_kernels::dispatch::Absent`]) or this CPU cannot run is reported as
+//! skipped on stderr (its tests still pass, so a plain `cargo test` works on any machine);
+//! CI proves each path runs with `PICOFORMER_KERNEL` (see `forced.rs`). Test names start
+//! with their dtype (`f32_`, `f16_`, `i8_`), so a run can pick one.
+//!
+//! - f32: lengths `0..=4 x lanes + 1` and the model shapes, row counts across the tile
+//!   sizes, and edge values (zeros, large magnitudes, denormals, mixed signs). Error
+//!   budget: a SIMD kernel sums the same products in another order, so for a dot product
+//!   of length k the difference from the reference is bounded by
+//!   `(k + 2) * eps * sum|a_i * b_i|` (plus the smallest normal, for denormal inputs);
+//!   `axpy` is exact up to fused-multiply-add rounding: `eps * |alpha * x| `.
+//! - f16: the frame with the set's kernel against [`generic::f16::linear_f16`] within the
+//!   f32 budget (the widening is exact, only the order of the sums differs), odd `k` and
+//!   rows off word boundaries included; the kernel's whole tiles alone too.
+//! - int8: the frame with the set's kernel must reproduce [`generic::i8::linear_i8`]
+//!   **bit for bit** (the integer sums are exact and the epilogue is shared), for
+//!   reduction lengths `0..=4 x BLOCK + 1` and the model shapes, 1–9 weight rows and 1–9
+//!   input rows, and edge values (weights at -128 and 127, all-zero rows, huge, tiny and
+//!   denormal activations); the raw integer tiles against [`generic::i8::dot_i8`].
+
+use picoformer_kernels::dispatch::{sets, KernelSet};
+use picoformer_kernels::frame::f16::F16Dot;
+use picoformer_kernels::frame::f32::{self as simd, F32Simd, MR};
+use picoformer_kernels::frame::i8::I8Dot;
+use picoformer_kernels::generic::{self, f32 as scalar};
+use picoformer_kernels::quant::{self, f16, quantize_row, Activations, I8Matrix, Matrix};
+use picoformer_kernels::{active_kernel_for, last_kernel, Dtype};
+
+/// Deterministic values in [-1, 1) (xorshift), scaled by `scale`.
+fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            ((s >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * scale
+        })
+        .collect()
+}
+
+fn budget(a: &[f32], b: &[f32]) -> f32 {
+    let magnitude: f32 = a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum();
+    (a.len().min(b.len()) as f32 + 2.0) * f32::EPSILON * magnitude + f32::MIN_POSITIVE
+}
+
+/// Inputs of every kind for one length: (a, b).
+fn cases(n: usize) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let denormal = f32::MIN_POSITIVE / 8.0;
+    vec![
+        (values(n, 1, 1.0), values(n, 2, 1.0)),
+        (vec![0.0; n], values(n, 3, 1.0)),
+        (values(n, 4, 1e15), values(n, 5, 1e15)),
+        (values(n, 6, denormal), values(n, 7, 1.0)),
+        (vec![denormal; n], vec![2.0; n]),
+        (values(n, 8, 1e-20), values(n, 9, 1e20)),
+    ]
+}
+
+fn lengths<K: F32Simd>() -> Vec<usize> {
+    let mut lengths: Vec<usize> = (0..=4 * K::LANES + 1).collect();
+    lengths.extend([48, 64, 80, 256, 384, 512, 2048]);
+    lengths
+}
+
+fn check_dot<K: F32Simd>(kernel: K) {
+    for n in lengths::<K>() {
+        for (a, b) in cases(n) {
+            let want = scalar::dot(&a, &b);
+            let got = simd::dot(kernel, &a, &b);
+            assert!(
+                (got - want).abs() <= budget(&a, &b),
+                "{} dot n={n}: {got} vs {want}",
+                K::NAME
+            );
+        }
+    }
+}
+
+fn check_axpy<K: F32Simd>(kernel: K) {
+    for n in lengths::<K>() {
+        for (x, y) in cases(n) {
+            let alpha = 0.75;
+            let mut want = y.clone();
+            scalar::axpy(alpha, &x, &mut want);
+            let mut got = y.clone();
+            simd::axpy(kernel, alpha, &x, &mut got);
+            for (i, ((g, w), xi)) in got.iter().zip(&want).zip(&x).enumerate() {
+                let tolerance = f32::EPSILON * (alpha * xi).abs().max(w.abs()) + f32::MIN_POSITIVE;
+                assert!(
+                    (g - w).abs() <= tolerance,
+                    "{} axpy n={n} i={i}: {g} vs {w}",
+                    K::NAME
+                );
+            }
+        }
+    }
+}
+
+fn check_linear<K: F32Simd>(kernel: K) {
+    let shapes = lengths::<K>();
+    for &k in shapes
+        .iter()
+        .filter(|&&k| k <= 2 * K::LANES + 3 || k == 64 || k == 512)
+    {
+        for rows in [1, 2, 3, 4, 5, 7, 9] {
+            for n in [1, 3, 4, 5, 8, 9, 13] {
+                for (scale, seed) in [(1.0, 11), (1e15, 12), (f32::MIN_POSITIVE / 4.0, 13)] {
+                    let x = values(rows * k, seed, scale);
+                    let w = values(n * k, seed + 100, 1.0);
+                    let bias = values(n, seed + 200, 1.0);
+                    let mut want = vec![f32::NAN; rows * n];
+                    let mut got = vec![f32::NAN; rows * n];
+                    scalar::linear(&x, &w, Some(&bias), k, &mut want);
+                    simd::linear(kernel, &x, &w, Some(&bias), k, &mut got);
+                    for r in 0..rows {
+                        for o in 0..n {
+                            let (xr, wo) = (&x[r * k..(r + 1) * k], &w[o * k..(o + 1) * k]);
+                            let tolerance = budget(xr, wo) + f32::EPSILON * bias[o].abs();
+                            let (g, e) = (got[r * n + o], want[r * n + o]);
+                            assert!(
+                                (g - e).abs() <= tolerance,
+                                "{} linear rows={rows} n={n} k={k} [{r},{o}]: {g} vs {e}",
+                                K::NAME
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `linear_acc` over a column block `c..c + k` of `[n, stride]` weights, onto a `y`
+/// that already holds values: same budget as `linear`, plus one rounding of `y`.
+fn check_linear_acc<K: F32Simd>(kernel: K) {
+    let shapes = lengths::<K>();
+    for &k in shapes
+        .iter()
+        .filter(|&&k| k <= 2 * K::LANES + 3 || k == 64 || k == 512)
+    {
+        for (stride, col) in [(k, 0), (k + 5, 3), (2 * k + 1, k)] {
+            for rows in [1, 2, 3, 4, 5, 7, 9] {
+                for n in [1, 3, 4, 5, 8, 9, 13] {
+                    for (scale, seed) in [(1.0, 21), (1e15, 22), (f32::MIN_POSITIVE / 4.0, 23)] {
+                        let x = values(rows * k, seed, scale);
+                        let w_full = values(n * stride, seed + 100, 1.0);
+                        let w = &w_full[col..];
+                        let y0 = values(rows * n, seed + 200, scale);
+                        let mut want = y0.clone();
+                        let mut got = y0.clone();
+                        scalar::linear_acc(&x, w, stride, k, &mut want);
+                        simd::linear_acc(kernel, &x, w, stride, k, &mut got);
+                        for r in 0..rows {
+                            for o in 0..n {
+                                let xr = &x[r * k..(r + 1) * k];
+                                let wo = &w[o * stride..o * stride + k];
+                                let (g, e) = (got[r * n + o], want[r * n + o]);
+                                let tolerance = budget(xr, wo)
+                                    + 2.0 * f32::EPSILON * (y0[r * n + o].abs() + e.abs());
+                                assert!(
+                                    (g - e).abs() <= tolerance,
+                                    "{} linear_acc rows={rows} n={n} k={k} stride={stride} \
+                                     [{r},{o}]: {g} vs {e}",
+                                    K::NAME
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Attention's per-head products: one query against the key rows of a head
+/// (`dot_strided`) and the weighted sum of the value rows (`axpy_strided`), with the head
+/// at an offset inside rows `stride` apart, for head widths across the block sizes and
+/// row counts across `MR`.
+fn check_strided<K: F32Simd>(kernel: K) {
+    for &dk in lengths::<K>()
+        .iter()
+        .filter(|&&k| (1..=2 * K::LANES + 3).contains(&k) || k == 64)
+    {
+        for (stride, col) in [(dk, 0), (dk + 3, 2), (4 * dk, dk)] {
+            for m in [0, 1, 3, 4, 5, 8, 13] {
+                for (scale, seed) in [(1.0, 31), (1e15, 32), (f32::MIN_POSITIVE / 4.0, 33)] {
+                    let q = values(dk, seed, scale);
+                    let rows_full = values(m * stride + col, seed + 100, 1.0);
+                    let rows = &rows_full[col..];
+                    let mut want = vec![f32::NAN; m];
+                    let mut got = vec![f32::NAN; m];
+                    scalar::dot_strided(&q, rows, stride, &mut want);
+                    simd::dot_strided(kernel, &q, rows, stride, &mut got);
+                    for o in 0..m {
+                        let tolerance = budget(&q, &rows[o * stride..o * stride + dk]);
+                        assert!(
+                            (got[o] - want[o]).abs() <= tolerance,
+                            "{} dot_strided dk={dk} stride={stride} m={m} [{o}]: {} vs {}",
+                            K::NAME,
+                            got[o],
+                            want[o]
+                        );
+                    }
+
+                    // Weighted sum: the same as one simd::axpy per row, bit for bit, and
+                    // within the rounding of every step from the scalar reference.
+                    let alpha = values(m, seed + 200, 1.0);
+                    let y0 = values(dk, seed + 300, scale);
+                    let mut want = y0.clone();
+                    let mut got = y0.clone();
+                    let mut one_by_one = y0.clone();
+                    scalar::axpy_strided(&alpha, rows, stride, &mut want);
+                    simd::axpy_strided(kernel, &alpha, rows, stride, &mut got);
+                    for (j, &a) in alpha.iter().enumerate() {
+                        simd::axpy(
+                            kernel,
+                            a,
+                            &rows[j * stride..j * stride + dk],
+                            &mut one_by_one,
+                        );
+                    }
+                    assert_eq!(
+                        got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        one_by_one.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                        "{} axpy_strided vs axpy per row, dk={dk} m={m}",
+                        K::NAME
+                    );
+                    for i in 0..dk {
+                        let magnitude: f32 = y0[i].abs()
+                            + (0..m)
+                                .map(|j| (alpha[j] * rows[j * stride + i]).abs())
+                                .sum::<f32>();
+                        let tolerance =
+                            (m as f32 + 1.0) * f32::EPSILON * magnitude + f32::MIN_POSITIVE;
+                        assert!(
+                            (got[i] - want[i]).abs() <= tolerance,
+                            "{} axpy_strided dk={dk} stride={stride} m={m} [{i}]: {} vs {}",
+                            K::NAME,
+                            got[i],
+                            want[i]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn xorshift(seed: u32) -> impl FnMut() -> u32 {
+    let mut s = seed.wrapping_mul(2_654_435_761).max(1);
+    move || {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        s
+    }
+}
+
+fn f32s(n: usize, seed: u32, scale: f32) -> Vec<f32> {
+    let mut next = xorshift(seed);
+    (0..n)
+        .map(|_| ((next() >> 8) as f32 / (1u32 << 23) as f32 - 1.0) * scale)
+        .collect()
+}
+
+fn i8s(n: usize, seed: u32) -> Vec<i8> {
+    let mut next = xorshift(seed);
+    (0..n).map(|_| (next() >> 13) as u8 as i8).collect()
+}
+
+fn block_lengths(block: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..=4 * block + 1).collect();
+    v.extend([48, 64, 80, 256, 384, 512, 1024, 2048]);
+    v
+}
+
+/// Weight matrices of every kind for `n` rows of `k`: (values, scales).
+fn weight_cases(n: usize, k: usize) -> Vec<(Vec<i8>, Vec<f32>)> {
+    let scales = f32s(n, 11, 0.05)
+        .iter()
+        .map(|s| s.abs())
+        .collect::<Vec<_>>();
+    vec![
+        (i8s(n * k, 1), scales.clone()),
+        (vec![-128; n * k], scales.clone()),
+        (vec![127; n * k], scales.clone()),
+        (vec![0; n * k], scales.clone()),
+        (i8s(n * k, 2), vec![0.0; n]),
+    ]
+}
+
+/// Activations of every kind for `rows` rows of `k`.
+fn activation_cases(rows: usize, k: usize) -> Vec<Vec<f32>> {
+    let denormal = f32::MIN_POSITIVE / 8.0;
+    vec![
+        f32s(rows * k, 3, 1.0),
+        vec![0.0; rows * k],
+        f32s(rows * k, 4, 1e30),
+        f32s(rows * k, 5, denormal),
+        vec![-2.5; rows * k],
+        f32s(rows * k, 6, 1e-3)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 7 == 0 { v * 1e4 } else { *v })
+            .collect(),
+    ]
+}
+
+fn check_i8_linear<K: I8Dot>(kern: K) {
+    for k in block_lengths(K::BLOCK) {
+        let (rows_list, n_list): (&[usize], &[usize]) = if k <= 4 * K::BLOCK + 1 {
+            (&[1, 2, 3], &[1, 4, 5, 9])
+        } else {
+            (&[1, 9], &[1, 4, 7])
+        };
+        for &n in n_list {
+            for &rows in rows_list {
+                for (values, scales) in weight_cases(n, k) {
+                    let w = I8Matrix {
+                        values: &values,
+                        scales: &scales,
+                    };
+                    let bias = f32s(n, 9, 1.0);
+                    for x in activation_cases(rows, k) {
+                        let mut want = vec![f32::NAN; rows * n];
+                        let mut q = vec![0i8; k];
+                        generic::i8::linear_i8(&x, w, Some(&bias), k, &mut want, &mut q);
+                        // The buffer the engine gives (`activation_values`), misaligned by
+                        // 0, 1 and 3 bytes (kernels that store the row as 16-bit pairs
+                        // align inside it), and one smaller than the row count (blocks of
+                        // rows; too small for the pairs, so the generic frame).
+                        let cap = rows.min(2);
+                        let needed = quant::activation_values(rows, k).expect("small sizes");
+                        for (offset, len, scales) in [
+                            (0, needed, rows),
+                            (1, needed, rows),
+                            (3, needed, rows),
+                            (0, cap * k, cap),
+                        ] {
+                            let mut values = vec![0i8; offset + len];
+                            let mut act_scales = vec![0.0f32; quant::activation_scales(scales)];
+                            let mut act = Activations {
+                                values: &mut values[offset..],
+                                scales: &mut act_scales,
+                            };
+                            let mut got = vec![f32::NAN; rows * n];
+                            // The kernel's whole product: its own pass where it has one,
+                            // else the frame over its tiles.
+                            kern.linear(&x, w, Some(&bias), k, &mut got, &mut act);
+                            for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                                assert!(
+                                    g.to_bits() == r.to_bits() || (g.is_nan() && r.is_nan()),
+                                    "{} int8 linear k={k} n={n} rows={rows} offset={offset} \
+                                     len={len} i={i}: {g} vs {r}",
+                                    K::NAME
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The SMLAD kernel's pair layout holds exactly `quantize_row`'s integers and scale, NaN,
+/// infinity and the one rounding edge included.
+#[cfg(target_arch = "arm")]
+#[test]
+fn i8_quantize_row_pairs_matches_quantize_row() {
+    use picoformer_kernels::arch::arm_fpu::i8::{pair_value, quantize_row_pairs};
+    let mut cases = activation_cases(1, 37);
+    cases.push((0..37).map(|i| i as f32 * 0.25 - 4.0).collect());
+    let mut with_nan = f32s(37, 7, 3.0);
+    with_nan[5] = f32::NAN;
+    cases.push(with_nan);
+    let mut with_inf = f32s(37, 8, 3.0);
+    with_inf[9] = f32::NEG_INFINITY;
+    cases.push(with_inf);
+    // 0.5 - 2^-25 times 127 / amax: the one product where `p + 0.5` rounds up to 1.0.
+    cases.push(vec![
+        127.0,
+        0.5 - 1.0 / 33_554_432.0,
+        -(0.5 - 1.0 / 33_554_432.0),
+        -0.0,
+    ]);
+    for x in cases {
+        let mut want = vec![0i8; x.len()];
+        let want_scale = quant::quantize_row(&x, &mut want);
+        let mut pairs = vec![0xdead_beefu32; 2 * x.len().div_ceil(4)];
+        let scale = quantize_row_pairs(&x, &mut pairs);
+        assert_eq!(scale.to_bits(), want_scale.to_bits(), "{x:?}");
+        for (i, &q) in want.iter().enumerate() {
+            assert_eq!(pair_value(&pairs, i), q, "element {i} of {x:?}");
+        }
+    }
+}
+
+fn check_i8_tiles<K: I8Dot>(kern: K) {
+    for k in block_lengths(K::BLOCK) {
+        let blocks = k / K::BLOCK;
+        let head = blocks * K::BLOCK;
+        for seed in 0..4u32 {
+            // Activations never reach -128 (the quantizer's range is symmetric).
+            let x: Vec<i8> = i8s(k, 100 + seed).iter().map(|&v| v.max(-127)).collect();
+            let w: Vec<Vec<i8>> = (0..MR as u32).map(|m| i8s(k, 200 + 7 * seed + m)).collect();
+            let got = kern.dot_tile(&x, core::array::from_fn(|m| &w[m][..]), blocks);
+            for (m, g) in got.iter().enumerate() {
+                let want = generic::i8::dot_i8(&x[..head], &w[m][..head]);
+                assert_eq!(*g, want, "{} dot_tile k={k} row {m}", K::NAME);
+            }
+        }
+    }
+}
+
+#[test]
+fn i8_quantize_row_is_symmetric_and_within_half_a_step() {
+    for n in [0, 1, 7, 64, 513] {
+        for x in activation_cases(1, n) {
+            let mut q = vec![0i8; n];
+            let s = quantize_row(&x, &mut q);
+            assert!(s.is_finite() && s >= 0.0);
+            for (&v, &qi) in x.iter().zip(&q) {
+                assert!((-127..=127).contains(&qi));
+                assert!((v - s * f32::from(qi)).abs() <= 0.5 * s * (1.0 + 1e-5) + 1e-37);
+            }
+        }
+    }
+}
+
+#[test]
+fn i8_weights_with_f32_activations_are_close_to_dequantized_f32() {
+    let (n, k) = (5, 70);
+    let values = i8s(n * k, 1);
+    let scales = vec![0.01, 0.02, 0.0, 0.5, 1e-3];
+    let x = f32s(2 * k, 2, 1.0);
+    let mut got = vec![0.0; 2 * n];
+    let w = I8Matrix {
+        values: &values,
+        scales: &scales,
+    };
+    generic::i8::linear_i8_f32(&x, w, None, k, &mut got);
+    let deq: Vec<f32> = values
+        .chunks(k)
+        .zip(&scales)
+        .flat_map(|(r, s)| r.iter().map(move |&v| s * f32::from(v)))
+        .collect();
+    let mut want = vec![0.0; 2 * n];
+    scalar::linear(&x, &deq, None, k, &mut want);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-4 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+}
+
+fn f16s(n: usize, seed: u32, scale: f32) -> Vec<f16> {
+    f32s(n, seed, scale)
+        .into_iter()
+        .map(f16::from_f32)
+        .collect()
+}
+
+/// An f16 linear layer under test: `(x, w, bias, k, y)`.
+type F16Linear<'a> = &'a dyn Fn(&[f32], &[f16], Option<&[f32]>, usize, &mut [f32]);
+
+/// `run` against [`generic::f16::linear_f16`] within the f32 budget (`(k + 2) eps` of the
+/// products' magnitude): the widening is exact, only the order of the sums differs.
+/// Lengths `0..=4 x block + 1` and the model shapes, 1–9 weight rows, 1–3 input rows,
+/// weights from f16's subnormals to its largest values, a matrix that starts on an odd
+/// half (its rows not word-aligned) and odd `k`.
+fn check_f16_linear(name: &str, block: usize, run: F16Linear) {
+    // f16 subnormals (2^-24 .. 2^-14) and values near f16::MAX (65504)
+    let weight_scales = [(1.0, 1.0), (60000.0, 1e-3), (1e-6, 1e3), (6e-5, 1.0)];
+    for k in block_lengths(block) {
+        let (n_list, rows_list): (&[usize], &[usize]) = if k <= 4 * block + 1 {
+            (&[1, 4, 5, 9], &[1, 2, 3])
+        } else {
+            (&[1, 4, 7], &[1, 3])
+        };
+        for &n in n_list {
+            for &rows in rows_list {
+                for (wscale, xscale) in weight_scales {
+                    // one spare half in front: `&w_all[1..]` starts off a word boundary
+                    let w_all = f16s(n * k + 1, 7 + k as u32, wscale);
+                    let x = f32s(rows * k, 8, xscale);
+                    let bias = f32s(n, 9, 1.0);
+                    for w in [&w_all[..n * k], &w_all[1..]] {
+                        let mut want = vec![0.0; rows * n];
+                        generic::f16::linear_f16(&x, w, Some(&bias), k, &mut want);
+                        let mut got = vec![f32::NAN; rows * n];
+                        run(&x, w, Some(&bias), k, &mut got);
+                        for r in 0..rows {
+                            for o in 0..n {
+                                let xr = &x[r * k..(r + 1) * k];
+                                let wr = &w[o * k..(o + 1) * k];
+                                let magnitude: f32 =
+                                    xr.iter().zip(wr).map(|(a, b)| (a * b.to_f32()).abs()).sum();
+                                let budget = (k as f32 + 2.0) * f32::EPSILON * (magnitude + 1.0)
+                                    + f32::MIN_POSITIVE;
+                                let (g, wv) = (got[r * n + o], want[r * n + o]);
+                                assert!(
+                                    (g - wv).abs() <= budget,
+                                    "{name} f16 k={k} n={n} rows={rows}: {g} vs {wv}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn f16_dispatched_linear_matches_scalar_on_the_active_kernel() {
+    let active = active_kernel_for(Dtype::F16);
+    eprintln!("f16 kernel: {}", active.name());
+    check_f16_linear(active.name(), 8, &|x, w, b, k, y| {
+        quant::linear(x, Matrix::F16(w), b, k, y, &mut Activations::none());
+        assert_eq!(
+            last_kernel(Dtype::F16),
+            Some(active),
+            "the f16 kernel that ran"
+        );
+    });
+}
+
+/// The kernel's whole tiles alone ([`F16Dot::dot_rows`]), close to the scalar sums of
+/// the same blocks.
+fn check_f16_tiles<K: F16Dot>(kern: K) {
+    let (n, k) = (8, 40);
+    let w = f16s(n * k, 3, 2.0);
+    let x = f32s(k, 4, 1.0);
+    let blocks = k / K::BLOCK;
+    let head = blocks * K::BLOCK;
+    let mut out = vec![f32::NAN; n];
+    kern.dot_rows(&x, &w, k, blocks, &mut out);
+    for (o, g) in out.iter().enumerate() {
+        let want = generic::f16::dot_f16(&x[..head], &w[o * k..o * k + head]);
+        assert!(
+            (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+            "{} f16 tile row {o}: {g} vs {want}",
+            K::NAME
+        );
+    }
+}
+
+/// The set's member, or `None` (reported) where it has none or this CPU cannot run it.
+fn member<K>(found: Option<K>, set: &str, dtype: &str, name: &str) -> Option<K> {
+    if found.is_none() {
+        if name == "absent" {
+            eprintln!(
+                "skipped: the {set} set has no {dtype} kernel (the scalar reference serves it)"
+            );
+        } else {
+            eprintln!("skipped: this CPU cannot run the {set} set's {dtype} kernel {name}");
+        }
+    }
+    found
+}
+
+/// Every test of every dtype for one kernel set.
+macro_rules! kernel_tests {
+    ($module:ident, $set:ty) => {
+        mod $module {
+            use super::*;
+
+            type F32Kernel = <$set as KernelSet>::F32;
+            type F16Kernel = <$set as KernelSet>::F16;
+            type I8Kernel = <$set as KernelSet>::I8;
+            const SET: &str = stringify!($module);
+
+            fn f32_kernel() -> Option<F32Kernel> {
+                member(
+                    <F32Kernel as F32Simd>::detect(),
+                    SET,
+                    "f32",
+                    <F32Kernel as F32Simd>::NAME,
+                )
+            }
+
+            fn f16_kernel() -> Option<F16Kernel> {
+                member(
+                    <F16Kernel as F16Dot>::detect(),
+                    SET,
+                    "f16",
+                    <F16Kernel as F16Dot>::NAME,
+                )
+            }
+
+            fn i8_kernel() -> Option<I8Kernel> {
+                member(
+                    <I8Kernel as I8Dot>::detect(),
+                    SET,
+                    "i8",
+                    <I8Kernel as I8Dot>::NAME,
+                )
+            }
+
+            #[test]
+            fn f32_dot_matches_scalar() {
+                if let Some(k) = f32_kernel() {
+                    check_dot(k);
+                }
+            }
+
+            #[test]
+            fn f32_axpy_matches_scalar() {
+                if let Some(k) = f32_kernel() {
+                    check_axpy(k);
+                }
+            }
+
+            #[test]
+            fn f32_linear_matches_scalar() {
+                if let Some(k) = f32_kernel() {
+                    check_linear(k);
+                }
+            }
+
+            #[test]
+            fn f32_attention_products_match_scalar() {
+                if let Some(k) = f32_kernel() {
+                    check_strided(k);
+                }
+            }
+
+            #[test]
+            fn f32_linear_acc_matches_scalar() {
+                if let Some(k) = f32_kernel() {
+                    check_linear_acc(k);
+                }
+            }
+
+            #[test]
+            fn f16_linear_matches_scalar() {
+                if let Some(kern) = f16_kernel() {
+                    check_f16_linear(
+                        <F16Kernel as F16Dot>::NAME,
+                        <F16Kernel as F16Dot>::BLOCK,
+                        &|x, w, b, k, y| {
+                            picoformer_kernels::frame::f16::linear_f16(kern, x, w, b, k, y)
+                        },
+                    );
+                    check_f16_tiles(kern);
+                }
+            }
+
+            #[test]
+            fn i8_tiles_match_scalar() {
+                if let Some(kern) = i8_kernel() {
+                    check_i8_tiles(kern);
+                }
+            }
+
+            #[test]
+            fn i8_linear_matches_scalar() {
+                if let Some(kern) = i8_kernel() {
+                    check_i8_linear(kern);
+                }
+            }
+        }
+    };
+}
+
+kernel_tests!(scalar_set, sets::Scalar);
+#[cfg(target_arch = "x86_64")]
+kernel_tests!(avx2, sets::Avx2);
+#[cfg(target_arch = "x86_64")]
+kernel_tests!(avx512, sets::Avx512);
+#[cfg(target_arch = "aarch64")]
+kernel_tests!(neon, sets::Neon);
+#[cfg(pf_arm_fpu)]
+kernel_tests!(arm_fpu, sets::ArmFpu);
+#[cfg(pf_arm_mve)]
+kernel_tests!(mve, sets::Mve);
+#[cfg(pf_rvv)]
+kernel_tests!(rvv, sets::Rvv);

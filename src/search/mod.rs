@@ -1,0 +1,182 @@
+//! The search algorithms over a `Model`: greedy decoding (`greedy.rs`) and beam search
+//! (`beam.rs`), both after the forced part of the decoder prefix (`forced.rs`, which also
+//! holds the teacher-forced forward pass), and the encoder-only call. `Model`'s public
+//! methods call these. Each checks all of its inputs before it writes anything.
+
+mod beam;
+mod forced;
+mod greedy;
+
+pub use beam::{BeamParams, Hypotheses, Hypothesis};
+pub use greedy::Greedy;
+
+pub(crate) use beam::beam_search;
+pub(crate) use forced::forward;
+pub(crate) use greedy::greedy;
+
+use crate::decoder::{self, DecoderCaches};
+use crate::encoder::{self, EncoderWork, Source};
+use crate::error::{Error, Result};
+use crate::model::weights::Model;
+use crate::probe::AttentionProbe;
+use crate::scratch::{used, Arena, Plan};
+use picoformer_kernels::Activations;
+
+/// Checks the source: present for an encoder (1..=S token ids below `src_vocab`, 1..=S
+/// vectors of D, or 1..=2S frames of `stem_channels` for a model with a stem), absent for
+/// a decoder-only model.
+fn check_source(model: &Model, source: &Source) -> Result<()> {
+    let dims = &model.config().dims;
+    if !model.config().has_encoder() {
+        return if source.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::WrongArchitecture {
+                needs: "encoder, but source tokens were given",
+            })
+        };
+    }
+    match *source {
+        Source::Tokens(_) if dims.src_vocab == 0 => Err(Error::WrongArchitecture {
+            needs: "source embedding (its encoder reads vectors or frames)",
+        }),
+        Source::Tokens(src) => check_tokens(src, dims.max_src_len, dims.src_vocab),
+        Source::Vectors(vectors) => {
+            let rows = check_rows(vectors, dims.d_model)?;
+            if rows > dims.max_src_len {
+                return Err(Error::SequenceTooLong {
+                    len: rows,
+                    max: dims.max_src_len,
+                });
+            }
+            Ok(())
+        }
+        Source::Frames(_) if dims.stem_channels == 0 => Err(Error::WrongArchitecture {
+            needs: "convolution stem to read frames",
+        }),
+        Source::Frames(frames) => {
+            let rows = check_rows(frames, dims.stem_channels)?;
+            let max = dims.max_src_len.saturating_mul(crate::config::STEM_STRIDE);
+            if rows > max {
+                return Err(Error::SequenceTooLong { len: rows, max });
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Rows of `row` elements in `input` (at least one, and no partial row).
+fn check_rows(input: &[f32], row: usize) -> Result<usize> {
+    let len = input.len();
+    if len == 0 {
+        return Err(Error::EmptySequence);
+    }
+    if row == 0 || !len.is_multiple_of(row) {
+        return Err(Error::RaggedInput { len, row });
+    }
+    Ok(len / row)
+}
+
+fn check_tokens(tokens: &[u32], max: usize, vocab: usize) -> Result<()> {
+    if tokens.is_empty() {
+        return Err(Error::EmptySequence);
+    }
+    if tokens.len() > max {
+        return Err(Error::SequenceTooLong {
+            len: tokens.len(),
+            max,
+        });
+    }
+    match tokens.iter().find(|&&t| t as usize >= vocab) {
+        Some(&token) => Err(Error::TokenOutOfRange { token, vocab }),
+        None => Ok(()),
+    }
+}
+
+/// Checks the decoder prefix (bos, or a longer forced start such as Whisper's task
+/// tokens) and `max_len`: the prefix and every generated token but the last are fed, so
+/// `prefix.len() + max_len - 1 <= max_tgt_len`.
+fn check_prefix_and_max_len(model: &Model, prefix: &[u32], max_len: usize) -> Result<()> {
+    let dims = &model.config().dims;
+    check_tokens(prefix, dims.max_tgt_len, dims.tgt_vocab)?;
+    let limit = dims.max_tgt_len + 1 - prefix.len();
+    if max_len == 0 || max_len > limit {
+        return Err(Error::MaxLenOutOfRange { max_len, limit });
+    }
+    Ok(())
+}
+
+fn need_decoder(model: &Model) -> Result<()> {
+    if model.config().has_decoder() {
+        Ok(())
+    } else {
+        Err(Error::WrongArchitecture { needs: "decoder" })
+    }
+}
+
+/// Scratch of a decoding call, carved: persistent caches, (beam state), then the shared
+/// work region.
+pub(crate) struct Session<'s> {
+    pub caches: DecoderCaches<'s>,
+    /// The int8 activation buffer (empty for f32 and f16 weights).
+    pub act: Activations<'s>,
+    pub work: &'s mut [f32],
+}
+
+/// Carves the scratch (the beam state through `carve_beam`), runs the encoder on the
+/// source and precomputes the cross K/V of every decoder layer (`probe`: see
+/// [`Model::forward_with_probe`]).
+pub(crate) fn start<'s, B>(
+    model: &Model,
+    plan: &Plan,
+    source: &Source,
+    scratch: &'s mut [u8],
+    probe: Option<&mut AttentionProbe>,
+    carve_beam: impl FnOnce(&mut Arena<'s>) -> Result<B>,
+) -> Result<(Session<'s>, B)> {
+    let mut arena = Arena::new(scratch, plan.total_bytes())?;
+    let mut caches = DecoderCaches::carve(plan, &mut arena)?;
+    let beam = carve_beam(&mut arena)?;
+    let mut act = arena.activations(plan)?;
+    let work = arena.f32s(plan.work_len())?;
+    if model.config().has_encoder() {
+        let mut enc = EncoderWork::carve(plan, &mut *work)?;
+        let rows = encoder::encode(model, plan, source, &mut enc, probe, &mut act)?;
+        let memory = used(enc.x, rows * plan.d);
+        decoder::precompute_cross(model, plan, memory, &mut caches, &mut act)?;
+    }
+    Ok((Session { caches, act, work }, beam))
+}
+
+/// Runs the encoder alone on `source` (behind [`Model::encode_source`]): `out` `[n, D]`
+/// receives its output; returns `n`.
+pub(crate) fn encode(
+    model: &Model,
+    source: &Source,
+    out: &mut [f32],
+    scratch: &mut [u8],
+) -> Result<usize> {
+    if !model.config().has_encoder() {
+        return Err(Error::WrongArchitecture { needs: "encoder" });
+    }
+    check_source(model, source)?;
+    let d = model.config().dims.d_model;
+    let rows = encoder::source_rows(model, source);
+    let needed = rows.checked_mul(d).ok_or(Error::SizeOverflow)?;
+    if out.len() < needed {
+        return Err(Error::OutputTooSmall {
+            needed,
+            got: out.len(),
+        });
+    }
+    let plan = Plan::encoder_only(&model.config().dims, model.dtype());
+    let mut arena = Arena::new(scratch, plan.total_bytes())?;
+    let mut act = arena.activations(&plan)?;
+    let work = arena.f32s(plan.work_len())?;
+    let mut enc = EncoderWork::carve(&plan, work)?;
+    encoder::encode(model, &plan, source, &mut enc, None, &mut act)?;
+    for (dst, &v) in out.iter_mut().zip(enc.x.iter().take(needed)) {
+        *dst = v;
+    }
+    Ok(rows)
+}

@@ -1,0 +1,6 @@
+//! The weights-blob format version, in a module of its own: the blob reader checks it and
+//! the error type quotes it, and neither needs the other to know it.
+
+/// The blob format version this build reads and writes (re-exported as
+/// [`blob::VERSION`](crate::blob::VERSION)).
+pub(crate) const BLOB_VERSION: u32 = 2;
