@@ -12,6 +12,7 @@ use picoformer_firmware_suite::{self as suite, Board, Kernels, SuiteScratch};
 
 /// The int8 weights of the suite's measured products: zeros in `.bss` (RAM cleared at
 /// start-up) rather than 256 KiB of flash.
+#[cfg(feature = "suite")]
 #[link_section = ".bss.picoformer_matvec_i8"]
 static MATVEC_I8: [i8; suite::figures::MATVEC_I8_VALUES] = [0; suite::figures::MATVEC_I8_VALUES];
 
