@@ -166,13 +166,19 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The weights of encoder layer `layer`.
-    pub(crate) fn encoder_layer(&self, layer: usize) -> Result<EncoderLayer<'a>> {
+    /// The self-attention of encoder layer `layer` and its LayerNorm (norm1).
+    ///
+    /// As for the decoder, one sub-layer's weights at a time: only those views are live
+    /// on the stack while it computes.
+    pub(crate) fn encoder_self_attention(
+        &self,
+        layer: usize,
+    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
         let get = |kind| self.tensor(blob::encoder_index(layer, kind));
         let req = |kind| self.required(blob::encoder_index(layer, kind));
         let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
-        Ok(EncoderLayer {
-            self_attn: AttentionWeights {
+        Ok((
+            AttentionWeights {
                 q: mat(K::EncSelfQWeight)?,
                 q_bias: get(K::EncSelfQBias),
                 k: mat(K::EncSelfKWeight)?,
@@ -182,21 +188,30 @@ impl<'a> Model<'a> {
                 out: mat(K::EncSelfOutWeight)?,
                 out_bias: get(K::EncSelfOutBias),
             },
-            norm1: NormWeights {
+            NormWeights {
                 gamma: req(K::EncNorm1Gamma)?,
                 beta: get(K::EncNorm1Beta),
             },
-            ffn: FfnWeights {
+        ))
+    }
+
+    /// The feed-forward network of encoder layer `layer` and its LayerNorm (norm2).
+    pub(crate) fn encoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        let get = |kind| self.tensor(blob::encoder_index(layer, kind));
+        let req = |kind| self.required(blob::encoder_index(layer, kind));
+        let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
+        Ok((
+            FfnWeights {
                 w1: mat(K::EncFfnW1)?,
                 b1: get(K::EncFfnB1),
                 w2: mat(K::EncFfnW2)?,
                 b2: get(K::EncFfnB2),
             },
-            norm2: NormWeights {
+            NormWeights {
                 gamma: req(K::EncNorm2Gamma)?,
                 beta: get(K::EncNorm2Beta),
             },
-        })
+        ))
     }
 
     /// The masked self-attention of decoder layer `layer` and its LayerNorm (norm1).
@@ -316,10 +331,3 @@ pub(crate) struct StemWeights<'a> {
     pub conv2_bias: Option<&'a [f32]>,
 }
 
-/// One encoder layer: self-attention, then FFN, each with its LayerNorm.
-pub(crate) struct EncoderLayer<'a> {
-    pub self_attn: AttentionWeights<'a>,
-    pub norm1: NormWeights<'a>,
-    pub ffn: FfnWeights<'a>,
-    pub norm2: NormWeights<'a>,
-}
