@@ -330,4 +330,3 @@ pub(crate) struct StemWeights<'a> {
     pub conv2: &'a [f32],
     pub conv2_bias: Option<&'a [f32]>,
 }
-
