@@ -499,8 +499,15 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
     // Compared as two 32-bit words: a slice comparison would link `memcmp` into
     // firmware, and a 64-bit one makes LLVM fail on RV32 with Zve32f ("Do not know how to
     // scalarize the result of this operator").
-    let word = |at: usize| MAGIC.get(at..at + 4).and_then(|b| <[u8; 4]>::try_from(b).ok());
-    let expected = (word(0).map(u32::from_le_bytes), word(4).map(u32::from_le_bytes));
+    let word = |at: usize| {
+        MAGIC
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+    };
+    let expected = (
+        word(0).map(u32::from_le_bytes),
+        word(4).map(u32::from_le_bytes),
+    );
     if (read_u32(blob, 0).ok(), read_u32(blob, 4).ok()) != expected {
         return Err(Error::BadMagic);
     }
