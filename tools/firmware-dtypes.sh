@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Weight dtypes (issue 6) on the M4F (mps2-an386), the M33 (mps2-an505) and the M55
-# (mps3-an547): the firmware
+# Weight dtypes (issue 6) on the M4F (mps2-an386), the M33 (mps2-an505), the M55
+# (mps3-an547) and RV32IMAFC + Zve32f (virt-rvv, the RVV kernels): the firmware
 # suite with the weight matrices stored as f32, f16 and int8 (PICOFORMER_FIRMWARE_DTYPE),
 # as Markdown tables: model blob size (flash), greedy scratch, exact guest instructions
 # per generated token (tools/qemu-icount, (decode of n tokens - decode of 1) / (n - 1)),
@@ -8,10 +8,17 @@
 # [256, 256] and [512, 512] (the suite prints `figure matvec_i8_shape REGION ROWS COLS`);
 # beside each, the estimated cycles of the plugin's timing model of the core
 # (docs/cycles.md). The M33 and M55 build with -C target-cpu=cortex-m33 / cortex-m55 (the
-# DSP and MVE instructions need it on Armv8-M), each in its own target directory. Also run
-# by tools/firmware-report.sh.
+# DSP and MVE instructions need it on Armv8-M), virt-rvv with -C target-feature=+zve32f,
+# each in its own target directory. Then the larger model's table
+# (tools/firmware-large.sh). Also run by tools/firmware-report.sh.
+# Tables between `<!-- firmware-dtypes:NAME -->` markers; `--write DOC` replaces those
+# sections of DOC (and tools/firmware-large.sh's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --write ]; then
+    bash "$0" | tee /dev/stderr | bash tools/firmware-doc.sh write "$2"
+    exit "${PIPESTATUS[0]}"
+fi
 root=$PWD
 out=$root/target/firmware
 bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
@@ -27,24 +34,26 @@ notes=()
 dtype_rows=()
 i8_rows=()
 shape_rows=()
-# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model
-for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4" \
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33" \
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55"; do
-    IFS='|' read -r board cpu target build flags core <<<"$entry"
+# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model,
+# firmware crate (targets/CRATE, its qemu-run.sh)
+for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4|cortex-m" \
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33|cortex-m" \
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55|cortex-m" \
+    "virt-rvv|RV32IMAFC + Zve32f, VLEN 128|riscv32imafc-unknown-none-elf|rvv|-C target-feature=+zve32f|rv32|riscv"; do
+    IFS='|' read -r board cpu target build flags core crate <<<"$entry"
     target_dir=$out${build:+-$build}
     flags_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
     f32_per_token=
     f32_cycles_per_token=
     for dtype in f32 f16 i8; do
-        (cd targets/cortex-m && env "$flags_var=$flags" PICOFORMER_FIRMWARE_DTYPE=$dtype \
+        (cd "targets/$crate" && env "$flags_var=$flags" PICOFORMER_FIRMWARE_DTYPE=$dtype \
             CARGO_TARGET_DIR="$target_dir" cargo build -q --release --target "$target" --bin "$board")
         elf=$target_dir/$target/release/$board
         start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
         stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
         log=$work/$board-$dtype.log
         QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $work/$board-$dtype.icount" \
-            bash targets/cortex-m/qemu-run.sh "$elf" >"$log"
+            bash "targets/$crate/qemu-run.sh" "$elf" >"$log"
         cat "$work/$board-$dtype.icount" >>"$log"
         grep -q '^[0-9]* passed, 0 failed' "$log" || notes+=("$board $dtype: the suite failed")
         tokens=$(figure "$log" greedy_tokens)
@@ -73,6 +82,7 @@ for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4" \
     done
 done
 echo
+echo "<!-- firmware-dtypes:dtypes -->"
 echo "Weight dtypes (the suite's model with its weight matrices stored as f32, f16, int8;"
 echo "embeddings and norms stay f32), greedy decoding:"
 echo
@@ -80,20 +90,27 @@ echo "| board (QEMU) | CPU | weights | model blob (flash) | greedy scratch | ins
 echo "|---|---|---|---|---|---|---|---|---|"
 for row in "${dtype_rows[@]}"; do echo "$row"; done
 echo
+echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
+echo "<!-- /firmware-dtypes:dtypes -->"
+echo
+echo "<!-- firmware-dtypes:matvec-i8 -->"
 echo "int8 matrix-vector product [64, 256] (activations quantized on the fly), exact guest"
 echo "instructions / estimated cycles per multiply-accumulate, beside the f32 kernel:"
 echo
 echo "| board (QEMU) | CPU | f32 kernel, per MAC | int8 scalar, per MAC | int8 kernel | int8 kernel, per MAC |"
 echo "|---|---|---|---|---|---|"
 for row in "${i8_rows[@]}"; do echo "$row"; done
+echo "<!-- /firmware-dtypes:matvec-i8 -->"
 echo
+echo "<!-- firmware-dtypes:matvec-i8-shapes -->"
 echo "int8 matrix-vector products by shape [rows, columns] (activations quantized on the fly,"
 echo "everything included), exact guest instructions / estimated cycles per multiply-accumulate:"
 echo
 echo "| board (QEMU) | CPU | int8 kernel | [64, 256] | [256, 256] | [512, 512] |"
 echo "|---|---|---|---|---|---|"
 for row in "${shape_rows[@]}"; do echo "$row"; done
+echo "<!-- /firmware-dtypes:matvec-i8-shapes -->"
 echo
-echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
+bash tools/firmware-large.sh || notes+=("tools/firmware-large.sh: a suite or an enforced budget failed")
 for note in "${notes[@]}"; do echo "WARNING: $note"; done
 [ "${#notes[@]}" -eq 0 ]

@@ -17,9 +17,16 @@
 #   (greedy decode of n tokens - greedy decode of 1 token) / (n - 1), and beside them the
 #   estimated cycles of the same runs under the plugin's timing model of the board's core
 #   (core=NAME: docs/cycles.md, zero wait states).
-# Builds what it needs (release, as tools/test.d/20-firmware.sh does).
+# Builds what it needs (release, as tools/test.d/20-firmware.sh does). Each table is printed
+# between `<!-- firmware-report:NAME -->` markers; `--write DOC` (docs/firmware.md) replaces
+# those sections of DOC, and the sections of tools/firmware-dtypes.sh and
+# tools/firmware-large.sh, which it runs last (tools/firmware-doc.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --write ]; then
+    bash "$0" | tee /dev/stderr | bash tools/firmware-doc.sh write "$2"
+    exit "${PIPESTATUS[0]}"
+fi
 root=$PWD
 out=$root/target/firmware
 bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
@@ -80,9 +87,9 @@ thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
-echo "| board (QEMU) | CPU | Rust target | engine code: greedy + beam (greedy only) | of which f64 math | weights (flash) | scratch: greedy / beam-4 / static buffer (beam-5) | RAM added | max stack: greedy / beam-4 | instructions per token (greedy) | estimated cycles per token | beam-4 decode, instructions |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 notes=()
+size_rows=()
+token_rows=()
 matvec_rows=()
 for entry in "${boards[@]}"; do
     IFS='|' read -r board cpu target crate build_name flags core <<<"$entry"
@@ -131,22 +138,42 @@ for entry in "${boards[@]}"; do
         -v fast="$(region "$log" 4)" -v slow="$(region "$log" 5)" -v m="$macs" \
         -v fast_cycles="$(region_cycles "$log" 4)" -v slow_cycles="$(region_cycles "$log" 5)" \
         'BEGIN { printf "| %s | %s | %.3f | %.3f | %s | %.3f | %.3f |", b, c, slow / m, slow_cycles / m, k, fast / m, fast_cycles / m }')")
-    printf '| %s | %s | %s | %s (%s) | %s | %s | %s / %s / %s B | %s B | %s / %s B | %s | %s | %s |\n' \
+    size_rows+=("$(printf '| %s | %s | %s | %s (%s) | %s | %s | %s / %s / %s B | %s B | %s / %s B |' \
         "$board" "$cpu" "$target" "$(kib "$engine_text")" "$(kib "$greedy_text")" \
         "$(kib "$f64_text")" "$(kib "$(figure "$log" blob_bytes)")" \
         "$(figure "$log" scratch_greedy_bytes)" "$(figure "$log" scratch_beam_bytes)" "$scratch" "$ram_delta" \
-        "$(figure "$log" stack_greedy_bytes)" "$(figure "$log" stack_beam_bytes)" \
-        "$(thousands "$per_token")" "$(thousands "$cycles_per_token")" "$(thousands "$beam")"
+        "$(figure "$log" stack_greedy_bytes)" "$(figure "$log" stack_beam_bytes)")")
+    token_rows+=("$(printf '| %s | %s | %s | %s | %s |' "$board" "$cpu" \
+        "$(thousands "$per_token")" "$(thousands "$cycles_per_token")" "$(thousands "$beam")")")
 done
+echo "<!-- firmware-report:size -->"
+echo "Code, flash, RAM and stack (test model tests/golden/tied):"
 echo
+echo "| board (QEMU) | CPU | Rust target | engine code: greedy + beam (greedy only) | of which f64 math | weights (flash) | scratch: greedy / beam-4 / static buffer (beam-5) | RAM added | max stack: greedy / beam-4 |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for row in "${size_rows[@]}"; do echo "$row"; done
+echo "<!-- /firmware-report:size -->"
+echo
+echo "<!-- firmware-report:token -->"
+echo "Per generated token (greedy) and per beam-4 decode, exact guest instructions and"
+echo "estimated cycles (test model tests/golden/tied):"
+echo
+echo "| board (QEMU) | CPU | instructions per token (greedy) | estimated cycles per token | beam-4 decode, instructions |"
+echo "|---|---|---|---|---|"
+for row in "${token_rows[@]}"; do echo "$row"; done
+echo "<!-- /firmware-report:token -->"
+echo
+echo "<!-- firmware-report:matvec-f32 -->"
 echo "f32 matrix-vector product [64, 256] (16,384 multiply-accumulates), exact guest"
 echo "instructions and estimated cycles per multiply-accumulate:"
 echo
 echo "| board (QEMU) | CPU | scalar reference, instructions | scalar reference, cycles | kernel | kernel, instructions | kernel, cycles |"
 echo "|---|---|---|---|---|---|---|"
 for row in "${matvec_rows[@]}"; do echo "$row"; done
+echo "<!-- /firmware-report:matvec-f32 -->"
 
 echo
+echo "<!-- firmware-report:notes -->"
 echo "Model: tests/golden/tied (D 32, 4 heads, F 48, 1 + 2 layers, vocab 50, 12 positions)."
 echo "No static of the engine's crates exists in RAM (checked by symbol): the scratch buffer"
 echo "is all the RAM it uses besides the stack. Instruction counts are exact and repeatable;"
@@ -156,5 +183,6 @@ echo "count the same instructions and different cycles."
 echo "Paper base shape (D 512, F 2048, 6 + 6 layers, vocab 37000, 64 positions): greedy scratch"
 echo "$(figure "$log" paper_base_greedy_scratch_bytes) bytes; its ~63 M f32 weights (~250 MB) fit no board here."
 for note in "${notes[@]}"; do echo "WARNING: $note"; done
+echo "<!-- /firmware-report:notes -->"
 echo
 bash tools/firmware-dtypes.sh

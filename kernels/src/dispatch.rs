@@ -14,7 +14,7 @@
 //!   | `neon` | NEON | scalar | `SDOT` (where the CPU has `dotprod`) |
 //!   | `arm-fpu` | FPU `vfma.f32` | FPU `VCVTB`/`VCVTT` | DSP `SMLAD` (where the target has it) |
 //!   | `mve` | MVE | MVE `VCVTB` | MVE `VMLADAVA` |
-//!   | `rvv` | RVV | scalar | scalar |
+//!   | `rvv` | RVV | scalar | RVV `vwmul` + `vwredsum` |
 //!
 //! - [`active_kernel`]: under `std` the best set this CPU runs, or the one named by the
 //!   environment variable `PICOFORMER_KERNEL`, chosen on first use; without `std` it is
@@ -371,14 +371,14 @@ pub mod sets {
     }
 
     #[cfg(pf_rvv)]
-    /// RISC-V Vector (f32 only).
+    /// RISC-V Vector (f32; int8 with the Zve32x integer instructions).
     pub struct Rvv;
     #[cfg(pf_rvv)]
     impl KernelSet for Rvv {
         const KERNEL: Kernel = Kernel::Rvv;
         type F32 = crate::arch::riscv_v::f32::Rvv;
         type F16 = Absent;
-        type I8 = Absent;
+        type I8 = crate::arch::riscv_v::i8::RvvI8;
     }
 }
 

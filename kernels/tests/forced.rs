@@ -15,7 +15,7 @@ fn has_member(name: &str, dtype: Dtype) -> bool {
     match (name, dtype) {
         (_, Dtype::F32) => name != "scalar",
         ("avx2" | "avx512" | "arm-fpu" | "mve", _) => true,
-        ("neon", Dtype::I8) => true,
+        ("neon" | "rvv", Dtype::I8) => true,
         _ => false,
     }
 }

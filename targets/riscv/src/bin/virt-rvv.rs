@@ -1,7 +1,8 @@
 //! The on-target test suite on QEMU's rv32 `virt` machine with the vector extension
 //! (riscv32imafc-unknown-none-elf built with `-C target-feature=+zve32f`, run on
-//! `-cpu rv32,v=true,vlen=128`): the RVV kernels. Built without the flag it runs the
-//! scalar kernels, and `kernel_active_is_expected` fails.
+//! `-cpu rv32,v=true,vlen=128`): the RVV kernels (f32, and int8 with Zve32x integer
+//! instructions). Built without the flag it runs the scalar kernels, and
+//! `kernel_active_is_expected` fails.
 #![no_std]
 #![no_main]
 
@@ -18,7 +19,7 @@ fn main() -> ! {
         "virt-rvv",
         Kernels {
             f32: Kernel::Rvv,
-            int8: Kernel::Scalar,
+            int8: Kernel::Rvv,
         },
         scratch,
     )
