@@ -137,6 +137,10 @@
 // The blob's weight type is not the one the static model type expects (Rust API only).
 #define PF_ERR_WRONG_DTYPE 27
 
+// The model needs an engine feature (int8, f16, gelu, conv-stem, probe, sinusoid) this
+// build was compiled without.
+#define PF_ERR_FEATURE_DISABLED 28
+
 // A required pointer is NULL (a NULL array is accepted only with length 0).
 #define PF_ERR_NULL_POINTER 100
 

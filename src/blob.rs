@@ -40,6 +40,8 @@
 //! StemConv1Weight [D, K, C]    StemConv1Bias [D]   (PyTorch's Conv1d [out, in, K] stored
 //! StemConv2Weight [D, K, D]    StemConv2Bias [D]    kernel-major: [out, K, in])
 //! SrcPos [S, D]   TgtEmbed [tgt_vocab, D]   TgtPos [T, D]   {Enc,Dec}Norm{Gamma,Beta} [D]
+//! (SrcPos/TgtPos: the learned tables, or, optional with sinusoidal positions, the
+//! sinusoids stored so that the engine needs no sin/cos: `convert --positions-table`)
 //! OutWeight [tgt_vocab, D]     OutBias [tgt_vocab]
 //! attention Q/K/V/Out weights [D, D], biases [D]; FfnW1 [F, D], FfnB1 [F], FfnW2 [D, F],
 //! FfnB2 [D]; every LayerNorm gamma/beta [D]
@@ -356,9 +358,15 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     let mul3 = |a: usize, b: usize, c: usize| mul(a, b).and_then(|ab| mul(ab, c));
     let (enc, dec) = (config.has_encoder(), config.has_decoder());
     let stem = enc && d.stem_channels > 0;
-    let learned = config.positional == Positional::Learned;
-    let when = |cond: bool, presence: Presence| if cond { presence } else { Presence::Absent };
+    // Learned tables are required; sinusoidal models may store theirs (the converter's
+    // `--positions-table`), so firmware built without `sinusoid` needs no sin/cos.
+    let positions = match config.positional {
+        Positional::None => Presence::Absent,
+        Positional::Learned => Req,
+        Positional::Sinusoidal | Positional::SinusoidalConcat => Opt,
+    };
     use Presence::{Optional as Opt, Required as Req};
+    let when = |cond: bool, presence: Presence| if cond { presence } else { Presence::Absent };
     let (len, presence) = match kind {
         K::SrcEmbed => (mul(d.src_vocab, dm)?, when(enc && d.src_vocab > 0, Req)),
         K::SrcTypeEmbed => (mul(d.type_vocab, dm)?, when(enc && d.type_vocab > 0, Req)),
@@ -367,9 +375,9 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         K::StemConv1Weight => (mul3(dm, STEM_KERNEL, d.stem_channels)?, when(stem, Req)),
         K::StemConv2Weight => (mul3(dm, STEM_KERNEL, dm)?, when(stem, Req)),
         K::StemConv1Bias | K::StemConv2Bias => (dm, when(stem, Opt)),
-        K::SrcPos => (mul(d.max_src_len, dm)?, when(enc && learned, Req)),
+        K::SrcPos => (mul(d.max_src_len, dm)?, when(enc, positions)),
         K::TgtEmbed => (mul(d.tgt_vocab, dm)?, when(dec, Req)),
-        K::TgtPos => (mul(d.max_tgt_len, dm)?, when(dec && learned, Req)),
+        K::TgtPos => (mul(d.max_tgt_len, dm)?, when(dec, positions)),
         K::EncNormGamma => (dm, when(enc && config.final_norm, Req)),
         K::EncNormBeta => (dm, when(enc && config.final_norm, Opt)),
         K::DecNormGamma => (dm, when(dec && config.final_norm, Req)),
@@ -488,7 +496,19 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
             got: blob.len(),
         });
     }
-    if blob.get(..8) != Some(&MAGIC[..]) {
+    // Compared as two 32-bit words: a slice comparison would link `memcmp` into
+    // firmware, and a 64-bit one makes LLVM fail on RV32 with Zve32f ("Do not know how to
+    // scalarize the result of this operator").
+    let word = |at: usize| {
+        MAGIC
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+    };
+    let expected = (
+        word(0).map(u32::from_le_bytes),
+        word(4).map(u32::from_le_bytes),
+    );
+    if (read_u32(blob, 0).ok(), read_u32(blob, 4).ok()) != expected {
         return Err(Error::BadMagic);
     }
     let version = read_u32(blob, 8)?;
@@ -587,6 +607,8 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
     let table: &[TableEntry] =
         bytemuck::try_cast_slice(table_bytes).map_err(|_| Error::BlobMisaligned)?;
     let mut data_end = header_len;
+    // Sinusoidal models: whether every side stores its position table.
+    let mut positions_stored = true;
     for (index, entry) in table.iter().enumerate() {
         let [kind, layer, offset, len] = *entry;
         let slot = slot(&config, index)?.ok_or(Error::TensorTableCorrupt { index })?;
@@ -599,6 +621,10 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
             (Presence::Absent, 0) | (Presence::Optional, 0) => {
                 if offset != 0 {
                     return Err(Error::TensorOutOfBounds { index });
+                }
+                if slot.presence == Presence::Optional && matches!(slot.kind, K::SrcPos | K::TgtPos)
+                {
+                    positions_stored = false;
                 }
                 continue;
             }
@@ -631,7 +657,75 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
         }
         data_end = end;
     }
+    if let Some(feature) = BUILD_FEATURES.missing_for(&config, dtype, positions_stored) {
+        return Err(Error::FeatureDisabled { feature });
+    }
     Ok((config, dtype, table))
+}
+
+/// The engine's model features (its cargo features of the same names) that decide
+/// which blobs a build loads. (`probe` is checked by the call that takes a probe.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// int8 weight matrices.
+    pub int8: bool,
+    /// f16 weight matrices.
+    pub f16: bool,
+    /// The GELU activation.
+    pub gelu: bool,
+    /// The convolution stem (`conv-stem`).
+    pub conv_stem: bool,
+    /// Sinusoidal positions computed at run time (without it, sinusoidal blobs must
+    /// store their tables).
+    pub sinusoid: bool,
+}
+
+/// The features of this build.
+pub const BUILD_FEATURES: Features = Features {
+    int8: cfg!(feature = "int8"),
+    f16: cfg!(feature = "f16"),
+    gelu: cfg!(feature = "gelu"),
+    conv_stem: cfg!(feature = "conv-stem"),
+    sinusoid: cfg!(feature = "sinusoid"),
+};
+
+impl Features {
+    /// None of them: the engine with default features.
+    pub const NONE: Features = Features {
+        int8: false,
+        f16: false,
+        gelu: false,
+        conv_stem: false,
+        sinusoid: false,
+    };
+
+    /// The feature a model needs that these lack, if any, by its cargo name (checked at
+    /// load, so no call can reach code that is not there). `positions_stored`: a
+    /// sinusoidal model stores its position tables.
+    pub const fn missing_for(
+        self,
+        config: &Config,
+        dtype: WeightType,
+        positions_stored: bool,
+    ) -> Option<&'static str> {
+        let sinusoids = matches!(
+            config.positional,
+            Positional::Sinusoidal | Positional::SinusoidalConcat
+        );
+        if matches!(dtype, WeightType::I8) && !self.int8 {
+            Some("int8")
+        } else if matches!(dtype, WeightType::F16) && !self.f16 {
+            Some("f16")
+        } else if matches!(config.activation, Activation::Gelu) && !self.gelu {
+            Some("gelu")
+        } else if config.has_encoder() && config.dims.stem_channels > 0 && !self.conv_stem {
+            Some("conv-stem")
+        } else if sinusoids && !positions_stored && !self.sinusoid {
+            Some("sinusoid")
+        } else {
+            None
+        }
+    }
 }
 
 /// Every one of the `rows` f32 scales at `offset` is finite and `>= 0`.

@@ -36,6 +36,20 @@ pub enum Positional {
     Learned = 3,
 }
 
+impl Positional {
+    /// The sinusoid table `[rows, D]` of this positional layout, as the engine computes
+    /// it (bit for bit: the converter stores it so firmware built without the
+    /// `sinusoid` feature needs no sin/cos). `table.len()` must be a multiple of
+    /// `d_model`; `None`/`Learned` write zeros.
+    #[cfg(feature = "sinusoid")]
+    pub fn sinusoid_table(self, d_model: usize, table: &mut [f32]) {
+        for (position, row) in table.chunks_exact_mut(d_model.max(1)).enumerate() {
+            row.fill(0.0);
+            crate::layers::embedding::sinusoid(self, position, row);
+        }
+    }
+}
+
 impl Norm {
     /// From the blob's code.
     pub const fn from_code(code: u32) -> Option<Self> {

@@ -108,8 +108,13 @@ pub(crate) fn precompute_cross(
     let s = memory.len() / d.max(1);
     let per_layer = plan.s * d;
     for layer in 0..plan.ld {
-        let Some((cross, _)) = model.decoder_cross_attention(layer)? else {
-            return Ok(());
+        // Borrowed where it lies, not moved out of the `Result`: the move was the
+        // firmware's only `memcpy` call (and `memcpy` ~0.9 KiB of code).
+        let found = model.decoder_cross_attention(layer);
+        let cross = match &found {
+            Ok(Some((cross, _))) => cross,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(*e),
         };
         let start = layer * per_layer;
         let (Some(keys), Some(values)) = (
@@ -118,7 +123,7 @@ pub(crate) fn precompute_cross(
         ) else {
             return Err(Error::SizeOverflow);
         };
-        attention::project_keys_values(&cross, memory, d, keys, values, act);
+        attention::project_keys_values(cross, memory, d, keys, values, act);
     }
     caches.src_len = s;
     Ok(())
@@ -163,7 +168,7 @@ pub(crate) fn step(
     mut probe: Option<&mut AttentionProbe>,
 ) -> Result<()> {
     let config = model.config();
-    let (d, t, heads) = (plan.d, plan.t, config.dims.n_heads);
+    let (d, t) = (plan.d, plan.t);
     let n = tokens.len();
     let (_, last_position) = rows.at(n.saturating_sub(1));
     if last_position >= t {
@@ -191,37 +196,32 @@ pub(crate) fn step(
         },
         y,
     )?;
-    let src_len = caches.src_len;
     let (_, first_position) = rows.at(0);
     for layer_index in 0..plan.ld {
-        // Masked self-attention: append each row's K/V to its cache slot, then attend
-        // over positions 0..=its own (the mask is the cache's extent).
-        let (self_attn, norm1) = model.decoder_self_attention(layer_index)?;
-        let input = sublayer::input(config, &norm1, y, normed);
-        let mut cache = caches.self_attention(plan, layer_index)?;
-        let at = |row| rows.at(row);
-        attention::project_queries(&self_attn, input, d, q, act);
-        attention::append_keys_values(&self_attn, input, d, &mut cache, at, tmp, act)?;
+        // Each sub-layer out of line, fetching its own weights: only one sub-layer's
+        // weight views are on the stack while it computes (the FFN's call chain is the
+        // engine's deepest).
+        let buffers = StepBuffers {
+            y: &mut *y,
+            normed: &mut *normed,
+            q: &mut *q,
+            tmp: &mut *tmp,
+            scores: &mut *work.scores,
+        };
         let site = ProbeSite::at(
             probe.as_deref_mut(),
             AttentionKind::DecoderSelf,
             layer_index,
             first_position,
         );
-        attention::attend_cached(q, &cache, at, heads, d, work.scores, site)?;
-        attention::project_output(&self_attn, q, d, tmp, act);
-        sublayer::residual(config, &norm1, y, tmp);
-
-        // Encoder-decoder attention over the precomputed cross K/V.
-        if let Some((cross, norm2)) = model.decoder_cross_attention(layer_index)? {
-            let input = sublayer::input(config, &norm2, y, normed);
-            attention::project_queries(&cross, input, d, q, act);
-            let start = layer_index * plan.s * d;
-            let (Some(keys), Some(values)) = (
-                caches.cross_k.get(start..start + src_len * d),
-                caches.cross_v.get(start..start + src_len * d),
-            ) else {
-                return Err(Error::SizeOverflow);
+        self_attention_sublayer(model, plan, layer_index, rows, buffers, caches, site, act)?;
+        if config.has_encoder() {
+            let buffers = StepBuffers {
+                y: &mut *y,
+                normed: &mut *normed,
+                q: &mut *q,
+                tmp: &mut *tmp,
+                scores: &mut *work.scores,
             };
             let site = ProbeSite::at(
                 probe.as_deref_mut(),
@@ -229,17 +229,9 @@ pub(crate) fn step(
                 layer_index,
                 first_position,
             );
-            attention::attend_all(q, keys, values, heads, d, work.scores, site);
-            attention::project_output(&cross, q, d, tmp, act);
-            sublayer::residual(config, &norm2, y, tmp);
+            cross_attention_sublayer(model, plan, layer_index, buffers, caches, site, act)?;
         }
-
-        // Feed-forward sub-layer.
-        let (ffn, norm3) = model.decoder_ffn(layer_index)?;
-        let input = sublayer::input(config, &norm3, y, normed);
-        let rows = plan.decoder_rows_block();
-        feed_forward::feed_forward(config, &ffn, input, work.hidden, rows, q, act);
-        sublayer::residual(config, &norm3, y, q);
+        ffn_sublayer(model, plan, layer_index, y, normed, q, work.hidden, act)?;
     }
     if config.final_norm {
         let norm = NormWeights {
@@ -253,5 +245,101 @@ pub(crate) fn step(
     let logits = used(work.logits, n * plan.v);
     let bias = model.global(TensorKind::OutBias);
     k::quant::linear(y, w_out, bias, d, logits, act);
+    Ok(())
+}
+
+/// The rows a decoder sub-layer computes on: `y` (the residual stream), `normed`, `q`
+/// and `tmp` `[n, D]`, and one query's attention `scores`.
+struct StepBuffers<'b> {
+    y: &'b mut [f32],
+    normed: &'b mut [f32],
+    q: &'b mut [f32],
+    tmp: &'b mut [f32],
+    scores: &'b mut [f32],
+}
+
+/// Masked self-attention of decoder layer `layer`: appends each row's K/V to its cache
+/// slot, then attends over positions 0..=its own (the mask is the cache's extent).
+// The buffers and the caches are borrowed separately (the caches outlive the step).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn self_attention_sublayer(
+    model: &Model,
+    plan: &Plan,
+    layer: usize,
+    rows: Rows,
+    b: StepBuffers,
+    caches: &mut DecoderCaches,
+    site: ProbeSite,
+    act: &mut Activations,
+) -> Result<()> {
+    let config = model.config();
+    let (d, heads) = (plan.d, config.dims.n_heads);
+    let (self_attn, norm1) = model.decoder_self_attention(layer)?;
+    let input = sublayer::input(config, &norm1, b.y, b.normed);
+    let mut cache = caches.self_attention(plan, layer)?;
+    let at = |row| rows.at(row);
+    attention::project_queries(&self_attn, input, d, b.q, act);
+    attention::append_keys_values(&self_attn, input, d, &mut cache, at, b.tmp, act)?;
+    attention::attend_cached(b.q, &cache, at, heads, d, b.scores, site)?;
+    attention::project_output(&self_attn, b.q, d, b.tmp, act);
+    sublayer::residual(config, &norm1, b.y, b.tmp);
+    Ok(())
+}
+
+/// Encoder-decoder attention of decoder layer `layer` over the precomputed cross K/V.
+#[inline(never)]
+fn cross_attention_sublayer(
+    model: &Model,
+    plan: &Plan,
+    layer: usize,
+    b: StepBuffers,
+    caches: &DecoderCaches,
+    site: ProbeSite,
+    act: &mut Activations,
+) -> Result<()> {
+    let config = model.config();
+    let (d, heads) = (plan.d, config.dims.n_heads);
+    let found = model.decoder_cross_attention(layer);
+    let (cross, norm2) = match &found {
+        Ok(Some(weights)) => weights,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(*e),
+    };
+    let input = sublayer::input(config, norm2, b.y, b.normed);
+    attention::project_queries(cross, input, d, b.q, act);
+    let start = layer * plan.s * d;
+    let len = caches.src_len * d;
+    let (Some(keys), Some(values)) = (
+        caches.cross_k.get(start..start + len),
+        caches.cross_v.get(start..start + len),
+    ) else {
+        return Err(Error::SizeOverflow);
+    };
+    attention::attend_all(b.q, keys, values, heads, d, b.scores, site);
+    attention::project_output(cross, b.q, d, b.tmp, act);
+    sublayer::residual(config, norm2, b.y, b.tmp);
+    Ok(())
+}
+
+/// The feed-forward sub-layer of decoder layer `layer` on `y`.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn ffn_sublayer(
+    model: &Model,
+    plan: &Plan,
+    layer: usize,
+    y: &mut [f32],
+    normed: &mut [f32],
+    q: &mut [f32],
+    hidden: &mut [f32],
+    act: &mut Activations,
+) -> Result<()> {
+    let config = model.config();
+    let (ffn, norm3) = model.decoder_ffn(layer)?;
+    let input = sublayer::input(config, &norm3, y, normed);
+    let rows = plan.decoder_rows_block();
+    feed_forward::feed_forward(config, &ffn, input, hidden, rows, q, act);
+    sublayer::residual(config, &norm3, y, q);
     Ok(())
 }

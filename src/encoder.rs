@@ -155,28 +155,23 @@ pub(crate) fn encode(
         used(work.k, n),
         used(work.v, n),
     );
+    let mut work = LayerWork {
+        normed,
+        q,
+        k,
+        v,
+        hidden: work.hidden,
+        scores: work.scores,
+    };
     for layer_index in 0..config.dims.n_encoder_layers {
-        let layer = model.encoder_layer(layer_index)?;
-
-        // Self-attention sub-layer: every position attends to every position.
-        let input = sublayer::input(config, &layer.norm1, x, normed);
-        attention::project_queries(&layer.self_attn, input, d, q, act);
-        attention::project_keys_values(&layer.self_attn, input, d, k, v, act);
         let site = ProbeSite::at(
             probe.as_deref_mut(),
             AttentionKind::EncoderSelf,
             layer_index,
             0,
         );
-        attention::attend_all(q, k, v, config.dims.n_heads, d, work.scores, site);
-        attention::project_output(&layer.self_attn, q, d, normed, act);
-        sublayer::residual(config, &layer.norm1, x, normed);
-
-        // Feed-forward sub-layer.
-        let input = sublayer::input(config, &layer.norm2, x, normed);
-        let rows_block = plan.encoder_rows_block();
-        feed_forward::feed_forward(config, &layer.ffn, input, work.hidden, rows_block, q, act);
-        sublayer::residual(config, &layer.norm2, x, q);
+        self_attention_sublayer(model, layer_index, x, &mut work, site, act)?;
+        ffn_sublayer(model, plan, layer_index, x, &mut work, act)?;
     }
     if config.final_norm {
         let norm = NormWeights {
@@ -186,4 +181,52 @@ pub(crate) fn encode(
         sublayer::layer_norm_rows(x, &norm, config.layer_norm_eps, d);
     }
     Ok(rows)
+}
+
+/// The self-attention sub-layer of encoder layer `layer` on `x` `[n, D]` (the `work`
+/// buffers cut to `n` rows): every position attends to every position.
+///
+/// Each sub-layer is out of line and fetches its own weights: only one sub-layer's weight
+/// views are on the stack while it computes (the FFN's call chain is the engine's
+/// deepest).
+#[inline(never)]
+fn self_attention_sublayer(
+    model: &Model,
+    layer: usize,
+    x: &mut [f32],
+    work: &mut LayerWork,
+    site: ProbeSite,
+    act: &mut Activations,
+) -> Result<()> {
+    let config = model.config();
+    let d = config.dims.d_model;
+    let (self_attn, norm1) = model.encoder_self_attention(layer)?;
+    let input = sublayer::input(config, &norm1, x, work.normed);
+    attention::project_queries(&self_attn, input, d, work.q, act);
+    attention::project_keys_values(&self_attn, input, d, work.k, work.v, act);
+    let heads = config.dims.n_heads;
+    attention::attend_all(work.q, work.k, work.v, heads, d, work.scores, site);
+    attention::project_output(&self_attn, work.q, d, work.normed, act);
+    sublayer::residual(config, &norm1, x, work.normed);
+    Ok(())
+}
+
+/// The feed-forward sub-layer of encoder layer `layer` on `x` (see
+/// [`self_attention_sublayer`]).
+#[inline(never)]
+fn ffn_sublayer(
+    model: &Model,
+    plan: &Plan,
+    layer: usize,
+    x: &mut [f32],
+    work: &mut LayerWork,
+    act: &mut Activations,
+) -> Result<()> {
+    let config = model.config();
+    let (ffn, norm2) = model.encoder_ffn(layer)?;
+    let input = sublayer::input(config, &norm2, x, work.normed);
+    let rows_block = plan.encoder_rows_block();
+    feed_forward::feed_forward(config, &ffn, input, work.hidden, rows_block, work.q, act);
+    sublayer::residual(config, &norm2, x, work.q);
+    Ok(())
 }

@@ -80,6 +80,13 @@ pub enum Error {
         /// Dtype code in the blob.
         found: u32,
     },
+    /// The blob (or the call) needs a cargo feature of the engine that this build was
+    /// compiled without (firmware enables only what its model uses).
+    FeatureDisabled {
+        /// The feature to enable: `int8`, `f16`, `gelu`, `conv-stem`, `probe` or
+        /// `sinusoid`.
+        feature: &'static str,
+    },
     /// The blob's dimensions differ from the ones of the statically sized model type.
     ShapeMismatch {
         /// Name of the dimension.
@@ -203,6 +210,10 @@ impl fmt::Display for Error {
             Error::WrongDtype { expected, found } => write!(
                 f,
                 "model blob has weight dtype code {found} but the static model type has {expected}"
+            ),
+            Error::FeatureDisabled { feature } => write!(
+                f,
+                "this model needs the engine's cargo feature `{feature}`, which this build lacks"
             ),
             Error::ShapeMismatch { field, expected, found } => write!(
                 f,

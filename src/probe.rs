@@ -81,6 +81,9 @@ impl<'p> AttentionProbe<'p> {
         src_len: usize,
         tgt_len: usize,
     ) -> crate::Result<()> {
+        if !cfg!(feature = "probe") {
+            return Err(crate::Error::FeatureDisabled { feature: "probe" });
+        }
         if self.layer >= layers {
             return Err(crate::Error::InvalidConfig {
                 reason: "attention probe: the layer is not below the model's layer count",
@@ -109,7 +112,13 @@ impl<'p> AttentionProbe<'p> {
 /// One attention step's view of an optional probe: the step's kind and layer, and the
 /// position of its first query row.
 pub(crate) struct ProbeSite<'x, 'p> {
+    /// Without the `probe` feature there is none: every row gets `None`, a constant, and
+    /// the attention kernel is compiled without its copying.
+    #[cfg(feature = "probe")]
     probe: Option<&'x mut AttentionProbe<'p>>,
+    #[cfg(not(feature = "probe"))]
+    probe: core::marker::PhantomData<&'x mut AttentionProbe<'p>>,
+    #[cfg_attr(not(feature = "probe"), allow(dead_code))]
     first_position: usize,
 }
 
@@ -122,14 +131,31 @@ impl<'x, 'p> ProbeSite<'x, 'p> {
         layer: usize,
         first_position: usize,
     ) -> Self {
+        #[cfg(feature = "probe")]
+        let probe = probe.filter(|p| p.kind == kind && p.layer == layer);
+        // Without the feature no probe gets here: `start` refuses it.
+        #[cfg(not(feature = "probe"))]
+        let probe = {
+            let _ = (probe, kind, layer);
+            core::marker::PhantomData
+        };
         ProbeSite {
-            probe: probe.filter(|p| p.kind == kind && p.layer == layer),
+            probe,
             first_position,
         }
     }
 
     /// What the attention kernel takes for query row `row`: the head and the matrix row,
     /// cleared (the kernel fills the keys the query sees; a masked future stays 0).
+    #[cfg(not(feature = "probe"))]
+    #[inline(always)]
+    pub fn row(&mut self, _row: usize) -> Option<(usize, &mut [f32])> {
+        None
+    }
+
+    /// What the attention kernel takes for query row `row`: the head and the matrix row,
+    /// cleared (the kernel fills the keys the query sees; a masked future stays 0).
+    #[cfg(feature = "probe")]
     pub fn row(&mut self, row: usize) -> Option<(usize, &mut [f32])> {
         let probe = self.probe.as_deref_mut()?;
         let start = (self.first_position + row).checked_mul(probe.columns)?;

@@ -3,7 +3,10 @@
 # soft-float RV32IMAC, RV32IMAFC scalar with hardware float for comparison, and RV32IMAFC
 # + Zve32f running the RVV kernels, the last two in the same QEMU virt machine):
 # - engine code: `.text` of the size probe that loads a model and calls greedy (and beam
-#   search) minus `.text` of the probe with the same runtime and no model call;
+#   search) minus `.text` of the probe with the same runtime and no model call; each probe
+#   is built with the engine features of its configuration only (targets/cortex-m's
+#   Cargo.toml: greedy = f32 encoder-decoder with positions none, learned or stored in
+#   the blob; greedy + beam = the same with beam search and int8);
 #   "f64" is the part of it that is double-precision math (libm sin/cos/pow/exp/log and
 #   the soft-double routines), used for the sinusoid tables and the length penalty;
 # - weights: the model blob in flash; scratch: the const fn values; "RAM added" is how
@@ -45,10 +48,10 @@ boards=(
     "virt-rvv|RV32IMAFC + Zve32f, VLEN 128|riscv32imafc-unknown-none-elf|riscv|rvv|-C target-feature=+zve32f|rv32"
 )
 
-build() { # crate, target, build, rustflags, bins...
+build() { # crate, target, build, rustflags, cargo feature arguments, bins...
     local crate=$1 target=$2 build=$3 flags=$4
-    shift 4
-    local args=()
+    local args=($5)
+    shift 5
     for bin in "$@"; do args+=(--bin "$bin"); done
     if [ -n "$build" ]; then
         # -C target-cpu=cortex-m55 turns on the Helium kernels, -C target-feature=+zve32f
@@ -92,7 +95,12 @@ for entry in "${boards[@]}"; do
     IFS='|' read -r board cpu target crate build_name flags core <<<"$entry"
     runner=targets/$crate/qemu-run.sh
     suite_bin=$board
-    build "$crate" "$target" "$build_name" "$flags" "$suite_bin" size-runtime size-greedy size-engine
+    build "$crate" "$target" "$build_name" "$flags" "" "$suite_bin" size-runtime
+    # Each size probe alone, with only the engine features its configuration needs (the
+    # suite's features would link everything).
+    for probe in size-greedy size-engine; do
+        build "$crate" "$target" "$build_name" "$flags" "--no-default-features --features $probe" "$probe"
+    done
     dir=$out${build_name:+-$build_name}/$target/release
     runtime_text=$(section_bytes "$dir/size-runtime" .text)
     greedy_text=$(($(section_bytes "$dir/size-greedy" .text) - runtime_text))

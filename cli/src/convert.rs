@@ -13,7 +13,7 @@
 use crate::blob_writer::{self, QuantError};
 use anyhow::{bail, Context};
 use picoformer::blob::{self, Presence, Slot, TensorKind as K};
-use picoformer::config::{Config, WeightType};
+use picoformer::config::{Config, Positional, WeightType};
 use picoformer::Model;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeSet;
@@ -30,10 +30,16 @@ pub fn build_blob(
     let count = blob::slot_count(&config.dims);
     let progress = super::progress_bar(count as u64, what);
     let mut data: Vec<Option<Vec<f32>>> = Vec::with_capacity(count);
+    // Sinusoidal position tables are stored only on request ([`store_positions`]), never
+    // read from a checkpoint: the engine's own sinusoids are the model's.
+    let sinusoid_table = |slot: &Slot| {
+        matches!(slot.kind, K::SrcPos | K::TgtPos) && config.positional != Positional::Learned
+    };
     for index in 0..count {
         let slot = blob::slot(config, index)?.context("slot index out of range")?;
         data.push(match slot.presence {
             Presence::Absent => None,
+            _ if sinusoid_table(&slot) => None,
             _ => tensor(&slot)?,
         });
         progress.inc(1);
@@ -64,6 +70,45 @@ pub fn requantize(
     let blob = aligned.as_slice();
     blob_writer::write_blob_as(&config, dtype, |index, _| f32_tensor(blob, index))
         .map_err(anyhow::Error::msg)
+}
+
+/// Re-writes an f32 blob of a sinusoidal model with its position tables stored
+/// (`SrcPos [S, D]`, `TgtPos [T, D]`, exactly the values the engine computes), so that
+/// firmware built without the engine's `sinusoid` feature runs it without sin/cos.
+/// Other positional kinds are returned unchanged.
+pub fn store_positions(f32_blob: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let aligned = super::AlignedBytes::copy_from(f32_blob);
+    let model = Model::from_blob(aligned.as_slice()).context("reading the f32 blob")?;
+    if model.dtype() != WeightType::F32 {
+        bail!(
+            "store the position tables before quantizing (the blob holds {} weights)",
+            model.dtype().name()
+        );
+    }
+    let config = *model.config();
+    if !matches!(
+        config.positional,
+        Positional::Sinusoidal | Positional::SinusoidalConcat
+    ) {
+        return Ok(f32_blob.to_vec());
+    }
+    let d = config.dims.d_model;
+    let table = |rows: usize| {
+        let mut table = vec![0.0f32; rows * d];
+        config.positional.sinusoid_table(d, &mut table);
+        table
+    };
+    let (src, tgt) = (
+        table(config.dims.max_src_len),
+        table(config.dims.max_tgt_len),
+    );
+    let blob = aligned.as_slice();
+    blob_writer::write_blob(&config, |index, slot| match slot.kind {
+        K::SrcPos if config.has_encoder() => Some(src.as_slice()),
+        K::TgtPos if config.has_decoder() => Some(tgt.as_slice()),
+        _ => f32_tensor(blob, index),
+    })
+    .map_err(anyhow::Error::msg)
 }
 
 /// The f32 data of table slot `index` of an f32 blob that `Model::from_blob` accepted

@@ -60,6 +60,12 @@ fn blob_of(name: &str) -> AlignedBytes {
     case(name).blob
 }
 
+/// Elements of paper_small's source position table `[S, D]`.
+fn paper_small_src_pos_len() -> usize {
+    let dims = case("paper_small").config.dims;
+    dims.max_src_len * dims.d_model
+}
+
 fn get_u32(bytes: &[u8], offset: usize) -> u32 {
     u32::from_le_bytes(bytes[offset..offset + 4].try_into().unwrap())
 }
@@ -533,13 +539,23 @@ fn blob_table_wrong_lengths() {
             );
         }
     }
-    // A tensor the configuration has no use for must be absent: SrcPos (sinusoidal).
+    // A tensor the configuration has no use for must be absent: SrcPos (positions none).
     expect_err(
-        load_edited("paper_small", |b| put_entry(b, 1, 3, 24 * 64)),
+        load_edited("tied", |b| put_entry(b, 1, 3, 24 * 64)),
         Error::TensorShape {
             index: 1,
             expected: 0,
             found: 24 * 64,
+        },
+    );
+    // A sinusoidal model may store its table (optional), but only whole: SrcPos [S, D].
+    let half = paper_small_src_pos_len() / 2;
+    expect_err(
+        load_edited("paper_small", |b| put_entry(b, 1, 3, half as u32)),
+        Error::TensorShape {
+            index: 1,
+            expected: paper_small_src_pos_len(),
+            found: half,
         },
     );
     // tied: OutWeight (the target embedding is the output projection).
@@ -622,9 +638,11 @@ fn blob_switches_inconsistent_with_table() {
         load_edited("paper_small", |b| put_u32(b, POSITIONAL, 3)),
         Error::MissingTensor { index: 1 },
     );
-    // prenorm_gelu has learned positions: any other kind makes them superfluous.
+    // prenorm_gelu has learned positions: without positions they are superfluous (a
+    // sinusoidal kind takes them as its stored table).
+    load_edited("prenorm_gelu", |b| put_u32(b, POSITIONAL, 1)).unwrap();
     expect_err(
-        load_edited("prenorm_gelu", |b| put_u32(b, POSITIONAL, 1)),
+        load_edited("prenorm_gelu", |b| put_u32(b, POSITIONAL, 0)),
         Error::TensorShape {
             index: 1,
             expected: 0,

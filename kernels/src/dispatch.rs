@@ -31,6 +31,7 @@ use crate::frame::f16::F16Dot;
 use crate::frame::f32::{F32Simd, MR};
 use crate::frame::i8::I8Dot;
 use crate::generic;
+#[cfg(feature = "int8")]
 use crate::quant::{Activations, I8Matrix};
 use core::sync::atomic::{AtomicU8, Ordering};
 use half::f16;
@@ -581,6 +582,7 @@ pub fn attention_probed(
 
 /// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
 /// line: an f32 model's stack never holds its frame.
+#[cfg(feature = "f16")]
 #[inline(never)]
 pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F16: F16Dot, record = true,
@@ -590,6 +592,7 @@ pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y
 
 /// The int8 linear layer on the active kernel (see [`crate::quant::linear`]). Out of line
 /// as [`linear_f16`].
+#[cfg(feature = "int8")]
 #[inline(never)]
 pub(crate) fn linear_i8(
     x: &[f32],

@@ -20,12 +20,12 @@ pub(crate) enum Positions {
 /// - `table`: `[vocab, D]` embedding matrix
 /// - `token_type`: `[D]` token-type row added to every token (before the position), or
 ///   `None`
-/// - `learned_positions`: `[max_len, D]`, used when `positional` is `learned`
+/// - `position_table`: `[max_len, D]`, the blob's table (learned, or stored sinusoids)
 pub(crate) fn embed(
     config: &Config,
     table: &[f32],
     token_type: Option<&[f32]>,
-    learned_positions: Option<&[f32]>,
+    position_table: Option<&[f32]>,
     tokens: &[u32],
     positions: Positions,
     x: &mut [f32],
@@ -52,45 +52,80 @@ pub(crate) fn embed(
             Positions::From(first) => first + p,
             Positions::All(position) => position,
         };
-        add_position(config, learned_positions, position, row)?;
+        add_position(config, position_table, position, row)?;
     }
     Ok(())
 }
 
 /// `ln(10000)`, the base of the sinusoids' geometric frequency progression.
+#[cfg(feature = "sinusoid")]
 const LN_10000: f32 = 9.210_340_4;
 /// Adds the positional signal of positions `0..n` to the rows of `x` `[n, D]` (inputs that
 /// are already vectors: a front end's output).
 pub(crate) fn add_positions(
     config: &Config,
-    learned_positions: Option<&[f32]>,
+    position_table: Option<&[f32]>,
     x: &mut [f32],
 ) -> Result<()> {
     let d = config.dims.d_model.max(1);
     for (position, row) in x.chunks_exact_mut(d).enumerate() {
-        add_position(config, learned_positions, position, row)?;
+        add_position(config, position_table, position, row)?;
     }
     Ok(())
 }
 
-/// Adds the positional signal of `position` to one row `[D]`.
+/// Adds the positional signal of `position` to one row `[D]`: row `position` of the
+/// blob's table (learned, or sinusoids the converter stored), else the sinusoids
+/// computed here (feature `sinusoid`).
+fn add_position(
+    config: &Config,
+    position_table: Option<&[f32]>,
+    position: usize,
+    row: &mut [f32],
+) -> Result<()> {
+    let d = row.len();
+    match (config.positional, position_table) {
+        (Positional::None, _) => {}
+        (_, Some(table)) => {
+            let start = position.checked_mul(d).ok_or(Error::SizeOverflow)?;
+            let signal =
+                table
+                    .get(start..start.saturating_add(d))
+                    .ok_or(Error::SequenceTooLong {
+                        len: position + 1,
+                        max: table.len() / d.max(1),
+                    })?;
+            picoformer_kernels::add_assign(row, signal);
+        }
+        (Positional::Learned, None) => return Err(Error::MissingTensor { index: 0 }),
+        #[cfg(feature = "sinusoid")]
+        (positional, None) => sinusoid(positional, position, row),
+        // Refused at load (`Error::FeatureDisabled`); kept as an error, never a panic.
+        #[cfg(not(feature = "sinusoid"))]
+        (_, None) => {
+            return Err(Error::FeatureDisabled {
+                feature: "sinusoid",
+            })
+        }
+    }
+    Ok(())
+}
+
+/// Adds the sinusoids of `position` to `row` `[D]` (`positional`: one of the two
+/// sinusoidal layouts; anything else adds nothing).
 ///
 /// Sinusoids are evaluated in f32 (firmware FPUs are single precision; f64 software math
 /// would double the engine's code size). The angle `p * w_i` is then exact to about
 /// `1.2e-7 * p * w_i`, so the signal differs from an f64 evaluation by at most ~1e-6 at
 /// position 10 and ~2e-4 at position 1500; models with long sequences (Whisper) store
-/// their position table instead.
-fn add_position(
-    config: &Config,
-    learned_positions: Option<&[f32]>,
-    position: usize,
-    row: &mut [f32],
-) -> Result<()> {
+/// their position table instead. The converter's stored tables come from this same
+/// function, so a model computes the same numbers with or without them.
+#[cfg(feature = "sinusoid")]
+pub(crate) fn sinusoid(positional: Positional, position: usize, row: &mut [f32]) {
     let d = row.len();
     let half = d / 2;
     let p = position as f32;
-    match config.positional {
-        Positional::None => {}
+    match positional {
         Positional::Sinusoidal => {
             // P[p][2i] = sin(p / 10000^(2i/D)), P[p][2i+1] = cos(p / 10000^(2i/D))
             for (i, pair) in row.chunks_exact_mut(2).enumerate() {
@@ -111,18 +146,6 @@ fn add_position(
                 *c += libm::cosf(angle);
             }
         }
-        Positional::Learned => {
-            let table = learned_positions.ok_or(Error::MissingTensor { index: 0 })?;
-            let start = position.checked_mul(d).ok_or(Error::SizeOverflow)?;
-            let signal =
-                table
-                    .get(start..start.saturating_add(d))
-                    .ok_or(Error::SequenceTooLong {
-                        len: position + 1,
-                        max: table.len() / d.max(1),
-                    })?;
-            picoformer_kernels::add_assign(row, signal);
-        }
+        Positional::None | Positional::Learned => {}
     }
-    Ok(())
 }

@@ -19,6 +19,10 @@ use picoformer_kernels::{Activations, Matrix};
 /// reuse weights from and longer dot products cost fewer instructions.
 const FFN_SHARE: usize = if cfg!(target_os = "none") { 1 } else { 4 };
 
+/// Whether hidden columns are ever cut into blocks (hosts only): on bare metal the
+/// column-block path (`linear_acc`) is not even compiled into the firmware.
+const COLUMN_BLOCKS: bool = FFN_SHARE > 1;
+
 /// Hidden columns per block are a multiple of this (whole SIMD blocks on every kernel).
 const COLUMN_ALIGN: usize = 16;
 
@@ -44,11 +48,13 @@ pub(crate) fn feed_forward(
     // Column blocks need f32 weights (`linear_acc`); f16/int8 products take whole rows.
     let f32_weights = match (ffn.w1, ffn.w2) {
         (Matrix::F32(w1), Matrix::F32(w2)) => Some((w1, w2)),
+        // (no other element type without the `f16` and `int8` features)
+        #[allow(unreachable_patterns)]
         _ => None,
     };
     if f32_weights.is_none() {
         group = group.min(rows_block);
-    } else if group > rows_block {
+    } else if COLUMN_BLOCKS && group > rows_block {
         cols = (hidden.len() / group) / COLUMN_ALIGN * COLUMN_ALIGN;
         if cols == 0 || cols >= f {
             (group, cols) = (rows_block, f);
@@ -61,7 +67,7 @@ pub(crate) fn feed_forward(
     };
     for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
         let n = x_rows.len() / d;
-        if cols >= f {
+        if cols >= f || !COLUMN_BLOCKS {
             let Some(h) = n.checked_mul(f).and_then(|len| hidden.get_mut(..len)) else {
                 return;
             };
@@ -102,6 +108,10 @@ pub(crate) fn feed_forward(
 fn activate(config: &Config, h: &mut [f32]) {
     match config.activation {
         Activation::Relu => k::relu(h),
+        #[cfg(feature = "gelu")]
         Activation::Gelu => k::gelu(h),
+        // Refused at load (`Error::FeatureDisabled`): no erff is linked.
+        #[cfg(not(feature = "gelu"))]
+        Activation::Gelu => {}
     }
 }

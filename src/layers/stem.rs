@@ -28,6 +28,11 @@ pub(crate) fn stem(
     hidden: &mut [f32],
     x: &mut [f32],
 ) {
+    // Without the feature, stem models are refused at load (`Error::FeatureDisabled`)
+    // and neither convolution nor GELU is linked.
+    if !cfg!(feature = "conv-stem") {
+        return;
+    }
     let n = frames.len() / channels.max(1);
     let Some(hidden) = hidden.get_mut(..n * d) else {
         return;

@@ -5,7 +5,11 @@
 use crate::blob::{self, TableEntry, TensorKind as K};
 use crate::config::{Config, WeightType};
 use crate::error::{Error, Result};
-use picoformer_kernels::quant::{f16, I8Matrix, Matrix};
+#[cfg(feature = "f16")]
+use picoformer_kernels::quant::f16;
+#[cfg(feature = "int8")]
+use picoformer_kernels::quant::I8Matrix;
+use picoformer_kernels::quant::Matrix;
 
 /// A runtime-shaped model: the configuration plus the weights, borrowed from the blob.
 ///
@@ -90,9 +94,17 @@ impl<'a> Model<'a> {
         if len == 0 {
             return None;
         }
+        // (f16 and int8 matrices are found by bytes; f32 ones by the word view.)
+        #[cfg_attr(not(any(feature = "f16", feature = "int8")), allow(unused_variables))]
         let (offset, len) = (offset as usize, len as usize);
         match self.dtype {
             WeightType::F32 => self.tensor(index).map(Matrix::F32),
+            // Without the feature such blobs are refused at load (`Error::FeatureDisabled`).
+            #[cfg(not(feature = "f16"))]
+            WeightType::F16 => None,
+            #[cfg(not(feature = "int8"))]
+            WeightType::I8 => None,
+            #[cfg(feature = "f16")]
             WeightType::F16 => {
                 let bytes = self
                     .bytes
@@ -101,6 +113,7 @@ impl<'a> Model<'a> {
                     .ok()
                     .map(Matrix::F16)
             }
+            #[cfg(feature = "int8")]
             WeightType::I8 => {
                 let rows = self.matrix_rows(index)?;
                 let start = offset / 4;
@@ -153,13 +166,19 @@ impl<'a> Model<'a> {
         })
     }
 
-    /// The weights of encoder layer `layer`.
-    pub(crate) fn encoder_layer(&self, layer: usize) -> Result<EncoderLayer<'a>> {
+    /// The self-attention of encoder layer `layer` and its LayerNorm (norm1).
+    ///
+    /// As for the decoder, one sub-layer's weights at a time: only those views are live
+    /// on the stack while it computes.
+    pub(crate) fn encoder_self_attention(
+        &self,
+        layer: usize,
+    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
         let get = |kind| self.tensor(blob::encoder_index(layer, kind));
         let req = |kind| self.required(blob::encoder_index(layer, kind));
         let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
-        Ok(EncoderLayer {
-            self_attn: AttentionWeights {
+        Ok((
+            AttentionWeights {
                 q: mat(K::EncSelfQWeight)?,
                 q_bias: get(K::EncSelfQBias),
                 k: mat(K::EncSelfKWeight)?,
@@ -169,21 +188,30 @@ impl<'a> Model<'a> {
                 out: mat(K::EncSelfOutWeight)?,
                 out_bias: get(K::EncSelfOutBias),
             },
-            norm1: NormWeights {
+            NormWeights {
                 gamma: req(K::EncNorm1Gamma)?,
                 beta: get(K::EncNorm1Beta),
             },
-            ffn: FfnWeights {
+        ))
+    }
+
+    /// The feed-forward network of encoder layer `layer` and its LayerNorm (norm2).
+    pub(crate) fn encoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        let get = |kind| self.tensor(blob::encoder_index(layer, kind));
+        let req = |kind| self.required(blob::encoder_index(layer, kind));
+        let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
+        Ok((
+            FfnWeights {
                 w1: mat(K::EncFfnW1)?,
                 b1: get(K::EncFfnB1),
                 w2: mat(K::EncFfnW2)?,
                 b2: get(K::EncFfnB2),
             },
-            norm2: NormWeights {
+            NormWeights {
                 gamma: req(K::EncNorm2Gamma)?,
                 beta: get(K::EncNorm2Beta),
             },
-        })
+        ))
     }
 
     /// The masked self-attention of decoder layer `layer` and its LayerNorm (norm1).
@@ -301,12 +329,4 @@ pub(crate) struct StemWeights<'a> {
     pub conv1_bias: Option<&'a [f32]>,
     pub conv2: &'a [f32],
     pub conv2_bias: Option<&'a [f32]>,
-}
-
-/// One encoder layer: self-attention, then FFN, each with its LayerNorm.
-pub(crate) struct EncoderLayer<'a> {
-    pub self_attn: AttentionWeights<'a>,
-    pub norm1: NormWeights<'a>,
-    pub ffn: FfnWeights<'a>,
-    pub norm2: NormWeights<'a>,
 }

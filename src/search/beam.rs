@@ -1,7 +1,9 @@
 //! Beam search exactly as `docs/spec.md` defines it (Hugging Face's with
 //! `early_stopping=True` and the GNMT length penalty `lp(n) = ((5 + n) / 6)^alpha`).
 
-use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
+use super::{
+    check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start, Session,
+};
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
@@ -265,7 +267,7 @@ pub(crate) fn beam_search<'s>(
     need_decoder(model)?;
     check_source(model, source)?;
     check_prefix_and_max_len(model, prefix, params.max_len)?;
-    let config = *model.config();
+    let config = model.config();
     let vocab = config.dims.tgt_vocab;
     let limit = MAX_BEAM.min(vocab.saturating_sub(1));
     if params.beam == 0 || params.beam > limit {
@@ -287,7 +289,31 @@ pub(crate) fn beam_search<'s>(
     let (mut session, mut state) = start(model, &plan, source, scratch, None, |arena| {
         BeamState::carve(&plan, arena)
     })?;
-    let mut work = DecoderWork::carve(&plan, session.work)?;
+    let count = decode_beams(model, &plan, prefix, params, &mut session, &mut state)?;
+    Ok(Hypotheses {
+        tokens: state.done_tokens,
+        done: state.done,
+        stride: plan.t,
+        count,
+    })
+}
+
+/// The decoding loop of [`beam_search`], out of line: its frame (the beam bookkeeping)
+/// is not on the stack while the encoder runs, nor the encoder's while it runs.
+/// Returns how many hypotheses to hand out.
+#[inline(never)]
+fn decode_beams(
+    model: &Model,
+    plan: &Plan,
+    prefix: &[u32],
+    params: &BeamParams,
+    session: &mut Session,
+    state: &mut BeamState,
+) -> Result<usize> {
+    let plan = *plan;
+    let config = model.config();
+    let vocab = config.dims.tgt_vocab;
+    let mut work = DecoderWork::carve(&plan, &mut *session.work)?;
     let (beam, t, d) = (params.beam, plan.t, plan.d);
     let eos = config.eos_id;
     // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
@@ -382,12 +408,7 @@ pub(crate) fn beam_search<'s>(
             }
         }
     }
-    Ok(Hypotheses {
-        tokens: state.done_tokens,
-        done: state.done,
-        stride: t,
-        count: state.done_stored.min(params.top),
-    })
+    Ok(state.done_stored.min(params.top))
 }
 
 /// In place, for each `i < parents.len()`: slot `i` := old slot `parents[i]`, where a slot

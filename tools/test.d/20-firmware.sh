@@ -29,6 +29,13 @@ done
 (cd targets/cortex-m && cargo clippy -q --release --target thumbv7em-none-eabihf \
     -p picoformer-firmware-suite -p picoformer-board -p picoformer-firmware-cortex-m --bins -- -D warnings)
 (cd targets/riscv && cargo clippy -q --release -p picoformer-board -p picoformer-firmware-riscv --bins -- -D warnings)
+# the size probes, each with its own features (`--bins` above skips them)
+for probe in size-greedy size-engine; do
+    (cd targets/cortex-m && cargo clippy -q --release --target thumbv7em-none-eabihf \
+        --no-default-features --features "$probe" --bin "$probe" -- -D warnings)
+    (cd targets/riscv && cargo clippy -q --release --no-default-features --features "$probe" \
+        --bin "$probe" -- -D warnings)
+done
 (cd targets/riscv && "${rvv_flags[@]}" cargo clippy -q --release --target "$rvv_target" \
     --target-dir "$rvv_out" -p picoformer-firmware-riscv --bins -- -D warnings)
 # the RVV kernels as rv32 firmware compiles them (the host workspace lints x86_64 only)
@@ -48,21 +55,31 @@ m55_out=$root/target/firmware-m55
 # own; the thumbv8m.main code-size probes are built there too.
 m33_flags=(env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m33")
 m33_out=$root/target/firmware-m33
-probes=(size-runtime size-greedy size-engine)
+# the size probes: each alone, with only its configuration's engine features
+probes=(size-greedy size-engine)
+build_probes() { # crate, cargo arguments...
+    local crate=$1 probe
+    shift
+    for probe in "${probes[@]}"; do
+        (cd "targets/$crate" && cargo build -q --release "$@" --no-default-features \
+            --features "$probe" --bin "$probe")
+    done
+}
 for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
-    bins=()
-    for bin in ${boards[$target]} "${probes[@]}"; do bins+=(--bin "$bin"); done
+    bins=(--bin size-runtime)
+    for bin in ${boards[$target]}; do bins+=(--bin "$bin"); done
     [ "$target" = thumbv7em-none-eabihf ] && bins+=(--bin check-hardfault --bin check-panic --bin check-cycles)
     (cd targets/cortex-m && cargo build -q --release --target "$target" "${bins[@]}")
+    build_probes cortex-m --target "$target"
 done
-bins=(--bin mps2-an505)
-for bin in "${probes[@]}"; do bins+=(--bin "$bin"); done
 (cd targets/cortex-m && "${m33_flags[@]}" cargo build -q --release \
-    --target thumbv8m.main-none-eabihf --target-dir "$m33_out" "${bins[@]}")
+    --target thumbv8m.main-none-eabihf --target-dir "$m33_out" --bin mps2-an505 --bin size-runtime)
+(export CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m33"
+    build_probes cortex-m --target thumbv8m.main-none-eabihf --target-dir "$m33_out")
 (cd targets/cortex-m && "${m55_flags[@]}" cargo build -q --release \
     --target thumbv8m.main-none-eabihf --target-dir "$m55_out" --bin mps3-an547)
-(cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin size-greedy \
-    --bin size-engine --bin check-cycles)
+(cd targets/riscv && cargo build -q --release --bin virt --bin size-runtime --bin check-cycles)
+build_probes riscv
 (cd targets/riscv && "${rvv_flags[@]}" cargo build -q --release --target "$rvv_target" \
     --target-dir "$rvv_out" --bin virt-rvv)
 

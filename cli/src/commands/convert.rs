@@ -53,6 +53,11 @@ pub struct Args {
     /// output row). Prints each matrix's quantization error.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
+    /// Sinusoidal models: store the position tables in the blob (the values the engine
+    /// computes), so firmware built without the engine's `sinusoid` feature runs it
+    /// without sin/cos (~7 KiB less code on a Cortex-M4F); costs (S + T) x D floats.
+    #[arg(long)]
+    positions_table: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -62,6 +67,7 @@ pub fn run(args: Args) -> Result<()> {
         weights,
         output,
         dtype,
+        positions_table,
     } = args;
     let read_config = || -> Result<String> {
         let path = config.as_ref().context("this format needs --config")?;
@@ -95,6 +101,11 @@ pub fn run(args: Args) -> Result<()> {
                 .with_context(converting)?;
             (blob, Vec::new())
         }
+    };
+    let blob = if positions_table {
+        convert::store_positions(&blob).context("storing the position tables")?
+    } else {
+        blob
     };
     let blob = if dtype == Dtype::F32 {
         blob

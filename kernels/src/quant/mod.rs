@@ -45,13 +45,19 @@ pub struct I8Matrix<'a> {
 }
 
 /// A weight matrix `[n, k]` (PyTorch's `[out, in]`), in place, in one element type.
+///
+/// Only the element types of the enabled features exist (`f16`, `int8`): without them a
+/// matrix is one slice, every weight view the engine passes around is smaller, and
+/// [`linear`] links no kernel of the others.
 #[derive(Debug, Clone, Copy)]
 pub enum Matrix<'a> {
     /// f32 values.
     F32(&'a [f32]),
     /// f16 values, widened to f32 as they are used.
+    #[cfg(feature = "f16")]
     F16(&'a [f16]),
     /// int8 values with a scale per row.
+    #[cfg(feature = "int8")]
     I8(I8Matrix<'a>),
 }
 
@@ -60,7 +66,9 @@ impl Matrix<'_> {
     pub fn len(&self) -> usize {
         match self {
             Matrix::F32(w) => w.len(),
+            #[cfg(feature = "f16")]
             Matrix::F16(w) => w.len(),
+            #[cfg(feature = "int8")]
             Matrix::I8(w) => w.values.len(),
         }
     }
@@ -179,7 +187,11 @@ pub fn linear(
 ) {
     match w {
         Matrix::F32(w) => crate::dispatch::linear(x, w, bias, k, y),
+        #[cfg(feature = "f16")]
         Matrix::F16(w) => crate::dispatch::linear_f16(x, w, bias, k, y),
+        #[cfg(feature = "int8")]
         Matrix::I8(w) => crate::dispatch::linear_i8(x, w, bias, k, y, act),
     }
+    #[cfg(not(feature = "int8"))]
+    let _ = act;
 }

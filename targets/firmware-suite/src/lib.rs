@@ -16,12 +16,20 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+// The tests and figures need every engine feature (`full`); the size probes use only the
+// model, its blob and the scratch type, built with their own features.
+#[cfg(feature = "full")]
 mod bad_input;
+#[cfg(feature = "full")]
 mod check;
+#[cfg(feature = "full")]
 pub mod figures;
+#[cfg(feature = "full")]
 mod golden_tests;
+#[cfg(feature = "full")]
 mod kernel_tests;
 
+#[cfg(feature = "full")]
 use check::Check;
 use picoformer::Scratch;
 
@@ -140,6 +148,7 @@ impl Summary {
         self.failed == 0 && self.passed > 0
     }
 
+    #[cfg(feature = "full")]
     fn record(&mut self, name: &str, index: Option<usize>, check: Check) {
         let status = if check.is_ok() { "ok" } else { "FAILED" };
         match index {
@@ -158,6 +167,7 @@ impl Summary {
 
 /// Runs every test, prints the figures, and returns the counts (after printing the
 /// `N passed, N failed` line).
+#[cfg(feature = "full")]
 pub fn run(board: &Board, scratch: &mut SuiteScratch) -> Summary {
     defmt::println!(
         "picoformer on {=str}: model {=str}, blob {=usize} bytes, scratch {=usize} bytes",

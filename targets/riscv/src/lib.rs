@@ -14,16 +14,21 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 use core::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "suite")]
 use picoformer_board::{self as board, ExitStatus};
-use picoformer_firmware_suite::{self as suite, Board, Kernels, SuiteScratch};
+use picoformer_firmware_suite::SuiteScratch;
+#[cfg(feature = "suite")]
+use picoformer_firmware_suite::{self as suite, Board, Kernels};
 
 /// The int8 weights of the suite's measured products: zeros in `.bss` (RAM cleared at
 /// start-up) rather than 256 KiB of flash.
+#[cfg(feature = "suite")]
 #[link_section = ".bss.picoformer_matvec_i8"]
 static MATVEC_I8: [i8; suite::figures::MATVEC_I8_VALUES] = [0; suite::figures::MATVEC_I8_VALUES];
 
 /// Runs the suite on board `name` (whose build must dispatch to `kernels`) with the one
 /// scratch buffer, then ends QEMU with [`ExitStatus::Passed`] or [`ExitStatus::Failed`].
+#[cfg(feature = "suite")]
 pub fn run(name: &'static str, kernels: Kernels, scratch: &'static mut SuiteScratch) -> ! {
     let board = Board {
         name,
