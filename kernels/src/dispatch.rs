@@ -21,7 +21,7 @@
 //!   chosen at compile time (every detection is a constant and the choice is inlined, so
 //!   each dispatching `match` folds to one direct call into the build's own set, no other
 //!   set is linked, and no static exists); under Miri always the scalar reference.
-//! - The record ([`kernel_calls`], [`last_kernel`]): one table, per [`Dtype`], of which
+//! - The record (`kernel_calls` under `std`, [`last_kernel`]): one table, per [`Dtype`], of which
 //!   kernel served the products. `last_kernel` for f16 and int8 exists on every target
 //!   (one byte each, written once per product) so the firmware suite proves its kernels
 //!   ran; for f32 it is kept under `std` only: firmware's f32 kernel is fixed at compile

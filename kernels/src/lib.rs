@@ -17,7 +17,7 @@
 //!   is the best one this CPU supports, or the one named by the environment variable
 //!   `PICOFORMER_KERNEL` (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`, `rvv`, `mve`);
 //!   without `std` it is chosen at compile time; under Miri it is always the scalar
-//!   reference. [`kernel_calls`] and [`last_kernel`] record which kernel ran, per dtype.
+//!   reference. `kernel_calls` (under `std`) and [`last_kernel`] record which kernel ran, per dtype.
 //! - [`quant`]: weight matrices stored as f16 or int8 (one scale per row): the
 //!   [`Matrix`] view, [`quant::linear`], the quantization of rows.
 //!
