@@ -208,10 +208,12 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
 }
 
 /// The int8 linear layer on Helium, bit-identical to [`crate::generic::i8::linear_i8`]: each
-/// input row quantized once ([`quantize_row_mve`]), one asm loop over all groups of 4
-/// weight rows ([`arm_mve_matvec_i8`]), and the scalar-FPU epilogue of the SMLAD kernel (the
-/// FPU keeps subnormals, Helium would not). Fewer than 4 weight rows go through the
-/// generic frame.
+/// input row quantized once ([`quantize_row_mve`]), one asm pass over the weight rows in
+/// groups of 6 and then 4 ([`arm_mve_matvec_i8`]), and the epilogue in Helium
+/// ([`arm_mve_dequantize`]), which proves per row that flushing subnormals to zero changed
+/// nothing; where it cannot (tiny or zero scales, a zero output with a bias, NaN), the
+/// row's sums are computed again and go through the scalar-FPU epilogue of the SMLAD
+/// kernel. Fewer than 4 weight rows go through the generic frame.
 pub fn linear_i8(
     x: &[f32],
     w: crate::quant::I8Matrix,
@@ -235,6 +237,13 @@ pub fn linear_i8(
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
+    // the Helium epilogue reads `n` biases; a shorter bias (zeros past its end) goes scalar
+    let vector_bias = match bias {
+        Some(b) if b.len() < n => None,
+        Some(b) => Some(b.as_ptr()),
+        None => Some(core::ptr::null()),
+    };
+    let plan = RowPlan::new(q, values, k, n);
     // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
     for r in 0..rows {
         let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
@@ -242,102 +251,209 @@ pub fn linear_i8(
             break;
         };
         let sx = quantize_row_mve(x_row, q);
-        // SAFETY: `q` holds `k` bytes, `values` `n * k`, `y_row` `n` values, `k > 0`,
-        // `n >= 4`; the target has MVE (build.rs). The last pass (when `n % 4 != 0`)
-        // rewrites the sums of the rows it shares.
-        unsafe {
-            arm_mve_matvec_i8(q, values.as_ptr(), k, n / 4, y_row.as_mut_ptr());
-            if !n.is_multiple_of(4) {
-                arm_mve_matvec_i8(
-                    q,
-                    values.as_ptr().wrapping_add((n - 4) * k),
-                    k,
-                    1,
-                    y_row.as_mut_ptr().wrapping_add(n - 4),
-                );
+        // SAFETY: the plan was made for `q` (`k` bytes), `values` (`n * k`) and `n`
+        // outputs; `y_row` holds `n` values, `scales` `n` and a non-null bias `n`; the
+        // target has MVE (build.rs).
+        let exact = unsafe {
+            plan.sums(y_row);
+            match vector_bias {
+                Some(b) => arm_mve_dequantize(y_row, sx, scales.as_ptr(), b),
+                None => false,
             }
+        };
+        if !exact {
+            // SAFETY: as above.
+            unsafe { plan.sums(y_row) };
+            crate::arch::arm_fpu::i8::dequantize_sums(y_row, sx, scales, bias);
         }
-        crate::arch::arm_fpu::i8::dequantize_sums(y_row, sx, scales, bias);
     }
 }
 
-/// The sums of the int8 row `x` (`k` bytes) with `4 * groups` consecutive weight rows of
-/// `k` bytes, stored as i32 to `sums`: per group, the tail-predicated loop of
-/// `arm_mve_dot_i8_4x1` (10 instructions per 16 values and 4 rows), and 10 around it.
+/// How [`arm_mve_matvec_i8`] covers `n >= 4` weight rows of `k` bytes: the even rows in
+/// groups of 6 and of 4 (`n & !1 = 6 * groups6 + 4 * groups4`, at most 2 groups of 4),
+/// then for odd `n` one more group of 4 over the last 4 rows (it rewrites 3 sums with the
+/// same values). Made once per product; read by the asm through one register.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RowPlan {
+    x: *const i8,
+    w: *const i8,
+    /// Inner-loop count: `k / 32` iterations of 32 bytes when `k % 32 == 0`, else the
+    /// `k` bytes of the tail-predicated loop.
+    count: usize,
+    k: usize,
+    groups4: usize,
+    groups6: usize,
+    /// What takes a row pointer from its end (with the loop's overrun) to the same row of
+    /// the next group of 6 / of 4.
+    step6: usize,
+    /// `6 * k * groups6`: the first row after the groups of 6, from `w`.
+    end6: usize,
+    step4: usize,
+    /// Set by [`RowPlan::sums`]: the output row.
+    sums: *mut f32,
+    /// `n` is odd: the last 4 rows once more.
+    odd: bool,
+    n: usize,
+    /// `k % 32 == 0`: [`arm_mve_matvec_i8_wide`].
+    wide: bool,
+}
+
+impl RowPlan {
+    fn new(q: &[i8], values: &[i8], k: usize, n: usize) -> Self {
+        let wide = k.is_multiple_of(32);
+        // the tail-predicated loop's last iteration carries each pointer `-k mod 16` past
+        // its row
+        let overrun = if wide { 0 } else { k.wrapping_neg() % 16 };
+        let even = n & !1;
+        let (groups6, groups4) = match even % 6 {
+            0 => (even / 6, 0),
+            4 => (even / 6, 1),
+            // `even >= 8` here (`n >= 4`)
+            _ => (even / 6 - 1, 2),
+        };
+        RowPlan {
+            x: q.as_ptr(),
+            w: values.as_ptr(),
+            count: if wide { k / 32 } else { k },
+            k,
+            groups4,
+            groups6,
+            // wrapping: below 16 bytes a row, the overrun is more than the rows between
+            step6: (5 * k).wrapping_sub(overrun),
+            end6: 6 * k * groups6,
+            step4: (3 * k).wrapping_sub(overrun),
+            sums: core::ptr::null_mut(),
+            odd: n % 2 == 1,
+            n,
+            wide,
+        }
+    }
+
+    /// The i32 sums of the quantized row with all `n` weight rows, stored to `y_row`.
+    ///
+    /// # Safety
+    /// `self` was made by [`RowPlan::new`] from slices still alive, `y_row` holds `n`
+    /// values; the CPU has MVE with the low-overhead-branch extension.
+    unsafe fn sums(&self, y_row: &mut [f32]) {
+        let wide = self.wide;
+        let mut pass = RowPlan {
+            sums: y_row.as_mut_ptr(),
+            ..*self
+        };
+        // SAFETY: the caller's guarantee; `RowPlan::new` made the groups cover `n & !1`
+        // rows and the odd pass covers the last 4 (`n >= 5`).
+        unsafe {
+            matvec_pass(&pass, wide);
+            if self.odd {
+                let back = self.n - 4;
+                pass.w = self.w.wrapping_add(back * self.k);
+                pass.sums = y_row.as_mut_ptr().wrapping_add(back);
+                pass.groups6 = 0;
+                pass.groups4 = 1;
+                pass.end6 = 0;
+                matvec_pass(&pass, wide);
+            }
+        }
+    }
+}
+
+/// One pass of [`arm_mve_matvec_i8`] in the loop form its plan was made for.
 ///
 /// # Safety
-/// `k > 0`, `groups > 0`, `x` holds `k` bytes, `w` points at `4 * groups * k` readable
-/// bytes and `sums` at `4 * groups` writable words; the CPU has MVE with the
-/// low-overhead-branch extension.
-unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sums: *mut f32) {
-    /// The arguments, read by the asm through one register.
-    #[repr(C)]
-    struct Pass {
-        x: *const i8,
-        w: *const i8,
-        k: usize,
-        groups: usize,
-        sums: *mut f32,
-    }
-    let pass = Pass {
-        x: x.as_ptr(),
-        w,
-        k,
-        groups,
-        sums,
-    };
-    // SAFETY: per group the loop reads `k` bytes of `x` and of each of 4 weight rows and
-    // writes 4 words of `sums`, in bounds by the caller's guarantee. r4-r11 are saved on
-    // the stack and restored; below them the asm keeps the words one `LDM` per group
-    // loads (zeros for the 4 sums and `x`) and `d = -k mod 16`, how far the loop's
-    // post-increments (16 bytes per iteration, the last one partly predicated off) carry
-    // each row pointer past its row's end (sp is restored); the other registers it writes
-    // are declared.
+/// As [`arm_mve_matvec_i8`].
+#[inline(always)]
+unsafe fn matvec_pass(pass: &RowPlan, wide: bool) {
+    // SAFETY: the caller's guarantee.
     unsafe {
+        if wide {
+            arm_mve_matvec_i8_wide(pass)
+        } else {
+            arm_mve_matvec_i8(pass)
+        }
+    }
+}
+
+/// The asm of [`arm_mve_matvec_i8`] (tail-predicated loop, 16 bytes per iteration) and
+/// [`arm_mve_matvec_i8_wide`] (`k % 32 == 0`: a plain loop, 32 bytes per iteration):
+/// the loop start and the inner loops of 6 and of 4 rows.
+macro_rules! matvec_asm {
+    ($pass:expr, $start:literal, $end:literal, [$($body6:literal),*], [$($body4:literal),*]) => {
         asm!(
             "push {{r4-r11}}",
-            "ldr r3, [r0, #4]",
-            "ldr r10, [r0, #8]",
-            "ldr r11, [r0, #12]",
-            "ldr r12, [r0, #16]",
-            "ldr r1, [r0]",
-            "rsbs r8, r10, #0",
-            "and r8, r8, #15",
+            // r1 x, r2 w, r3 count, r4 k, r5 groups4, r6 groups6, r7 step6, r8 end6,
+            // r9 step4, r10 sums
+            "ldm r0, {{r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}}",
+            "add r8, r2, r8",
+            // frame, sp+28 up: count, k, groups4, step6, end6 (absolute), step4, sums
+            "push {{r3, r4, r5, r7, r8, r9, r10}}",
+            "mov r3, r2",
+            "mov r12, r6",
             "movs r0, #0",
             "movs r2, #0",
             "movs r4, #0",
             "movs r6, #0",
-            // stack: 0, x, 0, 0, 0, d
-            "push {{r0, r1, r2, r4, r6, r8}}",
-            "add r5, r3, r10",
-            "add r7, r5, r10",
-            "add r9, r7, r10",
+            "movs r8, #0",
+            "movs r10, #0",
+            // sp+0 up: the words one `LDM` per group loads: zero sums and `x`
+            "push {{r0, r1, r2, r4, r6, r8, r10}}",
+            "cmp r12, #0",
+            "beq 5f",
+            "ldr r0, [sp, #32]",
+            "add r5, r3, r0",
+            "add r7, r5, r0",
+            "add r9, r7, r0",
+            "add r11, r9, r0",
+            "add r12, r11, r0",
+            // groups of 6 rows: r3, r5, r7, r9, r11, r12; sums r0, r2, r4, r6, r8, r10
             "2:",
-            "ldm sp, {{r0, r1, r2, r4, r6}}",
-            "dlstp.8 lr, r10",
+            "ldr r0, [sp, #28]",
+            concat!($start, " lr, r0"),
+            "ldm sp, {{r0, r1, r2, r4, r6, r8, r10}}",
             "1:",
-            "vldrb.u8 q0, [r1], #16",
-            "vldrb.u8 q1, [r3], #16",
-            "vmladava.s8 r0, q0, q1",
-            "vldrb.u8 q1, [r5], #16",
-            "vmladava.s8 r2, q0, q1",
-            "vldrb.u8 q1, [r7], #16",
-            "vmladava.s8 r4, q0, q1",
-            "vldrb.u8 q1, [r9], #16",
-            "vmladava.s8 r6, q0, q1",
-            "letp lr, 1b",
-            "stmia r12!, {{r0, r2, r4, r6}}",
-            // the next group's first row follows this group's last: its pointer less `d`
-            "ldr r1, [sp, #20]",
-            "sub r3, r9, r1",
-            "add r5, r3, r10",
-            "add r7, r5, r10",
-            "add r9, r7, r10",
-            "subs r11, r11, #1",
+            $($body6,)*
+            concat!($end, " lr, 1b"),
+            "ldr lr, [sp, #52]",
+            "stmia lr!, {{r0, r2, r4, r6, r8, r10}}",
+            "str lr, [sp, #52]",
+            "ldrd r0, r2, [sp, #40]",
+            "add r3, r3, r0",
+            "add r5, r5, r0",
+            "add r7, r7, r0",
+            "add r9, r9, r0",
+            "add r11, r11, r0",
+            "add r12, r12, r0",
+            "cmp r3, r2",
             "bne 2b",
-            "add sp, sp, #24",
+            // groups of 4 rows: r3, r5, r7, r9; sums r0, r2, r4, r6
+            "5:",
+            "ldr r10, [sp, #36]",
+            "cmp r10, #0",
+            "beq 8f",
+            "ldr r8, [sp, #32]",
+            "add r5, r3, r8",
+            "add r7, r5, r8",
+            "add r9, r7, r8",
+            "ldr r8, [sp, #28]",
+            "ldr r12, [sp, #52]",
+            "ldr r11, [sp, #48]",
+            "3:",
+            concat!($start, " lr, r8"),
+            "ldm sp, {{r0, r1, r2, r4, r6}}",
+            "4:",
+            $($body4,)*
+            concat!($end, " lr, 4b"),
+            "stmia r12!, {{r0, r2, r4, r6}}",
+            "add r3, r3, r11",
+            "add r5, r5, r11",
+            "add r7, r7, r11",
+            "add r9, r9, r11",
+            "subs r10, r10, #1",
+            "bne 3b",
+            "8:",
+            "add sp, sp, #56",
             "pop {{r4-r11}}",
-            inout("r0") &pass => _,
+            inout("r0") $pass => _,
             out("r1") _,
             out("r2") _,
             out("r3") _,
@@ -345,6 +461,248 @@ unsafe fn arm_mve_matvec_i8(x: &[i8], w: *const i8, k: usize, groups: usize, sum
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+        )
+    };
+}
+
+/// The sums of the int8 row `x` (`k` bytes) with the plan's weight rows, stored as i32
+/// to `sums`: groups of 6 rows (per 16 bytes one activation load and 6 `VLDRB` +
+/// `VMLADAVA` pairs, 14 instructions for 96 multiply-accumulates, 15 around each group),
+/// then up to 2 groups of 4 (10 for 64, 9 around). The tail-predicated loop (`DLSTP.8` /
+/// `LETP`) takes any `k`.
+///
+/// # Safety
+/// The plan's `x` holds `k` bytes, `w` points at `k * (6 * groups6 + 4 * groups4)`
+/// readable bytes and `sums` at `6 * groups6 + 4 * groups4` writable words, `k > 0`; the
+/// CPU has MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_matvec_i8(pass: &RowPlan) {
+    // SAFETY: per group the loop reads `k` bytes of `x` and of each of its weight rows
+    // (the last iteration's lanes past `k` are predicated off) and writes one word per
+    // row to `sums`, in bounds by the caller's guarantee. r4-r11 are saved on the stack
+    // and restored; below them the asm keeps the frame it reads (sp is restored); the
+    // other registers it writes are declared.
+    unsafe {
+        matvec_asm!(
+            pass,
+            "dlstp.8",
+            "letp",
+            [
+                "vldrb.u8 q0, [r1], #16",
+                "vldrb.u8 q1, [r3], #16",
+                "vmladava.s8 r0, q0, q1",
+                "vldrb.u8 q1, [r5], #16",
+                "vmladava.s8 r2, q0, q1",
+                "vldrb.u8 q1, [r7], #16",
+                "vmladava.s8 r4, q0, q1",
+                "vldrb.u8 q1, [r9], #16",
+                "vmladava.s8 r6, q0, q1",
+                "vldrb.u8 q1, [r11], #16",
+                "vmladava.s8 r8, q0, q1",
+                "vldrb.u8 q1, [r12], #16",
+                "vmladava.s8 r10, q0, q1"
+            ],
+            [
+                "vldrb.u8 q0, [r1], #16",
+                "vldrb.u8 q1, [r3], #16",
+                "vmladava.s8 r0, q0, q1",
+                "vldrb.u8 q1, [r5], #16",
+                "vmladava.s8 r2, q0, q1",
+                "vldrb.u8 q1, [r7], #16",
+                "vmladava.s8 r4, q0, q1",
+                "vldrb.u8 q1, [r9], #16",
+                "vmladava.s8 r6, q0, q1"
+            ]
         );
     }
+}
+
+/// [`arm_mve_matvec_i8`] for `k % 32 == 0`: a plain low-overhead loop (`DLS` / `LE`) of
+/// `k / 32` iterations, two activation loads shared by the rows (27 instructions for 192
+/// multiply-accumulates with 6 rows, 19 for 128 with 4).
+///
+/// # Safety
+/// As [`arm_mve_matvec_i8`], with `k % 32 == 0` and the plan's count `k / 32`.
+#[inline(never)]
+unsafe fn arm_mve_matvec_i8_wide(pass: &RowPlan) {
+    // SAFETY: per group the loop reads exactly `k` bytes of `x` and of each of its
+    // weight rows and writes one word per row to `sums`, in bounds by the caller's
+    // guarantee; registers and stack as in `arm_mve_matvec_i8`.
+    unsafe {
+        matvec_asm!(
+            pass,
+            "dls",
+            "le",
+            [
+                "vldrb.u8 q0, [r1], #16",
+                "vldrb.u8 q1, [r1], #16",
+                "vldrb.u8 q2, [r3], #16",
+                "vmladava.s8 r0, q0, q2",
+                "vldrb.u8 q2, [r3], #16",
+                "vmladava.s8 r0, q1, q2",
+                "vldrb.u8 q2, [r5], #16",
+                "vmladava.s8 r2, q0, q2",
+                "vldrb.u8 q2, [r5], #16",
+                "vmladava.s8 r2, q1, q2",
+                "vldrb.u8 q2, [r7], #16",
+                "vmladava.s8 r4, q0, q2",
+                "vldrb.u8 q2, [r7], #16",
+                "vmladava.s8 r4, q1, q2",
+                "vldrb.u8 q2, [r9], #16",
+                "vmladava.s8 r6, q0, q2",
+                "vldrb.u8 q2, [r9], #16",
+                "vmladava.s8 r6, q1, q2",
+                "vldrb.u8 q2, [r11], #16",
+                "vmladava.s8 r8, q0, q2",
+                "vldrb.u8 q2, [r11], #16",
+                "vmladava.s8 r8, q1, q2",
+                "vldrb.u8 q2, [r12], #16",
+                "vmladava.s8 r10, q0, q2",
+                "vldrb.u8 q2, [r12], #16",
+                "vmladava.s8 r10, q1, q2"
+            ],
+            [
+                "vldrb.u8 q0, [r1], #16",
+                "vldrb.u8 q1, [r1], #16",
+                "vldrb.u8 q2, [r3], #16",
+                "vmladava.s8 r0, q0, q2",
+                "vldrb.u8 q2, [r3], #16",
+                "vmladava.s8 r0, q1, q2",
+                "vldrb.u8 q2, [r5], #16",
+                "vmladava.s8 r2, q0, q2",
+                "vldrb.u8 q2, [r5], #16",
+                "vmladava.s8 r2, q1, q2",
+                "vldrb.u8 q2, [r7], #16",
+                "vmladava.s8 r4, q0, q2",
+                "vldrb.u8 q2, [r7], #16",
+                "vmladava.s8 r4, q1, q2",
+                "vldrb.u8 q2, [r9], #16",
+                "vmladava.s8 r6, q0, q2",
+                "vldrb.u8 q2, [r9], #16",
+                "vmladava.s8 r6, q1, q2"
+            ]
+        );
+    }
+}
+
+/// `2^-96`, as bits: the least scale `sx * sw` the Helium epilogue takes.
+const LEAST_SCALE_BITS: u32 = 0x0f80_0000;
+
+/// `dequantize(sum, sx, sw, b)` of the `n = y_row.len()` i32 sums in `y_row`, in place, in
+/// Helium (`VCVT`, `VMUL` by `sx * sw`, `VADD` of the bias; 4 outputs per iteration,
+/// tail-predicated), when that is provably what the scalar FPU computes; returns whether
+/// it was. Helium flushes subnormal inputs and results to zero and gives the default NaN;
+/// the IEEE operations agree otherwise. With every scale `s = sx * sw` in `[2^-96, inf)`,
+/// a product `p = sum * s` is 0 or at least `2^-96`, so it is exact as is, and `p + b`
+/// can only differ where `p = 0` and `b` is subnormal (Helium gives 0; a nonzero `p`
+/// absorbs a subnormal `b` whole: `|b| < 2^-126` is below half its ulp) or where the sum
+/// is subnormal, which needs `|b| < 2^-96` ... but then `p = 0` too (a nonzero `p + b`
+/// with `|p| >= 2^-96` is a multiple of `2^-124` or at least `2^-97`). So the loop
+/// records the largest `bits(s) - bits(2^-96)` (scales out of range or NaN, unsigned), a
+/// running sum of the outputs (NaN if any is NaN) and, with a bias, the least `|y|` (0
+/// where an output is 0 or was flushed); without a bias `y = p + 0.0 = p` (`p` is never
+/// -0 with `s > 0`). `bias` is null or points at `n` values; on `false` `y_row` holds
+/// garbage and the caller computes the sums again.
+///
+/// # Safety
+/// `scales` points at `n` readable values, `bias` is null or points at `n`; the CPU has
+/// MVE with the low-overhead-branch extension.
+unsafe fn arm_mve_dequantize(y_row: &mut [f32], sx: f32, scales: *const f32, bias: *const f32) -> bool {
+    let n = y_row.len();
+    let (scale_excess, doubled_sum, least_abs): (u32, u32, u32);
+    if bias.is_null() {
+        // SAFETY: the tail-predicated loop reads and writes `n` values of `y_row` and
+        // reads `n` scales, in bounds by the caller's guarantee; it writes only the
+        // registers it names (q0-q2, q6, q7 as s0-s11, s24-s31, lr).
+        unsafe {
+            asm!(
+                "vmov.i32 q6, #0",
+                "vmov.i32 q7, #0",
+                "dlstp.32 lr, {n}",
+                "1:",
+                "vldrw.u32 q0, [{y}]",
+                "vldrw.u32 q1, [{sw}], #16",
+                "vcvt.f32.s32 q0, q0",
+                "vmul.f32 q1, q1, {sx}",
+                "vmul.f32 q0, q0, q1",
+                "vsub.i32 q2, q1, {least}",
+                "vmax.u32 q6, q6, q2",
+                "vadd.f32 q7, q7, q0",
+                "vstrw.32 q0, [{y}], #16",
+                "letp lr, 1b",
+                "movs {excess}, #0",
+                "vmaxv.u32 {excess}, q6",
+                "vshl.i32 q7, q7, #1",
+                "movs {sum}, #0",
+                "vmaxv.u32 {sum}, q7",
+                n = in(reg) n,
+                y = inout(reg) y_row.as_mut_ptr() => _,
+                sw = inout(reg) scales => _,
+                sx = in(reg) sx.to_bits(),
+                least = in(reg) LEAST_SCALE_BITS,
+                excess = out(reg) scale_excess,
+                sum = out(reg) doubled_sum,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+        least_abs = 1;
+    } else {
+        // SAFETY: as above, with `n` biases read; q5 (s20-s23) too.
+        unsafe {
+            asm!(
+                "vmov.i32 q5, #0x7f000000",
+                "vmov.i32 q6, #0",
+                "vmov.i32 q7, #0",
+                "dlstp.32 lr, {n}",
+                "1:",
+                "vldrw.u32 q0, [{y}]",
+                "vldrw.u32 q1, [{sw}], #16",
+                "vcvt.f32.s32 q0, q0",
+                "vmul.f32 q1, q1, {sx}",
+                "vldrw.u32 q2, [{b}], #16",
+                "vmul.f32 q0, q0, q1",
+                "vadd.f32 q0, q0, q2",
+                "vsub.i32 q2, q1, {least}",
+                "vmax.u32 q6, q6, q2",
+                "vadd.f32 q7, q7, q0",
+                "vminnma.f32 q5, q0",
+                "vstrw.32 q0, [{y}], #16",
+                "letp lr, 1b",
+                "movs {excess}, #0",
+                "vmaxv.u32 {excess}, q6",
+                "vshl.i32 q7, q7, #1",
+                "movs {sum}, #0",
+                "vmaxv.u32 {sum}, q7",
+                "mov {least_abs}, #0x7f000000",
+                "vminnmav.f32 {least_abs}, q5",
+                n = in(reg) n,
+                y = inout(reg) y_row.as_mut_ptr() => _,
+                sw = inout(reg) scales => _,
+                b = inout(reg) bias => _,
+                sx = in(reg) sx.to_bits(),
+                least = in(reg) LEAST_SCALE_BITS,
+                excess = out(reg) scale_excess,
+                sum = out(reg) doubled_sum,
+                least_abs = out(reg) least_abs,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+                out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+                options(nostack),
+            );
+        }
+    }
+    // scales in [2^-96, inf), no NaN output (doubled bits above those of infinity), no
+    // zero (or flushed) output with a bias
+    scale_excess < 0x7f80_0000 - LEAST_SCALE_BITS && doubled_sum <= 0xff00_0000 && least_abs != 0
 }
