@@ -119,6 +119,14 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vmaxnma.f32 q4, q1",
             "vmaxnma.f32 q4, q2",
             "vmaxnma.f32 q4, q3",
+            "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{x}], #16",
+            "vldrw.u32 q2, [{x}], #16",
+            "vldrw.u32 q3, [{x}], #16",
+            "vmaxnma.f32 q4, q0",
+            "vmaxnma.f32 q4, q1",
+            "vmaxnma.f32 q4, q2",
+            "vmaxnma.f32 q4, q3",
             "le lr, 1b",
             "2:",
             "wlstp.32 lr, {rest}, 4f",
@@ -128,8 +136,8 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "letp lr, 3b",
             "4:",
             "vmaxnmav.f32 {m}, q4",
-            blocks = in(reg) n / 16,
-            rest = in(reg) n % 16,
+            blocks = in(reg) n / 32,
+            rest = in(reg) n % 32,
             x = inout(reg) x.as_ptr() => _,
             m = inout(reg) amax_bits,
             out("lr") _,
@@ -144,7 +152,9 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
     let amax = f32::from_bits(amax_bits);
     // 2^-100: below it (or NaN, or infinite), the exact rule of `quantize_row`.
     const SMALLEST_AMAX: f32 = f32::from_bits(0x0d80_0000);
-    if amax.is_nan() || amax < SMALLEST_AMAX || !amax.is_finite() {
+    // one unsigned compare of the bits (`VMAXNMAV` gives `|m|`): NaN and infinity are
+    // above the finite range, anything below 2^-100 wraps around above it
+    if amax_bits.wrapping_sub(SMALLEST_AMAX.to_bits()) >= f32::INFINITY.to_bits() - SMALLEST_AMAX.to_bits() {
         return quantize_row_scalar(x, q);
     }
     let inv = crate::quant::I8_MAX / amax;
@@ -179,6 +189,26 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vstrb.32 q1, [{q}], #4",
             "vstrb.32 q2, [{q}], #4",
             "vstrb.32 q3, [{q}], #4",
+            "vldrw.u32 q0, [{x}], #16",
+            "vldrw.u32 q1, [{x}], #16",
+            "vldrw.u32 q2, [{x}], #16",
+            "vldrw.u32 q3, [{x}], #16",
+            "vmul.f32 q0, q0, {inv}",
+            "vmul.f32 q1, q1, {inv}",
+            "vmul.f32 q2, q2, {inv}",
+            "vmul.f32 q3, q3, {inv}",
+            "vfma.f32 q0, q0, {nudge}",
+            "vfma.f32 q1, q1, {nudge}",
+            "vfma.f32 q2, q2, {nudge}",
+            "vfma.f32 q3, q3, {nudge}",
+            "vcvta.s32.f32 q0, q0",
+            "vcvta.s32.f32 q1, q1",
+            "vcvta.s32.f32 q2, q2",
+            "vcvta.s32.f32 q3, q3",
+            "vstrb.32 q0, [{q}], #4",
+            "vstrb.32 q1, [{q}], #4",
+            "vstrb.32 q2, [{q}], #4",
+            "vstrb.32 q3, [{q}], #4",
             "le lr, 1b",
             "2:",
             "wlstp.32 lr, {rest}, 4f",
@@ -190,8 +220,8 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vstrb.32 q0, [{q}], #4",
             "letp lr, 3b",
             "4:",
-            blocks = in(reg) n / 16,
-            rest = in(reg) n % 16,
+            blocks = in(reg) n / 32,
+            rest = in(reg) n % 32,
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) q.as_mut_ptr() => _,
             inv = in(reg) inv.to_bits(),
@@ -233,24 +263,25 @@ fn frame_linear_i8(
 /// not prove its outputs exact.
 ///
 /// # Safety
-/// As [`RowPlan::sums`].
+/// As [`row_sums`].
 #[cold]
 #[inline(never)]
 unsafe fn dequantize_row_scalar(
-    plan: &mut RowPlan,
+    q: &[i8],
+    values: &[i8],
     y_row: &mut [f32],
     sx: f32,
     scales: &[f32],
     bias: Option<&[f32]>,
 ) {
     // SAFETY: the caller's guarantee.
-    unsafe { plan.sums(y_row) };
+    unsafe { row_sums(q, values, y_row) };
     crate::arch::arm_fpu::i8::dequantize_sums(y_row, sx, scales, bias);
 }
 
 /// The int8 linear layer on Helium, bit-identical to [`crate::generic::i8::linear_i8`]: each
 /// input row quantized once ([`quantize_row_mve`]), one asm pass over the weight rows in
-/// groups of 6 and then 4 ([`arm_mve_matvec_i8`]), and the epilogue in Helium
+/// groups of 6 and then 4 ([`row_sums`]), and the epilogue in Helium
 /// ([`arm_mve_dequantize`]), which proves per row that flushing subnormals to zero changed
 /// nothing; where it cannot (tiny or zero scales, a zero output with a bias, NaN), the
 /// row's sums are computed again and go through the scalar-FPU epilogue of the SMLAD
@@ -284,7 +315,6 @@ pub fn linear_i8(
         Some(b) => Some(b.as_ptr()),
         None => Some(core::ptr::null()),
     };
-    let mut plan = RowPlan::new(q, values, k, n);
     // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
     for r in 0..rows {
         let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
@@ -292,161 +322,113 @@ pub fn linear_i8(
             break;
         };
         let sx = quantize_row_mve(x_row, q);
-        // SAFETY: the plan was made for `q` (`k` bytes), `values` (`n * k`) and `n`
-        // outputs; `y_row` holds `n` values, `scales` `n` and a non-null bias `n`; the
-        // target has MVE (build.rs).
+        // SAFETY: `q` holds `k > 0` bytes, `values` `n * k`, `y_row`, `scales` and a
+        // non-null bias `n >= 4` values; the target has MVE (build.rs).
         unsafe {
-            plan.sums(y_row);
+            row_sums(q, values, y_row);
             let exact = match vector_bias {
                 Some(b) => arm_mve_dequantize(y_row, sx, scales.as_ptr(), b),
                 None => false,
             };
             if !exact {
-                dequantize_row_scalar(&mut plan, y_row, sx, scales, bias);
+                dequantize_row_scalar(q, values, y_row, sx, scales, bias);
             }
         }
     }
 }
 
-/// How [`arm_mve_matvec_i8`] covers `n >= 4` weight rows of `k` bytes: the even rows in
-/// groups of 6 and of 4 (`n & !1 = 6 * groups6 + 4 * groups4`, at most 2 groups of 4),
-/// then for odd `n` one more group of 4 over the last 4 rows (it rewrites 3 sums with the
-/// same values). Made once per product; read by the asm through one register.
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct RowPlan {
-    x: *const i8,
-    w: *const i8,
-    /// Inner-loop count: `k / 64` iterations of 64 bytes when `k % 64 == 0`, else the
-    /// `k` bytes of the tail-predicated loop.
-    count: usize,
-    k: usize,
-    groups4: usize,
-    groups6: usize,
-    /// What takes a row pointer from its end (with the loop's overrun) to the same row of
-    /// the next group of 6 / of 4.
-    step6: usize,
-    /// `6 * k * groups6`: the first row after the groups of 6, from `w`.
-    end6: usize,
-    step4: usize,
-    /// Set by [`RowPlan::sums`]: the output row.
-    sums: *mut f32,
-    /// `n` is odd: the last 4 rows once more.
-    odd: bool,
-    n: usize,
-    /// `k % 64 == 0`: [`arm_mve_matvec_i8_wide`].
-    wide: bool,
-}
-
-impl RowPlan {
-    fn new(q: &[i8], values: &[i8], k: usize, n: usize) -> Self {
-        let wide = k.is_multiple_of(64);
-        // the tail-predicated loop's last iteration carries each pointer `-k mod 16` past
-        // its row
-        let overrun = if wide { 0 } else { k.wrapping_neg() % 16 };
-        let even = n & !1;
-        let (groups6, groups4) = match even % 6 {
-            0 => (even / 6, 0),
-            4 => (even / 6, 1),
-            // `even >= 8` here (`n >= 4`)
-            _ => (even / 6 - 1, 2),
-        };
-        RowPlan {
-            x: q.as_ptr(),
-            w: values.as_ptr(),
-            count: if wide { k / 64 } else { k },
-            k,
-            groups4,
-            groups6,
-            // wrapping: below 16 bytes a row, the overrun is more than the rows between
-            step6: (5 * k).wrapping_sub(overrun),
-            end6: 6 * k * groups6,
-            step4: (3 * k).wrapping_sub(overrun),
-            sums: core::ptr::null_mut(),
-            odd: n % 2 == 1,
-            n,
-            wide,
-        }
-    }
-
-    /// The i32 sums of the quantized row with all `n` weight rows, stored to `y_row`.
-    ///
-    /// # Safety
-    /// `self` was made by [`RowPlan::new`] from slices still alive, `y_row` holds `n`
-    /// values; the CPU has MVE with the low-overhead-branch extension.
-    #[inline(always)]
-    unsafe fn sums(&mut self, y_row: &mut [f32]) {
-        self.sums = y_row.as_mut_ptr();
-        // SAFETY: the caller's guarantee; `RowPlan::new` made the groups cover `n & !1`
-        // rows.
-        unsafe { matvec_pass(self) };
-        if self.odd {
-            // SAFETY: as above; the last 4 rows (`n >= 5`).
-            unsafe { self.sums_of_last_4(y_row) };
-        }
-    }
-
-    /// The sums of the last 4 rows (odd `n`), out of line.
-    ///
-    /// # Safety
-    /// As [`RowPlan::sums`], with `n >= 4`.
-    #[cold]
-    #[inline(never)]
-    unsafe fn sums_of_last_4(&self, y_row: &mut [f32]) {
-        let back = self.n - 4;
-        let pass = RowPlan {
-            w: self.w.wrapping_add(back * self.k),
-            sums: y_row.as_mut_ptr().wrapping_add(back),
-            groups6: 0,
-            groups4: 1,
-            end6: 0,
-            ..*self
-        };
-        // SAFETY: the caller's guarantee: rows `n - 4..n` and their sums are in bounds.
-        unsafe { matvec_pass(&pass) };
-    }
-}
-
-/// One pass of [`arm_mve_matvec_i8`] in the loop form its plan was made for.
+/// The i32 sums of the quantized row `q` (`k = q.len()` bytes) with the `n = y_row.len()`
+/// weight rows of `values`, stored to `y_row`: [`arm_mve_matvec_i8_wide`] when
+/// `k % 64 == 0`, else [`arm_mve_matvec_i8`], over the even rows, then for odd `n` the
+/// last 4 rows once more (rewriting 3 sums with the same values).
 ///
 /// # Safety
-/// As [`arm_mve_matvec_i8`].
+/// `k > 0`, `n >= 4`, `values` holds `n * k` bytes; the CPU has MVE with the
+/// low-overhead-branch extension.
 #[inline(always)]
-unsafe fn matvec_pass(pass: &RowPlan) {
+unsafe fn row_sums(q: &[i8], values: &[i8], y_row: &mut [f32]) {
+    let (k, n) = (q.len(), y_row.len());
     // SAFETY: the caller's guarantee.
     unsafe {
-        if pass.wide {
-            arm_mve_matvec_i8_wide(pass)
+        if k.is_multiple_of(64) {
+            arm_mve_matvec_i8_wide(q.as_ptr(), values.as_ptr(), k, n, y_row.as_mut_ptr());
         } else {
-            arm_mve_matvec_i8(pass)
+            arm_mve_matvec_i8(q.as_ptr(), values.as_ptr(), k, n, y_row.as_mut_ptr());
+        }
+        if n % 2 == 1 {
+            last_4_sums(q, values, y_row);
+        }
+    }
+}
+
+/// The sums of the last 4 weight rows (odd `n`), out of line.
+///
+/// # Safety
+/// As [`row_sums`].
+#[cold]
+#[inline(never)]
+unsafe fn last_4_sums(q: &[i8], values: &[i8], y_row: &mut [f32]) {
+    let (k, back) = (q.len(), y_row.len() - 4);
+    let w = values.as_ptr().wrapping_add(back * k);
+    let sums = y_row.as_mut_ptr().wrapping_add(back);
+    // SAFETY: the caller's guarantee: rows `n - 4..n` and their sums are in bounds.
+    unsafe {
+        if k.is_multiple_of(64) {
+            arm_mve_matvec_i8_wide(q.as_ptr(), w, k, 4, sums);
+        } else {
+            arm_mve_matvec_i8(q.as_ptr(), w, k, 4, sums);
         }
     }
 }
 
 /// The asm of [`arm_mve_matvec_i8`] (tail-predicated loop, 16 bytes per iteration) and
-/// [`arm_mve_matvec_i8_wide`] (`k % 64 == 0`: a plain loop, 64 bytes per iteration):
-/// the loop start and the inner loops of 6 and of 4 rows.
+/// [`arm_mve_matvec_i8_wide`] (`k % 64 == 0`: a plain loop, 64 bytes per iteration).
+/// Arguments: r0 `x`, r1 `w`, r2 `k`, r3 `n`, r12 `sums`. The even rows `n & !1` are
+/// `6 * groups6 + 4 * groups4` with at most 2 groups of 4 (remainder 2: one group of 6
+/// fewer). Per group the asm loads its zero sums and `x` (and, `wide`, the loop count
+/// into lr) with one `LDM` from the frame it keeps below the saved r4-r11, and advances
+/// each row pointer from its end (with the tail-predicated loop's overrun `-k mod 16`)
+/// to the same row of the next group.
 macro_rules! matvec_asm {
-    ($pass:expr, $start:literal, $end:literal, [$($body6:literal),*], [$($body4:literal),*]) => {
+    ($x:expr, $w:expr, $k:expr, $n:expr, $sums:expr,
+     [$($count:literal),*], [$($enter6:literal),*], $end:literal,
+     [$($body6:literal),*], $start4:literal, [$($body4:literal),*]) => {
         asm!(
             "push {{r4-r11}}",
-            // r1 x, r2 w, r3 count, r4 k, r5 groups4, r6 groups6, r7 step6, r8 end6,
-            // r9 step4, r10 sums
-            "ldm r0, {{r1, r2, r3, r4, r5, r6, r7, r8, r9, r10}}",
-            "add r8, r2, r8",
-            // frame, sp+28 up: count, k, groups4, step6, end6 (absolute), step4, sums
-            "push {{r3, r4, r5, r7, r8, r9, r10}}",
-            "mov r3, r2",
-            "mov r12, r6",
+            "mov r4, r2",
+            "bic r6, r3, #1",
+            "movs r5, #6",
+            "udiv r7, r6, r5",
+            "mls r6, r7, r5, r6",
+            "lsrs r5, r6, #2",
+            "cmp r6, #2",
+            "itt eq",
+            "subeq r7, r7, #1",
+            "moveq r5, #2",
+            // r7: the first row after the groups of 6, `w + 6 * k * groups6`
+            "mul r7, r4, r7",
+            "add r7, r7, r7, lsl #1",
+            "add r7, r1, r7, lsl #1",
+            // r3: loop count, r8: overrun
+            $($count,)*
+            // r6: step6 = 5 k - overrun, r8: step4 = 3 k - overrun
+            "add r6, r4, r4, lsl #2",
+            "subs r6, r6, r8",
+            "rsb r8, r8, r4, lsl #1",
+            "add r8, r8, r4",
+            // frame, sp+28 up: count, k, groups4, step6, end6, step4, sums
+            "push {{r3, r4, r5, r6, r7, r8, r12}}",
+            "mov r3, r1",
+            "mov r1, r0",
             "movs r0, #0",
             "movs r2, #0",
             "movs r4, #0",
             "movs r6, #0",
             "movs r8, #0",
             "movs r10, #0",
-            // sp+0 up: the words one `LDM` per group loads: zero sums and `x`
+            // sp+0 up: zero sums, `x`
             "push {{r0, r1, r2, r4, r6, r8, r10}}",
-            "cmp r12, #0",
+            "cmp r3, r7",
             "beq 5f",
             "ldr r0, [sp, #32]",
             "add r5, r3, r0",
@@ -456,9 +438,7 @@ macro_rules! matvec_asm {
             "add r12, r11, r0",
             // groups of 6 rows: r3, r5, r7, r9, r11, r12; sums r0, r2, r4, r6, r8, r10
             "2:",
-            "ldr r0, [sp, #28]",
-            concat!($start, " lr, r0"),
-            "ldm sp, {{r0, r1, r2, r4, r6, r8, r10}}",
+            $($enter6,)*
             "1:",
             $($body6,)*
             concat!($end, " lr, 1b"),
@@ -487,7 +467,7 @@ macro_rules! matvec_asm {
             "ldr r12, [sp, #52]",
             "ldr r11, [sp, #48]",
             "3:",
-            concat!($start, " lr, r8"),
+            concat!($start4, " lr, r8"),
             "ldm sp, {{r0, r1, r2, r4, r6}}",
             "4:",
             $($body4,)*
@@ -502,11 +482,11 @@ macro_rules! matvec_asm {
             "8:",
             "add sp, sp, #56",
             "pop {{r4-r11}}",
-            inout("r0") $pass => _,
-            out("r1") _,
-            out("r2") _,
-            out("r3") _,
-            out("r12") _,
+            inout("r0") $x => _,
+            inout("r1") $w => _,
+            inout("r2") $k => _,
+            inout("r3") $n => _,
+            inout("r12") $sums => _,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
@@ -517,18 +497,17 @@ macro_rules! matvec_asm {
     };
 }
 
-/// The sums of the int8 row `x` (`k` bytes) with the plan's weight rows, stored as i32
-/// to `sums`: groups of 6 rows (per 16 bytes one activation load and 6 `VLDRB` +
-/// `VMLADAVA` pairs, 14 instructions for 96 multiply-accumulates, 15 around each group),
-/// then up to 2 groups of 4 (10 for 64, 9 around). The tail-predicated loop (`DLSTP.8` /
-/// `LETP`) takes any `k`.
+/// The sums of the int8 row `x` (`k` bytes) with the even weight rows `n & !1` of `w`
+/// (`k` bytes each), stored as i32 to `sums`: groups of 6 rows (per 16 bytes one
+/// activation load and 6 `VLDRB` + `VMLADAVA` pairs, 14 instructions for 96
+/// multiply-accumulates, 15 around each group), then up to 2 groups of 4 (10 for 64).
+/// The tail-predicated loop (`DLSTP.8` / `LETP`) takes any `k`.
 ///
 /// # Safety
-/// The plan's `x` holds `k` bytes, `w` points at `k * (6 * groups6 + 4 * groups4)`
-/// readable bytes and `sums` at `6 * groups6 + 4 * groups4` writable words, `k > 0`; the
-/// CPU has MVE with the low-overhead-branch extension.
-#[inline(never)]
-unsafe fn arm_mve_matvec_i8(pass: &RowPlan) {
+/// `k > 0`, `n >= 4`, `x` holds `k` bytes, `w` points at `n * k` readable bytes and `sums`
+/// at `n` writable words; the CPU has MVE with the low-overhead-branch extension.
+#[inline(always)]
+unsafe fn arm_mve_matvec_i8(x: *const i8, w: *const i8, k: usize, n: usize, sums: *mut f32) {
     // SAFETY: per group the loop reads `k` bytes of `x` and of each of its weight rows
     // (the last iteration's lanes past `k` are predicated off) and writes one word per
     // row to `sums`, in bounds by the caller's guarantee. r4-r11 are saved on the stack
@@ -536,8 +515,9 @@ unsafe fn arm_mve_matvec_i8(pass: &RowPlan) {
     // other registers it writes are declared.
     unsafe {
         matvec_asm!(
-            pass,
-            "dlstp.8",
+            x, w, k, n, sums,
+            ["mov r3, r4", "rsbs r8, r4, #0", "and r8, r8, #15"],
+            ["ldr r0, [sp, #28]", "dlstp.8 lr, r0", "ldm sp, {{r0, r1, r2, r4, r6, r8, r10}}"],
             "letp",
             [
                 "vldrb.u8 q0, [r1], #16",
@@ -554,6 +534,7 @@ unsafe fn arm_mve_matvec_i8(pass: &RowPlan) {
                 "vldrb.u8 q1, [r12], #16",
                 "vmladava.s8 r10, q0, q1"
             ],
+            "dlstp.8",
             [
                 "vldrb.u8 q0, [r1], #16",
                 "vldrb.u8 q1, [r3], #16",
@@ -571,19 +552,21 @@ unsafe fn arm_mve_matvec_i8(pass: &RowPlan) {
 
 /// [`arm_mve_matvec_i8`] for `k % 64 == 0`: a plain low-overhead loop (`DLS` / `LE`) of
 /// `k / 64` iterations, four activation loads shared by the rows (53 instructions for 384
-/// multiply-accumulates with 6 rows, 37 for 256 with 4).
+/// multiply-accumulates with 6 rows, 37 for 256 with 4; the group's `LDM` loads the
+/// count too).
 ///
 /// # Safety
-/// As [`arm_mve_matvec_i8`], with `k % 64 == 0` and the plan's count `k / 64`.
-#[inline(never)]
-unsafe fn arm_mve_matvec_i8_wide(pass: &RowPlan) {
+/// As [`arm_mve_matvec_i8`], with `k % 64 == 0`.
+#[inline(always)]
+unsafe fn arm_mve_matvec_i8_wide(x: *const i8, w: *const i8, k: usize, n: usize, sums: *mut f32) {
     // SAFETY: per group the loop reads exactly `k` bytes of `x` and of each of its
     // weight rows and writes one word per row to `sums`, in bounds by the caller's
     // guarantee; registers and stack as in `arm_mve_matvec_i8`.
     unsafe {
         matvec_asm!(
-            pass,
-            "dls",
+            x, w, k, n, sums,
+            ["lsrs r3, r4, #6", "movs r8, #0"],
+            ["ldm sp, {{r0, r1, r2, r4, r6, r8, r10, lr}}", "dls lr, lr"],
             "le",
             [
                 "vldrb.u8 q0, [r1], #16",
@@ -639,6 +622,7 @@ unsafe fn arm_mve_matvec_i8_wide(pass: &RowPlan) {
                 "vldrb.u8 q4, [r12], #16",
                 "vmladava.s8 r10, q3, q4"
             ],
+            "dls",
             [
                 "vldrb.u8 q0, [r1], #16",
                 "vldrb.u8 q1, [r1], #16",
