@@ -689,7 +689,9 @@ const LEAST_SCALE_BITS: u32 = 0x0f80_0000;
 /// MVE with the low-overhead-branch extension.
 unsafe fn arm_mve_dequantize(y_row: &mut [f32], sx: f32, scales: *const f32, bias: *const f32) -> bool {
     let n = y_row.len();
-    let (scale_excess, doubled_sum, least_abs): (u32, u32, u32);
+    /// Scales in `[2^-96, inf)`: `bits(s) - bits(2^-96)` below this.
+    const SCALE_EXCESS_LIMIT: u32 = 0x7f80_0000 - LEAST_SCALE_BITS;
+    let scale_excess: u32;
     if bias.is_null() {
         // SAFETY: the tail-predicated loop reads and writes `n` values of `y_row` and
         // reads `n` scales, in bounds by the caller's guarantee; it writes only the
@@ -724,11 +726,13 @@ unsafe fn arm_mve_dequantize(y_row: &mut [f32], sx: f32, scales: *const f32, bia
                                 options(nostack),
             );
         }
-        // finite scales give finite or infinite products, never NaN
-        doubled_sum = 0;
-        least_abs = 1;
-    } else {
-        // SAFETY: as above, with `n` biases read; q5 (s20-s23) too.
+        // finite scales give finite or infinite products, never NaN, and no zero needs
+        // a check
+        return scale_excess < SCALE_EXCESS_LIMIT;
+    }
+    {
+        let (doubled_sum, least_abs): (u32, u32);
+        // SAFETY: as above, with `n` biases read; q5 and q7 (s20-s23, s28-s31) too.
         unsafe {
             asm!(
                 "vmov.i32 q5, #0x7f000000",
@@ -775,8 +779,8 @@ unsafe fn arm_mve_dequantize(y_row: &mut [f32], sx: f32, scales: *const f32, bia
                 options(nostack),
             );
         }
+        // scales in range, no NaN output (doubled bits above those of infinity), no zero
+        // (or flushed) output
+        scale_excess < SCALE_EXCESS_LIMIT && doubled_sum <= 0xff00_0000 && least_abs != 0
     }
-    // scales in [2^-96, inf), no NaN output (doubled bits above those of infinity), no
-    // zero (or flushed) output with a bias
-    scale_excess < 0x7f80_0000 - LEAST_SCALE_BITS && doubled_sum <= 0xff00_0000 && least_abs != 0
 }
