@@ -17,6 +17,10 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_active_vs_scalar", active_vs_scalar),
     ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
     ("kernel_int8_rounding_edges", int8_rounding_edges),
+    (
+        "kernel_int8_wide_rows_and_epilogue_edges",
+        int8_wide_rows_and_epilogue_edges,
+    ),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
 ];
 
@@ -318,6 +322,123 @@ fn int8_linear_vs_scalar() -> Check {
         k::last_kernel(k::Dtype::I8) == Some(k::active_kernel_for(k::Dtype::I8)),
         "the dispatched int8 kernel ran",
     )
+}
+
+/// Reduction length of [`int8_wide_rows_and_epilogue_edges`]'s widest products.
+const WIDE_K: usize = 128;
+/// Weight rows of [`int8_wide_rows_and_epilogue_edges`].
+const WIDE_N: usize = 14;
+/// Its weights: pseudo-random bytes, with rows 3 and 10 all zero (sums of 0).
+static WIDE_VALUES: [i8; WIDE_N * WIDE_K] = {
+    let mut values = [0i8; WIDE_N * WIDE_K];
+    let mut i = 0;
+    while i < values.len() {
+        let row = i / WIDE_K;
+        if row != 3 && row != 10 {
+            values[i] = ((i as u32).wrapping_mul(2_654_435_761) >> 13) as u8 as i8;
+        }
+        i += 1;
+    }
+    values
+};
+
+/// The dispatched int8 linear layer against `generic::i8::linear_i8`, bit for bit, where
+/// the one-pass kernels change their loops and epilogues: reduction lengths 64 and 128
+/// (Helium's 64-byte loop) with 1..=14 weight rows (its groups of 6 and 4 and the odd
+/// last row), 2 input rows, with and without a bias; then the outputs a vector
+/// epilogue that flushes subnormals to zero must hand to the FPU: tiny, zero, subnormal
+/// and huge scales, zero sums with subnormal and signed-zero biases, a NaN bias with a
+/// payload and infinite biases.
+fn int8_wide_rows_and_epilogue_edges() -> Check {
+    let x: [f32; 2 * WIDE_K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
+    let bias: [f32; WIDE_N] = core::array::from_fn(|i| (i as f32 - 6.5) * 0.75);
+    let mut act_values = [0i8; 2 * WIDE_K];
+    let mut act_scales = [0f32; 2];
+    let compare = |k: usize,
+                   n: usize,
+                   scales: &[f32],
+                   bias: Option<&[f32]>,
+                   what: &'static str,
+                   act_values: &mut [i8],
+                   act_scales: &mut [f32]| {
+        let w = k::I8Matrix {
+            values: WIDE_VALUES.get(..n * k).unwrap_or(&[]),
+            scales: scales.get(..n).unwrap_or(&[]),
+        };
+        let x = x.get(..2 * k).unwrap_or(&[]);
+        let mut want = [0f32; 2 * WIDE_N];
+        let want = want.get_mut(..2 * n).unwrap_or(&mut []);
+        let mut q = [0i8; WIDE_K];
+        k::generic::i8::linear_i8(x, w, bias, k, want, q.get_mut(..k).unwrap_or(&mut []));
+        let mut got = [0f32; 2 * WIDE_N];
+        let got = got.get_mut(..2 * n).unwrap_or(&mut []);
+        let mut act = k::Activations {
+            values: act_values,
+            scales: act_scales,
+        };
+        k::quant::linear(x, k::Matrix::I8(w), bias, k, got, &mut act);
+        let same = got
+            .iter()
+            .zip(want.iter())
+            .all(|(g, w)| g.to_bits() == w.to_bits());
+        ensure(same, what)
+    };
+    let scales: [f32; WIDE_N] = core::array::from_fn(|i| 0.004 + i as f32 * 0.003);
+    for k in [64, WIDE_K] {
+        for n in 1..=WIDE_N {
+            for bias in [None, bias.get(..n)] {
+                compare(
+                    k,
+                    n,
+                    &scales,
+                    bias,
+                    "int8 kernel vs scalar, 64-byte rows, bit for bit",
+                    &mut act_values,
+                    &mut act_scales,
+                )?;
+            }
+        }
+    }
+    // sx is about 4 / 127: 1e-29 gives scales below 2^-96, 1e-38 subnormal ones
+    let edge_scales: [f32; WIDE_N] = [
+        0.01, 1e-29, 0.0, 0.5, 1e-38, 3e38, 0.02, 1e-45, 0.7, 1.5, 0.125, 2.0, 1e-3, 0.25,
+    ];
+    let edge_bias: [f32; WIDE_N] = [
+        1e-40,
+        -0.0,
+        0.5,
+        1e-41,
+        0.0,
+        1.0,
+        f32::from_bits(0x7fc0_1234),
+        -1e-39,
+        f32::INFINITY,
+        2.0,
+        -0.0,
+        -f32::INFINITY,
+        1e-44,
+        0.25,
+    ];
+    for k in [41, 64] {
+        for n in [6, 9, 12, 13, WIDE_N] {
+            for (scales, bias) in [
+                (&edge_scales, None),
+                (&edge_scales, edge_bias.get(..n)),
+                (&scales, edge_bias.get(..n)),
+            ] {
+                compare(
+                    k,
+                    n,
+                    scales,
+                    bias,
+                    "int8 kernel vs scalar, epilogue edges, bit for bit",
+                    &mut act_values,
+                    &mut act_scales,
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The dispatched int8 linear layer against `generic::i8::linear_i8` on activations whose

@@ -154,7 +154,9 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
     const SMALLEST_AMAX: f32 = f32::from_bits(0x0d80_0000);
     // one unsigned compare of the bits (`VMAXNMAV` gives `|m|`): NaN and infinity are
     // above the finite range, anything below 2^-100 wraps around above it
-    if amax_bits.wrapping_sub(SMALLEST_AMAX.to_bits()) >= f32::INFINITY.to_bits() - SMALLEST_AMAX.to_bits() {
+    if amax_bits.wrapping_sub(SMALLEST_AMAX.to_bits())
+        >= f32::INFINITY.to_bits() - SMALLEST_AMAX.to_bits()
+    {
         return quantize_row_scalar(x, q);
     }
     let inv = crate::quant::I8_MAX / amax;
@@ -515,9 +517,17 @@ unsafe fn arm_mve_matvec_i8(x: *const i8, w: *const i8, k: usize, n: usize, sums
     // other registers it writes are declared.
     unsafe {
         matvec_asm!(
-            x, w, k, n, sums,
+            x,
+            w,
+            k,
+            n,
+            sums,
             ["mov r3, r4", "rsbs r8, r4, #0", "and r8, r8, #15"],
-            ["ldr r0, [sp, #28]", "dlstp.8 lr, r0", "ldm sp, {{r0, r1, r2, r4, r6, r8, r10}}"],
+            [
+                "ldr r0, [sp, #28]",
+                "dlstp.8 lr, r0",
+                "ldm sp, {{r0, r1, r2, r4, r6, r8, r10}}"
+            ],
             "letp",
             [
                 "vldrb.u8 q0, [r1], #16",
@@ -564,7 +574,11 @@ unsafe fn arm_mve_matvec_i8_wide(x: *const i8, w: *const i8, k: usize, n: usize,
     // guarantee; registers and stack as in `arm_mve_matvec_i8`.
     unsafe {
         matvec_asm!(
-            x, w, k, n, sums,
+            x,
+            w,
+            k,
+            n,
+            sums,
             ["lsrs r3, r4, #6", "movs r8, #0"],
             ["ldm sp, {{r0, r1, r2, r4, r6, r8, r10, lr}}", "dls lr, lr"],
             "le",
@@ -687,7 +701,12 @@ const LEAST_SCALE_BITS: u32 = 0x0f80_0000;
 /// # Safety
 /// `scales` points at `n` readable values, `bias` is null or points at `n`; the CPU has
 /// MVE with the low-overhead-branch extension.
-unsafe fn arm_mve_dequantize(y_row: &mut [f32], sx: f32, scales: *const f32, bias: *const f32) -> bool {
+unsafe fn arm_mve_dequantize(
+    y_row: &mut [f32],
+    sx: f32,
+    scales: *const f32,
+    bias: *const f32,
+) -> bool {
     let n = y_row.len();
     /// Scales in `[2^-96, inf)`: `bits(s) - bits(2^-96)` below this.
     const SCALE_EXCESS_LIMIT: u32 = 0x7f80_0000 - LEAST_SCALE_BITS;
