@@ -12,7 +12,10 @@
 #       - stack_greedy_bytes, stack_beam_bytes: the suite's painted stack figures;
 #       - matvec_i8_instr_per_mac, matvec_i8_cycles_per_mac: the int8 matrix-vector
 #         product [512, 512] (the region the suite names with
-#         `figure matvec_i8_shape REGION 512 512`), per multiply-accumulate.
+#         `figure matvec_i8_shape REGION 512 512`), per multiply-accumulate;
+#       - matvec_i8_64x256_instr_per_mac, matvec_i8_64x256_cycles_per_mac: the same at
+#         [64, 256] (`figure matvec_i8_shape REGION 64 256`), where the per-group frame
+#         and the quantizer weigh most.
 #   firmware-budgets.sh check FIGURES [BUDGETS]
 #       FIGURES: lines `BOARD figure NAME VALUE`; BUDGETS: tools/firmware-budgets.txt by
 #       default. Prints one line per budget and board: `budget ok: ...`,
@@ -25,8 +28,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin_dir=$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 
-# The int8 product the kernel budgets are set at.
-readonly I8_ROWS=512 I8_COLS=512
+# The int8 products the kernel budgets are set at: rows, columns, figure name stem.
+readonly I8_SHAPES="512 512 matvec_i8 64 256 matvec_i8_64x256"
 
 text_bytes() { "$bin_dir/llvm-size" -A "$1" | awk '$1 == ".text" { print $2 }'; }
 
@@ -39,14 +42,19 @@ figures() { # board, log, [probe dir]
         echo "figure engine_text_beam_bytes $(($(text_bytes "$probes/size-engine") - runtime))"
     fi
     awk '$1 == "figure" && ($2 == "stack_greedy_bytes" || $2 == "stack_beam_bytes") { print $1, $2, $3 }' "$log"
-    awk -v rows=$I8_ROWS -v cols=$I8_COLS '
-        $1 == "figure" && $2 == "matvec_i8_shape" && $4 == rows && $5 == cols { region = $3 }
+    awk -v shapes="$I8_SHAPES" '
+        BEGIN { count = split(shapes, field, " ") / 3 }
+        $1 == "figure" && $2 == "matvec_i8_shape" { region[$4 "x" $5] = $3 }
         $1 == "picoformer-icount" && $2 == "region" { instructions[$3] = $5; cycles[$3] = $7 }
         END {
-            if (region == "" || !(region in instructions)) exit
-            printf "figure matvec_i8_instr_per_mac %.4f\n", instructions[region] / (rows * cols)
-            if (cycles[region] != "")
-                printf "figure matvec_i8_cycles_per_mac %.4f\n", cycles[region] / (rows * cols)
+            for (i = 0; i < count; i++) {
+                rows = field[3 * i + 1]; cols = field[3 * i + 2]; stem = field[3 * i + 3]
+                r = region[rows "x" cols]
+                if (r == "" || !(r in instructions)) continue
+                printf "figure %s_instr_per_mac %.4f\n", stem, instructions[r] / (rows * cols)
+                if (cycles[r] != "")
+                    printf "figure %s_cycles_per_mac %.4f\n", stem, cycles[r] / (rows * cols)
+            }
         }' "$log"
 }
 
@@ -167,14 +175,18 @@ EOF
         "enforced engine_text_greedy_bytes board-a <= 16384"
     expect malformed_line_fails 1 "budget FAILED: .*malformed budget line: enforced stack_greedy_bytes \\* =< 2048" \
         "enforced stack_greedy_bytes * =< 2048"
-    # figures: the [512, 512] int8 region found by its shape line, stacks from the suite
+    # figures: the [512, 512] and [64, 256] int8 regions found by their shape lines,
+    # stacks from the suite
     printf '%s\n' "figure stack_greedy_bytes 2000" "figure stack_beam_bytes 2100" \
-        "figure matvec_i8_shape 6 64 256" "figure matvec_i8_shape 9 512 512" \
-        "picoformer-icount region 6 instructions 1 cycles 1" \
+        "figure matvec_i8_shape 6 64 256" "figure matvec_i8_shape 8 256 256" \
+        "figure matvec_i8_shape 9 512 512" \
+        "picoformer-icount region 6 instructions 24576 cycles 32768" \
+        "picoformer-icount region 8 instructions 1 cycles 1" \
         "picoformer-icount region 9 instructions 367002 cycles 524288" >"$work/log"
     if [ "$(figures board-a "$work/log")" = "$(printf '%s\n' "figure stack_greedy_bytes 2000" \
         "figure stack_beam_bytes 2100" "figure matvec_i8_instr_per_mac 1.4000" \
-        "figure matvec_i8_cycles_per_mac 2.0000")" ]; then
+        "figure matvec_i8_cycles_per_mac 2.0000" "figure matvec_i8_64x256_instr_per_mac 1.5000" \
+        "figure matvec_i8_64x256_cycles_per_mac 2.0000")" ]; then
         echo "test budgets_figures_from_a_suite_log ... ok"
         passed=$((passed + 1))
     else
