@@ -2,7 +2,9 @@
 //! int8 lanes and adds all the products to a 32-bit general register. A tail-predicated
 //! loop (`DLSTP.8` / `LETP`) runs over the whole row, so any length is one kernel call
 //! (`BLOCK` = 1: the frame leaves no tail); per 16 bytes and 4 weight rows the loop issues
-//! 9 instructions for 64 multiply-accumulates.
+//! 9 instructions for 64 multiply-accumulates. The whole linear layer ([`linear_i8`]) takes
+//! 6 weight rows per pass and 64 bytes per iteration where it can, and dequantizes in
+//! Helium.
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
@@ -89,8 +91,9 @@ unsafe fn arm_mve_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], n: usize) -> [i32; MR] {
 }
 
 /// Quantizes `x` into `q` exactly as [`crate::quant::quantize_row`] does, in Helium: the max-abs
-/// scan (`VMAXNMA`, 9 instructions per 16 values) and the scaling, rounding and narrowing
-/// store (21 per 16 values). Helium flushes subnormal inputs and results to zero, which
+/// scan (`VMAXNMA`, 33 instructions per 64 values) and the scaling, rounding and narrowing
+/// store (81 per 64 values), each then a tail-predicated loop over the rest (3 and 5
+/// per 4 values). Helium flushes subnormal inputs and results to zero, which
 /// cannot change an integer when `max |x| >= 2^-100` (a subnormal value or product is
 /// then far below half a step); smaller maxima, and those that are not finite, go to
 /// `quantize_row`. `q` holds `x.len()` values. Returns the scale.
@@ -103,7 +106,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
         return quantize_row_scalar(x, q);
     }
     let mut amax_bits = 0u32;
-    // SAFETY: the loops read exactly `n` floats from `x` (`n / 16` blocks of 16, then the
+    // SAFETY: the loops read exactly `n` floats from `x` (`n / 64` blocks of 64, then the
     // tail-predicated rest); they write only the registers they name (q0-q4 as s0-s19,
     // lr).
     unsafe {
@@ -180,7 +183,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
     // `arm_fpu::i8::ROUNDING_NUDGE`: it moves the one product where `p + 0.5` rounds up,
     // `|p| = 0.5 - 2^-25`, to 0.5 and no other across a half-integer), then `VCVTA`
     // (nearest, ties away from zero); `|p| <= 127 * (1 + 2^-23)` needs no clamp, NaN
-    // gives 0. 16 values per iteration, then the tail-predicated rest.
+    // gives 0. 64 values per iteration, then the tail-predicated rest.
     // SAFETY: the loops read `n` floats from `x` and write `n` bytes to `q`; they write
     // only the registers they name (q0-q3 as s0-s15, lr).
     unsafe {
@@ -339,8 +342,8 @@ unsafe fn dequantize_row_scalar(
 
 /// The int8 linear layer on Helium, bit-identical to [`crate::generic::i8::linear_i8`]: each
 /// input row quantized once ([`quantize_row_mve`]), one asm pass over the weight rows in
-/// groups of 6 and then 4 ([`row_sums`]), and the epilogue in Helium
-/// ([`arm_mve_dequantize`]), which proves per row that flushing subnormals to zero changed
+/// groups of 6 and then 4 (`row_sums`), and the epilogue in Helium
+/// (`arm_mve_dequantize`), which proves per row that flushing subnormals to zero changed
 /// nothing; where it cannot (tiny or zero scales, a zero output with a bias, NaN), the
 /// row's sums are computed again and go through the scalar-FPU epilogue of the SMLAD
 /// kernel. Fewer than 4 weight rows go through the generic frame.
@@ -745,13 +748,14 @@ const LEAST_SCALE_BITS: u32 = 0x0f80_0000;
 /// the IEEE operations agree otherwise. With every scale `s = sx * sw` in `[2^-96, inf)`,
 /// a product `p = sum * s` is 0 or at least `2^-96`, so it is exact as is, and `p + b`
 /// can only differ where `p = 0` and `b` is subnormal (Helium gives 0; a nonzero `p`
-/// absorbs a subnormal `b` whole: `|b| < 2^-126` is below half its ulp) or where the sum
-/// is subnormal, which needs `|b| < 2^-96` ... but then `p = 0` too (a nonzero `p + b`
-/// with `|p| >= 2^-96` is a multiple of `2^-124` or at least `2^-97`). So the loop
-/// records the largest `bits(s) - bits(2^-96)` (scales out of range or NaN, unsigned), a
-/// running sum of the outputs (NaN if any is NaN) and, with a bias, the least `|y|` (0
-/// where an output is 0 or was flushed); without a bias `y = p + 0.0 = p` (`p` is never
-/// -0 with `s > 0`). `bias` is null or points at `n` values; on `false` `y_row` holds
+/// absorbs a subnormal `b` whole: `|b| < 2^-126` is below half its ulp); `p + b` is never
+/// subnormal when `p != 0` (`|b| < |p| / 2` leaves at least `2^-97`; otherwise both are
+/// multiples of `2^-124`). So the loop records the largest `bits(s) - bits(2^-96)`
+/// (unsigned: scales below the range wrap above it, NaN and infinity are above it) and,
+/// with a bias, a running sum of the outputs (NaN if any is NaN: a NaN bias keeps its
+/// payload on the FPU) and the least `|y|` (0 where an output is 0 or was flushed).
+/// Without a bias `y = p + 0.0 = p` (`p` is never -0 with `s > 0`) and, with finite
+/// scales, never NaN. `bias` is null or points at `n` values; on `false` `y_row` holds
 /// garbage and the caller computes the sums again.
 ///
 /// # Safety
