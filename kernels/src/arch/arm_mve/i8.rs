@@ -376,12 +376,14 @@ pub fn linear_i8(
         Some(b) => Some(b.as_ptr()),
         None => Some(core::ptr::null()),
     };
-    // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
-    for r in 0..rows {
-        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+    let (mut x_rest, mut y_rest) = (x, y);
+    for _ in 0..rows {
+        let (Some((x_row, x_next)), Some((y_row, y_next))) =
+            (x_rest.split_at_checked(k), y_rest.split_at_mut_checked(n))
         else {
             break;
         };
+        (x_rest, y_rest) = (x_next, y_next);
         let sx = quantize_row_mve(x_row, q);
         // SAFETY: `q` holds `k > 0` bytes, `values` `n * k`, `y_row`, `scales` and a
         // non-null bias `n >= 4` values; the target has MVE (build.rs).
