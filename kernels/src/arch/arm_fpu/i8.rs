@@ -481,7 +481,8 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 /// 16-bit pairs ([`quantize_row_pairs`]), then `arm_dsp_matvec_pairs` takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
-/// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
+/// [`crate::quant::activation_values`]`(1, k)`) go through the scalar twin itself, the
+/// smallest code that is bit-identical by definition: no model the engine runs has them.
 pub fn linear_i8(
     x: &[f32],
     w: crate::quant::I8Matrix,
@@ -490,21 +491,36 @@ pub fn linear_i8(
     y: &mut [f32],
     act: &mut crate::quant::Activations,
 ) {
+    if !linear_i8_pairs(x, w, bias, k, y, act) {
+        crate::generic::i8::linear_i8(x, w, bias, k, y, act.values);
+    }
+}
+
+/// [`linear_i8`] on the SMLAD pass; false (nothing written) for a shape it does not cover.
+fn linear_i8_pairs(
+    x: &[f32],
+    w: crate::quant::I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut crate::quant::Activations,
+) -> bool {
     if k == 0 || !k.is_multiple_of(4) || k > crate::quant::I8_MAX_K {
-        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+        return false;
     }
     let rows = x.len() / k;
     let n = w.values.len() / k;
     // SAFETY: any 4 bytes are a valid u32; `align_to_mut` only splits the slice.
     let (_, pairs, _) = unsafe { act.values.align_to_mut::<u32>() };
-    let pairs = pairs.get_mut(..k / 2);
-    let (Some(pairs), true) = (pairs, n >= 4 && y.len() >= rows * n) else {
-        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+    let (Some(pairs), Some(values), Some(scales), true) = (
+        pairs.get_mut(..k / 2),
+        w.values.get(..n * k),
+        w.scales.get(..n),
+        n >= 4 && y.len() >= rows * n,
+    ) else {
+        return false;
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
-    let (Some(values), Some(scales)) = (w.values.get(..n * k), w.scales.get(..n)) else {
-        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
-    };
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     let groups = n / 4;
     // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
@@ -534,6 +550,7 @@ pub fn linear_i8(
         }
         dequantize_sums(y_row, sx, scales, bias);
     }
+    true
 }
 
 /// The epilogue of [`linear_i8`] over one output row whose values hold the raw i32 sums:
@@ -661,6 +678,7 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
 /// `w` points at `4 * groups * k` readable bytes and `sums` at `4 * groups` writable
 /// words; the CPU has the DSP extension and unaligned word loads.
+#[inline(never)] // two callers (all groups, then the `n % 4` tail group): one copy
 unsafe fn arm_dsp_matvec_pairs(
     pairs: &[u32],
     w: *const i8,
