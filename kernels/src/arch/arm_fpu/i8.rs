@@ -151,9 +151,10 @@ unsafe fn arm_dsp_dot_i8_2x1(x: &[i8], w0: &[i8], w1: &[i8], blocks: usize) -> (
 pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
     // max |x| as the bits of the magnitude: the order of non-negative floats is the order
     // of their bits; a NaN (bits above infinity's) sends the scan to the float fold,
-    // which skips NaN as `quantize_row` does.
-    let groups = x.len() / 4;
-    let (head, rest) = x.split_at(4 * groups);
+    // which skips NaN as `quantize_row` does. The asm loops take 16 values per
+    // iteration; the rest (none in the models' shapes) is done here value by value.
+    let blocks = x.len() / 16;
+    let (head, rest) = x.split_at(16 * blocks);
     let bits_max = rest.iter().fold(max_magnitude_bits(head), |m, &v| {
         m.max(v.to_bits() & 0x7fff_ffff)
     });
@@ -167,33 +168,20 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
         return if amax == 0.0 { 0.0 } else { amax };
     }
     let inv = crate::quant::I8_MAX / amax;
-    // With a tiny `amax` (below `127 / f32::MAX`) `inv` is infinite and the products
-    // need the clamp of `round_to_i8`; otherwise they stay within 127 without it.
+    // Whole groups in asm where the FPU is there; `inv` may be infinite only with a tiny
+    // `amax` (below `127 / f32::MAX`), where the products need the clamp of `round_to_i8`.
+    let mut done = 0;
     #[cfg(pf_arm_fpu)]
-    if inv.is_finite() {
-        let done = match pairs.get_mut(..2 * groups) {
-            Some(head_pairs) => {
-                // SAFETY: `head` holds `4 * groups` values and `head_pairs` `2 * groups`
-                // words; `inv` is finite (the case that needs no clamp).
-                unsafe { arm_quantize_pairs(head, inv, head_pairs, groups) };
-                4 * groups
-            }
-            None => 0,
-        };
-        if done == x.len() {
-            // the linear layer's case (`k % 4 == 0`): no partial group to store
-            return amax / crate::quant::I8_MAX;
-        }
-        let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) else {
-            return amax / crate::quant::I8_MAX;
-        };
-        store_pairs::<false>(x_rest, inv, p_rest);
-        return amax / crate::quant::I8_MAX;
+    if let (true, Some(head_pairs)) = (inv.is_finite() && blocks > 0, pairs.get_mut(..8 * blocks)) {
+        // SAFETY: `head` holds `16 * blocks > 0` values and `head_pairs` `8 * blocks`
+        // words; `inv` is finite (the case that needs no clamp).
+        unsafe { arm_quantize_pairs(head, inv, head_pairs, blocks) };
+        done = 16 * blocks;
     }
-    if inv.is_finite() {
-        store_pairs::<false>(x, inv, pairs);
-    } else {
-        store_pairs::<true>(x, inv, pairs);
+    if let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) {
+        if !x_rest.is_empty() {
+            store_pairs(x_rest, inv, p_rest);
+        }
     }
     amax / crate::quant::I8_MAX
 }
@@ -201,31 +189,20 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
 /// `round_to_i8(v * inv)` for every `v` of `x`, stored in the layout of
 /// [`quantize_row_pairs`]. `round_to_i8(p)` is `trunc(|p| + 0.5)` with the sign of `v` (that
 /// of `p`, as `inv > 0`): `p - 0.5 == -(|p| + 0.5)` exactly, NaN gives 0 and `-0.0` gives 0;
-/// with a finite `inv`, `|p| <= 127 * (1 + 2^-23)` rounds to at most 127, so only an
-/// infinite `inv` needs the clamp (`CLAMP`).
-#[inline(always)]
-fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
-    let q = |v: f32| -> u32 {
-        let mut t = ((v * inv).abs() + 0.5) as i32;
-        if CLAMP {
-            t = t.min(127);
-        }
-        let sign = (v.to_bits() as i32) >> 31;
-        ((t ^ sign) - sign) as u32 & 0xffff
-    };
-    let groups = x.chunks_exact(4);
-    let tail = groups.remainder();
-    let mut words = pairs.chunks_exact_mut(2);
-    for (g, w) in groups.zip(&mut words) {
-        if let ([v0, v1, v2, v3], [even, odd]) = (g, w) {
-            *even = q(*v0) | q(*v2) << 16;
-            *odd = q(*v1) | q(*v3) << 16;
-        }
+/// with a finite `inv`, `|p| <= 127 * (1 + 2^-23)` rounds to at most 127, so the clamp
+/// matters only for an infinite `inv` (one copy for both).
+/// Value by value: only the tails and the tiny-`amax` case come here.
+fn store_pairs(x: &[f32], inv: f32, pairs: &mut [u32]) {
+    if let Some(words) = pairs.get_mut(..2 * x.len().div_ceil(4)) {
+        words.fill(0);
     }
-    if let Some([even, odd]) = words.next() {
-        let at = |i: usize| tail.get(i).map_or(0, |&v| q(v));
-        *even = at(0) | at(2) << 16;
-        *odd = at(1) | at(3) << 16;
+    for (i, &v) in x.iter().enumerate() {
+        let t = (((v * inv).abs() + 0.5) as i32).min(127);
+        let sign = (v.to_bits() as i32) >> 31;
+        let q = ((t ^ sign) - sign) as u32 & 0xffff;
+        if let Some(word) = pairs.get_mut(2 * (i / 4) + (i & 1)) {
+            *word |= q << (16 * ((i >> 1) & 1));
+        }
     }
 }
 
@@ -261,56 +238,25 @@ macro_rules! MAX_MAGNITUDE_8 {
     };
 }
 
-/// One block of [`max_magnitude_bits`]: 4 words loaded, each `x << 1` kept when above the
-/// running maximum (`{m}`): 13 instructions.
-macro_rules! MAX_MAGNITUDE_4 {
-    () => {
-        "ldmia {x}!, {{r2, r3, r4, r5}}
-        cmp {m}, r2, lsl #1
-        it lo
-        lsllo {m}, r2, #1
-        cmp {m}, r3, lsl #1
-        it lo
-        lsllo {m}, r3, #1
-        cmp {m}, r4, lsl #1
-        it lo
-        lsllo {m}, r4, #1
-        cmp {m}, r5, lsl #1
-        it lo
-        lsllo {m}, r5, #1"
-    };
-}
-
-/// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
-/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned; blocks
-/// of 4 until a multiple of 16 is left, then 16 values per iteration (two `LDM` of 8).
+/// The bits of `max |v|` over the first `16 * (x.len() / 16)` values of `x` (NaN bits,
+/// above infinity's, included): 3 instructions per value, `x << 1` compared unsigned, 16
+/// values per iteration (two `LDM` of 8).
 fn max_magnitude_bits(x: &[f32]) -> u32 {
-    let groups = x.len() / 4;
-    if groups == 0 {
+    let blocks = x.len() / 16;
+    if blocks == 0 {
         return 0;
     }
     let mut doubled = 0u32;
-    // SAFETY: the loops read `groups` blocks of 4 words from `x`, which holds them.
+    // SAFETY: the loop reads `blocks` blocks of 16 words from `x`, which holds them.
     unsafe {
         asm!(
-            "ands {odd}, {n}, #3",
-            "beq 2f",
             "1:",
-            MAX_MAGNITUDE_4!(),
-            "subs {odd}, {odd}, #1",
-            "bne 1b",
-            "2:",
-            "lsrs {n}, {n}, #2",
-            "beq 4f",
-            "3:",
             MAX_MAGNITUDE_8!(),
             MAX_MAGNITUDE_8!(),
             "subs {n}, {n}, #1",
-            "bne 3b",
-            "4:",
+            "bne 1b",
             x = inout(reg) x.as_ptr() => _,
-            n = inout(reg) groups => _,
-            odd = out(reg) _,
+            n = inout(reg) blocks => _,
             m = inout(reg) doubled,
             out("r2") _,
             out("r3") _,
@@ -326,41 +272,13 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
     doubled >> 1
 }
 
-/// `round_to_i8(p)` of the products `p = v * inv` of 4 values (`s0-s3` loaded from
-/// `{x}`, `s8` = `inv`, `s9` = [`ROUNDING_NUDGE`], `{k}` = `0x0001_0001`), stored as one
+/// `round_to_i8(p)` of the products `p = v * inv` of 8 values (`s0-s7` loaded from
+/// `{x}` with one `VLDM`, `s8` = `inv`, `s9` = [`ROUNDING_NUDGE`], `{k}` = `0x0001_0001`), stored per 4 values as one
 /// `STRD` of pairs: `VMUL`, then `VFMA` `p' = p + p * nudge` (one rounding), then `VCVT`
 /// toward zero to fixed point with 1 fraction bit, `m = trunc(2 p')`; two `PKHBT` pack
 /// `[m0, m2]` and `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the
 /// halves' sign bits from `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)`
-/// with the sign of `m`. 22 instructions per 4 values.
-macro_rules! QUANTIZE_PAIRS_4 {
-    () => {
-        "vldmia {x}!, {{s0-s3}}
-        vmul.f32 s0, s0, s8
-        vmul.f32 s1, s1, s8
-        vmul.f32 s2, s2, s8
-        vmul.f32 s3, s3, s8
-        vfma.f32 s0, s0, s9
-        vfma.f32 s1, s1, s9
-        vfma.f32 s2, s2, s9
-        vfma.f32 s3, s3, s9
-        vcvt.s32.f32 s0, s0, #1
-        vcvt.s32.f32 s1, s1, #1
-        vcvt.s32.f32 s2, s2, #1
-        vcvt.s32.f32 s3, s3, #1
-        vmov r0, r1, s0, s1
-        vmov r2, r3, s2, s3
-        pkhbt r0, r0, r2, lsl #16
-        pkhbt r1, r1, r3, lsl #16
-        bic r2, {k}, r0, lsr #15
-        bic r3, {k}, r1, lsr #15
-        shadd16 r0, r0, r2
-        shadd16 r1, r1, r3
-        strd r0, r1, [{q}], #8"
-    };
-}
-
-/// `QUANTIZE_PAIRS_4` twice with one `VLDM` of 8 values (43 instructions).
+/// with the sign of `m`. 43 instructions per 8 values.
 macro_rules! QUANTIZE_PAIRS_8 {
     () => {
         "vldmia {x}!, {{s0-s7}}
@@ -418,46 +336,33 @@ macro_rules! QUANTIZE_PAIRS_8 {
 /// `round_to_i8(p)`.
 pub(crate) const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
 
-/// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
-/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_4` per 4 values (22 instructions) until
-/// a multiple of 16 is left, then `QUANTIZE_PAIRS_8` twice per iteration (88 per 16
-/// values with the loop's 2).
+/// `round_to_i8(v * inv)` for the `16 * blocks` values of `x` (finite `inv`), stored as
+/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_8` twice per iteration (88 instructions
+/// per 16 values with the loop's 2).
 ///
 /// # Safety
-/// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
-/// the FPU (with `VFMA`) and the DSP extension.
+/// `blocks > 0`, `x` holds `16 * blocks` values and `pairs` `8 * blocks` words; the CPU
+/// has the FPU (with `VFMA`) and the DSP extension.
 #[cfg(pf_arm_fpu)]
-unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usize) {
-    // SAFETY: the loop reads `4 * groups` floats from `x` and writes `2 * groups` words
+unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], blocks: usize) {
+    // SAFETY: the loop reads `16 * blocks` floats from `x` and writes `8 * blocks` words
     // to `pairs`, in bounds by the caller's guarantee; it writes only the registers it
     // names.
     unsafe {
         asm!(
             "vmov s8, {inv}",
             "vmov s9, {nudge}",
-            // blocks of 4 until a multiple of 16 is left, then 16 values per iteration
-            "ands {odd}, {n}, #3",
-            "beq 2f",
             "1:",
-            QUANTIZE_PAIRS_4!(),
-            "subs {odd}, {odd}, #1",
-            "bne 1b",
-            "2:",
-            "lsrs {n}, {n}, #2",
-            "beq 4f",
-            "3:",
             QUANTIZE_PAIRS_8!(),
             QUANTIZE_PAIRS_8!(),
             "subs {n}, {n}, #1",
-            "bne 3b",
-            "4:",
+            "bne 1b",
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) pairs.as_mut_ptr() => _,
-            n = inout(reg) groups => _,
+            n = inout(reg) blocks => _,
             inv = in(reg) inv.to_bits(),
             nudge = in(reg) ROUNDING_NUDGE.to_bits(),
             k = in(reg) 0x0001_0001u32,
-            odd = out(reg) _,
             out("r0") _,
             out("r1") _,
             out("r2") _,
@@ -554,7 +459,7 @@ fn linear_i8_pairs(
 }
 
 /// The epilogue of [`linear_i8`] over one output row whose values hold the raw i32 sums:
-/// `dequantize(sum, sx, sw, b)` in place, 4 rows per iteration in asm where the FPU is
+/// `dequantize(sum, sx, sw, b)` in place, 8 rows per iteration in asm where the FPU is
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
 /// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
 pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
@@ -563,46 +468,24 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
     let zeros = &ZEROS;
     #[cfg(pf_arm_fpu)]
     let done = {
-        let quads = y_row
+        let octets = y_row
             .len()
             .min(scales.len())
             .min(bias.map_or(usize::MAX, <[f32]>::len))
-            / 4;
+            / 8;
         let (b, step) = match bias {
             Some(b) => (b.as_ptr(), 16usize),
             None => (zeros.as_ptr(), 0),
         };
-        if quads > 0 {
-            // SAFETY: the loops read and write `4 * quads` values of `y_row`, read as
-            // many of `scales` and (with `step` 16) of `bias`, or (`step` 0) 4 or 8 of
-            // `zeros` each time, all in bounds by the `quads` above; they write only the
-            // registers they name.
+        if octets > 0 {
+            // SAFETY: the loop reads and writes `8 * octets` values of `y_row`, reads as
+            // many of `scales` and (with `step` 16) of `bias`, or (`step` 0) the 8 of
+            // `zeros` each time, all in bounds by the `octets` above; it writes only the
+            // registers it names.
             unsafe {
                 asm!(
                     "vmov s31, {sx}",
-                    // an odd block of 4 first, then 8 outputs per iteration
-                    "lsrs {n}, {n}, #1",
-                    "bcc 2f",
-                    "vldmia {y}, {{s0-s3}}",
-                    "vcvt.f32.s32 s0, s0",
-                    "vcvt.f32.s32 s1, s1",
-                    "vcvt.f32.s32 s2, s2",
-                    "vcvt.f32.s32 s3, s3",
-                    "vldmia {sw}!, {{s8-s11}}",
-                    "vmul.f32 s8, s31, s8",
-                    "vmul.f32 s9, s31, s9",
-                    "vmul.f32 s10, s31, s10",
-                    "vmul.f32 s11, s31, s11",
-                    "vldmia {b}, {{s16-s19}}",
-                    "add {b}, {b}, {step}",
-                    "vmla.f32 s16, s0, s8",
-                    "vmla.f32 s17, s1, s9",
-                    "vmla.f32 s18, s2, s10",
-                    "vmla.f32 s19, s3, s11",
-                    "vstmia {y}!, {{s16-s19}}",
-                    "2:",
-                    "cmp {n}, #0",
-                    "beq 4f",
+                    // 8 outputs per iteration; the last `len % 8` in Rust below
                     "3:",
                     "vldmia {y}, {{s0-s7}}",
                     "vcvt.f32.s32 s0, s0",
@@ -635,13 +518,12 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
                     "vstmia {y}!, {{s16-s23}}",
                     "subs {n}, {n}, #1",
                     "bne 3b",
-                    "4:",
                     sx = in(reg) sx.to_bits(),
                     y = inout(reg) y_row.as_mut_ptr() => _,
                     sw = inout(reg) scales.as_ptr() => _,
                     b = inout(reg) b => _,
                     step = in(reg) step,
-                    n = inout(reg) quads => _,
+                    n = inout(reg) octets => _,
                     out("s0") _, out("s1") _, out("s2") _, out("s3") _,
                     out("s4") _, out("s5") _, out("s6") _, out("s7") _,
                     out("s8") _, out("s9") _, out("s10") _, out("s11") _,
@@ -653,7 +535,7 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
                 );
             }
         }
-        4 * quads
+        8 * octets
     };
     #[cfg(not(pf_arm_fpu))]
     let done = 0;
