@@ -38,6 +38,21 @@ macro_rules! BLOCK {
     };
 }
 
+/// Bit 0 of a `BX` target selects Thumb: set on the bare-metal cores (Thumb only), clear
+/// on Armv7-A Linux (Arm code).
+#[cfg(target_os = "none")]
+macro_rules! ENTRY_STATE {
+    () => {
+        "orr r4, r4, #1"
+    };
+}
+#[cfg(not(target_os = "none"))]
+macro_rules! ENTRY_STATE {
+    () => {
+        "bic r4, r4, #1"
+    };
+}
+
 /// The SMLAD kernel: 8-byte blocks, weight rows in pairs.
 #[derive(Debug, Clone, Copy)]
 pub struct Smlad(());
@@ -554,7 +569,8 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// the f32 output row: the epilogue converts them in place). One asm loop over all row
 /// groups; per 4 values and 4 rows, one `LDRD` of activations and per row one `LDR`, two
 /// `SXTB16`, two `SMLAD` (rows 1 and 3 addressed at offset `k` from rows 0 and 2); the
-/// loop takes 128 values per iteration, then 4.
+/// loop takes 64 values per pass, the first pass entering its body where the passes
+/// add up to `k` (one body for every `k`, no tail loop).
 ///
 /// # Safety
 /// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
@@ -586,49 +602,50 @@ unsafe fn arm_dsp_matvec_pairs(
     };
     // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
-    // guarantee. r4-r11 are saved on the stack and restored; below them the asm keeps
-    // `x`, four zero words (one `LDM` per group resets `x` and the 4 sums) and the end of
-    // `sums` (sp is restored); the other registers it writes are declared.
+    // guarantee; the computed branch lands on a block boundary of the loop's body (the
+    // blocks are identical instructions, so of equal size). r4-r11 are saved on the
+    // stack and restored; below them the asm keeps `x`, the entry, four zero words (one
+    // `LDM` per group resets `x`, the entry, the 4 sums and the pass count) and the end
+    // of `sums` (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
+            "ldr r3, [r0, #8]",
             "ldr r1, [r0, #12]",
             "ldr lr, [r0, #16]",
-            "add r9, lr, r1, lsl #4",
-            "ldr r4, [r0]",
+            "add r10, lr, r1, lsl #4",
+            // passes of the loop per group: ceil(k / 64); the first one enters the
+            // 16 blocks at block `(-k / 4) % 16`, so that all passes add up to `k / 4`
+            "add r9, r3, #60",
+            "lsrs r9, r9, #6",
+            "lsrs r5, r3, #2",
+            "rsb r5, r5, #0",
+            "and r5, r5, #15",
+            "adr r6, 10f",
+            "adr r7, 11f",
+            "sub r7, r7, r6",
+            "mla r4, r5, r7, r6",
+            ENTRY_STATE!(),
+            "ldr r2, [r0]",
+            "ldr r1, [r0, #4]",
             "movs r5, #0",
             "movs r6, #0",
             "movs r7, #0",
             "mov r8, #0",
-            "push {{r4-r9}}",
-            "ldr r3, [r0, #8]",
-            "ldr r1, [r0, #4]",
-            // stack: x, 0, 0, 0, 0, end of sums
+            "push {{r2, r4, r5, r6, r7, r8, r9, r10}}",
+            // stack: x, entry, 0, 0, 0, 0, passes, end of sums
             "2:",
-            "ldm sp, {{r0, r8, r9, r10, r11}}",
+            "ldm sp, {{r0, r4, r8, r9, r10, r11, r12}}",
             "add r2, r1, r3, lsl #1",
-            "lsrs r12, r3, #7",
-            "beq 4f",
-            "3:",
+            "bx r4",
+            // word-aligned (as the blocks' size is a multiple of 4): `ADR` to an unaligned
+            // Thumb label may come out 2 bytes off
+            ".p2align 2",
             // written out, not `.rept`: LLVM sizes inline asm by its lines when it places
             // the function's literal pool (ARM mode reaches only 4 KiB)
+            "10:",
             BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
+            "11:",
             BLOCK!(),
             BLOCK!(),
             BLOCK!(),
@@ -645,21 +662,13 @@ unsafe fn arm_dsp_matvec_pairs(
             BLOCK!(),
             BLOCK!(),
             "subs r12, r12, #1",
-            "bne 3b",
-            "4:",
-            "ands r12, r3, #124",
-            "beq 6f",
-            "5:",
-            BLOCK!(),
-            "subs r12, r12, #4",
-            "bne 5b",
-            "6:",
+            "bne 10b",
             "stmia lr!, {{r8-r11}}",
-            "ldr r12, [sp, #20]",
+            "ldr r12, [sp, #28]",
             "add r1, r2, r3",
             "cmp lr, r12",
             "bne 2b",
-            "add sp, sp, #24",
+            "add sp, sp, #32",
             "pop {{r4-r11}}",
             inout("r0") &pass => _,
             out("r1") _,
