@@ -287,32 +287,67 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
     doubled >> 1
 }
 
-/// `round_to_i8(p)` of the products `p = v * inv` of 8 values (`s0-s7` loaded from
-/// `{x}` with one `VLDM`, `s8` = `inv`, `s9` = [`ROUNDING_NUDGE`], `{k}` = `0x0001_0001`), stored per 4 values as one
-/// `STRD` of pairs: `VMUL`, then `VFMA` `p' = p + p * nudge` (one rounding), then `VCVT`
-/// toward zero to fixed point with 1 fraction bit, `m = trunc(2 p')`; two `PKHBT` pack
-/// `[m0, m2]` and `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the
-/// halves' sign bits from `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)`
-/// with the sign of `m`. 43 instructions per 8 values.
-macro_rules! QUANTIZE_PAIRS_8 {
+/// Packs the fixed-point values `m` of 4 products (single registers `$a`-`$d`, see
+/// [`QUANTIZE_PAIRS_16`]) into one `STRD` of pairs: two `PKHBT` pack `[m0, m2]` and
+/// `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the halves' sign
+/// bits from `{k}` = `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)` with
+/// the sign of `m`: 9 instructions.
+macro_rules! PACK_PAIRS_4 {
+    ($a:literal, $b:literal, $c:literal, $d:literal) => {
+        concat!(
+            "vmov r0, r1, ", $a, ", ", $b, "\n",
+            "vmov r2, r3, ", $c, ", ", $d, "\n",
+            "pkhbt r0, r0, r2, lsl #16\n",
+            "pkhbt r1, r1, r3, lsl #16\n",
+            "bic r2, {k}, r0, lsr #15\n",
+            "bic r3, {k}, r1, lsr #15\n",
+            "shadd16 r0, r0, r2\n",
+            "shadd16 r1, r1, r3\n",
+            "strd r0, r1, [{q}], #8"
+        )
+    };
+}
+
+/// `round_to_i8(p)` of the products `p = v * inv` of 16 values (`s0-s15` loaded from
+/// `{x}` with one `VLDM`, `s16` = `inv`, `s17` = [`ROUNDING_NUDGE`]): `VMUL`, then `VFMA`
+/// `p' = p + p * nudge` (one rounding), then `VCVT` toward zero to fixed point with 1
+/// fraction bit, `m = trunc(2 p')`, then [`PACK_PAIRS_4`] per 4 values: 85 instructions.
+macro_rules! QUANTIZE_PAIRS_16 {
     () => {
-        "vldmia {x}!, {{s0-s7}}
-        vmul.f32 s0, s0, s8
-        vmul.f32 s1, s1, s8
-        vmul.f32 s2, s2, s8
-        vmul.f32 s3, s3, s8
-        vmul.f32 s4, s4, s8
-        vmul.f32 s5, s5, s8
-        vmul.f32 s6, s6, s8
-        vmul.f32 s7, s7, s8
-        vfma.f32 s0, s0, s9
-        vfma.f32 s1, s1, s9
-        vfma.f32 s2, s2, s9
-        vfma.f32 s3, s3, s9
-        vfma.f32 s4, s4, s9
-        vfma.f32 s5, s5, s9
-        vfma.f32 s6, s6, s9
-        vfma.f32 s7, s7, s9
+        concat!(
+            "vldmia {x}!, {{s0-s15}}
+        vmul.f32 s0, s0, s16
+        vmul.f32 s1, s1, s16
+        vmul.f32 s2, s2, s16
+        vmul.f32 s3, s3, s16
+        vmul.f32 s4, s4, s16
+        vmul.f32 s5, s5, s16
+        vmul.f32 s6, s6, s16
+        vmul.f32 s7, s7, s16
+        vmul.f32 s8, s8, s16
+        vmul.f32 s9, s9, s16
+        vmul.f32 s10, s10, s16
+        vmul.f32 s11, s11, s16
+        vmul.f32 s12, s12, s16
+        vmul.f32 s13, s13, s16
+        vmul.f32 s14, s14, s16
+        vmul.f32 s15, s15, s16
+        vfma.f32 s0, s0, s17
+        vfma.f32 s1, s1, s17
+        vfma.f32 s2, s2, s17
+        vfma.f32 s3, s3, s17
+        vfma.f32 s4, s4, s17
+        vfma.f32 s5, s5, s17
+        vfma.f32 s6, s6, s17
+        vfma.f32 s7, s7, s17
+        vfma.f32 s8, s8, s17
+        vfma.f32 s9, s9, s17
+        vfma.f32 s10, s10, s17
+        vfma.f32 s11, s11, s17
+        vfma.f32 s12, s12, s17
+        vfma.f32 s13, s13, s17
+        vfma.f32 s14, s14, s17
+        vfma.f32 s15, s15, s17
         vcvt.s32.f32 s0, s0, #1
         vcvt.s32.f32 s1, s1, #1
         vcvt.s32.f32 s2, s2, #1
@@ -321,24 +356,23 @@ macro_rules! QUANTIZE_PAIRS_8 {
         vcvt.s32.f32 s5, s5, #1
         vcvt.s32.f32 s6, s6, #1
         vcvt.s32.f32 s7, s7, #1
-        vmov r0, r1, s0, s1
-        vmov r2, r3, s2, s3
-        pkhbt r0, r0, r2, lsl #16
-        pkhbt r1, r1, r3, lsl #16
-        bic r2, {k}, r0, lsr #15
-        bic r3, {k}, r1, lsr #15
-        shadd16 r0, r0, r2
-        shadd16 r1, r1, r3
-        strd r0, r1, [{q}], #8
-        vmov r0, r1, s4, s5
-        vmov r2, r3, s6, s7
-        pkhbt r0, r0, r2, lsl #16
-        pkhbt r1, r1, r3, lsl #16
-        bic r2, {k}, r0, lsr #15
-        bic r3, {k}, r1, lsr #15
-        shadd16 r0, r0, r2
-        shadd16 r1, r1, r3
-        strd r0, r1, [{q}], #8"
+        vcvt.s32.f32 s8, s8, #1
+        vcvt.s32.f32 s9, s9, #1
+        vcvt.s32.f32 s10, s10, #1
+        vcvt.s32.f32 s11, s11, #1
+        vcvt.s32.f32 s12, s12, #1
+        vcvt.s32.f32 s13, s13, #1
+        vcvt.s32.f32 s14, s14, #1
+        vcvt.s32.f32 s15, s15, #1
+",
+            PACK_PAIRS_4!("s0", "s1", "s2", "s3"),
+            "\n",
+            PACK_PAIRS_4!("s4", "s5", "s6", "s7"),
+            "\n",
+            PACK_PAIRS_4!("s8", "s9", "s10", "s11"),
+            "\n",
+            PACK_PAIRS_4!("s12", "s13", "s14", "s15"),
+        )
     };
 }
 
@@ -352,8 +386,8 @@ macro_rules! QUANTIZE_PAIRS_8 {
 pub(crate) const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
 
 /// `round_to_i8(v * inv)` for the `16 * blocks` values of `x` (finite `inv`), stored as
-/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_8` twice per iteration (88 instructions
-/// per 16 values with the loop's 2).
+/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_16` per iteration (87 instructions per
+/// 16 values with the loop's 2).
 ///
 /// # Safety
 /// `blocks > 0`, `x` holds `16 * blocks` values and `pairs` `8 * blocks` words; the CPU
@@ -365,11 +399,10 @@ unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], blocks: usi
     // names.
     unsafe {
         asm!(
-            "vmov s8, {inv}",
-            "vmov s9, {nudge}",
+            "vmov s16, {inv}",
+            "vmov s17, {nudge}",
             "1:",
-            QUANTIZE_PAIRS_8!(),
-            QUANTIZE_PAIRS_8!(),
+            QUANTIZE_PAIRS_16!(),
             "subs {n}, {n}, #1",
             "bne 1b",
             x = inout(reg) x.as_ptr() => _,
@@ -384,7 +417,9 @@ unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], blocks: usi
             out("r3") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _,
             options(nostack),
         );
     }
