@@ -163,6 +163,7 @@ unsafe fn arm_dsp_dot_i8_2x1(x: &[i8], w0: &[i8], w1: &[i8], blocks: usize) -> (
 /// halves, low half first), which is what `SXTB16` makes of a weight word and of the
 /// same word rotated by 8. `pairs` holds `2 * x.len().div_ceil(4)` words; a partial last
 /// group is padded with zeros. Returns the scale.
+#[inline(never)] // out of line: inlined, its setup spills into the caller's row loop
 pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
     // max |x| as the bits of the magnitude: the order of non-negative floats is the order
     // of their bits; a NaN (bits above infinity's) sends the scan to the float fold,
