@@ -38,21 +38,6 @@ macro_rules! BLOCK {
     };
 }
 
-/// Bit 0 of a `BX` target selects Thumb: set on the bare-metal cores (Thumb only), clear
-/// on Armv7-A Linux (Arm code).
-#[cfg(target_os = "none")]
-macro_rules! ENTRY_STATE {
-    () => {
-        "orr r4, r4, #1"
-    };
-}
-#[cfg(not(target_os = "none"))]
-macro_rules! ENTRY_STATE {
-    () => {
-        "bic r4, r4, #1"
-    };
-}
-
 /// The SMLAD kernel: 8-byte blocks, weight rows in pairs.
 #[derive(Debug, Clone, Copy)]
 pub struct Smlad(());
@@ -620,22 +605,6 @@ unsafe fn arm_dsp_matvec_pairs(
     groups: usize,
     sums: *mut f32,
 ) {
-    /// The arguments, read by the asm through one register.
-    #[repr(C)]
-    struct Pass {
-        x: *const u32,
-        w: *const i8,
-        k: usize,
-        groups: usize,
-        sums: *mut f32,
-    }
-    let pass = Pass {
-        x: pairs.as_ptr(),
-        w,
-        k,
-        groups,
-        sums,
-    };
     // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
     // guarantee; the computed branch lands on a block boundary of the loop's body (the
@@ -646,10 +615,7 @@ unsafe fn arm_dsp_matvec_pairs(
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            "ldr r3, [r0, #8]",
-            "ldr r1, [r0, #12]",
-            "ldr lr, [r0, #16]",
-            "add r10, lr, r1, lsl #4",
+            "add r10, lr, r2, lsl #4",
             // passes of the loop per group: ceil(k / 64); the first one enters the
             // 16 blocks at block `(-k / 4) % 16`, so that all passes add up to `k / 4`
             "add r9, r3, #60",
@@ -661,19 +627,17 @@ unsafe fn arm_dsp_matvec_pairs(
             "adr r7, 11f",
             "sub r7, r7, r6",
             "mla r4, r5, r7, r6",
-            ENTRY_STATE!(),
-            "ldr r2, [r0]",
-            "ldr r1, [r0, #4]",
             "movs r5, #0",
             "movs r6, #0",
             "movs r7, #0",
             "mov r8, #0",
-            "push {{r2, r4, r5, r6, r7, r8, r9, r10}}",
+            "push {{r0, r4, r5, r6, r7, r8, r9, r10}}",
             // stack: x, entry, 0, 0, 0, 0, passes, end of sums
             "2:",
             "ldm sp, {{r0, r4, r8, r9, r10, r11, r12}}",
             "add r2, r1, r3, lsl #1",
-            "bx r4",
+            // a plain branch in both instruction sets (`ADR` gives bit 0 clear)
+            "mov pc, r4",
             // word-aligned (as the blocks' size is a multiple of 4): `ADR` to an unaligned
             // Thumb label may come out 2 bytes off
             ".p2align 2",
@@ -706,12 +670,12 @@ unsafe fn arm_dsp_matvec_pairs(
             "bne 2b",
             "add sp, sp, #32",
             "pop {{r4-r11}}",
-            inout("r0") &pass => _,
-            out("r1") _,
-            out("r2") _,
-            out("r3") _,
+            inout("r0") pairs.as_ptr() => _,
+            inout("r1") w => _,
+            inout("r2") groups => _,
+            inout("r3") k => _,
+            inout("lr") sums => _,
             out("r12") _,
-            out("lr") _,
         );
     }
 }
