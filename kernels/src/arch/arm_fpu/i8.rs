@@ -478,13 +478,13 @@ fn linear_i8_pairs(
         // values; `k` is a positive multiple of 4 and `n >= 4`; the target has the DSP
         // extension (build.rs).
         unsafe {
-            arm_dsp_matvec_pairs(pairs, values.as_ptr(), k, groups, y_row.as_mut_ptr());
+            arm_dsp_matvec_pairs(pairs.as_ptr(), values.as_ptr(), groups, k, y_row.as_mut_ptr());
             if !n.is_multiple_of(4) {
                 arm_dsp_matvec_pairs(
-                    pairs,
+                    pairs.as_ptr(),
                     values.as_ptr().wrapping_add((n - 4) * k),
-                    k,
                     1,
+                    k,
                     y_row.as_mut_ptr().wrapping_add(n - 4),
                 );
             }
@@ -599,10 +599,10 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// words; the CPU has the DSP extension and unaligned word loads.
 #[inline(never)] // two callers (all groups, then the `n % 4` tail group): one copy
 unsafe fn arm_dsp_matvec_pairs(
-    pairs: &[u32],
+    pairs: *const u32,
     w: *const i8,
-    k: usize,
     groups: usize,
+    k: usize,
     sums: *mut f32,
 ) {
     // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
@@ -670,7 +670,7 @@ unsafe fn arm_dsp_matvec_pairs(
             "bne 2b",
             "add sp, sp, #32",
             "pop {{r4-r11}}",
-            inout("r0") pairs.as_ptr() => _,
+            inout("r0") pairs => _,
             inout("r1") w => _,
             inout("r2") groups => _,
             inout("r3") k => _,
