@@ -151,19 +151,24 @@ unsafe fn arm_dsp_dot_i8_2x1(x: &[i8], w0: &[i8], w1: &[i8], blocks: usize) -> (
 #[inline(never)] // out of line: inlined, its setup spills into the caller's row loop
 pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
     // max |x| as the bits of the magnitude: the order of non-negative floats is the order
-    // of their bits; a NaN (bits above infinity's) sends the scan to the float fold,
-    // which skips NaN as `quantize_row` does. The asm loops take 16 values per
-    // iteration; the rest (none in the models' shapes) is done here value by value.
+    // of their bits; a NaN (bits above infinity's) sends it to a second scan that skips
+    // NaN, as `quantize_row`'s `f32::max` does. The asm takes whole blocks of 16 values;
+    // the rest (none in the models' shapes) is done here value by value.
     let blocks = x.len() / 16;
     let (head, rest) = x.split_at(16 * blocks);
-    let bits_max = rest.iter().fold(max_magnitude_bits(head), |m, &v| {
-        m.max(v.to_bits() & 0x7fff_ffff)
-    });
-    let amax = if bits_max > f32::INFINITY.to_bits() {
-        x.iter().fold(0.0f32, |m, &v| m.max(v.abs()))
-    } else {
-        f32::from_bits(bits_max)
-    };
+    let magnitude = |v: &f32| v.to_bits() & 0x7fff_ffff;
+    let mut bits_max = rest
+        .iter()
+        .map(magnitude)
+        .fold(max_magnitude_bits(head), u32::max);
+    if bits_max > f32::INFINITY.to_bits() {
+        bits_max = x
+            .iter()
+            .map(magnitude)
+            .filter(|&bits| bits <= f32::INFINITY.to_bits())
+            .fold(0, u32::max);
+    }
+    let amax = f32::from_bits(bits_max);
     if amax == 0.0 || !amax.is_finite() {
         pairs.fill(0);
         return if amax == 0.0 { 0.0 } else { amax };
@@ -597,13 +602,11 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
     };
     #[cfg(not(pf_arm_fpu))]
     let done = 0;
-    if done >= y_row.len() {
-        return;
-    }
-    let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
-    for (o, (dst, &sw)) in rest {
-        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
-        *dst = crate::frame::i8::dequantize(dst.to_bits() as i32, sx, sw, b);
+    for o in done..y_row.len() {
+        if let (Some(dst), Some(&sw)) = (y_row.get_mut(o), scales.get(o)) {
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            *dst = crate::frame::i8::dequantize(dst.to_bits() as i32, sx, sw, b);
+        }
     }
 }
 
