@@ -9,32 +9,43 @@ use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
+/// One weight row of [`BLOCK`]: its word loaded by `$load` (an addressing mode of `r1`
+/// or `r2`), split by `SXTB16` into `[b0, b2]` and `[b1, b3]`, both multiplied into the
+/// sum `$sum` against the activation pairs in `r4` and `r5`.
+macro_rules! ROW {
+    ($load:literal, $sum:literal) => {
+        concat!(
+            "ldr r6, ",
+            $load,
+            "\n",
+            "sxtb16 r7, r6, ror #8\n",
+            "sxtb16 r6, r6\n",
+            "smlad ",
+            $sum,
+            ", r4, r6, ",
+            $sum,
+            "\n",
+            "smlad ",
+            $sum,
+            ", r5, r7, ",
+            $sum,
+            "\n"
+        )
+    };
+}
+
 /// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
 /// pairs) against 4 weight rows (`r1`: row 0, `r1 + r3`: row 1, `r2`: row 2, `r2 + r3`:
 /// row 3), sums in r8-r11.
 macro_rules! BLOCK {
     () => {
-        "ldrd r4, r5, [r0], #8
-        ldr r6, [r1, r3]
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r9, r4, r6, r9
-        smlad r9, r5, r7, r9
-        ldr r6, [r1], #4
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r8, r4, r6, r8
-        smlad r8, r5, r7, r8
-        ldr r6, [r2, r3]
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r11, r4, r6, r11
-        smlad r11, r5, r7, r11
-        ldr r6, [r2], #4
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r10, r4, r6, r10
-        smlad r10, r5, r7, r10"
+        concat!(
+            "ldrd r4, r5, [r0], #8\n",
+            ROW!("[r1, r3]", "r9"),
+            ROW!("[r1], #4", "r8"),
+            ROW!("[r2, r3]", "r11"),
+            ROW!("[r2], #4", "r10"),
+        )
     };
 }
 
@@ -212,35 +223,36 @@ fn store_pairs(x: &[f32], inv: f32, pairs: &mut [u32]) {
     }
 }
 
-/// 8 values of [`max_magnitude_bits`] with one `LDM`, each `x << 1` kept when above the
-/// running maximum (`{m}`): 25 instructions.
+/// One value of [`max_magnitude_bits`] (in `$r`): `$r << 1` kept when above the running
+/// maximum (`{m}`), 3 instructions.
+macro_rules! MAX_MAGNITUDE_1 {
+    ($r:literal) => {
+        concat!(
+            "cmp {m}, ",
+            $r,
+            ", lsl #1\n",
+            "it lo\n",
+            "lsllo {m}, ",
+            $r,
+            ", #1\n"
+        )
+    };
+}
+
+/// 8 values of [`max_magnitude_bits`] with one `LDM`: 25 instructions.
 macro_rules! MAX_MAGNITUDE_8 {
     () => {
-        "ldmia {x}!, {{r2, r3, r4, r5, r8, r10, r12, lr}}
-        cmp {m}, r2, lsl #1
-        it lo
-        lsllo {m}, r2, #1
-        cmp {m}, r3, lsl #1
-        it lo
-        lsllo {m}, r3, #1
-        cmp {m}, r4, lsl #1
-        it lo
-        lsllo {m}, r4, #1
-        cmp {m}, r5, lsl #1
-        it lo
-        lsllo {m}, r5, #1
-        cmp {m}, r8, lsl #1
-        it lo
-        lsllo {m}, r8, #1
-        cmp {m}, r10, lsl #1
-        it lo
-        lsllo {m}, r10, #1
-        cmp {m}, r12, lsl #1
-        it lo
-        lsllo {m}, r12, #1
-        cmp {m}, lr, lsl #1
-        it lo
-        lsllo {m}, lr, #1"
+        concat!(
+            "ldmia {x}!, {{r2, r3, r4, r5, r8, r10, r12, lr}}\n",
+            MAX_MAGNITUDE_1!("r2"),
+            MAX_MAGNITUDE_1!("r3"),
+            MAX_MAGNITUDE_1!("r4"),
+            MAX_MAGNITUDE_1!("r5"),
+            MAX_MAGNITUDE_1!("r8"),
+            MAX_MAGNITUDE_1!("r10"),
+            MAX_MAGNITUDE_1!("r12"),
+            MAX_MAGNITUDE_1!("lr"),
+        )
     };
 }
 
