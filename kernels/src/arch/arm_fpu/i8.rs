@@ -9,7 +9,7 @@ use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
-/// One weight row of [`BLOCK`]: its word loaded by `$load` (an addressing mode of `r1`
+/// One weight row of `BLOCK`: its word loaded by `$load` (an addressing mode of `r1`
 /// or `r2`), split by `SXTB16` into `[b0, b2]` and `[b1, b3]`, both multiplied into the
 /// sum `$sum` against the activation pairs in `r4` and `r5`.
 macro_rules! ROW {
@@ -299,7 +299,7 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
 }
 
 /// Packs the fixed-point values `m` of 4 products (single registers `$a`-`$d`, see
-/// [`QUANTIZE_PAIRS_16`]) into one `STRD` of pairs: two `PKHBT` pack `[m0, m2]` and
+/// `QUANTIZE_PAIRS_16`) into one `STRD` of pairs: two `PKHBT` pack `[m0, m2]` and
 /// `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the halves' sign
 /// bits from `{k}` = `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)` with
 /// the sign of `m`: 9 instructions.
