@@ -631,7 +631,7 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// add up to `k` (one body for every `k`, no tail loop).
 ///
 /// # Safety
-/// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
+/// `k` is a positive multiple of 4, `groups > 0`, `pairs` points at `k / 2` readable words,
 /// `w` points at `4 * groups * k` readable bytes and `sums` at `4 * groups` writable
 /// words; the CPU has the DSP extension and unaligned word loads.
 #[inline(never)] // two callers (all groups, then the `n % 4` tail group): one copy
