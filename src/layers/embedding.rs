@@ -33,7 +33,7 @@ pub(crate) fn embed(
     let d = config.dims.d_model;
     let vocab = table.len() / d.max(1);
     let scale = if config.scale_embeddings {
-        libm::sqrtf(d as f32)
+        picoformer_kernels::sqrt(d as f32)
     } else {
         1.0
     };
