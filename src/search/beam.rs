@@ -139,19 +139,15 @@ struct BeamParts<'p> {
     slot_temp: &'p mut [u32],
 }
 
-/// The next `n` elements of `T` (made of 4-byte words) from `rest`, which then starts
-/// past them rounded up to 16 bytes (as `Arena` carves).
-fn take<'p, T: bytemuck::Pod>(rest: &mut &'p mut [u32], n: usize) -> Result<&'p mut [T]> {
-    let words = n
-        .checked_mul(core::mem::size_of::<T>() / 4)
-        .ok_or(Error::SizeOverflow)?;
-    let rounded = words.checked_add(3).ok_or(Error::SizeOverflow)? / 4 * 4;
-    let (head, tail) = core::mem::take(rest)
-        .split_at_mut_checked(rounded)
-        .ok_or(Error::SizeOverflow)?;
+/// The next `words` words of `rest`, which then starts past them rounded up to 16 bytes
+/// (as `Arena` carves). `None` past the end (the carving is sized so that it is not).
+/// Out of line: `split` calls it for each part.
+#[inline(never)]
+fn take<'p>(rest: &mut &'p mut [u32], words: usize) -> Option<&'p mut [u32]> {
+    let rounded = words.checked_add(3)? / 4 * 4;
+    let (head, tail) = core::mem::take(rest).split_at_mut_checked(rounded)?;
     *rest = tail;
-    let head = head.get_mut(..words).ok_or(Error::SizeOverflow)?;
-    bytemuck::try_cast_slice_mut(head).map_err(|_| Error::SizeOverflow)
+    head.get_mut(..words)
 }
 
 impl<'s> BeamState<'s> {
@@ -250,21 +246,29 @@ impl<'s> BeamState<'s> {
 }
 
 /// Splits the state's `words` into its parts (see [`BeamState`]).
+#[inline(never)]
 fn split(words: &mut [u32], b: usize, t: usize, slot_len: usize) -> Result<BeamParts<'_>> {
     let history = b.checked_mul(t).ok_or(Error::SizeOverflow)?;
+    let candidates = b.checked_mul(2).ok_or(Error::SizeOverflow)?;
     let mut rest = words;
+    let mut next = |words| take(&mut rest, words).ok_or(Error::SizeOverflow);
     Ok(BeamParts {
-        live_tokens: take(&mut rest, history)?,
-        live_scores: take(&mut rest, b)?,
-        parents: take(&mut rest, b)?,
-        reorder: take(&mut rest, b)?,
-        step_tokens: take(&mut rest, b)?,
-        candidates: take(&mut rest, b.checked_mul(2).ok_or(Error::SizeOverflow)?)?,
-        done_tokens: take(&mut rest, history)?,
-        done: take(&mut rest, b)?,
-        token_temp: take(&mut rest, t)?,
-        slot_temp: take(&mut rest, slot_len)?,
+        live_tokens: next(history)?,
+        live_scores: bytemuck::must_cast_slice_mut(next(b)?),
+        parents: next(b)?,
+        reorder: next(b)?,
+        step_tokens: next(b)?,
+        candidates: cast(next(candidates.saturating_mul(3))?)?,
+        done_tokens: next(history)?,
+        done: cast(next(b.saturating_mul(2))?)?,
+        token_temp: next(t)?,
+        slot_temp: next(slot_len)?,
     })
+}
+
+/// Words as elements of `T`, a type made of 4-byte words.
+fn cast<T: bytemuck::Pod>(words: &mut [u32]) -> Result<&mut [T]> {
+    bytemuck::try_cast_slice_mut(words).map_err(|_| Error::SizeOverflow)
 }
 
 /// Scores every (live hypothesis, token) from the logits `[live, V]` (turned into
