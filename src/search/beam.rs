@@ -109,10 +109,16 @@ struct BeamState<'s> {
     t: usize,
     /// `[T, D]`: elements of one cache slot.
     slot_len: usize,
+    finished: Finished,
+}
+
+/// How many hypotheses finished.
+#[derive(Clone, Copy)]
+struct Finished {
     /// How many rows of `done` hold a hypothesis.
-    done_stored: usize,
-    /// How many hypotheses finished in all (the stopping rule counts them).
-    done_total: usize,
+    stored: usize,
+    /// How many finished in all (the stopping rule counts them).
+    total: usize,
 }
 
 /// The parts of the beam-search state.
@@ -157,8 +163,10 @@ impl<'s> BeamState<'s> {
             beams: plan.beams,
             t: plan.t,
             slot_len: plan.slot_len().ok_or(Error::SizeOverflow)?,
-            done_stored: 0,
-            done_total: 0,
+            finished: Finished {
+                stored: 0,
+                total: 0,
+            },
         })
     }
 
@@ -197,50 +205,54 @@ impl<'s> BeamState<'s> {
         }
         Ok(parts.step_tokens.get(..live).unwrap_or(&[]))
     }
+}
 
-    /// Records live hypothesis `parent`'s first `prefix` tokens, then `last` (if any), as
-    /// finished with normalised score `score`. Keeps the best B; ties keep finishing order.
-    #[inline(never)]
-    fn finish(&mut self, parent: usize, prefix: usize, last: Option<u32>, score: f32) {
-        self.done_total += 1;
-        let before = self.done_stored;
-        let t = self.t;
-        let Ok(parts) = split(&mut *self.words, self.beams, t, self.slot_len) else {
-            return;
-        };
-        let entry = Done {
-            score,
-            len: (prefix + usize::from(last.is_some())) as u32,
-        };
-        let (stored, at) = insert_sorted(parts.done, before, entry, |d| d.score);
-        self.done_stored = stored;
-        let Some(at) = at else {
-            return; // not among the best B
-        };
-        // Move the token rows the same way `insert_sorted` moved the entries: the row
-        // at `end` (dropped, or the free one past the stored) comes round to `at`.
-        let end = before.min(parts.done.len().saturating_sub(1));
-        for column in 0..t {
-            let mut carry = parts
-                .done_tokens
-                .get(end * t + column)
-                .copied()
-                .unwrap_or(0);
-            for row in at..=end {
-                if let Some(slot) = parts.done_tokens.get_mut(row * t + column) {
-                    core::mem::swap(slot, &mut carry);
-                }
+/// Records live hypothesis `parent`'s first `prefix` tokens, then `last` (if any), as
+/// finished with normalised score `score`. Keeps the best B; ties keep finishing order.
+#[inline(never)]
+fn finish(
+    parts: &mut BeamParts,
+    finished: &mut Finished,
+    t: usize,
+    parent: usize,
+    prefix: usize,
+    last: Option<u32>,
+    score: f32,
+) {
+    finished.total += 1;
+    let before = finished.stored;
+    let entry = Done {
+        score,
+        len: (prefix + usize::from(last.is_some())) as u32,
+    };
+    let (stored, at) = insert_sorted(parts.done, before, entry, |d| d.score);
+    finished.stored = stored;
+    let Some(at) = at else {
+        return; // not among the best B
+    };
+    // Move the token rows the same way `insert_sorted` moved the entries: the row
+    // at `end` (dropped, or the free one past the stored) comes round to `at`.
+    let end = before.min(parts.done.len().saturating_sub(1));
+    for column in 0..t {
+        let mut carry = parts
+            .done_tokens
+            .get(end * t + column)
+            .copied()
+            .unwrap_or(0);
+        for row in at..=end {
+            if let Some(slot) = parts.done_tokens.get_mut(row * t + column) {
+                core::mem::swap(slot, &mut carry);
             }
         }
-        let source = parts
-            .live_tokens
-            .get(parent * t..parent * t + prefix)
-            .unwrap_or(&[]);
-        if let Some(row) = parts.done_tokens.get_mut(at * t..(at + 1) * t) {
-            copy(row, source);
-            if let (Some(slot), Some(token)) = (row.get_mut(prefix), last) {
-                *slot = token;
-            }
+    }
+    let source = parts
+        .live_tokens
+        .get(parent * t..parent * t + prefix)
+        .unwrap_or(&[]);
+    if let Some(row) = parts.done_tokens.get_mut(at * t..(at + 1) * t) {
+        copy(row, source);
+        if let (Some(slot), Some(token)) = (row.get_mut(prefix), last) {
+            *slot = token;
         }
     }
 }
@@ -323,7 +335,8 @@ fn insert_sorted<T: Copy>(
     // Shift `at..` down by one, the last entry (or the free one past `count`) falling off:
     // one carried entry, not `rotate_right` (whose `memmove` is 1.5 KiB of firmware code).
     let mut carry = item;
-    for entry in list.iter_mut().take(count + 1).skip(at) {
+    let end = (count + 1).min(list.len());
+    for entry in list.get_mut(at..end).unwrap_or(&mut []) {
         core::mem::swap(entry, &mut carry);
     }
     ((count + 1).min(list.len()), Some(at))
@@ -378,7 +391,7 @@ pub(crate) fn beam_search<'s>(
         Err(e) => return Err(*e),
     };
     decode_beams(model, &plan, prefix, params, session, state)?;
-    let count = state.done_stored.min(params.top);
+    let count = state.finished.stored.min(params.top);
     let (_, state) = started?;
     let (tokens, done) = state.into_finished()?;
     Ok(Hypotheses {
@@ -488,13 +501,20 @@ fn advance(
         position,
         eos,
     } = at;
-    let parts = state.parts()?;
+    let BeamState {
+        words,
+        beams,
+        slot_len,
+        finished,
+        ..
+    } = state;
+    let mut parts = split(words, *beams, t, *slot_len)?;
     let count = collect_candidates(parts.candidates, parts.live_scores, logits, live, plan.v);
 
     // Walk the candidates: eos in the top B finishes, others fill the new live set.
     let mut next_live = 0;
     for rank in 0..count {
-        let Some(&c) = state.parts()?.candidates.get(rank) else {
+        let Some(&c) = parts.candidates.get(rank) else {
             break;
         };
         if next_live == beam {
@@ -503,11 +523,18 @@ fn advance(
         if c.token == eos {
             if rank < beam {
                 let score = c.score / length_penalty(step + 1, params.alpha);
-                state.finish(c.beam as usize, step, Some(eos), score);
+                finish(
+                    &mut parts,
+                    finished,
+                    t,
+                    c.beam as usize,
+                    step,
+                    Some(eos),
+                    score,
+                );
             }
         } else {
             // The walk has read every live score it needs: overwrite in place.
-            let parts = state.parts()?;
             let slots = (
                 parts.parents.get_mut(next_live),
                 parts.step_tokens.get_mut(next_live),
@@ -519,12 +546,11 @@ fn advance(
             next_live += 1;
         }
     }
-    if state.done_total >= beam || next_live == 0 {
+    if finished.total >= beam || next_live == 0 {
         return Ok(0);
     }
 
     // The new live set: reorder histories and caches in place, append the tokens.
-    let parts = state.parts()?;
     let parents = parts.parents.get(..next_live).unwrap_or(&[]);
     gather_in_place(
         parts.live_tokens,
@@ -553,13 +579,16 @@ fn advance(
     if step + 1 == params.max_len {
         let penalty = length_penalty(params.max_len, params.alpha);
         for i in 0..next_live {
-            let score = state
-                .parts()?
-                .live_scores
-                .get(i)
-                .copied()
-                .unwrap_or(f32::NAN);
-            state.finish(i, params.max_len, None, score / penalty);
+            let score = parts.live_scores.get(i).copied().unwrap_or(f32::NAN);
+            finish(
+                &mut parts,
+                finished,
+                t,
+                i,
+                params.max_len,
+                None,
+                score / penalty,
+            );
         }
         return Ok(0);
     }
