@@ -704,7 +704,33 @@ fn copy_slot(buf: &mut [u32], from: usize, to: usize, stride: usize, used: usize
 
 #[cfg(test)]
 mod tests {
-    use super::{gather_in_place, insert_sorted};
+    use super::{gather_in_place, insert_sorted, split};
+    use crate::config::WeightType;
+    use crate::scratch::Plan;
+
+    #[test]
+    fn the_state_splits_into_exactly_the_region_the_scratch_formula_counts() {
+        let mut words = [0u32; 4096];
+        for (beams, t, d) in [(1, 1, 1), (4, 7, 8), (5, 12, 16), (3, 10, 6)] {
+            let plan = Plan {
+                d,
+                f: 4,
+                s: 3,
+                t,
+                v: 10,
+                ld: 2,
+                beams,
+                rows: beams,
+                beam_search: true,
+                stem: false,
+                weights: WeightType::F32,
+            };
+            let len = plan.beam_state().unwrap();
+            let slot_len = plan.slot_len().unwrap();
+            assert!(split(&mut words[..len], beams, t, slot_len).is_ok());
+            assert!(split(&mut words[..len - 1], beams, t, slot_len).is_err());
+        }
+    }
 
     #[test]
     fn insert_sorted_keeps_ties_in_arrival_order_and_drops_the_worst() {
