@@ -347,6 +347,7 @@ fn insert_sorted<T: Copy>(
 /// add 1.5 KiB of firmware code. The base is at least 1 and alpha finite and >= 0, so
 /// both are in range; alpha = 0 gives exactly 1, and otherwise the result is within a
 /// few ulps of `powf`'s.
+#[inline(never)] // two callers; inlined, each would carry the two libm calls
 fn length_penalty(n: usize, alpha: f32) -> f32 {
     libm::expf(alpha * libm::logf((5.0 + n as f32) / 6.0))
 }
