@@ -179,7 +179,7 @@ impl fmt::Display for Error {
             }
             Error::BadMagic => write!(f, "not a picoformer model blob (bad magic)"),
             Error::UnsupportedVersion { found } => {
-                write!(f, "unsupported model blob version {found} (this build reads version {})", crate::version::BLOB_VERSION)
+                write!(f, "unsupported model blob version {found} (this build reads versions {} to {})", crate::version::MIN_BLOB_VERSION, crate::version::BLOB_VERSION)
             }
             Error::UnsupportedDtype { found } => {
                 write!(f, "unsupported weight dtype code {found} (this build reads f32 = 0, f16 = 1, i8 = 2)")

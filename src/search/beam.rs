@@ -314,7 +314,8 @@ fn decode_beams(
     let config = model.config();
     let vocab = config.dims.tgt_vocab;
     let mut work = DecoderWork::carve(&plan, &mut *session.work)?;
-    let (beam, t, d) = (params.beam, plan.t, plan.d);
+    // `d`: the width of a cached key/value row (`n_kv_heads D / H`).
+    let (beam, t, d) = (params.beam, plan.t, plan.kv);
     let eos = config.eos_id;
     // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
     let (&first, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
