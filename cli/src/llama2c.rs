@@ -45,6 +45,10 @@ pub struct Llama2cOptions {
     pub bos_id: u32,
     /// End-of-sequence id, where generation stops (llama's sentencepiece: 2).
     pub eos_id: u32,
+    /// Store the q/k weight rows in Hugging Face's order ([`rotate_half_rows`]) with the
+    /// rotate-half pairing ([`Positional::RopeHalf`]): the same model, computed the way
+    /// `LlamaForCausalLM` does.
+    pub rotate_half: bool,
 }
 
 impl Default for Llama2cOptions {
@@ -54,6 +58,7 @@ impl Default for Llama2cOptions {
             norm_eps: 1e-5,
             bos_id: 1,
             eos_id: 2,
+            rotate_half: false,
         }
     }
 }
@@ -202,7 +207,11 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
         },
         norm: Norm::Pre,
         activation: Activation::Silu,
-        positional: Positional::Rope,
+        positional: if options.rotate_half {
+            Positional::RopeHalf
+        } else {
+            Positional::Rope
+        },
         layer_norm_eps: options.norm_eps,
         norm_kind: NormKind::RmsNorm,
         rope_theta: options.rope_theta,
@@ -223,7 +232,20 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
             [&w1[rows.clone()], &w3[rows]].concat()
         })
         .collect();
-    let per_layer = |name: &str, layer: usize, n: usize| -> &[f32] { &tensors[name][layer * n..(layer + 1) * n] };
+    let per_layer = |name: &str, layer: usize, n: usize| -> &[f32] {
+        &tensors[name][layer * n..(layer + 1) * n]
+    };
+    // Rotate-half: q/k rows permuted per layer as Hugging Face's converter does.
+    let permuted = |name: &str, rows: usize, heads: usize| -> Vec<Vec<f32>> {
+        (0..l)
+            .map(|layer| rotate_half_rows(per_layer(name, layer, rows * d), heads, d))
+            .collect()
+    };
+    let (wq_half, wk_half) = if options.rotate_half {
+        (permuted("wq", d, h.n_heads), permuted("wk", kvd, h.n_kv_heads))
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let blob = write_blob(&config, |_, slot| {
         let layer = slot.layer;
         Some(match slot.kind {
@@ -231,6 +253,8 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
             K::OutWeight => tensors.get("wcls").copied()?,
             K::DecNormGamma => tensors["rms_final"],
             K::DecNorm1Gamma => per_layer("rms_att", layer, d),
+            K::DecSelfQWeight if options.rotate_half => wq_half.get(layer)?.as_slice(),
+            K::DecSelfKWeight if options.rotate_half => wk_half.get(layer)?.as_slice(),
             K::DecSelfQWeight => per_layer("wq", layer, d * d),
             K::DecSelfKWeight => per_layer("wk", layer, kvd * d),
             K::DecSelfVWeight => per_layer("wv", layer, kvd * d),
@@ -243,6 +267,26 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
     })
     .map_err(anyhow::Error::msg)?;
     Ok(blob)
+}
+
+/// The rows of a q or k projection `[heads * dk, cols]` reordered from adjacent rotary
+/// pairs to rotate-half pairs, as Hugging Face's `convert_llama_weights_to_hf.py`
+/// permutes them: in each head, output row `t * dk/2 + j` is input row `2j + t`.
+pub fn rotate_half_rows(w: &[f32], heads: usize, cols: usize) -> Vec<f32> {
+    let rows = w.len() / cols.max(1);
+    let dk = rows / heads.max(1);
+    let half = dk / 2;
+    let mut out = vec![0.0; w.len()];
+    for head in 0..heads {
+        for j in 0..half {
+            for t in 0..2 {
+                let from = (head * dk + 2 * j + t) * cols;
+                let to = (head * dk + t * half + j) * cols;
+                out[to..to + cols].copy_from_slice(&w[from..from + cols]);
+            }
+        }
+    }
+    out
 }
 
 /// The stored `cos`/`sin` tables `[seq_len, dk/2]` agree with `rope_theta`.

@@ -76,6 +76,10 @@ pub struct Args {
     /// llama2c: end-of-sequence token id (generation stops there).
     #[arg(long, default_value_t = 2)]
     eos_id: u32,
+    /// llama2c: store the q/k rows in Hugging Face's order and rotate half-dimension
+    /// pairs (the same outputs; for comparing against `LlamaForCausalLM`).
+    #[arg(long)]
+    rotate_half: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -90,6 +94,7 @@ pub fn run(args: Args) -> Result<()> {
         norm_eps,
         bos_id,
         eos_id,
+        rotate_half,
     } = args;
     let read_config = || -> Result<String> {
         let path = config.as_ref().context("this format needs --config")?;
@@ -130,6 +135,7 @@ pub fn run(args: Args) -> Result<()> {
                 norm_eps,
                 bos_id,
                 eos_id,
+                rotate_half,
             };
             let blob = llama2c::convert_llama2c(&bytes, &options).with_context(converting)?;
             (blob, Vec::new())
