@@ -371,7 +371,7 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     };
     let mul = |a: usize, b: usize| a.checked_mul(b).ok_or(Error::SizeOverflow);
     let (dm, f) = (d.d_model, d.d_ff);
-    let gate = d.feed_forward.hidden_factor();
+    let (kv_width, gate) = (kv_rows(d), gate_factor(d));
     let mul3 = |a: usize, b: usize, c: usize| mul(a, b).and_then(|ab| mul(ab, c));
     let (enc, dec) = (config.has_encoder(), config.has_decoder());
     let stem = enc && d.stem_channels > 0;
@@ -408,8 +408,8 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         | K::DecSelfQWeight
         | K::DecSelfOutWeight => (mul(dm, dm)?, Req),
         // Grouped-query attention: `n_kv_heads` key/value heads.
-        K::DecSelfKWeight | K::DecSelfVWeight => (mul(d.kv_width(), dm)?, Req),
-        K::DecSelfKBias | K::DecSelfVBias => (d.kv_width(), Opt),
+        K::DecSelfKWeight | K::DecSelfVWeight => (mul(kv_width, dm)?, Req),
+        K::DecSelfKBias | K::DecSelfVBias => (kv_width, Opt),
         K::DecCrossQWeight | K::DecCrossKWeight | K::DecCrossVWeight | K::DecCrossOutWeight => {
             (mul(dm, dm)?, when(enc, Req))
         }
@@ -443,6 +443,27 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     }))
 }
 
+/// Rows of the decoder's self-attention key/value projections: [`Dims::kv_width`]. A
+/// build without the `llama` feature loads only models with as many key/value heads as
+/// query heads (validation refuses others), where that is `d_model`: no division linked.
+const fn kv_rows(dims: &Dims) -> usize {
+    if cfg!(feature = "llama") {
+        dims.kv_width()
+    } else {
+        dims.d_model
+    }
+}
+
+/// Rows of the first feed-forward matrix per `d_ff`: 2 for a gated network (feature
+/// `llama`; builds without it load only plain networks, as [`kv_rows`]).
+const fn gate_factor(dims: &Dims) -> usize {
+    if cfg!(feature = "llama") {
+        dims.feed_forward.hidden_factor()
+    } else {
+        1
+    }
+}
+
 /// Rows (output features) of a weight matrix stored in the blob's dtype, `None` for every
 /// other tensor (which is f32 in every blob).
 pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
@@ -459,8 +480,8 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
         | K::DecCrossOutWeight
         | K::EncFfnW2
         | K::DecFfnW2 => Some(dims.d_model),
-        K::DecSelfKWeight | K::DecSelfVWeight => Some(dims.kv_width()),
-        K::EncFfnW1 | K::DecFfnW1 => Some(dims.d_ff.saturating_mul(dims.feed_forward.hidden_factor())),
+        K::DecSelfKWeight | K::DecSelfVWeight => Some(kv_rows(dims)),
+        K::EncFfnW1 | K::DecFfnW1 => Some(dims.d_ff.saturating_mul(gate_factor(dims))),
         K::OutWeight => Some(dims.tgt_vocab),
         _ => None,
     }
@@ -532,7 +553,18 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         return Err(Error::UnsupportedVersion { found: version });
     }
     let v3 = version >= 3;
-    let v3_word = |offset| if v3 { read_u32(blob, offset) } else { Ok(0) };
+    // Version 3 exists for the llama family's fields alone (the writer keeps every other
+    // model at version 2): without the feature, its parsing is not even compiled.
+    if v3 && !cfg!(feature = "llama") {
+        return Err(Error::FeatureDisabled { feature: "llama" });
+    }
+    let v3_word = |offset| {
+        if cfg!(feature = "llama") && v3 {
+            read_u32(blob, offset)
+        } else {
+            Ok(0)
+        }
+    };
     read_dtype(blob)?;
     let dims = Dims {
         d_model: read_usize(blob, 24)?,
@@ -546,15 +578,14 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         max_tgt_len: read_usize(blob, 56)?,
         type_vocab: read_usize(blob, 100)?,
         stem_channels: read_usize(blob, 104)?,
-        n_kv_heads: if v3 {
+        n_kv_heads: if cfg!(feature = "llama") && v3 {
             read_usize(blob, 108)?
         } else {
             read_usize(blob, 28)?
         },
-        feed_forward: FeedForward::from_code(v3_word(116)?)
-            .ok_or(Error::InvalidConfig {
-                reason: "unknown feed-forward code",
-            })?,
+        feed_forward: FeedForward::from_code(v3_word(116)?).ok_or(Error::InvalidConfig {
+            reason: "unknown feed-forward code",
+        })?,
     };
     let invalid = |reason| Error::InvalidConfig { reason };
     let flags = read_u32(blob, 76)?;
@@ -739,6 +770,7 @@ impl Features {
     /// The feature a model needs that these lack, if any, by its cargo name (checked at
     /// load, so no call can reach code that is not there). `positions_stored`: a
     /// sinusoidal model stores its position tables.
+    #[inline(always)]
     pub const fn missing_for(
         self,
         config: &Config,

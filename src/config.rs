@@ -76,6 +76,8 @@ impl NormKind {
 /// Shape of the position-wise feed-forward network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+// A whole word: `Dims` stays a run of words, which firmware copies without `memcpy`.
+#[repr(u32)]
 pub enum FeedForward {
     /// `W2 act(W1 x + b1) + b2`, `W1 [F, D]` (the paper).
     Plain = 0,
@@ -373,10 +375,19 @@ impl Config {
         if self.tie_output && d.n_decoder_layers > 0 && d.tgt_vocab == 0 {
             return bad("tie_output needs a target embedding");
         }
-        self.validate_llama()
+        #[cfg(feature = "llama")]
+        return self.validate_llama();
+        // Without the feature there is no llama code to check the fields for.
+        #[cfg(not(feature = "llama"))]
+        if self.uses_llama_layers() {
+            return Err(Error::FeatureDisabled { feature: "llama" });
+        }
+        #[cfg(not(feature = "llama"))]
+        Ok(())
     }
 
     /// The rules of the llama family's options (all of them decoder-only in this engine).
+    #[cfg(feature = "llama")]
     fn validate_llama(&self) -> Result<()> {
         let d = &self.dims;
         let bad = |reason| Err(Error::InvalidConfig { reason });

@@ -156,7 +156,7 @@ pub fn write_blob_as<'t>(
         out[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
     };
     let dim = |v: usize| v as u32; // validate() bounds every dimension by 2^20
-    // Version 3 only for what version 2 cannot say: every other model's blob stays as it was.
+                                   // Version 3 only for what version 2 cannot say: every other model's blob stays as it was.
     put(8, if config.needs_blob_v3() { VERSION } else { 2 });
     put(12, header_len as u32);
     put(16, blob_len);

@@ -71,9 +71,9 @@ impl ConfigJson {
             "relu" => Activation::Relu,
             "gelu" => Activation::Gelu,
             "silu" => Activation::Silu,
-            other => anyhow::bail!(
-                "activation must be \"relu\", \"gelu\" or \"silu\", not {other:?}"
-            ),
+            other => {
+                anyhow::bail!("activation must be \"relu\", \"gelu\" or \"silu\", not {other:?}")
+            }
         };
         let positional = match self.positional.as_str() {
             "sinusoidal" => Positional::Sinusoidal,

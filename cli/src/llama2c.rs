@@ -92,12 +92,31 @@ fn read_header(bytes: &[u8]) -> Result<Header> {
         "llama2.c checkpoint truncated: the header needs {HEADER_BYTES} bytes, the file has {}",
         bytes.len()
     );
-    let field = |i: usize| i32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]]);
-    let names = ["dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads", "vocab_size", "seq_len"];
+    let field = |i: usize| {
+        i32::from_le_bytes([
+            bytes[4 * i],
+            bytes[4 * i + 1],
+            bytes[4 * i + 2],
+            bytes[4 * i + 3],
+        ])
+    };
+    let names = [
+        "dim",
+        "hidden_dim",
+        "n_layers",
+        "n_heads",
+        "n_kv_heads",
+        "vocab_size",
+        "seq_len",
+    ];
     let mut values = [0usize; 7];
     for (i, name) in names.iter().enumerate() {
         let v = field(i);
-        let magnitude = if i == 5 { v.unsigned_abs() } else { v.max(0) as u32 };
+        let magnitude = if i == 5 {
+            v.unsigned_abs()
+        } else {
+            v.max(0) as u32
+        };
         ensure!(
             (i == 5 && v != 0) || v > 0,
             "llama2.c header field {name} is {v}, must be {}",
@@ -106,7 +125,10 @@ fn read_header(bytes: &[u8]) -> Result<Header> {
         values[i] = magnitude as usize;
     }
     let [dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab, seq_len] = values;
-    ensure!(dim % n_heads == 0, "llama2.c header: dim {dim} is not a multiple of n_heads {n_heads}");
+    ensure!(
+        dim % n_heads == 0,
+        "llama2.c header: dim {dim} is not a multiple of n_heads {n_heads}"
+    );
     ensure!(
         n_kv_heads <= n_heads && n_heads % n_kv_heads == 0,
         "llama2.c header: n_heads {n_heads} is not a multiple of n_kv_heads {n_kv_heads}"
@@ -187,7 +209,12 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
         tensors.insert(name, &data[at..at + n]);
         at += n;
     }
-    check_rope_tables(&h, tensors["freq_cis_real"], tensors["freq_cis_imag"], options.rope_theta)?;
+    check_rope_tables(
+        &h,
+        tensors["freq_cis_real"],
+        tensors["freq_cis_imag"],
+        options.rope_theta,
+    )?;
 
     let config = Config {
         dims: Dims {
@@ -242,7 +269,10 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
             .collect()
     };
     let (wq_half, wk_half) = if options.rotate_half {
-        (permuted("wq", d, h.n_heads), permuted("wk", kvd, h.n_kv_heads))
+        (
+            permuted("wq", d, h.n_heads),
+            permuted("wk", kvd, h.n_kv_heads),
+        )
     } else {
         (Vec::new(), Vec::new())
     };
@@ -302,7 +332,7 @@ fn check_rope_tables(h: &Header, real: &[f32], imag: &[f32], rope_theta: f32) ->
             let diff = (f64::from(real[at]) - angle.cos())
                 .abs()
                 .max((f64::from(imag[at]) - angle.sin()).abs());
-            if !(diff <= worst.0) {
+            if diff.is_nan() || diff > worst.0 {
                 worst = (diff, position, i);
             }
         }

@@ -66,10 +66,19 @@ fn llama_cases() -> Vec<LlamaCase> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_root())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("llama_"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("llama_")
+        })
         .collect();
     dirs.sort();
-    assert_eq!(dirs.len(), 3, "expected the three llama golden cases, found {dirs:?}");
+    assert_eq!(
+        dirs.len(),
+        3,
+        "expected the three llama golden cases, found {dirs:?}"
+    );
     dirs.into_iter()
         .map(|dir| LlamaCase {
             name: dir.file_name().unwrap().to_string_lossy().into_owned(),
@@ -232,7 +241,11 @@ fn cli_converts_and_generates_the_reference_tokens() {
             "--rope-theta",
             &theta,
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let prompt: Vec<String> = e.prompt.iter().map(u32::to_string).collect();
         let prompt = prompt.join(",");
         let steps = e.steps.to_string();
@@ -245,7 +258,11 @@ fn cli_converts_and_generates_the_reference_tokens() {
             &steps,
         ];
         let out = picoformer(&[&args[..], &["--json"]].concat());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(
             json,
@@ -294,8 +311,14 @@ fn bad_checkpoints_are_refused_with_specific_errors() {
     versioned.extend_from_slice(&2i32.to_le_bytes());
     versioned.resize(256, 0);
     let cases: Vec<(Vec<u8>, &str)> = vec![
-        (versioned, "versioned checkpoint (magic \"ak42\", version 2) is not supported"),
-        (good[..20].to_vec(), "the header needs 28 bytes, the file has 20"),
+        (
+            versioned,
+            "versioned checkpoint (magic \"ak42\", version 2) is not supported",
+        ),
+        (
+            good[..20].to_vec(),
+            "the header needs 28 bytes, the file has 20",
+        ),
         (good[..100].to_vec(), "(tensor token_embedding is cut off)"),
         (good[..good.len() - 4].to_vec(), "is cut off"),
         ([&good[..], &[0u8; 8]].concat(), "has 8 bytes after the"),
@@ -339,9 +362,17 @@ fn bad_version_3_fields_are_refused() {
         (116, 2, "unknown feed-forward code"),
         (120, f32::NAN.to_bits(), "rope_theta must be finite and > 0"),
         (120, 0, "rope_theta must be finite and > 0"),
-        (120, (-1.0f32).to_bits(), "rope_theta must be finite and > 0"),
+        (
+            120,
+            (-1.0f32).to_bits(),
+            "rope_theta must be finite and > 0",
+        ),
         (124, 1, "reserved header word 124 is not zero"),
-        (64, 0, "a gated feed-forward network needs the silu activation"),
+        (
+            64,
+            0,
+            "a gated feed-forward network needs the silu activation",
+        ),
     ];
     for (at, value, reason) in reasons {
         let blob = edit(at, value);
@@ -379,7 +410,12 @@ fn version_2_blobs_are_written_and_read() {
     }
     assert!(seen > 0);
     for case in common::golden_cases() {
-        assert_eq!(&case.blob.as_slice()[8..12], &2u32.to_le_bytes(), "{}", case.name);
+        assert_eq!(
+            &case.blob.as_slice()[8..12],
+            &2u32.to_le_bytes(),
+            "{}",
+            case.name
+        );
     }
     let llama = llama_cases()[0].blob(false);
     assert_eq!(&llama.as_slice()[8..12], &3u32.to_le_bytes());

@@ -36,7 +36,13 @@ pub(crate) fn silu(x: f32) -> f32 {
 /// `theta_i = rope_theta^(-2i/dk)`: `(a, b) -> (a cos - b sin, a sin + b cos)`. The pair
 /// is `(2i, 2i+1)` for [`Positional::Rope`] (llama2.c, Meta) and `(i, i + dk/2)` for
 /// [`Positional::RopeHalf`] (Hugging Face). Other positionals leave `row` unchanged.
-pub(crate) fn rope(row: &mut [f32], dk: usize, position: usize, rope_theta: f32, pairing: Positional) {
+pub(crate) fn rope(
+    row: &mut [f32],
+    dk: usize,
+    position: usize,
+    rope_theta: f32,
+    pairing: Positional,
+) {
     let half = dk / 2;
     if half == 0 || !pairing.is_rope() {
         return;
@@ -96,9 +102,7 @@ pub(crate) fn self_attention(
     }
     let (theta, pairing) = (config.rope_theta, config.positional);
     k::quant::linear(input, w.q, w.q_bias, d, q, act);
-    let projected = tmp
-        .get_mut(..n * kv_width)
-        .ok_or(Error::SizeOverflow)?;
+    let projected = tmp.get_mut(..n * kv_width).ok_or(Error::SizeOverflow)?;
     let slot_len = cache.slot_len;
     for (is_key, cached, weights, bias) in [
         (true, &mut *cache.keys, w.k, w.k_bias),

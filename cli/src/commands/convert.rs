@@ -129,7 +129,10 @@ pub fn run(args: Args) -> Result<()> {
             (blob, Vec::new())
         }
         Format::Llama2c => {
-            ensure!(config.is_none(), "llama2c reads its config from the checkpoint");
+            ensure!(
+                config.is_none(),
+                "llama2c reads its config from the checkpoint"
+            );
             let options = llama2c::Llama2cOptions {
                 rope_theta,
                 norm_eps,
