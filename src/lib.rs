@@ -51,7 +51,8 @@ pub use probe::{AttentionKind, AttentionProbe};
 pub use scratch::{
     beam_scratch_bytes, beam_scratch_bytes_for, encode_scratch_bytes, encode_scratch_bytes_for,
     forward_scratch_bytes, forward_scratch_bytes_for, greedy_scratch_bytes,
-    greedy_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
+    greedy_scratch_bytes_for, sample_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK,
+    MAX_BEAM,
 };
-pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis};
+pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis, SamplingParams};
 pub use static_model::{StaticModel, WeightElement};

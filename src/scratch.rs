@@ -354,6 +354,15 @@ pub const fn beam_scratch_bytes_for(
     Plan::new(dims, weights, beam, true).total_bytes()
 }
 
+/// Exact scratch bytes for [`Model::sample_with`](crate::Model::sample_with) with weight
+/// matrices of type `weights`: greedy decoding's, then `[V]` (token, probability)
+/// candidates of the nucleus. `None` when the size overflows `usize`.
+pub const fn sample_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Option<usize> {
+    let greedy = tri!(greedy_scratch_bytes_for(dims, weights));
+    let candidates = tri!(mul(tri!(round(tri!(mul(2, dims.tgt_vocab)))), 4));
+    greedy.checked_add(candidates)
+}
+
 /// A 16-byte aligned scratch buffer of `N` bytes, for firmware to place in a `static`.
 ///
 /// ```

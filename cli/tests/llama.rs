@@ -7,7 +7,7 @@
 mod common;
 
 use common::{golden_root, max_abs_diff, TOLERANCE};
-use picoformer::{Error, Model, Positional, Source};
+use picoformer::{Error, Model, Positional, SamplingParams, Source};
 use picoformer_cli::llama2c::{convert_llama2c, rotate_half_rows, Llama2cOptions};
 use picoformer_cli::AlignedBytes;
 use serde::Deserialize;
@@ -24,6 +24,14 @@ struct LlamaConfig {
 }
 
 #[derive(Deserialize)]
+struct SampleCase {
+    temperature: f32,
+    top_p: f32,
+    seed: u64,
+    tokens: Vec<u32>,
+}
+
+#[derive(Deserialize)]
 struct LlamaExpected {
     config: LlamaConfig,
     norm_eps: f32,
@@ -33,6 +41,7 @@ struct LlamaExpected {
     prompt_logits: Vec<Vec<f32>>,
     steps: usize,
     greedy_tokens: Vec<u32>,
+    samples: Vec<SampleCase>,
 }
 
 struct LlamaCase {
@@ -174,6 +183,134 @@ fn logits_and_greedy_tokens_match_the_reference() {
     }
 }
 
+/// Sampling with llama2.c's sampler gives the reference's tokens for its seed (plain
+/// multinomial and nucleus, several temperatures); temperature 0 is greedy decoding.
+#[test]
+fn sampled_tokens_match_the_reference() {
+    for case in llama_cases() {
+        let blob = case.blob(false);
+        let model = Model::from_blob(blob.as_slice()).unwrap();
+        let e = &case.expected;
+        let mut scratch = picoformer_cli::scratch(model.sample_scratch_bytes().unwrap());
+        let mut run = |params: &SamplingParams| {
+            let mut out = vec![0u32; e.steps];
+            let done = model
+                .sample_with(
+                    &Source::Tokens(&[]),
+                    &e.prompt,
+                    e.steps,
+                    params,
+                    &mut out,
+                    scratch.as_mut_slice(),
+                )
+                .unwrap();
+            out.truncate(done.len);
+            out
+        };
+        assert!(!e.samples.is_empty());
+        for s in &e.samples {
+            let params = SamplingParams {
+                temperature: s.temperature,
+                top_p: s.top_p,
+                seed: s.seed,
+            };
+            assert_eq!(run(&params), s.tokens, "{} {params:?}", case.name);
+        }
+        let greedy = SamplingParams {
+            temperature: 0.0,
+            top_p: 0.9,
+            seed: 1,
+        };
+        assert_eq!(run(&greedy), e.greedy_tokens, "{}", case.name);
+    }
+}
+
+/// Each bad sampling parameter has its own reason, checked before anything runs; the
+/// scratch size is exact.
+#[test]
+fn bad_sampling_parameters_are_refused() {
+    let case = &llama_cases()[0];
+    let blob = case.blob(false);
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let needed = model.sample_scratch_bytes().unwrap();
+    let mut scratch = picoformer_cli::scratch(needed);
+    let mut out = vec![0u32; 4];
+    let good = SamplingParams {
+        temperature: 0.8,
+        top_p: 0.9,
+        seed: 5,
+    };
+    let cases = [
+        (
+            SamplingParams {
+                temperature: -0.1,
+                ..good
+            },
+            "temperature must be finite and >= 0",
+        ),
+        (
+            SamplingParams {
+                temperature: f32::NAN,
+                ..good
+            },
+            "temperature must be finite and >= 0",
+        ),
+        (
+            SamplingParams {
+                temperature: f32::INFINITY,
+                ..good
+            },
+            "temperature must be finite and >= 0",
+        ),
+        (
+            SamplingParams {
+                top_p: f32::NAN,
+                ..good
+            },
+            "top_p must be finite",
+        ),
+        (SamplingParams { seed: 0, ..good }, "seed must not be 0"),
+    ];
+    for (params, reason) in cases {
+        assert_eq!(
+            model.sample_with(
+                &Source::Tokens(&[]),
+                &[1, 5],
+                4,
+                &params,
+                &mut out,
+                scratch.as_mut_slice()
+            ),
+            Err(Error::InvalidSampling { reason })
+        );
+    }
+    let mut small = picoformer_cli::scratch(needed - 1);
+    assert_eq!(
+        model.sample_with(
+            &Source::Tokens(&[]),
+            &[1, 5],
+            4,
+            &good,
+            &mut out,
+            small.as_mut_slice()
+        ),
+        Err(Error::ScratchTooSmall {
+            needed,
+            got: needed - 1
+        })
+    );
+    model
+        .sample_with(
+            &Source::Tokens(&[]),
+            &[1, 5],
+            4,
+            &good,
+            &mut out,
+            scratch.as_mut_slice(),
+        )
+        .unwrap();
+}
+
 /// The scratch sizes are exact: one byte less is refused before anything runs.
 #[test]
 fn scratch_sizes_are_exact() {
@@ -275,9 +412,44 @@ fn cli_converts_and_generates_the_reference_tokens() {
         let ids: Vec<String> = e.greedy_tokens.iter().map(u32::to_string).collect();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), ids.join(" "));
     }
-    // Sampling is not there yet: a clear error, not greedy under another name.
-    let case = &llama_cases()[0];
-    let pfm = dir.join(format!("{}.pfm", case.name));
+    // Sampling: the reference's tokens from the same seed.
+    for case in llama_cases() {
+        let e = &case.expected;
+        let pfm = dir.join(format!("{}.pfm", case.name));
+        let prompt: Vec<String> = e.prompt.iter().map(u32::to_string).collect();
+        let prompt = prompt.join(",");
+        let steps = e.steps.to_string();
+        for s in &e.samples {
+            let (t, p, seed) = (
+                s.temperature.to_string(),
+                s.top_p.to_string(),
+                s.seed.to_string(),
+            );
+            let out = picoformer(&[
+                "generate",
+                pfm.to_str().unwrap(),
+                "--prompt-tokens",
+                &prompt,
+                "--steps",
+                &steps,
+                "--temperature",
+                &t,
+                "--top-p",
+                &p,
+                "--seed",
+                &seed,
+                "--json",
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(json["tokens"], serde_json::json!(s.tokens), "{}", case.name);
+        }
+    }
+    let pfm = dir.join(format!("{}.pfm", llama_cases()[0].name));
     let out = picoformer(&[
         "generate",
         pfm.to_str().unwrap(),
@@ -285,9 +457,11 @@ fn cli_converts_and_generates_the_reference_tokens() {
         "1,5",
         "--temperature",
         "0.8",
+        "--seed",
+        "0",
     ]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only greedy decoding"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seed must not be 0"));
     std::fs::remove_dir_all(&dir).ok();
 }
 

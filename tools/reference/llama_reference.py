@@ -31,6 +31,14 @@ Conventions (the engine implements the same):
   emitted (it is included) or `steps` tokens were generated. Any step whose top-2 margin
   is below 1e-3 makes the case redraw its prompt.
   norm eps = 1e-5 (llama2.c's, which its checkpoint does not store).
+  Sampling: llama2.c's `sample` (run.c), emulated here in float32 with numpy: logits
+  divided by the temperature, softmax, one xorshift64* draw per token, then the first
+  token whose running sum of probabilities exceeds it, or, with 0 < top_p < 1, the
+  nucleus (tokens of probability >= (1 - top_p) / (V - 1), by probability descending,
+  equal ones by id, cut after the running sum first exceeds top_p, the draw scaled by
+  that sum). A seed whose draws come within 1e-4 of a decision boundary (a probability
+  within 1% of the nucleus cutoff) is replaced by the next one, so float rounding cannot
+  change the golden tokens.
 """
 
 import argparse
@@ -39,10 +47,12 @@ import math
 import os
 import struct
 
+import numpy as np
 import torch
 
 BOS, EOS = 1, 2
 MARGIN = 1e-3
+SAMPLE_MARGIN = 1e-4
 NORM_EPS = 1e-5
 
 # embed_std: the token embedding's std; sub_scale: multiplies the sub-layers' output
@@ -52,15 +62,18 @@ CASES = [
     # grouped-query attention (6 query heads over 2 key/value heads), shared classifier
     dict(name="gqa_tied", seed=1601, dim=48, hidden_dim=88, n_layers=2, n_heads=6,
          n_kv_heads=2, vocab_size=67, seq_len=32, shared_classifier=True,
-         rope_theta=10000.0, prompt_len=5, steps=20, embed_std=0.3, sub_scale=3.0),
+         rope_theta=10000.0, prompt_len=5, steps=20, embed_std=0.3, sub_scale=3.0,
+         samples=[dict(temperature=0.8, top_p=0.9, seed=42), dict(temperature=1.0, top_p=1.0, seed=7)]),
     # multi-query attention (one key/value head), separate classifier, llama 3's theta
     dict(name="mqa_untied", seed=1602, dim=40, hidden_dim=76, n_layers=3, n_heads=5,
          n_kv_heads=1, vocab_size=53, seq_len=24, shared_classifier=False,
-         rope_theta=500000.0, prompt_len=4, steps=16, embed_std=1.0, sub_scale=1.0),
+         rope_theta=500000.0, prompt_len=4, steps=16, embed_std=1.0, sub_scale=1.0,
+         samples=[dict(temperature=1.2, top_p=0.8, seed=1234)]),
     # multi-head attention (as many key/value heads as query heads), separate classifier
     dict(name="mha_untied", seed=1603, dim=36, hidden_dim=97, n_layers=2, n_heads=3,
          n_kv_heads=3, vocab_size=61, seq_len=20, shared_classifier=False,
-         rope_theta=10000.0, prompt_len=6, steps=12, embed_std=1.0, sub_scale=1.0),
+         rope_theta=10000.0, prompt_len=6, steps=12, embed_std=1.0, sub_scale=1.0,
+         samples=[dict(temperature=0.5, top_p=0.95, seed=99)]),
 ]
 
 
@@ -179,6 +192,75 @@ def greedy(case, w, prompt):
     return out, margin
 
 
+class Rng:
+    """llama2.c's xorshift64* (random_u32, random_f32)."""
+
+    def __init__(self, seed):
+        self.state = seed
+
+    def u32(self):
+        mask = (1 << 64) - 1
+        self.state ^= self.state >> 12
+        self.state ^= (self.state << 25) & mask
+        self.state ^= self.state >> 27
+        return ((self.state * 0x2545F4914F6CDD1D) & mask) >> 32
+
+    def f32(self):
+        return np.float32(self.u32() >> 8) / np.float32(16777216.0)
+
+
+def sample_token(logits, temperature, top_p, rng):
+    """One draw of llama2.c's sampler in float32; returns (token, distance of the draw
+    and of the probabilities to the nearest decision boundary)."""
+    f32 = np.float32
+    l = logits.numpy().astype(np.float32) / f32(temperature)
+    e = np.exp(l - l.max()).astype(np.float32)
+    probs = (e / e.sum(dtype=np.float32)).astype(np.float32)
+    coin = rng.f32()
+    n = len(probs)
+    margin = float("inf")
+    if top_p <= 0 or top_p >= 1:
+        cdf = f32(0)
+        for i, p in enumerate(probs):
+            cdf = f32(cdf + p)
+            margin = min(margin, abs(float(coin) - float(cdf)))
+            if coin < cdf:
+                return i, margin
+        return n - 1, margin
+    cutoff = f32((f32(1) - f32(top_p)) / f32(n - 1))
+    # (relative to the cutoff: the probabilities near it are small)
+    margin = min(margin, float(np.min(np.abs(probs - cutoff))) / float(cutoff) * 1e-2)
+    kept = sorted((i for i in range(n) if probs[i] >= cutoff), key=lambda i: (-probs[i], i))
+    cumulative, last = f32(0), len(kept) - 1
+    for j, i in enumerate(kept):
+        cumulative = f32(cumulative + probs[i])
+        margin = min(margin, abs(float(cumulative) - top_p))
+        if cumulative > f32(top_p):
+            last = j
+            break
+    r = f32(coin * cumulative)
+    cdf = f32(0)
+    for i in kept[: last + 1]:
+        cdf = f32(cdf + probs[i])
+        margin = min(margin, abs(float(r) - float(cdf)))
+        if r < cdf:
+            return i, margin
+    return kept[last], margin
+
+
+def sample(case, w, prompt, temperature, top_p, seed):
+    """Sampled continuation (stops after eos) and its smallest decision margin."""
+    rng, tokens, out, margin = Rng(seed), list(prompt), [], float("inf")
+    while len(out) < case["steps"]:
+        nxt, m = sample_token(forward(case, w, tokens)[-1], temperature, top_p, rng)
+        margin = min(margin, m)
+        out.append(nxt)
+        if nxt == EOS:
+            break
+        tokens.append(nxt)
+    return out, margin
+
+
 def write_llama2c_bin(path, case, w):
     """llama2.c's legacy checkpoint (export.py's legacy_export, "version 0"): seven int32
     dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative: separate
@@ -226,6 +308,18 @@ def make_case(case, out_dir):
                       - forward(case, w, whole, "half", torch.float64)).abs().max())
     assert diff_all < 1e-4, f"{case['name']}: formulations differ by {diff_all} on the continuation"
 
+    samples = []
+    for spec in case["samples"]:
+        for seed in range(spec["seed"], spec["seed"] + 100):
+            tokens_s, margin_s = sample(case, w, prompt, spec["temperature"], spec["top_p"], seed)
+            if margin_s >= SAMPLE_MARGIN:
+                break
+        else:
+            raise SystemExit(f"{case['name']}: no seed with a sampling margin >= {SAMPLE_MARGIN}")
+        samples.append(dict(temperature=spec["temperature"], top_p=spec["top_p"], seed=seed,
+                            tokens=tokens_s, min_margin=margin_s))
+        print(f"  sampled T={spec['temperature']} top_p={spec['top_p']} seed={seed}: {tokens_s}")
+
     directory = os.path.join(out_dir, "llama_" + case["name"])
     os.makedirs(directory, exist_ok=True)
     write_llama2c_bin(os.path.join(directory, "model.bin"), case, w)
@@ -239,6 +333,7 @@ def make_case(case, out_dir):
         steps=case["steps"],
         greedy_tokens=tokens,
         greedy_min_margin=margin,
+        samples=samples,
         meta_vs_hf_max_abs_diff=max(diff, diff_all),
     )
     with open(os.path.join(directory, "expected.json"), "w") as f:

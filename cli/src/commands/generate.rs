@@ -2,12 +2,12 @@
 //!
 //! The prompt (token ids; it should start with bos) is fed, then `--steps` tokens are
 //! generated, stopping early only at the model's eos id. Temperature 0 is greedy decoding
-//! (the most likely token, ties to the lowest id), through the same search code as
-//! `decode`.
+//! (the most likely token, ties to the lowest id); otherwise each token is drawn with
+//! llama2.c's sampler (`--top-p`, `--seed`: the engine's `Model::sample_with`).
 
-use super::{decode, Decoding, ModelFile};
-use anyhow::{bail, ensure, Result};
-use picoformer::Source;
+use super::{scratch, ModelFile};
+use anyhow::{ensure, Result};
+use picoformer::{SamplingParams, Source};
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -21,9 +21,16 @@ pub struct Args {
     /// sequence length.
     #[arg(long)]
     steps: Option<usize>,
-    /// Sampling temperature; 0 (the default) is greedy decoding, the only one so far.
+    /// Sampling temperature; 0 (the default) is greedy decoding.
     #[arg(long, default_value_t = 0.0)]
     temperature: f32,
+    /// Nucleus sampling: draw from the most likely tokens whose probabilities first
+    /// exceed this in sum; 1 (or <= 0) draws from all (llama2.c's default 0.9).
+    #[arg(long, default_value_t = 0.9)]
+    top_p: f32,
+    /// Seed of the generator (not 0): the same seed gives the same tokens.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
     /// Print `{"tokens": [...], "text": null}` (the generated ids after the prompt; text
     /// needs a tokenizer, not supported yet).
     #[arg(long)]
@@ -36,12 +43,11 @@ pub fn run(
         prompt_tokens,
         steps,
         temperature,
+        top_p,
+        seed,
         json,
     }: Args,
 ) -> Result<()> {
-    if temperature != 0.0 {
-        bail!("--temperature {temperature}: only greedy decoding (temperature 0) is implemented");
-    }
     let file = ModelFile::read(&model)?;
     let m = file.model()?;
     let dims = &m.config().dims;
@@ -52,14 +58,22 @@ pub fn run(
     // The prompt and every generated token but the last are fed: p + steps - 1 <= T.
     let room = (dims.max_tgt_len + 1).saturating_sub(prompt_tokens.len());
     let steps = steps.unwrap_or(room);
-    let found = decode(
-        &m,
+    let params = SamplingParams {
+        temperature,
+        top_p,
+        seed,
+    };
+    let mut scratch = scratch(m.sample_scratch_bytes())?;
+    let mut tokens = vec![0u32; steps];
+    let done = m.sample_with(
         &Source::Tokens(&[]),
         &prompt_tokens,
         steps,
-        &Decoding::Greedy,
+        &params,
+        &mut tokens,
+        scratch.as_mut_slice(),
     )?;
-    let tokens = found.into_iter().next().map(|(t, _)| t).unwrap_or_default();
+    tokens.truncate(done.len);
     if json {
         println!("{}", json!({ "tokens": tokens, "text": null }));
     } else {
