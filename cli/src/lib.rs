@@ -11,6 +11,7 @@ pub mod ct2_whisper;
 pub mod heatmap;
 pub mod hf_bert;
 pub mod llama2c;
+pub mod llama2c_tokenizer;
 #[cfg(feature = "pretrained")]
 pub mod npy;
 #[cfg(feature = "pretrained")]

@@ -9,6 +9,7 @@ mod common;
 use common::{golden_root, max_abs_diff, TOLERANCE};
 use picoformer::{Error, Model, Positional, SamplingParams, Source};
 use picoformer_cli::llama2c::{convert_llama2c, rotate_half_rows, Llama2cOptions};
+use picoformer_cli::llama2c_tokenizer::Tokenizer;
 use picoformer_cli::AlignedBytes;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -32,6 +33,14 @@ struct SampleCase {
 }
 
 #[derive(Deserialize)]
+struct TokenizerCase {
+    text: String,
+    prompt: Vec<u32>,
+    greedy_tokens: Vec<u32>,
+    greedy_text: String,
+}
+
+#[derive(Deserialize)]
 struct LlamaExpected {
     config: LlamaConfig,
     norm_eps: f32,
@@ -42,6 +51,7 @@ struct LlamaExpected {
     steps: usize,
     greedy_tokens: Vec<u32>,
     samples: Vec<SampleCase>,
+    tokenizer: TokenizerCase,
 }
 
 struct LlamaCase {
@@ -309,6 +319,76 @@ fn bad_sampling_parameters_are_refused() {
             scratch.as_mut_slice(),
         )
         .unwrap();
+}
+
+/// llama2.c's tokenizer: the reference's tokens for the text, and the text of the
+/// greedy continuation, through the library and `generate --prompt --tokenizer`.
+#[test]
+fn tokenizer_encodes_and_decodes_as_the_reference() {
+    let dir = std::env::temp_dir().join(format!("picoformer-llama-tok-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for case in llama_cases() {
+        let e = &case.expected;
+        let tok_path = case.dir.join("tokenizer.bin");
+        let bytes = std::fs::read(&tok_path).unwrap();
+        let tokenizer = Tokenizer::parse(&bytes, e.config.vocab_size).unwrap();
+        let t = &e.tokenizer;
+        assert_eq!(
+            tokenizer.encode(&t.text).unwrap(),
+            t.prompt,
+            "{}",
+            case.name
+        );
+        let last = *t.prompt.last().unwrap();
+        assert_eq!(
+            tokenizer.decode_all(last, &t.greedy_tokens).unwrap(),
+            t.greedy_text,
+            "{}",
+            case.name
+        );
+
+        let pfm = dir.join(format!("{}.pfm", case.name));
+        std::fs::write(&pfm, case.blob(false).as_slice()).unwrap();
+        let steps = e.steps.to_string();
+        let out = picoformer(&[
+            "generate",
+            pfm.to_str().unwrap(),
+            "--tokenizer",
+            tok_path.to_str().unwrap(),
+            "--prompt",
+            &t.text,
+            "--steps",
+            &steps,
+            "--json",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({ "tokens": t.greedy_tokens, "text": t.greedy_text }),
+            "{}",
+            case.name
+        );
+
+        // A tokenizer of another vocabulary size, or cut short, is refused by name.
+        let err = Tokenizer::parse(&bytes, e.config.vocab_size - 1).unwrap_err();
+        assert!(format!("{err:#}").contains("bytes after its"), "{err:#}");
+        let err = Tokenizer::parse(&bytes[..bytes.len() - 1], e.config.vocab_size).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("tokenizer file truncated"),
+            "{err:#}"
+        );
+    }
+    let case = &llama_cases()[0];
+    let pfm = dir.join(format!("{}.pfm", case.name));
+    let out = picoformer(&["generate", pfm.to_str().unwrap(), "--prompt", "the cat"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--prompt needs --tokenizer"));
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The scratch sizes are exact: one byte less is refused before anything runs.

@@ -261,6 +261,78 @@ def sample(case, w, prompt, temperature, top_p, seed):
     return out, margin
 
 
+TOKENIZER_TEXT = "the cat sat on the mat"
+
+
+def make_tokenizer(vocab_size, gen):
+    """A small llama2.c tokenizer of `vocab_size` pieces: llama's three specials, a byte
+    piece, single characters, then merged pieces (scores rise with the merge's rank, as
+    sentencepiece's do not matter here: only their order does)."""
+    pieces = ["<unk>", "\n<s>\n", "\n</s>\n", "<0x0A>"]
+    pieces += list(" abcdefghijklmnopqrstuvwxyz.,")
+    merges = [" t", "th", "he", " th", " the", "at", " c", " cat", " s", " sat", " o", "on",
+              " on", " m", " mat", "an", "in", "er", " a", "re", "ou", "it", "is", "ed", "nd",
+              "ing", " w", "ar", "en", "es", "or", "ll", "st", "le", "al"]
+    pieces += [m for m in merges if m not in pieces]
+    pieces = pieces[:vocab_size]
+    assert len(pieces) == vocab_size, (len(pieces), vocab_size)
+    scores = [0.0] * 4 + [-1000.0 - i for i in range(vocab_size - 4)]
+    # merged pieces score higher the earlier they are listed, plus a little noise
+    for i, p in enumerate(pieces):
+        if len(p) > 1 and i >= 4:
+            scores[i] = -float(i) + float(torch.rand(1, generator=gen)) * 0.5
+    return pieces, scores
+
+
+def write_tokenizer_bin(path, pieces, scores):
+    """llama2.c's tokenizer.bin: int32 max_token_length, then per piece float32 score,
+    int32 byte length, the UTF-8 bytes."""
+    data = [p.encode("utf-8") for p in pieces]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<i", max(len(d) for d in data)))
+        for d, sc in zip(data, scores):
+            f.write(struct.pack("<fi", sc, len(d)))
+            f.write(d)
+
+
+def bpe_encode(pieces, scores, text):
+    """llama2.c's encode (bos, no eos): the dummy-prefix space, one piece per UTF-8
+    character (byte fallback: byte + 3), then merge the adjacent pair whose concatenation
+    is a piece with the highest score (first such pair on ties) until none is."""
+    lookup = {p: i for i, p in enumerate(pieces)}
+    tokens = [BOS]
+    if text:
+        tokens.append(lookup[" "])
+    for ch in text:
+        if ch in lookup:
+            tokens.append(lookup[ch])
+        else:
+            tokens.extend(b + 3 for b in ch.encode("utf-8"))
+    body = tokens[1:]
+    while True:
+        best = None
+        for i in range(len(body) - 1):
+            merged = pieces[body[i]] + pieces[body[i + 1]]
+            j = lookup.get(merged)
+            if j is not None and (best is None or scores[j] > best[0]):
+                best = (scores[j], j, i)
+        if best is None:
+            break
+        _, j, i = best
+        body[i:i + 2] = [j]
+    return [BOS] + body
+
+
+def bpe_decode(pieces, prev, token):
+    """llama2.c's decode: a piece after bos loses its leading space; <0xXX> is that byte."""
+    piece = pieces[token]
+    if prev == BOS and piece.startswith(" "):
+        piece = piece[1:]
+    if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+        return bytes([int(piece[3:5], 16)])
+    return piece.encode("utf-8")
+
+
 def write_llama2c_bin(path, case, w):
     """llama2.c's legacy checkpoint (export.py's legacy_export, "version 0"): seven int32
     dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative: separate
@@ -323,6 +395,19 @@ def make_case(case, out_dir):
     directory = os.path.join(out_dir, "llama_" + case["name"])
     os.makedirs(directory, exist_ok=True)
     write_llama2c_bin(os.path.join(directory, "model.bin"), case, w)
+    # The tokenizer: the text's tokens, their greedy continuation, and its text.
+    pieces, scores = make_tokenizer(case["vocab_size"], gen)
+    write_tokenizer_bin(os.path.join(directory, "tokenizer.bin"), pieces, scores)
+    text_prompt = bpe_encode(pieces, scores, TOKENIZER_TEXT)
+    text_tokens, text_margin = greedy(case, w, text_prompt)
+    assert text_margin >= MARGIN, f"{case['name']}: tokenizer prompt margin {text_margin}"
+    decoded, prev = b"", text_prompt[-1]
+    for t in text_tokens:
+        decoded += bpe_decode(pieces, prev, t)
+        prev = t
+    text = dict(text=TOKENIZER_TEXT, prompt=text_prompt, greedy_tokens=text_tokens,
+                greedy_text=decoded.decode("utf-8", errors="replace"))
+    print(f"  text {TOKENIZER_TEXT!r} -> {text_prompt} -> {text_tokens} = {text['greedy_text']!r}")
     expected = dict(
         config={k: case[k] for k in ["dim", "hidden_dim", "n_layers", "n_heads", "n_kv_heads",
                                       "vocab_size", "seq_len", "shared_classifier",
@@ -334,6 +419,7 @@ def make_case(case, out_dir):
         greedy_tokens=tokens,
         greedy_min_margin=margin,
         samples=samples,
+        tokenizer=text,
         meta_vs_hf_max_abs_diff=max(diff, diff_all),
     )
     with open(os.path.join(directory, "expected.json"), "w") as f:

@@ -6,8 +6,9 @@
 //! llama2.c's sampler (`--top-p`, `--seed`: the engine's `Model::sample_with`).
 
 use super::{scratch, ModelFile};
-use anyhow::{ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 use picoformer::{SamplingParams, Source};
+use picoformer_cli::llama2c_tokenizer::Tokenizer;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -15,8 +16,19 @@ use std::path::PathBuf;
 pub struct Args {
     model: PathBuf,
     /// Prompt token ids, comma separated (llama: starting with bos = 1).
-    #[arg(long, value_delimiter = ',', required = true)]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "prompt",
+        conflicts_with = "prompt"
+    )]
     prompt_tokens: Vec<u32>,
+    /// Prompt text, encoded with --tokenizer (bos first, as llama2.c's run.c).
+    #[arg(long)]
+    prompt: Option<String>,
+    /// llama2.c's tokenizer.bin: encodes --prompt and decodes the generated tokens.
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
     /// Tokens to generate (fewer when eos comes first); default: up to the model's
     /// sequence length.
     #[arg(long)]
@@ -31,8 +43,8 @@ pub struct Args {
     /// Seed of the generator (not 0): the same seed gives the same tokens.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Print `{"tokens": [...], "text": null}` (the generated ids after the prompt; text
-    /// needs a tokenizer, not supported yet).
+    /// Print `{"tokens": [...], "text": ...}`: the generated ids after the prompt, and
+    /// their text (null without --tokenizer).
     #[arg(long)]
     json: bool,
 }
@@ -41,6 +53,8 @@ pub fn run(
     Args {
         model,
         prompt_tokens,
+        prompt,
+        tokenizer,
         steps,
         temperature,
         top_p,
@@ -51,6 +65,22 @@ pub fn run(
     let file = ModelFile::read(&model)?;
     let m = file.model()?;
     let dims = &m.config().dims;
+    let tokenizer = match &tokenizer {
+        Some(path) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(
+                Tokenizer::parse(&bytes, dims.tgt_vocab)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let prompt_tokens = match (&prompt, &tokenizer) {
+        (Some(text), Some(t)) => t.encode(text)?,
+        (Some(_), None) => bail!("--prompt needs --tokenizer (or give --prompt-tokens)"),
+        (None, _) => prompt_tokens,
+    };
     ensure!(
         !m.config().has_encoder(),
         "generate needs a decoder-only model; this one has an encoder (use decode)"
@@ -74,8 +104,15 @@ pub fn run(
         scratch.as_mut_slice(),
     )?;
     tokens.truncate(done.len);
+    let last = prompt_tokens.last().copied().unwrap_or(0);
+    let text = match &tokenizer {
+        Some(t) => Some(t.decode_all(last, &tokens)?),
+        None => None,
+    };
     if json {
-        println!("{}", json!({ "tokens": tokens, "text": null }));
+        println!("{}", json!({ "tokens": tokens, "text": text }));
+    } else if let Some(text) = text {
+        println!("{text}");
     } else {
         let ids: Vec<String> = tokens.iter().map(u32::to_string).collect();
         println!("{}", ids.join(" "));
