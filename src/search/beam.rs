@@ -495,7 +495,8 @@ fn advance(
     caches: &mut DecoderCaches,
     state: &mut BeamState,
 ) -> Result<usize> {
-    let (beam, t, d) = (params.beam, plan.t, plan.d);
+    // `d`: the width of a cached key/value row (`n_kv_heads D / H`).
+    let (beam, t, d) = (params.beam, plan.t, plan.kv);
     let Advance {
         live,
         step,
@@ -715,7 +716,9 @@ mod tests {
         for (beams, t, d) in [(1, 1, 1), (4, 7, 8), (5, 12, 16), (3, 10, 6)] {
             let plan = Plan {
                 d,
+                kv: d,
                 f: 4,
+                hidden: 4,
                 s: 3,
                 t,
                 v: 10,
