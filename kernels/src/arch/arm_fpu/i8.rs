@@ -455,7 +455,7 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 /// 16-bit pairs ([`quantize_row_pairs`]), then `arm_dsp_matvec_pairs` takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
-/// [`crate::quant::activation_values`]`(1, k)`) go through [`linear_i8_unbuffered`]: no
+/// [`crate::quant::activation_values`]`(1, k)`) go through `linear_i8_unbuffered`: no
 /// model the engine runs has them.
 pub fn linear_i8(
     x: &[f32],
