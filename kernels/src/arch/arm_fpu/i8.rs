@@ -455,8 +455,8 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 /// 16-bit pairs ([`quantize_row_pairs`]), then `arm_dsp_matvec_pairs` takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
-/// [`crate::quant::activation_values`]`(1, k)`) go through the scalar twin itself, the
-/// smallest code that is bit-identical by definition: no model the engine runs has them.
+/// [`crate::quant::activation_values`]`(1, k)`) go through `linear_i8_unbuffered`: no
+/// model the engine runs has them.
 pub fn linear_i8(
     x: &[f32],
     w: crate::quant::I8Matrix,
@@ -466,7 +466,60 @@ pub fn linear_i8(
     act: &mut crate::quant::Activations,
 ) {
     if !linear_i8_pairs(x, w, bias, k, y, act) {
-        crate::generic::i8::linear_i8(x, w, bias, k, y, act.values);
+        linear_i8_unbuffered(x, w, bias, k, y, act.values.len());
+    }
+}
+
+/// The scalar twin ([`crate::generic::i8::linear_i8`]: the same guards, `act_len` standing
+/// for its buffer) in less code: no quantized row is stored, each activation is quantized
+/// again for every weight row, with the same `amax` and rounding as
+/// [`crate::quant::quantize_row`], so the integers and the results are the same. Slower
+/// (one rounding per multiply-accumulate), but only the shapes no model has come here.
+fn linear_i8_unbuffered(
+    x: &[f32],
+    w: crate::quant::I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act_len: usize,
+) {
+    use crate::quant::{round_to_i8, I8_MAX};
+    if k == 0 {
+        y.fill(0.0);
+        return;
+    }
+    let n = w.values.len() / k;
+    if act_len < k || n == 0 {
+        return;
+    }
+    // Index loops: zipped `chunks_exact` cost an out-of-line `Zip::new`.
+    for r in 0..(x.len() / k).min(y.len() / n) {
+        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+        else {
+            break;
+        };
+        // `quantize_row`'s `amax` (NaN skipped) from the bits of the magnitudes, as
+        // `quantize_row_pairs` takes it. A zero or infinite `amax` quantizes every value
+        // to 0 there; here `inv` is infinite or 0 and every product rounds to 0 (0 * inf
+        // and NaN round to 0), and `sx` is `amax` itself.
+        let bits_max = x_row
+            .iter()
+            .map(|v| v.to_bits() & 0x7fff_ffff)
+            .filter(|&bits| bits <= f32::INFINITY.to_bits())
+            .fold(0, u32::max);
+        let amax = f32::from_bits(bits_max);
+        let (inv, sx) = (I8_MAX / amax, amax / I8_MAX);
+        for (o, dst) in y_row.iter_mut().enumerate() {
+            let Some(w_row) = w.values.get(o * k..(o + 1) * k) else {
+                break;
+            };
+            let acc = x_row.iter().zip(w_row).fold(0i32, |acc, (&v, &q)| {
+                acc.wrapping_add(i32::from(round_to_i8(v * inv)) * i32::from(q))
+            });
+            let sw = w.scales.get(o).copied().unwrap_or(0.0);
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            *dst = crate::frame::i8::dequantize(acc, sx, sw, b);
+        }
     }
 }
 
