@@ -244,7 +244,7 @@ pub(crate) fn step(
     let w_out = model.output_projection()?;
     let logits = used(work.logits, n * plan.v);
     let bias = model.global(TensorKind::OutBias);
-    k::quant::linear(y, w_out, bias, d, logits, act);
+    k::quant::linear(y, &w_out, bias, d, logits, act);
     Ok(())
 }
 
