@@ -446,7 +446,7 @@ mod tests {
             call(&samples, 10, 80, &mut out, &mut scratch[1..]),
             Err(MelError::ScratchTooShort {
                 needed: 3444,
-                got: 3642
+                got: 3443
             })
         );
         assert_eq!(
