@@ -10,7 +10,7 @@
 //! 3. power `|X[k]|²` of bins `k = 0..=200`; Whisper drops the STFT's last frame, so a
 //!    signal of `L` samples gives `L / 160` frames;
 //! 4. the Slaney mel filterbank (`librosa.filters.mel(sr=16000, n_fft=400, n_mels)`,
-//!    computed here from its definition, see [`build_filterbank`]);
+//!    computed here from its definition, see `build_filterbank`);
 //! 5. `log10(max(mel, 1e-10))`, clamped below at (the largest value) − 8, then `(x + 4) / 4`.
 //!
 //! Where `samples` is longer than the frames need, only the samples the frames see are read

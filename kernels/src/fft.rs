@@ -79,13 +79,13 @@ const MAX_RADIX: usize = 5;
 /// The radix of the next stage for a remaining length `len`: 4 while it divides, then 2,
 /// 3, 5; `0` when `len` has another prime factor.
 const fn next_radix(len: usize) -> usize {
-    if len % 4 == 0 {
+    if len.is_multiple_of(4) {
         4
-    } else if len % 2 == 0 {
+    } else if len.is_multiple_of(2) {
         2
-    } else if len % 3 == 0 {
+    } else if len.is_multiple_of(3) {
         3
-    } else if len % 5 == 0 {
+    } else if len.is_multiple_of(5) {
         5
     } else {
         0
@@ -95,7 +95,7 @@ const fn next_radix(len: usize) -> usize {
 /// Whether [`rfft`] transforms length `n`: even, at least 2, and `n/2` a product of 2s, 3s
 /// and 5s.
 pub const fn rfft_supported(n: usize) -> bool {
-    if n < 2 || n % 2 != 0 {
+    if n < 2 || !n.is_multiple_of(2) {
         return false;
     }
     let mut len = n / 2;
@@ -134,7 +134,7 @@ pub fn rfft_twiddles(n: usize, twiddles: &mut [f32]) -> bool {
         return false;
     }
     for (k, pair) in twiddles.chunks_exact_mut(2).enumerate() {
-        let (re, im) = if (4 * k) % n == 0 {
+        let (re, im) = if (4 * k).is_multiple_of(n) {
             match (4 * k) / n {
                 0 => (1.0, 0.0),
                 1 => (0.0, -1.0),
