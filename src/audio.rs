@@ -298,7 +298,9 @@ pub fn log_mel_spectrogram(
     let padded_len = frames
         .checked_mul(HOP_LENGTH)
         .ok_or(MelError::TooManyFrames)?;
-    let signal_len = samples.len().clamp(padded_len, padded_len + HOP_LENGTH - 1);
+    let signal_len = samples
+        .len()
+        .clamp(padded_len, padded_len.saturating_add(HOP_LENGTH - 1));
     if signal_len <= N_FFT / 2 {
         return Err(MelError::SignalTooShort {
             samples: signal_len,
@@ -308,19 +310,25 @@ pub fn log_mel_spectrogram(
     let read = samples
         .get(..signal_len.min(samples.len()))
         .unwrap_or(samples);
-    if let Some(index) = read.iter().position(|v| !v.is_finite()) {
+    if let Some((index, _)) = (0..).zip(read).find(|(_, v)| !v.is_finite()) {
         return Err(MelError::NonFiniteSample { index });
     }
 
     // Scratch: [window 400 | twiddles 800 | frame 400 | work 800 | spectrum 402 | weights].
-    let (window, rest) = scratch.split_at_mut(WINDOW_LEN);
-    let (twiddles, rest) = rest.split_at_mut(TWIDDLES_LEN);
-    let (frame, rest) = rest.split_at_mut(FRAME_LEN);
-    let (work, rest) = rest.split_at_mut(WORK_LEN);
-    let (spectrum, rest) = rest.split_at_mut(SPECTRUM_LEN);
+    // (Checked splits: the length test above makes them succeed, and the firmware's
+    // link-time no-panic proof needs no optimiser insight to see it.)
+    let too_short = MelError::ScratchTooShort {
+        needed: scratch_len,
+        got: scratch.len(),
+    };
+    let (window, rest) = scratch.split_at_mut_checked(WINDOW_LEN).ok_or(too_short)?;
+    let (twiddles, rest) = rest.split_at_mut_checked(TWIDDLES_LEN).ok_or(too_short)?;
+    let (frame, rest) = rest.split_at_mut_checked(FRAME_LEN).ok_or(too_short)?;
+    let (work, rest) = rest.split_at_mut_checked(WORK_LEN).ok_or(too_short)?;
+    let (spectrum, rest) = rest.split_at_mut_checked(SPECTRUM_LEN).ok_or(too_short)?;
     let weights = rest
         .get_mut(..filter_weights_len(n_mels))
-        .unwrap_or_default();
+        .ok_or(too_short)?;
     hann_window(window);
     let mut spans = [FilterSpan::default(); MAX_MELS];
     // Neither can fail for a supported n_mels and the sizes above (tested); were they to,
@@ -329,10 +337,7 @@ pub fn log_mel_spectrogram(
         && build_filterbank(n_mels, &mut spans, weights).is_some();
     debug_assert!(built, "filterbank or twiddles do not fit their scratch");
     if !built {
-        return Err(MelError::ScratchTooShort {
-            needed: scratch_len,
-            got: scratch.len(),
-        });
+        return Err(too_short);
     }
 
     // Pass 1: out[m, t] = log10(max(mel, 1e-10)) and its maximum.
