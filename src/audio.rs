@@ -229,6 +229,40 @@ fn build_filterbank(n_mels: usize, spans: &mut [FilterSpan], weights: &mut [f32]
     Some(())
 }
 
+/// The dense filterbank, `[n_mels, N_BINS]` row-major into `out` (`n_mels · 201`
+/// elements): the same weights the front end uses, for a converter that stores them in a
+/// blob or a test that compares them with librosa's (`mel_filters.npz`).
+pub fn mel_filterbank(n_mels: usize, out: &mut [f32]) -> Result<(), MelError> {
+    if !SUPPORTED_MEL_COUNTS.contains(&n_mels) {
+        return Err(MelError::UnsupportedMelCount { n_mels });
+    }
+    let needed = n_mels * N_BINS;
+    if out.len() != needed {
+        return Err(MelError::OutputSize {
+            needed,
+            got: out.len(),
+        });
+    }
+    let mut spans = [FilterSpan::default(); MAX_MELS];
+    let mut weights = [0f32; filter_weights_len(MAX_MELS)];
+    let built = build_filterbank(n_mels, &mut spans, &mut weights);
+    debug_assert!(built.is_some(), "filterbank does not fit its area");
+    out.fill(0.0);
+    for (row, span) in out.chunks_exact_mut(N_BINS).zip(&spans) {
+        let offset = usize::from(span.offset);
+        let w = weights
+            .get(offset..offset + usize::from(span.len))
+            .unwrap_or_default();
+        let bins = row
+            .get_mut(usize::from(span.first_bin)..)
+            .unwrap_or_default();
+        for (b, &w) in bins.iter_mut().zip(w) {
+            *b = w;
+        }
+    }
+    Ok(())
+}
+
 /// The periodic Hann window of `N_FFT` (`torch.hann_window(400)`):
 /// `w[t] = 0.5 − 0.5·cos(2πt/400)`, computed in f64 and rounded once.
 fn hann_window(window: &mut [f32]) {
@@ -414,6 +448,23 @@ mod tests {
                 "n_mels = {n_mels}"
             );
         }
+    }
+
+    #[test]
+    fn dense_filterbank_refuses_bad_shapes() {
+        let mut out = vec![0.0; 80 * N_BINS];
+        assert_eq!(
+            mel_filterbank(64, &mut out),
+            Err(MelError::UnsupportedMelCount { n_mels: 64 })
+        );
+        assert_eq!(
+            mel_filterbank(80, &mut out[1..]),
+            Err(MelError::OutputSize {
+                needed: 80 * N_BINS,
+                got: 80 * N_BINS - 1
+            })
+        );
+        assert_eq!(mel_filterbank(80, &mut out), Ok(()));
     }
 
     #[test]

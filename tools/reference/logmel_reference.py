@@ -19,7 +19,8 @@ Output (tests/golden/logmel_speech/):
   <case>.npy   float32 [n_mels, frames] (from the float64 implementation)
   cases.json   per case: n_mels, frames, samples used, the stored frame count
                (`stored_frames`; the rest, all padding, equal `tail_value`), and the
-               measured differences
+               measured differences; `whisper_filters`: per mel count, each filter's
+               weight sum, peak and peak bin in Whisper's mel_filters.npz
 
     target/refenv/bin/pip install --no-deps openai-whisper    # optional cross-check
     target/refenv/bin/python tools/reference/logmel_reference.py [--make-audio]
@@ -145,6 +146,7 @@ def main():
     print(f"clip: {n} samples ({n / SR:.3f} s), {natural} frames")
     whisper_audio = load_whisper_audio()
     failures = []
+    filters_summary = {}
 
     if whisper_audio is not None:
         import torch
@@ -156,6 +158,13 @@ def main():
             print(f"filters {n_mels}: max |ours - mel_filters.npz| / max = {rel:.2e}")
             if rel > FILTER_TOL:
                 failures.append(f"filters {n_mels}: {rel:e}")
+            # A fingerprint of Whisper's own filters for the engine's test: per filter,
+            # the sum of its weights, its peak and where.
+            filters_summary[str(n_mels)] = {
+                "sum": theirs.sum(axis=1).tolist(),
+                "peak": theirs.max(axis=1).tolist(),
+                "peak_bin": theirs.argmax(axis=1).tolist(),
+            }
     else:
         print("openai-whisper not importable: NOT cross-checked against whisper")
 
@@ -197,6 +206,7 @@ def main():
         summary["cases"].append(entry)
 
     summary["whisper_checked"] = whisper_audio is not None
+    summary["whisper_filters"] = filters_summary
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(summary, f, indent=1)
         f.write("\n")

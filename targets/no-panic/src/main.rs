@@ -129,7 +129,7 @@ fn static_api() {
 
 /// The log-mel front end on samples, frame and mel counts the optimiser cannot see.
 fn audio_api() {
-    use picoformer::audio::{log_mel_scratch_len, log_mel_spectrogram};
+    use picoformer::audio::{log_mel_scratch_len, log_mel_spectrogram, mel_filterbank};
     let samples_buf = black_box([0.25f32; 480]);
     let samples = samples_buf.get(..black_box(480)).unwrap_or(&[]);
     let mut scratch = [0f32; log_mel_scratch_len(128)];
@@ -142,6 +142,7 @@ fn audio_api() {
         out.get_mut(..out_len).unwrap_or(&mut []),
         black_box(&mut scratch[..]),
     ));
+    black_box(mel_filterbank(black_box(128), black_box(&mut out[..])));
 }
 
 /// The C API, with pointers and lengths the optimiser cannot see through.
