@@ -193,22 +193,36 @@ fn rfft_checked(
             return None;
         }
         let sub = len / p;
-        // ω_p^(j·k) = W_n^(j·k·(n/p)), the stage twiddle W_len^(q·k) = W_n^(q·k·(n/len)).
-        let butterfly_step = n / p;
+        // ω_p^t = W_n^(t·(n/p)) for t = 0..p (the butterfly's roots, read once per stage),
+        // and the stage twiddle W_len^(q·k) = W_n^(q·k·(n/len)), whose index q·k·(n/len)
+        // < p·(len/p)·(n/len) = n needs no reduction.
+        let mut omega = [Complex::default(); MAX_RADIX];
+        for (t, w) in omega.iter_mut().enumerate().take(p) {
+            *w = load(twiddles, t * (n / p))?;
+        }
         let stage_step = n / len;
         for q in 0..sub {
+            let mut stage = [Complex::default(); MAX_RADIX];
+            for (k, w) in stage.iter_mut().enumerate().take(p) {
+                *w = load(twiddles, q * k * stage_step)?;
+            }
             for r in 0..stride {
                 let mut a = [Complex::default(); MAX_RADIX];
                 for (j, aj) in a.iter_mut().enumerate().take(p) {
                     *aj = load(x, r + stride * (q + sub * j))?;
                 }
-                for k in 0..p {
+                for (k, &stage_k) in stage.iter().enumerate().take(p) {
+                    // Σ_j a_j·ω_p^(j·k), with j·k mod p stepped by k (no division).
                     let mut acc = a[0];
-                    for (j, &aj) in a.iter().enumerate().take(p).skip(1) {
-                        acc = acc.add(aj.mul(load(twiddles, (j * k * butterfly_step) % n)?));
+                    let mut t = 0;
+                    for &aj in a.iter().take(p).skip(1) {
+                        t += k;
+                        if t >= p {
+                            t -= p;
+                        }
+                        acc = acc.add(aj.mul(*omega.get(t)?));
                     }
-                    let out = acc.mul(load(twiddles, (q * k * stage_step) % n)?);
-                    store(y, r + stride * (p * q + k), out)?;
+                    store(y, r + stride * (p * q + k), acc.mul(stage_k))?;
                 }
             }
         }
