@@ -137,9 +137,13 @@
 // The blob's weight type is not the one the static model type expects (Rust API only).
 #define PF_ERR_WRONG_DTYPE 27
 
-// The model needs an engine feature (int8, f16, gelu, conv-stem, probe, sinusoid) this
+// The model needs an engine feature (int8, f16, gelu, conv-stem, probe, sinusoid, llama) this
 // build was compiled without.
 #define PF_ERR_FEATURE_DISABLED 28
+
+// A sampling parameter is out of range: temperature negative or not finite, top-p not
+// finite, or seed 0.
+#define PF_ERR_INVALID_SAMPLING 29
 
 // A required pointer is NULL (a NULL array is accepted only with length 0).
 #define PF_ERR_NULL_POINTER 100

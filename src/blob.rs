@@ -4,15 +4,16 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic "PFMODEL\0"
-//!      8     4  version (= 2)
+//!      8     4  version (3; version 2 blobs are read too, see below)
 //!     12     4  header_len: bytes before the first tensor (multiple of 16)
 //!     16     4  blob_len: total bytes, multiple of 16
 //!     20     4  dtype of the weight matrices: 0 = f32, 1 = f16, 2 = i8 (see below)
 //!     24    36  d_model, n_heads, d_ff, n_encoder_layers, n_decoder_layers,
 //!               src_vocab, tgt_vocab, max_src_len, max_tgt_len      (u32 each)
 //!     60     4  norm: 0 post, 1 pre
-//!     64     4  activation: 0 relu, 1 gelu
-//!     68     4  positional: 0 none, 1 sinusoidal, 2 sinusoidal-concat, 3 learned
+//!     64     4  activation: 0 relu, 1 gelu, 2 silu
+//!     68     4  positional: 0 none, 1 sinusoidal, 2 sinusoidal-concat, 3 learned,
+//!               4 rope (adjacent pairs), 5 rope (rotate-half)
 //!     72     4  layer_norm_eps (f32)
 //!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm,
 //!               bit 3 src_embed_norm
@@ -21,7 +22,11 @@
 //!     96     4  table_offset (= 128)
 //!    100     4  type_vocab (0: no token-type embedding)
 //!    104     4  stem_channels (0: no convolution stem)
-//!    108    20  reserved, zero
+//!    108     4  n_kv_heads (version 3; version 2: = n_heads)
+//!    112     4  norm kind: 0 LayerNorm, 1 RMSNorm (version 3; version 2: 0)
+//!    116     4  feed-forward: 0 plain, 1 gated (version 3; version 2: 0)
+//!    120     4  rope_theta (f32; version 3; version 2: 0)
+//!    124     4  reserved, zero
 //!    128  16*n  tensor table: n x {kind u32, layer u32, offset u32, len u32}
 //!                 offset in bytes from the blob start, 16-byte aligned; len in elements;
 //!                 an absent optional tensor has offset 0 and len 0
@@ -44,7 +49,9 @@
 //! sinusoids stored so that the engine needs no sin/cos: `convert --positions-table`)
 //! OutWeight [tgt_vocab, D]     OutBias [tgt_vocab]
 //! attention Q/K/V/Out weights [D, D], biases [D]; FfnW1 [F, D], FfnB1 [F], FfnW2 [D, F],
-//! FfnB2 [D]; every LayerNorm gamma/beta [D]
+//! FfnB2 [D]; every LayerNorm gamma/beta [D] (RMSNorm: gamma only)
+//! decoder self-attention K/V weights [Dkv, D], biases [Dkv], Dkv = n_kv_heads D / H;
+//! gated feed-forward: FfnW1 [2F, D] (W1 then W3 stacked), FfnB1 [2F]
 //! ```
 //!
 //! Weight matrices and the dtype: the linear layers' weights (attention Q/K/V/Out of every
@@ -64,15 +71,24 @@
 //!
 //! Version history: 1 = the paper's options; 2 adds `type_vocab`, `stem_channels`, the
 //! `src_embed_norm` flag and their global tensors (the table changed, so version 1 blobs
-//! are refused: convert them again).
+//! are refused: convert them again); 3 adds the llama family's fields (`n_kv_heads`, the
+//! norm kind, the feed-forward shape, `rope_theta`) in what were reserved words, and the
+//! SiLU and rotary codes. The table is unchanged, so version 2 blobs are still read (with
+//! those fields at their defaults), and the writer writes version 2 whenever the model
+//! uses none of version 3's options.
 
-use crate::config::{Activation, Config, Dims, Norm, Positional, WeightType, STEM_KERNEL};
+use crate::config::{
+    Activation, Config, Dims, FeedForward, Norm, NormKind, Positional, WeightType, STEM_KERNEL,
+};
 use crate::error::{Error, Result};
 
 /// The magic bytes that open every blob.
 pub const MAGIC: [u8; 8] = *b"PFMODEL\0";
 /// The format version this build reads and writes.
 pub const VERSION: u32 = crate::version::BLOB_VERSION;
+/// The oldest format version this build reads (its fields of later versions take their
+/// defaults).
+pub const MIN_VERSION: u32 = crate::version::MIN_BLOB_VERSION;
 /// Byte offset of the tensor table.
 pub const TABLE_OFFSET: usize = 128;
 /// Bytes per tensor table entry.
@@ -355,13 +371,14 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
     };
     let mul = |a: usize, b: usize| a.checked_mul(b).ok_or(Error::SizeOverflow);
     let (dm, f) = (d.d_model, d.d_ff);
+    let (kv_width, gate) = (kv_rows(d), gate_factor(d));
     let mul3 = |a: usize, b: usize, c: usize| mul(a, b).and_then(|ab| mul(ab, c));
     let (enc, dec) = (config.has_encoder(), config.has_decoder());
     let stem = enc && d.stem_channels > 0;
     // Learned tables are required; sinusoidal models may store theirs (the converter's
     // `--positions-table`), so firmware built without `sinusoid` needs no sin/cos.
     let positions = match config.positional {
-        Positional::None => Presence::Absent,
+        Positional::None | Positional::Rope | Positional::RopeHalf => Presence::Absent,
         Positional::Learned => Req,
         Positional::Sinusoidal | Positional::SinusoidalConcat => Opt,
     };
@@ -389,9 +406,10 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         | K::EncSelfVWeight
         | K::EncSelfOutWeight
         | K::DecSelfQWeight
-        | K::DecSelfKWeight
-        | K::DecSelfVWeight
         | K::DecSelfOutWeight => (mul(dm, dm)?, Req),
+        // Grouped-query attention: `n_kv_heads` key/value heads.
+        K::DecSelfKWeight | K::DecSelfVWeight => (mul(kv_width, dm)?, Req),
+        K::DecSelfKBias | K::DecSelfVBias => (kv_width, Opt),
         K::DecCrossQWeight | K::DecCrossKWeight | K::DecCrossVWeight | K::DecCrossOutWeight => {
             (mul(dm, dm)?, when(enc, Req))
         }
@@ -406,8 +424,6 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         | K::EncSelfVBias
         | K::EncSelfOutBias
         | K::DecSelfQBias
-        | K::DecSelfKBias
-        | K::DecSelfVBias
         | K::DecSelfOutBias
         | K::EncNorm1Beta
         | K::EncNorm2Beta
@@ -415,8 +431,9 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         | K::DecNorm3Beta
         | K::EncFfnB2
         | K::DecFfnB2 => (dm, Opt),
-        K::EncFfnW1 | K::DecFfnW1 | K::EncFfnW2 | K::DecFfnW2 => (mul(f, dm)?, Req),
-        K::EncFfnB1 | K::DecFfnB1 => (f, Opt),
+        K::EncFfnW1 | K::DecFfnW1 => (mul3(gate, f, dm)?, Req),
+        K::EncFfnW2 | K::DecFfnW2 => (mul(f, dm)?, Req),
+        K::EncFfnB1 | K::DecFfnB1 => (mul(gate, f)?, Opt),
     };
     Ok(Some(Slot {
         kind,
@@ -424,6 +441,27 @@ pub fn slot(config: &Config, index: usize) -> Result<Option<Slot>> {
         len,
         presence,
     }))
+}
+
+/// Rows of the decoder's self-attention key/value projections: [`Dims::kv_width`]. A
+/// build without the `llama` feature loads only models with as many key/value heads as
+/// query heads (validation refuses others), where that is `d_model`: no division linked.
+const fn kv_rows(dims: &Dims) -> usize {
+    if cfg!(feature = "llama") {
+        dims.kv_width()
+    } else {
+        dims.d_model
+    }
+}
+
+/// Rows of the first feed-forward matrix per `d_ff`: 2 for a gated network (feature
+/// `llama`; builds without it load only plain networks, as [`kv_rows`]).
+const fn gate_factor(dims: &Dims) -> usize {
+    if cfg!(feature = "llama") {
+        dims.feed_forward.hidden_factor()
+    } else {
+        1
+    }
 }
 
 /// Rows (output features) of a weight matrix stored in the blob's dtype, `None` for every
@@ -435,8 +473,6 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
         | K::EncSelfVWeight
         | K::EncSelfOutWeight
         | K::DecSelfQWeight
-        | K::DecSelfKWeight
-        | K::DecSelfVWeight
         | K::DecSelfOutWeight
         | K::DecCrossQWeight
         | K::DecCrossKWeight
@@ -444,7 +480,8 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
         | K::DecCrossOutWeight
         | K::EncFfnW2
         | K::DecFfnW2 => Some(dims.d_model),
-        K::EncFfnW1 | K::DecFfnW1 => Some(dims.d_ff),
+        K::DecSelfKWeight | K::DecSelfVWeight => Some(kv_rows(dims)),
+        K::EncFfnW1 | K::DecFfnW1 => Some(dims.d_ff.saturating_mul(gate_factor(dims))),
         K::OutWeight => Some(dims.tgt_vocab),
         _ => None,
     }
@@ -512,9 +549,22 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         return Err(Error::BadMagic);
     }
     let version = read_u32(blob, 8)?;
-    if version != VERSION {
+    if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion { found: version });
     }
+    let v3 = version >= 3;
+    // Version 3 exists for the llama family's fields alone (the writer keeps every other
+    // model at version 2): without the feature, its parsing is not even compiled.
+    if v3 && !cfg!(feature = "llama") {
+        return Err(Error::FeatureDisabled { feature: "llama" });
+    }
+    let v3_word = |offset| {
+        if cfg!(feature = "llama") && v3 {
+            read_u32(blob, offset)
+        } else {
+            Ok(0)
+        }
+    };
     read_dtype(blob)?;
     let dims = Dims {
         d_model: read_usize(blob, 24)?,
@@ -528,12 +578,23 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         max_tgt_len: read_usize(blob, 56)?,
         type_vocab: read_usize(blob, 100)?,
         stem_channels: read_usize(blob, 104)?,
+        n_kv_heads: if cfg!(feature = "llama") && v3 {
+            read_usize(blob, 108)?
+        } else {
+            read_usize(blob, 28)?
+        },
+        feed_forward: FeedForward::from_code(v3_word(116)?).ok_or(Error::InvalidConfig {
+            reason: "unknown feed-forward code",
+        })?,
     };
     let invalid = |reason| Error::InvalidConfig { reason };
     let flags = read_u32(blob, 76)?;
     let known = FLAG_SCALE_EMBEDDINGS | FLAG_TIE_OUTPUT | FLAG_FINAL_NORM | FLAG_SRC_EMBED_NORM;
     if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
+    }
+    if v3_word(124)? != 0 {
+        return Err(invalid("reserved header word 124 is not zero"));
     }
     let config = Config {
         dims,
@@ -543,6 +604,8 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         positional: Positional::from_code(read_u32(blob, 68)?)
             .ok_or(invalid("unknown positional code"))?,
         layer_norm_eps: f32::from_bits(read_u32(blob, 72)?),
+        norm_kind: NormKind::from_code(v3_word(112)?).ok_or(invalid("unknown norm kind code"))?,
+        rope_theta: f32::from_bits(v3_word(120)?),
         scale_embeddings: flags & FLAG_SCALE_EMBEDDINGS != 0,
         tie_output: flags & FLAG_TIE_OUTPUT != 0,
         final_norm: flags & FLAG_FINAL_NORM != 0,
@@ -678,6 +741,9 @@ pub struct Features {
     /// Sinusoidal positions computed at run time (without it, sinusoidal blobs must
     /// store their tables).
     pub sinusoid: bool,
+    /// The llama family's layers: RMSNorm, rotary positions, SiLU and the gated
+    /// feed-forward network, grouped key/value heads.
+    pub llama: bool,
 }
 
 /// The features of this build.
@@ -687,6 +753,7 @@ pub const BUILD_FEATURES: Features = Features {
     gelu: cfg!(feature = "gelu"),
     conv_stem: cfg!(feature = "conv-stem"),
     sinusoid: cfg!(feature = "sinusoid"),
+    llama: cfg!(feature = "llama"),
 };
 
 impl Features {
@@ -697,11 +764,13 @@ impl Features {
         gelu: false,
         conv_stem: false,
         sinusoid: false,
+        llama: false,
     };
 
     /// The feature a model needs that these lack, if any, by its cargo name (checked at
     /// load, so no call can reach code that is not there). `positions_stored`: a
     /// sinusoidal model stores its position tables.
+    #[inline(always)]
     pub const fn missing_for(
         self,
         config: &Config,
@@ -722,6 +791,8 @@ impl Features {
             Some("conv-stem")
         } else if sinusoids && !positions_stored && !self.sinusoid {
             Some("sinusoid")
+        } else if config.uses_llama_layers() && !self.llama {
+            Some("llama")
         } else {
             None
         }

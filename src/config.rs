@@ -20,6 +20,9 @@ pub enum Activation {
     Relu = 0,
     /// Exact GELU, erf form.
     Gelu = 1,
+    /// SiLU (swish), `x * sigmoid(x)`: with a gated feed-forward network, llama's SwiGLU
+    /// (feature `llama`).
+    Silu = 2,
 }
 
 /// Positional signal added to the embeddings.
@@ -34,6 +37,72 @@ pub enum Positional {
     SinusoidalConcat = 2,
     /// A stored table `[max_len, d_model]` per side.
     Learned = 3,
+    /// Rotary embedding of queries and keys (nothing added to the embeddings), adjacent
+    /// pairs `(2i, 2i+1)` of each head rotated (llama2.c, Meta's llama; feature `llama`).
+    Rope = 4,
+    /// Rotary embedding, pairs `(i, i + dk/2)` of each head rotated ("rotate-half",
+    /// Hugging Face's llama; feature `llama`).
+    RopeHalf = 5,
+}
+
+impl Positional {
+    /// True for the rotary embeddings, which act inside attention.
+    pub const fn is_rope(self) -> bool {
+        matches!(self, Positional::Rope | Positional::RopeHalf)
+    }
+}
+
+/// Which normalisation every norm of the model is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum NormKind {
+    /// LayerNorm: `gamma (x - mean) / sqrt(var + eps) + beta` (the paper).
+    LayerNorm = 0,
+    /// RMSNorm: `gamma x / sqrt(mean(x^2) + eps)` (llama; feature `llama`).
+    RmsNorm = 1,
+}
+
+impl NormKind {
+    /// From the blob's code.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(NormKind::LayerNorm),
+            1 => Some(NormKind::RmsNorm),
+            _ => None,
+        }
+    }
+}
+
+/// Shape of the position-wise feed-forward network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+// A whole word: `Dims` stays a run of words, which firmware copies without `memcpy`.
+#[repr(u32)]
+pub enum FeedForward {
+    /// `W2 act(W1 x + b1) + b2`, `W1 [F, D]` (the paper).
+    Plain = 0,
+    /// `W2 (act(W1 x) * (W3 x))`: `W1` and `W3` stored stacked as one `[2F, D]` matrix,
+    /// `W1` first (llama's SwiGLU with SiLU; feature `llama`).
+    Gated = 1,
+}
+
+impl FeedForward {
+    /// From the blob's code.
+    pub const fn from_code(code: u32) -> Option<Self> {
+        match code {
+            0 => Some(FeedForward::Plain),
+            1 => Some(FeedForward::Gated),
+            _ => None,
+        }
+    }
+
+    /// Rows of the first weight matrix (and width of the hidden buffer) per `d_ff`: 1 or 2.
+    pub const fn hidden_factor(self) -> usize {
+        match self {
+            FeedForward::Plain => 1,
+            FeedForward::Gated => 2,
+        }
+    }
 }
 
 impl Positional {
@@ -67,6 +136,7 @@ impl Activation {
         match code {
             0 => Some(Activation::Relu),
             1 => Some(Activation::Gelu),
+            2 => Some(Activation::Silu),
             _ => None,
         }
     }
@@ -80,6 +150,8 @@ impl Positional {
             1 => Some(Positional::Sinusoidal),
             2 => Some(Positional::SinusoidalConcat),
             3 => Some(Positional::Learned),
+            4 => Some(Positional::Rope),
+            5 => Some(Positional::RopeHalf),
             _ => None,
         }
     }
@@ -168,6 +240,22 @@ pub struct Dims {
     /// bins); 0 = no stem. The stem is two `Conv1d` of kernel 3 and padding 1, strides 1
     /// then 2, each followed by GELU, so `2 S` input frames give `S` encoder rows.
     pub stem_channels: usize,
+    /// Key/value heads of the decoder's self-attention; `n_heads` is a multiple of it
+    /// (equal: multi-head, fewer: grouped-query, 1: multi-query attention). The
+    /// self-attention cache holds `n_kv_heads * D / H` values per position.
+    pub n_kv_heads: usize,
+    /// Plain or gated feed-forward network (the gated one's first matrix is `[2F, D]`).
+    pub feed_forward: FeedForward,
+}
+
+impl Dims {
+    /// Width of a key or value row of the decoder's self-attention: `n_kv_heads * D / H`.
+    pub const fn kv_width(&self) -> usize {
+        match self.d_model.checked_div(self.n_heads) {
+            Some(dk) => dk.saturating_mul(self.n_kv_heads),
+            None => 0,
+        }
+    }
 }
 
 /// Kernel size of both convolutions of the stem.
@@ -194,8 +282,13 @@ pub struct Config {
     pub activation: Activation,
     /// Positional signal.
     pub positional: Positional,
-    /// LayerNorm epsilon.
+    /// LayerNorm (or RMSNorm) epsilon.
     pub layer_norm_eps: f32,
+    /// LayerNorm or RMSNorm, for every norm of the model.
+    pub norm_kind: NormKind,
+    /// Base of the rotary embedding's frequencies (`theta_i = rope_theta^(-2i/dk)`; llama
+    /// 10000, llama 3 500000); unused (0 in blobs) without rotary positions.
+    pub rope_theta: f32,
     /// Multiply embeddings by `sqrt(d_model)`.
     pub scale_embeddings: bool,
     /// The output projection is the target embedding matrix.
@@ -282,7 +375,70 @@ impl Config {
         if self.tie_output && d.n_decoder_layers > 0 && d.tgt_vocab == 0 {
             return bad("tie_output needs a target embedding");
         }
+        #[cfg(feature = "llama")]
+        return self.validate_llama();
+        // Without the feature there is no llama code to check the fields for.
+        #[cfg(not(feature = "llama"))]
+        if self.uses_llama_layers() {
+            return Err(Error::FeatureDisabled { feature: "llama" });
+        }
+        #[cfg(not(feature = "llama"))]
         Ok(())
+    }
+
+    /// The rules of the llama family's options (all of them decoder-only in this engine).
+    #[cfg(feature = "llama")]
+    fn validate_llama(&self) -> Result<()> {
+        let d = &self.dims;
+        let bad = |reason| Err(Error::InvalidConfig { reason });
+        let encoder = d.n_encoder_layers > 0;
+        if d.n_kv_heads == 0 {
+            return bad("n_kv_heads is 0");
+        }
+        if d.n_kv_heads > d.n_heads || !d.n_heads.is_multiple_of(d.n_kv_heads) {
+            return bad("n_heads is not a multiple of n_kv_heads");
+        }
+        if encoder && d.n_kv_heads != d.n_heads {
+            return bad("grouped key/value heads need a decoder-only model");
+        }
+        if encoder && self.norm_kind == NormKind::RmsNorm {
+            return bad("RMSNorm needs a decoder-only model");
+        }
+        if encoder && d.feed_forward == FeedForward::Gated {
+            return bad("a gated feed-forward network needs a decoder-only model");
+        }
+        if d.feed_forward == FeedForward::Gated && self.activation != Activation::Silu {
+            return bad("a gated feed-forward network needs the silu activation");
+        }
+        if self.positional.is_rope() {
+            if encoder {
+                return bad("rotary positions need a decoder-only model");
+            }
+            if !(d.d_model / d.n_heads).is_multiple_of(2) {
+                return bad("rotary positions need an even head width d_model / n_heads");
+            }
+            if !(self.rope_theta.is_finite() && self.rope_theta > 0.0) {
+                return bad("rope_theta must be finite and > 0");
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the model uses any of the llama family's layers (feature `llama`):
+    /// RMSNorm, rotary positions, SiLU, a gated feed-forward network or grouped key/value
+    /// heads.
+    pub const fn uses_llama_layers(&self) -> bool {
+        matches!(self.norm_kind, NormKind::RmsNorm)
+            || self.positional.is_rope()
+            || matches!(self.activation, Activation::Silu)
+            || matches!(self.dims.feed_forward, FeedForward::Gated)
+            || self.dims.n_kv_heads != self.dims.n_heads
+    }
+
+    /// True when the blob needs version 3 to store this configuration (the writer keeps
+    /// every other model at version 2, byte for byte as before).
+    pub const fn needs_blob_v3(&self) -> bool {
+        self.uses_llama_layers()
     }
 
     /// True when the model has an encoder.

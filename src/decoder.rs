@@ -20,9 +20,9 @@ pub(crate) struct DecoderCaches<'s> {
     pub cross_k: &'s mut [f32],
     /// `[Ld, S, D]` encoder-decoder values.
     pub cross_v: &'s mut [f32],
-    /// `[Ld, B, T, D]` self-attention keys of every past position of every hypothesis.
+    /// `[Ld, B, T, Dkv]` self-attention keys of every past position of every hypothesis.
     pub self_k: &'s mut [f32],
-    /// `[Ld, B, T, D]` self-attention values.
+    /// `[Ld, B, T, Dkv]` self-attention values.
     pub self_v: &'s mut [f32],
     /// Source positions in the cross K/V (0 for a decoder-only model).
     pub src_len: usize,
@@ -39,7 +39,7 @@ impl<'s> DecoderCaches<'s> {
         })
     }
 
-    /// Layer `layer`'s part of the self-attention cache: `[B, T, D]` keys and values.
+    /// Layer `layer`'s part of the self-attention cache: `[B, T, Dkv]` keys and values.
     pub fn self_attention(&mut self, plan: &Plan, layer: usize) -> Result<KvCache<'_>> {
         let slot_len = plan.slot_len().ok_or(Error::SizeOverflow)?;
         let layer_len = slot_len
@@ -88,7 +88,7 @@ impl<'s> DecoderWork<'s> {
             normed: arena.f32s(bd)?,
             q: arena.f32s(bd)?,
             tmp: arena.f32s(bd)?,
-            hidden: arena.f32s(plan.decoder_rows_block().checked_mul(plan.f))?,
+            hidden: arena.f32s(plan.decoder_rows_block().checked_mul(plan.hidden))?,
             scores: arena.f32s(Some(plan.s.max(plan.t)))?,
             logits: arena.f32s(plan.rows.checked_mul(plan.v))?,
         })
@@ -238,7 +238,7 @@ pub(crate) fn step(
             gamma: model.required_global(TensorKind::DecNormGamma)?,
             beta: model.global(TensorKind::DecNormBeta),
         };
-        sublayer::layer_norm_rows(y, &norm, config.layer_norm_eps, d);
+        sublayer::norm_rows(config, y, &norm);
     }
     // logits = y Wout^T + bout, Wout = target embedding when tied.
     let w_out = model.output_projection()?;
@@ -279,6 +279,15 @@ fn self_attention_sublayer(
     let input = sublayer::input(config, &norm1, b.y, b.normed);
     let mut cache = caches.self_attention(plan, layer)?;
     let at = |row| rows.at(row);
+    #[cfg(feature = "llama")]
+    if config.uses_llama_layers() {
+        let (q, tmp) = (b.q, b.tmp);
+        crate::layers::llama::self_attention(
+            config, &self_attn, input, &mut cache, at, q, tmp, b.scores, act,
+        )?;
+        sublayer::residual(config, &norm1, b.y, tmp);
+        return Ok(());
+    }
     attention::project_queries(&self_attn, input, d, b.q, act);
     attention::append_keys_values(&self_attn, input, d, &mut cache, at, b.tmp, act)?;
     attention::attend_cached(b.q, &cache, at, heads, d, b.scores, site)?;
@@ -339,6 +348,12 @@ fn ffn_sublayer(
     let (ffn, norm3) = model.decoder_ffn(layer)?;
     let input = sublayer::input(config, &norm3, y, normed);
     let rows = plan.decoder_rows_block();
+    #[cfg(feature = "llama")]
+    if config.dims.feed_forward == crate::config::FeedForward::Gated {
+        crate::layers::llama::gated_feed_forward(config, &ffn, input, hidden, rows, q, act);
+        sublayer::residual(config, &norm3, y, q);
+        return Ok(());
+    }
     feed_forward::feed_forward(config, &ffn, input, hidden, rows, q, act);
     sublayer::residual(config, &norm3, y, q);
     Ok(())

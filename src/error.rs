@@ -83,8 +83,8 @@ pub enum Error {
     /// The blob (or the call) needs a cargo feature of the engine that this build was
     /// compiled without (firmware enables only what its model uses).
     FeatureDisabled {
-        /// The feature to enable: `int8`, `f16`, `gelu`, `conv-stem`, `probe` or
-        /// `sinusoid`.
+        /// The feature to enable: `int8`, `f16`, `gelu`, `conv-stem`, `probe`, `sinusoid`
+        /// or `llama`.
         feature: &'static str,
     },
     /// The blob's dimensions differ from the ones of the statically sized model type.
@@ -144,6 +144,11 @@ pub enum Error {
     },
     /// The length-penalty exponent is negative or not finite.
     InvalidLengthPenalty,
+    /// A sampling parameter is out of range (temperature, top-p or seed).
+    InvalidSampling {
+        /// Which rule was broken.
+        reason: &'static str,
+    },
     /// The model has no encoder, or no decoder, and the call needs one.
     WrongArchitecture {
         /// What the call needs.
@@ -179,7 +184,7 @@ impl fmt::Display for Error {
             }
             Error::BadMagic => write!(f, "not a picoformer model blob (bad magic)"),
             Error::UnsupportedVersion { found } => {
-                write!(f, "unsupported model blob version {found} (this build reads version {})", crate::version::BLOB_VERSION)
+                write!(f, "unsupported model blob version {found} (this build reads versions {} to {})", crate::version::MIN_BLOB_VERSION, crate::version::BLOB_VERSION)
             }
             Error::UnsupportedDtype { found } => {
                 write!(f, "unsupported weight dtype code {found} (this build reads f32 = 0, f16 = 1, i8 = 2)")
@@ -241,6 +246,7 @@ impl fmt::Display for Error {
             Error::InvalidLengthPenalty => {
                 write!(f, "length penalty alpha must be finite and >= 0")
             }
+            Error::InvalidSampling { reason } => write!(f, "invalid sampling parameters: {reason}"),
             Error::WrongArchitecture { needs } => write!(f, "this model has no {needs}"),
             Error::ScratchTooSmall { needed, got } => {
                 write!(f, "scratch buffer too small: needs {needed} bytes, has {got}")

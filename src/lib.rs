@@ -43,7 +43,7 @@ mod version;
 /// The numerical kernels (scalar reference, SIMD kernels, dispatch).
 pub use picoformer_kernels as kernels;
 
-pub use config::{Activation, Config, Dims, Norm, Positional, WeightType};
+pub use config::{Activation, Config, Dims, FeedForward, Norm, NormKind, Positional, WeightType};
 pub use encoder::Source;
 pub use error::{Error, Result};
 pub use model::Model;
@@ -53,7 +53,8 @@ pub use probe::{AttentionKind, AttentionProbe};
 pub use scratch::{
     beam_scratch_bytes, beam_scratch_bytes_for, encode_scratch_bytes, encode_scratch_bytes_for,
     forward_scratch_bytes, forward_scratch_bytes_for, greedy_scratch_bytes,
-    greedy_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK, MAX_BEAM,
+    greedy_scratch_bytes_for, sample_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK,
+    MAX_BEAM,
 };
-pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis};
+pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis, SamplingParams};
 pub use static_model::{StaticModel, WeightElement};

@@ -6,7 +6,8 @@
 //! ```text
 //! persistent for the whole call
 //!   cross_k, cross_v   [Ld, S, D]        encoder-decoder K/V, computed once per source
-//!   self_k, self_v     [Ld, B, T, D]     decoder self-attention cache, one slot per beam
+//!   self_k, self_v     [Ld, B, T, Dkv]   decoder self-attention cache, one slot per beam
+//!                                        (Dkv = n_kv_heads D / H; D without grouped heads)
 //!   beam state         (beam search only, see `BeamRegions`)
 //!   int8 activations   (int8 blobs only) values [A, max(D, F)] bytes, scales [A]
 //! work (one region, reused: first by the encoder, then by the decoder)
@@ -88,6 +89,11 @@ const fn max(a: usize, b: usize) -> usize {
 pub(crate) struct Plan {
     pub d: usize,
     pub f: usize,
+    /// Width of a decoder self-attention key/value row: `n_kv_heads * D / H` (`D` for
+    /// multi-head attention).
+    pub kv: usize,
+    /// Width of a row of the feed-forward hidden buffer: `F`, or `2F` for a gated network.
+    pub hidden: usize,
     /// Source positions (0 without encoder).
     pub s: usize,
     /// Target positions (0 without decoder).
@@ -117,6 +123,8 @@ impl Plan {
         Plan {
             d: dims.d_model,
             f: dims.d_ff,
+            kv: dims.kv_width(),
+            hidden: dims.d_ff.saturating_mul(dims.feed_forward.hidden_factor()),
             s: if has_enc { dims.max_src_len } else { 0 },
             t: if has_dec { dims.max_tgt_len } else { 0 },
             v: if has_dec { dims.tgt_vocab } else { 0 },
@@ -151,9 +159,9 @@ impl Plan {
         mul3(self.ld, self.s, self.d)
     }
 
-    /// `[Ld, B, T, D]`, one of self K / self V.
+    /// `[Ld, B, T, Dkv]`, one of self K / self V.
     pub const fn cache_len(&self) -> Option<usize> {
-        mul(tri!(mul3(self.ld, self.beams, self.t)), self.d)
+        mul(tri!(mul3(self.ld, self.beams, self.t)), self.kv)
     }
 
     /// `[B, T]` token histories.
@@ -161,9 +169,9 @@ impl Plan {
         mul(self.beams, self.t)
     }
 
-    /// `[T, D]`: one beam's cache slot, the temporary of in-place reordering.
+    /// `[T, Dkv]`: one beam's cache slot, the temporary of in-place reordering.
     pub const fn slot_len(&self) -> Option<usize> {
-        mul(self.t, self.d)
+        mul(self.t, self.kv)
     }
 
     pub const fn encoder_rows_block(&self) -> usize {
@@ -222,7 +230,7 @@ impl Plan {
             n = tri!(add(n, bd));
             i += 1;
         }
-        n = tri!(add(n, tri!(mul(self.decoder_rows_block(), self.f))));
+        n = tri!(add(n, tri!(mul(self.decoder_rows_block(), self.hidden))));
         n = tri!(add(n, max(self.s, self.t)));
         add(n, tri!(mul(self.rows, self.v)))
     }
@@ -244,7 +252,7 @@ impl Plan {
         n = tri!(add(n, history)); // finished token histories [B, T]
         n = tri!(add(n, tri!(mul(2, b)))); // finished [B] x (score, length)
         n = tri!(add(n, self.t)); // token-row temporary [T]
-        add(n, tri!(self.slot_len())) // cache-slot temporary [T, D]
+        add(n, tri!(self.slot_len())) // cache-slot temporary [T, Dkv]
     }
 
     /// Bytes of quantized activation values (int8 weights only, else 0): `A` rows of
@@ -344,6 +352,15 @@ pub const fn beam_scratch_bytes_for(
     beam: usize,
 ) -> Option<usize> {
     Plan::new(dims, weights, beam, true).total_bytes()
+}
+
+/// Exact scratch bytes for [`Model::sample_with`](crate::Model::sample_with) with weight
+/// matrices of type `weights`: greedy decoding's, then `[V]` (token, probability)
+/// candidates of the nucleus. `None` when the size overflows `usize`.
+pub const fn sample_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Option<usize> {
+    let greedy = tri!(greedy_scratch_bytes_for(dims, weights));
+    let candidates = tri!(mul(tri!(round(tri!(mul(2, dims.tgt_vocab)))), 4));
+    greedy.checked_add(candidates)
 }
 
 /// A 16-byte aligned scratch buffer of `N` bytes, for firmware to place in a `static`.

@@ -116,6 +116,10 @@ impl<
         max_tgt_len: T,
         type_vocab: 0,
         stem_channels: 0,
+        // (The static form has multi-head attention and the plain feed-forward network;
+        // a llama-shaped blob is refused with `ShapeMismatch`.)
+        n_kv_heads: H,
+        feed_forward: crate::config::FeedForward::Plain,
     };
 
     /// Exact scratch bytes of `encode`.
@@ -195,6 +199,12 @@ impl<
             ("max_tgt_len", expected.max_tgt_len, found.max_tgt_len),
             ("type_vocab", expected.type_vocab, found.type_vocab),
             ("stem_channels", expected.stem_channels, found.stem_channels),
+            ("n_kv_heads", expected.n_kv_heads, found.n_kv_heads),
+            (
+                "feed-forward rows per d_ff",
+                expected.feed_forward.hidden_factor(),
+                found.feed_forward.hidden_factor(),
+            ),
         ];
         for (field, expected, found) in fields {
             if expected != found {

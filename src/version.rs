@@ -3,4 +3,8 @@
 
 /// The blob format version this build reads and writes (re-exported as
 /// [`blob::VERSION`](crate::blob::VERSION)).
-pub(crate) const BLOB_VERSION: u32 = 2;
+pub(crate) const BLOB_VERSION: u32 = 3;
+
+/// The oldest blob format version this build reads (re-exported as
+/// [`blob::MIN_VERSION`](crate::blob::MIN_VERSION)).
+pub(crate) const MIN_BLOB_VERSION: u32 = 2;

@@ -1,6 +1,6 @@
 //! The JSON form of a model configuration (`CONFIG.json` of `convert`, `info --json`).
 
-use picoformer::config::{Activation, Config, Dims, Norm, Positional};
+use picoformer::config::{Activation, Config, Dims, FeedForward, Norm, NormKind, Positional};
 use serde::{Deserialize, Serialize};
 
 /// `CONFIG.json`: the keys every converter and `info --json` use.
@@ -19,9 +19,9 @@ pub struct ConfigJson {
     pub max_tgt_len: usize,
     /// "post" | "pre"
     pub norm: String,
-    /// "relu" | "gelu"
+    /// "relu" | "gelu" | "silu"
     pub activation: String,
-    /// "sinusoidal" | "sinusoidal-concat" | "learned" | "none"
+    /// "sinusoidal" | "sinusoidal-concat" | "learned" | "none" | "rope" | "rope-half"
     pub positional: String,
     pub layer_norm_eps: f32,
     pub scale_embeddings: bool,
@@ -39,6 +39,18 @@ pub struct ConfigJson {
     /// LayerNorm on the source embedding (BERT); absent: false.
     #[serde(default)]
     pub src_embed_norm: bool,
+    /// Key/value heads of the decoder's self-attention; absent: `n_heads`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_kv_heads: Option<usize>,
+    /// "layernorm" | "rmsnorm"; absent: "layernorm".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub norm_kind: Option<String>,
+    /// "plain" | "gated"; absent: "plain".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_forward: Option<String>,
+    /// Base of the rotary frequencies (rotary positions only); absent: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_theta: Option<f32>,
 }
 
 impl ConfigJson {
@@ -58,16 +70,35 @@ impl ConfigJson {
         let activation = match self.activation.as_str() {
             "relu" => Activation::Relu,
             "gelu" => Activation::Gelu,
-            other => anyhow::bail!("activation must be \"relu\" or \"gelu\", not {other:?}"),
+            "silu" => Activation::Silu,
+            other => {
+                anyhow::bail!("activation must be \"relu\", \"gelu\" or \"silu\", not {other:?}")
+            }
         };
         let positional = match self.positional.as_str() {
             "sinusoidal" => Positional::Sinusoidal,
             "sinusoidal-concat" => Positional::SinusoidalConcat,
             "learned" => Positional::Learned,
             "none" => Positional::None,
+            "rope" => Positional::Rope,
+            "rope-half" => Positional::RopeHalf,
             other => anyhow::bail!(
-                "positional must be \"sinusoidal\", \"sinusoidal-concat\", \"learned\" or \"none\", not {other:?}"
+                "positional must be \"sinusoidal\", \"sinusoidal-concat\", \"learned\", \"none\", \"rope\" or \"rope-half\", not {other:?}"
             ),
+        };
+        let norm_kind = match self.norm_kind.as_deref() {
+            None | Some("layernorm") => NormKind::LayerNorm,
+            Some("rmsnorm") => NormKind::RmsNorm,
+            Some(other) => {
+                anyhow::bail!("norm_kind must be \"layernorm\" or \"rmsnorm\", not {other:?}")
+            }
+        };
+        let feed_forward = match self.feed_forward.as_deref() {
+            None | Some("plain") => FeedForward::Plain,
+            Some("gated") => FeedForward::Gated,
+            Some(other) => {
+                anyhow::bail!("feed_forward must be \"plain\" or \"gated\", not {other:?}")
+            }
         };
         let config = Config {
             dims: Dims {
@@ -82,11 +113,15 @@ impl ConfigJson {
                 max_tgt_len: self.max_tgt_len,
                 type_vocab: self.type_vocab,
                 stem_channels: self.stem_channels,
+                n_kv_heads: self.n_kv_heads.unwrap_or(self.n_heads),
+                feed_forward,
             },
             norm,
             activation,
             positional,
             layer_norm_eps: self.layer_norm_eps,
+            norm_kind,
+            rope_theta: self.rope_theta.unwrap_or(0.0),
             scale_embeddings: self.scale_embeddings,
             tie_output: self.tie_output,
             final_norm: self.final_norm,
@@ -121,6 +156,7 @@ impl From<&Config> for ConfigJson {
             activation: match c.activation {
                 Activation::Relu => "relu",
                 Activation::Gelu => "gelu",
+                Activation::Silu => "silu",
             }
             .into(),
             positional: match c.positional {
@@ -128,6 +164,8 @@ impl From<&Config> for ConfigJson {
                 Positional::Sinusoidal => "sinusoidal",
                 Positional::SinusoidalConcat => "sinusoidal-concat",
                 Positional::Learned => "learned",
+                Positional::Rope => "rope",
+                Positional::RopeHalf => "rope-half",
             }
             .into(),
             layer_norm_eps: c.layer_norm_eps,
@@ -140,6 +178,10 @@ impl From<&Config> for ConfigJson {
             type_vocab: d.type_vocab,
             stem_channels: d.stem_channels,
             src_embed_norm: c.src_embed_norm,
+            n_kv_heads: (d.n_kv_heads != d.n_heads).then_some(d.n_kv_heads),
+            norm_kind: (c.norm_kind == NormKind::RmsNorm).then(|| "rmsnorm".into()),
+            feed_forward: (d.feed_forward == FeedForward::Gated).then(|| "gated".into()),
+            rope_theta: c.positional.is_rope().then_some(c.rope_theta),
         }
     }
 }

@@ -10,6 +10,8 @@ pub mod convert;
 pub mod ct2_whisper;
 pub mod heatmap;
 pub mod hf_bert;
+pub mod llama2c;
+pub mod llama2c_tokenizer;
 #[cfg(feature = "pretrained")]
 pub mod npy;
 #[cfg(feature = "pretrained")]

@@ -7,7 +7,7 @@ mod commands;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
-use commands::{attention, bench, convert, dates, decode, forward, info};
+use commands::{attention, bench, convert, dates, decode, forward, generate, info};
 #[cfg(feature = "pretrained")]
 use commands::{embed, transcribe};
 
@@ -32,6 +32,9 @@ enum Command {
     Forward(forward::Args),
     /// Decode a source sequence: greedy, or beam search with --beam.
     Decode(decode::Args),
+    /// Continue a prompt with a decoder-only language model (llama2.c checkpoints):
+    /// greedy with temperature 0.
+    Generate(generate::Args),
     /// Normalise dates with the bundled model: "sat 28th of november, 2026" -> 2026-11-28.
     Dates(dates::Args),
     /// Draw one attention head of a date model as an SVG heatmap (rows: target tokens,
@@ -62,6 +65,7 @@ fn run(command: Command) -> Result<()> {
         Command::Info(args) => info::run(args),
         Command::Forward(args) => forward::run(args),
         Command::Decode(args) => decode::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Dates(args) => dates::run(args),
         Command::Attention(args) => attention::run(args),
         Command::Bench(args) => bench::run(args),

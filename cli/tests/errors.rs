@@ -199,7 +199,7 @@ fn blob_bad_magic() {
 
 #[test]
 fn blob_unsupported_version() {
-    for found in [0, 1, 3, 0x0100_0000, u32::MAX] {
+    for found in [0, 1, 4, 0x0100_0000, u32::MAX] {
         expect_err(
             load_edited("tied", |b| put_u32(b, VERSION, found)),
             Error::UnsupportedVersion { found },
@@ -325,8 +325,8 @@ fn blob_invalid_config_fields() {
         (D_FF, 0, "d_ff is 0"),
         (NORM, 2, "unknown norm code"),
         (NORM, u32::MAX, "unknown norm code"),
-        (ACTIVATION, 2, "unknown activation code"),
-        (POSITIONAL, 4, "unknown positional code"),
+        (ACTIVATION, 3, "unknown activation code"),
+        (POSITIONAL, 6, "unknown positional code"),
         (EPS, f(f32::NAN), "layer_norm_eps must be finite and >= 0"),
         (EPS, f(-f32::NAN), "layer_norm_eps must be finite and >= 0"),
         (
@@ -698,6 +698,8 @@ fn blob_huge_dimensions_fail_fast() {
         max_tgt_len: MAX_DIM,
         type_vocab: 0,
         stem_channels: 0,
+        n_kv_heads: 1,
+        feed_forward: picoformer::config::FeedForward::Plain,
     };
     let header = blob::header_len(&dims).unwrap();
     let huge = |b: &mut [u8]| {
@@ -753,6 +755,8 @@ fn blob_huge_dimensions_fail_fast() {
         max_tgt_len: usize::MAX,
         type_vocab: usize::MAX,
         stem_channels: usize::MAX,
+        n_kv_heads: 1,
+        feed_forward: picoformer::config::FeedForward::Plain,
     };
     assert_eq!(picoformer::greedy_scratch_bytes(&max), None);
     assert_eq!(picoformer::beam_scratch_bytes(&max, 4), None);
@@ -1326,11 +1330,15 @@ fn synthetic(n_encoder_layers: usize, n_decoder_layers: usize) -> AlignedBytes {
             max_tgt_len: if dec { 5 } else { 0 },
             type_vocab: 0,
             stem_channels: 0,
+            n_kv_heads: 2,
+            feed_forward: picoformer::config::FeedForward::Plain,
         },
         norm: Norm::Post,
         activation: Activation::Relu,
         positional: Positional::Sinusoidal,
         layer_norm_eps: 1e-5,
+        norm_kind: picoformer::config::NormKind::LayerNorm,
+        rope_theta: 0.0,
         scale_embeddings: false,
         tie_output: false,
         final_norm: true,

@@ -21,6 +21,7 @@ fn host_build_has_every_feature() {
             gelu: true,
             conv_stem: true,
             sinusoid: true,
+            llama: true,
         }
     );
 }

@@ -50,6 +50,8 @@ pub fn synthetic_config(enc: usize, dec: usize, variant: u8) -> Config {
             max_tgt_len: if dec > 0 { 5 } else { 0 },
             type_vocab: 0,
             stem_channels: 0,
+            n_kv_heads: 2,
+            feed_forward: picoformer::config::FeedForward::Plain,
         },
         norm: if variant & 1 == 0 {
             Norm::Post
@@ -68,6 +70,8 @@ pub fn synthetic_config(enc: usize, dec: usize, variant: u8) -> Config {
             _ => Positional::Learned,
         },
         layer_norm_eps: 1e-5,
+        norm_kind: picoformer::config::NormKind::LayerNorm,
+        rope_theta: 0.0,
         scale_embeddings: variant & 16 != 0,
         tie_output: variant & 32 != 0,
         src_embed_norm: false,

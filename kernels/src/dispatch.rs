@@ -412,7 +412,7 @@ pub fn active_kernel_for(dtype: Dtype) -> Kernel {
 }
 
 /// The best available kernel, or the forced one. A forced kernel that this CPU cannot run
-/// falls back to the scalar reference, and [`kernel_calls`] then shows it never ran.
+/// falls back to the scalar reference, and `kernel_calls` (with `std`) then shows it never ran.
 /// Without `std` every detection is a constant and this is inlined: the dispatch `match`
 /// folds to the one kernel of the build, and no other kernel is linked.
 #[cfg_attr(not(feature = "std"), inline(always))]

@@ -52,6 +52,6 @@ pub use dispatch::{
 };
 pub use generic::f32::{
     add_assign, argmax, conv1d_out_len, gelu, layer_norm, log_softmax, log_sum_exp, max, relu,
-    softmax, sum_compensated, CONV_ROW_BLOCK,
+    softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,
 };
 pub use quant::{Activations, I8Matrix, Matrix};

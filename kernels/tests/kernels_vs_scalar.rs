@@ -12,7 +12,9 @@
 //!   budget: a SIMD kernel sums the same products in another order, so for a dot product
 //!   of length k the difference from the reference is bounded by
 //!   `(k + 2) * eps * sum|a_i * b_i|` (plus the smallest normal, for denormal inputs);
-//!   `axpy` is exact up to fused-multiply-add rounding: `eps * |alpha * x| `.
+//!   `axpy` is exact up to fused-multiply-add rounding: `eps * |alpha * x| `. A kernel
+//!   that declares `ROW_BY_ROW` (the frame then computes row by row) gives the same bits
+//!   from a tile of rows as from each row alone.
 //! - f16: the frame with the set's kernel against [`generic::f16::linear_f16`] within the
 //!   f32 budget (the widening is exact, only the order of the sums differs), odd `k` and
 //!   rows off word boundaries included; the kernel's whole tiles alone too.
@@ -131,6 +133,49 @@ fn check_linear<K: F32Simd>(kernel: K) {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A kernel that declares [`F32Simd::ROW_BY_ROW`] must keep its promise, on which the
+/// frame's row-by-row products rest: a tile of two input rows gives, bit for bit, what
+/// each row gives alone and what [`F32Simd::dot_rows`] gives; `axpy_tile` what `MR`
+/// `axpy_blocks` calls give.
+fn check_row_by_row<K: F32Simd>(kernel: K) {
+    if !K::ROW_BY_ROW {
+        return;
+    }
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for blocks in [0, 1, 2, 5, 8] {
+        // rows longer than the blocks, as the frame passes them (it adds the tails)
+        let k = blocks * K::LANES + 3;
+        for (scale, seed) in [(1.0, 41), (1e15, 42), (f32::MIN_POSITIVE / 4.0, 43)] {
+            let x = values(2 * k, seed, scale);
+            let w = values(MR * k, seed + 100, 1.0);
+            let (x0, x1) = x.split_at(k);
+            let w_tile: [&[f32]; MR] = core::array::from_fn(|m| &w[m * k..(m + 1) * k]);
+            let [pair0, pair1] = kernel.dot_tile::<2>([x0, x1], w_tile, blocks);
+            for (x_row, pair) in [(x0, pair0), (x1, pair1)] {
+                let [alone] = kernel.dot_tile::<1>([x_row], w_tile, blocks);
+                let mut rows = [f32::NAN; MR];
+                kernel.dot_rows(x_row, &w, k, blocks, &mut rows);
+                assert_eq!(bits(&pair), bits(&alone), "{} dot_tile k={k}", K::NAME);
+                assert_eq!(bits(&pair), bits(&rows), "{} dot_rows k={k}", K::NAME);
+            }
+
+            let alpha: [f32; MR] = core::array::from_fn(|m| 0.25 - m as f32);
+            let y0 = values(k, seed + 200, scale);
+            let (mut tile, mut one_by_one) = (y0.clone(), y0);
+            kernel.axpy_tile(alpha, w_tile, &mut tile, blocks);
+            for (a, w_row) in alpha.into_iter().zip(w_tile) {
+                kernel.axpy_blocks(a, w_row, &mut one_by_one, blocks);
+            }
+            assert_eq!(
+                bits(&tile),
+                bits(&one_by_one),
+                "{} axpy_tile k={k}",
+                K::NAME
+            );
         }
     }
 }
@@ -637,6 +682,7 @@ macro_rules! kernel_tests {
             fn f32_linear_matches_scalar() {
                 if let Some(k) = f32_kernel() {
                     check_linear(k);
+                    check_row_by_row(k);
                 }
             }
 

@@ -63,9 +63,12 @@ pub const PF_ERR_RAGGED_INPUT: i32 = 25;
 pub const PF_ERR_INVALID_SCALE: i32 = 26;
 /// The blob's weight type is not the one the static model type expects (Rust API only).
 pub const PF_ERR_WRONG_DTYPE: i32 = 27;
-/// The model needs an engine feature (int8, f16, gelu, conv-stem, probe, sinusoid) this
+/// The model needs an engine feature (int8, f16, gelu, conv-stem, probe, sinusoid, llama) this
 /// build was compiled without.
 pub const PF_ERR_FEATURE_DISABLED: i32 = 28;
+/// A sampling parameter is out of range: temperature negative or not finite, top-p not
+/// finite, or seed 0.
+pub const PF_ERR_INVALID_SAMPLING: i32 = 29;
 
 /// A required pointer is NULL (a NULL array is accepted only with length 0).
 pub const PF_ERR_NULL_POINTER: i32 = 100;
@@ -114,6 +117,7 @@ pub(crate) const fn code(error: &Error) -> i32 {
         Error::InvalidScale { .. } => PF_ERR_INVALID_SCALE,
         Error::WrongDtype { .. } => PF_ERR_WRONG_DTYPE,
         Error::FeatureDisabled { .. } => PF_ERR_FEATURE_DISABLED,
+        Error::InvalidSampling { .. } => PF_ERR_INVALID_SAMPLING,
     }
 }
 
@@ -159,6 +163,7 @@ pub(crate) const fn message(status: i32) -> &'static core::ffi::CStr {
         PF_ERR_FEATURE_DISABLED => {
             c"the model needs an engine feature this build was compiled without"
         }
+        PF_ERR_INVALID_SAMPLING => c"sampling temperature, top-p or seed out of range",
         PF_ERR_NULL_POINTER => c"a required pointer is NULL",
         PF_ERR_MISALIGNED_POINTER => c"a pointer is not aligned for its element type",
         PF_ERR_BAD_LENGTH => c"an array length is too large for the address space",

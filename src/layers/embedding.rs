@@ -33,7 +33,7 @@ pub(crate) fn embed(
     let d = config.dims.d_model;
     let vocab = table.len() / d.max(1);
     let scale = if config.scale_embeddings {
-        libm::sqrtf(d as f32)
+        picoformer_kernels::sqrt(d as f32)
     } else {
         1.0
     };
@@ -85,7 +85,8 @@ fn add_position(
 ) -> Result<()> {
     let d = row.len();
     match (config.positional, position_table) {
-        (Positional::None, _) => {}
+        // Rotary positions act inside attention (`layers::llama::rope`).
+        (Positional::None | Positional::Rope | Positional::RopeHalf, _) => {}
         (_, Some(table)) => {
             let start = position.checked_mul(d).ok_or(Error::SizeOverflow)?;
             let signal =
@@ -146,6 +147,6 @@ pub(crate) fn sinusoid(positional: Positional, position: usize, row: &mut [f32])
                 *c += libm::cosf(angle);
             }
         }
-        Positional::None | Positional::Learned => {}
+        Positional::None | Positional::Learned | Positional::Rope | Positional::RopeHalf => {}
     }
 }

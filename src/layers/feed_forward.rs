@@ -113,5 +113,14 @@ fn activate(config: &Config, h: &mut [f32]) {
         // Refused at load (`Error::FeatureDisabled`): no erff is linked.
         #[cfg(not(feature = "gelu"))]
         Activation::Gelu => {}
+        #[cfg(feature = "llama")]
+        Activation::Silu => {
+            for v in h.iter_mut() {
+                *v = crate::layers::llama::silu(*v);
+            }
+        }
+        // Refused at load (`Error::FeatureDisabled`).
+        #[cfg(not(feature = "llama"))]
+        Activation::Silu => {}
     }
 }

@@ -5,5 +5,7 @@
 pub(crate) mod attention;
 pub(crate) mod embedding;
 pub(crate) mod feed_forward;
+#[cfg(feature = "llama")]
+pub(crate) mod llama;
 pub(crate) mod stem;
 pub(crate) mod sublayer;

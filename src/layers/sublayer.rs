@@ -1,7 +1,7 @@
 //! Sub-layer wiring: residual connection plus LayerNorm, post-norm (paper) or pre-norm
 //! (`docs/spec.md`, "LayerNorm and sub-layer wiring").
 
-use crate::config::{Config, Norm};
+use crate::config::{Config, Norm, NormKind};
 use crate::model::weights::NormWeights;
 use picoformer_kernels as k;
 
@@ -9,6 +9,20 @@ use picoformer_kernels as k;
 pub(crate) fn layer_norm_rows(x: &mut [f32], norm: &NormWeights, eps: f32, d: usize) {
     for row in x.chunks_exact_mut(d.max(1)) {
         k::layer_norm(row, norm.gamma, norm.beta, eps);
+    }
+}
+
+/// The model's norm (LayerNorm, or RMSNorm with the `llama` feature) of every row of `x`
+/// in place.
+pub(crate) fn norm_rows(config: &Config, x: &mut [f32], norm: &NormWeights) {
+    let (eps, d) = (config.layer_norm_eps, config.dims.d_model);
+    match config.norm_kind {
+        NormKind::LayerNorm => layer_norm_rows(x, norm, eps, d),
+        #[cfg(feature = "llama")]
+        NormKind::RmsNorm => crate::layers::llama::rms_norm_rows(x, norm.gamma, eps, d),
+        // Refused at load (`Error::FeatureDisabled`).
+        #[cfg(not(feature = "llama"))]
+        NormKind::RmsNorm => {}
     }
 }
 
@@ -26,7 +40,7 @@ pub(crate) fn input<'b>(
             for (dst, &src) in normed.iter_mut().zip(x) {
                 *dst = src;
             }
-            layer_norm_rows(normed, norm, config.layer_norm_eps, config.dims.d_model);
+            norm_rows(config, normed, norm);
             normed
         }
     }
@@ -37,6 +51,6 @@ pub(crate) fn input<'b>(
 pub(crate) fn residual(config: &Config, norm: &NormWeights, x: &mut [f32], out: &[f32]) {
     k::add_assign(x, out);
     if config.norm == Norm::Post {
-        layer_norm_rows(x, norm, config.layer_norm_eps, config.dims.d_model);
+        norm_rows(config, x, norm);
     }
 }

@@ -11,13 +11,19 @@ pub use weights::Model;
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::probe::AttentionProbe;
-use crate::search::{self, BeamParams, Greedy, Hypotheses};
+use crate::search::{self, BeamParams, Greedy, Hypotheses, SamplingParams};
 
 impl<'a> Model<'a> {
     /// Exact scratch bytes of [`greedy`](Self::greedy) (enough for [`encode`](Self::encode)
     /// too).
     pub fn greedy_scratch_bytes(&self) -> Result<usize> {
         crate::scratch::greedy_scratch_bytes_for(&self.config().dims, self.dtype())
+            .ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`sample_with`](Self::sample_with).
+    pub fn sample_scratch_bytes(&self) -> Result<usize> {
+        crate::scratch::sample_scratch_bytes_for(&self.config().dims, self.dtype())
             .ok_or(Error::SizeOverflow)
     }
 
@@ -131,6 +137,24 @@ impl<'a> Model<'a> {
         scratch: &mut [u8],
     ) -> Result<Greedy> {
         search::greedy(self, source, prefix, max_len, out, scratch)
+    }
+
+    /// Sampling (`docs/spec.md`, "Sampling"): as [`greedy_with`](Self::greedy_with), each
+    /// token drawn from the logits with `params` (temperature 0: greedy decoding); the
+    /// same seed gives the same tokens. For a decoder-only language model `source` is
+    /// `Source::Tokens(&[])` and `prefix` the prompt. The score is the sum of the chosen
+    /// tokens' log-probabilities under the tempered distribution. Scratch:
+    /// [`sample_scratch_bytes`](Self::sample_scratch_bytes).
+    pub fn sample_with(
+        &self,
+        source: &Source,
+        prefix: &[u32],
+        max_len: usize,
+        params: &SamplingParams,
+        out: &mut [u32],
+        scratch: &mut [u8],
+    ) -> Result<Greedy> {
+        search::sample(self, source, prefix, max_len, params, out, scratch)
     }
 
     /// Beam search (`docs/spec.md`, "Beam search"). The best `params.top` hypotheses, best

@@ -4,7 +4,7 @@
 use super::{
     check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start, Session,
 };
-use crate::decoder::{self, DecoderWork, Rows};
+use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
@@ -96,127 +96,219 @@ struct Done {
     len: u32,
 }
 
-/// The beam-search state in the scratch buffer (B = beam size, T = max_tgt_len).
+/// The beam-search state in the scratch buffer (B = beam size, T = max_tgt_len): one
+/// region of words, split into its parts (`BeamParts`) only while the bookkeeping between
+/// two decoder steps runs, so that the slices are not on the stack during a step.
 struct BeamState<'s> {
+    /// The regions of `BeamParts`, in that order, each rounded up to 16 bytes as
+    /// `Plan::beam_state` counts them.
+    words: &'s mut [u32],
+    /// B: live hypotheses.
+    beams: usize,
     /// T: stride of the token rows.
     t: usize,
-    /// `[B, T]` generated tokens of each live hypothesis.
-    live_tokens: &'s mut [u32],
-    /// `[B]` log-probability of each live hypothesis.
-    live_scores: &'s mut [f32],
-    /// `[B]` live index each new hypothesis extends.
-    parents: &'s mut [u32],
-    /// `[B]` working copy of `parents` while reordering.
-    reorder: &'s mut [u32],
-    /// `[B]` tokens fed at this step, then the tokens chosen for the new live set.
-    step_tokens: &'s mut [u32],
-    /// `[2B]` the best candidates of this step, best first.
-    candidates: &'s mut [Candidate],
-    /// `[B, T]` tokens of the best finished hypotheses, best first.
-    done_tokens: &'s mut [u32],
-    /// `[B]` their scores and lengths.
-    done: &'s mut [Done],
+    /// `[T, D]`: elements of one cache slot.
+    slot_len: usize,
+    finished: Finished,
+}
+
+/// How many hypotheses finished.
+#[derive(Clone, Copy)]
+struct Finished {
     /// How many rows of `done` hold a hypothesis.
-    done_stored: usize,
-    /// How many hypotheses finished in all (the stopping rule counts them).
-    done_total: usize,
+    stored: usize,
+    /// How many finished in all (the stopping rule counts them).
+    total: usize,
+}
+
+/// The parts of the beam-search state.
+struct BeamParts<'p> {
+    /// `[B, T]` generated tokens of each live hypothesis.
+    live_tokens: &'p mut [u32],
+    /// `[B]` log-probability of each live hypothesis.
+    live_scores: &'p mut [f32],
+    /// `[B]` live index each new hypothesis extends.
+    parents: &'p mut [u32],
+    /// `[B]` working copy of `parents` while reordering.
+    reorder: &'p mut [u32],
+    /// `[B]` tokens fed at this step, then the tokens chosen for the new live set.
+    step_tokens: &'p mut [u32],
+    /// `[2B]` the best candidates of this step, best first.
+    candidates: &'p mut [Candidate],
+    /// `[B, T]` tokens of the best finished hypotheses, best first.
+    done_tokens: &'p mut [u32],
+    /// `[B]` their scores and lengths.
+    done: &'p mut [Done],
     /// `[T]` temporary token row for in-place reordering.
-    token_temp: &'s mut [u32],
-    /// `[T, D]` temporary cache slot for in-place reordering.
-    slot_temp: &'s mut [f32],
+    token_temp: &'p mut [u32],
+    /// `[T, D]` temporary cache slot for in-place reordering (as f32 bits).
+    slot_temp: &'p mut [u32],
+}
+
+/// The next `words` words of `rest`, which then starts past them rounded up to 16 bytes
+/// (as `Arena` carves). `None` past the end (the carving is sized so that it is not).
+/// Out of line: `split` calls it for each part.
+#[inline(never)]
+fn take<'p>(rest: &mut &'p mut [u32], words: usize) -> Option<&'p mut [u32]> {
+    let rounded = words.checked_add(3)? / 4 * 4;
+    let (head, tail) = core::mem::take(rest).split_at_mut_checked(rounded)?;
+    *rest = tail;
+    head.get_mut(..words)
 }
 
 impl<'s> BeamState<'s> {
     fn carve(plan: &Plan, arena: &mut Arena<'s>) -> Result<Self> {
-        let b = Some(plan.beams);
         Ok(BeamState {
+            words: arena.u32s(plan.beam_state())?,
+            beams: plan.beams,
             t: plan.t,
-            live_tokens: arena.u32s(plan.history_len())?,
-            live_scores: arena.f32s(b)?,
-            parents: arena.u32s(b)?,
-            reorder: arena.u32s(b)?,
-            step_tokens: arena.u32s(b)?,
-            candidates: arena.slice(plan.beams.checked_mul(2))?,
-            done_tokens: arena.u32s(plan.history_len())?,
-            done: arena.slice(b)?,
-            done_stored: 0,
-            done_total: 0,
-            token_temp: arena.u32s(Some(plan.t))?,
-            slot_temp: arena.f32s(plan.slot_len())?,
+            slot_len: plan.slot_len().ok_or(Error::SizeOverflow)?,
+            finished: Finished {
+                stored: 0,
+                total: 0,
+            },
         })
     }
 
+    /// The parts, borrowed from the state.
+    fn parts(&mut self) -> Result<BeamParts<'_>> {
+        split(&mut *self.words, self.beams, self.t, self.slot_len)
+    }
+
+    /// The finished hypotheses' token rows and entries, for as long as the scratch is
+    /// borrowed (they outlive the search). Out of line: the parts are not in the caller's
+    /// frame, which is on the stack during the search.
+    #[inline(never)]
+    fn into_finished(self) -> Result<(&'s [u32], &'s [Done])> {
+        let parts = split(self.words, self.beams, self.t, self.slot_len)?;
+        Ok((parts.done_tokens, parts.done))
+    }
+
     /// The tokens to feed at `step`: the prefix's last token (bos) first, then each live
-    /// hypothesis' last token.
-    fn step_inputs(&mut self, live: usize, step: usize, start: u32) -> &[u32] {
+    /// hypothesis' last token. At step 0 the one live hypothesis gets its score, 0.
+    #[inline(never)]
+    fn step_inputs(&mut self, live: usize, step: usize, start: u32) -> Result<&[u32]> {
         let t = self.t;
-        for (b, input) in self.step_tokens.iter_mut().take(live).enumerate() {
+        let parts = self.parts()?;
+        if step == 0 {
+            parts.live_scores.fill(0.0);
+        }
+        for (b, input) in parts.step_tokens.iter_mut().take(live).enumerate() {
             *input = match step.checked_sub(1) {
                 None => start,
-                Some(last) => self.live_tokens.get(b * t + last).copied().unwrap_or(start),
+                Some(last) => parts
+                    .live_tokens
+                    .get(b * t + last)
+                    .copied()
+                    .unwrap_or(start),
             };
         }
-        self.step_tokens.get(..live).unwrap_or(&[])
+        Ok(parts.step_tokens.get(..live).unwrap_or(&[]))
     }
+}
 
-    /// Scores every (live hypothesis, token) from the logits `[live, V]` (turned into
-    /// log-probabilities in place) and keeps the best 2B, sorted. Returns how many.
-    fn collect_candidates(&mut self, logits: &mut [f32], live: usize, vocab: usize) -> usize {
-        let mut count = 0;
-        let rows = logits
-            .chunks_exact_mut(vocab.max(1))
-            .zip(self.live_scores.iter());
-        for (beam, (row, &base)) in rows.take(live).enumerate() {
-            k::log_softmax(row);
-            for (token, &log_p) in row.iter().enumerate() {
-                let candidate = Candidate {
-                    score: base + log_p,
-                    beam: beam as u32,
-                    token: token as u32,
-                };
-                // Visiting order is (live index, token), so an equal score ranks after
-                // the ones already kept: the spec's tie-break.
-                (count, _) = insert_sorted(self.candidates, count, candidate, |c| c.score);
+/// Records live hypothesis `parent`'s first `prefix` tokens, then `last` (if any), as
+/// finished with normalised score `score`. Keeps the best B; ties keep finishing order.
+#[inline(never)]
+fn finish(
+    parts: &mut BeamParts,
+    finished: &mut Finished,
+    t: usize,
+    parent: usize,
+    prefix: usize,
+    last: Option<u32>,
+    score: f32,
+) {
+    finished.total += 1;
+    let before = finished.stored;
+    let entry = Done {
+        score,
+        len: (prefix + usize::from(last.is_some())) as u32,
+    };
+    let (stored, at) = insert_sorted(parts.done, before, entry, |d| d.score);
+    finished.stored = stored;
+    let Some(at) = at else {
+        return; // not among the best B
+    };
+    // Move the token rows the same way `insert_sorted` moved the entries: the row
+    // at `end` (dropped, or the free one past the stored) comes round to `at`.
+    let end = before.min(parts.done.len().saturating_sub(1));
+    for column in 0..t {
+        let mut carry = parts
+            .done_tokens
+            .get(end * t + column)
+            .copied()
+            .unwrap_or(0);
+        for row in at..=end {
+            if let Some(slot) = parts.done_tokens.get_mut(row * t + column) {
+                core::mem::swap(slot, &mut carry);
             }
         }
-        count
     }
+    let source = parts
+        .live_tokens
+        .get(parent * t..parent * t + prefix)
+        .unwrap_or(&[]);
+    if let Some(row) = parts.done_tokens.get_mut(at * t..(at + 1) * t) {
+        copy(row, source);
+        if let (Some(slot), Some(token)) = (row.get_mut(prefix), last) {
+            *slot = token;
+        }
+    }
+}
 
-    /// Records live hypothesis `parent`'s first `prefix` tokens, then `last` (if any), as
-    /// finished with normalised score `score`. Keeps the best B; ties keep finishing order.
-    fn finish(&mut self, parent: usize, prefix: usize, last: Option<u32>, score: f32) {
-        self.done_total += 1;
-        let before = self.done_stored;
-        let entry = Done {
-            score,
-            len: (prefix + usize::from(last.is_some())) as u32,
-        };
-        let (stored, at) = insert_sorted(self.done, before, entry, |d| d.score);
-        self.done_stored = stored;
-        let Some(at) = at else {
-            return; // not among the best B
-        };
-        let t = self.t;
-        // Move the token rows the same way `insert_sorted` moved the entries.
-        let end = before.min(self.done.len().saturating_sub(1));
-        let rows = self.done_tokens.get_mut(at * t..(end + 1) * t);
-        // `at <= end`, so the window holds at least the one row it rotates by.
-        if let Some(rows) = rows.filter(|rows| rows.len() >= t) {
-            rows.rotate_right(t);
-        }
-        let source = self
-            .live_tokens
-            .get(parent * t..parent * t + prefix)
-            .unwrap_or(&[]);
-        if let Some(row) = self.done_tokens.get_mut(at * t..(at + 1) * t) {
-            for (dst, &src) in row.iter_mut().zip(source) {
-                *dst = src;
-            }
-            if let (Some(slot), Some(token)) = (row.get_mut(prefix), last) {
-                *slot = token;
-            }
+/// Splits the state's `words` into its parts (see [`BeamState`]).
+#[inline(never)]
+fn split(words: &mut [u32], b: usize, t: usize, slot_len: usize) -> Result<BeamParts<'_>> {
+    let history = b.checked_mul(t).ok_or(Error::SizeOverflow)?;
+    let candidates = b.checked_mul(2).ok_or(Error::SizeOverflow)?;
+    let mut rest = words;
+    let mut next = |words| take(&mut rest, words).ok_or(Error::SizeOverflow);
+    Ok(BeamParts {
+        live_tokens: next(history)?,
+        live_scores: bytemuck::must_cast_slice_mut(next(b)?),
+        parents: next(b)?,
+        reorder: next(b)?,
+        step_tokens: next(b)?,
+        candidates: cast(next(candidates.saturating_mul(3))?)?,
+        done_tokens: next(history)?,
+        done: cast(next(b.saturating_mul(2))?)?,
+        token_temp: next(t)?,
+        slot_temp: next(slot_len)?,
+    })
+}
+
+/// Words as elements of `T`, a type made of 4-byte words.
+fn cast<T: bytemuck::Pod>(words: &mut [u32]) -> Result<&mut [T]> {
+    bytemuck::try_cast_slice_mut(words).map_err(|_| Error::SizeOverflow)
+}
+
+/// Scores every (live hypothesis, token) from the logits `[live, V]` (turned into
+/// log-probabilities in place) and keeps the best 2B in `candidates`, sorted. Returns
+/// how many.
+fn collect_candidates(
+    candidates: &mut [Candidate],
+    live_scores: &[f32],
+    logits: &mut [f32],
+    live: usize,
+    vocab: usize,
+) -> usize {
+    let mut count = 0;
+    let rows = logits.chunks_exact_mut(vocab.max(1)).zip(live_scores);
+    for (beam, (row, &base)) in rows.take(live).enumerate() {
+        k::log_softmax(row);
+        for (token, &log_p) in row.iter().enumerate() {
+            let candidate = Candidate {
+                score: base + log_p,
+                beam: beam as u32,
+                token: token as u32,
+            };
+            // Visiting order is (live index, token), so an equal score ranks after
+            // the ones already kept: the spec's tie-break.
+            (count, _) = insert_sorted(candidates, count, candidate, |c| c.score);
         }
     }
+    count
 }
 
 /// Inserts `item` into the sorted (descending `key`) first `count` entries of `list`,
@@ -240,20 +332,24 @@ fn insert_sorted<T: Copy>(
         .take(count)
         .take_while(|e| key(e) >= value)
         .count();
-    let end = count.min(list.len().saturating_sub(1));
-    // `at <= end`, so the window is never empty (the pattern says so to `rotate_right`).
-    if let Some(window @ [_, ..]) = list.get_mut(at..=end) {
-        window.rotate_right(1);
-        if let Some(first) = window.first_mut() {
-            *first = item;
-        }
+    // Shift `at..` down by one, the last entry (or the free one past `count`) falling off:
+    // one carried entry, not `rotate_right` (whose `memmove` is 1.5 KiB of firmware code).
+    let mut carry = item;
+    let end = (count + 1).min(list.len());
+    for entry in list.get_mut(at..end).unwrap_or(&mut []) {
+        core::mem::swap(entry, &mut carry);
     }
     ((count + 1).min(list.len()), Some(at))
 }
 
-/// GNMT length penalty `((5 + n) / 6)^alpha` (f32: n is at most 2^20, exact).
+/// GNMT length penalty `((5 + n) / 6)^alpha` (f32: n is at most 2^20, exact), as
+/// `exp(alpha ln x)`: `expf` and `logf` are linked for `log_softmax` anyway, `powf` would
+/// add 1.5 KiB of firmware code. The base is at least 1 and alpha finite and >= 0, so
+/// both are in range; alpha = 0 gives exactly 1, and otherwise the result is within a
+/// few ulps of `powf`'s.
+#[inline(never)] // two callers; inlined, each would carry the two libm calls
 fn length_penalty(n: usize, alpha: f32) -> f32 {
-    libm::powf((5.0 + n as f32) / 6.0, alpha)
+    libm::expf(alpha * libm::logf((5.0 + n as f32) / 6.0))
 }
 
 /// Beam search behind [`Model::beam_search`] and [`Model::beam_search_with`].
@@ -286,21 +382,31 @@ pub(crate) fn beam_search<'s>(
         return Err(Error::InvalidLengthPenalty);
     }
     let plan = Plan::new(&config.dims, model.dtype(), params.beam, true);
-    let (mut session, mut state) = start(model, &plan, source, scratch, None, |arena| {
+    // Borrowed where they lie, not moved out of the `Result`: a move would give the
+    // session and the state a second place in this frame, on the stack during the search.
+    let mut started = start(model, &plan, source, scratch, None, |arena| {
         BeamState::carve(&plan, arena)
-    })?;
-    let count = decode_beams(model, &plan, prefix, params, &mut session, &mut state)?;
+    });
+    let (session, state) = match &mut started {
+        Ok(started) => started,
+        Err(e) => return Err(*e),
+    };
+    decode_beams(model, &plan, prefix, params, session, state)?;
+    let count = state.finished.stored.min(params.top);
+    let (_, state) = started?;
+    let (tokens, done) = state.into_finished()?;
     Ok(Hypotheses {
-        tokens: state.done_tokens,
-        done: state.done,
+        tokens,
+        done,
         stride: plan.t,
         count,
     })
 }
 
-/// The decoding loop of [`beam_search`], out of line: its frame (the beam bookkeeping)
-/// is not on the stack while the encoder runs, nor the encoder's while it runs.
-/// Returns how many hypotheses to hand out.
+/// The decoding loop of [`beam_search`], out of line: its frame is not on the stack
+/// while the encoder runs, nor the encoder's while it runs. The bookkeeping between two
+/// steps ([`advance`]) is out of line too: only this loop's few locals are on the stack
+/// during a decoder step.
 #[inline(never)]
 fn decode_beams(
     model: &Model,
@@ -309,121 +415,202 @@ fn decode_beams(
     params: &BeamParams,
     session: &mut Session,
     state: &mut BeamState,
-) -> Result<usize> {
-    let plan = *plan;
-    let config = model.config();
-    let vocab = config.dims.tgt_vocab;
-    let mut work = DecoderWork::carve(&plan, &mut *session.work)?;
-    let (beam, t, d) = (params.beam, plan.t, plan.d);
-    let eos = config.eos_id;
+) -> Result<()> {
+    // Borrowed where it lies, as in `beam_search`.
+    let mut carved = DecoderWork::carve(plan, &mut *session.work);
+    let work = match &mut carved {
+        Ok(work) => work,
+        Err(e) => return Err(*e),
+    };
     // The forced part of the prefix fills hypothesis 0's cache at positions 0..p-1.
     let (&first, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
     feed_forced(
         model,
-        &plan,
+        plan,
         forced,
         &mut session.caches,
         &mut session.act,
-        &mut work,
+        work,
     )?;
     let mut live = 1;
-    state.live_scores.fill(0.0);
     for step in 0..params.max_len {
         // One decoder step for every live hypothesis.
-        let inputs = state.step_inputs(live, step, first);
+        let inputs = state.step_inputs(live, step, first)?;
         let position = forced.len() + step;
         let rows = Rows::Hypotheses { position };
         decoder::step(
             model,
-            &plan,
+            plan,
             inputs,
             rows,
             &mut session.caches,
             &mut session.act,
-            &mut work,
+            work,
             None,
         )?;
-        let count = state.collect_candidates(work.logits, live, vocab);
-
-        // Walk the candidates: eos in the top B finishes, others fill the new live set.
-        let mut next_live = 0;
-        for rank in 0..count {
-            let Some(&c) = state.candidates.get(rank) else {
-                break;
-            };
-            if next_live == beam {
-                break;
-            }
-            if c.token == eos {
-                if rank < beam {
-                    let score = c.score / length_penalty(step + 1, params.alpha);
-                    state.finish(c.beam as usize, step, Some(eos), score);
-                }
-            } else {
-                // The walk has read every live score it needs: overwrite in place.
-                let slots = (
-                    state.parents.get_mut(next_live),
-                    state.step_tokens.get_mut(next_live),
-                    state.live_scores.get_mut(next_live),
-                );
-                if let (Some(parent), Some(token), Some(score)) = slots {
-                    (*parent, *token, *score) = (c.beam, c.token, c.score);
-                }
-                next_live += 1;
-            }
-        }
-        if state.done_total >= beam || next_live == 0 {
+        let eos = model.config().eos_id;
+        let at = Advance {
+            live,
+            step,
+            position,
+            eos,
+        };
+        live = advance(
+            plan,
+            params,
+            at,
+            &mut *work.logits,
+            &mut session.caches,
+            state,
+        )?;
+        if live == 0 {
             break;
         }
+    }
+    Ok(())
+}
 
-        // The new live set: reorder histories and caches in place, append the tokens.
-        let parents = state.parents.get(..next_live).unwrap_or(&[]);
-        let (reorder, token_temp, slot_temp) = (
-            &mut *state.reorder,
-            &mut *state.token_temp,
-            &mut *state.slot_temp,
-        );
-        gather_in_place(state.live_tokens, t, step, parents, reorder, token_temp)?;
-        let layer_len = beam * t * d;
-        let used = (position + 1) * d;
-        for cache in [&mut *session.caches.self_k, &mut *session.caches.self_v] {
-            for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
-                gather_in_place(layer, t * d, used, parents, reorder, slot_temp)?;
-            }
-        }
-        let rows = state.live_tokens.chunks_exact_mut(t.max(1));
-        for (row, &token) in rows.zip(state.step_tokens.iter()).take(next_live) {
-            if let Some(slot) = row.get_mut(step) {
-                *slot = token;
-            }
-        }
-        live = next_live;
+/// Where the search stands after a decoder step.
+#[derive(Clone, Copy)]
+struct Advance {
+    /// Live hypotheses the step decoded.
+    live: usize,
+    /// Tokens generated before this step.
+    step: usize,
+    /// The step's position in the decoder (after the forced prefix).
+    position: usize,
+    eos: u32,
+}
 
-        // Out of length: every live hypothesis finishes, normalised by its length.
-        if step + 1 == params.max_len {
-            let penalty = length_penalty(params.max_len, params.alpha);
-            for i in 0..live {
-                let score = state.live_scores.get(i).copied().unwrap_or(f32::NAN);
-                state.finish(i, params.max_len, None, score / penalty);
+/// The bookkeeping after a decoder step (out of line, see [`decode_beams`]): scores the
+/// candidates from the step's logits, finishes the hypotheses that end, and reorders the
+/// histories and caches into the new live set. Returns how many hypotheses stay live (0
+/// when the search is over).
+#[inline(never)]
+fn advance(
+    plan: &Plan,
+    params: &BeamParams,
+    at: Advance,
+    logits: &mut [f32],
+    caches: &mut DecoderCaches,
+    state: &mut BeamState,
+) -> Result<usize> {
+    // `d`: the width of a cached key/value row (`n_kv_heads D / H`).
+    let (beam, t, d) = (params.beam, plan.t, plan.kv);
+    let Advance {
+        live,
+        step,
+        position,
+        eos,
+    } = at;
+    let BeamState {
+        words,
+        beams,
+        slot_len,
+        finished,
+        ..
+    } = state;
+    let mut parts = split(words, *beams, t, *slot_len)?;
+    let count = collect_candidates(parts.candidates, parts.live_scores, logits, live, plan.v);
+
+    // Walk the candidates: eos in the top B finishes, others fill the new live set.
+    let mut next_live = 0;
+    for rank in 0..count {
+        let Some(&c) = parts.candidates.get(rank) else {
+            break;
+        };
+        if next_live == beam {
+            break;
+        }
+        if c.token == eos {
+            if rank < beam {
+                let score = c.score / length_penalty(step + 1, params.alpha);
+                finish(
+                    &mut parts,
+                    finished,
+                    t,
+                    c.beam as usize,
+                    step,
+                    Some(eos),
+                    score,
+                );
             }
+        } else {
+            // The walk has read every live score it needs: overwrite in place.
+            let slots = (
+                parts.parents.get_mut(next_live),
+                parts.step_tokens.get_mut(next_live),
+                parts.live_scores.get_mut(next_live),
+            );
+            if let (Some(parent), Some(token), Some(score)) = slots {
+                (*parent, *token, *score) = (c.beam, c.token, c.score);
+            }
+            next_live += 1;
         }
     }
-    Ok(state.done_stored.min(params.top))
+    if finished.total >= beam || next_live == 0 {
+        return Ok(0);
+    }
+
+    // The new live set: reorder histories and caches in place, append the tokens.
+    let parents = parts.parents.get(..next_live).unwrap_or(&[]);
+    gather_in_place(
+        parts.live_tokens,
+        t,
+        step,
+        parents,
+        parts.reorder,
+        parts.token_temp,
+    )?;
+    let layer_len = beam * t * d;
+    let used = (position + 1) * d;
+    for cache in [&mut *caches.self_k, &mut *caches.self_v] {
+        let cache: &mut [u32] = bytemuck::must_cast_slice_mut(cache);
+        for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
+            gather_in_place(layer, t * d, used, parents, parts.reorder, parts.slot_temp)?;
+        }
+    }
+    let rows = parts.live_tokens.chunks_exact_mut(t.max(1));
+    for (row, &token) in rows.zip(parts.step_tokens.iter()).take(next_live) {
+        if let Some(slot) = row.get_mut(step) {
+            *slot = token;
+        }
+    }
+
+    // Out of length: every live hypothesis finishes, normalised by its length.
+    if step + 1 == params.max_len {
+        let penalty = length_penalty(params.max_len, params.alpha);
+        for i in 0..next_live {
+            let score = parts.live_scores.get(i).copied().unwrap_or(f32::NAN);
+            finish(
+                &mut parts,
+                finished,
+                t,
+                i,
+                params.max_len,
+                None,
+                score / penalty,
+            );
+        }
+        return Ok(0);
+    }
+    Ok(next_live)
 }
 
 /// In place, for each `i < parents.len()`: slot `i` := old slot `parents[i]`, where a slot
-/// is `stride` elements of `buf` of which the first `used` matter.
+/// is `stride` elements of `buf` of which the first `used` matter (f32 caches go through
+/// as their bits: one copy of this code).
 ///
 /// Several new slots may share a parent and parents may form cycles, so a slot is
 /// overwritten only once nothing still needs its old content; a cycle is broken by
 /// parking one slot in `temp`. `work` is `[>= parents.len()]`.
-fn gather_in_place<T: Copy>(
-    buf: &mut [T],
+fn gather_in_place(
+    buf: &mut [u32],
     stride: usize,
     used: usize,
     parents: &[u32],
     work: &mut [u32],
-    temp: &mut [T],
+    temp: &mut [u32],
 ) -> Result<()> {
     const PARKED: u32 = u32::MAX;
     let n = parents.len();
@@ -434,9 +621,7 @@ fn gather_in_place<T: Copy>(
     if used > stride || n > slots || parents.iter().any(|&p| p as usize >= slots) {
         return Err(Error::SizeOverflow);
     }
-    for (w, &p) in work.iter_mut().zip(parents) {
-        *w = p;
-    }
+    copy(work, parents);
     let is_pending = |work: &[u32], i: usize| work.get(i).is_some_and(|&w| w != i as u32);
     loop {
         let mut pending = false;
@@ -454,9 +639,10 @@ fn gather_in_place<T: Copy>(
                 continue;
             }
             let source = work.get(i).copied().unwrap_or(i as u32);
-            let dst = buf.get_mut(i * stride..i * stride + used);
             if source == PARKED {
-                copy(dst, Some(temp));
+                if let Some(dst) = buf.get_mut(i * stride..i * stride + used) {
+                    copy(dst, temp);
+                }
             } else {
                 copy_slot(buf, source as usize, i, stride, used);
             }
@@ -473,7 +659,9 @@ fn gather_in_place<T: Copy>(
             let Some(i) = (0..n).find(|&i| is_pending(work, i)) else {
                 return Ok(());
             };
-            copy(Some(&mut *temp), buf.get(i * stride..i * stride + used));
+            if let Some(src) = buf.get(i * stride..i * stride + used) {
+                copy(temp, src);
+            }
             for (j, w) in work.iter_mut().enumerate() {
                 if j != i && *w == i as u32 {
                     *w = PARKED;
@@ -483,16 +671,19 @@ fn gather_in_place<T: Copy>(
     }
 }
 
-fn copy<T: Copy>(dst: Option<&mut [T]>, src: Option<&[T]>) {
-    if let (Some(dst), Some(src)) = (dst, src) {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s;
-        }
+/// `dst[i] = src[i]` over the shorter of the two, element by element: the compiler
+/// fence keeps the loop from becoming a `memcpy` call (0.9 KiB of firmware code that
+/// nothing else links) and emits no instruction.
+#[inline(never)]
+fn copy(dst: &mut [u32], src: &[u32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s;
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
     }
 }
 
 /// Copies the first `used` elements of slot `from` over slot `to` (distinct slots).
-fn copy_slot<T: Copy>(buf: &mut [T], from: usize, to: usize, stride: usize, used: usize) {
+fn copy_slot(buf: &mut [u32], from: usize, to: usize, stride: usize, used: usize) {
     let (low, high) = (from.min(to), from.max(to));
     if low == high {
         return;
@@ -500,18 +691,50 @@ fn copy_slot<T: Copy>(buf: &mut [T], from: usize, to: usize, stride: usize, used
     let Some((head, tail)) = buf.split_at_mut_checked(high * stride) else {
         return;
     };
-    let low_slot = head.get_mut(low * stride..low * stride + used);
-    let high_slot = tail.get_mut(..used);
+    let (Some(low_slot), Some(high_slot)) = (
+        head.get_mut(low * stride..low * stride + used),
+        tail.get_mut(..used),
+    ) else {
+        return;
+    };
     if from < to {
-        copy(high_slot, low_slot.map(|s| &*s));
+        copy(high_slot, low_slot);
     } else {
-        copy(low_slot, high_slot.map(|s| &*s));
+        copy(low_slot, high_slot);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{gather_in_place, insert_sorted};
+    use super::{gather_in_place, insert_sorted, split};
+    use crate::config::WeightType;
+    use crate::scratch::Plan;
+
+    #[test]
+    fn the_state_splits_into_exactly_the_region_the_scratch_formula_counts() {
+        let mut words = [0u32; 4096];
+        for (beams, t, d) in [(1, 1, 1), (4, 7, 8), (5, 12, 16), (3, 10, 6)] {
+            let plan = Plan {
+                d,
+                kv: d,
+                f: 4,
+                hidden: 4,
+                s: 3,
+                t,
+                v: 10,
+                ld: 2,
+                beams,
+                rows: beams,
+                beam_search: true,
+                stem: false,
+                weights: WeightType::F32,
+            };
+            let len = plan.beam_state().unwrap();
+            let slot_len = plan.slot_len().unwrap();
+            assert!(split(&mut words[..len], beams, t, slot_len).is_ok());
+            assert!(split(&mut words[..len - 1], beams, t, slot_len).is_err());
+        }
+    }
 
     #[test]
     fn insert_sorted_keeps_ties_in_arrival_order_and_drops_the_worst() {

@@ -6,13 +6,16 @@
 mod beam;
 mod forced;
 mod greedy;
+mod sample;
 
 pub use beam::{BeamParams, Hypotheses, Hypothesis};
 pub use greedy::Greedy;
+pub use sample::SamplingParams;
 
 pub(crate) use beam::beam_search;
 pub(crate) use forced::forward;
 pub(crate) use greedy::greedy;
+pub(crate) use sample::sample;
 
 use crate::decoder::{self, DecoderCaches};
 use crate::encoder::{self, EncoderWork, Source};

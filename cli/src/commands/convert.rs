@@ -1,9 +1,11 @@
 //! `picoformer convert`: trained weights (PyTorch, Hugging Face BERT, CTranslate2
-//! Whisper) into a validated model blob, optionally quantized.
+//! Whisper, llama2.c) into a validated model blob, optionally quantized.
 
 use anyhow::{ensure, Context, Result};
 use picoformer::Model;
-use picoformer_cli::{config_json::ConfigJson, convert, ct2_whisper, hf_bert, AlignedBytes};
+use picoformer_cli::{
+    config_json::ConfigJson, convert, ct2_whisper, hf_bert, llama2c, AlignedBytes,
+};
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -15,6 +17,9 @@ pub enum Format {
     /// A CTranslate2 Whisper `model.bin` (its vocabulary.txt, when beside it, names the
     /// special tokens).
     Ct2Whisper,
+    /// A llama2.c checkpoint (`export.py`'s legacy format, what `run.c` reads); see
+    /// --rope-theta, --norm-eps, --bos-id, --eos-id for what it does not store.
+    Llama2c,
 }
 
 /// `convert --dtype`.
@@ -58,6 +63,23 @@ pub struct Args {
     /// without sin/cos (~7 KiB less code on a Cortex-M4F); costs (S + T) x D floats.
     #[arg(long)]
     positions_table: bool,
+    /// llama2c: base of the rotary frequencies (the checkpoint's tables are checked
+    /// against it).
+    #[arg(long, default_value_t = 10000.0)]
+    rope_theta: f32,
+    /// llama2c: RMSNorm epsilon.
+    #[arg(long, default_value_t = 1e-5)]
+    norm_eps: f32,
+    /// llama2c: beginning-of-sequence token id.
+    #[arg(long, default_value_t = 1)]
+    bos_id: u32,
+    /// llama2c: end-of-sequence token id (generation stops there).
+    #[arg(long, default_value_t = 2)]
+    eos_id: u32,
+    /// llama2c: store the q/k rows in Hugging Face's order and rotate half-dimension
+    /// pairs (the same outputs; for comparing against `LlamaForCausalLM`).
+    #[arg(long)]
+    rotate_half: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -68,6 +90,11 @@ pub fn run(args: Args) -> Result<()> {
         output,
         dtype,
         positions_table,
+        rope_theta,
+        norm_eps,
+        bos_id,
+        eos_id,
+        rotate_half,
     } = args;
     let read_config = || -> Result<String> {
         let path = config.as_ref().context("this format needs --config")?;
@@ -99,6 +126,21 @@ pub fn run(args: Args) -> Result<()> {
                 .and_then(|path| std::fs::read_to_string(path).ok());
             let (_, blob) = ct2_whisper::convert_ct2_whisper(&bytes, vocabulary.as_deref())
                 .with_context(converting)?;
+            (blob, Vec::new())
+        }
+        Format::Llama2c => {
+            ensure!(
+                config.is_none(),
+                "llama2c reads its config from the checkpoint"
+            );
+            let options = llama2c::Llama2cOptions {
+                rope_theta,
+                norm_eps,
+                bos_id,
+                eos_id,
+                rotate_half,
+            };
+            let blob = llama2c::convert_llama2c(&bytes, &options).with_context(converting)?;
             (blob, Vec::new())
         }
     };

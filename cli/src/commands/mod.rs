@@ -9,6 +9,7 @@ pub mod decode;
 #[cfg(feature = "pretrained")]
 pub mod embed;
 pub mod forward;
+pub mod generate;
 pub mod info;
 #[cfg(feature = "pretrained")]
 pub mod transcribe;

@@ -26,6 +26,12 @@ pub trait F32Simd: Copy {
     const LANES: usize;
     /// Alignment the kernel would like for its loads (it accepts any).
     const ALIGN: usize;
+    /// True when the kernel's tiles are its rows done one after another: `dot_tile::<ROWS>`
+    /// gives what `ROWS` calls of `dot_tile::<1>` (and [`dot_rows`](Self::dot_rows)) give,
+    /// and `axpy_tile` is `MR` calls of [`axpy_blocks`](Self::axpy_blocks). The frame
+    /// then goes row by row through one matrix-vector loop, the same sums with less code
+    /// (microcontrollers, where code size counts and no load is shared between rows).
+    const ROW_BY_ROW: bool = false;
 
     /// The kernel, if this CPU runs it.
     fn detect() -> Option<Self>;
@@ -153,7 +159,7 @@ pub fn axpy_strided<K: F32Simd>(
     // Rows past the end of `x` are skipped (the scalar twin's zip stops there too).
     let rows = alpha.len().min((x.len() + x_stride - n) / x_stride);
     let mut j = 0;
-    while j + MR <= rows {
+    while !K::ROW_BY_ROW && j + MR <= rows {
         let a: [f32; MR] = core::array::from_fn(|m| alpha.get(j + m).copied().unwrap_or(0.0));
         let x_tile: [&[f32]; MR] = core::array::from_fn(|m| row(j + m));
         kernel.axpy_tile(a, x_tile, y, blocks);
@@ -272,6 +278,13 @@ fn tiles<K: F32Simd>(
         matvec(kernel, x_rows, w, w_stride, n, out, k, y);
         return;
     }
+    if K::ROW_BY_ROW {
+        // (after the one-row case, whose straight call the loop would slow down)
+        for (x_row, y_row) in x_rows.chunks_exact(k).zip(y.chunks_exact_mut(n)) {
+            matvec(kernel, x_row, w, w_stride, n, out, k, y_row);
+        }
+        return;
+    }
     let mut o = 0;
     while o < n {
         if o + MR <= n {
@@ -325,6 +338,44 @@ fn tiles<K: F32Simd>(
 #[allow(clippy::too_many_arguments)] // as `tiles`
 #[inline(always)]
 fn matvec<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    match out {
+        Out::Bias(bias) if K::ROW_BY_ROW => matvec_bias(kernel, x, w, w_stride, n, bias, k, y),
+        _ => matvec_inline(kernel, x, w, w_stride, n, out, k, y),
+    }
+}
+
+/// [`matvec`] with a bias, out of line for [`F32Simd::ROW_BY_ROW`] kernels: one copy of
+/// the loop serves the linear layers and attention's dot products (on the Arm FPU kernel
+/// ~0.5 KiB less code for ~15 instructions per product). The other kernels keep it
+/// inlined (out of line, the M55's deepest stack grew by 56 bytes).
+#[allow(clippy::too_many_arguments)] // as `tiles`
+#[inline(never)]
+fn matvec_bias<K: F32Simd>(
+    kernel: K,
+    x: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+) {
+    matvec_inline(kernel, x, w, w_stride, n, Out::Bias(bias), k, y);
+}
+
+/// The body of [`matvec`].
+#[allow(clippy::too_many_arguments)] // as `tiles`
+#[inline(always)]
+fn matvec_inline<K: F32Simd>(
     kernel: K,
     x: &[f32],
     w: &[f32],
@@ -449,7 +500,7 @@ pub(crate) fn attention_using(
     let dk = d / n_heads;
     let m = (keys.len() / d).min(values.len() / d).min(scores.len());
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
-    let scale = 1.0 / libm::sqrtf(dk as f32);
+    let scale = 1.0 / scalar::sqrt(dk as f32);
     for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
         // Head h's keys and values: `dk` columns from `h * dk`, rows `d` apart.
         let keys_h = keys.get(h * dk..).unwrap_or(&[]);

@@ -18,6 +18,9 @@ impl F32Simd for ArmFpu {
     const NAME: &'static str = "arm-fpu";
     const LANES: usize = 8;
     const ALIGN: usize = 4;
+    // `dot_tile` makes one pass per input row with the same instructions as `dot_rows`,
+    // and `axpy_tile` is the default (one `axpy_blocks` per row).
+    const ROW_BY_ROW: bool = true;
 
     fn detect() -> Option<Self> {
         // build.rs enables this module only on targets whose FPU has vfma.f32 and 32
@@ -262,4 +265,27 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
             options(nostack),
         );
     }
+}
+
+/// `sqrt(x)` by the FPU's `vsqrt.f32`: correctly rounded, as IEEE 754 requires, so the
+/// same bits as libm's `sqrtf` (see [`crate::generic::f32::sqrt`]).
+#[inline]
+pub fn sqrt(x: f32) -> f32 {
+    let root: u32;
+    // SAFETY: the asm reads and writes only its operands and s0, which it names as
+    // clobbered; every target that compiles this module has the FPU. (Through core
+    // registers: the s-register operand classes need a target feature that stable Rust
+    // does not see on these targets.)
+    unsafe {
+        asm!(
+            "vmov s0, {x}",
+            "vsqrt.f32 s0, s0",
+            "vmov {root}, s0",
+            x = in(reg) x.to_bits(),
+            root = lateout(reg) root,
+            out("s0") _,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    f32::from_bits(root)
 }

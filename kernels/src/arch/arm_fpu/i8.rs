@@ -9,32 +9,43 @@ use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use core::arch::asm;
 
+/// One weight row of `BLOCK`: its word loaded by `$load` (an addressing mode of `r1`
+/// or `r2`), split by `SXTB16` into `[b0, b2]` and `[b1, b3]`, both multiplied into the
+/// sum `$sum` against the activation pairs in `r4` and `r5`.
+macro_rules! ROW {
+    ($load:literal, $sum:literal) => {
+        concat!(
+            "ldr r6, ",
+            $load,
+            "\n",
+            "sxtb16 r7, r6, ror #8\n",
+            "sxtb16 r6, r6\n",
+            "smlad ",
+            $sum,
+            ", r4, r6, ",
+            $sum,
+            "\n",
+            "smlad ",
+            $sum,
+            ", r5, r7, ",
+            $sum,
+            "\n"
+        )
+    };
+}
+
 /// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
 /// pairs) against 4 weight rows (`r1`: row 0, `r1 + r3`: row 1, `r2`: row 2, `r2 + r3`:
 /// row 3), sums in r8-r11.
 macro_rules! BLOCK {
     () => {
-        "ldrd r4, r5, [r0], #8
-        ldr r6, [r1, r3]
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r9, r4, r6, r9
-        smlad r9, r5, r7, r9
-        ldr r6, [r1], #4
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r8, r4, r6, r8
-        smlad r8, r5, r7, r8
-        ldr r6, [r2, r3]
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r11, r4, r6, r11
-        smlad r11, r5, r7, r11
-        ldr r6, [r2], #4
-        sxtb16 r7, r6, ror #8
-        sxtb16 r6, r6
-        smlad r10, r4, r6, r10
-        smlad r10, r5, r7, r10"
+        concat!(
+            "ldrd r4, r5, [r0], #8\n",
+            ROW!("[r1, r3]", "r9"),
+            ROW!("[r1], #4", "r8"),
+            ROW!("[r2, r3]", "r11"),
+            ROW!("[r2], #4", "r10"),
+        )
     };
 }
 
@@ -148,52 +159,46 @@ unsafe fn arm_dsp_dot_i8_2x1(x: &[i8], w0: &[i8], w1: &[i8], blocks: usize) -> (
 /// halves, low half first), which is what `SXTB16` makes of a weight word and of the
 /// same word rotated by 8. `pairs` holds `2 * x.len().div_ceil(4)` words; a partial last
 /// group is padded with zeros. Returns the scale.
+#[inline(never)] // out of line: inlined, its setup spills into the caller's row loop
 pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
     // max |x| as the bits of the magnitude: the order of non-negative floats is the order
-    // of their bits; a NaN (bits above infinity's) sends the scan to the float fold,
-    // which skips NaN as `quantize_row` does.
-    let groups = x.len() / 4;
-    let (head, rest) = x.split_at(4 * groups);
-    let bits_max = rest.iter().fold(max_magnitude_bits(head), |m, &v| {
-        m.max(v.to_bits() & 0x7fff_ffff)
-    });
-    let amax = if bits_max > f32::INFINITY.to_bits() {
-        x.iter().fold(0.0f32, |m, &v| m.max(v.abs()))
-    } else {
-        f32::from_bits(bits_max)
-    };
+    // of their bits; a NaN (bits above infinity's) sends it to a second scan that skips
+    // NaN, as `quantize_row`'s `f32::max` does. The asm takes whole blocks of 16 values;
+    // the rest (none in the models' shapes) is done here value by value.
+    let blocks = x.len() / 16;
+    let (head, rest) = x.split_at(16 * blocks);
+    let magnitude = |v: &f32| v.to_bits() & 0x7fff_ffff;
+    let mut bits_max = rest
+        .iter()
+        .map(magnitude)
+        .fold(max_magnitude_bits(head), u32::max);
+    if bits_max > f32::INFINITY.to_bits() {
+        bits_max = x
+            .iter()
+            .map(magnitude)
+            .filter(|&bits| bits <= f32::INFINITY.to_bits())
+            .fold(0, u32::max);
+    }
+    let amax = f32::from_bits(bits_max);
     if amax == 0.0 || !amax.is_finite() {
         pairs.fill(0);
         return if amax == 0.0 { 0.0 } else { amax };
     }
     let inv = crate::quant::I8_MAX / amax;
-    // With a tiny `amax` (below `127 / f32::MAX`) `inv` is infinite and the products
-    // need the clamp of `round_to_i8`; otherwise they stay within 127 without it.
+    // Whole groups in asm where the FPU is there; `inv` may be infinite only with a tiny
+    // `amax` (below `127 / f32::MAX`), where the products need the clamp of `round_to_i8`.
+    let mut done = 0;
     #[cfg(pf_arm_fpu)]
-    if inv.is_finite() {
-        let done = match pairs.get_mut(..2 * groups) {
-            Some(head_pairs) => {
-                // SAFETY: `head` holds `4 * groups` values and `head_pairs` `2 * groups`
-                // words; `inv` is finite (the case that needs no clamp).
-                unsafe { arm_quantize_pairs(head, inv, head_pairs, groups) };
-                4 * groups
-            }
-            None => 0,
-        };
-        if done == x.len() {
-            // the linear layer's case (`k % 4 == 0`): no partial group to store
-            return amax / crate::quant::I8_MAX;
-        }
-        let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) else {
-            return amax / crate::quant::I8_MAX;
-        };
-        store_pairs::<false>(x_rest, inv, p_rest);
-        return amax / crate::quant::I8_MAX;
+    if let (true, Some(head_pairs)) = (inv.is_finite() && blocks > 0, pairs.get_mut(..8 * blocks)) {
+        // SAFETY: `head` holds `16 * blocks > 0` values and `head_pairs` `8 * blocks`
+        // words; `inv` is finite (the case that needs no clamp).
+        unsafe { arm_quantize_pairs(head, inv, head_pairs, blocks) };
+        done = 16 * blocks;
     }
-    if inv.is_finite() {
-        store_pairs::<false>(x, inv, pairs);
-    } else {
-        store_pairs::<true>(x, inv, pairs);
+    if let (Some(x_rest), Some(p_rest)) = (x.get(done..), pairs.get_mut(done / 2..)) {
+        if !x_rest.is_empty() {
+            store_pairs(x_rest, inv, p_rest);
+        }
     }
     amax / crate::quant::I8_MAX
 }
@@ -201,116 +206,83 @@ pub fn quantize_row_pairs(x: &[f32], pairs: &mut [u32]) -> f32 {
 /// `round_to_i8(v * inv)` for every `v` of `x`, stored in the layout of
 /// [`quantize_row_pairs`]. `round_to_i8(p)` is `trunc(|p| + 0.5)` with the sign of `v` (that
 /// of `p`, as `inv > 0`): `p - 0.5 == -(|p| + 0.5)` exactly, NaN gives 0 and `-0.0` gives 0;
-/// with a finite `inv`, `|p| <= 127 * (1 + 2^-23)` rounds to at most 127, so only an
-/// infinite `inv` needs the clamp (`CLAMP`).
-#[inline(always)]
-fn store_pairs<const CLAMP: bool>(x: &[f32], inv: f32, pairs: &mut [u32]) {
-    let q = |v: f32| -> u32 {
-        let mut t = ((v * inv).abs() + 0.5) as i32;
-        if CLAMP {
-            t = t.min(127);
-        }
-        let sign = (v.to_bits() as i32) >> 31;
-        ((t ^ sign) - sign) as u32 & 0xffff
-    };
-    let groups = x.chunks_exact(4);
-    let tail = groups.remainder();
-    let mut words = pairs.chunks_exact_mut(2);
-    for (g, w) in groups.zip(&mut words) {
-        if let ([v0, v1, v2, v3], [even, odd]) = (g, w) {
-            *even = q(*v0) | q(*v2) << 16;
-            *odd = q(*v1) | q(*v3) << 16;
-        }
+/// with a finite `inv`, `|p| <= 127 * (1 + 2^-23)` rounds to at most 127, so the clamp
+/// matters only for an infinite `inv` (one copy for both).
+/// Value by value: only the tails and the tiny-`amax` case come here.
+fn store_pairs(x: &[f32], inv: f32, pairs: &mut [u32]) {
+    if let Some(words) = pairs.get_mut(..2 * x.len().div_ceil(4)) {
+        words.fill(0);
     }
-    if let Some([even, odd]) = words.next() {
-        let at = |i: usize| tail.get(i).map_or(0, |&v| q(v));
-        *even = at(0) | at(2) << 16;
-        *odd = at(1) | at(3) << 16;
+    for (i, &v) in x.iter().enumerate() {
+        let t = (((v * inv).abs() + 0.5) as i32).min(127);
+        let sign = (v.to_bits() as i32) >> 31;
+        let q = ((t ^ sign) - sign) as u32 & 0xffff;
+        if let Some(word) = pairs.get_mut(2 * (i / 4) + (i & 1)) {
+            *word |= q << (16 * ((i >> 1) & 1));
+        }
     }
 }
 
-/// 8 values of [`max_magnitude_bits`] with one `LDM`, each `x << 1` kept when above the
-/// running maximum (`{m}`): 25 instructions.
+/// One value of [`max_magnitude_bits`] (in `$r`): `$r << 1` kept when above the running
+/// maximum (`{m}`), 3 instructions.
+macro_rules! MAX_MAGNITUDE_1 {
+    ($r:literal) => {
+        concat!(
+            "cmp {m}, ",
+            $r,
+            ", lsl #1\n",
+            "it lo\n",
+            "lsllo {m}, ",
+            $r,
+            ", #1\n"
+        )
+    };
+}
+
+/// 8 values of [`max_magnitude_bits`] with one `LDM`: 25 instructions.
 macro_rules! MAX_MAGNITUDE_8 {
     () => {
-        "ldmia {x}!, {{r2, r3, r4, r5, r8, r10, r12, lr}}
-        cmp {m}, r2, lsl #1
-        it lo
-        lsllo {m}, r2, #1
-        cmp {m}, r3, lsl #1
-        it lo
-        lsllo {m}, r3, #1
-        cmp {m}, r4, lsl #1
-        it lo
-        lsllo {m}, r4, #1
-        cmp {m}, r5, lsl #1
-        it lo
-        lsllo {m}, r5, #1
-        cmp {m}, r8, lsl #1
-        it lo
-        lsllo {m}, r8, #1
-        cmp {m}, r10, lsl #1
-        it lo
-        lsllo {m}, r10, #1
-        cmp {m}, r12, lsl #1
-        it lo
-        lsllo {m}, r12, #1
-        cmp {m}, lr, lsl #1
-        it lo
-        lsllo {m}, lr, #1"
+        concat!(
+            "ldmia {x}!, {{r2, r3, r4, r5, r8, r10, r12, lr}}\n",
+            MAX_MAGNITUDE_1!("r2"),
+            MAX_MAGNITUDE_1!("r3"),
+            MAX_MAGNITUDE_1!("r4"),
+            MAX_MAGNITUDE_1!("r5"),
+            MAX_MAGNITUDE_1!("r8"),
+            MAX_MAGNITUDE_1!("r10"),
+            MAX_MAGNITUDE_1!("r12"),
+            MAX_MAGNITUDE_1!("lr"),
+        )
     };
 }
 
-/// One block of [`max_magnitude_bits`]: 4 words loaded, each `x << 1` kept when above the
-/// running maximum (`{m}`): 13 instructions.
-macro_rules! MAX_MAGNITUDE_4 {
-    () => {
-        "ldmia {x}!, {{r2, r3, r4, r5}}
-        cmp {m}, r2, lsl #1
-        it lo
-        lsllo {m}, r2, #1
-        cmp {m}, r3, lsl #1
-        it lo
-        lsllo {m}, r3, #1
-        cmp {m}, r4, lsl #1
-        it lo
-        lsllo {m}, r4, #1
-        cmp {m}, r5, lsl #1
-        it lo
-        lsllo {m}, r5, #1"
-    };
-}
-
-/// The bits of `max |v|` over `x`, whose length is a multiple of 4 (NaN bits, above
-/// infinity's, included): 3 instructions per value, `x << 1` compared unsigned; blocks
-/// of 4 until a multiple of 16 is left, then 16 values per iteration (two `LDM` of 8).
+/// The bits of `max |v|` over the first `16 * (x.len() / 16)` values of `x` (NaN bits,
+/// above infinity's, included): 3 instructions per value, `x << 1` compared unsigned, 32
+/// values per iteration (four `LDM` of 8).
 fn max_magnitude_bits(x: &[f32]) -> u32 {
-    let groups = x.len() / 4;
-    if groups == 0 {
+    let blocks = x.len() / 16;
+    if blocks == 0 {
         return 0;
     }
     let mut doubled = 0u32;
-    // SAFETY: the loops read `groups` blocks of 4 words from `x`, which holds them.
+    // SAFETY: the loop reads `blocks` blocks of 16 words from `x`, which holds them.
     unsafe {
         asm!(
-            "ands {odd}, {n}, #3",
-            "beq 2f",
+            // 32 values per pass, an odd block of 16 by entering the first pass halfway
+            "adds {n}, {n}, #1",
+            "lsrs {n}, {n}, #1",
+            "bcs 1f",
+            "b 2f",
             "1:",
-            MAX_MAGNITUDE_4!(),
-            "subs {odd}, {odd}, #1",
-            "bne 1b",
+            MAX_MAGNITUDE_8!(),
+            MAX_MAGNITUDE_8!(),
             "2:",
-            "lsrs {n}, {n}, #2",
-            "beq 4f",
-            "3:",
             MAX_MAGNITUDE_8!(),
             MAX_MAGNITUDE_8!(),
             "subs {n}, {n}, #1",
-            "bne 3b",
-            "4:",
+            "bne 1b",
             x = inout(reg) x.as_ptr() => _,
-            n = inout(reg) groups => _,
-            odd = out(reg) _,
+            n = inout(reg) blocks => _,
             m = inout(reg) doubled,
             out("r2") _,
             out("r3") _,
@@ -326,60 +298,75 @@ fn max_magnitude_bits(x: &[f32]) -> u32 {
     doubled >> 1
 }
 
-/// `round_to_i8(p)` of the products `p = v * inv` of 4 values (`s0-s3` loaded from
-/// `{x}`, `s8` = `inv`, `s9` = [`ROUNDING_NUDGE`], `{k}` = `0x0001_0001`), stored as one
-/// `STRD` of pairs: `VMUL`, then `VFMA` `p' = p + p * nudge` (one rounding), then `VCVT`
-/// toward zero to fixed point with 1 fraction bit, `m = trunc(2 p')`; two `PKHBT` pack
-/// `[m0, m2]` and `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the
-/// halves' sign bits from `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)`
-/// with the sign of `m`. 22 instructions per 4 values.
-macro_rules! QUANTIZE_PAIRS_4 {
-    () => {
-        "vldmia {x}!, {{s0-s3}}
-        vmul.f32 s0, s0, s8
-        vmul.f32 s1, s1, s8
-        vmul.f32 s2, s2, s8
-        vmul.f32 s3, s3, s8
-        vfma.f32 s0, s0, s9
-        vfma.f32 s1, s1, s9
-        vfma.f32 s2, s2, s9
-        vfma.f32 s3, s3, s9
-        vcvt.s32.f32 s0, s0, #1
-        vcvt.s32.f32 s1, s1, #1
-        vcvt.s32.f32 s2, s2, #1
-        vcvt.s32.f32 s3, s3, #1
-        vmov r0, r1, s0, s1
-        vmov r2, r3, s2, s3
-        pkhbt r0, r0, r2, lsl #16
-        pkhbt r1, r1, r3, lsl #16
-        bic r2, {k}, r0, lsr #15
-        bic r3, {k}, r1, lsr #15
-        shadd16 r0, r0, r2
-        shadd16 r1, r1, r3
-        strd r0, r1, [{q}], #8"
+/// Packs the fixed-point values `m` of 4 products (single registers `$a`-`$d`, see
+/// `QUANTIZE_PAIRS_16`) into one `STRD` of pairs: two `PKHBT` pack `[m0, m2]` and
+/// `[m1, m3]`, and per 16-bit half `q = (m + (m >= 0)) >> 1` (`BIC` of the halves' sign
+/// bits from `{k}` = `0x0001_0001`, then `SHADD16`), which is `floor(|p'| + 0.5)` with
+/// the sign of `m`: 9 instructions.
+macro_rules! PACK_PAIRS_4 {
+    ($a:literal, $b:literal, $c:literal, $d:literal) => {
+        concat!(
+            "vmov r0, r1, ",
+            $a,
+            ", ",
+            $b,
+            "\n",
+            "vmov r2, r3, ",
+            $c,
+            ", ",
+            $d,
+            "\n",
+            "pkhbt r0, r0, r2, lsl #16\n",
+            "pkhbt r1, r1, r3, lsl #16\n",
+            "bic r2, {k}, r0, lsr #15\n",
+            "bic r3, {k}, r1, lsr #15\n",
+            "shadd16 r0, r0, r2\n",
+            "shadd16 r1, r1, r3\n",
+            "strd r0, r1, [{q}], #8"
+        )
     };
 }
 
-/// `QUANTIZE_PAIRS_4` twice with one `VLDM` of 8 values (43 instructions).
-macro_rules! QUANTIZE_PAIRS_8 {
+/// `round_to_i8(p)` of the products `p = v * inv` of 16 values (`s0-s15` loaded from
+/// `{x}` with one `VLDM`, `s16` = `inv`, `s17` = [`ROUNDING_NUDGE`]): `VMUL`, then `VFMA`
+/// `p' = p + p * nudge` (one rounding), then `VCVT` toward zero to fixed point with 1
+/// fraction bit, `m = trunc(2 p')`, then [`PACK_PAIRS_4`] per 4 values: 85 instructions.
+macro_rules! QUANTIZE_PAIRS_16 {
     () => {
-        "vldmia {x}!, {{s0-s7}}
-        vmul.f32 s0, s0, s8
-        vmul.f32 s1, s1, s8
-        vmul.f32 s2, s2, s8
-        vmul.f32 s3, s3, s8
-        vmul.f32 s4, s4, s8
-        vmul.f32 s5, s5, s8
-        vmul.f32 s6, s6, s8
-        vmul.f32 s7, s7, s8
-        vfma.f32 s0, s0, s9
-        vfma.f32 s1, s1, s9
-        vfma.f32 s2, s2, s9
-        vfma.f32 s3, s3, s9
-        vfma.f32 s4, s4, s9
-        vfma.f32 s5, s5, s9
-        vfma.f32 s6, s6, s9
-        vfma.f32 s7, s7, s9
+        concat!(
+            "vldmia {x}!, {{s0-s15}}
+        vmul.f32 s0, s0, s16
+        vmul.f32 s1, s1, s16
+        vmul.f32 s2, s2, s16
+        vmul.f32 s3, s3, s16
+        vmul.f32 s4, s4, s16
+        vmul.f32 s5, s5, s16
+        vmul.f32 s6, s6, s16
+        vmul.f32 s7, s7, s16
+        vmul.f32 s8, s8, s16
+        vmul.f32 s9, s9, s16
+        vmul.f32 s10, s10, s16
+        vmul.f32 s11, s11, s16
+        vmul.f32 s12, s12, s16
+        vmul.f32 s13, s13, s16
+        vmul.f32 s14, s14, s16
+        vmul.f32 s15, s15, s16
+        vfma.f32 s0, s0, s17
+        vfma.f32 s1, s1, s17
+        vfma.f32 s2, s2, s17
+        vfma.f32 s3, s3, s17
+        vfma.f32 s4, s4, s17
+        vfma.f32 s5, s5, s17
+        vfma.f32 s6, s6, s17
+        vfma.f32 s7, s7, s17
+        vfma.f32 s8, s8, s17
+        vfma.f32 s9, s9, s17
+        vfma.f32 s10, s10, s17
+        vfma.f32 s11, s11, s17
+        vfma.f32 s12, s12, s17
+        vfma.f32 s13, s13, s17
+        vfma.f32 s14, s14, s17
+        vfma.f32 s15, s15, s17
         vcvt.s32.f32 s0, s0, #1
         vcvt.s32.f32 s1, s1, #1
         vcvt.s32.f32 s2, s2, #1
@@ -388,24 +375,23 @@ macro_rules! QUANTIZE_PAIRS_8 {
         vcvt.s32.f32 s5, s5, #1
         vcvt.s32.f32 s6, s6, #1
         vcvt.s32.f32 s7, s7, #1
-        vmov r0, r1, s0, s1
-        vmov r2, r3, s2, s3
-        pkhbt r0, r0, r2, lsl #16
-        pkhbt r1, r1, r3, lsl #16
-        bic r2, {k}, r0, lsr #15
-        bic r3, {k}, r1, lsr #15
-        shadd16 r0, r0, r2
-        shadd16 r1, r1, r3
-        strd r0, r1, [{q}], #8
-        vmov r0, r1, s4, s5
-        vmov r2, r3, s6, s7
-        pkhbt r0, r0, r2, lsl #16
-        pkhbt r1, r1, r3, lsl #16
-        bic r2, {k}, r0, lsr #15
-        bic r3, {k}, r1, lsr #15
-        shadd16 r0, r0, r2
-        shadd16 r1, r1, r3
-        strd r0, r1, [{q}], #8"
+        vcvt.s32.f32 s8, s8, #1
+        vcvt.s32.f32 s9, s9, #1
+        vcvt.s32.f32 s10, s10, #1
+        vcvt.s32.f32 s11, s11, #1
+        vcvt.s32.f32 s12, s12, #1
+        vcvt.s32.f32 s13, s13, #1
+        vcvt.s32.f32 s14, s14, #1
+        vcvt.s32.f32 s15, s15, #1
+",
+            PACK_PAIRS_4!("s0", "s1", "s2", "s3"),
+            "\n",
+            PACK_PAIRS_4!("s4", "s5", "s6", "s7"),
+            "\n",
+            PACK_PAIRS_4!("s8", "s9", "s10", "s11"),
+            "\n",
+            PACK_PAIRS_4!("s12", "s13", "s14", "s15"),
+        )
     };
 }
 
@@ -418,53 +404,41 @@ macro_rules! QUANTIZE_PAIRS_8 {
 /// `round_to_i8(p)`.
 pub(crate) const ROUNDING_NUDGE: f32 = f32::from_bits(((127 - 25) << 23) | (1 << 15));
 
-/// `round_to_i8(v * inv)` for the `4 * groups` values of `x` (finite `inv`), stored as
-/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_4` per 4 values (22 instructions) until
-/// a multiple of 16 is left, then `QUANTIZE_PAIRS_8` twice per iteration (88 per 16
-/// values with the loop's 2).
+/// `round_to_i8(v * inv)` for the `16 * blocks` values of `x` (finite `inv`), stored as
+/// [`quantize_row_pairs`] does: `QUANTIZE_PAIRS_16` per iteration (87 instructions per
+/// 16 values with the loop's 2).
 ///
 /// # Safety
-/// `groups > 0`, `x` holds `4 * groups` values and `pairs` `2 * groups` words; the CPU has
-/// the FPU (with `VFMA`) and the DSP extension.
+/// `blocks > 0`, `x` holds `16 * blocks` values and `pairs` `8 * blocks` words; the CPU
+/// has the FPU (with `VFMA`) and the DSP extension.
 #[cfg(pf_arm_fpu)]
-unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], groups: usize) {
-    // SAFETY: the loop reads `4 * groups` floats from `x` and writes `2 * groups` words
+unsafe fn arm_quantize_pairs(x: &[f32], inv: f32, pairs: &mut [u32], blocks: usize) {
+    // SAFETY: the loop reads `16 * blocks` floats from `x` and writes `8 * blocks` words
     // to `pairs`, in bounds by the caller's guarantee; it writes only the registers it
     // names.
     unsafe {
         asm!(
-            "vmov s8, {inv}",
-            "vmov s9, {nudge}",
-            // blocks of 4 until a multiple of 16 is left, then 16 values per iteration
-            "ands {odd}, {n}, #3",
-            "beq 2f",
+            "vmov s16, {inv}",
+            "vmov s17, {nudge}",
             "1:",
-            QUANTIZE_PAIRS_4!(),
-            "subs {odd}, {odd}, #1",
-            "bne 1b",
-            "2:",
-            "lsrs {n}, {n}, #2",
-            "beq 4f",
-            "3:",
-            QUANTIZE_PAIRS_8!(),
-            QUANTIZE_PAIRS_8!(),
+            QUANTIZE_PAIRS_16!(),
             "subs {n}, {n}, #1",
-            "bne 3b",
-            "4:",
+            "bne 1b",
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) pairs.as_mut_ptr() => _,
-            n = inout(reg) groups => _,
+            n = inout(reg) blocks => _,
             inv = in(reg) inv.to_bits(),
             nudge = in(reg) ROUNDING_NUDGE.to_bits(),
             k = in(reg) 0x0001_0001u32,
-            odd = out(reg) _,
             out("r0") _,
             out("r1") _,
             out("r2") _,
             out("r3") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _,
             options(nostack),
         );
     }
@@ -481,7 +455,8 @@ pub fn pair_value(pairs: &[u32], i: usize) -> i8 {
 /// 16-bit pairs ([`quantize_row_pairs`]), then `arm_dsp_matvec_pairs` takes 4 weight rows
 /// per pass, all sharing each `LDRD` of activations. Shapes the pass does not cover
 /// (`k % 4 != 0`, fewer than 4 weight rows, an activation buffer below
-/// [`crate::quant::activation_values`]`(1, k)`) go through the generic frame with [`Smlad`].
+/// [`crate::quant::activation_values`]`(1, k)`) go through `linear_i8_unbuffered`: no
+/// model the engine runs has them.
 pub fn linear_i8(
     x: &[f32],
     w: crate::quant::I8Matrix,
@@ -490,21 +465,89 @@ pub fn linear_i8(
     y: &mut [f32],
     act: &mut crate::quant::Activations,
 ) {
+    if !linear_i8_pairs(x, w, bias, k, y, act) {
+        linear_i8_unbuffered(x, w, bias, k, y, act.values.len());
+    }
+}
+
+/// The scalar twin ([`crate::generic::i8::linear_i8`]: the same guards, `act_len` standing
+/// for its buffer) in less code: no quantized row is stored, each activation is quantized
+/// again for every weight row, with the same `amax` and rounding as
+/// [`crate::quant::quantize_row`], so the integers and the results are the same. Slower
+/// (one rounding per multiply-accumulate), but only the shapes no model has come here.
+fn linear_i8_unbuffered(
+    x: &[f32],
+    w: crate::quant::I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act_len: usize,
+) {
+    use crate::quant::{round_to_i8, I8_MAX};
+    if k == 0 {
+        y.fill(0.0);
+        return;
+    }
+    let n = w.values.len() / k;
+    if act_len < k || n == 0 {
+        return;
+    }
+    // Index loops: zipped `chunks_exact` cost an out-of-line `Zip::new`.
+    for r in 0..(x.len() / k).min(y.len() / n) {
+        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
+        else {
+            break;
+        };
+        // `quantize_row`'s `amax` (NaN skipped) from the bits of the magnitudes, as
+        // `quantize_row_pairs` takes it. A zero or infinite `amax` quantizes every value
+        // to 0 there; here `inv` is infinite or 0 and every product rounds to 0 (0 * inf
+        // and NaN round to 0), and `sx` is `amax` itself.
+        let bits_max = x_row
+            .iter()
+            .map(|v| v.to_bits() & 0x7fff_ffff)
+            .filter(|&bits| bits <= f32::INFINITY.to_bits())
+            .fold(0, u32::max);
+        let amax = f32::from_bits(bits_max);
+        let (inv, sx) = (I8_MAX / amax, amax / I8_MAX);
+        for (o, dst) in y_row.iter_mut().enumerate() {
+            let Some(w_row) = w.values.get(o * k..(o + 1) * k) else {
+                break;
+            };
+            let acc = x_row.iter().zip(w_row).fold(0i32, |acc, (&v, &q)| {
+                acc.wrapping_add(i32::from(round_to_i8(v * inv)) * i32::from(q))
+            });
+            let sw = w.scales.get(o).copied().unwrap_or(0.0);
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            *dst = crate::frame::i8::dequantize(acc, sx, sw, b);
+        }
+    }
+}
+
+/// [`linear_i8`] on the SMLAD pass; false (nothing written) for a shape it does not cover.
+fn linear_i8_pairs(
+    x: &[f32],
+    w: crate::quant::I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut crate::quant::Activations,
+) -> bool {
     if k == 0 || !k.is_multiple_of(4) || k > crate::quant::I8_MAX_K {
-        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+        return false;
     }
     let rows = x.len() / k;
     let n = w.values.len() / k;
     // SAFETY: any 4 bytes are a valid u32; `align_to_mut` only splits the slice.
     let (_, pairs, _) = unsafe { act.values.align_to_mut::<u32>() };
-    let pairs = pairs.get_mut(..k / 2);
-    let (Some(pairs), true) = (pairs, n >= 4 && y.len() >= rows * n) else {
-        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
+    let (Some(pairs), Some(values), Some(scales), true) = (
+        pairs.get_mut(..k / 2),
+        w.values.get(..n * k),
+        w.scales.get(..n),
+        n >= 4 && y.len() >= rows * n,
+    ) else {
+        return false;
     };
     debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
-    let (Some(values), Some(scales)) = (w.values.get(..n * k), w.scales.get(..n)) else {
-        return crate::frame::i8::linear_i8(Smlad(()), x, w, bias, k, y, act);
-    };
     let bias = bias.map(|b| b.get(..n).unwrap_or(b));
     let groups = n / 4;
     // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
@@ -521,23 +564,30 @@ pub fn linear_i8(
         // values; `k` is a positive multiple of 4 and `n >= 4`; the target has the DSP
         // extension (build.rs).
         unsafe {
-            arm_dsp_matvec_pairs(pairs, values.as_ptr(), k, groups, y_row.as_mut_ptr());
+            arm_dsp_matvec_pairs(
+                pairs.as_ptr(),
+                values.as_ptr(),
+                groups,
+                k,
+                y_row.as_mut_ptr(),
+            );
             if !n.is_multiple_of(4) {
                 arm_dsp_matvec_pairs(
-                    pairs,
+                    pairs.as_ptr(),
                     values.as_ptr().wrapping_add((n - 4) * k),
-                    k,
                     1,
+                    k,
                     y_row.as_mut_ptr().wrapping_add(n - 4),
                 );
             }
         }
         dequantize_sums(y_row, sx, scales, bias);
     }
+    true
 }
 
 /// The epilogue of [`linear_i8`] over one output row whose values hold the raw i32 sums:
-/// `dequantize(sum, sx, sw, b)` in place, 4 rows per iteration in asm where the FPU is
+/// `dequantize(sum, sx, sw, b)` in place, 8 rows per iteration in asm where the FPU is
 /// there (`VMLA` multiplies, rounds, adds and rounds, as `acc * (sx * sw) + b` does;
 /// without a bias, `b` is 0.0 as in [`crate::frame::i8::dequantize`]'s callers).
 pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: Option<&[f32]>) {
@@ -546,46 +596,24 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
     let zeros = &ZEROS;
     #[cfg(pf_arm_fpu)]
     let done = {
-        let quads = y_row
+        let octets = y_row
             .len()
             .min(scales.len())
             .min(bias.map_or(usize::MAX, <[f32]>::len))
-            / 4;
+            / 8;
         let (b, step) = match bias {
             Some(b) => (b.as_ptr(), 16usize),
             None => (zeros.as_ptr(), 0),
         };
-        if quads > 0 {
-            // SAFETY: the loops read and write `4 * quads` values of `y_row`, read as
-            // many of `scales` and (with `step` 16) of `bias`, or (`step` 0) 4 or 8 of
-            // `zeros` each time, all in bounds by the `quads` above; they write only the
-            // registers they name.
+        if octets > 0 {
+            // SAFETY: the loop reads and writes `8 * octets` values of `y_row`, reads as
+            // many of `scales` and (with `step` 16) of `bias`, or (`step` 0) the 8 of
+            // `zeros` each time, all in bounds by the `octets` above; it writes only the
+            // registers it names.
             unsafe {
                 asm!(
                     "vmov s31, {sx}",
-                    // an odd block of 4 first, then 8 outputs per iteration
-                    "lsrs {n}, {n}, #1",
-                    "bcc 2f",
-                    "vldmia {y}, {{s0-s3}}",
-                    "vcvt.f32.s32 s0, s0",
-                    "vcvt.f32.s32 s1, s1",
-                    "vcvt.f32.s32 s2, s2",
-                    "vcvt.f32.s32 s3, s3",
-                    "vldmia {sw}!, {{s8-s11}}",
-                    "vmul.f32 s8, s31, s8",
-                    "vmul.f32 s9, s31, s9",
-                    "vmul.f32 s10, s31, s10",
-                    "vmul.f32 s11, s31, s11",
-                    "vldmia {b}, {{s16-s19}}",
-                    "add {b}, {b}, {step}",
-                    "vmla.f32 s16, s0, s8",
-                    "vmla.f32 s17, s1, s9",
-                    "vmla.f32 s18, s2, s10",
-                    "vmla.f32 s19, s3, s11",
-                    "vstmia {y}!, {{s16-s19}}",
-                    "2:",
-                    "cmp {n}, #0",
-                    "beq 4f",
+                    // 8 outputs per iteration; the last `len % 8` in Rust below
                     "3:",
                     "vldmia {y}, {{s0-s7}}",
                     "vcvt.f32.s32 s0, s0",
@@ -618,13 +646,12 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
                     "vstmia {y}!, {{s16-s23}}",
                     "subs {n}, {n}, #1",
                     "bne 3b",
-                    "4:",
                     sx = in(reg) sx.to_bits(),
                     y = inout(reg) y_row.as_mut_ptr() => _,
                     sw = inout(reg) scales.as_ptr() => _,
                     b = inout(reg) b => _,
                     step = in(reg) step,
-                    n = inout(reg) quads => _,
+                    n = inout(reg) octets => _,
                     out("s0") _, out("s1") _, out("s2") _, out("s3") _,
                     out("s4") _, out("s5") _, out("s6") _, out("s7") _,
                     out("s8") _, out("s9") _, out("s10") _, out("s11") _,
@@ -636,17 +663,15 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
                 );
             }
         }
-        4 * quads
+        8 * octets
     };
     #[cfg(not(pf_arm_fpu))]
     let done = 0;
-    if done >= y_row.len() {
-        return;
-    }
-    let rest = y_row.iter_mut().zip(scales).enumerate().skip(done);
-    for (o, (dst, &sw)) in rest {
-        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
-        *dst = crate::frame::i8::dequantize(dst.to_bits() as i32, sx, sw, b);
+    for o in done..y_row.len() {
+        if let (Some(dst), Some(&sw)) = (y_row.get_mut(o), scales.get(o)) {
+            let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            *dst = crate::frame::i8::dequantize(dst.to_bits() as i32, sx, sw, b);
+        }
     }
 }
 
@@ -655,80 +680,62 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// the f32 output row: the epilogue converts them in place). One asm loop over all row
 /// groups; per 4 values and 4 rows, one `LDRD` of activations and per row one `LDR`, two
 /// `SXTB16`, two `SMLAD` (rows 1 and 3 addressed at offset `k` from rows 0 and 2); the
-/// loop takes 128 values per iteration, then 4.
+/// loop takes 64 values per pass, the first pass entering its body where the passes
+/// add up to `k` (one body for every `k`, no tail loop).
 ///
 /// # Safety
-/// `k` is a positive multiple of 4, `groups > 0`, `pairs` holds at least `k / 2` words,
+/// `k` is a positive multiple of 4, `groups > 0`, `pairs` points at `k / 2` readable words,
 /// `w` points at `4 * groups * k` readable bytes and `sums` at `4 * groups` writable
 /// words; the CPU has the DSP extension and unaligned word loads.
+#[inline(never)] // two callers (all groups, then the `n % 4` tail group): one copy
 unsafe fn arm_dsp_matvec_pairs(
-    pairs: &[u32],
+    pairs: *const u32,
     w: *const i8,
-    k: usize,
     groups: usize,
+    k: usize,
     sums: *mut f32,
 ) {
-    /// The arguments, read by the asm through one register.
-    #[repr(C)]
-    struct Pass {
-        x: *const u32,
-        w: *const i8,
-        k: usize,
-        groups: usize,
-        sums: *mut f32,
-    }
-    let pass = Pass {
-        x: pairs.as_ptr(),
-        w,
-        k,
-        groups,
-        sums,
-    };
     // SAFETY: the loops read `k / 2` words of `pairs` per group and `k` bytes of each
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
-    // guarantee. r4-r11 are saved on the stack and restored; below them the asm keeps
-    // `x`, four zero words (one `LDM` per group resets `x` and the 4 sums) and the end of
-    // `sums` (sp is restored); the other registers it writes are declared.
+    // guarantee; the computed branch lands on a block boundary of the loop's body (the
+    // blocks are identical instructions, so of equal size). r4-r11 are saved on the
+    // stack and restored; below them the asm keeps `x`, the entry, four zero words (one
+    // `LDM` per group resets `x`, the entry, the 4 sums and the pass count) and the end
+    // of `sums` (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            "ldr r1, [r0, #12]",
-            "ldr lr, [r0, #16]",
-            "add r9, lr, r1, lsl #4",
-            "ldr r4, [r0]",
+            "add r10, lr, r2, lsl #4",
+            // passes of the loop per group: ceil(k / 64); the first one enters the
+            // 16 blocks at block `(-k / 4) % 16`, so that all passes add up to `k / 4`
+            "add r9, r3, #60",
+            "lsrs r9, r9, #6",
+            "lsrs r5, r3, #2",
+            "rsb r5, r5, #0",
+            "and r5, r5, #15",
+            "adr r6, 10f",
+            "adr r7, 11f",
+            "sub r7, r7, r6",
+            "mla r4, r5, r7, r6",
             "movs r5, #0",
             "movs r6, #0",
             "movs r7, #0",
             "mov r8, #0",
-            "push {{r4-r9}}",
-            "ldr r3, [r0, #8]",
-            "ldr r1, [r0, #4]",
-            // stack: x, 0, 0, 0, 0, end of sums
+            "push {{r0, r4, r5, r6, r7, r8, r9, r10}}",
+            // stack: x, entry, 0, 0, 0, 0, passes, end of sums
             "2:",
-            "ldm sp, {{r0, r8, r9, r10, r11}}",
+            "ldm sp, {{r0, r4, r8, r9, r10, r11, r12}}",
             "add r2, r1, r3, lsl #1",
-            "lsrs r12, r3, #7",
-            "beq 4f",
-            "3:",
+            // a plain branch in both instruction sets (`ADR` gives bit 0 clear)
+            "mov pc, r4",
+            // word-aligned (as the blocks' size is a multiple of 4): `ADR` to an unaligned
+            // Thumb label may come out 2 bytes off
+            ".p2align 2",
             // written out, not `.rept`: LLVM sizes inline asm by its lines when it places
             // the function's literal pool (ARM mode reaches only 4 KiB)
+            "10:",
             BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
-            BLOCK!(),
+            "11:",
             BLOCK!(),
             BLOCK!(),
             BLOCK!(),
@@ -745,28 +752,20 @@ unsafe fn arm_dsp_matvec_pairs(
             BLOCK!(),
             BLOCK!(),
             "subs r12, r12, #1",
-            "bne 3b",
-            "4:",
-            "ands r12, r3, #124",
-            "beq 6f",
-            "5:",
-            BLOCK!(),
-            "subs r12, r12, #4",
-            "bne 5b",
-            "6:",
+            "bne 10b",
             "stmia lr!, {{r8-r11}}",
-            "ldr r12, [sp, #20]",
+            "ldr r12, [sp, #28]",
             "add r1, r2, r3",
             "cmp lr, r12",
             "bne 2b",
-            "add sp, sp, #24",
+            "add sp, sp, #32",
             "pop {{r4-r11}}",
-            inout("r0") &pass => _,
-            out("r1") _,
-            out("r2") _,
-            out("r3") _,
+            inout("r0") pairs => _,
+            inout("r1") w => _,
+            inout("r2") groups => _,
+            inout("r3") k => _,
+            inout("lr") sums => _,
             out("r12") _,
-            out("lr") _,
         );
     }
 }

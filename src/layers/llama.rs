@@ -1,0 +1,222 @@
+//! The llama family's layers (`docs/spec.md`, "Llama-family layers"), feature `llama`:
+//! RMSNorm, rotary position embedding (both pairings), the gated feed-forward network with
+//! SiLU (SwiGLU), and decoder self-attention with grouped key/value heads (`n_kv_heads`
+//! dividing `n_heads`: multi-head, grouped-query or multi-query attention).
+//!
+//! They run inside the one decoder (`decoder.rs`) and the one search code: a model takes
+//! these paths when [`Config::uses_llama_layers`] says so.
+
+use crate::config::{Activation, Config, Positional};
+use crate::error::{Error, Result};
+use crate::layers::attention::KvCache;
+use crate::model::weights::{AttentionWeights, FfnWeights};
+use picoformer_kernels as k;
+use picoformer_kernels::Activations;
+
+/// RMSNorm of every `d`-wide row of `x` in place:
+/// `x = gamma * x / sqrt(mean(x^2) + eps)` (llama2.c's `rmsnorm`; no mean, no beta).
+pub(crate) fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32, d: usize) {
+    for row in x.chunks_exact_mut(d.max(1)) {
+        let mean_square = k::dot(row, row) / d as f32;
+        let inverse = 1.0 / libm::sqrtf(mean_square + eps);
+        for (v, &g) in row.iter_mut().zip(gamma) {
+            *v = g * (*v * inverse);
+        }
+    }
+}
+
+/// SiLU, `x * sigmoid(x) = x / (1 + e^-x)`.
+pub(crate) fn silu(x: f32) -> f32 {
+    x / (1.0 + libm::expf(-x))
+}
+
+/// Rotates every `dk`-wide head of `row` to `position` (rotary position embedding).
+///
+/// Pair `i` of a head (`0 <= i < dk/2`) turns by the angle `position * theta_i`,
+/// `theta_i = rope_theta^(-2i/dk)`: `(a, b) -> (a cos - b sin, a sin + b cos)`. The pair
+/// is `(2i, 2i+1)` for [`Positional::Rope`] (llama2.c, Meta) and `(i, i + dk/2)` for
+/// [`Positional::RopeHalf`] (Hugging Face). Other positionals leave `row` unchanged.
+pub(crate) fn rope(
+    row: &mut [f32],
+    dk: usize,
+    position: usize,
+    rope_theta: f32,
+    pairing: Positional,
+) {
+    let half = dk / 2;
+    if half == 0 || !pairing.is_rope() {
+        return;
+    }
+    for i in 0..half {
+        let frequency = 1.0 / libm::powf(rope_theta, (2 * i) as f32 / dk as f32);
+        let angle = position as f32 * frequency;
+        let (sin, cos) = (libm::sinf(angle), libm::cosf(angle));
+        let (first, second) = match pairing {
+            Positional::RopeHalf => (i, i + half),
+            _ => (2 * i, 2 * i + 1),
+        };
+        for head in row.chunks_exact_mut(dk) {
+            if let (Some(&a), Some(&b)) = (head.get(first), head.get(second)) {
+                if let Some(x) = head.get_mut(first) {
+                    *x = a * cos - b * sin;
+                }
+                if let Some(y) = head.get_mut(second) {
+                    *y = a * sin + b * cos;
+                }
+            }
+        }
+    }
+}
+
+/// Self-attention of the decoder with `n_kv_heads` key/value heads, through the cache, for
+/// `[n, D]` input rows (`at(row) = (cache slot, position)`):
+///
+/// `q = input Wq^T`, `k = input Wk^T`, `v = input Wv^T` (`k`, `v` of width
+/// `Dkv = n_kv_heads * dk`, plus the biases when stored), queries and keys rotated to
+/// their positions (rotary models), keys and values appended to the cache (`[B, T, Dkv]`),
+/// then query head `h` attends over key/value head `h / (H / n_kv_heads)` of positions
+/// `0..=position` (the causal mask), and `tmp = z Wo^T + bo` is the sub-layer's output.
+/// `q` `[n, D]` ends holding the heads' outputs `z`.
+// Weights, input, cache, row map, three working buffers and the activation scratch: all
+// borrowed separately by the decoder step that calls this.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn self_attention(
+    config: &Config,
+    w: &AttentionWeights,
+    input: &[f32],
+    cache: &mut KvCache,
+    at: impl Fn(usize) -> (usize, usize),
+    q: &mut [f32],
+    tmp: &mut [f32],
+    scores: &mut [f32],
+    act: &mut Activations,
+) -> Result<()> {
+    let dims = &config.dims;
+    let d = dims.d_model;
+    let (heads, kv_heads) = (dims.n_heads, dims.n_kv_heads);
+    let dk = d.checked_div(heads).ok_or(Error::SizeOverflow)?;
+    let kv_width = dims.kv_width();
+    let n = input.len() / d.max(1);
+    if dk == 0 || kv_width == 0 || n == 0 {
+        return Ok(());
+    }
+    let (theta, pairing) = (config.rope_theta, config.positional);
+    k::quant::linear(input, w.q, w.q_bias, d, q, act);
+    let projected = tmp.get_mut(..n * kv_width).ok_or(Error::SizeOverflow)?;
+    let slot_len = cache.slot_len;
+    for (is_key, cached, weights, bias) in [
+        (true, &mut *cache.keys, w.k, w.k_bias),
+        (false, &mut *cache.values, w.v, w.v_bias),
+    ] {
+        k::quant::linear(input, weights, bias, d, projected, act);
+        for (row, new) in projected.chunks_exact_mut(kv_width).enumerate() {
+            let (slot, position) = at(row);
+            if is_key {
+                rope(new, dk, position, theta, pairing);
+            }
+            let start = cache_offset(slot_len, slot, position, kv_width)?;
+            let place = cached
+                .get_mut(start..start + kv_width)
+                .ok_or(Error::SizeOverflow)?;
+            for (dst, &src) in place.iter_mut().zip(new.iter()) {
+                *dst = src;
+            }
+        }
+    }
+    let group = heads / kv_heads.max(1);
+    let scale = 1.0 / libm::sqrtf(dk as f32);
+    for (row, q_row) in q.chunks_exact_mut(d).enumerate() {
+        let (slot, position) = at(row);
+        rope(q_row, dk, position, theta, pairing);
+        let start = cache_offset(slot_len, slot, 0, kv_width)?;
+        let end = cache_offset(slot_len, slot, position + 1, kv_width)?;
+        let (Some(keys), Some(values), Some(scores)) = (
+            cache.keys.get(start..end),
+            cache.values.get(start..end),
+            scores.get_mut(..=position),
+        ) else {
+            return Err(Error::SizeOverflow);
+        };
+        for (h, q_h) in q_row.chunks_exact_mut(dk).enumerate() {
+            let kv_at = (h / group.max(1)) * dk;
+            for (score, key) in scores.iter_mut().zip(keys.chunks_exact(kv_width)) {
+                *score = key
+                    .get(kv_at..kv_at + dk)
+                    .map_or(0.0, |key_h| k::dot(q_h, key_h) * scale);
+            }
+            k::softmax(scores);
+            q_h.fill(0.0);
+            for (&p, value) in scores.iter().zip(values.chunks_exact(kv_width)) {
+                if let Some(value_h) = value.get(kv_at..kv_at + dk) {
+                    k::axpy(p, value_h, q_h);
+                }
+            }
+        }
+    }
+    let out = tmp.get_mut(..n * d).ok_or(Error::SizeOverflow)?;
+    k::quant::linear(q, w.out, w.out_bias, d, out, act);
+    Ok(())
+}
+
+/// Element offset of `(slot, position)` in a cache of `slot_len`-element slots of
+/// `width`-element rows.
+fn cache_offset(slot_len: usize, slot: usize, position: usize, width: usize) -> Result<usize> {
+    slot.checked_mul(slot_len)
+        .and_then(|start| start.checked_add(position.checked_mul(width)?))
+        .ok_or(Error::SizeOverflow)
+}
+
+/// The gated feed-forward network, `out = W2 (act(W1 x + b1) * (W3 x + b3)) + b2`, for
+/// `[n, D]` rows, `rows_block` rows at a time through `hidden` `[rows_block, 2F]`.
+///
+/// `W1` and `W3` are stored stacked as one `[2F, D]` matrix, so one product gives each
+/// row's `[gate | up]`; the gated row `act(gate) * up` `[F]` then overwrites the front of
+/// `hidden` in place (row `r`'s result lands at `r F`, never past what is still unread).
+pub(crate) fn gated_feed_forward(
+    config: &Config,
+    ffn: &FfnWeights,
+    input: &[f32],
+    hidden: &mut [f32],
+    rows_block: usize,
+    out: &mut [f32],
+    act: &mut Activations,
+) {
+    let (d, f) = (config.dims.d_model, config.dims.d_ff);
+    let Some(block) = rows_block.max(1).checked_mul(d).filter(|&b| b > 0) else {
+        return;
+    };
+    if f == 0 {
+        return;
+    }
+    for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
+        let n = x_rows.len() / d;
+        let Some(h) = hidden.get_mut(..n * 2 * f) else {
+            return;
+        };
+        k::quant::linear(x_rows, ffn.w1, ffn.b1, d, h, act); // [n, 2F]
+        for r in 0..n {
+            for j in 0..f {
+                let (Some(&gate), Some(&up)) = (h.get(r * 2 * f + j), h.get(r * 2 * f + f + j))
+                else {
+                    return;
+                };
+                if let Some(dst) = h.get_mut(r * f + j) {
+                    *dst = gate_activation(config.activation, gate) * up;
+                }
+            }
+        }
+        let Some(gated) = h.get(..n * f) else {
+            return;
+        };
+        k::quant::linear(gated, ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
+    }
+}
+
+/// The gate's activation: SiLU (validation admits no other for a gated network; ReLU is
+/// kept as the exact fallback, never reached).
+fn gate_activation(activation: Activation, x: f32) -> f32 {
+    match activation {
+        Activation::Silu => silu(x),
+        _ => x.max(0.0),
+    }
+}
