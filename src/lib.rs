@@ -21,6 +21,8 @@
 #![deny(unsafe_code)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "audio")]
+pub mod audio;
 pub mod blob;
 pub mod config;
 pub mod dates;

@@ -18,6 +18,7 @@
 //!   `PICOFORMER_KERNEL` (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`, `rvv`, `mve`);
 //!   without `std` it is chosen at compile time; under Miri it is always the scalar
 //!   reference. `kernel_calls` (under `std`) and [`last_kernel`] record which kernel ran, per dtype.
+//! - [`fft`]: the real FFT (mixed radix 4/2/3/5, scalar), for the log-mel front end.
 //! - [`quant`]: weight matrices stored as f16 or int8 (one scale per row): the
 //!   [`Matrix`] view, [`quant::linear`], the quantization of rows.
 //!
@@ -38,6 +39,7 @@ extern crate std;
 
 pub mod arch;
 pub mod dispatch;
+pub mod fft;
 pub mod frame;
 pub mod generic;
 pub mod quant;

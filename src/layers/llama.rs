@@ -189,7 +189,10 @@ pub(crate) fn gated_feed_forward(
         return;
     }
     for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
-        let n = x_rows.len() / d;
+        // `d > 0` (the block is), but the optimiser cannot see it through `filter`.
+        let Some(n) = x_rows.len().checked_div(d) else {
+            return;
+        };
         let Some(h) = hidden.get_mut(..n * 2 * f) else {
             return;
         };

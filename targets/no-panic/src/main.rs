@@ -127,6 +127,24 @@ fn static_api() {
     }
 }
 
+/// The log-mel front end on samples, frame and mel counts the optimiser cannot see.
+fn audio_api() {
+    use picoformer::audio::{log_mel_scratch_len, log_mel_spectrogram, mel_filterbank};
+    let samples_buf = black_box([0.25f32; 480]);
+    let samples = samples_buf.get(..black_box(480)).unwrap_or(&[]);
+    let mut scratch = [0f32; log_mel_scratch_len(128)];
+    let mut out = [0f32; 128 * 4];
+    let out_len = black_box(out.len());
+    black_box(log_mel_spectrogram(
+        samples,
+        black_box(3),
+        black_box(80),
+        out.get_mut(..out_len).unwrap_or(&mut []),
+        black_box(&mut scratch[..]),
+    ));
+    black_box(mel_filterbank(black_box(128), black_box(&mut out[..])));
+}
+
 /// The C API, with pointers and lengths the optimiser cannot see through.
 fn c_api(scratch: &mut [u8]) {
     let mut model = core::mem::MaybeUninit::<pf_model>::uninit();
@@ -229,6 +247,7 @@ pub extern "C" fn _start() -> ! {
     let scratch = black_box(work.0.get_mut(..len).unwrap_or(&mut []));
     rust_api(scratch);
     static_api();
+    audio_api();
     c_api(scratch);
     #[cfg(feature = "canary")]
     canary();
