@@ -71,10 +71,7 @@ pub fn read_wav(path: &Path) -> anyhow::Result<Wav> {
     };
     let samples = samples.map_err(wav_error).with_context(context)?;
     if let Some(index) = samples.iter().position(|s| !s.is_finite()) {
-        bail!(
-            "{}: sample {index} is not a finite number",
-            path.display()
-        );
+        bail!("{}: sample {index} is not a finite number", path.display());
     }
     Ok(Wav {
         rate: spec.sample_rate,

@@ -140,7 +140,11 @@ pub fn run(
         let mut out = vec![0f32; dims.max_src_len * dims.d_model];
         let mut scratch = scratch(m.encode_scratch_bytes())?;
         let start = Instant::now();
-        m.encode_source(&Source::Frames(&windows[0]), &mut out, scratch.as_mut_slice())?;
+        m.encode_source(
+            &Source::Frames(&windows[0]),
+            &mut out,
+            scratch.as_mut_slice(),
+        )?;
         let encoder = start.elapsed();
         eprintln!(
             "timings: encoder {:.3} s per window, {} window(s) + {} tokens {:.3} s",
