@@ -13,6 +13,11 @@ use std::path::Path;
 /// Whisper's sample rate.
 pub const SAMPLE_RATE: u32 = picoformer::audio::SAMPLE_RATE as u32;
 
+/// The sample rates read: telephone 8 kHz and below down to 1 kHz, studio 768 kHz at
+/// most. The resampler's FFT length grows with `rate / gcd(rate, 16000)`, so an absurd
+/// header rate would ask it for gigabytes.
+pub const RATES: core::ops::RangeInclusive<u32> = 1_000..=768_000;
+
 /// Samples in one 30 s window.
 pub const WINDOW_SAMPLES: usize = FRAMES_30S * HOP_LENGTH;
 
@@ -41,9 +46,12 @@ pub fn read_wav(path: &Path) -> anyhow::Result<Wav> {
         path.display()
     );
     ensure!(
-        spec.sample_rate > 0,
-        "{}: the WAV header says 0 samples per second",
-        path.display()
+        RATES.contains(&spec.sample_rate),
+        "{}: the WAV header says {} samples per second; {} to {} are read",
+        path.display(),
+        spec.sample_rate,
+        RATES.start(),
+        RATES.end()
     );
     let samples: Result<Vec<f32>, hound::Error> = match spec.sample_format {
         hound::SampleFormat::Float => {

@@ -527,25 +527,49 @@ fn cli_bad_audio_and_spectrograms_are_one_line_errors() {
         "{message}"
     );
 
-    // A 64-bit float WAV (format tag 3, 64 bits): hound reads no such samples.
-    let double = tmp("f64.wav");
-    let mut header = Vec::new();
-    header.extend_from_slice(b"RIFF");
-    header.extend_from_slice(&(36u32 + 16).to_le_bytes());
-    header.extend_from_slice(b"WAVEfmt ");
-    header.extend_from_slice(&16u32.to_le_bytes());
-    header.extend_from_slice(&3u16.to_le_bytes()); // IEEE float
-    header.extend_from_slice(&1u16.to_le_bytes()); // mono
-    header.extend_from_slice(&16_000u32.to_le_bytes());
-    header.extend_from_slice(&(16_000u32 * 8).to_le_bytes());
-    header.extend_from_slice(&8u16.to_le_bytes());
-    header.extend_from_slice(&64u16.to_le_bytes());
-    header.extend_from_slice(b"data");
-    header.extend_from_slice(&16u32.to_le_bytes());
-    header.extend_from_slice(&[0u8; 16]);
-    std::fs::write(&double, header).unwrap();
-    let message = run(wav_flag, &double);
+    // A mono WAV of 16 zero bytes, header written by hand.
+    let hand_made = |name: &str, format: u16, rate: u32, bits: u16| {
+        let path = tmp(name);
+        let block = bits / 8;
+        let mut header = Vec::new();
+        header.extend_from_slice(b"RIFF");
+        header.extend_from_slice(&(36u32 + 16).to_le_bytes());
+        header.extend_from_slice(b"WAVEfmt ");
+        header.extend_from_slice(&16u32.to_le_bytes());
+        header.extend_from_slice(&format.to_le_bytes());
+        header.extend_from_slice(&1u16.to_le_bytes()); // mono
+        header.extend_from_slice(&rate.to_le_bytes());
+        header.extend_from_slice(&rate.wrapping_mul(u32::from(block)).to_le_bytes());
+        header.extend_from_slice(&block.to_le_bytes());
+        header.extend_from_slice(&bits.to_le_bytes());
+        header.extend_from_slice(b"data");
+        header.extend_from_slice(&16u32.to_le_bytes());
+        header.extend_from_slice(&[0u8; 16]);
+        std::fs::write(&path, header).unwrap();
+        path
+    };
+    // 64-bit float samples (format tag 3): hound reads none.
+    let message = run(wav_flag, &hand_made("f64.wav", 3, 16_000, 64));
     assert!(message.contains("not a readable WAV file"), "{message}");
+    // A rate no recording has, which would size the resampler's FFT in gigabytes.
+    let message = run(wav_flag, &hand_made("rate.wav", 1, 2_000_000_011, 16));
+    assert!(
+        message.contains("2000000011 samples per second; 1000 to 768000 are read"),
+        "{message}"
+    );
+    // The same header at a rate read: a valid (silent) WAV, to show the two above fail
+    // for the field they change.
+    let silent = picoformer(&[
+        transcribe,
+        &model,
+        wav_flag,
+        &hand_made("silent.wav", 1, 22_050, 16),
+    ]);
+    assert!(
+        silent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&silent.stderr)
+    );
 
     // A float WAV holding NaN.
     let nan = tmp("nan.wav");
