@@ -596,3 +596,79 @@ fn cli_bad_audio_and_spectrograms_are_one_line_errors() {
     write_npy(&wrong_bins, &[128, 5], &[0.0; 640]);
     assert!(run(mel_flag, &wrong_bins).contains("the model's stem reads 80"));
 }
+
+/// A word-level `tokenizer.json` naming every id of Whisper's vocabulary `w<id>`.
+fn word_tokenizer(path: &Path) {
+    let vocab: serde_json::Map<String, Value> = (0..51865u32)
+        .map(|i| (format!("w{i}"), Value::from(i)))
+        .collect();
+    let json = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": null, "pre_tokenizer": null, "post_processor": null, "decoder": null,
+        "model": { "type": "WordLevel", "vocab": vocab, "unk_token": "w0" }
+    });
+    std::fs::write(path, json.to_string()).unwrap();
+}
+
+#[test]
+fn cli_finds_the_tokenizer_beside_the_model() {
+    let model = tmp("tiny_whisper_text.pfm");
+    tiny_whisper(&model);
+    let sidecar = picoformer_cli::tokenizer_sidecar(&model);
+    assert_eq!(
+        sidecar.file_name().unwrap(),
+        "transcribe_tiny_whisper_text.pfm.tokenizer.json"
+    );
+    word_tokenizer(&sidecar);
+    let transcribe = Path::new("transcribe");
+    let (wav_flag, speech) = (Path::new("--wav"), speech_wav());
+    let tokens = tokens_of(&picoformer(&[
+        transcribe,
+        &model,
+        wav_flag,
+        &speech,
+        Path::new("--json"),
+    ]));
+    let words: Vec<String> = tokens.iter().map(|t| format!("w{t}")).collect();
+    // Text by default, from the tokenizer beside the model.
+    let text = picoformer(&[transcribe, &model, wav_flag, &speech]);
+    assert!(text.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout).trim(),
+        words.join(" ")
+    );
+    // --tokens: the ids instead.
+    let ids = picoformer(&[transcribe, &model, wav_flag, &speech, Path::new("--tokens")]);
+    assert_eq!(
+        String::from_utf8_lossy(&ids.stdout).trim(),
+        format!("{tokens:?}")
+    );
+    // A broken tokenizer beside the model is an error before any decoding, not ids.
+    std::fs::write(&sidecar, "{ not json").unwrap();
+    let message = error_of(&[transcribe, &model, wav_flag, &speech]);
+    assert!(
+        message.contains(&sidecar.display().to_string()),
+        "{message}"
+    );
+    // --tokenizer wins over the file beside the model.
+    let other = tmp("other_tokenizer.json");
+    word_tokenizer(&other);
+    let text = picoformer(&[
+        transcribe,
+        &model,
+        wav_flag,
+        &speech,
+        Path::new("--tokenizer"),
+        &other,
+    ]);
+    assert!(
+        text.status.success(),
+        "{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&text.stdout).trim(),
+        words.join(" ")
+    );
+    std::fs::remove_file(&sidecar).unwrap();
+}
