@@ -35,20 +35,26 @@ pub struct Wav {
 /// Reads a WAV file: 8/16/24/32-bit integer PCM (scaled by 2^(bits−1), so 16-bit
 /// samples become `i / 32768` as Whisper's ffmpeg path makes them) or 32-bit float.
 pub fn read_wav(path: &Path) -> anyhow::Result<Wav> {
-    let context = || format!("reading {}", path.display());
-    let reader = hound::WavReader::open(path)
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    read_wav_from(std::io::BufReader::new(file), &path.display().to_string())
+}
+
+/// [`read_wav`] from any reader; `name` says what it reads in the errors.
+pub fn read_wav_from(reader: impl std::io::Read, name: &str) -> anyhow::Result<Wav> {
+    let context = || format!("reading {name}");
+    let reader = hound::WavReader::new(reader)
         .map_err(wav_error)
         .with_context(context)?;
     let spec = reader.spec();
     ensure!(
         spec.channels > 0,
         "{}: the WAV header says 0 channels",
-        path.display()
+        name
     );
     ensure!(
         RATES.contains(&spec.sample_rate),
         "{}: the WAV header says {} samples per second; {} to {} are read",
-        path.display(),
+        name,
         spec.sample_rate,
         RATES.start(),
         RATES.end()
@@ -58,7 +64,7 @@ pub fn read_wav(path: &Path) -> anyhow::Result<Wav> {
             ensure!(
                 spec.bits_per_sample == 32,
                 "{}: {}-bit float samples; only 32-bit float or integer PCM is read",
-                path.display(),
+                name,
                 spec.bits_per_sample
             );
             reader.into_samples::<f32>().collect()
@@ -67,7 +73,7 @@ pub fn read_wav(path: &Path) -> anyhow::Result<Wav> {
             ensure!(
                 (1..=32).contains(&spec.bits_per_sample),
                 "{}: {}-bit integer samples",
-                path.display(),
+                name,
                 spec.bits_per_sample
             );
             let scale = 1.0 / f64::from(1u32 << (spec.bits_per_sample - 1));
@@ -79,7 +85,7 @@ pub fn read_wav(path: &Path) -> anyhow::Result<Wav> {
     };
     let samples = samples.map_err(wav_error).with_context(context)?;
     if let Some(index) = samples.iter().position(|s| !s.is_finite()) {
-        bail!("{}: sample {index} is not a finite number", path.display());
+        bail!("{}: sample {index} is not a finite number", name);
     }
     Ok(Wav {
         rate: spec.sample_rate,
@@ -139,13 +145,16 @@ pub fn resample_to_16k(mono: &[f32], rate: u32) -> anyhow::Result<Vec<f32>> {
 
 /// A WAV file as Whisper hears it: mono 16 kHz samples in [−1, 1].
 pub fn read_16k_mono(path: &Path) -> anyhow::Result<Vec<f32>> {
-    let wav = read_wav(path)?;
+    to_16k_mono(&read_wav(path)?, &path.display().to_string())
+}
+
+/// [`read_16k_mono`] of a WAV already read (`name` for the errors).
+pub fn to_16k_mono(wav: &Wav, name: &str) -> anyhow::Result<Vec<f32>> {
     ensure!(
         !wav.samples.is_empty(),
-        "{}: the WAV file holds no samples",
-        path.display()
+        "{name}: the WAV file holds no samples"
     );
-    resample_to_16k(&downmix(&wav), wav.rate).with_context(|| format!("{}", path.display()))
+    resample_to_16k(&downmix(wav), wav.rate).with_context(|| name.to_string())
 }
 
 /// Whisper's features of `samples` (16 kHz mono) in 30 s windows of [`FRAMES_30S`]
