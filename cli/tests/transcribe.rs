@@ -721,3 +721,48 @@ fn corrupt_wavs_are_errors_not_panics() {
     eprintln!("corrupt WAVs: {read} read, {refused} refused");
     assert!(read > 0 && refused > 0);
 }
+
+/// `convert --tokenizer` copies a tokenizer beside the blob (any `--from`); an unreadable
+/// one stops the conversion before anything is written.
+#[test]
+fn convert_writes_the_tokenizer_beside_the_blob() {
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/tied");
+    let tokenizer = tmp("convert_tokenizer.json");
+    word_tokenizer(&tokenizer);
+    let out = tmp("convert_tied.pfm");
+    let sidecar = picoformer_cli::tokenizer_sidecar(&out);
+    let _ = std::fs::remove_file(&out);
+    let _ = std::fs::remove_file(&sidecar);
+    let convert = |tokenizer: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["convert", "--from", "torch"])
+            .arg(golden.join("weights.safetensors"))
+            .arg("--config")
+            .arg(golden.join("config.json"))
+            .arg("--tokenizer")
+            .arg(tokenizer)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap()
+    };
+    let ok = convert(&tokenizer);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&sidecar).unwrap(),
+        std::fs::read(&tokenizer).unwrap()
+    );
+    std::fs::remove_file(&out).unwrap();
+    std::fs::remove_file(&sidecar).unwrap();
+    let broken = tmp("convert_broken_tokenizer.json");
+    std::fs::write(&broken, "{ not json").unwrap();
+    let failed = convert(&broken);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("convert_broken_tokenizer.json"), "{stderr}");
+    assert!(!out.exists() && !sidecar.exists());
+}
