@@ -592,6 +592,9 @@ fn cli_bad_audio_and_spectrograms_are_one_line_errors() {
     let no_frames = tmp("no_frames.npy");
     write_npy(&no_frames, &[80, 0], &[]);
     assert!(run(mel_flag, &no_frames).contains("no frames"));
+    let too_long = tmp("frames3002.npy");
+    write_npy(&too_long, &[1, 80, 3002], &vec![0.0; 80 * 3002]);
+    assert!(run(mel_flag, &too_long).contains("3002 frames; the model reads at most 3000"));
     let wrong_bins = tmp("bins128.npy");
     write_npy(&wrong_bins, &[128, 5], &[0.0; 640]);
     assert!(run(mel_flag, &wrong_bins).contains("the model's stem reads 80"));

@@ -84,7 +84,18 @@ pub fn run(
             let samples = wav::read_16k_mono(path)?;
             wav::mel_windows(&samples, bins).with_context(|| format!("{}", path.display()))?
         }
-        (None, Some(path)) => vec![pretrained::mel_frames(path, bins)?],
+        (None, Some(path)) => {
+            let frames = pretrained::mel_frames(path, bins)?;
+            // The stem halves the frames into the encoder's positions.
+            let most = dims.max_src_len.saturating_mul(2);
+            ensure!(
+                frames.len() / bins <= most,
+                "{}: {} frames; the model reads at most {most} (one 30 s window): cut the spectrogram, or give the audio with --wav, which is read window by window",
+                path.display(),
+                frames.len() / bins
+            );
+            vec![frames]
+        }
         (None, None) => anyhow::bail!("give --wav or --mel"),
     };
     if let Some(n) = first_frames {
