@@ -95,8 +95,8 @@ fn llama_cases() -> Vec<LlamaCase> {
     dirs.sort();
     assert_eq!(
         dirs.len(),
-        3,
-        "expected the three llama golden cases, found {dirs:?}"
+        4,
+        "expected the four llama golden cases, found {dirs:?}"
     );
     dirs.into_iter()
         .map(|dir| LlamaCase {

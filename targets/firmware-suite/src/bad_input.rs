@@ -46,14 +46,15 @@ fn bad_magic(_: &mut SuiteScratch) -> Check {
 
 fn unsupported_version(_: &mut SuiteScratch) -> Check {
     let mut header = header_copy();
-    // the version is the little-endian u32 at offset 8
+    // the version is the little-endian u32 at offset 8; the one after the newest is unknown
+    let next = picoformer::blob::VERSION + 1;
     if let Some(version) = header.0.get_mut(8..12) {
-        version.copy_from_slice(&3u32.to_le_bytes());
+        version.copy_from_slice(&next.to_le_bytes());
     }
     fails_with(
         Model::from_blob(&header.0),
-        Error::UnsupportedVersion { found: 3 },
-        "version 3",
+        Error::UnsupportedVersion { found: next },
+        "the version after the newest",
     )
 }
 
