@@ -197,7 +197,10 @@ fn logits_and_greedy_tokens_match_the_reference() {
 /// multinomial and nucleus, several temperatures); temperature 0 is greedy decoding.
 #[test]
 fn sampled_tokens_match_the_reference() {
-    for case in llama_cases() {
+    // (llama_stories260k, the firmware's case, has no sampled runs: 256 draws each)
+    let cases = llama_cases();
+    assert!(cases.iter().any(|c| !c.expected.samples.is_empty()));
+    for case in cases {
         let blob = case.blob(false);
         let model = Model::from_blob(blob.as_slice()).unwrap();
         let e = &case.expected;
@@ -217,7 +220,6 @@ fn sampled_tokens_match_the_reference() {
             out.truncate(done.len);
             out
         };
-        assert!(!e.samples.is_empty());
         for s in &e.samples {
             let params = SamplingParams {
                 temperature: s.temperature,

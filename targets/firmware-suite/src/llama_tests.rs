@@ -9,7 +9,7 @@
 use crate::check::{ensure, loaded, ok, Check};
 use crate::figures::{icount_start, icount_stop};
 use crate::golden::{LLAMA_DIMS, LLAMA_PROMPT, LLAMA_SCRATCH_BYTES, LLAMA_TOKENS};
-use crate::{Board, Summary, SuiteScratch};
+use crate::{Board, SuiteScratch, Summary};
 use core::hint::black_box;
 use picoformer::{Model, Source};
 
@@ -29,7 +29,11 @@ pub(crate) fn run(board: &Board, scratch: &mut SuiteScratch, summary: &mut Summa
         scratch_is_the_const_fn(&model, dims),
     );
     let Some(buffer) = scratch.as_bytes_mut().get_mut(..LLAMA_SCRATCH_BYTES) else {
-        summary.record("llama_greedy_golden", None, ensure(false, "scratch too small"));
+        summary.record(
+            "llama_greedy_golden",
+            None,
+            ensure(false, "scratch too small"),
+        );
         return;
     };
     let mut out = [0u32; LLAMA_TOKENS.len()];
@@ -55,7 +59,10 @@ pub(crate) fn run(board: &Board, scratch: &mut SuiteScratch, summary: &mut Summa
     if passed {
         defmt::println!("figure llama_tokens {=usize}", LLAMA_TOKENS.len());
     }
-    defmt::println!("figure llama_blob_bytes {=usize}", crate::llama_blob().len());
+    defmt::println!(
+        "figure llama_blob_bytes {=usize}",
+        crate::llama_blob().len()
+    );
     defmt::println!("figure llama_scratch_bytes {=usize}", LLAMA_SCRATCH_BYTES);
     defmt::println!("figure llama_stack_bytes {=usize}", stack);
 }
@@ -64,5 +71,8 @@ pub(crate) fn run(board: &Board, scratch: &mut SuiteScratch, summary: &mut Summa
 fn scratch_is_the_const_fn(model: &Model, dims: picoformer::Dims) -> Check {
     ensure(model.config().dims == dims, "dimensions")?;
     let needed = loaded(model.greedy_scratch_bytes(), "greedy_scratch_bytes")?;
-    ensure(needed == LLAMA_SCRATCH_BYTES, "greedy_scratch_bytes == LLAMA_SCRATCH_BYTES")
+    ensure(
+        needed == LLAMA_SCRATCH_BYTES,
+        "greedy_scratch_bytes == LLAMA_SCRATCH_BYTES",
+    )
 }
