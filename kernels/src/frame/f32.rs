@@ -525,7 +525,7 @@ pub(crate) fn attention_grouped_using(
     mut probe: Option<(usize, &mut [f32])>,
 ) {
     let d = query.len();
-    if n_heads == 0 || d == 0 || n_kv_heads == 0 || n_heads % n_kv_heads != 0 {
+    if n_heads == 0 || d == 0 || n_kv_heads == 0 || !n_heads.is_multiple_of(n_kv_heads) {
         return;
     }
     let dk = d / n_heads;
