@@ -529,7 +529,8 @@ pub(crate) fn attention_grouped_using(
         return;
     }
     let dk = d / n_heads;
-    let group = n_heads / n_kv_heads;
+    // (at least 1 by the checks above; `max` lets the no-panic proof see it)
+    let group = (n_heads / n_kv_heads).max(1);
     // rows of `keys` and `values`: `d` wide unless grouped
     let kv_d = if group == 1 { d } else { dk * n_kv_heads };
     if kv_d == 0 {
