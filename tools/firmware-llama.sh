@@ -2,8 +2,9 @@
 # The llama golden case of stories260K's shape, tests/golden/llama_stories260k (dim 64,
 # hidden 172, 5 layers, 8 heads over 4 key/value heads, vocab 512, 512 positions, tied
 # classifier; random weights of tools/reference/llama_reference.py), generating its 256
-# greedy tokens on the Cortex-M4F (mps2-an386), the Cortex-M33 (mps2-an505) and the
-# Cortex-M55 (mps3-an547: blob and RAM in DDR, targets/cortex-m/memory/mps3-an547-llama.x),
+# greedy tokens on the Cortex-M4F (mps2-an386), the Cortex-M33 (mps2-an505), the
+# Cortex-M55 (mps3-an547: blob and RAM in DDR, targets/cortex-m/memory/mps3-an547-llama.x)
+# and RISC-V with vectors (virt-rvv),
 # f32 and int8 weights (PICOFORMER_FIRMWARE_DTYPE; int8's expected tokens are the host
 # engine's on the same quantized blob). Each build runs the whole firmware suite with the
 # llama case first (targets/firmware-suite/src/llama_tests.rs), under tools/qemu-icount
@@ -43,24 +44,25 @@ region_cycles() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && 
 thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
-# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model:
-# the builds of tools/test.d/20-firmware.sh
+# board, CPU, Rust target, build (target directory suffix), rustflags, cycle model, crate
+# under targets/: the builds of tools/test.d/20-firmware.sh
 boards=(
-    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4"
-    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33"
-    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55"
+    "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4|cortex-m"
+    "mps2-an505|Cortex-M33|thumbv8m.main-none-eabihf|m33|-C target-cpu=cortex-m33|cortex-m33|cortex-m"
+    "mps3-an547|Cortex-M55|thumbv8m.main-none-eabihf|m55|-C target-cpu=cortex-m55|cortex-m55|cortex-m"
+    "virt-rvv|RV32IMAFC + Zve32f|riscv32imafc-unknown-none-elf|rvv|-C target-feature=+zve32f|rv32|riscv"
 )
 rows=()
 failures=()
 for entry in "${boards[@]}"; do
-    IFS='|' read -r board cpu target build flags core <<<"$entry"
+    IFS='|' read -r board cpu target build flags core crate <<<"$entry"
     if [ "${#selected[@]}" -gt 0 ] && ! printf '%s\n' "${selected[@]}" | grep -qx "$board"; then
         continue
     fi
     target_dir=$root/target/firmware${build:+-$build}
     flags_var=CARGO_TARGET_$(tr 'a-z.-' 'A-Z__' <<<"$target")_RUSTFLAGS
     for dtype in "${dtypes[@]}"; do
-        (cd targets/cortex-m && env "$flags_var=$flags" PICOFORMER_FIRMWARE_LLAMA=llama_stories260k \
+        (cd "targets/$crate" && env "$flags_var=$flags" PICOFORMER_FIRMWARE_LLAMA=llama_stories260k \
             PICOFORMER_FIRMWARE_DTYPE=$dtype CARGO_TARGET_DIR="$target_dir" \
             cargo build -q --release --target "$target" --bin "$board")
         elf=$target_dir/$target/release/$board
@@ -69,7 +71,7 @@ for entry in "${boards[@]}"; do
         log=$work/$board-$dtype.log
         set +e
         QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $log.icount" \
-            bash targets/cortex-m/qemu-run.sh "$elf" >"$log"
+            bash "targets/$crate/qemu-run.sh" "$elf" >"$log"
         status=$?
         set -e
         cat "$log.icount" >>"$log" 2>/dev/null || true

@@ -224,7 +224,8 @@ else
 fi
 
 # The llama case of stories260K's shape (tests/golden/llama_stories260k: 256 greedy tokens)
-# as f32 and int8 on the same three boards, the same way: six more builds and runs.
+# as f32 and int8 on the same three boards and virt-rvv, the same way: eight more builds
+# and runs (~1 minute once the boards are built).
 # PICOFORMER_FIRMWARE_STORIES260K=0 leaves it out.
 if [ "${PICOFORMER_FIRMWARE_STORIES260K:-1}" = 1 ]; then
     checks=$((checks + 1))
