@@ -12,7 +12,12 @@
 # stack, exact guest instructions and estimated cycles per generated token ((decode of 256
 # tokens - decode of 1) / 255) and per token over the whole decode of 256 (prompt included).
 #
-#   firmware-llama.sh [BOARD...] [--dtype f32|i8]   default: the three boards, both types
+#   firmware-llama.sh [BOARD...] [--dtype f32|i8]   default: the four boards, both types
+#   firmware-llama.sh --figures FILE                 also appends `BOARD figure
+#                                                    llama_token_instr_f32 N`, `...
+#                                                    llama_token_cycles_DTYPE N` and
+#                                                    `... llama_stack_bytes_DTYPE N` lines to FILE
+#                                                    (tools/firmware-budgets.txt)
 #   firmware-llama.sh --write DOC                    replaces the `<!-- firmware-llama:NAME -->`
 #                                                    section of DOC (tools/firmware-doc.sh)
 #
@@ -28,9 +33,11 @@ if [ "${1:-}" = --write ]; then
 fi
 dtypes=(f32 i8)
 selected=()
+figures_out=
 while [ $# -gt 0 ]; do
     case $1 in
         --dtype) dtypes=("$2"); shift 2 ;;
+        --figures) figures_out=$2; shift 2 ;;
         *) selected+=("$1"); shift ;;
     esac
 done
@@ -85,6 +92,13 @@ for entry in "${boards[@]}"; do
         fi
         instr=$((($(region "$log" 2) - $(region "$log" 1)) / (tokens - 1)))
         cycles=$((($(region_cycles "$log" 2) - $(region_cycles "$log" 1)) / (tokens - 1)))
+        if [ -n "$figures_out" ]; then
+            {
+                echo "$board figure llama_token_instr_$dtype $instr"
+                echo "$board figure llama_token_cycles_$dtype $cycles"
+                echo "$board figure llama_stack_bytes_$dtype $(figure "$log" llama_stack_bytes)"
+            } >>"$figures_out"
+        fi
         instr_all=$(($(region "$log" 2) / tokens))
         cycles_all=$(($(region_cycles "$log" 2) / tokens))
         rows+=("$(printf '| %s | %s | %s | %s | %s | %s B | %s | %s | %s | %s |' "$board" "$cpu" \

@@ -230,7 +230,7 @@ fi
 if [ "${PICOFORMER_FIRMWARE_STORIES260K:-1}" = 1 ]; then
     checks=$((checks + 1))
     echo "== llama_stories260k (tools/firmware-llama.sh)"
-    if bash tools/firmware-llama.sh; then
+    if bash tools/firmware-llama.sh --figures "$figures"; then
         echo "test firmware_llama_suites_pass ... ok"
     else
         echo "test firmware_llama_suites_pass ... FAILED"
