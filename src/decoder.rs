@@ -108,12 +108,14 @@ pub(crate) fn precompute_cross(
     let s = memory.len() / d.max(1);
     let per_layer = plan.s * d;
     for layer in 0..plan.ld {
+        if !model.config().has_encoder() {
+            return Ok(());
+        }
         // Borrowed where it lies, not moved out of the `Result`: the move was the
         // firmware's only `memcpy` call (and `memcpy` ~0.9 KiB of code).
         let found = model.decoder_cross_attention(layer);
         let cross = match &found {
-            Ok(Some((cross, _))) => cross,
-            Ok(None) => return Ok(()),
+            Ok((cross, _)) => cross,
             Err(e) => return Err(*e),
         };
         let start = layer * per_layer;
@@ -244,7 +246,7 @@ pub(crate) fn step(
     let w_out = model.output_projection()?;
     let logits = used(work.logits, n * plan.v);
     let bias = model.global(TensorKind::OutBias);
-    k::quant::linear(y, w_out, bias, d, logits, act);
+    k::quant::linear(y, &w_out, bias, d, logits, act);
     Ok(())
 }
 
@@ -275,24 +277,30 @@ fn self_attention_sublayer(
 ) -> Result<()> {
     let config = model.config();
     let (d, heads) = (plan.d, config.dims.n_heads);
-    let (self_attn, norm1) = model.decoder_self_attention(layer)?;
-    let input = sublayer::input(config, &norm1, b.y, b.normed);
+    // Borrowed where it lies, not moved out of the `Result` (a move copies the views
+    // through `memcpy`, which firmware does not otherwise link).
+    let found = model.decoder_self_attention(layer);
+    let (self_attn, norm1) = match &found {
+        Ok(weights) => weights,
+        Err(e) => return Err(*e),
+    };
+    let input = sublayer::input(config, norm1, b.y, b.normed);
     let mut cache = caches.self_attention(plan, layer)?;
     let at = |row| rows.at(row);
     #[cfg(feature = "llama")]
     if config.uses_llama_layers() {
         let (q, tmp) = (b.q, b.tmp);
         crate::layers::llama::self_attention(
-            config, &self_attn, input, &mut cache, at, q, tmp, b.scores, act,
+            config, self_attn, input, &mut cache, at, q, tmp, b.scores, act,
         )?;
-        sublayer::residual(config, &norm1, b.y, tmp);
+        sublayer::residual(config, norm1, b.y, tmp);
         return Ok(());
     }
-    attention::project_queries(&self_attn, input, d, b.q, act);
-    attention::append_keys_values(&self_attn, input, d, &mut cache, at, b.tmp, act)?;
+    attention::project_queries(self_attn, input, d, b.q, act);
+    attention::append_keys_values(self_attn, input, d, &mut cache, at, b.tmp, act)?;
     attention::attend_cached(b.q, &cache, at, heads, d, b.scores, site)?;
-    attention::project_output(&self_attn, b.q, d, b.tmp, act);
-    sublayer::residual(config, &norm1, b.y, b.tmp);
+    attention::project_output(self_attn, b.q, d, b.tmp, act);
+    sublayer::residual(config, norm1, b.y, b.tmp);
     Ok(())
 }
 
@@ -309,10 +317,12 @@ fn cross_attention_sublayer(
 ) -> Result<()> {
     let config = model.config();
     let (d, heads) = (plan.d, config.dims.n_heads);
+    if !config.has_encoder() {
+        return Ok(());
+    }
     let found = model.decoder_cross_attention(layer);
     let (cross, norm2) = match &found {
-        Ok(Some(weights)) => weights,
-        Ok(None) => return Ok(()),
+        Ok(weights) => weights,
         Err(e) => return Err(*e),
     };
     let input = sublayer::input(config, norm2, b.y, b.normed);

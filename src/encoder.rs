@@ -200,14 +200,20 @@ fn self_attention_sublayer(
 ) -> Result<()> {
     let config = model.config();
     let d = config.dims.d_model;
-    let (self_attn, norm1) = model.encoder_self_attention(layer)?;
-    let input = sublayer::input(config, &norm1, x, work.normed);
-    attention::project_queries(&self_attn, input, d, work.q, act);
-    attention::project_keys_values(&self_attn, input, d, work.k, work.v, act);
+    // Borrowed where it lies, not moved out of the `Result` (a move copies the views
+    // through `memcpy`, which firmware does not otherwise link).
+    let found = model.encoder_self_attention(layer);
+    let (self_attn, norm1) = match &found {
+        Ok(weights) => weights,
+        Err(e) => return Err(*e),
+    };
+    let input = sublayer::input(config, norm1, x, work.normed);
+    attention::project_queries(self_attn, input, d, work.q, act);
+    attention::project_keys_values(self_attn, input, d, work.k, work.v, act);
     let heads = config.dims.n_heads;
     attention::attend_all(work.q, work.k, work.v, heads, d, work.scores, site);
-    attention::project_output(&self_attn, work.q, d, work.normed, act);
-    sublayer::residual(config, &norm1, x, work.normed);
+    attention::project_output(self_attn, work.q, d, work.normed, act);
+    sublayer::residual(config, norm1, x, work.normed);
     Ok(())
 }
 

@@ -16,8 +16,21 @@ pub mod llama2c_tokenizer;
 pub mod npy;
 #[cfg(feature = "pretrained")]
 pub mod pretrained;
+#[cfg(feature = "pretrained")]
+pub mod wav;
 
 use std::path::Path;
+
+/// Where `picoformer convert` puts the tokenizer of a converted model and
+/// `picoformer transcribe` looks for it: `M.pfm.tokenizer.json` beside `M.pfm`. A file
+/// beside the blob, not a section in it: the blob is what firmware flashes and validates
+/// tensor by tensor, and Whisper's 2 MB `tokenizer.json` is of no use on a target that
+/// prints token ids.
+pub fn tokenizer_sidecar(model: &Path) -> std::path::PathBuf {
+    let mut path = model.as_os_str().to_owned();
+    path.push(".tokenizer.json");
+    path.into()
+}
 
 /// Sixteen bytes on a 16-byte boundary (`u128` is only 8-aligned on some targets).
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]

@@ -48,7 +48,7 @@ enum Command {
     /// tokens, L2-normalised (sentence-transformers' pooling).
     Embed(embed::Args),
     #[cfg(feature = "pretrained")]
-    /// Speech to text with a Whisper model from a log-mel spectrogram.
+    /// Speech to text with a Whisper model, from a WAV file or a log-mel spectrogram.
     Transcribe(transcribe::Args),
 }
 

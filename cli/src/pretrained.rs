@@ -50,22 +50,40 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (norm(a) * norm(b))
 }
 
-/// A log-mel spectrogram `.npy` `[bins, frames]` (Whisper's layout) as the engine's
-/// time-major frames `[frames, bins]`; `bins` must be the model's `stem_channels`.
+/// A log-mel spectrogram `.npy` as the engine's time-major frames `[frames, bins]`:
+/// Whisper's layout `[bins, frames]`, or `[1, bins, frames]` as Hugging Face's
+/// `WhisperFeatureExtractor` writes it (a batch of one); `bins` must be the model's
+/// `stem_channels`.
 pub fn mel_frames(path: &Path, bins: usize) -> anyhow::Result<Vec<f32>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let array = npy::read_npy(&bytes).with_context(|| format!("reading {}", path.display()))?;
-    let [rows, frames] = array.shape[..] else {
-        anyhow::bail!(
-            "{}: shape {:?}, expected [mel bins, frames]",
-            path.display(),
+    mel_array_frames(&array, bins).with_context(|| format!("{}", path.display()))
+}
+
+/// [`mel_frames`] of an array already read.
+pub fn mel_array_frames(array: &npy::Array, bins: usize) -> anyhow::Result<Vec<f32>> {
+    let (rows, frames) = match array.shape[..] {
+        [rows, frames] | [1, rows, frames] => (rows, frames),
+        [batch, _, _] => anyhow::bail!(
+            "shape {:?} is a batch of {batch} spectrograms; give one ([1, mel bins, frames] or [mel bins, frames])",
             array.shape
-        );
+        ),
+        _ => anyhow::bail!(
+            "shape {:?}, expected [mel bins, frames] or [1, mel bins, frames]",
+            array.shape
+        ),
     };
     ensure!(
         rows == bins,
-        "{}: {rows} mel bins, the model's stem reads {bins}",
-        path.display()
+        "{rows} mel bins (shape {:?}), the model's stem reads {bins}",
+        array.shape
+    );
+    ensure!(frames > 0, "no frames (shape {:?})", array.shape);
+    ensure!(
+        rows.checked_mul(frames) == Some(array.data.len()),
+        "{} values for shape {:?}",
+        array.data.len(),
+        array.shape
     );
     let mut out = vec![0f32; rows * frames]; // [frames, bins]
     for (bin, row) in array.data.chunks_exact(frames).enumerate() {

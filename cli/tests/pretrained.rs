@@ -4,7 +4,9 @@
 //!   and ten golden embeddings of `tools/reference/minilm_reference.py` (numpy);
 //! - Whisper base (encoder-decoder with the convolution stem): from the committed mel
 //!   input, the encoder output, greedy tokens and beam search (B = 5) of
-//!   `tools/reference/whisper_reference.py` (transformers on PyTorch; CTranslate2 agrees).
+//!   `tools/reference/whisper_reference.py` (transformers on PyTorch; CTranslate2 agrees);
+//!   from audio (`transcribe --wav`), the same tokens as from the golden features of
+//!   `tools/reference/logmel_reference.py`, also when the clip comes at 44.1 kHz stereo.
 //!
 //! Without the downloads each test prints why it is skipped and passes.
 
@@ -360,7 +362,125 @@ fn cli_embeds_and_transcribes() {
         let tokens: Vec<u32> = serde_json::from_value(out["tokens"].clone()).unwrap();
         assert_eq!(tokens, expected.greedy.tokens);
         assert_eq!(out["text"], expected.greedy.text.as_str());
+        // convert copied the tokenizer.json beside model.bin next to the blob, so plain
+        // `transcribe` prints the text (trimmed) with no --tokenizer.
+        assert!(picoformer_cli::tokenizer_sidecar(&pfm).exists());
+        let plain = Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["transcribe", &s(&pfm), "--mel", &s(&mel_path())])
+            .output()
+            .unwrap();
+        assert!(plain.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&plain.stdout).trim_end(),
+            expected.greedy.text.trim()
+        );
+        // And from audio: the committed clip's WAV, as text.
+        let wav = root().join("tests/golden/logmel_speech/speech.wav");
+        let out = picoformer(&["transcribe", &s(&pfm), "--wav", &s(&wav), "--json"]);
+        let tokens: Vec<u32> = serde_json::from_value(out["tokens"].clone()).unwrap();
+        assert_eq!(tokens, golden_window_tokens());
+        eprintln!("transcribe --wav speech.wav: {}", out["text"]);
     }
+}
+
+/// The golden 30 s window of the committed clip (`tools/reference/logmel_reference.py`,
+/// case `window_80`) as the engine's `[3000, 80]` frames.
+fn golden_window_frames() -> Vec<f32> {
+    let dir = root().join("tests/golden/logmel_speech");
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cases.json")).unwrap()).unwrap();
+    let case = cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "window_80")
+        .unwrap();
+    let tail = case["tail_value"].as_f64().unwrap() as f32;
+    let stored =
+        picoformer_cli::npy::read_npy(&std::fs::read(dir.join("window_80.npy")).unwrap()).unwrap();
+    let kept = stored.shape[1];
+    let frames = 3000;
+    let mut out = vec![tail; frames * 80]; // [frames, 80]
+    for (bin, row) in stored.data.chunks_exact(kept).enumerate() {
+        for (t, &v) in row.iter().enumerate() {
+            out[t * 80 + bin] = v;
+        }
+    }
+    out
+}
+
+/// Greedy tokens of the whisper blob for `frames` (`[3000, 80]`).
+fn whisper_greedy(frames: &[f32]) -> Vec<u32> {
+    let blob = whisper().unwrap();
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let prompt = pretrained::whisper_prompt(&model);
+    let max_len = 448 + 1 - prompt.len();
+    let mut out = vec![0u32; max_len];
+    let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
+    let greedy = model
+        .greedy_with(
+            &Source::Frames(frames),
+            &prompt,
+            max_len,
+            &mut out,
+            scratch.as_mut_slice(),
+        )
+        .unwrap();
+    out.truncate(greedy.len);
+    out
+}
+
+fn golden_window_tokens() -> Vec<u32> {
+    static TOKENS: OnceLock<Vec<u32>> = OnceLock::new();
+    TOKENS
+        .get_or_init(|| whisper_greedy(&golden_window_frames()))
+        .clone()
+}
+
+/// From audio: the committed clip read, resampled (not at all: it is 16 kHz) and turned
+/// into features by the engine decodes to the tokens of the reference's features; the
+/// same clip at 44.1 kHz stereo 16-bit (upsampled and written here) decodes alike.
+#[test]
+fn whisper_from_wav_matches_the_golden_features() {
+    if whisper().is_none() {
+        return;
+    }
+    let want = golden_window_tokens();
+    let wav = root().join("tests/golden/logmel_speech/speech.wav");
+    let samples = picoformer_cli::wav::read_16k_mono(&wav).unwrap();
+    let windows = picoformer_cli::wav::mel_windows(&samples, 80).unwrap();
+    assert_eq!(windows.len(), 1);
+    assert_eq!(whisper_greedy(&windows[0]), want);
+
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 44_100,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut up =
+        rubato::Fft::<f32>::new(16_000, 44_100, 1024, 1, rubato::FixedSync::Input).unwrap();
+    use rubato::Resampler;
+    let input =
+        rubato::audioadapter_buffers::direct::InterleavedSlice::new(&samples, 1, samples.len())
+            .unwrap();
+    let up = up
+        .process_all(&input, samples.len(), None)
+        .unwrap()
+        .take_data();
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("speech_44k_stereo.wav");
+    let mut writer = hound::WavWriter::create(&path, spec).unwrap();
+    let to_i16 = |v: f32| (v * 32768.0).round().clamp(-32768.0, 32767.0) as i16;
+    for &v in &up {
+        writer.write_sample(to_i16(v)).unwrap();
+        writer.write_sample(to_i16(v)).unwrap();
+    }
+    writer.finalize().unwrap();
+    let resampled = picoformer_cli::wav::read_16k_mono(&path).unwrap();
+    let windows = picoformer_cli::wav::mel_windows(&resampled, 80).unwrap();
+    let got = whisper_greedy(&windows[0]);
+    eprintln!("44.1 kHz stereo: {got:?} vs {want:?}");
+    assert_eq!(got, want);
 }
 
 /// Quantized weights on the real checkpoints (issue 6), beside the random golden models

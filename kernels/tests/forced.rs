@@ -79,7 +79,7 @@ fn forced_kernel_serves_the_f16_calls() {
     let mut y = vec![0.0f32; 2 * n];
     quant::linear(
         &x,
-        Matrix::F16(&w),
+        &Matrix::F16(&w),
         None,
         k,
         &mut y,
@@ -106,7 +106,7 @@ fn forced_kernel_serves_the_i8_calls() {
         values: &values,
         scales: &scales,
     });
-    quant::linear(&x, w, None, k, &mut y, &mut act);
+    quant::linear(&x, &w, None, k, &mut y, &mut act);
     // x quantizes to 127 with scale 1/127: 127 * 3 * 40 * (1/127 * 0.5) = 60.
     assert!(y.iter().all(|&v| (v - 60.0).abs() < 1e-4), "{y:?}");
     check_served(Dtype::I8);

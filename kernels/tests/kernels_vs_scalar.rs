@@ -583,7 +583,7 @@ fn f16_dispatched_linear_matches_scalar_on_the_active_kernel() {
     let active = active_kernel_for(Dtype::F16);
     eprintln!("f16 kernel: {}", active.name());
     check_f16_linear(active.name(), 8, &|x, w, b, k, y| {
-        quant::linear(x, Matrix::F16(w), b, k, y, &mut Activations::none());
+        quant::linear(x, &Matrix::F16(w), b, k, y, &mut Activations::none());
         assert_eq!(
             last_kernel(Dtype::F16),
             Some(active),

@@ -42,7 +42,7 @@ pub(crate) fn project_queries(
     q: &mut [f32],
     act: &mut Activations,
 ) {
-    k::quant::linear(input, w.q, w.q_bias, d, q, act);
+    k::quant::linear(input, &w.q, w.q_bias, d, q, act);
 }
 
 /// `keys = input Wk^T + bk`, `values = input Wv^T + bv` for `[n, D]` rows.
@@ -54,8 +54,8 @@ pub(crate) fn project_keys_values(
     values: &mut [f32],
     act: &mut Activations,
 ) {
-    k::quant::linear(input, w.k, w.k_bias, d, keys, act);
-    k::quant::linear(input, w.v, w.v_bias, d, values, act);
+    k::quant::linear(input, &w.k, w.k_bias, d, keys, act);
+    k::quant::linear(input, &w.v, w.v_bias, d, values, act);
 }
 
 /// Attention of each query row in place over the same `keys`/`values` `[m, D]`
@@ -92,7 +92,7 @@ pub(crate) fn append_keys_values(
         (&mut *cache.keys, w.k, w.k_bias),
         (&mut *cache.values, w.v, w.v_bias),
     ] {
-        k::quant::linear(input, weights, bias, d, tmp, act);
+        k::quant::linear(input, &weights, bias, d, tmp, act);
         for (row, projected) in tmp.chunks_exact(d.max(1)).enumerate() {
             let (slot, position) = at(row);
             let start = cache_offset(slot_len, slot, position, d)?;
@@ -139,5 +139,5 @@ pub(crate) fn project_output(
     out: &mut [f32],
     act: &mut Activations,
 ) {
-    k::quant::linear(z, w.out, w.out_bias, d, out, act);
+    k::quant::linear(z, &w.out, w.out_bias, d, out, act);
 }

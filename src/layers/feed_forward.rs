@@ -71,9 +71,9 @@ pub(crate) fn feed_forward(
             let Some(h) = n.checked_mul(f).and_then(|len| hidden.get_mut(..len)) else {
                 return;
             };
-            k::quant::linear(x_rows, ffn.w1, ffn.b1, d, h, act); // [n, F]
+            k::quant::linear(x_rows, &ffn.w1, ffn.b1, d, h, act); // [n, F]
             activate(config, h);
-            k::quant::linear(h, ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
+            k::quant::linear(h, &ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
             continue;
         }
         // out = b2, then each column block adds its share.

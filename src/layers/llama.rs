@@ -101,12 +101,12 @@ pub(crate) fn self_attention(
         return Ok(());
     }
     let (theta, pairing) = (config.rope_theta, config.positional);
-    k::quant::linear(input, w.q, w.q_bias, d, q, act);
+    k::quant::linear(input, &w.q, w.q_bias, d, q, act);
     let projected = tmp.get_mut(..n * kv_width).ok_or(Error::SizeOverflow)?;
     let slot_len = cache.slot_len;
     for (is_key, cached, weights, bias) in [
-        (true, &mut *cache.keys, w.k, w.k_bias),
-        (false, &mut *cache.values, w.v, w.v_bias),
+        (true, &mut *cache.keys, &w.k, w.k_bias),
+        (false, &mut *cache.values, &w.v, w.v_bias),
     ] {
         k::quant::linear(input, weights, bias, d, projected, act);
         for (row, new) in projected.chunks_exact_mut(kv_width).enumerate() {
@@ -140,7 +140,7 @@ pub(crate) fn self_attention(
         k::attention_grouped(q_row, keys, values, heads, kv_heads, scores);
     }
     let out = tmp.get_mut(..n * d).ok_or(Error::SizeOverflow)?;
-    k::quant::linear(q, w.out, w.out_bias, d, out, act);
+    k::quant::linear(q, &w.out, w.out_bias, d, out, act);
     Ok(())
 }
 
@@ -182,7 +182,7 @@ pub(crate) fn gated_feed_forward(
         let Some(h) = hidden.get_mut(..n * 2 * f) else {
             return;
         };
-        k::quant::linear(x_rows, ffn.w1, ffn.b1, d, h, act); // [n, 2F]
+        k::quant::linear(x_rows, &ffn.w1, ffn.b1, d, h, act); // [n, 2F]
         for r in 0..n {
             for j in 0..f {
                 let (Some(&gate), Some(&up)) = (h.get(r * 2 * f + j), h.get(r * 2 * f + f + j))
@@ -197,7 +197,7 @@ pub(crate) fn gated_feed_forward(
         let Some(gated) = h.get(..n * f) else {
             return;
         };
-        k::quant::linear(gated, ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
+        k::quant::linear(gated, &ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
     }
 }
 

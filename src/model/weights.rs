@@ -174,9 +174,51 @@ impl<'a> Model<'a> {
         &self,
         layer: usize,
     ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
-        let get = |kind| self.tensor(blob::encoder_index(layer, kind));
-        let req = |kind| self.required(blob::encoder_index(layer, kind));
-        let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
+        self.attention_at(blob::encoder_index(layer, K::EncSelfQWeight))
+    }
+
+    /// The feed-forward network of encoder layer `layer` and its LayerNorm (norm2).
+    pub(crate) fn encoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        self.ffn_at(blob::encoder_index(layer, K::EncFfnW1))
+    }
+
+    /// The masked self-attention of decoder layer `layer` and its LayerNorm (norm1).
+    ///
+    /// The decoder asks for one sub-layer's weights at a time: only those views are live
+    /// on the stack while it computes (the decode step is the engine's deepest frame).
+    pub(crate) fn decoder_self_attention(
+        &self,
+        layer: usize,
+    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
+        let dims = &self.config.dims;
+        self.attention_at(blob::decoder_index(dims, layer, K::DecSelfQWeight))
+    }
+
+    /// The encoder-decoder attention of decoder layer `layer` and its LayerNorm (norm2)
+    /// (a model with an encoder: the callers check).
+    pub(crate) fn decoder_cross_attention(
+        &self,
+        layer: usize,
+    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
+        let dims = &self.config.dims;
+        self.attention_at(blob::decoder_index(dims, layer, K::DecCrossQWeight))
+    }
+
+    /// The feed-forward network of decoder layer `layer` and its LayerNorm (norm3).
+    pub(crate) fn decoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        let dims = &self.config.dims;
+        self.ffn_at(blob::decoder_index(dims, layer, K::DecFfnW1))
+    }
+
+    /// The attention block whose Q weight is at table index `first`, and the LayerNorm
+    /// after it: every attention block stores its ten tensors in the same order
+    /// ([`ATTENTION_BLOCK`]). Out of line: one copy serves the three kinds of attention
+    /// (an int8 `Matrix` is five words, and each view is built in place).
+    #[inline(never)]
+    fn attention_at(&self, first: usize) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
+        let get = |kind| self.tensor(first + block_offset(&ATTENTION_BLOCK, kind));
+        let req = |kind| self.required(first + block_offset(&ATTENTION_BLOCK, kind));
+        let mat = |kind| self.required_matrix(first + block_offset(&ATTENTION_BLOCK, kind));
         Ok((
             AttentionWeights {
                 q: mat(K::EncSelfQWeight)?,
@@ -195,11 +237,14 @@ impl<'a> Model<'a> {
         ))
     }
 
-    /// The feed-forward network of encoder layer `layer` and its LayerNorm (norm2).
-    pub(crate) fn encoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
-        let get = |kind| self.tensor(blob::encoder_index(layer, kind));
-        let req = |kind| self.required(blob::encoder_index(layer, kind));
-        let mat = |kind| self.required_matrix(blob::encoder_index(layer, kind));
+    /// The feed-forward network whose W1 is at table index `first`, and the LayerNorm
+    /// after it ([`FFN_BLOCK`], the same order in both stacks). Out of line, as
+    /// [`Self::attention_at`].
+    #[inline(never)]
+    fn ffn_at(&self, first: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
+        let get = |kind| self.tensor(first + block_offset(&FFN_BLOCK, kind));
+        let req = |kind| self.required(first + block_offset(&FFN_BLOCK, kind));
+        let mat = |kind| self.required_matrix(first + block_offset(&FFN_BLOCK, kind));
         Ok((
             FfnWeights {
                 w1: mat(K::EncFfnW1)?,
@@ -213,88 +258,98 @@ impl<'a> Model<'a> {
             },
         ))
     }
-
-    /// The masked self-attention of decoder layer `layer` and its LayerNorm (norm1).
-    ///
-    /// The decoder asks for one sub-layer's weights at a time: only those views are live
-    /// on the stack while it computes (the decode step is the engine's deepest frame).
-    pub(crate) fn decoder_self_attention(
-        &self,
-        layer: usize,
-    ) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
-        let dims = &self.config.dims;
-        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
-        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
-        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
-        Ok((
-            AttentionWeights {
-                q: mat(K::DecSelfQWeight)?,
-                q_bias: get(K::DecSelfQBias),
-                k: mat(K::DecSelfKWeight)?,
-                k_bias: get(K::DecSelfKBias),
-                v: mat(K::DecSelfVWeight)?,
-                v_bias: get(K::DecSelfVBias),
-                out: mat(K::DecSelfOutWeight)?,
-                out_bias: get(K::DecSelfOutBias),
-            },
-            NormWeights {
-                gamma: req(K::DecNorm1Gamma)?,
-                beta: get(K::DecNorm1Beta),
-            },
-        ))
-    }
-
-    /// The encoder-decoder attention of decoder layer `layer` and its LayerNorm (norm2);
-    /// `None` in a decoder-only model.
-    pub(crate) fn decoder_cross_attention(
-        &self,
-        layer: usize,
-    ) -> Result<Option<(AttentionWeights<'a>, NormWeights<'a>)>> {
-        if !self.config.has_encoder() {
-            return Ok(None);
-        }
-        let dims = &self.config.dims;
-        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
-        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
-        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
-        Ok(Some((
-            AttentionWeights {
-                q: mat(K::DecCrossQWeight)?,
-                q_bias: get(K::DecCrossQBias),
-                k: mat(K::DecCrossKWeight)?,
-                k_bias: get(K::DecCrossKBias),
-                v: mat(K::DecCrossVWeight)?,
-                v_bias: get(K::DecCrossVBias),
-                out: mat(K::DecCrossOutWeight)?,
-                out_bias: get(K::DecCrossOutBias),
-            },
-            NormWeights {
-                gamma: req(K::DecNorm2Gamma)?,
-                beta: get(K::DecNorm2Beta),
-            },
-        )))
-    }
-
-    /// The feed-forward network of decoder layer `layer` and its LayerNorm (norm3).
-    pub(crate) fn decoder_ffn(&self, layer: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
-        let dims = &self.config.dims;
-        let get = |kind| self.tensor(blob::decoder_index(dims, layer, kind));
-        let req = |kind| self.required(blob::decoder_index(dims, layer, kind));
-        let mat = |kind| self.required_matrix(blob::decoder_index(dims, layer, kind));
-        Ok((
-            FfnWeights {
-                w1: mat(K::DecFfnW1)?,
-                b1: get(K::DecFfnB1),
-                w2: mat(K::DecFfnW2)?,
-                b2: get(K::DecFfnB2),
-            },
-            NormWeights {
-                gamma: req(K::DecNorm3Gamma)?,
-                beta: get(K::DecNorm3Beta),
-            },
-        ))
-    }
 }
+
+/// The tensors of an attention block and its LayerNorm, in table order (the encoder's
+/// self-attention; the decoder's two attention blocks are laid out the same way, which
+/// the assertions below check at compile time).
+const ATTENTION_BLOCK: [K; 10] = [
+    K::EncSelfQWeight,
+    K::EncSelfQBias,
+    K::EncSelfKWeight,
+    K::EncSelfKBias,
+    K::EncSelfVWeight,
+    K::EncSelfVBias,
+    K::EncSelfOutWeight,
+    K::EncSelfOutBias,
+    K::EncNorm1Gamma,
+    K::EncNorm1Beta,
+];
+
+/// The tensors of a feed-forward network and its LayerNorm, in table order (the
+/// encoder's; the decoder's are laid out the same way).
+const FFN_BLOCK: [K; 6] = [
+    K::EncFfnW1,
+    K::EncFfnB1,
+    K::EncFfnW2,
+    K::EncFfnB2,
+    K::EncNorm2Gamma,
+    K::EncNorm2Beta,
+];
+
+/// Offset of `kind` from the first tensor of `block` in the table (the tensors of a
+/// block are consecutive kinds).
+const fn block_offset(block: &[K], kind: K) -> usize {
+    kind as usize - block[0] as usize
+}
+
+/// Whether `other` is laid out as `block`: consecutive kinds, one by one.
+const fn same_layout(block: &[K], other: &[K]) -> bool {
+    if block.len() != other.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < block.len() {
+        if block[i] as usize != block[0] as usize + i || other[i] as usize != other[0] as usize + i
+        {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const _: () = assert!(same_layout(
+    &ATTENTION_BLOCK,
+    &[
+        K::DecSelfQWeight,
+        K::DecSelfQBias,
+        K::DecSelfKWeight,
+        K::DecSelfKBias,
+        K::DecSelfVWeight,
+        K::DecSelfVBias,
+        K::DecSelfOutWeight,
+        K::DecSelfOutBias,
+        K::DecNorm1Gamma,
+        K::DecNorm1Beta,
+    ]
+));
+const _: () = assert!(same_layout(
+    &ATTENTION_BLOCK,
+    &[
+        K::DecCrossQWeight,
+        K::DecCrossQBias,
+        K::DecCrossKWeight,
+        K::DecCrossKBias,
+        K::DecCrossVWeight,
+        K::DecCrossVBias,
+        K::DecCrossOutWeight,
+        K::DecCrossOutBias,
+        K::DecNorm2Gamma,
+        K::DecNorm2Beta,
+    ]
+));
+const _: () = assert!(same_layout(
+    &FFN_BLOCK,
+    &[
+        K::DecFfnW1,
+        K::DecFfnB1,
+        K::DecFfnW2,
+        K::DecFfnB2,
+        K::DecNorm3Gamma,
+        K::DecNorm3Beta,
+    ]
+));
 
 /// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's
 /// dtype), biases `[D]`.

@@ -8,7 +8,7 @@ use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
-use crate::scratch::{Arena, Plan, MAX_BEAM};
+use crate::scratch::{Plan, MAX_BEAM};
 use picoformer_kernels as k;
 
 /// Beam-search settings.
@@ -157,9 +157,10 @@ fn take<'p>(rest: &mut &'p mut [u32], words: usize) -> Option<&'p mut [u32]> {
 }
 
 impl<'s> BeamState<'s> {
-    fn carve(plan: &Plan, arena: &mut Arena<'s>) -> Result<Self> {
+    /// The state over `words`, the region `Plan::beam_state` counts (carved by `start`).
+    fn carve(plan: &Plan, words: &'s mut [u32]) -> Result<Self> {
         Ok(BeamState {
-            words: arena.u32s(plan.beam_state())?,
+            words,
             beams: plan.beams,
             t: plan.t,
             slot_len: plan.slot_len().ok_or(Error::SizeOverflow)?,
@@ -384,16 +385,14 @@ pub(crate) fn beam_search<'s>(
     let plan = Plan::new(&config.dims, model.dtype(), params.beam, true);
     // Borrowed where they lie, not moved out of the `Result`: a move would give the
     // session and the state a second place in this frame, on the stack during the search.
-    let mut started = start(model, &plan, source, scratch, None, |arena| {
-        BeamState::carve(&plan, arena)
-    });
-    let (session, state) = match &mut started {
-        Ok(started) => started,
+    let mut started = start(model, &plan, source, scratch, None);
+    let session = match &mut started {
+        Ok(session) => session,
         Err(e) => return Err(*e),
     };
-    decode_beams(model, &plan, prefix, params, session, state)?;
+    let mut state = BeamState::carve(&plan, core::mem::take(&mut session.beam_words))?;
+    decode_beams(model, &plan, prefix, params, session, &mut state)?;
     let count = state.finished.stored.min(params.top);
-    let (_, state) = started?;
     let (tokens, done) = state.into_finished()?;
     Ok(Hypotheses {
         tokens,

@@ -60,9 +60,7 @@ pub(crate) fn forward(
         probe.start(layers, dims.n_heads, source_rows, tgt.len())?;
     }
     let plan = Plan::forward(dims, model.dtype());
-    let (mut session, ()) = start(model, &plan, source, scratch, probe.as_deref_mut(), |_| {
-        Ok(())
-    })?;
+    let mut session = start(model, &plan, source, scratch, probe.as_deref_mut())?;
     let mut work = DecoderWork::carve(&plan, session.work)?;
     // Blocks of target positions at once: each reads the decoder weights once.
     // (`Plan::forward` makes `rows >= 1`; `max(1)` shows it to `chunks`.)

@@ -39,7 +39,7 @@ pub(crate) fn greedy(
     }
     let config = model.config();
     let plan = Plan::new(&config.dims, model.dtype(), 1, false);
-    let (mut session, ()) = start(model, &plan, source, scratch, None, |_| Ok(()))?;
+    let mut session = start(model, &plan, source, scratch, None)?;
     let mut work = DecoderWork::carve(&plan, session.work)?;
     let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
     feed_forced(

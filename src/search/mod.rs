@@ -121,25 +121,29 @@ fn need_decoder(model: &Model) -> Result<()> {
 /// work region.
 pub(crate) struct Session<'s> {
     pub caches: DecoderCaches<'s>,
+    /// The beam-search state's words (`Plan::beam_state`; empty unless the plan is a
+    /// beam search's).
+    pub beam_words: &'s mut [u32],
     /// The int8 activation buffer (empty for f32 and f16 weights).
     pub act: Activations<'s>,
     pub work: &'s mut [f32],
 }
 
-/// Carves the scratch (the beam state through `carve_beam`), runs the encoder on the
-/// source and precomputes the cross K/V of every decoder layer (`probe`: see
+/// Carves the scratch (the beam state's words too), runs the encoder on the source and
+/// precomputes the cross K/V of every decoder layer (`probe`: see
 /// [`Model::forward_with_probe`]).
-pub(crate) fn start<'s, B>(
+///
+/// Not generic over the search: one copy serves greedy decoding and beam search alike.
+pub(crate) fn start<'s>(
     model: &Model,
     plan: &Plan,
     source: &Source,
     scratch: &'s mut [u8],
     probe: Option<&mut AttentionProbe>,
-    carve_beam: impl FnOnce(&mut Arena<'s>) -> Result<B>,
-) -> Result<(Session<'s>, B)> {
+) -> Result<Session<'s>> {
     let mut arena = Arena::new(scratch, plan.total_bytes())?;
     let mut caches = DecoderCaches::carve(plan, &mut arena)?;
-    let beam = carve_beam(&mut arena)?;
+    let beam_words = arena.u32s(plan.beam_state())?;
     let mut act = arena.activations(plan)?;
     let work = arena.f32s(plan.work_len())?;
     if model.config().has_encoder() {
@@ -148,7 +152,12 @@ pub(crate) fn start<'s, B>(
         let memory = used(enc.x, rows * plan.d);
         decoder::precompute_cross(model, plan, memory, &mut caches, &mut act)?;
     }
-    Ok((Session { caches, act, work }, beam))
+    Ok(Session {
+        caches,
+        beam_words,
+        act,
+        work,
+    })
 }
 
 /// Runs the encoder alone on `source` (behind [`Model::encode_source`]): `out` `[n, D]`

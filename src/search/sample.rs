@@ -109,7 +109,7 @@ pub(crate) fn sample(
         .split_at_mut_checked(session_bytes)
         .ok_or(Error::SizeOverflow)?;
     let candidates: &mut [Candidate] = Arena::new(rest, Some(0))?.slice(Some(plan.v))?;
-    let (mut session, ()) = start(model, &plan, source, session_scratch, None, |_| Ok(()))?;
+    let mut session = start(model, &plan, source, session_scratch, None)?;
     let mut work = DecoderWork::carve(&plan, session.work)?;
     let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
     feed_forced(

@@ -54,6 +54,11 @@ pub struct Args {
     /// Output model blob.
     #[arg(short, long)]
     output: PathBuf,
+    /// A Hugging Face `tokenizer.json` to copy beside the blob as `OUTPUT.tokenizer.json`,
+    /// where `transcribe` finds it (ct2-whisper: default the `tokenizer.json` beside
+    /// model.bin, when there is one).
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
     /// Element type of the weight matrices: f32, f16, or i8 (int8 with one scale per
     /// output row). Prints each matrix's quantization error.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
@@ -88,6 +93,7 @@ pub fn run(args: Args) -> Result<()> {
         config,
         weights,
         output,
+        tokenizer,
         dtype,
         positions_table,
         rope_theta,
@@ -103,6 +109,21 @@ pub fn run(args: Args) -> Result<()> {
     let bytes =
         std::fs::read(&weights).with_context(|| format!("reading {}", weights.display()))?;
     let converting = || format!("converting {}", weights.display());
+    let tokenizer = tokenizer.or_else(|| {
+        let beside = weights.parent()?.join("tokenizer.json");
+        (matches!(from, Format::Ct2Whisper) && beside.exists()).then_some(beside)
+    });
+    // Read (and, with the tokenizers crate built in, parsed) before the slow conversion.
+    let tokenizer = match tokenizer {
+        Some(path) => {
+            let json =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            #[cfg(feature = "pretrained")]
+            picoformer_cli::pretrained::load_tokenizer(&path)?;
+            Some((path, json))
+        }
+        None => None,
+    };
     let (blob, unused) = match from {
         Format::Torch => {
             let config = ConfigJson::parse(&read_config()?).context("parsing --config")?;
@@ -171,6 +192,15 @@ pub fn run(args: Args) -> Result<()> {
     if let Err(e) = written {
         let _ = std::fs::remove_file(&partial);
         return Err(e).with_context(|| format!("writing {}", output.display()));
+    }
+    if let Some((source, json)) = &tokenizer {
+        let sidecar = picoformer_cli::tokenizer_sidecar(&output);
+        std::fs::write(&sidecar, json).with_context(|| format!("writing {}", sidecar.display()))?;
+        eprintln!(
+            "wrote {} (the tokenizer, from {})",
+            sidecar.display(),
+            source.display()
+        );
     }
     for name in &unused {
         eprintln!("note: tensor `{name}` is not used by this config");

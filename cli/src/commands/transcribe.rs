@@ -1,20 +1,27 @@
-//! `picoformer transcribe`: speech to text with a Whisper model, from a log-mel
-//! spectrogram.
+//! `picoformer transcribe`: speech to text with a Whisper model, from a WAV file or a
+//! log-mel spectrogram.
 
 use super::{decode, scratch, Decoding, ModelFile};
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use picoformer::{BeamParams, Source};
 use picoformer_cli::pretrained::{self, load_tokenizer};
+use picoformer_cli::{tokenizer_sidecar, wav};
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["wav", "mel"])))]
 pub struct Args {
     model: PathBuf,
-    /// The log-mel spectrogram, `[mel bins, frames]` (`<f4` or `<f2` .npy).
+    /// Audio: a WAV file, any rate, channels and sample format (integer PCM or 32-bit
+    /// float); downmixed to mono, resampled to 16 kHz, transcribed in 30 s windows.
     #[arg(long)]
-    mel: PathBuf,
+    wav: Option<PathBuf>,
+    /// A log-mel spectrogram instead: `[mel bins, frames]` or `[1, mel bins, frames]`
+    /// (`<f4` or `<f2` .npy, as Hugging Face's feature extractor writes it).
+    #[arg(long)]
+    mel: Option<PathBuf>,
     /// Beam size (greedy decoding when absent).
     #[arg(long)]
     beam: Option<usize>,
@@ -28,7 +35,8 @@ pub struct Args {
     /// Most tokens to generate (default: as many as the decoder's positions allow).
     #[arg(long)]
     max_len: Option<usize>,
-    /// Whisper's tokenizer.json, to turn the tokens into text.
+    /// Whisper's tokenizer.json, to turn the tokens into text (default: the
+    /// `MODEL.tokenizer.json` that `convert` writes beside the model).
     #[arg(long)]
     tokenizer: Option<PathBuf>,
     /// Use only the first N frames of the spectrogram (Whisper itself always reads
@@ -38,7 +46,10 @@ pub struct Args {
     /// Print the encoder and decoder times on stderr.
     #[arg(long)]
     timings: bool,
-    /// Print {"tokens", "text"} as JSON.
+    /// Print the token ids (one line) instead of the text.
+    #[arg(long)]
+    tokens: bool,
+    /// Print {"tokens", "text", "windows"} as JSON ("windows": each 30 s window's tokens).
     #[arg(long)]
     json: bool,
 }
@@ -46,6 +57,7 @@ pub struct Args {
 pub fn run(
     Args {
         model,
+        wav,
         mel,
         beam,
         alpha,
@@ -54,19 +66,61 @@ pub fn run(
         tokenizer,
         frames: first_frames,
         timings,
+        tokens: print_tokens,
         json,
     }: Args,
 ) -> Result<()> {
     let file = ModelFile::read(&model)?;
     let m = file.model()?;
-    let bins = m.config().dims.stem_channels;
-    let mut frames = pretrained::mel_frames(&mel, bins)?;
-    if let Some(n) = first_frames {
-        frames.truncate(n.saturating_mul(bins));
-    }
-    let source = Source::Frames(&frames);
-    let prompt = prompt.unwrap_or_else(|| pretrained::whisper_prompt(&m));
     let dims = m.config().dims;
+    let bins = dims.stem_channels;
+    ensure!(
+        bins > 0,
+        "{} has no convolution stem: not a Whisper model",
+        model.display()
+    );
+    let mut windows = match (&wav, &mel) {
+        (Some(path), _) => {
+            let samples = wav::read_16k_mono(path)?;
+            wav::mel_windows(&samples, bins).with_context(|| format!("{}", path.display()))?
+        }
+        (None, Some(path)) => {
+            let frames = pretrained::mel_frames(path, bins)?;
+            // The stem halves the frames into the encoder's positions.
+            let most = dims.max_src_len.saturating_mul(2);
+            ensure!(
+                frames.len() / bins <= most,
+                "{}: {} frames; the model reads at most {most} (one 30 s window): cut the spectrogram, or give the audio with --wav, which is read window by window",
+                path.display(),
+                frames.len() / bins
+            );
+            vec![frames]
+        }
+        (None, None) => anyhow::bail!("give --wav or --mel"),
+    };
+    if let Some(n) = first_frames {
+        ensure!(n > 0, "--frames must be at least 1");
+        for window in &mut windows {
+            window.truncate(n.saturating_mul(bins));
+        }
+    }
+    // Read before the (slow) decoding, so that a bad tokenizer fails at once.
+    let tokenizer = match tokenizer {
+        Some(path) => Some(load_tokenizer(&path)?),
+        None => {
+            let sidecar = tokenizer_sidecar(&model);
+            if sidecar.exists() {
+                Some(load_tokenizer(&sidecar)?)
+            } else {
+                eprintln!(
+                    "note: no tokenizer ({} is absent and no --tokenizer given), so token ids only",
+                    sidecar.display()
+                );
+                None
+            }
+        }
+    };
+    let prompt = prompt.unwrap_or_else(|| pretrained::whisper_prompt(&m));
     let max_len = max_len.unwrap_or((dims.max_tgt_len + 1).saturating_sub(prompt.len()));
     let decoding = match beam {
         None => {
@@ -81,42 +135,53 @@ pub fn run(
         }),
     };
     let start = Instant::now();
-    let tokens = decode(&m, &source, &prompt, max_len, &decoding)?
-        .into_iter()
-        .next()
-        .map(|(tokens, _score)| tokens)
-        .unwrap_or_default();
+    let mut window_tokens = Vec::with_capacity(windows.len());
+    for frames in &windows {
+        let source = Source::Frames(frames);
+        let tokens = decode(&m, &source, &prompt, max_len, &decoding)?
+            .into_iter()
+            .next()
+            .map(|(tokens, _score)| tokens)
+            .unwrap_or_default();
+        window_tokens.push(tokens);
+    }
     let elapsed = start.elapsed();
+    let tokens: Vec<u32> = window_tokens.concat();
     if timings {
         let mut out = vec![0f32; dims.max_src_len * dims.d_model];
         let mut scratch = scratch(m.encode_scratch_bytes())?;
         let start = Instant::now();
-        m.encode_source(&source, &mut out, scratch.as_mut_slice())?;
+        m.encode_source(
+            &Source::Frames(&windows[0]),
+            &mut out,
+            scratch.as_mut_slice(),
+        )?;
         let encoder = start.elapsed();
         eprintln!(
-            "timings: encoder {:.3} s, encoder + {} tokens {:.3} s",
+            "timings: encoder {:.3} s per window, {} window(s) + {} tokens {:.3} s",
             encoder.as_secs_f64(),
+            windows.len(),
             tokens.len(),
             elapsed.as_secs_f64()
         );
     }
     let text = match &tokenizer {
-        Some(path) => Some(
-            load_tokenizer(path)?
+        Some(tokenizer) => Some(
+            tokenizer
                 .decode(&tokens, true)
                 .map_err(anyhow::Error::msg)?,
         ),
-        None => {
-            eprintln!("note: no --tokenizer given, so no text (the .pfm holds no vocabulary)");
-            None
-        }
+        None => None,
     };
     if json {
-        println!("{}", json!({ "tokens": tokens, "text": text }));
+        println!(
+            "{}",
+            json!({ "tokens": tokens, "text": text, "windows": window_tokens })
+        );
     } else {
-        println!("tokens: {tokens:?}");
-        if let Some(text) = text {
-            println!("text: {text}");
+        match text {
+            Some(text) if !print_tokens => println!("{}", text.trim()),
+            _ => println!("{tokens:?}"),
         }
     }
     Ok(())

@@ -173,19 +173,20 @@ pub fn quantize_weight_row(w: &[f32], q: &mut [i8]) -> f32 {
 /// `y[r][o] = dot(x[r], w[o]) + bias[o]`.
 ///
 /// - `x`: `[rows, k]` input rows
-/// - `w`: `[n, k]` weights
+/// - `w`: `[n, k]` weights (by reference: a `Matrix` with the int8 variant is five
+///   words, which every call site would otherwise copy)
 /// - `bias`: `[n]` or `None`
 /// - `y`: `[rows, n]`, overwritten
 /// - `act`: the int8 activation buffer (int8 weights only; see [`activation_values`])
 pub fn linear(
     x: &[f32],
-    w: Matrix,
+    w: &Matrix,
     bias: Option<&[f32]>,
     k: usize,
     y: &mut [f32],
     act: &mut Activations,
 ) {
-    match w {
+    match *w {
         Matrix::F32(w) => crate::dispatch::linear(x, w, bias, k, y),
         #[cfg(feature = "f16")]
         Matrix::F16(w) => crate::dispatch::linear_f16(x, w, bias, k, y),

@@ -46,15 +46,16 @@ fn bad_magic(_: &mut SuiteScratch) -> Check {
 
 fn unsupported_version(_: &mut SuiteScratch) -> Check {
     let mut header = header_copy();
-    // the version is the little-endian u32 at offset 8; the one after the newest is unknown
-    let next = picoformer::blob::VERSION + 1;
+    // the version is the little-endian u32 at offset 8; the first one after this build's
+    // (version 3 is read since the llama family's fields)
+    let newer = picoformer::blob::VERSION + 1;
     if let Some(version) = header.0.get_mut(8..12) {
-        version.copy_from_slice(&next.to_le_bytes());
+        version.copy_from_slice(&newer.to_le_bytes());
     }
     fails_with(
         Model::from_blob(&header.0),
-        Error::UnsupportedVersion { found: next },
-        "the version after the newest",
+        Error::UnsupportedVersion { found: newer },
+        "a newer version",
     )
 }
 

@@ -107,7 +107,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
     };
     let matrix = picoformer::kernels::Matrix::I8(weights);
     icount_start();
-    picoformer::kernels::quant::linear(&input, matrix, None, MATVEC_IN, &mut output, &mut act);
+    picoformer::kernels::quant::linear(&input, &matrix, None, MATVEC_IN, &mut output, &mut act);
     icount_stop();
     icount_start();
     picoformer::kernels::quant::linear_i8(
@@ -135,7 +135,7 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
         let matrix =
             picoformer::kernels::Matrix::I8(picoformer::kernels::I8Matrix { values, scales });
         icount_start();
-        picoformer::kernels::quant::linear(x, matrix, None, cols, y, &mut act);
+        picoformer::kernels::quant::linear(x, &matrix, None, cols, y, &mut act);
         icount_stop();
         black_box(&y);
     }

@@ -310,7 +310,7 @@ fn int8_linear_vs_scalar() -> Check {
                 values: &mut qv,
                 scales: &mut qs,
             };
-            k::quant::linear(x, k::Matrix::I8(w), bias.get(..n), k, got, &mut act);
+            k::quant::linear(x, &k::Matrix::I8(w), bias.get(..n), k, got, &mut act);
             let same = got
                 .iter()
                 .zip(want.iter())
@@ -376,7 +376,7 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
             values: act_values,
             scales: act_scales,
         };
-        k::quant::linear(x, k::Matrix::I8(w), bias, k, got, &mut act);
+        k::quant::linear(x, &k::Matrix::I8(w), bias, k, got, &mut act);
         let same = got
             .iter()
             .zip(want.iter())
@@ -490,7 +490,7 @@ fn int8_rounding_edges() -> Check {
             values: &mut qv,
             scales: &mut qs,
         };
-        k::quant::linear(&x, k::Matrix::I8(w), None, K, &mut got, &mut act);
+        k::quant::linear(&x, &k::Matrix::I8(w), None, K, &mut got, &mut act);
         let same = got
             .iter()
             .zip(want.iter())
@@ -549,7 +549,7 @@ fn f16_linear_vs_scalar() -> Check {
                         k::generic::f16::linear_f16(xs, w, bias.get(..n), kk, want);
                         k::quant::linear(
                             xs,
-                            k::Matrix::F16(w),
+                            &k::Matrix::F16(w),
                             bias.get(..n),
                             kk,
                             got,
