@@ -218,6 +218,17 @@ typedef struct pf_config {
   uint64_t parameter_count;
 } pf_config;
 
+// Sampling settings of [`pf_generate`] (llama2.c's sampler, `docs/spec.md`, "Sampling").
+typedef struct pf_sampling_params {
+  // Divides the logits before the softmax; 0 is greedy decoding (finite, `>= 0`).
+  float temperature;
+  // Nucleus: draw only from the most likely tokens whose probabilities first exceed
+  // `top_p` in sum; `<= 0` or `>= 1` draws from all of them. Finite.
+  float top_p;
+  // State of the generator (xorshift64*); not 0.
+  uint64_t seed;
+} pf_sampling_params;
+
 // Beam-search settings of [`pf_beam_search`].
 typedef struct pf_beam_params {
   // Beam size B: 1..=`PF_MAX_BEAM`, and below the target vocabulary.
@@ -346,6 +357,35 @@ int32_t pf_greedy(const struct pf_model *model,
                   float *out_score,
                   void *scratch,
                   size_t scratch_len);
+
+// Writes to `*out_bytes` the exact scratch size of [`pf_generate`].
+//
+// # Safety
+// `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
+// `size_t`.
+int32_t pf_generate_scratch_bytes(const struct pf_model *model, size_t *out_bytes);
+
+// Generation with a decoder-only model (llama's `generate`): feeds `prompt` (bos first,
+// as the model expects) and writes up to `steps` generated tokens (those after the
+// prompt, including eos when emitted: generation stops only there) to
+// `tokens[0..*out_len]` (`tokens_len >= steps`), their count to `*out_len`. Each token is
+// drawn with `params` (temperature 0: greedy decoding), reproducibly from its seed.
+// `scratch` needs [`pf_generate_scratch_bytes`] bytes, 16-byte aligned.
+//
+// # Safety
+// `model` is NULL or points to a `pf_model`; each array pointer is NULL or points to as
+// many elements as its length says (`prompt`: readable; `tokens`, `scratch`: writable);
+// `out_len` is NULL or writable.
+int32_t pf_generate(const struct pf_model *model,
+                    const uint32_t *prompt,
+                    size_t prompt_len,
+                    size_t steps,
+                    struct pf_sampling_params params,
+                    uint32_t *tokens,
+                    size_t tokens_len,
+                    size_t *out_len,
+                    void *scratch,
+                    size_t scratch_len);
 
 // Beam search (B = `params.beam`, K = `params.top`): writes the best K hypotheses, best
 // first. Hypothesis `i`'s tokens (excluding bos, including eos when it finished with

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # docs/firmware.md's tables are written by the commands that measure them. Each command
-# (tools/firmware-report.sh, tools/firmware-dtypes.sh, tools/firmware-large.sh) prints
+# (tools/firmware-report.sh, tools/firmware-dtypes.sh, tools/firmware-large.sh,
+# tools/firmware-llama.sh) prints
 # its tables between marker lines
 #
 #   <!-- COMMAND:NAME -->
@@ -19,7 +20,7 @@
 #   firmware-doc.sh self-test       the writer and the check on made-up documents
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts=(tools/firmware-report.sh tools/firmware-dtypes.sh tools/firmware-large.sh)
+scripts=(tools/firmware-report.sh tools/firmware-dtypes.sh tools/firmware-large.sh tools/firmware-llama.sh)
 
 write() { # doc; stdin: output with sections
     local doc=$1 output

@@ -95,8 +95,8 @@ fn llama_cases() -> Vec<LlamaCase> {
     dirs.sort();
     assert_eq!(
         dirs.len(),
-        3,
-        "expected the three llama golden cases, found {dirs:?}"
+        4,
+        "expected the four llama golden cases, found {dirs:?}"
     );
     dirs.into_iter()
         .map(|dir| LlamaCase {
@@ -197,7 +197,10 @@ fn logits_and_greedy_tokens_match_the_reference() {
 /// multinomial and nucleus, several temperatures); temperature 0 is greedy decoding.
 #[test]
 fn sampled_tokens_match_the_reference() {
-    for case in llama_cases() {
+    // (llama_stories260k, the firmware's case, has no sampled runs: 256 draws each)
+    let cases = llama_cases();
+    assert!(cases.iter().any(|c| !c.expected.samples.is_empty()));
+    for case in cases {
         let blob = case.blob(false);
         let model = Model::from_blob(blob.as_slice()).unwrap();
         let e = &case.expected;
@@ -217,7 +220,6 @@ fn sampled_tokens_match_the_reference() {
             out.truncate(done.len);
             out
         };
-        assert!(!e.samples.is_empty());
         for s in &e.samples {
             let params = SamplingParams {
                 temperature: s.temperature,
@@ -700,4 +702,87 @@ fn rotate_half_rows_is_hf_permute() {
         rotate_half_rows(&w, 2, 1),
         vec![0.0, 2.0, 1.0, 3.0, 4.0, 6.0, 5.0, 7.0]
     );
+}
+
+/// The C API's `pf_generate`: every case's greedy tokens (temperature 0) and sampled
+/// tokens, with the scratch `pf_generate_scratch_bytes` gives (the Rust API's); a seed of
+/// 0 is refused with its own status, and a scratch one byte short too.
+#[test]
+#[allow(unsafe_code)] // calling the C API is the point of this test
+fn generate_through_the_c_api() {
+    use picoformer::ffi::*;
+    for case in llama_cases() {
+        let aligned = case.blob(false);
+        let blob = aligned.as_slice();
+        let e = &case.expected;
+        let mut handle = std::mem::MaybeUninit::<pf_model>::uninit();
+        // SAFETY: a writable handle and the live blob, which outlives it.
+        let status = unsafe { pf_model_init(handle.as_mut_ptr(), blob.as_ptr(), blob.len()) };
+        assert_eq!(status, PF_OK, "{}", case.name);
+        // SAFETY: pf_model_init returned PF_OK, so it wrote the handle.
+        let handle = unsafe { handle.assume_init() };
+        let mut bytes = 0usize;
+        // SAFETY: a valid handle and a writable size_t.
+        assert_eq!(
+            unsafe { pf_generate_scratch_bytes(&handle, &mut bytes) },
+            PF_OK
+        );
+        let model = Model::from_blob(blob).unwrap();
+        assert_eq!(
+            bytes,
+            model.sample_scratch_bytes().unwrap(),
+            "{}",
+            case.name
+        );
+        let mut scratch = picoformer_cli::scratch(bytes);
+        let mut run = |params: pf_sampling_params, scratch_len: usize| {
+            let mut tokens = vec![0u32; e.steps];
+            let mut len = usize::MAX;
+            let scratch = scratch.as_mut_slice();
+            // SAFETY: every array is a live local buffer of the length passed with it.
+            let status = unsafe {
+                pf_generate(
+                    &handle,
+                    e.prompt.as_ptr(),
+                    e.prompt.len(),
+                    e.steps,
+                    params,
+                    tokens.as_mut_ptr(),
+                    tokens.len(),
+                    &mut len,
+                    scratch.as_mut_ptr().cast(),
+                    scratch_len,
+                )
+            };
+            tokens.truncate(len.min(tokens.len()));
+            (status, tokens)
+        };
+        let greedy = pf_sampling_params {
+            temperature: 0.0,
+            top_p: 0.9,
+            seed: 1,
+        };
+        assert_eq!(
+            run(greedy, bytes),
+            (PF_OK, e.greedy_tokens.clone()),
+            "{}",
+            case.name
+        );
+        for s in &e.samples {
+            let params = pf_sampling_params {
+                temperature: s.temperature,
+                top_p: s.top_p,
+                seed: s.seed,
+            };
+            assert_eq!(
+                run(params, bytes),
+                (PF_OK, s.tokens.clone()),
+                "{}",
+                case.name
+            );
+        }
+        let zero_seed = pf_sampling_params { seed: 0, ..greedy };
+        assert_eq!(run(zero_seed, bytes).0, PF_ERR_INVALID_SAMPLING);
+        assert_eq!(run(greedy, bytes - 1).0, PF_ERR_SCRATCH_TOO_SMALL);
+    }
 }

@@ -580,6 +580,28 @@ pub fn attention_probed(
                   query, keys, values, n_heads, scores, probe))
 }
 
+/// [`attention`] with `n_kv_heads` key/value heads (grouped-query and multi-query
+/// attention; see [`generic::f32::attention_grouped`]): `keys`, `values` are `[m,
+/// n_kv_heads * d / n_heads]` rows.
+pub fn attention_grouped(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    use crate::frame::f32::attention_grouped_using;
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| attention_grouped_using(
+                  |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
+                  |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  query, keys, values, n_heads, n_kv_heads, scores, None),
+              scalar => attention_grouped_using(
+                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  query, keys, values, n_heads, n_kv_heads, scores, None))
+}
+
 /// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
 /// line: an f32 model's stack never holds its frame.
 #[cfg(feature = "f16")]

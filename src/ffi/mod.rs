@@ -159,6 +159,19 @@ pub struct pf_beam_params {
     pub alpha: f32,
 }
 
+/// Sampling settings of [`pf_generate`] (llama2.c's sampler, `docs/spec.md`, "Sampling").
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct pf_sampling_params {
+    /// Divides the logits before the softmax; 0 is greedy decoding (finite, `>= 0`).
+    pub temperature: f32,
+    /// Nucleus: draw only from the most likely tokens whose probabilities first exceed
+    /// `top_p` in sum; `<= 0` or `>= 1` draws from all of them. Finite.
+    pub top_p: f32,
+    /// State of the generator (xorshift64*); not 0.
+    pub seed: u64,
+}
+
 // ---------------------------------------------------------------------------------------
 // Pointer checks
 // ---------------------------------------------------------------------------------------
@@ -664,6 +677,85 @@ pub unsafe extern "C" fn pf_greedy(
             out_len.write(greedy.len);
             out_score.write(greedy.score);
         }
+        Ok(())
+    })
+}
+
+/// Writes to `*out_bytes` the exact scratch size of [`pf_generate`].
+///
+/// # Safety
+/// `model` is NULL or points to a `pf_model`; `out_bytes` is NULL or points to a writable
+/// `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_generate_scratch_bytes(
+    model: *const pf_model,
+    out_bytes: *mut usize,
+) -> i32 {
+    // SAFETY: forwarded from this function's own contract.
+    unsafe { write_scratch_size(model, out_bytes, |m| m.sample_scratch_bytes().map_err(err)) }
+}
+
+/// Generation with a decoder-only model (llama's `generate`): feeds `prompt` (bos first,
+/// as the model expects) and writes up to `steps` generated tokens (those after the
+/// prompt, including eos when emitted: generation stops only there) to
+/// `tokens[0..*out_len]` (`tokens_len >= steps`), their count to `*out_len`. Each token is
+/// drawn with `params` (temperature 0: greedy decoding), reproducibly from its seed.
+/// `scratch` needs [`pf_generate_scratch_bytes`] bytes, 16-byte aligned.
+///
+/// # Safety
+/// `model` is NULL or points to a `pf_model`; each array pointer is NULL or points to as
+/// many elements as its length says (`prompt`: readable; `tokens`, `scratch`: writable);
+/// `out_len` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_generate(
+    model: *const pf_model,
+    prompt: *const u32,
+    prompt_len: usize,
+    steps: usize,
+    params: pf_sampling_params,
+    tokens: *mut u32,
+    tokens_len: usize,
+    out_len: *mut usize,
+    scratch: *mut c_void,
+    scratch_len: usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
+        let (m, handle, blob) = unsafe { model_of(model) }?;
+        let scratch = scratch.cast::<u8>();
+        let spans = [
+            handle,
+            blob,
+            span(prompt, prompt_len, false)?,
+            span(tokens.cast_const(), tokens_len, true)?,
+            one(out_len.cast_const(), true)?,
+            span(scratch.cast_const(), scratch_len, true)?,
+        ];
+        disjoint(&spans)?;
+        // SAFETY: checked by `span` and `disjoint`; the caller promises the elements.
+        let prompt = unsafe { input(prompt, prompt_len) };
+        // SAFETY: as above.
+        let tokens = unsafe { output(tokens, tokens_len) };
+        // SAFETY: as above.
+        let scratch = unsafe { output(scratch, scratch_len) };
+        let sampling = crate::search::SamplingParams {
+            temperature: params.temperature,
+            top_p: params.top_p,
+            seed: params.seed,
+        };
+        let done = m
+            .sample_with(
+                &crate::encoder::Source::Tokens(&[]),
+                prompt,
+                steps,
+                &sampling,
+                tokens,
+                scratch,
+            )
+            .map_err(err)?;
+        // SAFETY: checked non-NULL, aligned and apart from every other argument; the
+        // caller promises it is writable.
+        unsafe { out_len.write(done.len) };
         Ok(())
     })
 }

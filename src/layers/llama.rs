@@ -123,8 +123,6 @@ pub(crate) fn self_attention(
             }
         }
     }
-    let group = heads / kv_heads.max(1);
-    let scale = 1.0 / libm::sqrtf(dk as f32);
     for (row, q_row) in q.chunks_exact_mut(d).enumerate() {
         let (slot, position) = at(row);
         rope(q_row, dk, position, theta, pairing);
@@ -137,21 +135,9 @@ pub(crate) fn self_attention(
         ) else {
             return Err(Error::SizeOverflow);
         };
-        for (h, q_h) in q_row.chunks_exact_mut(dk).enumerate() {
-            let kv_at = (h / group.max(1)) * dk;
-            for (score, key) in scores.iter_mut().zip(keys.chunks_exact(kv_width)) {
-                *score = key
-                    .get(kv_at..kv_at + dk)
-                    .map_or(0.0, |key_h| k::dot(q_h, key_h) * scale);
-            }
-            k::softmax(scores);
-            q_h.fill(0.0);
-            for (&p, value) in scores.iter().zip(values.chunks_exact(kv_width)) {
-                if let Some(value_h) = value.get(kv_at..kv_at + dk) {
-                    k::axpy(p, value_h, q_h);
-                }
-            }
-        }
+        // every query head of a group over its key/value head, through the kernel's
+        // strided dot products and weighted sums
+        k::attention_grouped(q_row, keys, values, heads, kv_heads, scores);
     }
     let out = tmp.get_mut(..n * d).ok_or(Error::SizeOverflow)?;
     k::quant::linear(q, &w.out, w.out_bias, d, out, act);

@@ -35,7 +35,15 @@ fn main() -> std::io::Result<()> {
         .iter()
         .copied()
         .chain(PROBES.iter().map(|&probe| (probe, probe_map)));
+    // The llama golden case's 0.7 MB scratch does not fit the Cortex-M55's SRAM.
+    println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_LLAMA");
+    let llama = std::env::var_os("PICOFORMER_FIRMWARE_LLAMA").is_some();
     for (bin, map) in bins {
+        let map = if llama && bin == "mps3-an547" {
+            "mps3-an547-llama.x"
+        } else {
+            map
+        };
         // link.x INCLUDEs "memory.x": give each binary a directory holding its own
         let dir = out.join(bin);
         std::fs::create_dir_all(&dir)?;

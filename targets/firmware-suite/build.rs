@@ -5,6 +5,11 @@
 //! The golden case is `tests/golden/tied` unless `PICOFORMER_FIRMWARE_GOLDEN` names another
 //! (its blob must fit the board's flash and its scratch the board's RAM).
 //!
+//! `PICOFORMER_FIRMWARE_LLAMA` names a llama golden case too (`tests/golden/llama_*`, e.g.
+//! `llama_stories260k`): its llama2.c `model.bin` is converted as `picoformer convert --from
+//! llama2c` does into `llama.pfm`, and `golden.rs` gains its prompt, the reference's greedy
+//! tokens, its dimensions and scratch size (`LLAMA_*`; empty / 0 without the variable).
+//!
 //! `PICOFORMER_FIRMWARE_DTYPE=f16|i8` stores the weight matrices in that type (the host
 //! converter's `requantize`) and makes `Net` carry it; the expected outputs are then the
 //! host engine's for the same quantized blob (PyTorch has no such model), so the suite
@@ -180,7 +185,126 @@ fn main() -> BuildResult<()> {
         )?;
     }
     writeln!(code, "        _ => return None,\n    }})\n}}")?;
+    llama(&manifest, &out, dtype, &mut code)?;
     std::fs::write(out.join("golden.rs"), code)?;
+    Ok(())
+}
+
+/// The llama golden case of `PICOFORMER_FIRMWARE_LLAMA` (if set): writes `llama.pfm`
+/// (empty without one) and its `LLAMA_*` items into `code`. With int8 or f16 weights the
+/// expected tokens are the host engine's on the same quantized blob.
+fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> BuildResult<()> {
+    println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_LLAMA");
+    let Ok(name) = std::env::var("PICOFORMER_FIRMWARE_LLAMA") else {
+        std::fs::write(out.join("llama.pfm"), [])?;
+        writeln!(
+            code,
+            "/// No llama golden case in this build (`PICOFORMER_FIRMWARE_LLAMA`).\n\
+             pub const LLAMA_NAME: &str = \"\";\n\
+             /// (none)\npub static LLAMA_PROMPT: [u32; 0] = [];\n\
+             /// (none)\npub static LLAMA_TOKENS: [u32; 0] = [];\n\
+             /// (none)\npub const LLAMA_DIMS: Option<picoformer::Dims> = None;\n\
+             /// (none)\npub const LLAMA_DTYPE: picoformer::WeightType = picoformer::WeightType::F32;\n\
+             /// (none)\npub const LLAMA_SCRATCH_BYTES: usize = 0;"
+        )?;
+        return Ok(());
+    };
+    let golden = manifest.join("../../tests/golden").join(&name);
+    let expected: Value = serde_json::from_str(&read_text(&golden.join("expected.json"))?)?;
+    let checkpoint = golden.join("model.bin");
+    println!("cargo::rerun-if-changed={}", checkpoint.display());
+    let number = |key: &str| -> BuildResult<f64> {
+        expected[key]
+            .as_f64()
+            .ok_or_else(|| format!("{name}/expected.json: `{key}` is not a number").into())
+    };
+    let options = picoformer_cli::llama2c::Llama2cOptions {
+        rope_theta: expected["config"]["rope_theta"]
+            .as_f64()
+            .ok_or("expected.json: config.rope_theta")? as f32,
+        norm_eps: number("norm_eps")? as f32,
+        bos_id: uint(&expected, "bos_id")? as u32,
+        eos_id: uint(&expected, "eos_id")? as u32,
+        rotate_half: false,
+    };
+    let blob = picoformer_cli::llama2c::convert_llama2c(&std::fs::read(&checkpoint)?, &options)?;
+    let blob = if dtype == WeightType::F32 {
+        blob
+    } else {
+        convert::requantize(&blob, dtype)?.0
+    };
+    std::fs::write(out.join("llama.pfm"), &blob)?;
+    let ids = |key: &str| -> BuildResult<Vec<u32>> {
+        array(&expected, key)?
+            .iter()
+            .map(|t| t.as_u64().and_then(|t| u32::try_from(t).ok()))
+            .collect::<Option<Vec<u32>>>()
+            .ok_or_else(|| format!("{name}/expected.json: `{key}` holds a non-id").into())
+    };
+    let prompt = ids("prompt")?;
+    let mut greedy = ids("greedy_tokens")?;
+    let aligned = AlignedBytes::copy_from(&blob);
+    let model = Model::from_blob(aligned.as_slice())?;
+    if dtype != WeightType::F32 {
+        let steps = uint(&expected, "steps")? as usize;
+        let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes()?);
+        let mut got = vec![0u32; steps];
+        let g = model.greedy_with(
+            &picoformer::Source::Tokens(&[]),
+            &prompt,
+            steps,
+            &mut got,
+            scratch.as_mut_slice(),
+        )?;
+        got.truncate(g.len);
+        greedy = got;
+    }
+    let d = &model.config().dims;
+    let feed_forward = match d.feed_forward {
+        picoformer::FeedForward::Plain => "Plain",
+        picoformer::FeedForward::Gated => "Gated",
+    };
+    let dtype_name = match dtype {
+        WeightType::F32 => "F32",
+        WeightType::F16 => "F16",
+        WeightType::I8 => "I8",
+    };
+    writeln!(
+        code,
+        "/// The llama golden case under `tests/golden/`.\n\
+         pub const LLAMA_NAME: &str = {name:?};\n\
+         /// Its prompt (bos first).\n\
+         pub static LLAMA_PROMPT: [u32; {}] = {:?};\n\
+         /// The greedy continuation: the reference's (f32), else the host engine's on the blob.\n\
+         pub static LLAMA_TOKENS: [u32; {}] = {:?};\n\
+         /// Its dimensions (the host converter's blob).\n\
+         pub const LLAMA_DIMS: Option<picoformer::Dims> = Some(picoformer::Dims {{ \
+         d_model: {}, n_heads: {}, d_ff: {}, n_encoder_layers: {}, n_decoder_layers: {}, \
+         src_vocab: {}, tgt_vocab: {}, max_src_len: {}, max_tgt_len: {}, type_vocab: {}, \
+         stem_channels: {}, n_kv_heads: {}, feed_forward: picoformer::FeedForward::{feed_forward} }});\n\
+         /// Its weight type.\n\
+         pub const LLAMA_DTYPE: picoformer::WeightType = picoformer::WeightType::{dtype_name};\n\
+         /// Exact scratch bytes of its greedy decoding: the library's `const fn`.\n\
+         pub const LLAMA_SCRATCH_BYTES: usize = match LLAMA_DIMS {{\n    \
+             Some(dims) => match picoformer::greedy_scratch_bytes_for(&dims, LLAMA_DTYPE) {{ Some(n) => n, None => usize::MAX }},\n    \
+             None => 0,\n}};",
+        prompt.len(),
+        prompt,
+        greedy.len(),
+        greedy,
+        d.d_model,
+        d.n_heads,
+        d.d_ff,
+        d.n_encoder_layers,
+        d.n_decoder_layers,
+        d.src_vocab,
+        d.tgt_vocab,
+        d.max_src_len,
+        d.max_tgt_len,
+        d.type_vocab,
+        d.stem_channels,
+        d.n_kv_heads,
+    )?;
     Ok(())
 }
 

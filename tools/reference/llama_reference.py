@@ -14,6 +14,7 @@ CI does NOT run this script (no torch there); its outputs are committed.
 Setup and regeneration (from the repo root; torch 1.13 from Debian, see setup.sh):
     target/refenv/bin/python tools/reference/llama_reference.py            # tests/golden/
     target/refenv/bin/python tools/reference/llama_reference.py --out DIR
+    target/refenv/bin/python tools/reference/llama_reference.py --case stories260k
 
 The forward pass is written here in PyTorch from the definition in llama2.c's model.py
 (Meta's llama: RMSNorm, rotary embedding applied as complex multiplication of adjacent
@@ -29,7 +30,8 @@ Conventions (the engine implements the same):
   bos = 1, eos = 2 (llama's sentencepiece ids); the prompt starts with bos.
   Greedy: append argmax (ties: lowest id) of the last position's logits until eos is
   emitted (it is included) or `steps` tokens were generated. Any step whose top-2 margin
-  is below 1e-3 makes the case redraw its prompt.
+  is below 1e-3 makes the case redraw its prompt; so does eos in the continuation of a
+  case with `no_eos` (stories260k: the firmware suite generates all its 256 tokens).
   norm eps = 1e-5 (llama2.c's, which its checkpoint does not store).
   Sampling: llama2.c's `sample` (run.c), emulated here in float32 with numpy: logits
   divided by the temperature, softmax, one xorshift64* draw per token, then the first
@@ -74,6 +76,13 @@ CASES = [
          n_kv_heads=3, vocab_size=61, seq_len=20, shared_classifier=False,
          rope_theta=10000.0, prompt_len=6, steps=12, embed_std=1.0, sub_scale=1.0,
          samples=[dict(temperature=0.5, top_p=0.95, seed=99)]),
+    # stories260K's shape (Karpathy's tinyllamas) with random weights, for the firmware
+    # suite (tools/firmware-llama.sh): 256 greedy tokens, none of them eos (a prompt whose
+    # continuation emits eos is redrawn), so every board generates the whole 256.
+    dict(name="stories260k", seed=2601, dim=64, hidden_dim=172, n_layers=5, n_heads=8,
+         n_kv_heads=4, vocab_size=512, seq_len=512, shared_classifier=True,
+         rope_theta=10000.0, prompt_len=4, steps=256, embed_std=0.3, sub_scale=3.0,
+         no_eos=True, samples=[]),
 ]
 
 
@@ -274,6 +283,15 @@ def make_tokenizer(vocab_size, gen):
               " on", " m", " mat", "an", "in", "er", " a", "re", "ou", "it", "is", "ed", "nd",
               "ing", " w", "ar", "en", "es", "or", "ll", "st", "le", "al"]
     pieces += [m for m in merges if m not in pieces]
+    # larger vocabularies (stories260k's 512): letter pairs, then triples, as more merges
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    extra = (a + b for a in letters for b in letters)
+    extra2 = (a + b + c for a in letters for b in letters for c in letters)
+    for piece in (p for source in (extra, extra2) for p in source):
+        if len(pieces) >= vocab_size:
+            break
+        if piece not in pieces:
+            pieces.append(piece)
     pieces = pieces[:vocab_size]
     assert len(pieces) == vocab_size, (len(pieces), vocab_size)
     scores = [0.0] * 4 + [-1000.0 - i for i in range(vocab_size - 4)]
@@ -366,7 +384,7 @@ def make_case(case, out_dir):
         body = torch.randint(3, case["vocab_size"], (case["prompt_len"] - 1,), generator=gen)
         prompt = [BOS] + body.tolist()
         tokens, margin = greedy(case, w, prompt)
-        if margin >= MARGIN:
+        if margin >= MARGIN and not (case.get("no_eos") and EOS in tokens):
             break
     else:
         raise SystemExit(f"{case['name']}: no prompt with a greedy margin >= {MARGIN}")
@@ -401,6 +419,7 @@ def make_case(case, out_dir):
     text_prompt = bpe_encode(pieces, scores, TOKENIZER_TEXT)
     text_tokens, text_margin = greedy(case, w, text_prompt)
     assert text_margin >= MARGIN, f"{case['name']}: tokenizer prompt margin {text_margin}"
+    assert not (case.get("no_eos") and EOS in text_tokens), f"{case['name']}: text emits eos"
     decoded, prev = b"", text_prompt[-1]
     for t in text_tokens:
         decoded += bpe_decode(pieces, prev, t)
@@ -433,10 +452,13 @@ def make_case(case, out_dir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="tests/golden")
+    parser.add_argument("--case", action="append",
+                        help="only this case (repeatable; default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for case in CASES:
-        make_case(case, args.out)
+        if args.case is None or case["name"] in args.case:
+            make_case(case, args.out)
 
 
 if __name__ == "__main__":

@@ -223,6 +223,24 @@ else
     echo "firmware_large: not run (PICOFORMER_FIRMWARE_LARGE=0)"
 fi
 
+# The llama case of stories260K's shape (tests/golden/llama_stories260k: 256 greedy tokens)
+# as f32 and int8 on the same three boards and virt-rvv, the same way: eight more builds
+# and runs (~1 minute once the boards are built).
+# PICOFORMER_FIRMWARE_STORIES260K=0 leaves it out.
+if [ "${PICOFORMER_FIRMWARE_STORIES260K:-1}" = 1 ]; then
+    checks=$((checks + 1))
+    echo "== llama_stories260k (tools/firmware-llama.sh)"
+    if bash tools/firmware-llama.sh --figures "$figures"; then
+        echo "test firmware_llama_suites_pass ... ok"
+    else
+        echo "test firmware_llama_suites_pass ... FAILED"
+        failed_boards+=(llama_stories260k)
+        exit_checks=$((exit_checks + 1))
+    fi
+else
+    echo "llama_stories260k: not run (PICOFORMER_FIRMWARE_STORIES260K=0)"
+fi
+
 # Budgets (tools/firmware-budgets.txt): the checker on made-up figures (its own summary
 # line), then the figures of this run.
 echo "== budgets (tools/firmware-budgets.txt)"

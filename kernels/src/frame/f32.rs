@@ -491,21 +491,63 @@ pub(crate) fn attention_using(
     values: &[f32],
     n_heads: usize,
     scores: &mut [f32],
+    probe: Option<(usize, &mut [f32])>,
+) {
+    attention_grouped_using(
+        dot_strided,
+        axpy_strided,
+        query,
+        keys,
+        values,
+        n_heads,
+        n_heads,
+        scores,
+        probe,
+    )
+}
+
+/// [`attention_using`] with grouped key/value heads (grouped-query and multi-query
+/// attention): `keys`, `values` `[m, n_kv_heads * dk]` rows, query head `h` attending over
+/// key/value head `h / (n_heads / n_kv_heads)`. With `n_kv_heads == n_heads` it is
+/// [`attention_using`] (the same operations in the same order); an `n_kv_heads` of 0 or
+/// not dividing `n_heads` leaves `query` unchanged.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn attention_grouped_using(
+    dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
     mut probe: Option<(usize, &mut [f32])>,
 ) {
     let d = query.len();
-    if n_heads == 0 || d == 0 {
+    if n_heads == 0 || d == 0 || n_kv_heads == 0 || !n_heads.is_multiple_of(n_kv_heads) {
         return;
     }
     let dk = d / n_heads;
-    let m = (keys.len() / d).min(values.len() / d).min(scores.len());
+    // (at least 1 by the checks above; `max` lets the no-panic proof see it)
+    let group = (n_heads / n_kv_heads).max(1);
+    // rows of `keys` and `values`: `d` wide unless grouped
+    let kv_d = if group == 1 { d } else { dk * n_kv_heads };
+    if kv_d == 0 {
+        return;
+    }
+    let m = (keys.len() / kv_d)
+        .min(values.len() / kv_d)
+        .min(scores.len());
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
     let scale = 1.0 / scalar::sqrt(dk as f32);
     for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
-        // Head h's keys and values: `dk` columns from `h * dk`, rows `d` apart.
-        let keys_h = keys.get(h * dk..).unwrap_or(&[]);
-        let values_h = values.get(h * dk..).unwrap_or(&[]);
-        dot_strided(q_h, keys_h, d, scores);
+        // Head h's keys and values: `dk` columns from its key/value head's, rows `kv_d`
+        // apart.
+        let at = if group == 1 { h * dk } else { h / group * dk };
+        let keys_h = keys.get(at..).unwrap_or(&[]);
+        let values_h = values.get(at..).unwrap_or(&[]);
+        dot_strided(q_h, keys_h, kv_d, scores);
         for s in scores.iter_mut() {
             *s *= scale;
         }
@@ -518,7 +560,7 @@ pub(crate) fn attention_using(
             }
         }
         q_h.fill(0.0);
-        axpy_strided(scores, values_h, d, q_h);
+        axpy_strided(scores, values_h, kv_d, q_h);
     }
 }
 

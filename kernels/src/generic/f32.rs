@@ -303,6 +303,31 @@ pub fn attention(
     );
 }
 
+/// [`attention`] with grouped key/value heads (grouped-query and multi-query attention):
+/// `keys`, `values` `[m, n_kv_heads * dk]` rows (`dk = d / n_heads`), query head `h`
+/// attending over key/value head `h / (n_heads / n_kv_heads)`; `n_kv_heads == n_heads` is
+/// [`attention`]. An `n_kv_heads` of 0 or not dividing `n_heads` leaves `query` unchanged.
+pub fn attention_grouped(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    crate::frame::f32::attention_grouped_using(
+        dot_strided,
+        axpy_strided,
+        query,
+        keys,
+        values,
+        n_heads,
+        n_kv_heads,
+        scores,
+        None,
+    );
+}
+
 /// Output rows of [`conv1d`] computed together: each weight row is read once per block.
 pub const CONV_ROW_BLOCK: usize = 8;
 
@@ -522,6 +547,56 @@ mod tests {
         assert_eq!(argmax(&[f32::NAN, 1.0]), Some(1));
         assert_eq!(argmax(&[f32::NAN]), None);
         assert_eq!(argmax(&[]), None);
+    }
+
+    #[test]
+    fn grouped_attention_is_attention_over_repeated_key_value_heads() {
+        // d = 12, 6 heads of dk 2 over 1, 2, 3 and 6 key/value heads; 5 keys. Each is
+        // multi-head attention whose keys and values repeat every key/value head over
+        // its group of query heads (llama's repeat_kv): the same operations, so the
+        // same bits.
+        const D: usize = 12;
+        const M: usize = 5;
+        let (heads, dk) = (6, 2);
+        let query: [f32; D] = core::array::from_fn(|i| (i as f32 * 0.37).sin());
+        for kv_heads in [1, 2, 3, 6] {
+            let kv_d = kv_heads * dk;
+            let group = heads / kv_heads;
+            let keys: [f32; M * D] = core::array::from_fn(|i| (i as f32 * 0.11).cos());
+            let values: [f32; M * D] = core::array::from_fn(|i| i as f32 * 0.25 - 3.0);
+            let (keys, values) = (&keys[..M * kv_d], &values[..M * kv_d]);
+            let repeat = |rows: &[f32]| -> [f32; M * D] {
+                core::array::from_fn(|i| {
+                    let (row, col) = (i / D, i % D);
+                    rows[row * kv_d + (col / dk / group) * dk + col % dk]
+                })
+            };
+            let mut want = query;
+            attention(
+                &mut want,
+                &repeat(keys),
+                &repeat(values),
+                heads,
+                &mut [0.0; M],
+            );
+            let mut got = query;
+            attention_grouped(&mut got, keys, values, heads, kv_heads, &mut [0.0; M]);
+            assert_eq!(got, want, "{kv_heads} key/value heads");
+            assert_ne!(got, query, "{kv_heads} key/value heads");
+        }
+        // n_kv_heads not dividing n_heads (or 0): the query is left as it was
+        for kv_heads in [0, 4] {
+            let mut q = query;
+            attention_grouped(
+                &mut q,
+                &[0.5; 40],
+                &[0.5; 40],
+                heads,
+                kv_heads,
+                &mut [0.0; M],
+            );
+            assert_eq!(q, query);
+        }
     }
 
     #[test]

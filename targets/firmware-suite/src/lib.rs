@@ -28,6 +28,8 @@ pub mod figures;
 mod golden_tests;
 #[cfg(feature = "full")]
 mod kernel_tests;
+#[cfg(feature = "full")]
+mod llama_tests;
 
 #[cfg(feature = "full")]
 use check::Check;
@@ -90,8 +92,16 @@ pub struct Kernels {
 }
 
 /// Bytes of the one scratch buffer: the largest golden beam's need, which covers greedy
-/// decoding too. It is the whole RAM the engine uses.
-pub const SCRATCH_BYTES: usize = Net::beam_scratch_bytes(golden::LARGEST_BEAM);
+/// decoding too, or the llama case's greedy need where larger. It is the whole RAM the
+/// engine uses.
+pub const SCRATCH_BYTES: usize = {
+    let net = Net::beam_scratch_bytes(golden::LARGEST_BEAM);
+    if golden::LLAMA_SCRATCH_BYTES > net {
+        golden::LLAMA_SCRATCH_BYTES
+    } else {
+        net
+    }
+};
 
 /// The scratch buffer type a board places in a `static`.
 pub type SuiteScratch = Scratch<SCRATCH_BYTES>;
@@ -114,6 +124,19 @@ static BLOB: Aligned<[u8; include_bytes!(concat!(env!("OUT_DIR"), "/model.pfm"))
 /// The blob bytes (flash).
 pub fn blob() -> &'static [u8] {
     &BLOB.0
+}
+
+/// The llama golden case's blob (`PICOFORMER_FIRMWARE_LLAMA`; empty without one), placed
+/// as [`blob`].
+// `unsafe_code`: as BLOB's.
+#[allow(unsafe_code)]
+#[link_section = ".model"]
+static LLAMA_BLOB: Aligned<[u8; include_bytes!(concat!(env!("OUT_DIR"), "/llama.pfm")).len()]> =
+    Aligned(*include_bytes!(concat!(env!("OUT_DIR"), "/llama.pfm")));
+
+/// The llama blob bytes (empty without a llama case).
+pub fn llama_blob() -> &'static [u8] {
+    &LLAMA_BLOB.0
 }
 
 /// What the suite needs from the board crate.
@@ -177,6 +200,8 @@ pub fn run(board: &Board, scratch: &mut SuiteScratch) -> Summary {
         SCRATCH_BYTES
     );
     let mut summary = Summary::default();
+    // first: its instruction-count regions are 1 and 2 (tools/firmware-llama.sh)
+    llama_tests::run(board, scratch, &mut summary);
     summary.record(
         "kernel_active_is_expected",
         None,
