@@ -40,7 +40,14 @@ impl<'a> Model<'a> {
     }
 
     /// Exact scratch bytes of [`beam_search`](Self::beam_search) with `beam` hypotheses.
+    ///
+    /// Errors, before any size is computed, for a beam the search refuses: a model without
+    /// decoder (`WrongArchitecture`), `beam` 0, above [`MAX_BEAM`](crate::MAX_BEAM) or not
+    /// below the target vocabulary (`BeamSizeOutOfRange`). A caller allocating the scratch
+    /// thus never allocates for a beam it cannot use.
     pub fn beam_scratch_bytes(&self, beam: usize) -> Result<usize> {
+        search::need_decoder(self)?;
+        search::check_beam_size(self, beam)?;
         crate::scratch::beam_scratch_bytes_for(&self.config().dims, self.dtype(), beam)
             .ok_or(Error::SizeOverflow)
     }
