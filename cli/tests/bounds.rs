@@ -96,3 +96,46 @@ fn cli_refuses_huge_beams_before_allocating() {
         );
     }
 }
+
+/// Lengths far above `max_tgt_len`: before, `--max-len 1099511627776` aborted on
+/// allocating the output and `--max-len 2305843009213693952` panicked.
+#[test]
+fn cli_refuses_huge_max_len_before_allocating() {
+    let (model, _) = paper_small("cli_refuses_huge_max_len_before_allocating");
+    let model = model.to_str().unwrap();
+    for max_len in ["1099511627776", "2305843009213693952"] {
+        let needle = format!("max_len {max_len} out of range");
+        assert_one_line_error(
+            &["decode", model, "--src", "5,9", "--max-len", max_len],
+            &needle,
+        );
+        assert_one_line_error(
+            &[
+                "decode",
+                model,
+                "--src",
+                "5,9",
+                "--beam",
+                "2",
+                "--max-len",
+                max_len,
+            ],
+            &needle,
+        );
+        assert_one_line_error(
+            &[
+                "bench",
+                model,
+                "--src",
+                "5,9",
+                "--tgt",
+                "1,5",
+                "--max-len",
+                max_len,
+                "--iters",
+                "1",
+            ],
+            &needle,
+        );
+    }
+}

@@ -52,6 +52,15 @@ impl<'a> Model<'a> {
             .ok_or(Error::SizeOverflow)
     }
 
+    /// Checks a decoding call's decoder prefix (bos, or a longer forced start) and
+    /// `max_len` by the rule of [`greedy`](Self::greedy), [`beam_search`](Self::beam_search)
+    /// and [`sample_with`](Self::sample_with) (`prefix.len() + max_len - 1 <= max_tgt_len`),
+    /// so that a caller can refuse a request before allocating its `max_len` output.
+    pub fn check_decoding(&self, prefix: &[u32], max_len: usize) -> Result<()> {
+        search::need_decoder(self)?;
+        search::check_prefix_and_max_len(self, prefix, max_len)
+    }
+
     /// Runs the encoder on source tokens: `out` `[src.len(), D]` receives the top encoder
     /// output (after the final norm, when configured).
     pub fn encode(&self, src: &[u32], out: &mut [f32], scratch: &mut [u8]) -> Result<()> {

@@ -93,6 +93,8 @@ pub fn run(
         top_p,
         seed,
     };
+    // Checked before `tokens` is allocated for it.
+    m.check_decoding(&prompt_tokens, steps)?;
     let mut scratch = scratch(m.sample_scratch_bytes())?;
     let mut tokens = vec![0u32; steps];
     let done = m.sample_with(
