@@ -1,14 +1,15 @@
 //! The CLI holds to the library's bounds: a beam size or a length the engine refuses is
 //! refused before anything is allocated for it (one bound, `picoformer::MAX_BEAM`, shared
 //! by the library, the C API and the CLI), with a one-line error, never a panic or an
-//! abort.
+//! abort; and a reader closing the pipe ends a command quietly.
 
 mod common;
 
 use common::{golden_cases, GoldenCase};
 use picoformer::{Error, Model, WeightType, MAX_BEAM};
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Virtual memory the binary may map, in KiB: far above what the small golden models need
 /// for any valid request, far below what a request sized from an unchecked argument takes.
@@ -137,5 +138,36 @@ fn cli_refuses_huge_max_len_before_allocating() {
             ],
             &needle,
         );
+    }
+}
+
+/// A reader that stops reading (`… | head -c 300`) ends the command quietly, exit 0: the
+/// pipe is closed before the binary writes anything, so every line it writes fails.
+#[test]
+fn closed_stdout_ends_quietly() {
+    let (model, _) = paper_small("closed_stdout_ends_quietly");
+    let model = model.to_str().unwrap();
+    for args in [
+        vec!["info", model],
+        vec!["decode", model, "--src", "5,9", "--beam", "3", "--top", "3"],
+        vec!["dates", "1 may 2020", "2 june 2021"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the picoformer binary runs");
+        drop(child.stdout.take());
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
     }
 }

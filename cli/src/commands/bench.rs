@@ -72,7 +72,7 @@ pub fn run(
         "greedy_tokens": out[..tokens],
         "read_bandwidth_gb_s": read_bandwidth_gb_s(),
     });
-    println!("{out}");
+    outln!("{out}");
     Ok(())
 }
 

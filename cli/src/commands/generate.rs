@@ -112,12 +112,12 @@ pub fn run(
         None => None,
     };
     if json {
-        println!("{}", json!({ "tokens": tokens, "text": text }));
+        outln!("{}", json!({ "tokens": tokens, "text": text }));
     } else if let Some(text) = text {
-        println!("{text}");
+        outln!("{text}");
     } else {
         let ids: Vec<String> = tokens.iter().map(u32::to_string).collect();
-        println!("{}", ids.join(" "));
+        outln!("{}", ids.join(" "));
     }
     Ok(())
 }
