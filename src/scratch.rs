@@ -339,18 +339,23 @@ pub const fn encode_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Optio
 }
 
 /// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
-/// size `beam` (f32 or f16 blob). `None` when the size overflows `usize`.
+/// size `beam` (f32 or f16 blob). `None` when `beam` is 0 or above [`MAX_BEAM`], or the
+/// size overflows `usize`.
 pub const fn beam_scratch_bytes(dims: &Dims, beam: usize) -> Option<usize> {
     beam_scratch_bytes_for(dims, WeightType::F32, beam)
 }
 
 /// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
-/// size `beam` and weight matrices of type `weights`. `None` when the size overflows.
+/// size `beam` and weight matrices of type `weights`. `None` when `beam` is 0 or above
+/// [`MAX_BEAM`], or the size overflows.
 pub const fn beam_scratch_bytes_for(
     dims: &Dims,
     weights: WeightType,
     beam: usize,
 ) -> Option<usize> {
+    if beam == 0 || beam > MAX_BEAM {
+        return None;
+    }
     Plan::new(dims, weights, beam, true).total_bytes()
 }
 

@@ -143,8 +143,9 @@ impl<
             None => usize::MAX, // cannot be allocated: every call fails to compile
         };
 
-    /// Exact scratch bytes of `beam_search` with beam size `beam` (`usize::MAX` when the
-    /// size overflows, which no buffer can satisfy).
+    /// Exact scratch bytes of `beam_search` with beam size `beam` (`usize::MAX`, which no
+    /// buffer can satisfy, when `beam` is 0 or above [`MAX_BEAM`](crate::MAX_BEAM) or the
+    /// size overflows).
     pub const fn beam_scratch_bytes(beam: usize) -> usize {
         match scratch::beam_scratch_bytes_for(&Self::DIMS, W::DTYPE, beam) {
             Some(n) => n,

@@ -2,6 +2,19 @@
 //! transcribe, and the bundled date model: dates, attention). One module per subcommand
 //! in `commands/`; they share one way to load a model and set up scratch
 //! (`commands/mod.rs`).
+//!
+//! Output goes through [`outln!`]: when the reader of stdout has gone (`picoformer embed …
+//! | head -c 300`), the command ends quietly with exit status 0, as the reader took all
+//! it wanted, where `println!` would panic.
+
+/// `println!` for the commands' results on stdout, except that a closed pipe ends the
+/// program quietly with exit status 0 (and any other write error with a one-line error
+/// and status 1) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout_line(format_args!($($arg)*))
+    };
+}
 
 mod commands;
 
@@ -10,6 +23,7 @@ use clap::{Parser, Subcommand};
 use commands::{attention, bench, convert, dates, decode, forward, generate, info};
 #[cfg(feature = "pretrained")]
 use commands::{embed, transcribe};
+use std::io::{self, Write};
 
 #[derive(Parser)]
 #[command(
@@ -55,6 +69,18 @@ enum Command {
 fn main() {
     if let Err(e) = run(Cli::parse().command) {
         eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+/// Writes one line of output for [`outln!`]; see there.
+fn write_stdout_line(line: std::fmt::Arguments) {
+    // Stdout is line-buffered, so a closed pipe shows here, at the newline.
+    if let Err(e) = writeln!(io::stdout().lock(), "{line}") {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing to stdout: {e}");
         std::process::exit(1);
     }
 }

@@ -764,7 +764,14 @@ fn blob_huge_dimensions_fail_fast() {
     assert_eq!(picoformer::beam_scratch_bytes(&small, usize::MAX), None);
     let model_blob = blob_of("paper_small");
     let model = Model::from_blob(model_blob.as_slice()).unwrap();
-    expect_err(model.beam_scratch_bytes(usize::MAX), Error::SizeOverflow);
+    // A beam past MAX_BEAM is refused by the search's rule before any size is computed.
+    expect_err(
+        model.beam_scratch_bytes(usize::MAX),
+        Error::BeamSizeOutOfRange {
+            beam: usize::MAX,
+            limit: picoformer::MAX_BEAM,
+        },
+    );
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "huge dimensions took {:?}",

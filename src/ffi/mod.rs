@@ -508,19 +508,6 @@ pub unsafe extern "C" fn pf_encode_scratch_bytes(
     unsafe { write_scratch_size(model, out_bytes, |m| m.encode_scratch_bytes().map_err(err)) }
 }
 
-/// The beam-size rule of [`pf_beam_search`], so that a size is never reported for a beam
-/// the search would refuse.
-fn check_beam(m: &Model, beam: usize) -> Result<(), i32> {
-    if !m.config().has_decoder() {
-        return Err(err(Error::WrongArchitecture { needs: "decoder" }));
-    }
-    let limit = MAX_BEAM.min(m.config().dims.tgt_vocab.saturating_sub(1));
-    if beam == 0 || beam > limit {
-        return Err(err(Error::BeamSizeOutOfRange { beam, limit }));
-    }
-    Ok(())
-}
-
 /// Writes to `*out_bytes` the exact scratch size of [`pf_beam_search`] with beam size
 /// `beam` (`PF_ERR_BEAM_SIZE_OUT_OF_RANGE` for a beam the search refuses).
 ///
@@ -535,8 +522,8 @@ pub unsafe extern "C" fn pf_beam_scratch_bytes(
 ) -> i32 {
     // SAFETY: forwarded from this function's own contract.
     unsafe {
+        // `beam_scratch_bytes` refuses, by the search's own rule, a beam the search would.
         write_scratch_size(model, out_bytes, |m| {
-            check_beam(m, beam)?;
             m.beam_scratch_bytes(beam).map_err(err)
         })
     }

@@ -40,9 +40,25 @@ impl<'a> Model<'a> {
     }
 
     /// Exact scratch bytes of [`beam_search`](Self::beam_search) with `beam` hypotheses.
+    ///
+    /// Errors, before any size is computed, for a beam the search refuses: a model without
+    /// decoder (`WrongArchitecture`), `beam` 0, above [`MAX_BEAM`](crate::MAX_BEAM) or not
+    /// below the target vocabulary (`BeamSizeOutOfRange`). A caller allocating the scratch
+    /// thus never allocates for a beam it cannot use.
     pub fn beam_scratch_bytes(&self, beam: usize) -> Result<usize> {
+        search::need_decoder(self)?;
+        search::check_beam_size(self, beam)?;
         crate::scratch::beam_scratch_bytes_for(&self.config().dims, self.dtype(), beam)
             .ok_or(Error::SizeOverflow)
+    }
+
+    /// Checks a decoding call's decoder prefix (bos, or a longer forced start) and
+    /// `max_len` by the rule of [`greedy`](Self::greedy), [`beam_search`](Self::beam_search)
+    /// and [`sample_with`](Self::sample_with) (`prefix.len() + max_len - 1 <= max_tgt_len`),
+    /// so that a caller can refuse a request before allocating its `max_len` output.
+    pub fn check_decoding(&self, prefix: &[u32], max_len: usize) -> Result<()> {
+        search::need_decoder(self)?;
+        search::check_prefix_and_max_len(self, prefix, max_len)
     }
 
     /// Runs the encoder on source tokens: `out` `[src.len(), D]` receives the top encoder

@@ -353,6 +353,17 @@ fn length_penalty(n: usize, alpha: f32) -> f32 {
     libm::expf(alpha * libm::logf((5.0 + n as f32) / 6.0))
 }
 
+/// The one beam-size rule of the search, its scratch size and the C API: 1 to
+/// [`MAX_BEAM`], and below the target vocabulary (a beam needs that many distinct
+/// continuations besides eos).
+pub(crate) fn check_beam_size(model: &Model, beam: usize) -> Result<()> {
+    let limit = MAX_BEAM.min(model.config().dims.tgt_vocab.saturating_sub(1));
+    if beam == 0 || beam > limit {
+        return Err(Error::BeamSizeOutOfRange { beam, limit });
+    }
+    Ok(())
+}
+
 /// Beam search behind [`Model::beam_search`] and [`Model::beam_search_with`].
 pub(crate) fn beam_search<'s>(
     model: &Model,
@@ -364,15 +375,8 @@ pub(crate) fn beam_search<'s>(
     need_decoder(model)?;
     check_source(model, source)?;
     check_prefix_and_max_len(model, prefix, params.max_len)?;
+    check_beam_size(model, params.beam)?;
     let config = model.config();
-    let vocab = config.dims.tgt_vocab;
-    let limit = MAX_BEAM.min(vocab.saturating_sub(1));
-    if params.beam == 0 || params.beam > limit {
-        return Err(Error::BeamSizeOutOfRange {
-            beam: params.beam,
-            limit,
-        });
-    }
     if params.top == 0 || params.top > params.beam {
         return Err(Error::TopBeamsOutOfRange {
             top: params.top,

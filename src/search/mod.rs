@@ -12,7 +12,7 @@ pub use beam::{BeamParams, Hypotheses, Hypothesis};
 pub use greedy::Greedy;
 pub use sample::SamplingParams;
 
-pub(crate) use beam::beam_search;
+pub(crate) use beam::{beam_search, check_beam_size};
 pub(crate) use forced::forward;
 pub(crate) use greedy::greedy;
 pub(crate) use sample::sample;
@@ -99,7 +99,11 @@ fn check_tokens(tokens: &[u32], max: usize, vocab: usize) -> Result<()> {
 /// Checks the decoder prefix (bos, or a longer forced start such as Whisper's task
 /// tokens) and `max_len`: the prefix and every generated token but the last are fed, so
 /// `prefix.len() + max_len - 1 <= max_tgt_len`.
-fn check_prefix_and_max_len(model: &Model, prefix: &[u32], max_len: usize) -> Result<()> {
+pub(crate) fn check_prefix_and_max_len(
+    model: &Model,
+    prefix: &[u32],
+    max_len: usize,
+) -> Result<()> {
     let dims = &model.config().dims;
     check_tokens(prefix, dims.max_tgt_len, dims.tgt_vocab)?;
     let limit = dims.max_tgt_len + 1 - prefix.len();
@@ -109,7 +113,7 @@ fn check_prefix_and_max_len(model: &Model, prefix: &[u32], max_len: usize) -> Re
     Ok(())
 }
 
-fn need_decoder(model: &Model) -> Result<()> {
+pub(crate) fn need_decoder(model: &Model) -> Result<()> {
     if model.config().has_decoder() {
         Ok(())
     } else {

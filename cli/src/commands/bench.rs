@@ -35,6 +35,8 @@ pub fn run(
 ) -> Result<()> {
     let file = ModelFile::read(&model)?;
     let m = file.model()?;
+    // Checked before `out` is allocated for it.
+    m.check_decoding(&[m.config().bos_id], max_len)?;
     let vocab = m.config().dims.tgt_vocab;
     let mut logits = vec![0f32; tgt.len() * vocab];
     let mut forward_scratch = scratch(m.forward_scratch_bytes())?;
@@ -70,7 +72,7 @@ pub fn run(
         "greedy_tokens": out[..tokens],
         "read_bandwidth_gb_s": read_bandwidth_gb_s(),
     });
-    println!("{out}");
+    outln!("{out}");
     Ok(())
 }
 

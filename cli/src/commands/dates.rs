@@ -53,7 +53,7 @@ pub fn run(
     for phrase in &phrases {
         let date = dates::normalise(&m, phrase, search, &mut src, scratch.as_mut_slice())
             .with_context(|| format!("normalising {phrase:?}"))?;
-        println!("{date}  <-  {phrase}");
+        outln!("{date}  <-  {phrase}");
     }
     Ok(())
 }

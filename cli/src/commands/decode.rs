@@ -63,11 +63,11 @@ pub fn run(
             .iter()
             .map(|(tokens, score)| json!({"tokens": tokens, "score": score}))
             .collect();
-        println!("{}", json!({ "hypotheses": list }));
+        outln!("{}", json!({ "hypotheses": list }));
     } else {
         for (tokens, score) in &hypotheses {
             let text: Vec<String> = tokens.iter().map(u32::to_string).collect();
-            println!("{score:>10.4}  {}", text.join(","));
+            outln!("{score:>10.4}  {}", text.join(","));
         }
     }
     Ok(())

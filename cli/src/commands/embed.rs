@@ -46,10 +46,10 @@ pub fn run(
         );
     }
     if json {
-        println!("{}", json!({ "ids": ids, "embedding": embedding }));
+        outln!("{}", json!({ "ids": ids, "embedding": embedding }));
     } else {
-        println!("ids: {ids:?}");
-        println!(
+        outln!("ids: {ids:?}");
+        outln!(
             "embedding ({} values): {:?} ...",
             embedding.len(),
             &embedding[..8.min(embedding.len())]

@@ -34,11 +34,11 @@ pub fn run(
     m.forward(&src, &tgt, &mut logits, scratch.as_mut_slice())?;
     let rows: Vec<&[f32]> = logits.chunks(vocab).collect();
     if json {
-        println!("{}", json!({ "logits": rows }));
+        outln!("{}", json!({ "logits": rows }));
     } else {
         for (i, row) in rows.iter().enumerate() {
             let best = picoformer::kernels::argmax(row).unwrap_or(0);
-            println!("position {i}: argmax {best} ({:.4})", row[best]);
+            outln!("position {i}: argmax {best} ({:.4})", row[best]);
         }
     }
     Ok(())

@@ -93,6 +93,8 @@ pub fn run(
         top_p,
         seed,
     };
+    // Checked before `tokens` is allocated for it.
+    m.check_decoding(&prompt_tokens, steps)?;
     let mut scratch = scratch(m.sample_scratch_bytes())?;
     let mut tokens = vec![0u32; steps];
     let done = m.sample_with(
@@ -110,12 +112,12 @@ pub fn run(
         None => None,
     };
     if json {
-        println!("{}", json!({ "tokens": tokens, "text": text }));
+        outln!("{}", json!({ "tokens": tokens, "text": text }));
     } else if let Some(text) = text {
-        println!("{text}");
+        outln!("{text}");
     } else {
         let ids: Vec<String> = tokens.iter().map(u32::to_string).collect();
-        println!("{}", ids.join(" "));
+        outln!("{}", ids.join(" "));
     }
     Ok(())
 }

@@ -39,16 +39,16 @@ pub fn run(Args { model, beam, json }: Args) -> Result<()> {
                 "beam": {"beam": beam, "bytes": beam_bytes},
             },
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&config)?);
-        println!("parameters:            {params}");
-        println!("weight dtype:          {}", m.dtype().name());
-        println!("weight bytes:          {weight_bytes}");
-        println!("blob bytes:            {blob_bytes}");
-        println!("scratch, greedy:       {greedy}");
-        println!("scratch, forward:      {forward}");
-        println!("scratch, beam {beam:<3}:     {beam_bytes}");
+        outln!("{}", serde_json::to_string_pretty(&config)?);
+        outln!("parameters:            {params}");
+        outln!("weight dtype:          {}", m.dtype().name());
+        outln!("weight bytes:          {weight_bytes}");
+        outln!("blob bytes:            {blob_bytes}");
+        outln!("scratch, greedy:       {greedy}");
+        outln!("scratch, forward:      {forward}");
+        outln!("scratch, beam {beam:<3}:     {beam_bytes}");
     }
     Ok(())
 }

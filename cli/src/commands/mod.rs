@@ -75,6 +75,9 @@ pub enum Decoding {
 /// Decodes `source` after the decoder `prompt`, at most `max_len` tokens (beam search
 /// reads its limit from its parameters), with a scratch buffer sized for the search:
 /// the hypotheses found (one for greedy decoding) with their scores, best first.
+///
+/// The request is checked by the engine's own rules before anything is allocated: the
+/// length by [`Model::check_decoding`], the beam size by `Model::beam_scratch_bytes`.
 pub fn decode(
     m: &Model,
     source: &Source,
@@ -84,6 +87,7 @@ pub fn decode(
 ) -> Result<Vec<(Vec<u32>, f32)>> {
     match decoding {
         Decoding::Greedy => {
+            m.check_decoding(prompt, max_len)?;
             let mut scratch = scratch(m.greedy_scratch_bytes())?;
             let mut out = vec![0u32; max_len];
             let greedy =
@@ -92,6 +96,7 @@ pub fn decode(
             Ok(vec![(out, greedy.score)])
         }
         Decoding::Beam(params) => {
+            m.check_decoding(prompt, params.max_len)?;
             let mut scratch = scratch(m.beam_scratch_bytes(params.beam))?;
             let found = m.beam_search_with(source, prompt, params, scratch.as_mut_slice())?;
             Ok(found.iter().map(|h| (h.tokens.to_vec(), h.score)).collect())

@@ -174,14 +174,14 @@ pub fn run(
         None => None,
     };
     if json {
-        println!(
+        outln!(
             "{}",
             json!({ "tokens": tokens, "text": text, "windows": window_tokens })
         );
     } else {
         match text {
-            Some(text) if !print_tokens => println!("{}", text.trim()),
-            _ => println!("{tokens:?}"),
+            Some(text) if !print_tokens => outln!("{}", text.trim()),
+            _ => outln!("{tokens:?}"),
         }
     }
     Ok(())
