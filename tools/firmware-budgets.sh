@@ -15,7 +15,8 @@
 #         `figure matvec_i8_shape REGION 512 512`), per multiply-accumulate;
 #       - matvec_i8_64x256_instr_per_mac, matvec_i8_64x256_cycles_per_mac: the same at
 #         [64, 256] (`figure matvec_i8_shape REGION 64 256`), where the per-group frame
-#         and the quantizer weigh most.
+#         and the quantizer weigh most;
+#       - matvec_i8_256x256_instr_per_mac, matvec_i8_256x256_cycles_per_mac: at [256, 256].
 #   firmware-budgets.sh check FIGURES [BUDGETS]
 #       FIGURES: lines `BOARD figure NAME VALUE`; BUDGETS: tools/firmware-budgets.txt by
 #       default. Prints one line per budget and board: `budget ok: ...`,
@@ -29,7 +30,7 @@ cd "$(dirname "$0")/.."
 bin_dir=$(rustc --print sysroot 2>/dev/null)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 
 # The int8 products the kernel budgets are set at: rows, columns, figure name stem.
-readonly I8_SHAPES="512 512 matvec_i8 64 256 matvec_i8_64x256"
+readonly I8_SHAPES="512 512 matvec_i8 64 256 matvec_i8_64x256 256 256 matvec_i8_256x256"
 
 text_bytes() { "$bin_dir/llvm-size" -A "$1" | awk '$1 == ".text" { print $2 }'; }
 
@@ -175,18 +176,20 @@ EOF
         "enforced engine_text_greedy_bytes board-a <= 16384"
     expect malformed_line_fails 1 "budget FAILED: .*malformed budget line: enforced stack_greedy_bytes \\* =< 2048" \
         "enforced stack_greedy_bytes * =< 2048"
-    # figures: the [512, 512] and [64, 256] int8 regions found by their shape lines,
+    # figures: the [512, 512], [64, 256] and [256, 256] int8 regions found by their shape lines,
     # stacks from the suite
     printf '%s\n' "figure stack_greedy_bytes 2000" "figure stack_beam_bytes 2100" \
         "figure matvec_i8_shape 6 64 256" "figure matvec_i8_shape 8 256 256" \
         "figure matvec_i8_shape 9 512 512" \
         "picoformer-icount region 6 instructions 24576 cycles 32768" \
-        "picoformer-icount region 8 instructions 1 cycles 1" \
+        "picoformer-icount region 8 instructions 91750 cycles 131072" \
         "picoformer-icount region 9 instructions 367002 cycles 524288" >"$work/log"
     if [ "$(figures board-a "$work/log")" = "$(printf '%s\n' "figure stack_greedy_bytes 2000" \
         "figure stack_beam_bytes 2100" "figure matvec_i8_instr_per_mac 1.4000" \
         "figure matvec_i8_cycles_per_mac 2.0000" "figure matvec_i8_64x256_instr_per_mac 1.5000" \
-        "figure matvec_i8_64x256_cycles_per_mac 2.0000")" ]; then
+        "figure matvec_i8_64x256_cycles_per_mac 2.0000" \
+        "figure matvec_i8_256x256_instr_per_mac 1.4000" \
+        "figure matvec_i8_256x256_cycles_per_mac 2.0000")" ]; then
         echo "test budgets_figures_from_a_suite_log ... ok"
         passed=$((passed + 1))
     else
