@@ -491,7 +491,7 @@ fn whisper_from_wav_matches_the_golden_features() {
 /// positions: this clip's transcript is itself uncertain (PyTorch's smallest top-2 margin
 /// is 0.029, and position 6 flips between " so" and " sober" under int8 activation
 /// rounding), so 13 tokens cannot measure the 99 % budget; the 2,000 date phrases of
-/// `tests/dates.rs` do. Prints the figures for the README.
+/// `tests/dates.rs` do. Prints the figures for docs/quantization.md.
 #[test]
 fn whisper_quantized_transcribes_like_pytorch() {
     let Some(blob) = whisper() else {

@@ -415,7 +415,7 @@ fn converter_rejects_weights_beyond_f16_range() {
 /// The trained date-normalisation model (`models/dates/`, branch issue-8), when present
 /// in the tree or named by `PICOFORMER_DATES_DIR`: 2000 held-out phrases decoded by the
 /// f32, f16 and int8 blobs. Trained weights are what the int8 budget is meant for; the
-/// random golden models above are much more sensitive (see the README).
+/// random golden models above are much more sensitive (see docs/quantization.md).
 #[test]
 fn trained_dates_model_int8_budget() {
     use picoformer_cli::config_json::ConfigJson;

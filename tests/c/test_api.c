@@ -262,11 +262,11 @@ static int t_config(void) {
 
 static int t_scratch_sizes(void) {
     size_t n = 0;
-    /* the README's numbers for paper_small */
+    /* the numbers docs/memory.md gives for paper_small */
     CHECK_STATUS(pf_greedy_scratch_bytes(&g_model, &n), PF_OK);
-    if (n != 79968) FAIL("greedy scratch %zu, README says 79968", n);
+    if (n != 79968) FAIL("greedy scratch %zu, docs/memory.md says 79968", n);
     CHECK_STATUS(pf_beam_scratch_bytes(&g_model, 4, &n), PF_OK);
-    if (n != 133984) FAIL("beam-4 scratch %zu, README says 133984", n);
+    if (n != 133984) FAIL("beam-4 scratch %zu, docs/memory.md says 133984", n);
     size_t e = 0;
     CHECK_STATUS(pf_encode_scratch_bytes(&g_model, &e), PF_OK);
     if (e == 0 || e > 79968) FAIL("encode scratch %zu", e);
