@@ -15,10 +15,18 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 
 mkdir -p target
-bash tools/setup.d/20-firmware.sh >"$root/target/dates-setup.log" 2>&1 ||
-    { cat "$root/target/dates-setup.log"; exit 1; }
-(cd targets/dates && cargo build -q --release)
+# The first use says what it installs and builds, one line per step with the time since it
+# began (tools/setup-step.sh); once everything is there, nothing.
+source tools/setup-step.sh
+bash tools/setup.d/20-firmware.sh
 elf=$root/target/firmware/thumbv7em-none-eabihf/release/dates
+setup_part dates
+if [ -e "$elf" ]; then
+    (cd targets/dates && cargo build -q --release)
+else
+    step "building the engine and the date firmware for the Cortex-M4F (targets/dates, release)" \
+        bash -c 'cd targets/dates && cargo build -q --release'
+fi
 bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
 plugin=$(bash tools/qemu-icount/build.sh)
 

@@ -5,9 +5,11 @@
 # bookworm-backports: plain apt fails here).
 # Idempotent; the dpkg lock timeouts let it run beside the other parts' setup scripts.
 set -euo pipefail
+source "$(dirname "$0")/../setup-step.sh"
+setup_part simd
 installed=$(rustup target list --installed)
 for t in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf riscv64gc-unknown-linux-gnu; do
-    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+    grep -qx "$t" <<<"$installed" || step "adding the Rust target $t" rustup target add "$t"
 done
 if ! { command -v qemu-aarch64 && command -v qemu-arm && command -v qemu-riscv64 \
         && command -v aarch64-linux-gnu-gcc && command -v arm-linux-gnueabihf-gcc \
@@ -18,10 +20,11 @@ if ! { command -v qemu-aarch64 && command -v qemu-arm && command -v qemu-riscv64
         printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
             "$uri" >"$backports"
     fi
-    apt-get update -qq -o DPkg::Lock::Timeout=600
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    step "updating the package lists" apt-get update -qq -o DPkg::Lock::Timeout=600
+    step "installing qemu-user from bookworm-backports" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o DPkg::Lock::Timeout=600 -t bookworm-backports qemu-user
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    step "installing the aarch64, armhf and riscv64 Linux cross compilers" \
+        env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
         -o DPkg::Lock::Timeout=600 gcc-aarch64-linux-gnu libc6-dev-arm64-cross \
         gcc-arm-linux-gnueabihf libc6-dev-armhf-cross gcc-riscv64-linux-gnu \
         libc6-dev-riscv64-cross

@@ -4,18 +4,20 @@
 # toolchain and QEMU (the C firmware runs on mps2-an386). Idempotent; tolerant of
 # tools/setup.d/20-firmware.sh having installed QEMU already.
 set -euo pipefail
+source "$(dirname "$0")/../setup-step.sh"
+setup_part c-api
 cd "$(dirname "$0")/../.."
 
 # ---- Rust targets the C staticlib is built for
 installed=$(rustup target list --installed)
 for t in thumbv7em-none-eabihf riscv32imac-unknown-none-elf; do
-    grep -qx "$t" <<<"$installed" || rustup target add "$t"
+    grep -qx "$t" <<<"$installed" || step "adding the Rust target $t" rustup target add "$t"
 done
 
 # ---- cbindgen, pinned, under target/tools (not on PATH; the test script calls it there)
 CBINDGEN_VERSION=0.29.2
 if ! target/tools/bin/cbindgen --version 2>/dev/null | grep -qx "cbindgen $CBINDGEN_VERSION"; then
-    cargo install cbindgen --version "=$CBINDGEN_VERSION" --locked --root target/tools
+    step "building cbindgen $CBINDGEN_VERSION (cargo install)" cargo install cbindgen --version "=$CBINDGEN_VERSION" --locked --root target/tools
 fi
 
 # ---- apt packages: gcc (host C, ASan/UBSan), the arm-none-eabi toolchain, QEMU
@@ -26,8 +28,8 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v arm-none-eabi-gcc >/dev/null || need+=(gcc-arm-none-eabi binutils-arm-none-eabi)
 [ -e /usr/lib/arm-none-eabi/newlib/libc.a ] || need+=(libnewlib-arm-none-eabi)
 if [ ${#need[@]} -gt 0 ]; then
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${need[@]}"
+    step "updating the package lists" $sudo apt-get update
+    step "installing ${need[*]}" $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
 fi
 
 # QEMU: plain `apt-get install qemu-system-arm` fails on these machines (the image's
@@ -40,9 +42,9 @@ if ! command -v qemu-system-arm >/dev/null; then
         printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
             "$uri" | $sudo tee "$list" >/dev/null
     fi
-    $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends \
+    step "updating the package lists" $sudo apt-get update
+    step "installing QEMU from bookworm-backports" $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         -t bookworm-backports qemu-system-arm qemu-system-misc qemu-user
 fi
-qemu-system-arm --version | head -n 1
-arm-none-eabi-gcc --version | head -n 1
+qemu-system-arm --version >/dev/null
+arm-none-eabi-gcc --version >/dev/null
