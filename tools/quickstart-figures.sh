@@ -10,7 +10,9 @@
 #   quickstart-figures.sh first
 #       runs the README's first command (read from its quickstart block), timed, and checks
 #       its time against the README's "first time" figure when nothing was built yet
-#       (target/firmware absent), else against the "after that" figure.
+#       (target/firmware absent), else against the "after that" figure, and its output
+#       (exact instruction counts and sizes) against the README's copy between
+#       `<!-- quickstart-figures:output -->` markers, line for line.
 #   quickstart-figures.sh show
 #       prints the figures the README holds.
 #   quickstart-figures.sh self-test
@@ -103,9 +105,29 @@ first() {
     [ -n "$command" ] || { echo "quickstart-figures: $doc's quickstart has no tools/dates/on-qemu.sh line" >&2; return 1; }
     [ -e target/firmware ] && fresh=0
     echo "quickstart-figures: running the README's first command: $command"
+    output=$(mktemp)
     start=$SECONDS
-    bash -c "$command"
+    bash -c "$command" | tee "$output"
     seconds=$((SECONDS - start))
+    # What it prints, setup lines aside, is exact (instruction counts, sizes): the README's
+    # copy must be the same, line for line.
+    local printed documented
+    printed=$(grep -v '^setup \[' "$output")
+    rm -f "$output"
+    documented=$(awk '$0 == "<!-- quickstart-figures:output -->" { inside = 1; next }
+                      $0 == "<!-- /quickstart-figures:output -->" { inside = 0 }
+                      inside && !/^```/' "$doc")
+    if [ "$printed" = "$documented" ]; then
+        echo "quickstart-figures: first command's output: the same as $doc's: ok"
+    elif [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
+        printf '%s\n' "<!-- quickstart-figures:output -->" '```text' "$printed" '```' \
+            "<!-- /quickstart-figures:output -->" | bash tools/firmware-doc.sh write "$doc"
+        echo "quickstart-figures: wrote the first command's output into $doc"
+    else
+        diff <(echo "$documented") <(echo "$printed") || true
+        echo "quickstart-figures: first command's output differs from $doc's (< README, > now): FAILED (PICOFORMER_WRITE_FIGURES=1 writes it)"
+        failed=1
+    fi
     if [ "$fresh" = 1 ]; then
         within "$seconds" "$FIRST" && status=0 || status=1
         verdict "first command, the first time" "$(text_of "$seconds")" "$(text_of "$FIRST")" "$status"
