@@ -26,7 +26,10 @@ fn main() -> Result<(), picoformer::Error> {
         let mut out = [0u32; 12];
         let greedy = model.greedy(&src[..n], MAX_TOKENS, &mut out, &mut *scratch)?;
         let date = IsoDate::from_tokens(&out[..greedy.len]);
-        println!("{date}  <-  {phrase:?}  (log-probability {:.4})", greedy.score);
+        println!(
+            "{date}  <-  {phrase:?}  (log-probability {:.4})",
+            greedy.score
+        );
     }
     Ok(())
 }

@@ -18,7 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = Model::from_blob(&aligned[..bytes.len()])?;
 
     let dims = &model.config().dims;
-    println!("{path}: {} bytes, {:?} weights", model.blob_bytes(), model.dtype());
+    println!(
+        "{path}: {} bytes, {:?} weights",
+        model.blob_bytes(),
+        model.dtype()
+    );
     println!(
         "  D {}, {} heads, F {}, {} + {} layers, vocab {} / {}, {} source / {} target positions",
         dims.d_model,

@@ -143,6 +143,26 @@ pub enum Search {
 /// longest phrase accepted, at most the model's `max_src_len`), the answer from greedy
 /// decoding or beam search, using `scratch` (`model.greedy_scratch_bytes()` or
 /// `model.beam_scratch_bytes(beam)`).
+///
+/// # Example
+///
+/// ```
+/// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+/// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+/// # fn main() -> Result<(), picoformer::Error> {
+/// use picoformer::{dates, Model, Scratch};
+/// // The bundled date model (phrase characters in, ISO date characters out).
+/// let model = Model::from_blob(&BLOB.0)?;
+/// let mut src = [0u32; 48];
+/// let n = dates::encode_source("11/28/26", &mut src)?;
+/// let src = &src[..n];
+/// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.beam_scratch_bytes(4)
+/// let mut buffer = [0u32; 48];
+/// let date = dates::normalise(&model, "sat 28th of november, 2026", dates::Search::Beam(4), &mut buffer, scratch.as_bytes_mut())?;
+/// assert_eq!(date.as_str(), "2026-11-28");
+/// let _ = src;
+/// # Ok(()) }
+/// ```
 pub fn normalise(
     model: &Model,
     text: &str,

@@ -304,6 +304,25 @@ impl Plan {
 /// [`greedy_scratch_bytes_for`].
 ///
 /// `None` when the size overflows `usize`.
+///
+/// # Example
+///
+/// ```
+/// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+/// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+/// # fn main() -> Result<(), picoformer::Error> {
+/// use picoformer::{dates, Model, Scratch};
+/// // The bundled date model (phrase characters in, ISO date characters out).
+/// let model = Model::from_blob(&BLOB.0)?;
+/// let mut src = [0u32; 48];
+/// let n = dates::encode_source("11/28/26", &mut src)?;
+/// let src = &src[..n];
+/// // Sized at compile time for a model's dimensions: here the date model's.
+/// let dims = model.config().dims;
+/// assert_eq!(picoformer::greedy_scratch_bytes(&dims), Some(65_728));
+/// let _ = src;
+/// # Ok(()) }
+/// ```
 pub const fn greedy_scratch_bytes(dims: &Dims) -> Option<usize> {
     greedy_scratch_bytes_for(dims, WeightType::F32)
 }
@@ -341,6 +360,25 @@ pub const fn encode_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Optio
 /// Exact scratch bytes for [`Model::beam_search`](crate::Model::beam_search) with beam
 /// size `beam` (f32 or f16 blob). `None` when `beam` is 0 or above [`MAX_BEAM`], or the
 /// size overflows `usize`.
+///
+/// # Example
+///
+/// ```
+/// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+/// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+/// # fn main() -> Result<(), picoformer::Error> {
+/// use picoformer::{dates, Model, Scratch};
+/// // The bundled date model (phrase characters in, ISO date characters out).
+/// let model = Model::from_blob(&BLOB.0)?;
+/// let mut src = [0u32; 48];
+/// let n = dates::encode_source("11/28/26", &mut src)?;
+/// let src = &src[..n];
+/// let dims = model.config().dims;
+/// assert_eq!(picoformer::beam_scratch_bytes(&dims, 4), Some(86_320));
+/// assert_eq!(picoformer::beam_scratch_bytes(&dims, 0), None); // no such search
+/// let _ = src;
+/// # Ok(()) }
+/// ```
 pub const fn beam_scratch_bytes(dims: &Dims, beam: usize) -> Option<usize> {
     beam_scratch_bytes_for(dims, WeightType::F32, beam)
 }

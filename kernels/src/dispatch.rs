@@ -498,6 +498,15 @@ fn record(dtype: Dtype, kernel: Kernel) {
 /// - `w`: `[n, k]` weights (PyTorch's `[out, in]`)
 /// - `bias`: `[n]` or `None` (zero)
 /// - `y`: `[rows, n]` output, overwritten
+///
+/// ```
+/// // Two input rows of k = 3 through a layer of two outputs.
+/// let x = [1.0, 2.0, 3.0, /* row 2 */ 0.5, 0.0, -1.0];
+/// let w = [1.0, 0.0, 1.0, /* output 2 */ 0.0, 1.0, 0.0];
+/// let mut y = [0.0; 4];
+/// picoformer_kernels::linear(&x, &w, Some(&[10.0, 20.0]), 3, &mut y);
+/// assert_eq!(y, [14.0, 22.0, 9.5, 20.0]);
+/// ```
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = true,
               |kern, _id| crate::frame::f32::linear(kern, x, w, bias, k, y),
@@ -506,6 +515,16 @@ pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32
 
 /// Accumulating linear layer over a column block of the weights:
 /// `y[r][o] += dot(x[r], w[o * w_stride..][..k])` (see [`generic::f32::linear_acc`]).
+///
+/// ```
+/// // A [2, 4] matrix taken as two column blocks of 2: the sums add up to the whole product.
+/// let x = [1.0, 2.0, 3.0, 4.0];
+/// let w = [1.0, 1.0, 1.0, 1.0, /* row 2 */ 0.0, 1.0, 0.0, 1.0];
+/// let mut y = [0.0; 2];
+/// picoformer_kernels::linear_acc(&x[..2], &w[..], 4, 2, &mut y);
+/// picoformer_kernels::linear_acc(&x[2..], &w[2..], 4, 2, &mut y);
+/// assert_eq!(y, [10.0, 6.0]);
+/// ```
 pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = true,
               |kern, _id| crate::frame::f32::linear_acc(kern, x, w, w_stride, k, y),
@@ -513,6 +532,12 @@ pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]
 }
 
 /// Dot product of `a` and `b` over their common length.
+///
+/// ```
+/// let x = [1.0, 2.0, 3.0, 4.0];
+/// let w = [0.5, 0.25, 0.125, 1.0];
+/// assert_eq!(picoformer_kernels::dot(&x, &w), 5.375);
+/// ```
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::dot(kern, a, b),
@@ -520,6 +545,12 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `y += alpha * x`, element-wise over the common length.
+///
+/// ```
+/// let mut y = [1.0, 1.0, 1.0];
+/// picoformer_kernels::axpy(2.0, &[1.0, 2.0, 3.0], &mut y);
+/// assert_eq!(y, [3.0, 5.0, 7.0]);
+/// ```
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::axpy(kern, alpha, x, y),

@@ -16,6 +16,24 @@ use crate::search::{self, BeamParams, Greedy, Hypotheses, SamplingParams};
 impl<'a> Model<'a> {
     /// Exact scratch bytes of [`greedy`](Self::greedy) (enough for [`encode`](Self::encode)
     /// too).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// assert_eq!(model.greedy_scratch_bytes()?, 65_728);
+    /// assert_eq!(model.beam_scratch_bytes(4)?, 86_320);
+    /// let _ = src;
+    /// # Ok(()) }
+    /// ```
     pub fn greedy_scratch_bytes(&self) -> Result<usize> {
         crate::scratch::greedy_scratch_bytes_for(&self.config().dims, self.dtype())
             .ok_or(Error::SizeOverflow)
@@ -63,6 +81,26 @@ impl<'a> Model<'a> {
 
     /// Runs the encoder on source tokens: `out` `[src.len(), D]` receives the top encoder
     /// output (after the final norm, when configured).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// let d = model.config().dims.d_model;
+    /// let mut out = vec![0f32; src.len() * d];
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.encode_scratch_bytes()
+    /// model.encode(src, &mut out, scratch.as_bytes_mut())?;
+    /// assert!(out.iter().all(|x| x.is_finite()));
+    /// # Ok(()) }
+    /// ```
     pub fn encode(&self, src: &[u32], out: &mut [f32], scratch: &mut [u8]) -> Result<()> {
         self.encode_source(&Source::Tokens(src), out, scratch)
             .map(|_| ())
@@ -82,6 +120,31 @@ impl<'a> Model<'a> {
 
     /// Teacher-forced decoder logits: row `i` of `logits` `[tgt.len(), V]` is the
     /// distribution after reading `tgt[..=i]` (give `tgt` starting with bos).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// // Teacher forcing: bos, then the first characters of the answer "2026-11-28".
+    /// let tgt = [model.config().bos_id, dates::target_id('2').unwrap(), dates::target_id('0').unwrap()];
+    /// let vocab = model.config().dims.tgt_vocab;
+    /// let mut logits = vec![0f32; tgt.len() * vocab];
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.forward_scratch_bytes()
+    /// model.forward(src, &tgt, &mut logits, scratch.as_bytes_mut())?;
+    /// // After "2", the model's most likely next character is "0".
+    /// let row = &logits[vocab..2 * vocab];
+    /// let best = (0..vocab).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+    /// assert_eq!(dates::target_char(best as u32), Some('0'));
+    /// # Ok(()) }
+    /// ```
     pub fn forward(
         &self,
         src: &[u32],
@@ -129,6 +192,26 @@ impl<'a> Model<'a> {
     ///
     /// A step whose logits are all NaN emits eos, so a broken model ends rather than
     /// loops.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// let mut out = [0u32; 12];
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.greedy_scratch_bytes()
+    /// let greedy = model.greedy(src, dates::MAX_TOKENS, &mut out, scratch.as_bytes_mut())?;
+    /// let date = dates::IsoDate::from_tokens(&out[..greedy.len]);
+    /// assert_eq!(date.as_str(), "2026-11-28");
+    /// # Ok(()) }
+    /// ```
     pub fn greedy(
         &self,
         src: &[u32],
@@ -144,6 +227,29 @@ impl<'a> Model<'a> {
     /// `[bos]` (e.g. Whisper's `<|startoftranscript|><|en|><|transcribe|><|notimestamps|>`).
     /// The prefix is fed at positions `0..p`; `out` receives the generated tokens only, and
     /// `prefix.len() + max_len - 1 <= max_tgt_len`. Otherwise as [`greedy`](Self::greedy).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// use picoformer::Source;
+    /// // The decoder starts from a forced prefix: bos and the century "20".
+    /// let prefix = [model.config().bos_id, dates::target_id('2').unwrap(), dates::target_id('0').unwrap()];
+    /// let mut out = [0u32; 12];
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new();
+    /// let greedy = model.greedy_with(&Source::Tokens(src), &prefix, 9, &mut out, scratch.as_bytes_mut())?;
+    /// // out holds the generated tokens only: "26-11-28" and eos.
+    /// assert_eq!(dates::IsoDate::from_tokens(&out[..greedy.len]).as_str(), "26-11-28");
+    /// # Ok(()) }
+    /// ```
     pub fn greedy_with(
         &self,
         source: &Source,
@@ -161,6 +267,30 @@ impl<'a> Model<'a> {
     /// `Source::Tokens(&[])` and `prefix` the prompt. The score is the sum of the chosen
     /// tokens' log-probabilities under the tempered distribution. Scratch:
     /// [`sample_scratch_bytes`](Self::sample_scratch_bytes).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// use picoformer::{SamplingParams, Source};
+    /// let params = SamplingParams { temperature: 0.8, top_p: 0.9, seed: 42 };
+    /// let bos = [model.config().bos_id];
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.sample_scratch_bytes()
+    /// let mut first = [0u32; 12];
+    /// let a = model.sample_with(&Source::Tokens(src), &bos, 11, &params, &mut first, scratch.as_bytes_mut())?;
+    /// let mut again = [0u32; 12];
+    /// let b = model.sample_with(&Source::Tokens(src), &bos, 11, &params, &mut again, scratch.as_bytes_mut())?;
+    /// assert_eq!(first[..a.len], again[..b.len]); // the same seed draws the same tokens
+    /// # Ok(()) }
+    /// ```
     pub fn sample_with(
         &self,
         source: &Source,
@@ -178,6 +308,28 @@ impl<'a> Model<'a> {
     /// [`beam_scratch_bytes`](Self::beam_scratch_bytes)`(params.beam)`.
     ///
     /// The decoder caches of the hypotheses are reordered in place inside `scratch`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// use picoformer::BeamParams;
+    /// let params = BeamParams { beam: 4, top: 2, alpha: 0.6, max_len: dates::MAX_TOKENS };
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.beam_scratch_bytes(4)
+    /// let best = model.beam_search(src, &params, scratch.as_bytes_mut())?;
+    /// let first = best.get(0).unwrap();
+    /// assert_eq!(dates::IsoDate::from_tokens(first.tokens).as_str(), "2026-11-28");
+    /// assert!(best.iter().all(|h| h.score <= first.score)); // best first
+    /// # Ok(()) }
+    /// ```
     pub fn beam_search<'s>(
         &self,
         src: &[u32],
@@ -192,6 +344,28 @@ impl<'a> Model<'a> {
     /// `[bos]`: the live set starts as `{(prefix, 0)}`; hypotheses hold (and the length
     /// penalty counts) the generated tokens only, and
     /// `prefix.len() + params.max_len - 1 <= max_tgt_len`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// use picoformer::{BeamParams, Source};
+    /// let prefix = [model.config().bos_id, dates::target_id('2').unwrap()];
+    /// let params = BeamParams { beam: 4, top: 1, alpha: 0.0, max_len: 10 };
+    /// let mut scratch = Scratch::<{ 96 * 1024 }>::new();
+    /// let best = model.beam_search_with(&Source::Tokens(src), &prefix, &params, scratch.as_bytes_mut())?;
+    /// // Hypotheses hold the generated tokens only, after the prefix.
+    /// assert_eq!(dates::IsoDate::from_tokens(best.get(0).unwrap().tokens).as_str(), "026-11-28");
+    /// # Ok(()) }
+    /// ```
     pub fn beam_search_with<'s>(
         &self,
         source: &Source,

@@ -38,6 +38,24 @@ impl core::fmt::Debug for Model<'_> {
 
 impl<'a> Model<'a> {
     /// Validates `blob` and wraps it. The blob must start on a 16-byte boundary.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// use picoformer::{dates, Model, Scratch};
+    /// // The bundled date model (phrase characters in, ISO date characters out).
+    /// let model = Model::from_blob(&BLOB.0)?;
+    /// let mut src = [0u32; 48];
+    /// let n = dates::encode_source("11/28/26", &mut src)?;
+    /// let src = &src[..n];
+    /// let config = model.config();
+    /// assert_eq!((config.dims.d_model, config.dims.n_heads), (32, 4));
+    /// let _ = src;
+    /// # Ok(()) }
+    /// ```
     pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
         let (config, dtype, table) = blob::validate(blob)?;
         // validate() proved the length is a multiple of 16 and the start is aligned.

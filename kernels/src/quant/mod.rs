@@ -178,6 +178,22 @@ pub fn quantize_weight_row(w: &[f32], q: &mut [i8]) -> f32 {
 /// - `bias`: `[n]` or `None`
 /// - `y`: `[rows, n]`, overwritten
 /// - `act`: the int8 activation buffer (int8 weights only; see [`activation_values`])
+///
+/// ```
+/// use picoformer_kernels::quant::{self, activation_scales, activation_values, Activations, I8Matrix, Matrix};
+/// // One row of k = 4 through two int8 weight rows (value * row scale).
+/// let x = [1.0, -2.0, 0.5, 4.0];
+/// let values = [127i8, 0, 0, 0, /* row 2 */ 0, 64, 0, -64];
+/// let w = Matrix::I8(I8Matrix { values: &values, scales: &[0.01, 0.02] });
+/// // The activation row is quantized into the caller's buffer.
+/// let mut act_values = vec![0i8; activation_values(1, 4).unwrap()];
+/// let mut act_scales = vec![0f32; activation_scales(1)];
+/// let mut act = Activations { values: &mut act_values, scales: &mut act_scales };
+/// let mut y = [0.0; 2];
+/// quant::linear(&x, &w, None, 4, &mut y, &mut act);
+/// // f32 weights of the same values: 1.27 and 1.28 * (-2 - 4) = -7.68
+/// assert!((y[0] - 1.27).abs() < 0.02 && (y[1] + 7.68).abs() < 0.05);
+/// ```
 pub fn linear(
     x: &[f32],
     w: &Matrix,
