@@ -67,10 +67,82 @@ enum Command {
 }
 
 fn main() {
-    if let Err(e) = run(Cli::parse().command) {
+    if let Err(e) = run(parse_cli().command) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }
+}
+
+/// Parses the command line. `--help` and `--version` print as clap prints them; an
+/// argument error is one line on stderr (`error: ...`, clap's tip, where to read more)
+/// with clap's exit status 2, like every other error of the tool a single line a script
+/// can log. A bare `picoformer` (no subcommand) still shows the help.
+fn parse_cli() -> Cli {
+    let error = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(error) => error,
+    };
+    if !error.use_stderr()
+        || error.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    {
+        error.exit();
+    }
+    // The subcommand whose help to point at: the first argument, when it names one.
+    let subcommand = std::env::args().nth(1).filter(|name| {
+        <Cli as clap::CommandFactory>::command()
+            .find_subcommand(name)
+            .is_some()
+    });
+    eprintln!(
+        "{}",
+        one_line_error(&error.render().to_string(), subcommand.as_deref())
+    );
+    std::process::exit(error.exit_code());
+}
+
+/// clap's rendered error (the message, possibly with indented lines of arguments or
+/// possible values, then tips, usage and a "For more information" line) as one line: the
+/// message with its indented lines joined, the tips in parentheses, and where to read
+/// more (`picoformer SUBCOMMAND --help`).
+fn one_line_error(rendered: &str, subcommand: Option<&str>) -> String {
+    let mut message = String::new();
+    let mut tips = Vec::new();
+    let mut in_message = true;
+    for line in rendered.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            in_message = message.is_empty();
+        } else if let Some(tip) = trimmed.strip_prefix("tip: ") {
+            tips.push(tip.to_string());
+        } else if trimmed.starts_with("Usage: ") || trimmed.starts_with("For more information") {
+            in_message = false;
+        } else if in_message {
+            if message.is_empty() {
+                message.push_str(trimmed);
+            } else {
+                // "...not provided:" / "[possible values: ...]" read on; a list of
+                // missing arguments is separated by commas.
+                let separator = if message.ends_with(':') || trimmed.starts_with('[') {
+                    " "
+                } else {
+                    ", "
+                };
+                message.push_str(separator);
+                message.push_str(trimmed);
+            }
+        }
+    }
+    if !message.starts_with("error:") {
+        message.insert_str(0, "error: ");
+    }
+    for tip in tips {
+        message.push_str(&format!(" ({tip})"));
+    }
+    match subcommand {
+        Some(name) => message.push_str(&format!("; see 'picoformer {name} --help'")),
+        None => message.push_str("; see 'picoformer --help'"),
+    }
+    message
 }
 
 /// Writes one line of output for [`outln!`]; see there.
