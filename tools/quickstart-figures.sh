@@ -21,9 +21,10 @@
 # A check that fails says what was measured; PICOFORMER_WRITE_FIGURES=1 writes the
 # measurement into the README instead (times only from the run they describe: a fresh
 # clone for the suite and for the first command's first time).
-# Times of a whole run on a shared machine vary with its load: a time passes when it lies
-# within 50 % of the README's (plus 5 s for the few-second figures); a test count must
-# be exact.
+# A test count must be exact. Times of a whole run vary with the machine and its load, and
+# a timed check would fail CI on a slow machine, not on a stale figure: a time more than
+# 50 % (plus 5 s) away from the README's is reported ("differs"), never failed; rewrite it
+# from a fresh clone's run with PICOFORMER_WRITE_FIGURES=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=${PICOFORMER_FIGURES_DOC:-README.md}
@@ -70,6 +71,16 @@ within() { # measured, documented -> status: within 50 % (+ 5 s)
 }
 
 failed=0
+retime=0
+time_verdict() { # what, measured, documented, within-status: reported, never failed
+    if [ "$4" -eq 0 ]; then
+        echo "quickstart-figures: $1: measured $2, $doc says $3: ok"
+    else
+        echo "quickstart-figures: $1: measured $2, $doc says $3: differs by more than 50 % (a note, not a failure; PICOFORMER_WRITE_FIGURES=1 writes the measurement)"
+        retime=1
+    fi
+}
+
 verdict() { # what, measured, documented, ok-status
     if [ "$4" -eq 0 ]; then
         echo "quickstart-figures: $1: measured $2, $doc says $3: ok"
@@ -86,11 +97,11 @@ suite() { # seconds, passed, fresh
     verdict "tests passed" "$passed" "$TESTS" "$status"
     if [ "$fresh" = 1 ]; then
         within "$seconds" "$SUITE" && status=0 || status=1
-        verdict "whole suite on a fresh clone" "$(text_of "$seconds")" "$(text_of "$SUITE")" "$status"
+        time_verdict "whole suite on a fresh clone" "$(text_of "$seconds")" "$(text_of "$SUITE")" "$status"
     else
         echo "quickstart-figures: whole suite: $(text_of "$seconds") with a build directory already there (not a fresh clone: not compared)"
     fi
-    if [ "$failed" -ne 0 ] && [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
+    if [ "$((failed + retime))" -ne 0 ] && [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
         TESTS=$passed
         if [ "$fresh" = 1 ]; then SUITE=$seconds && SUITE_DATE=$(date -u +%F); fi
         write_figures && echo "quickstart-figures: wrote the measurement into $doc" && failed=0
@@ -130,14 +141,14 @@ first() {
     fi
     if [ "$fresh" = 1 ]; then
         within "$seconds" "$FIRST" && status=0 || status=1
-        verdict "first command, the first time" "$(text_of "$seconds")" "$(text_of "$FIRST")" "$status"
-        if [ "$failed" -ne 0 ] && [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
+        time_verdict "first command, the first time" "$(text_of "$seconds")" "$(text_of "$FIRST")" "$status"
+        if [ "$retime" -ne 0 ] && [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
             FIRST=$seconds && FIRST_DATE=$(date -u +%F) && write_figures && failed=0
         fi
     else
         within "$seconds" "$AGAIN" && status=0 || status=1
-        verdict "first command, once built" "$(text_of "$seconds")" "$(text_of "$AGAIN")" "$status"
-        if [ "$failed" -ne 0 ] && [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
+        time_verdict "first command, once built" "$(text_of "$seconds")" "$(text_of "$AGAIN")" "$status"
+        if [ "$retime" -ne 0 ] && [ "${PICOFORMER_WRITE_FIGURES:-0}" = 1 ]; then
             AGAIN=$seconds && write_figures && failed=0
         fi
     fi
@@ -173,8 +184,8 @@ self_test() {
     result suite_passes_within_tolerance $?
     (doc=$work/doc.md && suite 1199 1046 0) >/dev/null && status=1 || status=0
     result suite_fails_on_another_test_count $status
-    (doc=$work/doc.md && suite 3000 1047 1) >/dev/null && status=1 || status=0
-    result suite_fails_on_a_fresh_time_far_off $status
+    (doc=$work/doc.md && suite 3000 1047 1) | grep -q 'differs by more than 50 %'
+    result suite_reports_a_fresh_time_far_off_without_failing $?
     (doc=$work/doc.md && suite 3000 1047 0) >/dev/null
     result suite_ignores_the_time_of_a_built_tree $?
     cp "$work/doc.md" "$work/written.md"
