@@ -8,6 +8,7 @@ mod common;
 
 use common::{golden_root, max_abs_diff, TOLERANCE};
 use picoformer::{Error, Model, Positional, SamplingParams, Source};
+use picoformer_cli::hf_llama::convert_hf_llama;
 use picoformer_cli::llama2c::{convert_llama2c, rotate_half_rows, Llama2cOptions};
 use picoformer_cli::llama2c_tokenizer::Tokenizer;
 use picoformer_cli::AlignedBytes;
@@ -79,6 +80,72 @@ impl LlamaCase {
         let blob = convert_llama2c(&self.checkpoint(), &self.options(rotate_half)).unwrap();
         AlignedBytes::copy_from(&blob)
     }
+
+    /// The blob of the Hugging Face checkpoint in `hf` (or `hf_bfloat16`, …).
+    fn hf_blob(&self, hf: &str) -> AlignedBytes {
+        let dir = self.dir.join(hf);
+        let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+        let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let (blob, report) = convert_hf_llama(&config, &weights).unwrap();
+        assert!(
+            report.unused.is_empty(),
+            "{}: {:?}",
+            self.name,
+            report.unused
+        );
+        AlignedBytes::copy_from(&blob)
+    }
+
+    /// The half-precision checkpoints beside the case: (directory name, expectations).
+    fn hf_half_cases(&self) -> Vec<(String, HalfExpected)> {
+        let mut out: Vec<(String, HalfExpected)> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("hf_"))
+            .map(|name| {
+                let text =
+                    std::fs::read_to_string(self.dir.join(&name).join("expected.json")).unwrap();
+                (name, serde_json::from_str(&text).unwrap())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+/// `hf_<dtype>/expected.json`: the reference's logits and greedy tokens of the weights
+/// rounded to that dtype.
+#[derive(Deserialize)]
+struct HalfExpected {
+    dtype: String,
+    prompt: Vec<u32>,
+    prompt_logits: Vec<Vec<f32>>,
+    steps: usize,
+    greedy_tokens: Vec<u32>,
+}
+
+/// The prompt's logits `[len, vocab]` and the greedy continuation of a blob.
+fn logits_and_greedy(blob: &AlignedBytes, prompt: &[u32], steps: usize) -> (Vec<f32>, Vec<u32>) {
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let vocab = model.config().dims.tgt_vocab;
+    let mut logits = vec![0f32; prompt.len() * vocab];
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+    model
+        .forward(&[], prompt, &mut logits, scratch.as_mut_slice())
+        .unwrap();
+    let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
+    let mut out = vec![0u32; steps];
+    let greedy = model
+        .greedy_with(
+            &Source::Tokens(&[]),
+            prompt,
+            steps,
+            &mut out,
+            scratch.as_mut_slice(),
+        )
+        .unwrap();
+    out.truncate(greedy.len);
+    (logits, out)
 }
 
 fn llama_cases() -> Vec<LlamaCase> {
@@ -191,6 +258,69 @@ fn logits_and_greedy_tokens_match_the_reference() {
             );
         }
     }
+}
+
+/// The Hugging Face checkpoint of every case (`hf/`: safetensors and config.json, q/k
+/// rows in rotate-half order) converts to the model of the llama2.c checkpoint: the
+/// config's theta, eps, ids, heads and classifier sharing, logits within 1e-4 of the
+/// llama2.c path's and of the reference's, the reference's greedy tokens.
+#[test]
+fn hf_checkpoints_give_the_llama2c_paths_logits_and_tokens() {
+    for case in llama_cases() {
+        let e = &case.expected;
+        let hf = case.hf_blob("hf");
+        let llama2c = case.blob(false);
+        let hf_model = Model::from_blob(hf.as_slice()).unwrap();
+        let llama2c_model = Model::from_blob(llama2c.as_slice()).unwrap();
+        let mut want = *llama2c_model.config();
+        want.positional = Positional::RopeHalf;
+        assert_eq!(*hf_model.config(), want, "{}: config", case.name);
+        let (hf_logits, hf_tokens) = logits_and_greedy(&hf, &e.prompt, e.steps);
+        let (llama2c_logits, llama2c_tokens) = logits_and_greedy(&llama2c, &e.prompt, e.steps);
+        let diff = max_abs_diff(&hf_logits, &llama2c_logits);
+        assert!(
+            diff <= TOLERANCE,
+            "{}: hf vs llama2c logits differ by {diff}",
+            case.name
+        );
+        let reference: Vec<f32> = e.prompt_logits.concat();
+        let diff = max_abs_diff(&hf_logits, &reference);
+        assert!(
+            diff <= TOLERANCE,
+            "{}: hf vs reference logits differ by {diff}",
+            case.name
+        );
+        assert_eq!(hf_tokens, e.greedy_tokens, "{}: greedy tokens", case.name);
+        assert_eq!(hf_tokens, llama2c_tokens, "{}", case.name);
+    }
+}
+
+/// BF16 and F16 checkpoints (`hf_bfloat16/`, `hf_float16/`) convert exactly: the
+/// reference's logits (within 1e-4) and greedy tokens of the rounded weights; there is
+/// one of each.
+#[test]
+fn half_precision_hf_checkpoints_match_their_reference() {
+    let mut dtypes = Vec::new();
+    for case in llama_cases() {
+        for (dir, e) in case.hf_half_cases() {
+            let blob = case.hf_blob(&dir);
+            let (logits, tokens) = logits_and_greedy(&blob, &e.prompt, e.steps);
+            let diff = max_abs_diff(&logits, &e.prompt_logits.concat());
+            assert!(
+                diff <= TOLERANCE,
+                "{} {dir}: logits differ by {diff}",
+                case.name
+            );
+            assert_eq!(
+                tokens, e.greedy_tokens,
+                "{} {dir}: greedy tokens",
+                case.name
+            );
+            dtypes.push(e.dtype);
+        }
+    }
+    dtypes.sort();
+    assert_eq!(dtypes, ["bfloat16", "float16"]);
 }
 
 /// Sampling with llama2.c's sampler gives the reference's tokens for its seed (plain
@@ -545,6 +675,87 @@ fn cli_converts_and_generates_the_reference_tokens() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("seed must not be 0"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Converts `case`'s Hugging Face checkpoint in `hf` with the command line and returns
+/// the generated tokens of `generate --json` for `prompt`.
+fn cli_hf_greedy(
+    case: &LlamaCase,
+    hf: &str,
+    dtype: &str,
+    prompt: &[u32],
+    steps: usize,
+) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("picoformer-hf-llama-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pfm = dir.join(format!("{}-{hf}-{dtype}.pfm", case.name));
+    let source = case.dir.join(hf);
+    let out = picoformer(&[
+        "convert",
+        "--from",
+        "hf-llama",
+        source.join("model.safetensors").to_str().unwrap(),
+        "--config",
+        source.join("config.json").to_str().unwrap(),
+        "--dtype",
+        dtype,
+        "-o",
+        pfm.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prompt: Vec<String> = prompt.iter().map(u32::to_string).collect();
+    let out = picoformer(&[
+        "generate",
+        pfm.to_str().unwrap(),
+        "--prompt-tokens",
+        &prompt.join(","),
+        "--steps",
+        &steps.to_string(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&pfm).ok();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["tokens"].clone()
+}
+
+/// `picoformer convert --from hf-llama` then `generate`: the reference's greedy tokens for
+/// every case; the F16 checkpoint also stored as f16 (no rounding: the same tokens), the
+/// BF16 one as f32.
+#[test]
+fn cli_converts_hf_checkpoints() {
+    for case in llama_cases() {
+        let e = &case.expected;
+        assert_eq!(
+            cli_hf_greedy(&case, "hf", "f32", &e.prompt, e.steps),
+            serde_json::json!(e.greedy_tokens),
+            "{}",
+            case.name
+        );
+        for (dir, half) in case.hf_half_cases() {
+            let dtypes: &[&str] = if half.dtype == "float16" {
+                &["f32", "f16"]
+            } else {
+                &["f32"]
+            };
+            for dtype in dtypes {
+                assert_eq!(
+                    cli_hf_greedy(&case, &dir, dtype, &half.prompt, half.steps),
+                    serde_json::json!(half.greedy_tokens),
+                    "{} {dir} as {dtype}",
+                    case.name
+                );
+            }
+        }
+    }
 }
 
 fn convert_err(bytes: &[u8], options: &Llama2cOptions) -> String {
