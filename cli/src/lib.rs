@@ -18,6 +18,7 @@ pub mod llama2c_tokenizer;
 pub mod npy;
 #[cfg(feature = "pretrained")]
 pub mod pretrained;
+pub mod text_stream;
 #[cfg(feature = "pretrained")]
 pub mod wav;
 

@@ -523,6 +523,89 @@ fn tokenizer_encodes_and_decodes_as_the_reference() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `generate` prints each token as it is drawn: the streamed text (with a tokenizer)
+/// adds up to the reference's text of the whole continuation and to `--json`'s, the ids
+/// (without one) to the reference's tokens; through the library, `sample_streaming` hands
+/// over the tokens it writes, in order, greedy and sampled.
+#[test]
+fn generate_streams_what_it_finally_returns() {
+    let dir = std::env::temp_dir().join(format!("picoformer-llama-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for case in llama_cases() {
+        let e = &case.expected;
+        let t = &e.tokenizer;
+        let pfm = dir.join(format!("{}.pfm", case.name));
+        std::fs::write(&pfm, case.blob(false).as_slice()).unwrap();
+        let tokenizer = case.dir.join("tokenizer.bin");
+        let steps = e.steps.to_string();
+        let text_args = [
+            "generate",
+            pfm.to_str().unwrap(),
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+            "--prompt",
+            &t.text,
+            "--steps",
+            &steps,
+        ];
+        let streamed = picoformer(&text_args);
+        assert!(
+            streamed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&streamed.stderr)
+        );
+        let streamed = String::from_utf8(streamed.stdout).unwrap();
+        assert_eq!(streamed, format!("{}\n", t.greedy_text), "{}", case.name);
+        let json = picoformer(&[&text_args[..], &["--json"]].concat());
+        let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(json["text"].as_str(), Some(streamed.trim_end_matches('\n')));
+
+        let prompt: Vec<String> = e.prompt.iter().map(u32::to_string).collect();
+        let ids = picoformer(&[
+            "generate",
+            pfm.to_str().unwrap(),
+            "--prompt-tokens",
+            &prompt.join(","),
+            "--steps",
+            &steps,
+        ]);
+        let want: Vec<String> = e.greedy_tokens.iter().map(u32::to_string).collect();
+        assert_eq!(
+            String::from_utf8(ids.stdout).unwrap(),
+            want.join(" ") + "\n"
+        );
+
+        let blob = case.blob(false);
+        let model = Model::from_blob(blob.as_slice()).unwrap();
+        let mut scratch = picoformer_cli::scratch(model.sample_scratch_bytes().unwrap());
+        let runs = std::iter::once((0.0, 0.9, 1))
+            .chain(e.samples.iter().map(|s| (s.temperature, s.top_p, s.seed)));
+        for (temperature, top_p, seed) in runs {
+            let params = SamplingParams {
+                temperature,
+                top_p,
+                seed,
+            };
+            let mut out = vec![0u32; e.steps];
+            let mut seen = Vec::new();
+            let done = model
+                .sample_streaming(
+                    &Source::Tokens(&[]),
+                    &e.prompt,
+                    e.steps,
+                    &params,
+                    &mut out,
+                    scratch.as_mut_slice(),
+                    &mut |token| seen.push(token),
+                )
+                .unwrap();
+            assert_eq!(seen, &out[..done.len], "{} T={temperature}", case.name);
+            assert!(!seen.is_empty());
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// The scratch sizes are exact: one byte less is refused before anything runs.
 #[test]
 fn scratch_sizes_are_exact() {

@@ -170,7 +170,36 @@ impl<'a> Model<'a> {
         out: &mut [u32],
         scratch: &mut [u8],
     ) -> Result<Greedy> {
-        search::sample(self, source, prefix, max_len, params, out, scratch)
+        search::sample(
+            self,
+            source,
+            prefix,
+            max_len,
+            params,
+            out,
+            scratch,
+            &mut |_| {},
+        )
+    }
+
+    /// [`sample_with`](Self::sample_with), calling `on_token` with each token as soon as
+    /// it is chosen (and written to `out`), so that a caller can print a long generation
+    /// as it goes.
+    // The search's inputs, the output, the scratch and the callback.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_streaming(
+        &self,
+        source: &Source,
+        prefix: &[u32],
+        max_len: usize,
+        params: &SamplingParams,
+        out: &mut [u32],
+        scratch: &mut [u8],
+        on_token: &mut dyn FnMut(u32),
+    ) -> Result<Greedy> {
+        search::sample(
+            self, source, prefix, max_len, params, out, scratch, on_token,
+        )
     }
 
     /// Beam search (`docs/spec.md`, "Beam search"). The best `params.top` hypotheses, best
