@@ -606,6 +606,116 @@ fn generate_streams_what_it_finally_returns() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// Beam search on the grouped- and multi-query models (cached K/V heads shared by query
+/// heads, reordered between hypotheses): beam 1 gives the reference's greedy tokens, and
+/// every hypothesis of beam 4 (alpha 0) scores the sum of its tokens' log-probabilities
+/// under the teacher-forced logits of prompt + tokens; the llama2c and Hugging Face
+/// blobs (adjacent and rotate-half pairs) find the same hypotheses.
+#[test]
+fn beam_search_on_grouped_query_models() {
+    let mut checked = 0;
+    for case in llama_cases() {
+        let e = &case.expected;
+        if e.config.n_kv_heads == e.config.n_heads || e.steps > 32 {
+            continue; // multi-head, or the firmware case's 256 steps
+        }
+        checked += 1;
+        let mut found = Vec::new();
+        for blob in [case.blob(false), case.hf_blob("hf")] {
+            let model = Model::from_blob(blob.as_slice()).unwrap();
+            let vocab = e.config.vocab_size;
+            let beam = |b: usize, top: usize| -> Vec<(Vec<u32>, f32)> {
+                let params = picoformer::BeamParams {
+                    beam: b,
+                    top,
+                    alpha: 0.0,
+                    max_len: e.steps,
+                };
+                let mut scratch = picoformer_cli::scratch(model.beam_scratch_bytes(b).unwrap());
+                let hyps = model
+                    .beam_search_with(
+                        &Source::Tokens(&[]),
+                        &e.prompt,
+                        &params,
+                        scratch.as_mut_slice(),
+                    )
+                    .unwrap();
+                hyps.iter().map(|h| (h.tokens.to_vec(), h.score)).collect()
+            };
+            let one = beam(1, 1);
+            assert_eq!(one[0].0, e.greedy_tokens, "{}: beam 1", case.name);
+            let four = beam(4, 4);
+            assert_eq!(four.len(), 4, "{}", case.name);
+            for (tokens, score) in &four {
+                let tgt: Vec<u32> = e
+                    .prompt
+                    .iter()
+                    .chain(&tokens[..tokens.len() - 1])
+                    .copied()
+                    .collect();
+                let mut logits = vec![0f32; tgt.len() * vocab];
+                let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+                model
+                    .forward(&[], &tgt, &mut logits, scratch.as_mut_slice())
+                    .unwrap();
+                let mut want = 0f64;
+                for (j, &token) in tokens.iter().enumerate() {
+                    let row = &logits[(e.prompt.len() - 1 + j) * vocab..][..vocab];
+                    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+                    let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+                    want += row[token as usize] as f64 - max - sum.ln();
+                }
+                assert!(
+                    (f64::from(*score) - want).abs() <= 1e-4 * tokens.len() as f64,
+                    "{}: beam score {score} vs {want} from the logits",
+                    case.name
+                );
+            }
+            assert!(
+                four.windows(2).all(|w| w[0].1 >= w[1].1),
+                "{}: best first",
+                case.name
+            );
+            found.push(four.into_iter().map(|(t, _)| t).collect::<Vec<_>>());
+        }
+        assert_eq!(found[0], found[1], "{}: llama2c vs hf blob", case.name);
+    }
+    assert_eq!(checked, 2, "the GQA and MQA cases");
+}
+
+/// An attention probe on a llama model's decoder self-attention is refused with
+/// `WrongArchitecture` before anything is written (its grouped-query attention has no
+/// probed kernel yet) instead of returning an empty matrix.
+#[test]
+fn attention_probe_on_llama_is_refused() {
+    let case = &llama_cases()[0];
+    let blob = case.blob(false);
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let e = &case.expected;
+    let vocab = e.config.vocab_size;
+    let mut logits = vec![0f32; e.prompt.len() * vocab];
+    let mut weights = vec![7f32; e.prompt.len() * e.prompt.len()];
+    let mut probe =
+        picoformer::AttentionProbe::new(picoformer::AttentionKind::DecoderSelf, 0, 0, &mut weights);
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+    let result = model.forward_with_probe(
+        &[],
+        &e.prompt,
+        &mut logits,
+        scratch.as_mut_slice(),
+        Some(&mut probe),
+    );
+    assert!(
+        matches!(result, Err(Error::WrongArchitecture { .. })),
+        "{result:?}"
+    );
+    assert!(weights.iter().all(|&w| w == 7.0));
+    // Without a probe the same call works.
+    model
+        .forward_with_probe(&[], &e.prompt, &mut logits, scratch.as_mut_slice(), None)
+        .unwrap();
+}
+
 /// The scratch sizes are exact: one byte less is refused before anything runs.
 #[test]
 fn scratch_sizes_are_exact() {

@@ -109,7 +109,9 @@ impl<'a> Model<'a> {
     /// [`forward`](Self::forward) that also copies one attention head's probabilities
     /// into `probe` (a `[rows, columns]` matrix, [`AttentionKind::shape`]). Errors, before
     /// anything is computed or written: the probe's layer or head out of range
-    /// (`InvalidConfig`), its matrix too small (`OutputTooSmall`).
+    /// (`InvalidConfig`), its matrix too small (`OutputTooSmall`), a decoder self-attention
+    /// probe on a llama-family model, whose attention it cannot record yet
+    /// (`WrongArchitecture`).
     ///
     /// [`AttentionKind::shape`]: crate::AttentionKind::shape
     pub fn forward_with_probe(
