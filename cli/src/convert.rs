@@ -11,11 +11,12 @@
 //! through [`build_blob`].
 
 use crate::blob_writer::{self, QuantError};
+use crate::checkpoint;
 use anyhow::{bail, Context};
 use picoformer::blob::{self, Presence, Slot, TensorKind as K};
 use picoformer::config::{Config, Positional, WeightType};
 use picoformer::Model;
-use safetensors::{Dtype, SafeTensors};
+
 use std::collections::BTreeSet;
 
 /// Builds the blob of `config`, asking `tensor` for the data of every slot the
@@ -271,6 +272,24 @@ pub struct ConvertReport {
     pub unused: Vec<String>,
     /// Optional tensors (biases, LayerNorm betas) that were absent.
     pub absent_optional: Vec<String>,
+    /// Tensors of layers beyond the configuration's (a checkpoint deeper than its
+    /// config): among `unused`; `convert` refuses them unless told to drop them.
+    pub extra_layers: Vec<String>,
+}
+
+impl ConvertReport {
+    /// Fills `unused` and `extra_layers` from the file's tensor names and those read.
+    pub fn note_unused(&mut self, file: &safetensors::SafeTensors, used: &BTreeSet<String>) {
+        self.unused = file
+            .names()
+            .into_iter()
+            .filter(|name| !used.contains(*name))
+            .cloned()
+            .collect();
+        self.unused.sort();
+        let used: Vec<&str> = used.iter().map(String::as_str).collect();
+        self.extra_layers = checkpoint::extra_layer_tensors(&used, &self.unused);
+    }
 }
 
 /// Converts a PyTorch `nn.Transformer` safetensors file into a blob for `config`.
@@ -282,7 +301,7 @@ pub fn convert_torch(
     safetensors_bytes: &[u8],
 ) -> anyhow::Result<(Vec<u8>, ConvertReport)> {
     config.validate()?;
-    let file = SafeTensors::deserialize(safetensors_bytes).context("reading safetensors")?;
+    let file = checkpoint::open(safetensors_bytes)?;
     let mut used = BTreeSet::new();
     let mut report = ConvertReport::default();
     let blob = build_blob(config, "converting", |slot| {
@@ -297,43 +316,12 @@ pub fn convert_torch(
         };
         used.insert(source.name.clone());
         let expected = torch_shape(config, slot, source.part.is_some());
-        let values = f32_values(&source.name, &tensor, &expected)?;
+        let values = checkpoint::tensor_values(&source.name, &tensor, &expected)?;
         Ok(Some(match source.part {
             None => values,
             Some(part) => values[part * slot.len..(part + 1) * slot.len].to_vec(),
         }))
     })?;
-    report.unused = file
-        .names()
-        .into_iter()
-        .filter(|name| !used.contains(*name))
-        .cloned()
-        .collect();
-    report.unused.sort();
+    report.note_unused(&file, &used);
     Ok((blob, report))
-}
-
-/// The values of an F32 safetensors tensor of shape `expected`; errors name the tensor.
-pub(crate) fn f32_values(
-    name: &str,
-    tensor: &safetensors::tensor::TensorView,
-    expected: &[usize],
-) -> anyhow::Result<Vec<f32>> {
-    if tensor.dtype() != Dtype::F32 {
-        bail!(
-            "tensor `{name}` has dtype {:?}; this converter reads F32",
-            tensor.dtype()
-        );
-    }
-    if tensor.shape() != expected {
-        bail!(
-            "tensor `{name}` has shape {:?}, expected {expected:?}",
-            tensor.shape()
-        );
-    }
-    Ok(tensor
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect())
 }

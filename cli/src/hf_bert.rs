@@ -8,11 +8,11 @@
 //! `.attention.output.{dense,LayerNorm}`, `.intermediate.dense`, `.output.{dense,LayerNorm}`.
 //! The pooler is not used (sentence embeddings pool the encoder output).
 
-use crate::convert::{build_blob, f32_values, ConvertReport};
+use crate::checkpoint;
+use crate::convert::{build_blob, ConvertReport};
 use anyhow::{bail, Context};
 use picoformer::blob::{Presence, TensorKind as K};
 use picoformer::config::{Activation, Config, Dims, Norm, Positional};
-use safetensors::SafeTensors;
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
@@ -128,7 +128,7 @@ pub fn convert_hf_bert(
     safetensors_bytes: &[u8],
 ) -> anyhow::Result<(Vec<u8>, ConvertReport)> {
     let config = bert_config(config_json)?;
-    let file = SafeTensors::deserialize(safetensors_bytes).context("reading safetensors")?;
+    let file = checkpoint::open(safetensors_bytes)?;
     let names = file.names();
     let prefix = if names
         .iter()
@@ -151,15 +151,10 @@ pub fn convert_hf_bert(
             }
             Err(_) => bail!("missing tensor `{name}` (a BERT checkpoint has it)"),
         };
-        let values = f32_values(&name, &tensor, &shape)?;
+        let values = checkpoint::tensor_values(&name, &tensor, &shape)?;
         used.insert(name);
         Ok(Some(values))
     })?;
-    report.unused = names
-        .into_iter()
-        .filter(|name| !used.contains(*name))
-        .cloned()
-        .collect();
-    report.unused.sort();
+    report.note_unused(&file, &used);
     Ok((blob, report))
 }

@@ -5,17 +5,20 @@
 #![deny(missing_docs)]
 
 pub mod blob_writer;
+pub mod checkpoint;
 pub mod config_json;
 pub mod convert;
 pub mod ct2_whisper;
 pub mod heatmap;
 pub mod hf_bert;
+pub mod hf_llama;
 pub mod llama2c;
 pub mod llama2c_tokenizer;
 #[cfg(feature = "pretrained")]
 pub mod npy;
 #[cfg(feature = "pretrained")]
 pub mod pretrained;
+pub mod text_stream;
 #[cfg(feature = "pretrained")]
 pub mod wav;
 

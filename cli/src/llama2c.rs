@@ -206,6 +206,7 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
     let mut tensors = std::collections::HashMap::new();
     let mut at = 0;
     for &(name, n) in &sizes {
+        crate::checkpoint::check_finite(name, &data[at..at + n])?;
         tensors.insert(name, &data[at..at + n]);
         at += n;
     }

@@ -149,12 +149,27 @@ fn one_line_error(rendered: &str, subcommand: Option<&str>) -> String {
 fn write_stdout_line(line: std::fmt::Arguments) {
     // Stdout is line-buffered, so a closed pipe shows here, at the newline.
     if let Err(e) = writeln!(io::stdout().lock(), "{line}") {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
-        eprintln!("error: writing to stdout: {e}");
-        std::process::exit(1);
+        stdout_failed(e);
     }
+}
+
+/// Writes `text` to stdout now (flushed), for output printed piece by piece as it is
+/// computed (`generate`'s tokens); a closed pipe ends quietly as with [`outln!`].
+fn write_stdout_now(text: &str) {
+    let mut out = io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        stdout_failed(e);
+    }
+}
+
+/// Ends the program after a failed write to stdout: quietly with status 0 when the
+/// reader has gone, else with a one-line error.
+fn stdout_failed(e: io::Error) -> ! {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to stdout: {e}");
+    std::process::exit(1);
 }
 
 fn run(command: Command) -> Result<()> {

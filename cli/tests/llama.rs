@@ -8,6 +8,7 @@ mod common;
 
 use common::{golden_root, max_abs_diff, TOLERANCE};
 use picoformer::{Error, Model, Positional, SamplingParams, Source};
+use picoformer_cli::hf_llama::convert_hf_llama;
 use picoformer_cli::llama2c::{convert_llama2c, rotate_half_rows, Llama2cOptions};
 use picoformer_cli::llama2c_tokenizer::Tokenizer;
 use picoformer_cli::AlignedBytes;
@@ -79,6 +80,72 @@ impl LlamaCase {
         let blob = convert_llama2c(&self.checkpoint(), &self.options(rotate_half)).unwrap();
         AlignedBytes::copy_from(&blob)
     }
+
+    /// The blob of the Hugging Face checkpoint in `hf` (or `hf_bfloat16`, …).
+    fn hf_blob(&self, hf: &str) -> AlignedBytes {
+        let dir = self.dir.join(hf);
+        let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+        let weights = std::fs::read(dir.join("model.safetensors")).unwrap();
+        let (blob, report) = convert_hf_llama(&config, &weights).unwrap();
+        assert!(
+            report.unused.is_empty(),
+            "{}: {:?}",
+            self.name,
+            report.unused
+        );
+        AlignedBytes::copy_from(&blob)
+    }
+
+    /// The half-precision checkpoints beside the case: (directory name, expectations).
+    fn hf_half_cases(&self) -> Vec<(String, HalfExpected)> {
+        let mut out: Vec<(String, HalfExpected)> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.starts_with("hf_"))
+            .map(|name| {
+                let text =
+                    std::fs::read_to_string(self.dir.join(&name).join("expected.json")).unwrap();
+                (name, serde_json::from_str(&text).unwrap())
+            })
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+}
+
+/// `hf_<dtype>/expected.json`: the reference's logits and greedy tokens of the weights
+/// rounded to that dtype.
+#[derive(Deserialize)]
+struct HalfExpected {
+    dtype: String,
+    prompt: Vec<u32>,
+    prompt_logits: Vec<Vec<f32>>,
+    steps: usize,
+    greedy_tokens: Vec<u32>,
+}
+
+/// The prompt's logits `[len, vocab]` and the greedy continuation of a blob.
+fn logits_and_greedy(blob: &AlignedBytes, prompt: &[u32], steps: usize) -> (Vec<f32>, Vec<u32>) {
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let vocab = model.config().dims.tgt_vocab;
+    let mut logits = vec![0f32; prompt.len() * vocab];
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+    model
+        .forward(&[], prompt, &mut logits, scratch.as_mut_slice())
+        .unwrap();
+    let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
+    let mut out = vec![0u32; steps];
+    let greedy = model
+        .greedy_with(
+            &Source::Tokens(&[]),
+            prompt,
+            steps,
+            &mut out,
+            scratch.as_mut_slice(),
+        )
+        .unwrap();
+    out.truncate(greedy.len);
+    (logits, out)
 }
 
 fn llama_cases() -> Vec<LlamaCase> {
@@ -191,6 +258,69 @@ fn logits_and_greedy_tokens_match_the_reference() {
             );
         }
     }
+}
+
+/// The Hugging Face checkpoint of every case (`hf/`: safetensors and config.json, q/k
+/// rows in rotate-half order) converts to the model of the llama2.c checkpoint: the
+/// config's theta, eps, ids, heads and classifier sharing, logits within 1e-4 of the
+/// llama2.c path's and of the reference's, the reference's greedy tokens.
+#[test]
+fn hf_checkpoints_give_the_llama2c_paths_logits_and_tokens() {
+    for case in llama_cases() {
+        let e = &case.expected;
+        let hf = case.hf_blob("hf");
+        let llama2c = case.blob(false);
+        let hf_model = Model::from_blob(hf.as_slice()).unwrap();
+        let llama2c_model = Model::from_blob(llama2c.as_slice()).unwrap();
+        let mut want = *llama2c_model.config();
+        want.positional = Positional::RopeHalf;
+        assert_eq!(*hf_model.config(), want, "{}: config", case.name);
+        let (hf_logits, hf_tokens) = logits_and_greedy(&hf, &e.prompt, e.steps);
+        let (llama2c_logits, llama2c_tokens) = logits_and_greedy(&llama2c, &e.prompt, e.steps);
+        let diff = max_abs_diff(&hf_logits, &llama2c_logits);
+        assert!(
+            diff <= TOLERANCE,
+            "{}: hf vs llama2c logits differ by {diff}",
+            case.name
+        );
+        let reference: Vec<f32> = e.prompt_logits.concat();
+        let diff = max_abs_diff(&hf_logits, &reference);
+        assert!(
+            diff <= TOLERANCE,
+            "{}: hf vs reference logits differ by {diff}",
+            case.name
+        );
+        assert_eq!(hf_tokens, e.greedy_tokens, "{}: greedy tokens", case.name);
+        assert_eq!(hf_tokens, llama2c_tokens, "{}", case.name);
+    }
+}
+
+/// BF16 and F16 checkpoints (`hf_bfloat16/`, `hf_float16/`) convert exactly: the
+/// reference's logits (within 1e-4) and greedy tokens of the rounded weights; there is
+/// one of each.
+#[test]
+fn half_precision_hf_checkpoints_match_their_reference() {
+    let mut dtypes = Vec::new();
+    for case in llama_cases() {
+        for (dir, e) in case.hf_half_cases() {
+            let blob = case.hf_blob(&dir);
+            let (logits, tokens) = logits_and_greedy(&blob, &e.prompt, e.steps);
+            let diff = max_abs_diff(&logits, &e.prompt_logits.concat());
+            assert!(
+                diff <= TOLERANCE,
+                "{} {dir}: logits differ by {diff}",
+                case.name
+            );
+            assert_eq!(
+                tokens, e.greedy_tokens,
+                "{} {dir}: greedy tokens",
+                case.name
+            );
+            dtypes.push(e.dtype);
+        }
+    }
+    dtypes.sort();
+    assert_eq!(dtypes, ["bfloat16", "float16"]);
 }
 
 /// Sampling with llama2.c's sampler gives the reference's tokens for its seed (plain
@@ -393,6 +523,199 @@ fn tokenizer_encodes_and_decodes_as_the_reference() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// `generate` prints each token as it is drawn: the streamed text (with a tokenizer)
+/// adds up to the reference's text of the whole continuation and to `--json`'s, the ids
+/// (without one) to the reference's tokens; through the library, `sample_streaming` hands
+/// over the tokens it writes, in order, greedy and sampled.
+#[test]
+fn generate_streams_what_it_finally_returns() {
+    let dir = std::env::temp_dir().join(format!("picoformer-llama-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for case in llama_cases() {
+        let e = &case.expected;
+        let t = &e.tokenizer;
+        let pfm = dir.join(format!("{}.pfm", case.name));
+        std::fs::write(&pfm, case.blob(false).as_slice()).unwrap();
+        let tokenizer = case.dir.join("tokenizer.bin");
+        let steps = e.steps.to_string();
+        let text_args = [
+            "generate",
+            pfm.to_str().unwrap(),
+            "--tokenizer",
+            tokenizer.to_str().unwrap(),
+            "--prompt",
+            &t.text,
+            "--steps",
+            &steps,
+        ];
+        let streamed = picoformer(&text_args);
+        assert!(
+            streamed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&streamed.stderr)
+        );
+        let streamed = String::from_utf8(streamed.stdout).unwrap();
+        assert_eq!(streamed, format!("{}\n", t.greedy_text), "{}", case.name);
+        let json = picoformer(&[&text_args[..], &["--json"]].concat());
+        let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(json["text"].as_str(), Some(streamed.trim_end_matches('\n')));
+
+        let prompt: Vec<String> = e.prompt.iter().map(u32::to_string).collect();
+        let ids = picoformer(&[
+            "generate",
+            pfm.to_str().unwrap(),
+            "--prompt-tokens",
+            &prompt.join(","),
+            "--steps",
+            &steps,
+        ]);
+        let want: Vec<String> = e.greedy_tokens.iter().map(u32::to_string).collect();
+        assert_eq!(
+            String::from_utf8(ids.stdout).unwrap(),
+            want.join(" ") + "\n"
+        );
+
+        let blob = case.blob(false);
+        let model = Model::from_blob(blob.as_slice()).unwrap();
+        let mut scratch = picoformer_cli::scratch(model.sample_scratch_bytes().unwrap());
+        let runs = std::iter::once((0.0, 0.9, 1))
+            .chain(e.samples.iter().map(|s| (s.temperature, s.top_p, s.seed)));
+        for (temperature, top_p, seed) in runs {
+            let params = SamplingParams {
+                temperature,
+                top_p,
+                seed,
+            };
+            let mut out = vec![0u32; e.steps];
+            let mut seen = Vec::new();
+            let done = model
+                .sample_streaming(
+                    &Source::Tokens(&[]),
+                    &e.prompt,
+                    e.steps,
+                    &params,
+                    &mut out,
+                    scratch.as_mut_slice(),
+                    &mut |token| seen.push(token),
+                )
+                .unwrap();
+            assert_eq!(seen, &out[..done.len], "{} T={temperature}", case.name);
+            assert!(!seen.is_empty());
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Beam search on the grouped- and multi-query models (cached K/V heads shared by query
+/// heads, reordered between hypotheses): beam 1 gives the reference's greedy tokens, and
+/// every hypothesis of beam 4 (alpha 0) scores the sum of its tokens' log-probabilities
+/// under the teacher-forced logits of prompt + tokens; the llama2c and Hugging Face
+/// blobs (adjacent and rotate-half pairs) find the same hypotheses.
+#[test]
+fn beam_search_on_grouped_query_models() {
+    let mut checked = 0;
+    for case in llama_cases() {
+        let e = &case.expected;
+        if e.config.n_kv_heads == e.config.n_heads || e.steps > 32 {
+            continue; // multi-head, or the firmware case's 256 steps
+        }
+        checked += 1;
+        let mut found = Vec::new();
+        for blob in [case.blob(false), case.hf_blob("hf")] {
+            let model = Model::from_blob(blob.as_slice()).unwrap();
+            let vocab = e.config.vocab_size;
+            let beam = |b: usize, top: usize| -> Vec<(Vec<u32>, f32)> {
+                let params = picoformer::BeamParams {
+                    beam: b,
+                    top,
+                    alpha: 0.0,
+                    max_len: e.steps,
+                };
+                let mut scratch = picoformer_cli::scratch(model.beam_scratch_bytes(b).unwrap());
+                let hyps = model
+                    .beam_search_with(
+                        &Source::Tokens(&[]),
+                        &e.prompt,
+                        &params,
+                        scratch.as_mut_slice(),
+                    )
+                    .unwrap();
+                hyps.iter().map(|h| (h.tokens.to_vec(), h.score)).collect()
+            };
+            let one = beam(1, 1);
+            assert_eq!(one[0].0, e.greedy_tokens, "{}: beam 1", case.name);
+            let four = beam(4, 4);
+            assert_eq!(four.len(), 4, "{}", case.name);
+            for (tokens, score) in &four {
+                let tgt: Vec<u32> = e
+                    .prompt
+                    .iter()
+                    .chain(&tokens[..tokens.len() - 1])
+                    .copied()
+                    .collect();
+                let mut logits = vec![0f32; tgt.len() * vocab];
+                let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+                model
+                    .forward(&[], &tgt, &mut logits, scratch.as_mut_slice())
+                    .unwrap();
+                let mut want = 0f64;
+                for (j, &token) in tokens.iter().enumerate() {
+                    let row = &logits[(e.prompt.len() - 1 + j) * vocab..][..vocab];
+                    let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
+                    let sum: f64 = row.iter().map(|&v| (v as f64 - max).exp()).sum();
+                    want += row[token as usize] as f64 - max - sum.ln();
+                }
+                assert!(
+                    (f64::from(*score) - want).abs() <= 1e-4 * tokens.len() as f64,
+                    "{}: beam score {score} vs {want} from the logits",
+                    case.name
+                );
+            }
+            assert!(
+                four.windows(2).all(|w| w[0].1 >= w[1].1),
+                "{}: best first",
+                case.name
+            );
+            found.push(four.into_iter().map(|(t, _)| t).collect::<Vec<_>>());
+        }
+        assert_eq!(found[0], found[1], "{}: llama2c vs hf blob", case.name);
+    }
+    assert_eq!(checked, 2, "the GQA and MQA cases");
+}
+
+/// An attention probe on a llama model's decoder self-attention is refused with
+/// `WrongArchitecture` before anything is written (its grouped-query attention has no
+/// probed kernel yet) instead of returning an empty matrix.
+#[test]
+fn attention_probe_on_llama_is_refused() {
+    let case = &llama_cases()[0];
+    let blob = case.blob(false);
+    let model = Model::from_blob(blob.as_slice()).unwrap();
+    let e = &case.expected;
+    let vocab = e.config.vocab_size;
+    let mut logits = vec![0f32; e.prompt.len() * vocab];
+    let mut weights = vec![7f32; e.prompt.len() * e.prompt.len()];
+    let mut probe =
+        picoformer::AttentionProbe::new(picoformer::AttentionKind::DecoderSelf, 0, 0, &mut weights);
+    let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+    let result = model.forward_with_probe(
+        &[],
+        &e.prompt,
+        &mut logits,
+        scratch.as_mut_slice(),
+        Some(&mut probe),
+    );
+    assert!(
+        matches!(result, Err(Error::WrongArchitecture { .. })),
+        "{result:?}"
+    );
+    assert!(weights.iter().all(|&w| w == 7.0));
+    // Without a probe the same call works.
+    model
+        .forward_with_probe(&[], &e.prompt, &mut logits, scratch.as_mut_slice(), None)
+        .unwrap();
+}
+
 /// The scratch sizes are exact: one byte less is refused before anything runs.
 #[test]
 fn scratch_sizes_are_exact() {
@@ -545,6 +868,87 @@ fn cli_converts_and_generates_the_reference_tokens() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("seed must not be 0"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Converts `case`'s Hugging Face checkpoint in `hf` with the command line and returns
+/// the generated tokens of `generate --json` for `prompt`.
+fn cli_hf_greedy(
+    case: &LlamaCase,
+    hf: &str,
+    dtype: &str,
+    prompt: &[u32],
+    steps: usize,
+) -> serde_json::Value {
+    let dir = std::env::temp_dir().join(format!("picoformer-hf-llama-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pfm = dir.join(format!("{}-{hf}-{dtype}.pfm", case.name));
+    let source = case.dir.join(hf);
+    let out = picoformer(&[
+        "convert",
+        "--from",
+        "hf-llama",
+        source.join("model.safetensors").to_str().unwrap(),
+        "--config",
+        source.join("config.json").to_str().unwrap(),
+        "--dtype",
+        dtype,
+        "-o",
+        pfm.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prompt: Vec<String> = prompt.iter().map(u32::to_string).collect();
+    let out = picoformer(&[
+        "generate",
+        pfm.to_str().unwrap(),
+        "--prompt-tokens",
+        &prompt.join(","),
+        "--steps",
+        &steps.to_string(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::remove_file(&pfm).ok();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    json["tokens"].clone()
+}
+
+/// `picoformer convert --from hf-llama` then `generate`: the reference's greedy tokens for
+/// every case; the F16 checkpoint also stored as f16 (no rounding: the same tokens), the
+/// BF16 one as f32.
+#[test]
+fn cli_converts_hf_checkpoints() {
+    for case in llama_cases() {
+        let e = &case.expected;
+        assert_eq!(
+            cli_hf_greedy(&case, "hf", "f32", &e.prompt, e.steps),
+            serde_json::json!(e.greedy_tokens),
+            "{}",
+            case.name
+        );
+        for (dir, half) in case.hf_half_cases() {
+            let dtypes: &[&str] = if half.dtype == "float16" {
+                &["f32", "f16"]
+            } else {
+                &["f32"]
+            };
+            for dtype in dtypes {
+                assert_eq!(
+                    cli_hf_greedy(&case, &dir, dtype, &half.prompt, half.steps),
+                    serde_json::json!(half.greedy_tokens),
+                    "{} {dir} as {dtype}",
+                    case.name
+                );
+            }
+        }
+    }
 }
 
 fn convert_err(bytes: &[u8], options: &Llama2cOptions) -> String {

@@ -31,7 +31,7 @@ use crate::config::{Activation, Norm, Positional};
 use crate::error::Error;
 use crate::model::Model;
 use crate::scratch::MAX_BEAM;
-use crate::search::BeamParams;
+use crate::search::{BeamParams, Greedy};
 use core::ffi::{c_char, c_void};
 use core::mem::{align_of, size_of};
 
@@ -637,32 +637,70 @@ pub unsafe extern "C" fn pf_greedy(
     scratch: *mut c_void,
     scratch_len: usize,
 ) -> i32 {
+    // SAFETY: forwarded from this function's own contract (`out_score` is required).
+    unsafe {
+        token_search(
+            model,
+            (src, src_len),
+            (tokens, tokens_len),
+            out_len,
+            Some(out_score),
+            (scratch, scratch_len),
+            |m, src, tokens, scratch| m.greedy(src, max_len, tokens, scratch),
+        )
+    }
+}
+
+/// The body [`pf_greedy`] and [`pf_generate`] share: checks the handle and the arrays
+/// (`input` readable; `tokens`, `scratch`, `*out_len` and, when given, `*out_score`
+/// writable; no written array sharing a byte with another), runs `search` on them and
+/// writes the token count and, when given, the score.
+///
+/// # Safety
+/// As the callers': `model` is NULL or points to a `pf_model`; each array pointer is NULL
+/// or points to as many elements as its length says; `out_len` and `out_score` are NULL
+/// or writable.
+unsafe fn token_search(
+    model: *const pf_model,
+    (input_ptr, input_len): (*const u32, usize),
+    (tokens_ptr, tokens_len): (*mut u32, usize),
+    out_len: *mut usize,
+    out_score: Option<*mut f32>,
+    (scratch_ptr, scratch_len): (*mut c_void, usize),
+    search: impl FnOnce(&Model, &[u32], &mut [u32], &mut [u8]) -> Result<Greedy, Error>,
+) -> i32 {
     guard(|| {
         // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
         let (m, handle, blob) = unsafe { model_of(model) }?;
-        let scratch = scratch.cast::<u8>();
+        let scratch_ptr = scratch_ptr.cast::<u8>();
+        let score_span = match out_score {
+            Some(score) => one(score.cast_const(), true)?,
+            None => EMPTY,
+        };
         let spans = [
             handle,
             blob,
-            span(src, src_len, false)?,
-            span(tokens.cast_const(), tokens_len, true)?,
+            span(input_ptr, input_len, false)?,
+            span(tokens_ptr.cast_const(), tokens_len, true)?,
             one(out_len.cast_const(), true)?,
-            one(out_score.cast_const(), true)?,
-            span(scratch.cast_const(), scratch_len, true)?,
+            score_span,
+            span(scratch_ptr.cast_const(), scratch_len, true)?,
         ];
         disjoint(&spans)?;
         // SAFETY: checked by `span` and `disjoint`; the caller promises the elements.
-        let src = unsafe { input(src, src_len) };
+        let input = unsafe { input(input_ptr, input_len) };
         // SAFETY: as above.
-        let tokens = unsafe { output(tokens, tokens_len) };
+        let tokens = unsafe { output(tokens_ptr, tokens_len) };
         // SAFETY: as above.
-        let scratch = unsafe { output(scratch, scratch_len) };
-        let greedy = m.greedy(src, max_len, tokens, scratch).map_err(err)?;
-        // SAFETY: both checked non-NULL, aligned and apart from every other argument; the
-        // caller promises they are writable.
+        let scratch = unsafe { output(scratch_ptr, scratch_len) };
+        let done = search(&m, input, tokens, scratch).map_err(err)?;
+        // SAFETY: `out_len` (and `out_score` when given) checked non-NULL, aligned and
+        // apart from every other argument; the caller promises they are writable.
         unsafe {
-            out_len.write(greedy.len);
-            out_score.write(greedy.score);
+            out_len.write(done.len);
+            if let Some(score) = out_score {
+                score.write(done.score);
+            }
         }
         Ok(())
     })
@@ -706,45 +744,26 @@ pub unsafe extern "C" fn pf_generate(
     scratch: *mut c_void,
     scratch_len: usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
-        let (m, handle, blob) = unsafe { model_of(model) }?;
-        let scratch = scratch.cast::<u8>();
-        let spans = [
-            handle,
-            blob,
-            span(prompt, prompt_len, false)?,
-            span(tokens.cast_const(), tokens_len, true)?,
-            one(out_len.cast_const(), true)?,
-            span(scratch.cast_const(), scratch_len, true)?,
-        ];
-        disjoint(&spans)?;
-        // SAFETY: checked by `span` and `disjoint`; the caller promises the elements.
-        let prompt = unsafe { input(prompt, prompt_len) };
-        // SAFETY: as above.
-        let tokens = unsafe { output(tokens, tokens_len) };
-        // SAFETY: as above.
-        let scratch = unsafe { output(scratch, scratch_len) };
-        let sampling = crate::search::SamplingParams {
-            temperature: params.temperature,
-            top_p: params.top_p,
-            seed: params.seed,
-        };
-        let done = m
-            .sample_with(
-                &crate::encoder::Source::Tokens(&[]),
-                prompt,
-                steps,
-                &sampling,
-                tokens,
-                scratch,
-            )
-            .map_err(err)?;
-        // SAFETY: checked non-NULL, aligned and apart from every other argument; the
-        // caller promises it is writable.
-        unsafe { out_len.write(done.len) };
-        Ok(())
-    })
+    let sampling = crate::search::SamplingParams {
+        temperature: params.temperature,
+        top_p: params.top_p,
+        seed: params.seed,
+    };
+    // SAFETY: forwarded from this function's own contract (no score here).
+    unsafe {
+        token_search(
+            model,
+            (prompt, prompt_len),
+            (tokens, tokens_len),
+            out_len,
+            None,
+            (scratch, scratch_len),
+            |m, prompt, tokens, scratch| {
+                let source = crate::encoder::Source::Tokens(&[]);
+                m.sample_with(&source, prompt, steps, &sampling, tokens, scratch)
+            },
+        )
+    }
 }
 
 /// Beam search (B = `params.beam`, K = `params.top`): writes the best K hypotheses, best

@@ -172,7 +172,9 @@ impl<'a> Model<'a> {
     /// [`forward`](Self::forward) that also copies one attention head's probabilities
     /// into `probe` (a `[rows, columns]` matrix, [`AttentionKind::shape`]). Errors, before
     /// anything is computed or written: the probe's layer or head out of range
-    /// (`InvalidConfig`), its matrix too small (`OutputTooSmall`).
+    /// (`InvalidConfig`), its matrix too small (`OutputTooSmall`), a decoder self-attention
+    /// probe on a llama-family model, whose attention it cannot record yet
+    /// (`WrongArchitecture`).
     ///
     /// [`AttentionKind::shape`]: crate::AttentionKind::shape
     pub fn forward_with_probe(
@@ -300,7 +302,36 @@ impl<'a> Model<'a> {
         out: &mut [u32],
         scratch: &mut [u8],
     ) -> Result<Greedy> {
-        search::sample(self, source, prefix, max_len, params, out, scratch)
+        search::sample(
+            self,
+            source,
+            prefix,
+            max_len,
+            params,
+            out,
+            scratch,
+            &mut |_| {},
+        )
+    }
+
+    /// [`sample_with`](Self::sample_with), calling `on_token` with each token as soon as
+    /// it is chosen (and written to `out`), so that a caller can print a long generation
+    /// as it goes.
+    // The search's inputs, the output, the scratch and the callback.
+    #[allow(clippy::too_many_arguments)]
+    pub fn sample_streaming(
+        &self,
+        source: &Source,
+        prefix: &[u32],
+        max_len: usize,
+        params: &SamplingParams,
+        out: &mut [u32],
+        scratch: &mut [u8],
+        on_token: &mut dyn FnMut(u32),
+    ) -> Result<Greedy> {
+        search::sample(
+            self, source, prefix, max_len, params, out, scratch, on_token,
+        )
     }
 
     /// Beam search (`docs/spec.md`, "Beam search"). The best `params.top` hypotheses, best

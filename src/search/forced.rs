@@ -52,6 +52,15 @@ pub(crate) fn forward(
         });
     }
     if let Some(probe) = probe.as_deref_mut() {
+        // The llama family's attention (grouped key/value heads) has no probed kernel:
+        // refused rather than leaving the probe silently empty.
+        if matches!(probe.kind(), AttentionKind::DecoderSelf) && model.config().uses_llama_layers()
+        {
+            return Err(Error::WrongArchitecture {
+                needs:
+                    "decoder self-attention the probe can record (not yet llama-family attention)",
+            });
+        }
         let layers = match probe.kind() {
             AttentionKind::EncoderSelf => dims.n_encoder_layers,
             _ => dims.n_decoder_layers,

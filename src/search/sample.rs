@@ -69,7 +69,7 @@ pub(crate) struct Candidate {
 
 /// Sampling behind [`Model::sample_with`](crate::Model::sample_with): as greedy
 /// decoding, with the token drawn by [`choose`]; the scratch is greedy's, then `[V]`
-/// candidates.
+/// candidates. `on_token` sees each token as soon as it is chosen (for streaming).
 // The search's inputs, the output and the scratch, as `greedy` plus the parameters.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sample(
@@ -80,6 +80,7 @@ pub(crate) fn sample(
     params: &SamplingParams,
     out: &mut [u32],
     scratch: &mut [u8],
+    on_token: &mut dyn FnMut(u32),
 ) -> Result<Greedy> {
     params.check()?;
     need_decoder(model)?;
@@ -144,6 +145,7 @@ pub(crate) fn sample(
         token = next as u32;
         *slot = token;
         len += 1;
+        on_token(token);
         if token == config.eos_id {
             break;
         }

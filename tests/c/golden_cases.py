@@ -9,6 +9,10 @@ Text format, one case per line, numbers separated by spaces:
     forward SRC_LEN SRC... TGT_LEN TGT... VOCAB LOGITS...      (TGT_LEN * VOCAB values)
     greedy  SRC_LEN SRC... MAX_LEN N TOKENS... SCORE
     beam    SRC_LEN SRC... BEAM TOP ALPHA MAX_LEN K {N TOKENS... SCORE} x K
+    generate PROMPT_LEN PROMPT... STEPS TEMPERATURE TOP_P SEED N TOKENS...
+A llama case (tools/reference/llama_reference.py's expected.json) gives a forward line
+(no source: the prompt's logits), a greedy generate line (temperature 0) and one per
+sampled run.
 Standard library only (runs on the machine's python3).
 """
 import json
@@ -23,7 +27,23 @@ def seq(values):
     return f"{len(values)} {nums(values)}".rstrip()
 
 
+def llama_text(expected):
+    prompt = expected["prompt"]
+    vocab = len(expected["prompt_logits"][0])
+    flat = [float(x) for row in expected["prompt_logits"] for x in row]
+    out = [f"forward 0 {seq(prompt)} {vocab} {nums(flat)}"]
+    runs = [dict(temperature=0.0, top_p=0.9, seed=1, tokens=expected["greedy_tokens"])]
+    for run in runs + expected["samples"]:
+        out.append(
+            f"generate {seq(prompt)} {expected['steps']} {float(run['temperature'])!r} "
+            f"{float(run['top_p'])!r} {run['seed']} {seq(run['tokens'])}"
+        )
+    return "\n".join(out) + "\n"
+
+
 def text(expected):
+    if "prompt_logits" in expected:
+        return llama_text(expected)
     out = []
     for case in expected["forward"]:
         vocab = len(case["logits"][0])

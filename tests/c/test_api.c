@@ -1,14 +1,15 @@
 /*
- * The C API from C: every golden case through pf_forward / pf_greedy / pf_beam_search
- * (PyTorch's outputs: tokens exact, scores and logits within 1e-4), then bad input, each
- * call checked for its exact status. Built by tools/test.d/30-c-api.sh with
+ * The C API from C: every golden case through pf_forward / pf_greedy / pf_beam_search /
+ * pf_generate (PyTorch's outputs: tokens exact, scores and logits within 1e-4), then bad
+ * input, each call checked for its exact status. Built by tools/test.d/30-c-api.sh with
  * -fsanitize=address,undefined; scratch buffers are allocated at their exact size, so an
  * overrun is an ASan error.
  *
  *   test_api MODEL.pfm CASES.txt [MODEL.pfm CASES.txt ...]
  *
  * CASES.txt is made by tests/c/golden_cases.py. The first model must be paper_small (the
- * bad-input tests use its dimensions). Prints "test NAME ... ok|FAILED" per test and
+ * bad-input tests use its dimensions); pf_generate's bad-input test runs on the first
+ * model with generate cases (a llama model). Prints "test NAME ... ok|FAILED" per test and
  * "N passed, N failed" at the end; exits 1 on any failure.
  */
 #define _POSIX_C_SOURCE 200112L /* posix_memalign */
@@ -65,6 +66,9 @@ struct blob {
     uint8_t *bytes;
     size_t len;
 };
+
+static struct blob g_blob; /* paper_small */
+static pf_model g_model;
 
 static struct blob read_blob(const char *path) {
     struct blob b = {0};
@@ -198,6 +202,37 @@ static int run_beam(const pf_model *m, FILE *f) {
     return ok;
 }
 
+static int t_generate_bad_input(const pf_model *m, const uint32_t *prompt, size_t prompt_len,
+                                size_t steps);
+static int generate_bad_input_done;
+
+static int run_generate(const pf_model *m, FILE *f) {
+    uint32_t prompt[512], want[512], tokens[512];
+    size_t prompt_len = read_seq(f, prompt, 512), steps = read_size(f);
+    pf_sampling_params p;
+    p.temperature = read_float(f);
+    p.top_p = read_float(f);
+    unsigned long long seed = 0;
+    if (fscanf(f, "%llu", &seed) != 1) exit(2);
+    p.seed = seed;
+    size_t want_len = read_seq(f, want, 512), len = 0, scratch_len = 0;
+    if (steps > 512) FAIL("steps %zu over the test's 512", steps);
+    CHECK_STATUS(pf_generate_scratch_bytes(m, &scratch_len), PF_OK);
+    void *scratch = xaligned(scratch_len);
+    int32_t s = pf_generate(m, prompt, prompt_len, steps, p, tokens, steps, &len, scratch,
+                            scratch_len);
+    free(scratch);
+    if (s != PF_OK) FAIL("pf_generate: %s", pf_status_message(s));
+    if (len != want_len || memcmp(tokens, want, len * sizeof *tokens) != 0)
+        FAIL("tokens differ from PyTorch's (%zu vs %zu tokens, temperature %g)", len, want_len,
+             p.temperature);
+    if (!generate_bad_input_done) {
+        generate_bad_input_done = 1;
+        report("bad_input/generate", t_generate_bad_input(m, prompt, prompt_len, steps));
+    }
+    return 1;
+}
+
 static void run_golden(const char *model_path, const char *cases_path) {
     char name[256];
     const char *base = strrchr(model_path, '/');
@@ -215,7 +250,7 @@ static void run_golden(const char *model_path, const char *cases_path) {
         exit(2);
     }
     char kind[16];
-    int index[3] = {0, 0, 0};
+    int index[4] = {0, 0, 0, 0};
     while (fscanf(f, "%15s", kind) == 1) {
         int ok, which;
         if (!strcmp(kind, "forward")) {
@@ -227,6 +262,9 @@ static void run_golden(const char *model_path, const char *cases_path) {
         } else if (!strcmp(kind, "beam")) {
             which = 2;
             ok = run_beam(&m, f);
+        } else if (!strcmp(kind, "generate")) {
+            which = 3;
+            ok = run_generate(&m, f);
         } else {
             fprintf(stderr, "%s: unknown case %s\n", cases_path, kind);
             exit(2);
@@ -240,8 +278,6 @@ static void run_golden(const char *model_path, const char *cases_path) {
 
 /* ---- bad input, on paper_small ---- */
 
-static struct blob g_blob; /* paper_small */
-static pf_model g_model;
 static const uint32_t SRC[] = {5, 9, 12, 40};
 #define SRC_LEN (sizeof SRC / sizeof SRC[0])
 
@@ -438,6 +474,107 @@ out:
 #undef EXPECT
 }
 
+struct generate_args {
+    const pf_model *m;
+    const uint32_t *prompt;
+    size_t prompt_len, steps;
+    pf_sampling_params params;
+    uint32_t *tokens;
+    size_t tokens_len;
+    size_t *out_len;
+    void *scratch;
+    size_t scratch_len;
+};
+
+static int32_t call_generate(struct generate_args a) {
+    return pf_generate(a.m, a.prompt, a.prompt_len, a.steps, a.params, a.tokens, a.tokens_len,
+                       a.out_len, a.scratch, a.scratch_len);
+}
+
+/* pf_generate's bad input, on a llama model (`prompt` one of its golden prompts). */
+static int t_generate_bad_input(const pf_model *m, const uint32_t *prompt, size_t prompt_len,
+                                size_t steps) {
+    size_t need = 0, len = 777;
+    pf_config c;
+    CHECK_STATUS(pf_model_config(m, &c), PF_OK);
+    CHECK_STATUS(pf_generate_scratch_bytes(m, &need), PF_OK);
+    CHECK_STATUS(pf_generate_scratch_bytes(m, NULL), PF_ERR_NULL_POINTER);
+    CHECK_STATUS(pf_generate_scratch_bytes(NULL, &need), PF_ERR_NULL_POINTER);
+    uint8_t *scratch = xaligned(need + 16);
+    size_t room = c.max_tgt_len + 2; /* past every steps value tried */
+    uint32_t *tokens = malloc(room * sizeof *tokens);
+    uint32_t *long_prompt = calloc(room, sizeof *long_prompt);
+    for (size_t i = 0; i < room; i++) tokens[i] = 0xabababab;
+    const pf_sampling_params greedy = {0.0f, 0.9f, 1};
+    const struct generate_args ok = {m, prompt, prompt_len, steps, greedy, tokens, steps,
+                                     &len, scratch, need};
+    struct generate_args a;
+    uint32_t bad_prompt[] = {1, c.tgt_vocab};
+    int result = 0;
+
+#define EXPECT(modify, want)                                                         \
+    do {                                                                             \
+        a = ok;                                                                      \
+        modify;                                                                      \
+        int32_t got_ = call_generate(a);                                             \
+        if (got_ != (want)) {                                                        \
+            snprintf(failure, sizeof failure, "%s: got %d (%s), wanted %s", #modify, \
+                     got_, pf_status_message(got_), #want);                          \
+            goto out;                                                                \
+        }                                                                            \
+    } while (0)
+
+    EXPECT(a.m = NULL, PF_ERR_NULL_POINTER);
+    EXPECT(a.m = &g_model, PF_ERR_EMPTY_SEQUENCE); /* an encoder-decoder model needs a source */
+    EXPECT(a.prompt = NULL, PF_ERR_NULL_POINTER);
+    EXPECT(a.tokens = NULL, PF_ERR_NULL_POINTER);
+    EXPECT(a.out_len = NULL, PF_ERR_NULL_POINTER);
+    EXPECT(a.scratch = NULL, PF_ERR_NULL_POINTER);
+    EXPECT((a.prompt = NULL, a.prompt_len = 0), PF_ERR_EMPTY_SEQUENCE);
+    EXPECT((a.prompt = bad_prompt, a.prompt_len = 2), PF_ERR_TOKEN_OUT_OF_RANGE);
+    EXPECT((a.prompt = long_prompt, a.prompt_len = c.max_tgt_len + 1), PF_ERR_SEQUENCE_TOO_LONG);
+    EXPECT(a.steps = 0, PF_ERR_MAX_LEN_OUT_OF_RANGE);
+    EXPECT((a.steps = c.max_tgt_len + 2 - prompt_len, a.tokens_len = a.steps),
+           PF_ERR_MAX_LEN_OUT_OF_RANGE);
+    EXPECT(a.tokens_len = steps - 1, PF_ERR_OUTPUT_TOO_SMALL);
+    EXPECT(a.params.seed = 0, PF_ERR_INVALID_SAMPLING);
+    EXPECT(a.params.temperature = -1.0f, PF_ERR_INVALID_SAMPLING);
+    EXPECT(a.params.temperature = NAN, PF_ERR_INVALID_SAMPLING);
+    EXPECT(a.params.top_p = INFINITY, PF_ERR_INVALID_SAMPLING);
+    EXPECT(a.scratch_len = need - 1, PF_ERR_SCRATCH_TOO_SMALL);
+    EXPECT((a.scratch = NULL, a.scratch_len = 0), PF_ERR_SCRATCH_TOO_SMALL);
+    EXPECT(a.scratch = scratch + 4, PF_ERR_SCRATCH_MISALIGNED);
+    EXPECT(a.tokens = (uint32_t *)(void *)((uint8_t *)tokens + 1), PF_ERR_MISALIGNED_POINTER);
+    EXPECT(a.prompt_len = SIZE_MAX / 2, PF_ERR_BAD_LENGTH);
+    EXPECT(a.tokens = (uint32_t *)(void *)scratch, PF_ERR_OVERLAP);
+    EXPECT(a.out_len = (size_t *)(void *)(scratch + 64), PF_ERR_OVERLAP);
+    EXPECT(a.prompt = (const uint32_t *)(void *)scratch, PF_ERR_OVERLAP);
+
+    /* every failure above left the outputs untouched */
+    for (size_t i = 0; i < room; i++)
+        if (tokens[i] != 0xabababab) {
+            snprintf(failure, sizeof failure, "a failed call wrote tokens[%zu]", i);
+            goto out;
+        }
+    if (len != 777) {
+        snprintf(failure, sizeof failure, "a failed call wrote out_len");
+        goto out;
+    }
+    /* and the unchanged arguments work */
+    a = ok;
+    if (call_generate(a) != PF_OK || len == 0 || len > steps) {
+        snprintf(failure, sizeof failure, "the good call failed");
+        goto out;
+    }
+    result = 1;
+out:
+    free(scratch);
+    free(tokens);
+    free(long_prompt);
+    return result;
+#undef EXPECT
+}
+
 static int t_beam_bad_input(void) {
     size_t need = 0, count = 99;
     CHECK_STATUS(pf_beam_scratch_bytes(&g_model, 4, &need), PF_OK);
@@ -565,13 +702,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     printf("picoformer %s C API\n", pf_version());
-    for (int i = 1; i + 1 < argc; i += 2) run_golden(argv[i], argv[i + 1]);
-
+    /* (loaded first: pf_generate's bad-input test, run with the llama cases, uses it) */
     g_blob = read_blob(argv[1]);
     if (pf_model_init(&g_model, g_blob.bytes, g_blob.len) != PF_OK) {
         fprintf(stderr, "%s does not load\n", argv[1]);
         return 2;
     }
+    for (int i = 1; i + 1 < argc; i += 2) run_golden(argv[i], argv[i + 1]);
+    if (!generate_bad_input_done) report("bad_input/generate (no llama case given)", 0);
     report("bad_input/config", t_config());
     report("bad_input/scratch_sizes", t_scratch_sizes());
     report("bad_input/init_null", t_init_null());

@@ -6,6 +6,12 @@ attention; shared and separate classifier; two rope_theta values) and writes eac
 tests/golden/llama_<case>/:
 
   model.bin      the model in llama2.c's legacy checkpoint format (see write_llama2c_bin)
+  hf/            the same model as Hugging Face writes a LlamaForCausalLM: model.safetensors
+                 (float32, HF's names, q/k rows permuted for rotate-half, no lm_head when
+                 the classifier is shared) and config.json (see write_hf)
+  hf_<dtype>/    (some cases) the model stored as bfloat16 or float16 safetensors, with its
+                 own expected.json: logits and greedy tokens of the weights rounded to that
+                 type (computed in float32 as above), since rounding changes them
   expected.json  config, prompt, the prompt's logits [len(prompt), vocab] (row i: the
                  distribution after prompt[..=i]), and the greedy continuation
 
@@ -65,12 +71,13 @@ CASES = [
     dict(name="gqa_tied", seed=1601, dim=48, hidden_dim=88, n_layers=2, n_heads=6,
          n_kv_heads=2, vocab_size=67, seq_len=32, shared_classifier=True,
          rope_theta=10000.0, prompt_len=5, steps=20, embed_std=0.3, sub_scale=3.0,
-         samples=[dict(temperature=0.8, top_p=0.9, seed=42), dict(temperature=1.0, top_p=1.0, seed=7)]),
+         samples=[dict(temperature=0.8, top_p=0.9, seed=42), dict(temperature=1.0, top_p=1.0, seed=7)],
+         hf_dtypes=["bfloat16"]),
     # multi-query attention (one key/value head), separate classifier, llama 3's theta
     dict(name="mqa_untied", seed=1602, dim=40, hidden_dim=76, n_layers=3, n_heads=5,
          n_kv_heads=1, vocab_size=53, seq_len=24, shared_classifier=False,
          rope_theta=500000.0, prompt_len=4, steps=16, embed_std=1.0, sub_scale=1.0,
-         samples=[dict(temperature=1.2, top_p=0.8, seed=1234)]),
+         samples=[dict(temperature=1.2, top_p=0.8, seed=1234)], hf_dtypes=["float16"]),
     # multi-head attention (as many key/value heads as query heads), separate classifier
     dict(name="mha_untied", seed=1603, dim=36, hidden_dim=97, n_layers=2, n_heads=3,
          n_kv_heads=3, vocab_size=61, seq_len=20, shared_classifier=False,
@@ -377,6 +384,81 @@ def write_llama2c_bin(path, case, w):
             f.write(p.contiguous().numpy().astype("<f4").tobytes())
 
 
+HF_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def hf_tensors(case, w, dtype):
+    """LlamaForCausalLM's state_dict names and layouts (convert_llama_weights_to_hf.py):
+    q/k rows permuted for rotate-half, w1/w3/w2 as gate/up/down, no lm_head.weight when the
+    classifier is shared (tie_word_embeddings)."""
+    t = {"model.embed_tokens.weight": w["tok_embeddings"], "model.norm.weight": w["norm"]}
+    for i in range(case["n_layers"]):
+        at = f"model.layers.{i}."
+        t[at + "self_attn.q_proj.weight"] = hf_permute(w["wq"][i], case["n_heads"])
+        t[at + "self_attn.k_proj.weight"] = hf_permute(w["wk"][i], case["n_kv_heads"])
+        t[at + "self_attn.v_proj.weight"] = w["wv"][i]
+        t[at + "self_attn.o_proj.weight"] = w["wo"][i]
+        t[at + "mlp.gate_proj.weight"] = w["w1"][i]
+        t[at + "mlp.up_proj.weight"] = w["w3"][i]
+        t[at + "mlp.down_proj.weight"] = w["w2"][i]
+        t[at + "input_layernorm.weight"] = w["attention_norm"][i]
+        t[at + "post_attention_layernorm.weight"] = w["ffn_norm"][i]
+    if not case["shared_classifier"]:
+        t["lm_head.weight"] = w["output"]
+    return {k: v.to(HF_DTYPES[dtype]).contiguous() for k, v in t.items()}
+
+
+def hf_config(case, dtype):
+    """The config.json transformers writes for LlamaConfig (the fields a reader needs)."""
+    return dict(
+        architectures=["LlamaForCausalLM"], model_type="llama", hidden_act="silu",
+        hidden_size=case["dim"], intermediate_size=case["hidden_dim"],
+        num_hidden_layers=case["n_layers"], num_attention_heads=case["n_heads"],
+        num_key_value_heads=case["n_kv_heads"], vocab_size=case["vocab_size"],
+        max_position_embeddings=case["seq_len"], rms_norm_eps=NORM_EPS,
+        rope_theta=case["rope_theta"], rope_scaling=None, attention_bias=False,
+        mlp_bias=False, tie_word_embeddings=case["shared_classifier"], bos_token_id=BOS,
+        eos_token_id=EOS, torch_dtype=dtype, initializer_range=0.02, use_cache=True)
+
+
+def write_hf(directory, case, w, dtype):
+    """model.safetensors + config.json of a LlamaForCausalLM in `directory`."""
+    from safetensors.torch import save_file
+    os.makedirs(directory, exist_ok=True)
+    save_file(hf_tensors(case, w, dtype), os.path.join(directory, "model.safetensors"),
+              metadata={"format": "pt"})
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(hf_config(case, dtype), f, indent=1)
+        f.write("\n")
+
+
+def rounded_weights(w, dtype):
+    """The weights as a `dtype` checkpoint holds them, back in float32."""
+    round_trip = lambda v: v.to(HF_DTYPES[dtype]).to(torch.float32)  # noqa: E731
+    return {k: [round_trip(x) for x in v] if isinstance(v, list) else round_trip(v)
+            for k, v in w.items()}
+
+
+def make_hf_dtype_case(case, w, prompt, directory, dtype):
+    """hf_<dtype>/: the checkpoint rounded to `dtype` and the logits and greedy tokens of
+    those rounded weights (the prompt of the float32 case)."""
+    rounded = rounded_weights(w, dtype)
+    if case["shared_classifier"]:
+        rounded["output"] = rounded["tok_embeddings"]
+    logits = forward(case, rounded, prompt)
+    tokens, margin = greedy(case, rounded, prompt)
+    assert margin >= MARGIN, f"{case['name']} {dtype}: greedy margin {margin}"
+    out = os.path.join(directory, "hf_" + dtype)
+    write_hf(out, case, w, dtype)
+    with open(os.path.join(out, "expected.json"), "w") as f:
+        json.dump(dict(dtype=dtype, prompt=prompt,
+                       prompt_logits=[[float(v) for v in row] for row in logits],
+                       steps=case["steps"], greedy_tokens=tokens, greedy_min_margin=margin),
+                  f, indent=1)
+        f.write("\n")
+    print(f"  {dtype}: prompt {prompt} -> {tokens} (margin {margin:.4f})")
+
+
 def make_case(case, out_dir):
     gen = torch.Generator().manual_seed(case["seed"])
     w = random_weights(case, gen)
@@ -413,6 +495,9 @@ def make_case(case, out_dir):
     directory = os.path.join(out_dir, "llama_" + case["name"])
     os.makedirs(directory, exist_ok=True)
     write_llama2c_bin(os.path.join(directory, "model.bin"), case, w)
+    write_hf(os.path.join(directory, "hf"), case, w, "float32")
+    for dtype in case.get("hf_dtypes", []):
+        make_hf_dtype_case(case, w, prompt, directory, dtype)
     # The tokenizer: the text's tokens, their greedy continuation, and its text.
     pieces, scores = make_tokenizer(case["vocab_size"], gen)
     write_tokenizer_bin(os.path.join(directory, "tokenizer.bin"), pieces, scores)

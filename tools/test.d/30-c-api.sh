@@ -61,6 +61,21 @@ for name in paper_small odd tied prenorm_gelu concat_prenorm_nofinal; do # paper
         { echo "cannot prepare golden case $name"; exit 1; }
     cases+=("$out/$name.pfm" "$out/$name.txt")
 done
+# llama: the llama2c checkpoints, and gqa_tied's Hugging Face one (pf_generate's cases)
+for name in gqa_tied mqa_untied mha_untied; do
+    dir=tests/golden/llama_$name
+    target/release/picoformer convert --from llama2c "$dir/model.bin" -o "$out/llama_$name.pfm" \
+        --rope-theta "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["config"]["rope_theta"])' "$dir/expected.json")" \
+        2>/dev/null &&
+        python3 tests/c/golden_cases.py text "$dir/expected.json" >"$out/llama_$name.txt" ||
+        { echo "cannot prepare golden case llama_$name"; exit 1; }
+    cases+=("$out/llama_$name.pfm" "$out/llama_$name.txt")
+done
+dir=tests/golden/llama_gqa_tied
+target/release/picoformer convert --from hf-llama "$dir/hf/model.safetensors" \
+    --config "$dir/hf/config.json" -o "$out/llama_gqa_tied_hf.pfm" 2>/dev/null ||
+    { echo "cannot prepare golden case llama_gqa_tied_hf"; exit 1; }
+cases+=("$out/llama_gqa_tied_hf.pfm" "$out/llama_gqa_tied.txt")
 
 # ---- host C: the test program and the example, with ASan and UBSan
 cflags=(-std=c11 -Wall -Wextra -Werror -g -Iinclude

@@ -4,7 +4,8 @@
 use anyhow::{ensure, Context, Result};
 use picoformer::Model;
 use picoformer_cli::{
-    config_json::ConfigJson, convert, ct2_whisper, hf_bert, llama2c, AlignedBytes,
+    config_json::ConfigJson, convert, convert::ConvertReport, ct2_whisper, hf_bert, hf_llama,
+    llama2c, AlignedBytes,
 };
 use std::path::PathBuf;
 
@@ -20,6 +21,9 @@ pub enum Format {
     /// A llama2.c checkpoint (`export.py`'s legacy format, what `run.c` reads); see
     /// --rope-theta, --norm-eps, --bos-id, --eos-id for what it does not store.
     Llama2c,
+    /// A Hugging Face `LlamaForCausalLM` (model.safetensors, F32/F16/BF16) with its
+    /// config.json as --config (rope_theta, rms_norm_eps, bos/eos ids come from there).
+    HfLlama,
 }
 
 /// `convert --dtype`.
@@ -45,8 +49,8 @@ pub struct Args {
     /// Checkpoint format.
     #[arg(long, value_enum)]
     from: Format,
-    /// torch: CONFIG.json with the model's dimensions and switches; hf-bert: the
-    /// model's Hugging Face config.json.
+    /// torch: CONFIG.json with the model's dimensions and switches; hf-bert, hf-llama:
+    /// the model's Hugging Face config.json.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Weights file (.safetensors, or CTranslate2's model.bin).
@@ -85,6 +89,10 @@ pub struct Args {
     /// pairs (the same outputs; for comparing against `LlamaForCausalLM`).
     #[arg(long)]
     rotate_half: bool,
+    /// Convert only the layers the config names when the checkpoint has more (without
+    /// it, such a checkpoint is refused: the result would be a different model).
+    #[arg(long)]
+    allow_extra_layers: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -101,6 +109,7 @@ pub fn run(args: Args) -> Result<()> {
         bos_id,
         eos_id,
         rotate_half,
+        allow_extra_layers,
     } = args;
     let read_config = || -> Result<String> {
         let path = config.as_ref().context("this format needs --config")?;
@@ -124,17 +133,18 @@ pub fn run(args: Args) -> Result<()> {
         }
         None => None,
     };
-    let (blob, unused) = match from {
+    let (blob, report) = match from {
         Format::Torch => {
             let config = ConfigJson::parse(&read_config()?).context("parsing --config")?;
             let (blob, report) =
                 convert::convert_torch(&config, &bytes).with_context(converting)?;
-            (blob, report.unused)
+            (blob, report)
         }
         Format::HfBert => {
-            let (blob, report) =
-                hf_bert::convert_hf_bert(&read_config()?, &bytes).with_context(converting)?;
-            (blob, report.unused)
+            hf_bert::convert_hf_bert(&read_config()?, &bytes).with_context(converting)?
+        }
+        Format::HfLlama => {
+            hf_llama::convert_hf_llama(&read_config()?, &bytes).with_context(converting)?
         }
         Format::Ct2Whisper => {
             ensure!(
@@ -147,7 +157,7 @@ pub fn run(args: Args) -> Result<()> {
                 .and_then(|path| std::fs::read_to_string(path).ok());
             let (_, blob) = ct2_whisper::convert_ct2_whisper(&bytes, vocabulary.as_deref())
                 .with_context(converting)?;
-            (blob, Vec::new())
+            (blob, ConvertReport::default())
         }
         Format::Llama2c => {
             ensure!(
@@ -162,9 +172,22 @@ pub fn run(args: Args) -> Result<()> {
                 rotate_half,
             };
             let blob = llama2c::convert_llama2c(&bytes, &options).with_context(converting)?;
-            (blob, Vec::new())
+            (blob, ConvertReport::default())
         }
     };
+    if let Some(first) = report.extra_layers.first() {
+        ensure!(
+            allow_extra_layers,
+            "the checkpoint has more layers than the config: {} tensors of layers the config \
+             does not have (the first: `{first}`); fix the config's layer count, or pass \
+             --allow-extra-layers to convert only the config's layers",
+            report.extra_layers.len()
+        );
+        eprintln!(
+            "note: {} tensors of layers beyond the config's are dropped (--allow-extra-layers)",
+            report.extra_layers.len()
+        );
+    }
     let blob = if positions_table {
         convert::store_positions(&blob).context("storing the position tables")?
     } else {
@@ -202,7 +225,11 @@ pub fn run(args: Args) -> Result<()> {
             source.display()
         );
     }
-    for name in &unused {
+    for name in report
+        .unused
+        .iter()
+        .filter(|name| !report.extra_layers.contains(name))
+    {
         eprintln!("note: tensor `{name}` is not used by this config");
     }
     eprintln!("wrote {} ({} bytes)", output.display(), blob.len());

@@ -9,6 +9,7 @@ use super::{scratch, ModelFile};
 use anyhow::{bail, ensure, Context, Result};
 use picoformer::{SamplingParams, Source};
 use picoformer_cli::llama2c_tokenizer::Tokenizer;
+use picoformer_cli::text_stream::Utf8Stream;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -97,27 +98,49 @@ pub fn run(
     m.check_decoding(&prompt_tokens, steps)?;
     let mut scratch = scratch(m.sample_scratch_bytes())?;
     let mut tokens = vec![0u32; steps];
-    let done = m.sample_with(
+    let last = prompt_tokens.last().copied().unwrap_or(0);
+    // Without --json each token is printed as soon as it is drawn: its text with a
+    // tokenizer (whole characters only, see Utf8Stream), else its id.
+    let mut prev = last;
+    let mut printed = 0usize;
+    let mut stream = Utf8Stream::default();
+    let mut decode_error = None;
+    let mut print_token = |token: u32| {
+        if json || decode_error.is_some() {
+            return;
+        }
+        match &tokenizer {
+            Some(t) => match t.decode(prev, token) {
+                Ok(bytes) => crate::write_stdout_now(&stream.push(&bytes)),
+                Err(e) => decode_error = Some(e),
+            },
+            None if printed == 0 => crate::write_stdout_now(&token.to_string()),
+            None => crate::write_stdout_now(&format!(" {token}")),
+        }
+        prev = token;
+        printed += 1;
+    };
+    let done = m.sample_streaming(
         &Source::Tokens(&[]),
         &prompt_tokens,
         steps,
         &params,
         &mut tokens,
         scratch.as_mut_slice(),
+        &mut print_token,
     )?;
     tokens.truncate(done.len);
-    let last = prompt_tokens.last().copied().unwrap_or(0);
-    let text = match &tokenizer {
-        Some(t) => Some(t.decode_all(last, &tokens)?),
-        None => None,
-    };
+    if let Some(e) = decode_error {
+        return Err(e);
+    }
     if json {
+        let text = match &tokenizer {
+            Some(t) => Some(t.decode_all(last, &tokens)?),
+            None => None,
+        };
         outln!("{}", json!({ "tokens": tokens, "text": text }));
-    } else if let Some(text) = text {
-        outln!("{text}");
     } else {
-        let ids: Vec<String> = tokens.iter().map(u32::to_string).collect();
-        outln!("{}", ids.join(" "));
+        outln!("{}", stream.finish());
     }
     Ok(())
 }
