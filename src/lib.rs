@@ -38,6 +38,7 @@ mod model;
 pub mod probe;
 pub mod scratch;
 mod search;
+mod sort;
 #[cfg(feature = "llama")]
 mod static_llama;
 mod static_model;

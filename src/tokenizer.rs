@@ -272,7 +272,9 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
             *slot = token as u32;
         }
         let piece = |token: u32| piece_at(bytes, offsets, token as usize).unwrap_or(&[]);
-        sorted.sort_unstable_by(|&a, &b| piece(a).cmp(piece(b)).then(a.cmp(&b)));
+        crate::sort::sort_by(sorted, |&a, &b| {
+            piece(a).cmp(piece(b)).then(a.cmp(&b)).is_lt()
+        });
         Ok(Llama2cTokenizer { file, index, vocab })
     }
 
@@ -391,8 +393,11 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
                 *slot = token;
             }
             // Removes the pair's second token: the rest moves one left.
-            if let Some(rest) = tokens.get_mut(i + 1..len) {
-                rest.rotate_left(1);
+            for j in i + 1..len - 1 {
+                let next = tokens.get(j + 1).copied();
+                if let (Some(next), Some(slot)) = (next, tokens.get_mut(j)) {
+                    *slot = next;
+                }
             }
             len -= 1;
         }
@@ -429,9 +434,12 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
             let bytes = self.decode(prev, token)?;
             let end = n + bytes.len();
             let got = out.len();
-            out.get_mut(n..end)
-                .ok_or(TokenizerError::OutputTooSmall { needed: end, got })?
-                .copy_from_slice(bytes);
+            let slots = out
+                .get_mut(n..end)
+                .ok_or(TokenizerError::OutputTooSmall { needed: end, got })?;
+            for (slot, &b) in slots.iter_mut().zip(bytes) {
+                *slot = b;
+            }
             n = end;
             prev = token;
         }
@@ -472,12 +480,25 @@ fn lossy<const N: usize>(
         return heapless::String::from_utf8(bytes).map_err(|_| too_long(N));
     }
     let mut text = heapless::String::new();
-    for chunk in bytes.utf8_chunks() {
-        text.push_str(chunk.valid()).map_err(|_| too_long(N + 1))?;
-        if !chunk.invalid().is_empty() {
+    let mut rest: &[u8] = &bytes;
+    while !rest.is_empty() {
+        let (valid, skip) = match core::str::from_utf8(rest) {
+            Ok(valid) => (valid, rest.len()),
+            Err(e) => {
+                let valid_len = e.valid_up_to();
+                let valid = rest
+                    .get(..valid_len)
+                    .and_then(|v| core::str::from_utf8(v).ok());
+                let bad = e.error_len().unwrap_or(rest.len() - valid_len);
+                (valid.unwrap_or(""), valid_len + bad.max(1))
+            }
+        };
+        text.push_str(valid).map_err(|_| too_long(N + 1))?;
+        if skip > valid.len() {
             text.push(char::REPLACEMENT_CHARACTER)
                 .map_err(|_| too_long(N + 1))?;
         }
+        rest = rest.get(skip..).unwrap_or(&[]);
     }
     Ok(text)
 }
