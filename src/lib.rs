@@ -13,7 +13,8 @@
 //! Two ways to hold a model, one implementation of the math:
 //! - [`Model`]: runtime-shaped, any blob (host tools, C API).
 //! - [`StaticModel`]: the dimensions are const generics, checked at compile time, and a
-//!   scratch buffer that is too small is a compile error.
+//!   scratch buffer that is too small is a compile error; `StaticLlama` (feature
+//!   `llama`) is the same for the llama family's decoder-only language models.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 // Unsafe code is confined to the C boundary (`ffi`, the one module allowed it); every
@@ -37,7 +38,12 @@ mod model;
 pub mod probe;
 pub mod scratch;
 mod search;
+mod sort;
+#[cfg(feature = "llama")]
+mod static_llama;
 mod static_model;
+#[cfg(feature = "llama")]
+pub mod tokenizer;
 mod version;
 
 /// The numerical kernels (scalar reference, SIMD kernels, dispatch).
@@ -56,5 +62,7 @@ pub use scratch::{
     greedy_scratch_bytes_for, sample_scratch_bytes_for, Scratch, FFN_ROW_BLOCK, FORWARD_ROW_BLOCK,
     MAX_BEAM,
 };
-pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis, SamplingParams};
+pub use search::{BeamParams, Greedy, Hypotheses, Hypothesis, SamplingParams, ScoredTokens};
+#[cfg(feature = "llama")]
+pub use static_llama::StaticLlama;
 pub use static_model::{StaticModel, WeightElement};

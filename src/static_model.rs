@@ -5,7 +5,7 @@ use crate::config::{Dims, WeightType};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::scratch::{self, Scratch};
-use crate::search::{BeamParams, Greedy, Hypotheses};
+use crate::search::{BeamParams, Greedy, Hypotheses, ScoredTokens};
 
 /// The element type of a static model's weight matrices: `f32` (the default),
 /// [`f16`](crate::f16), or `i8` (int8 with a scale per output row).
@@ -116,8 +116,8 @@ impl<
         max_tgt_len: T,
         type_vocab: 0,
         stem_channels: 0,
-        // (The static form has multi-head attention and the plain feed-forward network;
-        // a llama-shaped blob is refused with `ShapeMismatch`.)
+        // (Multi-head attention and the plain feed-forward network; llama-shaped blobs
+        // are `StaticLlama`'s and refused here with `ShapeMismatch`.)
         n_kv_heads: H,
         feed_forward: crate::config::FeedForward::Plain,
     };
@@ -172,50 +172,7 @@ impl<
             );
         }
         let model = Model::from_blob(blob)?;
-        if model.dtype() != W::DTYPE {
-            return Err(Error::WrongDtype {
-                expected: W::DTYPE as u32,
-                found: model.dtype() as u32,
-            });
-        }
-        let found = model.config().dims;
-        let expected = Self::DIMS;
-        let fields = [
-            ("d_model", expected.d_model, found.d_model),
-            ("n_heads", expected.n_heads, found.n_heads),
-            ("d_ff", expected.d_ff, found.d_ff),
-            (
-                "n_encoder_layers",
-                expected.n_encoder_layers,
-                found.n_encoder_layers,
-            ),
-            (
-                "n_decoder_layers",
-                expected.n_decoder_layers,
-                found.n_decoder_layers,
-            ),
-            ("src_vocab", expected.src_vocab, found.src_vocab),
-            ("tgt_vocab", expected.tgt_vocab, found.tgt_vocab),
-            ("max_src_len", expected.max_src_len, found.max_src_len),
-            ("max_tgt_len", expected.max_tgt_len, found.max_tgt_len),
-            ("type_vocab", expected.type_vocab, found.type_vocab),
-            ("stem_channels", expected.stem_channels, found.stem_channels),
-            ("n_kv_heads", expected.n_kv_heads, found.n_kv_heads),
-            (
-                "feed-forward rows per d_ff",
-                expected.feed_forward.hidden_factor(),
-                found.feed_forward.hidden_factor(),
-            ),
-        ];
-        for (field, expected, found) in fields {
-            if expected != found {
-                return Err(Error::ShapeMismatch {
-                    field,
-                    expected,
-                    found,
-                });
-            }
-        }
+        check_blob_is_the_type(&model, &Self::DIMS, W::DTYPE)?;
         Ok(StaticModel {
             model,
             weights: core::marker::PhantomData,
@@ -276,6 +233,34 @@ impl<
         self.model.greedy(src, max_len, out, &mut scratch.0)
     }
 
+    /// [`greedy`](Self::greedy) into a `heapless::Vec` of capacity `T`.
+    pub fn greedy_vec<const N: usize>(
+        &self,
+        src: &[u32],
+        max_len: usize,
+        scratch: &mut Scratch<N>,
+    ) -> Result<ScoredTokens<T>> {
+        const { assert!(N >= Self::GREEDY_SCRATCH_BYTES, "scratch buffer too small") };
+        ScoredTokens::filled(max_len, |out| {
+            let run = self.model.greedy(src, max_len, out, &mut scratch.0)?;
+            Ok((run.len, run.score))
+        })
+    }
+
+    /// [`beam_search`](Self::beam_search) keeping the best `K` hypotheses, copied into
+    /// `heapless` vectors (tokens of each at most `T`), so they outlive the scratch.
+    pub fn beam_search_top<const B: usize, const K: usize, const N: usize>(
+        &self,
+        src: &[u32],
+        alpha: f32,
+        max_len: usize,
+        scratch: &mut Scratch<N>,
+    ) -> Result<heapless::Vec<ScoredTokens<T>, K>> {
+        const { assert!(K > 0 && K <= B, "K must be in 1..=B") };
+        self.beam_search::<B, N>(src, K, alpha, max_len, scratch)?
+            .to_heapless::<K, T>()
+    }
+
     /// [`Model::beam_search`] with beam size `B` fixed at compile time.
     pub fn beam_search<'s, const B: usize, const N: usize>(
         &self,
@@ -297,4 +282,61 @@ impl<
         };
         self.model.beam_search(src, &params, &mut scratch.0)
     }
+}
+
+/// Checks that a loaded blob has the dtype `dtype` and the dimensions `expected` of a
+/// static type ([`StaticModel`], `StaticLlama`): `WrongDtype`, or `ShapeMismatch` naming
+/// the first field that differs. Inlined: with the expected dimensions constant, the
+/// comparisons fold into the caller's code (measured: out of line it costs the greedy
+/// size probe 36 B).
+#[inline(always)]
+pub(crate) fn check_blob_is_the_type(
+    model: &Model,
+    expected: &Dims,
+    dtype: WeightType,
+) -> Result<()> {
+    if model.dtype() != dtype {
+        return Err(Error::WrongDtype {
+            expected: dtype as u32,
+            found: model.dtype() as u32,
+        });
+    }
+    let found = model.config().dims;
+    let fields = [
+        ("d_model", expected.d_model, found.d_model),
+        ("n_heads", expected.n_heads, found.n_heads),
+        ("d_ff", expected.d_ff, found.d_ff),
+        (
+            "n_encoder_layers",
+            expected.n_encoder_layers,
+            found.n_encoder_layers,
+        ),
+        (
+            "n_decoder_layers",
+            expected.n_decoder_layers,
+            found.n_decoder_layers,
+        ),
+        ("src_vocab", expected.src_vocab, found.src_vocab),
+        ("tgt_vocab", expected.tgt_vocab, found.tgt_vocab),
+        ("max_src_len", expected.max_src_len, found.max_src_len),
+        ("max_tgt_len", expected.max_tgt_len, found.max_tgt_len),
+        ("type_vocab", expected.type_vocab, found.type_vocab),
+        ("stem_channels", expected.stem_channels, found.stem_channels),
+        ("n_kv_heads", expected.n_kv_heads, found.n_kv_heads),
+        (
+            "feed-forward rows per d_ff",
+            expected.feed_forward.hidden_factor(),
+            found.feed_forward.hidden_factor(),
+        ),
+    ];
+    for (field, expected, found) in fields {
+        if expected != found {
+            return Err(Error::ShapeMismatch {
+                field,
+                expected,
+                found,
+            });
+        }
+    }
+    Ok(())
 }

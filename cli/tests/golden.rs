@@ -233,6 +233,35 @@ fn static_model_matches_pytorch() {
         let want: Vec<Vec<u32>> = b.hypotheses.iter().map(|h| h.tokens.clone()).collect();
         assert_eq!(tokens, want);
     }
+    // The same outputs as `heapless` vectors: greedy tokens and score, and the best K
+    // hypotheses with their scores, copied out of the scratch.
+    for g in &case.expected.greedy {
+        let mut out = [0u32; 16];
+        let want = model
+            .greedy(&g.src, g.max_len, &mut out, &mut greedy_scratch)
+            .unwrap();
+        let got = model
+            .greedy_vec(&g.src, g.max_len, &mut greedy_scratch)
+            .unwrap();
+        assert_eq!(got.tokens.as_slice(), &g.tokens[..]);
+        assert_eq!(got.score, want.score);
+    }
+    for b in case
+        .expected
+        .beam
+        .iter()
+        .filter(|b| b.beam == 4 && b.top == 2)
+    {
+        let best = model
+            .beam_search_top::<4, 2, _>(&b.src, b.alpha, b.max_len, &mut beam_scratch)
+            .unwrap();
+        assert_eq!(best.len(), b.hypotheses.len());
+        for (got, want) in best.iter().zip(&b.hypotheses) {
+            assert_eq!(got.tokens.as_slice(), &want.tokens[..]);
+            assert!((got.score - want.score).abs() <= TOLERANCE);
+        }
+    }
+    assert!(case.expected.beam.iter().any(|b| b.beam == 4 && b.top == 2));
     // A blob of another shape is refused with the field that differs.
     let other = golden_cases()
         .into_iter()

@@ -1190,3 +1190,242 @@ fn generate_through_the_c_api() {
         assert_eq!(run(greedy, bytes - 1).0, PF_ERR_SCRATCH_TOO_SMALL);
     }
 }
+
+/// `StaticLlama`, the firmware form: the reference's greedy and sampled tokens through
+/// the const-generic type (scratch sized by its constants, tokens in `heapless` vectors),
+/// and a type whose key/value heads or dtype differ from the blob's is refused by name.
+#[test]
+fn static_llama_generates_the_reference_tokens() {
+    use picoformer::{Scratch, StaticLlama};
+    type Gqa = StaticLlama<'static, 48, 6, 2, 88, 2, 67, 32>;
+    type GqaAsMha = StaticLlama<'static, 48, 6, 6, 88, 2, 67, 32>;
+    type GqaInt8 = StaticLlama<'static, 48, 6, 2, 88, 2, 67, 32, i8>;
+    let case = llama_cases()
+        .into_iter()
+        .find(|c| c.name == "llama_gqa_tied")
+        .unwrap();
+    let e = &case.expected;
+    let blob: &'static AlignedBytes = Box::leak(Box::new(case.blob(false)));
+    let model = Gqa::from_blob(blob.as_slice()).unwrap();
+    let dynamic = model.model();
+    assert_eq!(
+        Gqa::GREEDY_SCRATCH_BYTES,
+        dynamic.greedy_scratch_bytes().unwrap()
+    );
+    assert_eq!(
+        Gqa::SAMPLE_SCRATCH_BYTES,
+        dynamic.sample_scratch_bytes().unwrap()
+    );
+    let mut scratch = Box::new(Scratch::<{ Gqa::SAMPLE_SCRATCH_BYTES }>::new());
+    let mut out = [0u32; 32];
+    let greedy = model
+        .greedy(&e.prompt, e.steps, &mut out, &mut scratch)
+        .unwrap();
+    assert_eq!(&out[..greedy.len], e.greedy_tokens.as_slice());
+    for s in &e.samples {
+        let params = SamplingParams {
+            temperature: s.temperature,
+            top_p: s.top_p,
+            seed: s.seed,
+        };
+        let sampled = model
+            .generate_vec::<32, _>(&e.prompt, e.steps, &params, &mut scratch)
+            .unwrap();
+        assert_eq!(sampled.tokens.as_slice(), s.tokens.as_slice(), "{params:?}");
+    }
+    // A heapless output shorter than the steps asked for is refused before decoding.
+    let params = SamplingParams {
+        temperature: 0.0,
+        top_p: 0.0,
+        seed: 1,
+    };
+    assert_eq!(
+        model.generate_vec::<4, _>(&e.prompt, 5, &params, &mut scratch),
+        Err(Error::OutputTooSmall { needed: 5, got: 4 })
+    );
+    assert_eq!(
+        GqaAsMha::from_blob(blob.as_slice()).unwrap_err(),
+        Error::ShapeMismatch {
+            field: "n_kv_heads",
+            expected: 6,
+            found: 2
+        }
+    );
+    assert!(matches!(
+        GqaInt8::from_blob(blob.as_slice()),
+        Err(Error::WrongDtype { .. })
+    ));
+}
+
+/// A llama2.c tokenizer file from (score, piece) pairs.
+fn tokenizer_file(max_token_length: i32, pieces: &[(f32, &[u8])]) -> Vec<u8> {
+    let mut file = max_token_length.to_le_bytes().to_vec();
+    for (score, piece) in pieces {
+        file.extend(score.to_le_bytes());
+        file.extend((piece.len() as i32).to_le_bytes());
+        file.extend(*piece);
+    }
+    file
+}
+
+/// The engine's no_std tokenizer, as firmware uses it (file and index borrowed, text in
+/// a `heapless::String`): the reference's tokens and text on every golden tokenizer,
+/// byte tokens and the leading-space rule, and every malformed file or call its own error.
+#[test]
+fn engine_tokenizer_reads_in_place_with_distinct_errors() {
+    use picoformer::tokenizer::{index_len, Llama2cTokenizer, TokenizerError as E};
+    for case in llama_cases() {
+        let e = &case.expected;
+        let bytes = std::fs::read(case.dir.join("tokenizer.bin")).unwrap();
+        let mut index = vec![0u32; index_len(e.config.vocab_size).unwrap()];
+        let tokenizer =
+            Llama2cTokenizer::new(&bytes[..], e.config.vocab_size, &mut index[..]).unwrap();
+        let t = &e.tokenizer;
+        let mut tokens = [0u32; 64];
+        let n = tokenizer.encode(&t.text, &mut tokens).unwrap();
+        assert_eq!(&tokens[..n], t.prompt.as_slice(), "{}", case.name);
+        let last = *t.prompt.last().unwrap();
+        let text = tokenizer
+            .decode_text::<4096>(last, &t.greedy_tokens)
+            .unwrap();
+        assert_eq!(text.as_str(), t.greedy_text, "{}", case.name);
+        assert!(t.greedy_text.len() > 4);
+        assert!(matches!(
+            tokenizer.decode_text::<4>(last, &t.greedy_tokens),
+            Err(E::OutputTooSmall { got: 4, .. })
+        ));
+    }
+
+    let pieces: &[(f32, &[u8])] = &[
+        (0.0, b"<unk>"),
+        (0.0, b"\n<s>\n"),
+        (0.0, b"\n</s>\n"),
+        (0.0, b"<0x0A>"),
+        (0.0, b"<0xC3>"),
+        (0.0, b"<0xA9>"),
+        (0.0, b" "),
+        (0.0, b"a"),
+        (0.0, b"b"),
+        (1.0, b"ab"),
+        (2.0, b" a"),
+        (0.5, b" ab"),
+    ];
+    let file = tokenizer_file(6, pieces);
+    let mut index = [0u32; 24];
+    let tok = Llama2cTokenizer::new(&file[..], pieces.len(), &mut index[..]).unwrap();
+    // " a" (score 2) merges before "ab" (score 1), then " ab" (0.5) joins " a" and "b".
+    let mut out = [0u32; 8];
+    let n = tok.encode("ab", &mut out).unwrap();
+    assert_eq!(&out[..n], &[1, 11]);
+    assert_eq!(tok.encode("", &mut out), Ok(1));
+    assert_eq!(
+        tok.encode("abab", &mut out[..5]),
+        Err(E::OutputTooSmall { needed: 6, got: 5 })
+    );
+    // "é" has no piece: its two UTF-8 bytes fall back to tokens 0xC3 + 3 and 0xA9 + 3,
+    // outside this 12-token vocabulary.
+    assert_eq!(
+        tok.encode("é", &mut out),
+        Err(E::NoByteFallback {
+            character: 'é',
+            token: 0xC3 + 3
+        })
+    );
+    // Decode: the space after bos goes, byte tokens are their byte (é across two).
+    assert_eq!(tok.decode(1, 11), Ok(&b"ab"[..]));
+    assert_eq!(tok.decode(7, 11), Ok(&b" ab"[..]));
+    assert_eq!(tok.decode(7, 3), Ok(&b"\n"[..]));
+    assert_eq!(
+        tok.decode_text::<16>(1, &[10, 4, 5, 3]).unwrap().as_str(),
+        "aé\n"
+    );
+    // A character cut short is U+FFFD, as the host's lossy text.
+    assert_eq!(
+        tok.decode_text::<16>(1, &[10, 4]).unwrap().as_str(),
+        "a\u{FFFD}"
+    );
+    assert_eq!(
+        tok.decode(1, 12),
+        Err(E::TokenOutOfRange {
+            token: 12,
+            vocab: 12
+        })
+    );
+    let mut bytes = [0u8; 2];
+    assert_eq!(
+        tok.decode_into(1, &[11, 7], &mut bytes),
+        Err(E::OutputTooSmall { needed: 3, got: 2 })
+    );
+    let no_space = tokenizer_file(6, &pieces[..6]);
+    let tok = Llama2cTokenizer::new(&no_space[..], 6, &mut index[..]).unwrap();
+    assert_eq!(tok.encode("a", &mut out), Err(E::NoSpacePiece));
+
+    // Malformed files, each its own error.
+    let mut index = [0u32; 24];
+    let new = |file: &[u8], vocab: usize, index: &mut [u32]| {
+        Llama2cTokenizer::new(file, vocab, index).map(|_| ())
+    };
+    assert_eq!(
+        new(&file[..3], 12, &mut index),
+        Err(E::Truncated {
+            what: "max_token_length",
+            start: 0,
+            end: 4,
+            len: 3
+        })
+    );
+    assert_eq!(
+        new(&tokenizer_file(0, pieces), 12, &mut index),
+        Err(E::MaxTokenLength { found: 0 })
+    );
+    assert_eq!(
+        new(&tokenizer_file(2, pieces), 12, &mut index),
+        Err(E::TokenLength {
+            token: 0,
+            len: 5,
+            max: 2
+        })
+    );
+    assert_eq!(
+        new(&file[..file.len() - 1], 12, &mut index),
+        Err(E::Truncated {
+            what: "a token's bytes",
+            start: file.len() - 3,
+            end: file.len(),
+            len: file.len() - 1
+        })
+    );
+    assert_eq!(
+        new(&file[..file.len() - 3 - 2], 12, &mut index),
+        Err(E::Truncated {
+            what: "a length",
+            start: file.len() - 3 - 4,
+            end: file.len() - 3,
+            len: file.len() - 5
+        })
+    );
+    assert_eq!(
+        new(&file, 11, &mut index),
+        Err(E::TrailingBytes {
+            extra: 4 + 4 + 3,
+            vocab: 11
+        })
+    );
+    assert_eq!(
+        new(&file, 12, &mut index[..23]),
+        Err(E::IndexTooSmall {
+            needed: 24,
+            got: 23
+        })
+    );
+    let mut negative = file.clone();
+    negative[8..12].copy_from_slice(&(-1i32).to_le_bytes());
+    assert_eq!(
+        new(&negative, 12, &mut index),
+        Err(E::TokenLength {
+            token: 0,
+            len: -1,
+            max: 6
+        })
+    );
+}

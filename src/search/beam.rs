@@ -1,6 +1,7 @@
 //! Beam search exactly as `docs/spec.md` defines it (Hugging Face's with
 //! `early_stopping=True` and the GNMT length penalty `lp(n) = ((5 + n) / 6)^alpha`).
 
+use super::ScoredTokens;
 use super::{
     check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start, Session,
 };
@@ -74,6 +75,31 @@ impl<'s> Hypotheses<'s> {
     /// The hypotheses, best first.
     pub fn iter(&self) -> impl Iterator<Item = Hypothesis<'s>> + '_ {
         (0..self.count).filter_map(move |i| self.get(i))
+    }
+
+    /// The best `K` hypotheses (all when fewer) copied out of the scratch into `heapless`
+    /// vectors, so they outlive it: `OutputTooSmall` when one has more than `L` tokens.
+    pub fn to_heapless<const K: usize, const L: usize>(
+        &self,
+    ) -> Result<heapless::Vec<ScoredTokens<L>, K>> {
+        let mut best = heapless::Vec::new();
+        for hypothesis in self.iter().take(K) {
+            let tokens = heapless::Vec::from_slice(hypothesis.tokens).map_err(|_| {
+                Error::OutputTooSmall {
+                    needed: hypothesis.tokens.len(),
+                    got: L,
+                }
+            })?;
+            let scored = ScoredTokens {
+                tokens,
+                score: hypothesis.score,
+            };
+            best.push(scored).map_err(|_| Error::OutputTooSmall {
+                needed: K + 1,
+                got: K,
+            })?;
+        }
+        Ok(best)
     }
 }
 

@@ -19,6 +19,36 @@ pub struct Greedy {
     pub score: f32,
 }
 
+/// Tokens in a `heapless::Vec` of capacity `N` with their score: the output of the
+/// calls that hand firmware a bounded token list (`StaticModel::greedy_vec`,
+/// `StaticLlama::generate_vec`, `Hypotheses::to_heapless`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredTokens<const N: usize> {
+    /// The tokens (generated ones only: no bos or prefix; eos included when emitted).
+    pub tokens: heapless::Vec<u32, N>,
+    /// Their score: the sum of log-probabilities (greedy, sampling) or beam search's
+    /// length-normalised one.
+    pub score: f32,
+}
+
+impl<const N: usize> ScoredTokens<N> {
+    /// `len` tokens from `fill`, which receives a zeroed buffer of `len` and returns how
+    /// many it wrote and their score (`OutputTooSmall` when `len > N`).
+    pub(crate) fn filled(
+        len: usize,
+        fill: impl FnOnce(&mut [u32]) -> Result<(usize, f32)>,
+    ) -> Result<Self> {
+        let mut tokens = heapless::Vec::new();
+        tokens.resize(len, 0).map_err(|_| Error::OutputTooSmall {
+            needed: len,
+            got: N,
+        })?;
+        let (written, score) = fill(&mut tokens)?;
+        tokens.truncate(written);
+        Ok(ScoredTokens { tokens, score })
+    }
+}
+
 /// Greedy decoding behind [`Model::greedy`] and [`Model::greedy_with`].
 pub(crate) fn greedy(
     model: &Model,

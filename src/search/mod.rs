@@ -9,7 +9,7 @@ mod greedy;
 mod sample;
 
 pub use beam::{BeamParams, Hypotheses, Hypothesis};
-pub use greedy::Greedy;
+pub use greedy::{Greedy, ScoredTokens};
 pub use sample::SamplingParams;
 
 pub(crate) use beam::{beam_search, check_beam_size};

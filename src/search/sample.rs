@@ -217,10 +217,11 @@ fn nucleus(probs: &[f32], top_p: f32, coin: f32, candidates: &mut [Candidate]) -
         }
     }
     let kept = candidates.get_mut(..kept)?;
-    kept.sort_unstable_by(|a, b| {
+    crate::sort::sort_by(kept, |a, b| {
         b.probability
             .total_cmp(&a.probability)
             .then(a.index.cmp(&b.index))
+            .is_lt()
     });
     let mut cumulative = 0.0f32;
     let mut last = kept.len().checked_sub(1)?;

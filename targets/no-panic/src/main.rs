@@ -127,6 +127,51 @@ fn static_api() {
     }
 }
 
+/// The llama family's firmware entries: `StaticLlama` generation, the llama2.c tokenizer
+/// read in place, and the `heapless` outputs, on a file and lengths the optimiser cannot
+/// see.
+fn llama_api() {
+    use picoformer::tokenizer::{index_len, Llama2cTokenizer};
+    use picoformer::{SamplingParams, StaticLlama};
+    type Llama = StaticLlama<'static, 8, 2, 1, 12, 1, 13, 6>;
+    let blob: &'static [u8] = black_box(&BLOB.0[..]);
+    let prompt_buf = black_box([1u32; 8]);
+    let prompt = tokens(&prompt_buf);
+    let params = SamplingParams {
+        temperature: black_box(0.8),
+        top_p: black_box(0.9),
+        seed: black_box(7),
+    };
+    if let Ok(net) = Llama::from_blob(blob) {
+        let mut scratch = Scratch::<{ Llama::SAMPLE_SCRATCH_BYTES }>::new();
+        let mut out = [0u32; 6];
+        black_box(net.greedy(prompt, black_box(5), &mut out, &mut scratch));
+        black_box(net.generate(prompt, black_box(5), &params, &mut out, &mut scratch));
+        black_box(net.generate_vec::<6, _>(prompt, black_box(5), &params, &mut scratch));
+    }
+    if let Ok(net) = Net::from_blob(blob) {
+        let mut scratch = Scratch::<{ Net::beam_scratch_bytes(3) }>::new();
+        black_box(net.greedy_vec(prompt, black_box(5), &mut scratch));
+        black_box(net.beam_search_top::<3, 2, _>(prompt, black_box(0.6), 5, &mut scratch));
+    }
+    let mut index = [0u32; 26];
+    let index_words = black_box(index_len(13).unwrap_or(0));
+    let index = index.get_mut(..index_words).unwrap_or(&mut []);
+    let file: &[u8] = black_box(&BLOB.0[..]);
+    if let Ok(tokenizer) = Llama2cTokenizer::new(file, black_box(13), index) {
+        let text_buf = black_box(*b"once upon a time");
+        let text_len = black_box(16).min(text_buf.len());
+        let text = core::str::from_utf8(text_buf.get(..text_len).unwrap_or(&[])).unwrap_or("");
+        let mut encoded = [0u32; 18];
+        black_box(tokenizer.encode(text, &mut encoded));
+        black_box(tokenizer.decode(black_box(1), black_box(5)));
+        let mut bytes = [0u8; 32];
+        black_box(tokenizer.decode_into(black_box(1), prompt, &mut bytes));
+        black_box(tokenizer.decode_text::<32>(black_box(1), prompt));
+        black_box(tokenizer.score(black_box(4)));
+    }
+}
+
 /// The log-mel front end on samples, frame and mel counts the optimiser cannot see.
 fn audio_api() {
     use picoformer::audio::{log_mel_scratch_len, log_mel_spectrogram, mel_filterbank};
@@ -247,6 +292,7 @@ pub extern "C" fn _start() -> ! {
     let scratch = black_box(work.0.get_mut(..len).unwrap_or(&mut []));
     rust_api(scratch);
     static_api();
+    llama_api();
     audio_api();
     c_api(scratch);
     #[cfg(feature = "canary")]
