@@ -1,12 +1,14 @@
-//! Greedy decoding (`docs/spec.md`, "Greedy"): at each step the most likely token.
+//! Greedy decoding (`docs/spec.md`, "Greedy"): at each step the most likely token; logits
+//! with NaN or infinities are `Error::NonFiniteLogits`.
 
-use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
+use super::{
+    best_log_prob, check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start,
+};
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
 use crate::scratch::{used, Plan};
-use picoformer_kernels as k;
 
 /// Result of [`Model::greedy`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,10 +69,8 @@ pub(crate) fn greedy(
             &mut work,
             None,
         )?;
-        let logits = used(work.logits, plan.v);
-        let next = k::argmax(logits).unwrap_or(config.eos_id as usize);
-        k::log_softmax(logits);
-        score += logits.get(next).copied().unwrap_or(f32::NEG_INFINITY);
+        let (next, log_p) = best_log_prob(used(work.logits, plan.v))?;
+        score += log_p;
         token = next as u32;
         *slot = token;
         len += 1;

@@ -4,7 +4,9 @@
 //! as `run.c` on the same logits. Temperature 0 is greedy decoding.
 
 use super::Greedy;
-use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
+use super::{
+    best_log_prob, check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start,
+};
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
@@ -139,7 +141,7 @@ pub(crate) fn sample(
             None,
         )?;
         let logits = used(work.logits, plan.v);
-        let next = choose(logits, params, &mut rng, candidates).unwrap_or(config.eos_id as usize);
+        let next = choose(logits, params, &mut rng, candidates)?;
         score += logits.get(next).copied().unwrap_or(f32::NEG_INFINITY);
         token = next as u32;
         *slot = token;
@@ -152,8 +154,8 @@ pub(crate) fn sample(
 }
 
 /// The next token from `logits`, which are left as the log-probabilities it was drawn
-/// from (those of the logits divided by the temperature). `None` when the logits are all
-/// NaN.
+/// from (those of the logits divided by the temperature). `NonFiniteLogits` when they
+/// hold NaN or infinities (after the division by the temperature).
 ///
 /// llama2.c's `sample`: temperature 0 is the arg max; otherwise one draw `coin` in
 /// `[0, 1)` per token and the first token whose running sum of probabilities exceeds it,
@@ -166,17 +168,20 @@ fn choose(
     params: &SamplingParams,
     rng: &mut Rng,
     candidates: &mut [Candidate],
-) -> Option<usize> {
+) -> Result<usize> {
     if params.temperature == 0.0 {
-        let next = k::argmax(logits);
-        k::log_softmax(logits);
-        return next;
+        return best_log_prob(logits).map(|(next, _)| next);
     }
     for l in logits.iter_mut() {
         *l /= params.temperature;
     }
-    let fallback = k::argmax(logits)?;
+    let fallback = k::argmax(logits).unwrap_or(0);
     k::softmax(logits);
+    // As in `best_log_prob`: NaN or +inf anywhere makes every probability NaN, an all
+    // -inf row all zeros; the most likely one tells.
+    if !logits.get(fallback).is_some_and(|&p| p > 0.0) {
+        return Err(Error::NonFiniteLogits);
+    }
     let coin = rng.next_f32();
     let n = logits.len();
     let chosen = if params.top_p <= 0.0 || params.top_p >= 1.0 {
@@ -196,7 +201,7 @@ fn choose(
     for p in logits.iter_mut() {
         *p = libm::logf(*p);
     }
-    Some(chosen)
+    Ok(chosen)
 }
 
 /// llama2.c's `sample_topp` over the probabilities `probs`; `None` when no token reaches
