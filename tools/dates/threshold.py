@@ -12,7 +12,8 @@ its log-probability (the sum over its tokens) reaches a threshold (src/dates.rs,
     / 1,000 there, halfway between the two scores that bound the best choice, rounded to
     0.01;
   * report: the 2,000 held-out phrases of models/dates/heldout.tsv (never trained on) and
-    1,000 other non-date phrases (seed 2), greedy and beam search of 4.
+    1,000 other non-date phrases (seed 2), greedy and beam search of 4, the non-dates
+    answered by kind, and the phrases issue 19 found answered with a wrong date.
 
     python3 tools/dates/threshold.py                       # print the report
     python3 tools/dates/threshold.py --write docs/dates.md # write the docs page
@@ -57,13 +58,14 @@ WITH_NUMBERS = ["room %d", "call me at 555-%04d", "version %d.%d.%d", "%d apples
                 "%d people", "lot %d-%d", "%d kg", "track %d"]
 
 
-def _in_range(date):
-    return datetime.date(1950, 1, 1) <= date <= datetime.date(2049, 12, 31)
+KINDS = ["relative dates and words", "a day without a year", "no such day",
+         "a date outside 1950-2049", "other numbers", "other scripts", "random letters",
+         "random digits"]
 
 
-def non_date(r):
-    """One phrase that names no date of 1950-2049 (the right answer is no answer)."""
-    k = r.randrange(8)
+def non_date_of_kind(r, k):
+    """One phrase of kind KINDS[k] that names no date of 1950-2049 (the right answer is no
+    answer)."""
     if k == 0:                                  # relative dates and words
         w = r.choice(WEEKDAYS)
         return r.choice(RELATIVE + ["next " + w, "last " + w, w, "every " + w,
@@ -107,8 +109,13 @@ def non_date(r):
 
 
 def non_dates(seed, n):
+    """n (kind, phrase) pairs."""
     r = random.Random(seed)
-    return [non_date(r) for _ in range(n)]
+    out = []
+    for _ in range(n):
+        k = r.randrange(len(KINDS))
+        out.append((KINDS[k], non_date_of_kind(r, k)))
+    return out
 
 
 def calibration_dates():
@@ -127,6 +134,18 @@ def calibration_dates():
 def held_out_dates():
     with open(os.path.join(ROOT, "models", "dates", "heldout.tsv"), encoding="utf-8") as f:
         return [tuple(line.rstrip("\n").split("\t")) for line in f if not line.startswith("#")]
+
+
+# Phrases issue 19 found answered with a confident wrong date (and a good one).
+ISSUE_EXAMPLES = ["next friday", "tomorrow", "31/31/2026", "feb 29 2025",
+                  "the 3rd of june, 1944", "十一月", "sat 28th of november, 2026"]
+
+
+def dates_json(picoformer, phrases):
+    """`picoformer dates --json` with the bundled threshold: one record per phrase."""
+    out = subprocess.run(picoformer + ["dates", "--json", "--"] + list(phrases), cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+    return json.loads(out)
 
 
 def score(picoformer, phrases, beam):
@@ -168,15 +187,25 @@ def choose(dates, truths, others):
 def report(picoformer):
     cal = calibration_dates()
     cal_scores = score(picoformer, [p for p, _ in cal], 0)
-    cal_others = score(picoformer, non_dates(1, NON_DATE_SIZE), 0)
+    cal_others = score(picoformer, [p for _, p in non_dates(1, NON_DATE_SIZE)], 0)
     threshold = choose(cal_scores, [t for _, t in cal], cal_others)
     held = held_out_dates()
     others = non_dates(2, NON_DATE_SIZE)
     rows = []
     for name, beam in (("greedy", 0), ("beam search of 4", 4)):
+        other_scores = score(picoformer, [p for _, p in others], beam)
         fr, wrong, fa = rates(score(picoformer, [p for p, _ in held], beam), [t for _, t in held],
-                              score(picoformer, others, beam), threshold)
+                              other_scores, threshold)
         rows.append((name, fr, wrong, fa))
+        if beam == 0:
+            kinds = []
+            for kind in KINDS:
+                picked = [sd for (k, _), sd in zip(others, other_scores) if k == kind]
+                taken = [p for (k, p), (s, d) in zip(others, other_scores)
+                         if k == kind and d is not None and s >= threshold]
+                kinds.append((kind, len(picked), len(taken), taken[:3]))
+    examples = score(picoformer, ISSUE_EXAMPLES, 0)
+    example_text = dates_json(picoformer, ISSUE_EXAMPLES)
     cal_fr, cal_wrong, cal_fa = rates(cal_scores, [t for _, t in cal], cal_others, threshold)
     pct = lambda x: "%.2f %%" % (100 * x)
     lines = [
@@ -190,7 +219,7 @@ def report(picoformer):
         "",
         "- the phrase holds a digit (every phrase the model learnt writes its year in digits):",
         "  otherwise `no date found in \"…\"` (\"tomorrow\", \"next friday\", \"十一月\");",
-        "- no four-digit year in the phrase, and not the answer's year, lies outside",
+        "- neither a four-digit year in the phrase nor the answer's year lies outside",
         "  1950–2049, the model's range (its training dates, `tools/dates/phrases.py`;",
         "  two-digit years mean 1950–2049): otherwise `\"…\" is outside 1950–2049`;",
         "- the answer is a calendar date (month lengths, leap years): otherwise",
@@ -226,6 +255,20 @@ def report(picoformer):
         "| search | held-out false rejects | held-out wrong dates given | non-date false accepts |",
         "|---|---|---|---|",
     ] + ["| %s | %s | %s | %s |" % (name, pct(fr), pct(wrong), pct(fa)) for name, fr, wrong, fa in rows] + [
+        "",
+        "The non-date phrases by kind (greedy), with the first ones answered:",
+        "",
+        "| kind | phrases | answered | e.g. |",
+        "|---|---|---|---|",
+    ] + ["| %s | %d | %d | %s |" % (kind, n, len_taken, ", ".join("`%s`" % p for p in taken))
+         for kind, n, len_taken, taken in kinds] + [
+        "",
+        "## The examples of issue 19",
+        "",
+        "| phrase | answer | log-probability |",
+        "|---|---|---|",
+    ] + ["| `%s` | %s | %.3f |" % (r["input"], r.get("date") or r["error"], s)
+         for r, (s, _) in zip(example_text, examples)] + [
         "",
         "Measured by `python3 tools/dates/threshold.py` with the engine's own scores",
         "(`picoformer dates --json --min-score=-inf`).",
