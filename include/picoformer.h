@@ -145,6 +145,10 @@
 // finite, or seed 0.
 #define PF_ERR_INVALID_SAMPLING 29
 
+// A decoding step's logits hold NaN or infinities (broken weights or inputs): greedy
+// decoding, sampling and beam search stop rather than answer.
+#define PF_ERR_NON_FINITE_LOGITS 30
+
 // A required pointer is NULL (a NULL array is accepted only with length 0).
 #define PF_ERR_NULL_POINTER 100
 

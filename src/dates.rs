@@ -7,6 +7,13 @@
 //! any other character outside the alphabet is the unknown token. The tables are the
 //! ones the training script writes to `models/dates/tokenizer.json` (a test checks).
 //!
+//! An answer is checked before it is given ([`Reading::doubt`]): the phrase must hold a
+//! digit (every phrase the model learnt writes its year in digits), a four-digit year in
+//! it must lie in the model's range [`FIRST_YEAR`]–[`LAST_YEAR`], the model's answer
+//! must be a calendar date in that range, and its log-probability must reach
+//! [`MIN_SCORE`], the threshold `tools/dates/threshold.py` chose on phrases held out
+//! from training (its false-accept and false-reject rates: `docs/dates.md`).
+//!
 //! Everything here is `no_std` and allocation-free: the firmware uses it as it is.
 
 use crate::error::{Error, Result};
@@ -32,6 +39,17 @@ pub const SPECIAL_NAMES: [&str; 4] = ["<pad>", "<bos>", "<eos>", "<unk>"];
 pub const ISO_LEN: usize = 10;
 /// Tokens the model generates for one date: the ten characters and eos.
 pub const MAX_TOKENS: usize = ISO_LEN + 1;
+/// The first year of the model's range: its training dates run from 1950-01-01
+/// (`FIRST_DAY` in `tools/dates/phrases.py`).
+pub const FIRST_YEAR: u32 = 1950;
+/// The last year of the model's range: its training dates end on 2049-12-31
+/// (`LAST_DAY` in `tools/dates/phrases.py`); two-digit years mean 1950–2049.
+pub const LAST_YEAR: u32 = 2049;
+/// The least log-probability (natural log, summed over the answer's tokens) of an answer
+/// that is given: chosen by `tools/dates/threshold.py` on held-out dates and non-date
+/// phrases, which writes it, with its error rates, to `docs/dates.md` (a test checks that
+/// the two agree).
+pub const MIN_SCORE: f32 = -0.53;
 
 /// The id of `c` in `alphabet`, if it is there.
 fn id_in(alphabet: &str, c: char) -> Option<u32> {
@@ -129,6 +147,123 @@ impl core::fmt::Display for IsoDate {
     }
 }
 
+impl IsoDate {
+    /// The year, month and day when the text is `YYYY-MM-DD` and names a day of the
+    /// proleptic Gregorian calendar (`2025-02-29` does not).
+    pub fn calendar_date(&self) -> Option<(u32, u32, u32)> {
+        let text = self.bytes.get(..self.len)?;
+        let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *text else {
+            return None;
+        };
+        let year = digits(&[y0, y1, y2, y3])?;
+        let month = digits(&[m0, m1])?;
+        let day = digits(&[d0, d1])?;
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let days = match month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        (1..=days).contains(&day).then_some((year, month, day))
+    }
+}
+
+/// The value of ASCII decimal digits (`None` if one is not a digit).
+fn digits(text: &[u8]) -> Option<u32> {
+    text.iter().try_fold(0u32, |value, &b| {
+        let digit = b.is_ascii_digit().then(|| u32::from(b - b'0'))?;
+        value.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+/// Whether `year` lies in the model's range, [`FIRST_YEAR`]–[`LAST_YEAR`].
+pub fn year_in_range(year: u32) -> bool {
+    (FIRST_YEAR..=LAST_YEAR).contains(&year)
+}
+
+/// Why an answer is not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Doubt {
+    /// The phrase has no digit: every date the model knows writes its year in digits
+    /// ("tomorrow", "next friday", "十一月").
+    NoDigit,
+    /// The model's answer is not a calendar date ("feb 29 2025" → 2025-02-29).
+    NotACalendarDate,
+    /// The model is unsure: the answer's log-probability is below the threshold.
+    Unsure,
+    /// A four-digit year in the phrase, or the answer's year, is outside
+    /// [`FIRST_YEAR`]–[`LAST_YEAR`].
+    OutsideRange,
+}
+
+impl core::fmt::Display for Doubt {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Doubt::NoDigit => f.write_str("no year in digits"),
+            Doubt::NotACalendarDate => f.write_str("the reading is not a calendar date"),
+            Doubt::Unsure => f.write_str("the model is unsure"),
+            Doubt::OutsideRange => write!(f, "outside {FIRST_YEAR}\u{2013}{LAST_YEAR}"),
+        }
+    }
+}
+
+/// Whether `text` holds a run of exactly four digits that is a year outside the model's
+/// range ("in 1945" is; a two-digit year always lies inside it).
+fn names_year_outside_range(text: &str) -> bool {
+    text.as_bytes()
+        .split(|b| !b.is_ascii_digit())
+        .filter(|run| run.len() == 4)
+        .filter_map(digits)
+        .any(|year| !year_in_range(year))
+}
+
+/// The checks of an answer: why `date`, read from `text` with log-probability `score`,
+/// is not given, or `None` when it is (`min_score`: [`MIN_SCORE`] for the bundled model).
+pub fn doubt(text: &str, date: &IsoDate, score: f32, min_score: f32) -> Option<Doubt> {
+    if !text.bytes().any(|b| b.is_ascii_digit()) {
+        return Some(Doubt::NoDigit);
+    }
+    if names_year_outside_range(text) {
+        return Some(Doubt::OutsideRange);
+    }
+    let Some((year, _, _)) = date.calendar_date() else {
+        return Some(Doubt::NotACalendarDate);
+    };
+    if !year_in_range(year) {
+        return Some(Doubt::OutsideRange);
+    }
+    // A NaN score is doubt too.
+    if score.is_nan() || score < min_score {
+        return Some(Doubt::Unsure);
+    }
+    None
+}
+
+/// The model's reading of one phrase.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reading {
+    /// What the model wrote (given only without [`doubt`](Self::doubt)).
+    pub date: IsoDate,
+    /// Its log-probability: the sum over its tokens, eos included.
+    pub score: f32,
+    /// Why it is not given, with the bundled model's threshold [`MIN_SCORE`]; `None`
+    /// when it is.
+    pub doubt: Option<Doubt>,
+}
+
+impl Reading {
+    /// The date, or why there is none.
+    pub fn date(&self) -> core::result::Result<&IsoDate, Doubt> {
+        match self.doubt {
+            None => Ok(&self.date),
+            Some(doubt) => Err(doubt),
+        }
+    }
+}
+
 /// How to decode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Search {
@@ -142,7 +277,8 @@ pub enum Search {
 /// Normalises one phrase with the date model: source ids into `src` (its length is the
 /// longest phrase accepted, at most the model's `max_src_len`), the answer from greedy
 /// decoding or beam search, using `scratch` (`model.greedy_scratch_bytes()` or
-/// `model.beam_scratch_bytes(beam)`).
+/// `model.beam_scratch_bytes(beam)`). The reading carries its score and the verdict of
+/// [`doubt`] with [`MIN_SCORE`].
 ///
 /// # Example
 ///
@@ -153,14 +289,10 @@ pub enum Search {
 /// use picoformer::{dates, Model, Scratch};
 /// // The bundled date model (phrase characters in, ISO date characters out).
 /// let model = Model::from_blob(&BLOB.0)?;
-/// let mut src = [0u32; 48];
-/// let n = dates::encode_source("11/28/26", &mut src)?;
-/// let src = &src[..n];
 /// let mut scratch = Scratch::<{ 96 * 1024 }>::new(); // at least model.beam_scratch_bytes(4)
 /// let mut buffer = [0u32; 48];
-/// let date = dates::normalise(&model, "sat 28th of november, 2026", dates::Search::Beam(4), &mut buffer, scratch.as_bytes_mut())?;
-/// assert_eq!(date.as_str(), "2026-11-28");
-/// let _ = src;
+/// let reading = dates::normalise(&model, "sat 28th of november, 2026", dates::Search::Beam(4), &mut buffer, scratch.as_bytes_mut())?;
+/// assert_eq!(reading.date().map(|date| date.as_str()), Ok("2026-11-28"));
 /// # Ok(()) }
 /// ```
 pub fn normalise(
@@ -169,15 +301,32 @@ pub fn normalise(
     search: Search,
     src: &mut [u32],
     scratch: &mut [u8],
-) -> Result<IsoDate> {
+) -> Result<Reading> {
+    let (date, score) = read(model, text, search, src, scratch)?;
+    Ok(Reading {
+        date,
+        score,
+        doubt: doubt(text, &date, score, MIN_SCORE),
+    })
+}
+
+/// The model's answer and its log-probability, unchecked.
+fn read(
+    model: &Model,
+    text: &str,
+    search: Search,
+    src: &mut [u32],
+    scratch: &mut [u8],
+) -> Result<(IsoDate, f32)> {
     let max_src = src.len().min(model.config().dims.max_src_len);
     let n = encode_source(text, src.get_mut(..max_src).unwrap_or(&mut []))?;
     let src = src.get(..n).unwrap_or(&[]);
     match search {
         Search::Greedy => {
             let mut out = [0u32; MAX_TOKENS];
-            let len = model.greedy(src, MAX_TOKENS, &mut out, scratch)?.len;
-            Ok(IsoDate::from_tokens(out.get(..len).unwrap_or(&[])))
+            let greedy = model.greedy(src, MAX_TOKENS, &mut out, scratch)?;
+            let tokens = out.get(..greedy.len).unwrap_or(&[]);
+            Ok((IsoDate::from_tokens(tokens), greedy.score))
         }
         Search::Beam(beam) => {
             let params = BeamParams {
@@ -186,10 +335,13 @@ pub fn normalise(
                 alpha: 0.0,
                 max_len: MAX_TOKENS,
             };
+            // alpha 0: the score is the plain log-probability, as greedy's.
             let best = model.beam_search(src, &params, scratch)?;
-            Ok(IsoDate::from_tokens(
-                best.get(0).map(|h| h.tokens).unwrap_or(&[]),
-            ))
+            Ok(best
+                .get(0)
+                .map_or((IsoDate::from_tokens(&[]), f32::NEG_INFINITY), |h| {
+                    (IsoDate::from_tokens(h.tokens), h.score)
+                }))
         }
     }
 }

@@ -149,6 +149,12 @@ pub enum Error {
         /// Which rule was broken.
         reason: &'static str,
     },
+    /// A decoding step's logits hold NaN or `+inf`, or are all `-inf`: the model's weights
+    /// (or its input vectors) are broken, and no token can be chosen from them. Greedy
+    /// decoding, sampling and beam search stop with this rather than answer; unlike an
+    /// input error it comes after the checks, so the tokens of earlier steps may already
+    /// be in the output.
+    NonFiniteLogits,
     /// The model has no encoder, or no decoder, and the call needs one.
     WrongArchitecture {
         /// What the call needs.
@@ -247,6 +253,10 @@ impl fmt::Display for Error {
                 write!(f, "length penalty alpha must be finite and >= 0")
             }
             Error::InvalidSampling { reason } => write!(f, "invalid sampling parameters: {reason}"),
+            Error::NonFiniteLogits => write!(
+                f,
+                "the model's logits are NaN or infinite (broken weights or inputs)"
+            ),
             Error::WrongArchitecture { needs } => write!(f, "this model has no {needs}"),
             Error::ScratchTooSmall { needed, got } => {
                 write!(f, "scratch buffer too small: needs {needed} bytes, has {got}")

@@ -51,8 +51,10 @@ fn accuracy_of(path: &str, search: Search) -> (f64, Vec<String>) {
     assert_eq!(cases.len(), 2000);
     let mut misses = Vec::new();
     for (phrase, iso) in &cases {
+        // The model's reading, doubted or not: its accuracy (the check has its own tests).
         let got = dates::normalise(&model, phrase, search, &mut src, scratch.as_mut_slice())
-            .unwrap_or_else(|e| panic!("{phrase:?}: {e}"));
+            .unwrap_or_else(|e| panic!("{phrase:?}: {e}"))
+            .date;
         if got.as_str() != iso {
             misses.push(format!("{phrase:?} -> {got} (true {iso})"));
         }
@@ -202,4 +204,186 @@ fn the_dates_command_prints_each_date_greedy_and_with_beam_search() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: "));
+}
+
+/// Runs `picoformer dates ARGS...`: (exit success, stdout, stderr).
+fn dates_command(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+        .arg("dates")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The phrases that were answered with a confident wrong date: each is now an
+/// error, with the reason, and the exit status is non-zero.
+#[test]
+fn phrases_without_a_date_in_range_are_errors_not_dates() {
+    for (phrase, message) in [
+        ("next friday", "no date found in \"next friday\" (no year in digits)"),
+        ("tomorrow", "no date found in \"tomorrow\" (no year in digits)"),
+        ("十一月", "no date found in \"十一月\" (no year in digits)"),
+        (
+            "feb 29 2025",
+            "no date found in \"feb 29 2025\" (the model's reading \"2025-02-29\" is not a calendar date)",
+        ),
+        ("31/31/2026", "no date found in \"31/31/2026\" (the model is unsure: "),
+        ("june 5th 1945", "\"june 5th 1945\" is outside 1950–2049"),
+        ("12/24/1949", "\"12/24/1949\" is outside 1950–2049"),
+        ("1 jan 2050", "\"1 jan 2050\" is outside 1950–2049"),
+    ] {
+        let (ok, stdout, stderr) = dates_command(&[phrase]);
+        assert!(!ok, "{phrase:?}: {stdout}");
+        assert_eq!(stdout, "", "{phrase:?}");
+        let first = stderr.lines().next().unwrap_or("");
+        assert!(
+            first.starts_with(&format!("error: {message}")),
+            "{phrase:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn one_phrase_without_a_date_does_not_stop_the_others() {
+    let (ok, stdout, stderr) = dates_command(&["11/28/26", "", "31.12.49"]);
+    assert!(!ok);
+    assert_eq!(
+        stdout,
+        "2026-11-28  <-  11/28/26\n2049-12-31  <-  31.12.49\n"
+    );
+    assert!(
+        stderr.starts_with("error: no date found in \"\" (it is empty)\n"),
+        "{stderr}"
+    );
+    // Every phrase is read, also after errors: "b" gets its own error.
+    let (ok, _, stderr) = dates_command(&["a", "", "b"]);
+    assert!(!ok);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "error: no date found in \"a\" (no year in digits)",
+            "error: no date found in \"\" (it is empty)",
+            "error: no date found in \"b\" (no year in digits)",
+            "error: 3 of 3 phrases without a date",
+        ]
+    );
+}
+
+#[test]
+fn json_gives_input_date_or_error_and_score_per_phrase() {
+    let (ok, stdout, _) =
+        dates_command(&["--json", "sat 28th of november, 2026", "", "feb 29 2025"]);
+    assert!(!ok);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let records = value.as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[0]["input"], "sat 28th of november, 2026");
+    assert_eq!(records[0]["date"], "2026-11-28");
+    assert!(records[0].get("error").is_none());
+    let score = records[0]["score"].as_f64().unwrap();
+    assert!(
+        score >= f64::from(dates::MIN_SCORE) && score < 0.0,
+        "{score}"
+    );
+    assert_eq!(records[1]["input"], "");
+    assert!(records[1]["score"].is_null());
+    assert!(records[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no date found"));
+    assert!(records[2].get("date").is_none());
+    assert!(records[2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a calendar date"));
+    assert!(records[2]["score"].as_f64().is_some());
+    // Everything answered: exit 0.
+    let (ok, stdout, _) = dates_command(&["--json", "--beam", "4", "11/28/26"]);
+    assert!(ok);
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(value[0]["date"], "2026-11-28");
+}
+
+/// An ISO date text as [`dates::IsoDate`] (through the target tokens).
+fn iso(text: &str) -> dates::IsoDate {
+    let ids: Vec<u32> = text.chars().filter_map(dates::target_id).collect();
+    dates::IsoDate::from_tokens(&ids)
+}
+
+#[test]
+fn calendar_dates_know_month_lengths_and_leap_years() {
+    for (text, valid) in [
+        ("2024-02-29", true),  // divisible by 4
+        ("2025-02-29", false), // not
+        ("2000-02-29", true),  // divisible by 400
+        ("1900-02-29", false), // by 100, not by 400
+        ("2025-02-28", true),
+        ("2026-04-30", true),
+        ("2026-04-31", false),
+        ("2026-12-31", true),
+        ("2026-13-01", false),
+        ("2026-00-10", false),
+        ("2026-01-00", false),
+        ("2026-1-10", false),
+        ("20261-1-10", false),
+        ("", false),
+    ] {
+        assert_eq!(iso(text).calendar_date().is_some(), valid, "{text}");
+    }
+    assert_eq!(iso("2026-11-28").calendar_date(), Some((2026, 11, 28)));
+    assert!(dates::year_in_range(1950) && dates::year_in_range(2049));
+    assert!(!dates::year_in_range(1949) && !dates::year_in_range(2050));
+}
+
+#[test]
+fn the_check_rejects_each_kind_of_doubt() {
+    use dates::{doubt, Doubt, MIN_SCORE};
+    let good = iso("2026-11-28");
+    assert_eq!(doubt("28 nov 2026", &good, MIN_SCORE, MIN_SCORE), None);
+    assert_eq!(
+        doubt("next week", &good, -0.1, MIN_SCORE),
+        Some(Doubt::NoDigit)
+    );
+    assert_eq!(
+        doubt("28 nov 1926", &good, -0.1, MIN_SCORE),
+        Some(Doubt::OutsideRange)
+    );
+    // a four-digit year is one run of exactly four digits: 20261 is none
+    assert_eq!(doubt("nov 28 20261", &good, -0.1, MIN_SCORE), None);
+    assert_eq!(
+        doubt("28 nov 26", &iso("2050-11-28"), -0.1, MIN_SCORE),
+        Some(Doubt::OutsideRange)
+    );
+    assert_eq!(
+        doubt("28 nov 26", &iso("2026-11-31"), -0.1, MIN_SCORE),
+        Some(Doubt::NotACalendarDate)
+    );
+    assert_eq!(
+        doubt("28 nov 26", &good, MIN_SCORE - 0.01, MIN_SCORE),
+        Some(Doubt::Unsure)
+    );
+    assert_eq!(
+        doubt("28 nov 26", &good, f32::NAN, MIN_SCORE),
+        Some(Doubt::Unsure)
+    );
+}
+
+#[test]
+fn the_threshold_is_the_one_the_calibration_script_chose() {
+    // docs/dates.md is written by tools/dates/threshold.py (tools/test.d/50-dates.sh
+    // runs it with --check); the engine's constant must be the page's.
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/dates.md")).unwrap();
+    let line = page
+        .lines()
+        .find_map(|l| l.strip_prefix("threshold: `"))
+        .expect("a `threshold: ` line in docs/dates.md");
+    let threshold: f32 = line.trim_end_matches('`').parse().unwrap();
+    assert_eq!(threshold, dates::MIN_SCORE);
 }

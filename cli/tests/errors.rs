@@ -1610,6 +1610,7 @@ fn every_error_displays_as_one_line() {
         Error::OutputTooSmall { needed: 8, got: 7 },
         Error::SizeOverflow,
         Error::RaggedInput { len: 7, row: 4 },
+        Error::NonFiniteLogits,
     ];
     let mut texts = std::collections::HashSet::new();
     for e in &all {
@@ -1632,8 +1633,40 @@ fn every_error_displays_as_one_line() {
 // Non-finite weights
 // =====================================================================================
 
-/// A golden blob whose whole tensor data region is `fill(i)` still decodes (greedy and
-/// beam, plus forward and encode) without panicking or hanging, within `max_len` tokens.
+/// `picoformer decode` on a model with NaN weights: a one-line error and exit status 1,
+/// where it printed `{"hypotheses":[]}` with exit 0 before.
+#[test]
+fn decode_with_nan_weights_is_an_error() {
+    let case = golden_cases().into_iter().next().expect("a golden case");
+    let mut blob = case.blob.clone();
+    let bytes = blob.as_mut_slice();
+    let header = get_u32(bytes, HEADER_LEN) as usize;
+    for word in bytes[header..].chunks_exact_mut(4) {
+        word.copy_from_slice(&f32::NAN.to_le_bytes());
+    }
+    let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("nan-weights.pfm");
+    std::fs::write(&path, blob.as_slice()).unwrap();
+    for extra in [&["--json"][..], &["--beam", "3", "--json"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_picoformer"))
+            .args(["decode", path.to_str().unwrap(), "--src", "5,6,7"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {stderr}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "", "{extra:?}");
+        assert_eq!(stderr.lines().count(), 1, "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("the model's logits are NaN or infinite"),
+            "{extra:?}: {stderr}"
+        );
+    }
+}
+
+/// A golden blob whose whole tensor data region is `fill(i)` decodes (greedy and beam,
+/// plus forward and encode) without panicking or hanging: within `max_len` tokens, or
+/// with `NonFiniteLogits` when the logits are not finite (always so with NaN weights:
+/// before, an all-NaN step emitted eos and a broken model gave an empty answer).
 #[test]
 fn non_finite_weights_decode_without_panic_or_hang() {
     type Fill = fn(usize) -> f32;
@@ -1671,22 +1704,48 @@ fn non_finite_weights_decode_without_panic_or_hang() {
                 let bytes = model.greedy_scratch_bytes().unwrap();
                 let mut s = scratch(bytes.max(model.forward_scratch_bytes().unwrap()));
                 let mut out = vec![TOKEN_SENTINEL; max_len];
-                let g = model
-                    .greedy(&src, max_len, &mut out, s.as_mut_slice())
-                    .unwrap_or_else(|e| panic!("{what}: greedy {e}"));
-                assert!(
-                    (1..=max_len).contains(&g.len),
-                    "{what}: greedy len {}",
-                    g.len
-                );
-                if label == "NaN" {
-                    // All logits NaN: the documented way out is eos at once.
-                    assert_eq!(&out[..g.len], &[model.config().eos_id], "{what}");
+                match model.greedy(&src, max_len, &mut out, s.as_mut_slice()) {
+                    Ok(g) => {
+                        assert!(label != "NaN", "{what}: NaN weights gave an answer");
+                        assert!(
+                            (1..=max_len).contains(&g.len),
+                            "{what}: greedy len {}",
+                            g.len
+                        );
+                        assert!(g.score.is_finite(), "{what}: score {}", g.score);
+                        assert!(
+                            out[..g.len].iter().all(|&t| (t as usize) < dims.tgt_vocab),
+                            "{what}: {out:?}"
+                        );
+                    }
+                    Err(e) => assert_eq!(e, Error::NonFiniteLogits, "{what}: greedy"),
                 }
-                assert!(
-                    out[..g.len].iter().all(|&t| (t as usize) < dims.tgt_vocab),
-                    "{what}: {out:?}"
-                );
+                // Sampling: tempered (top-p on and off) and temperature 0.
+                let mut t = scratch(model.sample_scratch_bytes().unwrap());
+                let source = picoformer::Source::Tokens(&src);
+                let bos = [model.config().bos_id];
+                for (temperature, top_p) in [(0.0, 1.0), (0.8, 1.0), (0.8, 0.9)] {
+                    let params = picoformer::SamplingParams {
+                        temperature,
+                        top_p,
+                        seed: 7,
+                    };
+                    let sampled = model.sample_with(
+                        &source,
+                        &bos,
+                        max_len,
+                        &params,
+                        &mut out,
+                        t.as_mut_slice(),
+                    );
+                    match sampled {
+                        Ok(g) => {
+                            assert!(label != "NaN", "{what}: sampling answered");
+                            assert!((1..=max_len).contains(&g.len), "{what}: {}", g.len);
+                        }
+                        Err(e) => assert_eq!(e, Error::NonFiniteLogits, "{what}: sampling"),
+                    }
+                }
                 let mut logits = vec![0.0; 3 * dims.tgt_vocab];
                 model
                     .forward(&src, &[1, 5, 6], &mut logits, s.as_mut_slice())
@@ -1698,12 +1757,15 @@ fn non_finite_weights_decode_without_panic_or_hang() {
                 for beam in [1, 4] {
                     let mut b = scratch(model.beam_scratch_bytes(beam).unwrap());
                     let p = params(beam, beam, 0.6, max_len);
-                    let h = model
-                        .beam_search(&src, &p, b.as_mut_slice())
-                        .unwrap_or_else(|e| panic!("{what}: beam {beam}: {e}"));
-                    assert!(h.len() <= beam, "{what}: {} hypotheses", h.len());
-                    for hyp in h.iter() {
-                        assert!(hyp.tokens.len() <= max_len, "{what}: {:?}", hyp.tokens);
+                    match model.beam_search(&src, &p, b.as_mut_slice()) {
+                        Ok(h) => {
+                            assert!(label != "NaN", "{what}: beam {beam} answered");
+                            assert!(h.len() <= beam, "{what}: {} hypotheses", h.len());
+                            for hyp in h.iter() {
+                                assert!(hyp.tokens.len() <= max_len, "{what}: {:?}", hyp.tokens);
+                            }
+                        }
+                        Err(e) => assert_eq!(e, Error::NonFiniteLogits, "{what}: beam {beam}"),
                     }
                 }
             }

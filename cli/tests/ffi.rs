@@ -174,7 +174,7 @@ fn encode_matches_the_rust_api() {
 #[test]
 fn every_status_has_its_own_message() {
     let unknown = message(-1);
-    let codes: Vec<i32> = (0..=27).chain(100..=106).collect();
+    let codes: Vec<i32> = (0..=30).chain(100..=106).collect();
     let mut seen = std::collections::HashSet::new();
     for c in codes {
         let msg = message(c);
@@ -184,6 +184,40 @@ fn every_status_has_its_own_message() {
     assert_eq!(message(PF_OK), "ok");
     let version = unsafe { CStr::from_ptr(pf_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
+}
+
+/// NaN weights: greedy decoding is `PF_ERR_NON_FINITE_LOGITS`, not an empty answer.
+#[test]
+fn nan_logits_are_an_error_status() {
+    let case = golden_cases().into_iter().next().expect("a golden case");
+    let mut blob = case.blob.clone();
+    let bytes = blob.as_mut_slice();
+    // Word 3 of the header: where the tensor data starts.
+    let data = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    for word in bytes[data..].chunks_exact_mut(4) {
+        word.copy_from_slice(&f32::NAN.to_le_bytes());
+    }
+    let m = handle(blob.as_slice());
+    let mut scratch = AlignedBytes::zeroed(greedy_bytes(&m));
+    let src = [5u32, 6, 7];
+    let mut tokens = [0u32; 4];
+    let (mut len, mut score) = (0usize, 0f32);
+    let s = unsafe {
+        pf_greedy(
+            &m,
+            src.as_ptr(),
+            src.len(),
+            tokens.len(),
+            tokens.as_mut_ptr(),
+            tokens.len(),
+            &mut len,
+            &mut score,
+            scratch.as_mut_slice().as_mut_ptr().cast(),
+            scratch.as_slice().len(),
+        )
+    };
+    assert_eq!(s, PF_ERR_NON_FINITE_LOGITS, "{}", message(s));
+    assert_eq!(message(s), "the model's logits are NaN or infinite");
 }
 
 #[test]

@@ -432,6 +432,8 @@ pub fn api(data: &[u8]) {
             let mut out = vec![u32::MAX; out_len];
             match model.greedy(&src, max_len, &mut out, scratch) {
                 Ok(g) => check_greedy(&model, max_len, &out, g.len),
+                // Non-finite logits stop decoding after the checks, maybe at a later step.
+                Err(picoformer::Error::NonFiniteLogits) => {}
                 Err(_) => assert!(
                     out.iter().all(|&t| t == u32::MAX),
                     "greedy failed but wrote"

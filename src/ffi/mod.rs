@@ -7,7 +7,8 @@
 //!   the caller's blob, which must outlive the handle and stay unmodified.
 //! - The result is an `int32_t` status (`PF_OK` or a `PF_ERR_*` code, see
 //!   [`pf_status_message`]); values come back through out-pointers, which are written
-//!   only on success. Output arrays are left untouched when a call fails its checks.
+//!   only on success. Output arrays are left untouched when a call fails its checks (a
+//!   decode that stops on `PF_ERR_NON_FINITE_LOGITS` may have written its earlier tokens).
 //! - Every pointer is checked before use: NULL (`PF_ERR_NULL_POINTER`; an input or output
 //!   *array* may be NULL only with length 0), alignment for its element type
 //!   (`PF_ERR_MISALIGNED_POINTER`; the scratch buffer: `PF_ERR_SCRATCH_MISALIGNED`), a

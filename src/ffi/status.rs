@@ -69,6 +69,9 @@ pub const PF_ERR_FEATURE_DISABLED: i32 = 28;
 /// A sampling parameter is out of range: temperature negative or not finite, top-p not
 /// finite, or seed 0.
 pub const PF_ERR_INVALID_SAMPLING: i32 = 29;
+/// A decoding step's logits hold NaN or infinities (broken weights or inputs): greedy
+/// decoding, sampling and beam search stop rather than answer.
+pub const PF_ERR_NON_FINITE_LOGITS: i32 = 30;
 
 /// A required pointer is NULL (a NULL array is accepted only with length 0).
 pub const PF_ERR_NULL_POINTER: i32 = 100;
@@ -118,6 +121,7 @@ pub(crate) const fn code(error: &Error) -> i32 {
         Error::WrongDtype { .. } => PF_ERR_WRONG_DTYPE,
         Error::FeatureDisabled { .. } => PF_ERR_FEATURE_DISABLED,
         Error::InvalidSampling { .. } => PF_ERR_INVALID_SAMPLING,
+        Error::NonFiniteLogits => PF_ERR_NON_FINITE_LOGITS,
     }
 }
 
@@ -164,6 +168,7 @@ pub(crate) const fn message(status: i32) -> &'static core::ffi::CStr {
             c"the model needs an engine feature this build was compiled without"
         }
         PF_ERR_INVALID_SAMPLING => c"sampling temperature, top-p or seed out of range",
+        PF_ERR_NON_FINITE_LOGITS => c"the model's logits are NaN or infinite",
         PF_ERR_NULL_POINTER => c"a required pointer is NULL",
         PF_ERR_MISALIGNED_POINTER => c"a pointer is not aligned for its element type",
         PF_ERR_BAD_LENGTH => c"an array length is too large for the address space",

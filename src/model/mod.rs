@@ -192,8 +192,8 @@ impl<'a> Model<'a> {
     /// or `max_len` tokens. Writes the tokens (excluding bos, including eos) to `out`,
     /// which must hold `max_len` tokens.
     ///
-    /// A step whose logits are all NaN emits eos, so a broken model ends rather than
-    /// loops.
+    /// A step whose logits hold NaN or `+inf`, or are all `-inf` (a broken model), is
+    /// [`Error::NonFiniteLogits`]: no answer is made up from them.
     ///
     /// # Example
     ///

@@ -3,14 +3,14 @@
 
 use super::ScoredTokens;
 use super::{
-    check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start, Session,
+    best_log_prob, check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder,
+    start, Session,
 };
 use crate::decoder::{self, DecoderCaches, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
 use crate::scratch::{Plan, MAX_BEAM};
-use picoformer_kernels as k;
 
 /// Beam-search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -312,18 +312,18 @@ fn cast<T: bytemuck::Pod>(words: &mut [u32]) -> Result<&mut [T]> {
 
 /// Scores every (live hypothesis, token) from the logits `[live, V]` (turned into
 /// log-probabilities in place) and keeps the best 2B in `candidates`, sorted. Returns
-/// how many.
+/// how many, or `NonFiniteLogits` when a row holds NaN or infinities.
 fn collect_candidates(
     candidates: &mut [Candidate],
     live_scores: &[f32],
     logits: &mut [f32],
     live: usize,
     vocab: usize,
-) -> usize {
+) -> Result<usize> {
     let mut count = 0;
     let rows = logits.chunks_exact_mut(vocab.max(1)).zip(live_scores);
     for (beam, (row, &base)) in rows.take(live).enumerate() {
-        k::log_softmax(row);
+        best_log_prob(row)?;
         for (token, &log_p) in row.iter().enumerate() {
             let candidate = Candidate {
                 score: base + log_p,
@@ -335,7 +335,7 @@ fn collect_candidates(
             (count, _) = insert_sorted(candidates, count, candidate, |c| c.score);
         }
     }
-    count
+    Ok(count)
 }
 
 /// Inserts `item` into the sorted (descending `key`) first `count` entries of `list`,
@@ -540,7 +540,7 @@ fn advance(
         ..
     } = state;
     let mut parts = split(words, *beams, t, *slot_len)?;
-    let count = collect_candidates(parts.candidates, parts.live_scores, logits, live, plan.v);
+    let count = collect_candidates(parts.candidates, parts.live_scores, logits, live, plan.v)?;
 
     // Walk the candidates: eos in the top B finishes, others fill the new live set.
     let mut next_live = 0;

@@ -1,12 +1,15 @@
-//! Greedy decoding (`docs/spec.md`, "Greedy"): at each step the most likely token.
+//! Greedy decoding (`docs/spec.md`, "Greedy"): at each step the most likely token; logits
+//! with NaN or infinities are `Error::NonFiniteLogits`. Its step loop, [`decode_steps`],
+//! is sampling's too, with another token chooser.
 
-use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
+use super::{
+    best_log_prob, check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start,
+};
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
 use crate::scratch::{used, Plan};
-use picoformer_kernels as k;
 
 /// Result of [`Model::greedy`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +61,29 @@ pub(crate) fn greedy(
     out: &mut [u32],
     scratch: &mut [u8],
 ) -> Result<Greedy> {
+    check_decoding(model, source, prefix, max_len, out)?;
+    let plan = Plan::new(&model.config().dims, model.dtype(), 1, false);
+    decode_steps(
+        model,
+        &plan,
+        source,
+        prefix,
+        max_len,
+        out,
+        scratch,
+        best_log_prob,
+    )
+}
+
+/// The checks of greedy decoding and sampling, before anything is written: a decoder, the
+/// source, the prefix and `max_len`, and room for `max_len` tokens in `out`.
+pub(crate) fn check_decoding(
+    model: &Model,
+    source: &Source,
+    prefix: &[u32],
+    max_len: usize,
+    out: &[u32],
+) -> Result<()> {
     need_decoder(model)?;
     check_source(model, source)?;
     check_prefix_and_max_len(model, prefix, max_len)?;
@@ -67,14 +93,32 @@ pub(crate) fn greedy(
             got: out.len(),
         });
     }
-    let config = model.config();
-    let plan = Plan::new(&config.dims, model.dtype(), 1, false);
-    let mut session = start(model, &plan, source, scratch, None)?;
-    let mut work = DecoderWork::carve(&plan, session.work)?;
+    Ok(())
+}
+
+/// The step loop of greedy decoding and sampling (after [`check_decoding`]): the encoder,
+/// the forced prefix, then one token per step from `choose`, which turns the step's
+/// logits into the log-probabilities it chose from and returns the token with its
+/// log-probability, until eos or `max_len` tokens. `scratch` is the plan's session.
+// The search's inputs, the output, the scratch and the chooser.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn decode_steps(
+    model: &Model,
+    plan: &Plan,
+    source: &Source,
+    prefix: &[u32],
+    max_len: usize,
+    out: &mut [u32],
+    scratch: &mut [u8],
+    mut choose: impl FnMut(&mut [f32]) -> Result<(usize, f32)>,
+) -> Result<Greedy> {
+    let eos = model.config().eos_id;
+    let mut session = start(model, plan, source, scratch, None)?;
+    let mut work = DecoderWork::carve(plan, session.work)?;
     let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
     feed_forced(
         model,
-        &plan,
+        plan,
         forced,
         &mut session.caches,
         &mut session.act,
@@ -89,7 +133,7 @@ pub(crate) fn greedy(
         let rows = Rows::Hypotheses { position };
         decoder::step(
             model,
-            &plan,
+            plan,
             input,
             rows,
             &mut session.caches,
@@ -97,14 +141,12 @@ pub(crate) fn greedy(
             &mut work,
             None,
         )?;
-        let logits = used(work.logits, plan.v);
-        let next = k::argmax(logits).unwrap_or(config.eos_id as usize);
-        k::log_softmax(logits);
-        score += logits.get(next).copied().unwrap_or(f32::NEG_INFINITY);
+        let (next, log_p) = choose(used(work.logits, plan.v))?;
+        score += log_p;
         token = next as u32;
         *slot = token;
         len += 1;
-        if token == config.eos_id {
+        if token == eos {
             break;
         }
     }

@@ -23,7 +23,20 @@ use crate::error::{Error, Result};
 use crate::model::weights::Model;
 use crate::probe::AttentionProbe;
 use crate::scratch::{used, Arena, Plan};
-use picoformer_kernels::Activations;
+use picoformer_kernels::{self as k, Activations};
+
+/// Turns a row of logits into log-probabilities in place and returns the most likely
+/// token (ties: the lowest id) with its log-probability, or `NonFiniteLogits` when the
+/// row holds NaN or `+inf` or is all `-inf`. One test of the chosen token suffices: a NaN
+/// or `+inf` anywhere makes every log-probability NaN, and an all `-inf` row stays so.
+fn best_log_prob(logits: &mut [f32]) -> Result<(usize, f32)> {
+    let best = k::argmax(logits).unwrap_or(0);
+    k::log_softmax(logits);
+    match logits.get(best) {
+        Some(&log_p) if log_p.is_finite() => Ok((best, log_p)),
+        _ => Err(Error::NonFiniteLogits),
+    }
+}
 
 /// Checks the source: present for an encoder (1..=S token ids below `src_vocab`, 1..=S
 /// vectors of D, or 1..=2S frames of `stem_channels` for a model with a stem), absent for

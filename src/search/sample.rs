@@ -3,13 +3,12 @@
 //! llama2.c's generator and rules, so a seed gives the same tokens on every target and
 //! as `run.c` on the same logits. Temperature 0 is greedy decoding.
 
-use super::Greedy;
-use super::{check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start};
-use crate::decoder::{self, DecoderWork, Rows};
+use super::best_log_prob;
+use super::greedy::{check_decoding, decode_steps, Greedy};
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
-use crate::scratch::{used, Arena, Plan};
+use crate::scratch::{Arena, Plan};
 use picoformer_kernels as k;
 
 /// How to draw each token.
@@ -67,9 +66,10 @@ pub(crate) struct Candidate {
     probability: f32,
 }
 
-/// Sampling behind [`Model::sample_with`](crate::Model::sample_with): as greedy
-/// decoding, with the token drawn by [`choose`]; the scratch is greedy's, then `[V]`
-/// candidates. `on_token` sees each token as soon as it is chosen (for streaming).
+/// Sampling behind [`Model::sample_with`](crate::Model::sample_with): greedy decoding's
+/// step loop ([`decode_steps`]) with the token drawn by [`choose`]; the scratch is
+/// greedy's, then `[V]` candidates. `on_token` sees each token as soon as it is chosen
+/// (for streaming).
 // The search's inputs, the output and the scratch, as `greedy` plus the parameters.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn sample(
@@ -83,15 +83,7 @@ pub(crate) fn sample(
     on_token: &mut dyn FnMut(u32),
 ) -> Result<Greedy> {
     params.check()?;
-    need_decoder(model)?;
-    check_source(model, source)?;
-    check_prefix_and_max_len(model, prefix, max_len)?;
-    if out.len() < max_len {
-        return Err(Error::OutputTooSmall {
-            needed: max_len,
-            got: out.len(),
-        });
-    }
+    check_decoding(model, source, prefix, max_len, out)?;
     let config = model.config();
     let plan = Plan::new(&config.dims, model.dtype(), 1, false);
     let session_bytes = plan.total_bytes().ok_or(Error::SizeOverflow)?;
@@ -110,52 +102,28 @@ pub(crate) fn sample(
         .split_at_mut_checked(session_bytes)
         .ok_or(Error::SizeOverflow)?;
     let candidates: &mut [Candidate] = Arena::new(rest, Some(0))?.slice(Some(plan.v))?;
-    let mut session = start(model, &plan, source, session_scratch, None)?;
-    let mut work = DecoderWork::carve(&plan, session.work)?;
-    let (&last, forced) = prefix.split_last().ok_or(Error::EmptySequence)?;
-    feed_forced(
+    let mut rng = Rng(params.seed);
+    let choose_token = |logits: &mut [f32]| {
+        let next = choose(logits, params, &mut rng, candidates)?;
+        // The step loop stores every token it is given: streaming sees it now.
+        on_token(next as u32);
+        Ok((next, logits.get(next).copied().unwrap_or(f32::NEG_INFINITY)))
+    };
+    decode_steps(
         model,
         &plan,
-        forced,
-        &mut session.caches,
-        &mut session.act,
-        &mut work,
-    )?;
-    let mut rng = Rng(params.seed);
-    let mut token = last;
-    let mut score = 0.0f32;
-    let mut len = 0;
-    for (i, slot) in out.iter_mut().take(max_len).enumerate() {
-        let position = forced.len() + i;
-        let input = core::slice::from_ref(&token);
-        let rows = Rows::Hypotheses { position };
-        decoder::step(
-            model,
-            &plan,
-            input,
-            rows,
-            &mut session.caches,
-            &mut session.act,
-            &mut work,
-            None,
-        )?;
-        let logits = used(work.logits, plan.v);
-        let next = choose(logits, params, &mut rng, candidates).unwrap_or(config.eos_id as usize);
-        score += logits.get(next).copied().unwrap_or(f32::NEG_INFINITY);
-        token = next as u32;
-        *slot = token;
-        len += 1;
-        on_token(token);
-        if token == config.eos_id {
-            break;
-        }
-    }
-    Ok(Greedy { len, score })
+        source,
+        prefix,
+        max_len,
+        out,
+        session_scratch,
+        choose_token,
+    )
 }
 
 /// The next token from `logits`, which are left as the log-probabilities it was drawn
-/// from (those of the logits divided by the temperature). `None` when the logits are all
-/// NaN.
+/// from (those of the logits divided by the temperature). `NonFiniteLogits` when they
+/// hold NaN or infinities (after the division by the temperature).
 ///
 /// llama2.c's `sample`: temperature 0 is the arg max; otherwise one draw `coin` in
 /// `[0, 1)` per token and the first token whose running sum of probabilities exceeds it,
@@ -168,17 +136,20 @@ fn choose(
     params: &SamplingParams,
     rng: &mut Rng,
     candidates: &mut [Candidate],
-) -> Option<usize> {
+) -> Result<usize> {
     if params.temperature == 0.0 {
-        let next = k::argmax(logits);
-        k::log_softmax(logits);
-        return next;
+        return best_log_prob(logits).map(|(next, _)| next);
     }
     for l in logits.iter_mut() {
         *l /= params.temperature;
     }
-    let fallback = k::argmax(logits)?;
+    let fallback = k::argmax(logits).unwrap_or(0);
     k::softmax(logits);
+    // As in `best_log_prob`: NaN or +inf anywhere makes every probability NaN, an all
+    // -inf row all zeros; the most likely one tells.
+    if !logits.get(fallback).is_some_and(|&p| p > 0.0) {
+        return Err(Error::NonFiniteLogits);
+    }
     let coin = rng.next_f32();
     let n = logits.len();
     let chosen = if params.top_p <= 0.0 || params.top_p >= 1.0 {
@@ -198,7 +169,7 @@ fn choose(
     for p in logits.iter_mut() {
         *p = libm::logf(*p);
     }
-    Some(chosen)
+    Ok(chosen)
 }
 
 /// llama2.c's `sample_topp` over the probabilities `probs`; `None` when no token reaches

@@ -98,6 +98,8 @@ fn attention_svg(
                 &mut ids,
                 scratch.as_mut_slice(),
             )?
+            // what the model wrote, doubted or not: the heatmap shows how it read
+            .date
             .to_string()
         }
     };
