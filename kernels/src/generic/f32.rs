@@ -169,10 +169,9 @@ pub fn exp_fast(x: f32) -> f32 {
     }
     let n = (x * LOG2_E + ROUND) - ROUND;
     let r = (x - n * LN2_HIGH) - n * LN2_LOW;
-    let mut p = P[0];
-    for c in &P[1..] {
-        p = p * r + c;
-    }
+    // Horner's rule written out: a loop here stays a loop on the Cortex-M
+    let [p0, p1, p2, p3, p4, p5] = P;
+    let p = ((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5;
     let e = (p * (r * r) + r) + 1.0;
     // n in [-126, 128] (NaN: 0); each half's biased exponent in [64, 191]
     let n = n as i32;
