@@ -62,7 +62,9 @@ pub(crate) fn rope(
             Positional::RopeHalf => (i, i + half),
             _ => (2 * i, 2 * i + 1),
         };
-        let heads = first_row.chunks_exact_mut(dk).chain(second_row.chunks_exact_mut(dk));
+        let heads = first_row
+            .chunks_exact_mut(dk)
+            .chain(second_row.chunks_exact_mut(dk));
         for head in heads {
             if let (Some(&a), Some(&b)) = (head.get(first), head.get(second)) {
                 if let Some(x) = head.get_mut(first) {
