@@ -192,7 +192,10 @@ pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: 
     let mut largest = f32::NEG_INFINITY;
     for (j, dst) in scores.iter_mut().enumerate() {
         let at = j * stride;
-        let Some(key) = keys.get(at..at + FUSED_HEAD) else {
+        let Some(key) = keys
+            .get(at..at + FUSED_HEAD)
+            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
+        else {
             break;
         };
         let mut s = q[0] * key[0];
