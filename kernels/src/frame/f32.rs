@@ -650,7 +650,8 @@ pub(crate) fn attention_grouped_fused_using(
         }
         let mut sum = 0.0f32;
         for s in scores.iter_mut() {
-            *s = scalar::exp_fast(*s - largest);
+            // s <= largest: the argument is <= 0 (or NaN)
+            *s = scalar::exp_fast_nonpositive(*s - largest);
             sum += *s;
         }
         let inverse = 1.0 / sum;

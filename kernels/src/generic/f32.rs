@@ -149,6 +149,35 @@ pub fn axpy_strided(alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) {
 /// smallest normal number are 0 (`x < -87.33`); `x > 88.72` gives infinity, NaN gives NaN.
 #[inline]
 pub fn exp_fast(x: f32) -> f32 {
+    if x < -87.33 {
+        return 0.0;
+    }
+    if x > 88.72 {
+        return f32::INFINITY;
+    }
+    let (e, n) = exp_fast_parts(x);
+    // n in [-126, 128] (NaN: 0); each half's biased exponent in [64, 191]
+    let half = n >> 1;
+    let scale = |k: i32| f32::from_bits(((k + 127) as u32 & 0xff) << 23);
+    e * scale(half) * scale(n - half)
+}
+
+/// [`exp_fast`] of an argument `<= 0` (or NaN), bit for bit, with fewer steps: no
+/// overflow test, and `2^n` (`n` in `[-126, 0]`) in one factor (multiplying by a power of
+/// two rounds only where the product leaves the normal range, so one factor rounds the
+/// same exact product once, as two do). The softmax's `exp(s - max)`.
+#[inline]
+pub fn exp_fast_nonpositive(x: f32) -> f32 {
+    if x < -87.33 {
+        return 0.0;
+    }
+    let (e, n) = exp_fast_parts(x);
+    e * f32::from_bits(((n + 127) as u32 & 0xff) << 23)
+}
+
+/// `exp_fast`'s reduction and polynomial: `(e^r, n)` with `x = n ln 2 + r` (`n` 0 for NaN).
+#[inline(always)]
+fn exp_fast_parts(x: f32) -> (f32, i32) {
     const LOG2_E: f32 = core::f32::consts::LOG2_E;
     const LN2_HIGH: f32 = 0.693_359_4; // 355/512: n * LN2_HIGH is exact for |n| <= 2^15
     const LN2_LOW: f32 = -2.121_944_4e-4;
@@ -161,23 +190,12 @@ pub fn exp_fast(x: f32) -> f32 {
         1.666_666_5e-1,
         0.5, // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
     ];
-    if x < -87.33 {
-        return 0.0;
-    }
-    if x > 88.72 {
-        return f32::INFINITY;
-    }
     let n = (x * LOG2_E + ROUND) - ROUND;
     let r = (x - n * LN2_HIGH) - n * LN2_LOW;
     // Horner's rule written out: a loop here stays a loop on the Cortex-M
     let [p0, p1, p2, p3, p4, p5] = P;
     let p = ((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5;
-    let e = (p * (r * r) + r) + 1.0;
-    // n in [-126, 128] (NaN: 0); each half's biased exponent in [64, 191]
-    let n = n as i32;
-    let half = n >> 1;
-    let scale = |k: i32| f32::from_bits(((k + 127) as u32 & 0xff) << 23);
-    e * scale(half) * scale(n - half)
+    ((p * (r * r) + r) + 1.0, n as i32)
 }
 
 /// Head width of the fused attention's kernel path ([`scores_head8`],
@@ -624,6 +642,26 @@ mod tests {
         assert_eq!(exp_fast(100.0), f32::INFINITY);
         assert_eq!(exp_fast(f32::INFINITY), f32::INFINITY);
         assert!(exp_fast(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn exp_fast_nonpositive_is_exp_fast_bit_for_bit() {
+        let mut x = 0.0f32;
+        while x > -90.0 {
+            assert_eq!(
+                exp_fast_nonpositive(x).to_bits(),
+                exp_fast(x).to_bits(),
+                "{x}"
+            );
+            x -= 0.000_73;
+        }
+        for x in [-0.0, -1e-30, -87.33, -87.329, f32::NEG_INFINITY, f32::NAN] {
+            assert_eq!(
+                exp_fast_nonpositive(x).to_bits(),
+                exp_fast(x).to_bits(),
+                "{x}"
+            );
+        }
     }
 
     #[test]
