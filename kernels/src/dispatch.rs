@@ -617,7 +617,7 @@ pub fn attention_grouped_fused(
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| attention_grouped_fused_using(
                   |q, k, stride, s| kern.scores_head8(q, k, stride, s),
-                  |w, v, stride| kern.weighted_sum_head8(w, v, stride),
+                  |w, v, stride, out| kern.weighted_sum_head8(w, v, stride, out),
                   query, keys, values, n_heads, n_kv_heads, scores),
               scalar => generic::f32::attention_grouped_fused(
                   query, keys, values, n_heads, n_kv_heads, scores))

@@ -87,14 +87,15 @@ pub trait F32Simd: Copy {
     }
 
     /// [`scalar::weighted_sum_head8`], bit for bit: one 8-column head's weighted sum of
-    /// value rows.
+    /// value rows, into `out`.
     fn weighted_sum_head8(
         self,
         weights: &[f32],
         values: &[f32],
         stride: usize,
-    ) -> [f32; scalar::FUSED_HEAD] {
-        scalar::weighted_sum_head8(weights, values, stride)
+        out: &mut [f32; scalar::FUSED_HEAD],
+    ) {
+        scalar::weighted_sum_head8(weights, values, stride, out)
     }
 }
 
@@ -594,7 +595,7 @@ pub(crate) fn attention_grouped_using(
 #[inline(always)]
 pub(crate) fn attention_grouped_fused_using(
     scores_head8: impl Fn(&[f32; scalar::FUSED_HEAD], &[f32], usize, &mut [f32]) -> f32,
-    weighted_sum_head8: impl Fn(&[f32], &[f32], usize) -> [f32; scalar::FUSED_HEAD],
+    weighted_sum_head8: impl Fn(&[f32], &[f32], usize, &mut [f32; scalar::FUSED_HEAD]),
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -624,10 +625,9 @@ pub(crate) fn attention_grouped_fused_using(
         for v in q_h.iter_mut() {
             *v *= scale;
         }
-        let head8 = <[f32; scalar::FUSED_HEAD]>::try_from(&*q_h).ok();
-        let largest = match &head8 {
-            Some(q8) => scores_head8(q8, keys_h, kv_d, scores),
-            None => {
+        let largest = match <&[f32; scalar::FUSED_HEAD]>::try_from(&*q_h) {
+            Ok(q8) => scores_head8(q8, keys_h, kv_d, scores),
+            Err(_) => {
                 let mut largest = f32::NEG_INFINITY;
                 for (j, dst) in scores.iter_mut().enumerate() {
                     let key = keys_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);
@@ -657,9 +657,9 @@ pub(crate) fn attention_grouped_fused_using(
         let inverse = 1.0 / sum;
         match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
             Ok(q8) => {
-                let out = weighted_sum_head8(scores, values_h, kv_d);
-                for (dst, o) in q8.iter_mut().zip(out) {
-                    *dst = o * inverse;
+                weighted_sum_head8(scores, values_h, kv_d, q8);
+                for v in q8.iter_mut() {
+                    *v *= inverse;
                 }
             }
             Err(_) => {

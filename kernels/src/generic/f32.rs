@@ -228,20 +228,24 @@ pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: 
     largest
 }
 
-/// `sum_j weights[j] * values[j * stride..][..8]`, per element from 0.0 in order of `j`
-/// (`acc = acc + w_j v_j`). Rows past the end of `values` are skipped.
-pub fn weighted_sum_head8(weights: &[f32], values: &[f32], stride: usize) -> [f32; FUSED_HEAD] {
-    let mut acc = [0.0f32; FUSED_HEAD];
+/// `out = sum_j weights[j] * values[j * stride..][..8]`, per element from 0.0 in order of
+/// `j` (`acc = acc + w_j v_j`). Rows past the end of `values` are skipped.
+pub fn weighted_sum_head8(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) {
+    out.fill(0.0);
     for (j, &w) in weights.iter().enumerate() {
         let at = j * stride;
         let Some(value) = values.get(at..at + FUSED_HEAD) else {
             break;
         };
-        for (a, &v) in acc.iter_mut().zip(value) {
+        for (a, &v) in out.iter_mut().zip(value) {
             *a += w * v;
         }
     }
-    acc
 }
 
 /// Attention of one query over `m` cached keys with grouped key/value heads, fused per

@@ -71,23 +71,17 @@ impl F32Simd for ArmFpu {
     }
 
     fn scores_head8(self, q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
-        if stride < 8 {
-            return crate::generic::f32::scores_head8(q, keys, stride, scores);
-        }
-        let rows = rows_inside(keys.len(), stride, scores.len());
-        // SAFETY: `rows` rows of 8 floats `stride` apart lie inside `keys` and `scores`
-        // holds `rows` (`rows_inside`); `q` is 8 floats; the FPU is present on the
-        // targets that compile this module.
-        unsafe { arm_fpu_scores_head8(q, keys.as_ptr(), stride, rows, scores.as_mut_ptr()) }
+        scores_head8(q, keys, stride, scores)
     }
 
-    fn weighted_sum_head8(self, weights: &[f32], values: &[f32], stride: usize) -> [f32; 8] {
-        if stride < 8 {
-            return crate::generic::f32::weighted_sum_head8(weights, values, stride);
-        }
-        let rows = rows_inside(values.len(), stride, weights.len());
-        // SAFETY: as in `scores_head8`, with `weights` holding `rows` floats.
-        unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows) }
+    fn weighted_sum_head8(
+        self,
+        weights: &[f32],
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; 8],
+    ) {
+        weighted_sum_head8(weights, values, stride, out)
     }
 }
 
@@ -287,6 +281,34 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
     }
 }
 
+/// [`crate::generic::f32::scores_head8`] by [`arm_fpu_scores_head8`] (also the Helium
+/// kernel's: MVE cores have this FPU, and 8-wide rows are two vectors at most).
+pub(crate) fn scores_head8(q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
+    if stride < 8 {
+        return crate::generic::f32::scores_head8(q, keys, stride, scores);
+    }
+    let rows = rows_inside(keys.len(), stride, scores.len());
+    // SAFETY: `rows` rows of 8 floats `stride` apart lie inside `keys` and `scores` holds
+    // `rows` (`rows_inside`); `q` is 8 floats; the FPU is present on the targets that
+    // compile this module.
+    unsafe { arm_fpu_scores_head8(q, keys.as_ptr(), stride, rows, scores.as_mut_ptr()) }
+}
+
+/// [`crate::generic::f32::weighted_sum_head8`] by [`arm_fpu_weighted_sum_head8`].
+pub(crate) fn weighted_sum_head8(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; 8],
+) {
+    if stride < 8 {
+        return crate::generic::f32::weighted_sum_head8(weights, values, stride, out);
+    }
+    let rows = rows_inside(values.len(), stride, weights.len());
+    // SAFETY: as in `scores_head8`, with `weights` holding `rows` floats and `out` 8.
+    unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
+}
+
 /// Rows of 8 floats `stride` apart (`stride >= 8`; overlapping rows go to the scalar
 /// code) that lie inside `len` floats, at most `limit`.
 fn rows_inside(len: usize, stride: usize, limit: usize) -> usize {
@@ -376,8 +398,8 @@ unsafe fn arm_fpu_weighted_sum_head8(
     values: *const f32,
     stride: usize,
     rows: usize,
-) -> [f32; 8] {
-    let mut out = [0.0f32; 8];
+    out: &mut [f32; 8],
+) {
     // SAFETY: reads `rows` floats of `weights` and `rows` rows of 8 floats of `values`
     // (the caller's contract), writes the 8 floats of `out`; clobbers only the
     // s-registers it names, its own operands and the flags; no stack.
@@ -432,7 +454,6 @@ unsafe fn arm_fpu_weighted_sum_head8(
             options(nostack),
         );
     }
-    out
 }
 
 /// `sqrt(x)` by the FPU's `vsqrt.f32`: correctly rounded, as IEEE 754 requires, so the
