@@ -633,6 +633,27 @@ pub fn attention_grouped(
                   query, keys, values, n_heads, n_kv_heads, scores, None))
 }
 
+/// The llama layer's attention, fused per head (see
+/// [`generic::f32::attention_grouped_fused`]): the active kernel's 8-column score and
+/// weighted-sum loops, the same bits on every kernel.
+pub fn attention_grouped_fused(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    use crate::frame::f32::attention_grouped_fused_using;
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| attention_grouped_fused_using(
+                  |q, k, stride, s| kern.scores_head8(q, k, stride, s),
+                  |w, v, stride, out| kern.weighted_sum_head8(w, v, stride, out),
+                  query, keys, values, n_heads, n_kv_heads, scores),
+              scalar => generic::f32::attention_grouped_fused(
+                  query, keys, values, n_heads, n_kv_heads, scores))
+}
+
 /// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
 /// line: an f32 model's stack never holds its frame.
 #[cfg(feature = "f16")]

@@ -47,11 +47,11 @@ pub mod quant;
 #[cfg(feature = "std")]
 pub use dispatch::kernel_calls;
 pub use dispatch::{
-    active_kernel, active_kernel_for, attention, attention_grouped, attention_probed, axpy, conv1d,
-    dot, last_kernel, linear, linear_acc, Dtype, Kernel,
+    active_kernel, active_kernel_for, attention, attention_grouped, attention_grouped_fused,
+    attention_probed, axpy, conv1d, dot, last_kernel, linear, linear_acc, Dtype, Kernel,
 };
 pub use generic::f32::{
-    add_assign, argmax, conv1d_out_len, gelu, layer_norm, log_softmax, log_sum_exp, max, relu,
-    softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,
+    add_assign, argmax, conv1d_out_len, exp_fast, gelu, layer_norm, log_softmax, log_sum_exp, max,
+    relu, softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,
 };
 pub use quant::{Activations, I8Matrix, Matrix};

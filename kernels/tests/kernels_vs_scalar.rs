@@ -296,6 +296,74 @@ fn check_strided<K: F32Simd>(kernel: K) {
     }
 }
 
+/// The fused attention's 8-column loops (`scores_head8`, `weighted_sum_head8`) against
+/// the scalar reference **bit for bit** (both round every product and every sum in the
+/// same order), with the head at an offset inside rows `stride` apart, row counts from 0,
+/// large, denormal and NaN values; then the whole dispatched `attention_grouped_fused`
+/// against the scalar one (head widths 8 and 5, grouped and not).
+fn check_fused<K: F32Simd>(kernel: K) {
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for (stride, col) in [(8, 0), (11, 3), (32, 16)] {
+        for m in [0, 1, 2, 7, 13, 40] {
+            for (scale, seed) in [(1.0, 41), (1e15, 42), (f32::MIN_POSITIVE / 4.0, 43)] {
+                let q: [f32; 8] = core::array::from_fn(|i| values(8, seed, scale)[i]);
+                let mut rows_full = values(m * stride + col + 8, seed + 100, 1.0);
+                if m > 2 {
+                    rows_full[col + stride + 1] = f32::NAN;
+                }
+                let rows = &rows_full[col..];
+                let mut want = vec![-1.0; m + 2];
+                let mut got = want.clone();
+                let want_max = scalar::scores_head8(&q, rows, stride, &mut want);
+                let got_max = kernel.scores_head8(&q, rows, stride, &mut got);
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "{} scores_head8 stride={stride} m={m}",
+                    K::NAME
+                );
+                assert_eq!(
+                    got_max.to_bits(),
+                    want_max.to_bits(),
+                    "{} max m={m}",
+                    K::NAME
+                );
+                let weights = values(m, seed + 200, 1.0);
+                let (mut got_sum, mut want_sum) = ([f32::NAN; 8], [f32::NAN; 8]);
+                kernel.weighted_sum_head8(&weights, rows, stride, &mut got_sum);
+                scalar::weighted_sum_head8(&weights, rows, stride, &mut want_sum);
+                assert_eq!(
+                    bits(&got_sum),
+                    bits(&want_sum),
+                    "{} weighted_sum_head8 stride={stride} m={m}",
+                    K::NAME
+                );
+            }
+        }
+    }
+    for (dk, heads, kv_heads) in [(8, 8, 4), (8, 3, 3), (8, 6, 1), (5, 4, 2)] {
+        for m in [0, 1, 9, 33] {
+            let d = dk * heads;
+            let kv_d = dk * kv_heads;
+            let keys = values(m * kv_d, 51, 2.0);
+            let vals = values(m * kv_d, 52, 1.0);
+            let mut want = values(d, 53, 1.0);
+            let mut got = want.clone();
+            let (mut s1, mut s2) = (vec![0.0; m], vec![0.0; m]);
+            scalar::attention_grouped_fused(&mut want, &keys, &vals, heads, kv_heads, &mut s1);
+            picoformer_kernels::attention_grouped_fused(
+                &mut got, &keys, &vals, heads, kv_heads, &mut s2,
+            );
+            assert_eq!(
+                bits(&got),
+                bits(&want),
+                "{} attention_grouped_fused dk={dk} m={m}",
+                K::NAME
+            );
+        }
+    }
+}
+
 fn xorshift(seed: u32) -> impl FnMut() -> u32 {
     let mut s = seed.wrapping_mul(2_654_435_761).max(1);
     move || {
@@ -690,6 +758,13 @@ macro_rules! kernel_tests {
             fn f32_attention_products_match_scalar() {
                 if let Some(k) = f32_kernel() {
                     check_strided(k);
+                }
+            }
+
+            #[test]
+            fn f32_fused_attention_matches_scalar_bit_for_bit() {
+                if let Some(k) = f32_kernel() {
+                    check_fused(k);
                 }
             }
 

@@ -25,19 +25,25 @@ pub(crate) fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32, d: usize) {
     }
 }
 
-/// SiLU, `x * sigmoid(x) = x / (1 + e^-x)`.
+/// SiLU, `x * sigmoid(x) = x / (1 + e^-x)`, with the kernels' single-precision `exp`
+/// ([`k::exp_fast`]: about 1 ulp, the same bits on every target; libm's `expf` costs
+/// ~140 cycles on a Cortex-M33, whose FPU runs its double-precision steps in software).
 pub(crate) fn silu(x: f32) -> f32 {
-    x / (1.0 + libm::expf(-x))
+    x / (1.0 + k::exp_fast(-x))
 }
 
-/// Rotates every `dk`-wide head of `row` to `position` (rotary position embedding).
+/// Rotates every `dk`-wide head of both `rows` to `position` (rotary position embedding).
 ///
 /// Pair `i` of a head (`0 <= i < dk/2`) turns by the angle `position * theta_i`,
 /// `theta_i = rope_theta^(-2i/dk)`: `(a, b) -> (a cos - b sin, a sin + b cos)`. The pair
 /// is `(2i, 2i+1)` for [`Positional::Rope`] (llama2.c, Meta) and `(i, i + dk/2)` for
 /// [`Positional::RopeHalf`] (Hugging Face). Other positionals leave `row` unchanged.
+///
+/// `rows` are rotated alike (a key row and the query row of the same position): each
+/// angle's sine and cosine, single-precision `powf`/`sinf`/`cosf` that libm computes in
+/// double precision (software on a single-precision FPU), are computed once for all.
 pub(crate) fn rope(
-    row: &mut [f32],
+    rows: [&mut [f32]; 2],
     dk: usize,
     position: usize,
     rope_theta: f32,
@@ -47,6 +53,7 @@ pub(crate) fn rope(
     if half == 0 || !pairing.is_rope() {
         return;
     }
+    let [first_row, second_row] = rows;
     for i in 0..half {
         let frequency = 1.0 / libm::powf(rope_theta, (2 * i) as f32 / dk as f32);
         let angle = position as f32 * frequency;
@@ -55,7 +62,10 @@ pub(crate) fn rope(
             Positional::RopeHalf => (i, i + half),
             _ => (2 * i, 2 * i + 1),
         };
-        for head in row.chunks_exact_mut(dk) {
+        let heads = first_row
+            .chunks_exact_mut(dk)
+            .chain(second_row.chunks_exact_mut(dk));
+        for head in heads {
             if let (Some(&a), Some(&b)) = (head.get(first), head.get(second)) {
                 if let Some(x) = head.get_mut(first) {
                     *x = a * cos - b * sin;
@@ -112,7 +122,9 @@ pub(crate) fn self_attention(
         for (row, new) in projected.chunks_exact_mut(kv_width).enumerate() {
             let (slot, position) = at(row);
             if is_key {
-                rope(new, dk, position, theta, pairing);
+                // the query row of the same position with its key (one set of angles)
+                let q_row = q.get_mut(row * d..(row + 1) * d).unwrap_or(&mut []);
+                rope([new, q_row], dk, position, theta, pairing);
             }
             let start = cache_offset(slot_len, slot, position, kv_width)?;
             let place = cached
@@ -125,7 +137,6 @@ pub(crate) fn self_attention(
     }
     for (row, q_row) in q.chunks_exact_mut(d).enumerate() {
         let (slot, position) = at(row);
-        rope(q_row, dk, position, theta, pairing);
         let start = cache_offset(slot_len, slot, 0, kv_width)?;
         let end = cache_offset(slot_len, slot, position + 1, kv_width)?;
         let (Some(keys), Some(values), Some(scores)) = (
@@ -135,9 +146,9 @@ pub(crate) fn self_attention(
         ) else {
             return Err(Error::SizeOverflow);
         };
-        // every query head of a group over its key/value head, through the kernel's
-        // strided dot products and weighted sums
-        k::attention_grouped(q_row, keys, values, heads, kv_heads, scores);
+        // every query head of a group over its key/value head, fused per head (scores,
+        // softmax with the kernels' `exp_fast`, weighted sum, one normalisation)
+        k::attention_grouped_fused(q_row, keys, values, heads, kv_heads, scores);
     }
     let out = tmp.get_mut(..n * d).ok_or(Error::SizeOverflow)?;
     k::quant::linear(q, &w.out, w.out_bias, d, out, act);

@@ -73,6 +73,30 @@ pub trait F32Simd: Copy {
     fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
         dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
     }
+
+    /// [`scalar::scores_head8`], bit for bit: one 8-column head's attention scores and
+    /// their maximum (the fused attention, [`scalar::attention_grouped_fused`]).
+    fn scores_head8(
+        self,
+        q: &[f32; scalar::FUSED_HEAD],
+        keys: &[f32],
+        stride: usize,
+        scores: &mut [f32],
+    ) -> f32 {
+        scalar::scores_head8(q, keys, stride, scores)
+    }
+
+    /// [`scalar::weighted_sum_head8`], bit for bit: one 8-column head's weighted sum of
+    /// value rows, into `out`.
+    fn weighted_sum_head8(
+        self,
+        weights: &[f32],
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; scalar::FUSED_HEAD],
+    ) {
+        scalar::weighted_sum_head8(weights, values, stride, out)
+    }
 }
 
 /// [`F32Simd::dot_rows`] through [`F32Simd::dot_tile`], one tile at a time.
@@ -561,6 +585,96 @@ pub(crate) fn attention_grouped_using(
         }
         q_h.fill(0.0);
         axpy_strided(scores, values_h, kv_d, q_h);
+    }
+}
+
+/// [`generic::f32::attention_grouped_fused`](scalar::attention_grouped_fused) with the
+/// given 8-column score and weighted-sum kernels (the scalar reference passes its own,
+/// the dispatch the active kernel's); other head widths run the same operations here.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn attention_grouped_fused_using(
+    scores_head8: impl Fn(&[f32; scalar::FUSED_HEAD], &[f32], usize, &mut [f32]) -> f32,
+    weighted_sum_head8: impl Fn(&[f32], &[f32], usize, &mut [f32; scalar::FUSED_HEAD]),
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    let d = query.len();
+    if n_heads == 0 || d == 0 || n_kv_heads == 0 || !n_heads.is_multiple_of(n_kv_heads) {
+        return;
+    }
+    let dk = d / n_heads;
+    let group = (n_heads / n_kv_heads).max(1);
+    let kv_d = dk * n_kv_heads;
+    if kv_d == 0 {
+        return;
+    }
+    let m = (keys.len() / kv_d)
+        .min(values.len() / kv_d)
+        .min(scores.len());
+    let scores = scores.get_mut(..m).unwrap_or(&mut []);
+    let scale = 1.0 / scalar::sqrt(dk as f32);
+    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
+        let at = h / group * dk;
+        let keys_h = keys.get(at..).unwrap_or(&[]);
+        let values_h = values.get(at..).unwrap_or(&[]);
+        for v in q_h.iter_mut() {
+            *v *= scale;
+        }
+        let largest = match <&[f32; scalar::FUSED_HEAD]>::try_from(&*q_h) {
+            Ok(q8) => scores_head8(q8, keys_h, kv_d, scores),
+            Err(_) => {
+                let mut largest = f32::NEG_INFINITY;
+                for (j, dst) in scores.iter_mut().enumerate() {
+                    let key = keys_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);
+                    let mut pairs = q_h.iter().zip(key);
+                    let mut s = pairs.next().map_or(0.0, |(&a, &b)| a * b);
+                    for (&a, &b) in pairs {
+                        s += a * b;
+                    }
+                    *dst = s;
+                    if s > largest {
+                        largest = s;
+                    }
+                }
+                largest
+            }
+        };
+        if largest == f32::NEG_INFINITY {
+            q_h.fill(0.0);
+            continue;
+        }
+        let mut sum = 0.0f32;
+        for s in scores.iter_mut() {
+            // s <= largest: the argument is <= 0 (or NaN)
+            *s = scalar::exp_fast_nonpositive(*s - largest);
+            sum += *s;
+        }
+        let inverse = 1.0 / sum;
+        match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
+            Ok(q8) => {
+                weighted_sum_head8(scores, values_h, kv_d, q8);
+                for v in q8.iter_mut() {
+                    *v *= inverse;
+                }
+            }
+            Err(_) => {
+                q_h.fill(0.0);
+                for (j, &w) in scores.iter().enumerate() {
+                    let value = values_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);
+                    for (a, &v) in q_h.iter_mut().zip(value) {
+                        *a += w * v;
+                    }
+                }
+                for v in q_h.iter_mut() {
+                    *v *= inverse;
+                }
+            }
+        }
     }
 }
 

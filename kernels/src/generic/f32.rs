@@ -139,6 +139,147 @@ pub fn axpy_strided(alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) {
     }
 }
 
+/// `e^x` in single precision with Cephes' `expf` scheme: `x = n ln 2 + r` (`n` the
+/// nearest integer to `x log2 e`, `ln 2` in two parts so `r` is exact to about 2^-32),
+/// `e^r` by a degree-7 polynomial, then `2^n` built from its exponent bits (in two
+/// halves, so `n = 128` stays representable). About 1 ulp from the correctly rounded
+/// value (libm's `expf`) and some 25 single-precision operations where libm's takes
+/// double-precision steps, which a single-precision FPU runs in software. Only plain `*`,
+/// `+`, `-` (never fused), so every target gives the same bits. Results below the
+/// smallest normal number are 0 (`x < -87.33`); `x > 88.72` gives infinity, NaN gives NaN.
+#[inline]
+pub fn exp_fast(x: f32) -> f32 {
+    if x < -87.33 {
+        return 0.0;
+    }
+    if x > 88.72 {
+        return f32::INFINITY;
+    }
+    let (e, n) = exp_fast_parts(x);
+    // n in [-126, 128] (NaN: 0); each half's biased exponent in [64, 191]
+    let half = n >> 1;
+    let scale = |k: i32| f32::from_bits(((k + 127) as u32 & 0xff) << 23);
+    e * scale(half) * scale(n - half)
+}
+
+/// [`exp_fast`] of an argument `<= 0` (or NaN), bit for bit, with fewer steps: no
+/// overflow test, and `2^n` (`n` in `[-126, 0]`) in one factor (multiplying by a power of
+/// two rounds only where the product leaves the normal range, so one factor rounds the
+/// same exact product once, as two do). The softmax's `exp(s - max)`.
+#[inline]
+pub fn exp_fast_nonpositive(x: f32) -> f32 {
+    if x < -87.33 {
+        return 0.0;
+    }
+    let (e, n) = exp_fast_parts(x);
+    e * f32::from_bits(((n + 127) as u32 & 0xff) << 23)
+}
+
+/// `exp_fast`'s reduction and polynomial: `(e^r, n)` with `x = n ln 2 + r` (`n` 0 for NaN).
+#[inline(always)]
+fn exp_fast_parts(x: f32) -> (f32, i32) {
+    const LOG2_E: f32 = core::f32::consts::LOG2_E;
+    const LN2_HIGH: f32 = 0.693_359_4; // 355/512: n * LN2_HIGH is exact for |n| <= 2^15
+    const LN2_LOW: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    const P: [f32; 6] = [
+        1.987_569_1e-4,
+        1.398_199_9e-3,
+        8.333_452e-3,
+        4.166_579_6e-2,
+        1.666_666_5e-1,
+        0.5, // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
+    ];
+    let n = (x * LOG2_E + ROUND) - ROUND;
+    let r = (x - n * LN2_HIGH) - n * LN2_LOW;
+    // Horner's rule written out: a loop here stays a loop on the Cortex-M
+    let [p0, p1, p2, p3, p4, p5] = P;
+    let p = ((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5;
+    ((p * (r * r) + r) + 1.0, n as i32)
+}
+
+/// Head width of the fused attention's kernel path ([`scores_head8`],
+/// [`weighted_sum_head8`]): stories260K's 64 / 8 heads.
+pub const FUSED_HEAD: usize = 8;
+
+/// `scores[j] = q . keys[j * stride..][..8]` for `j < scores.len()`, each sum taken in
+/// order (`q[0] k[0]`, then `+ q[1] k[1]`, ... `+ q[7] k[7]`); returns the largest score
+/// (`-inf` when none, NaNs ignored as [`max`] does). Rows past the end of `keys` give
+/// no score (`scores` is cut there).
+pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
+    let mut largest = f32::NEG_INFINITY;
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
+        let Some(key) = keys
+            .get(at..at + FUSED_HEAD)
+            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
+        else {
+            break;
+        };
+        let mut s = q[0] * key[0];
+        for (&a, &b) in q.iter().zip(key).skip(1) {
+            s += a * b;
+        }
+        *dst = s;
+        if s > largest {
+            largest = s;
+        }
+    }
+    largest
+}
+
+/// `out = sum_j weights[j] * values[j * stride..][..8]`, per element from 0.0 in order of
+/// `j` (`acc = acc + w_j v_j`). Rows past the end of `values` are skipped.
+pub fn weighted_sum_head8(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) {
+    out.fill(0.0);
+    for (j, &w) in weights.iter().enumerate() {
+        let at = j * stride;
+        let Some(value) = values.get(at..at + FUSED_HEAD) else {
+            break;
+        };
+        for (a, &v) in out.iter_mut().zip(value) {
+            *a += w * v;
+        }
+    }
+}
+
+/// Attention of one query over `m` cached keys with grouped key/value heads, fused per
+/// head (the llama layer's; shapes and masking as [`attention_grouped`]): per query head,
+/// with `q' = q_h * (1 / sqrt(dk))`,
+///
+/// 1. `s_j = q' . k_j`, each dot product summed in order of the element;
+/// 2. `e_j = exp_fast(s_j - max_j s_j)` ([`exp_fast`]), `sum = e_0 + e_1 + ...` in order;
+/// 3. `out = (sum_j e_j v_j) * (1 / sum)`, each element summed in order of `j` from 0.
+///
+/// The same softmax-weighted sum as [`attention_grouped`], normalised once per head
+/// instead of once per key and with [`exp_fast`]; it differs from it by a few ulp. No
+/// key (or only NaN scores) gives a zero head. Heads of [`FUSED_HEAD`] columns go
+/// through the active kernel's [`scores_head8`] / [`weighted_sum_head8`].
+pub fn attention_grouped_fused(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    crate::frame::f32::attention_grouped_fused_using(
+        scores_head8,
+        weighted_sum_head8,
+        query,
+        keys,
+        values,
+        n_heads,
+        n_kv_heads,
+        scores,
+    );
+}
+
 /// Sum of `values` with Neumaier's compensated summation: the rounding error of every
 /// addition is carried along and added back at the end, so the result is as if summed
 /// in about twice the precision, in a fixed order on every target.
@@ -484,6 +625,73 @@ mod tests {
         assert_eq!(y, [11.0, 2.0, 9.0, -1.0]);
         linear(&x, &w, None, 3, &mut y);
         assert_eq!(y, [1.0, 3.0, -1.0, 0.0]);
+    }
+
+    #[test]
+    fn exp_fast_is_within_two_ulp_of_libm_and_handles_the_edges() {
+        let ulps = |a: f32, b: f32| (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs();
+        let mut worst = 0;
+        let mut x = -87.3f32;
+        while x < 88.7 {
+            worst = worst.max(ulps(exp_fast(x), libm::expf(x)));
+            x += 0.001_37;
+        }
+        for x in [0.0, -0.0, 1e-8, -1e-8, 0.5, -0.5, 1.0, -1.0, 88.7, -87.33] {
+            worst = worst.max(ulps(exp_fast(x), libm::expf(x)));
+        }
+        assert!(worst <= 2, "{worst} ulp");
+        assert_eq!(exp_fast(0.0), 1.0);
+        assert_eq!(exp_fast(-100.0), 0.0);
+        assert_eq!(exp_fast(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_fast(100.0), f32::INFINITY);
+        assert_eq!(exp_fast(f32::INFINITY), f32::INFINITY);
+        assert!(exp_fast(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn exp_fast_nonpositive_is_exp_fast_bit_for_bit() {
+        let mut x = 0.0f32;
+        while x > -90.0 {
+            assert_eq!(
+                exp_fast_nonpositive(x).to_bits(),
+                exp_fast(x).to_bits(),
+                "{x}"
+            );
+            x -= 0.000_73;
+        }
+        for x in [-0.0, -1e-30, -87.33, -87.329, f32::NEG_INFINITY, f32::NAN] {
+            assert_eq!(
+                exp_fast_nonpositive(x).to_bits(),
+                exp_fast(x).to_bits(),
+                "{x}"
+            );
+        }
+    }
+
+    #[test]
+    fn fused_attention_is_the_softmax_weighted_sum() {
+        // 2 heads of 8 over 1 key/value head, 3 keys: against attention_grouped (exact
+        // exp, normalised per key) within a few ulp
+        let keys: [f32; 24] = core::array::from_fn(|i| ((i * 7 % 11) as f32 - 5.0) * 0.3);
+        let values: [f32; 24] = core::array::from_fn(|i| ((i * 5 % 13) as f32 - 6.0) * 0.2);
+        let q: [f32; 16] = core::array::from_fn(|i| ((i * 3 % 7) as f32 - 3.0) * 0.4);
+        let (mut fused, mut plain) = (q, q);
+        attention_grouped_fused(&mut fused, &keys, &values, 2, 1, &mut [0.0; 3]);
+        attention_grouped(&mut plain, &keys, &values, 2, 1, &mut [0.0; 3]);
+        for (a, b) in fused.iter().zip(&plain) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+        // no key: a zero head; head width 5 takes the loop outside the 8-column kernels
+        let mut empty = q;
+        attention_grouped_fused(&mut empty, &[], &[], 2, 1, &mut []);
+        assert_eq!(empty, [0.0; 16]);
+        let mut fused: [f32; 10] = core::array::from_fn(|i| q[i]);
+        let mut plain = fused;
+        attention_grouped_fused(&mut fused, &keys[..15], &values[..15], 2, 1, &mut [0.0; 3]);
+        attention_grouped(&mut plain, &keys[..15], &values[..15], 2, 1, &mut [0.0; 3]);
+        for (a, b) in fused.iter().zip(&plain) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + b.abs()), "{a} vs {b}");
+        }
     }
 
     #[test]

@@ -69,6 +69,20 @@ impl F32Simd for ArmFpu {
             crate::generic::f32::axpy(alpha, x, y);
         }
     }
+
+    fn scores_head8(self, q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
+        scores_head8(q, keys, stride, scores)
+    }
+
+    fn weighted_sum_head8(
+        self,
+        weights: &[f32],
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; 8],
+    ) {
+        weighted_sum_head8(weights, values, stride, out)
+    }
 }
 
 /// Four dot products of `x` with `w[0..4]` over `blocks` blocks of 8 elements.
@@ -262,6 +276,181 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
             out("s12") _, out("s13") _, out("s14") _, out("s15") _,
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             out("s20") _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`crate::generic::f32::scores_head8`] by [`arm_fpu_scores_head8`] (also the Helium
+/// kernel's: MVE cores have this FPU, and 8-wide rows are two vectors at most).
+pub(crate) fn scores_head8(q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
+    if stride < 8 {
+        return crate::generic::f32::scores_head8(q, keys, stride, scores);
+    }
+    let rows = rows_inside(keys.len(), stride, scores.len());
+    // SAFETY: `rows` rows of 8 floats `stride` apart lie inside `keys` and `scores` holds
+    // `rows` (`rows_inside`); `q` is 8 floats; the FPU is present on the targets that
+    // compile this module.
+    unsafe { arm_fpu_scores_head8(q, keys.as_ptr(), stride, rows, scores.as_mut_ptr()) }
+}
+
+/// [`crate::generic::f32::weighted_sum_head8`] by [`arm_fpu_weighted_sum_head8`].
+pub(crate) fn weighted_sum_head8(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; 8],
+) {
+    if stride < 8 {
+        return crate::generic::f32::weighted_sum_head8(weights, values, stride, out);
+    }
+    let rows = rows_inside(values.len(), stride, weights.len());
+    // SAFETY: as in `scores_head8`, with `weights` holding `rows` floats and `out` 8.
+    unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
+}
+
+/// Rows of 8 floats `stride` apart (`stride >= 8`; overlapping rows go to the scalar
+/// code) that lie inside `len` floats, at most `limit`.
+fn rows_inside(len: usize, stride: usize, limit: usize) -> usize {
+    if len < 8 || stride < 8 {
+        return 0;
+    }
+    ((len - 8) / stride + 1).min(limit)
+}
+
+/// [`crate::generic::f32::scores_head8`] over `rows` key rows `stride` floats apart: the
+/// same operations in the same order (`vmul` then `vadd`: never fused), the maximum by
+/// `vcmp` (unordered, i.e. NaN, never counts as greater).
+///
+/// # Safety
+/// `keys` must point to `rows` rows of 8 floats `stride` floats apart, `scores` to `rows`
+/// writable floats, and the CPU must have the single-precision FPU.
+unsafe fn arm_fpu_scores_head8(
+    q: &[f32; 8],
+    keys: *const f32,
+    stride: usize,
+    rows: usize,
+    scores: *mut f32,
+) -> f32 {
+    let largest: u32;
+    // SAFETY: reads 8 floats of `q` and `rows` rows of 8 floats from `keys`, writes `rows`
+    // floats to `scores` (the caller's contract); clobbers only the s-registers it names,
+    // its own operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vldmia {q}, {{s8-s15}}",
+            "vmov s16, {neg_inf}",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {k}, {{s0-s7}}",
+            "add {k}, {k}, {stride}",
+            "vmul.f32 s17, s8, s0",
+            "vmul.f32 s18, s9, s1",
+            "vadd.f32 s17, s17, s18",
+            "vmul.f32 s18, s10, s2",
+            "vadd.f32 s17, s17, s18",
+            "vmul.f32 s18, s11, s3",
+            "vadd.f32 s17, s17, s18",
+            "vmul.f32 s18, s12, s4",
+            "vadd.f32 s17, s17, s18",
+            "vmul.f32 s18, s13, s5",
+            "vadd.f32 s17, s17, s18",
+            "vmul.f32 s18, s14, s6",
+            "vadd.f32 s17, s17, s18",
+            "vmul.f32 s18, s15, s7",
+            "vadd.f32 s17, s17, s18",
+            "vstmia {out}!, {{s17}}",
+            "vcmp.f32 s17, s16",
+            "vmrs APSR_nzcv, fpscr",
+            "it gt",
+            "vmovgt.f32 s16, s17",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            "vmov {largest}, s16",
+            q = in(reg) q.as_ptr(),
+            k = inout(reg) keys => _,
+            stride = in(reg) stride * 4,
+            n = inout(reg) rows => _,
+            out = inout(reg) scores => _,
+            neg_inf = in(reg) f32::NEG_INFINITY.to_bits(),
+            largest = lateout(reg) largest,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _,
+            options(nostack),
+        );
+    }
+    f32::from_bits(largest)
+}
+
+/// [`crate::generic::f32::weighted_sum_head8`] over `rows` value rows `stride` floats
+/// apart: eight accumulators from +0.0, `acc = acc + w_j v_j` by `vmul` then `vadd`.
+///
+/// # Safety
+/// `values` must point to `rows` rows of 8 floats `stride` floats apart, `weights` to
+/// `rows` floats, and the CPU must have the single-precision FPU.
+unsafe fn arm_fpu_weighted_sum_head8(
+    weights: *const f32,
+    values: *const f32,
+    stride: usize,
+    rows: usize,
+    out: &mut [f32; 8],
+) {
+    // SAFETY: reads `rows` floats of `weights` and `rows` rows of 8 floats of `values`
+    // (the caller's contract), writes the 8 floats of `out`; clobbers only the
+    // s-registers it names, its own operands and the flags; no stack.
+    unsafe {
+        asm!(
+            // +0.0 without a general-purpose register: 0.5 - 0.5
+            "vmov.f32 s16, #0.5",
+            "vsub.f32 s16, s16, s16",
+            "vmov.f32 s17, s16",
+            "vmov.f32 s18, s16",
+            "vmov.f32 s19, s16",
+            "vmov.f32 s20, s16",
+            "vmov.f32 s21, s16",
+            "vmov.f32 s22, s16",
+            "vmov.f32 s23, s16",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {v}, {{s0-s7}}",
+            "add {v}, {v}, {stride}",
+            "vldmia {w}!, {{s8}}",
+            "vmul.f32 s9, s8, s0",
+            "vadd.f32 s16, s16, s9",
+            "vmul.f32 s9, s8, s1",
+            "vadd.f32 s17, s17, s9",
+            "vmul.f32 s9, s8, s2",
+            "vadd.f32 s18, s18, s9",
+            "vmul.f32 s9, s8, s3",
+            "vadd.f32 s19, s19, s9",
+            "vmul.f32 s9, s8, s4",
+            "vadd.f32 s20, s20, s9",
+            "vmul.f32 s9, s8, s5",
+            "vadd.f32 s21, s21, s9",
+            "vmul.f32 s9, s8, s6",
+            "vadd.f32 s22, s22, s9",
+            "vmul.f32 s9, s8, s7",
+            "vadd.f32 s23, s23, s9",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            "vstmia {out}, {{s16-s23}}",
+            w = inout(reg) weights => _,
+            v = inout(reg) values => _,
+            stride = in(reg) stride * 4,
+            n = inout(reg) rows => _,
+            out = in(reg) out.as_mut_ptr(),
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             options(nostack),
         );
     }

@@ -72,6 +72,22 @@ impl F32Simd for Mve {
         // SAFETY: MVE is present; `n <= len` of both.
         unsafe { arm_mve_axpy_f32(alpha, x, y, n) }
     }
+
+    // The fused attention's 8-column loops: the scalar FPU's (an 8-wide row is two
+    // vectors, and the scalar twin's order of sums is one lane at a time).
+    fn scores_head8(self, q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
+        crate::arch::arm_fpu::f32::scores_head8(q, keys, stride, scores)
+    }
+
+    fn weighted_sum_head8(
+        self,
+        weights: &[f32],
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; 8],
+    ) {
+        crate::arch::arm_fpu::f32::weighted_sum_head8(weights, values, stride, out)
+    }
 }
 
 /// Four dot products of `x` with `w[0..4]` over `n` elements.
