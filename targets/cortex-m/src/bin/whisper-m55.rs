@@ -45,7 +45,8 @@ const MAX_TOKENS: usize = 448;
 
 /// What QEMU's loader writes at [`LOADER_WORDS`]: the blob's length in bytes, the audio
 /// context (0: auto), the most tokens to generate (0: as many as the decoder allows) and
-/// the measurements (bit 0: the `encoder` region, bit 1: the `greedy1` region).
+/// the measurements (bit 0: the `encoder` region, bit 1: the `greedy1` region, bit 2: no
+/// decoding, for the encoder's cost at several audio contexts).
 const LOADER_WORDS: usize = 0x6800_0000;
 /// Where the loader puts the model blob.
 const BLOB_ADDRESS: usize = 0x6800_0040;
@@ -89,6 +90,7 @@ fn main() -> ! {
         most_tokens: words[2] as usize,
         measure_encoder: words[3] & 1 != 0,
         measure_first_token: words[3] & 2 != 0,
+        decode: words[3] & 4 == 0,
     };
     let passed = match run(blob, &request, buffers) {
         Ok(()) => true,
@@ -121,6 +123,8 @@ struct Request {
     measure_encoder: bool,
     /// Run and measure a greedy decode of one token.
     measure_first_token: bool,
+    /// Decode (otherwise only the front end and the measured regions run).
+    decode: bool,
 }
 
 /// The firmware's buffers, every one in DDR.
@@ -207,11 +211,13 @@ fn run(blob: &'static [u8], request: &Request, b: Buffers) -> Result<(), &'stati
                 region("greedy1");
                 black_box(first.map_err(|_| "greedy_with 1 token")?);
             }
-            icount_start();
-            let all = model.greedy_with(&source, prompt, max_len, b.tokens, scratch);
-            icount_stop();
-            region("greedy");
-            generated = all.map_err(|_| "greedy_with")?.len;
+            if request.decode {
+                icount_start();
+                let all = model.greedy_with(&source, prompt, max_len, b.tokens, scratch);
+                icount_stop();
+                region("greedy");
+                generated = all.map_err(|_| "greedy_with")?.len;
+            }
             Ok(())
         })();
     });
