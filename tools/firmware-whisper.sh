@@ -12,6 +12,8 @@
 #   firmware-whisper.sh --encoder-only [--dtype D] --audio-context N
 #       the front end and the encoder alone, no decoding (nothing to compare): the
 #       encoder's cost at several contexts, to extrapolate to a 30 s window
+#   firmware-whisper.sh --contexts   the host's tokens (first 24) for the clip at several
+#       audio contexts, f32 and int8 blobs: the option's measured effect (a Markdown table)
 #   firmware-whisper.sh --write DOC [RUN...]   each RUN a quoted argument list ("--dtype i8
 #       --audio-context 256 --measure"); replaces DOC's `<!-- firmware-whisper:table -->` section
 #
@@ -27,16 +29,30 @@ main() {
         shift 2
         out=$(mktemp)
         trap 'rm -f "$out"' EXIT
+        mkdir -p target/whisper-m55/rows
         {
+            bash "$0" --contexts
             echo "<!-- firmware-whisper:table -->"
             echo "| weights | audio context (positions) | feature frames | tokens | front end: instructions / est. cycles | encoder: instructions / est. cycles | decoder setup + 1st token: est. cycles | per token: instructions / est. cycles | whole run, est. cycles | at 400 MHz (estimate) | blob in DDR | engine scratch | front-end buffers | stack |"
             echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            local run rows
             for run in "$@"; do
-                # shellcheck disable=SC2086 # RUN is an argument list
-                bash "$0" $run --row | tee /dev/stderr | grep '^|'
+                # Each run's row is kept under target/whisper-m55/rows/ and reused (the
+                # runs take minutes each); WHISPER_M55_FRESH=1 measures every run again.
+                rows=target/whisper-m55/rows/$(tr -c 'a-z0-9\n' '_' <<<"$run").txt
+                if [ ! -f "$rows" ] || [ -n "${WHISPER_M55_FRESH:-}" ]; then
+                    # shellcheck disable=SC2086 # RUN is an argument list
+                    bash "$0" $run --row | tee /dev/stderr | grep '^[|d]' >"$rows.tmp"
+                    mv "$rows.tmp" "$rows"
+                fi
+                tee -a "$out.data" <"$rows" | grep '^|'
             done
             echo "<!-- /firmware-whisper:table -->"
+            echo "<!-- firmware-whisper:estimate -->"
+            python3 tools/whisper-m55-estimate.py <"$out.data"
+            echo "<!-- /firmware-whisper:estimate -->"
         } >"$out"
+        rm -f "$out.data"
         bash tools/firmware-doc.sh write "$doc" <"$out"
         exit 0
     fi
@@ -45,6 +61,7 @@ main() {
     max_len=8
     measure=0
     row=0
+    contexts=0
     while [ $# -gt 0 ]; do
         case $1 in
             --dtype) dtype=$2; shift 2 ;;
@@ -52,6 +69,7 @@ main() {
             --max-len) max_len=$2; shift 2 ;;
             --measure) measure=3; shift ;;
             --encoder-only) measure=5; shift ;;
+        --contexts) contexts=1; shift ;;
             --row) row=1; shift ;;
             *) echo "firmware-whisper.sh: unknown argument $1" >&2; exit 2 ;;
         esac
@@ -74,6 +92,21 @@ main() {
     if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ]; then
         "$picoformer" convert --from ct2-whisper "$model" -o "$blob.tmp" --dtype "$dtype" >"$cache/convert-$dtype.log"
         mv "$blob.tmp" "$blob"
+    fi
+    if [ "$contexts" = 1 ]; then
+        [ -f "$cache/whisper-base-f32.pfm" ] ||
+            "$picoformer" convert --from ct2-whisper "$model" -o "$cache/whisper-base-f32.pfm" >"$cache/convert-f32.log"
+        echo "<!-- firmware-whisper:contexts -->"
+        echo "| audio context (positions) | f32 tokens (first 24) | int8 tokens (first 24) |"
+        echo "|---|---|---|"
+        local n f32 i8
+        for n in auto 128 150 200 256 384 1500; do
+            f32=$("$picoformer" transcribe "$cache/whisper-base-f32.pfm" --wav "$clip" --tokens --audio-context "$n" --max-len 24)
+            i8=$("$picoformer" transcribe "$blob" --wav "$clip" --tokens --audio-context "$n" --max-len 24)
+            echo "| $n | \`$f32\` | $([ "$i8" = "$f32" ] && echo "the same" || echo "\`$i8\`") |"
+        done
+        echo "<!-- /firmware-whisper:contexts -->"
+        exit 0
     fi
     # The host's tokens for the same blob, clip, audio context and length.
     expected_file=$cache/host-$dtype-ctx$context-len$max_len.txt
@@ -157,12 +190,16 @@ main() {
         per_i=$(((all_i - g1_i) / (tokens - 1)))
         per_c=$(((all_c - g1_c) / (tokens - 1)))
     fi
-    whole=$((fe_c + all_c))
+    whole=
+    [ -z "$all_c" ] || whole=$((fe_c + all_c))
+    # for --write's estimate: dtype, positions, frames, front end, encoder, decoder setup
+    # and first token, per token (estimated cycles; - where not measured)
+    echo "data $dtype $(figure whisper_positions) $(figure whisper_feature_frames) $fe_c ${enc_c:--} ${setup:--} ${per_c:--}"
     printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s | %s | %s | %s | %s B |\n' \
         "$dtype" "$(figure whisper_positions)" "$(figure whisper_feature_frames)" "$tokens" \
         "$(thousands "$fe_i")" "$(thousands "$fe_c")" "$(thousands "$enc_i")" "$(thousands "$enc_c")" \
         "$(thousands "$setup")" "$(thousands "$per_i")" "$(thousands "$per_c")" "$(thousands "$whole")" \
-        "$(awk -v c="$whole" 'BEGIN { printf "%.2f s", c / 400e6 }')" \
+        "$([ -z "$whole" ] && echo - || awk -v c="$whole" 'BEGIN { printf "%.2f s", c / 400e6 }')" \
         "$(mib "$(figure whisper_blob_bytes)")" "$(mib "$(figure whisper_scratch_bytes)")" \
         "$(kib "$(figure whisper_frontend_bytes)")" "$(figure whisper_stack_bytes)"
 }
