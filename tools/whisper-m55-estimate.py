@@ -11,8 +11,11 @@ Method, per weight type:
   linear in N, the attention scores and weighted sums quadratic), fitted through the measured
   contexts (exact through three);
 - decoder setup (cross-attention keys and values of N positions, the prompt, the first
-  token) and each further token (its cross attention reads N positions): linear in N
-  through two measured contexts;
+  token): linear in N through two measured contexts;
+- each further token: its cross attention reads N keys in each of the 6 layers, the same
+  work per query-key pair as the encoder's self-attention, so the per-token cost measured
+  at N0 plus the encoder's quadratic coefficient (cycles per query-key pair over all layers)
+  times (N - N0); linear through two contexts instead where two were measured;
 - whole window = front end + encoder + setup + (tokens - 1) x per token, for the clip's own
   transcript in a full window (9 tokens: 8 and end of text) and for 100 tokens (dense
   speech fills a 30 s window with roughly that many).
@@ -82,8 +85,13 @@ def main():
         encoder, enc_how = fit([(r[0], r[3]) for r in rows if r[3] is not None], 2)
         setup, setup_how = fit([(r[0], r[4]) for r in rows if r[4] is not None], 1)
         token, token_how = fit([(r[0], r[5]) for r in rows if r[5] is not None], 1)
+        if token is not None and encoder is not None and len(token) == 1 and len(encoder) == 3:
+            at = next(r[0] for r in rows if r[5] is not None)
+            pair = encoder[2]
+            token = [token[0] - pair * at, pair]
+            token_how += f" + {pair:,.0f} cycles per added key (the encoder's N^2 coefficient)"
         if encoder is None or setup is None or token is None:
-            print(f"| {dtype} | {front:.3g} | - | - | - | - | - | encoder/decoder not measured |")
+            print(f"| {dtype} | {front / 1e9:.2f} e9 | - | - | - | - | - | encoder and decoder not measured apart at two contexts or more |")
             continue
         e = value(encoder, WINDOW_POSITIONS)
         s = value(setup, WINDOW_POSITIONS)
