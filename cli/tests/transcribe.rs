@@ -769,3 +769,46 @@ fn convert_writes_the_tokenizer_beside_the_blob() {
     assert!(stderr.contains("convert_broken_tokenizer.json"), "{stderr}");
     assert!(!out.exists() && !sidecar.exists());
 }
+
+#[test]
+fn cli_audio_context_encodes_the_first_2n_frames() {
+    let model = tmp("tiny_whisper_context.pfm");
+    tiny_whisper(&model);
+    let transcribe = Path::new("transcribe");
+    let (wav_flag, json) = (Path::new("--wav"), Path::new("--json"));
+    let speech = speech_wav();
+    let run = |extra: &[&str]| {
+        let mut args: Vec<&Path> = vec![transcribe, &model, wav_flag, &speech, json];
+        args.extend(extra.iter().map(Path::new));
+        tokens_of(&picoformer(&args))
+    };
+    // The clip: 34,157 samples = 213 frames, so auto = 107 positions = the first 214 frames.
+    assert_eq!(speech_samples().len() / 160, 213);
+    assert_eq!(run(&["--audio-context", "auto"]), run(&["--frames", "214"]));
+    assert_eq!(run(&["--audio-context", "50"]), run(&["--frames", "100"]));
+    // The whole window, as without the option.
+    assert_eq!(run(&["--audio-context", "1500"]), run(&[]));
+    assert!(error_of(&[
+        transcribe,
+        &model,
+        wav_flag,
+        &speech,
+        Path::new("--audio-context"),
+        Path::new("1501"),
+    ])
+    .contains("the model's encoder has 1500 positions"));
+    for bad in ["0", "many"] {
+        let out = picoformer(&[
+            transcribe,
+            &model,
+            wav_flag,
+            &speech,
+            Path::new("--audio-context"),
+            Path::new(bad),
+        ]);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("or `auto`"), "{stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -4,12 +4,14 @@
 use std::path::PathBuf;
 
 /// Each board binary and its memory map under `memory/`.
-const BOARDS: [(&str, &str); 5] = [
+const BOARDS: [(&str, &str); 6] = [
     ("mps2-an385", "mps2.x"),
     ("mps2-an386", "mps2.x"),
     ("mps2-an500", "mps2.x"),
     ("mps2-an505", "mps2-an505.x"),
     ("mps3-an547", "mps3-an547.x"),
+    // Whisper base from raw audio: RAM, scratch and the loaded blob in DDR.
+    ("whisper-m55", "mps3-an547-whisper.x"),
 ];
 
 /// The code-size probes and the exit-path and cycle-model checks link for the first

@@ -43,6 +43,12 @@ pub struct Args {
     /// 3000; fewer make a quicker, different computation, e.g. for slow emulators).
     #[arg(long)]
     frames: Option<usize>,
+    /// Encoder positions to compute per window, as whisper.cpp's `audio_ctx`: N (1 to the
+    /// model's 1500; the encoder reads the first 2N feature frames), or `auto`, the fewest
+    /// that cover the audio in each window. Default: the whole window, as Whisper. Fewer
+    /// are quicker and can change the tokens (docs/whisper-m55.md measures how).
+    #[arg(long, conflicts_with = "frames", value_parser = parse_audio_context)]
+    audio_context: Option<AudioContext>,
     /// Print the encoder and decoder times on stderr.
     #[arg(long)]
     timings: bool,
@@ -52,6 +58,27 @@ pub struct Args {
     /// Print {"tokens", "text", "windows"} as JSON ("windows": each 30 s window's tokens).
     #[arg(long)]
     json: bool,
+}
+
+/// `--audio-context`: encoder positions per window.
+#[derive(Clone, Copy, Debug)]
+pub enum AudioContext {
+    /// The fewest positions that cover the audio of each window.
+    Auto,
+    /// This many positions.
+    Positions(usize),
+}
+
+fn parse_audio_context(text: &str) -> Result<AudioContext, String> {
+    match text {
+        "auto" => Ok(AudioContext::Auto),
+        _ => match text.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(AudioContext::Positions(n)),
+            _ => Err(format!(
+                "`{text}`: give a number of positions (at least 1) or `auto`"
+            )),
+        },
+    }
 }
 
 pub fn run(
@@ -65,6 +92,7 @@ pub fn run(
         max_len,
         tokenizer,
         frames: first_frames,
+        audio_context,
         timings,
         tokens: print_tokens,
         json,
@@ -79,9 +107,12 @@ pub fn run(
         "{} has no convolution stem: not a Whisper model",
         model.display()
     );
+    // Feature frames of audio (the clip's `samples / 160`, or the spectrogram's).
+    let audio_frames;
     let mut windows = match (&wav, &mel) {
         (Some(path), _) => {
             let samples = wav::read_16k_mono(path)?;
+            audio_frames = samples.len() / picoformer::audio::HOP_LENGTH;
             wav::mel_windows(&samples, bins).with_context(|| format!("{}", path.display()))?
         }
         (None, Some(path)) => {
@@ -94,6 +125,7 @@ pub fn run(
                 path.display(),
                 frames.len() / bins
             );
+            audio_frames = frames.len() / bins;
             vec![frames]
         }
         (None, None) => anyhow::bail!("give --wav or --mel"),
@@ -102,6 +134,27 @@ pub fn run(
         ensure!(n > 0, "--frames must be at least 1");
         for window in &mut windows {
             window.truncate(n.saturating_mul(bins));
+        }
+    }
+    if let Some(context) = audio_context {
+        let most = dims.max_src_len;
+        for (w, window) in windows.iter_mut().enumerate() {
+            let positions = match context {
+                AudioContext::Positions(n) => {
+                    ensure!(
+                        n <= most,
+                        "--audio-context {n}: the model's encoder has {most} positions"
+                    );
+                    n
+                }
+                AudioContext::Auto => {
+                    let frames_here = audio_frames
+                        .saturating_sub(w * picoformer::audio::FRAMES_30S)
+                        .min(window.len() / bins);
+                    frames_here.div_ceil(2).clamp(1, most)
+                }
+            };
+            window.truncate(positions.saturating_mul(2).saturating_mul(bins));
         }
     }
     // Read before the (slow) decoding, so that a bad tokenizer fails at once.

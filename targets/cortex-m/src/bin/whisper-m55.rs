@@ -1,0 +1,315 @@
+//! Whisper on the Cortex-M55 (QEMU's `mps3-an547`, Helium kernels), from raw audio to
+//! tokens: the 16 kHz clip `tests/golden/logmel_speech/speech.wav` (compiled in) through
+//! the log-mel front end, the encoder and greedy decoding, with the model blob that
+//! QEMU's loader puts in DDR (`tools/firmware-whisper.sh`; memory map in
+//! `memory/mps3-an547-whisper.x`). Prints the generated tokens, which must equal the
+//! host's `picoformer transcribe --wav speech.wav --tokens --audio-context N` for the same
+//! blob, and `figure NAME VALUE` lines. Instruction-count regions for `tools/qemu-icount`,
+//! in this order, each named by a `figure whisper_region_NAME N` line: `frontend` the
+//! features, `encoder` the encoder alone and `greedy1` a greedy decode of 1 token (encoder
+//! included; both only when the loader's fourth word asks for them: they cost two more
+//! encoder runs under emulation), `greedy` the whole greedy decode (encoder included).
+//!
+//! Audio context (whisper.cpp's `audio_ctx`): the encoder reads `2 N` feature frames for
+//! `N` positions (at most the model's 1500, a 30 s window); 0 means "auto", the fewest
+//! positions that cover the clip. The features are computed over enough frames that
+//! every frame touching the clip is in the `max − 8` clamp, as the host computes them
+//! over the clip followed by 30 s of silence, so they are the host's bit for bit.
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+use picoformer::audio::{log_mel_scratch_len, log_mel_spectrogram, FRAMES_30S, HOP_LENGTH};
+use picoformer::{Model, Source};
+use picoformer_board::{self as board, ExitStatus};
+
+/// The clip: 16 kHz mono 16-bit PCM in a WAV file.
+static WAV: &[u8] = include_bytes!("../../../../tests/golden/logmel_speech/speech.wav");
+/// Most samples the clip can hold (its bytes over 2, the header included).
+const MAX_SAMPLES: usize = WAV.len() / 2;
+/// Frames of the clip (`samples / 160`, Whisper's count), at most.
+const MAX_CLIP_FRAMES: usize = MAX_SAMPLES / HOP_LENGTH;
+/// Features computed, at most: a 30 s window, or the clip's frames and the three after
+/// them that can still touch it (see [`feature_frames`]).
+const MAX_FRAMES: usize = if MAX_CLIP_FRAMES + 3 > FRAMES_30S {
+    MAX_CLIP_FRAMES + 3
+} else {
+    FRAMES_30S
+};
+/// Mel bins of the supported checkpoints (Whisper up to large-v2).
+const N_MELS: usize = 80;
+/// The encoder's widest output: 1500 positions of width 512 (Whisper base).
+const MAX_ENCODER_VALUES: usize = 1500 * 512;
+/// Most tokens the output can hold (the decoder's 448 positions).
+const MAX_TOKENS: usize = 448;
+
+/// What QEMU's loader writes at [`LOADER_WORDS`]: the blob's length in bytes, the audio
+/// context (0: auto), the most tokens to generate (0: as many as the decoder allows) and
+/// the measurements (bit 0: the `encoder` region, bit 1: the `greedy1` region, bit 2: no
+/// decoding, for the encoder's cost at several audio contexts).
+const LOADER_WORDS: usize = 0x6800_0000;
+/// Where the loader puts the model blob.
+const BLOB_ADDRESS: usize = 0x6800_0040;
+/// The engine's scratch: 112 MiB of DDR that no section occupies (see the memory map).
+const SCRATCH_ADDRESS: usize = 0x6100_0000;
+const SCRATCH_BYTES: usize = 112 * 1024 * 1024;
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    // cortex-m-rt hands these to main as `&'static mut` (zeroed `.bss` in DDR).
+    static mut SAMPLES: [f32; MAX_SAMPLES] = [0.0; MAX_SAMPLES];
+    static mut MEL: [f32; N_MELS * MAX_FRAMES] = [0.0; N_MELS * MAX_FRAMES];
+    static mut FRAMES: [f32; N_MELS * MAX_FRAMES] = [0.0; N_MELS * MAX_FRAMES];
+    static mut MEL_SCRATCH: [f32; log_mel_scratch_len(N_MELS)] = [0.0; log_mel_scratch_len(N_MELS)];
+    static mut ENCODED: [f32; MAX_ENCODER_VALUES] = [0.0; MAX_ENCODER_VALUES];
+    static mut TOKENS: [u32; MAX_TOKENS] = [0; MAX_TOKENS];
+
+    let words = loader_words();
+    // SAFETY: QEMU's `-device loader,file=...,addr=BLOB_ADDRESS` wrote the blob's `words[0]`
+    // bytes there before reset (tools/firmware-whisper.sh); the memory map places no
+    // section at or above 0x68000000, so nothing else reads or writes them, and they stay
+    // unchanged for the whole run (`'static`, shared).
+    let blob: &'static [u8] =
+        unsafe { core::slice::from_raw_parts(BLOB_ADDRESS as *const u8, words[0] as usize) };
+    // SAFETY: [SCRATCH_ADDRESS, + SCRATCH_BYTES) is DDR that the memory map gives to no
+    // section and the stack never reaches (it lies in RAM below 0x61000000); this is the
+    // only reference to it, taken once.
+    let scratch: &'static mut [u8] =
+        unsafe { core::slice::from_raw_parts_mut(SCRATCH_ADDRESS as *mut u8, SCRATCH_BYTES) };
+    let buffers = Buffers {
+        samples: SAMPLES,
+        mel: MEL,
+        frames: FRAMES,
+        mel_scratch: MEL_SCRATCH,
+        encoded: ENCODED,
+        tokens: TOKENS,
+        scratch,
+    };
+    let request = Request {
+        context: words[1] as usize,
+        most_tokens: words[2] as usize,
+        measure_encoder: words[3] & 1 != 0,
+        measure_first_token: words[3] & 2 != 0,
+        decode: words[3] & 4 == 0,
+    };
+    let passed = match run(blob, &request, buffers) {
+        Ok(()) => true,
+        Err(message) => {
+            defmt::println!("whisper FAILED: {=str}", message);
+            false
+        }
+    };
+    board::exit(ExitStatus::from_passed(passed))
+}
+
+/// The loader's words (all zero when the script wrote none: then no blob is found).
+fn loader_words() -> [u32; 4] {
+    let mut words = [0u32; 4];
+    for (i, word) in words.iter_mut().enumerate() {
+        // SAFETY: LOADER_WORDS is word-aligned DDR (always mapped on this board) that
+        // no section occupies; the loader wrote it before reset, nothing writes it after.
+        *word = unsafe { core::ptr::read_volatile((LOADER_WORDS as *const u32).add(i)) };
+    }
+    words
+}
+
+/// What the script asks for (the loader's words after the blob's length).
+struct Request {
+    /// Encoder positions (0: the fewest that cover the clip).
+    context: usize,
+    /// Most tokens to generate (0: as many as the decoder allows).
+    most_tokens: usize,
+    /// Run and measure the encoder alone.
+    measure_encoder: bool,
+    /// Run and measure a greedy decode of one token.
+    measure_first_token: bool,
+    /// Decode (otherwise only the front end and the measured regions run).
+    decode: bool,
+}
+
+/// The firmware's buffers, every one in DDR.
+struct Buffers {
+    samples: &'static mut [f32; MAX_SAMPLES],
+    mel: &'static mut [f32; N_MELS * MAX_FRAMES],
+    frames: &'static mut [f32; N_MELS * MAX_FRAMES],
+    mel_scratch: &'static mut [f32; log_mel_scratch_len(N_MELS)],
+    encoded: &'static mut [f32; MAX_ENCODER_VALUES],
+    tokens: &'static mut [u32; MAX_TOKENS],
+    scratch: &'static mut [u8],
+}
+
+/// Features, encoder, greedy decoding; prints the tokens and the figures.
+fn run(blob: &'static [u8], request: &Request, b: Buffers) -> Result<(), &'static str> {
+    let model =
+        Model::from_blob(blob).map_err(|_| "Model::from_blob: no valid blob at 0x68000040")?;
+    let dims = model.config().dims;
+    if dims.stem_channels != N_MELS || dims.max_src_len * 2 > FRAMES_30S {
+        return Err("not a Whisper model with 80 mel bins");
+    }
+    if dims.max_src_len * dims.d_model > MAX_ENCODER_VALUES {
+        return Err("the encoder output is wider than Whisper base's");
+    }
+    let needed = model
+        .greedy_scratch_bytes()
+        .map_err(|_| "greedy_scratch_bytes")?;
+    let scratch = b
+        .scratch
+        .get_mut(..needed)
+        .ok_or("the scratch region is too small")?;
+    let samples = pcm_samples(WAV, b.samples).ok_or("the clip is not 16-bit mono PCM")?;
+    let clip_frames = samples.len() / HOP_LENGTH;
+    // Positions: the fewest that cover the clip (auto), or the loader's, at most the model's.
+    let positions = match request.context {
+        0 => clip_frames.div_ceil(2).max(1),
+        n => n,
+    }
+    .min(dims.max_src_len);
+    let frames = feature_frames(clip_frames, positions);
+    let (prompt_tokens, prompt_len) = whisper_prompt(&model);
+    let prompt = prompt_tokens.get(..prompt_len).ok_or("prompt")?;
+    let most = (dims.max_tgt_len + 1)
+        .saturating_sub(prompt.len())
+        .min(MAX_TOKENS);
+    let max_len = match request.most_tokens {
+        0 => most,
+        n => n.min(most),
+    };
+    let mut result = Ok(());
+    let mut generated = 0;
+    let mut regions = 0;
+    let mut region = |name: &str| {
+        regions += 1;
+        defmt::println!("figure whisper_region_{=str} {=u32}", name, regions);
+    };
+    let stack = board::stack_used(&mut || {
+        result = (|| {
+            // The front end: features `[n_mels, frames]`, then time-major.
+            icount_start();
+            let mel = b.mel.get_mut(..N_MELS * frames).ok_or("frames")?;
+            log_mel_spectrogram(samples, frames, N_MELS, mel, b.mel_scratch)
+                .map_err(|_| "log_mel_spectrogram")?;
+            let input = b.frames.get_mut(..N_MELS * 2 * positions).ok_or("frames")?;
+            for (t, row) in input.chunks_exact_mut(N_MELS).enumerate() {
+                for (bin, value) in row.iter_mut().enumerate() {
+                    *value = mel.get(bin * frames + t).copied().unwrap_or(0.0);
+                }
+            }
+            icount_stop();
+            region("frontend");
+            let source = Source::Frames(input);
+            if request.measure_encoder {
+                icount_start();
+                let encoded = model.encode_source(&source, b.encoded, scratch);
+                icount_stop();
+                region("encoder");
+                black_box(encoded.map_err(|_| "encode_source")?);
+            }
+            if request.measure_first_token {
+                icount_start();
+                let first = model.greedy_with(&source, prompt, 1, b.tokens, scratch);
+                icount_stop();
+                region("greedy1");
+                black_box(first.map_err(|_| "greedy_with 1 token")?);
+            }
+            if request.decode {
+                icount_start();
+                let all = model.greedy_with(&source, prompt, max_len, b.tokens, scratch);
+                icount_stop();
+                region("greedy");
+                generated = all.map_err(|_| "greedy_with")?.len;
+            }
+            Ok(())
+        })();
+    });
+    result?;
+    let tokens = b.tokens.get(..generated).ok_or("tokens")?;
+    defmt::println!("whisper tokens {}", tokens);
+    defmt::println!("figure whisper_samples {=usize}", samples.len());
+    defmt::println!("figure whisper_feature_frames {=usize}", frames);
+    defmt::println!("figure whisper_positions {=usize}", positions);
+    defmt::println!("figure whisper_tokens {=usize}", generated);
+    defmt::println!("figure whisper_blob_bytes {=usize}", blob.len());
+    defmt::println!("figure whisper_scratch_bytes {=usize}", needed);
+    let front_end = core::mem::size_of_val(b.mel_scratch) + 2 * 4 * N_MELS * frames;
+    defmt::println!("figure whisper_frontend_bytes {=usize}", front_end);
+    defmt::println!(
+        "figure whisper_encoded_bytes {=usize}",
+        4 * positions * dims.d_model
+    );
+    defmt::println!("figure whisper_stack_bytes {=usize}", stack);
+    Ok(())
+}
+
+/// Feature frames to compute for `positions` encoder positions of a clip of
+/// `clip_frames` frames: the `2 positions` the encoder reads, and at least every frame
+/// that touches the clip (frame `t` reads samples `160 t − 200 .. 160 t + 200`, so frames up
+/// to `clip_frames + 2` can), so that the `max − 8` clamp sees what the host's does.
+fn feature_frames(clip_frames: usize, positions: usize) -> usize {
+    (2 * positions).max(clip_frames + 3).min(MAX_FRAMES)
+}
+
+/// The decoder prompt of `pretrained::whisper_prompt` (cli) and its length: start,
+/// English, transcribe, no timestamps on multilingual checkpoints; start, no timestamps
+/// on English-only ones.
+fn whisper_prompt(model: &Model) -> ([u32; 4], usize) {
+    let sot = model.config().bos_id;
+    if model.config().dims.tgt_vocab >= 51865 {
+        ([sot, sot + 1, sot + 101, sot + 105], 4)
+    } else {
+        ([sot, sot + 105, 0, 0], 2)
+    }
+}
+
+/// The samples of a 16-bit mono PCM WAV as `i / 32768` (as the host reads them), into
+/// `out`; `None` for any other format.
+fn pcm_samples<'o>(wav: &[u8], out: &'o mut [f32]) -> Option<&'o [f32]> {
+    if wav.get(..4)? != b"RIFF" || wav.get(8..12)? != b"WAVE" {
+        return None;
+    }
+    let mut at = 12;
+    let mut format_ok = false;
+    while let Some(header) = wav.get(at..at + 8) {
+        let size = u32::from_le_bytes(header.get(4..8)?.try_into().ok()?) as usize;
+        let body = wav.get(at + 8..(at + 8).checked_add(size)?)?;
+        match header.get(..4)? {
+            b"fmt " => {
+                let field = |i: usize| Some(u16::from_le_bytes([*body.get(i)?, *body.get(i + 1)?]));
+                let rate = u32::from_le_bytes(body.get(4..8)?.try_into().ok()?);
+                // PCM, one channel, 16 kHz, 16 bits
+                format_ok = field(0)? == 1 && field(2)? == 1 && rate == 16_000 && field(14)? == 16;
+            }
+            b"data" if format_ok => {
+                let n = body.len() / 2;
+                let out = out.get_mut(..n)?;
+                for (value, pair) in out.iter_mut().zip(body.chunks_exact(2)) {
+                    if let &[low, high] = pair {
+                        *value = f32::from(i16::from_le_bytes([low, high])) / 32768.0;
+                    }
+                }
+                return Some(out);
+            }
+            _ => {}
+        }
+        // chunks are padded to an even length
+        at = at.checked_add(8 + size + (size & 1))?;
+    }
+    None
+}
+
+/// Start marker of an instruction-count region (found by the plugin through `nm`).
+#[inline(never)]
+fn icount_start() {
+    // distinct bodies, or the linker may fold the two markers into one address
+    black_box(0x5157_4152u32);
+}
+
+/// Stop marker of an instruction-count region.
+#[inline(never)]
+fn icount_stop() {
+    black_box(0x5354_4f50u32);
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    board::report_panic(info)
+}

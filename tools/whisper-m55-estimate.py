@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""The 30 s window's estimated cycles on the Cortex-M55, extrapolated from the measured runs
+of tools/firmware-whisper.sh (stdin: its `data DTYPE POSITIONS FRAMES FRONTEND ENCODER
+SETUP PER_TOKEN` lines, estimated cycles of tools/qemu-icount core=cortex-m55, `-` where a
+run did not measure it). Prints a Markdown table for docs/whisper-m55.md.
+
+Method, per weight type:
+- front end: linear in the feature frames (every frame is the same FFT and filterbank):
+  the measured cycles per frame times 3000;
+- encoder: a + b N + c N^2 in the positions N (the projections, feed-forward and stem are
+  linear in N, the attention scores and weighted sums quadratic), fitted through the measured
+  contexts (exact through three);
+- decoder setup (cross-attention keys and values of N positions, the prompt, the first
+  token): linear in N through two measured contexts;
+- each further token: its cross attention reads N keys in each of the 6 layers, the same
+  work per query-key pair as the encoder's self-attention, so the per-token cost measured
+  at N0 plus the encoder's quadratic coefficient (cycles per query-key pair over all layers)
+  times (N - N0); linear through two contexts instead where two were measured;
+- whole window = front end + encoder + setup + (tokens - 1) x per token, for the clip's own
+  transcript in a full window (9 tokens: 8 and end of text) and for 100 tokens (dense
+  speech fills a 30 s window with roughly that many).
+"""
+import sys
+
+WINDOW_FRAMES = 3000
+WINDOW_POSITIONS = 1500
+TOKEN_COUNTS = (9, 100)
+GOAL = 12e9
+CLOCK = 400e6
+
+
+def solve(rows, degree):
+    """Least-squares polynomial of `degree` through (x, y) rows (normal equations)."""
+    n = degree + 1
+    a = [[sum(x ** (i + j) for x, _ in rows) for j in range(n)] for i in range(n)]
+    b = [sum(y * x ** i for x, y in rows) for i in range(n)]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(a[r][col]))
+        a[col], a[pivot] = a[pivot], a[col]
+        b[col], b[pivot] = b[pivot], b[col]
+        for r in range(n):
+            if r != col and a[col][col] != 0:
+                f = a[r][col] / a[col][col]
+                a[r] = [x - f * y for x, y in zip(a[r], a[col])]
+                b[r] -= f * b[col]
+    return [b[i] / a[i][i] for i in range(n)]
+
+
+def fit(points, want_degree):
+    """(polynomial, description) through the distinct measured points."""
+    distinct = sorted({x: y for x, y in points}.items())
+    degree = min(want_degree, len(distinct) - 1)
+    if degree < 0:
+        return None, "not measured"
+    coefficients = solve(distinct, degree)
+    kind = {0: "constant", 1: "linear", 2: "quadratic"}[degree]
+    at = ", ".join(str(x) for x, _ in distinct)
+    return coefficients, f"{kind} through N = {at}"
+
+
+def value(coefficients, x):
+    return sum(c * x ** i for i, c in enumerate(coefficients))
+
+
+def main():
+    runs = {}
+    for line in sys.stdin:
+        fields = line.split()
+        if len(fields) != 8 or fields[0] != "data":
+            continue
+        dtype, positions, frames = fields[1], int(fields[2]), int(fields[3])
+        numbers = [None if f == "-" else int(f) for f in fields[4:]]
+        runs.setdefault(dtype, []).append((positions, frames, *numbers))
+    print("Estimated cycles of one 30 s window (3000 feature frames, 1500 encoder positions) on")
+    print("the Cortex-M55, extrapolated from the runs above by `tools/whisper-m55-estimate.py`")
+    print("(method in its header); seconds at 400 MHz. **Estimates**, from QEMU's instruction")
+    print(f"stream through the cycle model of docs/cycles.md; goal: at most {GOAL / 1e9:.0f} × 10⁹ cycles.")
+    print()
+    print("| weights | front end | encoder | decoder setup + 1st token | per further token | "
+          f"window, {TOKEN_COUNTS[0]} tokens | window, {TOKEN_COUNTS[1]} tokens | how |")
+    print("|---|---|---|---|---|---|---|---|")
+    for dtype, rows in runs.items():
+        per_frame = max(rows, key=lambda r: r[1])
+        front = per_frame[2] / per_frame[1] * WINDOW_FRAMES
+        encoder, enc_how = fit([(r[0], r[3]) for r in rows if r[3] is not None], 2)
+        setup, setup_how = fit([(r[0], r[4]) for r in rows if r[4] is not None], 1)
+        token, token_how = fit([(r[0], r[5]) for r in rows if r[5] is not None], 1)
+        if token is not None and encoder is not None and len(token) == 1 and len(encoder) == 3:
+            at = next(r[0] for r in rows if r[5] is not None)
+            pair = encoder[2]
+            token = [token[0] - pair * at, pair]
+            token_how += f" + {pair:,.0f} cycles per added key (the encoder's N^2 coefficient)"
+        if encoder is None or setup is None or token is None:
+            print(f"| {dtype} | {front / 1e9:.2f} e9 | - | - | - | - | - | encoder and decoder not measured apart at two contexts or more |")
+            continue
+        e = value(encoder, WINDOW_POSITIONS)
+        s = value(setup, WINDOW_POSITIONS)
+        t = value(token, WINDOW_POSITIONS)
+        cells = []
+        for count in TOKEN_COUNTS:
+            total = front + e + s + (count - 1) * t
+            verdict = "within" if total <= GOAL else "over"
+            cells.append(f"{total / 1e9:.2f} e9 ({total / CLOCK:.1f} s; {verdict} the goal)")
+        how = (f"front end {per_frame[2] / per_frame[1]:,.0f} cycles/frame x 3000; "
+               f"encoder {enc_how}; setup {setup_how}; per token {token_how}")
+        print(f"| {dtype} | {front / 1e9:.2f} e9 | {e / 1e9:.2f} e9 | {s / 1e9:.3f} e9 | "
+              f"{t / 1e6:.1f} e6 | {cells[0]} | {cells[1]} | {how} |")
+
+
+if __name__ == "__main__":
+    main()
