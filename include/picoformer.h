@@ -149,6 +149,17 @@
 // decoding, sampling and beam search stop rather than answer.
 #define PF_ERR_NON_FINITE_LOGITS 30
 
+// A tensor's bytes differ from the size of its elements in the blob's dtype (a
+// relabelled dtype or an edited tensor table).
+#define PF_ERR_TENSOR_SIZE 31
+
+// The blob's header (and tensor table) differs from its stored CRC-32C: corrupt or
+// edited.
+#define PF_ERR_HEADER_CHECKSUM 32
+
+// The blob's tensor data differs from its stored CRC-32C: corrupt or edited.
+#define PF_ERR_DATA_CHECKSUM 33
+
 // A required pointer is NULL (a NULL array is accepted only with length 0).
 #define PF_ERR_NULL_POINTER 100
 
@@ -256,8 +267,9 @@ const char *pf_status_message(int32_t status);
 // The library version, a static NUL-terminated string such as `"0.1.0"`.
 const char *pf_version(void);
 
-// Validates the model blob `blob[0..blob_len]` in place and sets up `model` to use it.
-// Nothing is copied: the blob (in flash, a `static`, or a buffer) must start on a
+// Validates the model blob `blob[0..blob_len]` in place, its two CRC-32C checksums
+// included (`PF_ERR_HEADER_CHECKSUM`, `PF_ERR_DATA_CHECKSUM`), and sets up `model` to use
+// it. Nothing is copied: the blob (in flash, a `static`, or a buffer) must start on a
 // 16-byte boundary, be exactly as long as it declares, and stay valid and unmodified for
 // as long as `model` (or a copy of it) is used.
 //
@@ -268,6 +280,14 @@ const char *pf_version(void);
 // `model` is NULL or points to a writable `pf_model`; `blob` is NULL or points to
 // `blob_len` readable bytes that outlive every use of `model` unchanged.
 int32_t pf_model_init(struct pf_model *model, const uint8_t *blob, size_t blob_len);
+
+// As `pf_model_init`, but without computing the blob's checksums: for an image whose
+// integrity is already proven (a bootloader verified the checksums, or a signature, of
+// the flash it lives in). Every other check remains.
+//
+// # Safety
+// As `pf_model_init`.
+int32_t pf_model_init_verified(struct pf_model *model, const uint8_t *blob, size_t blob_len);
 
 // Writes the model's configuration to `*out`.
 //

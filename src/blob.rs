@@ -4,7 +4,7 @@
 //! ```text
 //! offset  size  field
 //!      0     8  magic "PFMODEL\0"
-//!      8     4  version (3; version 2 blobs are read too, see below)
+//!      8     4  version (4)
 //!     12     4  header_len: bytes before the first tensor (multiple of 16)
 //!     16     4  blob_len: total bytes, multiple of 16
 //!     20     4  dtype of the weight matrices: 0 = f32, 1 = f16, 2 = i8 (see below)
@@ -19,19 +19,31 @@
 //!               bit 3 src_embed_norm
 //!     80    12  bos_id, eos_id, pad_id
 //!     92     4  tensor_count
-//!     96     4  table_offset (= 128)
+//!     96     4  table_offset (= 144)
 //!    100     4  type_vocab (0: no token-type embedding)
 //!    104     4  stem_channels (0: no convolution stem)
-//!    108     4  n_kv_heads (version 3; version 2: = n_heads)
-//!    112     4  norm kind: 0 LayerNorm, 1 RMSNorm (version 3; version 2: 0)
-//!    116     4  feed-forward: 0 plain, 1 gated (version 3; version 2: 0)
-//!    120     4  rope_theta (f32; version 3; version 2: 0)
+//!    108     4  n_kv_heads (= n_heads but for grouped/multi-query attention)
+//!    112     4  norm kind: 0 LayerNorm, 1 RMSNorm
+//!    116     4  feed-forward: 0 plain, 1 gated
+//!    120     4  rope_theta (f32; 0 without rotary positions)
 //!    124     4  reserved, zero
-//!    128  16*n  tensor table: n x {kind u32, layer u32, offset u32, len u32}
+//!    128     4  header_crc: CRC-32C of bytes [0, 128) then [132, header_len)
+//!    132     4  data_crc: CRC-32C of bytes [header_len, blob_len)
+//!    136     8  reserved, zero
+//!    144  16*n  tensor table: n x {kind u32, layer u32, offset u32, len u32}
 //!                 offset in bytes from the blob start, 16-byte aligned; len in elements;
 //!                 an absent optional tensor has offset 0 and len 0
-//! header_len  tensor data, row-major, `[out, in]` for weight matrices
+//! header_len  tensor data, row-major, `[out, in]` for weight matrices, packed in table
+//!             order, each tensor padded with zeros to 16 bytes
 //! ```
+//!
+//! The checksums are CRC-32C (Castagnoli: reflected polynomial `0x82F63B78`, initial
+//! value `0xFFFFFFFF`, final XOR `0xFFFFFFFF`; the CRC of `"123456789"` is `0xE3069283`),
+//! as [`crc32c`] computes it. The header's covers everything before the tensor data
+//! except its own word, so it also protects `data_crc`. Loading verifies both;
+//! [`Model::from_verified_blob`](crate::Model::from_verified_blob) skips them for an
+//! image a bootloader has already verified. `docs/blob.md` describes the format for
+//! other readers.
 //!
 //! The table lists every tensor slot of the configuration in one canonical order (the
 //! globals, then each encoder layer, then each decoder layer, see [`TensorKind`]), so the
@@ -70,17 +82,17 @@
 //! ```
 //!
 //! Version history: 1 = the paper's options; 2 adds `type_vocab`, `stem_channels`, the
-//! `src_embed_norm` flag and their global tensors (the table changed, so version 1 blobs
-//! are refused: convert them again); 3 adds the llama family's fields (`n_kv_heads`, the
-//! norm kind, the feed-forward shape, `rope_theta`) in what were reserved words, and the
-//! SiLU and rotary codes. The table is unchanged, so version 2 blobs are still read (with
-//! those fields at their defaults), and the writer writes version 2 whenever the model
-//! uses none of version 3's options.
+//! `src_embed_norm` flag and their global tensors; 3 adds the llama family's fields
+//! (`n_kv_heads`, the norm kind, the feed-forward shape, `rope_theta`) in what were
+//! reserved words, and the SiLU and rotary codes; 4 adds the two checksums, moves the
+//! table to 144, always writes version 3's fields and requires tensors packed exactly.
+//! Blobs before version 4 carry no checksum and are refused
+//! ([`Error::UnsupportedVersion`]): convert the model again.
 
 use crate::config::{
     Activation, Config, Dims, FeedForward, Norm, NormKind, Positional, WeightType, STEM_KERNEL,
 };
-use crate::error::{Error, Result};
+use crate::error::{BlobRegion, Error, Result};
 
 /// The magic bytes that open every blob.
 pub const MAGIC: [u8; 8] = *b"PFMODEL\0";
@@ -90,7 +102,13 @@ pub const VERSION: u32 = crate::version::BLOB_VERSION;
 /// defaults).
 pub const MIN_VERSION: u32 = crate::version::MIN_BLOB_VERSION;
 /// Byte offset of the tensor table.
-pub const TABLE_OFFSET: usize = 128;
+pub const TABLE_OFFSET: usize = 144;
+/// Byte offset of the header's checksum (CRC-32C of the header but this word).
+pub const HEADER_CRC_OFFSET: usize = 128;
+/// Byte offset of the tensor data's checksum (CRC-32C of bytes `[header_len, blob_len)`).
+pub const DATA_CRC_OFFSET: usize = 132;
+/// The header's reserved words (zero): byte offsets of each.
+const RESERVED_WORDS: [usize; 3] = [124, 136, 140];
 /// Bytes per tensor table entry.
 pub const TABLE_ENTRY_BYTES: usize = 16;
 /// Alignment of the blob itself and of every tensor in it.
@@ -525,8 +543,9 @@ pub fn read_dtype(blob: &[u8]) -> Result<WeightType> {
     WeightType::from_code(dtype).ok_or(Error::UnsupportedDtype { found: dtype })
 }
 
-/// Reads and checks the fixed header (not the table): magic, version, dtype, config.
-pub fn read_config(blob: &[u8]) -> Result<Config> {
+/// Checks the blob opens as one this build reads: long enough for the fixed header,
+/// the magic, a supported version.
+fn check_preamble(blob: &[u8]) -> Result<()> {
     if blob.len() < TABLE_OFFSET {
         return Err(Error::BlobTruncated {
             needed: TABLE_OFFSET,
@@ -552,20 +571,30 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
     if !(MIN_VERSION..=VERSION).contains(&version) {
         return Err(Error::UnsupportedVersion { found: version });
     }
-    let v3 = version >= 3;
-    // Version 3 exists for the llama family's fields alone (the writer keeps every other
-    // model at version 2): without the feature, its parsing is not even compiled.
-    if v3 && !cfg!(feature = "llama") {
-        return Err(Error::FeatureDisabled { feature: "llama" });
-    }
-    let v3_word = |offset| {
-        if cfg!(feature = "llama") && v3 {
-            read_u32(blob, offset)
-        } else {
-            Ok(0)
-        }
-    };
+    Ok(())
+}
+
+/// Reads and checks the fixed header (not the table, not the checksums): magic, version,
+/// dtype, config.
+pub fn read_config(blob: &[u8]) -> Result<Config> {
+    check_preamble(blob)?;
+    parse_config(blob)
+}
+
+/// [`read_config`] after the preamble: inlined into validation, as a `Config` returned
+/// out of line is copied with `memcpy`, which the greedy firmware otherwise does not link.
+#[inline(always)]
+fn parse_config(blob: &[u8]) -> Result<Config> {
     read_dtype(blob)?;
+    // The llama family's words (norm kind, feed-forward, rope_theta): without the
+    // feature they must hold the defaults (0), and are not parsed (firmware code size).
+    let llama_word = |offset| {
+        let word = read_u32(blob, offset)?;
+        if !cfg!(feature = "llama") && word != 0 {
+            return Err(Error::FeatureDisabled { feature: "llama" });
+        }
+        Ok(word)
+    };
     let dims = Dims {
         d_model: read_usize(blob, 24)?,
         n_heads: read_usize(blob, 28)?,
@@ -578,12 +607,8 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         max_tgt_len: read_usize(blob, 56)?,
         type_vocab: read_usize(blob, 100)?,
         stem_channels: read_usize(blob, 104)?,
-        n_kv_heads: if cfg!(feature = "llama") && v3 {
-            read_usize(blob, 108)?
-        } else {
-            read_usize(blob, 28)?
-        },
-        feed_forward: FeedForward::from_code(v3_word(116)?).ok_or(Error::InvalidConfig {
+        n_kv_heads: read_usize(blob, 108)?,
+        feed_forward: FeedForward::from_code(llama_word(116)?).ok_or(Error::InvalidConfig {
             reason: "unknown feed-forward code",
         })?,
     };
@@ -593,8 +618,11 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
     if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
     }
-    if v3_word(124)? != 0 {
-        return Err(invalid("reserved header word 124 is not zero"));
+    // Reserved words are zero, so that a later version can give them a meaning.
+    for at in RESERVED_WORDS {
+        if read_u32(blob, at)? != 0 {
+            return Err(invalid("reserved header bytes are not zero"));
+        }
     }
     let config = Config {
         dims,
@@ -604,8 +632,9 @@ pub fn read_config(blob: &[u8]) -> Result<Config> {
         positional: Positional::from_code(read_u32(blob, 68)?)
             .ok_or(invalid("unknown positional code"))?,
         layer_norm_eps: f32::from_bits(read_u32(blob, 72)?),
-        norm_kind: NormKind::from_code(v3_word(112)?).ok_or(invalid("unknown norm kind code"))?,
-        rope_theta: f32::from_bits(v3_word(120)?),
+        norm_kind: NormKind::from_code(llama_word(112)?)
+            .ok_or(invalid("unknown norm kind code"))?,
+        rope_theta: f32::from_bits(llama_word(120)?),
         scale_embeddings: flags & FLAG_SCALE_EMBEDDINGS != 0,
         tie_output: flags & FLAG_TIE_OUTPUT != 0,
         final_norm: flags & FLAG_FINAL_NORM != 0,
@@ -626,29 +655,15 @@ pub(crate) type TableEntry = [u32; 4];
 /// After this returns `Ok`, every table entry is the canonical slot of its index, every
 /// present tensor lies 16-byte aligned inside the blob without overlapping another, and
 /// every int8 row scale is finite and `>= 0`.
-pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry])> {
+pub(crate) fn validate(
+    blob: &[u8],
+    checksums: Checksums,
+) -> Result<(Config, WeightType, &[TableEntry])> {
     if !(blob.as_ptr() as usize).is_multiple_of(ALIGN) {
         return Err(Error::BlobMisaligned);
     }
-    let config = read_config(blob)?;
-    let dtype = read_dtype(blob)?;
-    let dims = &config.dims;
-    if dtype == WeightType::I8 && dims.d_model.max(dims.d_ff) > picoformer_kernels::quant::I8_MAX_K
-    {
-        return Err(Error::InvalidConfig {
-            reason: "int8 weights need d_model and d_ff <= 131072 (i32 sums)",
-        });
-    }
-    let header_len = header_len(&config.dims)?;
-    let declared_header = read_usize(blob, 12)?;
+    check_preamble(blob)?;
     let declared_len = read_usize(blob, 16)?;
-    let count = read_usize(blob, 92)?;
-    if count != slot_count(&config.dims)
-        || declared_header != header_len
-        || read_usize(blob, 96)? != TABLE_OFFSET
-    {
-        return Err(Error::TensorTableCorrupt { index: 0 });
-    }
     if declared_len > blob.len() {
         return Err(Error::BlobTruncated {
             needed: declared_len,
@@ -661,6 +676,28 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
             got: blob.len(),
         });
     }
+    // Before any field is believed: a corrupt header is reported as such, not as the
+    // field the corruption happened to hit.
+    if checksums == Checksums::Verify {
+        verify_checksums(blob)?;
+    }
+    let config = parse_config(blob)?;
+    let dtype = read_dtype(blob)?;
+    let dims = &config.dims;
+    if dtype == WeightType::I8 && dims.d_model.max(dims.d_ff) > picoformer_kernels::quant::I8_MAX_K
+    {
+        return Err(Error::InvalidConfig {
+            reason: "int8 weights need d_model and d_ff <= 131072 (i32 sums)",
+        });
+    }
+    let header_len = header_len(&config.dims)?;
+    let count = read_usize(blob, 92)?;
+    if count != slot_count(&config.dims)
+        || read_usize(blob, 12)? != header_len
+        || read_usize(blob, 96)? != TABLE_OFFSET
+    {
+        return Err(Error::TensorTableCorrupt { index: 0 });
+    }
     let table_bytes = blob
         .get(TABLE_OFFSET..header_len)
         .ok_or(Error::BlobTruncated {
@@ -669,7 +706,14 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
         })?;
     let table: &[TableEntry] =
         bytemuck::try_cast_slice(table_bytes).map_err(|_| Error::BlobMisaligned)?;
+    // Tensors are packed in table order, each padded to 16 bytes: every present tensor
+    // starts exactly where the previous one's padding ends (the first at `header_len`),
+    // and the last one's padding ends the blob. So each tensor fills its slot exactly,
+    // and a relabelled dtype (an f32 blob read as f16) shows as a tensor whose bytes
+    // differ from its slot's.
     let mut data_end = header_len;
+    // The previous present tensor: its table index and offset.
+    let mut previous: Option<(usize, usize)> = None;
     // Sinusoidal models: whether every side stores its position table.
     let mut positions_stored = true;
     for (index, entry) in table.iter().enumerate() {
@@ -713,17 +757,205 @@ pub(crate) fn validate(blob: &[u8]) -> Result<(Config, WeightType, &[TableEntry]
         if offset % ALIGN != 0 || offset < data_end || end > blob.len() {
             return Err(Error::TensorOutOfBounds { index });
         }
+        if offset != data_end {
+            return Err(gap_error(previous, data_end, offset, index));
+        }
         if dtype == WeightType::I8 {
             if let Some(rows) = matrix_rows(dims, slot.kind) {
                 check_scales(blob, offset, rows, index)?;
             }
         }
-        data_end = end;
+        // Cannot overflow: `end <= blob.len()`, and the blob's length is a multiple of 16.
+        data_end = end.next_multiple_of(ALIGN);
+        previous = Some((index, offset));
+    }
+    if data_end != blob.len() {
+        return Err(gap_error(previous, data_end, blob.len(), 0));
     }
     if let Some(feature) = BUILD_FEATURES.missing_for(&config, dtype, positions_stored) {
         return Err(Error::FeatureDisabled { feature });
     }
     Ok((config, dtype, table))
+}
+
+/// Whether loading verifies the blob's checksums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Checksums {
+    /// Verify both (the default of every loading entry point).
+    Verify,
+    /// The caller verified the image already (a bootloader): skip them.
+    Trusted,
+}
+
+/// CRC-32C (Castagnoli), 4 bits at a time: the table is 64 bytes of flash (a byte-wise
+/// table would be 1 KiB, a bit-wise loop twice as slow again). Reflected polynomial
+/// `0x82F63B78`.
+const CRC32C_NIBBLE_TABLE: [u32; 16] = {
+    let mut table = [0u32; 16];
+    let mut i = 0;
+    while i < 16 {
+        let mut crc = i as u32;
+        let mut bit = 0;
+        while bit < 4 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
+
+/// A CRC-32C computation over one or more byte ranges, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Crc32c(u32);
+
+impl Default for Crc32c {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Crc32c {
+    /// A computation over no bytes yet.
+    pub const fn new() -> Self {
+        Crc32c(!0)
+    }
+
+    /// Continues the computation over `bytes`.
+    #[inline(never)]
+    pub fn update(&mut self, bytes: &[u8]) {
+        let mut crc = self.0;
+        for &byte in bytes {
+            crc ^= u32::from(byte);
+            // `& 15` keeps the index in the table: no bounds check is compiled.
+            crc = (crc >> 4) ^ CRC32C_NIBBLE_TABLE[(crc & 15) as usize];
+            crc = (crc >> 4) ^ CRC32C_NIBBLE_TABLE[(crc & 15) as usize];
+        }
+        self.0 = crc;
+    }
+
+    /// The CRC of the bytes so far.
+    pub const fn finish(self) -> u32 {
+        !self.0
+    }
+}
+
+/// The CRC-32C of `bytes` (`crc32c(b"123456789") == 0xE3069283`).
+pub fn crc32c(bytes: &[u8]) -> u32 {
+    let mut crc = Crc32c::new();
+    crc.update(bytes);
+    crc.finish()
+}
+
+/// The checksums a blob should store, `[header_crc, data_crc]`, computed from its
+/// declared header length (the rest of the header is not read). The writer stores them
+/// at [`HEADER_CRC_OFFSET`] and [`DATA_CRC_OFFSET`]; loading compares them.
+pub fn compute_checksums(blob: &[u8]) -> Result<[u32; 2]> {
+    let [header, _] = checksums_of(blob, false)?;
+    let [_, data] = checksums_of(blob, true)?;
+    Ok([header, data])
+}
+
+/// One of [`compute_checksums`]' two (the other 0): the data's if `with_data`, else the
+/// header's.
+fn checksums_of(blob: &[u8], with_data: bool) -> Result<[u32; 2]> {
+    let header_len = read_usize(blob, 12)?;
+    if header_len > blob.len() {
+        return Err(Error::BlobTruncated {
+            needed: header_len,
+            got: blob.len(),
+        });
+    }
+    let data_crc_at = DATA_CRC_OFFSET;
+    let (Some(before), Some(after), Some(data)) = (
+        blob.get(..HEADER_CRC_OFFSET),
+        blob.get(data_crc_at..header_len),
+        blob.get(header_len..),
+    ) else {
+        // A header length inside the fixed header: no table could be there.
+        return Err(Error::TensorTableCorrupt { index: 0 });
+    };
+    if with_data {
+        return Ok([0, crc32c(data)]);
+    }
+    let mut header = Crc32c::new();
+    header.update(before);
+    header.update(after);
+    Ok([header.finish(), 0])
+}
+
+/// Writes a blob's checksums into its header (after any edit of it: the writer, tests).
+pub fn seal(blob: &mut [u8]) -> Result<()> {
+    let header_len = read_usize(blob, 12)?;
+    // The data checksum is covered by the header's: store it first.
+    let data = crc32c(blob.get(header_len..).ok_or(Error::BlobTruncated {
+        needed: header_len,
+        got: blob.len(),
+    })?);
+    write_u32(blob, DATA_CRC_OFFSET, data)?;
+    let [header, _] = checksums_of(blob, false)?;
+    write_u32(blob, HEADER_CRC_OFFSET, header)
+}
+
+fn write_u32(bytes: &mut [u8], offset: usize, value: u32) -> Result<()> {
+    let field = bytes
+        .get_mut(offset..offset.saturating_add(4))
+        .ok_or(Error::BlobTruncated {
+            needed: offset.saturating_add(4),
+            got: 0,
+        })?;
+    field.copy_from_slice(&value.to_le_bytes());
+    Ok(())
+}
+
+/// Compares the stored checksums with the blob's bytes: the header's first (it covers
+/// the data's checksum and the header length that delimits the data).
+#[inline(never)]
+fn verify_checksums(blob: &[u8]) -> Result<()> {
+    let [header, _] = checksums_of(blob, false)?;
+    let stored = read_u32(blob, HEADER_CRC_OFFSET)?;
+    if stored != header {
+        return Err(Error::Checksum {
+            region: BlobRegion::Header,
+            stored,
+            computed: header,
+        });
+    }
+    let [_, data] = checksums_of(blob, true)?;
+    let stored = read_u32(blob, DATA_CRC_OFFSET)?;
+    if stored != data {
+        return Err(Error::Checksum {
+            region: BlobRegion::TensorData,
+            stored,
+            computed: data,
+        });
+    }
+    Ok(())
+}
+
+/// The error for a tensor whose successor (or the blob's end) lies at `next` rather
+/// than at `expected`, the end of its padding: its bytes are not its slot's size.
+/// Before the first tensor there is no slot to blame: that tensor is out of place.
+#[inline(never)]
+fn gap_error(
+    previous: Option<(usize, usize)>,
+    expected: usize,
+    next: usize,
+    first: usize,
+) -> Error {
+    match previous {
+        Some((index, offset)) => Error::TensorSize {
+            index,
+            expected: expected.saturating_sub(offset),
+            found: next.saturating_sub(offset),
+        },
+        None => Error::TensorOutOfBounds { index: first },
+    }
 }
 
 /// The engine's model features (its cargo features of the same names) that decide

@@ -361,6 +361,13 @@ impl Config {
             if u64::from(self.bos_id) >= vocab || u64::from(self.eos_id) >= vocab {
                 return bad("bos_id or eos_id is not below tgt_vocab");
             }
+            // The C API pads its token outputs with pad_id: it must be a token too.
+            if u64::from(self.pad_id) >= vocab {
+                return bad("pad_id is not below tgt_vocab");
+            }
+        } else if d.src_vocab > 0 && self.pad_id as usize >= d.src_vocab {
+            // An encoder's padding token is a source token.
+            return bad("pad_id is not below src_vocab");
         }
         if matches!(
             self.positional,
@@ -433,12 +440,6 @@ impl Config {
             || matches!(self.activation, Activation::Silu)
             || matches!(self.dims.feed_forward, FeedForward::Gated)
             || self.dims.n_kv_heads != self.dims.n_heads
-    }
-
-    /// True when the blob needs version 3 to store this configuration (the writer keeps
-    /// every other model at version 2, byte for byte as before).
-    pub const fn needs_blob_v3(&self) -> bool {
-        self.uses_llama_layers()
     }
 
     /// True when the model has an encoder.

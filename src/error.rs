@@ -2,6 +2,29 @@
 
 use core::fmt;
 
+/// A region of the weights blob that has its own checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+// A word, as every other field of `Error`: a byte-sized field makes LLVM copy errors with
+// `memcpy`, which the greedy firmware does not link otherwise (~900 bytes).
+#[repr(u32)]
+pub enum BlobRegion {
+    /// The header and tensor table: bytes `[0, header_len)` but the header checksum.
+    Header,
+    /// The tensor data: bytes `[header_len, blob_len)`.
+    TensorData,
+}
+
+impl BlobRegion {
+    /// Its name in messages: `header` or `tensor data`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BlobRegion::Header => "header",
+            BlobRegion::TensorData => "tensor data",
+        }
+    }
+}
+
 /// Everything that can go wrong, each cause with its own variant.
 ///
 /// `Display` gives a one-line message under every configuration (it is `core::fmt`);
@@ -62,6 +85,27 @@ pub enum Error {
         expected: usize,
         /// Element count the table gives.
         found: usize,
+    },
+    /// A tensor's bytes in the blob (from its offset to the next tensor, or to the blob's
+    /// end) differ from the size its element count takes in the blob's dtype, padded to
+    /// 16: tensors are packed, so this is a relabelled dtype or an edited table.
+    TensorSize {
+        /// Index of the offending table entry.
+        index: usize,
+        /// Bytes its elements take in the blob's dtype, padded to 16.
+        expected: usize,
+        /// Bytes the blob gives it.
+        found: usize,
+    },
+    /// A checksum stored in the blob differs from its bytes: the blob is corrupt (a bit
+    /// flipped in flash, a truncated transfer) or was edited.
+    Checksum {
+        /// The region whose checksum failed.
+        region: BlobRegion,
+        /// The checksum stored in the header.
+        stored: u32,
+        /// The checksum of the bytes.
+        computed: u32,
     },
     /// A tensor required by this configuration is absent from the blob.
     MissingTensor {
@@ -190,7 +234,7 @@ impl fmt::Display for Error {
             }
             Error::BadMagic => write!(f, "not a picoformer model blob (bad magic)"),
             Error::UnsupportedVersion { found } => {
-                write!(f, "unsupported model blob version {found} (this build reads versions {} to {})", crate::version::MIN_BLOB_VERSION, crate::version::BLOB_VERSION)
+                write!(f, "unsupported model blob version {found} (this build reads version {}: convert the model again with this picoformer)", crate::version::BLOB_VERSION)
             }
             Error::UnsupportedDtype { found } => {
                 write!(f, "unsupported weight dtype code {found} (this build reads f32 = 0, f16 = 1, i8 = 2)")
@@ -210,6 +254,15 @@ impl fmt::Display for Error {
             Error::TensorShape { index, expected, found } => write!(
                 f,
                 "tensor table entry {index} has {found} elements, the config implies {expected}"
+            ),
+            Error::TensorSize { index, expected, found } => write!(
+                f,
+                "tensor table entry {index} spans {found} bytes but its elements take {expected} in the blob's dtype (was the dtype edited?)"
+            ),
+            Error::Checksum { region, stored, computed } => write!(
+                f,
+                "model blob checksum mismatch in the {}: stored {stored:#010x}, computed {computed:#010x} (corrupt or edited blob)",
+                region.name()
             ),
             Error::MissingTensor { index } => {
                 write!(f, "tensor table entry {index} is required by this config but absent")

@@ -51,7 +51,7 @@ pub use picoformer_kernels as kernels;
 
 pub use config::{Activation, Config, Dims, FeedForward, Norm, NormKind, Positional, WeightType};
 pub use encoder::Source;
-pub use error::{Error, Result};
+pub use error::{BlobRegion, Error, Result};
 pub use model::Model;
 /// IEEE half precision, the element type of f16 blobs (`half::f16`).
 pub use picoformer_kernels::quant::f16;

@@ -98,9 +98,20 @@ impl<
             None => usize::MAX,
         };
 
-    /// Validates `blob` (16-byte aligned) and checks its dimensions and dtype are this
-    /// type's (`ShapeMismatch` naming the first field that differs, `WrongDtype`).
+    /// Validates `blob` (16-byte aligned), its checksums included, and checks its
+    /// dimensions and dtype are this type's (`ShapeMismatch` naming the first field that
+    /// differs, `WrongDtype`).
     pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
+        Self::load(blob, crate::blob::Checksums::Verify)
+    }
+
+    /// As [`Self::from_blob`], without the checksums: for an image a bootloader has
+    /// already verified ([`Model::from_verified_blob`]).
+    pub fn from_verified_blob(blob: &'a [u8]) -> Result<Self> {
+        Self::load(blob, crate::blob::Checksums::Trusted)
+    }
+
+    fn load(blob: &'a [u8], checksums: crate::blob::Checksums) -> Result<Self> {
         const {
             assert!(
                 D > 0 && H > 0 && KV > 0 && F > 0,
@@ -117,7 +128,7 @@ impl<
             assert!(L > 0, "a model needs layers");
             assert!(V >= 2 && T > 0, "V must be at least 2 and T non-zero");
         }
-        let model = Model::from_blob(blob)?;
+        let model = Model::load(blob, checksums)?;
         check_blob_is_the_type(&model, &Self::DIMS, W::DTYPE)?;
         Ok(StaticLlama {
             model,

@@ -153,8 +153,19 @@ impl<
         }
     }
 
-    /// Validates `blob` (16-byte aligned) and checks its dimensions are this type's.
+    /// Validates `blob` (16-byte aligned), its checksums included, and checks its
+    /// dimensions are this type's.
     pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
+        Self::load(blob, crate::blob::Checksums::Verify)
+    }
+
+    /// As [`Self::from_blob`], without the checksums: for an image a bootloader has
+    /// already verified ([`Model::from_verified_blob`]).
+    pub fn from_verified_blob(blob: &'a [u8]) -> Result<Self> {
+        Self::load(blob, crate::blob::Checksums::Trusted)
+    }
+
+    fn load(blob: &'a [u8], checksums: crate::blob::Checksums) -> Result<Self> {
         const {
             assert!(D > 0 && H > 0 && F > 0, "D, H and F must be non-zero");
             assert!(
@@ -171,7 +182,7 @@ impl<
                 "a decoder needs TV >= 2 and T > 0"
             );
         }
-        let model = Model::from_blob(blob)?;
+        let model = Model::load(blob, checksums)?;
         check_blob_is_the_type(&model, &Self::DIMS, W::DTYPE)?;
         Ok(StaticModel {
             model,

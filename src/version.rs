@@ -3,8 +3,9 @@
 
 /// The blob format version this build reads and writes (re-exported as
 /// [`blob::VERSION`](crate::blob::VERSION)).
-pub(crate) const BLOB_VERSION: u32 = 3;
+pub(crate) const BLOB_VERSION: u32 = 4;
 
 /// The oldest blob format version this build reads (re-exported as
-/// [`blob::MIN_VERSION`](crate::blob::MIN_VERSION)).
-pub(crate) const MIN_BLOB_VERSION: u32 = 2;
+/// [`blob::MIN_VERSION`](crate::blob::MIN_VERSION)): version 4 added the checksums, so
+/// older blobs cannot be verified and are refused (convert the model again).
+pub(crate) const MIN_BLOB_VERSION: u32 = 4;

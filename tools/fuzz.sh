@@ -4,7 +4,7 @@
 # each target for a fixed budget on its corpus (fuzz/corpus/<target>, seeded from
 # fuzz/seeds/<target>) and prints the executions and crashes of each.
 #   bash tools/fuzz.sh [SECONDS_PER_TARGET (default 60)] [TARGET...]
-# Targets: blob, blob_mutate, convert, api (see fuzz/src/targets.rs). libFuzzer stops a
+# Targets: blob, blob_checksum, blob_mutate, convert, api (see fuzz/src/targets.rs). libFuzzer stops a
 # target at its first crash, hang (> 10 s) or out-of-memory (> 2 GiB) and writes the
 # input to fuzz/artifacts/<target>/: commit it to tests/fuzz_inputs/<target>/ with the
 # fix (tests/fuzz_regressions.rs replays it) and run again.
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 budget=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(blob blob_mutate convert api)
+[ ${#targets[@]} -gt 0 ] || targets=(blob blob_checksum blob_mutate convert api)
 
 cargo_fuzz=target/tools/bin/cargo-fuzz
 [ -x "$cargo_fuzz" ] || cargo install cargo-fuzz --locked --root target/tools
@@ -30,7 +30,8 @@ for t in "${targets[@]}"; do
     artifacts=fuzz/artifacts/$t
     mkdir -p "$corpus" "$artifacts"
     seeds=()
-    [ -d "fuzz/seeds/$t" ] && seeds=("fuzz/seeds/$t")
+    seed_dir=fuzz/seeds/${t/#blob_checksum/blob} # the checksum target starts from the blobs
+    [ -d "$seed_dir" ] && seeds=("$seed_dir")
     before=$(ls "$artifacts" | wc -l)
     log=$(mktemp)
     "$bin/$t" -max_total_time="$budget" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \

@@ -3,9 +3,9 @@
 //! the weight matrices stored as f32, f16 or int8.
 
 use picoformer::blob::{
-    header_len, matrix_rows, slot, slot_count, Presence, Slot, TensorKind, ALIGN, FLAG_FINAL_NORM,
-    FLAG_SCALE_EMBEDDINGS, FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC, TABLE_ENTRY_BYTES,
-    TABLE_OFFSET, VERSION,
+    header_len, matrix_rows, seal, slot, slot_count, Presence, Slot, TensorKind, ALIGN,
+    FLAG_FINAL_NORM, FLAG_SCALE_EMBEDDINGS, FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC,
+    TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
 };
 use picoformer::kernels::quant::{f16, quantize_weight_row, I8_MAX_K};
 use picoformer::{Config, WeightType};
@@ -156,8 +156,7 @@ pub fn write_blob_as<'t>(
         out[offset..offset + 4].copy_from_slice(&value.to_le_bytes());
     };
     let dim = |v: usize| v as u32; // validate() bounds every dimension by 2^20
-                                   // Version 3 only for what version 2 cannot say: every other model's blob stays as it was.
-    put(8, if config.needs_blob_v3() { VERSION } else { 2 });
+    put(8, VERSION);
     put(12, header_len as u32);
     put(16, blob_len);
     put(20, dtype as u32);
@@ -193,18 +192,17 @@ pub fn write_blob_as<'t>(
     put(96, TABLE_OFFSET as u32);
     put(100, dim(d.type_vocab));
     put(104, dim(d.stem_channels));
-    if config.needs_blob_v3() {
-        put(108, dim(d.n_kv_heads));
-        put(112, config.norm_kind as u32);
-        put(116, d.feed_forward as u32);
-        put(120, config.rope_theta.to_bits());
-    }
+    put(108, dim(d.n_kv_heads));
+    put(112, config.norm_kind as u32);
+    put(116, d.feed_forward as u32);
+    put(120, config.rope_theta.to_bits());
     for (i, entry) in entries.iter().enumerate() {
         for (j, v) in entry.iter().enumerate() {
             put(TABLE_OFFSET + i * TABLE_ENTRY_BYTES + 4 * j, *v);
         }
     }
     out[..8].copy_from_slice(&MAGIC);
+    seal(&mut out).map_err(|e| e.to_string())?;
     Ok((out, errors))
 }
 

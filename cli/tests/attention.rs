@@ -146,7 +146,7 @@ fn every_head_matches_pytorchs_attention_weights() {
 }
 
 /// The f32 elements of the first tensor of `kind` in the blob's table (layout in
-/// `src/blob.rs`: 16-byte entries `{kind, layer, offset, len}` from byte 128).
+/// `src/blob.rs`: 16-byte entries `{kind, layer, offset, len}` from byte 144).
 fn tensor(blob: &[u8], kind: u32) -> Vec<f32> {
     let word = |at: usize| u32::from_le_bytes(blob[at..at + 4].try_into().unwrap()) as usize;
     let count = word(92);

@@ -39,7 +39,9 @@ const EPS: usize = 72;
 const FLAGS: usize = 76;
 const BOS: usize = 80;
 const EOS: usize = 84;
+const PAD: usize = 88;
 const TENSOR_COUNT: usize = 92;
+const N_KV_HEADS: usize = 108;
 const TABLE_OFFSET_FIELD: usize = 96;
 
 /// Sentinel of token outputs.
@@ -112,12 +114,14 @@ fn expect_err<T: Debug>(result: Result<T, Error>, want: Error) {
     }
 }
 
-/// `Model::from_blob` on a copy of golden blob `name` after `edit`.
+/// `Model::from_verified_blob` on a copy of golden blob `name` after `edit`: the
+/// loader that skips the checksums, so that the edit, not the checksum it breaks, is
+/// what is refused (`blob_checksums_name_the_corrupt_region` tests the checksums).
 #[track_caller]
 fn load_edited(name: &str, edit: impl FnOnce(&mut [u8])) -> Result<(), Error> {
     let mut bytes = blob_of(name);
     edit(bytes.as_mut_slice());
-    Model::from_blob(bytes.as_slice()).map(|_| ())
+    Model::from_verified_blob(bytes.as_slice()).map(|_| ())
 }
 
 /// Greedy decoding that must fail with `want`; `out` (`out_len` tokens, sentinel-filled)
@@ -199,12 +203,16 @@ fn blob_bad_magic() {
 
 #[test]
 fn blob_unsupported_version() {
-    for found in [0, 1, 4, 0x0100_0000, u32::MAX] {
+    // 2 and 3 are the versions before the checksums: refused, with a message that says
+    // to convert again.
+    for found in [0, 1, 2, 3, 5, 0x0100_0000, u32::MAX] {
         expect_err(
             load_edited("tied", |b| put_u32(b, VERSION, found)),
             Error::UnsupportedVersion { found },
         );
     }
+    let message = Error::UnsupportedVersion { found: 3 }.to_string();
+    assert!(message.contains("convert the model again"), "{message}");
 }
 
 #[test]
@@ -224,9 +232,103 @@ fn blob_relabelled_dtype() {
     // weights, some of them negative.
     let err = load_edited("tied", |b| put_u32(b, DTYPE, 2));
     assert!(matches!(err, Err(Error::InvalidScale { .. })), "{err:?}");
-    // ... says f16: every matrix then fits in the bytes it had, so the blob loads (the
-    // format has no checksum; the weights would be garbage).
-    assert!(load_edited("tied", |b| put_u32(b, DTYPE, 1)).is_ok());
+    // ... says f16: every matrix would fit in the bytes it had, but tensors are packed,
+    // so the first matrix spans twice the bytes its elements take in f16.
+    let first_matrix = (0..)
+        .find(|&i| {
+            let present = entry(blob_of("tied").as_slice(), i)[3] != 0;
+            present && blob::matrix_rows(&case("tied").config.dims, kind_of("tied", i)).is_some()
+        })
+        .unwrap();
+    let [.., offset, len] = entry(blob_of("tied").as_slice(), first_matrix);
+    let next = entry(blob_of("tied").as_slice(), first_matrix + 1)[2];
+    expect_err(
+        load_edited("tied", |b| put_u32(b, DTYPE, 1)),
+        Error::TensorSize {
+            index: first_matrix,
+            expected: (2 * len as usize).next_multiple_of(16),
+            found: (next - offset) as usize,
+        },
+    );
+    assert_eq!(
+        next - offset,
+        4 * len,
+        "the next tensor follows the f32 matrix"
+    );
+}
+
+/// The kind of table entry `index` of golden blob `name`.
+fn kind_of(name: &str, index: usize) -> TensorKind {
+    let code = entry(blob_of(name).as_slice(), index)[0];
+    *blob::GLOBAL_TENSORS
+        .iter()
+        .chain(&blob::ENCODER_LAYER_TENSORS)
+        .chain(&blob::DECODER_LAYER_TENSORS)
+        .find(|k| **k as u32 == code)
+        .unwrap()
+}
+
+#[test]
+fn blob_tensor_bytes_must_fill_their_slots_exactly() {
+    let blob = blob_of("paper_small");
+    let bytes = blob.as_slice();
+    let full = bytes.len();
+    // Padding after the last tensor (blob and declared length grown by 16).
+    let mut longer = bytes.to_vec();
+    longer.resize(full + 16, 0);
+    put_u32(&mut longer, BLOB_LEN, (full + 16) as u32);
+    blob::seal(&mut longer).unwrap();
+    let longer = AlignedBytes::copy_from(&longer);
+    let last = get_u32(bytes, TENSOR_COUNT) as usize - 1;
+    let [.., last_offset, last_len] = entry(bytes, last);
+    let last_bytes = (4 * last_len as usize).next_multiple_of(16);
+    expect_err(
+        Model::from_blob(longer.as_slice()),
+        Error::TensorSize {
+            index: last,
+            expected: last_bytes,
+            found: full + 16 - last_offset as usize,
+        },
+    );
+    // A gap before a tensor: the previous one's slot is larger than its data (the
+    // optional OutBias, entry 9, dropped from the table but its bytes kept).
+    let [.., out_weight_offset, out_weight_len] = entry(bytes, 8);
+    assert_eq!(entry(bytes, 9)[2], out_weight_offset + 4 * out_weight_len);
+    let next = (10..).find(|&i| entry(bytes, i)[3] != 0).unwrap();
+    expect_err(
+        load_edited("paper_small", |b| {
+            put_entry(b, 9, 2, 0);
+            put_entry(b, 9, 3, 0);
+        }),
+        Error::TensorSize {
+            index: 8,
+            expected: 4 * out_weight_len as usize,
+            found: (entry(bytes, next)[2] - out_weight_offset) as usize,
+        },
+    );
+    // A gap before the first tensor is not any slot's: that tensor is out of place.
+    let first = (0..).find(|&i| entry(bytes, i)[3] != 0).unwrap();
+    let header = get_u32(bytes, HEADER_LEN);
+    assert_eq!(entry(bytes, first)[2], header);
+    expect_err(
+        load_edited("paper_small", |b| put_entry(b, first, 2, header + 16)),
+        Error::TensorOutOfBounds { index: first },
+    );
+}
+
+#[test]
+fn blob_reserved_header_bytes_must_be_zero() {
+    // Words 124, 136 and 140 (src/blob.rs).
+    for at in [124, 136, 140] {
+        for value in [1, 0x8000_0000] {
+            expect_err(
+                load_edited("paper_small", |b| put_u32(b, at, value)),
+                Error::InvalidConfig {
+                    reason: "reserved header bytes are not zero",
+                },
+            );
+        }
+    }
 }
 
 #[test]
@@ -239,7 +341,7 @@ fn blob_truncated() {
         blob::header_len(&case("paper_small").config.dims).unwrap()
     );
     // Shorter than the fixed header: the header's own length is what is missing.
-    for got in [0, 1, 7, 8, 64, 127] {
+    for got in [0, 1, 7, 8, 64, 127, 128, 143] {
         expect_err(
             Model::from_blob(&blob.as_slice()[..got]),
             Error::BlobTruncated {
@@ -249,7 +351,7 @@ fn blob_truncated() {
         );
     }
     // The header is there: the declared length is what is missing.
-    for got in [128, 144, header, header + 16, full - 16, full - 4, full - 1] {
+    for got in [144, 160, header, header + 16, full - 16, full - 4, full - 1] {
         expect_err(
             Model::from_blob(&blob.as_slice()[..got]),
             Error::BlobTruncated { needed: full, got },
@@ -338,6 +440,8 @@ fn blob_invalid_config_fields() {
         (BOS, 67, "bos_id or eos_id is not below tgt_vocab"),
         (BOS, u32::MAX, "bos_id or eos_id is not below tgt_vocab"),
         (EOS, 67, "bos_id or eos_id is not below tgt_vocab"),
+        (PAD, 67, "pad_id is not below tgt_vocab"),
+        (PAD, u32::MAX, "pad_id is not below tgt_vocab"),
         (FLAGS, 16, "unknown flag bits set"),
         (FLAGS, 0x8000_0000, "unknown flag bits set"),
         (
@@ -494,17 +598,24 @@ fn blob_table_offsets_out_of_bounds() {
     // Overlapping the previous tensor: same start as entry 0, and one step back.
     oob(2, entry(bytes, 0)[2]);
     oob(2, entry(bytes, 2)[2] - 16);
-    // Moved forward by 16 bytes, it overlaps its successor, which is reported.
+    // Moved forward by 16 bytes, it would overlap its successor, but the gap it leaves
+    // behind its predecessor (entry 9) is found first.
     assert_eq!(
         entry(bytes, 17)[2] + 4 * entry(bytes, 17)[3],
         entry(bytes, 18)[2]
     );
+    let [.., offset_9, len_9] = entry(bytes, 9);
     expect_err(
         load_edited("paper_small", |b| {
             put_entry(b, 17, 2, entry(bytes, 17)[2] + 16)
         }),
-        Error::TensorOutOfBounds { index: 18 },
+        Error::TensorSize {
+            index: 9,
+            expected: (4 * len_9 as usize).next_multiple_of(16),
+            found: (entry(bytes, 17)[2] + 16 - offset_9) as usize,
+        },
     );
+
     // An absent tensor (len 0) must also have offset 0: SrcPos is absent
     // (sinusoidal), OutBias optional.
     assert_eq!(entry(bytes, 1), [TensorKind::SrcPos as u32, 0, 0, 0]);
@@ -513,12 +624,21 @@ fn blob_table_offsets_out_of_bounds() {
         load_edited("paper_small", |b| put_entry(b, 9, 3, 0)),
         Error::TensorOutOfBounds { index: 9 },
     );
-    // ... and with offset 0 too an optional tensor may simply be absent.
-    load_edited("paper_small", |b| {
-        put_entry(b, 9, 2, 0);
-        put_entry(b, 9, 3, 0);
-    })
-    .expect("an absent optional bias is valid");
+    // ... and with offset 0 too an optional tensor may be absent, but then the blob has
+    // no bytes for it: its bytes left in place are a gap after entry 8 (entries 10 to 16
+    // are absent in paper_small).
+    assert!((10..17).all(|i| entry(bytes, i)[3] == 0));
+    expect_err(
+        load_edited("paper_small", |b| {
+            put_entry(b, 9, 2, 0);
+            put_entry(b, 9, 3, 0);
+        }),
+        Error::TensorSize {
+            index: 8,
+            expected: 4 * entry(bytes, 8)[3] as usize,
+            found: (entry(bytes, 17)[2] - entry(bytes, 8)[2]) as usize,
+        },
+    );
 }
 
 #[test]
@@ -719,6 +839,7 @@ fn blob_huge_dimensions_fail_fast() {
         {
             put_u32(b, D_MODEL + 4 * i, v as u32);
         }
+        put_u32(b, N_KV_HEADS, dims.n_heads as u32);
         put_u32(b, TENSOR_COUNT, blob::slot_count(&dims) as u32);
         put_u32(b, HEADER_LEN, header as u32);
     };
@@ -836,7 +957,13 @@ fn brute_force(name: &str) {
     let mut work = original.clone();
     let mut attempt = |work: &AlignedBytes, what: String| {
         tried += 1;
-        match catch_unwind(AssertUnwindSafe(|| load_and_decode(work.as_slice()))) {
+        // As mutated, the header's checksum refuses it (or an earlier check does) ...
+        let first_check = Model::from_blob(work.as_slice());
+        assert!(first_check.is_err(), "{what} loads without being sealed");
+        // ... and sealed again, the mutation itself must be refused or be harmless.
+        let mut sealed = work.clone();
+        let _ = blob::seal(sealed.as_mut_slice());
+        match catch_unwind(AssertUnwindSafe(|| load_and_decode(sealed.as_slice()))) {
             Ok((l, d)) => {
                 loaded += l as usize;
                 decoded += d as usize;
@@ -898,7 +1025,7 @@ fn brute_force(name: &str) {
 fn blob_header_and_table_mutations_never_panic_tied() {
     assert_eq!(
         get_u32(blob_of("tied").as_slice(), HEADER_LEN),
-        128 + 16 * 85
+        144 + 16 * 85
     );
     brute_force("tied");
 }
@@ -1696,6 +1823,7 @@ fn non_finite_weights_decode_without_panic_or_hang() {
                 for (i, word) in bytes[header..].chunks_exact_mut(4).enumerate() {
                     word.copy_from_slice(&fill(i).to_le_bytes());
                 }
+                blob::seal(bytes).unwrap();
                 let what = format!("{} {label}", case.name);
                 let model = Model::from_blob(blob.as_slice()).unwrap();
                 let dims = model.config().dims;
@@ -1784,4 +1912,90 @@ fn non_finite_weights_decode_without_panic_or_hang() {
             panic!("decoding a model with non-finite weights hangs (> 60 s)")
         }
     }
+}
+
+#[test]
+fn blob_checksums_name_the_corrupt_region() {
+    let blob = blob_of("tied");
+    let bytes = blob.as_slice();
+    let header = get_u32(bytes, HEADER_LEN) as usize;
+    let stored = |at| get_u32(bytes, at);
+    let [header_crc, data_crc] = blob::compute_checksums(bytes).unwrap();
+    assert_eq!(stored(blob::HEADER_CRC_OFFSET), header_crc);
+    assert_eq!(stored(blob::DATA_CRC_OFFSET), data_crc);
+    let flipped = |at: usize| {
+        let mut b = blob.clone();
+        b.as_mut_slice()[at] ^= 0x10;
+        b
+    };
+    // A bit flipped in a field the other checks would accept (eps), in the table, or in
+    // the stored data checksum: the header's checksum fails.
+    for at in [
+        EPS,
+        blob::TABLE_OFFSET + 5,
+        header - 1,
+        blob::DATA_CRC_OFFSET,
+    ] {
+        let b = flipped(at);
+        let got = Model::from_blob(b.as_slice()).unwrap_err();
+        assert!(
+            matches!(got, Error::Checksum { region: picoformer::BlobRegion::Header, stored, .. } if stored == get_u32(b.as_slice(), blob::HEADER_CRC_OFFSET)),
+            "byte {at}: {got:?}"
+        );
+        check_display(&got);
+    }
+    // A bit flipped in the weights: the data's checksum fails, with both values.
+    for at in [header, header + 1000, bytes.len() - 1] {
+        let b = flipped(at);
+        let computed = crc32c_of(&b.as_slice()[header..]);
+        expect_err(
+            Model::from_blob(b.as_slice()),
+            Error::Checksum {
+                region: picoformer::BlobRegion::TensorData,
+                stored: data_crc,
+                computed,
+            },
+        );
+        // A loader told the image is verified does not look: the weights load as they are.
+        Model::from_verified_blob(b.as_slice()).unwrap();
+    }
+    // Every other check still runs without the checksums.
+    let mut b = blob.clone();
+    put_u32(b.as_mut_slice(), DTYPE, 1);
+    assert!(matches!(
+        Model::from_verified_blob(b.as_slice()),
+        Err(Error::TensorSize { .. })
+    ));
+}
+
+/// CRC-32C written out bit by bit from its definition (reflected polynomial 0x82F63B78),
+/// to check the engine's table-driven one against.
+fn crc32c_of(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0x82F6_3B78
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn crc32c_is_castagnolis() {
+    // The standard check value (RFC 3720, iSCSI) and the bit-by-bit definition.
+    assert_eq!(blob::crc32c(b"123456789"), 0xE306_9283);
+    assert_eq!(blob::crc32c(b""), 0);
+    let data: Vec<u8> = (0..4099u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    assert_eq!(blob::crc32c(&data), crc32c_of(&data));
+    let mut split = blob::Crc32c::new();
+    split.update(&data[..1000]);
+    split.update(&data[1000..]);
+    assert_eq!(split.finish(), crc32c_of(&data));
 }

@@ -174,7 +174,7 @@ fn encode_matches_the_rust_api() {
 #[test]
 fn every_status_has_its_own_message() {
     let unknown = message(-1);
-    let codes: Vec<i32> = (0..=30).chain(100..=106).collect();
+    let codes: Vec<i32> = (0..=33).chain(100..=106).collect();
     let mut seen = std::collections::HashSet::new();
     for c in codes {
         let msg = message(c);
@@ -431,4 +431,49 @@ fn quantized_blobs_through_the_c_api() {
             }
         }
     }
+}
+
+#[test]
+fn a_relabelled_dtype_is_refused_through_the_c_api() {
+    // An f32 blob whose dtype field says f16: its matrices span twice their f16 bytes.
+    let case = golden_cases().remove(0);
+    let mut blob = case.blob.as_slice().to_vec();
+    blob[20..24].copy_from_slice(&1u32.to_le_bytes());
+    let blob = AlignedBytes::copy_from(&blob);
+    let mut m = MaybeUninit::<pf_model>::uninit();
+    let (p, n) = (blob.as_slice().as_ptr(), blob.as_slice().len());
+    // Its header checksum says so first; past it (a loader trusting the image), the
+    // tensor sizes do.
+    let s = unsafe { pf_model_init(m.as_mut_ptr(), p, n) };
+    assert_eq!(s, PF_ERR_HEADER_CHECKSUM, "{}", message(s));
+    let s = unsafe { pf_model_init_verified(m.as_mut_ptr(), p, n) };
+    assert_eq!(s, PF_ERR_TENSOR_SIZE, "{}", message(s));
+}
+
+#[test]
+fn checksums_through_the_c_api() {
+    let case = golden_cases().remove(0);
+    let bytes = case.blob.as_slice();
+    let header = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    let init = |blob: &AlignedBytes, verified: bool| {
+        let mut m = MaybeUninit::<pf_model>::uninit();
+        let (p, n) = (blob.as_slice().as_ptr(), blob.as_slice().len());
+        unsafe {
+            if verified {
+                pf_model_init_verified(m.as_mut_ptr(), p, n)
+            } else {
+                pf_model_init(m.as_mut_ptr(), p, n)
+            }
+        }
+    };
+    let flipped = |at: usize| {
+        let mut b = case.blob.clone();
+        b.as_mut_slice()[at] ^= 1;
+        b
+    };
+    assert_eq!(init(&flipped(72), false), PF_ERR_HEADER_CHECKSUM);
+    assert_eq!(init(&flipped(header + 4), false), PF_ERR_DATA_CHECKSUM);
+    assert_eq!(init(&flipped(header + 4), true), PF_OK);
+    assert_eq!(init(&case.blob, true), PF_OK);
+    assert_eq!(init(&case.blob, false), PF_OK);
 }

@@ -56,9 +56,26 @@ fn api_inputs() {
 fn targets_accept_empty_and_small_inputs() {
     for data in [&[][..], &[0], &[0xFF; 64], &[1, 2, 3, 4, 5, 6, 7, 8, 9]] {
         targets::blob(data);
+        targets::blob_checksum(data);
         targets::blob_mutate(data);
         targets::convert(data);
         targets::api(data);
+    }
+}
+
+/// The committed blob seeds are the API models as this build writes them (a format
+/// change makes them stale: run `write_fuzz_seeds`), and they load, checksums included.
+#[test]
+fn blob_seeds_are_current() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/blob");
+    for i in 1..targets::API_MODELS {
+        let seed = std::fs::read(dir.join(format!("synthetic-{i}.pfm"))).unwrap();
+        assert!(
+            seed == targets::api_model(i).as_slice(),
+            "fuzz/seeds/blob/synthetic-{i}.pfm is stale: cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds"
+        );
+        let aligned = picoformer_cli::AlignedBytes::copy_from(&seed);
+        picoformer::Model::from_blob(aligned.as_slice()).unwrap();
     }
 }
 

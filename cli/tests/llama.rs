@@ -1004,7 +1004,8 @@ fn bad_checkpoints_are_refused_with_specific_errors() {
     );
 }
 
-/// A version-3 header field out of range: its own `InvalidConfig` reason.
+/// A llama header field (version 3's, in version 4 too) out of range: its own
+/// `InvalidConfig` reason.
 #[test]
 fn bad_version_3_fields_are_refused() {
     let case = &llama_cases()[0];
@@ -1012,6 +1013,7 @@ fn bad_version_3_fields_are_refused() {
     let edit = |at: usize, v: u32| {
         let mut b = AlignedBytes::copy_from(good.as_slice());
         b.as_mut_slice()[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        picoformer::blob::seal(b.as_mut_slice()).unwrap();
         b
     };
     let reasons = [
@@ -1027,7 +1029,8 @@ fn bad_version_3_fields_are_refused() {
             (-1.0f32).to_bits(),
             "rope_theta must be finite and > 0",
         ),
-        (124, 1, "reserved header word 124 is not zero"),
+        (124, 1, "reserved header bytes are not zero"),
+        (136, 1, "reserved header bytes are not zero"),
         (
             64,
             0,
@@ -1042,43 +1045,38 @@ fn bad_version_3_fields_are_refused() {
             "field at {at} = {value:#x}"
         );
     }
-    // Version 2 has no place for these fields: read as version 2, the rotary model has
-    // no rope_theta.
-    let v2 = edit(8, 2);
-    assert_eq!(
-        Model::from_blob(v2.as_slice()).map(|_| ()),
-        Err(Error::InvalidConfig {
-            reason: "rope_theta must be finite and > 0"
-        })
-    );
+    // Versions 2 and 3 (no checksums) are refused as such.
+    for found in [2, 3] {
+        assert_eq!(
+            Model::from_blob(edit(8, found).as_slice()).map(|_| ()),
+            Err(Error::UnsupportedVersion { found })
+        );
+    }
 }
 
-/// Models that use none of version 3's fields are still written as version 2, so the
-/// committed blobs and every converted model's bytes stay as they were; and they load.
+/// Every model, llama or not, is written as version 4 (the checksummed format), and
+/// the committed blobs are version 4 and load.
 #[test]
-fn version_2_blobs_are_written_and_read() {
+fn every_blob_is_written_as_version_4() {
+    let version = picoformer::blob::VERSION.to_le_bytes();
+    assert_eq!(picoformer::blob::VERSION, 4);
     let dates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/dates");
     let mut seen = 0;
     for entry in std::fs::read_dir(dates).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "pfm") {
             let blob = AlignedBytes::copy_from(&std::fs::read(&path).unwrap());
-            assert_eq!(&blob.as_slice()[8..12], &2u32.to_le_bytes(), "{path:?}");
+            assert_eq!(&blob.as_slice()[8..12], &version, "{path:?}");
             Model::from_blob(blob.as_slice()).unwrap();
             seen += 1;
         }
     }
     assert!(seen > 0);
     for case in common::golden_cases() {
-        assert_eq!(
-            &case.blob.as_slice()[8..12],
-            &2u32.to_le_bytes(),
-            "{}",
-            case.name
-        );
+        assert_eq!(&case.blob.as_slice()[8..12], &version, "{}", case.name);
     }
     let llama = llama_cases()[0].blob(false);
-    assert_eq!(&llama.as_slice()[8..12], &3u32.to_le_bytes());
+    assert_eq!(&llama.as_slice()[8..12], &version);
 }
 
 /// Without the `llama` feature such a blob is refused at load, naming the feature.

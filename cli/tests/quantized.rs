@@ -328,7 +328,7 @@ fn quantized_blobs_are_validated() {
     let bytes = blob.as_slice();
     // The first int8 matrix is encoder layer 0's Q weight (table index 17).
     let entry = |i: usize| {
-        let at = 128 + 16 * i;
+        let at = picoformer::blob::TABLE_OFFSET + 16 * i;
         let w =
             |j: usize| u32::from_le_bytes(bytes[at + 4 * j..at + 4 * j + 4].try_into().unwrap());
         [w(0), w(1), w(2), w(3)]
@@ -341,7 +341,7 @@ fn quantized_blobs_are_validated() {
         let at = offset as usize + 4 * 5;
         edited.as_mut_slice()[at..at + 4].copy_from_slice(&bad.to_le_bytes());
         assert_eq!(
-            Model::from_blob(edited.as_slice()).unwrap_err(),
+            Model::from_verified_blob(edited.as_slice()).unwrap_err(),
             Error::InvalidScale { index: 17 }
         );
     }
@@ -349,14 +349,14 @@ fn quantized_blobs_are_validated() {
     let mut edited = blob.clone();
     let at = offset as usize;
     edited.as_mut_slice()[at..at + 4].copy_from_slice(&0.0f32.to_le_bytes());
-    Model::from_blob(edited.as_slice()).unwrap();
+    Model::from_verified_blob(edited.as_slice()).unwrap();
     // The int8 matrix's extent: scales (32 x 4 bytes) + 1024 values; the next tensor
     // starts right after, so one element more overlaps it.
     let mut edited = blob.clone();
-    let at = 128 + 16 * 17 + 12;
+    let at = picoformer::blob::TABLE_OFFSET + 16 * 17 + 12;
     edited.as_mut_slice()[at..at + 4].copy_from_slice(&(len + 16).to_le_bytes());
     assert!(matches!(
-        Model::from_blob(edited.as_slice()),
+        Model::from_verified_blob(edited.as_slice()),
         Err(Error::TensorShape { index: 17, .. })
     ));
     let [_, _, next_offset, _] = entry(18);
@@ -366,9 +366,9 @@ fn quantized_blobs_are_validated() {
     // f16 blobs: half the bytes per matrix weight.
     let blob16 = quantize(tied, WeightType::F16);
     let b16 = blob16.as_slice();
-    let at = 128 + 16 * 17;
+    let at = picoformer::blob::TABLE_OFFSET + 16 * 17;
     let off16 = u32::from_le_bytes(b16[at + 8..at + 12].try_into().unwrap());
-    let at18 = 128 + 16 * 18;
+    let at18 = picoformer::blob::TABLE_OFFSET + 16 * 18;
     let off18 = u32::from_le_bytes(b16[at18 + 8..at18 + 12].try_into().unwrap());
     assert_eq!(off18, off16 + 2 * 1024);
 }
@@ -384,7 +384,10 @@ fn converter_rejects_weights_beyond_f16_range() {
         .map(|i| {
             let (Some(slot), Some(entry)) = (
                 picoformer::blob::slot(&config, i).unwrap(),
-                tied.blob.as_slice().get(128 + 16 * i..128 + 16 * i + 16),
+                tied.blob.as_slice().get(
+                    picoformer::blob::TABLE_OFFSET + 16 * i
+                        ..picoformer::blob::TABLE_OFFSET + 16 * i + 16,
+                ),
             ) else {
                 return None;
             };

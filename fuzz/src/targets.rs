@@ -251,11 +251,42 @@ fn check_hypotheses(model: &Model, params: &BeamParams, found: &picoformer::Hypo
     }
 }
 
-/// Target `blob`: arbitrary bytes as a model blob.
+/// Target `blob`: arbitrary bytes as a model blob. Past the checksums (which random
+/// bytes almost never match): the loader that trusts them, so the fuzzer reaches the
+/// validation behind; `blob_checksum` fuzzes the checksums themselves.
 pub fn blob(data: &[u8]) {
     let bytes = AlignedBytes::copy_from(data);
-    if let Ok(model) = Model::from_blob(bytes.as_slice()) {
+    if let Ok(model) = Model::from_verified_blob(bytes.as_slice()) {
         exercise(&model);
+    }
+}
+
+/// Target `blob_checksum`: arbitrary bytes through the verifying loader, and sealed
+/// (their checksums written as the converter does) through both loaders: a sealed blob
+/// loads with its checksums verified exactly when it loads without, with the same error.
+pub fn blob_checksum(data: &[u8]) {
+    let mut bytes = AlignedBytes::copy_from(data);
+    if let Ok(model) = Model::from_blob(bytes.as_slice()) {
+        // Unsealed input that loads: its stored checksums are right.
+        let [header, data_crc] =
+            picoformer::blob::compute_checksums(bytes.as_slice()).expect("loaded blob");
+        assert_eq!(
+            get(bytes.as_slice(), picoformer::blob::HEADER_CRC_OFFSET),
+            header
+        );
+        assert_eq!(
+            get(bytes.as_slice(), picoformer::blob::DATA_CRC_OFFSET),
+            data_crc
+        );
+        exercise(&model);
+    }
+    if picoformer::blob::seal(bytes.as_mut_slice()).is_ok() {
+        let verified = Model::from_blob(bytes.as_slice()).map(|m| *m.config());
+        let trusted = Model::from_verified_blob(bytes.as_slice()).map(|m| *m.config());
+        assert_eq!(
+            verified, trusted,
+            "sealed blob: the checksums changed the verdict"
+        );
     }
 }
 
@@ -320,6 +351,9 @@ pub fn blob_mutate(data: &[u8]) {
             }
         }
     }
+    // Sealed again, as a converter would write the edited blob (where the header
+    // length still allows): the edits, not the checksums, are what is fuzzed.
+    let _ = picoformer::blob::seal(&mut bytes);
     let aligned = AlignedBytes::copy_from(&bytes);
     if let Ok(model) = Model::from_blob(aligned.as_slice()) {
         exercise(&model);

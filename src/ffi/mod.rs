@@ -349,8 +349,9 @@ pub extern "C" fn pf_version() -> *const c_char {
     VERSION.as_ptr()
 }
 
-/// Validates the model blob `blob[0..blob_len]` in place and sets up `model` to use it.
-/// Nothing is copied: the blob (in flash, a `static`, or a buffer) must start on a
+/// Validates the model blob `blob[0..blob_len]` in place, its two CRC-32C checksums
+/// included (`PF_ERR_HEADER_CHECKSUM`, `PF_ERR_DATA_CHECKSUM`), and sets up `model` to use
+/// it. Nothing is copied: the blob (in flash, a `static`, or a buffer) must start on a
 /// 16-byte boundary, be exactly as long as it declares, and stay valid and unmodified for
 /// as long as `model` (or a copy of it) is used.
 ///
@@ -366,6 +367,36 @@ pub unsafe extern "C" fn pf_model_init(
     blob: *const u8,
     blob_len: usize,
 ) -> i32 {
+    // SAFETY: the caller's promises are this function's.
+    unsafe { model_init(model, blob, blob_len, Model::from_blob) }
+}
+
+/// As `pf_model_init`, but without computing the blob's checksums: for an image whose
+/// integrity is already proven (a bootloader verified the checksums, or a signature, of
+/// the flash it lives in). Every other check remains.
+///
+/// # Safety
+/// As `pf_model_init`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn pf_model_init_verified(
+    model: *mut pf_model,
+    blob: *const u8,
+    blob_len: usize,
+) -> i32 {
+    // SAFETY: the caller's promises are this function's.
+    unsafe { model_init(model, blob, blob_len, Model::from_verified_blob) }
+}
+
+/// `pf_model_init` with the loader of `Model` to use.
+///
+/// # Safety
+/// As `pf_model_init`.
+unsafe fn model_init(
+    model: *mut pf_model,
+    blob: *const u8,
+    blob_len: usize,
+    load: fn(&'static [u8]) -> crate::Result<Model<'static>>,
+) -> i32 {
     guard(|| {
         let handle = one(model.cast_const(), true)?;
         if blob.is_null() {
@@ -377,7 +408,7 @@ pub unsafe extern "C" fn pf_model_init(
         // stay unchanged while the handle is used (the 'static lifetime is that promise;
         // the model never leaves a call of this API).
         let bytes: &'static [u8] = unsafe { input(blob, blob_len) };
-        let slot = match Model::from_blob(bytes) {
+        let slot = match load(bytes) {
             Ok(m) => Slot {
                 magic: HANDLE_MAGIC,
                 blob: blob_span,

@@ -4,7 +4,7 @@
 //! Codes are `int32_t` constants rather than a C `enum`: `sizeof(enum)` is 1 on
 //! arm-none-eabi and 4 on the host, so an enum would not be one ABI.
 
-use crate::error::Error;
+use crate::error::{BlobRegion, Error};
 use core::ffi::c_char;
 
 /// Success.
@@ -72,6 +72,14 @@ pub const PF_ERR_INVALID_SAMPLING: i32 = 29;
 /// A decoding step's logits hold NaN or infinities (broken weights or inputs): greedy
 /// decoding, sampling and beam search stop rather than answer.
 pub const PF_ERR_NON_FINITE_LOGITS: i32 = 30;
+/// A tensor's bytes differ from the size of its elements in the blob's dtype (a
+/// relabelled dtype or an edited tensor table).
+pub const PF_ERR_TENSOR_SIZE: i32 = 31;
+/// The blob's header (and tensor table) differs from its stored CRC-32C: corrupt or
+/// edited.
+pub const PF_ERR_HEADER_CHECKSUM: i32 = 32;
+/// The blob's tensor data differs from its stored CRC-32C: corrupt or edited.
+pub const PF_ERR_DATA_CHECKSUM: i32 = 33;
 
 /// A required pointer is NULL (a NULL array is accepted only with length 0).
 pub const PF_ERR_NULL_POINTER: i32 = 100;
@@ -102,6 +110,15 @@ pub(crate) const fn code(error: &Error) -> i32 {
         Error::TensorTableCorrupt { .. } => PF_ERR_TENSOR_TABLE_CORRUPT,
         Error::TensorOutOfBounds { .. } => PF_ERR_TENSOR_OUT_OF_BOUNDS,
         Error::TensorShape { .. } => PF_ERR_TENSOR_SHAPE,
+        Error::TensorSize { .. } => PF_ERR_TENSOR_SIZE,
+        Error::Checksum {
+            region: BlobRegion::Header,
+            ..
+        } => PF_ERR_HEADER_CHECKSUM,
+        Error::Checksum {
+            region: BlobRegion::TensorData,
+            ..
+        } => PF_ERR_DATA_CHECKSUM,
         Error::MissingTensor { .. } => PF_ERR_MISSING_TENSOR,
         Error::ShapeMismatch { .. } => PF_ERR_SHAPE_MISMATCH,
         Error::TokenOutOfRange { .. } => PF_ERR_TOKEN_OUT_OF_RANGE,
@@ -169,6 +186,13 @@ pub(crate) const fn message(status: i32) -> &'static core::ffi::CStr {
         }
         PF_ERR_INVALID_SAMPLING => c"sampling temperature, top-p or seed out of range",
         PF_ERR_NON_FINITE_LOGITS => c"the model's logits are NaN or infinite",
+        PF_ERR_TENSOR_SIZE => {
+            c"tensor bytes differ from its elements' size in the blob's dtype (dtype edited?)"
+        }
+        PF_ERR_HEADER_CHECKSUM => c"model blob header checksum mismatch (corrupt or edited blob)",
+        PF_ERR_DATA_CHECKSUM => {
+            c"model blob tensor data checksum mismatch (corrupt or edited blob)"
+        }
         PF_ERR_NULL_POINTER => c"a required pointer is NULL",
         PF_ERR_MISALIGNED_POINTER => c"a pointer is not aligned for its element type",
         PF_ERR_BAD_LENGTH => c"an array length is too large for the address space",

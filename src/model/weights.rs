@@ -37,7 +37,8 @@ impl core::fmt::Debug for Model<'_> {
 }
 
 impl<'a> Model<'a> {
-    /// Validates `blob` and wraps it. The blob must start on a 16-byte boundary.
+    /// Validates `blob`, its checksums included, and wraps it. The blob must start on a
+    /// 16-byte boundary.
     ///
     /// # Example
     ///
@@ -57,7 +58,20 @@ impl<'a> Model<'a> {
     /// # Ok(()) }
     /// ```
     pub fn from_blob(blob: &'a [u8]) -> Result<Self> {
-        let (config, dtype, table) = blob::validate(blob)?;
+        Self::load(blob, blob::Checksums::Verify)
+    }
+
+    /// As [`Self::from_blob`], but without computing the blob's two CRC-32C checksums:
+    /// for an image whose integrity the caller has already proven (a bootloader that
+    /// verified the checksums, or a signature, of the flash it lives in). Every other
+    /// check remains, so a corrupt blob still cannot make the engine read out of bounds;
+    /// it can only compute garbage.
+    pub fn from_verified_blob(blob: &'a [u8]) -> Result<Self> {
+        Self::load(blob, blob::Checksums::Trusted)
+    }
+
+    pub(crate) fn load(blob: &'a [u8], checksums: blob::Checksums) -> Result<Self> {
+        let (config, dtype, table) = blob::validate(blob, checksums)?;
         // validate() proved the length is a multiple of 16 and the start is aligned.
         let words = bytemuck::try_cast_slice(blob).map_err(|_| Error::BlobMisaligned)?;
         Ok(Model {

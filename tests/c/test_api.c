@@ -321,13 +321,14 @@ static int t_init_null(void) {
     return 1;
 }
 
-/* A copy of the blob with one u32 of the header or table changed. */
+/* A copy of the blob with one u32 of the header or table changed, loaded without its
+   checksums (pf_model_init_verified), so that the edit is what is refused. */
 static int corrupt_status(size_t offset, uint32_t value, size_t len, int32_t want) {
     uint8_t *copy = xaligned(g_blob.len);
     memcpy(copy, g_blob.bytes, g_blob.len);
     memcpy(copy + offset, &value, sizeof value);
     pf_model m;
-    int32_t s = pf_model_init(&m, copy, len);
+    int32_t s = pf_model_init_verified(&m, copy, len);
     int32_t use = PF_OK;
     size_t n = 0;
     if (s != PF_OK) use = pf_greedy_scratch_bytes(&m, &n); /* the failed handle */
@@ -345,10 +346,37 @@ static int t_corrupt_blob(void) {
     if (!corrupt_status(20, 7, g_blob.len, PF_ERR_UNSUPPORTED_DTYPE)) return 0;
     if (!corrupt_status(28, 3, g_blob.len, PF_ERR_INVALID_CONFIG)) return 0; /* 64 % 3 heads */
     /* table entry 0's offset far past the end */
-    if (!corrupt_status(128 + 8, 0x7ffffff0u, g_blob.len, PF_ERR_TENSOR_OUT_OF_BOUNDS))
+    if (!corrupt_status(144 + 8, 0x7ffffff0u, g_blob.len, PF_ERR_TENSOR_OUT_OF_BOUNDS))
         return 0;
     /* table entry 0's element count */
-    if (!corrupt_status(128 + 12, 5, g_blob.len, PF_ERR_TENSOR_SHAPE)) return 0;
+    if (!corrupt_status(144 + 12, 5, g_blob.len, PF_ERR_TENSOR_SHAPE)) return 0;
+    /* an f32 blob relabelled f16: its matrices span twice their f16 size */
+    if (!corrupt_status(20, 1, g_blob.len, PF_ERR_TENSOR_SIZE)) return 0;
+    return 1;
+}
+
+/* One bit flipped at `offset`: pf_model_init answers `want`, pf_model_init_verified
+   `want_verified` (it does not compute the checksums). */
+static int flipped_status(size_t offset, int32_t want, int32_t want_verified) {
+    uint8_t *copy = xaligned(g_blob.len);
+    memcpy(copy, g_blob.bytes, g_blob.len);
+    copy[offset] ^= 0x04;
+    pf_model m;
+    int32_t s = pf_model_init(&m, copy, g_blob.len);
+    int32_t v = pf_model_init_verified(&m, copy, g_blob.len);
+    free(copy);
+    CHECK_STATUS(s, want);
+    CHECK_STATUS(v, want_verified);
+    return 1;
+}
+
+static int t_checksums(void) {
+    uint32_t header_len;
+    memcpy(&header_len, g_blob.bytes + 12, 4);
+    /* layer_norm_eps: a field the other checks accept */
+    if (!flipped_status(72, PF_ERR_HEADER_CHECKSUM, PF_OK)) return 0;
+    if (!flipped_status(header_len + 4, PF_ERR_DATA_CHECKSUM, PF_OK)) return 0;
+    if (!flipped_status(g_blob.len - 1, PF_ERR_DATA_CHECKSUM, PF_OK)) return 0;
     return 1;
 }
 
@@ -714,6 +742,7 @@ int main(int argc, char **argv) {
     report("bad_input/scratch_sizes", t_scratch_sizes());
     report("bad_input/init_null", t_init_null());
     report("bad_input/corrupt_blob", t_corrupt_blob());
+    report("bad_input/checksums", t_checksums());
     report("bad_input/truncated_blob", t_truncated_blob());
     report("bad_input/misaligned_blob", t_misaligned_blob());
     report("bad_input/handles", t_handles());

@@ -21,7 +21,7 @@ pub(crate) const TESTS: &[(&str, fn(&mut SuiteScratch) -> Check)] = &[
 ];
 
 /// Bytes of the blob header that come before the tensor table.
-const HEADER_BYTES: usize = 128;
+const HEADER_BYTES: usize = picoformer::blob::TABLE_OFFSET;
 
 /// An aligned RAM copy of the blob's header, to corrupt (the blob itself is in flash).
 fn header_copy() -> Aligned<[u8; HEADER_BYTES]> {

@@ -47,6 +47,9 @@ fn rust_api(scratch: &mut [u8]) {
     let src_buf = black_box([3u32; 8]);
     let tgt_buf = black_box([1u32; 8]);
     let (src, tgt) = (tokens(&src_buf), tokens(&tgt_buf));
+    // Both loaders: with the checksums (CRC-32C) and without (a verified image).
+    black_box(Model::from_verified_blob(blob).is_ok());
+    black_box(picoformer::blob::compute_checksums(blob).is_ok());
     let Ok(model) = Model::from_blob(blob) else {
         return;
     };
@@ -211,6 +214,7 @@ fn c_api(scratch: &mut [u8]) {
     unsafe {
         black_box(pf_status_message(black_box(7)));
         black_box(pf_version());
+        black_box(pf_model_init_verified(m, blob, black_box(BLOB.0.len())));
         black_box(pf_model_init(m, blob, black_box(BLOB.0.len())));
         black_box(pf_model_config(m, config.as_mut_ptr()));
         black_box(pf_greedy_scratch_bytes(m, &mut bytes));
