@@ -137,6 +137,38 @@ impl Plan {
         }
     }
 
+    /// The plan of one decoding request (greedy, sampling or beam search with `beams`
+    /// hypotheses) that starts from a `prefix_len`-token decoder prefix and generates at
+    /// most `max_len` tokens: the prefix and every generated token but the last are fed,
+    /// so the caches and token rows hold `T = prefix_len + max_len - 1` positions, capped
+    /// at `max_tgt_len` (the search refuses a longer request before carving). The one
+    /// plan of both the request's size ([`Model::greedy_scratch_bytes_for_len`],
+    /// [`Model::beam_scratch_bytes_for_len`]) and its carving, so they cannot disagree;
+    /// never larger than the model's maximum ([`greedy_scratch_bytes_for`]).
+    ///
+    /// [`Model::greedy_scratch_bytes_for_len`]: crate::Model::greedy_scratch_bytes_for_len
+    /// [`Model::beam_scratch_bytes_for_len`]: crate::Model::beam_scratch_bytes_for_len
+    pub const fn decoding(
+        dims: &Dims,
+        weights: WeightType,
+        beams: usize,
+        beam_search: bool,
+        prefix_len: usize,
+        max_len: usize,
+    ) -> Plan {
+        let mut plan = Plan::new(dims, weights, beams, beam_search);
+        plan.t = min(plan.t, prefix_len.saturating_add(max_len).saturating_sub(1));
+        plan
+    }
+
+    /// Total bytes of sampling's scratch: the session's ([`total_bytes`](Self::total_bytes)),
+    /// then `[V]` (token, probability) candidates of the nucleus.
+    pub const fn sample_total_bytes(&self) -> Option<usize> {
+        let session = tri!(self.total_bytes());
+        let candidates = tri!(mul(tri!(round(tri!(mul(2, self.v)))), 4));
+        session.checked_add(candidates)
+    }
+
     /// The plan of [`encode_scratch_bytes`]: the encoder's work region alone.
     pub const fn encoder_only(dims: &Dims, weights: WeightType) -> Plan {
         let mut plan = Plan::new(dims, weights, 1, false);
@@ -151,6 +183,17 @@ impl Plan {
     pub const fn forward(dims: &Dims, weights: WeightType) -> Plan {
         let mut plan = Plan::new(dims, weights, 1, false);
         plan.rows = max(1, min(FORWARD_ROW_BLOCK, plan.t));
+        plan
+    }
+
+    /// The plan of a teacher-forced forward over `tgt_len` target positions: the caches
+    /// hold those positions (capped at `max_tgt_len`, at least 1); the blocks of positions
+    /// stay [`forward`](Self::forward)'s, so the computation is the same. The one plan of
+    /// [`Model::forward_scratch_bytes_for_len`](crate::Model::forward_scratch_bytes_for_len)
+    /// and of the carving.
+    pub const fn forward_for(dims: &Dims, weights: WeightType, tgt_len: usize) -> Plan {
+        let mut plan = Plan::forward(dims, weights);
+        plan.t = min(plan.t, max(1, tgt_len));
         plan
     }
 
@@ -401,9 +444,7 @@ pub const fn beam_scratch_bytes_for(
 /// matrices of type `weights`: greedy decoding's, then `[V]` (token, probability)
 /// candidates of the nucleus. `None` when the size overflows `usize`.
 pub const fn sample_scratch_bytes_for(dims: &Dims, weights: WeightType) -> Option<usize> {
-    let greedy = tri!(greedy_scratch_bytes_for(dims, weights));
-    let candidates = tri!(mul(tri!(round(tri!(mul(2, dims.tgt_vocab)))), 4));
-    greedy.checked_add(candidates)
+    Plan::new(dims, weights, 1, false).sample_total_bytes()
 }
 
 /// A 16-byte aligned scratch buffer of `N` bytes, for firmware to place in a `static`.

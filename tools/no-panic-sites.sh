@@ -10,6 +10,7 @@ target=$1
 profile=${2:-release}
 root=$PWD
 (cd targets/no-panic && CARGO_PROFILE_RELEASE_DEBUG=1 CARGO_PROFILE_RELEASE_SIZE_DEBUG=1 \
+    CARGO_PROFILE_RELEASE_OVERFLOW_DEBUG=1 \
     RUSTFLAGS="-C link-arg=--defsym=picoformer_panic_is_reachable=_start" \
     cargo build -q --profile "$profile" --target "$target" --target-dir "$root/target/no-panic-sites")
 elf=target/no-panic-sites/$target/$profile/no-panic

@@ -1220,20 +1220,21 @@ fn buffers_scratch_too_small() {
     let fx = Fixture::new("paper_small");
     let model = fx.model();
     let tv = fx.config.dims.tgt_vocab;
-    let needed = model.greedy_scratch_bytes().unwrap();
+    // Each call needs the scratch of its request (bos then 8 tokens; 2 target tokens).
+    let needed = model.greedy_scratch_bytes_for_len(1, 8).unwrap();
     for got in [0, 16, needed / 2, needed - 16, needed - 1] {
         let mut s = scratch(got);
         let want = Error::ScratchTooSmall { needed, got };
         greedy_fails(&model, &[5, 6], 8, 8, s.as_mut_slice(), want);
     }
-    let needed = model.forward_scratch_bytes().unwrap();
+    let needed = model.forward_scratch_bytes_for_len(2).unwrap();
     for got in [0, 16, needed / 2, needed - 16, needed - 1] {
         let mut s = scratch(got);
         let want = Error::ScratchTooSmall { needed, got };
         forward_fails(&model, &[5, 6], &[1, 5], 2 * tv, s.as_mut_slice(), want);
     }
     for beam in [1, 4, 64] {
-        let needed = model.beam_scratch_bytes(beam).unwrap();
+        let needed = model.beam_scratch_bytes_for_len(beam, 1, 8).unwrap();
         for got in [0, needed - 1] {
             let mut s = scratch(got);
             expect_err(

@@ -137,13 +137,16 @@ fn beam_search_matches_pytorch() {
     }
 }
 
-/// The scratch sizes are exact: the computed size works and one byte less is refused.
+/// The scratch sizes are exact: the computed size for the request (bos, then at most
+/// `max_len` tokens) works and one byte less is refused; the model's maximum
+/// (`greedy_scratch_bytes`) is never less.
 #[test]
 fn scratch_sizes_are_exact() {
     for case in golden_cases() {
         let model = Model::from_blob(case.blob.as_slice()).unwrap();
         let g = &case.expected.greedy[0];
-        let bytes = model.greedy_scratch_bytes().unwrap();
+        let bytes = model.greedy_scratch_bytes_for_len(1, g.max_len).unwrap();
+        assert!(bytes <= model.greedy_scratch_bytes().unwrap());
         let mut out = vec![0; g.max_len];
         let mut exact = scratch(bytes);
         model
@@ -159,7 +162,10 @@ fn scratch_sizes_are_exact() {
             })
         );
         for b in &case.expected.beam {
-            let bytes = model.beam_scratch_bytes(b.beam).unwrap();
+            let bytes = model
+                .beam_scratch_bytes_for_len(b.beam, 1, b.max_len)
+                .unwrap();
+            assert!(bytes <= model.beam_scratch_bytes(b.beam).unwrap());
             let params = BeamParams {
                 beam: b.beam,
                 top: b.top,

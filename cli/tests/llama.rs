@@ -374,7 +374,8 @@ fn bad_sampling_parameters_are_refused() {
     let case = &llama_cases()[0];
     let blob = case.blob(false);
     let model = Model::from_blob(blob.as_slice()).unwrap();
-    let needed = model.sample_scratch_bytes().unwrap();
+    // The calls below: prompt [1, 5], 4 tokens.
+    let needed = model.sample_scratch_bytes_for_len(2, 4).unwrap();
     let mut scratch = picoformer_cli::scratch(needed);
     let mut out = vec![0u32; 4];
     let good = SamplingParams {
@@ -723,7 +724,9 @@ fn scratch_sizes_are_exact() {
         let blob = case.blob(false);
         let model = Model::from_blob(blob.as_slice()).unwrap();
         let e = &case.expected;
-        let needed = model.greedy_scratch_bytes().unwrap();
+        let needed = model
+            .greedy_scratch_bytes_for_len(e.prompt.len(), e.steps)
+            .unwrap();
         let mut scratch = picoformer_cli::scratch(needed - 1);
         let mut out = vec![0u32; e.steps];
         assert_eq!(
@@ -748,7 +751,8 @@ fn scratch_sizes_are_exact() {
         let cache_saving =
             2 * dims.n_decoder_layers * dims.max_tgt_len * (dims.d_model - dims.kv_width()) * 4;
         assert_eq!(
-            picoformer::scratch::greedy_scratch_bytes_for(&full, model.dtype()).unwrap() - needed,
+            picoformer::scratch::greedy_scratch_bytes_for(&full, model.dtype()).unwrap()
+                - model.greedy_scratch_bytes().unwrap(),
             cache_saving,
             "{}",
             case.name
@@ -1185,7 +1189,11 @@ fn generate_through_the_c_api() {
         }
         let zero_seed = pf_sampling_params { seed: 0, ..greedy };
         assert_eq!(run(zero_seed, bytes).0, PF_ERR_INVALID_SAMPLING);
-        assert_eq!(run(greedy, bytes - 1).0, PF_ERR_SCRATCH_TOO_SMALL);
+        // The request (this prompt, `steps` tokens) needs its own size, at most `bytes`.
+        let request = model
+            .sample_scratch_bytes_for_len(e.prompt.len(), e.steps)
+            .unwrap();
+        assert_eq!(run(greedy, request - 1).0, PF_ERR_SCRATCH_TOO_SMALL);
     }
 }
 

@@ -11,6 +11,7 @@ pub use weights::Model;
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::probe::AttentionProbe;
+use crate::scratch::Plan;
 use crate::search::{self, BeamParams, Greedy, Hypotheses, SamplingParams};
 
 impl<'a> Model<'a> {
@@ -68,6 +69,103 @@ impl<'a> Model<'a> {
         search::check_beam_size(self, beam)?;
         crate::scratch::beam_scratch_bytes_for(&self.config().dims, self.dtype(), beam)
             .ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`forward`](Self::forward) (and its `_with` variants) over
+    /// `tgt_len` target tokens: the caches hold those positions, not `max_tgt_len`. Never
+    /// above [`forward_scratch_bytes`](Self::forward_scratch_bytes), equal at
+    /// `max_tgt_len`. Errors for no decoder (`WrongArchitecture`), `tgt_len` 0
+    /// (`EmptySequence`) or above `max_tgt_len` (`SequenceTooLong`).
+    pub fn forward_scratch_bytes_for_len(&self, tgt_len: usize) -> Result<usize> {
+        search::need_decoder(self)?;
+        let max = self.config().dims.max_tgt_len;
+        if tgt_len == 0 {
+            return Err(Error::EmptySequence);
+        }
+        if tgt_len > max {
+            return Err(Error::SequenceTooLong { len: tgt_len, max });
+        }
+        Plan::forward_for(&self.config().dims, self.dtype(), tgt_len)
+            .total_bytes()
+            .ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`greedy`](Self::greedy) (and
+    /// [`greedy_with`](Self::greedy_with)) for one request: a decoder prefix of
+    /// `prefix_len` tokens (1 for bos) and at most `max_len` generated tokens. The caches
+    /// are sized for the `prefix_len + max_len - 1` positions the request feeds, not for
+    /// `max_tgt_len`: a host asking for 20 tokens of a model that allows a million
+    /// allocates for 20. Never above [`greedy_scratch_bytes`](Self::greedy_scratch_bytes).
+    ///
+    /// Errors, before any size is computed, for a request the search refuses: no decoder
+    /// (`WrongArchitecture`), `prefix_len` 0 (`EmptySequence`) or above `max_tgt_len`
+    /// (`SequenceTooLong`), `max_len` out of range (`MaxLenOutOfRange`).
+    ///
+    /// ```
+    /// # #[repr(C, align(16))] struct Aligned<T: ?Sized>(T);
+    /// # static BLOB: &Aligned<[u8]> = &Aligned(*include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/models/dates/dates.pfm")));
+    /// # fn main() -> Result<(), picoformer::Error> {
+    /// let model = picoformer::Model::from_blob(&BLOB.0)?;
+    /// let short = model.greedy_scratch_bytes_for_len(1, 4)?;
+    /// assert!(short < model.greedy_scratch_bytes()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn greedy_scratch_bytes_for_len(&self, prefix_len: usize, max_len: usize) -> Result<usize> {
+        search::need_decoder(self)?;
+        search::check_lengths(self, prefix_len, max_len)?;
+        Plan::decoding(
+            &self.config().dims,
+            self.dtype(),
+            1,
+            false,
+            prefix_len,
+            max_len,
+        )
+        .total_bytes()
+        .ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`sample_with`](Self::sample_with) for one request, as
+    /// [`greedy_scratch_bytes_for_len`](Self::greedy_scratch_bytes_for_len).
+    pub fn sample_scratch_bytes_for_len(&self, prefix_len: usize, max_len: usize) -> Result<usize> {
+        search::need_decoder(self)?;
+        search::check_lengths(self, prefix_len, max_len)?;
+        Plan::decoding(
+            &self.config().dims,
+            self.dtype(),
+            1,
+            false,
+            prefix_len,
+            max_len,
+        )
+        .sample_total_bytes()
+        .ok_or(Error::SizeOverflow)
+    }
+
+    /// Exact scratch bytes of [`beam_search`](Self::beam_search) (and
+    /// [`beam_search_with`](Self::beam_search_with)) with `beam` hypotheses for one
+    /// request, sized as [`greedy_scratch_bytes_for_len`](Self::greedy_scratch_bytes_for_len)
+    /// for its positions. Errors as [`beam_scratch_bytes`](Self::beam_scratch_bytes) and
+    /// [`greedy_scratch_bytes_for_len`](Self::greedy_scratch_bytes_for_len).
+    pub fn beam_scratch_bytes_for_len(
+        &self,
+        beam: usize,
+        prefix_len: usize,
+        max_len: usize,
+    ) -> Result<usize> {
+        search::need_decoder(self)?;
+        search::check_beam_size(self, beam)?;
+        search::check_lengths(self, prefix_len, max_len)?;
+        Plan::decoding(
+            &self.config().dims,
+            self.dtype(),
+            beam,
+            true,
+            prefix_len,
+            max_len,
+        )
+        .total_bytes()
+        .ok_or(Error::SizeOverflow)
     }
 
     /// Checks a decoding call's decoder prefix (bos, or a longer forced start) and

@@ -122,7 +122,7 @@ struct Done {
     len: u32,
 }
 
-/// The beam-search state in the scratch buffer (B = beam size, T = max_tgt_len): one
+/// The beam-search state in the scratch buffer (B = beam size, T = the plan's positions): one
 /// region of words, split into its parts (`BeamParts`) only while the bookkeeping between
 /// two decoder steps runs, so that the slices are not on the stack during a step.
 struct BeamState<'s> {
@@ -412,7 +412,14 @@ pub(crate) fn beam_search<'s>(
     if !(params.alpha.is_finite() && params.alpha >= 0.0) {
         return Err(Error::InvalidLengthPenalty);
     }
-    let plan = Plan::new(&config.dims, model.dtype(), params.beam, true);
+    let plan = Plan::decoding(
+        &config.dims,
+        model.dtype(),
+        params.beam,
+        true,
+        prefix.len(),
+        params.max_len,
+    );
     // Borrowed where they lie, not moved out of the `Result`: a move would give the
     // session and the state a second place in this frame, on the stack during the search.
     let mut started = start(model, &plan, source, scratch, None);

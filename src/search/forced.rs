@@ -68,11 +68,11 @@ pub(crate) fn forward(
         let source_rows = encoder::source_rows(model, source);
         probe.start(layers, dims.n_heads, source_rows, tgt.len())?;
     }
-    let plan = Plan::forward(dims, model.dtype());
+    let plan = Plan::forward_for(dims, model.dtype(), tgt.len());
     let mut session = start(model, &plan, source, scratch, probe.as_deref_mut())?;
     let mut work = DecoderWork::carve(&plan, session.work)?;
     // Blocks of target positions at once: each reads the decoder weights once.
-    // (`Plan::forward` makes `rows >= 1`; `max(1)` shows it to `chunks`.)
+    // (`Plan::forward_for` makes `rows >= 1`; `max(1)` shows it to `chunks`.)
     let rows = plan.rows.max(1);
     let mut written = 0;
     for (i, tokens) in tgt.chunks(rows).enumerate() {

@@ -62,7 +62,14 @@ pub(crate) fn greedy(
     scratch: &mut [u8],
 ) -> Result<Greedy> {
     check_decoding(model, source, prefix, max_len, out)?;
-    let plan = Plan::new(&model.config().dims, model.dtype(), 1, false);
+    let plan = Plan::decoding(
+        &model.config().dims,
+        model.dtype(),
+        1,
+        false,
+        prefix.len(),
+        max_len,
+    );
     decode_steps(
         model,
         &plan,

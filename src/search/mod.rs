@@ -119,7 +119,30 @@ pub(crate) fn check_prefix_and_max_len(
 ) -> Result<()> {
     let dims = &model.config().dims;
     check_tokens(prefix, dims.max_tgt_len, dims.tgt_vocab)?;
-    let limit = dims.max_tgt_len + 1 - prefix.len();
+    check_max_len(model, prefix.len(), max_len)
+}
+
+/// The length rule of [`check_prefix_and_max_len`] alone, for a prefix of `prefix_len`
+/// tokens (1..=`max_tgt_len`): what the request-sized scratch queries check.
+pub(crate) fn check_lengths(model: &Model, prefix_len: usize, max_len: usize) -> Result<()> {
+    let max = model.config().dims.max_tgt_len;
+    if prefix_len == 0 {
+        return Err(Error::EmptySequence);
+    }
+    if prefix_len > max {
+        return Err(Error::SequenceTooLong {
+            len: prefix_len,
+            max,
+        });
+    }
+    check_max_len(model, prefix_len, max_len)
+}
+
+/// `max_len` after a prefix of `prefix_len <= max_tgt_len` tokens: 1 to
+/// `max_tgt_len + 1 - prefix_len`.
+fn check_max_len(model: &Model, prefix_len: usize, max_len: usize) -> Result<()> {
+    // `prefix_len <= max_tgt_len` (checked by the callers): no underflow.
+    let limit = (model.config().dims.max_tgt_len - prefix_len).saturating_add(1);
     if max_len == 0 || max_len > limit {
         return Err(Error::MaxLenOutOfRange { max_len, limit });
     }

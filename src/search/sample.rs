@@ -85,10 +85,9 @@ pub(crate) fn sample(
     params.check()?;
     check_decoding(model, source, prefix, max_len, out)?;
     let config = model.config();
-    let plan = Plan::new(&config.dims, model.dtype(), 1, false);
+    let plan = Plan::decoding(&config.dims, model.dtype(), 1, false, prefix.len(), max_len);
     let session_bytes = plan.total_bytes().ok_or(Error::SizeOverflow)?;
-    let needed = crate::scratch::sample_scratch_bytes_for(&config.dims, model.dtype())
-        .ok_or(Error::SizeOverflow)?;
+    let needed = plan.sample_total_bytes().ok_or(Error::SizeOverflow)?;
     if !(scratch.as_ptr() as usize).is_multiple_of(16) {
         return Err(Error::ScratchMisaligned);
     }

@@ -89,7 +89,8 @@ fn attention_svg(
     let answer = match tgt_text {
         Some(text) => text.to_string(),
         None => {
-            let mut scratch = scratch(m.greedy_scratch_bytes())?;
+            let max_len = dates::MAX_TOKENS.min(dims.max_tgt_len);
+            let mut scratch = scratch(m.greedy_scratch_bytes_for_len(1, max_len))?;
             let mut ids = vec![0u32; dims.max_src_len];
             dates::normalise(
                 m,
@@ -117,7 +118,7 @@ fn attention_svg(
     let (rows, columns) = kind.shape(src.len(), tgt.len());
     let mut weights = vec![0f32; rows * columns];
     let mut logits = vec![0f32; tgt.len() * dims.tgt_vocab];
-    let mut scratch = scratch(m.forward_scratch_bytes())?;
+    let mut scratch = scratch(m.forward_scratch_bytes_for_len(tgt.len()))?;
     let mut probe = AttentionProbe::new(kind, layer, head, &mut weights);
     m.forward_with_probe(
         &src,

@@ -39,8 +39,8 @@ pub fn run(
     m.check_decoding(&[m.config().bos_id], max_len)?;
     let vocab = m.config().dims.tgt_vocab;
     let mut logits = vec![0f32; tgt.len() * vocab];
-    let mut forward_scratch = scratch(m.forward_scratch_bytes())?;
-    let mut greedy_scratch = scratch(m.greedy_scratch_bytes())?;
+    let mut forward_scratch = scratch(m.forward_scratch_bytes_for_len(tgt.len()))?;
+    let mut greedy_scratch = scratch(m.greedy_scratch_bytes_for_len(1, max_len))?;
     let mut encode_scratch = scratch(m.encode_scratch_bytes())?;
     let mut encoded = vec![0f32; src.len() * m.config().dims.d_model];
     let mut out = vec![0u32; max_len];

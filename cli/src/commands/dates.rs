@@ -64,9 +64,12 @@ pub fn run(
         None => bundled(),
     };
     let m = file.model()?;
+    // Sized for the date's tokens after bos, not the model's `max_tgt_len` (capped by it:
+    // a model too short for a date then fails each phrase, as the search refuses it).
+    let max_len = dates::MAX_TOKENS.min(m.config().dims.max_tgt_len);
     let (search, bytes) = match beam {
-        None => (Search::Greedy, m.greedy_scratch_bytes()),
-        Some(b) => (Search::Beam(b), m.beam_scratch_bytes(b)),
+        None => (Search::Greedy, m.greedy_scratch_bytes_for_len(1, max_len)),
+        Some(b) => (Search::Beam(b), m.beam_scratch_bytes_for_len(b, 1, max_len)),
     };
     let mut scratch = scratch(bytes)?;
     // The longest phrase the model reads: its source length, at most the tokenizer's.

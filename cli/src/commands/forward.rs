@@ -30,7 +30,7 @@ pub fn run(
     let m = file.model()?;
     let vocab = m.config().dims.tgt_vocab;
     let mut logits = vec![0f32; tgt.len() * vocab];
-    let mut scratch = scratch(m.forward_scratch_bytes())?;
+    let mut scratch = scratch(m.forward_scratch_bytes_for_len(tgt.len()))?;
     m.forward(&src, &tgt, &mut logits, scratch.as_mut_slice())?;
     let rows: Vec<&[f32]> = logits.chunks(vocab).collect();
     if json {

@@ -96,7 +96,7 @@ pub fn run(
     };
     // Checked before `tokens` is allocated for it.
     m.check_decoding(&prompt_tokens, steps)?;
-    let mut scratch = scratch(m.sample_scratch_bytes())?;
+    let mut scratch = scratch(m.sample_scratch_bytes_for_len(prompt_tokens.len(), steps))?;
     let mut tokens = vec![0u32; steps];
     let last = prompt_tokens.last().copied().unwrap_or(0);
     // Without --json each token is printed as soon as it is drawn: its text with a

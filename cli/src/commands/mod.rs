@@ -77,7 +77,8 @@ pub enum Decoding {
 /// the hypotheses found (one for greedy decoding) with their scores, best first.
 ///
 /// The request is checked by the engine's own rules before anything is allocated: the
-/// length by [`Model::check_decoding`], the beam size by `Model::beam_scratch_bytes`.
+/// length by [`Model::check_decoding`], the beam size by `Model::beam_scratch_bytes_for_len`;
+/// the scratch is sized for the request's positions, not the model's `max_tgt_len`.
 pub fn decode(
     m: &Model,
     source: &Source,
@@ -88,7 +89,7 @@ pub fn decode(
     match decoding {
         Decoding::Greedy => {
             m.check_decoding(prompt, max_len)?;
-            let mut scratch = scratch(m.greedy_scratch_bytes())?;
+            let mut scratch = scratch(m.greedy_scratch_bytes_for_len(prompt.len(), max_len))?;
             let mut out = vec![0u32; max_len];
             let greedy =
                 m.greedy_with(source, prompt, max_len, &mut out, scratch.as_mut_slice())?;
@@ -97,7 +98,8 @@ pub fn decode(
         }
         Decoding::Beam(params) => {
             m.check_decoding(prompt, params.max_len)?;
-            let mut scratch = scratch(m.beam_scratch_bytes(params.beam))?;
+            let mut scratch =
+                scratch(m.beam_scratch_bytes_for_len(params.beam, prompt.len(), params.max_len))?;
             let found = m.beam_search_with(source, prompt, params, scratch.as_mut_slice())?;
             Ok(found.iter().map(|h| (h.tokens.to_vec(), h.score)).collect())
         }
