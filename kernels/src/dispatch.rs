@@ -605,9 +605,10 @@ pub fn attention_probed(
               |kern, _id| attention_using(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  |x, largest| kern.exp_minus_max(x, largest),
                   query, keys, values, n_heads, scores, probe),
               scalar => attention_using(
-                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
                   query, keys, values, n_heads, scores, probe))
 }
 
@@ -627,10 +628,20 @@ pub fn attention_grouped(
               |kern, _id| attention_grouped_using(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  |x, largest| kern.exp_minus_max(x, largest),
                   query, keys, values, n_heads, n_kv_heads, scores, None),
               scalar => attention_grouped_using(
-                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
                   query, keys, values, n_heads, n_kv_heads, scores, None))
+}
+
+/// `x[i] = exp_fast(x[i] - largest)` for every `x[i] <= largest` on the active kernel
+/// (see [`generic::f32::exp_minus_max`]): the attention softmax's exponentials, the same
+/// bits on every kernel.
+pub fn exp_minus_max(x: &mut [f32], largest: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.exp_minus_max(x, largest),
+              scalar => generic::f32::exp_minus_max(x, largest))
 }
 
 /// The llama layer's attention, fused per head (see
