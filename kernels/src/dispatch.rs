@@ -557,6 +557,15 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
               scalar => generic::f32::axpy(alpha, x, y))
 }
 
+/// `y += sum_j alpha[j] * x[j * x_stride..][..y.len()]`, rows added in order (see
+/// [`generic::f32::axpy_strided`]), on the active kernel: attention's weighted sum of
+/// value rows. The same bits as one [`axpy`] per row.
+pub fn axpy_strided(alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::axpy_strided(kern, alpha, x, x_stride, y),
+              scalar => generic::f32::axpy_strided(alpha, x, x_stride, y))
+}
+
 /// 1-D convolution over time-major rows (see [`generic::f32::conv1d`]), its dot products
 /// on the active kernel.
 #[allow(clippy::too_many_arguments)] // the geometry of a convolution is six numbers

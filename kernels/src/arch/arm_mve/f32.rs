@@ -74,6 +74,14 @@ impl F32Simd for Mve {
         unsafe { arm_mve_axpy_f32(alpha, x, y, n) }
     }
 
+    fn axpy_tile(self, alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+        let n = x
+            .iter()
+            .fold((blocks * 4).min(y.len()), |n, s| n.min(s.len()));
+        // SAFETY: MVE is present; every slice holds at least `n` elements (just above).
+        unsafe { arm_mve_axpy_f32_4x1(alpha, &x, y, n) }
+    }
+
     fn exp_minus_max(self, x: &mut [f32], largest: f32) {
         // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
         unsafe { arm_mve_exp_minus_max(x, largest) }
@@ -325,6 +333,55 @@ unsafe fn arm_mve_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], n: usize) {
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `y[i] += alpha[0] x[0][i]`, then `+= alpha[1] x[1][i]`, ... over `n` elements: the
+/// same fused multiply-adds in the same order as four [`arm_mve_axpy_f32`] calls (the
+/// same bits), with `y` loaded and stored once (attention's weighted sum of value rows).
+///
+/// # Safety
+/// Every slice must hold at least `n` elements, and the CPU must implement MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_axpy_f32_4x1(alpha: [f32; MR], x: &[&[f32]; MR], y: &mut [f32], n: usize) {
+    // SAFETY: the tail-predicated loop reads exactly `n` floats of each `x[m]` and reads
+    // and writes exactly `n` floats of `y` (the caller's contract; `y` is a unique
+    // borrow); the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{y}]",
+            "vldrw.u32 q1, [{x0}], #16",
+            "vfma.f32 q0, q1, {a0}",
+            "vldrw.u32 q2, [{x1}], #16",
+            "vfma.f32 q0, q2, {a1}",
+            "vldrw.u32 q1, [{x2}], #16",
+            "vfma.f32 q0, q1, {a2}",
+            "vldrw.u32 q2, [{x3}], #16",
+            "vfma.f32 q0, q2, {a3}",
+            "vstrw.32 q0, [{y}], #16",
+            "letp lr, 1b",
+            "2:",
+            x0 = inout(reg) x[0].as_ptr() => _,
+            x1 = inout(reg) x[1].as_ptr() => _,
+            x2 = inout(reg) x[2].as_ptr() => _,
+            x3 = inout(reg) x[3].as_ptr() => _,
+            y = inout(reg) y.as_mut_ptr() => _,
+            n = in(reg) n,
+            a0 = in(reg) alpha[0].to_bits(),
+            a1 = in(reg) alpha[1].to_bits(),
+            a2 = in(reg) alpha[2].to_bits(),
+            a3 = in(reg) alpha[3].to_bits(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
             options(nostack),
         );
     }
