@@ -557,6 +557,15 @@ pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
               scalar => generic::f32::axpy(alpha, x, y))
 }
 
+/// `y += sum_j alpha[j] * x[j * x_stride..][..y.len()]`, rows added in order (see
+/// [`generic::f32::axpy_strided`]), on the active kernel: attention's weighted sum of
+/// value rows. The same bits as one [`axpy`] per row.
+pub fn axpy_strided(alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::axpy_strided(kern, alpha, x, x_stride, y),
+              scalar => generic::f32::axpy_strided(alpha, x, x_stride, y))
+}
+
 /// 1-D convolution over time-major rows (see [`generic::f32::conv1d`]), its dot products
 /// on the active kernel.
 #[allow(clippy::too_many_arguments)] // the geometry of a convolution is six numbers
@@ -605,9 +614,10 @@ pub fn attention_probed(
               |kern, _id| attention_using(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  |x, largest| kern.exp_minus_max(x, largest),
                   query, keys, values, n_heads, scores, probe),
               scalar => attention_using(
-                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
                   query, keys, values, n_heads, scores, probe))
 }
 
@@ -627,10 +637,20 @@ pub fn attention_grouped(
               |kern, _id| attention_grouped_using(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  |x, largest| kern.exp_minus_max(x, largest),
                   query, keys, values, n_heads, n_kv_heads, scores, None),
               scalar => attention_grouped_using(
-                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
                   query, keys, values, n_heads, n_kv_heads, scores, None))
+}
+
+/// `x[i] = exp_fast(x[i] - largest)` for every `x[i] <= largest` on the active kernel
+/// (see [`generic::f32::exp_minus_max`]): the attention softmax's exponentials, the same
+/// bits on every kernel.
+pub fn exp_minus_max(x: &mut [f32], largest: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.exp_minus_max(x, largest),
+              scalar => generic::f32::exp_minus_max(x, largest))
 }
 
 /// The llama layer's attention, fused per head (see

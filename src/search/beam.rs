@@ -11,6 +11,7 @@ use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
 use crate::scratch::{Plan, MAX_BEAM};
+use picoformer_kernels as k;
 
 /// Beam-search settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -370,13 +371,14 @@ fn insert_sorted<T: Copy>(
 }
 
 /// GNMT length penalty `((5 + n) / 6)^alpha` (f32: n is at most 2^20, exact), as
-/// `exp(alpha ln x)`: `expf` and `logf` are linked for `log_softmax` anyway, `powf` would
-/// add 1.5 KiB of firmware code. The base is at least 1 and alpha finite and >= 0, so
-/// both are in range; alpha = 0 gives exactly 1, and otherwise the result is within a
-/// few ulps of `powf`'s.
-#[inline(never)] // two callers; inlined, each would carry the two libm calls
+/// `exp(alpha ln x)` with the softmax's exp ([`k::exp_fast`], the same bits on every
+/// target) and `logf` (linked for `log_softmax` anyway): `powf` would add 1.5 KiB of
+/// firmware code, libm's `expf` some hundreds of bytes. The base is at least 1 and alpha
+/// finite and >= 0, so both are in range; alpha = 0 gives exactly 1, and otherwise the
+/// result is within a few ulps of `powf`'s.
+#[inline(never)] // two callers; inlined, each would carry the exp and the libm call
 fn length_penalty(n: usize, alpha: f32) -> f32 {
-    libm::expf(alpha * libm::logf((5.0 + n as f32) / 6.0))
+    k::exp_fast(alpha * libm::logf((5.0 + n as f32) / 6.0))
 }
 
 /// The one beam-size rule of the search, its scratch size and the C API: 1 to

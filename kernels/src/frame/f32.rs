@@ -63,6 +63,12 @@ pub trait F32Simd: Copy {
         }
     }
 
+    /// `x[i] = exp_fast(x[i] - largest)` for every `x[i] <= largest` (or NaN), the same
+    /// bits as [`scalar::exp_minus_max`] (the softmax's exponentials). The default is it.
+    fn exp_minus_max(self, x: &mut [f32], largest: f32) {
+        scalar::exp_minus_max(x, largest);
+    }
+
     /// Dot products of one input row `x` with whole tiles of weight rows `w_stride`
     /// apart, over whole blocks: `out[o] = sum_i x[i] * w[o * w_stride + i]` for
     /// `i < blocks * LANES` and `o < out.len() / MR * MR`.
@@ -501,8 +507,9 @@ impl Tile<'_> {
 }
 
 /// [`generic::f32::attention`](crate::generic::f32::attention) with the given
-/// dot-product and axpy kernels: the scalar reference passes its own, the dispatch the
-/// active kernel's [`dot_strided`] and [`axpy_strided`].
+/// dot-product, axpy and exponential kernels: the scalar reference passes its own, the
+/// dispatch the active kernel's [`dot_strided`], [`axpy_strided`] and
+/// [`F32Simd::exp_minus_max`].
 ///
 /// `probe`: `Some((h, out))` copies head `h`'s attention probabilities (after the
 /// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
@@ -510,6 +517,7 @@ impl Tile<'_> {
 pub(crate) fn attention_using(
     dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
     axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    exp_minus_max: impl Fn(&mut [f32], f32),
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -520,6 +528,7 @@ pub(crate) fn attention_using(
     attention_grouped_using(
         dot_strided,
         axpy_strided,
+        exp_minus_max,
         query,
         keys,
         values,
@@ -540,6 +549,7 @@ pub(crate) fn attention_using(
 pub(crate) fn attention_grouped_using(
     dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
     axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    exp_minus_max: impl Fn(&mut [f32], f32),
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -575,7 +585,7 @@ pub(crate) fn attention_grouped_using(
         for s in scores.iter_mut() {
             *s *= scale;
         }
-        scalar::softmax(scores);
+        scalar::softmax_using(&exp_minus_max, scores);
         if let Some((head, out)) = probe.as_mut() {
             if *head == h {
                 for (dst, &p) in out.iter_mut().zip(scores.iter()) {

@@ -149,7 +149,7 @@ pub fn axpy_strided(alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) {
 /// smallest normal number are 0 (`x < -87.33`); `x > 88.72` gives infinity, NaN gives NaN.
 #[inline]
 pub fn exp_fast(x: f32) -> f32 {
-    if x < -87.33 {
+    if x < EXP_ZERO_BELOW {
         return 0.0;
     }
     if x > 88.72 {
@@ -168,32 +168,39 @@ pub fn exp_fast(x: f32) -> f32 {
 /// same exact product once, as two do). The softmax's `exp(s - max)`.
 #[inline]
 pub fn exp_fast_nonpositive(x: f32) -> f32 {
-    if x < -87.33 {
+    if x < EXP_ZERO_BELOW {
         return 0.0;
     }
     let (e, n) = exp_fast_parts(x);
     e * f32::from_bits(((n + 127) as u32 & 0xff) << 23)
 }
 
+/// `exp_fast`'s constants (the SIMD kernels' twins read the same): `log2 e`; `ln 2` in two
+/// parts (`355/512`: `n * EXP_LN2_HIGH` is exact for `|n| <= 2^15`); `1.5 * 2^23` (adding
+/// it rounds to an integer); the polynomial's coefficients, highest degree first (Cephes';
+/// its last, 5.0000001201e-1, rounds to 0.5 in f32); below `EXP_ZERO_BELOW` the result
+/// is 0.
+pub(crate) const EXP_LOG2_E: f32 = core::f32::consts::LOG2_E;
+pub(crate) const EXP_LN2_HIGH: f32 = 0.693_359_4;
+pub(crate) const EXP_LN2_LOW: f32 = -2.121_944_4e-4;
+pub(crate) const EXP_ROUND: f32 = 12_582_912.0;
+pub(crate) const EXP_P: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+    0.5,
+];
+pub(crate) const EXP_ZERO_BELOW: f32 = -87.33;
+
 /// `exp_fast`'s reduction and polynomial: `(e^r, n)` with `x = n ln 2 + r` (`n` 0 for NaN).
 #[inline(always)]
 fn exp_fast_parts(x: f32) -> (f32, i32) {
-    const LOG2_E: f32 = core::f32::consts::LOG2_E;
-    const LN2_HIGH: f32 = 0.693_359_4; // 355/512: n * LN2_HIGH is exact for |n| <= 2^15
-    const LN2_LOW: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
-    const P: [f32; 6] = [
-        1.987_569_1e-4,
-        1.398_199_9e-3,
-        8.333_452e-3,
-        4.166_579_6e-2,
-        1.666_666_5e-1,
-        0.5, // Cephes: 5.0000001201e-1, which rounds to 0.5 in f32
-    ];
-    let n = (x * LOG2_E + ROUND) - ROUND;
-    let r = (x - n * LN2_HIGH) - n * LN2_LOW;
+    let n = (x * EXP_LOG2_E + EXP_ROUND) - EXP_ROUND;
+    let r = (x - n * EXP_LN2_HIGH) - n * EXP_LN2_LOW;
     // Horner's rule written out: a loop here stays a loop on the Cortex-M
-    let [p0, p1, p2, p3, p4, p5] = P;
+    let [p0, p1, p2, p3, p4, p5] = EXP_P;
     let p = ((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5;
     ((p * (r * r) + r) + 1.0, n as i32)
 }
@@ -329,43 +336,66 @@ pub fn argmax(x: &[f32]) -> Option<usize> {
     best.map(|(i, _)| i)
 }
 
-/// Softmax in place: `x[i] = exp(x[i] - max) / sum`.
+/// `exp_fast(v - m)` for `v <= m` (or NaN) out of line: the softmaxes' one copy of the
+/// exponential, not one per caller (firmware size; a call costs a few cycles of its ~40).
+#[inline(never)]
+fn exp_minus_max_element(v: f32, m: f32) -> f32 {
+    exp_fast_nonpositive(v - m)
+}
+
+/// `x[i] = exp_fast(x[i] - largest)` (via [`exp_fast_nonpositive`]) for every `x[i] <=
+/// largest` (or NaN): the softmax's exponentials, and the scalar twin of the SIMD
+/// kernels' row of them, which give the same bits (NaN stays NaN, not necessarily the
+/// same NaN).
+pub fn exp_minus_max(x: &mut [f32], largest: f32) {
+    for v in x.iter_mut() {
+        *v = exp_minus_max_element(*v, largest);
+    }
+}
+
+/// Softmax in place: `x[i] = exp(x[i] - max) / sum`, the exponential [`exp_fast`] (the
+/// one exp of every softmax, so all targets give the same bits).
 ///
 /// A row whose elements are all `-inf` (every key masked) has no defined distribution;
 /// it becomes all zeros, so the attention output of such a query is zero.
 pub fn softmax(x: &mut [f32]) {
+    softmax_using(exp_minus_max, x);
+}
+
+/// [`softmax`] with the given row of exponentials ([`exp_minus_max`] or a kernel's twin
+/// of it, bit for bit): the same result.
+#[inline(always)]
+pub(crate) fn softmax_using(exp_minus_max: impl Fn(&mut [f32], f32), x: &mut [f32]) {
     let m = max(x);
     if m == f32::NEG_INFINITY {
         x.fill(0.0);
         return;
     }
-    for v in x.iter_mut() {
-        *v = libm::expf(*v - m);
-    }
+    exp_minus_max(x, m);
     let sum = sum_compensated(x.iter().copied());
     for v in x.iter_mut() {
         *v /= sum;
     }
 }
 
-/// `log(sum(exp(x)))`, computed as `max + log(sum(exp(x - max)))`; `-inf` when empty or
-/// when every element is `-inf`.
+/// `log(sum(exp(x)))`, computed as `max + log(sum(exp(x - max)))` ([`exp_fast`]);
+/// `-inf` when empty or when every element is `-inf`.
 pub fn log_sum_exp(x: &[f32]) -> f32 {
     let m = max(x);
     if m == f32::NEG_INFINITY {
         return m;
     }
-    let sum = sum_compensated(x.iter().map(|&v| libm::expf(v - m)));
+    let sum = sum_compensated(x.iter().map(|&v| exp_minus_max_element(v, m)));
     m + libm::logf(sum)
 }
 
-/// Log-softmax in place: `x[i] = x[i] - max - log(sum(exp(x - max)))`.
+/// Log-softmax in place: `x[i] = x[i] - max - log(sum(exp(x - max)))` ([`exp_fast`]).
 pub fn log_softmax(x: &mut [f32]) {
     let m = max(x);
     if m == f32::NEG_INFINITY {
         return;
     }
-    let sum = sum_compensated(x.iter().map(|&v| libm::expf(v - m)));
+    let sum = sum_compensated(x.iter().map(|&v| exp_minus_max_element(v, m)));
     let log_sum = libm::logf(sum);
     for v in x.iter_mut() {
         *v = *v - m - log_sum;
@@ -435,6 +465,7 @@ pub fn attention(
     crate::frame::f32::attention_using(
         dot_strided,
         axpy_strided,
+        exp_minus_max,
         query,
         keys,
         values,
@@ -459,6 +490,7 @@ pub fn attention_grouped(
     crate::frame::f32::attention_grouped_using(
         dot_strided,
         axpy_strided,
+        exp_minus_max,
         query,
         keys,
         values,
@@ -845,6 +877,7 @@ mod tests {
             crate::frame::f32::attention_using(
                 dot_strided,
                 axpy_strided,
+                exp_minus_max,
                 &mut q,
                 &k,
                 &v,

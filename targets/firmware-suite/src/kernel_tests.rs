@@ -15,6 +15,11 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_argmax", argmax),
     ("kernel_attention", attention),
     ("kernel_active_vs_scalar", active_vs_scalar),
+    ("kernel_exp_minus_max_vs_scalar", exp_minus_max_vs_scalar),
+    (
+        "kernel_axpy_strided_is_rows_of_axpy",
+        axpy_strided_is_rows_of_axpy,
+    ),
     ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
     ("kernel_int8_rounding_edges", int8_rounding_edges),
     (
@@ -246,6 +251,79 @@ fn active_vs_scalar() -> Check {
                     k::generic::f32::linear_acc(xs, ws, stride, k, yw);
                     k::linear_acc(xs, ws, stride, k, yg);
                     check_rows(xs, ws, k, stride, yg, yw, "linear_acc")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched softmax exponentials (Helium's four lanes on M55) against the scalar
+/// `exp_fast` row, bit for bit: every length `0..=17` and 64, rows of scores at several
+/// scales (spanning the whole range down to the threshold where the result is 0, and
+/// subnormal scores), with `-inf` and NaN elements; NaN must stay NaN.
+fn exp_minus_max_vs_scalar() -> Check {
+    const MAX_N: usize = 64;
+    let lengths = (0..=17).chain([MAX_N]);
+    for (case, n) in lengths.enumerate() {
+        for (salt, scale) in [1.0, 10.0, 50.0, 100.0, 1e30, f32::MIN_POSITIVE * 4.0]
+            .into_iter()
+            .enumerate()
+        {
+            let mut want = [0f32; MAX_N];
+            fill(&mut want, (case * 8 + salt) as u32 + 7, scale);
+            if salt == 2 {
+                if let Some(v) = want.get_mut(n / 2) {
+                    *v = f32::NEG_INFINITY;
+                }
+                if let Some(v) = want.get_mut(n / 3) {
+                    *v = f32::NAN;
+                }
+            }
+            let mut got = want;
+            let (Some(want), Some(got)) = (want.get_mut(..n), got.get_mut(..n)) else {
+                return ensure(false, "buffers");
+            };
+            let largest = k::max(want);
+            k::generic::f32::exp_minus_max(want, largest);
+            k::dispatch::exp_minus_max(got, largest);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
+                    return close(g, w, 0.0, "exp_minus_max bits");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched weighted sum of rows (Helium's four rows per pass on M55) against one
+/// dispatched `axpy` per row, bit for bit: row lengths `0..=17` and 64, 0 to 9 rows.
+fn axpy_strided_is_rows_of_axpy() -> Check {
+    const MAX_N: usize = 64;
+    const MAX_ROWS: usize = 9;
+    let mut x = [0f32; MAX_ROWS * (MAX_N + 3)];
+    let mut alpha = [0f32; MAX_ROWS];
+    for (case, n) in (0..=17).chain([MAX_N]).enumerate() {
+        let stride = n + 3;
+        fill(&mut x, case as u32 + 11, 1.0);
+        fill(&mut alpha, case as u32 + 29, 1.0);
+        for rows in 0..=MAX_ROWS {
+            let mut want = [0f32; MAX_N];
+            fill(&mut want, case as u32 + 41, 1.0);
+            let mut got = want;
+            let (Some(want), Some(got), Some(alpha)) =
+                (want.get_mut(..n), got.get_mut(..n), alpha.get(..rows))
+            else {
+                return ensure(false, "buffers");
+            };
+            for (j, &a) in alpha.iter().enumerate() {
+                k::axpy(a, x.get(j * stride..j * stride + n).unwrap_or(&[]), want);
+            }
+            k::dispatch::axpy_strided(alpha, &x, stride, got);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if g.to_bits() != w.to_bits() {
+                    return close(g, w, 0.0, "axpy_strided bits");
                 }
             }
         }

@@ -14,6 +14,7 @@
 //! bare metal has no runtime detection.
 
 use crate::frame::f32::{F32Simd, MR};
+use crate::generic::f32 as scalar;
 use core::arch::asm;
 
 /// The MVE kernel: 4-lane blocks, 4 weight rows at a time.
@@ -71,6 +72,19 @@ impl F32Simd for Mve {
         let n = (blocks * 4).min(x.len()).min(y.len());
         // SAFETY: MVE is present; `n <= len` of both.
         unsafe { arm_mve_axpy_f32(alpha, x, y, n) }
+    }
+
+    fn axpy_tile(self, alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+        let n = x
+            .iter()
+            .fold((blocks * 4).min(y.len()), |n, s| n.min(s.len()));
+        // SAFETY: MVE is present; every slice holds at least `n` elements (just above).
+        unsafe { arm_mve_axpy_f32_4x1(alpha, &x, y, n) }
+    }
+
+    fn exp_minus_max(self, x: &mut [f32], largest: f32) {
+        // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
+        unsafe { arm_mve_exp_minus_max(x, largest) }
     }
 
     // The fused attention's 8-column loops: the scalar FPU's (an 8-wide row is two
@@ -319,6 +333,165 @@ unsafe fn arm_mve_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], n: usize) {
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `y[i] += alpha[0] x[0][i]`, then `+= alpha[1] x[1][i]`, ... over `n` elements: the
+/// same fused multiply-adds in the same order as four [`arm_mve_axpy_f32`] calls (the
+/// same bits), with `y` loaded and stored once (attention's weighted sum of value rows).
+///
+/// # Safety
+/// Every slice must hold at least `n` elements, and the CPU must implement MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_axpy_f32_4x1(alpha: [f32; MR], x: &[&[f32]; MR], y: &mut [f32], n: usize) {
+    // SAFETY: the tail-predicated loop reads exactly `n` floats of each `x[m]` and reads
+    // and writes exactly `n` floats of `y` (the caller's contract; `y` is a unique
+    // borrow); the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{y}]",
+            "vldrw.u32 q1, [{x0}], #16",
+            "vfma.f32 q0, q1, {a0}",
+            "vldrw.u32 q2, [{x1}], #16",
+            "vfma.f32 q0, q2, {a1}",
+            "vldrw.u32 q1, [{x2}], #16",
+            "vfma.f32 q0, q1, {a2}",
+            "vldrw.u32 q2, [{x3}], #16",
+            "vfma.f32 q0, q2, {a3}",
+            "vstrw.32 q0, [{y}], #16",
+            "letp lr, 1b",
+            "2:",
+            x0 = inout(reg) x[0].as_ptr() => _,
+            x1 = inout(reg) x[1].as_ptr() => _,
+            x2 = inout(reg) x[2].as_ptr() => _,
+            x3 = inout(reg) x[3].as_ptr() => _,
+            y = inout(reg) y.as_mut_ptr() => _,
+            n = in(reg) n,
+            a0 = in(reg) alpha[0].to_bits(),
+            a1 = in(reg) alpha[1].to_bits(),
+            a2 = in(reg) alpha[2].to_bits(),
+            a3 = in(reg) alpha[3].to_bits(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `exp_fast`'s constants as [`arm_mve_exp_minus_max`] reads them: three 4-lane splats
+/// (byte offsets 0, 16, 32), then the polynomial's coefficients 1 to 5 (offsets 48 to 64).
+#[repr(C, align(16))]
+struct ExpConstants([f32; 17]);
+
+static EXP_CONSTANTS: ExpConstants = {
+    let [_, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let (high, low, zero) = (
+        scalar::EXP_LN2_HIGH,
+        scalar::EXP_LN2_LOW,
+        scalar::EXP_ZERO_BELOW,
+    );
+    ExpConstants([
+        high, high, high, high, low, low, low, low, zero, zero, zero, zero, p1, p2, p3, p4, p5,
+    ])
+};
+
+/// `x[i] = exp_fast(x[i] - largest)` four lanes at a time, each operation the scalar
+/// `exp_fast_nonpositive`'s (unfused multiplies and adds in its order, `n` by
+/// truncating conversion of an integral value, `2^n` from its exponent bits, 0 below the
+/// threshold), so each lane has the scalar's bits for every argument `<= 0`. Helium
+/// flushes subnormals to zero (FZ): a subnormal argument or `r` only ever meets terms it
+/// cannot change (both give `1.0`), and no result is subnormal (the threshold stops at
+/// `2^-126`), so flushing changes no result. NaN gives a NaN.
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_exp_minus_max(x: &mut [f32], largest: f32) {
+    let [p0, ..] = scalar::EXP_P;
+    // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
+    // (a unique borrow) and reads the 68 bytes of `EXP_CONSTANTS` (16-byte aligned); the
+    // asm clobbers only the registers it names and does not touch the stack.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "vldrw.u32 q5, [{k}]",
+            "vldrw.u32 q6, [{k}, #16]",
+            "vldrw.u32 q7, [{k}, #32]",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}]",
+            "vsub.f32 q0, q0, {m}",
+            // n = (d log2 e + 1.5 * 2^23) - 1.5 * 2^23
+            "vmul.f32 q1, q0, {log2e}",
+            "vadd.f32 q1, q1, {round}",
+            "vsub.f32 q1, q1, {round}",
+            // r = (d - n ln2_high) - n ln2_low
+            "vmul.f32 q2, q1, q5",
+            "vsub.f32 q2, q0, q2",
+            "vmul.f32 q3, q1, q6",
+            "vsub.f32 q2, q2, q3",
+            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
+            "vmul.f32 q3, q2, {p0}",
+            "ldr {t}, [{k}, #48]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #52]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #56]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #60]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #64]",
+            "vadd.f32 q3, q3, {t}",
+            // e^r = (p r^2 + r) + 1
+            "vmul.f32 q4, q2, q2",
+            "vmul.f32 q3, q3, q4",
+            "vadd.f32 q3, q3, q2",
+            "vadd.f32 q3, q3, {one}",
+            // 2^n: (n << 23) + (127 << 23), 127 << 23 being the bits of 1.0
+            "vcvt.s32.f32 q1, q1",
+            "vshl.i32 q1, q1, #23",
+            "vadd.i32 q1, q1, {one}",
+            "vmul.f32 q3, q3, q1",
+            // 0 where -87.33 > d: `gt` is false for NaN, which stays NaN (`lt` would
+            // hold: Arm's LT is "less than or unordered")
+            "vmov.i32 q4, #0",
+            "vcmp.f32 gt, q7, q0",
+            "vpsel q3, q4, q3",
+            "vstrw.32 q3, [{x}], #16",
+            "letp lr, 1b",
+            "2:",
+            x = inout(reg) x.as_mut_ptr() => _,
+            n = in(reg) x.len(),
+            k = in(reg) EXP_CONSTANTS.0.as_ptr(),
+            m = in(reg) largest.to_bits(),
+            log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
+            round = in(reg) scalar::EXP_ROUND.to_bits(),
+            one = in(reg) 1.0f32.to_bits(),
+            p0 = in(reg) p0.to_bits(),
+            t = out(reg) _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
             options(nostack),
         );
     }
