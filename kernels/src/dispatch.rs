@@ -664,9 +664,8 @@ pub fn attention_grouped_fused(
     n_kv_heads: usize,
     scores: &mut [f32],
 ) {
-    use crate::frame::f32::attention_grouped_fused_using;
     dispatch!(active_kernel(), F32: F32Simd, record = false,
-              |kern, _id| attention_grouped_fused_using(
+              |kern, _id| crate::frame::f32::attention_grouped_fused_using(
                   |q, k, stride, s| kern.scores_head8(q, k, stride, s),
                   |w, v, stride, out| kern.weighted_sum_head8(w, v, stride, out),
                   query, keys, values, n_heads, n_kv_heads, scores),
