@@ -157,6 +157,9 @@ first() {
 
 self_test() {
     local work passed=0 failures=0
+    # The cases choose when to write: a PICOFORMER_WRITE_FIGURES=1 of the caller (a
+    # .ci/run that writes its figures) must not turn the failing cases into writes.
+    local PICOFORMER_WRITE_FIGURES=0
     work=$(mktemp -d)
     trap 'rm -rf "$work"' RETURN
     result() { # name, status
