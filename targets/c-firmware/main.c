@@ -126,8 +126,13 @@ static void test_bad_input(void) {
           PF_ERR_NULL_POINTER;
     ok &= pf_greedy(&model, src, 3, 4, tokens, 4, &len, &score, scratch + 4, need) ==
           PF_ERR_SCRATCH_MISALIGNED;
-    ok &= pf_greedy(&model, src, 3, 4, tokens, 4, &len, &score, scratch, need - 16) ==
-          PF_ERR_SCRATCH_TOO_SMALL;
+    /* Scratch is sized for the request: one that fills every target position needs all
+       of pf_greedy_scratch_bytes. */
+    static uint32_t full[64];
+    pf_config c;
+    ok &= pf_model_config(&model, &c) == PF_OK && c.max_tgt_len <= COUNT(full);
+    ok &= pf_greedy(&model, src, 3, c.max_tgt_len, full, COUNT(full), &len, &score, scratch,
+                    need - 16) == PF_ERR_SCRATCH_TOO_SMALL;
     ok &= pf_greedy(&model, src, 3, 5, tokens, 4, &len, &score, scratch, need) ==
           PF_ERR_OUTPUT_TOO_SMALL;
     report("bad_input", ok, PF_OK);

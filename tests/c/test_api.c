@@ -569,7 +569,11 @@ static int t_generate_bad_input(const pf_model *m, const uint32_t *prompt, size_
     EXPECT(a.params.temperature = -1.0f, PF_ERR_INVALID_SAMPLING);
     EXPECT(a.params.temperature = NAN, PF_ERR_INVALID_SAMPLING);
     EXPECT(a.params.top_p = INFINITY, PF_ERR_INVALID_SAMPLING);
-    EXPECT(a.scratch_len = need - 1, PF_ERR_SCRATCH_TOO_SMALL);
+    /* Scratch is sized for the request: one that fills every position needs all of
+       pf_generate_scratch_bytes. */
+    EXPECT((a.steps = c.max_tgt_len + 1 - prompt_len, a.tokens_len = a.steps,
+            a.scratch_len = need - 1),
+           PF_ERR_SCRATCH_TOO_SMALL);
     EXPECT((a.scratch = NULL, a.scratch_len = 0), PF_ERR_SCRATCH_TOO_SMALL);
     EXPECT(a.scratch = scratch + 4, PF_ERR_SCRATCH_MISALIGNED);
     EXPECT(a.tokens = (uint32_t *)(void *)((uint8_t *)tokens + 1), PF_ERR_MISALIGNED_POINTER);
