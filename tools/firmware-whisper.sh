@@ -12,6 +12,9 @@
 #   firmware-whisper.sh --encoder-only [--dtype D] --audio-context N
 #       the front end and the encoder alone, no decoding (nothing to compare): the
 #       encoder's cost at several contexts, to extrapolate to a 30 s window
+#   firmware-whisper.sh --probes   the encoder's kernels alone on Whisper base's shapes
+#       (GELU of a feed-forward row, int8 linear, the stem's convolution, LayerNorm, f32
+#       attention; the firmware's kernel_probes): estimated cycles per call and per unit
 #   firmware-whisper.sh --contexts   the host's tokens (first 24) for the clip at several
 #       audio contexts, f32 and int8 blobs: the option's measured effect (a Markdown table)
 #   firmware-whisper.sh --write DOC [RUN...]   each RUN a quoted argument list ("--dtype i8
@@ -69,6 +72,7 @@ main() {
             --max-len) max_len=$2; shift 2 ;;
             --measure) measure=3; shift ;;
             --encoder-only) measure=5; shift ;;
+            --probes) measure=8; shift ;;
         --contexts) contexts=1; shift ;;
             --row) row=1; shift ;;
             *) echo "firmware-whisper.sh: unknown argument $1" >&2; exit 2 ;;
@@ -110,14 +114,14 @@ main() {
     fi
     # The host's tokens for the same blob, clip, audio context and length.
     expected_file=$cache/host-$dtype-ctx$context-len$max_len.txt
-    if [ "$measure" = 5 ]; then
+    if [ "$measure" = 5 ] || [ "$measure" = 8 ]; then
         :
     elif [ ! -f "$expected_file" ] || [ "$blob" -nt "$expected_file" ] || [ "$clip" -nt "$expected_file" ]; then
         "$picoformer" transcribe "$blob" --wav "$clip" --tokens --audio-context "$context" --max-len "$max_len" >"$expected_file.tmp"
         mv "$expected_file.tmp" "$expected_file"
     fi
     expected="(encoder only: no tokens)"
-    [ "$measure" = 5 ] || expected=$(cat "$expected_file")
+    [ "$measure" = 5 ] || [ "$measure" = 8 ] || expected=$(cat "$expected_file")
 
     # The firmware: thumbv8m.main for the Cortex-M55 (Helium kernels).
     target=thumbv8m.main-none-eabihf
@@ -151,6 +155,7 @@ main() {
     cat "$log.icount" >>"$log" 2>/dev/null || true
     got=$(sed -n 's/^whisper tokens //p' "$log")
     [ "$measure" != 5 ] || got="(encoder only: no tokens)"
+    [ "$measure" != 8 ] || got="(encoder only: no tokens)"
     label="whisper-m55 $dtype audio-context $context"
     if [ "$status" -ne 0 ] || [ "$got" != "$expected" ]; then
         echo "$label: FAILED (exit status $status)"
@@ -167,6 +172,16 @@ main() {
         awk -v n="$n" -v f="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n {
             for (i = 4; i < NF; i++) if ($i == f) print $(i + 1) }' "$log"
     }
+    if [ "$measure" = 8 ]; then
+        echo "whisper-m55 kernel probes (estimated Cortex-M55 cycles, tools/qemu-icount):"
+        local name
+        for name in $(awk '$1 == "figure" && $2 ~ /^whisper_region_probe_/ { sub("whisper_region_probe_", "", $2); print $2 }' "$log"); do
+            awk -v name="$name" -v c="$(region "probe_$name" cycles)" -v i="$(region "probe_$name" instructions)" \
+                -v w="$(figure "whisper_probe_${name}_work")" \
+                'BEGIN { printf "  %-12s %12d instructions %12d cycles  work %9d  %8.3f cycles/unit\n", name, i, c, w, c / w }'
+        done
+        exit 0
+    fi
     tokens=$(figure whisper_tokens)
     echo "$label: tokens $got, the host's ($tokens tokens)"
     grep '^figure' "$log"

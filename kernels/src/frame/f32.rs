@@ -63,6 +63,17 @@ pub trait F32Simd: Copy {
         }
     }
 
+    /// `y[i] += sum_j alpha[j] * x[j * x_stride + i]` for every `j < alpha.len()` (each
+    /// row inside `x`) and `i < y.len()`, adding the rows in order: the same result as one
+    /// [`axpy_blocks`](Self::axpy_blocks) per row, for a kernel that keeps `y` in registers
+    /// over all the rows (attention's weighted sum over every key of a head). Returns
+    /// false, having done nothing, where the kernel has no such loop for these shapes (the
+    /// default); the frame then goes tile by tile.
+    fn axpy_rows(self, alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) -> bool {
+        let _ = (alpha, x, x_stride, y);
+        false
+    }
+
     /// `x[i] = exp_fast(x[i] - largest)` for every `x[i] <= largest` (or NaN), the same
     /// bits as [`scalar::exp_minus_max`] (the softmax's exponentials). The default is it.
     fn exp_minus_max(self, x: &mut [f32], largest: f32) {
@@ -188,6 +199,9 @@ pub fn axpy_strided<K: F32Simd>(
     let row = |j: usize| x.get(j * x_stride..j * x_stride + n).unwrap_or(&[]);
     // Rows past the end of `x` are skipped (the scalar twin's zip stops there too).
     let rows = alpha.len().min((x.len() + x_stride - n) / x_stride);
+    if head == n && kernel.axpy_rows(alpha.get(..rows).unwrap_or(&[]), x, x_stride, y) {
+        return;
+    }
     let mut j = 0;
     while !K::ROW_BY_ROW && j + MR <= rows {
         let a: [f32; MR] = core::array::from_fn(|m| alpha.get(j + m).copied().unwrap_or(0.0));

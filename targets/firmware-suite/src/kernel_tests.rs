@@ -304,7 +304,8 @@ fn axpy_strided_is_rows_of_axpy() -> Check {
     const MAX_ROWS: usize = 9;
     let mut x = [0f32; MAX_ROWS * (MAX_N + 3)];
     let mut alpha = [0f32; MAX_ROWS];
-    for (case, n) in (0..=17).chain([MAX_N]).enumerate() {
+    // 16, 32, 48, 64: Helium's whole-head loop (`axpy_rows`); the others its tiles
+    for (case, n) in (0..=17).chain([32, 48, MAX_N]).enumerate() {
         let stride = n + 3;
         fill(&mut x, case as u32 + 11, 1.0);
         fill(&mut alpha, case as u32 + 29, 1.0);
@@ -326,6 +327,22 @@ fn axpy_strided_is_rows_of_axpy() -> Check {
                     return close(g, w, 0.0, "axpy_strided bits");
                 }
             }
+        }
+        // more weights than rows: `x` ends inside its fourth row, so only 3 are added
+        let (mut want, mut got) = ([0f32; MAX_N], [0f32; MAX_N]);
+        let (Some(want), Some(got), Some(short_x)) = (
+            want.get_mut(..n),
+            got.get_mut(..n),
+            x.get(..(3 * stride + n).saturating_sub(1)),
+        ) else {
+            return ensure(false, "buffers");
+        };
+        for (j, &a) in alpha.iter().take(3).enumerate() {
+            k::axpy(a, x.get(j * stride..j * stride + n).unwrap_or(&[]), want);
+        }
+        k::dispatch::axpy_strided(&alpha, short_x, stride, got);
+        if n > 0 && got != want {
+            return ensure(false, "axpy_strided past the end of x");
         }
     }
     Ok(())

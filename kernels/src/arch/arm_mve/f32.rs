@@ -82,6 +82,25 @@ impl F32Simd for Mve {
         unsafe { arm_mve_axpy_f32_4x1(alpha, &x, y, n) }
     }
 
+    fn axpy_rows(self, alpha: &[f32], x: &[f32], x_stride: usize, y: &mut [f32]) -> bool {
+        let (n, rows) = (y.len(), alpha.len());
+        // whole groups of 16 columns, at least one row, every row inside `x`
+        let inside = (rows - 1)
+            .checked_mul(x_stride)
+            .and_then(|at| at.checked_add(n))
+            .is_some_and(|end| end <= x.len());
+        if n == 0 || n % 16 != 0 || rows == 0 || !inside {
+            return false;
+        }
+        let Some(stride_bytes) = x_stride.checked_mul(4) else {
+            return false;
+        };
+        // SAFETY: MVE is present; rows `0..rows`, `x_stride` apart, hold `n` floats each
+        // inside `x` (checked above), `alpha` holds `rows` values and `y` `n`.
+        unsafe { arm_mve_axpy_rows_f32(alpha.as_ptr(), rows, x.as_ptr(), stride_bytes, y, n / 16) };
+        true
+    }
+
     fn exp_minus_max(self, x: &mut [f32], largest: f32) {
         // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
         unsafe { arm_mve_exp_minus_max(x, largest) }
@@ -333,6 +352,78 @@ unsafe fn arm_mve_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], n: usize) {
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `y[i] += alpha[j] x[j * stride + i]` for `j = 0, 1, ... rows - 1` in order, over
+/// `16 * groups` columns: per group of 16 columns `y` stays in four registers over every
+/// row (per row one alpha load, 4 `VLDRW` + `VFMA` pairs), the same fused multiply-adds in
+/// the same order as one [`arm_mve_axpy_f32`] per row (the same bits).
+///
+/// # Safety
+/// `rows > 0`, `groups > 0`; `alpha` points at `rows` floats, row `j` of `x` (at
+/// `x + j * stride_bytes`) at `16 * groups` readable floats, `y` holds `16 * groups`; the
+/// CPU must implement MVE with floating point and the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_axpy_rows_f32(
+    alpha: *const f32,
+    rows: usize,
+    x: *const f32,
+    stride_bytes: usize,
+    y: &mut [f32],
+    groups: usize,
+) {
+    // SAFETY: per group the inner loop reads `rows` alphas and 16 floats of each row of
+    // `x`, and the group reads and writes 16 floats of `y`, all in bounds by the caller's
+    // guarantee (`y` a unique borrow); the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "1:",
+            "vldrw.u32 q0, [{y}]",
+            "vldrw.u32 q1, [{y}, #16]",
+            "vldrw.u32 q2, [{y}, #32]",
+            "vldrw.u32 q3, [{y}, #48]",
+            "mov {xp}, {x}",
+            "mov {ap}, {alpha}",
+            "dls lr, {rows}",
+            "2:",
+            "ldr {a}, [{ap}], #4",
+            "vldrw.u32 q4, [{xp}]",
+            "vfma.f32 q0, q4, {a}",
+            "vldrw.u32 q5, [{xp}, #16]",
+            "vfma.f32 q1, q5, {a}",
+            "vldrw.u32 q4, [{xp}, #32]",
+            "vfma.f32 q2, q4, {a}",
+            "vldrw.u32 q5, [{xp}, #48]",
+            "vfma.f32 q3, q5, {a}",
+            "add {xp}, {xp}, {stride}",
+            "le lr, 2b",
+            "vstrw.32 q0, [{y}]",
+            "vstrw.32 q1, [{y}, #16]",
+            "vstrw.32 q2, [{y}, #32]",
+            "vstrw.32 q3, [{y}, #48]",
+            "adds {y}, #64",
+            "adds {x}, #64",
+            "subs {groups}, #1",
+            "bne 1b",
+            y = inout(reg) y.as_mut_ptr() => _,
+            x = inout(reg) x => _,
+            groups = inout(reg) groups => _,
+            alpha = in(reg) alpha,
+            rows = in(reg) rows,
+            stride = in(reg) stride_bytes,
+            xp = out(reg) _,
+            ap = out(reg) _,
+            a = out(reg) _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             options(nostack),
         );
     }
