@@ -580,9 +580,8 @@ pub fn conv1d(
     out: &mut [f32],
 ) {
     dispatch!(active_kernel(), F32: F32Simd, record = false,
-              |kern, _id| crate::frame::f32::conv1d_using(
-                  |a, b| crate::frame::f32::dot(kern, a, b),
-                  input, c_in, weight, bias, kernel, stride, padding, out),
+              |kern, _id| crate::frame::f32::conv1d_with(
+                  kern, input, c_in, weight, bias, kernel, stride, padding, out),
               scalar => generic::f32::conv1d(input, c_in, weight, bias, kernel, stride, padding, out))
 }
 

@@ -74,6 +74,13 @@ pub trait F32Simd: Copy {
         false
     }
 
+    /// True when [`dot_rows`](Self::dot_rows) gives, for each weight row, the bits that
+    /// [`dot_blocks`](Self::dot_blocks) gives for it alone: the convolution then takes
+    /// each output row's whole-window dot products as one matrix-vector product
+    /// ([`conv1d_with`]), the same sums with the input window loaded once per `MR`
+    /// channels.
+    const DOT_ROWS_ARE_DOTS: bool = false;
+
     /// `x[i] = exp_fast(x[i] - largest)` for every `x[i] <= largest` (or NaN), the same
     /// bits as [`scalar::exp_minus_max`] (the softmax's exponentials). The default is it.
     fn exp_minus_max(self, x: &mut [f32], largest: f32) {
@@ -699,6 +706,94 @@ pub(crate) fn attention_grouped_fused_using(
                 }
             }
         }
+    }
+}
+
+/// [`generic::f32::conv1d`](crate::generic::f32::conv1d) on `kernel`: [`conv1d_using`]
+/// with its [`dot`], or, for a kernel whose [`F32Simd::DOT_ROWS_ARE_DOTS`], each output
+/// row whose window lies inside the input as one [`dot_strided`] over the weight rows
+/// plus the bias (`sum + b`, as there), the rows that touch the padding as there.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv1d_with<K: F32Simd>(
+    kernel: K,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    taps: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    let dot_of = |a: &[f32], b: &[f32]| dot(kernel, a, b);
+    if !K::DOT_ROWS_ARE_DOTS || c_in == 0 || taps == 0 {
+        return conv1d_using(
+            dot_of, input, c_in, weight, bias, taps, stride, padding, out,
+        );
+    }
+    let l_in = input.len() / c_in;
+    let window = taps * c_in;
+    let c_out = weight.len() / window;
+    if c_out == 0 {
+        return conv1d_using(
+            dot_of, input, c_in, weight, bias, taps, stride, padding, out,
+        );
+    }
+    let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
+    for (r, out_row) in out.chunks_exact_mut(c_out).take(l_out).enumerate() {
+        let start = r * stride;
+        if start >= padding && start - padding + taps <= l_in {
+            let at = (start - padding) * c_in;
+            dot_strided(
+                kernel,
+                input.get(at..at + window).unwrap_or(&[]),
+                weight,
+                window,
+                out_row,
+            );
+            for (o, y) in out_row.iter_mut().enumerate() {
+                *y += bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            }
+        } else {
+            // the padded rows: one row of `conv1d_using` (its input shifted so that
+            // this row is its first)
+            conv1d_edge_row(
+                dot_of, input, c_in, weight, bias, taps, start, padding, out_row,
+            );
+        }
+    }
+}
+
+/// One output row of [`conv1d_using`] whose window starts at padded row `start`, tap by
+/// tap (the rows that touch the padding).
+#[allow(clippy::too_many_arguments)]
+fn conv1d_edge_row(
+    dot: impl Fn(&[f32], &[f32]) -> f32,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    taps: usize,
+    start: usize,
+    padding: usize,
+    out_row: &mut [f32],
+) {
+    for (o, (w_row, y)) in weight
+        .chunks_exact(taps * c_in)
+        .zip(out_row.iter_mut())
+        .enumerate()
+    {
+        let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+        let mut sum = 0.0;
+        for (tap, w_tap) in w_row.chunks_exact(c_in).enumerate() {
+            let Some(row) = (start + tap).checked_sub(padding) else {
+                continue;
+            };
+            if let Some(x) = input.get(row * c_in..(row + 1) * c_in) {
+                sum += dot(x, w_tap);
+            }
+        }
+        *y = sum + b;
     }
 }
 

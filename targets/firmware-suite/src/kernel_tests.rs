@@ -20,6 +20,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
         "kernel_axpy_strided_is_rows_of_axpy",
         axpy_strided_is_rows_of_axpy,
     ),
+    ("kernel_conv1d_is_window_dots", conv1d_is_window_dots),
     ("kernel_int8_linear_vs_scalar", int8_linear_vs_scalar),
     ("kernel_int8_rounding_edges", int8_rounding_edges),
     (
@@ -343,6 +344,61 @@ fn axpy_strided_is_rows_of_axpy() -> Check {
         k::dispatch::axpy_strided(&alpha, short_x, stride, got);
         if n > 0 && got != want {
             return ensure(false, "axpy_strided past the end of x");
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched convolution, bit for bit, against its definition on the dispatched
+/// [`k::dot`]: an output whose window lies inside the input is one dot product of the
+/// window with the weight row plus the bias; one that touches the padding adds one dot
+/// product per tap inside, in tap order (Helium takes the inside windows as
+/// matrix-vector products: `DOT_ROWS_ARE_DOTS`). Channels 5 (a window with a tail) and 8,
+/// 6 output channels (a tile of 4 and 2 more), strides 1 and 2.
+fn conv1d_is_window_dots() -> Check {
+    const L_IN: usize = 7;
+    const TAPS: usize = 3;
+    const C_OUT: usize = 6;
+    const MAX_C_IN: usize = 8;
+    let mut input = [0f32; L_IN * MAX_C_IN];
+    let mut weight = [0f32; C_OUT * TAPS * MAX_C_IN];
+    let mut bias = [0f32; C_OUT];
+    let mut out = [0f32; L_IN * C_OUT];
+    for (case, (c_in, stride)) in [(5, 1), (8, 1), (5, 2), (8, 2)].into_iter().enumerate() {
+        fill(&mut input, case as u32 + 3, 1.0);
+        fill(&mut weight, case as u32 + 7, 1.0);
+        fill(&mut bias, case as u32 + 13, 1.0);
+        let l_out = k::conv1d_out_len(L_IN, TAPS, stride, 1);
+        let window = TAPS * c_in;
+        let (Some(input), Some(weight), Some(out)) = (
+            input.get(..L_IN * c_in),
+            weight.get(..C_OUT * window),
+            out.get_mut(..l_out * C_OUT),
+        ) else {
+            return ensure(false, "buffers");
+        };
+        k::conv1d(input, c_in, weight, Some(&bias), TAPS, stride, 1, out);
+        for (r, out_row) in out.chunks_exact(C_OUT).enumerate() {
+            for ((w_row, &got), &b) in weight.chunks_exact(window).zip(out_row).zip(&bias) {
+                let mut sum = 0.0;
+                let start = r * stride;
+                if start >= 1 && start - 1 + TAPS <= L_IN {
+                    let at = (start - 1) * c_in;
+                    sum = k::dot(input.get(at..at + window).unwrap_or(&[]), w_row);
+                } else {
+                    for (tap, w_tap) in w_row.chunks_exact(c_in).enumerate() {
+                        if let Some(row) = (start + tap).checked_sub(1) {
+                            if let Some(x) = input.get(row * c_in..(row + 1) * c_in) {
+                                sum += k::dot(x, w_tap);
+                            }
+                        }
+                    }
+                }
+                let want = sum + b;
+                if got.to_bits() != want.to_bits() {
+                    return close(got, want, 0.0, "conv1d bits");
+                }
+            }
         }
     }
     Ok(())

@@ -25,6 +25,8 @@ impl F32Simd for Mve {
     const NAME: &'static str = "mve";
     const LANES: usize = 4;
     const ALIGN: usize = 4;
+    // `arm_mve_dot_f32_4x1_rows` sums each row's lanes as `arm_mve_dot_f32_1x1` does
+    const DOT_ROWS_ARE_DOTS: bool = true;
 
     fn detect() -> Option<Self> {
         // build.rs enables this module only for Cortex-M55 builds.
