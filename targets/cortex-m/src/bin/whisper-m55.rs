@@ -325,7 +325,9 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     let (x, rest) = rest.split_at_mut_checked(ROWS * D).ok_or("scratch")?;
     let (y, rest) = rest.split_at_mut_checked(ROWS * D).ok_or("scratch")?;
     let (conv_w, rest) = rest.split_at_mut_checked(D * 3 * D).ok_or("scratch")?;
-    let (conv_in, rest) = rest.split_at_mut_checked(2 * CONV_ROWS * D).ok_or("scratch")?;
+    let (conv_in, rest) = rest
+        .split_at_mut_checked(2 * CONV_ROWS * D)
+        .ok_or("scratch")?;
     let (keys, rest) = rest.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
     let (values, rest) = rest.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
     let (scores, rest) = rest.split_at_mut_checked(KEYS).ok_or("scratch")?;
@@ -344,7 +346,13 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     for v in gelu_row.iter_mut() {
         *v = 4.0 * next();
     }
-    for buffer in [&mut *x, &mut *conv_w, &mut *conv_in, &mut *keys, &mut *values] {
+    for buffer in [
+        &mut *x,
+        &mut *conv_w,
+        &mut *conv_in,
+        &mut *keys,
+        &mut *values,
+    ] {
         for v in buffer.iter_mut() {
             *v = next();
         }
@@ -378,11 +386,22 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     });
     let conv_out = y.get_mut(..CONV_ROWS * D).ok_or("scratch")?;
     probe("conv2", CONV_ROWS * D * 3 * D, &mut || {
-        k::conv1d(black_box(&*conv_in), D, conv_w, None, 3, 2, 1, &mut *conv_out)
+        k::conv1d(
+            black_box(&*conv_in),
+            D,
+            conv_w,
+            None,
+            3,
+            2,
+            1,
+            &mut *conv_out,
+        )
     });
     let (gamma, row) = x.split_at_mut_checked(D).ok_or("scratch")?;
     let row = row.get_mut(..D).ok_or("scratch")?;
-    probe("layer_norm", D, &mut || k::layer_norm(black_box(&mut *row), &*gamma, None, 1e-5));
+    probe("layer_norm", D, &mut || {
+        k::layer_norm(black_box(&mut *row), &*gamma, None, 1e-5)
+    });
     let query = y.get_mut(..D).ok_or("scratch")?;
     probe("attention", KEYS * 8, &mut || {
         k::attention(black_box(&mut *query), keys, values, 8, &mut *scores)
@@ -403,7 +422,9 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
         }
     });
     let mut largest = 0.0;
-    probe("head_max", KEYS, &mut || largest = k::max(black_box(&*scores)));
+    probe("head_max", KEYS, &mut || {
+        largest = k::max(black_box(&*scores))
+    });
     probe("head_exp", KEYS, &mut || {
         k::dispatch::exp_minus_max(black_box(&mut *scores), largest)
     });
