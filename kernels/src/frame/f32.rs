@@ -77,7 +77,7 @@ pub trait F32Simd: Copy {
     /// True when [`dot_rows`](Self::dot_rows) gives, for each weight row, the bits that
     /// [`dot_blocks`](Self::dot_blocks) gives for it alone: the convolution then takes
     /// each output row's whole-window dot products as one matrix-vector product
-    /// ([`conv1d_with`]), the same sums with the input window loaded once per `MR`
+    /// (`conv1d_with`), the same sums with the input window loaded once per `MR`
     /// channels.
     const DOT_ROWS_ARE_DOTS: bool = false;
 
