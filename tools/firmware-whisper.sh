@@ -14,7 +14,9 @@
 #       encoder's cost at several contexts, to extrapolate to a 30 s window
 #   firmware-whisper.sh --probes   the encoder's kernels alone on Whisper base's shapes
 #       (GELU of a feed-forward row, int8 linear, the stem's convolution, LayerNorm, f32
-#       attention; the firmware's kernel_probes): estimated cycles per call and per unit
+#       attention and its parts; the firmware's kernel_probes): estimated cycles per call
+#       and per unit, and the Markdown section `firmware-whisper:probes`
+#   firmware-whisper.sh --write-probes DOC   replaces DOC's probes section (a minute)
 #   firmware-whisper.sh --contexts   the host's tokens (first 24) for the clip at several
 #       audio contexts, f32 and int8 blobs: the option's measured effect (a Markdown table)
 #   firmware-whisper.sh --write DOC [RUN...]   each RUN a quoted argument list ("--dtype i8
@@ -27,6 +29,10 @@ set -euo pipefail
 main() {
     cd "$(dirname "$0")/.."
     root=$PWD
+    if [ "${1:-}" = --write-probes ]; then
+        bash "$0" --probes | tee /dev/stderr | bash tools/firmware-doc.sh write "$2"
+        exit 0
+    fi
     if [ "${1:-}" = --write ]; then
         doc=$2
         shift 2
@@ -174,12 +180,36 @@ main() {
     }
     if [ "$measure" = 8 ]; then
         echo "whisper-m55 kernel probes (estimated Cortex-M55 cycles, tools/qemu-icount):"
-        local name
-        for name in $(awk '$1 == "figure" && $2 ~ /^whisper_region_probe_/ { sub("whisper_region_probe_", "", $2); print $2 }' "$log"); do
-            awk -v name="$name" -v c="$(region "probe_$name" cycles)" -v i="$(region "probe_$name" instructions)" \
-                -v w="$(figure "whisper_probe_${name}_work")" \
-                'BEGIN { printf "  %-12s %12d instructions %12d cycles  work %9d  %8.3f cycles/unit\n", name, i, c, w, c / w }'
+        local name names table
+        names=$(awk '$1 == "figure" && $2 ~ /^whisper_region_probe_/ { sub("whisper_region_probe_", "", $2); print $2 }' "$log")
+        table="| kernel (one call) | unit | units per call | instructions | est. cycles | est. cycles per unit |"$'\n'"|---|---|---|---|---|---|"
+        for name in $names; do
+            local c i w what unit
+            c=$(region "probe_$name" cycles); i=$(region "probe_$name" instructions)
+            w=$(figure "whisper_probe_${name}_work")
+            awk -v name="$name" -v c="$c" -v i="$i" -v w="$w" \
+                'BEGIN { printf "  %-18s %12d instructions %12d cycles  work %9d  %8.3f cycles/unit\n", name, i, c, w, c / w }'
+            case $name in
+                gelu) what="GELU of one feed-forward row (2048 values in [-4, 4])"; unit="value" ;;
+                linear_i8) what="int8 linear, 16 rows x 512 x 512"; unit="multiply-accumulate" ;;
+                conv2) what="stem's second convolution (stride 2), 8 output rows of 512"; unit="multiply-accumulate" ;;
+                layer_norm) what="LayerNorm of one 512-wide row"; unit="value" ;;
+                attention) what="f32 attention of one query over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;
+                head_scores) what="its query-key dots, one head"; unit="key" ;;
+                head_scale) what="its scaling by 1/8 (scalar)"; unit="key" ;;
+                head_max) what="its softmax maximum (scalar)"; unit="key" ;;
+                head_exp) what="its exponentials (Helium)"; unit="key" ;;
+                head_sum) what="its compensated sum (scalar)"; unit="key" ;;
+                head_divide) what="its divisions by the sum (scalar)"; unit="key" ;;
+                head_weighted_sum) what="its weighted sum of 64-wide value rows"; unit="key" ;;
+                *) what=$name; unit="unit" ;;
+            esac
+            table+=$'\n'"$(awk -v what="$what" -v unit="$unit" -v c="$c" -v i="$i" -v w="$w" \
+                'BEGIN { printf "| %s | %s | %d | %d | %d | %.3f |", what, unit, w, i, c, c / w }')"
         done
+        echo "<!-- firmware-whisper:probes -->"
+        echo "$table"
+        echo "<!-- /firmware-whisper:probes -->"
         exit 0
     fi
     tokens=$(figure whisper_tokens)

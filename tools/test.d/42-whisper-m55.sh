@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Whisper base on the Cortex-M55 from raw audio (tools/firmware-whisper.sh): the firmware's
 # int8 tokens for tests/golden/logmel_speech/speech.wav with `--audio-context auto` (107
-# positions: the encoder's cost is a fourteenth of a 30 s window's) and 8 tokens must equal
+# positions: a small fraction of a 30 s window's encoder cost) and 8 tokens must equal
 # the host's `picoformer transcribe` for the same blob. A few minutes under QEMU; blobs and
 # host tokens are cached under target/whisper-m55/. Lints the firmware binary first.
 # Skips (and passes) when Whisper base is absent, as tools/test.d/40-pretrained.sh does.
