@@ -298,7 +298,7 @@ fn check_strided<K: F32Simd>(kernel: K) {
 
 /// The fused attention's 8-column loops (`scores_head8`, `weighted_sum_head8`) against
 /// the scalar reference **bit for bit** (both round every product and every sum in the
-/// same order), with the head at an offset inside rows `stride` apart, row counts from 0,
+/// same order; the `_fma` twins for a kernel that declares `HEAD8_FMA`), with the head at an offset inside rows `stride` apart, row counts from 0,
 /// large, denormal and NaN values; then the whole dispatched `attention_grouped_fused`
 /// against the scalar one (head widths 8 and 5, grouped and not).
 fn check_fused<K: F32Simd>(kernel: K) {
@@ -314,7 +314,11 @@ fn check_fused<K: F32Simd>(kernel: K) {
                 let rows = &rows_full[col..];
                 let mut want = vec![-1.0; m + 2];
                 let mut got = want.clone();
-                let want_max = scalar::scores_head8(&q, rows, stride, &mut want);
+                let want_max = if K::HEAD8_FMA {
+                    scalar::scores_head8_fma(&q, rows, stride, &mut want)
+                } else {
+                    scalar::scores_head8(&q, rows, stride, &mut want)
+                };
                 let got_max = kernel.scores_head8(&q, rows, stride, &mut got);
                 assert_eq!(
                     bits(&got),
@@ -331,7 +335,11 @@ fn check_fused<K: F32Simd>(kernel: K) {
                 let weights = values(m, seed + 200, 1.0);
                 let (mut got_sum, mut want_sum) = ([f32::NAN; 8], [f32::NAN; 8]);
                 kernel.weighted_sum_head8(&weights, rows, stride, &mut got_sum);
-                scalar::weighted_sum_head8(&weights, rows, stride, &mut want_sum);
+                if K::HEAD8_FMA {
+                    scalar::weighted_sum_head8_fma(&weights, rows, stride, &mut want_sum);
+                } else {
+                    scalar::weighted_sum_head8(&weights, rows, stride, &mut want_sum);
+                }
                 assert_eq!(
                     bits(&got_sum),
                     bits(&want_sum),
@@ -350,7 +358,13 @@ fn check_fused<K: F32Simd>(kernel: K) {
             let mut want = values(d, 53, 1.0);
             let mut got = want.clone();
             let (mut s1, mut s2) = (vec![0.0; m], vec![0.0; m]);
-            scalar::attention_grouped_fused(&mut want, &keys, &vals, heads, kv_heads, &mut s1);
+            if K::HEAD8_FMA {
+                scalar::attention_grouped_fused_fma(
+                    &mut want, &keys, &vals, heads, kv_heads, &mut s1,
+                );
+            } else {
+                scalar::attention_grouped_fused(&mut want, &keys, &vals, heads, kv_heads, &mut s1);
+            }
             picoformer_kernels::attention_grouped_fused(
                 &mut got, &keys, &vals, heads, kv_heads, &mut s2,
             );

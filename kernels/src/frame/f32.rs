@@ -80,8 +80,16 @@ pub trait F32Simd: Copy {
         dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
     }
 
-    /// [`scalar::scores_head8`], bit for bit: one 8-column head's attention scores and
-    /// their maximum (the fused attention, [`scalar::attention_grouped_fused`]).
+    /// Whether [`scores_head8`](Self::scores_head8) and
+    /// [`weighted_sum_head8`](Self::weighted_sum_head8) fuse each multiply-add (one
+    /// rounding: [`scalar::scores_head8_fma`], [`scalar::weighted_sum_head8_fma`]) instead
+    /// of rounding the product and the sum apart ([`scalar::scores_head8`],
+    /// [`scalar::weighted_sum_head8`]). Either way bit for bit the twin it names.
+    const HEAD8_FMA: bool = false;
+
+    /// [`scalar::scores_head8`] (or [`scalar::scores_head8_fma`], see
+    /// [`HEAD8_FMA`](Self::HEAD8_FMA)), bit for bit: one 8-column head's attention scores
+    /// and their maximum (the fused attention, [`scalar::attention_grouped_fused`]).
     fn scores_head8(
         self,
         q: &[f32; scalar::FUSED_HEAD],
@@ -92,7 +100,8 @@ pub trait F32Simd: Copy {
         scalar::scores_head8(q, keys, stride, scores)
     }
 
-    /// [`scalar::weighted_sum_head8`], bit for bit: one 8-column head's weighted sum of
+    /// [`scalar::weighted_sum_head8`] (or [`scalar::weighted_sum_head8_fma`], see
+    /// [`HEAD8_FMA`](Self::HEAD8_FMA)), bit for bit: one 8-column head's weighted sum of
     /// value rows, into `out`.
     fn weighted_sum_head8(
         self,

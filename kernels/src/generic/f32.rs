@@ -255,6 +255,81 @@ pub fn weighted_sum_head8(
     }
 }
 
+/// [`scores_head8`] with each sum after the first product a fused multiply-add
+/// (`s = fma(q[i], k[i], s)`, one rounding per element): the scalar twin, bit for bit, of
+/// the kernels that declare [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA)
+/// (the Arm FPU's `vfma`: one instruction per multiply-add instead of two).
+pub fn scores_head8_fma(
+    q: &[f32; FUSED_HEAD],
+    keys: &[f32],
+    stride: usize,
+    scores: &mut [f32],
+) -> f32 {
+    let mut largest = f32::NEG_INFINITY;
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
+        let Some(key) = keys
+            .get(at..at + FUSED_HEAD)
+            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
+        else {
+            break;
+        };
+        let mut s = q[0] * key[0];
+        for (&a, &b) in q.iter().zip(key).skip(1) {
+            s = libm::fmaf(a, b, s);
+        }
+        *dst = s;
+        if s > largest {
+            largest = s;
+        }
+    }
+    largest
+}
+
+/// [`weighted_sum_head8`] by fused multiply-adds (`acc = fma(w_j, v_j, acc)`): the twin
+/// of the kernels that declare
+/// [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA), as [`scores_head8_fma`].
+pub fn weighted_sum_head8_fma(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) {
+    out.fill(0.0);
+    for (j, &w) in weights.iter().enumerate() {
+        let at = j * stride;
+        let Some(value) = values.get(at..at + FUSED_HEAD) else {
+            break;
+        };
+        for (a, &v) in out.iter_mut().zip(value) {
+            *a = libm::fmaf(w, v, *a);
+        }
+    }
+}
+
+/// [`attention_grouped_fused`] with [`scores_head8_fma`] and [`weighted_sum_head8_fma`]:
+/// what the kernels that declare
+/// [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA) compute, bit for bit.
+pub fn attention_grouped_fused_fma(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    crate::frame::f32::attention_grouped_fused_using(
+        scores_head8_fma,
+        weighted_sum_head8_fma,
+        query,
+        keys,
+        values,
+        n_heads,
+        n_kv_heads,
+        scores,
+    );
+}
+
 /// Attention of one query over `m` cached keys with grouped key/value heads, fused per
 /// head (the llama layer's; shapes and masking as [`attention_grouped`]): per query head,
 /// with `q' = q_h * (1 / sqrt(dk))`,

@@ -70,6 +70,9 @@ impl F32Simd for ArmFpu {
         }
     }
 
+    // `vfma`: one instruction per multiply-add in the attention's 8-column loops.
+    const HEAD8_FMA: bool = true;
+
     fn scores_head8(self, q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
         scores_head8(q, keys, stride, scores)
     }
@@ -281,11 +284,11 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
     }
 }
 
-/// [`crate::generic::f32::scores_head8`] by [`arm_fpu_scores_head8`] (also the Helium
+/// [`crate::generic::f32::scores_head8_fma`] by [`arm_fpu_scores_head8`] (also the Helium
 /// kernel's: MVE cores have this FPU, and 8-wide rows are two vectors at most).
 pub(crate) fn scores_head8(q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
     if stride < 8 {
-        return crate::generic::f32::scores_head8(q, keys, stride, scores);
+        return crate::generic::f32::scores_head8_fma(q, keys, stride, scores);
     }
     let rows = rows_inside(keys.len(), stride, scores.len());
     // SAFETY: `rows` rows of 8 floats `stride` apart lie inside `keys` and `scores` holds
@@ -294,7 +297,7 @@ pub(crate) fn scores_head8(q: &[f32; 8], keys: &[f32], stride: usize, scores: &m
     unsafe { arm_fpu_scores_head8(q, keys.as_ptr(), stride, rows, scores.as_mut_ptr()) }
 }
 
-/// [`crate::generic::f32::weighted_sum_head8`] by [`arm_fpu_weighted_sum_head8`].
+/// [`crate::generic::f32::weighted_sum_head8_fma`] by [`arm_fpu_weighted_sum_head8`].
 pub(crate) fn weighted_sum_head8(
     weights: &[f32],
     values: &[f32],
@@ -302,7 +305,7 @@ pub(crate) fn weighted_sum_head8(
     out: &mut [f32; 8],
 ) {
     if stride < 8 {
-        return crate::generic::f32::weighted_sum_head8(weights, values, stride, out);
+        return crate::generic::f32::weighted_sum_head8_fma(weights, values, stride, out);
     }
     let rows = rows_inside(values.len(), stride, weights.len());
     // SAFETY: as in `scores_head8`, with `weights` holding `rows` floats and `out` 8.
@@ -318,9 +321,9 @@ fn rows_inside(len: usize, stride: usize, limit: usize) -> usize {
     ((len - 8) / stride + 1).min(limit)
 }
 
-/// [`crate::generic::f32::scores_head8`] over `rows` key rows `stride` floats apart: the
-/// same operations in the same order (`vmul` then `vadd`: never fused), the maximum by
-/// `vcmp` (unordered, i.e. NaN, never counts as greater).
+/// [`crate::generic::f32::scores_head8_fma`] over `rows` key rows `stride` floats apart:
+/// the same operations in the same order (`vmul` of the first pair, then one `vfma` per
+/// element), the maximum by `vcmp` (unordered, i.e. NaN, never counts as greater).
 ///
 /// # Safety
 /// `keys` must point to `rows` rows of 8 floats `stride` floats apart, `scores` to `rows`
@@ -346,20 +349,13 @@ unsafe fn arm_fpu_scores_head8(
             "vldmia {k}, {{s0-s7}}",
             "add {k}, {k}, {stride}",
             "vmul.f32 s17, s8, s0",
-            "vmul.f32 s18, s9, s1",
-            "vadd.f32 s17, s17, s18",
-            "vmul.f32 s18, s10, s2",
-            "vadd.f32 s17, s17, s18",
-            "vmul.f32 s18, s11, s3",
-            "vadd.f32 s17, s17, s18",
-            "vmul.f32 s18, s12, s4",
-            "vadd.f32 s17, s17, s18",
-            "vmul.f32 s18, s13, s5",
-            "vadd.f32 s17, s17, s18",
-            "vmul.f32 s18, s14, s6",
-            "vadd.f32 s17, s17, s18",
-            "vmul.f32 s18, s15, s7",
-            "vadd.f32 s17, s17, s18",
+            "vfma.f32 s17, s9, s1",
+            "vfma.f32 s17, s10, s2",
+            "vfma.f32 s17, s11, s3",
+            "vfma.f32 s17, s12, s4",
+            "vfma.f32 s17, s13, s5",
+            "vfma.f32 s17, s14, s6",
+            "vfma.f32 s17, s15, s7",
             "vstmia {out}!, {{s17}}",
             "vcmp.f32 s17, s16",
             "vmrs APSR_nzcv, fpscr",
@@ -380,15 +376,15 @@ unsafe fn arm_fpu_scores_head8(
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
             out("s8") _, out("s9") _, out("s10") _, out("s11") _,
             out("s12") _, out("s13") _, out("s14") _, out("s15") _,
-            out("s16") _, out("s17") _, out("s18") _,
+            out("s16") _, out("s17") _,
             options(nostack),
         );
     }
     f32::from_bits(largest)
 }
 
-/// [`crate::generic::f32::weighted_sum_head8`] over `rows` value rows `stride` floats
-/// apart: eight accumulators from +0.0, `acc = acc + w_j v_j` by `vmul` then `vadd`.
+/// [`crate::generic::f32::weighted_sum_head8_fma`] over `rows` value rows `stride` floats
+/// apart: eight accumulators from +0.0, `acc = fma(w_j, v_j, acc)` by `vfma`.
 ///
 /// # Safety
 /// `values` must point to `rows` rows of 8 floats `stride` floats apart, `weights` to
@@ -421,22 +417,14 @@ unsafe fn arm_fpu_weighted_sum_head8(
             "vldmia {v}, {{s0-s7}}",
             "add {v}, {v}, {stride}",
             "vldmia {w}!, {{s8}}",
-            "vmul.f32 s9, s8, s0",
-            "vadd.f32 s16, s16, s9",
-            "vmul.f32 s9, s8, s1",
-            "vadd.f32 s17, s17, s9",
-            "vmul.f32 s9, s8, s2",
-            "vadd.f32 s18, s18, s9",
-            "vmul.f32 s9, s8, s3",
-            "vadd.f32 s19, s19, s9",
-            "vmul.f32 s9, s8, s4",
-            "vadd.f32 s20, s20, s9",
-            "vmul.f32 s9, s8, s5",
-            "vadd.f32 s21, s21, s9",
-            "vmul.f32 s9, s8, s6",
-            "vadd.f32 s22, s22, s9",
-            "vmul.f32 s9, s8, s7",
-            "vadd.f32 s23, s23, s9",
+            "vfma.f32 s16, s8, s0",
+            "vfma.f32 s17, s8, s1",
+            "vfma.f32 s18, s8, s2",
+            "vfma.f32 s19, s8, s3",
+            "vfma.f32 s20, s8, s4",
+            "vfma.f32 s21, s8, s5",
+            "vfma.f32 s22, s8, s6",
+            "vfma.f32 s23, s8, s7",
             "subs {n}, {n}, #1",
             "bne 1b",
             "2:",
@@ -448,7 +436,7 @@ unsafe fn arm_fpu_weighted_sum_head8(
             out = in(reg) out.as_mut_ptr(),
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _,
+            out("s8") _,
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             options(nostack),
