@@ -669,7 +669,9 @@ pub fn attention_grouped_fused(
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::attention_grouped_fused_using(
                   |q, k, stride, s| kern.scores_head8(q, k, stride, s),
-                  |w, v, stride, out| kern.weighted_sum_head8(w, v, stride, out),
+                  |s, largest, v, stride, out| {
+                      kern.exp_weighted_sum_head8(s, largest, v, stride, out)
+                  },
                   query, keys, values, n_heads, n_kv_heads, scores),
               scalar => generic::f32::attention_grouped_fused(
                   query, keys, values, n_heads, n_kv_heads, scores))

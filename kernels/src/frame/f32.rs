@@ -112,6 +112,29 @@ pub trait F32Simd: Copy {
     ) {
         scalar::weighted_sum_head8(weights, values, stride, out)
     }
+
+    /// [`scalar::exp_weighted_sum_head8`] (or [`scalar::exp_weighted_sum_head8_fma`], see
+    /// [`HEAD8_FMA`](Self::HEAD8_FMA)), bit for bit, except that `scores` may keep the
+    /// scores instead of their exponentials: the exponentials, their sum (returned) and
+    /// their weighted sum of the value rows, into `out`. The default is the exponentials,
+    /// then [`weighted_sum_head8`](Self::weighted_sum_head8).
+    fn exp_weighted_sum_head8(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; scalar::FUSED_HEAD],
+    ) -> f32 {
+        scalar::exp_weighted_sum_head8_using(
+            |w, v, stride, out| self.weighted_sum_head8(w, v, stride, out),
+            scores,
+            largest,
+            values,
+            stride,
+            out,
+        )
+    }
 }
 
 /// [`F32Simd::dot_rows`] through [`F32Simd::dot_tile`], one tile at a time.
@@ -608,13 +631,20 @@ pub(crate) fn attention_grouped_using(
 }
 
 /// [`generic::f32::attention_grouped_fused`](scalar::attention_grouped_fused) with the
-/// given 8-column score and weighted-sum kernels (the scalar reference passes its own,
-/// the dispatch the active kernel's); other head widths run the same operations here.
+/// given 8-column score and exponential-and-weighted-sum kernels (the scalar reference
+/// passes its own, the dispatch the active kernel's); other head widths run the same
+/// operations here.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn attention_grouped_fused_using(
     scores_head8: impl Fn(&[f32; scalar::FUSED_HEAD], &[f32], usize, &mut [f32]) -> f32,
-    weighted_sum_head8: impl Fn(&[f32], &[f32], usize, &mut [f32; scalar::FUSED_HEAD]),
+    exp_weighted_sum_head8: impl Fn(
+        &mut [f32],
+        f32,
+        &[f32],
+        usize,
+        &mut [f32; scalar::FUSED_HEAD],
+    ) -> f32,
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -667,21 +697,22 @@ pub(crate) fn attention_grouped_fused_using(
             q_h.fill(0.0);
             continue;
         }
-        let mut sum = 0.0f32;
-        for s in scores.iter_mut() {
-            // s <= largest: the argument is <= 0 (or NaN)
-            *s = scalar::exp_fast_nonpositive(*s - largest);
-            sum += *s;
-        }
-        let inverse = 1.0 / sum;
         match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
             Ok(q8) => {
-                weighted_sum_head8(scores, values_h, kv_d, q8);
+                let sum = exp_weighted_sum_head8(scores, largest, values_h, kv_d, q8);
+                let inverse = 1.0 / sum;
                 for v in q8.iter_mut() {
                     *v *= inverse;
                 }
             }
             Err(_) => {
+                let mut sum = 0.0f32;
+                for s in scores.iter_mut() {
+                    // s <= largest: the argument is <= 0 (or NaN)
+                    *s = scalar::exp_fast_nonpositive(*s - largest);
+                    sum += *s;
+                }
+                let inverse = 1.0 / sum;
                 q_h.fill(0.0);
                 for (j, &w) in scores.iter().enumerate() {
                     let value = values_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);

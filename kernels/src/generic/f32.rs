@@ -320,7 +320,7 @@ pub fn attention_grouped_fused_fma(
 ) {
     crate::frame::f32::attention_grouped_fused_using(
         scores_head8_fma,
-        weighted_sum_head8_fma,
+        exp_weighted_sum_head8_fma,
         query,
         keys,
         values,
@@ -328,6 +328,52 @@ pub fn attention_grouped_fused_fma(
         n_kv_heads,
         scores,
     );
+}
+
+/// The fused attention's second pass for one 8-column head: `scores[j] =
+/// exp_fast(scores[j] - largest)` ([`exp_fast_nonpositive`]), their sum in order of `j`
+/// from +0.0 (returned), and `out` = [`weighted_sum_head8`] of the exponentials.
+pub fn exp_weighted_sum_head8(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) -> f32 {
+    exp_weighted_sum_head8_using(weighted_sum_head8, scores, largest, values, stride, out)
+}
+
+/// [`exp_weighted_sum_head8`] with [`weighted_sum_head8_fma`]: the twin of the kernels
+/// that declare [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA).
+pub fn exp_weighted_sum_head8_fma(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) -> f32 {
+    exp_weighted_sum_head8_using(weighted_sum_head8_fma, scores, largest, values, stride, out)
+}
+
+/// [`exp_weighted_sum_head8`] with the given weighted sum (the exponentials first, then
+/// one weighted-sum pass over them).
+#[inline(always)]
+pub(crate) fn exp_weighted_sum_head8_using(
+    weighted_sum_head8: impl Fn(&[f32], &[f32], usize, &mut [f32; FUSED_HEAD]),
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) -> f32 {
+    let mut sum = 0.0f32;
+    for s in scores.iter_mut() {
+        // s <= largest: the argument is <= 0 (or NaN)
+        *s = exp_fast_nonpositive(*s - largest);
+        sum += *s;
+    }
+    weighted_sum_head8(scores, values, stride, out);
+    sum
 }
 
 /// Attention of one query over `m` cached keys with grouped key/value heads, fused per
@@ -352,7 +398,7 @@ pub fn attention_grouped_fused(
 ) {
     crate::frame::f32::attention_grouped_fused_using(
         scores_head8,
-        weighted_sum_head8,
+        exp_weighted_sum_head8,
         query,
         keys,
         values,

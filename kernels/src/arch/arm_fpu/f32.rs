@@ -86,6 +86,17 @@ impl F32Simd for ArmFpu {
     ) {
         weighted_sum_head8(weights, values, stride, out)
     }
+
+    fn exp_weighted_sum_head8(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; 8],
+    ) -> f32 {
+        exp_weighted_sum_head8(scores, largest, values, stride, out)
+    }
 }
 
 /// Four dot products of `x` with `w[0..4]` over `blocks` blocks of 8 elements.
@@ -310,6 +321,167 @@ pub(crate) fn weighted_sum_head8(
     let rows = rows_inside(values.len(), stride, weights.len());
     // SAFETY: as in `scores_head8`, with `weights` holding `rows` floats and `out` 8.
     unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
+}
+
+/// [`crate::generic::f32::exp_weighted_sum_head8_fma`] by
+/// [`arm_fpu_exp_weighted_sum_head8`] (the exponentials are not stored: `scores` keeps the
+/// scores), one pass over the keys instead of two.
+pub(crate) fn exp_weighted_sum_head8(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; 8],
+) -> f32 {
+    let rows = rows_inside(values.len(), stride, scores.len());
+    if stride < 8 || rows < scores.len() {
+        return crate::generic::f32::exp_weighted_sum_head8_fma(
+            scores, largest, values, stride, out,
+        );
+    }
+    // SAFETY: `rows` rows of 8 floats `stride` apart lie inside `values` and `scores`
+    // holds `rows` floats (`rows_inside`); `out` is 8 floats; the FPU is present on the
+    // targets that compile this module.
+    unsafe {
+        arm_fpu_exp_weighted_sum_head8(scores.as_ptr(), largest, values.as_ptr(), stride, rows, out)
+    }
+}
+
+/// [`crate::generic::f32::exp_fast_nonpositive`]'s constants in the order
+/// [`arm_fpu_exp_weighted_sum_head8`] loads them into s20-s31.
+static EXP_CONSTANTS: [f32; 12] = {
+    use crate::generic::f32::{
+        EXP_LN2_HIGH, EXP_LN2_LOW, EXP_LOG2_E, EXP_P, EXP_ROUND, EXP_ZERO_BELOW,
+    };
+    [
+        EXP_LOG2_E,
+        EXP_ROUND,
+        EXP_LN2_HIGH,
+        EXP_LN2_LOW,
+        EXP_P[0],
+        EXP_P[1],
+        EXP_P[2],
+        EXP_P[3],
+        EXP_P[4],
+        EXP_P[5],
+        1.0,
+        EXP_ZERO_BELOW,
+    ]
+};
+
+/// One pass over `rows` keys: `e_j = exp_fast_nonpositive(scores[j] - largest)` with
+/// `exp_fast`'s operations in its order (plain `vmul`, `vadd`,
+/// `vsub`; `2^n` from the bits of `x log2 e + 1.5 * 2^23`, whose low bits are `n`, which
+/// for `n` in `[-126, 0]` is the scalar code's `((n + 127) & 0xff) << 23`; 0 below
+/// `EXP_ZERO_BELOW`, where that `n` would not fit), `sum = sum + e_j` from +0.0, and
+/// eight accumulators from +0.0, `acc = fma(e_j, v_j, acc)` by `vfma` over the value rows
+/// `stride` floats apart. Returns the sum.
+///
+/// # Safety
+/// `values` must point to `rows` rows of 8 floats `stride >= 8` floats apart, `scores` to
+/// `rows` floats, and the CPU must have the single-precision FPU.
+unsafe fn arm_fpu_exp_weighted_sum_head8(
+    scores: *const f32,
+    largest: f32,
+    values: *const f32,
+    stride: usize,
+    rows: usize,
+    out: &mut [f32; 8],
+) -> f32 {
+    let sum: u32;
+    // SAFETY: reads `rows` floats of `scores`, `rows` rows of 8 floats of `values` and the
+    // 12 constants (the caller's contract), writes the 8 floats of `out`; clobbers only
+    // the s-registers it names, its own operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vldmia {c}, {{s20-s31}}",
+            // +0.0 without a general-purpose register: 0.5 - 0.5
+            "vmov.f32 s13, #0.5",
+            "vsub.f32 s13, s13, s13",
+            "vmov s14, {largest}",
+            "vmov.f32 s15, s13",
+            "vmov.f32 s0, s13",
+            "vmov.f32 s1, s13",
+            "vmov.f32 s2, s13",
+            "vmov.f32 s3, s13",
+            "vmov.f32 s4, s13",
+            "vmov.f32 s5, s13",
+            "vmov.f32 s6, s13",
+            "vmov.f32 s7, s13",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {s}!, {{s8}}",
+            "vsub.f32 s8, s8, s14",       // x = score - largest
+            "vmul.f32 s9, s8, s20",       // x log2 e
+            "vadd.f32 s9, s9, s21",       // t = x log2 e + 1.5 * 2^23: n in its low bits
+            "vmov {bits}, s9",
+            "vsub.f32 s9, s9, s21",       // n
+            "vmul.f32 s10, s9, s22",
+            "vsub.f32 s10, s8, s10",      // x - n ln2_high
+            "vmul.f32 s11, s9, s23",
+            "vsub.f32 s10, s10, s11",     // r = (x - n ln2_high) - n ln2_low
+            "vmul.f32 s11, s24, s10",     // Horner: p0 r
+            "vadd.f32 s11, s11, s25",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s26",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s27",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s28",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s29",     // p
+            "vmul.f32 s12, s10, s10",     // r r
+            "vmul.f32 s11, s11, s12",
+            "vadd.f32 s11, s11, s10",     // p r^2 + r
+            "vadd.f32 s11, s11, s30",     // + 1
+            "add.w {bits}, {bias}, {bits}, lsl #23", // (n + 127) << 23
+            "vmov s12, {bits}",
+            "vmul.f32 s11, s11, s12",     // e
+            "vcmp.f32 s8, s31",
+            "vmrs APSR_nzcv, fpscr",
+            "it mi",                      // x < EXP_ZERO_BELOW (not NaN): 0
+            "vmovmi.f32 s11, s13",
+            "vadd.f32 s15, s15, s11",     // sum
+            "vldmia {v}!, {{s16-s19}}",
+            "vfma.f32 s0, s11, s16",
+            "vfma.f32 s1, s11, s17",
+            "vfma.f32 s2, s11, s18",
+            "vfma.f32 s3, s11, s19",
+            "vldmia {v}, {{s16-s19}}",
+            "add {v}, {v}, {step}",
+            "vfma.f32 s4, s11, s16",
+            "vfma.f32 s5, s11, s17",
+            "vfma.f32 s6, s11, s18",
+            "vfma.f32 s7, s11, s19",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            "vstmia {out}, {{s0-s7}}",
+            "vmov {sum}, s15",
+            c = in(reg) EXP_CONSTANTS.as_ptr(),
+            largest = in(reg) largest.to_bits(),
+            s = inout(reg) scores => _,
+            v = inout(reg) values => _,
+            // from the second half of a row to the next row
+            step = in(reg) stride * 4 - 16,
+            n = inout(reg) rows => _,
+            bits = out(reg) _,
+            bias = in(reg) 127u32 << 23,
+            out = in(reg) out.as_mut_ptr(),
+            sum = lateout(reg) sum,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+    f32::from_bits(sum)
 }
 
 /// Rows of 8 floats `stride` apart (`stride >= 8`; overlapping rows go to the scalar
