@@ -298,7 +298,8 @@ fn check_strided<K: F32Simd>(kernel: K) {
 
 /// The fused attention's 8-column loops (`scores_head8`, `weighted_sum_head8`) against
 /// the scalar reference **bit for bit** (both round every product and every sum in the
-/// same order; the `_fma` twins for a kernel that declares `HEAD8_FMA`), with the head at an offset inside rows `stride` apart, row counts from 0,
+/// same order; the `_fma` twins for a kernel that declares `HEAD8_FMA`), the pass of
+/// exponentials and weighted sum too (scores past exp's zero and a NaN), with the head at an offset inside rows `stride` apart, row counts from 0,
 /// large, denormal and NaN values; then the whole dispatched `attention_grouped_fused`
 /// against the scalar one (head widths 8 and 5, grouped and not).
 fn check_fused<K: F32Simd>(kernel: K) {
@@ -344,6 +345,38 @@ fn check_fused<K: F32Simd>(kernel: K) {
                     bits(&got_sum),
                     bits(&want_sum),
                     "{} weighted_sum_head8 stride={stride} m={m}",
+                    K::NAME
+                );
+                // The exponentials' pass: scores from 0 down past exp's zero (-87.33),
+                // a NaN among them when m > 2.
+                let mut scores: Vec<f32> = (0..m).map(|j| -3.0 * j as f32 + 0.25).collect();
+                if m > 2 {
+                    scores[2] = f32::NAN;
+                }
+                let largest = 0.25;
+                let (mut got_ws, mut want_ws) = ([f32::NAN; 8], [f32::NAN; 8]);
+                let got_total = kernel.exp_weighted_sum_head8(
+                    &mut scores.clone(),
+                    largest,
+                    rows,
+                    stride,
+                    &mut got_ws,
+                );
+                let want_total = if K::HEAD8_FMA {
+                    scalar::exp_weighted_sum_head8_fma(
+                        &mut scores,
+                        largest,
+                        rows,
+                        stride,
+                        &mut want_ws,
+                    )
+                } else {
+                    scalar::exp_weighted_sum_head8(&mut scores, largest, rows, stride, &mut want_ws)
+                };
+                assert_eq!(
+                    (bits(&got_ws), got_total.to_bits()),
+                    (bits(&want_ws), want_total.to_bits()),
+                    "{} exp_weighted_sum_head8 stride={stride} m={m}",
                     K::NAME
                 );
             }

@@ -88,7 +88,7 @@ pub(crate) fn rope_angles(angles: &mut [f32], dk: usize, position: usize, rope_t
 }
 
 /// [`rope`] with the position's sines and cosines from `angles` ([`rope_angles`]): the
-/// same results.
+/// same results (head by head, every pair of a head in one pass).
 pub(crate) fn rope_with_angles(
     rows: [&mut [f32]; 2],
     dk: usize,
@@ -99,17 +99,29 @@ pub(crate) fn rope_with_angles(
     if half == 0 || !pairing.is_rope() {
         return;
     }
-    let [first_row, second_row] = rows;
     let (sines, cosines) = angles.split_at(half.min(angles.len()));
-    for (i, (&sin, &cos)) in sines.iter().zip(cosines).enumerate() {
-        rotate_pair(
-            [&mut *first_row, &mut *second_row],
-            dk,
-            i,
-            sin,
-            cos,
-            pairing,
-        );
+    let [first_row, second_row] = rows;
+    let heads = first_row
+        .chunks_exact_mut(dk)
+        .chain(second_row.chunks_exact_mut(dk));
+    let turn = |a: &mut f32, b: &mut f32, sin: f32, cos: f32| {
+        let (x, y) = (*a, *b);
+        *a = x * cos - y * sin;
+        *b = x * sin + y * cos;
+    };
+    for head in heads {
+        if pairing == Positional::RopeHalf {
+            let (low, high) = head.split_at_mut(half);
+            for (((a, b), &sin), &cos) in low.iter_mut().zip(high).zip(sines).zip(cosines) {
+                turn(a, b, sin, cos);
+            }
+        } else {
+            for ((pair, &sin), &cos) in head.chunks_exact_mut(2).zip(sines).zip(cosines) {
+                if let [a, b] = pair {
+                    turn(a, b, sin, cos);
+                }
+            }
+        }
     }
 }
 

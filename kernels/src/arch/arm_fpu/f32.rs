@@ -323,6 +323,59 @@ pub(crate) fn weighted_sum_head8(
     unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
 }
 
+/// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
+/// largest)` of the score at `{s}` (largest in s14, the constants in s20-s31, +0.0 in
+/// s13), `sum` (s15) `+= e`, `acc` (s0-s7) `= fma(e, value, acc)` for the row at `{v}`.
+macro_rules! exp_weighted_key {
+    () => {
+        concat!(
+            "vldmia {s}!, {{s8}}\n",
+            "vsub.f32 s8, s8, s14\n", // x = score - largest
+            "vmul.f32 s9, s8, s20\n", // x log2 e
+            "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
+            "vmov {bits}, s9\n",
+            "vsub.f32 s9, s9, s21\n", // n
+            "vmul.f32 s10, s9, s22\n",
+            "vsub.f32 s10, s8, s10\n", // x - n ln2_high
+            "vmul.f32 s11, s9, s23\n",
+            "vsub.f32 s10, s10, s11\n", // r = (x - n ln2_high) - n ln2_low
+            "vmul.f32 s11, s24, s10\n", // Horner: p0 r
+            "vadd.f32 s11, s11, s25\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s26\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s27\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s28\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s29\n", // p
+            "vmul.f32 s12, s10, s10\n", // r r
+            "vmul.f32 s11, s11, s12\n",
+            "vadd.f32 s11, s11, s10\n",                // p r^2 + r
+            "vadd.f32 s11, s11, s30\n",                // + 1
+            "add.w {bits}, {bias}, {bits}, lsl #23\n", // (n + 127) << 23
+            "vmov s12, {bits}\n",
+            "vmul.f32 s11, s11, s12\n", // e
+            "vcmp.f32 s8, s31\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
+            "vmovmi.f32 s11, s13\n",
+            "vadd.f32 s15, s15, s11\n", // sum
+            "vldmia {v}!, {{s16-s19}}\n",
+            "vfma.f32 s0, s11, s16\n",
+            "vfma.f32 s1, s11, s17\n",
+            "vfma.f32 s2, s11, s18\n",
+            "vfma.f32 s3, s11, s19\n",
+            "vldmia {v}, {{s16-s19}}\n",
+            "add {v}, {v}, {step}\n",
+            "vfma.f32 s4, s11, s16\n",
+            "vfma.f32 s5, s11, s17\n",
+            "vfma.f32 s6, s11, s18\n",
+            "vfma.f32 s7, s11, s19\n",
+        )
+    };
+}
+
 /// [`crate::generic::f32::exp_weighted_sum_head8_fma`] by
 /// [`arm_fpu_exp_weighted_sum_head8`] (the exponentials are not stored: `scores` keeps the
 /// scores), one pass over the keys instead of two.
@@ -408,52 +461,16 @@ unsafe fn arm_fpu_exp_weighted_sum_head8(
             "vmov.f32 s5, s13",
             "vmov.f32 s6, s13",
             "vmov.f32 s7, s13",
+            // two keys per pass, after the first when their number is odd
+            "lsrs {n}, {n}, #1",
+            "bcc 3f",
+            exp_weighted_key!(),
+            "3:",
             "cmp {n}, #0",
             "beq 2f",
             "1:",
-            "vldmia {s}!, {{s8}}",
-            "vsub.f32 s8, s8, s14",       // x = score - largest
-            "vmul.f32 s9, s8, s20",       // x log2 e
-            "vadd.f32 s9, s9, s21",       // t = x log2 e + 1.5 * 2^23: n in its low bits
-            "vmov {bits}, s9",
-            "vsub.f32 s9, s9, s21",       // n
-            "vmul.f32 s10, s9, s22",
-            "vsub.f32 s10, s8, s10",      // x - n ln2_high
-            "vmul.f32 s11, s9, s23",
-            "vsub.f32 s10, s10, s11",     // r = (x - n ln2_high) - n ln2_low
-            "vmul.f32 s11, s24, s10",     // Horner: p0 r
-            "vadd.f32 s11, s11, s25",
-            "vmul.f32 s11, s11, s10",
-            "vadd.f32 s11, s11, s26",
-            "vmul.f32 s11, s11, s10",
-            "vadd.f32 s11, s11, s27",
-            "vmul.f32 s11, s11, s10",
-            "vadd.f32 s11, s11, s28",
-            "vmul.f32 s11, s11, s10",
-            "vadd.f32 s11, s11, s29",     // p
-            "vmul.f32 s12, s10, s10",     // r r
-            "vmul.f32 s11, s11, s12",
-            "vadd.f32 s11, s11, s10",     // p r^2 + r
-            "vadd.f32 s11, s11, s30",     // + 1
-            "add.w {bits}, {bias}, {bits}, lsl #23", // (n + 127) << 23
-            "vmov s12, {bits}",
-            "vmul.f32 s11, s11, s12",     // e
-            "vcmp.f32 s8, s31",
-            "vmrs APSR_nzcv, fpscr",
-            "it mi",                      // x < EXP_ZERO_BELOW (not NaN): 0
-            "vmovmi.f32 s11, s13",
-            "vadd.f32 s15, s15, s11",     // sum
-            "vldmia {v}!, {{s16-s19}}",
-            "vfma.f32 s0, s11, s16",
-            "vfma.f32 s1, s11, s17",
-            "vfma.f32 s2, s11, s18",
-            "vfma.f32 s3, s11, s19",
-            "vldmia {v}, {{s16-s19}}",
-            "add {v}, {v}, {step}",
-            "vfma.f32 s4, s11, s16",
-            "vfma.f32 s5, s11, s17",
-            "vfma.f32 s6, s11, s18",
-            "vfma.f32 s7, s11, s19",
+            exp_weighted_key!(),
+            exp_weighted_key!(),
             "subs {n}, {n}, #1",
             "bne 1b",
             "2:",
@@ -493,6 +510,30 @@ fn rows_inside(len: usize, stride: usize, limit: usize) -> usize {
     ((len - 8) / stride + 1).min(limit)
 }
 
+/// One key of [`arm_fpu_scores_head8`]: the score of the row at `{k}` (`q` in s8-s15) to
+/// `{out}`, the maximum in s16 (an unordered compare, i.e. NaN, is never greater).
+macro_rules! score_key {
+    () => {
+        concat!(
+            "vldmia {k}, {{s0-s7}}\n",
+            "add {k}, {k}, {stride}\n",
+            "vmul.f32 s17, s8, s0\n",
+            "vfma.f32 s17, s9, s1\n",
+            "vfma.f32 s17, s10, s2\n",
+            "vfma.f32 s17, s11, s3\n",
+            "vfma.f32 s17, s12, s4\n",
+            "vfma.f32 s17, s13, s5\n",
+            "vfma.f32 s17, s14, s6\n",
+            "vfma.f32 s17, s15, s7\n",
+            "vstmia {out}!, {{s17}}\n",
+            "vcmp.f32 s17, s16\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it gt\n",
+            "vmovgt.f32 s16, s17\n",
+        )
+    };
+}
+
 /// [`crate::generic::f32::scores_head8_fma`] over `rows` key rows `stride` floats apart:
 /// the same operations in the same order (`vmul` of the first pair, then one `vfma` per
 /// element), the maximum by `vcmp` (unordered, i.e. NaN, never counts as greater).
@@ -515,32 +556,30 @@ unsafe fn arm_fpu_scores_head8(
         asm!(
             "vldmia {q}, {{s8-s15}}",
             "vmov s16, {neg_inf}",
-            "cmp {n}, #0",
-            "beq 2f",
+            // four keys per pass, then the rest one by one
+            "lsrs {quads}, {n}, #2",
+            "beq 3f",
             "1:",
-            "vldmia {k}, {{s0-s7}}",
-            "add {k}, {k}, {stride}",
-            "vmul.f32 s17, s8, s0",
-            "vfma.f32 s17, s9, s1",
-            "vfma.f32 s17, s10, s2",
-            "vfma.f32 s17, s11, s3",
-            "vfma.f32 s17, s12, s4",
-            "vfma.f32 s17, s13, s5",
-            "vfma.f32 s17, s14, s6",
-            "vfma.f32 s17, s15, s7",
-            "vstmia {out}!, {{s17}}",
-            "vcmp.f32 s17, s16",
-            "vmrs APSR_nzcv, fpscr",
-            "it gt",
-            "vmovgt.f32 s16, s17",
-            "subs {n}, {n}, #1",
+            score_key!(),
+            score_key!(),
+            score_key!(),
+            score_key!(),
+            "subs {quads}, {quads}, #1",
             "bne 1b",
+            "3:",
+            "ands {n}, {n}, #3",
+            "beq 2f",
+            "4:",
+            score_key!(),
+            "subs {n}, {n}, #1",
+            "bne 4b",
             "2:",
             "vmov {largest}, s16",
             q = in(reg) q.as_ptr(),
             k = inout(reg) keys => _,
             stride = in(reg) stride * 4,
             n = inout(reg) rows => _,
+            quads = out(reg) _,
             out = inout(reg) scores => _,
             neg_inf = in(reg) f32::NEG_INFINITY.to_bits(),
             largest = lateout(reg) largest,
