@@ -671,8 +671,14 @@ pub(crate) fn attention_grouped_fused_using(
         let at = h / group * dk;
         let keys_h = keys.get(at..).unwrap_or(&[]);
         let values_h = values.get(at..).unwrap_or(&[]);
-        for v in q_h.iter_mut() {
-            *v *= scale;
+        match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
+            // written out: a loop of 8 stays a loop at the firmware's opt-level "s"
+            Ok(q8) => scale_head8(q8, scale),
+            Err(_) => {
+                for v in q_h.iter_mut() {
+                    *v *= scale;
+                }
+            }
         }
         let largest = match <&[f32; scalar::FUSED_HEAD]>::try_from(&*q_h) {
             Ok(q8) => scores_head8(q8, keys_h, kv_d, scores),
@@ -700,10 +706,7 @@ pub(crate) fn attention_grouped_fused_using(
         match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
             Ok(q8) => {
                 let sum = exp_weighted_sum_head8(scores, largest, values_h, kv_d, q8);
-                let inverse = 1.0 / sum;
-                for v in q8.iter_mut() {
-                    *v *= inverse;
-                }
+                scale_head8(q8, 1.0 / sum);
             }
             Err(_) => {
                 let mut sum = 0.0f32;
@@ -726,6 +729,20 @@ pub(crate) fn attention_grouped_fused_using(
             }
         }
     }
+}
+
+/// `head[i] *= factor` for the 8 elements, written out.
+#[inline(always)]
+fn scale_head8(head: &mut [f32; scalar::FUSED_HEAD], factor: f32) {
+    let [a, b, c, d, e, f, g, h] = head;
+    *a *= factor;
+    *b *= factor;
+    *c *= factor;
+    *d *= factor;
+    *e *= factor;
+    *f *= factor;
+    *g *= factor;
+    *h *= factor;
 }
 
 /// [`generic::f32::conv1d`](crate::generic::f32::conv1d) with the given dot-product
