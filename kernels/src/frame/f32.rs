@@ -460,11 +460,13 @@ fn matvec_inline<K: F32Simd>(
             // and the biases.
             kernel.dot_rows(x, w, w_stride, blocks, main);
             if head < k {
-                for (o, dst) in main.iter_mut().enumerate() {
-                    let at = o * w_stride;
-                    for (&a, &b) in x_tail.iter().zip(w.get(at + head..at + k).unwrap_or(&[])) {
-                        *dst += a * b;
+                // each row's tail summed in a register, stored once
+                for (dst, w_row) in main.iter_mut().zip(w.chunks(w_stride.max(1))) {
+                    let mut sum = *dst;
+                    for (&a, &b) in x_tail.iter().zip(w_row.get(head..k).unwrap_or(&[])) {
+                        sum += a * b;
                     }
+                    *dst = sum;
                 }
             }
             if let Out::Bias(Some(bias)) = out {
