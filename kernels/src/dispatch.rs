@@ -544,6 +544,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
               scalar => generic::f32::dot(a, b))
 }
 
+/// `x . x`: [`dot`]`(x, x)` bit for bit on every kernel, each block loaded once (the
+/// llama layers' RMSNorm).
+pub fn square_sum(x: &[f32]) -> f32 {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::square_sum(kern, x),
+              scalar => generic::f32::dot(x, x))
+}
+
 /// `y += alpha * x`, element-wise over the common length.
 ///
 /// ```

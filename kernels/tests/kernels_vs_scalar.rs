@@ -7,7 +7,8 @@
 //! CI proves each path runs with `PICOFORMER_KERNEL` (see `forced.rs`). Test names start
 //! with their dtype (`f32_`, `f16_`, `i8_`), so a run can pick one.
 //!
-//! - f32: lengths `0..=4 x lanes + 1` and the model shapes, row counts across the tile
+//! - f32 (the sum of squares: bit for bit the kernel's dot of a row with itself): lengths
+//!   `0..=4 x lanes + 1` and the model shapes, row counts across the tile
 //!   sizes, and edge values (zeros, large magnitudes, denormals, mixed signs). Error
 //!   budget: a SIMD kernel sums the same products in another order, so for a dot product
 //!   of length k the difference from the reference is bounded by
@@ -77,6 +78,13 @@ fn check_dot<K: F32Simd>(kernel: K) {
             assert!(
                 (got - want).abs() <= budget(&a, &b),
                 "{} dot n={n}: {got} vs {want}",
+                K::NAME
+            );
+            // the sum of squares: the kernel's own dot of `a` with itself, bit for bit
+            assert_eq!(
+                simd::square_sum(kernel, &a).to_bits(),
+                simd::dot(kernel, &a, &a).to_bits(),
+                "{} square_sum n={n}",
                 K::NAME
             );
         }

@@ -17,7 +17,7 @@ use picoformer_kernels::Activations;
 /// `x = gamma * x / sqrt(mean(x^2) + eps)` (llama2.c's `rmsnorm`; no mean, no beta).
 pub(crate) fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32, d: usize) {
     for row in x.chunks_exact_mut(d.max(1)) {
-        let mean_square = k::dot(row, row) / d as f32;
+        let mean_square = k::square_sum(row) / d as f32;
         let inverse = 1.0 / libm::sqrtf(mean_square + eps);
         for (v, &g) in row.iter_mut().zip(gamma) {
             *v = g * (*v * inverse);

@@ -80,6 +80,13 @@ pub trait F32Simd: Copy {
         dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
     }
 
+    /// `x . x` over `blocks` whole blocks, bit for bit
+    /// [`dot_blocks`](Self::dot_blocks)`(x, x, blocks)` (RMSNorm's sum of squares, which
+    /// loads each block once). The default is that call.
+    fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
+        self.dot_blocks(x, x, blocks)
+    }
+
     /// Whether [`scores_head8`](Self::scores_head8) and
     /// [`weighted_sum_head8`](Self::weighted_sum_head8) fuse each multiply-add (one
     /// rounding: [`scalar::scores_head8_fma`], [`scalar::weighted_sum_head8_fma`]) instead
@@ -168,6 +175,18 @@ pub fn tiles_inside(w_len: usize, w_stride: usize, len: usize, rows: usize) -> u
     }
     let rows_inside = (w_len - len) / w_stride + 1;
     rows.min(rows_inside) / MR
+}
+
+/// `x . x`, bit for bit [`dot`]`(kernel, x, x)`, with the kernel's
+/// [`F32Simd::square_sum_blocks`].
+pub fn square_sum<K: F32Simd>(kernel: K, x: &[f32]) -> f32 {
+    let blocks = x.len() / K::LANES;
+    let head = blocks * K::LANES;
+    let mut sum = kernel.square_sum_blocks(x, blocks);
+    for &v in x.get(head..).unwrap_or(&[]) {
+        sum += v * v;
+    }
+    sum
 }
 
 /// `sum_i a[i] * b[i]` over the common length: whole blocks by the kernel, the tail here.

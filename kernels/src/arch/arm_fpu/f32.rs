@@ -63,6 +63,13 @@ impl F32Simd for ArmFpu {
         crate::generic::f32::dot(a.get(..n).unwrap_or(a), b.get(..n).unwrap_or(b))
     }
 
+    fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
+        let blocks = blocks.min(x.len() / 8);
+        // SAFETY: `x` holds `blocks * 8` floats (just above); the FPU is present on the
+        // targets that compile this module.
+        unsafe { arm_fpu_square_sum(x.as_ptr(), blocks) }
+    }
+
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize) {
         let n = (blocks * 8).min(x.len()).min(y.len());
         if let (Some(x), Some(y)) = (x.get(..n), y.get_mut(..n)) {
@@ -293,6 +300,74 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
             options(nostack),
         );
     }
+}
+
+/// `x . x` over `blocks` blocks of 8 in [`crate::generic::f32::dot`]'s order, bit for bit
+/// (what [`ArmFpu::dot_blocks`](F32Simd::dot_blocks) computes): lane `i` accumulates
+/// `lane = lane + x_i x_i` (`vmul` then `vadd`) from +0.0, then
+/// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
+///
+/// # Safety
+/// `x` must point to `blocks * 8` floats, and the CPU must have the single-precision FPU.
+unsafe fn arm_fpu_square_sum(x: *const f32, blocks: usize) -> f32 {
+    let sum: u32;
+    // SAFETY: reads `blocks * 8` floats from `x` (the caller's contract); clobbers only
+    // the s-registers it names, its own operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vmov.f32 s16, #0.5",
+            "vsub.f32 s16, s16, s16",
+            "vmov.f32 s17, s16",
+            "vmov.f32 s18, s16",
+            "vmov.f32 s19, s16",
+            "vmov.f32 s20, s16",
+            "vmov.f32 s21, s16",
+            "vmov.f32 s22, s16",
+            "vmov.f32 s23, s16",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {x}!, {{s0-s7}}",
+            "vmul.f32 s8, s0, s0",
+            "vadd.f32 s16, s16, s8",
+            "vmul.f32 s9, s1, s1",
+            "vadd.f32 s17, s17, s9",
+            "vmul.f32 s10, s2, s2",
+            "vadd.f32 s18, s18, s10",
+            "vmul.f32 s11, s3, s3",
+            "vadd.f32 s19, s19, s11",
+            "vmul.f32 s12, s4, s4",
+            "vadd.f32 s20, s20, s12",
+            "vmul.f32 s13, s5, s5",
+            "vadd.f32 s21, s21, s13",
+            "vmul.f32 s14, s6, s6",
+            "vadd.f32 s22, s22, s14",
+            "vmul.f32 s15, s7, s7",
+            "vadd.f32 s23, s23, s15",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            "vadd.f32 s0, s16, s20",      // l0 + l4
+            "vadd.f32 s1, s18, s22",      // l2 + l6
+            "vadd.f32 s0, s0, s1",
+            "vadd.f32 s2, s17, s21",      // l1 + l5
+            "vadd.f32 s3, s19, s23",      // l3 + l7
+            "vadd.f32 s2, s2, s3",
+            "vadd.f32 s0, s0, s2",
+            "vmov {sum}, s0",
+            x = inout(reg) x => _,
+            n = inout(reg) blocks => _,
+            sum = lateout(reg) sum,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            options(nostack, readonly),
+        );
+    }
+    f32::from_bits(sum)
 }
 
 /// [`crate::generic::f32::scores_head8_fma`] by [`arm_fpu_scores_head8`] (also the Helium
