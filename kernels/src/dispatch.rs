@@ -544,6 +544,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
               scalar => generic::f32::dot(a, b))
 }
 
+/// `x[i] = gamma[i] * (x[i] * factor)` ([`generic::f32::scale_by_gamma`], bit for bit on
+/// every kernel): the llama layers' RMSNorm output.
+pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.scale_by_gamma(x, gamma, factor),
+              scalar => generic::f32::scale_by_gamma(x, gamma, factor))
+}
+
 /// `x . x`: [`dot`]`(x, x)` bit for bit on every kernel, each block loaded once (the
 /// llama layers' RMSNorm).
 pub fn square_sum(x: &[f32]) -> f32 {

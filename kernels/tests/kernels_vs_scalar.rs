@@ -7,7 +7,8 @@
 //! CI proves each path runs with `PICOFORMER_KERNEL` (see `forced.rs`). Test names start
 //! with their dtype (`f32_`, `f16_`, `i8_`), so a run can pick one.
 //!
-//! - f32 (the sum of squares: bit for bit the kernel's dot of a row with itself): lengths
+//! - f32 (the sum of squares: bit for bit the kernel's dot of a row with itself; RMSNorm's
+//!   scaling bit for bit): lengths
 //!   `0..=4 x lanes + 1` and the model shapes, row counts across the tile
 //!   sizes, and edge values (zeros, large magnitudes, denormals, mixed signs). Error
 //!   budget: a SIMD kernel sums the same products in another order, so for a dot product
@@ -78,6 +79,16 @@ fn check_dot<K: F32Simd>(kernel: K) {
             assert!(
                 (got - want).abs() <= budget(&a, &b),
                 "{} dot n={n}: {got} vs {want}",
+                K::NAME
+            );
+            // RMSNorm's output, bit for bit
+            let (mut got_scaled, mut want_scaled) = (a.clone(), a.clone());
+            kernel.scale_by_gamma(&mut got_scaled, &b, 0.375);
+            scalar::scale_by_gamma(&mut want_scaled, &b, 0.375);
+            assert_eq!(
+                got_scaled.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want_scaled.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{} scale_by_gamma n={n}",
                 K::NAME
             );
             // the sum of squares: the kernel's own dot of `a` with itself, bit for bit

@@ -19,9 +19,7 @@ pub(crate) fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32, d: usize) {
     for row in x.chunks_exact_mut(d.max(1)) {
         let mean_square = k::square_sum(row) / d as f32;
         let inverse = 1.0 / libm::sqrtf(mean_square + eps);
-        for (v, &g) in row.iter_mut().zip(gamma) {
-            *v = g * (*v * inverse);
-        }
+        k::scale_by_gamma(row, gamma, inverse);
     }
 }
 

@@ -87,6 +87,11 @@ pub trait F32Simd: Copy {
         self.dot_blocks(x, x, blocks)
     }
 
+    /// [`scalar::scale_by_gamma`], bit for bit. The default is it.
+    fn scale_by_gamma(self, x: &mut [f32], gamma: &[f32], factor: f32) {
+        scalar::scale_by_gamma(x, gamma, factor);
+    }
+
     /// Whether [`scores_head8`](Self::scores_head8) and
     /// [`weighted_sum_head8`](Self::weighted_sum_head8) fuse each multiply-add (one
     /// rounding: [`scalar::scores_head8_fma`], [`scalar::weighted_sum_head8_fma`]) instead

@@ -106,6 +106,15 @@ pub fn add_assign(y: &mut [f32], x: &[f32]) {
     }
 }
 
+/// `x[i] = gamma[i] * (x[i] * factor)` over the common length (RMSNorm's output, `factor`
+/// the row's `1 / sqrt(mean(x^2) + eps)`).
+#[inline]
+pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
+    for (v, &g) in x.iter_mut().zip(gamma) {
+        *v = g * (*v * factor);
+    }
+}
+
 /// `y += alpha * x`, element-wise over the common length.
 #[inline]
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

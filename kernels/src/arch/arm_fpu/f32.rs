@@ -70,6 +70,17 @@ impl F32Simd for ArmFpu {
         unsafe { arm_fpu_square_sum(x.as_ptr(), blocks) }
     }
 
+    fn scale_by_gamma(self, x: &mut [f32], gamma: &[f32], factor: f32) {
+        let blocks = x.len().min(gamma.len()) / 8;
+        // SAFETY: `x` and `gamma` hold `blocks * 8` floats (just above); the FPU is
+        // present on the targets that compile this module.
+        unsafe { arm_fpu_scale_by_gamma(x.as_mut_ptr(), gamma.as_ptr(), factor, blocks) };
+        let head = blocks * 8;
+        if let (Some(x), Some(gamma)) = (x.get_mut(head..), gamma.get(head..)) {
+            crate::generic::f32::scale_by_gamma(x, gamma, factor);
+        }
+    }
+
     fn axpy_blocks(self, alpha: f32, x: &[f32], y: &mut [f32], blocks: usize) {
         let n = (blocks * 8).min(x.len()).min(y.len());
         if let (Some(x), Some(y)) = (x.get(..n), y.get_mut(..n)) {
@@ -297,6 +308,58 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
             out("s12") _, out("s13") _, out("s14") _, out("s15") _,
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             out("s20") _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`crate::generic::f32::scale_by_gamma`] over `blocks` blocks of 8: `x = gamma * (x *
+/// factor)`, the same two roundings per element.
+///
+/// # Safety
+/// `x` and `gamma` must point to `blocks * 8` floats, and the CPU must have the
+/// single-precision FPU.
+unsafe fn arm_fpu_scale_by_gamma(x: *mut f32, gamma: *const f32, factor: f32, blocks: usize) {
+    // SAFETY: reads `blocks * 8` floats of `gamma`, reads and writes `blocks * 8` floats
+    // of `x` (the caller's contract); clobbers only the s-registers it names, its own
+    // operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vmov s16, {factor}",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {x}, {{s0-s7}}",
+            "vldmia {g}!, {{s8-s15}}",
+            "vmul.f32 s0, s0, s16",
+            "vmul.f32 s1, s1, s16",
+            "vmul.f32 s2, s2, s16",
+            "vmul.f32 s3, s3, s16",
+            "vmul.f32 s4, s4, s16",
+            "vmul.f32 s5, s5, s16",
+            "vmul.f32 s6, s6, s16",
+            "vmul.f32 s7, s7, s16",
+            "vmul.f32 s0, s8, s0",
+            "vmul.f32 s1, s9, s1",
+            "vmul.f32 s2, s10, s2",
+            "vmul.f32 s3, s11, s3",
+            "vmul.f32 s4, s12, s4",
+            "vmul.f32 s5, s13, s5",
+            "vmul.f32 s6, s14, s6",
+            "vmul.f32 s7, s15, s7",
+            "vstmia {x}!, {{s0-s7}}",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            x = inout(reg) x => _,
+            g = inout(reg) gamma => _,
+            factor = in(reg) factor.to_bits(),
+            n = inout(reg) blocks => _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _,
             options(nostack),
         );
     }
