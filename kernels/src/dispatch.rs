@@ -544,6 +544,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
               scalar => generic::f32::dot(a, b))
 }
 
+/// `gate[i] = silu(gate[i]) * up[i]` ([`generic::f32::silu_gate`], bit for bit on every
+/// kernel): the llama layers' SwiGLU.
+pub fn silu_gate(gate: &mut [f32], up: &[f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.silu_gate(gate, up),
+              scalar => generic::f32::silu_gate(gate, up))
+}
+
 /// `x[i] = gamma[i] * (x[i] * factor)` ([`generic::f32::scale_by_gamma`], bit for bit on
 /// every kernel): the llama layers' RMSNorm output.
 pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {

@@ -87,6 +87,11 @@ pub trait F32Simd: Copy {
         self.dot_blocks(x, x, blocks)
     }
 
+    /// [`scalar::silu_gate`], bit for bit. The default is it.
+    fn silu_gate(self, gate: &mut [f32], up: &[f32]) {
+        scalar::silu_gate(gate, up);
+    }
+
     /// [`scalar::scale_by_gamma`], bit for bit. The default is it.
     fn scale_by_gamma(self, x: &mut [f32], gamma: &[f32], factor: f32) {
         scalar::scale_by_gamma(x, gamma, factor);

@@ -115,6 +115,15 @@ pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
     }
 }
 
+/// `gate[i] = silu(gate[i]) * up[i]` over the common length, `silu(x) = x / (1 +
+/// exp_fast(-x))` ([`exp_fast`]): the gated feed-forward network's SwiGLU.
+#[inline]
+pub fn silu_gate(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + exp_fast(-*g)) * u;
+    }
+}
+
 /// `y += alpha * x`, element-wise over the common length.
 #[inline]
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {

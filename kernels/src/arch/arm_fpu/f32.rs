@@ -70,6 +70,13 @@ impl F32Simd for ArmFpu {
         unsafe { arm_fpu_square_sum(x.as_ptr(), blocks) }
     }
 
+    fn silu_gate(self, gate: &mut [f32], up: &[f32]) {
+        let n = gate.len().min(up.len());
+        // SAFETY: `gate` and `up` hold `n` floats; the FPU is present on the targets that
+        // compile this module.
+        unsafe { arm_fpu_silu_gate(gate.as_mut_ptr(), up.as_ptr(), n) }
+    }
+
     fn scale_by_gamma(self, x: &mut [f32], gamma: &[f32], factor: f32) {
         let blocks = x.len().min(gamma.len()) / 8;
         // SAFETY: `x` and `gamma` hold `blocks * 8` floats (just above); the FPU is
@@ -308,6 +315,101 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
             out("s12") _, out("s13") _, out("s14") _, out("s15") _,
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             out("s20") _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`crate::generic::f32::silu_gate`] over `n` elements, bit for bit: per element `x =
+/// -g`, [`crate::generic::f32::exp_fast`]'s operations in its order (0 below
+/// `EXP_ZERO_BELOW`, infinity above 88.72; `n` from the low bits of `x log2 e + 1.5 *
+/// 2^23`, exact for those `x`; `2^n` in two halves, `n >> 1` and `n - (n >> 1)`), then
+/// `g / (1 + e) * up` (`vdiv`, `vmul`).
+///
+/// # Safety
+/// `gate` and `up` must point to `n` floats, and the CPU must have the single-precision
+/// FPU.
+unsafe fn arm_fpu_silu_gate(gate: *mut f32, up: *const f32, n: usize) {
+    // SAFETY: reads `n` floats of `up` and the 12 constants, reads and writes `n` floats
+    // of `gate` (the caller's contract); clobbers only the s-registers it names, its own
+    // operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vldmia {c}, {{s20-s31}}",
+            "vmov.f32 s13, #0.5",
+            "vsub.f32 s13, s13, s13",     // +0.0
+            "vmov s14, {inf}",
+            "vmov s15, {overflow}",
+            "cmp {n}, #0",
+            "beq 2f",
+            "1:",
+            "vldmia {g}, {{s0}}",
+            "vldmia {u}!, {{s1}}",
+            "vneg.f32 s8, s0",            // x = -g
+            "vmul.f32 s9, s8, s20",
+            "vadd.f32 s9, s9, s21",       // t: n in its low bits
+            "vmov {bits}, s9",
+            "vsub.f32 s9, s9, s21",       // n
+            "vmul.f32 s10, s9, s22",
+            "vsub.f32 s10, s8, s10",
+            "vmul.f32 s11, s9, s23",
+            "vsub.f32 s10, s10, s11",     // r
+            "vmul.f32 s11, s24, s10",
+            "vadd.f32 s11, s11, s25",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s26",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s27",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s28",
+            "vmul.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s29",     // p
+            "vmul.f32 s12, s10, s10",
+            "vmul.f32 s11, s11, s12",
+            "vadd.f32 s11, s11, s10",
+            "vadd.f32 s11, s11, s30",     // e^r
+            "sub.w {bits}, {bits}, {round_bits}", // n
+            "asr.w {half}, {bits}, #1",
+            "sub.w {bits}, {bits}, {half}",
+            "add.w {half}, {bias}, {half}, lsl #23",
+            "and {half}, {half}, #0x7f800000",
+            "vmov s12, {half}",
+            "vmul.f32 s11, s11, s12",
+            "add.w {bits}, {bias}, {bits}, lsl #23",
+            "and {bits}, {bits}, #0x7f800000",
+            "vmov s12, {bits}",
+            "vmul.f32 s11, s11, s12",     // e
+            "vcmp.f32 s8, s31",
+            "vmrs APSR_nzcv, fpscr",
+            "it mi",                      // x < EXP_ZERO_BELOW: 0
+            "vmovmi.f32 s11, s13",
+            "vcmp.f32 s8, s15",
+            "vmrs APSR_nzcv, fpscr",
+            "it gt",                      // x > 88.72: infinity
+            "vmovgt.f32 s11, s14",
+            "vadd.f32 s11, s11, s30",     // 1 + e
+            "vdiv.f32 s0, s0, s11",
+            "vmul.f32 s0, s0, s1",
+            "vstmia {g}!, {{s0}}",
+            "subs {n}, {n}, #1",
+            "bne 1b",
+            "2:",
+            c = in(reg) EXP_CONSTANTS.as_ptr(),
+            g = inout(reg) gate => _,
+            u = inout(reg) up => _,
+            n = inout(reg) n => _,
+            bits = out(reg) _,
+            half = out(reg) _,
+            round_bits = in(reg) crate::generic::f32::EXP_ROUND.to_bits(),
+            bias = in(reg) 127u32 << 23,
+            inf = in(reg) f32::INFINITY.to_bits(),
+            overflow = in(reg) 88.72f32.to_bits(),
+            out("s0") _, out("s1") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
             options(nostack),
         );
     }
