@@ -109,6 +109,31 @@ pub(crate) fn rope_with_angles(
         *a = x * cos - y * sin;
         *b = x * sin + y * cos;
     };
+    // Heads of 8 (stories260K's) with adjacent pairs: the 4 angles in registers, each
+    // head loaded and stored whole (a loop of 4 pairs stays a loop at opt-level "s").
+    if let (Ok(&[s0, s1, s2, s3]), Ok(&[c0, c1, c2, c3]), Positional::Rope, 8) = (
+        <&[f32; 4]>::try_from(sines),
+        <&[f32; 4]>::try_from(cosines),
+        pairing,
+        dk,
+    ) {
+        for head in heads {
+            if let Ok(h) = <&mut [f32; 8]>::try_from(head) {
+                let [a0, b0, a1, b1, a2, b2, a3, b3] = *h;
+                *h = [
+                    a0 * c0 - b0 * s0,
+                    a0 * s0 + b0 * c0,
+                    a1 * c1 - b1 * s1,
+                    a1 * s1 + b1 * c1,
+                    a2 * c2 - b2 * s2,
+                    a2 * s2 + b2 * c2,
+                    a3 * c3 - b3 * s3,
+                    a3 * s3 + b3 * c3,
+                ];
+            }
+        }
+        return;
+    }
     for head in heads {
         if pairing == Positional::RopeHalf {
             let (low, high) = head.split_at_mut(half);
