@@ -79,6 +79,8 @@ fn rope_sin_cos(i: usize, dk: usize, position: usize, rope_theta: f32) -> (f32, 
 
 /// Writes the sines then the cosines of `position`'s `dk / 2` RoPE angles into
 /// `angles[..dk]` (what [`rope`] computes): a decoder step's table for all its layers.
+/// Out of line (libm's argument reduction keeps its frame off the step's).
+#[inline(never)]
 pub(crate) fn rope_angles(angles: &mut [f32], dk: usize, position: usize, rope_theta: f32) {
     let half = dk / 2;
     let (sines, rest) = angles.split_at_mut(half.min(angles.len()));
@@ -88,7 +90,9 @@ pub(crate) fn rope_angles(angles: &mut [f32], dk: usize, position: usize, rope_t
 }
 
 /// [`rope`] with the position's sines and cosines from `angles` ([`rope_angles`]): the
-/// same results (head by head, every pair of a head in one pass).
+/// same results (head by head, every pair of a head in one pass). Out of line: its
+/// registers are not spilled into the attention's frame, on the deepest stack path.
+#[inline(never)]
 pub(crate) fn rope_with_angles(
     rows: [&mut [f32]; 2],
     dk: usize,
