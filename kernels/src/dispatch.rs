@@ -680,7 +680,7 @@ pub fn exp_minus_max(x: &mut [f32], largest: f32) {
 /// The llama layer's attention, fused per head (see
 /// [`generic::f32::attention_grouped_fused`]): the active kernel's 8-column score and
 /// weighted-sum loops, bit for bit the scalar twin the kernel names
-/// ([`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA): the Arm FPU's fuse
+/// ([`F32Simd::HEAD8_FMA`]: the Arm FPU's fuse
 /// each multiply-add, [`generic::f32::attention_grouped_fused_fma`]).
 pub fn attention_grouped_fused(
     query: &mut [f32],
