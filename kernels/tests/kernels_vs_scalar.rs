@@ -8,7 +8,7 @@
 //! with their dtype (`f32_`, `f16_`, `i8_`), so a run can pick one.
 //!
 //! - f32 (the sum of squares: bit for bit the kernel's dot of a row with itself; RMSNorm's
-//!   scaling bit for bit): lengths
+//!   scaling and SwiGLU's gate bit for bit): lengths
 //!   `0..=4 x lanes + 1` and the model shapes, row counts across the tile
 //!   sizes, and edge values (zeros, large magnitudes, denormals, mixed signs). Error
 //!   budget: a SIMD kernel sums the same products in another order, so for a dot product
@@ -79,6 +79,24 @@ fn check_dot<K: F32Simd>(kernel: K) {
             assert!(
                 (got - want).abs() <= budget(&a, &b),
                 "{} dot n={n}: {got} vs {want}",
+                K::NAME
+            );
+            // SwiGLU's gate, bit for bit (the cases' 1e15 and 1e20 scales reach exp's 0
+            // and infinity; -88..=89 in steps of 1/8 crosses both edges)
+            let mut gates = a.clone();
+            gates.extend((0..1416).map(|i| -88.0 + i as f32 / 8.0));
+            let ups: Vec<f32> = b
+                .iter()
+                .copied()
+                .chain((0..1416).map(|i| 0.5 - (i % 3) as f32))
+                .collect();
+            let (mut got_gates, mut want_gates) = (gates.clone(), gates);
+            kernel.silu_gate(&mut got_gates, &ups);
+            scalar::silu_gate(&mut want_gates, &ups);
+            assert_eq!(
+                got_gates.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want_gates.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{} silu_gate n={n}",
                 K::NAME
             );
             // RMSNorm's output, bit for bit

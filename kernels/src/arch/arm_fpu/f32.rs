@@ -372,11 +372,11 @@ unsafe fn arm_fpu_silu_gate(gate: *mut f32, up: *const f32, n: usize) {
             "asr.w {half}, {bits}, #1",
             "sub.w {bits}, {bits}, {half}",
             "add.w {half}, {bias}, {half}, lsl #23",
-            "and {half}, {half}, #0x7f800000",
+            "bic {half}, {half}, #0x80000000", // & 0xff << 23 (the low bits are 0)
             "vmov s12, {half}",
             "vmul.f32 s11, s11, s12",
             "add.w {bits}, {bias}, {bits}, lsl #23",
-            "and {bits}, {bits}, #0x7f800000",
+            "bic {bits}, {bits}, #0x80000000",
             "vmov s12, {bits}",
             "vmul.f32 s11, s11, s12",     // e
             "vcmp.f32 s8, s31",
