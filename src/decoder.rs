@@ -199,6 +199,10 @@ pub(crate) fn step(
         y,
     )?;
     let (_, first_position) = rows.at(0);
+    // The rows' RoPE sines and cosines, once for all layers, in the logits buffer (which
+    // the step writes only at its end).
+    #[cfg(feature = "llama")]
+    let rope_angles = llama_rope_angles(config, plan, rows, n, &mut *work.logits);
     for layer_index in 0..plan.ld {
         // Each sub-layer out of line, fetching its own weights: only one sub-layer's
         // weight views are on the stack while it computes (the FFN's call chain is the
@@ -209,6 +213,8 @@ pub(crate) fn step(
             q: &mut *q,
             tmp: &mut *tmp,
             scores: &mut *work.scores,
+            #[cfg(feature = "llama")]
+            rope_angles,
         };
         let site = ProbeSite::at(
             probe.as_deref_mut(),
@@ -224,6 +230,8 @@ pub(crate) fn step(
                 q: &mut *q,
                 tmp: &mut *tmp,
                 scores: &mut *work.scores,
+                #[cfg(feature = "llama")]
+                rope_angles: None,
             };
             let site = ProbeSite::at(
                 probe.as_deref_mut(),
@@ -258,6 +266,32 @@ struct StepBuffers<'b> {
     q: &'b mut [f32],
     tmp: &'b mut [f32],
     scores: &'b mut [f32],
+    /// The rows' RoPE tables (`dk` each, [`crate::layers::llama::rope_angles`]), if any.
+    #[cfg(feature = "llama")]
+    rope_angles: Option<&'b [f32]>,
+}
+
+/// The RoPE sines and cosines of the step's `n` rows (`dk` per row, row `r`'s position
+/// `rows.at(r)`) written into `table` when the model is rotary and `table` holds them:
+/// computed once per step instead of once per layer.
+#[cfg(feature = "llama")]
+fn llama_rope_angles<'t>(
+    config: &crate::config::Config,
+    plan: &Plan,
+    rows: Rows,
+    n: usize,
+    table: &'t mut [f32],
+) -> Option<&'t [f32]> {
+    let dk = plan.d.checked_div(config.dims.n_heads)?;
+    if !config.uses_llama_layers() || !config.positional.is_rope() || dk < 2 {
+        return None;
+    }
+    let table = table.get_mut(..n.checked_mul(dk)?)?;
+    for (r, angles) in table.chunks_exact_mut(dk).enumerate() {
+        let (_, position) = rows.at(r);
+        crate::layers::llama::rope_angles(angles, dk, position, config.rope_theta);
+    }
+    Some(table)
 }
 
 /// Masked self-attention of decoder layer `layer`: appends each row's K/V to its cache
@@ -291,7 +325,16 @@ fn self_attention_sublayer(
     if config.uses_llama_layers() {
         let (q, tmp) = (b.q, b.tmp);
         crate::layers::llama::self_attention(
-            config, self_attn, input, &mut cache, at, q, tmp, b.scores, act,
+            config,
+            self_attn,
+            input,
+            &mut cache,
+            at,
+            b.rope_angles,
+            q,
+            tmp,
+            b.scores,
+            act,
         )?;
         sublayer::residual(config, norm1, b.y, tmp);
         return Ok(());

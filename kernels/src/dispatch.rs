@@ -544,6 +544,30 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
               scalar => generic::f32::dot(a, b))
 }
 
+/// `gate[i] = silu(gate[i]) * up[i]` ([`generic::f32::silu_gate`], bit for bit on every
+/// kernel): the llama layers' SwiGLU.
+pub fn silu_gate(gate: &mut [f32], up: &[f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.silu_gate(gate, up),
+              scalar => generic::f32::silu_gate(gate, up))
+}
+
+/// `x[i] = gamma[i] * (x[i] * factor)` ([`generic::f32::scale_by_gamma`], bit for bit on
+/// every kernel): the llama layers' RMSNorm output.
+pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.scale_by_gamma(x, gamma, factor),
+              scalar => generic::f32::scale_by_gamma(x, gamma, factor))
+}
+
+/// `x . x`: [`dot`]`(x, x)` bit for bit on every kernel, each block loaded once (the
+/// llama layers' RMSNorm).
+pub fn square_sum(x: &[f32]) -> f32 {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::square_sum(kern, x),
+              scalar => generic::f32::dot(x, x))
+}
+
 /// `y += alpha * x`, element-wise over the common length.
 ///
 /// ```
@@ -654,7 +678,9 @@ pub fn exp_minus_max(x: &mut [f32], largest: f32) {
 
 /// The llama layer's attention, fused per head (see
 /// [`generic::f32::attention_grouped_fused`]): the active kernel's 8-column score and
-/// weighted-sum loops, the same bits on every kernel.
+/// weighted-sum loops, bit for bit the scalar twin the kernel names
+/// ([`F32Simd::HEAD8_FMA`]: the Arm FPU's fuse
+/// each multiply-add, [`generic::f32::attention_grouped_fused_fma`]).
 pub fn attention_grouped_fused(
     query: &mut [f32],
     keys: &[f32],
@@ -666,7 +692,9 @@ pub fn attention_grouped_fused(
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::attention_grouped_fused_using(
                   |q, k, stride, s| kern.scores_head8(q, k, stride, s),
-                  |w, v, stride, out| kern.weighted_sum_head8(w, v, stride, out),
+                  |s, largest, v, stride, out| {
+                      kern.exp_weighted_sum_head8(s, largest, v, stride, out)
+                  },
                   query, keys, values, n_heads, n_kv_heads, scores),
               scalar => generic::f32::attention_grouped_fused(
                   query, keys, values, n_heads, n_kv_heads, scores))

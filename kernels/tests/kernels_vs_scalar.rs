@@ -7,7 +7,9 @@
 //! CI proves each path runs with `PICOFORMER_KERNEL` (see `forced.rs`). Test names start
 //! with their dtype (`f32_`, `f16_`, `i8_`), so a run can pick one.
 //!
-//! - f32: lengths `0..=4 x lanes + 1` and the model shapes, row counts across the tile
+//! - f32 (the sum of squares: bit for bit the kernel's dot of a row with itself; RMSNorm's
+//!   scaling and SwiGLU's gate bit for bit): lengths
+//!   `0..=4 x lanes + 1` and the model shapes, row counts across the tile
 //!   sizes, and edge values (zeros, large magnitudes, denormals, mixed signs). Error
 //!   budget: a SIMD kernel sums the same products in another order, so for a dot product
 //!   of length k the difference from the reference is bounded by
@@ -77,6 +79,41 @@ fn check_dot<K: F32Simd>(kernel: K) {
             assert!(
                 (got - want).abs() <= budget(&a, &b),
                 "{} dot n={n}: {got} vs {want}",
+                K::NAME
+            );
+            // SwiGLU's gate, bit for bit (the cases' 1e15 and 1e20 scales reach exp's 0
+            // and infinity; -88..=89 in steps of 1/8 crosses both edges)
+            let mut gates = a.clone();
+            gates.extend((0..1416).map(|i| -88.0 + i as f32 / 8.0));
+            let ups: Vec<f32> = b
+                .iter()
+                .copied()
+                .chain((0..1416).map(|i| 0.5 - (i % 3) as f32))
+                .collect();
+            let (mut got_gates, mut want_gates) = (gates.clone(), gates);
+            kernel.silu_gate(&mut got_gates, &ups);
+            scalar::silu_gate(&mut want_gates, &ups);
+            assert_eq!(
+                got_gates.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want_gates.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{} silu_gate n={n}",
+                K::NAME
+            );
+            // RMSNorm's output, bit for bit
+            let (mut got_scaled, mut want_scaled) = (a.clone(), a.clone());
+            kernel.scale_by_gamma(&mut got_scaled, &b, 0.375);
+            scalar::scale_by_gamma(&mut want_scaled, &b, 0.375);
+            assert_eq!(
+                got_scaled.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                want_scaled.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "{} scale_by_gamma n={n}",
+                K::NAME
+            );
+            // the sum of squares: the kernel's own dot of `a` with itself, bit for bit
+            assert_eq!(
+                simd::square_sum(kernel, &a).to_bits(),
+                simd::dot(kernel, &a, &a).to_bits(),
+                "{} square_sum n={n}",
                 K::NAME
             );
         }
@@ -298,7 +335,8 @@ fn check_strided<K: F32Simd>(kernel: K) {
 
 /// The fused attention's 8-column loops (`scores_head8`, `weighted_sum_head8`) against
 /// the scalar reference **bit for bit** (both round every product and every sum in the
-/// same order), with the head at an offset inside rows `stride` apart, row counts from 0,
+/// same order; the `_fma` twins for a kernel that declares `HEAD8_FMA`), the pass of
+/// exponentials and weighted sum too (scores past exp's zero and a NaN), with the head at an offset inside rows `stride` apart, row counts from 0,
 /// large, denormal and NaN values; then the whole dispatched `attention_grouped_fused`
 /// against the scalar one (head widths 8 and 5, grouped and not).
 fn check_fused<K: F32Simd>(kernel: K) {
@@ -314,7 +352,11 @@ fn check_fused<K: F32Simd>(kernel: K) {
                 let rows = &rows_full[col..];
                 let mut want = vec![-1.0; m + 2];
                 let mut got = want.clone();
-                let want_max = scalar::scores_head8(&q, rows, stride, &mut want);
+                let want_max = if K::HEAD8_FMA {
+                    scalar::scores_head8_fma(&q, rows, stride, &mut want)
+                } else {
+                    scalar::scores_head8(&q, rows, stride, &mut want)
+                };
                 let got_max = kernel.scores_head8(&q, rows, stride, &mut got);
                 assert_eq!(
                     bits(&got),
@@ -331,11 +373,47 @@ fn check_fused<K: F32Simd>(kernel: K) {
                 let weights = values(m, seed + 200, 1.0);
                 let (mut got_sum, mut want_sum) = ([f32::NAN; 8], [f32::NAN; 8]);
                 kernel.weighted_sum_head8(&weights, rows, stride, &mut got_sum);
-                scalar::weighted_sum_head8(&weights, rows, stride, &mut want_sum);
+                if K::HEAD8_FMA {
+                    scalar::weighted_sum_head8_fma(&weights, rows, stride, &mut want_sum);
+                } else {
+                    scalar::weighted_sum_head8(&weights, rows, stride, &mut want_sum);
+                }
                 assert_eq!(
                     bits(&got_sum),
                     bits(&want_sum),
                     "{} weighted_sum_head8 stride={stride} m={m}",
+                    K::NAME
+                );
+                // The exponentials' pass: scores from 0 down past exp's zero (-87.33),
+                // a NaN among them when m > 2.
+                let mut scores: Vec<f32> = (0..m).map(|j| -3.0 * j as f32 + 0.25).collect();
+                if m > 2 {
+                    scores[2] = f32::NAN;
+                }
+                let largest = 0.25;
+                let (mut got_ws, mut want_ws) = ([f32::NAN; 8], [f32::NAN; 8]);
+                let got_total = kernel.exp_weighted_sum_head8(
+                    &mut scores.clone(),
+                    largest,
+                    rows,
+                    stride,
+                    &mut got_ws,
+                );
+                let want_total = if K::HEAD8_FMA {
+                    scalar::exp_weighted_sum_head8_fma(
+                        &mut scores,
+                        largest,
+                        rows,
+                        stride,
+                        &mut want_ws,
+                    )
+                } else {
+                    scalar::exp_weighted_sum_head8(&mut scores, largest, rows, stride, &mut want_ws)
+                };
+                assert_eq!(
+                    (bits(&got_ws), got_total.to_bits()),
+                    (bits(&want_ws), want_total.to_bits()),
+                    "{} exp_weighted_sum_head8 stride={stride} m={m}",
                     K::NAME
                 );
             }
@@ -350,7 +428,13 @@ fn check_fused<K: F32Simd>(kernel: K) {
             let mut want = values(d, 53, 1.0);
             let mut got = want.clone();
             let (mut s1, mut s2) = (vec![0.0; m], vec![0.0; m]);
-            scalar::attention_grouped_fused(&mut want, &keys, &vals, heads, kv_heads, &mut s1);
+            if K::HEAD8_FMA {
+                scalar::attention_grouped_fused_fma(
+                    &mut want, &keys, &vals, heads, kv_heads, &mut s1,
+                );
+            } else {
+                scalar::attention_grouped_fused(&mut want, &keys, &vals, heads, kv_heads, &mut s1);
+            }
             picoformer_kernels::attention_grouped_fused(
                 &mut got, &keys, &vals, heads, kv_heads, &mut s2,
             );

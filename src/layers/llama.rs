@@ -17,17 +17,16 @@ use picoformer_kernels::Activations;
 /// `x = gamma * x / sqrt(mean(x^2) + eps)` (llama2.c's `rmsnorm`; no mean, no beta).
 pub(crate) fn rms_norm_rows(x: &mut [f32], gamma: &[f32], eps: f32, d: usize) {
     for row in x.chunks_exact_mut(d.max(1)) {
-        let mean_square = k::dot(row, row) / d as f32;
+        let mean_square = k::square_sum(row) / d as f32;
         let inverse = 1.0 / libm::sqrtf(mean_square + eps);
-        for (v, &g) in row.iter_mut().zip(gamma) {
-            *v = g * (*v * inverse);
-        }
+        k::scale_by_gamma(row, gamma, inverse);
     }
 }
 
 /// SiLU, `x * sigmoid(x) = x / (1 + e^-x)`, with the kernels' single-precision `exp`
 /// ([`k::exp_fast`]: about 1 ulp, the same bits on every target; libm's `expf` costs
 /// ~140 cycles on a Cortex-M33, whose FPU runs its double-precision steps in software).
+#[inline(always)]
 pub(crate) fn silu(x: f32) -> f32 {
     x / (1.0 + k::exp_fast(-x))
 }
@@ -42,6 +41,8 @@ pub(crate) fn silu(x: f32) -> f32 {
 /// `rows` are rotated alike (a key row and the query row of the same position): each
 /// angle's sine and cosine, single-precision `powf`/`sinf`/`cosf` that libm computes in
 /// double precision (software on a single-precision FPU), are computed once for all.
+/// A decoder step computes them once for all its layers instead ([`rope_angles`],
+/// [`rope_with_angles`]): the same values.
 pub(crate) fn rope(
     rows: [&mut [f32]; 2],
     dk: usize,
@@ -55,24 +56,129 @@ pub(crate) fn rope(
     }
     let [first_row, second_row] = rows;
     for i in 0..half {
-        let frequency = 1.0 / libm::powf(rope_theta, (2 * i) as f32 / dk as f32);
-        let angle = position as f32 * frequency;
-        let (sin, cos) = (libm::sinf(angle), libm::cosf(angle));
-        let (first, second) = match pairing {
-            Positional::RopeHalf => (i, i + half),
-            _ => (2 * i, 2 * i + 1),
-        };
-        let heads = first_row
-            .chunks_exact_mut(dk)
-            .chain(second_row.chunks_exact_mut(dk));
+        let (sin, cos) = rope_sin_cos(i, dk, position, rope_theta);
+        rotate_pair(
+            [&mut *first_row, &mut *second_row],
+            dk,
+            i,
+            sin,
+            cos,
+            pairing,
+        );
+    }
+}
+
+/// The sine and cosine of RoPE pair `i`'s angle at `position` (see [`rope`]).
+fn rope_sin_cos(i: usize, dk: usize, position: usize, rope_theta: f32) -> (f32, f32) {
+    let frequency = 1.0 / libm::powf(rope_theta, (2 * i) as f32 / dk as f32);
+    let angle = position as f32 * frequency;
+    // one argument reduction for both: `sincosf` is `sinf` and `cosf` bit for bit (the
+    // same reduction and kernels; tested below)
+    libm::sincosf(angle)
+}
+
+/// Writes the sines then the cosines of `position`'s `dk / 2` RoPE angles into
+/// `angles[..dk]` (what [`rope`] computes): a decoder step's table for all its layers.
+/// Out of line (libm's argument reduction keeps its frame off the step's).
+#[inline(never)]
+pub(crate) fn rope_angles(angles: &mut [f32], dk: usize, position: usize, rope_theta: f32) {
+    let half = dk / 2;
+    let (sines, rest) = angles.split_at_mut(half.min(angles.len()));
+    for (i, (sin, cos)) in sines.iter_mut().zip(rest.iter_mut()).enumerate() {
+        (*sin, *cos) = rope_sin_cos(i, dk, position, rope_theta);
+    }
+}
+
+/// [`rope`] with the position's sines and cosines from `angles` ([`rope_angles`]): the
+/// same results (head by head, every pair of a head in one pass). Out of line: its
+/// registers are not spilled into the attention's frame, on the deepest stack path.
+#[inline(never)]
+pub(crate) fn rope_with_angles(
+    rows: [&mut [f32]; 2],
+    dk: usize,
+    angles: &[f32],
+    pairing: Positional,
+) {
+    let half = dk / 2;
+    if half == 0 || !pairing.is_rope() {
+        return;
+    }
+    let (sines, cosines) = angles.split_at(half.min(angles.len()));
+    let [first_row, second_row] = rows;
+    let heads = first_row
+        .chunks_exact_mut(dk)
+        .chain(second_row.chunks_exact_mut(dk));
+    let turn = |a: &mut f32, b: &mut f32, sin: f32, cos: f32| {
+        let (x, y) = (*a, *b);
+        *a = x * cos - y * sin;
+        *b = x * sin + y * cos;
+    };
+    // Heads of 8 (stories260K's) with adjacent pairs: the 4 angles in registers, each
+    // head loaded and stored whole (a loop of 4 pairs stays a loop at opt-level "s").
+    if let (Ok(&[s0, s1, s2, s3]), Ok(&[c0, c1, c2, c3]), Positional::Rope, 8) = (
+        <&[f32; 4]>::try_from(sines),
+        <&[f32; 4]>::try_from(cosines),
+        pairing,
+        dk,
+    ) {
         for head in heads {
-            if let (Some(&a), Some(&b)) = (head.get(first), head.get(second)) {
-                if let Some(x) = head.get_mut(first) {
-                    *x = a * cos - b * sin;
+            if let Ok(h) = <&mut [f32; 8]>::try_from(head) {
+                let [a0, b0, a1, b1, a2, b2, a3, b3] = *h;
+                *h = [
+                    a0 * c0 - b0 * s0,
+                    a0 * s0 + b0 * c0,
+                    a1 * c1 - b1 * s1,
+                    a1 * s1 + b1 * c1,
+                    a2 * c2 - b2 * s2,
+                    a2 * s2 + b2 * c2,
+                    a3 * c3 - b3 * s3,
+                    a3 * s3 + b3 * c3,
+                ];
+            }
+        }
+        return;
+    }
+    for head in heads {
+        if pairing == Positional::RopeHalf {
+            let (low, high) = head.split_at_mut(half);
+            for (((a, b), &sin), &cos) in low.iter_mut().zip(high).zip(sines).zip(cosines) {
+                turn(a, b, sin, cos);
+            }
+        } else {
+            for ((pair, &sin), &cos) in head.chunks_exact_mut(2).zip(sines).zip(cosines) {
+                if let [a, b] = pair {
+                    turn(a, b, sin, cos);
                 }
-                if let Some(y) = head.get_mut(second) {
-                    *y = a * sin + b * cos;
-                }
+            }
+        }
+    }
+}
+
+/// Turns pair `i` of every `dk`-wide head of both `rows` by the angle of `sin`, `cos`.
+#[inline(always)]
+fn rotate_pair(
+    rows: [&mut [f32]; 2],
+    dk: usize,
+    i: usize,
+    sin: f32,
+    cos: f32,
+    pairing: Positional,
+) {
+    let (first, second) = match pairing {
+        Positional::RopeHalf => (i, i + dk / 2),
+        _ => (2 * i, 2 * i + 1),
+    };
+    let [first_row, second_row] = rows;
+    let heads = first_row
+        .chunks_exact_mut(dk)
+        .chain(second_row.chunks_exact_mut(dk));
+    for head in heads {
+        if let (Some(&a), Some(&b)) = (head.get(first), head.get(second)) {
+            if let Some(x) = head.get_mut(first) {
+                *x = a * cos - b * sin;
+            }
+            if let Some(y) = head.get_mut(second) {
+                *y = a * sin + b * cos;
             }
         }
     }
@@ -86,7 +192,8 @@ pub(crate) fn rope(
 /// their positions (rotary models), keys and values appended to the cache (`[B, T, Dkv]`),
 /// then query head `h` attends over key/value head `h / (H / n_kv_heads)` of positions
 /// `0..=position` (the causal mask), and `tmp = z Wo^T + bo` is the sub-layer's output.
-/// `q` `[n, D]` ends holding the heads' outputs `z`.
+/// `q` `[n, D]` ends holding the heads' outputs `z`. `angles`: the rows' RoPE tables
+/// ([`rope_angles`], `dk` per row) when the step computed them, else computed here.
 // Weights, input, cache, row map, three working buffers and the activation scratch: all
 // borrowed separately by the decoder step that calls this.
 #[allow(clippy::too_many_arguments)]
@@ -96,6 +203,7 @@ pub(crate) fn self_attention(
     input: &[f32],
     cache: &mut KvCache,
     at: impl Fn(usize) -> (usize, usize),
+    angles: Option<&[f32]>,
     q: &mut [f32],
     tmp: &mut [f32],
     scores: &mut [f32],
@@ -124,7 +232,10 @@ pub(crate) fn self_attention(
             if is_key {
                 // the query row of the same position with its key (one set of angles)
                 let q_row = q.get_mut(row * d..(row + 1) * d).unwrap_or(&mut []);
-                rope([new, q_row], dk, position, theta, pairing);
+                match angles.and_then(|a| a.get(row * dk..(row + 1) * dk)) {
+                    Some(table) => rope_with_angles([new, q_row], dk, table, pairing),
+                    None => rope([new, q_row], dk, position, theta, pairing),
+                }
             }
             let start = cache_offset(slot_len, slot, position, kv_width)?;
             let place = cached
@@ -194,16 +305,15 @@ pub(crate) fn gated_feed_forward(
             return;
         };
         k::quant::linear(x_rows, &ffn.w1, ffn.b1, d, h, act); // [n, 2F]
-        for r in 0..n {
-            for j in 0..f {
-                let (Some(&gate), Some(&up)) = (h.get(r * 2 * f + j), h.get(r * 2 * f + f + j))
-                else {
-                    return;
-                };
-                if let Some(dst) = h.get_mut(r * f + j) {
-                    *dst = gate_activation(config.activation, gate) * up;
+        match config.activation {
+            // `silu(gate) * up` by the kernels (the same bits as `silu` here)
+            Activation::Silu => gate_rows(h, f, k::silu_gate),
+            // validation admits no other for a gated network; ReLU is the exact fallback
+            _ => gate_rows(h, f, |gates, ups| {
+                for (gate, &up) in gates.iter_mut().zip(ups) {
+                    *gate = gate.max(0.0) * up;
                 }
-            }
+            }),
         }
         let Some(gated) = h.get(..n * f) else {
             return;
@@ -212,11 +322,53 @@ pub(crate) fn gated_feed_forward(
     }
 }
 
-/// The gate's activation: SiLU (validation admits no other for a gated network; ReLU is
-/// kept as the exact fallback, never reached).
-fn gate_activation(activation: Activation, x: f32) -> f32 {
-    match activation {
-        Activation::Silu => silu(x),
-        _ => x.max(0.0),
+/// `[gate | up]` rows of `2f` in `h` to their gated rows `act(gate) * up` of `f`, row `r`'s
+/// at `r f` (each row in place first, then moved down, never over what is still unread).
+/// `gate_row(gates, ups)` computes a row's `act(gate) * up` into `gates`.
+#[inline(always)]
+fn gate_rows(h: &mut [f32], f: usize, gate_row: impl Fn(&mut [f32], &[f32])) {
+    let rows = h.len().checked_div(2 * f).unwrap_or(0);
+    for r in 0..rows {
+        let Some((front, row)) = h.split_at_mut_checked(r * 2 * f) else {
+            return;
+        };
+        let (gates, ups) = row.split_at_mut(f.min(row.len()));
+        gate_row(gates, ups);
+        if let Some(dst) = front.get_mut(r * f..) {
+            for (d, &g) in dst.iter_mut().zip(gates.iter()) {
+                *d = g;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `rope_sin_cos` takes `sincosf` for `(sinf, cosf)`: the same bits on every RoPE
+    /// angle of positions below 8192 (heads of 8 to 128, `rope_theta` 10000 and 500000)
+    /// and on a sweep of the whole float range.
+    #[test]
+    fn sincosf_is_sinf_and_cosf_bit_for_bit() {
+        let check = |angle: f32| {
+            let (sin, cos) = libm::sincosf(angle);
+            assert_eq!(
+                (sin.to_bits(), cos.to_bits()),
+                (libm::sinf(angle).to_bits(), libm::cosf(angle).to_bits()),
+                "angle {angle:e}"
+            );
+        };
+        for dk in [8usize, 48, 64, 128] {
+            for theta in [10_000.0f32, 500_000.0] {
+                for i in 0..dk / 2 {
+                    let frequency = 1.0 / libm::powf(theta, (2 * i) as f32 / dk as f32);
+                    for position in 0..8192usize {
+                        check(position as f32 * frequency);
+                    }
+                }
+            }
+        }
+        for bits in (0..=u32::MAX).step_by(4099) {
+            check(f32::from_bits(bits));
+        }
     }
 }

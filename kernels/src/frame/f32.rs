@@ -98,8 +98,33 @@ pub trait F32Simd: Copy {
         dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
     }
 
-    /// [`scalar::scores_head8`], bit for bit: one 8-column head's attention scores and
-    /// their maximum (the fused attention, [`scalar::attention_grouped_fused`]).
+    /// `x . x` over `blocks` whole blocks, bit for bit
+    /// [`dot_blocks`](Self::dot_blocks)`(x, x, blocks)` (RMSNorm's sum of squares, which
+    /// loads each block once). The default is that call.
+    fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
+        self.dot_blocks(x, x, blocks)
+    }
+
+    /// [`scalar::silu_gate`], bit for bit. The default is it.
+    fn silu_gate(self, gate: &mut [f32], up: &[f32]) {
+        scalar::silu_gate(gate, up);
+    }
+
+    /// [`scalar::scale_by_gamma`], bit for bit. The default is it.
+    fn scale_by_gamma(self, x: &mut [f32], gamma: &[f32], factor: f32) {
+        scalar::scale_by_gamma(x, gamma, factor);
+    }
+
+    /// Whether [`scores_head8`](Self::scores_head8) and
+    /// [`weighted_sum_head8`](Self::weighted_sum_head8) fuse each multiply-add (one
+    /// rounding: [`scalar::scores_head8_fma`], [`scalar::weighted_sum_head8_fma`]) instead
+    /// of rounding the product and the sum apart ([`scalar::scores_head8`],
+    /// [`scalar::weighted_sum_head8`]). Either way bit for bit the twin it names.
+    const HEAD8_FMA: bool = false;
+
+    /// [`scalar::scores_head8`] (or [`scalar::scores_head8_fma`], see
+    /// [`HEAD8_FMA`](Self::HEAD8_FMA)), bit for bit: one 8-column head's attention scores
+    /// and their maximum (the fused attention, [`scalar::attention_grouped_fused`]).
     fn scores_head8(
         self,
         q: &[f32; scalar::FUSED_HEAD],
@@ -110,7 +135,8 @@ pub trait F32Simd: Copy {
         scalar::scores_head8(q, keys, stride, scores)
     }
 
-    /// [`scalar::weighted_sum_head8`], bit for bit: one 8-column head's weighted sum of
+    /// [`scalar::weighted_sum_head8`] (or [`scalar::weighted_sum_head8_fma`], see
+    /// [`HEAD8_FMA`](Self::HEAD8_FMA)), bit for bit: one 8-column head's weighted sum of
     /// value rows, into `out`.
     fn weighted_sum_head8(
         self,
@@ -120,6 +146,29 @@ pub trait F32Simd: Copy {
         out: &mut [f32; scalar::FUSED_HEAD],
     ) {
         scalar::weighted_sum_head8(weights, values, stride, out)
+    }
+
+    /// [`scalar::exp_weighted_sum_head8`] (or [`scalar::exp_weighted_sum_head8_fma`], see
+    /// [`HEAD8_FMA`](Self::HEAD8_FMA)), bit for bit, except that `scores` may keep the
+    /// scores instead of their exponentials: the exponentials, their sum (returned) and
+    /// their weighted sum of the value rows, into `out`. The default is the exponentials,
+    /// then [`weighted_sum_head8`](Self::weighted_sum_head8).
+    fn exp_weighted_sum_head8(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[f32],
+        stride: usize,
+        out: &mut [f32; scalar::FUSED_HEAD],
+    ) -> f32 {
+        scalar::exp_weighted_sum_head8_using(
+            |w, v, stride, out| self.weighted_sum_head8(w, v, stride, out),
+            scores,
+            largest,
+            values,
+            stride,
+            out,
+        )
     }
 }
 
@@ -154,6 +203,18 @@ pub fn tiles_inside(w_len: usize, w_stride: usize, len: usize, rows: usize) -> u
     }
     let rows_inside = (w_len - len) / w_stride + 1;
     rows.min(rows_inside) / MR
+}
+
+/// `x . x`, bit for bit [`dot`]`(kernel, x, x)`, with the kernel's
+/// [`F32Simd::square_sum_blocks`].
+pub fn square_sum<K: F32Simd>(kernel: K, x: &[f32]) -> f32 {
+    let blocks = x.len() / K::LANES;
+    let head = blocks * K::LANES;
+    let mut sum = kernel.square_sum_blocks(x, blocks);
+    for &v in x.get(head..).unwrap_or(&[]) {
+        sum += v * v;
+    }
+    sum
 }
 
 /// `sum_i a[i] * b[i]` over the common length: whole blocks by the kernel, the tail here.
@@ -449,11 +510,13 @@ fn matvec_inline<K: F32Simd>(
             // and the biases.
             kernel.dot_rows(x, w, w_stride, blocks, main);
             if head < k {
-                for (o, dst) in main.iter_mut().enumerate() {
-                    let at = o * w_stride;
-                    for (&a, &b) in x_tail.iter().zip(w.get(at + head..at + k).unwrap_or(&[])) {
-                        *dst += a * b;
+                // each row's tail summed in a register, stored once
+                for (dst, w_row) in main.iter_mut().zip(w.chunks(w_stride.max(1))) {
+                    let mut sum = *dst;
+                    for (&a, &b) in x_tail.iter().zip(w_row.get(head..k).unwrap_or(&[])) {
+                        sum += a * b;
                     }
+                    *dst = sum;
                 }
             }
             if let Out::Bias(Some(bias)) = out {
@@ -620,13 +683,20 @@ pub(crate) fn attention_grouped_using(
 }
 
 /// [`generic::f32::attention_grouped_fused`](scalar::attention_grouped_fused) with the
-/// given 8-column score and weighted-sum kernels (the scalar reference passes its own,
-/// the dispatch the active kernel's); other head widths run the same operations here.
+/// given 8-column score and exponential-and-weighted-sum kernels (the scalar reference
+/// passes its own, the dispatch the active kernel's); other head widths run the same
+/// operations here.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(crate) fn attention_grouped_fused_using(
     scores_head8: impl Fn(&[f32; scalar::FUSED_HEAD], &[f32], usize, &mut [f32]) -> f32,
-    weighted_sum_head8: impl Fn(&[f32], &[f32], usize, &mut [f32; scalar::FUSED_HEAD]),
+    exp_weighted_sum_head8: impl Fn(
+        &mut [f32],
+        f32,
+        &[f32],
+        usize,
+        &mut [f32; scalar::FUSED_HEAD],
+    ) -> f32,
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -653,8 +723,14 @@ pub(crate) fn attention_grouped_fused_using(
         let at = h / group * dk;
         let keys_h = keys.get(at..).unwrap_or(&[]);
         let values_h = values.get(at..).unwrap_or(&[]);
-        for v in q_h.iter_mut() {
-            *v *= scale;
+        match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
+            // written out: a loop of 8 stays a loop at the firmware's opt-level "s"
+            Ok(q8) => scale_head8(q8, scale),
+            Err(_) => {
+                for v in q_h.iter_mut() {
+                    *v *= scale;
+                }
+            }
         }
         let largest = match <&[f32; scalar::FUSED_HEAD]>::try_from(&*q_h) {
             Ok(q8) => scores_head8(q8, keys_h, kv_d, scores),
@@ -679,21 +755,19 @@ pub(crate) fn attention_grouped_fused_using(
             q_h.fill(0.0);
             continue;
         }
-        let mut sum = 0.0f32;
-        for s in scores.iter_mut() {
-            // s <= largest: the argument is <= 0 (or NaN)
-            *s = scalar::exp_fast_nonpositive(*s - largest);
-            sum += *s;
-        }
-        let inverse = 1.0 / sum;
         match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
             Ok(q8) => {
-                weighted_sum_head8(scores, values_h, kv_d, q8);
-                for v in q8.iter_mut() {
-                    *v *= inverse;
-                }
+                let sum = exp_weighted_sum_head8(scores, largest, values_h, kv_d, q8);
+                scale_head8(q8, 1.0 / sum);
             }
             Err(_) => {
+                let mut sum = 0.0f32;
+                for s in scores.iter_mut() {
+                    // s <= largest: the argument is <= 0 (or NaN)
+                    *s = scalar::exp_fast_nonpositive(*s - largest);
+                    sum += *s;
+                }
+                let inverse = 1.0 / sum;
                 q_h.fill(0.0);
                 for (j, &w) in scores.iter().enumerate() {
                     let value = values_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);
@@ -795,6 +869,20 @@ fn conv1d_edge_row(
         }
         *y = sum + b;
     }
+}
+
+/// `head[i] *= factor` for the 8 elements, written out.
+#[inline(always)]
+fn scale_head8(head: &mut [f32; scalar::FUSED_HEAD], factor: f32) {
+    let [a, b, c, d, e, f, g, h] = head;
+    *a *= factor;
+    *b *= factor;
+    *c *= factor;
+    *d *= factor;
+    *e *= factor;
+    *f *= factor;
+    *g *= factor;
+    *h *= factor;
 }
 
 /// [`generic::f32::conv1d`](crate::generic::f32::conv1d) with the given dot-product

@@ -106,6 +106,24 @@ pub fn add_assign(y: &mut [f32], x: &[f32]) {
     }
 }
 
+/// `x[i] = gamma[i] * (x[i] * factor)` over the common length (RMSNorm's output, `factor`
+/// the row's `1 / sqrt(mean(x^2) + eps)`).
+#[inline]
+pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
+    for (v, &g) in x.iter_mut().zip(gamma) {
+        *v = g * (*v * factor);
+    }
+}
+
+/// `gate[i] = silu(gate[i]) * up[i]` over the common length, `silu(x) = x / (1 +
+/// exp_fast(-x))` ([`exp_fast`]): the gated feed-forward network's SwiGLU.
+#[inline]
+pub fn silu_gate(gate: &mut [f32], up: &[f32]) {
+    for (g, &u) in gate.iter_mut().zip(up) {
+        *g = *g / (1.0 + exp_fast(-*g)) * u;
+    }
+}
+
 /// `y += alpha * x`, element-wise over the common length.
 #[inline]
 pub fn axpy(alpha: f32, x: &[f32], y: &mut [f32]) {
@@ -255,6 +273,127 @@ pub fn weighted_sum_head8(
     }
 }
 
+/// [`scores_head8`] with each sum after the first product a fused multiply-add
+/// (`s = fma(q[i], k[i], s)`, one rounding per element): the scalar twin, bit for bit, of
+/// the kernels that declare [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA)
+/// (the Arm FPU's `vfma`: one instruction per multiply-add instead of two).
+pub fn scores_head8_fma(
+    q: &[f32; FUSED_HEAD],
+    keys: &[f32],
+    stride: usize,
+    scores: &mut [f32],
+) -> f32 {
+    let mut largest = f32::NEG_INFINITY;
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
+        let Some(key) = keys
+            .get(at..at + FUSED_HEAD)
+            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
+        else {
+            break;
+        };
+        let mut s = q[0] * key[0];
+        for (&a, &b) in q.iter().zip(key).skip(1) {
+            s = libm::fmaf(a, b, s);
+        }
+        *dst = s;
+        if s > largest {
+            largest = s;
+        }
+    }
+    largest
+}
+
+/// [`weighted_sum_head8`] by fused multiply-adds (`acc = fma(w_j, v_j, acc)`): the twin
+/// of the kernels that declare
+/// [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA), as [`scores_head8_fma`].
+pub fn weighted_sum_head8_fma(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) {
+    out.fill(0.0);
+    for (j, &w) in weights.iter().enumerate() {
+        let at = j * stride;
+        let Some(value) = values.get(at..at + FUSED_HEAD) else {
+            break;
+        };
+        for (a, &v) in out.iter_mut().zip(value) {
+            *a = libm::fmaf(w, v, *a);
+        }
+    }
+}
+
+/// [`attention_grouped_fused`] with [`scores_head8_fma`] and [`weighted_sum_head8_fma`]:
+/// what the kernels that declare
+/// [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA) compute, bit for bit.
+pub fn attention_grouped_fused_fma(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    crate::frame::f32::attention_grouped_fused_using(
+        scores_head8_fma,
+        exp_weighted_sum_head8_fma,
+        query,
+        keys,
+        values,
+        n_heads,
+        n_kv_heads,
+        scores,
+    );
+}
+
+/// The fused attention's second pass for one 8-column head: `scores[j] =
+/// exp_fast(scores[j] - largest)` ([`exp_fast_nonpositive`]), their sum in order of `j`
+/// from +0.0 (returned), and `out` = [`weighted_sum_head8`] of the exponentials.
+pub fn exp_weighted_sum_head8(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) -> f32 {
+    exp_weighted_sum_head8_using(weighted_sum_head8, scores, largest, values, stride, out)
+}
+
+/// [`exp_weighted_sum_head8`] with [`weighted_sum_head8_fma`]: the twin of the kernels
+/// that declare [`F32Simd::HEAD8_FMA`](crate::frame::f32::F32Simd::HEAD8_FMA).
+pub fn exp_weighted_sum_head8_fma(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) -> f32 {
+    exp_weighted_sum_head8_using(weighted_sum_head8_fma, scores, largest, values, stride, out)
+}
+
+/// [`exp_weighted_sum_head8`] with the given weighted sum (the exponentials first, then
+/// one weighted-sum pass over them).
+#[inline(always)]
+pub(crate) fn exp_weighted_sum_head8_using(
+    weighted_sum_head8: impl Fn(&[f32], &[f32], usize, &mut [f32; FUSED_HEAD]),
+    scores: &mut [f32],
+    largest: f32,
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+) -> f32 {
+    let mut sum = 0.0f32;
+    for s in scores.iter_mut() {
+        // s <= largest: the argument is <= 0 (or NaN)
+        *s = exp_fast_nonpositive(*s - largest);
+        sum += *s;
+    }
+    weighted_sum_head8(scores, values, stride, out);
+    sum
+}
+
 /// Attention of one query over `m` cached keys with grouped key/value heads, fused per
 /// head (the llama layer's; shapes and masking as [`attention_grouped`]): per query head,
 /// with `q' = q_h * (1 / sqrt(dk))`,
@@ -277,7 +416,7 @@ pub fn attention_grouped_fused(
 ) {
     crate::frame::f32::attention_grouped_fused_using(
         scores_head8,
-        weighted_sum_head8,
+        exp_weighted_sum_head8,
         query,
         keys,
         values,

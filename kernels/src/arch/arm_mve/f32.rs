@@ -109,7 +109,10 @@ impl F32Simd for Mve {
     }
 
     // The fused attention's 8-column loops: the scalar FPU's (an 8-wide row is two
-    // vectors, and the scalar twin's order of sums is one lane at a time).
+    // vectors, and the scalar twin's order of sums is one lane at a time), with its
+    // fused multiply-adds.
+    const HEAD8_FMA: bool = true;
+
     fn scores_head8(self, q: &[f32; 8], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
         crate::arch::arm_fpu::f32::scores_head8(q, keys, stride, scores)
     }
