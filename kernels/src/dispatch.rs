@@ -508,6 +508,37 @@ fn record(dtype: Dtype, kernel: Kernel) {
 /// assert_eq!(y, [14.0, 22.0, 9.5, 20.0]);
 /// ```
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    if crate::threads::split_linear(
+        x,
+        k,
+        w.len().checked_div(k).unwrap_or(0),
+        y,
+        &|x, cols, y| linear_one_thread(x, rows_of(w, &cols, k), columns_of(bias, &cols), k, y),
+    ) {
+        return;
+    }
+    linear_one_thread(x, w, bias, k, y)
+}
+
+/// `w`'s rows `cols` (each `stride` long; the last may be cut short), for one thread's
+/// run of output columns.
+#[cfg(feature = "threads")]
+fn rows_of<'a, T>(w: &'a [T], cols: &core::ops::Range<usize>, stride: usize) -> &'a [T] {
+    let end = cols.end.saturating_mul(stride).min(w.len());
+    w.get(cols.start.saturating_mul(stride).min(end)..end)
+        .unwrap_or(&[])
+}
+
+/// The bias entries of one thread's run of output columns.
+#[cfg(feature = "threads")]
+fn columns_of<'a>(bias: Option<&'a [f32]>, cols: &core::ops::Range<usize>) -> Option<&'a [f32]> {
+    bias.map(|b| rows_of(b, cols, 1))
+}
+
+/// [`linear`] on this thread.
+#[inline(always)]
+fn linear_one_thread(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = true,
               |kern, _id| crate::frame::f32::linear(kern, x, w, bias, k, y),
               scalar => generic::f32::linear(x, w, bias, k, y))
@@ -526,6 +557,26 @@ pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32
 /// assert_eq!(y, [10.0, 6.0]);
 /// ```
 pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    {
+        let rows = x.len().checked_div(k).unwrap_or(0);
+        let n = y.len().checked_div(rows).unwrap_or(0);
+        let split = |x: &[f32], cols: core::ops::Range<usize>, y: &mut [f32]| {
+            let w = w
+                .get(cols.start.saturating_mul(w_stride).min(w.len())..)
+                .unwrap_or(&[]);
+            linear_acc_one_thread(x, w, w_stride, k, y)
+        };
+        if crate::threads::split_linear(x, k, n, y, &split) {
+            return;
+        }
+    }
+    linear_acc_one_thread(x, w, w_stride, k, y)
+}
+
+/// [`linear_acc`] on this thread.
+#[inline(always)]
+fn linear_acc_one_thread(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = true,
               |kern, _id| crate::frame::f32::linear_acc(kern, x, w, w_stride, k, y),
               scalar => generic::f32::linear_acc(x, w, w_stride, k, y))
@@ -678,6 +729,23 @@ pub fn attention_grouped_fused(
 #[cfg(feature = "f16")]
 #[inline(never)]
 pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    if crate::threads::split_linear(
+        x,
+        k,
+        w.len().checked_div(k).unwrap_or(0),
+        y,
+        &|x, cols, y| linear_f16_one_thread(x, rows_of(w, &cols, k), columns_of(bias, &cols), k, y),
+    ) {
+        return;
+    }
+    linear_f16_one_thread(x, w, bias, k, y)
+}
+
+/// [`linear_f16`] on this thread.
+#[cfg(feature = "f16")]
+#[inline(always)]
+fn linear_f16_one_thread(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F16: F16Dot, record = true,
               |kern, _id| crate::frame::f16::linear_f16(kern, x, w, bias, k, y),
               scalar => generic::f16::linear_f16(x, w, bias, k, y))
@@ -688,6 +756,39 @@ pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y
 #[cfg(feature = "int8")]
 #[inline(never)]
 pub(crate) fn linear_i8(
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    #[cfg(feature = "threads")]
+    {
+        let split = |x: &[f32], cols: core::ops::Range<usize>, y: &mut [f32]| {
+            let part = I8Matrix {
+                values: rows_of(w.values, &cols, k),
+                scales: rows_of(w.scales, &cols, 1),
+            };
+            let rows = x.len().checked_div(k).unwrap_or(0);
+            let values = crate::quant::activation_values(rows, k).unwrap_or(0);
+            let scales = crate::quant::activation_scales(rows);
+            crate::threads::with_activations(values, scales, |act| {
+                linear_i8_one_thread(x, part, columns_of(bias, &cols), k, y, act)
+            })
+        };
+        let n = w.scales.len();
+        if crate::threads::split_linear(x, k, n, y, &split) {
+            return;
+        }
+    }
+    linear_i8_one_thread(x, w, bias, k, y, act)
+}
+
+/// [`linear_i8`] on this thread.
+#[cfg(feature = "int8")]
+#[inline(always)]
+fn linear_i8_one_thread(
     x: &[f32],
     w: I8Matrix,
     bias: Option<&[f32]>,
