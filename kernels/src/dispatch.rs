@@ -660,6 +660,10 @@ pub fn attention_probed(
     scores: &mut [f32],
     probe: Option<(usize, &mut [f32])>,
 ) {
+    #[cfg(feature = "threads")]
+    if probe.is_none() && attention_split_by_heads(query, keys, values, n_heads, scores.len()) {
+        return;
+    }
     use crate::frame::f32::attention_using;
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| attention_using(
@@ -670,6 +674,58 @@ pub fn attention_probed(
               scalar => attention_using(
                   generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
                   query, keys, values, n_heads, scores, probe))
+}
+
+/// [`attention_probed`] without a probe, its heads split over the pool's threads
+/// (`threads`): each head by the very operations [`attention_using`] runs for it, so the
+/// same bits. False, having run nothing, where it stays on one thread.
+///
+/// [`attention_using`]: crate::frame::f32::attention_using
+#[cfg(feature = "threads")]
+fn attention_split_by_heads(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores_len: usize,
+) -> bool {
+    let d = query.len();
+    let dk = d.checked_div(n_heads).unwrap_or(0);
+    if dk == 0 {
+        return false;
+    }
+    let m = (keys.len() / d).min(values.len() / d).min(scores_len);
+    let scale = 1.0 / generic::f32::sqrt(dk as f32);
+    fn head(
+        dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+        axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+        exp_minus_max: impl Fn(&mut [f32], f32),
+        at: usize,
+        q_h: &mut [f32],
+        (keys, values, d, scale): (&[f32], &[f32], usize, f32),
+        scores: &mut [f32],
+    ) {
+        dot_strided(q_h, keys.get(at..).unwrap_or(&[]), d, scores);
+        for s in scores.iter_mut() {
+            *s *= scale;
+        }
+        generic::f32::softmax_using(&exp_minus_max, scores);
+        q_h.fill(0.0);
+        axpy_strided(scores, values.get(at..).unwrap_or(&[]), d, q_h);
+    }
+    let operands = (keys, values, d, scale);
+    let one_head = |h: usize, q_h: &mut [f32], scores: &mut [f32]| {
+        dispatch!(active_kernel(), F32: F32Simd, record = false,
+                  |kern, _id| head(
+                      |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
+                      |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                      |x, largest| kern.exp_minus_max(x, largest),
+                      h * dk, q_h, operands, scores),
+                  scalar => head(
+                      generic::f32::dot_strided, generic::f32::axpy_strided,
+                      generic::f32::exp_minus_max, h * dk, q_h, operands, scores))
+    };
+    crate::threads::split_heads(query, dk, m, &one_head)
 }
 
 /// [`attention`] with `n_kv_heads` key/value heads (grouped-query and multi-query

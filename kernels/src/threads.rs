@@ -7,6 +7,9 @@
 //!   rows), cut at multiples of [`COLUMN_GRAIN`] so that every kernel's tiles of weight
 //!   rows fall where they fall in one thread's run.
 //!
+//! - Attention of one query row over many keys (an encoder's, Whisper's 1500): each
+//!   thread takes a run of heads, with a scores buffer of its own.
+//!
 //! Every output element is computed by the same instructions on the same operands as in
 //! one thread (a kernel's tile gives each element what it gives alone, and int8 sums are
 //! exact), so the results are bit-identical whatever the thread count; the tests hold
@@ -54,13 +57,7 @@ pub(crate) type Part<'a> = dyn Fn(&[f32], Range<usize>, &mut [f32]) + Sync + 'a;
 /// `run(x_part, columns, y_part)` computes `y_part` (rows of `columns.len()` values) from
 /// `x_part` (whole rows of `k`). Returns false, having run nothing, when the product
 /// stays on one thread.
-pub(crate) fn split_linear(
-    x: &[f32],
-    k: usize,
-    n: usize,
-    y: &mut [f32],
-    run: &Part,
-) -> bool {
+pub(crate) fn split_linear(x: &[f32], k: usize, n: usize, y: &mut [f32], run: &Part) -> bool {
     let threads = current_threads();
     let rows = x.len().checked_div(k).unwrap_or(0);
     if threads <= 1
@@ -91,6 +88,50 @@ pub(crate) fn split_linear(
     } else {
         false
     }
+}
+
+/// One head of attention: `(h, q_h, scores)` computes head `h` in place in `q_h` with
+/// `scores` (one per key) as its buffer.
+pub(crate) type Head<'a> = dyn Fn(usize, &mut [f32], &mut [f32]) + Sync + 'a;
+
+/// Splits one query row's attention over `m` keys by heads (`dk` columns each) over the
+/// pool's threads when it is worth it. Returns false, having run nothing, when it stays
+/// on one thread.
+pub(crate) fn split_heads(query: &mut [f32], dk: usize, m: usize, head: &Head) -> bool {
+    let threads = current_threads();
+    let n_heads = query.len().checked_div(dk).unwrap_or(0);
+    if threads <= 1 || n_heads < 2 || m.saturating_mul(query.len()) < MIN_PARALLEL_WORK / 2 {
+        return false;
+    }
+    let per = n_heads.div_ceil(threads);
+    rayon::scope(|s| {
+        for (i, q_part) in query.chunks_mut(per * dk).enumerate() {
+            s.spawn(move |_| {
+                with_scores(m, |scores| {
+                    for (j, q_h) in q_part.chunks_exact_mut(dk).enumerate() {
+                        head(i * per + j, q_h, scores);
+                    }
+                })
+            });
+        }
+    });
+    true
+}
+
+/// Runs `f` with this thread's own attention scores buffer of `m` entries.
+fn with_scores<R>(m: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    use std::cell::RefCell;
+    use std::vec::Vec;
+    std::thread_local! {
+        static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+    SCORES.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.len() < m {
+            buffer.resize(m, 0.0);
+        }
+        f(&mut buffer[..m])
+    })
 }
 
 /// Runs `f` with this thread's own int8 activation buffer of `values` and `scales`

@@ -129,3 +129,21 @@ fn products_split_into_one_part_per_thread_and_small_ones_do_not() {
     // Outside a pool nothing splits.
     assert_eq!(current_threads(), 1);
 }
+
+#[test]
+fn f32_attention_split_by_heads_is_bit_identical_on_threads() {
+    // (keys, d, heads): an encoder's long rows (a key count off every block size), and
+    // a head count that leaves one thread a short run.
+    for (m, d, n_heads) in [(301, 256, 4), (200, 384, 6), (150, 512, 8), (97, 640, 5)] {
+        assert!(m * d >= MIN_PARALLEL_WORK / 2, "{m}x{d} would not split");
+        let keys = values(m * d, 10);
+        let vals = values(m * d, 11);
+        let query = values(d, 12);
+        same_bits_on_threads(&format!("attention {m}x{d}/{n_heads}"), || {
+            let mut q = query.clone();
+            let mut scores = vec![0.0; m + 3];
+            picoformer_kernels::attention(&mut q, &keys, &vals, n_heads, &mut scores);
+            q
+        });
+    }
+}
