@@ -696,36 +696,90 @@ fn attention_split_by_heads(
     }
     let m = (keys.len() / d).min(values.len() / d).min(scores_len);
     let scale = 1.0 / generic::f32::sqrt(dk as f32);
-    fn head(
-        dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-        axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-        exp_minus_max: impl Fn(&mut [f32], f32),
-        at: usize,
-        q_h: &mut [f32],
-        (keys, values, d, scale): (&[f32], &[f32], usize, f32),
-        scores: &mut [f32],
-    ) {
-        dot_strided(q_h, keys.get(at..).unwrap_or(&[]), d, scores);
-        for s in scores.iter_mut() {
-            *s *= scale;
-        }
-        generic::f32::softmax_using(&exp_minus_max, scores);
-        q_h.fill(0.0);
-        axpy_strided(scores, values.get(at..).unwrap_or(&[]), d, q_h);
-    }
     let operands = (keys, values, d, scale);
     let one_head = |h: usize, q_h: &mut [f32], scores: &mut [f32]| {
-        dispatch!(active_kernel(), F32: F32Simd, record = false,
-                  |kern, _id| head(
-                      |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
-                      |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
-                      |x, largest| kern.exp_minus_max(x, largest),
-                      h * dk, q_h, operands, scores),
-                  scalar => head(
-                      generic::f32::dot_strided, generic::f32::axpy_strided,
-                      generic::f32::exp_minus_max, h * dk, q_h, operands, scores))
+        attention_head_dispatched(h * dk, q_h, operands, scores)
     };
     crate::threads::split_heads(query, dk, m, &one_head)
+}
+
+/// [`attention_head`] on the active kernel.
+#[cfg(feature = "threads")]
+fn attention_head_dispatched(
+    at: usize,
+    q_h: &mut [f32],
+    operands: (&[f32], &[f32], usize, f32),
+    scores: &mut [f32],
+) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| attention_head(
+                  |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
+                  |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  |x, largest| kern.exp_minus_max(x, largest),
+                  at, q_h, operands, scores),
+              scalar => attention_head(
+                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  generic::f32::exp_minus_max, at, q_h, operands, scores))
+}
+
+/// [`attention`] of every query row of `queries` (`[rows, d]`) over the same `keys` and
+/// `values` (`[m, d]`; at most `scores_len` of them, as [`attention`] takes), in place:
+/// the same bits as one [`attention`] call per row, in another order (host threads,
+/// feature `threads`). Head by head over a run of query rows, so that one head's keys
+/// and values (`m x d / n_heads`, 768 KiB for Whisper's 1500 positions) stay in the
+/// caches for the whole run instead of streaming all `m x d` of them from memory once
+/// per query; the runs are split over the pool's threads. False, having done nothing,
+/// where `n_heads` does not divide `d` or for a single row (a decode step: [`attention`]
+/// splits its heads over the threads instead).
+#[cfg(feature = "threads")]
+pub fn attention_rows(
+    queries: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    d: usize,
+    scores_len: usize,
+) -> bool {
+    let dk = d.checked_div(n_heads).unwrap_or(0);
+    if dk == 0 || dk * n_heads != d || queries.len() < 2 * d {
+        return false;
+    }
+    let m = (keys.len() / d).min(values.len() / d).min(scores_len);
+    let operands = (keys, values, d, 1.0 / generic::f32::sqrt(dk as f32));
+    let run = |rows: &mut [f32], scores: &mut [f32]| {
+        for h in 0..n_heads {
+            for q_row in rows.chunks_exact_mut(d) {
+                if let Some(q_h) = q_row.get_mut(h * dk..(h + 1) * dk) {
+                    attention_head_dispatched(h * dk, q_h, operands, scores);
+                }
+            }
+        }
+    };
+    crate::threads::split_query_rows(queries, d, m, &run);
+    true
+}
+
+/// One head of [`attention_using`]'s loop (group 1), the same operations in the same
+/// order: head `h`'s scores at `at = h * dk`, scaled, the softmax, the weighted sum.
+///
+/// [`attention_using`]: crate::frame::f32::attention_using
+#[cfg(feature = "threads")]
+fn attention_head(
+    dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    exp_minus_max: impl Fn(&mut [f32], f32),
+    at: usize,
+    q_h: &mut [f32],
+    (keys, values, d, scale): (&[f32], &[f32], usize, f32),
+    scores: &mut [f32],
+) {
+    dot_strided(q_h, keys.get(at..).unwrap_or(&[]), d, scores);
+    for s in scores.iter_mut() {
+        *s *= scale;
+    }
+    generic::f32::softmax_using(&exp_minus_max, scores);
+    q_h.fill(0.0);
+    axpy_strided(scores, values.get(at..).unwrap_or(&[]), d, q_h);
 }
 
 /// [`attention`] with `n_kv_heads` key/value heads (grouped-query and multi-query

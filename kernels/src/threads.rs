@@ -118,6 +118,27 @@ pub(crate) fn split_heads(query: &mut [f32], dk: usize, m: usize, head: &Head) -
     true
 }
 
+/// Attention of a run of query rows: `(rows, scores)` computes `rows` (whole rows of the
+/// model width) in place with `scores` (one per key) as its buffer.
+pub(crate) type QueryRows<'a> = dyn Fn(&mut [f32], &mut [f32]) + Sync + 'a;
+
+/// Runs `run` over `queries` (rows of `d`) with a scores buffer of `m` entries: in one
+/// part per thread of the pool (whole rows each), or here in one part.
+pub(crate) fn split_query_rows(queries: &mut [f32], d: usize, m: usize, run: &QueryRows) {
+    let threads = current_threads();
+    let rows = queries.len().checked_div(d).unwrap_or(0);
+    if threads <= 1 || rows < 2 || rows.saturating_mul(m).saturating_mul(d) < MIN_PARALLEL_WORK {
+        with_scores(m, |scores| run(queries, scores));
+        return;
+    }
+    let per = rows.div_ceil(threads);
+    rayon::scope(|s| {
+        for part in queries.chunks_mut(per * d) {
+            s.spawn(move |_| with_scores(m, |scores| run(part, scores)));
+        }
+    });
+}
+
 /// Runs `f` with this thread's own attention scores buffer of `m` entries.
 fn with_scores<R>(m: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     use std::cell::RefCell;

@@ -147,3 +147,43 @@ fn f32_attention_split_by_heads_is_bit_identical_on_threads() {
         });
     }
 }
+
+#[test]
+fn f32_attention_rows_head_by_head_match_one_call_per_row() {
+    // (rows, keys, d, heads): Whisper-like long keys, a few rows, two rows, a run of rows
+    // that leaves one thread a short part; `scores_len` below the key count cuts the keys
+    // as `attention` does.
+    for (rows, m, d, n_heads, scores_len) in [
+        (9, 301, 256, 4, 301),
+        (2, 150, 512, 8, 150),
+        (5, 97, 640, 5, 97),
+        (4, 40, 64, 2, 33),
+    ] {
+        let keys = values(m * d, 13);
+        let vals = values(m * d, 14);
+        let queries = values(rows * d, 15);
+        let mut want = queries.clone();
+        for q_row in want.chunks_exact_mut(d) {
+            let mut scores = vec![0.0; scores_len];
+            picoformer_kernels::attention(q_row, &keys, &vals, n_heads, &mut scores);
+        }
+        same_bits_on_threads(&format!("attention_rows {rows}x{m}x{d}/{n_heads}"), || {
+            let mut q = queries.clone();
+            assert!(picoformer_kernels::dispatch::attention_rows(
+                &mut q, &keys, &vals, n_heads, d, scores_len
+            ));
+            assert_eq!(bits(&q), bits(&want), "against one call per row");
+            q
+        });
+    }
+    // One row is left to `attention` (which splits its heads).
+    let mut one = values(64, 16);
+    assert!(!picoformer_kernels::dispatch::attention_rows(
+        &mut one,
+        &values(64 * 10, 17),
+        &values(64 * 10, 18),
+        2,
+        64,
+        10
+    ));
+}
