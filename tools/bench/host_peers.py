@@ -224,8 +224,11 @@ def measure(args, threads, model, qloop, blobs, inputs, onnx_paths, wblobs, mel)
     for dtype in ("f32", "i8"):
         if best["ours", "w-whole", dtype] is not None:
             steps = max(1, len(notes[f"ours_w_{dtype}"]) - 1)
-            best.add(("ours", "w-step", dtype),
-                     (best["ours", "w-whole", dtype] - best["ours", "w-one", dtype]) / steps)
+            step = (best["ours", "w-whole", dtype] - best["ours", "w-one", dtype]) / steps
+            # Under heavy load the difference of two whole runs can be noise, even < 0:
+            # then no figure (the table shows a dash).
+            if step > 0:
+                best.add(("ours", "w-step", dtype), step)
     return best, notes
 
 
@@ -261,6 +264,10 @@ def table(best, threads):
     lines = [f"| work ({threads} thread{'s' if threads > 1 else ''}) | picoformer | peer | "
              "peer time | ratio (ours/peer) |", "|---|---|---|---|---|"]
     for work, ours, peer, theirs in rows:
+        if ours is None or theirs is None:
+            lines.append(f"| {work} | {ms(ours) if ours else '—'} | {peer} | "
+                         f"{ms(theirs) if theirs else '—'} | — |")
+            continue
         lines.append(f"| {work} | {ms(ours)} | {peer} | {ms(theirs)} | {ours / theirs:.2f} |")
     return lines
 
