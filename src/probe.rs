@@ -145,6 +145,13 @@ impl<'x, 'p> ProbeSite<'x, 'p> {
         }
     }
 
+    /// True when the probe watches this site (host threads leave such attention to the
+    /// row-by-row loop, which copies the probabilities).
+    #[cfg(feature = "threads")]
+    pub fn watches(&self) -> bool {
+        self.probe.is_some()
+    }
+
     /// What the attention kernel takes for query row `row`: the head and the matrix row,
     /// cleared (the kernel fills the keys the query sees; a masked future stays 0).
     #[cfg(not(feature = "probe"))]

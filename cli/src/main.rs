@@ -32,6 +32,10 @@ use std::io::{self, Write};
     about = "The Transformer of \"Attention Is All You Need\", no_std and allocation-free: host tools"
 )]
 struct Cli {
+    /// Threads for the matrix products (default: this machine's cores); the results are
+    /// bit-identical whatever the count.
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,7 +71,13 @@ enum Command {
 }
 
 fn main() {
-    if let Err(e) = run(parse_cli().command) {
+    let cli = parse_cli();
+    let threads = cli.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        usize::from,
+    );
+    let result = picoformer::kernels::threads::with_threads(threads, || run(cli.command));
+    if let Err(e) = result {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -1,11 +1,77 @@
 //! Times the dispatched `linear` on the paper's base shapes (best of many runs), with the
 //! weights warm in the caches and cold (cycling through 64 MiB of weight matrices, as a
 //! model's forward pass streams its layers).
+//! First this core's fused multiply-add peak (a loop of independent FMAs, best of many
+//! runs), against which each shape's GFLOP/s is given as a share.
 //! `cargo run --release -p picoformer-kernels --example linear_speed`
-use picoformer_kernels::{active_kernel, linear};
+use picoformer_kernels::{active_kernel, attention, linear, Kernel};
 use std::time::Instant;
 
+/// Independent accumulators: enough to cover the FMA latency (4 cycles) on 2 pipes.
+const CHAINS: usize = 12;
+const STEPS: usize = 1 << 20;
+
+/// GFLOP/s of `STEPS` rounds of `CHAINS` independent 8-lane (AVX2) fused multiply-adds.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn fma_peak_avx2() -> f64 {
+    use std::arch::x86_64::*;
+    let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
+    let mut acc = [_mm256_set1_ps(1.0); CHAINS];
+    let start = Instant::now();
+    for _ in 0..STEPS {
+        for v in acc.iter_mut() {
+            *v = _mm256_fmadd_ps(*v, a, b);
+        }
+    }
+    let s = start.elapsed().as_secs_f64();
+    std::hint::black_box(acc);
+    (STEPS * CHAINS * 8 * 2) as f64 / s / 1e9
+}
+
+/// As [`fma_peak_avx2`] with 16-lane AVX-512 vectors.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fma_peak_avx512() -> f64 {
+    use std::arch::x86_64::*;
+    let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+    let mut acc = [_mm512_set1_ps(1.0); CHAINS];
+    let start = Instant::now();
+    for _ in 0..STEPS {
+        for v in acc.iter_mut() {
+            *v = _mm512_fmadd_ps(*v, a, b);
+        }
+    }
+    let s = start.elapsed().as_secs_f64();
+    std::hint::black_box(acc);
+    (STEPS * CHAINS * 16 * 2) as f64 / s / 1e9
+}
+
+/// The active kernel's FMA peak in GFLOP/s (best of 20 runs); NaN where none is known.
+fn fma_peak() -> f64 {
+    let mut best = f64::NAN;
+    for _ in 0..20 {
+        #[cfg(target_arch = "x86_64")]
+        let run = match active_kernel() {
+            // SAFETY: the active kernel is AVX-512F only where the CPU has it.
+            Kernel::Avx512 => unsafe { fma_peak_avx512() },
+            // SAFETY: the active kernel is AVX2 only where the CPU has AVX2 and FMA.
+            Kernel::Avx2 => unsafe { fma_peak_avx2() },
+            _ => f64::NAN,
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let run = f64::NAN;
+        best = if best.is_nan() { run } else { best.max(run) };
+    }
+    best
+}
+
 fn main() {
+    let peak = fma_peak();
+    println!(
+        "{:?} FMA peak {peak:.1} GFLOP/s (one core)",
+        active_kernel()
+    );
     for (rows, n, k) in [
         (32, 512, 512),
         (32, 2048, 512),
@@ -32,12 +98,35 @@ fn main() {
         }
         let flops = 2.0 * (rows * n * k) as f64 / 1e9;
         println!(
-            "{:?} rows {rows:>2} n {n:>4} k {k:>4}: warm {:.3} ms {:.1} GFLOP/s, cold {:.3} ms {:.1} GFLOP/s",
+            "{:?} rows {rows:>2} n {n:>4} k {k:>4}: warm {:.3} ms {:.1} GFLOP/s ({:.0}%), cold {:.3} ms {:.1} GFLOP/s ({:.0}%)",
             active_kernel(),
             warm * 1e3,
             flops / warm,
+            100.0 * flops / warm / peak,
             cold * 1e3,
             flops / cold,
+            100.0 * flops / cold / peak,
         );
     }
+    // Attention of one query over an encoder's keys (Whisper base: 1500 positions, D 512,
+    // 8 heads): scores, softmax and the weighted sum of the values.
+    let (m, d, heads) = (1500, 512, 8);
+    let keys: Vec<f32> = (0..m * d).map(|i| ((i % 11) as f32 - 5.0) * 0.01).collect();
+    let values: Vec<f32> = (0..m * d).map(|i| ((i % 5) as f32 - 2.0) * 0.1).collect();
+    let mut scores = vec![0.0; m];
+    let mut best = f64::INFINITY;
+    for _ in 0..200 {
+        let mut q: Vec<f32> = (0..d).map(|i| (i % 3) as f32 * 0.1).collect();
+        let start = Instant::now();
+        attention(&mut q, &keys, &values, heads, &mut scores);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    let flops = 4.0 * (m * d) as f64 / 1e9;
+    println!(
+        "{:?} attention 1 query x {m} keys, D {d}, {heads} heads: {:.1} us {:.1} GFLOP/s ({:.0}%)",
+        active_kernel(),
+        best * 1e6,
+        flops / best,
+        100.0 * flops / best / peak
+    );
 }

@@ -508,6 +508,37 @@ fn record(dtype: Dtype, kernel: Kernel) {
 /// assert_eq!(y, [14.0, 22.0, 9.5, 20.0]);
 /// ```
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    if crate::threads::split_linear(
+        x,
+        k,
+        w.len().checked_div(k).unwrap_or(0),
+        y,
+        &|x, cols, y| linear_one_thread(x, rows_of(w, &cols, k), columns_of(bias, &cols), k, y),
+    ) {
+        return;
+    }
+    linear_one_thread(x, w, bias, k, y)
+}
+
+/// `w`'s rows `cols` (each `stride` long; the last may be cut short), for one thread's
+/// run of output columns.
+#[cfg(feature = "threads")]
+fn rows_of<'a, T>(w: &'a [T], cols: &core::ops::Range<usize>, stride: usize) -> &'a [T] {
+    let end = cols.end.saturating_mul(stride).min(w.len());
+    w.get(cols.start.saturating_mul(stride).min(end)..end)
+        .unwrap_or(&[])
+}
+
+/// The bias entries of one thread's run of output columns.
+#[cfg(feature = "threads")]
+fn columns_of<'a>(bias: Option<&'a [f32]>, cols: &core::ops::Range<usize>) -> Option<&'a [f32]> {
+    bias.map(|b| rows_of(b, cols, 1))
+}
+
+/// [`linear`] on this thread.
+#[inline(always)]
+fn linear_one_thread(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = true,
               |kern, _id| crate::frame::f32::linear(kern, x, w, bias, k, y),
               scalar => generic::f32::linear(x, w, bias, k, y))
@@ -526,6 +557,26 @@ pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32
 /// assert_eq!(y, [10.0, 6.0]);
 /// ```
 pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    {
+        let rows = x.len().checked_div(k).unwrap_or(0);
+        let n = y.len().checked_div(rows).unwrap_or(0);
+        let split = |x: &[f32], cols: core::ops::Range<usize>, y: &mut [f32]| {
+            let w = w
+                .get(cols.start.saturating_mul(w_stride).min(w.len())..)
+                .unwrap_or(&[]);
+            linear_acc_one_thread(x, w, w_stride, k, y)
+        };
+        if crate::threads::split_linear(x, k, n, y, &split) {
+            return;
+        }
+    }
+    linear_acc_one_thread(x, w, w_stride, k, y)
+}
+
+/// [`linear_acc`] on this thread.
+#[inline(always)]
+fn linear_acc_one_thread(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = true,
               |kern, _id| crate::frame::f32::linear_acc(kern, x, w, w_stride, k, y),
               scalar => generic::f32::linear_acc(x, w, w_stride, k, y))
@@ -632,6 +683,10 @@ pub fn attention_probed(
     scores: &mut [f32],
     probe: Option<(usize, &mut [f32])>,
 ) {
+    #[cfg(feature = "threads")]
+    if probe.is_none() && attention_split_by_heads(query, keys, values, n_heads, scores.len()) {
+        return;
+    }
     use crate::frame::f32::attention_using;
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| attention_using(
@@ -642,6 +697,112 @@ pub fn attention_probed(
               scalar => attention_using(
                   generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
                   query, keys, values, n_heads, scores, probe))
+}
+
+/// [`attention_probed`] without a probe, its heads split over the pool's threads
+/// (`threads`): each head by the very operations [`attention_using`] runs for it, so the
+/// same bits. False, having run nothing, where it stays on one thread.
+///
+/// [`attention_using`]: crate::frame::f32::attention_using
+#[cfg(feature = "threads")]
+fn attention_split_by_heads(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    scores_len: usize,
+) -> bool {
+    let d = query.len();
+    let dk = d.checked_div(n_heads).unwrap_or(0);
+    if dk == 0 {
+        return false;
+    }
+    let m = (keys.len() / d).min(values.len() / d).min(scores_len);
+    let scale = 1.0 / generic::f32::sqrt(dk as f32);
+    let operands = (keys, values, d, scale);
+    let one_head = |h: usize, q_h: &mut [f32], scores: &mut [f32]| {
+        attention_head_dispatched(h * dk, q_h, operands, scores)
+    };
+    crate::threads::split_heads(query, dk, m, &one_head)
+}
+
+/// [`attention_head`] on the active kernel.
+#[cfg(feature = "threads")]
+fn attention_head_dispatched(
+    at: usize,
+    q_h: &mut [f32],
+    operands: (&[f32], &[f32], usize, f32),
+    scores: &mut [f32],
+) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| attention_head(
+                  |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
+                  |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
+                  |x, largest| kern.exp_minus_max(x, largest),
+                  at, q_h, operands, scores),
+              scalar => attention_head(
+                  generic::f32::dot_strided, generic::f32::axpy_strided,
+                  generic::f32::exp_minus_max, at, q_h, operands, scores))
+}
+
+/// [`attention`] of every query row of `queries` (`[rows, d]`) over the same `keys` and
+/// `values` (`[m, d]`; at most `scores_len` of them, as [`attention`] takes), in place:
+/// the same bits as one [`attention`] call per row, in another order (host threads,
+/// feature `threads`). Head by head over a run of query rows, so that one head's keys
+/// and values (`m x d / n_heads`, 768 KiB for Whisper's 1500 positions) stay in the
+/// caches for the whole run instead of streaming all `m x d` of them from memory once
+/// per query; the runs are split over the pool's threads. False, having done nothing,
+/// where `n_heads` does not divide `d` or for a single row (a decode step: [`attention`]
+/// splits its heads over the threads instead).
+#[cfg(feature = "threads")]
+pub fn attention_rows(
+    queries: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    d: usize,
+    scores_len: usize,
+) -> bool {
+    let dk = d.checked_div(n_heads).unwrap_or(0);
+    if dk == 0 || dk * n_heads != d || queries.len() < 2 * d {
+        return false;
+    }
+    let m = (keys.len() / d).min(values.len() / d).min(scores_len);
+    let operands = (keys, values, d, 1.0 / generic::f32::sqrt(dk as f32));
+    let run = |rows: &mut [f32], scores: &mut [f32]| {
+        for h in 0..n_heads {
+            for q_row in rows.chunks_exact_mut(d) {
+                if let Some(q_h) = q_row.get_mut(h * dk..(h + 1) * dk) {
+                    attention_head_dispatched(h * dk, q_h, operands, scores);
+                }
+            }
+        }
+    };
+    crate::threads::split_query_rows(queries, d, m, &run);
+    true
+}
+
+/// One head of [`attention_using`]'s loop (group 1), the same operations in the same
+/// order: head `h`'s scores at `at = h * dk`, scaled, the softmax, the weighted sum.
+///
+/// [`attention_using`]: crate::frame::f32::attention_using
+#[cfg(feature = "threads")]
+fn attention_head(
+    dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
+    exp_minus_max: impl Fn(&mut [f32], f32),
+    at: usize,
+    q_h: &mut [f32],
+    (keys, values, d, scale): (&[f32], &[f32], usize, f32),
+    scores: &mut [f32],
+) {
+    dot_strided(q_h, keys.get(at..).unwrap_or(&[]), d, scores);
+    for s in scores.iter_mut() {
+        *s *= scale;
+    }
+    generic::f32::softmax_using(&exp_minus_max, scores);
+    q_h.fill(0.0);
+    axpy_strided(scores, values.get(at..).unwrap_or(&[]), d, q_h);
 }
 
 /// [`attention`] with `n_kv_heads` key/value heads (grouped-query and multi-query
@@ -705,6 +866,23 @@ pub fn attention_grouped_fused(
 #[cfg(feature = "f16")]
 #[inline(never)]
 pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    if crate::threads::split_linear(
+        x,
+        k,
+        w.len().checked_div(k).unwrap_or(0),
+        y,
+        &|x, cols, y| linear_f16_one_thread(x, rows_of(w, &cols, k), columns_of(bias, &cols), k, y),
+    ) {
+        return;
+    }
+    linear_f16_one_thread(x, w, bias, k, y)
+}
+
+/// [`linear_f16`] on this thread.
+#[cfg(feature = "f16")]
+#[inline(always)]
+fn linear_f16_one_thread(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
     dispatch!(active_kernel(), F16: F16Dot, record = true,
               |kern, _id| crate::frame::f16::linear_f16(kern, x, w, bias, k, y),
               scalar => generic::f16::linear_f16(x, w, bias, k, y))
@@ -715,6 +893,39 @@ pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y
 #[cfg(feature = "int8")]
 #[inline(never)]
 pub(crate) fn linear_i8(
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    #[cfg(feature = "threads")]
+    {
+        let split = |x: &[f32], cols: core::ops::Range<usize>, y: &mut [f32]| {
+            let part = I8Matrix {
+                values: rows_of(w.values, &cols, k),
+                scales: rows_of(w.scales, &cols, 1),
+            };
+            let rows = x.len().checked_div(k).unwrap_or(0);
+            let values = crate::quant::activation_values(rows, k).unwrap_or(0);
+            let scales = crate::quant::activation_scales(rows);
+            crate::threads::with_activations(values, scales, |act| {
+                linear_i8_one_thread(x, part, columns_of(bias, &cols), k, y, act)
+            })
+        };
+        let n = w.scales.len();
+        if crate::threads::split_linear(x, k, n, y, &split) {
+            return;
+        }
+    }
+    linear_i8_one_thread(x, w, bias, k, y, act)
+}
+
+/// [`linear_i8`] on this thread.
+#[cfg(feature = "int8")]
+#[inline(always)]
+fn linear_i8_one_thread(
     x: &[f32],
     w: I8Matrix,
     bias: Option<&[f32]>,

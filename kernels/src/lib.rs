@@ -43,6 +43,8 @@ pub mod fft;
 pub mod frame;
 pub mod generic;
 pub mod quant;
+#[cfg(feature = "threads")]
+pub mod threads;
 
 #[cfg(feature = "std")]
 pub use dispatch::kernel_calls;

@@ -70,6 +70,11 @@ pub(crate) fn attend_all(
     scores: &mut [f32],
     mut probe: ProbeSite,
 ) {
+    // Host threads: head by head over runs of rows, the same bits (see the kernel).
+    #[cfg(feature = "threads")]
+    if !probe.watches() && k::dispatch::attention_rows(q, keys, values, n_heads, d, scores.len()) {
+        return;
+    }
     for (row, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
         k::attention_probed(q_row, keys, values, n_heads, scores, probe.row(row));
     }

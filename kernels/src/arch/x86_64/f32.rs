@@ -66,6 +66,7 @@ impl F32Simd for Avx512 {
     const NAME: &'static str = "avx512";
     const LANES: usize = 16;
     const ALIGN: usize = 64;
+    const TILE_ROWS: usize = crate::frame::f32::WIDE_NR;
 
     fn detect() -> Option<Self> {
         #[cfg(feature = "std")]
@@ -97,6 +98,14 @@ impl F32Simd for Avx512 {
         let blocks = blocks.min(x.len() / 16).min(y.len() / 16);
         // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= len` of both.
         unsafe { x86_64avx512_axpy_f32(alpha, x, y, blocks) }
+    }
+
+    fn axpy_tile(self, alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+        let blocks = x
+            .iter()
+            .fold(blocks.min(y.len() / 16), |b, row| b.min(row.len() / 16));
+        // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= len` of every slice.
+        unsafe { x86_64avx512_axpy_f32_4(alpha, x, y, blocks) }
     }
 }
 
@@ -142,7 +151,53 @@ unsafe fn x86_64avx2_dot_f32_4xr<const ROWS: usize>(
             }
         }
     }
-    core::array::from_fn(|r| core::array::from_fn(|m| sum256(acc[r][m])))
+    core::array::from_fn(|r| sum256_x4(acc[r]))
+}
+
+/// The horizontal sums of four 8-lane vectors at once (one input row's `MR` accumulators):
+/// pairs of lanes, then pairs of pairs (`hadd`), then the two halves. One tree for every
+/// tile size, so a tile of rows gives each row's bits alone (a decode step's and a
+/// forward pass's products agree); a quarter of the shuffles of four [`sum256`].
+#[inline]
+#[target_feature(enable = "avx")]
+fn sum256_x4(v: [__m256; MR]) -> [f32; MR] {
+    let pairs = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    let sums = _mm_add_ps(
+        _mm256_castps256_ps128(pairs),
+        _mm256_extractf128_ps::<1>(pairs),
+    );
+    let mut out = [0.0; MR];
+    // SAFETY: `out` holds the 4 floats of one 128-bit vector.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), sums) };
+    out
+}
+
+/// The horizontal sums of four 16-lane vectors at once: the 128-bit quarters of pairs
+/// of vectors (`shuffle_f32x4`), then within each quarter pairs of lanes and the two
+/// pairs. One tree for every tile size, as [`sum256_x4`].
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn sum512_x4(v: [__m512; MR]) -> [f32; MR] {
+    // [a0 + a2, a1 + a3, b0 + b2, b1 + b3] in quarters, and the same for c, d
+    let ab = _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b01_00_01_00>(v[0], v[1]),
+        _mm512_shuffle_f32x4::<0b11_10_11_10>(v[0], v[1]),
+    );
+    let cd = _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b01_00_01_00>(v[2], v[3]),
+        _mm512_shuffle_f32x4::<0b11_10_11_10>(v[2], v[3]),
+    );
+    // one quarter per vector: [a, b, c, d]
+    let quarters = _mm512_add_ps(
+        _mm512_shuffle_f32x4::<0b10_00_10_00>(ab, cd),
+        _mm512_shuffle_f32x4::<0b11_01_11_01>(ab, cd),
+    );
+    let pairs = _mm512_add_ps(quarters, _mm512_permute_ps::<0b10_11_00_01>(quarters));
+    let sums = _mm512_add_ps(pairs, _mm512_permute_ps::<0b01_00_11_10>(pairs));
+    let mut lanes = [0.0f32; 16];
+    // SAFETY: `lanes` holds the 16 floats of one 512-bit vector.
+    unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), sums) };
+    [lanes[0], lanes[4], lanes[8], lanes[12]]
 }
 
 /// `y += alpha * x` over `blocks` blocks of 8.
@@ -209,7 +264,7 @@ unsafe fn x86_64avx512_dot_f32_4xr<const ROWS: usize>(
             }
         }
     }
-    core::array::from_fn(|r| core::array::from_fn(|m| _mm512_reduce_add_ps(acc[r][m])))
+    core::array::from_fn(|r| sum512_x4(acc[r]))
 }
 
 /// `y += alpha * x` over `blocks` blocks of 16.
@@ -225,6 +280,29 @@ unsafe fn x86_64avx512_axpy_f32(alpha: f32, x: &[f32], y: &mut [f32], blocks: us
         unsafe {
             let yp = y.as_mut_ptr().add(at);
             let sum = _mm512_fmadd_ps(a, _mm512_loadu_ps(x.as_ptr().add(at)), _mm512_loadu_ps(yp));
+            _mm512_storeu_ps(yp, sum);
+        }
+    }
+}
+
+/// `y += alpha[0] * x[0] + ... + alpha[3] * x[3]` over `blocks` blocks of 16, one fused
+/// multiply-add per row in row order (bit-identical to four [`x86_64avx512_axpy_f32`]):
+/// `y` loaded and stored once per four rows (attention's weighted sum of value rows).
+///
+/// # Safety
+/// The CPU must support AVX-512F, and every slice must hold `blocks * 16` elements.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_axpy_f32_4(alpha: [f32; MR], x: [&[f32]; MR], y: &mut [f32], blocks: usize) {
+    let a: [__m512; MR] = core::array::from_fn(|m| _mm512_set1_ps(alpha[m]));
+    for block in 0..blocks {
+        let at = block * 16;
+        // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
+        unsafe {
+            let yp = y.as_mut_ptr().add(at);
+            let mut sum = _mm512_loadu_ps(yp);
+            for m in 0..MR {
+                sum = _mm512_fmadd_ps(a[m], _mm512_loadu_ps(x[m].as_ptr().add(at)), sum);
+            }
             _mm512_storeu_ps(yp, sum);
         }
     }

@@ -1,0 +1,185 @@
+//! Host threads (feature `threads`, which implies `std`): the linear layers split their
+//! work over the threads of the rayon pool the caller runs in ([`with_threads`]).
+//!
+//! - Several input rows (a forward pass, an encoder): each thread takes a run of whole
+//!   rows, all output columns.
+//! - One input row (a decode step): each thread takes a run of output columns (weight
+//!   rows), cut at multiples of [`COLUMN_GRAIN`] so that every kernel's tiles of weight
+//!   rows fall where they fall in one thread's run.
+//!
+//! - Attention of one query row over many keys (an encoder's, Whisper's 1500): each
+//!   thread takes a run of heads, with a scores buffer of its own.
+//!
+//! Every output element is computed by the same instructions on the same operands as in
+//! one thread (a kernel's tile gives each element what it gives alone, and int8 sums are
+//! exact), so the results are bit-identical whatever the thread count; the tests hold
+//! this. Outside a pool (firmware has none; neither has a library caller who never calls
+//! [`with_threads`]) nothing changes: one thread, no allocation.
+
+extern crate std;
+
+use core::ops::Range;
+
+/// Output columns are split at multiples of this: a multiple of every kernel's tile of
+/// weight rows (f32 `MR` = 4, f16 and int8 tiles of up to 8 rows).
+pub const COLUMN_GRAIN: usize = 16;
+
+/// Multiply-adds below which a product stays on one thread: handing work to another
+/// thread costs a few microseconds, ~20 k multiply-adds on one core.
+pub const MIN_PARALLEL_WORK: usize = 1 << 16;
+
+/// Runs `f` on a pool of `threads` threads, inside which the linear layers split their
+/// work; `threads <= 1` (or a pool that cannot be built) runs `f` here, on one thread.
+pub fn with_threads<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+    if threads <= 1 {
+        return f();
+    }
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
+/// Threads the current product may use: the size of the pool this thread works in, 1
+/// outside any.
+pub fn current_threads() -> usize {
+    if rayon::current_thread_index().is_some() {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}
+
+/// One thread's part of a product: `(x_part, columns, y_part)`.
+pub(crate) type Part<'a> = dyn Fn(&[f32], Range<usize>, &mut [f32]) + Sync + 'a;
+
+/// Splits `y[rows, n] = f(x[rows, k])` over the pool's threads when it is worth it:
+/// `run(x_part, columns, y_part)` computes `y_part` (rows of `columns.len()` values) from
+/// `x_part` (whole rows of `k`). Returns false, having run nothing, when the product
+/// stays on one thread.
+pub(crate) fn split_linear(x: &[f32], k: usize, n: usize, y: &mut [f32], run: &Part) -> bool {
+    let threads = current_threads();
+    let rows = x.len().checked_div(k).unwrap_or(0);
+    if threads <= 1
+        || rows.saturating_mul(n).saturating_mul(k) < MIN_PARALLEL_WORK
+        || y.len() < rows * n
+    {
+        return false;
+    }
+    let x = &x[..rows * k];
+    let y = &mut y[..rows * n];
+    if rows >= threads {
+        let per = rows.div_ceil(threads);
+        rayon::scope(|s| {
+            for (x_part, y_part) in x.chunks(per * k).zip(y.chunks_mut(per * n)) {
+                s.spawn(move |_| run(x_part, 0..n, y_part));
+            }
+        });
+        true
+    } else if rows == 1 && n >= 2 * COLUMN_GRAIN {
+        let per = n.div_ceil(threads).div_ceil(COLUMN_GRAIN) * COLUMN_GRAIN;
+        rayon::scope(|s| {
+            for (i, y_part) in y.chunks_mut(per).enumerate() {
+                let start = i * per;
+                s.spawn(move |_| run(x, start..start + y_part.len(), y_part));
+            }
+        });
+        true
+    } else {
+        false
+    }
+}
+
+/// One head of attention: `(h, q_h, scores)` computes head `h` in place in `q_h` with
+/// `scores` (one per key) as its buffer.
+pub(crate) type Head<'a> = dyn Fn(usize, &mut [f32], &mut [f32]) + Sync + 'a;
+
+/// Splits one query row's attention over `m` keys by heads (`dk` columns each) over the
+/// pool's threads when it is worth it. Returns false, having run nothing, when it stays
+/// on one thread.
+pub(crate) fn split_heads(query: &mut [f32], dk: usize, m: usize, head: &Head) -> bool {
+    let threads = current_threads();
+    let n_heads = query.len().checked_div(dk).unwrap_or(0);
+    if threads <= 1 || n_heads < 2 || m.saturating_mul(query.len()) < MIN_PARALLEL_WORK / 2 {
+        return false;
+    }
+    let per = n_heads.div_ceil(threads);
+    rayon::scope(|s| {
+        for (i, q_part) in query.chunks_mut(per * dk).enumerate() {
+            s.spawn(move |_| {
+                with_scores(m, |scores| {
+                    for (j, q_h) in q_part.chunks_exact_mut(dk).enumerate() {
+                        head(i * per + j, q_h, scores);
+                    }
+                })
+            });
+        }
+    });
+    true
+}
+
+/// Attention of a run of query rows: `(rows, scores)` computes `rows` (whole rows of the
+/// model width) in place with `scores` (one per key) as its buffer.
+pub(crate) type QueryRows<'a> = dyn Fn(&mut [f32], &mut [f32]) + Sync + 'a;
+
+/// Runs `run` over `queries` (rows of `d`) with a scores buffer of `m` entries: in one
+/// part per thread of the pool (whole rows each), or here in one part.
+pub(crate) fn split_query_rows(queries: &mut [f32], d: usize, m: usize, run: &QueryRows) {
+    let threads = current_threads();
+    let rows = queries.len().checked_div(d).unwrap_or(0);
+    if threads <= 1 || rows < 2 || rows.saturating_mul(m).saturating_mul(d) < MIN_PARALLEL_WORK {
+        with_scores(m, |scores| run(queries, scores));
+        return;
+    }
+    let per = rows.div_ceil(threads);
+    rayon::scope(|s| {
+        for part in queries.chunks_mut(per * d) {
+            s.spawn(move |_| with_scores(m, |scores| run(part, scores)));
+        }
+    });
+}
+
+/// Runs `f` with this thread's own attention scores buffer of `m` entries.
+fn with_scores<R>(m: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    use std::cell::RefCell;
+    use std::vec::Vec;
+    std::thread_local! {
+        static SCORES: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+    SCORES.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.len() < m {
+            buffer.resize(m, 0.0);
+        }
+        f(&mut buffer[..m])
+    })
+}
+
+/// Runs `f` with this thread's own int8 activation buffer of `values` and `scales`
+/// entries (the caller's one buffer cannot serve several threads at once).
+#[cfg(feature = "int8")]
+pub(crate) fn with_activations<R>(
+    values: usize,
+    scales: usize,
+    f: impl FnOnce(&mut crate::quant::Activations) -> R,
+) -> R {
+    use std::cell::RefCell;
+    use std::vec::Vec;
+    std::thread_local! {
+        static BUFFER: RefCell<(Vec<i8>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    }
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        let (v, s) = &mut *buffer;
+        if v.len() < values {
+            v.resize(values, 0);
+        }
+        if s.len() < scales {
+            s.resize(scales, 0.0);
+        }
+        f(&mut crate::quant::Activations {
+            values: &mut v[..values],
+            scales: &mut s[..scales],
+        })
+    })
+}
