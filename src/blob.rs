@@ -321,18 +321,27 @@ pub(crate) const fn global_index(kind: TensorKind) -> usize {
 }
 
 /// Table index of a tensor of encoder layer `layer`.
+///
+/// Wrapping arithmetic, which cannot wrap: layer counts are validated at load (at most
+/// `MAX_LAYERS`), so the index stays below the table's length; and a wrapped index would
+/// only miss the table (`MissingTensor`), never read outside it.
 pub(crate) const fn encoder_index(layer: usize, kind: TensorKind) -> usize {
-    GLOBAL_TENSORS.len()
-        + layer * ENCODER_LAYER_TENSORS.len()
-        + (kind as usize - K::EncSelfQWeight as usize)
+    GLOBAL_TENSORS
+        .len()
+        .wrapping_add(layer.wrapping_mul(ENCODER_LAYER_TENSORS.len()))
+        .wrapping_add((kind as usize).wrapping_sub(K::EncSelfQWeight as usize))
 }
 
-/// Table index of a tensor of decoder layer `layer`.
+/// Table index of a tensor of decoder layer `layer` (wrapping, as [`encoder_index`]).
 pub(crate) const fn decoder_index(dims: &Dims, layer: usize, kind: TensorKind) -> usize {
-    GLOBAL_TENSORS.len()
-        + dims.n_encoder_layers * ENCODER_LAYER_TENSORS.len()
-        + layer * DECODER_LAYER_TENSORS.len()
-        + (kind as usize - K::DecSelfQWeight as usize)
+    GLOBAL_TENSORS
+        .len()
+        .wrapping_add(
+            dims.n_encoder_layers
+                .wrapping_mul(ENCODER_LAYER_TENSORS.len()),
+        )
+        .wrapping_add(layer.wrapping_mul(DECODER_LAYER_TENSORS.len()))
+        .wrapping_add((kind as usize).wrapping_sub(K::DecSelfQWeight as usize))
 }
 
 /// The kind of tensor at table index `index`, or `None` past the end.
@@ -765,8 +774,12 @@ pub(crate) fn validate(
                 check_scales(blob, offset, rows, index)?;
             }
         }
-        // Cannot overflow: `end <= blob.len()`, and the blob's length is a multiple of 16.
-        data_end = end.next_multiple_of(ALIGN);
+        // Cannot wrap: `end <= blob.len()`, and the blob's length is a multiple of 16
+        // (ALIGN is a power of two).
+        data_end = match end % ALIGN {
+            0 => end,
+            rest => end.wrapping_add(ALIGN - rest),
+        };
         previous = Some((index, offset));
     }
     if data_end != blob.len() {

@@ -49,7 +49,7 @@ pub const LAST_YEAR: u32 = 2049;
 /// that is given: chosen by `tools/dates/threshold.py` on held-out dates and non-date
 /// phrases, which writes it, with its error rates, to `docs/dates.md` (a test checks that
 /// the two agree).
-pub const MIN_SCORE: f32 = -0.53;
+pub const MIN_SCORE: f32 = -0.55;
 
 /// The id of `c` in `alphabet`, if it is there.
 fn id_in(alphabet: &str, c: char) -> Option<u32> {
@@ -106,38 +106,39 @@ pub fn encode_source(text: &str, out: &mut [u32]) -> Result<usize> {
     Ok(len)
 }
 
-/// An ISO date as the model wrote it: up to [`ISO_LEN`] characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An ISO date as the model wrote it: up to [`ISO_LEN`] characters, in a
+/// `heapless::String` (no allocation; [`as_heapless`](Self::as_heapless) hands it over).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IsoDate {
-    bytes: [u8; ISO_LEN],
-    len: usize,
+    text: heapless::String<ISO_LEN>,
 }
 
 impl IsoDate {
     /// Reads generated target ids up to eos (special ids, which a trained model does not
-    /// emit before eos, are skipped).
+    /// emit before eos, are skipped; characters beyond [`ISO_LEN`] are dropped).
     pub fn from_tokens(tokens: &[u32]) -> Self {
-        let mut date = IsoDate {
-            bytes: [0; ISO_LEN],
-            len: 0,
-        };
+        let mut text = heapless::String::new();
         for &id in tokens {
             if id == 2 {
                 break;
             }
             let Some(c) = target_char(id) else { continue };
-            if let Some(slot) = date.bytes.get_mut(date.len) {
-                // TARGET_CHARS is ASCII, so one byte per character.
-                *slot = c as u8;
-                date.len += 1;
+            // Full: the rest is dropped, as a date has no more characters.
+            if text.push(c).is_err() {
+                break;
             }
         }
-        date
+        IsoDate { text }
     }
 
     /// The date text, e.g. `"2026-11-28"`.
     pub fn as_str(&self) -> &str {
-        core::str::from_utf8(self.bytes.get(..self.len).unwrap_or(&[])).unwrap_or("")
+        self.text.as_str()
+    }
+
+    /// The date text as the bounded string it is kept in.
+    pub fn as_heapless(&self) -> &heapless::String<ISO_LEN> {
+        &self.text
     }
 }
 
@@ -151,22 +152,183 @@ impl IsoDate {
     /// The year, month and day when the text is `YYYY-MM-DD` and names a day of the
     /// proleptic Gregorian calendar (`2025-02-29` does not).
     pub fn calendar_date(&self) -> Option<(u32, u32, u32)> {
-        let text = self.bytes.get(..self.len)?;
-        let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *text else {
+        let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1] = *self.text.as_bytes() else {
             return None;
         };
         let year = digits(&[y0, y1, y2, y3])?;
         let month = digits(&[m0, m1])?;
         let day = digits(&[d0, d1])?;
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
+        is_calendar_day(year, month, day).then_some((year, month, day))
+    }
+}
+
+/// Whether `day` of `month` (1–12) is in `year` of the proleptic Gregorian calendar.
+fn is_calendar_day(year: u32, month: u32, day: u32) -> bool {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&day)
+}
+
+/// Month names as the model learnt them (`MONTHS`, `MONTH_ABBR` of
+/// `tools/dates/phrases.py`, and "sept"), January first.
+const MONTH_NAMES: [[&str; 2]; 12] = [
+    ["january", "jan"],
+    ["february", "feb"],
+    ["march", "mar"],
+    ["april", "apr"],
+    ["may", "may"],
+    ["june", "jun"],
+    ["july", "jul"],
+    ["august", "aug"],
+    ["september", "sep"],
+    ["october", "oct"],
+    ["november", "nov"],
+    ["december", "dec"],
+];
+
+/// The month (1–12) a word names, if it names one.
+fn month_of_word(word: &[u8]) -> Option<u32> {
+    if word.eq_ignore_ascii_case(b"sept") {
+        return Some(9);
+    }
+    (1u32..)
+        .zip(MONTH_NAMES)
+        .find(|(_, names)| {
+            names
+                .iter()
+                .any(|n| word.eq_ignore_ascii_case(n.as_bytes()))
+        })
+        .map(|(month, _)| month)
+}
+
+/// The year a run of digits writes: four digits as they are, two as 1950–2049 (the
+/// model's reading of a two-digit year); `None` for other lengths.
+fn year_of_digits(run: &[u8]) -> Option<u32> {
+    let value = digits(run)?;
+    match run.len() {
+        4 => Some(value),
+        2 if value >= FIRST_YEAR % 100 => Some(1900 + value),
+        2 => Some(2000 + value),
+        _ => None,
+    }
+}
+
+/// Whether `text` is written in one of the date forms the model learnt and names a day
+/// no calendar has: `M/D/Y`, `M-D-Y`, `Y-M-D`, `Y/M/D` or `D.M.Y` with a month beyond
+/// 12 or a day beyond its month ("31/31/2026", "2025-02-30"), or a month name with one
+/// day number and one year ("feb 29 2025", "june 31st, 2026") or a day number up to 31
+/// that month never has ("feb 30"; 2000 is a leap year). A phrase in no such form
+/// is not judged here (the model's answer still is).
+fn names_no_such_day(text: &str) -> bool {
+    let bytes = text.trim().as_bytes();
+    // Up to 3 runs of digits (more: not a date form judged here) and the month words.
+    let mut runs: [&[u8]; 3] = [&[]; 3];
+    let mut run_count = 0usize;
+    let mut months = 0u32;
+    let mut month = 0u32;
+    let mut letters = false;
+    let mut separators: [u8; 2] = [0; 2];
+    for (is_digit, run) in Runs::new(bytes) {
+        if is_digit {
+            match runs.get_mut(run_count) {
+                Some(slot) => *slot = run,
+                None => return false,
+            }
+            run_count += 1;
+        } else if run.first().is_some_and(u8::is_ascii_alphabetic) {
+            letters = true;
+            if let Some(m) = month_of_word(run) {
+                months += 1;
+                month = m;
+            }
+        } else if (1..=2).contains(&run_count) && run.len() == 1 {
+            // the separator after the first or the second number
+            if let (Some(slot), Some(&b)) = (separators.get_mut(run_count - 1), run.first()) {
+                *slot = b;
+            }
+        }
+    }
+    let [a, b, c] = runs;
+    if !letters && run_count == 3 {
+        // The numeric forms: one separator, used twice.
+        let [first, second] = separators;
+        if first != second || !matches!(first, b'/' | b'-' | b'.') {
+            return false;
+        }
+        let (year, month, day) = if a.len() == 4 {
+            (a, b, c)
+        } else if first == b'.' {
+            (c, b, a)
+        } else {
+            (c, a, b)
         };
-        (1..=days).contains(&day).then_some((year, month, day))
+        let (Some(year), Some(month), Some(day)) =
+            (year_of_digits(year), digits(month), digits(day))
+        else {
+            return false;
+        };
+        return !is_calendar_day(year, month, day);
+    }
+    if months == 1 && run_count == 2 && a.len() <= 2 {
+        // A month name, the day, then the year.
+        let (Some(day), Some(year)) = (digits(a), year_of_digits(b)) else {
+            return false;
+        };
+        return !is_calendar_day(year, month, day);
+    }
+    if months == 1 && run_count == 1 && a.len() <= 2 {
+        // A month name and a day it never has ("feb 30", "april 31"); a larger number
+        // may be a year ("feb 45"), and is not judged.
+        let Some(day) = digits(a) else { return false };
+        return day <= 31 && !is_calendar_day(2000, month, day);
+    }
+    false
+}
+
+/// The runs of a phrase: digits, letters, or one other character at a time (spaces
+/// skipped), each with whether it is digits.
+struct Runs<'t> {
+    rest: &'t [u8],
+}
+
+impl<'t> Runs<'t> {
+    fn new(text: &'t [u8]) -> Self {
+        Runs { rest: text }
+    }
+}
+
+impl<'t> Iterator for Runs<'t> {
+    type Item = (bool, &'t [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.rest.iter().position(|b| *b != b' ')?;
+        let rest = self.rest.get(start..)?;
+        let first = *rest.first()?;
+        let class = |b: &u8| {
+            if b.is_ascii_digit() {
+                0
+            } else if b.is_ascii_alphabetic() {
+                1
+            } else {
+                2
+            }
+        };
+        let len = match class(&first) {
+            2 => 1,
+            c => rest
+                .iter()
+                .position(|b| class(b) != c)
+                .unwrap_or(rest.len()),
+        };
+        let (run, after) = rest.split_at_checked(len)?;
+        self.rest = after;
+        Some((first.is_ascii_digit(), run))
     }
 }
 
@@ -190,8 +352,11 @@ pub enum Doubt {
     /// The phrase has no digit: every date the model knows writes its year in digits
     /// ("tomorrow", "next friday", "十一月").
     NoDigit,
-    /// The model's answer is not a calendar date ("feb 29 2025" → 2025-02-29).
+    /// The model's answer is not a calendar date.
     NotACalendarDate,
+    /// The phrase itself names a day no calendar has ("feb 29 2025", "31/31/2026",
+    /// "april 31 2026"), whatever the model reads in it.
+    NoSuchDay,
     /// The model is unsure: the answer's log-probability is below the threshold.
     Unsure,
     /// A four-digit year in the phrase, or the answer's year, is outside
@@ -204,6 +369,7 @@ impl core::fmt::Display for Doubt {
         match self {
             Doubt::NoDigit => f.write_str("no year in digits"),
             Doubt::NotACalendarDate => f.write_str("the reading is not a calendar date"),
+            Doubt::NoSuchDay => f.write_str("no such day in the calendar"),
             Doubt::Unsure => f.write_str("the model is unsure"),
             Doubt::OutsideRange => write!(f, "outside {FIRST_YEAR}\u{2013}{LAST_YEAR}"),
         }
@@ -229,6 +395,9 @@ pub fn doubt(text: &str, date: &IsoDate, score: f32, min_score: f32) -> Option<D
     if names_year_outside_range(text) {
         return Some(Doubt::OutsideRange);
     }
+    if names_no_such_day(text) {
+        return Some(Doubt::NoSuchDay);
+    }
     let Some((year, _, _)) = date.calendar_date() else {
         return Some(Doubt::NotACalendarDate);
     };
@@ -243,7 +412,7 @@ pub fn doubt(text: &str, date: &IsoDate, score: f32, min_score: f32) -> Option<D
 }
 
 /// The model's reading of one phrase.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
     /// What the model wrote (given only without [`doubt`](Self::doubt)).
     pub date: IsoDate,
@@ -303,11 +472,8 @@ pub fn normalise(
     scratch: &mut [u8],
 ) -> Result<Reading> {
     let (date, score) = read(model, text, search, src, scratch)?;
-    Ok(Reading {
-        date,
-        score,
-        doubt: doubt(text, &date, score, MIN_SCORE),
-    })
+    let doubt = doubt(text, &date, score, MIN_SCORE);
+    Ok(Reading { date, score, doubt })
 }
 
 /// The model's answer and its log-probability, unchecked.

@@ -106,7 +106,9 @@ pub(crate) fn precompute_cross(
 ) -> Result<()> {
     let d = plan.d;
     let s = memory.len() / d.max(1);
-    let per_layer = plan.s * d;
+    // Cache offsets in wrapping arithmetic, which cannot wrap (the plan's sizes are
+    // validated at load); a wrapped range would only miss the cache (`get` is `None`).
+    let per_layer = plan.s.wrapping_mul(d);
     for layer in 0..plan.ld {
         if !model.config().has_encoder() {
             return Ok(());
@@ -118,10 +120,14 @@ pub(crate) fn precompute_cross(
             Ok((cross, _)) => cross,
             Err(e) => return Err(*e),
         };
-        let start = layer * per_layer;
+        let start = layer.wrapping_mul(per_layer);
         let (Some(keys), Some(values)) = (
-            caches.cross_k.get_mut(start..start + s * d),
-            caches.cross_v.get_mut(start..start + s * d),
+            caches
+                .cross_k
+                .get_mut(start..start.wrapping_add(s.wrapping_mul(d))),
+            caches
+                .cross_v
+                .get_mut(start..start.wrapping_add(s.wrapping_mul(d))),
         ) else {
             return Err(Error::SizeOverflow);
         };
@@ -146,7 +152,8 @@ impl Rows {
     fn at(self, row: usize) -> (usize, usize) {
         match self {
             Rows::Hypotheses { position } => (row, position),
-            Rows::Sequence { first } => (0, first + row),
+            // Cannot wrap: both count rows of one target slice.
+            Rows::Sequence { first } => (0, first.wrapping_add(row)),
         }
     }
 }
@@ -175,11 +182,12 @@ pub(crate) fn step(
     let (_, last_position) = rows.at(n.saturating_sub(1));
     if last_position >= t {
         return Err(Error::SequenceTooLong {
-            len: last_position + 1,
+            len: last_position.saturating_add(1),
             max: t,
         });
     }
-    let nd = n * d;
+    // Cannot wrap: `n` rows of `d` fit the validated scratch.
+    let nd = n.wrapping_mul(d);
     let (y, normed, q, tmp) = (
         used(work.y, nd),
         used(work.normed, nd),
@@ -252,7 +260,7 @@ pub(crate) fn step(
     }
     // logits = y Wout^T + bout, Wout = target embedding when tied.
     let w_out = model.output_projection()?;
-    let logits = used(work.logits, n * plan.v);
+    let logits = used(work.logits, n.wrapping_mul(plan.v));
     let bias = model.global(TensorKind::OutBias);
     k::quant::linear(y, &w_out, bias, d, logits, act);
     Ok(())
@@ -370,11 +378,12 @@ fn cross_attention_sublayer(
     };
     let input = sublayer::input(config, norm2, b.y, b.normed);
     attention::project_queries(cross, input, d, b.q, act);
-    let start = layer * plan.s * d;
-    let len = caches.src_len * d;
+    // Wrapping, as in `precompute_cross`: cannot wrap, and would only miss the cache.
+    let start = layer.wrapping_mul(plan.s).wrapping_mul(d);
+    let len = caches.src_len.wrapping_mul(d);
     let (Some(keys), Some(values)) = (
-        caches.cross_k.get(start..start + len),
-        caches.cross_v.get(start..start + len),
+        caches.cross_k.get(start..start.wrapping_add(len)),
+        caches.cross_v.get(start..start.wrapping_add(len)),
     ) else {
         return Err(Error::SizeOverflow);
     };

@@ -16,7 +16,10 @@
 #       - matvec_i8_64x256_instr_per_mac, matvec_i8_64x256_cycles_per_mac: the same at
 #         [64, 256] (`figure matvec_i8_shape REGION 64 256`), where the per-group frame
 #         and the quantizer weigh most;
-#       - matvec_i8_256x256_instr_per_mac, matvec_i8_256x256_cycles_per_mac: at [256, 256].
+#       - matvec_i8_256x256_instr_per_mac, matvec_i8_256x256_cycles_per_mac: at [256, 256];
+#       - crc_instr_per_kib, crc_cycles_per_kib: the blob checksum (CRC-32C) over the
+#         test blob in flash (the region the suite names with `figure crc_region REGION
+#         BYTES`), per KiB, rounded.
 #   firmware-budgets.sh check FIGURES [BUDGETS]
 #       FIGURES: lines `BOARD figure NAME VALUE`; BUDGETS: tools/firmware-budgets.txt by
 #       default. Prints one line per budget and board: `budget ok: ...`,
@@ -47,7 +50,13 @@ figures() { # board, log, [probe dir]
         BEGIN { count = split(shapes, field, " ") / 3 }
         $1 == "figure" && $2 == "matvec_i8_shape" { region[$4 "x" $5] = $3 }
         $1 == "picoformer-icount" && $2 == "region" { instructions[$3] = $5; cycles[$3] = $7 }
+        $1 == "figure" && $2 == "crc_region" { crc_region = $3; crc_bytes = $4 }
         END {
+            if (crc_region != "" && crc_bytes > 0 && (crc_region in instructions)) {
+                printf "figure crc_instr_per_kib %.0f\n", instructions[crc_region] * 1024 / crc_bytes
+                if (cycles[crc_region] != "")
+                    printf "figure crc_cycles_per_kib %.0f\n", cycles[crc_region] * 1024 / crc_bytes
+            }
             for (i = 0; i < count; i++) {
                 rows = field[3 * i + 1]; cols = field[3 * i + 2]; stem = field[3 * i + 3]
                 r = region[rows "x" cols]
@@ -177,15 +186,17 @@ EOF
     expect malformed_line_fails 1 "budget FAILED: .*malformed budget line: enforced stack_greedy_bytes \\* =< 2048" \
         "enforced stack_greedy_bytes * =< 2048"
     # figures: the [512, 512], [64, 256] and [256, 256] int8 regions found by their shape lines,
-    # stacks from the suite
+    # the checksum's region by its line (per KiB, rounded), stacks from the suite
     printf '%s\n' "figure stack_greedy_bytes 2000" "figure stack_beam_bytes 2100" \
         "figure matvec_i8_shape 6 64 256" "figure matvec_i8_shape 8 256 256" \
         "figure matvec_i8_shape 9 512 512" \
         "picoformer-icount region 6 instructions 24576 cycles 32768" \
         "picoformer-icount region 8 instructions 91750 cycles 131072" \
-        "picoformer-icount region 9 instructions 367002 cycles 524288" >"$work/log"
+        "picoformer-icount region 9 instructions 367002 cycles 524288" \
+        "figure crc_region 10 2048" "picoformer-icount region 10 instructions 30001 cycles 40000" >"$work/log"
     if [ "$(figures board-a "$work/log")" = "$(printf '%s\n' "figure stack_greedy_bytes 2000" \
-        "figure stack_beam_bytes 2100" "figure matvec_i8_instr_per_mac 1.4000" \
+        "figure stack_beam_bytes 2100" "figure crc_instr_per_kib 15000" \
+        "figure crc_cycles_per_kib 20000" "figure matvec_i8_instr_per_mac 1.4000" \
         "figure matvec_i8_cycles_per_mac 2.0000" "figure matvec_i8_64x256_instr_per_mac 1.5000" \
         "figure matvec_i8_64x256_cycles_per_mac 2.0000" \
         "figure matvec_i8_256x256_instr_per_mac 1.4000" \

@@ -225,14 +225,27 @@ fn dates_command(args: &[&str]) -> (bool, String, String) {
 #[test]
 fn phrases_without_a_date_in_range_are_errors_not_dates() {
     for (phrase, message) in [
-        ("next friday", "no date found in \"next friday\" (no year in digits)"),
-        ("tomorrow", "no date found in \"tomorrow\" (no year in digits)"),
+        (
+            "next friday",
+            "no date found in \"next friday\" (no year in digits)",
+        ),
+        (
+            "tomorrow",
+            "no date found in \"tomorrow\" (no year in digits)",
+        ),
         ("十一月", "no date found in \"十一月\" (no year in digits)"),
         (
             "feb 29 2025",
-            "no date found in \"feb 29 2025\" (the model's reading \"2025-02-29\" is not a calendar date)",
+            "no date found in \"feb 29 2025\" (no such day in the calendar)",
         ),
-        ("31/31/2026", "no date found in \"31/31/2026\" (the model is unsure: "),
+        (
+            "31/31/2026",
+            "no date found in \"31/31/2026\" (no such day in the calendar)",
+        ),
+        (
+            "feb 30",
+            "no date found in \"feb 30\" (no such day in the calendar)",
+        ),
         ("june 5th 1945", "\"june 5th 1945\" is outside 1950–2049"),
         ("12/24/1949", "\"12/24/1949\" is outside 1950–2049"),
         ("1 jan 2050", "\"1 jan 2050\" is outside 1950–2049"),
@@ -301,7 +314,7 @@ fn json_gives_input_date_or_error_and_score_per_phrase() {
     assert!(records[2]["error"]
         .as_str()
         .unwrap()
-        .contains("not a calendar date"));
+        .contains("no such day in the calendar"));
     assert!(records[2]["score"].as_f64().is_some());
     // Everything answered: exit 0.
     let (ok, stdout, _) = dates_command(&["--json", "--beam", "4", "11/28/26"]);
@@ -372,6 +385,65 @@ fn the_check_rejects_each_kind_of_doubt() {
         doubt("28 nov 26", &good, f32::NAN, MIN_SCORE),
         Some(Doubt::Unsure)
     );
+}
+
+#[test]
+fn a_phrase_naming_a_day_no_calendar_has_is_doubted_whatever_the_model_reads() {
+    use dates::{doubt, Doubt, MIN_SCORE};
+    // The model's reading is a good date in each case: the phrase is what is wrong.
+    let good = iso("2026-03-31");
+    for phrase in [
+        "feb 29 2025",         // not a leap year
+        "february 30th, 2024", // no February has 30 days
+        "1900-02-29",          // 1900: divisible by 100, not by 400 (outside, but named)
+        "2025-02-30",          // Y-M-D
+        "2026/04/31",          // Y/M/D
+        "31/31/2026",          // M/D/Y: month 31
+        "13/12/2020",          // M/D/Y: month 13
+        "4-31-2026",           // M-D-Y: April has 30 days
+        "9/31/26",             // M/D/YY
+        "32.01.2026",          // D.M.Y: day 32
+        "30.02.49",            // D.M.YY
+        "april 31 2026",
+        "June 31st, 2026", // case folded, ordinal suffix
+        "sat 31st of sept 2026",
+        "31-nov-26",
+        "march 0, 2026", // day 0
+        "feb 30",        // no year: no February has it
+        "the 31st of april",
+    ] {
+        let verdict = doubt(phrase, &good, -0.1, MIN_SCORE);
+        // "1900-02-29" is also outside the model's years, which is said first.
+        let want = if phrase.starts_with("1900") {
+            Doubt::OutsideRange
+        } else {
+            Doubt::NoSuchDay
+        };
+        assert_eq!(verdict, Some(want), "{phrase:?}");
+    }
+    // Real days in the same forms are not doubted by this check.
+    for phrase in [
+        "feb 29 2024",
+        "2000-02-29",
+        "2026-04-30",
+        "12/31/2026",
+        "9/30/26",
+        "31.12.49",
+        "29.02.2048",
+        "april 30 2026",
+        "sat 28th of november, 2026",
+        "28-nov-26",
+        "the fourth of july '76", // an ordinal word: not judged here
+        "feb 45",                 // maybe a year: not judged here
+        "page 31 of 45",          // no month, two numbers: not a date form
+        "version 1.2.3",          // D.M.Y-shaped, but "3" is no year
+    ] {
+        assert_ne!(
+            doubt(phrase, &good, -0.1, MIN_SCORE),
+            Some(Doubt::NoSuchDay),
+            "{phrase:?}"
+        );
+    }
 }
 
 #[test]

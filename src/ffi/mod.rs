@@ -231,8 +231,9 @@ fn disjoint(spans: &[Span]) -> Result<(), i32> {
         for b in spans.iter().skip(i + 1) {
             let shared = a.bytes > 0
                 && b.bytes > 0
-                && a.start < b.start + b.bytes
-                && b.start < a.start + a.bytes;
+                // saturating: a span running to the end of the address space ends there
+                && a.start < b.start.saturating_add(b.bytes)
+                && b.start < a.start.saturating_add(a.bytes);
             if shared && (a.written || b.written) {
                 return Err(PF_ERR_OVERLAP);
             }

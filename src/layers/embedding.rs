@@ -49,7 +49,9 @@ pub(crate) fn embed(
             picoformer_kernels::add_assign(row, token_type);
         }
         let position = match positions {
-            Positions::From(first) => first + p,
+            // Cannot wrap (positions count rows of one sequence); a wrapped position
+            // would only miss the table (`SequenceTooLong`).
+            Positions::From(first) => first.wrapping_add(p),
             Positions::All(position) => position,
         };
         add_position(config, position_table, position, row)?;
@@ -68,7 +70,8 @@ pub(crate) fn add_positions(
     x: &mut [f32],
 ) -> Result<()> {
     let d = config.dims.d_model.max(1);
-    for (position, row) in x.chunks_exact_mut(d).enumerate() {
+    // (a range, not `.enumerate()`: its counter is overflow-checked where checks are on)
+    for (position, row) in (0..x.len()).zip(x.chunks_exact_mut(d)) {
         add_position(config, position_table, position, row)?;
     }
     Ok(())
@@ -93,7 +96,7 @@ fn add_position(
                 table
                     .get(start..start.saturating_add(d))
                     .ok_or(Error::SequenceTooLong {
-                        len: position + 1,
+                        len: position.saturating_add(1),
                         max: table.len() / d.max(1),
                     })?;
             picoformer_kernels::add_assign(row, signal);

@@ -100,7 +100,11 @@ impl<'a> Model<'a> {
 
     /// Total number of weight elements (parameters) stored in the blob.
     pub fn parameter_count(&self) -> usize {
-        self.table.iter().map(|e| e[3] as usize).sum()
+        // Saturating: each length is validated against the blob, so the sum cannot
+        // overflow; saturating keeps overflow-checked builds free of a panic here.
+        self.table
+            .iter()
+            .fold(0usize, |sum, e| sum.saturating_add(e[3] as usize))
     }
 
     /// The f32 tensor in table slot `index`, `None` when absent (or when it is a weight
@@ -150,7 +154,8 @@ impl<'a> Model<'a> {
                 let rows = self.matrix_rows(index)?;
                 let start = offset / 4;
                 let scales = self.words.get(start..start.checked_add(rows)?)?;
-                let values_at = offset.checked_add(rows.checked_mul(4)?.div_ceil(16) * 16)?;
+                let values_at =
+                    offset.checked_add(rows.checked_mul(4)?.checked_next_multiple_of(16)?)?;
                 let values = self.bytes.get(values_at..values_at.checked_add(len)?)?;
                 Some(Matrix::I8(I8Matrix {
                     values: bytemuck::try_cast_slice(values).ok()?,
@@ -246,11 +251,14 @@ impl<'a> Model<'a> {
     /// after it: every attention block stores its ten tensors in the same order
     /// ([`ATTENTION_BLOCK`]). Out of line: one copy serves the three kinds of attention
     /// (an int8 `Matrix` is five words, and each view is built in place).
+    /// (`first` plus a block offset cannot wrap: `first` is a table index, below the
+    /// validated table length; a wrapped index would only miss the table.)
     #[inline(never)]
     fn attention_at(&self, first: usize) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
-        let get = |kind| self.tensor(first + block_offset(&ATTENTION_BLOCK, kind));
-        let req = |kind| self.required(first + block_offset(&ATTENTION_BLOCK, kind));
-        let mat = |kind| self.required_matrix(first + block_offset(&ATTENTION_BLOCK, kind));
+        let get = |kind| self.tensor(first.wrapping_add(block_offset(&ATTENTION_BLOCK, kind)));
+        let req = |kind| self.required(first.wrapping_add(block_offset(&ATTENTION_BLOCK, kind)));
+        let mat =
+            |kind| self.required_matrix(first.wrapping_add(block_offset(&ATTENTION_BLOCK, kind)));
         Ok((
             AttentionWeights {
                 q: mat(K::EncSelfQWeight)?,
@@ -274,9 +282,9 @@ impl<'a> Model<'a> {
     /// [`Self::attention_at`].
     #[inline(never)]
     fn ffn_at(&self, first: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
-        let get = |kind| self.tensor(first + block_offset(&FFN_BLOCK, kind));
-        let req = |kind| self.required(first + block_offset(&FFN_BLOCK, kind));
-        let mat = |kind| self.required_matrix(first + block_offset(&FFN_BLOCK, kind));
+        let get = |kind| self.tensor(first.wrapping_add(block_offset(&FFN_BLOCK, kind)));
+        let req = |kind| self.required(first.wrapping_add(block_offset(&FFN_BLOCK, kind)));
+        let mat = |kind| self.required_matrix(first.wrapping_add(block_offset(&FFN_BLOCK, kind)));
         Ok((
             FfnWeights {
                 w1: mat(K::EncFfnW1)?,

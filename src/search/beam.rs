@@ -226,7 +226,7 @@ impl<'s> BeamState<'s> {
                 None => start,
                 Some(last) => parts
                     .live_tokens
-                    .get(b * t + last)
+                    .get(b.wrapping_mul(t).wrapping_add(last))
                     .copied()
                     .unwrap_or(start),
             };
@@ -247,11 +247,11 @@ fn finish(
     last: Option<u32>,
     score: f32,
 ) {
-    finished.total += 1;
+    finished.total = finished.total.wrapping_add(1);
     let before = finished.stored;
     let entry = Done {
         score,
-        len: (prefix + usize::from(last.is_some())) as u32,
+        len: prefix.wrapping_add(usize::from(last.is_some())) as u32,
     };
     let (stored, at) = insert_sorted(parts.done, before, entry, |d| d.score);
     finished.stored = stored;
@@ -264,20 +264,23 @@ fn finish(
     for column in 0..t {
         let mut carry = parts
             .done_tokens
-            .get(end * t + column)
+            .get(end.wrapping_mul(t).wrapping_add(column))
             .copied()
             .unwrap_or(0);
         for row in at..=end {
-            if let Some(slot) = parts.done_tokens.get_mut(row * t + column) {
+            if let Some(slot) = parts
+                .done_tokens
+                .get_mut(row.wrapping_mul(t).wrapping_add(column))
+            {
                 core::mem::swap(slot, &mut carry);
             }
         }
     }
     let source = parts
         .live_tokens
-        .get(parent * t..parent * t + prefix)
+        .get(span(parent, t, prefix))
         .unwrap_or(&[]);
-    if let Some(row) = parts.done_tokens.get_mut(at * t..(at + 1) * t) {
+    if let Some(row) = parts.done_tokens.get_mut(span(at, t, t)) {
         copy(row, source);
         if let (Some(slot), Some(token)) = (row.get_mut(prefix), last) {
             *slot = token;
@@ -323,7 +326,8 @@ fn collect_candidates(
 ) -> Result<usize> {
     let mut count = 0;
     let rows = logits.chunks_exact_mut(vocab.max(1)).zip(live_scores);
-    for (beam, (row, &base)) in rows.take(live).enumerate() {
+    // (a range, not `.enumerate()`: its counter is overflow-checked where checks are on)
+    for (beam, (row, &base)) in (0..live).zip(rows) {
         best_log_prob(row)?;
         for (token, &log_p) in row.iter().enumerate() {
             let candidate = Candidate {
@@ -474,7 +478,7 @@ fn decode_beams(
     for step in 0..params.max_len {
         // One decoder step for every live hypothesis.
         let inputs = state.step_inputs(live, step, first)?;
-        let position = forced.len() + step;
+        let position = forced.len().wrapping_add(step);
         let rows = Rows::Hypotheses { position };
         decoder::step(
             model,
@@ -562,7 +566,7 @@ fn advance(
         }
         if c.token == eos {
             if rank < beam {
-                let score = c.score / length_penalty(step + 1, params.alpha);
+                let score = c.score / length_penalty(step.wrapping_add(1), params.alpha);
                 finish(
                     &mut parts,
                     finished,
@@ -583,7 +587,7 @@ fn advance(
             if let (Some(parent), Some(token), Some(score)) = slots {
                 (*parent, *token, *score) = (c.beam, c.token, c.score);
             }
-            next_live += 1;
+            next_live = next_live.wrapping_add(1);
         }
     }
     if finished.total >= beam || next_live == 0 {
@@ -600,12 +604,14 @@ fn advance(
         parts.reorder,
         parts.token_temp,
     )?;
-    let layer_len = beam * t * d;
-    let used = (position + 1) * d;
+    // Wrapping, which cannot wrap (see `span`): cache sizes the plan validated.
+    let layer_len = beam.wrapping_mul(t).wrapping_mul(d);
+    let used = position.wrapping_add(1).wrapping_mul(d);
     for cache in [&mut *caches.self_k, &mut *caches.self_v] {
         let cache: &mut [u32] = bytemuck::must_cast_slice_mut(cache);
         for layer in cache.chunks_exact_mut(layer_len.max(1)).take(plan.ld) {
-            gather_in_place(layer, t * d, used, parents, parts.reorder, parts.slot_temp)?;
+            let stride = t.wrapping_mul(d);
+            gather_in_place(layer, stride, used, parents, parts.reorder, parts.slot_temp)?;
         }
     }
     let rows = parts.live_tokens.chunks_exact_mut(t.max(1));
@@ -616,7 +622,7 @@ fn advance(
     }
 
     // Out of length: every live hypothesis finishes, normalised by its length.
-    if step + 1 == params.max_len {
+    if step.wrapping_add(1) == params.max_len {
         let penalty = length_penalty(params.max_len, params.alpha);
         for i in 0..next_live {
             let score = parts.live_scores.get(i).copied().unwrap_or(f32::NAN);
@@ -678,7 +684,7 @@ fn gather_in_place(
             }
             let source = work.get(i).copied().unwrap_or(i as u32);
             if source == PARKED {
-                if let Some(dst) = buf.get_mut(i * stride..i * stride + used) {
+                if let Some(dst) = buf.get_mut(span(i, stride, used)) {
                     copy(dst, temp);
                 }
             } else {
@@ -697,7 +703,7 @@ fn gather_in_place(
             let Some(i) = (0..n).find(|&i| is_pending(work, i)) else {
                 return Ok(());
             };
-            if let Some(src) = buf.get(i * stride..i * stride + used) {
+            if let Some(src) = buf.get(span(i, stride, used)) {
                 copy(temp, src);
             }
             for (j, w) in work.iter_mut().enumerate() {
@@ -707,6 +713,17 @@ fn gather_in_place(
             }
         }
     }
+}
+
+/// The first `len` elements of row `row` of rows `width` long: `row * width ..
+/// row * width + len`, in wrapping arithmetic. It cannot wrap (the plan's sizes, validated
+/// at load, keep every buffer's length far below `usize::MAX`), and a wrapped range would
+/// only miss the buffer (`get` is `None`), never reach outside it; overflow-checked
+/// builds get no panic path from it.
+#[inline(always)]
+fn span(row: usize, width: usize, len: usize) -> core::ops::Range<usize> {
+    let start = row.wrapping_mul(width);
+    start..start.wrapping_add(len)
 }
 
 /// `dst[i] = src[i]` over the shorter of the two, element by element: the compiler
@@ -726,13 +743,12 @@ fn copy_slot(buf: &mut [u32], from: usize, to: usize, stride: usize, used: usize
     if low == high {
         return;
     }
-    let Some((head, tail)) = buf.split_at_mut_checked(high * stride) else {
+    let Some((head, tail)) = buf.split_at_mut_checked(high.wrapping_mul(stride)) else {
         return;
     };
-    let (Some(low_slot), Some(high_slot)) = (
-        head.get_mut(low * stride..low * stride + used),
-        tail.get_mut(..used),
-    ) else {
+    let (Some(low_slot), Some(high_slot)) =
+        (head.get_mut(span(low, stride, used)), tail.get_mut(..used))
+    else {
         return;
     };
     if from < to {

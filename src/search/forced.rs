@@ -75,8 +75,11 @@ pub(crate) fn forward(
     // (`Plan::forward_for` makes `rows >= 1`; `max(1)` shows it to `chunks`.)
     let rows = plan.rows.max(1);
     let mut written = 0;
-    for (i, tokens) in tgt.chunks(rows).enumerate() {
-        let first = i * rows;
+    // (a range, not `.enumerate()`: its counter is overflow-checked where checks are on)
+    for (i, tokens) in (0..tgt.len()).zip(tgt.chunks(rows)) {
+        // Wrapping, which cannot wrap: positions and logits stay below the validated
+        // max_tgt_len and the caller's `logits` (`needed`).
+        let first = i.wrapping_mul(rows);
         let at = Rows::Sequence { first };
         let probe = probe.as_deref_mut();
         decoder::step(
@@ -89,12 +92,12 @@ pub(crate) fn forward(
             &mut work,
             probe,
         )?;
-        let block = used(work.logits, tokens.len() * v);
+        let block = used(work.logits, tokens.len().wrapping_mul(v));
         let out = logits.get_mut(written..needed).unwrap_or(&mut []);
         for (dst, &src) in out.iter_mut().zip(block.iter()) {
             *dst = src;
         }
-        written += block.len();
+        written = written.wrapping_add(block.len());
     }
     Ok(())
 }

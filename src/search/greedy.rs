@@ -135,7 +135,8 @@ pub(crate) fn decode_steps(
     let mut score = 0.0f32;
     let mut len = 0;
     for (i, slot) in out.iter_mut().take(max_len).enumerate() {
-        let position = forced.len() + i;
+        // Wrapping, which cannot wrap: both are below the validated max_tgt_len.
+        let position = forced.len().wrapping_add(i);
         let input = core::slice::from_ref(&token);
         let rows = Rows::Hypotheses { position };
         decoder::step(

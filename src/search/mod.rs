@@ -189,7 +189,8 @@ pub(crate) fn start<'s>(
     if model.config().has_encoder() {
         let mut enc = EncoderWork::carve(plan, &mut *work)?;
         let rows = encoder::encode(model, plan, source, &mut enc, probe, &mut act)?;
-        let memory = used(enc.x, rows * plan.d);
+        // Wrapping, which cannot wrap: `rows * d` is the encoder output's length.
+        let memory = used(enc.x, rows.wrapping_mul(plan.d));
         decoder::precompute_cross(model, plan, memory, &mut caches, &mut act)?;
     }
     Ok(Session {

@@ -137,7 +137,7 @@ def held_out_dates():
 
 
 # Phrases issue 19 found answered with a confident wrong date (and a good one).
-ISSUE_EXAMPLES = ["next friday", "tomorrow", "31/31/2026", "feb 29 2025",
+ISSUE_EXAMPLES = ["next friday", "tomorrow", "31/31/2026", "feb 29 2025", "feb 30",
                   "the 3rd of june, 1944", "十一月", "sat 28th of november, 2026"]
 
 
@@ -222,11 +222,15 @@ def report(picoformer):
         "- neither a four-digit year in the phrase nor the answer's year lies outside",
         "  1950–2049, the model's range (its training dates, `tools/dates/phrases.py`;",
         "  two-digit years mean 1950–2049): otherwise `\"…\" is outside 1950–2049`;",
+        "- the phrase names no day that no calendar has, in the forms the model learnt",
+        "  (`M/D/Y`, `M-D-Y`, `Y-M-D`, `Y/M/D`, `D.M.Y`, a month name with a day and a year,",
+        "  or a month name with a day it never has): otherwise `no date found in \"…\" (no",
+        "  such day in the calendar)` (\"feb 29 2025\", \"31/31/2026\", \"feb 30\");",
         "- the answer is a calendar date (month lengths, leap years): otherwise",
-        "  `no date found in \"…\"` (\"feb 29 2025\");",
+        "  `no date found in \"…\"`;",
         "- its log-probability, summed over its tokens, reaches the threshold below",
         "  (`MIN_SCORE` in `src/dates.rs`; `--min-score` overrides it): otherwise",
-        "  `no date found in \"…\" (the model is unsure …)` (\"31/31/2026\").",
+        "  `no date found in \"…\" (the model is unsure …)`.",
         "",
         "A phrase without a date is an error for that phrase only: the others are read, and",
         "the exit status is 1 at the end. `--json` prints one array with",

@@ -20,8 +20,13 @@ cargo publish --dry-run --allow-dirty -p picoformer-kernels -p picoformer 2>&1 |
 result dry_run_of_kernels_and_engine "${PIPESTATUS[0]}"
 list=$(cargo package --list --allow-dirty -p picoformer 2>/dev/null)
 status=0
-for file in README.md models/dates/dates.pfm examples/greedy.rs src/lib.rs; do
+for file in README.md LICENSE-MIT LICENSE-APACHE models/dates/dates.pfm examples/greedy.rs src/lib.rs; do
     grep -qx "$file" <<<"$list" || { echo "picoformer's package lacks $file"; status=1; }
+done
+# the licence texts the `license` field names ship with each crate (MIT OR Apache-2.0)
+kernels_list=$(cargo package --list --allow-dirty -p picoformer-kernels 2>/dev/null)
+for file in LICENSE-MIT LICENSE-APACHE; do
+    grep -qx "$file" <<<"$kernels_list" || { echo "picoformer-kernels' package lacks $file"; status=1; }
 done
 # and nothing of the repository beyond the crate (test data, firmware, tools)
 ! grep -qE '^(tests|targets|tools|cli|fuzz)/' <<<"$list" || { echo "picoformer's package holds repository files"; status=1; }

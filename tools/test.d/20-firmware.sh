@@ -152,7 +152,7 @@ check_exit check-hardfault "$(exit_status Fault)"
 check_exit check-panic "$(exit_status Panic)"
 
 # The instruction-count plugin (tools/firmware-report.sh) builds and reports the suite's
-# nine marked regions, instructions and estimated cycles identically on a second run.
+# ten marked regions, instructions and estimated cycles identically on a second run.
 elf=$out/thumbv7em-none-eabihf/release/mps2-an386
 marker() { "$nm_bin" -C "$elf" |
     awk -v name="figures::icount_$1" 'index($0, name) { print "0x" $1 }'; }
@@ -162,7 +162,7 @@ for run in 1 2; do
         bash targets/cortex-m/qemu-run.sh "$elf" >/dev/null
     counts+=("$(grep -c '^picoformer-icount region' "$out/icount-$run.log")")
 done
-if [ "${counts[0]}" -eq 9 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
+if [ "${counts[0]}" -eq 10 ] && cmp -s "$out/icount-1.log" "$out/icount-2.log"; then
     echo "test icount_plugin_counts_regions_repeatably ... ok"
 else
     echo "test icount_plugin_counts_regions_repeatably ... FAILED (${counts[*]} regions)"
@@ -208,9 +208,19 @@ else
     exit_checks=$((exit_checks + 1))
 fi
 
-checks=8
+# docs/blob.md's checksum cost is the one this run measured on mps2-an386
+# (tools/firmware-crc.sh writes it; instruction counts are exact and repeatable).
+if bash tools/firmware-crc.sh check "$figures" docs/blob.md; then
+    echo "test crc_cost_in_docs_blob_md_is_current ... ok"
+else
+    echo "test crc_cost_in_docs_blob_md_is_current ... FAILED"
+    failed_boards+=(docs/blob.md)
+    exit_checks=$((exit_checks + 1))
+fi
+
+checks=9
 if [ "${PICOFORMER_FIRMWARE_LARGE:-1}" = 1 ]; then
-    checks=9
+    checks=10
     echo "== firmware_large (tools/firmware-large.sh)"
     if bash tools/firmware-large.sh --figures "$figures"; then
         echo "test firmware_large_suites_pass ... ok"

@@ -153,6 +153,7 @@ fn doubt_message(
         Doubt::NotACalendarDate => {
             format!("no date found in {phrase:?} (the model's reading {date:?} is not a calendar date)", date = date.as_str())
         }
+        Doubt::NoSuchDay => format!("no date found in {phrase:?} (no such day in the calendar)"),
         Doubt::Unsure => format!(
             "no date found in {phrase:?} (the model is unsure: log-probability {score:.3} of {date} is below {min})"
         ),

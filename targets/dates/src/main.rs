@@ -99,8 +99,8 @@ fn run(scratch: &mut Scratch<SCRATCH_BYTES>) -> ExitStatus {
 
     // The command line: argv[0], then the phrases joined by ';' (semihosting splits it
     // at spaces; the words are joined again here).
-    let mut line = [0u8; 2048];
-    let mut len = 0;
+    // (Past 2048 bytes the rest of the line is dropped: a word that does not fit ends it.)
+    let mut line = heapless::String::<2048>::new();
     let mut held_out_check = false;
     if let Ok(args) = semihosting::experimental::env::args::<2048>() {
         for (i, word) in (&args).enumerate().skip(1) {
@@ -109,22 +109,16 @@ fn run(scratch: &mut Scratch<SCRATCH_BYTES>) -> ExitStatus {
                 held_out_check = true;
                 continue;
             }
-            for &b in (if len > 0 { " " } else { "" })
-                .as_bytes()
-                .iter()
-                .chain(word.as_bytes())
-            {
-                if let Some(slot) = line.get_mut(len) {
-                    *slot = b;
-                    len += 1;
-                }
+            let separator = if line.is_empty() { "" } else { " " };
+            if line.push_str(separator).is_err() || line.push_str(word).is_err() {
+                break;
             }
         }
     }
     if held_out_check {
         return check_held_out(&net, scratch);
     }
-    let text = core::str::from_utf8(line.get(..len).unwrap_or(&[])).unwrap_or("");
+    let text = line.as_str();
     let mut status = ExitStatus::Passed;
     let mut decode = |phrase: &str| {
         let phrase = phrase.trim();

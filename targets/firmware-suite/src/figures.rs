@@ -4,7 +4,7 @@
 //!   word that changed.
 //! - Instructions: the QEMU plugin in `tools/qemu-icount/` counts the guest instructions
 //!   executed between each run of [`icount_start`] and the next of [`icount_stop`]; this
-//!   module runs five regions, in this order: a greedy decode of 1 token, the same
+//!   module runs ten regions, in this order: a greedy decode of 1 token, the same
 //!   decode of `greedy_tokens` tokens, a beam search, then one matrix-vector product
 //!   `[MATVEC_OUT, MATVEC_IN]` through the dispatched kernel and through the scalar
 //!   reference (instructions per multiply-accumulate); then the same product with int8
@@ -12,6 +12,8 @@
 //!   6 and 7), then the int8 product through the dispatched kernel at the larger shapes
 //!   of [`MATVEC_I8_SHAPES`] (regions 8 and 9). Each int8 shape is printed as
 //!   `figure matvec_i8_shape REGION ROWS COLS`, so the scripts know what each region measured.
+//!   Region 10 is the blob checksum: CRC-32C over the whole test blob in flash, as loading
+//!   verifies it (`figure crc_region REGION BYTES`; per KiB: `tools/firmware-crc.sh`).
 
 use crate::golden::{self, GreedyCase};
 use crate::{Board, Net, SuiteScratch, SCRATCH_BYTES};
@@ -58,6 +60,9 @@ const MATVEC_I8_ACT: usize =
         Some(bytes) => bytes,
         None => 0,
     };
+
+/// The region of the blob checksum's cost (after the int8 products).
+const CRC_REGION: u32 = 10;
 
 /// The golden greedy case with the longest output: the most tokens per measurement.
 fn longest_greedy_case() -> Option<&'static GreedyCase> {
@@ -139,6 +144,13 @@ pub fn print(board: &Board, net: &Net, scratch: &mut SuiteScratch) {
         icount_stop();
         black_box(&y);
     }
+    // The checksum loading verifies: CRC-32C over the blob in flash.
+    let blob = crate::blob();
+    icount_start();
+    let crc = picoformer::blob::crc32c(blob);
+    icount_stop();
+    black_box(crc);
+    defmt::println!("figure crc_region {=u32} {=usize}", CRC_REGION, blob.len());
     for &(rows, cols, region) in MATVEC_I8_SHAPES.iter() {
         defmt::println!(
             "figure matvec_i8_shape {=u32} {=usize} {=usize}",

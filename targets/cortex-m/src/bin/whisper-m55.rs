@@ -175,8 +175,8 @@ fn run(blob: &'static [u8], request: &Request, b: Buffers) -> Result<(), &'stati
     }
     .min(dims.max_src_len);
     let frames = feature_frames(clip_frames, positions);
-    let (prompt_tokens, prompt_len) = whisper_prompt(&model);
-    let prompt = prompt_tokens.get(..prompt_len).ok_or("prompt")?;
+    let prompt_tokens = whisper_prompt(&model);
+    let prompt = prompt_tokens.as_slice();
     let most = (dims.max_tgt_len + 1)
         .saturating_sub(prompt.len())
         .min(MAX_TOKENS);
@@ -258,16 +258,18 @@ fn feature_frames(clip_frames: usize, positions: usize) -> usize {
     (2 * positions).max(clip_frames + 3).min(MAX_FRAMES)
 }
 
-/// The decoder prompt of `pretrained::whisper_prompt` (cli) and its length: start,
+/// The decoder prompt of `pretrained::whisper_prompt` (cli): start,
 /// English, transcribe, no timestamps on multilingual checkpoints; start, no timestamps
 /// on English-only ones.
-fn whisper_prompt(model: &Model) -> ([u32; 4], usize) {
+fn whisper_prompt(model: &Model) -> heapless::Vec<u32, 4> {
     let sot = model.config().bos_id;
-    if model.config().dims.tgt_vocab >= 51865 {
-        ([sot, sot + 1, sot + 101, sot + 105], 4)
+    let tokens: &[u32] = if model.config().dims.tgt_vocab >= 51865 {
+        &[sot, sot + 1, sot + 101, sot + 105]
     } else {
-        ([sot, sot + 105, 0, 0], 2)
-    }
+        &[sot, sot + 105]
+    };
+    // At most 4 tokens: it always fits.
+    heapless::Vec::from_slice(tokens).unwrap_or_default()
 }
 
 /// The samples of a 16-bit mono PCM WAV as `i / 32768` (as the host reads them), into
