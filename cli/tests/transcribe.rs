@@ -691,7 +691,8 @@ fn corrupt_wavs_are_errors_not_panics() {
         state
     };
     let (mut read, mut refused) = (0, 0);
-    for case in 0..3000 {
+    const CASES: usize = 3000;
+    for case in 0..CASES {
         let mut bytes = clip.clone();
         for _ in 0..1 + next() % 4 {
             let span = if next() % 4 == 0 { bytes.len() } else { 64 };
@@ -723,6 +724,17 @@ fn corrupt_wavs_are_errors_not_panics() {
     }
     eprintln!("corrupt WAVs: {read} read, {refused} refused");
     assert!(read > 0 && refused > 0);
+    // docs/pretrained.md states how many variants this test reads.
+    let page = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/pretrained.md"),
+    )
+    .unwrap();
+    let page = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    let figure = format!("{},{:03} corrupted variants", CASES / 1000, CASES % 1000);
+    assert!(
+        page.contains(&figure),
+        "docs/pretrained.md should say \"{figure}\" (what this test reads)"
+    );
 }
 
 /// `convert --tokenizer` copies a tokenizer beside the blob (any `--from`); an unreadable
