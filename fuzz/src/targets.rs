@@ -739,7 +739,8 @@ pub fn wav(data: &[u8]) {
 /// Target `tokenizer`: llama2.c's tokenizer over arbitrary bytes. Layout: vocabulary size
 /// (u16), text length (u8), the text (lossy UTF-8), then the `tokenizer.bin` bytes. A
 /// table the engine accepts encodes the text into in-vocabulary tokens after bos, within
-/// `max_encoded_len`, and decodes them; the host wrapper agrees with the engine.
+/// `max_encoded_len` (the slots past the count are its work space), and decodes them;
+/// the host wrapper agrees with the engine.
 pub fn tokenizer(data: &[u8]) {
     use picoformer::tokenizer::{index_len, max_encoded_len, Llama2cTokenizer, TokenizerError};
     let mut input = Bytes::new(data);
@@ -790,10 +791,6 @@ pub fn tokenizer(data: &[u8]) {
         tokens[..n].iter().all(|&t| (t as usize) < vocab),
         "token out of vocabulary: {:?}",
         &tokens[..n]
-    );
-    assert!(
-        tokens[n..].iter().all(|&t| t == u32::MAX),
-        "wrote past its count"
     );
     // A buffer one short of the bound is refused or enough.
     let mut short = vec![0u32; tokens.len() - 1];
