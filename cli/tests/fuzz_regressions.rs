@@ -136,9 +136,12 @@ fn write_fuzz_seeds() {
     }
 }
 
+/// Named seed files of one target.
+type Seeds = Vec<(String, Vec<u8>)>;
+
 /// The generated seeds of the front-end targets, by target.
-fn front_end_seeds() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
-    let owned = |seeds: Vec<(&str, Vec<u8>)>| -> Vec<(String, Vec<u8>)> {
+fn front_end_seeds() -> Vec<(&'static str, Seeds)> {
+    let owned = |seeds: Vec<(&str, Vec<u8>)>| -> Seeds {
         seeds.into_iter().map(|(n, b)| (n.to_string(), b)).collect()
     };
     vec![
