@@ -36,7 +36,7 @@ fn every_call_on_every_small_model() {
         let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/hardening.md");
         let text = std::fs::read_to_string(page).unwrap();
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let figure = format!("arguments: {calls} calls)");
+        let figure = format!("arguments: {calls} calls");
         assert!(
             text.contains(&figure),
             "docs/hardening.md should say \"{figure}\" (what tests/miri.rs runs today)"
