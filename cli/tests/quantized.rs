@@ -36,7 +36,10 @@ fn doc_table(name: &str, table: &str) {
         format!("<!-- /quantized:{name} -->"),
     );
     let start = doc.find(&open).expect("the section's opening marker") + open.len();
-    let end = start + doc[start..].find(&close).expect("the section's closing marker");
+    let end = start
+        + doc[start..]
+            .find(&close)
+            .expect("the section's closing marker");
     if std::env::var("PICOFORMER_WRITE_FIGURES").as_deref() == Ok("1") {
         std::fs::write(&path, format!("{}{table}{}", &doc[..start], &doc[end..])).unwrap();
         println!("wrote the {name} table into docs/quantization.md");
@@ -543,6 +546,9 @@ fn trained_dates_model_int8_budget() {
         );
         assert!(stats.agreement() >= 0.99, "{} agreement", dtype.name());
     }
-    print!("\ndates (trained, {} held-out phrases):\n{table}", pairs.len());
+    print!(
+        "\ndates (trained, {} held-out phrases):\n{table}",
+        pairs.len()
+    );
     doc_table("trained", &table);
 }
