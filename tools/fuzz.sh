@@ -8,6 +8,9 @@
 #   bash tools/fuzz.sh [--runs N] [--seconds S] [--write DOC] [TARGET...]
 #   bash tools/fuzz.sh SECONDS [TARGET...]       (as --seconds SECONDS)
 #   bash tools/fuzz.sh --report [--write DOC]    the recorded runs' table, nothing is run
+#   bash tools/fuzz.sh --check DOC               cheap (CI, tools/test.d/05-docs.sh): DOC's
+#                                                section has this script's table header and
+#                                                a row for every target
 #
 #   --runs N      stop each target after N executions (libFuzzer -runs)
 #   --seconds S   stop each target after S seconds (-max_total_time); with --runs, a cap.
@@ -28,6 +31,7 @@ runs=""
 seconds=""
 doc=""
 report_only=0
+check_doc=""
 targets=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift 2 ;;
     --write) doc=$2; shift 2 ;;
     --report) report_only=1; shift ;;
+    --check) check_doc=$2; shift 2 ;;
     -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     [0-9]*) seconds=$1; shift ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -73,6 +78,21 @@ write_report() {
         report
     fi
 }
+
+if [ -n "$check_doc" ]; then
+    section=$(sed -n '/^<!-- fuzz:figures -->$/,/^<!-- \/fuzz:figures -->$/p' "$check_doc")
+    header=$(report | sed -n 2p)
+    missing=0
+    grep -qxF "$header" <<<"$section" || { echo "fuzz: $check_doc: no fuzz:figures section with the header \"$header\"" >&2; missing=1; }
+    for bin in $(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -vx picoformer-fuzz); do
+        [[ " ${all_targets[*]} " == *" $bin "* ]] || { echo "fuzz: target $bin of fuzz/Cargo.toml is missing from this script's all_targets" >&2; missing=1; }
+    done
+    for t in "${all_targets[@]}"; do
+        grep -q "^| \`$t\` |" <<<"$section" || { echo "fuzz: $check_doc has no recorded run of target $t (bash tools/fuzz.sh --runs 10000000 --write $check_doc $t)" >&2; missing=1; }
+    done
+    if [ "$missing" -eq 0 ]; then echo "test fuzz_figures_cover_every_target ... ok"; else echo "test fuzz_figures_cover_every_target ... FAILED"; fi
+    exit "$missing"
+fi
 
 if [ "$report_only" -eq 1 ]; then
     write_report
