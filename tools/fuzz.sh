@@ -122,7 +122,7 @@ for t in "${targets[@]}"; do
     seed_dir=fuzz/seeds/${t/#blob_checksum/blob} # the checksum target starts from the blobs
     [ -d "$seed_dir" ] && seeds=("$seed_dir")
     before=$(ls "$artifacts" | wc -l)
-    log=$(mktemp)
+    log=$stats/$t.log # kept (not committed) for a look at what the run printed
     start=$(date +%s)
     "$bin/$t" "${limits[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$corpus" "${seeds[@]}" >"$log" 2>&1
@@ -131,6 +131,12 @@ for t in "${targets[@]}"; do
     [ -n "$executed" ] || executed=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
     executed=${executed:-0}
     crashes=$(($(ls "$artifacts" | wc -l) - before))
+    # No final statistics: libFuzzer was killed (the machine's out-of-memory killer, a
+    # signal), which is a failed run too.
+    if [ "$crashes" -eq 0 ] && ! grep -q '^stat::number_of_executed_units' "$log"; then
+        echo "fuzz $t: libFuzzer printed no final statistics (killed?); see $log" >&2
+        crashes=1
+    fi
     if grep -qE '^==[0-9]+== ERROR|^SUMMARY: ' "$log" && [ "$crashes" -eq 0 ]; then crashes=1; fi
     if [ "$crashes" -gt 0 ]; then
         grep -E 'panicked|ERROR|SUMMARY|Test unit written' "$log" | head -n 5
@@ -145,7 +151,6 @@ for t in "${targets[@]}"; do
     echo "fuzz $t: $executed executions in $elapsed s, $crashes crashes, corpus $kept inputs after -merge=1"
     total_runs=$((total_runs + executed))
     total_crashes=$((total_crashes + crashes))
-    rm -f "$log"
 done
 echo "== $(date -u +%Y-%m-%d) rustc $rustc_version, $(nproc) cores"
 echo "fuzz: $total_runs executions, $total_crashes crashes"
