@@ -68,6 +68,14 @@ report() {
             { printf "| `%s` | %s | %d min %02d s | %s | %d | %s inputs | %s | %s |\n", t, thousands($1), int($2 / 60), $2 % 60, thousands($2 > 0 ? $1 / $2 : 0), $3, thousands($4), $5, $6 }
         ' "$stats/$t.tsv"
     done
+    local goal=10000000 reached=0 recorded=0
+    for t in "${all_targets[@]}"; do
+        [ -f "$stats/$t.tsv" ] || continue
+        recorded=$((recorded + 1))
+        [ "$(cut -f1 "$stats/$t.tsv")" -ge "$goal" ] && reached=$((reached + 1))
+    done
+    echo
+    echo "Targets at or past the goal of 10,000,000 executions: $reached of $recorded (a run capped by \`--seconds\` stops short of it)."
     echo "<!-- /fuzz:figures -->"
 }
 
