@@ -905,6 +905,11 @@ fn checksums_of(blob: &[u8], with_data: bool) -> Result<[u32; 2]> {
 /// Writes a blob's checksums into its header (after any edit of it: the writer, tests).
 pub fn seal(blob: &mut [u8]) -> Result<()> {
     let header_len = read_usize(blob, 12)?;
+    // A header ending before the table would put the data checksum's own field inside
+    // the data it covers: no checksum written there could verify.
+    if header_len < TABLE_OFFSET {
+        return Err(Error::TensorTableCorrupt { index: 0 });
+    }
     // The data checksum is covered by the header's: store it first.
     let data = crc32c(blob.get(header_len..).ok_or(Error::BlobTruncated {
         needed: header_len,

@@ -330,13 +330,22 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
     }
 
     /// Encodes `text` into `out` (bos first; see the module documentation); returns the
-    /// number of tokens. `out` must hold [`max_encoded_len`]`(text)` tokens.
+    /// number of tokens. `out` must hold [`max_encoded_len`]`(text)` tokens (past the
+    /// count they are work space); a vocabulary without bos is refused
+    /// ([`TokenizerError::TokenOutOfRange`]).
     pub fn encode(&self, text: &str, out: &mut [u32]) -> Result<usize, TokenizerError> {
         let needed = max_encoded_len(text);
         let got = out.len();
         let out = out
             .get_mut(..needed)
             .ok_or(TokenizerError::OutputTooSmall { needed, got })?;
+        // A vocabulary too small to hold bos would get it out of range.
+        if BOS as usize >= self.vocab {
+            return Err(TokenizerError::TokenOutOfRange {
+                token: BOS,
+                vocab: self.vocab,
+            });
+        }
         let mut n = 0;
         let mut push = |token: u32| {
             // (n < needed: one token per byte at most, plus bos and the prefix)

@@ -191,7 +191,9 @@ pub fn convert_hf_llama(
             );
             return Ok(None);
         };
-        let mut values = Vec::with_capacity(slot.len);
+        // Grown by the tensors found (their shapes checked), not reserved from the
+        // config's sizes: a config claiming huge dimensions must not allocate for them.
+        let mut values = Vec::new();
         for (name, shape) in sources {
             let tensor = file.tensor(&name).map_err(|_| {
                 let why = if slot.kind == K::OutWeight {

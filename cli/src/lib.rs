@@ -19,7 +19,7 @@ pub mod npy;
 #[cfg(feature = "pretrained")]
 pub mod pretrained;
 pub mod text_stream;
-#[cfg(feature = "pretrained")]
+#[cfg(feature = "wav")]
 pub mod wav;
 
 use std::path::Path;

@@ -154,29 +154,50 @@ fn read_header(bytes: &[u8]) -> Result<Header> {
 pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>> {
     let h = read_header(bytes)?;
     let dk = h.dim / h.n_heads;
-    let kvd = h.n_kv_heads * dk;
+    let kvd = h.n_kv_heads * dk; // at most dim (n_kv_heads <= n_heads)
     let (d, f, l) = (h.dim, h.hidden_dim, h.n_layers);
-    // The tensors in file order: (name, elements).
+    // The tensors in file order: (name, elements). The header's fields are up to 2^31
+    // each: every product and sum is checked, so a forged header is an error, not a
+    // wrapped size (which could match a short file).
+    let product = |factors: &[usize]| factors.iter().try_fold(1usize, |p, &f| p.checked_mul(f));
+    let half_rope = dk / 2;
     let mut sizes = vec![
-        ("token_embedding", h.vocab * d),
-        ("rms_att", l * d),
-        ("wq", l * d * d),
-        ("wk", l * kvd * d),
-        ("wv", l * kvd * d),
-        ("wo", l * d * d),
-        ("rms_ffn", l * d),
-        ("w1", l * f * d),
-        ("w2", l * d * f),
-        ("w3", l * f * d),
-        ("rms_final", d),
-        ("freq_cis_real", h.seq_len * dk / 2),
-        ("freq_cis_imag", h.seq_len * dk / 2),
+        ("token_embedding", product(&[h.vocab, d])),
+        ("rms_att", product(&[l, d])),
+        ("wq", product(&[l, d, d])),
+        ("wk", product(&[l, kvd, d])),
+        ("wv", product(&[l, kvd, d])),
+        ("wo", product(&[l, d, d])),
+        ("rms_ffn", product(&[l, d])),
+        ("w1", product(&[l, f, d])),
+        ("w2", product(&[l, d, f])),
+        ("w3", product(&[l, f, d])),
+        ("rms_final", Some(d)),
+        ("freq_cis_real", product(&[h.seq_len, half_rope])),
+        ("freq_cis_imag", product(&[h.seq_len, half_rope])),
     ];
     if !h.shared_classifier {
-        sizes.push(("wcls", h.vocab * d));
+        sizes.push(("wcls", product(&[h.vocab, d])));
     }
-    let floats: usize = sizes.iter().map(|&(_, n)| n).sum();
-    let expected = HEADER_BYTES + 4 * floats;
+    let too_large = || {
+        anyhow::anyhow!(
+            "llama2.c header: dim {d}, hidden_dim {f}, n_layers {l}, vocab_size {}, seq_len {} \
+             describe a checkpoint larger than memory can address",
+            h.vocab,
+            h.seq_len
+        )
+    };
+    let sizes: Vec<(&str, usize)> = sizes
+        .into_iter()
+        .map(|(name, n)| n.map(|n| (name, n)))
+        .collect::<Option<_>>()
+        .ok_or_else(too_large)?;
+    let expected = sizes
+        .iter()
+        .try_fold(0usize, |sum, &(_, n)| sum.checked_add(n))
+        .and_then(|floats| floats.checked_mul(4))
+        .and_then(|bytes| bytes.checked_add(HEADER_BYTES))
+        .ok_or_else(too_large)?;
     if bytes.len() < expected {
         // Name the first tensor that is cut off.
         let mut at = HEADER_BYTES;

@@ -18,6 +18,11 @@ pub const SAMPLE_RATE: u32 = picoformer::audio::SAMPLE_RATE as u32;
 /// header rate would ask it for gigabytes.
 pub const RATES: core::ops::RangeInclusive<u32> = 1_000..=768_000;
 
+/// Largest sample magnitude read (float WAVs are full scale at 1.0; this allows 60 dB
+/// of overs): far larger finite values overflow the resampler's FFT into NaN, which it
+/// answers with a panic.
+pub const MAX_SAMPLE_MAGNITUDE: f32 = 1000.0;
+
 /// Samples in one 30 s window.
 pub const WINDOW_SAMPLES: usize = FRAMES_30S * HOP_LENGTH;
 
@@ -86,6 +91,13 @@ pub fn read_wav_from(reader: impl std::io::Read, name: &str) -> anyhow::Result<W
     let samples = samples.map_err(wav_error).with_context(context)?;
     if let Some(index) = samples.iter().position(|s| !s.is_finite()) {
         bail!("{}: sample {index} is not a finite number", name);
+    }
+    if let Some(index) = samples.iter().position(|s| s.abs() > MAX_SAMPLE_MAGNITUDE) {
+        bail!(
+            "{}: sample {index} is {:e}, beyond ±{MAX_SAMPLE_MAGNITUDE} (full scale is ±1)",
+            name,
+            samples[index]
+        );
     }
     Ok(Wav {
         rate: spec.sample_rate,

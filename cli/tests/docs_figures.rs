@@ -96,3 +96,19 @@ fn memory_page_states_paper_smalls_scratch() {
     );
     assert_states("memory.md", &text, &figure);
 }
+
+#[test]
+fn hardening_page_states_the_validation_caps() {
+    let text = page("hardening.md");
+    let cap = picoformer::config::MAX_DIM;
+    assert!(cap.is_power_of_two());
+    assert_states(
+        "hardening.md",
+        &text,
+        &format!(
+            "Dimensions are capped at 2^{} and layers at {} per side",
+            cap.trailing_zeros(),
+            picoformer::config::MAX_LAYERS
+        ),
+    );
+}

@@ -51,6 +51,31 @@ fn api_inputs() {
     replay("api", targets::api);
 }
 
+#[test]
+fn blob_checksum_inputs() {
+    replay("blob_checksum", targets::blob_checksum);
+}
+
+#[test]
+fn llama2c_inputs() {
+    replay("llama2c", targets::llama2c);
+}
+
+#[test]
+fn hf_llama_inputs() {
+    replay("hf_llama", targets::hf_llama);
+}
+
+#[test]
+fn wav_inputs() {
+    replay("wav", targets::wav);
+}
+
+#[test]
+fn tokenizer_inputs() {
+    replay("tokenizer", targets::tokenizer);
+}
+
 /// The targets accept their own trivial inputs (the harness itself is sound).
 #[test]
 fn targets_accept_empty_and_small_inputs() {
@@ -60,6 +85,10 @@ fn targets_accept_empty_and_small_inputs() {
         targets::blob_mutate(data);
         targets::convert(data);
         targets::api(data);
+        targets::llama2c(data);
+        targets::hf_llama(data);
+        targets::wav(data);
+        targets::tokenizer(data);
     }
 }
 
@@ -98,4 +127,63 @@ fn write_fuzz_seeds() {
     )
     .unwrap();
     std::fs::write(dir.join("tied.bin"), [&[0u8][..], &weights].concat()).unwrap();
+    for (target, seeds) in front_end_seeds() {
+        let dir = root.join(target);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in seeds {
+            std::fs::write(dir.join(format!("{name}.bin")), bytes).unwrap();
+        }
+    }
+}
+
+/// Named seed files of one target.
+type Seeds = Vec<(String, Vec<u8>)>;
+
+/// The generated seeds of the front-end targets, by target.
+fn front_end_seeds() -> Vec<(&'static str, Seeds)> {
+    let owned = |seeds: Vec<(&str, Vec<u8>)>| -> Seeds {
+        seeds.into_iter().map(|(n, b)| (n.to_string(), b)).collect()
+    };
+    vec![
+        ("llama2c", owned(targets::llama2c_seeds())),
+        ("hf_llama", targets::hf_llama_seeds()),
+        ("wav", owned(targets::wav_seeds())),
+        ("tokenizer", owned(targets::tokenizer_seeds())),
+    ]
+}
+
+/// The front-end seeds are valid inputs (each converts, reads or encodes; a seed that
+/// fails would start the fuzzer from nothing), and the committed ones are current.
+#[test]
+fn front_end_seeds_are_valid_and_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    for (target, seeds) in front_end_seeds() {
+        for (name, bytes) in seeds {
+            let committed =
+                std::fs::read(root.join(target).join(format!("{name}.bin"))).unwrap_or_default();
+            assert!(
+                committed == bytes,
+                "fuzz/seeds/{target}/{name}.bin is stale: cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds"
+            );
+            let valid = match target {
+                "llama2c" => picoformer_cli::llama2c::convert_llama2c(
+                    &bytes[1..],
+                    &picoformer_cli::llama2c::Llama2cOptions::default(),
+                )
+                .map(drop),
+                "hf_llama" if bytes[0] < 0x80 => picoformer_cli::hf_llama::convert_hf_llama(
+                    targets::HF_LLAMA_CONFIGS[usize::from(bytes[0])],
+                    &bytes[1..],
+                )
+                .map(drop),
+                "wav" => picoformer_cli::wav::read_wav_from(&bytes[..], "seed")
+                    .and_then(|w| picoformer_cli::wav::to_16k_mono(&w, "seed"))
+                    .map(drop),
+                _ => Ok(()),
+            };
+            if let Err(e) = valid {
+                panic!("seed {target}/{name} is refused: {e:#}");
+            }
+        }
+    }
 }

@@ -23,6 +23,17 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
+/// Fails unless docs/pretrained.md states `figure` (its whitespace runs as one space):
+/// the page's acceptance table holds what these tests measure.
+fn page_states(figure: &str) {
+    let page = std::fs::read_to_string(root().join("docs/pretrained.md")).unwrap();
+    let page = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        page.contains(figure),
+        "docs/pretrained.md should say \"{figure}\" (what tests/pretrained.rs measures)"
+    );
+}
+
 /// The model directory under target/models/, or `None` (with the reason printed) when
 /// the setup step has not fetched it.
 fn models_dir(name: &str, file: &str) -> Option<PathBuf> {
@@ -107,6 +118,7 @@ fn minilm_reproduces_the_models_doc() {
         "cos {cos} vs {}",
         expected.pair.cosine
     );
+    page_states(&format!("| {:.6} ± 1e-5 |", expected.pair.cosine));
 }
 
 #[test]
@@ -229,6 +241,7 @@ fn whisper_encoder_output_matches_pytorch() {
     let std = (values.map(|v| (v - mean) * (v - mean)).sum::<f64>() / count).sqrt();
     eprintln!("encoder output: max |diff| {worst:e} over the reference rows; mean {mean} mean|x| {mean_abs} std {std}");
     assert!(worst <= 1e-3, "encoder output off by {worst}");
+    page_states(&format!("| max abs diff {worst:.1e} "));
     assert!((mean - expected.mean).abs() <= 1e-3);
     assert!((mean_abs - expected.mean_abs).abs() <= 1e-3);
     assert!((std - expected.std).abs() <= 1e-3);
@@ -264,6 +277,7 @@ fn whisper_greedy_and_beam_match_pytorch() {
         greedy.score, expected.greedy.score
     );
     assert!(diff <= 1e-3, "greedy score off by {diff}");
+    page_states(&format!("| identical / {diff:.1e} |"));
 
     let b = &expected.beam;
     let params = BeamParams {

@@ -3,7 +3,7 @@
 //!
 //! Budget (issue 6): f16 greedy (and beam) tokens identical to f32 on every golden case;
 //! int8 next-token agreement >= 99 % (met on the trained dates model; the random golden
-//! models reach 98.3 %, and `tools/quant/sensitivity.py` shows that no 8-bit weight scheme
+//! models stay below it (docs/quantization.md's table), and `tools/quant/sensitivity.py` shows that no 8-bit weight scheme
 //! reaches 99 % on them; see `accuracy_against_f32`). Agreement is measured teacher-forced on the f32
 //! greedy path (position `i` agrees when the quantized model's argmax after the f32
 //! prefix is the f32 token), so one early flip does not count as a whole sequence of
@@ -11,7 +11,11 @@
 //! the f32 model's margin between its top two logits is reported: the golden models
 //! are small random networks whose logits are often near ties.
 //!
-//! `cargo test --release -p picoformer-cli --test quantized -- --nocapture` prints the table.
+//! `cargo test --release -p picoformer-cli --test quantized -- --nocapture` prints the
+//! tables; `accuracy_against_f32` and `trained_dates_model_int8_budget` fail when the
+//! tables of docs/quantization.md differ from what they measure
+//! (`PICOFORMER_WRITE_FIGURES=1 cargo test --release -p picoformer-cli --test quantized`
+//! writes them).
 
 mod common;
 
@@ -19,8 +23,34 @@ use common::{golden_cases, max_abs_diff, GoldenCase};
 use picoformer::{BeamParams, Error, Model, Scratch, StaticModel, WeightType};
 use picoformer_cli::{convert, scratch, AlignedBytes};
 
-/// Random sources per golden case (5 cases: 300 inputs).
+/// Random sources per golden case.
 const RANDOM_PER_CASE: usize = 60;
+
+/// Checks that the `<!-- quantized:NAME -->` section of docs/quantization.md holds
+/// `table` (the measured one), or writes it there with `PICOFORMER_WRITE_FIGURES=1`.
+fn doc_table(name: &str, table: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/quantization.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (open, close) = (
+        format!("<!-- quantized:{name} -->\n"),
+        format!("<!-- /quantized:{name} -->"),
+    );
+    let start = doc.find(&open).expect("the section's opening marker") + open.len();
+    let end = start
+        + doc[start..]
+            .find(&close)
+            .expect("the section's closing marker");
+    if std::env::var("PICOFORMER_WRITE_FIGURES").as_deref() == Ok("1") {
+        std::fs::write(&path, format!("{}{table}{}", &doc[..start], &doc[end..])).unwrap();
+        println!("wrote the {name} table into docs/quantization.md");
+        return;
+    }
+    assert!(
+        doc[start..end] == *table,
+        "docs/quantization.md's {name} table differs from the measured one:\n{table}\n\
+         (PICOFORMER_WRITE_FIGURES=1 cargo test --release -p picoformer-cli --test quantized writes it)"
+    );
+}
 
 fn quantize(case: &GoldenCase, dtype: WeightType) -> AlignedBytes {
     let (blob, errors) = convert::requantize(case.blob.as_slice(), dtype).unwrap();
@@ -125,10 +155,10 @@ impl Stats {
 #[test]
 fn accuracy_against_f32() {
     let cases = golden_cases();
-    println!(
-        "\n| dtype | case | max abs logit err (max abs logit) | next-token agreement | greedy sequences equal | largest f32 top-2 margin of a miss | median margin |"
+    let mut table = String::from(
+        "| dtype | model | max abs logit error (max abs logit) | next-token agreement | greedy sequences equal | largest f32 top-2 margin of a miss | median f32 top-2 margin |\n\
+         |---|---|---|---|---|---|---|\n",
     );
-    println!("|---|---|---|---|---|---|---|");
     for dtype in [WeightType::F16, WeightType::I8] {
         let mut total = Stats::default();
         for case in &cases {
@@ -190,8 +220,8 @@ fn accuracy_against_f32() {
                 .get(stats.margins.len() / 2)
                 .copied()
                 .unwrap_or(0.0);
-            println!(
-                "| {} | {} | {:.2e} ({:.1}) | {}/{} = {:.2} % | {}/{} | {} | {:.3} |",
+            table += &format!(
+                "| {} | {} | {:.2e} ({:.1}) | {}/{} = {:.2} % | {}/{} | {} | {:.3} |\n",
                 dtype.name(),
                 case.name,
                 stats.max_logit_err,
@@ -216,8 +246,8 @@ fn accuracy_against_f32() {
             total.sequences_equal += stats.sequences_equal;
             total.worst_margin = total.worst_margin.max(stats.worst_margin);
         }
-        println!(
-            "| {} | **all** | {:.2e} | {}/{} = {:.2} % | {}/{} | {:.3} | |",
+        table += &format!(
+            "| {} | **all** | {:.2e} | {}/{} = **{:.2} %** | {}/{} |{}| |\n",
             dtype.name(),
             total.max_logit_err,
             total.agree,
@@ -225,12 +255,16 @@ fn accuracy_against_f32() {
             100.0 * total.agreement(),
             total.sequences_equal,
             total.sequences,
-            total.worst_margin
+            if total.agree == total.tokens {
+                " ".to_string()
+            } else {
+                format!(" {:.3} ", total.worst_margin)
+            }
         );
         // f16: every token. int8: the issue's 99 % holds on the trained dates model
-        // (below); these random Gaussian models measure 98.3 %, every miss at an f32
-        // top-2 margin <= 0.37 (median margin 1.2, logits up to 23), so the test guards
-        // that measured level here. `tools/quant/sensitivity.py` shows why no 8-bit
+        // (below); these random Gaussian models measure below it, every miss at a small f32
+        // top-2 margin (docs/quantization.md's table), so the test guards the measured
+        // level (98 %) here. `tools/quant/sensitivity.py` shows why no 8-bit
         // weight scheme reaches 99 % on them (0.4 % random weight noise already costs
         // 0.9 points).
         let budget = match dtype {
@@ -244,6 +278,8 @@ fn accuracy_against_f32() {
             total.agreement()
         );
     }
+    print!("\n{table}");
+    doc_table("accuracy", &table);
 }
 
 #[test]
@@ -479,10 +515,12 @@ fn trained_dates_model_int8_budget() {
             .filter(|(o, (_, date))| text(o) == *date)
             .count()
     };
-    println!(
-        "\ndates (trained, {} held-out phrases): f32 exact match {}",
-        pairs.len(),
-        exact(&reference)
+    let mut table = format!(
+        "| dtype | exact match (true date) | next-token agreement with f32 | greedy sequences equal to f32 | max abs logit error |\n\
+         |---|---|---|---|---|\n\
+         | f32 | {}/{} | — | — | — |\n",
+        exact(&reference),
+        pairs.len()
     );
     for dtype in [WeightType::F16, WeightType::I8] {
         let (blob, _) = convert::requantize(f32_blob.as_slice(), dtype).unwrap();
@@ -494,10 +532,11 @@ fn trained_dates_model_int8_budget() {
             outs.push(greedy(&model, src, config.dims.max_tgt_len));
             stats.add(&f32_model, &model, src);
         }
-        println!(
-            "dates {}: exact match {}, next-token agreement with f32 {}/{} = {:.2} %, greedy sequences equal {}/{}, max abs logit err {:.2e}",
+        table += &format!(
+            "| {} | {}/{} | {}/{} = {:.3} % | {}/{} | {:.2e} |\n",
             dtype.name(),
             exact(&outs),
+            pairs.len(),
             stats.agree,
             stats.tokens,
             100.0 * stats.agreement(),
@@ -507,4 +546,9 @@ fn trained_dates_model_int8_budget() {
         );
         assert!(stats.agreement() >= 0.99, "{} agreement", dtype.name());
     }
+    print!(
+        "\ndates (trained, {} held-out phrases):\n{table}",
+        pairs.len()
+    );
+    doc_table("trained", &table);
 }

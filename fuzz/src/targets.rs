@@ -10,6 +10,14 @@
 //!   blob it writes must load.
 //! - [`api`]: the inference API (Rust and C) with arbitrary tokens, lengths, beam
 //!   settings, scratch and output sizes, over small valid models.
+//! - [`llama2c`]: `convert_llama2c` (`convert --from llama2c`) on arbitrary checkpoint
+//!   bytes; a blob it writes must load and decode.
+//! - [`hf_llama`]: `convert_hf_llama` (`convert --from hf-llama`) on arbitrary
+//!   safetensors bytes for small fixed configs, or on an arbitrary `config.json` too.
+//! - [`wav`]: the WAV reader of `transcribe --wav` on arbitrary bytes, then the downmix
+//!   and resampling to 16 kHz of what it reads.
+//! - [`tokenizer`]: the engine's no_std llama2.c tokenizer (and the host wrapper) on an
+//!   arbitrary `tokenizer.bin` table, vocabulary size and text: encode and decode.
 #![allow(dead_code)] // each includer uses some of the targets
 #![allow(unsafe_code)] // the C API is part of what is fuzzed
 
@@ -281,8 +289,16 @@ pub fn blob_checksum(data: &[u8]) {
         exercise(&model);
     }
     if picoformer::blob::seal(bytes.as_mut_slice()).is_ok() {
-        let verified = Model::from_blob(bytes.as_slice()).map(|m| *m.config());
-        let trusted = Model::from_verified_blob(bytes.as_slice()).map(|m| *m.config());
+        // Compared as printed: a field unused by the model may be NaN (rope_theta of a
+        // model without rotary positions), which `==` never equals.
+        let verified = format!(
+            "{:?}",
+            Model::from_blob(bytes.as_slice()).map(|m| *m.config())
+        );
+        let trusted = format!(
+            "{:?}",
+            Model::from_verified_blob(bytes.as_slice()).map(|m| *m.config())
+        );
         assert_eq!(
             verified, trusted,
             "sealed blob: the checksums changed the verdict"
@@ -624,4 +640,384 @@ fn c_api(
             _ => {}
         }
     }
+}
+
+/// Largest blob a converter target decodes (larger valid ones are only loaded).
+const DECODE_BLOB_LIMIT: usize = 1 << 16;
+
+/// Target `llama2c`: a llama2.c checkpoint (`convert --from llama2c`), options from the
+/// first byte; a blob the converter writes must load, with the checkpoint's shape.
+pub fn llama2c(data: &[u8]) {
+    let mut input = Bytes::new(data);
+    let switches = input.u8();
+    let options = picoformer_cli::llama2c::Llama2cOptions {
+        rotate_half: switches & 1 != 0,
+        eos_id: if switches & 2 != 0 { 3 } else { 2 },
+        ..Default::default()
+    };
+    let checkpoint = input.rest();
+    if let Ok(blob) = picoformer_cli::llama2c::convert_llama2c(checkpoint, &options) {
+        let aligned = AlignedBytes::copy_from(&blob);
+        let model = Model::from_blob(aligned.as_slice())
+            .unwrap_or_else(|e| panic!("convert_llama2c wrote a blob from_blob rejects: {e}"));
+        let dims = model.config().dims;
+        let header = |i: usize| get(checkpoint, 4 * i) as i32;
+        assert_eq!(dims.d_model as i32, header(0), "dim");
+        assert_eq!(dims.n_decoder_layers as i32, header(2), "n_layers");
+        assert_eq!(dims.tgt_vocab as i32, header(5).abs(), "vocab_size");
+        if blob.len() <= DECODE_BLOB_LIMIT {
+            exercise(&model);
+        }
+    }
+}
+
+/// The `config.json` texts [`hf_llama`] converts for (selected by the first byte): tied
+/// grouped-query, untied multi-head, and tied multi-query with a 32-token context.
+pub const HF_LLAMA_CONFIGS: [&str; 3] = [
+    r#"{"hidden_size": 8, "intermediate_size": 12, "num_hidden_layers": 1, "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 9, "max_position_embeddings": 8, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": 2, "hidden_act": "silu"}"#,
+    r#"{"hidden_size": 8, "intermediate_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 7, "max_position_embeddings": 6, "rms_norm_eps": 1e-06, "tie_word_embeddings": false, "hidden_act": "silu"}"#,
+    r#"{"hidden_size": 12, "intermediate_size": 4, "num_hidden_layers": 1, "num_attention_heads": 3, "num_key_value_heads": 1, "vocab_size": 5, "max_position_embeddings": 32, "rms_norm_eps": 1e-05, "rope_theta": 500000.0, "tie_word_embeddings": true, "bos_token_id": 1, "eos_token_id": [2, 3], "hidden_act": "silu"}"#,
+];
+
+/// Target `hf_llama`: `convert_hf_llama` on arbitrary safetensors bytes. First byte
+/// below 0x80: one of [`HF_LLAMA_CONFIGS`]; otherwise the `config.json` text is fuzzed
+/// too (the bytes up to the first NUL). A blob it writes must load.
+pub fn hf_llama(data: &[u8]) {
+    let mut input = Bytes::new(data);
+    let selector = input.u8();
+    let rest = input.rest();
+    let (config, weights): (std::borrow::Cow<str>, &[u8]) = if selector < 0x80 {
+        (
+            HF_LLAMA_CONFIGS[usize::from(selector) % HF_LLAMA_CONFIGS.len()].into(),
+            rest,
+        )
+    } else {
+        let split = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        (
+            String::from_utf8_lossy(&rest[..split]),
+            rest.get(split + 1..).unwrap_or(&[]),
+        )
+    };
+    if let Ok((blob, _report)) = picoformer_cli::hf_llama::convert_hf_llama(&config, weights) {
+        let aligned = AlignedBytes::copy_from(&blob);
+        let model = Model::from_blob(aligned.as_slice())
+            .unwrap_or_else(|e| panic!("convert_hf_llama wrote a blob from_blob rejects: {e}"));
+        let expected = picoformer_cli::hf_llama::llama_config(&config).expect("converted config");
+        assert_eq!(*model.config(), expected, "the blob's config differs");
+        if blob.len() <= DECODE_BLOB_LIMIT {
+            exercise(&model);
+        }
+    }
+}
+
+/// Most samples [`wav`] resamples (longer files are only read: keeps executions fast).
+const WAV_RESAMPLE_LIMIT: usize = 1 << 12;
+
+/// Target `wav`: the WAV reader of `transcribe --wav` on arbitrary bytes; what it reads
+/// is finite, whole frames of its channels, then downmixed and resampled to 16 kHz.
+pub fn wav(data: &[u8]) {
+    let Ok(wav) = picoformer_cli::wav::read_wav_from(std::io::Cursor::new(data), "fuzz.wav") else {
+        return;
+    };
+    assert!(wav.channels > 0, "0 channels read");
+    assert!(
+        picoformer_cli::wav::RATES.contains(&wav.rate),
+        "rate {} read",
+        wav.rate
+    );
+    assert!(
+        wav.samples.iter().all(|s| s.is_finite()),
+        "non-finite sample read"
+    );
+    if wav.samples.len() <= WAV_RESAMPLE_LIMIT {
+        if let Ok(mono) = picoformer_cli::wav::to_16k_mono(&wav, "fuzz.wav") {
+            let frames = wav.samples.len() / wav.channels;
+            let expected =
+                frames as f64 * f64::from(picoformer_cli::wav::SAMPLE_RATE) / f64::from(wav.rate);
+            assert!(
+                (mono.len() as f64 - expected).abs() <= 2.0,
+                "{frames} frames at {} Hz resampled to {} samples",
+                wav.rate,
+                mono.len()
+            );
+        }
+    }
+}
+
+/// Target `tokenizer`: llama2.c's tokenizer over arbitrary bytes. Layout: vocabulary size
+/// (u16), text length (u8), the text (lossy UTF-8), then the `tokenizer.bin` bytes. A
+/// table the engine accepts encodes the text into in-vocabulary tokens after bos, within
+/// `max_encoded_len` (the slots past the count are its work space), and decodes them;
+/// the host wrapper agrees with the engine.
+pub fn tokenizer(data: &[u8]) {
+    use picoformer::tokenizer::{index_len, max_encoded_len, Llama2cTokenizer, TokenizerError};
+    let mut input = Bytes::new(data);
+    let vocab = usize::from(input.u16());
+    let text_len = usize::from(input.u8());
+    let rest = input.rest();
+    let (text, file) = rest.split_at(text_len.min(rest.len()));
+    let text = String::from_utf8_lossy(text);
+    let index_words = index_len(vocab).expect("a u16 vocabulary");
+    let host = picoformer_cli::llama2c_tokenizer::Tokenizer::parse(file, vocab);
+    let engine = match Llama2cTokenizer::new(file, vocab, vec![0u32; index_words]) {
+        Ok(engine) => engine,
+        Err(e) => {
+            assert!(
+                host.is_err(),
+                "host wrapper accepted what the engine refused: {e}"
+            );
+            return;
+        }
+    };
+    let host = host.expect("host wrapper refused what the engine accepted");
+    // A short index is refused, never overrun.
+    if index_words > 0 {
+        let short = Llama2cTokenizer::new(file, vocab, vec![0u32; index_words - 1]);
+        assert!(
+            matches!(short, Err(TokenizerError::IndexTooSmall { .. })),
+            "short index: {short:?}"
+        );
+    }
+    assert_eq!(engine.vocab(), vocab);
+    let mut tokens = vec![u32::MAX; max_encoded_len(&text)];
+    let encoded = engine.encode(&text, &mut tokens);
+    assert_eq!(
+        encoded.ok().map(|n| tokens[..n].to_vec()),
+        host.encode(&text).ok(),
+        "host and engine encode differently"
+    );
+    let Ok(n) = encoded else {
+        return;
+    };
+    assert!(
+        n >= 1 && n <= tokens.len(),
+        "{n} tokens for {} bytes",
+        text.len()
+    );
+    assert_eq!(tokens[0], picoformer::tokenizer::BOS);
+    assert!(
+        tokens[..n].iter().all(|&t| (t as usize) < vocab),
+        "token out of vocabulary: {:?}",
+        &tokens[..n]
+    );
+    // A buffer one short of the bound is refused or enough.
+    let mut short = vec![0u32; tokens.len() - 1];
+    match engine.encode(&text, &mut short) {
+        Ok(m) => assert_eq!(&short[..m], &tokens[..n]),
+        Err(e) => assert!(matches!(e, TokenizerError::OutputTooSmall { .. }), "{e}"),
+    }
+    let mut bytes = vec![0u8; 4096];
+    if let Ok(len) = engine.decode_into(tokens[0], &tokens[1..n], &mut bytes) {
+        let text = host
+            .decode_all(tokens[0], &tokens[1..n])
+            .expect("host decodes what the engine decodes");
+        assert_eq!(String::from_utf8_lossy(&bytes[..len]), text);
+        let _ = engine.decode_text::<64>(tokens[0], &tokens[1..n]);
+    }
+    // Out-of-vocabulary tokens are refused.
+    assert!(engine.decode(tokens[0], vocab as u32).is_err());
+    assert!(engine.piece(u32::MAX).is_err());
+}
+
+/// A small valid llama2.c checkpoint with deterministic weights (a seed of [`llama2c`]):
+/// `[dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len]`, negative
+/// `vocab_size` for a separate classifier; rotary tables for base 10000.
+pub fn llama2c_checkpoint(header: [i32; 7]) -> Vec<u8> {
+    let [dim, hidden, layers, heads, kv_heads, vocab, seq_len] =
+        header.map(|v| v.unsigned_abs() as usize);
+    let dk = dim / heads;
+    let kvd = kv_heads * dk;
+    let weights = |n: usize, salt: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i + salt) * 7919) % 97) as f32 / 97.0 - 0.5)
+            .collect()
+    };
+    let mut floats = weights(vocab * dim, 1);
+    floats.extend(vec![1.0; layers * dim]); // rms_att
+    floats.extend(weights(layers * dim * dim, 2)); // wq
+    floats.extend(weights(2 * layers * kvd * dim, 3)); // wk, wv
+    floats.extend(weights(layers * dim * dim, 4)); // wo
+    floats.extend(vec![1.0; layers * dim]); // rms_ffn
+    floats.extend(weights(3 * layers * hidden * dim, 5)); // w1, w2, w3
+    floats.extend(vec![1.0; dim]); // rms_final
+    let angle = |pos: usize, i: usize| pos as f64 / 10000f64.powf((2 * i) as f64 / dk as f64);
+    for cos in [true, false] {
+        for pos in 0..seq_len {
+            for i in 0..dk / 2 {
+                let a = angle(pos, i);
+                floats.push(if cos { a.cos() } else { a.sin() } as f32);
+            }
+        }
+    }
+    if header[5] < 0 {
+        floats.extend(weights(vocab * dim, 6)); // wcls
+    }
+    let mut bytes: Vec<u8> = header.iter().flat_map(|v| v.to_le_bytes()).collect();
+    bytes.extend(floats.iter().flat_map(|v| v.to_le_bytes()));
+    bytes
+}
+
+/// The seeds of [`llama2c`]: tied grouped-query, untied multi-head, and multi-query with
+/// rotate-half rows, each behind its options byte.
+pub fn llama2c_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    [
+        ("gqa_tied", 0u8, [8, 12, 1, 2, 1, 9, 4]),
+        ("mha_untied", 2, [8, 8, 2, 2, 2, -7, 3]),
+        ("mqa_half", 1, [12, 4, 1, 3, 1, 5, 6]),
+    ]
+    .into_iter()
+    .map(|(name, options, header)| (name, [&[options][..], &llama2c_checkpoint(header)].concat()))
+    .collect()
+}
+
+/// A safetensors file of F32 tensors (`name`, shape, values), as `save_file` writes it.
+pub fn safetensors_f32(tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Vec<u8> {
+    let mut header = String::from("{");
+    let mut at = 0;
+    for (i, (name, shape, values)) in tensors.iter().enumerate() {
+        let end = at + 4 * values.len();
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        header += &format!(
+            "{}\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{at},{end}]}}",
+            if i > 0 { "," } else { "" },
+            dims.join(",")
+        );
+        at = end;
+    }
+    header += "}";
+    while header.len() % 8 != 0 {
+        header.push(' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header.as_bytes());
+    for (_, _, values) in tensors {
+        bytes.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+    }
+    bytes
+}
+
+/// The seeds of [`hf_llama`]: a checkpoint of each of [`HF_LLAMA_CONFIGS`] behind its
+/// selector, and the first again with its config text in the input.
+pub fn hf_llama_seeds() -> Vec<(String, Vec<u8>)> {
+    let mut seeds = Vec::new();
+    for (selector, text) in HF_LLAMA_CONFIGS.iter().enumerate() {
+        let config = picoformer_cli::hf_llama::llama_config(text).expect("seed config");
+        let d = config.dims;
+        let (dm, f, v) = (d.d_model, d.d_ff, d.tgt_vocab);
+        let kvd = d.n_kv_heads * (dm / d.n_heads);
+        let weights = |shape: Vec<usize>, salt: usize| {
+            let n = shape.iter().product::<usize>();
+            let values = (0..n)
+                .map(|i| (((i + salt) * 7919) % 97) as f32 / 97.0 - 0.5)
+                .collect();
+            (shape, values)
+        };
+        let mut tensors = vec![(
+            "model.embed_tokens.weight".to_string(),
+            weights(vec![v, dm], 1),
+        )];
+        for layer in 0..d.n_decoder_layers {
+            let at = |s: &str| format!("model.layers.{layer}.{s}.weight");
+            tensors.push((at("input_layernorm"), (vec![dm], vec![1.0; dm])));
+            tensors.push((at("post_attention_layernorm"), (vec![dm], vec![1.0; dm])));
+            tensors.push((at("self_attn.q_proj"), weights(vec![dm, dm], 2)));
+            tensors.push((at("self_attn.k_proj"), weights(vec![kvd, dm], 3)));
+            tensors.push((at("self_attn.v_proj"), weights(vec![kvd, dm], 4)));
+            tensors.push((at("self_attn.o_proj"), weights(vec![dm, dm], 5)));
+            tensors.push((at("mlp.gate_proj"), weights(vec![f, dm], 6)));
+            tensors.push((at("mlp.up_proj"), weights(vec![f, dm], 7)));
+            tensors.push((at("mlp.down_proj"), weights(vec![dm, f], 8)));
+        }
+        tensors.push(("model.norm.weight".to_string(), (vec![dm], vec![1.0; dm])));
+        if !config.tie_output {
+            tensors.push(("lm_head.weight".to_string(), weights(vec![v, dm], 9)));
+        }
+        let tensors: Vec<_> = tensors.into_iter().map(|(n, (s, w))| (n, s, w)).collect();
+        let file = safetensors_f32(&tensors);
+        seeds.push((
+            format!("config{selector}"),
+            [&[selector as u8][..], &file].concat(),
+        ));
+        if selector == 0 {
+            let with_text = [&[0x80][..], text.as_bytes(), &[0], &file].concat();
+            seeds.push(("config_text".to_string(), with_text));
+        }
+    }
+    seeds
+}
+
+/// A RIFF/WAVE file: format tag (1 PCM, 3 float), channels, rate, bits and the sample
+/// bytes.
+pub fn wav_file(format: u16, channels: u16, rate: u32, bits: u16, samples: &[u8]) -> Vec<u8> {
+    let block = channels * bits.div_ceil(8);
+    let mut fmt = Vec::new();
+    fmt.extend(format.to_le_bytes());
+    fmt.extend(channels.to_le_bytes());
+    fmt.extend(rate.to_le_bytes());
+    fmt.extend((rate * u32::from(block)).to_le_bytes());
+    fmt.extend(block.to_le_bytes());
+    fmt.extend(bits.to_le_bytes());
+    let mut body = b"WAVEfmt ".to_vec();
+    body.extend((fmt.len() as u32).to_le_bytes());
+    body.extend(fmt);
+    body.extend(b"data");
+    body.extend((samples.len() as u32).to_le_bytes());
+    body.extend(samples);
+    let mut file = b"RIFF".to_vec();
+    file.extend((body.len() as u32).to_le_bytes());
+    file.extend(body);
+    file
+}
+
+/// The seeds of [`wav`]: 16-bit mono at 16 kHz, 8-bit stereo at 8 kHz, 24-bit at
+/// 44.1 kHz and 32-bit float stereo at 48 kHz, a few dozen frames each.
+pub fn wav_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let wave = |n: usize| (0..n).map(|i| ((i * 37) % 23) as f32 / 23.0 - 0.5);
+    let pcm16: Vec<u8> = wave(40)
+        .flat_map(|s| ((s * 32767.0) as i16).to_le_bytes())
+        .collect();
+    let pcm8: Vec<u8> = wave(48).map(|s| (s * 127.0 + 128.0) as u8).collect();
+    let pcm24: Vec<u8> = wave(40)
+        .flat_map(|s| {
+            let [a, b, c, _] = ((s * 8_388_607.0) as i32).to_le_bytes();
+            [a, b, c]
+        })
+        .collect();
+    let float: Vec<u8> = wave(64).flat_map(|s| s.to_le_bytes()).collect();
+    vec![
+        ("pcm16_mono_16k", wav_file(1, 1, 16_000, 16, &pcm16)),
+        ("pcm8_stereo_8k", wav_file(1, 2, 8_000, 8, &pcm8)),
+        ("pcm24_mono_44k1", wav_file(1, 1, 44_100, 24, &pcm24)),
+        ("float_stereo_48k", wav_file(3, 2, 48_000, 32, &float)),
+    ]
+}
+
+/// The seeds of [`tokenizer`]: a made-up table of pieces with byte fallback and merges,
+/// with a text of ASCII and one character without a piece.
+pub fn tokenizer_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut pieces: Vec<(f32, Vec<u8>)> = ["<unk>", "<s>", "</s>"]
+        .iter()
+        .map(|p| (0.0, p.as_bytes().to_vec()))
+        .collect();
+    pieces.extend((0..=255u8).map(|b| (0.0, format!("<0x{b:02X}>").into_bytes())));
+    for (i, p) in [" ", "a", "b", "c", "ab", " a", "abc", " ab", "é"]
+        .iter()
+        .enumerate()
+    {
+        pieces.push((i as f32 - 3.0, p.as_bytes().to_vec()));
+    }
+    let mut file = 8i32.to_le_bytes().to_vec();
+    for (score, piece) in &pieces {
+        file.extend(score.to_le_bytes());
+        file.extend((piece.len() as i32).to_le_bytes());
+        file.extend(piece);
+    }
+    let seed = |text: &str| {
+        let mut bytes = (pieces.len() as u16).to_le_bytes().to_vec();
+        bytes.push(text.len() as u8);
+        bytes.extend(text.as_bytes());
+        bytes.extend(&file);
+        bytes
+    };
+    vec![("abc", seed("abc cab ab a")), ("fallback", seed("aé€b"))]
 }

@@ -8,7 +8,10 @@
 picoformer: `picoformer embed|transcribe --timings` (release build, scalar kernels,
 one thread); the model load is not timed on either side. Best of REPEATS runs.
 
-    cargo build --release && target/refenv/bin/python tools/reference/bench_pretrained.py
+    cargo build --release && target/refenv/bin/python tools/reference/bench_pretrained.py [--write DOC]
+
+--write DOC (docs/pretrained.md) also puts the table between DOC's
+`<!-- bench-pretrained:table -->` markers, with the date of the run.
 """
 import json
 import os
@@ -48,7 +51,22 @@ def best_of(fn):
     return min(times)
 
 
+def write_section(doc, name, lines):
+    """Replaces the lines between `<!-- NAME -->` and `<!-- /NAME -->` of DOC."""
+    with open(doc) as f:
+        text = f.read()
+    open_marker, close_marker = f"<!-- {name} -->\n", f"<!-- /{name} -->"
+    start = text.index(open_marker) + len(open_marker)
+    end = text.index(close_marker, start)
+    with open(doc, "w") as f:
+        f.write(text[:start] + "\n".join(lines) + "\n" + text[end:])
+
+
 def main():
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", metavar="DOC", help="also write the table into DOC")
+    args = parser.parse_args()
     torch.set_num_threads(1)
     tmp = os.path.join(ROOT, "target")
     minilm_pfm, whisper_pfm = os.path.join(tmp, "minilm.pfm"), os.path.join(tmp, "whisper.pfm")
@@ -113,6 +131,21 @@ def main():
           f"ratio {t_ours_enc / t_torch_enc:.2f}")
     print(f"Whisper base, encoder + 10 tokens: picoformer {t_ours_all:.2f} s, PyTorch 1 thread {t_torch:.2f} s, "
           f"ratio {t_ours_all / t_torch:.2f}")
+    if args.write:
+        write_section(args.write, "bench-pretrained:table", [
+            "| | picoformer | PyTorch | ratio |",
+            "|---|---|---|---|",
+            f"| MiniLM, one sentence ({ids.shape[1]} tokens) | {t_ours * 1e3:.1f} ms | {t_torch * 1e3:.1f} ms "
+            f"| {t_ours / t_torch:.2f} |",
+            f"| Whisper base encoder (1500 positions) | {t_ours_enc:.2f} s | {t_torch_enc:.2f} s "
+            f"| {t_ours_enc / t_torch_enc:.2f} |",
+            f"| Whisper base encoder + 10 greedy tokens | {t_ours_all:.2f} s | {t_torch:.2f} s "
+            f"| {t_ours_all / t_torch:.2f} |",
+            "",
+            f"Measured {time.strftime('%Y-%m-%d', time.gmtime())}, torch {torch.__version__}, "
+            f"{os.cpu_count()} cores.",
+        ])
+        print(f"wrote the table into {args.write}")
 
 
 if __name__ == "__main__":
