@@ -800,30 +800,9 @@ pub(crate) enum Checksums {
     Trusted,
 }
 
-/// CRC-32C (Castagnoli), 4 bits at a time: the table is 64 bytes of flash (a byte-wise
-/// table would be 1 KiB, a bit-wise loop twice as slow again). Reflected polynomial
-/// `0x82F63B78`.
-const CRC32C_NIBBLE_TABLE: [u32; 16] = {
-    let mut table = [0u32; 16];
-    let mut i = 0;
-    while i < 16 {
-        let mut crc = i as u32;
-        let mut bit = 0;
-        while bit < 4 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0x82F6_3B78
-            } else {
-                crc >> 1
-            };
-            bit += 1;
-        }
-        table[i] = crc;
-        i += 1;
-    }
-    table
-};
-
-/// A CRC-32C computation over one or more byte ranges, in order.
+/// A CRC-32C computation over one or more byte ranges, in order: on the host the CPU's
+/// CRC instructions (x86_64 SSE4.2, aarch64 `crc`), on firmware the kernels crate's
+/// 16-entry table (64 bytes of flash; [`picoformer_kernels::crc32c_update`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Crc32c(u32);
 
@@ -842,14 +821,7 @@ impl Crc32c {
     /// Continues the computation over `bytes`.
     #[inline(never)]
     pub fn update(&mut self, bytes: &[u8]) {
-        let mut crc = self.0;
-        for &byte in bytes {
-            crc ^= u32::from(byte);
-            // `& 15` keeps the index in the table: no bounds check is compiled.
-            crc = (crc >> 4) ^ CRC32C_NIBBLE_TABLE[(crc & 15) as usize];
-            crc = (crc >> 4) ^ CRC32C_NIBBLE_TABLE[(crc & 15) as usize];
-        }
-        self.0 = crc;
+        self.0 = picoformer_kernels::crc32c_update(self.0, bytes);
     }
 
     /// The CRC of the bytes so far.

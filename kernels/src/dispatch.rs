@@ -6,15 +6,15 @@
 //!   int8 products ([`I8Dot`]). A set that has no kernel for a dtype names [`Absent`]
 //!   there, and the scalar reference ([`crate::generic`]) serves that dtype. The sets:
 //!
-//!   | kernel (`PICOFORMER_KERNEL`) | f32 | f16 | int8 |
-//!   |---|---|---|---|
-//!   | `scalar` | scalar | scalar | scalar |
-//!   | `avx2` | AVX2 + FMA | AVX2 + F16C | AVX2 |
-//!   | `avx512` | AVX-512F | AVX2 + F16C | AVX2 |
-//!   | `neon` | NEON | scalar | `SDOT` (where the CPU has `dotprod`) |
-//!   | `arm-fpu` | FPU `vfma.f32` | FPU `VCVTB`/`VCVTT` | DSP `SMLAD` (where the target has it) |
-//!   | `mve` | MVE | MVE `VCVTB` | MVE `VMLADAVA` |
-//!   | `rvv` | RVV | scalar | RVV `vwmul` + `vwredsum` |
+//!   | kernel (`PICOFORMER_KERNEL`) | f32 | f16 | int8 | CRC-32C |
+//!   |---|---|---|---|---|
+//!   | `scalar` | scalar | scalar | scalar | scalar |
+//!   | `avx2` | AVX2 + FMA | AVX2 + F16C | AVX2 | SSE4.2 `crc32` |
+//!   | `avx512` | AVX-512F | AVX2 + F16C | AVX2 | SSE4.2 `crc32` |
+//!   | `neon` | NEON | scalar | `SDOT` (where the CPU has `dotprod`) | `CRC32CX` (where the CPU has `crc`) |
+//!   | `arm-fpu` | FPU `vfma.f32` | FPU `VCVTB`/`VCVTT` | DSP `SMLAD` (where the target has it) | scalar |
+//!   | `mve` | MVE | MVE `VCVTB` | MVE `VMLADAVA` | scalar |
+//!   | `rvv` | RVV | scalar | RVV `vwmul` + `vwredsum` | scalar |
 //!
 //! - [`active_kernel`]: under `std` the best set this CPU runs, or the one named by the
 //!   environment variable `PICOFORMER_KERNEL`, chosen on first use; without `std` it is
@@ -27,6 +27,7 @@
 //!   ran; for f32 it is kept under `std` only: firmware's f32 kernel is fixed at compile
 //!   time, and a store per product would cost instructions on every token.
 
+use crate::frame::crc32c::Crc32cKernel;
 use crate::frame::f16::F16Dot;
 use crate::frame::f32::{F32Simd, MR};
 use crate::frame::i8::I8Dot;
@@ -39,18 +40,33 @@ use half::f16;
 /// Runs `$simd` with `$kern` bound to kernel `$kernel`'s implementation of `$dtype` (and
 /// `$id` to the kernel that serves), or `$scalar` where that set has none this CPU runs;
 /// `record`: counts the call in the record of `$dtype`. Returns from the enclosing
-/// function. The one place that maps a kernel name to its set.
+/// function. The one place that maps a kernel name to its set. `@unrecorded`: the same
+/// for a member that has no record (`$dtype` any member of [`KernelSet`]: the CRC).
 macro_rules! dispatch {
     ($kernel:expr, $dtype:ident: $trait:ident, record = $record:expr,
+     |$kern:ident, $id:ident| $simd:expr, scalar => $scalar:expr) => {
+        dispatch!(@unrecorded $kernel, $dtype: $trait,
+                  |$kern, $id| {
+                      if $record {
+                          record(Dtype::$dtype, $id);
+                      }
+                      $simd
+                  },
+                  scalar => {
+                      if $record {
+                          record(Dtype::$dtype, Kernel::Scalar);
+                      }
+                      $scalar
+                  })
+    };
+    (@unrecorded $kernel:expr, $member:ident: $trait:ident,
      |$kern:ident, $id:ident| $simd:expr, scalar => $scalar:expr) => {{
         #[allow(unused_macros)] // no kernel set on this target
         macro_rules! serve {
             ($set:ty) => {
-                if let Some($kern) = <<$set as KernelSet>::$dtype as $trait>::detect() {
+                if let Some($kern) = <<$set as KernelSet>::$member as $trait>::detect() {
+                    #[allow(unused_variables)]
                     let $id = <$set as KernelSet>::KERNEL;
-                    if $record {
-                        record(Dtype::$dtype, $id);
-                    }
                     return $simd;
                 }
             };
@@ -69,11 +85,6 @@ macro_rules! dispatch {
             #[cfg(pf_rvv)]
             Kernel::Rvv => serve!(sets::Rvv),
             _ => {}
-        }
-        #[allow(unused_variables)]
-        let $id = Kernel::Scalar;
-        if $record {
-            record(Dtype::$dtype, $id);
         }
         $scalar
     }};
@@ -211,7 +222,7 @@ impl Kernel {
 /// without a kernel set: thumbv6m, riscv32imac).
 #[allow(dead_code)]
 mod names {
-    use super::{F16Dot, F32Simd, I8Dot};
+    use super::{Crc32cKernel, F16Dot, F32Simd, I8Dot};
 
     pub fn f32<K: F32Simd>(_kern: K) -> &'static str {
         K::NAME
@@ -222,6 +233,10 @@ mod names {
     }
 
     pub fn i8<K: I8Dot>(_kern: K) -> &'static str {
+        K::NAME
+    }
+
+    pub fn crc32c<K: Crc32cKernel>(_kern: K) -> &'static str {
         K::NAME
     }
 }
@@ -236,6 +251,8 @@ pub trait KernelSet {
     type F16: F16Dot;
     /// The int8 products.
     type I8: I8Dot;
+    /// The CRC-32C of blobs (no [`Dtype`]: not a product, and not recorded).
+    type Crc32c: Crc32cKernel;
 }
 
 /// No kernel for this dtype in this set: [`F32Simd::detect`] (and the others) return
@@ -296,6 +313,18 @@ impl I8Dot for Absent {
     }
 }
 
+impl Crc32cKernel for Absent {
+    const NAME: &'static str = "absent";
+
+    fn detect() -> Option<Self> {
+        None
+    }
+
+    fn update(self, crc: u32, _bytes: &[u8]) -> u32 {
+        crc
+    }
+}
+
 /// The kernel sets of this target, one per [`Kernel`] (the table in [`crate::dispatch`]).
 pub mod sets {
     #[allow(unused_imports)] // every set exists on some target
@@ -310,6 +339,7 @@ pub mod sets {
         type F32 = Absent;
         type F16 = crate::generic::f16::ScalarF16;
         type I8 = crate::generic::i8::ScalarI8;
+        type Crc32c = Absent;
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -321,6 +351,7 @@ pub mod sets {
         type F32 = crate::arch::x86_64::f32::Avx2Fma;
         type F16 = crate::arch::x86_64::f16::Avx2F16;
         type I8 = crate::arch::x86_64::i8::Avx2I8;
+        type Crc32c = crate::arch::x86_64::crc32c::Sse42Crc32c;
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -332,6 +363,7 @@ pub mod sets {
         type F32 = crate::arch::x86_64::f32::Avx512;
         type F16 = crate::arch::x86_64::f16::Avx2F16;
         type I8 = crate::arch::x86_64::i8::Avx2I8;
+        type Crc32c = crate::arch::x86_64::crc32c::Sse42Crc32c;
     }
 
     #[cfg(target_arch = "aarch64")]
@@ -343,6 +375,7 @@ pub mod sets {
         type F32 = crate::arch::aarch64::f32::Neon;
         type F16 = Absent;
         type I8 = crate::arch::aarch64::i8::Sdot;
+        type Crc32c = crate::arch::aarch64::crc32c::ArmCrc32c;
     }
 
     #[cfg(pf_arm_fpu)]
@@ -357,6 +390,8 @@ pub mod sets {
         type I8 = crate::arch::arm_fpu::i8::Smlad;
         #[cfg(not(pf_arm_dsp))]
         type I8 = Absent;
+        // Firmware keeps the scalar table (64 bytes): the size budgets have no room.
+        type Crc32c = Absent;
     }
 
     #[cfg(pf_arm_mve)]
@@ -368,6 +403,7 @@ pub mod sets {
         type F32 = crate::arch::arm_mve::f32::Mve;
         type F16 = crate::arch::arm_mve::f16::MveF16;
         type I8 = crate::arch::arm_mve::i8::MveI8;
+        type Crc32c = Absent;
     }
 
     #[cfg(pf_rvv)]
@@ -379,6 +415,7 @@ pub mod sets {
         type F32 = crate::arch::riscv_v::f32::Rvv;
         type F16 = Absent;
         type I8 = crate::arch::riscv_v::i8::RvvI8;
+        type Crc32c = Absent;
     }
 }
 
@@ -490,6 +527,30 @@ fn record(dtype: Dtype, kernel: Kernel) {
     {
         c.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// Continues a CRC-32C (reflected polynomial `0x82F63B78`) over `bytes` from the running
+/// register `crc` (start from `!0`, invert at the end) on the active kernel's CRC
+/// instructions (x86_64 SSE4.2 `crc32`, aarch64 `CRC32C*`), else the scalar table
+/// ([`generic::crc32c::crc32c_update`], which firmware always runs); the same bits on every
+/// kernel.
+///
+/// ```
+/// assert_eq!(!picoformer_kernels::crc32c_update(!0, b"123456789"), 0xE306_9283);
+/// ```
+#[cfg_attr(not(feature = "std"), inline(always))]
+pub fn crc32c_update(crc: u32, bytes: &[u8]) -> u32 {
+    dispatch!(@unrecorded active_kernel(), Crc32c: Crc32cKernel,
+              |kern, _id| kern.update(crc, bytes),
+              scalar => generic::crc32c::crc32c_update(crc, bytes))
+}
+
+/// The name of the CRC-32C implementation [`crc32c_update`] runs (`sse4.2-crc32`,
+/// `crc32cx`, or `scalar`), for reports.
+pub fn crc32c_kernel_name() -> &'static str {
+    dispatch!(@unrecorded active_kernel(), Crc32c: Crc32cKernel,
+              |kern, _id| names::crc32c(kern),
+              scalar => "scalar")
 }
 
 /// Linear layer over a batch of rows: `y[r][o] = dot(x[r], w[o]) + bias[o]`.

@@ -18,6 +18,8 @@
 //!   `PICOFORMER_KERNEL` (`scalar`, `avx2`, `avx512`, `neon`, `arm-fpu`, `rvv`, `mve`);
 //!   without `std` it is chosen at compile time; under Miri it is always the scalar
 //!   reference. `kernel_calls` (under `std`) and [`last_kernel`] record which kernel ran, per dtype.
+//! - [`crc32c_update`]: the blob checksum (CRC-32C) on the CPU's CRC instructions where
+//!   it has them (x86_64 SSE4.2, aarch64 `crc`), else the scalar table.
 //! - [`fft`]: the real FFT (mixed radix 4/2/3/5, scalar), for the log-mel front end.
 //! - [`quant`]: weight matrices stored as f16 or int8 (one scale per row): the
 //!   [`Matrix`] view, [`quant::linear`], the quantization of rows.
@@ -50,7 +52,7 @@ pub mod threads;
 pub use dispatch::kernel_calls;
 pub use dispatch::{
     active_kernel, active_kernel_for, attention, attention_grouped, attention_grouped_fused,
-    attention_probed, axpy, conv1d, dot, last_kernel, linear, linear_acc, scale_by_gamma,
+    attention_probed, axpy, conv1d, crc32c_update, crc32c_kernel_name, dot, last_kernel, linear, linear_acc, scale_by_gamma,
     silu_gate, square_sum, Dtype, Kernel,
 };
 pub use generic::f32::{

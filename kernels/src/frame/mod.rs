@@ -7,7 +7,10 @@
 //!   strided products and attention, the convolution).
 //! - [`mod@f16`]: [`f16::F16Dot`] and the f16-weight linear layer.
 //! - [`mod@i8`]: [`i8::I8Dot`] and the int8 linear layer.
+//! - [`crc32c`]: [`crc32c::Crc32cKernel`], the blob checksum (no frame: a kernel takes
+//!   any bytes).
 
+pub mod crc32c;
 pub mod f16;
 pub mod f32;
 pub mod i8;
