@@ -111,3 +111,30 @@ fn forced_kernel_serves_the_i8_calls() {
     assert!(y.iter().all(|&v| (v - 60.0).abs() < 1e-4), "{y:?}");
     check_served(Dtype::I8);
 }
+
+/// The CRC-32C has no record: the name of the implementation that serves it shows which
+/// ran. With `PICOFORMER_KERNEL` forced, the sets with CRC instructions (x86_64 SSE4.2,
+/// which every AVX2 CPU has; aarch64 `crc`, which every Armv8.1 CPU and qemu's default
+/// have) serve it themselves and every other set runs the scalar table; the result is the
+/// standard check value either way, and the table's bits on a longer unaligned run.
+#[test]
+fn forced_kernel_serves_the_crc32c() {
+    use picoformer_kernels::{crc32c_kernel_name, crc32c_update, generic::crc32c};
+    let served = crc32c_kernel_name();
+    eprintln!("crc32c kernel: {served}");
+    assert_eq!(!crc32c_update(!0, b"123456789"), 0xE306_9283);
+    let bytes: Vec<u8> = (0u32..1000).map(|i| (i * 7 + i / 13) as u8).collect();
+    assert_eq!(
+        crc32c_update(!0, &bytes[1..]),
+        crc32c::crc32c_update(!0, &bytes[1..])
+    );
+    let Ok(name) = std::env::var("PICOFORMER_KERNEL") else {
+        return;
+    };
+    let expected = match name.as_str() {
+        "avx2" | "avx512" => "sse4.2-crc32",
+        "neon" => "crc32cx",
+        _ => "scalar",
+    };
+    assert_eq!(served, expected, "PICOFORMER_KERNEL={name}");
+}
