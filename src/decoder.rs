@@ -188,7 +188,7 @@ pub(crate) fn step(
     );
     embedding::embed(
         config,
-        model.required_global(TensorKind::TgtEmbed)?,
+        &model.target_embedding()?,
         None,
         model.global(TensorKind::TgtPos),
         tokens,

@@ -25,6 +25,8 @@ pub struct Model<'a> {
     /// The same bytes as f32 words (the f32 tensors).
     words: &'a [f32],
     table: &'a [TableEntry],
+    /// The target embedding is an int8 matrix (`blob::FLAG_I8_EMBEDDING`).
+    i8_embedding: bool,
 }
 
 impl core::fmt::Debug for Model<'_> {
@@ -66,6 +68,7 @@ impl<'a> Model<'a> {
             bytes: blob,
             words,
             table,
+            i8_embedding: blob::i8_embedding(blob),
         })
     }
 
@@ -103,7 +106,7 @@ impl<'a> Model<'a> {
     /// Rows of the weight matrix at table index `index` (`None`: not a matrix).
     fn matrix_rows(&self, index: usize) -> Option<usize> {
         let dims = &self.config.dims;
-        blob::matrix_rows(dims, blob::kind_at(dims, index)?)
+        blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, self.i8_embedding)
     }
 
     /// The weight matrix in table slot `index`, in the blob's dtype; `None` when absent.
@@ -154,13 +157,23 @@ impl<'a> Model<'a> {
         self.matrix(index).ok_or(Error::MissingTensor { index })
     }
 
-    /// The output projection `[V, D]`: the target embedding (f32) when tied, else the
-    /// output weight matrix in the blob's dtype.
+    /// The output projection `[V, D]`: the target embedding when tied (f32, or int8 with
+    /// `blob::FLAG_I8_EMBEDDING`), else the output weight matrix in the blob's dtype.
     pub(crate) fn output_projection(&self) -> Result<Matrix<'a>> {
         if self.config.tie_output {
-            self.required_global(K::TgtEmbed).map(Matrix::F32)
+            self.target_embedding()
         } else {
             self.required_matrix(blob::global_index(K::OutWeight))
+        }
+    }
+
+    /// The target embedding `[V, D]`: f32, or int8 in a blob with
+    /// `blob::FLAG_I8_EMBEDDING`.
+    pub(crate) fn target_embedding(&self) -> Result<Matrix<'a>> {
+        if self.i8_embedding {
+            self.required_matrix(blob::global_index(K::TgtEmbed))
+        } else {
+            self.required_global(K::TgtEmbed).map(Matrix::F32)
         }
     }
 
