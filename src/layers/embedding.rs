@@ -63,7 +63,7 @@ fn embedding_row(table: &Matrix<'_>, token: u32, scale: f32, row: &mut [f32]) ->
     };
     match table {
         Matrix::F32(table) => {
-            let embedding = table.get(range).ok_or(out_of_range(table.len()))?;
+            let embedding = table.get(range).ok_or_else(|| out_of_range(table.len()))?;
             for (dst, &e) in row.iter_mut().zip(embedding) {
                 *dst = e * scale;
             }
@@ -73,11 +73,11 @@ fn embedding_row(table: &Matrix<'_>, token: u32, scale: f32, row: &mut [f32]) ->
             let values = table
                 .values
                 .get(range)
-                .ok_or(out_of_range(table.values.len()))?;
+                .ok_or_else(|| out_of_range(table.values.len()))?;
             let row_scale = table
                 .scales
                 .get(token as usize)
-                .ok_or(out_of_range(table.values.len()))?;
+                .ok_or_else(|| out_of_range(table.values.len()))?;
             for (dst, &q) in row.iter_mut().zip(values) {
                 *dst = row_scale * f32::from(q) * scale;
             }

@@ -68,7 +68,8 @@ impl<'a> Model<'a> {
             bytes: blob,
             words,
             table,
-            i8_embedding: blob::i8_embedding(blob),
+            // (Without int8 such blobs are refused at load: f32 builds fold the flag away.)
+            i8_embedding: cfg!(feature = "int8") && blob::i8_embedding(blob),
         })
     }
 
@@ -106,7 +107,8 @@ impl<'a> Model<'a> {
     /// Rows of the weight matrix at table index `index` (`None`: not a matrix).
     fn matrix_rows(&self, index: usize) -> Option<usize> {
         let dims = &self.config.dims;
-        blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, self.i8_embedding)
+        let i8_embedding = cfg!(feature = "int8") && self.i8_embedding;
+        blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, i8_embedding)
     }
 
     /// The weight matrix in table slot `index`, in the blob's dtype; `None` when absent.
@@ -170,7 +172,7 @@ impl<'a> Model<'a> {
     /// The target embedding `[V, D]`: f32, or int8 in a blob with
     /// `blob::FLAG_I8_EMBEDDING`.
     pub(crate) fn target_embedding(&self) -> Result<Matrix<'a>> {
-        if self.i8_embedding {
+        if cfg!(feature = "int8") && self.i8_embedding {
             self.required_matrix(blob::global_index(K::TgtEmbed))
         } else {
             self.required_global(K::TgtEmbed).map(Matrix::F32)
