@@ -338,7 +338,12 @@ fn blob_invalid_config_fields() {
         (BOS, 67, "bos_id or eos_id is not below tgt_vocab"),
         (BOS, u32::MAX, "bos_id or eos_id is not below tgt_vocab"),
         (EOS, 67, "bos_id or eos_id is not below tgt_vocab"),
-        (FLAGS, 16, "unknown flag bits set"),
+        (FLAGS, 32, "unknown flag bits set"),
+        (
+            FLAGS,
+            16,
+            "an int8 target embedding needs int8 weights and a tied output projection",
+        ),
         (FLAGS, 0x8000_0000, "unknown flag bits set"),
         (
             TGT_VOCAB,
