@@ -16,7 +16,8 @@
 //!               4 rope (adjacent pairs), 5 rope (rotate-half)
 //!     72     4  layer_norm_eps (f32)
 //!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm,
-//!               bit 3 src_embed_norm
+//!               bit 3 src_embed_norm, bit 4 the target embedding is int8 (int8 blobs of
+//!               a tied model only: [`FLAG_I8_EMBEDDING`])
 //!     80    12  bos_id, eos_id, pad_id
 //!     92     4  tensor_count
 //!     96     4  table_offset (= 128)
