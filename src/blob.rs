@@ -16,7 +16,8 @@
 //!               4 rope (adjacent pairs), 5 rope (rotate-half)
 //!     72     4  layer_norm_eps (f32)
 //!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm,
-//!               bit 3 src_embed_norm
+//!               bit 3 src_embed_norm, bit 4 the target embedding is int8 (int8 blobs of
+//!               a tied model only: [`FLAG_I8_EMBEDDING`])
 //!     80    12  bos_id, eos_id, pad_id
 //!     92     4  tensor_count
 //!     96     4  table_offset (= 144)
@@ -71,8 +72,10 @@
 //! dtype; every other tensor (embeddings, position tables, biases, LayerNorm parameters,
 //! the convolution stem) is f32 in every blob. Embeddings stay f32 because they are
 //! looked up, not multiplied (a tied output projection therefore runs in f32 too), and the
-//! stem runs once per input. `len` is always the element count `rows * cols`; the bytes
-//! at `offset` are:
+//! stem runs once per input. The exception: an int8 blob of a tied model may store its
+//! target embedding as an int8 matrix ([`FLAG_I8_EMBEDDING`], `convert --dtype i8`), so
+//! that the classifier runs on the int8 kernels too. `len` is always the element count
+//! `rows * cols`; the bytes at `offset` are:
 //!
 //! ```text
 //! f32   len x f32 (little-endian)
@@ -128,6 +131,11 @@ pub const FLAG_TIE_OUTPUT: u32 = 2;
 pub const FLAG_FINAL_NORM: u32 = 4;
 /// Header flag bit: LayerNorm on the source embedding (BERT).
 pub const FLAG_SRC_EMBED_NORM: u32 = 8;
+/// Header flag bit: the target embedding is stored as an int8 weight matrix (per-row
+/// scales, the layout of the other int8 matrices), looked up a dequantized row at a time
+/// and multiplied as the tied output projection by the int8 kernels. Only in int8 blobs
+/// of a tied model; blobs without it read as before.
+pub const FLAG_I8_EMBEDDING: u32 = 16;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -505,9 +513,34 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
     }
 }
 
-/// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding).
-pub fn stored_bytes(dims: &Dims, dtype: WeightType, slot: &Slot) -> Option<usize> {
-    match matrix_rows(dims, slot.kind) {
+/// Rows of `kind` when it is stored as a weight matrix in the blob's dtype: the
+/// [`matrix_rows`] tensors, and the target embedding in a blob with
+/// [`FLAG_I8_EMBEDDING`] (`i8_embedding`).
+pub const fn stored_matrix_rows(
+    dims: &Dims,
+    kind: TensorKind,
+    i8_embedding: bool,
+) -> Option<usize> {
+    match kind {
+        K::TgtEmbed if i8_embedding => Some(dims.tgt_vocab),
+        _ => matrix_rows(dims, kind),
+    }
+}
+
+/// Whether a blob's header sets [`FLAG_I8_EMBEDDING`] (the header was validated).
+pub(crate) fn i8_embedding(blob: &[u8]) -> bool {
+    read_u32(blob, 76).is_ok_and(|flags| flags & FLAG_I8_EMBEDDING != 0)
+}
+
+/// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding;
+/// `i8_embedding`: the blob sets [`FLAG_I8_EMBEDDING`]).
+pub fn stored_bytes(
+    dims: &Dims,
+    dtype: WeightType,
+    slot: &Slot,
+    i8_embedding: bool,
+) -> Option<usize> {
+    match stored_matrix_rows(dims, slot.kind, i8_embedding) {
         Some(rows) => dtype.matrix_bytes(rows, slot.len),
         None => slot.len.checked_mul(4),
     }
@@ -614,7 +647,11 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
     };
     let invalid = |reason| Error::InvalidConfig { reason };
     let flags = read_u32(blob, 76)?;
-    let known = FLAG_SCALE_EMBEDDINGS | FLAG_TIE_OUTPUT | FLAG_FINAL_NORM | FLAG_SRC_EMBED_NORM;
+    let known = FLAG_SCALE_EMBEDDINGS
+        | FLAG_TIE_OUTPUT
+        | FLAG_FINAL_NORM
+        | FLAG_SRC_EMBED_NORM
+        | FLAG_I8_EMBEDDING;
     if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
     }
@@ -684,6 +721,12 @@ pub(crate) fn validate(
     let config = parse_config(blob)?;
     let dtype = read_dtype(blob)?;
     let dims = &config.dims;
+    let i8_embedding = i8_embedding(blob);
+    if i8_embedding && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder()) {
+        return Err(Error::InvalidConfig {
+            reason: "an int8 target embedding needs int8 weights and a tied output projection",
+        });
+    }
     if dtype == WeightType::I8 && dims.d_model.max(dims.d_ff) > picoformer_kernels::quant::I8_MAX_K
     {
         return Err(Error::InvalidConfig {
@@ -751,7 +794,7 @@ pub(crate) fn validate(
             }
             _ => {}
         }
-        let end = stored_bytes(dims, dtype, &slot)
+        let end = stored_bytes(dims, dtype, &slot, i8_embedding)
             .and_then(|bytes| bytes.checked_add(offset))
             .ok_or(Error::TensorOutOfBounds { index })?;
         if offset % ALIGN != 0 || offset < data_end || end > blob.len() {
@@ -761,7 +804,7 @@ pub(crate) fn validate(
             return Err(gap_error(previous, data_end, offset, index));
         }
         if dtype == WeightType::I8 {
-            if let Some(rows) = matrix_rows(dims, slot.kind) {
+            if let Some(rows) = stored_matrix_rows(dims, slot.kind, i8_embedding) {
                 check_scales(blob, offset, rows, index)?;
             }
         }

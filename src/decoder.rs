@@ -186,18 +186,7 @@ pub(crate) fn step(
         used(work.q, nd),
         used(work.tmp, nd),
     );
-    embedding::embed(
-        config,
-        model.required_global(TensorKind::TgtEmbed)?,
-        None,
-        model.global(TensorKind::TgtPos),
-        tokens,
-        match rows {
-            Rows::Hypotheses { position } => Positions::All(position),
-            Rows::Sequence { first } => Positions::From(first),
-        },
-        y,
-    )?;
+    embed_targets(model, tokens, rows, y)?;
     let (_, first_position) = rows.at(0);
     for layer_index in 0..plan.ld {
         // Each sub-layer out of line, fetching its own weights: only one sub-layer's
@@ -248,6 +237,25 @@ pub(crate) fn step(
     let bias = model.global(TensorKind::OutBias);
     k::quant::linear(y, &w_out, bias, d, logits, act);
     Ok(())
+}
+
+/// Embeds the target `tokens` at their `rows` positions into `y` `[n, D]`. Out of line:
+/// the embedding's view (an int8 one is five words) stays off the decode step's frame,
+/// which is on the engine's deepest call chain.
+#[inline(never)]
+fn embed_targets(model: &Model, tokens: &[u32], rows: Rows, y: &mut [f32]) -> Result<()> {
+    embedding::embed(
+        model.config(),
+        &model.target_embedding()?,
+        None,
+        model.global(TensorKind::TgtPos),
+        tokens,
+        match rows {
+            Rows::Hypotheses { position } => Positions::All(position),
+            Rows::Sequence { first } => Positions::From(first),
+        },
+        y,
+    )
 }
 
 /// The rows a decoder sub-layer computes on: `y` (the residual stream), `normed`, `q`

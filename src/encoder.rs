@@ -8,6 +8,7 @@ use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
 use crate::model::weights::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{used, Arena, Plan};
+use picoformer_kernels::quant::Matrix;
 use picoformer_kernels::Activations;
 
 /// What the encoder reads.
@@ -119,7 +120,7 @@ pub(crate) fn encode(
                 .and_then(|t| t.get(..d));
             embedding::embed(
                 config,
-                model.required_global(TensorKind::SrcEmbed)?,
+                &Matrix::F32(model.required_global(TensorKind::SrcEmbed)?),
                 token_type,
                 positions,
                 src,

@@ -442,7 +442,12 @@ fn blob_invalid_config_fields() {
         (EOS, 67, "bos_id or eos_id is not below tgt_vocab"),
         (PAD, 67, "pad_id is not below tgt_vocab"),
         (PAD, u32::MAX, "pad_id is not below tgt_vocab"),
-        (FLAGS, 16, "unknown flag bits set"),
+        (FLAGS, 32, "unknown flag bits set"),
+        (
+            FLAGS,
+            16,
+            "an int8 target embedding needs int8 weights and a tied output projection",
+        ),
         (FLAGS, 0x8000_0000, "unknown flag bits set"),
         (
             TGT_VOCAB,

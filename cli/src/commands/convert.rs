@@ -67,6 +67,11 @@ pub struct Args {
     /// output row). Prints each matrix's quantization error.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
+    /// With `--dtype i8`, a model whose classifier is tied to the target embedding stores
+    /// that embedding as int8 too: the classifier runs on the int8 kernels and the blob
+    /// is smaller (by default embeddings stay f32).
+    #[arg(long)]
+    i8_embedding: bool,
     /// Sinusoidal models: store the position tables in the blob (the values the engine
     /// computes), so firmware built without the engine's `sinusoid` feature runs it
     /// without sin/cos (~7 KiB less code on a Cortex-M4F); costs (S + T) x D floats.
@@ -103,6 +108,7 @@ pub fn run(args: Args) -> Result<()> {
         output,
         tokenizer,
         dtype,
+        i8_embedding,
         positions_table,
         rope_theta,
         norm_eps,
@@ -197,7 +203,8 @@ pub fn run(args: Args) -> Result<()> {
         blob
     } else {
         let dtype = picoformer::WeightType::from(dtype);
-        let (blob, errors) = convert::requantize(&blob, dtype).context("quantizing the weights")?;
+        let (blob, errors) = convert::requantize_with(&blob, dtype, i8_embedding)
+            .context("quantizing the weights")?;
         eprintln!("{} weight matrices, quantization error:", dtype.name());
         for line in convert::quant_report_lines(&errors) {
             eprintln!("  {line}");
