@@ -136,6 +136,11 @@ pub const FLAG_SRC_EMBED_NORM: u32 = 8;
 /// and multiplied as the tied output projection by the int8 kernels. Only in int8 blobs
 /// of a tied model; blobs without it read as before.
 pub const FLAG_I8_EMBEDDING: u32 = 16;
+/// Header flag bit: the decoder's self-attention cache holds int8 keys and values with a
+/// scale per key/value head and position ([`crate::config::CacheType::I8`]). Llama-family
+/// models only; read by builds with the `int8` and `llama` features (others refuse it
+/// as an unknown flag). The weights are unchanged by it.
+pub const FLAG_I8_KV_CACHE: u32 = 32;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -521,15 +526,22 @@ pub const fn stored_matrix_rows(
     kind: TensorKind,
     i8_embedding: bool,
 ) -> Option<usize> {
-    match kind {
-        K::TgtEmbed if i8_embedding => Some(dims.tgt_vocab),
-        _ => matrix_rows(dims, kind),
+    if i8_embedding && matches!(kind, K::TgtEmbed) {
+        Some(dims.tgt_vocab)
+    } else {
+        matrix_rows(dims, kind)
     }
 }
 
-/// Whether a blob's header sets [`FLAG_I8_EMBEDDING`] (the header was validated).
+/// Whether this build reads int8 target embeddings ([`FLAG_I8_EMBEDDING`]): with the
+/// `int8` and `llama` features (the tied classifier of the llama int8 path). Without
+/// them such blobs are refused at load, and the encoder-decoder firmware links none of it.
+pub(crate) const I8_EMBEDDING_BUILT: bool = cfg!(all(feature = "int8", feature = "llama"));
+
+/// Whether a blob's header sets [`FLAG_I8_EMBEDDING`] (the header was validated); always
+/// `false` in builds without [`I8_EMBEDDING_BUILT`].
 pub(crate) fn i8_embedding(blob: &[u8]) -> bool {
-    read_u32(blob, 76).is_ok_and(|flags| flags & FLAG_I8_EMBEDDING != 0)
+    I8_EMBEDDING_BUILT && read_u32(blob, 76).is_ok_and(|flags| flags & FLAG_I8_EMBEDDING != 0)
 }
 
 /// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding;
@@ -644,14 +656,22 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
         feed_forward: FeedForward::from_code(llama_word(116)?).ok_or(Error::InvalidConfig {
             reason: "unknown feed-forward code",
         })?,
+        kv_cache: crate::config::CacheType::F32,
     };
     let invalid = |reason| Error::InvalidConfig { reason };
     let flags = read_u32(blob, 76)?;
+    // (Builds without int8 target embeddings refuse their flag as unknown: the
+    // encoder-decoder firmware's code stays as it was before the flag.)
+    let i8_embedding_flag = if I8_EMBEDDING_BUILT {
+        FLAG_I8_EMBEDDING | FLAG_I8_KV_CACHE
+    } else {
+        0
+    };
     let known = FLAG_SCALE_EMBEDDINGS
         | FLAG_TIE_OUTPUT
         | FLAG_FINAL_NORM
         | FLAG_SRC_EMBED_NORM
-        | FLAG_I8_EMBEDDING;
+        | i8_embedding_flag;
     if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
     }
@@ -660,6 +680,10 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
         if read_u32(blob, at)? != 0 {
             return Err(invalid("reserved header bytes are not zero"));
         }
+    }
+    let mut dims = dims;
+    if I8_EMBEDDING_BUILT && flags & FLAG_I8_KV_CACHE != 0 {
+        dims.kv_cache = crate::config::CacheType::I8;
     }
     let config = Config {
         dims,
@@ -721,7 +745,7 @@ pub(crate) fn validate(
     let config = parse_config(blob)?;
     let dtype = read_dtype(blob)?;
     let dims = &config.dims;
-    let i8_embedding = i8_embedding(blob);
+    let i8_embedding = I8_EMBEDDING_BUILT && i8_embedding(blob);
     if i8_embedding && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder()) {
         return Err(Error::InvalidConfig {
             reason: "an int8 target embedding needs int8 weights and a tied output projection",

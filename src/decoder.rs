@@ -186,7 +186,21 @@ pub(crate) fn step(
         used(work.q, nd),
         used(work.tmp, nd),
     );
+    #[cfg(all(feature = "int8", feature = "llama"))]
     embed_targets(model, tokens, rows, y)?;
+    #[cfg(not(all(feature = "int8", feature = "llama")))]
+    embedding::embed(
+        config,
+        &model.required_global(TensorKind::TgtEmbed)?,
+        None,
+        model.global(TensorKind::TgtPos),
+        tokens,
+        match rows {
+            Rows::Hypotheses { position } => Positions::All(position),
+            Rows::Sequence { first } => Positions::From(first),
+        },
+        y,
+    )?;
     let (_, first_position) = rows.at(0);
     for layer_index in 0..plan.ld {
         // Each sub-layer out of line, fetching its own weights: only one sub-layer's
@@ -242,6 +256,7 @@ pub(crate) fn step(
 /// Embeds the target `tokens` at their `rows` positions into `y` `[n, D]`. Out of line:
 /// the embedding's view (an int8 one is five words) stays off the decode step's frame,
 /// which is on the engine's deepest call chain.
+#[cfg(all(feature = "int8", feature = "llama"))]
 #[inline(never)]
 fn embed_targets(model: &Model, tokens: &[u32], rows: Rows, y: &mut [f32]) -> Result<()> {
     embedding::embed(

@@ -8,7 +8,6 @@ use crate::layers::{attention, embedding, feed_forward, stem, sublayer};
 use crate::model::weights::{Model, NormWeights};
 use crate::probe::{AttentionKind, AttentionProbe, ProbeSite};
 use crate::scratch::{used, Arena, Plan};
-use picoformer_kernels::quant::Matrix;
 use picoformer_kernels::Activations;
 
 /// What the encoder reads.
@@ -120,7 +119,7 @@ pub(crate) fn encode(
                 .and_then(|t| t.get(..d));
             embedding::embed(
                 config,
-                &Matrix::F32(model.required_global(TensorKind::SrcEmbed)?),
+                &embedding::f32_table(model.required_global(TensorKind::SrcEmbed)?),
                 token_type,
                 positions,
                 src,

@@ -4,8 +4,8 @@
 
 use picoformer::blob::{
     header_len, seal, slot, slot_count, stored_matrix_rows, Presence, Slot, TensorKind, ALIGN,
-    FLAG_FINAL_NORM, FLAG_I8_EMBEDDING, FLAG_SCALE_EMBEDDINGS, FLAG_SRC_EMBED_NORM,
-    FLAG_TIE_OUTPUT, MAGIC, TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
+    FLAG_FINAL_NORM, FLAG_I8_EMBEDDING, FLAG_I8_KV_CACHE, FLAG_SCALE_EMBEDDINGS,
+    FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC, TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
 };
 use picoformer::kernels::quant::{f16, quantize_weight_row, I8_MAX_K};
 use picoformer::{Config, WeightType};
@@ -199,7 +199,8 @@ pub fn write_blob_with<'t>(
         | (config.tie_output as u32 * FLAG_TIE_OUTPUT)
         | (config.final_norm as u32 * FLAG_FINAL_NORM)
         | (config.src_embed_norm as u32 * FLAG_SRC_EMBED_NORM)
-        | (i8_embedding as u32 * FLAG_I8_EMBEDDING);
+        | (i8_embedding as u32 * FLAG_I8_EMBEDDING)
+        | ((d.kv_cache == picoformer::CacheType::I8) as u32 * FLAG_I8_KV_CACHE);
     put(76, flags);
     put(80, config.bos_id);
     put(84, config.eos_id);

@@ -346,3 +346,25 @@ pub fn convert_torch(
     report.note_unused(&file, &used);
     Ok((blob, report))
 }
+
+/// `blob` with its self-attention cache type set to `cache` (blob flag
+/// `FLAG_I8_KV_CACHE`; the weights are unchanged): an int8 cache needs a decoder-only
+/// llama-family model (refused otherwise, as the engine refuses it at load).
+pub fn with_kv_cache(blob: &[u8], cache: picoformer::CacheType) -> anyhow::Result<Vec<u8>> {
+    use picoformer::blob::FLAG_I8_KV_CACHE;
+    let mut out = blob.to_vec();
+    let flags = out
+        .get_mut(76..80)
+        .context("blob shorter than its header")?;
+    let mut word = u32::from_le_bytes([flags[0], flags[1], flags[2], flags[3]]);
+    word &= !FLAG_I8_KV_CACHE;
+    if cache == picoformer::CacheType::I8 {
+        word |= FLAG_I8_KV_CACHE;
+    }
+    flags.copy_from_slice(&word.to_le_bytes());
+    picoformer::blob::seal(&mut out).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Model::from_blob(super::AlignedBytes::copy_from(&out).as_slice())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the blob with the key/value cache type")?;
+    Ok(out)
+}

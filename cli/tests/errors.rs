@@ -825,6 +825,7 @@ fn blob_huge_dimensions_fail_fast() {
         stem_channels: 0,
         n_kv_heads: 1,
         feed_forward: picoformer::config::FeedForward::Plain,
+        kv_cache: picoformer::config::CacheType::F32,
     };
     let header = blob::header_len(&dims).unwrap();
     let huge = |b: &mut [u8]| {
@@ -883,6 +884,7 @@ fn blob_huge_dimensions_fail_fast() {
         stem_channels: usize::MAX,
         n_kv_heads: 1,
         feed_forward: picoformer::config::FeedForward::Plain,
+        kv_cache: picoformer::config::CacheType::F32,
     };
     assert_eq!(picoformer::greedy_scratch_bytes(&max), None);
     assert_eq!(picoformer::beam_scratch_bytes(&max, 4), None);
@@ -1472,6 +1474,7 @@ fn synthetic(n_encoder_layers: usize, n_decoder_layers: usize) -> AlignedBytes {
             stem_channels: 0,
             n_kv_heads: 2,
             feed_forward: picoformer::config::FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Post,
         activation: Activation::Relu,

@@ -5,7 +5,25 @@
 
 use crate::config::{Config, Positional};
 use crate::error::{Error, Result};
+#[cfg(all(feature = "int8", feature = "llama"))]
 use picoformer_kernels::quant::Matrix;
+
+/// An embedding table `[vocab, D]`: f32, or in builds that read int8 target embeddings
+/// (`blob::I8_EMBEDDING_BUILT`) a weight matrix of any dtype (int8: rows with a scale).
+#[cfg(all(feature = "int8", feature = "llama"))]
+pub(crate) type Table<'a> = Matrix<'a>;
+/// An embedding table `[vocab, D]` (f32 only in this build).
+#[cfg(not(all(feature = "int8", feature = "llama")))]
+pub(crate) type Table<'a> = &'a [f32];
+
+/// `table` as a [`Table`].
+#[inline(always)]
+pub(crate) fn f32_table(table: &[f32]) -> Table<'_> {
+    #[cfg(all(feature = "int8", feature = "llama"))]
+    return Matrix::F32(table);
+    #[cfg(not(all(feature = "int8", feature = "llama")))]
+    table
+}
 
 /// Where each embedded row sits in its sequence.
 #[derive(Clone, Copy)]
@@ -25,7 +43,7 @@ pub(crate) enum Positions {
 /// - `position_table`: `[max_len, D]`, the blob's table (learned, or stored sinusoids)
 pub(crate) fn embed(
     config: &Config,
-    table: &Matrix<'_>,
+    table: &Table<'_>,
     token_type: Option<&[f32]>,
     position_table: Option<&[f32]>,
     tokens: &[u32],
@@ -53,7 +71,26 @@ pub(crate) fn embed(
 }
 
 /// Writes row `token` of `table` `[vocab, D]`, times `scale`, into `row` `[D]`.
-fn embedding_row(table: &Matrix<'_>, token: u32, scale: f32, row: &mut [f32]) -> Result<()> {
+#[cfg(not(all(feature = "int8", feature = "llama")))]
+#[inline(always)]
+fn embedding_row(table: &Table<'_>, token: u32, scale: f32, row: &mut [f32]) -> Result<()> {
+    let d = row.len();
+    let start = (token as usize).checked_mul(d).ok_or(Error::SizeOverflow)?;
+    let embedding = table
+        .get(start..start.saturating_add(d))
+        .ok_or(Error::TokenOutOfRange {
+            token,
+            vocab: table.len() / d.max(1),
+        })?;
+    for (dst, &e) in row.iter_mut().zip(embedding) {
+        *dst = e * scale;
+    }
+    Ok(())
+}
+
+/// Writes row `token` of `table` `[vocab, D]`, times `scale`, into `row` `[D]`.
+#[cfg(all(feature = "int8", feature = "llama"))]
+fn embedding_row(table: &Table<'_>, token: u32, scale: f32, row: &mut [f32]) -> Result<()> {
     let d = row.len();
     let start = (token as usize).checked_mul(d).ok_or(Error::SizeOverflow)?;
     let range = start..start.saturating_add(d);
@@ -68,7 +105,6 @@ fn embedding_row(table: &Matrix<'_>, token: u32, scale: f32, row: &mut [f32]) ->
                 *dst = e * scale;
             }
         }
-        #[cfg(feature = "int8")]
         Matrix::I8(table) => {
             let values = table
                 .values

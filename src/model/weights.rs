@@ -25,8 +25,6 @@ pub struct Model<'a> {
     /// The same bytes as f32 words (the f32 tensors).
     words: &'a [f32],
     table: &'a [TableEntry],
-    /// The target embedding is an int8 matrix (`blob::FLAG_I8_EMBEDDING`).
-    i8_embedding: bool,
 }
 
 impl core::fmt::Debug for Model<'_> {
@@ -82,8 +80,6 @@ impl<'a> Model<'a> {
             bytes: blob,
             words,
             table,
-            // (Without int8 such blobs are refused at load: f32 builds fold the flag away.)
-            i8_embedding: cfg!(feature = "int8") && blob::i8_embedding(blob),
         })
     }
 
@@ -121,7 +117,9 @@ impl<'a> Model<'a> {
     /// Rows of the weight matrix at table index `index` (`None`: not a matrix).
     fn matrix_rows(&self, index: usize) -> Option<usize> {
         let dims = &self.config.dims;
-        let i8_embedding = cfg!(feature = "int8") && self.i8_embedding;
+        // (Read from the header, not kept in `Model`: builds without int8 target
+        // embeddings fold it away, and `Model` keeps its size.)
+        let i8_embedding = blob::i8_embedding(self.bytes);
         blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, i8_embedding)
     }
 
@@ -186,7 +184,7 @@ impl<'a> Model<'a> {
     /// The target embedding `[V, D]`: f32, or int8 in a blob with
     /// `blob::FLAG_I8_EMBEDDING`.
     pub(crate) fn target_embedding(&self) -> Result<Matrix<'a>> {
-        if cfg!(feature = "int8") && self.i8_embedding {
+        if blob::i8_embedding(self.bytes) {
             self.required_matrix(blob::global_index(K::TgtEmbed))
         } else {
             self.required_global(K::TgtEmbed).map(Matrix::F32)

@@ -231,7 +231,8 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
     let blob = if dtype == WeightType::F32 {
         blob
     } else {
-        convert::requantize(&blob, dtype)?.0
+        // The llama int8 path: the tied classifier as int8 rows too (`--i8-embedding`).
+        convert::requantize_with(&blob, dtype, dtype == WeightType::I8)?.0
     };
     std::fs::write(out.join("llama.pfm"), &blob)?;
     let ids = |key: &str| -> BuildResult<Vec<u32>> {
@@ -264,6 +265,10 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
         picoformer::FeedForward::Plain => "Plain",
         picoformer::FeedForward::Gated => "Gated",
     };
+    let kv_cache = match d.kv_cache {
+        picoformer::config::CacheType::F32 => "F32",
+        picoformer::config::CacheType::I8 => "I8",
+    };
     let dtype_name = match dtype {
         WeightType::F32 => "F32",
         WeightType::F16 => "F16",
@@ -281,7 +286,7 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
          pub const LLAMA_DIMS: Option<picoformer::Dims> = Some(picoformer::Dims {{ \
          d_model: {}, n_heads: {}, d_ff: {}, n_encoder_layers: {}, n_decoder_layers: {}, \
          src_vocab: {}, tgt_vocab: {}, max_src_len: {}, max_tgt_len: {}, type_vocab: {}, \
-         stem_channels: {}, n_kv_heads: {}, feed_forward: picoformer::FeedForward::{feed_forward} }});\n\
+         stem_channels: {}, n_kv_heads: {}, feed_forward: picoformer::FeedForward::{feed_forward}, kv_cache: picoformer::config::CacheType::{kv_cache} }});\n\
          /// Its weight type.\n\
          pub const LLAMA_DTYPE: picoformer::WeightType = picoformer::WeightType::{dtype_name};\n\
          /// Exact scratch bytes of its greedy decoding: the library's `const fn`.\n\
