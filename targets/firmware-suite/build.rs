@@ -228,11 +228,22 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
         rotate_half: false,
     };
     let blob = picoformer_cli::llama2c::convert_llama2c(&std::fs::read(&checkpoint)?, &options)?;
+    // PICOFORMER_FIRMWARE_LLAMA_OPTIONS (comma-separated, for measurements): `i8-embedding`
+    // (int8 blobs: the tied classifier as int8 rows, `convert --i8-embedding`) and
+    // `kv-cache-i8` (the int8 key/value cache, `convert --kv-cache i8`).
+    println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_LLAMA_OPTIONS");
+    let options = std::env::var("PICOFORMER_FIRMWARE_LLAMA_OPTIONS").unwrap_or_default();
+    let option = |name: &str| options.split(',').any(|o| o == name);
     let blob = if dtype == WeightType::F32 {
         blob
     } else {
-        // The llama int8 path: the tied classifier as int8 rows too (`--i8-embedding`).
-        convert::requantize_with(&blob, dtype, dtype == WeightType::I8)?.0
+        let i8_embedding = dtype == WeightType::I8 && option("i8-embedding");
+        convert::requantize_with(&blob, dtype, i8_embedding)?.0
+    };
+    let blob = if option("kv-cache-i8") {
+        convert::with_kv_cache(&blob, picoformer::CacheType::I8)?
+    } else {
+        blob
     };
     std::fs::write(out.join("llama.pfm"), &blob)?;
     let ids = |key: &str| -> BuildResult<Vec<u32>> {
