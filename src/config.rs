@@ -269,9 +269,13 @@ impl Dims {
     /// self-attention cache: [`Self::kv_width`] floats, or with an int8 cache the int8
     /// values four to a word then one f32 scale per key/value head.
     pub const fn kv_row_words(&self) -> usize {
-        match self.kv_cache {
-            CacheType::F32 => self.kv_width(),
-            CacheType::I8 => self.kv_width().div_ceil(4).saturating_add(self.n_kv_heads),
+        // (Builds without the int8 cache, which refuse it at load, fold this away.)
+        if cfg!(all(feature = "int8", feature = "llama"))
+            && matches!(self.kv_cache, CacheType::I8)
+        {
+            self.kv_width().div_ceil(4).saturating_add(self.n_kv_heads)
+        } else {
+            self.kv_width()
         }
     }
 
