@@ -270,8 +270,7 @@ impl Dims {
     /// values four to a word then one f32 scale per key/value head.
     pub const fn kv_row_words(&self) -> usize {
         // (Builds without the int8 cache, which refuse it at load, fold this away.)
-        if cfg!(all(feature = "int8", feature = "llama"))
-            && matches!(self.kv_cache, CacheType::I8)
+        if cfg!(all(feature = "int8", feature = "llama")) && matches!(self.kv_cache, CacheType::I8)
         {
             self.kv_width().div_ceil(4).saturating_add(self.n_kv_heads)
         } else {

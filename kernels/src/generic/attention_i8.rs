@@ -131,25 +131,35 @@ pub fn attention_grouped_i8(
         .min(scores.len());
     let scores = scores.get_mut(..t).unwrap_or(&mut []);
     let scale = 1.0 / sqrt(dk as f32);
+    // The int8 values as bytes (rows of `4 row_words` bytes; scales at word
+    // `value_words + g` of a row).
+    let (key_bytes, value_bytes) = (as_bytes(keys), as_bytes(values));
+    let row_bytes = 4 * row_words;
     for (h, q_h) in query.chunks_exact_mut(dk).enumerate() {
         let g = h / group;
         for v in q_h.iter_mut() {
             *v *= scale;
         }
-        // 1. the query head quantized to int16 (its integers `round_weight`-style
-        // `round_query(q * inv)`): the `SMLAD` kernels multiply 16-bit halves anyway
+        // 1. the query head quantized to int16 (`SMLAD` multiplies 16-bit halves): its
+        // integers kept in `q_h` as exact f32 values, which the output overwrites later
         let (inv_q, sq) = query_factor(q_h);
+        for v in q_h.iter_mut() {
+            *v = f32::from(round_query(*v * inv_q));
+        }
         // 2. scores and their maximum
         let mut largest = f32::NEG_INFINITY;
         for (j, s) in scores.iter_mut().enumerate() {
-            let row = keys.get(j * row_words..(j + 1) * row_words).unwrap_or(&[]);
+            let at = j * row_bytes + g * dk;
+            let key = key_bytes.get(at..at + dk).unwrap_or(&[]);
             let mut dot = 0i32;
-            for (c, &a) in q_h.iter().enumerate() {
-                let qa = i32::from(round_query(a * inv_q));
-                dot += qa * i32::from(cached_value(row, g * dk + c));
+            for (&a, &k) in q_h.iter().zip(key) {
+                dot += a as i32 * i32::from(k);
             }
-            let sk = f32::from_bits(row.get(value_words + g).copied().unwrap_or(0));
-            *s = dot as f32 * (sq * sk);
+            let sk = keys
+                .get(j * row_words + value_words + g)
+                .copied()
+                .unwrap_or(0);
+            *s = dot as f32 * (sq * f32::from_bits(sk));
             if *s > largest {
                 largest = *s;
             }
@@ -164,11 +174,11 @@ pub fn attention_grouped_i8(
         for (j, s) in scores.iter_mut().enumerate() {
             let p = exp_fast_nonpositive(*s - largest);
             sum += p;
-            let row = values
-                .get(j * row_words..(j + 1) * row_words)
-                .unwrap_or(&[]);
-            let sv = f32::from_bits(row.get(value_words + g).copied().unwrap_or(0));
-            *s = p * sv;
+            let sv = values
+                .get(j * row_words + value_words + g)
+                .copied()
+                .unwrap_or(0);
+            *s = p * f32::from_bits(sv);
             if *s > w_max {
                 w_max = *s;
             }
@@ -177,19 +187,33 @@ pub fn attention_grouped_i8(
             q_h.fill(0.0);
             continue;
         }
+        // the int16 weights, each rounded once (kept as exact f32 values)
         let inv = WEIGHT_MAX / w_max;
+        for s in scores.iter_mut() {
+            *s = f32::from(round_weight(*s * inv));
+        }
         // 5. the integer weighted sum
+        let factor = (w_max / WEIGHT_MAX) / sum;
         for (c, out) in q_h.iter_mut().enumerate() {
             let mut acc = 0i64;
             for (j, &w) in scores.iter().enumerate() {
-                let row = values
-                    .get(j * row_words..(j + 1) * row_words)
-                    .unwrap_or(&[]);
-                acc += i64::from(round_weight(w * inv)) * i64::from(cached_value(row, g * dk + c));
+                let v = value_bytes
+                    .get(j * row_bytes + g * dk + c)
+                    .copied()
+                    .unwrap_or(0);
+                acc += i64::from(w as i32 * i32::from(v));
             }
-            *out = acc as f32 * ((w_max / WEIGHT_MAX) / sum);
+            *out = acc as f32 * factor;
         }
     }
+}
+
+/// The bytes of `words` as int8 values, in memory order (the targets are little-endian:
+/// byte `i % 4` of word `i / 4` is value `i`, as [`cached_value`] reads it).
+fn as_bytes(words: &[u32]) -> &[i8] {
+    // SAFETY: any byte is a valid i8, an i8 needs no alignment, and `4 * words.len()`
+    // bytes lie inside `words`; the borrow keeps them alive and unchanged.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<i8>(), 4 * words.len()) }
 }
 
 /// A weight `0 <= x <= 32767` (times the quantization's factor) rounded to the nearest
