@@ -442,7 +442,12 @@ fn blob_invalid_config_fields() {
         (EOS, 67, "bos_id or eos_id is not below tgt_vocab"),
         (PAD, 67, "pad_id is not below tgt_vocab"),
         (PAD, u32::MAX, "pad_id is not below tgt_vocab"),
-        (FLAGS, 32, "unknown flag bits set"),
+        (FLAGS, 64, "unknown flag bits set"),
+        (
+            FLAGS,
+            32,
+            "an int8 key/value cache needs a decoder-only llama-family model",
+        ),
         (
             FLAGS,
             16,
