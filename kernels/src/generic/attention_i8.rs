@@ -141,10 +141,11 @@ pub fn attention_grouped_i8(
             *v *= scale;
         }
         // 1. the query head quantized to int16 (`SMLAD` multiplies 16-bit halves): its
-        // integers kept in `q_h` as exact f32 values, which the output overwrites later
+        // integers kept in `q_h` as the bits of its floats (no conversion per use; the
+        // patterns are only moved, never computed on), which the output overwrites later
         let (inv_q, sq) = query_factor(q_h);
         for v in q_h.iter_mut() {
-            *v = f32::from(round_query(*v * inv_q));
+            *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
         }
         // 2. scores and their maximum
         let mut largest = f32::NEG_INFINITY;
@@ -153,7 +154,7 @@ pub fn attention_grouped_i8(
             let key = key_bytes.get(at..at + dk).unwrap_or(&[]);
             let mut dot = 0i32;
             for (&a, &k) in q_h.iter().zip(key) {
-                dot += a as i32 * i32::from(k);
+                dot += a.to_bits() as i32 * i32::from(k);
             }
             let sk = keys
                 .get(j * row_words + value_words + g)
@@ -187,10 +188,10 @@ pub fn attention_grouped_i8(
             q_h.fill(0.0);
             continue;
         }
-        // the int16 weights, each rounded once (kept as exact f32 values)
+        // the int16 weights, each rounded once (kept as the bits of `scores`' floats)
         let inv = WEIGHT_MAX / w_max;
         for s in scores.iter_mut() {
-            *s = f32::from(round_weight(*s * inv));
+            *s = f32::from_bits(round_weight(*s * inv) as u32);
         }
         // 5. the integer weighted sum
         let factor = (w_max / WEIGHT_MAX) / sum;
@@ -201,7 +202,7 @@ pub fn attention_grouped_i8(
                     .get(j * row_bytes + g * dk + c)
                     .copied()
                     .unwrap_or(0);
-                acc += i64::from(w as i32 * i32::from(v));
+                acc += i64::from(w.to_bits() as i32 * i32::from(v));
             }
             *out = acc as f32 * factor;
         }
