@@ -16,7 +16,8 @@
 //!               4 rope (adjacent pairs), 5 rope (rotate-half)
 //!     72     4  layer_norm_eps (f32)
 //!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm,
-//!               bit 3 src_embed_norm
+//!               bit 3 src_embed_norm, bit 4 the target embedding is int8 (int8 blobs of
+//!               a tied model only: [`FLAG_I8_EMBEDDING`])
 //!     80    12  bos_id, eos_id, pad_id
 //!     92     4  tensor_count
 //!     96     4  table_offset (= 144)
@@ -71,8 +72,10 @@
 //! dtype; every other tensor (embeddings, position tables, biases, LayerNorm parameters,
 //! the convolution stem) is f32 in every blob. Embeddings stay f32 because they are
 //! looked up, not multiplied (a tied output projection therefore runs in f32 too), and the
-//! stem runs once per input. `len` is always the element count `rows * cols`; the bytes
-//! at `offset` are:
+//! stem runs once per input. The exception: an int8 blob of a tied model may store its
+//! target embedding as an int8 matrix ([`FLAG_I8_EMBEDDING`], `convert --dtype i8`), so
+//! that the classifier runs on the int8 kernels too. `len` is always the element count
+//! `rows * cols`; the bytes at `offset` are:
 //!
 //! ```text
 //! f32   len x f32 (little-endian)
@@ -128,6 +131,16 @@ pub const FLAG_TIE_OUTPUT: u32 = 2;
 pub const FLAG_FINAL_NORM: u32 = 4;
 /// Header flag bit: LayerNorm on the source embedding (BERT).
 pub const FLAG_SRC_EMBED_NORM: u32 = 8;
+/// Header flag bit: the target embedding is stored as an int8 weight matrix (per-row
+/// scales, the layout of the other int8 matrices), looked up a dequantized row at a time
+/// and multiplied as the tied output projection by the int8 kernels. Only in int8 blobs
+/// of a tied model; blobs without it read as before.
+pub const FLAG_I8_EMBEDDING: u32 = 16;
+/// Header flag bit: the decoder's self-attention cache holds int8 keys and values with a
+/// scale per key/value head and position ([`crate::config::CacheType::I8`]). Llama-family
+/// models only; read by builds with the `int8` and `llama` features (others refuse it
+/// as an unknown flag). The weights are unchanged by it.
+pub const FLAG_I8_KV_CACHE: u32 = 32;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -514,9 +527,41 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
     }
 }
 
-/// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding).
-pub fn stored_bytes(dims: &Dims, dtype: WeightType, slot: &Slot) -> Option<usize> {
-    match matrix_rows(dims, slot.kind) {
+/// Rows of `kind` when it is stored as a weight matrix in the blob's dtype: the
+/// [`matrix_rows`] tensors, and the target embedding in a blob with
+/// [`FLAG_I8_EMBEDDING`] (`i8_embedding`).
+pub const fn stored_matrix_rows(
+    dims: &Dims,
+    kind: TensorKind,
+    i8_embedding: bool,
+) -> Option<usize> {
+    if i8_embedding && matches!(kind, K::TgtEmbed) {
+        Some(dims.tgt_vocab)
+    } else {
+        matrix_rows(dims, kind)
+    }
+}
+
+/// Whether this build reads int8 target embeddings ([`FLAG_I8_EMBEDDING`]): with the
+/// `int8` and `llama` features (the tied classifier of the llama int8 path). Without
+/// them such blobs are refused at load, and the encoder-decoder firmware links none of it.
+pub(crate) const I8_EMBEDDING_BUILT: bool = cfg!(all(feature = "int8", feature = "llama"));
+
+/// Whether a blob's header sets [`FLAG_I8_EMBEDDING`] (the header was validated); always
+/// `false` in builds without [`I8_EMBEDDING_BUILT`].
+pub(crate) fn i8_embedding(blob: &[u8]) -> bool {
+    I8_EMBEDDING_BUILT && read_u32(blob, 76).is_ok_and(|flags| flags & FLAG_I8_EMBEDDING != 0)
+}
+
+/// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding;
+/// `i8_embedding`: the blob sets [`FLAG_I8_EMBEDDING`]).
+pub fn stored_bytes(
+    dims: &Dims,
+    dtype: WeightType,
+    slot: &Slot,
+    i8_embedding: bool,
+) -> Option<usize> {
+    match stored_matrix_rows(dims, slot.kind, i8_embedding) {
         Some(rows) => dtype.matrix_bytes(rows, slot.len),
         None => slot.len.checked_mul(4),
     }
@@ -620,10 +665,22 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
         feed_forward: FeedForward::from_code(llama_word(116)?).ok_or(Error::InvalidConfig {
             reason: "unknown feed-forward code",
         })?,
+        kv_cache: crate::config::CacheType::F32,
     };
     let invalid = |reason| Error::InvalidConfig { reason };
     let flags = read_u32(blob, 76)?;
-    let known = FLAG_SCALE_EMBEDDINGS | FLAG_TIE_OUTPUT | FLAG_FINAL_NORM | FLAG_SRC_EMBED_NORM;
+    // (Builds without int8 target embeddings refuse their flag as unknown: the
+    // encoder-decoder firmware's code stays as it was before the flag.)
+    let i8_embedding_flag = if I8_EMBEDDING_BUILT {
+        FLAG_I8_EMBEDDING | FLAG_I8_KV_CACHE
+    } else {
+        0
+    };
+    let known = FLAG_SCALE_EMBEDDINGS
+        | FLAG_TIE_OUTPUT
+        | FLAG_FINAL_NORM
+        | FLAG_SRC_EMBED_NORM
+        | i8_embedding_flag;
     if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
     }
@@ -632,6 +689,10 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
         if read_u32(blob, at)? != 0 {
             return Err(invalid("reserved header bytes are not zero"));
         }
+    }
+    let mut dims = dims;
+    if I8_EMBEDDING_BUILT && flags & FLAG_I8_KV_CACHE != 0 {
+        dims.kv_cache = crate::config::CacheType::I8;
     }
     let config = Config {
         dims,
@@ -693,6 +754,12 @@ pub(crate) fn validate(
     let config = parse_config(blob)?;
     let dtype = read_dtype(blob)?;
     let dims = &config.dims;
+    let i8_embedding = I8_EMBEDDING_BUILT && i8_embedding(blob);
+    if i8_embedding && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder()) {
+        return Err(Error::InvalidConfig {
+            reason: "an int8 target embedding needs int8 weights and a tied output projection",
+        });
+    }
     if dtype == WeightType::I8 && dims.d_model.max(dims.d_ff) > picoformer_kernels::quant::I8_MAX_K
     {
         return Err(Error::InvalidConfig {
@@ -760,7 +827,7 @@ pub(crate) fn validate(
             }
             _ => {}
         }
-        let end = stored_bytes(dims, dtype, &slot)
+        let end = stored_bytes(dims, dtype, &slot, i8_embedding)
             .and_then(|bytes| bytes.checked_add(offset))
             .ok_or(Error::TensorOutOfBounds { index })?;
         if offset % ALIGN != 0 || offset < data_end || end > blob.len() {
@@ -770,7 +837,7 @@ pub(crate) fn validate(
             return Err(gap_error(previous, data_end, offset, index));
         }
         if dtype == WeightType::I8 {
-            if let Some(rows) = matrix_rows(dims, slot.kind) {
+            if let Some(rows) = stored_matrix_rows(dims, slot.kind, i8_embedding) {
                 check_scales(blob, offset, rows, index)?;
             }
         }

@@ -73,6 +73,20 @@ impl NormKind {
     }
 }
 
+/// Element type of the decoder self-attention's key/value cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+// A whole word, as `FeedForward`.
+#[repr(u32)]
+pub enum CacheType {
+    /// f32 keys and values (`n_kv_heads * D / H` floats a row).
+    F32 = 0,
+    /// int8 keys and values with one f32 scale per key/value head and position
+    /// (`picoformer_kernels::generic::attention_i8`; blob flag `FLAG_I8_KV_CACHE`,
+    /// llama-family models with the `int8` and `llama` features).
+    I8 = 1,
+}
+
 /// Shape of the position-wise feed-forward network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -246,9 +260,24 @@ pub struct Dims {
     pub n_kv_heads: usize,
     /// Plain or gated feed-forward network (the gated one's first matrix is `[2F, D]`).
     pub feed_forward: FeedForward,
+    /// Element type of the self-attention cache (f32, or int8 rows with per-head scales).
+    pub kv_cache: CacheType,
 }
 
 impl Dims {
+    /// Elements (4-byte words) of one position's key (or value) row in the
+    /// self-attention cache: [`Self::kv_width`] floats, or with an int8 cache the int8
+    /// values four to a word then one f32 scale per key/value head.
+    pub const fn kv_row_words(&self) -> usize {
+        // (Builds without the int8 cache, which refuse it at load, fold this away.)
+        if cfg!(all(feature = "int8", feature = "llama")) && matches!(self.kv_cache, CacheType::I8)
+        {
+            self.kv_width().div_ceil(4).saturating_add(self.n_kv_heads)
+        } else {
+            self.kv_width()
+        }
+    }
+
     /// Width of a key or value row of the decoder's self-attention: `n_kv_heads * D / H`.
     pub const fn kv_width(&self) -> usize {
         match self.d_model.checked_div(self.n_heads) {
@@ -386,7 +415,7 @@ impl Config {
         return self.validate_llama();
         // Without the feature there is no llama code to check the fields for.
         #[cfg(not(feature = "llama"))]
-        if self.uses_llama_layers() {
+        if self.uses_llama_layers() || matches!(d.kv_cache, CacheType::I8) {
             return Err(Error::FeatureDisabled { feature: "llama" });
         }
         #[cfg(not(feature = "llama"))]
@@ -416,6 +445,18 @@ impl Config {
         }
         if d.feed_forward == FeedForward::Gated && self.activation != Activation::Silu {
             return bad("a gated feed-forward network needs the silu activation");
+        }
+        if d.kv_cache == CacheType::I8 {
+            if encoder || !self.uses_llama_layers() {
+                return bad("an int8 key/value cache needs a decoder-only llama-family model");
+            }
+            // The kernels' scores are i32 sums of int16 x int8 products.
+            if d.d_model / d.n_heads > 512 {
+                return bad("an int8 key/value cache needs a head width d_model / n_heads <= 512");
+            }
+            if !cfg!(feature = "int8") {
+                return Err(Error::FeatureDisabled { feature: "int8" });
+            }
         }
         if self.positional.is_rope() {
             if encoder {

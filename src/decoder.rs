@@ -194,9 +194,12 @@ pub(crate) fn step(
         used(work.q, nd),
         used(work.tmp, nd),
     );
+    #[cfg(all(feature = "int8", feature = "llama"))]
+    embed_targets(model, tokens, rows, y)?;
+    #[cfg(not(all(feature = "int8", feature = "llama")))]
     embedding::embed(
         config,
-        model.required_global(TensorKind::TgtEmbed)?,
+        &model.required_global(TensorKind::TgtEmbed)?,
         None,
         model.global(TensorKind::TgtPos),
         tokens,
@@ -264,6 +267,26 @@ pub(crate) fn step(
     let bias = model.global(TensorKind::OutBias);
     k::quant::linear(y, &w_out, bias, d, logits, act);
     Ok(())
+}
+
+/// Embeds the target `tokens` at their `rows` positions into `y` `[n, D]`. Out of line:
+/// the embedding's view (an int8 one is five words) stays off the decode step's frame,
+/// which is on the engine's deepest call chain.
+#[cfg(all(feature = "int8", feature = "llama"))]
+#[inline(never)]
+fn embed_targets(model: &Model, tokens: &[u32], rows: Rows, y: &mut [f32]) -> Result<()> {
+    embedding::embed(
+        model.config(),
+        &model.target_embedding()?,
+        None,
+        model.global(TensorKind::TgtPos),
+        tokens,
+        match rows {
+            Rows::Hypotheses { position } => Positions::All(position),
+            Rows::Sequence { first } => Positions::From(first),
+        },
+        y,
+    )
 }
 
 /// The rows a decoder sub-layer computes on: `y` (the residual stream), `normed`, `q`

@@ -119,7 +119,7 @@ pub(crate) fn encode(
                 .and_then(|t| t.get(..d));
             embedding::embed(
                 config,
-                model.required_global(TensorKind::SrcEmbed)?,
+                &embedding::f32_table(model.required_global(TensorKind::SrcEmbed)?),
                 token_type,
                 positions,
                 src,

@@ -49,7 +49,9 @@ mod version;
 /// The numerical kernels (scalar reference, SIMD kernels, dispatch).
 pub use picoformer_kernels as kernels;
 
-pub use config::{Activation, Config, Dims, FeedForward, Norm, NormKind, Positional, WeightType};
+pub use config::{
+    Activation, CacheType, Config, Dims, FeedForward, Norm, NormKind, Positional, WeightType,
+};
 pub use encoder::Source;
 pub use error::{BlobRegion, Error, Result};
 pub use model::Model;

@@ -7,7 +7,8 @@
 //! persistent for the whole call
 //!   cross_k, cross_v   [Ld, S, D]        encoder-decoder K/V, computed once per source
 //!   self_k, self_v     [Ld, B, T, Dkv]   decoder self-attention cache, one slot per beam
-//!                                        (Dkv = n_kv_heads D / H; D without grouped heads)
+//!                                        (Dkv = n_kv_heads D / H; D without grouped heads;
+//!                                        an int8 cache: ceil(Dkv / 4) + n_kv_heads words)
 //!   beam state         (beam search only, see `BeamRegions`)
 //!   int8 activations   (int8 blobs only) values [A, max(D, F)] bytes, scales [A]
 //! work (one region, reused: first by the encoder, then by the decoder)
@@ -89,8 +90,8 @@ const fn max(a: usize, b: usize) -> usize {
 pub(crate) struct Plan {
     pub d: usize,
     pub f: usize,
-    /// Width of a decoder self-attention key/value row: `n_kv_heads * D / H` (`D` for
-    /// multi-head attention).
+    /// Words of a decoder self-attention key/value row: `n_kv_heads * D / H` floats (`D`
+    /// for multi-head attention), or an int8 cache's row ([`Dims::kv_row_words`]).
     pub kv: usize,
     /// Width of a row of the feed-forward hidden buffer: `F`, or `2F` for a gated network.
     pub hidden: usize,
@@ -123,7 +124,7 @@ impl Plan {
         Plan {
             d: dims.d_model,
             f: dims.d_ff,
-            kv: dims.kv_width(),
+            kv: dims.kv_row_words(),
             hidden: dims.d_ff.saturating_mul(dims.feed_forward.hidden_factor()),
             s: if has_enc { dims.max_src_len } else { 0 },
             t: if has_dec { dims.max_tgt_len } else { 0 },

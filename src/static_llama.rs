@@ -81,6 +81,7 @@ impl<
         stem_channels: 0,
         n_kv_heads: KV,
         feed_forward: FeedForward::Gated,
+        kv_cache: crate::config::CacheType::F32,
     };
 
     /// Exact scratch bytes of [`greedy`](Self::greedy).

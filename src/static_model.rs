@@ -120,6 +120,7 @@ impl<
         // are `StaticLlama`'s and refused here with `ShapeMismatch`.)
         n_kv_heads: H,
         feed_forward: crate::config::FeedForward::Plain,
+        kv_cache: crate::config::CacheType::F32,
     };
 
     /// Exact scratch bytes of `encode`.

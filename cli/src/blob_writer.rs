@@ -3,9 +3,9 @@
 //! the weight matrices stored as f32, f16 or int8.
 
 use picoformer::blob::{
-    header_len, matrix_rows, seal, slot, slot_count, Presence, Slot, TensorKind, ALIGN,
-    FLAG_FINAL_NORM, FLAG_SCALE_EMBEDDINGS, FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC,
-    TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
+    header_len, seal, slot, slot_count, stored_matrix_rows, Presence, Slot, TensorKind, ALIGN,
+    FLAG_FINAL_NORM, FLAG_I8_EMBEDDING, FLAG_I8_KV_CACHE, FLAG_SCALE_EMBEDDINGS,
+    FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC, TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
 };
 use picoformer::kernels::quant::{f16, quantize_weight_row, I8_MAX_K};
 use picoformer::{Config, WeightType};
@@ -44,10 +44,25 @@ pub fn write_blob<'t>(
 pub fn write_blob_as<'t>(
     config: &Config,
     dtype: WeightType,
+    tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
+) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
+    write_blob_with(config, dtype, false, tensor)
+}
+
+/// [`write_blob_as`], and with `i8_embedding` (int8 blobs of a tied model only) the
+/// target embedding stored as an int8 matrix too (`FLAG_I8_EMBEDDING`: the tied
+/// classifier then runs on the int8 kernels); its error is reported with the others.
+pub fn write_blob_with<'t>(
+    config: &Config,
+    dtype: WeightType,
+    i8_embedding: bool,
     mut tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
 ) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
     config.validate().map_err(|e| e.to_string())?;
     let d = &config.dims;
+    if i8_embedding && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder()) {
+        return Err("an int8 target embedding needs int8 weights and a tied output".into());
+    }
     if dtype == WeightType::I8 && d.d_model.max(d.d_ff) > I8_MAX_K {
         return Err("int8 weights need d_model and d_ff <= 131072".into());
     }
@@ -88,7 +103,7 @@ pub fn write_blob_as<'t>(
         let (offset, len) = match data {
             Some(t) => {
                 let offset = out.len();
-                match (dtype, matrix_rows(d, slot.kind)) {
+                match (dtype, stored_matrix_rows(d, slot.kind, i8_embedding)) {
                     (WeightType::F32, _) | (_, None) => {
                         for v in t.iter() {
                             out.extend_from_slice(&v.to_le_bytes());
@@ -183,7 +198,9 @@ pub fn write_blob_as<'t>(
     let flags = (config.scale_embeddings as u32 * FLAG_SCALE_EMBEDDINGS)
         | (config.tie_output as u32 * FLAG_TIE_OUTPUT)
         | (config.final_norm as u32 * FLAG_FINAL_NORM)
-        | (config.src_embed_norm as u32 * FLAG_SRC_EMBED_NORM);
+        | (config.src_embed_norm as u32 * FLAG_SRC_EMBED_NORM)
+        | (i8_embedding as u32 * FLAG_I8_EMBEDDING)
+        | ((d.kv_cache == picoformer::CacheType::I8) as u32 * FLAG_I8_KV_CACHE);
     put(76, flags);
     put(80, config.bos_id);
     put(84, config.eos_id);

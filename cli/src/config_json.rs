@@ -115,6 +115,7 @@ impl ConfigJson {
                 stem_channels: self.stem_channels,
                 n_kv_heads: self.n_kv_heads.unwrap_or(self.n_heads),
                 feed_forward,
+                kv_cache: picoformer::config::CacheType::F32,
             },
             norm,
             activation,

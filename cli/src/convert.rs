@@ -55,9 +55,26 @@ pub fn build_blob(
 /// Re-writes an f32 blob with its weight matrices stored as `dtype`, and reports each
 /// matrix's quantization error (see [`blob_writer::write_blob_as`]). Every converter
 /// writes f32; this is the one place quantization happens.
+/// Embeddings stay f32 ([`requantize_with`] stores a tied target embedding as int8).
 pub fn requantize(
     f32_blob: &[u8],
     dtype: WeightType,
+) -> anyhow::Result<(Vec<u8>, Vec<QuantError>)> {
+    requantize_with(f32_blob, dtype, false)
+}
+
+/// [`requantize`]; with `i8_embedding`, an int8 blob of a model whose classifier is tied
+/// to the target embedding stores that embedding as int8 too (`blob::FLAG_I8_EMBEDDING`:
+/// the classifier runs on the int8 kernels, and the blob is about 3/4 of the embedding's
+/// f32 bytes smaller); ignored for other blobs. Not the default: the int8 classifier's
+/// logits follow the last bits of its f32 input, so a target whose f32 kernels round
+/// differently from the host's can take another token at a near-tie (measured on
+/// `tests/golden/llama_stories260k`: the Cortex-M33 departs from the host at token 159
+/// of 256).
+pub fn requantize_with(
+    f32_blob: &[u8],
+    dtype: WeightType,
+    i8_embedding: bool,
 ) -> anyhow::Result<(Vec<u8>, Vec<QuantError>)> {
     let aligned = super::AlignedBytes::copy_from(f32_blob);
     let model = Model::from_blob(aligned.as_slice()).context("reading the f32 blob")?;
@@ -69,8 +86,12 @@ pub fn requantize(
     }
     let config = *model.config();
     let blob = aligned.as_slice();
-    blob_writer::write_blob_as(&config, dtype, |index, _| f32_tensor(blob, index))
-        .map_err(anyhow::Error::msg)
+    let i8_embedding =
+        i8_embedding && dtype == WeightType::I8 && config.tie_output && config.has_decoder();
+    blob_writer::write_blob_with(&config, dtype, i8_embedding, |index, _| {
+        f32_tensor(blob, index)
+    })
+    .map_err(anyhow::Error::msg)
 }
 
 /// Re-writes an f32 blob of a sinusoidal model with its position tables stored
@@ -324,4 +345,26 @@ pub fn convert_torch(
     })?;
     report.note_unused(&file, &used);
     Ok((blob, report))
+}
+
+/// `blob` with its self-attention cache type set to `cache` (blob flag
+/// `FLAG_I8_KV_CACHE`; the weights are unchanged): an int8 cache needs a decoder-only
+/// llama-family model (refused otherwise, as the engine refuses it at load).
+pub fn with_kv_cache(blob: &[u8], cache: picoformer::CacheType) -> anyhow::Result<Vec<u8>> {
+    use picoformer::blob::FLAG_I8_KV_CACHE;
+    let mut out = blob.to_vec();
+    let flags = out
+        .get_mut(76..80)
+        .context("blob shorter than its header")?;
+    let mut word = u32::from_le_bytes([flags[0], flags[1], flags[2], flags[3]]);
+    word &= !FLAG_I8_KV_CACHE;
+    if cache == picoformer::CacheType::I8 {
+        word |= FLAG_I8_KV_CACHE;
+    }
+    flags.copy_from_slice(&word.to_le_bytes());
+    picoformer::blob::seal(&mut out).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Model::from_blob(super::AlignedBytes::copy_from(&out).as_slice())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the blob with the key/value cache type")?;
+    Ok(out)
 }

@@ -306,6 +306,7 @@ pub fn whisper_config(file: &Ct2File, tokens: WhisperTokens) -> anyhow::Result<C
             stem_channels: file.dim("encoder/conv1/weight", 1)?,
             n_kv_heads: usize::try_from(heads)?,
             feed_forward: picoformer::config::FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Pre,
         activation: Activation::Gelu,

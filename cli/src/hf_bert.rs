@@ -62,6 +62,7 @@ pub fn bert_config(config_json: &str) -> anyhow::Result<Config> {
             stem_channels: 0,
             n_kv_heads: c.num_attention_heads,
             feed_forward: picoformer::config::FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Post,
         activation,

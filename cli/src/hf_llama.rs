@@ -128,6 +128,7 @@ pub fn llama_config(config_json: &str) -> Result<Config> {
             stem_channels: 0,
             n_kv_heads: c.num_key_value_heads.unwrap_or(c.num_attention_heads),
             feed_forward: FeedForward::Gated,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Pre,
         activation: Activation::Silu,

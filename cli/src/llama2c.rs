@@ -253,6 +253,7 @@ pub fn convert_llama2c(bytes: &[u8], options: &Llama2cOptions) -> Result<Vec<u8>
             stem_channels: 0,
             n_kv_heads: h.n_kv_heads,
             feed_forward: FeedForward::Gated,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Pre,
         activation: Activation::Silu,

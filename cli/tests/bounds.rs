@@ -196,6 +196,7 @@ fn long_target_blob(test: &str) -> (PathBuf, Vec<u8>) {
             stem_channels: 0,
             n_kv_heads: 4,
             feed_forward: FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Pre,
         activation: Activation::Relu,

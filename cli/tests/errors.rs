@@ -442,7 +442,17 @@ fn blob_invalid_config_fields() {
         (EOS, 67, "bos_id or eos_id is not below tgt_vocab"),
         (PAD, 67, "pad_id is not below tgt_vocab"),
         (PAD, u32::MAX, "pad_id is not below tgt_vocab"),
-        (FLAGS, 16, "unknown flag bits set"),
+        (FLAGS, 64, "unknown flag bits set"),
+        (
+            FLAGS,
+            32,
+            "an int8 key/value cache needs a decoder-only llama-family model",
+        ),
+        (
+            FLAGS,
+            16,
+            "an int8 target embedding needs int8 weights and a tied output projection",
+        ),
         (FLAGS, 0x8000_0000, "unknown flag bits set"),
         (
             TGT_VOCAB,
@@ -820,6 +830,7 @@ fn blob_huge_dimensions_fail_fast() {
         stem_channels: 0,
         n_kv_heads: 1,
         feed_forward: picoformer::config::FeedForward::Plain,
+        kv_cache: picoformer::config::CacheType::F32,
     };
     let header = blob::header_len(&dims).unwrap();
     let huge = |b: &mut [u8]| {
@@ -878,6 +889,7 @@ fn blob_huge_dimensions_fail_fast() {
         stem_channels: usize::MAX,
         n_kv_heads: 1,
         feed_forward: picoformer::config::FeedForward::Plain,
+        kv_cache: picoformer::config::CacheType::F32,
     };
     assert_eq!(picoformer::greedy_scratch_bytes(&max), None);
     assert_eq!(picoformer::beam_scratch_bytes(&max, 4), None);
@@ -1470,6 +1482,7 @@ fn synthetic(n_encoder_layers: usize, n_decoder_layers: usize) -> AlignedBytes {
             stem_channels: 0,
             n_kv_heads: 2,
             feed_forward: picoformer::config::FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Post,
         activation: Activation::Relu,

@@ -1435,3 +1435,81 @@ fn engine_tokenizer_reads_in_place_with_distinct_errors() {
         })
     );
 }
+
+/// The int8 key/value cache (`convert --kv-cache i8`, f32 weights) against the
+/// reference's f32 goldens: the prompt's logits, the next-token agreement teacher-forced
+/// along the reference's greedy continuation, and the greedy tokens themselves. Figures in
+/// docs/quantization.md ("int8 key/value cache").
+#[test]
+fn int8_kv_cache_stays_close_to_the_reference() {
+    use picoformer::CacheType;
+    let (mut all_agree, mut all_total) = (0, 0);
+    for case in llama_cases() {
+        let e = &case.expected;
+        let f32_blob = case.blob(false);
+        let blob = AlignedBytes::copy_from(
+            &picoformer_cli::convert::with_kv_cache(f32_blob.as_slice(), CacheType::I8).unwrap(),
+        );
+        let model = Model::from_blob(blob.as_slice()).unwrap();
+        let dims = model.config().dims;
+        assert_eq!(dims.kv_cache, CacheType::I8);
+        // The cache's RAM: a quarter of the f32 cache's values, plus the scales.
+        let f32_model = Model::from_blob(f32_blob.as_slice()).unwrap();
+        let cache_words =
+            |d: &picoformer::Dims| 2 * d.n_decoder_layers * d.max_tgt_len * d.kv_row_words();
+        assert_eq!(
+            f32_model.greedy_scratch_bytes().unwrap() - model.greedy_scratch_bytes().unwrap(),
+            4 * (cache_words(&f32_model.config().dims) - cache_words(&dims)),
+            "{}",
+            case.name
+        );
+        let (prompt_logits, greedy) = logits_and_greedy(&blob, &e.prompt, e.steps);
+        let prompt_err = prompt_logits
+            .iter()
+            .zip(e.prompt_logits.iter().flatten())
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        // Teacher-forced along the reference's tokens: how often the int8-cache model's
+        // next token is the reference's.
+        let vocab = dims.tgt_vocab;
+        let mut sequence = e.prompt.clone();
+        sequence.extend(&e.greedy_tokens);
+        sequence.truncate(dims.max_tgt_len);
+        let mut logits = vec![0f32; sequence.len() * vocab];
+        let mut scratch = picoformer_cli::scratch(model.forward_scratch_bytes().unwrap());
+        model
+            .forward(&[], &sequence, &mut logits, scratch.as_mut_slice())
+            .unwrap();
+        let predicted = (e.prompt.len() - 1..sequence.len() - 1).map(|p| {
+            let row = &logits[p * vocab..(p + 1) * vocab];
+            picoformer::kernels::argmax(row).unwrap() as u32
+        });
+        let (agree, total) = predicted
+            .zip(&sequence[e.prompt.len()..])
+            .fold((0, 0), |(a, t), (p, &want)| {
+                (a + usize::from(p == want), t + 1)
+            });
+        let same_prefix = greedy
+            .iter()
+            .zip(&e.greedy_tokens)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let largest = e
+            .prompt_logits
+            .iter()
+            .flatten()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        println!(
+            "{}: prompt logits max abs error {prompt_err:.5} (largest |logit| {largest:.2}), teacher-forced agreement \
+             {agree}/{total}, greedy tokens equal for {same_prefix}/{}",
+            case.name,
+            e.greedy_tokens.len()
+        );
+        // Within 1 % of the largest logit (measured: 0.26 % to 0.76 %).
+        assert!(prompt_err < 0.01 * largest, "{}: {prompt_err}", case.name);
+        all_agree += agree;
+        all_total += total;
+    }
+    // Measured: 291 of 291 (and every greedy token equal).
+    assert!(all_agree * 100 >= all_total * 98, "{all_agree}/{all_total}");
+}

@@ -377,6 +377,7 @@ fn tiny_whisper(path: &Path) {
             stem_channels: 80,
             n_kv_heads: 2,
             feed_forward: FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: Norm::Pre,
         activation: Activation::Gelu,

@@ -60,6 +60,7 @@ pub fn synthetic_config(enc: usize, dec: usize, variant: u8) -> Config {
             stem_channels: 0,
             n_kv_heads: 2,
             feed_forward: picoformer::config::FeedForward::Plain,
+            kv_cache: picoformer::config::CacheType::F32,
         },
         norm: if variant & 1 == 0 {
             Norm::Post

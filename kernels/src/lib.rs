@@ -55,6 +55,7 @@ pub use dispatch::{
     attention_probed, axpy, conv1d, crc32c_kernel_name, crc32c_update, dot, last_kernel, linear,
     linear_acc, scale_by_gamma, silu_gate, square_sum, Dtype, Kernel,
 };
+pub use generic::attention_i8;
 pub use generic::f32::{
     add_assign, argmax, conv1d_out_len, exp_fast, gelu, layer_norm, log_softmax, log_sum_exp, max,
     relu, softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,

@@ -5,6 +5,25 @@
 
 use crate::config::{Config, Positional};
 use crate::error::{Error, Result};
+#[cfg(all(feature = "int8", feature = "llama"))]
+use picoformer_kernels::quant::Matrix;
+
+/// An embedding table `[vocab, D]`: f32, or in builds that read int8 target embeddings
+/// (`blob::I8_EMBEDDING_BUILT`) a weight matrix of any dtype (int8: rows with a scale).
+#[cfg(all(feature = "int8", feature = "llama"))]
+pub(crate) type Table<'a> = Matrix<'a>;
+/// An embedding table `[vocab, D]` (f32 only in this build).
+#[cfg(not(all(feature = "int8", feature = "llama")))]
+pub(crate) type Table<'a> = &'a [f32];
+
+/// `table` as a [`Table`].
+#[inline(always)]
+pub(crate) fn f32_table(table: &[f32]) -> Table<'_> {
+    #[cfg(all(feature = "int8", feature = "llama"))]
+    return Matrix::F32(table);
+    #[cfg(not(all(feature = "int8", feature = "llama")))]
+    table
+}
 
 /// Where each embedded row sits in its sequence.
 #[derive(Clone, Copy)]
@@ -17,13 +36,14 @@ pub(crate) enum Positions {
 
 /// Embeds `tokens` into `x` `[n, D]`.
 ///
-/// - `table`: `[vocab, D]` embedding matrix
+/// - `table`: `[vocab, D]` embedding matrix (f32, or int8 with a scale per row: the row
+///   is dequantized, `scale * q`)
 /// - `token_type`: `[D]` token-type row added to every token (before the position), or
 ///   `None`
 /// - `position_table`: `[max_len, D]`, the blob's table (learned, or stored sinusoids)
 pub(crate) fn embed(
     config: &Config,
-    table: &[f32],
+    table: &Table<'_>,
     token_type: Option<&[f32]>,
     position_table: Option<&[f32]>,
     tokens: &[u32],
@@ -31,20 +51,13 @@ pub(crate) fn embed(
     x: &mut [f32],
 ) -> Result<()> {
     let d = config.dims.d_model;
-    let vocab = table.len() / d.max(1);
     let scale = if config.scale_embeddings {
         picoformer_kernels::sqrt(d as f32)
     } else {
         1.0
     };
     for (p, (&token, row)) in tokens.iter().zip(x.chunks_exact_mut(d.max(1))).enumerate() {
-        let start = (token as usize).checked_mul(d).ok_or(Error::SizeOverflow)?;
-        let embedding = table
-            .get(start..start.saturating_add(d))
-            .ok_or(Error::TokenOutOfRange { token, vocab })?;
-        for (dst, &e) in row.iter_mut().zip(embedding) {
-            *dst = e * scale;
-        }
+        embedding_row(table, token, scale, row)?;
         if let Some(token_type) = token_type {
             picoformer_kernels::add_assign(row, token_type);
         }
@@ -55,6 +68,61 @@ pub(crate) fn embed(
             Positions::All(position) => position,
         };
         add_position(config, position_table, position, row)?;
+    }
+    Ok(())
+}
+
+/// Writes row `token` of `table` `[vocab, D]`, times `scale`, into `row` `[D]`.
+#[cfg(not(all(feature = "int8", feature = "llama")))]
+#[inline(always)]
+fn embedding_row(table: &Table<'_>, token: u32, scale: f32, row: &mut [f32]) -> Result<()> {
+    let d = row.len();
+    let start = (token as usize).checked_mul(d).ok_or(Error::SizeOverflow)?;
+    let embedding = table
+        .get(start..start.saturating_add(d))
+        .ok_or(Error::TokenOutOfRange {
+            token,
+            vocab: table.len() / d.max(1),
+        })?;
+    for (dst, &e) in row.iter_mut().zip(embedding) {
+        *dst = e * scale;
+    }
+    Ok(())
+}
+
+/// Writes row `token` of `table` `[vocab, D]`, times `scale`, into `row` `[D]`.
+#[cfg(all(feature = "int8", feature = "llama"))]
+fn embedding_row(table: &Table<'_>, token: u32, scale: f32, row: &mut [f32]) -> Result<()> {
+    let d = row.len();
+    let start = (token as usize).checked_mul(d).ok_or(Error::SizeOverflow)?;
+    let range = start..start.saturating_add(d);
+    let out_of_range = |len: usize| Error::TokenOutOfRange {
+        token,
+        vocab: len / d.max(1),
+    };
+    match table {
+        Matrix::F32(table) => {
+            let embedding = table.get(range).ok_or_else(|| out_of_range(table.len()))?;
+            for (dst, &e) in row.iter_mut().zip(embedding) {
+                *dst = e * scale;
+            }
+        }
+        Matrix::I8(table) => {
+            let values = table
+                .values
+                .get(range)
+                .ok_or_else(|| out_of_range(table.values.len()))?;
+            let row_scale = table
+                .scales
+                .get(token as usize)
+                .ok_or_else(|| out_of_range(table.values.len()))?;
+            for (dst, &q) in row.iter_mut().zip(values) {
+                *dst = row_scale * f32::from(q) * scale;
+            }
+        }
+        // Embeddings are never f16 (only weight matrices are).
+        #[cfg(feature = "f16")]
+        Matrix::F16(_) => return Err(Error::MissingTensor { index: 0 }),
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! They run inside the one decoder (`decoder.rs`) and the one search code: a model takes
 //! these paths when [`Config::uses_llama_layers`] says so.
 
-use crate::config::{Activation, Config, Positional};
+use crate::config::{Activation, CacheType, Config, Positional};
 use crate::error::{Error, Result};
 use crate::layers::attention::KvCache;
 use crate::model::weights::{AttentionWeights, FfnWeights};
@@ -221,6 +221,9 @@ pub(crate) fn self_attention(
     let (theta, pairing) = (config.rope_theta, config.positional);
     k::quant::linear(input, &w.q, w.q_bias, d, q, act);
     let projected = tmp.get_mut(..n * kv_width).ok_or(Error::SizeOverflow)?;
+    // An int8 cache (`CacheType::I8`, built with `int8`): rows of `row_words` words.
+    let i8_cache = cfg!(feature = "int8") && dims.kv_cache == CacheType::I8;
+    let row_words = dims.kv_row_words();
     let slot_len = cache.slot_len;
     for (is_key, cached, weights, bias) in [
         (true, &mut *cache.keys, &w.k, w.k_bias),
@@ -237,10 +240,18 @@ pub(crate) fn self_attention(
                     None => rope([new, q_row], dk, position, theta, pairing),
                 }
             }
-            let start = cache_offset(slot_len, slot, position, kv_width)?;
+            let start = cache_offset(slot_len, slot, position, row_words)?;
             let place = cached
-                .get_mut(start..start + kv_width)
+                .get_mut(start..start + row_words)
                 .ok_or(Error::SizeOverflow)?;
+            if i8_cache {
+                k::attention_i8::quantize_kv_row(
+                    new,
+                    kv_heads,
+                    bytemuck::must_cast_slice_mut(place),
+                );
+                continue;
+            }
             for (dst, &src) in place.iter_mut().zip(new.iter()) {
                 *dst = src;
             }
@@ -248,8 +259,8 @@ pub(crate) fn self_attention(
     }
     for (row, q_row) in q.chunks_exact_mut(d).enumerate() {
         let (slot, position) = at(row);
-        let start = cache_offset(slot_len, slot, 0, kv_width)?;
-        let end = cache_offset(slot_len, slot, position + 1, kv_width)?;
+        let start = cache_offset(slot_len, slot, 0, row_words)?;
+        let end = cache_offset(slot_len, slot, position + 1, row_words)?;
         let (Some(keys), Some(values), Some(scores)) = (
             cache.keys.get(start..end),
             cache.values.get(start..end),
@@ -257,6 +268,19 @@ pub(crate) fn self_attention(
         ) else {
             return Err(Error::SizeOverflow);
         };
+        if i8_cache {
+            // int8 keys and values: integer scores and weighted sums, f32 softmax
+            k::attention_i8::attention_grouped_i8(
+                q_row,
+                bytemuck::must_cast_slice(keys),
+                bytemuck::must_cast_slice(values),
+                heads,
+                kv_heads,
+                row_words,
+                scores,
+            );
+            continue;
+        }
         // every query head of a group over its key/value head, fused per head (scores,
         // softmax with the kernels' `exp_fast`, weighted sum, one normalisation)
         k::attention_grouped_fused(q_row, keys, values, heads, kv_heads, scores);

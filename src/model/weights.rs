@@ -121,7 +121,10 @@ impl<'a> Model<'a> {
     /// Rows of the weight matrix at table index `index` (`None`: not a matrix).
     fn matrix_rows(&self, index: usize) -> Option<usize> {
         let dims = &self.config.dims;
-        blob::matrix_rows(dims, blob::kind_at(dims, index)?)
+        // (Read from the header, not kept in `Model`: builds without int8 target
+        // embeddings fold it away, and `Model` keeps its size.)
+        let i8_embedding = blob::i8_embedding(self.bytes);
+        blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, i8_embedding)
     }
 
     /// The weight matrix in table slot `index`, in the blob's dtype; `None` when absent.
@@ -173,13 +176,23 @@ impl<'a> Model<'a> {
         self.matrix(index).ok_or(Error::MissingTensor { index })
     }
 
-    /// The output projection `[V, D]`: the target embedding (f32) when tied, else the
-    /// output weight matrix in the blob's dtype.
+    /// The output projection `[V, D]`: the target embedding when tied (f32, or int8 with
+    /// `blob::FLAG_I8_EMBEDDING`), else the output weight matrix in the blob's dtype.
     pub(crate) fn output_projection(&self) -> Result<Matrix<'a>> {
         if self.config.tie_output {
-            self.required_global(K::TgtEmbed).map(Matrix::F32)
+            self.target_embedding()
         } else {
             self.required_matrix(blob::global_index(K::OutWeight))
+        }
+    }
+
+    /// The target embedding `[V, D]`: f32, or int8 in a blob with
+    /// `blob::FLAG_I8_EMBEDDING`.
+    pub(crate) fn target_embedding(&self) -> Result<Matrix<'a>> {
+        if blob::i8_embedding(self.bytes) {
+            self.required_matrix(blob::global_index(K::TgtEmbed))
+        } else {
+            self.required_global(K::TgtEmbed).map(Matrix::F32)
         }
     }
 

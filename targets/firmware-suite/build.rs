@@ -228,10 +228,22 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
         rotate_half: false,
     };
     let blob = picoformer_cli::llama2c::convert_llama2c(&std::fs::read(&checkpoint)?, &options)?;
+    // PICOFORMER_FIRMWARE_LLAMA_OPTIONS (comma-separated, for measurements): `i8-embedding`
+    // (int8 blobs: the tied classifier as int8 rows, `convert --i8-embedding`) and
+    // `kv-cache-i8` (the int8 key/value cache, `convert --kv-cache i8`).
+    println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_LLAMA_OPTIONS");
+    let options = std::env::var("PICOFORMER_FIRMWARE_LLAMA_OPTIONS").unwrap_or_default();
+    let option = |name: &str| options.split(',').any(|o| o == name);
     let blob = if dtype == WeightType::F32 {
         blob
     } else {
-        convert::requantize(&blob, dtype)?.0
+        let i8_embedding = dtype == WeightType::I8 && option("i8-embedding");
+        convert::requantize_with(&blob, dtype, i8_embedding)?.0
+    };
+    let blob = if option("kv-cache-i8") {
+        convert::with_kv_cache(&blob, picoformer::CacheType::I8)?
+    } else {
+        blob
     };
     std::fs::write(out.join("llama.pfm"), &blob)?;
     let ids = |key: &str| -> BuildResult<Vec<u32>> {
@@ -264,6 +276,10 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
         picoformer::FeedForward::Plain => "Plain",
         picoformer::FeedForward::Gated => "Gated",
     };
+    let kv_cache = match d.kv_cache {
+        picoformer::config::CacheType::F32 => "F32",
+        picoformer::config::CacheType::I8 => "I8",
+    };
     let dtype_name = match dtype {
         WeightType::F32 => "F32",
         WeightType::F16 => "F16",
@@ -281,7 +297,7 @@ fn llama(manifest: &Path, out: &Path, dtype: WeightType, code: &mut String) -> B
          pub const LLAMA_DIMS: Option<picoformer::Dims> = Some(picoformer::Dims {{ \
          d_model: {}, n_heads: {}, d_ff: {}, n_encoder_layers: {}, n_decoder_layers: {}, \
          src_vocab: {}, tgt_vocab: {}, max_src_len: {}, max_tgt_len: {}, type_vocab: {}, \
-         stem_channels: {}, n_kv_heads: {}, feed_forward: picoformer::FeedForward::{feed_forward} }});\n\
+         stem_channels: {}, n_kv_heads: {}, feed_forward: picoformer::FeedForward::{feed_forward}, kv_cache: picoformer::config::CacheType::{kv_cache} }});\n\
          /// Its weight type.\n\
          pub const LLAMA_DTYPE: picoformer::WeightType = picoformer::WeightType::{dtype_name};\n\
          /// Exact scratch bytes of its greedy decoding: the library's `const fn`.\n\

@@ -67,6 +67,16 @@ pub struct Args {
     /// output row). Prints each matrix's quantization error.
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     dtype: Dtype,
+    /// With `--dtype i8`, a model whose classifier is tied to the target embedding stores
+    /// that embedding as int8 too: the classifier runs on the int8 kernels and the blob
+    /// is smaller (by default embeddings stay f32).
+    #[arg(long)]
+    i8_embedding: bool,
+    /// Element type of the self-attention's key/value cache (llama-family models): f32,
+    /// or i8 (int8 rows with one f32 scale per key/value head and position: a quarter of
+    /// the cache's RAM and integer attention; docs/quantization.md). Any weight dtype.
+    #[arg(long, value_enum, default_value_t = KvCache::F32)]
+    kv_cache: KvCache,
     /// Sinusoidal models: store the position tables in the blob (the values the engine
     /// computes), so firmware built without the engine's `sinusoid` feature runs it
     /// without sin/cos (~7 KiB less code on a Cortex-M4F); costs (S + T) x D floats.
@@ -103,6 +113,8 @@ pub fn run(args: Args) -> Result<()> {
         output,
         tokenizer,
         dtype,
+        i8_embedding,
+        kv_cache,
         positions_table,
         rope_theta,
         norm_eps,
@@ -197,12 +209,18 @@ pub fn run(args: Args) -> Result<()> {
         blob
     } else {
         let dtype = picoformer::WeightType::from(dtype);
-        let (blob, errors) = convert::requantize(&blob, dtype).context("quantizing the weights")?;
+        let (blob, errors) = convert::requantize_with(&blob, dtype, i8_embedding)
+            .context("quantizing the weights")?;
         eprintln!("{} weight matrices, quantization error:", dtype.name());
         for line in convert::quant_report_lines(&errors) {
             eprintln!("  {line}");
         }
         blob
+    };
+    let blob = match kv_cache {
+        KvCache::F32 => blob,
+        KvCache::I8 => convert::with_kv_cache(&blob, picoformer::CacheType::I8)
+            .context("setting the int8 key/value cache")?,
     };
     // Check what we wrote is what the engine accepts before writing it out.
     Model::from_blob(AlignedBytes::copy_from(&blob).as_slice())
@@ -234,4 +252,13 @@ pub fn run(args: Args) -> Result<()> {
     }
     eprintln!("wrote {} ({} bytes)", output.display(), blob.len());
     Ok(())
+}
+
+/// `--kv-cache`: the self-attention cache's element type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KvCache {
+    /// f32 keys and values.
+    F32,
+    /// int8 keys and values with per-head scales.
+    I8,
 }

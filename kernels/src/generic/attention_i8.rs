@@ -1,0 +1,335 @@
+//! The int8 key/value cache's attention (`docs/spec.md`, "Quantization"): the scalar
+//! reference every kernel reproduces bit for bit.
+//!
+//! A cached row (the keys, or the values, of one position) of `kv_width = n_kv_heads * dk`
+//! values is stored as [`kv_row_words`] words: the `kv_width` int8 values, four to a word
+//! (little-endian, the last word zero-padded), then one f32 scale per key/value head
+//! (`max|x| / 127` of that head's `dk` values, symmetric, [`quantize_row`]'s rule).
+//!
+//! Per query head `h` (over key/value head `g = h / (n_heads / n_kv_heads)`), with `T`
+//! cached positions:
+//!
+//! 1. the query head, times `1 / sqrt(dk)`, quantized to int16 symmetrically: `qq`,
+//!    `sq = max|q| / 32767` (`SMLAD` multiplies 16-bit halves: int16 costs nothing over
+//!    int8 there, and the query's rounding error shrinks to nothing next to the keys');
+//! 2. scores `s_j = (qq . k_j) as f32 * (sq * sk_j)`, the dot exact in integers;
+//! 3. `p_j = exp_fast(s_j - max s)`, `sum = p_0 + p_1 + ...` in position order (f32);
+//! 4. the weights `w_j = p_j * sv_j` (the value row's scale folded in), quantized to
+//!    int16 against their largest `W`: `qw_j = round(w_j * (32767 / W))`;
+//! 5. `out[c] = (sum_j qw_j * v_j[c]) as f32 * ((W / 32767) / sum)`, the sum exact in
+//!    64-bit integers (any order gives the same bits).
+//!
+//! Every rounding is in steps 1-5 as written; the integer sums are exact, so a kernel
+//! may accumulate in any order (`SMLAD` pairs) and still give the scalar's bits.
+
+use crate::generic::f32::{exp_fast_nonpositive, sqrt};
+#[cfg(doc)]
+use crate::quant::quantize_row;
+use crate::quant::{round_to_i8, I8_MAX};
+
+/// Largest int16 attention weight (step 4).
+pub const WEIGHT_MAX: f32 = 32767.0;
+
+/// Words of one cached int8 row of `kv_width` values over `n_kv_heads` heads: the values
+/// (`kv_width.div_ceil(4)` words) then the scales (`n_kv_heads` words).
+pub const fn kv_row_words(kv_width: usize, n_kv_heads: usize) -> usize {
+    kv_width.div_ceil(4).saturating_add(n_kv_heads)
+}
+
+/// Value `i` of a cached row's value words.
+#[inline(always)]
+pub fn cached_value(words: &[u32], i: usize) -> i8 {
+    let word = words.get(i / 4).copied().unwrap_or(0);
+    (word >> (8 * (i % 4))) as u8 as i8
+}
+
+/// [`quantize_row`]'s factor and scale for `x`: `(inv, scale)` with `q = round_to_i8(v *
+/// inv)` its integers (`inv` 0 where it gives 0s: a zero or non-finite `max|x|`).
+#[inline(always)]
+pub fn row_factor(x: &[f32]) -> (f32, f32) {
+    let amax = x.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    if amax == 0.0 || !amax.is_finite() {
+        return (0.0, if amax == 0.0 { 0.0 } else { amax });
+    }
+    (I8_MAX / amax, amax / I8_MAX)
+}
+
+/// Largest int16 query value (step 1).
+pub const QUERY_MAX: f32 = 32767.0;
+
+/// The query head's factor and scale: `(inv, scale)` with `round_query(v * inv)` its
+/// int16 values (`max|q|` to 32767; `inv` 0 for a zero or non-finite `max|q|`).
+#[inline(always)]
+pub fn query_factor(q: &[f32]) -> (f32, f32) {
+    let amax = q.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    if amax == 0.0 || !amax.is_finite() {
+        return (0.0, if amax == 0.0 { 0.0 } else { amax });
+    }
+    (QUERY_MAX / amax, amax / QUERY_MAX)
+}
+
+/// `v` rounded to the nearest integer (ties away from zero), clamped to
+/// `-32767..=32767` (NaN gives 0).
+#[inline(always)]
+pub fn round_query(v: f32) -> i16 {
+    let r = if v >= 0.0 { v + 0.5 } else { v - 0.5 };
+    (r as i32).clamp(-32767, 32767) as i16
+}
+
+/// Quantizes `row` `[n_kv_heads * dk]` into the cache row `dst` ([`kv_row_words`] words):
+/// each head's `dk` values as [`quantize_row`] does, packed four to a word, then the
+/// heads' scales.
+pub fn quantize_kv_row(row: &[f32], n_kv_heads: usize, dst: &mut [u32]) {
+    let width = row.len();
+    let Some(dk) = width.checked_div(n_kv_heads) else {
+        return;
+    };
+    let words = width.div_ceil(4);
+    if dk == 0 || dst.len() < words + n_kv_heads {
+        return;
+    }
+    dst.fill(0);
+    for (g, head) in row.chunks_exact(dk).enumerate() {
+        let (inv, scale) = row_factor(head);
+        for (c, &v) in head.iter().enumerate() {
+            let i = g * dk + c;
+            if let Some(word) = dst.get_mut(i / 4) {
+                *word |= u32::from(round_to_i8(v * inv) as u8) << (8 * (i % 4));
+            }
+        }
+        if let Some(s) = dst.get_mut(words + g) {
+            *s = scale.to_bits();
+        }
+    }
+}
+
+/// The grouped attention of one query row over an int8 cache (steps 1-5 of the module):
+/// `query` `[n_heads * dk]` is replaced by the heads' outputs; `keys`, `values`: `T`
+/// cached rows of `row_words` words each ([`kv_row_words`]); `scores` `[>= T]` working
+/// space. No key gives a zero head.
+pub fn attention_grouped_i8(
+    query: &mut [f32],
+    keys: &[u32],
+    values: &[u32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    row_words: usize,
+    scores: &mut [f32],
+) {
+    let d = query.len();
+    if n_heads == 0 || n_kv_heads == 0 || row_words == 0 || !n_heads.is_multiple_of(n_kv_heads) {
+        return;
+    }
+    let dk = d / n_heads;
+    let group = n_heads / n_kv_heads;
+    let value_words = (dk * n_kv_heads).div_ceil(4);
+    if dk == 0 {
+        return;
+    }
+    let t = (keys.len() / row_words)
+        .min(values.len() / row_words)
+        .min(scores.len());
+    let scores = scores.get_mut(..t).unwrap_or(&mut []);
+    let scale = 1.0 / sqrt(dk as f32);
+    // The int8 values as bytes (rows of `4 row_words` bytes; scales at word
+    // `value_words + g` of a row).
+    let (key_bytes, value_bytes) = (as_bytes(keys), as_bytes(values));
+    let row_bytes = 4 * row_words;
+    for (h, q_h) in query.chunks_exact_mut(dk).enumerate() {
+        let g = h / group;
+        for v in q_h.iter_mut() {
+            *v *= scale;
+        }
+        // 1. the query head quantized to int16 (`SMLAD` multiplies 16-bit halves): its
+        // integers kept in `q_h` as the bits of its floats (no conversion per use; the
+        // patterns are only moved, never computed on), which the output overwrites later
+        let (inv_q, sq) = query_factor(q_h);
+        for v in q_h.iter_mut() {
+            *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
+        }
+        // 2. scores and their maximum
+        let mut largest = f32::NEG_INFINITY;
+        for (j, s) in scores.iter_mut().enumerate() {
+            let at = j * row_bytes + g * dk;
+            let key = key_bytes.get(at..at + dk).unwrap_or(&[]);
+            let mut dot = 0i32;
+            for (&a, &k) in q_h.iter().zip(key) {
+                dot += a.to_bits() as i32 * i32::from(k);
+            }
+            let sk = keys
+                .get(j * row_words + value_words + g)
+                .copied()
+                .unwrap_or(0);
+            *s = dot as f32 * (sq * f32::from_bits(sk));
+            if *s > largest {
+                largest = *s;
+            }
+        }
+        if largest == f32::NEG_INFINITY {
+            q_h.fill(0.0);
+            continue;
+        }
+        // 3. exponentials and their sum; 4. the weights and their maximum
+        let mut sum = 0.0f32;
+        let mut w_max = 0.0f32;
+        for (j, s) in scores.iter_mut().enumerate() {
+            let p = exp_fast_nonpositive(*s - largest);
+            sum += p;
+            let sv = values
+                .get(j * row_words + value_words + g)
+                .copied()
+                .unwrap_or(0);
+            *s = p * f32::from_bits(sv);
+            if *s > w_max {
+                w_max = *s;
+            }
+        }
+        if !(w_max > 0.0 && w_max.is_finite() && sum > 0.0) {
+            q_h.fill(0.0);
+            continue;
+        }
+        // the int16 weights, each rounded once (kept as the bits of `scores`' floats)
+        let inv = WEIGHT_MAX / w_max;
+        for s in scores.iter_mut() {
+            *s = f32::from_bits(round_weight(*s * inv) as u32);
+        }
+        // 5. the integer weighted sum
+        let factor = (w_max / WEIGHT_MAX) / sum;
+        for (c, out) in q_h.iter_mut().enumerate() {
+            let mut acc = 0i64;
+            for (j, &w) in scores.iter().enumerate() {
+                let v = value_bytes
+                    .get(j * row_bytes + g * dk + c)
+                    .copied()
+                    .unwrap_or(0);
+                acc += i64::from(w.to_bits() as i32 * i32::from(v));
+            }
+            *out = acc as f32 * factor;
+        }
+    }
+}
+
+/// The bytes of `words` as int8 values, in memory order (the targets are little-endian:
+/// byte `i % 4` of word `i / 4` is value `i`, as [`cached_value`] reads it).
+fn as_bytes(words: &[u32]) -> &[i8] {
+    // SAFETY: any byte is a valid i8, an i8 needs no alignment, and `4 * words.len()`
+    // bytes lie inside `words`; the borrow keeps them alive and unchanged.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<i8>(), 4 * words.len()) }
+}
+
+/// A weight `0 <= x <= 32767` (times the quantization's factor) rounded to the nearest
+/// int16, ties away from zero; NaN gives 0.
+#[inline(always)]
+pub fn round_weight(x: f32) -> i16 {
+    ((x + 0.5) as i32).clamp(0, WEIGHT_MAX as i32) as i16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec;
+    use std::vec::Vec;
+
+    /// The f32 attention of one head over the dequantized rows, for the error bounds.
+    fn reference(q: &[f32], keys: &[Vec<f32>], values: &[Vec<f32>]) -> Vec<f32> {
+        let dk = q.len();
+        let scale = 1.0 / (dk as f32).sqrt();
+        let s: Vec<f32> = keys
+            .iter()
+            .map(|k| q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale)
+            .collect();
+        let m = s.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let p: Vec<f32> = s
+            .iter()
+            .map(|v| crate::generic::f32::exp_fast(v - m))
+            .collect();
+        let sum: f32 = p.iter().sum();
+        (0..dk)
+            .map(|c| p.iter().zip(values).map(|(w, v)| w * v[c]).sum::<f32>() / sum)
+            .collect()
+    }
+
+    fn xorshift(mut s: u32) -> impl FnMut() -> f32 {
+        move || {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+        }
+    }
+
+    #[test]
+    fn kv_rows_round_trip_per_head() {
+        let row: Vec<f32> = (0..12).map(|i| i as f32 - 5.5).collect();
+        let mut dst = [0u32; 6];
+        quantize_kv_row(&row, 2, &mut dst);
+        assert_eq!(kv_row_words(12, 2), 5);
+        for g in 0..2 {
+            let scale = f32::from_bits(dst[3 + g]);
+            let amax = row[g * 6..(g + 1) * 6]
+                .iter()
+                .fold(0.0f32, |m, v| m.max(v.abs()));
+            assert_eq!(scale, amax / 127.0);
+            for c in 0..6 {
+                let back = f32::from(cached_value(&dst, g * 6 + c)) * scale;
+                assert!((back - row[g * 6 + c]).abs() <= scale / 2.0 + 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn close_to_the_f32_attention() {
+        let (dk, t, heads, kv_heads) = (8, 200, 4, 2);
+        let mut next = xorshift(0x5eed);
+        let width = dk * kv_heads;
+        let words = kv_row_words(width, kv_heads);
+        let mut keys = vec![0u32; t * words];
+        let mut values = vec![0u32; t * words];
+        let (mut k_rows, mut v_rows) = (Vec::new(), Vec::new());
+        for j in 0..t {
+            let k: Vec<f32> = (0..width).map(|_| 3.0 * next()).collect();
+            let v: Vec<f32> = (0..width).map(|_| next()).collect();
+            quantize_kv_row(&k, kv_heads, &mut keys[j * words..(j + 1) * words]);
+            quantize_kv_row(&v, kv_heads, &mut values[j * words..(j + 1) * words]);
+            k_rows.push(k);
+            v_rows.push(v);
+        }
+        let q: Vec<f32> = (0..heads * dk).map(|_| 3.0 * next()).collect();
+        let mut out = q.clone();
+        attention_grouped_i8(
+            &mut out,
+            &keys,
+            &values,
+            heads,
+            kv_heads,
+            words,
+            &mut [0.0; 256],
+        );
+        let mut worst = 0.0f32;
+        for h in 0..heads {
+            let g = h / (heads / kv_heads);
+            let ks: Vec<Vec<f32>> = k_rows
+                .iter()
+                .map(|k| k[g * dk..(g + 1) * dk].to_vec())
+                .collect();
+            let vs: Vec<Vec<f32>> = v_rows
+                .iter()
+                .map(|v| v[g * dk..(g + 1) * dk].to_vec())
+                .collect();
+            let want = reference(&q[h * dk..(h + 1) * dk], &ks, &vs);
+            for (a, b) in out[h * dk..(h + 1) * dk].iter().zip(&want) {
+                worst = worst.max((a - b).abs());
+            }
+        }
+        // int8 keys and values (half a step of 1/127 of each head's range) dominate.
+        assert!(worst < 0.02, "max abs error {worst}");
+        assert!(worst > 0.0);
+    }
+
+    #[test]
+    fn no_key_gives_a_zero_head() {
+        let mut q = [1.0f32; 8];
+        attention_grouped_i8(&mut q, &[], &[], 1, 1, 3, &mut [0.0; 4]);
+        assert_eq!(q, [0.0; 8]);
+    }
+}
