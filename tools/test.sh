@@ -10,7 +10,10 @@ trap 'rm -f "$log"' EXIT
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p picoformer --no-default-features --target thumbv7em-none-eabihf -- -D warnings
+# The engine without a SIMD kernel set (Cortex-M0, RV32IMAC: scalar only) and with one.
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
+    cargo clippy -p picoformer --no-default-features --target "$target" -- -D warnings
+done
 # The engine is no_std and allocation-free: it must build for a bare Cortex-M4F.
 cargo build -p picoformer --no-default-features --target thumbv7em-none-eabihf
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps

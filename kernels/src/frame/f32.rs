@@ -804,6 +804,11 @@ pub(crate) fn attention_grouped_fused_using(
 /// row whose window lies inside the input as one [`dot_strided`] over the weight rows
 /// plus the bias (`sum + b`, as there), the rows that touch the padding as there.
 #[allow(clippy::too_many_arguments)]
+// Unused where no f32 kernel set exists (thumbv6m, riscv32imac: scalar only).
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64", pf_arm_fpu, pf_rvv)),
+    allow(dead_code)
+)]
 pub(crate) fn conv1d_with<K: F32Simd>(
     kernel: K,
     input: &[f32],
@@ -857,6 +862,10 @@ pub(crate) fn conv1d_with<K: F32Simd>(
 /// One output row of [`conv1d_using`] whose window starts at padded row `start`, tap by
 /// tap (the rows that touch the padding).
 #[allow(clippy::too_many_arguments)]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_arch = "aarch64", pf_arm_fpu, pf_rvv)),
+    allow(dead_code)
+)]
 fn conv1d_edge_row(
     dot: impl Fn(&[f32], &[f32]) -> f32,
     input: &[f32],
