@@ -230,7 +230,11 @@ fn rfft_checked(
                         acc = acc.add(aj.mul(*omega.get(t)?));
                     }
                     let index = p.wrapping_mul(q).wrapping_add(k);
-                    store(y, stride.wrapping_mul(index).wrapping_add(r), acc.mul(stage_k))?;
+                    store(
+                        y,
+                        stride.wrapping_mul(index).wrapping_add(r),
+                        acc.mul(stage_k),
+                    )?;
                 }
             }
         }

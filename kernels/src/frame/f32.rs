@@ -280,7 +280,10 @@ pub fn axpy_strided<K: F32Simd>(
     };
     // Rows past the end of `x` are skipped (the scalar twin's zip stops there too).
     // (wrapping: x.len() <= isize::MAX)
-    let whole_rows = x.len().checked_sub(n).map_or(0, |rest| (rest / x_stride).wrapping_add(1));
+    let whole_rows = x
+        .len()
+        .checked_sub(n)
+        .map_or(0, |rest| (rest / x_stride).wrapping_add(1));
     let rows = alpha.len().min(whole_rows);
     if head == n && kernel.axpy_rows(alpha.get(..rows).unwrap_or(&[]), x, x_stride, y) {
         return;
@@ -688,7 +691,11 @@ pub(crate) fn attention_grouped_using(
     for (h, q_h) in (0..heads).zip(query.chunks_exact_mut(dk.max(1))) {
         // Head h's keys and values: `dk` columns from its key/value head's, rows `kv_d`
         // apart (wrapping: h * dk < query.len()).
-        let at = if group == 1 { h.wrapping_mul(dk) } else { (h / group).wrapping_mul(dk) };
+        let at = if group == 1 {
+            h.wrapping_mul(dk)
+        } else {
+            (h / group).wrapping_mul(dk)
+        };
         let keys_h = keys.get(at..).unwrap_or(&[]);
         let values_h = values.get(at..).unwrap_or(&[]);
         dot_strided(q_h, keys_h, kv_d, scores);
