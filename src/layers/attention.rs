@@ -133,8 +133,11 @@ pub(crate) fn attend_cached(
     for (row, q_row) in (0..rows).zip(q.chunks_exact_mut(d.max(1))) {
         let (slot, position) = at(row);
         let start = cache_offset(cache.slot_len, slot, 0, d)?;
-        let next = position.checked_add(1).ok_or(Error::SizeOverflow)?;
-        let end = cache_offset(cache.slot_len, slot, next, d)?;
+        let end = position
+            .checked_add(1)
+            .and_then(|rows| rows.checked_mul(d))
+            .and_then(|len| start.checked_add(len))
+            .ok_or(Error::SizeOverflow)?;
         let (Some(keys), Some(values)) = (cache.keys.get(start..end), cache.values.get(start..end))
         else {
             return Err(Error::SizeOverflow);
