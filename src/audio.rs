@@ -180,7 +180,7 @@ fn mel_to_hz(mel: f64) -> f64 {
 /// (librosa's `mel_frequencies`: numpy's `linspace`, which ends exactly on its stop).
 fn mel_point_hz(j: usize, n_mels: usize) -> f64 {
     let top = hz_to_mel(SAMPLE_RATE as f64 / 2.0);
-    let last = n_mels + 1;
+    let last = n_mels.saturating_add(1);
     let mel = if j >= last {
         top
     } else {
@@ -201,18 +201,20 @@ fn mel_point_hz(j: usize, n_mels: usize) -> f64 {
 fn build_filterbank(n_mels: usize, spans: &mut [FilterSpan], weights: &mut [f32]) -> Option<()> {
     let bin_hz = SAMPLE_RATE as f64 / N_FFT as f64;
     let mut offset = 0usize;
-    for (i, span) in spans.iter_mut().enumerate().take(n_mels) {
+    // (a range, not `.enumerate()`: its counter is overflow-checked; i + 2 <= MAX_MELS + 1)
+    for (i, span) in (0..n_mels).zip(spans.iter_mut()) {
         let (lo, mid, hi) = (
             mel_point_hz(i, n_mels),
-            mel_point_hz(i + 1, n_mels),
-            mel_point_hz(i + 2, n_mels),
+            mel_point_hz(i.wrapping_add(1), n_mels),
+            mel_point_hz(i.wrapping_add(2), n_mels),
         );
         let enorm = 2.0 / (hi - lo);
         let first_bin = libm::floor(lo / bin_hz) as usize;
         let last_bin = (libm::ceil(hi / bin_hz) as usize).min(N_BINS - 1);
-        let len = last_bin.checked_sub(first_bin)? + 1;
-        let area = weights.get_mut(offset..offset + len)?;
-        for (k, w) in (first_bin..).zip(area.iter_mut()) {
+        // (wrapping: last_bin < N_BINS)
+        let len = last_bin.checked_sub(first_bin)?.wrapping_add(1);
+        let area = weights.get_mut(offset..offset.checked_add(len)?)?;
+        for (k, w) in (first_bin..=last_bin).zip(area.iter_mut()) {
             let hz = k as f64 * bin_hz;
             let lower = (hz - lo) / (mid - lo);
             let upper = (hi - hz) / (hi - mid);
@@ -224,7 +226,7 @@ fn build_filterbank(n_mels: usize, spans: &mut [FilterSpan], weights: &mut [f32]
             len: u16::try_from(len).ok()?,
             offset: u16::try_from(offset).ok()?,
         };
-        offset += len;
+        offset = offset.checked_add(len)?;
     }
     Some(())
 }
@@ -284,7 +286,9 @@ fn padded_sample(samples: &[f32], signal_len: usize, index: usize) -> f32 {
         index - half
     } else {
         // 2·(L − 1) − (index − half), written so it cannot underflow when L > half.
-        (2 * signal_len).saturating_sub(2 + (index - half))
+        signal_len
+            .saturating_mul(2)
+            .saturating_sub((index - half).saturating_add(2))
     };
     samples.get(t).copied().unwrap_or(0.0)
 }
@@ -377,9 +381,10 @@ pub fn log_mel_spectrogram(
     // Pass 1: out[m, t] = log10(max(mel, 1e-10)) and its maximum.
     let mut max_log = f32::NEG_INFINITY;
     for t in 0..frames {
-        let start = t * HOP_LENGTH;
-        for ((j, f), &w) in frame.iter_mut().enumerate().zip(window.iter()) {
-            *f = padded_sample(read, signal_len, start + j) * w;
+        // (wrapping: t < frames, and frames · HOP_LENGTH was checked above)
+        let start = t.wrapping_mul(HOP_LENGTH);
+        for ((j, f), &w) in (0..FRAME_LEN).zip(frame.iter_mut()).zip(window.iter()) {
+            *f = padded_sample(read, signal_len, start.saturating_add(j)) * w;
         }
         let transformed = fft::rfft(frame, twiddles, work, spectrum);
         debug_assert!(transformed, "FFT buffers do not line up");
@@ -394,16 +399,18 @@ pub fn log_mel_spectrogram(
             }
         }
         let power = spectrum.get(..N_BINS).unwrap_or_default();
-        for (m, span) in spans.iter().enumerate().take(n_mels) {
+        // (wrapping: m < n_mels and t < frames, n_mels · frames checked above; the spans'
+        // offset and length are u16)
+        for (m, span) in (0..n_mels).zip(spans.iter()) {
             let bins = power.get(usize::from(span.first_bin)..).unwrap_or_default();
             let offset = usize::from(span.offset);
             let w = weights
-                .get(offset..offset + usize::from(span.len))
+                .get(offset..offset.wrapping_add(usize::from(span.len)))
                 .unwrap_or_default();
             let mel: f32 = bins.iter().zip(w).map(|(p, w)| p * w).sum();
             let log = libm::log10f(mel.max(1e-10));
             max_log = max_log.max(log);
-            if let Some(o) = out.get_mut(m * frames + t) {
+            if let Some(o) = out.get_mut(m.wrapping_mul(frames).wrapping_add(t)) {
                 *o = log;
             }
         }

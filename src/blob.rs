@@ -792,7 +792,8 @@ pub(crate) fn validate(
     let mut previous: Option<(usize, usize)> = None;
     // Sinusoidal models: whether every side stores its position table.
     let mut positions_stored = true;
-    for (index, entry) in table.iter().enumerate() {
+    // (a range, not `.enumerate()`: its counter is overflow-checked)
+    for (index, entry) in (0..table.len()).zip(table) {
         let [kind, layer, offset, len] = *entry;
         let slot = slot(&config, index)?.ok_or(Error::TensorTableCorrupt { index })?;
         if kind != slot.kind as u32 || usize::try_from(layer).ok() != Some(slot.layer) {

@@ -318,7 +318,8 @@ fn llama_rope_angles<'t>(
         return None;
     }
     let table = table.get_mut(..n.checked_mul(dk)?)?;
-    for (r, angles) in table.chunks_exact_mut(dk).enumerate() {
+    // (a range, not `.enumerate()`: its counter is overflow-checked)
+    for (r, angles) in (0..n).zip(table.chunks_exact_mut(dk)) {
         let (_, position) = rows.at(r);
         crate::layers::llama::rope_angles(angles, dk, position, config.rope_theta);
     }

@@ -109,7 +109,8 @@ pub(crate) fn encode(
     let config = model.config();
     let d = config.dims.d_model;
     let rows = source_rows(model, source);
-    let n = rows * d;
+    // (rows <= max_src_len, checked with the source; saturating keeps it so regardless)
+    let n = rows.saturating_mul(d);
     let x = used(work.x, n);
     let positions = model.global(TensorKind::SrcPos);
     match *source {

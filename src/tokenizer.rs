@@ -264,7 +264,7 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
         }
         if at != len {
             return Err(TokenizerError::TrailingBytes {
-                extra: len - at,
+                extra: len.saturating_sub(at), // (at < len here)
                 vocab,
             });
         }
@@ -376,7 +376,7 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
         }
         let body = out.get_mut(1..n).unwrap_or(&mut []);
         let merged = self.merge(body)?;
-        Ok(1 + merged)
+        Ok(merged.wrapping_add(1)) // (merged < n <= out.len())
     }
 
     /// Merges the best-scoring adjacent pair of `tokens` until none forms a piece;
@@ -401,14 +401,15 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
             if let Some(slot) = tokens.get_mut(i) {
                 *slot = token;
             }
-            // Removes the pair's second token: the rest moves one left.
-            for j in i + 1..len - 1 {
-                let next = tokens.get(j + 1).copied();
+            // Removes the pair's second token: the rest moves one left. (Wrapping: pair i
+            // was found, so i + 2 <= len <= tokens.len().)
+            for j in i.wrapping_add(1)..len.wrapping_sub(1) {
+                let next = tokens.get(j.wrapping_add(1)).copied();
                 if let (Some(next), Some(slot)) = (next, tokens.get_mut(j)) {
                     *slot = next;
                 }
             }
-            len -= 1;
+            len = len.wrapping_sub(1); // (len >= 2, as above)
         }
     }
 
@@ -438,10 +439,11 @@ impl<B: AsRef<[u8]>, I: AsRef<[u32]>> Llama2cTokenizer<B, I> {
         tokens: &[u32],
         out: &mut [u8],
     ) -> Result<usize, TokenizerError> {
-        let mut n = 0;
+        let mut n: usize = 0;
         for &token in tokens {
             let bytes = self.decode(prev, token)?;
-            let end = n + bytes.len();
+            // (saturating: an end past usize::MAX is past `out` all the same)
+            let end = n.saturating_add(bytes.len());
             let got = out.len();
             let slots = out
                 .get_mut(n..end)
@@ -488,7 +490,28 @@ fn lossy<const N: usize>(
     if core::str::from_utf8(&bytes).is_ok() {
         return heapless::String::from_utf8(bytes).map_err(|_| too_long(N));
     }
-    let mut text = heapless::String::new();
+    // Written through our own count into a full-length buffer, then cut: heapless's
+    // `push` counts with core's generic `+=`, which an overflow-checked build checks.
+    let mut text = heapless::Vec::<u8, N>::new();
+    // (resizing to the capacity cannot fail)
+    let _ = text.resize(N, 0);
+    let mut n = 0usize;
+    let mut put = |piece: &[u8]| {
+        let end = n.checked_add(piece.len()).filter(|&end| end <= N);
+        let slots = end.and_then(|end| text.get_mut(n..end));
+        let (Some(end), Some(slots)) = (end, slots) else {
+            return Err(too_long(N.saturating_add(1)));
+        };
+        for (slot, &b) in slots.iter_mut().zip(piece) {
+            *slot = b;
+        }
+        n = end;
+        Ok(())
+    };
+    let mut replacement = [0u8; 4];
+    let replacement = char::REPLACEMENT_CHARACTER
+        .encode_utf8(&mut replacement)
+        .as_bytes();
     let mut rest: &[u8] = &bytes;
     while !rest.is_empty() {
         let (valid, skip) = match core::str::from_utf8(rest) {
@@ -498,16 +521,19 @@ fn lossy<const N: usize>(
                 let valid = rest
                     .get(..valid_len)
                     .and_then(|v| core::str::from_utf8(v).ok());
-                let bad = e.error_len().unwrap_or(rest.len() - valid_len);
-                (valid.unwrap_or(""), valid_len + bad.max(1))
+                // (valid_len <= rest.len(): saturating changes nothing)
+                let bad = e
+                    .error_len()
+                    .unwrap_or(rest.len().saturating_sub(valid_len));
+                (valid.unwrap_or(""), valid_len.saturating_add(bad.max(1)))
             }
         };
-        text.push_str(valid).map_err(|_| too_long(N + 1))?;
+        put(valid.as_bytes())?;
         if skip > valid.len() {
-            text.push(char::REPLACEMENT_CHARACTER)
-                .map_err(|_| too_long(N + 1))?;
+            put(replacement)?;
         }
         rest = rest.get(skip..).unwrap_or(&[]);
     }
-    Ok(text)
+    text.truncate(n);
+    heapless::String::from_utf8(text).map_err(|_| too_long(N))
 }

@@ -58,7 +58,9 @@ impl Complex {
 
 #[inline]
 fn load(buf: &[f32], index: usize) -> Option<Complex> {
-    let pair = buf.get(2 * index..2 * index + 2)?;
+    // wrapping: every index is < n, and the buffers hold 2 n floats
+    let at = index.wrapping_mul(2);
+    let pair = buf.get(at..at.wrapping_add(2))?;
     Some(Complex {
         re: *pair.first()?,
         im: *pair.get(1)?,
@@ -67,7 +69,9 @@ fn load(buf: &[f32], index: usize) -> Option<Complex> {
 
 #[inline]
 fn store(buf: &mut [f32], index: usize, value: Complex) -> Option<()> {
-    let pair = buf.get_mut(2 * index..2 * index + 2)?;
+    // wrapping: as in `load`
+    let at = index.wrapping_mul(2);
+    let pair = buf.get_mut(at..at.wrapping_add(2))?;
     *pair.first_mut()? = value.re;
     *pair.get_mut(1)? = value.im;
     Some(())
@@ -186,7 +190,7 @@ fn rfft_checked(
     // at stride `stride` into `len/p`-point ones at stride `stride·p`, ping-ponging x → y.
     // W_m^j = W_n^(2j): the table for n serves the size-m transform.
     let mut len = m;
-    let mut stride = 1;
+    let mut stride: usize = 1;
     while len > 1 {
         let p = next_radix(len);
         if p == 0 {
@@ -209,26 +213,34 @@ fn rfft_checked(
             for r in 0..stride {
                 let mut a = [Complex::default(); MAX_RADIX];
                 for (j, aj) in a.iter_mut().enumerate().take(p) {
-                    *aj = load(x, r + stride * (q + sub * j))?;
+                    // wrapping here and below: stride · len = n, r < stride, q < sub,
+                    // j, k < p, so every index is < n
+                    let index = sub.wrapping_mul(j).wrapping_add(q);
+                    *aj = load(x, stride.wrapping_mul(index).wrapping_add(r))?;
                 }
                 for (k, &stage_k) in stage.iter().enumerate().take(p) {
                     // Σ_j a_j·ω_p^(j·k), with j·k mod p stepped by k (no division).
                     let mut acc = a[0];
-                    let mut t = 0;
+                    let mut t: usize = 0;
                     for &aj in a.iter().take(p).skip(1) {
-                        t += k;
+                        t = t.wrapping_add(k); // t, k < p
                         if t >= p {
                             t -= p;
                         }
                         acc = acc.add(aj.mul(*omega.get(t)?));
                     }
-                    store(y, r + stride * (p * q + k), acc.mul(stage_k))?;
+                    let index = p.wrapping_mul(q).wrapping_add(k);
+                    store(
+                        y,
+                        stride.wrapping_mul(index).wrapping_add(r),
+                        acc.mul(stage_k),
+                    )?;
                 }
             }
         }
         core::mem::swap(&mut x, &mut y);
         len = sub;
-        stride *= p;
+        stride = stride.wrapping_mul(p); // stride · len stays n
     }
 
     // Split: with Z = FFT_m(z), for k = 0..=m (Z[m] = Z[0]):

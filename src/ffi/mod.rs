@@ -853,8 +853,9 @@ pub unsafe extern "C" fn pf_beam_search(
         // Output sizes are checked before the search when the settings make sense (bad
         // settings are reported by the search itself, before it computes anything).
         let t = m.config().dims.max_tgt_len;
-        if (1..=bp.beam).contains(&bp.top) && (1..=t).contains(&bp.max_len) {
-            let needed = bp.top * bp.max_len; // <= 64 * 2^20
+        if (1..=bp.beam.min(crate::MAX_BEAM)).contains(&bp.top) && (1..=t).contains(&bp.max_len) {
+            // <= MAX_BEAM * 2^20 (max_tgt_len is checked at load): cannot wrap
+            let needed = bp.top.wrapping_mul(bp.max_len);
             for (needed, got) in [
                 (needed, tokens_len),
                 (bp.top, lengths_len),
@@ -880,11 +881,9 @@ pub unsafe extern "C" fn pf_beam_search(
         let pad = m.config().pad_id;
         // The search accepted `max_len`, so it is >= 1 and `max(1)` changes nothing.
         let rows = tokens.chunks_exact_mut(bp.max_len.max(1));
-        for (i, ((row, len), score)) in rows
-            .zip(lengths.iter_mut())
-            .zip(scores.iter_mut())
-            .take(bp.top)
-            .enumerate()
+        // (a range, not `.enumerate()`: its counter is overflow-checked)
+        for (i, ((row, len), score)) in
+            (0..bp.top).zip(rows.zip(lengths.iter_mut()).zip(scores.iter_mut()))
         {
             row.fill(pad);
             match found.get(i) {

@@ -75,7 +75,9 @@ pub(crate) fn attend_all(
     if !probe.watches() && k::dispatch::attention_rows(q, keys, values, n_heads, d, scores.len()) {
         return;
     }
-    for (row, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
+    // (a range, not `.enumerate()`: its counter is overflow-checked)
+    let rows = q.len() / d.max(1);
+    for (row, q_row) in (0..rows).zip(q.chunks_exact_mut(d.max(1))) {
         k::attention_probed(q_row, keys, values, n_heads, scores, probe.row(row));
     }
 }
@@ -98,10 +100,14 @@ pub(crate) fn append_keys_values(
         (&mut *cache.values, w.v, w.v_bias),
     ] {
         k::quant::linear(input, &weights, bias, d, tmp, act);
-        for (row, projected) in tmp.chunks_exact(d.max(1)).enumerate() {
+        let rows = tmp.len() / d.max(1);
+        for (row, projected) in (0..rows).zip(tmp.chunks_exact(d.max(1))) {
             let (slot, position) = at(row);
             let start = cache_offset(slot_len, slot, position, d)?;
-            let place = cache.get_mut(start..start + d).ok_or(Error::SizeOverflow)?;
+            let place = start
+                .checked_add(d)
+                .and_then(|end| cache.get_mut(start..end))
+                .ok_or(Error::SizeOverflow)?;
             for (dst, &src) in place.iter_mut().zip(projected) {
                 *dst = src;
             }
@@ -123,10 +129,15 @@ pub(crate) fn attend_cached(
     scores: &mut [f32],
     mut probe: ProbeSite,
 ) -> Result<()> {
-    for (row, q_row) in q.chunks_exact_mut(d.max(1)).enumerate() {
+    let rows = q.len() / d.max(1);
+    for (row, q_row) in (0..rows).zip(q.chunks_exact_mut(d.max(1))) {
         let (slot, position) = at(row);
         let start = cache_offset(cache.slot_len, slot, 0, d)?;
-        let end = start + (position + 1) * d;
+        let end = position
+            .checked_add(1)
+            .and_then(|rows| rows.checked_mul(d))
+            .and_then(|len| start.checked_add(len))
+            .ok_or(Error::SizeOverflow)?;
         let (Some(keys), Some(values)) = (cache.keys.get(start..end), cache.values.get(start..end))
         else {
             return Err(Error::SizeOverflow);

@@ -212,7 +212,8 @@ pub(crate) fn sinusoid(positional: Positional, position: usize, row: &mut [f32])
             // w_i = exp(-i ln(10000) / max(n - 1, 1)); P[p][i] = sin(p w_i), P[p][n+i] = cos(p w_i)
             let increment = LN_10000 / (half.saturating_sub(1).max(1)) as f32;
             let (sines, cosines) = row.split_at_mut(half);
-            for (i, (s, c)) in sines.iter_mut().zip(cosines.iter_mut()).enumerate() {
+            // (a range, not `.enumerate()`: its counter is overflow-checked)
+            for (i, (s, c)) in (0..half).zip(sines.iter_mut().zip(cosines.iter_mut())) {
                 let angle = p * libm::expf(-(i as f32) * increment);
                 *s += libm::sinf(angle);
                 *c += libm::cosf(angle);

@@ -34,7 +34,7 @@ pub(crate) fn stem(
         return;
     }
     let n = frames.len() / channels.max(1);
-    let Some(hidden) = hidden.get_mut(..n * d) else {
+    let Some(hidden) = n.checked_mul(d).and_then(|len| hidden.get_mut(..len)) else {
         return;
     };
     k::conv1d(

@@ -65,10 +65,13 @@ pub fn linear_f16<K: F16Dot>(
     }
     let rows = x.len() / k;
     let n = w.len() / k;
-    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
-    if n == 0 || rows == 0 || y.len() < rows * n {
+    debug_assert_eq!(Some(y.len()), rows.checked_mul(n), "y must be [rows, n]");
+    if n == 0 || rows == 0 || rows.checked_mul(n).is_none_or(|len| y.len() < len) {
         return;
     }
+    // The offsets below wrap: rows * k <= x.len(), n * k <= w.len() and rows * n <= y.len()
+    // keep every one in range (r < rows, o < n, t * MR < n).
+    let span = |i: usize, len: usize| i.wrapping_mul(len)..i.wrapping_add(1).wrapping_mul(len);
     let blocks = k / K::BLOCK;
     let head = blocks * K::BLOCK;
     let whole = n / MR * MR;
@@ -76,11 +79,13 @@ pub fn linear_f16<K: F16Dot>(
     // link-time no-panic proof).
     if K::TILE_OUTER && rows > 1 {
         for t in 0..whole / MR {
-            let w_tile = w.get(t * MR * k..).unwrap_or(&[]);
+            let w_tile = w.get(t.wrapping_mul(MR).wrapping_mul(k)..).unwrap_or(&[]);
             for r in 0..rows {
+                let tile = span(t, MR);
+                let y_at = r.wrapping_mul(n);
                 if let (Some(x_row), Some(y_tile)) = (
-                    x.get(r * k..(r + 1) * k),
-                    y.get_mut(r * n + t * MR..r * n + (t + 1) * MR),
+                    x.get(span(r, k)),
+                    y.get_mut(y_at.wrapping_add(tile.start)..y_at.wrapping_add(tile.end)),
                 ) {
                     kern.dot_rows(x_row, w_tile, k, blocks, y_tile);
                 }
@@ -88,8 +93,7 @@ pub fn linear_f16<K: F16Dot>(
         }
     }
     for r in 0..rows {
-        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
-        else {
+        let (Some(x_row), Some(y_row)) = (x.get(span(r, k)), y.get_mut(span(r, n))) else {
             return;
         };
         let Some((main, rest)) = y_row.split_at_mut_checked(whole) else {
@@ -98,13 +102,14 @@ pub fn linear_f16<K: F16Dot>(
         if !(K::TILE_OUTER && rows > 1) {
             kern.dot_rows(x_row, w, k, blocks, main);
         }
-        for (o, dst) in (whole..).zip(rest.iter_mut()) {
-            *dst = kern.dot_blocks(x_row, w.get(o * k..(o + 1) * k).unwrap_or(&[]), blocks);
+        for (o, dst) in (whole..n).zip(rest.iter_mut()) {
+            *dst = kern.dot_blocks(x_row, w.get(span(o, k)).unwrap_or(&[]), blocks);
         }
         if head < k {
             let x_tail = x_row.get(head..).unwrap_or(&[]);
-            for (o, dst) in y_row.iter_mut().enumerate() {
-                if let Some(w_tail) = w.get(o * k + head..(o + 1) * k) {
+            for (o, dst) in (0..n).zip(y_row.iter_mut()) {
+                let w_row = span(o, k);
+                if let Some(w_tail) = w.get(w_row.start.wrapping_add(head)..w_row.end) {
                     for (&a, &b) in x_tail.iter().zip(w_tail) {
                         *dst += a * kern.widen(b);
                     }

@@ -273,9 +273,18 @@ pub fn axpy_strided<K: F32Simd>(
     }
     let blocks = n / K::LANES;
     let head = blocks * K::LANES;
-    let row = |j: usize| x.get(j * x_stride..j * x_stride + n).unwrap_or(&[]);
+    // wrapping: j < rows <= x.len() / x_stride, so these stay within x.len()
+    let row = |j: usize| {
+        let at = j.wrapping_mul(x_stride);
+        x.get(at..at.wrapping_add(n)).unwrap_or(&[])
+    };
     // Rows past the end of `x` are skipped (the scalar twin's zip stops there too).
-    let rows = alpha.len().min((x.len() + x_stride - n) / x_stride);
+    // (wrapping: x.len() <= isize::MAX)
+    let whole_rows = x
+        .len()
+        .checked_sub(n)
+        .map_or(0, |rest| (rest / x_stride).wrapping_add(1));
+    let rows = alpha.len().min(whole_rows);
     if head == n && kernel.axpy_rows(alpha.get(..rows).unwrap_or(&[]), x, x_stride, y) {
         return;
     }
@@ -389,12 +398,13 @@ fn tiles<K: F32Simd>(
     y: &mut [f32],
 ) {
     let rows = x.len() / k;
-    if n == 0 || rows == 0 || y.len() < rows * n {
+    // rows * k <= x.len(); rows * n overflowing would mean more outputs than memory holds
+    if n == 0 || rows == 0 || rows.checked_mul(n).is_none_or(|len| y.len() < len) {
         return;
     }
     let blocks = k / K::LANES;
     let head = blocks * K::LANES;
-    let x_rows: &[f32] = x.get(..rows * k).unwrap_or(&[]);
+    let x_rows: &[f32] = x.get(..rows.wrapping_mul(k)).unwrap_or(&[]);
     if rows == 1 {
         matvec(kernel, x_rows, w, w_stride, n, out, k, y);
         return;
@@ -558,9 +568,10 @@ fn matvec_inline<K: F32Simd>(
         }
     }
     // Fewer than MR weight rows left: one dot product each.
-    for (o, dst) in (n / MR * MR..).zip(rest) {
-        let at = o * w_stride;
-        let w_row = w.get(at..at + k).unwrap_or(&[]);
+    for (o, dst) in (n / MR * MR..n).zip(rest) {
+        // wrapping: o < n, and n rows of w_stride fit in `w` (shapes checked at load)
+        let at = o.wrapping_mul(w_stride);
+        let w_row = w.get(at..at.wrapping_add(k)).unwrap_or(&[]);
         out.store(dst, dot(kernel, x, w_row), out.bias(o));
     }
 }
@@ -675,10 +686,16 @@ pub(crate) fn attention_grouped_using(
         .min(scores.len());
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
     let scale = 1.0 / scalar::sqrt(dk as f32);
-    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
+    // a range, not `.enumerate()`: its counter is overflow-checked, a range's is not
+    let heads = query.len() / dk.max(1);
+    for (h, q_h) in (0..heads).zip(query.chunks_exact_mut(dk.max(1))) {
         // Head h's keys and values: `dk` columns from its key/value head's, rows `kv_d`
-        // apart.
-        let at = if group == 1 { h * dk } else { h / group * dk };
+        // apart (wrapping: h * dk < query.len()).
+        let at = if group == 1 {
+            h.wrapping_mul(dk)
+        } else {
+            (h / group).wrapping_mul(dk)
+        };
         let keys_h = keys.get(at..).unwrap_or(&[]);
         let values_h = values.get(at..).unwrap_or(&[]);
         dot_strided(q_h, keys_h, kv_d, scores);
@@ -726,7 +743,8 @@ pub(crate) fn attention_grouped_fused_using(
     }
     let dk = d / n_heads;
     let group = (n_heads / n_kv_heads).max(1);
-    let kv_d = dk * n_kv_heads;
+    // wrapping: n_kv_heads <= n_heads, so dk * n_kv_heads <= d
+    let kv_d = dk.wrapping_mul(n_kv_heads);
     if kv_d == 0 {
         return;
     }
@@ -735,8 +753,11 @@ pub(crate) fn attention_grouped_fused_using(
         .min(scores.len());
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
     let scale = 1.0 / scalar::sqrt(dk as f32);
-    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
-        let at = h / group * dk;
+    // a range, not `.enumerate()`: its counter is overflow-checked, a range's is not
+    let heads = query.len() / dk.max(1);
+    for (h, q_h) in (0..heads).zip(query.chunks_exact_mut(dk.max(1))) {
+        // wrapping: h * dk < query.len()
+        let at = (h / group).wrapping_mul(dk);
         let keys_h = keys.get(at..).unwrap_or(&[]);
         let values_h = values.get(at..).unwrap_or(&[]);
         match <&mut [f32; scalar::FUSED_HEAD]>::try_from(&mut *q_h) {
@@ -752,8 +773,10 @@ pub(crate) fn attention_grouped_fused_using(
             Ok(q8) => scores_head8(q8, keys_h, kv_d, scores),
             Err(_) => {
                 let mut largest = f32::NEG_INFINITY;
-                for (j, dst) in scores.iter_mut().enumerate() {
-                    let key = keys_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);
+                // wrapping: j < m <= keys.len() / kv_d
+                for (j, dst) in (0..m).zip(scores.iter_mut()) {
+                    let at = j.wrapping_mul(kv_d);
+                    let key = keys_h.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
                     let mut pairs = q_h.iter().zip(key);
                     let mut s = pairs.next().map_or(0.0, |(&a, &b)| a * b);
                     for (&a, &b) in pairs {
@@ -785,8 +808,10 @@ pub(crate) fn attention_grouped_fused_using(
                 }
                 let inverse = 1.0 / sum;
                 q_h.fill(0.0);
-                for (j, &w) in scores.iter().enumerate() {
-                    let value = values_h.get(j * kv_d..j * kv_d + dk).unwrap_or(&[]);
+                // wrapping: j < m <= values.len() / kv_d
+                for (j, &w) in (0..m).zip(scores.iter()) {
+                    let at = j.wrapping_mul(kv_d);
+                    let value = values_h.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
                     for (a, &v) in q_h.iter_mut().zip(value) {
                         *a += w * v;
                     }
@@ -929,7 +954,10 @@ pub(crate) fn conv1d_using(
         return;
     }
     let l_in = input.len() / c_in;
-    let window = kernel * c_in;
+    let Some(window) = kernel.checked_mul(c_in) else {
+        out.fill(0.0);
+        return;
+    };
     let c_out = weight.len() / window;
     let l_out = scalar::conv1d_out_len(l_in, kernel, stride, padding);
     debug_assert_eq!(
@@ -947,23 +975,29 @@ pub(crate) fn conv1d_using(
         return;
     }
     let block = scalar::CONV_ROW_BLOCK * c_out;
-    for (first_block, out_rows) in out.chunks_mut(block).enumerate() {
-        let first = first_block * scalar::CONV_ROW_BLOCK;
-        for (o, w_row) in weight.chunks_exact(window).enumerate() {
+    // Ranges, not `.enumerate()` (its counter is overflow-checked); the index arithmetic
+    // wraps: output row `first + r` < l_out, and l_out * stride <= l_in + 2 * padding
+    // (conv1d_out_len), so input rows and offsets stay within `input` plus padding.
+    let blocks = out.len().div_ceil(block);
+    for (first_block, out_rows) in (0..blocks).zip(out.chunks_mut(block)) {
+        let first = first_block.wrapping_mul(scalar::CONV_ROW_BLOCK);
+        for (o, w_row) in (0..c_out).zip(weight.chunks_exact(window)) {
             let b = bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
-            for (r, out_row) in out_rows.chunks_exact_mut(c_out).enumerate() {
+            let rows = out_rows.len() / c_out;
+            for (r, out_row) in (0..rows).zip(out_rows.chunks_exact_mut(c_out)) {
                 // Input row of tap 0, shifted by `padding` so it is never negative.
-                let start = (first + r) * stride;
-                let sum = if start >= padding && start - padding + kernel <= l_in {
-                    let at = (start - padding) * c_in;
-                    dot(input.get(at..at + window).unwrap_or(&[]), w_row)
+                let start = first.wrapping_add(r).wrapping_mul(stride);
+                let sum = if start >= padding && (start - padding).wrapping_add(kernel) <= l_in {
+                    let at = (start - padding).wrapping_mul(c_in);
+                    dot(input.get(at..at.wrapping_add(window)).unwrap_or(&[]), w_row)
                 } else {
                     let mut sum = 0.0;
-                    for (tap, w_tap) in w_row.chunks_exact(c_in).enumerate() {
-                        let Some(row) = (start + tap).checked_sub(padding) else {
+                    for (tap, w_tap) in (0..kernel).zip(w_row.chunks_exact(c_in)) {
+                        let Some(row) = start.wrapping_add(tap).checked_sub(padding) else {
                             continue;
                         };
-                        if let Some(x) = input.get(row * c_in..(row + 1) * c_in) {
+                        let at = row.wrapping_mul(c_in);
+                        if let Some(x) = input.get(at..at.wrapping_add(c_in)) {
                             sum += dot(x, w_tap);
                         }
                     }

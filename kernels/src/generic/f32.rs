@@ -175,9 +175,10 @@ pub fn exp_fast(x: f32) -> f32 {
     }
     let (e, n) = exp_fast_parts(x);
     // n in [-126, 128] (NaN: 0); each half's biased exponent in [64, 191]
+    // (wrapping: those bounds keep it exact)
     let half = n >> 1;
-    let scale = |k: i32| f32::from_bits(((k + 127) as u32 & 0xff) << 23);
-    e * scale(half) * scale(n - half)
+    let scale = |k: i32| f32::from_bits((k.wrapping_add(127) as u32 & 0xff) << 23);
+    e * scale(half) * scale(n.wrapping_sub(half))
 }
 
 /// [`exp_fast`] of an argument `<= 0` (or NaN), bit for bit, with fewer steps: no
@@ -190,7 +191,8 @@ pub fn exp_fast_nonpositive(x: f32) -> f32 {
         return 0.0;
     }
     let (e, n) = exp_fast_parts(x);
-    e * f32::from_bits(((n + 127) as u32 & 0xff) << 23)
+    // wrapping: n in [-126, 0] (NaN: 0)
+    e * f32::from_bits((n.wrapping_add(127) as u32 & 0xff) << 23)
 }
 
 /// `exp_fast`'s constants (the SIMD kernels' twins read the same): `log2 e`; `ln 2` in two
@@ -233,10 +235,11 @@ pub const FUSED_HEAD: usize = 8;
 /// no score (`scores` is cut there).
 pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
     let mut largest = f32::NEG_INFINITY;
-    for (j, dst) in scores.iter_mut().enumerate() {
-        let at = j * stride;
+    // wrapping: row j - 1 was in `keys` (at most isize::MAX long), so row j's offset fits
+    for (j, dst) in (0..scores.len()).zip(scores.iter_mut()) {
+        let at = j.wrapping_mul(stride);
         let Some(key) = keys
-            .get(at..at + FUSED_HEAD)
+            .get(at..at.wrapping_add(FUSED_HEAD))
             .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
         else {
             break;
@@ -262,9 +265,10 @@ pub fn weighted_sum_head8(
     out: &mut [f32; FUSED_HEAD],
 ) {
     out.fill(0.0);
-    for (j, &w) in weights.iter().enumerate() {
-        let at = j * stride;
-        let Some(value) = values.get(at..at + FUSED_HEAD) else {
+    // wrapping: row j - 1 was in `values` (at most isize::MAX long), so row j's offset fits
+    for (j, &w) in (0..weights.len()).zip(weights) {
+        let at = j.wrapping_mul(stride);
+        let Some(value) = values.get(at..at.wrapping_add(FUSED_HEAD)) else {
             break;
         };
         for (a, &v) in out.iter_mut().zip(value) {
@@ -284,10 +288,11 @@ pub fn scores_head8_fma(
     scores: &mut [f32],
 ) -> f32 {
     let mut largest = f32::NEG_INFINITY;
-    for (j, dst) in scores.iter_mut().enumerate() {
-        let at = j * stride;
+    // wrapping: row j - 1 was in `keys` (at most isize::MAX long), so row j's offset fits
+    for (j, dst) in (0..scores.len()).zip(scores.iter_mut()) {
+        let at = j.wrapping_mul(stride);
         let Some(key) = keys
-            .get(at..at + FUSED_HEAD)
+            .get(at..at.wrapping_add(FUSED_HEAD))
             .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
         else {
             break;
@@ -314,9 +319,10 @@ pub fn weighted_sum_head8_fma(
     out: &mut [f32; FUSED_HEAD],
 ) {
     out.fill(0.0);
-    for (j, &w) in weights.iter().enumerate() {
-        let at = j * stride;
-        let Some(value) = values.get(at..at + FUSED_HEAD) else {
+    // wrapping: row j - 1 was in `values` (at most isize::MAX long), so row j's offset fits
+    for (j, &w) in (0..weights.len()).zip(weights) {
+        let at = j.wrapping_mul(stride);
+        let Some(value) = values.get(at..at.wrapping_add(FUSED_HEAD)) else {
             break;
         };
         for (a, &v) in out.iter_mut().zip(value) {
@@ -563,7 +569,7 @@ pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) 
     let mean = sum_compensated(x.iter().copied()) * inv_n;
     let var = sum_compensated(x.iter().map(|&v| (v - mean) * (v - mean))) * inv_n;
     let inv_std = 1.0 / sqrt(var + eps);
-    for (i, (v, &g)) in x.iter_mut().zip(gamma).enumerate() {
+    for ((i, v), &g) in (0..n).zip(x.iter_mut()).zip(gamma) {
         let b = beta.and_then(|b| b.get(i)).copied().unwrap_or(0.0);
         *v = (*v - mean) * inv_std * g + b;
     }
@@ -644,13 +650,20 @@ pub fn attention_grouped(
 pub const CONV_ROW_BLOCK: usize = 8;
 
 /// Output length of a 1-D convolution: `(l_in + 2 padding - kernel) / stride + 1`, or 0
-/// when the padded input is shorter than the kernel (or the stride is 0).
+/// when the padded input is shorter than the kernel (or the stride is 0, or the padded
+/// length overflows a `usize`: no such input fits in memory).
 pub const fn conv1d_out_len(l_in: usize, kernel: usize, stride: usize, padding: usize) -> usize {
-    let padded = l_in + 2 * padding;
+    let padded = match padding.checked_mul(2) {
+        Some(both_ends) => match l_in.checked_add(both_ends) {
+            Some(padded) => padded,
+            None => return 0,
+        },
+        None => return 0,
+    };
     if stride == 0 || padded < kernel {
         0
     } else {
-        (padded - kernel) / stride + 1
+        ((padded - kernel) / stride).saturating_add(1)
     }
 }
 

@@ -47,8 +47,9 @@ impl F16Dot for ArmFpuF16 {
             unsafe { arm_fpu_dot_f16_4x1_rows(x, w, w_stride, blocks, tiles, out) }
             return;
         }
-        for (o, dst) in out.iter_mut().take(whole * MR).enumerate() {
-            let row = w.get(o * w_stride..).unwrap_or(&[]);
+        // wrapping: o < out.len() rows of w_stride, which the shapes checked at load fit in w
+        for (o, dst) in (0..whole.wrapping_mul(MR)).zip(out.iter_mut()) {
+            let row = w.get(o.wrapping_mul(w_stride)..).unwrap_or(&[]);
             *dst = self.dot_blocks(x, row, blocks);
         }
     }

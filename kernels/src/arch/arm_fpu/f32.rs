@@ -306,7 +306,8 @@ unsafe fn arm_fpu_dot_f32_4x1_rows(
             w3 = out(reg) _,
             n = out(reg) _,
             blocks = in(reg) blocks,
-            stride = in(reg) w_stride * 4,
+            // wrapping: the rows lie inside the slice (SAFETY above): the byte stride fits
+            stride = in(reg) w_stride.wrapping_mul(4),
             tiles = inout(reg) tiles => _,
             out = inout(reg) out.as_mut_ptr() => _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
@@ -721,7 +722,8 @@ unsafe fn arm_fpu_exp_weighted_sum_head8(
             s = inout(reg) scores => _,
             v = inout(reg) values => _,
             // from the second half of a row to the next row
-            step = in(reg) stride * 4 - 16,
+            // wrapping: the rows lie inside the slice (SAFETY above): the byte stride fits
+            step = in(reg) stride.wrapping_mul(4).wrapping_sub(16),
             n = inout(reg) rows => _,
             bits = out(reg) _,
             bias = in(reg) 127u32 << 23,
@@ -817,7 +819,8 @@ unsafe fn arm_fpu_scores_head8(
             "vmov {largest}, s16",
             q = in(reg) q.as_ptr(),
             k = inout(reg) keys => _,
-            stride = in(reg) stride * 4,
+            // wrapping: the rows lie inside the slice (SAFETY above): the byte stride fits
+            stride = in(reg) stride.wrapping_mul(4),
             n = inout(reg) rows => _,
             quads = out(reg) _,
             out = inout(reg) scores => _,
@@ -882,7 +885,8 @@ unsafe fn arm_fpu_weighted_sum_head8(
             "vstmia {out}, {{s16-s23}}",
             w = inout(reg) weights => _,
             v = inout(reg) values => _,
-            stride = in(reg) stride * 4,
+            // wrapping: the rows lie inside the slice (SAFETY above): the byte stride fits
+            stride = in(reg) stride.wrapping_mul(4),
             n = inout(reg) rows => _,
             out = in(reg) out.as_mut_ptr(),
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
