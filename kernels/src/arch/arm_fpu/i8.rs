@@ -7,6 +7,7 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
+use crate::generic::attention_i8::{head_scores, head_weighted_sum, CacheHead};
 use core::arch::asm;
 
 /// One weight row of `BLOCK`: its word loaded by `$load` (an addressing mode of `r1`
@@ -89,6 +90,212 @@ impl I8Dot for Smlad {
     ) {
         linear_i8(x, w, bias, k, y, act)
     }
+
+    fn cache_scores(
+        self,
+        query: &mut [f32],
+        sq: f32,
+        keys: &[u32],
+        at: CacheHead,
+        scores: &mut [f32],
+    ) -> f32 {
+        cache_scores_dk8(query, sq, keys, at, scores)
+            .unwrap_or_else(|| head_scores(query, sq, keys, at, scores))
+    }
+
+    fn cache_weighted_sum(
+        self,
+        weights: &mut [f32],
+        values: &[u32],
+        at: CacheHead,
+        factor: f32,
+        out: &mut [f32],
+    ) {
+        if cache_weighted_sum_dk8(weights, values, at, factor, out).is_none() {
+            head_weighted_sum(weights, values, at, factor, out)
+        }
+    }
+}
+
+/// Where head `at.head`'s 8 values lie in `rows` cached rows of `cache` (`None` where the
+/// head is not 8 values, or `cache` holds fewer rows): the words of the first row, from
+/// the head's first value to the end of the last row's scale words (what the loops may
+/// read), and the word offset of the head's scale from its first value.
+fn head_dk8_words(cache: &[u32], at: CacheHead, rows: usize) -> Option<(&[u32], usize)> {
+    if at.dk != 8 || rows == 0 || at.row_words < at.value_words + at.head + 1 {
+        return None;
+    }
+    let first = 2 * at.head; // 8 values: two words per head
+    if first + 2 > at.value_words {
+        return None;
+    }
+    let end = rows.checked_mul(at.row_words)?;
+    let words = cache.get(first..end)?;
+    Some((words, at.value_words + at.head - first))
+}
+
+/// [`head_scores`] for 8-value heads: the query's 8 int16 values packed into the pairs
+/// `SXTB16` makes of a key word (`[q0, q2]`, `[q1, q3]`, `[q4, q6]`, `[q5, q7]`), the
+/// integer dots of every key by [`arm_dsp_key_dots_dk8`] (14 instructions per key), then
+/// the reference's float step per key. `None` where the shape is not that.
+fn cache_scores_dk8(
+    query: &mut [f32],
+    sq: f32,
+    keys: &[u32],
+    at: CacheHead,
+    scores: &mut [f32],
+) -> Option<f32> {
+    let rows = scores.len();
+    let (words, scale_at) = head_dk8_words(keys, at, rows)?;
+    let q: [i32; 8] = core::array::from_fn(|i| query.get(i).map_or(0, |v| v.to_bits() as i32));
+    let pair = |lo: i32, hi: i32| (lo as u32 & 0xffff) | ((hi as u32) << 16);
+    let pairs = [
+        pair(q[0], q[2]),
+        pair(q[1], q[3]),
+        pair(q[4], q[6]),
+        pair(q[5], q[7]),
+    ];
+    // SAFETY: `words` holds `rows` rows of `row_words` words from the head's first value
+    // less its offset (`head_dk8_words`), so each row's two value words are inside it;
+    // `scores` holds `rows > 0` words; the target has the DSP extension (build.rs).
+    unsafe { arm_dsp_key_dots_dk8(pairs, words, at.row_words, scores) };
+    let mut largest = f32::NEG_INFINITY;
+    for (j, s) in scores.iter_mut().enumerate() {
+        let sk = words.get(j * at.row_words + scale_at).copied().unwrap_or(0);
+        *s = s.to_bits() as i32 as f32 * (sq * f32::from_bits(sk));
+        if *s > largest {
+            largest = *s;
+        }
+    }
+    Some(largest)
+}
+
+/// The integer dots `q . k_j` of the 8 int16 query values (`pairs`, see
+/// [`cache_scores_dk8`]) with the first two words (8 int8 values) of every row of
+/// `keys` (`row_words` words apart), one per word of `dots` (as i32 bits).
+///
+/// # Safety
+/// `dots` is not empty, `keys` holds `(dots.len() - 1) * row_words + 2` words, and the
+/// CPU has the DSP extension (`SXTB16`, `SMLAD`).
+#[inline(never)]
+unsafe fn arm_dsp_key_dots_dk8(pairs: [u32; 4], keys: &[u32], row_words: usize, dots: &mut [f32]) {
+    let [q0, q1, q2, q3] = pairs;
+    // SAFETY: the loop reads two words of each of `dots.len()` rows and writes each word
+    // of `dots` once, in bounds by the caller's guarantee; only named registers change.
+    unsafe {
+        asm!(
+            "1:",
+            "ldr {k}, [{kp}]",
+            "sxtb16 {ko}, {k}, ror #8",
+            "sxtb16 {k}, {k}",
+            "smuad {acc}, {q0}, {k}",
+            "smlad {acc}, {q1}, {ko}, {acc}",
+            "ldr {k}, [{kp}, #4]",
+            "add {kp}, {kp}, {stride}",
+            "sxtb16 {ko}, {k}, ror #8",
+            "sxtb16 {k}, {k}",
+            "smlad {acc}, {q2}, {k}, {acc}",
+            "smlad {acc}, {q3}, {ko}, {acc}",
+            "str {acc}, [{out}], #4",
+            "cmp {out}, {end}",
+            "bne 1b",
+            q0 = in(reg) q0,
+            q1 = in(reg) q1,
+            q2 = in(reg) q2,
+            q3 = in(reg) q3,
+            kp = inout(reg) keys.as_ptr() => _,
+            stride = in(reg) 4 * row_words,
+            out = inout(reg) dots.as_mut_ptr() => _,
+            end = in(reg) dots.as_mut_ptr().add(dots.len()),
+            k = out(reg) _,
+            ko = out(reg) _,
+            acc = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
+/// Positions per i32 accumulation of [`cache_weighted_sum_dk8`]: `512 * 32767 * 128 <
+/// 2^31`, so no sum of int16 weights times int8 values wraps (the reference sums in i64).
+const WEIGHTED_SUM_BLOCK: usize = 512;
+
+/// [`head_weighted_sum`] for 8-value heads: per 4 columns and at most
+/// [`WEIGHTED_SUM_BLOCK`] positions one [`arm_dsp_weighted_sum_4`] pass into i32, added
+/// into i64 (exact sums, so the reference's bits). `None` where the shape is not that.
+fn cache_weighted_sum_dk8(
+    weights: &mut [f32],
+    values: &[u32],
+    at: CacheHead,
+    factor: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    let rows = weights.len();
+    let (words, _) = head_dk8_words(values, at, rows)?;
+    let mut sums = [0i64; 8];
+    for (block, chunk) in weights.chunks(WEIGHTED_SUM_BLOCK).enumerate() {
+        let first = block * WEIGHTED_SUM_BLOCK * at.row_words;
+        for (half, acc) in sums.chunks_exact_mut(4).enumerate() {
+            let Some(rows_from) = words.get(first + half..) else {
+                return None;
+            };
+            // SAFETY: `chunk` (not empty) and its rows lie inside `words` (the rows of
+            // `weights`, `head_dk8_words`), word `half` of each is a value word of the
+            // head; the target has the DSP extension.
+            let partial = unsafe { arm_dsp_weighted_sum_4(chunk, rows_from, at.row_words) };
+            for (a, p) in acc.iter_mut().zip(partial) {
+                *a += i64::from(p);
+            }
+        }
+    }
+    for (o, &acc) in out.iter_mut().zip(&sums) {
+        *o = acc as f32 * factor;
+    }
+    Some(())
+}
+
+/// `sum_j w_j * v_j[c]` for the 4 int8 values `c` of the first word of every row of
+/// `values` (`row_words` apart) with the int16 weights `w_j` (`weights`' bits, `0..=32767`):
+/// `SXTB16` pairs the row's bytes, `SMLABB`/`SMLATB` multiply each by the weight's low
+/// half (11 instructions per row).
+///
+/// # Safety
+/// `weights` is not empty and holds at most [`WEIGHTED_SUM_BLOCK`] weights in
+/// `0..=32767`, `values` holds `(weights.len() - 1) * row_words + 1` words, and the CPU
+/// has the DSP extension.
+#[inline(never)]
+unsafe fn arm_dsp_weighted_sum_4(weights: &[f32], values: &[u32], row_words: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: reads each weight and the first word of each of `weights.len()` rows, in
+    // bounds by the caller's guarantee; only named registers change.
+    unsafe {
+        asm!(
+            "1:",
+            "ldr {w}, [{wp}], #4",
+            "ldr {t}, [{vp}]",
+            "add {vp}, {vp}, {stride}",
+            "sxtb16 {t2}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlabb {a0}, {t}, {w}, {a0}",
+            "smlatb {a2}, {t}, {w}, {a2}",
+            "smlabb {a1}, {t2}, {w}, {a1}",
+            "smlatb {a3}, {t2}, {w}, {a3}",
+            "cmp {wp}, {end}",
+            "bne 1b",
+            wp = inout(reg) weights.as_ptr() => _,
+            end = in(reg) weights.as_ptr().add(weights.len()),
+            vp = inout(reg) values.as_ptr() => _,
+            stride = in(reg) 4 * row_words,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            w = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
 }
 
 /// Two dot products of `x` with `w0` and `w1` over `blocks` blocks of 8 bytes.
