@@ -835,6 +835,20 @@ fn check_i8_cache_attention<K: I8Dot>(kern: K) {
                     let got_largest = kern.cache_scores(&mut q.clone(), sq, &keys, at, &mut got);
                     assert_eq!(bits(&got), bits(&want), "{} scores dk={dk} t={t}", K::NAME);
                     assert_eq!(got_largest.to_bits(), largest.to_bits());
+                    // the exponentials and weights of those scores, and of scores spread
+                    // past exp's zero (-87.33)
+                    for spread in [1.0f32, 1000.0] {
+                        let mut want_w: Vec<f32> = want.iter().map(|s| s * spread).collect();
+                        let mut got_w = want_w.clone();
+                        let m = largest * spread;
+                        let want_sums = attention_i8::head_exp_weights(&mut want_w, m, &values, at);
+                        let got_sums = kern.cache_exp_weights(&mut got_w, m, &values, at);
+                        assert_eq!(bits(&got_w), bits(&want_w), "{} weights t={t}", K::NAME);
+                        assert_eq!(
+                            (got_sums.0.to_bits(), got_sums.1.to_bits()),
+                            (want_sums.0.to_bits(), want_sums.1.to_bits())
+                        );
+                    }
                     // int16 weights in 0..=32767 (as the bits of floats)
                     let w: Vec<f32> = (0..t)
                         .map(|_| match kind {
@@ -866,6 +880,7 @@ fn check_i8_cache_attention<K: I8Dot>(kern: K) {
                 let mut got = query.clone();
                 attention_i8::attention_grouped_i8_using(
                     |q, sq, k, at, s| kern.cache_scores(q, sq, k, at, s),
+                    |s, largest, v, at| kern.cache_exp_weights(s, largest, v, at),
                     |w, v, at, f, out| kern.cache_weighted_sum(w, v, at, f, out),
                     &mut got,
                     &keys,

@@ -4,7 +4,7 @@
 //! ([`dequantize`]) for every kernel, so every kernel's results are bit-identical.
 
 use crate::frame::f32::MR;
-use crate::generic::attention_i8::{head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
 use crate::generic::i8 as scalar;
 use crate::quant::{quantize_row, Activations, I8Matrix};
 
@@ -52,6 +52,19 @@ pub trait I8Dot: Copy {
         scores: &mut [f32],
     ) -> f32 {
         head_scores(query, sq, keys, at, scores)
+    }
+
+    /// Steps 3 and 4 of the int8 key/value cache's attention for one query head: the
+    /// bits of [`head_exp_weights`].
+    #[inline(always)]
+    fn cache_exp_weights(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[u32],
+        at: CacheHead,
+    ) -> (f32, f32) {
+        head_exp_weights(scores, largest, values, at)
     }
 
     /// Step 5 of the int8 key/value cache's attention for one query head: the bits of

@@ -145,6 +145,32 @@ pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: 
     largest
 }
 
+/// Steps 3 and 4 for one query head: `p_j = exp_fast_nonpositive(scores[j] - largest)`,
+/// `sum = p_0 + p_1 + ...` in order from +0.0, `scores[j] = p_j * sv_j` (the value row's
+/// scale), and their largest from +0.0; returns `(sum, largest weight)`.
+pub fn head_exp_weights(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[u32],
+    at: CacheHead,
+) -> (f32, f32) {
+    let mut sum = 0.0f32;
+    let mut w_max = 0.0f32;
+    for (j, s) in scores.iter_mut().enumerate() {
+        let p = exp_fast_nonpositive(*s - largest);
+        sum += p;
+        let sv = values
+            .get(j * at.row_words + at.value_words + at.head)
+            .copied()
+            .unwrap_or(0);
+        *s = p * f32::from_bits(sv);
+        if *s > w_max {
+            w_max = *s;
+        }
+    }
+    (sum, w_max)
+}
+
 /// Step 5 for one query head: `out[c] = (sum_j qw_j * v_j[c]) as f32 * factor` for
 /// `c < out.len()` (`dk`), the int16 weights `qw_j` kept as the bits of `weights`'
 /// floats (one per cached position), the sum exact in i64.
@@ -187,6 +213,7 @@ pub fn attention_grouped_i8(
 ) {
     attention_grouped_i8_using(
         |q, sq, k, at, s| head_scores(q, sq, k, at, s),
+        head_exp_weights,
         |w, v, at, factor, out| head_weighted_sum(w, v, at, factor, out),
         query,
         keys,
@@ -198,8 +225,8 @@ pub fn attention_grouped_i8(
     )
 }
 
-/// [`attention_grouped_i8`] with a kernel's step 2 (`scores`, as [`head_scores`]) and
-/// step 5 (`weighted_sum`, as [`head_weighted_sum`]); every other step (and rounding) is
+/// [`attention_grouped_i8`] with a kernel's step 2 (`scores`, as [`head_scores`]),
+/// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 5 (`weighted_sum`, as [`head_weighted_sum`]); every other step (and rounding) is
 /// this function's, so a kernel that gives those two functions' bits gives the
 /// reference's. `scores` may overwrite the query head (its int16 values) and
 /// `weighted_sum` the weights (they are not read again).
@@ -207,6 +234,7 @@ pub fn attention_grouped_i8(
 #[inline(always)]
 pub fn attention_grouped_i8_using(
     scores_step: impl Fn(&mut [f32], f32, &[u32], CacheHead, &mut [f32]) -> f32,
+    exp_weights: impl Fn(&mut [f32], f32, &[u32], CacheHead) -> (f32, f32),
     weighted_sum: impl Fn(&mut [f32], &[u32], CacheHead, f32, &mut [f32]),
     query: &mut [f32],
     keys: &[u32],
@@ -223,7 +251,7 @@ pub fn attention_grouped_i8_using(
     let dk = d / n_heads;
     let group = n_heads / n_kv_heads;
     let value_words = (dk * n_kv_heads).div_ceil(4);
-    if dk == 0 {
+    if dk == 0 || group == 0 {
         return;
     }
     let t = (keys.len() / row_words)
@@ -255,20 +283,7 @@ pub fn attention_grouped_i8_using(
             continue;
         }
         // 3. exponentials and their sum; 4. the weights and their maximum
-        let mut sum = 0.0f32;
-        let mut w_max = 0.0f32;
-        for (j, s) in scores.iter_mut().enumerate() {
-            let p = exp_fast_nonpositive(*s - largest);
-            sum += p;
-            let sv = values
-                .get(j * row_words + value_words + at.head)
-                .copied()
-                .unwrap_or(0);
-            *s = p * f32::from_bits(sv);
-            if *s > w_max {
-                w_max = *s;
-            }
-        }
+        let (sum, w_max) = exp_weights(scores, largest, values, at);
         if !(w_max > 0.0 && w_max.is_finite() && sum > 0.0) {
             q_h.fill(0.0);
             continue;

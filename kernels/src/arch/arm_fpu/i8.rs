@@ -7,7 +7,7 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
-use crate::generic::attention_i8::{head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
 use core::arch::asm;
 
 /// One weight row of `BLOCK`: its word loaded by `$load` (an addressing mode of `r1`
@@ -101,6 +101,30 @@ impl I8Dot for Smlad {
     ) -> f32 {
         cache_scores_dk8(query, sq, keys, at, scores)
             .unwrap_or_else(|| head_scores(query, sq, keys, at, scores))
+    }
+
+    fn cache_exp_weights(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[u32],
+        at: CacheHead,
+    ) -> (f32, f32) {
+        let rows = scores.len();
+        let first_scale = at.value_words.saturating_add(at.head);
+        let last = rows
+            .checked_sub(1)
+            .and_then(|r| r.checked_mul(at.row_words))
+            .and_then(|r| r.checked_add(first_scale));
+        match (last, values.get(first_scale..)) {
+            (Some(last), Some(scales)) if last < values.len() => {
+                // SAFETY: `rows > 0` scores, and the scale words of `rows` rows
+                // (`row_words` apart from `scales`' first, the last at index `last`) lie
+                // inside `values`; the FPU is present (this module's targets).
+                unsafe { arm_fpu_exp_weights(scores, largest, scales, at.row_words) }
+            }
+            _ => head_exp_weights(scores, largest, values, at),
+        }
     }
 
     fn cache_weighted_sum(
@@ -213,6 +237,112 @@ unsafe fn arm_dsp_key_dots_dk8(pairs: [u32; 4], keys: &[u32], row_words: usize, 
             options(nostack),
         );
     }
+}
+
+/// One position of [`arm_fpu_exp_weights`]: `p = exp_fast_nonpositive(score - largest)`
+/// by the instructions of the f32 kernel's twin (`exp_weighted_key!` in
+/// `arch::arm_fpu::f32`: `exp_fast`'s operations in its order; largest in s14, the
+/// constants in s20-s31, +0.0 in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
+/// the score, the largest weight in s16 (an unordered compare is never greater).
+macro_rules! exp_weight_position {
+    () => {
+        concat!(
+            "vldr s8, [{s}]\n",
+            "vsub.f32 s8, s8, s14\n", // x = score - largest
+            "vmul.f32 s9, s8, s20\n", // x log2 e
+            "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
+            "vmov {bits}, s9\n",
+            "vsub.f32 s9, s9, s21\n", // n
+            "vmul.f32 s10, s9, s22\n",
+            "vsub.f32 s10, s8, s10\n", // x - n ln2_high
+            "vmul.f32 s11, s9, s23\n",
+            "vsub.f32 s10, s10, s11\n", // r = (x - n ln2_high) - n ln2_low
+            "vmul.f32 s11, s24, s10\n", // Horner: p0 r
+            "vadd.f32 s11, s11, s25\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s26\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s27\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s28\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s29\n", // p
+            "vmul.f32 s12, s10, s10\n", // r r
+            "vmul.f32 s11, s11, s12\n",
+            "vadd.f32 s11, s11, s10\n",                // p r^2 + r
+            "vadd.f32 s11, s11, s30\n",                // + 1
+            "add.w {bits}, {bias}, {bits}, lsl #23\n", // (n + 127) << 23
+            "vmov s12, {bits}\n",
+            "vmul.f32 s11, s11, s12\n", // e
+            "vcmp.f32 s8, s31\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
+            "vmovmi.f32 s11, s13\n",
+            "vadd.f32 s15, s15, s11\n", // sum
+            "vldr s12, [{sv}]\n",
+            "add {sv}, {sv}, {stride}\n",
+            "vmul.f32 s11, s11, s12\n", // weight p * sv
+            "vstmia {s}!, {{s11}}\n",
+            "vcmp.f32 s11, s16\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it gt\n",
+            "vmovgt.f32 s16, s11\n",
+        )
+    };
+}
+
+/// [`head_exp_weights`] in one pass (39 instructions per position and the loop's 2):
+/// the scale of row `j` at word `j * row_words` of `scales`.
+///
+/// # Safety
+/// `scores` is not empty, `scales` holds `(scores.len() - 1) * row_words + 1` words, and
+/// the CPU has the single-precision FPU.
+#[inline(never)]
+unsafe fn arm_fpu_exp_weights(
+    scores: &mut [f32],
+    largest: f32,
+    scales: &[u32],
+    row_words: usize,
+) -> (f32, f32) {
+    let (sum, w_max): (u32, u32);
+    // SAFETY: reads and rewrites each of `scores`, reads the scale of each row and the 12
+    // constants (the caller's contract); clobbers only the s-registers it names, its own
+    // operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vldmia {c}, {{s20-s31}}",
+            // +0.0 without a general-purpose register: 0.5 - 0.5
+            "vmov.f32 s13, #0.5",
+            "vsub.f32 s13, s13, s13",
+            "vmov s14, {largest}",
+            "vmov.f32 s15, s13",
+            "vmov.f32 s16, s13",
+            "1:",
+            exp_weight_position!(),
+            "cmp {s}, {end}",
+            "bne 1b",
+            "vmov {sum}, s15",
+            "vmov {w_max}, s16",
+            c = in(reg) super::f32::EXP_CONSTANTS.as_ptr(),
+            largest = in(reg) largest.to_bits(),
+            s = inout(reg) scores.as_mut_ptr() => _,
+            end = in(reg) scores.as_mut_ptr().add(scores.len()),
+            sv = inout(reg) scales.as_ptr() => _,
+            stride = in(reg) 4 * row_words,
+            bits = out(reg) _,
+            bias = in(reg) 127u32 << 23,
+            sum = lateout(reg) sum,
+            w_max = lateout(reg) w_max,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+    (f32::from_bits(sum), f32::from_bits(w_max))
 }
 
 /// Positions per i32 accumulation of [`cache_weighted_sum_dk8`]: `512 * 32767 * 128 <
