@@ -180,34 +180,40 @@ fn cache_scores_dk8(
         pair(q[5], q[7]),
     ];
     // SAFETY: `words` holds `rows` rows of `row_words` words from the head's first value
-    // less its offset (`head_dk8_words`), so each row's two value words are inside it;
-    // `scores` holds `rows > 0` words; the target has the DSP extension (build.rs).
-    unsafe { arm_dsp_key_dots_dk8(pairs, words, at.row_words, scores) };
-    let mut largest = f32::NEG_INFINITY;
-    for (j, s) in scores.iter_mut().enumerate() {
-        let sk = words.get(j * at.row_words + scale_at).copied().unwrap_or(0);
-        *s = s.to_bits() as i32 as f32 * (sq * f32::from_bits(sk));
-        if *s > largest {
-            largest = *s;
-        }
-    }
-    Some(largest)
+    // (`head_dk8_words`), so each row's two value words and its scale (at `scale_at`,
+    // inside the row) are inside it; `scores` holds `rows > 0` words; the target has the
+    // DSP extension (build.rs) and the FPU (this module).
+    Some(unsafe { arm_dsp_key_scores_dk8(pairs, words, scale_at, at.row_words, sq, scores) })
 }
 
-/// The integer dots `q . k_j` of the 8 int16 query values (`pairs`, see
-/// [`cache_scores_dk8`]) with the first two words (8 int8 values) of every row of
-/// `keys` (`row_words` words apart), one per word of `dots` (as i32 bits).
+/// The scores of the 8 int16 query values (`pairs`, see [`cache_scores_dk8`]) against
+/// the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
+/// the dot `d` by 4 `SMLAD` (exact), then [`head_scores`]' `d as f32 * (sq * sk)` with
+/// `sk` the row's scale at word `scale_at`, and the largest (an unordered compare is never
+/// greater): 24 instructions per key. Returns the largest (`-inf` for none).
 ///
 /// # Safety
-/// `dots` is not empty, `keys` holds `(dots.len() - 1) * row_words + 2` words, and the
-/// CPU has the DSP extension (`SXTB16`, `SMLAD`).
+/// `scores` is not empty, `keys` holds `(scores.len() - 1) * row_words + max(2, scale_at +
+/// 1)` words, and the CPU has the DSP extension (`SXTB16`, `SMLAD`) and the FPU.
 #[inline(never)]
-unsafe fn arm_dsp_key_dots_dk8(pairs: [u32; 4], keys: &[u32], row_words: usize, dots: &mut [f32]) {
+unsafe fn arm_dsp_key_scores_dk8(
+    pairs: [u32; 4],
+    keys: &[u32],
+    scale_at: usize,
+    row_words: usize,
+    sq: f32,
+    scores: &mut [f32],
+) -> f32 {
     let [q0, q1, q2, q3] = pairs;
-    // SAFETY: the loop reads two words of each of `dots.len()` rows and writes each word
-    // of `dots` once, in bounds by the caller's guarantee; only named registers change.
+    let largest: u32;
+    // SAFETY: the loop reads two value words and the scale of each of `scores.len()` rows
+    // and writes each of `scores` once, in bounds by the caller's guarantee; only named
+    // registers change.
     unsafe {
         asm!(
+            // sq in s2, the largest in s3 (from -inf), through the temporaries
+            "vmov s2, {acc}",
+            "vmov s3, {k}",
             "1:",
             "ldr {k}, [{kp}]",
             "sxtb16 {ko}, {k}, ror #8",
@@ -220,23 +226,40 @@ unsafe fn arm_dsp_key_dots_dk8(pairs: [u32; 4], keys: &[u32], row_words: usize, 
             "sxtb16 {k}, {k}",
             "smlad {acc}, {q2}, {k}, {acc}",
             "smlad {acc}, {q3}, {ko}, {acc}",
-            "str {acc}, [{out}], #4",
+            "vmov s0, {acc}",
+            "vcvt.f32.s32 s0, s0",
+            "vldr s1, [{sp}]",
+            "add {sp}, {sp}, {stride}",
+            "vmul.f32 s1, s1, s2", // sq * sk
+            "vmul.f32 s0, s0, s1",
+            "vstmia {out}!, {{s0}}",
+            "vcmp.f32 s0, s3",
+            "vmrs APSR_nzcv, fpscr",
+            "it gt",
+            "vmovgt.f32 s3, s0",
             "cmp {out}, {end}",
             "bne 1b",
+            "vmov {acc}, s3",
             q0 = in(reg) q0,
             q1 = in(reg) q1,
             q2 = in(reg) q2,
             q3 = in(reg) q3,
             kp = inout(reg) keys.as_ptr() => _,
+            sp = inout(reg) keys.as_ptr().add(scale_at) => _,
             stride = in(reg) 4 * row_words,
-            out = inout(reg) dots.as_mut_ptr() => _,
-            end = in(reg) dots.as_mut_ptr().add(dots.len()),
-            k = out(reg) _,
+            out = inout(reg) scores.as_mut_ptr() => _,
+            end = in(reg) scores.as_mut_ptr().add(scores.len()),
+            k = inout(reg) f32::NEG_INFINITY.to_bits() => _,
             ko = out(reg) _,
-            acc = out(reg) _,
+            acc = inout(reg) sq.to_bits() => largest,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
             options(nostack),
         );
     }
+    f32::from_bits(largest)
 }
 
 /// One position of [`arm_fpu_exp_weights`]: `p = exp_fast_nonpositive(score - largest)`
