@@ -388,9 +388,7 @@ fn cache_weighted_sum_dk8(
     for (block, chunk) in weights.chunks(WEIGHTED_SUM_BLOCK).enumerate() {
         let first = block * WEIGHTED_SUM_BLOCK * at.row_words;
         for (half, acc) in sums.chunks_exact_mut(4).enumerate() {
-            let Some(rows_from) = words.get(first + half..) else {
-                return None;
-            };
+            let rows_from = words.get(first + half..)?;
             // SAFETY: `chunk` (not empty) and its rows lie inside `words` (the rows of
             // `weights`, `head_dk8_words`), word `half` of each is a value word of the
             // head; the target has the DSP extension.
