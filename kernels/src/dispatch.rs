@@ -864,6 +864,8 @@ pub fn attention_grouped_fused(
 /// The llama layer's attention over an int8 key/value cache (see
 /// [`generic::attention_i8::attention_grouped_i8`], bit for bit): the active int8
 /// kernel's scores and weighted sums (the Arm DSP's `SMLAD`), the reference's softmax.
+/// Out of line: the f32 cache's callers never hold its frame on their stack.
+#[inline(never)]
 pub fn attention_grouped_i8(
     query: &mut [f32],
     keys: &[u32],
