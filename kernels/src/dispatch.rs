@@ -922,6 +922,30 @@ pub fn attention_grouped_fused(
                   query, keys, values, n_heads, n_kv_heads, scores))
 }
 
+/// The llama layer's attention over an int8 key/value cache (see
+/// [`generic::attention_i8::attention_grouped_i8`], bit for bit): the active int8
+/// kernel's scores and weighted sums (the Arm DSP's `SMLAD`), the reference's softmax.
+/// Out of line: the f32 cache's callers never hold its frame on their stack.
+#[inline(never)]
+pub fn attention_grouped_i8(
+    query: &mut [f32],
+    keys: &[u32],
+    values: &[u32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    row_words: usize,
+    scores: &mut [f32],
+) {
+    dispatch!(active_kernel(), I8: I8Dot, record = false,
+              |kern, _id| generic::attention_i8::attention_grouped_i8_using(
+                  |q, sq, k, at, s| kern.cache_scores(q, sq, k, at, s),
+                  |s, largest, v, at| kern.cache_exp_weights(s, largest, v, at),
+                  |w, v, at, factor, out| kern.cache_weighted_sum(w, v, at, factor, out),
+                  query, keys, values, n_heads, n_kv_heads, row_words, scores),
+              scalar => generic::attention_i8::attention_grouped_i8(
+                  query, keys, values, n_heads, n_kv_heads, row_words, scores))
+}
+
 /// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
 /// line: an f32 model's stack never holds its frame.
 #[cfg(feature = "f16")]

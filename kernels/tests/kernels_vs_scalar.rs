@@ -31,7 +31,7 @@ use picoformer_kernels::frame::crc32c::Crc32cKernel;
 use picoformer_kernels::frame::f16::F16Dot;
 use picoformer_kernels::frame::f32::{self as simd, F32Simd, MR};
 use picoformer_kernels::frame::i8::I8Dot;
-use picoformer_kernels::generic::{self, f32 as scalar};
+use picoformer_kernels::generic::{self, attention_i8, f32 as scalar};
 use picoformer_kernels::quant::{self, f16, quantize_row, Activations, I8Matrix, Matrix};
 use picoformer_kernels::{active_kernel_for, last_kernel, Dtype};
 
@@ -810,6 +810,154 @@ fn check_crc32c<K: Crc32cKernel>(kern: K) {
     }
 }
 
+/// An int8 key/value cache of `t` rows of `n_kv * dk` values (`kind`: 0 random bytes,
+/// 1 all -128, 2 all 127) with positive random scales, as `kv_row_words` words a row.
+fn i8_cache(t: usize, n_kv: usize, dk: usize, kind: u32, seed: u32) -> (Vec<u32>, usize) {
+    let row_words = attention_i8::kv_row_words(n_kv * dk, n_kv);
+    let value_words = (n_kv * dk).div_ceil(4);
+    let mut next = xorshift(seed);
+    let mut cache = vec![0u32; t * row_words];
+    for row in cache.chunks_exact_mut(row_words) {
+        let (values, scales) = row.split_at_mut(value_words);
+        for w in values.iter_mut() {
+            *w = match kind {
+                0 => next(),
+                1 => 0x8080_8080,
+                _ => 0x7f7f_7f7f,
+            };
+        }
+        for s in scales.iter_mut() {
+            *s = (0.001 + (next() >> 8) as f32 / (1u32 << 24) as f32 * 0.05).to_bits();
+        }
+    }
+    (cache, row_words)
+}
+
+/// The int8 key/value cache's attention steps on `kern` (`cache_scores`,
+/// `cache_weighted_sum`) against the reference's ([`attention_i8::head_scores`],
+/// [`attention_i8::head_weighted_sum`]) bit for bit: head sizes 8 (the `SMLAD` kernels')
+/// and others (the fallback), 1-4 key/value heads, 1 to 1100 positions (over the
+/// 512-position i32 blocks), int16 queries and weights at their extremes (32767,
+/// -32767) against int8 values at -128 and 127; then the whole attention on the kernel
+/// and the dispatched `attention_grouped_i8` against the reference.
+fn check_i8_cache_attention<K: I8Dot>(kern: K) {
+    use attention_i8::CacheHead;
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for (dk, n_kv) in [(8, 1), (8, 2), (8, 4), (4, 2), (6, 1), (12, 2), (16, 1)] {
+        for t in [1, 2, 3, 7, 64, 255, 512, 513, 1100] {
+            for kind in 0..3 {
+                let (keys, row_words) = i8_cache(t, n_kv, dk, kind, 7 + t as u32);
+                let (values, _) = i8_cache(t, n_kv, dk, kind, 9 + t as u32);
+                let value_words = (n_kv * dk).div_ceil(4);
+                let mut next = xorshift(t as u32 + kind);
+                for head in 0..n_kv {
+                    let at = CacheHead {
+                        row_words,
+                        value_words,
+                        head,
+                        dk,
+                    };
+                    // int16 queries (as the bits of floats): random, or at the extremes
+                    let q: Vec<f32> = (0..dk)
+                        .map(|i| {
+                            let v = match kind {
+                                0 => (next() % 65535) as i32 - 32767,
+                                1 => 32767,
+                                _ => {
+                                    if i % 2 == 0 {
+                                        -32767
+                                    } else {
+                                        32767
+                                    }
+                                }
+                            };
+                            f32::from_bits(v as u32)
+                        })
+                        .collect();
+                    let sq = 1.0 / 32767.0;
+                    let mut want = vec![0.0f32; t];
+                    let largest = attention_i8::head_scores(&q, sq, &keys, at, &mut want);
+                    let mut got = vec![0.0f32; t];
+                    let got_largest = kern.cache_scores(&mut q.clone(), sq, &keys, at, &mut got);
+                    assert_eq!(bits(&got), bits(&want), "{} scores dk={dk} t={t}", K::NAME);
+                    assert_eq!(got_largest.to_bits(), largest.to_bits());
+                    // the exponentials and weights of those scores, and of scores spread
+                    // past exp's zero (-87.33)
+                    for spread in [1.0f32, 1000.0] {
+                        let mut want_w: Vec<f32> = want.iter().map(|s| s * spread).collect();
+                        let mut got_w = want_w.clone();
+                        let m = largest * spread;
+                        let want_sums = attention_i8::head_exp_weights(&mut want_w, m, &values, at);
+                        let got_sums = kern.cache_exp_weights(&mut got_w, m, &values, at);
+                        assert_eq!(bits(&got_w), bits(&want_w), "{} weights t={t}", K::NAME);
+                        assert_eq!(
+                            (got_sums.0.to_bits(), got_sums.1.to_bits()),
+                            (want_sums.0.to_bits(), want_sums.1.to_bits())
+                        );
+                    }
+                    // int16 weights in 0..=32767 (as the bits of floats)
+                    let w: Vec<f32> = (0..t)
+                        .map(|_| match kind {
+                            0 => f32::from_bits(next() % 32768),
+                            _ => f32::from_bits(32767),
+                        })
+                        .collect();
+                    let factor = 1.0 / (3.0 * 32767.0);
+                    let mut want = vec![0.0f32; dk];
+                    attention_i8::head_weighted_sum(&w, &values, at, factor, &mut want);
+                    let mut got = vec![0.0f32; dk];
+                    kern.cache_weighted_sum(&mut w.clone(), &values, at, factor, &mut got);
+                    assert_eq!(bits(&got), bits(&want), "{} sum dk={dk} t={t}", K::NAME);
+                }
+                // the whole attention of 2 query heads per key/value head
+                let heads = 2 * n_kv;
+                let query = f32s(heads * dk, t as u32 + kind, 4.0);
+                let mut want = query.clone();
+                let mut scores = vec![0.0f32; t];
+                attention_i8::attention_grouped_i8(
+                    &mut want,
+                    &keys,
+                    &values,
+                    heads,
+                    n_kv,
+                    row_words,
+                    &mut scores,
+                );
+                let mut got = query.clone();
+                attention_i8::attention_grouped_i8_using(
+                    |q, sq, k, at, s| kern.cache_scores(q, sq, k, at, s),
+                    |s, largest, v, at| kern.cache_exp_weights(s, largest, v, at),
+                    |w, v, at, f, out| kern.cache_weighted_sum(w, v, at, f, out),
+                    &mut got,
+                    &keys,
+                    &values,
+                    heads,
+                    n_kv,
+                    row_words,
+                    &mut scores,
+                );
+                assert_eq!(
+                    bits(&got),
+                    bits(&want),
+                    "{} attention dk={dk} t={t}",
+                    K::NAME
+                );
+                let mut dispatched = query.clone();
+                picoformer_kernels::attention_grouped_i8(
+                    &mut dispatched,
+                    &keys,
+                    &values,
+                    heads,
+                    n_kv,
+                    row_words,
+                    &mut scores,
+                );
+                assert_eq!(bits(&dispatched), bits(&want), "dispatched dk={dk} t={t}");
+            }
+        }
+    }
+}
+
 /// The set's member, or `None` (reported) where it has none or this CPU cannot run it.
 fn member<K>(found: Option<K>, set: &str, dtype: &str, name: &str) -> Option<K> {
     if found.is_none() {
@@ -940,6 +1088,13 @@ macro_rules! kernel_tests {
             fn i8_tiles_match_scalar() {
                 if let Some(kern) = i8_kernel() {
                     check_i8_tiles(kern);
+                }
+            }
+
+            #[test]
+            fn i8_cache_attention_matches_scalar_bit_for_bit() {
+                if let Some(kern) = i8_kernel() {
+                    check_i8_cache_attention(kern);
                 }
             }
 

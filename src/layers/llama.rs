@@ -270,7 +270,7 @@ pub(crate) fn self_attention(
         };
         if i8_cache {
             // int8 keys and values: integer scores and weighted sums, f32 softmax
-            k::attention_i8::attention_grouped_i8(
+            k::attention_grouped_i8(
                 q_row,
                 bytemuck::must_cast_slice(keys),
                 bytemuck::must_cast_slice(values),

@@ -4,6 +4,7 @@
 //! ([`dequantize`]) for every kernel, so every kernel's results are bit-identical.
 
 use crate::frame::f32::MR;
+use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
 use crate::generic::i8 as scalar;
 use crate::quant::{quantize_row, Activations, I8Matrix};
 
@@ -36,6 +37,48 @@ pub trait I8Dot: Copy {
         act: &mut Activations,
     ) {
         linear_i8(self, x, w, bias, k, y, act)
+    }
+
+    /// Step 2 of the int8 key/value cache's attention for one query head: the bits of
+    /// [`head_scores`] (a kernel may overwrite `query`, the head's int16 values, which
+    /// are not read again).
+    #[inline(always)]
+    fn cache_scores(
+        self,
+        query: &mut [f32],
+        sq: f32,
+        keys: &[u32],
+        at: CacheHead,
+        scores: &mut [f32],
+    ) -> f32 {
+        head_scores(query, sq, keys, at, scores)
+    }
+
+    /// Steps 3 and 4 of the int8 key/value cache's attention for one query head: the
+    /// bits of [`head_exp_weights`].
+    #[inline(always)]
+    fn cache_exp_weights(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[u32],
+        at: CacheHead,
+    ) -> (f32, f32) {
+        head_exp_weights(scores, largest, values, at)
+    }
+
+    /// Step 5 of the int8 key/value cache's attention for one query head: the bits of
+    /// [`head_weighted_sum`] (a kernel may overwrite `weights`, not read again).
+    #[inline(always)]
+    fn cache_weighted_sum(
+        self,
+        weights: &mut [f32],
+        values: &[u32],
+        at: CacheHead,
+        factor: f32,
+        out: &mut [f32],
+    ) {
+        head_weighted_sum(weights, values, at, factor, out)
     }
 }
 

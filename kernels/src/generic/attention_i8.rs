@@ -103,11 +103,139 @@ pub fn quantize_kv_row(row: &[f32], n_kv_heads: usize, dst: &mut [u32]) {
     }
 }
 
+/// Where one key/value head lies in the cache rows: rows of `row_words` words
+/// ([`kv_row_words`]), the int8 values in the first `value_words` of them, head `head`'s
+/// `dk` values from byte `head * dk`, its scale at word `value_words + head`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHead {
+    /// Words of one cached row.
+    pub row_words: usize,
+    /// Words of a row's int8 values (`(n_kv_heads * dk).div_ceil(4)`).
+    pub value_words: usize,
+    /// The key/value head.
+    pub head: usize,
+    /// Values per head.
+    pub dk: usize,
+}
+
+/// Step 2 for one query head: `scores[j] = (qq . k_j) as f32 * (sq * sk_j)` for every
+/// `j < scores.len()` (the keys' rows hold them), `qq` the int16 query values kept as
+/// the bits of `query`'s floats (`dk` of them; the dot exact in i32); returns the largest
+/// score (`-inf` for none).
+pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: &mut [f32]) -> f32 {
+    let key_bytes = as_bytes(keys);
+    let (dk, row_bytes) = (at.dk, 4 * at.row_words);
+    let mut largest = f32::NEG_INFINITY;
+    for (j, s) in scores.iter_mut().enumerate() {
+        let start = j * row_bytes + at.head * dk;
+        let key = key_bytes.get(start..start + dk).unwrap_or(&[]);
+        let mut dot = 0i32;
+        for (&a, &k) in query.iter().zip(key) {
+            dot = dot.wrapping_add((a.to_bits() as i32).wrapping_mul(i32::from(k)));
+        }
+        let sk = keys
+            .get(j * at.row_words + at.value_words + at.head)
+            .copied()
+            .unwrap_or(0);
+        *s = dot as f32 * (sq * f32::from_bits(sk));
+        if *s > largest {
+            largest = *s;
+        }
+    }
+    largest
+}
+
+/// Steps 3 and 4 for one query head: `p_j = exp_fast_nonpositive(scores[j] - largest)`,
+/// `sum = p_0 + p_1 + ...` in order from +0.0, `scores[j] = p_j * sv_j` (the value row's
+/// scale), and their largest from +0.0; returns `(sum, largest weight)`.
+pub fn head_exp_weights(
+    scores: &mut [f32],
+    largest: f32,
+    values: &[u32],
+    at: CacheHead,
+) -> (f32, f32) {
+    let mut sum = 0.0f32;
+    let mut w_max = 0.0f32;
+    for (j, s) in scores.iter_mut().enumerate() {
+        let p = exp_fast_nonpositive(*s - largest);
+        sum += p;
+        let sv = values
+            .get(j * at.row_words + at.value_words + at.head)
+            .copied()
+            .unwrap_or(0);
+        *s = p * f32::from_bits(sv);
+        if *s > w_max {
+            w_max = *s;
+        }
+    }
+    (sum, w_max)
+}
+
+/// Step 5 for one query head: `out[c] = (sum_j qw_j * v_j[c]) as f32 * factor` for
+/// `c < out.len()` (`dk`), the int16 weights `qw_j` kept as the bits of `weights`'
+/// floats (one per cached position), the sum exact in i64.
+pub fn head_weighted_sum(
+    weights: &[f32],
+    values: &[u32],
+    at: CacheHead,
+    factor: f32,
+    out: &mut [f32],
+) {
+    let value_bytes = as_bytes(values);
+    let row_bytes = 4 * at.row_words;
+    for (c, out) in out.iter_mut().enumerate() {
+        let mut acc = 0i64;
+        for (j, &w) in weights.iter().enumerate() {
+            let v = value_bytes
+                .get(j * row_bytes + at.head * at.dk + c)
+                .copied()
+                .unwrap_or(0);
+            acc += i64::from(w.to_bits() as i32 * i32::from(v));
+        }
+        *out = acc as f32 * factor;
+    }
+}
+
 /// The grouped attention of one query row over an int8 cache (steps 1-5 of the module):
 /// `query` `[n_heads * dk]` is replaced by the heads' outputs; `keys`, `values`: `T`
 /// cached rows of `row_words` words each ([`kv_row_words`]); `scores` `[>= T]` working
-/// space. No key gives a zero head.
+/// space. No key gives a zero head. The scalar reference of the dispatched
+/// `attention_grouped_i8` (one [`attention_grouped_i8_using`] over [`head_scores`] and
+/// [`head_weighted_sum`]).
 pub fn attention_grouped_i8(
+    query: &mut [f32],
+    keys: &[u32],
+    values: &[u32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    row_words: usize,
+    scores: &mut [f32],
+) {
+    attention_grouped_i8_using(
+        |q, sq, k, at, s| head_scores(q, sq, k, at, s),
+        head_exp_weights,
+        |w, v, at, factor, out| head_weighted_sum(w, v, at, factor, out),
+        query,
+        keys,
+        values,
+        n_heads,
+        n_kv_heads,
+        row_words,
+        scores,
+    )
+}
+
+/// [`attention_grouped_i8`] with a kernel's step 2 (`scores`, as [`head_scores`]),
+/// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 5 (`weighted_sum`, as [`head_weighted_sum`]); every other step (and rounding) is
+/// this function's, so a kernel that gives those two functions' bits gives the
+/// reference's. `scores` may overwrite the query head (its int16 values) and
+/// `weighted_sum` the weights (they are not read again).
+#[allow(clippy::too_many_arguments)] // the reference's arguments and the two steps
+#[inline(always)]
+pub fn attention_grouped_i8_using(
+    scores_step: impl Fn(&mut [f32], f32, &[u32], CacheHead, &mut [f32]) -> f32,
+    exp_weights: impl Fn(&mut [f32], f32, &[u32], CacheHead) -> (f32, f32),
+    weighted_sum: impl Fn(&mut [f32], &[u32], CacheHead, f32, &mut [f32]),
     query: &mut [f32],
     keys: &[u32],
     values: &[u32],
@@ -123,7 +251,7 @@ pub fn attention_grouped_i8(
     let dk = d / n_heads;
     let group = n_heads / n_kv_heads;
     let value_words = (dk * n_kv_heads).div_ceil(4);
-    if dk == 0 {
+    if dk == 0 || group == 0 {
         return;
     }
     let t = (keys.len() / row_words)
@@ -131,12 +259,13 @@ pub fn attention_grouped_i8(
         .min(scores.len());
     let scores = scores.get_mut(..t).unwrap_or(&mut []);
     let scale = 1.0 / sqrt(dk as f32);
-    // The int8 values as bytes (rows of `4 row_words` bytes; scales at word
-    // `value_words + g` of a row).
-    let (key_bytes, value_bytes) = (as_bytes(keys), as_bytes(values));
-    let row_bytes = 4 * row_words;
     for (h, q_h) in query.chunks_exact_mut(dk).enumerate() {
-        let g = h / group;
+        let at = CacheHead {
+            row_words,
+            value_words,
+            head: h / group,
+            dk,
+        };
         for v in q_h.iter_mut() {
             *v *= scale;
         }
@@ -148,42 +277,13 @@ pub fn attention_grouped_i8(
             *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
         }
         // 2. scores and their maximum
-        let mut largest = f32::NEG_INFINITY;
-        for (j, s) in scores.iter_mut().enumerate() {
-            let at = j * row_bytes + g * dk;
-            let key = key_bytes.get(at..at + dk).unwrap_or(&[]);
-            let mut dot = 0i32;
-            for (&a, &k) in q_h.iter().zip(key) {
-                dot += a.to_bits() as i32 * i32::from(k);
-            }
-            let sk = keys
-                .get(j * row_words + value_words + g)
-                .copied()
-                .unwrap_or(0);
-            *s = dot as f32 * (sq * f32::from_bits(sk));
-            if *s > largest {
-                largest = *s;
-            }
-        }
+        let largest = scores_step(q_h, sq, keys, at, scores);
         if largest == f32::NEG_INFINITY {
             q_h.fill(0.0);
             continue;
         }
         // 3. exponentials and their sum; 4. the weights and their maximum
-        let mut sum = 0.0f32;
-        let mut w_max = 0.0f32;
-        for (j, s) in scores.iter_mut().enumerate() {
-            let p = exp_fast_nonpositive(*s - largest);
-            sum += p;
-            let sv = values
-                .get(j * row_words + value_words + g)
-                .copied()
-                .unwrap_or(0);
-            *s = p * f32::from_bits(sv);
-            if *s > w_max {
-                w_max = *s;
-            }
-        }
+        let (sum, w_max) = exp_weights(scores, largest, values, at);
         if !(w_max > 0.0 && w_max.is_finite() && sum > 0.0) {
             q_h.fill(0.0);
             continue;
@@ -195,17 +295,7 @@ pub fn attention_grouped_i8(
         }
         // 5. the integer weighted sum
         let factor = (w_max / WEIGHT_MAX) / sum;
-        for (c, out) in q_h.iter_mut().enumerate() {
-            let mut acc = 0i64;
-            for (j, &w) in scores.iter().enumerate() {
-                let v = value_bytes
-                    .get(j * row_bytes + g * dk + c)
-                    .copied()
-                    .unwrap_or(0);
-                acc += i64::from(w.to_bits() as i32 * i32::from(v));
-            }
-            *out = acc as f32 * factor;
-        }
+        weighted_sum(scores, values, at, factor, q_h);
     }
 }
 

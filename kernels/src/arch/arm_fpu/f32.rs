@@ -643,7 +643,7 @@ pub(crate) fn exp_weighted_sum_head8(
 
 /// [`crate::generic::f32::exp_fast_nonpositive`]'s constants in the order
 /// [`arm_fpu_exp_weighted_sum_head8`] loads them into s20-s31.
-static EXP_CONSTANTS: [f32; 12] = {
+pub(crate) static EXP_CONSTANTS: [f32; 12] = {
     use crate::generic::f32::{
         EXP_LN2_HIGH, EXP_LN2_LOW, EXP_LOG2_E, EXP_P, EXP_ROUND, EXP_ZERO_BELOW,
     };

@@ -7,6 +7,7 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
+use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
 use core::arch::asm;
 
 /// One weight row of `BLOCK`: its word loaded by `$load` (an addressing mode of `r1`
@@ -89,6 +90,363 @@ impl I8Dot for Smlad {
     ) {
         linear_i8(x, w, bias, k, y, act)
     }
+
+    fn cache_scores(
+        self,
+        query: &mut [f32],
+        sq: f32,
+        keys: &[u32],
+        at: CacheHead,
+        scores: &mut [f32],
+    ) -> f32 {
+        cache_scores_dk8(query, sq, keys, at, scores)
+            .unwrap_or_else(|| head_scores(query, sq, keys, at, scores))
+    }
+
+    fn cache_exp_weights(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[u32],
+        at: CacheHead,
+    ) -> (f32, f32) {
+        let rows = scores.len();
+        let first_scale = at.value_words.saturating_add(at.head);
+        let last = rows
+            .checked_sub(1)
+            .and_then(|r| r.checked_mul(at.row_words))
+            .and_then(|r| r.checked_add(first_scale));
+        match (last, values.get(first_scale..)) {
+            (Some(last), Some(scales)) if last < values.len() => {
+                // SAFETY: `rows > 0` scores, and the scale words of `rows` rows
+                // (`row_words` apart from `scales`' first, the last at index `last`) lie
+                // inside `values`; the FPU is present (this module's targets).
+                unsafe { arm_fpu_exp_weights(scores, largest, scales, at.row_words) }
+            }
+            _ => head_exp_weights(scores, largest, values, at),
+        }
+    }
+
+    fn cache_weighted_sum(
+        self,
+        weights: &mut [f32],
+        values: &[u32],
+        at: CacheHead,
+        factor: f32,
+        out: &mut [f32],
+    ) {
+        if cache_weighted_sum_dk8(weights, values, at, factor, out).is_none() {
+            head_weighted_sum(weights, values, at, factor, out)
+        }
+    }
+}
+
+/// Where head `at.head`'s 8 values lie in `rows` cached rows of `cache` (`None` where the
+/// head is not 8 values, or `cache` holds fewer rows): the words of the first row, from
+/// the head's first value to the end of the last row's scale words (what the loops may
+/// read), and the word offset of the head's scale from its first value.
+fn head_dk8_words(cache: &[u32], at: CacheHead, rows: usize) -> Option<(&[u32], usize)> {
+    if at.dk != 8 || rows == 0 || at.row_words < at.value_words + at.head + 1 {
+        return None;
+    }
+    let first = 2 * at.head; // 8 values: two words per head
+    if first + 2 > at.value_words {
+        return None;
+    }
+    let end = rows.checked_mul(at.row_words)?;
+    let words = cache.get(first..end)?;
+    Some((words, at.value_words + at.head - first))
+}
+
+/// [`head_scores`] for 8-value heads: the query's 8 int16 values packed into the pairs
+/// `SXTB16` makes of a key word (`[q0, q2]`, `[q1, q3]`, `[q4, q6]`, `[q5, q7]`), the
+/// integer dots of every key by [`arm_dsp_key_dots_dk8`] (14 instructions per key), then
+/// the reference's float step per key. `None` where the shape is not that.
+fn cache_scores_dk8(
+    query: &mut [f32],
+    sq: f32,
+    keys: &[u32],
+    at: CacheHead,
+    scores: &mut [f32],
+) -> Option<f32> {
+    let rows = scores.len();
+    let (words, scale_at) = head_dk8_words(keys, at, rows)?;
+    let q: [i32; 8] = core::array::from_fn(|i| query.get(i).map_or(0, |v| v.to_bits() as i32));
+    let pair = |lo: i32, hi: i32| (lo as u32 & 0xffff) | ((hi as u32) << 16);
+    let pairs = [
+        pair(q[0], q[2]),
+        pair(q[1], q[3]),
+        pair(q[4], q[6]),
+        pair(q[5], q[7]),
+    ];
+    // SAFETY: `words` holds `rows` rows of `row_words` words from the head's first value
+    // (`head_dk8_words`), so each row's two value words and its scale (at `scale_at`,
+    // inside the row) are inside it; `scores` holds `rows > 0` words; the target has the
+    // DSP extension (build.rs) and the FPU (this module).
+    Some(unsafe { arm_dsp_key_scores_dk8(pairs, words, scale_at, at.row_words, sq, scores) })
+}
+
+/// The scores of the 8 int16 query values (`pairs`, see [`cache_scores_dk8`]) against
+/// the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
+/// the dot `d` by 4 `SMLAD` (exact), then [`head_scores`]' `d as f32 * (sq * sk)` with
+/// `sk` the row's scale at word `scale_at`, and the largest (an unordered compare is never
+/// greater): 24 instructions per key. Returns the largest (`-inf` for none).
+///
+/// # Safety
+/// `scores` is not empty, `keys` holds `(scores.len() - 1) * row_words + max(2, scale_at +
+/// 1)` words, and the CPU has the DSP extension (`SXTB16`, `SMLAD`) and the FPU.
+#[inline(never)]
+unsafe fn arm_dsp_key_scores_dk8(
+    pairs: [u32; 4],
+    keys: &[u32],
+    scale_at: usize,
+    row_words: usize,
+    sq: f32,
+    scores: &mut [f32],
+) -> f32 {
+    let [q0, q1, q2, q3] = pairs;
+    let largest: u32;
+    // SAFETY: the loop reads two value words and the scale of each of `scores.len()` rows
+    // and writes each of `scores` once, in bounds by the caller's guarantee; only named
+    // registers change.
+    unsafe {
+        asm!(
+            // sq in s2, the largest in s3 (from -inf), through the temporaries
+            "vmov s2, {acc}",
+            "vmov s3, {k}",
+            "1:",
+            "ldr {k}, [{kp}]",
+            "sxtb16 {ko}, {k}, ror #8",
+            "sxtb16 {k}, {k}",
+            "smuad {acc}, {q0}, {k}",
+            "smlad {acc}, {q1}, {ko}, {acc}",
+            "ldr {k}, [{kp}, #4]",
+            "add {kp}, {kp}, {stride}",
+            "sxtb16 {ko}, {k}, ror #8",
+            "sxtb16 {k}, {k}",
+            "smlad {acc}, {q2}, {k}, {acc}",
+            "smlad {acc}, {q3}, {ko}, {acc}",
+            "vmov s0, {acc}",
+            "vcvt.f32.s32 s0, s0",
+            "vldr s1, [{sp}]",
+            "add {sp}, {sp}, {stride}",
+            "vmul.f32 s1, s1, s2", // sq * sk
+            "vmul.f32 s0, s0, s1",
+            "vstmia {out}!, {{s0}}",
+            "vcmp.f32 s0, s3",
+            "vmrs APSR_nzcv, fpscr",
+            "it gt",
+            "vmovgt.f32 s3, s0",
+            "cmp {out}, {end}",
+            "bne 1b",
+            "vmov {acc}, s3",
+            q0 = in(reg) q0,
+            q1 = in(reg) q1,
+            q2 = in(reg) q2,
+            q3 = in(reg) q3,
+            kp = inout(reg) keys.as_ptr() => _,
+            sp = inout(reg) keys.as_ptr().add(scale_at) => _,
+            stride = in(reg) 4 * row_words,
+            out = inout(reg) scores.as_mut_ptr() => _,
+            end = in(reg) scores.as_mut_ptr().add(scores.len()),
+            k = inout(reg) f32::NEG_INFINITY.to_bits() => _,
+            ko = out(reg) _,
+            acc = inout(reg) sq.to_bits() => largest,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
+            options(nostack),
+        );
+    }
+    f32::from_bits(largest)
+}
+
+/// One position of [`arm_fpu_exp_weights`]: `p = exp_fast_nonpositive(score - largest)`
+/// by the instructions of the f32 kernel's twin (`exp_weighted_key!` in
+/// `arch::arm_fpu::f32`: `exp_fast`'s operations in its order; largest in s14, the
+/// constants in s20-s31, +0.0 in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
+/// the score, the largest weight in s16 (an unordered compare is never greater).
+macro_rules! exp_weight_position {
+    () => {
+        concat!(
+            "vldr s8, [{s}]\n",
+            "vsub.f32 s8, s8, s14\n", // x = score - largest
+            "vmul.f32 s9, s8, s20\n", // x log2 e
+            "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
+            "vmov {bits}, s9\n",
+            "vsub.f32 s9, s9, s21\n", // n
+            "vmul.f32 s10, s9, s22\n",
+            "vsub.f32 s10, s8, s10\n", // x - n ln2_high
+            "vmul.f32 s11, s9, s23\n",
+            "vsub.f32 s10, s10, s11\n", // r = (x - n ln2_high) - n ln2_low
+            "vmul.f32 s11, s24, s10\n", // Horner: p0 r
+            "vadd.f32 s11, s11, s25\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s26\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s27\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s28\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s29\n", // p
+            "vmul.f32 s12, s10, s10\n", // r r
+            "vmul.f32 s11, s11, s12\n",
+            "vadd.f32 s11, s11, s10\n",                // p r^2 + r
+            "vadd.f32 s11, s11, s30\n",                // + 1
+            "add.w {bits}, {bias}, {bits}, lsl #23\n", // (n + 127) << 23
+            "vmov s12, {bits}\n",
+            "vmul.f32 s11, s11, s12\n", // e
+            "vcmp.f32 s8, s31\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
+            "vmovmi.f32 s11, s13\n",
+            "vadd.f32 s15, s15, s11\n", // sum
+            "vldr s12, [{sv}]\n",
+            "add {sv}, {sv}, {stride}\n",
+            "vmul.f32 s11, s11, s12\n", // weight p * sv
+            "vstmia {s}!, {{s11}}\n",
+            "vcmp.f32 s11, s16\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it gt\n",
+            "vmovgt.f32 s16, s11\n",
+        )
+    };
+}
+
+/// [`head_exp_weights`] in one pass (39 instructions per position and the loop's 2):
+/// the scale of row `j` at word `j * row_words` of `scales`.
+///
+/// # Safety
+/// `scores` is not empty, `scales` holds `(scores.len() - 1) * row_words + 1` words, and
+/// the CPU has the single-precision FPU.
+#[inline(never)]
+unsafe fn arm_fpu_exp_weights(
+    scores: &mut [f32],
+    largest: f32,
+    scales: &[u32],
+    row_words: usize,
+) -> (f32, f32) {
+    let (sum, w_max): (u32, u32);
+    // SAFETY: reads and rewrites each of `scores`, reads the scale of each row and the 12
+    // constants (the caller's contract); clobbers only the s-registers it names, its own
+    // operands and the flags; no stack.
+    unsafe {
+        asm!(
+            "vldmia {c}, {{s20-s31}}",
+            // +0.0 without a general-purpose register: 0.5 - 0.5
+            "vmov.f32 s13, #0.5",
+            "vsub.f32 s13, s13, s13",
+            "vmov s14, {largest}",
+            "vmov.f32 s15, s13",
+            "vmov.f32 s16, s13",
+            "1:",
+            exp_weight_position!(),
+            "cmp {s}, {end}",
+            "bne 1b",
+            "vmov {sum}, s15",
+            "vmov {w_max}, s16",
+            c = in(reg) super::f32::EXP_CONSTANTS.as_ptr(),
+            largest = in(reg) largest.to_bits(),
+            s = inout(reg) scores.as_mut_ptr() => _,
+            end = in(reg) scores.as_mut_ptr().add(scores.len()),
+            sv = inout(reg) scales.as_ptr() => _,
+            stride = in(reg) 4 * row_words,
+            bits = out(reg) _,
+            bias = in(reg) 127u32 << 23,
+            sum = lateout(reg) sum,
+            w_max = lateout(reg) w_max,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+    (f32::from_bits(sum), f32::from_bits(w_max))
+}
+
+/// Positions per i32 accumulation of [`cache_weighted_sum_dk8`]: `512 * 32767 * 128 <
+/// 2^31`, so no sum of int16 weights times int8 values wraps (the reference sums in i64).
+const WEIGHTED_SUM_BLOCK: usize = 512;
+
+/// [`head_weighted_sum`] for 8-value heads: per 4 columns and at most
+/// [`WEIGHTED_SUM_BLOCK`] positions one [`arm_dsp_weighted_sum_4`] pass into i32, added
+/// into i64 (exact sums, so the reference's bits). `None` where the shape is not that.
+fn cache_weighted_sum_dk8(
+    weights: &mut [f32],
+    values: &[u32],
+    at: CacheHead,
+    factor: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    let rows = weights.len();
+    let (words, _) = head_dk8_words(values, at, rows)?;
+    let mut sums = [0i64; 8];
+    for (block, chunk) in weights.chunks(WEIGHTED_SUM_BLOCK).enumerate() {
+        let first = block * WEIGHTED_SUM_BLOCK * at.row_words;
+        for (half, acc) in sums.chunks_exact_mut(4).enumerate() {
+            let rows_from = words.get(first + half..)?;
+            // SAFETY: `chunk` (not empty) and its rows lie inside `words` (the rows of
+            // `weights`, `head_dk8_words`), word `half` of each is a value word of the
+            // head; the target has the DSP extension.
+            let partial = unsafe { arm_dsp_weighted_sum_4(chunk, rows_from, at.row_words) };
+            for (a, p) in acc.iter_mut().zip(partial) {
+                *a += i64::from(p);
+            }
+        }
+    }
+    for (o, &acc) in out.iter_mut().zip(&sums) {
+        *o = acc as f32 * factor;
+    }
+    Some(())
+}
+
+/// `sum_j w_j * v_j[c]` for the 4 int8 values `c` of the first word of every row of
+/// `values` (`row_words` apart) with the int16 weights `w_j` (`weights`' bits, `0..=32767`):
+/// `SXTB16` pairs the row's bytes, `SMLABB`/`SMLATB` multiply each by the weight's low
+/// half (11 instructions per row).
+///
+/// # Safety
+/// `weights` is not empty and holds at most [`WEIGHTED_SUM_BLOCK`] weights in
+/// `0..=32767`, `values` holds `(weights.len() - 1) * row_words + 1` words, and the CPU
+/// has the DSP extension.
+#[inline(never)]
+unsafe fn arm_dsp_weighted_sum_4(weights: &[f32], values: &[u32], row_words: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: reads each weight and the first word of each of `weights.len()` rows, in
+    // bounds by the caller's guarantee; only named registers change.
+    unsafe {
+        asm!(
+            "1:",
+            "ldr {w}, [{wp}], #4",
+            "ldr {t}, [{vp}]",
+            "add {vp}, {vp}, {stride}",
+            "sxtb16 {t2}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlabb {a0}, {t}, {w}, {a0}",
+            "smlatb {a2}, {t}, {w}, {a2}",
+            "smlabb {a1}, {t2}, {w}, {a1}",
+            "smlatb {a3}, {t2}, {w}, {a3}",
+            "cmp {wp}, {end}",
+            "bne 1b",
+            wp = inout(reg) weights.as_ptr() => _,
+            end = in(reg) weights.as_ptr().add(weights.len()),
+            vp = inout(reg) values.as_ptr() => _,
+            stride = in(reg) 4 * row_words,
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            w = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
 }
 
 /// Two dot products of `x` with `w0` and `w1` over `blocks` blocks of 8 bytes.
