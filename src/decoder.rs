@@ -218,7 +218,9 @@ pub(crate) fn step(
         // Each sub-layer out of line, fetching its own weights: only one sub-layer's
         // weight views are on the stack while it computes (the FFN's call chain is the
         // engine's deepest).
-        let buffers = StepBuffers {
+        // One set of buffers for both attention sub-layers, lent to each (one copy in
+        // this frame, on the deepest stack path).
+        let mut buffers = StepBuffers {
             y: &mut *y,
             normed: &mut *normed,
             q: &mut *q,
@@ -233,24 +235,24 @@ pub(crate) fn step(
             layer_index,
             first_position,
         );
-        self_attention_sublayer(model, plan, layer_index, rows, buffers, caches, site, act)?;
+        self_attention_sublayer(
+            model,
+            plan,
+            layer_index,
+            rows,
+            &mut buffers,
+            caches,
+            site,
+            act,
+        )?;
         if config.has_encoder() {
-            let buffers = StepBuffers {
-                y: &mut *y,
-                normed: &mut *normed,
-                q: &mut *q,
-                tmp: &mut *tmp,
-                scores: &mut *work.scores,
-                #[cfg(feature = "llama")]
-                rope_angles: None,
-            };
             let site = ProbeSite::at(
                 probe.as_deref_mut(),
                 AttentionKind::EncoderDecoder,
                 layer_index,
                 first_position,
             );
-            cross_attention_sublayer(model, plan, layer_index, buffers, caches, site, act)?;
+            cross_attention_sublayer(model, plan, layer_index, &mut buffers, caches, site, act)?;
         }
         ffn_sublayer(model, plan, layer_index, y, normed, q, work.hidden, act)?;
     }
@@ -306,6 +308,7 @@ struct StepBuffers<'b> {
 /// `rows.at(r)`) written into `table` when the model is rotary and `table` holds them:
 /// computed once per step instead of once per layer.
 #[cfg(feature = "llama")]
+#[inline(never)] // its locals off the decode step's frame, the deepest stack path
 fn llama_rope_angles<'t>(
     config: &crate::config::Config,
     plan: &Plan,
@@ -336,7 +339,7 @@ fn self_attention_sublayer(
     plan: &Plan,
     layer: usize,
     rows: Rows,
-    b: StepBuffers,
+    b: &mut StepBuffers,
     caches: &mut DecoderCaches,
     site: ProbeSite,
     act: &mut Activations,
@@ -355,7 +358,7 @@ fn self_attention_sublayer(
     let at = |row| rows.at(row);
     #[cfg(feature = "llama")]
     if config.uses_llama_layers() {
-        let (q, tmp) = (b.q, b.tmp);
+        let (q, tmp) = (&mut *b.q, &mut *b.tmp);
         crate::layers::llama::self_attention(
             config,
             self_attn,
@@ -385,7 +388,7 @@ fn cross_attention_sublayer(
     model: &Model,
     plan: &Plan,
     layer: usize,
-    b: StepBuffers,
+    b: &mut StepBuffers,
     caches: &DecoderCaches,
     site: ProbeSite,
     act: &mut Activations,
