@@ -398,8 +398,9 @@ fn tiles<K: F32Simd>(
     y: &mut [f32],
 ) {
     let rows = x.len() / k;
-    // rows * k <= x.len(); rows * n overflowing would mean more outputs than memory holds
-    if n == 0 || rows == 0 || rows.checked_mul(n).is_none_or(|len| y.len() < len) {
+    // wrapping: rows * k <= x.len() and n weight columns of rows fit the validated shapes;
+    // a wrapped product could only pass this check into reads that `get` bounds anyway
+    if n == 0 || rows == 0 || y.len() < rows.wrapping_mul(n) {
         return;
     }
     let blocks = k / K::LANES;
@@ -753,9 +754,7 @@ pub(crate) fn attention_grouped_fused_using(
         .min(scores.len());
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
     let scale = 1.0 / scalar::sqrt(dk as f32);
-    // a range, not `.enumerate()`: its counter is overflow-checked, a range's is not
-    let heads = query.len() / dk.max(1);
-    for (h, q_h) in (0..heads).zip(query.chunks_exact_mut(dk.max(1))) {
+    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
         // wrapping: h * dk < query.len()
         let at = (h / group).wrapping_mul(dk);
         let keys_h = keys.get(at..).unwrap_or(&[]);

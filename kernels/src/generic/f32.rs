@@ -175,10 +175,9 @@ pub fn exp_fast(x: f32) -> f32 {
     }
     let (e, n) = exp_fast_parts(x);
     // n in [-126, 128] (NaN: 0); each half's biased exponent in [64, 191]
-    // (wrapping: those bounds keep it exact)
     let half = n >> 1;
-    let scale = |k: i32| f32::from_bits((k.wrapping_add(127) as u32 & 0xff) << 23);
-    e * scale(half) * scale(n.wrapping_sub(half))
+    let scale = |k: i32| f32::from_bits(((k + 127) as u32 & 0xff) << 23);
+    e * scale(half) * scale(n - half)
 }
 
 /// [`exp_fast`] of an argument `<= 0` (or NaN), bit for bit, with fewer steps: no
@@ -191,8 +190,7 @@ pub fn exp_fast_nonpositive(x: f32) -> f32 {
         return 0.0;
     }
     let (e, n) = exp_fast_parts(x);
-    // wrapping: n in [-126, 0] (NaN: 0)
-    e * f32::from_bits((n.wrapping_add(127) as u32 & 0xff) << 23)
+    e * f32::from_bits(((n + 127) as u32 & 0xff) << 23)
 }
 
 /// `exp_fast`'s constants (the SIMD kernels' twins read the same): `log2 e`; `ln 2` in two
@@ -235,11 +233,10 @@ pub const FUSED_HEAD: usize = 8;
 /// no score (`scores` is cut there).
 pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
     let mut largest = f32::NEG_INFINITY;
-    // wrapping: row j - 1 was in `keys` (at most isize::MAX long), so row j's offset fits
-    for (j, dst) in (0..scores.len()).zip(scores.iter_mut()) {
-        let at = j.wrapping_mul(stride);
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
         let Some(key) = keys
-            .get(at..at.wrapping_add(FUSED_HEAD))
+            .get(at..at + FUSED_HEAD)
             .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
         else {
             break;
@@ -265,10 +262,9 @@ pub fn weighted_sum_head8(
     out: &mut [f32; FUSED_HEAD],
 ) {
     out.fill(0.0);
-    // wrapping: row j - 1 was in `values` (at most isize::MAX long), so row j's offset fits
-    for (j, &w) in (0..weights.len()).zip(weights) {
-        let at = j.wrapping_mul(stride);
-        let Some(value) = values.get(at..at.wrapping_add(FUSED_HEAD)) else {
+    for (j, &w) in weights.iter().enumerate() {
+        let at = j * stride;
+        let Some(value) = values.get(at..at + FUSED_HEAD) else {
             break;
         };
         for (a, &v) in out.iter_mut().zip(value) {
@@ -288,11 +284,10 @@ pub fn scores_head8_fma(
     scores: &mut [f32],
 ) -> f32 {
     let mut largest = f32::NEG_INFINITY;
-    // wrapping: row j - 1 was in `keys` (at most isize::MAX long), so row j's offset fits
-    for (j, dst) in (0..scores.len()).zip(scores.iter_mut()) {
-        let at = j.wrapping_mul(stride);
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
         let Some(key) = keys
-            .get(at..at.wrapping_add(FUSED_HEAD))
+            .get(at..at + FUSED_HEAD)
             .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
         else {
             break;
@@ -319,10 +314,9 @@ pub fn weighted_sum_head8_fma(
     out: &mut [f32; FUSED_HEAD],
 ) {
     out.fill(0.0);
-    // wrapping: row j - 1 was in `values` (at most isize::MAX long), so row j's offset fits
-    for (j, &w) in (0..weights.len()).zip(weights) {
-        let at = j.wrapping_mul(stride);
-        let Some(value) = values.get(at..at.wrapping_add(FUSED_HEAD)) else {
+    for (j, &w) in weights.iter().enumerate() {
+        let at = j * stride;
+        let Some(value) = values.get(at..at + FUSED_HEAD) else {
             break;
         };
         for (a, &v) in out.iter_mut().zip(value) {
@@ -569,7 +563,7 @@ pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) 
     let mean = sum_compensated(x.iter().copied()) * inv_n;
     let var = sum_compensated(x.iter().map(|&v| (v - mean) * (v - mean))) * inv_n;
     let inv_std = 1.0 / sqrt(var + eps);
-    for ((i, v), &g) in (0..n).zip(x.iter_mut()).zip(gamma) {
+    for (i, (v, &g)) in x.iter_mut().zip(gamma).enumerate() {
         let b = beta.and_then(|b| b.get(i)).copied().unwrap_or(0.0);
         *v = (*v - mean) * inv_std * g + b;
     }
