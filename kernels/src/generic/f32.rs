@@ -232,25 +232,7 @@ pub const FUSED_HEAD: usize = 8;
 /// (`-inf` when none, NaNs ignored as [`max`] does). Rows past the end of `keys` give
 /// no score (`scores` is cut there).
 pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
-    let mut largest = f32::NEG_INFINITY;
-    for (j, dst) in scores.iter_mut().enumerate() {
-        let at = j * stride;
-        let Some(key) = keys
-            .get(at..at + FUSED_HEAD)
-            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
-        else {
-            break;
-        };
-        let mut s = q[0] * key[0];
-        for (&a, &b) in q.iter().zip(key).skip(1) {
-            s += a * b;
-        }
-        *dst = s;
-        if s > largest {
-            largest = s;
-        }
-    }
-    largest
+    scores_head8_by(q, keys, stride, scores, |s, a, b| s + a * b)
 }
 
 /// `out = sum_j weights[j] * values[j * stride..][..8]`, per element from 0.0 in order of
@@ -261,16 +243,7 @@ pub fn weighted_sum_head8(
     stride: usize,
     out: &mut [f32; FUSED_HEAD],
 ) {
-    out.fill(0.0);
-    for (j, &w) in weights.iter().enumerate() {
-        let at = j * stride;
-        let Some(value) = values.get(at..at + FUSED_HEAD) else {
-            break;
-        };
-        for (a, &v) in out.iter_mut().zip(value) {
-            *a += w * v;
-        }
-    }
+    weighted_sum_head8_by(weights, values, stride, out, |acc, w, v| acc + w * v);
 }
 
 /// [`scores_head8`] with each sum after the first product a fused multiply-add
@@ -283,25 +256,7 @@ pub fn scores_head8_fma(
     stride: usize,
     scores: &mut [f32],
 ) -> f32 {
-    let mut largest = f32::NEG_INFINITY;
-    for (j, dst) in scores.iter_mut().enumerate() {
-        let at = j * stride;
-        let Some(key) = keys
-            .get(at..at + FUSED_HEAD)
-            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
-        else {
-            break;
-        };
-        let mut s = q[0] * key[0];
-        for (&a, &b) in q.iter().zip(key).skip(1) {
-            s = libm::fmaf(a, b, s);
-        }
-        *dst = s;
-        if s > largest {
-            largest = s;
-        }
-    }
-    largest
+    scores_head8_by(q, keys, stride, scores, |s, a, b| libm::fmaf(a, b, s))
 }
 
 /// [`weighted_sum_head8`] by fused multiply-adds (`acc = fma(w_j, v_j, acc)`): the twin
@@ -313,6 +268,52 @@ pub fn weighted_sum_head8_fma(
     stride: usize,
     out: &mut [f32; FUSED_HEAD],
 ) {
+    weighted_sum_head8_by(weights, values, stride, out, |acc, w, v| {
+        libm::fmaf(w, v, acc)
+    });
+}
+
+/// The loop of [`scores_head8`] and [`scores_head8_fma`]: `add(s, q[i], k[i])` adds one
+/// product to the running sum (inlined, so each twin keeps its own instructions).
+#[inline(always)]
+fn scores_head8_by(
+    q: &[f32; FUSED_HEAD],
+    keys: &[f32],
+    stride: usize,
+    scores: &mut [f32],
+    add: impl Fn(f32, f32, f32) -> f32,
+) -> f32 {
+    let mut largest = f32::NEG_INFINITY;
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
+        let Some(key) = keys
+            .get(at..at + FUSED_HEAD)
+            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
+        else {
+            break;
+        };
+        let mut s = q[0] * key[0];
+        for (&a, &b) in q.iter().zip(key).skip(1) {
+            s = add(s, a, b);
+        }
+        *dst = s;
+        if s > largest {
+            largest = s;
+        }
+    }
+    largest
+}
+
+/// The loop of [`weighted_sum_head8`] and [`weighted_sum_head8_fma`]: `add(acc, w_j, v_j)`
+/// adds one product to an element's sum (inlined, as [`scores_head8_by`]).
+#[inline(always)]
+fn weighted_sum_head8_by(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+    add: impl Fn(f32, f32, f32) -> f32,
+) {
     out.fill(0.0);
     for (j, &w) in weights.iter().enumerate() {
         let at = j * stride;
@@ -320,7 +321,7 @@ pub fn weighted_sum_head8_fma(
             break;
         };
         for (a, &v) in out.iter_mut().zip(value) {
-            *a = libm::fmaf(w, v, *a);
+            *a = add(*a, w, v);
         }
     }
 }
