@@ -29,15 +29,8 @@ case ${1:-} in
         exit "${PIPESTATUS[0]}"
         ;;
 esac
-bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
-plugin=$(bash tools/qemu-icount/build.sh)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-figure() { awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"; }
-region() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"; }
-region_cycles() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"; }
-thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
-kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib
+source tools/firmware-lib.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 # board, CPU, Rust target, build (target directory suffix), rustflags, cycle model:

@@ -29,10 +29,8 @@ if [ "${1:-}" = --write ]; then
 fi
 root=$PWD
 out=$root/target/firmware
-bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
-plugin=$(bash tools/qemu-icount/build.sh)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib
+source tools/firmware-lib.sh
 
 # suite binary, CPU, Rust target, firmware crate, build (the target directory's suffix:
 # target/firmware-BUILD; empty: target/firmware), that build's rustflags, the cycle model
@@ -70,22 +68,6 @@ section_bytes() { # elf, section names... : the sum of their sizes
     "$bin_dir/llvm-size" -A "$elf" | awk -v names=" $* " \
         'index(names, " " $1 " ") { sum += $2 } END { print sum + 0 }'
 }
-
-figure() { # log, name
-    awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"
-}
-
-region() { # log, n: instructions
-    awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"
-}
-
-region_cycles() { # log, n: estimated cycles
-    awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"
-}
-
-thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
-
-kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
 
 notes=()
 size_rows=()
