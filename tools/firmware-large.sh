@@ -29,7 +29,7 @@ case ${1:-} in
         exit "${PIPESTATUS[0]}"
         ;;
 esac
-# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib, run_counted
 source tools/firmware-lib.sh
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -52,15 +52,9 @@ for entry in "${boards[@]}"; do
             PICOFORMER_FIRMWARE_DTYPE=$dtype CARGO_TARGET_DIR="$target_dir" \
             cargo build -q --release --target "$target" --bin "$board")
         elf=$target_dir/$target/release/$board
-        start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
-        stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
         log=$work/$board-$dtype.log
-        set +e
-        QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $log.icount" \
-            bash targets/cortex-m/qemu-run.sh "$elf" >"$log"
-        status=$?
-        set -e
-        cat "$log.icount" >>"$log" 2>/dev/null || true
+        status=0
+        run_counted cortex-m "$elf" "$core" "$log" || status=$?
         passed=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" || echo "no summary")
         if [ "$status" -ne 0 ] || ! grep -q "model firmware_large" "$log"; then
             failures+=("$board $dtype: $passed (exit status $status): $(grep -A1 'FAILED' "$log" | tr '\n' ' ' | cut -c1-200)")

@@ -29,7 +29,7 @@ if [ "${1:-}" = --write ]; then
 fi
 root=$PWD
 out=$root/target/firmware
-# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib, run_counted
 source tools/firmware-lib.sh
 
 # suite binary, CPU, Rust target, firmware crate, build (the target directory's suffix:
@@ -75,7 +75,6 @@ token_rows=()
 matvec_rows=()
 for entry in "${boards[@]}"; do
     IFS='|' read -r board cpu target crate build_name flags core <<<"$entry"
-    runner=targets/$crate/qemu-run.sh
     suite_bin=$board
     build "$crate" "$target" "$build_name" "$flags" "" "$suite_bin" size-runtime
     # Each size probe alone, with only the engine features its configuration needs (the
@@ -101,12 +100,8 @@ for entry in "${boards[@]}"; do
     fi
 
     elf=$dir/$suite_bin
-    start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
-    stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
     log=$work/$board-$target${build_name:+-$build_name}.log
-    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $log.icount" \
-        bash "$runner" "$elf" >"$log"
-    cat "$log.icount" >>"$log"
+    run_counted "$crate" "$elf" "$core" "$log"
 
     tokens=$(figure "$log" greedy_tokens)
     one=$(region "$log" 1)
