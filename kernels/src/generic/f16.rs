@@ -32,13 +32,9 @@ pub fn dot_f16(a: &[f32], b: &[f16]) -> f32 {
 /// Linear layer with f16 weights: `y[r][o] = dot_f16(x[r], w[o]) + bias[o]` (shapes as
 /// [`crate::generic::f32::linear`]).
 pub fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
-    if k == 0 {
-        y.fill(0.0);
+    let Some((rows, n)) = super::linear_shape(x.len(), w.len(), k, y) else {
         return;
-    }
-    let rows = x.len() / k;
-    let n = w.len() / k;
-    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    };
     if n == 0 {
         return;
     }

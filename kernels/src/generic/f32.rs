@@ -46,15 +46,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The weight matrix is the outer loop so each weight row is read once per call, whatever
 /// the number of rows: that is what bounds the speed of decoding on every target.
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
-    if k == 0 {
-        y.fill(0.0);
+    let Some((rows, n)) = super::linear_shape(x.len(), w.len(), k, y) else {
         return;
-    }
-    let rows = x.len() / k;
-    let n = w.len() / k;
+    };
     debug_assert_eq!(x.len(), rows * k, "x is not a whole number of rows");
     debug_assert_eq!(w.len(), n * k, "w is not a whole number of rows");
-    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
     if n == 0 {
         return;
     }
