@@ -17,6 +17,13 @@ pub const DOT_LANES: usize = 8;
 /// is added element by element.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_widened(a, b, |y| y)
+}
+
+/// [`dot`] of f32 `a` with `b` widened to f32 element by element by `widen` (the f16
+/// weights' [`dot_f16`](crate::generic::f16::dot_f16)): the same summation order.
+#[inline(always)]
+pub(crate) fn dot_widened<T: Copy>(a: &[f32], b: &[T], widen: impl Fn(T) -> f32) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
     let mut lanes = [0.0f32; DOT_LANES];
@@ -25,13 +32,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (a_tail, b_tail) = (a_blocks.remainder(), b_blocks.remainder());
     for (a_block, b_block) in a_blocks.zip(b_blocks) {
         for ((lane, &x), &y) in lanes.iter_mut().zip(a_block).zip(b_block) {
-            *lane += x * y;
+            *lane += x * widen(y);
         }
     }
     let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
     let mut sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
     for (&x, &y) in a_tail.iter().zip(b_tail) {
-        sum += x * y;
+        sum += x * widen(y);
     }
     sum
 }
