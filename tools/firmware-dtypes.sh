@@ -21,15 +21,8 @@ if [ "${1:-}" = --write ]; then
 fi
 root=$PWD
 out=$root/target/firmware
-bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
-plugin=$(bash tools/qemu-icount/build.sh)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-figure() { awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"; }
-region() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"; }
-region_cycles() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"; }
-thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
-kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib, run_counted
+source tools/firmware-lib.sh
 notes=()
 dtype_rows=()
 i8_rows=()
@@ -49,12 +42,8 @@ for entry in "mps2-an386|Cortex-M4F|thumbv7em-none-eabihf|||cortex-m4|cortex-m" 
         (cd "targets/$crate" && env "$flags_var=$flags" PICOFORMER_FIRMWARE_DTYPE=$dtype \
             CARGO_TARGET_DIR="$target_dir" cargo build -q --release --target "$target" --bin "$board")
         elf=$target_dir/$target/release/$board
-        start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
-        stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
         log=$work/$board-$dtype.log
-        QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $work/$board-$dtype.icount" \
-            bash "targets/$crate/qemu-run.sh" "$elf" >"$log"
-        cat "$work/$board-$dtype.icount" >>"$log"
+        run_counted "$crate" "$elf" "$core" "$log"
         grep -q '^[0-9]* passed, 0 failed' "$log" || notes+=("$board $dtype: the suite failed")
         tokens=$(figure "$log" greedy_tokens)
         per_token=$((($(region "$log" 2) - $(region "$log" 1)) / (tokens - 1)))

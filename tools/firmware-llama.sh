@@ -41,15 +41,8 @@ while [ $# -gt 0 ]; do
         *) selected+=("$1"); shift ;;
     esac
 done
-bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
-plugin=$(bash tools/qemu-icount/build.sh)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-figure() { awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"; }
-region() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"; }
-region_cycles() { awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"; }
-thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
-kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib, run_counted
+source tools/firmware-lib.sh
 
 # board, CPU, Rust target, build (target directory suffix), rustflags, cycle model, crate
 # under targets/: the builds of tools/test.d/20-firmware.sh
@@ -73,15 +66,9 @@ for entry in "${boards[@]}"; do
             PICOFORMER_FIRMWARE_DTYPE=$dtype CARGO_TARGET_DIR="$target_dir" \
             cargo build -q --release --target "$target" --bin "$board")
         elf=$target_dir/$target/release/$board
-        start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
-        stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
         log=$work/$board-$dtype.log
-        set +e
-        QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $log.icount" \
-            bash "targets/$crate/qemu-run.sh" "$elf" >"$log"
-        status=$?
-        set -e
-        cat "$log.icount" >>"$log" 2>/dev/null || true
+        status=0
+        run_counted "$crate" "$elf" "$core" "$log" || status=$?
         passed=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" || echo "no summary")
         if [ "$status" -ne 0 ] || ! grep -q "test llama_greedy_golden ... ok" "$log"; then
             failures+=("$board $dtype: $passed (exit status $status): $(grep -A1 'FAILED' "$log" | tr '\n' ' ' | cut -c1-200)")

@@ -29,10 +29,8 @@ if [ "${1:-}" = --write ]; then
 fi
 root=$PWD
 out=$root/target/firmware
-bin_dir=$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin
-plugin=$(bash tools/qemu-icount/build.sh)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# bin_dir, plugin, work, figure, region, region_cycles, thousands, kib, run_counted
+source tools/firmware-lib.sh
 
 # suite binary, CPU, Rust target, firmware crate, build (the target directory's suffix:
 # target/firmware-BUILD; empty: target/firmware), that build's rustflags, the cycle model
@@ -71,29 +69,12 @@ section_bytes() { # elf, section names... : the sum of their sizes
         'index(names, " " $1 " ") { sum += $2 } END { print sum + 0 }'
 }
 
-figure() { # log, name
-    awk -v name="$2" '$1 == "figure" && $2 == name { print $3 }' "$1"
-}
-
-region() { # log, n: instructions
-    awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $5 }' "$1"
-}
-
-region_cycles() { # log, n: estimated cycles
-    awk -v n="$2" '$1 == "picoformer-icount" && $2 == "region" && $3 == n { print $7 }' "$1"
-}
-
-thousands() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
-
-kib() { awk -v b="$1" 'BEGIN { printf "%.1f KiB", b / 1024 }'; }
-
 notes=()
 size_rows=()
 token_rows=()
 matvec_rows=()
 for entry in "${boards[@]}"; do
     IFS='|' read -r board cpu target crate build_name flags core <<<"$entry"
-    runner=targets/$crate/qemu-run.sh
     suite_bin=$board
     build "$crate" "$target" "$build_name" "$flags" "" "$suite_bin" size-runtime
     # Each size probe alone, with only the engine features its configuration needs (the
@@ -119,12 +100,8 @@ for entry in "${boards[@]}"; do
     fi
 
     elf=$dir/$suite_bin
-    start=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_start/ { print "0x" $1 }')
-    stop=$("$bin_dir/llvm-nm" -C "$elf" | awk '/figures::icount_stop/ { print "0x" $1 }')
     log=$work/$board-$target${build_name:+-$build_name}.log
-    QEMU_EXTRA="-plugin $plugin,start=$start,stop=$stop,core=$core -d plugin -D $log.icount" \
-        bash "$runner" "$elf" >"$log"
-    cat "$log.icount" >>"$log"
+    run_counted "$crate" "$elf" "$core" "$log"
 
     tokens=$(figure "$log" greedy_tokens)
     one=$(region "$log" 1)

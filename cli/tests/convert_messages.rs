@@ -237,22 +237,34 @@ fn non_finite_weights_are_reported_by_tensor_name() {
 
 /// The file rewritten with every F32 tensor stored as `dtype` (F16 or BF16).
 fn to_half(bytes: &[u8], dtype: Dtype) -> Vec<u8> {
+    rewrite_f32(bytes, dtype, |v, out| match dtype {
+        Dtype::F16 => out.extend(half::f16::from_f32(v).to_le_bytes()),
+        _ => out.extend(half::bf16::from_f32(v).to_le_bytes()),
+    })
+}
+
+/// The file with every F32 value rounded through `dtype` and back (still F32).
+fn rounded(bytes: &[u8], dtype: Dtype) -> Vec<u8> {
+    rewrite_f32(bytes, Dtype::F32, |v, out| {
+        let v = match dtype {
+            Dtype::F16 => half::f16::from_f32(v).to_f32(),
+            _ => half::bf16::from_f32(v).to_f32(),
+        };
+        out.extend(v.to_le_bytes());
+    })
+}
+
+/// The F32 file with each tensor's values written by `write` as a `dtype` tensor.
+fn rewrite_f32(bytes: &[u8], dtype: Dtype, write: impl Fn(f32, &mut Vec<u8>)) -> Vec<u8> {
     let file = SafeTensors::deserialize(bytes).unwrap();
     let tensors: Vec<(String, Vec<u8>, Vec<usize>)> = file
         .tensors()
         .into_iter()
         .map(|(name, t)| {
-            let data: Vec<u8> = t
-                .data()
-                .chunks_exact(4)
-                .flat_map(|b| {
-                    let v = f32::from_le_bytes(b.try_into().unwrap());
-                    match dtype {
-                        Dtype::F16 => half::f16::from_f32(v).to_le_bytes(),
-                        _ => half::bf16::from_f32(v).to_le_bytes(),
-                    }
-                })
-                .collect();
+            let mut data = Vec::new();
+            for b in t.data().chunks_exact(4) {
+                write(f32::from_le_bytes(b.try_into().unwrap()), &mut data);
+            }
             (name, data, t.shape().to_vec())
         })
         .collect();
@@ -262,40 +274,6 @@ fn to_half(bytes: &[u8], dtype: Dtype) -> Vec<u8> {
             (
                 name.as_str(),
                 TensorView::new(dtype, shape.clone(), data).unwrap(),
-            )
-        })
-        .collect();
-    safetensors::serialize(views, &None).unwrap()
-}
-
-/// The file with every F32 value rounded through `dtype` and back (still F32).
-fn rounded(bytes: &[u8], dtype: Dtype) -> Vec<u8> {
-    let file = SafeTensors::deserialize(bytes).unwrap();
-    let tensors: Vec<(String, Vec<u8>, Vec<usize>)> = file
-        .tensors()
-        .into_iter()
-        .map(|(name, t)| {
-            let data: Vec<u8> = t
-                .data()
-                .chunks_exact(4)
-                .flat_map(|b| {
-                    let v = f32::from_le_bytes(b.try_into().unwrap());
-                    match dtype {
-                        Dtype::F16 => half::f16::from_f32(v).to_f32(),
-                        _ => half::bf16::from_f32(v).to_f32(),
-                    }
-                    .to_le_bytes()
-                })
-                .collect();
-            (name, data, t.shape().to_vec())
-        })
-        .collect();
-    let views: Vec<(&str, TensorView)> = tensors
-        .iter()
-        .map(|(name, data, shape)| {
-            (
-                name.as_str(),
-                TensorView::new(Dtype::F32, shape.clone(), data).unwrap(),
             )
         })
         .collect();

@@ -1593,8 +1593,10 @@ fn static_model_shape_mismatch() {
     let fx = Fixture::new("paper_small");
     let blob = fx.blob.as_slice();
     PaperSmall::from_blob(blob).unwrap();
-    macro_rules! mismatch {
-        ($ty:ty, $field:literal, $expected:expr, $found:expr) => {
+    // Each row: a type that differs from the blob, the field reported, the type's value
+    // and the blob's.
+    macro_rules! mismatches {
+        ($($ty:ty, $field:literal, $expected:expr, $found:expr;)*) => {$(
             expect_err(
                 <$ty>::from_blob(blob),
                 Error::ShapeMismatch {
@@ -1603,69 +1605,21 @@ fn static_model_shape_mismatch() {
                     found: $found,
                 },
             );
-        };
+        )*};
     }
-    mismatch!(
-        StaticModel<'_, 32, 4, 256, 2, 2, 61, 67, 24, 16>,
-        "d_model",
-        32,
-        64
-    );
-    mismatch!(
-        StaticModel<'_, 64, 8, 256, 2, 2, 61, 67, 24, 16>,
-        "n_heads",
-        8,
-        4
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 128, 2, 2, 61, 67, 24, 16>,
-        "d_ff",
-        128,
-        256
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 256, 1, 2, 61, 67, 24, 16>,
-        "n_encoder_layers",
-        1,
-        2
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 256, 2, 3, 61, 67, 24, 16>,
-        "n_decoder_layers",
-        3,
-        2
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 256, 2, 2, 67, 67, 24, 16>,
-        "src_vocab",
-        67,
-        61
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 256, 2, 2, 61, 61, 24, 16>,
-        "tgt_vocab",
-        61,
-        67
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 256, 2, 2, 61, 67, 16, 16>,
-        "max_src_len",
-        16,
-        24
-    );
-    mismatch!(
-        StaticModel<'_, 64, 4, 256, 2, 2, 61, 67, 24, 17>,
-        "max_tgt_len",
-        17,
-        16
-    );
-    // The first differing field is reported.
-    mismatch!(
-        StaticModel<'_, 32, 2, 64, 1, 1, 10, 10, 8, 8>,
-        "d_model",
-        32,
-        64
-    );
+    mismatches! {
+        StaticModel<'_, 32, 4, 256, 2, 2, 61, 67, 24, 16>, "d_model", 32, 64;
+        StaticModel<'_, 64, 8, 256, 2, 2, 61, 67, 24, 16>, "n_heads", 8, 4;
+        StaticModel<'_, 64, 4, 128, 2, 2, 61, 67, 24, 16>, "d_ff", 128, 256;
+        StaticModel<'_, 64, 4, 256, 1, 2, 61, 67, 24, 16>, "n_encoder_layers", 1, 2;
+        StaticModel<'_, 64, 4, 256, 2, 3, 61, 67, 24, 16>, "n_decoder_layers", 3, 2;
+        StaticModel<'_, 64, 4, 256, 2, 2, 67, 67, 24, 16>, "src_vocab", 67, 61;
+        StaticModel<'_, 64, 4, 256, 2, 2, 61, 61, 24, 16>, "tgt_vocab", 61, 67;
+        StaticModel<'_, 64, 4, 256, 2, 2, 61, 67, 16, 16>, "max_src_len", 16, 24;
+        StaticModel<'_, 64, 4, 256, 2, 2, 61, 67, 24, 17>, "max_tgt_len", 17, 16;
+        // The first differing field is reported.
+        StaticModel<'_, 32, 2, 64, 1, 1, 10, 10, 8, 8>, "d_model", 32, 64;
+    }
     // Blob errors come through unchanged.
     let mut bad = fx.blob.clone();
     put_u32(bad.as_mut_slice(), VERSION, 9);

@@ -38,6 +38,33 @@ fn forward_bytes(m: &pf_model) -> usize {
     n
 }
 
+/// [`pf_greedy`] over safe buffers: its status, the tokens it wrote and their score.
+fn greedy_via_c(
+    m: &pf_model,
+    src: &[u32],
+    max_len: usize,
+    scratch: &mut AlignedBytes,
+) -> (i32, Vec<u32>, f32) {
+    let mut tokens = vec![0u32; max_len];
+    let (mut len, mut score) = (0usize, 0f32);
+    let s = unsafe {
+        pf_greedy(
+            m,
+            src.as_ptr(),
+            src.len(),
+            max_len,
+            tokens.as_mut_ptr(),
+            tokens.len(),
+            &mut len,
+            &mut score,
+            scratch.as_mut_slice().as_mut_ptr().cast(),
+            scratch.as_slice().len(),
+        )
+    };
+    tokens.truncate(len);
+    (s, tokens, score)
+}
+
 #[test]
 fn golden_cases_through_the_c_api() {
     for case in golden_cases() {
@@ -75,24 +102,9 @@ fn golden_cases_through_the_c_api() {
             }
         }
         for (i, g) in case.expected.greedy.iter().enumerate() {
-            let mut tokens = vec![0u32; g.max_len];
-            let (mut len, mut score) = (0usize, 0f32);
-            let s = unsafe {
-                pf_greedy(
-                    &m,
-                    g.src.as_ptr(),
-                    g.src.len(),
-                    g.max_len,
-                    tokens.as_mut_ptr(),
-                    tokens.len(),
-                    &mut len,
-                    &mut score,
-                    scratch.as_mut_slice().as_mut_ptr().cast(),
-                    scratch.as_slice().len(),
-                )
-            };
+            let (s, tokens, score) = greedy_via_c(&m, &g.src, g.max_len, &mut scratch);
             assert_eq!(s, PF_OK, "{name} greedy {i}: {}", message(s));
-            assert_eq!(&tokens[..len], &g.tokens[..], "{name} greedy {i}");
+            assert_eq!(tokens, g.tokens, "{name} greedy {i}");
             assert!((score - g.score).abs() <= TOLERANCE, "{name} greedy {i}");
         }
         for (i, b) in case.expected.beam.iter().enumerate() {
@@ -201,23 +213,7 @@ fn nan_logits_are_an_error_status() {
     picoformer::blob::seal(bytes).unwrap();
     let m = handle(blob.as_slice());
     let mut scratch = AlignedBytes::zeroed(greedy_bytes(&m));
-    let src = [5u32, 6, 7];
-    let mut tokens = [0u32; 4];
-    let (mut len, mut score) = (0usize, 0f32);
-    let s = unsafe {
-        pf_greedy(
-            &m,
-            src.as_ptr(),
-            src.len(),
-            tokens.len(),
-            tokens.as_mut_ptr(),
-            tokens.len(),
-            &mut len,
-            &mut score,
-            scratch.as_mut_slice().as_mut_ptr().cast(),
-            scratch.as_slice().len(),
-        )
-    };
+    let (s, _, _) = greedy_via_c(&m, &[5, 6, 7], 4, &mut scratch);
     assert_eq!(s, PF_ERR_NON_FINITE_LOGITS, "{}", message(s));
     assert_eq!(message(s), "the model's logits are NaN or infinite");
 }
@@ -411,24 +407,9 @@ fn quantized_blobs_through_the_c_api() {
                 let r = model
                     .greedy(&g.src, g.max_len, &mut want, scratch.as_mut_slice())
                     .unwrap();
-                let mut tokens = vec![0u32; g.max_len];
-                let (mut len, mut score) = (0usize, 0f32);
-                let s = unsafe {
-                    pf_greedy(
-                        &m,
-                        g.src.as_ptr(),
-                        g.src.len(),
-                        g.max_len,
-                        tokens.as_mut_ptr(),
-                        tokens.len(),
-                        &mut len,
-                        &mut score,
-                        scratch.as_mut_slice().as_mut_ptr().cast(),
-                        scratch.as_slice().len(),
-                    )
-                };
+                let (s, tokens, score) = greedy_via_c(&m, &g.src, g.max_len, &mut scratch);
                 assert_eq!(s, PF_OK, "{}: {}", case.name, message(s));
-                assert_eq!(tokens[..len], want[..r.len], "{} {dtype:?}", case.name);
+                assert_eq!(tokens[..], want[..r.len], "{} {dtype:?}", case.name);
                 assert_eq!(score, r.score);
             }
         }

@@ -258,23 +258,12 @@ fn whisper_greedy_and_beam_match_pytorch() {
     let frames = pretrained::mel_frames(&mel_path(), 80).unwrap();
     let source = Source::Frames(&frames);
 
-    let max_len = 448 + 1 - expected.prompt.len();
-    let mut out = vec![0u32; max_len];
-    let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
-    let greedy = model
-        .greedy_with(
-            &source,
-            &expected.prompt,
-            max_len,
-            &mut out,
-            scratch.as_mut_slice(),
-        )
-        .unwrap();
-    assert_eq!(out[..greedy.len], expected.greedy.tokens[..]);
-    let diff = (greedy.score - expected.greedy.score).abs();
+    let (tokens, score) = greedy_over_context(&model, &source, &expected.prompt);
+    assert_eq!(tokens, expected.greedy.tokens);
+    let diff = (score - expected.greedy.score).abs();
     eprintln!(
-        "greedy log-probability {} vs {} (|diff| {diff:e})",
-        greedy.score, expected.greedy.score
+        "greedy log-probability {score} vs {} (|diff| {diff:e})",
+        expected.greedy.score
     );
     assert!(diff <= 1e-3, "greedy score off by {diff}");
     page_states(&format!("| identical / {diff:.1e} |"));
@@ -428,20 +417,20 @@ fn whisper_greedy(frames: &[f32]) -> Vec<u32> {
     let blob = whisper().unwrap();
     let model = Model::from_blob(blob.as_slice()).unwrap();
     let prompt = pretrained::whisper_prompt(&model);
+    greedy_over_context(&model, &Source::Frames(frames), &prompt).0
+}
+
+/// Whisper's greedy decoding after `prompt` up to its 448-token context: the tokens and
+/// their score.
+fn greedy_over_context(model: &Model, source: &Source, prompt: &[u32]) -> (Vec<u32>, f32) {
     let max_len = 448 + 1 - prompt.len();
     let mut out = vec![0u32; max_len];
     let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
     let greedy = model
-        .greedy_with(
-            &Source::Frames(frames),
-            &prompt,
-            max_len,
-            &mut out,
-            scratch.as_mut_slice(),
-        )
+        .greedy_with(source, prompt, max_len, &mut out, scratch.as_mut_slice())
         .unwrap();
     out.truncate(greedy.len);
-    out
+    (out, greedy.score)
 }
 
 fn golden_window_tokens() -> Vec<u32> {
@@ -539,19 +528,8 @@ fn whisper_quantized_transcribes_like_pytorch() {
             .filter(|&i| picoformer::kernels::argmax(rows[i]) != Some(reference[i] as usize))
             .collect();
 
-        let max_len = 448 + 1 - expected.prompt.len();
-        let mut out = vec![0u32; max_len];
-        let mut scratch = picoformer_cli::scratch(model.greedy_scratch_bytes().unwrap());
-        let greedy = model
-            .greedy_with(
-                &source,
-                &expected.prompt,
-                max_len,
-                &mut out,
-                scratch.as_mut_slice(),
-            )
-            .unwrap();
-        let same_sequence = out[..greedy.len] == reference[..];
+        let (tokens, _) = greedy_over_context(&model, &source, &expected.prompt);
+        let same_sequence = tokens == *reference;
         eprintln!(
             "whisper {}: next-token agreement with PyTorch f32 {}/{}, misses at {misses:?} (f32 top-2 margins there {:?}), greedy sequence equal: {same_sequence}",
             dtype.name(),

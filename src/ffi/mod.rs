@@ -579,26 +579,17 @@ pub unsafe extern "C" fn pf_encode(
     scratch: *mut c_void,
     scratch_len: usize,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
-        let (m, handle, blob) = unsafe { model_of(model) }?;
-        let scratch = scratch.cast::<u8>();
-        let spans = [
-            handle,
-            blob,
-            span(src, src_len, false)?,
-            span(out.cast_const(), out_len, true)?,
-            span(scratch.cast_const(), scratch_len, true)?,
-        ];
-        disjoint(&spans)?;
-        // SAFETY: checked by `span` and `disjoint`; the caller promises the elements.
-        let src = unsafe { input(src, src_len) };
-        // SAFETY: as above.
-        let out = unsafe { output(out, out_len) };
-        // SAFETY: as above.
-        let scratch = unsafe { output(scratch, scratch_len) };
-        m.encode(src, out, scratch).map_err(err)
-    })
+    // SAFETY: forwarded from this function's own contract (no target: an empty array).
+    unsafe {
+        source_target_call(
+            model,
+            (src, src_len),
+            (core::ptr::null(), 0),
+            (out, out_len),
+            (scratch, scratch_len),
+            |m, src, _, out, scratch| m.encode(src, out, scratch),
+        )
+    }
 }
 
 /// Teacher-forced decoder logits: row `i` of `logits[0..tgt_len * tgt_vocab]` (row-major
@@ -622,28 +613,56 @@ pub unsafe extern "C" fn pf_forward(
     scratch: *mut c_void,
     scratch_len: usize,
 ) -> i32 {
+    // SAFETY: forwarded from this function's own contract.
+    unsafe {
+        source_target_call(
+            model,
+            (src, src_len),
+            (tgt, tgt_len),
+            (logits, logits_len),
+            (scratch, scratch_len),
+            |m, src, tgt, logits, scratch| m.forward(src, tgt, logits, scratch),
+        )
+    }
+}
+
+/// The body [`pf_encode`] and [`pf_forward`] share: checks the handle and the arrays
+/// (`src`, `tgt` readable; `out`, `scratch` writable; no written array sharing a byte with
+/// another), then runs `call` on them.
+///
+/// # Safety
+/// As the callers': `model` is NULL or points to a `pf_model`; each array pointer is NULL
+/// or points to as many elements as its length says.
+unsafe fn source_target_call(
+    model: *const pf_model,
+    (src_ptr, src_len): (*const u32, usize),
+    (tgt_ptr, tgt_len): (*const u32, usize),
+    (out_ptr, out_len): (*mut f32, usize),
+    (scratch_ptr, scratch_len): (*mut c_void, usize),
+    call: impl FnOnce(&Model, &[u32], &[u32], &mut [f32], &mut [u8]) -> Result<(), Error>,
+) -> i32 {
     guard(|| {
         // SAFETY: the caller promises a readable pf_model; model_of checks the rest.
         let (m, handle, blob) = unsafe { model_of(model) }?;
-        let scratch = scratch.cast::<u8>();
+        let scratch_ptr = scratch_ptr.cast::<u8>();
         let spans = [
             handle,
             blob,
-            span(src, src_len, false)?,
-            span(tgt, tgt_len, false)?,
-            span(logits.cast_const(), logits_len, true)?,
-            span(scratch.cast_const(), scratch_len, true)?,
+            span(src_ptr, src_len, false)?,
+            span(tgt_ptr, tgt_len, false)?,
+            span(out_ptr.cast_const(), out_len, true)?,
+            span(scratch_ptr.cast_const(), scratch_len, true)?,
         ];
         disjoint(&spans)?;
         // SAFETY: checked by `span` and `disjoint`; the caller promises the elements.
-        let src = unsafe { input(src, src_len) };
+        let src = unsafe { input(src_ptr, src_len) };
         // SAFETY: as above.
-        let tgt = unsafe { input(tgt, tgt_len) };
+        let tgt = unsafe { input(tgt_ptr, tgt_len) };
         // SAFETY: as above.
-        let logits = unsafe { output(logits, logits_len) };
+        let out = unsafe { output(out_ptr, out_len) };
         // SAFETY: as above.
-        let scratch = unsafe { output(scratch, scratch_len) };
-        m.forward(src, tgt, logits, scratch).map_err(err)
+        let scratch = unsafe { output(scratch_ptr, scratch_len) };
+        call(&m, src, tgt, out, scratch).map_err(err)
     })
 }
 

@@ -112,34 +112,18 @@ impl<'a> Model<'a> {
     /// ```
     pub fn greedy_scratch_bytes_for_len(&self, prefix_len: usize, max_len: usize) -> Result<usize> {
         search::need_decoder(self)?;
-        search::check_lengths(self, prefix_len, max_len)?;
-        Plan::decoding(
-            &self.config().dims,
-            self.dtype(),
-            1,
-            false,
-            prefix_len,
-            max_len,
-        )
-        .total_bytes()
-        .ok_or(Error::SizeOverflow)
+        self.decoding_plan_for_len(1, false, prefix_len, max_len)?
+            .total_bytes()
+            .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`sample_with`](Self::sample_with) for one request, as
     /// [`greedy_scratch_bytes_for_len`](Self::greedy_scratch_bytes_for_len).
     pub fn sample_scratch_bytes_for_len(&self, prefix_len: usize, max_len: usize) -> Result<usize> {
         search::need_decoder(self)?;
-        search::check_lengths(self, prefix_len, max_len)?;
-        Plan::decoding(
-            &self.config().dims,
-            self.dtype(),
-            1,
-            false,
-            prefix_len,
-            max_len,
-        )
-        .sample_total_bytes()
-        .ok_or(Error::SizeOverflow)
+        self.decoding_plan_for_len(1, false, prefix_len, max_len)?
+            .sample_total_bytes()
+            .ok_or(Error::SizeOverflow)
     }
 
     /// Exact scratch bytes of [`beam_search`](Self::beam_search) (and
@@ -155,17 +139,31 @@ impl<'a> Model<'a> {
     ) -> Result<usize> {
         search::need_decoder(self)?;
         search::check_beam_size(self, beam)?;
+        self.decoding_plan_for_len(beam, true, prefix_len, max_len)?
+            .total_bytes()
+            .ok_or(Error::SizeOverflow)
+    }
+
+    /// The scratch plan of one decoding request of a checked decoder model, for the
+    /// `*_scratch_bytes_for_len` queries: errors as
+    /// [`greedy_scratch_bytes_for_len`](Self::greedy_scratch_bytes_for_len) for lengths
+    /// the search refuses.
+    fn decoding_plan_for_len(
+        &self,
+        beam: usize,
+        is_beam: bool,
+        prefix_len: usize,
+        max_len: usize,
+    ) -> Result<Plan> {
         search::check_lengths(self, prefix_len, max_len)?;
-        Plan::decoding(
+        Ok(Plan::decoding(
             &self.config().dims,
             self.dtype(),
             beam,
-            true,
+            is_beam,
             prefix_len,
             max_len,
-        )
-        .total_bytes()
-        .ok_or(Error::SizeOverflow)
+        ))
     }
 
     /// Checks a decoding call's decoder prefix (bos, or a longer forced start) and

@@ -268,10 +268,10 @@ impl<'a> Model<'a> {
     /// validated table length; a wrapped index would only miss the table.)
     #[inline(never)]
     fn attention_at(&self, first: usize) -> Result<(AttentionWeights<'a>, NormWeights<'a>)> {
-        let get = |kind| self.tensor(first.wrapping_add(block_offset(&ATTENTION_BLOCK, kind)));
-        let req = |kind| self.required(first.wrapping_add(block_offset(&ATTENTION_BLOCK, kind)));
+        let get = |kind| self.tensor(first.wrapping_add(block_offset(ATTENTION_BLOCK, kind)));
+        let req = |kind| self.required(first.wrapping_add(block_offset(ATTENTION_BLOCK, kind)));
         let mat =
-            |kind| self.required_matrix(first.wrapping_add(block_offset(&ATTENTION_BLOCK, kind)));
+            |kind| self.required_matrix(first.wrapping_add(block_offset(ATTENTION_BLOCK, kind)));
         Ok((
             AttentionWeights {
                 q: mat(K::EncSelfQWeight)?,
@@ -295,9 +295,9 @@ impl<'a> Model<'a> {
     /// [`Self::attention_at`].
     #[inline(never)]
     fn ffn_at(&self, first: usize) -> Result<(FfnWeights<'a>, NormWeights<'a>)> {
-        let get = |kind| self.tensor(first.wrapping_add(block_offset(&FFN_BLOCK, kind)));
-        let req = |kind| self.required(first.wrapping_add(block_offset(&FFN_BLOCK, kind)));
-        let mat = |kind| self.required_matrix(first.wrapping_add(block_offset(&FFN_BLOCK, kind)));
+        let get = |kind| self.tensor(first.wrapping_add(block_offset(FFN_BLOCK, kind)));
+        let req = |kind| self.required(first.wrapping_add(block_offset(FFN_BLOCK, kind)));
+        let mat = |kind| self.required_matrix(first.wrapping_add(block_offset(FFN_BLOCK, kind)));
         Ok((
             FfnWeights {
                 w1: mat(K::EncFfnW1)?,
@@ -313,32 +313,19 @@ impl<'a> Model<'a> {
     }
 }
 
+/// `len` tensors of a layer's `table` from `start`: one block of the layer.
+const fn layer_block(table: &[K], start: usize, len: usize) -> &[K] {
+    table.split_at(start).1.split_at(len).0
+}
+
 /// The tensors of an attention block and its LayerNorm, in table order (the encoder's
 /// self-attention; the decoder's two attention blocks are laid out the same way, which
 /// the assertions below check at compile time).
-const ATTENTION_BLOCK: [K; 10] = [
-    K::EncSelfQWeight,
-    K::EncSelfQBias,
-    K::EncSelfKWeight,
-    K::EncSelfKBias,
-    K::EncSelfVWeight,
-    K::EncSelfVBias,
-    K::EncSelfOutWeight,
-    K::EncSelfOutBias,
-    K::EncNorm1Gamma,
-    K::EncNorm1Beta,
-];
+const ATTENTION_BLOCK: &[K] = layer_block(&blob::ENCODER_LAYER_TENSORS, 0, 10);
 
 /// The tensors of a feed-forward network and its LayerNorm, in table order (the
 /// encoder's; the decoder's are laid out the same way).
-const FFN_BLOCK: [K; 6] = [
-    K::EncFfnW1,
-    K::EncFfnB1,
-    K::EncFfnW2,
-    K::EncFfnB2,
-    K::EncNorm2Gamma,
-    K::EncNorm2Beta,
-];
+const FFN_BLOCK: &[K] = layer_block(&blob::ENCODER_LAYER_TENSORS, 10, 6);
 
 /// Offset of `kind` from the first tensor of `block` in the table (the tensors of a
 /// block are consecutive kinds).
@@ -363,45 +350,16 @@ const fn same_layout(block: &[K], other: &[K]) -> bool {
 }
 
 const _: () = assert!(same_layout(
-    &ATTENTION_BLOCK,
-    &[
-        K::DecSelfQWeight,
-        K::DecSelfQBias,
-        K::DecSelfKWeight,
-        K::DecSelfKBias,
-        K::DecSelfVWeight,
-        K::DecSelfVBias,
-        K::DecSelfOutWeight,
-        K::DecSelfOutBias,
-        K::DecNorm1Gamma,
-        K::DecNorm1Beta,
-    ]
+    ATTENTION_BLOCK,
+    layer_block(&blob::DECODER_LAYER_TENSORS, 0, 10)
 ));
 const _: () = assert!(same_layout(
-    &ATTENTION_BLOCK,
-    &[
-        K::DecCrossQWeight,
-        K::DecCrossQBias,
-        K::DecCrossKWeight,
-        K::DecCrossKBias,
-        K::DecCrossVWeight,
-        K::DecCrossVBias,
-        K::DecCrossOutWeight,
-        K::DecCrossOutBias,
-        K::DecNorm2Gamma,
-        K::DecNorm2Beta,
-    ]
+    ATTENTION_BLOCK,
+    layer_block(&blob::DECODER_LAYER_TENSORS, 10, 10)
 ));
 const _: () = assert!(same_layout(
-    &FFN_BLOCK,
-    &[
-        K::DecFfnW1,
-        K::DecFfnB1,
-        K::DecFfnW2,
-        K::DecFfnB2,
-        K::DecNorm3Gamma,
-        K::DecNorm3Beta,
-    ]
+    FFN_BLOCK,
+    layer_block(&blob::DECODER_LAYER_TENSORS, 20, 6)
 ));
 
 /// Weights of one multi-head attention block. Matrices are `[D, D]` (in the blob's

@@ -64,34 +64,32 @@ fn main() -> BuildResult<()> {
     let mut code = String::new();
     writeln!(code, "/// Name of the golden case under `tests/golden/`.")?;
     writeln!(code, "pub const NAME: &str = {name:?};")?;
+    // The StaticModel of the blob's dims with `d_model` in place of the blob's.
+    let static_model = |d_model: usize| {
+        format!(
+            "picoformer::StaticModel<'static, {d_model}, {}, {}, {}, {}, {}, {}, {}, {}, {weight_type}>",
+            d.n_heads,
+            d.d_ff,
+            d.n_encoder_layers,
+            d.n_decoder_layers,
+            d.src_vocab,
+            d.tgt_vocab,
+            d.max_src_len,
+            d.max_tgt_len
+        )
+    };
     writeln!(
         code,
         "/// The golden model's type: D, H, F, LE, LD, SV, TV, S, T from its config.json.\n\
-         pub type Net = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}, {weight_type}>;",
-        d.d_model,
-        d.n_heads,
-        d.d_ff,
-        d.n_encoder_layers,
-        d.n_decoder_layers,
-        d.src_vocab,
-        d.tgt_vocab,
-        d.max_src_len,
-        d.max_tgt_len
+         pub type Net = {};",
+        static_model(d.d_model)
     )?;
     // A type one head wider than the blob: from_blob must refuse it (ShapeMismatch).
     writeln!(
         code,
         "/// `Net` with a wider d_model than the blob's: loading must fail.\n\
-         pub type WiderNet = picoformer::StaticModel<'static, {}, {}, {}, {}, {}, {}, {}, {}, {}, {weight_type}>;",
-        d.d_model + d.d_model / d.n_heads,
-        d.n_heads,
-        d.d_ff,
-        d.n_encoder_layers,
-        d.n_decoder_layers,
-        d.src_vocab,
-        d.tgt_vocab,
-        d.max_src_len,
-        d.max_tgt_len
+         pub type WiderNet = {};",
+        static_model(d.d_model + d.d_model / d.n_heads)
     )?;
 
     writeln!(

@@ -40,6 +40,20 @@ static char failure[512];
                  got_, pf_status_message(got_), #want, (want));                \
     } while (0)
 
+/* CHECK_STATUS for a test that frees what it allocated: on a wrong status, names `what`
+ * and jumps to the test's `out:` label. (The wanted status is given by number and message:
+ * a macro that passes `want` on has expanded its name already.) */
+#define EXPECT_OR_OUT(call, what, want)                                                   \
+    do {                                                                                  \
+        int32_t got_ = (call);                                                            \
+        if (got_ != (want)) {                                                             \
+            snprintf(failure, sizeof failure, "line %d: %s: got %d (%s), wanted %d (%s)", \
+                     __LINE__, (what), got_, pf_status_message(got_), (want),             \
+                     pf_status_message(want));                                            \
+            goto out;                                                                     \
+        }                                                                                 \
+    } while (0)
+
 static void report(const char *name, int ok) {
     if (ok) {
         passed++;
@@ -446,16 +460,11 @@ static int t_greedy_bad_input(void) {
     uint32_t long_src[25] = {0};
     int result = 0;
 
-#define EXPECT(modify, want)                                                         \
-    do {                                                                             \
-        a = ok;                                                                      \
-        modify;                                                                      \
-        int32_t got_ = call_greedy(a);                                               \
-        if (got_ != (want)) {                                                        \
-            snprintf(failure, sizeof failure, "%s: got %d (%s), wanted %s", #modify, \
-                     got_, pf_status_message(got_), #want);                          \
-            goto out;                                                                \
-        }                                                                            \
+#define EXPECT(modify, want)                                       \
+    do {                                                           \
+        a = ok;                                                    \
+        modify;                                                    \
+        EXPECT_OR_OUT(call_greedy(a), #modify, want);          \
     } while (0)
 
     EXPECT(a.m = NULL, PF_ERR_NULL_POINTER);
@@ -540,16 +549,11 @@ static int t_generate_bad_input(const pf_model *m, const uint32_t *prompt, size_
     uint32_t bad_prompt[] = {1, c.tgt_vocab};
     int result = 0;
 
-#define EXPECT(modify, want)                                                         \
-    do {                                                                             \
-        a = ok;                                                                      \
-        modify;                                                                      \
-        int32_t got_ = call_generate(a);                                             \
-        if (got_ != (want)) {                                                        \
-            snprintf(failure, sizeof failure, "%s: got %d (%s), wanted %s", #modify, \
-                     got_, pf_status_message(got_), #want);                          \
-            goto out;                                                                \
-        }                                                                            \
+#define EXPECT(modify, want)                                       \
+    do {                                                           \
+        a = ok;                                                    \
+        modify;                                                    \
+        EXPECT_OR_OUT(call_generate(a), #modify, want);        \
     } while (0)
 
     EXPECT(a.m = NULL, PF_ERR_NULL_POINTER);
@@ -616,17 +620,13 @@ static int t_beam_bad_input(void) {
     float scores[3];
     pf_beam_params p = {4, 2, 16, 0.6f}, q;
     int result = 0;
-#define BEAM(params, tl, ll, sl, sc, want)                                                  \
-    do {                                                                                    \
-        q = p;                                                                              \
-        params;                                                                             \
-        int32_t got_ = pf_beam_search(&g_model, SRC, SRC_LEN, q, tokens, tl, lengths, ll, \
-                                      scores, sl, &count, sc, need);                        \
-        if (got_ != (want)) {                                                               \
-            snprintf(failure, sizeof failure, "line %d: got %d (%s), wanted %s", __LINE__, \
-                     got_, pf_status_message(got_), #want);                                 \
-            goto out;                                                                       \
-        }                                                                                   \
+#define BEAM(params, tl, ll, sl, sc, want)                                                 \
+    do {                                                                                   \
+        q = p;                                                                             \
+        params;                                                                            \
+        EXPECT_OR_OUT(pf_beam_search(&g_model, SRC, SRC_LEN, q, tokens, tl, lengths, ll,  \
+                                     scores, sl, &count, sc, need),                        \
+                      #params, want);                                                      \
     } while (0)
     BEAM((void)0, 32, 2, 2, scratch, PF_OK);
     if (count != 2) {
@@ -663,15 +663,7 @@ static int t_forward_encode_bad_input(void) {
     float *logits = malloc(3 * 67 * sizeof *logits);
     float *enc = malloc(SRC_LEN * 64 * sizeof *enc);
     int result = 0;
-#define EXPECT(call, want)                                                          \
-    do {                                                                            \
-        int32_t got_ = (call);                                                      \
-        if (got_ != (want)) {                                                       \
-            snprintf(failure, sizeof failure, "line %d: got %d (%s), wanted %s",    \
-                     __LINE__, got_, pf_status_message(got_), #want);               \
-            goto out;                                                               \
-        }                                                                           \
-    } while (0)
+#define EXPECT(call, want) EXPECT_OR_OUT(call, #call, want)
     EXPECT(pf_forward(&g_model, SRC, SRC_LEN, tgt, 3, logits, 3 * 67, scratch, need), PF_OK);
     EXPECT(pf_forward(&g_model, SRC, SRC_LEN, tgt, 3, logits, 3 * 67 - 1, scratch, need),
            PF_ERR_OUTPUT_TOO_SMALL);

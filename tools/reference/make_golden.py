@@ -64,58 +64,52 @@ from safetensors.numpy import save_file
 BOS, EOS, PAD = 1, 2, 0
 MARGIN = 1e-3
 
-# name, model config, and generation knobs:
+DIMENSIONS = ["d_model", "n_heads", "d_ff", "n_encoder_layers", "n_decoder_layers",
+              "src_vocab", "tgt_vocab", "max_src_len", "max_tgt_len"]
+# The options of a case that does not name them (post-norm ReLU with sinusoids, as in the
+# paper), and its generation knobs:
 #   gen_scale: generator weight std multiplier (peaky outputs)
 #   eos_shift: added to the eos logit (bias if the generator has one, otherwise through the
 #              direction of the last LayerNorm's beta)
+#   dec_sub_scale / xattn_scale: see the notes on nn.Transformer above
+DEFAULT_OPTIONS = dict(norm="post", activation="relu", positional="sinusoidal",
+                       layer_norm_eps=1e-5, scale_embeddings=True, tie_output=False,
+                       final_norm=True)
+DEFAULT_KNOBS = dict(gen_bias=True, gen_scale=4.0, eos_shift=6.0, dec_sub_scale=0.3,
+                     xattn_scale=0.5)
+
+
+def case(name, seed, dims, options=None, **knobs):
+    """A case: `dims` in the order of DIMENSIONS, `options` and `knobs` over the defaults."""
+    assert len(dims) == len(DIMENSIONS) and set(options or {}) <= set(DEFAULT_OPTIONS)
+    assert set(knobs) <= set(DEFAULT_KNOBS)
+    return dict(name=name, seed=seed,
+                cfg=dict(zip(DIMENSIONS, dims), **dict(DEFAULT_OPTIONS, **(options or {}))),
+                **dict(DEFAULT_KNOBS, **knobs))
+
+
 CASES = [
-    dict(name="paper_small", seed=1001,
-         cfg=dict(d_model=64, n_heads=4, d_ff=256, n_encoder_layers=2, n_decoder_layers=2,
-                  src_vocab=61, tgt_vocab=67, max_src_len=24, max_tgt_len=16,
-                  norm="post", activation="relu", positional="sinusoidal",
-                  layer_norm_eps=1e-5, scale_embeddings=True, tie_output=False,
-                  final_norm=True),
-         gen_bias=True, gen_scale=4.0, eos_shift=6.0, dec_sub_scale=0.3, xattn_scale=0.5),
-    dict(name="odd", seed=1002,
-         cfg=dict(d_model=48, n_heads=3, d_ff=80, n_encoder_layers=3, n_decoder_layers=1,
-                  src_vocab=53, tgt_vocab=53, max_src_len=20, max_tgt_len=12,
-                  norm="post", activation="relu", positional="sinusoidal-concat",
-                  layer_norm_eps=1e-5, scale_embeddings=True, tie_output=False,
-                  final_norm=True),
-         gen_bias=True, gen_scale=4.0, eos_shift=6.0, dec_sub_scale=0.3, xattn_scale=0.5),
-    dict(name="prenorm_gelu", seed=1003,
-         cfg=dict(d_model=32, n_heads=2, d_ff=64, n_encoder_layers=2, n_decoder_layers=2,
-                  src_vocab=40, tgt_vocab=45, max_src_len=16, max_tgt_len=14,
-                  norm="pre", activation="gelu", positional="learned",
-                  layer_norm_eps=1e-6, scale_embeddings=False, tie_output=False,
-                  final_norm=True),
-         gen_bias=False, gen_scale=4.0, eos_shift=4.0, dec_sub_scale=0.3, xattn_scale=0.5),
-    dict(name="tied", seed=1004,
-         cfg=dict(d_model=32, n_heads=4, d_ff=48, n_encoder_layers=1, n_decoder_layers=2,
-                  src_vocab=50, tgt_vocab=50, max_src_len=12, max_tgt_len=12,
-                  norm="post", activation="relu", positional="none",
-                  layer_norm_eps=1e-5, scale_embeddings=False, tie_output=True,
-                  final_norm=False),
+    case("paper_small", 1001, (64, 4, 256, 2, 2, 61, 67, 24, 16)),
+    case("odd", 1002, (48, 3, 80, 3, 1, 53, 53, 20, 12),
+         dict(positional="sinusoidal-concat")),
+    case("prenorm_gelu", 1003, (32, 2, 64, 2, 2, 40, 45, 16, 14),
+         dict(norm="pre", activation="gelu", positional="learned", layer_norm_eps=1e-6,
+              scale_embeddings=False),
+         gen_bias=False, eos_shift=4.0),
+    case("tied", 1004, (32, 4, 48, 1, 2, 50, 50, 12, 12),
+         dict(positional="none", scale_embeddings=False, tie_output=True, final_norm=False),
          gen_bias=False, gen_scale=1.0, eos_shift=2.0, dec_sub_scale=2.0, xattn_scale=2.0),
-    dict(name="concat_prenorm_nofinal", seed=1005,
-         cfg=dict(d_model=40, n_heads=5, d_ff=72, n_encoder_layers=2, n_decoder_layers=1,
-                  src_vocab=37, tgt_vocab=41, max_src_len=16, max_tgt_len=10,
-                  norm="pre", activation="relu", positional="sinusoidal-concat",
-                  layer_norm_eps=1e-5, scale_embeddings=True, tie_output=False,
-                  final_norm=False),
-         gen_bias=True, gen_scale=2.0, eos_shift=5.0, dec_sub_scale=2.0, xattn_scale=1.0),
+    case("concat_prenorm_nofinal", 1005, (40, 5, 72, 2, 1, 37, 41, 16, 10),
+         dict(norm="pre", positional="sinusoidal-concat", final_norm=False),
+         gen_scale=2.0, eos_shift=5.0, dec_sub_scale=2.0, xattn_scale=1.0),
 ]
 
 # A firmware model where the matrix products dominate the work (issue 15: int8 against f32
 # per generated token on the microcontrollers): 0.99 M parameters, a 3.97 MB f32 blob
 # (about 1 MB as int8).
 CASES.append(
-    dict(name="firmware_large", seed=1006,
-         cfg=dict(d_model=128, n_heads=4, d_ff=512, n_encoder_layers=2, n_decoder_layers=2,
-                  src_vocab=256, tgt_vocab=256, max_src_len=16, max_tgt_len=16,
-                  norm="post", activation="relu", positional="sinusoidal",
-                  layer_norm_eps=1e-5, scale_embeddings=True, tie_output=True,
-                  final_norm=True),
+    case("firmware_large", 1006, (128, 4, 512, 2, 2, 256, 256, 16, 16),
+         dict(tie_output=True),
          gen_bias=False, gen_scale=1.0, eos_shift=2.0, dec_sub_scale=1.0, xattn_scale=1.0))
 
 BEAM_SETTINGS = [(4, 2, 0.6), (3, 3, 0.0), (1, 1, 1.0), (5, 1, 0.6)]

@@ -59,13 +59,9 @@ pub fn linear_f16<K: F16Dot>(
     k: usize,
     y: &mut [f32],
 ) {
-    if k == 0 {
-        y.fill(0.0);
+    let Some((rows, n)) = crate::generic::linear_shape(x.len(), w.len(), k, y) else {
         return;
-    }
-    let rows = x.len() / k;
-    let n = w.len() / k;
-    debug_assert_eq!(Some(y.len()), rows.checked_mul(n), "y must be [rows, n]");
+    };
     if n == 0 || rows == 0 || rows.checked_mul(n).is_none_or(|len| y.len() < len) {
         return;
     }

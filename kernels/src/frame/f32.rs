@@ -328,13 +328,9 @@ pub fn linear<K: F32Simd>(
     k: usize,
     y: &mut [f32],
 ) {
-    if k == 0 {
-        y.fill(0.0);
+    let Some((_, n)) = crate::generic::linear_shape(x.len(), w.len(), k, y) else {
         return;
-    }
-    let rows = x.len() / k;
-    let n = w.len() / k;
-    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    };
     tiles(kernel, x, w, k, n, Out::Bias(bias), k, y);
 }
 

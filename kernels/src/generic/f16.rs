@@ -10,35 +10,15 @@ use half::f16;
 /// the summation order of [`crate::generic::f32::dot`].
 #[inline]
 pub fn dot_f16(a: &[f32], b: &[f16]) -> f32 {
-    let n = a.len().min(b.len());
-    let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
-    let mut lanes = [0.0f32; DOT_LANES];
-    let a_blocks = a.chunks_exact(DOT_LANES);
-    let b_blocks = b.chunks_exact(DOT_LANES);
-    let (a_tail, b_tail) = (a_blocks.remainder(), b_blocks.remainder());
-    for (a_block, b_block) in a_blocks.zip(b_blocks) {
-        for ((lane, &x), &y) in lanes.iter_mut().zip(a_block).zip(b_block) {
-            *lane += x * y.to_f32();
-        }
-    }
-    let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
-    let mut sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
-    for (&x, &y) in a_tail.iter().zip(b_tail) {
-        sum += x * y.to_f32();
-    }
-    sum
+    crate::generic::f32::dot_widened(a, b, f16::to_f32)
 }
 
 /// Linear layer with f16 weights: `y[r][o] = dot_f16(x[r], w[o]) + bias[o]` (shapes as
 /// [`crate::generic::f32::linear`]).
 pub fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
-    if k == 0 {
-        y.fill(0.0);
+    let Some((rows, n)) = super::linear_shape(x.len(), w.len(), k, y) else {
         return;
-    }
-    let rows = x.len() / k;
-    let n = w.len() / k;
-    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
+    };
     if n == 0 {
         return;
     }

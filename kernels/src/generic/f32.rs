@@ -17,6 +17,13 @@ pub const DOT_LANES: usize = 8;
 /// is added element by element.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    dot_widened(a, b, |y| y)
+}
+
+/// [`dot`] of f32 `a` with `b` widened to f32 element by element by `widen` (the f16
+/// weights' [`dot_f16`](crate::generic::f16::dot_f16)): the same summation order.
+#[inline(always)]
+pub(crate) fn dot_widened<T: Copy>(a: &[f32], b: &[T], widen: impl Fn(T) -> f32) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (a.get(..n).unwrap_or(&[]), b.get(..n).unwrap_or(&[]));
     let mut lanes = [0.0f32; DOT_LANES];
@@ -25,13 +32,13 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (a_tail, b_tail) = (a_blocks.remainder(), b_blocks.remainder());
     for (a_block, b_block) in a_blocks.zip(b_blocks) {
         for ((lane, &x), &y) in lanes.iter_mut().zip(a_block).zip(b_block) {
-            *lane += x * y;
+            *lane += x * widen(y);
         }
     }
     let [l0, l1, l2, l3, l4, l5, l6, l7] = lanes;
     let mut sum = ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7));
     for (&x, &y) in a_tail.iter().zip(b_tail) {
-        sum += x * y;
+        sum += x * widen(y);
     }
     sum
 }
@@ -46,15 +53,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// The weight matrix is the outer loop so each weight row is read once per call, whatever
 /// the number of rows: that is what bounds the speed of decoding on every target.
 pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32]) {
-    if k == 0 {
-        y.fill(0.0);
+    let Some((rows, n)) = super::linear_shape(x.len(), w.len(), k, y) else {
         return;
-    }
-    let rows = x.len() / k;
-    let n = w.len() / k;
+    };
     debug_assert_eq!(x.len(), rows * k, "x is not a whole number of rows");
     debug_assert_eq!(w.len(), n * k, "w is not a whole number of rows");
-    debug_assert_eq!(y.len(), rows * n, "y must be [rows, n]");
     if n == 0 {
         return;
     }
@@ -232,25 +235,7 @@ pub const FUSED_HEAD: usize = 8;
 /// (`-inf` when none, NaNs ignored as [`max`] does). Rows past the end of `keys` give
 /// no score (`scores` is cut there).
 pub fn scores_head8(q: &[f32; FUSED_HEAD], keys: &[f32], stride: usize, scores: &mut [f32]) -> f32 {
-    let mut largest = f32::NEG_INFINITY;
-    for (j, dst) in scores.iter_mut().enumerate() {
-        let at = j * stride;
-        let Some(key) = keys
-            .get(at..at + FUSED_HEAD)
-            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
-        else {
-            break;
-        };
-        let mut s = q[0] * key[0];
-        for (&a, &b) in q.iter().zip(key).skip(1) {
-            s += a * b;
-        }
-        *dst = s;
-        if s > largest {
-            largest = s;
-        }
-    }
-    largest
+    scores_head8_by(q, keys, stride, scores, |s, a, b| s + a * b)
 }
 
 /// `out = sum_j weights[j] * values[j * stride..][..8]`, per element from 0.0 in order of
@@ -261,16 +246,7 @@ pub fn weighted_sum_head8(
     stride: usize,
     out: &mut [f32; FUSED_HEAD],
 ) {
-    out.fill(0.0);
-    for (j, &w) in weights.iter().enumerate() {
-        let at = j * stride;
-        let Some(value) = values.get(at..at + FUSED_HEAD) else {
-            break;
-        };
-        for (a, &v) in out.iter_mut().zip(value) {
-            *a += w * v;
-        }
-    }
+    weighted_sum_head8_by(weights, values, stride, out, |acc, w, v| acc + w * v);
 }
 
 /// [`scores_head8`] with each sum after the first product a fused multiply-add
@@ -283,25 +259,7 @@ pub fn scores_head8_fma(
     stride: usize,
     scores: &mut [f32],
 ) -> f32 {
-    let mut largest = f32::NEG_INFINITY;
-    for (j, dst) in scores.iter_mut().enumerate() {
-        let at = j * stride;
-        let Some(key) = keys
-            .get(at..at + FUSED_HEAD)
-            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
-        else {
-            break;
-        };
-        let mut s = q[0] * key[0];
-        for (&a, &b) in q.iter().zip(key).skip(1) {
-            s = libm::fmaf(a, b, s);
-        }
-        *dst = s;
-        if s > largest {
-            largest = s;
-        }
-    }
-    largest
+    scores_head8_by(q, keys, stride, scores, |s, a, b| libm::fmaf(a, b, s))
 }
 
 /// [`weighted_sum_head8`] by fused multiply-adds (`acc = fma(w_j, v_j, acc)`): the twin
@@ -313,6 +271,52 @@ pub fn weighted_sum_head8_fma(
     stride: usize,
     out: &mut [f32; FUSED_HEAD],
 ) {
+    weighted_sum_head8_by(weights, values, stride, out, |acc, w, v| {
+        libm::fmaf(w, v, acc)
+    });
+}
+
+/// The loop of [`scores_head8`] and [`scores_head8_fma`]: `add(s, q[i], k[i])` adds one
+/// product to the running sum (inlined, so each twin keeps its own instructions).
+#[inline(always)]
+fn scores_head8_by(
+    q: &[f32; FUSED_HEAD],
+    keys: &[f32],
+    stride: usize,
+    scores: &mut [f32],
+    add: impl Fn(f32, f32, f32) -> f32,
+) -> f32 {
+    let mut largest = f32::NEG_INFINITY;
+    for (j, dst) in scores.iter_mut().enumerate() {
+        let at = j * stride;
+        let Some(key) = keys
+            .get(at..at + FUSED_HEAD)
+            .and_then(|k| <&[f32; FUSED_HEAD]>::try_from(k).ok())
+        else {
+            break;
+        };
+        let mut s = q[0] * key[0];
+        for (&a, &b) in q.iter().zip(key).skip(1) {
+            s = add(s, a, b);
+        }
+        *dst = s;
+        if s > largest {
+            largest = s;
+        }
+    }
+    largest
+}
+
+/// The loop of [`weighted_sum_head8`] and [`weighted_sum_head8_fma`]: `add(acc, w_j, v_j)`
+/// adds one product to an element's sum (inlined, as [`scores_head8_by`]).
+#[inline(always)]
+fn weighted_sum_head8_by(
+    weights: &[f32],
+    values: &[f32],
+    stride: usize,
+    out: &mut [f32; FUSED_HEAD],
+    add: impl Fn(f32, f32, f32) -> f32,
+) {
     out.fill(0.0);
     for (j, &w) in weights.iter().enumerate() {
         let at = j * stride;
@@ -320,7 +324,7 @@ pub fn weighted_sum_head8_fma(
             break;
         };
         for (a, &v) in out.iter_mut().zip(value) {
-            *a = libm::fmaf(w, v, *a);
+            *a = add(*a, w, v);
         }
     }
 }
