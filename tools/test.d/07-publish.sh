@@ -15,6 +15,14 @@ result() { # name, status
         echo "test publish_$1 ... FAILED" && failed=$((failed + 1))
     fi
 }
+# Cargo verifies picoformer against the kernels it just packaged through a local registry
+# under target/package/tmp-registry, and unpacks that crate into
+# $CARGO_HOME/registry/src/<hash of that path>/ only once: a later run with the same version
+# builds against the first run's stale sources (a fresh clone at a path used before fails
+# with functions "not found"). Our crates are not on crates.io, so every unpacked copy of
+# them there is one of ours; remove them so the check always sees the tree as it is.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/picoformer-kernels-* \
+    "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/picoformer-[0-9]*
 # --allow-dirty: a working tree with changes is checked as it is (CI's clone is clean).
 cargo publish --dry-run --allow-dirty -p picoformer-kernels -p picoformer 2>&1 | grep -v '^ *Compiling '
 result dry_run_of_kernels_and_engine "${PIPESTATUS[0]}"
