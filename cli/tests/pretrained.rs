@@ -212,6 +212,29 @@ fn whisper() -> Option<&'static AlignedBytes> {
         .as_ref()
 }
 
+/// docs/pretrained.md's sizes are the converters' and the download's: the Whisper blob's
+/// bytes as `convert` prints them, the f32 and f16 blobs and MiniLM's in MB, and the
+/// tokenizer's.
+#[test]
+fn pretrained_page_states_the_blob_sizes() {
+    let (Some(whisper), Some((minilm, _))) = (whisper(), minilm()) else {
+        return;
+    };
+    let megabytes = |bytes: usize| (bytes as f64 / 1e6).round() as u64;
+    page_states(&format!("# wrote whisper.pfm ({} bytes)", whisper.len()));
+    page_states(&format!(
+        "a {} MB blob (MiniLM {} MB)",
+        megabytes(whisper.len()),
+        megabytes(minilm.len())
+    ));
+    let (f16, _) = convert::requantize(whisper.as_slice(), WeightType::F16).unwrap();
+    page_states(&format!("instead ({} MB, exact", megabytes(f16.len())));
+    let tokenizer = std::fs::metadata(root().join("target/models/whisper/tokenizer.json"))
+        .unwrap()
+        .len();
+    page_states(&format!("the {:.1} MB tokenizer", tokenizer as f64 / 1e6));
+}
+
 #[test]
 fn whisper_encoder_output_matches_pytorch() {
     let Some(blob) = whisper() else {
