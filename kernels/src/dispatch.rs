@@ -907,6 +907,7 @@ pub fn gelu(x: &mut [f32]) {
 /// Whether the active kernel's GELU is Helium's polynomial erf
 /// ([`generic::lanes::gelu_poly`]) rather than libm's `erff`.
 pub fn gelu_is_polynomial() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
     fn polynomial<K: F32Simd>(_: K) -> bool {
         K::GELU_POLY
     }
@@ -928,6 +929,7 @@ pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) 
 /// Whether the active kernel's LayerNorm takes its sums in Helium's lanes
 /// ([`generic::lanes::layer_norm_lanes`]) rather than in element order.
 pub fn layer_norm_is_lane_ordered() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
     fn lanes<K: F32Simd>(_: K) -> bool {
         K::LAYER_NORM_LANES
     }
@@ -939,6 +941,7 @@ pub fn layer_norm_is_lane_ordered() -> bool {
 /// Whether the active kernel's attention softmax is Helium's lane-ordered rule
 /// ([`generic::lanes::softmax_scaled_lanes`]) rather than the reference's key order.
 pub fn softmax_is_lane_ordered() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
     fn lanes<K: F32Simd>(_: K) -> bool {
         K::SOFTMAX_LANES
     }

@@ -120,11 +120,12 @@ pub trait F32Simd: Copy {
 
     /// Whether [`softmax_scaled`](Self::softmax_scaled) takes Helium's lane-ordered rule
     /// (bit for bit [`crate::generic::lanes::softmax_scaled_lanes`]) instead of the
-    /// reference's key order ([`softmax_scaled_with`] and this kernel's exponentials).
+    /// reference's key order.
     const SOFTMAX_LANES: bool = false;
 
     /// The attention's softmax of `x * scale`, in place: the reference's operations
-    /// ([`softmax_scaled_with`] with [`exp_minus_max`](Self::exp_minus_max)) unless
+    /// (each `x[i] * scale`, then [`scalar::softmax`]'s with
+    /// [`exp_minus_max`](Self::exp_minus_max)) unless
     /// [`SOFTMAX_LANES`](Self::SOFTMAX_LANES). The default is that call.
     fn softmax_scaled(self, x: &mut [f32], scale: f32) {
         softmax_scaled_with(|x, largest| self.exp_minus_max(x, largest), x, scale);

@@ -64,7 +64,8 @@ pub const GELU_P: [f32; 11] = [
     -1.9128649e-02,
     1.02775835e-01,
     6.366192e-01,
-    1.128_379_2,
+    // the fit's constant term: g'(0) = 2 / sqrt(pi), to f32
+    core::f32::consts::FRAC_2_SQRT_PI,
 ];
 
 /// Above this `z = |x| / sqrt 2`, `erfc(z) < 1.6e-8` is taken as 0 (`1 + erf` is then 2,
