@@ -196,11 +196,8 @@ main() {
                 layer_norm) what="LayerNorm of one 512-wide row"; unit="value" ;;
                 attention) what="f32 attention of one query over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;
                 head_scores) what="its query-key dots, one head"; unit="key" ;;
-                head_scale) what="its scaling by 1/8 (scalar)"; unit="key" ;;
-                head_max) what="its softmax maximum (scalar)"; unit="key" ;;
-                head_exp) what="its exponentials (Helium)"; unit="key" ;;
-                head_sum) what="its compensated sum (scalar)"; unit="key" ;;
-                head_divide) what="its divisions by the sum (scalar)"; unit="key" ;;
+                head_softmax) what="its softmax of the scores times 1/8 (Helium, lane-ordered: scaling and maximum, exponentials, lane sums, one reciprocal)"; unit="key" ;;
+                head_exp) what="its exponentials alone (Helium; part of the softmax)"; unit="key" ;;
                 head_weighted_sum) what="its weighted sum of 64-wide value rows"; unit="key" ;;
                 *) what=$name; unit="unit" ;;
             esac

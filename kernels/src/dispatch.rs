@@ -753,10 +753,10 @@ pub fn attention_probed(
               |kern, _id| attention_using(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
-                  |x, largest| kern.exp_minus_max(x, largest),
+                  |x, scale| kern.softmax_scaled(x, scale),
                   query, keys, values, n_heads, scores, probe),
               scalar => attention_using(
-                  generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
+                  generic::f32::dot_strided, generic::f32::axpy_strided, crate::frame::f32::softmax_scaled_reference,
                   query, keys, values, n_heads, scores, probe))
 }
 
@@ -799,11 +799,11 @@ fn attention_head_dispatched(
               |kern, _id| attention_head(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
-                  |x, largest| kern.exp_minus_max(x, largest),
+                  |x, scale| kern.softmax_scaled(x, scale),
                   at, q_h, operands, scores),
               scalar => attention_head(
                   generic::f32::dot_strided, generic::f32::axpy_strided,
-                  generic::f32::exp_minus_max, at, q_h, operands, scores))
+                  crate::frame::f32::softmax_scaled_reference, at, q_h, operands, scores))
 }
 
 /// [`attention`] of every query row of `queries` (`[rows, d]`) over the same `keys` and
@@ -851,17 +851,14 @@ pub fn attention_rows(
 fn attention_head(
     dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
     axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-    exp_minus_max: impl Fn(&mut [f32], f32),
+    softmax_scaled: impl Fn(&mut [f32], f32),
     at: usize,
     q_h: &mut [f32],
     (keys, values, d, scale): (&[f32], &[f32], usize, f32),
     scores: &mut [f32],
 ) {
     dot_strided(q_h, keys.get(at..).unwrap_or(&[]), d, scores);
-    for s in scores.iter_mut() {
-        *s *= scale;
-    }
-    generic::f32::softmax_using(&exp_minus_max, scores);
+    softmax_scaled(scores, scale);
     q_h.fill(0.0);
     axpy_strided(scores, values.get(at..).unwrap_or(&[]), d, q_h);
 }
@@ -882,11 +879,75 @@ pub fn attention_grouped(
               |kern, _id| attention_grouped_using(
                   |x, w, stride, y| crate::frame::f32::dot_strided(kern, x, w, stride, y),
                   |alpha, x, stride, y| crate::frame::f32::axpy_strided(kern, alpha, x, stride, y),
-                  |x, largest| kern.exp_minus_max(x, largest),
+                  |x, scale| kern.softmax_scaled(x, scale),
                   query, keys, values, n_heads, n_kv_heads, scores, None),
               scalar => attention_grouped_using(
-                  generic::f32::dot_strided, generic::f32::axpy_strided, generic::f32::exp_minus_max,
+                  generic::f32::dot_strided, generic::f32::axpy_strided, crate::frame::f32::softmax_scaled_reference,
                   query, keys, values, n_heads, n_kv_heads, scores, None))
+}
+
+/// The attention's softmax of `x * scale` in place on the active kernel: the reference's
+/// operations, or on Helium the lane-ordered rule ([`softmax_is_lane_ordered`]; bit for
+/// bit [`generic::lanes::softmax_scaled_lanes`]).
+pub fn softmax_scaled(x: &mut [f32], scale: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.softmax_scaled(x, scale),
+              scalar => crate::frame::f32::softmax_scaled_reference(x, scale))
+}
+
+/// Exact GELU in place on the active kernel (see [`generic::f32::gelu`]): libm's `erff`,
+/// or on Helium its polynomial erf ([`gelu_is_polynomial`]; bit for bit
+/// [`generic::lanes::gelu_poly`]).
+pub fn gelu(x: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.gelu(x),
+              scalar => generic::f32::gelu(x))
+}
+
+/// Whether the active kernel's GELU is Helium's polynomial erf
+/// ([`generic::lanes::gelu_poly`]) rather than libm's `erff`.
+pub fn gelu_is_polynomial() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
+    fn polynomial<K: F32Simd>(_: K) -> bool {
+        K::GELU_POLY
+    }
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| polynomial(kern),
+              scalar => false)
+}
+
+/// LayerNorm of one row in place on the active kernel (see
+/// [`generic::f32::layer_norm`]): its compensated sums in element order, or on Helium in
+/// lanes ([`layer_norm_is_lane_ordered`]; bit for bit
+/// [`generic::lanes::layer_norm_lanes`]).
+pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.layer_norm(x, gamma, beta, eps),
+              scalar => generic::f32::layer_norm(x, gamma, beta, eps))
+}
+
+/// Whether the active kernel's LayerNorm takes its sums in Helium's lanes
+/// ([`generic::lanes::layer_norm_lanes`]) rather than in element order.
+pub fn layer_norm_is_lane_ordered() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
+    fn lanes<K: F32Simd>(_: K) -> bool {
+        K::LAYER_NORM_LANES
+    }
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| lanes(kern),
+              scalar => false)
+}
+
+/// Whether the active kernel's attention softmax is Helium's lane-ordered rule
+/// ([`generic::lanes::softmax_scaled_lanes`]) rather than the reference's key order.
+pub fn softmax_is_lane_ordered() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
+    fn lanes<K: F32Simd>(_: K) -> bool {
+        K::SOFTMAX_LANES
+    }
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| lanes(kern),
+              scalar => false)
 }
 
 /// `x[i] = exp_fast(x[i] - largest)` for every `x[i] <= largest` on the active kernel

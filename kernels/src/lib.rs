@@ -53,11 +53,12 @@ pub use dispatch::kernel_calls;
 pub use dispatch::{
     active_kernel, active_kernel_for, attention, attention_grouped, attention_grouped_fused,
     attention_grouped_i8, attention_probed, axpy, conv1d, crc32c_kernel_name, crc32c_update, dot,
-    last_kernel, linear, linear_acc, scale_by_gamma, silu_gate, square_sum, Dtype, Kernel,
+    gelu, last_kernel, layer_norm, linear, linear_acc, scale_by_gamma, silu_gate, square_sum,
+    Dtype, Kernel,
 };
 pub use generic::attention_i8;
 pub use generic::f32::{
-    add_assign, argmax, conv1d_out_len, exp_fast, gelu, layer_norm, log_softmax, log_sum_exp, max,
-    relu, softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,
+    add_assign, argmax, conv1d_out_len, exp_fast, log_softmax, log_sum_exp, max, relu, softmax,
+    sqrt, sum_compensated, CONV_ROW_BLOCK,
 };
 pub use quant::{Activations, I8Matrix, Matrix};

@@ -96,6 +96,41 @@ pub trait F32Simd: Copy {
         scalar::exp_minus_max(x, largest);
     }
 
+    /// Whether [`gelu`](Self::gelu) is Helium's polynomial erf (bit for bit
+    /// [`crate::generic::lanes::gelu_poly`]) instead of the reference's libm `erff`
+    /// ([`scalar::gelu`]).
+    const GELU_POLY: bool = false;
+
+    /// GELU in place: [`scalar::gelu`] unless [`GELU_POLY`](Self::GELU_POLY). The default
+    /// is that call.
+    fn gelu(self, x: &mut [f32]) {
+        scalar::gelu(x);
+    }
+
+    /// Whether [`layer_norm`](Self::layer_norm) takes its compensated sums in Helium's
+    /// lanes (bit for bit [`crate::generic::lanes::layer_norm_lanes`]) instead of in
+    /// element order ([`scalar::layer_norm`]).
+    const LAYER_NORM_LANES: bool = false;
+
+    /// LayerNorm of one row in place: [`scalar::layer_norm`] unless
+    /// [`LAYER_NORM_LANES`](Self::LAYER_NORM_LANES). The default is that call.
+    fn layer_norm(self, x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) {
+        scalar::layer_norm(x, gamma, beta, eps);
+    }
+
+    /// Whether [`softmax_scaled`](Self::softmax_scaled) takes Helium's lane-ordered rule
+    /// (bit for bit [`crate::generic::lanes::softmax_scaled_lanes`]) instead of the
+    /// reference's key order.
+    const SOFTMAX_LANES: bool = false;
+
+    /// The attention's softmax of `x * scale`, in place: the reference's operations
+    /// (each `x[i] * scale`, then [`scalar::softmax`]'s with
+    /// [`exp_minus_max`](Self::exp_minus_max)) unless
+    /// [`SOFTMAX_LANES`](Self::SOFTMAX_LANES). The default is that call.
+    fn softmax_scaled(self, x: &mut [f32], scale: f32) {
+        softmax_scaled_with(|x, largest| self.exp_minus_max(x, largest), x, scale);
+    }
+
     /// Dot products of one input row `x` with whole tiles of weight rows `w_stride`
     /// apart, over whole blocks: `out[o] = sum_i x[i] * w[o * w_stride + i]` for
     /// `i < blocks * LANES` and `o < out.len() / MR * MR`.
@@ -614,10 +649,30 @@ impl Tile<'_> {
     }
 }
 
+/// The reference attention softmax of `x * scale` in place: each `x[i] * scale`, then
+/// [`scalar::softmax`]'s operations with the given row of exponentials.
+#[inline(always)]
+pub(crate) fn softmax_scaled_with(
+    exp_minus_max: impl Fn(&mut [f32], f32),
+    x: &mut [f32],
+    scale: f32,
+) {
+    for v in x.iter_mut() {
+        *v *= scale;
+    }
+    scalar::softmax_using(&exp_minus_max, x);
+}
+
+/// The scalar reference's attention softmax of `x * scale` ([`softmax_scaled_with`] and
+/// [`scalar::exp_minus_max`]).
+pub(crate) fn softmax_scaled_reference(x: &mut [f32], scale: f32) {
+    softmax_scaled_with(scalar::exp_minus_max, x, scale)
+}
+
 /// [`generic::f32::attention`](crate::generic::f32::attention) with the given
-/// dot-product, axpy and exponential kernels: the scalar reference passes its own, the
+/// dot-product, axpy and scaled-softmax kernels: the scalar reference passes its own, the
 /// dispatch the active kernel's [`dot_strided`], [`axpy_strided`] and
-/// [`F32Simd::exp_minus_max`].
+/// [`F32Simd::softmax_scaled`].
 ///
 /// `probe`: `Some((h, out))` copies head `h`'s attention probabilities (after the
 /// softmax, one per key) into `out` (its first `min(m, out.len())` elements).
@@ -625,7 +680,7 @@ impl Tile<'_> {
 pub(crate) fn attention_using(
     dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
     axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-    exp_minus_max: impl Fn(&mut [f32], f32),
+    softmax_scaled: impl Fn(&mut [f32], f32),
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -636,7 +691,7 @@ pub(crate) fn attention_using(
     attention_grouped_using(
         dot_strided,
         axpy_strided,
-        exp_minus_max,
+        softmax_scaled,
         query,
         keys,
         values,
@@ -657,7 +712,7 @@ pub(crate) fn attention_using(
 pub(crate) fn attention_grouped_using(
     dot_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
     axpy_strided: impl Fn(&[f32], &[f32], usize, &mut [f32]),
-    exp_minus_max: impl Fn(&mut [f32], f32),
+    softmax_scaled: impl Fn(&mut [f32], f32),
     query: &mut [f32],
     keys: &[f32],
     values: &[f32],
@@ -696,10 +751,7 @@ pub(crate) fn attention_grouped_using(
         let keys_h = keys.get(at..).unwrap_or(&[]);
         let values_h = values.get(at..).unwrap_or(&[]);
         dot_strided(q_h, keys_h, kv_d, scores);
-        for s in scores.iter_mut() {
-            *s *= scale;
-        }
-        scalar::softmax_using(&exp_minus_max, scores);
+        softmax_scaled(scores, scale);
         if let Some((head, out)) = probe.as_mut() {
             if *head == h {
                 for (dst, &p) in out.iter_mut().zip(scores.iter()) {

@@ -608,7 +608,7 @@ pub fn attention(
     crate::frame::f32::attention_using(
         dot_strided,
         axpy_strided,
-        exp_minus_max,
+        crate::frame::f32::softmax_scaled_reference,
         query,
         keys,
         values,
@@ -633,7 +633,7 @@ pub fn attention_grouped(
     crate::frame::f32::attention_grouped_using(
         dot_strided,
         axpy_strided,
-        exp_minus_max,
+        crate::frame::f32::softmax_scaled_reference,
         query,
         keys,
         values,
@@ -1027,7 +1027,7 @@ mod tests {
             crate::frame::f32::attention_using(
                 dot_strided,
                 axpy_strided,
-                exp_minus_max,
+                crate::frame::f32::softmax_scaled_reference,
                 &mut q,
                 &k,
                 &v,

@@ -7,6 +7,7 @@ pub mod crc32c;
 pub mod f16;
 pub mod f32;
 pub mod i8;
+pub mod lanes;
 
 /// The `(rows, n)` of a linear layer over `x_len` inputs and `w_len` weights of `k`
 /// columns (`y` is `[rows, n]`); `None`, with `y` zeroed, when `k` is 0 (every product is

@@ -16,6 +16,9 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_attention", attention),
     ("kernel_active_vs_scalar", active_vs_scalar),
     ("kernel_exp_minus_max_vs_scalar", exp_minus_max_vs_scalar),
+    ("kernel_softmax_scaled_vs_twin", softmax_scaled_vs_twin),
+    ("kernel_gelu_vs_twin", gelu_vs_twin),
+    ("kernel_layer_norm_vs_twin", layer_norm_vs_twin),
     (
         "kernel_axpy_strided_is_rows_of_axpy",
         axpy_strided_is_rows_of_axpy,
@@ -252,6 +255,173 @@ fn active_vs_scalar() -> Check {
                     k::generic::f32::linear_acc(xs, ws, stride, k, yw);
                     k::linear_acc(xs, ws, stride, k, yg);
                     check_rows(xs, ws, k, stride, yg, yw, "linear_acc")?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched attention softmax (scaling, maximum, exponentials, sum, normalising)
+/// against its scalar twin, bit for bit: Helium's lane-ordered rule
+/// (`generic::lanes::softmax_scaled_lanes`) where the kernel names it, else the
+/// reference (`generic::f32::softmax` of the scaled row). Every length `0..=17`, 64 and
+/// 300 (long rows: the lanes' compensation), scores at several scales down to subnormal
+/// ones, with `-inf` and NaN elements and an all-`-inf` row; NaN must stay NaN.
+fn softmax_scaled_vs_twin() -> Check {
+    const MAX_N: usize = 300;
+    let lanes = k::dispatch::softmax_is_lane_ordered();
+    defmt::println!("attention softmax: lane-ordered {=bool}", lanes);
+    let lengths = (0..=17).chain([64, MAX_N]);
+    for (case, n) in lengths.enumerate() {
+        for (salt, spread) in [1.0, 10.0, 50.0, 1000.0, 1e30, f32::MIN_POSITIVE * 4.0]
+            .into_iter()
+            .enumerate()
+        {
+            let mut want = [0f32; MAX_N];
+            fill(&mut want, (case * 8 + salt) as u32 + 11, spread);
+            if salt == 2 {
+                if let Some(v) = want.get_mut(n / 2) {
+                    *v = f32::NEG_INFINITY;
+                }
+                if let Some(v) = want.get_mut(n / 3) {
+                    *v = f32::NAN;
+                }
+            }
+            if salt == 3 && n % 2 == 1 {
+                want.fill(f32::NEG_INFINITY);
+            }
+            let mut got = want;
+            let (Some(want), Some(got)) = (want.get_mut(..n), got.get_mut(..n)) else {
+                return ensure(false, "buffers");
+            };
+            if lanes {
+                k::generic::lanes::softmax_scaled_lanes(want, 0.125);
+            } else {
+                for v in want.iter_mut() {
+                    *v *= 0.125;
+                }
+                k::softmax(want);
+            }
+            k::dispatch::softmax_scaled(got, 0.125);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
+                    defmt::println!("n {=usize} spread {=f32}", n, spread);
+                    return close(g, w, 0.0, "softmax_scaled bits");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched GELU against its scalar twin, bit for bit: Helium's polynomial erf
+/// (`generic::lanes::gelu_poly`) where the kernel names it, else the reference (libm's
+/// `erff`). Every length `0..=9` (tails) and rows of 64 values at several scales (the
+/// polynomial's whole range and past it), with zeros, subnormals, infinities and NaN.
+fn gelu_vs_twin() -> Check {
+    const MAX_N: usize = 64;
+    let polynomial = k::dispatch::gelu_is_polynomial();
+    defmt::println!("gelu: polynomial erf {=bool}", polynomial);
+    let lengths = (0..=9).chain([MAX_N]);
+    for (case, n) in lengths.enumerate() {
+        for (salt, spread) in [1.0, 4.0, 6.0, 12.0, 1e30, f32::MIN_POSITIVE * 4.0]
+            .into_iter()
+            .enumerate()
+        {
+            let mut want = [0f32; MAX_N];
+            fill(&mut want, (case * 8 + salt) as u32 + 13, spread);
+            if salt == 1 {
+                let edges = [
+                    0.0,
+                    -0.0,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::NAN,
+                    5.6568,
+                    -5.6568,
+                    5.657,
+                    -5.657,
+                ];
+                for (v, &e) in want.iter_mut().zip(edges.iter()).skip(n / 3) {
+                    *v = e;
+                }
+            }
+            let mut got = want;
+            let (Some(want), Some(got)) = (want.get_mut(..n), got.get_mut(..n)) else {
+                return ensure(false, "buffers");
+            };
+            if polynomial {
+                k::generic::lanes::gelu_poly(want);
+            } else {
+                k::generic::f32::gelu(want);
+            }
+            k::dispatch::gelu(got);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
+                    defmt::println!("n {=usize} spread {=f32}", n, spread);
+                    return close(g, w, 0.0, "gelu bits");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched LayerNorm against its scalar twin, bit for bit: Helium's lane-ordered
+/// sums (`generic::lanes::layer_norm_lanes`) where the kernel names it, else the
+/// reference. Every length `0..=17`, 64 and 300, rows around several offsets (the mean's
+/// sum cancelling) and scales down to subnormal values, with and without `beta`, a short
+/// `gamma`, and a NaN.
+fn layer_norm_vs_twin() -> Check {
+    const MAX_N: usize = 300;
+    let lanes = k::dispatch::layer_norm_is_lane_ordered();
+    defmt::println!("layer norm: lane-ordered {=bool}", lanes);
+    let mut gamma = [0f32; MAX_N];
+    let mut beta = [0f32; MAX_N];
+    fill(&mut gamma, 5, 2.0);
+    fill(&mut beta, 6, 0.5);
+    let lengths = (0..=17).chain([64, MAX_N]);
+    for (case, n) in lengths.enumerate() {
+        for (salt, (spread, offset)) in [
+            (1.0, 0.0),
+            (3.0, 100.0),
+            (0.01, -1000.0),
+            (1e30, 0.0),
+            (f32::MIN_POSITIVE * 4.0, 0.0),
+            (1.0, 0.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut want = [0f32; MAX_N];
+            fill(&mut want, (case * 8 + salt) as u32 + 17, spread);
+            for v in want.iter_mut() {
+                *v += offset;
+            }
+            if salt == 5 {
+                if let Some(v) = want.get_mut(n / 3) {
+                    *v = f32::NAN;
+                }
+            }
+            let mut got = want;
+            let (Some(want), Some(got)) = (want.get_mut(..n), got.get_mut(..n)) else {
+                return ensure(false, "buffers");
+            };
+            let gamma = gamma
+                .get(..n.saturating_sub(usize::from(salt == 3)))
+                .unwrap_or(&[]);
+            let beta = (salt % 2 == 0).then_some(beta.get(..n).unwrap_or(&[]));
+            if lanes {
+                k::generic::lanes::layer_norm_lanes(want, gamma, beta, 1e-5);
+            } else {
+                k::generic::f32::layer_norm(want, gamma, beta, 1e-5);
+            }
+            k::dispatch::layer_norm(got, gamma, beta, 1e-5);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
+                    defmt::println!("n {=usize} salt {=usize}", n, salt);
+                    return close(g, w, 0.0, "layer_norm bits");
                 }
             }
         }

@@ -15,6 +15,7 @@
 
 use crate::frame::f32::{F32Simd, MR};
 use crate::generic::f32 as scalar;
+use crate::generic::lanes;
 use core::arch::asm;
 
 /// The MVE kernel: 4-lane blocks, 4 weight rows at a time.
@@ -106,6 +107,59 @@ impl F32Simd for Mve {
     fn exp_minus_max(self, x: &mut [f32], largest: f32) {
         // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
         unsafe { arm_mve_exp_minus_max(x, largest) }
+    }
+
+    // Helium's GELU: the erf by a polynomial and the exponential, bit for bit
+    // `generic::lanes::gelu_poly` (libm's `erff` divides and branches per value).
+    const GELU_POLY: bool = true;
+
+    fn gelu(self, x: &mut [f32]) {
+        // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
+        unsafe { arm_mve_gelu(x) }
+    }
+
+    // Helium's LayerNorm: the compensated sums in lanes, bit for bit
+    // `generic::lanes::layer_norm_lanes`.
+    const LAYER_NORM_LANES: bool = true;
+
+    fn layer_norm(self, x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) {
+        let n = x.len();
+        if n == 0 || gamma.len() < n || beta.is_some_and(|b| b.len() < n) {
+            // (the reference's handling of short parameter rows; not a model's shape)
+            return lanes::layer_norm_lanes(x, gamma, beta, eps);
+        }
+        let inv_n = 1.0 / n as f32;
+        // SAFETY: MVE is present; the kernel reads exactly `x.len()` floats.
+        let (sums, compensations) = unsafe { arm_mve_lane_sums_signed(x) };
+        let mean = lanes::combine_lanes(&sums, &compensations) * inv_n;
+        // SAFETY: as above.
+        let (sums, compensations) = unsafe { arm_mve_lane_square_sums(x, mean) };
+        let var = lanes::combine_lanes(&sums, &compensations) * inv_n;
+        let inv_std = 1.0 / scalar::sqrt(var + eps);
+        // SAFETY: MVE is present; `gamma` and `beta` hold at least `x.len()` floats
+        // (checked above).
+        unsafe { arm_mve_normalise(x, gamma, beta, mean, inv_std) }
+    }
+
+    // Helium's attention softmax: the lane-ordered rule, bit for bit
+    // `generic::lanes::softmax_scaled_lanes` (no vector division, and a running sum in
+    // key order is one long dependency chain).
+    const SOFTMAX_LANES: bool = true;
+
+    fn softmax_scaled(self, x: &mut [f32], scale: f32) {
+        // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
+        let lane_max = unsafe { arm_mve_scale_max(x, scale) };
+        let largest = scalar::max(&lane_max);
+        if largest == f32::NEG_INFINITY {
+            x.fill(0.0);
+            return;
+        }
+        self.exp_minus_max(x, largest);
+        // SAFETY: MVE is present; the kernel reads exactly `x.len()` floats.
+        let (sums, compensations) = unsafe { arm_mve_lane_sums(x) };
+        let inverse = 1.0 / lanes::combine_lanes(&sums, &compensations);
+        // SAFETY: MVE is present; the kernel reads and writes exactly `x.len()` floats.
+        unsafe { arm_mve_scale(x, inverse) }
     }
 
     // The fused attention's 8-column loops: the scalar FPU's (an 8-wide row is two
@@ -588,6 +642,443 @@ unsafe fn arm_mve_exp_minus_max(x: &mut [f32], largest: f32) {
             out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             out("s24") _, out("s25") _, out("s26") _, out("s27") _,
             out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// `x[i] *= scale` four lanes at a time; returns each lane's largest product (`-inf`
+/// where a lane saw none; NaNs ignored, as `VMAXNM` does): the softmax's scaling and
+/// maximum in one pass.
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_scale_max(x: &mut [f32], scale: f32) -> [f32; 4] {
+    let mut lanes = [f32::NEG_INFINITY; 4];
+    // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
+    // (a unique borrow), and 16 bytes are stored to `lanes`; inactive lanes of the last
+    // iteration keep their value; the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "vldrw.u32 q1, [{lanes}]",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}]",
+            "vmul.f32 q0, q0, {scale}",
+            "vmaxnm.f32 q1, q1, q0",
+            "vstrw.32 q0, [{x}], #16",
+            "letp lr, 1b",
+            "2:",
+            "vstrw.32 q1, [{lanes}]",
+            x = inout(reg) x.as_mut_ptr() => _,
+            n = in(reg) x.len(),
+            scale = in(reg) scale.to_bits(),
+            lanes = in(reg) lanes.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+    lanes
+}
+
+/// The lane-ordered softmax's compensated sums of `x` (its exponentials, each `>= 0` or
+/// NaN): element `j` added to lane `j % 4` by Neumaier's step, in order; returns the
+/// lanes' sums and compensations. With both terms `>= 0`, `VMAXNM`/`VMINNM` give the
+/// larger and the smaller, which is Neumaier's comparison of magnitudes (equal terms:
+/// either way the same value); a NaN makes the lane's sum NaN either way.
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_lane_sums(x: &[f32]) -> ([f32; 4], [f32; 4]) {
+    let mut out = [0.0f32; 8];
+    // SAFETY: the tail-predicated loop reads exactly `x.len()` floats of `x`; 32 bytes
+    // are stored to `out`; inactive lanes of the last iteration keep their value; the asm
+    // clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "vmov.i32 q2, #0",
+            "vmov.i32 q3, #0",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vmaxnm.f32 q4, q2, q0",
+            "vminnm.f32 q5, q2, q0",
+            // s = t = s + e; c += (larger - t) + smaller
+            "vadd.f32 q2, q2, q0",
+            "vsub.f32 q4, q4, q2",
+            "vadd.f32 q4, q4, q5",
+            "vadd.f32 q3, q3, q4",
+            "letp lr, 1b",
+            "2:",
+            "vstrw.32 q2, [{out}]",
+            "vstrw.32 q3, [{out}, #16]",
+            x = inout(reg) x.as_ptr() => _,
+            n = in(reg) x.len(),
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            options(nostack),
+        );
+    }
+    let [s0, s1, s2, s3, c0, c1, c2, c3] = out;
+    ([s0, s1, s2, s3], [c0, c1, c2, c3])
+}
+
+/// `x[i] *= factor` four lanes at a time (the softmax's one reciprocal per row).
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_scale(x: &mut [f32], factor: f32) {
+    // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
+    // (a unique borrow); the asm clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}]",
+            "vmul.f32 q0, q0, {factor}",
+            "vstrw.32 q0, [{x}], #16",
+            "letp lr, 1b",
+            "2:",
+            x = inout(reg) x.as_mut_ptr() => _,
+            n = in(reg) x.len(),
+            factor = in(reg) factor.to_bits(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`arm_mve_gelu`]'s constants: `ln 2` high and low parts as 4-lane splats (byte offsets
+/// 0, 16), then scalars: `1 / sqrt 2` (32), the erf polynomial `GELU_P` (36 to 76),
+/// `exp_fast`'s polynomial (80 to 100), `GELU_Z_MAX` (104), 2 (108), 0.5 (112).
+#[repr(C, align(16))]
+struct GeluConstants([f32; 29]);
+
+static GELU_CONSTANTS: GeluConstants = {
+    let p = lanes::GELU_P;
+    let e = scalar::EXP_P;
+    let (high, low) = (scalar::EXP_LN2_HIGH, scalar::EXP_LN2_LOW);
+    GeluConstants([
+        high,
+        high,
+        high,
+        high,
+        low,
+        low,
+        low,
+        low,
+        core::f32::consts::FRAC_1_SQRT_2,
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        p[7],
+        p[8],
+        p[9],
+        p[10],
+        e[0],
+        e[1],
+        e[2],
+        e[3],
+        e[4],
+        e[5],
+        lanes::GELU_Z_MAX,
+        2.0,
+        0.5,
+    ])
+};
+
+/// `x[i] = gelu(x[i])` four lanes at a time, each operation `generic::lanes::gelu_poly`'s
+/// in its order: `z = |x| / sqrt 2`, the polynomial by `VFMAS` (one rounding, as the
+/// twin's `fmaf`), `exp_fast` of `-z P(z)` by [`arm_mve_exp_minus_max`]'s steps (the
+/// argument is never below its threshold), 0 above `GELU_Z_MAX` (NaN stays NaN: `gt` is
+/// false for it), `2 - e` or `e` by the sign of `x`, times `0.5 x`.
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_gelu(x: &mut [f32]) {
+    // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
+    // (a unique borrow) and reads the 116 bytes of `GELU_CONSTANTS` (16-byte aligned); the
+    // asm clobbers only the registers it names and does not touch the stack.
+    unsafe {
+        asm!(
+            "cmp {n}, #0",
+            "beq 2f",
+            "vldrw.u32 q5, [{k}]",
+            "vldrw.u32 q6, [{k}, #16]",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}]",
+            "ldr {t}, [{k}, #32]",
+            "vabs.f32 q7, q0",
+            "vmul.f32 q7, q7, {t}",
+            // p = P(z) by Horner's rule, fused: p = p z + c
+            "ldr {t}, [{k}, #36]",
+            "vdup.32 q3, {t}",
+            "ldr {t}, [{k}, #40]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #44]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #48]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #52]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #56]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #60]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #64]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #68]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #72]",
+            "vfmas.f32 q3, q7, {t}",
+            "ldr {t}, [{k}, #76]",
+            "vfmas.f32 q3, q7, {t}",
+            // d = -(z p)
+            "vmul.f32 q3, q3, q7",
+            "vneg.f32 q0, q3",
+            // e = exp_fast(d), as arm_mve_exp_minus_max
+            "vmul.f32 q1, q0, {log2e}",
+            "vadd.f32 q1, q1, {round}",
+            "vsub.f32 q1, q1, {round}",
+            "vmul.f32 q2, q1, q5",
+            "vsub.f32 q2, q0, q2",
+            "vmul.f32 q3, q1, q6",
+            "vsub.f32 q2, q2, q3",
+            "ldr {t}, [{k}, #80]",
+            "vmul.f32 q3, q2, {t}",
+            "ldr {t}, [{k}, #84]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #88]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #92]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #96]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q3, q3, q2",
+            "ldr {t}, [{k}, #100]",
+            "vadd.f32 q3, q3, {t}",
+            "vmul.f32 q4, q2, q2",
+            "vmul.f32 q3, q3, q4",
+            "vadd.f32 q3, q3, q2",
+            "vadd.f32 q3, q3, {one}",
+            "vcvt.s32.f32 q1, q1",
+            "vshl.i32 q1, q1, #23",
+            "vadd.i32 q1, q1, {one}",
+            "vmul.f32 q3, q3, q1",
+            // e = 0 where z > GELU_Z_MAX
+            "ldr {t}, [{k}, #104]",
+            "vmov.i32 q4, #0",
+            "vcmp.f32 gt, q7, {t}",
+            "vpsel q3, q4, q3",
+            // 1 + erf: -(e - 2) where x >= 0, else e; times 0.5 x
+            "vldrw.u32 q0, [{x}]",
+            "ldr {t}, [{k}, #108]",
+            "vsub.f32 q1, q3, {t}",
+            "vneg.f32 q1, q1",
+            "vcmp.f32 ge, q0, q4",
+            "vpsel q3, q1, q3",
+            "ldr {t}, [{k}, #112]",
+            "vmul.f32 q0, q0, {t}",
+            "vmul.f32 q3, q3, q0",
+            "vstrw.32 q3, [{x}], #16",
+            "letp lr, 1b",
+            "2:",
+            x = inout(reg) x.as_mut_ptr() => _,
+            n = in(reg) x.len(),
+            k = in(reg) GELU_CONSTANTS.0.as_ptr(),
+            log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
+            round = in(reg) scalar::EXP_ROUND.to_bits(),
+            one = in(reg) 1.0f32.to_bits(),
+            t = out(reg) _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// LayerNorm's mean: four compensated (Neumaier) running sums of `x` of any sign,
+/// element `j` in lane `j % 4` in order; returns the lanes' sums and compensations
+/// (`generic::lanes::lane_sums`: the larger and smaller magnitude chosen by `VCMP` of the
+/// absolute values, `>=` keeping the sum, as its `abs() >=`).
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_lane_sums_signed(x: &[f32]) -> ([f32; 4], [f32; 4]) {
+    let mut out = [0.0f32; 8];
+    // SAFETY: the tail-predicated loop reads exactly `x.len()` floats of `x`; 32 bytes
+    // are stored to `out`; inactive lanes of the last iteration keep their value; the asm
+    // clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "vmov.i32 q2, #0",
+            "vmov.i32 q3, #0",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vabs.f32 q4, q2",
+            "vabs.f32 q5, q0",
+            "vcmp.f32 ge, q4, q5",
+            "vpsel q4, q2, q0",
+            "vpsel q5, q0, q2",
+            // s = t = s + v; c += (larger - t) + smaller
+            "vadd.f32 q2, q2, q0",
+            "vsub.f32 q4, q4, q2",
+            "vadd.f32 q4, q4, q5",
+            "vadd.f32 q3, q3, q4",
+            "letp lr, 1b",
+            "2:",
+            "vstrw.32 q2, [{out}]",
+            "vstrw.32 q3, [{out}, #16]",
+            x = inout(reg) x.as_ptr() => _,
+            n = in(reg) x.len(),
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            options(nostack),
+        );
+    }
+    let [s0, s1, s2, s3, c0, c1, c2, c3] = out;
+    ([s0, s1, s2, s3], [c0, c1, c2, c3])
+}
+
+/// LayerNorm's variance: [`arm_mve_lane_sums`] of `(x[j] - mean)^2` (each `>= 0` or NaN,
+/// so `VMAXNM`/`VMINNM` order the magnitudes).
+///
+/// # Safety
+/// The CPU must implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_lane_square_sums(x: &[f32], mean: f32) -> ([f32; 4], [f32; 4]) {
+    let mut out = [0.0f32; 8];
+    // SAFETY: the tail-predicated loop reads exactly `x.len()` floats of `x`; 32 bytes
+    // are stored to `out`; inactive lanes of the last iteration keep their value; the asm
+    // clobbers only the registers it names.
+    unsafe {
+        asm!(
+            "vmov.i32 q2, #0",
+            "vmov.i32 q3, #0",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vsub.f32 q0, q0, {mean}",
+            "vmul.f32 q0, q0, q0",
+            "vmaxnm.f32 q4, q2, q0",
+            "vminnm.f32 q5, q2, q0",
+            "vadd.f32 q2, q2, q0",
+            "vsub.f32 q4, q4, q2",
+            "vadd.f32 q4, q4, q5",
+            "vadd.f32 q3, q3, q4",
+            "letp lr, 1b",
+            "2:",
+            "vstrw.32 q2, [{out}]",
+            "vstrw.32 q3, [{out}, #16]",
+            x = inout(reg) x.as_ptr() => _,
+            n = in(reg) x.len(),
+            mean = in(reg) mean.to_bits(),
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            options(nostack),
+        );
+    }
+    let [s0, s1, s2, s3, c0, c1, c2, c3] = out;
+    ([s0, s1, s2, s3], [c0, c1, c2, c3])
+}
+
+/// `x[i] = (x[i] - mean) * inv_std * gamma[i] + beta[i]` (`+ 0` without `beta`), four
+/// lanes at a time, unfused, in that order (LayerNorm's last step).
+///
+/// # Safety
+/// `gamma` and `beta` (if any) must hold at least `x.len()` floats, and the CPU must
+/// implement MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_normalise(
+    x: &mut [f32],
+    gamma: &[f32],
+    beta: Option<&[f32]>,
+    mean: f32,
+    inv_std: f32,
+) {
+    // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
+    // (a unique borrow) and reads as many of `gamma` and `beta` (the caller's contract;
+    // without `beta` the loop adds a zero register instead); the asm clobbers only the
+    // registers it names.
+    unsafe {
+        asm!(
+            "vmov.i32 q1, #0",
+            "cmp {n}, #0",
+            "beq 2f",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}]",
+            "vsub.f32 q0, q0, {mean}",
+            "vmul.f32 q0, q0, {inv_std}",
+            "vldrw.u32 q2, [{g}], #16",
+            "vmul.f32 q0, q0, q2",
+            "cmp {b}, #0",
+            "beq 3f",
+            "vldrw.u32 q1, [{b}], #16",
+            "3:",
+            "vadd.f32 q0, q0, q1",
+            "vstrw.32 q0, [{x}], #16",
+            "letp lr, 1b",
+            "2:",
+            x = inout(reg) x.as_mut_ptr() => _,
+            n = in(reg) x.len(),
+            g = inout(reg) gamma.as_ptr() => _,
+            b = inout(reg) beta.map_or(core::ptr::null(), <[f32]>::as_ptr) => _,
+            mean = in(reg) mean.to_bits(),
+            inv_std = in(reg) inv_std.to_bits(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
             options(nostack),
         );
     }

@@ -409,8 +409,9 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
         k::attention(black_box(&mut *query), keys, values, 8, &mut *scores)
     });
     // attention's parts for one head over the 64 keys: the query-key dots (the
-    // matrix-vector path that `dot_strided` takes), the scaling, the softmax's maximum,
-    // exponentials, compensated sum and divisions, the weighted sum of value rows
+    // matrix-vector path that `dot_strided` takes), the softmax as the attention runs it
+    // (scaling, maximum, exponentials, sum, normalising), its exponentials alone, the
+    // weighted sum of value rows
     let head_dim = D / 8;
     let (q_h, out_h) = x.split_at_mut_checked(head_dim).ok_or("scratch")?;
     let out_h = out_h.get_mut(..head_dim).ok_or("scratch")?;
@@ -418,26 +419,12 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     probe("head_scores", KEYS, &mut || {
         k::linear(black_box(&*q_h), keys_h, None, head_dim, &mut *scores)
     });
-    probe("head_scale", KEYS, &mut || {
-        for s in black_box(&mut *scores).iter_mut() {
-            *s *= 0.125;
-        }
+    probe("head_softmax", KEYS, &mut || {
+        k::dispatch::softmax_scaled(black_box(&mut *scores), 0.125)
     });
-    let mut largest = 0.0;
-    probe("head_max", KEYS, &mut || {
-        largest = k::max(black_box(&*scores))
-    });
+    let largest = k::max(scores);
     probe("head_exp", KEYS, &mut || {
         k::dispatch::exp_minus_max(black_box(&mut *scores), largest)
-    });
-    let mut sum = 1.0;
-    probe("head_sum", KEYS, &mut || {
-        sum = k::sum_compensated(black_box(&*scores).iter().copied())
-    });
-    probe("head_divide", KEYS, &mut || {
-        for s in black_box(&mut *scores).iter_mut() {
-            *s /= sum;
-        }
     });
     probe("head_weighted_sum", KEYS, &mut || {
         k::dispatch::axpy_strided(black_box(&*scores), values, D, &mut *out_h)
