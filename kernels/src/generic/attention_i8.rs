@@ -89,15 +89,17 @@ pub fn quantize_kv_row(row: &[f32], n_kv_heads: usize, dst: &mut [u32]) {
         return;
     }
     dst.fill(0);
-    for (g, head) in row.chunks_exact(dk).enumerate() {
+    // `(g + 1) * dk <= width` (a whole chunk), `c < dk`, `words + g` indexes below: no
+    // wrap (a counted range, not `enumerate`: no overflow check)
+    for (g, head) in (0..width).zip(row.chunks_exact(dk)) {
         let (inv, scale) = row_factor(head);
-        for (c, &v) in head.iter().enumerate() {
-            let i = g * dk + c;
+        for (c, &v) in (0..dk).zip(head) {
+            let i = g.wrapping_mul(dk).wrapping_add(c);
             if let Some(word) = dst.get_mut(i / 4) {
                 *word |= u32::from(round_to_i8(v * inv) as u8) << (8 * (i % 4));
             }
         }
-        if let Some(s) = dst.get_mut(words + g) {
+        if let Some(s) = dst.get_mut(words.wrapping_add(g)) {
             *s = scale.to_bits();
         }
     }
@@ -124,17 +126,20 @@ pub struct CacheHead {
 /// score (`-inf` for none).
 pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: &mut [f32]) -> f32 {
     let key_bytes = as_bytes(keys);
-    let (dk, row_bytes) = (at.dk, 4 * at.row_words);
+    // The rows (`row_words` words, `j < scores.len()` of them) and the head's values and
+    // scale inside each lie in `keys` (the callers'): no offset below wraps.
+    let (dk, row_bytes) = (at.dk, at.row_words.wrapping_mul(4));
+    let scale_word = at.value_words.wrapping_add(at.head);
     let mut largest = f32::NEG_INFINITY;
     for (j, s) in scores.iter_mut().enumerate() {
-        let start = j * row_bytes + at.head * dk;
-        let key = key_bytes.get(start..start + dk).unwrap_or(&[]);
+        let start = j.wrapping_mul(row_bytes).wrapping_add(at.head.wrapping_mul(dk));
+        let key = key_bytes.get(start..start.wrapping_add(dk)).unwrap_or(&[]);
         let mut dot = 0i32;
         for (&a, &k) in query.iter().zip(key) {
             dot = dot.wrapping_add((a.to_bits() as i32).wrapping_mul(i32::from(k)));
         }
         let sk = keys
-            .get(j * at.row_words + at.value_words + at.head)
+            .get(j.wrapping_mul(at.row_words).wrapping_add(scale_word))
             .copied()
             .unwrap_or(0);
         *s = dot as f32 * (sq * f32::from_bits(sk));
@@ -156,11 +161,13 @@ pub fn head_exp_weights(
 ) -> (f32, f32) {
     let mut sum = 0.0f32;
     let mut w_max = 0.0f32;
+    // the rows' scales lie in `values` (the callers'): no offset wraps
+    let scale_word = at.value_words.wrapping_add(at.head);
     for (j, s) in scores.iter_mut().enumerate() {
         let p = exp_fast_nonpositive(*s - largest);
         sum += p;
         let sv = values
-            .get(j * at.row_words + at.value_words + at.head)
+            .get(j.wrapping_mul(at.row_words).wrapping_add(scale_word))
             .copied()
             .unwrap_or(0);
         *s = p * f32::from_bits(sv);
@@ -182,15 +189,20 @@ pub fn head_weighted_sum(
     out: &mut [f32],
 ) {
     let value_bytes = as_bytes(values);
-    let row_bytes = 4 * at.row_words;
+    // the rows and the head's values inside each lie in `values` (the callers'): no
+    // offset wraps; `|qw_j * v| <= 32767 * 128` and `T` of them sum below 2^63
+    let row_bytes = at.row_words.wrapping_mul(4);
+    let head_at = at.head.wrapping_mul(at.dk);
     for (c, out) in out.iter_mut().enumerate() {
         let mut acc = 0i64;
+        let column = head_at.wrapping_add(c);
         for (j, &w) in weights.iter().enumerate() {
             let v = value_bytes
-                .get(j * row_bytes + at.head * at.dk + c)
+                .get(j.wrapping_mul(row_bytes).wrapping_add(column))
                 .copied()
                 .unwrap_or(0);
-            acc += i64::from(w.to_bits() as i32 * i32::from(v));
+            let product = (w.to_bits() as i32).wrapping_mul(i32::from(v));
+            acc = acc.wrapping_add(i64::from(product));
         }
         *out = acc as f32 * factor;
     }
@@ -250,7 +262,8 @@ pub fn attention_grouped_i8_using(
     }
     let dk = d / n_heads;
     let group = n_heads / n_kv_heads;
-    let value_words = (dk * n_kv_heads).div_ceil(4);
+    // `dk * n_kv_heads <= d` (a slice's length): no wrap
+    let value_words = dk.wrapping_mul(n_kv_heads).div_ceil(4);
     if dk == 0 || group == 0 {
         return;
     }
@@ -259,7 +272,7 @@ pub fn attention_grouped_i8_using(
         .min(scores.len());
     let scores = scores.get_mut(..t).unwrap_or(&mut []);
     let scale = 1.0 / sqrt(dk as f32);
-    for (h, q_h) in query.chunks_exact_mut(dk).enumerate() {
+    for (h, q_h) in (0..d).zip(query.chunks_exact_mut(dk)) {
         let at = CacheHead {
             row_words,
             value_words,

@@ -146,16 +146,18 @@ impl I8Dot for Smlad {
 /// the head's first value to the end of the last row's scale words (what the loops may
 /// read), and the word offset of the head's scale from its first value.
 fn head_dk8_words(cache: &[u32], at: CacheHead, rows: usize) -> Option<(&[u32], usize)> {
-    if at.dk != 8 || rows == 0 || at.row_words < at.value_words + at.head + 1 {
+    let scale_word = at.value_words.checked_add(at.head)?;
+    if at.dk != 8 || rows == 0 || at.row_words <= scale_word {
         return None;
     }
-    let first = 2 * at.head; // 8 values: two words per head
-    if first + 2 > at.value_words {
+    let first = at.head.checked_mul(2)?; // 8 values: two words per head
+    if first.checked_add(2)? > at.value_words {
         return None;
     }
     let end = rows.checked_mul(at.row_words)?;
     let words = cache.get(first..end)?;
-    Some((words, at.value_words + at.head - first))
+    // `first <= value_words <= scale_word` (just above): no wrap
+    Some((words, scale_word.wrapping_sub(first)))
 }
 
 /// [`head_scores`] for 8-value heads: the query's 8 int16 values packed into the pairs
@@ -246,7 +248,8 @@ unsafe fn arm_dsp_key_scores_dk8(
             q3 = in(reg) q3,
             kp = inout(reg) keys.as_ptr() => _,
             sp = inout(reg) keys.as_ptr().add(scale_at) => _,
-            stride = in(reg) 4 * row_words,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            stride = in(reg) row_words.wrapping_mul(4),
             out = inout(reg) scores.as_mut_ptr() => _,
             end = in(reg) scores.as_mut_ptr().add(scores.len()),
             k = inout(reg) f32::NEG_INFINITY.to_bits() => _,
@@ -351,7 +354,8 @@ unsafe fn arm_fpu_exp_weights(
             s = inout(reg) scores.as_mut_ptr() => _,
             end = in(reg) scores.as_mut_ptr().add(scores.len()),
             sv = inout(reg) scales.as_ptr() => _,
-            stride = in(reg) 4 * row_words,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            stride = in(reg) row_words.wrapping_mul(4),
             bits = out(reg) _,
             bias = in(reg) 127u32 << 23,
             sum = lateout(reg) sum,
@@ -386,15 +390,17 @@ fn cache_weighted_sum_dk8(
     let (words, _) = head_dk8_words(values, at, rows)?;
     let mut sums = [0i64; 8];
     for (block, chunk) in weights.chunks(WEIGHTED_SUM_BLOCK).enumerate() {
-        let first = block * WEIGHTED_SUM_BLOCK * at.row_words;
-        for (half, acc) in sums.chunks_exact_mut(4).enumerate() {
-            let rows_from = words.get(first + half..)?;
+        // the block's first row lies inside `words` (a slice): no wrap
+        let first = block.wrapping_mul(WEIGHTED_SUM_BLOCK).wrapping_mul(at.row_words);
+        for (half, acc) in (0..2usize).zip(sums.chunks_exact_mut(4)) {
+            let rows_from = words.get(first.wrapping_add(half)..)?;
             // SAFETY: `chunk` (not empty) and its rows lie inside `words` (the rows of
             // `weights`, `head_dk8_words`), word `half` of each is a value word of the
             // head; the target has the DSP extension.
             let partial = unsafe { arm_dsp_weighted_sum_4(chunk, rows_from, at.row_words) };
             for (a, p) in acc.iter_mut().zip(partial) {
-                *a += i64::from(p);
+                // |sum| <= rows * 32767 * 128 < 2^63 for any slice's rows: no wrap
+                *a = a.wrapping_add(i64::from(p));
             }
         }
     }
@@ -435,7 +441,8 @@ unsafe fn arm_dsp_weighted_sum_4(weights: &[f32], values: &[u32], row_words: usi
             wp = inout(reg) weights.as_ptr() => _,
             end = in(reg) weights.as_ptr().add(weights.len()),
             vp = inout(reg) values.as_ptr() => _,
-            stride = in(reg) 4 * row_words,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            stride = in(reg) row_words.wrapping_mul(4),
             a0 = inout(reg) a0,
             a1 = inout(reg) a1,
             a2 = inout(reg) a2,
@@ -574,7 +581,7 @@ fn store_pairs(x: &[f32], inv: f32, pairs: &mut [u32]) {
     for (i, &v) in x.iter().enumerate() {
         let t = (((v * inv).abs() + 0.5) as i32).min(127);
         let sign = (v.to_bits() as i32) >> 31;
-        let q = ((t ^ sign) - sign) as u32 & 0xffff;
+        let q = (t ^ sign).wrapping_sub(sign) as u32 & 0xffff; // |t| <= 127: no wrap
         if let Some(word) = pairs.get_mut(2 * (i / 4) + (i & 1)) {
             *word |= q << (16 * ((i >> 1) & 1));
         }
@@ -850,10 +857,14 @@ fn linear_i8_unbuffered(
     if act_len < k || n == 0 {
         return;
     }
-    // Index loops: zipped `chunks_exact` cost an out-of-line `Zip::new`.
+    // Index loops: zipped `chunks_exact` cost an out-of-line `Zip::new`. `r < x.len() / k`
+    // and `r < y.len() / n`: the row bounds are inside the slices, no wrap.
     for r in 0..(x.len() / k).min(y.len() / n) {
-        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
-        else {
+        let (x_at, y_at) = (r.wrapping_mul(k), r.wrapping_mul(n));
+        let (Some(x_row), Some(y_row)) = (
+            x.get(x_at..x_at.wrapping_add(k)),
+            y.get_mut(y_at..y_at.wrapping_add(n)),
+        ) else {
             break;
         };
         // `quantize_row`'s `amax` (NaN skipped) from the bits of the magnitudes, as
@@ -868,7 +879,9 @@ fn linear_i8_unbuffered(
         let amax = f32::from_bits(bits_max);
         let (inv, sx) = (I8_MAX / amax, amax / I8_MAX);
         for (o, dst) in y_row.iter_mut().enumerate() {
-            let Some(w_row) = w.values.get(o * k..(o + 1) * k) else {
+            // `o < n = w.values.len() / k`: inside the slice, no wrap
+            let w_at = o.wrapping_mul(k);
+            let Some(w_row) = w.values.get(w_at..w_at.wrapping_add(k)) else {
                 break;
             };
             let acc = x_row.iter().zip(w_row).fold(0i32, |acc, (&v, &q)| {
@@ -899,9 +912,9 @@ fn linear_i8_pairs(
     let (_, pairs, _) = unsafe { act.values.align_to_mut::<u32>() };
     let (Some(pairs), Some(values), Some(scales), true) = (
         pairs.get_mut(..k / 2),
-        w.values.get(..n * k),
+        w.values.get(..n.wrapping_mul(k)), // `n * k <= w.values.len()`: no wrap
         w.scales.get(..n),
-        n >= 4 && y.len() >= rows * n,
+        n >= 4 && rows.checked_mul(n).is_some_and(|m| y.len() >= m),
     ) else {
         return false;
     };
@@ -910,8 +923,12 @@ fn linear_i8_pairs(
     let groups = n / 4;
     // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
     for r in 0..rows {
-        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
-        else {
+        // `r < rows`: `x`'s row `r` and (checked above) `y`'s are inside the slices, no wrap
+        let (x_at, y_at) = (r.wrapping_mul(k), r.wrapping_mul(n));
+        let (Some(x_row), Some(y_row)) = (
+            x.get(x_at..x_at.wrapping_add(k)),
+            y.get_mut(y_at..y_at.wrapping_add(n)),
+        ) else {
             break;
         };
         let sx = quantize_row_pairs(x_row, pairs);
@@ -932,10 +949,11 @@ fn linear_i8_pairs(
             if !n.is_multiple_of(4) {
                 arm_dsp_matvec_pairs(
                     pairs.as_ptr(),
-                    values.as_ptr().wrapping_add((n - 4) * k),
+                    // `4 <= n` and `n * k` bytes lie in `values`: no wrap
+                    values.as_ptr().wrapping_add(n.wrapping_sub(4).wrapping_mul(k)),
                     1,
                     k,
-                    y_row.as_mut_ptr().wrapping_add(n - 4),
+                    y_row.as_mut_ptr().wrapping_add(n.wrapping_sub(4)),
                 );
             }
         }
