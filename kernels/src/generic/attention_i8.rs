@@ -132,7 +132,9 @@ pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: 
     let scale_word = at.value_words.wrapping_add(at.head);
     let mut largest = f32::NEG_INFINITY;
     for (j, s) in scores.iter_mut().enumerate() {
-        let start = j.wrapping_mul(row_bytes).wrapping_add(at.head.wrapping_mul(dk));
+        let start = j
+            .wrapping_mul(row_bytes)
+            .wrapping_add(at.head.wrapping_mul(dk));
         let key = key_bytes.get(start..start.wrapping_add(dk)).unwrap_or(&[]);
         let mut dot = 0i32;
         for (&a, &k) in query.iter().zip(key) {
@@ -176,6 +178,29 @@ pub fn head_exp_weights(
         }
     }
     (sum, w_max)
+}
+
+/// Step 4's rounding for one query head: each weight `w_j` of `weights` replaced by the
+/// bits of its int16 `qw_j = round_weight(w_j * inv)` (`inv = 32767 / W`).
+pub fn round_weights(weights: &mut [f32], inv: f32) {
+    for w in weights.iter_mut() {
+        *w = f32::from_bits(round_weight(*w * inv) as u32);
+    }
+}
+
+/// Step 4's rounding ([`round_weights`]) then step 5 ([`head_weighted_sum`]) for one
+/// query head: what a kernel's `cache_weighted_sum` gives bit for bit (`weights` holds
+/// the int16 weights afterwards).
+pub fn head_round_weighted_sum(
+    weights: &mut [f32],
+    inv: f32,
+    values: &[u32],
+    at: CacheHead,
+    factor: f32,
+    out: &mut [f32],
+) {
+    round_weights(weights, inv);
+    head_weighted_sum(weights, values, at, factor, out)
 }
 
 /// Step 5 for one query head: `out[c] = (sum_j qw_j * v_j[c]) as f32 * factor` for
@@ -226,7 +251,7 @@ pub fn attention_grouped_i8(
     attention_grouped_i8_using(
         |q, sq, k, at, s| head_scores(q, sq, k, at, s),
         head_exp_weights,
-        |w, v, at, factor, out| head_weighted_sum(w, v, at, factor, out),
+        head_round_weighted_sum,
         query,
         keys,
         values,
@@ -238,7 +263,8 @@ pub fn attention_grouped_i8(
 }
 
 /// [`attention_grouped_i8`] with a kernel's step 2 (`scores`, as [`head_scores`]),
-/// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 5 (`weighted_sum`, as [`head_weighted_sum`]); every other step (and rounding) is
+/// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 4's rounding with step 5
+/// (`weighted_sum`, as [`head_round_weighted_sum`]); every other step (and rounding) is
 /// this function's, so a kernel that gives those two functions' bits gives the
 /// reference's. `scores` may overwrite the query head (its int16 values) and
 /// `weighted_sum` the weights (they are not read again).
@@ -247,7 +273,7 @@ pub fn attention_grouped_i8(
 pub fn attention_grouped_i8_using(
     scores_step: impl Fn(&mut [f32], f32, &[u32], CacheHead, &mut [f32]) -> f32,
     exp_weights: impl Fn(&mut [f32], f32, &[u32], CacheHead) -> (f32, f32),
-    weighted_sum: impl Fn(&mut [f32], &[u32], CacheHead, f32, &mut [f32]),
+    weighted_sum: impl Fn(&mut [f32], f32, &[u32], CacheHead, f32, &mut [f32]),
     query: &mut [f32],
     keys: &[u32],
     values: &[u32],
@@ -301,14 +327,11 @@ pub fn attention_grouped_i8_using(
             q_h.fill(0.0);
             continue;
         }
-        // the int16 weights, each rounded once (kept as the bits of `scores`' floats)
-        let inv = WEIGHT_MAX / w_max;
-        for s in scores.iter_mut() {
-            *s = f32::from_bits(round_weight(*s * inv) as u32);
-        }
+        // the int16 weights, each rounded once (kept as the bits of `scores`' floats), and
         // 5. the integer weighted sum
+        let inv = WEIGHT_MAX / w_max;
         let factor = (w_max / WEIGHT_MAX) / sum;
-        weighted_sum(scores, values, at, factor, q_h);
+        weighted_sum(scores, inv, values, at, factor, q_h);
     }
 }
 

@@ -7,7 +7,9 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
-use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{
+    head_exp_weights, head_round_weighted_sum, head_scores, CacheHead,
+};
 use core::arch::asm;
 
 /// One weight row's word of a block (in `$w`, loaded by the block), split by `SXTB16`
@@ -142,13 +144,14 @@ impl I8Dot for Smlad {
     fn cache_weighted_sum(
         self,
         weights: &mut [f32],
+        inv: f32,
         values: &[u32],
         at: CacheHead,
         factor: f32,
         out: &mut [f32],
     ) {
-        if cache_weighted_sum_dk8(weights, values, at, factor, out).is_none() {
-            head_weighted_sum(weights, values, at, factor, out)
+        if cache_weighted_sum_dk8(weights, inv, values, at, factor, out).is_none() {
+            head_round_weighted_sum(weights, inv, values, at, factor, out)
         }
     }
 }
@@ -157,6 +160,7 @@ impl I8Dot for Smlad {
 /// head is not 8 values, or `cache` holds fewer rows): the words of the first row, from
 /// the head's first value to the end of the last row's scale words (what the loops may
 /// read), and the word offset of the head's scale from its first value.
+#[inline(always)] // a few compares; out of line it costs a call per head and step
 fn head_dk8_words(cache: &[u32], at: CacheHead, rows: usize) -> Option<(&[u32], usize)> {
     let scale_word = at.value_words.checked_add(at.head)?;
     if at.dk != 8 || rows == 0 || at.row_words <= scale_word {
@@ -388,11 +392,15 @@ unsafe fn arm_fpu_exp_weights(
 /// 2^31`, so no sum of int16 weights times int8 values wraps (the reference sums in i64).
 const WEIGHTED_SUM_BLOCK: usize = 512;
 
-/// [`head_weighted_sum`] for 8-value heads: per 4 columns and at most
-/// [`WEIGHTED_SUM_BLOCK`] positions one [`arm_dsp_weighted_sum_4`] pass into i32, added
-/// into i64 (exact sums, so the reference's bits). `None` where the shape is not that.
+/// [`head_round_weighted_sum`] for 8-value heads: per at most [`WEIGHTED_SUM_BLOCK`]
+/// positions, one [`arm_dsp_round_weighted_sum_4`] pass (the rounding of the weights and
+/// the first 4 columns) and one [`arm_dsp_weighted_sum_4`] pass (the other 4) into i32,
+/// added into i64 (exact sums, so the reference's bits; one block's i32 sums convert to
+/// f32 as the i64 would, without the i64 conversion's library call). `None` (nothing
+/// written) where the shape is not that.
 fn cache_weighted_sum_dk8(
     weights: &mut [f32],
+    inv: f32,
     values: &[u32],
     at: CacheHead,
     factor: f32,
@@ -400,26 +408,107 @@ fn cache_weighted_sum_dk8(
 ) -> Option<()> {
     let rows = weights.len();
     let (words, _) = head_dk8_words(values, at, rows)?;
+    // Block `b`'s rows start at word `b * WEIGHTED_SUM_BLOCK * row_words` of `words`, which
+    // holds all `rows` rows from the head's first value word (`head_dk8_words`: the rows'
+    // two value words and scales, so every `get` below succeeds; none wraps).
+    let block_words = WEIGHTED_SUM_BLOCK.wrapping_mul(at.row_words);
     let mut sums = [0i64; 8];
-    for (block, chunk) in weights.chunks(WEIGHTED_SUM_BLOCK).enumerate() {
-        // the block's first row lies inside `words` (a slice): no wrap
-        let first = block.wrapping_mul(WEIGHTED_SUM_BLOCK).wrapping_mul(at.row_words);
-        for (half, acc) in (0..2usize).zip(sums.chunks_exact_mut(4)) {
-            let rows_from = words.get(first.wrapping_add(half)..)?;
-            // SAFETY: `chunk` (not empty) and its rows lie inside `words` (the rows of
-            // `weights`, `head_dk8_words`), word `half` of each is a value word of the
-            // head; the target has the DSP extension.
-            let partial = unsafe { arm_dsp_weighted_sum_4(chunk, rows_from, at.row_words) };
-            for (a, p) in acc.iter_mut().zip(partial) {
-                // |sum| <= rows * 32767 * 128 < 2^63 for any slice's rows: no wrap
-                *a = a.wrapping_add(i64::from(p));
-            }
+    let mut first = 0usize;
+    for chunk in weights.chunks_mut(WEIGHTED_SUM_BLOCK) {
+        let (Some(low_rows), Some(high_rows)) =
+            (words.get(first..), words.get(first.wrapping_add(1)..))
+        else {
+            break;
+        };
+        // SAFETY: `chunk` (not empty, at most `WEIGHTED_SUM_BLOCK` weights) and its rows
+        // lie inside `words` (the rows of `weights`, `head_dk8_words`), words 0 and 1 of
+        // each are the head's value words; the target has the DSP extension and the FPU.
+        let (low, high) = unsafe {
+            (
+                arm_dsp_round_weighted_sum_4(chunk, inv, low_rows, at.row_words),
+                arm_dsp_weighted_sum_4(chunk, high_rows, at.row_words),
+            )
+        };
+        for (a, p) in sums.iter_mut().zip(low.into_iter().chain(high)) {
+            // |sum| <= rows * 32767 * 128 < 2^63 for any slice's rows: no wrap
+            *a = a.wrapping_add(i64::from(p));
+        }
+        first = first.wrapping_add(block_words);
+    }
+    if rows <= WEIGHTED_SUM_BLOCK {
+        // one block's sum is an i32 (exact), and `i32 as f32` rounds it as `i64 as f32`
+        // does (separate loops: a select would still call the i64 conversion)
+        for (o, &acc) in out.iter_mut().zip(&sums) {
+            *o = acc as i32 as f32 * factor;
+        }
+    } else {
+        for (o, &acc) in out.iter_mut().zip(&sums) {
+            *o = acc as f32 * factor;
         }
     }
-    for (o, &acc) in out.iter_mut().zip(&sums) {
-        *o = acc as f32 * factor;
-    }
     Some(())
+}
+
+/// [`arm_dsp_weighted_sum_4`] that first rounds each weight `w_j` (a float) to its int16
+/// `round_weight(w_j * inv)` (`VMUL`, `VADD` of 0.5, `VCVT` toward zero, which saturates
+/// and gives 0 for NaN as `as i32` does, `USAT` to `0..=32767`: the clamp) and stores it
+/// back as the bits of `weights`' float, for the second pass (18 instructions per row).
+///
+/// # Safety
+/// As [`arm_dsp_weighted_sum_4`] (any `weights`' values), and the CPU has the FPU.
+#[inline(never)]
+unsafe fn arm_dsp_round_weighted_sum_4(
+    weights: &mut [f32],
+    inv: f32,
+    values: &[u32],
+    row_words: usize,
+) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: reads and rewrites each weight and reads the first word of each of
+    // `weights.len()` rows, in bounds by the caller's guarantee; only named registers
+    // change.
+    unsafe {
+        asm!(
+            "vmov s1, {inv}",
+            "vmov.f32 s2, #0.5",
+            "1:",
+            "vldr s0, [{wp}]",
+            "vmul.f32 s0, s0, s1",
+            "vadd.f32 s0, s0, s2",
+            "vcvt.s32.f32 s0, s0",
+            "vmov {w}, s0",
+            "usat {w}, #15, {w}",
+            "str {w}, [{wp}], #4",
+            "ldr {t}, [{vp}]",
+            "add {vp}, {vp}, {stride}",
+            "sxtb16 {t2}, {t}, ror #8",
+            "sxtb16 {t}, {t}",
+            "smlabb {a0}, {t}, {w}, {a0}",
+            "smlatb {a2}, {t}, {w}, {a2}",
+            "smlabb {a1}, {t2}, {w}, {a1}",
+            "smlatb {a3}, {t2}, {w}, {a3}",
+            "cmp {wp}, {end}",
+            "bne 1b",
+            inv = in(reg) inv.to_bits(),
+            wp = inout(reg) weights.as_mut_ptr() => _,
+            end = in(reg) weights.as_mut_ptr().add(weights.len()),
+            vp = inout(reg) values.as_ptr() => _,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            stride = in(reg) row_words.wrapping_mul(4),
+            a0 = inout(reg) a0,
+            a1 = inout(reg) a1,
+            a2 = inout(reg) a2,
+            a3 = inout(reg) a3,
+            w = out(reg) _,
+            t = out(reg) _,
+            t2 = out(reg) _,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            options(nostack),
+        );
+    }
+    [a0, a1, a2, a3]
 }
 
 /// `sum_j w_j * v_j[c]` for the 4 int8 values `c` of the first word of every row of
@@ -962,7 +1051,9 @@ fn linear_i8_pairs(
                 arm_dsp_matvec_pairs(
                     pairs.as_ptr(),
                     // `4 <= n` and `n * k` bytes lie in `values`: no wrap
-                    values.as_ptr().wrapping_add(n.wrapping_sub(4).wrapping_mul(k)),
+                    values
+                        .as_ptr()
+                        .wrapping_add(n.wrapping_sub(4).wrapping_mul(k)),
                     1,
                     k,
                     y_row.as_mut_ptr().wrapping_add(n.wrapping_sub(4)),
