@@ -8,6 +8,7 @@ fn main() {
     println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
     println!("cargo::rustc-check-cfg=cfg(pf_rvv)");
     println!("cargo::rustc-check-cfg=cfg(pf_rvv_static)");
+    println!("cargo::rustc-check-cfg=cfg(pf_thumb)");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=TARGET");
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -36,6 +37,11 @@ fn main() {
         || target.starts_with("armv7-unknown-linux-gnueabihf");
     if arm_fpu {
         println!("cargo::rustc-cfg=pf_arm_fpu");
+    }
+    // Thumb code (the M-profile targets; Armv7-A Linux is Arm code): an address loaded
+    // into pc needs bit 0 set there (`target_feature = "thumb-mode"` is not a stable cfg).
+    if target.starts_with("thumb") {
+        println!("cargo::rustc-cfg=pf_thumb");
     }
     // The DSP extension's SMLAD / SXTB16 (int8 dot products): every Armv7E-M core,
     // Armv7-A, and Armv8-M Mainline cores that have it (M33/M35P/M55/M85), which the

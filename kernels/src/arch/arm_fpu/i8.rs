@@ -44,14 +44,15 @@ macro_rules! ROW {
 
 /// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
 /// pairs) against 4 weight rows (`r1`: row 0, `r1 + r3`: row 1, `r2`: row 2, `r2 + r3`:
-/// row 3), sums in r8-r11. The loads come in two runs (the activations with rows 0 and 1,
-/// then rows 2 and 3), so that each load after the first of a run pipelines (1 cycle on
-/// the Cortex-M4/M33, docs/cycles.md): 24 cycles per 16 multiply-accumulates.
+/// row 3), sums in r8-r11. The weight words are loaded two at a time (rows 0 and 1 after
+/// the activations' `LDRD`, then rows 2 and 3), so that the second load of each pair
+/// pipelines (1 cycle on the Cortex-M4/M33, docs/cycles.md): 21 instructions and 25
+/// estimated cycles per 16 multiply-accumulates (two `LDR` for the `LDRD` would save one
+/// cycle more for one instruction more, over the instruction budgets).
 macro_rules! BLOCK {
     () => {
         concat!(
-            "ldr r4, [r0], #4\n",
-            "ldr r5, [r0], #4\n",
+            "ldrd r4, r5, [r0], #8\n",
             "ldr r6, [r1, r3]\n",
             "ldr lr, [r1], #4\n",
             ROW!("r6", "r9"),
@@ -61,6 +62,23 @@ macro_rules! BLOCK {
             ROW!("r6", "r11"),
             ROW!("lr", "r10"),
         )
+    };
+}
+
+/// Sets bit 0 of the register `$r` in Thumb code (an address loaded into pc selects the
+/// instruction set by it), nothing in Arm code.
+#[cfg(pf_thumb)]
+macro_rules! ENTRY_THUMB_BIT {
+    ($r:literal) => {
+        concat!("orr ", $r, ", ", $r, ", #1")
+    };
+}
+
+/// Sets bit 0 of the register `$r` in Thumb code, nothing in Arm code.
+#[cfg(not(pf_thumb))]
+macro_rules! ENTRY_THUMB_BIT {
+    ($r:literal) => {
+        ""
     };
 }
 
@@ -1157,7 +1175,7 @@ pub(crate) fn dequantize_sums(y_row: &mut [f32], sx: f32, scales: &[f32], bias: 
 /// The sums of one activation row in the layout of [`quantize_row_pairs`] with `4 *
 /// groups` consecutive weight rows of `k` bytes, stored as i32 to `sums` (which may be
 /// the f32 output row: the epilogue converts them in place). One asm loop over all row
-/// groups; per 4 values and 4 rows, two `LDR` of activations and per row one `LDR`, two
+/// groups; per 4 values and 4 rows, one `LDRD` of activations and per row one `LDR`, two
 /// `SXTB16`, two `SMLAD` (rows 1 and 3 addressed at offset `k` from rows 0 and 2); the
 /// loop takes 64 values per pass, the first pass entering its body where the passes
 /// add up to `k` (one body for every `k`, no tail loop).
@@ -1178,37 +1196,39 @@ unsafe fn arm_dsp_matvec_pairs(
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
     // guarantee; the computed branch lands on a block boundary of the loop's body (the
     // blocks are identical instructions, so of equal size). r4-r11 are saved on the
-    // stack and restored; below them the asm keeps `x`, the entry, four zero words (one
-    // `LDM` per group resets `x`, the entry, the 4 sums and the pass count), the end of
-    // `sums` and the next group's sums (sp is restored); the other registers it writes
-    // are declared.
+    // stack and restored; below them the asm keeps `x`, four zero words, the pass count,
+    // the entry (one `LDM` per group resets `x`, the 4 sums and the pass count and jumps
+    // to the entry, its instruction set bit set as the code's), the end of `sums` and the
+    // next group's sums (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
             "add r10, lr, r2, lsl #4",
             // passes of the loop per group: ceil(k / 64); the first one enters the
             // 16 blocks at block `(-k / 4) % 16`, so that all passes add up to `k / 4`
-            "add r9, r3, #60",
-            "lsrs r9, r9, #6",
+            "add r8, r3, #60",
+            "lsrs r8, r8, #6",
             "lsrs r5, r3, #2",
             "rsb r5, r5, #0",
             "and r5, r5, #15",
             "adr r6, 10f",
             "adr r7, 11f",
             "sub r7, r7, r6",
-            "mla r4, r5, r7, r6",
+            "mla r9, r5, r7, r6",
+            // the `LDM` below loads the entry into pc, which selects the instruction set
+            // by bit 0 (`ADR` gives it clear): set in Thumb code
+            ENTRY_THUMB_BIT!("r9"),
+            "movs r4, #0",
             "movs r5, #0",
             "movs r6, #0",
             "movs r7, #0",
-            "mov r8, #0",
             "push {{r0, r4, r5, r6, r7, r8, r9, r10, lr}}",
-            // stack: x, entry, 0, 0, 0, 0, passes, end of sums, sums (lr is a weight
+            // stack: x, 0, 0, 0, 0, passes, entry, end of sums, sums (lr is a weight
             // register in the blocks)
             "2:",
-            "ldm sp, {{r0, r4, r8, r9, r10, r11, r12}}",
             "add r2, r1, r3, lsl #1",
-            // a plain branch in both instruction sets (`ADR` gives bit 0 clear)
-            "mov pc, r4",
+            // x, the 4 sums, the pass count, and the jump to the entry
+            "ldm sp, {{r0, r8, r9, r10, r11, r12, pc}}",
             // word-aligned (as the blocks' size is a multiple of 4): `ADR` to an unaligned
             // Thumb label may come out 2 bytes off
             ".p2align 2",
