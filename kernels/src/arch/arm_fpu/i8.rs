@@ -411,9 +411,8 @@ unsafe fn arm_fpu_exp_weights(
 const WEIGHTED_SUM_BLOCK: usize = 512;
 
 /// [`head_round_weighted_sum`] for 8-value heads: per at most [`WEIGHTED_SUM_BLOCK`]
-/// positions, one [`arm_dsp_round_weighted_sum_4`] pass (the rounding of the weights and
-/// the first 4 columns) and one [`arm_dsp_weighted_sum_4`] pass (the other 4) into i32,
-/// added into i64 (exact sums, so the reference's bits; one block's i32 sums convert to
+/// positions, one [`arm_dsp_round_weighted_sum_8`] pass (the rounding of the weights and
+/// the 8 columns) into i32, added into i64 (exact sums, so the reference's bits; one block's i32 sums convert to
 /// f32 as the i64 would, without the i64 conversion's library call). `None` (nothing
 /// written) where the shape is not that.
 fn cache_weighted_sum_dk8(
@@ -433,21 +432,14 @@ fn cache_weighted_sum_dk8(
     let mut sums = [0i64; 8];
     let mut first = 0usize;
     for chunk in weights.chunks_mut(WEIGHTED_SUM_BLOCK) {
-        let (Some(low_rows), Some(high_rows)) =
-            (words.get(first..), words.get(first.wrapping_add(1)..))
-        else {
+        let Some(rows_from) = words.get(first..) else {
             break;
         };
         // SAFETY: `chunk` (not empty, at most `WEIGHTED_SUM_BLOCK` weights) and its rows
         // lie inside `words` (the rows of `weights`, `head_dk8_words`), words 0 and 1 of
         // each are the head's value words; the target has the DSP extension and the FPU.
-        let (low, high) = unsafe {
-            (
-                arm_dsp_round_weighted_sum_4(chunk, inv, low_rows, at.row_words),
-                arm_dsp_weighted_sum_4(chunk, high_rows, at.row_words),
-            )
-        };
-        for (a, p) in sums.iter_mut().zip(low.into_iter().chain(high)) {
+        let partial = unsafe { arm_dsp_round_weighted_sum_8(chunk, inv, rows_from, at.row_words) };
+        for (a, p) in sums.iter_mut().zip(partial) {
             // |sum| <= rows * 32767 * 128 < 2^63 for any slice's rows: no wrap
             *a = a.wrapping_add(i64::from(p));
         }
@@ -467,112 +459,86 @@ fn cache_weighted_sum_dk8(
     Some(())
 }
 
-/// [`arm_dsp_weighted_sum_4`] that first rounds each weight `w_j` (a float) to its int16
-/// `round_weight(w_j * inv)` (`VMUL`, `VADD` of 0.5, `VCVT` toward zero, which saturates
-/// and gives 0 for NaN as `as i32` does, `USAT` to `0..=32767`: the clamp) and stores it
-/// back as the bits of `weights`' float, for the second pass (18 instructions per row).
+/// `sum_j qw_j * v_j[c]` for the 8 int8 values `c` of the first two words of every row of
+/// `values` (`row_words` apart), each weight first rounded to its int16 `qw_j =
+/// round_weight(w_j * inv)` (`VMUL`, `VADD` of 0.5, `VCVT` toward zero, which saturates
+/// and gives 0 for NaN as `as i32` does, `USAT` to `0..=32767`: the clamp): `SXTB16`
+/// pairs the row's bytes, `SMLABB`/`SMLATB` multiply each by the weight (28 instructions
+/// per row). The weights are only read.
 ///
 /// # Safety
-/// As [`arm_dsp_weighted_sum_4`] (any `weights`' values), and the CPU has the FPU.
+/// `weights` is not empty and holds at most [`WEIGHTED_SUM_BLOCK`] weights, `values` holds
+/// `(weights.len() - 1) * row_words + 2` words, and the CPU has the DSP extension and the
+/// FPU.
 #[inline(never)]
-unsafe fn arm_dsp_round_weighted_sum_4(
-    weights: &mut [f32],
+unsafe fn arm_dsp_round_weighted_sum_8(
+    weights: &[f32],
     inv: f32,
     values: &[u32],
     row_words: usize,
-) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    // SAFETY: reads and rewrites each weight and reads the first word of each of
-    // `weights.len()` rows, in bounds by the caller's guarantee; only named registers
-    // change.
+) -> [i32; 8] {
+    let mut sums = [0i32; 8];
+    // SAFETY: reads each weight and the first two words of each of `weights.len()` rows,
+    // in bounds by the caller's guarantee, and writes the 8 words of `sums`. r4-r11 (the
+    // 8 sums) and `sums`' address (r12) are saved on the stack and restored (sp is
+    // restored); the other registers it writes are declared.
     unsafe {
         asm!(
-            "vmov s1, {inv}",
+            "push {{r4-r12}}",
+            "vmov s1, lr",
             "vmov.f32 s2, #0.5",
+            "vmov s3, r3",
+            "movs r4, #0",
+            "movs r5, #0",
+            "movs r6, #0",
+            "movs r7, #0",
+            "mov r8, #0",
+            "mov r9, #0",
+            "mov r10, #0",
+            "mov r11, #0",
             "1:",
-            "vldr s0, [{wp}]",
+            "vldr s0, [r0]",
+            "adds r0, r0, #4",
             "vmul.f32 s0, s0, s1",
             "vadd.f32 s0, s0, s2",
             "vcvt.s32.f32 s0, s0",
-            "vmov {w}, s0",
-            "usat {w}, #15, {w}",
-            "str {w}, [{wp}], #4",
-            "ldr {t}, [{vp}]",
-            "add {vp}, {vp}, {stride}",
-            "sxtb16 {t2}, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlabb {a0}, {t}, {w}, {a0}",
-            "smlatb {a2}, {t}, {w}, {a2}",
-            "smlabb {a1}, {t2}, {w}, {a1}",
-            "smlatb {a3}, {t2}, {w}, {a3}",
-            "cmp {wp}, {end}",
+            "vmov r12, s0",
+            "usat r12, #15, r12",
+            "ldr lr, [r1]",
+            "sxtb16 r3, lr, ror #8",
+            "sxtb16 lr, lr",
+            "smlabb r4, lr, r12, r4",
+            "smlatb r6, lr, r12, r6",
+            "smlabb r5, r3, r12, r5",
+            "smlatb r7, r3, r12, r7",
+            "ldr lr, [r1, #4]",
+            "add r1, r1, r2",
+            "sxtb16 r3, lr, ror #8",
+            "sxtb16 lr, lr",
+            "smlabb r8, lr, r12, r8",
+            "smlatb r10, lr, r12, r10",
+            "smlabb r9, r3, r12, r9",
+            "smlatb r11, r3, r12, r11",
+            "vmov lr, s3",
+            "cmp r0, lr",
             "bne 1b",
-            inv = in(reg) inv.to_bits(),
-            wp = inout(reg) weights.as_mut_ptr() => _,
-            end = in(reg) weights.as_mut_ptr().add(weights.len()),
-            vp = inout(reg) values.as_ptr() => _,
+            "ldr lr, [sp, #32]",
+            "stm lr, {{r4-r11}}",
+            "pop {{r4-r12}}",
+            inout("r0") weights.as_ptr() => _,
+            inout("r1") values.as_ptr() => _,
             // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
-            stride = in(reg) row_words.wrapping_mul(4),
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
-            w = out(reg) _,
-            t = out(reg) _,
-            t2 = out(reg) _,
+            in("r2") row_words.wrapping_mul(4),
+            inout("r3") weights.as_ptr().add(weights.len()) => _,
+            inout("r12") sums.as_mut_ptr() => _,
+            inout("lr") inv.to_bits() => _,
             out("s0") _,
             out("s1") _,
             out("s2") _,
-            options(nostack),
+            out("s3") _,
         );
     }
-    [a0, a1, a2, a3]
-}
-
-/// `sum_j w_j * v_j[c]` for the 4 int8 values `c` of the first word of every row of
-/// `values` (`row_words` apart) with the int16 weights `w_j` (`weights`' bits, `0..=32767`):
-/// `SXTB16` pairs the row's bytes, `SMLABB`/`SMLATB` multiply each by the weight's low
-/// half (11 instructions per row).
-///
-/// # Safety
-/// `weights` is not empty and holds at most [`WEIGHTED_SUM_BLOCK`] weights in
-/// `0..=32767`, `values` holds `(weights.len() - 1) * row_words + 1` words, and the CPU
-/// has the DSP extension.
-#[inline(never)]
-unsafe fn arm_dsp_weighted_sum_4(weights: &[f32], values: &[u32], row_words: usize) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    // SAFETY: reads each weight and the first word of each of `weights.len()` rows, in
-    // bounds by the caller's guarantee; only named registers change.
-    unsafe {
-        asm!(
-            "1:",
-            "ldr {w}, [{wp}], #4",
-            "ldr {t}, [{vp}]",
-            "add {vp}, {vp}, {stride}",
-            "sxtb16 {t2}, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlabb {a0}, {t}, {w}, {a0}",
-            "smlatb {a2}, {t}, {w}, {a2}",
-            "smlabb {a1}, {t2}, {w}, {a1}",
-            "smlatb {a3}, {t2}, {w}, {a3}",
-            "cmp {wp}, {end}",
-            "bne 1b",
-            wp = inout(reg) weights.as_ptr() => _,
-            end = in(reg) weights.as_ptr().add(weights.len()),
-            vp = inout(reg) values.as_ptr() => _,
-            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
-            stride = in(reg) row_words.wrapping_mul(4),
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
-            w = out(reg) _,
-            t = out(reg) _,
-            t2 = out(reg) _,
-            options(nostack, readonly),
-        );
-    }
-    [a0, a1, a2, a3]
+    sums
 }
 
 /// Two dot products of `x` with `w0` and `w1` over `blocks` blocks of 8 bytes.
