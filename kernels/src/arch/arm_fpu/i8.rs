@@ -222,11 +222,42 @@ fn cache_scores_dk8(
     Some(unsafe { arm_dsp_key_scores_dk8(pairs, words, scale_at, at.row_words, sq, scores) })
 }
 
+/// One key of [`arm_dsp_key_scores_dk8`] (its operands by name): the dot, the score
+/// stored, the largest kept (24 instructions).
+macro_rules! KEY_SCORE_DK8 {
+    () => {
+        concat!(
+            "ldr {k}, [{kp}]\n",
+            "sxtb16 {ko}, {k}, ror #8\n",
+            "sxtb16 {k}, {k}\n",
+            "smuad {acc}, {q0}, {k}\n",
+            "smlad {acc}, {q1}, {ko}, {acc}\n",
+            "ldr {k}, [{kp}, #4]\n",
+            "add {kp}, {kp}, {stride}\n",
+            "sxtb16 {ko}, {k}, ror #8\n",
+            "sxtb16 {k}, {k}\n",
+            "smlad {acc}, {q2}, {k}, {acc}\n",
+            "smlad {acc}, {q3}, {ko}, {acc}\n",
+            "vmov s0, {acc}\n",
+            "vcvt.f32.s32 s0, s0\n",
+            "vldr s1, [{sp}]\n",
+            "add {sp}, {sp}, {stride}\n",
+            "vmul.f32 s1, s1, s2\n", // sq * sk
+            "vmul.f32 s0, s0, s1\n",
+            "vstmia {out}!, {{s0}}\n",
+            "vcmp.f32 s0, s3\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it gt\n",
+            "vmovgt.f32 s3, s0\n",
+        )
+    };
+}
+
 /// The scores of the 8 int16 query values (`pairs`, see [`cache_scores_dk8`]) against
 /// the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
 /// the dot `d` by 4 `SMLAD` (exact), then [`head_scores`]' `d as f32 * (sq * sk)` with
 /// `sk` the row's scale at word `scale_at`, and the largest (an unordered compare is never
-/// greater): 24 instructions per key. Returns the largest (`-inf` for none).
+/// greater): 24 instructions per key, two keys per pass. Returns the largest (`-inf` for none).
 ///
 /// # Safety
 /// `scores` is not empty, `keys` holds `(scores.len() - 1) * row_words + max(2, scale_at +
@@ -250,29 +281,14 @@ unsafe fn arm_dsp_key_scores_dk8(
             // sq in s2, the largest in s3 (from -inf), through the temporaries
             "vmov s2, {acc}",
             "vmov s3, {k}",
+            // two keys per pass; an odd count enters at the second
+            "subs {ko}, {end}, {out}",
+            "lsls {ko}, {ko}, #30", // carry: bit 2 of the byte count, the count's parity
+            "bcs 2f",
             "1:",
-            "ldr {k}, [{kp}]",
-            "sxtb16 {ko}, {k}, ror #8",
-            "sxtb16 {k}, {k}",
-            "smuad {acc}, {q0}, {k}",
-            "smlad {acc}, {q1}, {ko}, {acc}",
-            "ldr {k}, [{kp}, #4]",
-            "add {kp}, {kp}, {stride}",
-            "sxtb16 {ko}, {k}, ror #8",
-            "sxtb16 {k}, {k}",
-            "smlad {acc}, {q2}, {k}, {acc}",
-            "smlad {acc}, {q3}, {ko}, {acc}",
-            "vmov s0, {acc}",
-            "vcvt.f32.s32 s0, s0",
-            "vldr s1, [{sp}]",
-            "add {sp}, {sp}, {stride}",
-            "vmul.f32 s1, s1, s2", // sq * sk
-            "vmul.f32 s0, s0, s1",
-            "vstmia {out}!, {{s0}}",
-            "vcmp.f32 s0, s3",
-            "vmrs APSR_nzcv, fpscr",
-            "it gt",
-            "vmovgt.f32 s3, s0",
+            KEY_SCORE_DK8!(),
+            "2:",
+            KEY_SCORE_DK8!(),
             "cmp {out}, {end}",
             "bne 1b",
             "vmov {acc}, s3",
@@ -351,7 +367,8 @@ macro_rules! exp_weight_position {
     };
 }
 
-/// [`head_exp_weights`] in one pass (39 instructions per position and the loop's 2):
+/// [`head_exp_weights`] in one pass (39 instructions per position, two positions per
+/// pass with the loop's 2):
 /// the scale of row `j` at word `j * row_words` of `scales`.
 ///
 /// # Safety
@@ -377,7 +394,13 @@ unsafe fn arm_fpu_exp_weights(
             "vmov s14, {largest}",
             "vmov.f32 s15, s13",
             "vmov.f32 s16, s13",
+            // two positions per pass; an odd count enters at the second
+            "subs {bits}, {end}, {s}",
+            "lsls {bits}, {bits}, #30", // carry: bit 2 of the byte count, the count's parity
+            "bcs 2f",
             "1:",
+            exp_weight_position!(),
+            "2:",
             exp_weight_position!(),
             "cmp {s}, {end}",
             "bne 1b",
