@@ -207,14 +207,9 @@ fn cache_scores_dk8(
 ) -> Option<f32> {
     let rows = scores.len();
     let (words, scale_at) = head_dk8_words(keys, at, rows)?;
-    let q: [i32; 8] = core::array::from_fn(|i| query.get(i).map_or(0, |v| v.to_bits() as i32));
-    let pair = |lo: i32, hi: i32| (lo as u32 & 0xffff) | ((hi as u32) << 16);
-    let pairs = [
-        pair(q[0], q[2]),
-        pair(q[1], q[3]),
-        pair(q[4], q[6]),
-        pair(q[5], q[7]),
-    ];
+    let [q0, q1, q2, q3, q4, q5, q6, q7] = query.first_chunk::<8>()?.map(f32::to_bits);
+    let pair = |lo: u32, hi: u32| (lo & 0xffff) | (hi << 16);
+    let pairs = [pair(q0, q2), pair(q1, q3), pair(q4, q6), pair(q5, q7)];
     // SAFETY: `words` holds `rows` rows of `row_words` words from the head's first value
     // (`head_dk8_words`), so each row's two value words and its scale (at `scale_at`,
     // inside the row) are inside it; `scores` holds `rows > 0` words; the target has the
@@ -448,13 +443,24 @@ fn cache_weighted_sum_dk8(
 ) -> Option<()> {
     let rows = weights.len();
     let (words, _) = head_dk8_words(values, at, rows)?;
+    if rows <= WEIGHTED_SUM_BLOCK {
+        // SAFETY: `weights` (not empty: `head_dk8_words`, at most `WEIGHTED_SUM_BLOCK`)
+        // and its rows lie inside `words`, words 0 and 1 of each are the head's value
+        // words; the target has the DSP extension and the FPU.
+        let sums = unsafe { arm_dsp_round_weighted_sum_8(weights, inv, words, at.row_words) };
+        // one block's sum is exact in i32, and `i32 as f32` rounds it as `i64 as f32` does
+        for (o, &acc) in out.iter_mut().zip(&sums) {
+            *o = acc as f32 * factor;
+        }
+        return Some(());
+    }
     // Block `b`'s rows start at word `b * WEIGHTED_SUM_BLOCK * row_words` of `words`, which
     // holds all `rows` rows from the head's first value word (`head_dk8_words`: the rows'
     // two value words and scales, so every `get` below succeeds; none wraps).
     let block_words = WEIGHTED_SUM_BLOCK.wrapping_mul(at.row_words);
     let mut sums = [0i64; 8];
     let mut first = 0usize;
-    for chunk in weights.chunks_mut(WEIGHTED_SUM_BLOCK) {
+    for chunk in weights.chunks(WEIGHTED_SUM_BLOCK) {
         let Some(rows_from) = words.get(first..) else {
             break;
         };
@@ -468,16 +474,8 @@ fn cache_weighted_sum_dk8(
         }
         first = first.wrapping_add(block_words);
     }
-    if rows <= WEIGHTED_SUM_BLOCK {
-        // one block's sum is an i32 (exact), and `i32 as f32` rounds it as `i64 as f32`
-        // does (separate loops: a select would still call the i64 conversion)
-        for (o, &acc) in out.iter_mut().zip(&sums) {
-            *o = acc as i32 as f32 * factor;
-        }
-    } else {
-        for (o, &acc) in out.iter_mut().zip(&sums) {
-            *o = acc as f32 * factor;
-        }
+    for (o, &acc) in out.iter_mut().zip(&sums) {
+        *o = acc as f32 * factor;
     }
     Some(())
 }
