@@ -89,6 +89,23 @@ pub fn quantize_kv_row(row: &[f32], n_kv_heads: usize, dst: &mut [u32]) {
         return;
     }
     dst.fill(0);
+    if dk.is_multiple_of(4) {
+        // Each head fills whole words (the stories260K shape's 8 values: two): four values
+        // packed into a word at once, no per-value word index. The same bytes as below.
+        let (values, scales) = dst.split_at_mut(words);
+        let heads = row.chunks_exact(dk).zip(values.chunks_exact_mut(dk / 4));
+        for ((head, head_words), s) in heads.zip(scales.iter_mut()) {
+            let (inv, scale) = row_factor(head);
+            for (word, quad) in head_words.iter_mut().zip(head.chunks_exact(4)) {
+                if let &[a, b, c, d] = quad {
+                    let byte = |v: f32| round_to_i8(v * inv) as u8;
+                    *word = u32::from_le_bytes([byte(a), byte(b), byte(c), byte(d)]);
+                }
+            }
+            *s = scale.to_bits();
+        }
+        return;
+    }
     // `(g + 1) * dk <= width` (a whole chunk), `c < dk`, `words + g` indexes below: no
     // wrap (a counted range, not `enumerate`: no overflow check)
     for (g, head) in (0..width).zip(row.chunks_exact(dk)) {
@@ -400,6 +417,29 @@ mod tests {
                 let back = f32::from(cached_value(&dst, g * 6 + c)) * scale;
                 assert!((back - row[g * 6 + c]).abs() <= scale / 2.0 + 1e-6);
             }
+        }
+    }
+
+    #[test]
+    fn kv_rows_of_whole_words_follow_the_rule() {
+        // heads of a multiple of 4 values take the packing path of whole words
+        let mut next = xorshift(0x4b56);
+        for (dk, n_kv) in [(4, 1), (8, 4), (12, 2), (16, 3)] {
+            let width = dk * n_kv;
+            let mut row: Vec<f32> = (0..width).map(|_| 5.0 * next()).collect();
+            row[1] = f32::NAN;
+            row[width - 1] = 0.0;
+            let words = kv_row_words(width, n_kv);
+            let mut dst = vec![0xdead_beef_u32; words + 1];
+            quantize_kv_row(&row, n_kv, &mut dst);
+            for (g, head) in row.chunks_exact(dk).enumerate() {
+                let (inv, scale) = row_factor(head);
+                assert_eq!(dst[width / 4 + g], scale.to_bits());
+                for (c, &v) in head.iter().enumerate() {
+                    assert_eq!(cached_value(&dst, g * dk + c), round_to_i8(v * inv));
+                }
+            }
+            assert_eq!(dst[words], 0, "the rest of `dst` is cleared");
         }
     }
 
