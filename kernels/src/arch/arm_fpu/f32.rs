@@ -564,13 +564,14 @@ pub(crate) fn weighted_sum_head8(
     unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
 }
 
-/// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
-/// largest)` of the score at `{s}` (largest in s14, the constants in s20-s31, +0.0 in
-/// s13), `sum` (s15) `+= e`, `acc` (s0-s7) `= fma(e, value, acc)` for the row at `{v}`.
-macro_rules! exp_weighted_key {
+/// `e = exp_fast_nonpositive(x)` of `x = s8 - s14` (the score less the largest, left in
+/// s8) into s11, and `sum` (s15) `+= e`: `exp_fast`'s operations in its order (the
+/// constants in s20-s31, +0.0 in s13; `{bits}` a scratch and `{bias}` `127 << 23`, the
+/// caller's operands). One sequence for this kernel's `exp_weighted_key` and the int8
+/// cache's exponentials (`arch::arm_fpu::i8`).
+macro_rules! exp_fast_sum_steps {
     () => {
         concat!(
-            "vldmia {s}!, {{s8}}\n",
             "vsub.f32 s8, s8, s14\n", // x = score - largest
             "vmul.f32 s9, s8, s20\n", // x log2 e
             "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
@@ -602,6 +603,19 @@ macro_rules! exp_weighted_key {
             "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
             "vmovmi.f32 s11, s13\n",
             "vadd.f32 s15, s15, s11\n", // sum
+        )
+    };
+}
+pub(crate) use exp_fast_sum_steps;
+
+/// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
+/// largest)` of the score at `{s}` (`exp_fast_sum_steps`), `sum` (s15) `+= e`, `acc`
+/// (s0-s7) `= fma(e, value, acc)` for the row at `{v}`.
+macro_rules! exp_weighted_key {
+    () => {
+        concat!(
+            "vldmia {s}!, {{s8}}\n",
+            exp_fast_sum_steps!(),
             "vldmia {v}!, {{s16-s19}}\n",
             "vfma.f32 s0, s11, s16\n",
             "vfma.f32 s1, s11, s17\n",

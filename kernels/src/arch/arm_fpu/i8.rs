@@ -311,45 +311,15 @@ unsafe fn arm_dsp_key_scores_dk8(
 }
 
 /// One position of [`arm_fpu_exp_weights`]: `p = exp_fast_nonpositive(score - largest)`
-/// by the instructions of the f32 kernel's twin (`exp_weighted_key!` in
-/// `arch::arm_fpu::f32`: `exp_fast`'s operations in its order; largest in s14, the
-/// constants in s20-s31, +0.0 in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
+/// by the f32 kernel's instructions (`exp_fast_sum_steps!` in `arch::arm_fpu::f32`:
+/// `exp_fast`'s operations in its order; largest in s14, the constants in s20-s31, +0.0
+/// in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
 /// the score, the largest weight in s16 (an unordered compare is never greater).
 macro_rules! exp_weight_position {
     () => {
         concat!(
             "vldr s8, [{s}]\n",
-            "vsub.f32 s8, s8, s14\n", // x = score - largest
-            "vmul.f32 s9, s8, s20\n", // x log2 e
-            "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
-            "vmov {bits}, s9\n",
-            "vsub.f32 s9, s9, s21\n", // n
-            "vmul.f32 s10, s9, s22\n",
-            "vsub.f32 s10, s8, s10\n", // x - n ln2_high
-            "vmul.f32 s11, s9, s23\n",
-            "vsub.f32 s10, s10, s11\n", // r = (x - n ln2_high) - n ln2_low
-            "vmul.f32 s11, s24, s10\n", // Horner: p0 r
-            "vadd.f32 s11, s11, s25\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s26\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s27\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s28\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s29\n", // p
-            "vmul.f32 s12, s10, s10\n", // r r
-            "vmul.f32 s11, s11, s12\n",
-            "vadd.f32 s11, s11, s10\n",                // p r^2 + r
-            "vadd.f32 s11, s11, s30\n",                // + 1
-            "add.w {bits}, {bias}, {bits}, lsl #23\n", // (n + 127) << 23
-            "vmov s12, {bits}\n",
-            "vmul.f32 s11, s11, s12\n", // e
-            "vcmp.f32 s8, s31\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
-            "vmovmi.f32 s11, s13\n",
-            "vadd.f32 s15, s15, s11\n", // sum
+            super::f32::exp_fast_sum_steps!(),
             "vldr s12, [{sv}]\n",
             "add {sv}, {sv}, {stride}\n",
             "vmul.f32 s11, s11, s12\n", // weight p * sv
