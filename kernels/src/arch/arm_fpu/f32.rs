@@ -606,6 +606,7 @@ macro_rules! exp_fast_sum_steps {
         )
     };
 }
+#[cfg(pf_arm_dsp)] // the int8 module, built with the DSP extension
 pub(crate) use exp_fast_sum_steps;
 
 /// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
