@@ -564,6 +564,41 @@ pub(crate) fn weighted_sum_head8(
     unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
 }
 
+/// `{max}` = the larger of `{max}` and `{v}` (s-registers), a running maximum that starts
+/// at `-inf` or `+0.0` and never takes a NaN: FPv5's `VMAXNM` (1 instruction; Cortex-M33,
+/// M55), else FPv4's compare and conditional move (4; an unordered compare is never
+/// greater). They differ only in an equal zero's sign (`VMAXNM` takes +0.0 over -0.0),
+/// which no result shows: the callers only subtract the maximum from values at most it
+/// (`exp_fast` of +0.0 and -0.0 is 1) or divide by a maximum of non-negative weights; the
+/// NaNs here are arithmetic results, quiet, which `VMAXNM` passes over as the compare does.
+#[cfg(pf_arm_fpv5)]
+macro_rules! keep_larger {
+    ($max:literal, $v:literal) => {
+        concat!("vmaxnm.f32 ", $max, ", ", $max, ", ", $v, "\n")
+    };
+}
+#[cfg(not(pf_arm_fpv5))]
+macro_rules! keep_larger {
+    ($max:literal, $v:literal) => {
+        concat!(
+            "vcmp.f32 ",
+            $v,
+            ", ",
+            $max,
+            "\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it gt\n",
+            "vmovgt.f32 ",
+            $max,
+            ", ",
+            $v,
+            "\n",
+        )
+    };
+}
+#[cfg(pf_arm_dsp)] // the int8 module, built with the DSP extension
+pub(crate) use keep_larger;
+
 /// `e = exp_fast_nonpositive(x)` of `x = s8 - s14` (the score less the largest, left in
 /// s8) into s11, and `sum` (s15) `+= e`: `exp_fast`'s operations in its order (the
 /// constants in s20-s31, +0.0 in s13; `{bits}` a scratch and `{bias}` `127 << 23`, the
@@ -783,10 +818,7 @@ macro_rules! score_key {
             "vfma.f32 s17, s14, s6\n",
             "vfma.f32 s17, s15, s7\n",
             "vstmia {out}!, {{s17}}\n",
-            "vcmp.f32 s17, s16\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it gt\n",
-            "vmovgt.f32 s16, s17\n",
+            keep_larger!("s16", "s17"),
         )
     };
 }

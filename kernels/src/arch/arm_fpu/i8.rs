@@ -218,7 +218,7 @@ fn cache_scores_dk8(
 }
 
 /// One key of [`arm_dsp_key_scores_dk8`] (its operands by name): the dot, the score
-/// stored, the largest kept (24 instructions).
+/// stored, the largest kept (24 instructions; 21 with FPv5's `VMAXNM`).
 macro_rules! KEY_SCORE_DK8 {
     () => {
         concat!(
@@ -240,10 +240,7 @@ macro_rules! KEY_SCORE_DK8 {
             "vmul.f32 s1, s1, s2\n", // sq * sk
             "vmul.f32 s0, s0, s1\n",
             "vstmia {out}!, {{s0}}\n",
-            "vcmp.f32 s0, s3\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it gt\n",
-            "vmovgt.f32 s3, s0\n",
+            super::f32::keep_larger!("s3", "s0"),
         )
     };
 }
@@ -252,7 +249,8 @@ macro_rules! KEY_SCORE_DK8 {
 /// the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
 /// the dot `d` by 4 `SMLAD` (exact), then [`head_scores`]' `d as f32 * (sq * sk)` with
 /// `sk` the row's scale at word `scale_at`, and the largest (an unordered compare is never
-/// greater): 24 instructions per key, two keys per pass. Returns the largest (`-inf` for none).
+/// greater): 24 instructions per key (21 with FPv5), two keys per pass. Returns the
+/// largest (`-inf` for none).
 ///
 /// # Safety
 /// `scores` is not empty, `keys` holds `(scores.len() - 1) * row_words + max(2, scale_at +
@@ -324,16 +322,13 @@ macro_rules! exp_weight_position {
             "add {sv}, {sv}, {stride}\n",
             "vmul.f32 s11, s11, s12\n", // weight p * sv
             "vstmia {s}!, {{s11}}\n",
-            "vcmp.f32 s11, s16\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it gt\n",
-            "vmovgt.f32 s16, s11\n",
+            super::f32::keep_larger!("s16", "s11"),
         )
     };
 }
 
-/// [`head_exp_weights`] in one pass (39 instructions per position, two positions per
-/// pass with the loop's 2):
+/// [`head_exp_weights`] in one pass (39 instructions per position, 36 with FPv5, two
+/// positions per pass with the loop's 2):
 /// the scale of row `j` at word `j * row_words` of `scales`.
 ///
 /// # Safety
