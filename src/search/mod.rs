@@ -43,9 +43,11 @@ fn best_log_prob(logits: &mut [f32]) -> Result<(usize, f32)> {
 /// log-probability NaN, and so does an all `-inf` row (`-inf - -inf`).
 fn chosen_log_prob(logits: &[f32]) -> Result<(usize, f32, f32, f32)> {
     let best = k::argmax(logits).ok_or(Error::NonFiniteLogits)?;
-    let largest = *logits.get(best).ok_or(Error::NonFiniteLogits)?;
+    let logit = *logits.get(best).ok_or(Error::NonFiniteLogits)?;
+    // the log-softmax's `max`: the chosen logit (both take the first largest, no NaN)
+    let largest = logit;
     let log_sum = k::log_sum_exp_below(logits, largest);
-    let log_p = largest - largest - log_sum;
+    let log_p = logit - largest - log_sum;
     if !log_p.is_finite() {
         return Err(Error::NonFiniteLogits);
     }
