@@ -5,9 +5,11 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(pf_arm_fpu)");
     println!("cargo::rustc-check-cfg=cfg(pf_arm_dsp)");
+    println!("cargo::rustc-check-cfg=cfg(pf_arm_fpv5)");
     println!("cargo::rustc-check-cfg=cfg(pf_arm_mve)");
     println!("cargo::rustc-check-cfg=cfg(pf_rvv)");
     println!("cargo::rustc-check-cfg=cfg(pf_rvv_static)");
+    println!("cargo::rustc-check-cfg=cfg(pf_thumb)");
     println!("cargo::rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo::rerun-if-env-changed=TARGET");
     let target = std::env::var("TARGET").unwrap_or_default();
@@ -36,6 +38,16 @@ fn main() {
         || target.starts_with("armv7-unknown-linux-gnueabihf");
     if arm_fpu {
         println!("cargo::rustc-cfg=pf_arm_fpu");
+    }
+    // FPv5 (Armv8-M's FPU: Cortex-M33/M55): `VMAXNM`, one instruction for the kernels'
+    // running maximum where FPv4 (M4F) and the Armv7 tests under qemu-arm compare and move.
+    if target.starts_with("thumbv8m.main-none-eabihf") {
+        println!("cargo::rustc-cfg=pf_arm_fpv5");
+    }
+    // Thumb code (the M-profile targets; Armv7-A Linux is Arm code): an address loaded
+    // into pc needs bit 0 set there (`target_feature = "thumb-mode"` is not a stable cfg).
+    if target.starts_with("thumb") {
+        println!("cargo::rustc-cfg=pf_thumb");
     }
     // The DSP extension's SMLAD / SXTB16 (int8 dot products): every Armv7E-M core,
     // Armv7-A, and Armv8-M Mainline cores that have it (M33/M35P/M55/M85), which the

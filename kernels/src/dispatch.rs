@@ -1001,7 +1001,7 @@ pub fn attention_grouped_i8(
               |kern, _id| generic::attention_i8::attention_grouped_i8_using(
                   |q, sq, k, at, s| kern.cache_scores(q, sq, k, at, s),
                   |s, largest, v, at| kern.cache_exp_weights(s, largest, v, at),
-                  |w, v, at, factor, out| kern.cache_weighted_sum(w, v, at, factor, out),
+                  |w, inv, v, at, factor, out| kern.cache_weighted_sum(w, inv, v, at, factor, out),
                   query, keys, values, n_heads, n_kv_heads, row_words, scores),
               scalar => generic::attention_i8::attention_grouped_i8(
                   query, keys, values, n_heads, n_kv_heads, row_words, scores))

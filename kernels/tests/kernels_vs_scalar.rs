@@ -835,7 +835,7 @@ fn i8_cache(t: usize, n_kv: usize, dk: usize, kind: u32, seed: u32) -> (Vec<u32>
 
 /// The int8 key/value cache's attention steps on `kern` (`cache_scores`,
 /// `cache_weighted_sum`) against the reference's ([`attention_i8::head_scores`],
-/// [`attention_i8::head_weighted_sum`]) bit for bit: head sizes 8 (the `SMLAD` kernels')
+/// [`attention_i8::head_round_weighted_sum`]) bit for bit: head sizes 8 (the `SMLAD` kernels')
 /// and others (the fallback), 1-4 key/value heads, 1 to 1100 positions (over the
 /// 512-position i32 blocks), int16 queries and weights at their extremes (32767,
 /// -32767) against int8 values at -128 and 127; then the whole attention on the kernel
@@ -895,18 +895,36 @@ fn check_i8_cache_attention<K: I8Dot>(kern: K) {
                             (want_sums.0.to_bits(), want_sums.1.to_bits())
                         );
                     }
-                    // int16 weights in 0..=32767 (as the bits of floats)
+                    // weights as step 4 leaves them, rounded to int16 by the step: in
+                    // [0, 1] with 1 among them, all 1 (every int16 weight 32767, against
+                    // the extreme values), or with NaN, negative and infinite ones (the
+                    // rounding's clamp) and halves (its ties)
                     let w: Vec<f32> = (0..t)
-                        .map(|_| match kind {
-                            0 => f32::from_bits(next() % 32768),
-                            _ => f32::from_bits(32767),
+                        .map(|j| match (kind, j % 7) {
+                            (1, _) | (_, 0) => 1.0,
+                            (0, _) => (next() >> 8) as f32 / (1u32 << 24) as f32,
+                            (_, 1) => f32::NAN,
+                            (_, 2) => -0.25,
+                            (_, 3) => f32::INFINITY,
+                            (_, 4) => 0.5 / 32767.0,
+                            (_, 5) => 2.5 / 32767.0,
+                            _ => 1.0 + f32::EPSILON,
                         })
                         .collect();
+                    let inv = 32767.0f32;
                     let factor = 1.0 / (3.0 * 32767.0);
                     let mut want = vec![0.0f32; dk];
-                    attention_i8::head_weighted_sum(&w, &values, at, factor, &mut want);
+                    let mut want_w = w.clone();
+                    attention_i8::head_round_weighted_sum(
+                        &mut want_w,
+                        inv,
+                        &values,
+                        at,
+                        factor,
+                        &mut want,
+                    );
                     let mut got = vec![0.0f32; dk];
-                    kern.cache_weighted_sum(&mut w.clone(), &values, at, factor, &mut got);
+                    kern.cache_weighted_sum(&mut w.clone(), inv, &values, at, factor, &mut got);
                     assert_eq!(bits(&got), bits(&want), "{} sum dk={dk} t={t}", K::NAME);
                 }
                 // the whole attention of 2 query heads per key/value head
@@ -927,7 +945,7 @@ fn check_i8_cache_attention<K: I8Dot>(kern: K) {
                 attention_i8::attention_grouped_i8_using(
                     |q, sq, k, at, s| kern.cache_scores(q, sq, k, at, s),
                     |s, largest, v, at| kern.cache_exp_weights(s, largest, v, at),
-                    |w, v, at, f, out| kern.cache_weighted_sum(w, v, at, f, out),
+                    |w, inv, v, at, f, out| kern.cache_weighted_sum(w, inv, v, at, f, out),
                     &mut got,
                     &keys,
                     &values,

@@ -3,7 +3,8 @@
 //! is sampling's too, with another token chooser.
 
 use super::{
-    best_log_prob, check_prefix_and_max_len, check_source, forced::feed_forced, need_decoder, start,
+    check_prefix_and_max_len, check_source, forced::feed_forced, greedy_log_prob, need_decoder,
+    start,
 };
 use crate::decoder::{self, DecoderWork, Rows};
 use crate::encoder::Source;
@@ -78,7 +79,7 @@ pub(crate) fn greedy(
         max_len,
         out,
         scratch,
-        best_log_prob,
+        greedy_log_prob,
     )
 }
 

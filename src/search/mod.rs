@@ -25,17 +25,38 @@ use crate::probe::AttentionProbe;
 use crate::scratch::{used, Arena, Plan};
 use picoformer_kernels::{self as k, Activations};
 
-/// Turns a row of logits into log-probabilities in place and returns the most likely
-/// token (ties: the lowest id) with its log-probability, or `NonFiniteLogits` when the
-/// row holds NaN or `+inf` or is all `-inf`. One test of the chosen token suffices: a NaN
-/// or `+inf` anywhere makes every log-probability NaN, and an all `-inf` row stays so.
+/// Turns a row of logits into log-probabilities in place ([`k::log_softmax`]'s values)
+/// and returns the most likely token with its log-probability, as [`chosen_log_prob`].
 fn best_log_prob(logits: &mut [f32]) -> Result<(usize, f32)> {
-    let best = k::argmax(logits).unwrap_or(0);
-    k::log_softmax(logits);
-    match logits.get(best) {
-        Some(&log_p) if log_p.is_finite() => Ok((best, log_p)),
-        _ => Err(Error::NonFiniteLogits),
+    let (best, log_p, largest, log_sum) = chosen_log_prob(logits)?;
+    for v in logits.iter_mut() {
+        *v = *v - largest - log_sum;
     }
+    Ok((best, log_p))
+}
+
+/// The most likely token of a row of logits (ties: the lowest id) and its log-probability
+/// (bit for bit its [`k::log_softmax`] value, `x - largest - log_sum`: the chosen logit
+/// is the row's largest), with `largest` and `log_sum`, without writing the row (greedy
+/// needs no other token's); `NonFiniteLogits` when the row holds NaN or `+inf` or is all
+/// `-inf`. One test of the chosen token suffices: a NaN or `+inf` anywhere makes every
+/// log-probability NaN, and so does an all `-inf` row (`-inf - -inf`).
+fn chosen_log_prob(logits: &[f32]) -> Result<(usize, f32, f32, f32)> {
+    let best = k::argmax(logits).ok_or(Error::NonFiniteLogits)?;
+    let logit = *logits.get(best).ok_or(Error::NonFiniteLogits)?;
+    // the log-softmax's `max`: the chosen logit (both take the first largest, no NaN)
+    let largest = logit;
+    let log_sum = k::log_sum_exp_below(logits, largest);
+    let log_p = logit - largest - log_sum;
+    if !log_p.is_finite() {
+        return Err(Error::NonFiniteLogits);
+    }
+    Ok((best, log_p, largest, log_sum))
+}
+
+/// Greedy's chooser: [`chosen_log_prob`] (the logits stay as they are).
+fn greedy_log_prob(logits: &mut [f32]) -> Result<(usize, f32)> {
+    chosen_log_prob(logits).map(|(best, log_p, _, _)| (best, log_p))
 }
 
 /// Checks the source: present for an encoder (1..=S token ids below `src_vocab`, 1..=S
@@ -232,4 +253,70 @@ pub(crate) fn encode(
         *dst = v;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Greedy's chooser reports, bit for bit, the log-probability the full log-softmax
+    /// gives the chosen token (and the row written by `best_log_prob` is the
+    /// log-softmax), and the same errors, on rows with ties, zeros of both signs and
+    /// every non-finite case.
+    #[test]
+    fn chosen_log_prob_is_the_log_softmax_value() {
+        let rows: [&[f32]; 6] = [
+            &[0.5, -3.25, 7.0, 7.0, -0.0, 1e-3],
+            &[-0.0, 0.0, -0.0],
+            &[-120.0, 3.0, -90.0, 2.999_999_8, f32::NEG_INFINITY],
+            &[1.0e30, -1.0e30, 0.1],
+            &[-1.5],
+            &[
+                4.0,
+                -7.5,
+                2.25,
+                4.0 - f32::EPSILON,
+                -0.5,
+                3.75,
+                1.0 / 3.0,
+                100.0,
+                -100.0,
+            ],
+        ];
+        for row in rows {
+            let mut full = row.to_vec();
+            let best = k::argmax(&full).unwrap();
+            k::log_softmax(&mut full);
+            let (chosen, log_p) = greedy_log_prob(&mut row.to_vec()).unwrap();
+            assert_eq!(
+                (chosen, log_p.to_bits()),
+                (best, full[best].to_bits()),
+                "{row:?}"
+            );
+            let mut written = row.to_vec();
+            assert_eq!(best_log_prob(&mut written).unwrap(), (chosen, log_p));
+            let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&written), bits(&full), "{row:?}");
+        }
+        let inf = f32::INFINITY;
+        let bad: [&[f32]; 5] = [
+            &[],
+            &[f32::NAN],
+            &[1.0, f32::NAN],
+            &[0.0, inf],
+            &[-inf, -inf],
+        ];
+        for row in bad {
+            assert_eq!(
+                greedy_log_prob(&mut row.to_vec()),
+                Err(Error::NonFiniteLogits),
+                "{row:?}"
+            );
+            assert_eq!(
+                best_log_prob(&mut row.to_vec()),
+                Err(Error::NonFiniteLogits),
+                "{row:?}"
+            );
+        }
+    }
 }

@@ -3,8 +3,8 @@
 //! llama2.c's generator and rules, so a seed gives the same tokens on every target and
 //! as `run.c` on the same logits. Temperature 0 is greedy decoding.
 
-use super::best_log_prob;
 use super::greedy::{check_decoding, decode_steps, Greedy};
+use super::greedy_log_prob;
 use crate::encoder::Source;
 use crate::error::{Error, Result};
 use crate::model::weights::Model;
@@ -137,14 +137,14 @@ fn choose(
     candidates: &mut [Candidate],
 ) -> Result<usize> {
     if params.temperature == 0.0 {
-        return best_log_prob(logits).map(|(next, _)| next);
+        return greedy_log_prob(logits).map(|(next, _)| next);
     }
     for l in logits.iter_mut() {
         *l /= params.temperature;
     }
     let fallback = k::argmax(logits).unwrap_or(0);
     k::softmax(logits);
-    // As in `best_log_prob`: NaN or +inf anywhere makes every probability NaN, an all
+    // As in `chosen_log_prob`: NaN or +inf anywhere makes every probability NaN, an all
     // -inf row all zeros; the most likely one tells.
     if !logits.get(fallback).is_some_and(|&p| p > 0.0) {
         return Err(Error::NonFiniteLogits);

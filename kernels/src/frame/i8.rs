@@ -4,7 +4,9 @@
 //! ([`dequantize`]) for every kernel, so every kernel's results are bit-identical.
 
 use crate::frame::f32::MR;
-use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{
+    head_exp_weights, head_round_weighted_sum, head_scores, CacheHead,
+};
 use crate::generic::i8 as scalar;
 use crate::quant::{quantize_row, Activations, I8Matrix};
 
@@ -67,18 +69,20 @@ pub trait I8Dot: Copy {
         head_exp_weights(scores, largest, values, at)
     }
 
-    /// Step 5 of the int8 key/value cache's attention for one query head: the bits of
-    /// [`head_weighted_sum`] (a kernel may overwrite `weights`, not read again).
+    /// Step 4's rounding and step 5 of the int8 key/value cache's attention for one query
+    /// head: the bits of [`head_round_weighted_sum`] (`weights` as step 4 leaves them, `inv`
+    /// = `32767 / W`; a kernel may overwrite `weights`, not read again).
     #[inline(always)]
     fn cache_weighted_sum(
         self,
         weights: &mut [f32],
+        inv: f32,
         values: &[u32],
         at: CacheHead,
         factor: f32,
         out: &mut [f32],
     ) {
-        head_weighted_sum(weights, values, at, factor, out)
+        head_round_weighted_sum(weights, inv, values, at, factor, out)
     }
 }
 

@@ -89,15 +89,34 @@ pub fn quantize_kv_row(row: &[f32], n_kv_heads: usize, dst: &mut [u32]) {
         return;
     }
     dst.fill(0);
-    for (g, head) in row.chunks_exact(dk).enumerate() {
+    if dk.is_multiple_of(4) {
+        // Each head fills whole words (the stories260K shape's 8 values: two): four values
+        // packed into a word at once, no per-value word index. The same bytes as below.
+        let (values, scales) = dst.split_at_mut(words);
+        let heads = row.chunks_exact(dk).zip(values.chunks_exact_mut(dk / 4));
+        for ((head, head_words), s) in heads.zip(scales.iter_mut()) {
+            let (inv, scale) = row_factor(head);
+            for (word, quad) in head_words.iter_mut().zip(head.chunks_exact(4)) {
+                if let &[a, b, c, d] = quad {
+                    let byte = |v: f32| round_to_i8(v * inv) as u8;
+                    *word = u32::from_le_bytes([byte(a), byte(b), byte(c), byte(d)]);
+                }
+            }
+            *s = scale.to_bits();
+        }
+        return;
+    }
+    // `(g + 1) * dk <= width` (a whole chunk), `c < dk`, `words + g` indexes below: no
+    // wrap (a counted range, not `enumerate`: no overflow check)
+    for (g, head) in (0..width).zip(row.chunks_exact(dk)) {
         let (inv, scale) = row_factor(head);
-        for (c, &v) in head.iter().enumerate() {
-            let i = g * dk + c;
+        for (c, &v) in (0..dk).zip(head) {
+            let i = g.wrapping_mul(dk).wrapping_add(c);
             if let Some(word) = dst.get_mut(i / 4) {
                 *word |= u32::from(round_to_i8(v * inv) as u8) << (8 * (i % 4));
             }
         }
-        if let Some(s) = dst.get_mut(words + g) {
+        if let Some(s) = dst.get_mut(words.wrapping_add(g)) {
             *s = scale.to_bits();
         }
     }
@@ -124,17 +143,22 @@ pub struct CacheHead {
 /// score (`-inf` for none).
 pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: &mut [f32]) -> f32 {
     let key_bytes = as_bytes(keys);
-    let (dk, row_bytes) = (at.dk, 4 * at.row_words);
+    // The rows (`row_words` words, `j < scores.len()` of them) and the head's values and
+    // scale inside each lie in `keys` (the callers'): no offset below wraps.
+    let (dk, row_bytes) = (at.dk, at.row_words.wrapping_mul(4));
+    let scale_word = at.value_words.wrapping_add(at.head);
     let mut largest = f32::NEG_INFINITY;
     for (j, s) in scores.iter_mut().enumerate() {
-        let start = j * row_bytes + at.head * dk;
-        let key = key_bytes.get(start..start + dk).unwrap_or(&[]);
+        let start = j
+            .wrapping_mul(row_bytes)
+            .wrapping_add(at.head.wrapping_mul(dk));
+        let key = key_bytes.get(start..start.wrapping_add(dk)).unwrap_or(&[]);
         let mut dot = 0i32;
         for (&a, &k) in query.iter().zip(key) {
             dot = dot.wrapping_add((a.to_bits() as i32).wrapping_mul(i32::from(k)));
         }
         let sk = keys
-            .get(j * at.row_words + at.value_words + at.head)
+            .get(j.wrapping_mul(at.row_words).wrapping_add(scale_word))
             .copied()
             .unwrap_or(0);
         *s = dot as f32 * (sq * f32::from_bits(sk));
@@ -156,11 +180,13 @@ pub fn head_exp_weights(
 ) -> (f32, f32) {
     let mut sum = 0.0f32;
     let mut w_max = 0.0f32;
+    // the rows' scales lie in `values` (the callers'): no offset wraps
+    let scale_word = at.value_words.wrapping_add(at.head);
     for (j, s) in scores.iter_mut().enumerate() {
         let p = exp_fast_nonpositive(*s - largest);
         sum += p;
         let sv = values
-            .get(j * at.row_words + at.value_words + at.head)
+            .get(j.wrapping_mul(at.row_words).wrapping_add(scale_word))
             .copied()
             .unwrap_or(0);
         *s = p * f32::from_bits(sv);
@@ -169,6 +195,29 @@ pub fn head_exp_weights(
         }
     }
     (sum, w_max)
+}
+
+/// Step 4's rounding for one query head: each weight `w_j` of `weights` replaced by the
+/// bits of its int16 `qw_j = round_weight(w_j * inv)` (`inv = 32767 / W`).
+pub fn round_weights(weights: &mut [f32], inv: f32) {
+    for w in weights.iter_mut() {
+        *w = f32::from_bits(round_weight(*w * inv) as u32);
+    }
+}
+
+/// Step 4's rounding ([`round_weights`]) then step 5 ([`head_weighted_sum`]) for one
+/// query head: what a kernel's `cache_weighted_sum` gives bit for bit (`weights` holds
+/// the int16 weights afterwards).
+pub fn head_round_weighted_sum(
+    weights: &mut [f32],
+    inv: f32,
+    values: &[u32],
+    at: CacheHead,
+    factor: f32,
+    out: &mut [f32],
+) {
+    round_weights(weights, inv);
+    head_weighted_sum(weights, values, at, factor, out)
 }
 
 /// Step 5 for one query head: `out[c] = (sum_j qw_j * v_j[c]) as f32 * factor` for
@@ -182,15 +231,20 @@ pub fn head_weighted_sum(
     out: &mut [f32],
 ) {
     let value_bytes = as_bytes(values);
-    let row_bytes = 4 * at.row_words;
+    // the rows and the head's values inside each lie in `values` (the callers'): no
+    // offset wraps; `|qw_j * v| <= 32767 * 128` and `T` of them sum below 2^63
+    let row_bytes = at.row_words.wrapping_mul(4);
+    let head_at = at.head.wrapping_mul(at.dk);
     for (c, out) in out.iter_mut().enumerate() {
         let mut acc = 0i64;
+        let column = head_at.wrapping_add(c);
         for (j, &w) in weights.iter().enumerate() {
             let v = value_bytes
-                .get(j * row_bytes + at.head * at.dk + c)
+                .get(j.wrapping_mul(row_bytes).wrapping_add(column))
                 .copied()
                 .unwrap_or(0);
-            acc += i64::from(w.to_bits() as i32 * i32::from(v));
+            let product = (w.to_bits() as i32).wrapping_mul(i32::from(v));
+            acc = acc.wrapping_add(i64::from(product));
         }
         *out = acc as f32 * factor;
     }
@@ -214,7 +268,7 @@ pub fn attention_grouped_i8(
     attention_grouped_i8_using(
         |q, sq, k, at, s| head_scores(q, sq, k, at, s),
         head_exp_weights,
-        |w, v, at, factor, out| head_weighted_sum(w, v, at, factor, out),
+        head_round_weighted_sum,
         query,
         keys,
         values,
@@ -226,7 +280,8 @@ pub fn attention_grouped_i8(
 }
 
 /// [`attention_grouped_i8`] with a kernel's step 2 (`scores`, as [`head_scores`]),
-/// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 5 (`weighted_sum`, as [`head_weighted_sum`]); every other step (and rounding) is
+/// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 4's rounding with step 5
+/// (`weighted_sum`, as [`head_round_weighted_sum`]); every other step (and rounding) is
 /// this function's, so a kernel that gives those two functions' bits gives the
 /// reference's. `scores` may overwrite the query head (its int16 values) and
 /// `weighted_sum` the weights (they are not read again).
@@ -235,7 +290,7 @@ pub fn attention_grouped_i8(
 pub fn attention_grouped_i8_using(
     scores_step: impl Fn(&mut [f32], f32, &[u32], CacheHead, &mut [f32]) -> f32,
     exp_weights: impl Fn(&mut [f32], f32, &[u32], CacheHead) -> (f32, f32),
-    weighted_sum: impl Fn(&mut [f32], &[u32], CacheHead, f32, &mut [f32]),
+    weighted_sum: impl Fn(&mut [f32], f32, &[u32], CacheHead, f32, &mut [f32]),
     query: &mut [f32],
     keys: &[u32],
     values: &[u32],
@@ -250,7 +305,8 @@ pub fn attention_grouped_i8_using(
     }
     let dk = d / n_heads;
     let group = n_heads / n_kv_heads;
-    let value_words = (dk * n_kv_heads).div_ceil(4);
+    // `dk * n_kv_heads <= d` (a slice's length): no wrap
+    let value_words = dk.wrapping_mul(n_kv_heads).div_ceil(4);
     if dk == 0 || group == 0 {
         return;
     }
@@ -259,7 +315,7 @@ pub fn attention_grouped_i8_using(
         .min(scores.len());
     let scores = scores.get_mut(..t).unwrap_or(&mut []);
     let scale = 1.0 / sqrt(dk as f32);
-    for (h, q_h) in query.chunks_exact_mut(dk).enumerate() {
+    for (h, q_h) in (0..d).zip(query.chunks_exact_mut(dk)) {
         let at = CacheHead {
             row_words,
             value_words,
@@ -288,14 +344,11 @@ pub fn attention_grouped_i8_using(
             q_h.fill(0.0);
             continue;
         }
-        // the int16 weights, each rounded once (kept as the bits of `scores`' floats)
-        let inv = WEIGHT_MAX / w_max;
-        for s in scores.iter_mut() {
-            *s = f32::from_bits(round_weight(*s * inv) as u32);
-        }
+        // the int16 weights, each rounded once (kept as the bits of `scores`' floats), and
         // 5. the integer weighted sum
+        let inv = WEIGHT_MAX / w_max;
         let factor = (w_max / WEIGHT_MAX) / sum;
-        weighted_sum(scores, values, at, factor, q_h);
+        weighted_sum(scores, inv, values, at, factor, q_h);
     }
 }
 
@@ -364,6 +417,29 @@ mod tests {
                 let back = f32::from(cached_value(&dst, g * 6 + c)) * scale;
                 assert!((back - row[g * 6 + c]).abs() <= scale / 2.0 + 1e-6);
             }
+        }
+    }
+
+    #[test]
+    fn kv_rows_of_whole_words_follow_the_rule() {
+        // heads of a multiple of 4 values take the packing path of whole words
+        let mut next = xorshift(0x4b56);
+        for (dk, n_kv) in [(4, 1), (8, 4), (12, 2), (16, 3)] {
+            let width = dk * n_kv;
+            let mut row: Vec<f32> = (0..width).map(|_| 5.0 * next()).collect();
+            row[1] = f32::NAN;
+            row[width - 1] = 0.0;
+            let words = kv_row_words(width, n_kv);
+            let mut dst = vec![0xdead_beef_u32; words + 1];
+            quantize_kv_row(&row, n_kv, &mut dst);
+            for (g, head) in row.chunks_exact(dk).enumerate() {
+                let (inv, scale) = row_factor(head);
+                assert_eq!(dst[width / 4 + g], scale.to_bits());
+                for (c, &v) in head.iter().enumerate() {
+                    assert_eq!(cached_value(&dst, g * dk + c), round_to_i8(v * inv));
+                }
+            }
+            assert_eq!(dst[words], 0, "the rest of `dst` is cleared");
         }
     }
 

@@ -532,14 +532,22 @@ pub fn log_sum_exp(x: &[f32]) -> f32 {
     m + libm::logf(sum)
 }
 
+/// `log(sum(exp(x - largest)))` ([`exp_fast`], compensated sum), for `largest` the row's
+/// maximum: the log-softmax's normaliser, so that `x[i] - largest - it` is
+/// [`log_softmax`]'s `x[i]` bit for bit (a search that wants one token's needs no more).
+pub fn log_sum_exp_below(x: &[f32], largest: f32) -> f32 {
+    libm::logf(sum_compensated(
+        x.iter().map(|&v| exp_minus_max_element(v, largest)),
+    ))
+}
+
 /// Log-softmax in place: `x[i] = x[i] - max - log(sum(exp(x - max)))` ([`exp_fast`]).
 pub fn log_softmax(x: &mut [f32]) {
     let m = max(x);
     if m == f32::NEG_INFINITY {
         return;
     }
-    let sum = sum_compensated(x.iter().map(|&v| exp_minus_max_element(v, m)));
-    let log_sum = libm::logf(sum);
+    let log_sum = log_sum_exp_below(x, m);
     for v in x.iter_mut() {
         *v = *v - m - log_sum;
     }

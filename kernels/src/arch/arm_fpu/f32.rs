@@ -564,13 +564,49 @@ pub(crate) fn weighted_sum_head8(
     unsafe { arm_fpu_weighted_sum_head8(weights.as_ptr(), values.as_ptr(), stride, rows, out) }
 }
 
-/// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
-/// largest)` of the score at `{s}` (largest in s14, the constants in s20-s31, +0.0 in
-/// s13), `sum` (s15) `+= e`, `acc` (s0-s7) `= fma(e, value, acc)` for the row at `{v}`.
-macro_rules! exp_weighted_key {
+/// `{max}` = the larger of `{max}` and `{v}` (s-registers), a running maximum that starts
+/// at `-inf` or `+0.0` and never takes a NaN: FPv5's `VMAXNM` (1 instruction; Cortex-M33,
+/// M55), else FPv4's compare and conditional move (4; an unordered compare is never
+/// greater). They differ only in an equal zero's sign (`VMAXNM` takes +0.0 over -0.0),
+/// which no result shows: the callers only subtract the maximum from values at most it
+/// (`exp_fast` of +0.0 and -0.0 is 1) or divide by a maximum of non-negative weights; the
+/// NaNs here are arithmetic results, quiet, which `VMAXNM` passes over as the compare does.
+#[cfg(pf_arm_fpv5)]
+macro_rules! keep_larger {
+    ($max:literal, $v:literal) => {
+        concat!("vmaxnm.f32 ", $max, ", ", $max, ", ", $v, "\n")
+    };
+}
+#[cfg(not(pf_arm_fpv5))]
+macro_rules! keep_larger {
+    ($max:literal, $v:literal) => {
+        concat!(
+            "vcmp.f32 ",
+            $v,
+            ", ",
+            $max,
+            "\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it gt\n",
+            "vmovgt.f32 ",
+            $max,
+            ", ",
+            $v,
+            "\n",
+        )
+    };
+}
+#[cfg(pf_arm_dsp)] // the int8 module, built with the DSP extension
+pub(crate) use keep_larger;
+
+/// `e = exp_fast_nonpositive(x)` of `x = s8 - s14` (the score less the largest, left in
+/// s8) into s11, and `sum` (s15) `+= e`: `exp_fast`'s operations in its order (the
+/// constants in s20-s31, +0.0 in s13; `{bits}` a scratch and `{bias}` `127 << 23`, the
+/// caller's operands). One sequence for this kernel's `exp_weighted_key` and the int8
+/// cache's exponentials (`arch::arm_fpu::i8`).
+macro_rules! exp_fast_sum_steps {
     () => {
         concat!(
-            "vldmia {s}!, {{s8}}\n",
             "vsub.f32 s8, s8, s14\n", // x = score - largest
             "vmul.f32 s9, s8, s20\n", // x log2 e
             "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
@@ -602,6 +638,20 @@ macro_rules! exp_weighted_key {
             "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
             "vmovmi.f32 s11, s13\n",
             "vadd.f32 s15, s15, s11\n", // sum
+        )
+    };
+}
+#[cfg(pf_arm_dsp)] // the int8 module, built with the DSP extension
+pub(crate) use exp_fast_sum_steps;
+
+/// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
+/// largest)` of the score at `{s}` (`exp_fast_sum_steps`), `sum` (s15) `+= e`, `acc`
+/// (s0-s7) `= fma(e, value, acc)` for the row at `{v}`.
+macro_rules! exp_weighted_key {
+    () => {
+        concat!(
+            "vldmia {s}!, {{s8}}\n",
+            exp_fast_sum_steps!(),
             "vldmia {v}!, {{s16-s19}}\n",
             "vfma.f32 s0, s11, s16\n",
             "vfma.f32 s1, s11, s17\n",
@@ -768,10 +818,7 @@ macro_rules! score_key {
             "vfma.f32 s17, s14, s6\n",
             "vfma.f32 s17, s15, s7\n",
             "vstmia {out}!, {{s17}}\n",
-            "vcmp.f32 s17, s16\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it gt\n",
-            "vmovgt.f32 s16, s17\n",
+            keep_larger!("s16", "s17"),
         )
     };
 }

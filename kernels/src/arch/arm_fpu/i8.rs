@@ -7,23 +7,30 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
-use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{
+    head_exp_weights, head_round_weighted_sum, head_scores, CacheHead,
+};
 use core::arch::asm;
 
-/// One weight row of `BLOCK`: its word loaded by `$load` (an addressing mode of `r1`
-/// or `r2`), split by `SXTB16` into `[b0, b2]` and `[b1, b3]`, both multiplied into the
-/// sum `$sum` against the activation pairs in `r4` and `r5`.
+/// One weight row's word of a block (in `$w`, loaded by the block), split by `SXTB16`
+/// into `[b0, b2]` and (in r7) `[b1, b3]`, both multiplied into the sum `$sum` against
+/// the activation pairs in `r4` and `r5`.
 macro_rules! ROW {
-    ($load:literal, $sum:literal) => {
+    ($w:literal, $sum:literal) => {
         concat!(
-            "ldr r6, ",
-            $load,
+            "sxtb16 r7, ",
+            $w,
+            ", ror #8\n",
+            "sxtb16 ",
+            $w,
+            ", ",
+            $w,
             "\n",
-            "sxtb16 r7, r6, ror #8\n",
-            "sxtb16 r6, r6\n",
             "smlad ",
             $sum,
-            ", r4, r6, ",
+            ", r4, ",
+            $w,
+            ", ",
             $sum,
             "\n",
             "smlad ",
@@ -37,16 +44,41 @@ macro_rules! ROW {
 
 /// One block of [`arm_dsp_matvec_pairs`]: 4 activation values (`r0`: their two words of
 /// pairs) against 4 weight rows (`r1`: row 0, `r1 + r3`: row 1, `r2`: row 2, `r2 + r3`:
-/// row 3), sums in r8-r11.
+/// row 3), sums in r8-r11. The weight words are loaded two at a time (rows 0 and 1 after
+/// the activations' `LDRD`, then rows 2 and 3), so that the second load of each pair
+/// pipelines (1 cycle on the Cortex-M4/M33, docs/cycles.md): 21 instructions and 25
+/// estimated cycles per 16 multiply-accumulates (two `LDR` for the `LDRD` would save one
+/// cycle more for one instruction more, over the instruction budgets).
 macro_rules! BLOCK {
     () => {
         concat!(
             "ldrd r4, r5, [r0], #8\n",
-            ROW!("[r1, r3]", "r9"),
-            ROW!("[r1], #4", "r8"),
-            ROW!("[r2, r3]", "r11"),
-            ROW!("[r2], #4", "r10"),
+            "ldr r6, [r1, r3]\n",
+            "ldr lr, [r1], #4\n",
+            ROW!("r6", "r9"),
+            ROW!("lr", "r8"),
+            "ldr r6, [r2, r3]\n",
+            "ldr lr, [r2], #4\n",
+            ROW!("r6", "r11"),
+            ROW!("lr", "r10"),
         )
+    };
+}
+
+/// Sets bit 0 of the register `$r` in Thumb code (an address loaded into pc selects the
+/// instruction set by it), nothing in Arm code.
+#[cfg(pf_thumb)]
+macro_rules! ENTRY_THUMB_BIT {
+    ($r:literal) => {
+        concat!("orr ", $r, ", ", $r, ", #1")
+    };
+}
+
+/// Sets bit 0 of the register `$r` in Thumb code, nothing in Arm code.
+#[cfg(not(pf_thumb))]
+macro_rules! ENTRY_THUMB_BIT {
+    ($r:literal) => {
+        ""
     };
 }
 
@@ -130,13 +162,14 @@ impl I8Dot for Smlad {
     fn cache_weighted_sum(
         self,
         weights: &mut [f32],
+        inv: f32,
         values: &[u32],
         at: CacheHead,
         factor: f32,
         out: &mut [f32],
     ) {
-        if cache_weighted_sum_dk8(weights, values, at, factor, out).is_none() {
-            head_weighted_sum(weights, values, at, factor, out)
+        if cache_weighted_sum_dk8(weights, inv, values, at, factor, out).is_none() {
+            head_round_weighted_sum(weights, inv, values, at, factor, out)
         }
     }
 }
@@ -145,17 +178,20 @@ impl I8Dot for Smlad {
 /// head is not 8 values, or `cache` holds fewer rows): the words of the first row, from
 /// the head's first value to the end of the last row's scale words (what the loops may
 /// read), and the word offset of the head's scale from its first value.
+#[inline(always)] // a few compares; out of line it costs a call per head and step
 fn head_dk8_words(cache: &[u32], at: CacheHead, rows: usize) -> Option<(&[u32], usize)> {
-    if at.dk != 8 || rows == 0 || at.row_words < at.value_words + at.head + 1 {
+    let scale_word = at.value_words.checked_add(at.head)?;
+    if at.dk != 8 || rows == 0 || at.row_words <= scale_word {
         return None;
     }
-    let first = 2 * at.head; // 8 values: two words per head
-    if first + 2 > at.value_words {
+    let first = at.head.checked_mul(2)?; // 8 values: two words per head
+    if first.checked_add(2)? > at.value_words {
         return None;
     }
     let end = rows.checked_mul(at.row_words)?;
     let words = cache.get(first..end)?;
-    Some((words, at.value_words + at.head - first))
+    // `first <= value_words <= scale_word` (just above): no wrap
+    Some((words, scale_word.wrapping_sub(first)))
 }
 
 /// [`head_scores`] for 8-value heads: the query's 8 int16 values packed into the pairs
@@ -171,14 +207,9 @@ fn cache_scores_dk8(
 ) -> Option<f32> {
     let rows = scores.len();
     let (words, scale_at) = head_dk8_words(keys, at, rows)?;
-    let q: [i32; 8] = core::array::from_fn(|i| query.get(i).map_or(0, |v| v.to_bits() as i32));
-    let pair = |lo: i32, hi: i32| (lo as u32 & 0xffff) | ((hi as u32) << 16);
-    let pairs = [
-        pair(q[0], q[2]),
-        pair(q[1], q[3]),
-        pair(q[4], q[6]),
-        pair(q[5], q[7]),
-    ];
+    let [q0, q1, q2, q3, q4, q5, q6, q7] = query.first_chunk::<8>()?.map(f32::to_bits);
+    let pair = |lo: u32, hi: u32| (lo & 0xffff) | (hi << 16);
+    let pairs = [pair(q0, q2), pair(q1, q3), pair(q4, q6), pair(q5, q7)];
     // SAFETY: `words` holds `rows` rows of `row_words` words from the head's first value
     // (`head_dk8_words`), so each row's two value words and its scale (at `scale_at`,
     // inside the row) are inside it; `scores` holds `rows > 0` words; the target has the
@@ -186,11 +217,40 @@ fn cache_scores_dk8(
     Some(unsafe { arm_dsp_key_scores_dk8(pairs, words, scale_at, at.row_words, sq, scores) })
 }
 
+/// One key of [`arm_dsp_key_scores_dk8`] (its operands by name): the dot, the score
+/// stored, the largest kept (24 instructions; 21 with FPv5's `VMAXNM`).
+macro_rules! KEY_SCORE_DK8 {
+    () => {
+        concat!(
+            "ldr {k}, [{kp}]\n",
+            "sxtb16 {ko}, {k}, ror #8\n",
+            "sxtb16 {k}, {k}\n",
+            "smuad {acc}, {q0}, {k}\n",
+            "smlad {acc}, {q1}, {ko}, {acc}\n",
+            "ldr {k}, [{kp}, #4]\n",
+            "add {kp}, {kp}, {stride}\n",
+            "sxtb16 {ko}, {k}, ror #8\n",
+            "sxtb16 {k}, {k}\n",
+            "smlad {acc}, {q2}, {k}, {acc}\n",
+            "smlad {acc}, {q3}, {ko}, {acc}\n",
+            "vmov s0, {acc}\n",
+            "vcvt.f32.s32 s0, s0\n",
+            "vldr s1, [{sp}]\n",
+            "add {sp}, {sp}, {stride}\n",
+            "vmul.f32 s1, s1, s2\n", // sq * sk
+            "vmul.f32 s0, s0, s1\n",
+            "vstmia {out}!, {{s0}}\n",
+            super::f32::keep_larger!("s3", "s0"),
+        )
+    };
+}
+
 /// The scores of the 8 int16 query values (`pairs`, see [`cache_scores_dk8`]) against
 /// the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
 /// the dot `d` by 4 `SMLAD` (exact), then [`head_scores`]' `d as f32 * (sq * sk)` with
 /// `sk` the row's scale at word `scale_at`, and the largest (an unordered compare is never
-/// greater): 24 instructions per key. Returns the largest (`-inf` for none).
+/// greater): 24 instructions per key (21 with FPv5), two keys per pass. Returns the
+/// largest (`-inf` for none).
 ///
 /// # Safety
 /// `scores` is not empty, `keys` holds `(scores.len() - 1) * row_words + max(2, scale_at +
@@ -214,29 +274,14 @@ unsafe fn arm_dsp_key_scores_dk8(
             // sq in s2, the largest in s3 (from -inf), through the temporaries
             "vmov s2, {acc}",
             "vmov s3, {k}",
+            // two keys per pass; an odd count enters at the second
+            "subs {ko}, {end}, {out}",
+            "lsls {ko}, {ko}, #30", // carry: bit 2 of the byte count, the count's parity
+            "bcs 2f",
             "1:",
-            "ldr {k}, [{kp}]",
-            "sxtb16 {ko}, {k}, ror #8",
-            "sxtb16 {k}, {k}",
-            "smuad {acc}, {q0}, {k}",
-            "smlad {acc}, {q1}, {ko}, {acc}",
-            "ldr {k}, [{kp}, #4]",
-            "add {kp}, {kp}, {stride}",
-            "sxtb16 {ko}, {k}, ror #8",
-            "sxtb16 {k}, {k}",
-            "smlad {acc}, {q2}, {k}, {acc}",
-            "smlad {acc}, {q3}, {ko}, {acc}",
-            "vmov s0, {acc}",
-            "vcvt.f32.s32 s0, s0",
-            "vldr s1, [{sp}]",
-            "add {sp}, {sp}, {stride}",
-            "vmul.f32 s1, s1, s2", // sq * sk
-            "vmul.f32 s0, s0, s1",
-            "vstmia {out}!, {{s0}}",
-            "vcmp.f32 s0, s3",
-            "vmrs APSR_nzcv, fpscr",
-            "it gt",
-            "vmovgt.f32 s3, s0",
+            KEY_SCORE_DK8!(),
+            "2:",
+            KEY_SCORE_DK8!(),
             "cmp {out}, {end}",
             "bne 1b",
             "vmov {acc}, s3",
@@ -246,7 +291,8 @@ unsafe fn arm_dsp_key_scores_dk8(
             q3 = in(reg) q3,
             kp = inout(reg) keys.as_ptr() => _,
             sp = inout(reg) keys.as_ptr().add(scale_at) => _,
-            stride = in(reg) 4 * row_words,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            stride = in(reg) row_words.wrapping_mul(4),
             out = inout(reg) scores.as_mut_ptr() => _,
             end = in(reg) scores.as_mut_ptr().add(scores.len()),
             k = inout(reg) f32::NEG_INFINITY.to_bits() => _,
@@ -263,58 +309,26 @@ unsafe fn arm_dsp_key_scores_dk8(
 }
 
 /// One position of [`arm_fpu_exp_weights`]: `p = exp_fast_nonpositive(score - largest)`
-/// by the instructions of the f32 kernel's twin (`exp_weighted_key!` in
-/// `arch::arm_fpu::f32`: `exp_fast`'s operations in its order; largest in s14, the
-/// constants in s20-s31, +0.0 in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
+/// by the f32 kernel's instructions (`exp_fast_sum_steps!` in `arch::arm_fpu::f32`:
+/// `exp_fast`'s operations in its order; largest in s14, the constants in s20-s31, +0.0
+/// in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
 /// the score, the largest weight in s16 (an unordered compare is never greater).
 macro_rules! exp_weight_position {
     () => {
         concat!(
             "vldr s8, [{s}]\n",
-            "vsub.f32 s8, s8, s14\n", // x = score - largest
-            "vmul.f32 s9, s8, s20\n", // x log2 e
-            "vadd.f32 s9, s9, s21\n", // t = x log2 e + 1.5 * 2^23: n in its low bits
-            "vmov {bits}, s9\n",
-            "vsub.f32 s9, s9, s21\n", // n
-            "vmul.f32 s10, s9, s22\n",
-            "vsub.f32 s10, s8, s10\n", // x - n ln2_high
-            "vmul.f32 s11, s9, s23\n",
-            "vsub.f32 s10, s10, s11\n", // r = (x - n ln2_high) - n ln2_low
-            "vmul.f32 s11, s24, s10\n", // Horner: p0 r
-            "vadd.f32 s11, s11, s25\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s26\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s27\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s28\n",
-            "vmul.f32 s11, s11, s10\n",
-            "vadd.f32 s11, s11, s29\n", // p
-            "vmul.f32 s12, s10, s10\n", // r r
-            "vmul.f32 s11, s11, s12\n",
-            "vadd.f32 s11, s11, s10\n",                // p r^2 + r
-            "vadd.f32 s11, s11, s30\n",                // + 1
-            "add.w {bits}, {bias}, {bits}, lsl #23\n", // (n + 127) << 23
-            "vmov s12, {bits}\n",
-            "vmul.f32 s11, s11, s12\n", // e
-            "vcmp.f32 s8, s31\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it mi\n", // x < EXP_ZERO_BELOW (not NaN): 0
-            "vmovmi.f32 s11, s13\n",
-            "vadd.f32 s15, s15, s11\n", // sum
+            super::f32::exp_fast_sum_steps!(),
             "vldr s12, [{sv}]\n",
             "add {sv}, {sv}, {stride}\n",
             "vmul.f32 s11, s11, s12\n", // weight p * sv
             "vstmia {s}!, {{s11}}\n",
-            "vcmp.f32 s11, s16\n",
-            "vmrs APSR_nzcv, fpscr\n",
-            "it gt\n",
-            "vmovgt.f32 s16, s11\n",
+            super::f32::keep_larger!("s16", "s11"),
         )
     };
 }
 
-/// [`head_exp_weights`] in one pass (39 instructions per position and the loop's 2):
+/// [`head_exp_weights`] in one pass (39 instructions per position, 36 with FPv5, two
+/// positions per pass with the loop's 2):
 /// the scale of row `j` at word `j * row_words` of `scales`.
 ///
 /// # Safety
@@ -340,7 +354,13 @@ unsafe fn arm_fpu_exp_weights(
             "vmov s14, {largest}",
             "vmov.f32 s15, s13",
             "vmov.f32 s16, s13",
+            // two positions per pass; an odd count enters at the second
+            "subs {bits}, {end}, {s}",
+            "lsls {bits}, {bits}, #30", // carry: bit 2 of the byte count, the count's parity
+            "bcs 2f",
             "1:",
+            exp_weight_position!(),
+            "2:",
             exp_weight_position!(),
             "cmp {s}, {end}",
             "bne 1b",
@@ -351,7 +371,8 @@ unsafe fn arm_fpu_exp_weights(
             s = inout(reg) scores.as_mut_ptr() => _,
             end = in(reg) scores.as_mut_ptr().add(scores.len()),
             sv = inout(reg) scales.as_ptr() => _,
-            stride = in(reg) 4 * row_words,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            stride = in(reg) row_words.wrapping_mul(4),
             bits = out(reg) _,
             bias = in(reg) 127u32 << 23,
             sum = lateout(reg) sum,
@@ -372,11 +393,14 @@ unsafe fn arm_fpu_exp_weights(
 /// 2^31`, so no sum of int16 weights times int8 values wraps (the reference sums in i64).
 const WEIGHTED_SUM_BLOCK: usize = 512;
 
-/// [`head_weighted_sum`] for 8-value heads: per 4 columns and at most
-/// [`WEIGHTED_SUM_BLOCK`] positions one [`arm_dsp_weighted_sum_4`] pass into i32, added
-/// into i64 (exact sums, so the reference's bits). `None` where the shape is not that.
+/// [`head_round_weighted_sum`] for 8-value heads: per at most [`WEIGHTED_SUM_BLOCK`]
+/// positions, one [`arm_dsp_round_weighted_sum_8`] pass (the rounding of the weights and
+/// the 8 columns) into i32, added into i64 (exact sums, so the reference's bits; one block's i32 sums convert to
+/// f32 as the i64 would, without the i64 conversion's library call). `None` (nothing
+/// written) where the shape is not that.
 fn cache_weighted_sum_dk8(
     weights: &mut [f32],
+    inv: f32,
     values: &[u32],
     at: CacheHead,
     factor: f32,
@@ -384,19 +408,36 @@ fn cache_weighted_sum_dk8(
 ) -> Option<()> {
     let rows = weights.len();
     let (words, _) = head_dk8_words(values, at, rows)?;
-    let mut sums = [0i64; 8];
-    for (block, chunk) in weights.chunks(WEIGHTED_SUM_BLOCK).enumerate() {
-        let first = block * WEIGHTED_SUM_BLOCK * at.row_words;
-        for (half, acc) in sums.chunks_exact_mut(4).enumerate() {
-            let rows_from = words.get(first + half..)?;
-            // SAFETY: `chunk` (not empty) and its rows lie inside `words` (the rows of
-            // `weights`, `head_dk8_words`), word `half` of each is a value word of the
-            // head; the target has the DSP extension.
-            let partial = unsafe { arm_dsp_weighted_sum_4(chunk, rows_from, at.row_words) };
-            for (a, p) in acc.iter_mut().zip(partial) {
-                *a += i64::from(p);
-            }
+    if rows <= WEIGHTED_SUM_BLOCK {
+        // SAFETY: `weights` (not empty: `head_dk8_words`, at most `WEIGHTED_SUM_BLOCK`)
+        // and its rows lie inside `words`, words 0 and 1 of each are the head's value
+        // words; the target has the DSP extension and the FPU.
+        let sums = unsafe { arm_dsp_round_weighted_sum_8(weights, inv, words, at.row_words) };
+        // one block's sum is exact in i32, and `i32 as f32` rounds it as `i64 as f32` does
+        for (o, &acc) in out.iter_mut().zip(&sums) {
+            *o = acc as f32 * factor;
         }
+        return Some(());
+    }
+    // Block `b`'s rows start at word `b * WEIGHTED_SUM_BLOCK * row_words` of `words`, which
+    // holds all `rows` rows from the head's first value word (`head_dk8_words`: the rows'
+    // two value words and scales, so every `get` below succeeds; none wraps).
+    let block_words = WEIGHTED_SUM_BLOCK.wrapping_mul(at.row_words);
+    let mut sums = [0i64; 8];
+    let mut first = 0usize;
+    for chunk in weights.chunks(WEIGHTED_SUM_BLOCK) {
+        let Some(rows_from) = words.get(first..) else {
+            break;
+        };
+        // SAFETY: `chunk` (not empty, at most `WEIGHTED_SUM_BLOCK` weights) and its rows
+        // lie inside `words` (the rows of `weights`, `head_dk8_words`), words 0 and 1 of
+        // each are the head's value words; the target has the DSP extension and the FPU.
+        let partial = unsafe { arm_dsp_round_weighted_sum_8(chunk, inv, rows_from, at.row_words) };
+        for (a, p) in sums.iter_mut().zip(partial) {
+            // |sum| <= rows * 32767 * 128 < 2^63 for any slice's rows: no wrap
+            *a = a.wrapping_add(i64::from(p));
+        }
+        first = first.wrapping_add(block_words);
     }
     for (o, &acc) in out.iter_mut().zip(&sums) {
         *o = acc as f32 * factor;
@@ -404,49 +445,102 @@ fn cache_weighted_sum_dk8(
     Some(())
 }
 
-/// `sum_j w_j * v_j[c]` for the 4 int8 values `c` of the first word of every row of
-/// `values` (`row_words` apart) with the int16 weights `w_j` (`weights`' bits, `0..=32767`):
-/// `SXTB16` pairs the row's bytes, `SMLABB`/`SMLATB` multiply each by the weight's low
-/// half (11 instructions per row).
+/// One position of [`arm_dsp_round_weighted_sum_8`]: the weight at r0 rounded into r12,
+/// the row's 8 values at r1 multiplied into r4-r11 (26 instructions).
+macro_rules! ROUND_WEIGHTED_POSITION_8 {
+    () => {
+        concat!(
+            "vldr s0, [r0]\n",
+            "adds r0, r0, #4\n",
+            "vmul.f32 s0, s0, s1\n",
+            "vadd.f32 s0, s0, s2\n",
+            "vcvt.s32.f32 s0, s0\n",
+            "vmov r12, s0\n",
+            "usat r12, #15, r12\n",
+            "ldr lr, [r1]\n",
+            "sxtb16 r3, lr, ror #8\n",
+            "sxtb16 lr, lr\n",
+            "smlabb r4, lr, r12, r4\n",
+            "smlatb r6, lr, r12, r6\n",
+            "smlabb r5, r3, r12, r5\n",
+            "smlatb r7, r3, r12, r7\n",
+            "ldr lr, [r1, #4]\n",
+            "add r1, r1, r2\n",
+            "sxtb16 r3, lr, ror #8\n",
+            "sxtb16 lr, lr\n",
+            "smlabb r8, lr, r12, r8\n",
+            "smlatb r10, lr, r12, r10\n",
+            "smlabb r9, r3, r12, r9\n",
+            "smlatb r11, r3, r12, r11\n",
+        )
+    };
+}
+
+/// `sum_j qw_j * v_j[c]` for the 8 int8 values `c` of the first two words of every row of
+/// `values` (`row_words` apart), each weight first rounded to its int16 `qw_j =
+/// round_weight(w_j * inv)` (`VMUL`, `VADD` of 0.5, `VCVT` toward zero, which saturates
+/// and gives 0 for NaN as `as i32` does, `USAT` to `0..=32767`: the clamp): `SXTB16`
+/// pairs the row's bytes, `SMLABB`/`SMLATB` multiply each by the weight (26 instructions
+/// per row, two rows per pass). The weights are only read.
 ///
 /// # Safety
-/// `weights` is not empty and holds at most [`WEIGHTED_SUM_BLOCK`] weights in
-/// `0..=32767`, `values` holds `(weights.len() - 1) * row_words + 1` words, and the CPU
-/// has the DSP extension.
+/// `weights` is not empty and holds at most [`WEIGHTED_SUM_BLOCK`] weights, `values` holds
+/// `(weights.len() - 1) * row_words + 2` words, and the CPU has the DSP extension and the
+/// FPU.
 #[inline(never)]
-unsafe fn arm_dsp_weighted_sum_4(weights: &[f32], values: &[u32], row_words: usize) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    // SAFETY: reads each weight and the first word of each of `weights.len()` rows, in
-    // bounds by the caller's guarantee; only named registers change.
+unsafe fn arm_dsp_round_weighted_sum_8(
+    weights: &[f32],
+    inv: f32,
+    values: &[u32],
+    row_words: usize,
+) -> [i32; 8] {
+    let mut sums = [0i32; 8];
+    // SAFETY: reads each weight and the first two words of each of `weights.len()` rows,
+    // in bounds by the caller's guarantee, and writes the 8 words of `sums`. r4-r11 (the
+    // 8 sums) and `sums`' address (r12) are saved on the stack and restored (sp is
+    // restored); the other registers it writes are declared.
     unsafe {
         asm!(
+            "push {{r4-r12}}",
+            "vmov s1, lr",
+            "vmov.f32 s2, #0.5",
+            "vmov s3, r3",
+            "movs r4, #0",
+            "movs r5, #0",
+            "movs r6, #0",
+            "movs r7, #0",
+            "mov r8, #0",
+            "mov r9, #0",
+            "mov r10, #0",
+            "mov r11, #0",
+            // two positions per pass; an odd count enters at the second
+            "subs lr, r3, r0",
+            "lsls lr, lr, #30", // carry: bit 2 of the byte count, the count's parity
+            "bcs 2f",
             "1:",
-            "ldr {w}, [{wp}], #4",
-            "ldr {t}, [{vp}]",
-            "add {vp}, {vp}, {stride}",
-            "sxtb16 {t2}, {t}, ror #8",
-            "sxtb16 {t}, {t}",
-            "smlabb {a0}, {t}, {w}, {a0}",
-            "smlatb {a2}, {t}, {w}, {a2}",
-            "smlabb {a1}, {t2}, {w}, {a1}",
-            "smlatb {a3}, {t2}, {w}, {a3}",
-            "cmp {wp}, {end}",
+            ROUND_WEIGHTED_POSITION_8!(),
+            "2:",
+            ROUND_WEIGHTED_POSITION_8!(),
+            "vmov lr, s3",
+            "cmp r0, lr",
             "bne 1b",
-            wp = inout(reg) weights.as_ptr() => _,
-            end = in(reg) weights.as_ptr().add(weights.len()),
-            vp = inout(reg) values.as_ptr() => _,
-            stride = in(reg) 4 * row_words,
-            a0 = inout(reg) a0,
-            a1 = inout(reg) a1,
-            a2 = inout(reg) a2,
-            a3 = inout(reg) a3,
-            w = out(reg) _,
-            t = out(reg) _,
-            t2 = out(reg) _,
-            options(nostack, readonly),
+            "ldr lr, [sp, #32]",
+            "stm lr, {{r4-r11}}",
+            "pop {{r4-r12}}",
+            inout("r0") weights.as_ptr() => _,
+            inout("r1") values.as_ptr() => _,
+            // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
+            in("r2") row_words.wrapping_mul(4),
+            inout("r3") weights.as_ptr().add(weights.len()) => _,
+            inout("r12") sums.as_mut_ptr() => _,
+            inout("lr") inv.to_bits() => _,
+            out("s0") _,
+            out("s1") _,
+            out("s2") _,
+            out("s3") _,
         );
     }
-    [a0, a1, a2, a3]
+    sums
 }
 
 /// Two dot products of `x` with `w0` and `w1` over `blocks` blocks of 8 bytes.
@@ -574,7 +668,7 @@ fn store_pairs(x: &[f32], inv: f32, pairs: &mut [u32]) {
     for (i, &v) in x.iter().enumerate() {
         let t = (((v * inv).abs() + 0.5) as i32).min(127);
         let sign = (v.to_bits() as i32) >> 31;
-        let q = ((t ^ sign) - sign) as u32 & 0xffff;
+        let q = (t ^ sign).wrapping_sub(sign) as u32 & 0xffff; // |t| <= 127: no wrap
         if let Some(word) = pairs.get_mut(2 * (i / 4) + (i & 1)) {
             *word |= q << (16 * ((i >> 1) & 1));
         }
@@ -850,10 +944,14 @@ fn linear_i8_unbuffered(
     if act_len < k || n == 0 {
         return;
     }
-    // Index loops: zipped `chunks_exact` cost an out-of-line `Zip::new`.
+    // Index loops: zipped `chunks_exact` cost an out-of-line `Zip::new`. `r < x.len() / k`
+    // and `r < y.len() / n`: the row bounds are inside the slices, no wrap.
     for r in 0..(x.len() / k).min(y.len() / n) {
-        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
-        else {
+        let (x_at, y_at) = (r.wrapping_mul(k), r.wrapping_mul(n));
+        let (Some(x_row), Some(y_row)) = (
+            x.get(x_at..x_at.wrapping_add(k)),
+            y.get_mut(y_at..y_at.wrapping_add(n)),
+        ) else {
             break;
         };
         // `quantize_row`'s `amax` (NaN skipped) from the bits of the magnitudes, as
@@ -868,7 +966,9 @@ fn linear_i8_unbuffered(
         let amax = f32::from_bits(bits_max);
         let (inv, sx) = (I8_MAX / amax, amax / I8_MAX);
         for (o, dst) in y_row.iter_mut().enumerate() {
-            let Some(w_row) = w.values.get(o * k..(o + 1) * k) else {
+            // `o < n = w.values.len() / k`: inside the slice, no wrap
+            let w_at = o.wrapping_mul(k);
+            let Some(w_row) = w.values.get(w_at..w_at.wrapping_add(k)) else {
                 break;
             };
             let acc = x_row.iter().zip(w_row).fold(0i32, |acc, (&v, &q)| {
@@ -899,9 +999,9 @@ fn linear_i8_pairs(
     let (_, pairs, _) = unsafe { act.values.align_to_mut::<u32>() };
     let (Some(pairs), Some(values), Some(scales), true) = (
         pairs.get_mut(..k / 2),
-        w.values.get(..n * k),
+        w.values.get(..n.wrapping_mul(k)), // `n * k <= w.values.len()`: no wrap
         w.scales.get(..n),
-        n >= 4 && y.len() >= rows * n,
+        n >= 4 && rows.checked_mul(n).is_some_and(|m| y.len() >= m),
     ) else {
         return false;
     };
@@ -910,8 +1010,12 @@ fn linear_i8_pairs(
     let groups = n / 4;
     // An index loop: the zipped `chunks_exact` pair costs an out-of-line call per product.
     for r in 0..rows {
-        let (Some(x_row), Some(y_row)) = (x.get(r * k..(r + 1) * k), y.get_mut(r * n..(r + 1) * n))
-        else {
+        // `r < rows`: `x`'s row `r` and (checked above) `y`'s are inside the slices, no wrap
+        let (x_at, y_at) = (r.wrapping_mul(k), r.wrapping_mul(n));
+        let (Some(x_row), Some(y_row)) = (
+            x.get(x_at..x_at.wrapping_add(k)),
+            y.get_mut(y_at..y_at.wrapping_add(n)),
+        ) else {
             break;
         };
         let sx = quantize_row_pairs(x_row, pairs);
@@ -932,10 +1036,13 @@ fn linear_i8_pairs(
             if !n.is_multiple_of(4) {
                 arm_dsp_matvec_pairs(
                     pairs.as_ptr(),
-                    values.as_ptr().wrapping_add((n - 4) * k),
+                    // `4 <= n` and `n * k` bytes lie in `values`: no wrap
+                    values
+                        .as_ptr()
+                        .wrapping_add(n.wrapping_sub(4).wrapping_mul(k)),
                     1,
                     k,
-                    y_row.as_mut_ptr().wrapping_add(n - 4),
+                    y_row.as_mut_ptr().wrapping_add(n.wrapping_sub(4)),
                 );
             }
         }
@@ -1057,35 +1164,39 @@ unsafe fn arm_dsp_matvec_pairs(
     // weight row, and write 4 words of `sums` per group, in bounds by the caller's
     // guarantee; the computed branch lands on a block boundary of the loop's body (the
     // blocks are identical instructions, so of equal size). r4-r11 are saved on the
-    // stack and restored; below them the asm keeps `x`, the entry, four zero words (one
-    // `LDM` per group resets `x`, the entry, the 4 sums and the pass count) and the end
-    // of `sums` (sp is restored); the other registers it writes are declared.
+    // stack and restored; below them the asm keeps `x`, four zero words, the pass count,
+    // the entry (one `LDM` per group resets `x`, the 4 sums and the pass count and jumps
+    // to the entry, its instruction set bit set as the code's), the end of `sums` and the
+    // next group's sums (sp is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
             "add r10, lr, r2, lsl #4",
             // passes of the loop per group: ceil(k / 64); the first one enters the
             // 16 blocks at block `(-k / 4) % 16`, so that all passes add up to `k / 4`
-            "add r9, r3, #60",
-            "lsrs r9, r9, #6",
+            "add r8, r3, #60",
+            "lsrs r8, r8, #6",
             "lsrs r5, r3, #2",
             "rsb r5, r5, #0",
             "and r5, r5, #15",
             "adr r6, 10f",
             "adr r7, 11f",
             "sub r7, r7, r6",
-            "mla r4, r5, r7, r6",
+            "mla r9, r5, r7, r6",
+            // the `LDM` below loads the entry into pc, which selects the instruction set
+            // by bit 0 (`ADR` gives it clear): set in Thumb code
+            ENTRY_THUMB_BIT!("r9"),
+            "movs r4, #0",
             "movs r5, #0",
             "movs r6, #0",
             "movs r7, #0",
-            "mov r8, #0",
-            "push {{r0, r4, r5, r6, r7, r8, r9, r10}}",
-            // stack: x, entry, 0, 0, 0, 0, passes, end of sums
+            "push {{r0, r4, r5, r6, r7, r8, r9, r10, lr}}",
+            // stack: x, 0, 0, 0, 0, passes, entry, end of sums, sums (lr is a weight
+            // register in the blocks)
             "2:",
-            "ldm sp, {{r0, r4, r8, r9, r10, r11, r12}}",
             "add r2, r1, r3, lsl #1",
-            // a plain branch in both instruction sets (`ADR` gives bit 0 clear)
-            "mov pc, r4",
+            // x, the 4 sums, the pass count, and the jump to the entry
+            "ldm sp, {{r0, r8, r9, r10, r11, r12, pc}}",
             // word-aligned (as the blocks' size is a multiple of 4): `ADR` to an unaligned
             // Thumb label may come out 2 bytes off
             ".p2align 2",
@@ -1111,12 +1222,14 @@ unsafe fn arm_dsp_matvec_pairs(
             BLOCK!(),
             "subs r12, r12, #1",
             "bne 10b",
-            "stmia lr!, {{r8-r11}}",
-            "ldr r12, [sp, #28]",
+            "ldr r12, [sp, #32]",
+            "stmia r12!, {{r8-r11}}",
+            "str r12, [sp, #32]",
+            "ldr r4, [sp, #28]",
             "add r1, r2, r3",
-            "cmp lr, r12",
+            "cmp r12, r4",
             "bne 2b",
-            "add sp, sp, #32",
+            "add sp, sp, #36",
             "pop {{r4-r11}}",
             inout("r0") pairs => _,
             inout("r1") w => _,
