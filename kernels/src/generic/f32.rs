@@ -853,13 +853,16 @@ mod tests {
             );
             x -= 0.000_73;
         }
-        for x in [-0.0, -1e-30, -87.33, -87.329, f32::NEG_INFINITY, f32::NAN] {
+        for x in [-0.0, -1e-30, -87.33, -87.329, f32::NEG_INFINITY] {
             assert_eq!(
                 exp_fast_nonpositive(x).to_bits(),
                 exp_fast(x).to_bits(),
                 "{x}"
             );
         }
+        // NaN in, NaN out: which NaN (sign, payload) an operation gives is unspecified
+        // (Miri picks at random), so only that both are NaN
+        assert!(exp_fast_nonpositive(f32::NAN).is_nan() && exp_fast(f32::NAN).is_nan());
     }
 
     #[test]
