@@ -70,7 +70,8 @@ pub(crate) fn rope(
 
 /// The sine and cosine of RoPE pair `i`'s angle at `position` (see [`rope`]).
 fn rope_sin_cos(i: usize, dk: usize, position: usize, rope_theta: f32) -> (f32, f32) {
-    let frequency = 1.0 / libm::powf(rope_theta, (2 * i) as f32 / dk as f32);
+    // wrapping: i < dk / 2, so 2 i < dk
+    let frequency = 1.0 / libm::powf(rope_theta, i.wrapping_mul(2) as f32 / dk as f32);
     let angle = position as f32 * frequency;
     // one argument reduction for both: `sincosf` is `sinf` and `cosf` bit for bit (the
     // same reduction and kernels; tested below)
@@ -84,7 +85,8 @@ fn rope_sin_cos(i: usize, dk: usize, position: usize, rope_theta: f32) -> (f32, 
 pub(crate) fn rope_angles(angles: &mut [f32], dk: usize, position: usize, rope_theta: f32) {
     let half = dk / 2;
     let (sines, rest) = angles.split_at_mut(half.min(angles.len()));
-    for (i, (sin, cos)) in sines.iter_mut().zip(rest.iter_mut()).enumerate() {
+    // (a range, not `.enumerate()`: its counter is overflow-checked)
+    for (i, (sin, cos)) in (0..half).zip(sines.iter_mut().zip(rest.iter_mut())) {
         (*sin, *cos) = rope_sin_cos(i, dk, position, rope_theta);
     }
 }
@@ -220,7 +222,11 @@ pub(crate) fn self_attention(
     }
     let (theta, pairing) = (config.rope_theta, config.positional);
     k::quant::linear(input, &w.q, w.q_bias, d, q, act);
-    let projected = tmp.get_mut(..n * kv_width).ok_or(Error::SizeOverflow)?;
+    // Row arithmetic below wraps, exactly: `n` rows of `d` are the input, and
+    // `dk <= kv_width <= d` (validation: `n_kv_heads <= n_heads`).
+    let projected = tmp
+        .get_mut(..n.wrapping_mul(kv_width))
+        .ok_or(Error::SizeOverflow)?;
     // An int8 cache (`CacheType::I8`, built with `int8`): rows of `row_words` words.
     let i8_cache = cfg!(feature = "int8") && dims.kv_cache == CacheType::I8;
     let row_words = dims.kv_row_words();
@@ -230,19 +236,29 @@ pub(crate) fn self_attention(
         (false, &mut *cache.values, &w.v, w.v_bias),
     ] {
         k::quant::linear(input, weights, bias, d, projected, act);
-        for (row, new) in projected.chunks_exact_mut(kv_width).enumerate() {
+        // `.enumerate()` by hand: its counter is overflow-checked, this one wraps (it
+        // counts rows); a zipped range costs a register in this frame
+        let mut next_row = 0usize;
+        for new in projected.chunks_exact_mut(kv_width) {
+            let row = next_row;
+            next_row = next_row.wrapping_add(1);
             let (slot, position) = at(row);
             if is_key {
                 // the query row of the same position with its key (one set of angles)
-                let q_row = q.get_mut(row * d..(row + 1) * d).unwrap_or(&mut []);
-                match angles.and_then(|a| a.get(row * dk..(row + 1) * dk)) {
+                let next = row.wrapping_add(1); // row < n
+                let q_row = q
+                    .get_mut(row.wrapping_mul(d)..next.wrapping_mul(d))
+                    .unwrap_or(&mut []);
+                let (from, to) = (row.wrapping_mul(dk), next.wrapping_mul(dk));
+                match angles.and_then(|a| a.get(from..to)) {
                     Some(table) => rope_with_angles([new, q_row], dk, table, pairing),
                     None => rope([new, q_row], dk, position, theta, pairing),
                 }
             }
             let start = cache_offset(slot_len, slot, position, row_words)?;
-            let place = cached
-                .get_mut(start..start + row_words)
+            let place = start
+                .checked_add(row_words)
+                .and_then(|end| cached.get_mut(start..end))
                 .ok_or(Error::SizeOverflow)?;
             if i8_cache {
                 k::attention_i8::quantize_kv_row(
@@ -257,10 +273,15 @@ pub(crate) fn self_attention(
             }
         }
     }
-    for (row, q_row) in q.chunks_exact_mut(d).enumerate() {
+    // `.enumerate()` by hand, as above
+    let mut next_row = 0usize;
+    for q_row in q.chunks_exact_mut(d) {
+        let row = next_row;
+        next_row = next_row.wrapping_add(1);
         let (slot, position) = at(row);
         let start = cache_offset(slot_len, slot, 0, row_words)?;
-        let end = cache_offset(slot_len, slot, position + 1, row_words)?;
+        let seen = position.checked_add(1).ok_or(Error::SizeOverflow)?;
+        let end = cache_offset(slot_len, slot, seen, row_words)?;
         let (Some(keys), Some(values), Some(scores)) = (
             cache.keys.get(start..end),
             cache.values.get(start..end),
@@ -285,7 +306,9 @@ pub(crate) fn self_attention(
         // softmax with the kernels' `exp_fast`, weighted sum, one normalisation)
         k::attention_grouped_fused(q_row, keys, values, heads, kv_heads, scores);
     }
-    let out = tmp.get_mut(..n * d).ok_or(Error::SizeOverflow)?;
+    let out = tmp
+        .get_mut(..n.wrapping_mul(d))
+        .ok_or(Error::SizeOverflow)?;
     k::quant::linear(q, &w.out, w.out_bias, d, out, act);
     Ok(())
 }
@@ -317,15 +340,16 @@ pub(crate) fn gated_feed_forward(
     let Some(block) = rows_block.max(1).checked_mul(d).filter(|&b| b > 0) else {
         return;
     };
-    if f == 0 {
+    // a row of `hidden`: `[gate | up]`
+    let Some(width) = f.checked_mul(2).filter(|&w| w > 0) else {
         return;
-    }
+    };
     for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
         // `d > 0` (the block is), but the optimiser cannot see it through `filter`.
         let Some(n) = x_rows.len().checked_div(d) else {
             return;
         };
-        let Some(h) = hidden.get_mut(..n * 2 * f) else {
+        let Some(h) = n.checked_mul(width).and_then(|len| hidden.get_mut(..len)) else {
             return;
         };
         k::quant::linear(x_rows, &ffn.w1, ffn.b1, d, h, act); // [n, 2F]
@@ -339,7 +363,8 @@ pub(crate) fn gated_feed_forward(
                 }
             }),
         }
-        let Some(gated) = h.get(..n * f) else {
+        // wrapping: n f <= n 2f, checked above
+        let Some(gated) = h.get(..n.wrapping_mul(f)) else {
             return;
         };
         k::quant::linear(gated, &ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
@@ -351,14 +376,17 @@ pub(crate) fn gated_feed_forward(
 /// `gate_row(gates, ups)` computes a row's `act(gate) * up` into `gates`.
 #[inline(always)]
 fn gate_rows(h: &mut [f32], f: usize, gate_row: impl Fn(&mut [f32], &[f32])) {
-    let rows = h.len().checked_div(2 * f).unwrap_or(0);
+    // Wrapping, exactly: the caller checked `2 f`, and `r < rows` keeps `r 2f <= h.len()`
+    // (and `r f` below it).
+    let width = f.wrapping_mul(2);
+    let rows = h.len().checked_div(width).unwrap_or(0);
     for r in 0..rows {
-        let Some((front, row)) = h.split_at_mut_checked(r * 2 * f) else {
+        let Some((front, row)) = h.split_at_mut_checked(r.wrapping_mul(width)) else {
             return;
         };
         let (gates, ups) = row.split_at_mut(f.min(row.len()));
         gate_row(gates, ups);
-        if let Some(dst) = front.get_mut(r * f..) {
+        if let Some(dst) = front.get_mut(r.wrapping_mul(f)..) {
             for (d, &g) in dst.iter_mut().zip(gates.iter()) {
                 *d = g;
             }
@@ -372,6 +400,8 @@ mod tests {
     /// angle of positions below 8192 (heads of 8 to 128, `rope_theta` 10000 and 500000)
     /// and on a sweep of the whole float range.
     #[test]
+    // some 9 M libm calls: hours under Miri, for numerics only (no unsafe, no pointers)
+    #[cfg_attr(miri, ignore)]
     fn sincosf_is_sinf_and_cosf_bit_for_bit() {
         let check = |angle: f32| {
             let (sin, cos) = libm::sincosf(angle);

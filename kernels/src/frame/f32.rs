@@ -802,7 +802,12 @@ pub(crate) fn attention_grouped_fused_using(
         .min(scores.len());
     let scores = scores.get_mut(..m).unwrap_or(&mut []);
     let scale = 1.0 / scalar::sqrt(dk as f32);
-    for (h, q_h) in query.chunks_exact_mut(dk.max(1)).enumerate() {
+    // `.enumerate()` by hand: its counter is overflow-checked, this one wraps (exactly:
+    // it counts chunks of `query`); a zipped range costs instructions in this hot loop
+    let mut next_head = 0usize;
+    for q_h in query.chunks_exact_mut(dk.max(1)) {
+        let h = next_head;
+        next_head = next_head.wrapping_add(1);
         // wrapping: h * dk < query.len()
         let at = (h / group).wrapping_mul(dk);
         let keys_h = keys.get(at..).unwrap_or(&[]);
