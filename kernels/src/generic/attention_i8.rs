@@ -92,7 +92,11 @@ pub fn quantize_kv_row(row: &[f32], n_kv_heads: usize, dst: &mut [u32]) {
     if dk.is_multiple_of(4) {
         // Each head fills whole words (the stories260K shape's 8 values: two): four values
         // packed into a word at once, no per-value word index. The same bytes as below.
-        let (values, scales) = dst.split_at_mut(words);
+        // (checked: in release `words + n_kv_heads` above may wrap, so `words <= len` is
+        // not known to the compiler)
+        let Some((values, scales)) = dst.split_at_mut_checked(words) else {
+            return;
+        };
         let heads = row.chunks_exact(dk).zip(values.chunks_exact_mut(dk / 4));
         for ((head, head_words), s) in heads.zip(scales.iter_mut()) {
             let (inv, scale) = row_factor(head);
