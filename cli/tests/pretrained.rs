@@ -221,11 +221,11 @@ fn pretrained_page_states_the_blob_sizes() {
         return;
     };
     let megabytes = |bytes: usize| (bytes as f64 / 1e6).round() as u64;
-    page_states(&format!("# wrote whisper.pfm ({} bytes)", whisper.len()));
+    page_states(&format!("# wrote whisper.pfm ({} bytes)", whisper.as_slice().len()));
     page_states(&format!(
         "a {} MB blob (MiniLM {} MB)",
-        megabytes(whisper.len()),
-        megabytes(minilm.len())
+        megabytes(whisper.as_slice().len()),
+        megabytes(minilm.as_slice().len())
     ));
     let (f16, _) = convert::requantize(whisper.as_slice(), WeightType::F16).unwrap();
     page_states(&format!("instead ({} MB, exact", megabytes(f16.len())));
