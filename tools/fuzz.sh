@@ -166,7 +166,7 @@ for t in "${targets[@]}"; do
     "$bin/$t" "${limits[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$corpus" "${seeds[@]}" >"$log" 2>&1
     elapsed=$(($(date +%s) - start))
-    executed=$(awk -F: '/^stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log" | tail -n 1)
+    executed=$(awk '/^stat::number_of_executed_units/ { print $2 }' "$log" | tail -n 1)
     [ -n "$executed" ] || executed=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
     executed=${executed:-0}
     crashes=$(($(ls "$artifacts" | wc -l) - before))
