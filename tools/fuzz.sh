@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
     --write) doc=$2; shift 2 ;;
     --report) report_only=1; shift ;;
     --check) check_doc=$2; shift 2 ;;
-    -h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     [0-9]*) seconds=$1; shift ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
