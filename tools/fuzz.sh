@@ -15,8 +15,9 @@
 #   --runs N      stop each target after N executions (libFuzzer -runs)
 #   --seconds S   stop each target after S seconds (-max_total_time); with --runs, a cap.
 #                 Default without --runs: 60.
-#   --write DOC   replace the `<!-- fuzz:figures -->` section of DOC (docs/hardening.md)
-#                 with the table of the recorded runs (fuzz/stats/, latest run per target)
+#   --write DOC   replace the `<!-- fuzz:figures -->` section of DOC (docs/hardening.md),
+#                 and nothing outside it, with the table of the recorded runs (fuzz/stats/,
+#                 latest run per target; a target without a record keeps its row)
 #
 # Targets: blob, blob_checksum, blob_mutate, convert, api, llama2c, hf_llama, wav,
 # tokenizer (see fuzz/src/targets.rs). libFuzzer stops a target at its first crash, hang
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
     --write) doc=$2; shift 2 ;;
     --report) report_only=1; shift ;;
     --check) check_doc=$2; shift 2 ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     [0-9]*) seconds=$1; shift ;;
     -*) echo "fuzz.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
@@ -50,38 +51,65 @@ done
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 stats=fuzz/stats
 
+# The figures section of DOC as it stands (empty without DOC or section).
+doc_section() { # doc
+    [ -n "$1" ] && [ -f "$1" ] || return 0
+    sed -n '/^<!-- fuzz:figures -->$/,/^<!-- \/fuzz:figures -->$/p' "$1"
+}
+
 # The recorded runs as the docs page's section (latest run of each target, in the order
-# of all_targets; a target never run is left out).
-report() {
+# of all_targets). A target without a record here (fuzz/stats/ is not committed: a fresh
+# clone, another worktree) keeps its row from DOC's section, so writing one target's run
+# never drops the others'; a target with neither is left out.
+report() { # [doc]
+    local previous t row rows=()
+    previous=$(doc_section "${1:-}")
+    for t in "${all_targets[@]}"; do
+        if [ -f "$stats/$t.tsv" ]; then
+            row=$(awk -F'\t' -v t="$t" '
+                function thousands(n,   s, out, i, k) {
+                    s = sprintf("%d", n); out = ""; k = 0
+                    for (i = length(s); i > 0; i--) { out = substr(s, i, 1) out; if (++k % 3 == 0 && i > 1) out = "," out }
+                    return out
+                }
+                { printf "| `%s` | %s | %d min %02d s | %s | %d | %s inputs | %s | %s |\n", t, thousands($1), int($2 / 60), $2 % 60, thousands($2 > 0 ? $1 / $2 : 0), $3, thousands($4), $5, $6 }
+            ' "$stats/$t.tsv")
+        else
+            row=$(grep -m1 "^| \`$t\` |" <<<"$previous")
+        fi
+        [ -n "$row" ] && rows+=("$row")
+    done
     echo "<!-- fuzz:figures -->"
     echo "| target | executions | time | executions/s | crashes | corpus after -merge=1 | date | rustc |"
     echo "|---|---|---|---|---|---|---|---|"
-    local t
-    for t in "${all_targets[@]}"; do
-        [ -f "$stats/$t.tsv" ] || continue
-        awk -F'\t' -v t="$t" '
-            function thousands(n,   s, out, i, k) {
-                s = sprintf("%d", n); out = ""; k = 0
-                for (i = length(s); i > 0; i--) { out = substr(s, i, 1) out; if (++k % 3 == 0 && i > 1) out = "," out }
-                return out
-            }
-            { printf "| `%s` | %s | %d min %02d s | %s | %d | %s inputs | %s | %s |\n", t, thousands($1), int($2 / 60), $2 % 60, thousands($2 > 0 ? $1 / $2 : 0), $3, thousands($4), $5, $6 }
-        ' "$stats/$t.tsv"
-    done
-    local goal=10000000 reached=0 recorded=0
-    for t in "${all_targets[@]}"; do
-        [ -f "$stats/$t.tsv" ] || continue
-        recorded=$((recorded + 1))
-        [ "$(cut -f1 "$stats/$t.tsv")" -ge "$goal" ] && reached=$((reached + 1))
+    local goal=10000000 reached=0 executions
+    for row in "${rows[@]}"; do
+        echo "$row"
+        executions=$(awk -F'|' '{ gsub(/[ ,]/, "", $3); print $3 }' <<<"$row")
+        [ "${executions:-0}" -ge "$goal" ] && reached=$((reached + 1))
     done
     echo
-    echo "Targets at or past the goal of 10,000,000 executions: $reached of $recorded (a run capped by \`--seconds\` stops short of it)."
+    echo "Targets at or past the goal of 10,000,000 executions: $reached of ${#rows[@]} (a run capped by \`--seconds\` stops short of it)."
     echo "<!-- /fuzz:figures -->"
+}
+
+# DOC with its figures section left out: what --write must leave as it was.
+outside_section() { # doc
+    sed '/^<!-- fuzz:figures -->$/,/^<!-- \/fuzz:figures -->$/d' "$1"
 }
 
 write_report() {
     if [ -n "$doc" ]; then
-        report | bash tools/firmware-doc.sh write "$doc" && echo "fuzz: wrote the recorded runs into $doc"
+        local before
+        before=$(outside_section "$doc")
+        report "$doc" | bash tools/firmware-doc.sh write "$doc" || exit 1
+        # Only the section between the markers may change (the targets' description
+        # table above it has rows that start like the figures' rows).
+        if [ "$(outside_section "$doc")" != "$before" ]; then
+            echo "fuzz: writing $doc changed text outside its fuzz:figures section" >&2
+            exit 1
+        fi
+        echo "fuzz: wrote the recorded runs into $doc"
     else
         report
     fi
@@ -95,8 +123,11 @@ if [ -n "$check_doc" ]; then
     for bin in $(sed -n 's/^name = "\(.*\)"$/\1/p' fuzz/Cargo.toml | grep -vx picoformer-fuzz); do
         [[ " ${all_targets[*]} " == *" $bin "* ]] || { echo "fuzz: target $bin of fuzz/Cargo.toml is missing from this script's all_targets" >&2; missing=1; }
     done
+    outside=$(outside_section "$check_doc")
     for t in "${all_targets[@]}"; do
-        grep -q "^| \`$t\` |" <<<"$section" || { echo "fuzz: $check_doc has no recorded run of target $t (bash tools/fuzz.sh --runs 10000000 --write $check_doc $t)" >&2; missing=1; }
+        # figures: one row of 8 cells; description (outside the section): one of 2 cells
+        [ "$(grep "^| \`$t\` |" <<<"$section" | awk -F'|' 'NF == 10' | wc -l)" -eq 1 ] || { echo "fuzz: $check_doc has no recorded run of target $t (bash tools/fuzz.sh --runs 10000000 --write $check_doc $t)" >&2; missing=1; }
+        [ "$(grep "^| \`$t\` |" <<<"$outside" | awk -F'|' 'NF == 4' | wc -l)" -eq 1 ] || { echo "fuzz: $check_doc: the table of what each target feeds has no row for $t (or a figures row in its place)" >&2; missing=1; }
     done
     if [ "$missing" -eq 0 ]; then echo "test fuzz_figures_cover_every_target ... ok"; else echo "test fuzz_figures_cover_every_target ... FAILED"; fi
     exit "$missing"
@@ -115,6 +146,11 @@ export RUSTUP_TOOLCHAIN=nightly
 rustc_version=$(rustc +nightly --version | cut -d' ' -f2-3 | tr -d '(')
 
 bin=fuzz/target/x86_64-unknown-linux-gnu/release
+# Largest input libFuzzer makes per target (-max_len; its default is the largest seed
+# or 4096): above what a target reads (blob_mutate: 16 edits of up to 7 bytes; api: one
+# call's arguments) or its largest seed, a longer input only costs time.
+declare -A max_len=([blob]=10240 [blob_checksum]=10240 [blob_mutate]=128 [convert]=8192
+    [api]=256 [llama2c]=8192 [hf_llama]=8192 [wav]=4096 [tokenizer]=4096)
 limits=()
 [ -n "$runs" ] && limits+=(-runs="$runs")
 [ -n "$seconds" ] && limits+=(-max_total_time="$seconds")
@@ -132,10 +168,10 @@ for t in "${targets[@]}"; do
     before=$(ls "$artifacts" | wc -l)
     log=$stats/$t.log # kept (not committed) for a look at what the run printed
     start=$(date +%s)
-    "$bin/$t" "${limits[@]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin/$t" "${limits[@]}" -max_len="${max_len[$t]}" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$corpus" "${seeds[@]}" >"$log" 2>&1
     elapsed=$(($(date +%s) - start))
-    executed=$(awk -F: '/^stat::number_of_executed_units/ { gsub(/ /, "", $2); print $2 }' "$log" | tail -n 1)
+    executed=$(awk '/^stat::number_of_executed_units/ { print $2 }' "$log" | tail -n 1)
     [ -n "$executed" ] || executed=$(grep -oE '^#[0-9]+' "$log" | tail -n 1 | tr -d '#')
     executed=${executed:-0}
     crashes=$(($(ls "$artifacts" | wc -l) - before))

@@ -173,6 +173,23 @@ pub fn quant_report_lines(errors: &[QuantError]) -> Vec<String> {
         .collect()
 }
 
+/// The tensors a PyTorch checkpoint of `config` holds for [`convert_torch`]: each name
+/// once, with its shape, in table order (optional ones included). Test and fuzz seeds
+/// build their checkpoints from it.
+pub fn torch_tensors(config: &Config) -> anyhow::Result<Vec<(String, Vec<usize>)>> {
+    let mut tensors: Vec<(String, Vec<usize>)> = Vec::new();
+    build_blob(config, "listing", |slot| {
+        if let Some(source) = torch_source(slot) {
+            if !tensors.iter().any(|(name, _)| *name == source.name) {
+                let shape = torch_shape(config, slot, source.part.is_some());
+                tensors.push((source.name, shape));
+            }
+        }
+        Ok(Some(vec![0.0; slot.len]))
+    })?;
+    Ok(tensors)
+}
+
 /// Where a blob slot's data comes from in the PyTorch file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TorchSource {

@@ -109,7 +109,8 @@ fn blob_seeds_are_current() {
 }
 
 /// Writes the seed corpus of `tools/fuzz.sh`: the API models as blobs (target `blob`),
-/// and the golden `tied` checkpoint behind its config selector (target `convert`).
+/// and small checkpoints behind their config selectors (target `convert`) and the other
+/// front ends' inputs.
 #[test]
 #[ignore]
 fn write_fuzz_seeds() {
@@ -120,13 +121,6 @@ fn write_fuzz_seeds() {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("synthetic-{i}.pfm")), blob.as_slice()).unwrap();
     }
-    let dir = root.join("convert");
-    std::fs::create_dir_all(&dir).unwrap();
-    let weights = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/tied/weights.safetensors"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("tied.bin"), [&[0u8][..], &weights].concat()).unwrap();
     for (target, seeds) in front_end_seeds() {
         let dir = root.join(target);
         std::fs::create_dir_all(&dir).unwrap();
@@ -145,6 +139,7 @@ fn front_end_seeds() -> Vec<(&'static str, Seeds)> {
         seeds.into_iter().map(|(n, b)| (n.to_string(), b)).collect()
     };
     vec![
+        ("convert", targets::convert_seeds()),
         ("llama2c", owned(targets::llama2c_seeds())),
         ("hf_llama", targets::hf_llama_seeds()),
         ("wav", owned(targets::wav_seeds())),
@@ -166,6 +161,11 @@ fn front_end_seeds_are_valid_and_current() {
                 "fuzz/seeds/{target}/{name}.bin is stale: cargo test --test fuzz_regressions -- --ignored write_fuzz_seeds"
             );
             let valid = match target {
+                "convert" => picoformer_cli::convert::convert_torch(
+                    &targets::convert_config(bytes[0]),
+                    &bytes[1..],
+                )
+                .map(drop),
                 "llama2c" => picoformer_cli::llama2c::convert_llama2c(
                     &bytes[1..],
                     &picoformer_cli::llama2c::Llama2cOptions::default(),

@@ -105,15 +105,21 @@ fn synthetic_blob(enc: usize, dec: usize, variant: u8) -> AlignedBytes {
 pub const API_MODELS: usize = 4;
 
 /// The models [`api`] drives: 0 the golden `tied` model, 1 a decoder-only, 2 an
-/// encoder-only and 3 a pre-norm GELU learned-position encoder-decoder model (each built
-/// on first use).
+/// encoder-only and 3 a pre-norm GELU learned-position tied encoder-decoder model (each
+/// built on first use, its checksums verified then: an execution loads it with
+/// `from_verified_blob`, as CRC-32C over 140 KB under the fuzzer's instrumentation cost
+/// more than the call fuzzed).
 pub fn api_model(index: usize) -> &'static AlignedBytes {
     static MODELS: [OnceLock<AlignedBytes>; API_MODELS] = [const { OnceLock::new() }; API_MODELS];
-    MODELS[index % API_MODELS].get_or_init(|| match index % API_MODELS {
-        0 => tied_blob().clone(),
-        1 => synthetic_blob(0, 2, 0b0100_0101),
-        2 => synthetic_blob(2, 0, 0b0101_1000),
-        _ => synthetic_blob(1, 1, 0b0010_1111),
+    MODELS[index % API_MODELS].get_or_init(|| {
+        let blob = match index % API_MODELS {
+            0 => tied_blob().clone(),
+            1 => synthetic_blob(0, 2, 0b0100_0101),
+            2 => synthetic_blob(2, 0, 0b0101_1000),
+            _ => synthetic_blob(1, 1, 0b0010_1111),
+        };
+        Model::from_blob(blob.as_slice()).expect("api model with its checksums");
+        blob
     })
 }
 
@@ -307,17 +313,30 @@ pub fn blob_checksum(data: &[u8]) {
     }
 }
 
-/// Target `blob_mutate`: edits of the golden `tied` blob, 6 bytes each: an operation, a
-/// place and a value (header fields and table entries are the likely places).
-pub fn blob_mutate(data: &[u8]) {
-    let mut bytes = tied_blob().as_slice().to_vec();
-    let header = picoformer::blob::header_len(
-        &Model::from_blob(tied_blob().as_slice())
-            .expect("golden blob")
+/// The blob [`blob_mutate`] edits and its header length: API model 3, an
+/// encoder-decoder with every kind of table entry (encoder and decoder layers, cross
+/// attention, learned positions, tied output, pre-norm) in 8 KB. (The golden `tied`
+/// blob, 140 KB, made every execution spend its time on checksums and copies.)
+pub fn mutate_base() -> &'static (AlignedBytes, usize) {
+    static BASE: OnceLock<(AlignedBytes, usize)> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let blob = api_model(3).clone();
+        let dims = Model::from_blob(blob.as_slice())
+            .expect("base blob")
             .config()
-            .dims,
-    )
-    .expect("golden header");
+            .dims;
+        let header = picoformer::blob::header_len(&dims).expect("base header");
+        (blob, header)
+    })
+}
+
+/// Target `blob_mutate`: edits of a small valid blob ([`mutate_base`]), 6 bytes each: an
+/// operation, a place and a value (header fields and table entries are the likely
+/// places).
+pub fn blob_mutate(data: &[u8]) {
+    let (base, header) = mutate_base();
+    let header = *header;
+    let mut bytes = base.as_slice().to_vec();
     let mut input = Bytes::new(data);
     let mut edits = 0;
     while !input.is_empty() && edits < 16 {
@@ -400,6 +419,40 @@ pub fn convert_config(selector: u8) -> Config {
     }
 }
 
+/// The selectors of [`convert`]'s seeds ([`convert_config`]), 1 layer per stack: a
+/// pre-norm learned-position tied encoder-decoder with final norms, a decoder-only with
+/// sinusoids, an encoder-only GELU one, and a post-norm tied one with final norms (the
+/// switches of the golden `tied` model, whose 140 KB checkpoint made executions slow).
+pub const CONVERT_SEED_SELECTORS: [u8; 4] = [0x6D, 0x44, 0x82, 0x60];
+
+/// The seeds of [`convert`]: for each of [`CONVERT_SEED_SELECTORS`], a checkpoint of
+/// every tensor its config reads, behind the selector.
+pub fn convert_seeds() -> Vec<(String, Vec<u8>)> {
+    CONVERT_SEED_SELECTORS
+        .iter()
+        .map(|&selector| {
+            let config = convert_config(selector);
+            let tensors: Vec<_> = picoformer_cli::convert::torch_tensors(&config)
+                .expect("seed config")
+                .into_iter()
+                .enumerate()
+                .map(|(salt, (name, shape))| {
+                    let n = shape.iter().product::<usize>();
+                    let values = (0..n)
+                        .map(|i| (((i + salt) * 7919) % 97) as f32 / 97.0 - 0.5)
+                        .collect();
+                    (name, shape, values)
+                })
+                .collect();
+            let file = safetensors_f32(&tensors);
+            (
+                format!("selector_{selector:02x}"),
+                [&[selector][..], &file].concat(),
+            )
+        })
+        .collect()
+}
+
 /// Target `convert`: `convert_torch` on arbitrary safetensors bytes; a blob it writes
 /// must be one `Model::from_blob` accepts, with the configuration converted for.
 pub fn convert(data: &[u8]) {
@@ -418,7 +471,7 @@ pub fn convert(data: &[u8]) {
 pub fn api(data: &[u8]) {
     let mut input = Bytes::new(data);
     let blob = api_model(usize::from(input.u8()));
-    let model = Model::from_blob(blob.as_slice()).expect("api model");
+    let model = Model::from_verified_blob(blob.as_slice()).expect("api model");
     let dims = model.config().dims;
     let call = input.u8() % 12;
     // Tokens: mostly in range, sometimes the first id out of range or anything.
@@ -435,11 +488,20 @@ pub fn api(data: &[u8]) {
     let src = tokens(&mut input, dims.max_src_len, dims.src_vocab);
     let tgt = tokens(&mut input, dims.max_tgt_len, dims.tgt_vocab);
     let max_len = input.len_near(dims.max_tgt_len.min(4));
+    let beam = input.len_near(3);
     let params = BeamParams {
-        beam: input.len_near(3),
+        beam,
         top: input.len_near(2),
         alpha: input.f32(),
-        max_len,
+        // A beam wider than 4 searches at most 2 tokens (a valid length stays valid, an
+        // invalid one invalid): every width up to 64 stays reachable, and the widest
+        // over the 12 tokens of the D 32 model, which took most of the run's time once
+        // found, costs no more than a narrow beam.
+        max_len: if beam > 4 && max_len <= dims.max_tgt_len {
+            max_len.min(2)
+        } else {
+            max_len
+        },
     };
     let exact = match call % 4 {
         0 => model.encode_scratch_bytes(),
@@ -526,8 +588,10 @@ fn c_api(
 ) {
     let mut handle = std::mem::MaybeUninit::<pf_model>::uninit();
     let h = handle.as_mut_ptr();
-    // SAFETY: a writable handle and a live blob of that length.
-    let status = unsafe { pf_model_init(h, blob.as_ptr(), blob.len()) };
+    // SAFETY: a writable handle and a live blob of that length. (Its checksums were
+    // verified when it was built; `pf_model_init` itself is fuzzed by `blob_checksum`'s
+    // loader, `Model::from_blob`.)
+    let status = unsafe { pf_model_init_verified(h, blob.as_ptr(), blob.len()) };
     assert_eq!(status, PF_OK);
     let null_mask = if input.u8().is_multiple_of(8) {
         input.u8()
