@@ -445,11 +445,6 @@ fn blob_invalid_config_fields() {
         (FLAGS, 64, "unknown flag bits set"),
         (
             FLAGS,
-            32,
-            "an int8 key/value cache needs a decoder-only llama-family model",
-        ),
-        (
-            FLAGS,
             16,
             "an int8 target embedding needs int8 weights and a tied output projection",
         ),
@@ -505,6 +500,32 @@ fn blob_invalid_config_fields() {
             reason: "sinusoidal positions need an even d_model",
         },
     );
+}
+
+/// Flag bit 5 on an encoder-decoder model is its int8 attention: refused, with its reason,
+/// where the heads are too narrow for the packed rows (or the llama family's layers).
+#[test]
+fn blob_int8_attention_needs_its_head_width() {
+    for (heads, reason) in [
+        (
+            16,
+            "int8 attention needs a head width d_model / n_heads of 8 to 512",
+        ),
+        (
+            32,
+            "int8 attention needs a head width d_model / n_heads of 8 to 512",
+        ),
+    ] {
+        let got = load_edited("paper_small", |b| {
+            put_u32(b, FLAGS, get_u32(b, FLAGS) | 32);
+            put_u32(b, N_HEADS, heads);
+            put_u32(b, N_KV_HEADS, heads);
+        });
+        assert_eq!(got, Err(Error::InvalidConfig { reason }), "{heads} heads");
+        check_display(&got.unwrap_err());
+    }
+    let with_flag = |b: &mut [u8]| put_u32(b, FLAGS, get_u32(b, FLAGS) | 32);
+    assert_eq!(load_edited("paper_small", with_flag), Ok(()));
 }
 
 #[test]
