@@ -418,13 +418,12 @@ impl Config {
         }
         // An encoder-decoder model's int8 attention (the encoder self-attention's keys and
         // values in int8 rows of the llama cache's rule).
-        let i8_attention = d.n_encoder_layers > 0 && matches!(d.kv_cache, CacheType::I8);
+        // Builds without the feature fold it away and keep the rules below (which refuse
+        // an encoder's int8 cache).
+        let i8_attention = cfg!(feature = "int8-attention")
+            && d.n_encoder_layers > 0
+            && matches!(d.kv_cache, CacheType::I8);
         if i8_attention {
-            if !cfg!(feature = "int8-attention") {
-                return Err(Error::FeatureDisabled {
-                    feature: "int8-attention",
-                });
-            }
             if self.uses_llama_layers() || d.n_kv_heads != d.n_heads {
                 return bad("int8 attention in an encoder needs multi-head, non-llama layers");
             }
@@ -470,8 +469,8 @@ impl Config {
         if d.feed_forward == FeedForward::Gated && self.activation != Activation::Silu {
             return bad("a gated feed-forward network needs the silu activation");
         }
-        if d.kv_cache == CacheType::I8 && !encoder {
-            if !self.uses_llama_layers() {
+        if d.kv_cache == CacheType::I8 && !(encoder && cfg!(feature = "int8-attention")) {
+            if encoder || !self.uses_llama_layers() {
                 return bad("an int8 key/value cache needs a decoder-only llama-family model");
             }
             // The kernels' scores are i32 sums of int16 x int8 products.
