@@ -8,7 +8,7 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
-use crate::generic::attention_i8::{head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
 use core::arch::asm;
 
 /// The MVE kernel: any length, 4 weight rows at a time.
@@ -56,6 +56,37 @@ impl I8Dot for MveI8 {
     ) -> f32 {
         cache_scores_mve(query, sq, keys, at, scores)
             .unwrap_or_else(|| head_scores(query, sq, keys, at, scores))
+    }
+
+    /// The exponentials by Helium's `exp_minus_max` (the scalar `exp_fast_nonpositive`'s
+    /// bits for every score `<= largest`; a NaN score stays NaN and zeroes the head in
+    /// both), then the reference's sum in position order and weights.
+    fn cache_exp_weights(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[u32],
+        at: CacheHead,
+    ) -> (f32, f32) {
+        match <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect() {
+            Some(mve) => crate::frame::f32::F32Simd::exp_minus_max(mve, scores, largest),
+            None => return head_exp_weights(scores, largest, values, at),
+        }
+        let mut sum = 0.0f32;
+        let mut w_max = 0.0f32;
+        for (j, s) in scores.iter_mut().enumerate() {
+            let p = *s;
+            sum += p;
+            let sv = values
+                .get(j * at.row_words + at.value_words + at.head)
+                .copied()
+                .unwrap_or(0);
+            *s = p * f32::from_bits(sv);
+            if *s > w_max {
+                w_max = *s;
+            }
+        }
+        (sum, w_max)
     }
 
     fn cache_weighted_sum(
