@@ -948,7 +948,7 @@ fn cache_head_fits(cache: &[u32], at: CacheHead, rows: usize) -> Option<usize> {
 
 /// [`head_scores`] in Helium: the query's int16 values packed two to a word in place
 /// (the reference's `query` is not read again), each key's integer dot by
-/// `VMLADAVA.S16` over `VLDRB.S16`-widened key bytes (8 products per instruction; exact
+/// `VMLADAVA.S16` over `VLDRB.S16`-widened key bytes, four keys a pass (8 products an instruction; exact
 /// in i32 for `dk <= 512`, wrapping as the reference's), then the reference's float step
 /// per key. `None` (query untouched) where the shape is not one the loop reads in bounds.
 fn cache_scores_mve(
@@ -974,17 +974,30 @@ fn cache_scores_mve(
     }
     let first = at.head * dk; // in bounds: cache_head_fits
     let mut largest = f32::NEG_INFINITY;
+    let mut dots = [0i32; 4];
     for (j, s) in scores.iter_mut().enumerate() {
-        // SAFETY: key row `j < rows` holds the head's `dk` bytes from `j * row_bytes +
-        // first` inside `keys` (cache_head_fits), the packed query `dk` halfwords inside
-        // `query` (`query.len() >= dk` words); `0 < dk`; the target has MVE (build.rs).
-        let dot = unsafe {
-            arm_mve_dot_i16_i8(
-                query.as_ptr().cast::<i16>(),
-                keys.as_ptr().cast::<i8>().add(j * row_bytes + first),
-                dk,
-            )
-        };
+        if j % 4 == 0 {
+            let key = |r: usize| {
+                // SAFETY (of the `add`): key rows `< rows` lie inside `keys`
+                // (cache_head_fits); a row past the last repeats it (its dot unused).
+                unsafe {
+                    keys.as_ptr()
+                        .cast::<i8>()
+                        .add(r.min(rows - 1) * row_bytes + first)
+                }
+            };
+            // SAFETY: the four key pointers each lead to the head's `dk` bytes inside
+            // `keys`, the packed query to `dk` halfwords inside `query` (`query.len() >=
+            // dk` words); `0 < dk`; the target has MVE (build.rs).
+            dots = unsafe {
+                arm_mve_dots_i16_i8_x4(
+                    query.as_ptr().cast::<i16>(),
+                    [key(j), key(j + 1), key(j + 2), key(j + 3)],
+                    dk,
+                )
+            };
+        }
+        let dot = dots.get(j % 4).copied().unwrap_or(0);
         let sk = keys
             .get(j * at.row_words + at.value_words + at.head)
             .copied()
@@ -997,36 +1010,51 @@ fn cache_scores_mve(
     Some(largest)
 }
 
-/// `sum_c q[c] * k[c]` over `n` int16 `q` and int8 `k` values, wrapping in i32.
+/// `sum_c q[c] * k[r][c]` for four key rows `k[r]` over `n` int16 `q` and int8 key
+/// values, wrapping in i32: per 8 values one query load, four widened key loads and four
+/// `VMLADAVA.S16`.
 ///
 /// # Safety
-/// `n > 0`; `q` must point to `n` readable halfwords (2-byte aligned) and `k` to `n`
-/// readable bytes; the CPU must have MVE with the low-overhead-branch extension.
-#[inline(always)]
-unsafe fn arm_mve_dot_i16_i8(q: *const i16, k: *const i8, n: usize) -> i32 {
-    let mut acc = 0i32;
+/// `n > 0`; `q` must point to `n` readable halfwords (2-byte aligned) and each `k[r]` to
+/// `n` readable bytes; the CPU must have MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots_i16_i8_x4(q: *const i16, k: [*const i8; 4], n: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
     // SAFETY: the tail-predicated loop reads exactly `n` halfwords from `q` and `n` bytes
-    // from `k` (the caller's guarantee); it writes only the registers it names (q0, q1 as
-    // s0-s7) and not the stack.
+    // from each `k[r]` (the caller's guarantee); it writes only the registers it names
+    // (q0, q1 as s0-s7) and not the stack.
     unsafe {
         asm!(
             "dlstp.16 lr, {n}",
             "1:",
             "vldrh.s16 q0, [{q}], #16",
-            "vldrb.s16 q1, [{k}], #8",
+            "vldrb.s16 q1, [r1], #8",
             "vmladava.s16 r0, q0, q1",
+            "vldrb.s16 q1, [r2], #8",
+            "vmladava.s16 r8, q0, q1",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q0, q1",
+            "vldrb.s16 q1, [r4], #8",
+            "vmladava.s16 r12, q0, q1",
             "letp lr, 1b",
             n = in(reg) n,
             q = inout(reg) q => _,
-            k = inout(reg) k => _,
-            inout("r0") acc,
+            // (a widening load's base is a low register)
+            inout("r1") k[0] => _,
+            inout("r2") k[1] => _,
+            inout("r3") k[2] => _,
+            inout("r4") k[3] => _,
+            inout("r0") a0,
+            inout("r8") a1,
+            inout("r10") a2,
+            inout("r12") a3,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
             options(nostack, readonly),
         );
     }
-    acc
+    [a0, a1, a2, a3]
 }
 
 /// Keys per i32 block of [`cache_weighted_sum_mve`]: `512 * 32767 * 128 < 2^31`, so a
