@@ -528,6 +528,29 @@ fn blob_int8_attention_needs_its_head_width() {
     assert_eq!(load_edited("paper_small", with_flag), Ok(()));
 }
 
+/// The int8 attention (flag bit 5 on an encoder-decoder model, the encoder self-attention
+/// under the int8 cache rule) decodes the reference's greedy tokens on the golden
+/// encoder-decoder cases (post-norm and pre-norm), as the f32 attention does.
+#[test]
+fn int8_attention_keeps_the_golden_greedy_tokens() {
+    for name in ["paper_small", "prenorm_gelu"] {
+        let case = case(name);
+        let mut bytes = case.blob;
+        let flags = get_u32(bytes.as_slice(), FLAGS);
+        put_u32(bytes.as_mut_slice(), FLAGS, flags | 32);
+        let model = Model::from_verified_blob(bytes.as_slice()).expect("loads with the flag");
+        assert_eq!(model.config().dims.kv_cache, picoformer::CacheType::I8);
+        let mut buf = scratch(model.greedy_scratch_bytes().expect("scratch size"));
+        for greedy in &case.expected.greedy {
+            let mut out = vec![TOKEN_SENTINEL; greedy.max_len];
+            let got = model
+                .greedy(&greedy.src, greedy.max_len, &mut out, buf.as_mut_slice())
+                .expect("decodes");
+            assert_eq!(&out[..got.len], &greedy.tokens[..], "{name} {:?}", greedy.src);
+        }
+    }
+}
+
 #[test]
 fn blob_table_structure_fields() {
     // Count, header length and table offset must all be the configuration's.
