@@ -912,7 +912,12 @@ const I8_WIDE_ROWS: usize = 40;
 
 /// An int8 cache of `N / row_words` rows: `kind` 0 pseudo-random bytes, 1 all 127, 2 all
 /// -128; each head's scale a positive normal float that varies with the row.
-const fn i8_cache<const N: usize>(row_words: usize, heads: usize, kind: u32, seed: u32) -> [u32; N] {
+const fn i8_cache<const N: usize>(
+    row_words: usize,
+    heads: usize,
+    kind: u32,
+    seed: u32,
+) -> [u32; N] {
     let mut words = [0u32; N];
     let value_words = row_words - heads;
     let mut i = 0;
@@ -972,7 +977,8 @@ fn int8_attention_vs_scalar() -> Check {
             if t > rows {
                 continue;
             }
-            let (Some(keys), Some(values)) = (keys.get(..t * row_words), values.get(..t * row_words))
+            let (Some(keys), Some(values)) =
+                (keys.get(..t * row_words), values.get(..t * row_words))
             else {
                 return ensure(false, "the caches hold their rows");
             };
@@ -998,7 +1004,10 @@ fn int8_attention_vs_scalar() -> Check {
                     .zip(want.iter())
                     .all(|(g, w)| g.to_bits() == w.to_bits());
                 ensure(same, "int8 attention vs scalar, bit for bit")?;
-                ensure(want.iter().any(|&v| v != 0.0), "the attention is not all zeros")?;
+                ensure(
+                    want.iter().any(|&v| v != 0.0),
+                    "the attention is not all zeros",
+                )?;
             }
         }
     }
