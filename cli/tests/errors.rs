@@ -546,7 +546,12 @@ fn int8_attention_keeps_the_golden_greedy_tokens() {
             let got = model
                 .greedy(&greedy.src, greedy.max_len, &mut out, buf.as_mut_slice())
                 .expect("decodes");
-            assert_eq!(&out[..got.len], &greedy.tokens[..], "{name} {:?}", greedy.src);
+            assert_eq!(
+                &out[..got.len],
+                &greedy.tokens[..],
+                "{name} {:?}",
+                greedy.src
+            );
         }
     }
 }
