@@ -137,9 +137,11 @@ pub const FLAG_SRC_EMBED_NORM: u32 = 8;
 /// of a tied model; blobs without it read as before.
 pub const FLAG_I8_EMBEDDING: u32 = 16;
 /// Header flag bit: the decoder's self-attention cache holds int8 keys and values with a
-/// scale per key/value head and position ([`crate::config::CacheType::I8`]). Llama-family
-/// models only; read by builds with the `int8` and `llama` features (others refuse it
-/// as an unknown flag). The weights are unchanged by it.
+/// scale per key/value head and position ([`crate::config::CacheType::I8`]); in an
+/// encoder-decoder model, the encoder self-attention's keys and values are int8 rows of
+/// the same rule. Read by builds with the `int8` and `llama` features (llama-family
+/// models) or `int8-attention` (encoder-decoder models); others refuse it as an unknown
+/// flag. The weights are unchanged by it.
 pub const FLAG_I8_KV_CACHE: u32 = 32;
 
 #[cfg(target_endian = "big")]
@@ -547,6 +549,11 @@ pub const fn stored_matrix_rows(
 /// them such blobs are refused at load, and the encoder-decoder firmware links none of it.
 pub(crate) const I8_EMBEDDING_BUILT: bool = cfg!(all(feature = "int8", feature = "llama"));
 
+/// Whether this build reads [`FLAG_I8_KV_CACHE`]: the llama family's int8 cache
+/// ([`I8_EMBEDDING_BUILT`]) or an encoder-decoder model's int8 attention (feature
+/// `int8-attention`, the Whisper firmware's). Other builds refuse the flag as unknown.
+pub(crate) const I8_KV_CACHE_BUILT: bool = I8_EMBEDDING_BUILT || cfg!(feature = "int8-attention");
+
 /// Whether a blob's header sets [`FLAG_I8_EMBEDDING`] (the header was validated); always
 /// `false` in builds without [`I8_EMBEDDING_BUILT`].
 pub(crate) fn i8_embedding(blob: &[u8]) -> bool {
@@ -673,6 +680,8 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
     // encoder-decoder firmware's code stays as it was before the flag.)
     let i8_embedding_flag = if I8_EMBEDDING_BUILT {
         FLAG_I8_EMBEDDING | FLAG_I8_KV_CACHE
+    } else if I8_KV_CACHE_BUILT {
+        FLAG_I8_KV_CACHE
     } else {
         0
     };
@@ -691,7 +700,7 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
         }
     }
     let mut dims = dims;
-    if I8_EMBEDDING_BUILT && flags & FLAG_I8_KV_CACHE != 0 {
+    if I8_KV_CACHE_BUILT && flags & FLAG_I8_KV_CACHE != 0 {
         dims.kv_cache = crate::config::CacheType::I8;
     }
     let config = Config {

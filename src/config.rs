@@ -83,7 +83,9 @@ pub enum CacheType {
     F32 = 0,
     /// int8 keys and values with one f32 scale per key/value head and position
     /// (`picoformer_kernels::generic::attention_i8`; blob flag `FLAG_I8_KV_CACHE`,
-    /// llama-family models with the `int8` and `llama` features).
+    /// llama-family models with the `int8` and `llama` features). In an encoder-decoder
+    /// model (feature `int8-attention`): the encoder self-attention's keys and values in
+    /// int8 rows of that rule, the decoder's cache f32.
     I8 = 1,
 }
 
@@ -270,7 +272,10 @@ impl Dims {
     /// values four to a word then one f32 scale per key/value head.
     pub const fn kv_row_words(&self) -> usize {
         // (Builds without the int8 cache, which refuse it at load, fold this away.)
-        if cfg!(all(feature = "int8", feature = "llama")) && matches!(self.kv_cache, CacheType::I8)
+        // (An encoder-decoder model's int8 attention keeps an f32 decoder cache.)
+        if cfg!(all(feature = "int8", feature = "llama"))
+            && matches!(self.kv_cache, CacheType::I8)
+            && self.n_encoder_layers == 0
         {
             self.kv_width().div_ceil(4).saturating_add(self.n_kv_heads)
         } else {
@@ -411,11 +416,29 @@ impl Config {
         if self.tie_output && d.n_decoder_layers > 0 && d.tgt_vocab == 0 {
             return bad("tie_output needs a target embedding");
         }
+        // An encoder-decoder model's int8 attention (the encoder self-attention's keys and
+        // values in int8 rows of the llama cache's rule).
+        // Builds without the feature fold it away and keep the rules below (which refuse
+        // an encoder's int8 cache).
+        let i8_attention = cfg!(feature = "int8-attention")
+            && d.n_encoder_layers > 0
+            && matches!(d.kv_cache, CacheType::I8);
+        if i8_attention {
+            if self.uses_llama_layers() || d.n_kv_heads != d.n_heads {
+                return bad("int8 attention in an encoder needs multi-head, non-llama layers");
+            }
+            // The kernels' scores are i32 sums of int16 x int8 products.
+            // ... and the packed rows, keys and values, fit in the `[S, D]` buffer the
+            // engine packs them into (`2 (D / 4 + H) <= D` from a head width of 8).
+            if !(8..=512).contains(&(d.d_model / d.n_heads)) {
+                return bad("int8 attention needs a head width d_model / n_heads of 8 to 512");
+            }
+        }
         #[cfg(feature = "llama")]
         return self.validate_llama();
         // Without the feature there is no llama code to check the fields for.
         #[cfg(not(feature = "llama"))]
-        if self.uses_llama_layers() || matches!(d.kv_cache, CacheType::I8) {
+        if self.uses_llama_layers() || (matches!(d.kv_cache, CacheType::I8) && !i8_attention) {
             return Err(Error::FeatureDisabled { feature: "llama" });
         }
         #[cfg(not(feature = "llama"))]
@@ -446,7 +469,7 @@ impl Config {
         if d.feed_forward == FeedForward::Gated && self.activation != Activation::Silu {
             return bad("a gated feed-forward network needs the silu activation");
         }
-        if d.kv_cache == CacheType::I8 {
+        if d.kv_cache == CacheType::I8 && !(encoder && cfg!(feature = "int8-attention")) {
             if encoder || !self.uses_llama_layers() {
                 return bad("an int8 key/value cache needs a decoder-only llama-family model");
             }

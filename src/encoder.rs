@@ -212,6 +212,16 @@ fn self_attention_sublayer(
     attention::project_queries(self_attn, input, d, work.q, act);
     attention::project_keys_values(self_attn, input, d, work.k, work.v, act);
     let heads = config.dims.n_heads;
+    // The int8 attention (blob flag bit 5) packs the keys and values into `normed`, free
+    // until the output projection; a watched head keeps the f32 attention, whose
+    // probabilities the probe reads.
+    #[cfg(feature = "int8-attention")]
+    if config.dims.kv_cache == crate::config::CacheType::I8 && !site.watches() {
+        attention::attend_all_i8(work.q, work.k, work.v, work.normed, heads, d, work.scores)?;
+        attention::project_output(self_attn, work.q, d, work.normed, act);
+        sublayer::residual(config, norm1, x, work.normed);
+        return Ok(());
+    }
     attention::attend_all(work.q, work.k, work.v, heads, d, work.scores, site);
     attention::project_output(self_attn, work.q, d, work.normed, act);
     sublayer::residual(config, norm1, x, work.normed);

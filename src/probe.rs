@@ -145,11 +145,14 @@ impl<'x, 'p> ProbeSite<'x, 'p> {
         }
     }
 
-    /// True when the probe watches this site (host threads leave such attention to the
-    /// row-by-row loop, which copies the probabilities).
-    #[cfg(feature = "threads")]
+    /// True when the probe watches this site (host threads and the int8 attention leave
+    /// such attention to the f32 row-by-row loop, which copies the probabilities).
+    #[cfg(any(feature = "threads", feature = "int8-attention"))]
     pub fn watches(&self) -> bool {
-        self.probe.is_some()
+        #[cfg(feature = "probe")]
+        return self.probe.is_some();
+        #[cfg(not(feature = "probe"))]
+        false
     }
 
     /// What the attention kernel takes for query row `row`: the head and the matrix row,

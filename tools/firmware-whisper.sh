@@ -6,7 +6,8 @@
 # `picoformer transcribe --wav speech.wav --tokens --audio-context N --max-len M` for the
 # same blob. Runs under tools/qemu-icount (core=cortex-m55) and prints the figures.
 #
-#   firmware-whisper.sh [--dtype i8|f32] [--audio-context N|auto] [--max-len M] [--measure]
+#   firmware-whisper.sh [--dtype i8|i8att|f32] [--audio-context N|auto] [--max-len M] [--measure]
+#       (i8att: int8 weights and int8 attention, `convert --dtype i8 --kv-cache i8`)
 #       --measure: also the encoder alone and a decode of 1 token (two more encoder runs),
 #       for the per-token figure. Defaults: i8, auto, 8 tokens.
 #   firmware-whisper.sh --encoder-only [--dtype D] --audio-context N
@@ -100,7 +101,10 @@ main() {
     # The blob, converted once per model file and dtype.
     blob=$cache/whisper-base-$dtype.pfm
     if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ]; then
-        "$picoformer" convert --from ct2-whisper "$model" -o "$blob.tmp" --dtype "$dtype" >"$cache/convert-$dtype.log"
+        # i8att: int8 weights and the int8 attention (blob flag bit 5, `--kv-cache i8`)
+        local convert_args=(--dtype "$dtype")
+        [ "$dtype" = i8att ] && convert_args=(--dtype i8 --kv-cache i8)
+        "$picoformer" convert --from ct2-whisper "$model" -o "$blob.tmp" "${convert_args[@]}" >"$cache/convert-$dtype.log"
         mv "$blob.tmp" "$blob"
     fi
     if [ "$contexts" = 1 ]; then

@@ -365,8 +365,9 @@ pub fn convert_torch(
 }
 
 /// `blob` with its self-attention cache type set to `cache` (blob flag
-/// `FLAG_I8_KV_CACHE`; the weights are unchanged): an int8 cache needs a decoder-only
-/// llama-family model (refused otherwise, as the engine refuses it at load).
+/// `FLAG_I8_KV_CACHE`; the weights are unchanged): a decoder-only llama-family model's
+/// int8 cache, or an encoder-decoder model's int8 encoder self-attention (Whisper);
+/// refused where the engine refuses it at load.
 pub fn with_kv_cache(blob: &[u8], cache: picoformer::CacheType) -> anyhow::Result<Vec<u8>> {
     use picoformer::blob::FLAG_I8_KV_CACHE;
     let mut out = blob.to_vec();

@@ -445,11 +445,6 @@ fn blob_invalid_config_fields() {
         (FLAGS, 64, "unknown flag bits set"),
         (
             FLAGS,
-            32,
-            "an int8 key/value cache needs a decoder-only llama-family model",
-        ),
-        (
-            FLAGS,
             16,
             "an int8 target embedding needs int8 weights and a tied output projection",
         ),
@@ -505,6 +500,60 @@ fn blob_invalid_config_fields() {
             reason: "sinusoidal positions need an even d_model",
         },
     );
+}
+
+/// Flag bit 5 on an encoder-decoder model is its int8 attention: refused, with its reason,
+/// where the heads are too narrow for the packed rows (or the llama family's layers).
+#[test]
+fn blob_int8_attention_needs_its_head_width() {
+    for (heads, reason) in [
+        (
+            16,
+            "int8 attention needs a head width d_model / n_heads of 8 to 512",
+        ),
+        (
+            32,
+            "int8 attention needs a head width d_model / n_heads of 8 to 512",
+        ),
+    ] {
+        let got = load_edited("paper_small", |b| {
+            put_u32(b, FLAGS, get_u32(b, FLAGS) | 32);
+            put_u32(b, N_HEADS, heads);
+            put_u32(b, N_KV_HEADS, heads);
+        });
+        assert_eq!(got, Err(Error::InvalidConfig { reason }), "{heads} heads");
+        check_display(&got.unwrap_err());
+    }
+    let with_flag = |b: &mut [u8]| put_u32(b, FLAGS, get_u32(b, FLAGS) | 32);
+    assert_eq!(load_edited("paper_small", with_flag), Ok(()));
+}
+
+/// The int8 attention (flag bit 5 on an encoder-decoder model, the encoder self-attention
+/// under the int8 cache rule) decodes the reference's greedy tokens on the golden
+/// encoder-decoder cases (post-norm and pre-norm), as the f32 attention does.
+#[test]
+fn int8_attention_keeps_the_golden_greedy_tokens() {
+    for name in ["paper_small", "prenorm_gelu"] {
+        let case = case(name);
+        let mut bytes = case.blob;
+        let flags = get_u32(bytes.as_slice(), FLAGS);
+        put_u32(bytes.as_mut_slice(), FLAGS, flags | 32);
+        let model = Model::from_verified_blob(bytes.as_slice()).expect("loads with the flag");
+        assert_eq!(model.config().dims.kv_cache, picoformer::CacheType::I8);
+        let mut buf = scratch(model.greedy_scratch_bytes().expect("scratch size"));
+        for greedy in &case.expected.greedy {
+            let mut out = vec![TOKEN_SENTINEL; greedy.max_len];
+            let got = model
+                .greedy(&greedy.src, greedy.max_len, &mut out, buf.as_mut_slice())
+                .expect("decodes");
+            assert_eq!(
+                &out[..got.len],
+                &greedy.tokens[..],
+                "{name} {:?}",
+                greedy.src
+            );
+        }
+    }
 }
 
 #[test]

@@ -82,6 +82,53 @@ pub(crate) fn attend_all(
     }
 }
 
+/// [`attend_all`] under the int8 attention rule (`docs/spec.md`, "int8 key/value cache";
+/// blob flag bit 5 on an encoder-decoder model): each key and value row of `keys`/`values`
+/// `[m, D]` quantized per head into an int8 row of `kv_row_words(D, n_heads)` words in
+/// `packed` (keys, then values: `2 m` such rows, which fit in `[m, D]` floats for a head width
+/// of 8 or more, as the configuration requires), then every query row attended over them by the dispatched int8 kernel.
+#[cfg(feature = "int8-attention")]
+#[allow(clippy::too_many_arguments)] // attend_all's arguments and the packing space
+pub(crate) fn attend_all_i8(
+    q: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    packed: &mut [f32],
+    n_heads: usize,
+    d: usize,
+    scores: &mut [f32],
+) -> Result<()> {
+    let row_words = k::attention_i8::kv_row_words(d, n_heads);
+    let rows = keys.len() / d.max(1);
+    let half = rows.checked_mul(row_words).ok_or(Error::SizeOverflow)?;
+    let packed: &mut [u32] =
+        bytemuck::try_cast_slice_mut(packed).map_err(|_| Error::ScratchMisaligned)?;
+    let (packed_keys, rest) = packed
+        .split_at_mut_checked(half)
+        .ok_or(Error::SizeOverflow)?;
+    let packed_values = rest.get_mut(..half).ok_or(Error::SizeOverflow)?;
+    for (source, packed) in [(keys, &mut *packed_keys), (values, &mut *packed_values)] {
+        for (row, dst) in source
+            .chunks_exact(d.max(1))
+            .zip(packed.chunks_exact_mut(row_words.max(1)))
+        {
+            k::attention_i8::quantize_kv_row(row, n_heads, dst);
+        }
+    }
+    for q_row in q.chunks_exact_mut(d.max(1)) {
+        k::attention_grouped_i8(
+            q_row,
+            packed_keys,
+            packed_values,
+            n_heads,
+            n_heads,
+            row_words,
+            scores,
+        );
+    }
+    Ok(())
+}
+
 /// Appends each row's key and value to the cache: `input Wk^T + bk` and
 /// `input Wv^T + bv` (computed through `tmp` `[n, D]`) go to the row's place,
 /// `at(row) = (slot, position)`.

@@ -75,6 +75,8 @@ pub struct Args {
     /// Element type of the self-attention's key/value cache (llama-family models): f32,
     /// or i8 (int8 rows with one f32 scale per key/value head and position: a quarter of
     /// the cache's RAM and integer attention; docs/quantization.md). Any weight dtype.
+    /// On an encoder-decoder model (Whisper), i8 runs the encoder self-attention under
+    /// the same int8 rule (docs/spec.md, "int8 key/value cache").
     #[arg(long, value_enum, default_value_t = KvCache::F32)]
     kv_cache: KvCache,
     /// Sinusoidal models: store the position tables in the blob (the values the engine

@@ -31,6 +31,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
         int8_wide_rows_and_epilogue_edges,
     ),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
+    ("kernel_int8_attention_vs_scalar", int8_attention_vs_scalar),
 ];
 
 /// The dispatched f32 and int8 kernels are the board's `expected` ones (logged either
@@ -894,6 +895,119 @@ fn f16_linear_vs_scalar() -> Check {
                         }
                     }
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rows of [`int8_attention_vs_scalar`]'s long caches: past one 512-key i32 block.
+const I8_CACHE_ROWS: usize = 520;
+/// Words of one of its long caches' rows: 2 key/value heads of 16 values.
+const I8_CACHE_ROW_WORDS: usize = k::attention_i8::kv_row_words(32, 2);
+/// Words of one of its wide caches' rows (Whisper's head width): 2 heads of 64 values.
+const I8_WIDE_ROW_WORDS: usize = k::attention_i8::kv_row_words(128, 2);
+/// Rows of its wide caches.
+const I8_WIDE_ROWS: usize = 40;
+
+/// An int8 cache of `N / row_words` rows: `kind` 0 pseudo-random bytes, 1 all 127, 2 all
+/// -128; each head's scale a positive normal float that varies with the row.
+const fn i8_cache<const N: usize>(
+    row_words: usize,
+    heads: usize,
+    kind: u32,
+    seed: u32,
+) -> [u32; N] {
+    let mut words = [0u32; N];
+    let value_words = row_words - heads;
+    let mut i = 0;
+    while i < N {
+        let at = i % row_words;
+        words[i] = if at >= value_words {
+            // 2^-7 to about 2^-6 (0x3c00_0000 is 2^-7)
+            0x3c00_0000 | ((i as u32).wrapping_mul(2_654_435_761) >> 9)
+        } else {
+            match kind {
+                0 => (i as u32 ^ seed).wrapping_mul(2_654_435_761).rotate_left(7),
+                1 => 0x7f7f_7f7f,
+                _ => 0x8080_8080,
+            }
+        };
+        i += 1;
+    }
+    words
+}
+
+static I8_KEYS: [[u32; I8_CACHE_ROWS * I8_CACHE_ROW_WORDS]; 3] = [
+    i8_cache(I8_CACHE_ROW_WORDS, 2, 0, 1),
+    i8_cache(I8_CACHE_ROW_WORDS, 2, 1, 2),
+    i8_cache(I8_CACHE_ROW_WORDS, 2, 0, 3),
+];
+static I8_VALUES: [[u32; I8_CACHE_ROWS * I8_CACHE_ROW_WORDS]; 3] = [
+    i8_cache(I8_CACHE_ROW_WORDS, 2, 0, 4),
+    i8_cache(I8_CACHE_ROW_WORDS, 2, 2, 5),
+    i8_cache(I8_CACHE_ROW_WORDS, 2, 1, 6),
+];
+static I8_WIDE_KEYS: [u32; I8_WIDE_ROWS * I8_WIDE_ROW_WORDS] = i8_cache(I8_WIDE_ROW_WORDS, 2, 0, 7);
+static I8_WIDE_VALUES: [u32; I8_WIDE_ROWS * I8_WIDE_ROW_WORDS] =
+    i8_cache(I8_WIDE_ROW_WORDS, 2, 0, 8);
+
+/// The dispatched int8 attention (`attention_grouped_i8`: Helium's `VMLADAVA.S16` scores
+/// and `VMLA.S32` weighted sums on the M55) against the scalar reference
+/// (`attention_i8::attention_grouped_i8`), bit for bit: heads of 16 values over 1 to 520
+/// keys (past one 512-key i32 block; keys of 127 give near-equal scores, so weights near
+/// 32767, against values of -128), heads of 64 (Whisper's) over 1 to 40 keys, one and two
+/// query heads per key/value head.
+fn int8_attention_vs_scalar() -> Check {
+    let mut want_scores = [0f32; I8_CACHE_ROWS];
+    let mut got_scores = [0f32; I8_CACHE_ROWS];
+    let cases = I8_KEYS
+        .iter()
+        .zip(I8_VALUES.iter())
+        .map(|(keys, values)| (&keys[..], &values[..], 16usize, I8_CACHE_ROW_WORDS))
+        .chain(core::iter::once((
+            &I8_WIDE_KEYS[..],
+            &I8_WIDE_VALUES[..],
+            64,
+            I8_WIDE_ROW_WORDS,
+        )));
+    for (case, (keys, values, dk, row_words)) in cases.enumerate() {
+        let rows = keys.len() / row_words;
+        for t in [1, 2, 3, 17, 40, 511, 512, 513, 520] {
+            if t > rows {
+                continue;
+            }
+            let (Some(keys), Some(values)) =
+                (keys.get(..t * row_words), values.get(..t * row_words))
+            else {
+                return ensure(false, "the caches hold their rows");
+            };
+            for heads in [2, 4] {
+                let mut query = [0f32; 4 * 64];
+                let query = query.get_mut(..heads * dk).unwrap_or(&mut []);
+                fill(query, (t * 7 + heads + case) as u32, 3.0);
+                let mut want = [0f32; 4 * 64];
+                let want = want.get_mut(..query.len()).unwrap_or(&mut []);
+                want.copy_from_slice(query);
+                k::attention_i8::attention_grouped_i8(
+                    want,
+                    keys,
+                    values,
+                    heads,
+                    2,
+                    row_words,
+                    &mut want_scores,
+                );
+                k::attention_grouped_i8(query, keys, values, heads, 2, row_words, &mut got_scores);
+                let same = query
+                    .iter()
+                    .zip(want.iter())
+                    .all(|(g, w)| g.to_bits() == w.to_bits());
+                ensure(same, "int8 attention vs scalar, bit for bit")?;
+                ensure(
+                    want.iter().any(|&v| v != 0.0),
+                    "the attention is not all zeros",
+                )?;
             }
         }
     }

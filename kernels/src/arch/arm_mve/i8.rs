@@ -8,6 +8,7 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
+use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
 use core::arch::asm;
 
 /// The MVE kernel: any length, 4 weight rows at a time.
@@ -43,6 +44,62 @@ impl I8Dot for MveI8 {
         act: &mut crate::quant::Activations,
     ) {
         linear_i8(x, w, bias, k, y, act)
+    }
+
+    fn cache_scores(
+        self,
+        query: &mut [f32],
+        sq: f32,
+        keys: &[u32],
+        at: CacheHead,
+        scores: &mut [f32],
+    ) -> f32 {
+        cache_scores_mve(query, sq, keys, at, scores)
+            .unwrap_or_else(|| head_scores(query, sq, keys, at, scores))
+    }
+
+    /// The exponentials by Helium's `exp_minus_max` (the scalar `exp_fast_nonpositive`'s
+    /// bits for every score `<= largest`; a NaN score stays NaN and zeroes the head in
+    /// both), then the reference's sum in position order and weights.
+    fn cache_exp_weights(
+        self,
+        scores: &mut [f32],
+        largest: f32,
+        values: &[u32],
+        at: CacheHead,
+    ) -> (f32, f32) {
+        match <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect() {
+            Some(mve) => crate::frame::f32::F32Simd::exp_minus_max(mve, scores, largest),
+            None => return head_exp_weights(scores, largest, values, at),
+        }
+        let mut sum = 0.0f32;
+        let mut w_max = 0.0f32;
+        for (j, s) in scores.iter_mut().enumerate() {
+            let p = *s;
+            sum += p;
+            let sv = values
+                .get(j * at.row_words + at.value_words + at.head)
+                .copied()
+                .unwrap_or(0);
+            *s = p * f32::from_bits(sv);
+            if *s > w_max {
+                w_max = *s;
+            }
+        }
+        (sum, w_max)
+    }
+
+    fn cache_weighted_sum(
+        self,
+        weights: &mut [f32],
+        values: &[u32],
+        at: CacheHead,
+        factor: f32,
+        out: &mut [f32],
+    ) {
+        if cache_weighted_sum_mve(weights, values, at, factor, out).is_none() {
+            head_weighted_sum(weights, values, at, factor, out)
+        }
     }
 }
 
@@ -863,5 +920,252 @@ unsafe fn arm_mve_dequantize(
         // scales in range, no NaN output (doubled bits above those of infinity), no zero
         // (or flushed) output
         scale_excess < SCALE_EXCESS_LIMIT && doubled_sum <= 0xff00_0000 && least_abs != 0
+    }
+}
+
+/// Where one key/value head's `dk` values lie in `rows` cached int8 rows of `cache`
+/// (`docs/spec.md`, "int8 key/value cache"): `Some(row_bytes)` where every row's values
+/// and scale word lie inside `cache` and the head's values inside the value words
+/// (`None` otherwise: the caller takes the reference).
+fn cache_head_fits(cache: &[u32], at: CacheHead, rows: usize) -> Option<usize> {
+    let values_end = at.head.checked_add(1)?.checked_mul(at.dk)?;
+    let last_scale = rows
+        .checked_sub(1)?
+        .checked_mul(at.row_words)?
+        .checked_add(at.value_words)?
+        .checked_add(at.head)?;
+    let fits = at.dk > 0
+        && at.dk <= 512
+        && values_end <= at.value_words.checked_mul(4)?
+        && at.value_words.checked_add(at.head)? < at.row_words
+        && last_scale < cache.len();
+    if fits {
+        at.row_words.checked_mul(4)
+    } else {
+        None
+    }
+}
+
+/// [`head_scores`] in Helium: the query's int16 values packed two to a word in place
+/// (the reference's `query` is not read again), each key's integer dot by
+/// `VMLADAVA.S16` over `VLDRB.S16`-widened key bytes, four keys a pass (8 products an instruction; exact
+/// in i32 for `dk <= 512`, wrapping as the reference's), then the reference's float step
+/// per key. `None` (query untouched) where the shape is not one the loop reads in bounds.
+fn cache_scores_mve(
+    query: &mut [f32],
+    sq: f32,
+    keys: &[u32],
+    at: CacheHead,
+    scores: &mut [f32],
+) -> Option<f32> {
+    let rows = scores.len();
+    let dk = at.dk;
+    let row_bytes = cache_head_fits(keys, at, rows)?;
+    if query.len() < dk {
+        return None;
+    }
+    // Word i takes values 2i and 2i + 1, both read before it is written (i <= 2i).
+    for i in 0..dk.div_ceil(2) {
+        let value = |c: usize| query.get(c).map_or(0, |v| v.to_bits() as u16);
+        let word = u32::from(value(2 * i)) | (u32::from(value(2 * i + 1)) << 16);
+        if let Some(slot) = query.get_mut(i) {
+            *slot = f32::from_bits(word);
+        }
+    }
+    let first = at.head * dk; // in bounds: cache_head_fits
+    let mut largest = f32::NEG_INFINITY;
+    let mut dots = [0i32; 4];
+    for (j, s) in scores.iter_mut().enumerate() {
+        if j % 4 == 0 {
+            let key = |r: usize| {
+                // SAFETY (of the `add`): key rows `< rows` lie inside `keys`
+                // (cache_head_fits); a row past the last repeats it (its dot unused).
+                unsafe {
+                    keys.as_ptr()
+                        .cast::<i8>()
+                        .add(r.min(rows - 1) * row_bytes + first)
+                }
+            };
+            // SAFETY: the four key pointers each lead to the head's `dk` bytes inside
+            // `keys`, the packed query to `dk` halfwords inside `query` (`query.len() >=
+            // dk` words); `0 < dk`; the target has MVE (build.rs).
+            dots = unsafe {
+                arm_mve_dots_i16_i8_x4(
+                    query.as_ptr().cast::<i16>(),
+                    [key(j), key(j + 1), key(j + 2), key(j + 3)],
+                    dk,
+                )
+            };
+        }
+        let dot = dots.get(j % 4).copied().unwrap_or(0);
+        let sk = keys
+            .get(j * at.row_words + at.value_words + at.head)
+            .copied()
+            .unwrap_or(0);
+        *s = dot as f32 * (sq * f32::from_bits(sk));
+        if *s > largest {
+            largest = *s;
+        }
+    }
+    Some(largest)
+}
+
+/// `sum_c q[c] * k[r][c]` for four key rows `k[r]` over `n` int16 `q` and int8 key
+/// values, wrapping in i32: per 8 values one query load, four widened key loads and four
+/// `VMLADAVA.S16`.
+///
+/// # Safety
+/// `n > 0`; `q` must point to `n` readable halfwords (2-byte aligned) and each `k[r]` to
+/// `n` readable bytes; the CPU must have MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots_i16_i8_x4(q: *const i16, k: [*const i8; 4], n: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: the tail-predicated loop reads exactly `n` halfwords from `q` and `n` bytes
+    // from each `k[r]` (the caller's guarantee); it writes only the registers it names
+    // (q0, q1 as s0-s7) and not the stack.
+    unsafe {
+        asm!(
+            "dlstp.16 lr, {n}",
+            "1:",
+            "vldrh.s16 q0, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q0, q1",
+            "vldrb.s16 q1, [r2], #8",
+            "vmladava.s16 r8, q0, q1",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q0, q1",
+            "vldrb.s16 q1, [r4], #8",
+            "vmladava.s16 r12, q0, q1",
+            "letp lr, 1b",
+            n = in(reg) n,
+            q = inout(reg) q => _,
+            // (a widening load's base is a low register)
+            inout("r1") k[0] => _,
+            inout("r2") k[1] => _,
+            inout("r3") k[2] => _,
+            inout("r4") k[3] => _,
+            inout("r0") a0,
+            inout("r8") a1,
+            inout("r10") a2,
+            inout("r12") a3,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// Keys per i32 block of [`cache_weighted_sum_mve`]: `512 * 32767 * 128 < 2^31`, so a
+/// block's sums are exact in i32 before they join the i64 sums.
+const WEIGHT_BLOCK: usize = 512;
+
+/// [`head_weighted_sum`] in Helium for heads of a multiple of 16 values: 16 output
+/// columns at a time in four i32 vectors, per key one weight and four `VLDRB.S32` +
+/// `VMLA.S32` (vector times the key's weight), blocks of [`WEIGHT_BLOCK`] keys added into
+/// i64 sums (exact: any order gives the reference's sums), then the reference's float
+/// step. `None` where the shape is not that.
+fn cache_weighted_sum_mve(
+    weights: &[f32],
+    values: &[u32],
+    at: CacheHead,
+    factor: f32,
+    out: &mut [f32],
+) -> Option<()> {
+    let rows = weights.len();
+    let dk = at.dk;
+    let row_bytes = cache_head_fits(values, at, rows)?;
+    if !dk.is_multiple_of(16) || out.len() < dk {
+        return None;
+    }
+    let first = at.head * dk;
+    for (block, out) in out.chunks_exact_mut(16).take(dk / 16).enumerate() {
+        let mut sums = [0i64; 16];
+        for start in (0..rows).step_by(WEIGHT_BLOCK) {
+            let n = WEIGHT_BLOCK.min(rows - start);
+            let mut partial = [0i32; 16];
+            // SAFETY: keys `start..start + n` (`< rows`) hold the head's columns `16 *
+            // block..+16` at `j * row_bytes + first + 16 * block` inside `values`
+            // (cache_head_fits, `dk` a multiple of 16), `weights` holds `n` words from
+            // `start`; `n > 0`; the target has MVE.
+            unsafe {
+                arm_mve_weighted_columns16(
+                    weights.as_ptr().add(start).cast::<i32>(),
+                    values
+                        .as_ptr()
+                        .cast::<i8>()
+                        .add(start * row_bytes + first + 16 * block),
+                    row_bytes,
+                    n,
+                    &mut partial,
+                );
+            }
+            for (sum, &p) in sums.iter_mut().zip(&partial) {
+                *sum += i64::from(p);
+            }
+        }
+        for (o, &sum) in out.iter_mut().zip(&sums) {
+            *o = sum as f32 * factor;
+        }
+    }
+    Some(())
+}
+
+/// `sums[c] = sum_j w[j] * v[j * stride + c]` for 16 columns and `n` keys, in i32.
+///
+/// # Safety
+/// `n > 0`; `w` must point to `n` readable words, and `v + j * stride` to 16 readable
+/// bytes for every `j < n`; the CPU must have MVE.
+#[inline(never)]
+unsafe fn arm_mve_weighted_columns16(
+    w: *const i32,
+    v: *const i8,
+    stride: usize,
+    n: usize,
+    sums: &mut [i32; 16],
+) {
+    // SAFETY: the loop reads `n` words from `w` and 16 bytes at each of the `n` rows of
+    // `v` (the caller's guarantee), writes the 64 bytes of `sums`, and only the registers
+    // it names (q0-q7 as s0-s31).
+    unsafe {
+        asm!(
+            "vmov.i32 q0, #0",
+            "vmov.i32 q1, #0",
+            "vmov.i32 q2, #0",
+            "vmov.i32 q3, #0",
+            "2:",
+            "ldr {wj}, [{w}], #4",
+            "vldrb.s32 q4, [{v}]",
+            "vldrb.s32 q5, [{v}, #4]",
+            "vldrb.s32 q6, [{v}, #8]",
+            "vldrb.s32 q7, [{v}, #12]",
+            "add {v}, {v}, {stride}",
+            "vmla.s32 q0, q4, {wj}",
+            "vmla.s32 q1, q5, {wj}",
+            "vmla.s32 q2, q6, {wj}",
+            "vmla.s32 q3, q7, {wj}",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            "vstrw.32 q0, [{s}]",
+            "vstrw.32 q1, [{s}, #16]",
+            "vstrw.32 q2, [{s}, #32]",
+            "vstrw.32 q3, [{s}, #48]",
+            w = inout(reg) w => _,
+            v = inout(reg) v => _,
+            stride = in(reg) stride,
+            n = inout(reg) n => _,
+            wj = out(reg) _,
+            s = in(reg) sums.as_mut_ptr(),
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
     }
 }
