@@ -221,7 +221,10 @@ fn pretrained_page_states_the_blob_sizes() {
         return;
     };
     let megabytes = |bytes: usize| (bytes as f64 / 1e6).round() as u64;
-    page_states(&format!("# wrote whisper.pfm ({} bytes)", whisper.as_slice().len()));
+    page_states(&format!(
+        "# wrote whisper.pfm ({} bytes)",
+        whisper.as_slice().len()
+    ));
     page_states(&format!(
         "a {} MB blob (MiniLM {} MB)",
         megabytes(whisper.as_slice().len()),

@@ -58,7 +58,7 @@ pub use dispatch::{
 };
 pub use generic::attention_i8;
 pub use generic::f32::{
-    add_assign, argmax, conv1d_out_len, exp_fast, log_softmax, log_sum_exp, log_sum_exp_below,
-    max, relu, softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,
+    add_assign, argmax, conv1d_out_len, exp_fast, log_softmax, log_sum_exp, log_sum_exp_below, max,
+    relu, softmax, sqrt, sum_compensated, CONV_ROW_BLOCK,
 };
 pub use quant::{Activations, I8Matrix, Matrix};
