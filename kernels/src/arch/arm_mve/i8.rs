@@ -8,7 +8,9 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
-use crate::generic::attention_i8::{head_exp_weights, head_scores, head_weighted_sum, CacheHead};
+use crate::generic::attention_i8::{
+    head_exp_weights, head_scores, head_weighted_sum, round_weights, CacheHead,
+};
 use core::arch::asm;
 
 /// The MVE kernel: any length, 4 weight rows at a time.
@@ -92,11 +94,15 @@ impl I8Dot for MveI8 {
     fn cache_weighted_sum(
         self,
         weights: &mut [f32],
+        inv: f32,
         values: &[u32],
         at: CacheHead,
         factor: f32,
         out: &mut [f32],
     ) {
+        // step 4's int16 rounding as the reference does it, then step 5 in Helium: the
+        // bits of `head_round_weighted_sum`
+        round_weights(weights, inv);
         if cache_weighted_sum_mve(weights, values, at, factor, out).is_none() {
             head_weighted_sum(weights, values, at, factor, out)
         }
