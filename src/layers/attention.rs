@@ -108,11 +108,17 @@ pub(crate) fn attend_all_i8(
         .ok_or(Error::SizeOverflow)?;
     let packed_values = rest.get_mut(..half).ok_or(Error::SizeOverflow)?;
     for (source, packed) in [(keys, &mut *packed_keys), (values, &mut *packed_values)] {
-        for (row, dst) in source
-            .chunks_exact(d.max(1))
-            .zip(packed.chunks_exact_mut(row_words.max(1)))
-        {
+        // rows split off one at a time, not a zip of two chunk iterators: at opt-level
+        // "z" that zip is an outlined `Zip::new` whose chunk counts divide by a size the
+        // no-panic proof cannot see is non-zero
+        let mut rest = packed;
+        for row in source.chunks_exact(d.max(1)) {
+            let Some((dst, tail)) = core::mem::take(&mut rest).split_at_mut_checked(row_words)
+            else {
+                break;
+            };
             k::attention_i8::quantize_kv_row(row, n_heads, dst);
+            rest = tail;
         }
     }
     for q_row in q.chunks_exact_mut(d.max(1)) {
