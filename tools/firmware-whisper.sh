@@ -106,6 +106,8 @@ main() {
         [ "$dtype" = i8att ] && convert_args=(--dtype i8 --kv-cache i8)
         "$picoformer" convert --from ct2-whisper "$model" -o "$blob.tmp" "${convert_args[@]}" >"$cache/convert-$dtype.log"
         mv "$blob.tmp" "$blob"
+        # the converter writes the tokenizer beside the blob it was told to write
+        if [ -f "$blob.tmp.tokenizer.json" ]; then mv "$blob.tmp.tokenizer.json" "$blob.tokenizer.json"; fi
     fi
     if [ "$contexts" = 1 ]; then
         [ -f "$cache/whisper-base-f32.pfm" ] ||
