@@ -30,6 +30,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
         "kernel_int8_wide_rows_and_epilogue_edges",
         int8_wide_rows_and_epilogue_edges,
     ),
+    ("kernel_int8_row_pairs_vs_scalar", int8_row_pairs_vs_scalar),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
     ("kernel_int8_attention_vs_scalar", int8_attention_vs_scalar),
 ];
@@ -757,6 +758,61 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
                     &mut act_values,
                     &mut act_scales,
                 )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched int8 linear layer against `generic::i8::linear_i8`, bit for bit, on 1 to
+/// 3 input rows (Helium's tiles of 2 rows by 3 weight rows and the odd last row): reduction
+/// lengths 64, 128 and 192 (1 to 3 of the tile loop's 64-byte steps), 4 to 9 weight rows
+/// (whole tiles and the last 3 rows again), with and without a bias, and with the first or
+/// the second row all zeros (a row the scalar quantizer takes: the pair goes row by row).
+fn int8_row_pairs_vs_scalar() -> Check {
+    const K: usize = 192;
+    const ROWS: usize = 3;
+    const N: usize = 9;
+    let bias: [f32; N] = core::array::from_fn(|i| (i as f32 - 4.5) * 0.5);
+    let scales: [f32; N] = core::array::from_fn(|i| 0.004 + i as f32 * 0.003);
+    for zero_row in [None, Some(0), Some(1)] {
+        let x: [f32; ROWS * K] = core::array::from_fn(|i| {
+            if Some(i / K) == zero_row {
+                0.0
+            } else {
+                ((i * 29 % 31) as f32 - 15.0) * 0.21
+            }
+        });
+        for k in [64, 128, K] {
+            for n in 4..=N {
+                for rows in 1..=ROWS {
+                    for bias in [None, bias.get(..n)] {
+                        let w = k::I8Matrix {
+                            values: WIDE_VALUES.get(..n * k).unwrap_or(&[]),
+                            scales: scales.get(..n).unwrap_or(&[]),
+                        };
+                        let x = x.get(..rows * k).unwrap_or(&[]);
+                        let mut want = [0f32; ROWS * N];
+                        let want = want.get_mut(..rows * n).unwrap_or(&mut []);
+                        let mut q = [0i8; K];
+                        let q = q.get_mut(..k).unwrap_or(&mut []);
+                        k::generic::i8::linear_i8(x, w, bias, k, want, q);
+                        let mut got = [0f32; ROWS * N];
+                        let got = got.get_mut(..rows * n).unwrap_or(&mut []);
+                        let mut qv = [0i8; 2 * K];
+                        let mut qs = [0f32; ROWS];
+                        let mut act = k::Activations {
+                            values: &mut qv,
+                            scales: &mut qs,
+                        };
+                        k::quant::linear(x, &k::Matrix::I8(w), bias, k, got, &mut act);
+                        let same = got
+                            .iter()
+                            .zip(want.iter())
+                            .all(|(g, w)| g.to_bits() == w.to_bits());
+                        ensure(same, "int8 kernel vs scalar, row pairs, bit for bit")?;
+                    }
+                }
             }
         }
     }

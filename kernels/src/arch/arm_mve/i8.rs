@@ -165,8 +165,32 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
     let (Some(x), Some(q)) = (x.get(..n), q.get_mut(..n)) else {
         return 0.0;
     };
+    match quantize_row_with::<4>(x, q) {
+        Some(scale) => scale,
+        None => quantize_row_scalar(x, q),
+    }
+}
+
+/// [`quantize_row_mve`] of the row `x` (`n = x.len()`, a multiple of 64) into 16-byte chunks
+/// interleaved with another row's: chunk `c` of the row at `q[32 c..32 c + 16]` (the other
+/// row's at `q[32 c + 16..]`: pass `q[16..]`), for [`arm_mve_matmul_i8_2x3`]. `q` holds
+/// `2 n - 16` bytes. `None` (nothing written) where [`quantize_row_mve`] would take the
+/// scalar rule (empty, tiny, not finite) or the shape does not fit.
+fn quantize_row_interleaved(x: &[f32], q: &mut [i8]) -> Option<f32> {
+    let n = x.len();
+    if !n.is_multiple_of(64) || q.len() < (2 * n).checked_sub(16)? {
+        return None;
+    }
+    quantize_row_with::<20>(x, q)
+}
+
+/// The Helium steps of [`quantize_row_mve`], storing as [`quantize_scaled`] does with `LAST`;
+/// `None` (nothing written) where the row takes the scalar rule instead.
+#[inline(always)]
+fn quantize_row_with<const LAST: i32>(x: &[f32], q: &mut [i8]) -> Option<f32> {
+    let n = x.len();
     if n == 0 {
-        return quantize_row_scalar(x, q);
+        return None;
     }
     let mut amax_bits = 0u32;
     // SAFETY: the loops read exactly `n` floats from `x` (`n / 64` blocks of 64, then the
@@ -239,16 +263,41 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
     if amax_bits.wrapping_sub(SMALLEST_AMAX.to_bits())
         >= f32::INFINITY.to_bits() - SMALLEST_AMAX.to_bits()
     {
-        return quantize_row_scalar(x, q);
+        return None;
     }
     let inv = crate::quant::I8_MAX / amax;
+    quantize_scaled::<LAST>(x, q, inv);
+    Some(amax / crate::quant::I8_MAX)
+}
+
+/// The scaling, rounding and narrowing store of [`quantize_row_mve`]: `n = x.len()` values
+/// times `inv` into `q`, 16 values (4 stores of 4 bytes) at a time, the fourth store of each
+/// 16 advancing `q` by `LAST` bytes (4: contiguous; 20: chunks of 16 bytes interleaved with
+/// another row's, [`quantize_row_interleaved`]).
+///
+/// `q` must hold the bytes written: `n` for `LAST = 4`; for `LAST = 20`, `n % 64 == 0` and
+/// `2 * n - 16` bytes.
+#[inline(always)]
+fn quantize_scaled<const LAST: i32>(x: &[f32], q: &mut [i8], inv: f32) {
+    let n = x.len();
+    let needed = if LAST == 4 {
+        Some(n)
+    } else if n.is_multiple_of(64) {
+        (2 * n).checked_sub(16)
+    } else {
+        None
+    };
+    if needed.is_none_or(|needed| q.len() < needed) {
+        return;
+    }
     // `round_to_i8(p)`: `p' = p + p * nudge` (`VFMA`, see
     // `arm_fpu::i8::ROUNDING_NUDGE`: it moves the one product where `p + 0.5` rounds up,
     // `|p| = 0.5 - 2^-25`, to 0.5 and no other across a half-integer), then `VCVTA`
     // (nearest, ties away from zero); `|p| <= 127 * (1 + 2^-23)` needs no clamp, NaN
     // gives 0. 64 values per iteration, then the tail-predicated rest.
-    // SAFETY: the loops read `n` floats from `x` and write `n` bytes to `q`; they write
-    // only the registers they name (q0-q3 as s0-s15, lr).
+    // SAFETY: the loops read `n` floats from `x` and write `n` bytes to `q` (`LAST = 4`),
+    // or the interleaved chunks ([`quantize_row_interleaved`], `n % 64 == 0`: the tail loop
+    // does not run) inside it; they write only the registers they name (q0-q3 as s0-s15, lr).
     unsafe {
         asm!(
             "wls lr, {blocks}, 2f",
@@ -272,7 +321,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vstrb.32 q0, [{q}], #4",
             "vstrb.32 q1, [{q}], #4",
             "vstrb.32 q2, [{q}], #4",
-            "vstrb.32 q3, [{q}], #4",
+            "vstrb.32 q3, [{q}], #{last}",
             "vldrw.u32 q0, [{x}], #16",
             "vldrw.u32 q1, [{x}], #16",
             "vldrw.u32 q2, [{x}], #16",
@@ -292,7 +341,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vstrb.32 q0, [{q}], #4",
             "vstrb.32 q1, [{q}], #4",
             "vstrb.32 q2, [{q}], #4",
-            "vstrb.32 q3, [{q}], #4",
+            "vstrb.32 q3, [{q}], #{last}",
             "vldrw.u32 q0, [{x}], #16",
             "vldrw.u32 q1, [{x}], #16",
             "vldrw.u32 q2, [{x}], #16",
@@ -312,7 +361,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vstrb.32 q0, [{q}], #4",
             "vstrb.32 q1, [{q}], #4",
             "vstrb.32 q2, [{q}], #4",
-            "vstrb.32 q3, [{q}], #4",
+            "vstrb.32 q3, [{q}], #{last}",
             "vldrw.u32 q0, [{x}], #16",
             "vldrw.u32 q1, [{x}], #16",
             "vldrw.u32 q2, [{x}], #16",
@@ -332,7 +381,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             "vstrb.32 q0, [{q}], #4",
             "vstrb.32 q1, [{q}], #4",
             "vstrb.32 q2, [{q}], #4",
-            "vstrb.32 q3, [{q}], #4",
+            "vstrb.32 q3, [{q}], #{last}",
             "le lr, 1b",
             "2:",
             "wlstp.32 lr, {rest}, 4f",
@@ -349,6 +398,7 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             x = inout(reg) x.as_ptr() => _,
             q = inout(reg) q.as_mut_ptr() => _,
             inv = in(reg) inv.to_bits(),
+            last = const LAST,
             nudge = in(reg) crate::arch::arm_fpu::i8::ROUNDING_NUDGE.to_bits(),
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
@@ -358,7 +408,6 @@ pub fn quantize_row_mve(x: &[f32], q: &mut [i8]) -> f32 {
             options(nostack),
         );
     }
-    amax / crate::quant::I8_MAX
 }
 
 /// [`crate::quant::quantize_row`] out of line: the rare rows (empty, tiny or not finite)
@@ -423,11 +472,10 @@ pub fn linear_i8(
     }
     let rows = x.len() / k;
     let n = w.values.len() / k;
-    let (Some(q), Some(values), Some(scales), true) = (
-        act.values.get_mut(..k),
+    let (Some(values), Some(scales), true) = (
         w.values.get(..n * k),
         w.scales.get(..n),
-        n >= 4 && y.len() >= rows * n,
+        n >= 4 && y.len() >= rows * n && act.values.len() >= k,
     ) else {
         return frame_linear_i8(x, w, bias, k, y, act);
     };
@@ -439,26 +487,139 @@ pub fn linear_i8(
         Some(b) => Some(b.as_ptr()),
         None => Some(core::ptr::null()),
     };
+    let weights = Weights {
+        values,
+        scales,
+        bias,
+        vector_bias,
+    };
+    let buffer = &mut *act.values;
+    // two rows at a time in tiles where `k % 64 == 0` and the buffer holds both
+    let pairs = k.is_multiple_of(64) && buffer.len() >= 2 * k;
     let (mut x_rest, mut y_rest) = (x, y);
-    for _ in 0..rows {
+    let mut left = rows;
+    while left > 0 {
+        if pairs && left >= 2 {
+            let (Some((x_pair, x_next)), Some((y_pair, y_next))) = (
+                x_rest.split_at_checked(2 * k),
+                y_rest.split_at_mut_checked(2 * n),
+            ) else {
+                break;
+            };
+            (x_rest, y_rest) = (x_next, y_next);
+            left -= 2;
+            let (x0, x1) = x_pair.split_at(k);
+            let (y0, y1) = y_pair.split_at_mut(n);
+            weights.pair(x0, x1, buffer, y0, y1);
+            continue;
+        }
         let (Some((x_row, x_next)), Some((y_row, y_next))) =
             (x_rest.split_at_checked(k), y_rest.split_at_mut_checked(n))
         else {
             break;
         };
         (x_rest, y_rest) = (x_next, y_next);
+        left -= 1;
+        weights.row(x_row, buffer, y_row);
+    }
+}
+
+/// The weights of [`linear_i8`], checked: `values` holds `n * k` bytes (`n =
+/// scales.len() >= 4`, `k > 0`), `vector_bias` is null, `bias`' pointer with `n` values or
+/// `None` (the scalar epilogue).
+struct Weights<'a> {
+    values: &'a [i8],
+    scales: &'a [f32],
+    bias: Option<&'a [f32]>,
+    vector_bias: Option<*const f32>,
+}
+
+impl Weights<'_> {
+    /// One output row `y_row` (`n` values) of the input row `x_row` (`k` values), with
+    /// `buffer` (at least `k` bytes) for its quantized values.
+    #[inline(always)]
+    fn row(&self, x_row: &[f32], buffer: &mut [i8], y_row: &mut [f32]) {
+        let Some(q) = buffer.get_mut(..x_row.len()) else {
+            return;
+        };
         let sx = quantize_row_mve(x_row, q);
-        // SAFETY: `q` holds `k > 0` bytes, `values` `n * k`, `y_row`, `scales` and a
-        // non-null bias `n >= 4` values; the target has MVE (build.rs).
+        // SAFETY: `q` holds `k > 0` bytes, `values` `n * k`, `y_row` `n >= 4` values (the
+        // caller's split); the target has MVE (build.rs).
+        unsafe { row_sums(q, self.values, y_row) };
+        self.dequantize(x_row, buffer, y_row, sx, false);
+    }
+
+    /// Two output rows of two input rows (`k % 64 == 0` values each; `buffer` holds `2 k`
+    /// bytes): both quantized into `buffer` interleaved, their sums by
+    /// [`arm_mve_matmul_i8_2x3`]; rows that take the scalar quantization go one by one.
+    fn pair(&self, x0: &[f32], x1: &[f32], buffer: &mut [i8], y0: &mut [f32], y1: &mut [f32]) {
+        let (k, n) = (x0.len(), y0.len());
+        let scales = match (buffer.get_mut(..2 * k), n == y1.len() && k == x1.len()) {
+            (Some(pair), true) => quantize_row_interleaved(x0, pair).and_then(|s0| {
+                let second = pair.get_mut(16..)?;
+                Some((s0, quantize_row_interleaved(x1, second)?))
+            }),
+            _ => None,
+        };
+        let Some((s0, s1)) = scales else {
+            self.row(x0, buffer, y0);
+            self.row(x1, buffer, y1);
+            return;
+        };
+        let (tiles, back) = (n / 3, n - 3);
+        let w = self.values.as_ptr();
+        // SAFETY: `buffer` holds the two rows interleaved (`2 k` bytes, `k % 64 == 0`,
+        // `k > 0`); `values` `n * k` bytes, `y0` and `y1` `n >= 4` words each: the
+        // `n / 3` tiles cover the first `3 (n / 3)` rows, and the last 3 rows (`n % 3`
+        // left) once more, rewriting sums with the same values; the target has MVE.
         unsafe {
-            row_sums(q, values, y_row);
-            let exact = match vector_bias {
-                Some(b) => arm_mve_dequantize(y_row, sx, scales.as_ptr(), b),
-                None => false,
-            };
-            if !exact {
-                dequantize_row_scalar(q, values, y_row, sx, scales, bias);
+            arm_mve_matmul_i8_2x3(
+                buffer.as_ptr(),
+                w,
+                k,
+                tiles,
+                &[y0.as_mut_ptr(), y1.as_mut_ptr()],
+            );
+            if n % 3 != 0 {
+                let last = [
+                    y0.as_mut_ptr().wrapping_add(back),
+                    y1.as_mut_ptr().wrapping_add(back),
+                ];
+                arm_mve_matmul_i8_2x3(buffer.as_ptr(), w.wrapping_add(back * k), k, 1, &last);
             }
+        }
+        self.dequantize(x0, buffer, y0, s0, true);
+        self.dequantize(x1, buffer, y1, s1, true);
+    }
+
+    /// The epilogue of the row `x_row`'s i32 sums in `y_row` (scale `sx`): Helium where it
+    /// is provably exact, else the row's sums again (quantized into `buffer` first when
+    /// `requantize`: the buffer then holds another layout) and the scalar epilogue.
+    #[inline(always)]
+    fn dequantize(
+        &self,
+        x_row: &[f32],
+        buffer: &mut [i8],
+        y_row: &mut [f32],
+        sx: f32,
+        requantize: bool,
+    ) {
+        let exact = match self.vector_bias {
+            // SAFETY: `scales` and a non-null bias hold `n = y_row.len()` values; the
+            // target has MVE (build.rs).
+            Some(b) => unsafe { arm_mve_dequantize(y_row, sx, self.scales.as_ptr(), b) },
+            None => false,
+        };
+        if !exact {
+            let Some(q) = buffer.get_mut(..x_row.len()) else {
+                return;
+            };
+            if requantize {
+                quantize_row_mve(x_row, q);
+            }
+            // SAFETY: `q` holds the row's `k > 0` quantized bytes, `values` `n * k`,
+            // `y_row` `n >= 4` values.
+            unsafe { dequantize_row_scalar(q, self.values, y_row, sx, self.scales, self.bias) };
         }
     }
 }
@@ -504,6 +665,135 @@ unsafe fn last_4_sums(q: &[i8], values: &[i8], y_row: &mut [f32]) {
         } else {
             arm_mve_matvec_i8(q.as_ptr(), w, k, 4, sums);
         }
+    }
+}
+
+/// One 16-byte chunk of [`arm_mve_matmul_i8_2x3`]: the two rows' chunk in `$a`, `$b`, the
+/// three weight rows' loaded into q2, q3, q6 and multiplied in, the loads and
+/// `VMLADAVA`s alternating (5 loads and 6 `VMLADAVA`s, the two rows' next chunk loaded
+/// into `$na`, `$nb` between them unless `$next` is empty).
+macro_rules! tile_chunk {
+    ($a:literal, $b:literal, $na:literal, $nb:literal, $next:literal) => {
+        concat!(
+            "vldrb.u8 q2, [r3], #16\n",
+            "vmladava.s8 r0, ",
+            $a,
+            ", q2\n",
+            "vldrb.u8 q3, [r5], #16\n",
+            "vmladava.s8 r6, ",
+            $b,
+            ", q2\n",
+            "vldrb.u8 q6, [r7], #16\n",
+            "vmladava.s8 r2, ",
+            $a,
+            ", q3\n",
+            $next,
+            "vldrb.u8 ",
+            $na,
+            ", [r1], #16\n",
+            "vmladava.s8 r8, ",
+            $b,
+            ", q3\n",
+            $next,
+            "vldrb.u8 ",
+            $nb,
+            ", [r1], #16\n",
+            "vmladava.s8 r4, ",
+            $a,
+            ", q6\n",
+            "vmladava.s8 r10, ",
+            $b,
+            ", q6\n",
+        )
+    };
+}
+
+/// The i32 sums of two quantized rows with `3 * tiles` weight rows of `k` bytes (`w`),
+/// stored as i32 to `y[0]` (the first row's `3 * tiles` sums) and `y[1]` (the second's):
+/// tiles of 2 rows by 3 weight rows, the six sums in r0, r2, r4 (first row) and r6, r8,
+/// r10. `x` holds the two rows interleaved in 16-byte chunks
+/// ([`quantize_row_interleaved`]), so one pointer walks both. Per 16 bytes 5 loads and 6
+/// `VMLADAVA`s alternate (96 multiply-accumulates in 12 estimated cycles), each chunk
+/// loading the next chunk's rows; 64 bytes per loop iteration (`WLS` / `LE`), the last 64
+/// after the loop (which loads nothing past the rows).
+///
+/// # Safety
+/// `k % 64 == 0`, `k > 0`, `tiles > 0`; `x` points at `2 k` readable bytes, `w` at
+/// `3 tiles k`, `y[0]` and `y[1]` each at `3 tiles` writable words; the CPU has MVE with
+/// the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_matmul_i8_2x3(
+    x: *const i8,
+    w: *const i8,
+    k: usize,
+    tiles: usize,
+    y: &[*mut f32; 2],
+) {
+    // SAFETY: per tile the asm reads `2 k` bytes from `x` (2 chunks before the loop, 8
+    // per iteration of the `k / 64 - 1`, 6 after it) and `k` from each of three weight
+    // rows, and writes three words to each `y` row; the tiles walk the `3 tiles` weight
+    // rows and their sums, in bounds by the caller's guarantee. r4-r11 are saved on the
+    // stack and restored; below them the asm keeps a frame of 3 words (sp is restored);
+    // the other registers it writes are declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            "ldrd r11, r12, [r12]",
+            "mov r9, r2",
+            "lsrs r2, r2, #6",
+            "subs r2, r2, #1",
+            "mul r3, r3, r9",
+            "add r3, r3, r3, lsl #1",
+            "add r3, r3, r1",
+            // frame: x, loop count, end of the weight rows
+            "push {{r0, r2, r3}}",
+            "mov r3, r1",
+            "2:",
+            "ldrd r1, lr, [sp]",
+            "add r5, r3, r9",
+            "add r7, r5, r9",
+            "movs r0, #0",
+            "movs r2, #0",
+            "movs r4, #0",
+            "movs r6, #0",
+            "movs r8, #0",
+            "movs r10, #0",
+            "vldrb.u8 q0, [r1], #16",
+            "vldrb.u8 q1, [r1], #16",
+            "wls lr, lr, 3f",
+            "1:",
+            tile_chunk!("q0", "q1", "q4", "q5", ""),
+            tile_chunk!("q4", "q5", "q0", "q1", ""),
+            tile_chunk!("q0", "q1", "q4", "q5", ""),
+            tile_chunk!("q4", "q5", "q0", "q1", ""),
+            "le lr, 1b",
+            "3:",
+            tile_chunk!("q0", "q1", "q4", "q5", ""),
+            tile_chunk!("q4", "q5", "q0", "q1", ""),
+            tile_chunk!("q0", "q1", "q4", "q5", ""),
+            tile_chunk!("q4", "q5", "q0", "q1", "@ "),
+            "stmia r11!, {{r0, r2, r4}}",
+            "stmia r12!, {{r6, r8, r10}}",
+            "mov r3, r7",
+            "ldr r0, [sp, #8]",
+            "cmp r3, r0",
+            "bne 2b",
+            "add sp, sp, #12",
+            "pop {{r4-r11}}",
+            inout("r0") x => _,
+            inout("r1") w => _,
+            inout("r2") k => _,
+            inout("r3") tiles => _,
+            inout("r12") y.as_ptr() => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+        )
     }
 }
 
