@@ -766,11 +766,12 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
 
 /// The dispatched int8 linear layer against `generic::i8::linear_i8`, bit for bit, on 1 to
 /// 3 input rows (Helium's tiles of 2 rows by 3 weight rows and the odd last row): reduction
-/// lengths 64, 128 and 192 (1 to 3 of the tile loop's 64-byte steps), 4 to 9 weight rows
-/// (whole tiles and the last 3 rows again), with and without a bias, and with the first or
-/// the second row all zeros (a row the scalar quantizer takes: the pair goes row by row).
+/// lengths 64 (no tiles), 128, 256 and 384 (0 to 2 of the tile loop's 128-byte
+/// iterations), 4 to 9 weight rows (whole tiles and the last 3 rows again) as many as
+/// [`WIDE_VALUES`] holds, with and without a bias, and with the first or the second row all
+/// zeros (a row the scalar quantizer takes: the pair goes row by row).
 fn int8_row_pairs_vs_scalar() -> Check {
-    const K: usize = 192;
+    const K: usize = 384;
     const ROWS: usize = 3;
     const N: usize = 9;
     let bias: [f32; N] = core::array::from_fn(|i| (i as f32 - 4.5) * 0.5);
@@ -783,8 +784,8 @@ fn int8_row_pairs_vs_scalar() -> Check {
                 ((i * 29 % 31) as f32 - 15.0) * 0.21
             }
         });
-        for k in [64, 128, K] {
-            for n in 4..=N {
+        for k in [64, 128, 256, K] {
+            for n in 4..=N.min(WIDE_VALUES.len() / k) {
                 for rows in 1..=ROWS {
                     for bias in [None, bias.get(..n)] {
                         let w = k::I8Matrix {

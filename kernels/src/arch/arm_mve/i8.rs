@@ -494,8 +494,8 @@ pub fn linear_i8(
         vector_bias,
     };
     let buffer = &mut *act.values;
-    // two rows at a time in tiles where `k % 64 == 0` and the buffer holds both
-    let pairs = k.is_multiple_of(64) && buffer.len() >= 2 * k;
+    // two rows at a time in tiles where `k % 128 == 0` and the buffer holds both
+    let pairs = k.is_multiple_of(128) && buffer.len() >= 2 * k;
     let (mut x_rest, mut y_rest) = (x, y);
     let mut left = rows;
     while left > 0 {
@@ -549,12 +549,13 @@ impl Weights<'_> {
         self.dequantize(x_row, buffer, y_row, sx, false);
     }
 
-    /// Two output rows of two input rows (`k % 64 == 0` values each; `buffer` holds `2 k`
+    /// Two output rows of two input rows (`k % 128 == 0` values each; `buffer` holds `2 k`
     /// bytes): both quantized into `buffer` interleaved, their sums by
     /// [`arm_mve_matmul_i8_2x3`]; rows that take the scalar quantization go one by one.
     fn pair(&self, x0: &[f32], x1: &[f32], buffer: &mut [i8], y0: &mut [f32], y1: &mut [f32]) {
         let (k, n) = (x0.len(), y0.len());
-        let scales = match (buffer.get_mut(..2 * k), n == y1.len() && k == x1.len()) {
+        let fits = n == y1.len() && k == x1.len() && k.is_multiple_of(128);
+        let scales = match (buffer.get_mut(..2 * k), fits) {
             (Some(pair), true) => quantize_row_interleaved(x0, pair).and_then(|s0| {
                 let second = pair.get_mut(16..)?;
                 Some((s0, quantize_row_interleaved(x1, second)?))
@@ -568,8 +569,8 @@ impl Weights<'_> {
         };
         let (tiles, back) = (n / 3, n - 3);
         let w = self.values.as_ptr();
-        // SAFETY: `buffer` holds the two rows interleaved (`2 k` bytes, `k % 64 == 0`,
-        // `k > 0`); `values` `n * k` bytes, `y0` and `y1` `n >= 4` words each: the
+        // SAFETY: `buffer` holds the two rows interleaved (`2 k` bytes, `k % 128 == 0`
+        // (`linear_i8`), `k > 0`); `values` `n * k` bytes, `y0` and `y1` `n >= 4` words each: the
         // `n / 3` tiles cover the first `3 (n / 3)` rows, and the last 3 rows (`n % 3`
         // left) once more, rewriting sums with the same values; the target has MVE.
         unsafe {
@@ -669,39 +670,46 @@ unsafe fn last_4_sums(q: &[i8], values: &[i8], y_row: &mut [f32]) {
 }
 
 /// One 16-byte chunk of [`arm_mve_matmul_i8_2x3`]: the two rows' chunk in `$a`, `$b`, the
-/// three weight rows' loaded into q2, q3, q6 and multiplied in, the loads and
-/// `VMLADAVA`s alternating (5 loads and 6 `VMLADAVA`s, the two rows' next chunk loaded
-/// into `$na`, `$nb` between them unless `$next` is empty).
+/// three weight rows' loaded into q2, q3, q6 and multiplied in by `$op` (`VMLADAVA`, or
+/// `VMLADAV` for a tile's first chunk, which sets the sums), the loads and multiplies
+/// alternating (5 loads and 6 multiplies, the two rows' next chunk loaded into `$na`, `$nb`
+/// between them unless `$next` comments those loads out).
 macro_rules! tile_chunk {
-    ($a:literal, $b:literal, $na:literal, $nb:literal, $next:literal) => {
+    ($op:literal, $a:literal, $b:literal, $na:literal, $nb:literal, $next:literal) => {
         concat!(
             "vldrb.u8 q2, [r3], #16\n",
-            "vmladava.s8 r0, ",
+            $op,
+            " r0, ",
             $a,
             ", q2\n",
             "vldrb.u8 q3, [r5], #16\n",
-            "vmladava.s8 r6, ",
+            $op,
+            " r6, ",
             $b,
             ", q2\n",
             "vldrb.u8 q6, [r7], #16\n",
-            "vmladava.s8 r2, ",
+            $op,
+            " r2, ",
             $a,
             ", q3\n",
             $next,
             "vldrb.u8 ",
             $na,
             ", [r1], #16\n",
-            "vmladava.s8 r8, ",
+            $op,
+            " r8, ",
             $b,
             ", q3\n",
             $next,
             "vldrb.u8 ",
             $nb,
             ", [r1], #16\n",
-            "vmladava.s8 r4, ",
+            $op,
+            " r4, ",
             $a,
             ", q6\n",
-            "vmladava.s8 r10, ",
+            $op,
+            " r10, ",
             $b,
             ", q6\n",
         )
@@ -714,11 +722,12 @@ macro_rules! tile_chunk {
 /// r10. `x` holds the two rows interleaved in 16-byte chunks
 /// ([`quantize_row_interleaved`]), so one pointer walks both. Per 16 bytes 5 loads and 6
 /// `VMLADAVA`s alternate (96 multiply-accumulates in 12 estimated cycles), each chunk
-/// loading the next chunk's rows; 64 bytes per loop iteration (`WLS` / `LE`), the last 64
-/// after the loop (which loads nothing past the rows).
+/// loading the next chunk's rows: per tile the first chunk (`VMLADAV`, which sets the
+/// sums), `k / 128 - 1` loop iterations of 8 chunks (`WLS` / `LE`), the last 7 chunks
+/// after the loop (the last loading nothing past the rows).
 ///
 /// # Safety
-/// `k % 64 == 0`, `k > 0`, `tiles > 0`; `x` points at `2 k` readable bytes, `w` at
+/// `k % 128 == 0`, `k > 0`, `tiles > 0`; `x` points at `2 k` readable bytes, `w` at
 /// `3 tiles k`, `y[0]` and `y[1]` each at `3 tiles` writable words; the CPU has MVE with
 /// the low-overhead-branch extension.
 #[inline(never)]
@@ -729,56 +738,62 @@ unsafe fn arm_mve_matmul_i8_2x3(
     tiles: usize,
     y: &[*mut f32; 2],
 ) {
-    // SAFETY: per tile the asm reads `2 k` bytes from `x` (2 chunks before the loop, 8
-    // per iteration of the `k / 64 - 1`, 6 after it) and `k` from each of three weight
-    // rows, and writes three words to each `y` row; the tiles walk the `3 tiles` weight
-    // rows and their sums, in bounds by the caller's guarantee. r4-r11 are saved on the
-    // stack and restored; below them the asm keeps a frame of 3 words (sp is restored);
-    // the other registers it writes are declared.
+    // SAFETY: per tile the asm reads `2 k` bytes from `x` (2 chunks before the first, 2
+    // in it, 16 per iteration of the `k / 128 - 1`, 12 after it) and `k` from each of
+    // three weight rows, and writes three words to each `y` row; the tiles walk the
+    // `3 tiles` weight rows and their sums, in bounds by the caller's guarantee. r4-r11
+    // are saved on the stack and restored; below them the asm keeps a frame of 1 word (sp
+    // is restored); the other registers it writes are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
             "ldrd r11, r12, [r12]",
-            "mov r9, r2",
-            "lsrs r2, r2, #6",
-            "subs r2, r2, #1",
-            "mul r3, r3, r9",
+            // r9: loop count, r3: end of the weight rows (frame), r3, r5, r7: the rows
+            "lsrs r9, r2, #7",
+            "subs r9, r9, #1",
+            "mul r3, r3, r2",
             "add r3, r3, r3, lsl #1",
             "add r3, r3, r1",
-            // frame: x, loop count, end of the weight rows
-            "push {{r0, r2, r3}}",
+            "push {{r3}}",
             "mov r3, r1",
+            "add r5, r3, r2",
+            "add r7, r5, r2",
+            "mov r1, r0",
             "2:",
-            "ldrd r1, lr, [sp]",
-            "add r5, r3, r9",
-            "add r7, r5, r9",
-            "movs r0, #0",
-            "movs r2, #0",
-            "movs r4, #0",
-            "movs r6, #0",
-            "movs r8, #0",
-            "movs r10, #0",
             "vldrb.u8 q0, [r1], #16",
             "vldrb.u8 q1, [r1], #16",
-            "wls lr, lr, 3f",
+            tile_chunk!("vmladav.s8", "q0", "q1", "q4", "q5", ""),
+            "wls lr, r9, 3f",
             "1:",
-            tile_chunk!("q0", "q1", "q4", "q5", ""),
-            tile_chunk!("q4", "q5", "q0", "q1", ""),
-            tile_chunk!("q0", "q1", "q4", "q5", ""),
-            tile_chunk!("q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
             "le lr, 1b",
             "3:",
-            tile_chunk!("q0", "q1", "q4", "q5", ""),
-            tile_chunk!("q4", "q5", "q0", "q1", ""),
-            tile_chunk!("q0", "q1", "q4", "q5", ""),
-            tile_chunk!("q4", "q5", "q0", "q1", "@ "),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", "@ "),
             "stmia r11!, {{r0, r2, r4}}",
             "stmia r12!, {{r6, r8, r10}}",
+            // the next tile: r7 is its first row, `k = r5 - r3`; `x` back by `2 k`
+            "sub r0, r7, r5",
+            "sub r1, r1, r0, lsl #1",
             "mov r3, r7",
-            "ldr r0, [sp, #8]",
-            "cmp r3, r0",
+            "add r5, r7, r0",
+            "add r7, r5, r0",
+            "ldr r2, [sp]",
+            "cmp r3, r2",
             "bne 2b",
-            "add sp, sp, #12",
+            "add sp, sp, #4",
             "pop {{r4-r11}}",
             inout("r0") x => _,
             inout("r1") w => _,
