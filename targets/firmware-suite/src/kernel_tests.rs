@@ -669,9 +669,10 @@ static WIDE_VALUES: [i8; WIDE_N * WIDE_K] = {
 /// the one-pass kernels change their loops and epilogues: reduction lengths 64 and 128
 /// (Helium's 64-byte loop) with 1..=14 weight rows (its groups of 6 and 4 and the odd
 /// last row), 2 input rows, with and without a bias; then the outputs a vector
-/// epilogue that flushes subnormals to zero must hand to the FPU: tiny, zero, subnormal
-/// and huge scales, zero sums with subnormal and signed-zero biases, a NaN bias with a
-/// payload and infinite biases.
+/// epilogue that flushes subnormals to zero must hand to the FPU (reduction lengths 41,
+/// 64 and 128: Helium's single rows and row pairs): tiny, zero, subnormal and huge
+/// scales (also among normal ones), zero sums with subnormal and signed-zero biases, a NaN
+/// bias with a payload and infinite biases.
 fn int8_wide_rows_and_epilogue_edges() -> Check {
     let x: [f32; 2 * WIDE_K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
     let bias: [f32; WIDE_N] = core::array::from_fn(|i| (i as f32 - 6.5) * 0.75);
@@ -742,12 +743,22 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
         1e-44,
         0.25,
     ];
-    for k in [41, 64] {
+    // positive normal scales (Helium's row pairs decide them from the least and the
+    // largest) with one product below 2^-96, and with one that overflows
+    let mut tiny = scales;
+    let mut huge = scales;
+    if let (Some(t), Some(h)) = (tiny.get_mut(4), huge.get_mut(7)) {
+        (*t, *h) = (1e-30, 3e38);
+    }
+    for k in [41, 64, WIDE_K] {
         for n in [6, 9, 12, 13, WIDE_N] {
             for (scales, bias) in [
                 (&edge_scales, None),
                 (&edge_scales, edge_bias.get(..n)),
                 (&scales, edge_bias.get(..n)),
+                (&tiny, None),
+                (&tiny, bias.get(..n)),
+                (&huge, bias.get(..n)),
             ] {
                 compare(
                     k,
