@@ -674,7 +674,10 @@ static WIDE_VALUES: [i8; WIDE_N * WIDE_K] = {
 /// scales (also among normal ones), zero sums with subnormal and signed-zero biases, a NaN
 /// bias with a payload and infinite biases.
 fn int8_wide_rows_and_epilogue_edges() -> Check {
-    let x: [f32; 2 * WIDE_K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
+    // each 64 values a larger range: rows of different scales
+    let x: [f32; 2 * WIDE_K] = core::array::from_fn(|i| {
+        ((i * 37 % 23) as f32 - 11.0) * 0.37 * (1.0 + (i / 64) as f32 * 0.1)
+    });
     let bias: [f32; WIDE_N] = core::array::from_fn(|i| (i as f32 - 6.5) * 0.75);
     let mut act_values = [0i8; 2 * WIDE_K];
     let mut act_scales = [0f32; 2];
@@ -792,7 +795,8 @@ fn int8_row_pairs_vs_scalar() -> Check {
             if Some(i / K) == zero_row {
                 0.0
             } else {
-                ((i * 29 % 31) as f32 - 15.0) * 0.21
+                // each 64 values a larger range: rows of different scales
+                ((i * 29 % 31) as f32 - 15.0) * 0.21 * (1.0 + (i / 64) as f32 * 0.1)
             }
         });
         for k in [64, 128, 256, K] {
