@@ -765,25 +765,20 @@ unsafe fn arm_mve_scale(x: &mut [f32], factor: f32) {
     }
 }
 
-/// [`arm_mve_gelu`]'s constants: `ln 2` high and low parts as 4-lane splats (byte offsets
-/// 0, 16), then scalars: `1 / sqrt 2` (32), the erf polynomial `GELU_P` (36 to 76),
-/// `exp_fast`'s polynomial (80 to 100), `GELU_Z_MAX` (104), 2 (108), 0.5 (112).
+/// [`arm_mve_gelu`]'s constants, each as a 4-lane splat (16 bytes, so the loop loads it
+/// with `VLDRW` between two arithmetic instructions, which the dual-beat core overlaps,
+/// instead of a scalar `LDR` that stalls the vector pipeline): `ln 2` high and low parts
+/// (byte offsets 0, 16), `1 / sqrt 2` (32), the erf polynomial `GELU_P` (48 to 208),
+/// `exp_fast`'s polynomial (224 to 304), `GELU_Z_MAX` (320), 2 (336), 0.5 (352).
 #[repr(C, align(16))]
-struct GeluConstants([f32; 29]);
+struct GeluConstants([[f32; 4]; 23]);
 
 static GELU_CONSTANTS: GeluConstants = {
     let p = lanes::GELU_P;
     let e = scalar::EXP_P;
-    let (high, low) = (scalar::EXP_LN2_HIGH, scalar::EXP_LN2_LOW);
-    GeluConstants([
-        high,
-        high,
-        high,
-        high,
-        low,
-        low,
-        low,
-        low,
+    let scalars = [
+        scalar::EXP_LN2_HIGH,
+        scalar::EXP_LN2_LOW,
         core::f32::consts::FRAC_1_SQRT_2,
         p[0],
         p[1],
@@ -805,11 +800,18 @@ static GELU_CONSTANTS: GeluConstants = {
         lanes::GELU_Z_MAX,
         2.0,
         0.5,
-    ])
+    ];
+    let mut splats = [[0.0f32; 4]; 23];
+    let mut i = 0;
+    while i < splats.len() {
+        splats[i] = [scalars[i]; 4];
+        i += 1;
+    }
+    GeluConstants(splats)
 };
 
 /// `x[i] = gelu(x[i])` four lanes at a time, each operation `generic::lanes::gelu_poly`'s
-/// in its order: `z = |x| / sqrt 2`, the polynomial by `VFMAS` (one rounding, as the
+/// in its order: `z = |x| / sqrt 2`, the polynomial by `VFMA` (one rounding, as the
 /// twin's `fmaf`), `exp_fast` of `-z P(z)` by [`arm_mve_exp_minus_max`]'s steps (the
 /// argument is never below its threshold), 0 above `GELU_Z_MAX` (NaN stays NaN: `gt` is
 /// false for it), `2 - e` or `e` by the sign of `x`, times `0.5 x`.
@@ -819,7 +821,7 @@ static GELU_CONSTANTS: GeluConstants = {
 #[inline(never)]
 unsafe fn arm_mve_gelu(x: &mut [f32]) {
     // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
-    // (a unique borrow) and reads the 116 bytes of `GELU_CONSTANTS` (16-byte aligned); the
+    // (a unique borrow) and reads the 368 bytes of `GELU_CONSTANTS` (16-byte aligned); the
     // asm clobbers only the registers it names and does not touch the stack.
     unsafe {
         asm!(
@@ -827,35 +829,35 @@ unsafe fn arm_mve_gelu(x: &mut [f32]) {
             "beq 2f",
             "vldrw.u32 q5, [{k}]",
             "vldrw.u32 q6, [{k}, #16]",
+            "vmov.i32 q4, #0",
             "dlstp.32 lr, {n}",
             "1:",
             "vldrw.u32 q0, [{x}]",
-            "ldr {t}, [{k}, #32]",
+            "vldrw.u32 q1, [{k}, #32]",
             "vabs.f32 q7, q0",
-            "vmul.f32 q7, q7, {t}",
-            // p = P(z) by Horner's rule, fused: p = p z + c
-            "ldr {t}, [{k}, #36]",
-            "vdup.32 q3, {t}",
-            "ldr {t}, [{k}, #40]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #44]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #48]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #52]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #56]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #60]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #64]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #68]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #72]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #76]",
-            "vfmas.f32 q3, q7, {t}",
+            "vldrw.u32 q3, [{k}, #48]",
+            "vmul.f32 q7, q7, q1",
+            // p = P(z) by Horner's rule, fused: p = c + p z (one rounding, as `VFMAS`)
+            "vldrw.u32 q0, [{k}, #64]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #80]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #96]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #112]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #128]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #144]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #160]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #176]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #192]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #208]",
+            "vfma.f32 q3, q0, q7",
             // d = -(z p)
             "vmul.f32 q3, q3, q7",
             "vneg.f32 q0, q3",
@@ -867,44 +869,43 @@ unsafe fn arm_mve_gelu(x: &mut [f32]) {
             "vsub.f32 q2, q0, q2",
             "vmul.f32 q3, q1, q6",
             "vsub.f32 q2, q2, q3",
-            "ldr {t}, [{k}, #80]",
-            "vmul.f32 q3, q2, {t}",
-            "ldr {t}, [{k}, #84]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #224]",
+            "vmul.f32 q3, q2, q0",
+            "vldrw.u32 q0, [{k}, #240]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #88]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #256]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #92]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #272]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #96]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #288]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #100]",
-            "vadd.f32 q3, q3, {t}",
-            "vmul.f32 q4, q2, q2",
-            "vmul.f32 q3, q3, q4",
+            "vldrw.u32 q0, [{k}, #304]",
+            "vadd.f32 q3, q3, q0",
+            "vmul.f32 q0, q2, q2",
+            "vmul.f32 q3, q3, q0",
             "vadd.f32 q3, q3, q2",
             "vadd.f32 q3, q3, {one}",
             "vcvt.s32.f32 q1, q1",
             "vshl.i32 q1, q1, #23",
             "vadd.i32 q1, q1, {one}",
             "vmul.f32 q3, q3, q1",
-            // e = 0 where z > GELU_Z_MAX
-            "ldr {t}, [{k}, #104]",
-            "vmov.i32 q4, #0",
-            "vcmp.f32 gt, q7, {t}",
+            // e = 0 where z > GELU_Z_MAX (q4 holds zeros)
+            "vldrw.u32 q2, [{k}, #320]",
+            "vcmp.f32 gt, q7, q2",
             "vpsel q3, q4, q3",
             // 1 + erf: -(e - 2) where x >= 0, else e; times 0.5 x
             "vldrw.u32 q0, [{x}]",
-            "ldr {t}, [{k}, #108]",
-            "vsub.f32 q1, q3, {t}",
+            "vldrw.u32 q2, [{k}, #336]",
+            "vsub.f32 q1, q3, q2",
             "vneg.f32 q1, q1",
             "vcmp.f32 ge, q0, q4",
             "vpsel q3, q1, q3",
-            "ldr {t}, [{k}, #112]",
-            "vmul.f32 q0, q0, {t}",
+            "vldrw.u32 q2, [{k}, #352]",
+            "vmul.f32 q0, q0, q2",
             "vmul.f32 q3, q3, q0",
             "vstrw.32 q3, [{x}], #16",
             "letp lr, 1b",
@@ -915,7 +916,6 @@ unsafe fn arm_mve_gelu(x: &mut [f32]) {
             log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
             round = in(reg) scalar::EXP_ROUND.to_bits(),
             one = in(reg) 1.0f32.to_bits(),
-            t = out(reg) _,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,

@@ -435,13 +435,13 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     linear_probes(linear_scratch, &mut probe)
 }
 
+/// [`kernel_probes`]' `probe`: a region's name, its work units and what it runs.
+type Probe<'a> = dyn FnMut(&str, usize, &mut dyn FnMut()) + 'a;
+
 /// The int8 linear probes on the feed-forward's shapes (16 rows each, deterministic
 /// data): `linear_i8_ff1` 512 inputs to 2048 outputs, `linear_i8_ff2` 2048 to 512, each
 /// one region of [`kernel_probes`]'s `probe`.
-fn linear_probes(
-    scratch: &mut [u8],
-    probe: &mut dyn FnMut(&str, usize, &mut dyn FnMut()),
-) -> Result<(), &'static str> {
+fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static str> {
     use picoformer::kernels as k;
     const ROWS: usize = 16;
     const D: usize = 512;
