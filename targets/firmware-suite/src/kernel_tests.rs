@@ -525,33 +525,45 @@ fn axpy_strided_is_rows_of_axpy() -> Check {
 /// [`k::dot`]: an output whose window lies inside the input is one dot product of the
 /// window with the weight row plus the bias; one that touches the padding adds one dot
 /// product per tap inside, in tap order (Helium takes the inside windows as
-/// matrix-vector products: `DOT_ROWS_ARE_DOTS`). Channels 5 (a window with a tail) and 8,
-/// 6 output channels (a tile of 4 and 2 more), strides 1 and 2.
+/// matrix-vector products: `DOT_ROWS_ARE_DOTS`, two inside rows in one pass where the
+/// window is whole blocks of 16 and the channels whole tiles). Channels 5 (a window with a
+/// tail), 8 and 16 (windows of 48), 6 output channels (a tile of 4 and 2 more) and 8,
+/// strides 1 and 2.
 fn conv1d_is_window_dots() -> Check {
     const L_IN: usize = 7;
     const TAPS: usize = 3;
-    const C_OUT: usize = 6;
-    const MAX_C_IN: usize = 8;
+    const MAX_C_OUT: usize = 8;
+    const MAX_C_IN: usize = 16;
     let mut input = [0f32; L_IN * MAX_C_IN];
-    let mut weight = [0f32; C_OUT * TAPS * MAX_C_IN];
-    let mut bias = [0f32; C_OUT];
-    let mut out = [0f32; L_IN * C_OUT];
-    for (case, (c_in, stride)) in [(5, 1), (8, 1), (5, 2), (8, 2)].into_iter().enumerate() {
+    let mut weight = [0f32; MAX_C_OUT * TAPS * MAX_C_IN];
+    let mut bias = [0f32; MAX_C_OUT];
+    let mut out = [0f32; L_IN * MAX_C_OUT];
+    let cases = [
+        (5, 1, 6),
+        (8, 1, 6),
+        (5, 2, 6),
+        (8, 2, 6),
+        (16, 1, 8),
+        (16, 2, 8),
+        (16, 1, 6),
+    ];
+    for (case, (c_in, stride, c_out)) in cases.into_iter().enumerate() {
         fill(&mut input, case as u32 + 3, 1.0);
         fill(&mut weight, case as u32 + 7, 1.0);
         fill(&mut bias, case as u32 + 13, 1.0);
         let l_out = k::conv1d_out_len(L_IN, TAPS, stride, 1);
         let window = TAPS * c_in;
-        let (Some(input), Some(weight), Some(out)) = (
+        let (Some(input), Some(weight), Some(out), Some(bias)) = (
             input.get(..L_IN * c_in),
-            weight.get(..C_OUT * window),
-            out.get_mut(..l_out * C_OUT),
+            weight.get(..c_out * window),
+            out.get_mut(..l_out * c_out),
+            bias.get(..c_out),
         ) else {
             return ensure(false, "buffers");
         };
-        k::conv1d(input, c_in, weight, Some(&bias), TAPS, stride, 1, out);
-        for (r, out_row) in out.chunks_exact(C_OUT).enumerate() {
-            for ((w_row, &got), &b) in weight.chunks_exact(window).zip(out_row).zip(&bias) {
+        k::conv1d(input, c_in, weight, Some(bias), TAPS, stride, 1, out);
+        for (r, out_row) in out.chunks_exact(c_out).enumerate() {
+            for ((w_row, &got), &b) in weight.chunks_exact(window).zip(out_row).zip(bias) {
                 let mut sum = 0.0;
                 let start = r * stride;
                 if start >= 1 && start - 1 + TAPS <= L_IN {
