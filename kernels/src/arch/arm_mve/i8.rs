@@ -470,12 +470,21 @@ pub fn linear_i8(
     if k == 0 || k > crate::quant::I8_MAX_K {
         return frame_linear_i8(x, w, bias, k, y, act);
     }
+    // two rows at a time in tiles where `k % 128 == 0` and the buffer holds both
+    if x.len() >= 2 * k
+        && k.is_multiple_of(128)
+        && act.values.len() >= 2 * k
+        && linear_i8_pairs(x, &w, bias, k, y, act.values)
+    {
+        return;
+    }
     let rows = x.len() / k;
     let n = w.values.len() / k;
-    let (Some(values), Some(scales), true) = (
+    let (Some(q), Some(values), Some(scales), true) = (
+        act.values.get_mut(..k),
         w.values.get(..n * k),
         w.scales.get(..n),
-        n >= 4 && y.len() >= rows * n && act.values.len() >= k,
+        n >= 4 && y.len() >= rows * n,
     ) else {
         return frame_linear_i8(x, w, bias, k, y, act);
     };
@@ -487,46 +496,67 @@ pub fn linear_i8(
         Some(b) => Some(b.as_ptr()),
         None => Some(core::ptr::null()),
     };
-    let buffer = &mut *act.values;
-    // two rows at a time in tiles where `k % 128 == 0` and the buffer holds both
-    let pairs = k.is_multiple_of(128) && buffer.len() >= 2 * k;
-    let weights = Weights {
-        values,
-        scales,
-        bias,
-        vector_bias,
-        range: if pairs && rows >= 2 {
-            scale_range(scales)
-        } else {
-            None
-        },
-    };
     let (mut x_rest, mut y_rest) = (x, y);
-    let mut left = rows;
-    while left > 0 {
-        if pairs && left >= 2 {
-            let (Some((x_pair, x_next)), Some((y_pair, y_next))) = (
-                x_rest.split_at_checked(2 * k),
-                y_rest.split_at_mut_checked(2 * n),
-            ) else {
-                break;
-            };
-            (x_rest, y_rest) = (x_next, y_next);
-            left -= 2;
-            let (x0, x1) = x_pair.split_at(k);
-            let (y0, y1) = y_pair.split_at_mut(n);
-            weights.pair(x0, x1, buffer, y0, y1);
-            continue;
-        }
+    for _ in 0..rows {
         let (Some((x_row, x_next)), Some((y_row, y_next))) =
             (x_rest.split_at_checked(k), y_rest.split_at_mut_checked(n))
         else {
             break;
         };
         (x_rest, y_rest) = (x_next, y_next);
-        left -= 1;
-        weights.row(x_row, buffer, y_row);
+        let sx = quantize_row_mve(x_row, q);
+        // SAFETY: `q` holds `k > 0` bytes, `values` `n * k`, `y_row`, `scales` and a
+        // non-null bias `n >= 4` values; the target has MVE (build.rs).
+        unsafe {
+            row_sums(q, values, y_row);
+            let exact = match vector_bias {
+                Some(b) => arm_mve_dequantize(y_row, sx, scales.as_ptr(), b),
+                None => false,
+            };
+            if !exact {
+                dequantize_row_scalar(q, values, y_row, sx, scales, bias);
+            }
+        }
     }
+}
+
+/// [`linear_i8`] two rows at a time ([`Weights::rows`]), out of line (the one-row calls of
+/// the decoder keep their code); `false` (nothing written) where the shapes are not the
+/// one-pass kernels' (`linear_i8` goes on as for one row).
+#[inline(never)]
+fn linear_i8_pairs(
+    x: &[f32],
+    w: &crate::quant::I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    buffer: &mut [i8],
+) -> bool {
+    let rows = x.len() / k;
+    let n = w.values.len() / k;
+    let (Some(values), Some(scales), true) = (
+        w.values.get(..n * k),
+        w.scales.get(..n),
+        n >= 4 && y.len() >= rows * n && buffer.len() >= 2 * k,
+    ) else {
+        return false;
+    };
+    let bias = bias.map(|b| b.get(..n).unwrap_or(b));
+    // the Helium epilogue reads `n` biases; a shorter bias (zeros past its end) goes scalar
+    let vector_bias = match bias {
+        Some(b) if b.len() < n => None,
+        Some(b) => Some(b.as_ptr()),
+        None => Some(core::ptr::null()),
+    };
+    let weights = Weights {
+        values,
+        scales,
+        bias,
+        vector_bias,
+        range: scale_range(scales),
+    };
+    weights.rows(x.get(..rows * k).unwrap_or(&[]), k, buffer, y);
+    true
 }
 
 /// The weights of [`linear_i8`], checked: `values` holds `n * k` bytes (`n =
@@ -543,6 +573,33 @@ struct Weights<'a> {
 }
 
 impl Weights<'_> {
+    /// [`linear_i8`] of the rows of `x` (`k` values each, `k % 128 == 0`; `buffer` holds
+    /// `2 k` bytes) two at a time ([`pair`](Self::pair)), an odd last row alone.
+    #[inline(never)]
+    fn rows(&self, x: &[f32], k: usize, buffer: &mut [i8], y: &mut [f32]) {
+        let n = self.scales.len();
+        let (mut x_rest, mut y_rest) = (x, y);
+        loop {
+            if x_rest.len() >= 2 * k && y_rest.len() >= 2 * n {
+                let (Some((x_pair, x_next)), Some((y_pair, y_next))) = (
+                    x_rest.split_at_checked(2 * k),
+                    core::mem::take(&mut y_rest).split_at_mut_checked(2 * n),
+                ) else {
+                    return;
+                };
+                (x_rest, y_rest) = (x_next, y_next);
+                let (x0, x1) = x_pair.split_at(k);
+                let (y0, y1) = y_pair.split_at_mut(n);
+                self.pair(x0, x1, buffer, y0, y1);
+                continue;
+            }
+            if let (Some(x_row), Some(y_row)) = (x_rest.get(..k), y_rest.get_mut(..n)) {
+                self.row(x_row, buffer, y_row);
+            }
+            return;
+        }
+    }
+
     /// One output row `y_row` (`n` values) of the input row `x_row` (`k` values), with
     /// `buffer` (at least `k` bytes) for its quantized values.
     #[inline(always)]
@@ -560,6 +617,7 @@ impl Weights<'_> {
     /// Two output rows of two input rows (`k % 128 == 0` values each; `buffer` holds `2 k`
     /// bytes): both quantized into `buffer` interleaved, their sums by
     /// [`arm_mve_matmul_i8_2x3`]; rows that take the scalar quantization go one by one.
+    #[inline(never)]
     fn pair(&self, x0: &[f32], x1: &[f32], buffer: &mut [i8], y0: &mut [f32], y1: &mut [f32]) {
         let (k, n) = (x0.len(), y0.len());
         let fits = n == y1.len() && k == x1.len() && k.is_multiple_of(128);
@@ -571,8 +629,7 @@ impl Weights<'_> {
             _ => None,
         };
         let Some((s0, s1)) = scales else {
-            self.row(x0, buffer, y0);
-            self.row(x1, buffer, y1);
+            self.rows_apart(x0, x1, buffer, y0, y1);
             return;
         };
         let (tiles, back) = (n / 3, n - 3);
@@ -618,6 +675,22 @@ impl Weights<'_> {
         }
         self.dequantize(x0, buffer, y0, s0, true);
         self.dequantize(x1, buffer, y1, s1, true);
+    }
+
+    /// [`row`](Self::row) of each of two rows (a pair one of whose rows takes the
+    /// scalar quantization), out of line.
+    #[cold]
+    #[inline(never)]
+    fn rows_apart(
+        &self,
+        x0: &[f32],
+        x1: &[f32],
+        buffer: &mut [i8],
+        y0: &mut [f32],
+        y1: &mut [f32],
+    ) {
+        self.row(x0, buffer, y0);
+        self.row(x1, buffer, y1);
     }
 
     /// Whether every product `sx * sw` of both rows' scales `sx` with the weight scales lies
@@ -1169,6 +1242,7 @@ unsafe fn arm_mve_matvec_i8_wide(x: *const i8, w: *const i8, k: usize, n: usize,
 /// normal finite float (no zero, subnormal, negative, infinite or NaN scale), the
 /// condition under which [`Weights::pair_scales_exact`] may decide a row's scales from the
 /// two.
+#[inline(never)]
 fn scale_range(scales: &[f32]) -> Option<(f32, f32)> {
     let (least, largest): (u32, u32);
     // SAFETY: the tail-predicated loop reads `scales.len()` values of `scales`; it writes
@@ -1339,6 +1413,7 @@ const LEAST_SCALE_BITS: u32 = 0x0f80_0000;
 /// # Safety
 /// `scales` points at `n` readable values, `bias` is null or points at `n`; the CPU has
 /// MVE with the low-overhead-branch extension.
+#[inline(always)]
 unsafe fn arm_mve_dequantize(
     y_row: &mut [f32],
     sx: f32,
