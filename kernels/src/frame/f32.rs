@@ -142,6 +142,23 @@ pub trait F32Simd: Copy {
         dot_rows_by_tiles(self, x, w, w_stride, blocks, out);
     }
 
+    /// [`dot_rows`](Self::dot_rows) of two input rows with the same weight rows, in one
+    /// pass (each weight block loaded once for both): `out[r][o] = sum_i x[r][i] * w[o *
+    /// w_stride + i]` for `i < x[r].len()`, every `o < out[r].len()`, bit for bit what
+    /// `dot_rows` gives each row where every row is in a whole tile and every element in a
+    /// whole block; returns `false` (nothing written) where the kernel has no such pass or
+    /// the shape is not one it takes. The default is `false`.
+    fn dot_rows_pair(
+        self,
+        x: [&[f32]; 2],
+        w: &[f32],
+        w_stride: usize,
+        out: [&mut [f32]; 2],
+    ) -> bool {
+        let _ = (x, w, w_stride, out);
+        false
+    }
+
     /// `x . x` over `blocks` whole blocks, bit for bit
     /// [`dot_blocks`](Self::dot_blocks)`(x, x, blocks)` (RMSNorm's sum of squares, which
     /// loads each block once). The default is that call.
@@ -912,25 +929,60 @@ pub(crate) fn conv1d_with<K: F32Simd>(
         );
     }
     let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
-    for (r, out_row) in out.chunks_exact_mut(c_out).take(l_out).enumerate() {
+    // the input window of output row `r`, where it lies inside the input
+    let window_of = |r: usize| {
         let start = r * stride;
         if start >= padding && start - padding + taps <= l_in {
             let at = (start - padding) * c_in;
-            dot_strided(
-                kernel,
-                input.get(at..at + window).unwrap_or(&[]),
-                weight,
-                window,
-                out_row,
-            );
-            for (o, y) in out_row.iter_mut().enumerate() {
-                *y += bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+            Some(input.get(at..at + window).unwrap_or(&[]))
+        } else {
+            None
+        }
+    };
+    let add_bias = |out_row: &mut [f32]| {
+        for (o, y) in out_row.iter_mut().enumerate() {
+            *y += bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+        }
+    };
+    // two rows in one pass where each of their sums is one `dot_rows` sum (whole tiles of
+    // whole blocks, which `dot_strided` gives every row then)
+    let mut pairs = c_out.is_multiple_of(MR) && window.is_multiple_of(K::LANES);
+    let mut rows = out.chunks_exact_mut(c_out).take(l_out).enumerate();
+    while let Some((r, out_row)) = rows.next() {
+        if let (true, Some(x0)) = (pairs && r + 1 < l_out, window_of(r)) {
+            if let Some(x1) = window_of(r + 1) {
+                let Some((_, next_row)) = rows.next() else {
+                    break;
+                };
+                if kernel.dot_rows_pair([x0, x1], weight, window, [&mut *out_row, &mut *next_row]) {
+                    add_bias(out_row);
+                    add_bias(next_row);
+                } else {
+                    pairs = false;
+                    for (x, row) in [(x0, out_row), (x1, next_row)] {
+                        dot_strided(kernel, x, weight, window, &mut *row);
+                        add_bias(row);
+                    }
+                }
+                continue;
             }
+        }
+        if let Some(x) = window_of(r) {
+            dot_strided(kernel, x, weight, window, &mut *out_row);
+            add_bias(out_row);
         } else {
             // the padded rows: one row of `conv1d_using` (its input shifted so that
             // this row is its first)
             conv1d_edge_row(
-                dot_of, input, c_in, weight, bias, taps, start, padding, out_row,
+                dot_of,
+                input,
+                c_in,
+                weight,
+                bias,
+                taps,
+                r * stride,
+                padding,
+                out_row,
             );
         }
     }

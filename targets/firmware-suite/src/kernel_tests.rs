@@ -30,6 +30,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
         "kernel_int8_wide_rows_and_epilogue_edges",
         int8_wide_rows_and_epilogue_edges,
     ),
+    ("kernel_int8_row_pairs_vs_scalar", int8_row_pairs_vs_scalar),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
     ("kernel_int8_attention_vs_scalar", int8_attention_vs_scalar),
 ];
@@ -524,33 +525,45 @@ fn axpy_strided_is_rows_of_axpy() -> Check {
 /// [`k::dot`]: an output whose window lies inside the input is one dot product of the
 /// window with the weight row plus the bias; one that touches the padding adds one dot
 /// product per tap inside, in tap order (Helium takes the inside windows as
-/// matrix-vector products: `DOT_ROWS_ARE_DOTS`). Channels 5 (a window with a tail) and 8,
-/// 6 output channels (a tile of 4 and 2 more), strides 1 and 2.
+/// matrix-vector products: `DOT_ROWS_ARE_DOTS`, two inside rows in one pass where the
+/// window is whole blocks of 16 and the channels whole tiles). Channels 5 (a window with a
+/// tail), 8 and 16 (windows of 48), 6 output channels (a tile of 4 and 2 more) and 8,
+/// strides 1 and 2.
 fn conv1d_is_window_dots() -> Check {
     const L_IN: usize = 7;
     const TAPS: usize = 3;
-    const C_OUT: usize = 6;
-    const MAX_C_IN: usize = 8;
+    const MAX_C_OUT: usize = 8;
+    const MAX_C_IN: usize = 16;
     let mut input = [0f32; L_IN * MAX_C_IN];
-    let mut weight = [0f32; C_OUT * TAPS * MAX_C_IN];
-    let mut bias = [0f32; C_OUT];
-    let mut out = [0f32; L_IN * C_OUT];
-    for (case, (c_in, stride)) in [(5, 1), (8, 1), (5, 2), (8, 2)].into_iter().enumerate() {
+    let mut weight = [0f32; MAX_C_OUT * TAPS * MAX_C_IN];
+    let mut bias = [0f32; MAX_C_OUT];
+    let mut out = [0f32; L_IN * MAX_C_OUT];
+    let cases = [
+        (5, 1, 6),
+        (8, 1, 6),
+        (5, 2, 6),
+        (8, 2, 6),
+        (16, 1, 8),
+        (16, 2, 8),
+        (16, 1, 6),
+    ];
+    for (case, (c_in, stride, c_out)) in cases.into_iter().enumerate() {
         fill(&mut input, case as u32 + 3, 1.0);
         fill(&mut weight, case as u32 + 7, 1.0);
         fill(&mut bias, case as u32 + 13, 1.0);
         let l_out = k::conv1d_out_len(L_IN, TAPS, stride, 1);
         let window = TAPS * c_in;
-        let (Some(input), Some(weight), Some(out)) = (
+        let (Some(input), Some(weight), Some(out), Some(bias)) = (
             input.get(..L_IN * c_in),
-            weight.get(..C_OUT * window),
-            out.get_mut(..l_out * C_OUT),
+            weight.get(..c_out * window),
+            out.get_mut(..l_out * c_out),
+            bias.get(..c_out),
         ) else {
             return ensure(false, "buffers");
         };
-        k::conv1d(input, c_in, weight, Some(&bias), TAPS, stride, 1, out);
-        for (r, out_row) in out.chunks_exact(C_OUT).enumerate() {
-            for ((w_row, &got), &b) in weight.chunks_exact(window).zip(out_row).zip(&bias) {
+        k::conv1d(input, c_in, weight, Some(bias), TAPS, stride, 1, out);
+        for (r, out_row) in out.chunks_exact(c_out).enumerate() {
+            for ((w_row, &got), &b) in weight.chunks_exact(window).zip(out_row).zip(bias) {
                 let mut sum = 0.0;
                 let start = r * stride;
                 if start >= 1 && start - 1 + TAPS <= L_IN {
@@ -668,11 +681,15 @@ static WIDE_VALUES: [i8; WIDE_N * WIDE_K] = {
 /// the one-pass kernels change their loops and epilogues: reduction lengths 64 and 128
 /// (Helium's 64-byte loop) with 1..=14 weight rows (its groups of 6 and 4 and the odd
 /// last row), 2 input rows, with and without a bias; then the outputs a vector
-/// epilogue that flushes subnormals to zero must hand to the FPU: tiny, zero, subnormal
-/// and huge scales, zero sums with subnormal and signed-zero biases, a NaN bias with a
-/// payload and infinite biases.
+/// epilogue that flushes subnormals to zero must hand to the FPU (reduction lengths 41,
+/// 64 and 128: Helium's single rows and row pairs): tiny, zero, subnormal and huge
+/// scales (also among normal ones), zero sums with subnormal and signed-zero biases, a NaN
+/// bias with a payload and infinite biases.
 fn int8_wide_rows_and_epilogue_edges() -> Check {
-    let x: [f32; 2 * WIDE_K] = core::array::from_fn(|i| ((i * 37 % 23) as f32 - 11.0) * 0.37);
+    // each 64 values a larger range: rows of different scales
+    let x: [f32; 2 * WIDE_K] = core::array::from_fn(|i| {
+        ((i * 37 % 23) as f32 - 11.0) * 0.37 * (1.0 + (i / 64) as f32 * 0.1)
+    });
     let bias: [f32; WIDE_N] = core::array::from_fn(|i| (i as f32 - 6.5) * 0.75);
     let mut act_values = [0i8; 2 * WIDE_K];
     let mut act_scales = [0f32; 2];
@@ -741,12 +758,22 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
         1e-44,
         0.25,
     ];
-    for k in [41, 64] {
+    // positive normal scales (Helium's row pairs decide them from the least and the
+    // largest) with one product below 2^-96, and with one that overflows
+    let mut tiny = scales;
+    let mut huge = scales;
+    if let (Some(t), Some(h)) = (tiny.get_mut(4), huge.get_mut(7)) {
+        (*t, *h) = (1e-30, 3e38);
+    }
+    for k in [41, 64, WIDE_K] {
         for n in [6, 9, 12, 13, WIDE_N] {
             for (scales, bias) in [
                 (&edge_scales, None),
                 (&edge_scales, edge_bias.get(..n)),
                 (&scales, edge_bias.get(..n)),
+                (&tiny, None),
+                (&tiny, bias.get(..n)),
+                (&huge, bias.get(..n)),
             ] {
                 compare(
                     k,
@@ -757,6 +784,63 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
                     &mut act_values,
                     &mut act_scales,
                 )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched int8 linear layer against `generic::i8::linear_i8`, bit for bit, on 1 to
+/// 3 input rows (Helium's tiles of 2 rows by 3 weight rows and the odd last row): reduction
+/// lengths 64 (no tiles), 128, 256 and 384 (0 to 2 of the tile loop's 128-byte
+/// iterations), 4 to 9 weight rows (whole tiles and the last 3 rows again) as many as
+/// [`WIDE_VALUES`] holds, with and without a bias, and with the first or the second row all
+/// zeros (a row the scalar quantizer takes: the pair goes row by row).
+fn int8_row_pairs_vs_scalar() -> Check {
+    const K: usize = 384;
+    const ROWS: usize = 3;
+    const N: usize = 9;
+    let bias: [f32; N] = core::array::from_fn(|i| (i as f32 - 4.5) * 0.5);
+    let scales: [f32; N] = core::array::from_fn(|i| 0.004 + i as f32 * 0.003);
+    for zero_row in [None, Some(0), Some(1)] {
+        let x: [f32; ROWS * K] = core::array::from_fn(|i| {
+            if Some(i / K) == zero_row {
+                0.0
+            } else {
+                // each 64 values a larger range: rows of different scales
+                ((i * 29 % 31) as f32 - 15.0) * 0.21 * (1.0 + (i / 64) as f32 * 0.1)
+            }
+        });
+        for k in [64, 128, 256, K] {
+            for n in 4..=N.min(WIDE_VALUES.len() / k) {
+                for rows in 1..=ROWS {
+                    for bias in [None, bias.get(..n)] {
+                        let w = k::I8Matrix {
+                            values: WIDE_VALUES.get(..n * k).unwrap_or(&[]),
+                            scales: scales.get(..n).unwrap_or(&[]),
+                        };
+                        let x = x.get(..rows * k).unwrap_or(&[]);
+                        let mut want = [0f32; ROWS * N];
+                        let want = want.get_mut(..rows * n).unwrap_or(&mut []);
+                        let mut q = [0i8; K];
+                        let q = q.get_mut(..k).unwrap_or(&mut []);
+                        k::generic::i8::linear_i8(x, w, bias, k, want, q);
+                        let mut got = [0f32; ROWS * N];
+                        let got = got.get_mut(..rows * n).unwrap_or(&mut []);
+                        let mut qv = [0i8; 2 * K];
+                        let mut qs = [0f32; ROWS];
+                        let mut act = k::Activations {
+                            values: &mut qv,
+                            scales: &mut qs,
+                        };
+                        k::quant::linear(x, &k::Matrix::I8(w), bias, k, got, &mut act);
+                        let same = got
+                            .iter()
+                            .zip(want.iter())
+                            .all(|(g, w)| g.to_bits() == w.to_bits());
+                        ensure(same, "int8 kernel vs scalar, row pairs, bit for bit")?;
+                    }
+                }
             }
         }
     }

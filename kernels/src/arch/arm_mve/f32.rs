@@ -65,6 +65,46 @@ impl F32Simd for Mve {
         unsafe { arm_mve_dot_f32_4x1_rows(x, w, w_stride, n, tiles, out) }
     }
 
+    fn dot_rows_pair(
+        self,
+        x: [&[f32]; 2],
+        w: &[f32],
+        w_stride: usize,
+        out: [&mut [f32]; 2],
+    ) -> bool {
+        let [x0, x1] = x;
+        let [out0, out1] = out;
+        let (n, m) = (x0.len(), out0.len());
+        // the rows `0..m` of `w`: `(m - 1) * w_stride + n` elements
+        let end = m
+            .checked_sub(1)
+            .and_then(|last| last.checked_mul(w_stride))
+            .and_then(|last| last.checked_add(n));
+        let fits = n > 0
+            && n.is_multiple_of(16)
+            && x1.len() == n
+            && out1.len() == m
+            && m.is_multiple_of(2)
+            && w_stride >= n
+            && end.is_some_and(|end| end <= w.len());
+        if !fits {
+            return false;
+        }
+        let pairs = out0.chunks_exact_mut(2).zip(out1.chunks_exact_mut(2));
+        for (j, (y0, y1)) in pairs.enumerate() {
+            // wrapping: `2 j + 1 < m`, whose rows lie inside `w` (`fits`)
+            let w0 = w
+                .as_ptr()
+                .wrapping_add(j.wrapping_mul(2).wrapping_mul(w_stride));
+            // SAFETY: `x0`, `x1` hold `n` elements, `n % 16 == 0`; weight rows `2 j` and
+            // `2 j + 1` hold `n` elements each inside `w` (`fits`); MVE is present.
+            let [a, b, c, d] = unsafe { arm_mve_dot_f32_2x2(x0, x1, w0, w_stride, n) };
+            y0.copy_from_slice(&[a, b]);
+            y1.copy_from_slice(&[c, d]);
+        }
+        true
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let n = (blocks * 4).min(a.len()).min(b.len());
         // SAFETY: MVE is present; `n <= len` of both.
@@ -340,6 +380,114 @@ unsafe fn arm_mve_dot_f32_4x1_rows(
             options(nostack),
         );
     }
+}
+
+/// [`arm_mve_dot_f32_4x1_rows`]' sums for two input rows `x0`, `x1` and two weight rows
+/// (`w`, `w + w_stride`) over `n` elements (`n % 16 == 0`), each weight block loaded once
+/// for both rows: per 4 elements 4 loads and 4 `VFMA`s alternating (16 multiply-adds in
+/// 8 estimated cycles), 16 elements per loop iteration. Each sum as there (lane `l`
+/// accumulates elements `i = l mod 4` in order from `+0`, then `(l0 + l1) + (l2 + l3)`).
+/// Returns `[x0 . w0, x0 . w1, x1 . w0, x1 . w1]`.
+///
+/// # Safety
+/// `n > 0`, `n % 16 == 0`; `x0` and `x1` hold `n` elements, `w` points at two rows of `n`
+/// readable elements `w_stride` apart; the CPU implements MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_dot_f32_2x2(
+    x0: &[f32],
+    x1: &[f32],
+    w: *const f32,
+    w_stride: usize,
+    n: usize,
+) -> [f32; 4] {
+    let (mut s0, mut s1, mut s2, mut s3): (u32, u32, u32, u32);
+    // SAFETY: the loop reads `n` floats from `x0`, `x1` and each weight row, in bounds by
+    // the caller's guarantee; the asm clobbers only the registers it names and does not
+    // touch the stack.
+    unsafe {
+        asm!(
+            "vmov.i32 q4, #0",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q6, #0",
+            "vmov.i32 q7, #0",
+            "dls lr, {count}",
+            "1:",
+            "vldrw.u32 q0, [{x0}], #16",
+            "vldrw.u32 q2, [{w0}], #16",
+            "vfma.f32 q4, q0, q2",
+            "vldrw.u32 q1, [{x1}], #16",
+            "vfma.f32 q5, q1, q2",
+            "vldrw.u32 q3, [{w1}], #16",
+            "vfma.f32 q6, q0, q3",
+            "vldrw.u32 q0, [{x0}], #16",
+            "vfma.f32 q7, q1, q3",
+            "vldrw.u32 q2, [{w0}], #16",
+            "vfma.f32 q4, q0, q2",
+            "vldrw.u32 q1, [{x1}], #16",
+            "vfma.f32 q5, q1, q2",
+            "vldrw.u32 q3, [{w1}], #16",
+            "vfma.f32 q6, q0, q3",
+            "vldrw.u32 q0, [{x0}], #16",
+            "vfma.f32 q7, q1, q3",
+            "vldrw.u32 q2, [{w0}], #16",
+            "vfma.f32 q4, q0, q2",
+            "vldrw.u32 q1, [{x1}], #16",
+            "vfma.f32 q5, q1, q2",
+            "vldrw.u32 q3, [{w1}], #16",
+            "vfma.f32 q6, q0, q3",
+            "vldrw.u32 q0, [{x0}], #16",
+            "vfma.f32 q7, q1, q3",
+            "vldrw.u32 q2, [{w0}], #16",
+            "vfma.f32 q4, q0, q2",
+            "vldrw.u32 q1, [{x1}], #16",
+            "vfma.f32 q5, q1, q2",
+            "vldrw.u32 q3, [{w1}], #16",
+            "vfma.f32 q6, q0, q3",
+            "vfma.f32 q7, q1, q3",
+            "le lr, 1b",
+            "vadd.f32 s16, s16, s17",
+            "vadd.f32 s18, s18, s19",
+            "vadd.f32 s16, s16, s18",
+            "vadd.f32 s24, s24, s25",
+            "vadd.f32 s26, s26, s27",
+            "vadd.f32 s24, s24, s26",
+            "vadd.f32 s20, s20, s21",
+            "vadd.f32 s22, s22, s23",
+            "vadd.f32 s20, s20, s22",
+            "vadd.f32 s28, s28, s29",
+            "vadd.f32 s30, s30, s31",
+            "vadd.f32 s28, s28, s30",
+            "vmov {s0}, s16",
+            "vmov {s1}, s24",
+            "vmov {s2}, s20",
+            "vmov {s3}, s28",
+            x0 = inout(reg) x0.as_ptr() => _,
+            x1 = inout(reg) x1.as_ptr() => _,
+            w0 = inout(reg) w => _,
+            w1 = inout(reg) w.wrapping_add(w_stride) => _,
+            count = in(reg) n / 16,
+            s0 = lateout(reg) s0,
+            s1 = lateout(reg) s1,
+            s2 = lateout(reg) s2,
+            s3 = lateout(reg) s3,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack, readonly),
+        );
+    }
+    [
+        f32::from_bits(s0),
+        f32::from_bits(s1),
+        f32::from_bits(s2),
+        f32::from_bits(s3),
+    ]
 }
 
 /// One dot product over `n` elements, two accumulators (summed at the end).
@@ -765,25 +913,20 @@ unsafe fn arm_mve_scale(x: &mut [f32], factor: f32) {
     }
 }
 
-/// [`arm_mve_gelu`]'s constants: `ln 2` high and low parts as 4-lane splats (byte offsets
-/// 0, 16), then scalars: `1 / sqrt 2` (32), the erf polynomial `GELU_P` (36 to 76),
-/// `exp_fast`'s polynomial (80 to 100), `GELU_Z_MAX` (104), 2 (108), 0.5 (112).
+/// [`arm_mve_gelu`]'s constants, each as a 4-lane splat (16 bytes, so the loop loads it
+/// with `VLDRW` between two arithmetic instructions, which the dual-beat core overlaps,
+/// instead of a scalar `LDR` that stalls the vector pipeline): `ln 2` high and low parts
+/// (byte offsets 0, 16), `1 / sqrt 2` (32), the erf polynomial `GELU_P` (48 to 208),
+/// `exp_fast`'s polynomial (224 to 304), `GELU_Z_MAX` (320), 2 (336), 0.5 (352).
 #[repr(C, align(16))]
-struct GeluConstants([f32; 29]);
+struct GeluConstants([[f32; 4]; 23]);
 
 static GELU_CONSTANTS: GeluConstants = {
     let p = lanes::GELU_P;
     let e = scalar::EXP_P;
-    let (high, low) = (scalar::EXP_LN2_HIGH, scalar::EXP_LN2_LOW);
-    GeluConstants([
-        high,
-        high,
-        high,
-        high,
-        low,
-        low,
-        low,
-        low,
+    let scalars = [
+        scalar::EXP_LN2_HIGH,
+        scalar::EXP_LN2_LOW,
         core::f32::consts::FRAC_1_SQRT_2,
         p[0],
         p[1],
@@ -805,11 +948,18 @@ static GELU_CONSTANTS: GeluConstants = {
         lanes::GELU_Z_MAX,
         2.0,
         0.5,
-    ])
+    ];
+    let mut splats = [[0.0f32; 4]; 23];
+    let mut i = 0;
+    while i < splats.len() {
+        splats[i] = [scalars[i]; 4];
+        i += 1;
+    }
+    GeluConstants(splats)
 };
 
 /// `x[i] = gelu(x[i])` four lanes at a time, each operation `generic::lanes::gelu_poly`'s
-/// in its order: `z = |x| / sqrt 2`, the polynomial by `VFMAS` (one rounding, as the
+/// in its order: `z = |x| / sqrt 2`, the polynomial by `VFMA` (one rounding, as the
 /// twin's `fmaf`), `exp_fast` of `-z P(z)` by [`arm_mve_exp_minus_max`]'s steps (the
 /// argument is never below its threshold), 0 above `GELU_Z_MAX` (NaN stays NaN: `gt` is
 /// false for it), `2 - e` or `e` by the sign of `x`, times `0.5 x`.
@@ -819,7 +969,7 @@ static GELU_CONSTANTS: GeluConstants = {
 #[inline(never)]
 unsafe fn arm_mve_gelu(x: &mut [f32]) {
     // SAFETY: the tail-predicated loop reads and writes exactly `x.len()` floats of `x`
-    // (a unique borrow) and reads the 116 bytes of `GELU_CONSTANTS` (16-byte aligned); the
+    // (a unique borrow) and reads the 368 bytes of `GELU_CONSTANTS` (16-byte aligned); the
     // asm clobbers only the registers it names and does not touch the stack.
     unsafe {
         asm!(
@@ -827,35 +977,35 @@ unsafe fn arm_mve_gelu(x: &mut [f32]) {
             "beq 2f",
             "vldrw.u32 q5, [{k}]",
             "vldrw.u32 q6, [{k}, #16]",
+            "vmov.i32 q4, #0",
             "dlstp.32 lr, {n}",
             "1:",
             "vldrw.u32 q0, [{x}]",
-            "ldr {t}, [{k}, #32]",
+            "vldrw.u32 q1, [{k}, #32]",
             "vabs.f32 q7, q0",
-            "vmul.f32 q7, q7, {t}",
-            // p = P(z) by Horner's rule, fused: p = p z + c
-            "ldr {t}, [{k}, #36]",
-            "vdup.32 q3, {t}",
-            "ldr {t}, [{k}, #40]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #44]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #48]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #52]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #56]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #60]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #64]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #68]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #72]",
-            "vfmas.f32 q3, q7, {t}",
-            "ldr {t}, [{k}, #76]",
-            "vfmas.f32 q3, q7, {t}",
+            "vldrw.u32 q3, [{k}, #48]",
+            "vmul.f32 q7, q7, q1",
+            // p = P(z) by Horner's rule, fused: p = c + p z (one rounding, as `VFMAS`)
+            "vldrw.u32 q0, [{k}, #64]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #80]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #96]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #112]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #128]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #144]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #160]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #176]",
+            "vfma.f32 q3, q0, q7",
+            "vldrw.u32 q0, [{k}, #192]",
+            "vfma.f32 q0, q3, q7",
+            "vldrw.u32 q3, [{k}, #208]",
+            "vfma.f32 q3, q0, q7",
             // d = -(z p)
             "vmul.f32 q3, q3, q7",
             "vneg.f32 q0, q3",
@@ -867,44 +1017,43 @@ unsafe fn arm_mve_gelu(x: &mut [f32]) {
             "vsub.f32 q2, q0, q2",
             "vmul.f32 q3, q1, q6",
             "vsub.f32 q2, q2, q3",
-            "ldr {t}, [{k}, #80]",
-            "vmul.f32 q3, q2, {t}",
-            "ldr {t}, [{k}, #84]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #224]",
+            "vmul.f32 q3, q2, q0",
+            "vldrw.u32 q0, [{k}, #240]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #88]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #256]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #92]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #272]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #96]",
-            "vadd.f32 q3, q3, {t}",
+            "vldrw.u32 q0, [{k}, #288]",
+            "vadd.f32 q3, q3, q0",
             "vmul.f32 q3, q3, q2",
-            "ldr {t}, [{k}, #100]",
-            "vadd.f32 q3, q3, {t}",
-            "vmul.f32 q4, q2, q2",
-            "vmul.f32 q3, q3, q4",
+            "vldrw.u32 q0, [{k}, #304]",
+            "vadd.f32 q3, q3, q0",
+            "vmul.f32 q0, q2, q2",
+            "vmul.f32 q3, q3, q0",
             "vadd.f32 q3, q3, q2",
             "vadd.f32 q3, q3, {one}",
             "vcvt.s32.f32 q1, q1",
             "vshl.i32 q1, q1, #23",
             "vadd.i32 q1, q1, {one}",
             "vmul.f32 q3, q3, q1",
-            // e = 0 where z > GELU_Z_MAX
-            "ldr {t}, [{k}, #104]",
-            "vmov.i32 q4, #0",
-            "vcmp.f32 gt, q7, {t}",
+            // e = 0 where z > GELU_Z_MAX (q4 holds zeros)
+            "vldrw.u32 q2, [{k}, #320]",
+            "vcmp.f32 gt, q7, q2",
             "vpsel q3, q4, q3",
             // 1 + erf: -(e - 2) where x >= 0, else e; times 0.5 x
             "vldrw.u32 q0, [{x}]",
-            "ldr {t}, [{k}, #108]",
-            "vsub.f32 q1, q3, {t}",
+            "vldrw.u32 q2, [{k}, #336]",
+            "vsub.f32 q1, q3, q2",
             "vneg.f32 q1, q1",
             "vcmp.f32 ge, q0, q4",
             "vpsel q3, q1, q3",
-            "ldr {t}, [{k}, #112]",
-            "vmul.f32 q0, q0, {t}",
+            "vldrw.u32 q2, [{k}, #352]",
+            "vmul.f32 q0, q0, q2",
             "vmul.f32 q3, q3, q0",
             "vstrw.32 q3, [{x}], #16",
             "letp lr, 1b",
@@ -915,7 +1064,6 @@ unsafe fn arm_mve_gelu(x: &mut [f32]) {
             log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
             round = in(reg) scalar::EXP_ROUND.to_bits(),
             one = in(reg) 1.0f32.to_bits(),
-            t = out(reg) _,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,

@@ -321,6 +321,7 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     const ROWS: usize = 16;
     const CONV_ROWS: usize = 8;
     const KEYS: usize = 64;
+    let (scratch, linear_scratch) = scratch.split_at_mut(scratch.len() / 2);
     // SAFETY: every bit pattern is a valid f32.
     let (_, floats, _) = unsafe { scratch.align_to_mut::<f32>() };
     let (gelu_row, rest) = floats.split_at_mut_checked(F).ok_or("scratch")?;
@@ -431,6 +432,62 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     });
     black_box(&*y);
     black_box(&*x);
+    linear_probes(linear_scratch, &mut probe)
+}
+
+/// [`kernel_probes`]' `probe`: a region's name, its work units and what it runs.
+type Probe<'a> = dyn FnMut(&str, usize, &mut dyn FnMut()) + 'a;
+
+/// The int8 linear probes on the feed-forward's shapes (16 rows each, deterministic
+/// data): `linear_i8_ff1` 512 inputs to 2048 outputs, `linear_i8_ff2` 2048 to 512, each
+/// one region of [`kernel_probes`]'s `probe`.
+fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static str> {
+    use picoformer::kernels as k;
+    const ROWS: usize = 16;
+    const D: usize = 512;
+    const F: usize = 2048;
+    // SAFETY: every bit pattern is a valid f32.
+    let (_, scratch, _) = unsafe { scratch.align_to_mut::<f32>() };
+    let (x, rest) = scratch.split_at_mut_checked(ROWS * F).ok_or("scratch")?;
+    let (y, rest) = rest.split_at_mut_checked(ROWS * F).ok_or("scratch")?;
+    let (w_scales, rest) = rest.split_at_mut_checked(F).ok_or("scratch")?;
+    let (act_scales, rest) = rest.split_at_mut_checked(ROWS).ok_or("scratch")?;
+    let (bias, rest) = rest.split_at_mut_checked(F).ok_or("scratch")?;
+    // SAFETY: every bit pattern is a valid i8.
+    let (_, bytes, _) = unsafe { rest.align_to_mut::<i8>() };
+    let (w_values, rest) = bytes.split_at_mut_checked(F * D).ok_or("scratch")?;
+    let act_values = rest.get_mut(..ROWS * F).ok_or("scratch")?;
+    let mut state = 0x9e37_79b9u32;
+    let mut next = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+    };
+    for v in x.iter_mut().chain(bias.iter_mut()) {
+        *v = next();
+    }
+    for v in w_values.iter_mut() {
+        *v = (127.0 * next()) as i8;
+    }
+    for s in w_scales.iter_mut() {
+        *s = 0.01 * (1.5 + next());
+    }
+    let mut act = k::Activations {
+        values: act_values,
+        scales: act_scales,
+    };
+    for (name, inputs, outputs) in [("linear_i8_ff1", D, F), ("linear_i8_ff2", F, D)] {
+        let matrix = k::Matrix::I8(k::I8Matrix {
+            values: &*w_values,
+            scales: w_scales.get(..outputs).ok_or("scratch")?,
+        });
+        let x = x.get(..ROWS * inputs).ok_or("scratch")?;
+        let y = y.get_mut(..ROWS * outputs).ok_or("scratch")?;
+        let bias = bias.get(..outputs).ok_or("scratch")?;
+        probe(name, ROWS * inputs * outputs, &mut || {
+            k::quant::linear(black_box(x), &matrix, Some(bias), inputs, &mut *y, &mut act)
+        });
+        black_box(&*y);
+    }
     Ok(())
 }
 
