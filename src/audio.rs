@@ -383,22 +383,33 @@ pub fn log_mel_spectrogram(
     for t in 0..frames {
         // (wrapping: t < frames, and frames · HOP_LENGTH was checked above)
         let start = t.wrapping_mul(HOP_LENGTH);
-        for ((j, f), &w) in (0..FRAME_LEN).zip(frame.iter_mut()).zip(window.iter()) {
-            *f = padded_sample(read, signal_len, start.saturating_add(j)) * w;
+        // Frame t is padded samples start .. start + 400, signal samples start − 200 ..
+        // start + 200: read straight from `read` when they all lie in it (no reflection,
+        // no zero padding), through `padded_sample` otherwise (the first two frames, the
+        // last ones).
+        let inside = start
+            .checked_sub(N_FFT / 2)
+            .and_then(|first| read.get(first..first.checked_add(N_FFT)?));
+        match inside {
+            Some(signal) => {
+                for ((f, &x), &w) in frame.iter_mut().zip(signal).zip(window.iter()) {
+                    *f = x * w;
+                }
+            }
+            None => {
+                for ((j, f), &w) in (0..FRAME_LEN).zip(frame.iter_mut()).zip(window.iter()) {
+                    *f = padded_sample(read, signal_len, start.saturating_add(j)) * w;
+                }
+            }
         }
         let transformed = fft::rfft(frame, twiddles, work, spectrum);
         debug_assert!(transformed, "FFT buffers do not line up");
-        // spectrum → power, in place: bin k's |X|² lands in spectrum[k].
-        for k in 0..N_BINS {
-            let (re, im) = match spectrum.get(2 * k..2 * k + 2) {
-                Some(&[re, im]) => (re, im),
-                _ => (0.0, 0.0),
-            };
-            if let Some(p) = spectrum.get_mut(k) {
-                *p = re * re + im * im;
-            }
+        // power |X[k]|² of bin k into frame[k] (the frame is spent)
+        let (bins, _) = spectrum.as_chunks::<2>();
+        for (p, &[re, im]) in frame.iter_mut().zip(bins) {
+            *p = re * re + im * im;
         }
-        let power = spectrum.get(..N_BINS).unwrap_or_default();
+        let power = frame.get(..N_BINS).unwrap_or_default();
         // (wrapping: m < n_mels and t < frames, n_mels · frames checked above; the spans'
         // offset and length are u16)
         for (m, span) in (0..n_mels).zip(spans.iter()) {
