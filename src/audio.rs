@@ -24,7 +24,7 @@
 //! size. Working in f32 except the filterbank's and window's construction (f64, rounded
 //! once, as librosa computes them in f64 and stores f32).
 
-use picoformer_kernels::fft;
+use picoformer_kernels::{dispatch, fft};
 
 /// Whisper's sample rate (Hz).
 pub const SAMPLE_RATE: usize = 16_000;
@@ -410,16 +410,22 @@ pub fn log_mel_spectrogram(
             *p = re * re + im * im;
         }
         let power = frame.get(..N_BINS).unwrap_or_default();
-        // (wrapping: m < n_mels and t < frames, n_mels · frames checked above; the spans'
-        // offset and length are u16)
-        for (m, span) in (0..n_mels).zip(spans.iter()) {
+        // mel energies into the spent spectrum, then their logarithms (libm's `log10f`
+        // bit for bit on every kernel; four lanes at a time on Helium)
+        let mels = spectrum.get_mut(..n_mels).unwrap_or_default();
+        for (mel, span) in mels.iter_mut().zip(spans.iter()) {
             let bins = power.get(usize::from(span.first_bin)..).unwrap_or_default();
             let offset = usize::from(span.offset);
+            // (wrapping: the spans' offset and length are u16)
             let w = weights
                 .get(offset..offset.wrapping_add(usize::from(span.len)))
                 .unwrap_or_default();
-            let mel: f32 = bins.iter().zip(w).map(|(p, w)| p * w).sum();
-            let log = libm::log10f(mel.max(1e-10));
+            let sum: f32 = bins.iter().zip(w).map(|(p, w)| p * w).sum();
+            *mel = sum.max(1e-10);
+        }
+        dispatch::log10(mels);
+        // (wrapping: m < n_mels and t < frames, n_mels · frames checked above)
+        for (m, &log) in (0..n_mels).zip(mels.iter()) {
             max_log = max_log.max(log);
             if let Some(o) = out.get_mut(m.wrapping_mul(frames).wrapping_add(t)) {
                 *o = log;

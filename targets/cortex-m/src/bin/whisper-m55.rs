@@ -440,7 +440,8 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
 /// Probes of the log-mel front end (`picoformer::audio`, the FFT of `picoformer::kernels`)
 /// on the clip: the whole front end over 1 and over 17 frames (their difference is 16
 /// frames without the per-call set-up: window, twiddles, filterbank), one frame's 400-point
-/// real FFT, and 80 `log10f` (one frame's mel bins).
+/// real FFT, and one frame's 80 logarithms: libm's `log10f` one by one, and the
+/// dispatched row (`kernels::dispatch::log10`, Helium's four lanes on the M55).
 fn frontend_probes(
     x: &mut [f32],
     y: &mut [f32],
@@ -494,6 +495,12 @@ fn frontend_probes(
         for l in black_box(&mut *logs).iter_mut() {
             *l = libm::log10f(*l);
         }
+    });
+    for (l, s) in logs.iter_mut().zip(spectrum.iter()) {
+        *l = s.abs() + 1e-10;
+    }
+    probe("log10_row", N_MELS, &mut || {
+        picoformer::kernels::dispatch::log10(black_box(&mut *logs));
     });
     black_box(&*logs);
     black_box(&*mel);
