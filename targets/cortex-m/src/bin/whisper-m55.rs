@@ -437,16 +437,15 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     frontend_probes(x, y, &mut probe)
 }
 
+/// [`kernel_probes`]' region around a call: name, work (units per call), the call.
+type Probe<'a> = dyn FnMut(&str, usize, &mut dyn FnMut()) + 'a;
+
 /// Probes of the log-mel front end (`picoformer::audio`, the FFT of `picoformer::kernels`)
 /// on the clip: the whole front end over 1 and over 17 frames (their difference is 16
 /// frames without the per-call set-up: window, twiddles, filterbank), one frame's 400-point
 /// real FFT, and one frame's 80 logarithms: libm's `log10f` one by one, and the
 /// dispatched row (`kernels::dispatch::log10`, Helium's four lanes on the M55).
-fn frontend_probes(
-    x: &mut [f32],
-    y: &mut [f32],
-    probe: &mut dyn FnMut(&str, usize, &mut dyn FnMut()),
-) -> Result<(), &'static str> {
+fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<(), &'static str> {
     use picoformer::audio::N_FFT;
     use picoformer::kernels::fft;
     const FRAMES: usize = 17;
