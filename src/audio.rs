@@ -24,7 +24,7 @@
 //! size. Working in f32 except the filterbank's and window's construction (f64, rounded
 //! once, as librosa computes them in f64 and stores f32).
 
-use picoformer_kernels::fft;
+use picoformer_kernels::{dispatch, fft};
 
 /// Whisper's sample rate (Hz).
 pub const SAMPLE_RATE: usize = 16_000;
@@ -177,9 +177,9 @@ fn mel_to_hz(mel: f64) -> f64 {
 }
 
 /// Mel point `j` of `n_mels + 2` spread evenly in mel from 0 Hz to 8 kHz, in Hz
-/// (librosa's `mel_frequencies`: numpy's `linspace`, which ends exactly on its stop).
-fn mel_point_hz(j: usize, n_mels: usize) -> f64 {
-    let top = hz_to_mel(SAMPLE_RATE as f64 / 2.0);
+/// (librosa's `mel_frequencies`: numpy's `linspace`, which ends exactly on its stop);
+/// `top` is [`hz_to_mel`] of 8 kHz.
+fn mel_point_hz(j: usize, n_mels: usize, top: f64) -> f64 {
     let last = n_mels.saturating_add(1);
     let mel = if j >= last {
         top
@@ -201,13 +201,12 @@ fn mel_point_hz(j: usize, n_mels: usize) -> f64 {
 fn build_filterbank(n_mels: usize, spans: &mut [FilterSpan], weights: &mut [f32]) -> Option<()> {
     let bin_hz = SAMPLE_RATE as f64 / N_FFT as f64;
     let mut offset = 0usize;
+    // the mel points, each computed once: filter i's are lo, mid, hi = points i, i + 1, i + 2
+    let top = hz_to_mel(SAMPLE_RATE as f64 / 2.0);
+    let (mut lo, mut mid) = (mel_point_hz(0, n_mels, top), mel_point_hz(1, n_mels, top));
     // (a range, not `.enumerate()`: its counter is overflow-checked; i + 2 <= MAX_MELS + 1)
     for (i, span) in (0..n_mels).zip(spans.iter_mut()) {
-        let (lo, mid, hi) = (
-            mel_point_hz(i, n_mels),
-            mel_point_hz(i.wrapping_add(1), n_mels),
-            mel_point_hz(i.wrapping_add(2), n_mels),
-        );
+        let hi = mel_point_hz(i.wrapping_add(2), n_mels, top);
         let enorm = 2.0 / (hi - lo);
         let first_bin = libm::floor(lo / bin_hz) as usize;
         let last_bin = (libm::ceil(hi / bin_hz) as usize).min(N_BINS - 1);
@@ -227,6 +226,7 @@ fn build_filterbank(n_mels: usize, spans: &mut [FilterSpan], weights: &mut [f32]
             offset: u16::try_from(offset).ok()?,
         };
         offset = offset.checked_add(len)?;
+        (lo, mid) = (mid, hi);
     }
     Some(())
 }
@@ -266,12 +266,25 @@ pub fn mel_filterbank(n_mels: usize, out: &mut [f32]) -> Result<(), MelError> {
 }
 
 /// The periodic Hann window of `N_FFT` (`torch.hann_window(400)`):
-/// `w[t] = 0.5 − 0.5·cos(2πt/400)`, computed in f64 and rounded once.
+/// `w[t] = 0.5 − 0.5·cos(2πt/400)`, computed in f64 and rounded once, for `t <= 200`;
+/// the window is symmetric, `w[400 − t] = w[t]` (the same bits as computing those from
+/// their own angles: test `hann_window_is_each_angles`).
 fn hann_window(window: &mut [f32]) {
-    for (t, w) in window.iter_mut().enumerate() {
-        let angle = 2.0 * core::f64::consts::PI * t as f64 / N_FFT as f64;
-        *w = (0.5 - 0.5 * libm::cos(angle)) as f32;
+    let (first, second) = window.split_at_mut(N_FFT / 2 + 1);
+    for (t, w) in first.iter_mut().enumerate() {
+        *w = hann_at(t);
     }
+    // second[j] is t = 201 + j, mirroring 400 − t = 199 − j: first[1..200] backwards
+    let mirror = first.get(1..N_FFT / 2).unwrap_or_default();
+    for (w, &v) in second.iter_mut().zip(mirror.iter().rev()) {
+        *w = v;
+    }
+}
+
+/// Hann window value `t` from its angle.
+fn hann_at(t: usize) -> f32 {
+    let angle = 2.0 * core::f64::consts::PI * t as f64 / N_FFT as f64;
+    (0.5 - 0.5 * libm::cos(angle)) as f32
 }
 
 /// Sample `index` of the reflect-padded signal (index `N_FFT/2` is the signal's first
@@ -383,32 +396,54 @@ pub fn log_mel_spectrogram(
     for t in 0..frames {
         // (wrapping: t < frames, and frames · HOP_LENGTH was checked above)
         let start = t.wrapping_mul(HOP_LENGTH);
-        for ((j, f), &w) in (0..FRAME_LEN).zip(frame.iter_mut()).zip(window.iter()) {
-            *f = padded_sample(read, signal_len, start.saturating_add(j)) * w;
+        // Frame t is padded samples start .. start + 400, signal samples start − 200 ..
+        // start + 200: read straight from `read` when they all lie in it (no reflection,
+        // no zero padding), through `padded_sample` otherwise (the first two frames, the
+        // last ones).
+        let inside = start
+            .checked_sub(N_FFT / 2)
+            .and_then(|first| read.get(first..first.checked_add(N_FFT)?));
+        match inside {
+            Some(signal) => {
+                // four at a time (N_FFT is a multiple of 4): fewer loop ends and
+                // multi-register loads on a microcontroller
+                let (frame4, _) = frame.as_chunks_mut::<4>();
+                let (signal4, _) = signal.as_chunks::<4>();
+                let (window4, _) = window.as_chunks::<4>();
+                for ((f, x), w) in frame4.iter_mut().zip(signal4).zip(window4) {
+                    *f = [x[0] * w[0], x[1] * w[1], x[2] * w[2], x[3] * w[3]];
+                }
+            }
+            None => {
+                for ((j, f), &w) in (0..FRAME_LEN).zip(frame.iter_mut()).zip(window.iter()) {
+                    *f = padded_sample(read, signal_len, start.saturating_add(j)) * w;
+                }
+            }
         }
         let transformed = fft::rfft(frame, twiddles, work, spectrum);
         debug_assert!(transformed, "FFT buffers do not line up");
-        // spectrum → power, in place: bin k's |X|² lands in spectrum[k].
-        for k in 0..N_BINS {
-            let (re, im) = match spectrum.get(2 * k..2 * k + 2) {
-                Some(&[re, im]) => (re, im),
-                _ => (0.0, 0.0),
-            };
-            if let Some(p) = spectrum.get_mut(k) {
-                *p = re * re + im * im;
-            }
+        // power |X[k]|² of bin k into frame[k] (the frame is spent)
+        let (bins, _) = spectrum.as_chunks::<2>();
+        for (p, &[re, im]) in frame.iter_mut().zip(bins) {
+            *p = re * re + im * im;
         }
-        let power = spectrum.get(..N_BINS).unwrap_or_default();
-        // (wrapping: m < n_mels and t < frames, n_mels · frames checked above; the spans'
-        // offset and length are u16)
-        for (m, span) in (0..n_mels).zip(spans.iter()) {
+        let power = frame.get(..N_BINS).unwrap_or_default();
+        // mel energies into the spent spectrum, then their logarithms (libm's `log10f`
+        // bit for bit on every kernel; four lanes at a time on Helium)
+        let mels = spectrum.get_mut(..n_mels).unwrap_or_default();
+        for (mel, span) in mels.iter_mut().zip(spans.iter()) {
             let bins = power.get(usize::from(span.first_bin)..).unwrap_or_default();
             let offset = usize::from(span.offset);
+            // (wrapping: the spans' offset and length are u16)
             let w = weights
                 .get(offset..offset.wrapping_add(usize::from(span.len)))
                 .unwrap_or_default();
-            let mel: f32 = bins.iter().zip(w).map(|(p, w)| p * w).sum();
-            let log = libm::log10f(mel.max(1e-10));
+            let sum: f32 = bins.iter().zip(w).map(|(p, w)| p * w).sum();
+            *mel = sum.max(1e-10);
+        }
+        dispatch::log10(mels);
+        // (wrapping: m < n_mels and t < frames, n_mels · frames checked above)
+        for (m, &log) in (0..n_mels).zip(mels.iter()) {
             max_log = max_log.max(log);
             if let Some(o) = out.get_mut(m.wrapping_mul(frames).wrapping_add(t)) {
                 *o = log;
@@ -427,6 +462,15 @@ pub fn log_mel_spectrogram(
 mod tests {
     use super::*;
     use std::vec;
+
+    #[test]
+    fn hann_window_is_each_angles() {
+        let mut window = [0f32; N_FFT];
+        hann_window(&mut window);
+        for (t, &w) in window.iter().enumerate() {
+            assert_eq!(w.to_bits(), hann_at(t).to_bits(), "t = {t}");
+        }
+    }
 
     #[test]
     fn scratch_len_is_what_the_doc_says() {

@@ -15,7 +15,8 @@
 #       encoder's cost at several contexts, to extrapolate to a 30 s window
 #   firmware-whisper.sh --probes   the encoder's kernels alone on Whisper base's shapes
 #       (GELU of a feed-forward row, int8 linear, the stem's convolution, LayerNorm, f32
-#       attention and its parts; the firmware's kernel_probes): estimated cycles per call
+#       attention and its parts; the firmware's kernel_probes) and the log-mel front end's
+#       (over 1 and 17 frames, one FFT, one frame's logarithms): estimated cycles per call
 #       and per unit, and the Markdown section `firmware-whisper:probes`
 #   firmware-whisper.sh --write-probes DOC   replaces DOC's probes section (a minute)
 #   firmware-whisper.sh --contexts   the host's tokens (first 24) for the clip at several
@@ -207,6 +208,11 @@ main() {
                 head_softmax) what="its softmax of the scores times 1/8 (Helium, lane-ordered: scaling and maximum, exponentials, lane sums, one reciprocal)"; unit="key" ;;
                 head_exp) what="its exponentials alone (Helium; part of the softmax)"; unit="key" ;;
                 head_weighted_sum) what="its weighted sum of 64-wide value rows"; unit="key" ;;
+                frontend_1) what="log-mel front end of the clip, 1 frame (set-up included: window, twiddles, filterbank)"; unit="frame" ;;
+                frontend_17) what="log-mel front end of the clip, 17 frames"; unit="frame" ;;
+                fft) what="one frame's 400-point real FFT"; unit="frame" ;;
+                log10) what="one frame's 80 logarithms, libm's log10f one by one"; unit="value" ;;
+                log10_row) what="the same 80 logarithms, dispatched (Helium: libm's steps in four lanes)"; unit="value" ;;
                 *) what=$name; unit="unit" ;;
             esac
             table+=$'\n'"$(awk -v what="$what" -v unit="$unit" -v c="$c" -v i="$i" -v w="$w" \

@@ -959,6 +959,15 @@ pub fn exp_minus_max(x: &mut [f32], largest: f32) {
               scalar => generic::f32::exp_minus_max(x, largest))
 }
 
+/// `x[i] = log10f(x[i])` on the active kernel, bit for bit libm's on every kernel
+/// ([`generic::f32::log10`]; Helium: four lanes at a time): the log-mel front end's
+/// logarithms.
+pub fn log10(x: &mut [f32]) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| kern.log10(x),
+              scalar => generic::f32::log10(x))
+}
+
 /// The llama layer's attention, fused per head (see
 /// [`generic::f32::attention_grouped_fused`]): the active kernel's 8-column score and
 /// weighted-sum loops, bit for bit the scalar twin the kernel names

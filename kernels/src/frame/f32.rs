@@ -176,6 +176,12 @@ pub trait F32Simd: Copy {
         scalar::scale_by_gamma(x, gamma, factor);
     }
 
+    /// [`scalar::log10`] (libm's `log10f` of each element), bit for bit: the log-mel
+    /// front end's logarithms. The default is it.
+    fn log10(self, x: &mut [f32]) {
+        scalar::log10(x);
+    }
+
     /// Whether [`scores_head8`](Self::scores_head8) and
     /// [`weighted_sum_head8`](Self::weighted_sum_head8) fuse each multiply-add (one
     /// rounding: [`scalar::scores_head8_fma`], [`scalar::weighted_sum_head8_fma`]) instead

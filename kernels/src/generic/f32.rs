@@ -507,6 +507,14 @@ pub fn exp_minus_max(x: &mut [f32], largest: f32) {
     }
 }
 
+/// `x[i] = log10f(x[i])`, libm's (within 1 ulp of the exact value), in place: the
+/// log-mel front end's logarithms; every kernel gives these bits.
+pub fn log10(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v = libm::log10f(*v);
+    }
+}
+
 /// Softmax in place: `x[i] = exp(x[i] - max) / sum`, the exponential [`exp_fast`] (the
 /// one exp of every softmax, so all targets give the same bits).
 ///

@@ -16,6 +16,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_attention", attention),
     ("kernel_active_vs_scalar", active_vs_scalar),
     ("kernel_exp_minus_max_vs_scalar", exp_minus_max_vs_scalar),
+    ("kernel_log10_is_libms", log10_is_libms),
     ("kernel_softmax_scaled_vs_twin", softmax_scaled_vs_twin),
     ("kernel_gelu_vs_twin", gelu_vs_twin),
     ("kernel_layer_norm_vs_twin", layer_norm_vs_twin),
@@ -463,6 +464,84 @@ fn exp_minus_max_vs_scalar() -> Check {
             for (&g, &w) in got.iter().zip(want.iter()) {
                 if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
                     return close(g, w, 0.0, "exp_minus_max bits");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The dispatched `log10` (Helium's four lanes on M55) against libm's `log10f`
+/// ([`k::generic::f32::log10`]), bit for bit: rows of every length `0..=17` and 80 (one
+/// frame's mel bins), over positive normal values of every exponent (bit patterns
+/// stepped through the whole range), near 1, the smallest and largest; and rows holding
+/// a value outside the kernel's domain (zero, negative, subnormal, infinite, NaN), which
+/// take libm's own branches.
+fn log10_is_libms() -> Check {
+    const MAX_N: usize = 80;
+    // bit patterns 0x00800000 .. 0x7f800000 in steps prime to every power of two
+    const STEP: u32 = 0x0001_fc8b;
+    let mut bits = 0x0080_0000u32;
+    let mut next = move || {
+        bits = bits.wrapping_add(STEP);
+        if bits >= 0x7f80_0000 {
+            bits = 0x0080_0000 + (bits - 0x7f80_0000);
+        }
+        f32::from_bits(bits)
+    };
+    let special = [
+        1.0,
+        f32::from_bits(0x3f80_0001),
+        f32::from_bits(0x3f7f_ffff),
+        f32::MIN_POSITIVE,
+        f32::MAX,
+        10.0,
+        1e-10,
+        0.5,
+        2.0,
+        f32::from_bits(0x3f35_04f3),
+        f32::from_bits(0x3f35_04f2),
+    ];
+    let outside = [
+        0.0,
+        -0.0,
+        -1.0,
+        f32::MIN_POSITIVE / 2.0,
+        f32::INFINITY,
+        f32::NAN,
+    ];
+    for round in 0..40u32 {
+        for n in (0..=17).chain([MAX_N]) {
+            let mut want = [0f32; MAX_N];
+            for v in want.iter_mut() {
+                *v = next();
+            }
+            let at = round as usize % MAX_N.max(1);
+            if round < special.len() as u32 {
+                if let (Some(v), Some(&s)) =
+                    (want.get_mut(at % n.max(1)), special.get(round as usize))
+                {
+                    *v = s;
+                }
+            }
+            if round >= 30 {
+                let o = outside
+                    .get(round as usize % outside.len())
+                    .copied()
+                    .unwrap_or(0.0);
+                if let Some(v) = want.get_mut(at % n.max(1)) {
+                    *v = o;
+                }
+            }
+            let mut got = want;
+            let (Some(want), Some(got)) = (want.get_mut(..n), got.get_mut(..n)) else {
+                return ensure(false, "buffers");
+            };
+            k::generic::f32::log10(want);
+            k::dispatch::log10(got);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
+                    return close(g, w, 0.0, "log10 bits");
                 }
             }
         }

@@ -149,6 +149,11 @@ impl F32Simd for Mve {
         unsafe { arm_mve_exp_minus_max(x, largest) }
     }
 
+    // libm's `log10f` four lanes at a time, bit for bit (`super::log10`).
+    fn log10(self, x: &mut [f32]) {
+        super::log10::log10(x);
+    }
+
     // Helium's GELU: the erf by a polynomial and the exponential, bit for bit
     // `generic::lanes::gelu_poly` (libm's `erff` divides and branches per value).
     const GELU_POLY: bool = true;

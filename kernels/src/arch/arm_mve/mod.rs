@@ -4,3 +4,4 @@
 pub mod f16;
 pub mod f32;
 pub mod i8;
+mod log10;

@@ -273,7 +273,7 @@ fn whisper_prompt(model: &Model) -> heapless::Vec<u32, 4> {
 }
 
 /// The samples of a 16-bit mono PCM WAV as `i / 32768` (as the host reads them), into
-/// `out`; `None` for any other format.
+/// `out` (at most its length); `None` for any other format.
 fn pcm_samples<'o>(wav: &[u8], out: &'o mut [f32]) -> Option<&'o [f32]> {
     if wav.get(..4)? != b"RIFF" || wav.get(8..12)? != b"WAVE" {
         return None;
@@ -291,7 +291,9 @@ fn pcm_samples<'o>(wav: &[u8], out: &'o mut [f32]) -> Option<&'o [f32]> {
                 format_ok = field(0)? == 1 && field(2)? == 1 && rate == 16_000 && field(14)? == 16;
             }
             b"data" if format_ok => {
-                let n = body.len() / 2;
+                // (the clip's first `out.len()` samples when `out` is shorter: the
+                // front-end probes read only the first frames)
+                let n = (body.len() / 2).min(out.len());
                 let out = out.get_mut(..n)?;
                 for (value, pair) in out.iter_mut().zip(body.chunks_exact(2)) {
                     if let &[low, high] = pair {
@@ -432,6 +434,8 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     });
     black_box(&*y);
     black_box(&*x);
+    // the front end's probes reuse x (16 x 512 floats) and y
+    frontend_probes(x, y, &mut probe)?;
     linear_probes(linear_scratch, &mut probe)
 }
 
@@ -489,6 +493,76 @@ fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static s
         black_box(&*y);
     }
     Ok(())
+}
+
+/// Probes of the log-mel front end (`picoformer::audio`, the FFT of `picoformer::kernels`)
+/// on the clip: the whole front end over 1 and over 17 frames (their difference is 16
+/// frames without the per-call set-up: window, twiddles, filterbank), one frame's 400-point
+/// real FFT, and one frame's 80 logarithms: libm's `log10f` one by one, and the
+/// dispatched row (`kernels::dispatch::log10`, Helium's four lanes on the M55).
+fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<(), &'static str> {
+    use picoformer::audio::N_FFT;
+    use picoformer::kernels::fft;
+    const FRAMES: usize = 17;
+    // x: 8192 floats = the clip's first 3,000 samples (17 frames read 160 * 17 + 200),
+    // then the features; y: the scratch of the front end, the FFT's buffers
+    let (samples, rest) = x.split_at_mut_checked(3000).ok_or("scratch")?;
+    let mel = rest.get_mut(..N_MELS * FRAMES).ok_or("scratch")?;
+    let (mel_scratch, rest) = y
+        .split_at_mut_checked(log_mel_scratch_len(N_MELS))
+        .ok_or("scratch")?;
+    let (twiddles, rest) = rest
+        .split_at_mut_checked(fft::rfft_twiddles_len(N_FFT))
+        .ok_or("scratch")?;
+    let (work, rest) = rest
+        .split_at_mut_checked(fft::rfft_work_len(N_FFT))
+        .ok_or("scratch")?;
+    let (spectrum, rest) = rest
+        .split_at_mut_checked(fft::rfft_spectrum_len(N_FFT))
+        .ok_or("scratch")?;
+    let logs = rest.get_mut(..N_MELS).ok_or("scratch")?;
+    let clip = pcm_samples(WAV, samples).ok_or("the clip is not 16-bit mono PCM")?;
+    let mut ok = true;
+    probe("frontend_1", 1, &mut || {
+        let (mel, scratch) = (mel.get_mut(..N_MELS).unwrap_or_default(), &mut *mel_scratch);
+        ok &= log_mel_spectrogram(black_box(clip), 1, N_MELS, mel, scratch).is_ok();
+    });
+    probe("frontend_17", FRAMES, &mut || {
+        ok &= log_mel_spectrogram(
+            black_box(clip),
+            FRAMES,
+            N_MELS,
+            &mut *mel,
+            &mut *mel_scratch,
+        )
+        .is_ok();
+    });
+    ok &= fft::rfft_twiddles(N_FFT, twiddles);
+    let frame = clip.get(1000..1000 + N_FFT).ok_or("clip")?;
+    probe("fft", 1, &mut || {
+        ok &= fft::rfft(black_box(frame), twiddles, &mut *work, &mut *spectrum);
+    });
+    for (l, s) in logs.iter_mut().zip(spectrum.iter()) {
+        *l = s.abs() + 1e-10;
+    }
+    probe("log10", N_MELS, &mut || {
+        for l in black_box(&mut *logs).iter_mut() {
+            *l = libm::log10f(*l);
+        }
+    });
+    for (l, s) in logs.iter_mut().zip(spectrum.iter()) {
+        *l = s.abs() + 1e-10;
+    }
+    probe("log10_row", N_MELS, &mut || {
+        picoformer::kernels::dispatch::log10(black_box(&mut *logs));
+    });
+    black_box(&*logs);
+    black_box(&*mel);
+    if ok {
+        Ok(())
+    } else {
+        Err("a front-end probe failed")
+    }
 }
 
 /// Start marker of an instruction-count region (found by the plugin through `nm`).
