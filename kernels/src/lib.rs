@@ -52,7 +52,7 @@ pub mod threads;
 pub use dispatch::kernel_calls;
 pub use dispatch::{
     active_kernel, active_kernel_for, attention, attention_grouped, attention_grouped_fused,
-    attention_grouped_i8, attention_probed, axpy, conv1d, crc32c_kernel_name, crc32c_update, dot,
+    attention_all_i8, attention_grouped_i8, attention_probed, axpy, conv1d, crc32c_kernel_name, crc32c_update, dot,
     gelu, last_kernel, layer_norm, linear, linear_acc, scale_by_gamma, silu_gate, square_sum,
     Dtype, Kernel,
 };

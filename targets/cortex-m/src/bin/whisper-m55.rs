@@ -463,7 +463,13 @@ fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'sta
     let (packed_keys, rest) = words
         .split_at_mut_checked(KEYS * row_words)
         .ok_or("scratch")?;
-    let packed_values = rest.get_mut(..KEYS * row_words).ok_or("scratch")?;
+    let (packed_values, rest) = rest
+        .split_at_mut_checked(KEYS * row_words)
+        .ok_or("scratch")?;
+    // the encoder's layout (`pack_all_kv`: keys by rows, values transposed, per head)
+    let all = rest
+        .get_mut(..HEADS * a::all_head_words(KEYS, D / HEADS))
+        .ok_or("scratch")?;
     // a fixed linear congruential sequence, in [-1, 1) (keys a little larger: scores
     // of a few units, as Whisper's)
     let mut state = 0x2468_ace0u32;
@@ -492,6 +498,24 @@ fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'sta
     let mut row = [0.0f32; D];
     for keys_n in [64, KEYS] {
         let name = if keys_n == 64 { "i8att_64" } else { "i8att_256" };
+        let (k_n, v_n) = (
+            keys.get(..keys_n * D).ok_or("scratch")?,
+            values.get(..keys_n * D).ok_or("scratch")?,
+        );
+        if !a::pack_all_kv(k_n, v_n, D, HEADS, all) {
+            return Err("pack_all_kv");
+        }
+        row.copy_from_slice(query);
+        probe(name, keys_n * HEADS, &mut || {
+            black_box(k::attention_all_i8(black_box(&mut row), all, HEADS, keys_n, &mut *scores));
+        });
+    }
+    row.copy_from_slice(query);
+    probe("i8att_ref_256", KEYS * HEADS, &mut || {
+        black_box(a::attention_all_i8(black_box(&mut row), all, HEADS, KEYS, &mut *scores));
+    });
+    for keys_n in [64, KEYS] {
+        let name = if keys_n == 64 { "i8att_rows_64" } else { "i8att_rows_256" };
         row.copy_from_slice(query);
         let (pk, pv) = (
             packed_keys.get(..keys_n * row_words).ok_or("scratch")?,
