@@ -453,7 +453,9 @@ pub fn pack_all_kv(
         return false;
     };
     let words = all_head_words(rows, dk);
-    let fits = n_heads.checked_mul(words).is_some_and(|w| w <= packed.len());
+    let fits = n_heads
+        .checked_mul(words)
+        .is_some_and(|w| w <= packed.len());
     if dk == 0 || !dk.is_multiple_of(4) || keys.len() != values.len() || !fits {
         return false;
     }
@@ -469,7 +471,7 @@ pub fn pack_all_kv(
         let (v_words, scales) = rest.split_at_mut(value_words.min(rest.len()));
         let (k_scales, v_scales) = scales.split_at_mut(rows.min(scales.len()));
         let first = h.wrapping_mul(dk); // h < n_heads: `first + dk <= d`
-        // keys: each position's head, four values a word, as `quantize_kv_row`
+                                        // keys: each position's head, four values a word, as `quantize_kv_row`
         let k_rows = keys
             .chunks_exact(d.max(1))
             .zip(k_words.chunks_exact_mut((dk / 4).max(1)));
@@ -794,7 +796,13 @@ mod tests {
                         &mut [0.0; 64],
                     );
                     let mut got = q.clone();
-                    assert!(attention_all_i8(&mut got, &packed, heads, rows, &mut [0.0; 64]));
+                    assert!(attention_all_i8(
+                        &mut got,
+                        &packed,
+                        heads,
+                        rows,
+                        &mut [0.0; 64]
+                    ));
                     let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&got), bits(&want), "dk {dk} heads {heads} rows {rows}");
                 }
@@ -803,7 +811,13 @@ mod tests {
         // short buffers and a head width that is not a multiple of 4 are refused
         assert!(!pack_all_kv(&[0.0; 12], &[0.0; 12], 6, 2, &mut [0; 64]));
         assert!(!pack_all_kv(&[0.0; 16], &[0.0; 16], 8, 1, &mut [0; 3]));
-        assert!(!attention_all_i8(&mut [1.0; 8], &[0; 3], 1, 2, &mut [0.0; 4]));
+        assert!(!attention_all_i8(
+            &mut [1.0; 8],
+            &[0; 3],
+            1,
+            2,
+            &mut [0.0; 4]
+        ));
     }
 
     #[test]

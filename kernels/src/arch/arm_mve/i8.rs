@@ -9,8 +9,8 @@
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use crate::generic::attention_i8::{
-    all_head, all_stride, head_exp_weights, head_scores, head_weighted_sum, round_weights,
-    AllHead, CacheHead,
+    all_head, all_stride, head_exp_weights, head_scores, head_weighted_sum, round_weights, AllHead,
+    CacheHead,
 };
 use core::arch::asm;
 
@@ -1234,7 +1234,9 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
         // SAFETY: key rows `j..j + 4` (`<= rows`) lie inside `head.keys`, `dk` bytes
         // apart; `qq` holds `dk` halfwords (`dk / 16 > 0` passes); `scores` holds words
         // `j..j + 4`; the target has MVE (build.rs).
-        unsafe { arm_mve_dots16_strided_x4(qq.as_ptr(), keys.add(j * dk), dk, dk / 16, dots.add(j)) };
+        unsafe {
+            arm_mve_dots16_strided_x4(qq.as_ptr(), keys.add(j * dk), dk, dk / 16, dots.add(j))
+        };
     }
     if whole < rows {
         // SAFETY (of the `add`s): rows `< rows` lie inside `head.keys`; a row past the
@@ -1263,9 +1265,8 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
     if whole > 0 {
         // SAFETY: `scores` and `value_scales` hold `rows >= whole` floats, `whole` a
         // positive multiple of 4; the target has MVE.
-        (sum, w_max, sv_max) = unsafe {
-            arm_mve_all_weights(scores.as_mut_ptr(), head.value_scales.as_ptr(), whole)
-        };
+        (sum, w_max, sv_max) =
+            unsafe { arm_mve_all_weights(scores.as_mut_ptr(), head.value_scales.as_ptr(), whole) };
     }
     let rest = scores.iter_mut().zip(head.value_scales).skip(whole);
     for (s, &sv) in rest {
@@ -1299,7 +1300,8 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
             // SAFETY (of the `add`s): column `c + r < dk` holds `rows >= start + n`
             // values from `(c + r) * stride` inside `head.values` (checked above);
             // `part` holds `dk >= c + 4` words
-            let (column, out) = unsafe { (values.add(c * stride + start), part.as_mut_ptr().add(c)) };
+            let (column, out) =
+                unsafe { (values.add(c * stride + start), part.as_mut_ptr().add(c)) };
             if whole > 0 {
                 // SAFETY: `whole` weights from `start` (halfwords of `scores`, aligned)
                 // and `whole` values of each of the four columns, `stride` apart; the
@@ -1315,7 +1317,11 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
                 // SAFETY: the `n - whole > 0` weights and values after the first `whole`
                 let tail = unsafe {
                     let at = |r: usize| column.add(r * stride + whole);
-                    arm_mve_dots_i16_i8_x4(weights.add(start + whole), [at(0), at(1), at(2), at(3)], n - whole)
+                    arm_mve_dots_i16_i8_x4(
+                        weights.add(start + whole),
+                        [at(0), at(1), at(2), at(3)],
+                        n - whole,
+                    )
                 };
                 for (p, t) in part.iter_mut().skip(c).zip(tail) {
                     *p = p.wrapping_add(t);
