@@ -1230,13 +1230,11 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
     let keys = head.keys.as_ptr();
     let whole = rows - rows % 4;
     let dots = scores.as_mut_ptr().cast::<i32>();
-    for j in (0..whole).step_by(4) {
-        // SAFETY: key rows `j..j + 4` (`<= rows`) lie inside `head.keys`, `dk` bytes
-        // apart; `qq` holds `dk` halfwords (`dk / 16 > 0` passes); `scores` holds words
-        // `j..j + 4`; the target has MVE (build.rs).
-        unsafe {
-            arm_mve_dots16_strided_x4(qq.as_ptr(), keys.add(j * dk), dk, dk / 16, dots.add(j))
-        };
+    if whole > 0 {
+        // SAFETY: key rows `0..whole` (`<= rows`) lie inside `head.keys`, `dk` bytes
+        // apart; `qq` holds `dk` halfwords (`dk / 16 > 0` passes); `scores` holds
+        // `whole` words; the target has MVE (build.rs).
+        unsafe { arm_mve_dots16_keys(qq.as_ptr(), keys, dk, whole / 4, dots) };
     }
     if whole < rows {
         // SAFETY (of the `add`s): rows `< rows` lie inside `head.keys`; a row past the
@@ -1608,6 +1606,83 @@ unsafe fn arm_mve_dots16_strided_x4(
             q = inout(reg) q => _,
             stride = in(reg) stride,
             out = in(reg) out,
+            // (a widening load's base is a low register)
+            inout("r1") k => _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r0") _,
+            out("r8") _,
+            out("r10") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The dots of `4 * groups` consecutive key rows of `dk` bytes from `k` with the int16
+/// query `q` (`dk` halfwords), stored to `out`: per four keys [`arm_mve_dots16_strided_x4`]'s
+/// loop, the four rows' pointers, sums and count set up in the asm (no call per four).
+///
+/// # Safety
+/// `groups > 0`, `dk` a positive multiple of 16; `q` must point to `dk` readable
+/// halfwords (2-byte aligned), `k` to `4 * groups * dk` readable bytes and `out` to `4 *
+/// groups` writable words; the CPU must have MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots16_keys(q: *const i16, k: *const i8, dk: usize, groups: usize, out: *mut i32) {
+    // SAFETY: per group the loop reads `dk` halfwords from `q` (rewound after) and `dk`
+    // bytes from each of four rows inside the `4 * groups` rows (the caller's
+    // guarantee), stores 4 words to `out`; it writes only the registers it names (q0-q3
+    // as s0-s15, s16 the group count) and not the stack.
+    unsafe {
+        asm!(
+            "2:",
+            "add r2, r1, {dk}",
+            "add r3, r2, {dk}",
+            "add r4, r3, {dk}",
+            "movs r0, #0",
+            "mov r8, r0",
+            "mov r10, r0",
+            "mov r12, r0",
+            "lsr.w lr, {dk}, #4",
+            "dls lr, lr",
+            "1:",
+            "vldrh.s16 q0, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q0, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q0, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q0, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q0, q2",
+            "vldrh.s16 q3, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q3, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q3, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q3, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q3, q2",
+            "le lr, 1b",
+            "stm {out}!, {{r0, r8, r10, r12}}",
+            // the next group's first row follows the last one's; the query again
+            "mov r1, r4",
+            "sub.w {q}, {q}, {dk}, lsl #1",
+            "vmov r0, s16",
+            "subs r0, #1",
+            "vmov s16, r0",
+            "bne 2b",
+            q = inout(reg) q => _,
+            dk = in(reg) dk,
+            out = inout(reg) out => _,
+            inout("s16") f32::from_bits(groups as u32) => _,
             // (a widening load's base is a low register)
             inout("r1") k => _,
             out("r2") _,
