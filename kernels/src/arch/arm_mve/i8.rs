@@ -1289,27 +1289,28 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
     let weights = scores.as_ptr().cast::<i16>();
     // 5. the weighted sums, four columns a call, i32 blocks added in i64
     let values = head.values.as_ptr();
-    let mut sums = [0i64; ALL_DK_MAX];
-    let mut part = [0i32; ALL_DK_MAX];
-    for start in (0..rows).step_by(WEIGHT_BLOCK) {
-        let n = WEIGHT_BLOCK.min(rows - start);
-        let whole = n - n % 16;
-        for c in (0..dk).step_by(4) {
-            // SAFETY (of the `add`s): column `c + r < dk` holds `rows >= start + n`
-            // values from `(c + r) * stride` inside `head.values` (checked above);
-            // `part` holds `dk >= c + 4` words
-            let (column, out) =
-                unsafe { (values.add(c * stride + start), part.as_mut_ptr().add(c)) };
+    for (c, out) in (0..dk).step_by(4).zip(query.chunks_exact_mut(4)) {
+        let mut sums = [0i64; 4];
+        for start in (0..rows).step_by(WEIGHT_BLOCK) {
+            let n = WEIGHT_BLOCK.min(rows - start);
+            let whole = n - n % 16;
+            // SAFETY (of the `add`): column `c + r < dk` holds `rows >= start + n`
+            // values from `(c + r) * stride` inside `head.values` (checked above)
+            let column = unsafe { values.add(c * stride + start) };
+            let mut part = [0i32; 4];
             if whole > 0 {
                 // SAFETY: `whole` weights from `start` (halfwords of `scores`, aligned)
-                // and `whole` values of each of the four columns, `stride` apart; the
-                // target has MVE.
+                // and `whole` values of each of the four columns, `stride` apart; `part`
+                // holds 4 words; the target has MVE.
                 unsafe {
-                    arm_mve_dots16_strided_x4(weights.add(start), column, stride, whole / 16, out)
+                    arm_mve_dots16_strided_x4(
+                        weights.add(start),
+                        column,
+                        stride,
+                        whole / 16,
+                        part.as_mut_ptr(),
+                    )
                 };
-            } else {
-                // SAFETY: as above, four words.
-                unsafe { out.cast::<[i32; 4]>().write([0; 4]) };
             }
             if whole < n {
                 // SAFETY: the `n - whole > 0` weights and values after the first `whole`
@@ -1321,23 +1322,23 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
                         n - whole,
                     )
                 };
-                for (p, t) in part.iter_mut().skip(c).zip(tail) {
+                for (p, &t) in part.iter_mut().zip(&tail) {
                     *p = p.wrapping_add(t);
                 }
             }
+            for (sum, &p) in sums.iter_mut().zip(&part) {
+                *sum += i64::from(p);
+            }
         }
-        for (sum, &p) in sums.iter_mut().zip(&part).take(dk) {
-            *sum += i64::from(p);
+        for (o, &sum) in out.iter_mut().zip(&sums) {
+            // (an i32 converts in one `VCVT`, an i64 in a library call; the same value
+            // rounds to the same float either way)
+            let sum = match i32::try_from(sum) {
+                Ok(small) => small as f32,
+                Err(_) => sum as f32,
+            };
+            *o = sum * factor;
         }
-    }
-    for (o, &sum) in query.iter_mut().zip(&sums).take(dk) {
-        // (an i32 converts in one `VCVT`, an i64 in a library call; the same value
-        // rounds to the same float either way)
-        let sum = match i32::try_from(sum) {
-            Ok(small) => small as f32,
-            Err(_) => sum as f32,
-        };
-        *o = sum * factor;
     }
     Some(())
 }
@@ -1634,7 +1635,13 @@ unsafe fn arm_mve_dots16_strided_x4(
 /// halfwords (2-byte aligned), `k` to `4 * groups * dk` readable bytes and `out` to `4 *
 /// groups` writable words; the CPU must have MVE with the low-overhead-branch extension.
 #[inline(never)]
-unsafe fn arm_mve_dots16_keys(q: *const i16, k: *const i8, dk: usize, groups: usize, out: *mut i32) {
+unsafe fn arm_mve_dots16_keys(
+    q: *const i16,
+    k: *const i8,
+    dk: usize,
+    groups: usize,
+    out: *mut i32,
+) {
     // SAFETY: per group the loop reads `dk` halfwords from `q` (rewound after) and `dk`
     // bytes from each of four rows inside the `4 * groups` rows (the caller's
     // guarantee), stores 4 words to `out`; it writes only the registers it names (q0-q3
