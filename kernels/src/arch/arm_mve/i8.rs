@@ -1335,12 +1335,20 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
             // rounds to the same float either way)
             let sum = match i32::try_from(sum) {
                 Ok(small) => small as f32,
-                Err(_) => sum as f32,
+                Err(_) => i64_to_f32(sum),
             };
             *o = sum * factor;
         }
     }
     Some(())
+}
+
+/// `x as f32` out of line: left inline, the compiler computes it (a library call) beside
+/// the i32 conversion and selects, for every sum.
+#[cold]
+#[inline(never)]
+fn i64_to_f32(x: i64) -> f32 {
+    x as f32
 }
 
 /// Step 2's float step over `n > 0` dots (i32 bits in `s`): `s_j = (dot_j as f32) * (sq
