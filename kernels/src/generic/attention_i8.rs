@@ -465,40 +465,54 @@ pub fn pack_all_kv(
     let stride = all_stride(rows);
     let key_words = rows.wrapping_mul(dk) / 4; // <= words: no wrap
     let value_words = dk.wrapping_mul(stride) / 4;
-    for (h, block) in (0..n_heads).zip(packed.chunks_exact_mut(words.max(1))) {
+    let quads = dk / 4;
+    // heads, rows and words split off one at a time, no zip of chunk iterators: at
+    // opt-level "z" such a zip is an outlined `Zip::new` dividing by a chunk size the
+    // no-panic proof cannot see is non-zero (see `attend_all_i8`)
+    let mut rest = packed;
+    for h in 0..n_heads {
+        let Some((block, tail)) = core::mem::take(&mut rest).split_at_mut_checked(words) else {
+            break;
+        };
+        rest = tail;
         block.fill(0);
         let (k_words, rest) = block.split_at_mut(key_words.min(words));
         let (v_words, scales) = rest.split_at_mut(value_words.min(rest.len()));
         let (k_scales, v_scales) = scales.split_at_mut(rows.min(scales.len()));
         let first = h.wrapping_mul(dk); // h < n_heads: `first + dk <= d`
-                                        // keys: each position's head, four values a word, as `quantize_kv_row`
-        let k_rows = keys
-            .chunks_exact(d.max(1))
-            .zip(k_words.chunks_exact_mut((dk / 4).max(1)));
-        for ((row, dst), scale) in k_rows.zip(k_scales.iter_mut()) {
-            let head = row.get(first..first.wrapping_add(dk)).unwrap_or(&[]);
-            let (inv, sk) = row_factor(head);
-            for (word, quad) in dst.iter_mut().zip(head.chunks_exact(4)) {
+        let v_bytes = as_bytes_mut(v_words);
+        for j in 0..rows {
+            // j < rows: `j * d + first + dk <= keys.len()`, `j * quads + quads <=
+            // key_words`; no wrap
+            let at = j.wrapping_mul(d).wrapping_add(first);
+            let key = keys.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
+            let value = values.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
+            // keys: each position's head, four values a word, as `quantize_kv_row`
+            let (inv, sk) = row_factor(key);
+            let word_at = j.wrapping_mul(quads);
+            let dst = k_words
+                .get_mut(word_at..word_at.wrapping_add(quads))
+                .unwrap_or(&mut []);
+            for (word, quad) in dst.iter_mut().zip(key.chunks_exact(4)) {
                 if let &[a, b, c, d] = quad {
                     let byte = |v: f32| round_to_i8(v * inv) as u8;
                     *word = u32::from_le_bytes([byte(a), byte(b), byte(c), byte(d)]);
                 }
             }
-            *scale = sk.to_bits();
-        }
-        // values: value `c` of position `j` at byte `c * stride + j`
-        let v_bytes = as_bytes_mut(v_words);
-        let v_rows = (0..rows).zip(values.chunks_exact(d.max(1)));
-        for ((j, row), scale) in v_rows.zip(v_scales.iter_mut()) {
-            let head = row.get(first..first.wrapping_add(dk)).unwrap_or(&[]);
-            let (inv, sv) = row_factor(head);
-            for (c, &v) in (0..dk).zip(head) {
+            if let Some(scale) = k_scales.get_mut(j) {
+                *scale = sk.to_bits();
+            }
+            // values: value `c` of position `j` at byte `c * stride + j`
+            let (inv, sv) = row_factor(value);
+            for (c, &v) in (0..dk).zip(value) {
                 // c * stride + j < dk * stride: no wrap
                 if let Some(b) = v_bytes.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
                     *b = round_to_i8(v * inv);
                 }
             }
-            *scale = sv.to_bits();
+            if let Some(scale) = v_scales.get_mut(j) {
+                *scale = sv.to_bits();
+            }
         }
     }
     true
@@ -515,8 +529,10 @@ pub fn all_head(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
     let stride = all_stride(rows);
     // 2. scores and their maximum
     let mut largest = f32::NEG_INFINITY;
-    let keys = head.keys.chunks_exact(dk.max(1));
-    for ((s, key), &sk) in scores.iter_mut().zip(keys).zip(head.key_scales) {
+    for (j, (s, &sk)) in (0..rows).zip(scores.iter_mut().zip(head.key_scales)) {
+        // j < rows: `j * dk + dk <= keys.len()`, no wrap
+        let at = j.wrapping_mul(dk);
+        let key = head.keys.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
         let mut dot = 0i32;
         for (&a, &k) in query.iter().zip(key) {
             dot = dot.wrapping_add((a.to_bits() as i32).wrapping_mul(i32::from(k)));
@@ -589,7 +605,12 @@ pub fn attention_all_i8_using(
         return false;
     }
     let scale = 1.0 / sqrt(dk as f32);
-    for (h, q_h) in (0..n_heads).zip(query.chunks_exact_mut(dk.max(1))) {
+    let mut rest = query;
+    for h in 0..n_heads {
+        let Some((q_h, tail)) = core::mem::take(&mut rest).split_at_mut_checked(dk) else {
+            break;
+        };
+        rest = tail;
         let Some(head) = AllHead::of(packed, rows, dk, h) else {
             return false;
         };
