@@ -440,8 +440,10 @@ fn kernel_probes(scratch: &mut [u8]) -> Result<u32, &'static str> {
 
 /// The int8 attention's probes (`docs/spec.md`, "int8 key/value cache", the encoder's
 /// rule: blob flag bit 5), regions numbered from `regions + 1`: one query row over 64 and
-/// 256 keys, 8 heads of 64 (the dispatched encoder attention, keys and values packed
-/// once before), and its parts for one head over 256 keys: the scores (step 2), the
+/// 256 keys, 8 heads of 64, by the dispatched encoder attention (`attention_all_i8`,
+/// keys and values packed once before by `pack_all_kv`), by its scalar reference, and by
+/// the cache-row attention (`attention_grouped_i8`, what the encoder ran before); then
+/// the cache-row kernels' parts for one head over 256 keys: the scores (step 2), the
 /// exponentials, sum and weights (steps 3-4), the weights' rounding and the weighted sum
 /// (steps 4-5).
 fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'static str> {
