@@ -32,7 +32,10 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
     ("kernel_int8_attention_vs_scalar", int8_attention_vs_scalar),
-    ("kernel_int8_attention_all_vs_scalar", int8_attention_all_vs_scalar),
+    (
+        "kernel_int8_attention_all_vs_scalar",
+        int8_attention_all_vs_scalar,
+    ),
 ];
 
 /// The dispatched f32 and int8 kernels are the board's `expected` ones (logged either
@@ -1128,7 +1131,8 @@ fn int8_attention_all_vs_scalar() -> Check {
                 let mut rows_want = [0f32; 2 * 64];
                 let rows_want = rows_want.get_mut(..query.len()).unwrap_or(&mut []);
                 rows_want.copy_from_slice(query);
-                let ok = k::attention_i8::attention_all_i8(want, &packed, heads, t, &mut want_scores);
+                let ok =
+                    k::attention_i8::attention_all_i8(want, &packed, heads, t, &mut want_scores);
                 ensure(ok, "the reference takes the encoder layout")?;
                 let ok = k::attention_all_i8(query, &packed, heads, t, &mut got_scores);
                 ensure(ok, "the kernel takes the encoder layout")?;

@@ -75,8 +75,8 @@ fn main() -> ! {
         let passed = kernel_probes(scratch)
             .and_then(|regions| attention_i8_probes(attention_scratch, regions))
             .map_err(|message| {
-            defmt::println!("whisper FAILED: {=str}", message);
-        });
+                defmt::println!("whisper FAILED: {=str}", message);
+            });
         board::exit(ExitStatus::from_passed(passed.is_ok()))
     }
     // SAFETY: QEMU's `-device loader,file=...,addr=BLOB_ADDRESS` wrote the blob's `words[0]`
@@ -485,7 +485,10 @@ fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'sta
         }
     }
     for (source, packed) in [(&*keys, &mut *packed_keys), (&*values, &mut *packed_values)] {
-        for (row, dst) in source.chunks_exact(D).zip(packed.chunks_exact_mut(row_words)) {
+        for (row, dst) in source
+            .chunks_exact(D)
+            .zip(packed.chunks_exact_mut(row_words))
+        {
             a::quantize_kv_row(row, HEADS, dst);
         }
     }
@@ -499,7 +502,11 @@ fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'sta
     };
     let mut row = [0.0f32; D];
     for keys_n in [64, KEYS] {
-        let name = if keys_n == 64 { "i8att_64" } else { "i8att_256" };
+        let name = if keys_n == 64 {
+            "i8att_64"
+        } else {
+            "i8att_256"
+        };
         let (k_n, v_n) = (
             keys.get(..keys_n * D).ok_or("scratch")?,
             values.get(..keys_n * D).ok_or("scratch")?,
@@ -509,22 +516,46 @@ fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'sta
         }
         row.copy_from_slice(query);
         probe(name, keys_n * HEADS, &mut || {
-            black_box(k::attention_all_i8(black_box(&mut row), all, HEADS, keys_n, &mut *scores));
+            black_box(k::attention_all_i8(
+                black_box(&mut row),
+                all,
+                HEADS,
+                keys_n,
+                &mut *scores,
+            ));
         });
     }
     row.copy_from_slice(query);
     probe("i8att_ref_256", KEYS * HEADS, &mut || {
-        black_box(a::attention_all_i8(black_box(&mut row), all, HEADS, KEYS, &mut *scores));
+        black_box(a::attention_all_i8(
+            black_box(&mut row),
+            all,
+            HEADS,
+            KEYS,
+            &mut *scores,
+        ));
     });
     for keys_n in [64, KEYS] {
-        let name = if keys_n == 64 { "i8att_rows_64" } else { "i8att_rows_256" };
+        let name = if keys_n == 64 {
+            "i8att_rows_64"
+        } else {
+            "i8att_rows_256"
+        };
         row.copy_from_slice(query);
         let (pk, pv) = (
             packed_keys.get(..keys_n * row_words).ok_or("scratch")?,
             packed_values.get(..keys_n * row_words).ok_or("scratch")?,
         );
         probe(name, keys_n * HEADS, &mut || {
-            k::attention_grouped_i8(black_box(&mut row), pk, pv, HEADS, HEADS, row_words, &mut *scores)
+            k::attention_grouped_i8(
+                black_box(&mut row),
+                pk,
+                pv,
+                HEADS,
+                HEADS,
+                row_words,
+                &mut *scores,
+            )
         });
     }
     // the parts, one head (head 0) over 256 keys, as the dispatched attention runs them
