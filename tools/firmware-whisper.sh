@@ -213,6 +213,14 @@ main() {
                 fft) what="one frame's 400-point real FFT"; unit="frame" ;;
                 log10) what="one frame's 80 logarithms, libm's log10f one by one"; unit="value" ;;
                 log10_row) what="the same 80 logarithms, dispatched (Helium: libm's steps in four lanes)"; unit="value" ;;
+                i8att_64) what="int8 attention (docs/spec.md steps 1-5; the encoder's layout, attention_all_i8) of one query over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;
+                i8att_256) what="the same over 256 keys"; unit="query-key pair and head" ;;
+                i8att_ref_256) what="the same by the scalar reference (attention_i8::attention_all_i8)"; unit="query-key pair and head" ;;
+                i8att_rows_64) what="int8 attention over cache rows (attention_grouped_i8, the llama cache's), 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;
+                i8att_rows_256) what="the same over 256 keys"; unit="query-key pair and head" ;;
+                i8att_scores) what="its scores (step 2), one head over 256 keys"; unit="key" ;;
+                i8att_exp_weights) what="its exponentials, sum and weights (steps 3-4), one head"; unit="key" ;;
+                i8att_weighted_sum) what="its int16 weights and weighted sum (steps 4-5), one head"; unit="key" ;;
                 *) what=$name; unit="unit" ;;
             esac
             table+=$'\n'"$(awk -v what="$what" -v unit="$unit" -v c="$c" -v i="$i" -v w="$w" \

@@ -1016,6 +1016,27 @@ pub fn attention_grouped_i8(
                   query, keys, values, n_heads, n_kv_heads, row_words, scores))
 }
 
+/// The encoder's int8 attention of one query row over
+/// [`generic::attention_i8::pack_all_kv`]'s keys and values (see
+/// [`generic::attention_i8::attention_all_i8`], bit for bit): the active int8 kernel's
+/// steps 2-5 per head (Helium's on the M55). `false` (query untouched) where `packed`
+/// does not hold the heads.
+#[inline(never)]
+pub fn attention_all_i8(
+    query: &mut [f32],
+    packed: &[u32],
+    n_heads: usize,
+    rows: usize,
+    scores: &mut [f32],
+) -> bool {
+    dispatch!(active_kernel(), I8: I8Dot, record = false,
+              |kern, _id| generic::attention_i8::attention_all_i8_using(
+                  |q, sq, head, s| kern.all_head(q, sq, head, s),
+                  query, packed, n_heads, rows, scores),
+              scalar => generic::attention_i8::attention_all_i8(
+                  query, packed, n_heads, rows, scores))
+}
+
 /// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
 /// line: an f32 model's stack never holds its frame.
 #[cfg(feature = "f16")]

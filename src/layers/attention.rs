@@ -87,6 +87,9 @@ pub(crate) fn attend_all(
 /// `[m, D]` quantized per head into an int8 row of `kv_row_words(D, n_heads)` words in
 /// `packed` (keys, then values: `2 m` such rows, which fit in `[m, D]` floats for a head width
 /// of 8 or more, as the configuration requires), then every query row attended over them by the dispatched int8 kernel.
+/// Heads of a multiple of 4 values are packed head by head instead, the values transposed
+/// (`pack_all_kv`, `attention_all_i8`: the same bits, the layout Helium's weighted sums
+/// read eight keys at a time).
 #[cfg(feature = "int8-attention")]
 #[allow(clippy::too_many_arguments)] // attend_all's arguments and the packing space
 pub(crate) fn attend_all_i8(
@@ -98,8 +101,23 @@ pub(crate) fn attend_all_i8(
     d: usize,
     scores: &mut [f32],
 ) -> Result<()> {
-    let row_words = k::attention_i8::kv_row_words(d, n_heads);
     let rows = keys.len() / d.max(1);
+    {
+        // the heads' keys by rows and values transposed (`pack_all_kv`): the same
+        // integers, scales and bits as the cache rows below; where the head width is not
+        // a multiple of 4 or they do not fit, the cache rows
+        let packed: &mut [u32] =
+            bytemuck::try_cast_slice_mut(&mut *packed).map_err(|_| Error::ScratchMisaligned)?;
+        if k::attention_i8::pack_all_kv(keys, values, d, n_heads, packed) {
+            for q_row in q.chunks_exact_mut(d.max(1)) {
+                if !k::attention_all_i8(q_row, packed, n_heads, rows, scores) {
+                    return Err(Error::SizeOverflow);
+                }
+            }
+            return Ok(());
+        }
+    }
+    let row_words = k::attention_i8::kv_row_words(d, n_heads);
     let half = rows.checked_mul(row_words).ok_or(Error::SizeOverflow)?;
     let packed: &mut [u32] =
         bytemuck::try_cast_slice_mut(packed).map_err(|_| Error::ScratchMisaligned)?;

@@ -5,7 +5,7 @@
 
 use crate::frame::f32::MR;
 use crate::generic::attention_i8::{
-    head_exp_weights, head_round_weighted_sum, head_scores, CacheHead,
+    all_head, head_exp_weights, head_round_weighted_sum, head_scores, AllHead, CacheHead,
 };
 use crate::generic::i8 as scalar;
 use crate::quant::{quantize_row, Activations, I8Matrix};
@@ -83,6 +83,14 @@ pub trait I8Dot: Copy {
         out: &mut [f32],
     ) {
         head_round_weighted_sum(weights, inv, values, at, factor, out)
+    }
+
+    /// Steps 2-5 of the encoder's int8 attention for one query head over one head of
+    /// [`crate::generic::attention_i8::pack_all_kv`]'s keys and values: the bits of
+    /// [`all_head`] (`query` the head's int16 values, replaced by its output).
+    #[inline(always)]
+    fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
+        all_head(query, sq, head, scores)
     }
 }
 

@@ -371,6 +371,291 @@ pub fn round_weight(x: f32) -> i16 {
     ((x + 0.5) as i32).clamp(0, WEIGHT_MAX as i32) as i16
 }
 
+/// Keys per row of an encoder head's transposed values ([`AllHead`]): `rows` rounded up
+/// to a whole word.
+pub const fn all_stride(rows: usize) -> usize {
+    rows.div_ceil(4).saturating_mul(4)
+}
+
+/// Words of one head of the encoder's int8 keys and values ([`pack_all_kv`]) over `rows`
+/// positions, `dk` values a head (a multiple of 4): the keys (`rows` rows of `dk` int8
+/// values), the values transposed (`dk` rows of [`all_stride`]`(rows)` int8 values), the
+/// keys' scales, the values' scales.
+pub const fn all_head_words(rows: usize, dk: usize) -> usize {
+    let keys = rows.saturating_mul(dk) / 4;
+    let values = dk.saturating_mul(all_stride(rows)) / 4;
+    keys.saturating_add(values)
+        .saturating_add(rows.saturating_mul(2))
+}
+
+/// One head of the encoder's int8 keys and values (`docs/spec.md`, "int8 key/value
+/// cache": the same integers and scales as [`quantize_kv_row`]'s rows, laid out per
+/// head): `keys` `[rows][dk]`, `values` transposed `[dk][stride]` (value `c` of position
+/// `j` at `c * stride + j`; `stride` = [`all_stride`]`(rows)`), one scale per position
+/// in `key_scales` and `value_scales`.
+#[derive(Debug, Clone, Copy)]
+pub struct AllHead<'a> {
+    /// `[rows][dk]` int8 keys.
+    pub keys: &'a [i8],
+    /// `[dk][stride]` int8 values, transposed.
+    pub values: &'a [i8],
+    /// `[rows]` key scales.
+    pub key_scales: &'a [f32],
+    /// `[rows]` value scales.
+    pub value_scales: &'a [f32],
+    /// Positions.
+    pub rows: usize,
+    /// Values per head.
+    pub dk: usize,
+}
+
+impl<'a> AllHead<'a> {
+    /// Head `head` of a [`pack_all_kv`] buffer of `rows` positions and `dk`-value heads;
+    /// `None` where the buffer is too short or `dk` is not a multiple of 4.
+    pub fn of(packed: &'a [u32], rows: usize, dk: usize, head: usize) -> Option<Self> {
+        if dk == 0 || !dk.is_multiple_of(4) {
+            return None;
+        }
+        let words = all_head_words(rows, dk);
+        let start = head.checked_mul(words)?;
+        let block = packed.get(start..start.checked_add(words)?)?;
+        let (keys, rest) = block.split_at_checked(rows.checked_mul(dk)? / 4)?;
+        let (values, scales) = rest.split_at_checked(dk.checked_mul(all_stride(rows))? / 4)?;
+        let (key_scales, value_scales) = scales.split_at_checked(rows)?;
+        Some(AllHead {
+            keys: as_bytes(keys),
+            values: as_bytes(values),
+            key_scales: as_floats(key_scales),
+            value_scales: as_floats(value_scales),
+            rows,
+            dk,
+        })
+    }
+}
+
+/// Packs the encoder's keys and values `[rows, d]` (f32, `d = n_heads * dk`) into
+/// `packed` (`n_heads` blocks of [`all_head_words`]`(rows, dk)` words, head by head):
+/// each position's head quantized as [`quantize_kv_row`] does (the same int8 values and
+/// scales), keys by rows, values transposed, the last word of each transposed row
+/// zero-padded. Returns `false` (nothing written) where `dk` is not a multiple of 4,
+/// `keys` and `values` differ in length, or `packed` is short.
+pub fn pack_all_kv(
+    keys: &[f32],
+    values: &[f32],
+    d: usize,
+    n_heads: usize,
+    packed: &mut [u32],
+) -> bool {
+    let Some(dk) = d.checked_div(n_heads) else {
+        return false;
+    };
+    let Some(rows) = keys.len().checked_div(d) else {
+        return false;
+    };
+    let words = all_head_words(rows, dk);
+    let fits = n_heads
+        .checked_mul(words)
+        .is_some_and(|w| w <= packed.len());
+    if dk == 0 || !dk.is_multiple_of(4) || keys.len() != values.len() || !fits {
+        return false;
+    }
+    if rows == 0 {
+        return true;
+    }
+    let stride = all_stride(rows);
+    let key_words = rows.wrapping_mul(dk) / 4; // <= words: no wrap
+    let value_words = dk.wrapping_mul(stride) / 4;
+    let quads = dk / 4;
+    // heads, rows and words split off one at a time, no zip of chunk iterators: at
+    // opt-level "z" such a zip is an outlined `Zip::new` dividing by a chunk size the
+    // no-panic proof cannot see is non-zero (see `attend_all_i8`)
+    let mut rest = packed;
+    for h in 0..n_heads {
+        let Some((block, tail)) = core::mem::take(&mut rest).split_at_mut_checked(words) else {
+            break;
+        };
+        rest = tail;
+        block.fill(0);
+        let (k_words, rest) = block.split_at_mut(key_words.min(words));
+        let (v_words, scales) = rest.split_at_mut(value_words.min(rest.len()));
+        let (k_scales, v_scales) = scales.split_at_mut(rows.min(scales.len()));
+        let first = h.wrapping_mul(dk); // h < n_heads: `first + dk <= d`
+        let v_bytes = as_bytes_mut(v_words);
+        for j in 0..rows {
+            // j < rows: `j * d + first + dk <= keys.len()`, `j * quads + quads <=
+            // key_words`; no wrap
+            let at = j.wrapping_mul(d).wrapping_add(first);
+            let key = keys.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
+            let value = values.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
+            // keys: each position's head, four values a word, as `quantize_kv_row`
+            let (inv, sk) = row_factor(key);
+            let word_at = j.wrapping_mul(quads);
+            let dst = k_words
+                .get_mut(word_at..word_at.wrapping_add(quads))
+                .unwrap_or(&mut []);
+            for (word, quad) in dst.iter_mut().zip(key.chunks_exact(4)) {
+                if let &[a, b, c, d] = quad {
+                    let byte = |v: f32| round_to_i8(v * inv) as u8;
+                    *word = u32::from_le_bytes([byte(a), byte(b), byte(c), byte(d)]);
+                }
+            }
+            if let Some(scale) = k_scales.get_mut(j) {
+                *scale = sk.to_bits();
+            }
+            // values: value `c` of position `j` at byte `c * stride + j`
+            let (inv, sv) = row_factor(value);
+            for (c, &v) in (0..dk).zip(value) {
+                // c * stride + j < dk * stride: no wrap
+                if let Some(b) = v_bytes.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
+                    *b = round_to_i8(v * inv);
+                }
+            }
+            if let Some(scale) = v_scales.get_mut(j) {
+                *scale = sv.to_bits();
+            }
+        }
+    }
+    true
+}
+
+/// Steps 2-5 for one query head over an encoder head ([`AllHead`]): `query` holds the
+/// head's int16 values as the bits of its floats (`dk` of them, step 1's), `sq` their
+/// scale; the head's output goes to `query` (zeros for no key, no positive weight or a
+/// zero sum); `scores` `[>= rows]` working space. The reference: [`head_scores`],
+/// [`head_exp_weights`] and [`head_round_weighted_sum`]'s operations, in their order.
+pub fn all_head(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
+    let (rows, dk) = (head.rows, head.dk);
+    let scores = scores.get_mut(..rows).unwrap_or(&mut []);
+    let stride = all_stride(rows);
+    // 2. scores and their maximum
+    let mut largest = f32::NEG_INFINITY;
+    for (j, (s, &sk)) in (0..rows).zip(scores.iter_mut().zip(head.key_scales)) {
+        // j < rows: `j * dk + dk <= keys.len()`, no wrap
+        let at = j.wrapping_mul(dk);
+        let key = head.keys.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
+        let mut dot = 0i32;
+        for (&a, &k) in query.iter().zip(key) {
+            dot = dot.wrapping_add((a.to_bits() as i32).wrapping_mul(i32::from(k)));
+        }
+        *s = dot as f32 * (sq * sk);
+        if *s > largest {
+            largest = *s;
+        }
+    }
+    if largest == f32::NEG_INFINITY || scores.len() < rows {
+        query.fill(0.0);
+        return;
+    }
+    // 3. exponentials and their sum; 4. the weights and their maximum
+    let mut sum = 0.0f32;
+    let mut w_max = 0.0f32;
+    for (s, &sv) in scores.iter_mut().zip(head.value_scales) {
+        let p = exp_fast_nonpositive(*s - largest);
+        sum += p;
+        *s = p * sv;
+        if *s > w_max {
+            w_max = *s;
+        }
+    }
+    if !(w_max > 0.0 && w_max.is_finite() && sum > 0.0) {
+        query.fill(0.0);
+        return;
+    }
+    let inv = WEIGHT_MAX / w_max;
+    let factor = (w_max / WEIGHT_MAX) / sum;
+    round_weights(scores, inv);
+    // 5. the integer weighted sum
+    for (c, out) in (0..dk).zip(query.iter_mut()) {
+        let mut acc = 0i64;
+        // c * stride + rows <= dk * stride: no wrap
+        let column = head
+            .values
+            .get(c.wrapping_mul(stride)..c.wrapping_mul(stride).wrapping_add(rows))
+            .unwrap_or(&[]);
+        for (&w, &v) in scores.iter().zip(column) {
+            let product = (w.to_bits() as i32).wrapping_mul(i32::from(v));
+            acc = acc.wrapping_add(i64::from(product));
+        }
+        *out = acc as f32 * factor;
+    }
+}
+
+/// The encoder's int8 attention of one query row (`docs/spec.md`, "int8 key/value
+/// cache", steps 1-5) over [`pack_all_kv`]'s `packed` keys and values of `rows`
+/// positions: `query` `[n_heads * dk]` replaced by the heads' outputs, bit for bit
+/// [`attention_grouped_i8`] over the same keys and values in cache rows; `scores`
+/// `[>= rows]` working space. `head_step` runs steps 2-5 of one head (as [`all_head`]).
+/// Returns `false` (query untouched) where `packed` does not hold the heads.
+#[inline(always)]
+pub fn attention_all_i8_using(
+    head_step: impl Fn(&mut [f32], f32, AllHead, &mut [f32]),
+    query: &mut [f32],
+    packed: &[u32],
+    n_heads: usize,
+    rows: usize,
+    scores: &mut [f32],
+) -> bool {
+    let Some(dk) = query.len().checked_div(n_heads) else {
+        return false;
+    };
+    let heads_fit = n_heads
+        .checked_mul(all_head_words(rows, dk))
+        .is_some_and(|w| w <= packed.len());
+    if dk == 0 || !dk.is_multiple_of(4) || !heads_fit || scores.len() < rows {
+        return false;
+    }
+    let scale = 1.0 / sqrt(dk as f32);
+    let mut rest = query;
+    for h in 0..n_heads {
+        let Some((q_h, tail)) = core::mem::take(&mut rest).split_at_mut_checked(dk) else {
+            break;
+        };
+        rest = tail;
+        let Some(head) = AllHead::of(packed, rows, dk, h) else {
+            return false;
+        };
+        for v in q_h.iter_mut() {
+            *v *= scale;
+        }
+        // 1. the query head quantized to int16, kept as the bits of its floats
+        let (inv_q, sq) = query_factor(q_h);
+        for v in q_h.iter_mut() {
+            *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
+        }
+        if rows == 0 {
+            q_h.fill(0.0);
+            continue;
+        }
+        head_step(q_h, sq, head, scores);
+    }
+    true
+}
+
+/// [`attention_all_i8_using`] with the reference's steps ([`all_head`]).
+pub fn attention_all_i8(
+    query: &mut [f32],
+    packed: &[u32],
+    n_heads: usize,
+    rows: usize,
+    scores: &mut [f32],
+) -> bool {
+    attention_all_i8_using(all_head, query, packed, n_heads, rows, scores)
+}
+
+/// The floats of `words` (their bits).
+fn as_floats(words: &[u32]) -> &[f32] {
+    // SAFETY: u32 and f32 have the same size and alignment and every bit pattern is a
+    // valid f32; the borrow keeps the words alive and unchanged.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<f32>(), words.len()) }
+}
+
+/// The bytes of `words` as int8 values, writable ([`as_bytes`]' order).
+fn as_bytes_mut(words: &mut [u32]) -> &mut [i8] {
+    // SAFETY: any byte is a valid i8 and any bytes a valid u32, an i8 needs no
+    // alignment, and `4 * words.len()` bytes lie inside `words`, borrowed exclusively.
+    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<i8>(), 4 * words.len()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -494,6 +779,66 @@ mod tests {
         // int8 keys and values (half a step of 1/127 of each head's range) dominate.
         assert!(worst < 0.02, "max abs error {worst}");
         assert!(worst > 0.0);
+    }
+
+    #[test]
+    fn encoder_layout_is_the_cache_rows_bit_for_bit() {
+        let mut next = xorshift(0xa11);
+        for (dk, heads) in [(4, 1), (8, 2), (16, 3), (64, 2)] {
+            let d = dk * heads;
+            for rows in [0, 1, 2, 3, 5, 17, 40] {
+                let mut k: Vec<f32> = (0..rows * d).map(|_| 3.0 * next()).collect();
+                let v: Vec<f32> = (0..rows * d).map(|_| next()).collect();
+                if rows > 2 {
+                    // a zero key head, a huge one, a NaN value
+                    k[d..d + dk].fill(0.0);
+                    k[2 * d] = 1e30;
+                }
+                let row_words = kv_row_words(d, heads);
+                let mut keys = vec![0u32; rows * row_words];
+                let mut values = vec![0u32; rows * row_words];
+                for j in 0..rows {
+                    let at = j * row_words..(j + 1) * row_words;
+                    quantize_kv_row(&k[j * d..(j + 1) * d], heads, &mut keys[at.clone()]);
+                    quantize_kv_row(&v[j * d..(j + 1) * d], heads, &mut values[at]);
+                }
+                let mut packed = vec![0xffff_ffffu32; heads * all_head_words(rows, dk) + 3];
+                assert!(pack_all_kv(&k, &v, d, heads, &mut packed));
+                for scale in [3.0, 1e-3, 0.0] {
+                    let q: Vec<f32> = (0..d).map(|_| scale * next()).collect();
+                    let mut want = q.clone();
+                    attention_grouped_i8(
+                        &mut want,
+                        &keys,
+                        &values,
+                        heads,
+                        heads,
+                        row_words,
+                        &mut [0.0; 64],
+                    );
+                    let mut got = q.clone();
+                    assert!(attention_all_i8(
+                        &mut got,
+                        &packed,
+                        heads,
+                        rows,
+                        &mut [0.0; 64]
+                    ));
+                    let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "dk {dk} heads {heads} rows {rows}");
+                }
+            }
+        }
+        // short buffers and a head width that is not a multiple of 4 are refused
+        assert!(!pack_all_kv(&[0.0; 12], &[0.0; 12], 6, 2, &mut [0; 64]));
+        assert!(!pack_all_kv(&[0.0; 16], &[0.0; 16], 8, 1, &mut [0; 3]));
+        assert!(!attention_all_i8(
+            &mut [1.0; 8],
+            &[0; 3],
+            1,
+            2,
+            &mut [0.0; 4]
+        ));
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_int8_row_pairs_vs_scalar", int8_row_pairs_vs_scalar),
     ("kernel_f16_linear_vs_scalar", f16_linear_vs_scalar),
     ("kernel_int8_attention_vs_scalar", int8_attention_vs_scalar),
+    (
+        "kernel_int8_attention_all_vs_scalar",
+        int8_attention_all_vs_scalar,
+    ),
 ];
 
 /// The dispatched f32 and int8 kernels are the board's `expected` ones (logged either
@@ -1182,6 +1186,144 @@ fn int8_attention_vs_scalar() -> Check {
                     want.iter().any(|&v| v != 0.0),
                     "the attention is not all zeros",
                 )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Words of [`int8_attention_all_vs_scalar`]'s encoder layout: the long caches' 520
+/// positions of one 16-value head.
+const I8_ALL_WORDS: usize = k::attention_i8::all_head_words(I8_CACHE_ROWS, 16);
+
+/// `t` cache rows (`row_words` words, `heads` heads of `dk`) in the encoder's layout
+/// (`pack_all_kv`'s: per head keys by rows, values transposed, key scales, value
+/// scales), key scales times `key_scale`, value scales times `value_scale`; `false`
+/// where `out` is short.
+#[allow(clippy::too_many_arguments)] // the two caches' shape and the scales' factors
+fn to_all_layout(
+    keys: &[u32],
+    values: &[u32],
+    t: usize,
+    row_words: usize,
+    heads: usize,
+    dk: usize,
+    key_scale: f32,
+    value_scale: f32,
+    out: &mut [u32],
+) -> bool {
+    use k::attention_i8::{all_head_words, all_stride, cached_value};
+    let words = all_head_words(t, dk);
+    let stride = all_stride(t);
+    if out.len() < heads * words {
+        return false;
+    }
+    let value_words = row_words - heads;
+    for h in 0..heads {
+        let block = &mut out[h * words..(h + 1) * words];
+        block.fill(0);
+        for j in 0..t {
+            let (k_row, v_row) = (
+                &keys[j * row_words..(j + 1) * row_words],
+                &values[j * row_words..(j + 1) * row_words],
+            );
+            for c in 0..dk {
+                let (kb, vb) = (
+                    cached_value(k_row, h * dk + c) as u8,
+                    cached_value(v_row, h * dk + c) as u8,
+                );
+                let ki = j * dk + c;
+                block[ki / 4] |= u32::from(kb) << (8 * (ki % 4));
+                let vi = t * dk + c * stride + j;
+                block[vi / 4] |= u32::from(vb) << (8 * (vi % 4));
+            }
+            let scales = t * dk / 4 + dk * stride / 4;
+            block[scales + j] = (f32::from_bits(k_row[value_words + h]) * key_scale).to_bits();
+            block[scales + t + j] =
+                (f32::from_bits(v_row[value_words + h]) * value_scale).to_bits();
+        }
+    }
+    true
+}
+
+/// The dispatched encoder int8 attention (`attention_all_i8`: Helium's steps 2-5 on the
+/// M55, keys by rows and values transposed) against the scalar reference
+/// (`attention_i8::attention_all_i8`) and, with the caches' own scales, the cache rows'
+/// reference (`attention_i8::attention_grouped_i8`), bit for bit: the long caches' heads
+/// of 16 values over 1 to 520 keys, the wide caches' two heads of 64 over 1 to 40;
+/// scales as stored, key scales times 2^-120 (products `sq * sk` below the normal
+/// range), value scales times 2^-130 (subnormal), so the kernels' flush-to-zero guards
+/// are taken.
+fn int8_attention_all_vs_scalar() -> Check {
+    let mut want_scores = [0f32; I8_CACHE_ROWS];
+    let mut got_scores = [0f32; I8_CACHE_ROWS];
+    let mut packed = [0u32; I8_ALL_WORDS];
+    let [random, ones, minus] = &I8_LONG;
+    let long = [(random, random), (ones, minus), (random, ones)];
+    let cases = long
+        .into_iter()
+        .map(|(keys, values)| (&keys[..], &values[..], 16usize, I8_CACHE_ROW_WORDS, 1))
+        .chain(core::iter::once((
+            &I8_WIDE_KEYS[..],
+            &I8_WIDE_VALUES[..],
+            64,
+            I8_WIDE_ROW_WORDS,
+            2,
+        )));
+    let tiny_keys = f32::from_bits(0x0380_0000); // 2^-120
+    let tiny_values = f32::from_bits(0x0000_8000); // 2^-134 (x 2^-7 scales: subnormal)
+    for (case, (keys, values, dk, row_words, heads)) in cases.enumerate() {
+        let rows = keys.len() / row_words;
+        for t in [1, 2, 3, 4, 5, 17, 40, 511, 512, 513, 520] {
+            if t > rows {
+                continue;
+            }
+            for (variant, (ks, vs)) in [(1.0, 1.0), (tiny_keys, 1.0), (1.0, tiny_values)]
+                .into_iter()
+                .enumerate()
+            {
+                if !to_all_layout(keys, values, t, row_words, heads, dk, ks, vs, &mut packed) {
+                    return ensure(false, "the encoder layout fits its buffer");
+                }
+                let mut query = [0f32; 2 * 64];
+                let query = query.get_mut(..heads * dk).unwrap_or(&mut []);
+                fill(query, (t * 7 + heads + case + variant) as u32, 3.0);
+                let mut want = [0f32; 2 * 64];
+                let want = want.get_mut(..query.len()).unwrap_or(&mut []);
+                want.copy_from_slice(query);
+                let mut rows_want = [0f32; 2 * 64];
+                let rows_want = rows_want.get_mut(..query.len()).unwrap_or(&mut []);
+                rows_want.copy_from_slice(query);
+                let ok =
+                    k::attention_i8::attention_all_i8(want, &packed, heads, t, &mut want_scores);
+                ensure(ok, "the reference takes the encoder layout")?;
+                let ok = k::attention_all_i8(query, &packed, heads, t, &mut got_scores);
+                ensure(ok, "the kernel takes the encoder layout")?;
+                let same = query
+                    .iter()
+                    .zip(want.iter())
+                    .all(|(g, w)| g.to_bits() == w.to_bits());
+                ensure(same, "encoder int8 attention vs scalar, bit for bit")?;
+                if variant == 0 {
+                    k::attention_i8::attention_grouped_i8(
+                        rows_want,
+                        &keys[..t * row_words],
+                        &values[..t * row_words],
+                        heads,
+                        heads,
+                        row_words,
+                        &mut want_scores,
+                    );
+                    let same = rows_want
+                        .iter()
+                        .zip(want.iter())
+                        .all(|(g, w)| g.to_bits() == w.to_bits());
+                    ensure(same, "encoder layout vs cache rows, bit for bit")?;
+                    ensure(
+                        want.iter().any(|&v| v != 0.0),
+                        "the attention is not all zeros",
+                    )?;
+                }
             }
         }
     }

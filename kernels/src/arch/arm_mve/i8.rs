@@ -9,7 +9,8 @@
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use crate::generic::attention_i8::{
-    head_exp_weights, head_scores, head_weighted_sum, round_weights, CacheHead,
+    all_head, all_stride, head_exp_weights, head_scores, head_weighted_sum, round_weights, AllHead,
+    CacheHead,
 };
 use core::arch::asm;
 
@@ -105,6 +106,13 @@ impl I8Dot for MveI8 {
         round_weights(weights, inv);
         if cache_weighted_sum_mve(weights, values, at, factor, out).is_none() {
             head_weighted_sum(weights, values, at, factor, out)
+        }
+    }
+
+    /// Steps 2-5 in Helium ([`all_head_mve`]), the reference where it declines.
+    fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
+        if all_head_mve(query, sq, head, scores).is_none() {
+            all_head(query, sq, head, scores)
         }
     }
 }
@@ -1759,6 +1767,539 @@ unsafe fn arm_mve_weighted_columns16(
             out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             out("s24") _, out("s25") _, out("s26") _, out("s27") _,
             out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// Widest head of [`all_head_mve`] (its int16 query lies on the stack).
+const ALL_DK_MAX: usize = 128;
+
+/// Smallest `W / max(1, max sv_j)` with which [`all_head_mve`]'s flushed weights cannot
+/// change an int16 weight: a weight Helium flushes (a subnormal product, or a subnormal
+/// `p_j` times `sv_j`) is below `2^-126 max(1, sv_j)`, so below `2^-109 W / 32767`, and
+/// rounds to 0 as the reference's does.
+const ALL_W_FLOOR: f32 = 7.888_609_1e-31; // 2^-100
+
+/// [`all_head`] in Helium for heads of a multiple of 16 values up to [`ALL_DK_MAX`]:
+/// step 2's dots by `VMLADAVA.S16` four keys a pass, their float step (`VCVT`, two
+/// `VMUL`, `VMAXNM`) four keys an instruction; step 3's exponentials by the softmax's
+/// `exp_minus_max`, their sum in position order by scalar `VADD`s and step 4's weights
+/// (`VMUL`, `VMAXNM`) in one pass; the weights' int16 rounding four an instruction; step
+/// 5's sums over the transposed values by `VMLADAVA.S16`, eight keys and four columns a
+/// pass, in i32 blocks of [`WEIGHT_BLOCK`] keys. The same operations and roundings as the
+/// reference; Helium flushes subnormal inputs and results to zero, so it declines
+/// (`None`, `query` untouched) where that could change a bit: a query scale `sq` or a
+/// product `sq * sk_j` that is not normal (zero keys included), and weights below
+/// [`ALL_W_FLOOR`]; also where any check of the reference would zero the head.
+fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -> Option<()> {
+    let (rows, dk) = (head.rows, head.dk);
+    let stride = all_stride(rows);
+    let fits = rows > 0
+        && dk > 0
+        && dk <= ALL_DK_MAX
+        && dk.is_multiple_of(16)
+        && query.len() >= dk
+        && scores.len() >= rows
+        && head.keys.len() >= rows.checked_mul(dk)?
+        && head.values.len() >= dk.checked_mul(stride)?
+        && head.key_scales.len() >= rows
+        && head.value_scales.len() >= rows;
+    if !fits || !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
+        return None;
+    }
+    let mve = <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect()?;
+    let scores = scores.get_mut(..rows)?;
+    let mut qq = [0i16; ALL_DK_MAX];
+    for (q, v) in qq.iter_mut().zip(query.iter()) {
+        *q = v.to_bits() as i16; // step 1's int16 value (its i32 bits' low half)
+    }
+    // 2. the dots, as i32 bits in `scores`, four keys a call
+    let keys = head.keys.as_ptr();
+    let whole = rows - rows % 4;
+    let dots = scores.as_mut_ptr().cast::<i32>();
+    if whole > 0 {
+        // SAFETY: key rows `0..whole` (`<= rows`) lie inside `head.keys`, `dk` bytes
+        // apart; `qq` holds `dk` halfwords (`dk / 16 > 0` passes); `scores` holds
+        // `whole` words; the target has MVE (build.rs).
+        unsafe { arm_mve_dots16_keys(qq.as_ptr(), keys, dk, whole / 4, dots) };
+    }
+    if whole < rows {
+        // SAFETY (of the `add`s): rows `< rows` lie inside `head.keys`; a row past the
+        // last repeats it (its dot unused)
+        let key = |r: usize| unsafe { keys.add((whole + r).min(rows - 1) * dk) };
+        // SAFETY: as above, four rows of `dk` bytes.
+        let last = unsafe {
+            arm_mve_dots16_i16_i8_x4(qq.as_ptr(), [key(0), key(1), key(2), key(3)], dk / 16)
+        };
+        for (s, d) in scores.iter_mut().skip(whole).zip(last) {
+            *s = f32::from_bits(d as u32);
+        }
+    }
+    // their float step and maximum; the smallest key scale
+    // SAFETY: `scores` and `key_scales` hold `rows` floats; the target has MVE.
+    let (largest, sk_min) =
+        unsafe { arm_mve_all_scale(scores.as_mut_ptr(), head.key_scales.as_ptr(), sq, rows) };
+    if largest == f32::NEG_INFINITY || !(sk_min * sq >= f32::MIN_POSITIVE) {
+        return None;
+    }
+    // 3. the exponentials (the scalar `exp_fast_nonpositive`'s bits for every score)
+    crate::frame::f32::F32Simd::exp_minus_max(mve, scores, largest);
+    // their sum in position order; 4. the weights and their maximum
+    let whole = rows - rows % 4;
+    let (mut sum, mut w_max, mut sv_max) = (0.0f32, 0.0f32, 0.0f32);
+    if whole > 0 {
+        // SAFETY: `scores` and `value_scales` hold `rows >= whole` floats, `whole` a
+        // positive multiple of 4; the target has MVE.
+        (sum, w_max, sv_max) =
+            unsafe { arm_mve_all_weights(scores.as_mut_ptr(), head.value_scales.as_ptr(), whole) };
+    }
+    let rest = scores.iter_mut().zip(head.value_scales).skip(whole);
+    for (s, &sv) in rest {
+        let p = *s;
+        sum += p;
+        *s = p * sv;
+        if *s > w_max {
+            w_max = *s;
+        }
+        sv_max = sv_max.max(sv);
+    }
+    let floor = ALL_W_FLOOR * sv_max.max(1.0);
+    if !(w_max.is_finite() && w_max >= floor && sum > 0.0) {
+        return None;
+    }
+    let inv = crate::generic::attention_i8::WEIGHT_MAX / w_max;
+    let factor = (w_max / crate::generic::attention_i8::WEIGHT_MAX) / sum;
+    // the int16 weights, packed from the start of `scores`
+    // SAFETY: `scores` holds `rows > 0` floats, read as floats and rewritten as
+    // halfwords from its start (never past what was read); the target has MVE.
+    unsafe { arm_mve_all_round(scores.as_mut_ptr(), inv, rows) };
+    let weights = scores.as_ptr().cast::<i16>();
+    // 5. the weighted sums, four columns a call, i32 blocks added in i64
+    let values = head.values.as_ptr();
+    for (c, out) in (0..dk).step_by(4).zip(query.chunks_exact_mut(4)) {
+        let mut sums = [0i64; 4];
+        for start in (0..rows).step_by(WEIGHT_BLOCK) {
+            let n = WEIGHT_BLOCK.min(rows - start);
+            let whole = n - n % 16;
+            // SAFETY (of the `add`): column `c + r < dk` holds `rows >= start + n`
+            // values from `(c + r) * stride` inside `head.values` (checked above)
+            let column = unsafe { values.add(c * stride + start) };
+            let mut part = [0i32; 4];
+            if whole > 0 {
+                // SAFETY: `whole` weights from `start` (halfwords of `scores`, aligned)
+                // and `whole` values of each of the four columns, `stride` apart; `part`
+                // holds 4 words; the target has MVE.
+                unsafe {
+                    arm_mve_dots16_strided_x4(
+                        weights.add(start),
+                        column,
+                        stride,
+                        whole / 16,
+                        part.as_mut_ptr(),
+                    )
+                };
+            }
+            if whole < n {
+                // SAFETY: the `n - whole > 0` weights and values after the first `whole`
+                let tail = unsafe {
+                    let at = |r: usize| column.add(r * stride + whole);
+                    arm_mve_dots_i16_i8_x4(
+                        weights.add(start + whole),
+                        [at(0), at(1), at(2), at(3)],
+                        n - whole,
+                    )
+                };
+                for (p, &t) in part.iter_mut().zip(&tail) {
+                    *p = p.wrapping_add(t);
+                }
+            }
+            for (sum, &p) in sums.iter_mut().zip(&part) {
+                *sum += i64::from(p);
+            }
+        }
+        for (o, &sum) in out.iter_mut().zip(&sums) {
+            // (an i32 converts in one `VCVT`, an i64 in a library call; the same value
+            // rounds to the same float either way)
+            let sum = match i32::try_from(sum) {
+                Ok(small) => small as f32,
+                Err(_) => i64_to_f32(sum),
+            };
+            *o = sum * factor;
+        }
+    }
+    Some(())
+}
+
+/// `x as f32` out of line: left inline, the compiler computes it (a library call) beside
+/// the i32 conversion and selects, for every sum.
+#[cold]
+#[inline(never)]
+fn i64_to_f32(x: i64) -> f32 {
+    x as f32
+}
+
+/// Step 2's float step over `n > 0` dots (i32 bits in `s`): `s_j = (dot_j as f32) * (sq
+/// * sk_j)`, four an instruction; returns the largest score (`VMAXNM`: NaN ignored, as the
+/// reference's `>`) and the smallest key scale (subnormals flushed to 0).
+///
+/// # Safety
+/// `s` and `sk` point to `n > 0` floats; the CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_all_scale(s: *mut f32, sk: *const f32, sq: f32, n: usize) -> (f32, f32) {
+    let mut out = [0.0f32; 8];
+    // SAFETY: the tail-predicated loop reads `n` floats of `sk` and reads and rewrites
+    // `n` of `s` (the caller's guarantee); 32 bytes are stored to `out`; inactive lanes
+    // of the last iteration keep their value; only the named registers are written.
+    unsafe {
+        asm!(
+            "vdup.32 q2, {ninf}",
+            "vdup.32 q3, {pinf}",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q1, [{sk}], #16",
+            "vldrw.u32 q0, [{s}]",
+            "vminnm.f32 q3, q3, q1",
+            "vcvt.f32.s32 q0, q0",
+            "vmul.f32 q1, q1, {sq}",
+            "vmul.f32 q0, q0, q1",
+            "vmaxnm.f32 q2, q2, q0",
+            "vstrw.32 q0, [{s}], #16",
+            "letp lr, 1b",
+            "vstrw.32 q2, [{out}]",
+            "vstrw.32 q3, [{out}, #16]",
+            s = inout(reg) s => _,
+            sk = inout(reg) sk => _,
+            sq = in(reg) sq.to_bits(),
+            n = in(reg) n,
+            ninf = in(reg) f32::NEG_INFINITY.to_bits(),
+            pinf = in(reg) f32::INFINITY.to_bits(),
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack),
+        );
+    }
+    let (mut largest, mut smallest) = (f32::NEG_INFINITY, f32::INFINITY);
+    for (&m, &k) in out.iter().zip(out.iter().skip(4)) {
+        // (lane by lane; a NaN lane never wins, as in the loop)
+        if m > largest {
+            largest = m;
+        }
+        if k < smallest {
+            smallest = k;
+        }
+    }
+    (largest, smallest)
+}
+
+/// Steps 3-4 over `n` exponentials (`n` a positive multiple of 4): their sum in position
+/// order (scalar `VADD`s on the loaded lanes: the reference's additions), `p_j * sv_j`
+/// stored back, and the largest weight and value scale (`VMAXNM`, from +0).
+///
+/// # Safety
+/// `p` and `sv` point to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_all_weights(p: *mut f32, sv: *const f32, n: usize) -> (f32, f32, f32) {
+    let mut out = [0.0f32; 8];
+    let mut sum = 0.0f32;
+    // SAFETY: the loop of `n / 4` passes reads `n` floats of `sv`, reads and rewrites `n`
+    // of `p` (the caller's guarantee); 32 bytes are stored to `out`; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q2, #0",
+            "vmov.i32 q3, #0",
+            "dls lr, {passes}",
+            "1:",
+            "vldrw.u32 q0, [{p}]",
+            "vldrw.u32 q1, [{sv}], #16",
+            "vadd.f32 s28, s28, s0",
+            "vadd.f32 s28, s28, s1",
+            "vadd.f32 s28, s28, s2",
+            "vadd.f32 s28, s28, s3",
+            "vmul.f32 q0, q0, q1",
+            "vmaxnm.f32 q3, q3, q1",
+            "vmaxnm.f32 q2, q2, q0",
+            "vstrw.32 q0, [{p}], #16",
+            "le lr, 1b",
+            "vstrw.32 q2, [{out}]",
+            "vstrw.32 q3, [{out}, #16]",
+            p = inout(reg) p => _,
+            sv = inout(reg) sv => _,
+            passes = in(reg) n / 4,
+            out = in(reg) out.as_mut_ptr(),
+            inout("s28") sum,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack),
+        );
+    }
+    let (mut w_max, mut sv_max) = (0.0f32, 0.0f32);
+    for (&w, &v) in out.iter().zip(out.iter().skip(4)) {
+        if w > w_max {
+            w_max = w;
+        }
+        sv_max = sv_max.max(v);
+    }
+    (sum, w_max, sv_max)
+}
+
+/// Step 4's rounding of `n > 0` weights in place: `qw_j = ((w_j * inv + 0.5) as i32)
+/// .clamp(0, 32767)` (`VCVT` truncates and saturates, NaN gives 0, as `as i32`), stored
+/// as int16 from the start of `w`.
+///
+/// # Safety
+/// `w` points to `n > 0` floats; the CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_all_round(w: *mut f32, inv: f32, n: usize) {
+    // SAFETY: the tail-predicated loop reads `n` floats of `w` and writes `n` halfwords
+    // from its start, each after the floats it overwrites were read; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vdup.32 q2, {max}",
+            "vmov.i32 q3, #0",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{w}], #16",
+            "vmul.f32 q0, q0, {inv}",
+            "vadd.f32 q0, q0, {half}",
+            "vcvt.s32.f32 q0, q0",
+            "vmin.s32 q0, q0, q2",
+            "vmax.s32 q0, q0, q3",
+            "vstrh.32 q0, [{o}], #8",
+            "letp lr, 1b",
+            w = inout(reg) w => _,
+            o = inout(reg) w => _,
+            inv = in(reg) inv.to_bits(),
+            half = in(reg) 0.5f32.to_bits(),
+            max = in(reg) 32767u32,
+            n = in(reg) n,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack),
+        );
+    }
+}
+
+/// [`arm_mve_dots_i16_i8_x4`] over `16 * passes` values, 16 a pass (a plain low-overhead
+/// loop, half the loop ends): the same i32 sums.
+///
+/// # Safety
+/// `passes > 0`; `q` must point to `16 * passes` readable halfwords (2-byte aligned) and
+/// each `k[r]` to `16 * passes` readable bytes; the CPU must have MVE with the
+/// low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots16_i16_i8_x4(q: *const i16, k: [*const i8; 4], passes: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: the loop reads exactly `16 * passes` halfwords from `q` and as many bytes
+    // from each `k[r]` (the caller's guarantee); it writes only the registers it names
+    // (q0-q3 as s0-s15) and not the stack.
+    unsafe {
+        asm!(
+            "dls lr, {n}",
+            "1:",
+            "vldrh.s16 q0, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q0, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q0, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q0, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q0, q2",
+            "vldrh.s16 q3, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q3, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q3, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q3, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q3, q2",
+            "le lr, 1b",
+            n = in(reg) passes,
+            q = inout(reg) q => _,
+            // (a widening load's base is a low register)
+            inout("r1") k[0] => _,
+            inout("r2") k[1] => _,
+            inout("r3") k[2] => _,
+            inout("r4") k[3] => _,
+            inout("r0") a0,
+            inout("r8") a1,
+            inout("r10") a2,
+            inout("r12") a3,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// [`arm_mve_dots16_i16_i8_x4`] over four rows `stride` bytes apart from `k`, the sums
+/// stored to `out`.
+///
+/// # Safety
+/// `passes > 0`; `q` must point to `16 * passes` readable halfwords (2-byte aligned),
+/// `k + r * stride` to `16 * passes` readable bytes for `r < 4`, `out` to 4 writable
+/// words; the CPU must have MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots16_strided_x4(
+    q: *const i16,
+    k: *const i8,
+    stride: usize,
+    passes: usize,
+    out: *mut i32,
+) {
+    // SAFETY: the loop reads exactly `16 * passes` halfwords from `q` and as many bytes
+    // from each row (the caller's guarantee), stores 4 words to `out`; it writes only
+    // the registers it names (q0-q3 as s0-s15) and not the stack.
+    unsafe {
+        asm!(
+            "add r2, r1, {stride}",
+            "add r3, r2, {stride}",
+            "add r4, r3, {stride}",
+            "movs r0, #0",
+            "mov r8, r0",
+            "mov r10, r0",
+            "mov r12, r0",
+            "dls lr, {n}",
+            "1:",
+            "vldrh.s16 q0, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q0, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q0, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q0, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q0, q2",
+            "vldrh.s16 q3, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q3, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q3, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q3, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q3, q2",
+            "le lr, 1b",
+            "stm {out}, {{r0, r8, r10, r12}}",
+            n = in(reg) passes,
+            q = inout(reg) q => _,
+            stride = in(reg) stride,
+            out = in(reg) out,
+            // (a widening load's base is a low register)
+            inout("r1") k => _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r0") _,
+            out("r8") _,
+            out("r10") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            options(nostack),
+        );
+    }
+}
+
+/// The dots of `4 * groups` consecutive key rows of `dk` bytes from `k` with the int16
+/// query `q` (`dk` halfwords), stored to `out`: per four keys [`arm_mve_dots16_strided_x4`]'s
+/// loop, the four rows' pointers, sums and count set up in the asm (no call per four).
+///
+/// # Safety
+/// `groups > 0`, `dk` a positive multiple of 16; `q` must point to `dk` readable
+/// halfwords (2-byte aligned), `k` to `4 * groups * dk` readable bytes and `out` to `4 *
+/// groups` writable words; the CPU must have MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots16_keys(
+    q: *const i16,
+    k: *const i8,
+    dk: usize,
+    groups: usize,
+    out: *mut i32,
+) {
+    // SAFETY: per group the loop reads `dk` halfwords from `q` (rewound after) and `dk`
+    // bytes from each of four rows inside the `4 * groups` rows (the caller's
+    // guarantee), stores 4 words to `out`; it writes only the registers it names (q0-q3
+    // as s0-s15, s16 the group count) and not the stack.
+    unsafe {
+        asm!(
+            "2:",
+            "add r2, r1, {dk}",
+            "add r3, r2, {dk}",
+            "add r4, r3, {dk}",
+            "movs r0, #0",
+            "mov r8, r0",
+            "mov r10, r0",
+            "mov r12, r0",
+            "lsr.w lr, {dk}, #4",
+            "dls lr, lr",
+            "1:",
+            "vldrh.s16 q0, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q0, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q0, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q0, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q0, q2",
+            "vldrh.s16 q3, [{q}], #16",
+            "vldrb.s16 q1, [r1], #8",
+            "vmladava.s16 r0, q3, q1",
+            "vldrb.s16 q2, [r2], #8",
+            "vmladava.s16 r8, q3, q2",
+            "vldrb.s16 q1, [r3], #8",
+            "vmladava.s16 r10, q3, q1",
+            "vldrb.s16 q2, [r4], #8",
+            "vmladava.s16 r12, q3, q2",
+            "le lr, 1b",
+            "stm {out}!, {{r0, r8, r10, r12}}",
+            // the next group's first row follows the last one's; the query again
+            "mov r1, r4",
+            "sub.w {q}, {q}, {dk}, lsl #1",
+            "vmov r0, s16",
+            "subs r0, #1",
+            "vmov s16, r0",
+            "bne 2b",
+            q = inout(reg) q => _,
+            dk = in(reg) dk,
+            out = inout(reg) out => _,
+            inout("s16") f32::from_bits(groups as u32) => _,
+            // (a widening load's base is a low register)
+            inout("r1") k => _,
+            out("r2") _,
+            out("r3") _,
+            out("r4") _,
+            out("r0") _,
+            out("r8") _,
+            out("r10") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
             options(nostack),
         );
     }

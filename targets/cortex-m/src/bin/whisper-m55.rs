@@ -70,9 +70,13 @@ fn main() -> ! {
         // SAFETY: as for `scratch` below: DDR no section occupies, taken once.
         let scratch: &'static mut [u8] =
             unsafe { core::slice::from_raw_parts_mut(SCRATCH_ADDRESS as *mut u8, SCRATCH_BYTES) };
-        let passed = kernel_probes(scratch).map_err(|message| {
-            defmt::println!("whisper FAILED: {=str}", message);
-        });
+        // the kernel probes, then the int8 attention's in the other half of the scratch
+        let (scratch, attention_scratch) = scratch.split_at_mut(SCRATCH_BYTES / 2);
+        let passed = kernel_probes(scratch)
+            .and_then(|regions| attention_i8_probes(attention_scratch, regions))
+            .map_err(|message| {
+                defmt::println!("whisper FAILED: {=str}", message);
+            });
         board::exit(ExitStatus::from_passed(passed.is_ok()))
     }
     // SAFETY: QEMU's `-device loader,file=...,addr=BLOB_ADDRESS` wrote the blob's `words[0]`
@@ -316,7 +320,7 @@ fn pcm_samples<'o>(wav: &[u8], out: &'o mut [f32]) -> Option<&'o [f32]> {
 /// scratch: GELU of one feed-forward row (2048 values spread over `[-4, 4]`), the int8
 /// linear layer of 16 rows through a 512 x 512 projection, the stem's second convolution
 /// for 8 output rows, one LayerNorm row, and one query's f32 attention over 64 keys.
-fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
+fn kernel_probes(scratch: &mut [u8]) -> Result<u32, &'static str> {
     use picoformer::kernels as k;
     const D: usize = 512;
     const F: usize = 2048;
@@ -436,7 +440,8 @@ fn kernel_probes(scratch: &'static mut [u8]) -> Result<(), &'static str> {
     black_box(&*x);
     // the front end's probes reuse x (16 x 512 floats) and y
     frontend_probes(x, y, &mut probe)?;
-    linear_probes(linear_scratch, &mut probe)
+    linear_probes(linear_scratch, &mut probe)?;
+    Ok(regions)
 }
 
 /// [`kernel_probes`]' `probe`: a region's name, its work units and what it runs.
@@ -563,6 +568,166 @@ fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<()
     } else {
         Err("a front-end probe failed")
     }
+}
+
+/// The int8 attention's probes (`docs/spec.md`, "int8 key/value cache", the encoder's
+/// rule: blob flag bit 5), regions numbered from `regions + 1`: one query row over 64 and
+/// 256 keys, 8 heads of 64, by the dispatched encoder attention (`attention_all_i8`,
+/// keys and values packed once before by `pack_all_kv`), by its scalar reference, and by
+/// the cache-row attention (`attention_grouped_i8`, what the encoder ran before); then
+/// the cache-row kernels' parts for one head over 256 keys: the scores (step 2), the
+/// exponentials, sum and weights (steps 3-4), the weights' rounding and the weighted sum
+/// (steps 4-5).
+fn attention_i8_probes(scratch: &mut [u8], mut regions: u32) -> Result<(), &'static str> {
+    use picoformer::kernels as k;
+    use picoformer::kernels::attention_i8 as a;
+    use picoformer::kernels::frame::i8::I8Dot;
+    const D: usize = 512;
+    const HEADS: usize = 8;
+    const KEYS: usize = 256;
+    let row_words = a::kv_row_words(D, HEADS);
+    // SAFETY: every bit pattern is a valid f32.
+    let (_, floats, _) = unsafe { scratch.align_to_mut::<f32>() };
+    let (keys, rest) = floats.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
+    let (values, rest) = rest.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
+    let (query, rest) = rest.split_at_mut_checked(D).ok_or("scratch")?;
+    let (scores, rest) = rest.split_at_mut_checked(KEYS).ok_or("scratch")?;
+    // SAFETY: every bit pattern is a valid u32.
+    let (_, words, _) = unsafe { rest.align_to_mut::<u32>() };
+    let (packed_keys, rest) = words
+        .split_at_mut_checked(KEYS * row_words)
+        .ok_or("scratch")?;
+    let (packed_values, rest) = rest
+        .split_at_mut_checked(KEYS * row_words)
+        .ok_or("scratch")?;
+    // the encoder's layout (`pack_all_kv`: keys by rows, values transposed, per head)
+    let all = rest
+        .get_mut(..HEADS * a::all_head_words(KEYS, D / HEADS))
+        .ok_or("scratch")?;
+    // a fixed linear congruential sequence, in [-1, 1) (keys a little larger: scores
+    // of a few units, as Whisper's)
+    let mut state = 0x2468_ace0u32;
+    let mut next = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+    };
+    for (buffer, amplitude) in [(&mut *keys, 3.0), (&mut *values, 1.0), (&mut *query, 3.0)] {
+        for v in buffer.iter_mut() {
+            *v = amplitude * next();
+        }
+    }
+    for (source, packed) in [(&*keys, &mut *packed_keys), (&*values, &mut *packed_values)] {
+        for (row, dst) in source
+            .chunks_exact(D)
+            .zip(packed.chunks_exact_mut(row_words))
+        {
+            a::quantize_kv_row(row, HEADS, dst);
+        }
+    }
+    let mut probe = |name: &str, work: usize, run: &mut dyn FnMut()| {
+        icount_start();
+        run();
+        icount_stop();
+        regions += 1;
+        defmt::println!("figure whisper_region_probe_{=str} {=u32}", name, regions);
+        defmt::println!("figure whisper_probe_{=str}_work {=usize}", name, work);
+    };
+    let mut row = [0.0f32; D];
+    for keys_n in [64, KEYS] {
+        let name = if keys_n == 64 {
+            "i8att_64"
+        } else {
+            "i8att_256"
+        };
+        let (k_n, v_n) = (
+            keys.get(..keys_n * D).ok_or("scratch")?,
+            values.get(..keys_n * D).ok_or("scratch")?,
+        );
+        if !a::pack_all_kv(k_n, v_n, D, HEADS, all) {
+            return Err("pack_all_kv");
+        }
+        row.copy_from_slice(query);
+        probe(name, keys_n * HEADS, &mut || {
+            black_box(k::attention_all_i8(
+                black_box(&mut row),
+                all,
+                HEADS,
+                keys_n,
+                &mut *scores,
+            ));
+        });
+    }
+    row.copy_from_slice(query);
+    probe("i8att_ref_256", KEYS * HEADS, &mut || {
+        black_box(a::attention_all_i8(
+            black_box(&mut row),
+            all,
+            HEADS,
+            KEYS,
+            &mut *scores,
+        ));
+    });
+    for keys_n in [64, KEYS] {
+        let name = if keys_n == 64 {
+            "i8att_rows_64"
+        } else {
+            "i8att_rows_256"
+        };
+        row.copy_from_slice(query);
+        let (pk, pv) = (
+            packed_keys.get(..keys_n * row_words).ok_or("scratch")?,
+            packed_values.get(..keys_n * row_words).ok_or("scratch")?,
+        );
+        probe(name, keys_n * HEADS, &mut || {
+            k::attention_grouped_i8(
+                black_box(&mut row),
+                pk,
+                pv,
+                HEADS,
+                HEADS,
+                row_words,
+                &mut *scores,
+            )
+        });
+    }
+    // the parts, one head (head 0) over 256 keys, as the dispatched attention runs them
+    let kern = k::arch::arm_mve::i8::MveI8::detect().ok_or("no Helium")?;
+    let dk = D / HEADS;
+    let at = a::CacheHead {
+        row_words,
+        value_words: D / 4,
+        head: 0,
+        dk,
+    };
+    let q_h = row.get_mut(..dk).ok_or("scratch")?;
+    q_h.copy_from_slice(query.get(..dk).ok_or("scratch")?);
+    let (inv_q, sq) = a::query_factor(q_h);
+    for v in q_h.iter_mut() {
+        *v = f32::from_bits(i32::from(a::round_query(*v * inv_q)) as u32);
+    }
+    let mut largest = 0.0;
+    probe("i8att_scores", KEYS, &mut || {
+        largest = kern.cache_scores(black_box(&mut *q_h), sq, packed_keys, at, &mut *scores)
+    });
+    let mut sums = (0.0, 0.0);
+    probe("i8att_exp_weights", KEYS, &mut || {
+        sums = kern.cache_exp_weights(black_box(&mut *scores), largest, packed_values, at)
+    });
+    let (sum, w_max) = sums;
+    let mut out = [0.0f32; 64];
+    probe("i8att_weighted_sum", KEYS, &mut || {
+        kern.cache_weighted_sum(
+            black_box(&mut *scores),
+            a::WEIGHT_MAX / w_max,
+            packed_values,
+            at,
+            (w_max / a::WEIGHT_MAX) / sum,
+            &mut out,
+        )
+    });
+    black_box(&out);
+    black_box(&row);
+    Ok(())
 }
 
 /// Start marker of an instruction-count region (found by the plugin through `nm`).
