@@ -13,7 +13,8 @@ Method, per weight type:
 - decoder setup (cross-attention keys and values of N positions, the prompt, the first
   token): linear in N through two measured contexts;
 - each further token: its cross attention reads N keys in each of the 6 layers, the same
-  work per query-key pair as the encoder's self-attention, so the per-token cost measured
+  work per query-key pair as the encoder's f32 self-attention (for i8att, whose encoder
+  attention is int8, the i8 runs' coefficient: the cross-attention stays f32), so the per-token cost measured
   at N0 plus the encoder's quadratic coefficient (cycles per query-key pair over all layers)
   times (N - N0); linear through two contexts instead where two were measured;
 - whole window = front end + encoder + setup + (tokens - 1) x per token, for the clip's own
@@ -79,6 +80,14 @@ def main():
     print("| weights | front end | encoder | decoder setup + 1st token | per further token | "
           f"window, {TOKEN_COUNTS[0]} tokens | window, {TOKEN_COUNTS[1]} tokens | how |")
     print("|---|---|---|---|---|---|---|---|")
+    # Each dtype's encoder N^2 coefficient: the per-token extrapolation needs the f32
+    # attention's (the decoder's cross-attention is f32 in every blob, also where flag bit 5
+    # makes the encoder's self-attention int8: i8att takes the i8 runs' coefficient)
+    pair_of = {}
+    for dtype, rows in runs.items():
+        encoder, _ = fit([(r[0], r[3]) for r in rows if r[3] is not None], 2)
+        if encoder is not None and len(encoder) == 3:
+            pair_of[dtype] = encoder[2]
     for dtype, rows in runs.items():
         per_frame = max(rows, key=lambda r: r[1])
         front = per_frame[2] / per_frame[1] * WINDOW_FRAMES
@@ -87,9 +96,14 @@ def main():
         token, token_how = fit([(r[0], r[5]) for r in rows if r[5] is not None], 1)
         if token is not None and encoder is not None and len(token) == 1 and len(encoder) == 3:
             at = next(r[0] for r in rows if r[5] is not None)
-            pair = encoder[2]
+            if dtype == "i8att" and "i8" in pair_of:
+                pair = pair_of["i8"]
+                whose = "the i8 encoder's N^2 coefficient: the cross-attention stays f32"
+            else:
+                pair = encoder[2]
+                whose = "the encoder's N^2 coefficient"
             token = [token[0] - pair * at, pair]
-            token_how += f" + {pair:,.0f} cycles per added key (the encoder's N^2 coefficient)"
+            token_how += f" + {pair:,.0f} cycles per added key ({whose})"
         if encoder is None or setup is None or token is None:
             print(f"| {dtype} | {front / 1e9:.2f} e9 | - | - | - | - | - | encoder and decoder not measured apart at two contexts or more |")
             continue
