@@ -1580,7 +1580,7 @@ fn cache_scores_mve(
     for (j, s) in scores.iter_mut().enumerate() {
         if j % 4 == 0 {
             let key = |r: usize| {
-                // SAFETY (of the `add`): key rows `< rows` lie inside `keys`
+                // SAFETY: (of the `add`) key rows `< rows` lie inside `keys`
                 // (cache_head_fits); a row past the last repeats it (its dot unused).
                 unsafe {
                     keys.as_ptr()
@@ -1779,7 +1779,7 @@ const ALL_DK_MAX: usize = 128;
 /// change an int16 weight: a weight Helium flushes (a subnormal product, or a subnormal
 /// `p_j` times `sv_j`) is below `2^-126 max(1, sv_j)`, so below `2^-109 W / 32767`, and
 /// rounds to 0 as the reference's does.
-const ALL_W_FLOOR: f32 = 7.888_609_1e-31; // 2^-100
+const ALL_W_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27)
 
 /// [`all_head`] in Helium for heads of a multiple of 16 values up to [`ALL_DK_MAX`]:
 /// step 2's dots by `VMLADAVA.S16` four keys a pass, their float step (`VCVT`, two
@@ -1825,7 +1825,7 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
         unsafe { arm_mve_dots16_keys(qq.as_ptr(), keys, dk, whole / 4, dots) };
     }
     if whole < rows {
-        // SAFETY (of the `add`s): rows `< rows` lie inside `head.keys`; a row past the
+        // SAFETY: (of the `add`s) rows `< rows` lie inside `head.keys`; a row past the
         // last repeats it (its dot unused)
         let key = |r: usize| unsafe { keys.add((whole + r).min(rows - 1) * dk) };
         // SAFETY: as above, four rows of `dk` bytes.
@@ -1840,7 +1840,10 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
     // SAFETY: `scores` and `key_scales` hold `rows` floats; the target has MVE.
     let (largest, sk_min) =
         unsafe { arm_mve_all_scale(scores.as_mut_ptr(), head.key_scales.as_ptr(), sq, rows) };
-    if largest == f32::NEG_INFINITY || !(sk_min * sq >= f32::MIN_POSITIVE) {
+    // not normal (or NaN): a flush could change a bit
+    let smallest_scale = sk_min * sq;
+    if largest == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE
+    {
         return None;
     }
     // 3. the exponentials (the scalar `exp_fast_nonpositive`'s bits for every score)
@@ -1882,7 +1885,7 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
         for start in (0..rows).step_by(WEIGHT_BLOCK) {
             let n = WEIGHT_BLOCK.min(rows - start);
             let whole = n - n % 16;
-            // SAFETY (of the `add`): column `c + r < dk` holds `rows >= start + n`
+            // SAFETY: (of the `add`) column `c + r < dk` holds `rows >= start + n`
             // values from `(c + r) * stride` inside `head.values` (checked above)
             let column = unsafe { values.add(c * stride + start) };
             let mut part = [0i32; 4];
