@@ -129,7 +129,9 @@ main() {
     expected_file=$cache/host-$dtype-ctx$context-len$max_len.txt
     if [ "$measure" = 5 ] || [ "$measure" = 8 ]; then
         :
-    elif [ ! -f "$expected_file" ] || [ "$blob" -nt "$expected_file" ] || [ "$clip" -nt "$expected_file" ]; then
+    elif [ ! -f "$expected_file" ] || [ "$blob" -nt "$expected_file" ] || [ "$clip" -nt "$expected_file" ] ||
+        [ "$picoformer" -nt "$expected_file" ]; then
+        # (a rebuilt host binary may compute other features or tokens: ask it again)
         "$picoformer" transcribe "$blob" --wav "$clip" --tokens --audio-context "$context" --max-len "$max_len" >"$expected_file.tmp"
         mv "$expected_file.tmp" "$expected_file"
     fi
