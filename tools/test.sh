@@ -14,6 +14,11 @@ cargo clippy --workspace --all-targets -- -D warnings
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imac-unknown-none-elf; do
     cargo clippy -p picoformer --no-default-features --target "$target" -- -D warnings
 done
+# The Helium (MVE) kernels compile only where the target CPU has MVE: lint them for the
+# Cortex-M55 (its own target directory, so the flag does not rebuild the other builds).
+env CARGO_TARGET_THUMBV8M_MAIN_NONE_EABIHF_RUSTFLAGS="-C target-cpu=cortex-m55" CARGO_TARGET_DIR=target/clippy-m55 \
+    cargo clippy -p picoformer -p picoformer-kernels --no-default-features \
+    --target thumbv8m.main-none-eabihf -- -D warnings
 # The engine is no_std and allocation-free: it must build for a bare Cortex-M4F.
 cargo build -p picoformer --no-default-features --target thumbv7em-none-eabihf
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
