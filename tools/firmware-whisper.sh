@@ -259,8 +259,8 @@ main() {
     whole=
     [ -z "$all_c" ] || whole=$((fe_c + all_c))
     # for --write's estimate: dtype, positions, frames, front end, encoder, decoder setup
-    # and first token, per token (estimated cycles; - where not measured)
-    echo "data $dtype $(figure whisper_positions) $(figure whisper_feature_frames) $fe_c ${enc_c:--} ${setup:--} ${per_c:--}"
+    # and first token, per token, whole run, tokens (estimated cycles; - where not measured)
+    echo "data $dtype $(figure whisper_positions) $(figure whisper_feature_frames) $fe_c ${enc_c:--} ${setup:--} ${per_c:--} ${whole:--} $tokens"
     printf '| %s | %s | %s | %s | %s / %s | %s / %s | %s | %s / %s | %s | %s | %s | %s | %s | %s B |\n' \
         "$dtype" "$(figure whisper_positions)" "$(figure whisper_feature_frames)" "$tokens" \
         "$(thousands "$fe_i")" "$(thousands "$fe_c")" "$(thousands "$enc_i")" "$(thousands "$enc_c")" \
