@@ -355,14 +355,14 @@ pub mod sets {
     }
 
     #[cfg(target_arch = "x86_64")]
-    /// AVX-512F (f16 and int8: AVX2's).
+    /// AVX-512F (f16: AVX2's; int8: VNNI `vpdpbusd` where the CPU has it, else AVX2's).
     pub struct Avx512;
     #[cfg(target_arch = "x86_64")]
     impl KernelSet for Avx512 {
         const KERNEL: Kernel = Kernel::Avx512;
         type F32 = crate::arch::x86_64::f32::Avx512;
         type F16 = crate::arch::x86_64::f16::Avx2F16;
-        type I8 = crate::arch::x86_64::i8::Avx2I8;
+        type I8 = crate::arch::x86_64::i8::Avx512I8;
         type Crc32c = crate::arch::x86_64::crc32c::Sse42Crc32c;
     }
 

@@ -248,7 +248,8 @@ mod tests {
     /// `x <= -5.66`, `x` for `x >= 5.66`.
     #[test]
     fn gelu_poly_is_libm_gelu_within_its_bound() {
-        gelu_sweep(257);
+        // Miri interprets libm's erf: ~2,000 values instead of ~8 million.
+        gelu_sweep(if cfg!(miri) { 1_000_003 } else { 257 });
     }
 
     #[test]

@@ -60,3 +60,73 @@ unsafe fn x86_64avx2_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [i3
         _mm_cvtsi128_si32(s)
     })
 }
+
+/// AVX-512 int8 kernel: 64-byte blocks, 4 weight rows at a time, by `vpdpbusd` (VNNI:
+/// four u8 × i8 products added into each i32 lane in one instruction) where the CPU has
+/// AVX-512 VNNI, else AVX2's tile ([`Avx2I8`]) two blocks of 32 at a time.
+#[derive(Debug, Clone, Copy)]
+pub struct Avx512I8 {
+    vnni: bool,
+}
+
+impl I8Dot for Avx512I8 {
+    const NAME: &'static str = "avx512-vnni";
+    const BLOCK: usize = 64;
+
+    fn detect() -> Option<Self> {
+        Avx2I8::detect()?;
+        #[cfg(feature = "std")]
+        let vnni = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vnni");
+        #[cfg(not(feature = "std"))]
+        let vnni = cfg!(all(
+            target_feature = "avx512f",
+            target_feature = "avx512bw",
+            target_feature = "avx512vnni"
+        ));
+        Some(Avx512I8 { vnni })
+    }
+
+    fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
+        if !self.vnni {
+            // AVX2 was detected (`detect`); its blocks are half as long.
+            return Avx2I8(()).dot_tile(x, w, 2 * blocks);
+        }
+        let blocks = w
+            .iter()
+            .fold(blocks.min(x.len() / 64), |b, s| b.min(s.len() / 64));
+        // SAFETY: `vnni` is true only if AVX-512F, AVX-512BW and AVX-512 VNNI were
+        // detected; every slice holds at least `blocks * 64` elements (just above).
+        unsafe { x86_64avx512_dot_i8_4x1(x, &w, blocks) }
+    }
+}
+
+/// `vpdpbusd` multiplies unsigned bytes by signed ones, so each weight's sign moves onto
+/// the input (as AVX2's `vpsignb` does): `|w| * (sign(w) x)`, exact since `|w| <= 128`,
+/// `|x| <= 127`, and four such products fit an i32 lane's sum many times over.
+///
+/// # Safety
+/// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; every slice must hold at least
+/// `blocks * 64` elements.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn x86_64avx512_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [i32; MR] {
+    let zero = _mm512_setzero_si512();
+    let mut acc = [zero; MR];
+    let xp = x.as_ptr();
+    let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
+    for b in 0..blocks {
+        // SAFETY: `b * 64 + 64 <= blocks * 64 <= len` of every slice (caller).
+        unsafe {
+            let xv = _mm512_loadu_si512(xp.add(b * 64).cast());
+            for m in 0..MR {
+                let wv = _mm512_loadu_si512(wp[m].add(b * 64).cast());
+                let negative = _mm512_movepi8_mask(wv);
+                let sx = _mm512_mask_sub_epi8(xv, negative, zero, xv);
+                let aw = _mm512_abs_epi8(wv);
+                acc[m] = _mm512_dpbusd_epi32(acc[m], aw, sx);
+            }
+        }
+    }
+    acc.map(|v| _mm512_reduce_add_epi32(v))
+}

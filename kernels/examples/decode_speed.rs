@@ -1,0 +1,116 @@
+//! A decode step's products: one input row through weights that come cold from memory
+//! (cycling through 256 MiB of matrices, as a decoder streams its layers), in f32, f16
+//! and int8, each against this machine's read bandwidth (one thread summing 256 MiB).
+//! Decoding one token is bound by reading the weights: f16 should take about half of
+//! f32's time and int8 a quarter, each near the bandwidth (issue 18).
+//! `cargo run --release -p picoformer-kernels --example decode_speed`
+use picoformer_kernels::quant::{self, activation_scales, activation_values, f16};
+use picoformer_kernels::{active_kernel_for, Activations, Dtype, I8Matrix, Matrix};
+use std::time::Instant;
+
+/// Bytes of weights cycled through per shape: well beyond any cache.
+const COLD_BYTES: usize = 256 << 20;
+const REPEATS: usize = 40;
+
+/// GB/s of one thread summing `COLD_BYTES` of u64 (best of 5).
+fn read_bandwidth() -> f64 {
+    let words: Vec<u64> = (0..COLD_BYTES / 8).map(|i| i as u64).collect();
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let start = Instant::now();
+        // eight independent sums, so the loop is bound by the loads, not by one chain
+        let sum = words.chunks_exact(8).fold([0u64; 8], |mut a, v| {
+            for (a, v) in a.iter_mut().zip(v) {
+                *a = a.wrapping_add(*v);
+            }
+            a
+        });
+        best = best.min(start.elapsed().as_secs_f64());
+        std::hint::black_box(sum);
+    }
+    COLD_BYTES as f64 / best / 1e9
+}
+
+/// Best time of one product over `REPEATS` runs, each on the next of the cold copies.
+fn best_time(copies: usize, mut product: impl FnMut(usize)) -> f64 {
+    let mut best = f64::INFINITY;
+    for rep in 0..REPEATS {
+        let start = Instant::now();
+        product(rep % copies);
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    best
+}
+
+fn main() {
+    let bandwidth = read_bandwidth();
+    println!("read bandwidth {bandwidth:.1} GB/s (one thread)");
+    println!(
+        "kernels: f32 {:?}, f16 {:?}, int8 {:?}",
+        active_kernel_for(Dtype::F32),
+        active_kernel_for(Dtype::F16),
+        active_kernel_for(Dtype::I8)
+    );
+    // The paper base's decode shapes ([n, k]: feed-forward in and out, the generator of
+    // an 8000-token vocabulary) and Whisper base's logits (51865 x 512).
+    for (n, k) in [(2048, 512), (512, 2048), (8000, 512), (51865, 512)] {
+        let x: Vec<f32> = (0..k).map(|i| ((i % 13) as f32 - 6.0) * 0.1).collect();
+        let mut y = vec![0.0f32; n];
+        let values = n * k;
+        let mut act_values = vec![0i8; activation_values(1, k).unwrap_or(k)];
+        let mut act_scales = vec![0f32; activation_scales(1)];
+        let mut act = Activations {
+            values: &mut act_values,
+            scales: &mut act_scales,
+        };
+
+        let copies = (COLD_BYTES / (4 * values)).max(2);
+        let w32: Vec<Vec<f32>> = (0..copies)
+            .map(|c| (0..values).map(|i| ((i + c) % 7) as f32 * 0.1).collect())
+            .collect();
+        let t32 = best_time(copies, |c| {
+            quant::linear(&x, &Matrix::F32(&w32[c]), None, k, &mut y, &mut act)
+        });
+        drop(w32);
+
+        let copies16 = (COLD_BYTES / (2 * values)).max(2);
+        let w16: Vec<Vec<f16>> = (0..copies16)
+            .map(|c| {
+                (0..values)
+                    .map(|i| f16::from_f32(((i + c) % 7) as f32 * 0.1))
+                    .collect()
+            })
+            .collect();
+        let t16 = best_time(copies16, |c| {
+            quant::linear(&x, &Matrix::F16(&w16[c]), None, k, &mut y, &mut act)
+        });
+        drop(w16);
+
+        let copies8 = (COLD_BYTES / values).max(2);
+        let w8: Vec<Vec<i8>> = (0..copies8)
+            .map(|c| (0..values).map(|i| ((i + c) % 255) as u8 as i8).collect())
+            .collect();
+        let scales = vec![0.01f32; n];
+        let t8 = best_time(copies8, |c| {
+            let w = Matrix::I8(I8Matrix {
+                values: &w8[c],
+                scales: &scales,
+            });
+            quant::linear(&x, &w, None, k, &mut y, &mut act)
+        });
+        drop(w8);
+
+        let share = |bytes: usize, t: f64| 100.0 * bytes as f64 / t / 1e9 / bandwidth;
+        println!(
+            "1 x {k} -> {n}: f32 {:.3} ms ({:.0}% of bandwidth), f16 {:.3} ms ({:.0}%; {:.2}x f32), int8 {:.3} ms ({:.0}%; {:.2}x f32)",
+            t32 * 1e3,
+            share(4 * values, t32),
+            t16 * 1e3,
+            share(2 * values, t16),
+            t16 / t32,
+            t8 * 1e3,
+            share(values, t8),
+            t8 / t32,
+        );
+    }
+}
