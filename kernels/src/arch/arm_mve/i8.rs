@@ -9,8 +9,8 @@
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use crate::generic::attention_i8::{
-    all_head, all_stride, head_exp_weights, head_scores, head_weighted_sum, round_weights, AllHead,
-    CacheHead,
+    all_head, all_head_steps, all_stride, head_exp_weights, head_scores, head_weighted_sum,
+    round_weights, AllHead, CacheHead,
 };
 use core::arch::asm;
 
@@ -113,6 +113,24 @@ impl I8Dot for MveI8 {
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         if all_head_mve(query, sq, head, scores).is_none() {
             all_head(query, sq, head, scores)
+        }
+    }
+
+    /// Steps 1-5 of two rows in Helium ([`all_pair_mve`]), one at a time where it
+    /// declines.
+    fn all_head_pair(
+        self,
+        a: &mut [f32],
+        b: &mut [f32],
+        scale: f32,
+        head: AllHead,
+        scores: &mut [f32],
+    ) {
+        if all_pair_mve(a, b, scale, head, scores).is_none() {
+            let step =
+                |q: &mut [f32], sq: f32, h: AllHead, s: &mut [f32]| self.all_head(q, sq, h, s);
+            all_head_steps(step, a, scale, head, scores);
+            all_head_steps(step, b, scale, head, scores);
         }
     }
 }
@@ -2304,6 +2322,495 @@ unsafe fn arm_mve_dots16_keys(
             out("s8") _, out("s9") _, out("s10") _, out("s11") _,
             out("s12") _, out("s13") _, out("s14") _, out("s15") _,
             options(nostack),
+        );
+    }
+}
+
+/// Widest head of [`all_pair_mve`] (its two int16 queries and their i32 and i64 sums lie
+/// on the stack).
+const PAIR_DK_MAX: usize = 64;
+
+/// Keys of [`all_pair_mve`]'s i32 blocks of step 5 (any up to 516 are exact: `|qw v| <=
+/// 32767 * 127`); 256 so that the firmware suite's heads cross a block.
+const PAIR_BLOCK: usize = 256;
+
+/// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
+/// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
+/// `32767 / max|q|` is then below `2^-11` and rounds to 0, as the reference's does.
+const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27)
+
+/// [`all_head_steps`] of two query rows of one head in Helium, each load of a key or a
+/// value feeding both rows: step 1 (`q_c / sqrt(dk)`, `max|q|`, the rounding) four values
+/// an instruction, both int16 queries interleaved eight by eight; step 2's dots by
+/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); steps
+/// 2-4's float work per row as [`all_head_mve`] does it; step 5's sums two rows by two
+/// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), in i32 blocks of
+/// [`PAIR_BLOCK`] keys added in i64. The reference's operations and roundings; it
+/// declines (`None`, `a` and `b` untouched) where [`all_head_mve`] would for either row,
+/// where `max|q|` is below [`PAIR_Q_FLOOR`] or not finite, and for heads that are not a
+/// multiple of 32 values up to [`PAIR_DK_MAX`] or fewer than 2 keys.
+fn all_pair_mve(
+    a: &mut [f32],
+    b: &mut [f32],
+    scale: f32,
+    head: AllHead,
+    scores: &mut [f32],
+) -> Option<()> {
+    let (rows, dk) = (head.rows, head.dk);
+    let stride = all_stride(rows);
+    let fits = rows >= 2
+        && (32..=PAIR_DK_MAX).contains(&dk)
+        && dk.is_multiple_of(32)
+        && a.len() >= dk
+        && b.len() >= dk
+        && scores.len() / 2 >= rows
+        && head.keys.len() >= rows.checked_mul(dk)?
+        && head.values.len() >= dk.checked_mul(stride)?
+        && head.key_scales.len() >= rows
+        && head.value_scales.len() >= rows;
+    if !fits {
+        return None;
+    }
+    let mve = <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect()?;
+    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
+    let mut qq = [0i16; 2 * PAIR_DK_MAX];
+    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr())?;
+    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords
+    let sq_b = pair_query(b, scale, dk, unsafe { qq.as_mut_ptr().add(8) })?;
+    // 2. the dots, as i32 bits in each row's scores, two keys a pass
+    let (sa, sb) = scores.split_at_mut(rows);
+    let sb = sb.get_mut(..rows)?;
+    let params = [sa.as_mut_ptr() as usize, sb.as_mut_ptr() as usize];
+    // SAFETY: key rows `0..2 (rows / 2)` (`rows >= 2`) lie inside `head.keys`, `dk` bytes
+    // apart, `dk` a positive multiple of 32; `qq` holds `2 dk` halfwords; each row's
+    // scores hold `rows` words; `params` its two pointers; the target has MVE.
+    unsafe {
+        arm_mve_dots_pair(
+            qq.as_ptr(),
+            head.keys.as_ptr(),
+            dk,
+            rows / 2,
+            params.as_ptr(),
+        )
+    };
+    if rows % 2 == 1 {
+        let last = rows - 1;
+        let key = head.keys.get(last * dk..rows * dk)?;
+        let (mut da, mut db) = (0i32, 0i32);
+        for c in 0..dk {
+            let k = i32::from(*key.get(c)?);
+            let at = 16 * (c / 8) + c % 8;
+            da = da.wrapping_add(i32::from(*qq.get(at)?).wrapping_mul(k));
+            db = db.wrapping_add(i32::from(*qq.get(at + 8)?).wrapping_mul(k));
+        }
+        *sa.get_mut(last)? = f32::from_bits(da as u32);
+        *sb.get_mut(last)? = f32::from_bits(db as u32);
+    }
+    // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
+    // from the start of its scores)
+    let factor_a = pair_float_steps(mve, sa, head, sq_a)?;
+    let factor_b = pair_float_steps(mve, sb, head, sq_b)?;
+    // 5. the weighted sums, [c][row], i32 blocks added in i64
+    let mut part = [0i32; 2 * PAIR_DK_MAX];
+    let mut sums = [0i64; 2 * PAIR_DK_MAX];
+    let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
+    let values = head.values.as_ptr();
+    for start in (0..rows).step_by(PAIR_BLOCK) {
+        let n = PAIR_BLOCK.min(rows - start);
+        // (pointers, not dereferenced here)
+        let params = [
+            wa.wrapping_add(start) as usize,
+            wb.wrapping_add(start) as usize,
+            values.wrapping_add(start) as usize,
+            stride,
+            n,
+            part.as_mut_ptr() as usize,
+            dk / 2,
+        ];
+        // SAFETY: `n` int16 weights from `start` of each row (halfwords of its scores,
+        // aligned), `n` values from `start` of each of the `dk` transposed value rows
+        // `stride` apart inside `head.values` (checked above); `part` holds `2 dk`
+        // words; the target has MVE.
+        unsafe { arm_mve_weighted_pair(params.as_ptr()) };
+        for (sum, &p) in sums.iter_mut().zip(&part).take(2 * dk) {
+            *sum += i64::from(p);
+        }
+    }
+    let to_f32 = |sum: i64| match i32::try_from(sum) {
+        Ok(small) => small as f32,
+        Err(_) => i64_to_f32(sum),
+    };
+    let outputs = a.iter_mut().zip(b.iter_mut()).take(dk);
+    for (pair, (oa, ob)) in sums.chunks_exact(2).zip(outputs) {
+        if let &[sum_a, sum_b] = pair {
+            *oa = to_f32(sum_a) * factor_a;
+            *ob = to_f32(sum_b) * factor_b;
+        }
+    }
+    Some(())
+}
+
+/// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int16 (the
+/// reference's `quantize_query_head`: the same products, maximum and rounding) into every
+/// other group of 8 halfwords from `out`; returns the query's scale, `None` where
+/// `max|q|` is below [`PAIR_Q_FLOOR`] or not finite.
+fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
+    if q.len() < dk || dk == 0 || !dk.is_multiple_of(8) {
+        return None;
+    }
+    // SAFETY: `q` holds `dk > 0` floats; the target has MVE.
+    let amax = unsafe { arm_mve_query_amax(q.as_ptr(), scale, dk) };
+    if !(PAIR_Q_FLOOR..=f32::MAX).contains(&amax) {
+        return None;
+    }
+    let inv = crate::generic::attention_i8::QUERY_MAX / amax;
+    // SAFETY: `q` holds `dk` floats, `dk` a positive multiple of 8; the caller's `out`
+    // holds `2 dk` halfwords from its start (minus 8 for the second row).
+    unsafe { arm_mve_query_round(q.as_ptr(), scale, inv, dk, out) };
+    Some(amax / crate::generic::attention_i8::QUERY_MAX)
+}
+
+/// Steps 2-4's float work of one row for [`all_pair_mve`] (`s` its `rows` dots as i32
+/// bits): [`all_head_mve`]'s, with its guards; the int16 weights from the start of `s`;
+/// returns step 5's factor `(W / 32767) / sum`.
+fn pair_float_steps(
+    mve: crate::arch::arm_mve::f32::Mve,
+    s: &mut [f32],
+    head: AllHead,
+    sq: f32,
+) -> Option<f32> {
+    let rows = s.len();
+    if rows == 0 || head.key_scales.len() < rows || head.value_scales.len() < rows {
+        return None;
+    }
+    if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
+        return None;
+    }
+    // SAFETY: `s` and `key_scales` hold `rows > 0` floats; the target has MVE.
+    let (largest, sk_min) =
+        unsafe { arm_mve_all_scale(s.as_mut_ptr(), head.key_scales.as_ptr(), sq, rows) };
+    let smallest_scale = sk_min * sq;
+    if largest == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE
+    {
+        return None;
+    }
+    crate::frame::f32::F32Simd::exp_minus_max(mve, s, largest);
+    let whole = rows - rows % 4;
+    let (mut sum, mut w_max, mut sv_max) = (0.0f32, 0.0f32, 0.0f32);
+    if whole > 0 {
+        // SAFETY: `s` and `value_scales` hold `rows >= whole` floats, `whole` a positive
+        // multiple of 4; the target has MVE.
+        (sum, w_max, sv_max) =
+            unsafe { arm_mve_all_weights(s.as_mut_ptr(), head.value_scales.as_ptr(), whole) };
+    }
+    for (p, &sv) in s.iter_mut().zip(head.value_scales).skip(whole) {
+        let e = *p;
+        sum += e;
+        *p = e * sv;
+        if *p > w_max {
+            w_max = *p;
+        }
+        sv_max = sv_max.max(sv);
+    }
+    let floor = ALL_W_FLOOR * sv_max.max(1.0);
+    if !(w_max.is_finite() && w_max >= floor && sum > 0.0) {
+        return None;
+    }
+    let inv = crate::generic::attention_i8::WEIGHT_MAX / w_max;
+    // SAFETY: `s` holds `rows > 0` floats, rewritten as halfwords from its start; the
+    // target has MVE.
+    unsafe { arm_mve_all_round(s.as_mut_ptr(), inv, rows) };
+    Some((w_max / crate::generic::attention_i8::WEIGHT_MAX) / sum)
+}
+
+/// `max |q_c * scale|` over `n > 0` floats (`VMAXNM` from +0: NaN ignored, as the
+/// reference's `f32::max`).
+///
+/// # Safety
+/// `q` points to `n > 0` floats; the CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_query_amax(q: *const f32, scale: f32, n: usize) -> f32 {
+    let mut out = [0.0f32; 4];
+    // SAFETY: the tail-predicated loop reads `n` floats of `q` (the caller's guarantee);
+    // 16 bytes are stored to `out`; inactive lanes keep their value; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q1, #0",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{q}], #16",
+            "vmul.f32 q0, q0, {scale}",
+            "vabs.f32 q0, q0",
+            "vmaxnm.f32 q1, q1, q0",
+            "letp lr, 1b",
+            "vstrw.32 q1, [{out}]",
+            q = inout(reg) q => _,
+            scale = in(reg) scale.to_bits(),
+            n = in(reg) n,
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+    out.iter().fold(0.0f32, |m, &v| m.max(v))
+}
+
+/// Step 1's rounding of `n` floats (a positive multiple of 8): `round_query(q_c * scale *
+/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating, clamped to `±32767`; NaN gives
+/// 0), stored as int16 in groups of 8 halfwords 32 bytes apart from `out`.
+///
+/// # Safety
+/// `q` points to `n` floats, `out` to `4 n - 16` writable bytes (2-byte aligned); the CPU
+/// must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out: *mut i16) {
+    // SAFETY: the loop of `n / 8` passes reads `n` floats of `q` and writes 8 halfwords
+    // 32 bytes apart per pass from `out` (the caller's guarantee); only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vdup.32 q4, {sign}",
+            "vdup.32 q5, {half}",
+            "vdup.32 q6, {max}",
+            "vdup.32 q7, {min}",
+            "dls lr, {passes}",
+            "1:",
+            "vldrw.u32 q0, [{q}], #16",
+            "vmul.f32 q0, q0, {scale}",
+            "vmul.f32 q0, q0, {inv}",
+            "vand q1, q0, q4",
+            "vorr q1, q1, q5",
+            "vadd.f32 q0, q0, q1",
+            "vcvt.s32.f32 q0, q0",
+            "vmin.s32 q0, q0, q6",
+            "vmax.s32 q0, q0, q7",
+            "vstrh.32 q0, [{o}], #8",
+            "vldrw.u32 q0, [{q}], #16",
+            "vmul.f32 q0, q0, {scale}",
+            "vmul.f32 q0, q0, {inv}",
+            "vand q1, q0, q4",
+            "vorr q1, q1, q5",
+            "vadd.f32 q0, q0, q1",
+            "vcvt.s32.f32 q0, q0",
+            "vmin.s32 q0, q0, q6",
+            "vmax.s32 q0, q0, q7",
+            "vstrh.32 q0, [{o}], #24",
+            "le lr, 1b",
+            q = inout(reg) q => _,
+            o = inout(reg) out => _,
+            scale = in(reg) scale.to_bits(),
+            inv = in(reg) inv.to_bits(),
+            sign = in(reg) 0x8000_0000u32,
+            half = in(reg) 0.5f32.to_bits(),
+            max = in(reg) 32767u32,
+            min = in(reg) (-32767i32) as u32,
+            passes = in(reg) n / 8,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// 32 values of two rows (`A` from `[r4]`, `B` from `[$b]`, 8 int16 each a load) by two
+/// int8 rows widened (`[r1]`, `[r3]`): `r0 += A.K0`, `r8 += B.K0`, `r10 += A.K1`, `r12 +=
+/// B.K1`; loads and `VMLADAVA`s alternate (one load after a load, one multiply after a
+/// multiply).
+macro_rules! pair_pass {
+    ($b:literal) => {
+        concat!(
+            "vldrh.s16 q0, [r4], #16\n",
+            "vldrb.s16 q2, [r1], #8\n",
+            "vmladava.s16 r0, q0, q2\n",
+            "vldrh.s16 q1, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q1, q2\n",
+            "vldrb.s16 q3, [r3], #8\n",
+            "vmladava.s16 r10, q0, q3\n",
+            "vldrh.s16 q4, [r4], #16\n",
+            "vmladava.s16 r12, q1, q3\n",
+            "vldrb.s16 q6, [r1], #8\n",
+            "vmladava.s16 r0, q4, q6\n",
+            "vldrh.s16 q5, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q5, q6\n",
+            "vldrb.s16 q7, [r3], #8\n",
+            "vmladava.s16 r10, q4, q7\n",
+            "vldrh.s16 q0, [r4], #16\n",
+            "vmladava.s16 r12, q5, q7\n",
+            "vldrb.s16 q2, [r1], #8\n",
+            "vmladava.s16 r0, q0, q2\n",
+            "vldrh.s16 q1, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q1, q2\n",
+            "vldrb.s16 q3, [r3], #8\n",
+            "vmladava.s16 r10, q0, q3\n",
+            "vldrh.s16 q4, [r4], #16\n",
+            "vmladava.s16 r12, q1, q3\n",
+            "vldrb.s16 q6, [r1], #8\n",
+            "vmladava.s16 r0, q4, q6\n",
+            "vldrh.s16 q5, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q5, q6\n",
+            "vldrb.s16 q7, [r3], #8\n",
+            "vmladava.s16 r10, q4, q7\n",
+            "vmladava.s16 r12, q5, q7\n",
+        )
+    };
+}
+
+/// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
+/// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys a pass of 32 values
+/// ([`pair_pass`]): row `r`'s dots stored as words from `out[r]`.
+///
+/// # Safety
+/// `pairs > 0`, `dk` a positive multiple of 32; `qq` must point to `2 dk` readable
+/// halfwords (2-byte aligned), `k` to `2 pairs dk` readable bytes, `out[0]` and `out[1]`
+/// each to `2 pairs` writable words; the CPU must have MVE with the low-overhead-branch
+/// extension.
+#[inline(never)]
+unsafe fn arm_mve_dots_pair(
+    qq: *const i16,
+    k: *const i8,
+    dk: usize,
+    pairs: usize,
+    out: *const usize,
+) {
+    // SAFETY: per pair of keys the asm reads the `2 dk` halfwords of `qq` (rewound after)
+    // and `dk` bytes of each of two key rows inside the `2 pairs` rows, and stores two
+    // words through each `out` pointer (the caller's guarantee). r4-r11 are saved on the
+    // stack and restored (sp is restored); the other registers it writes are declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            "mov r4, r0",
+            "mov r5, r2",
+            "ldrd r6, r7, [r12]",
+            "mov r9, r3",
+            "2:",
+            "add r3, r1, r5",
+            "movs r0, #0",
+            "mov r8, r0",
+            "mov r10, r0",
+            "mov r12, r0",
+            "lsr.w r2, r5, #5",
+            "dls lr, r2",
+            "1:",
+            pair_pass!("r4"),
+            "le lr, 1b",
+            "strd r0, r10, [r6], #8",
+            "strd r8, r12, [r7], #8",
+            // the next pair's first key follows the second; the queries again
+            "mov r1, r3",
+            "sub.w r4, r4, r5, lsl #2",
+            "subs r9, #1",
+            "bne 2b",
+            "pop {{r4-r11}}",
+            inout("r0") qq => _,
+            // (a widening load's base is a low register)
+            inout("r1") k => _,
+            inout("r2") dk => _,
+            inout("r3") pairs => _,
+            inout("r12") out => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+        );
+    }
+}
+
+/// Step 5's sums of two rows of int16 weights over `n` keys of `2 pairs` transposed value
+/// rows: `params` = [weights of row a, weights of row b, the first value row (at the
+/// block's first key), the value rows' `stride` in bytes, `n`, `out`, `pairs`]; per two
+/// value rows ("columns") the 32-key passes of [`pair_pass`], then the last `n % 32` keys
+/// eight a pass, tail-predicated (`WLSTP.16`); `out` gets `[column][row]` words.
+///
+/// # Safety
+/// `params` holds 7 words: each weight pointer to `n` readable halfwords (2-byte
+/// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
+/// bytes apart, `out` to `4 pairs` writable words, `pairs > 0`; the CPU must have MVE
+/// with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_weighted_pair(params: *const usize) {
+    // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
+    // (rewound after) and `n` bytes of the two value rows, and stores 4 words to `out`
+    // (the caller's guarantee). r4-r11 are saved on the stack and restored; below them
+    // the asm keeps a frame of 3 words (sp is restored); the other registers it writes are
+    // declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            // r4, r5: the weights; r6: the pair's first value row; r7: stride; r9: n;
+            // r11: out; the frame: the weights' starts and the pairs left
+            "ldm r0, {{r4, r5, r6, r7, r9, r11, r12}}",
+            "push {{r4, r5, r12}}",
+            "2:",
+            "ldrd r4, r5, [sp]",
+            "mov r1, r6",
+            "add r3, r6, r7",
+            "movs r0, #0",
+            "mov r8, r0",
+            "mov r10, r0",
+            "mov r12, r0",
+            "lsrs r2, r9, #5",
+            "wls lr, r2, 4f",
+            "1:",
+            pair_pass!("r5"),
+            "le lr, 1b",
+            "4:",
+            "and r2, r9, #31",
+            "wlstp.16 lr, r2, 5f",
+            "3:",
+            "vldrh.s16 q0, [r4], #16",
+            "vldrb.s16 q2, [r1], #8",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r5], #16",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r3], #8",
+            "vmladava.s16 r10, q0, q3",
+            "vmladava.s16 r12, q1, q3",
+            "letp lr, 3b",
+            "5:",
+            "stm r11!, {{r0, r8, r10, r12}}",
+            "add.w r6, r6, r7, lsl #1",
+            "ldr r2, [sp, #8]",
+            "subs r2, #1",
+            "str r2, [sp, #8]",
+            "bne 2b",
+            "add sp, #12",
+            "pop {{r4-r11}}",
+            inout("r0") params => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
         );
     }
 }
