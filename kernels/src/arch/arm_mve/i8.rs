@@ -2326,13 +2326,9 @@ unsafe fn arm_mve_dots16_keys(
     }
 }
 
-/// Widest head of [`all_pair_mve`] (its two int16 queries and their i32 and i64 sums lie
-/// on the stack).
+/// Widest head of [`all_pair_mve`] (its two int16 queries and their i64 sums lie on the
+/// stack).
 const PAIR_DK_MAX: usize = 64;
-
-/// Keys of [`all_pair_mve`]'s i32 blocks of step 5 (any up to 516 are exact: `|qw v| <=
-/// 32767 * 127`); 256 so that the firmware suite's heads cross a block.
-const PAIR_BLOCK: usize = 256;
 
 /// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
 /// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
@@ -2344,8 +2340,8 @@ const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 2
 /// an instruction, both int16 queries interleaved eight by eight; step 2's dots by
 /// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); steps
 /// 2-4's float work per row as [`all_head_mve`] does it; step 5's sums two rows by two
-/// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), in i32 blocks of
-/// [`PAIR_BLOCK`] keys added in i64. The reference's operations and roundings; it
+/// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), exact in 64 bits
+/// (`VMLALDAVA.S16`). The reference's operations and roundings; it
 /// declines (`None`, `a` and `b` untouched) where [`all_head_mve`] would for either row,
 /// where `max|q|` is below [`PAIR_Q_FLOOR`] or not finite, and for heads that are not a
 /// multiple of 32 values up to [`PAIR_DK_MAX`] or fewer than 2 keys.
@@ -2410,42 +2406,34 @@ fn all_pair_mve(
     // from the start of its scores)
     let factor_a = pair_float_steps(mve, sa, head, sq_a)?;
     let factor_b = pair_float_steps(mve, sb, head, sq_b)?;
-    // 5. the weighted sums, [c][row], i32 blocks added in i64
-    let mut part = [0i32; 2 * PAIR_DK_MAX];
+    // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
     let mut sums = [0i64; 2 * PAIR_DK_MAX];
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
-    let values = head.values.as_ptr();
-    for start in (0..rows).step_by(PAIR_BLOCK) {
-        let n = PAIR_BLOCK.min(rows - start);
-        // (pointers, not dereferenced here)
-        let params = [
-            wa.wrapping_add(start) as usize,
-            wb.wrapping_add(start) as usize,
-            values.wrapping_add(start) as usize,
-            stride,
-            n,
-            part.as_mut_ptr() as usize,
-            dk / 2,
-        ];
-        // SAFETY: `n` int16 weights from `start` of each row (halfwords of its scores,
-        // aligned), `n` values from `start` of each of the `dk` transposed value rows
-        // `stride` apart inside `head.values` (checked above); `part` holds `2 dk`
-        // words; the target has MVE.
-        unsafe { arm_mve_weighted_pair(params.as_ptr()) };
-        for (sum, &p) in sums.iter_mut().zip(&part).take(2 * dk) {
-            *sum += i64::from(p);
-        }
-    }
+    let mut params = [
+        wa as usize,
+        wb as usize,
+        head.values.as_ptr() as usize,
+        stride,
+        rows,
+        sums.as_mut_ptr() as usize,
+        dk / 2,
+        8 * dk,
+    ];
+    // SAFETY: `rows` int16 weights of each row (halfwords of its scores, aligned), `rows`
+    // values of each of the `dk` transposed value rows `stride` apart inside
+    // `head.values` (checked above); `sums` holds `2 dk` i64; `params` 8 words; the target
+    // has MVE.
+    unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
     let to_f32 = |sum: i64| match i32::try_from(sum) {
         Ok(small) => small as f32,
         Err(_) => i64_to_f32(sum),
     };
-    let outputs = a.iter_mut().zip(b.iter_mut()).take(dk);
-    for (pair, (oa, ob)) in sums.chunks_exact(2).zip(outputs) {
-        if let &[sum_a, sum_b] = pair {
-            *oa = to_f32(sum_a) * factor_a;
-            *ob = to_f32(sum_b) * factor_b;
-        }
+    let (sums_a, sums_b) = sums.split_at(dk);
+    for (o, &sum) in a.iter_mut().zip(sums_a) {
+        *o = to_f32(sum) * factor_a;
+    }
+    for (o, &sum) in b.iter_mut().zip(sums_b.iter().take(dk)) {
+        *o = to_f32(sum) * factor_b;
     }
     Some(())
 }
@@ -2737,65 +2725,124 @@ unsafe fn arm_mve_dots_pair(
     }
 }
 
-/// Step 5's sums of two rows of int16 weights over `n` keys of `2 pairs` transposed value
-/// rows: `params` = [weights of row a, weights of row b, the first value row (at the
-/// block's first key), the value rows' `stride` in bytes, `n`, `out`, `pairs`]; per two
-/// value rows ("columns") the 32-key passes of [`pair_pass`], then the last `n % 32` keys
-/// eight a pass, tail-predicated (`WLSTP.16`); `out` gets `[column][row]` words.
+/// 32 keys of two rows' int16 weights (`A` from `[r10]`, `B` from `[r11]`, 8 a load) by
+/// two value rows widened (`[r6]`, `[r7]`), in 64-bit sums: `r1:r0 += A.V0`, `r3:r2 +=
+/// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` ([`pair_pass`]'s order of loads and
+/// multiplies, `VMLALDAVA.S16`).
+macro_rules! pair_pass_long {
+    () => {
+        concat!(
+            "vldrh.s16 q0, [r10], #16\n",
+            "vldrb.s16 q2, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q0, q2\n",
+            "vldrh.s16 q1, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q1, q2\n",
+            "vldrb.s16 q3, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q0, q3\n",
+            "vldrh.s16 q4, [r10], #16\n",
+            "vmlaldava.s16 r8, r9, q1, q3\n",
+            "vldrb.s16 q6, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q4, q6\n",
+            "vldrh.s16 q5, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q5, q6\n",
+            "vldrb.s16 q7, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q4, q7\n",
+            "vldrh.s16 q0, [r10], #16\n",
+            "vmlaldava.s16 r8, r9, q5, q7\n",
+            "vldrb.s16 q2, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q0, q2\n",
+            "vldrh.s16 q1, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q1, q2\n",
+            "vldrb.s16 q3, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q0, q3\n",
+            "vldrh.s16 q4, [r10], #16\n",
+            "vmlaldava.s16 r8, r9, q1, q3\n",
+            "vldrb.s16 q6, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q4, q6\n",
+            "vldrh.s16 q5, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q5, q6\n",
+            "vldrb.s16 q7, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q4, q7\n",
+            "vmlaldava.s16 r8, r9, q5, q7\n",
+        )
+    };
+}
+
+/// Step 5's exact sums of two rows of int16 weights over `n` keys of `2 pairs` transposed
+/// value rows: `params` = [weights of row a, weights of row b, the first value row, the
+/// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
+/// per two value rows ("columns") the 32-key passes of [`pair_pass_long`], then the last
+/// `n % 32` keys eight a pass, tail-predicated (`DLSTP.16`); each column's 64-bit sums
+/// stored to `out` (row a's) and `out` plus the offset (row b's). `params` is used up.
 ///
 /// # Safety
-/// `params` holds 7 words: each weight pointer to `n` readable halfwords (2-byte
+/// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
-/// bytes apart, `out` to `4 pairs` writable words, `pairs > 0`; the CPU must have MVE
-/// with the low-overhead-branch extension.
+/// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
+/// `pairs > 0`; the CPU must have MVE with the low-overhead-branch extension.
 #[inline(never)]
-unsafe fn arm_mve_weighted_pair(params: *const usize) {
+unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
-    // (rewound after) and `n` bytes of the two value rows, and stores 4 words to `out`
-    // (the caller's guarantee). r4-r11 are saved on the stack and restored; below them
-    // the asm keeps a frame of 3 words (sp is restored); the other registers it writes are
-    // declared.
+    // (from their starts) and `n` bytes of the two value rows, stores 2 i64 through `out`
+    // and 2 at the offset, and rewrites `params` (the caller's guarantee). r4-r11 are
+    // saved on the stack and restored (sp is restored); the other registers it writes
+    // are declared.
     unsafe {
         asm!(
             "push {{r4-r11}}",
-            // r4, r5: the weights; r6: the pair's first value row; r7: stride; r9: n;
-            // r11: out; the frame: the weights' starts and the pairs left
-            "ldm r0, {{r4, r5, r6, r7, r9, r11, r12}}",
-            "push {{r4, r5, r12}}",
-            "2:",
-            "ldrd r4, r5, [sp]",
-            "mov r1, r6",
-            "add r3, r6, r7",
-            "movs r0, #0",
-            "mov r8, r0",
-            "mov r10, r0",
             "mov r12, r0",
-            "lsrs r2, r9, #5",
-            "wls lr, r2, 4f",
+            "2:",
+            // r10, r11: the weights; r6, r7: the two value rows
+            "ldrd r10, r11, [r12]",
+            "ldrd r6, r7, [r12, #8]",
+            "add r7, r6, r7",
+            "movs r0, #0",
+            "movs r1, #0",
+            "movs r2, #0",
+            "movs r3, #0",
+            "movs r4, #0",
+            "movs r5, #0",
+            "mov r8, r0",
+            "mov r9, r0",
+            "ldr lr, [r12, #16]",
+            "lsrs.w lr, lr, #5",
+            "beq 4f",
+            "dls lr, lr",
             "1:",
-            pair_pass!("r5"),
+            pair_pass_long!(),
             "le lr, 1b",
             "4:",
-            "and r2, r9, #31",
-            "wlstp.16 lr, r2, 5f",
+            "ldr lr, [r12, #16]",
+            "ands lr, lr, #31",
+            "beq 5f",
+            "dlstp.16 lr, lr",
             "3:",
-            "vldrh.s16 q0, [r4], #16",
-            "vldrb.s16 q2, [r1], #8",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r5], #16",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r3], #8",
-            "vmladava.s16 r10, q0, q3",
-            "vmladava.s16 r12, q1, q3",
+            "vldrh.s16 q0, [r10], #16",
+            "vldrb.s16 q2, [r6], #8",
+            "vmlaldava.s16 r0, r1, q0, q2",
+            "vldrh.s16 q1, [r11], #16",
+            "vmlaldava.s16 r2, r3, q1, q2",
+            "vldrb.s16 q3, [r7], #8",
+            "vmlaldava.s16 r4, r5, q0, q3",
+            "vmlaldava.s16 r8, r9, q1, q3",
             "letp lr, 3b",
             "5:",
-            "stm r11!, {{r0, r8, r10, r12}}",
-            "add.w r6, r6, r7, lsl #1",
-            "ldr r2, [sp, #8]",
-            "subs r2, #1",
-            "str r2, [sp, #8]",
+            "ldr lr, [r12, #20]",
+            "strd r0, r1, [lr]",
+            "strd r4, r5, [lr, #8]",
+            "ldr r0, [r12, #28]",
+            "add r0, lr",
+            "strd r2, r3, [r0]",
+            "strd r8, r9, [r0, #8]",
+            "add lr, lr, #16",
+            "str lr, [r12, #20]",
+            "ldrd r0, r1, [r12, #8]",
+            "add.w r0, r0, r1, lsl #1",
+            "str r0, [r12, #8]",
+            "ldr r0, [r12, #24]",
+            "subs r0, #1",
+            "str r0, [r12, #24]",
             "bne 2b",
-            "add sp, #12",
             "pop {{r4-r11}}",
             inout("r0") params => _,
             out("r1") _,
