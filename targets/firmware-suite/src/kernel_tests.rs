@@ -1380,8 +1380,10 @@ fn to_all_layout_joined(
 /// (`attention_i8::attention_all_i8`), bit for bit: 1 to 3 rows, the long caches' heads of
 /// 16 values over 1 to 520 keys, the wide caches' two heads of 64 over 1 to 40, and heads
 /// of 32 values (two long cache rows a position) over 2 to 260 keys (both sides of the
-/// 32-key passes); scales as stored, key scales times 2^-120 and value scales times 2^-134 (the flush-to-zero guards), queries of ordinary
-/// size and times 2^-110 (below the two-row path's query floor).
+/// 32-key passes); scales as stored, key scales times 2^-120 and value scales times
+/// 2^-134 (the flush-to-zero guards); queries of ordinary size, times 2^-110 (below the
+/// two-row path's query floor) and times 1000 (scores far below the largest: the
+/// exponentials' zero threshold).
 fn int8_attention_rows_vs_scalar() -> Check {
     let mut want_scores = [0f32; I8_CACHE_ROWS];
     let mut got_scores = [0f32; 2 * I8_CACHE_ROWS];
@@ -1420,6 +1422,7 @@ fn int8_attention_rows_vs_scalar() -> Check {
                 (tiny_keys, 1.0, 3.0),
                 (1.0, tiny_values, 3.0),
                 (1.0, 1.0, 3.0 * tiny_query),
+                (1.0, 1.0, 3000.0),
             ]
             .into_iter()
             .enumerate()

@@ -2367,7 +2367,6 @@ fn all_pair_mve(
     if !fits {
         return None;
     }
-    let mve = <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect()?;
     // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
     let mut qq = [0i16; 2 * PAIR_DK_MAX];
     let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr())?;
@@ -2404,8 +2403,10 @@ fn all_pair_mve(
     }
     // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
     // from the start of its scores)
-    let factor_a = pair_float_steps(mve, sa, head, sq_a)?;
-    let factor_b = pair_float_steps(mve, sb, head, sq_b)?;
+    // SAFETY: `value_scales` holds `rows > 0` floats; the target has MVE.
+    let sv_max = unsafe { arm_mve_max_f32(head.value_scales.as_ptr(), rows) };
+    let factor_a = pair_float_steps(sa, head, sq_a, sv_max)?;
+    let factor_b = pair_float_steps(sb, head, sq_b, sv_max)?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
     let mut sums = [0i64; 2 * PAIR_DK_MAX];
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
@@ -2459,14 +2460,10 @@ fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
 }
 
 /// Steps 2-4's float work of one row for [`all_pair_mve`] (`s` its `rows` dots as i32
-/// bits): [`all_head_mve`]'s, with its guards; the int16 weights from the start of `s`;
-/// returns step 5's factor `(W / 32767) / sum`.
-fn pair_float_steps(
-    mve: crate::arch::arm_mve::f32::Mve,
-    s: &mut [f32],
-    head: AllHead,
-    sq: f32,
-) -> Option<f32> {
+/// bits, `sv_max` the largest value scale): [`all_head_mve`]'s operations and guards,
+/// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the
+/// int16 weights from the start of `s`; returns step 5's factor `(W / 32767) / sum`.
+fn pair_float_steps(s: &mut [f32], head: AllHead, sq: f32, sv_max: f32) -> Option<f32> {
     let rows = s.len();
     if rows == 0 || head.key_scales.len() < rows || head.value_scales.len() < rows {
         return None;
@@ -2482,23 +2479,23 @@ fn pair_float_steps(
     {
         return None;
     }
-    crate::frame::f32::F32Simd::exp_minus_max(mve, s, largest);
+    // 3. the exponentials, their sum in position order, 4. the weights and their maximum
     let whole = rows - rows % 4;
-    let (mut sum, mut w_max, mut sv_max) = (0.0f32, 0.0f32, 0.0f32);
+    let (mut sum, mut w_max) = (0.0f32, 0.0f32);
     if whole > 0 {
         // SAFETY: `s` and `value_scales` hold `rows >= whole` floats, `whole` a positive
         // multiple of 4; the target has MVE.
-        (sum, w_max, sv_max) =
-            unsafe { arm_mve_all_weights(s.as_mut_ptr(), head.value_scales.as_ptr(), whole) };
+        (sum, w_max) = unsafe {
+            arm_mve_exp_weights(s.as_mut_ptr(), head.value_scales.as_ptr(), largest, whole)
+        };
     }
     for (p, &sv) in s.iter_mut().zip(head.value_scales).skip(whole) {
-        let e = *p;
+        let e = crate::generic::f32::exp_fast_nonpositive(*p - largest);
         sum += e;
         *p = e * sv;
         if *p > w_max {
             w_max = *p;
         }
-        sv_max = sv_max.max(sv);
     }
     let floor = ALL_W_FLOOR * sv_max.max(1.0);
     if !(w_max.is_finite() && w_max >= floor && sum > 0.0) {
@@ -2860,4 +2857,157 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             out("s28") _, out("s29") _, out("s30") _, out("s31") _,
         );
     }
+}
+
+/// The constants of [`arm_mve_exp_weights`], four lanes each: `ln 2` high and low, the
+/// polynomial's coefficients 1 to 5, the threshold below which `exp_fast` is 0.
+#[repr(C, align(16))]
+struct PairExpConstants([f32; 32]);
+
+static PAIR_EXP_CONSTANTS: PairExpConstants = {
+    use crate::generic::f32 as scalar;
+    let [_, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let (hi, lo, zero) = (
+        scalar::EXP_LN2_HIGH,
+        scalar::EXP_LN2_LOW,
+        scalar::EXP_ZERO_BELOW,
+    );
+    PairExpConstants([
+        hi, hi, hi, hi, lo, lo, lo, lo, p1, p1, p1, p1, p2, p2, p2, p2, p3, p3, p3, p3, p4, p4, p4,
+        p4, p5, p5, p5, p5, zero, zero, zero, zero,
+    ])
+};
+
+/// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
+/// largest)` four lanes at a time by the operations of the softmax's Helium
+/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` from the exponent
+/// bits of `n + 1.5 2^23`, which are those of `n`), their sum in position order (scalar
+/// `VADD`s on the lanes: the reference's additions), `p_j sv_j` stored back; returns the
+/// sum and the largest weight (`VMAXNM` from +0). The constants are loaded between the
+/// arithmetic (each load overlaps it).
+///
+/// # Safety
+/// `s` and `sv` point to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usize) -> (f32, f32) {
+    use crate::generic::f32 as scalar;
+    let [p0, ..] = scalar::EXP_P;
+    let mut out = [0.0f32; 4];
+    let mut sum = 0.0f32;
+    // SAFETY: the loop of `n / 4` passes reads `n` floats of `sv`, reads and rewrites `n`
+    // of `s` (the caller's guarantee) and reads the 128 bytes of `PAIR_EXP_CONSTANTS`
+    // (16-byte aligned); 16 bytes are stored to `out`; only the named registers are
+    // written.
+    unsafe {
+        asm!(
+            "vmov.i32 q6, #0",
+            "dls lr, {passes}",
+            "1:",
+            "vldrw.u32 q0, [{s}]",
+            "vsub.f32 q0, q0, {m}",
+            // t = d log2 e + 1.5 2^23 (its low bits: n), n = t - 1.5 2^23
+            "vmul.f32 q1, q0, {log2e}",
+            "vadd.f32 q1, q1, {round}",
+            "vshl.i32 q5, q1, #23",
+            "vsub.f32 q1, q1, {round}",
+            // r = (d - n ln2_high) - n ln2_low
+            "vldrw.u32 q4, [{k}]",
+            "vmul.f32 q2, q1, q4",
+            "vsub.f32 q2, q0, q2",
+            "vldrw.u32 q4, [{k}, #16]",
+            "vmul.f32 q4, q1, q4",
+            "vsub.f32 q2, q2, q4",
+            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
+            "vmul.f32 q3, q2, {p0}",
+            "vldrw.u32 q4, [{k}, #32]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #48]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #64]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #80]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #96]",
+            "vadd.f32 q3, q3, q4",
+            // e^r = (p r^2 + r) + 1, times 2^n ((n << 23) + the bits of 1.0)
+            "vmul.f32 q4, q2, q2",
+            "vmul.f32 q3, q3, q4",
+            "vadd.f32 q3, q3, q2",
+            "vadd.f32 q3, q3, {one}",
+            "vadd.i32 q5, q5, {one}",
+            "vmul.f32 q3, q3, q5",
+            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
+            "vldrw.u32 q4, [{k}, #112]",
+            "vpt.f32 gt, q4, q0",
+            "vmovt.i32 q3, #0",
+            "vldrw.u32 q4, [{sv}], #16",
+            "vadd.f32 s28, s28, s12",
+            "vadd.f32 s28, s28, s13",
+            "vadd.f32 s28, s28, s14",
+            "vadd.f32 s28, s28, s15",
+            "vmul.f32 q3, q3, q4",
+            "vmaxnm.f32 q6, q6, q3",
+            "vstrw.32 q3, [{s}], #16",
+            "le lr, 1b",
+            "vstrw.32 q6, [{out}]",
+            s = inout(reg) s => _,
+            sv = inout(reg) sv => _,
+            passes = in(reg) n / 4,
+            k = in(reg) PAIR_EXP_CONSTANTS.0.as_ptr(),
+            m = in(reg) largest.to_bits(),
+            log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
+            round = in(reg) scalar::EXP_ROUND.to_bits(),
+            one = in(reg) 1.0f32.to_bits(),
+            p0 = in(reg) p0.to_bits(),
+            out = in(reg) out.as_mut_ptr(),
+            inout("s28") sum,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            options(nostack),
+        );
+    }
+    let w_max = out.iter().fold(0.0f32, |m, &w| if w > m { w } else { m });
+    (sum, w_max)
+}
+
+/// The largest of `n > 0` floats, from +0 (`VMAXNM`: NaN ignored, as `f32::max`).
+///
+/// # Safety
+/// `x` points to `n > 0` floats; the CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_max_f32(x: *const f32, n: usize) -> f32 {
+    let mut out = [0.0f32; 4];
+    // SAFETY: the tail-predicated loop reads `n` floats of `x` (the caller's guarantee);
+    // 16 bytes are stored to `out`; inactive lanes keep their value; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q1, #0",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vmaxnm.f32 q1, q1, q0",
+            "letp lr, 1b",
+            "vstrw.32 q1, [{out}]",
+            x = inout(reg) x => _,
+            n = in(reg) n,
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+    out.iter().fold(0.0f32, |m, &v| m.max(v))
 }
