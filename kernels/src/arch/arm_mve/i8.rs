@@ -2425,11 +2425,25 @@ fn all_pair_mve(
     // `head.values` (checked above); `sums` holds `2 dk` i64; `params` 8 words; the target
     // has MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
+    let (sums_a, sums_b) = sums.split_at(dk);
+    // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
+    // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
+    let normal = |f: f32| (f32::MIN_POSITIVE..=f32::MAX).contains(&f);
+    if normal(factor_a) && normal(factor_b) {
+        // SAFETY: `sums` holds `2 dk` i64 and `a`, `b` `dk >= 32` floats each, `dk` a
+        // multiple of 4; the target has MVE.
+        let fit = unsafe {
+            arm_mve_sums_to_f32(sums_a.as_ptr(), factor_a, dk, a.as_mut_ptr())
+                & arm_mve_sums_to_f32(sums_b.as_ptr(), factor_b, dk, b.as_mut_ptr())
+        };
+        if fit {
+            return Some(());
+        }
+    }
     let to_f32 = |sum: i64| match i32::try_from(sum) {
         Ok(small) => small as f32,
         Err(_) => i64_to_f32(sum),
     };
-    let (sums_a, sums_b) = sums.split_at(dk);
     for (o, &sum) in a.iter_mut().zip(sums_a) {
         *o = to_f32(sum) * factor_a;
     }
@@ -3010,4 +3024,50 @@ unsafe fn arm_mve_max_f32(x: *const f32, n: usize) -> f32 {
         );
     }
     out.iter().fold(0.0f32, |m, &v| m.max(v))
+}
+
+/// `out[c] = (sums[c] as f32) * factor` for `n` sums (a positive multiple of 4), four an
+/// instruction (`VLD20`/`VLD21` split each sum's halves, `VCVT` converts the low one);
+/// returns whether every sum fits in 32 bits (where one does not, that lane's output is
+/// not its value: the caller converts again).
+///
+/// # Safety
+/// `sums` points to `n` readable i64 (8-byte aligned), `out` to `n` writable floats; the
+/// CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_sums_to_f32(sums: *const i64, factor: f32, n: usize, out: *mut f32) -> bool {
+    let mut lanes = [0u32; 4];
+    // SAFETY: the loop of `n / 4` passes reads `n` i64 of `sums` and writes `n` floats to
+    // `out` (the caller's guarantee); 16 bytes are stored to `lanes`; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q4, #0",
+            "dls lr, {passes}",
+            "1:",
+            "vld20.32 {{q0, q1}}, [{s}]",
+            "vld21.32 {{q0, q1}}, [{s}]!",
+            // the high word of a sum that fits is its low word's sign
+            "vshr.s32 q2, q0, #31",
+            "veor q2, q2, q1",
+            "vorr q4, q4, q2",
+            "vcvt.f32.s32 q0, q0",
+            "vmul.f32 q0, q0, {factor}",
+            "vstrw.32 q0, [{o}], #16",
+            "le lr, 1b",
+            "vstrw.32 q4, [{lanes}]",
+            s = inout(reg) sums => _,
+            o = inout(reg) out => _,
+            factor = in(reg) factor.to_bits(),
+            passes = in(reg) n / 4,
+            lanes = in(reg) lanes.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            options(nostack),
+        );
+    }
+    lanes == [0; 4]
 }
