@@ -96,8 +96,7 @@ pub trait I8Dot: Copy {
 
     /// Steps 1-5 of the encoder's int8 attention for two query rows of one head (`a`, `b`
     /// their f32 values, `scale = 1 / sqrt(dk)`, each replaced by its output; `scores`
-    /// `[>= 2 rows]` working space): the bits of
-    /// [`all_head_steps`](crate::generic::attention_i8::all_head_steps) over
+    /// `[>= 2 rows]` working space): the bits of [`all_head_steps`] over
     /// [`I8Dot::all_head`] on each row, which is what this default does.
     #[inline(always)]
     fn all_head_pair(
