@@ -2671,8 +2671,9 @@ macro_rules! pair_pass {
 }
 
 /// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
-/// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys a pass of 32 values
-/// ([`pair_pass`]): row `r`'s dots stored as words from `out[r]`.
+/// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
+/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`: row `r`'s dots stored
+/// as words from `out[r]`.
 ///
 /// # Safety
 /// `pairs > 0`, `dk` a positive multiple of 32; `qq` must point to `2 dk` readable
@@ -2704,11 +2705,18 @@ unsafe fn arm_mve_dots_pair(
             "mov r8, r0",
             "mov r10, r0",
             "mov r12, r0",
-            "lsr.w r2, r5, #5",
-            "dls lr, r2",
+            // 64 values a pass, then 32 where `dk % 64 == 32`
+            "lsrs.w r2, r5, #6",
+            "wls lr, r2, 4f",
             "1:",
             pair_pass!("r4"),
+            pair_pass!("r4"),
             "le lr, 1b",
+            "4:",
+            "tst r5, #32",
+            "beq 5f",
+            pair_pass!("r4"),
+            "5:",
             "strd r0, r10, [r6], #8",
             "strd r8, r12, [r7], #8",
             // the next pair's first key follows the second; the queries again
@@ -2782,8 +2790,9 @@ macro_rules! pair_pass_long {
 /// Step 5's exact sums of two rows of int16 weights over `n` keys of `2 pairs` transposed
 /// value rows: `params` = [weights of row a, weights of row b, the first value row, the
 /// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
-/// per two value rows ("columns") the 32-key passes of [`pair_pass_long`], then the last
-/// `n % 32` keys eight a pass, tail-predicated (`DLSTP.16`); each column's 64-bit sums
+/// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
+/// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
+/// (`DLSTP.16`); each column's 64-bit sums
 /// stored to `out` (row a's) and `out` plus the offset (row b's). `params` is used up.
 ///
 /// # Safety
@@ -2815,15 +2824,21 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "movs r5, #0",
             "mov r8, r0",
             "mov r9, r0",
+            // 64 keys a pass, then 32 where `n % 64 >= 32`, then the last `n % 32`
             "ldr lr, [r12, #16]",
-            "lsrs.w lr, lr, #5",
+            "lsrs.w lr, lr, #6",
             "beq 4f",
             "dls lr, lr",
             "1:",
             pair_pass_long!(),
+            pair_pass_long!(),
             "le lr, 1b",
             "4:",
             "ldr lr, [r12, #16]",
+            "tst lr, #32",
+            "beq 6f",
+            pair_pass_long!(),
+            "6:",
             "ands lr, lr, #31",
             "beq 5f",
             "dlstp.16 lr, lr",
