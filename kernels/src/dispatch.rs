@@ -1037,6 +1037,30 @@ pub fn attention_all_i8(
                   query, packed, n_heads, rows, scores))
 }
 
+/// The encoder's int8 attention of the query rows `queries` `[m, d]` over
+/// [`generic::attention_i8::pack_all_kv`]'s keys and values, each row bit for bit
+/// [`attention_all_i8`]'s: two rows at a time where `scores` holds `2 rows` floats (the
+/// active int8 kernel's `all_head_pair`: Helium's shares each key and value load between
+/// the two rows on the M55), else one. `false` (nothing written) where `queries` is not
+/// whole rows or `packed` does not hold the heads.
+#[inline(never)]
+pub fn attention_all_i8_rows(
+    queries: &mut [f32],
+    d: usize,
+    packed: &[u32],
+    n_heads: usize,
+    rows: usize,
+    scores: &mut [f32],
+) -> bool {
+    dispatch!(active_kernel(), I8: I8Dot, record = false,
+              |kern, _id| generic::attention_i8::attention_all_i8_rows_using(
+                  |q, sq, head, s| kern.all_head(q, sq, head, s),
+                  |a, b, scale, head, s| kern.all_head_pair(a, b, scale, head, s),
+                  queries, d, packed, n_heads, rows, scores),
+              scalar => generic::attention_i8::attention_all_i8_rows(
+                  queries, d, packed, n_heads, rows, scores))
+}
+
 /// The f16-weight linear layer on the active kernel (shapes as [`linear`]). Kept out of
 /// line: an f32 model's stack never holds its frame.
 #[cfg(feature = "f16")]

@@ -94,7 +94,7 @@ pub(crate) fn attend_all(
 #[allow(clippy::too_many_arguments)] // attend_all's arguments and the packing space
 pub(crate) fn attend_all_i8(
     q: &mut [f32],
-    keys: &[f32],
+    keys: &mut [f32],
     values: &[f32],
     packed: &mut [f32],
     n_heads: usize,
@@ -109,10 +109,15 @@ pub(crate) fn attend_all_i8(
         let packed: &mut [u32] =
             bytemuck::try_cast_slice_mut(&mut *packed).map_err(|_| Error::ScratchMisaligned)?;
         if k::attention_i8::pack_all_kv(keys, values, d, n_heads, packed) {
-            for q_row in q.chunks_exact_mut(d.max(1)) {
-                if !k::attention_all_i8(q_row, packed, n_heads, rows, scores) {
-                    return Err(Error::SizeOverflow);
-                }
+            // the f32 keys, packed, are free: two query rows' scores at a time (the kernel
+            // shares each key and value load between them; `scores` alone: one at a time)
+            let pair_scores: &mut [f32] = if keys.len() >= rows.saturating_mul(2) {
+                keys
+            } else {
+                scores
+            };
+            if !k::attention_all_i8_rows(q, d, packed, n_heads, rows, pair_scores) {
+                return Err(Error::SizeOverflow);
             }
             return Ok(());
         }
@@ -125,7 +130,7 @@ pub(crate) fn attend_all_i8(
         .split_at_mut_checked(half)
         .ok_or(Error::SizeOverflow)?;
     let packed_values = rest.get_mut(..half).ok_or(Error::SizeOverflow)?;
-    for (source, packed) in [(keys, &mut *packed_keys), (values, &mut *packed_values)] {
+    for (source, packed) in [(&*keys, &mut *packed_keys), (values, &mut *packed_values)] {
         // rows split off one at a time, not a zip of two chunk iterators: at opt-level
         // "z" that zip is an outlined `Zip::new` whose chunk counts divide by a size the
         // no-panic proof cannot see is non-zero

@@ -5,7 +5,8 @@
 
 use crate::frame::f32::MR;
 use crate::generic::attention_i8::{
-    all_head, head_exp_weights, head_round_weighted_sum, head_scores, AllHead, CacheHead,
+    all_head, all_head_steps, head_exp_weights, head_round_weighted_sum, head_scores, AllHead,
+    CacheHead,
 };
 use crate::generic::i8 as scalar;
 use crate::quant::{quantize_row, Activations, I8Matrix};
@@ -91,6 +92,24 @@ pub trait I8Dot: Copy {
     #[inline(always)]
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         all_head(query, sq, head, scores)
+    }
+
+    /// Steps 1-5 of the encoder's int8 attention for two query rows of one head (`a`, `b`
+    /// their f32 values, `scale = 1 / sqrt(dk)`, each replaced by its output; `scores`
+    /// `[>= 2 rows]` working space): the bits of [`all_head_steps`] over
+    /// [`I8Dot::all_head`] on each row, which is what this default does.
+    #[inline(always)]
+    fn all_head_pair(
+        self,
+        a: &mut [f32],
+        b: &mut [f32],
+        scale: f32,
+        head: AllHead,
+        scores: &mut [f32],
+    ) {
+        let step = |q: &mut [f32], sq: f32, h: AllHead, s: &mut [f32]| self.all_head(q, sq, h, s);
+        all_head_steps(step, a, scale, head, scores);
+        all_head_steps(step, b, scale, head, scores);
     }
 }
 

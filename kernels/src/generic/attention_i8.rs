@@ -614,19 +614,145 @@ pub fn attention_all_i8_using(
         let Some(head) = AllHead::of(packed, rows, dk, h) else {
             return false;
         };
-        for v in q_h.iter_mut() {
-            *v *= scale;
+        all_head_steps(&head_step, q_h, scale, head, scores);
+    }
+    true
+}
+
+/// Step 1 for one query head: `q_h` times `scale` (`1 / sqrt(dk)`), quantized to int16
+/// and kept as the bits of its floats; returns the query's scale `sq`.
+#[inline(always)]
+pub fn quantize_query_head(q_h: &mut [f32], scale: f32) -> f32 {
+    for v in q_h.iter_mut() {
+        *v *= scale;
+    }
+    let (inv_q, sq) = query_factor(q_h);
+    for v in q_h.iter_mut() {
+        *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
+    }
+    sq
+}
+
+/// Steps 1-5 for one query head (`q_h` its f32 values, replaced by the head's output):
+/// [`quantize_query_head`], then `head_step` (steps 2-5, as [`all_head`]); zeros where the
+/// head has no key.
+#[inline(always)]
+pub fn all_head_steps(
+    head_step: impl Fn(&mut [f32], f32, AllHead, &mut [f32]),
+    q_h: &mut [f32],
+    scale: f32,
+    head: AllHead,
+    scores: &mut [f32],
+) {
+    let sq = quantize_query_head(q_h, scale);
+    if head.rows == 0 {
+        q_h.fill(0.0);
+        return;
+    }
+    head_step(q_h, sq, head, scores);
+}
+
+/// The encoder's int8 attention of several query rows: `queries` `[m, d]` (`d = n_heads
+/// dk`), each row replaced as [`attention_all_i8`] replaces it, bit for bit. Where
+/// `scores` holds `2 rows` floats the rows go two at a time, head by head:
+/// `pair_step(a, b, scale, head, scores)` runs steps 1-5 of one head for two rows (the
+/// bits of [`all_head_steps`] on each, `scale = 1 / sqrt(dk)`); the last row of an odd
+/// count (or every row, where `scores` holds fewer) goes alone with `head_step` (steps
+/// 2-5, as [`all_head`]). Returns `false` (nothing written) where `queries` is not whole
+/// rows of `d` or `packed` does not hold the heads.
+#[allow(clippy::too_many_arguments)] // attention_all_i8_using's arguments and the pair step
+#[inline(always)]
+pub fn attention_all_i8_rows_using(
+    head_step: impl Fn(&mut [f32], f32, AllHead, &mut [f32]),
+    pair_step: impl Fn(&mut [f32], &mut [f32], f32, AllHead, &mut [f32]),
+    queries: &mut [f32],
+    d: usize,
+    packed: &[u32],
+    n_heads: usize,
+    rows: usize,
+    scores: &mut [f32],
+) -> bool {
+    let Some(dk) = d.checked_div(n_heads) else {
+        return false;
+    };
+    let heads_fit = n_heads
+        .checked_mul(all_head_words(rows, dk))
+        .is_some_and(|w| w <= packed.len());
+    let whole_rows = queries.len().checked_rem(d) == Some(0);
+    if dk == 0 || d != n_heads.wrapping_mul(dk) || !dk.is_multiple_of(4) || !heads_fit {
+        return false;
+    }
+    if !whole_rows || scores.len() < rows {
+        return false;
+    }
+    let two = d.wrapping_mul(2); // d <= queries.len() or no row: no wrap that matters
+    let pairs = rows > 0 && scores.len() / 2 >= rows;
+    let scale = 1.0 / sqrt(dk as f32);
+    let mut rest = queries;
+    while !rest.is_empty() {
+        if pairs && rest.len() >= two {
+            if let Some((both, tail)) = core::mem::take(&mut rest).split_at_mut_checked(two) {
+                rest = tail;
+                let (a, b) = both.split_at_mut(d.min(both.len()));
+                let (mut a, mut b) = (a, b);
+                for h in 0..n_heads {
+                    let Some((a_h, a_rest)) = core::mem::take(&mut a).split_at_mut_checked(dk)
+                    else {
+                        break;
+                    };
+                    let Some((b_h, b_rest)) = core::mem::take(&mut b).split_at_mut_checked(dk)
+                    else {
+                        break;
+                    };
+                    (a, b) = (a_rest, b_rest);
+                    let Some(head) = AllHead::of(packed, rows, dk, h) else {
+                        return false;
+                    };
+                    pair_step(a_h, b_h, scale, head, scores);
+                }
+                continue;
+            }
         }
-        // 1. the query head quantized to int16, kept as the bits of its floats
-        let (inv_q, sq) = query_factor(q_h);
-        for v in q_h.iter_mut() {
-            *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
+        let Some((row, tail)) = core::mem::take(&mut rest).split_at_mut_checked(d) else {
+            break;
+        };
+        rest = tail;
+        if !attention_all_i8_using(&head_step, row, packed, n_heads, rows, scores) {
+            return false;
         }
-        if rows == 0 {
-            q_h.fill(0.0);
-            continue;
+    }
+    true
+}
+
+/// [`attention_all_i8`] of each row of `queries` `[m, d]` in turn: the reference of
+/// [`attention_all_i8_rows_using`].
+pub fn attention_all_i8_rows(
+    queries: &mut [f32],
+    d: usize,
+    packed: &[u32],
+    n_heads: usize,
+    rows: usize,
+    scores: &mut [f32],
+) -> bool {
+    let Some(dk) = d.checked_div(n_heads) else {
+        return false;
+    };
+    let heads_fit = n_heads
+        .checked_mul(all_head_words(rows, dk))
+        .is_some_and(|w| w <= packed.len());
+    let whole_rows = queries.len().checked_rem(d) == Some(0);
+    if dk == 0 || d != n_heads.wrapping_mul(dk) || !dk.is_multiple_of(4) || !heads_fit {
+        return false;
+    }
+    if !whole_rows || scores.len() < rows {
+        return false;
+    }
+    let mut rest = queries;
+    while let Some((row, tail)) = core::mem::take(&mut rest).split_at_mut_checked(d) {
+        rest = tail;
+        if !attention_all_i8(row, packed, n_heads, rows, scores) {
+            return false;
         }
-        head_step(q_h, sq, head, scores);
     }
     true
 }
@@ -839,6 +965,89 @@ mod tests {
             2,
             &mut [0.0; 4]
         ));
+    }
+
+    #[test]
+    fn rows_are_each_row_bit_for_bit() {
+        let mut next = xorshift(0x2a0f);
+        for (dk, heads) in [(4, 1), (16, 3), (32, 1), (64, 2)] {
+            let d = dk * heads;
+            for rows in [0, 1, 2, 3, 33, 70] {
+                let k: Vec<f32> = (0..rows * d).map(|_| 3.0 * next()).collect();
+                let v: Vec<f32> = (0..rows * d).map(|_| next()).collect();
+                let mut packed = vec![0u32; heads * all_head_words(rows, dk)];
+                assert!(pack_all_kv(&k, &v, d, heads, &mut packed));
+                for m in [1, 2, 3, 4] {
+                    let q: Vec<f32> = (0..m * d).map(|_| 3.0 * next()).collect();
+                    let mut want = q.clone();
+                    for row in want.chunks_exact_mut(d) {
+                        assert!(attention_all_i8(row, &packed, heads, rows, &mut [0.0; 70]));
+                    }
+                    let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    // two rows at a time (scores for both), one at a time, and dispatched
+                    for scores in [2 * rows, rows] {
+                        let mut got = q.clone();
+                        let mut s = vec![0.0; scores];
+                        assert!(attention_all_i8_rows_using(
+                            all_head,
+                            |a, b, scale, head, s| {
+                                all_head_steps(all_head, a, scale, head, s);
+                                all_head_steps(all_head, b, scale, head, s);
+                            },
+                            &mut got,
+                            d,
+                            &packed,
+                            heads,
+                            rows,
+                            &mut s,
+                        ));
+                        assert_eq!(bits(&got), bits(&want), "dk {dk} rows {rows} m {m}");
+                        let mut got = q.clone();
+                        assert!(attention_all_i8_rows(
+                            &mut got, d, &packed, heads, rows, &mut s
+                        ));
+                        assert_eq!(bits(&got), bits(&want));
+                    }
+                    let mut got = q.clone();
+                    let mut s = vec![0.0; 2 * rows];
+                    assert!(crate::attention_all_i8_rows(
+                        &mut got, d, &packed, heads, rows, &mut s
+                    ));
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "dispatched, dk {dk} rows {rows} m {m}"
+                    );
+                }
+                // not whole rows, short scores, short buffers: refused, nothing written
+                let mut q = vec![1.0f32; d + 1];
+                assert!(!attention_all_i8_rows(
+                    &mut q,
+                    d,
+                    &packed,
+                    heads,
+                    rows,
+                    &mut [0.0; 70]
+                ));
+                assert!(q.iter().all(|&x| x == 1.0));
+                if rows > 0 {
+                    let mut q = vec![1.0f32; d];
+                    let short = &mut vec![0.0; rows - 1];
+                    assert!(!attention_all_i8_rows(
+                        &mut q, d, &packed, heads, rows, short
+                    ));
+                    assert!(!attention_all_i8_rows(
+                        &mut q,
+                        d,
+                        &packed[1..],
+                        heads,
+                        rows,
+                        &mut [0.0; 70]
+                    ));
+                    assert!(q.iter().all(|&x| x == 1.0));
+                }
+            }
+        }
     }
 
     #[test]

@@ -38,6 +38,10 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
         "kernel_int8_attention_all_vs_scalar",
         int8_attention_all_vs_scalar,
     ),
+    (
+        "kernel_int8_attention_rows_vs_scalar",
+        int8_attention_rows_vs_scalar,
+    ),
 ];
 
 /// The dispatched f32 and int8 kernels are the board's `expected` ones (logged either
@@ -1323,6 +1327,143 @@ fn int8_attention_all_vs_scalar() -> Check {
                         want.iter().any(|&v| v != 0.0),
                         "the attention is not all zeros",
                     )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The long caches' rows `2 j` and `2 j + 1` joined into position `j` of one 32-value
+/// head in the encoder's layout ([`to_all_layout`]'s, `t` positions), the first row's
+/// scales times `key_scale` and `value_scale`; `false` where `out` is short.
+fn to_all_layout_joined(
+    keys: &[u32],
+    values: &[u32],
+    t: usize,
+    key_scale: f32,
+    value_scale: f32,
+    out: &mut [u32],
+) -> bool {
+    use k::attention_i8::{all_head_words, all_stride, cached_value};
+    let (dk, row_words) = (32, I8_CACHE_ROW_WORDS);
+    let words = all_head_words(t, dk);
+    let stride = all_stride(t);
+    if out.len() < words || 2 * t * row_words > keys.len().min(values.len()) {
+        return false;
+    }
+    let block = &mut out[..words];
+    block.fill(0);
+    for j in 0..t {
+        for c in 0..dk {
+            let row = (2 * j + c / 16) * row_words;
+            let (kb, vb) = (
+                cached_value(&keys[row..row + row_words], c % 16) as u8,
+                cached_value(&values[row..row + row_words], c % 16) as u8,
+            );
+            let ki = j * dk + c;
+            block[ki / 4] |= u32::from(kb) << (8 * (ki % 4));
+            let vi = t * dk + c * stride + j;
+            block[vi / 4] |= u32::from(vb) << (8 * (vi % 4));
+        }
+        let scales = t * dk / 4 + dk * stride / 4;
+        let first = 2 * j * row_words + row_words - 1;
+        block[scales + j] = (f32::from_bits(keys[first]) * key_scale).to_bits();
+        block[scales + t + j] = (f32::from_bits(values[first]) * value_scale).to_bits();
+    }
+    true
+}
+
+/// The dispatched encoder int8 attention of several query rows (`attention_all_i8_rows`:
+/// on the M55 two rows at a time, each key and value load shared, where the scores hold
+/// `2 t` floats; else one) against the scalar reference of each row
+/// (`attention_i8::attention_all_i8`), bit for bit: 1 to 3 rows, the long caches' heads of
+/// 16 values over 1 to 520 keys, the wide caches' two heads of 64 over 1 to 40, and heads
+/// of 32 values (two long cache rows a position) over 2 to 260 keys (both sides of the
+/// 32-key passes); scales as stored, key scales times 2^-120 and value scales times
+/// 2^-134 (the flush-to-zero guards); queries of ordinary size, times 2^-110 (below the
+/// two-row path's query floor) and times 1000 (scores far below the largest: the
+/// exponentials' zero threshold).
+fn int8_attention_rows_vs_scalar() -> Check {
+    let mut want_scores = [0f32; I8_CACHE_ROWS];
+    let mut got_scores = [0f32; 2 * I8_CACHE_ROWS];
+    let mut packed = [0u32; I8_ALL_WORDS];
+    let [random, ones, minus] = &I8_LONG;
+    let tiny_keys = f32::from_bits(0x0380_0000); // 2^-120
+    let tiny_values = f32::from_bits(0x0000_8000); // 2^-134 (x 2^-7 scales: subnormal)
+    let tiny_query = f32::from_bits(0x0880_0000); // 2^-110
+                                                  // (keys, values, layout: 0 long, 1 wide, 2 joined)
+    let caches: [(&[u32], &[u32], usize); 5] = [
+        (&random[..], &random[..], 0),
+        (&ones[..], &minus[..], 0),
+        (&I8_WIDE_KEYS[..], &I8_WIDE_VALUES[..], 1),
+        (&random[..], &random[..], 2),
+        (&random[..], &ones[..], 2),
+    ];
+    for (case, &(keys, values, layout)) in caches.iter().enumerate() {
+        let (dk, heads, row_words) = match layout {
+            0 => (16, 1, I8_CACHE_ROW_WORDS),
+            1 => (64, 2, I8_WIDE_ROW_WORDS),
+            _ => (32, 1, I8_CACHE_ROW_WORDS),
+        };
+        let rows = match layout {
+            2 => keys.len() / row_words / 2,
+            _ => keys.len() / row_words,
+        };
+        let keys_n = [
+            1, 2, 3, 4, 5, 17, 31, 32, 33, 40, 63, 64, 65, 255, 256, 257, 260, 511, 512, 513, 520,
+        ];
+        for t in keys_n {
+            if t > rows {
+                continue;
+            }
+            for (variant, (ks, vs, qs)) in [
+                (1.0, 1.0, 3.0),
+                (tiny_keys, 1.0, 3.0),
+                (1.0, tiny_values, 3.0),
+                (1.0, 1.0, 3.0 * tiny_query),
+                (1.0, 1.0, 3000.0),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let fits = match layout {
+                    2 => to_all_layout_joined(keys, values, t, ks, vs, &mut packed),
+                    _ => to_all_layout(keys, values, t, row_words, heads, dk, ks, vs, &mut packed),
+                };
+                ensure(fits, "the encoder layout fits its buffer")?;
+                let d = heads * dk;
+                for m in 1..=3 {
+                    let mut query = [0f32; 3 * 128];
+                    let query = &mut query[..m * d];
+                    fill(query, (t * 5 + m + case * 3 + variant) as u32, qs);
+                    let mut want = [0f32; 3 * 128];
+                    let want = &mut want[..m * d];
+                    want.copy_from_slice(query);
+                    for row in want.chunks_exact_mut(d) {
+                        let ok = k::attention_i8::attention_all_i8(
+                            row,
+                            &packed,
+                            heads,
+                            t,
+                            &mut want_scores,
+                        );
+                        ensure(ok, "the reference takes the encoder layout")?;
+                    }
+                    let scores = &mut got_scores[..(2 * t).min(2 * I8_CACHE_ROWS)];
+                    let ok = k::attention_all_i8_rows(query, d, &packed, heads, t, scores);
+                    ensure(ok, "the kernel takes the encoder layout")?;
+                    let same = query
+                        .iter()
+                        .zip(want.iter())
+                        .all(|(g, w)| g.to_bits() == w.to_bits());
+                    ensure(
+                        same,
+                        "encoder int8 attention of rows vs scalar, bit for bit",
+                    )?;
+                    if variant == 0 {
+                        ensure(want.iter().any(|&v| v != 0.0), "not all zeros")?;
+                    }
                 }
             }
         }

@@ -9,8 +9,8 @@
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use crate::generic::attention_i8::{
-    all_head, all_stride, head_exp_weights, head_scores, head_weighted_sum, round_weights, AllHead,
-    CacheHead,
+    all_head, all_head_steps, all_stride, head_exp_weights, head_scores, head_weighted_sum,
+    round_weights, AllHead, CacheHead,
 };
 use core::arch::asm;
 
@@ -113,6 +113,24 @@ impl I8Dot for MveI8 {
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         if all_head_mve(query, sq, head, scores).is_none() {
             all_head(query, sq, head, scores)
+        }
+    }
+
+    /// Steps 1-5 of two rows in Helium ([`all_pair_mve`]), one at a time where it
+    /// declines.
+    fn all_head_pair(
+        self,
+        a: &mut [f32],
+        b: &mut [f32],
+        scale: f32,
+        head: AllHead,
+        scores: &mut [f32],
+    ) {
+        if all_pair_mve(a, b, scale, head, scores).is_none() {
+            let step =
+                |q: &mut [f32], sq: f32, h: AllHead, s: &mut [f32]| self.all_head(q, sq, h, s);
+            all_head_steps(step, a, scale, head, scores);
+            all_head_steps(step, b, scale, head, scores);
         }
     }
 }
@@ -2306,4 +2324,765 @@ unsafe fn arm_mve_dots16_keys(
             options(nostack),
         );
     }
+}
+
+/// Widest head of [`all_pair_mve`] (its two int16 queries and their i64 sums lie on the
+/// stack).
+const PAIR_DK_MAX: usize = 64;
+
+/// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
+/// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
+/// `32767 / max|q|` is then below `2^-11` and rounds to 0, as the reference's does.
+const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27)
+
+/// [`all_head_steps`] of two query rows of one head in Helium, each load of a key or a
+/// value feeding both rows: step 1 (`q_c / sqrt(dk)`, `max|q|`, the rounding) four values
+/// an instruction, both int16 queries interleaved eight by eight; step 2's dots by
+/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); steps
+/// 2-4's float work per row as [`all_head_mve`] does it; step 5's sums two rows by two
+/// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), exact in 64 bits
+/// (`VMLALDAVA.S16`). The reference's operations and roundings; it
+/// declines (`None`, `a` and `b` untouched) where [`all_head_mve`] would for either row,
+/// where `max|q|` is below [`PAIR_Q_FLOOR`] or not finite, and for heads that are not a
+/// multiple of 32 values up to [`PAIR_DK_MAX`] or fewer than 2 keys.
+fn all_pair_mve(
+    a: &mut [f32],
+    b: &mut [f32],
+    scale: f32,
+    head: AllHead,
+    scores: &mut [f32],
+) -> Option<()> {
+    let (rows, dk) = (head.rows, head.dk);
+    let stride = all_stride(rows);
+    let fits = rows >= 2
+        && (32..=PAIR_DK_MAX).contains(&dk)
+        && dk.is_multiple_of(32)
+        && a.len() >= dk
+        && b.len() >= dk
+        && scores.len() / 2 >= rows
+        && head.keys.len() >= rows.checked_mul(dk)?
+        && head.values.len() >= dk.checked_mul(stride)?
+        && head.key_scales.len() >= rows
+        && head.value_scales.len() >= rows;
+    if !fits {
+        return None;
+    }
+    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
+    let mut qq = [0i16; 2 * PAIR_DK_MAX];
+    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr())?;
+    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords
+    let sq_b = pair_query(b, scale, dk, unsafe { qq.as_mut_ptr().add(8) })?;
+    // 2. the dots, as i32 bits in each row's scores, two keys a pass
+    let (sa, sb) = scores.split_at_mut(rows);
+    let sb = sb.get_mut(..rows)?;
+    let params = [sa.as_mut_ptr() as usize, sb.as_mut_ptr() as usize];
+    // SAFETY: key rows `0..2 (rows / 2)` (`rows >= 2`) lie inside `head.keys`, `dk` bytes
+    // apart, `dk` a positive multiple of 32; `qq` holds `2 dk` halfwords; each row's
+    // scores hold `rows` words; `params` its two pointers; the target has MVE.
+    unsafe {
+        arm_mve_dots_pair(
+            qq.as_ptr(),
+            head.keys.as_ptr(),
+            dk,
+            rows / 2,
+            params.as_ptr(),
+        )
+    };
+    if rows % 2 == 1 {
+        let last = rows - 1;
+        let key = head.keys.get(last * dk..rows * dk)?;
+        let (mut da, mut db) = (0i32, 0i32);
+        for c in 0..dk {
+            let k = i32::from(*key.get(c)?);
+            let at = 16 * (c / 8) + c % 8;
+            da = da.wrapping_add(i32::from(*qq.get(at)?).wrapping_mul(k));
+            db = db.wrapping_add(i32::from(*qq.get(at + 8)?).wrapping_mul(k));
+        }
+        *sa.get_mut(last)? = f32::from_bits(da as u32);
+        *sb.get_mut(last)? = f32::from_bits(db as u32);
+    }
+    // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
+    // from the start of its scores)
+    // SAFETY: `value_scales` holds `rows > 0` floats; the target has MVE.
+    let sv_max = unsafe { arm_mve_max_f32(head.value_scales.as_ptr(), rows) };
+    let factor_a = pair_float_steps(sa, head, sq_a, sv_max)?;
+    let factor_b = pair_float_steps(sb, head, sq_b, sv_max)?;
+    // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
+    let mut sums = [0i64; 2 * PAIR_DK_MAX];
+    let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
+    let mut params = [
+        wa as usize,
+        wb as usize,
+        head.values.as_ptr() as usize,
+        stride,
+        rows,
+        sums.as_mut_ptr() as usize,
+        dk / 2,
+        8 * dk,
+    ];
+    // SAFETY: `rows` int16 weights of each row (halfwords of its scores, aligned), `rows`
+    // values of each of the `dk` transposed value rows `stride` apart inside
+    // `head.values` (checked above); `sums` holds `2 dk` i64; `params` 8 words; the target
+    // has MVE.
+    unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
+    let (sums_a, sums_b) = sums.split_at(dk);
+    // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
+    // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
+    let normal = |f: f32| (f32::MIN_POSITIVE..=f32::MAX).contains(&f);
+    if normal(factor_a) && normal(factor_b) {
+        // SAFETY: `sums` holds `2 dk` i64 and `a`, `b` `dk >= 32` floats each, `dk` a
+        // multiple of 4; the target has MVE.
+        let fit = unsafe {
+            arm_mve_sums_to_f32(sums_a.as_ptr(), factor_a, dk, a.as_mut_ptr())
+                & arm_mve_sums_to_f32(sums_b.as_ptr(), factor_b, dk, b.as_mut_ptr())
+        };
+        if fit {
+            return Some(());
+        }
+    }
+    let to_f32 = |sum: i64| match i32::try_from(sum) {
+        Ok(small) => small as f32,
+        Err(_) => i64_to_f32(sum),
+    };
+    for (o, &sum) in a.iter_mut().zip(sums_a) {
+        *o = to_f32(sum) * factor_a;
+    }
+    for (o, &sum) in b.iter_mut().zip(sums_b.iter().take(dk)) {
+        *o = to_f32(sum) * factor_b;
+    }
+    Some(())
+}
+
+/// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int16 (the
+/// reference's `quantize_query_head`: the same products, maximum and rounding) into every
+/// other group of 8 halfwords from `out`; returns the query's scale, `None` where
+/// `max|q|` is below [`PAIR_Q_FLOOR`] or not finite.
+fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
+    if q.len() < dk || dk == 0 || !dk.is_multiple_of(8) {
+        return None;
+    }
+    // SAFETY: `q` holds `dk > 0` floats; the target has MVE.
+    let amax = unsafe { arm_mve_query_amax(q.as_ptr(), scale, dk) };
+    if !(PAIR_Q_FLOOR..=f32::MAX).contains(&amax) {
+        return None;
+    }
+    let inv = crate::generic::attention_i8::QUERY_MAX / amax;
+    // SAFETY: `q` holds `dk` floats, `dk` a positive multiple of 8; the caller's `out`
+    // holds `2 dk` halfwords from its start (minus 8 for the second row).
+    unsafe { arm_mve_query_round(q.as_ptr(), scale, inv, dk, out) };
+    Some(amax / crate::generic::attention_i8::QUERY_MAX)
+}
+
+/// Steps 2-4's float work of one row for [`all_pair_mve`] (`s` its `rows` dots as i32
+/// bits, `sv_max` the largest value scale): [`all_head_mve`]'s operations and guards,
+/// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the
+/// int16 weights from the start of `s`; returns step 5's factor `(W / 32767) / sum`.
+fn pair_float_steps(s: &mut [f32], head: AllHead, sq: f32, sv_max: f32) -> Option<f32> {
+    let rows = s.len();
+    if rows == 0 || head.key_scales.len() < rows || head.value_scales.len() < rows {
+        return None;
+    }
+    if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
+        return None;
+    }
+    // SAFETY: `s` and `key_scales` hold `rows > 0` floats; the target has MVE.
+    let (largest, sk_min) =
+        unsafe { arm_mve_all_scale(s.as_mut_ptr(), head.key_scales.as_ptr(), sq, rows) };
+    let smallest_scale = sk_min * sq;
+    if largest == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE
+    {
+        return None;
+    }
+    // 3. the exponentials, their sum in position order, 4. the weights and their maximum
+    let whole = rows - rows % 4;
+    let (mut sum, mut w_max) = (0.0f32, 0.0f32);
+    if whole > 0 {
+        // SAFETY: `s` and `value_scales` hold `rows >= whole` floats, `whole` a positive
+        // multiple of 4; the target has MVE.
+        (sum, w_max) = unsafe {
+            arm_mve_exp_weights(s.as_mut_ptr(), head.value_scales.as_ptr(), largest, whole)
+        };
+    }
+    for (p, &sv) in s.iter_mut().zip(head.value_scales).skip(whole) {
+        let e = crate::generic::f32::exp_fast_nonpositive(*p - largest);
+        sum += e;
+        *p = e * sv;
+        if *p > w_max {
+            w_max = *p;
+        }
+    }
+    let floor = ALL_W_FLOOR * sv_max.max(1.0);
+    if !(w_max.is_finite() && w_max >= floor && sum > 0.0) {
+        return None;
+    }
+    let inv = crate::generic::attention_i8::WEIGHT_MAX / w_max;
+    // SAFETY: `s` holds `rows > 0` floats, rewritten as halfwords from its start; the
+    // target has MVE.
+    unsafe { arm_mve_all_round(s.as_mut_ptr(), inv, rows) };
+    Some((w_max / crate::generic::attention_i8::WEIGHT_MAX) / sum)
+}
+
+/// `max |q_c * scale|` over `n > 0` floats (`VMAXNM` from +0: NaN ignored, as the
+/// reference's `f32::max`).
+///
+/// # Safety
+/// `q` points to `n > 0` floats; the CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_query_amax(q: *const f32, scale: f32, n: usize) -> f32 {
+    let mut out = [0.0f32; 4];
+    // SAFETY: the tail-predicated loop reads `n` floats of `q` (the caller's guarantee);
+    // 16 bytes are stored to `out`; inactive lanes keep their value; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q1, #0",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{q}], #16",
+            "vmul.f32 q0, q0, {scale}",
+            "vabs.f32 q0, q0",
+            "vmaxnm.f32 q1, q1, q0",
+            "letp lr, 1b",
+            "vstrw.32 q1, [{out}]",
+            q = inout(reg) q => _,
+            scale = in(reg) scale.to_bits(),
+            n = in(reg) n,
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+    out.iter().fold(0.0f32, |m, &v| m.max(v))
+}
+
+/// Step 1's rounding of `n` floats (a positive multiple of 8): `round_query(q_c * scale *
+/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating, clamped to `±32767`; NaN gives
+/// 0), stored as int16 in groups of 8 halfwords 32 bytes apart from `out`.
+///
+/// # Safety
+/// `q` points to `n` floats, `out` to `4 n - 16` writable bytes (2-byte aligned); the CPU
+/// must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out: *mut i16) {
+    // SAFETY: the loop of `n / 8` passes reads `n` floats of `q` and writes 8 halfwords
+    // 32 bytes apart per pass from `out` (the caller's guarantee); only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vdup.32 q4, {sign}",
+            "vdup.32 q5, {half}",
+            "vdup.32 q6, {max}",
+            "vdup.32 q7, {min}",
+            "dls lr, {passes}",
+            "1:",
+            "vldrw.u32 q0, [{q}], #16",
+            "vmul.f32 q0, q0, {scale}",
+            "vmul.f32 q0, q0, {inv}",
+            "vand q1, q0, q4",
+            "vorr q1, q1, q5",
+            "vadd.f32 q0, q0, q1",
+            "vcvt.s32.f32 q0, q0",
+            "vmin.s32 q0, q0, q6",
+            "vmax.s32 q0, q0, q7",
+            "vstrh.32 q0, [{o}], #8",
+            "vldrw.u32 q0, [{q}], #16",
+            "vmul.f32 q0, q0, {scale}",
+            "vmul.f32 q0, q0, {inv}",
+            "vand q1, q0, q4",
+            "vorr q1, q1, q5",
+            "vadd.f32 q0, q0, q1",
+            "vcvt.s32.f32 q0, q0",
+            "vmin.s32 q0, q0, q6",
+            "vmax.s32 q0, q0, q7",
+            "vstrh.32 q0, [{o}], #24",
+            "le lr, 1b",
+            q = inout(reg) q => _,
+            o = inout(reg) out => _,
+            scale = in(reg) scale.to_bits(),
+            inv = in(reg) inv.to_bits(),
+            sign = in(reg) 0x8000_0000u32,
+            half = in(reg) 0.5f32.to_bits(),
+            max = in(reg) 32767u32,
+            min = in(reg) (-32767i32) as u32,
+            passes = in(reg) n / 8,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+            options(nostack),
+        );
+    }
+}
+
+/// 32 values of two rows (`A` from `[r4]`, `B` from `[$b]`, 8 int16 each a load) by two
+/// int8 rows widened (`[r1]`, `[r3]`): `r0 += A.K0`, `r8 += B.K0`, `r10 += A.K1`, `r12 +=
+/// B.K1`; loads and `VMLADAVA`s alternate (one load after a load, one multiply after a
+/// multiply).
+macro_rules! pair_pass {
+    ($b:literal) => {
+        concat!(
+            "vldrh.s16 q0, [r4], #16\n",
+            "vldrb.s16 q2, [r1], #8\n",
+            "vmladava.s16 r0, q0, q2\n",
+            "vldrh.s16 q1, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q1, q2\n",
+            "vldrb.s16 q3, [r3], #8\n",
+            "vmladava.s16 r10, q0, q3\n",
+            "vldrh.s16 q4, [r4], #16\n",
+            "vmladava.s16 r12, q1, q3\n",
+            "vldrb.s16 q6, [r1], #8\n",
+            "vmladava.s16 r0, q4, q6\n",
+            "vldrh.s16 q5, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q5, q6\n",
+            "vldrb.s16 q7, [r3], #8\n",
+            "vmladava.s16 r10, q4, q7\n",
+            "vldrh.s16 q0, [r4], #16\n",
+            "vmladava.s16 r12, q5, q7\n",
+            "vldrb.s16 q2, [r1], #8\n",
+            "vmladava.s16 r0, q0, q2\n",
+            "vldrh.s16 q1, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q1, q2\n",
+            "vldrb.s16 q3, [r3], #8\n",
+            "vmladava.s16 r10, q0, q3\n",
+            "vldrh.s16 q4, [r4], #16\n",
+            "vmladava.s16 r12, q1, q3\n",
+            "vldrb.s16 q6, [r1], #8\n",
+            "vmladava.s16 r0, q4, q6\n",
+            "vldrh.s16 q5, [",
+            $b,
+            "], #16\n",
+            "vmladava.s16 r8, q5, q6\n",
+            "vldrb.s16 q7, [r3], #8\n",
+            "vmladava.s16 r10, q4, q7\n",
+            "vmladava.s16 r12, q5, q7\n",
+        )
+    };
+}
+
+/// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
+/// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
+/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`: row `r`'s dots stored
+/// as words from `out[r]`.
+///
+/// # Safety
+/// `pairs > 0`, `dk` a positive multiple of 32; `qq` must point to `2 dk` readable
+/// halfwords (2-byte aligned), `k` to `2 pairs dk` readable bytes, `out[0]` and `out[1]`
+/// each to `2 pairs` writable words; the CPU must have MVE with the low-overhead-branch
+/// extension.
+#[inline(never)]
+unsafe fn arm_mve_dots_pair(
+    qq: *const i16,
+    k: *const i8,
+    dk: usize,
+    pairs: usize,
+    out: *const usize,
+) {
+    // SAFETY: per pair of keys the asm reads the `2 dk` halfwords of `qq` (rewound after)
+    // and `dk` bytes of each of two key rows inside the `2 pairs` rows, and stores two
+    // words through each `out` pointer (the caller's guarantee). r4-r11 are saved on the
+    // stack and restored (sp is restored); the other registers it writes are declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            "mov r4, r0",
+            "mov r5, r2",
+            "ldrd r6, r7, [r12]",
+            "mov r9, r3",
+            "2:",
+            "add r3, r1, r5",
+            "movs r0, #0",
+            "mov r8, r0",
+            "mov r10, r0",
+            "mov r12, r0",
+            // 64 values a pass, then 32 where `dk % 64 == 32`
+            "lsrs.w r2, r5, #6",
+            "wls lr, r2, 4f",
+            "1:",
+            pair_pass!("r4"),
+            pair_pass!("r4"),
+            "le lr, 1b",
+            "4:",
+            "tst r5, #32",
+            "beq 5f",
+            pair_pass!("r4"),
+            "5:",
+            "strd r0, r10, [r6], #8",
+            "strd r8, r12, [r7], #8",
+            // the next pair's first key follows the second; the queries again
+            "mov r1, r3",
+            "sub.w r4, r4, r5, lsl #2",
+            "subs r9, #1",
+            "bne 2b",
+            "pop {{r4-r11}}",
+            inout("r0") qq => _,
+            // (a widening load's base is a low register)
+            inout("r1") k => _,
+            inout("r2") dk => _,
+            inout("r3") pairs => _,
+            inout("r12") out => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+        );
+    }
+}
+
+/// 32 keys of two rows' int16 weights (`A` from `[r10]`, `B` from `[r11]`, 8 a load) by
+/// two value rows widened (`[r6]`, `[r7]`), in 64-bit sums: `r1:r0 += A.V0`, `r3:r2 +=
+/// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` ([`pair_pass`]'s order of loads and
+/// multiplies, `VMLALDAVA.S16`).
+macro_rules! pair_pass_long {
+    () => {
+        concat!(
+            "vldrh.s16 q0, [r10], #16\n",
+            "vldrb.s16 q2, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q0, q2\n",
+            "vldrh.s16 q1, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q1, q2\n",
+            "vldrb.s16 q3, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q0, q3\n",
+            "vldrh.s16 q4, [r10], #16\n",
+            "vmlaldava.s16 r8, r9, q1, q3\n",
+            "vldrb.s16 q6, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q4, q6\n",
+            "vldrh.s16 q5, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q5, q6\n",
+            "vldrb.s16 q7, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q4, q7\n",
+            "vldrh.s16 q0, [r10], #16\n",
+            "vmlaldava.s16 r8, r9, q5, q7\n",
+            "vldrb.s16 q2, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q0, q2\n",
+            "vldrh.s16 q1, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q1, q2\n",
+            "vldrb.s16 q3, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q0, q3\n",
+            "vldrh.s16 q4, [r10], #16\n",
+            "vmlaldava.s16 r8, r9, q1, q3\n",
+            "vldrb.s16 q6, [r6], #8\n",
+            "vmlaldava.s16 r0, r1, q4, q6\n",
+            "vldrh.s16 q5, [r11], #16\n",
+            "vmlaldava.s16 r2, r3, q5, q6\n",
+            "vldrb.s16 q7, [r7], #8\n",
+            "vmlaldava.s16 r4, r5, q4, q7\n",
+            "vmlaldava.s16 r8, r9, q5, q7\n",
+        )
+    };
+}
+
+/// Step 5's exact sums of two rows of int16 weights over `n` keys of `2 pairs` transposed
+/// value rows: `params` = [weights of row a, weights of row b, the first value row, the
+/// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
+/// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
+/// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
+/// (`DLSTP.16`); each column's 64-bit sums
+/// stored to `out` (row a's) and `out` plus the offset (row b's). `params` is used up.
+///
+/// # Safety
+/// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
+/// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
+/// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
+/// `pairs > 0`; the CPU must have MVE with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_weighted_pair(params: *mut usize) {
+    // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
+    // (from their starts) and `n` bytes of the two value rows, stores 2 i64 through `out`
+    // and 2 at the offset, and rewrites `params` (the caller's guarantee). r4-r11 are
+    // saved on the stack and restored (sp is restored); the other registers it writes
+    // are declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            "mov r12, r0",
+            "2:",
+            // r10, r11: the weights; r6, r7: the two value rows
+            "ldrd r10, r11, [r12]",
+            "ldrd r6, r7, [r12, #8]",
+            "add r7, r6, r7",
+            "movs r0, #0",
+            "movs r1, #0",
+            "movs r2, #0",
+            "movs r3, #0",
+            "movs r4, #0",
+            "movs r5, #0",
+            "mov r8, r0",
+            "mov r9, r0",
+            // 64 keys a pass, then 32 where `n % 64 >= 32`, then the last `n % 32`
+            "ldr lr, [r12, #16]",
+            "lsrs.w lr, lr, #6",
+            "beq 4f",
+            "dls lr, lr",
+            "1:",
+            pair_pass_long!(),
+            pair_pass_long!(),
+            "le lr, 1b",
+            "4:",
+            "ldr lr, [r12, #16]",
+            "tst lr, #32",
+            "beq 6f",
+            pair_pass_long!(),
+            "6:",
+            "ands lr, lr, #31",
+            "beq 5f",
+            "dlstp.16 lr, lr",
+            "3:",
+            "vldrh.s16 q0, [r10], #16",
+            "vldrb.s16 q2, [r6], #8",
+            "vmlaldava.s16 r0, r1, q0, q2",
+            "vldrh.s16 q1, [r11], #16",
+            "vmlaldava.s16 r2, r3, q1, q2",
+            "vldrb.s16 q3, [r7], #8",
+            "vmlaldava.s16 r4, r5, q0, q3",
+            "vmlaldava.s16 r8, r9, q1, q3",
+            "letp lr, 3b",
+            "5:",
+            "ldr lr, [r12, #20]",
+            "strd r0, r1, [lr]",
+            "strd r4, r5, [lr, #8]",
+            "ldr r0, [r12, #28]",
+            "add r0, lr",
+            "strd r2, r3, [r0]",
+            "strd r8, r9, [r0, #8]",
+            "add lr, lr, #16",
+            "str lr, [r12, #20]",
+            "ldrd r0, r1, [r12, #8]",
+            "add.w r0, r0, r1, lsl #1",
+            "str r0, [r12, #8]",
+            "ldr r0, [r12, #24]",
+            "subs r0, #1",
+            "str r0, [r12, #24]",
+            "bne 2b",
+            "pop {{r4-r11}}",
+            inout("r0") params => _,
+            out("r1") _,
+            out("r2") _,
+            out("r3") _,
+            out("r12") _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
+        );
+    }
+}
+
+/// The constants of [`arm_mve_exp_weights`], four lanes each: `ln 2` high and low, the
+/// polynomial's coefficients 1 to 5, the threshold below which `exp_fast` is 0.
+#[repr(C, align(16))]
+struct PairExpConstants([f32; 32]);
+
+static PAIR_EXP_CONSTANTS: PairExpConstants = {
+    use crate::generic::f32 as scalar;
+    let [_, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let (hi, lo, zero) = (
+        scalar::EXP_LN2_HIGH,
+        scalar::EXP_LN2_LOW,
+        scalar::EXP_ZERO_BELOW,
+    );
+    PairExpConstants([
+        hi, hi, hi, hi, lo, lo, lo, lo, p1, p1, p1, p1, p2, p2, p2, p2, p3, p3, p3, p3, p4, p4, p4,
+        p4, p5, p5, p5, p5, zero, zero, zero, zero,
+    ])
+};
+
+/// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
+/// largest)` four lanes at a time by the operations of the softmax's Helium
+/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` from the exponent
+/// bits of `n + 1.5 2^23`, which are those of `n`), their sum in position order (scalar
+/// `VADD`s on the lanes: the reference's additions), `p_j sv_j` stored back; returns the
+/// sum and the largest weight (`VMAXNM` from +0). The constants are loaded between the
+/// arithmetic (each load overlaps it).
+///
+/// # Safety
+/// `s` and `sv` point to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with
+/// floating point.
+#[inline(never)]
+unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usize) -> (f32, f32) {
+    use crate::generic::f32 as scalar;
+    let [p0, ..] = scalar::EXP_P;
+    let mut out = [0.0f32; 4];
+    let mut sum = 0.0f32;
+    // SAFETY: the loop of `n / 4` passes reads `n` floats of `sv`, reads and rewrites `n`
+    // of `s` (the caller's guarantee) and reads the 128 bytes of `PAIR_EXP_CONSTANTS`
+    // (16-byte aligned); 16 bytes are stored to `out`; only the named registers are
+    // written.
+    unsafe {
+        asm!(
+            "vmov.i32 q6, #0",
+            "dls lr, {passes}",
+            "1:",
+            "vldrw.u32 q0, [{s}]",
+            "vsub.f32 q0, q0, {m}",
+            // t = d log2 e + 1.5 2^23 (its low bits: n), n = t - 1.5 2^23
+            "vmul.f32 q1, q0, {log2e}",
+            "vadd.f32 q1, q1, {round}",
+            "vshl.i32 q5, q1, #23",
+            "vsub.f32 q1, q1, {round}",
+            // r = (d - n ln2_high) - n ln2_low
+            "vldrw.u32 q4, [{k}]",
+            "vmul.f32 q2, q1, q4",
+            "vsub.f32 q2, q0, q2",
+            "vldrw.u32 q4, [{k}, #16]",
+            "vmul.f32 q4, q1, q4",
+            "vsub.f32 q2, q2, q4",
+            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
+            "vmul.f32 q3, q2, {p0}",
+            "vldrw.u32 q4, [{k}, #32]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #48]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #64]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #80]",
+            "vadd.f32 q3, q3, q4",
+            "vmul.f32 q3, q3, q2",
+            "vldrw.u32 q4, [{k}, #96]",
+            "vadd.f32 q3, q3, q4",
+            // e^r = (p r^2 + r) + 1, times 2^n ((n << 23) + the bits of 1.0)
+            "vmul.f32 q4, q2, q2",
+            "vmul.f32 q3, q3, q4",
+            "vadd.f32 q3, q3, q2",
+            "vadd.f32 q3, q3, {one}",
+            "vadd.i32 q5, q5, {one}",
+            "vmul.f32 q3, q3, q5",
+            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
+            "vldrw.u32 q4, [{k}, #112]",
+            "vpt.f32 gt, q4, q0",
+            "vmovt.i32 q3, #0",
+            "vldrw.u32 q4, [{sv}], #16",
+            "vadd.f32 s28, s28, s12",
+            "vadd.f32 s28, s28, s13",
+            "vadd.f32 s28, s28, s14",
+            "vadd.f32 s28, s28, s15",
+            "vmul.f32 q3, q3, q4",
+            "vmaxnm.f32 q6, q6, q3",
+            "vstrw.32 q3, [{s}], #16",
+            "le lr, 1b",
+            "vstrw.32 q6, [{out}]",
+            s = inout(reg) s => _,
+            sv = inout(reg) sv => _,
+            passes = in(reg) n / 4,
+            k = in(reg) PAIR_EXP_CONSTANTS.0.as_ptr(),
+            m = in(reg) largest.to_bits(),
+            log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
+            round = in(reg) scalar::EXP_ROUND.to_bits(),
+            one = in(reg) 1.0f32.to_bits(),
+            p0 = in(reg) p0.to_bits(),
+            out = in(reg) out.as_mut_ptr(),
+            inout("s28") sum,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            options(nostack),
+        );
+    }
+    let w_max = out.iter().fold(0.0f32, |m, &w| if w > m { w } else { m });
+    (sum, w_max)
+}
+
+/// The largest of `n > 0` floats, from +0 (`VMAXNM`: NaN ignored, as `f32::max`).
+///
+/// # Safety
+/// `x` points to `n > 0` floats; the CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_max_f32(x: *const f32, n: usize) -> f32 {
+    let mut out = [0.0f32; 4];
+    // SAFETY: the tail-predicated loop reads `n` floats of `x` (the caller's guarantee);
+    // 16 bytes are stored to `out`; inactive lanes keep their value; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q1, #0",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{x}], #16",
+            "vmaxnm.f32 q1, q1, q0",
+            "letp lr, 1b",
+            "vstrw.32 q1, [{out}]",
+            x = inout(reg) x => _,
+            n = in(reg) n,
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack),
+        );
+    }
+    out.iter().fold(0.0f32, |m, &v| m.max(v))
+}
+
+/// `out[c] = (sums[c] as f32) * factor` for `n` sums (a positive multiple of 4), four an
+/// instruction (`VLD20`/`VLD21` split each sum's halves, `VCVT` converts the low one);
+/// returns whether every sum fits in 32 bits (where one does not, that lane's output is
+/// not its value: the caller converts again).
+///
+/// # Safety
+/// `sums` points to `n` readable i64 (8-byte aligned), `out` to `n` writable floats; the
+/// CPU must have MVE with floating point.
+#[inline(never)]
+unsafe fn arm_mve_sums_to_f32(sums: *const i64, factor: f32, n: usize, out: *mut f32) -> bool {
+    let mut lanes = [0u32; 4];
+    // SAFETY: the loop of `n / 4` passes reads `n` i64 of `sums` and writes `n` floats to
+    // `out` (the caller's guarantee); 16 bytes are stored to `lanes`; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "vmov.i32 q4, #0",
+            "dls lr, {passes}",
+            "1:",
+            "vld20.32 {{q0, q1}}, [{s}]",
+            "vld21.32 {{q0, q1}}, [{s}]!",
+            // the high word of a sum that fits is its low word's sign
+            "vshr.s32 q2, q0, #31",
+            "veor q2, q2, q1",
+            "vorr q4, q4, q2",
+            "vcvt.f32.s32 q0, q0",
+            "vmul.f32 q0, q0, {factor}",
+            "vstrw.32 q0, [{o}], #16",
+            "le lr, 1b",
+            "vstrw.32 q4, [{lanes}]",
+            s = inout(reg) sums => _,
+            o = inout(reg) out => _,
+            factor = in(reg) factor.to_bits(),
+            passes = in(reg) n / 4,
+            lanes = in(reg) lanes.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            options(nostack),
+        );
+    }
+    lanes == [0; 4]
 }

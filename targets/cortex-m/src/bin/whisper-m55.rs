@@ -73,6 +73,7 @@ fn main() -> ! {
         // the kernel probes, then the int8 attention's in the other half of the scratch
         let (scratch, attention_scratch) = scratch.split_at_mut(SCRATCH_BYTES / 2);
         let passed = kernel_probes(scratch)
+            .and_then(|regions| attention_i8_pair_probes(attention_scratch, regions))
             .and_then(|regions| attention_i8_probes(attention_scratch, regions))
             .map_err(|message| {
                 defmt::println!("whisper FAILED: {=str}", message);
@@ -568,6 +569,83 @@ fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<()
     } else {
         Err("a front-end probe failed")
     }
+}
+
+/// The encoder int8 attention's two-row probes, regions numbered from `regions + 1`
+/// (returns the last): two query rows over 64 and 256 keys, 8 heads of 64, by the
+/// dispatched `attention_all_i8_rows` (keys and values packed once before by
+/// `pack_all_kv`, the two rows' scores in `2 keys` floats), the same keys, values and
+/// query as [`attention_i8_probes`]' (its second row the first reversed).
+fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32, &'static str> {
+    use picoformer::kernels as k;
+    use picoformer::kernels::attention_i8 as a;
+    const D: usize = 512;
+    const HEADS: usize = 8;
+    const KEYS: usize = 256;
+    // SAFETY: every bit pattern is a valid f32.
+    let (_, floats, _) = unsafe { scratch.align_to_mut::<f32>() };
+    let (keys, rest) = floats.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
+    let (values, rest) = rest.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
+    let (query, rest) = rest.split_at_mut_checked(2 * D).ok_or("scratch")?;
+    let (scores, rest) = rest.split_at_mut_checked(2 * KEYS).ok_or("scratch")?;
+    // SAFETY: every bit pattern is a valid u32.
+    let (_, words, _) = unsafe { rest.align_to_mut::<u32>() };
+    let all = words
+        .get_mut(..HEADS * a::all_head_words(KEYS, D / HEADS))
+        .ok_or("scratch")?;
+    // attention_i8_probes' sequence
+    let mut state = 0x2468_ace0u32;
+    let mut next = move || {
+        state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+    };
+    let (first, second) = query.split_at_mut_checked(D).ok_or("scratch")?;
+    for (buffer, amplitude) in [(&mut *keys, 3.0), (&mut *values, 1.0), (&mut *first, 3.0)] {
+        for v in buffer.iter_mut() {
+            *v = amplitude * next();
+        }
+    }
+    for (s, f) in second.iter_mut().zip(first.iter().rev()) {
+        *s = *f;
+    }
+    let mut rows = [0.0f32; 2 * D];
+    for keys_n in [64, KEYS] {
+        let name = if keys_n == 64 {
+            "i8att2_64"
+        } else {
+            "i8att2_256"
+        };
+        let (k_n, v_n) = (
+            keys.get(..keys_n * D).ok_or("scratch")?,
+            values.get(..keys_n * D).ok_or("scratch")?,
+        );
+        if !a::pack_all_kv(k_n, v_n, D, HEADS, all) {
+            return Err("pack_all_kv");
+        }
+        rows.copy_from_slice(query);
+        icount_start();
+        let ok = k::attention_all_i8_rows(
+            black_box(&mut rows),
+            D,
+            all,
+            HEADS,
+            keys_n,
+            scores.get_mut(..2 * keys_n).ok_or("scratch")?,
+        );
+        icount_stop();
+        black_box(&rows);
+        if !ok {
+            return Err("attention_all_i8_rows");
+        }
+        regions += 1;
+        defmt::println!("figure whisper_region_probe_{=str} {=u32}", name, regions);
+        defmt::println!(
+            "figure whisper_probe_{=str}_work {=usize}",
+            name,
+            2 * keys_n * HEADS
+        );
+    }
+    Ok(regions)
 }
 
 /// The int8 attention's probes (`docs/spec.md`, "int8 key/value cache", the encoder's
