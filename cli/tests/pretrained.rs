@@ -533,10 +533,20 @@ fn whisper_quantized_transcribes_like_pytorch() {
     let mut tgt = expected.prompt.clone();
     tgt.extend_from_slice(&reference[..reference.len() - 1]);
     let mut f32_margins = Vec::new();
-    for dtype in [WeightType::F32, WeightType::F16, WeightType::I8] {
+    // (the last: int8 with the int8 convolution stem, `convert --i8-stem`)
+    for (dtype, i8_stem) in [
+        (WeightType::F32, false),
+        (WeightType::F16, false),
+        (WeightType::I8, false),
+        (WeightType::I8, true),
+    ] {
         let quantized = match dtype {
             WeightType::F32 => blob.clone(),
-            _ => AlignedBytes::copy_from(&convert::requantize(blob.as_slice(), dtype).unwrap().0),
+            _ => AlignedBytes::copy_from(
+                &convert::requantize_stored(blob.as_slice(), dtype, false, i8_stem)
+                    .unwrap()
+                    .0,
+            ),
         };
         let model = Model::from_blob(quantized.as_slice()).unwrap();
         let v = model.config().dims.tgt_vocab;
@@ -557,8 +567,9 @@ fn whisper_quantized_transcribes_like_pytorch() {
         let (tokens, _) = greedy_over_context(&model, &source, &expected.prompt);
         let same_sequence = tokens == *reference;
         eprintln!(
-            "whisper {}: next-token agreement with PyTorch f32 {}/{}, misses at {misses:?} (f32 top-2 margins there {:?}), greedy sequence equal: {same_sequence}",
+            "whisper {}{}: next-token agreement with PyTorch f32 {}/{}, misses at {misses:?} (f32 top-2 margins there {:?}), greedy sequence equal: {same_sequence}",
             dtype.name(),
+            if i8_stem { " (int8 stem)" } else { "" },
             reference.len() - misses.len(),
             reference.len(),
             misses.iter().map(|&i| f32_margins[i]).collect::<Vec<_>>(),

@@ -132,6 +132,10 @@ pub fn run(args: Args) -> Result<()> {
         rotate_half,
         allow_extra_layers,
     } = args;
+    ensure!(
+        !i8_stem || dtype == Dtype::I8,
+        "--i8-stem needs --dtype i8 (the stem's weights as int8 matrices)"
+    );
     let read_config = || -> Result<String> {
         let path = config.as_ref().context("this format needs --config")?;
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
@@ -214,10 +218,6 @@ pub fn run(args: Args) -> Result<()> {
     } else {
         blob
     };
-    ensure!(
-        !i8_stem || dtype == Dtype::I8,
-        "--i8-stem needs --dtype i8 (the stem's weights as int8 matrices)"
-    );
     let blob = if dtype == Dtype::F32 {
         blob
     } else {
