@@ -547,8 +547,7 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
 pub const fn stored_matrix_rows(dims: &Dims, kind: TensorKind, flags: u32) -> Option<usize> {
     if flags & FLAG_I8_EMBEDDING != 0 && matches!(kind, K::TgtEmbed) {
         Some(dims.tgt_vocab)
-    } else if flags & FLAG_I8_STEM != 0 && matches!(kind, K::StemConv1Weight | K::StemConv2Weight)
-    {
+    } else if flags & FLAG_I8_STEM != 0 && matches!(kind, K::StemConv1Weight | K::StemConv2Weight) {
         Some(dims.d_model)
     } else {
         matrix_rows(dims, kind)
@@ -573,8 +572,11 @@ pub(crate) const I8_STEM_BUILT: bool = cfg!(all(feature = "int8", feature = "con
 /// weight matrices ([`stored_matrix_rows`]): [`FLAG_I8_EMBEDDING`] and [`FLAG_I8_STEM`],
 /// each only in builds that read it (0 for the others, which fold the tests away).
 pub(crate) fn stored_flags(blob: &[u8]) -> u32 {
-    let built = if I8_EMBEDDING_BUILT { FLAG_I8_EMBEDDING } else { 0 }
-        | if I8_STEM_BUILT { FLAG_I8_STEM } else { 0 };
+    let built = if I8_EMBEDDING_BUILT {
+        FLAG_I8_EMBEDDING
+    } else {
+        0
+    } | if I8_STEM_BUILT { FLAG_I8_STEM } else { 0 };
     if built == 0 {
         return 0;
     }
@@ -802,7 +804,10 @@ pub(crate) fn validate(
         });
     }
     if flags & FLAG_I8_STEM != 0 {
-        let widest = dims.stem_channels.max(dims.d_model).saturating_mul(STEM_KERNEL);
+        let widest = dims
+            .stem_channels
+            .max(dims.d_model)
+            .saturating_mul(STEM_KERNEL);
         if dtype != WeightType::I8 || dims.stem_channels == 0 || !config.has_encoder() {
             return Err(Error::InvalidConfig {
                 reason: "an int8 stem needs int8 weights and a convolution stem",

@@ -140,8 +140,7 @@ impl Plan {
             rows: beams,
             beam_search,
             stem: has_enc && dims.stem_channels > 0,
-            stem_window: if has_enc && dims.stem_channels > 0 && matches!(weights, WeightType::I8)
-            {
+            stem_window: if has_enc && dims.stem_channels > 0 && matches!(weights, WeightType::I8) {
                 max(dims.stem_channels, dims.d_model).saturating_mul(crate::config::STEM_KERNEL)
             } else {
                 0
@@ -272,7 +271,11 @@ impl Plan {
         if !self.stem {
             return Some(0);
         }
-        let hidden = tri!(round(tri!(mul3(crate::config::STEM_STRIDE, self.s, self.d))));
+        let hidden = tri!(round(tri!(mul3(
+            crate::config::STEM_STRIDE,
+            self.s,
+            self.d
+        ))));
         add(
             hidden,
             tri!(mul(crate::layers::stem::STEM_ROW_BLOCK, self.stem_window)),

@@ -123,11 +123,13 @@ pub fn requantize_stored(
     let blob = aligned.as_slice();
     let i8_embedding =
         i8_embedding && dtype == WeightType::I8 && config.tie_output && config.has_decoder();
-    let stored = if i8_embedding { blob::FLAG_I8_EMBEDDING } else { 0 } | blob::FLAG_I8_STEM;
-    blob_writer::write_blob_stored(&config, dtype, stored, |index, _| {
-        f32_tensor(blob, index)
-    })
-    .map_err(anyhow::Error::msg)
+    let stored = if i8_embedding {
+        blob::FLAG_I8_EMBEDDING
+    } else {
+        0
+    } | blob::FLAG_I8_STEM;
+    blob_writer::write_blob_stored(&config, dtype, stored, |index, _| f32_tensor(blob, index))
+        .map_err(anyhow::Error::msg)
 }
 
 /// Re-writes an f32 blob of a sinusoidal model with its position tables stored

@@ -856,7 +856,8 @@ fn int8_stem_option() {
     tiny_whisper(&path);
     let f32_blob = std::fs::read(&path).unwrap();
     let (plain, plain_errors) = convert::requantize(&f32_blob, WeightType::I8).unwrap();
-    let (blob, errors) = convert::requantize_stored(&f32_blob, WeightType::I8, false, true).unwrap();
+    let (blob, errors) =
+        convert::requantize_stored(&f32_blob, WeightType::I8, false, true).unwrap();
     // Two more matrices reported, and stored as int8: [8, 3 x 80] and [8, 3 x 8].
     assert_eq!(errors.len(), plain_errors.len() + 2);
     let pad = |n: usize| n.div_ceil(16) * 16;
@@ -864,8 +865,13 @@ fn int8_stem_option() {
     assert_eq!(plain.len() - blob.len(), saved(240) + saved(24));
     let flags = u32::from_le_bytes(blob[76..80].try_into().unwrap());
     assert_eq!(flags & FLAG_I8_STEM, FLAG_I8_STEM);
-    let (plain, blob) = (AlignedBytes::copy_from(&plain), AlignedBytes::copy_from(&blob));
-    let frames: Vec<f32> = (0..2 * 40 * 80).map(|i| ((i * 7919) % 211) as f32 / 105.0 - 1.0).collect();
+    let (plain, blob) = (
+        AlignedBytes::copy_from(&plain),
+        AlignedBytes::copy_from(&blob),
+    );
+    let frames: Vec<f32> = (0..2 * 40 * 80)
+        .map(|i| ((i * 7919) % 211) as f32 / 105.0 - 1.0)
+        .collect();
     let encode = |blob: &AlignedBytes| {
         let model = Model::from_blob(blob.as_slice()).unwrap();
         let mut scratch = picoformer_cli::scratch(model.encode_scratch_bytes().unwrap());
@@ -880,7 +886,11 @@ fn int8_stem_option() {
         out
     };
     let (want, got) = (encode(&plain), encode(&blob));
-    let err = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let err = want
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     let range = want.iter().map(|a| a.abs()).fold(0.0f32, f32::max);
     assert!(err > 0.0 && err < 0.1 * range, "{err} of {range}");
 

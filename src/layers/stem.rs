@@ -83,16 +83,7 @@ fn conv(
     act: &mut Activations,
 ) {
     match *weight {
-        Matrix::F32(w) => k::conv1d(
-            input,
-            c_in,
-            w,
-            bias,
-            STEM_KERNEL,
-            stride,
-            STEM_PADDING,
-            out,
-        ),
+        Matrix::F32(w) => k::conv1d(input, c_in, w, bias, STEM_KERNEL, stride, STEM_PADDING, out),
         #[cfg(feature = "int8")]
         Matrix::I8(_) => conv_i8(weight, bias, input, c_in, stride, out, windows, act),
         #[allow(unreachable_patterns)]
