@@ -520,7 +520,8 @@ fn whisper_from_wav_matches_the_golden_features() {
 /// positions: this clip's transcript is itself uncertain (PyTorch's smallest top-2 margin
 /// is 0.029, and position 6 flips between " so" and " sober" under int8 activation
 /// rounding), so 13 tokens cannot measure the 99 % budget; the 2,000 date phrases of
-/// `tests/dates.rs` do. Prints the figures for docs/quantization.md.
+/// `tests/dates.rs` do. The int8 blob with the int8 convolution stem (`--i8-stem`) is
+/// measured too (its own bound, below). Prints the figures for docs/quantization.md.
 #[test]
 fn whisper_quantized_transcribes_like_pytorch() {
     let Some(blob) = whisper() else {
@@ -574,7 +575,12 @@ fn whisper_quantized_transcribes_like_pytorch() {
             reference.len(),
             misses.iter().map(|&i| f32_margins[i]).collect::<Vec<_>>(),
         );
-        if dtype == WeightType::I8 {
+        if i8_stem {
+            // The int8 stem (`convert --i8-stem`, not the default) costs next-token
+            // agreement on this clip: 10 of 13 (misses at 4, 6, 7; f32 top-2 margins
+            // 0.029, 0.285, 0.294) where the f32 stem's int8 blob has 12.
+            assert!(misses.len() <= 3, "int8 with the int8 stem misses {misses:?}");
+        } else if dtype == WeightType::I8 {
             assert!(misses.len() <= 1, "int8 misses {misses:?}");
         } else {
             assert_eq!(misses, [0usize; 0], "{}", dtype.name());
