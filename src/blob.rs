@@ -543,7 +543,7 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
 /// Rows of `kind` when it is stored as a weight matrix in the blob's dtype: the
 /// [`matrix_rows`] tensors, the target embedding in a blob with [`FLAG_I8_EMBEDDING`] and
 /// the stem's two convolution weights in a blob with [`FLAG_I8_STEM`] (`flags`: the
-/// header's flag word, [`stored_flags`]).
+/// header's flag word, the bits `FLAG_I8_EMBEDDING | FLAG_I8_STEM` of it matter).
 pub const fn stored_matrix_rows(dims: &Dims, kind: TensorKind, flags: u32) -> Option<usize> {
     if flags & FLAG_I8_EMBEDDING != 0 && matches!(kind, K::TgtEmbed) {
         Some(dims.tgt_vocab)

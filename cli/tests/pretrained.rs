@@ -579,7 +579,10 @@ fn whisper_quantized_transcribes_like_pytorch() {
             // The int8 stem (`convert --i8-stem`, not the default) costs next-token
             // agreement on this clip: 10 of 13 (misses at 4, 6, 7; f32 top-2 margins
             // 0.029, 0.285, 0.294) where the f32 stem's int8 blob has 12.
-            assert!(misses.len() <= 3, "int8 with the int8 stem misses {misses:?}");
+            assert!(
+                misses.len() <= 3,
+                "int8 with the int8 stem misses {misses:?}"
+            );
         } else if dtype == WeightType::I8 {
             assert!(misses.len() <= 1, "int8 misses {misses:?}");
         } else {

@@ -140,7 +140,7 @@ fn conv_i8(
         let mut at = 0;
         for r in 0..block {
             // input row `stride t + tap - padding` of output row `t`, zeros outside
-            let first = (t0 + r).checked_mul(stride);
+            let first = t0.checked_add(r).and_then(|t| t.checked_mul(stride));
             for tap in 0..STEM_KERNEL {
                 let Some(dst) = span(at, 1, c_in).and_then(|r| gathered.get_mut(r)) else {
                     return;
