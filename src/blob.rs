@@ -17,7 +17,9 @@
 //!     72     4  layer_norm_eps (f32)
 //!     76     4  flags: bit 0 scale_embeddings, bit 1 tie_output, bit 2 final_norm,
 //!               bit 3 src_embed_norm, bit 4 the target embedding is int8 (int8 blobs of
-//!               a tied model only: [`FLAG_I8_EMBEDDING`])
+//!               a tied model only: [`FLAG_I8_EMBEDDING`]), bit 5 int8 key/value cache
+//!               ([`FLAG_I8_KV_CACHE`]), bit 6 the stem's convolutions are int8 (int8 blobs
+//!               of a model with a stem only: [`FLAG_I8_STEM`])
 //!     80    12  bos_id, eos_id, pad_id
 //!     92     4  tensor_count
 //!     96     4  table_offset (= 144)
@@ -74,7 +76,9 @@
 //! looked up, not multiplied (a tied output projection therefore runs in f32 too), and the
 //! stem runs once per input. The exception: an int8 blob of a tied model may store its
 //! target embedding as an int8 matrix ([`FLAG_I8_EMBEDDING`], `convert --dtype i8`), so
-//! that the classifier runs on the int8 kernels too. `len` is always the element count
+//! that the classifier runs on the int8 kernels too; and an int8 blob of a model with a
+//! stem may store both convolution weights as int8 matrices `[D, K C]` and `[D, K D]`
+//! ([`FLAG_I8_STEM`], `convert --i8-stem`). `len` is always the element count
 //! `rows * cols`; the bytes at `offset` are:
 //!
 //! ```text
@@ -143,6 +147,13 @@ pub const FLAG_I8_EMBEDDING: u32 = 16;
 /// models) or `int8-attention` (encoder-decoder models); others refuse it as an unknown
 /// flag. The weights are unchanged by it.
 pub const FLAG_I8_KV_CACHE: u32 = 32;
+/// Header flag bit: the convolution stem's two weight tensors are stored as int8 matrices
+/// (`[D, 3 C]` and `[D, 3 D]`, per-row scales, the layout of the other int8 matrices) and
+/// each output position's window is multiplied by the int8 linear rule (docs/spec.md,
+/// "Weight types"; `convert --i8-stem`). Only in int8 blobs of a model with a stem. Read
+/// by builds with the `int8` and `conv-stem` features; others refuse it as an unknown
+/// flag.
+pub const FLAG_I8_STEM: u32 = 64;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -530,15 +541,14 @@ pub const fn matrix_rows(dims: &Dims, kind: TensorKind) -> Option<usize> {
 }
 
 /// Rows of `kind` when it is stored as a weight matrix in the blob's dtype: the
-/// [`matrix_rows`] tensors, and the target embedding in a blob with
-/// [`FLAG_I8_EMBEDDING`] (`i8_embedding`).
-pub const fn stored_matrix_rows(
-    dims: &Dims,
-    kind: TensorKind,
-    i8_embedding: bool,
-) -> Option<usize> {
-    if i8_embedding && matches!(kind, K::TgtEmbed) {
+/// [`matrix_rows`] tensors, the target embedding in a blob with [`FLAG_I8_EMBEDDING`] and
+/// the stem's two convolution weights in a blob with [`FLAG_I8_STEM`] (`flags`: the
+/// header's flag word, the bits `FLAG_I8_EMBEDDING | FLAG_I8_STEM` of it matter).
+pub const fn stored_matrix_rows(dims: &Dims, kind: TensorKind, flags: u32) -> Option<usize> {
+    if flags & FLAG_I8_EMBEDDING != 0 && matches!(kind, K::TgtEmbed) {
         Some(dims.tgt_vocab)
+    } else if flags & FLAG_I8_STEM != 0 && matches!(kind, K::StemConv1Weight | K::StemConv2Weight) {
+        Some(dims.d_model)
     } else {
         matrix_rows(dims, kind)
     }
@@ -554,6 +564,31 @@ pub(crate) const I8_EMBEDDING_BUILT: bool = cfg!(all(feature = "int8", feature =
 /// `int8-attention`, the Whisper firmware's). Other builds refuse the flag as unknown.
 pub(crate) const I8_KV_CACHE_BUILT: bool = I8_EMBEDDING_BUILT || cfg!(feature = "int8-attention");
 
+/// Whether this build reads [`FLAG_I8_STEM`]: with the `int8` and `conv-stem` features.
+/// Other builds refuse the flag as unknown.
+pub(crate) const I8_STEM_BUILT: bool = cfg!(all(feature = "int8", feature = "conv-stem"));
+
+/// The flags of a blob's header (validated) that change which tensors are stored as
+/// weight matrices ([`stored_matrix_rows`]): [`FLAG_I8_EMBEDDING`] and [`FLAG_I8_STEM`],
+/// each only in builds that read it (0 for the others, which fold the tests away).
+pub(crate) fn stored_flags(blob: &[u8]) -> u32 {
+    let built = if I8_EMBEDDING_BUILT {
+        FLAG_I8_EMBEDDING
+    } else {
+        0
+    } | if I8_STEM_BUILT { FLAG_I8_STEM } else { 0 };
+    if built == 0 {
+        return 0;
+    }
+    read_u32(blob, 76).map_or(0, |flags| flags & built)
+}
+
+/// Whether a blob's header sets [`FLAG_I8_STEM`] (the header was validated); always
+/// `false` in builds without [`I8_STEM_BUILT`].
+pub(crate) fn i8_stem(blob: &[u8]) -> bool {
+    stored_flags(blob) & FLAG_I8_STEM != 0
+}
+
 /// Whether a blob's header sets [`FLAG_I8_EMBEDDING`] (the header was validated); always
 /// `false` in builds without [`I8_EMBEDDING_BUILT`].
 pub(crate) fn i8_embedding(blob: &[u8]) -> bool {
@@ -561,14 +596,9 @@ pub(crate) fn i8_embedding(blob: &[u8]) -> bool {
 }
 
 /// Bytes the tensor of `slot` takes at its offset in a blob of `dtype` (before padding;
-/// `i8_embedding`: the blob sets [`FLAG_I8_EMBEDDING`]).
-pub fn stored_bytes(
-    dims: &Dims,
-    dtype: WeightType,
-    slot: &Slot,
-    i8_embedding: bool,
-) -> Option<usize> {
-    match stored_matrix_rows(dims, slot.kind, i8_embedding) {
+/// `flags`: the header's flag word, of which [`stored_matrix_rows`] reads two bits).
+pub fn stored_bytes(dims: &Dims, dtype: WeightType, slot: &Slot, flags: u32) -> Option<usize> {
+    match stored_matrix_rows(dims, slot.kind, flags) {
         Some(rows) => dtype.matrix_bytes(rows, slot.len),
         None => slot.len.checked_mul(4),
     }
@@ -685,11 +715,13 @@ fn parse_config(blob: &[u8]) -> Result<Config> {
     } else {
         0
     };
+    let i8_stem_flag = if I8_STEM_BUILT { FLAG_I8_STEM } else { 0 };
     let known = FLAG_SCALE_EMBEDDINGS
         | FLAG_TIE_OUTPUT
         | FLAG_FINAL_NORM
         | FLAG_SRC_EMBED_NORM
-        | i8_embedding_flag;
+        | i8_embedding_flag
+        | i8_stem_flag;
     if flags & !known != 0 {
         return Err(invalid("unknown flag bits set"));
     }
@@ -763,11 +795,29 @@ pub(crate) fn validate(
     let config = parse_config(blob)?;
     let dtype = read_dtype(blob)?;
     let dims = &config.dims;
-    let i8_embedding = I8_EMBEDDING_BUILT && i8_embedding(blob);
-    if i8_embedding && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder()) {
+    let flags = stored_flags(blob);
+    if flags & FLAG_I8_EMBEDDING != 0
+        && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder())
+    {
         return Err(Error::InvalidConfig {
             reason: "an int8 target embedding needs int8 weights and a tied output projection",
         });
+    }
+    if flags & FLAG_I8_STEM != 0 {
+        let widest = dims
+            .stem_channels
+            .max(dims.d_model)
+            .saturating_mul(STEM_KERNEL);
+        if dtype != WeightType::I8 || dims.stem_channels == 0 || !config.has_encoder() {
+            return Err(Error::InvalidConfig {
+                reason: "an int8 stem needs int8 weights and a convolution stem",
+            });
+        }
+        if widest > picoformer_kernels::quant::I8_MAX_K {
+            return Err(Error::InvalidConfig {
+                reason: "an int8 stem needs 3 max(stem_channels, d_model) <= 131072 (i32 sums)",
+            });
+        }
     }
     if dtype == WeightType::I8 && dims.d_model.max(dims.d_ff) > picoformer_kernels::quant::I8_MAX_K
     {
@@ -837,7 +887,7 @@ pub(crate) fn validate(
             }
             _ => {}
         }
-        let end = stored_bytes(dims, dtype, &slot, i8_embedding)
+        let end = stored_bytes(dims, dtype, &slot, flags)
             .and_then(|bytes| bytes.checked_add(offset))
             .ok_or(Error::TensorOutOfBounds { index })?;
         if offset % ALIGN != 0 || offset < data_end || end > blob.len() {
@@ -847,7 +897,7 @@ pub(crate) fn validate(
             return Err(gap_error(previous, data_end, offset, index));
         }
         if dtype == WeightType::I8 {
-            if let Some(rows) = stored_matrix_rows(dims, slot.kind, i8_embedding) {
+            if let Some(rows) = stored_matrix_rows(dims, slot.kind, flags) {
                 check_scales(blob, offset, rows, index)?;
             }
         }

@@ -137,7 +137,7 @@ pub(crate) fn encode(
         }
         Source::Frames(frames) => {
             let channels = config.dims.stem_channels;
-            stem::stem(&model.stem()?, channels, d, frames, work.rest, x);
+            stem::stem(&model.stem()?, channels, d, frames, work.rest, x, act);
             embedding::add_positions(config, positions, x)?;
         }
     }

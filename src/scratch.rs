@@ -10,16 +10,18 @@
 //!                                        (Dkv = n_kv_heads D / H; D without grouped heads;
 //!                                        an int8 cache: ceil(Dkv / 4) + n_kv_heads words)
 //!   beam state         (beam search only, see `BeamRegions`)
-//!   int8 activations   (int8 blobs only) values [A, max(D, F)] bytes, scales [A]
+//!   int8 activations   (int8 blobs only) values [A, max(D, F, W)] bytes, scales [A]
 //! work (one region, reused: first by the encoder, then by the decoder)
 //!   encoder:  x [S, D], then either (stem only, first) conv1 output [2S, D]
+//!             (and, int8 blobs, an int8 stem's windows [8, W])
 //!             or normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
 //!   decoder:  y, normed, q, tmp [N, D] · ffn hidden [R, F] · scores [max(S, T)] · logits [N, V]
 //! ```
 //! with `N` decoder rows per step (`B`, or `min(FORWARD_ROW_BLOCK, T)` target positions
 //! for the teacher-forced forward) and `R = min(FFN_ROW_BLOCK, rows)` rows of the
 //! feed-forward network at a time. `A = min(8, max(S, N))` activation rows are quantized
-//! together by the int8 linear layers (`picoformer_kernels::quant::I8_ROW_BLOCK`).
+//! together by the int8 linear layers (`picoformer_kernels::quant::I8_ROW_BLOCK`); `W =
+//! 3 max(C, D)` in an int8 blob with a stem of `C` channels (an int8 stem's window), else 0.
 
 use crate::config::{Dims, WeightType};
 use crate::error::{Error, Result};
@@ -113,6 +115,10 @@ pub(crate) struct Plan {
     /// Whether the encoder has a convolution stem (its first convolution's output needs
     /// `[2S, D]`).
     pub stem: bool,
+    /// Values of one output row's window of an int8 stem's widest convolution,
+    /// `3 max(C, D)` (int8 blobs with a stem, which may set `FLAG_I8_STEM`; else 0): the
+    /// reduction length of its int8 products.
+    pub stem_window: usize,
     /// Element type of the weight matrices (int8 needs the activation buffer).
     pub weights: WeightType,
 }
@@ -134,6 +140,11 @@ impl Plan {
             rows: beams,
             beam_search,
             stem: has_enc && dims.stem_channels > 0,
+            stem_window: if has_enc && dims.stem_channels > 0 && matches!(weights, WeightType::I8) {
+                max(dims.stem_channels, dims.d_model).saturating_mul(crate::config::STEM_KERNEL)
+            } else {
+                0
+            },
             weights,
         }
     }
@@ -254,12 +265,21 @@ impl Plan {
     }
 
     /// Elements of the stem's buffer after `x`: the first convolution's output `[2S, D]`
-    /// (0 without a stem).
+    /// (0 without a stem), then in an int8 blob the windows of a block of output rows of
+    /// an int8 stem, `[STEM_ROW_BLOCK, stem_window]`.
     pub const fn stem_work(&self) -> Option<usize> {
         if !self.stem {
             return Some(0);
         }
-        round(tri!(mul3(crate::config::STEM_STRIDE, self.s, self.d)))
+        let hidden = tri!(round(tri!(mul3(
+            crate::config::STEM_STRIDE,
+            self.s,
+            self.d
+        ))));
+        add(
+            hidden,
+            tri!(mul(crate::layers::stem::STEM_ROW_BLOCK, self.stem_window)),
+        )
     }
 
     /// Elements of the decoder's working set.
@@ -303,7 +323,10 @@ impl Plan {
     /// `max(D, F)`.
     pub const fn act_values(&self) -> Option<usize> {
         match self.weights {
-            WeightType::I8 => quant::activation_values(max(self.s, self.rows), max(self.d, self.f)),
+            WeightType::I8 => quant::activation_values(
+                max(self.s, self.rows),
+                max(max(self.d, self.f), self.stem_window),
+            ),
             WeightType::F32 | WeightType::F16 => Some(0),
         }
     }

@@ -6,8 +6,9 @@
 # `picoformer transcribe --wav speech.wav --tokens --audio-context N --max-len M` for the
 # same blob. Runs under tools/qemu-icount (core=cortex-m55) and prints the figures.
 #
-#   firmware-whisper.sh [--dtype i8|i8att|f32] [--audio-context N|auto] [--max-len M] [--measure]
-#       (i8att: int8 weights and int8 attention, `convert --dtype i8 --kv-cache i8`)
+#   firmware-whisper.sh [--dtype i8|i8att|i8stem|f32] [--audio-context N|auto] [--max-len M] [--measure]
+#       (i8att: int8 weights and int8 attention, `convert --dtype i8 --kv-cache i8`;
+#       i8stem: i8att and the int8 convolution stem, `--i8-stem`)
 #       --measure: also the encoder alone and a decode of 1 token (two more encoder runs),
 #       for the per-token figure. Defaults: i8, auto, 8 tokens.
 #   firmware-whisper.sh --encoder-only [--dtype D] --audio-context N
@@ -105,6 +106,8 @@ main() {
         # i8att: int8 weights and the int8 attention (blob flag bit 5, `--kv-cache i8`)
         local convert_args=(--dtype "$dtype")
         [ "$dtype" = i8att ] && convert_args=(--dtype i8 --kv-cache i8)
+        # i8stem: i8att and the int8 convolution stem (blob flag bit 6, `--i8-stem`)
+        [ "$dtype" = i8stem ] && convert_args=(--dtype i8 --kv-cache i8 --i8-stem)
         "$picoformer" convert --from ct2-whisper "$model" -o "$blob.tmp" "${convert_args[@]}" >"$cache/convert-$dtype.log"
         mv "$blob.tmp" "$blob"
         # the converter writes the tokenizer beside the blob it was told to write
@@ -203,6 +206,7 @@ main() {
                 linear_i8) what="int8 linear, 16 rows x 512 x 512"; unit="multiply-accumulate" ;;
                 linear_i8_ff1) what="int8 linear with bias, 16 rows x 512 -> 2048 (feed-forward in)"; unit="multiply-accumulate" ;;
                 linear_i8_ff2) what="int8 linear with bias, 16 rows x 2048 -> 512 (feed-forward out)"; unit="multiply-accumulate" ;;
+                linear_i8_stem) what="int8 linear with bias, 16 rows x 1536 -> 512 (the int8 stem's second convolution over gathered windows, blob flag bit 6)"; unit="multiply-accumulate" ;;
                 conv2) what="stem's second convolution (stride 2), 8 output rows of 512"; unit="multiply-accumulate" ;;
                 layer_norm) what="LayerNorm of one 512-wide row"; unit="value" ;;
                 attention) what="f32 attention of one query over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;

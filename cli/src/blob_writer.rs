@@ -4,7 +4,7 @@
 
 use picoformer::blob::{
     header_len, seal, slot, slot_count, stored_matrix_rows, Presence, Slot, TensorKind, ALIGN,
-    FLAG_FINAL_NORM, FLAG_I8_EMBEDDING, FLAG_I8_KV_CACHE, FLAG_SCALE_EMBEDDINGS,
+    FLAG_FINAL_NORM, FLAG_I8_EMBEDDING, FLAG_I8_KV_CACHE, FLAG_I8_STEM, FLAG_SCALE_EMBEDDINGS,
     FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC, TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
 };
 use picoformer::kernels::quant::{f16, quantize_weight_row, I8_MAX_K};
@@ -56,12 +56,38 @@ pub fn write_blob_with<'t>(
     config: &Config,
     dtype: WeightType,
     i8_embedding: bool,
+    tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
+) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
+    let flags = if i8_embedding { FLAG_I8_EMBEDDING } else { 0 };
+    write_blob_stored(config, dtype, flags, tensor)
+}
+
+/// [`write_blob_as`] with the tensors that `stored` (a set of the header flags
+/// `FLAG_I8_EMBEDDING` and `FLAG_I8_STEM`) makes int8 matrices: the target embedding
+/// (int8 blobs of a tied model only) and the convolution stem's two weights (int8 blobs
+/// of a model with a stem only: `FLAG_I8_STEM`, the stem's convolutions then run on the
+/// int8 kernels). Their errors are reported with the others.
+pub fn write_blob_stored<'t>(
+    config: &Config,
+    dtype: WeightType,
+    stored: u32,
     mut tensor: impl FnMut(usize, &Slot) -> Option<&'t [f32]>,
 ) -> core::result::Result<(Vec<u8>, Vec<QuantError>), String> {
     config.validate().map_err(|e| e.to_string())?;
     let d = &config.dims;
+    if stored & !(FLAG_I8_EMBEDDING | FLAG_I8_STEM) != 0 {
+        return Err("only the int8 embedding and stem flags choose stored matrices".into());
+    }
+    let i8_embedding = stored & FLAG_I8_EMBEDDING != 0;
+    let i8_stem = stored & FLAG_I8_STEM != 0;
     if i8_embedding && !(dtype == WeightType::I8 && config.tie_output && config.has_decoder()) {
         return Err("an int8 target embedding needs int8 weights and a tied output".into());
+    }
+    if i8_stem && !(dtype == WeightType::I8 && d.stem_channels > 0 && config.has_encoder()) {
+        return Err("an int8 stem needs int8 weights and a model with a convolution stem".into());
+    }
+    if i8_stem && 3 * d.stem_channels.max(d.d_model) > I8_MAX_K {
+        return Err("an int8 stem needs 3 max(stem_channels, d_model) <= 131072".into());
     }
     if dtype == WeightType::I8 && d.d_model.max(d.d_ff) > I8_MAX_K {
         return Err("int8 weights need d_model and d_ff <= 131072".into());
@@ -103,7 +129,7 @@ pub fn write_blob_with<'t>(
         let (offset, len) = match data {
             Some(t) => {
                 let offset = out.len();
-                match (dtype, stored_matrix_rows(d, slot.kind, i8_embedding)) {
+                match (dtype, stored_matrix_rows(d, slot.kind, stored)) {
                     (WeightType::F32, _) | (_, None) => {
                         for v in t.iter() {
                             out.extend_from_slice(&v.to_le_bytes());
@@ -200,6 +226,7 @@ pub fn write_blob_with<'t>(
         | (config.final_norm as u32 * FLAG_FINAL_NORM)
         | (config.src_embed_norm as u32 * FLAG_SRC_EMBED_NORM)
         | (i8_embedding as u32 * FLAG_I8_EMBEDDING)
+        | (i8_stem as u32 * FLAG_I8_STEM)
         | ((d.kv_cache == picoformer::CacheType::I8) as u32 * FLAG_I8_KV_CACHE);
     put(76, flags);
     put(80, config.bos_id);

@@ -94,6 +94,44 @@ pub fn requantize_with(
     .map_err(anyhow::Error::msg)
 }
 
+/// [`requantize_with`]; with `i8_stem`, an int8 blob of a model with a convolution stem
+/// (Whisper) stores the stem's two convolution weights as int8 matrices too
+/// (`blob::FLAG_I8_STEM`: each output position's window goes through the int8 linear
+/// layer, docs/spec.md "Weight types"). `i8_stem` with another dtype or a model
+/// without a stem is an error.
+pub fn requantize_stored(
+    f32_blob: &[u8],
+    dtype: WeightType,
+    i8_embedding: bool,
+    i8_stem: bool,
+) -> anyhow::Result<(Vec<u8>, Vec<QuantError>)> {
+    if !i8_stem {
+        return requantize_with(f32_blob, dtype, i8_embedding);
+    }
+    let aligned = super::AlignedBytes::copy_from(f32_blob);
+    let model = Model::from_blob(aligned.as_slice()).context("reading the f32 blob")?;
+    if model.dtype() != WeightType::F32 {
+        bail!(
+            "the blob already holds {} weights; convert from f32",
+            model.dtype().name()
+        );
+    }
+    let config = *model.config();
+    if dtype != WeightType::I8 || config.dims.stem_channels == 0 {
+        bail!("an int8 stem needs --dtype i8 and a model with a convolution stem (Whisper)");
+    }
+    let blob = aligned.as_slice();
+    let i8_embedding =
+        i8_embedding && dtype == WeightType::I8 && config.tie_output && config.has_decoder();
+    let stored = if i8_embedding {
+        blob::FLAG_I8_EMBEDDING
+    } else {
+        0
+    } | blob::FLAG_I8_STEM;
+    blob_writer::write_blob_stored(&config, dtype, stored, |index, _| f32_tensor(blob, index))
+        .map_err(anyhow::Error::msg)
+}
+
 /// Re-writes an f32 blob of a sinusoidal model with its position tables stored
 /// (`SrcPos [S, D]`, `TgtPos [T, D]`, exactly the values the engine computes), so that
 /// firmware built without the engine's `sinusoid` feature runs it without sin/cos.

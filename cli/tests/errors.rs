@@ -442,7 +442,12 @@ fn blob_invalid_config_fields() {
         (EOS, 67, "bos_id or eos_id is not below tgt_vocab"),
         (PAD, 67, "pad_id is not below tgt_vocab"),
         (PAD, u32::MAX, "pad_id is not below tgt_vocab"),
-        (FLAGS, 64, "unknown flag bits set"),
+        (FLAGS, 128, "unknown flag bits set"),
+        (
+            FLAGS,
+            64,
+            "an int8 stem needs int8 weights and a convolution stem",
+        ),
         (
             FLAGS,
             16,

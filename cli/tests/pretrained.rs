@@ -520,7 +520,8 @@ fn whisper_from_wav_matches_the_golden_features() {
 /// positions: this clip's transcript is itself uncertain (PyTorch's smallest top-2 margin
 /// is 0.029, and position 6 flips between " so" and " sober" under int8 activation
 /// rounding), so 13 tokens cannot measure the 99 % budget; the 2,000 date phrases of
-/// `tests/dates.rs` do. Prints the figures for docs/quantization.md.
+/// `tests/dates.rs` do. The int8 blob with the int8 convolution stem (`--i8-stem`) is
+/// measured too (its own bound, below). Prints the figures for docs/quantization.md.
 #[test]
 fn whisper_quantized_transcribes_like_pytorch() {
     let Some(blob) = whisper() else {
@@ -533,10 +534,20 @@ fn whisper_quantized_transcribes_like_pytorch() {
     let mut tgt = expected.prompt.clone();
     tgt.extend_from_slice(&reference[..reference.len() - 1]);
     let mut f32_margins = Vec::new();
-    for dtype in [WeightType::F32, WeightType::F16, WeightType::I8] {
+    // (the last: int8 with the int8 convolution stem, `convert --i8-stem`)
+    for (dtype, i8_stem) in [
+        (WeightType::F32, false),
+        (WeightType::F16, false),
+        (WeightType::I8, false),
+        (WeightType::I8, true),
+    ] {
         let quantized = match dtype {
             WeightType::F32 => blob.clone(),
-            _ => AlignedBytes::copy_from(&convert::requantize(blob.as_slice(), dtype).unwrap().0),
+            _ => AlignedBytes::copy_from(
+                &convert::requantize_stored(blob.as_slice(), dtype, false, i8_stem)
+                    .unwrap()
+                    .0,
+            ),
         };
         let model = Model::from_blob(quantized.as_slice()).unwrap();
         let v = model.config().dims.tgt_vocab;
@@ -557,13 +568,22 @@ fn whisper_quantized_transcribes_like_pytorch() {
         let (tokens, _) = greedy_over_context(&model, &source, &expected.prompt);
         let same_sequence = tokens == *reference;
         eprintln!(
-            "whisper {}: next-token agreement with PyTorch f32 {}/{}, misses at {misses:?} (f32 top-2 margins there {:?}), greedy sequence equal: {same_sequence}",
+            "whisper {}{}: next-token agreement with PyTorch f32 {}/{}, misses at {misses:?} (f32 top-2 margins there {:?}), greedy sequence equal: {same_sequence}",
             dtype.name(),
+            if i8_stem { " (int8 stem)" } else { "" },
             reference.len() - misses.len(),
             reference.len(),
             misses.iter().map(|&i| f32_margins[i]).collect::<Vec<_>>(),
         );
-        if dtype == WeightType::I8 {
+        if i8_stem {
+            // The int8 stem (`convert --i8-stem`, not the default) costs next-token
+            // agreement on this clip: 10 of 13 (misses at 4, 6, 7; f32 top-2 margins
+            // 0.029, 0.285, 0.294) where the f32 stem's int8 blob has 12.
+            assert!(
+                misses.len() <= 3,
+                "int8 with the int8 stem misses {misses:?}"
+            );
+        } else if dtype == WeightType::I8 {
             assert!(misses.len() <= 1, "int8 misses {misses:?}");
         } else {
             assert_eq!(misses, [0usize; 0], "{}", dtype.name());

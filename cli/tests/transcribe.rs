@@ -842,3 +842,86 @@ fn cli_audio_context_encodes_the_first_2n_frames() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// `convert --i8-stem` (`convert::requantize_stored`): the stem's two convolution
+/// weights stored as int8 matrices (blob flag bit 6), the rest as plain int8; the encoder
+/// runs and stays near the plain int8 blob's output; the flag refused where it cannot
+/// hold (an f32 blob, a model without a stem), the option refused with another dtype.
+#[test]
+fn int8_stem_option() {
+    use picoformer::blob::FLAG_I8_STEM;
+    use picoformer::{Error, Model, WeightType};
+    use picoformer_cli::{convert, AlignedBytes};
+    let path = tmp("tiny_whisper_i8_stem.pfm");
+    tiny_whisper(&path);
+    let f32_blob = std::fs::read(&path).unwrap();
+    let (plain, plain_errors) = convert::requantize(&f32_blob, WeightType::I8).unwrap();
+    let (blob, errors) =
+        convert::requantize_stored(&f32_blob, WeightType::I8, false, true).unwrap();
+    // Two more matrices reported, and stored as int8: [8, 3 x 80] and [8, 3 x 8].
+    assert_eq!(errors.len(), plain_errors.len() + 2);
+    let pad = |n: usize| n.div_ceil(16) * 16;
+    let saved = |k: usize| pad(4 * 8 * k) - pad(4 * 8) - pad(8 * k);
+    assert_eq!(plain.len() - blob.len(), saved(240) + saved(24));
+    let flags = u32::from_le_bytes(blob[76..80].try_into().unwrap());
+    assert_eq!(flags & FLAG_I8_STEM, FLAG_I8_STEM);
+    let (plain, blob) = (
+        AlignedBytes::copy_from(&plain),
+        AlignedBytes::copy_from(&blob),
+    );
+    let frames: Vec<f32> = (0..2 * 40 * 80)
+        .map(|i| ((i * 7919) % 211) as f32 / 105.0 - 1.0)
+        .collect();
+    let encode = |blob: &AlignedBytes| {
+        let model = Model::from_blob(blob.as_slice()).unwrap();
+        let mut scratch = picoformer_cli::scratch(model.encode_scratch_bytes().unwrap());
+        let mut out = vec![0.0f32; 40 * 8];
+        model
+            .encode_source(
+                &picoformer::Source::Frames(&frames),
+                &mut out,
+                scratch.as_mut_slice(),
+            )
+            .unwrap();
+        out
+    };
+    let (want, got) = (encode(&plain), encode(&blob));
+    let err = want
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    let range = want.iter().map(|a| a.abs()).fold(0.0f32, f32::max);
+    assert!(err > 0.0 && err < 0.1 * range, "{err} of {range}");
+
+    // The flag on an f32 blob, or on a model without a stem: refused.
+    let mut flagged = f32_blob.clone();
+    flagged[76] |= FLAG_I8_STEM as u8;
+    picoformer::blob::seal(&mut flagged).unwrap();
+    assert!(matches!(
+        Model::from_blob(AlignedBytes::copy_from(&flagged).as_slice()),
+        Err(Error::InvalidConfig { .. })
+    ));
+    let dates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/dates/dates.pfm");
+    let dates = std::fs::read(dates).unwrap();
+    let (mut no_stem, _) = convert::requantize(&dates, WeightType::I8).unwrap();
+    no_stem[76] |= FLAG_I8_STEM as u8;
+    picoformer::blob::seal(&mut no_stem).unwrap();
+    assert!(matches!(
+        Model::from_blob(AlignedBytes::copy_from(&no_stem).as_slice()),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(convert::requantize_stored(&dates, WeightType::I8, false, true).is_err());
+    assert!(convert::requantize_stored(&f32_blob, WeightType::F16, false, true).is_err());
+    // the command line: --i8-stem needs --dtype i8
+    let out = Command::new(env!("CARGO_BIN_EXE_picoformer"))
+        .args(["convert", "--from", "ct2-whisper", "--i8-stem", "-o"])
+        .arg(tmp("tiny_whisper_i8_stem_out.pfm"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--i8-stem needs --dtype i8"), "{stderr}");
+    std::fs::remove_file(&path).unwrap();
+}

@@ -122,9 +122,9 @@ impl<'a> Model<'a> {
     fn matrix_rows(&self, index: usize) -> Option<usize> {
         let dims = &self.config.dims;
         // (Read from the header, not kept in `Model`: builds without int8 target
-        // embeddings fold it away, and `Model` keeps its size.)
-        let i8_embedding = blob::i8_embedding(self.bytes);
-        blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, i8_embedding)
+        // embeddings or stems fold it away, and `Model` keeps its size.)
+        let flags = blob::stored_flags(self.bytes);
+        blob::stored_matrix_rows(dims, blob::kind_at(dims, index)?, flags)
     }
 
     /// The weight matrix in table slot `index`, in the blob's dtype; `None` when absent.
@@ -206,12 +206,20 @@ impl<'a> Model<'a> {
         self.required(blob::global_index(kind))
     }
 
-    /// The weights of the convolution stem.
+    /// The weights of the convolution stem: f32, or int8 matrices in a blob with
+    /// `blob::FLAG_I8_STEM`.
     pub(crate) fn stem(&self) -> Result<StemWeights<'a>> {
+        let conv = |kind| {
+            if blob::i8_stem(self.bytes) {
+                self.required_matrix(blob::global_index(kind))
+            } else {
+                self.required_global(kind).map(Matrix::F32)
+            }
+        };
         Ok(StemWeights {
-            conv1: self.required_global(K::StemConv1Weight)?,
+            conv1: conv(K::StemConv1Weight)?,
             conv1_bias: self.global(K::StemConv1Bias),
-            conv2: self.required_global(K::StemConv2Weight)?,
+            conv2: conv(K::StemConv2Weight)?,
             conv2_bias: self.global(K::StemConv2Bias),
         })
     }
@@ -389,10 +397,11 @@ pub(crate) struct FfnWeights<'a> {
     pub b2: Option<&'a [f32]>,
 }
 
-/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major), biases `[D]`.
+/// The convolution stem: `conv1 [D, 3, C]`, `conv2 [D, 3, D]` (kernel-major; f32, or
+/// int8 matrices `[D, 3 C]`, `[D, 3 D]` with `blob::FLAG_I8_STEM`), biases `[D]`.
 pub(crate) struct StemWeights<'a> {
-    pub conv1: &'a [f32],
+    pub conv1: Matrix<'a>,
     pub conv1_bias: Option<&'a [f32]>,
-    pub conv2: &'a [f32],
+    pub conv2: Matrix<'a>,
     pub conv2_bias: Option<&'a [f32]>,
 }

@@ -781,6 +781,7 @@ mod tests {
                 rows: beams,
                 beam_search: true,
                 stem: false,
+                stem_window: 0,
                 weights: WeightType::F32,
             };
             let len = plan.beam_state().unwrap();

@@ -72,6 +72,12 @@ pub struct Args {
     /// is smaller (by default embeddings stay f32).
     #[arg(long)]
     i8_embedding: bool,
+    /// With `--dtype i8`, a model with a convolution stem (Whisper) stores the stem's two
+    /// convolution weights as int8 too (blob flag bit 6): each output position's window
+    /// runs through the int8 linear layer (docs/spec.md, "Weight types"). By default the
+    /// stem stays f32.
+    #[arg(long)]
+    i8_stem: bool,
     /// Element type of the self-attention's key/value cache (llama-family models): f32,
     /// or i8 (int8 rows with one f32 scale per key/value head and position: a quarter of
     /// the cache's RAM and integer attention; docs/quantization.md). Any weight dtype.
@@ -116,6 +122,7 @@ pub fn run(args: Args) -> Result<()> {
         tokenizer,
         dtype,
         i8_embedding,
+        i8_stem,
         kv_cache,
         positions_table,
         rope_theta,
@@ -125,6 +132,10 @@ pub fn run(args: Args) -> Result<()> {
         rotate_half,
         allow_extra_layers,
     } = args;
+    ensure!(
+        !i8_stem || dtype == Dtype::I8,
+        "--i8-stem needs --dtype i8 (the stem's weights as int8 matrices)"
+    );
     let read_config = || -> Result<String> {
         let path = config.as_ref().context("this format needs --config")?;
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
@@ -211,7 +222,7 @@ pub fn run(args: Args) -> Result<()> {
         blob
     } else {
         let dtype = picoformer::WeightType::from(dtype);
-        let (blob, errors) = convert::requantize_with(&blob, dtype, i8_embedding)
+        let (blob, errors) = convert::requantize_stored(&blob, dtype, i8_embedding, i8_stem)
             .context("quantizing the weights")?;
         eprintln!("{} weight matrices, quantization error:", dtype.name());
         for line in convert::quant_report_lines(&errors) {

@@ -751,6 +751,20 @@ const WIDE_K: usize = 128;
 /// Weight rows of [`int8_wide_rows_and_epilogue_edges`].
 const WIDE_N: usize = 14;
 /// Its weights: pseudo-random bytes, with rows 3 and 10 all zero (sums of 0).
+/// 7 weight rows of 512 int8 values for [`int8_row_pairs_vs_scalar`]'s `k = 512` (the
+/// unrolled tiles): [`WIDE_VALUES`]' formula, row 3 zeros.
+static VALUES_512: [i8; 7 * 512] = {
+    let mut values = [0i8; 7 * 512];
+    let mut i = 0;
+    while i < values.len() {
+        if i / 512 != 3 {
+            values[i] = ((i as u32).wrapping_mul(2_654_435_761) >> 13) as u8 as i8;
+        }
+        i += 1;
+    }
+    values
+};
+
 static WIDE_VALUES: [i8; WIDE_N * WIDE_K] = {
     let mut values = [0i8; WIDE_N * WIDE_K];
     let mut i = 0;
@@ -880,11 +894,12 @@ fn int8_wide_rows_and_epilogue_edges() -> Check {
 /// The dispatched int8 linear layer against `generic::i8::linear_i8`, bit for bit, on 1 to
 /// 3 input rows (Helium's tiles of 2 rows by 3 weight rows and the odd last row): reduction
 /// lengths 64 (no tiles), 128, 256 and 384 (0 to 2 of the tile loop's 128-byte
-/// iterations), 4 to 9 weight rows (whole tiles and the last 3 rows again) as many as
-/// [`WIDE_VALUES`] holds, with and without a bias, and with the first or the second row all
-/// zeros (a row the scalar quantizer takes: the pair goes row by row).
+/// iterations) and 512 (the unrolled tiles of `k == 512`), 4 to 9 weight rows (whole tiles
+/// and the last 3 rows again) as many as [`WIDE_VALUES`] (k = 512: [`VALUES_512`]) holds,
+/// with and without a bias, and with the first or the second row all zeros (a row the
+/// scalar quantizer takes: the pair goes row by row).
 fn int8_row_pairs_vs_scalar() -> Check {
-    const K: usize = 384;
+    const K: usize = 512;
     const ROWS: usize = 3;
     const N: usize = 9;
     let bias: [f32; N] = core::array::from_fn(|i| (i as f32 - 4.5) * 0.5);
@@ -898,12 +913,13 @@ fn int8_row_pairs_vs_scalar() -> Check {
                 ((i * 29 % 31) as f32 - 15.0) * 0.21 * (1.0 + (i / 64) as f32 * 0.1)
             }
         });
-        for k in [64, 128, 256, K] {
-            for n in 4..=N.min(WIDE_VALUES.len() / k) {
+        for k in [64, 128, 256, 384, K] {
+            let values: &[i8] = if k == 512 { &VALUES_512 } else { &WIDE_VALUES };
+            for n in 4..=N.min(values.len() / k) {
                 for rows in 1..=ROWS {
                     for bias in [None, bias.get(..n)] {
                         let w = k::I8Matrix {
-                            values: WIDE_VALUES.get(..n * k).unwrap_or(&[]),
+                            values: values.get(..n * k).unwrap_or(&[]),
                             scales: scales.get(..n).unwrap_or(&[]),
                         };
                         let x = x.get(..rows * k).unwrap_or(&[]);

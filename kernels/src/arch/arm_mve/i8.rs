@@ -665,19 +665,20 @@ impl Weights<'_> {
         // `n / 3` tiles cover the first `3 (n / 3)` rows, and the last 3 rows (`n % 3`
         // left) once more, rewriting sums with the same values; the target has MVE.
         unsafe {
-            arm_mve_matmul_i8_2x3(
-                buffer.as_ptr(),
-                w,
-                k,
-                tiles,
-                &[y0.as_mut_ptr(), y1.as_mut_ptr()],
-            );
+            let matmul = |w: *const i8, tiles: usize, y: &[*mut f32; 2]| {
+                if k == 512 {
+                    arm_mve_matmul_i8_2x3_512(buffer.as_ptr(), w, tiles, y)
+                } else {
+                    arm_mve_matmul_i8_2x3(buffer.as_ptr(), w, k, tiles, y)
+                }
+            };
+            matmul(w, tiles, &[y0.as_mut_ptr(), y1.as_mut_ptr()]);
             if n % 3 != 0 {
                 let last = [
                     y0.as_mut_ptr().wrapping_add(back),
                     y1.as_mut_ptr().wrapping_add(back),
                 ];
-                arm_mve_matmul_i8_2x3(buffer.as_ptr(), w.wrapping_add(back * k), k, 1, &last);
+                matmul(w.wrapping_add(back * k), 1, &last);
             }
         }
         if let (true, Some(b)) = (self.pair_scales_exact(s0, s1), self.vector_bias) {
@@ -953,6 +954,93 @@ unsafe fn arm_mve_matmul_i8_2x3(
             inout("r0") x => _,
             inout("r1") w => _,
             inout("r2") k => _,
+            inout("r3") tiles => _,
+            inout("r12") y.as_ptr() => _,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+        )
+    }
+}
+
+/// [`arm_mve_matmul_i8_2x3`] for `k == 512` (Whisper base's projections and first
+/// feed-forward matrix), the 32 chunks of each tile written out: no loop inside a tile
+/// (no `WLS`/`LE` and their block boundaries), the rows' steps immediates, the end of the
+/// weight rows in r9; the same `VMLADAV`/`VMLADAVA` sums in the same order.
+///
+/// # Safety
+/// As [`arm_mve_matmul_i8_2x3`] with `k == 512`.
+#[inline(never)]
+unsafe fn arm_mve_matmul_i8_2x3_512(x: *const i8, w: *const i8, tiles: usize, y: &[*mut f32; 2]) {
+    // SAFETY: per tile the asm reads 1024 bytes from `x` (2 chunks before the first, 2 in
+    // each of the first 31, none in the last) and 512 from each of three weight rows, and
+    // writes three words to each `y` row; the tiles walk the `3 tiles` weight rows and
+    // their sums, in bounds by the caller's guarantee. r4-r11 are saved on the stack and
+    // restored (sp is restored); the other registers it writes are declared.
+    unsafe {
+        asm!(
+            "push {{r4-r11}}",
+            "ldrd r11, r12, [r12]",
+            // r9: end of the weight rows, r3, r5, r7: the rows
+            "add r9, r3, r3, lsl #1",
+            "add r9, r1, r9, lsl #9",
+            "mov r3, r1",
+            "add r5, r3, #512",
+            "add r7, r3, #1024",
+            "mov r1, r0",
+            "2:",
+            "vldrb.u8 q0, [r1], #16",
+            "vldrb.u8 q1, [r1], #16",
+            tile_chunk!("vmladav.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", ""),
+            tile_chunk!("vmladava.s8", "q0", "q1", "q4", "q5", ""),
+            tile_chunk!("vmladava.s8", "q4", "q5", "q0", "q1", "@ "),
+            "stmia r11!, {{r0, r2, r4}}",
+            "stmia r12!, {{r6, r8, r10}}",
+            // the next tile: r7 is its first row; `x` back by 1024
+            "sub r1, r1, #1024",
+            "mov r3, r7",
+            "add r5, r7, #512",
+            "add r7, r7, #1024",
+            "cmp r3, r9",
+            "bne 2b",
+            "pop {{r4-r11}}",
+            inout("r0") x => _,
+            inout("r1") w => _,
+            out("r2") _,
             inout("r3") tiles => _,
             inout("r12") y.as_ptr() => _,
             out("lr") _,

@@ -450,7 +450,8 @@ type Probe<'a> = dyn FnMut(&str, usize, &mut dyn FnMut()) + 'a;
 
 /// The int8 linear probes on the feed-forward's shapes (16 rows each, deterministic
 /// data): `linear_i8_ff1` 512 inputs to 2048 outputs, `linear_i8_ff2` 2048 to 512, each
-/// one region of [`kernel_probes`]'s `probe`.
+/// one region of [`kernel_probes`]'s `probe`; `linear_i8_stem` the int8 stem's second
+/// convolution as its product (1536 inputs to 512 outputs).
 fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static str> {
     use picoformer::kernels as k;
     const ROWS: usize = 16;
@@ -498,6 +499,19 @@ fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static s
         });
         black_box(&*y);
     }
+    // The int8 stem's second convolution (blob flag bit 6) is this product over gathered
+    // windows: 16 windows of 3 x 512 values to 512 outputs, with the bias.
+    let matrix = k::Matrix::I8(k::I8Matrix {
+        values: w_values.get(..3 * D * D).ok_or("scratch")?,
+        scales: w_scales.get(..D).ok_or("scratch")?,
+    });
+    let x = x.get(..ROWS * 3 * D).ok_or("scratch")?;
+    let y = y.get_mut(..ROWS * D).ok_or("scratch")?;
+    let bias = bias.get(..D).ok_or("scratch")?;
+    probe("linear_i8_stem", ROWS * 3 * D * D, &mut || {
+        k::quant::linear(black_box(x), &matrix, Some(bias), 3 * D, &mut *y, &mut act)
+    });
+    black_box(&*y);
     Ok(())
 }
 
