@@ -11,6 +11,10 @@
 #       i8stem: i8att and the int8 convolution stem, `--i8-stem`)
 #       --measure: also the encoder alone and a decode of 1 token (two more encoder runs),
 #       for the per-token figure. Defaults: i8, auto, 8 tokens.
+#   firmware-whisper.sh --encoder [--dtype D] [--audio-context N] [--max-len M]
+#       the encoder alone, then the whole greedy decode (two encoder runs, not --measure's
+#       three): the encoder's and the whole run's cycles, e.g. of the 30 s window itself
+#       (--audio-context 1500 --max-len 9: about half an hour under QEMU)
 #   firmware-whisper.sh --encoder-only [--dtype D] --audio-context N
 #       the front end and the encoder alone, no decoding (nothing to compare): the
 #       encoder's cost at several contexts, to extrapolate to a 30 s window
@@ -81,6 +85,7 @@ main() {
             --max-len) max_len=$2; shift 2 ;;
             --measure) measure=3; shift ;;
             --encoder-only) measure=5; shift ;;
+            --encoder) measure=1; shift ;;
             --probes) measure=8; shift ;;
         --contexts) contexts=1; shift ;;
             --row) row=1; shift ;;
