@@ -83,6 +83,25 @@ pub trait F32Simd: Copy {
         false
     }
 
+    /// Query rows per block of [`attention_block`](Self::attention_block); 0 where the
+    /// kernel has no blocked attention (the default).
+    const ATTENTION_BLOCK: usize = 0;
+
+    /// One head of attention for a block of up to [`ATTENTION_BLOCK`](Self::ATTENTION_BLOCK)
+    /// query rows (`queries`, whole rows of `head.d`; in each, the head's columns from
+    /// `head.at` on, `head.dk` of them, replaced by its output): bit for bit what the
+    /// row-by-row attention (the frame's `attention_using` with this kernel's
+    /// [`dot_strided`], softmax and [`axpy_strided`]) gives each row's head, so that the
+    /// blocked and the row-by-row attention give the same bits. The scores as matrix
+    /// products over the block, the softmax with the rows in vector lanes (each lane the
+    /// reference's operations in key order). `scratch` holds at least `ATTENTION_BLOCK *
+    /// (head.m + head.dk)` values. Returns false, having written nothing, where the kernel
+    /// has no such loop for these shapes (the default).
+    fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
+        let _ = (queries, head, scratch);
+        false
+    }
+
     /// True when [`dot_rows`](Self::dot_rows) gives, for each weight row, the bits that
     /// [`dot_blocks`](Self::dot_blocks) gives for it alone: the convolution then takes
     /// each output row's whole-window dot products as one matrix-vector product
@@ -237,6 +256,60 @@ pub trait F32Simd: Copy {
             out,
         )
     }
+}
+
+/// The operands of one head of a block of query rows ([`F32Simd::attention_block`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HeadBlock<'a> {
+    /// The key rows from the head's first column on (`keys[at..]` of `[m, d]` rows): key
+    /// `j`'s head columns at `j * d..j * d + dk`.
+    pub keys: &'a [f32],
+    /// The value rows, as `keys`.
+    pub values: &'a [f32],
+    /// The row width (stride) of the queries, keys and values.
+    pub d: usize,
+    /// The head's first column.
+    pub at: usize,
+    /// The head width.
+    pub dk: usize,
+    /// The keys the queries see.
+    pub m: usize,
+    /// `1 / sqrt(dk)`.
+    pub scale: f32,
+}
+
+/// Head `head` of every query row of `queries` (whole rows of `head.d`) in blocks of
+/// [`F32Simd::ATTENTION_BLOCK`] rows ([`F32Simd::attention_block`]), `scratch` as there.
+/// False, having written nothing, where the kernel has no blocked attention for these
+/// shapes or `scratch` is too short.
+pub fn attention_blocks<K: F32Simd>(
+    kernel: K,
+    queries: &mut [f32],
+    head: &HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    let block = K::ATTENTION_BLOCK;
+    let need = head
+        .m
+        .checked_add(head.dk)
+        .and_then(|n| n.checked_mul(block));
+    if block == 0 || head.d == 0 || need.is_none_or(|need| scratch.len() < need) {
+        return false;
+    }
+    let whole = queries.len() / head.d * head.d;
+    let mut first = true;
+    for part in queries
+        .get_mut(..whole)
+        .unwrap_or(&mut [])
+        .chunks_mut(block * head.d)
+    {
+        // every block has the same shapes, so only the first can refuse them
+        if !kernel.attention_block(part, head, scratch) && first {
+            return false;
+        }
+        first = false;
+    }
+    true
 }
 
 /// [`F32Simd::dot_rows`] through [`F32Simd::dot_tile`], one tile at a time.

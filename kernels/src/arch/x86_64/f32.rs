@@ -5,7 +5,8 @@
 //! aligned. Each function is `#[target_feature]`; the safe wrappers on the kernel types
 //! call them only through a value that [`F32Simd::detect`] created.
 
-use crate::frame::f32::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, HeadBlock, MR};
+use crate::generic::f32 as scalar;
 use core::arch::x86_64::*;
 
 /// AVX2 with FMA3: 8 f32 lanes, 16 vector registers.
@@ -106,6 +107,308 @@ impl F32Simd for Avx512 {
             .fold(blocks.min(y.len() / 16), |b, row| b.min(row.len() / 16));
         // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= len` of every slice.
         unsafe { x86_64avx512_axpy_f32_4(alpha, x, y, blocks) }
+    }
+
+    const ATTENTION_BLOCK: usize = 16;
+
+    fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
+        avx512_attention_block(self, queries, head, scratch)
+    }
+}
+
+/// Query rows per block of the AVX-512 attention: one per lane.
+const BLOCK16: usize = 16;
+
+/// [`F32Simd::attention_block`] on AVX-512: up to 16 query rows of one head, one per
+/// vector lane. Head widths of 16, 32, 64 or 128 columns and at least one key; otherwise
+/// false. Bit for bit the row-by-row attention on this kernel:
+///
+/// - scores: for the whole tiles of `MR` keys, each lane's sum as
+///   [`x86_64avx512_dot_f32_4xr`] forms it (16 lane partials, each a chain of fused
+///   multiply-adds over the 16-column blocks, then [`sum512_x4`]'s tree); the last
+///   `m % MR` keys by the frame's `dot` (as `dot_strided` takes them); each times `scale`;
+/// - the softmax of each lane: the reference's maximum, `exp_fast` of `a - max`, the
+///   compensated sum in key order and one division per key, in vector lanes;
+/// - the weighted sum: per output column a chain of fused multiply-adds over the keys in
+///   order from 0 (as [`x86_64avx512_axpy_f32_4`] adds them).
+fn avx512_attention_block(
+    kernel: Avx512,
+    queries: &mut [f32],
+    head: &HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    let HeadBlock {
+        keys,
+        values,
+        d,
+        at,
+        dk,
+        m,
+        scale,
+    } = *head;
+    let nb = dk / 16;
+    let rows = queries.len().checked_div(d).unwrap_or(0);
+    let fits = |len: usize| {
+        (m - 1)
+            .checked_mul(d)
+            .and_then(|n| n.checked_add(dk))
+            .is_some_and(|need| len >= need)
+    };
+    if !matches!(dk, 16 | 32 | 64 | 128)
+        || m == 0
+        || at.checked_add(dk).is_none_or(|end| end > d)
+        || rows == 0
+        || rows > BLOCK16
+        || !fits(keys.len())
+        || !fits(values.len())
+    {
+        return false;
+    }
+    let Some((qt, rest)) = scratch.split_at_mut_checked(BLOCK16 * dk) else {
+        return false;
+    };
+    let Some(st) = rest.get_mut(..BLOCK16 * m) else {
+        return false;
+    };
+    // the block's head columns transposed: qt[i * 16 + r] = column i of row r (0 past the rows)
+    for (i, lanes) in qt.chunks_exact_mut(BLOCK16).enumerate() {
+        for (r, lane) in lanes.iter_mut().enumerate() {
+            *lane = queries
+                .get(r * d + at + i)
+                .copied()
+                .filter(|_| r < rows)
+                .unwrap_or(0.0);
+        }
+    }
+    let m4 = m / MR * MR;
+    // SAFETY: AVX-512F is present (`kernel` exists); `qt` holds 16 dk values, `st` 16 m,
+    // and key j < m reads keys[j * d..j * d + dk], inside `keys` (`fits`).
+    unsafe {
+        match nb {
+            1 => x86_64avx512_scores_lanes::<1>(qt, keys, d, m4, scale, st),
+            2 => x86_64avx512_scores_lanes::<2>(qt, keys, d, m4, scale, st),
+            4 => x86_64avx512_scores_lanes::<4>(qt, keys, d, m4, scale, st),
+            _ => x86_64avx512_scores_lanes::<8>(qt, keys, d, m4, scale, st),
+        }
+    }
+    // the last keys as `dot_strided` takes them: one `dot` each
+    for j in m4..m {
+        let key = keys.get(j * d..j * d + dk).unwrap_or(&[]);
+        for r in 0..BLOCK16 {
+            let s = match queries.get(r * d + at..r * d + at + dk) {
+                Some(q) if r < rows => crate::frame::f32::dot(kernel, q, key) * scale,
+                _ => 0.0,
+            };
+            if let Some(dst) = st.get_mut(j * BLOCK16 + r) {
+                *dst = s;
+            }
+        }
+    }
+    // SAFETY: AVX-512F is present; `st` holds 16 m values; value j < m reads
+    // values[j * d..j * d + dk] (`fits`); row r < rows writes queries[r * d + at..][..dk],
+    // inside `queries` (at + dk <= d, rows * d <= its length).
+    unsafe {
+        x86_64avx512_softmax_lanes(st, m);
+        match nb {
+            1 => x86_64avx512_weighted_sum_lanes::<1, 16>(st, values, d, m, queries, rows, at),
+            2 => x86_64avx512_weighted_sum_lanes::<2, 8>(st, values, d, m, queries, rows, at),
+            4 => x86_64avx512_weighted_sum_lanes::<4, 4>(st, values, d, m, queries, rows, at),
+            _ => x86_64avx512_weighted_sum_lanes::<8, 2>(st, values, d, m, queries, rows, at),
+        }
+    }
+    true
+}
+
+/// `st[j * 16 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
+/// the sums of [`x86_64avx512_dot_f32_4xr`] and [`sum512_x4`], lanes across rows. Two keys
+/// per step share the loads of `qt`.
+///
+/// # Safety
+/// AVX-512F; `qt` holds `16 * 16 * NB` values, `st` `16 * m4`, and `keys` holds
+/// `(m4 - 1) * d + 16 * NB` values.
+#[allow(clippy::needless_range_loop)] // the indices are the tree's lanes
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_scores_lanes<const NB: usize>(
+    qt: &[f32],
+    keys: &[f32],
+    d: usize,
+    m4: usize,
+    scale: f32,
+    st: &mut [f32],
+) {
+    const J: usize = 2;
+    let scale = _mm512_set1_ps(scale);
+    let q = qt.as_ptr();
+    let mut j = 0;
+    while j < m4 {
+        // SAFETY: j + 1 < m4 (m4 is even), so each key row lies inside `keys`.
+        let k: [*const f32; J] =
+            core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
+        // t[jj][g]: lane quarter g of key jj's tree, (v[g] + v[g + 8]) + (v[g + 4] + v[g + 12])
+        let mut t = [[_mm512_setzero_ps(); 4]; J];
+        for g in 0..4 {
+            let mut p = [[_mm512_setzero_ps(); 4]; J];
+            for u in 0..4 {
+                let l = g + 4 * u;
+                for b in 0..NB {
+                    let i = b * 16 + l;
+                    // SAFETY: i < 16 NB: inside `qt` (16 values per column) and the key rows.
+                    let qv = unsafe { _mm512_loadu_ps(q.add(i * BLOCK16)) };
+                    for jj in 0..J {
+                        // SAFETY: as above.
+                        let kv = _mm512_set1_ps(unsafe { *k[jj].add(i) });
+                        p[jj][u] = _mm512_fmadd_ps(qv, kv, p[jj][u]);
+                    }
+                }
+            }
+            for jj in 0..J {
+                t[jj][g] = _mm512_add_ps(
+                    _mm512_add_ps(p[jj][0], p[jj][2]),
+                    _mm512_add_ps(p[jj][1], p[jj][3]),
+                );
+            }
+        }
+        for (jj, t) in t.iter().enumerate() {
+            let s = _mm512_add_ps(_mm512_add_ps(t[0], t[1]), _mm512_add_ps(t[2], t[3]));
+            // SAFETY: j + jj < m4: inside `st`.
+            unsafe {
+                _mm512_storeu_ps(
+                    st.as_mut_ptr().add((j + jj) * BLOCK16),
+                    _mm512_mul_ps(s, scale),
+                )
+            };
+        }
+        j += J;
+    }
+}
+
+/// `exp_fast_nonpositive` ([`scalar::exp_fast_nonpositive`]) of 16 lanes, bit for bit:
+/// the same operations (no fused multiply-add), 0 below `EXP_ZERO_BELOW`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn exp_nonpositive_512(x: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, set(scalar::EXP_ZERO_BELOW));
+    let round = set(scalar::EXP_ROUND);
+    let n = _mm512_sub_ps(
+        _mm512_add_ps(_mm512_mul_ps(x, set(scalar::EXP_LOG2_E)), round),
+        round,
+    );
+    let r = _mm512_sub_ps(
+        _mm512_sub_ps(x, _mm512_mul_ps(n, set(scalar::EXP_LN2_HIGH))),
+        _mm512_mul_ps(n, set(scalar::EXP_LN2_LOW)),
+    );
+    let [p0, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let mut p = set(p0);
+    for c in [p1, p2, p3, p4, p5] {
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), set(c));
+    }
+    let e = _mm512_add_ps(
+        _mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r),
+        set(1.0),
+    );
+    // n is a whole number in [-126, 0] where the result is used (NaN: any; e is NaN)
+    let biased = _mm512_and_si512(
+        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)),
+        _mm512_set1_epi32(0xff),
+    );
+    let two_n = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(biased));
+    _mm512_mask_mov_ps(_mm512_mul_ps(e, two_n), below, _mm512_setzero_ps())
+}
+
+/// The reference softmax ([`scalar::softmax`]'s operations with `exp_minus_max`) of each
+/// lane of `st[j * 16 + lane]`, `j < m`, in place: the maximum (`v > max`, NaNs ignored;
+/// a lane whose maximum is `-inf` becomes zeros), `exp_fast(a - max)`, their compensated
+/// (Neumaier) sum in key order, and `e / sum`.
+///
+/// # Safety
+/// AVX-512F; `st` holds `16 * m` values.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_softmax_lanes(st: &mut [f32], m: usize) {
+    let p = st.as_mut_ptr();
+    let mut largest = _mm512_set1_ps(f32::NEG_INFINITY);
+    for j in 0..m {
+        // SAFETY: j < m: inside `st` (also below).
+        let a = unsafe { _mm512_loadu_ps(p.add(j * BLOCK16)) };
+        largest = _mm512_mask_mov_ps(largest, _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, largest), a);
+    }
+    let dead = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(largest, _mm512_set1_ps(f32::NEG_INFINITY));
+    let (mut sum, mut compensation) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    for j in 0..m {
+        // SAFETY: as above.
+        let e = exp_nonpositive_512(_mm512_sub_ps(
+            unsafe { _mm512_loadu_ps(p.add(j * BLOCK16)) },
+            largest,
+        ));
+        // SAFETY: as above.
+        unsafe { _mm512_storeu_ps(p.add(j * BLOCK16), e) };
+        let t = _mm512_add_ps(sum, e);
+        let sum_larger = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(_mm512_abs_ps(sum), _mm512_abs_ps(e));
+        let lost = _mm512_mask_mov_ps(
+            _mm512_add_ps(_mm512_sub_ps(e, t), sum),
+            sum_larger,
+            _mm512_add_ps(_mm512_sub_ps(sum, t), e),
+        );
+        compensation = _mm512_add_ps(compensation, lost);
+        sum = t;
+    }
+    let total = _mm512_add_ps(sum, compensation);
+    for j in 0..m {
+        // SAFETY: as above.
+        unsafe {
+            let at = p.add(j * BLOCK16);
+            let q = _mm512_div_ps(_mm512_loadu_ps(at), total);
+            _mm512_storeu_ps(at, _mm512_mask_mov_ps(q, dead, _mm512_setzero_ps()));
+        }
+    }
+}
+
+/// Row `r < rows` of the block, columns `at..at + 16 NB` of `out` (rows `d` apart) =
+/// `sum_j st[j * 16 + r] * values[j * d..][..16 NB]`, each column a chain of fused
+/// multiply-adds over `j = 0..m` in order from 0; `QT` rows at a time (`QT * NB = 16`
+/// accumulators).
+///
+/// # Safety
+/// AVX-512F; `st` holds `16 m` values, `values` `(m - 1) d + 16 NB`, `out`
+/// `(rows - 1) d + at + 16 NB`; `rows <= 16`.
+#[allow(clippy::too_many_arguments)] // a strided product and where it goes
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_weighted_sum_lanes<const NB: usize, const QT: usize>(
+    st: &[f32],
+    values: &[f32],
+    d: usize,
+    m: usize,
+    out: &mut [f32],
+    rows: usize,
+    at: usize,
+) {
+    let mut r0 = 0;
+    while r0 < rows {
+        let mut acc = [[_mm512_setzero_ps(); NB]; QT];
+        for j in 0..m {
+            let v = values.as_ptr();
+            // SAFETY: j < m: value row j's 16 NB columns are inside `values`.
+            let vv: [__m512; NB] =
+                core::array::from_fn(|b| unsafe { _mm512_loadu_ps(v.add(j * d + b * 16)) });
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: j < m and r0 + r < 16 (QT divides 16): inside `st`.
+                let w = _mm512_set1_ps(unsafe { *st.as_ptr().add(j * BLOCK16 + r0 + r) });
+                for b in 0..NB {
+                    acc[b] = _mm512_fmadd_ps(w, vv[b], acc[b]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            if r0 + r < rows {
+                for (b, &sum) in acc.iter().enumerate() {
+                    // SAFETY: row r0 + r < rows, columns at + 16 b..+16 inside `out`.
+                    unsafe {
+                        _mm512_storeu_ps(out.as_mut_ptr().add((r0 + r) * d + at + b * 16), sum)
+                    };
+                }
+            }
+        }
+        r0 += QT;
     }
 }
 
