@@ -530,8 +530,6 @@ fn tiles<K: F32Simd>(
     if n == 0 || rows == 0 || y.len() < rows.wrapping_mul(n) {
         return;
     }
-    let blocks = k / K::LANES;
-    let head = blocks * K::LANES;
     let x_rows: &[f32] = x.get(..rows.wrapping_mul(k)).unwrap_or(&[]);
     if rows == 1 {
         matvec(kernel, x_rows, w, w_stride, n, out, k, y);
@@ -544,6 +542,44 @@ fn tiles<K: F32Simd>(
         }
         return;
     }
+    // Hosts: runs of rows whose inputs stay in the core's own cache while every tile of
+    // weight rows passes over them (an encoder's 1500 rows of 512 are 3 MiB: streamed
+    // from the shared cache once per tile of `MR` weight rows, the product waited on it).
+    // The same sums: each element's does not depend on the tile or the run.
+    let run = if cfg!(target_os = "none") {
+        rows
+    } else {
+        (ROW_RUN_BYTES / (k * core::mem::size_of::<f32>())).max(4 * WIDE_NR)
+    };
+    if run < rows {
+        for (x_part, y_part) in x_rows.chunks(run * k).zip(y.chunks_mut(run * n)) {
+            tile_rows(kernel, x_part, w, w_stride, n, out, k, y_part);
+        }
+        return;
+    }
+    tile_rows(kernel, x_rows, w, w_stride, n, out, k, y);
+}
+
+/// Bytes of input rows in one run of [`tiles`] (hosts): well inside a core's L2.
+const ROW_RUN_BYTES: usize = 192 << 10;
+
+/// [`tiles`] of whole rows `x_rows` `[rows, k]`, weight tile by weight tile over all of
+/// them.
+#[allow(clippy::too_many_arguments)] // as `tiles`
+#[inline(always)]
+fn tile_rows<K: F32Simd>(
+    kernel: K,
+    x_rows: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    let rows = x_rows.len() / k;
+    let blocks = k / K::LANES;
+    let head = blocks * K::LANES;
     let mut o = 0;
     while o < n {
         if o + MR <= n {
