@@ -1139,3 +1139,54 @@ kernel_tests!(arm_fpu, sets::ArmFpu);
 kernel_tests!(mve, sets::Mve);
 #[cfg(pf_rvv)]
 kernel_tests!(rvv, sets::Rvv);
+
+/// The dispatched GELU (AVX-512: a vector `erff` and `expf`) gives libm's bits on every
+/// input where the active kernel's GELU is not Helium's polynomial: a sweep over the bit
+/// patterns of f32 (every 4093rd, both signs), a dense sweep over the range each branch of
+/// `erff` covers, and the special values; lengths that leave a tail.
+#[test]
+fn f32_gelu_is_bit_for_bit_the_reference() {
+    if picoformer_kernels::dispatch::gelu_is_polynomial() {
+        eprintln!("skipped: the active kernel's GELU is Helium's polynomial");
+        return;
+    }
+    let mut inputs: Vec<f32> = (0..u32::MAX / 4093)
+        .map(|i| f32::from_bits(i * 4093))
+        .collect();
+    let mut v = -12.0f32;
+    while v < 12.0 {
+        inputs.push(v);
+        v += 1.0 / 4096.0 + v.abs() * 1e-5;
+    }
+    inputs.extend([
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        1e-40,
+        -1e-40,
+        f32::MAX,
+        f32::MIN,
+        0.84375 * core::f32::consts::SQRT_2,
+        1.25 * core::f32::consts::SQRT_2,
+        6.0 * core::f32::consts::SQRT_2,
+    ]);
+    for len in [inputs.len(), 17, 15] {
+        let mut want = inputs[..len].to_vec();
+        scalar::gelu(&mut want);
+        let mut got = inputs[..len].to_vec();
+        picoformer_kernels::dispatch::gelu(&mut got);
+        for ((&x, &w), &g) in inputs.iter().zip(&want).zip(&got) {
+            assert!(
+                w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                "gelu({x:e} = {:#x}): {w:e} ({:#x}), kernel {g:e} ({:#x})",
+                x.to_bits(),
+                w.to_bits(),
+                g.to_bits()
+            );
+        }
+    }
+}

@@ -109,6 +109,13 @@ impl F32Simd for Avx512 {
         unsafe { x86_64avx512_axpy_f32_4(alpha, x, y, blocks) }
     }
 
+    fn gelu(self, x: &mut [f32]) {
+        let blocks = x.len() / 16;
+        // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= x.len()`.
+        unsafe { x86_64avx512_gelu(x, blocks) };
+        scalar::gelu(x.get_mut(blocks * 16..).unwrap_or(&mut []));
+    }
+
     const ATTENTION_BLOCK: usize = 16;
 
     fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
@@ -410,6 +417,234 @@ unsafe fn x86_64avx512_weighted_sum_lanes<const NB: usize, const QT: usize>(
         }
         r0 += QT;
     }
+}
+
+/// [`scalar::gelu`] over `blocks` blocks of 16, bit for bit: `(0.5 * v) * (1 + erff(v *
+/// FRAC_1_SQRT_2))` with libm's `erff` ([`erff_512`]).
+///
+/// # Safety
+/// AVX-512F; `x` holds `blocks * 16` values.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_gelu(x: &mut [f32], blocks: usize) {
+    let set = _mm512_set1_ps;
+    for block in 0..blocks {
+        // SAFETY: block * 16 + 16 <= x.len() (the caller's contract).
+        unsafe {
+            let at = x.as_mut_ptr().add(block * 16);
+            let v = _mm512_loadu_ps(at);
+            let erf = erff_512(_mm512_mul_ps(v, set(core::f32::consts::FRAC_1_SQRT_2)));
+            let y = _mm512_mul_ps(_mm512_mul_ps(set(0.5), v), _mm512_add_ps(set(1.0), erf));
+            _mm512_storeu_ps(at, y);
+        }
+    }
+}
+
+/// `libm::erff` (FreeBSD's `s_erff.c`, libm 0.2) of 16 lanes, bit for bit: every range's
+/// operations as there, in the same order, each range computed only where a lane needs it.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn erff_512(x: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let (add, sub, mul, div) = (_mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps);
+    // Horner's rule as libm writes it: c[0] + s * (c[1] + s * (... + s * c[n]))
+    let poly = |s: __m512, c: &[f32]| {
+        let mut it = c.iter().rev();
+        let mut acc = set(it.next().copied().unwrap_or(0.0));
+        for &k in it {
+            acc = add(set(k), mul(s, acc));
+        }
+        acc
+    };
+    let bits = _mm512_castps_si512(x);
+    let ix = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fff_ffff));
+    let below = |limit: u32| _mm512_cmplt_epi32_mask(ix, _mm512_set1_epi32(limit as i32));
+    let ax = _mm512_castsi512_ps(ix);
+    let sign = _mm512_and_si512(bits, _mm512_set1_epi32(i32::MIN));
+    let signed = |y: __m512| _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(y), sign));
+    let finite = below(0x7f80_0000);
+    let small = below(0x3f58_0000); // |x| < 0.84375
+    let tiny = below(0x3180_0000); // |x| < 2^-28
+    let near_one = below(0x3fa0_0000) & !small; // 0.84375 <= |x| < 1.25
+    let tail = below(0x40c0_0000) & !below(0x3fa0_0000); // 1.25 <= |x| < 6
+                                                         // |x| >= 6, finite: 1 - 2^-120 with x's sign; infinite or NaN: 1 - 2 sign + 1 / x
+    let sign_f = _mm512_cvtepi32_ps(_mm512_srli_epi32::<31>(sign));
+    let special = add(sub(set(1.0), mul(set(2.0), sign_f)), div(set(1.0), x));
+    let mut out = _mm512_mask_mov_ps(
+        special,
+        finite,
+        signed(sub(set(1.0), set(f32::from_bits(0x0380_0000)))),
+    );
+    if tiny != 0 {
+        let y = mul(set(0.125), add(mul(set(8.0), x), mul(set(ERF_EFX8), x)));
+        out = _mm512_mask_mov_ps(out, tiny, y);
+    }
+    if small & !tiny != 0 {
+        let z = mul(x, x);
+        let r = poly(z, &ERF_PP);
+        let s = poly(z, &ERF_QQ);
+        let y = add(x, mul(x, div(r, s)));
+        out = _mm512_mask_mov_ps(out, small & !tiny, y);
+    }
+    if near_one != 0 {
+        let s = sub(ax, set(1.0));
+        let p = poly(s, &ERF_PA);
+        let q = poly(s, &ERF_QA);
+        let erfc = sub(sub(set(1.0), set(ERF_ERX)), div(p, q));
+        out = _mm512_mask_mov_ps(out, near_one, signed(sub(set(1.0), erfc)));
+    }
+    if tail != 0 {
+        let s = div(set(1.0), mul(ax, ax));
+        let near = below(0x4036_db6d); // |x| < 1 / 0.35
+        let r = _mm512_mask_mov_ps(poly(s, &ERF_RB), near, poly(s, &ERF_RA));
+        let big_s = _mm512_mask_mov_ps(poly(s, &ERF_SB), near, poly(s, &ERF_SA));
+        let z = _mm512_castsi512_ps(_mm512_and_si512(
+            ix,
+            _mm512_set1_epi32(0xffff_e000u32 as i32),
+        ));
+        let e1 = expf_512(sub(
+            mul(_mm512_sub_ps(_mm512_setzero_ps(), z), z),
+            set(0.5625),
+        ));
+        let e2 = expf_512(add(mul(sub(z, ax), add(z, ax)), div(r, big_s)));
+        let erfc = div(mul(e1, e2), ax);
+        out = _mm512_mask_mov_ps(out, tail, signed(sub(set(1.0), erfc)));
+    }
+    out
+}
+
+/// `erff`'s constants (libm 0.2's `erff.rs`), each polynomial lowest degree first.
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_ERX: f32 = 8.450_629_115_1e-1;
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_EFX8: f32 = 1.027_033_329;
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_PP: [f32; 5] = [
+    1.283_791_661_3e-1,
+    -3.250_420_987_6e-1,
+    -2.848_174_981_8e-2,
+    -5.770_270_247e-3,
+    -2.376_301_745_2e-5,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_QQ: [f32; 6] = [
+    1.0,
+    3.979_172_110_6e-1,
+    6.502_225_25e-2,
+    5.081_306_211_7e-3,
+    1.324_947_370_4e-4,
+    -3.960_228_241_3e-6,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_PA: [f32; 7] = [
+    -2.362_118_568_3e-3,
+    4.148_561_060_4e-1,
+    -3.722_078_800_2e-1,
+    3.183_466_196_1e-1,
+    -1.108_946_949_2e-1,
+    3.547_830_507_2e-2,
+    -2.166_375_517_8e-3,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_QA: [f32; 7] = [
+    1.0,
+    1.064_208_820_5e-1,
+    5.403_979_420_7e-1,
+    7.182_865_589_9e-2,
+    1.261_712_163_7e-1,
+    1.363_708_358_3e-2,
+    1.198_450_010_3e-2,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_RA: [f32; 8] = [
+    -9.864_944_033_3e-3,
+    -6.938_585_639e-1,
+    -1.055_862_617_5e1,
+    -6.237_533_187_9e1,
+    -1.623_966_674_8e2,
+    -1.846_050_872_8e2,
+    -8.128_743_743_9e1,
+    -9.814_329_147_3,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_SA: [f32; 9] = [
+    1.0,
+    1.965_127_182e1,
+    1.376_577_606_2e2,
+    4.345_658_874_5e2,
+    6.453_872_680_7e2,
+    4.290_081_481_9e2,
+    1.086_350_021_4e2,
+    6.570_249_557_5,
+    -6.042_441_353_2e-2,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_RB: [f32; 7] = [
+    -9.864_943_102e-3,
+    -7.992_832_660_7e-1,
+    -1.775_795_555_1e1,
+    -1.606_363_830_6e2,
+    -6.375_664_672_9e2,
+    -1.025_095_092_8e3,
+    -4.835_191_955_6e2,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_SB: [f32; 8] = [
+    1.0,
+    3.033_806_037_9e1,
+    3.257_925_109_9e2,
+    1.536_729_614_3e3,
+    3.199_858_154_3e3,
+    2.553_050_293e3,
+    4.745_285_339_4e2,
+    -2.244_095_230_1e1,
+];
+
+/// `libm::expf` (FreeBSD's `e_expf.c`) of 16 lanes, bit for bit, for arguments whose
+/// result is a normal number below overflow (`|x| < 87`): `erff`'s, which lie in
+/// `[-37, 1]`. The reduction `k`, `hi`, `lo` of each range, the polynomial, then `y * 2^k`
+/// (what `scalbnf` gives for a normal result).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn expf_512(x: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let (add, sub, mul, div) = (_mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps);
+    let bits = _mm512_castps_si512(x);
+    let hx = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fff_ffff));
+    let above = |limit: u32| _mm512_cmpgt_epi32_mask(hx, _mm512_set1_epi32(limit as i32));
+    let negative = _mm512_cmplt_epi32_mask(bits, _mm512_setzero_si512());
+    // |x| > 1.5 ln 2: k = (INV_LN2 * x +- 0.5) as i32; |x| > 0.5 ln 2: k = +-1; else 0
+    let half = _mm512_mask_mov_ps(set(0.5), negative, set(-0.5));
+    let k_far = _mm512_cvttps_epi32(add(mul(set(f32::from_bits(0x3fb8_aa3b)), x), half));
+    let k_near = _mm512_mask_mov_epi32(_mm512_set1_epi32(1), negative, _mm512_set1_epi32(-1));
+    let k = _mm512_mask_mov_epi32(
+        _mm512_maskz_mov_epi32(above(0x3eb1_7218), k_near),
+        above(0x3f85_1592),
+        k_far,
+    );
+    let kf = _mm512_cvtepi32_ps(k);
+    // (k = 0: hi = x, lo = 0, as libm's middle range)
+    let hi = sub(x, mul(kf, set(f32::from_bits(0x3f31_7200))));
+    let lo = mul(kf, set(f32::from_bits(0x35bf_be8e)));
+    let r = sub(hi, lo);
+    let rr = mul(r, r);
+    let c = sub(
+        r,
+        mul(
+            rr,
+            add(
+                set(f32::from_bits(0x3e2a_aa8f)),
+                mul(rr, set(f32::from_bits(0xbb35_5215))),
+            ),
+        ),
+    );
+    let y = add(set(1.0), add(sub(div(mul(r, c), sub(set(2.0), c)), lo), hi));
+    let two_k = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+        k,
+        _mm512_set1_epi32(127),
+    )));
+    let scaled = mul(y, two_k);
+    // |x| <= 2^-14: 1 + x
+    _mm512_mask_mov_ps(add(set(1.0), x), above(0x3900_0000), scaled)
 }
 
 /// `blocks`, lowered so that `blocks * lanes` fits in every slice.
