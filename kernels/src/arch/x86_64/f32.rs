@@ -61,6 +61,12 @@ impl F32Simd for Avx2Fma {
         // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of every slice.
         unsafe { x86_64avx2_axpy_f32_4(alpha, x, y, blocks) }
     }
+
+    const ATTENTION_BLOCK: usize = BLOCK8;
+
+    fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
+        avx2_attention_block(self, queries, head, scratch)
+    }
 }
 
 impl F32Simd for Avx512 {
@@ -144,6 +150,9 @@ fn avx512_attention_block(
     head: &HeadBlock,
     scratch: &mut [f32],
 ) -> bool {
+    let Some((rows, qt, st)) = block_prologue(kernel, BLOCK16, queries, head, scratch) else {
+        return false;
+    };
     let HeadBlock {
         keys,
         values,
@@ -153,7 +162,53 @@ fn avx512_attention_block(
         m,
         scale,
     } = *head;
-    let nb = dk / 16;
+    let m4 = m / MR * MR;
+    // SAFETY: AVX-512F is present (`kernel` exists); `block_prologue` checked the shapes:
+    // dk is 16, 32, 64 or 128; `qt` holds 16 dk values, `st` 16 m; key and value j < m
+    // lie at [j * d..j * d + dk] inside `keys` and `values`; row r < rows <= 16 writes
+    // queries[r * d + at..][..dk], inside `queries` (at + dk <= d, rows * d <= its length).
+    unsafe {
+        match dk / 16 {
+            1 => x86_64avx512_scores_lanes::<1>(qt, keys, d, m4, scale, st),
+            2 => x86_64avx512_scores_lanes::<2>(qt, keys, d, m4, scale, st),
+            4 => x86_64avx512_scores_lanes::<4>(qt, keys, d, m4, scale, st),
+            _ => x86_64avx512_scores_lanes::<8>(qt, keys, d, m4, scale, st),
+        }
+        x86_64avx512_softmax_lanes(st, m);
+        match dk / 16 {
+            1 => x86_64avx512_weighted_sum_lanes::<1, 16>(st, values, d, m, queries, rows, at),
+            2 => x86_64avx512_weighted_sum_lanes::<2, 8>(st, values, d, m, queries, rows, at),
+            4 => x86_64avx512_weighted_sum_lanes::<4, 4>(st, values, d, m, queries, rows, at),
+            _ => x86_64avx512_weighted_sum_lanes::<8, 2>(st, values, d, m, queries, rows, at),
+        }
+    }
+    true
+}
+
+/// The checks and the scalar steps of a blocked attention of `lanes` query rows (one per
+/// vector lane): `(rows, qt, st)` where the shapes are ones the kernels take (a head of
+/// 16, 32, 64 or 128 columns inside the rows, at least one key, every key and value row
+/// inside `keys` and `values`, 1 to `lanes` query rows, room in `scratch`), else `None`
+/// (nothing written). `qt` (`lanes * dk`) holds the block's head columns transposed,
+/// `qt[i * lanes + r]` = column `i` of row `r` (0 past the rows); `st` (`lanes * m`) the
+/// scaled scores of the last `m % MR` keys, each row's by the frame's `dot` (as
+/// `dot_strided` takes them), lane `r` of key `j` at `st[j * lanes + r]`.
+fn block_prologue<'s, K: F32Simd>(
+    kernel: K,
+    lanes: usize,
+    queries: &[f32],
+    head: &HeadBlock,
+    scratch: &'s mut [f32],
+) -> Option<(usize, &'s mut [f32], &'s mut [f32])> {
+    let HeadBlock {
+        keys,
+        values,
+        d,
+        at,
+        dk,
+        m,
+        scale,
+    } = *head;
     let rows = queries.len().checked_div(d).unwrap_or(0);
     let fits = |len: usize| {
         (m - 1)
@@ -165,21 +220,16 @@ fn avx512_attention_block(
         || m == 0
         || at.checked_add(dk).is_none_or(|end| end > d)
         || rows == 0
-        || rows > BLOCK16
+        || rows > lanes
         || !fits(keys.len())
         || !fits(values.len())
     {
-        return false;
+        return None;
     }
-    let Some((qt, rest)) = scratch.split_at_mut_checked(BLOCK16 * dk) else {
-        return false;
-    };
-    let Some(st) = rest.get_mut(..BLOCK16 * m) else {
-        return false;
-    };
-    // the block's head columns transposed: qt[i * 16 + r] = column i of row r (0 past the rows)
-    for (i, lanes) in qt.chunks_exact_mut(BLOCK16).enumerate() {
-        for (r, lane) in lanes.iter_mut().enumerate() {
+    let (qt, rest) = scratch.split_at_mut_checked(lanes * dk)?;
+    let st = rest.get_mut(..lanes.checked_mul(m)?)?;
+    for (i, column) in qt.chunks_exact_mut(lanes).enumerate() {
+        for (r, lane) in column.iter_mut().enumerate() {
             *lane = queries
                 .get(r * d + at + i)
                 .copied()
@@ -187,43 +237,19 @@ fn avx512_attention_block(
                 .unwrap_or(0.0);
         }
     }
-    let m4 = m / MR * MR;
-    // SAFETY: AVX-512F is present (`kernel` exists); `qt` holds 16 dk values, `st` 16 m,
-    // and key j < m reads keys[j * d..j * d + dk], inside `keys` (`fits`).
-    unsafe {
-        match nb {
-            1 => x86_64avx512_scores_lanes::<1>(qt, keys, d, m4, scale, st),
-            2 => x86_64avx512_scores_lanes::<2>(qt, keys, d, m4, scale, st),
-            4 => x86_64avx512_scores_lanes::<4>(qt, keys, d, m4, scale, st),
-            _ => x86_64avx512_scores_lanes::<8>(qt, keys, d, m4, scale, st),
-        }
-    }
-    // the last keys as `dot_strided` takes them: one `dot` each
-    for j in m4..m {
+    for j in m / MR * MR..m {
         let key = keys.get(j * d..j * d + dk).unwrap_or(&[]);
-        for r in 0..BLOCK16 {
+        for r in 0..lanes {
             let s = match queries.get(r * d + at..r * d + at + dk) {
                 Some(q) if r < rows => crate::frame::f32::dot(kernel, q, key) * scale,
                 _ => 0.0,
             };
-            if let Some(dst) = st.get_mut(j * BLOCK16 + r) {
+            if let Some(dst) = st.get_mut(j * lanes + r) {
                 *dst = s;
             }
         }
     }
-    // SAFETY: AVX-512F is present; `st` holds 16 m values; value j < m reads
-    // values[j * d..j * d + dk] (`fits`); row r < rows writes queries[r * d + at..][..dk],
-    // inside `queries` (at + dk <= d, rows * d <= its length).
-    unsafe {
-        x86_64avx512_softmax_lanes(st, m);
-        match nb {
-            1 => x86_64avx512_weighted_sum_lanes::<1, 16>(st, values, d, m, queries, rows, at),
-            2 => x86_64avx512_weighted_sum_lanes::<2, 8>(st, values, d, m, queries, rows, at),
-            4 => x86_64avx512_weighted_sum_lanes::<4, 4>(st, values, d, m, queries, rows, at),
-            _ => x86_64avx512_weighted_sum_lanes::<8, 2>(st, values, d, m, queries, rows, at),
-        }
-    }
-    true
+    Some((rows, qt, st))
 }
 
 /// `st[j * 16 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
@@ -416,6 +442,267 @@ unsafe fn x86_64avx512_weighted_sum_lanes<const NB: usize, const QT: usize>(
             }
         }
         r0 += QT;
+    }
+}
+
+/// Query rows per block of the AVX2 attention: one per lane.
+const BLOCK8: usize = 8;
+
+/// [`F32Simd::attention_block`] on AVX2 + FMA: up to 8 query rows of one head, one per
+/// lane; as [`avx512_attention_block`], with [`x86_64avx2_dot_f32_4xr`]'s sums (8 lane
+/// partials, [`sum256_x4`]'s tree) and [`x86_64avx2_axpy_f32_4`]'s weighted sums.
+fn avx2_attention_block(
+    kernel: Avx2Fma,
+    queries: &mut [f32],
+    head: &HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    let Some((rows, qt, st)) = block_prologue(kernel, BLOCK8, queries, head, scratch) else {
+        return false;
+    };
+    let HeadBlock {
+        keys,
+        values,
+        d,
+        at,
+        dk,
+        m,
+        scale,
+    } = *head;
+    let m4 = m / MR * MR;
+    // SAFETY: AVX2 and FMA are present (`kernel` exists); `block_prologue` checked the
+    // shapes: dk is 16, 32, 64 or 128; `qt` holds 8 dk values, `st` 8 m; key and value
+    // j < m lie at [j * d..j * d + dk] inside `keys` and `values`; row r < rows <= 8
+    // writes queries[r * d + at..][..dk], inside `queries` (at + dk <= d, rows * d <= its
+    // length).
+    unsafe {
+        match dk / 8 {
+            2 => x86_64avx2_scores_lanes::<2>(qt, keys, d, m4, scale, st),
+            4 => x86_64avx2_scores_lanes::<4>(qt, keys, d, m4, scale, st),
+            8 => x86_64avx2_scores_lanes::<8>(qt, keys, d, m4, scale, st),
+            _ => x86_64avx2_scores_lanes::<16>(qt, keys, d, m4, scale, st),
+        }
+        x86_64avx2_softmax_lanes(st, m);
+        if dk == 16 {
+            x86_64avx2_weighted_sum_lanes::<2, 4>(st, values, d, m, queries, rows, at, dk);
+        } else {
+            x86_64avx2_weighted_sum_lanes::<4, 2>(st, values, d, m, queries, rows, at, dk);
+        }
+    }
+    true
+}
+
+/// Lane partial `l` of `J` keys' dot products with the block's rows: for each key, the
+/// chain of fused multiply-adds over the `NB` blocks of 8 at column `b * 8 + l`, from 0
+/// (lane `l` of [`x86_64avx2_dot_f32_4xr`]'s accumulator), rows across the lanes.
+///
+/// # Safety
+/// AVX2 + FMA; `qt` points at `8 * 8 * NB` values, each `k[jj]` at `8 * NB`; `l < 8`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_lane_partials<const NB: usize, const J: usize>(
+    qt: *const f32,
+    k: [*const f32; J],
+    l: usize,
+) -> [__m256; J] {
+    let mut p = [_mm256_setzero_ps(); J];
+    for b in 0..NB {
+        let i = b * 8 + l;
+        // SAFETY: i < 8 NB (the caller's contract).
+        let qv = unsafe { _mm256_loadu_ps(qt.add(i * BLOCK8)) };
+        for (acc, k) in p.iter_mut().zip(k) {
+            // SAFETY: as above.
+            *acc = _mm256_fmadd_ps(qv, _mm256_set1_ps(unsafe { *k.add(i) }), *acc);
+        }
+    }
+    p
+}
+
+/// `st[j * 8 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
+/// the sums of [`x86_64avx2_dot_f32_4xr`] and [`sum256_x4`] (lanes `((v0 + v1) + (v2 +
+/// v3)) + ((v4 + v5) + (v6 + v7))`), rows across the lanes; two keys per step.
+///
+/// # Safety
+/// AVX2 + FMA; `qt` holds `8 * 8 * NB` values, `st` `8 * m4`, and `keys` holds
+/// `(m4 - 1) * d + 8 * NB` values.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_scores_lanes<const NB: usize>(
+    qt: &[f32],
+    keys: &[f32],
+    d: usize,
+    m4: usize,
+    scale: f32,
+    st: &mut [f32],
+) {
+    const J: usize = 2;
+    let scale = _mm256_set1_ps(scale);
+    let q = qt.as_ptr();
+    let mut j = 0;
+    while j < m4 {
+        // SAFETY: j + 1 < m4 (m4 is even), so each key row lies inside `keys`.
+        let k: [*const f32; J] =
+            core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
+        let pair = |l: usize| -> [__m256; J] {
+            // SAFETY: l + 1 < 8; `qt` and the key rows as the contract says.
+            let (a, b) = unsafe {
+                (
+                    avx2_lane_partials::<NB, J>(q, k, l),
+                    avx2_lane_partials::<NB, J>(q, k, l + 1),
+                )
+            };
+            core::array::from_fn(|jj| _mm256_add_ps(a[jj], b[jj]))
+        };
+        let quad = |l: usize| -> [__m256; J] {
+            let (a, b) = (pair(l), pair(l + 2));
+            core::array::from_fn(|jj| _mm256_add_ps(a[jj], b[jj]))
+        };
+        let (low, high) = (quad(0), quad(4));
+        for jj in 0..J {
+            let s = _mm256_add_ps(low[jj], high[jj]);
+            // SAFETY: j + jj < m4: inside `st`.
+            unsafe {
+                _mm256_storeu_ps(
+                    st.as_mut_ptr().add((j + jj) * BLOCK8),
+                    _mm256_mul_ps(s, scale),
+                )
+            };
+        }
+        j += J;
+    }
+}
+
+/// [`exp_nonpositive_512`] in 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn exp_nonpositive_256(x: __m256) -> __m256 {
+    let set = _mm256_set1_ps;
+    let below = _mm256_cmp_ps::<_CMP_LT_OQ>(x, set(scalar::EXP_ZERO_BELOW));
+    let round = set(scalar::EXP_ROUND);
+    let n = _mm256_sub_ps(
+        _mm256_add_ps(_mm256_mul_ps(x, set(scalar::EXP_LOG2_E)), round),
+        round,
+    );
+    let r = _mm256_sub_ps(
+        _mm256_sub_ps(x, _mm256_mul_ps(n, set(scalar::EXP_LN2_HIGH))),
+        _mm256_mul_ps(n, set(scalar::EXP_LN2_LOW)),
+    );
+    let [p0, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let mut p = set(p0);
+    for c in [p1, p2, p3, p4, p5] {
+        p = _mm256_add_ps(_mm256_mul_ps(p, r), set(c));
+    }
+    let e = _mm256_add_ps(
+        _mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r),
+        set(1.0),
+    );
+    let biased = _mm256_and_si256(
+        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)),
+        _mm256_set1_epi32(0xff),
+    );
+    let two_n = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(biased));
+    _mm256_andnot_ps(below, _mm256_mul_ps(e, two_n))
+}
+
+/// [`x86_64avx512_softmax_lanes`] in 8 lanes (`st[j * 8 + lane]`).
+///
+/// # Safety
+/// AVX2; `st` holds `8 * m` values.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_softmax_lanes(st: &mut [f32], m: usize) {
+    let p = st.as_mut_ptr();
+    let mut largest = _mm256_set1_ps(f32::NEG_INFINITY);
+    for j in 0..m {
+        // SAFETY: j < m: inside `st` (also below).
+        let a = unsafe { _mm256_loadu_ps(p.add(j * BLOCK8)) };
+        largest = _mm256_blendv_ps(largest, a, _mm256_cmp_ps::<_CMP_GT_OQ>(a, largest));
+    }
+    let dead = _mm256_cmp_ps::<_CMP_EQ_OQ>(largest, _mm256_set1_ps(f32::NEG_INFINITY));
+    let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let (mut sum, mut compensation) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for j in 0..m {
+        // SAFETY: as above.
+        let e = exp_nonpositive_256(_mm256_sub_ps(
+            unsafe { _mm256_loadu_ps(p.add(j * BLOCK8)) },
+            largest,
+        ));
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_ps(p.add(j * BLOCK8), e) };
+        let t = _mm256_add_ps(sum, e);
+        let sum_larger =
+            _mm256_cmp_ps::<_CMP_GE_OQ>(_mm256_and_ps(sum, magnitude), _mm256_and_ps(e, magnitude));
+        let lost = _mm256_blendv_ps(
+            _mm256_add_ps(_mm256_sub_ps(e, t), sum),
+            _mm256_add_ps(_mm256_sub_ps(sum, t), e),
+            sum_larger,
+        );
+        compensation = _mm256_add_ps(compensation, lost);
+        sum = t;
+    }
+    let total = _mm256_add_ps(sum, compensation);
+    for j in 0..m {
+        // SAFETY: as above.
+        unsafe {
+            let at = p.add(j * BLOCK8);
+            let q = _mm256_div_ps(_mm256_loadu_ps(at), total);
+            _mm256_storeu_ps(at, _mm256_andnot_ps(dead, q));
+        }
+    }
+}
+
+/// Row `r < rows` of the block, columns `at..at + dk` of `out` (rows `d` apart) =
+/// `sum_j st[j * 8 + r] * values[j * d..][..dk]`, each column a chain of fused
+/// multiply-adds over `j = 0..m` in order from 0; `CB` blocks of 8 columns of `QT` rows
+/// at a time.
+///
+/// # Safety
+/// AVX2 + FMA; `dk` a multiple of `8 CB`; `QT` divides 8; `st` holds `8 m` values,
+/// `values` `(m - 1) d + dk`, `out` `(rows - 1) d + at + dk`; `rows <= 8`.
+#[allow(clippy::too_many_arguments)] // a strided product and where it goes
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_weighted_sum_lanes<const CB: usize, const QT: usize>(
+    st: &[f32],
+    values: &[f32],
+    d: usize,
+    m: usize,
+    out: &mut [f32],
+    rows: usize,
+    at: usize,
+    dk: usize,
+) {
+    let mut c0 = 0;
+    while c0 < dk {
+        let mut r0 = 0;
+        while r0 < rows {
+            let mut acc = [[_mm256_setzero_ps(); CB]; QT];
+            for j in 0..m {
+                let v = values.as_ptr();
+                // SAFETY: j < m, c0 + 8 CB <= dk: inside value row j.
+                let vv: [__m256; CB] =
+                    core::array::from_fn(|b| unsafe { _mm256_loadu_ps(v.add(j * d + c0 + b * 8)) });
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: j < m and r0 + r < 8 (QT divides 8): inside `st`.
+                    let w = _mm256_set1_ps(unsafe { *st.as_ptr().add(j * BLOCK8 + r0 + r) });
+                    for (a, &v) in acc.iter_mut().zip(&vv) {
+                        *a = _mm256_fmadd_ps(w, v, *a);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                if r0 + r < rows {
+                    for (b, &sum) in acc.iter().enumerate() {
+                        // SAFETY: row r0 + r < rows, columns at + c0 + 8 b..+8 inside `out`.
+                        unsafe {
+                            _mm256_storeu_ps(
+                                out.as_mut_ptr().add((r0 + r) * d + at + c0 + b * 8),
+                                sum,
+                            )
+                        };
+                    }
+                }
+            }
+            r0 += QT;
+        }
+        c0 += CB * 8;
     }
 }
 
