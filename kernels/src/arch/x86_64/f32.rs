@@ -62,6 +62,13 @@ impl F32Simd for Avx2Fma {
         unsafe { x86_64avx2_axpy_f32_4(alpha, x, y, blocks) }
     }
 
+    fn gelu(self, x: &mut [f32]) {
+        let blocks = x.len() / 8;
+        // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= x.len()`.
+        unsafe { x86_64avx2_gelu(x, blocks) };
+        scalar::gelu(x.get_mut(blocks * 8..).unwrap_or(&mut []));
+    }
+
     const ATTENTION_BLOCK: usize = BLOCK8;
 
     fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
@@ -797,6 +804,139 @@ fn erff_512(x: __m512) -> __m512 {
         out = _mm512_mask_mov_ps(out, tail, signed(sub(set(1.0), erfc)));
     }
     out
+}
+
+/// [`scalar::gelu`] over `blocks` blocks of 8, bit for bit ([`erff_256`]).
+///
+/// # Safety
+/// AVX2; `x` holds `blocks * 8` values.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_gelu(x: &mut [f32], blocks: usize) {
+    let set = _mm256_set1_ps;
+    for block in 0..blocks {
+        // SAFETY: block * 8 + 8 <= x.len() (the caller's contract).
+        unsafe {
+            let at = x.as_mut_ptr().add(block * 8);
+            let v = _mm256_loadu_ps(at);
+            let erf = erff_256(_mm256_mul_ps(v, set(core::f32::consts::FRAC_1_SQRT_2)));
+            let y = _mm256_mul_ps(_mm256_mul_ps(set(0.5), v), _mm256_add_ps(set(1.0), erf));
+            _mm256_storeu_ps(at, y);
+        }
+    }
+}
+
+/// [`erff_512`] in 8 lanes (masks as vectors of all-ones lanes).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn erff_256(x: __m256) -> __m256 {
+    let set = _mm256_set1_ps;
+    let (add, sub, mul, div) = (_mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps);
+    let poly = |s: __m256, c: &[f32]| {
+        let mut it = c.iter().rev();
+        let mut acc = set(it.next().copied().unwrap_or(0.0));
+        for &k in it {
+            acc = add(set(k), mul(s, acc));
+        }
+        acc
+    };
+    let pick =
+        |a: __m256, mask: __m256i, b: __m256| _mm256_blendv_ps(a, b, _mm256_castsi256_ps(mask));
+    let any = |mask: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(mask)) != 0;
+    let bits = _mm256_castps_si256(x);
+    let ix = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fff_ffff));
+    let below = |limit: u32| _mm256_cmpgt_epi32(_mm256_set1_epi32(limit as i32), ix);
+    let ax = _mm256_castsi256_ps(ix);
+    let sign = _mm256_and_si256(bits, _mm256_set1_epi32(i32::MIN));
+    let signed = |y: __m256| _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(y), sign));
+    let finite = below(0x7f80_0000);
+    let small = below(0x3f58_0000);
+    let tiny = below(0x3180_0000);
+    let under_125 = below(0x3fa0_0000);
+    let near_one = _mm256_andnot_si256(small, under_125);
+    let tail = _mm256_andnot_si256(under_125, below(0x40c0_0000));
+    let sign_f = _mm256_cvtepi32_ps(_mm256_srli_epi32::<31>(sign));
+    let special = add(sub(set(1.0), mul(set(2.0), sign_f)), div(set(1.0), x));
+    let mut out = pick(
+        special,
+        finite,
+        signed(sub(set(1.0), set(f32::from_bits(0x0380_0000)))),
+    );
+    if any(tiny) {
+        let y = mul(set(0.125), add(mul(set(8.0), x), mul(set(ERF_EFX8), x)));
+        out = pick(out, tiny, y);
+    }
+    let small_only = _mm256_andnot_si256(tiny, small);
+    if any(small_only) {
+        let z = mul(x, x);
+        let y = add(x, mul(x, div(poly(z, &ERF_PP), poly(z, &ERF_QQ))));
+        out = pick(out, small_only, y);
+    }
+    if any(near_one) {
+        let s = sub(ax, set(1.0));
+        let erfc = sub(
+            sub(set(1.0), set(ERF_ERX)),
+            div(poly(s, &ERF_PA), poly(s, &ERF_QA)),
+        );
+        out = pick(out, near_one, signed(sub(set(1.0), erfc)));
+    }
+    if any(tail) {
+        let s = div(set(1.0), mul(ax, ax));
+        let near = below(0x4036_db6d);
+        let r = pick(poly(s, &ERF_RB), near, poly(s, &ERF_RA));
+        let big_s = pick(poly(s, &ERF_SB), near, poly(s, &ERF_SA));
+        let z = _mm256_castsi256_ps(_mm256_and_si256(
+            ix,
+            _mm256_set1_epi32(0xffff_e000u32 as i32),
+        ));
+        let e1 = expf_256(sub(mul(sub(_mm256_setzero_ps(), z), z), set(0.5625)));
+        let e2 = expf_256(add(mul(sub(z, ax), add(z, ax)), div(r, big_s)));
+        let erfc = div(mul(e1, e2), ax);
+        out = pick(out, tail, signed(sub(set(1.0), erfc)));
+    }
+    out
+}
+
+/// [`expf_512`] in 8 lanes, for the same arguments.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn expf_256(x: __m256) -> __m256 {
+    let set = _mm256_set1_ps;
+    let (add, sub, mul, div) = (_mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps);
+    let bits = _mm256_castps_si256(x);
+    let hx = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fff_ffff));
+    let above = |limit: u32| _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(limit as i32));
+    let negative = _mm256_cmpgt_epi32(_mm256_setzero_si256(), bits);
+    let half = _mm256_blendv_ps(set(0.5), set(-0.5), _mm256_castsi256_ps(negative));
+    let k_far = _mm256_cvttps_epi32(add(mul(set(f32::from_bits(0x3fb8_aa3b)), x), half));
+    // 1 - 2 sign: the mask is -1 where negative
+    let k_near = _mm256_add_epi32(_mm256_set1_epi32(1), _mm256_add_epi32(negative, negative));
+    let k = _mm256_blendv_epi8(
+        _mm256_and_si256(above(0x3eb1_7218), k_near),
+        k_far,
+        above(0x3f85_1592),
+    );
+    let kf = _mm256_cvtepi32_ps(k);
+    let hi = sub(x, mul(kf, set(f32::from_bits(0x3f31_7200))));
+    let lo = mul(kf, set(f32::from_bits(0x35bf_be8e)));
+    let r = sub(hi, lo);
+    let rr = mul(r, r);
+    let c = sub(
+        r,
+        mul(
+            rr,
+            add(
+                set(f32::from_bits(0x3e2a_aa8f)),
+                mul(rr, set(f32::from_bits(0xbb35_5215))),
+            ),
+        ),
+    );
+    let y = add(set(1.0), add(sub(div(mul(r, c), sub(set(2.0), c)), lo), hi));
+    let two_k = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+        k,
+        _mm256_set1_epi32(127),
+    )));
+    let tiny = _mm256_castsi256_ps(above(0x3900_0000));
+    _mm256_blendv_ps(add(set(1.0), x), mul(y, two_k), tiny)
 }
 
 /// `erff`'s constants (libm 0.2's `erff.rs`), each polynomial lowest degree first.
