@@ -1190,3 +1190,64 @@ fn f32_gelu_is_bit_for_bit_the_reference() {
         }
     }
 }
+
+/// The dispatched convolution gives, for every output, the bits of the active kernel's
+/// `dot` over the window plus the bias (a row touching the padding: the sum of its taps'
+/// `dot`s): what it computed one `dot` at a time before the AVX-512 tiles of `3 x MR`
+/// dot products. Channel counts that leave a tail, windows with and without a tail of
+/// elements, strides 1 and 2.
+#[test]
+fn f32_conv1d_is_its_dots_bit_for_bit() {
+    for (c_in, c_out, taps, stride, padding, l_in) in [
+        (80, 10, 3, 1, 1, 23),
+        (64, 8, 3, 2, 1, 20),
+        (20, 13, 3, 1, 1, 9),
+        (16, 4, 1, 1, 0, 7),
+    ] {
+        let input = values(l_in * c_in, 31, 1.0);
+        let weight = values(c_out * taps * c_in, 32, 0.5);
+        let bias = values(c_out, 33, 0.1);
+        let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
+        let mut got = vec![0.0; l_out * c_out];
+        picoformer_kernels::conv1d(
+            &input,
+            c_in,
+            &weight,
+            Some(&bias),
+            taps,
+            stride,
+            padding,
+            &mut got,
+        );
+        let window = taps * c_in;
+        for r in 0..l_out {
+            for o in 0..c_out {
+                let w = &weight[o * window..(o + 1) * window];
+                let start = r * stride;
+                let sum = if start >= padding && start - padding + taps <= l_in {
+                    let at = (start - padding) * c_in;
+                    picoformer_kernels::dot(&input[at..at + window], w)
+                } else {
+                    let mut sum = 0.0;
+                    for tap in 0..taps {
+                        if let Some(row) =
+                            (start + tap).checked_sub(padding).filter(|&row| row < l_in)
+                        {
+                            sum += picoformer_kernels::dot(
+                                &input[row * c_in..(row + 1) * c_in],
+                                &w[tap * c_in..(tap + 1) * c_in],
+                            );
+                        }
+                    }
+                    sum
+                };
+                let want = sum + bias[o];
+                assert_eq!(
+                    got[r * c_out + o].to_bits(),
+                    want.to_bits(),
+                    "conv {c_in}x{c_out}x{taps}/{stride} row {r} channel {o}"
+                );
+            }
+        }
+    }
+}

@@ -102,6 +102,23 @@ pub trait F32Simd: Copy {
         false
     }
 
+    /// True when [`dot_blocks_tile`](Self::dot_blocks_tile) exists: the convolution then
+    /// takes its dot products `3 x MR` at a time (`conv1d_with`), the same bits.
+    const DOT_BLOCKS_TILES: bool = false;
+
+    /// [`dot_blocks`](Self::dot_blocks) of 3 input rows with `MR` weight rows at once,
+    /// bit for bit each pair's `dot_blocks` (every slice holds `blocks * LANES` values);
+    /// `None` where the kernel has no such tile (the default).
+    fn dot_blocks_tile(
+        self,
+        x: [&[f32]; 3],
+        w: [&[f32]; MR],
+        blocks: usize,
+    ) -> Option<[[f32; MR]; 3]> {
+        let _ = (x, w, blocks);
+        None
+    }
+
     /// True when [`dot_rows`](Self::dot_rows) gives, for each weight row, the bits that
     /// [`dot_blocks`](Self::dot_blocks) gives for it alone: the convolution then takes
     /// each output row's whole-window dot products as one matrix-vector product
@@ -1030,6 +1047,11 @@ pub(crate) fn conv1d_with<K: F32Simd>(
     out: &mut [f32],
 ) {
     let dot_of = |a: &[f32], b: &[f32]| dot(kernel, a, b);
+    if K::DOT_BLOCKS_TILES && c_in > 0 && taps > 0 {
+        return conv1d_tiled(
+            kernel, input, c_in, weight, bias, taps, stride, padding, out,
+        );
+    }
     if !K::DOT_ROWS_ARE_DOTS || c_in == 0 || taps == 0 {
         return conv1d_using(
             dot_of, input, c_in, weight, bias, taps, stride, padding, out,
@@ -1100,6 +1122,116 @@ pub(crate) fn conv1d_with<K: F32Simd>(
                 out_row,
             );
         }
+    }
+}
+
+/// [`conv1d_using`] with `dot` of a kernel whose [`F32Simd::DOT_BLOCKS_TILES`]: the output
+/// rows whose windows lie inside the input three at a time against `MR` channels at a
+/// time ([`F32Simd::dot_blocks_tile`], each sum bit for bit `dot`'s: its whole blocks,
+/// then its tail in order, then `+ b`), the other rows as there (`c_in`, `taps` > 0).
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn conv1d_tiled<K: F32Simd>(
+    kernel: K,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    taps: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    let l_in = input.len() / c_in;
+    let window = taps * c_in;
+    let c_out = weight.len() / window;
+    if c_out == 0 {
+        return;
+    }
+    let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
+    let blocks = window / K::LANES;
+    let head = blocks * K::LANES;
+    let window_of = |r: usize| {
+        let start = r * stride;
+        if start >= padding && start - padding + taps <= l_in {
+            let at = (start - padding) * c_in;
+            input.get(at..at + window)
+        } else {
+            None
+        }
+    };
+    let b = |o: usize| bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+    let w_row = |o: usize| weight.get(o * window..(o + 1) * window).unwrap_or(&[]);
+    let mut r = 0;
+    while r < l_out {
+        if let (Some(x0), Some(x1), Some(x2)) = (window_of(r), window_of(r + 1), window_of(r + 2)) {
+            if r + 3 <= l_out {
+                let x = [x0, x1, x2];
+                let mut o = 0;
+                while o + MR <= c_out {
+                    let w: [&[f32]; MR] = core::array::from_fn(|m| w_row(o + m));
+                    let Some(sums) = kernel.dot_blocks_tile(x, w, blocks) else {
+                        return conv1d_using(
+                            |a, b| dot(kernel, a, b),
+                            input,
+                            c_in,
+                            weight,
+                            bias,
+                            taps,
+                            stride,
+                            padding,
+                            out,
+                        );
+                    };
+                    for (i, (x_row, row_sums)) in x.iter().zip(sums).enumerate() {
+                        for (m, (w_m, mut sum)) in w.iter().zip(row_sums).enumerate() {
+                            for (&a, &c) in x_row
+                                .get(head..)
+                                .unwrap_or(&[])
+                                .iter()
+                                .zip(w_m.get(head..).unwrap_or(&[]))
+                            {
+                                sum += a * c;
+                            }
+                            if let Some(y) = out.get_mut((r + i) * c_out + o + m) {
+                                *y = sum + b(o + m);
+                            }
+                        }
+                    }
+                    o += MR;
+                }
+                for o in o..c_out {
+                    for (i, x_row) in x.iter().enumerate() {
+                        if let Some(y) = out.get_mut((r + i) * c_out + o) {
+                            *y = dot(kernel, x_row, w_row(o)) + b(o);
+                        }
+                    }
+                }
+                r += 3;
+                continue;
+            }
+        }
+        let Some(out_row) = out.get_mut(r * c_out..(r + 1) * c_out) else {
+            return;
+        };
+        if let Some(x) = window_of(r) {
+            for (o, y) in out_row.iter_mut().enumerate() {
+                *y = dot(kernel, x, w_row(o)) + b(o);
+            }
+        } else {
+            conv1d_edge_row(
+                |a, b| dot(kernel, a, b),
+                input,
+                c_in,
+                weight,
+                bias,
+                taps,
+                r * stride,
+                padding,
+                out_row,
+            );
+        }
+        r += 1;
     }
 }
 
