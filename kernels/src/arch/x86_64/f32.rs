@@ -274,13 +274,12 @@ fn block_prologue<'s, K: F32Simd>(
 }
 
 /// `st[j * 16 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
-/// the sums of [`x86_64avx512_dot_f32_4xr`] and [`sum512_x4`], lanes across rows. Two keys
-/// per step share the loads of `qt`.
+/// the sums of [`x86_64avx512_dot_f32_4xr`] and [`sum512_x4`], lanes across rows. Four
+/// keys per step share the loads of `qt`.
 ///
 /// # Safety
 /// AVX-512F; `qt` holds `16 * 16 * NB` values, `st` `16 * m4`, and `keys` holds
 /// `(m4 - 1) * d + 16 * NB` values.
-#[allow(clippy::needless_range_loop)] // the indices are the tree's lanes
 #[target_feature(enable = "avx512f")]
 unsafe fn x86_64avx512_scores_lanes<const NB: usize>(
     qt: &[f32],
@@ -295,35 +294,20 @@ unsafe fn x86_64avx512_scores_lanes<const NB: usize>(
     let q = qt.as_ptr();
     let mut j = 0;
     while j < m4 {
-        // SAFETY: j + 1 < m4 (m4 is even), so each key row lies inside `keys`.
+        // SAFETY: j + 3 < m4 (m4 is a multiple of 4), so each key row lies inside `keys`.
         let k: [*const f32; J] =
             core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
-        // t[jj][g]: lane quarter g of key jj's tree, (v[g] + v[g + 8]) + (v[g + 4] + v[g + 12])
-        let mut t = [[_mm512_setzero_ps(); 4]; J];
-        for g in 0..4 {
-            let mut p = [[_mm512_setzero_ps(); 4]; J];
-            for u in 0..4 {
-                let l = g + 4 * u;
-                for b in 0..NB {
-                    let i = b * 16 + l;
-                    // SAFETY: i < 16 NB: inside `qt` (16 values per column) and the key rows.
-                    let qv = unsafe { _mm512_loadu_ps(q.add(i * BLOCK16)) };
-                    for jj in 0..J {
-                        // SAFETY: as above.
-                        let kv = _mm512_set1_ps(unsafe { *k[jj].add(i) });
-                        p[jj][u] = _mm512_fmadd_ps(qv, kv, p[jj][u]);
-                    }
-                }
-            }
-            for jj in 0..J {
-                t[jj][g] = _mm512_add_ps(
-                    _mm512_add_ps(p[jj][0], p[jj][2]),
-                    _mm512_add_ps(p[jj][1], p[jj][3]),
-                );
-            }
-        }
-        for (jj, t) in t.iter().enumerate() {
-            let s = _mm512_add_ps(_mm512_add_ps(t[0], t[1]), _mm512_add_ps(t[2], t[3]));
+        // SAFETY: `qt` and the key rows hold 16 NB values (the contract).
+        let (t0, t1, t2, t3) = unsafe {
+            (
+                avx512_lane_quarter::<NB, J>(q, k, 0),
+                avx512_lane_quarter::<NB, J>(q, k, 1),
+                avx512_lane_quarter::<NB, J>(q, k, 2),
+                avx512_lane_quarter::<NB, J>(q, k, 3),
+            )
+        };
+        for jj in 0..J {
+            let s = _mm512_add_ps(_mm512_add_ps(t0[jj], t1[jj]), _mm512_add_ps(t2[jj], t3[jj]));
             // SAFETY: j + jj < m4: inside `st`.
             unsafe {
                 _mm512_storeu_ps(
@@ -334,6 +318,41 @@ unsafe fn x86_64avx512_scores_lanes<const NB: usize>(
         }
         j += J;
     }
+}
+
+/// Lane quarter `g` of [`sum512_x4`]'s tree for `J` keys, rows across the lanes:
+/// `(v[g] + v[g + 8]) + (v[g + 4] + v[g + 12])`, each `v[l]` the chain of fused
+/// multiply-adds over the `NB` blocks at column `b * 16 + l`, from 0 (lane `l` of
+/// [`x86_64avx512_dot_f32_4xr`]'s accumulator).
+///
+/// # Safety
+/// AVX-512F; `qt` points at `16 * 16 * NB` values, each `k[jj]` at `16 * NB`; `g < 4`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512_lane_quarter<const NB: usize, const J: usize>(
+    qt: *const f32,
+    k: [*const f32; J],
+    g: usize,
+) -> [__m512; J] {
+    let mut p = [[_mm512_setzero_ps(); 4]; J];
+    for u in 0..4 {
+        let l = g + 4 * u;
+        for b in 0..NB {
+            let i = b * 16 + l;
+            // SAFETY: i < 16 NB (the caller's contract).
+            let qv = unsafe { _mm512_loadu_ps(qt.add(i * BLOCK16)) };
+            for (p, k) in p.iter_mut().zip(k) {
+                // SAFETY: as above.
+                p[u] = _mm512_fmadd_ps(qv, _mm512_set1_ps(unsafe { *k.add(i) }), p[u]);
+            }
+        }
+    }
+    core::array::from_fn(|jj| {
+        _mm512_add_ps(
+            _mm512_add_ps(p[jj][0], p[jj][2]),
+            _mm512_add_ps(p[jj][1], p[jj][3]),
+        )
+    })
 }
 
 /// `exp_fast_nonpositive` ([`scalar::exp_fast_nonpositive`]) of 16 lanes, bit for bit:
