@@ -558,6 +558,34 @@ unsafe fn avx2_lane_partials<const NB: usize, const J: usize>(
     p
 }
 
+/// Lanes `l..l + 4` of [`sum256_x4`]'s tree for `J` keys: `(v[l] + v[l + 1]) + (v[l + 2]
+/// + v[l + 3])` ([`avx2_lane_partials`]).
+///
+/// # Safety
+/// As [`avx2_lane_partials`], with `l + 3 < 8`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_lane_quad<const NB: usize, const J: usize>(
+    qt: *const f32,
+    k: [*const f32; J],
+    l: usize,
+) -> [__m256; J] {
+    // SAFETY: l + 3 < 8 (the caller's contract).
+    let (v0, v1, v2, v3) = unsafe {
+        (
+            avx2_lane_partials::<NB, J>(qt, k, l),
+            avx2_lane_partials::<NB, J>(qt, k, l + 1),
+            avx2_lane_partials::<NB, J>(qt, k, l + 2),
+            avx2_lane_partials::<NB, J>(qt, k, l + 3),
+        )
+    };
+    let mut out = [_mm256_setzero_ps(); J];
+    for (jj, out) in out.iter_mut().enumerate() {
+        *out = _mm256_add_ps(_mm256_add_ps(v0[jj], v1[jj]), _mm256_add_ps(v2[jj], v3[jj]));
+    }
+    out
+}
+
 /// `st[j * 8 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
 /// the sums of [`x86_64avx2_dot_f32_4xr`] and [`sum256_x4`] (lanes `((v0 + v1) + (v2 +
 /// v3)) + ((v4 + v5) + (v6 + v7))`), rows across the lanes; two keys per step.
@@ -582,21 +610,13 @@ unsafe fn x86_64avx2_scores_lanes<const NB: usize>(
         // SAFETY: j + 1 < m4 (m4 is even), so each key row lies inside `keys`.
         let k: [*const f32; J] =
             core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
-        let pair = |l: usize| -> [__m256; J] {
-            // SAFETY: l + 1 < 8; `qt` and the key rows as the contract says.
-            let (a, b) = unsafe {
-                (
-                    avx2_lane_partials::<NB, J>(q, k, l),
-                    avx2_lane_partials::<NB, J>(q, k, l + 1),
-                )
-            };
-            core::array::from_fn(|jj| _mm256_add_ps(a[jj], b[jj]))
+        // SAFETY: `qt` and the key rows hold 8 NB values (the contract).
+        let (low, high) = unsafe {
+            (
+                avx2_lane_quad::<NB, J>(q, k, 0),
+                avx2_lane_quad::<NB, J>(q, k, 4),
+            )
         };
-        let quad = |l: usize| -> [__m256; J] {
-            let (a, b) = (pair(l), pair(l + 2));
-            core::array::from_fn(|jj| _mm256_add_ps(a[jj], b[jj]))
-        };
-        let (low, high) = (quad(0), quad(4));
         for jj in 0..J {
             let s = _mm256_add_ps(low[jj], high[jj]);
             // SAFETY: j + jj < m4: inside `st`.
