@@ -289,11 +289,13 @@ unsafe fn x86_64avx512_scores_lanes<const NB: usize>(
     scale: f32,
     st: &mut [f32],
 ) {
-    const J: usize = 2;
+    const J: usize = 4;
     let scale = _mm512_set1_ps(scale);
-    let q = qt.as_ptr();
     let mut j = 0;
     while j < m4 {
+        // (opaque per step: otherwise the compiler hoists all 16 NB loads of `qt` out of
+        // the loop and spills them to the stack)
+        let q = core::hint::black_box(qt.as_ptr());
         // SAFETY: j + 3 < m4 (m4 is a multiple of 4), so each key row lies inside `keys`.
         let k: [*const f32; J] =
             core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
@@ -604,9 +606,10 @@ unsafe fn x86_64avx2_scores_lanes<const NB: usize>(
 ) {
     const J: usize = 2;
     let scale = _mm256_set1_ps(scale);
-    let q = qt.as_ptr();
     let mut j = 0;
     while j < m4 {
+        // (opaque per step, as in the AVX-512 twin: no hoisted, spilled loads of `qt`)
+        let q = core::hint::black_box(qt.as_ptr());
         // SAFETY: j + 1 < m4 (m4 is even), so each key row lies inside `keys`.
         let k: [*const f32; J] =
             core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
