@@ -830,8 +830,24 @@ pub fn attention_rows(
     }
     let m = (keys.len() / d).min(values.len() / d).min(scores_len);
     let operands = (keys, values, d, 1.0 / generic::f32::sqrt(dk as f32));
-    let run = |rows: &mut [f32], scores: &mut [f32]| {
+    let block = attention_block_rows();
+    // scores of one row, or the blocked attention's (`F32Simd::attention_block`)
+    let scratch = m.max(block.saturating_mul(m.saturating_add(dk)));
+    let run = |rows: &mut [f32], scratch: &mut [f32]| {
         for h in 0..n_heads {
+            let head = crate::frame::f32::HeadBlock {
+                keys: keys.get(h * dk..).unwrap_or(&[]),
+                values: values.get(h * dk..).unwrap_or(&[]),
+                d,
+                at: h * dk,
+                dk,
+                m,
+                scale: operands.3,
+            };
+            if block > 0 && attention_blocks_dispatched(rows, &head, scratch) {
+                continue;
+            }
+            let scores = scratch.get_mut(..m).unwrap_or(&mut []);
             for q_row in rows.chunks_exact_mut(d) {
                 if let Some(q_h) = q_row.get_mut(h * dk..(h + 1) * dk) {
                     attention_head_dispatched(h * dk, q_h, operands, scores);
@@ -839,8 +855,34 @@ pub fn attention_rows(
             }
         }
     };
-    crate::threads::split_query_rows(queries, d, m, &run);
+    crate::threads::split_query_rows(queries, d, m, scratch, &run);
     true
+}
+
+/// Query rows per block of the active kernel's blocked attention
+/// ([`F32Simd::attention_block`]); 0 where it has none.
+#[cfg(feature = "threads")]
+fn attention_block_rows() -> usize {
+    #[allow(dead_code)] // where no f32 kernel set exists
+    fn rows<K: F32Simd>(_: K) -> usize {
+        K::ATTENTION_BLOCK
+    }
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| rows(kern),
+              scalar => 0)
+}
+
+/// [`crate::frame::f32::attention_blocks`] on the active kernel: false, having done
+/// nothing, where it has no blocked attention for these shapes.
+#[cfg(feature = "threads")]
+fn attention_blocks_dispatched(
+    queries: &mut [f32],
+    head: &crate::frame::f32::HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| crate::frame::f32::attention_blocks(kern, queries, head, scratch),
+              scalar => false)
 }
 
 /// One head of [`attention_using`]'s loop (group 1), the same operations in the same

@@ -122,19 +122,26 @@ pub(crate) fn split_heads(query: &mut [f32], dk: usize, m: usize, head: &Head) -
 /// model width) in place with `scores` (one per key) as its buffer.
 pub(crate) type QueryRows<'a> = dyn Fn(&mut [f32], &mut [f32]) + Sync + 'a;
 
-/// Runs `run` over `queries` (rows of `d`) with a scores buffer of `m` entries: in one
-/// part per thread of the pool (whole rows each), or here in one part.
-pub(crate) fn split_query_rows(queries: &mut [f32], d: usize, m: usize, run: &QueryRows) {
+/// Runs `run` over `queries` (rows of `d`, attending over `m` keys) with a scores buffer
+/// of `scratch` entries: in one part per thread of the pool (whole rows each), or here in
+/// one part.
+pub(crate) fn split_query_rows(
+    queries: &mut [f32],
+    d: usize,
+    m: usize,
+    scratch: usize,
+    run: &QueryRows,
+) {
     let threads = current_threads();
     let rows = queries.len().checked_div(d).unwrap_or(0);
     if threads <= 1 || rows < 2 || rows.saturating_mul(m).saturating_mul(d) < MIN_PARALLEL_WORK {
-        with_scores(m, |scores| run(queries, scores));
+        with_scores(scratch, |scores| run(queries, scores));
         return;
     }
     let per = rows.div_ceil(threads);
     rayon::scope(|s| {
         for part in queries.chunks_mut(per * d) {
-            s.spawn(move |_| with_scores(m, |scores| run(part, scores)));
+            s.spawn(move |_| with_scores(scratch, |scores| run(part, scores)));
         }
     });
 }

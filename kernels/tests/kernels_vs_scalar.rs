@@ -1139,3 +1139,115 @@ kernel_tests!(arm_fpu, sets::ArmFpu);
 kernel_tests!(mve, sets::Mve);
 #[cfg(pf_rvv)]
 kernel_tests!(rvv, sets::Rvv);
+
+/// The dispatched GELU (AVX-512: a vector `erff` and `expf`) gives libm's bits on every
+/// input where the active kernel's GELU is not Helium's polynomial: a sweep over the bit
+/// patterns of f32 (every 4093rd, both signs), a dense sweep over the range each branch of
+/// `erff` covers, and the special values; lengths that leave a tail.
+#[test]
+fn f32_gelu_is_bit_for_bit_the_reference() {
+    if picoformer_kernels::dispatch::gelu_is_polynomial() {
+        eprintln!("skipped: the active kernel's GELU is Helium's polynomial");
+        return;
+    }
+    let mut inputs: Vec<f32> = (0..u32::MAX / 4093)
+        .map(|i| f32::from_bits(i * 4093))
+        .collect();
+    let mut v = -12.0f32;
+    while v < 12.0 {
+        inputs.push(v);
+        v += 1.0 / 4096.0 + v.abs() * 1e-5;
+    }
+    inputs.extend([
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        f32::MIN_POSITIVE,
+        -f32::MIN_POSITIVE,
+        1e-40,
+        -1e-40,
+        f32::MAX,
+        f32::MIN,
+        0.84375 * core::f32::consts::SQRT_2,
+        1.25 * core::f32::consts::SQRT_2,
+        6.0 * core::f32::consts::SQRT_2,
+    ]);
+    for len in [inputs.len(), 17, 15] {
+        let mut want = inputs[..len].to_vec();
+        scalar::gelu(&mut want);
+        let mut got = inputs[..len].to_vec();
+        picoformer_kernels::dispatch::gelu(&mut got);
+        for ((&x, &w), &g) in inputs.iter().zip(&want).zip(&got) {
+            assert!(
+                w.to_bits() == g.to_bits() || (w.is_nan() && g.is_nan()),
+                "gelu({x:e} = {:#x}): {w:e} ({:#x}), kernel {g:e} ({:#x})",
+                x.to_bits(),
+                w.to_bits(),
+                g.to_bits()
+            );
+        }
+    }
+}
+
+/// The dispatched convolution gives, for every output, the bits of the active kernel's
+/// `dot` over the window plus the bias (a row touching the padding: the sum of its taps'
+/// `dot`s): what it computed one `dot` at a time before the AVX-512 tiles of `3 x MR`
+/// dot products. Channel counts that leave a tail, windows with and without a tail of
+/// elements, strides 1 and 2.
+#[test]
+fn f32_conv1d_is_its_dots_bit_for_bit() {
+    for (c_in, c_out, taps, stride, padding, l_in) in [
+        (80, 10, 3, 1, 1, 23),
+        (64, 8, 3, 2, 1, 20),
+        (20, 13, 3, 1, 1, 9),
+        (16, 4, 1, 1, 0, 7),
+    ] {
+        let input = values(l_in * c_in, 31, 1.0);
+        let weight = values(c_out * taps * c_in, 32, 0.5);
+        let bias = values(c_out, 33, 0.1);
+        let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
+        let mut got = vec![0.0; l_out * c_out];
+        picoformer_kernels::conv1d(
+            &input,
+            c_in,
+            &weight,
+            Some(&bias),
+            taps,
+            stride,
+            padding,
+            &mut got,
+        );
+        let window = taps * c_in;
+        for r in 0..l_out {
+            for o in 0..c_out {
+                let w = &weight[o * window..(o + 1) * window];
+                let start = r * stride;
+                let sum = if start >= padding && start - padding + taps <= l_in {
+                    let at = (start - padding) * c_in;
+                    picoformer_kernels::dot(&input[at..at + window], w)
+                } else {
+                    let mut sum = 0.0;
+                    for tap in 0..taps {
+                        if let Some(row) =
+                            (start + tap).checked_sub(padding).filter(|&row| row < l_in)
+                        {
+                            sum += picoformer_kernels::dot(
+                                &input[row * c_in..(row + 1) * c_in],
+                                &w[tap * c_in..(tap + 1) * c_in],
+                            );
+                        }
+                    }
+                    sum
+                };
+                let want = sum + bias[o];
+                assert_eq!(
+                    got[r * c_out + o].to_bits(),
+                    want.to_bits(),
+                    "conv {c_in}x{c_out}x{taps}/{stride} row {r} channel {o}"
+                );
+            }
+        }
+    }
+}

@@ -176,6 +176,35 @@ fn f32_attention_rows_head_by_head_match_one_call_per_row() {
             q
         });
     }
+    // The blocked attention (AVX-512: 16 rows per block, one per lane) on Whisper's
+    // width over a run that leaves a partial block, with scores large enough that most
+    // exponentials underflow to 0 and some lanes see one key dominate; and head widths of
+    // 16 and 128. Each against one call per row, bit for bit.
+    for (rows, m, d, n_heads, spread) in [
+        (37, 203, 512, 8, 40.0),
+        (17, 64, 64, 4, 1.0),
+        (3, 9, 256, 2, 300.0),
+    ] {
+        let keys: Vec<f32> = values(m * d, 19).iter().map(|v| v * spread).collect();
+        let vals = values(m * d, 20);
+        let queries = values(rows * d, 21);
+        let mut want = queries.clone();
+        for q_row in want.chunks_exact_mut(d) {
+            let mut scores = vec![0.0; m];
+            picoformer_kernels::attention(q_row, &keys, &vals, n_heads, &mut scores);
+        }
+        same_bits_on_threads(
+            &format!("attention_rows {rows}x{m}x{d}/{n_heads} x{spread}"),
+            || {
+                let mut q = queries.clone();
+                assert!(picoformer_kernels::dispatch::attention_rows(
+                    &mut q, &keys, &vals, n_heads, d, m
+                ));
+                assert_eq!(bits(&q), bits(&want), "against one call per row");
+                q
+            },
+        );
+    }
     // One row is left to `attention` (which splits its heads).
     let mut one = values(64, 16);
     assert!(!picoformer_kernels::dispatch::attention_rows(

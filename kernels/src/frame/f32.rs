@@ -83,6 +83,42 @@ pub trait F32Simd: Copy {
         false
     }
 
+    /// Query rows per block of [`attention_block`](Self::attention_block); 0 where the
+    /// kernel has no blocked attention (the default).
+    const ATTENTION_BLOCK: usize = 0;
+
+    /// One head of attention for a block of up to [`ATTENTION_BLOCK`](Self::ATTENTION_BLOCK)
+    /// query rows (`queries`, whole rows of `head.d`; in each, the head's columns from
+    /// `head.at` on, `head.dk` of them, replaced by its output): bit for bit what the
+    /// row-by-row attention (the frame's `attention_using` with this kernel's
+    /// [`dot_strided`], softmax and [`axpy_strided`]) gives each row's head, so that the
+    /// blocked and the row-by-row attention give the same bits. The scores as matrix
+    /// products over the block, the softmax with the rows in vector lanes (each lane the
+    /// reference's operations in key order). `scratch` holds at least `ATTENTION_BLOCK *
+    /// (head.m + head.dk)` values. Returns false, having written nothing, where the kernel
+    /// has no such loop for these shapes (the default).
+    fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
+        let _ = (queries, head, scratch);
+        false
+    }
+
+    /// True when [`dot_blocks_tile`](Self::dot_blocks_tile) exists: the convolution then
+    /// takes its dot products `3 x MR` at a time (`conv1d_with`), the same bits.
+    const DOT_BLOCKS_TILES: bool = false;
+
+    /// [`dot_blocks`](Self::dot_blocks) of 3 input rows with `MR` weight rows at once,
+    /// bit for bit each pair's `dot_blocks` (every slice holds `blocks * LANES` values);
+    /// `None` where the kernel has no such tile (the default).
+    fn dot_blocks_tile(
+        self,
+        x: [&[f32]; 3],
+        w: [&[f32]; MR],
+        blocks: usize,
+    ) -> Option<[[f32; MR]; 3]> {
+        let _ = (x, w, blocks);
+        None
+    }
+
     /// True when [`dot_rows`](Self::dot_rows) gives, for each weight row, the bits that
     /// [`dot_blocks`](Self::dot_blocks) gives for it alone: the convolution then takes
     /// each output row's whole-window dot products as one matrix-vector product
@@ -237,6 +273,60 @@ pub trait F32Simd: Copy {
             out,
         )
     }
+}
+
+/// The operands of one head of a block of query rows ([`F32Simd::attention_block`]).
+#[derive(Debug, Clone, Copy)]
+pub struct HeadBlock<'a> {
+    /// The key rows from the head's first column on (`keys[at..]` of `[m, d]` rows): key
+    /// `j`'s head columns at `j * d..j * d + dk`.
+    pub keys: &'a [f32],
+    /// The value rows, as `keys`.
+    pub values: &'a [f32],
+    /// The row width (stride) of the queries, keys and values.
+    pub d: usize,
+    /// The head's first column.
+    pub at: usize,
+    /// The head width.
+    pub dk: usize,
+    /// The keys the queries see.
+    pub m: usize,
+    /// `1 / sqrt(dk)`.
+    pub scale: f32,
+}
+
+/// Head `head` of every query row of `queries` (whole rows of `head.d`) in blocks of
+/// [`F32Simd::ATTENTION_BLOCK`] rows ([`F32Simd::attention_block`]), `scratch` as there.
+/// False, having written nothing, where the kernel has no blocked attention for these
+/// shapes or `scratch` is too short.
+pub fn attention_blocks<K: F32Simd>(
+    kernel: K,
+    queries: &mut [f32],
+    head: &HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    let block = K::ATTENTION_BLOCK;
+    let need = head
+        .m
+        .checked_add(head.dk)
+        .and_then(|n| n.checked_mul(block));
+    if block == 0 || head.d == 0 || need.is_none_or(|need| scratch.len() < need) {
+        return false;
+    }
+    let whole = queries.len() / head.d * head.d;
+    let mut first = true;
+    for part in queries
+        .get_mut(..whole)
+        .unwrap_or(&mut [])
+        .chunks_mut(block * head.d)
+    {
+        // every block has the same shapes, so only the first can refuse them
+        if !kernel.attention_block(part, head, scratch) && first {
+            return false;
+        }
+        first = false;
+    }
+    true
 }
 
 /// [`F32Simd::dot_rows`] through [`F32Simd::dot_tile`], one tile at a time.
@@ -457,8 +547,6 @@ fn tiles<K: F32Simd>(
     if n == 0 || rows == 0 || y.len() < rows.wrapping_mul(n) {
         return;
     }
-    let blocks = k / K::LANES;
-    let head = blocks * K::LANES;
     let x_rows: &[f32] = x.get(..rows.wrapping_mul(k)).unwrap_or(&[]);
     if rows == 1 {
         matvec(kernel, x_rows, w, w_stride, n, out, k, y);
@@ -471,6 +559,44 @@ fn tiles<K: F32Simd>(
         }
         return;
     }
+    // Hosts: runs of rows whose inputs stay in the core's own cache while every tile of
+    // weight rows passes over them (an encoder's 1500 rows of 512 are 3 MiB: streamed
+    // from the shared cache once per tile of `MR` weight rows, the product waited on it).
+    // The same sums: each element's does not depend on the tile or the run.
+    let run = if cfg!(target_os = "none") {
+        rows
+    } else {
+        (ROW_RUN_BYTES / (k * core::mem::size_of::<f32>())).max(4 * WIDE_NR)
+    };
+    if run < rows {
+        for (x_part, y_part) in x_rows.chunks(run * k).zip(y.chunks_mut(run * n)) {
+            tile_rows(kernel, x_part, w, w_stride, n, out, k, y_part);
+        }
+        return;
+    }
+    tile_rows(kernel, x_rows, w, w_stride, n, out, k, y);
+}
+
+/// Bytes of input rows in one run of [`tiles`] (hosts): well inside a core's L2.
+const ROW_RUN_BYTES: usize = 192 << 10;
+
+/// [`tiles`] of whole rows `x_rows` `[rows, k]`, weight tile by weight tile over all of
+/// them.
+#[allow(clippy::too_many_arguments)] // as `tiles`
+#[inline(always)]
+fn tile_rows<K: F32Simd>(
+    kernel: K,
+    x_rows: &[f32],
+    w: &[f32],
+    w_stride: usize,
+    n: usize,
+    out: Out,
+    k: usize,
+    y: &mut [f32],
+) {
+    let rows = x_rows.len() / k;
+    let blocks = k / K::LANES;
+    let head = blocks * K::LANES;
     let mut o = 0;
     while o < n {
         if o + MR <= n {
@@ -921,6 +1047,11 @@ pub(crate) fn conv1d_with<K: F32Simd>(
     out: &mut [f32],
 ) {
     let dot_of = |a: &[f32], b: &[f32]| dot(kernel, a, b);
+    if K::DOT_BLOCKS_TILES && c_in > 0 && taps > 0 {
+        return conv1d_tiled(
+            kernel, input, c_in, weight, bias, taps, stride, padding, out,
+        );
+    }
     if !K::DOT_ROWS_ARE_DOTS || c_in == 0 || taps == 0 {
         return conv1d_using(
             dot_of, input, c_in, weight, bias, taps, stride, padding, out,
@@ -991,6 +1122,116 @@ pub(crate) fn conv1d_with<K: F32Simd>(
                 out_row,
             );
         }
+    }
+}
+
+/// [`conv1d_using`] with `dot` of a kernel whose [`F32Simd::DOT_BLOCKS_TILES`]: the output
+/// rows whose windows lie inside the input three at a time against `MR` channels at a
+/// time ([`F32Simd::dot_blocks_tile`], each sum bit for bit `dot`'s: its whole blocks,
+/// then its tail in order, then `+ b`), the other rows as there (`c_in`, `taps` > 0).
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn conv1d_tiled<K: F32Simd>(
+    kernel: K,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    taps: usize,
+    stride: usize,
+    padding: usize,
+    out: &mut [f32],
+) {
+    let l_in = input.len() / c_in;
+    let window = taps * c_in;
+    let c_out = weight.len() / window;
+    if c_out == 0 {
+        return;
+    }
+    let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
+    let blocks = window / K::LANES;
+    let head = blocks * K::LANES;
+    let window_of = |r: usize| {
+        let start = r * stride;
+        if start >= padding && start - padding + taps <= l_in {
+            let at = (start - padding) * c_in;
+            input.get(at..at + window)
+        } else {
+            None
+        }
+    };
+    let b = |o: usize| bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
+    let w_row = |o: usize| weight.get(o * window..(o + 1) * window).unwrap_or(&[]);
+    let mut r = 0;
+    while r < l_out {
+        if let (Some(x0), Some(x1), Some(x2)) = (window_of(r), window_of(r + 1), window_of(r + 2)) {
+            if r + 3 <= l_out {
+                let x = [x0, x1, x2];
+                let mut o = 0;
+                while o + MR <= c_out {
+                    let w: [&[f32]; MR] = core::array::from_fn(|m| w_row(o + m));
+                    let Some(sums) = kernel.dot_blocks_tile(x, w, blocks) else {
+                        return conv1d_using(
+                            |a, b| dot(kernel, a, b),
+                            input,
+                            c_in,
+                            weight,
+                            bias,
+                            taps,
+                            stride,
+                            padding,
+                            out,
+                        );
+                    };
+                    for (i, (x_row, row_sums)) in x.iter().zip(sums).enumerate() {
+                        for (m, (w_m, mut sum)) in w.iter().zip(row_sums).enumerate() {
+                            for (&a, &c) in x_row
+                                .get(head..)
+                                .unwrap_or(&[])
+                                .iter()
+                                .zip(w_m.get(head..).unwrap_or(&[]))
+                            {
+                                sum += a * c;
+                            }
+                            if let Some(y) = out.get_mut((r + i) * c_out + o + m) {
+                                *y = sum + b(o + m);
+                            }
+                        }
+                    }
+                    o += MR;
+                }
+                for o in o..c_out {
+                    for (i, x_row) in x.iter().enumerate() {
+                        if let Some(y) = out.get_mut((r + i) * c_out + o) {
+                            *y = dot(kernel, x_row, w_row(o)) + b(o);
+                        }
+                    }
+                }
+                r += 3;
+                continue;
+            }
+        }
+        let Some(out_row) = out.get_mut(r * c_out..(r + 1) * c_out) else {
+            return;
+        };
+        if let Some(x) = window_of(r) {
+            for (o, y) in out_row.iter_mut().enumerate() {
+                *y = dot(kernel, x, w_row(o)) + b(o);
+            }
+        } else {
+            conv1d_edge_row(
+                |a, b| dot(kernel, a, b),
+                input,
+                c_in,
+                weight,
+                bias,
+                taps,
+                r * stride,
+                padding,
+                out_row,
+            );
+        }
+        r += 1;
     }
 }
 

@@ -5,7 +5,8 @@
 //! aligned. Each function is `#[target_feature]`; the safe wrappers on the kernel types
 //! call them only through a value that [`F32Simd::detect`] created.
 
-use crate::frame::f32::{F32Simd, MR};
+use crate::frame::f32::{F32Simd, HeadBlock, MR};
+use crate::generic::f32 as scalar;
 use core::arch::x86_64::*;
 
 /// AVX2 with FMA3: 8 f32 lanes, 16 vector registers.
@@ -60,6 +61,19 @@ impl F32Simd for Avx2Fma {
         // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of every slice.
         unsafe { x86_64avx2_axpy_f32_4(alpha, x, y, blocks) }
     }
+
+    fn gelu(self, x: &mut [f32]) {
+        let blocks = x.len() / 8;
+        // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= x.len()`.
+        unsafe { x86_64avx2_gelu(x, blocks) };
+        scalar::gelu(x.get_mut(blocks * 8..).unwrap_or(&mut []));
+    }
+
+    const ATTENTION_BLOCK: usize = BLOCK8;
+
+    fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
+        avx2_attention_block(self, queries, head, scratch)
+    }
 }
 
 impl F32Simd for Avx512 {
@@ -107,6 +121,1013 @@ impl F32Simd for Avx512 {
         // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= len` of every slice.
         unsafe { x86_64avx512_axpy_f32_4(alpha, x, y, blocks) }
     }
+
+    fn gelu(self, x: &mut [f32]) {
+        let blocks = x.len() / 16;
+        // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= x.len()`.
+        unsafe { x86_64avx512_gelu(x, blocks) };
+        scalar::gelu(x.get_mut(blocks * 16..).unwrap_or(&mut []));
+    }
+
+    const DOT_BLOCKS_TILES: bool = true;
+
+    fn dot_blocks_tile(
+        self,
+        x: [&[f32]; 3],
+        w: [&[f32]; MR],
+        blocks: usize,
+    ) -> Option<[[f32; MR]; 3]> {
+        let blocks = whole_blocks(&x, &w, blocks, Self::LANES);
+        // SAFETY: AVX-512F is present (see `detect`); `whole_blocks` bounds `blocks * 16`
+        // by the length of every slice.
+        Some(unsafe { x86_64avx512_dot_f32_1x1_tile(x, w, blocks) })
+    }
+
+    const ATTENTION_BLOCK: usize = 16;
+
+    fn attention_block(self, queries: &mut [f32], head: &HeadBlock, scratch: &mut [f32]) -> bool {
+        avx512_attention_block(self, queries, head, scratch)
+    }
+}
+
+/// Query rows per block of the AVX-512 attention: one per lane.
+const BLOCK16: usize = 16;
+
+/// [`F32Simd::attention_block`] on AVX-512: up to 16 query rows of one head, one per
+/// vector lane. Head widths of 16, 32, 64 or 128 columns and at least one key; otherwise
+/// false. Bit for bit the row-by-row attention on this kernel:
+///
+/// - scores: for the whole tiles of `MR` keys, each lane's sum as
+///   [`x86_64avx512_dot_f32_4xr`] forms it (16 lane partials, each a chain of fused
+///   multiply-adds over the 16-column blocks, then [`sum512_x4`]'s tree); the last
+///   `m % MR` keys by the frame's `dot` (as `dot_strided` takes them); each times `scale`;
+/// - the softmax of each lane: the reference's maximum, `exp_fast` of `a - max`, the
+///   compensated sum in key order and one division per key, in vector lanes;
+/// - the weighted sum: per output column a chain of fused multiply-adds over the keys in
+///   order from 0 (as [`x86_64avx512_axpy_f32_4`] adds them).
+fn avx512_attention_block(
+    kernel: Avx512,
+    queries: &mut [f32],
+    head: &HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    let Some((rows, qt, st)) = block_prologue(kernel, BLOCK16, queries, head, scratch) else {
+        return false;
+    };
+    let HeadBlock {
+        keys,
+        values,
+        d,
+        at,
+        dk,
+        m,
+        scale,
+    } = *head;
+    let m4 = m / MR * MR;
+    // SAFETY: AVX-512F is present (`kernel` exists); `block_prologue` checked the shapes:
+    // dk is 16, 32, 64 or 128; `qt` holds 16 dk values, `st` 16 m; key and value j < m
+    // lie at [j * d..j * d + dk] inside `keys` and `values`; row r < rows <= 16 writes
+    // queries[r * d + at..][..dk], inside `queries` (at + dk <= d, rows * d <= its length).
+    unsafe {
+        match dk / 16 {
+            1 => x86_64avx512_scores_lanes::<1>(qt, keys, d, m4, scale, st),
+            2 => x86_64avx512_scores_lanes::<2>(qt, keys, d, m4, scale, st),
+            4 => x86_64avx512_scores_lanes::<4>(qt, keys, d, m4, scale, st),
+            _ => x86_64avx512_scores_lanes::<8>(qt, keys, d, m4, scale, st),
+        }
+        x86_64avx512_softmax_lanes(st, m);
+        match dk / 16 {
+            1 => x86_64avx512_weighted_sum_lanes::<1, 16>(st, values, d, m, queries, rows, at),
+            2 => x86_64avx512_weighted_sum_lanes::<2, 8>(st, values, d, m, queries, rows, at),
+            4 => x86_64avx512_weighted_sum_lanes::<4, 4>(st, values, d, m, queries, rows, at),
+            _ => x86_64avx512_weighted_sum_lanes::<8, 2>(st, values, d, m, queries, rows, at),
+        }
+    }
+    true
+}
+
+/// The checks and the scalar steps of a blocked attention of `lanes` query rows (one per
+/// vector lane): `(rows, qt, st)` where the shapes are ones the kernels take (a head of
+/// 16, 32, 64 or 128 columns inside the rows, at least one key, every key and value row
+/// inside `keys` and `values`, 1 to `lanes` query rows, room in `scratch`), else `None`
+/// (nothing written). `qt` (`lanes * dk`) holds the block's head columns transposed,
+/// `qt[i * lanes + r]` = column `i` of row `r` (0 past the rows); `st` (`lanes * m`) the
+/// scaled scores of the last `m % MR` keys, each row's by the frame's `dot` (as
+/// `dot_strided` takes them), lane `r` of key `j` at `st[j * lanes + r]`.
+fn block_prologue<'s, K: F32Simd>(
+    kernel: K,
+    lanes: usize,
+    queries: &[f32],
+    head: &HeadBlock,
+    scratch: &'s mut [f32],
+) -> Option<(usize, &'s mut [f32], &'s mut [f32])> {
+    let HeadBlock {
+        keys,
+        values,
+        d,
+        at,
+        dk,
+        m,
+        scale,
+    } = *head;
+    let rows = queries.len().checked_div(d).unwrap_or(0);
+    let fits = |len: usize| {
+        (m - 1)
+            .checked_mul(d)
+            .and_then(|n| n.checked_add(dk))
+            .is_some_and(|need| len >= need)
+    };
+    if !matches!(dk, 16 | 32 | 64 | 128)
+        || m == 0
+        || at.checked_add(dk).is_none_or(|end| end > d)
+        || rows == 0
+        || rows > lanes
+        || !fits(keys.len())
+        || !fits(values.len())
+    {
+        return None;
+    }
+    let (qt, rest) = scratch.split_at_mut_checked(lanes * dk)?;
+    let st = rest.get_mut(..lanes.checked_mul(m)?)?;
+    for (i, column) in qt.chunks_exact_mut(lanes).enumerate() {
+        for (r, lane) in column.iter_mut().enumerate() {
+            *lane = queries
+                .get(r * d + at + i)
+                .copied()
+                .filter(|_| r < rows)
+                .unwrap_or(0.0);
+        }
+    }
+    for j in m / MR * MR..m {
+        let key = keys.get(j * d..j * d + dk).unwrap_or(&[]);
+        for r in 0..lanes {
+            let s = match queries.get(r * d + at..r * d + at + dk) {
+                Some(q) if r < rows => crate::frame::f32::dot(kernel, q, key) * scale,
+                _ => 0.0,
+            };
+            if let Some(dst) = st.get_mut(j * lanes + r) {
+                *dst = s;
+            }
+        }
+    }
+    Some((rows, qt, st))
+}
+
+/// `st[j * 16 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
+/// the sums of [`x86_64avx512_dot_f32_4xr`] and [`sum512_x4`], lanes across rows. Four
+/// keys per step share the loads of `qt`.
+///
+/// # Safety
+/// AVX-512F; `qt` holds `16 * 16 * NB` values, `st` `16 * m4`, and `keys` holds
+/// `(m4 - 1) * d + 16 * NB` values.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_scores_lanes<const NB: usize>(
+    qt: &[f32],
+    keys: &[f32],
+    d: usize,
+    m4: usize,
+    scale: f32,
+    st: &mut [f32],
+) {
+    const J: usize = 4;
+    let scale = _mm512_set1_ps(scale);
+    let mut j = 0;
+    while j < m4 {
+        // (opaque per step: otherwise the compiler hoists all 16 NB loads of `qt` out of
+        // the loop and spills them to the stack)
+        let q = core::hint::black_box(qt.as_ptr());
+        // SAFETY: j + 3 < m4 (m4 is a multiple of 4), so each key row lies inside `keys`.
+        let k: [*const f32; J] =
+            core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
+        // SAFETY: `qt` and the key rows hold 16 NB values (the contract).
+        let (t0, t1, t2, t3) = unsafe {
+            (
+                avx512_lane_quarter::<NB, J>(q, k, 0),
+                avx512_lane_quarter::<NB, J>(q, k, 1),
+                avx512_lane_quarter::<NB, J>(q, k, 2),
+                avx512_lane_quarter::<NB, J>(q, k, 3),
+            )
+        };
+        for jj in 0..J {
+            let s = _mm512_add_ps(_mm512_add_ps(t0[jj], t1[jj]), _mm512_add_ps(t2[jj], t3[jj]));
+            // SAFETY: j + jj < m4: inside `st`.
+            unsafe {
+                _mm512_storeu_ps(
+                    st.as_mut_ptr().add((j + jj) * BLOCK16),
+                    _mm512_mul_ps(s, scale),
+                )
+            };
+        }
+        j += J;
+    }
+}
+
+/// Lane quarter `g` of [`sum512_x4`]'s tree for `J` keys, rows across the lanes:
+/// `(v[g] + v[g + 8]) + (v[g + 4] + v[g + 12])`, each `v[l]` the chain of fused
+/// multiply-adds over the `NB` blocks at column `b * 16 + l`, from 0 (lane `l` of
+/// [`x86_64avx512_dot_f32_4xr`]'s accumulator).
+///
+/// # Safety
+/// AVX-512F; `qt` points at `16 * 16 * NB` values, each `k[jj]` at `16 * NB`; `g < 4`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512_lane_quarter<const NB: usize, const J: usize>(
+    qt: *const f32,
+    k: [*const f32; J],
+    g: usize,
+) -> [__m512; J] {
+    let mut p = [[_mm512_setzero_ps(); 4]; J];
+    for u in 0..4 {
+        let l = g + 4 * u;
+        for b in 0..NB {
+            let i = b * 16 + l;
+            // SAFETY: i < 16 NB (the caller's contract).
+            let qv = unsafe { _mm512_loadu_ps(qt.add(i * BLOCK16)) };
+            for (p, k) in p.iter_mut().zip(k) {
+                // SAFETY: as above.
+                p[u] = _mm512_fmadd_ps(qv, _mm512_set1_ps(unsafe { *k.add(i) }), p[u]);
+            }
+        }
+    }
+    core::array::from_fn(|jj| {
+        _mm512_add_ps(
+            _mm512_add_ps(p[jj][0], p[jj][2]),
+            _mm512_add_ps(p[jj][1], p[jj][3]),
+        )
+    })
+}
+
+/// `exp_fast_nonpositive` ([`scalar::exp_fast_nonpositive`]) of 16 lanes, bit for bit:
+/// the same operations (no fused multiply-add), 0 below `EXP_ZERO_BELOW`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn exp_nonpositive_512(x: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let below = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, set(scalar::EXP_ZERO_BELOW));
+    let round = set(scalar::EXP_ROUND);
+    let n = _mm512_sub_ps(
+        _mm512_add_ps(_mm512_mul_ps(x, set(scalar::EXP_LOG2_E)), round),
+        round,
+    );
+    let r = _mm512_sub_ps(
+        _mm512_sub_ps(x, _mm512_mul_ps(n, set(scalar::EXP_LN2_HIGH))),
+        _mm512_mul_ps(n, set(scalar::EXP_LN2_LOW)),
+    );
+    let [p0, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let mut p = set(p0);
+    for c in [p1, p2, p3, p4, p5] {
+        p = _mm512_add_ps(_mm512_mul_ps(p, r), set(c));
+    }
+    let e = _mm512_add_ps(
+        _mm512_add_ps(_mm512_mul_ps(p, _mm512_mul_ps(r, r)), r),
+        set(1.0),
+    );
+    // n is a whole number in [-126, 0] where the result is used (NaN: any; e is NaN)
+    let biased = _mm512_and_si512(
+        _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)),
+        _mm512_set1_epi32(0xff),
+    );
+    let two_n = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(biased));
+    _mm512_mask_mov_ps(_mm512_mul_ps(e, two_n), below, _mm512_setzero_ps())
+}
+
+/// The reference softmax ([`scalar::softmax`]'s operations with `exp_minus_max`) of each
+/// lane of `st[j * 16 + lane]`, `j < m`, in place: the maximum (`v > max`, NaNs ignored;
+/// a lane whose maximum is `-inf` becomes zeros), `exp_fast(a - max)`, their compensated
+/// (Neumaier) sum in key order, and `e / sum`.
+///
+/// # Safety
+/// AVX-512F; `st` holds `16 * m` values.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_softmax_lanes(st: &mut [f32], m: usize) {
+    let p = st.as_mut_ptr();
+    let mut largest = _mm512_set1_ps(f32::NEG_INFINITY);
+    for j in 0..m {
+        // SAFETY: j < m: inside `st` (also below).
+        let a = unsafe { _mm512_loadu_ps(p.add(j * BLOCK16)) };
+        largest = _mm512_mask_mov_ps(largest, _mm512_cmp_ps_mask::<_CMP_GT_OQ>(a, largest), a);
+    }
+    let dead = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(largest, _mm512_set1_ps(f32::NEG_INFINITY));
+    let (mut sum, mut compensation) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    for j in 0..m {
+        // SAFETY: as above.
+        let e = exp_nonpositive_512(_mm512_sub_ps(
+            unsafe { _mm512_loadu_ps(p.add(j * BLOCK16)) },
+            largest,
+        ));
+        // SAFETY: as above.
+        unsafe { _mm512_storeu_ps(p.add(j * BLOCK16), e) };
+        let t = _mm512_add_ps(sum, e);
+        let sum_larger = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(_mm512_abs_ps(sum), _mm512_abs_ps(e));
+        let lost = _mm512_mask_mov_ps(
+            _mm512_add_ps(_mm512_sub_ps(e, t), sum),
+            sum_larger,
+            _mm512_add_ps(_mm512_sub_ps(sum, t), e),
+        );
+        compensation = _mm512_add_ps(compensation, lost);
+        sum = t;
+    }
+    let total = _mm512_add_ps(sum, compensation);
+    for j in 0..m {
+        // SAFETY: as above.
+        unsafe {
+            let at = p.add(j * BLOCK16);
+            let q = _mm512_div_ps(_mm512_loadu_ps(at), total);
+            _mm512_storeu_ps(at, _mm512_mask_mov_ps(q, dead, _mm512_setzero_ps()));
+        }
+    }
+}
+
+/// Row `r < rows` of the block, columns `at..at + 16 NB` of `out` (rows `d` apart) =
+/// `sum_j st[j * 16 + r] * values[j * d..][..16 NB]`, each column a chain of fused
+/// multiply-adds over `j = 0..m` in order from 0; `QT` rows at a time (`QT * NB = 16`
+/// accumulators).
+///
+/// # Safety
+/// AVX-512F; `st` holds `16 m` values, `values` `(m - 1) d + 16 NB`, `out`
+/// `(rows - 1) d + at + 16 NB`; `rows <= 16`.
+#[allow(clippy::too_many_arguments)] // a strided product and where it goes
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_weighted_sum_lanes<const NB: usize, const QT: usize>(
+    st: &[f32],
+    values: &[f32],
+    d: usize,
+    m: usize,
+    out: &mut [f32],
+    rows: usize,
+    at: usize,
+) {
+    let mut r0 = 0;
+    while r0 < rows {
+        let mut acc = [[_mm512_setzero_ps(); NB]; QT];
+        for j in 0..m {
+            let v = values.as_ptr();
+            // SAFETY: j < m: value row j's 16 NB columns are inside `values`.
+            let vv: [__m512; NB] =
+                core::array::from_fn(|b| unsafe { _mm512_loadu_ps(v.add(j * d + b * 16)) });
+            for (r, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: j < m and r0 + r < 16 (QT divides 16): inside `st`.
+                let w = _mm512_set1_ps(unsafe { *st.as_ptr().add(j * BLOCK16 + r0 + r) });
+                for b in 0..NB {
+                    acc[b] = _mm512_fmadd_ps(w, vv[b], acc[b]);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate() {
+            if r0 + r < rows {
+                for (b, &sum) in acc.iter().enumerate() {
+                    // SAFETY: row r0 + r < rows, columns at + 16 b..+16 inside `out`.
+                    unsafe {
+                        _mm512_storeu_ps(out.as_mut_ptr().add((r0 + r) * d + at + b * 16), sum)
+                    };
+                }
+            }
+        }
+        r0 += QT;
+    }
+}
+
+/// Query rows per block of the AVX2 attention: one per lane.
+const BLOCK8: usize = 8;
+
+/// [`F32Simd::attention_block`] on AVX2 + FMA: up to 8 query rows of one head, one per
+/// lane; as [`avx512_attention_block`], with [`x86_64avx2_dot_f32_4xr`]'s sums (8 lane
+/// partials, [`sum256_x4`]'s tree) and [`x86_64avx2_axpy_f32_4`]'s weighted sums.
+fn avx2_attention_block(
+    kernel: Avx2Fma,
+    queries: &mut [f32],
+    head: &HeadBlock,
+    scratch: &mut [f32],
+) -> bool {
+    let Some((rows, qt, st)) = block_prologue(kernel, BLOCK8, queries, head, scratch) else {
+        return false;
+    };
+    let HeadBlock {
+        keys,
+        values,
+        d,
+        at,
+        dk,
+        m,
+        scale,
+    } = *head;
+    let m4 = m / MR * MR;
+    // SAFETY: AVX2 and FMA are present (`kernel` exists); `block_prologue` checked the
+    // shapes: dk is 16, 32, 64 or 128; `qt` holds 8 dk values, `st` 8 m; key and value
+    // j < m lie at [j * d..j * d + dk] inside `keys` and `values`; row r < rows <= 8
+    // writes queries[r * d + at..][..dk], inside `queries` (at + dk <= d, rows * d <= its
+    // length).
+    unsafe {
+        match dk / 8 {
+            2 => x86_64avx2_scores_lanes::<2>(qt, keys, d, m4, scale, st),
+            4 => x86_64avx2_scores_lanes::<4>(qt, keys, d, m4, scale, st),
+            8 => x86_64avx2_scores_lanes::<8>(qt, keys, d, m4, scale, st),
+            _ => x86_64avx2_scores_lanes::<16>(qt, keys, d, m4, scale, st),
+        }
+        x86_64avx2_softmax_lanes(st, m);
+        if dk == 16 {
+            x86_64avx2_weighted_sum_lanes::<2, 4>(st, values, d, m, queries, rows, at, dk);
+        } else {
+            x86_64avx2_weighted_sum_lanes::<4, 2>(st, values, d, m, queries, rows, at, dk);
+        }
+    }
+    true
+}
+
+/// Lane partial `l` of `J` keys' dot products with the block's rows: for each key, the
+/// chain of fused multiply-adds over the `NB` blocks of 8 at column `b * 8 + l`, from 0
+/// (lane `l` of [`x86_64avx2_dot_f32_4xr`]'s accumulator), rows across the lanes.
+///
+/// # Safety
+/// AVX2 + FMA; `qt` points at `8 * 8 * NB` values, each `k[jj]` at `8 * NB`; `l < 8`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_lane_partials<const NB: usize, const J: usize>(
+    qt: *const f32,
+    k: [*const f32; J],
+    l: usize,
+) -> [__m256; J] {
+    let mut p = [_mm256_setzero_ps(); J];
+    for b in 0..NB {
+        let i = b * 8 + l;
+        // SAFETY: i < 8 NB (the caller's contract).
+        let qv = unsafe { _mm256_loadu_ps(qt.add(i * BLOCK8)) };
+        for (acc, k) in p.iter_mut().zip(k) {
+            // SAFETY: as above.
+            *acc = _mm256_fmadd_ps(qv, _mm256_set1_ps(unsafe { *k.add(i) }), *acc);
+        }
+    }
+    p
+}
+
+/// Lanes `l..l + 4` of [`sum256_x4`]'s tree for `J` keys: `(v[l] + v[l + 1]) + (v[l + 2]
+/// + v[l + 3])` ([`avx2_lane_partials`]).
+///
+/// # Safety
+/// As [`avx2_lane_partials`], with `l + 3 < 8`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2_lane_quad<const NB: usize, const J: usize>(
+    qt: *const f32,
+    k: [*const f32; J],
+    l: usize,
+) -> [__m256; J] {
+    // SAFETY: l + 3 < 8 (the caller's contract).
+    let (v0, v1, v2, v3) = unsafe {
+        (
+            avx2_lane_partials::<NB, J>(qt, k, l),
+            avx2_lane_partials::<NB, J>(qt, k, l + 1),
+            avx2_lane_partials::<NB, J>(qt, k, l + 2),
+            avx2_lane_partials::<NB, J>(qt, k, l + 3),
+        )
+    };
+    let mut out = [_mm256_setzero_ps(); J];
+    for (jj, out) in out.iter_mut().enumerate() {
+        *out = _mm256_add_ps(_mm256_add_ps(v0[jj], v1[jj]), _mm256_add_ps(v2[jj], v3[jj]));
+    }
+    out
+}
+
+/// `st[j * 8 + r] = scale * (row r of the block . key j)` for `j < m4` (a multiple of 4):
+/// the sums of [`x86_64avx2_dot_f32_4xr`] and [`sum256_x4`] (lanes `((v0 + v1) + (v2 +
+/// v3)) + ((v4 + v5) + (v6 + v7))`), rows across the lanes; two keys per step.
+///
+/// # Safety
+/// AVX2 + FMA; `qt` holds `8 * 8 * NB` values, `st` `8 * m4`, and `keys` holds
+/// `(m4 - 1) * d + 8 * NB` values.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_scores_lanes<const NB: usize>(
+    qt: &[f32],
+    keys: &[f32],
+    d: usize,
+    m4: usize,
+    scale: f32,
+    st: &mut [f32],
+) {
+    const J: usize = 2;
+    let scale = _mm256_set1_ps(scale);
+    let mut j = 0;
+    while j < m4 {
+        // (opaque per step, as in the AVX-512 twin: no hoisted, spilled loads of `qt`)
+        let q = core::hint::black_box(qt.as_ptr());
+        // SAFETY: j + 1 < m4 (m4 is even), so each key row lies inside `keys`.
+        let k: [*const f32; J] =
+            core::array::from_fn(|jj| unsafe { keys.as_ptr().add((j + jj) * d) });
+        // SAFETY: `qt` and the key rows hold 8 NB values (the contract).
+        let (low, high) = unsafe {
+            (
+                avx2_lane_quad::<NB, J>(q, k, 0),
+                avx2_lane_quad::<NB, J>(q, k, 4),
+            )
+        };
+        for jj in 0..J {
+            let s = _mm256_add_ps(low[jj], high[jj]);
+            // SAFETY: j + jj < m4: inside `st`.
+            unsafe {
+                _mm256_storeu_ps(
+                    st.as_mut_ptr().add((j + jj) * BLOCK8),
+                    _mm256_mul_ps(s, scale),
+                )
+            };
+        }
+        j += J;
+    }
+}
+
+/// [`exp_nonpositive_512`] in 8 lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn exp_nonpositive_256(x: __m256) -> __m256 {
+    let set = _mm256_set1_ps;
+    let below = _mm256_cmp_ps::<_CMP_LT_OQ>(x, set(scalar::EXP_ZERO_BELOW));
+    let round = set(scalar::EXP_ROUND);
+    let n = _mm256_sub_ps(
+        _mm256_add_ps(_mm256_mul_ps(x, set(scalar::EXP_LOG2_E)), round),
+        round,
+    );
+    let r = _mm256_sub_ps(
+        _mm256_sub_ps(x, _mm256_mul_ps(n, set(scalar::EXP_LN2_HIGH))),
+        _mm256_mul_ps(n, set(scalar::EXP_LN2_LOW)),
+    );
+    let [p0, p1, p2, p3, p4, p5] = scalar::EXP_P;
+    let mut p = set(p0);
+    for c in [p1, p2, p3, p4, p5] {
+        p = _mm256_add_ps(_mm256_mul_ps(p, r), set(c));
+    }
+    let e = _mm256_add_ps(
+        _mm256_add_ps(_mm256_mul_ps(p, _mm256_mul_ps(r, r)), r),
+        set(1.0),
+    );
+    let biased = _mm256_and_si256(
+        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)),
+        _mm256_set1_epi32(0xff),
+    );
+    let two_n = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(biased));
+    _mm256_andnot_ps(below, _mm256_mul_ps(e, two_n))
+}
+
+/// [`x86_64avx512_softmax_lanes`] in 8 lanes (`st[j * 8 + lane]`).
+///
+/// # Safety
+/// AVX2; `st` holds `8 * m` values.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_softmax_lanes(st: &mut [f32], m: usize) {
+    let p = st.as_mut_ptr();
+    let mut largest = _mm256_set1_ps(f32::NEG_INFINITY);
+    for j in 0..m {
+        // SAFETY: j < m: inside `st` (also below).
+        let a = unsafe { _mm256_loadu_ps(p.add(j * BLOCK8)) };
+        largest = _mm256_blendv_ps(largest, a, _mm256_cmp_ps::<_CMP_GT_OQ>(a, largest));
+    }
+    let dead = _mm256_cmp_ps::<_CMP_EQ_OQ>(largest, _mm256_set1_ps(f32::NEG_INFINITY));
+    let magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let (mut sum, mut compensation) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for j in 0..m {
+        // SAFETY: as above.
+        let e = exp_nonpositive_256(_mm256_sub_ps(
+            unsafe { _mm256_loadu_ps(p.add(j * BLOCK8)) },
+            largest,
+        ));
+        // SAFETY: as above.
+        unsafe { _mm256_storeu_ps(p.add(j * BLOCK8), e) };
+        let t = _mm256_add_ps(sum, e);
+        let sum_larger =
+            _mm256_cmp_ps::<_CMP_GE_OQ>(_mm256_and_ps(sum, magnitude), _mm256_and_ps(e, magnitude));
+        let lost = _mm256_blendv_ps(
+            _mm256_add_ps(_mm256_sub_ps(e, t), sum),
+            _mm256_add_ps(_mm256_sub_ps(sum, t), e),
+            sum_larger,
+        );
+        compensation = _mm256_add_ps(compensation, lost);
+        sum = t;
+    }
+    let total = _mm256_add_ps(sum, compensation);
+    for j in 0..m {
+        // SAFETY: as above.
+        unsafe {
+            let at = p.add(j * BLOCK8);
+            let q = _mm256_div_ps(_mm256_loadu_ps(at), total);
+            _mm256_storeu_ps(at, _mm256_andnot_ps(dead, q));
+        }
+    }
+}
+
+/// Row `r < rows` of the block, columns `at..at + dk` of `out` (rows `d` apart) =
+/// `sum_j st[j * 8 + r] * values[j * d..][..dk]`, each column a chain of fused
+/// multiply-adds over `j = 0..m` in order from 0; `CB` blocks of 8 columns of `QT` rows
+/// at a time.
+///
+/// # Safety
+/// AVX2 + FMA; `dk` a multiple of `8 CB`; `QT` divides 8; `st` holds `8 m` values,
+/// `values` `(m - 1) d + dk`, `out` `(rows - 1) d + at + dk`; `rows <= 8`.
+#[allow(clippy::too_many_arguments)] // a strided product and where it goes
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_weighted_sum_lanes<const CB: usize, const QT: usize>(
+    st: &[f32],
+    values: &[f32],
+    d: usize,
+    m: usize,
+    out: &mut [f32],
+    rows: usize,
+    at: usize,
+    dk: usize,
+) {
+    let mut c0 = 0;
+    while c0 < dk {
+        let mut r0 = 0;
+        while r0 < rows {
+            let mut acc = [[_mm256_setzero_ps(); CB]; QT];
+            for j in 0..m {
+                let v = values.as_ptr();
+                // SAFETY: j < m, c0 + 8 CB <= dk: inside value row j.
+                let vv: [__m256; CB] =
+                    core::array::from_fn(|b| unsafe { _mm256_loadu_ps(v.add(j * d + c0 + b * 8)) });
+                for (r, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: j < m and r0 + r < 8 (QT divides 8): inside `st`.
+                    let w = _mm256_set1_ps(unsafe { *st.as_ptr().add(j * BLOCK8 + r0 + r) });
+                    for (a, &v) in acc.iter_mut().zip(&vv) {
+                        *a = _mm256_fmadd_ps(w, v, *a);
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                if r0 + r < rows {
+                    for (b, &sum) in acc.iter().enumerate() {
+                        // SAFETY: row r0 + r < rows, columns at + c0 + 8 b..+8 inside `out`.
+                        unsafe {
+                            _mm256_storeu_ps(
+                                out.as_mut_ptr().add((r0 + r) * d + at + c0 + b * 8),
+                                sum,
+                            )
+                        };
+                    }
+                }
+            }
+            r0 += QT;
+        }
+        c0 += CB * 8;
+    }
+}
+
+/// [`scalar::gelu`] over `blocks` blocks of 16, bit for bit: `(0.5 * v) * (1 + erff(v *
+/// FRAC_1_SQRT_2))` with libm's `erff` ([`erff_512`]).
+///
+/// # Safety
+/// AVX-512F; `x` holds `blocks * 16` values.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_gelu(x: &mut [f32], blocks: usize) {
+    let set = _mm512_set1_ps;
+    for block in 0..blocks {
+        // SAFETY: block * 16 + 16 <= x.len() (the caller's contract).
+        unsafe {
+            let at = x.as_mut_ptr().add(block * 16);
+            let v = _mm512_loadu_ps(at);
+            let erf = erff_512(_mm512_mul_ps(v, set(core::f32::consts::FRAC_1_SQRT_2)));
+            let y = _mm512_mul_ps(_mm512_mul_ps(set(0.5), v), _mm512_add_ps(set(1.0), erf));
+            _mm512_storeu_ps(at, y);
+        }
+    }
+}
+
+/// `libm::erff` (FreeBSD's `s_erff.c`, libm 0.2) of 16 lanes, bit for bit: every range's
+/// operations as there, in the same order, each range computed only where a lane needs it.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn erff_512(x: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let (add, sub, mul, div) = (_mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps);
+    // Horner's rule as libm writes it: c[0] + s * (c[1] + s * (... + s * c[n]))
+    let poly = |s: __m512, c: &[f32]| {
+        let mut it = c.iter().rev();
+        let mut acc = set(it.next().copied().unwrap_or(0.0));
+        for &k in it {
+            acc = add(set(k), mul(s, acc));
+        }
+        acc
+    };
+    let bits = _mm512_castps_si512(x);
+    let ix = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fff_ffff));
+    let below = |limit: u32| _mm512_cmplt_epi32_mask(ix, _mm512_set1_epi32(limit as i32));
+    let ax = _mm512_castsi512_ps(ix);
+    let sign = _mm512_and_si512(bits, _mm512_set1_epi32(i32::MIN));
+    let signed = |y: __m512| _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(y), sign));
+    let finite = below(0x7f80_0000);
+    let small = below(0x3f58_0000); // |x| < 0.84375
+    let tiny = below(0x3180_0000); // |x| < 2^-28
+    let near_one = below(0x3fa0_0000) & !small; // 0.84375 <= |x| < 1.25
+    let tail = below(0x40c0_0000) & !below(0x3fa0_0000); // 1.25 <= |x| < 6
+                                                         // |x| >= 6, finite: 1 - 2^-120 with x's sign; infinite or NaN: 1 - 2 sign + 1 / x
+    let sign_f = _mm512_cvtepi32_ps(_mm512_srli_epi32::<31>(sign));
+    let special = add(sub(set(1.0), mul(set(2.0), sign_f)), div(set(1.0), x));
+    let mut out = _mm512_mask_mov_ps(
+        special,
+        finite,
+        signed(sub(set(1.0), set(f32::from_bits(0x0380_0000)))),
+    );
+    if tiny != 0 {
+        let y = mul(set(0.125), add(mul(set(8.0), x), mul(set(ERF_EFX8), x)));
+        out = _mm512_mask_mov_ps(out, tiny, y);
+    }
+    if small & !tiny != 0 {
+        let z = mul(x, x);
+        let r = poly(z, &ERF_PP);
+        let s = poly(z, &ERF_QQ);
+        let y = add(x, mul(x, div(r, s)));
+        out = _mm512_mask_mov_ps(out, small & !tiny, y);
+    }
+    if near_one != 0 {
+        let s = sub(ax, set(1.0));
+        let p = poly(s, &ERF_PA);
+        let q = poly(s, &ERF_QA);
+        let erfc = sub(sub(set(1.0), set(ERF_ERX)), div(p, q));
+        out = _mm512_mask_mov_ps(out, near_one, signed(sub(set(1.0), erfc)));
+    }
+    if tail != 0 {
+        let s = div(set(1.0), mul(ax, ax));
+        let near = below(0x4036_db6d); // |x| < 1 / 0.35
+        let r = _mm512_mask_mov_ps(poly(s, &ERF_RB), near, poly(s, &ERF_RA));
+        let big_s = _mm512_mask_mov_ps(poly(s, &ERF_SB), near, poly(s, &ERF_SA));
+        let z = _mm512_castsi512_ps(_mm512_and_si512(
+            ix,
+            _mm512_set1_epi32(0xffff_e000u32 as i32),
+        ));
+        let e1 = expf_512(sub(
+            mul(_mm512_sub_ps(_mm512_setzero_ps(), z), z),
+            set(0.5625),
+        ));
+        let e2 = expf_512(add(mul(sub(z, ax), add(z, ax)), div(r, big_s)));
+        let erfc = div(mul(e1, e2), ax);
+        out = _mm512_mask_mov_ps(out, tail, signed(sub(set(1.0), erfc)));
+    }
+    out
+}
+
+/// [`scalar::gelu`] over `blocks` blocks of 8, bit for bit ([`erff_256`]).
+///
+/// # Safety
+/// AVX2; `x` holds `blocks * 8` values.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_gelu(x: &mut [f32], blocks: usize) {
+    let set = _mm256_set1_ps;
+    for block in 0..blocks {
+        // SAFETY: block * 8 + 8 <= x.len() (the caller's contract).
+        unsafe {
+            let at = x.as_mut_ptr().add(block * 8);
+            let v = _mm256_loadu_ps(at);
+            let erf = erff_256(_mm256_mul_ps(v, set(core::f32::consts::FRAC_1_SQRT_2)));
+            let y = _mm256_mul_ps(_mm256_mul_ps(set(0.5), v), _mm256_add_ps(set(1.0), erf));
+            _mm256_storeu_ps(at, y);
+        }
+    }
+}
+
+/// [`erff_512`] in 8 lanes (masks as vectors of all-ones lanes).
+#[inline]
+#[target_feature(enable = "avx2")]
+fn erff_256(x: __m256) -> __m256 {
+    let set = _mm256_set1_ps;
+    let (add, sub, mul, div) = (_mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps);
+    let poly = |s: __m256, c: &[f32]| {
+        let mut it = c.iter().rev();
+        let mut acc = set(it.next().copied().unwrap_or(0.0));
+        for &k in it {
+            acc = add(set(k), mul(s, acc));
+        }
+        acc
+    };
+    let pick =
+        |a: __m256, mask: __m256i, b: __m256| _mm256_blendv_ps(a, b, _mm256_castsi256_ps(mask));
+    let any = |mask: __m256i| _mm256_movemask_ps(_mm256_castsi256_ps(mask)) != 0;
+    let bits = _mm256_castps_si256(x);
+    let ix = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fff_ffff));
+    let below = |limit: u32| _mm256_cmpgt_epi32(_mm256_set1_epi32(limit as i32), ix);
+    let ax = _mm256_castsi256_ps(ix);
+    let sign = _mm256_and_si256(bits, _mm256_set1_epi32(i32::MIN));
+    let signed = |y: __m256| _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(y), sign));
+    let finite = below(0x7f80_0000);
+    let small = below(0x3f58_0000);
+    let tiny = below(0x3180_0000);
+    let under_125 = below(0x3fa0_0000);
+    let near_one = _mm256_andnot_si256(small, under_125);
+    let tail = _mm256_andnot_si256(under_125, below(0x40c0_0000));
+    let sign_f = _mm256_cvtepi32_ps(_mm256_srli_epi32::<31>(sign));
+    let special = add(sub(set(1.0), mul(set(2.0), sign_f)), div(set(1.0), x));
+    let mut out = pick(
+        special,
+        finite,
+        signed(sub(set(1.0), set(f32::from_bits(0x0380_0000)))),
+    );
+    if any(tiny) {
+        let y = mul(set(0.125), add(mul(set(8.0), x), mul(set(ERF_EFX8), x)));
+        out = pick(out, tiny, y);
+    }
+    let small_only = _mm256_andnot_si256(tiny, small);
+    if any(small_only) {
+        let z = mul(x, x);
+        let y = add(x, mul(x, div(poly(z, &ERF_PP), poly(z, &ERF_QQ))));
+        out = pick(out, small_only, y);
+    }
+    if any(near_one) {
+        let s = sub(ax, set(1.0));
+        let erfc = sub(
+            sub(set(1.0), set(ERF_ERX)),
+            div(poly(s, &ERF_PA), poly(s, &ERF_QA)),
+        );
+        out = pick(out, near_one, signed(sub(set(1.0), erfc)));
+    }
+    if any(tail) {
+        let s = div(set(1.0), mul(ax, ax));
+        let near = below(0x4036_db6d);
+        let r = pick(poly(s, &ERF_RB), near, poly(s, &ERF_RA));
+        let big_s = pick(poly(s, &ERF_SB), near, poly(s, &ERF_SA));
+        let z = _mm256_castsi256_ps(_mm256_and_si256(
+            ix,
+            _mm256_set1_epi32(0xffff_e000u32 as i32),
+        ));
+        let e1 = expf_256(sub(mul(sub(_mm256_setzero_ps(), z), z), set(0.5625)));
+        let e2 = expf_256(add(mul(sub(z, ax), add(z, ax)), div(r, big_s)));
+        let erfc = div(mul(e1, e2), ax);
+        out = pick(out, tail, signed(sub(set(1.0), erfc)));
+    }
+    out
+}
+
+/// [`expf_512`] in 8 lanes, for the same arguments.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn expf_256(x: __m256) -> __m256 {
+    let set = _mm256_set1_ps;
+    let (add, sub, mul, div) = (_mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps, _mm256_div_ps);
+    let bits = _mm256_castps_si256(x);
+    let hx = _mm256_and_si256(bits, _mm256_set1_epi32(0x7fff_ffff));
+    let above = |limit: u32| _mm256_cmpgt_epi32(hx, _mm256_set1_epi32(limit as i32));
+    let negative = _mm256_cmpgt_epi32(_mm256_setzero_si256(), bits);
+    let half = _mm256_blendv_ps(set(0.5), set(-0.5), _mm256_castsi256_ps(negative));
+    let k_far = _mm256_cvttps_epi32(add(mul(set(f32::from_bits(0x3fb8_aa3b)), x), half));
+    // 1 - 2 sign: the mask is -1 where negative
+    let k_near = _mm256_add_epi32(_mm256_set1_epi32(1), _mm256_add_epi32(negative, negative));
+    let k = _mm256_blendv_epi8(
+        _mm256_and_si256(above(0x3eb1_7218), k_near),
+        k_far,
+        above(0x3f85_1592),
+    );
+    let kf = _mm256_cvtepi32_ps(k);
+    let hi = sub(x, mul(kf, set(f32::from_bits(0x3f31_7200))));
+    let lo = mul(kf, set(f32::from_bits(0x35bf_be8e)));
+    let r = sub(hi, lo);
+    let rr = mul(r, r);
+    let c = sub(
+        r,
+        mul(
+            rr,
+            add(
+                set(f32::from_bits(0x3e2a_aa8f)),
+                mul(rr, set(f32::from_bits(0xbb35_5215))),
+            ),
+        ),
+    );
+    let y = add(set(1.0), add(sub(div(mul(r, c), sub(set(2.0), c)), lo), hi));
+    let two_k = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+        k,
+        _mm256_set1_epi32(127),
+    )));
+    let tiny = _mm256_castsi256_ps(above(0x3900_0000));
+    _mm256_blendv_ps(add(set(1.0), x), mul(y, two_k), tiny)
+}
+
+/// `erff`'s constants (libm 0.2's `erff.rs`), each polynomial lowest degree first.
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_ERX: f32 = 8.450_629_115_1e-1;
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_EFX8: f32 = 1.027_033_329;
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_PP: [f32; 5] = [
+    1.283_791_661_3e-1,
+    -3.250_420_987_6e-1,
+    -2.848_174_981_8e-2,
+    -5.770_270_247e-3,
+    -2.376_301_745_2e-5,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_QQ: [f32; 6] = [
+    1.0,
+    3.979_172_110_6e-1,
+    6.502_225_25e-2,
+    5.081_306_211_7e-3,
+    1.324_947_370_4e-4,
+    -3.960_228_241_3e-6,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_PA: [f32; 7] = [
+    -2.362_118_568_3e-3,
+    4.148_561_060_4e-1,
+    -3.722_078_800_2e-1,
+    3.183_466_196_1e-1,
+    -1.108_946_949_2e-1,
+    3.547_830_507_2e-2,
+    -2.166_375_517_8e-3,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_QA: [f32; 7] = [
+    1.0,
+    1.064_208_820_5e-1,
+    5.403_979_420_7e-1,
+    7.182_865_589_9e-2,
+    1.261_712_163_7e-1,
+    1.363_708_358_3e-2,
+    1.198_450_010_3e-2,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_RA: [f32; 8] = [
+    -9.864_944_033_3e-3,
+    -6.938_585_639e-1,
+    -1.055_862_617_5e1,
+    -6.237_533_187_9e1,
+    -1.623_966_674_8e2,
+    -1.846_050_872_8e2,
+    -8.128_743_743_9e1,
+    -9.814_329_147_3,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_SA: [f32; 9] = [
+    1.0,
+    1.965_127_182e1,
+    1.376_577_606_2e2,
+    4.345_658_874_5e2,
+    6.453_872_680_7e2,
+    4.290_081_481_9e2,
+    1.086_350_021_4e2,
+    6.570_249_557_5,
+    -6.042_441_353_2e-2,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_RB: [f32; 7] = [
+    -9.864_943_102e-3,
+    -7.992_832_660_7e-1,
+    -1.775_795_555_1e1,
+    -1.606_363_830_6e2,
+    -6.375_664_672_9e2,
+    -1.025_095_092_8e3,
+    -4.835_191_955_6e2,
+];
+#[allow(clippy::excessive_precision)] // libm\'s decimals as written there
+const ERF_SB: [f32; 8] = [
+    1.0,
+    3.033_806_037_9e1,
+    3.257_925_109_9e2,
+    1.536_729_614_3e3,
+    3.199_858_154_3e3,
+    2.553_050_293e3,
+    4.745_285_339_4e2,
+    -2.244_095_230_1e1,
+];
+
+/// `libm::expf` (FreeBSD's `e_expf.c`) of 16 lanes, bit for bit, for arguments whose
+/// result is a normal number below overflow (`|x| < 87`): `erff`'s, which lie in
+/// `[-37, 1]`. The reduction `k`, `hi`, `lo` of each range, the polynomial, then `y * 2^k`
+/// (what `scalbnf` gives for a normal result).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn expf_512(x: __m512) -> __m512 {
+    let set = _mm512_set1_ps;
+    let (add, sub, mul, div) = (_mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps, _mm512_div_ps);
+    let bits = _mm512_castps_si512(x);
+    let hx = _mm512_and_si512(bits, _mm512_set1_epi32(0x7fff_ffff));
+    let above = |limit: u32| _mm512_cmpgt_epi32_mask(hx, _mm512_set1_epi32(limit as i32));
+    let negative = _mm512_cmplt_epi32_mask(bits, _mm512_setzero_si512());
+    // |x| > 1.5 ln 2: k = (INV_LN2 * x +- 0.5) as i32; |x| > 0.5 ln 2: k = +-1; else 0
+    let half = _mm512_mask_mov_ps(set(0.5), negative, set(-0.5));
+    let k_far = _mm512_cvttps_epi32(add(mul(set(f32::from_bits(0x3fb8_aa3b)), x), half));
+    let k_near = _mm512_mask_mov_epi32(_mm512_set1_epi32(1), negative, _mm512_set1_epi32(-1));
+    let k = _mm512_mask_mov_epi32(
+        _mm512_maskz_mov_epi32(above(0x3eb1_7218), k_near),
+        above(0x3f85_1592),
+        k_far,
+    );
+    let kf = _mm512_cvtepi32_ps(k);
+    // (k = 0: hi = x, lo = 0, as libm's middle range)
+    let hi = sub(x, mul(kf, set(f32::from_bits(0x3f31_7200))));
+    let lo = mul(kf, set(f32::from_bits(0x35bf_be8e)));
+    let r = sub(hi, lo);
+    let rr = mul(r, r);
+    let c = sub(
+        r,
+        mul(
+            rr,
+            add(
+                set(f32::from_bits(0x3e2a_aa8f)),
+                mul(rr, set(f32::from_bits(0xbb35_5215))),
+            ),
+        ),
+    );
+    let y = add(set(1.0), add(sub(div(mul(r, c), sub(set(2.0), c)), lo), hi));
+    let two_k = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
+        k,
+        _mm512_set1_epi32(127),
+    )));
+    let scaled = mul(y, two_k);
+    // |x| <= 2^-14: 1 + x
+    _mm512_mask_mov_ps(add(set(1.0), x), above(0x3900_0000), scaled)
 }
 
 /// `blocks`, lowered so that `blocks * lanes` fits in every slice.
@@ -348,6 +1369,63 @@ unsafe fn x86_64avx2_dot_f32_1x1(a: &[f32], b: &[f32], blocks: usize) -> f32 {
     }
     let sum = _mm256_add_ps(even, odd);
     sum256(sum)
+}
+
+/// `acc[r][m] += x[r][at..at + 16] * w[m][at..at + 16]` (one fused multiply-add each),
+/// each weight vector loaded once.
+///
+/// # Safety
+/// AVX-512F; every slice holds `at + 16` elements.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn fma_block_512<const ROWS: usize>(
+    acc: &mut [[__m512; MR]; ROWS],
+    x: [&[f32]; ROWS],
+    w: [&[f32]; MR],
+    at: usize,
+) {
+    // SAFETY: at + 16 <= every slice's length (the caller's contract).
+    let wv: [__m512; MR] =
+        core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
+    for (acc, x) in acc.iter_mut().zip(x) {
+        // SAFETY: as above.
+        let xv = unsafe { _mm512_loadu_ps(x.as_ptr().add(at)) };
+        for (a, &wv) in acc.iter_mut().zip(&wv) {
+            *a = _mm512_fmadd_ps(xv, wv, *a);
+        }
+    }
+}
+
+/// [`x86_64avx512_dot_f32_1x1`] of `ROWS x 4` pairs at once, bit for bit each pair's:
+/// its even and odd blocks in two accumulators, their sum, `_mm512_reduce_add_ps`. Each
+/// step loads the 4 weight vectors once for the `ROWS` input rows.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and every slice must hold `blocks * 16` elements.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_dot_f32_1x1_tile<const ROWS: usize>(
+    x: [&[f32]; ROWS],
+    w: [&[f32]; MR],
+    blocks: usize,
+) -> [[f32; MR]; ROWS] {
+    let mut even = [[_mm512_setzero_ps(); MR]; ROWS];
+    let mut odd = [[_mm512_setzero_ps(); MR]; ROWS];
+    let mut block = 0;
+    while block + 2 <= blocks {
+        // SAFETY: (block + 2) * 16 <= blocks * 16 <= every slice's length.
+        unsafe {
+            fma_block_512(&mut even, x, w, block * 16);
+            fma_block_512(&mut odd, x, w, block * 16 + 16);
+        }
+        block += 2;
+    }
+    if block < blocks {
+        // SAFETY: (block + 1) * 16 <= blocks * 16 <= every slice's length.
+        unsafe { fma_block_512(&mut even, x, w, block * 16) };
+    }
+    core::array::from_fn(|r| {
+        core::array::from_fn(|m| _mm512_reduce_add_ps(_mm512_add_ps(even[r][m], odd[r][m])))
+    })
 }
 
 /// One dot product over `blocks` blocks of 16, with two accumulators so consecutive
