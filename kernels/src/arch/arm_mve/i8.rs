@@ -2113,6 +2113,42 @@ unsafe fn arm_mve_all_round(w: *mut f32, inv: f32, n: usize) {
     }
 }
 
+/// [`arm_mve_all_round`] where no clamp can act: for weights `w_j` NaN or in `[-0,
+/// w_max]` and `inv = 32767 / w_max` (`w_max` finite, at least `ALL_W_FLOOR`: `inv`
+/// finite), `w_j * inv + 0.5` is NaN (`VCVT` gives 0) or in `[0.5, 32767.51]` (two
+/// roundings up of at most `2^-24` each), so `VCVT`'s truncation is already in `0..=32767`:
+/// the same int16 weights without the `VMIN` and `VMAX`.
+///
+/// # Safety
+/// `w` points to `n > 0` floats, each NaN or in `[-0, 32767 / inv]`; the CPU must have MVE
+/// with floating point.
+#[inline(never)]
+unsafe fn arm_mve_pair_round(w: *mut f32, inv: f32, n: usize) {
+    // SAFETY: the tail-predicated loop reads `n` floats of `w` and writes `n` halfwords
+    // from its start, each after the floats it overwrites were read; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{w}], #16",
+            "vmul.f32 q0, q0, {inv}",
+            "vadd.f32 q0, q0, {half}",
+            "vcvt.s32.f32 q0, q0",
+            "vstrh.32 q0, [{o}], #8",
+            "letp lr, 1b",
+            w = inout(reg) w => _,
+            o = inout(reg) w => _,
+            inv = in(reg) inv.to_bits(),
+            half = in(reg) 0.5f32.to_bits(),
+            n = in(reg) n,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            options(nostack),
+        );
+    }
+}
+
 /// [`arm_mve_dots_i16_i8_x4`] over `16 * passes` values, 16 a pass (a plain low-overhead
 /// loop, half the loop ends): the same i32 sums.
 ///
@@ -2404,9 +2440,11 @@ fn all_pair_mve(
     // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
     // from the start of its scores)
     // SAFETY: `value_scales` holds `rows > 0` floats; the target has MVE.
-    let sv_max = unsafe { arm_mve_max_f32(head.value_scales.as_ptr(), rows) };
-    let factor_a = pair_float_steps(sa, head, sq_a, sv_max)?;
-    let factor_b = pair_float_steps(sb, head, sq_b, sv_max)?;
+    let (sv_max, sv_min) = unsafe { arm_mve_max_min_f32(head.value_scales.as_ptr(), rows) };
+    // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
+    let clamp = sv_min < 0.0;
+    let factor_a = pair_float_steps(sa, head, sq_a, (sv_max, clamp))?;
+    let factor_b = pair_float_steps(sb, head, sq_b, (sv_max, clamp))?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
     let mut sums = [0i64; 2 * PAIR_DK_MAX];
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
@@ -2474,10 +2512,16 @@ fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
 }
 
 /// Steps 2-4's float work of one row for [`all_pair_mve`] (`s` its `rows` dots as i32
-/// bits, `sv_max` the largest value scale): [`all_head_mve`]'s operations and guards,
-/// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the
-/// int16 weights from the start of `s`; returns step 5's factor `(W / 32767) / sum`.
-fn pair_float_steps(s: &mut [f32], head: AllHead, sq: f32, sv_max: f32) -> Option<f32> {
+/// bits, `sv_max` the largest value scale, `clamp` whether a value scale is below 0):
+/// [`all_head_mve`]'s operations and guards, the exponentials fused with the sum and the
+/// weights ([`arm_mve_exp_weights`]); the int16 weights from the start of `s` (without
+/// `clamp`, by [`arm_mve_pair_round`]); returns step 5's factor `(W / 32767) / sum`.
+fn pair_float_steps(
+    s: &mut [f32],
+    head: AllHead,
+    sq: f32,
+    (sv_max, clamp): (f32, bool),
+) -> Option<f32> {
     let rows = s.len();
     if rows == 0 || head.key_scales.len() < rows || head.value_scales.len() < rows {
         return None;
@@ -2516,9 +2560,15 @@ fn pair_float_steps(s: &mut [f32], head: AllHead, sq: f32, sv_max: f32) -> Optio
         return None;
     }
     let inv = crate::generic::attention_i8::WEIGHT_MAX / w_max;
-    // SAFETY: `s` holds `rows > 0` floats, rewritten as halfwords from its start; the
-    // target has MVE.
-    unsafe { arm_mve_all_round(s.as_mut_ptr(), inv, rows) };
+    if clamp {
+        // SAFETY: `s` holds `rows > 0` floats, rewritten as halfwords from its start; the
+        // target has MVE.
+        unsafe { arm_mve_all_round(s.as_mut_ptr(), inv, rows) };
+    } else {
+        // SAFETY: as above; every weight is NaN or in `[-0, w_max]` (`p_j >= 0` or NaN,
+        // `sv_j >= -0` or NaN), `w_max` finite and at least `ALL_W_FLOOR`.
+        unsafe { arm_mve_pair_round(s.as_mut_ptr(), inv, rows) };
+    }
     Some((w_max / crate::generic::attention_i8::WEIGHT_MAX) / sum)
 }
 
@@ -2909,8 +2959,8 @@ static PAIR_EXP_CONSTANTS: PairExpConstants = {
 
 /// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
 /// largest)` four lanes at a time by the operations of the softmax's Helium
-/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` from the exponent
-/// bits of `n + 1.5 2^23`, which are those of `n`), their sum in position order (scalar
+/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` is the low bits of
+/// `n + 127 + 1.5 2^23` shifted into the exponent, no `VADD` of 1.0's bits), their sum in position order (scalar
 /// `VADD`s on the lanes: the reference's additions), `p_j sv_j` stored back; returns the
 /// sum and the largest weight (`VMAXNM` from +0). The constants are loaded between the
 /// arithmetic (each load overlaps it).
@@ -2935,7 +2985,8 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
             "1:",
             "vldrw.u32 q0, [{s}]",
             "vsub.f32 q0, q0, {m}",
-            // t = d log2 e + 1.5 2^23 (its low bits: n), n = t - 1.5 2^23
+            // t = d log2 e + (1.5 2^23 + 127) (its low bits: n + 127; in [2^23, 2^24)
+            // adding the integer 127 changes no rounding), n = t - (1.5 2^23 + 127)
             "vmul.f32 q1, q0, {log2e}",
             "vadd.f32 q1, q1, {round}",
             "vshl.i32 q5, q1, #23",
@@ -2963,25 +3014,26 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
             "vmul.f32 q3, q3, q2",
             "vldrw.u32 q4, [{k}, #96]",
             "vadd.f32 q3, q3, q4",
-            // e^r = (p r^2 + r) + 1, times 2^n ((n << 23) + the bits of 1.0)
+            // e^r = (p r^2 + r) + 1, times 2^n ((n + 127) << 23: the reference's bits
+            // modulo 2^32; for NaN both products are NaN)
             "vmul.f32 q4, q2, q2",
             "vmul.f32 q3, q3, q4",
             "vadd.f32 q3, q3, q2",
             "vadd.f32 q3, q3, {one}",
-            "vadd.i32 q5, q5, {one}",
             "vmul.f32 q3, q3, q5",
             // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
             "vldrw.u32 q4, [{k}, #112]",
             "vpt.f32 gt, q4, q0",
             "vmovt.i32 q3, #0",
             "vldrw.u32 q4, [{sv}], #16",
+            "vmul.f32 q4, q3, q4",
+            "vmaxnm.f32 q6, q6, q4",
+            "vstrw.32 q4, [{s}], #16",
+            // (after the store: a vector instruction after a scalar one overlaps nothing)
             "vadd.f32 s28, s28, s12",
             "vadd.f32 s28, s28, s13",
             "vadd.f32 s28, s28, s14",
             "vadd.f32 s28, s28, s15",
-            "vmul.f32 q3, q3, q4",
-            "vmaxnm.f32 q6, q6, q3",
-            "vstrw.32 q3, [{s}], #16",
             "le lr, 1b",
             "vstrw.32 q6, [{out}]",
             s = inout(reg) s => _,
@@ -2990,7 +3042,7 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
             k = in(reg) PAIR_EXP_CONSTANTS.0.as_ptr(),
             m = in(reg) largest.to_bits(),
             log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
-            round = in(reg) scalar::EXP_ROUND.to_bits(),
+            round = in(reg) (scalar::EXP_ROUND + 127.0).to_bits(),
             one = in(reg) 1.0f32.to_bits(),
             p0 = in(reg) p0.to_bits(),
             out = in(reg) out.as_mut_ptr(),
@@ -3010,35 +3062,44 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
     (sum, w_max)
 }
 
-/// The largest of `n > 0` floats, from +0 (`VMAXNM`: NaN ignored, as `f32::max`).
+/// The largest and the smallest of `n > 0` floats, both from +0 (`VMAXNM`, `VMINNM`:
+/// NaN ignored, as `f32::max` and `f32::min`).
 ///
 /// # Safety
 /// `x` points to `n > 0` floats; the CPU must have MVE with floating point.
 #[inline(never)]
-unsafe fn arm_mve_max_f32(x: *const f32, n: usize) -> f32 {
-    let mut out = [0.0f32; 4];
+unsafe fn arm_mve_max_min_f32(x: *const f32, n: usize) -> (f32, f32) {
+    let mut out = [0.0f32; 8];
     // SAFETY: the tail-predicated loop reads `n` floats of `x` (the caller's guarantee);
-    // 16 bytes are stored to `out`; inactive lanes keep their value; only the named
+    // 32 bytes are stored to `out`; inactive lanes keep their value; only the named
     // registers are written.
     unsafe {
         asm!(
             "vmov.i32 q1, #0",
+            "vmov.i32 q2, #0",
             "dlstp.32 lr, {n}",
             "1:",
             "vldrw.u32 q0, [{x}], #16",
             "vmaxnm.f32 q1, q1, q0",
+            "vminnm.f32 q2, q2, q0",
             "letp lr, 1b",
             "vstrw.32 q1, [{out}]",
+            "vstrw.32 q2, [{out}, #16]",
             x = inout(reg) x => _,
             n = in(reg) n,
             out = in(reg) out.as_mut_ptr(),
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
             options(nostack),
         );
     }
-    out.iter().fold(0.0f32, |m, &v| m.max(v))
+    let (max, min) = out.split_at(4);
+    (
+        max.iter().fold(0.0f32, |m, &v| m.max(v)),
+        min.iter().fold(0.0f32, |m, &v| m.min(v)),
+    )
 }
 
 /// `out[c] = (sums[c] as f32) * factor` for `n` sums (a positive multiple of 4), four an
