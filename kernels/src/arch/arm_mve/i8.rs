@@ -2671,22 +2671,33 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
 
 /// 32 values of two rows (`A` from `[r4]`, `B` from `[$b]`, 8 int16 each a load) by two
 /// int8 rows widened (`[r1]`, `[r3]`): `r0 += A.K0`, `r8 += B.K0`, `r10 += A.K1`, `r12 +=
-/// B.K1`; loads and `VMLADAVA`s alternate (one load after a load, one multiply after a
-/// multiply).
+/// B.K1` (the first four multiplies `VMLADAV` where `$a` is "": the sums start there);
+/// loads and `VMLADAVA`s alternate; `$pre` (the previous pass's last multiply,
+/// [`PAIR_TAIL`], or "") after the first load; the pass's own last multiply is left out:
+/// the caller puts [`PAIR_TAIL`] after the next pass's first load or after the pass.
 macro_rules! pair_pass {
-    ($b:literal) => {
+    ($b:literal, $a:literal, $pre:expr) => {
         concat!(
             "vldrh.s16 q0, [r4], #16\n",
+            $pre,
             "vldrb.s16 q2, [r1], #8\n",
-            "vmladava.s16 r0, q0, q2\n",
+            "vmladav",
+            $a,
+            ".s16 r0, q0, q2\n",
             "vldrh.s16 q1, [",
             $b,
             "], #16\n",
-            "vmladava.s16 r8, q1, q2\n",
+            "vmladav",
+            $a,
+            ".s16 r8, q1, q2\n",
             "vldrb.s16 q3, [r3], #8\n",
-            "vmladava.s16 r10, q0, q3\n",
+            "vmladav",
+            $a,
+            ".s16 r10, q0, q3\n",
             "vldrh.s16 q4, [r4], #16\n",
-            "vmladava.s16 r12, q1, q3\n",
+            "vmladav",
+            $a,
+            ".s16 r12, q1, q3\n",
             "vldrb.s16 q6, [r1], #8\n",
             "vmladava.s16 r0, q4, q6\n",
             "vldrh.s16 q5, [",
@@ -2715,8 +2726,15 @@ macro_rules! pair_pass {
             "vmladava.s16 r8, q5, q6\n",
             "vldrb.s16 q7, [r3], #8\n",
             "vmladava.s16 r10, q4, q7\n",
-            "vmladava.s16 r12, q5, q7\n",
         )
+    };
+}
+
+/// [`pair_pass`]'s last multiply (it reads `q5`, `q7`, which the next pass's first load
+/// leaves alone).
+macro_rules! pair_tail {
+    () => {
+        "vmladava.s16 r12, q5, q7\n"
     };
 }
 
@@ -2749,6 +2767,8 @@ unsafe fn arm_mve_dots_pair(
             "mov r5, r2",
             "ldrd r6, r7, [r12]",
             "mov r9, r3",
+            "cmp r5, #64",
+            "beq 7f",
             "2:",
             "add r3, r1, r5",
             "movs r0, #0",
@@ -2759,13 +2779,15 @@ unsafe fn arm_mve_dots_pair(
             "lsrs.w r2, r5, #6",
             "wls lr, r2, 4f",
             "1:",
-            pair_pass!("r4"),
-            pair_pass!("r4"),
+            pair_pass!("r4", "a", ""),
+            pair_pass!("r4", "a", pair_tail!()),
+            pair_tail!(),
             "le lr, 1b",
             "4:",
             "tst r5, #32",
             "beq 5f",
-            pair_pass!("r4"),
+            pair_pass!("r4", "a", ""),
+            pair_tail!(),
             "5:",
             "strd r0, r10, [r6], #8",
             "strd r8, r12, [r7], #8",
@@ -2774,6 +2796,20 @@ unsafe fn arm_mve_dots_pair(
             "sub.w r4, r4, r5, lsl #2",
             "subs r9, #1",
             "bne 2b",
+            "b 8f",
+            // `dk == 64`: one pass straight, the sums started by its first multiplies
+            "7:",
+            "add r3, r1, #64",
+            pair_pass!("r4", "", ""),
+            pair_pass!("r4", "a", pair_tail!()),
+            pair_tail!(),
+            "strd r0, r10, [r6], #8",
+            "strd r8, r12, [r7], #8",
+            "mov r1, r3",
+            "sub.w r4, r4, #256",
+            "subs r9, #1",
+            "bne 7b",
+            "8:",
             "pop {{r4-r11}}",
             inout("r0") qq => _,
             // (a widening load's base is a low register)
@@ -2797,11 +2833,13 @@ unsafe fn arm_mve_dots_pair(
 /// 32 keys of two rows' int16 weights (`A` from `[r10]`, `B` from `[r11]`, 8 a load) by
 /// two value rows widened (`[r6]`, `[r7]`), in 64-bit sums: `r1:r0 += A.V0`, `r3:r2 +=
 /// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` ([`pair_pass`]'s order of loads and
-/// multiplies, `VMLALDAVA.S16`).
+/// multiplies, `VMLALDAVA.S16`; `$pre` and the last multiply, [`pair_tail_long`], as
+/// there).
 macro_rules! pair_pass_long {
-    () => {
+    ($pre:expr) => {
         concat!(
             "vldrh.s16 q0, [r10], #16\n",
+            $pre,
             "vldrb.s16 q2, [r6], #8\n",
             "vmlaldava.s16 r0, r1, q0, q2\n",
             "vldrh.s16 q1, [r11], #16\n",
@@ -2832,8 +2870,14 @@ macro_rules! pair_pass_long {
             "vmlaldava.s16 r2, r3, q5, q6\n",
             "vldrb.s16 q7, [r7], #8\n",
             "vmlaldava.s16 r4, r5, q4, q7\n",
-            "vmlaldava.s16 r8, r9, q5, q7\n",
         )
+    };
+}
+
+/// [`pair_pass_long`]'s last multiply.
+macro_rules! pair_tail_long {
+    () => {
+        "vmlaldava.s16 r8, r9, q5, q7\n"
     };
 }
 
@@ -2880,14 +2924,16 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "beq 4f",
             "dls lr, lr",
             "1:",
-            pair_pass_long!(),
-            pair_pass_long!(),
+            pair_pass_long!(""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
             "le lr, 1b",
             "4:",
             "ldr lr, [r12, #16]",
             "tst lr, #32",
             "beq 6f",
-            pair_pass_long!(),
+            pair_pass_long!(""),
+            pair_tail_long!(),
             "6:",
             "ands lr, lr, #31",
             "beq 5f",
