@@ -2443,8 +2443,34 @@ fn all_pair_mve(
     let (sv_max, sv_min) = unsafe { arm_mve_max_min_f32(head.value_scales.as_ptr(), rows) };
     // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
     let clamp = sv_min < 0.0;
-    let factor_a = pair_float_steps(sa, head, sq_a, (sv_max, clamp))?;
-    let factor_b = pair_float_steps(sb, head, sq_b, (sv_max, clamp))?;
+    // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass
+    let mut largest = [0.0f32; 2];
+    let sqs = [sq_a, sq_b];
+    for sq in sqs {
+        if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
+            return None;
+        }
+    }
+    // SAFETY: `sa`, `sb` and `key_scales` hold `rows > 0` floats (checked above); the
+    // target has MVE.
+    let sk_min = unsafe {
+        arm_mve_pair_scale(
+            [sa.as_mut_ptr(), sb.as_mut_ptr()],
+            head.key_scales.as_ptr(),
+            sqs,
+            rows,
+            &mut largest,
+        )
+    };
+    for (sq, m) in sqs.into_iter().zip(largest) {
+        let smallest_scale = sk_min * sq;
+        if m == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE {
+            return None;
+        }
+    }
+    let [largest_a, largest_b] = largest;
+    let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
+    let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
     let mut sums = [0i64; 2 * PAIR_DK_MAX];
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
@@ -2491,6 +2517,91 @@ fn all_pair_mve(
     Some(())
 }
 
+/// Step 2's float step of two rows over `n > 0` dots (i32 bits in `s[0]` and `s[1]`):
+/// [`arm_mve_all_scale`]'s operations for each row with its `sq[r]`, each key scale
+/// loaded once for both; each row's largest score into `largest` (`VMAXNM` from -inf,
+/// NaN ignored); returns the smallest key scale (subnormals flushed to 0).
+///
+/// # Safety
+/// `s[0]`, `s[1]` and `sk` point to `n > 0` floats; the CPU must have MVE with floating
+/// point.
+#[inline(never)]
+unsafe fn arm_mve_pair_scale(
+    s: [*mut f32; 2],
+    sk: *const f32,
+    sq: [f32; 2],
+    n: usize,
+    largest: &mut [f32; 2],
+) -> f32 {
+    let mut out = [0.0f32; 12];
+    // SAFETY: the tail-predicated loop reads `n` floats of `sk` and reads and rewrites
+    // `n` of `s[0]` and of `s[1]` (the caller's guarantee); 48 bytes are stored to `out`;
+    // inactive lanes of the last iteration keep their value; only the named registers
+    // are written.
+    unsafe {
+        asm!(
+            "vdup.32 q4, {ninf}",
+            "vmov q6, q4",
+            "vdup.32 q3, {pinf}",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q1, [{sk}], #16",
+            "vldrw.u32 q0, [{a}]",
+            "vcvt.f32.s32 q0, q0",
+            "vldrw.u32 q5, [{b}]",
+            "vcvt.f32.s32 q5, q5",
+            "vmul.f32 q2, q1, {sqa}",
+            "vmul.f32 q0, q0, q2",
+            "vmaxnm.f32 q4, q4, q0",
+            "vstrw.32 q0, [{a}], #16",
+            "vmul.f32 q2, q1, {sqb}",
+            "vmul.f32 q5, q5, q2",
+            "vmaxnm.f32 q6, q6, q5",
+            "vstrw.32 q5, [{b}], #16",
+            "vminnm.f32 q3, q3, q1",
+            "letp lr, 1b",
+            "vstrw.32 q4, [{out}]",
+            "vstrw.32 q6, [{out}, #16]",
+            "vstrw.32 q3, [{out}, #32]",
+            a = inout(reg) s[0] => _,
+            b = inout(reg) s[1] => _,
+            sk = inout(reg) sk => _,
+            sqa = in(reg) sq[0].to_bits(),
+            sqb = in(reg) sq[1].to_bits(),
+            n = in(reg) n,
+            ninf = in(reg) f32::NEG_INFINITY.to_bits(),
+            pinf = in(reg) f32::INFINITY.to_bits(),
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            options(nostack),
+        );
+    }
+    let (maxima, smallest) = out.split_at(8);
+    let (ma, mb) = maxima.split_at(4);
+    *largest = [f32::NEG_INFINITY; 2];
+    let mut sk_min = f32::INFINITY;
+    for ((&a, &b), &k) in ma.iter().zip(mb).zip(smallest) {
+        // (lane by lane; a NaN lane never wins, as in the loop)
+        if a > largest[0] {
+            largest[0] = a;
+        }
+        if b > largest[1] {
+            largest[1] = b;
+        }
+        if k < sk_min {
+            sk_min = k;
+        }
+    }
+    sk_min
+}
+
 /// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int16 (the
 /// reference's `quantize_query_head`: the same products, maximum and rounding) into every
 /// other group of 8 halfwords from `out`; returns the query's scale, `None` where
@@ -2511,30 +2622,19 @@ fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
     Some(amax / crate::generic::attention_i8::QUERY_MAX)
 }
 
-/// Steps 2-4's float work of one row for [`all_pair_mve`] (`s` its `rows` dots as i32
-/// bits, `sv_max` the largest value scale, `clamp` whether a value scale is below 0):
-/// [`all_head_mve`]'s operations and guards, the exponentials fused with the sum and the
-/// weights ([`arm_mve_exp_weights`]); the int16 weights from the start of `s` (without
+/// Steps 3-4's float work of one row for [`all_pair_mve`] (`s` its `rows` scores,
+/// [`arm_mve_pair_scale`]'s, `largest` their maximum, `sv_max` the largest value scale,
+/// `clamp` whether a value scale is below 0): [`all_head_mve`]'s operations and guards,
+/// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the int16 weights from the start of `s` (without
 /// `clamp`, by [`arm_mve_pair_round`]); returns step 5's factor `(W / 32767) / sum`.
 fn pair_float_steps(
     s: &mut [f32],
     head: AllHead,
-    sq: f32,
+    largest: f32,
     (sv_max, clamp): (f32, bool),
 ) -> Option<f32> {
     let rows = s.len();
-    if rows == 0 || head.key_scales.len() < rows || head.value_scales.len() < rows {
-        return None;
-    }
-    if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
-        return None;
-    }
-    // SAFETY: `s` and `key_scales` hold `rows > 0` floats; the target has MVE.
-    let (largest, sk_min) =
-        unsafe { arm_mve_all_scale(s.as_mut_ptr(), head.key_scales.as_ptr(), sq, rows) };
-    let smallest_scale = sk_min * sq;
-    if largest == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE
-    {
+    if rows == 0 || head.value_scales.len() < rows {
         return None;
     }
     // 3. the exponentials, their sum in position order, 4. the weights and their maximum
