@@ -2937,17 +2937,28 @@ unsafe fn arm_mve_dots_pair(
 /// there).
 macro_rules! pair_pass_long {
     ($pre:expr) => {
+        pair_pass_long!("a", $pre)
+    };
+    ($a:literal, $pre:expr) => {
         concat!(
             "vldrh.s16 q0, [r10], #16\n",
             $pre,
             "vldrb.s16 q2, [r6], #8\n",
-            "vmlaldava.s16 r0, r1, q0, q2\n",
+            "vmlaldav",
+            $a,
+            ".s16 r0, r1, q0, q2\n",
             "vldrh.s16 q1, [r11], #16\n",
-            "vmlaldava.s16 r2, r3, q1, q2\n",
+            "vmlaldav",
+            $a,
+            ".s16 r2, r3, q1, q2\n",
             "vldrb.s16 q3, [r7], #8\n",
-            "vmlaldava.s16 r4, r5, q0, q3\n",
+            "vmlaldav",
+            $a,
+            ".s16 r4, r5, q0, q3\n",
             "vldrh.s16 q4, [r10], #16\n",
-            "vmlaldava.s16 r8, r9, q1, q3\n",
+            "vmlaldav",
+            $a,
+            ".s16 r8, r9, q1, q3\n",
             "vldrb.s16 q6, [r6], #8\n",
             "vmlaldava.s16 r0, r1, q4, q6\n",
             "vldrh.s16 q5, [r11], #16\n",
@@ -2986,14 +2997,15 @@ macro_rules! pair_tail_long {
 /// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
 /// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
 /// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
-/// (`DLSTP.16`); each column's 64-bit sums
+/// (`DLSTP.16`); where `n` is a multiple of 64, the first pass starts the sums
+/// (`VMLALDAV`: nothing zeroed) and no tail is checked; each column's 64-bit sums
 /// stored to `out` (row a's) and `out` plus the offset (row b's). `params` is used up.
 ///
 /// # Safety
 /// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
 /// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
-/// `pairs > 0`; the CPU must have MVE with the low-overhead-branch extension.
+/// `pairs > 0`, `n > 0`; the CPU must have MVE with the low-overhead-branch extension.
 #[inline(never)]
 unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
@@ -3005,6 +3017,10 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
         asm!(
             "push {{r4-r11}}",
             "mov r12, r0",
+            // `n` a positive multiple of 64: no zeroing, no tails
+            "ldr lr, [r12, #16]",
+            "tst lr, #63",
+            "beq 7f",
             "2:",
             // r10, r11: the weights; r6, r7: the two value rows
             "ldrd r10, r11, [r12]",
@@ -3065,6 +3081,42 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "subs r0, #1",
             "str r0, [r12, #24]",
             "bne 2b",
+            "b 8f",
+            "7:",
+            "ldrd r10, r11, [r12]",
+            "ldrd r6, r7, [r12, #8]",
+            "add r7, r6, r7",
+            // the first 64 keys start the sums (`VMLALDAV`), then 64 a pass
+            pair_pass_long!("", ""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
+            "ldr lr, [r12, #16]",
+            "lsrs.w lr, lr, #6",
+            "sub.w lr, lr, #1",
+            "wls lr, lr, 9f",
+            "1:",
+            pair_pass_long!(""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
+            "le lr, 1b",
+            "9:",
+            "ldr lr, [r12, #20]",
+            "strd r0, r1, [lr]",
+            "strd r4, r5, [lr, #8]",
+            "ldr r0, [r12, #28]",
+            "add r0, lr",
+            "strd r2, r3, [r0]",
+            "strd r8, r9, [r0, #8]",
+            "add lr, lr, #16",
+            "str lr, [r12, #20]",
+            "ldrd r0, r1, [r12, #8]",
+            "add.w r0, r0, r1, lsl #1",
+            "str r0, [r12, #8]",
+            "ldr r0, [r12, #24]",
+            "subs r0, #1",
+            "str r0, [r12, #24]",
+            "bne 7b",
+            "8:",
             "pop {{r4-r11}}",
             inout("r0") params => _,
             out("r1") _,
