@@ -3155,6 +3155,66 @@ static PAIR_EXP_CONSTANTS: PairExpConstants = {
     ])
 };
 
+/// One pass of [`arm_mve_exp_weights`]: four scores from `{s}`, their weights stored back,
+/// the largest in `q6`, the exponentials added to `s28` in position order.
+macro_rules! exp_weights_pass {
+    () => {
+        concat!(
+            "vldrw.u32 q0, [{s}]\n",
+            "vsub.f32 q0, q0, {m}\n",
+            // t = d log2 e + (1.5 2^23 + 127) (its low bits: n + 127; in [2^23, 2^24)
+            // adding the integer 127 changes no rounding), n = t - (1.5 2^23 + 127)
+            "vmul.f32 q1, q0, {log2e}\n",
+            "vadd.f32 q1, q1, {round}\n",
+            "vshl.i32 q5, q1, #23\n",
+            "vsub.f32 q1, q1, {round}\n",
+            // r = (d - n ln2_high) - n ln2_low
+            "vldrw.u32 q4, [{k}]\n",
+            "vmul.f32 q2, q1, q4\n",
+            "vsub.f32 q2, q0, q2\n",
+            "vldrw.u32 q4, [{k}, #16]\n",
+            "vmul.f32 q4, q1, q4\n",
+            "vsub.f32 q2, q2, q4\n",
+            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
+            "vmul.f32 q3, q2, {p0}\n",
+            "vldrw.u32 q4, [{k}, #32]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #48]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #64]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #80]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #96]\n",
+            "vadd.f32 q3, q3, q4\n",
+            // e^r = (p r^2 + r) + 1, times 2^n ((n + 127) << 23: the reference's bits
+            // modulo 2^32; for NaN both products are NaN)
+            "vmul.f32 q4, q2, q2\n",
+            "vmul.f32 q3, q3, q4\n",
+            "vadd.f32 q3, q3, q2\n",
+            "vadd.f32 q3, q3, {one}\n",
+            "vmul.f32 q3, q3, q5\n",
+            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
+            "vldrw.u32 q4, [{k}, #112]\n",
+            "vpt.f32 gt, q4, q0\n",
+            "vmovt.i32 q3, #0\n",
+            "vldrw.u32 q4, [{sv}], #16\n",
+            "vmul.f32 q4, q3, q4\n",
+            "vmaxnm.f32 q6, q6, q4\n",
+            "vstrw.32 q4, [{s}], #16\n",
+            // (after the store: a vector instruction after a scalar one overlaps nothing)
+            "vadd.f32 s28, s28, s12\n",
+            "vadd.f32 s28, s28, s13\n",
+            "vadd.f32 s28, s28, s14\n",
+            "vadd.f32 s28, s28, s15\n",
+        )
+    };
+}
+
 /// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
 /// largest)` four lanes at a time by the operations of the softmax's Helium
 /// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` is the low bits of
@@ -3172,71 +3232,28 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
     let [p0, ..] = scalar::EXP_P;
     let mut out = [0.0f32; 4];
     let mut sum = 0.0f32;
-    // SAFETY: the loop of `n / 4` passes reads `n` floats of `sv`, reads and rewrites `n`
-    // of `s` (the caller's guarantee) and reads the 128 bytes of `PAIR_EXP_CONSTANTS`
+    // SAFETY: the `n / 4` passes read `n` floats of `sv`, read and rewrite `n`
+    // of `s` (the caller's guarantee) and read the 128 bytes of `PAIR_EXP_CONSTANTS`
     // (16-byte aligned); 16 bytes are stored to `out`; only the named registers are
     // written.
     unsafe {
         asm!(
             "vmov.i32 q6, #0",
-            "dls lr, {passes}",
+            // an odd pass first (the sum stays in position order), then two a loop
+            "lsrs {passes}, {passes}, #1",
+            "bcc 2f",
+            exp_weights_pass!(),
+            "2:",
+            "wls lr, {passes}, 3f",
             "1:",
-            "vldrw.u32 q0, [{s}]",
-            "vsub.f32 q0, q0, {m}",
-            // t = d log2 e + (1.5 2^23 + 127) (its low bits: n + 127; in [2^23, 2^24)
-            // adding the integer 127 changes no rounding), n = t - (1.5 2^23 + 127)
-            "vmul.f32 q1, q0, {log2e}",
-            "vadd.f32 q1, q1, {round}",
-            "vshl.i32 q5, q1, #23",
-            "vsub.f32 q1, q1, {round}",
-            // r = (d - n ln2_high) - n ln2_low
-            "vldrw.u32 q4, [{k}]",
-            "vmul.f32 q2, q1, q4",
-            "vsub.f32 q2, q0, q2",
-            "vldrw.u32 q4, [{k}, #16]",
-            "vmul.f32 q4, q1, q4",
-            "vsub.f32 q2, q2, q4",
-            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
-            "vmul.f32 q3, q2, {p0}",
-            "vldrw.u32 q4, [{k}, #32]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #48]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #64]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #80]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #96]",
-            "vadd.f32 q3, q3, q4",
-            // e^r = (p r^2 + r) + 1, times 2^n ((n + 127) << 23: the reference's bits
-            // modulo 2^32; for NaN both products are NaN)
-            "vmul.f32 q4, q2, q2",
-            "vmul.f32 q3, q3, q4",
-            "vadd.f32 q3, q3, q2",
-            "vadd.f32 q3, q3, {one}",
-            "vmul.f32 q3, q3, q5",
-            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
-            "vldrw.u32 q4, [{k}, #112]",
-            "vpt.f32 gt, q4, q0",
-            "vmovt.i32 q3, #0",
-            "vldrw.u32 q4, [{sv}], #16",
-            "vmul.f32 q4, q3, q4",
-            "vmaxnm.f32 q6, q6, q4",
-            "vstrw.32 q4, [{s}], #16",
-            // (after the store: a vector instruction after a scalar one overlaps nothing)
-            "vadd.f32 s28, s28, s12",
-            "vadd.f32 s28, s28, s13",
-            "vadd.f32 s28, s28, s14",
-            "vadd.f32 s28, s28, s15",
+            exp_weights_pass!(),
+            exp_weights_pass!(),
             "le lr, 1b",
+            "3:",
             "vstrw.32 q6, [{out}]",
             s = inout(reg) s => _,
             sv = inout(reg) sv => _,
-            passes = in(reg) n / 4,
+            passes = inout(reg) n / 4 => _,
             k = in(reg) PAIR_EXP_CONSTANTS.0.as_ptr(),
             m = in(reg) largest.to_bits(),
             log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
