@@ -2404,10 +2404,16 @@ fn all_pair_mve(
         return None;
     }
     // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
-    let mut qq = [0i16; 2 * PAIR_DK_MAX];
-    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr())?;
+    // (not zeroed: the two rows write each of the `2 dk` halfwords read below)
+    let mut qq = core::mem::MaybeUninit::<[i16; 2 * PAIR_DK_MAX]>::uninit();
+    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr().cast::<i16>())?;
     // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords
-    let sq_b = pair_query(b, scale, dk, unsafe { qq.as_mut_ptr().add(8) })?;
+    let sq_b = pair_query(b, scale, dk, unsafe {
+        qq.as_mut_ptr().cast::<i16>().add(8)
+    })?;
+    // SAFETY: row a's `dk / 8` groups of 8 halfwords from 0 and row b's from 8, 16
+    // halfwords apart, wrote every halfword of `0..2 dk` (`dk <= PAIR_DK_MAX`).
+    let qq = unsafe { core::slice::from_raw_parts(qq.as_ptr().cast::<i16>(), 2 * dk) };
     // 2. the dots, as i32 bits in each row's scores, two keys a pass
     let (sa, sb) = scores.split_at_mut(rows);
     let sb = sb.get_mut(..rows)?;
@@ -2472,7 +2478,8 @@ fn all_pair_mve(
     let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
     let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
-    let mut sums = [0i64; 2 * PAIR_DK_MAX];
+    // (not zeroed: the kernel writes each of the `2 dk` sums read below)
+    let mut sums = core::mem::MaybeUninit::<[i64; 2 * PAIR_DK_MAX]>::uninit();
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
     let mut params = [
         wa as usize,
@@ -2489,6 +2496,9 @@ fn all_pair_mve(
     // `head.values` (checked above); `sums` holds `2 dk` i64; `params` 8 words; the target
     // has MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
+    // SAFETY: `arm_mve_weighted_pair` stored the `2 dk <= 2 PAIR_DK_MAX` i64 from the
+    // start of `sums` (row a's `dk`, row b's at `8 dk` bytes), aligned and initialised.
+    let sums = unsafe { core::slice::from_raw_parts(sums.as_ptr().cast::<i64>(), 2 * dk) };
     let (sums_a, sums_b) = sums.split_at(dk);
     // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
     // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
