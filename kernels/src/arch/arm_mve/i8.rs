@@ -2718,8 +2718,10 @@ unsafe fn arm_mve_query_amax(q: *const f32, scale: f32, n: usize) -> f32 {
 }
 
 /// Step 1's rounding of `n` floats (a positive multiple of 8): `round_query(q_c * scale *
-/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating, clamped to `±32767`; NaN gives
-/// 0), stored as int16 in groups of 8 halfwords 32 bytes apart from `out`.
+/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating; NaN gives 0), stored as int16
+/// in groups of 8 halfwords 32 bytes apart from `out`. The clamp to `±32767` never acts
+/// for `inv = 32767 / max|q_c * scale|` (the same products, finite): `|q_c * scale * inv|`
+/// is at most `32767.01` (two roundings up of `2^-24` each), so not `32767.5`.
 ///
 /// # Safety
 /// `q` points to `n` floats, `out` to `4 n - 16` writable bytes (2-byte aligned); the CPU
@@ -2733,8 +2735,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
         asm!(
             "vdup.32 q4, {sign}",
             "vdup.32 q5, {half}",
-            "vdup.32 q6, {max}",
-            "vdup.32 q7, {min}",
             "dls lr, {passes}",
             "1:",
             "vldrw.u32 q0, [{q}], #16",
@@ -2744,8 +2744,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             "vorr q1, q1, q5",
             "vadd.f32 q0, q0, q1",
             "vcvt.s32.f32 q0, q0",
-            "vmin.s32 q0, q0, q6",
-            "vmax.s32 q0, q0, q7",
             "vstrh.32 q0, [{o}], #8",
             "vldrw.u32 q0, [{q}], #16",
             "vmul.f32 q0, q0, {scale}",
@@ -2754,8 +2752,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             "vorr q1, q1, q5",
             "vadd.f32 q0, q0, q1",
             "vcvt.s32.f32 q0, q0",
-            "vmin.s32 q0, q0, q6",
-            "vmax.s32 q0, q0, q7",
             "vstrh.32 q0, [{o}], #24",
             "le lr, 1b",
             q = inout(reg) q => _,
@@ -2764,8 +2760,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             inv = in(reg) inv.to_bits(),
             sign = in(reg) 0x8000_0000u32,
             half = in(reg) 0.5f32.to_bits(),
-            max = in(reg) 32767u32,
-            min = in(reg) (-32767i32) as u32,
             passes = in(reg) n / 8,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
@@ -2850,7 +2844,9 @@ macro_rules! pair_tail {
 
 /// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
 /// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
-/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`: row `r`'s dots stored
+/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`; where `dk == 64`, one
+/// straight pass a pair of keys in a low-overhead loop, the queries and both keys at
+/// fixed offsets (nothing rewound), the sums started by `VMLADAV`: row `r`'s dots stored
 /// as words from `out[r]`.
 ///
 /// # Safety
@@ -2878,7 +2874,7 @@ unsafe fn arm_mve_dots_pair(
             "ldrd r6, r7, [r12]",
             "mov r9, r3",
             "cmp r5, #64",
-            "beq 7f",
+            "beq 6f",
             "2:",
             "add r3, r1, r5",
             "movs r0, #0",
@@ -2908,17 +2904,78 @@ unsafe fn arm_mve_dots_pair(
             "bne 2b",
             "b 8f",
             // `dk == 64`: one pass straight, the sums started by its first multiplies
+            // (the queries and both keys at fixed offsets: nothing rewound)
+            "6:",
+            "dls lr, r9",
             "7:",
-            "add r3, r1, #64",
-            pair_pass!("r4", "", ""),
-            pair_pass!("r4", "a", pair_tail!()),
-            pair_tail!(),
+            "vldrh.s16 q0, [r4, #0]",
+            "vldrb.s16 q2, [r1, #0]",
+            "vmladav.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #16]",
+            "vmladav.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #64]",
+            "vmladav.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #32]",
+            "vmladav.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #8]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #48]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #72]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #64]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #16]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #80]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #80]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #96]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #24]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #112]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #88]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #128]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #32]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #144]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #96]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #160]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #40]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #176]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #104]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #192]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #48]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #208]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #112]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #224]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #56]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #240]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #120]",
+            "vmladava.s16 r10, q4, q7",
+            "vmladava.s16 r12, q5, q7",
             "strd r0, r10, [r6], #8",
             "strd r8, r12, [r7], #8",
-            "mov r1, r3",
-            "sub.w r4, r4, #256",
-            "subs r9, #1",
-            "bne 7b",
+            "add r1, #128",
+            "le lr, 7b",
             "8:",
             "pop {{r4-r11}}",
             inout("r0") qq => _,
