@@ -2477,7 +2477,7 @@ fn all_pair_mve(
     let [largest_a, largest_b] = largest;
     let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
     let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
-    // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
+    // 5. the weighted sums, exact in 64 bits: row a's `dk` from 0, row b's from `PAIR_DK_MAX`
     // (not zeroed: the kernel writes each of the `2 dk` sums read below)
     let mut sums = core::mem::MaybeUninit::<[i64; 2 * PAIR_DK_MAX]>::uninit();
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
@@ -2489,23 +2489,30 @@ fn all_pair_mve(
         rows,
         sums.as_mut_ptr() as usize,
         dk / 2,
-        8 * dk,
+        8 * PAIR_DK_MAX,
     ];
     // SAFETY: `rows` int16 weights of each row (halfwords of its scores, aligned), `rows`
     // values of each of the `dk` transposed value rows `stride` apart inside
-    // `head.values` (checked above); `sums` holds `2 dk` i64; `params` 8 words; the target
+    // `head.values` (checked above); `sums` holds `2 PAIR_DK_MAX` i64 (row b's offset 512
+    // bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target
     // has MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
-    // SAFETY: `arm_mve_weighted_pair` stored the `2 dk <= 2 PAIR_DK_MAX` i64 from the
-    // start of `sums` (row a's `dk`, row b's at `8 dk` bytes), aligned and initialised.
-    let sums = unsafe { core::slice::from_raw_parts(sums.as_ptr().cast::<i64>(), 2 * dk) };
-    let (sums_a, sums_b) = sums.split_at(dk);
+    // SAFETY: `arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of
+    // `sums` (row a's) and `dk` from its middle (row b's, `8 PAIR_DK_MAX` bytes on),
+    // aligned and initialised.
+    let (sums_a, sums_b) = unsafe {
+        let at = sums.as_ptr().cast::<i64>();
+        (
+            core::slice::from_raw_parts(at, dk),
+            core::slice::from_raw_parts(at.add(PAIR_DK_MAX), dk),
+        )
+    };
     // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
     // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
     let normal = |f: f32| (f32::MIN_POSITIVE..=f32::MAX).contains(&f);
     if normal(factor_a) && normal(factor_b) {
-        // SAFETY: `sums` holds `2 dk` i64 and `a`, `b` `dk >= 32` floats each, `dk` a
-        // multiple of 4; the target has MVE.
+        // SAFETY: `sums_a`, `sums_b` hold `dk` i64 and `a`, `b` `dk >= 32` floats each,
+        // `dk` a multiple of 4; the target has MVE.
         let fit = unsafe {
             arm_mve_sums_to_f32(sums_a.as_ptr(), factor_a, dk, a.as_mut_ptr())
                 & arm_mve_sums_to_f32(sums_b.as_ptr(), factor_b, dk, b.as_mut_ptr())
@@ -3065,14 +3072,16 @@ macro_rules! pair_tail_long {
 /// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
 /// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
 /// (`DLSTP.16`); where `n` is a multiple of 64, the first pass starts the sums
-/// (`VMLALDAV`: nothing zeroed) and no tail is checked; each column's 64-bit sums
-/// stored to `out` (row a's) and `out` plus the offset (row b's). `params` is used up.
+/// (`VMLALDAV`: nothing zeroed), no tail is checked and the value rows' pointers stay in
+/// registers; each column's 64-bit sums stored to `out` (row a's) and `out` plus the
+/// offset (row b's). `params` is used up.
 ///
 /// # Safety
 /// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
 /// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
-/// `pairs > 0`, `n > 0`; the CPU must have MVE with the low-overhead-branch extension.
+/// which must be 512 (`8 PAIR_DK_MAX`), `pairs > 0`, `n > 0`; the CPU must have MVE with
+/// the low-overhead-branch extension.
 #[inline(never)]
 unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
@@ -3087,7 +3096,7 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             // `n` a positive multiple of 64: no zeroing, no tails
             "ldr lr, [r12, #16]",
             "tst lr, #63",
-            "beq 7f",
+            "beq 10f",
             "2:",
             // r10, r11: the weights; r6, r7: the two value rows
             "ldrd r10, r11, [r12]",
@@ -3149,17 +3158,25 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "str r0, [r12, #24]",
             "bne 2b",
             "b 8f",
+            // once: params[2] = 2 stride - n (from the end of a column pair's first value
+            // row to the next pair's), params[4] = n / 64 - 1 (the passes after the first)
+            "10:",
+            "ldrd r6, r7, [r12, #8]",
+            "ldr r0, [r12, #16]",
+            "lsls r1, r7, #1",
+            "subs r1, r1, r0",
+            "str r1, [r12, #8]",
+            "lsrs r0, r0, #6",
+            "subs r0, #1",
+            "str r0, [r12, #16]",
+            "add r7, r6, r7",
             "7:",
             "ldrd r10, r11, [r12]",
-            "ldrd r6, r7, [r12, #8]",
-            "add r7, r6, r7",
             // the first 64 keys start the sums (`VMLALDAV`), then 64 a pass
             pair_pass_long!("", ""),
             pair_pass_long!(pair_tail_long!()),
             pair_tail_long!(),
             "ldr lr, [r12, #16]",
-            "lsrs.w lr, lr, #6",
-            "sub.w lr, lr, #1",
             "wls lr, lr, 9f",
             "1:",
             pair_pass_long!(""),
@@ -3167,18 +3184,16 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             pair_tail_long!(),
             "le lr, 1b",
             "9:",
+            // row b's sums 512 bytes on (the caller's offset)
             "ldr lr, [r12, #20]",
-            "strd r0, r1, [lr]",
+            "strd r2, r3, [lr, #512]",
+            "strd r8, r9, [lr, #520]",
             "strd r4, r5, [lr, #8]",
-            "ldr r0, [r12, #28]",
-            "add r0, lr",
-            "strd r2, r3, [r0]",
-            "strd r8, r9, [r0, #8]",
-            "add lr, lr, #16",
+            "strd r0, r1, [lr], #16",
             "str lr, [r12, #20]",
             "ldrd r0, r1, [r12, #8]",
-            "add.w r0, r0, r1, lsl #1",
-            "str r0, [r12, #8]",
+            "add r6, r0",
+            "add r7, r6, r1",
             "ldr r0, [r12, #24]",
             "subs r0, #1",
             "str r0, [r12, #24]",
