@@ -2374,8 +2374,9 @@ const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 2
 /// [`all_head_steps`] of two query rows of one head in Helium, each load of a key or a
 /// value feeding both rows: step 1 (`q_c / sqrt(dk)`, `max|q|`, the rounding) four values
 /// an instruction, both int16 queries interleaved eight by eight; step 2's dots by
-/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); steps
-/// 2-4's float work per row as [`all_head_mve`] does it; step 5's sums two rows by two
+/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); step
+/// 2's float step of both rows in one pass ([`arm_mve_pair_scale`]), steps 3-4's per row
+/// as [`all_head_mve`] does them; step 5's sums two rows by two
 /// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), exact in 64 bits
 /// (`VMLALDAVA.S16`). The reference's operations and roundings; it
 /// declines (`None`, `a` and `b` untouched) where [`all_head_mve`] would for either row,
@@ -2642,8 +2643,9 @@ fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
 /// Steps 3-4's float work of one row for [`all_pair_mve`] (`s` its `rows` scores,
 /// [`arm_mve_pair_scale`]'s, `largest` their maximum, `sv_max` the largest value scale,
 /// `clamp` whether a value scale is below 0): [`all_head_mve`]'s operations and guards,
-/// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the int16 weights from the start of `s` (without
-/// `clamp`, by [`arm_mve_pair_round`]); returns step 5's factor `(W / 32767) / sum`.
+/// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the
+/// int16 weights from the start of `s` (without `clamp`, by [`arm_mve_pair_round`]);
+/// returns step 5's factor `(W / 32767) / sum`.
 fn pair_float_steps(
     s: &mut [f32],
     head: AllHead,
@@ -3300,10 +3302,11 @@ macro_rules! exp_weights_pass {
 /// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
 /// largest)` four lanes at a time by the operations of the softmax's Helium
 /// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` is the low bits of
-/// `n + 127 + 1.5 2^23` shifted into the exponent, no `VADD` of 1.0's bits), their sum in position order (scalar
-/// `VADD`s on the lanes: the reference's additions), `p_j sv_j` stored back; returns the
-/// sum and the largest weight (`VMAXNM` from +0). The constants are loaded between the
-/// arithmetic (each load overlaps it).
+/// `n + 127 + 1.5 2^23` shifted into the exponent, no `VADD` of 1.0's bits), their sum in
+/// position order (scalar `VADD`s on the lanes: the reference's additions), `p_j sv_j`
+/// stored back; returns the sum and the largest weight (`VMAXNM` from +0). The constants
+/// are loaded between the arithmetic (each load overlaps it); two passes a loop
+/// ([`exp_weights_pass`]), an odd one first.
 ///
 /// # Safety
 /// `s` and `sv` point to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with
