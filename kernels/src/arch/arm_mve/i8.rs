@@ -2201,6 +2201,42 @@ unsafe fn arm_mve_all_round(w: *mut f32, inv: f32, n: usize) {
     }
 }
 
+/// [`arm_mve_all_round`] where no clamp can act: for weights `w_j` NaN or in `[-0,
+/// w_max]` and `inv = 32767 / w_max` (`w_max` finite, at least `ALL_W_FLOOR`: `inv`
+/// finite), `w_j * inv + 0.5` is NaN (`VCVT` gives 0) or in `[0.5, 32767.51]` (two
+/// roundings up of at most `2^-24` each), so `VCVT`'s truncation is already in `0..=32767`:
+/// the same int16 weights without the `VMIN` and `VMAX`.
+///
+/// # Safety
+/// `w` points to `n > 0` floats, each NaN or in `[-0, 32767 / inv]`; the CPU must have MVE
+/// with floating point.
+#[inline(never)]
+unsafe fn arm_mve_pair_round(w: *mut f32, inv: f32, n: usize) {
+    // SAFETY: the tail-predicated loop reads `n` floats of `w` and writes `n` halfwords
+    // from its start, each after the floats it overwrites were read; only the named
+    // registers are written.
+    unsafe {
+        asm!(
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q0, [{w}], #16",
+            "vmul.f32 q0, q0, {inv}",
+            "vadd.f32 q0, q0, {half}",
+            "vcvt.s32.f32 q0, q0",
+            "vstrh.32 q0, [{o}], #8",
+            "letp lr, 1b",
+            w = inout(reg) w => _,
+            o = inout(reg) w => _,
+            inv = in(reg) inv.to_bits(),
+            half = in(reg) 0.5f32.to_bits(),
+            n = in(reg) n,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            options(nostack),
+        );
+    }
+}
+
 /// [`arm_mve_dots_i16_i8_x4`] over `16 * passes` values, 16 a pass (a plain low-overhead
 /// loop, half the loop ends): the same i32 sums.
 ///
@@ -2426,8 +2462,9 @@ const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 2
 /// [`all_head_steps`] of two query rows of one head in Helium, each load of a key or a
 /// value feeding both rows: step 1 (`q_c / sqrt(dk)`, `max|q|`, the rounding) four values
 /// an instruction, both int16 queries interleaved eight by eight; step 2's dots by
-/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); steps
-/// 2-4's float work per row as [`all_head_mve`] does it; step 5's sums two rows by two
+/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); step
+/// 2's float step of both rows in one pass ([`arm_mve_pair_scale`]), steps 3-4's per row
+/// as [`all_head_mve`] does them; step 5's sums two rows by two
 /// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), exact in 64 bits
 /// (`VMLALDAVA.S16`). The reference's operations and roundings; it
 /// declines (`None`, `a` and `b` untouched) where [`all_head_mve`] would for either row,
@@ -2456,10 +2493,16 @@ fn all_pair_mve(
         return None;
     }
     // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
-    let mut qq = [0i16; 2 * PAIR_DK_MAX];
-    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr())?;
+    // (not zeroed: the two rows write each of the `2 dk` halfwords read below)
+    let mut qq = core::mem::MaybeUninit::<[i16; 2 * PAIR_DK_MAX]>::uninit();
+    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr().cast::<i16>())?;
     // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords
-    let sq_b = pair_query(b, scale, dk, unsafe { qq.as_mut_ptr().add(8) })?;
+    let sq_b = pair_query(b, scale, dk, unsafe {
+        qq.as_mut_ptr().cast::<i16>().add(8)
+    })?;
+    // SAFETY: row a's `dk / 8` groups of 8 halfwords from 0 and row b's from 8, 16
+    // halfwords apart, wrote every halfword of `0..2 dk` (`dk <= PAIR_DK_MAX`).
+    let qq = unsafe { core::slice::from_raw_parts(qq.as_ptr().cast::<i16>(), 2 * dk) };
     // 2. the dots, as i32 bits in each row's scores, two keys a pass
     let (sa, sb) = scores.split_at_mut(rows);
     let sb = sb.get_mut(..rows)?;
@@ -2492,11 +2535,40 @@ fn all_pair_mve(
     // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
     // from the start of its scores)
     // SAFETY: `value_scales` holds `rows > 0` floats; the target has MVE.
-    let sv_max = unsafe { arm_mve_max_f32(head.value_scales.as_ptr(), rows) };
-    let factor_a = pair_float_steps(sa, head, sq_a, sv_max)?;
-    let factor_b = pair_float_steps(sb, head, sq_b, sv_max)?;
-    // 5. the weighted sums, exact in 64 bits: row a's `dk`, then row b's
-    let mut sums = [0i64; 2 * PAIR_DK_MAX];
+    let (sv_max, sv_min) = unsafe { arm_mve_max_min_f32(head.value_scales.as_ptr(), rows) };
+    // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
+    let clamp = sv_min < 0.0;
+    // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass
+    let mut largest = [0.0f32; 2];
+    let sqs = [sq_a, sq_b];
+    for sq in sqs {
+        if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
+            return None;
+        }
+    }
+    // SAFETY: `sa`, `sb` and `key_scales` hold `rows > 0` floats (checked above); the
+    // target has MVE.
+    let sk_min = unsafe {
+        arm_mve_pair_scale(
+            [sa.as_mut_ptr(), sb.as_mut_ptr()],
+            head.key_scales.as_ptr(),
+            sqs,
+            rows,
+            &mut largest,
+        )
+    };
+    for (sq, m) in sqs.into_iter().zip(largest) {
+        let smallest_scale = sk_min * sq;
+        if m == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE {
+            return None;
+        }
+    }
+    let [largest_a, largest_b] = largest;
+    let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
+    let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
+    // 5. the weighted sums, exact in 64 bits: row a's `dk` from 0, row b's from `PAIR_DK_MAX`
+    // (not zeroed: the kernel writes each of the `2 dk` sums read below)
+    let mut sums = core::mem::MaybeUninit::<[i64; 2 * PAIR_DK_MAX]>::uninit();
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
     let mut params = [
         wa as usize,
@@ -2506,20 +2578,30 @@ fn all_pair_mve(
         rows,
         sums.as_mut_ptr() as usize,
         dk / 2,
-        8 * dk,
+        8 * PAIR_DK_MAX,
     ];
     // SAFETY: `rows` int16 weights of each row (halfwords of its scores, aligned), `rows`
     // values of each of the `dk` transposed value rows `stride` apart inside
-    // `head.values` (checked above); `sums` holds `2 dk` i64; `params` 8 words; the target
+    // `head.values` (checked above); `sums` holds `2 PAIR_DK_MAX` i64 (row b's offset 512
+    // bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target
     // has MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
-    let (sums_a, sums_b) = sums.split_at(dk);
+    // SAFETY: `arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of
+    // `sums` (row a's) and `dk` from its middle (row b's, `8 PAIR_DK_MAX` bytes on),
+    // aligned and initialised.
+    let (sums_a, sums_b) = unsafe {
+        let at = sums.as_ptr().cast::<i64>();
+        (
+            core::slice::from_raw_parts(at, dk),
+            core::slice::from_raw_parts(at.add(PAIR_DK_MAX), dk),
+        )
+    };
     // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
     // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
     let normal = |f: f32| (f32::MIN_POSITIVE..=f32::MAX).contains(&f);
     if normal(factor_a) && normal(factor_b) {
-        // SAFETY: `sums` holds `2 dk` i64 and `a`, `b` `dk >= 32` floats each, `dk` a
-        // multiple of 4; the target has MVE.
+        // SAFETY: `sums_a`, `sums_b` hold `dk` i64 and `a`, `b` `dk >= 32` floats each,
+        // `dk` a multiple of 4; the target has MVE.
         let fit = unsafe {
             arm_mve_sums_to_f32(sums_a.as_ptr(), factor_a, dk, a.as_mut_ptr())
                 & arm_mve_sums_to_f32(sums_b.as_ptr(), factor_b, dk, b.as_mut_ptr())
@@ -2539,6 +2621,91 @@ fn all_pair_mve(
         *o = to_f32(sum) * factor_b;
     }
     Some(())
+}
+
+/// Step 2's float step of two rows over `n > 0` dots (i32 bits in `s[0]` and `s[1]`):
+/// [`arm_mve_all_scale`]'s operations for each row with its `sq[r]`, each key scale
+/// loaded once for both; each row's largest score into `largest` (`VMAXNM` from -inf,
+/// NaN ignored); returns the smallest key scale (subnormals flushed to 0).
+///
+/// # Safety
+/// `s[0]`, `s[1]` and `sk` point to `n > 0` floats; the CPU must have MVE with floating
+/// point.
+#[inline(never)]
+unsafe fn arm_mve_pair_scale(
+    s: [*mut f32; 2],
+    sk: *const f32,
+    sq: [f32; 2],
+    n: usize,
+    largest: &mut [f32; 2],
+) -> f32 {
+    let mut out = [0.0f32; 12];
+    // SAFETY: the tail-predicated loop reads `n` floats of `sk` and reads and rewrites
+    // `n` of `s[0]` and of `s[1]` (the caller's guarantee); 48 bytes are stored to `out`;
+    // inactive lanes of the last iteration keep their value; only the named registers
+    // are written.
+    unsafe {
+        asm!(
+            "vdup.32 q4, {ninf}",
+            "vmov q6, q4",
+            "vdup.32 q3, {pinf}",
+            "dlstp.32 lr, {n}",
+            "1:",
+            "vldrw.u32 q1, [{sk}], #16",
+            "vldrw.u32 q0, [{a}]",
+            "vcvt.f32.s32 q0, q0",
+            "vldrw.u32 q5, [{b}]",
+            "vcvt.f32.s32 q5, q5",
+            "vmul.f32 q2, q1, {sqa}",
+            "vmul.f32 q0, q0, q2",
+            "vmaxnm.f32 q4, q4, q0",
+            "vstrw.32 q0, [{a}], #16",
+            "vmul.f32 q2, q1, {sqb}",
+            "vmul.f32 q5, q5, q2",
+            "vmaxnm.f32 q6, q6, q5",
+            "vstrw.32 q5, [{b}], #16",
+            "vminnm.f32 q3, q3, q1",
+            "letp lr, 1b",
+            "vstrw.32 q4, [{out}]",
+            "vstrw.32 q6, [{out}, #16]",
+            "vstrw.32 q3, [{out}, #32]",
+            a = inout(reg) s[0] => _,
+            b = inout(reg) s[1] => _,
+            sk = inout(reg) sk => _,
+            sqa = in(reg) sq[0].to_bits(),
+            sqb = in(reg) sq[1].to_bits(),
+            n = in(reg) n,
+            ninf = in(reg) f32::NEG_INFINITY.to_bits(),
+            pinf = in(reg) f32::INFINITY.to_bits(),
+            out = in(reg) out.as_mut_ptr(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            options(nostack),
+        );
+    }
+    let (maxima, smallest) = out.split_at(8);
+    let (ma, mb) = maxima.split_at(4);
+    *largest = [f32::NEG_INFINITY; 2];
+    let mut sk_min = f32::INFINITY;
+    for ((&a, &b), &k) in ma.iter().zip(mb).zip(smallest) {
+        // (lane by lane; a NaN lane never wins, as in the loop)
+        if a > largest[0] {
+            largest[0] = a;
+        }
+        if b > largest[1] {
+            largest[1] = b;
+        }
+        if k < sk_min {
+            sk_min = k;
+        }
+    }
+    sk_min
 }
 
 /// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int16 (the
@@ -2561,24 +2728,20 @@ fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
     Some(amax / crate::generic::attention_i8::QUERY_MAX)
 }
 
-/// Steps 2-4's float work of one row for [`all_pair_mve`] (`s` its `rows` dots as i32
-/// bits, `sv_max` the largest value scale): [`all_head_mve`]'s operations and guards,
+/// Steps 3-4's float work of one row for [`all_pair_mve`] (`s` its `rows` scores,
+/// [`arm_mve_pair_scale`]'s, `largest` their maximum, `sv_max` the largest value scale,
+/// `clamp` whether a value scale is below 0): [`all_head_mve`]'s operations and guards,
 /// the exponentials fused with the sum and the weights ([`arm_mve_exp_weights`]); the
-/// int16 weights from the start of `s`; returns step 5's factor `(W / 32767) / sum`.
-fn pair_float_steps(s: &mut [f32], head: AllHead, sq: f32, sv_max: f32) -> Option<f32> {
+/// int16 weights from the start of `s` (without `clamp`, by [`arm_mve_pair_round`]);
+/// returns step 5's factor `(W / 32767) / sum`.
+fn pair_float_steps(
+    s: &mut [f32],
+    head: AllHead,
+    largest: f32,
+    (sv_max, clamp): (f32, bool),
+) -> Option<f32> {
     let rows = s.len();
-    if rows == 0 || head.key_scales.len() < rows || head.value_scales.len() < rows {
-        return None;
-    }
-    if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
-        return None;
-    }
-    // SAFETY: `s` and `key_scales` hold `rows > 0` floats; the target has MVE.
-    let (largest, sk_min) =
-        unsafe { arm_mve_all_scale(s.as_mut_ptr(), head.key_scales.as_ptr(), sq, rows) };
-    let smallest_scale = sk_min * sq;
-    if largest == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE
-    {
+    if rows == 0 || head.value_scales.len() < rows {
         return None;
     }
     // 3. the exponentials, their sum in position order, 4. the weights and their maximum
@@ -2604,9 +2767,15 @@ fn pair_float_steps(s: &mut [f32], head: AllHead, sq: f32, sv_max: f32) -> Optio
         return None;
     }
     let inv = crate::generic::attention_i8::WEIGHT_MAX / w_max;
-    // SAFETY: `s` holds `rows > 0` floats, rewritten as halfwords from its start; the
-    // target has MVE.
-    unsafe { arm_mve_all_round(s.as_mut_ptr(), inv, rows) };
+    if clamp {
+        // SAFETY: `s` holds `rows > 0` floats, rewritten as halfwords from its start; the
+        // target has MVE.
+        unsafe { arm_mve_all_round(s.as_mut_ptr(), inv, rows) };
+    } else {
+        // SAFETY: as above; every weight is NaN or in `[-0, w_max]` (`p_j >= 0` or NaN,
+        // `sv_j >= -0` or NaN), `w_max` finite and at least `ALL_W_FLOOR`.
+        unsafe { arm_mve_pair_round(s.as_mut_ptr(), inv, rows) };
+    }
     Some((w_max / crate::generic::attention_i8::WEIGHT_MAX) / sum)
 }
 
@@ -2646,8 +2815,10 @@ unsafe fn arm_mve_query_amax(q: *const f32, scale: f32, n: usize) -> f32 {
 }
 
 /// Step 1's rounding of `n` floats (a positive multiple of 8): `round_query(q_c * scale *
-/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating, clamped to `±32767`; NaN gives
-/// 0), stored as int16 in groups of 8 halfwords 32 bytes apart from `out`.
+/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating; NaN gives 0), stored as int16
+/// in groups of 8 halfwords 32 bytes apart from `out`. The clamp to `±32767` never acts
+/// for `inv = 32767 / max|q_c * scale|` (the same products, finite): `|q_c * scale * inv|`
+/// is at most `32767.01` (two roundings up of `2^-24` each), so not `32767.5`.
 ///
 /// # Safety
 /// `q` points to `n` floats, `out` to `4 n - 16` writable bytes (2-byte aligned); the CPU
@@ -2661,8 +2832,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
         asm!(
             "vdup.32 q4, {sign}",
             "vdup.32 q5, {half}",
-            "vdup.32 q6, {max}",
-            "vdup.32 q7, {min}",
             "dls lr, {passes}",
             "1:",
             "vldrw.u32 q0, [{q}], #16",
@@ -2672,8 +2841,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             "vorr q1, q1, q5",
             "vadd.f32 q0, q0, q1",
             "vcvt.s32.f32 q0, q0",
-            "vmin.s32 q0, q0, q6",
-            "vmax.s32 q0, q0, q7",
             "vstrh.32 q0, [{o}], #8",
             "vldrw.u32 q0, [{q}], #16",
             "vmul.f32 q0, q0, {scale}",
@@ -2682,8 +2849,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             "vorr q1, q1, q5",
             "vadd.f32 q0, q0, q1",
             "vcvt.s32.f32 q0, q0",
-            "vmin.s32 q0, q0, q6",
-            "vmax.s32 q0, q0, q7",
             "vstrh.32 q0, [{o}], #24",
             "le lr, 1b",
             q = inout(reg) q => _,
@@ -2692,8 +2857,6 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             inv = in(reg) inv.to_bits(),
             sign = in(reg) 0x8000_0000u32,
             half = in(reg) 0.5f32.to_bits(),
-            max = in(reg) 32767u32,
-            min = in(reg) (-32767i32) as u32,
             passes = in(reg) n / 8,
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
@@ -2709,22 +2872,33 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
 
 /// 32 values of two rows (`A` from `[r4]`, `B` from `[$b]`, 8 int16 each a load) by two
 /// int8 rows widened (`[r1]`, `[r3]`): `r0 += A.K0`, `r8 += B.K0`, `r10 += A.K1`, `r12 +=
-/// B.K1`; loads and `VMLADAVA`s alternate (one load after a load, one multiply after a
-/// multiply).
+/// B.K1` (the first four multiplies `VMLADAV` where `$a` is "": the sums start there);
+/// loads and `VMLADAVA`s alternate; `$pre` (the previous pass's last multiply,
+/// [`PAIR_TAIL`], or "") after the first load; the pass's own last multiply is left out:
+/// the caller puts [`PAIR_TAIL`] after the next pass's first load or after the pass.
 macro_rules! pair_pass {
-    ($b:literal) => {
+    ($b:literal, $a:literal, $pre:expr) => {
         concat!(
             "vldrh.s16 q0, [r4], #16\n",
+            $pre,
             "vldrb.s16 q2, [r1], #8\n",
-            "vmladava.s16 r0, q0, q2\n",
+            "vmladav",
+            $a,
+            ".s16 r0, q0, q2\n",
             "vldrh.s16 q1, [",
             $b,
             "], #16\n",
-            "vmladava.s16 r8, q1, q2\n",
+            "vmladav",
+            $a,
+            ".s16 r8, q1, q2\n",
             "vldrb.s16 q3, [r3], #8\n",
-            "vmladava.s16 r10, q0, q3\n",
+            "vmladav",
+            $a,
+            ".s16 r10, q0, q3\n",
             "vldrh.s16 q4, [r4], #16\n",
-            "vmladava.s16 r12, q1, q3\n",
+            "vmladav",
+            $a,
+            ".s16 r12, q1, q3\n",
             "vldrb.s16 q6, [r1], #8\n",
             "vmladava.s16 r0, q4, q6\n",
             "vldrh.s16 q5, [",
@@ -2753,14 +2927,23 @@ macro_rules! pair_pass {
             "vmladava.s16 r8, q5, q6\n",
             "vldrb.s16 q7, [r3], #8\n",
             "vmladava.s16 r10, q4, q7\n",
-            "vmladava.s16 r12, q5, q7\n",
         )
+    };
+}
+
+/// [`pair_pass`]'s last multiply (it reads `q5`, `q7`, which the next pass's first load
+/// leaves alone).
+macro_rules! pair_tail {
+    () => {
+        "vmladava.s16 r12, q5, q7\n"
     };
 }
 
 /// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
 /// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
-/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`: row `r`'s dots stored
+/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`; where `dk == 64`, one
+/// straight pass a pair of keys in a low-overhead loop, the queries and both keys at
+/// fixed offsets (nothing rewound), the sums started by `VMLADAV`: row `r`'s dots stored
 /// as words from `out[r]`.
 ///
 /// # Safety
@@ -2787,6 +2970,8 @@ unsafe fn arm_mve_dots_pair(
             "mov r5, r2",
             "ldrd r6, r7, [r12]",
             "mov r9, r3",
+            "cmp r5, #64",
+            "beq 6f",
             "2:",
             "add r3, r1, r5",
             "movs r0, #0",
@@ -2797,13 +2982,15 @@ unsafe fn arm_mve_dots_pair(
             "lsrs.w r2, r5, #6",
             "wls lr, r2, 4f",
             "1:",
-            pair_pass!("r4"),
-            pair_pass!("r4"),
+            pair_pass!("r4", "a", ""),
+            pair_pass!("r4", "a", pair_tail!()),
+            pair_tail!(),
             "le lr, 1b",
             "4:",
             "tst r5, #32",
             "beq 5f",
-            pair_pass!("r4"),
+            pair_pass!("r4", "a", ""),
+            pair_tail!(),
             "5:",
             "strd r0, r10, [r6], #8",
             "strd r8, r12, [r7], #8",
@@ -2812,6 +2999,81 @@ unsafe fn arm_mve_dots_pair(
             "sub.w r4, r4, r5, lsl #2",
             "subs r9, #1",
             "bne 2b",
+            "b 8f",
+            // `dk == 64`: one pass straight, the sums started by its first multiplies
+            // (the queries and both keys at fixed offsets: nothing rewound)
+            "6:",
+            "dls lr, r9",
+            "7:",
+            "vldrh.s16 q0, [r4, #0]",
+            "vldrb.s16 q2, [r1, #0]",
+            "vmladav.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #16]",
+            "vmladav.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #64]",
+            "vmladav.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #32]",
+            "vmladav.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #8]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #48]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #72]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #64]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #16]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #80]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #80]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #96]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #24]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #112]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #88]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #128]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #32]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #144]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #96]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #160]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #40]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #176]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #104]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #192]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #48]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #208]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #112]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #224]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #56]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #240]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #120]",
+            "vmladava.s16 r10, q4, q7",
+            "vmladava.s16 r12, q5, q7",
+            "strd r0, r10, [r6], #8",
+            "strd r8, r12, [r7], #8",
+            "add r1, #128",
+            "le lr, 7b",
+            "8:",
             "pop {{r4-r11}}",
             inout("r0") qq => _,
             // (a widening load's base is a low register)
@@ -2835,19 +3097,32 @@ unsafe fn arm_mve_dots_pair(
 /// 32 keys of two rows' int16 weights (`A` from `[r10]`, `B` from `[r11]`, 8 a load) by
 /// two value rows widened (`[r6]`, `[r7]`), in 64-bit sums: `r1:r0 += A.V0`, `r3:r2 +=
 /// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` ([`pair_pass`]'s order of loads and
-/// multiplies, `VMLALDAVA.S16`).
+/// multiplies, `VMLALDAVA.S16`; `$pre` and the last multiply, [`pair_tail_long`], as
+/// there).
 macro_rules! pair_pass_long {
-    () => {
+    ($pre:expr) => {
+        pair_pass_long!("a", $pre)
+    };
+    ($a:literal, $pre:expr) => {
         concat!(
             "vldrh.s16 q0, [r10], #16\n",
+            $pre,
             "vldrb.s16 q2, [r6], #8\n",
-            "vmlaldava.s16 r0, r1, q0, q2\n",
+            "vmlaldav",
+            $a,
+            ".s16 r0, r1, q0, q2\n",
             "vldrh.s16 q1, [r11], #16\n",
-            "vmlaldava.s16 r2, r3, q1, q2\n",
+            "vmlaldav",
+            $a,
+            ".s16 r2, r3, q1, q2\n",
             "vldrb.s16 q3, [r7], #8\n",
-            "vmlaldava.s16 r4, r5, q0, q3\n",
+            "vmlaldav",
+            $a,
+            ".s16 r4, r5, q0, q3\n",
             "vldrh.s16 q4, [r10], #16\n",
-            "vmlaldava.s16 r8, r9, q1, q3\n",
+            "vmlaldav",
+            $a,
+            ".s16 r8, r9, q1, q3\n",
             "vldrb.s16 q6, [r6], #8\n",
             "vmlaldava.s16 r0, r1, q4, q6\n",
             "vldrh.s16 q5, [r11], #16\n",
@@ -2870,8 +3145,14 @@ macro_rules! pair_pass_long {
             "vmlaldava.s16 r2, r3, q5, q6\n",
             "vldrb.s16 q7, [r7], #8\n",
             "vmlaldava.s16 r4, r5, q4, q7\n",
-            "vmlaldava.s16 r8, r9, q5, q7\n",
         )
+    };
+}
+
+/// [`pair_pass_long`]'s last multiply.
+macro_rules! pair_tail_long {
+    () => {
+        "vmlaldava.s16 r8, r9, q5, q7\n"
     };
 }
 
@@ -2880,14 +3161,17 @@ macro_rules! pair_pass_long {
 /// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
 /// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
 /// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
-/// (`DLSTP.16`); each column's 64-bit sums
-/// stored to `out` (row a's) and `out` plus the offset (row b's). `params` is used up.
+/// (`DLSTP.16`); where `n` is a multiple of 64, the first pass starts the sums
+/// (`VMLALDAV`: nothing zeroed), no tail is checked and the value rows' pointers stay in
+/// registers; each column's 64-bit sums stored to `out` (row a's) and `out` plus the
+/// offset (row b's). `params` is used up.
 ///
 /// # Safety
 /// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
 /// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
-/// `pairs > 0`; the CPU must have MVE with the low-overhead-branch extension.
+/// which must be 512 (`8 PAIR_DK_MAX`), `pairs > 0`, `n > 0`; the CPU must have MVE with
+/// the low-overhead-branch extension.
 #[inline(never)]
 unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
@@ -2899,6 +3183,10 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
         asm!(
             "push {{r4-r11}}",
             "mov r12, r0",
+            // `n` a positive multiple of 64: no zeroing, no tails
+            "ldr lr, [r12, #16]",
+            "tst lr, #63",
+            "beq 10f",
             "2:",
             // r10, r11: the weights; r6, r7: the two value rows
             "ldrd r10, r11, [r12]",
@@ -2918,14 +3206,16 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "beq 4f",
             "dls lr, lr",
             "1:",
-            pair_pass_long!(),
-            pair_pass_long!(),
+            pair_pass_long!(""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
             "le lr, 1b",
             "4:",
             "ldr lr, [r12, #16]",
             "tst lr, #32",
             "beq 6f",
-            pair_pass_long!(),
+            pair_pass_long!(""),
+            pair_tail_long!(),
             "6:",
             "ands lr, lr, #31",
             "beq 5f",
@@ -2957,6 +3247,48 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "subs r0, #1",
             "str r0, [r12, #24]",
             "bne 2b",
+            "b 8f",
+            // once: params[2] = 2 stride - n (from the end of a column pair's first value
+            // row to the next pair's), params[4] = n / 64 - 1 (the passes after the first)
+            "10:",
+            "ldrd r6, r7, [r12, #8]",
+            "ldr r0, [r12, #16]",
+            "lsls r1, r7, #1",
+            "subs r1, r1, r0",
+            "str r1, [r12, #8]",
+            "lsrs r0, r0, #6",
+            "subs r0, #1",
+            "str r0, [r12, #16]",
+            "add r7, r6, r7",
+            "7:",
+            "ldrd r10, r11, [r12]",
+            // the first 64 keys start the sums (`VMLALDAV`), then 64 a pass
+            pair_pass_long!("", ""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
+            "ldr lr, [r12, #16]",
+            "wls lr, lr, 9f",
+            "1:",
+            pair_pass_long!(""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
+            "le lr, 1b",
+            "9:",
+            // row b's sums 512 bytes on (the caller's offset)
+            "ldr lr, [r12, #20]",
+            "strd r2, r3, [lr, #512]",
+            "strd r8, r9, [lr, #520]",
+            "strd r4, r5, [lr, #8]",
+            "strd r0, r1, [lr], #16",
+            "str lr, [r12, #20]",
+            "ldrd r0, r1, [r12, #8]",
+            "add r6, r0",
+            "add r7, r6, r1",
+            "ldr r0, [r12, #24]",
+            "subs r0, #1",
+            "str r0, [r12, #24]",
+            "bne 7b",
+            "8:",
             "pop {{r4-r11}}",
             inout("r0") params => _,
             out("r1") _,
@@ -2995,13 +3327,74 @@ static PAIR_EXP_CONSTANTS: PairExpConstants = {
     ])
 };
 
+/// One pass of [`arm_mve_exp_weights`]: four scores from `{s}`, their weights stored back,
+/// the largest in `q6`, the exponentials added to `s28` in position order.
+macro_rules! exp_weights_pass {
+    () => {
+        concat!(
+            "vldrw.u32 q0, [{s}]\n",
+            "vsub.f32 q0, q0, {m}\n",
+            // t = d log2 e + (1.5 2^23 + 127) (its low bits: n + 127; in [2^23, 2^24)
+            // adding the integer 127 changes no rounding), n = t - (1.5 2^23 + 127)
+            "vmul.f32 q1, q0, {log2e}\n",
+            "vadd.f32 q1, q1, {round}\n",
+            "vshl.i32 q5, q1, #23\n",
+            "vsub.f32 q1, q1, {round}\n",
+            // r = (d - n ln2_high) - n ln2_low
+            "vldrw.u32 q4, [{k}]\n",
+            "vmul.f32 q2, q1, q4\n",
+            "vsub.f32 q2, q0, q2\n",
+            "vldrw.u32 q4, [{k}, #16]\n",
+            "vmul.f32 q4, q1, q4\n",
+            "vsub.f32 q2, q2, q4\n",
+            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
+            "vmul.f32 q3, q2, {p0}\n",
+            "vldrw.u32 q4, [{k}, #32]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #48]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #64]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #80]\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
+            "vldrw.u32 q4, [{k}, #96]\n",
+            "vadd.f32 q3, q3, q4\n",
+            // e^r = (p r^2 + r) + 1, times 2^n ((n + 127) << 23: the reference's bits
+            // modulo 2^32; for NaN both products are NaN)
+            "vmul.f32 q4, q2, q2\n",
+            "vmul.f32 q3, q3, q4\n",
+            "vadd.f32 q3, q3, q2\n",
+            "vadd.f32 q3, q3, {one}\n",
+            "vmul.f32 q3, q3, q5\n",
+            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
+            "vldrw.u32 q4, [{k}, #112]\n",
+            "vpt.f32 gt, q4, q0\n",
+            "vmovt.i32 q3, #0\n",
+            "vldrw.u32 q4, [{sv}], #16\n",
+            "vmul.f32 q4, q3, q4\n",
+            "vmaxnm.f32 q6, q6, q4\n",
+            "vstrw.32 q4, [{s}], #16\n",
+            // (after the store: a vector instruction after a scalar one overlaps nothing)
+            "vadd.f32 s28, s28, s12\n",
+            "vadd.f32 s28, s28, s13\n",
+            "vadd.f32 s28, s28, s14\n",
+            "vadd.f32 s28, s28, s15\n",
+        )
+    };
+}
+
 /// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
 /// largest)` four lanes at a time by the operations of the softmax's Helium
-/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` from the exponent
-/// bits of `n + 1.5 2^23`, which are those of `n`), their sum in position order (scalar
-/// `VADD`s on the lanes: the reference's additions), `p_j sv_j` stored back; returns the
-/// sum and the largest weight (`VMAXNM` from +0). The constants are loaded between the
-/// arithmetic (each load overlaps it).
+/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` is the low bits of
+/// `n + 127 + 1.5 2^23` shifted into the exponent, no `VADD` of 1.0's bits), their sum in
+/// position order (scalar `VADD`s on the lanes: the reference's additions), `p_j sv_j`
+/// stored back; returns the sum and the largest weight (`VMAXNM` from +0). The constants
+/// are loaded between the arithmetic (each load overlaps it); two passes a loop
+/// ([`exp_weights_pass`]), an odd one first.
 ///
 /// # Safety
 /// `s` and `sv` point to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with
@@ -3012,73 +3405,32 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
     let [p0, ..] = scalar::EXP_P;
     let mut out = [0.0f32; 4];
     let mut sum = 0.0f32;
-    // SAFETY: the loop of `n / 4` passes reads `n` floats of `sv`, reads and rewrites `n`
-    // of `s` (the caller's guarantee) and reads the 128 bytes of `PAIR_EXP_CONSTANTS`
+    // SAFETY: the `n / 4` passes read `n` floats of `sv`, read and rewrite `n`
+    // of `s` (the caller's guarantee) and read the 128 bytes of `PAIR_EXP_CONSTANTS`
     // (16-byte aligned); 16 bytes are stored to `out`; only the named registers are
     // written.
     unsafe {
         asm!(
             "vmov.i32 q6, #0",
-            "dls lr, {passes}",
+            // an odd pass first (the sum stays in position order), then two a loop
+            "lsrs {passes}, {passes}, #1",
+            "bcc 2f",
+            exp_weights_pass!(),
+            "2:",
+            "wls lr, {passes}, 3f",
             "1:",
-            "vldrw.u32 q0, [{s}]",
-            "vsub.f32 q0, q0, {m}",
-            // t = d log2 e + 1.5 2^23 (its low bits: n), n = t - 1.5 2^23
-            "vmul.f32 q1, q0, {log2e}",
-            "vadd.f32 q1, q1, {round}",
-            "vshl.i32 q5, q1, #23",
-            "vsub.f32 q1, q1, {round}",
-            // r = (d - n ln2_high) - n ln2_low
-            "vldrw.u32 q4, [{k}]",
-            "vmul.f32 q2, q1, q4",
-            "vsub.f32 q2, q0, q2",
-            "vldrw.u32 q4, [{k}, #16]",
-            "vmul.f32 q4, q1, q4",
-            "vsub.f32 q2, q2, q4",
-            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
-            "vmul.f32 q3, q2, {p0}",
-            "vldrw.u32 q4, [{k}, #32]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #48]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #64]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #80]",
-            "vadd.f32 q3, q3, q4",
-            "vmul.f32 q3, q3, q2",
-            "vldrw.u32 q4, [{k}, #96]",
-            "vadd.f32 q3, q3, q4",
-            // e^r = (p r^2 + r) + 1, times 2^n ((n << 23) + the bits of 1.0)
-            "vmul.f32 q4, q2, q2",
-            "vmul.f32 q3, q3, q4",
-            "vadd.f32 q3, q3, q2",
-            "vadd.f32 q3, q3, {one}",
-            "vadd.i32 q5, q5, {one}",
-            "vmul.f32 q3, q3, q5",
-            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
-            "vldrw.u32 q4, [{k}, #112]",
-            "vpt.f32 gt, q4, q0",
-            "vmovt.i32 q3, #0",
-            "vldrw.u32 q4, [{sv}], #16",
-            "vadd.f32 s28, s28, s12",
-            "vadd.f32 s28, s28, s13",
-            "vadd.f32 s28, s28, s14",
-            "vadd.f32 s28, s28, s15",
-            "vmul.f32 q3, q3, q4",
-            "vmaxnm.f32 q6, q6, q3",
-            "vstrw.32 q3, [{s}], #16",
+            exp_weights_pass!(),
+            exp_weights_pass!(),
             "le lr, 1b",
+            "3:",
             "vstrw.32 q6, [{out}]",
             s = inout(reg) s => _,
             sv = inout(reg) sv => _,
-            passes = in(reg) n / 4,
+            passes = inout(reg) n / 4 => _,
             k = in(reg) PAIR_EXP_CONSTANTS.0.as_ptr(),
             m = in(reg) largest.to_bits(),
             log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
-            round = in(reg) scalar::EXP_ROUND.to_bits(),
+            round = in(reg) (scalar::EXP_ROUND + 127.0).to_bits(),
             one = in(reg) 1.0f32.to_bits(),
             p0 = in(reg) p0.to_bits(),
             out = in(reg) out.as_mut_ptr(),
@@ -3098,35 +3450,44 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
     (sum, w_max)
 }
 
-/// The largest of `n > 0` floats, from +0 (`VMAXNM`: NaN ignored, as `f32::max`).
+/// The largest and the smallest of `n > 0` floats, both from +0 (`VMAXNM`, `VMINNM`:
+/// NaN ignored, as `f32::max` and `f32::min`).
 ///
 /// # Safety
 /// `x` points to `n > 0` floats; the CPU must have MVE with floating point.
 #[inline(never)]
-unsafe fn arm_mve_max_f32(x: *const f32, n: usize) -> f32 {
-    let mut out = [0.0f32; 4];
+unsafe fn arm_mve_max_min_f32(x: *const f32, n: usize) -> (f32, f32) {
+    let mut out = [0.0f32; 8];
     // SAFETY: the tail-predicated loop reads `n` floats of `x` (the caller's guarantee);
-    // 16 bytes are stored to `out`; inactive lanes keep their value; only the named
+    // 32 bytes are stored to `out`; inactive lanes keep their value; only the named
     // registers are written.
     unsafe {
         asm!(
             "vmov.i32 q1, #0",
+            "vmov.i32 q2, #0",
             "dlstp.32 lr, {n}",
             "1:",
             "vldrw.u32 q0, [{x}], #16",
             "vmaxnm.f32 q1, q1, q0",
+            "vminnm.f32 q2, q2, q0",
             "letp lr, 1b",
             "vstrw.32 q1, [{out}]",
+            "vstrw.32 q2, [{out}, #16]",
             x = inout(reg) x => _,
             n = in(reg) n,
             out = in(reg) out.as_mut_ptr(),
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
             options(nostack),
         );
     }
-    out.iter().fold(0.0f32, |m, &v| m.max(v))
+    let (max, min) = out.split_at(4);
+    (
+        max.iter().fold(0.0f32, |m, &v| m.max(v)),
+        min.iter().fold(0.0f32, |m, &v| m.min(v)),
+    )
 }
 
 /// `out[c] = (sums[c] as f32) * factor` for `n` sums (a positive multiple of 4), four an
