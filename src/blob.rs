@@ -803,7 +803,7 @@ pub(crate) fn validate(
             reason: "an int8 target embedding needs int8 weights and a tied output projection",
         });
     }
-    if flags & FLAG_I8_STEM != 0 {
+    if I8_STEM_BUILT && flags & FLAG_I8_STEM != 0 {
         let widest = dims
             .stem_channels
             .max(dims.d_model)

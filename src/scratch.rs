@@ -139,8 +139,13 @@ impl Plan {
             beams,
             rows: beams,
             beam_search,
-            stem: has_enc && dims.stem_channels > 0,
-            stem_window: if has_enc && dims.stem_channels > 0 && matches!(weights, WeightType::I8) {
+            // (builds without `conv-stem` refuse a stem's blob: the stem's terms fold away)
+            stem: cfg!(feature = "conv-stem") && has_enc && dims.stem_channels > 0,
+            stem_window: if cfg!(all(feature = "conv-stem", feature = "int8"))
+                && has_enc
+                && dims.stem_channels > 0
+                && matches!(weights, WeightType::I8)
+            {
                 max(dims.stem_channels, dims.d_model).saturating_mul(crate::config::STEM_KERNEL)
             } else {
                 0
@@ -268,7 +273,7 @@ impl Plan {
     /// (0 without a stem), then in an int8 blob the windows of a block of output rows of
     /// an int8 stem, `[STEM_ROW_BLOCK, stem_window]`.
     pub const fn stem_work(&self) -> Option<usize> {
-        if !self.stem {
+        if !cfg!(feature = "conv-stem") || !self.stem {
             return Some(0);
         }
         let hidden = tri!(round(tri!(mul3(
@@ -325,7 +330,11 @@ impl Plan {
         match self.weights {
             WeightType::I8 => quant::activation_values(
                 max(self.s, self.rows),
-                max(max(self.d, self.f), self.stem_window),
+                if cfg!(all(feature = "conv-stem", feature = "int8")) {
+                    max(max(self.d, self.f), self.stem_window)
+                } else {
+                    max(self.d, self.f)
+                },
             ),
             WeightType::F32 | WeightType::F16 => Some(0),
         }
