@@ -13,8 +13,8 @@ Method, per weight type:
 - decoder setup (cross-attention keys and values of N positions, the prompt, the first
   token): linear in N through two measured contexts;
 - each further token: its cross attention reads N keys in each of the 6 layers, the same
-  work per query-key pair as the encoder's f32 self-attention (for i8att, whose encoder
-  attention is int8, the i8 runs' coefficient: the cross-attention stays f32), so the per-token cost measured
+  work per query-key pair as the encoder's f32 self-attention (for i8att and i8stem, whose
+  encoder attention is int8, the i8 runs' coefficient: the cross-attention stays f32), so the per-token cost measured
   at N0 plus the encoder's quadratic coefficient (cycles per query-key pair over all layers)
   times (N - N0); linear through two contexts instead where two were measured;
 - whole window = front end + encoder + setup + (tokens - 1) x per token, for the clip's own
@@ -107,7 +107,7 @@ def main():
         token, token_how = fit([(r[0], r[5]) for r in rows if r[5] is not None], 1)
         if token is not None and encoder is not None and len(token) == 1 and len(encoder) == 3:
             at = next(r[0] for r in rows if r[5] is not None)
-            if dtype == "i8att" and "i8" in pair_of:
+            if dtype in ("i8att", "i8stem") and "i8" in pair_of:
                 pair = pair_of["i8"]
                 whose = "the i8 encoder's N^2 coefficient: the cross-attention stays f32"
             else:
