@@ -118,6 +118,7 @@ pub(crate) struct Plan {
     /// Values of one output row's window of an int8 stem's widest convolution,
     /// `3 max(C, D)` (int8 blobs with a stem, which may set `FLAG_I8_STEM`; else 0): the
     /// reduction length of its int8 products.
+    #[cfg(all(feature = "conv-stem", feature = "int8"))]
     pub stem_window: usize,
     /// Element type of the weight matrices (int8 needs the activation buffer).
     pub weights: WeightType,
@@ -141,11 +142,8 @@ impl Plan {
             beam_search,
             // (builds without `conv-stem` refuse a stem's blob: the stem's terms fold away)
             stem: cfg!(feature = "conv-stem") && has_enc && dims.stem_channels > 0,
-            stem_window: if cfg!(all(feature = "conv-stem", feature = "int8"))
-                && has_enc
-                && dims.stem_channels > 0
-                && matches!(weights, WeightType::I8)
-            {
+            #[cfg(all(feature = "conv-stem", feature = "int8"))]
+            stem_window: if has_enc && dims.stem_channels > 0 && matches!(weights, WeightType::I8) {
                 max(dims.stem_channels, dims.d_model).saturating_mul(crate::config::STEM_KERNEL)
             } else {
                 0
@@ -269,6 +267,16 @@ impl Plan {
         add(n, self.s)
     }
 
+    /// Values of an int8 stem's widest window, `3 max(C, D)` (0 where there is none, and
+    /// in builds without `conv-stem` and `int8`, whose plans do not carry the field: the
+    /// stack of every firmware holds a plan).
+    pub const fn stem_window(&self) -> usize {
+        #[cfg(all(feature = "conv-stem", feature = "int8"))]
+        return self.stem_window;
+        #[cfg(not(all(feature = "conv-stem", feature = "int8")))]
+        0
+    }
+
     /// Elements of the stem's buffer after `x`: the first convolution's output `[2S, D]`
     /// (0 without a stem), then in an int8 blob the windows of a block of output rows of
     /// an int8 stem, `[STEM_ROW_BLOCK, stem_window]`.
@@ -283,7 +291,7 @@ impl Plan {
         ))));
         add(
             hidden,
-            tri!(mul(crate::layers::stem::STEM_ROW_BLOCK, self.stem_window)),
+            tri!(mul(crate::layers::stem::STEM_ROW_BLOCK, self.stem_window())),
         )
     }
 
@@ -330,11 +338,7 @@ impl Plan {
         match self.weights {
             WeightType::I8 => quant::activation_values(
                 max(self.s, self.rows),
-                if cfg!(all(feature = "conv-stem", feature = "int8")) {
-                    max(max(self.d, self.f), self.stem_window)
-                } else {
-                    max(self.d, self.f)
-                },
+                max(max(self.d, self.f), self.stem_window()),
             ),
             WeightType::F32 | WeightType::F16 => Some(0),
         }

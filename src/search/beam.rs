@@ -781,6 +781,7 @@ mod tests {
                 rows: beams,
                 beam_search: true,
                 stem: false,
+                #[cfg(all(feature = "conv-stem", feature = "int8"))]
                 stem_window: 0,
                 weights: WeightType::F32,
             };

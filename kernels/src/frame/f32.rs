@@ -563,21 +563,22 @@ fn tiles<K: F32Simd>(
     // weight rows passes over them (an encoder's 1500 rows of 512 are 3 MiB: streamed
     // from the shared cache once per tile of `MR` weight rows, the product waited on it).
     // The same sums: each element's does not depend on the tile or the run.
-    let run = if cfg!(target_os = "none") {
-        rows
-    } else {
-        (ROW_RUN_BYTES / (k * core::mem::size_of::<f32>())).max(4 * WIDE_NR)
-    };
-    if run < rows {
-        for (x_part, y_part) in x_rows.chunks(run * k).zip(y.chunks_mut(run * n)) {
-            tile_rows(kernel, x_part, w, w_stride, n, out, k, y_part);
+    // (Firmware: one run, and no second inlined copy of the tiles in this frame.)
+    #[cfg(not(target_os = "none"))]
+    {
+        let run = (ROW_RUN_BYTES / (k * core::mem::size_of::<f32>())).max(4 * WIDE_NR);
+        if run < rows {
+            for (x_part, y_part) in x_rows.chunks(run * k).zip(y.chunks_mut(run * n)) {
+                tile_rows(kernel, x_part, w, w_stride, n, out, k, y_part);
+            }
+            return;
         }
-        return;
     }
     tile_rows(kernel, x_rows, w, w_stride, n, out, k, y);
 }
 
 /// Bytes of input rows in one run of [`tiles`] (hosts): well inside a core's L2.
+#[cfg(not(target_os = "none"))]
 const ROW_RUN_BYTES: usize = 192 << 10;
 
 /// [`tiles`] of whole rows `x_rows` `[rows, k]`, weight tile by weight tile over all of
