@@ -102,9 +102,11 @@ impl I8Dot for Avx512I8 {
     }
 }
 
-/// `vpdpbusd` multiplies unsigned bytes by signed ones, so each weight's sign moves onto
-/// the input (as AVX2's `vpsignb` does): `|w| * (sign(w) x)`, exact since `|w| <= 128`,
-/// `|x| <= 127`, and four such products fit an i32 lane's sum many times over.
+/// `vpdpbusd` multiplies unsigned bytes by signed ones, so the input goes in offset by
+/// 128 (`x ^ 0x80` is `x + 128` as a byte) and a second `vpdpbusd` of ones by the weights
+/// sums them: `sum x w = sum (x + 128) w - 128 sum w`, exact modulo 2^32 as the scalar
+/// reference's wrapping sum is (two instructions a block and row, where moving each
+/// weight's sign onto the input took four).
 ///
 /// # Safety
 /// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; every slice must hold at least
@@ -113,20 +115,27 @@ impl I8Dot for Avx512I8 {
 unsafe fn x86_64avx512_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [i32; MR] {
     let zero = _mm512_setzero_si512();
     let mut acc = [zero; MR];
+    let mut sums = [zero; MR];
+    let bias = _mm512_set1_epi8(-128);
+    let ones = _mm512_set1_epi8(1);
     let xp = x.as_ptr();
     let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
+    // The next tile's rows follow these (one matrix, rows of `len` bytes): fetch them
+    // while this one is multiplied (a hint: never faults, whatever the address).
+    let ahead = MR * w[0].len();
     for b in 0..blocks {
         // SAFETY: `b * 64 + 64 <= blocks * 64 <= len` of every slice (caller).
         unsafe {
-            let xv = _mm512_loadu_si512(xp.add(b * 64).cast());
+            let xv = _mm512_xor_si512(_mm512_loadu_si512(xp.add(b * 64).cast()), bias);
             for m in 0..MR {
+                _mm_prefetch::<_MM_HINT_T0>(wp[m].wrapping_add(ahead + b * 64));
                 let wv = _mm512_loadu_si512(wp[m].add(b * 64).cast());
-                let negative = _mm512_movepi8_mask(wv);
-                let sx = _mm512_mask_sub_epi8(xv, negative, zero, xv);
-                let aw = _mm512_abs_epi8(wv);
-                acc[m] = _mm512_dpbusd_epi32(acc[m], aw, sx);
+                acc[m] = _mm512_dpbusd_epi32(acc[m], xv, wv);
+                sums[m] = _mm512_dpbusd_epi32(sums[m], ones, wv);
             }
         }
     }
-    acc.map(|v| _mm512_reduce_add_epi32(v))
+    core::array::from_fn(|m| {
+        _mm512_reduce_add_epi32(acc[m]).wrapping_sub(_mm512_reduce_add_epi32(sums[m]) << 7)
+    })
 }
