@@ -102,6 +102,23 @@ impl F32Simd for Avx512 {
         unsafe { x86_64avx512_dot_f32_4xr(x, w, blocks) }
     }
 
+    const PREFETCH: bool = true;
+
+    #[inline(always)]
+    fn dot_tile_ahead<const ROWS: usize>(
+        self,
+        x: [&[f32]; ROWS],
+        w: [&[f32]; MR],
+        blocks: usize,
+        ahead: &[f32],
+    ) -> [[f32; MR]; ROWS] {
+        let blocks = whole_blocks(&x, &w, blocks, Self::LANES);
+        let lines = blocks.min(ahead.len() / 16);
+        // SAFETY: AVX-512F is present (see `detect`); `whole_blocks` bounds `blocks * 16`
+        // by the length of every slice, and `lines * 16` is inside `ahead`.
+        unsafe { x86_64avx512_dot_f32_4xr_ahead(x, w, blocks, ahead, lines) }
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let blocks = blocks.min(a.len() / 16).min(b.len() / 16);
         // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= len` of both.
@@ -1274,6 +1291,41 @@ unsafe fn x86_64avx512_dot_f32_4xr<const ROWS: usize>(
     let mut acc = [[_mm512_setzero_ps(); MR]; ROWS];
     for block in 0..blocks {
         let at = block * 16;
+        // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
+        let wv: [__m512; MR] =
+            core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
+        for r in 0..ROWS {
+            // SAFETY: as above.
+            let xv = unsafe { _mm512_loadu_ps(x[r].as_ptr().add(at)) };
+            for m in 0..MR {
+                acc[r][m] = _mm512_fmadd_ps(xv, wv[m], acc[r][m]);
+            }
+        }
+    }
+    core::array::from_fn(|r| sum512_x4(acc[r]))
+}
+
+/// [`x86_64avx512_dot_f32_4xr`], the same sums, with a prefetch of `ahead[16 b..]` at
+/// each block `b < lines` (one 64-byte line per block, into all cache levels).
+///
+/// # Safety
+/// The CPU must support AVX-512F, every slice of `x` and `w` must hold `blocks * 16`
+/// elements and `ahead` at least `lines * 16`.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_dot_f32_4xr_ahead<const ROWS: usize>(
+    x: [&[f32]; ROWS],
+    w: [&[f32]; MR],
+    blocks: usize,
+    ahead: &[f32],
+    lines: usize,
+) -> [[f32; MR]; ROWS] {
+    let mut acc = [[_mm512_setzero_ps(); MR]; ROWS];
+    for block in 0..blocks {
+        let at = block * 16;
+        if block < lines {
+            // SAFETY: at + 16 <= lines * 16 <= ahead.len() (the caller's contract).
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(ahead.as_ptr().add(at).cast()) };
+        }
         // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
         let wv: [__m512; MR] =
             core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
