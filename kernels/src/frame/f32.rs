@@ -646,7 +646,7 @@ fn tile_rows<K: F32Simd>(
             // Hosts: the g-th call of this tile prefetches weight row `o + MR + g` (rows
             // of the next tiles), so the whole next tile is on its way once `MR` calls
             // have run (16 rows on AVX-512). Firmware: nothing (no caches to fill).
-            let mut ahead_row = o + MR;
+            let mut ahead_row = o.wrapping_add(MR);
             while r < rows {
                 let wide = cfg!(target_arch = "x86_64") && K::TILE_ROWS >= WIDE_NR;
                 let take = if wide && rows - r >= WIDE_NR {
@@ -657,9 +657,11 @@ fn tile_rows<K: F32Simd>(
                 let x_part = x_rows.get(r * k..(r + take) * k).unwrap_or(&[]);
                 let y_part = y.get_mut(r * n..(r + take) * n).unwrap_or(&mut []);
                 let ahead: &[f32] = if K::PREFETCH && !cfg!(target_os = "none") && ahead_row < n {
-                    let at = ahead_row * w_stride;
-                    ahead_row += 1;
-                    w.get(at..at + k).unwrap_or(&[])
+                    // wrapping: a row < n of w_stride fits the validated shapes, and
+                    // `get` bounds whatever a wrapped sum could ask for
+                    let at = ahead_row.wrapping_mul(w_stride);
+                    ahead_row = ahead_row.wrapping_add(1);
+                    w.get(at..at.wrapping_add(k)).unwrap_or(&[])
                 } else {
                     &[]
                 };
