@@ -3,6 +3,9 @@
 //! model's forward pass streams its layers).
 //! First this core's fused multiply-add peak (a loop of independent FMAs, best of many
 //! runs), against which each shape's GFLOP/s is given as a share.
+//! Then the paper base forward pass's shapes (16 to 128 input rows; 512 -> 512, 512 ->
+//! 2048, 2048 -> 512 and the 8000-word vocabulary), weights cold as in the forward pass,
+//! which streams 190 MB of f32 weights from memory.
 //! `cargo run --release -p picoformer-kernels --example linear_speed`
 use picoformer_kernels::{active_kernel, attention, linear, Kernel};
 use std::time::Instant;
@@ -109,6 +112,7 @@ fn main() {
             100.0 * flops / cold / peak,
         );
     }
+    paper_shapes(peak);
     // Attention of one query over an encoder's keys (Whisper base: 1500 positions, D 512,
     // 8 heads): scores, softmax and the weighted sum of the values.
     let (m, d, heads) = (1500, 512, 8);
@@ -154,4 +158,34 @@ fn encoder_attention(peak: f64) {
         flops / best,
         100.0 * flops / best / peak
     );
+}
+
+/// The paper base forward pass's linear layers at 16 to 128 rows, weights cold (a new
+/// matrix of the 64 MiB set every call); best of several runs each.
+fn paper_shapes(peak: f64) {
+    for (n, k) in [(512, 512), (2048, 512), (512, 2048), (8000, 512)] {
+        let copies = ((64 << 20) / (4 * n * k)).max(2);
+        let ws: Vec<Vec<f32>> = (0..copies)
+            .map(|c| (0..n * k).map(|i| ((i + c) % 7) as f32 * 0.1).collect())
+            .collect();
+        let mut line = format!("{:?} cold n {n:>4} k {k:>4}:", active_kernel());
+        for rows in [16, 32, 64, 128] {
+            let x: Vec<f32> = (0..rows * k).map(|i| (i % 13) as f32 * 0.1).collect();
+            let mut y = vec![0.0; rows * n];
+            let mut cold = f64::INFINITY;
+            for rep in 0..(24 * 16 / rows).max(2 * copies.min(8)) {
+                let w = &ws[rep % copies];
+                let start = Instant::now();
+                linear(&x, w, None, k, &mut y);
+                cold = cold.min(start.elapsed().as_secs_f64());
+            }
+            let flops = 2.0 * (rows * n * k) as f64 / 1e9;
+            line += &format!(
+                " rows {rows} {:.3} ms ({:.0}%)",
+                cold * 1e3,
+                100.0 * flops / cold / peak
+            );
+        }
+        println!("{line}");
+    }
 }

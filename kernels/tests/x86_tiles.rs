@@ -66,6 +66,56 @@ fn linear_rows_match_alone<K: F32Simd>(kernel: K) {
     }
 }
 
+/// Many rows (several runs of rows, several blocks of weight rows, the prefetching
+/// tiles, a last partial tile): each row's bits as alone, `linear_acc` too.
+fn linear_runs_match_alone<K: F32Simd>(kernel: K) {
+    for (rows, n, k, stride) in [
+        (70, 203, 2048, 2050),
+        (200, 150, 1040, 1040),
+        (37, 9, 48, 64),
+    ] {
+        let w = values(n * stride, 6);
+        let bias = values(n, 7);
+        let x = values(rows * k, 8);
+        let mut y = vec![0.0; rows * n];
+        let mut acc = values(rows * n, 9);
+        let start = acc.clone();
+        if stride == k {
+            frame::linear(kernel, &x, &w, Some(&bias), k, &mut y);
+        }
+        frame::linear_acc(kernel, &x, &w, stride, k, &mut acc);
+        for (r, x_row) in x.chunks_exact(k).enumerate() {
+            let (mut alone, mut alone_acc) = (vec![0.0; n], start[r * n..(r + 1) * n].to_vec());
+            frame::linear_acc(kernel, x_row, &w, stride, k, &mut alone_acc);
+            assert_eq!(
+                bits(&acc[r * n..(r + 1) * n]),
+                bits(&alone_acc),
+                "{} acc row {r}",
+                K::NAME
+            );
+            if stride == k {
+                frame::linear(kernel, x_row, &w, Some(&bias), k, &mut alone);
+                assert_eq!(
+                    bits(&y[r * n..(r + 1) * n]),
+                    bits(&alone),
+                    "{} row {r}",
+                    K::NAME
+                );
+            }
+        }
+    }
+    // The prefetching tile gives the plain tile's bits.
+    let k = 512;
+    let (x, w) = (values(4 * k, 10), values(8 * k, 11));
+    let x_tile: [&[f32]; 4] = core::array::from_fn(|r| &x[r * k..(r + 1) * k]);
+    let w_tile: [&[f32]; MR] = core::array::from_fn(|m| &w[m * k..(m + 1) * k]);
+    let plain = kernel.dot_tile::<4>(x_tile, w_tile, k / K::LANES);
+    let ahead = kernel.dot_tile_ahead::<4>(x_tile, w_tile, k / K::LANES, &w[4 * k..]);
+    for (p, a) in plain.iter().zip(&ahead) {
+        assert_eq!(bits(p), bits(a), "{} dot_tile_ahead", K::NAME);
+    }
+}
+
 fn check<K: F32Simd>(kernel: Option<K>, name: &str) {
     let Some(kernel) = kernel else {
         eprintln!("skipped: this CPU has no {name}");
@@ -77,6 +127,7 @@ fn check<K: F32Simd>(kernel: Option<K>, name: &str) {
         tile_rows_match_alone::<K, 4>(kernel, k);
     }
     linear_rows_match_alone(kernel);
+    linear_runs_match_alone(kernel);
 }
 
 #[test]

@@ -49,13 +49,17 @@ pub fn run(
     let mut forward_s = Vec::new();
     let mut greedy_s = Vec::new();
     let mut tokens = 0;
+    let mut forward_cpu_ticks = Some(0);
     for _ in 0..iters.max(1) {
         let start = Instant::now();
         m.encode(&src, &mut encoded, encode_scratch.as_mut_slice())?;
         encode_s.push(start.elapsed().as_secs_f64());
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), thread_cpu_ticks());
         m.forward(&src, &tgt, &mut logits, forward_scratch.as_mut_slice())?;
         forward_s.push(start.elapsed().as_secs_f64());
+        forward_cpu_ticks = forward_cpu_ticks
+            .zip(thread_cpu_ticks().zip(cpu))
+            .map(|(sum, (end, start))| sum + end.saturating_sub(start));
         let start = Instant::now();
         tokens = m
             .greedy(&src, max_len, &mut out, greedy_scratch.as_mut_slice())?
@@ -73,11 +77,31 @@ pub fn run(
         "encode_min_s": minimum(&encode_s),
         "forward_min_s": minimum(&forward_s),
         "greedy_min_s": minimum(&greedy_s),
+        "forward_cpu_s": forward_cpu_ticks.map(|t| t as f64 / TICKS_PER_S / iters.max(1) as f64),
         "greedy_tokens": out[..tokens],
         "read_bandwidth_gb_s": read_bandwidth_gb_s(),
     });
     outln!("{out}");
     Ok(())
+}
+
+/// Clock ticks per second of `/proc`'s CPU times (`USER_HZ`: 100 on Linux).
+const TICKS_PER_S: f64 = 100.0;
+
+/// This thread's CPU time (user + system) in clock ticks, from `/proc/thread-self/stat`;
+/// `None` where there is none (not Linux). With `--threads 1` the products run on this
+/// thread: the mean over the runs (`forward_cpu_s`) leaves out the time other work on a
+/// shared machine took the core away, which wall times count.
+fn thread_cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // fields after the command name's closing parenthesis: state is field 3, utime 14
+    let mut fields = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 fn median(samples: &mut [f64]) -> f64 {

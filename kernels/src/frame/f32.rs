@@ -55,6 +55,25 @@ pub trait F32Simd: Copy {
         blocks: usize,
     ) -> [[f32; MR]; ROWS];
 
+    /// True where [`dot_tile_ahead`](Self::dot_tile_ahead) prefetches (hosts): the frame
+    /// then hands each tile the weight rows that a later tile takes.
+    const PREFETCH: bool = false;
+
+    /// [`dot_tile`](Self::dot_tile), the same sums, while fetching `ahead` (weight rows
+    /// of a later tile, still in memory: a forward pass streams its layers' weights)
+    /// into the caches, one 64-byte line per block. The default ignores `ahead`.
+    #[inline(always)]
+    fn dot_tile_ahead<const ROWS: usize>(
+        self,
+        x: [&[f32]; ROWS],
+        w: [&[f32]; MR],
+        blocks: usize,
+        ahead: &[f32],
+    ) -> [[f32; MR]; ROWS] {
+        let _ = ahead;
+        self.dot_tile(x, w, blocks)
+    }
+
     /// `sum_i a[i] * b[i]` over `blocks * LANES` elements.
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32;
 
@@ -564,25 +583,41 @@ fn tiles<K: F32Simd>(
     // from the shared cache once per tile of `MR` weight rows, the product waited on it).
     // The same sums: each element's does not depend on the tile or the run.
     // (Firmware: one run, and no second inlined copy of the tiles in this frame.)
+    // Where there are several runs, the weights go in blocks of rows that stay in the
+    // core's cache while every run passes over them (read from memory once, not once per
+    // run), the runs as even as whole tiles make them.
     #[cfg(not(target_os = "none"))]
     {
-        let run = (ROW_RUN_BYTES / (k * core::mem::size_of::<f32>())).max(4 * WIDE_NR);
+        let row_bytes = k * core::mem::size_of::<f32>();
+        let run = (ROW_RUN_BYTES / row_bytes).max(4 * WIDE_NR);
         if run < rows {
-            for (x_part, y_part) in x_rows.chunks(run * k).zip(y.chunks_mut(run * n)) {
-                tile_rows(kernel, x_part, w, w_stride, n, out, k, y_part);
+            let run = rows.div_ceil(rows.div_ceil(run)).next_multiple_of(WIDE_NR);
+            let cols = (WEIGHT_BLOCK_BYTES / row_bytes).max(MR) / MR * MR;
+            let mut o = 0;
+            while o < n {
+                let end = n.min(o + cols);
+                for (x_part, y_part) in x_rows.chunks(run * k).zip(y.chunks_mut(run * n)) {
+                    tile_rows(kernel, x_part, w, w_stride, (n, o, end), out, k, y_part);
+                }
+                o = end;
             }
             return;
         }
     }
-    tile_rows(kernel, x_rows, w, w_stride, n, out, k, y);
+    tile_rows(kernel, x_rows, w, w_stride, (n, 0, n), out, k, y);
 }
 
 /// Bytes of input rows in one run of [`tiles`] (hosts): well inside a core's L2.
 #[cfg(not(target_os = "none"))]
 const ROW_RUN_BYTES: usize = 192 << 10;
 
-/// [`tiles`] of whole rows `x_rows` `[rows, k]`, weight tile by weight tile over all of
-/// them.
+/// Bytes of weight rows in one block of [`tiles`] (hosts): with a run of input rows,
+/// inside a core's L2.
+#[cfg(not(target_os = "none"))]
+const WEIGHT_BLOCK_BYTES: usize = 256 << 10;
+
+/// [`tiles`] of whole rows `x_rows` `[rows, k]` into `y`'s columns `o..end` of `n`
+/// (`cols = (n, o, end)`), weight tile by weight tile over all of them.
 #[allow(clippy::too_many_arguments)] // as `tiles`
 #[inline(always)]
 fn tile_rows<K: F32Simd>(
@@ -590,17 +625,17 @@ fn tile_rows<K: F32Simd>(
     x_rows: &[f32],
     w: &[f32],
     w_stride: usize,
-    n: usize,
+    cols: (usize, usize, usize),
     out: Out,
     k: usize,
     y: &mut [f32],
 ) {
+    let (n, mut o, end) = cols;
     let rows = x_rows.len() / k;
     let blocks = k / K::LANES;
     let head = blocks * K::LANES;
-    let mut o = 0;
-    while o < n {
-        if o + MR <= n {
+    while o < end {
+        if o + MR <= end {
             // Hoisted per tile of weight rows: their slices and their biases.
             let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
                 let at = (o + m) * w_stride;
@@ -608,6 +643,10 @@ fn tile_rows<K: F32Simd>(
             });
             let b_tile: [f32; MR] = core::array::from_fn(|m| out.bias(o + m));
             let mut r = 0;
+            // Hosts: the g-th call of this tile prefetches weight row `o + MR + g` (rows
+            // of the next tiles), so the whole next tile is on its way once `MR` calls
+            // have run (16 rows on AVX-512). Firmware: nothing (no caches to fill).
+            let mut ahead_row = o.wrapping_add(MR);
             while r < rows {
                 let wide = cfg!(target_arch = "x86_64") && K::TILE_ROWS >= WIDE_NR;
                 let take = if wide && rows - r >= WIDE_NR {
@@ -617,6 +656,15 @@ fn tile_rows<K: F32Simd>(
                 };
                 let x_part = x_rows.get(r * k..(r + take) * k).unwrap_or(&[]);
                 let y_part = y.get_mut(r * n..(r + take) * n).unwrap_or(&mut []);
+                let ahead: &[f32] = if K::PREFETCH && !cfg!(target_os = "none") && ahead_row < n {
+                    // wrapping: a row < n of w_stride fits the validated shapes, and
+                    // `get` bounds whatever a wrapped sum could ask for
+                    let at = ahead_row.wrapping_mul(w_stride);
+                    ahead_row = ahead_row.wrapping_add(1);
+                    w.get(at..at.wrapping_add(k)).unwrap_or(&[])
+                } else {
+                    &[]
+                };
                 let tile = Tile {
                     w: &w_tile,
                     bias: &b_tile,
@@ -626,6 +674,7 @@ fn tile_rows<K: F32Simd>(
                     blocks,
                     head,
                     o,
+                    ahead,
                 };
                 match take {
                     #[cfg(target_arch = "x86_64")]
@@ -768,6 +817,8 @@ struct Tile<'a> {
     blocks: usize,
     head: usize,
     o: usize,
+    /// Weight rows to prefetch ([`F32Simd::dot_tile_ahead`]); empty: none.
+    ahead: &'a [f32],
 }
 
 impl Tile<'_> {
@@ -778,7 +829,11 @@ impl Tile<'_> {
         let k = self.k;
         let x_tile: [&[f32]; ROWS] =
             core::array::from_fn(|i| x.get(i * k..(i + 1) * k).unwrap_or(&[]));
-        let mut sums = kernel.dot_tile::<ROWS>(x_tile, *self.w, self.blocks);
+        let mut sums = if K::PREFETCH && !cfg!(target_os = "none") {
+            kernel.dot_tile_ahead::<ROWS>(x_tile, *self.w, self.blocks, self.ahead)
+        } else {
+            kernel.dot_tile::<ROWS>(x_tile, *self.w, self.blocks)
+        };
         if self.head < k {
             for (x_row, row_sums) in x_tile.iter().zip(sums.iter_mut()) {
                 let x_tail = x_row.get(self.head..).unwrap_or(&[]);

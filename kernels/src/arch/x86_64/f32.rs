@@ -42,6 +42,23 @@ impl F32Simd for Avx2Fma {
         unsafe { x86_64avx2_dot_f32_4xr(x, w, blocks) }
     }
 
+    const PREFETCH: bool = true;
+
+    #[inline(always)]
+    fn dot_tile_ahead<const ROWS: usize>(
+        self,
+        x: [&[f32]; ROWS],
+        w: [&[f32]; MR],
+        blocks: usize,
+        ahead: &[f32],
+    ) -> [[f32; MR]; ROWS] {
+        let blocks = whole_blocks(&x, &w, blocks, Self::LANES);
+        let lines = (blocks / 2).min(ahead.len() / 16);
+        // SAFETY: AVX2 + FMA are present (see `detect`); `whole_blocks` bounds `blocks * 8`
+        // by the length of every slice, and `lines * 16` is inside `ahead`.
+        unsafe { x86_64avx2_dot_f32_4xr_ahead(x, w, blocks, ahead, lines) }
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let blocks = blocks.min(a.len() / 8).min(b.len() / 8);
         // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of both.
@@ -100,6 +117,23 @@ impl F32Simd for Avx512 {
         // SAFETY: `self` exists only if `detect` found AVX-512F on this CPU, and
         // `whole_blocks` bounds `blocks * 16` by the length of every slice.
         unsafe { x86_64avx512_dot_f32_4xr(x, w, blocks) }
+    }
+
+    const PREFETCH: bool = true;
+
+    #[inline(always)]
+    fn dot_tile_ahead<const ROWS: usize>(
+        self,
+        x: [&[f32]; ROWS],
+        w: [&[f32]; MR],
+        blocks: usize,
+        ahead: &[f32],
+    ) -> [[f32; MR]; ROWS] {
+        let blocks = whole_blocks(&x, &w, blocks, Self::LANES);
+        let lines = blocks.min(ahead.len() / 16);
+        // SAFETY: AVX-512F is present (see `detect`); `whole_blocks` bounds `blocks * 16`
+        // by the length of every slice, and `lines * 16` is inside `ahead`.
+        unsafe { x86_64avx512_dot_f32_4xr_ahead(x, w, blocks, ahead, lines) }
     }
 
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
@@ -1175,6 +1209,42 @@ unsafe fn x86_64avx2_dot_f32_4xr<const ROWS: usize>(
     core::array::from_fn(|r| sum256_x4(acc[r]))
 }
 
+/// [`x86_64avx2_dot_f32_4xr`], the same sums, with a prefetch of `ahead[16 l..]` at each
+/// even block `2 l` for `l < lines` (one 64-byte line per two blocks, into L2).
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, every slice of `x` and `w` must hold `blocks * 8`
+/// elements and `ahead` at least `lines * 16`.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_dot_f32_4xr_ahead<const ROWS: usize>(
+    x: [&[f32]; ROWS],
+    w: [&[f32]; MR],
+    blocks: usize,
+    ahead: &[f32],
+    lines: usize,
+) -> [[f32; MR]; ROWS] {
+    let mut acc = [[_mm256_setzero_ps(); MR]; ROWS];
+    for block in 0..blocks {
+        let at = block * 8;
+        if block % 2 == 0 && block / 2 < lines {
+            // SAFETY: at + 16 = (block / 2 + 1) * 16 <= lines * 16 <= ahead.len() (the
+            // caller's contract).
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(ahead.as_ptr().add(at).cast()) };
+        }
+        // SAFETY: at + 8 <= blocks * 8 <= every slice's length (the caller's contract).
+        let xv: [__m256; ROWS] =
+            core::array::from_fn(|r| unsafe { _mm256_loadu_ps(x[r].as_ptr().add(at)) });
+        for m in 0..MR {
+            // SAFETY: as above.
+            let wv = unsafe { _mm256_loadu_ps(w[m].as_ptr().add(at)) };
+            for r in 0..ROWS {
+                acc[r][m] = _mm256_fmadd_ps(xv[r], wv, acc[r][m]);
+            }
+        }
+    }
+    core::array::from_fn(|r| sum256_x4(acc[r]))
+}
+
 /// The horizontal sums of four 8-lane vectors at once (one input row's `MR` accumulators):
 /// pairs of lanes, then pairs of pairs (`hadd`), then the two halves. One tree for every
 /// tile size, so a tile of rows gives each row's bits alone (a decode step's and a
@@ -1274,6 +1344,41 @@ unsafe fn x86_64avx512_dot_f32_4xr<const ROWS: usize>(
     let mut acc = [[_mm512_setzero_ps(); MR]; ROWS];
     for block in 0..blocks {
         let at = block * 16;
+        // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
+        let wv: [__m512; MR] =
+            core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
+        for r in 0..ROWS {
+            // SAFETY: as above.
+            let xv = unsafe { _mm512_loadu_ps(x[r].as_ptr().add(at)) };
+            for m in 0..MR {
+                acc[r][m] = _mm512_fmadd_ps(xv, wv[m], acc[r][m]);
+            }
+        }
+    }
+    core::array::from_fn(|r| sum512_x4(acc[r]))
+}
+
+/// [`x86_64avx512_dot_f32_4xr`], the same sums, with a prefetch of `ahead[16 b..]` at
+/// each block `b < lines` (one 64-byte line per block, into all cache levels).
+///
+/// # Safety
+/// The CPU must support AVX-512F, every slice of `x` and `w` must hold `blocks * 16`
+/// elements and `ahead` at least `lines * 16`.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_dot_f32_4xr_ahead<const ROWS: usize>(
+    x: [&[f32]; ROWS],
+    w: [&[f32]; MR],
+    blocks: usize,
+    ahead: &[f32],
+    lines: usize,
+) -> [[f32; MR]; ROWS] {
+    let mut acc = [[_mm512_setzero_ps(); MR]; ROWS];
+    for block in 0..blocks {
+        let at = block * 16;
+        if block < lines {
+            // SAFETY: at + 16 <= lines * 16 <= ahead.len() (the caller's contract).
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(ahead.as_ptr().add(at).cast()) };
+        }
         // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
         let wv: [__m512; MR] =
             core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
