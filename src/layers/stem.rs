@@ -191,9 +191,8 @@ fn conv_i8(
                 k::quant::linear(gathered, &w_tap, None, c_in, y, act);
             } else {
                 k::quant::linear(gathered, &w_tap, None, c_in, sums, act);
-                for (v, &s) in y.iter_mut().zip(sums.iter()) {
-                    *v += s;
-                }
+                // `y += 1 * sums` on the active kernel: the sums' bits, vectorized
+                k::axpy(1.0, sums, y);
             }
         }
         if let Some(bias) = bias {
@@ -201,9 +200,7 @@ fn conv_i8(
                 let Some(row) = span(r, 1, d).and_then(|r| y.get_mut(r)) else {
                     return;
                 };
-                for (v, &b) in row.iter_mut().zip(bias) {
-                    *v += b;
-                }
+                k::axpy(1.0, bias, row);
             }
         }
         t0 += block;

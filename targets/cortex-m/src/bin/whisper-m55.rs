@@ -520,15 +520,11 @@ fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static s
                 k::quant::linear(black_box(x), &matrix, None, D, &mut *y, &mut act);
             } else {
                 k::quant::linear(black_box(x), &matrix, None, D, &mut *sums, &mut act);
-                for (v, &s) in y.iter_mut().zip(sums.iter()) {
-                    *v += s;
-                }
+                k::axpy(1.0, &*sums, &mut *y);
             }
         }
         for row in y.chunks_exact_mut(D) {
-            for (v, &b) in row.iter_mut().zip(bias) {
-                *v += b;
-            }
+            k::axpy(1.0, bias, row);
         }
     });
     black_box(&*y);
