@@ -39,7 +39,7 @@ pub(crate) fn stem(
         return;
     }
     let n = frames.len() / channels.max(1);
-    let Some((hidden, windows)) = n
+    let Some((hidden, block)) = n
         .checked_mul(d)
         .and_then(|len| work.split_at_mut_checked(len))
     else {
@@ -52,7 +52,7 @@ pub(crate) fn stem(
         channels,
         1,
         hidden,
-        windows,
+        block,
         act,
     ); // [n, D]
     k::gelu(hidden);
@@ -63,7 +63,7 @@ pub(crate) fn stem(
         d,
         STEM_STRIDE,
         x,
-        windows,
+        block,
         act,
     ); // [ceil(n / 2), D]
     k::gelu(x);
@@ -71,7 +71,7 @@ pub(crate) fn stem(
 
 /// One convolution of the stem (kernel 3, padding 1, `stride`) of `input` (`[n, c_in]`)
 /// into `out`: f32 weights by the kernels' `conv1d`; int8 weights (`FLAG_I8_STEM`) by
-/// [`conv_i8`] (`windows`: its work buffer).
+/// [`conv_i8`] (`block`: its work buffer).
 #[allow(clippy::too_many_arguments)]
 fn conv(
     weight: &Matrix,
@@ -80,16 +80,16 @@ fn conv(
     c_in: usize,
     stride: usize,
     out: &mut [f32],
-    windows: &mut [f32],
+    block: &mut [f32],
     act: &mut Activations,
 ) {
     match *weight {
         Matrix::F32(w) => k::conv1d(input, c_in, w, bias, STEM_KERNEL, stride, STEM_PADDING, out),
         #[cfg(feature = "int8")]
-        Matrix::I8(_) => conv_i8(weight, bias, input, c_in, stride, out, windows, act),
+        Matrix::I8(_) => conv_i8(weight, bias, input, c_in, stride, out, block, act),
         #[allow(unreachable_patterns)]
         _ => {
-            let _ = (windows, act);
+            let _ = (block, act);
         }
     }
 }
