@@ -503,7 +503,10 @@ fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static s
     // three taps: 16 gathered input rows of 512 values through the tap's 512 x 512 int8
     // weights (one scale per output channel and tap), no bias; the taps' products summed
     // in order, then the bias (`src/layers/stem.rs`, less its gathering copies).
-    let (y, sums) = y.get_mut(..2 * ROWS * D).ok_or("scratch")?.split_at_mut(ROWS * D);
+    let (y, sums) = y
+        .get_mut(..2 * ROWS * D)
+        .and_then(|y| y.split_at_mut_checked(ROWS * D))
+        .ok_or("scratch")?;
     let bias = bias.get(..D).ok_or("scratch")?;
     let (x, values, scales) = (&*x, &*w_values, &*w_scales);
     probe("linear_i8_stem", ROWS * 3 * D * D, &mut || {
