@@ -105,9 +105,10 @@ main() {
     cargo build -q --release -p picoformer-cli
     picoformer=target/release/picoformer
 
-    # The blob, converted once per model file and dtype.
+    # The blob, converted once per model file and dtype, and again where this host build
+    # refuses the cached one (a blob of an older layout: session 10's int8 stem).
     blob=$cache/whisper-base-$dtype.pfm
-    if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ]; then
+    if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ] || ! "$picoformer" info "$blob" >/dev/null 2>&1; then
         # i8att: int8 weights and the int8 attention (blob flag bit 5, `--kv-cache i8`)
         local convert_args=(--dtype "$dtype")
         [ "$dtype" = i8att ] && convert_args=(--dtype i8 --kv-cache i8)
