@@ -77,8 +77,9 @@
 //! stem runs once per input. The exception: an int8 blob of a tied model may store its
 //! target embedding as an int8 matrix ([`FLAG_I8_EMBEDDING`], `convert --dtype i8`), so
 //! that the classifier runs on the int8 kernels too; and an int8 blob of a model with a
-//! stem may store both convolution weights as int8 matrices `[D, K C]` and `[D, K D]`
-//! ([`FLAG_I8_STEM`], `convert --i8-stem`). `len` is always the element count
+//! stem may store both convolution weights as int8 matrices, tap-major `[K D, C]` and
+//! `[K D, D]` (row `k D + o` holds output channel `o`'s weights of tap `k`, with its own
+//! scale; [`FLAG_I8_STEM`], `convert --i8-stem`). `len` is always the element count
 //! `rows * cols`; the bytes at `offset` are:
 //!
 //! ```text
@@ -147,10 +148,10 @@ pub const FLAG_I8_EMBEDDING: u32 = 16;
 /// models) or `int8-attention` (encoder-decoder models); others refuse it as an unknown
 /// flag. The weights are unchanged by it.
 pub const FLAG_I8_KV_CACHE: u32 = 32;
-/// Header flag bit: the convolution stem's two weight tensors are stored as int8 matrices
-/// (`[D, 3 C]` and `[D, 3 D]`, per-row scales, the layout of the other int8 matrices) and
-/// each output position's window is multiplied by the int8 linear rule (docs/spec.md,
-/// "Weight types"; `convert --i8-stem`). Only in int8 blobs of a model with a stem. Read
+/// Header flag bit: the convolution stem's two weight tensors are stored as int8 matrices,
+/// tap-major `[3 D, C]` and `[3 D, D]` (one scale per output channel and tap, the layout
+/// of the other int8 matrices), and each tap is the int8 linear rule over its input rows
+/// (docs/spec.md, "int8 convolution stem"; `convert --i8-stem`). Only in int8 blobs of a model with a stem. Read
 /// by builds with the `int8` and `conv-stem` features; others refuse it as an unknown
 /// flag.
 pub const FLAG_I8_STEM: u32 = 64;
@@ -548,7 +549,8 @@ pub const fn stored_matrix_rows(dims: &Dims, kind: TensorKind, flags: u32) -> Op
     if flags & FLAG_I8_EMBEDDING != 0 && matches!(kind, K::TgtEmbed) {
         Some(dims.tgt_vocab)
     } else if flags & FLAG_I8_STEM != 0 && matches!(kind, K::StemConv1Weight | K::StemConv2Weight) {
-        Some(dims.d_model)
+        // tap-major `[K D, C]` and `[K D, D]`: one row per output channel and tap
+        Some(dims.d_model.saturating_mul(STEM_KERNEL))
     } else {
         matrix_rows(dims, kind)
     }
@@ -804,10 +806,7 @@ pub(crate) fn validate(
         });
     }
     if I8_STEM_BUILT && flags & FLAG_I8_STEM != 0 {
-        let widest = dims
-            .stem_channels
-            .max(dims.d_model)
-            .saturating_mul(STEM_KERNEL);
+        let widest = dims.stem_channels.max(dims.d_model);
         if dtype != WeightType::I8 || dims.stem_channels == 0 || !config.has_encoder() {
             return Err(Error::InvalidConfig {
                 reason: "an int8 stem needs int8 weights and a convolution stem",
@@ -815,7 +814,7 @@ pub(crate) fn validate(
         }
         if widest > picoformer_kernels::quant::I8_MAX_K {
             return Err(Error::InvalidConfig {
-                reason: "an int8 stem needs 3 max(stem_channels, d_model) <= 131072 (i32 sums)",
+                reason: "an int8 stem needs stem_channels <= 131072 (i32 sums)",
             });
         }
     }

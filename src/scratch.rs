@@ -10,10 +10,10 @@
 //!                                        (Dkv = n_kv_heads D / H; D without grouped heads;
 //!                                        an int8 cache: ceil(Dkv / 4) + n_kv_heads words)
 //!   beam state         (beam search only, see `BeamRegions`)
-//!   int8 activations   (int8 blobs only) values [A, max(D, F, W)] bytes, scales [A]
+//!   int8 activations   (int8 blobs only) values [A, max(D, F, C)] bytes, scales [A]
 //! work (one region, reused: first by the encoder, then by the decoder)
 //!   encoder:  x [S, D], then either (stem only, first) conv1 output [2S, D]
-//!             (and, int8 blobs, an int8 stem's windows [8, W])
+//!             (and, int8 blobs, an int8 stem's block [8, W])
 //!             or normed, q, k, v [S, D] · ffn hidden [R, F] · scores [S]
 //!   decoder:  y, normed, q, tmp [N, D] · ffn hidden [R, F] · scores [max(S, T)] · logits [N, V]
 //! ```
@@ -21,7 +21,8 @@
 //! for the teacher-forced forward) and `R = min(FFN_ROW_BLOCK, rows)` rows of the
 //! feed-forward network at a time. `A = min(8, max(S, N))` activation rows are quantized
 //! together by the int8 linear layers (`picoformer_kernels::quant::I8_ROW_BLOCK`); `W =
-//! 3 max(C, D)` in an int8 blob with a stem of `C` channels (an int8 stem's window), else 0.
+//! max(C, D) + D` in an int8 blob with a stem of `C` channels (an int8 stem's gathered
+//! input row and one tap's products), else 0 (and `C` counts there only).
 
 use crate::config::{Dims, WeightType};
 use crate::error::{Error, Result};
@@ -115,9 +116,9 @@ pub(crate) struct Plan {
     /// Whether the encoder has a convolution stem (its first convolution's output needs
     /// `[2S, D]`).
     pub stem: bool,
-    /// Values of one output row's window of an int8 stem's widest convolution,
-    /// `3 max(C, D)` (int8 blobs with a stem, which may set `FLAG_I8_STEM`; else 0): the
-    /// reduction length of its int8 products.
+    /// Values per output row of an int8 stem's block, `max(C, D) + D` (int8 blobs with a
+    /// stem, which may set `FLAG_I8_STEM`; else 0): a gathered input row of its widest
+    /// convolution (the reduction length of its int8 products) and one tap's products.
     #[cfg(all(feature = "conv-stem", feature = "int8"))]
     pub stem_window: usize,
     /// Element type of the weight matrices (int8 needs the activation buffer).
@@ -144,7 +145,7 @@ impl Plan {
             stem: cfg!(feature = "conv-stem") && has_enc && dims.stem_channels > 0,
             #[cfg(all(feature = "conv-stem", feature = "int8"))]
             stem_window: if has_enc && dims.stem_channels > 0 && matches!(weights, WeightType::I8) {
-                max(dims.stem_channels, dims.d_model).saturating_mul(crate::config::STEM_KERNEL)
+                max(dims.stem_channels, dims.d_model).saturating_add(dims.d_model)
             } else {
                 0
             },
@@ -267,9 +268,9 @@ impl Plan {
         add(n, self.s)
     }
 
-    /// Values of an int8 stem's widest window, `3 max(C, D)` (0 where there is none, and
-    /// in builds without `conv-stem` and `int8`, whose plans do not carry the field: the
-    /// stack of every firmware holds a plan).
+    /// Values per output row of an int8 stem's block, `max(C, D) + D` (0 where there is
+    /// none, and in builds without `conv-stem` and `int8`, whose plans do not carry the
+    /// field: the stack of every firmware holds a plan).
     pub const fn stem_window(&self) -> usize {
         #[cfg(all(feature = "conv-stem", feature = "int8"))]
         return self.stem_window;
@@ -278,8 +279,8 @@ impl Plan {
     }
 
     /// Elements of the stem's buffer after `x`: the first convolution's output `[2S, D]`
-    /// (0 without a stem), then in an int8 blob the windows of a block of output rows of
-    /// an int8 stem, `[STEM_ROW_BLOCK, stem_window]`.
+    /// (0 without a stem), then in an int8 blob an int8 stem's block of output rows,
+    /// `[STEM_ROW_BLOCK, stem_window]` (gathered input rows, then one tap's products).
     pub const fn stem_work(&self) -> Option<usize> {
         if !cfg!(feature = "conv-stem") || !self.stem {
             return Some(0);
@@ -333,12 +334,16 @@ impl Plan {
     }
 
     /// Bytes of quantized activation values (int8 weights only, else 0): `A` rows of
-    /// `max(D, F)`.
+    /// `max(D, F)` (and of an int8 stem's widest input row `max(C, D)`, its `stem_window`
+    /// less `D`).
     pub const fn act_values(&self) -> Option<usize> {
         match self.weights {
             WeightType::I8 => quant::activation_values(
                 max(self.s, self.rows),
-                max(max(self.d, self.f), self.stem_window()),
+                max(
+                    max(self.d, self.f),
+                    self.stem_window().saturating_sub(self.d),
+                ),
             ),
             WeightType::F32 | WeightType::F16 => Some(0),
         }

@@ -105,9 +105,10 @@ main() {
     cargo build -q --release -p picoformer-cli
     picoformer=target/release/picoformer
 
-    # The blob, converted once per model file and dtype.
+    # The blob, converted once per model file and dtype, and again where this host build
+    # refuses the cached one (a blob of an older layout: session 10's int8 stem).
     blob=$cache/whisper-base-$dtype.pfm
-    if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ]; then
+    if [ ! -f "$blob" ] || [ "$model" -nt "$blob" ] || ! "$picoformer" info "$blob" >/dev/null 2>&1; then
         # i8att: int8 weights and the int8 attention (blob flag bit 5, `--kv-cache i8`)
         local convert_args=(--dtype "$dtype")
         [ "$dtype" = i8att ] && convert_args=(--dtype i8 --kv-cache i8)
@@ -211,7 +212,7 @@ main() {
                 linear_i8) what="int8 linear, 16 rows x 512 x 512"; unit="multiply-accumulate" ;;
                 linear_i8_ff1) what="int8 linear with bias, 16 rows x 512 -> 2048 (feed-forward in)"; unit="multiply-accumulate" ;;
                 linear_i8_ff2) what="int8 linear with bias, 16 rows x 2048 -> 512 (feed-forward out)"; unit="multiply-accumulate" ;;
-                linear_i8_stem) what="int8 linear with bias, 16 rows x 1536 -> 512 (the int8 stem's second convolution over gathered windows, blob flag bit 6)"; unit="multiply-accumulate" ;;
+                linear_i8_stem) what="int8 stem's second convolution as int8 products, 16 rows: three taps of 512 -> 512 (one scale per output channel and tap), summed, then the bias (blob flag bit 6)"; unit="multiply-accumulate" ;;
                 conv2) what="stem's second convolution (stride 2), 8 output rows of 512"; unit="multiply-accumulate" ;;
                 layer_norm) what="LayerNorm of one 512-wide row"; unit="value" ;;
                 attention) what="f32 attention of one query over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;

@@ -7,6 +7,7 @@ use picoformer::blob::{
     FLAG_FINAL_NORM, FLAG_I8_EMBEDDING, FLAG_I8_KV_CACHE, FLAG_I8_STEM, FLAG_SCALE_EMBEDDINGS,
     FLAG_SRC_EMBED_NORM, FLAG_TIE_OUTPUT, MAGIC, TABLE_ENTRY_BYTES, TABLE_OFFSET, VERSION,
 };
+use picoformer::config::STEM_KERNEL;
 use picoformer::kernels::quant::{f16, quantize_weight_row, I8_MAX_K};
 use picoformer::{Config, WeightType};
 
@@ -62,6 +63,20 @@ pub fn write_blob_with<'t>(
     write_blob_stored(config, dtype, flags, tensor)
 }
 
+/// A stem convolution's weight `[D, K, c]` (kernel-major, as the f32 stem stores it)
+/// reordered tap-major, `[K D, c]`: row `k D + o` is output channel `o`'s weights of tap
+/// `k`, the int8 stem's layout (one scale per output channel and tap).
+fn stem_tap_major(w: &[f32], d: usize) -> Vec<f32> {
+    let c = w.len() / (STEM_KERNEL * d).max(1);
+    let mut out = Vec::with_capacity(w.len());
+    for tap in 0..STEM_KERNEL {
+        for row in w.chunks_exact((STEM_KERNEL * c).max(1)).take(d) {
+            out.extend_from_slice(&row[tap * c..(tap + 1) * c]);
+        }
+    }
+    out
+}
+
 /// [`write_blob_as`] with the tensors that `stored` (a set of the header flags
 /// `FLAG_I8_EMBEDDING` and `FLAG_I8_STEM`) makes int8 matrices: the target embedding
 /// (int8 blobs of a tied model only) and the convolution stem's two weights (int8 blobs
@@ -86,8 +101,8 @@ pub fn write_blob_stored<'t>(
     if i8_stem && !(dtype == WeightType::I8 && d.stem_channels > 0 && config.has_encoder()) {
         return Err("an int8 stem needs int8 weights and a model with a convolution stem".into());
     }
-    if i8_stem && 3 * d.stem_channels.max(d.d_model) > I8_MAX_K {
-        return Err("an int8 stem needs 3 max(stem_channels, d_model) <= 131072".into());
+    if i8_stem && d.stem_channels > I8_MAX_K {
+        return Err("an int8 stem needs stem_channels <= 131072".into());
     }
     if dtype == WeightType::I8 && d.d_model.max(d.d_ff) > I8_MAX_K {
         return Err("int8 weights need d_model and d_ff <= 131072".into());
@@ -151,6 +166,17 @@ pub fn write_blob_stored<'t>(
                         errors.push(measure(slot, t, &stored));
                     }
                     (WeightType::I8, Some(rows)) => {
+                        let tap_major;
+                        let t: &[f32] = if i8_stem
+                            && matches!(
+                                slot.kind,
+                                TensorKind::StemConv1Weight | TensorKind::StemConv2Weight
+                            ) {
+                            tap_major = stem_tap_major(t, d.d_model);
+                            &tap_major
+                        } else {
+                            t
+                        };
                         let cols = t.len() / rows.max(1);
                         let mut q = vec![0i8; t.len()];
                         let mut scales = Vec::with_capacity(rows);

@@ -96,9 +96,9 @@ pub fn requantize_with(
 
 /// [`requantize_with`]; with `i8_stem`, an int8 blob of a model with a convolution stem
 /// (Whisper) stores the stem's two convolution weights as int8 matrices too
-/// (`blob::FLAG_I8_STEM`: each output position's window goes through the int8 linear
-/// layer, docs/spec.md "Weight types"). `i8_stem` with another dtype or a model
-/// without a stem is an error.
+/// (`blob::FLAG_I8_STEM`: tap-major, one scale per output channel and tap, each tap the
+/// int8 linear layer over its input rows, docs/spec.md "int8 convolution stem").
+/// `i8_stem` with another dtype or a model without a stem is an error.
 pub fn requantize_stored(
     f32_blob: &[u8],
     dtype: WeightType,

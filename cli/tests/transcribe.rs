@@ -858,10 +858,11 @@ fn int8_stem_option() {
     let (plain, plain_errors) = convert::requantize(&f32_blob, WeightType::I8).unwrap();
     let (blob, errors) =
         convert::requantize_stored(&f32_blob, WeightType::I8, false, true).unwrap();
-    // Two more matrices reported, and stored as int8: [8, 3 x 80] and [8, 3 x 8].
+    // Two more matrices reported, and stored as int8, tap-major with one scale per output
+    // channel and tap: [3 x 8, 80] and [3 x 8, 8].
     assert_eq!(errors.len(), plain_errors.len() + 2);
     let pad = |n: usize| n.div_ceil(16) * 16;
-    let saved = |k: usize| pad(4 * 8 * k) - pad(4 * 8) - pad(8 * k);
+    let saved = |k: usize| pad(4 * 8 * k) - pad(4 * 3 * 8) - pad(8 * k);
     assert_eq!(plain.len() - blob.len(), saved(240) + saved(24));
     let flags = u32::from_le_bytes(blob[76..80].try_into().unwrap());
     assert_eq!(flags & FLAG_I8_STEM, FLAG_I8_STEM);

@@ -73,9 +73,9 @@ pub struct Args {
     #[arg(long)]
     i8_embedding: bool,
     /// With `--dtype i8`, a model with a convolution stem (Whisper) stores the stem's two
-    /// convolution weights as int8 too (blob flag bit 6): each output position's window
-    /// runs through the int8 linear layer (docs/spec.md, "Weight types"). By default the
-    /// stem stays f32.
+    /// convolution weights as int8 too (blob flag bit 6), one scale per output channel
+    /// and tap: each tap runs through the int8 linear layer over its input rows
+    /// (docs/spec.md, "int8 convolution stem"). By default the stem stays f32.
     #[arg(long)]
     i8_stem: bool,
     /// Element type of the self-attention's key/value cache (llama-family models): f32,

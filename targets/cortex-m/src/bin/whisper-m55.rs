@@ -451,7 +451,7 @@ type Probe<'a> = dyn FnMut(&str, usize, &mut dyn FnMut()) + 'a;
 /// The int8 linear probes on the feed-forward's shapes (16 rows each, deterministic
 /// data): `linear_i8_ff1` 512 inputs to 2048 outputs, `linear_i8_ff2` 2048 to 512, each
 /// one region of [`kernel_probes`]'s `probe`; `linear_i8_stem` the int8 stem's second
-/// convolution as its product (1536 inputs to 512 outputs).
+/// convolution as its products (three taps of 512 inputs to 512 outputs, summed).
 fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static str> {
     use picoformer::kernels as k;
     const ROWS: usize = 16;
@@ -499,17 +499,36 @@ fn linear_probes(scratch: &mut [u8], probe: &mut Probe) -> Result<(), &'static s
         });
         black_box(&*y);
     }
-    // The int8 stem's second convolution (blob flag bit 6) is this product over gathered
-    // windows: 16 windows of 3 x 512 values to 512 outputs, with the bias.
-    let matrix = k::Matrix::I8(k::I8Matrix {
-        values: w_values.get(..3 * D * D).ok_or("scratch")?,
-        scales: w_scales.get(..D).ok_or("scratch")?,
-    });
-    let x = x.get(..ROWS * 3 * D).ok_or("scratch")?;
-    let y = y.get_mut(..ROWS * D).ok_or("scratch")?;
+    // The int8 stem's second convolution (blob flag bit 6) is this product for each of its
+    // three taps: 16 gathered input rows of 512 values through the tap's 512 x 512 int8
+    // weights (one scale per output channel and tap), no bias; the taps' products summed
+    // in order, then the bias (`src/layers/stem.rs`, less its gathering copies).
+    let (y, sums) = y
+        .get_mut(..2 * ROWS * D)
+        .and_then(|y| y.split_at_mut_checked(ROWS * D))
+        .ok_or("scratch")?;
     let bias = bias.get(..D).ok_or("scratch")?;
+    let (x, values, scales) = (&*x, &*w_values, &*w_scales);
     probe("linear_i8_stem", ROWS * 3 * D * D, &mut || {
-        k::quant::linear(black_box(x), &matrix, Some(bias), 3 * D, &mut *y, &mut act)
+        for tap in 0..3 {
+            let (Some(x), Some(values), Some(scales)) = (
+                x.get(tap * ROWS * D..(tap + 1) * ROWS * D),
+                values.get(tap * D * D..(tap + 1) * D * D),
+                scales.get(tap * D..(tap + 1) * D),
+            ) else {
+                return;
+            };
+            let matrix = k::Matrix::I8(k::I8Matrix { values, scales });
+            if tap == 0 {
+                k::quant::linear(black_box(x), &matrix, None, D, &mut *y, &mut act);
+            } else {
+                k::quant::linear(black_box(x), &matrix, None, D, &mut *sums, &mut act);
+                k::axpy(1.0, &*sums, &mut *y);
+            }
+        }
+        for row in y.chunks_exact_mut(D) {
+            k::axpy(1.0, bias, row);
+        }
     });
     black_box(&*y);
     Ok(())
