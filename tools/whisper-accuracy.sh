@@ -35,7 +35,7 @@ blob() {
         i8att) args=(--dtype i8 --kv-cache i8) ;;
         i8stem) args=(--dtype i8 --kv-cache i8 --i8-stem) ;;
     esac
-    if [ ! -f "$path" ] || [ "$model" -nt "$path" ]; then
+    if [ ! -f "$path" ] || [ "$model" -nt "$path" ] || ! "$picoformer" info "$path" >/dev/null 2>&1; then
         "$picoformer" convert --from ct2-whisper "$model" -o "$path.tmp" "${args[@]}" >/dev/null
         mv "$path.tmp" "$path"
         rm -f "$path.tmp.tokenizer.json"
