@@ -372,9 +372,11 @@ pub fn round_weight(x: f32) -> i16 {
 }
 
 /// Keys per row of an encoder head's transposed values ([`AllHead`]): `rows` rounded up
-/// to a whole word.
+/// to a whole word, or from 64 rows on to a multiple of 32 (Helium's two-row weighted
+/// sums then run over whole passes of 32 and 64 keys, zero weights on the zero padding).
 pub const fn all_stride(rows: usize) -> usize {
-    rows.div_ceil(4).saturating_mul(4)
+    let quantum = if rows >= 64 { 32 } else { 4 };
+    rows.div_ceil(quantum).saturating_mul(quantum)
 }
 
 /// Words of one head of the encoder's int8 keys and values ([`pack_all_kv`]) over `rows`
@@ -436,8 +438,8 @@ impl<'a> AllHead<'a> {
 /// Packs the encoder's keys and values `[rows, d]` (f32, `d = n_heads * dk`) into
 /// `packed` (`n_heads` blocks of [`all_head_words`]`(rows, dk)` words, head by head):
 /// each position's head quantized as [`quantize_kv_row`] does (the same int8 values and
-/// scales), keys by rows, values transposed, the last word of each transposed row
-/// zero-padded. Returns `false` (nothing written) where `dk` is not a multiple of 4,
+/// scales), keys by rows, values transposed, each transposed row zero-padded to
+/// [`all_stride`]`(rows)` bytes. Returns `false` (nothing written) where `dk` is not a multiple of 4,
 /// `keys` and `values` differ in length, or `packed` is short.
 pub fn pack_all_kv(
     keys: &[f32],

@@ -2567,7 +2567,22 @@ fn all_pair_mve(
     let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
     let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk` from 0, row b's from `PAIR_DK_MAX`
-    // (not zeroed: the kernel writes each of the `2 dk` sums read below)
+    // (not zeroed: the kernel writes each of the `2 dk` sums read below). From 64 keys
+    // on over whole passes of 32 and 64 keys: the weights after the last key zero (the
+    // values there are `pack_all_kv`'s zero padding, `keys <= stride`), so the same sums.
+    let keys = if rows >= 64 { stride } else { rows };
+    if keys > rows {
+        for s in [&mut *sa, &mut *sb] {
+            // int16 weights `rows..keys` (`keys < rows + 32 <= 2 rows`: inside `s`); an
+            // odd `rows` ends in the low half of a word (little-endian), whose high half
+            // is weight `rows`
+            if rows % 2 == 1 {
+                let last = s.get_mut(rows / 2)?;
+                *last = f32::from_bits(last.to_bits() & 0xffff);
+            }
+            s.get_mut(rows.div_ceil(2)..keys / 2)?.fill(0.0);
+        }
+    }
     let mut sums = core::mem::MaybeUninit::<[i64; 2 * PAIR_DK_MAX]>::uninit();
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
     let mut params = [
@@ -2575,16 +2590,16 @@ fn all_pair_mve(
         wb as usize,
         head.values.as_ptr() as usize,
         stride,
-        rows,
+        keys,
         sums.as_mut_ptr() as usize,
         dk / 2,
-        8 * PAIR_DK_MAX,
+        usize::from(keys % 64 == 32),
     ];
-    // SAFETY: `rows` int16 weights of each row (halfwords of its scores, aligned), `rows`
-    // values of each of the `dk` transposed value rows `stride` apart inside
-    // `head.values` (checked above); `sums` holds `2 PAIR_DK_MAX` i64 (row b's offset 512
-    // bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target
-    // has MVE.
+    // SAFETY: `keys` int16 weights of each row (halfwords of its scores, aligned: `keys
+    // <= 2 rows`), `keys <= stride` values of each of the `dk` transposed value rows
+    // `stride` apart inside `head.values` (checked above); `sums` holds `2 PAIR_DK_MAX`
+    // i64 (row b's at 512 bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target has
+    // MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
     // SAFETY: `arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of
     // `sums` (row a's) and `dk` from its middle (row b's, `8 PAIR_DK_MAX` bytes on),
@@ -3156,22 +3171,66 @@ macro_rules! pair_tail_long {
     };
 }
 
+/// [`arm_mve_weighted_pair`]'s loop over column pairs where `n` is a multiple of 32
+/// (labels `$top`, `$pass`, `$done`): `$first` (the first pass, starting the sums), then
+/// `params[4]` passes of 64 keys, the sums stored, the value pointers to the next pair.
+macro_rules! weighted_columns {
+    ($top:literal, $pass:literal, $done:literal, $first:expr) => {
+        concat!(
+            $top,
+            ":\n",
+            "ldrd r10, r11, [r12]\n",
+            $first,
+            "ldr lr, [r12, #16]\n",
+            "wls lr, lr, ",
+            $done,
+            "f\n",
+            $pass,
+            ":\n",
+            pair_pass_long!(""),
+            pair_pass_long!(pair_tail_long!()),
+            pair_tail_long!(),
+            "le lr, ",
+            $pass,
+            "b\n",
+            $done,
+            ":\n",
+            // row b's sums 512 bytes on (the caller's offset)
+            "ldr lr, [r12, #20]\n",
+            "strd r2, r3, [lr, #512]\n",
+            "strd r8, r9, [lr, #520]\n",
+            "strd r4, r5, [lr, #8]\n",
+            "strd r0, r1, [lr], #16\n",
+            "str lr, [r12, #20]\n",
+            "ldrd r0, r1, [r12, #8]\n",
+            "add r6, r0\n",
+            "add r7, r6, r1\n",
+            "ldr r0, [r12, #24]\n",
+            "subs r0, #1\n",
+            "str r0, [r12, #24]\n",
+            "bne ",
+            $top,
+            "b\n",
+        )
+    };
+}
+
 /// Step 5's exact sums of two rows of int16 weights over `n` keys of `2 pairs` transposed
 /// value rows: `params` = [weights of row a, weights of row b, the first value row, the
-/// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
+/// value rows' `stride` in bytes, `n`, `out`, `pairs`, 1 where `n % 64 == 32` else 0];
 /// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
 /// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
-/// (`DLSTP.16`); where `n` is a multiple of 64, the first pass starts the sums
-/// (`VMLALDAV`: nothing zeroed), no tail is checked and the value rows' pointers stay in
-/// registers; each column's 64-bit sums stored to `out` (row a's) and `out` plus the
-/// offset (row b's). `params` is used up.
+/// (`DLSTP.16`); where `n` is a multiple of 32, the first pass (of 32 keys where `n % 64
+/// == 32`, else of 64) starts the sums (`VMLALDAV`: nothing zeroed), no tail is checked
+/// and the value rows' pointers stay in registers; each column's 64-bit sums stored to
+/// `out` (row a's) and 512 bytes on (row b's). `params` is used up.
 ///
 /// # Safety
 /// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
-/// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
-/// which must be 512 (`8 PAIR_DK_MAX`), `pairs > 0`, `n > 0`; the CPU must have MVE with
-/// the low-overhead-branch extension.
+/// bytes apart, `out` to `4 pairs` writable i64 from it and from 512 bytes on, `pairs >
+/// 0`, `n > 0`, the last word as above; the CPU must have MVE with the
+/// low-overhead-branch extension.
 #[inline(never)]
 unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
@@ -3183,9 +3242,9 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
         asm!(
             "push {{r4-r11}}",
             "mov r12, r0",
-            // `n` a positive multiple of 64: no zeroing, no tails
+            // `n` a positive multiple of 32: no zeroing, no tails
             "ldr lr, [r12, #16]",
-            "tst lr, #63",
+            "tst lr, #31",
             "beq 10f",
             "2:",
             // r10, r11: the weights; r6, r7: the two value rows
@@ -3232,12 +3291,10 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "letp lr, 3b",
             "5:",
             "ldr lr, [r12, #20]",
+            "strd r2, r3, [lr, #512]",
+            "strd r8, r9, [lr, #520]",
             "strd r0, r1, [lr]",
             "strd r4, r5, [lr, #8]",
-            "ldr r0, [r12, #28]",
-            "add r0, lr",
-            "strd r2, r3, [r0]",
-            "strd r8, r9, [r0, #8]",
             "add lr, lr, #16",
             "str lr, [r12, #20]",
             "ldrd r0, r1, [r12, #8]",
@@ -3249,45 +3306,42 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "bne 2b",
             "b 8f",
             // once: params[2] = 2 stride - n (from the end of a column pair's first value
-            // row to the next pair's), params[4] = n / 64 - 1 (the passes after the first)
+            // row to the next pair's), params[4] = n / 64 - 1 + params[7] (the 64-key
+            // passes after the first pass)
             "10:",
             "ldrd r6, r7, [r12, #8]",
             "ldr r0, [r12, #16]",
             "lsls r1, r7, #1",
             "subs r1, r1, r0",
             "str r1, [r12, #8]",
+            "ldr r1, [r12, #28]",
             "lsrs r0, r0, #6",
             "subs r0, #1",
+            "adds r0, r0, r1",
             "str r0, [r12, #16]",
             "add r7, r6, r7",
-            "7:",
-            "ldrd r10, r11, [r12]",
+            "cmp r1, #0",
+            "bne 11f",
             // the first 64 keys start the sums (`VMLALDAV`), then 64 a pass
-            pair_pass_long!("", ""),
-            pair_pass_long!(pair_tail_long!()),
-            pair_tail_long!(),
-            "ldr lr, [r12, #16]",
-            "wls lr, lr, 9f",
-            "1:",
-            pair_pass_long!(""),
-            pair_pass_long!(pair_tail_long!()),
-            pair_tail_long!(),
-            "le lr, 1b",
-            "9:",
-            // row b's sums 512 bytes on (the caller's offset)
-            "ldr lr, [r12, #20]",
-            "strd r2, r3, [lr, #512]",
-            "strd r8, r9, [lr, #520]",
-            "strd r4, r5, [lr, #8]",
-            "strd r0, r1, [lr], #16",
-            "str lr, [r12, #20]",
-            "ldrd r0, r1, [r12, #8]",
-            "add r6, r0",
-            "add r7, r6, r1",
-            "ldr r0, [r12, #24]",
-            "subs r0, #1",
-            "str r0, [r12, #24]",
-            "bne 7b",
+            weighted_columns!(
+                "7",
+                "1",
+                "9",
+                concat!(
+                    pair_pass_long!("", ""),
+                    pair_pass_long!(pair_tail_long!()),
+                    pair_tail_long!()
+                )
+            ),
+            "b 8f",
+            // `n % 64 == 32`: the first 32 keys start them
+            "11:",
+            weighted_columns!(
+                "13",
+                "14",
+                "15",
+                concat!(pair_pass_long!("", ""), pair_tail_long!())
+            ),
             "8:",
             "pop {{r4-r11}}",
             inout("r0") params => _,
