@@ -1081,7 +1081,8 @@ pub fn attention_all_i8(
 
 /// The encoder's int8 attention of the query rows `queries` `[m, d]` over
 /// [`generic::attention_i8::pack_all_kv`]'s keys and values, each row bit for bit
-/// [`attention_all_i8`]'s: two rows at a time where `scores` holds `2 rows` floats (the
+/// [`attention_all_i8`]'s: two rows at a time where `scores` holds
+/// [`generic::attention_i8::pair_scores_len`]`(rows)` floats (the
 /// active int8 kernel's `all_head_pair`: Helium's shares each key and value load between
 /// the two rows on the M55), else one. `false` (nothing written) where `queries` is not
 /// whole rows or `packed` does not hold the heads.

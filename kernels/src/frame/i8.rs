@@ -96,7 +96,8 @@ pub trait I8Dot: Copy {
 
     /// Steps 1-5 of the encoder's int8 attention for two query rows of one head (`a`, `b`
     /// their f32 values, `scale = 1 / sqrt(dk)`, each replaced by its output; `scores`
-    /// `[>= 2 rows]` working space): the bits of [`all_head_steps`] over
+    /// `[>= pair_scores_len(rows)]` working space: the two rows' scores, then
+    /// `PAIR_WORK` floats for a kernel's queries and sums): the bits of [`all_head_steps`] over
     /// [`I8Dot::all_head`] on each row, which is what this default does.
     #[inline(always)]
     fn all_head_pair(

@@ -379,6 +379,18 @@ pub const fn all_stride(rows: usize) -> usize {
     rows.div_ceil(quantum).saturating_mul(quantum)
 }
 
+/// Floats of the per-pair work that [`pair_scores_len`] adds to the two rows' scores:
+/// room for two int16 queries (128 halfwords) and two rows' 64-bit sums (128, 8-byte
+/// aligned) of heads of up to 64 values, which kernels keep there instead of on the
+/// stack.
+pub const PAIR_WORK: usize = 324;
+
+/// Floats of the scores with which [`attention_all_i8_rows_using`] takes two query rows
+/// at a time over `rows` keys: both rows' scores and [`PAIR_WORK`].
+pub const fn pair_scores_len(rows: usize) -> usize {
+    rows.saturating_mul(2).saturating_add(PAIR_WORK)
+}
+
 /// Words of one head of the encoder's int8 keys and values ([`pack_all_kv`]) over `rows`
 /// positions, `dk` values a head (a multiple of 4): the keys (`rows` rows of `dk` int8
 /// values), the values transposed (`dk` rows of [`all_stride`]`(rows)` int8 values), the
@@ -656,7 +668,8 @@ pub fn all_head_steps(
 
 /// The encoder's int8 attention of several query rows: `queries` `[m, d]` (`d = n_heads
 /// dk`), each row replaced as [`attention_all_i8`] replaces it, bit for bit. Where
-/// `scores` holds `2 rows` floats the rows go two at a time, head by head:
+/// `scores` holds [`pair_scores_len`]`(rows)` floats the rows go two at a time, head by
+/// head (the rows' scores first, the kernel's per-pair work after them):
 /// `pair_step(a, b, scale, head, scores)` runs steps 1-5 of one head for two rows (the
 /// bits of [`all_head_steps`] on each, `scale = 1 / sqrt(dk)`); the last row of an odd
 /// count (or every row, where `scores` holds fewer) goes alone with `head_step` (steps
@@ -688,7 +701,7 @@ pub fn attention_all_i8_rows_using(
         return false;
     }
     let two = d.wrapping_mul(2); // d <= queries.len() or no row: no wrap that matters
-    let pairs = rows > 0 && scores.len() / 2 >= rows;
+    let pairs = rows > 0 && scores.len() >= pair_scores_len(rows);
     let scale = 1.0 / sqrt(dk as f32);
     let mut rest = queries;
     while !rest.is_empty() {
@@ -987,7 +1000,7 @@ mod tests {
                     }
                     let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                     // two rows at a time (scores for both), one at a time, and dispatched
-                    for scores in [2 * rows, rows] {
+                    for scores in [pair_scores_len(rows), rows] {
                         let mut got = q.clone();
                         let mut s = vec![0.0; scores];
                         assert!(attention_all_i8_rows_using(

@@ -2453,6 +2453,9 @@ unsafe fn arm_mve_dots16_keys(
 /// Widest head of [`all_pair_mve`] (its two int16 queries and their i64 sums lie on the
 /// stack).
 const PAIR_DK_MAX: usize = 64;
+// the per-pair work after the two rows' scores holds the int16 queries (`PAIR_DK_MAX`
+// floats) and, 8-byte aligned (one float may be skipped), `2 PAIR_DK_MAX` i64
+const _: () = assert!(crate::generic::attention_i8::PAIR_WORK > 5 * PAIR_DK_MAX);
 
 /// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
 /// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
@@ -2484,7 +2487,7 @@ fn all_pair_mve(
         && dk.is_multiple_of(32)
         && a.len() >= dk
         && b.len() >= dk
-        && scores.len() / 2 >= rows
+        && scores.len() >= crate::generic::attention_i8::pair_scores_len(rows)
         && head.keys.len() >= rows.checked_mul(dk)?
         && head.values.len() >= dk.checked_mul(stride)?
         && head.key_scales.len() >= rows
@@ -2492,20 +2495,23 @@ fn all_pair_mve(
     if !fits {
         return None;
     }
-    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
-    // (not zeroed: the two rows write each of the `2 dk` halfwords read below)
-    let mut qq = core::mem::MaybeUninit::<[i16; 2 * PAIR_DK_MAX]>::uninit();
-    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr().cast::<i16>())?;
-    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords
-    let sq_b = pair_query(b, scale, dk, unsafe {
-        qq.as_mut_ptr().cast::<i16>().add(8)
-    })?;
-    // SAFETY: row a's `dk / 8` groups of 8 halfwords from 0 and row b's from 8, 16
-    // halfwords apart, wrote every halfword of `0..2 dk` (`dk <= PAIR_DK_MAX`).
-    let qq = unsafe { core::slice::from_raw_parts(qq.as_ptr().cast::<i16>(), 2 * dk) };
-    // 2. the dots, as i32 bits in each row's scores, two keys a pass
+    // the two rows' scores, then the per-pair work (`PAIR_WORK` floats): the int16
+    // queries (`PAIR_DK_MAX` floats: `2 PAIR_DK_MAX` halfwords), then the 64-bit sums
+    let (scores, work) = scores.split_at_mut_checked(rows.checked_mul(2)?)?;
     let (sa, sb) = scores.split_at_mut(rows);
-    let sb = sb.get_mut(..rows)?;
+    let (qq, work) = work.split_at_mut_checked(PAIR_DK_MAX)?;
+    // SAFETY: every bit pattern is a valid i64 (the floats are initialised).
+    let (_, sums, _) = unsafe { work.align_to_mut::<i64>() };
+    let sums = sums.get_mut(..2 * PAIR_DK_MAX)?;
+    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]... (halfwords of `qq`)
+    let qq = qq.as_mut_ptr().cast::<i16>();
+    let sq_a = pair_query(a, scale, dk, qq)?;
+    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords inside `qq`
+    let sq_b = pair_query(b, scale, dk, unsafe { qq.add(8) })?;
+    // SAFETY: `qq` (from the `PAIR_DK_MAX` floats split off above, not used again)
+    // holds `2 PAIR_DK_MAX >= 2 dk` halfwords, 2-byte aligned, initialised.
+    let qq = unsafe { core::slice::from_raw_parts(qq.cast_const(), 2 * dk) };
+    // 2. the dots, as i32 bits in each row's scores, two keys a pass
     let params = [sa.as_mut_ptr() as usize, sb.as_mut_ptr() as usize];
     // SAFETY: key rows `0..2 (rows / 2)` (`rows >= 2`) lie inside `head.keys`, `dk` bytes
     // apart, `dk` a positive multiple of 32; `qq` holds `2 dk` halfwords; each row's
@@ -2567,7 +2573,7 @@ fn all_pair_mve(
     let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
     let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk` from 0, row b's from `PAIR_DK_MAX`
-    // (not zeroed: the kernel writes each of the `2 dk` sums read below). From 64 keys
+    // in `sums` (the kernel writes each of the `2 dk` sums read below). From 64 keys
     // on over whole passes of 32 and 64 keys: the weights after the last key zero (the
     // values there are `pack_all_kv`'s zero padding, `keys <= stride`), so the same sums.
     let keys = if rows >= 64 { stride } else { rows };
@@ -2583,7 +2589,6 @@ fn all_pair_mve(
             s.get_mut(rows.div_ceil(2)..keys / 2)?.fill(0.0);
         }
     }
-    let mut sums = core::mem::MaybeUninit::<[i64; 2 * PAIR_DK_MAX]>::uninit();
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
     let mut params = [
         wa as usize,
@@ -2601,16 +2606,10 @@ fn all_pair_mve(
     // i64 (row b's at 512 bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target has
     // MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
-    // SAFETY: `arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of
-    // `sums` (row a's) and `dk` from its middle (row b's, `8 PAIR_DK_MAX` bytes on),
-    // aligned and initialised.
-    let (sums_a, sums_b) = unsafe {
-        let at = sums.as_ptr().cast::<i64>();
-        (
-            core::slice::from_raw_parts(at, dk),
-            core::slice::from_raw_parts(at.add(PAIR_DK_MAX), dk),
-        )
-    };
+    // (`arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of `sums`,
+    // row a's, and `dk` from its middle, row b's)
+    let (sums_a, sums_b) = sums.split_at(PAIR_DK_MAX);
+    let (sums_a, sums_b) = (sums_a.get(..dk)?, sums_b.get(..dk)?);
     // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
     // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
     let normal = |f: f32| (f32::MIN_POSITIVE..=f32::MAX).contains(&f);

@@ -588,7 +588,8 @@ fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<()
 /// The encoder int8 attention's two-row probes, regions numbered from `regions + 1`
 /// (returns the last): two query rows over 64, 256 and 1500 keys (a 30 s window's
 /// encoder), 8 heads of 64, by the dispatched `attention_all_i8_rows` (keys and values
-/// packed once before by `pack_all_kv`, the two rows' scores in `2 keys` floats); the
+/// packed once before by `pack_all_kv`, the two rows' scores and the kernel's work in
+/// `pair_scores_len(keys)` floats); the
 /// first 256 keys and values and the query are [`attention_i8_probes`]' (its second row
 /// the first reversed), the keys and values after them the same sequence continued.
 fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32, &'static str> {
@@ -604,7 +605,9 @@ fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32,
     let (keys, rest) = floats.split_at_mut_checked(WINDOW * D).ok_or("scratch")?;
     let (values, rest) = rest.split_at_mut_checked(WINDOW * D).ok_or("scratch")?;
     let (query, rest) = rest.split_at_mut_checked(2 * D).ok_or("scratch")?;
-    let (scores, rest) = rest.split_at_mut_checked(2 * WINDOW).ok_or("scratch")?;
+    let (scores, rest) = rest
+        .split_at_mut_checked(a::pair_scores_len(WINDOW))
+        .ok_or("scratch")?;
     // SAFETY: every bit pattern is a valid u32.
     let (_, words, _) = unsafe { rest.align_to_mut::<u32>() };
     let all = words
@@ -655,7 +658,9 @@ fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32,
             all,
             HEADS,
             keys_n,
-            scores.get_mut(..2 * keys_n).ok_or("scratch")?,
+            scores
+                .get_mut(..a::pair_scores_len(keys_n))
+                .ok_or("scratch")?,
         );
         icount_stop();
         black_box(&rows);
