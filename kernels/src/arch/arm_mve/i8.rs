@@ -2956,9 +2956,10 @@ macro_rules! pair_tail {
 /// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
 /// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
 /// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`; where `dk == 64`, one
-/// straight pass a pair of keys in a low-overhead loop, the queries and both keys at
-/// fixed offsets (nothing rewound), the sums started by `VMLADAV`: row `r`'s dots stored
-/// as words from `out[r]`.
+/// straight pass a pair of keys, two pairs an iteration of a low-overhead loop (an odd
+/// count enters at the second), the queries and both keys at fixed offsets (nothing
+/// rewound), the sums started by `VMLADAV`: row `r`'s dots stored as words from
+/// `out[r]`.
 ///
 /// # Safety
 /// `pairs > 0`, `dk` a positive multiple of 32; `qq` must point to `2 dk` readable
@@ -3017,8 +3018,82 @@ unsafe fn arm_mve_dots_pair(
             // `dk == 64`: one pass straight, the sums started by its first multiplies
             // (the queries and both keys at fixed offsets: nothing rewound)
             "6:",
-            "dls lr, r9",
+            // two pairs of keys an iteration (half the loop ends); an odd count enters
+            // at the second
+            "adds r2, r9, #1",
+            "lsrs r2, r2, #1",
+            "dls lr, r2",
+            "tst r9, #1",
+            "bne 9f",
             "7:",
+            "vldrh.s16 q0, [r4, #0]",
+            "vldrb.s16 q2, [r1, #0]",
+            "vmladav.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #16]",
+            "vmladav.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #64]",
+            "vmladav.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #32]",
+            "vmladav.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #8]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #48]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #72]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #64]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #16]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #80]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #80]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #96]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #24]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #112]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #88]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #128]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #32]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #144]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #96]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #160]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #40]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #176]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #104]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #192]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #48]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #208]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #112]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #224]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #56]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #240]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #120]",
+            "vmladava.s16 r10, q4, q7",
+            "vmladava.s16 r12, q5, q7",
+            "strd r0, r10, [r6], #8",
+            "strd r8, r12, [r7], #8",
+            "add r1, #128",
+            "9:",
             "vldrh.s16 q0, [r4, #0]",
             "vldrb.s16 q2, [r1, #0]",
             "vmladav.s16 r0, q0, q2",
