@@ -2598,7 +2598,7 @@ fn all_pair_mve(
         keys,
         sums.as_mut_ptr() as usize,
         dk / 2,
-        usize::from(keys % 64 == 32),
+        0,
     ];
     // SAFETY: `keys` int16 weights of each row (halfwords of its scores, aligned: `keys
     // <= 2 rows`), `keys <= stride` values of each of the `dk` transposed value rows
@@ -3245,66 +3245,22 @@ macro_rules! pair_tail_long {
     };
 }
 
-/// [`arm_mve_weighted_pair`]'s loop over column pairs where `n` is a multiple of 32
-/// (labels `$top`, `$pass`, `$done`): `$first` (the first pass, starting the sums), then
-/// `params[4]` passes of 64 keys, the sums stored, the value pointers to the next pair.
-macro_rules! weighted_columns {
-    ($top:literal, $pass:literal, $done:literal, $first:expr) => {
-        concat!(
-            $top,
-            ":\n",
-            "ldrd r10, r11, [r12]\n",
-            $first,
-            "ldr lr, [r12, #16]\n",
-            "wls lr, lr, ",
-            $done,
-            "f\n",
-            $pass,
-            ":\n",
-            pair_pass_long!(""),
-            pair_pass_long!(pair_tail_long!()),
-            pair_tail_long!(),
-            "le lr, ",
-            $pass,
-            "b\n",
-            $done,
-            ":\n",
-            // row b's sums 512 bytes on (the caller's offset)
-            "ldr lr, [r12, #20]\n",
-            "strd r2, r3, [lr, #512]\n",
-            "strd r8, r9, [lr, #520]\n",
-            "strd r4, r5, [lr, #8]\n",
-            "strd r0, r1, [lr], #16\n",
-            "str lr, [r12, #20]\n",
-            "ldrd r0, r1, [r12, #8]\n",
-            "add r6, r0\n",
-            "add r7, r6, r1\n",
-            "ldr r0, [r12, #24]\n",
-            "subs r0, #1\n",
-            "str r0, [r12, #24]\n",
-            "bne ",
-            $top,
-            "b\n",
-        )
-    };
-}
-
 /// Step 5's exact sums of two rows of int16 weights over `n` keys of `2 pairs` transposed
 /// value rows: `params` = [weights of row a, weights of row b, the first value row, the
-/// value rows' `stride` in bytes, `n`, `out`, `pairs`, 1 where `n % 64 == 32` else 0];
-/// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
-/// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
-/// (`DLSTP.16`); where `n` is a multiple of 32, the first pass (of 32 keys where `n % 64
-/// == 32`, else of 64) starts the sums (`VMLALDAV`: nothing zeroed), no tail is checked
-/// and the value rows' pointers stay in registers; each column's 64-bit sums stored to
-/// `out` (row a's) and 512 bytes on (row b's). `params` is used up.
+/// value rows' `stride` in bytes, `n`, `out`, `pairs`, any]; per two value rows
+/// ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32 where `n % 64 >= 32`,
+/// then the last `n % 32` keys eight a pass, tail-predicated (`DLSTP.16`); where `n` is a
+/// multiple of 32, the first 32 keys start the sums (`VMLALDAV`: nothing zeroed), the
+/// rest go 32 a pass, four passes a loop iteration (the loop entered at the pass that
+/// leaves a whole number of iterations: half as many loop ends as passes of 64), no tail
+/// is checked and the value rows' pointers stay in registers; each column's 64-bit sums
+/// stored to `out` (row a's) and 512 bytes on (row b's). `params` is used up.
 ///
 /// # Safety
 /// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
 /// bytes apart, `out` to `4 pairs` writable i64 from it and from 512 bytes on, `pairs >
-/// 0`, `n > 0`, the last word as above; the CPU must have MVE with the
-/// low-overhead-branch extension.
+/// 0`, `n > 0`; the CPU must have MVE with the low-overhead-branch extension.
 #[inline(never)]
 unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
@@ -3380,42 +3336,65 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "bne 2b",
             "b 8f",
             // once: params[2] = 2 stride - n (from the end of a column pair's first value
-            // row to the next pair's), params[4] = n / 64 - 1 + params[7] (the 64-key
-            // passes after the first pass)
+            // row to the next pair's); of the `q = n / 32 - 1` passes of 32 keys after the
+            // first, params[4] = ceil(q / 4) loop iterations of four, params[7] the
+            // address (Thumb bit set) of the pass to start at: `(-q) & 3` passes into the
+            // loop, or after it where q = 0
             "10:",
             "ldrd r6, r7, [r12, #8]",
             "ldr r0, [r12, #16]",
             "lsls r1, r7, #1",
             "subs r1, r1, r0",
             "str r1, [r12, #8]",
-            "ldr r1, [r12, #28]",
-            "lsrs r0, r0, #6",
+            "lsrs r0, r0, #5",
             "subs r0, #1",
-            "adds r0, r0, r1",
-            "str r0, [r12, #16]",
+            "adds r1, r0, #3",
+            "lsrs r1, r1, #2",
+            "str r1, [r12, #16]",
+            "adr r1, 25f",
+            "cbz r0, 24f",
+            "negs r0, r0",
+            "and r0, r0, #3",
+            "adr r1, 21f",
+            "adr r2, 22f",
+            "subs r2, r2, r1",
+            "mla r1, r0, r2, r1",
+            "24:",
+            "orr r1, r1, #1",
+            "str r1, [r12, #28]",
             "add r7, r6, r7",
-            "cmp r1, #0",
-            "bne 11f",
-            // the first 64 keys start the sums (`VMLALDAV`), then 64 a pass
-            weighted_columns!(
-                "7",
-                "1",
-                "9",
-                concat!(
-                    pair_pass_long!("", ""),
-                    pair_pass_long!(pair_tail_long!()),
-                    pair_tail_long!()
-                )
-            ),
-            "b 8f",
-            // `n % 64 == 32`: the first 32 keys start them
-            "11:",
-            weighted_columns!(
-                "13",
-                "14",
-                "15",
-                concat!(pair_pass_long!("", ""), pair_tail_long!())
-            ),
+            "7:",
+            "ldrd r10, r11, [r12]",
+            // the first 32 keys start the sums (`VMLALDAV`; their last multiply is the
+            // first pass's, or after the loop); then 32 a pass, four a loop iteration,
+            // entered at params[7]
+            pair_pass_long!("", ""),
+            "ldr lr, [r12, #16]",
+            "dls lr, lr",
+            "ldr pc, [r12, #28]",
+            "21:",
+            pair_pass_long!(pair_tail_long!()),
+            "22:",
+            pair_pass_long!(pair_tail_long!()),
+            pair_pass_long!(pair_tail_long!()),
+            pair_pass_long!(pair_tail_long!()),
+            "le lr, 21b",
+            "25:",
+            pair_tail_long!(),
+            // row b's sums 512 bytes on (the caller's offset)
+            "ldr lr, [r12, #20]",
+            "strd r2, r3, [lr, #512]",
+            "strd r8, r9, [lr, #520]",
+            "strd r4, r5, [lr, #8]",
+            "strd r0, r1, [lr], #16",
+            "str lr, [r12, #20]",
+            "ldrd r0, r1, [r12, #8]",
+            "add r6, r0",
+            "add r7, r6, r1",
+            "ldr r0, [r12, #24]",
+            "subs r0, #1",
+            "str r0, [r12, #24]",
+            "bne 7b",
             "8:",
             "pop {{r4-r11}}",
             inout("r0") params => _,
