@@ -2540,29 +2540,30 @@ fn all_pair_mve(
     }
     // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
     // from the start of its scores)
-    // SAFETY: `value_scales` holds `rows > 0` floats; the target has MVE.
-    let (sv_max, sv_min) = unsafe { arm_mve_max_min_f32(head.value_scales.as_ptr(), rows) };
-    // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
-    let clamp = sv_min < 0.0;
-    // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass
+    // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass, with the
+    // value scales' largest and smallest
     let mut largest = [0.0f32; 2];
+    let mut sv_range = [0.0f32; 2];
     let sqs = [sq_a, sq_b];
     for sq in sqs {
         if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
             return None;
         }
     }
-    // SAFETY: `sa`, `sb` and `key_scales` hold `rows > 0` floats (checked above); the
-    // target has MVE.
+    // SAFETY: `sa`, `sb`, `key_scales` and `value_scales` hold `rows > 0` floats (checked
+    // above); the target has MVE.
     let sk_min = unsafe {
         arm_mve_pair_scale(
             [sa.as_mut_ptr(), sb.as_mut_ptr()],
-            head.key_scales.as_ptr(),
+            [head.key_scales.as_ptr(), head.value_scales.as_ptr()],
             sqs,
             rows,
-            &mut largest,
+            [&mut largest, &mut sv_range],
         )
     };
+    let [sv_max, sv_min] = sv_range;
+    // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
+    let clamp = sv_min < 0.0;
     for (sq, m) in sqs.into_iter().zip(largest) {
         let smallest_scale = sk_min * sq;
         if m == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE {
@@ -2639,59 +2640,70 @@ fn all_pair_mve(
 
 /// Step 2's float step of two rows over `n > 0` dots (i32 bits in `s[0]` and `s[1]`):
 /// [`arm_mve_all_scale`]'s operations for each row with its `sq[r]`, each key scale
-/// loaded once for both; each row's largest score into `largest` (`VMAXNM` from -inf,
-/// NaN ignored); returns the smallest key scale (subnormals flushed to 0).
+/// (`scales[0]`) loaded once for both; each row's largest score into `out[0]` (`VMAXNM`
+/// from -inf, NaN ignored); the largest and the smallest of the `n` value scales
+/// (`scales[1]`) into `out[1]` (`VMAXNM`, `VMINNM` from +0: NaN ignored, as `f32::max`
+/// and `f32::min`);
+/// returns the smallest key scale (subnormals flushed to 0).
 ///
 /// # Safety
-/// `s[0]`, `s[1]` and `sk` point to `n > 0` floats; the CPU must have MVE with floating
-/// point.
+/// `s[0]`, `s[1]`, `scales[0]` and `scales[1]` point to `n > 0` floats; the CPU must have
+/// MVE with floating point.
 #[inline(never)]
 unsafe fn arm_mve_pair_scale(
     s: [*mut f32; 2],
-    sk: *const f32,
+    scales: [*const f32; 2],
     sq: [f32; 2],
     n: usize,
-    largest: &mut [f32; 2],
+    out: [&mut [f32; 2]; 2],
 ) -> f32 {
-    let mut out = [0.0f32; 12];
-    // SAFETY: the tail-predicated loop reads `n` floats of `sk` and reads and rewrites
-    // `n` of `s[0]` and of `s[1]` (the caller's guarantee); 48 bytes are stored to `out`;
-    // inactive lanes of the last iteration keep their value; only the named registers
-    // are written.
+    let mut lanes = [0.0f32; 20];
+    // SAFETY: the tail-predicated loop reads `n` floats of each `scales[r]` and reads and
+    // rewrites `n` of `s[0]` and of `s[1]` (the caller's guarantee); 80 bytes are stored
+    // to `lanes`; inactive lanes of the last iteration keep their value; only the named
+    // registers are written.
     unsafe {
         asm!(
             "vdup.32 q4, {ninf}",
             "vmov q6, q4",
             "vdup.32 q3, {pinf}",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q7, #0",
             "dlstp.32 lr, {n}",
             "1:",
             "vldrw.u32 q1, [{sk}], #16",
+            "vmul.f32 q2, q1, {sqa}",
             "vldrw.u32 q0, [{a}]",
             "vcvt.f32.s32 q0, q0",
-            "vldrw.u32 q5, [{b}]",
-            "vcvt.f32.s32 q5, q5",
-            "vmul.f32 q2, q1, {sqa}",
             "vmul.f32 q0, q0, q2",
+            "vmul.f32 q2, q1, {sqb}",
             "vmaxnm.f32 q4, q4, q0",
             "vstrw.32 q0, [{a}], #16",
-            "vmul.f32 q2, q1, {sqb}",
-            "vmul.f32 q5, q5, q2",
-            "vmaxnm.f32 q6, q6, q5",
-            "vstrw.32 q5, [{b}], #16",
             "vminnm.f32 q3, q3, q1",
+            "vldrw.u32 q1, [{sv}], #16",
+            "vmaxnm.f32 q5, q5, q1",
+            "vldrw.u32 q0, [{b}]",
+            "vcvt.f32.s32 q0, q0",
+            "vmul.f32 q0, q0, q2",
+            "vminnm.f32 q7, q7, q1",
+            "vmaxnm.f32 q6, q6, q0",
+            "vstrw.32 q0, [{b}], #16",
             "letp lr, 1b",
-            "vstrw.32 q4, [{out}]",
-            "vstrw.32 q6, [{out}, #16]",
-            "vstrw.32 q3, [{out}, #32]",
+            "vstrw.32 q4, [{lanes}]",
+            "vstrw.32 q6, [{lanes}, #16]",
+            "vstrw.32 q3, [{lanes}, #32]",
+            "vstrw.32 q5, [{lanes}, #48]",
+            "vstrw.32 q7, [{lanes}, #64]",
             a = inout(reg) s[0] => _,
             b = inout(reg) s[1] => _,
-            sk = inout(reg) sk => _,
+            sk = inout(reg) scales[0] => _,
+            sv = inout(reg) scales[1] => _,
             sqa = in(reg) sq[0].to_bits(),
             sqb = in(reg) sq[1].to_bits(),
             n = in(reg) n,
             ninf = in(reg) f32::NEG_INFINITY.to_bits(),
             pinf = in(reg) f32::INFINITY.to_bits(),
-            out = in(reg) out.as_mut_ptr(),
+            lanes = in(reg) lanes.as_mut_ptr(),
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
@@ -2700,11 +2712,15 @@ unsafe fn arm_mve_pair_scale(
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
             options(nostack),
         );
     }
-    let (maxima, smallest) = out.split_at(8);
+    let (maxima, rest) = lanes.split_at(8);
+    let (smallest, values) = rest.split_at(4);
     let (ma, mb) = maxima.split_at(4);
+    let (v_max, v_min) = values.split_at(4);
+    let [largest, v_range] = out;
     *largest = [f32::NEG_INFINITY; 2];
     let mut sk_min = f32::INFINITY;
     for ((&a, &b), &k) in ma.iter().zip(mb).zip(smallest) {
@@ -2719,6 +2735,10 @@ unsafe fn arm_mve_pair_scale(
             sk_min = k;
         }
     }
+    *v_range = [
+        v_max.iter().fold(0.0f32, |m, &v| m.max(v)),
+        v_min.iter().fold(0.0f32, |m, &v| m.min(v)),
+    ];
     sk_min
 }
 
@@ -3555,46 +3575,6 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
     }
     let w_max = out.iter().fold(0.0f32, |m, &w| if w > m { w } else { m });
     (sum, w_max)
-}
-
-/// The largest and the smallest of `n > 0` floats, both from +0 (`VMAXNM`, `VMINNM`:
-/// NaN ignored, as `f32::max` and `f32::min`).
-///
-/// # Safety
-/// `x` points to `n > 0` floats; the CPU must have MVE with floating point.
-#[inline(never)]
-unsafe fn arm_mve_max_min_f32(x: *const f32, n: usize) -> (f32, f32) {
-    let mut out = [0.0f32; 8];
-    // SAFETY: the tail-predicated loop reads `n` floats of `x` (the caller's guarantee);
-    // 32 bytes are stored to `out`; inactive lanes keep their value; only the named
-    // registers are written.
-    unsafe {
-        asm!(
-            "vmov.i32 q1, #0",
-            "vmov.i32 q2, #0",
-            "dlstp.32 lr, {n}",
-            "1:",
-            "vldrw.u32 q0, [{x}], #16",
-            "vmaxnm.f32 q1, q1, q0",
-            "vminnm.f32 q2, q2, q0",
-            "letp lr, 1b",
-            "vstrw.32 q1, [{out}]",
-            "vstrw.32 q2, [{out}, #16]",
-            x = inout(reg) x => _,
-            n = in(reg) n,
-            out = in(reg) out.as_mut_ptr(),
-            out("lr") _,
-            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
-            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            options(nostack),
-        );
-    }
-    let (max, min) = out.split_at(4);
-    (
-        max.iter().fold(0.0f32, |m, &v| m.max(v)),
-        min.iter().fold(0.0f32, |m, &v| m.min(v)),
-    )
 }
 
 /// `out[c] = (sums[c] as f32) * factor` for `n` sums (a positive multiple of 4), four an
