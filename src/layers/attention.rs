@@ -108,7 +108,7 @@ pub(crate) fn attend_all_i8(
         // a multiple of 4 or they do not fit, the cache rows
         let packed: &mut [u32] =
             bytemuck::try_cast_slice_mut(&mut *packed).map_err(|_| Error::ScratchMisaligned)?;
-        if k::attention_i8::pack_all_kv(keys, values, d, n_heads, packed) {
+        if k::pack_all_kv(keys, values, d, n_heads, packed) {
             // the f32 keys, packed, are free: two query rows' scores at a time and the
             // kernel's per-pair work (it shares each key and value load between them;
             // `scores` alone: one at a time)

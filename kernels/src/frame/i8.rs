@@ -86,6 +86,14 @@ pub trait I8Dot: Copy {
         head_round_weighted_sum(weights, inv, values, at, factor, out)
     }
 
+    /// One head of a key or value row quantized for the encoder's int8 layout
+    /// ([`crate::generic::attention_i8::pack_all_kv_using`]): [`quantize_row`]'s integers
+    /// and scale, which is what this default does.
+    #[inline(always)]
+    fn quantize_head(self, x: &[f32], q: &mut [i8]) -> f32 {
+        quantize_row(x, q)
+    }
+
     /// Steps 2-5 of the encoder's int8 attention for one query head over one head of
     /// [`crate::generic::attention_i8::pack_all_kv`]'s keys and values: the bits of
     /// [`all_head`] (`query` the head's int16 values, replaced by its output).

@@ -23,9 +23,7 @@
 //! may accumulate in any order (`SMLAD` pairs) and still give the scalar's bits.
 
 use crate::generic::f32::{exp_fast_nonpositive, sqrt};
-#[cfg(doc)]
-use crate::quant::quantize_row;
-use crate::quant::{round_to_i8, I8_MAX};
+use crate::quant::{quantize_row, round_to_i8, I8_MAX};
 
 /// Largest int16 attention weight (step 4).
 pub const WEIGHT_MAX: f32 = 32767.0;
@@ -460,6 +458,22 @@ pub fn pack_all_kv(
     n_heads: usize,
     packed: &mut [u32],
 ) -> bool {
+    pack_all_kv_using(quantize_row, keys, values, d, n_heads, packed)
+}
+
+/// [`pack_all_kv`] with each position's head quantized by `quantize(x, q)`, which must
+/// give [`quantize_row`]'s integers and scale (a kernel's faster twin): the same words.
+/// Each value head is quantized into its position's key row first (not yet written),
+/// then spread into the transposed values, then the key head written over it.
+#[inline(always)]
+pub fn pack_all_kv_using(
+    quantize: impl Fn(&[f32], &mut [i8]) -> f32,
+    keys: &[f32],
+    values: &[f32],
+    d: usize,
+    n_heads: usize,
+    packed: &mut [u32],
+) -> bool {
     let Some(dk) = d.checked_div(n_heads) else {
         return false;
     };
@@ -479,7 +493,6 @@ pub fn pack_all_kv(
     let stride = all_stride(rows);
     let key_words = rows.wrapping_mul(dk) / 4; // <= words: no wrap
     let value_words = dk.wrapping_mul(stride) / 4;
-    let quads = dk / 4;
     // heads, rows and words split off one at a time, no zip of chunk iterators: at
     // opt-level "z" such a zip is an outlined `Zip::new` dividing by a chunk size the
     // no-panic proof cannot see is non-zero (see `attend_all_i8`)
@@ -494,38 +507,34 @@ pub fn pack_all_kv(
         let (v_words, scales) = rest.split_at_mut(value_words.min(rest.len()));
         let (k_scales, v_scales) = scales.split_at_mut(rows.min(scales.len()));
         let first = h.wrapping_mul(dk); // h < n_heads: `first + dk <= d`
+        let k_bytes = as_bytes_mut(k_words);
         let v_bytes = as_bytes_mut(v_words);
         for j in 0..rows {
-            // j < rows: `j * d + first + dk <= keys.len()`, `j * quads + quads <=
-            // key_words`; no wrap
+            // j < rows: `j * d + first + dk <= keys.len()`, `j * dk + dk <= 4 key_words`;
+            // no wrap
             let at = j.wrapping_mul(d).wrapping_add(first);
             let key = keys.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
             let value = values.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
-            // keys: each position's head, four values a word, as `quantize_kv_row`
-            let (inv, sk) = row_factor(key);
-            let word_at = j.wrapping_mul(quads);
-            let dst = k_words
-                .get_mut(word_at..word_at.wrapping_add(quads))
-                .unwrap_or(&mut []);
-            for (word, quad) in dst.iter_mut().zip(key.chunks_exact(4)) {
-                if let &[a, b, c, d] = quad {
-                    let byte = |v: f32| round_to_i8(v * inv) as u8;
-                    *word = u32::from_le_bytes([byte(a), byte(b), byte(c), byte(d)]);
-                }
-            }
-            if let Some(scale) = k_scales.get_mut(j) {
-                *scale = sk.to_bits();
-            }
-            // values: value `c` of position `j` at byte `c * stride + j`
-            let (inv, sv) = row_factor(value);
-            for (c, &v) in (0..dk).zip(value) {
+            let byte_at = j.wrapping_mul(dk);
+            let Some(k_row) = k_bytes.get_mut(byte_at..byte_at.wrapping_add(dk)) else {
+                break;
+            };
+            // values: quantized into the key row, then value `c` of position `j` at byte
+            // `c * stride + j`
+            let sv = quantize(value, k_row);
+            for (c, &v) in (0..dk).zip(k_row.iter()) {
                 // c * stride + j < dk * stride: no wrap
                 if let Some(b) = v_bytes.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
-                    *b = round_to_i8(v * inv);
+                    *b = v;
                 }
             }
             if let Some(scale) = v_scales.get_mut(j) {
                 *scale = sv.to_bits();
+            }
+            // keys: each position's head, as `quantize_kv_row`
+            let sk = quantize(key, k_row);
+            if let Some(scale) = k_scales.get_mut(j) {
+                *scale = sk.to_bits();
             }
         }
     }

@@ -109,6 +109,11 @@ impl I8Dot for MveI8 {
         }
     }
 
+    /// [`quantize_row_mve`]: `quantize_row`'s integers and scale.
+    fn quantize_head(self, x: &[f32], q: &mut [i8]) -> f32 {
+        quantize_row_mve(x, q)
+    }
+
     /// Steps 2-5 in Helium ([`all_head_mve`]), the reference where it declines.
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         if all_head_mve(query, sq, head, scores).is_none() {

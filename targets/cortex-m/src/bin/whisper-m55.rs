@@ -586,7 +586,9 @@ fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<()
 }
 
 /// The encoder int8 attention's two-row probes, regions numbered from `regions + 1`
-/// (returns the last): two query rows over 64, 256 and 1500 keys (a 30 s window's
+/// (returns the last): the dispatched `pack_all_kv` of 1500 positions' keys and values
+/// (once per layer in the encoder; its words checked against the scalar reference's at
+/// every size), two query rows over 64, 256 and 1500 keys (a 30 s window's
 /// encoder), 8 heads of 64, by the dispatched `attention_all_i8_rows` (keys and values
 /// packed once before by `pack_all_kv`, the two rows' scores and the kernel's work in
 /// `pair_scores_len(keys)` floats); the
@@ -610,9 +612,11 @@ fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32,
         .ok_or("scratch")?;
     // SAFETY: every bit pattern is a valid u32.
     let (_, words, _) = unsafe { rest.align_to_mut::<u32>() };
-    let all = words
-        .get_mut(..HEADS * a::all_head_words(WINDOW, D / HEADS))
+    let (all, words) = words
+        .split_at_mut_checked(HEADS * a::all_head_words(WINDOW, D / HEADS))
         .ok_or("scratch")?;
+    // the scalar packing's words, to compare
+    let reference = words.get_mut(..all.len()).ok_or("scratch")?;
     // attention_i8_probes' sequence (its 256 keys and values, its query), then continued
     let mut state = 0x2468_ace0u32;
     let mut next = move || {
@@ -647,8 +651,28 @@ fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32,
             keys.get(..keys_n * D).ok_or("scratch")?,
             values.get(..keys_n * D).ok_or("scratch")?,
         );
-        if !a::pack_all_kv(k_n, v_n, D, HEADS, all) {
+        // (over the window's keys a region of its own: the packing, once per layer)
+        let window = keys_n == WINDOW;
+        if window {
+            icount_start();
+        }
+        let packed = k::pack_all_kv(black_box(k_n), v_n, D, HEADS, all);
+        if window {
+            icount_stop();
+            regions += 1;
+            defmt::println!("figure whisper_region_probe_i8pack_1500 {=u32}", regions);
+            defmt::println!("figure whisper_probe_i8pack_1500_work {=usize}", WINDOW);
+        }
+        if !packed {
             return Err("pack_all_kv");
+        }
+        // the dispatched packing (Helium's quantizer) gives the scalar reference's words
+        if !a::pack_all_kv(k_n, v_n, D, HEADS, reference) {
+            return Err("pack_all_kv");
+        }
+        let used = HEADS * a::all_head_words(keys_n, D / HEADS);
+        if all.get(..used) != reference.get(..used) {
+            return Err("pack_all_kv: the dispatched words differ from the reference's");
         }
         rows.copy_from_slice(query);
         icount_start();
