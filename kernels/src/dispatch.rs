@@ -1080,7 +1080,8 @@ pub fn attention_all_i8(
 }
 
 /// [`generic::attention_i8::pack_all_kv`] on the active int8 kernel (each head quantized
-/// by its `quantize_head`: Helium's on the M55), the same words.
+/// by its `quantize_head` and the values spread by its `spread_head`: Helium's on the
+/// M55), the same words.
 #[inline(never)]
 pub fn pack_all_kv(
     keys: &[f32],
@@ -1092,6 +1093,7 @@ pub fn pack_all_kv(
     dispatch!(active_kernel(), I8: I8Dot, record = false,
               |kern, _id| generic::attention_i8::pack_all_kv_using(
                   |x, q| kern.quantize_head(x, q),
+                  |q, v, stride, j| kern.spread_head(q, v, stride, j),
                   keys, values, d, n_heads, packed),
               scalar => generic::attention_i8::pack_all_kv(keys, values, d, n_heads, packed))
 }

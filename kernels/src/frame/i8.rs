@@ -94,6 +94,14 @@ pub trait I8Dot: Copy {
         quantize_row(x, q)
     }
 
+    /// A position's quantized value head spread over the encoder layout's transposed
+    /// values ([`crate::generic::attention_i8::pack_all_kv_using`]): the stores of
+    /// [`crate::generic::attention_i8::spread_head`], which is what this default does.
+    #[inline(always)]
+    fn spread_head(self, q: &[i8], v: &mut [i8], stride: usize, j: usize) {
+        crate::generic::attention_i8::spread_head(q, v, stride, j)
+    }
+
     /// Steps 2-5 of the encoder's int8 attention for one query head over one head of
     /// [`crate::generic::attention_i8::pack_all_kv`]'s keys and values: the bits of
     /// [`all_head`] (`query` the head's int16 values, replaced by its output).

@@ -458,16 +458,31 @@ pub fn pack_all_kv(
     n_heads: usize,
     packed: &mut [u32],
 ) -> bool {
-    pack_all_kv_using(quantize_row, keys, values, d, n_heads, packed)
+    pack_all_kv_using(quantize_row, spread_head, keys, values, d, n_heads, packed)
+}
+
+/// Byte `c` of `q` to `v[c * stride + j]` for each `c` (those outside `v` left out): a
+/// position's quantized value head spread over the transposed values
+/// ([`pack_all_kv_using`]).
+#[inline(always)]
+pub fn spread_head(q: &[i8], v: &mut [i8], stride: usize, j: usize) {
+    for (c, &b) in (0..q.len()).zip(q) {
+        // c * stride + j: wraps only far outside `v` (then left out)
+        if let Some(dst) = v.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
+            *dst = b;
+        }
+    }
 }
 
 /// [`pack_all_kv`] with each position's head quantized by `quantize(x, q)`, which must
-/// give [`quantize_row`]'s integers and scale (a kernel's faster twin): the same words.
+/// give [`quantize_row`]'s integers and scale, and spread by `spread(q, v, stride, j)`,
+/// which must store as [`spread_head`] does (a kernel's faster twins): the same words.
 /// Each value head is quantized into its position's key row first (not yet written),
 /// then spread into the transposed values, then the key head written over it.
 #[inline(always)]
 pub fn pack_all_kv_using(
     quantize: impl Fn(&[f32], &mut [i8]) -> f32,
+    spread: impl Fn(&[i8], &mut [i8], usize, usize),
     keys: &[f32],
     values: &[f32],
     d: usize,
@@ -522,12 +537,7 @@ pub fn pack_all_kv_using(
             // values: quantized into the key row, then value `c` of position `j` at byte
             // `c * stride + j`
             let sv = quantize(value, k_row);
-            for (c, &v) in (0..dk).zip(k_row.iter()) {
-                // c * stride + j < dk * stride: no wrap
-                if let Some(b) = v_bytes.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
-                    *b = v;
-                }
-            }
+            spread(k_row, v_bytes, stride, j);
             if let Some(scale) = v_scales.get_mut(j) {
                 *scale = sv.to_bits();
             }

@@ -114,6 +114,47 @@ impl I8Dot for MveI8 {
         quantize_row_mve(x, q)
     }
 
+    /// Four values an instruction (`VSTRB.32` with offsets `0, stride, 2 stride, 3
+    /// stride`) where `q` is whole groups of 4 inside `v`; else the scalar stores.
+    fn spread_head(self, q: &[i8], v: &mut [i8], stride: usize, j: usize) {
+        let dk = q.len();
+        let fits = dk > 0
+            && dk.is_multiple_of(4)
+            && j < stride
+            && stride <= (u32::MAX / 4) as usize
+            && dk.checked_mul(stride).is_some_and(|n| n <= v.len());
+        if !fits {
+            crate::generic::attention_i8::spread_head(q, v, stride, j);
+            return;
+        }
+        let s = stride as u32;
+        let offsets = [0, s, 2 * s, 3 * s];
+        // SAFETY: `dk / 4` passes each read 4 bytes of `q` (`dk` in all) and store 4
+        // bytes at `base + c * stride` for `c` of the pass, base from `v + j`: the largest
+        // address `(dk - 1) stride + j < dk stride <= v.len()` (checked); `offsets` 16
+        // bytes; only the named registers are written; the target has MVE.
+        unsafe {
+            asm!(
+                "vldrw.u32 q1, [{offsets}]",
+                "dls lr, {passes}",
+                "1:",
+                "vldrb.s32 q0, [{q}], #4",
+                "vstrb.32 q0, [{base}, q1]",
+                "add {base}, {step}",
+                "le lr, 1b",
+                q = inout(reg) q.as_ptr() => _,
+                base = inout(reg) v.as_mut_ptr().add(j) => _,
+                step = in(reg) 4 * stride,
+                passes = in(reg) dk / 4,
+                offsets = in(reg) offsets.as_ptr(),
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                options(nostack),
+            );
+        }
+    }
+
     /// Steps 2-5 in Helium ([`all_head_mve`]), the reference where it declines.
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         if all_head_mve(query, sq, head, scores).is_none() {
