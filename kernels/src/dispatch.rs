@@ -1079,9 +1079,29 @@ pub fn attention_all_i8(
                   query, packed, n_heads, rows, scores))
 }
 
+/// [`generic::attention_i8::pack_all_kv`] on the active int8 kernel (each head quantized
+/// by its `quantize_head` and the values spread by its `spread_head`: Helium's on the
+/// M55), the same words.
+#[inline(never)]
+pub fn pack_all_kv(
+    keys: &[f32],
+    values: &[f32],
+    d: usize,
+    n_heads: usize,
+    packed: &mut [u32],
+) -> bool {
+    dispatch!(active_kernel(), I8: I8Dot, record = false,
+              |kern, _id| generic::attention_i8::pack_all_kv_using(
+                  |x, q| kern.quantize_head(x, q),
+                  |q, v, stride, j| kern.spread_head(q, v, stride, j),
+                  keys, values, d, n_heads, packed),
+              scalar => generic::attention_i8::pack_all_kv(keys, values, d, n_heads, packed))
+}
+
 /// The encoder's int8 attention of the query rows `queries` `[m, d]` over
 /// [`generic::attention_i8::pack_all_kv`]'s keys and values, each row bit for bit
-/// [`attention_all_i8`]'s: two rows at a time where `scores` holds `2 rows` floats (the
+/// [`attention_all_i8`]'s: two rows at a time where `scores` holds
+/// [`generic::attention_i8::pair_scores_len`]`(rows)` floats (the
 /// active int8 kernel's `all_head_pair`: Helium's shares each key and value load between
 /// the two rows on the M55), else one. `false` (nothing written) where `queries` is not
 /// whole rows or `packed` does not hold the heads.

@@ -108,14 +108,12 @@ pub(crate) fn attend_all_i8(
         // a multiple of 4 or they do not fit, the cache rows
         let packed: &mut [u32] =
             bytemuck::try_cast_slice_mut(&mut *packed).map_err(|_| Error::ScratchMisaligned)?;
-        if k::attention_i8::pack_all_kv(keys, values, d, n_heads, packed) {
-            // the f32 keys, packed, are free: two query rows' scores at a time (the kernel
-            // shares each key and value load between them; `scores` alone: one at a time)
-            let pair_scores: &mut [f32] = if keys.len() >= rows.saturating_mul(2) {
-                keys
-            } else {
-                scores
-            };
+        if k::pack_all_kv(keys, values, d, n_heads, packed) {
+            // the f32 keys, packed, are free: two query rows' scores at a time and the
+            // kernel's per-pair work (it shares each key and value load between them;
+            // `scores` alone: one at a time)
+            let pair_len = k::attention_i8::pair_scores_len(rows);
+            let pair_scores: &mut [f32] = if keys.len() >= pair_len { keys } else { scores };
             if !k::attention_all_i8_rows(q, d, packed, n_heads, rows, pair_scores) {
                 return Err(Error::SizeOverflow);
             }

@@ -86,6 +86,22 @@ pub trait I8Dot: Copy {
         head_round_weighted_sum(weights, inv, values, at, factor, out)
     }
 
+    /// One head of a key or value row quantized for the encoder's int8 layout
+    /// ([`crate::generic::attention_i8::pack_all_kv_using`]): [`quantize_row`]'s integers
+    /// and scale, which is what this default does.
+    #[inline(always)]
+    fn quantize_head(self, x: &[f32], q: &mut [i8]) -> f32 {
+        quantize_row(x, q)
+    }
+
+    /// A position's quantized value head spread over the encoder layout's transposed
+    /// values ([`crate::generic::attention_i8::pack_all_kv_using`]): the stores of
+    /// [`crate::generic::attention_i8::spread_head`], which is what this default does.
+    #[inline(always)]
+    fn spread_head(self, q: &[i8], v: &mut [i8], stride: usize, j: usize) {
+        crate::generic::attention_i8::spread_head(q, v, stride, j)
+    }
+
     /// Steps 2-5 of the encoder's int8 attention for one query head over one head of
     /// [`crate::generic::attention_i8::pack_all_kv`]'s keys and values: the bits of
     /// [`all_head`] (`query` the head's int16 values, replaced by its output).
@@ -96,7 +112,8 @@ pub trait I8Dot: Copy {
 
     /// Steps 1-5 of the encoder's int8 attention for two query rows of one head (`a`, `b`
     /// their f32 values, `scale = 1 / sqrt(dk)`, each replaced by its output; `scores`
-    /// `[>= 2 rows]` working space): the bits of [`all_head_steps`] over
+    /// `[>= pair_scores_len(rows)]` working space: the two rows' scores, then
+    /// `PAIR_WORK` floats for a kernel's queries and sums): the bits of [`all_head_steps`] over
     /// [`I8Dot::all_head`] on each row, which is what this default does.
     #[inline(always)]
     fn all_head_pair(

@@ -23,9 +23,7 @@
 //! may accumulate in any order (`SMLAD` pairs) and still give the scalar's bits.
 
 use crate::generic::f32::{exp_fast_nonpositive, sqrt};
-#[cfg(doc)]
-use crate::quant::quantize_row;
-use crate::quant::{round_to_i8, I8_MAX};
+use crate::quant::{quantize_row, round_to_i8, I8_MAX};
 
 /// Largest int16 attention weight (step 4).
 pub const WEIGHT_MAX: f32 = 32767.0;
@@ -372,9 +370,23 @@ pub fn round_weight(x: f32) -> i16 {
 }
 
 /// Keys per row of an encoder head's transposed values ([`AllHead`]): `rows` rounded up
-/// to a whole word.
+/// to a whole word, or from 64 rows on to a multiple of 32 (Helium's two-row weighted
+/// sums then run over whole passes of 32 and 64 keys, zero weights on the zero padding).
 pub const fn all_stride(rows: usize) -> usize {
-    rows.div_ceil(4).saturating_mul(4)
+    let quantum = if rows >= 64 { 32 } else { 4 };
+    rows.div_ceil(quantum).saturating_mul(quantum)
+}
+
+/// Floats of the per-pair work that [`pair_scores_len`] adds to the two rows' scores:
+/// room for two int16 queries (128 halfwords) and two rows' 64-bit sums (128, 8-byte
+/// aligned) of heads of up to 64 values, which kernels keep there instead of on the
+/// stack.
+pub const PAIR_WORK: usize = 324;
+
+/// Floats of the scores with which [`attention_all_i8_rows_using`] takes two query rows
+/// at a time over `rows` keys: both rows' scores and [`PAIR_WORK`].
+pub const fn pair_scores_len(rows: usize) -> usize {
+    rows.saturating_mul(2).saturating_add(PAIR_WORK)
 }
 
 /// Words of one head of the encoder's int8 keys and values ([`pack_all_kv`]) over `rows`
@@ -436,10 +448,41 @@ impl<'a> AllHead<'a> {
 /// Packs the encoder's keys and values `[rows, d]` (f32, `d = n_heads * dk`) into
 /// `packed` (`n_heads` blocks of [`all_head_words`]`(rows, dk)` words, head by head):
 /// each position's head quantized as [`quantize_kv_row`] does (the same int8 values and
-/// scales), keys by rows, values transposed, the last word of each transposed row
-/// zero-padded. Returns `false` (nothing written) where `dk` is not a multiple of 4,
+/// scales), keys by rows, values transposed, each transposed row zero-padded to
+/// [`all_stride`]`(rows)` bytes. Returns `false` (nothing written) where `dk` is not a multiple of 4,
 /// `keys` and `values` differ in length, or `packed` is short.
 pub fn pack_all_kv(
+    keys: &[f32],
+    values: &[f32],
+    d: usize,
+    n_heads: usize,
+    packed: &mut [u32],
+) -> bool {
+    pack_all_kv_using(quantize_row, spread_head, keys, values, d, n_heads, packed)
+}
+
+/// Byte `c` of `q` to `v[c * stride + j]` for each `c` (those outside `v` left out): a
+/// position's quantized value head spread over the transposed values
+/// ([`pack_all_kv_using`]).
+#[inline(always)]
+pub fn spread_head(q: &[i8], v: &mut [i8], stride: usize, j: usize) {
+    for (c, &b) in (0..q.len()).zip(q) {
+        // c * stride + j: wraps only far outside `v` (then left out)
+        if let Some(dst) = v.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
+            *dst = b;
+        }
+    }
+}
+
+/// [`pack_all_kv`] with each position's head quantized by `quantize(x, q)`, which must
+/// give [`quantize_row`]'s integers and scale, and spread by `spread(q, v, stride, j)`,
+/// which must store as [`spread_head`] does (a kernel's faster twins): the same words.
+/// Each value head is quantized into its position's key row first (not yet written),
+/// then spread into the transposed values, then the key head written over it.
+#[inline(always)]
+pub fn pack_all_kv_using(
+    quantize: impl Fn(&[f32], &mut [i8]) -> f32,
+    spread: impl Fn(&[i8], &mut [i8], usize, usize),
     keys: &[f32],
     values: &[f32],
     d: usize,
@@ -465,7 +508,6 @@ pub fn pack_all_kv(
     let stride = all_stride(rows);
     let key_words = rows.wrapping_mul(dk) / 4; // <= words: no wrap
     let value_words = dk.wrapping_mul(stride) / 4;
-    let quads = dk / 4;
     // heads, rows and words split off one at a time, no zip of chunk iterators: at
     // opt-level "z" such a zip is an outlined `Zip::new` dividing by a chunk size the
     // no-panic proof cannot see is non-zero (see `attend_all_i8`)
@@ -480,38 +522,29 @@ pub fn pack_all_kv(
         let (v_words, scales) = rest.split_at_mut(value_words.min(rest.len()));
         let (k_scales, v_scales) = scales.split_at_mut(rows.min(scales.len()));
         let first = h.wrapping_mul(dk); // h < n_heads: `first + dk <= d`
+        let k_bytes = as_bytes_mut(k_words);
         let v_bytes = as_bytes_mut(v_words);
         for j in 0..rows {
-            // j < rows: `j * d + first + dk <= keys.len()`, `j * quads + quads <=
-            // key_words`; no wrap
+            // j < rows: `j * d + first + dk <= keys.len()`, `j * dk + dk <= 4 key_words`;
+            // no wrap
             let at = j.wrapping_mul(d).wrapping_add(first);
             let key = keys.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
             let value = values.get(at..at.wrapping_add(dk)).unwrap_or(&[]);
-            // keys: each position's head, four values a word, as `quantize_kv_row`
-            let (inv, sk) = row_factor(key);
-            let word_at = j.wrapping_mul(quads);
-            let dst = k_words
-                .get_mut(word_at..word_at.wrapping_add(quads))
-                .unwrap_or(&mut []);
-            for (word, quad) in dst.iter_mut().zip(key.chunks_exact(4)) {
-                if let &[a, b, c, d] = quad {
-                    let byte = |v: f32| round_to_i8(v * inv) as u8;
-                    *word = u32::from_le_bytes([byte(a), byte(b), byte(c), byte(d)]);
-                }
-            }
-            if let Some(scale) = k_scales.get_mut(j) {
-                *scale = sk.to_bits();
-            }
-            // values: value `c` of position `j` at byte `c * stride + j`
-            let (inv, sv) = row_factor(value);
-            for (c, &v) in (0..dk).zip(value) {
-                // c * stride + j < dk * stride: no wrap
-                if let Some(b) = v_bytes.get_mut(c.wrapping_mul(stride).wrapping_add(j)) {
-                    *b = round_to_i8(v * inv);
-                }
-            }
+            let byte_at = j.wrapping_mul(dk);
+            let Some(k_row) = k_bytes.get_mut(byte_at..byte_at.wrapping_add(dk)) else {
+                break;
+            };
+            // values: quantized into the key row, then value `c` of position `j` at byte
+            // `c * stride + j`
+            let sv = quantize(value, k_row);
+            spread(k_row, v_bytes, stride, j);
             if let Some(scale) = v_scales.get_mut(j) {
                 *scale = sv.to_bits();
+            }
+            // keys: each position's head, as `quantize_kv_row`
+            let sk = quantize(key, k_row);
+            if let Some(scale) = k_scales.get_mut(j) {
+                *scale = sk.to_bits();
             }
         }
     }
@@ -654,7 +687,8 @@ pub fn all_head_steps(
 
 /// The encoder's int8 attention of several query rows: `queries` `[m, d]` (`d = n_heads
 /// dk`), each row replaced as [`attention_all_i8`] replaces it, bit for bit. Where
-/// `scores` holds `2 rows` floats the rows go two at a time, head by head:
+/// `scores` holds [`pair_scores_len`]`(rows)` floats the rows go two at a time, head by
+/// head (the rows' scores first, the kernel's per-pair work after them):
 /// `pair_step(a, b, scale, head, scores)` runs steps 1-5 of one head for two rows (the
 /// bits of [`all_head_steps`] on each, `scale = 1 / sqrt(dk)`); the last row of an odd
 /// count (or every row, where `scores` holds fewer) goes alone with `head_step` (steps
@@ -686,7 +720,7 @@ pub fn attention_all_i8_rows_using(
         return false;
     }
     let two = d.wrapping_mul(2); // d <= queries.len() or no row: no wrap that matters
-    let pairs = rows > 0 && scores.len() / 2 >= rows;
+    let pairs = rows > 0 && scores.len() >= pair_scores_len(rows);
     let scale = 1.0 / sqrt(dk as f32);
     let mut rest = queries;
     while !rest.is_empty() {
@@ -985,7 +1019,7 @@ mod tests {
                     }
                     let bits = |x: &[f32]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
                     // two rows at a time (scores for both), one at a time, and dispatched
-                    for scores in [2 * rows, rows] {
+                    for scores in [pair_scores_len(rows), rows] {
                         let mut got = q.clone();
                         let mut s = vec![0.0; scores];
                         assert!(attention_all_i8_rows_using(

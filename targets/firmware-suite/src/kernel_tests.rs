@@ -1392,7 +1392,7 @@ fn to_all_layout_joined(
 
 /// The dispatched encoder int8 attention of several query rows (`attention_all_i8_rows`:
 /// on the M55 two rows at a time, each key and value load shared, where the scores hold
-/// `2 t` floats; else one) against the scalar reference of each row
+/// `pair_scores_len(t)` floats; else one) against the scalar reference of each row
 /// (`attention_i8::attention_all_i8`), bit for bit: 1 to 3 rows, the long caches' heads of
 /// 16 values over 1 to 520 keys, the wide caches' two heads of 64 over 1 to 40, and heads
 /// of 32 values (two long cache rows a position) over 2 to 260 keys (both sides of the
@@ -1402,7 +1402,7 @@ fn to_all_layout_joined(
 /// exponentials' zero threshold).
 fn int8_attention_rows_vs_scalar() -> Check {
     let mut want_scores = [0f32; I8_CACHE_ROWS];
-    let mut got_scores = [0f32; 2 * I8_CACHE_ROWS];
+    let mut got_scores = [0f32; k::attention_i8::pair_scores_len(I8_CACHE_ROWS)];
     let mut packed = [0u32; I8_ALL_WORDS];
     let [random, ones, minus] = &I8_LONG;
     let tiny_keys = f32::from_bits(0x0380_0000); // 2^-120
@@ -1466,7 +1466,7 @@ fn int8_attention_rows_vs_scalar() -> Check {
                         );
                         ensure(ok, "the reference takes the encoder layout")?;
                     }
-                    let scores = &mut got_scores[..(2 * t).min(2 * I8_CACHE_ROWS)];
+                    let scores = &mut got_scores[..k::attention_i8::pair_scores_len(t)];
                     let ok = k::attention_all_i8_rows(query, d, &packed, heads, t, scores);
                     ensure(ok, "the kernel takes the encoder layout")?;
                     let same = query

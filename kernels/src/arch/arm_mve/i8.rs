@@ -109,6 +109,52 @@ impl I8Dot for MveI8 {
         }
     }
 
+    /// [`quantize_row_mve`]: `quantize_row`'s integers and scale.
+    fn quantize_head(self, x: &[f32], q: &mut [i8]) -> f32 {
+        quantize_row_mve(x, q)
+    }
+
+    /// Four values an instruction (`VSTRB.32` with offsets `0, stride, 2 stride, 3
+    /// stride`) where `q` is whole groups of 4 inside `v`; else the scalar stores.
+    fn spread_head(self, q: &[i8], v: &mut [i8], stride: usize, j: usize) {
+        let dk = q.len();
+        let fits = dk > 0
+            && dk.is_multiple_of(4)
+            && j < stride
+            && stride <= (u32::MAX / 4) as usize
+            && dk.checked_mul(stride).is_some_and(|n| n <= v.len());
+        if !fits {
+            crate::generic::attention_i8::spread_head(q, v, stride, j);
+            return;
+        }
+        let s = stride as u32;
+        let offsets = [0, s, 2 * s, 3 * s];
+        // SAFETY: `dk / 4` passes each read 4 bytes of `q` (`dk` in all) and store 4
+        // bytes at `base + c * stride` for `c` of the pass, base from `v + j`: the largest
+        // address `(dk - 1) stride + j < dk stride <= v.len()` (checked); `offsets` 16
+        // bytes; only the named registers are written; the target has MVE.
+        unsafe {
+            asm!(
+                "vldrw.u32 q1, [{offsets}]",
+                "dls lr, {passes}",
+                "1:",
+                "vldrb.s32 q0, [{q}], #4",
+                "vstrb.32 q0, [{base}, q1]",
+                "add {base}, {step}",
+                "le lr, 1b",
+                q = inout(reg) q.as_ptr() => _,
+                base = inout(reg) v.as_mut_ptr().add(j) => _,
+                step = in(reg) 4 * stride,
+                passes = in(reg) dk / 4,
+                offsets = in(reg) offsets.as_ptr(),
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                options(nostack),
+            );
+        }
+    }
+
     /// Steps 2-5 in Helium ([`all_head_mve`]), the reference where it declines.
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         if all_head_mve(query, sq, head, scores).is_none() {
@@ -2453,6 +2499,9 @@ unsafe fn arm_mve_dots16_keys(
 /// Widest head of [`all_pair_mve`] (its two int16 queries and their i64 sums lie on the
 /// stack).
 const PAIR_DK_MAX: usize = 64;
+// the per-pair work after the two rows' scores holds the int16 queries (`PAIR_DK_MAX`
+// floats) and, 8-byte aligned (one float may be skipped), `2 PAIR_DK_MAX` i64
+const _: () = assert!(crate::generic::attention_i8::PAIR_WORK > 5 * PAIR_DK_MAX);
 
 /// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
 /// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
@@ -2484,7 +2533,7 @@ fn all_pair_mve(
         && dk.is_multiple_of(32)
         && a.len() >= dk
         && b.len() >= dk
-        && scores.len() / 2 >= rows
+        && scores.len() >= crate::generic::attention_i8::pair_scores_len(rows)
         && head.keys.len() >= rows.checked_mul(dk)?
         && head.values.len() >= dk.checked_mul(stride)?
         && head.key_scales.len() >= rows
@@ -2492,20 +2541,23 @@ fn all_pair_mve(
     if !fits {
         return None;
     }
-    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]...
-    // (not zeroed: the two rows write each of the `2 dk` halfwords read below)
-    let mut qq = core::mem::MaybeUninit::<[i16; 2 * PAIR_DK_MAX]>::uninit();
-    let sq_a = pair_query(a, scale, dk, qq.as_mut_ptr().cast::<i16>())?;
-    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords
-    let sq_b = pair_query(b, scale, dk, unsafe {
-        qq.as_mut_ptr().cast::<i16>().add(8)
-    })?;
-    // SAFETY: row a's `dk / 8` groups of 8 halfwords from 0 and row b's from 8, 16
-    // halfwords apart, wrote every halfword of `0..2 dk` (`dk <= PAIR_DK_MAX`).
-    let qq = unsafe { core::slice::from_raw_parts(qq.as_ptr().cast::<i16>(), 2 * dk) };
-    // 2. the dots, as i32 bits in each row's scores, two keys a pass
+    // the two rows' scores, then the per-pair work (`PAIR_WORK` floats): the int16
+    // queries (`PAIR_DK_MAX` floats: `2 PAIR_DK_MAX` halfwords), then the 64-bit sums
+    let (scores, work) = scores.split_at_mut_checked(rows.checked_mul(2)?)?;
     let (sa, sb) = scores.split_at_mut(rows);
-    let sb = sb.get_mut(..rows)?;
+    let (qq, work) = work.split_at_mut_checked(PAIR_DK_MAX)?;
+    // SAFETY: every bit pattern is a valid i64 (the floats are initialised).
+    let (_, sums, _) = unsafe { work.align_to_mut::<i64>() };
+    let sums = sums.get_mut(..2 * PAIR_DK_MAX)?;
+    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]... (halfwords of `qq`)
+    let qq = qq.as_mut_ptr().cast::<i16>();
+    let sq_a = pair_query(a, scale, dk, qq)?;
+    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords inside `qq`
+    let sq_b = pair_query(b, scale, dk, unsafe { qq.add(8) })?;
+    // SAFETY: `qq` (from the `PAIR_DK_MAX` floats split off above, not used again)
+    // holds `2 PAIR_DK_MAX >= 2 dk` halfwords, 2-byte aligned, initialised.
+    let qq = unsafe { core::slice::from_raw_parts(qq.cast_const(), 2 * dk) };
+    // 2. the dots, as i32 bits in each row's scores, two keys a pass
     let params = [sa.as_mut_ptr() as usize, sb.as_mut_ptr() as usize];
     // SAFETY: key rows `0..2 (rows / 2)` (`rows >= 2`) lie inside `head.keys`, `dk` bytes
     // apart, `dk` a positive multiple of 32; `qq` holds `2 dk` halfwords; each row's
@@ -2534,29 +2586,30 @@ fn all_pair_mve(
     }
     // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
     // from the start of its scores)
-    // SAFETY: `value_scales` holds `rows > 0` floats; the target has MVE.
-    let (sv_max, sv_min) = unsafe { arm_mve_max_min_f32(head.value_scales.as_ptr(), rows) };
-    // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
-    let clamp = sv_min < 0.0;
-    // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass
+    // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass, with the
+    // value scales' largest and smallest
     let mut largest = [0.0f32; 2];
+    let mut sv_range = [0.0f32; 2];
     let sqs = [sq_a, sq_b];
     for sq in sqs {
         if !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
             return None;
         }
     }
-    // SAFETY: `sa`, `sb` and `key_scales` hold `rows > 0` floats (checked above); the
-    // target has MVE.
+    // SAFETY: `sa`, `sb`, `key_scales` and `value_scales` hold `rows > 0` floats (checked
+    // above); the target has MVE.
     let sk_min = unsafe {
         arm_mve_pair_scale(
             [sa.as_mut_ptr(), sb.as_mut_ptr()],
-            head.key_scales.as_ptr(),
+            [head.key_scales.as_ptr(), head.value_scales.as_ptr()],
             sqs,
             rows,
-            &mut largest,
+            [&mut largest, &mut sv_range],
         )
     };
+    let [sv_max, sv_min] = sv_range;
+    // no value scale below 0 (NaN ignored): no weight below 0, the rounding's clamps idle
+    let clamp = sv_min < 0.0;
     for (sq, m) in sqs.into_iter().zip(largest) {
         let smallest_scale = sk_min * sq;
         if m == f32::NEG_INFINITY || smallest_scale.is_nan() || smallest_scale < f32::MIN_POSITIVE {
@@ -2567,35 +2620,43 @@ fn all_pair_mve(
     let factor_a = pair_float_steps(sa, head, largest_a, (sv_max, clamp))?;
     let factor_b = pair_float_steps(sb, head, largest_b, (sv_max, clamp))?;
     // 5. the weighted sums, exact in 64 bits: row a's `dk` from 0, row b's from `PAIR_DK_MAX`
-    // (not zeroed: the kernel writes each of the `2 dk` sums read below)
-    let mut sums = core::mem::MaybeUninit::<[i64; 2 * PAIR_DK_MAX]>::uninit();
+    // in `sums` (the kernel writes each of the `2 dk` sums read below). From 64 keys
+    // on over whole passes of 32 and 64 keys: the weights after the last key zero (the
+    // values there are `pack_all_kv`'s zero padding, `keys <= stride`), so the same sums.
+    let keys = if rows >= 64 { stride } else { rows };
+    if keys > rows {
+        for s in [&mut *sa, &mut *sb] {
+            // int16 weights `rows..keys` (`keys < rows + 32 <= 2 rows`: inside `s`); an
+            // odd `rows` ends in the low half of a word (little-endian), whose high half
+            // is weight `rows`
+            if rows % 2 == 1 {
+                let last = s.get_mut(rows / 2)?;
+                *last = f32::from_bits(last.to_bits() & 0xffff);
+            }
+            s.get_mut(rows.div_ceil(2)..keys / 2)?.fill(0.0);
+        }
+    }
     let (wa, wb) = (sa.as_ptr().cast::<i16>(), sb.as_ptr().cast::<i16>());
     let mut params = [
         wa as usize,
         wb as usize,
         head.values.as_ptr() as usize,
         stride,
-        rows,
+        keys,
         sums.as_mut_ptr() as usize,
         dk / 2,
-        8 * PAIR_DK_MAX,
+        0,
     ];
-    // SAFETY: `rows` int16 weights of each row (halfwords of its scores, aligned), `rows`
-    // values of each of the `dk` transposed value rows `stride` apart inside
-    // `head.values` (checked above); `sums` holds `2 PAIR_DK_MAX` i64 (row b's offset 512
-    // bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target
-    // has MVE.
+    // SAFETY: `keys` int16 weights of each row (halfwords of its scores, aligned: `keys
+    // <= 2 rows`), `keys <= stride` values of each of the `dk` transposed value rows
+    // `stride` apart inside `head.values` (checked above); `sums` holds `2 PAIR_DK_MAX`
+    // i64 (row b's at 512 bytes, `dk <= PAIR_DK_MAX`); `params` 8 words; the target has
+    // MVE.
     unsafe { arm_mve_weighted_pair(params.as_mut_ptr()) };
-    // SAFETY: `arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of
-    // `sums` (row a's) and `dk` from its middle (row b's, `8 PAIR_DK_MAX` bytes on),
-    // aligned and initialised.
-    let (sums_a, sums_b) = unsafe {
-        let at = sums.as_ptr().cast::<i64>();
-        (
-            core::slice::from_raw_parts(at, dk),
-            core::slice::from_raw_parts(at.add(PAIR_DK_MAX), dk),
-        )
-    };
+    // (`arm_mve_weighted_pair` stored `dk <= PAIR_DK_MAX` i64 from the start of `sums`,
+    // row a's, and `dk` from its middle, row b's)
+    let (sums_a, sums_b) = sums.split_at(PAIR_DK_MAX);
+    let (sums_a, sums_b) = (sums_a.get(..dk)?, sums_b.get(..dk)?);
     // each sum that fits in 32 bits by `VCVT` (the same rounding as `as f32`), times a
     // normal factor (a non-zero integer times it cannot be subnormal: nothing flushed)
     let normal = |f: f32| (f32::MIN_POSITIVE..=f32::MAX).contains(&f);
@@ -2625,59 +2686,70 @@ fn all_pair_mve(
 
 /// Step 2's float step of two rows over `n > 0` dots (i32 bits in `s[0]` and `s[1]`):
 /// [`arm_mve_all_scale`]'s operations for each row with its `sq[r]`, each key scale
-/// loaded once for both; each row's largest score into `largest` (`VMAXNM` from -inf,
-/// NaN ignored); returns the smallest key scale (subnormals flushed to 0).
+/// (`scales[0]`) loaded once for both; each row's largest score into `out[0]` (`VMAXNM`
+/// from -inf, NaN ignored); the largest and the smallest of the `n` value scales
+/// (`scales[1]`) into `out[1]` (`VMAXNM`, `VMINNM` from +0: NaN ignored, as `f32::max`
+/// and `f32::min`);
+/// returns the smallest key scale (subnormals flushed to 0).
 ///
 /// # Safety
-/// `s[0]`, `s[1]` and `sk` point to `n > 0` floats; the CPU must have MVE with floating
-/// point.
+/// `s[0]`, `s[1]`, `scales[0]` and `scales[1]` point to `n > 0` floats; the CPU must have
+/// MVE with floating point.
 #[inline(never)]
 unsafe fn arm_mve_pair_scale(
     s: [*mut f32; 2],
-    sk: *const f32,
+    scales: [*const f32; 2],
     sq: [f32; 2],
     n: usize,
-    largest: &mut [f32; 2],
+    out: [&mut [f32; 2]; 2],
 ) -> f32 {
-    let mut out = [0.0f32; 12];
-    // SAFETY: the tail-predicated loop reads `n` floats of `sk` and reads and rewrites
-    // `n` of `s[0]` and of `s[1]` (the caller's guarantee); 48 bytes are stored to `out`;
-    // inactive lanes of the last iteration keep their value; only the named registers
-    // are written.
+    let mut lanes = [0.0f32; 20];
+    // SAFETY: the tail-predicated loop reads `n` floats of each `scales[r]` and reads and
+    // rewrites `n` of `s[0]` and of `s[1]` (the caller's guarantee); 80 bytes are stored
+    // to `lanes`; inactive lanes of the last iteration keep their value; only the named
+    // registers are written.
     unsafe {
         asm!(
             "vdup.32 q4, {ninf}",
             "vmov q6, q4",
             "vdup.32 q3, {pinf}",
+            "vmov.i32 q5, #0",
+            "vmov.i32 q7, #0",
             "dlstp.32 lr, {n}",
             "1:",
             "vldrw.u32 q1, [{sk}], #16",
+            "vmul.f32 q2, q1, {sqa}",
             "vldrw.u32 q0, [{a}]",
             "vcvt.f32.s32 q0, q0",
-            "vldrw.u32 q5, [{b}]",
-            "vcvt.f32.s32 q5, q5",
-            "vmul.f32 q2, q1, {sqa}",
             "vmul.f32 q0, q0, q2",
+            "vmul.f32 q2, q1, {sqb}",
             "vmaxnm.f32 q4, q4, q0",
             "vstrw.32 q0, [{a}], #16",
-            "vmul.f32 q2, q1, {sqb}",
-            "vmul.f32 q5, q5, q2",
-            "vmaxnm.f32 q6, q6, q5",
-            "vstrw.32 q5, [{b}], #16",
             "vminnm.f32 q3, q3, q1",
+            "vldrw.u32 q1, [{sv}], #16",
+            "vmaxnm.f32 q5, q5, q1",
+            "vldrw.u32 q0, [{b}]",
+            "vcvt.f32.s32 q0, q0",
+            "vmul.f32 q0, q0, q2",
+            "vminnm.f32 q7, q7, q1",
+            "vmaxnm.f32 q6, q6, q0",
+            "vstrw.32 q0, [{b}], #16",
             "letp lr, 1b",
-            "vstrw.32 q4, [{out}]",
-            "vstrw.32 q6, [{out}, #16]",
-            "vstrw.32 q3, [{out}, #32]",
+            "vstrw.32 q4, [{lanes}]",
+            "vstrw.32 q6, [{lanes}, #16]",
+            "vstrw.32 q3, [{lanes}, #32]",
+            "vstrw.32 q5, [{lanes}, #48]",
+            "vstrw.32 q7, [{lanes}, #64]",
             a = inout(reg) s[0] => _,
             b = inout(reg) s[1] => _,
-            sk = inout(reg) sk => _,
+            sk = inout(reg) scales[0] => _,
+            sv = inout(reg) scales[1] => _,
             sqa = in(reg) sq[0].to_bits(),
             sqb = in(reg) sq[1].to_bits(),
             n = in(reg) n,
             ninf = in(reg) f32::NEG_INFINITY.to_bits(),
             pinf = in(reg) f32::INFINITY.to_bits(),
-            out = in(reg) out.as_mut_ptr(),
+            lanes = in(reg) lanes.as_mut_ptr(),
             out("lr") _,
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
@@ -2686,11 +2758,15 @@ unsafe fn arm_mve_pair_scale(
             out("s16") _, out("s17") _, out("s18") _, out("s19") _,
             out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             out("s24") _, out("s25") _, out("s26") _, out("s27") _,
+            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
             options(nostack),
         );
     }
-    let (maxima, smallest) = out.split_at(8);
+    let (maxima, rest) = lanes.split_at(8);
+    let (smallest, values) = rest.split_at(4);
     let (ma, mb) = maxima.split_at(4);
+    let (v_max, v_min) = values.split_at(4);
+    let [largest, v_range] = out;
     *largest = [f32::NEG_INFINITY; 2];
     let mut sk_min = f32::INFINITY;
     for ((&a, &b), &k) in ma.iter().zip(mb).zip(smallest) {
@@ -2705,6 +2781,10 @@ unsafe fn arm_mve_pair_scale(
             sk_min = k;
         }
     }
+    *v_range = [
+        v_max.iter().fold(0.0f32, |m, &v| m.max(v)),
+        v_min.iter().fold(0.0f32, |m, &v| m.min(v)),
+    ];
     sk_min
 }
 
@@ -2942,9 +3022,10 @@ macro_rules! pair_tail {
 /// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
 /// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
 /// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`; where `dk == 64`, one
-/// straight pass a pair of keys in a low-overhead loop, the queries and both keys at
-/// fixed offsets (nothing rewound), the sums started by `VMLADAV`: row `r`'s dots stored
-/// as words from `out[r]`.
+/// straight pass a pair of keys, two pairs an iteration of a low-overhead loop (an odd
+/// count enters at the second), the queries and both keys at fixed offsets (nothing
+/// rewound), the sums started by `VMLADAV`: row `r`'s dots stored as words from
+/// `out[r]`.
 ///
 /// # Safety
 /// `pairs > 0`, `dk` a positive multiple of 32; `qq` must point to `2 dk` readable
@@ -3003,8 +3084,82 @@ unsafe fn arm_mve_dots_pair(
             // `dk == 64`: one pass straight, the sums started by its first multiplies
             // (the queries and both keys at fixed offsets: nothing rewound)
             "6:",
-            "dls lr, r9",
+            // two pairs of keys an iteration (half the loop ends); an odd count enters
+            // at the second
+            "adds r2, r9, #1",
+            "lsrs r2, r2, #1",
+            "dls lr, r2",
+            "tst r9, #1",
+            "bne 9f",
             "7:",
+            "vldrh.s16 q0, [r4, #0]",
+            "vldrb.s16 q2, [r1, #0]",
+            "vmladav.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #16]",
+            "vmladav.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #64]",
+            "vmladav.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #32]",
+            "vmladav.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #8]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #48]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #72]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #64]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #16]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #80]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #80]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #96]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #24]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #112]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #88]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #128]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #32]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #144]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #96]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #160]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #40]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #176]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #104]",
+            "vmladava.s16 r10, q4, q7",
+            "vldrh.s16 q0, [r4, #192]",
+            "vmladava.s16 r12, q5, q7",
+            "vldrb.s16 q2, [r1, #48]",
+            "vmladava.s16 r0, q0, q2",
+            "vldrh.s16 q1, [r4, #208]",
+            "vmladava.s16 r8, q1, q2",
+            "vldrb.s16 q3, [r1, #112]",
+            "vmladava.s16 r10, q0, q3",
+            "vldrh.s16 q4, [r4, #224]",
+            "vmladava.s16 r12, q1, q3",
+            "vldrb.s16 q6, [r1, #56]",
+            "vmladava.s16 r0, q4, q6",
+            "vldrh.s16 q5, [r4, #240]",
+            "vmladava.s16 r8, q5, q6",
+            "vldrb.s16 q7, [r1, #120]",
+            "vmladava.s16 r10, q4, q7",
+            "vmladava.s16 r12, q5, q7",
+            "strd r0, r10, [r6], #8",
+            "strd r8, r12, [r7], #8",
+            "add r1, #128",
+            "9:",
             "vldrh.s16 q0, [r4, #0]",
             "vldrb.s16 q2, [r1, #0]",
             "vmladav.s16 r0, q0, q2",
@@ -3158,20 +3313,20 @@ macro_rules! pair_tail_long {
 
 /// Step 5's exact sums of two rows of int16 weights over `n` keys of `2 pairs` transposed
 /// value rows: `params` = [weights of row a, weights of row b, the first value row, the
-/// value rows' `stride` in bytes, `n`, `out`, `pairs`, row b's offset in `out` in bytes];
-/// per two value rows ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32
-/// where `n % 64 >= 32`, then the last `n % 32` keys eight a pass, tail-predicated
-/// (`DLSTP.16`); where `n` is a multiple of 64, the first pass starts the sums
-/// (`VMLALDAV`: nothing zeroed), no tail is checked and the value rows' pointers stay in
-/// registers; each column's 64-bit sums stored to `out` (row a's) and `out` plus the
-/// offset (row b's). `params` is used up.
+/// value rows' `stride` in bytes, `n`, `out`, `pairs`, any]; per two value rows
+/// ("columns") 64-key passes (two [`pair_pass_long`]es), one of 32 where `n % 64 >= 32`,
+/// then the last `n % 32` keys eight a pass, tail-predicated (`DLSTP.16`); where `n` is a
+/// multiple of 32, the first 32 keys start the sums (`VMLALDAV`: nothing zeroed), the
+/// rest go 32 a pass, four passes a loop iteration (the loop entered at the pass that
+/// leaves a whole number of iterations: half as many loop ends as passes of 64), no tail
+/// is checked and the value rows' pointers stay in registers; each column's 64-bit sums
+/// stored to `out` (row a's) and 512 bytes on (row b's). `params` is used up.
 ///
 /// # Safety
 /// `params` holds 8 writable words: each weight pointer to `n` readable halfwords (2-byte
 /// aligned), the value pointer to `n` readable bytes at each of `2 pairs` rows `stride`
-/// bytes apart, `out` to `4 pairs` writable i64 from it and from it plus the offset,
-/// which must be 512 (`8 PAIR_DK_MAX`), `pairs > 0`, `n > 0`; the CPU must have MVE with
-/// the low-overhead-branch extension.
+/// bytes apart, `out` to `4 pairs` writable i64 from it and from 512 bytes on, `pairs >
+/// 0`, `n > 0`; the CPU must have MVE with the low-overhead-branch extension.
 #[inline(never)]
 unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     // SAFETY: per pair of value rows the asm reads `n` halfwords of each weight row
@@ -3183,9 +3338,9 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
         asm!(
             "push {{r4-r11}}",
             "mov r12, r0",
-            // `n` a positive multiple of 64: no zeroing, no tails
+            // `n` a positive multiple of 32: no zeroing, no tails
             "ldr lr, [r12, #16]",
-            "tst lr, #63",
+            "tst lr, #31",
             "beq 10f",
             "2:",
             // r10, r11: the weights; r6, r7: the two value rows
@@ -3232,12 +3387,10 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "letp lr, 3b",
             "5:",
             "ldr lr, [r12, #20]",
+            "strd r2, r3, [lr, #512]",
+            "strd r8, r9, [lr, #520]",
             "strd r0, r1, [lr]",
             "strd r4, r5, [lr, #8]",
-            "ldr r0, [r12, #28]",
-            "add r0, lr",
-            "strd r2, r3, [r0]",
-            "strd r8, r9, [r0, #8]",
             "add lr, lr, #16",
             "str lr, [r12, #20]",
             "ldrd r0, r1, [r12, #8]",
@@ -3249,31 +3402,51 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
             "bne 2b",
             "b 8f",
             // once: params[2] = 2 stride - n (from the end of a column pair's first value
-            // row to the next pair's), params[4] = n / 64 - 1 (the passes after the first)
+            // row to the next pair's); of the `q = n / 32 - 1` passes of 32 keys after the
+            // first, params[4] = ceil(q / 4) loop iterations of four, params[7] the
+            // address (Thumb bit set) of the pass to start at: `(-q) & 3` passes into the
+            // loop, or after it where q = 0
             "10:",
             "ldrd r6, r7, [r12, #8]",
             "ldr r0, [r12, #16]",
             "lsls r1, r7, #1",
             "subs r1, r1, r0",
             "str r1, [r12, #8]",
-            "lsrs r0, r0, #6",
+            "lsrs r0, r0, #5",
             "subs r0, #1",
-            "str r0, [r12, #16]",
+            "adds r1, r0, #3",
+            "lsrs r1, r1, #2",
+            "str r1, [r12, #16]",
+            "adr r1, 25f",
+            "cbz r0, 24f",
+            "negs r0, r0",
+            "and r0, r0, #3",
+            "adr r1, 21f",
+            "adr r2, 22f",
+            "subs r2, r2, r1",
+            "mla r1, r0, r2, r1",
+            "24:",
+            "orr r1, r1, #1",
+            "str r1, [r12, #28]",
             "add r7, r6, r7",
             "7:",
             "ldrd r10, r11, [r12]",
-            // the first 64 keys start the sums (`VMLALDAV`), then 64 a pass
+            // the first 32 keys start the sums (`VMLALDAV`; their last multiply is the
+            // first pass's, or after the loop); then 32 a pass, four a loop iteration,
+            // entered at params[7]
             pair_pass_long!("", ""),
-            pair_pass_long!(pair_tail_long!()),
-            pair_tail_long!(),
             "ldr lr, [r12, #16]",
-            "wls lr, lr, 9f",
-            "1:",
-            pair_pass_long!(""),
+            "dls lr, lr",
+            "ldr pc, [r12, #28]",
+            "21:",
             pair_pass_long!(pair_tail_long!()),
+            "22:",
+            pair_pass_long!(pair_tail_long!()),
+            pair_pass_long!(pair_tail_long!()),
+            pair_pass_long!(pair_tail_long!()),
+            "le lr, 21b",
+            "25:",
             pair_tail_long!(),
-            "le lr, 1b",
-            "9:",
             // row b's sums 512 bytes on (the caller's offset)
             "ldr lr, [r12, #20]",
             "strd r2, r3, [lr, #512]",
@@ -3448,46 +3621,6 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
     }
     let w_max = out.iter().fold(0.0f32, |m, &w| if w > m { w } else { m });
     (sum, w_max)
-}
-
-/// The largest and the smallest of `n > 0` floats, both from +0 (`VMAXNM`, `VMINNM`:
-/// NaN ignored, as `f32::max` and `f32::min`).
-///
-/// # Safety
-/// `x` points to `n > 0` floats; the CPU must have MVE with floating point.
-#[inline(never)]
-unsafe fn arm_mve_max_min_f32(x: *const f32, n: usize) -> (f32, f32) {
-    let mut out = [0.0f32; 8];
-    // SAFETY: the tail-predicated loop reads `n` floats of `x` (the caller's guarantee);
-    // 32 bytes are stored to `out`; inactive lanes keep their value; only the named
-    // registers are written.
-    unsafe {
-        asm!(
-            "vmov.i32 q1, #0",
-            "vmov.i32 q2, #0",
-            "dlstp.32 lr, {n}",
-            "1:",
-            "vldrw.u32 q0, [{x}], #16",
-            "vmaxnm.f32 q1, q1, q0",
-            "vminnm.f32 q2, q2, q0",
-            "letp lr, 1b",
-            "vstrw.32 q1, [{out}]",
-            "vstrw.32 q2, [{out}, #16]",
-            x = inout(reg) x => _,
-            n = in(reg) n,
-            out = in(reg) out.as_mut_ptr(),
-            out("lr") _,
-            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
-            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            options(nostack),
-        );
-    }
-    let (max, min) = out.split_at(4);
-    (
-        max.iter().fold(0.0f32, |m, &v| m.max(v)),
-        min.iter().fold(0.0f32, |m, &v| m.min(v)),
-    )
 }
 
 /// `out[c] = (sums[c] as f32) * factor` for `n` sums (a positive multiple of 4), four an

@@ -605,35 +605,53 @@ fn frontend_probes(x: &mut [f32], y: &mut [f32], probe: &mut Probe) -> Result<()
 }
 
 /// The encoder int8 attention's two-row probes, regions numbered from `regions + 1`
-/// (returns the last): two query rows over 64 and 256 keys, 8 heads of 64, by the
-/// dispatched `attention_all_i8_rows` (keys and values packed once before by
-/// `pack_all_kv`, the two rows' scores in `2 keys` floats), the same keys, values and
-/// query as [`attention_i8_probes`]' (its second row the first reversed).
+/// (returns the last): the dispatched `pack_all_kv` of 1500 positions' keys and values
+/// (once per layer in the encoder; its words checked against the scalar reference's at
+/// every size), two query rows over 64, 256 and 1500 keys (a 30 s window's
+/// encoder), 8 heads of 64, by the dispatched `attention_all_i8_rows` (keys and values
+/// packed once before by `pack_all_kv`, the two rows' scores and the kernel's work in
+/// `pair_scores_len(keys)` floats); the
+/// first 256 keys and values and the query are [`attention_i8_probes`]' (its second row
+/// the first reversed), the keys and values after them the same sequence continued.
 fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32, &'static str> {
     use picoformer::kernels as k;
     use picoformer::kernels::attention_i8 as a;
     const D: usize = 512;
     const HEADS: usize = 8;
     const KEYS: usize = 256;
+    // a 30 s window's encoder positions
+    const WINDOW: usize = 1500;
     // SAFETY: every bit pattern is a valid f32.
     let (_, floats, _) = unsafe { scratch.align_to_mut::<f32>() };
-    let (keys, rest) = floats.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
-    let (values, rest) = rest.split_at_mut_checked(KEYS * D).ok_or("scratch")?;
+    let (keys, rest) = floats.split_at_mut_checked(WINDOW * D).ok_or("scratch")?;
+    let (values, rest) = rest.split_at_mut_checked(WINDOW * D).ok_or("scratch")?;
     let (query, rest) = rest.split_at_mut_checked(2 * D).ok_or("scratch")?;
-    let (scores, rest) = rest.split_at_mut_checked(2 * KEYS).ok_or("scratch")?;
+    let (scores, rest) = rest
+        .split_at_mut_checked(a::pair_scores_len(WINDOW))
+        .ok_or("scratch")?;
     // SAFETY: every bit pattern is a valid u32.
     let (_, words, _) = unsafe { rest.align_to_mut::<u32>() };
-    let all = words
-        .get_mut(..HEADS * a::all_head_words(KEYS, D / HEADS))
+    let (all, words) = words
+        .split_at_mut_checked(HEADS * a::all_head_words(WINDOW, D / HEADS))
         .ok_or("scratch")?;
-    // attention_i8_probes' sequence
+    // the scalar packing's words, to compare
+    let reference = words.get_mut(..all.len()).ok_or("scratch")?;
+    // attention_i8_probes' sequence (its 256 keys and values, its query), then continued
     let mut state = 0x2468_ace0u32;
     let mut next = move || {
         state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         (state >> 8) as f32 / (1u32 << 23) as f32 - 1.0
     };
     let (first, second) = query.split_at_mut_checked(D).ok_or("scratch")?;
-    for (buffer, amplitude) in [(&mut *keys, 3.0), (&mut *values, 1.0), (&mut *first, 3.0)] {
+    let (keys_256, keys_more) = keys.split_at_mut(KEYS * D);
+    let (values_256, values_more) = values.split_at_mut(KEYS * D);
+    for (buffer, amplitude) in [
+        (&mut *keys_256, 3.0),
+        (&mut *values_256, 1.0),
+        (&mut *first, 3.0),
+        (&mut *keys_more, 3.0),
+        (&mut *values_more, 1.0),
+    ] {
         for v in buffer.iter_mut() {
             *v = amplitude * next();
         }
@@ -642,18 +660,38 @@ fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32,
         *s = *f;
     }
     let mut rows = [0.0f32; 2 * D];
-    for keys_n in [64, KEYS] {
-        let name = if keys_n == 64 {
-            "i8att2_64"
-        } else {
-            "i8att2_256"
+    for keys_n in [64, KEYS, WINDOW] {
+        let name = match keys_n {
+            64 => "i8att2_64",
+            KEYS => "i8att2_256",
+            _ => "i8att2_1500",
         };
         let (k_n, v_n) = (
             keys.get(..keys_n * D).ok_or("scratch")?,
             values.get(..keys_n * D).ok_or("scratch")?,
         );
-        if !a::pack_all_kv(k_n, v_n, D, HEADS, all) {
+        // (over the window's keys a region of its own: the packing, once per layer)
+        let window = keys_n == WINDOW;
+        if window {
+            icount_start();
+        }
+        let packed = k::pack_all_kv(black_box(k_n), v_n, D, HEADS, all);
+        if window {
+            icount_stop();
+            regions += 1;
+            defmt::println!("figure whisper_region_probe_i8pack_1500 {=u32}", regions);
+            defmt::println!("figure whisper_probe_i8pack_1500_work {=usize}", WINDOW);
+        }
+        if !packed {
             return Err("pack_all_kv");
+        }
+        // the dispatched packing (Helium's quantizer) gives the scalar reference's words
+        if !a::pack_all_kv(k_n, v_n, D, HEADS, reference) {
+            return Err("pack_all_kv");
+        }
+        let used = HEADS * a::all_head_words(keys_n, D / HEADS);
+        if all.get(..used) != reference.get(..used) {
+            return Err("pack_all_kv: the dispatched words differ from the reference's");
         }
         rows.copy_from_slice(query);
         icount_start();
@@ -663,7 +701,9 @@ fn attention_i8_pair_probes(scratch: &mut [u8], mut regions: u32) -> Result<u32,
             all,
             HEADS,
             keys_n,
-            scores.get_mut(..2 * keys_n).ok_or("scratch")?,
+            scores
+                .get_mut(..a::pair_scores_len(keys_n))
+                .ok_or("scratch")?,
         );
         icount_stop();
         black_box(&rows);
