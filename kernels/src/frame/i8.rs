@@ -25,6 +25,19 @@ pub trait I8Dot: Copy {
     /// wrapping). Every slice holds at least `blocks * BLOCK` elements.
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR];
 
+    /// [`I8Dot::dot_tile`] of `out.len()` input rows `k` apart in `x` (row `r` at
+    /// `x[r * k..]`) with the same weight rows: `out[r]` gets row `r`'s sums. The sums are
+    /// exact, so a kernel may keep several rows' sums in registers at once and read each
+    /// weight block once for all of them (hosts: the frame calls this with up to
+    /// [`crate::quant::I8_ROW_BLOCK`] rows); this default runs the rows one after another.
+    #[inline(always)]
+    fn dot_tiles(self, x: &[i8], k: usize, w: [&[i8]; MR], blocks: usize, out: &mut [[i32; MR]]) {
+        for (r, sums) in out.iter_mut().enumerate() {
+            let row = x.get(r.wrapping_mul(k)..).unwrap_or(&[]);
+            *sums = self.dot_tile(row, w, blocks);
+        }
+    }
+
     /// The whole int8 linear layer (shapes as [`linear_i8`]). The frame's [`linear_i8`]
     /// over [`I8Dot::dot_tile`] unless a kernel does the whole product in one pass (the
     /// microcontroller kernels: the activation row quantized once, one loop over all row
@@ -167,6 +180,23 @@ pub fn linear_i8<K: I8Dot>(
                     &[]
                 }
             });
+            // Hosts: the tile's sums for every row of the block in one call (a kernel may
+            // run several rows at once); the same sums, the same epilogue.
+            #[cfg(not(target_os = "none"))]
+            if tile == MR {
+                let tile = RowsTile {
+                    w: w_rows,
+                    scales: w.scales,
+                    bias,
+                    o,
+                    n,
+                    k,
+                    blocks,
+                };
+                tile.run(kern, q_rows, sx_rows, y_block);
+                o += MR;
+                continue;
+            }
             for r in 0..block_rows {
                 let (Some(q_row), Some(&sx), Some(y_row)) = (
                     q_rows.get(r * k..(r + 1) * k),
@@ -199,6 +229,68 @@ pub fn linear_i8<K: I8Dot>(
             o += tile;
         }
         r0 += block_rows;
+    }
+}
+
+/// One tile of [`MR`] weight rows (from row `o` of `n`) over a block of quantized input
+/// rows (hosts).
+#[cfg(not(target_os = "none"))]
+struct RowsTile<'a> {
+    w: [&'a [i8]; MR],
+    scales: &'a [f32],
+    bias: Option<&'a [f32]>,
+    o: usize,
+    n: usize,
+    k: usize,
+    blocks: usize,
+}
+
+#[cfg(not(target_os = "none"))]
+impl RowsTile<'_> {
+    /// `y_block[r][o..o + MR]` for the rows `q_rows` (`[rows, k]`) with scales `sx_rows`:
+    /// [`I8Dot::dot_tiles`] over up to [`crate::quant::I8_ROW_BLOCK`] rows at a time, the
+    /// `k % BLOCK` tail by the scalar dot product, then [`dequantize`], as the frame's
+    /// row-by-row loop computes them.
+    #[inline(always)]
+    fn run<K: I8Dot>(&self, kern: K, q_rows: &[i8], sx_rows: &[f32], y_block: &mut [f32]) {
+        use crate::quant::I8_ROW_BLOCK;
+        let (k, n, o) = (self.k, self.n, self.o);
+        let head = self.blocks * K::BLOCK;
+        let sw: [f32; MR] =
+            core::array::from_fn(|m| self.scales.get(o + m).copied().unwrap_or(0.0));
+        let b: [f32; MR] =
+            core::array::from_fn(|m| self.bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0));
+        let mut sums = [[0i32; MR]; I8_ROW_BLOCK];
+        let mut r0 = 0;
+        while r0 < sx_rows.len() {
+            let take = (sx_rows.len() - r0).min(I8_ROW_BLOCK);
+            let Some(x) = q_rows.get(r0 * k..(r0 + take) * k) else {
+                return;
+            };
+            let out = &mut sums[..take];
+            kern.dot_tiles(x, k, self.w, self.blocks, out);
+            for (r, row_sums) in out.iter_mut().enumerate() {
+                let row = r0 + r;
+                let (Some(q_row), Some(&sx), Some(y_row)) = (
+                    q_rows.get(row * k..(row + 1) * k),
+                    sx_rows.get(row),
+                    y_block.get_mut(row * n + o..row * n + o + MR),
+                ) else {
+                    return;
+                };
+                if head < k {
+                    let q_tail = q_row.get(head..).unwrap_or(&[]);
+                    for (sum, w_row) in row_sums.iter_mut().zip(self.w) {
+                        let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
+                        *sum = sum.wrapping_add(tail);
+                    }
+                }
+                for m in 0..MR {
+                    y_row[m] = dequantize(row_sums[m], sx, sw[m], b[m]);
+                }
+            }
+            r0 += take;
+        }
     }
 }
 

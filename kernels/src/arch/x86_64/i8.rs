@@ -100,6 +100,25 @@ impl I8Dot for Avx512I8 {
         // detected; every slice holds at least `blocks * 64` elements (just above).
         unsafe { x86_64avx512_dot_i8_4x1(x, &w, blocks) }
     }
+
+    fn dot_tiles(self, x: &[i8], k: usize, w: [&[i8]; MR], blocks: usize, out: &mut [[i32; MR]]) {
+        let rows = out.len();
+        // Every row `r < rows` reads `x[r * k..][..blocks * 64]`: whole blocks inside `k`
+        // and the rows inside `x`.
+        let blocks = w
+            .iter()
+            .fold(blocks.min(k / 64), |b, s| b.min(s.len() / 64));
+        if !self.vnni || rows < 2 || x.len() < rows * k {
+            for (r, sums) in out.iter_mut().enumerate() {
+                *sums = self.dot_tile(x.get(r * k..).unwrap_or(&[]), w, blocks);
+            }
+            return;
+        }
+        // SAFETY: `vnni` as in `dot_tile`; every weight slice holds `blocks * 64` elements
+        // and every input row `r < rows` holds `blocks * 64 <= k` from `x[r * k..]`, inside
+        // `x` (just above).
+        unsafe { x86_64avx512_dot_i8_4xr(x, k, &w, blocks, out) }
+    }
 }
 
 /// `vpdpbusd` multiplies unsigned bytes by signed ones, so the input goes in offset by
@@ -138,4 +157,128 @@ unsafe fn x86_64avx512_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [
     core::array::from_fn(|m| {
         _mm512_reduce_add_epi32(acc[m]).wrapping_sub(_mm512_reduce_add_epi32(sums[m]) << 7)
     })
+}
+
+/// [`x86_64avx512_dot_i8_4x1`] of `out.len()` input rows `k` apart: the weights' sums
+/// once for all rows, then up to four input rows at a time against the four weight rows
+/// (16 accumulators: each weight block loaded once per four rows, each input block once
+/// per tile), the offset's correction subtracted lane by lane and the 16 sums reduced
+/// together. The same sums modulo 2^32 (wrapping arithmetic in any order).
+///
+/// # Safety
+/// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; every weight slice must hold at
+/// least `blocks * 64` elements and `x` at least `(out.len() - 1) * k + blocks * 64`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn x86_64avx512_dot_i8_4xr(
+    x: &[i8],
+    k: usize,
+    w: &[&[i8]; MR],
+    blocks: usize,
+    out: &mut [[i32; MR]],
+) {
+    let zero = _mm512_setzero_si512();
+    let ones = _mm512_set1_epi8(1);
+    let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
+    // The next tile's rows follow these (one matrix): fetched while this one's sums are
+    // formed (a hint: never faults, whatever the address).
+    let ahead = MR * w[0].len();
+    let mut sums = [zero; MR];
+    for b in 0..blocks {
+        // SAFETY: `b * 64 + 64 <= blocks * 64 <= len` of every weight slice (caller).
+        unsafe {
+            for m in 0..MR {
+                _mm_prefetch::<_MM_HINT_T0>(wp[m].wrapping_add(ahead + b * 64));
+                let wv = _mm512_loadu_si512(wp[m].add(b * 64).cast());
+                sums[m] = _mm512_dpbusd_epi32(sums[m], ones, wv);
+            }
+        }
+    }
+    // `sum x w = sum (x + 128) w - 128 sum w`, lane by lane.
+    let fix: [__m512i; MR] = sums.map(|s| _mm512_slli_epi32::<7>(s));
+    let xp = x.as_ptr();
+    let mut r = 0;
+    let rows = out.len();
+    while r < rows {
+        let take = (rows - r).min(4);
+        // SAFETY: rows `r..r + take` are inside `x` (caller); the weights as above.
+        unsafe {
+            let xr = xp.add(r * k);
+            let dst = &mut out[r..r + take];
+            match take {
+                4 => rows_4xr::<4>(xr, k, &wp, blocks, &fix, dst),
+                3 => rows_4xr::<3>(xr, k, &wp, blocks, &fix, dst),
+                2 => rows_4xr::<2>(xr, k, &wp, blocks, &fix, dst),
+                _ => rows_4xr::<1>(xr, k, &wp, blocks, &fix, dst),
+            }
+        }
+        r += take;
+    }
+}
+
+/// `R` input rows (`k` apart from `x`) against four weight rows: see
+/// [`x86_64avx512_dot_i8_4xr`].
+///
+/// # Safety
+/// As [`x86_64avx512_dot_i8_4xr`], for `R` rows from `x`; `out` holds `R` entries.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn rows_4xr<const R: usize>(
+    x: *const i8,
+    k: usize,
+    wp: &[*const i8; MR],
+    blocks: usize,
+    fix: &[__m512i; MR],
+    out: &mut [[i32; MR]],
+) {
+    let bias = _mm512_set1_epi8(-128);
+    let mut acc = [[_mm512_setzero_si512(); MR]; R];
+    for b in 0..blocks {
+        // SAFETY: `b * 64 + 64 <= blocks * 64`, inside every weight row and each of the
+        // `R` input rows (caller).
+        unsafe {
+            let wv: [__m512i; MR] =
+                core::array::from_fn(|m| _mm512_loadu_si512(wp[m].add(b * 64).cast()));
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xv = _mm512_xor_si512(_mm512_loadu_si512(x.add(i * k + b * 64).cast()), bias);
+                for m in 0..MR {
+                    acc[m] = _mm512_dpbusd_epi32(acc[m], xv, wv[m]);
+                }
+            }
+        }
+    }
+    for (acc, dst) in acc.iter().zip(out.iter_mut()) {
+        let v: [__m512i; MR] = core::array::from_fn(|m| _mm512_sub_epi32(acc[m], fix[m]));
+        *dst = reduce4(v);
+    }
+}
+
+/// The four vectors' lane sums, `[sum v[0], .., sum v[3]]` (wrapping), by one tree of
+/// interleaving adds in place of four separate reductions.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn reduce4(v: [__m512i; MR]) -> [i32; MR] {
+    // Per 128-bit lane: [a0 + a2, b0 + b2, a1 + a3, b1 + b3] (a = v[0], b = v[1]) ...
+    let ab = _mm512_add_epi32(
+        _mm512_unpacklo_epi32(v[0], v[1]),
+        _mm512_unpackhi_epi32(v[0], v[1]),
+    );
+    let cd = _mm512_add_epi32(
+        _mm512_unpacklo_epi32(v[2], v[3]),
+        _mm512_unpackhi_epi32(v[2], v[3]),
+    );
+    // ... then [a, b, c, d] partial sums in each 128-bit lane ...
+    let abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    // ... and the four lanes added.
+    let half = _mm256_add_epi32(
+        _mm512_castsi512_si256(abcd),
+        _mm512_extracti64x4_epi64::<1>(abcd),
+    );
+    let s = _mm_add_epi32(
+        _mm256_castsi256_si128(half),
+        _mm256_extracti128_si256::<1>(half),
+    );
+    let mut sums = [0i32; MR];
+    // SAFETY: `sums` holds four i32, 16 bytes.
+    unsafe { _mm_storeu_si128(sums.as_mut_ptr().cast(), s) };
+    sums
 }
