@@ -655,6 +655,41 @@ fn check_i8_tiles<K: I8Dot>(kern: K) {
     }
 }
 
+/// The kernel's `quantize_row` against the reference's, bit for bit: every activation case,
+/// the smallest subnormals (an infinite `127 / amax`), NaN and infinite values, each length
+/// around the vector widths.
+fn check_i8_quantize_row<K: I8Dot>(kern: K) {
+    for n in [0, 1, 7, 15, 16, 17, 31, 33, 64, 100, 513] {
+        let mut cases = activation_cases(1, n);
+        let tiny: Vec<f32> = (0..n)
+            .map(|i| f32::from_bits(i as u32 % 3) * if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        cases.push(tiny);
+        for special in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 127.5] {
+            for at in [0, n / 2, n.saturating_sub(1)] {
+                let mut x = f32s(n, 8, 3.0);
+                if let Some(v) = x.get_mut(at) {
+                    *v = special;
+                }
+                cases.push(x);
+            }
+        }
+        for x in cases {
+            let mut want = vec![0i8; n];
+            let mut got = vec![99i8; n];
+            let ws = quantize_row(&x, &mut want);
+            let gs = kern.quantize_row(&x, &mut got);
+            assert_eq!(
+                gs.to_bits(),
+                ws.to_bits(),
+                "{} quantize_row scale n={n}: {x:?}",
+                K::NAME
+            );
+            assert_eq!(got, want, "{} quantize_row n={n}: {x:?}", K::NAME);
+        }
+    }
+}
+
 /// The int8 linear layer over many input rows (the kernel's tiles of several rows at once,
 /// blocks of rows, buffers larger than `I8_ROW_BLOCK` rows) against the reference, bit for bit.
 fn check_i8_linear_rows<K: I8Dot>(kern: K) {
@@ -1172,6 +1207,7 @@ macro_rules! kernel_tests {
             fn i8_tiles_match_scalar() {
                 if let Some(kern) = i8_kernel() {
                     check_i8_tiles(kern);
+                    check_i8_quantize_row(kern);
                 }
             }
 

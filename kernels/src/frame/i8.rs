@@ -25,6 +25,12 @@ pub trait I8Dot: Copy {
     /// wrapping). Every slice holds at least `blocks * BLOCK` elements.
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR];
 
+    /// [`quantize_row`]: the bits of its scale and integers (a kernel may do it in vectors).
+    #[inline(always)]
+    fn quantize_row(self, x: &[f32], q: &mut [i8]) -> f32 {
+        quantize_row(x, q)
+    }
+
     /// [`I8Dot::dot_tile`] of `out.len()` input rows `k` apart in `x` (row `r` at
     /// `x[r * k..]`) with the same weight rows: `out[r]` gets row `r`'s sums. The sums are
     /// exact, so a kernel may keep several rows' sums in registers at once and read each
@@ -164,7 +170,7 @@ pub fn linear_i8<K: I8Dot>(
                 act.values.get_mut(r * k..(r + 1) * k),
                 act.scales.get_mut(r),
             ) {
-                *s = quantize_row(x_row, q_row);
+                *s = kern.quantize_row(x_row, q_row);
             }
         }
         let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);

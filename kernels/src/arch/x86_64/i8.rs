@@ -101,6 +101,15 @@ impl I8Dot for Avx512I8 {
         unsafe { x86_64avx512_dot_i8_4x1(x, &w, blocks) }
     }
 
+    fn quantize_row(self, x: &[f32], q: &mut [i8]) -> f32 {
+        if !self.vnni || q.len() != x.len() {
+            return crate::quant::quantize_row(x, q);
+        }
+        // SAFETY: `vnni` is true only if AVX-512F and AVX-512BW were detected; `q` and `x`
+        // have the same length (just above).
+        unsafe { x86_64avx512_quantize_row(x, q) }
+    }
+
     fn dot_tiles(self, x: &[i8], k: usize, w: [&[i8]; MR], blocks: usize, out: &mut [[i32; MR]]) {
         let rows = out.len();
         // Every row `r < rows` reads `x[r * k..][..blocks * 64]`: whole blocks inside `k`
@@ -281,4 +290,61 @@ fn reduce4(v: [__m512i; MR]) -> [i32; MR] {
     // SAFETY: `sums` holds four i32, 16 bytes.
     unsafe { _mm_storeu_si128(sums.as_mut_ptr().cast(), s) };
     sums
+}
+
+/// [`crate::quant::quantize_row`] 16 values at a time, the same bits: the largest
+/// magnitude by `vmaxps` with the running maximum second (NaN values pass over, as
+/// `f32::max` lets them), then each value times `127 / amax`, plus or minus a half
+/// (by the sign test `v >= 0`, false for NaN), clamped to `-127..=127`, truncated,
+/// NaN to 0. The tail (fewer than 16) by the scalar rule.
+///
+/// # Safety
+/// AVX-512F and AVX-512BW must be present; `q.len() == x.len()`.
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn x86_64avx512_quantize_row(x: &[f32], q: &mut [i8]) -> f32 {
+    use crate::quant::{round_to_i8, I8_MAX};
+    let n = x.len();
+    let body = n / 16 * 16;
+    let xp = x.as_ptr();
+    let qp = q.as_mut_ptr();
+    let abs_mask = _mm512_set1_epi32(0x7fff_ffff);
+    let mut m = _mm512_setzero_ps();
+    for i in (0..body).step_by(16) {
+        // SAFETY: `i + 16 <= body <= n`.
+        let v = unsafe { _mm512_loadu_ps(xp.add(i)) };
+        let a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs_mask));
+        m = _mm512_max_ps(a, m);
+    }
+    let mut amax = _mm512_reduce_max_ps(m);
+    for &v in x.get(body..).unwrap_or(&[]) {
+        amax = amax.max(v.abs());
+    }
+    if amax == 0.0 || !amax.is_finite() {
+        q.fill(0);
+        return if amax == 0.0 { 0.0 } else { amax };
+    }
+    let inv = I8_MAX / amax;
+    let vinv = _mm512_set1_ps(inv);
+    let half = _mm512_set1_ps(0.5);
+    let zero = _mm512_setzero_ps();
+    let (lo, hi) = (_mm512_set1_ps(-I8_MAX), _mm512_set1_ps(I8_MAX));
+    for i in (0..body).step_by(16) {
+        // SAFETY: `i + 16 <= body <= n`, for `x` and `q` alike (caller).
+        unsafe {
+            let v = _mm512_loadu_ps(xp.add(i));
+            let t = _mm512_mul_ps(v, vinv);
+            let up = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, zero);
+            let r = _mm512_mask_add_ps(_mm512_sub_ps(t, half), up, t, half);
+            // (clamped before truncating: `as` saturates where `vcvttps2dq` gives
+            // i32::MIN, for the infinite products of a subnormal `amax`)
+            let ord = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r);
+            let r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+            let ri = _mm512_maskz_cvttps_epi32(ord, r);
+            _mm_storeu_si128(qp.add(i).cast(), _mm512_cvtepi32_epi8(ri));
+        }
+    }
+    for (dst, &v) in q.iter_mut().zip(x).skip(body) {
+        *dst = round_to_i8(v * inv);
+    }
+    amax / I8_MAX
 }
