@@ -693,9 +693,18 @@ fn check_i8_quantize_row<K: I8Dot>(kern: K) {
 /// The int8 linear layer over many input rows (the kernel's tiles of several rows at once,
 /// blocks of rows, buffers larger than `I8_ROW_BLOCK` rows) against the reference, bit for bit.
 fn check_i8_linear_rows<K: I8Dot>(kern: K) {
+    let mut shapes: Vec<(usize, usize, &[usize])> = Vec::new();
     for k in [64, 3 * K::BLOCK, 3 * K::BLOCK + 5, 512 + 17] {
         for n in [4, 9] {
-            for rows in [4, 5, 8, 11, 16, 21] {
+            shapes.push((k, n, &[4, 5, 8, 11, 16, 21]));
+        }
+    }
+    // Weights over the hosts' 256 KiB blocks of weight rows (several blocks, the last
+    // one short, a leftover row).
+    shapes.push((1024 + 3, 301, &[11]));
+    for (k, n, rows_list) in shapes {
+        {
+            for &rows in rows_list {
                 let values = i8s(n * k, 7 + rows as u32);
                 let scales: Vec<f32> = f32s(n, 11, 0.05).iter().map(|s| s.abs()).collect();
                 let w = I8Matrix {

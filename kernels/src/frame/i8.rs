@@ -157,86 +157,109 @@ pub fn linear_i8<K: I8Dot>(
     }
     let blocks = k / K::BLOCK;
     let head = blocks * K::BLOCK;
-    let mut r0 = 0;
-    while r0 < rows {
-        let block_rows = cap.min(rows - r0);
-        // Quantize this block of activation rows.
-        // Index loops, not zipped `chunks_exact`: the link-time no-panic proof needs every
-        // length computation visible next to the `k > 0` check above.
-        for r in 0..block_rows {
-            let row = r0 + r;
-            if let (Some(x_row), Some(q_row), Some(s)) = (
-                x.get(row * k..(row + 1) * k),
-                act.values.get_mut(r * k..(r + 1) * k),
-                act.scales.get_mut(r),
-            ) {
-                *s = kern.quantize_row(x_row, q_row);
-            }
-        }
-        let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);
-        let q_rows = act.values.get(..block_rows * k).unwrap_or(&[]);
-        let sx_rows = act.scales.get(..block_rows).unwrap_or(&[]);
-        let mut o = 0;
-        while o < n {
-            let tile = (n - o).min(MR);
-            let w_rows: [&[i8]; MR] = core::array::from_fn(|m| {
-                if m < tile {
-                    w.values.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[])
-                } else {
-                    &[]
-                }
-            });
-            // Hosts: the tile's sums for every row of the block in one call (a kernel may
-            // run several rows at once); the same sums, the same epilogue.
-            #[cfg(not(target_os = "none"))]
-            if tile == MR {
-                let tile = RowsTile {
-                    w: w_rows,
-                    scales: w.scales,
-                    bias,
-                    o,
-                    n,
-                    k,
-                    blocks,
-                };
-                tile.run(kern, q_rows, sx_rows, y_block);
-                o += MR;
-                continue;
-            }
+    // Hosts, where the input rows take several blocks: blocks of weight rows that stay in
+    // the core's L2 while every block of input rows passes over them (read from memory
+    // once, not once per block of input rows; each block of input rows is quantized again
+    // for each, `k` values per row against `cols * k` products). The same bits: each
+    // row's integers and each element's sum do not depend on the blocks.
+    #[cfg(not(target_os = "none"))]
+    let cols = if rows > cap {
+        (WEIGHT_BLOCK_BYTES / k).max(MR) / MR * MR
+    } else {
+        n
+    };
+    #[cfg(target_os = "none")]
+    let cols = n;
+    let mut c0 = 0;
+    while c0 < n {
+        let c1 = n.min(c0.saturating_add(cols));
+        let mut r0 = 0;
+        while r0 < rows {
+            let block_rows = cap.min(rows - r0);
+            // Quantize this block of activation rows.
+            // Index loops, not zipped `chunks_exact`: the link-time no-panic proof needs every
+            // length computation visible next to the `k > 0` check above.
             for r in 0..block_rows {
-                let (Some(q_row), Some(&sx), Some(y_row)) = (
-                    q_rows.get(r * k..(r + 1) * k),
-                    sx_rows.get(r),
-                    y_block.get_mut(r * n..(r + 1) * n),
-                ) else {
-                    break;
-                };
-                let sums: [i32; MR] = if tile == MR {
-                    let mut sums = kern.dot_tile(q_row, w_rows, blocks);
-                    if head < k {
-                        let q_tail = q_row.get(head..).unwrap_or(&[]);
-                        for (sum, w_row) in sums.iter_mut().zip(w_rows) {
-                            let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
-                            *sum = sum.wrapping_add(tail);
+                let row = r0 + r;
+                if let (Some(x_row), Some(q_row), Some(s)) = (
+                    x.get(row * k..(row + 1) * k),
+                    act.values.get_mut(r * k..(r + 1) * k),
+                    act.scales.get_mut(r),
+                ) {
+                    *s = kern.quantize_row(x_row, q_row);
+                }
+            }
+            let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);
+            let q_rows = act.values.get(..block_rows * k).unwrap_or(&[]);
+            let sx_rows = act.scales.get(..block_rows).unwrap_or(&[]);
+            let mut o = c0;
+            while o < c1 {
+                let tile = (c1 - o).min(MR);
+                let w_rows: [&[i8]; MR] = core::array::from_fn(|m| {
+                    if m < tile {
+                        w.values.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[])
+                    } else {
+                        &[]
+                    }
+                });
+                // Hosts: the tile's sums for every row of the block in one call (a kernel may
+                // run several rows at once); the same sums, the same epilogue.
+                #[cfg(not(target_os = "none"))]
+                if tile == MR {
+                    let tile = RowsTile {
+                        w: w_rows,
+                        scales: w.scales,
+                        bias,
+                        o,
+                        n,
+                        k,
+                        blocks,
+                    };
+                    tile.run(kern, q_rows, sx_rows, y_block);
+                    o += MR;
+                    continue;
+                }
+                for r in 0..block_rows {
+                    let (Some(q_row), Some(&sx), Some(y_row)) = (
+                        q_rows.get(r * k..(r + 1) * k),
+                        sx_rows.get(r),
+                        y_block.get_mut(r * n..(r + 1) * n),
+                    ) else {
+                        break;
+                    };
+                    let sums: [i32; MR] = if tile == MR {
+                        let mut sums = kern.dot_tile(q_row, w_rows, blocks);
+                        if head < k {
+                            let q_tail = q_row.get(head..).unwrap_or(&[]);
+                            for (sum, w_row) in sums.iter_mut().zip(w_rows) {
+                                let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
+                                *sum = sum.wrapping_add(tail);
+                            }
+                        }
+                        sums
+                    } else {
+                        w_rows.map(|w_row| scalar::dot_i8(q_row, w_row))
+                    };
+                    for (m, &acc) in sums.iter().enumerate().take(tile) {
+                        let sw = w.scales.get(o + m).copied().unwrap_or(0.0);
+                        let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
+                        if let Some(dst) = y_row.get_mut(o + m) {
+                            *dst = dequantize(acc, sx, sw, b);
                         }
                     }
-                    sums
-                } else {
-                    w_rows.map(|w_row| scalar::dot_i8(q_row, w_row))
-                };
-                for (m, &acc) in sums.iter().enumerate().take(tile) {
-                    let sw = w.scales.get(o + m).copied().unwrap_or(0.0);
-                    let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
-                    if let Some(dst) = y_row.get_mut(o + m) {
-                        *dst = dequantize(acc, sx, sw, b);
-                    }
                 }
+                o += tile;
             }
-            o += tile;
+            r0 += block_rows;
         }
-        r0 += block_rows;
+        c0 = c1;
     }
 }
+
+/// Bytes of int8 weight rows in one block of [`linear_i8`] (hosts): inside a core's L2
+/// with a block of input rows.
+#[cfg(not(target_os = "none"))]
+const WEIGHT_BLOCK_BYTES: usize = 256 << 10;
 
 /// One tile of [`MR`] weight rows (from row `o` of `n`) over a block of quantized input
 /// rows (hosts).
