@@ -168,10 +168,10 @@ unsafe fn x86_64avx512_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [
     })
 }
 
-/// [`x86_64avx512_dot_i8_4x1`] of `out.len()` input rows `k` apart: the weights' sums
-/// once for all rows, then up to four input rows at a time against the four weight rows
-/// (16 accumulators: each weight block loaded once per four rows, each input block once
-/// per tile), the offset's correction subtracted lane by lane and the 16 sums reduced
+/// [`x86_64avx512_dot_i8_4x1`] of `out.len()` input rows `k` apart: up to four input
+/// rows at a time against the four weight rows (16 accumulators: each weight block loaded
+/// once per four rows, each input block once per tile), the weights' sums formed once, with
+/// the first rows, the offset's correction subtracted lane by lane and the 16 sums reduced
 /// together. The same sums modulo 2^32 (wrapping arithmetic in any order).
 ///
 /// # Safety
@@ -185,68 +185,78 @@ unsafe fn x86_64avx512_dot_i8_4xr(
     blocks: usize,
     out: &mut [[i32; MR]],
 ) {
-    let zero = _mm512_setzero_si512();
-    let ones = _mm512_set1_epi8(1);
     let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
-    // The next tile's rows follow these (one matrix): fetched while this one's sums are
-    // formed (a hint: never faults, whatever the address).
+    // The next tile's rows follow these (one matrix): fetched while the first rows run
+    // (a hint: never faults, whatever the address).
     let ahead = MR * w[0].len();
-    let mut sums = [zero; MR];
-    for b in 0..blocks {
-        // SAFETY: `b * 64 + 64 <= blocks * 64 <= len` of every weight slice (caller).
-        unsafe {
-            for m in 0..MR {
-                _mm_prefetch::<_MM_HINT_T0>(wp[m].wrapping_add(ahead + b * 64));
-                let wv = _mm512_loadu_si512(wp[m].add(b * 64).cast());
-                sums[m] = _mm512_dpbusd_epi32(sums[m], ones, wv);
-            }
-        }
-    }
-    // `sum x w = sum (x + 128) w - 128 sum w`, lane by lane.
-    let fix: [__m512i; MR] = sums.map(|s| _mm512_slli_epi32::<7>(s));
     let xp = x.as_ptr();
-    let mut r = 0;
     let rows = out.len();
+    let first = rows.min(4);
+    // SAFETY: rows `0..first` are inside `x` (caller); the weights as above.
+    let fix = unsafe {
+        let dst = &mut out[..first];
+        match first {
+            4 => rows_4xr::<4, true>(xp, k, &wp, blocks, ahead, None, dst),
+            3 => rows_4xr::<3, true>(xp, k, &wp, blocks, ahead, None, dst),
+            2 => rows_4xr::<2, true>(xp, k, &wp, blocks, ahead, None, dst),
+            _ => rows_4xr::<1, true>(xp, k, &wp, blocks, ahead, None, dst),
+        }
+    };
+    let mut r = first;
     while r < rows {
         let take = (rows - r).min(4);
         // SAFETY: rows `r..r + take` are inside `x` (caller); the weights as above.
         unsafe {
             let xr = xp.add(r * k);
             let dst = &mut out[r..r + take];
+            let fix = Some(&fix);
             match take {
-                4 => rows_4xr::<4>(xr, k, &wp, blocks, &fix, dst),
-                3 => rows_4xr::<3>(xr, k, &wp, blocks, &fix, dst),
-                2 => rows_4xr::<2>(xr, k, &wp, blocks, &fix, dst),
-                _ => rows_4xr::<1>(xr, k, &wp, blocks, &fix, dst),
-            }
+                4 => rows_4xr::<4, false>(xr, k, &wp, blocks, 0, fix, dst),
+                3 => rows_4xr::<3, false>(xr, k, &wp, blocks, 0, fix, dst),
+                2 => rows_4xr::<2, false>(xr, k, &wp, blocks, 0, fix, dst),
+                _ => rows_4xr::<1, false>(xr, k, &wp, blocks, 0, fix, dst),
+            };
         }
         r += take;
     }
 }
 
 /// `R` input rows (`k` apart from `x`) against four weight rows: see
-/// [`x86_64avx512_dot_i8_4xr`].
+/// [`x86_64avx512_dot_i8_4xr`]. With `SUMS` it forms the weights' sums too (their
+/// correction `128 * sum w`, lane by lane, which it returns) and prefetches the rows
+/// `ahead` bytes on; else it takes the correction `fix` (zero where `None`).
 ///
 /// # Safety
 /// As [`x86_64avx512_dot_i8_4xr`], for `R` rows from `x`; `out` holds `R` entries.
+#[allow(clippy::too_many_arguments)] // a tile's pointers, shape and correction
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn rows_4xr<const R: usize>(
+unsafe fn rows_4xr<const R: usize, const SUMS: bool>(
     x: *const i8,
     k: usize,
     wp: &[*const i8; MR],
     blocks: usize,
-    fix: &[__m512i; MR],
+    ahead: usize,
+    fix: Option<&[__m512i; MR]>,
     out: &mut [[i32; MR]],
-) {
+) -> [__m512i; MR] {
+    let zero = _mm512_setzero_si512();
     let bias = _mm512_set1_epi8(-128);
-    let mut acc = [[_mm512_setzero_si512(); MR]; R];
+    let ones = _mm512_set1_epi8(1);
+    let mut acc = [[zero; MR]; R];
+    let mut sums = [zero; MR];
     for b in 0..blocks {
         // SAFETY: `b * 64 + 64 <= blocks * 64`, inside every weight row and each of the
         // `R` input rows (caller).
         unsafe {
             let wv: [__m512i; MR] =
                 core::array::from_fn(|m| _mm512_loadu_si512(wp[m].add(b * 64).cast()));
+            if SUMS {
+                for m in 0..MR {
+                    _mm_prefetch::<_MM_HINT_T0>(wp[m].wrapping_add(ahead + b * 64));
+                    sums[m] = _mm512_dpbusd_epi32(sums[m], ones, wv[m]);
+                }
+            }
             for (i, acc) in acc.iter_mut().enumerate() {
                 let xv = _mm512_xor_si512(_mm512_loadu_si512(x.add(i * k + b * 64).cast()), bias);
                 for m in 0..MR {
@@ -255,10 +265,17 @@ unsafe fn rows_4xr<const R: usize>(
             }
         }
     }
+    // `sum x w = sum (x + 128) w - 128 sum w`, lane by lane.
+    let fix: [__m512i; MR] = if SUMS {
+        sums.map(|s| _mm512_slli_epi32::<7>(s))
+    } else {
+        fix.copied().unwrap_or([zero; MR])
+    };
     for (acc, dst) in acc.iter().zip(out.iter_mut()) {
         let v: [__m512i; MR] = core::array::from_fn(|m| _mm512_sub_epi32(acc[m], fix[m]));
         *dst = reduce4(v);
     }
+    fix
 }
 
 /// The four vectors' lane sums, `[sum v[0], .., sum v[3]]` (wrapping), by one tree of
