@@ -3,7 +3,9 @@
 //! - `rows`: the kernel's tile of one input row (`I8Dot::dot_tile`) run row after row and
 //!   the scalar `quantize_row` (the kernel before `dot_tiles` and `quantize_row` were its
 //!   own: a wrapper that keeps only `dot_tile`);
-//! - `tiles`: the kernel as dispatched (several input rows at a time, vector quantizing).
+//! - `tiles`: the kernel itself (several input rows at a time, vector quantizing).
+//!
+//! Then the same with the AVX2 kernel (`vpmaddubsw`).
 //!
 //! Against this core's `vpdpbusd` peak (a loop of independent 512-bit `vpdpbusd`, 64
 //! multiply-adds each, best of many runs), in GOPS (2 operations per multiply-add). Weights
@@ -13,22 +15,22 @@
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use picoformer_kernels::arch::x86_64::i8::Avx512I8;
+    use picoformer_kernels::arch::x86_64::i8::{Avx2I8, Avx512I8};
     use picoformer_kernels::frame::f32::MR;
     use picoformer_kernels::frame::i8::{linear_i8, I8Dot};
     use picoformer_kernels::quant::{activation_scales, activation_values, Activations, I8Matrix};
     use std::arch::x86_64::*;
     use std::time::Instant;
 
-    /// The AVX-512 kernel with only its one-row tile (every other method the default).
+    /// A kernel with only its one-row tile (every other method the default).
     #[derive(Clone, Copy)]
-    struct RowByRow(Avx512I8);
+    struct RowByRow<K>(K);
 
-    impl I8Dot for RowByRow {
+    impl<K: I8Dot> I8Dot for RowByRow<K> {
         const NAME: &'static str = "rows";
-        const BLOCK: usize = Avx512I8::BLOCK;
+        const BLOCK: usize = K::BLOCK;
         fn detect() -> Option<Self> {
-            Avx512I8::detect().map(RowByRow)
+            K::detect().map(RowByRow)
         }
         fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
             self.0.dot_tile(x, w, blocks)
@@ -79,6 +81,36 @@ mod x86 {
         best
     }
 
+    fn shapes<K: I8Dot>(kern: K, peak: f64) {
+        let old = RowByRow(kern);
+        for (n, k) in [(512, 512), (2048, 512), (512, 2048), (8000, 512)] {
+            let copies = ((64 << 20) / (n * k)).max(2);
+            let ws: Vec<(Vec<i8>, Vec<f32>)> = (0..copies)
+                .map(|c| {
+                    let v = (0..n * k)
+                        .map(|i| (((i * 7 + c) % 255) as i32 - 127) as i8)
+                        .collect();
+                    (v, vec![0.01; n])
+                })
+                .collect();
+            for rows in [16, 32, 64, 128] {
+                let ops = 2.0 * (rows * n * k) as f64 / 1e9;
+                let (a, b) = (time(old, &ws, rows, n, k), time(kern, &ws, rows, n, k));
+                println!(
+                    "{} cold n {n:>4} k {k:>4} rows {rows:>3}: rows {:.3} ms {:.0} GOPS ({:.0}%), tiles {:.3} ms {:.0} GOPS ({:.0}%), {:.2}x",
+                    K::NAME,
+                    a * 1e3,
+                    ops / a,
+                    100.0 * ops / a / peak,
+                    b * 1e3,
+                    ops / b,
+                    100.0 * ops / b / peak,
+                    a / b
+                );
+            }
+        }
+    }
+
     pub fn main() {
         let Some(kern) = Avx512I8::detect() else {
             println!("no AVX2: nothing to time");
@@ -96,31 +128,10 @@ mod x86 {
             .map(|_| unsafe { vnni_peak_once() })
             .fold(0.0, f64::max);
         println!("vpdpbusd peak {peak:.1} GOPS (one core)");
-        let old = RowByRow(kern);
-        for (n, k) in [(512, 512), (2048, 512), (512, 2048), (8000, 512)] {
-            let copies = ((64 << 20) / (n * k)).max(2);
-            let ws: Vec<(Vec<i8>, Vec<f32>)> = (0..copies)
-                .map(|c| {
-                    let v = (0..n * k)
-                        .map(|i| (((i * 7 + c) % 255) as i32 - 127) as i8)
-                        .collect();
-                    (v, vec![0.01; n])
-                })
-                .collect();
-            for rows in [16, 32, 64, 128] {
-                let ops = 2.0 * (rows * n * k) as f64 / 1e9;
-                let (a, b) = (time(old, &ws, rows, n, k), time(kern, &ws, rows, n, k));
-                println!(
-                    "cold n {n:>4} k {k:>4} rows {rows:>3}: rows {:.3} ms {:.0} GOPS ({:.0}%), tiles {:.3} ms {:.0} GOPS ({:.0}%), {:.2}x",
-                    a * 1e3,
-                    ops / a,
-                    100.0 * ops / a / peak,
-                    b * 1e3,
-                    ops / b,
-                    100.0 * ops / b / peak,
-                    a / b
-                );
-            }
+        shapes(kern, peak);
+        if let Some(avx2) = Avx2I8::detect() {
+            println!("AVX2 kernel (vpmaddubsw), % of the vpdpbusd peak above");
+            shapes(avx2, peak);
         }
     }
 }
