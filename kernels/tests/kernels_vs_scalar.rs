@@ -703,41 +703,39 @@ fn check_i8_linear_rows<K: I8Dot>(kern: K) {
     // one short, a leftover row).
     shapes.push((1024 + 3, 301, &[11]));
     for (k, n, rows_list) in shapes {
-        {
-            for &rows in rows_list {
-                let values = i8s(n * k, 7 + rows as u32);
-                let scales: Vec<f32> = f32s(n, 11, 0.05).iter().map(|s| s.abs()).collect();
-                let w = I8Matrix {
-                    values: &values,
-                    scales: &scales,
+        for &rows in rows_list {
+            let values = i8s(n * k, 7 + rows as u32);
+            let scales: Vec<f32> = f32s(n, 11, 0.05).iter().map(|s| s.abs()).collect();
+            let w = I8Matrix {
+                values: &values,
+                scales: &scales,
+            };
+            let bias = f32s(n, 9, 1.0);
+            let x = f32s(rows * k, 5 + rows as u32, 2.0);
+            let mut want = vec![f32::NAN; rows * n];
+            let mut q = vec![0i8; k];
+            generic::i8::linear_i8(&x, w, Some(&bias), k, &mut want, &mut q);
+            let needed = quant::activation_values(rows, k).expect("small sizes");
+            for (len, scales) in [
+                (needed, rows.min(quant::I8_ROW_BLOCK)),
+                (rows * k, rows),
+                (3 * k, 3),
+            ] {
+                let mut values = vec![0i8; len];
+                let mut act_scales = vec![0.0f32; scales];
+                let mut act = Activations {
+                    values: &mut values,
+                    scales: &mut act_scales,
                 };
-                let bias = f32s(n, 9, 1.0);
-                let x = f32s(rows * k, 5 + rows as u32, 2.0);
-                let mut want = vec![f32::NAN; rows * n];
-                let mut q = vec![0i8; k];
-                generic::i8::linear_i8(&x, w, Some(&bias), k, &mut want, &mut q);
-                let needed = quant::activation_values(rows, k).expect("small sizes");
-                for (len, scales) in [
-                    (needed, rows.min(quant::I8_ROW_BLOCK)),
-                    (rows * k, rows),
-                    (3 * k, 3),
-                ] {
-                    let mut values = vec![0i8; len];
-                    let mut act_scales = vec![0.0f32; scales];
-                    let mut act = Activations {
-                        values: &mut values,
-                        scales: &mut act_scales,
-                    };
-                    let mut got = vec![f32::NAN; rows * n];
-                    kern.linear(&x, w, Some(&bias), k, &mut got, &mut act);
-                    for (i, (g, r)) in got.iter().zip(&want).enumerate() {
-                        assert_eq!(
-                            g.to_bits(),
-                            r.to_bits(),
-                            "{} int8 linear rows k={k} n={n} rows={rows} len={len} i={i}: {g} vs {r}",
-                            K::NAME
-                        );
-                    }
+                let mut got = vec![f32::NAN; rows * n];
+                kern.linear(&x, w, Some(&bias), k, &mut got, &mut act);
+                for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        r.to_bits(),
+                        "{} int8 linear rows k={k} n={n} rows={rows} len={len} i={i}: {g} vs {r}",
+                        K::NAME
+                    );
                 }
             }
         }
