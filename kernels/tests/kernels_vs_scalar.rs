@@ -631,6 +631,114 @@ fn check_i8_tiles<K: I8Dot>(kern: K) {
                 assert_eq!(*g, want, "{} dot_tile k={k} row {m}", K::NAME);
             }
         }
+        // Several input rows `k` apart at once (`dot_tiles`), -128 weights included.
+        for rows in [1, 2, 3, 4, 5, 7, 8] {
+            let x: Vec<i8> = i8s(rows * k, 300 + rows as u32)
+                .iter()
+                .map(|&v| v.max(-127))
+                .collect();
+            let w: Vec<Vec<i8>> = (0..MR as u32).map(|m| i8s(k, 400 + m)).collect();
+            let mut got = vec![[i32::MIN; MR]; rows];
+            kern.dot_tiles(&x, k, core::array::from_fn(|m| &w[m][..]), blocks, &mut got);
+            for (r, sums) in got.iter().enumerate() {
+                for (m, g) in sums.iter().enumerate() {
+                    let want = generic::i8::dot_i8(&x[r * k..r * k + head], &w[m][..head]);
+                    assert_eq!(
+                        *g,
+                        want,
+                        "{} dot_tiles k={k} rows={rows} row {r} weight row {m}",
+                        K::NAME
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The kernel's `quantize_row` against the reference's, bit for bit: every activation case,
+/// the smallest subnormals (an infinite `127 / amax`), NaN and infinite values, each length
+/// around the vector widths.
+fn check_i8_quantize_row<K: I8Dot>(kern: K) {
+    for n in [0, 1, 7, 15, 16, 17, 31, 33, 64, 100, 513] {
+        let mut cases = activation_cases(1, n);
+        let tiny: Vec<f32> = (0..n)
+            .map(|i| f32::from_bits(i as u32 % 3) * if i % 2 == 0 { 1.0 } else { -1.0 })
+            .collect();
+        cases.push(tiny);
+        for special in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0, 127.5] {
+            for at in [0, n / 2, n.saturating_sub(1)] {
+                let mut x = f32s(n, 8, 3.0);
+                if let Some(v) = x.get_mut(at) {
+                    *v = special;
+                }
+                cases.push(x);
+            }
+        }
+        for x in cases {
+            let mut want = vec![0i8; n];
+            let mut got = vec![99i8; n];
+            let ws = quantize_row(&x, &mut want);
+            let gs = kern.quantize_row(&x, &mut got);
+            assert_eq!(
+                gs.to_bits(),
+                ws.to_bits(),
+                "{} quantize_row scale n={n}: {x:?}",
+                K::NAME
+            );
+            assert_eq!(got, want, "{} quantize_row n={n}: {x:?}", K::NAME);
+        }
+    }
+}
+
+/// The int8 linear layer over many input rows (the kernel's tiles of several rows at once,
+/// blocks of rows, buffers larger than `I8_ROW_BLOCK` rows) against the reference, bit for bit.
+fn check_i8_linear_rows<K: I8Dot>(kern: K) {
+    let mut shapes: Vec<(usize, usize, &[usize])> = Vec::new();
+    for k in [64, 3 * K::BLOCK, 3 * K::BLOCK + 5, 512 + 17] {
+        for n in [4, 9] {
+            shapes.push((k, n, &[4, 5, 8, 11, 16, 21]));
+        }
+    }
+    // Weights over the hosts' 256 KiB blocks of weight rows (several blocks, the last
+    // one short, a leftover row).
+    shapes.push((1024 + 3, 301, &[11]));
+    for (k, n, rows_list) in shapes {
+        for &rows in rows_list {
+            let values = i8s(n * k, 7 + rows as u32);
+            let scales: Vec<f32> = f32s(n, 11, 0.05).iter().map(|s| s.abs()).collect();
+            let w = I8Matrix {
+                values: &values,
+                scales: &scales,
+            };
+            let bias = f32s(n, 9, 1.0);
+            let x = f32s(rows * k, 5 + rows as u32, 2.0);
+            let mut want = vec![f32::NAN; rows * n];
+            let mut q = vec![0i8; k];
+            generic::i8::linear_i8(&x, w, Some(&bias), k, &mut want, &mut q);
+            let needed = quant::activation_values(rows, k).expect("small sizes");
+            for (len, scales) in [
+                (needed, rows.min(quant::I8_ROW_BLOCK)),
+                (rows * k, rows),
+                (3 * k, 3),
+            ] {
+                let mut values = vec![0i8; len];
+                let mut act_scales = vec![0.0f32; scales];
+                let mut act = Activations {
+                    values: &mut values,
+                    scales: &mut act_scales,
+                };
+                let mut got = vec![f32::NAN; rows * n];
+                kern.linear(&x, w, Some(&bias), k, &mut got, &mut act);
+                for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                    assert_eq!(
+                        g.to_bits(),
+                        r.to_bits(),
+                        "{} int8 linear rows k={k} n={n} rows={rows} len={len} i={i}: {g} vs {r}",
+                        K::NAME
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -1106,6 +1214,7 @@ macro_rules! kernel_tests {
             fn i8_tiles_match_scalar() {
                 if let Some(kern) = i8_kernel() {
                     check_i8_tiles(kern);
+                    check_i8_quantize_row(kern);
                 }
             }
 
@@ -1120,6 +1229,7 @@ macro_rules! kernel_tests {
             fn i8_linear_matches_scalar() {
                 if let Some(kern) = i8_kernel() {
                     check_i8_linear(kern);
+                    check_i8_linear_rows(kern);
                 }
             }
         }

@@ -12,7 +12,9 @@
 # own wall-clock time (`--timings`). Cases: the f32 and int8 blobs on the AVX-512 and
 # the AVX2 kernels (`PICOFORMER_KERNEL`), one thread, and f32 on two; last, the part of
 # every run that is not the encoder (`--audio-context 16`: loading the blob, the features,
-# an encoder of 16 positions, the prompt and one token). Prints a markdown table. The blobs are target/whisper-m55's (tools/firmware-whisper.sh), converted from
+# an encoder of 16 positions, the prompt and one token); CASES (an environment variable:
+# cases "KERNEL DTYPE THREADS POSITIONS" separated by ';') picks others, e.g.
+# CASES="avx512 i8 1 1500;avx2 i8 1 1500". Prints a markdown table. The blobs are target/whisper-m55's (tools/firmware-whisper.sh), converted from
 # target/models/whisper/model.bin where absent.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -44,8 +46,9 @@ echo "Run $(date -u +%Y-%m-%d), $(nproc) cores, load average before: $(cut -d' '
 echo
 echo "| case | old CPU s | new CPU s | CPU ratio (new/old) | old encoder s (wall) | new encoder s (wall) |"
 echo "|---|---|---|---|---|---|"
-for case in "avx512 f32 1 1500" "avx512 i8 1 1500" "avx2 f32 1 1500" "avx512 f32 2 1500" \
-    "avx512 f32 1 16"; do
+cases=${CASES:-"avx512 f32 1 1500;avx512 i8 1 1500;avx2 f32 1 1500;avx512 f32 2 1500;avx512 f32 1 16"}
+IFS=';' read -ra case_list <<<"$cases"
+for case in "${case_list[@]}"; do
     read -r kernel dtype threads context <<<"$case"
     : >/tmp/encoder_cpu.old
     : >/tmp/encoder_cpu.new

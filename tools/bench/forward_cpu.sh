@@ -12,15 +12,16 @@
 # machine stalls a run, it does not add CPU time to it, though a busy sibling core still
 # slows it down) and of `forward_min_s` (wall clock). Both binaries need `bench`'s
 # `forward_cpu_s` (this commit's CLI; an older kernel build: check out its kernels/src
-# only). KERNEL (default: the best this CPU runs) goes to PICOFORMER_KERNEL. Prints a
-# markdown table.
+# only). KERNEL (default: the best this CPU runs) goes to PICOFORMER_KERNEL. BLOB (an
+# environment variable; default the f32 blob) picks another of host_peers.py's blobs, e.g.
+# BLOB=target/bench/peers/base-i8.pfm for the int8 forward. Prints a markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 old=${1:?usage: forward_cpu.sh OLD_BINARY [NEW_BINARY] [RUNS] [KERNEL]}
 new=${2:-target/release/picoformer}
 runs=${3:-3}
 kernel=${4:-}
-blob=target/bench/peers/base-f32.pfm
+blob=${BLOB:-target/bench/peers/base-f32.pfm}
 [ -f "$blob" ] || { echo "no $blob: run tools/bench/host_peers.py once" >&2; exit 1; }
 # one run: "CPU_MS WALL_MS"
 run() {
@@ -33,7 +34,7 @@ run() {
         python3 -c 'import json, sys; d = json.load(sys.stdin); print(d["forward_cpu_s"] * 1e3, d["forward_min_s"] * 1e3)'
 }
 min() { sort -g | head -1; }
-echo "Run $(date -u +%Y-%m-%d), $(nproc) cores, kernel ${kernel:-default}, load average before: $(cut -d' ' -f1-3 /proc/loadavg); minimum of $runs runs each, alternating"
+echo "Run $(date -u +%Y-%m-%d), $(nproc) cores, $(basename "$blob"), kernel ${kernel:-default}, load average before: $(cut -d' ' -f1-3 /proc/loadavg); minimum of $runs runs each, alternating"
 echo
 echo "| forward, 1 thread | old CPU ms | new CPU ms | CPU ratio (new/old) | old wall ms | new wall ms |"
 echo "|---|---|---|---|---|---|"

@@ -25,6 +25,25 @@ pub trait I8Dot: Copy {
     /// wrapping). Every slice holds at least `blocks * BLOCK` elements.
     fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR];
 
+    /// [`quantize_row`]: the bits of its scale and integers (a kernel may do it in vectors).
+    #[inline(always)]
+    fn quantize_row(self, x: &[f32], q: &mut [i8]) -> f32 {
+        quantize_row(x, q)
+    }
+
+    /// [`I8Dot::dot_tile`] of `out.len()` input rows `k` apart in `x` (row `r` at
+    /// `x[r * k..]`) with the same weight rows: `out[r]` gets row `r`'s sums. The sums are
+    /// exact, so a kernel may keep several rows' sums in registers at once and read each
+    /// weight block once for all of them (hosts: the frame calls this with up to
+    /// [`crate::quant::I8_ROW_BLOCK`] rows); this default runs the rows one after another.
+    #[inline(always)]
+    fn dot_tiles(self, x: &[i8], k: usize, w: [&[i8]; MR], blocks: usize, out: &mut [[i32; MR]]) {
+        for (r, sums) in out.iter_mut().enumerate() {
+            let row = x.get(r.wrapping_mul(k)..).unwrap_or(&[]);
+            *sums = self.dot_tile(row, w, blocks);
+        }
+    }
+
     /// The whole int8 linear layer (shapes as [`linear_i8`]). The frame's [`linear_i8`]
     /// over [`I8Dot::dot_tile`] unless a kernel does the whole product in one pass (the
     /// microcontroller kernels: the activation row quantized once, one loop over all row
@@ -155,67 +174,169 @@ pub fn linear_i8<K: I8Dot>(
     }
     let blocks = k / K::BLOCK;
     let head = blocks * K::BLOCK;
-    let mut r0 = 0;
-    while r0 < rows {
-        let block_rows = cap.min(rows - r0);
-        // Quantize this block of activation rows.
-        // Index loops, not zipped `chunks_exact`: the link-time no-panic proof needs every
-        // length computation visible next to the `k > 0` check above.
-        for r in 0..block_rows {
-            let row = r0 + r;
-            if let (Some(x_row), Some(q_row), Some(s)) = (
-                x.get(row * k..(row + 1) * k),
-                act.values.get_mut(r * k..(r + 1) * k),
-                act.scales.get_mut(r),
-            ) {
-                *s = quantize_row(x_row, q_row);
-            }
-        }
-        let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);
-        let q_rows = act.values.get(..block_rows * k).unwrap_or(&[]);
-        let sx_rows = act.scales.get(..block_rows).unwrap_or(&[]);
-        let mut o = 0;
-        while o < n {
-            let tile = (n - o).min(MR);
-            let w_rows: [&[i8]; MR] = core::array::from_fn(|m| {
-                if m < tile {
-                    w.values.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[])
-                } else {
-                    &[]
-                }
-            });
+    // Hosts, where the input rows take several blocks: blocks of weight rows that stay in
+    // the core's L2 while every block of input rows passes over them (read from memory
+    // once, not once per block of input rows; each block of input rows is quantized again
+    // for each, `k` values per row against `cols * k` products). The same bits: each
+    // row's integers and each element's sum do not depend on the blocks.
+    #[cfg(not(target_os = "none"))]
+    let cols = if rows > cap {
+        (WEIGHT_BLOCK_BYTES / k).max(MR) / MR * MR
+    } else {
+        n
+    };
+    #[cfg(target_os = "none")]
+    let cols = n;
+    let mut c0 = 0;
+    while c0 < n {
+        let c1 = n.min(c0.saturating_add(cols));
+        let mut r0 = 0;
+        while r0 < rows {
+            let block_rows = cap.min(rows - r0);
+            // Quantize this block of activation rows.
+            // Index loops, not zipped `chunks_exact`: the link-time no-panic proof needs every
+            // length computation visible next to the `k > 0` check above.
             for r in 0..block_rows {
-                let (Some(q_row), Some(&sx), Some(y_row)) = (
-                    q_rows.get(r * k..(r + 1) * k),
-                    sx_rows.get(r),
-                    y_block.get_mut(r * n..(r + 1) * n),
-                ) else {
-                    break;
-                };
-                let sums: [i32; MR] = if tile == MR {
-                    let mut sums = kern.dot_tile(q_row, w_rows, blocks);
-                    if head < k {
-                        let q_tail = q_row.get(head..).unwrap_or(&[]);
-                        for (sum, w_row) in sums.iter_mut().zip(w_rows) {
-                            let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
-                            *sum = sum.wrapping_add(tail);
+                let row = r0 + r;
+                if let (Some(x_row), Some(q_row), Some(s)) = (
+                    x.get(row * k..(row + 1) * k),
+                    act.values.get_mut(r * k..(r + 1) * k),
+                    act.scales.get_mut(r),
+                ) {
+                    *s = kern.quantize_row(x_row, q_row);
+                }
+            }
+            let y_block = y.get_mut(r0 * n..(r0 + block_rows) * n).unwrap_or(&mut []);
+            let q_rows = act.values.get(..block_rows * k).unwrap_or(&[]);
+            let sx_rows = act.scales.get(..block_rows).unwrap_or(&[]);
+            let mut o = c0;
+            while o < c1 {
+                let tile = (c1 - o).min(MR);
+                let w_rows: [&[i8]; MR] = core::array::from_fn(|m| {
+                    if m < tile {
+                        w.values.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[])
+                    } else {
+                        &[]
+                    }
+                });
+                // Hosts: the tile's sums for every row of the block in one call (a kernel may
+                // run several rows at once); the same sums, the same epilogue.
+                #[cfg(not(target_os = "none"))]
+                if tile == MR {
+                    let tile = RowsTile {
+                        w: w_rows,
+                        scales: w.scales,
+                        bias,
+                        o,
+                        n,
+                        k,
+                        blocks,
+                    };
+                    tile.run(kern, q_rows, sx_rows, y_block);
+                    o += MR;
+                    continue;
+                }
+                for r in 0..block_rows {
+                    let (Some(q_row), Some(&sx), Some(y_row)) = (
+                        q_rows.get(r * k..(r + 1) * k),
+                        sx_rows.get(r),
+                        y_block.get_mut(r * n..(r + 1) * n),
+                    ) else {
+                        break;
+                    };
+                    let sums: [i32; MR] = if tile == MR {
+                        let mut sums = kern.dot_tile(q_row, w_rows, blocks);
+                        if head < k {
+                            let q_tail = q_row.get(head..).unwrap_or(&[]);
+                            for (sum, w_row) in sums.iter_mut().zip(w_rows) {
+                                let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
+                                *sum = sum.wrapping_add(tail);
+                            }
+                        }
+                        sums
+                    } else {
+                        w_rows.map(|w_row| scalar::dot_i8(q_row, w_row))
+                    };
+                    for (m, &acc) in sums.iter().enumerate().take(tile) {
+                        let sw = w.scales.get(o + m).copied().unwrap_or(0.0);
+                        let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
+                        if let Some(dst) = y_row.get_mut(o + m) {
+                            *dst = dequantize(acc, sx, sw, b);
                         }
                     }
-                    sums
-                } else {
-                    w_rows.map(|w_row| scalar::dot_i8(q_row, w_row))
+                }
+                o += tile;
+            }
+            r0 += block_rows;
+        }
+        c0 = c1;
+    }
+}
+
+/// Bytes of int8 weight rows in one block of [`linear_i8`] (hosts): inside a core's L2
+/// with a block of input rows.
+#[cfg(not(target_os = "none"))]
+const WEIGHT_BLOCK_BYTES: usize = 256 << 10;
+
+/// One tile of [`MR`] weight rows (from row `o` of `n`) over a block of quantized input
+/// rows (hosts).
+#[cfg(not(target_os = "none"))]
+struct RowsTile<'a> {
+    w: [&'a [i8]; MR],
+    scales: &'a [f32],
+    bias: Option<&'a [f32]>,
+    o: usize,
+    n: usize,
+    k: usize,
+    blocks: usize,
+}
+
+#[cfg(not(target_os = "none"))]
+impl RowsTile<'_> {
+    /// `y_block[r][o..o + MR]` for the rows `q_rows` (`[rows, k]`) with scales `sx_rows`:
+    /// [`I8Dot::dot_tiles`] over up to [`crate::quant::I8_ROW_BLOCK`] rows at a time, the
+    /// `k % BLOCK` tail by the scalar dot product, then [`dequantize`], as the frame's
+    /// row-by-row loop computes them.
+    #[inline(always)]
+    fn run<K: I8Dot>(&self, kern: K, q_rows: &[i8], sx_rows: &[f32], y_block: &mut [f32]) {
+        use crate::quant::I8_ROW_BLOCK;
+        let (k, n, o) = (self.k, self.n, self.o);
+        let head = self.blocks * K::BLOCK;
+        let sw: [f32; MR] =
+            core::array::from_fn(|m| self.scales.get(o + m).copied().unwrap_or(0.0));
+        let b: [f32; MR] =
+            core::array::from_fn(|m| self.bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0));
+        let mut sums = [[0i32; MR]; I8_ROW_BLOCK];
+        let mut r0 = 0;
+        while r0 < sx_rows.len() {
+            let take = (sx_rows.len() - r0).min(I8_ROW_BLOCK);
+            let Some(x) = q_rows.get(r0 * k..(r0 + take) * k) else {
+                return;
+            };
+            let out = &mut sums[..take];
+            kern.dot_tiles(x, k, self.w, self.blocks, out);
+            for (r, row_sums) in out.iter_mut().enumerate() {
+                let row = r0 + r;
+                let (Some(q_row), Some(&sx), Some(y_row)) = (
+                    q_rows.get(row * k..(row + 1) * k),
+                    sx_rows.get(row),
+                    y_block.get_mut(row * n + o..row * n + o + MR),
+                ) else {
+                    return;
                 };
-                for (m, &acc) in sums.iter().enumerate().take(tile) {
-                    let sw = w.scales.get(o + m).copied().unwrap_or(0.0);
-                    let b = bias.and_then(|b| b.get(o + m)).copied().unwrap_or(0.0);
-                    if let Some(dst) = y_row.get_mut(o + m) {
-                        *dst = dequantize(acc, sx, sw, b);
+                if head < k {
+                    let q_tail = q_row.get(head..).unwrap_or(&[]);
+                    for (sum, w_row) in row_sums.iter_mut().zip(self.w) {
+                        let tail = scalar::dot_i8(q_tail, w_row.get(head..).unwrap_or(&[]));
+                        *sum = sum.wrapping_add(tail);
                     }
                 }
+                for m in 0..MR {
+                    y_row[m] = dequantize(row_sums[m], sx, sw[m], b[m]);
+                }
             }
-            o += tile;
+            r0 += take;
         }
-        r0 += block_rows;
     }
 }
 

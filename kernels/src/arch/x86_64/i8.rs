@@ -30,6 +30,176 @@ impl I8Dot for Avx2I8 {
         // `blocks * 32` elements (just above).
         unsafe { x86_64avx2_dot_i8_4x1(x, &w, blocks) }
     }
+
+    fn quantize_row(self, x: &[f32], q: &mut [i8]) -> f32 {
+        if q.len() != x.len() {
+            return crate::quant::quantize_row(x, q);
+        }
+        // SAFETY: `self` exists only if AVX2 was detected; `q` and `x` have the same
+        // length (just above).
+        unsafe { x86_64avx2_quantize_row(x, q) }
+    }
+
+    fn dot_tiles(self, x: &[i8], k: usize, w: [&[i8]; MR], blocks: usize, out: &mut [[i32; MR]]) {
+        let rows = out.len();
+        // Every row `r < rows` reads `x[r * k..][..blocks * 32]`: whole blocks inside `k`
+        // and the rows inside `x`.
+        let blocks = w
+            .iter()
+            .fold(blocks.min(k / 32), |b, s| b.min(s.len() / 32));
+        if rows < 2 || x.len() < rows * k {
+            for (r, sums) in out.iter_mut().enumerate() {
+                *sums = self.dot_tile(x.get(r * k..).unwrap_or(&[]), w, blocks);
+            }
+            return;
+        }
+        // SAFETY: `self` exists only if AVX2 was detected; every weight slice holds
+        // `blocks * 32` elements and every input row `r < rows` holds `blocks * 32 <= k`
+        // from `x[r * k..]`, inside `x` (just above).
+        unsafe { x86_64avx2_dot_i8_4xr(x, k, &w, blocks, out) }
+    }
+}
+
+/// [`x86_64avx2_dot_i8_4x1`] of `out.len()` input rows `k` apart, two at a time against
+/// the four weight rows (8 accumulators, the weights' magnitudes formed once per two
+/// rows; the sign of each weight moved onto the input as in the one-row tile). The same
+/// exact sums.
+///
+/// # Safety
+/// AVX2 must be present; every weight slice must hold at least `blocks * 32` elements and
+/// `x` at least `(out.len() - 1) * k + blocks * 32`.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_dot_i8_4xr(
+    x: &[i8],
+    k: usize,
+    w: &[&[i8]; MR],
+    blocks: usize,
+    out: &mut [[i32; MR]],
+) {
+    let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
+    let xp = x.as_ptr();
+    let rows = out.len();
+    let mut r = 0;
+    while r < rows {
+        let take = (rows - r).min(2);
+        // SAFETY: rows `r..r + take` are inside `x` (caller); the weights as above.
+        unsafe {
+            let xr = xp.add(r * k);
+            let dst = &mut out[r..r + take];
+            if take == 2 {
+                avx2_rows_4xr::<2>(xr, k, &wp, blocks, dst);
+            } else {
+                avx2_rows_4xr::<1>(xr, k, &wp, blocks, dst);
+            }
+        }
+        r += take;
+    }
+}
+
+/// `R` input rows (`k` apart from `x`) against four weight rows: see
+/// [`x86_64avx2_dot_i8_4xr`].
+///
+/// # Safety
+/// As [`x86_64avx2_dot_i8_4xr`], for `R` rows from `x`; `out` holds `R` entries.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_rows_4xr<const R: usize>(
+    x: *const i8,
+    k: usize,
+    wp: &[*const i8; MR],
+    blocks: usize,
+    out: &mut [[i32; MR]],
+) {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [[_mm256_setzero_si256(); MR]; R];
+    for b in 0..blocks {
+        // SAFETY: `b * 32 + 32 <= blocks * 32`, inside every weight row and each of the
+        // `R` input rows (caller).
+        unsafe {
+            let aw: [__m256i; MR] = core::array::from_fn(|m| {
+                _mm256_abs_epi8(_mm256_loadu_si256(wp[m].add(b * 32).cast()))
+            });
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xv = _mm256_loadu_si256(x.add(i * k + b * 32).cast());
+                for m in 0..MR {
+                    let wv = _mm256_loadu_si256(wp[m].add(b * 32).cast());
+                    let pairs = _mm256_maddubs_epi16(aw[m], _mm256_sign_epi8(xv, wv));
+                    acc[m] = _mm256_add_epi32(acc[m], _mm256_madd_epi16(pairs, ones));
+                }
+            }
+        }
+    }
+    for (acc, dst) in acc.iter().zip(out.iter_mut()) {
+        // [a, b, c, d] partial sums in each 128-bit lane, then the two lanes added.
+        let ab = _mm256_hadd_epi32(acc[0], acc[1]);
+        let cd = _mm256_hadd_epi32(acc[2], acc[3]);
+        let abcd = _mm256_hadd_epi32(ab, cd);
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(abcd),
+            _mm256_extracti128_si256::<1>(abcd),
+        );
+        // SAFETY: `dst` holds four i32, 16 bytes.
+        unsafe { _mm_storeu_si128(dst.as_mut_ptr().cast(), s) };
+    }
+}
+
+/// [`crate::quant::quantize_row`] 8 values at a time, the same bits, as
+/// [`x86_64avx512_quantize_row`] (NaN lanes to 0 by the ordered-compare mask).
+///
+/// # Safety
+/// AVX2 must be present; `q.len() == x.len()`.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_quantize_row(x: &[f32], q: &mut [i8]) -> f32 {
+    use crate::quant::{round_to_i8, I8_MAX};
+    let n = x.len();
+    let body = n / 8 * 8;
+    let xp = x.as_ptr();
+    let qp = q.as_mut_ptr();
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let mut m = _mm256_setzero_ps();
+    for i in (0..body).step_by(8) {
+        // SAFETY: `i + 8 <= body <= n`.
+        let v = unsafe { _mm256_loadu_ps(xp.add(i)) };
+        // (`vmaxps` gives its second operand where either is NaN: the running maximum)
+        m = _mm256_max_ps(_mm256_and_ps(v, abs_mask), m);
+    }
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: `lanes` holds 8 f32.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), m) };
+    let mut amax = lanes.iter().fold(0.0f32, |a, &v| a.max(v));
+    for &v in x.get(body..).unwrap_or(&[]) {
+        amax = amax.max(v.abs());
+    }
+    if amax == 0.0 || !amax.is_finite() {
+        q.fill(0);
+        return if amax == 0.0 { 0.0 } else { amax };
+    }
+    let inv = I8_MAX / amax;
+    let vinv = _mm256_set1_ps(inv);
+    let half = _mm256_set1_ps(0.5);
+    let zero = _mm256_setzero_ps();
+    let (lo, hi) = (_mm256_set1_ps(-I8_MAX), _mm256_set1_ps(I8_MAX));
+    for i in (0..body).step_by(8) {
+        // SAFETY: `i + 8 <= body <= n`, for `x` and `q` alike (caller).
+        unsafe {
+            let v = _mm256_loadu_ps(xp.add(i));
+            let t = _mm256_mul_ps(v, vinv);
+            let up = _mm256_cmp_ps::<_CMP_GE_OQ>(v, zero);
+            let r = _mm256_blendv_ps(_mm256_sub_ps(t, half), _mm256_add_ps(t, half), up);
+            let ord = _mm256_cmp_ps::<_CMP_ORD_Q>(r, r);
+            let r = _mm256_min_ps(_mm256_max_ps(r, lo), hi);
+            let ri = _mm256_and_si256(_mm256_cvttps_epi32(r), _mm256_castps_si256(ord));
+            let p16 = _mm_packs_epi32(
+                _mm256_castsi256_si128(ri),
+                _mm256_extracti128_si256::<1>(ri),
+            );
+            _mm_storel_epi64(qp.add(i).cast(), _mm_packs_epi16(p16, p16));
+        }
+    }
+    for (dst, &v) in q.iter_mut().zip(x).skip(body) {
+        *dst = round_to_i8(v * inv);
+    }
+    amax / I8_MAX
 }
 
 /// # Safety
@@ -100,6 +270,39 @@ impl I8Dot for Avx512I8 {
         // detected; every slice holds at least `blocks * 64` elements (just above).
         unsafe { x86_64avx512_dot_i8_4x1(x, &w, blocks) }
     }
+
+    fn quantize_row(self, x: &[f32], q: &mut [i8]) -> f32 {
+        if !self.vnni || q.len() != x.len() {
+            // AVX2 was detected (`detect`).
+            return Avx2I8(()).quantize_row(x, q);
+        }
+        // SAFETY: `vnni` is true only if AVX-512F and AVX-512BW were detected; `q` and `x`
+        // have the same length (just above).
+        unsafe { x86_64avx512_quantize_row(x, q) }
+    }
+
+    fn dot_tiles(self, x: &[i8], k: usize, w: [&[i8]; MR], blocks: usize, out: &mut [[i32; MR]]) {
+        let rows = out.len();
+        // Every row `r < rows` reads `x[r * k..][..blocks * 64]`: whole blocks inside `k`
+        // and the rows inside `x`.
+        let blocks = w
+            .iter()
+            .fold(blocks.min(k / 64), |b, s| b.min(s.len() / 64));
+        if !self.vnni {
+            // AVX2 was detected (`detect`); its blocks are half as long.
+            return Avx2I8(()).dot_tiles(x, k, w, 2 * blocks, out);
+        }
+        if rows < 2 || x.len() < rows * k {
+            for (r, sums) in out.iter_mut().enumerate() {
+                *sums = self.dot_tile(x.get(r * k..).unwrap_or(&[]), w, blocks);
+            }
+            return;
+        }
+        // SAFETY: `vnni` as in `dot_tile`; every weight slice holds `blocks * 64` elements
+        // and every input row `r < rows` holds `blocks * 64 <= k` from `x[r * k..]`, inside
+        // `x` (just above).
+        unsafe { x86_64avx512_dot_i8_4xr(x, k, &w, blocks, out) }
+    }
 }
 
 /// `vpdpbusd` multiplies unsigned bytes by signed ones, so the input goes in offset by
@@ -138,4 +341,202 @@ unsafe fn x86_64avx512_dot_i8_4x1(x: &[i8], w: &[&[i8]; MR], blocks: usize) -> [
     core::array::from_fn(|m| {
         _mm512_reduce_add_epi32(acc[m]).wrapping_sub(_mm512_reduce_add_epi32(sums[m]) << 7)
     })
+}
+
+/// [`x86_64avx512_dot_i8_4x1`] of `out.len()` input rows `k` apart: up to four input
+/// rows at a time against the four weight rows (16 accumulators: each weight block loaded
+/// once per four rows, each input block once per tile), the weights' sums formed once, with
+/// the first rows, the offset's correction subtracted lane by lane and the 16 sums reduced
+/// together. The same sums modulo 2^32 (wrapping arithmetic in any order).
+///
+/// # Safety
+/// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; every weight slice must hold at
+/// least `blocks * 64` elements and `x` at least `(out.len() - 1) * k + blocks * 64`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn x86_64avx512_dot_i8_4xr(
+    x: &[i8],
+    k: usize,
+    w: &[&[i8]; MR],
+    blocks: usize,
+    out: &mut [[i32; MR]],
+) {
+    let wp: [*const i8; MR] = core::array::from_fn(|m| w[m].as_ptr());
+    // The next tile's rows follow these (one matrix): fetched while the first rows run
+    // (a hint: never faults, whatever the address).
+    let ahead = MR * w[0].len();
+    let xp = x.as_ptr();
+    let rows = out.len();
+    let first = rows.min(4);
+    // SAFETY: rows `0..first` are inside `x` (caller); the weights as above.
+    let fix = unsafe {
+        let dst = &mut out[..first];
+        match first {
+            4 => rows_4xr::<4, true>(xp, k, &wp, blocks, ahead, None, dst),
+            3 => rows_4xr::<3, true>(xp, k, &wp, blocks, ahead, None, dst),
+            2 => rows_4xr::<2, true>(xp, k, &wp, blocks, ahead, None, dst),
+            _ => rows_4xr::<1, true>(xp, k, &wp, blocks, ahead, None, dst),
+        }
+    };
+    let mut r = first;
+    while r < rows {
+        let take = (rows - r).min(4);
+        // SAFETY: rows `r..r + take` are inside `x` (caller); the weights as above.
+        unsafe {
+            let xr = xp.add(r * k);
+            let dst = &mut out[r..r + take];
+            let fix = Some(&fix);
+            match take {
+                4 => rows_4xr::<4, false>(xr, k, &wp, blocks, 0, fix, dst),
+                3 => rows_4xr::<3, false>(xr, k, &wp, blocks, 0, fix, dst),
+                2 => rows_4xr::<2, false>(xr, k, &wp, blocks, 0, fix, dst),
+                _ => rows_4xr::<1, false>(xr, k, &wp, blocks, 0, fix, dst),
+            };
+        }
+        r += take;
+    }
+}
+
+/// `R` input rows (`k` apart from `x`) against four weight rows: see
+/// [`x86_64avx512_dot_i8_4xr`]. With `SUMS` it forms the weights' sums too (their
+/// correction `128 * sum w`, lane by lane, which it returns) and prefetches the rows
+/// `ahead` bytes on; else it takes the correction `fix` (zero where `None`).
+///
+/// # Safety
+/// As [`x86_64avx512_dot_i8_4xr`], for `R` rows from `x`; `out` holds `R` entries.
+#[allow(clippy::too_many_arguments)] // a tile's pointers, shape and correction
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn rows_4xr<const R: usize, const SUMS: bool>(
+    x: *const i8,
+    k: usize,
+    wp: &[*const i8; MR],
+    blocks: usize,
+    ahead: usize,
+    fix: Option<&[__m512i; MR]>,
+    out: &mut [[i32; MR]],
+) -> [__m512i; MR] {
+    let zero = _mm512_setzero_si512();
+    let bias = _mm512_set1_epi8(-128);
+    let ones = _mm512_set1_epi8(1);
+    let mut acc = [[zero; MR]; R];
+    let mut sums = [zero; MR];
+    for b in 0..blocks {
+        // SAFETY: `b * 64 + 64 <= blocks * 64`, inside every weight row and each of the
+        // `R` input rows (caller).
+        unsafe {
+            let wv: [__m512i; MR] =
+                core::array::from_fn(|m| _mm512_loadu_si512(wp[m].add(b * 64).cast()));
+            if SUMS {
+                for m in 0..MR {
+                    _mm_prefetch::<_MM_HINT_T0>(wp[m].wrapping_add(ahead + b * 64));
+                    sums[m] = _mm512_dpbusd_epi32(sums[m], ones, wv[m]);
+                }
+            }
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xv = _mm512_xor_si512(_mm512_loadu_si512(x.add(i * k + b * 64).cast()), bias);
+                for m in 0..MR {
+                    acc[m] = _mm512_dpbusd_epi32(acc[m], xv, wv[m]);
+                }
+            }
+        }
+    }
+    // `sum x w = sum (x + 128) w - 128 sum w`, lane by lane.
+    let fix: [__m512i; MR] = if SUMS {
+        sums.map(|s| _mm512_slli_epi32::<7>(s))
+    } else {
+        fix.copied().unwrap_or([zero; MR])
+    };
+    for (acc, dst) in acc.iter().zip(out.iter_mut()) {
+        let v: [__m512i; MR] = core::array::from_fn(|m| _mm512_sub_epi32(acc[m], fix[m]));
+        *dst = reduce4(v);
+    }
+    fix
+}
+
+/// The four vectors' lane sums, `[sum v[0], .., sum v[3]]` (wrapping), by one tree of
+/// interleaving adds in place of four separate reductions.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn reduce4(v: [__m512i; MR]) -> [i32; MR] {
+    // Per 128-bit lane: [a0 + a2, b0 + b2, a1 + a3, b1 + b3] (a = v[0], b = v[1]) ...
+    let ab = _mm512_add_epi32(
+        _mm512_unpacklo_epi32(v[0], v[1]),
+        _mm512_unpackhi_epi32(v[0], v[1]),
+    );
+    let cd = _mm512_add_epi32(
+        _mm512_unpacklo_epi32(v[2], v[3]),
+        _mm512_unpackhi_epi32(v[2], v[3]),
+    );
+    // ... then [a, b, c, d] partial sums in each 128-bit lane ...
+    let abcd = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+    // ... and the four lanes added.
+    let half = _mm256_add_epi32(
+        _mm512_castsi512_si256(abcd),
+        _mm512_extracti64x4_epi64::<1>(abcd),
+    );
+    let s = _mm_add_epi32(
+        _mm256_castsi256_si128(half),
+        _mm256_extracti128_si256::<1>(half),
+    );
+    let mut sums = [0i32; MR];
+    // SAFETY: `sums` holds four i32, 16 bytes.
+    unsafe { _mm_storeu_si128(sums.as_mut_ptr().cast(), s) };
+    sums
+}
+
+/// [`crate::quant::quantize_row`] 16 values at a time, the same bits: the largest
+/// magnitude by `vmaxps` with the running maximum second (NaN values pass over, as
+/// `f32::max` lets them), then each value times `127 / amax`, plus or minus a half
+/// (by the sign test `v >= 0`, false for NaN), clamped to `-127..=127`, truncated,
+/// NaN to 0. The tail (fewer than 16) by the scalar rule.
+///
+/// # Safety
+/// AVX-512F and AVX-512BW must be present; `q.len() == x.len()`.
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn x86_64avx512_quantize_row(x: &[f32], q: &mut [i8]) -> f32 {
+    use crate::quant::{round_to_i8, I8_MAX};
+    let n = x.len();
+    let body = n / 16 * 16;
+    let xp = x.as_ptr();
+    let qp = q.as_mut_ptr();
+    let abs_mask = _mm512_set1_epi32(0x7fff_ffff);
+    let mut m = _mm512_setzero_ps();
+    for i in (0..body).step_by(16) {
+        // SAFETY: `i + 16 <= body <= n`.
+        let v = unsafe { _mm512_loadu_ps(xp.add(i)) };
+        let a = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs_mask));
+        m = _mm512_max_ps(a, m);
+    }
+    let mut amax = _mm512_reduce_max_ps(m);
+    for &v in x.get(body..).unwrap_or(&[]) {
+        amax = amax.max(v.abs());
+    }
+    if amax == 0.0 || !amax.is_finite() {
+        q.fill(0);
+        return if amax == 0.0 { 0.0 } else { amax };
+    }
+    let inv = I8_MAX / amax;
+    let vinv = _mm512_set1_ps(inv);
+    let half = _mm512_set1_ps(0.5);
+    let zero = _mm512_setzero_ps();
+    let (lo, hi) = (_mm512_set1_ps(-I8_MAX), _mm512_set1_ps(I8_MAX));
+    for i in (0..body).step_by(16) {
+        // SAFETY: `i + 16 <= body <= n`, for `x` and `q` alike (caller).
+        unsafe {
+            let v = _mm512_loadu_ps(xp.add(i));
+            let t = _mm512_mul_ps(v, vinv);
+            let up = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(v, zero);
+            let r = _mm512_mask_add_ps(_mm512_sub_ps(t, half), up, t, half);
+            // (clamped before truncating: `as` saturates where `vcvttps2dq` gives
+            // i32::MIN, for the infinite products of a subnormal `amax`)
+            let ord = _mm512_cmp_ps_mask::<_CMP_ORD_Q>(r, r);
+            let r = _mm512_min_ps(_mm512_max_ps(r, lo), hi);
+            let ri = _mm512_maskz_cvttps_epi32(ord, r);
+            _mm_storeu_si128(qp.add(i).cast(), _mm512_cvtepi32_epi8(ri));
+        }
+    }
+    for (dst, &v) in q.iter_mut().zip(x).skip(body) {
+        *dst = round_to_i8(v * inv);
+    }
+    amax / I8_MAX
 }
