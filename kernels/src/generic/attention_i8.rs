@@ -52,6 +52,14 @@ pub fn exp_i8(x: f32) -> f32 {
     p * f32::from_bits(((n as i32).wrapping_add(127) as u32 & 0xff) << 23)
 }
 
+/// `x[i] = exp_i8(x[i] - largest)` for every `x[i]` (step 3's exponentials; the scalar
+/// reference of the dispatched [`crate::dispatch::exp_i8_minus_max`]).
+pub fn exp_i8_minus_max(x: &mut [f32], largest: f32) {
+    for v in x.iter_mut() {
+        *v = exp_i8(*v - largest);
+    }
+}
+
 /// [`exp_i8`]'s constants (the kernels read the same): `log2 e`; `R = 1.5 2^23 + 127`
 /// (adding it rounds to an integer and leaves `n + 127` in the low bits); the
 /// polynomial's coefficients `c4, c3, c2, c1` (`tools/reference/exp_i8_poly.py`'s minimax
