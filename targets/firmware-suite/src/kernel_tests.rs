@@ -485,10 +485,10 @@ fn exp_minus_max_vs_scalar() -> Check {
 /// bit: every f32 in `[-90, 0]` whose bit pattern is a multiple of a step prime to 2
 /// (some 9,000 of them), each `-(k + 1/2) ln 2` (`t` a tie) and its 16 neighbours either
 /// side for `k < 127` (so `n`'s ties and the threshold's edge), the threshold and its
-/// neighbours, +-0, -inf and NaN; rows of 1,003 (whole passes and a tail), around
+/// neighbours, +-0, -inf and NaN; rows of 251 (whole passes and a tail), around
 /// maxima 0, 2.5 and -1e-3 (`x - largest` rounds as the scalar's does).
 fn exp_i8_vs_scalar() -> Check {
-    const N: usize = 1003;
+    const N: usize = 251;
     let zero_below = k::attention_i8::EXP_I8_ZERO_BELOW;
     let mut values = [0f32; N];
     let mut filled = 0usize;
@@ -551,7 +551,7 @@ fn exp_i8_vs_scalar() -> Check {
     for v in [0.0, -0.0, f32::NEG_INFINITY, f32::NAN, -1e-30, -1e30] {
         push(v, &mut values, &mut filled)?;
     }
-    ensure(rows >= 12, "the rows were checked")?;
+    ensure(rows >= 50, "the rows were checked")?;
     let n = filled;
     check(&mut values, n)
 }
