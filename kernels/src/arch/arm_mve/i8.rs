@@ -1938,8 +1938,8 @@ const ALL_W_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27
 /// [`all_head`] in Helium for heads of a multiple of 16 values up to [`ALL_DK_MAX`]:
 /// step 2's dots by `VMLADAVA.S16` four keys a pass, their float step (`VCVT`, two
 /// `VMUL`, `VMAXNM`) four keys an instruction; step 3's exponentials by
-/// [`exp_i8_minus_max_mve`], their sum in position order by scalar `VADD`s and step 4's weights
-/// (`VMUL`, `VMAXNM`) in one pass; the weights' int16 rounding four an instruction; step
+/// [`exp_i8_minus_max_mve`], their sum in position order by scalar `VADD`s and step 4's
+/// weights (`VMUL`, `VMAXNM`) in one pass; the weights' int16 rounding four an instruction; step
 /// 5's sums over the transposed values by `VMLADAVA.S16`, eight keys and four columns a
 /// pass, in i32 blocks of [`WEIGHT_BLOCK`] keys. The same operations and roundings as the
 /// reference; Helium flushes subnormal inputs and results to zero, so it declines
@@ -3502,8 +3502,11 @@ static EXP_I8_CONSTANTS: ExpI8Constants = {
 /// shifted into the exponent, as the scalar builds it. Helium flushes subnormal inputs
 /// and results, which changes no bit: `d` and `t` are 0 or normal where the scalar's
 /// result is not exactly 1 (a `|d|` below 2^-25 gives `f = t`, `p = 1`), each product of
-/// the polynomial that may be subnormal is next added to a constant of at least 9.5e-3
-/// (which absorbs it in both), and `p 2^n` is normal for every `d >= -87.33`.
+/// the polynomial that may be subnormal is next added to a constant of at least 5.5e-2
+/// (which absorbs it in both), and `p 2^n` is normal for every `d >= -87.33`. 16 vector
+/// operations with the caller's subtraction, where `exp_fast`'s took 25 (the loads
+/// overlap them: by the cycle model about 43 estimated cycles per pass of
+/// [`exp_weights_pass`], was 62; probe `i8att2_1500` 59.5 -> 54.9 per pair and head).
 macro_rules! exp_i8_steps {
     () => {
         concat!(
