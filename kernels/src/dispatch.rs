@@ -1058,6 +1058,15 @@ pub fn attention_grouped_i8(
                   query, keys, values, n_heads, n_kv_heads, row_words, scores))
 }
 
+/// `x[i] = exp_i8(x[i] - largest)` on the active int8 kernel: the int8 key/value rule's
+/// step 3 ([`generic::attention_i8::exp_i8`]), the same bits on every kernel (Helium:
+/// four lanes at a time). The kernels' attention calls their own; this one is for tests.
+pub fn exp_i8_minus_max(x: &mut [f32], largest: f32) {
+    dispatch!(active_kernel(), I8: I8Dot, record = false,
+              |kern, _id| kern.exp_i8_minus_max(x, largest),
+              scalar => generic::attention_i8::exp_i8_minus_max(x, largest))
+}
+
 /// The encoder's int8 attention of one query row over
 /// [`generic::attention_i8::pack_all_kv`]'s keys and values (see
 /// [`generic::attention_i8::attention_all_i8`], bit for bit): the active int8 kernel's

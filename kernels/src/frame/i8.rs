@@ -89,6 +89,13 @@ pub trait I8Dot: Copy {
         head_exp_weights(scores, largest, values, at)
     }
 
+    /// Step 3's exponentials, `x[i] = exp_i8(x[i] - largest)`: the bits of
+    /// [`crate::generic::attention_i8::exp_i8_minus_max`], which is what this default does.
+    #[inline(always)]
+    fn exp_i8_minus_max(self, x: &mut [f32], largest: f32) {
+        crate::generic::attention_i8::exp_i8_minus_max(x, largest)
+    }
+
     /// Step 4's rounding and step 5 of the int8 key/value cache's attention for one query
     /// head: the bits of [`head_round_weighted_sum`] (`weights` as step 4 leaves them, `inv`
     /// = `32767 / W`; a kernel may overwrite `weights`, not read again).

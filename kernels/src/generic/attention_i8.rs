@@ -13,7 +13,8 @@
 //!    `sq = max|q| / 32767` (`SMLAD` multiplies 16-bit halves: int16 costs nothing over
 //!    int8 there, and the query's rounding error shrinks to nothing next to the keys');
 //! 2. scores `s_j = (qq . k_j) as f32 * (sq * sk_j)`, the dot exact in integers;
-//! 3. `p_j = exp_fast(s_j - max s)`, `sum = p_0 + p_1 + ...` in position order (f32);
+//! 3. `p_j = exp_i8(s_j - max s)` (a degree-4 exponential, [`exp_i8`]), `sum = p_0 + p_1
+//!    + ...` in position order (f32);
 //! 4. the weights `w_j = p_j * sv_j` (the value row's scale folded in), quantized to
 //!    int16 against their largest `W`: `qw_j = round(w_j * (32767 / W))`;
 //! 5. `out[c] = (sum_j qw_j * v_j[c]) as f32 * ((W / 32767) / sum)`, the sum exact in
@@ -22,8 +23,54 @@
 //! Every rounding is in steps 1-5 as written; the integer sums are exact, so a kernel
 //! may accumulate in any order (`SMLAD` pairs) and still give the scalar's bits.
 
-use crate::generic::f32::{exp_fast_nonpositive, sqrt};
+use crate::generic::f32::sqrt;
 use crate::quant::{quantize_row, round_to_i8, I8_MAX};
+
+/// Step 3's exponential, `e^x` for `x <= 0` (or NaN): `t = x log2 e`, `n = (t + R) - R`
+/// with `R = 1.5 2^23 + 127` (`t` rounded to an integer, ties to the odd one: the low bits
+/// of `t + R` are `n + 127`), `f = t - n` (exact, `|f| <= 1/2`), `2^f` by
+/// `p = (((c4 f + c3) f + c2) f + c1) f + 1` ([`EXP_I8_P`], degree 4, `p(0) = 1`), times
+/// `2^n` (built from `n + 127`'s bits; exact: the product is normal); 0 below
+/// [`EXP_I8_ZERO_BELOW`] (where `2^n` would not be normal), NaN stays NaN. Plain `*`, `+`,
+/// `-`, never fused, so every target gives the same bits. The largest relative error over
+/// every f32 in `[-87.33, 0]` is 6.64e-6 (`tools/reference/exp_i8_poly.py`, the test
+/// `exp_i8_is_within_its_bound_everywhere`): step 4's int16 weights (a relative step of
+/// 3e-5 at the top) need no more. Some 16 operations where
+/// [`exp_fast_nonpositive`](crate::generic::f32::exp_fast_nonpositive) takes 23, and a
+/// chain of 13 dependent ones.
+#[inline(always)]
+pub fn exp_i8(x: f32) -> f32 {
+    if x < EXP_I8_ZERO_BELOW {
+        return 0.0;
+    }
+    let t = x * EXP_I8_LOG2_E;
+    let n = (t + EXP_I8_ROUND) - EXP_I8_ROUND;
+    let f = t - n;
+    let [c4, c3, c2, c1] = EXP_I8_P;
+    let p = (((c4 * f + c3) * f + c2) * f + c1) * f + 1.0;
+    // wrapping: n in [-126, 0] (NaN: 0), so n + 127 in [1, 127]
+    p * f32::from_bits(((n as i32).wrapping_add(127) as u32 & 0xff) << 23)
+}
+
+/// `x[i] = exp_i8(x[i] - largest)` for every `x[i]` (step 3's exponentials; the scalar
+/// reference of the dispatched [`crate::dispatch::exp_i8_minus_max`]).
+pub fn exp_i8_minus_max(x: &mut [f32], largest: f32) {
+    for v in x.iter_mut() {
+        *v = exp_i8(*v - largest);
+    }
+}
+
+/// [`exp_i8`]'s constants (the kernels read the same): `log2 e`; `R = 1.5 2^23 + 127`
+/// (adding it rounds to an integer and leaves `n + 127` in the low bits); the
+/// polynomial's coefficients `c4, c3, c2, c1` (`tools/reference/exp_i8_poly.py`'s minimax
+/// fit of `2^f` on `[-1/2, 1/2]`); below `EXP_I8_ZERO_BELOW` the result is 0.
+pub const EXP_I8_LOG2_E: f32 = core::f32::consts::LOG2_E;
+/// See [`EXP_I8_LOG2_E`].
+pub const EXP_I8_ROUND: f32 = 12_583_039.0;
+/// See [`EXP_I8_LOG2_E`].
+pub const EXP_I8_P: [f32; 4] = [9.582_855e-3, 5.590_643_4e-2, 2.402_409_9e-1, 6.931_242e-1];
+/// See [`EXP_I8_LOG2_E`].
+pub const EXP_I8_ZERO_BELOW: f32 = -87.33;
 
 /// Largest int16 attention weight (step 4).
 pub const WEIGHT_MAX: f32 = 32767.0;
@@ -171,7 +218,7 @@ pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: 
     largest
 }
 
-/// Steps 3 and 4 for one query head: `p_j = exp_fast_nonpositive(scores[j] - largest)`,
+/// Steps 3 and 4 for one query head: `p_j = exp_i8(scores[j] - largest)`,
 /// `sum = p_0 + p_1 + ...` in order from +0.0, `scores[j] = p_j * sv_j` (the value row's
 /// scale), and their largest from +0.0; returns `(sum, largest weight)`.
 pub fn head_exp_weights(
@@ -185,7 +232,7 @@ pub fn head_exp_weights(
     // the rows' scales lie in `values` (the callers'): no offset wraps
     let scale_word = at.value_words.wrapping_add(at.head);
     for (j, s) in scores.iter_mut().enumerate() {
-        let p = exp_fast_nonpositive(*s - largest);
+        let p = exp_i8(*s - largest);
         sum += p;
         let sv = values
             .get(j.wrapping_mul(at.row_words).wrapping_add(scale_word))
@@ -583,7 +630,7 @@ pub fn all_head(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
     let mut sum = 0.0f32;
     let mut w_max = 0.0f32;
     for (s, &sv) in scores.iter_mut().zip(head.value_scales) {
-        let p = exp_fast_nonpositive(*s - largest);
+        let p = exp_i8(*s - largest);
         sum += p;
         *s = p * sv;
         if *s > w_max {
@@ -1082,6 +1129,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The bound `exp_i8`'s documentation and docs/spec.md state.
+    const EXP_I8_BOUND: f64 = 6.64e-6;
+
+    #[test]
+    fn exp_i8_is_within_its_bound_everywhere() {
+        // every f32 in [EXP_I8_ZERO_BELOW, -0.0] (bit patterns 0x8000_0000 up to its),
+        // four threads over interleaved blocks (under Miri a sample: every 65537th float)
+        let last = EXP_I8_ZERO_BELOW.to_bits();
+        let stride = if cfg!(miri) { 65537 } else { 1 };
+        let worst = std::thread::scope(|scope| {
+            let parts: Vec<_> = (0..4u32)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut worst = (0.0f64, 0.0f32);
+                        let mut bits = 0x8000_0000u32 + part * stride;
+                        while bits <= last {
+                            let x = f32::from_bits(bits);
+                            let got = f64::from(exp_i8(x));
+                            let want = libm::exp(f64::from(x));
+                            let rel = (got - want).abs() / want;
+                            assert!(got >= f64::from(f32::MIN_POSITIVE), "{x}: {got}");
+                            if rel > worst.0 {
+                                worst = (rel, x);
+                            }
+                            bits = match bits.checked_add(4 * stride) {
+                                Some(b) => b,
+                                None => break,
+                            };
+                        }
+                        worst
+                    })
+                })
+                .collect();
+            parts
+                .into_iter()
+                .map(|p| p.join().unwrap())
+                .fold((0.0f64, 0.0f32), |a, b| if b.0 > a.0 { b } else { a })
+        });
+        assert!(worst.0 <= EXP_I8_BOUND, "{worst:?}");
+        // the measured bound is tight (its third digit): a change of rule shows here
+        assert!(worst.0 > EXP_I8_BOUND - 0.01e-6 || cfg!(miri), "{worst:?}");
+        // the edges: exactly 1 at 0, 0 below the threshold and at -inf, NaN stays NaN
+        assert_eq!(exp_i8(0.0), 1.0);
+        assert_eq!(exp_i8(-0.0), 1.0);
+        assert_eq!(exp_i8(f32::from_bits(last + 1)).to_bits(), 0);
+        assert_eq!(exp_i8(-1e30).to_bits(), 0);
+        assert_eq!(exp_i8(f32::NEG_INFINITY).to_bits(), 0);
+        assert!(exp_i8(f32::NAN).is_nan());
     }
 
     #[test]

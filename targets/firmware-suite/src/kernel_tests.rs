@@ -16,6 +16,7 @@ pub(crate) const TESTS: &[(&str, fn() -> Check)] = &[
     ("kernel_attention", attention),
     ("kernel_active_vs_scalar", active_vs_scalar),
     ("kernel_exp_minus_max_vs_scalar", exp_minus_max_vs_scalar),
+    ("kernel_exp_i8_vs_scalar", exp_i8_vs_scalar),
     ("kernel_log10_is_libms", log10_is_libms),
     ("kernel_softmax_scaled_vs_twin", softmax_scaled_vs_twin),
     ("kernel_gelu_vs_twin", gelu_vs_twin),
@@ -477,6 +478,82 @@ fn exp_minus_max_vs_scalar() -> Check {
         }
     }
     Ok(())
+}
+
+/// The dispatched int8 rule's exponentials (`exp_i8_minus_max`: Helium's four lanes on
+/// the M55, which its int8 attention kernels share) against the scalar `exp_i8`, bit for
+/// bit: every f32 in `[-90, 0]` whose bit pattern is a multiple of a step prime to 2
+/// (some 9,000 of them), each `-(k + 1/2) ln 2` (`t` a tie) and its 16 neighbours either
+/// side for `k < 127` (so `n`'s ties and the threshold's edge), the threshold and its
+/// neighbours, +-0, -inf and NaN; rows of 251 (whole passes and a tail), around
+/// maxima 0, 2.5 and -1e-3 (`x - largest` rounds as the scalar's does).
+fn exp_i8_vs_scalar() -> Check {
+    const N: usize = 251;
+    let zero_below = k::attention_i8::EXP_I8_ZERO_BELOW;
+    let mut values = [0f32; N];
+    let mut filled = 0usize;
+    let mut rows = 0usize;
+    // one row at a time: `push` fills `values`, `flush` checks it
+    let check = |values: &mut [f32; N], n: usize| -> Check {
+        for largest in [0.0f32, 2.5, -1e-3] {
+            let mut want = [0f32; N];
+            let (Some(src), Some(want)) = (values.get(..n), want.get_mut(..n)) else {
+                return ensure(false, "buffers");
+            };
+            for (w, &d) in want.iter_mut().zip(src) {
+                *w = d + largest;
+            }
+            let mut got = [0f32; N];
+            let Some(got) = got.get_mut(..n) else {
+                return ensure(false, "buffers");
+            };
+            got.copy_from_slice(want);
+            k::attention_i8::exp_i8_minus_max(want, largest);
+            k::exp_i8_minus_max(got, largest);
+            for (&g, &w) in got.iter().zip(want.iter()) {
+                if !(g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan())) {
+                    return close(g, w, 0.0, "exp_i8 bits");
+                }
+            }
+        }
+        Ok(())
+    };
+    let mut push = |v: f32, values: &mut [f32; N], filled: &mut usize| -> Check {
+        if let Some(slot) = values.get_mut(*filled) {
+            *slot = v;
+        }
+        *filled += 1;
+        if *filled == N {
+            check(values, N)?;
+            *filled = 0;
+            rows += 1;
+        }
+        Ok(())
+    };
+    // [-90, 0]: bit patterns 0x8000_0000 ..= bits(-90.0) in steps prime to 2
+    let last = (-90.0f32).to_bits();
+    let mut bits = 0x8000_0000u32;
+    while bits <= last {
+        push(f32::from_bits(bits), &mut values, &mut filled)?;
+        bits += 0x0001_fc8b;
+    }
+    for kk in 0..127u32 {
+        let tie = -(kk as f32 + 0.5) * core::f32::consts::LN_2;
+        for delta in 0..33u32 {
+            let b = tie.to_bits().wrapping_add(delta).wrapping_sub(16);
+            push(f32::from_bits(b), &mut values, &mut filled)?;
+        }
+    }
+    for delta in 0..9u32 {
+        let b = zero_below.to_bits().wrapping_add(delta).wrapping_sub(4);
+        push(f32::from_bits(b), &mut values, &mut filled)?;
+    }
+    for v in [0.0, -0.0, f32::NEG_INFINITY, f32::NAN, -1e-30, -1e30] {
+        push(v, &mut values, &mut filled)?;
+    }
+    ensure(rows >= 50, "the rows were checked")?;
+    let n = filled;
+    check(&mut values, n)
 }
 
 /// The dispatched `log10` (Helium's four lanes on M55) against libm's `log10f`

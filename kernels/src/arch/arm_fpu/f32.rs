@@ -602,8 +602,7 @@ pub(crate) use keep_larger;
 /// `e = exp_fast_nonpositive(x)` of `x = s8 - s14` (the score less the largest, left in
 /// s8) into s11, and `sum` (s15) `+= e`: `exp_fast`'s operations in its order (the
 /// constants in s20-s31, +0.0 in s13; `{bits}` a scratch and `{bias}` `127 << 23`, the
-/// caller's operands). One sequence for this kernel's `exp_weighted_key` and the int8
-/// cache's exponentials (`arch::arm_fpu::i8`).
+/// caller's operands). This kernel's `exp_weighted_key`.
 macro_rules! exp_fast_sum_steps {
     () => {
         concat!(
@@ -641,8 +640,6 @@ macro_rules! exp_fast_sum_steps {
         )
     };
 }
-#[cfg(pf_arm_dsp)] // the int8 module, built with the DSP extension
-pub(crate) use exp_fast_sum_steps;
 
 /// One key of [`arm_fpu_exp_weighted_sum_head8`]: `e = exp_fast_nonpositive(score -
 /// largest)` of the score at `{s}` (`exp_fast_sum_steps`), `sum` (s15) `+= e`, `acc`

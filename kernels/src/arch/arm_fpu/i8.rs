@@ -308,16 +308,55 @@ unsafe fn arm_dsp_key_scores_dk8(
     f32::from_bits(largest)
 }
 
-/// One position of [`arm_fpu_exp_weights`]: `p = exp_fast_nonpositive(score - largest)`
-/// by the f32 kernel's instructions (`exp_fast_sum_steps!` in `arch::arm_fpu::f32`:
-/// `exp_fast`'s operations in its order; largest in s14, the constants in s20-s31, +0.0
-/// in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over
-/// the score, the largest weight in s16 (an unordered compare is never greater).
+/// [`crate::generic::attention_i8::exp_i8`]'s constants in the order
+/// [`arm_fpu_exp_weights`] loads them into s20-s27: `log2 e`, `R`, `c4`, `c3`, `c2`, `c1`,
+/// 1, the threshold.
+static EXP_I8_CONSTANTS: [f32; 8] = {
+    use crate::generic::attention_i8::{EXP_I8_LOG2_E, EXP_I8_P, EXP_I8_ROUND, EXP_I8_ZERO_BELOW};
+    let [c4, c3, c2, c1] = EXP_I8_P;
+    [
+        EXP_I8_LOG2_E,
+        EXP_I8_ROUND,
+        c4,
+        c3,
+        c2,
+        c1,
+        1.0,
+        EXP_I8_ZERO_BELOW,
+    ]
+};
+
+/// One position of [`arm_fpu_exp_weights`]: `p = exp_i8(score - largest)` by the scalar
+/// `exp_i8`'s operations in its order (plain `vmul`, `vadd`, `vsub`; `2^n` from the low
+/// bits of `t + R`, `n + 127`, shifted into the exponent; largest in s14, the constants
+/// in s20-s27, +0.0 in s13), `sum` (s15) `+= p`, the weight `p * sv` stored over the
+/// score, the largest weight in s16 (an unordered compare is never greater).
 macro_rules! exp_weight_position {
     () => {
         concat!(
             "vldr s8, [{s}]\n",
-            super::f32::exp_fast_sum_steps!(),
+            "vsub.f32 s8, s8, s14\n",  // d = score - largest
+            "vmul.f32 s9, s8, s20\n",  // t = d log2 e
+            "vadd.f32 s10, s9, s21\n", // u = t + R: n + 127 in its low bits
+            "vmov {bits}, s10\n",
+            "vsub.f32 s10, s10, s21\n", // n
+            "vsub.f32 s10, s9, s10\n",  // f = t - n
+            "vmul.f32 s11, s10, s22\n", // Horner: c4 f
+            "vadd.f32 s11, s11, s23\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s24\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s25\n",
+            "vmul.f32 s11, s11, s10\n",
+            "vadd.f32 s11, s11, s26\n",  // p
+            "lsl {bits}, {bits}, #23\n", // 2^n
+            "vmov s12, {bits}\n",
+            "vmul.f32 s11, s11, s12\n",
+            "vcmp.f32 s8, s27\n",
+            "vmrs APSR_nzcv, fpscr\n",
+            "it mi\n", // d < -87.33 (not NaN): 0
+            "vmovmi.f32 s11, s13\n",
+            "vadd.f32 s15, s15, s11\n", // sum
             "vldr s12, [{sv}]\n",
             "add {sv}, {sv}, {stride}\n",
             "vmul.f32 s11, s11, s12\n", // weight p * sv
@@ -327,7 +366,7 @@ macro_rules! exp_weight_position {
     };
 }
 
-/// [`head_exp_weights`] in one pass (39 instructions per position, 36 with FPv5, two
+/// [`head_exp_weights`] in one pass (31 instructions per position, 28 with FPv5, two
 /// positions per pass with the loop's 2):
 /// the scale of row `j` at word `j * row_words` of `scales`.
 ///
@@ -342,12 +381,12 @@ unsafe fn arm_fpu_exp_weights(
     row_words: usize,
 ) -> (f32, f32) {
     let (sum, w_max): (u32, u32);
-    // SAFETY: reads and rewrites each of `scores`, reads the scale of each row and the 12
+    // SAFETY: reads and rewrites each of `scores`, reads the scale of each row and the 8
     // constants (the caller's contract); clobbers only the s-registers it names, its own
     // operands and the flags; no stack.
     unsafe {
         asm!(
-            "vldmia {c}, {{s20-s31}}",
+            "vldmia {c}, {{s20-s27}}",
             // +0.0 without a general-purpose register: 0.5 - 0.5
             "vmov.f32 s13, #0.5",
             "vsub.f32 s13, s13, s13",
@@ -366,7 +405,7 @@ unsafe fn arm_fpu_exp_weights(
             "bne 1b",
             "vmov {sum}, s15",
             "vmov {w_max}, s16",
-            c = in(reg) super::f32::EXP_CONSTANTS.as_ptr(),
+            c = in(reg) EXP_I8_CONSTANTS.as_ptr(),
             largest = in(reg) largest.to_bits(),
             s = inout(reg) scores.as_mut_ptr() => _,
             end = in(reg) scores.as_mut_ptr().add(scores.len()),
@@ -374,7 +413,6 @@ unsafe fn arm_fpu_exp_weights(
             // the rows lie in one slice (the caller's contract): `4 * row_words` bytes fit
             stride = in(reg) row_words.wrapping_mul(4),
             bits = out(reg) _,
-            bias = in(reg) 127u32 << 23,
             sum = lateout(reg) sum,
             w_max = lateout(reg) w_max,
             out("s8") _, out("s9") _, out("s10") _, out("s11") _,
@@ -382,7 +420,6 @@ unsafe fn arm_fpu_exp_weights(
             out("s16") _,
             out("s20") _, out("s21") _, out("s22") _, out("s23") _,
             out("s24") _, out("s25") _, out("s26") _, out("s27") _,
-            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
             options(nostack),
         );
     }

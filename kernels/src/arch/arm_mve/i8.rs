@@ -9,8 +9,8 @@
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
 use crate::generic::attention_i8::{
-    all_head, all_head_steps, all_stride, head_exp_weights, head_scores, head_weighted_sum,
-    round_weights, AllHead, CacheHead,
+    all_head, all_head_steps, all_stride, exp_i8, head_scores, head_weighted_sum, round_weights,
+    AllHead, CacheHead,
 };
 use core::arch::asm;
 
@@ -61,9 +61,9 @@ impl I8Dot for MveI8 {
             .unwrap_or_else(|| head_scores(query, sq, keys, at, scores))
     }
 
-    /// The exponentials by Helium's `exp_minus_max` (the scalar `exp_fast_nonpositive`'s
-    /// bits for every score `<= largest`; a NaN score stays NaN and zeroes the head in
-    /// both), then the reference's sum in position order and weights.
+    /// The exponentials by [`exp_i8_minus_max_mve`] (the scalar `exp_i8`'s bits for every
+    /// score `<= largest`; a NaN score stays NaN and zeroes the head in both), then the
+    /// reference's sum in position order and weights.
     fn cache_exp_weights(
         self,
         scores: &mut [f32],
@@ -71,10 +71,7 @@ impl I8Dot for MveI8 {
         values: &[u32],
         at: CacheHead,
     ) -> (f32, f32) {
-        match <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect() {
-            Some(mve) => crate::frame::f32::F32Simd::exp_minus_max(mve, scores, largest),
-            None => return head_exp_weights(scores, largest, values, at),
-        }
+        exp_i8_minus_max_mve(scores, largest);
         let mut sum = 0.0f32;
         let mut w_max = 0.0f32;
         for (j, s) in scores.iter_mut().enumerate() {
@@ -153,6 +150,11 @@ impl I8Dot for MveI8 {
                 options(nostack),
             );
         }
+    }
+
+    /// Four lanes at a time ([`exp_i8_minus_max_mve`]).
+    fn exp_i8_minus_max(self, x: &mut [f32], largest: f32) {
+        exp_i8_minus_max_mve(x, largest)
     }
 
     /// Steps 2-5 in Helium ([`all_head_mve`]), the reference where it declines.
@@ -1935,9 +1937,9 @@ const ALL_W_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27
 
 /// [`all_head`] in Helium for heads of a multiple of 16 values up to [`ALL_DK_MAX`]:
 /// step 2's dots by `VMLADAVA.S16` four keys a pass, their float step (`VCVT`, two
-/// `VMUL`, `VMAXNM`) four keys an instruction; step 3's exponentials by the softmax's
-/// `exp_minus_max`, their sum in position order by scalar `VADD`s and step 4's weights
-/// (`VMUL`, `VMAXNM`) in one pass; the weights' int16 rounding four an instruction; step
+/// `VMUL`, `VMAXNM`) four keys an instruction; step 3's exponentials by
+/// [`exp_i8_minus_max_mve`], their sum in position order by scalar `VADD`s and step 4's
+/// weights (`VMUL`, `VMAXNM`) in one pass; the weights' int16 rounding four an instruction; step
 /// 5's sums over the transposed values by `VMLADAVA.S16`, eight keys and four columns a
 /// pass, in i32 blocks of [`WEIGHT_BLOCK`] keys. The same operations and roundings as the
 /// reference; Helium flushes subnormal inputs and results to zero, so it declines
@@ -1960,7 +1962,6 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
     if !fits || !(f32::MIN_POSITIVE..=f32::MAX).contains(&sq) {
         return None;
     }
-    let mve = <crate::arch::arm_mve::f32::Mve as crate::frame::f32::F32Simd>::detect()?;
     let scores = scores.get_mut(..rows)?;
     let mut qq = [0i16; ALL_DK_MAX];
     for (q, v) in qq.iter_mut().zip(query.iter()) {
@@ -1998,8 +1999,8 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
     {
         return None;
     }
-    // 3. the exponentials (the scalar `exp_fast_nonpositive`'s bits for every score)
-    crate::frame::f32::F32Simd::exp_minus_max(mve, scores, largest);
+    // 3. the exponentials (the scalar `exp_i8`'s bits for every score)
+    exp_i8_minus_max_mve(scores, largest);
     // their sum in position order; 4. the weights and their maximum
     let whole = rows - rows % 4;
     let (mut sum, mut w_max, mut sv_max) = (0.0f32, 0.0f32, 0.0f32);
@@ -2835,7 +2836,7 @@ fn pair_float_steps(
         };
     }
     for (p, &sv) in s.iter_mut().zip(head.value_scales).skip(whole) {
-        let e = crate::generic::f32::exp_fast_nonpositive(*p - largest);
+        let e = exp_i8(*p - largest);
         sum += e;
         *p = e * sv;
         if *p > w_max {
@@ -3481,72 +3482,127 @@ unsafe fn arm_mve_weighted_pair(params: *mut usize) {
     }
 }
 
-/// The constants of [`arm_mve_exp_weights`], four lanes each: `ln 2` high and low, the
-/// polynomial's coefficients 1 to 5, the threshold below which `exp_fast` is 0.
+/// The constants of [`exp_i8_steps`], four lanes each: the polynomial's coefficients
+/// `c3`, `c2`, `c1` and 1.
 #[repr(C, align(16))]
-struct PairExpConstants([f32; 32]);
+struct ExpI8Constants([f32; 16]);
 
-static PAIR_EXP_CONSTANTS: PairExpConstants = {
-    use crate::generic::f32 as scalar;
-    let [_, p1, p2, p3, p4, p5] = scalar::EXP_P;
-    let (hi, lo, zero) = (
-        scalar::EXP_LN2_HIGH,
-        scalar::EXP_LN2_LOW,
-        scalar::EXP_ZERO_BELOW,
-    );
-    PairExpConstants([
-        hi, hi, hi, hi, lo, lo, lo, lo, p1, p1, p1, p1, p2, p2, p2, p2, p3, p3, p3, p3, p4, p4, p4,
-        p4, p5, p5, p5, p5, zero, zero, zero, zero,
+static EXP_I8_CONSTANTS: ExpI8Constants = {
+    use crate::generic::attention_i8::EXP_I8_P;
+    let [_, c3, c2, c1] = EXP_I8_P;
+    ExpI8Constants([
+        c3, c3, c3, c3, c2, c2, c2, c2, c1, c1, c1, c1, 1.0, 1.0, 1.0, 1.0,
     ])
 };
 
-/// One pass of [`arm_mve_exp_weights`]: four scores from `{s}`, their weights stored back,
-/// the largest in `q6`, the exponentials added to `s28` in position order.
-macro_rules! exp_weights_pass {
+/// Step 3's exponential of four lanes, the scalar [`exp_i8`]'s operations in its order
+/// (plain `VMUL`, `VADD`, `VSUB`): `d` in q0, `exp_i8(d)` into q3; q1, q2, q4 and q5
+/// scratch; the operands `{log2e}`, `{round}`, `{c4}`, `{zero}` (the scalar constants'
+/// bits) and `{k}` ([`EXP_I8_CONSTANTS`]). `2^n` is the low bits of `t + R` (`n + 127`)
+/// shifted into the exponent, as the scalar builds it. Helium flushes subnormal inputs
+/// and results, which changes no bit: `d` and `t` are 0 or normal where the scalar's
+/// result is not exactly 1 (a `|d|` below 2^-25 gives `f = t`, `p = 1`), each product of
+/// the polynomial that may be subnormal is next added to a constant of at least 5.5e-2
+/// (which absorbs it in both), and `p 2^n` is normal for every `d >= -87.33`. 16 vector
+/// operations with the caller's subtraction, where `exp_fast`'s took 25 (the loads
+/// overlap them: by the cycle model about 43 estimated cycles per pass of
+/// [`exp_weights_pass`], was 62; probe `i8att2_1500` 59.5 -> 54.9 per pair and head).
+macro_rules! exp_i8_steps {
     () => {
         concat!(
-            "vldrw.u32 q0, [{s}]\n",
-            "vsub.f32 q0, q0, {m}\n",
-            // t = d log2 e + (1.5 2^23 + 127) (its low bits: n + 127; in [2^23, 2^24)
-            // adding the integer 127 changes no rounding), n = t - (1.5 2^23 + 127)
-            "vmul.f32 q1, q0, {log2e}\n",
-            "vadd.f32 q1, q1, {round}\n",
-            "vshl.i32 q5, q1, #23\n",
-            "vsub.f32 q1, q1, {round}\n",
-            // r = (d - n ln2_high) - n ln2_low
+            "vmul.f32 q1, q0, {log2e}\n", // t = d log2 e
+            // u = t + R (its low bits: n + 127), 2^n, n = u - R, f = t - n
+            "vadd.f32 q2, q1, {round}\n",
+            "vshl.i32 q5, q2, #23\n",
+            "vsub.f32 q2, q2, {round}\n",
+            "vsub.f32 q2, q1, q2\n",
+            // p = (((c4 f + c3) f + c2) f + c1) f + 1 (each constant's load overlaps the
+            // multiply before it)
+            "vmul.f32 q3, q2, {c4}\n",
             "vldrw.u32 q4, [{k}]\n",
-            "vmul.f32 q2, q1, q4\n",
-            "vsub.f32 q2, q0, q2\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
             "vldrw.u32 q4, [{k}, #16]\n",
-            "vmul.f32 q4, q1, q4\n",
-            "vsub.f32 q2, q2, q4\n",
-            // p = ((((p0 r + p1) r + p2) r + p3) r + p4) r + p5
-            "vmul.f32 q3, q2, {p0}\n",
+            "vadd.f32 q3, q3, q4\n",
+            "vmul.f32 q3, q3, q2\n",
             "vldrw.u32 q4, [{k}, #32]\n",
             "vadd.f32 q3, q3, q4\n",
             "vmul.f32 q3, q3, q2\n",
             "vldrw.u32 q4, [{k}, #48]\n",
             "vadd.f32 q3, q3, q4\n",
-            "vmul.f32 q3, q3, q2\n",
-            "vldrw.u32 q4, [{k}, #64]\n",
-            "vadd.f32 q3, q3, q4\n",
-            "vmul.f32 q3, q3, q2\n",
-            "vldrw.u32 q4, [{k}, #80]\n",
-            "vadd.f32 q3, q3, q4\n",
-            "vmul.f32 q3, q3, q2\n",
-            "vldrw.u32 q4, [{k}, #96]\n",
-            "vadd.f32 q3, q3, q4\n",
-            // e^r = (p r^2 + r) + 1, times 2^n ((n + 127) << 23: the reference's bits
-            // modulo 2^32; for NaN both products are NaN)
-            "vmul.f32 q4, q2, q2\n",
-            "vmul.f32 q3, q3, q4\n",
-            "vadd.f32 q3, q3, q2\n",
-            "vadd.f32 q3, q3, {one}\n",
-            "vmul.f32 q3, q3, q5\n",
-            // 0 where -87.33 > d (`gt`: false for NaN, which stays NaN)
-            "vldrw.u32 q4, [{k}, #112]\n",
-            "vpt.f32 gt, q4, q0\n",
+            "vmul.f32 q3, q3, q5\n", // p 2^n
+            // 0 where d < -87.33 (`lt`: false for NaN, which stays NaN)
+            "vpt.f32 lt, q0, {zero}\n",
             "vmovt.i32 q3, #0\n",
+        )
+    };
+}
+
+/// `x[i] = exp_i8(x[i] - largest)` for every score: four lanes at a time by
+/// [`arm_mve_exp_i8`] (the scalar's bits), the last `len % 4` by the scalar.
+fn exp_i8_minus_max_mve(x: &mut [f32], largest: f32) {
+    let whole = x.len() - x.len() % 4;
+    if whole > 0 {
+        // SAFETY: `x` holds `whole` floats, `whole` a positive multiple of 4; the target
+        // has MVE (build.rs).
+        unsafe { arm_mve_exp_i8(x.as_mut_ptr(), largest, whole) };
+    }
+    for v in x.iter_mut().skip(whole) {
+        *v = exp_i8(*v - largest);
+    }
+}
+
+/// `s_j = exp_i8(s_j - largest)` over `n` scores (`n` a positive multiple of 4), four
+/// lanes a pass ([`exp_i8_steps`]).
+///
+/// # Safety
+/// `s` points to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with floating
+/// point.
+#[inline(never)]
+unsafe fn arm_mve_exp_i8(s: *mut f32, largest: f32, n: usize) {
+    use crate::generic::attention_i8 as rule;
+    // SAFETY: the `n / 4` passes read and rewrite `n` floats of `s` (the caller's
+    // guarantee) and read the 64 bytes of `EXP_I8_CONSTANTS` (16-byte aligned); only the
+    // named registers are written.
+    unsafe {
+        asm!(
+            "wls lr, {passes}, 3f",
+            "1:",
+            "vldrw.u32 q0, [{s}]",
+            "vsub.f32 q0, q0, {m}",
+            exp_i8_steps!(),
+            "vstrw.32 q3, [{s}], #16",
+            "le lr, 1b",
+            "3:",
+            s = inout(reg) s => _,
+            passes = in(reg) n / 4,
+            k = in(reg) EXP_I8_CONSTANTS.0.as_ptr(),
+            m = in(reg) largest.to_bits(),
+            log2e = in(reg) rule::EXP_I8_LOG2_E.to_bits(),
+            round = in(reg) rule::EXP_I8_ROUND.to_bits(),
+            c4 = in(reg) rule::EXP_I8_P[0].to_bits(),
+            zero = in(reg) rule::EXP_I8_ZERO_BELOW.to_bits(),
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+            options(nostack),
+        );
+    }
+}
+
+/// One pass of [`arm_mve_exp_weights`]: four scores from `{s}`, their exponentials
+/// ([`exp_i8_steps`]), their weights stored back, the largest in `q6`, the exponentials
+/// added to `s28` in position order.
+macro_rules! exp_weights_pass {
+    () => {
+        concat!(
+            "vldrw.u32 q0, [{s}]\n",
+            "vsub.f32 q0, q0, {m}\n",
+            exp_i8_steps!(),
             "vldrw.u32 q4, [{sv}], #16\n",
             "vmul.f32 q4, q3, q4\n",
             "vmaxnm.f32 q6, q6, q4\n",
@@ -3560,26 +3616,22 @@ macro_rules! exp_weights_pass {
     };
 }
 
-/// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_fast(s_j -
-/// largest)` four lanes at a time by the operations of the softmax's Helium
-/// `exp_minus_max` (the scalar `exp_fast_nonpositive`'s bits; `2^n` is the low bits of
-/// `n + 127 + 1.5 2^23` shifted into the exponent, no `VADD` of 1.0's bits), their sum in
+/// Steps 3-4 over `n` scores (`n` a positive multiple of 4): `p_j = exp_i8(s_j -
+/// largest)` four lanes at a time ([`exp_i8_steps`]: the scalar's bits), their sum in
 /// position order (scalar `VADD`s on the lanes: the reference's additions), `p_j sv_j`
-/// stored back; returns the sum and the largest weight (`VMAXNM` from +0). The constants
-/// are loaded between the arithmetic (each load overlaps it); two passes a loop
-/// ([`exp_weights_pass`]), an odd one first.
+/// stored back; returns the sum and the largest weight (`VMAXNM` from +0). Two passes a
+/// loop ([`exp_weights_pass`]), an odd one first.
 ///
 /// # Safety
 /// `s` and `sv` point to `n` floats, `n > 0` a multiple of 4; the CPU must have MVE with
 /// floating point.
 #[inline(never)]
 unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usize) -> (f32, f32) {
-    use crate::generic::f32 as scalar;
-    let [p0, ..] = scalar::EXP_P;
+    use crate::generic::attention_i8 as rule;
     let mut out = [0.0f32; 4];
     let mut sum = 0.0f32;
     // SAFETY: the `n / 4` passes read `n` floats of `sv`, read and rewrite `n`
-    // of `s` (the caller's guarantee) and read the 128 bytes of `PAIR_EXP_CONSTANTS`
+    // of `s` (the caller's guarantee) and read the 64 bytes of `EXP_I8_CONSTANTS`
     // (16-byte aligned); 16 bytes are stored to `out`; only the named registers are
     // written.
     unsafe {
@@ -3600,12 +3652,12 @@ unsafe fn arm_mve_exp_weights(s: *mut f32, sv: *const f32, largest: f32, n: usiz
             s = inout(reg) s => _,
             sv = inout(reg) sv => _,
             passes = inout(reg) n / 4 => _,
-            k = in(reg) PAIR_EXP_CONSTANTS.0.as_ptr(),
+            k = in(reg) EXP_I8_CONSTANTS.0.as_ptr(),
             m = in(reg) largest.to_bits(),
-            log2e = in(reg) scalar::EXP_LOG2_E.to_bits(),
-            round = in(reg) (scalar::EXP_ROUND + 127.0).to_bits(),
-            one = in(reg) 1.0f32.to_bits(),
-            p0 = in(reg) p0.to_bits(),
+            log2e = in(reg) rule::EXP_I8_LOG2_E.to_bits(),
+            round = in(reg) rule::EXP_I8_ROUND.to_bits(),
+            c4 = in(reg) rule::EXP_I8_P[0].to_bits(),
+            zero = in(reg) rule::EXP_I8_ZERO_BELOW.to_bits(),
             out = in(reg) out.as_mut_ptr(),
             inout("s28") sum,
             out("lr") _,
