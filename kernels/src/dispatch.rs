@@ -672,8 +672,8 @@ pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
               scalar => generic::f32::scale_by_gamma(x, gamma, factor))
 }
 
-/// `x . x`: [`dot`]`(x, x)` bit for bit on every kernel, each block loaded once (the
-/// llama layers' RMSNorm).
+/// `x . x`: the scalar reference's [`generic::f32::dot`]`(x, x)`, bit for bit on every
+/// kernel (the llama layers' RMSNorm; see [`crate::frame::f32::square_sum`]).
 pub fn square_sum(x: &[f32]) -> f32 {
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::square_sum(kern, x),
