@@ -15,6 +15,7 @@
 //!   | `arm-fpu` | FPU `vfma.f32` | FPU `VCVTB`/`VCVTT` | DSP `SMLAD` (where the target has it) | scalar |
 //!   | `mve` | MVE | MVE `VCVTB` | MVE `VMLADAVA` | scalar |
 //!   | `rvv` | RVV | scalar | RVV `vwmul` + `vwredsum` | scalar |
+//!   | `scalar-fma` | scalar, the llama attention fused as `arm-fpu`'s and `mve`'s | scalar | scalar | scalar |
 //!
 //! - [`active_kernel`]: under `std` the best set this CPU runs, or the one named by the
 //!   environment variable `PICOFORMER_KERNEL`, chosen on first use; without `std` it is
@@ -110,6 +111,13 @@ pub enum Kernel {
     Rvv = 6,
     /// Armv8.1-M MVE (Helium), Cortex-M55.
     Mve = 7,
+    /// The scalar reference, except that the llama layer's 8-column attention fuses each
+    /// multiply-add as the Arm FPU and Helium kernels do
+    /// ([`generic::f32::attention_grouped_fused_fma`], their twin): on a host, the bits
+    /// of Arm firmware (the firmware suite's build script computes the tokens it expects
+    /// of an int8 or f16 blob with it). Available wherever the reference is; never chosen
+    /// unless named.
+    ScalarFma = 8,
 }
 
 /// The element types a kernel set covers: f32 operations, f16-weight and int8 products.
@@ -141,7 +149,7 @@ impl Dtype {
 
 impl Kernel {
     /// Every kernel, available or not.
-    pub const ALL: [Kernel; 7] = [
+    pub const ALL: [Kernel; 8] = [
         Kernel::Scalar,
         Kernel::Avx2,
         Kernel::Avx512,
@@ -149,6 +157,7 @@ impl Kernel {
         Kernel::ArmFpu,
         Kernel::Rvv,
         Kernel::Mve,
+        Kernel::ScalarFma,
     ];
 
     /// The name `PICOFORMER_KERNEL` takes.
@@ -161,6 +170,7 @@ impl Kernel {
             Kernel::ArmFpu => "arm-fpu",
             Kernel::Rvv => "rvv",
             Kernel::Mve => "mve",
+            Kernel::ScalarFma => "scalar-fma",
         }
     }
 
@@ -178,6 +188,7 @@ impl Kernel {
             5 => Some(Kernel::ArmFpu),
             6 => Some(Kernel::Rvv),
             7 => Some(Kernel::Mve),
+            8 => Some(Kernel::ScalarFma),
             _ => None,
         }
     }
@@ -187,7 +198,7 @@ impl Kernel {
     #[cfg_attr(not(feature = "std"), inline(always))]
     pub fn available(self) -> bool {
         dispatch!(self, F32: F32Simd, record = false, |_kern, _id| true,
-                  scalar => self == Kernel::Scalar)
+                  scalar => matches!(self, Kernel::Scalar | Kernel::ScalarFma))
     }
 
     /// The kernel whose member serves `dtype` when this kernel is the active one: itself,
@@ -672,8 +683,8 @@ pub fn scale_by_gamma(x: &mut [f32], gamma: &[f32], factor: f32) {
               scalar => generic::f32::scale_by_gamma(x, gamma, factor))
 }
 
-/// `x . x`: [`dot`]`(x, x)` bit for bit on every kernel, each block loaded once (the
-/// llama layers' RMSNorm).
+/// `x . x`: the scalar reference's [`generic::f32::dot`]`(x, x)`, bit for bit on every
+/// kernel (the llama layers' RMSNorm; see [`crate::frame::f32::square_sum`]).
 pub fn square_sum(x: &[f32]) -> f32 {
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::square_sum(kern, x),
@@ -1030,8 +1041,26 @@ pub fn attention_grouped_fused(
                       kern.exp_weighted_sum_head8(s, largest, v, stride, out)
                   },
                   query, keys, values, n_heads, n_kv_heads, scores),
-              scalar => generic::f32::attention_grouped_fused(
+              scalar => attention_grouped_fused_scalar(
                   query, keys, values, n_heads, n_kv_heads, scores))
+}
+
+/// [`attention_grouped_fused`] on the scalar reference: its twin of the Arm kernels'
+/// fused multiply-adds under [`Kernel::ScalarFma`], else the reference's own.
+#[inline(always)]
+fn attention_grouped_fused_scalar(
+    query: &mut [f32],
+    keys: &[f32],
+    values: &[f32],
+    n_heads: usize,
+    n_kv_heads: usize,
+    scores: &mut [f32],
+) {
+    if active_kernel() == Kernel::ScalarFma {
+        generic::f32::attention_grouped_fused_fma(query, keys, values, n_heads, n_kv_heads, scores)
+    } else {
+        generic::f32::attention_grouped_fused(query, keys, values, n_heads, n_kv_heads, scores)
+    }
 }
 
 /// The llama layer's attention over an int8 key/value cache (see

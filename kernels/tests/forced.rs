@@ -13,7 +13,7 @@ use picoformer_kernels::{
 /// on (else the scalar reference serves that dtype).
 fn has_member(name: &str, dtype: Dtype) -> bool {
     match (name, dtype) {
-        (_, Dtype::F32) => name != "scalar",
+        (_, Dtype::F32) => !matches!(name, "scalar" | "scalar-fma"),
         ("avx2" | "avx512" | "arm-fpu" | "mve", _) => true,
         ("neon" | "rvv", Dtype::I8) => true,
         _ => false,
@@ -137,4 +137,53 @@ fn forced_kernel_serves_the_crc32c() {
         _ => "scalar",
     };
     assert_eq!(served, expected, "PICOFORMER_KERNEL={name}");
+}
+
+/// The llama layer's fused attention (heads of 8 columns): the bits of the scalar twin the
+/// active kernel names, the fused multiply-adds' (`generic::f32::attention_grouped_fused_fma`)
+/// on `arm-fpu`, `mve` and `scalar-fma`, the reference's own elsewhere. `scalar-fma` is the
+/// host's way to the Arm firmware's bits (the firmware suite's expected tokens), so it must
+/// differ from the reference on these rows, where the two roundings do.
+#[test]
+fn forced_kernel_fused_attention_is_its_twin() {
+    use picoformer_kernels::attention_grouped_fused;
+    use picoformer_kernels::generic::f32 as scalar;
+    let scalar_fma = Kernel::from_name("scalar-fma").expect("scalar-fma is a kernel name");
+    assert!(scalar_fma.available());
+    for dtype in Dtype::ALL {
+        assert_eq!(scalar_fma.serving(dtype), Kernel::Scalar);
+    }
+    // 2 query heads over 1 key/value head of 8 columns, 37 positions
+    let (heads, kv_heads, positions) = (2, 1, 37);
+    let keys: Vec<f32> = (0..positions * 8)
+        .map(|i| ((i * 7919 % 1013) as f32 / 1013.0 - 0.5) * 3.1)
+        .collect();
+    let values: Vec<f32> = (0..positions * 8)
+        .map(|i| ((i * 104_729 % 2039) as f32 / 2039.0 - 0.5) * 1.7)
+        .collect();
+    let query: Vec<f32> = (0..heads * 8).map(|i| 0.37 * i as f32 - 2.3).collect();
+    let run = |f: &dyn Fn(&mut [f32], &mut [f32])| {
+        let mut q = query.clone();
+        let mut scores = vec![0.0f32; positions];
+        f(&mut q, &mut scores);
+        q.iter().map(|v| v.to_bits()).collect::<Vec<u32>>()
+    };
+    let got = run(&|q, s| attention_grouped_fused(q, &keys, &values, heads, kv_heads, s));
+    let fused =
+        run(&|q, s| scalar::attention_grouped_fused_fma(q, &keys, &values, heads, kv_heads, s));
+    let plain = run(&|q, s| scalar::attention_grouped_fused(q, &keys, &values, heads, kv_heads, s));
+    assert_ne!(
+        fused, plain,
+        "the two roundings agree on these rows: pick others"
+    );
+    let fma = matches!(
+        active_kernel(),
+        Kernel::ArmFpu | Kernel::Mve | Kernel::ScalarFma
+    );
+    assert_eq!(
+        got,
+        if fma { fused } else { plain },
+        "{:?}",
+        active_kernel()
+    );
 }

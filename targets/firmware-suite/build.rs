@@ -24,6 +24,21 @@ use std::path::{Path, PathBuf};
 type BuildResult<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> BuildResult<()> {
+    // The tokens expected of an int8 or f16 blob are the host engine's: computed with the
+    // firmware's bits, not with whatever kernel this machine would pick (AVX-512, AVX2 and
+    // the scalar reference sum differently, within float rounding, and an int8 model's
+    // activations, quantized after every layer, can carry a last-bit difference into a
+    // token: the llama golden case with `--i8-embedding` took another token at step 159).
+    // The scalar reference, or on Arm targets with an FPU (the `arm-fpu` and Helium
+    // kernels, which fuse the llama attention's multiply-adds) its fused twin
+    // `scalar-fma`. Set before the engine runs: the kernel is chosen on first use.
+    let target = std::env::var("TARGET").unwrap_or_default();
+    let arm_fpu = target.starts_with("thumbv7em-none-eabihf")
+        || target.starts_with("thumbv8m.main-none-eabihf");
+    std::env::set_var(
+        "PICOFORMER_KERNEL",
+        if arm_fpu { "scalar-fma" } else { "scalar" },
+    );
     println!("cargo::rerun-if-env-changed=PICOFORMER_FIRMWARE_GOLDEN");
     let name = std::env::var("PICOFORMER_FIRMWARE_GOLDEN").unwrap_or_else(|_| "tied".into());
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);

@@ -2,15 +2,15 @@
 # Proves every SIMD path executes: the kernel property tests (every kernel set of the
 # target, every dtype: kernels/tests/kernels_vs_scalar.rs) and the golden model tests run
 # once per kernel with PICOFORMER_KERNEL forcing it (the forced-kernel tests fail if the
-# kernel's member of a dtype did not run). Host: scalar, avx2, and avx512 when this CPU
-# has it; aarch64 NEON under qemu-aarch64; the Cortex-M FPU kernel under qemu-arm
+# kernel's member of a dtype did not run). Host: scalar, scalar-fma (the reference with the
+# Arm kernels' fused llama attention), avx2, and avx512 when this CPU has it; aarch64 NEON under qemu-aarch64; the Cortex-M FPU kernel under qemu-arm
 # (32-bit Arm Linux runs the same asm; on the boards it runs in the firmware suite);
 # RISC-V Vector under qemu-riscv64 at VLEN 128 and 256 (the kernels strip-mine with the
 # hardware's length).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 kernel_tests=(-p picoformer-kernels --test forced --test kernels_vs_scalar)
-kernels=(scalar)
+kernels=(scalar scalar-fma)
 grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo && kernels+=(avx2)
 if grep -qw avx512f /proc/cpuinfo; then
     kernels+=(avx512)

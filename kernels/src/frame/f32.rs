@@ -214,11 +214,16 @@ pub trait F32Simd: Copy {
         false
     }
 
-    /// `x . x` over `blocks` whole blocks, bit for bit
-    /// [`dot_blocks`](Self::dot_blocks)`(x, x, blocks)` (RMSNorm's sum of squares, which
-    /// loads each block once). The default is that call.
+    /// `x . x` over `blocks` whole blocks of [`scalar::DOT_LANES`] (8) elements, whatever
+    /// the kernel's [`LANES`](Self::LANES), bit for bit the scalar reference's
+    /// [`scalar::dot`] of those elements with themselves (RMSNorm's sum of squares: every
+    /// kernel gives the reference's bits, so an int8 model's activations, quantized after
+    /// each norm, do not depend on the kernel). The default is that call.
     fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
-        self.dot_blocks(x, x, blocks)
+        let head = x
+            .get(..blocks.saturating_mul(scalar::DOT_LANES))
+            .unwrap_or(x);
+        scalar::dot(head, head)
     }
 
     /// [`scalar::silu_gate`], bit for bit. The default is it.
@@ -381,11 +386,12 @@ pub fn tiles_inside(w_len: usize, w_stride: usize, len: usize, rows: usize) -> u
     rows.min(rows_inside) / MR
 }
 
-/// `x . x`, bit for bit [`dot`]`(kernel, x, x)`, with the kernel's
-/// [`F32Simd::square_sum_blocks`].
+/// `x . x`, bit for bit the scalar reference's [`scalar::dot`]`(x, x)` on every kernel
+/// (not the kernel's own [`dot`], whose summation order is its lanes'): whole blocks of
+/// [`scalar::DOT_LANES`] by the kernel's [`F32Simd::square_sum_blocks`], the tail here.
 pub fn square_sum<K: F32Simd>(kernel: K, x: &[f32]) -> f32 {
-    let blocks = x.len() / K::LANES;
-    let head = blocks * K::LANES;
+    let blocks = x.len() / scalar::DOT_LANES;
+    let head = blocks * scalar::DOT_LANES;
     let mut sum = kernel.square_sum_blocks(x, blocks);
     for &v in x.get(head..).unwrap_or(&[]) {
         sum += v * v;

@@ -64,10 +64,7 @@ impl F32Simd for ArmFpu {
     }
 
     fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
-        let blocks = blocks.min(x.len() / 8);
-        // SAFETY: `x` holds `blocks * 8` floats (just above); the FPU is present on the
-        // targets that compile this module.
-        unsafe { arm_fpu_square_sum(x.as_ptr(), blocks) }
+        square_sum_blocks(x, blocks)
     }
 
     fn silu_gate(self, gate: &mut [f32], up: &[f32]) {
@@ -534,6 +531,16 @@ unsafe fn arm_fpu_square_sum(x: *const f32, blocks: usize) -> f32 {
         );
     }
     f32::from_bits(sum)
+}
+
+/// [`F32Simd::square_sum_blocks`] by [`arm_fpu_square_sum`]: the scalar reference's order
+/// over `blocks` blocks of 8 (also the Helium kernel's: its vector lanes would sum in
+/// another order).
+pub(crate) fn square_sum_blocks(x: &[f32], blocks: usize) -> f32 {
+    let blocks = blocks.min(x.len() / 8);
+    // SAFETY: `x` holds `blocks * 8` floats (just above); the FPU is present on the
+    // targets that compile this module.
+    unsafe { arm_fpu_square_sum(x.as_ptr(), blocks) }
 }
 
 /// [`crate::generic::f32::scores_head8_fma`] by [`arm_fpu_scores_head8`] (also the Helium

@@ -34,6 +34,12 @@ impl F32Simd for Mve {
         Some(Mve(()))
     }
 
+    // RMSNorm's sum of squares in the scalar reference's order (8 lanes, products and sums
+    // rounded apart): the Arm FPU kernel's assembly, not the default's compiled loop.
+    fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
+        crate::arch::arm_fpu::f32::square_sum_blocks(x, blocks)
+    }
+
     fn dot_tile<const ROWS: usize>(
         self,
         x: [&[f32]; ROWS],

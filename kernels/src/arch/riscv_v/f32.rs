@@ -94,6 +94,57 @@ impl F32Simd for Rvv {
         // SAFETY: V is present (see `detect`); `n <= len` of both.
         unsafe { riscvrvv_axpy_f32(alpha, x, y, n) }
     }
+
+    // RMSNorm's sum of squares in the scalar reference's order: its 8 lanes as one vector
+    // of 8 (products and sums rounded apart), its tree here.
+    fn square_sum_blocks(self, x: &[f32], blocks: usize) -> f32 {
+        let blocks = blocks.min(x.len() / 8);
+        // SAFETY: V is present (see `detect`); `x` holds `blocks * 8` floats.
+        let [l0, l1, l2, l3, l4, l5, l6, l7] = unsafe { riscvrvv_square_lanes(x, blocks) };
+        ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+    }
+}
+
+/// The 8 lanes of the scalar reference's `dot(x, x)` over `blocks` blocks of 8: lane `j`
+/// the sum, in order, of the squares of elements `j, j + 8, ...` (one vector of 8 at LMUL
+/// 8, which holds 8 elements at every VLEN `Zve32f` allows).
+///
+/// # Safety
+/// The CPU must implement RVV 1.0 (`Zve32f` at least), and `x` must hold at least
+/// `blocks * 8` elements.
+unsafe fn riscvrvv_square_lanes(x: &[f32], blocks: usize) -> [f32; 8] {
+    let mut lanes = [0.0f32; 8];
+    // SAFETY: the loop reads `blocks * 8` floats from `x` (the caller's contract) and
+    // writes the 8 floats of `lanes`; the asm writes only the vector registers it
+    // declares and its own operands.
+    unsafe {
+        asm!(
+            ".option push",
+            ".option arch, +zve32f",
+            "vsetivli zero, 8, e32, m8, ta, ma",
+            "vmv.v.i v16, 0",
+            "beqz {n}, 2f",
+            "1:",
+            "vle32.v v0, ({x})",
+            "vfmul.vv v0, v0, v0",
+            "vfadd.vv v16, v16, v0",
+            "addi {x}, {x}, 32",
+            "addi {n}, {n}, -1",
+            "bnez {n}, 1b",
+            "2:",
+            "vse32.v v16, ({out})",
+            ".option pop",
+            x = inout(reg) x.as_ptr() => _,
+            n = inout(reg) blocks => _,
+            out = in(reg) lanes.as_mut_ptr(),
+            out("v0") _, out("v1") _, out("v2") _, out("v3") _,
+            out("v4") _, out("v5") _, out("v6") _, out("v7") _,
+            out("v16") _, out("v17") _, out("v18") _, out("v19") _,
+            out("v20") _, out("v21") _, out("v22") _, out("v23") _,
+            options(nostack),
+        );
+    }
+    lanes
 }
 
 /// Four dot products of `x` with `w[0..4]` over `n` elements (LMUL 4: four accumulator
