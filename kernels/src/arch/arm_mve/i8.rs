@@ -1700,7 +1700,8 @@ fn cache_head_fits(cache: &[u32], at: CacheHead, rows: usize) -> Option<usize> {
     }
 }
 
-/// [`head_scores`] in Helium: the query's int16 values packed two to a word in place
+/// [`head_scores`] in Helium: the query's values (step 1's int8) packed as int16 two to a
+/// word in place
 /// (the reference's `query` is not read again), each key's integer dot by
 /// `VMLADAVA.S16` over `VLDRB.S16`-widened key bytes, four keys a pass (8 products an instruction; exact
 /// in i32 for `dk <= 512`, wrapping as the reference's), then the reference's float step
@@ -2505,7 +2506,7 @@ const _: () = assert!(crate::generic::attention_i8::PAIR_WORK > 5 * PAIR_DK_MAX)
 
 /// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
 /// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
-/// `32767 / max|q|` is then below `2^-11` and rounds to 0, as the reference's does.
+/// `127 / max|q|` is then below `2^-19` and rounds to 0, as the reference's does.
 const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27)
 
 /// [`all_head_steps`] of two query rows of one head in Helium, each load of a key or a
@@ -2788,7 +2789,7 @@ unsafe fn arm_mve_pair_scale(
     sk_min
 }
 
-/// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int16 (the
+/// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int8, stored as int16 (the
 /// reference's `quantize_query_head`: the same products, maximum and rounding) into every
 /// other group of 8 halfwords from `out`; returns the query's scale, `None` where
 /// `max|q|` is below [`PAIR_Q_FLOOR`] or not finite.
@@ -2896,9 +2897,9 @@ unsafe fn arm_mve_query_amax(q: *const f32, scale: f32, n: usize) -> f32 {
 
 /// Step 1's rounding of `n` floats (a positive multiple of 8): `round_query(q_c * scale *
 /// inv)` (`± 0.5` by the product's sign, `VCVT` truncating; NaN gives 0), stored as int16
-/// in groups of 8 halfwords 32 bytes apart from `out`. The clamp to `±32767` never acts
-/// for `inv = 32767 / max|q_c * scale|` (the same products, finite): `|q_c * scale * inv|`
-/// is at most `32767.01` (two roundings up of `2^-24` each), so not `32767.5`.
+/// in groups of 8 halfwords 32 bytes apart from `out`. The clamp to `±127` never acts for
+/// `inv = 127 / max|q_c * scale|` (the same products, finite): `|q_c * scale * inv|` is at
+/// most `127.0001` (two roundings up of `2^-24` each), so not `127.5`.
 ///
 /// # Safety
 /// `q` points to `n` floats, `out` to `4 n - 16` writable bytes (2-byte aligned); the CPU
