@@ -2949,9 +2949,11 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
 
 /// 32 keys of two rows' int16 weights (`A` from `[r10]`, `B` from `[r11]`, 8 a load) by
 /// two value rows widened (`[r6]`, `[r7]`), in 64-bit sums: `r1:r0 += A.V0`, `r3:r2 +=
-/// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` ([`pair_pass`]'s order of loads and
-/// multiplies, `VMLALDAVA.S16`; `$pre` and the last multiply, [`pair_tail_long`], as
-/// there).
+/// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` by `VMLALDAVA.S16`, loads and multiplies
+/// alternating (the first four multiplies `VMLALDAV` where `$a` is "": the sums start
+/// there); `$pre` (the previous pass's last multiply, [`pair_tail_long`], or "") after
+/// the first load; the pass's own last multiply is left out: the caller puts
+/// [`pair_tail_long`] after the next pass's first load or after the pass.
 macro_rules! pair_pass_long {
     ($pre:expr) => {
         pair_pass_long!("a", $pre)
