@@ -1700,12 +1700,10 @@ fn cache_head_fits(cache: &[u32], at: CacheHead, rows: usize) -> Option<usize> {
     }
 }
 
-/// [`head_scores`] in Helium: the query's values (step 1's int8, `|q| <= 127`) packed as
-/// int16 two to a word in place
-/// (the reference's `query` is not read again), each key's integer dot by
-/// `VMLADAVA.S16` over `VLDRB.S16`-widened key bytes, four keys a pass (8 products an instruction; exact
-/// in i32 for `dk <= 512`, wrapping as the reference's), then the reference's float step
-/// per key. `None` (query untouched) where the shape is not one the loop reads in bounds.
+/// [`head_scores`] in Helium: the query's int8 values (step 1's) packed four to a word
+/// in place (the reference's `query` is not read again), each key's integer dot by
+/// `VMLADAVA.S8` over the key bytes, four keys a pass (16 products an instruction; exact
+/// in i32 for `dk <= 512`), then the reference's float step per key. `None` (query untouched) where the shape is not one the loop reads in bounds.
 fn cache_scores_mve(
     query: &mut [f32],
     sq: f32,
@@ -1719,12 +1717,18 @@ fn cache_scores_mve(
     if query.len() < dk {
         return None;
     }
-    // Word i takes values 2i and 2i + 1, both read before it is written (i <= 2i).
-    for i in 0..dk.div_ceil(2) {
-        let value = |c: usize| query.get(c).map_or(0, |v| v.to_bits() as u16);
-        let word = u32::from(value(2 * i)) | (u32::from(value(2 * i + 1)) << 16);
+    // Word i takes values 4i to 4i + 3 (the low byte of each: its int8), all read before
+    // it is written (i <= 4i).
+    for i in 0..dk.div_ceil(4) {
+        let value = |c: usize| query.get(c).map_or(0, |v| v.to_bits() as u8);
+        let bytes = [
+            value(4 * i),
+            value(4 * i + 1),
+            value(4 * i + 2),
+            value(4 * i + 3),
+        ];
         if let Some(slot) = query.get_mut(i) {
-            *slot = f32::from_bits(word);
+            *slot = f32::from_bits(u32::from_le_bytes(bytes));
         }
     }
     let first = at.head * dk; // in bounds: cache_head_fits
@@ -1742,11 +1746,11 @@ fn cache_scores_mve(
                 }
             };
             // SAFETY: the four key pointers each lead to the head's `dk` bytes inside
-            // `keys`, the packed query to `dk` halfwords inside `query` (`query.len() >=
-            // dk` words); `0 < dk`; the target has MVE (build.rs).
+            // `keys`, the packed query to `dk` bytes inside `query` (`query.len() >= dk`
+            // words); `0 < dk`; the target has MVE (build.rs).
             dots = unsafe {
-                arm_mve_dots_i16_i8_x4(
-                    query.as_ptr().cast::<i16>(),
+                arm_mve_dots8_x4(
+                    query.as_ptr().cast::<i8>(),
                     [key(j), key(j + 1), key(j + 2), key(j + 3)],
                     dk,
                 )
@@ -1765,9 +1769,55 @@ fn cache_scores_mve(
     Some(largest)
 }
 
-/// `sum_c q[c] * k[r][c]` for four key rows `k[r]` over `n` int16 `q` and int8 key
-/// values, wrapping in i32: per 8 values one query load, four widened key loads and four
-/// `VMLADAVA.S16`.
+/// `sum_c q[c] * k[r][c]` for four key rows `k[r]` over `n` int8 `q` and int8 key
+/// values, exact in i32 for `n <= 2^17`: per 16 values one query load, four key loads and
+/// four `VMLADAVA.S8`.
+///
+/// # Safety
+/// `n > 0`; `q` and each `k[r]` must point to `n` readable bytes; the CPU must have MVE
+/// with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots8_x4(q: *const i8, k: [*const i8; 4], n: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: the tail-predicated loop reads exactly `n` bytes from `q` and from each
+    // `k[r]` (the caller's guarantee); it writes only the registers it names (q0, q1 as
+    // s0-s7) and not the stack.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {n}",
+            "1:",
+            "vldrb.u8 q0, [{q}], #16",
+            "vldrb.u8 q1, [r1], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vldrb.u8 q1, [r2], #16",
+            "vmladava.s8 r8, q0, q1",
+            "vldrb.u8 q1, [r3], #16",
+            "vmladava.s8 r10, q0, q1",
+            "vldrb.u8 q1, [r4], #16",
+            "vmladava.s8 r12, q0, q1",
+            "letp lr, 1b",
+            n = in(reg) n,
+            q = inout(reg) q => _,
+            inout("r1") k[0] => _,
+            inout("r2") k[1] => _,
+            inout("r3") k[2] => _,
+            inout("r4") k[3] => _,
+            inout("r0") a0,
+            inout("r8") a1,
+            inout("r10") a2,
+            inout("r12") a3,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// `sum_c q[c] * k[r][c]` for four rows `k[r]` over `n` int16 `q` (step 5's weights) and
+/// int8 values, wrapping in i32: per 8 values one `q` load, four widened row loads and
+/// four `VMLADAVA.S16`.
 ///
 /// # Safety
 /// `n > 0`; `q` must point to `n` readable halfwords (2-byte aligned) and each `k[r]` to
