@@ -1140,7 +1140,7 @@ pub fn pack_all_kv(
 /// [`generic::attention_i8::pack_all_kv`]'s keys and values, each row bit for bit
 /// [`attention_all_i8`]'s: two rows at a time where `scores` holds
 /// [`generic::attention_i8::pair_scores_len`]`(rows)` floats (the
-/// active int8 kernel's `all_head_pair`: Helium's shares each key and value load between
+/// active int8 kernel's `all_head_pair`: Helium's shares each value load between
 /// the two rows on the M55), else one. `false` (nothing written) where `queries` is not
 /// whole rows or `packed` does not hold the heads.
 #[inline(never)]

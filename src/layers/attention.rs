@@ -110,7 +110,7 @@ pub(crate) fn attend_all_i8(
             bytemuck::try_cast_slice_mut(&mut *packed).map_err(|_| Error::ScratchMisaligned)?;
         if k::pack_all_kv(keys, values, d, n_heads, packed) {
             // the f32 keys, packed, are free: two query rows' scores at a time and the
-            // kernel's per-pair work (it shares each key and value load between them;
+            // kernel's per-pair work (it shares each value load between them;
             // `scores` alone: one at a time)
             let pair_len = k::attention_i8::pair_scores_len(rows);
             let pair_scores: &mut [f32] = if keys.len() >= pair_len { keys } else { scores };

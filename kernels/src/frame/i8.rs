@@ -62,7 +62,7 @@ pub trait I8Dot: Copy {
     }
 
     /// Step 2 of the int8 key/value cache's attention for one query head: the bits of
-    /// [`head_scores`] (a kernel may overwrite `query`, the head's int16 values, which
+    /// [`head_scores`] (a kernel may overwrite `query`, the head's int8 values, which
     /// are not read again).
     #[inline(always)]
     fn cache_scores(
@@ -130,7 +130,7 @@ pub trait I8Dot: Copy {
 
     /// Steps 2-5 of the encoder's int8 attention for one query head over one head of
     /// [`crate::generic::attention_i8::pack_all_kv`]'s keys and values: the bits of
-    /// [`all_head`] (`query` the head's int16 values, replaced by its output).
+    /// [`all_head`] (`query` the head's int8 values, replaced by its output).
     #[inline(always)]
     fn all_head(self, query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) {
         all_head(query, sq, head, scores)

@@ -9,9 +9,9 @@
 //! Per query head `h` (over key/value head `g = h / (n_heads / n_kv_heads)`), with `T`
 //! cached positions:
 //!
-//! 1. the query head, times `1 / sqrt(dk)`, quantized to int16 symmetrically: `qq`,
-//!    `sq = max|q| / 32767` (`SMLAD` multiplies 16-bit halves: int16 costs nothing over
-//!    int8 there, and the query's rounding error shrinks to nothing next to the keys');
+//! 1. the query head, times `1 / sqrt(dk)`, quantized to int8 symmetrically: `qq`,
+//!    `sq = max|q| / 127` (the keys' rounding: Helium's dots multiply 16 int8 lanes an
+//!    instruction, `VMLADAVA.S8`, twice int16's 8);
 //! 2. scores `s_j = (qq . k_j) as f32 * (sq * sk_j)`, the dot exact in integers;
 //! 3. `p_j = exp_i8(s_j - max s)` (a degree-4 exponential, [`exp_i8`]), `sum = p_0 + p_1
 //!    + ...` in position order (f32);
@@ -99,11 +99,11 @@ pub fn row_factor(x: &[f32]) -> (f32, f32) {
     (I8_MAX / amax, amax / I8_MAX)
 }
 
-/// Largest int16 query value (step 1).
-pub const QUERY_MAX: f32 = 32767.0;
+/// Largest int8 query value (step 1).
+pub const QUERY_MAX: f32 = 127.0;
 
 /// The query head's factor and scale: `(inv, scale)` with `round_query(v * inv)` its
-/// int16 values (`max|q|` to 32767; `inv` 0 for a zero or non-finite `max|q|`).
+/// int8 values (`max|q|` to 127; `inv` 0 for a zero or non-finite `max|q|`).
 #[inline(always)]
 pub fn query_factor(q: &[f32]) -> (f32, f32) {
     let amax = q.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
@@ -113,12 +113,12 @@ pub fn query_factor(q: &[f32]) -> (f32, f32) {
     (QUERY_MAX / amax, amax / QUERY_MAX)
 }
 
-/// `v` rounded to the nearest integer (ties away from zero), clamped to
-/// `-32767..=32767` (NaN gives 0).
+/// `v` rounded to the nearest integer (ties away from zero), clamped to `-127..=127`
+/// (NaN gives 0).
 #[inline(always)]
-pub fn round_query(v: f32) -> i16 {
+pub fn round_query(v: f32) -> i8 {
     let r = if v >= 0.0 { v + 0.5 } else { v - 0.5 };
-    (r as i32).clamp(-32767, 32767) as i16
+    (r as i32).clamp(-127, 127) as i8
 }
 
 /// Quantizes `row` `[n_kv_heads * dk]` into the cache row `dst` ([`kv_row_words`] words):
@@ -187,7 +187,7 @@ pub struct CacheHead {
 }
 
 /// Step 2 for one query head: `scores[j] = (qq . k_j) as f32 * (sq * sk_j)` for every
-/// `j < scores.len()` (the keys' rows hold them), `qq` the int16 query values kept as
+/// `j < scores.len()` (the keys' rows hold them), `qq` the int8 query values kept as
 /// the bits of `query`'s floats (`dk` of them; the dot exact in i32); returns the largest
 /// score (`-inf` for none).
 pub fn head_scores(query: &[f32], sq: f32, keys: &[u32], at: CacheHead, scores: &mut [f32]) -> f32 {
@@ -332,7 +332,7 @@ pub fn attention_grouped_i8(
 /// steps 3-4 (`exp_weights`, as [`head_exp_weights`]) and step 4's rounding with step 5
 /// (`weighted_sum`, as [`head_round_weighted_sum`]); every other step (and rounding) is
 /// this function's, so a kernel that gives those two functions' bits gives the
-/// reference's. `scores` may overwrite the query head (its int16 values) and
+/// reference's. `scores` may overwrite the query head (its int8 values) and
 /// `weighted_sum` the weights (they are not read again).
 #[allow(clippy::too_many_arguments)] // the reference's arguments and the two steps
 #[inline(always)]
@@ -374,9 +374,9 @@ pub fn attention_grouped_i8_using(
         for v in q_h.iter_mut() {
             *v *= scale;
         }
-        // 1. the query head quantized to int16 (`SMLAD` multiplies 16-bit halves): its
-        // integers kept in `q_h` as the bits of its floats (no conversion per use; the
-        // patterns are only moved, never computed on), which the output overwrites later
+        // 1. the query head quantized to int8: its integers kept in `q_h` as the bits of
+        // its floats (no conversion per use; the patterns are only moved, never computed
+        // on), which the output overwrites later
         let (inv_q, sq) = query_factor(q_h);
         for v in q_h.iter_mut() {
             *v = f32::from_bits(i32::from(round_query(*v * inv_q)) as u32);
@@ -425,7 +425,7 @@ pub const fn all_stride(rows: usize) -> usize {
 }
 
 /// Floats of the per-pair work that [`pair_scores_len`] adds to the two rows' scores:
-/// room for two int16 queries (128 halfwords) and two rows' 64-bit sums (128, 8-byte
+/// room for two int8 queries (128 bytes) and two rows' 64-bit sums (128, 8-byte
 /// aligned) of heads of up to 64 values, which kernels keep there instead of on the
 /// stack.
 pub const PAIR_WORK: usize = 324;
@@ -599,7 +599,7 @@ pub fn pack_all_kv_using(
 }
 
 /// Steps 2-5 for one query head over an encoder head ([`AllHead`]): `query` holds the
-/// head's int16 values as the bits of its floats (`dk` of them, step 1's), `sq` their
+/// head's int8 values as the bits of its floats (`dk` of them, step 1's), `sq` their
 /// scale; the head's output goes to `query` (zeros for no key, no positive weight or a
 /// zero sum); `scores` `[>= rows]` working space. The reference: [`head_scores`],
 /// [`head_exp_weights`] and [`head_round_weighted_sum`]'s operations, in their order.
@@ -699,7 +699,7 @@ pub fn attention_all_i8_using(
     true
 }
 
-/// Step 1 for one query head: `q_h` times `scale` (`1 / sqrt(dk)`), quantized to int16
+/// Step 1 for one query head: `q_h` times `scale` (`1 / sqrt(dk)`), quantized to int8
 /// and kept as the bits of its floats; returns the query's scale `sq`.
 #[inline(always)]
 pub fn quantize_query_head(q_h: &mut [f32], scale: f32) -> f32 {

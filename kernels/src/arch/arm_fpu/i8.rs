@@ -194,7 +194,7 @@ fn head_dk8_words(cache: &[u32], at: CacheHead, rows: usize) -> Option<(&[u32], 
     Some((words, scale_word.wrapping_sub(first)))
 }
 
-/// [`head_scores`] for 8-value heads: the query's 8 int16 values packed into the pairs
+/// [`head_scores`] for 8-value heads: the query's 8 values (int8) packed into the pairs
 /// `SXTB16` makes of a key word (`[q0, q2]`, `[q1, q3]`, `[q4, q6]`, `[q5, q7]`), the
 /// integer dots of every key by [`arm_dsp_key_dots_dk8`] (14 instructions per key), then
 /// the reference's float step per key. `None` where the shape is not that.
@@ -245,8 +245,8 @@ macro_rules! KEY_SCORE_DK8 {
     };
 }
 
-/// The scores of the 8 int16 query values (`pairs`, see [`cache_scores_dk8`]) against
-/// the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
+/// The scores of the 8 int8 query values (int16 halves, `pairs`, see [`cache_scores_dk8`])
+/// against the first two words (8 int8 values) of every row of `keys` (`row_words` words apart):
 /// the dot `d` by 4 `SMLAD` (exact), then [`head_scores`]' `d as f32 * (sq * sk)` with
 /// `sk` the row's scale at word `scale_at`, and the largest (an unordered compare is never
 /// greater): 24 instructions per key (21 with FPv5), two keys per pass. Returns the

@@ -1702,11 +1702,10 @@ fn cache_head_fits(cache: &[u32], at: CacheHead, rows: usize) -> Option<usize> {
     }
 }
 
-/// [`head_scores`] in Helium: the query's int16 values packed two to a word in place
-/// (the reference's `query` is not read again), each key's integer dot by
-/// `VMLADAVA.S16` over `VLDRB.S16`-widened key bytes, four keys a pass (8 products an instruction; exact
-/// in i32 for `dk <= 512`, wrapping as the reference's), then the reference's float step
-/// per key. `None` (query untouched) where the shape is not one the loop reads in bounds.
+/// [`head_scores`] in Helium: the query's int8 values (step 1's) packed four to a word
+/// in place (the reference's `query` is not read again), each key's integer dot by
+/// `VMLADAVA.S8` over the key bytes, four keys a pass (16 products an instruction; exact
+/// in i32 for `dk <= 512`), then the reference's float step per key. `None` (query untouched) where the shape is not one the loop reads in bounds.
 fn cache_scores_mve(
     query: &mut [f32],
     sq: f32,
@@ -1720,12 +1719,18 @@ fn cache_scores_mve(
     if query.len() < dk {
         return None;
     }
-    // Word i takes values 2i and 2i + 1, both read before it is written (i <= 2i).
-    for i in 0..dk.div_ceil(2) {
-        let value = |c: usize| query.get(c).map_or(0, |v| v.to_bits() as u16);
-        let word = u32::from(value(2 * i)) | (u32::from(value(2 * i + 1)) << 16);
+    // Word i takes values 4i to 4i + 3 (the low byte of each: its int8), all read before
+    // it is written (i <= 4i).
+    for i in 0..dk.div_ceil(4) {
+        let value = |c: usize| query.get(c).map_or(0, |v| v.to_bits() as u8);
+        let bytes = [
+            value(4 * i),
+            value(4 * i + 1),
+            value(4 * i + 2),
+            value(4 * i + 3),
+        ];
         if let Some(slot) = query.get_mut(i) {
-            *slot = f32::from_bits(word);
+            *slot = f32::from_bits(u32::from_le_bytes(bytes));
         }
     }
     let first = at.head * dk; // in bounds: cache_head_fits
@@ -1743,11 +1748,11 @@ fn cache_scores_mve(
                 }
             };
             // SAFETY: the four key pointers each lead to the head's `dk` bytes inside
-            // `keys`, the packed query to `dk` halfwords inside `query` (`query.len() >=
-            // dk` words); `0 < dk`; the target has MVE (build.rs).
+            // `keys`, the packed query to `dk` bytes inside `query` (`query.len() >= dk`
+            // words); `0 < dk`; the target has MVE (build.rs).
             dots = unsafe {
-                arm_mve_dots_i16_i8_x4(
-                    query.as_ptr().cast::<i16>(),
+                arm_mve_dots8_x4(
+                    query.as_ptr().cast::<i8>(),
                     [key(j), key(j + 1), key(j + 2), key(j + 3)],
                     dk,
                 )
@@ -1766,9 +1771,55 @@ fn cache_scores_mve(
     Some(largest)
 }
 
-/// `sum_c q[c] * k[r][c]` for four key rows `k[r]` over `n` int16 `q` and int8 key
-/// values, wrapping in i32: per 8 values one query load, four widened key loads and four
-/// `VMLADAVA.S16`.
+/// `sum_c q[c] * k[r][c]` for four key rows `k[r]` over `n` int8 `q` and int8 key
+/// values, exact in i32 for `n <= 2^17`: per 16 values one query load, four key loads and
+/// four `VMLADAVA.S8`.
+///
+/// # Safety
+/// `n > 0`; `q` and each `k[r]` must point to `n` readable bytes; the CPU must have MVE
+/// with the low-overhead-branch extension.
+#[inline(never)]
+unsafe fn arm_mve_dots8_x4(q: *const i8, k: [*const i8; 4], n: usize) -> [i32; 4] {
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    // SAFETY: the tail-predicated loop reads exactly `n` bytes from `q` and from each
+    // `k[r]` (the caller's guarantee); it writes only the registers it names (q0, q1 as
+    // s0-s7) and not the stack.
+    unsafe {
+        asm!(
+            "dlstp.8 lr, {n}",
+            "1:",
+            "vldrb.u8 q0, [{q}], #16",
+            "vldrb.u8 q1, [r1], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vldrb.u8 q1, [r2], #16",
+            "vmladava.s8 r8, q0, q1",
+            "vldrb.u8 q1, [r3], #16",
+            "vmladava.s8 r10, q0, q1",
+            "vldrb.u8 q1, [r4], #16",
+            "vmladava.s8 r12, q0, q1",
+            "letp lr, 1b",
+            n = in(reg) n,
+            q = inout(reg) q => _,
+            inout("r1") k[0] => _,
+            inout("r2") k[1] => _,
+            inout("r3") k[2] => _,
+            inout("r4") k[3] => _,
+            inout("r0") a0,
+            inout("r8") a1,
+            inout("r10") a2,
+            inout("r12") a3,
+            out("lr") _,
+            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+            options(nostack, readonly),
+        );
+    }
+    [a0, a1, a2, a3]
+}
+
+/// `sum_c q[c] * k[r][c]` for four rows `k[r]` over `n` int16 `q` (step 5's weights) and
+/// int8 values, wrapping in i32: per 8 values one `q` load, four widened row loads and
+/// four `VMLADAVA.S16`.
 ///
 /// # Safety
 /// `n > 0`; `q` must point to `n` readable halfwords (2-byte aligned) and each `k[r]` to
@@ -1926,7 +1977,7 @@ unsafe fn arm_mve_weighted_columns16(
     }
 }
 
-/// Widest head of [`all_head_mve`] (its int16 query lies on the stack).
+/// Widest head of [`all_head_mve`] (its int8 query lies on the stack).
 const ALL_DK_MAX: usize = 128;
 
 /// Smallest `W / max(1, max sv_j)` with which [`all_head_mve`]'s flushed weights cannot
@@ -1936,7 +1987,7 @@ const ALL_DK_MAX: usize = 128;
 const ALL_W_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27)
 
 /// [`all_head`] in Helium for heads of a multiple of 16 values up to [`ALL_DK_MAX`]:
-/// step 2's dots by `VMLADAVA.S16` four keys a pass, their float step (`VCVT`, two
+/// step 2's dots by `VMLADAVA.S8` ([`all_dots`]), their float step (`VCVT`, two
 /// `VMUL`, `VMAXNM`) four keys an instruction; step 3's exponentials by
 /// [`exp_i8_minus_max_mve`], their sum in position order by scalar `VADD`s and step 4's
 /// weights (`VMUL`, `VMAXNM`) in one pass; the weights' int16 rounding four an instruction; step
@@ -1963,32 +2014,12 @@ fn all_head_mve(query: &mut [f32], sq: f32, head: AllHead, scores: &mut [f32]) -
         return None;
     }
     let scores = scores.get_mut(..rows)?;
-    let mut qq = [0i16; ALL_DK_MAX];
+    let mut qq = [0i8; ALL_DK_MAX];
     for (q, v) in qq.iter_mut().zip(query.iter()) {
-        *q = v.to_bits() as i16; // step 1's int16 value (its i32 bits' low half)
+        *q = v.to_bits() as i8; // step 1's int8 value (its i32 bits' low byte)
     }
-    // 2. the dots, as i32 bits in `scores`, four keys a call
-    let keys = head.keys.as_ptr();
-    let whole = rows - rows % 4;
-    let dots = scores.as_mut_ptr().cast::<i32>();
-    if whole > 0 {
-        // SAFETY: key rows `0..whole` (`<= rows`) lie inside `head.keys`, `dk` bytes
-        // apart; `qq` holds `dk` halfwords (`dk / 16 > 0` passes); `scores` holds
-        // `whole` words; the target has MVE (build.rs).
-        unsafe { arm_mve_dots16_keys(qq.as_ptr(), keys, dk, whole / 4, dots) };
-    }
-    if whole < rows {
-        // SAFETY: (of the `add`s) rows `< rows` lie inside `head.keys`; a row past the
-        // last repeats it (its dot unused)
-        let key = |r: usize| unsafe { keys.add((whole + r).min(rows - 1) * dk) };
-        // SAFETY: as above, four rows of `dk` bytes.
-        let last = unsafe {
-            arm_mve_dots16_i16_i8_x4(qq.as_ptr(), [key(0), key(1), key(2), key(3)], dk / 16)
-        };
-        for (s, d) in scores.iter_mut().skip(whole).zip(last) {
-            *s = f32::from_bits(d as u32);
-        }
-    }
+    // 2. the dots, as i32 bits in `scores`
+    all_dots(qq.get(..dk)?, head, scores)?;
     // their float step and maximum; the smallest key scale
     // SAFETY: `scores` and `key_scales` hold `rows` floats; the target has MVE.
     let (largest, sk_min) =
@@ -2284,66 +2315,9 @@ unsafe fn arm_mve_pair_round(w: *mut f32, inv: f32, n: usize) {
     }
 }
 
-/// [`arm_mve_dots_i16_i8_x4`] over `16 * passes` values, 16 a pass (a plain low-overhead
-/// loop, half the loop ends): the same i32 sums.
-///
-/// # Safety
-/// `passes > 0`; `q` must point to `16 * passes` readable halfwords (2-byte aligned) and
-/// each `k[r]` to `16 * passes` readable bytes; the CPU must have MVE with the
-/// low-overhead-branch extension.
-#[inline(never)]
-unsafe fn arm_mve_dots16_i16_i8_x4(q: *const i16, k: [*const i8; 4], passes: usize) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    // SAFETY: the loop reads exactly `16 * passes` halfwords from `q` and as many bytes
-    // from each `k[r]` (the caller's guarantee); it writes only the registers it names
-    // (q0-q3 as s0-s15) and not the stack.
-    unsafe {
-        asm!(
-            "dls lr, {n}",
-            "1:",
-            "vldrh.s16 q0, [{q}], #16",
-            "vldrb.s16 q1, [r1], #8",
-            "vmladava.s16 r0, q0, q1",
-            "vldrb.s16 q2, [r2], #8",
-            "vmladava.s16 r8, q0, q2",
-            "vldrb.s16 q1, [r3], #8",
-            "vmladava.s16 r10, q0, q1",
-            "vldrb.s16 q2, [r4], #8",
-            "vmladava.s16 r12, q0, q2",
-            "vldrh.s16 q3, [{q}], #16",
-            "vldrb.s16 q1, [r1], #8",
-            "vmladava.s16 r0, q3, q1",
-            "vldrb.s16 q2, [r2], #8",
-            "vmladava.s16 r8, q3, q2",
-            "vldrb.s16 q1, [r3], #8",
-            "vmladava.s16 r10, q3, q1",
-            "vldrb.s16 q2, [r4], #8",
-            "vmladava.s16 r12, q3, q2",
-            "le lr, 1b",
-            n = in(reg) passes,
-            q = inout(reg) q => _,
-            // (a widening load's base is a low register)
-            inout("r1") k[0] => _,
-            inout("r2") k[1] => _,
-            inout("r3") k[2] => _,
-            inout("r4") k[3] => _,
-            inout("r0") a0,
-            inout("r8") a1,
-            inout("r10") a2,
-            inout("r12") a3,
-            out("lr") _,
-            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
-            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
-            options(nostack, readonly),
-        );
-    }
-    [a0, a1, a2, a3]
-}
-
-/// [`arm_mve_dots16_i16_i8_x4`] over four rows `stride` bytes apart from `k`, the sums
-/// stored to `out`.
+/// `sum_c q[c] * k[r][c]` over `16 * passes` int16 `q` (step 5's weights) and four int8
+/// rows `k[r]` `stride` bytes apart from `k`, wrapping in i32, 16 values a pass (per 8 one
+/// `q` load, four widened row loads and four `VMLADAVA.S16`), the sums stored to `out`.
 ///
 /// # Safety
 /// `passes > 0`; `q` must point to `16 * passes` readable halfwords (2-byte aligned),
@@ -2414,26 +2388,89 @@ unsafe fn arm_mve_dots16_strided_x4(
     }
 }
 
-/// The dots of `4 * groups` consecutive key rows of `dk` bytes from `k` with the int16
-/// query `q` (`dk` halfwords), stored to `out`: per four keys [`arm_mve_dots16_strided_x4`]'s
-/// loop, the four rows' pointers, sums and count set up in the asm (no call per four).
+/// One key of [`arm_mve_dots8_keys`]' 64-value path: its 64 bytes from `[{k}]` (four
+/// loads, the pointer advanced) against the query in q0-q3, loads and `VMLADAV`s
+/// alternating, the sum started in `$acc` by the first multiply.
+macro_rules! dots8_key64 {
+    ($acc:literal) => {
+        concat!(
+            "vldrb.u8 q4, [{k}], #16\n",
+            "vmladav.s8 ",
+            $acc,
+            ", q0, q4\n",
+            "vldrb.u8 q5, [{k}], #16\n",
+            "vmladava.s8 ",
+            $acc,
+            ", q1, q5\n",
+            "vldrb.u8 q4, [{k}], #16\n",
+            "vmladava.s8 ",
+            $acc,
+            ", q2, q4\n",
+            "vldrb.u8 q5, [{k}], #16\n",
+            "vmladava.s8 ",
+            $acc,
+            ", q3, q5\n",
+        )
+    };
+}
+
+/// Step 2's integer dots of the int8 query `q` (`dk` bytes) with `4 * groups` consecutive
+/// key rows of `dk` int8 values from `k`, stored as words to `out`, by `VMLADAVA.S8`
+/// (16 products an instruction; exact in i32, `|q k| <= 127 * 128`). Where `dk == 64`
+/// the query stays in q0-q3 and an iteration of one low-overhead loop takes four keys
+/// through one pointer, 16 loads and 16 multiplies alternating (the sums started by
+/// `VMLADAV`); otherwise per four keys a loop of 16 values a pass, the query loaded
+/// again each pass.
 ///
 /// # Safety
-/// `groups > 0`, `dk` a positive multiple of 16; `q` must point to `dk` readable
-/// halfwords (2-byte aligned), `k` to `4 * groups * dk` readable bytes and `out` to `4 *
-/// groups` writable words; the CPU must have MVE with the low-overhead-branch extension.
+/// `groups > 0`, `dk` a positive multiple of 16; `q` must point to `dk` readable bytes,
+/// `k` to `4 * groups * dk` readable bytes and `out` to `4 * groups` writable words
+/// (4-byte aligned); the CPU must have MVE with the low-overhead-branch extension.
 #[inline(never)]
-unsafe fn arm_mve_dots16_keys(
-    q: *const i16,
-    k: *const i8,
-    dk: usize,
-    groups: usize,
-    out: *mut i32,
-) {
-    // SAFETY: per group the loop reads `dk` halfwords from `q` (rewound after) and `dk`
-    // bytes from each of four rows inside the `4 * groups` rows (the caller's
-    // guarantee), stores 4 words to `out`; it writes only the registers it names (q0-q3
-    // as s0-s15, s16 the group count) and not the stack.
+unsafe fn arm_mve_dots8_keys(q: *const i8, k: *const i8, dk: usize, groups: usize, out: *mut i32) {
+    if dk == 64 {
+        // SAFETY: reads the query's 64 bytes once and, per iteration, the 256 bytes of
+        // four consecutive key rows inside the `4 * groups` rows (`groups` iterations),
+        // storing 4 words to `out` (the caller's guarantee); it writes only the registers
+        // it names (q0-q5 as s0-s23) and not the stack.
+        unsafe {
+            asm!(
+                "vldrb.u8 q0, [{q}]",
+                "vldrb.u8 q1, [{q}, #16]",
+                "vldrb.u8 q2, [{q}, #32]",
+                "vldrb.u8 q3, [{q}, #48]",
+                "dls lr, {n}",
+                "1:",
+                dots8_key64!("r0"),
+                dots8_key64!("r2"),
+                dots8_key64!("r8"),
+                dots8_key64!("r10"),
+                "stm {out}!, {{r0, r2, r8, r10}}",
+                "le lr, 1b",
+                q = in(reg) q,
+                n = in(reg) groups,
+                k = inout(reg) k => _,
+                out = inout(reg) out => _,
+                out("r0") _,
+                out("r2") _,
+                out("r8") _,
+                out("r10") _,
+                out("lr") _,
+                out("s0") _, out("s1") _, out("s2") _, out("s3") _,
+                out("s4") _, out("s5") _, out("s6") _, out("s7") _,
+                out("s8") _, out("s9") _, out("s10") _, out("s11") _,
+                out("s12") _, out("s13") _, out("s14") _, out("s15") _,
+                out("s16") _, out("s17") _, out("s18") _, out("s19") _,
+                out("s20") _, out("s21") _, out("s22") _, out("s23") _,
+                options(nostack),
+            );
+        }
+        return;
+    }
+    // SAFETY: per group the loop reads `dk` bytes from `q` (rewound after) and `dk` bytes
+    // from each of four rows inside the `4 * groups` rows (the caller's guarantee),
+    // stores 4 words to `out`; it writes only the registers it names (q0-q2 as s0-s11,
+    // s16 the group count) and not the stack.
     unsafe {
         asm!(
             "2:",
@@ -2447,29 +2484,20 @@ unsafe fn arm_mve_dots16_keys(
             "lsr.w lr, {dk}, #4",
             "dls lr, lr",
             "1:",
-            "vldrh.s16 q0, [{q}], #16",
-            "vldrb.s16 q1, [r1], #8",
-            "vmladava.s16 r0, q0, q1",
-            "vldrb.s16 q2, [r2], #8",
-            "vmladava.s16 r8, q0, q2",
-            "vldrb.s16 q1, [r3], #8",
-            "vmladava.s16 r10, q0, q1",
-            "vldrb.s16 q2, [r4], #8",
-            "vmladava.s16 r12, q0, q2",
-            "vldrh.s16 q3, [{q}], #16",
-            "vldrb.s16 q1, [r1], #8",
-            "vmladava.s16 r0, q3, q1",
-            "vldrb.s16 q2, [r2], #8",
-            "vmladava.s16 r8, q3, q2",
-            "vldrb.s16 q1, [r3], #8",
-            "vmladava.s16 r10, q3, q1",
-            "vldrb.s16 q2, [r4], #8",
-            "vmladava.s16 r12, q3, q2",
+            "vldrb.u8 q0, [{q}], #16",
+            "vldrb.u8 q1, [r1], #16",
+            "vmladava.s8 r0, q0, q1",
+            "vldrb.u8 q2, [r2], #16",
+            "vmladava.s8 r8, q0, q2",
+            "vldrb.u8 q1, [r3], #16",
+            "vmladava.s8 r10, q0, q1",
+            "vldrb.u8 q2, [r4], #16",
+            "vmladava.s8 r12, q0, q2",
             "le lr, 1b",
             "stm {out}!, {{r0, r8, r10, r12}}",
             // the next group's first row follows the last one's; the query again
             "mov r1, r4",
-            "sub.w {q}, {q}, {dk}, lsl #1",
+            "sub.w {q}, {q}, {dk}",
             "vmov r0, s16",
             "subs r0, #1",
             "vmov s16, r0",
@@ -2478,7 +2506,6 @@ unsafe fn arm_mve_dots16_keys(
             dk = in(reg) dk,
             out = inout(reg) out => _,
             inout("s16") f32::from_bits(groups as u32) => _,
-            // (a widening load's base is a low register)
             inout("r1") k => _,
             out("r2") _,
             out("r3") _,
@@ -2491,29 +2518,71 @@ unsafe fn arm_mve_dots16_keys(
             out("s0") _, out("s1") _, out("s2") _, out("s3") _,
             out("s4") _, out("s5") _, out("s6") _, out("s7") _,
             out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
             options(nostack),
         );
     }
 }
 
-/// Widest head of [`all_pair_mve`] (its two int16 queries and their i64 sums lie on the
-/// stack).
+/// Step 2's integer dots of one int8 query `q` (`dk` values, a positive multiple of 16,
+/// `head.dk`) with every key of `head`, as i32 bits in `scores[..rows]`: four keys at a
+/// time by [`arm_mve_dots8_keys`], the last `rows % 4` in scalar code (the same
+/// integers: every sum is exact). `None` (nothing written) where the shapes do not fit.
+fn all_dots(q: &[i8], head: AllHead, scores: &mut [f32]) -> Option<()> {
+    let (rows, dk) = (head.rows, q.len());
+    let fits = dk > 0
+        && dk.is_multiple_of(16)
+        && dk == head.dk
+        && head.keys.len() >= rows.checked_mul(dk)?
+        && scores.len() >= rows;
+    if !fits {
+        return None;
+    }
+    let whole = rows - rows % 4;
+    if whole > 0 {
+        // SAFETY: key rows `0..whole` (`<= rows`) lie inside `head.keys`, `dk` bytes
+        // apart, `dk` a positive multiple of 16; `q` holds `dk` bytes; `scores` holds
+        // `whole` words; the target has MVE (build.rs).
+        unsafe {
+            arm_mve_dots8_keys(
+                q.as_ptr(),
+                head.keys.as_ptr(),
+                dk,
+                whole / 4,
+                scores.as_mut_ptr().cast::<i32>(),
+            )
+        };
+    }
+    for (j, s) in (whole..rows).zip(scores.iter_mut().skip(whole)) {
+        // j < rows: `j * dk + dk <= keys.len()`, no wrap
+        let at = j.wrapping_mul(dk);
+        let key = head.keys.get(at..at.wrapping_add(dk))?;
+        let mut dot = 0i32;
+        for (&a, &k) in q.iter().zip(key) {
+            dot = dot.wrapping_add(i32::from(a).wrapping_mul(i32::from(k)));
+        }
+        *s = f32::from_bits(dot as u32);
+    }
+    Some(())
+}
+
+/// Widest head of [`all_pair_mve`] (its two int8 queries and their i64 sums lie in the
+/// per-pair work).
 const PAIR_DK_MAX: usize = 64;
-// the per-pair work after the two rows' scores holds the int16 queries (`PAIR_DK_MAX`
+// the per-pair work after the two rows' scores holds the int8 queries (in `PAIR_DK_MAX`
 // floats) and, 8-byte aligned (one float may be skipped), `2 PAIR_DK_MAX` i64
 const _: () = assert!(crate::generic::attention_i8::PAIR_WORK > 5 * PAIR_DK_MAX);
 
 /// Smallest `max|q_c / sqrt(dk)|` with which [`all_pair_mve`]'s step 1 keeps the
 /// reference's bits under Helium's flush to zero: a subnormal product (flushed) times
-/// `32767 / max|q|` is then below `2^-11` and rounds to 0, as the reference's does.
+/// `127 / max|q|` is then below `2^-19` and rounds to 0, as the reference's does.
 const PAIR_Q_FLOOR: f32 = f32::from_bits(27 << 23); // 2^-100 (biased exponent 27)
 
-/// [`all_head_steps`] of two query rows of one head in Helium, each load of a key or a
-/// value feeding both rows: step 1 (`q_c / sqrt(dk)`, `max|q|`, the rounding) four values
-/// an instruction, both int16 queries interleaved eight by eight; step 2's dots by
-/// `VMLADAVA.S16` two rows by two keys, 32 values a pass ([`arm_mve_dots_pair`]); step
-/// 2's float step of both rows in one pass ([`arm_mve_pair_scale`]), steps 3-4's per row
+/// [`all_head_steps`] of two query rows of one head in Helium, each load of a value
+/// feeding both rows: step 1 (`q_c / sqrt(dk)`, `max|q|`, the rounding) four values an
+/// instruction, each row's int8 query after the other's; step 2's dots of each row by
+/// `VMLADAVA.S8` four keys a pass ([`all_dots`], the loads of a key each feeding 16
+/// products, as many as the dual-beat core overlaps with its multiplies); step 2's
+/// float step of both rows in one pass ([`arm_mve_pair_scale`]), steps 3-4's per row
 /// as [`all_head_mve`] does them; step 5's sums two rows by two
 /// columns, 32 keys a pass ([`arm_mve_weighted_pair`]), exact in 64 bits
 /// (`VMLALDAVA.S16`). The reference's operations and roundings; it
@@ -2542,49 +2611,27 @@ fn all_pair_mve(
     if !fits {
         return None;
     }
-    // the two rows' scores, then the per-pair work (`PAIR_WORK` floats): the int16
-    // queries (`PAIR_DK_MAX` floats: `2 PAIR_DK_MAX` halfwords), then the 64-bit sums
+    // the two rows' scores, then the per-pair work (`PAIR_WORK` floats): the int8
+    // queries (in `PAIR_DK_MAX` floats: `4 PAIR_DK_MAX >= 2 dk` bytes), then the 64-bit
+    // sums
     let (scores, work) = scores.split_at_mut_checked(rows.checked_mul(2)?)?;
     let (sa, sb) = scores.split_at_mut(rows);
     let (qq, work) = work.split_at_mut_checked(PAIR_DK_MAX)?;
     // SAFETY: every bit pattern is a valid i64 (the floats are initialised).
     let (_, sums, _) = unsafe { work.align_to_mut::<i64>() };
     let sums = sums.get_mut(..2 * PAIR_DK_MAX)?;
-    // 1. both int16 queries, [a 0..8][b 0..8][a 8..16]... (halfwords of `qq`)
-    let qq = qq.as_mut_ptr().cast::<i16>();
+    // 1. both int8 queries: row a's `dk` bytes from the start of `qq`, row b's after them
+    let qq = qq.as_mut_ptr().cast::<i8>();
     let sq_a = pair_query(a, scale, dk, qq)?;
-    // SAFETY: (of the `add`) 8 < 2 * PAIR_DK_MAX halfwords inside `qq`
-    let sq_b = pair_query(b, scale, dk, unsafe { qq.add(8) })?;
+    // SAFETY: (of the `add`) `dk < 4 PAIR_DK_MAX` bytes inside `qq`
+    let sq_b = pair_query(b, scale, dk, unsafe { qq.add(dk) })?;
     // SAFETY: `qq` (from the `PAIR_DK_MAX` floats split off above, not used again)
-    // holds `2 PAIR_DK_MAX >= 2 dk` halfwords, 2-byte aligned, initialised.
+    // holds `4 PAIR_DK_MAX >= 2 dk` bytes, initialised.
     let qq = unsafe { core::slice::from_raw_parts(qq.cast_const(), 2 * dk) };
-    // 2. the dots, as i32 bits in each row's scores, two keys a pass
-    let params = [sa.as_mut_ptr() as usize, sb.as_mut_ptr() as usize];
-    // SAFETY: key rows `0..2 (rows / 2)` (`rows >= 2`) lie inside `head.keys`, `dk` bytes
-    // apart, `dk` a positive multiple of 32; `qq` holds `2 dk` halfwords; each row's
-    // scores hold `rows` words; `params` its two pointers; the target has MVE.
-    unsafe {
-        arm_mve_dots_pair(
-            qq.as_ptr(),
-            head.keys.as_ptr(),
-            dk,
-            rows / 2,
-            params.as_ptr(),
-        )
-    };
-    if rows % 2 == 1 {
-        let last = rows - 1;
-        let key = head.keys.get(last * dk..rows * dk)?;
-        let (mut da, mut db) = (0i32, 0i32);
-        for c in 0..dk {
-            let k = i32::from(*key.get(c)?);
-            let at = 16 * (c / 8) + c % 8;
-            da = da.wrapping_add(i32::from(*qq.get(at)?).wrapping_mul(k));
-            db = db.wrapping_add(i32::from(*qq.get(at + 8)?).wrapping_mul(k));
-        }
-        *sa.get_mut(last)? = f32::from_bits(da as u32);
-        *sb.get_mut(last)? = f32::from_bits(db as u32);
-    }
+    let (qa, qb) = qq.split_at(dk);
+    // 2. the dots, as i32 bits in each row's scores
+    all_dots(qa, head, sa)?;
+    all_dots(qb, head, sb)?;
     // their float steps, 3. the exponentials, 4. the weights (each row's int16 weights
     // from the start of its scores)
     // both rows' scores `dot_j * (sq * sk_j)` and their maxima in one pass, with the
@@ -2789,11 +2836,11 @@ unsafe fn arm_mve_pair_scale(
     sk_min
 }
 
-/// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int16 (the
-/// reference's `quantize_query_head`: the same products, maximum and rounding) into every
-/// other group of 8 halfwords from `out`; returns the query's scale, `None` where
+/// Step 1 of one row for [`all_pair_mve`]: `q / sqrt(dk)` rounded to int8 (the
+/// reference's `quantize_query_head`: the same products, maximum and rounding) into the
+/// `dk` bytes from `out`; returns the query's scale, `None` where
 /// `max|q|` is below [`PAIR_Q_FLOOR`] or not finite.
-fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
+fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i8) -> Option<f32> {
     if q.len() < dk || dk == 0 || !dk.is_multiple_of(8) {
         return None;
     }
@@ -2804,7 +2851,7 @@ fn pair_query(q: &[f32], scale: f32, dk: usize, out: *mut i16) -> Option<f32> {
     }
     let inv = crate::generic::attention_i8::QUERY_MAX / amax;
     // SAFETY: `q` holds `dk` floats, `dk` a positive multiple of 8; the caller's `out`
-    // holds `2 dk` halfwords from its start (minus 8 for the second row).
+    // holds `dk` bytes.
     unsafe { arm_mve_query_round(q.as_ptr(), scale, inv, dk, out) };
     Some(amax / crate::generic::attention_i8::QUERY_MAX)
 }
@@ -2896,19 +2943,19 @@ unsafe fn arm_mve_query_amax(q: *const f32, scale: f32, n: usize) -> f32 {
 }
 
 /// Step 1's rounding of `n` floats (a positive multiple of 8): `round_query(q_c * scale *
-/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating; NaN gives 0), stored as int16
-/// in groups of 8 halfwords 32 bytes apart from `out`. The clamp to `±32767` never acts
-/// for `inv = 32767 / max|q_c * scale|` (the same products, finite): `|q_c * scale * inv|`
-/// is at most `32767.01` (two roundings up of `2^-24` each), so not `32767.5`.
+/// inv)` (`± 0.5` by the product's sign, `VCVT` truncating; NaN gives 0), stored as int8
+/// (`VSTRB.32`, the low byte of each lane) to the `n` bytes from `out`. The clamp to
+/// `±127` never acts for `inv = 127 / max|q_c * scale|` (the same products, finite):
+/// `|q_c * scale * inv|` is at most `127.0001` (two roundings up of `2^-24` each), so not
+/// `127.5`, and each lane's integer fits a byte.
 ///
 /// # Safety
-/// `q` points to `n` floats, `out` to `4 n - 16` writable bytes (2-byte aligned); the CPU
-/// must have MVE with floating point.
+/// `q` points to `n` floats, `out` to `n` writable bytes; the CPU must have MVE with
+/// floating point.
 #[inline(never)]
-unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out: *mut i16) {
-    // SAFETY: the loop of `n / 8` passes reads `n` floats of `q` and writes 8 halfwords
-    // 32 bytes apart per pass from `out` (the caller's guarantee); only the named
-    // registers are written.
+unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out: *mut i8) {
+    // SAFETY: the loop of `n / 8` passes reads `n` floats of `q` and writes 8 bytes per
+    // pass from `out` (the caller's guarantee); only the named registers are written.
     unsafe {
         asm!(
             "vdup.32 q4, {sign}",
@@ -2922,7 +2969,7 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             "vorr q1, q1, q5",
             "vadd.f32 q0, q0, q1",
             "vcvt.s32.f32 q0, q0",
-            "vstrh.32 q0, [{o}], #8",
+            "vstrb.32 q0, [{o}], #4",
             "vldrw.u32 q0, [{q}], #16",
             "vmul.f32 q0, q0, {scale}",
             "vmul.f32 q0, q0, {inv}",
@@ -2930,7 +2977,7 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
             "vorr q1, q1, q5",
             "vadd.f32 q0, q0, q1",
             "vcvt.s32.f32 q0, q0",
-            "vstrh.32 q0, [{o}], #24",
+            "vstrb.32 q0, [{o}], #4",
             "le lr, 1b",
             q = inout(reg) q => _,
             o = inout(reg) out => _,
@@ -2951,310 +2998,13 @@ unsafe fn arm_mve_query_round(q: *const f32, scale: f32, inv: f32, n: usize, out
     }
 }
 
-/// 32 values of two rows (`A` from `[r4]`, `B` from `[$b]`, 8 int16 each a load) by two
-/// int8 rows widened (`[r1]`, `[r3]`): `r0 += A.K0`, `r8 += B.K0`, `r10 += A.K1`, `r12 +=
-/// B.K1` (the first four multiplies `VMLADAV` where `$a` is "": the sums start there);
-/// loads and `VMLADAVA`s alternate; `$pre` (the previous pass's last multiply,
-/// [`PAIR_TAIL`], or "") after the first load; the pass's own last multiply is left out:
-/// the caller puts [`PAIR_TAIL`] after the next pass's first load or after the pass.
-macro_rules! pair_pass {
-    ($b:literal, $a:literal, $pre:expr) => {
-        concat!(
-            "vldrh.s16 q0, [r4], #16\n",
-            $pre,
-            "vldrb.s16 q2, [r1], #8\n",
-            "vmladav",
-            $a,
-            ".s16 r0, q0, q2\n",
-            "vldrh.s16 q1, [",
-            $b,
-            "], #16\n",
-            "vmladav",
-            $a,
-            ".s16 r8, q1, q2\n",
-            "vldrb.s16 q3, [r3], #8\n",
-            "vmladav",
-            $a,
-            ".s16 r10, q0, q3\n",
-            "vldrh.s16 q4, [r4], #16\n",
-            "vmladav",
-            $a,
-            ".s16 r12, q1, q3\n",
-            "vldrb.s16 q6, [r1], #8\n",
-            "vmladava.s16 r0, q4, q6\n",
-            "vldrh.s16 q5, [",
-            $b,
-            "], #16\n",
-            "vmladava.s16 r8, q5, q6\n",
-            "vldrb.s16 q7, [r3], #8\n",
-            "vmladava.s16 r10, q4, q7\n",
-            "vldrh.s16 q0, [r4], #16\n",
-            "vmladava.s16 r12, q5, q7\n",
-            "vldrb.s16 q2, [r1], #8\n",
-            "vmladava.s16 r0, q0, q2\n",
-            "vldrh.s16 q1, [",
-            $b,
-            "], #16\n",
-            "vmladava.s16 r8, q1, q2\n",
-            "vldrb.s16 q3, [r3], #8\n",
-            "vmladava.s16 r10, q0, q3\n",
-            "vldrh.s16 q4, [r4], #16\n",
-            "vmladava.s16 r12, q1, q3\n",
-            "vldrb.s16 q6, [r1], #8\n",
-            "vmladava.s16 r0, q4, q6\n",
-            "vldrh.s16 q5, [",
-            $b,
-            "], #16\n",
-            "vmladava.s16 r8, q5, q6\n",
-            "vldrb.s16 q7, [r3], #8\n",
-            "vmladava.s16 r10, q4, q7\n",
-        )
-    };
-}
-
-/// [`pair_pass`]'s last multiply (it reads `q5`, `q7`, which the next pass's first load
-/// leaves alone).
-macro_rules! pair_tail {
-    () => {
-        "vmladava.s16 r12, q5, q7\n"
-    };
-}
-
-/// Step 2's dots of two int16 queries (`qq`: `dk` values each, interleaved 8 by 8) with
-/// `2 pairs` consecutive key rows of `dk` bytes from `k`, two keys at a time, 64 values a
-/// pass (two [`pair_pass`]es) and 32 after where `dk % 64 == 32`; where `dk == 64`, one
-/// straight pass a pair of keys, two pairs an iteration of a low-overhead loop (an odd
-/// count enters at the second), the queries and both keys at fixed offsets (nothing
-/// rewound), the sums started by `VMLADAV`: row `r`'s dots stored as words from
-/// `out[r]`.
-///
-/// # Safety
-/// `pairs > 0`, `dk` a positive multiple of 32; `qq` must point to `2 dk` readable
-/// halfwords (2-byte aligned), `k` to `2 pairs dk` readable bytes, `out[0]` and `out[1]`
-/// each to `2 pairs` writable words; the CPU must have MVE with the low-overhead-branch
-/// extension.
-#[inline(never)]
-unsafe fn arm_mve_dots_pair(
-    qq: *const i16,
-    k: *const i8,
-    dk: usize,
-    pairs: usize,
-    out: *const usize,
-) {
-    // SAFETY: per pair of keys the asm reads the `2 dk` halfwords of `qq` (rewound after)
-    // and `dk` bytes of each of two key rows inside the `2 pairs` rows, and stores two
-    // words through each `out` pointer (the caller's guarantee). r4-r11 are saved on the
-    // stack and restored (sp is restored); the other registers it writes are declared.
-    unsafe {
-        asm!(
-            "push {{r4-r11}}",
-            "mov r4, r0",
-            "mov r5, r2",
-            "ldrd r6, r7, [r12]",
-            "mov r9, r3",
-            "cmp r5, #64",
-            "beq 6f",
-            "2:",
-            "add r3, r1, r5",
-            "movs r0, #0",
-            "mov r8, r0",
-            "mov r10, r0",
-            "mov r12, r0",
-            // 64 values a pass, then 32 where `dk % 64 == 32`
-            "lsrs.w r2, r5, #6",
-            "wls lr, r2, 4f",
-            "1:",
-            pair_pass!("r4", "a", ""),
-            pair_pass!("r4", "a", pair_tail!()),
-            pair_tail!(),
-            "le lr, 1b",
-            "4:",
-            "tst r5, #32",
-            "beq 5f",
-            pair_pass!("r4", "a", ""),
-            pair_tail!(),
-            "5:",
-            "strd r0, r10, [r6], #8",
-            "strd r8, r12, [r7], #8",
-            // the next pair's first key follows the second; the queries again
-            "mov r1, r3",
-            "sub.w r4, r4, r5, lsl #2",
-            "subs r9, #1",
-            "bne 2b",
-            "b 8f",
-            // `dk == 64`: one pass straight, the sums started by its first multiplies
-            // (the queries and both keys at fixed offsets: nothing rewound)
-            "6:",
-            // two pairs of keys an iteration (half the loop ends); an odd count enters
-            // at the second
-            "adds r2, r9, #1",
-            "lsrs r2, r2, #1",
-            "dls lr, r2",
-            "tst r9, #1",
-            "bne 9f",
-            "7:",
-            "vldrh.s16 q0, [r4, #0]",
-            "vldrb.s16 q2, [r1, #0]",
-            "vmladav.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #16]",
-            "vmladav.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #64]",
-            "vmladav.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #32]",
-            "vmladav.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #8]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #48]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #72]",
-            "vmladava.s16 r10, q4, q7",
-            "vldrh.s16 q0, [r4, #64]",
-            "vmladava.s16 r12, q5, q7",
-            "vldrb.s16 q2, [r1, #16]",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #80]",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #80]",
-            "vmladava.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #96]",
-            "vmladava.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #24]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #112]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #88]",
-            "vmladava.s16 r10, q4, q7",
-            "vldrh.s16 q0, [r4, #128]",
-            "vmladava.s16 r12, q5, q7",
-            "vldrb.s16 q2, [r1, #32]",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #144]",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #96]",
-            "vmladava.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #160]",
-            "vmladava.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #40]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #176]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #104]",
-            "vmladava.s16 r10, q4, q7",
-            "vldrh.s16 q0, [r4, #192]",
-            "vmladava.s16 r12, q5, q7",
-            "vldrb.s16 q2, [r1, #48]",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #208]",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #112]",
-            "vmladava.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #224]",
-            "vmladava.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #56]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #240]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #120]",
-            "vmladava.s16 r10, q4, q7",
-            "vmladava.s16 r12, q5, q7",
-            "strd r0, r10, [r6], #8",
-            "strd r8, r12, [r7], #8",
-            "add r1, #128",
-            "9:",
-            "vldrh.s16 q0, [r4, #0]",
-            "vldrb.s16 q2, [r1, #0]",
-            "vmladav.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #16]",
-            "vmladav.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #64]",
-            "vmladav.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #32]",
-            "vmladav.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #8]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #48]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #72]",
-            "vmladava.s16 r10, q4, q7",
-            "vldrh.s16 q0, [r4, #64]",
-            "vmladava.s16 r12, q5, q7",
-            "vldrb.s16 q2, [r1, #16]",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #80]",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #80]",
-            "vmladava.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #96]",
-            "vmladava.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #24]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #112]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #88]",
-            "vmladava.s16 r10, q4, q7",
-            "vldrh.s16 q0, [r4, #128]",
-            "vmladava.s16 r12, q5, q7",
-            "vldrb.s16 q2, [r1, #32]",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #144]",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #96]",
-            "vmladava.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #160]",
-            "vmladava.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #40]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #176]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #104]",
-            "vmladava.s16 r10, q4, q7",
-            "vldrh.s16 q0, [r4, #192]",
-            "vmladava.s16 r12, q5, q7",
-            "vldrb.s16 q2, [r1, #48]",
-            "vmladava.s16 r0, q0, q2",
-            "vldrh.s16 q1, [r4, #208]",
-            "vmladava.s16 r8, q1, q2",
-            "vldrb.s16 q3, [r1, #112]",
-            "vmladava.s16 r10, q0, q3",
-            "vldrh.s16 q4, [r4, #224]",
-            "vmladava.s16 r12, q1, q3",
-            "vldrb.s16 q6, [r1, #56]",
-            "vmladava.s16 r0, q4, q6",
-            "vldrh.s16 q5, [r4, #240]",
-            "vmladava.s16 r8, q5, q6",
-            "vldrb.s16 q7, [r1, #120]",
-            "vmladava.s16 r10, q4, q7",
-            "vmladava.s16 r12, q5, q7",
-            "strd r0, r10, [r6], #8",
-            "strd r8, r12, [r7], #8",
-            "add r1, #128",
-            "le lr, 7b",
-            "8:",
-            "pop {{r4-r11}}",
-            inout("r0") qq => _,
-            // (a widening load's base is a low register)
-            inout("r1") k => _,
-            inout("r2") dk => _,
-            inout("r3") pairs => _,
-            inout("r12") out => _,
-            out("lr") _,
-            out("s0") _, out("s1") _, out("s2") _, out("s3") _,
-            out("s4") _, out("s5") _, out("s6") _, out("s7") _,
-            out("s8") _, out("s9") _, out("s10") _, out("s11") _,
-            out("s12") _, out("s13") _, out("s14") _, out("s15") _,
-            out("s16") _, out("s17") _, out("s18") _, out("s19") _,
-            out("s20") _, out("s21") _, out("s22") _, out("s23") _,
-            out("s24") _, out("s25") _, out("s26") _, out("s27") _,
-            out("s28") _, out("s29") _, out("s30") _, out("s31") _,
-        );
-    }
-}
-
 /// 32 keys of two rows' int16 weights (`A` from `[r10]`, `B` from `[r11]`, 8 a load) by
 /// two value rows widened (`[r6]`, `[r7]`), in 64-bit sums: `r1:r0 += A.V0`, `r3:r2 +=
-/// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` ([`pair_pass`]'s order of loads and
-/// multiplies, `VMLALDAVA.S16`; `$pre` and the last multiply, [`pair_tail_long`], as
-/// there).
+/// B.V0`, `r5:r4 += A.V1`, `r9:r8 += B.V1` by `VMLALDAVA.S16`, loads and multiplies
+/// alternating (the first four multiplies `VMLALDAV` where `$a` is "": the sums start
+/// there); `$pre` (the previous pass's last multiply, [`pair_tail_long`], or "") after
+/// the first load; the pass's own last multiply is left out: the caller puts
+/// [`pair_tail_long`] after the next pass's first load or after the pass.
 macro_rules! pair_pass_long {
     ($pre:expr) => {
         pair_pass_long!("a", $pre)
