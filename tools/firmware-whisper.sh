@@ -225,7 +225,7 @@ main() {
                 fft) what="one frame's 400-point real FFT"; unit="frame" ;;
                 log10) what="one frame's 80 logarithms, libm's log10f one by one"; unit="value" ;;
                 log10_row) what="the same 80 logarithms, dispatched (Helium: libm's steps in four lanes)"; unit="value" ;;
-                i8att2_64) what="int8 attention of two query rows at once (attention_all_i8_rows: each key and value load shared by the rows) over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;
+                i8att2_64) what="int8 attention of two query rows at once (attention_all_i8_rows: each value load shared by the rows) over 64 keys, 8 heads of 64"; unit="query-key pair and head" ;;
                 i8att2_256) what="the same over 256 keys"; unit="query-key pair and head" ;;
                 i8att2_1500) what="int8 attention of two query rows at once over 1500 keys (a 30 s window's encoder), 8 heads of 64"; unit="query-key pair and head" ;;
                 i8pack_1500) what="pack_all_kv of 1500 positions' keys and values, 8 heads of 64 (the encoder's int8 layout, once per layer)"; unit="position" ;;

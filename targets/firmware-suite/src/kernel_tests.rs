@@ -1468,7 +1468,7 @@ fn to_all_layout_joined(
 }
 
 /// The dispatched encoder int8 attention of several query rows (`attention_all_i8_rows`:
-/// on the M55 two rows at a time, each key and value load shared, where the scores hold
+/// on the M55 two rows at a time, each value load shared, where the scores hold
 /// `pair_scores_len(t)` floats; else one) against the scalar reference of each row
 /// (`attention_i8::attention_all_i8`), bit for bit: 1 to 3 rows, the long caches' heads of
 /// 16 values over 1 to 520 keys, the wide caches' two heads of 64 over 1 to 40, and heads
