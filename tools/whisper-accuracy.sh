@@ -7,6 +7,8 @@
 # compared with f32's.
 #
 #   bash tools/whisper-accuracy.sh [--write DOC] [DTYPE...]     (default: i8 i8att i8stem)
+#       (also i8emb: int8 weights and the int8 tied classifier, `--i8-embedding`;
+#       i8stememb: i8stem with it)
 #
 # --write DOC replaces the table between DOC's `<!-- whisper-accuracy:table -->` markers
 # (docs/quantization.md) through tools/firmware-doc.sh's writer.
@@ -34,6 +36,8 @@ blob() {
     case $dtype in
         i8att) args=(--dtype i8 --kv-cache i8) ;;
         i8stem) args=(--dtype i8 --kv-cache i8 --i8-stem) ;;
+        i8emb) args=(--dtype i8 --i8-embedding) ;;
+        i8stememb) args=(--dtype i8 --kv-cache i8 --i8-stem --i8-embedding) ;;
     esac
     if [ ! -f "$path" ] || [ "$model" -nt "$path" ] || ! "$picoformer" info "$path" >/dev/null 2>&1; then
         "$picoformer" convert --from ct2-whisper "$model" -o "$path.tmp" "${args[@]}" >/dev/null
