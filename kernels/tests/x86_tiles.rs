@@ -116,6 +116,30 @@ fn linear_runs_match_alone<K: F32Simd>(kernel: K) {
     }
 }
 
+/// The one-row product (a decoding step's, which fetches the weight rows some KiB
+/// ahead, past the matrix's end on its last tiles) gives the tile-by-tile bits, with
+/// rows wider than the product and as wide.
+fn one_row_streams_its_tiles_bits<K: F32Simd>(kernel: K) {
+    for (n, k, stride) in [
+        (8, 16, 16),
+        (64, 512, 512),
+        (36, 512, 520),
+        (12, 2048, 2048),
+    ] {
+        let blocks = k / K::LANES;
+        let (x, w) = (values(k, 12), values(n * stride, 13));
+        let (mut streamed, mut tiled) = (vec![0.0; n], vec![0.0; n]);
+        kernel.dot_rows(&x, &w, stride, blocks, &mut streamed);
+        frame::dot_rows_by_tiles(kernel, &x, &w, stride, blocks, &mut tiled);
+        assert_eq!(
+            bits(&streamed),
+            bits(&tiled),
+            "{} dot_rows n {n} k {k}",
+            K::NAME
+        );
+    }
+}
+
 fn check<K: F32Simd>(kernel: Option<K>, name: &str) {
     let Some(kernel) = kernel else {
         eprintln!("skipped: this CPU has no {name}");
@@ -128,6 +152,7 @@ fn check<K: F32Simd>(kernel: Option<K>, name: &str) {
     }
     linear_rows_match_alone(kernel);
     linear_runs_match_alone(kernel);
+    one_row_streams_its_tiles_bits(kernel);
 }
 
 #[test]

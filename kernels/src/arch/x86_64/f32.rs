@@ -59,6 +59,28 @@ impl F32Simd for Avx2Fma {
         unsafe { x86_64avx2_dot_f32_4xr_ahead(x, w, blocks, ahead, lines) }
     }
 
+    /// One input row against every whole tile (a decoding step), streaming: each tile
+    /// fetches the same lines of the tile [`stream_ahead`] tiles on (the hardware's
+    /// streamer, trained per 4 KiB page, lags on rows of a few KiB). The sums are
+    /// [`x86_64avx2_dot_f32_4xr`]'s with one input row.
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        let ahead = stream_ahead(w_stride, 4);
+        let len = blocks * 8;
+        for (t, sums) in out.chunks_exact_mut(MR).enumerate() {
+            let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+                let start = (t * MR + m) * w_stride;
+                w.get(start..start + len).unwrap_or(&[])
+            });
+            let b = whole_blocks(&[x], &w_tile, blocks, 8);
+            // SAFETY: AVX2 + FMA are present (see `detect`); `whole_blocks` bounds `b * 8`
+            // by the length of every slice; the prefetches are hints, never dereferenced.
+            let tile = unsafe { x86_64avx2_dot_f32_4x1_stream(x, w_tile, b, ahead) };
+            for (dst, sum) in sums.iter_mut().zip(tile) {
+                *dst = sum;
+            }
+        }
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let blocks = blocks.min(a.len() / 8).min(b.len() / 8);
         // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of both.
@@ -134,6 +156,26 @@ impl F32Simd for Avx512 {
         // SAFETY: AVX-512F is present (see `detect`); `whole_blocks` bounds `blocks * 16`
         // by the length of every slice, and `lines * 16` is inside `ahead`.
         unsafe { x86_64avx512_dot_f32_4xr_ahead(x, w, blocks, ahead, lines) }
+    }
+
+    /// One input row against every whole tile, streaming (see the AVX2 kernel's): the
+    /// sums are [`x86_64avx512_dot_f32_4xr`]'s with one input row.
+    fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
+        let ahead = stream_ahead(w_stride, 4);
+        let len = blocks * 16;
+        for (t, sums) in out.chunks_exact_mut(MR).enumerate() {
+            let w_tile: [&[f32]; MR] = core::array::from_fn(|m| {
+                let start = (t * MR + m) * w_stride;
+                w.get(start..start + len).unwrap_or(&[])
+            });
+            let b = whole_blocks(&[x], &w_tile, blocks, 16);
+            // SAFETY: AVX-512F is present (see `detect`); `whole_blocks` bounds `b * 16` by
+            // the length of every slice; the prefetches are hints, never dereferenced.
+            let tile = unsafe { x86_64avx512_dot_f32_4x1_stream(x, w_tile, b, ahead) };
+            for (dst, sum) in sums.iter_mut().zip(tile) {
+                *dst = sum;
+            }
+        }
     }
 
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
@@ -1164,6 +1206,21 @@ fn expf_512(x: __m512) -> __m512 {
     _mm512_mask_mov_ps(add(set(1.0), x), above(0x3900_0000), scaled)
 }
 
+/// Bytes a one-row product fetches ahead of the tile it multiplies, into L2 (measured
+/// with `decode_speed`: 4 to 32 KiB within noise of each other; into L1 the prefetches
+/// wait on its few line-fill buffers and the product ran at about 55 % of the read
+/// bandwidth, as without them).
+const STREAM_AHEAD_BYTES: usize = 8 << 10;
+
+/// The distance in elements from a tile's weight rows to those of the tile
+/// [`STREAM_AHEAD_BYTES`] on: whole tiles of `MR` rows `w_stride` elements apart, of
+/// `size` bytes each, at least one.
+fn stream_ahead(w_stride: usize, size: usize) -> usize {
+    let tile = MR.saturating_mul(w_stride);
+    let tiles = (STREAM_AHEAD_BYTES / tile.saturating_mul(size).max(1)).max(1);
+    tiles.saturating_mul(tile)
+}
+
 /// `blocks`, lowered so that `blocks * lanes` fits in every slice.
 fn whole_blocks(x: &[&[f32]], w: &[&[f32]], blocks: usize, lanes: usize) -> usize {
     x.iter()
@@ -1207,6 +1264,38 @@ unsafe fn x86_64avx2_dot_f32_4xr<const ROWS: usize>(
         }
     }
     core::array::from_fn(|r| sum256_x4(acc[r]))
+}
+
+/// [`x86_64avx2_dot_f32_4xr`] of one input row, the same sums, each weight row's
+/// line at element `at + ahead` fetched into L2 as its line at `at` is multiplied, one
+/// line per two blocks.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and every slice must hold `blocks * 8` elements
+/// (`ahead` may point anywhere: a prefetch is a hint that never faults).
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_dot_f32_4x1_stream(
+    x: &[f32],
+    w: [&[f32]; MR],
+    blocks: usize,
+    ahead: usize,
+) -> [f32; MR] {
+    let mut acc = [_mm256_setzero_ps(); MR];
+    for block in 0..blocks {
+        let at = block * 8;
+        // SAFETY: at + 8 <= blocks * 8 <= every slice's length (the caller's contract).
+        let xv = unsafe { _mm256_loadu_ps(x.as_ptr().add(at)) };
+        for m in 0..MR {
+            if block % 2 == 0 {
+                let line = w[m].as_ptr().wrapping_add(at + ahead);
+                _mm_prefetch::<_MM_HINT_T1>(line.cast());
+            }
+            // SAFETY: as above.
+            let wv = unsafe { _mm256_loadu_ps(w[m].as_ptr().add(at)) };
+            acc[m] = _mm256_fmadd_ps(xv, wv, acc[m]);
+        }
+    }
+    sum256_x4(acc)
 }
 
 /// [`x86_64avx2_dot_f32_4xr`], the same sums, with a prefetch of `ahead[16 l..]` at each
@@ -1356,6 +1445,35 @@ unsafe fn x86_64avx512_dot_f32_4xr<const ROWS: usize>(
         }
     }
     core::array::from_fn(|r| sum512_x4(acc[r]))
+}
+
+/// [`x86_64avx512_dot_f32_4xr`] of one input row, the same sums, each weight row's
+/// line at element `at + ahead` fetched into L2 as its line at `at` is multiplied.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and every slice must hold `blocks * 16` elements
+/// (`ahead` may point anywhere: a prefetch is a hint that never faults).
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_dot_f32_4x1_stream(
+    x: &[f32],
+    w: [&[f32]; MR],
+    blocks: usize,
+    ahead: usize,
+) -> [f32; MR] {
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for block in 0..blocks {
+        let at = block * 16;
+        // SAFETY: at + 16 <= blocks * 16 <= every slice's length (the caller's contract).
+        let xv = unsafe { _mm512_loadu_ps(x.as_ptr().add(at)) };
+        for m in 0..MR {
+            let line = w[m].as_ptr().wrapping_add(at + ahead);
+            _mm_prefetch::<_MM_HINT_T1>(line.cast());
+            // SAFETY: as above.
+            let wv = unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) };
+            acc[m] = _mm512_fmadd_ps(xv, wv, acc[m]);
+        }
+    }
+    sum512_x4(acc)
 }
 
 /// [`x86_64avx512_dot_f32_4xr`], the same sums, with a prefetch of `ahead[16 b..]` at
