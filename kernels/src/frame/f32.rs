@@ -74,6 +74,14 @@ pub trait F32Simd: Copy {
         self.dot_tile(x, w, blocks)
     }
 
+    /// Fetch `span` (weight rows a later tile takes) into the caches, every 64-byte line
+    /// of it at once: the frame's prefetch where a tile runs over too few input rows to
+    /// spread it over its calls. The default does nothing.
+    #[inline(always)]
+    fn prefetch(self, span: &[f32]) {
+        let _ = span;
+    }
+
     /// `sum_i a[i] * b[i]` over `blocks * LANES` elements.
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32;
 
@@ -622,6 +630,22 @@ const ROW_RUN_BYTES: usize = 192 << 10;
 #[cfg(not(target_os = "none"))]
 const WEIGHT_BLOCK_BYTES: usize = 256 << 10;
 
+/// Bytes of weight rows fetched ahead of the tile being multiplied where a product has
+/// too few input rows to hide the memory behind its arithmetic (a decoding step, a beam's
+/// rows), into L2 (measured with `decode_speed` on x86_64: 4 to 32 KiB within noise of
+/// each other; into L1 the prefetches wait on its few line-fill buffers and a one-row
+/// product ran at about 55 % of the read bandwidth, as without them).
+pub const STREAM_AHEAD_BYTES: usize = 8 << 10;
+
+/// The distance in elements from a tile's weight rows to those of the tile
+/// [`STREAM_AHEAD_BYTES`] on: whole tiles of `MR` rows `w_stride` elements apart, of
+/// `size` bytes an element, at least one tile.
+pub fn stream_ahead(w_stride: usize, size: usize) -> usize {
+    let tile = MR.saturating_mul(w_stride);
+    let tiles = (STREAM_AHEAD_BYTES / tile.saturating_mul(size).max(1)).max(1);
+    tiles.saturating_mul(tile)
+}
+
 /// [`tiles`] of whole rows `x_rows` `[rows, k]` into `y`'s columns `o..end` of `n`
 /// (`cols = (n, o, end)`), weight tile by weight tile over all of them.
 #[allow(clippy::too_many_arguments)] // as `tiles`
@@ -640,6 +664,15 @@ fn tile_rows<K: F32Simd>(
     let rows = x_rows.len() / k;
     let blocks = k / K::LANES;
     let head = blocks * K::LANES;
+    let wide = cfg!(target_arch = "x86_64") && K::TILE_ROWS >= WIDE_NR;
+    let group = if wide { WIDE_NR } else { NR };
+    let few = K::PREFETCH && !cfg!(target_os = "none") && rows.div_ceil(group) < MR;
+    // (in weight rows: `stream_ahead` counts elements of `w_stride`)
+    let ahead_tiles = if few {
+        stream_ahead(w_stride, core::mem::size_of::<f32>()) / w_stride.max(1)
+    } else {
+        0
+    };
     while o < end {
         if o + MR <= end {
             // Hoisted per tile of weight rows: their slices and their biases.
@@ -653,8 +686,18 @@ fn tile_rows<K: F32Simd>(
             // of the next tiles), so the whole next tile is on its way once `MR` calls
             // have run (16 rows on AVX-512). Firmware: nothing (no caches to fill).
             let mut ahead_row = o.wrapping_add(MR);
+            // Fewer calls than that (under 16 rows on AVX-512, 12 on AVX2): the whole tile
+            // `STREAM_AHEAD_BYTES` on, here, before the calls.
+            if few {
+                // wrapping: as `ahead` below; `get` bounds what a wrapped sum asks for
+                let first = o.wrapping_add(ahead_tiles);
+                for m in first..first.wrapping_add(MR).min(n) {
+                    let at = m.wrapping_mul(w_stride);
+                    kernel.prefetch(w.get(at..at.wrapping_add(k)).unwrap_or(&[]));
+                }
+                ahead_row = n;
+            }
             while r < rows {
-                let wide = cfg!(target_arch = "x86_64") && K::TILE_ROWS >= WIDE_NR;
                 let take = if wide && rows - r >= WIDE_NR {
                     WIDE_NR
                 } else {

@@ -5,7 +5,7 @@
 //! aligned. Each function is `#[target_feature]`; the safe wrappers on the kernel types
 //! call them only through a value that [`F32Simd::detect`] created.
 
-use crate::frame::f32::{F32Simd, HeadBlock, MR};
+use crate::frame::f32::{stream_ahead, F32Simd, HeadBlock, MR};
 use crate::generic::f32 as scalar;
 use core::arch::x86_64::*;
 
@@ -44,6 +44,10 @@ impl F32Simd for Avx2Fma {
 
     const PREFETCH: bool = true;
 
+    fn prefetch(self, span: &[f32]) {
+        prefetch_lines(span);
+    }
+
     #[inline(always)]
     fn dot_tile_ahead<const ROWS: usize>(
         self,
@@ -60,7 +64,7 @@ impl F32Simd for Avx2Fma {
     }
 
     /// One input row against every whole tile (a decoding step), streaming: each tile
-    /// fetches the same lines of the tile [`stream_ahead`] tiles on (the hardware's
+    /// fetches the same lines of the tile `STREAM_AHEAD_BYTES` on ([`stream_ahead`]; the hardware's
     /// streamer, trained per 4 KiB page, lags on rows of a few KiB). The sums are
     /// [`x86_64avx2_dot_f32_4xr`]'s with one input row.
     fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
@@ -142,6 +146,10 @@ impl F32Simd for Avx512 {
     }
 
     const PREFETCH: bool = true;
+
+    fn prefetch(self, span: &[f32]) {
+        prefetch_lines(span);
+    }
 
     #[inline(always)]
     fn dot_tile_ahead<const ROWS: usize>(
@@ -1206,19 +1214,12 @@ fn expf_512(x: __m512) -> __m512 {
     _mm512_mask_mov_ps(add(set(1.0), x), above(0x3900_0000), scaled)
 }
 
-/// Bytes a one-row product fetches ahead of the tile it multiplies, into L2 (measured
-/// with `decode_speed`: 4 to 32 KiB within noise of each other; into L1 the prefetches
-/// wait on its few line-fill buffers and the product ran at about 55 % of the read
-/// bandwidth, as without them).
-const STREAM_AHEAD_BYTES: usize = 8 << 10;
-
-/// The distance in elements from a tile's weight rows to those of the tile
-/// [`STREAM_AHEAD_BYTES`] on: whole tiles of `MR` rows `w_stride` elements apart, of
-/// `size` bytes each, at least one.
-fn stream_ahead(w_stride: usize, size: usize) -> usize {
-    let tile = MR.saturating_mul(w_stride);
-    let tiles = (STREAM_AHEAD_BYTES / tile.saturating_mul(size).max(1)).max(1);
-    tiles.saturating_mul(tile)
+/// Every 64-byte line of `span` into L2 (`prefetcht1`).
+fn prefetch_lines(span: &[f32]) {
+    for line in span.chunks(16) {
+        // SAFETY: SSE is part of x86_64 itself; a prefetch is a hint that reads nothing.
+        unsafe { _mm_prefetch::<_MM_HINT_T1>(line.as_ptr().cast()) };
+    }
 }
 
 /// `blocks`, lowered so that `blocks * lanes` fits in every slice.
