@@ -1,6 +1,7 @@
 //! A decode step's products: one input row through weights that come cold from memory
 //! (cycling through 256 MiB of matrices, as a decoder streams its layers), in f32, f16
-//! and int8, each against this machine's read bandwidth (one thread summing 256 MiB).
+//! and int8, each against this machine's read bandwidth (one thread summing 256 MiB in 8
+//! streams).
 //! Decoding one token is bound by reading the weights: f16 should take about half of
 //! f32's time and int8 a quarter, each near the bandwidth (issue 18).
 //! `cargo run --release -p picoformer-kernels --example decode_speed`
@@ -12,19 +13,26 @@ use std::time::Instant;
 const COLD_BYTES: usize = 256 << 20;
 const REPEATS: usize = 40;
 
-/// GB/s of one thread summing `COLD_BYTES` of u64 (best of 5).
+/// GB/s of one thread summing `COLD_BYTES` of u64 (best of 5), read as 8 sequential
+/// streams at once (one stream leaves the memory idle part of the time: the kernels,
+/// which fetch ahead, read faster than it does).
 fn read_bandwidth() -> f64 {
+    const STREAMS: usize = 8;
     let words: Vec<u64> = (0..COLD_BYTES / 8).map(|i| i as u64).collect();
+    let part = words.len() / STREAMS;
     let mut best = f64::INFINITY;
     for _ in 0..5 {
         let start = Instant::now();
         // eight independent sums, so the loop is bound by the loads, not by one chain
-        let sum = words.chunks_exact(8).fold([0u64; 8], |mut a, v| {
-            for (a, v) in a.iter_mut().zip(v) {
-                *a = a.wrapping_add(*v);
+        let mut sum = [0u64; 8];
+        let streams: Vec<&[u64]> = words.chunks_exact(part).collect();
+        for at in (0..part).step_by(8) {
+            for stream in &streams {
+                for (a, v) in sum.iter_mut().zip(&stream[at..at + 8]) {
+                    *a = a.wrapping_add(*v);
+                }
             }
-            a
-        });
+        }
         best = best.min(start.elapsed().as_secs_f64());
         std::hint::black_box(sum);
     }
