@@ -586,6 +586,7 @@ pub fn linear(x: &[f32], w: &[f32], bias: Option<&[f32]>, k: usize, y: &mut [f32
         k,
         w.len().checked_div(k).unwrap_or(0),
         y,
+        false,
         &|x, cols, y| linear_one_thread(x, rows_of(w, &cols, k), columns_of(bias, &cols), k, y),
     ) {
         return;
@@ -639,7 +640,7 @@ pub fn linear_acc(x: &[f32], w: &[f32], w_stride: usize, k: usize, y: &mut [f32]
                 .unwrap_or(&[]);
             linear_acc_one_thread(x, w, w_stride, k, y)
         };
-        if crate::threads::split_linear(x, k, n, y, &split) {
+        if crate::threads::split_linear(x, k, n, y, true, &split) {
             return;
         }
     }
@@ -1172,6 +1173,7 @@ pub(crate) fn linear_f16(x: &[f32], w: &[f16], bias: Option<&[f32]>, k: usize, y
         k,
         w.len().checked_div(k).unwrap_or(0),
         y,
+        false,
         &|x, cols, y| linear_f16_one_thread(x, rows_of(w, &cols, k), columns_of(bias, &cols), k, y),
     ) {
         return;
@@ -1215,7 +1217,7 @@ pub(crate) fn linear_i8(
             })
         };
         let n = w.scales.len();
-        if crate::threads::split_linear(x, k, n, y, &split) {
+        if crate::threads::split_linear(x, k, n, y, false, &split) {
             return;
         }
     }

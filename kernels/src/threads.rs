@@ -1,11 +1,14 @@
 //! Host threads (feature `threads`, which implies `std`): the linear layers split their
 //! work over the threads of the rayon pool the caller runs in ([`with_threads`]).
 //!
-//! - Several input rows (a forward pass, an encoder): each thread takes a run of whole
-//!   rows, all output columns.
-//! - One input row (a decode step): each thread takes a run of output columns (weight
-//!   rows), cut at multiples of [`COLUMN_GRAIN`] so that every kernel's tiles of weight
-//!   rows fall where they fall in one thread's run.
+//! - More input rows than output columns (an encoder's 1500 rows): each thread takes a
+//!   run of whole rows, all output columns.
+//! - Fewer (a forward pass of a few dozen positions, a decode step): each thread takes a
+//!   run of output columns (weight rows), all input rows, cut at multiples of
+//!   [`COLUMN_GRAIN`] so that every kernel's tiles of weight rows fall where they fall in
+//!   one thread's run. Each weight is read by one thread (by rows, every thread would
+//!   stream the whole matrix, at half the rows a pass); several rows' columns are staged
+//!   in a buffer of the calling thread and copied into place by rows.
 //!
 //! - Attention of one query row over many keys (an encoder's, Whisper's 1500): each
 //!   thread takes a run of heads, with a scores buffer of its own.
@@ -55,9 +58,17 @@ pub(crate) type Part<'a> = dyn Fn(&[f32], Range<usize>, &mut [f32]) + Sync + 'a;
 
 /// Splits `y[rows, n] = f(x[rows, k])` over the pool's threads when it is worth it:
 /// `run(x_part, columns, y_part)` computes `y_part` (rows of `columns.len()` values) from
-/// `x_part` (whole rows of `k`). Returns false, having run nothing, when the product
-/// stays on one thread.
-pub(crate) fn split_linear(x: &[f32], k: usize, n: usize, y: &mut [f32], run: &Part) -> bool {
+/// `x_part` (whole rows of `k`); where `accumulate`, it adds to what `y_part` holds, which
+/// is then `y`'s values. Returns false, having run nothing, when the product stays on one
+/// thread.
+pub(crate) fn split_linear(
+    x: &[f32],
+    k: usize,
+    n: usize,
+    y: &mut [f32],
+    accumulate: bool,
+    run: &Part,
+) -> bool {
     let threads = current_threads();
     let rows = x.len().checked_div(k).unwrap_or(0);
     if threads <= 1
@@ -68,7 +79,8 @@ pub(crate) fn split_linear(x: &[f32], k: usize, n: usize, y: &mut [f32], run: &P
     }
     let x = &x[..rows * k];
     let y = &mut y[..rows * n];
-    if rows >= threads {
+    let by_columns = rows < n && n >= 2 * COLUMN_GRAIN;
+    if rows >= threads && !by_columns {
         let per = rows.div_ceil(threads);
         rayon::scope(|s| {
             for (x_part, y_part) in x.chunks(per * k).zip(y.chunks_mut(per * n)) {
@@ -76,18 +88,94 @@ pub(crate) fn split_linear(x: &[f32], k: usize, n: usize, y: &mut [f32], run: &P
             }
         });
         true
-    } else if rows == 1 && n >= 2 * COLUMN_GRAIN {
+    } else if by_columns {
         let per = n.div_ceil(threads).div_ceil(COLUMN_GRAIN) * COLUMN_GRAIN;
-        rayon::scope(|s| {
-            for (i, y_part) in y.chunks_mut(per).enumerate() {
-                let start = i * per;
-                s.spawn(move |_| run(x, start..start + y_part.len(), y_part));
-            }
-        });
+        if rows == 1 {
+            rayon::scope(|s| {
+                for (i, y_part) in y.chunks_mut(per).enumerate() {
+                    let start = i * per;
+                    s.spawn(move |_| run(x, start..start + y_part.len(), y_part));
+                }
+            });
+        } else {
+            with_stage(rows * n, |stage| {
+                split_columns_staged(x, rows, n, per, y, stage, accumulate, run)
+            });
+        }
         true
     } else {
         false
     }
+}
+
+/// [`split_linear`] by runs of `per` output columns over several input rows: part `i`
+/// computes its `[rows, cols_i]` in its own stretch of `stage` (`[rows, n]` in all, the
+/// parts one after another; filled from `y` first where `accumulate`), then the rows of
+/// `y` are copied out of the parts, a run of rows per thread.
+#[allow(clippy::too_many_arguments)] // the product's shape, its buffers and its parts
+fn split_columns_staged(
+    x: &[f32],
+    rows: usize,
+    n: usize,
+    per: usize,
+    y: &mut [f32],
+    stage: &mut [f32],
+    accumulate: bool,
+    run: &Part,
+) {
+    let parts = n.div_ceil(per);
+    let columns = |i: usize| i * per..n.min((i + 1) * per);
+    {
+        let y_read: &[f32] = y;
+        rayon::scope(|s| {
+            let mut rest = &mut stage[..];
+            for i in 0..parts {
+                let cols = columns(i);
+                let (part, tail) = rest.split_at_mut(rows * cols.len());
+                rest = tail;
+                s.spawn(move |_| {
+                    if accumulate {
+                        for (dst, src) in part.chunks_exact_mut(cols.len()).zip(y_read.chunks(n)) {
+                            dst.copy_from_slice(&src[cols.clone()]);
+                        }
+                    }
+                    run(x, cols, part)
+                });
+            }
+        });
+    }
+    let stage: &[f32] = stage;
+    let per_rows = rows.div_ceil(current_threads());
+    rayon::scope(|s| {
+        for (j, y_rows) in y.chunks_mut(per_rows * n).enumerate() {
+            s.spawn(move |_| {
+                for (r, y_row) in (j * per_rows..).zip(y_rows.chunks_exact_mut(n)) {
+                    for i in 0..parts {
+                        let cols = columns(i);
+                        let part = &stage[rows * cols.start..];
+                        let row = &part[r * cols.len()..(r + 1) * cols.len()];
+                        y_row[cols].copy_from_slice(row);
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// Runs `f` with this thread's staging buffer of `len` entries ([`split_columns_staged`]).
+fn with_stage<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    use std::cell::RefCell;
+    use std::vec::Vec;
+    std::thread_local! {
+        static STAGE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    }
+    STAGE.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        if buffer.len() < len {
+            buffer.resize(len, 0.0);
+        }
+        f(&mut buffer[..len])
+    })
 }
 
 /// One head of attention: `(h, q_h, scores)` computes head `h` in place in `q_h` with

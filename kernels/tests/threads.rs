@@ -24,12 +24,14 @@ fn bits(v: &[f32]) -> Vec<u32> {
 }
 
 /// (rows, n, k): one row split by columns (n not a multiple of any grain), several rows
-/// split by rows (counts that leave a short last part), reductions with tails.
-const SHAPES: [(usize, usize, usize); 5] = [
+/// split by columns (fewer rows than columns: staged, then copied by rows) and by rows
+/// (counts that leave a short last part), reductions with tails.
+const SHAPES: [(usize, usize, usize); 6] = [
     (1, 1000, 131),
     (1, 517, 512),
     (2, 300, 257),
     (7, 130, 100),
+    (19, 1030, 64),
     (33, 61, 77),
 ];
 
