@@ -980,6 +980,16 @@ pub fn layer_norm(x: &mut [f32], gamma: &[f32], beta: Option<&[f32]>, eps: f32) 
               scalar => generic::f32::layer_norm(x, gamma, beta, eps))
 }
 
+/// [`layer_norm`] of every `d`-wide row of `x` (`[rows, d]`) in place, each row's bits
+/// what [`layer_norm`] gives it alone.
+pub fn layer_norm_rows(x: &mut [f32], d: usize, gamma: &[f32], beta: Option<&[f32]>, eps: f32) {
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+    |kern, _id| kern.layer_norm_rows(x, d, gamma, beta, eps),
+    scalar => for row in x.chunks_exact_mut(d.max(1)) {
+        generic::f32::layer_norm(row, gamma, beta, eps)
+    })
+}
+
 /// Whether the active kernel's LayerNorm takes its sums in Helium's lanes
 /// ([`generic::lanes::layer_norm_lanes`]) rather than in element order.
 pub fn layer_norm_is_lane_ordered() -> bool {

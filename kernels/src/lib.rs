@@ -54,8 +54,8 @@ pub use dispatch::{
     active_kernel, active_kernel_for, attention, attention_all_i8, attention_all_i8_rows,
     attention_grouped, attention_grouped_fused, attention_grouped_i8, attention_probed, axpy,
     conv1d, crc32c_kernel_name, crc32c_update, dot, exp_i8_minus_max, gelu, last_kernel,
-    layer_norm, linear, linear_acc, pack_all_kv, scale_by_gamma, silu_gate, square_sum, Dtype,
-    Kernel,
+    layer_norm, layer_norm_rows, linear, linear_acc, pack_all_kv, scale_by_gamma, silu_gate,
+    square_sum, Dtype, Kernel,
 };
 pub use generic::attention_i8;
 pub use generic::f32::{

@@ -123,6 +123,45 @@ fn check_dot<K: F32Simd>(kernel: K) {
     }
 }
 
+/// LayerNorm of many rows at once gives every row the bits the kernel's one-row
+/// LayerNorm gives it (blocks of rows in lanes and the rows left over; special values in
+/// some rows must not reach the others).
+fn check_layer_norm_rows<K: F32Simd>(kernel: K) {
+    for d in [1, 7, 16, 33, 512] {
+        let gamma = values(d, 40, 1.0);
+        let beta = values(d, 41, 1.0);
+        for rows in [1, 15, 16, 17, 40] {
+            let mut x: Vec<f32> = values(rows * d, 42 + rows as u32, 1.0)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v * (1 + i % 5) as f32 * 37.0)
+                .collect();
+            // A row with a NaN, a constant row (zero variance), a row that overflows.
+            if rows > 3 {
+                x[d] = f32::NAN;
+                x[2 * d..3 * d].fill(-0.0);
+                x[3 * d] = 3.0e38;
+            }
+            for beta in [Some(&beta[..]), None] {
+                let mut all = x.clone();
+                kernel.layer_norm_rows(&mut all, d, &gamma, beta, 1e-5);
+                for (r, row) in x.chunks_exact(d).enumerate() {
+                    let mut alone = row.to_vec();
+                    kernel.layer_norm(&mut alone, &gamma, beta, 1e-5);
+                    for (i, (g, w)) in all[r * d..(r + 1) * d].iter().zip(&alone).enumerate() {
+                        // (a NaN's sign and payload are not specified: any NaN for a NaN)
+                        assert!(
+                            g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan()),
+                            "{} layer_norm_rows d {d} rows {rows} row {r} [{i}]: {g} against {w}",
+                            K::NAME
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn check_axpy<K: F32Simd>(kernel: K) {
     for n in lengths::<K>() {
         for (x, y) in cases(n) {
@@ -1165,6 +1204,13 @@ macro_rules! kernel_tests {
             fn f32_dot_matches_scalar() {
                 if let Some(k) = f32_kernel() {
                     check_dot(k);
+                }
+            }
+
+            #[test]
+            fn f32_layer_norm_rows_match_rows_alone() {
+                if let Some(k) = f32_kernel() {
+                    check_layer_norm_rows(k);
                 }
             }
 

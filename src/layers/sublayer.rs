@@ -7,9 +7,7 @@ use picoformer_kernels as k;
 
 /// LayerNorm of every `d`-wide row of `x` in place.
 pub(crate) fn layer_norm_rows(x: &mut [f32], norm: &NormWeights, eps: f32, d: usize) {
-    for row in x.chunks_exact_mut(d.max(1)) {
-        k::layer_norm(row, norm.gamma, norm.beta, eps);
-    }
+    k::layer_norm_rows(x, d, norm.gamma, norm.beta, eps);
 }
 
 /// The model's norm (LayerNorm, or RMSNorm with the `llama` feature) of every row of `x`

@@ -181,6 +181,23 @@ pub trait F32Simd: Copy {
         scalar::layer_norm(x, gamma, beta, eps);
     }
 
+    /// [`layer_norm`](Self::layer_norm) of every `d`-wide row of `x` in place, each row's
+    /// bits what that call gives it. The default is that call row after row; a kernel
+    /// with many lanes takes a block of rows at once, one per lane (the compensated sums
+    /// are serial chains: one row at a time waits on each addition).
+    fn layer_norm_rows(
+        self,
+        x: &mut [f32],
+        d: usize,
+        gamma: &[f32],
+        beta: Option<&[f32]>,
+        eps: f32,
+    ) {
+        for row in x.chunks_exact_mut(d.max(1)) {
+            self.layer_norm(row, gamma, beta, eps);
+        }
+    }
+
     /// Whether [`softmax_scaled`](Self::softmax_scaled) takes Helium's lane-ordered rule
     /// (bit for bit [`crate::generic::lanes::softmax_scaled_lanes`]) instead of the
     /// reference's key order.

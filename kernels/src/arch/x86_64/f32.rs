@@ -186,6 +186,36 @@ impl F32Simd for Avx512 {
         }
     }
 
+    /// Blocks of 16 rows, one per lane ([`x86_64avx512_layer_norm_16`]); the rows left
+    /// over one at a time.
+    fn layer_norm_rows(
+        self,
+        x: &mut [f32],
+        d: usize,
+        gamma: &[f32],
+        beta: Option<&[f32]>,
+        eps: f32,
+    ) {
+        let lanes_fit = d > 0
+            && gamma.len() >= d
+            && beta.is_none_or(|b| b.len() >= d)
+            && i32::try_from(15 * d).is_ok();
+        let mut rest: &mut [f32] = x;
+        if lanes_fit {
+            while rest.len() >= 16 * d {
+                let (block, tail) = rest.split_at_mut(16 * d);
+                // SAFETY: AVX-512F is present (see `detect`); `block` holds 16 rows of `d`,
+                // `gamma` (and `beta`) at least `d` values, and `15 d` fits an i32 (checked
+                // just above).
+                unsafe { x86_64avx512_layer_norm_16(block, d, gamma, beta, eps) };
+                rest = tail;
+            }
+        }
+        for row in rest.chunks_exact_mut(d.max(1)) {
+            scalar::layer_norm(row, gamma, beta, eps);
+        }
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let blocks = blocks.min(a.len() / 16).min(b.len() / 16);
         // SAFETY: AVX-512F is present (see `detect`); `blocks * 16 <= len` of both.
@@ -1510,6 +1540,85 @@ unsafe fn x86_64avx512_dot_f32_4xr_ahead<const ROWS: usize>(
         }
     }
     core::array::from_fn(|r| sum512_x4(acc[r]))
+}
+
+/// [`scalar::layer_norm`] of 16 rows of `d` at once, row `r` in lane `r`: each lane
+/// performs that function's operations on its row in its order (the compensated sums'
+/// additions and their branch as a blend, the same square root and division), so every
+/// row gets the bits it gets alone; the last step, elementwise, runs along each row.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `x` must hold `16 d` values, `gamma` (and `beta`, if
+/// any) at least `d`, and `15 d` must fit an i32.
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_layer_norm_16(
+    x: &mut [f32],
+    d: usize,
+    gamma: &[f32],
+    beta: Option<&[f32]>,
+    eps: f32,
+) {
+    let rows = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+        _mm512_set1_epi32(d as i32),
+    );
+    // Column `i` of the 16 rows.
+    // SAFETY: row `r < 16` of `d` is inside `x` for `i < d` (the caller's contract).
+    let column = |i: usize| unsafe { _mm512_i32gather_ps::<4>(rows, x.as_ptr().add(i).cast()) };
+    // `scalar::sum_compensated`'s step: sum + v, and the lost part by the larger operand.
+    let step = |(sum, compensation): (__m512, __m512), v: __m512| {
+        let t = _mm512_add_ps(sum, v);
+        let sum_larger = _mm512_add_ps(_mm512_sub_ps(sum, t), v);
+        let v_larger = _mm512_add_ps(_mm512_sub_ps(v, t), sum);
+        let larger = _mm512_cmp_ps_mask::<_CMP_GE_OQ>(_mm512_abs_ps(sum), _mm512_abs_ps(v));
+        let lost = _mm512_mask_blend_ps(larger, v_larger, sum_larger);
+        (t, _mm512_add_ps(compensation, lost))
+    };
+    let zero = _mm512_setzero_ps();
+    let inv_n = _mm512_set1_ps(1.0 / d as f32);
+    let (sum, compensation) = (0..d).fold((zero, zero), |acc, i| step(acc, column(i)));
+    let mean = _mm512_mul_ps(_mm512_add_ps(sum, compensation), inv_n);
+    let (sum, compensation) = (0..d).fold((zero, zero), |acc, i| {
+        let centred = _mm512_sub_ps(column(i), mean);
+        step(acc, _mm512_mul_ps(centred, centred))
+    });
+    let var = _mm512_mul_ps(_mm512_add_ps(sum, compensation), inv_n);
+    let inv_std = _mm512_div_ps(
+        _mm512_set1_ps(1.0),
+        _mm512_sqrt_ps(_mm512_add_ps(var, _mm512_set1_ps(eps))),
+    );
+    let (mut means, mut inv_stds) = ([0.0f32; 16], [0.0f32; 16]);
+    // SAFETY: each array holds the 16 floats of one vector.
+    unsafe {
+        _mm512_storeu_ps(means.as_mut_ptr(), mean);
+        _mm512_storeu_ps(inv_stds.as_mut_ptr(), inv_std);
+    }
+    let blocks = d / 16;
+    for ((row, &mean), &inv_std) in x.chunks_exact_mut(d).zip(&means).zip(&inv_stds) {
+        let (m, s) = (_mm512_set1_ps(mean), _mm512_set1_ps(inv_std));
+        for b in 0..blocks {
+            let at = b * 16;
+            // SAFETY: at + 16 <= d: inside the row, `gamma` and `beta` (the caller's contract).
+            unsafe {
+                let p = row.as_mut_ptr().add(at);
+                let g = _mm512_loadu_ps(gamma.as_ptr().add(at));
+                let bias = match beta {
+                    Some(beta) => _mm512_loadu_ps(beta.as_ptr().add(at)),
+                    None => zero,
+                };
+                let scaled =
+                    _mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(p), m), s), g);
+                _mm512_storeu_ps(p, _mm512_add_ps(scaled, bias));
+            }
+        }
+        for i in blocks * 16..d {
+            let b = beta.and_then(|b| b.get(i)).copied().unwrap_or(0.0);
+            let g = gamma.get(i).copied().unwrap_or(0.0);
+            if let Some(v) = row.get_mut(i) {
+                *v = (*v - mean) * inv_std * g + b;
+            }
+        }
+    }
 }
 
 /// `y += alpha * x` over `blocks` blocks of 16.
