@@ -85,6 +85,32 @@ impl F32Simd for Avx2Fma {
         }
     }
 
+    /// Blocks of 8 rows, one per lane ([`x86_64avx2_layer_norm_8`]); the rows left over
+    /// one at a time.
+    fn layer_norm_rows(
+        self,
+        x: &mut [f32],
+        d: usize,
+        gamma: &[f32],
+        beta: Option<&[f32]>,
+        eps: f32,
+    ) {
+        let mut rest: &mut [f32] = x;
+        if lanes_fit(d, 8, gamma, beta) {
+            while rest.len() >= 8 * d {
+                let (block, tail) = rest.split_at_mut(8 * d);
+                // SAFETY: AVX2 + FMA are present (see `detect`); `block` holds 8 rows of
+                // `d`, `gamma` (and `beta`) at least `d` values, and `7 d` fits an i32
+                // (`lanes_fit`).
+                unsafe { x86_64avx2_layer_norm_8(block, d, gamma, beta, eps) };
+                rest = tail;
+            }
+        }
+        for row in rest.chunks_exact_mut(d.max(1)) {
+            scalar::layer_norm(row, gamma, beta, eps);
+        }
+    }
+
     fn dot_blocks(self, a: &[f32], b: &[f32], blocks: usize) -> f32 {
         let blocks = blocks.min(a.len() / 8).min(b.len() / 8);
         // SAFETY: AVX2 + FMA are present (see `detect`); `blocks * 8 <= len` of both.
@@ -196,17 +222,13 @@ impl F32Simd for Avx512 {
         beta: Option<&[f32]>,
         eps: f32,
     ) {
-        let lanes_fit = d > 0
-            && gamma.len() >= d
-            && beta.is_none_or(|b| b.len() >= d)
-            && i32::try_from(15 * d).is_ok();
         let mut rest: &mut [f32] = x;
-        if lanes_fit {
+        if lanes_fit(d, 16, gamma, beta) {
             while rest.len() >= 16 * d {
                 let (block, tail) = rest.split_at_mut(16 * d);
                 // SAFETY: AVX-512F is present (see `detect`); `block` holds 16 rows of `d`,
-                // `gamma` (and `beta`) at least `d` values, and `15 d` fits an i32 (checked
-                // just above).
+                // `gamma` (and `beta`) at least `d` values, and `15 d` fits an i32
+                // (`lanes_fit`).
                 unsafe { x86_64avx512_layer_norm_16(block, d, gamma, beta, eps) };
                 rest = tail;
             }
@@ -1540,6 +1562,92 @@ unsafe fn x86_64avx512_dot_f32_4xr_ahead<const ROWS: usize>(
         }
     }
     core::array::from_fn(|r| sum512_x4(acc[r]))
+}
+
+/// Whether blocks of `lanes` rows of `d` can go to a lane-per-row LayerNorm: a row to
+/// norm, `gamma` and `beta` as long as it, and row offsets that fit the gathers' i32.
+fn lanes_fit(d: usize, lanes: usize, gamma: &[f32], beta: Option<&[f32]>) -> bool {
+    d > 0
+        && gamma.len() >= d
+        && beta.is_none_or(|b| b.len() >= d)
+        && i32::try_from(d.saturating_mul(lanes - 1)).is_ok()
+}
+
+/// [`x86_64avx512_layer_norm_16`] in 8 lanes: 8 rows of `d`, row `r` in lane `r`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `x` must hold `8 d` values, `gamma` (and `beta`,
+/// if any) at least `d`, and `7 d` must fit an i32.
+#[target_feature(enable = "avx2,fma")]
+unsafe fn x86_64avx2_layer_norm_8(
+    x: &mut [f32],
+    d: usize,
+    gamma: &[f32],
+    beta: Option<&[f32]>,
+    eps: f32,
+) {
+    let rows = _mm256_mullo_epi32(
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+        _mm256_set1_epi32(d as i32),
+    );
+    // Column `i` of the 8 rows.
+    // SAFETY: row `r < 8` of `d` is inside `x` for `i < d` (the caller's contract).
+    let column = |i: usize| unsafe { _mm256_i32gather_ps::<4>(x.as_ptr().add(i), rows) };
+    let magnitude = |v: __m256| _mm256_andnot_ps(_mm256_set1_ps(-0.0), v);
+    // `scalar::sum_compensated`'s step: sum + v, and the lost part by the larger operand.
+    let step = |(sum, compensation): (__m256, __m256), v: __m256| {
+        let t = _mm256_add_ps(sum, v);
+        let sum_larger = _mm256_add_ps(_mm256_sub_ps(sum, t), v);
+        let v_larger = _mm256_add_ps(_mm256_sub_ps(v, t), sum);
+        let larger = _mm256_cmp_ps::<_CMP_GE_OQ>(magnitude(sum), magnitude(v));
+        let lost = _mm256_blendv_ps(v_larger, sum_larger, larger);
+        (t, _mm256_add_ps(compensation, lost))
+    };
+    let zero = _mm256_setzero_ps();
+    let inv_n = _mm256_set1_ps(1.0 / d as f32);
+    let (sum, compensation) = (0..d).fold((zero, zero), |acc, i| step(acc, column(i)));
+    let mean = _mm256_mul_ps(_mm256_add_ps(sum, compensation), inv_n);
+    let (sum, compensation) = (0..d).fold((zero, zero), |acc, i| {
+        let centred = _mm256_sub_ps(column(i), mean);
+        step(acc, _mm256_mul_ps(centred, centred))
+    });
+    let var = _mm256_mul_ps(_mm256_add_ps(sum, compensation), inv_n);
+    let inv_std = _mm256_div_ps(
+        _mm256_set1_ps(1.0),
+        _mm256_sqrt_ps(_mm256_add_ps(var, _mm256_set1_ps(eps))),
+    );
+    let (mut means, mut inv_stds) = ([0.0f32; 8], [0.0f32; 8]);
+    // SAFETY: each array holds the 8 floats of one vector.
+    unsafe {
+        _mm256_storeu_ps(means.as_mut_ptr(), mean);
+        _mm256_storeu_ps(inv_stds.as_mut_ptr(), inv_std);
+    }
+    let blocks = d / 8;
+    for ((row, &mean), &inv_std) in x.chunks_exact_mut(d).zip(&means).zip(&inv_stds) {
+        let (m, s) = (_mm256_set1_ps(mean), _mm256_set1_ps(inv_std));
+        for b in 0..blocks {
+            let at = b * 8;
+            // SAFETY: at + 8 <= d: inside the row, `gamma` and `beta` (the caller's contract).
+            unsafe {
+                let p = row.as_mut_ptr().add(at);
+                let g = _mm256_loadu_ps(gamma.as_ptr().add(at));
+                let bias = match beta {
+                    Some(beta) => _mm256_loadu_ps(beta.as_ptr().add(at)),
+                    None => zero,
+                };
+                let scaled =
+                    _mm256_mul_ps(_mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(p), m), s), g);
+                _mm256_storeu_ps(p, _mm256_add_ps(scaled, bias));
+            }
+        }
+        for i in blocks * 8..d {
+            let b = beta.and_then(|b| b.get(i)).copied().unwrap_or(0.0);
+            let g = gamma.get(i).copied().unwrap_or(0.0);
+            if let Some(v) = row.get_mut(i) {
+                *v = (*v - mean) * inv_std * g + b;
+            }
+        }
+    }
 }
 
 /// [`scalar::layer_norm`] of 16 rows of `d` at once, row `r` in lane `r`: each lane
