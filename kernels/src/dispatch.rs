@@ -953,6 +953,15 @@ pub fn softmax_scaled(x: &mut [f32], scale: f32) {
 /// or on Helium its polynomial erf ([`gelu_is_polynomial`]; bit for bit
 /// [`generic::lanes::gelu_poly`]).
 pub fn gelu(x: &mut [f32]) {
+    #[cfg(feature = "threads")]
+    if crate::threads::split_elements(x, &gelu_one_thread) {
+        return;
+    }
+    gelu_one_thread(x)
+}
+
+/// [`gelu`] on this thread.
+fn gelu_one_thread(x: &mut [f32]) {
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| kern.gelu(x),
               scalar => generic::f32::gelu(x))

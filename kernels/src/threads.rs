@@ -10,6 +10,8 @@
 //!   stream the whole matrix, at half the rows a pass); several rows' columns are staged
 //!   in a buffer of the calling thread and copied into place by rows.
 //!
+//! - Elementwise functions of many elements (GELU): each thread takes a run of them.
+//!
 //! - Attention of one query row over many keys (an encoder's, Whisper's 1500): each
 //!   thread takes a run of heads, with a scores buffer of its own.
 //!
@@ -176,6 +178,27 @@ fn with_stage<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
         }
         f(&mut buffer[..len])
     })
+}
+
+/// Elements below which an elementwise function stays on one thread (~20 k
+/// multiply-adds' worth of work each way, see [`MIN_PARALLEL_WORK`]).
+pub const MIN_PARALLEL_ELEMENTS: usize = 1 << 14;
+
+/// Splits an elementwise function of `x` in place over the pool's threads (runs of
+/// whole 64-byte lines each) when it is worth it: `run(part)` for each part. Returns
+/// false, having run nothing, when it stays on one thread.
+pub(crate) fn split_elements(x: &mut [f32], run: &(dyn Fn(&mut [f32]) + Sync)) -> bool {
+    let threads = current_threads();
+    if threads <= 1 || x.len() < MIN_PARALLEL_ELEMENTS {
+        return false;
+    }
+    let per = x.len().div_ceil(threads).next_multiple_of(16);
+    rayon::scope(|s| {
+        for part in x.chunks_mut(per) {
+            s.spawn(move |_| run(part));
+        }
+    });
+    true
 }
 
 /// One head of attention: `(h, q_h, scores)` computes head `h` in place in `q_h` with

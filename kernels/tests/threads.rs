@@ -115,6 +115,21 @@ fn f16_and_int8_linear_are_bit_identical_on_threads() {
 }
 
 #[test]
+fn gelu_is_bit_identical_on_threads() {
+    // a length off every line and part size, beyond the split's threshold
+    let x = values(
+        3 * picoformer_kernels::threads::MIN_PARALLEL_ELEMENTS + 5,
+        30,
+    );
+    let x: Vec<f32> = x.iter().map(|v| v * 9.0).collect();
+    same_bits_on_threads("gelu", || {
+        let mut y = x.clone();
+        picoformer_kernels::gelu(&mut y);
+        y
+    });
+}
+
+#[test]
 fn products_split_into_one_part_per_thread_and_small_ones_do_not() {
     let served = active_kernel().serving(Dtype::F32);
     let (n, k) = (1000, 131);
