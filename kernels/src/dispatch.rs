@@ -727,6 +727,26 @@ pub fn conv1d(
     padding: usize,
     out: &mut [f32],
 ) {
+    #[cfg(feature = "threads")]
+    {
+        // One thread's run of output rows, where the kernel takes rows from any first one.
+        let rows = |first: usize, part: &mut [f32]| -> bool {
+            dispatch!(active_kernel(), F32: F32Simd, record = false,
+                      |kern, _id| crate::frame::f32::conv1d_rows_with(
+                          kern, input, c_in, weight, bias, kernel, stride, padding, first, part),
+                      scalar => false)
+        };
+        let c_out = weight
+            .len()
+            .checked_div(kernel.saturating_mul(c_in))
+            .unwrap_or(0);
+        let work = out.len().saturating_mul(kernel).saturating_mul(c_in);
+        // (the first part tells whether the kernel takes row runs: where it does not, the
+        // whole convolution runs below)
+        if rows(0, &mut []) && crate::threads::split_out_rows(out, c_out, work, &rows) {
+            return;
+        }
+    }
     dispatch!(active_kernel(), F32: F32Simd, record = false,
               |kern, _id| crate::frame::f32::conv1d_with(
                   kern, input, c_in, weight, bias, kernel, stride, padding, out),

@@ -10,7 +10,8 @@
 //!   stream the whole matrix, at half the rows a pass); several rows' columns are staged
 //!   in a buffer of the calling thread and copied into place by rows.
 //!
-//! - Elementwise functions of many elements (GELU): each thread takes a run of them.
+//! - Elementwise functions of many elements (GELU): each thread takes a run of them;
+//!   a convolution (Whisper's stem), a run of output rows.
 //!
 //! - Attention of one query row over many keys (an encoder's, Whisper's 1500): each
 //!   thread takes a run of heads, with a scores buffer of its own.
@@ -196,6 +197,31 @@ pub(crate) fn split_elements(x: &mut [f32], run: &(dyn Fn(&mut [f32]) + Sync)) -
     rayon::scope(|s| {
         for part in x.chunks_mut(per) {
             s.spawn(move |_| run(part));
+        }
+    });
+    true
+}
+
+/// Splits the rows of `out` (`[rows, row_len]`, `work` multiply-adds in all) over the
+/// pool's threads when it is worth it: `run(first_row, part)` computes each run of whole
+/// rows. Returns false, having run nothing, when it stays on one thread.
+pub(crate) fn split_out_rows(
+    out: &mut [f32],
+    row_len: usize,
+    work: usize,
+    run: &(dyn Fn(usize, &mut [f32]) -> bool + Sync),
+) -> bool {
+    let threads = current_threads();
+    let rows = out.len().checked_div(row_len).unwrap_or(0);
+    if threads <= 1 || rows < 2 || work < MIN_PARALLEL_WORK {
+        return false;
+    }
+    let per = rows.div_ceil(threads);
+    rayon::scope(|s| {
+        for (i, part) in out.chunks_mut(per * row_len).enumerate() {
+            s.spawn(move |_| {
+                run(i * per, part);
+            });
         }
     });
     true

@@ -130,6 +130,34 @@ fn gelu_is_bit_identical_on_threads() {
 }
 
 #[test]
+fn conv1d_is_bit_identical_on_threads() {
+    use picoformer_kernels::generic::f32::conv1d_out_len;
+    // (c_in, c_out, l_in, stride): Whisper's two convolutions, small (taps 3, padding 1),
+    // row counts that leave a short last part and rows at both padded edges.
+    for (c_in, c_out, l_in, stride) in [(80, 64, 301, 1), (64, 36, 301, 2), (24, 20, 97, 2)] {
+        let (taps, padding) = (3, 1);
+        let input = values(l_in * c_in, 31);
+        let weight = values(c_out * taps * c_in, 32);
+        let bias = values(c_out, 33);
+        let l_out = conv1d_out_len(l_in, taps, stride, padding);
+        same_bits_on_threads(&format!("conv1d {c_in}->{c_out} x{l_in} /{stride}"), || {
+            let mut out = vec![f32::NAN; l_out * c_out];
+            picoformer_kernels::conv1d(
+                &input,
+                c_in,
+                &weight,
+                Some(&bias),
+                taps,
+                stride,
+                padding,
+                &mut out,
+            );
+            out
+        });
+    }
+}
+
+#[test]
 fn products_split_into_one_part_per_thread_and_small_ones_do_not() {
     let served = active_kernel().serving(Dtype::F32);
     let (n, k) = (1000, 131);

@@ -1171,7 +1171,7 @@ pub(crate) fn conv1d_with<K: F32Simd>(
     let dot_of = |a: &[f32], b: &[f32]| dot(kernel, a, b);
     if K::DOT_BLOCKS_TILES && c_in > 0 && taps > 0 {
         return conv1d_tiled(
-            kernel, input, c_in, weight, bias, taps, stride, padding, out,
+            kernel, input, c_in, weight, bias, taps, stride, padding, 0, out,
         );
     }
     if !K::DOT_ROWS_ARE_DOTS || c_in == 0 || taps == 0 {
@@ -1247,10 +1247,37 @@ pub(crate) fn conv1d_with<K: F32Simd>(
     }
 }
 
+/// Output rows `first..` (as many as `out` holds, `[rows, c_out]`) of [`conv1d_with`]
+/// where the kernel's [`F32Simd::DOT_BLOCKS_TILES`] (one thread's part of the
+/// convolution, hosts); false, having written nothing, for other kernels and shapes.
+#[allow(clippy::too_many_arguments)]
+#[cfg(feature = "threads")]
+pub(crate) fn conv1d_rows_with<K: F32Simd>(
+    kernel: K,
+    input: &[f32],
+    c_in: usize,
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    taps: usize,
+    stride: usize,
+    padding: usize,
+    first: usize,
+    out: &mut [f32],
+) -> bool {
+    if !K::DOT_BLOCKS_TILES || c_in == 0 || taps == 0 {
+        return false;
+    }
+    conv1d_tiled(
+        kernel, input, c_in, weight, bias, taps, stride, padding, first, out,
+    );
+    true
+}
+
 /// [`conv1d_using`] with `dot` of a kernel whose [`F32Simd::DOT_BLOCKS_TILES`]: the output
 /// rows whose windows lie inside the input three at a time against `MR` channels at a
 /// time ([`F32Simd::dot_blocks_tile`], each sum bit for bit `dot`'s: its whole blocks,
-/// then its tail in order, then `+ b`), the other rows as there (`c_in`, `taps` > 0).
+/// then its tail in order, then `+ b`), the other rows as there (`c_in`, `taps` > 0);
+/// rows `first..` of the output, as many as `out` holds.
 #[allow(clippy::too_many_arguments)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn conv1d_tiled<K: F32Simd>(
@@ -1262,6 +1289,7 @@ fn conv1d_tiled<K: F32Simd>(
     taps: usize,
     stride: usize,
     padding: usize,
+    first: usize,
     out: &mut [f32],
 ) {
     let l_in = input.len() / c_in;
@@ -1270,7 +1298,7 @@ fn conv1d_tiled<K: F32Simd>(
     if c_out == 0 {
         return;
     }
-    let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding);
+    let l_out = scalar::conv1d_out_len(l_in, taps, stride, padding).min(first + out.len() / c_out);
     let blocks = window / K::LANES;
     let head = blocks * K::LANES;
     let window_of = |r: usize| {
@@ -1284,7 +1312,7 @@ fn conv1d_tiled<K: F32Simd>(
     };
     let b = |o: usize| bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
     let w_row = |o: usize| weight.get(o * window..(o + 1) * window).unwrap_or(&[]);
-    let mut r = 0;
+    let mut r = first;
     while r < l_out {
         if let (Some(x0), Some(x1), Some(x2)) = (window_of(r), window_of(r + 1), window_of(r + 2)) {
             if r + 3 <= l_out {
@@ -1292,19 +1320,10 @@ fn conv1d_tiled<K: F32Simd>(
                 let mut o = 0;
                 while o + MR <= c_out {
                     let w: [&[f32]; MR] = core::array::from_fn(|m| w_row(o + m));
-                    let Some(sums) = kernel.dot_blocks_tile(x, w, blocks) else {
-                        return conv1d_using(
-                            |a, b| dot(kernel, a, b),
-                            input,
-                            c_in,
-                            weight,
-                            bias,
-                            taps,
-                            stride,
-                            padding,
-                            out,
-                        );
-                    };
+                    // (a kernel without the tile: each pair's blocks alone, the same sums)
+                    let sums = kernel.dot_blocks_tile(x, w, blocks).unwrap_or_else(|| {
+                        x.map(|x_row| w.map(|w_m| kernel.dot_blocks(x_row, w_m, blocks)))
+                    });
                     for (i, (x_row, row_sums)) in x.iter().zip(sums).enumerate() {
                         for (m, (w_m, mut sum)) in w.iter().zip(row_sums).enumerate() {
                             for (&a, &c) in x_row
@@ -1315,7 +1334,7 @@ fn conv1d_tiled<K: F32Simd>(
                             {
                                 sum += a * c;
                             }
-                            if let Some(y) = out.get_mut((r + i) * c_out + o + m) {
+                            if let Some(y) = out.get_mut((r - first + i) * c_out + o + m) {
                                 *y = sum + b(o + m);
                             }
                         }
@@ -1324,7 +1343,7 @@ fn conv1d_tiled<K: F32Simd>(
                 }
                 for o in o..c_out {
                     for (i, x_row) in x.iter().enumerate() {
-                        if let Some(y) = out.get_mut((r + i) * c_out + o) {
+                        if let Some(y) = out.get_mut((r - first + i) * c_out + o) {
                             *y = dot(kernel, x_row, w_row(o)) + b(o);
                         }
                     }
@@ -1333,7 +1352,8 @@ fn conv1d_tiled<K: F32Simd>(
                 continue;
             }
         }
-        let Some(out_row) = out.get_mut(r * c_out..(r + 1) * c_out) else {
+        let at = (r - first) * c_out;
+        let Some(out_row) = out.get_mut(at..at + c_out) else {
             return;
         };
         if let Some(x) = window_of(r) {

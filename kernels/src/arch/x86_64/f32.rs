@@ -66,7 +66,7 @@ impl F32Simd for Avx2Fma {
     /// One input row against every whole tile (a decoding step), streaming: each tile
     /// fetches the same lines of the tile `STREAM_AHEAD_BYTES` on ([`stream_ahead`]; the hardware's
     /// streamer, trained per 4 KiB page, lags on rows of a few KiB). The sums are
-    /// [`x86_64avx2_dot_f32_4xr`]'s with one input row.
+    /// `x86_64avx2_dot_f32_4xr`'s with one input row.
     fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
         let ahead = stream_ahead(w_stride, 4);
         let len = blocks * 8;
@@ -85,7 +85,7 @@ impl F32Simd for Avx2Fma {
         }
     }
 
-    /// Blocks of 8 rows, one per lane ([`x86_64avx2_layer_norm_8`]); the rows left over
+    /// Blocks of 8 rows, one per lane (`x86_64avx2_layer_norm_8`); the rows left over
     /// one at a time.
     fn layer_norm_rows(
         self,
@@ -193,7 +193,7 @@ impl F32Simd for Avx512 {
     }
 
     /// One input row against every whole tile, streaming (see the AVX2 kernel's): the
-    /// sums are [`x86_64avx512_dot_f32_4xr`]'s with one input row.
+    /// sums are `x86_64avx512_dot_f32_4xr`'s with one input row.
     fn dot_rows(self, x: &[f32], w: &[f32], w_stride: usize, blocks: usize, out: &mut [f32]) {
         let ahead = stream_ahead(w_stride, 4);
         let len = blocks * 16;
@@ -212,7 +212,7 @@ impl F32Simd for Avx512 {
         }
     }
 
-    /// Blocks of 16 rows, one per lane ([`x86_64avx512_layer_norm_16`]); the rows left
+    /// Blocks of 16 rows, one per lane (`x86_64avx512_layer_norm_16`); the rows left
     /// over one at a time.
     fn layer_norm_rows(
         self,
