@@ -204,9 +204,9 @@ const ONE_ROW_CHUNK: usize = 256;
 
 /// The int8 linear layer on kernel `kern`: activation rows quantized `I8_ROW_BLOCK` (or
 /// as many as `act` holds) at a time, then `MR` weight rows per kernel call. Hosts: one
-/// input row (a greedy decoding step) goes through [`I8Dot::dot_rows_i8`], all the weight
-/// rows in one kernel call per [`ONE_ROW_CHUNK`] rows, then the tail and the epilogue in
-/// one tight loop: the same sums, the same epilogue.
+/// input row (a greedy decoding step) goes through [`I8Dot::dot_rows_i8`], one kernel call
+/// per 256 weight rows, then the tail and the epilogue in one tight loop: the same sums,
+/// the same epilogue.
 pub fn linear_i8<K: I8Dot>(
     kern: K,
     x: &[f32],
