@@ -109,6 +109,8 @@ fn main() {
         drop(w8);
 
         let share = |bytes: usize, t: f64| 100.0 * bytes as f64 / t / 1e9 / bandwidth;
+        #[cfg(target_arch = "x86_64")]
+        int8_one_row(&x, n, k, bandwidth);
         println!(
             "1 x {k} -> {n}: f32 {:.3} ms ({:.0}% of bandwidth), f16 {:.3} ms ({:.0}%; {:.2}x f32), int8 {:.3} ms ({:.0}%; {:.2}x f32)",
             t32 * 1e3,
@@ -120,5 +122,68 @@ fn main() {
             share(values, t8),
             t8 / t32,
         );
+    }
+}
+
+/// The int8 one-row product, old and new side by side in one run: the frame tile by tile
+/// over `dot_tile` (`frame::i8::linear_i8_by_tiles`, the path before `dot_rows_i8`) and
+/// the frame's one-row path (`frame::i8::linear_i8`), alternating on the same cold copies,
+/// for the AVX-512 VNNI kernel (where this CPU has it) and the AVX2 one.
+#[cfg(target_arch = "x86_64")]
+fn int8_one_row(x: &[f32], n: usize, k: usize, bandwidth: f64) {
+    use picoformer_kernels::arch::x86_64::i8::{Avx2I8, Avx512I8};
+    use picoformer_kernels::frame::i8::{linear_i8, linear_i8_by_tiles, I8Dot};
+    fn pair<K: I8Dot>(kern: K, x: &[f32], n: usize, k: usize, bandwidth: f64) {
+        let values = n * k;
+        let copies = (COLD_BYTES / values).max(2);
+        let w8: Vec<Vec<i8>> = (0..copies)
+            .map(|c| (0..values).map(|i| ((i + c) % 255) as u8 as i8).collect())
+            .collect();
+        let scales = vec![0.01f32; n];
+        let mut act_values = vec![0i8; activation_values(1, k).unwrap_or(k)];
+        let mut act_scales = vec![0f32; activation_scales(1)];
+        let mut act = Activations {
+            values: &mut act_values,
+            scales: &mut act_scales,
+        };
+        let (mut y_old, mut y_new) = (vec![0.0f32; n], vec![0.0f32; n]);
+        let (mut old, mut new) = (f64::INFINITY, f64::INFINITY);
+        for rep in 0..2 * REPEATS {
+            let w = I8Matrix {
+                values: &w8[rep % copies],
+                scales: &scales,
+            };
+            let start = Instant::now();
+            if rep % 2 == 0 {
+                linear_i8_by_tiles(kern, x, w, None, k, &mut y_old, &mut act);
+                old = old.min(start.elapsed().as_secs_f64());
+            } else {
+                linear_i8(kern, x, w, None, k, &mut y_new, &mut act);
+                new = new.min(start.elapsed().as_secs_f64());
+            }
+        }
+        let w = I8Matrix {
+            values: &w8[0],
+            scales: &scales,
+        };
+        linear_i8_by_tiles(kern, x, w, None, k, &mut y_old, &mut act);
+        linear_i8(kern, x, w, None, k, &mut y_new, &mut act);
+        assert!(y_old == y_new, "the one-row path changed the results");
+        let share = |t: f64| 100.0 * values as f64 / t / 1e9 / bandwidth;
+        println!(
+            "  int8 {:<11} 1 x {k} -> {n}: by tiles {:.3} ms ({:.0}% of bandwidth), one-row {:.3} ms ({:.0}%), {:.2}x",
+            K::NAME,
+            old * 1e3,
+            share(old),
+            new * 1e3,
+            share(new),
+            old / new,
+        );
+    }
+    if let Some(kern) = Avx512I8::detect().filter(|_| std::is_x86_feature_detected!("avx512vnni")) {
+        pair(kern, x, n, k, bandwidth);
+    }
+    if let Some(kern) = Avx2I8::detect() {
+        pair(kern, x, n, k, bandwidth);
     }
 }

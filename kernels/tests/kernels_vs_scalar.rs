@@ -702,6 +702,108 @@ fn check_i8_tiles<K: I8Dot>(kern: K) {
     }
 }
 
+/// The one-row product over all weight rows (`dot_rows_i8`, a greedy decoding step's
+/// sums) against the scalar dot product: row counts around the kernels' passes (4, 8, 16
+/// rows) and tiles, every block length with a tail, extreme weights and inputs (the
+/// activations' range is symmetric: -127..=127).
+fn check_i8_dot_rows<K: I8Dot>(kern: K) {
+    for k in block_lengths(K::BLOCK) {
+        let blocks = k / K::BLOCK;
+        let head = blocks * K::BLOCK;
+        for n in [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 20, 21, 33, 37] {
+            let random = i8s(n * k, 500 + n as u32);
+            let x_random: Vec<i8> = i8s(k, 600 + n as u32)
+                .iter()
+                .map(|&v| v.max(-127))
+                .collect();
+            for (x, w) in [
+                (x_random.clone(), random.clone()),
+                (vec![127; k], vec![-128; n * k]),
+                (vec![-127; k], vec![-128; n * k]),
+                (vec![127; k], vec![127; n * k]),
+                (vec![-127; k], random),
+                (x_random, vec![127; n * k]),
+            ] {
+                let mut got = vec![i32::MIN; n];
+                kern.dot_rows_i8(&x, &w, k, blocks, &mut got);
+                for (o, g) in got.iter().enumerate() {
+                    let want = generic::i8::dot_i8(&x[..head], &w[o * k..o * k + head]);
+                    assert_eq!(*g, want, "{} dot_rows_i8 k={k} n={n} row {o}", K::NAME);
+                }
+            }
+        }
+    }
+}
+
+/// One input row through the whole layer (the frame's one-row path, the kernel's own pass
+/// where it has one, and the tile-by-tile path it replaces) against the reference, bit for
+/// bit: output counts over the kernels' passes and the frame's chunks of rows, lengths
+/// with a tail, every weight and activation case.
+fn check_i8_linear_one_row<K: I8Dot>(kern: K) {
+    let mut shapes: Vec<(usize, usize)> = Vec::new();
+    for k in [1, 63, 64, 65, 100, 128, 129] {
+        for n in [1, 3, 4, 5, 15, 16, 17, 21, 37, 255, 256, 257, 300, 531] {
+            shapes.push((k, n));
+        }
+    }
+    for k in [512, 512 + 17, 2048, 2048 + 63] {
+        for n in [1, 9, 16, 21, 37] {
+            shapes.push((k, n));
+        }
+    }
+    for (k, n) in shapes {
+        let bias = f32s(n, 9, 1.0);
+        for (values, scales) in weight_cases(n, k) {
+            let w = I8Matrix {
+                values: &values,
+                scales: &scales,
+            };
+            for x in activation_cases(1, k) {
+                let mut want = vec![f32::NAN; n];
+                let mut q = vec![0i8; k];
+                generic::i8::linear_i8(&x, w, Some(&bias), k, &mut want, &mut q);
+                let mut values = vec![0i8; quant::activation_values(1, k).expect("small")];
+                let mut act_scales = vec![0.0f32; quant::activation_scales(1)];
+                let mut act = Activations {
+                    values: &mut values,
+                    scales: &mut act_scales,
+                };
+                for path in 0..3 {
+                    let mut got = vec![f32::NAN; n];
+                    match path {
+                        0 => kern.linear(&x, w, Some(&bias), k, &mut got, &mut act),
+                        1 => picoformer_kernels::frame::i8::linear_i8(
+                            kern,
+                            &x,
+                            w,
+                            Some(&bias),
+                            k,
+                            &mut got,
+                            &mut act,
+                        ),
+                        _ => picoformer_kernels::frame::i8::linear_i8_by_tiles(
+                            kern,
+                            &x,
+                            w,
+                            Some(&bias),
+                            k,
+                            &mut got,
+                            &mut act,
+                        ),
+                    }
+                    for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                        assert!(
+                            g.to_bits() == r.to_bits() || (g.is_nan() && r.is_nan()),
+                            "{} int8 one-row linear (path {path}) k={k} n={n} i={i}: {g} vs {r}",
+                            K::NAME
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The kernel's `quantize_row` against the reference's, bit for bit: every activation case,
 /// the smallest subnormals (an infinite `127 / amax`), NaN and infinite values, each length
 /// around the vector widths.
@@ -1268,6 +1370,7 @@ macro_rules! kernel_tests {
             fn i8_tiles_match_scalar() {
                 if let Some(kern) = i8_kernel() {
                     check_i8_tiles(kern);
+                    check_i8_dot_rows(kern);
                     check_i8_quantize_row(kern);
                 }
             }
@@ -1284,6 +1387,7 @@ macro_rules! kernel_tests {
                 if let Some(kern) = i8_kernel() {
                     check_i8_linear(kern);
                     check_i8_linear_rows(kern);
+                    check_i8_linear_one_row(kern);
                 }
             }
         }

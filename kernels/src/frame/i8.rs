@@ -44,6 +44,19 @@ pub trait I8Dot: Copy {
         }
     }
 
+    /// Hosts: one quantized input row `x` against `out.len()` weight rows `k` apart in `w`
+    /// (row `o` at `w[o * k..]`): `out[o]` gets the exact sum (i32, wrapping) of `x[i] *
+    /// w[o * k + i]` over the first `blocks * BLOCK` elements, as [`I8Dot::dot_tile`] gives
+    /// it. A greedy decoding step's product: a kernel may loop over all the rows in one
+    /// pass, several rows at a time, with its own prefetching; this default goes tile by
+    /// tile ([`dot_rows_by_tiles`]). `x` holds at least `blocks * BLOCK` elements, `w` at
+    /// least `out.len() * k` and `blocks * BLOCK <= k`.
+    #[cfg(not(target_os = "none"))]
+    #[inline(always)]
+    fn dot_rows_i8(self, x: &[i8], w: &[i8], k: usize, blocks: usize, out: &mut [i32]) {
+        dot_rows_by_tiles(self, x, w, k, blocks, out)
+    }
+
     /// The whole int8 linear layer (shapes as [`linear_i8`]). The frame's [`linear_i8`]
     /// over [`I8Dot::dot_tile`] unless a kernel does the whole product in one pass (the
     /// microcontroller kernels: the activation row quantized once, one loop over all row
@@ -156,8 +169,44 @@ pub trait I8Dot: Copy {
     }
 }
 
+/// [`I8Dot::dot_rows_i8`] through [`I8Dot::dot_tile`], one tile of [`MR`] rows at a time,
+/// the leftover rows by the scalar dot product (the default, and the fallback of kernels
+/// for slices shorter than the contract asks).
+#[cfg(not(target_os = "none"))]
+pub fn dot_rows_by_tiles<K: I8Dot>(
+    kern: K,
+    x: &[i8],
+    w: &[i8],
+    k: usize,
+    blocks: usize,
+    out: &mut [i32],
+) {
+    let head = blocks.saturating_mul(K::BLOCK).min(k);
+    let x = x.get(..head).unwrap_or(x);
+    for (t, tile) in out.chunks_mut(MR).enumerate() {
+        let o = t * MR;
+        let rows: [&[i8]; MR] =
+            core::array::from_fn(|m| w.get((o + m) * k..(o + m + 1) * k).unwrap_or(&[]));
+        if tile.len() == MR {
+            tile.copy_from_slice(&kern.dot_tile(x, rows, blocks));
+        } else {
+            for (dst, row) in tile.iter_mut().zip(rows) {
+                *dst = scalar::dot_i8(x, row.get(..head).unwrap_or(row));
+            }
+        }
+    }
+}
+
+/// Output rows per [`I8Dot::dot_rows_i8`] call in [`linear_i8`]'s one-row path (hosts):
+/// their sums wait on the stack for the tail and the epilogue.
+#[cfg(not(target_os = "none"))]
+const ONE_ROW_CHUNK: usize = 256;
+
 /// The int8 linear layer on kernel `kern`: activation rows quantized `I8_ROW_BLOCK` (or
-/// as many as `act` holds) at a time, then `MR` weight rows per kernel call.
+/// as many as `act` holds) at a time, then `MR` weight rows per kernel call. Hosts: one
+/// input row (a greedy decoding step) goes through [`I8Dot::dot_rows_i8`], one kernel call
+/// per 256 weight rows, then the tail and the epilogue in one tight loop: the same sums,
+/// the same epilogue.
 pub fn linear_i8<K: I8Dot>(
     kern: K,
     x: &[f32],
@@ -166,6 +215,38 @@ pub fn linear_i8<K: I8Dot>(
     k: usize,
     y: &mut [f32],
     act: &mut Activations,
+) {
+    linear_i8_using(kern, x, w, bias, k, y, act, true)
+}
+
+/// [`linear_i8`] without its one-row path: every input row tile by tile through
+/// [`I8Dot::dot_tile`] (hosts; the same bits, kept to measure against,
+/// `examples/decode_speed.rs`).
+#[cfg(not(target_os = "none"))]
+pub fn linear_i8_by_tiles<K: I8Dot>(
+    kern: K,
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    linear_i8_using(kern, x, w, bias, k, y, act, false)
+}
+
+/// [`linear_i8`], with its one-row path (hosts) where `one_row`.
+#[allow(clippy::too_many_arguments)] // the layer's shapes and buffers, and the switch
+#[inline(always)]
+fn linear_i8_using<K: I8Dot>(
+    kern: K,
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+    one_row: bool,
 ) {
     if k == 0 {
         y.fill(0.0);
@@ -181,6 +262,20 @@ pub fn linear_i8<K: I8Dot>(
     }
     let blocks = k / K::BLOCK;
     let head = blocks * K::BLOCK;
+    #[cfg(not(target_os = "none"))]
+    if rows == 1 && one_row {
+        if let (Some(x_row), Some(q), Some(s)) =
+            (x.get(..k), act.values.get_mut(..k), act.scales.get_mut(0))
+        {
+            *s = kern.quantize_row(x_row, q);
+            let (q, sx) = (&*q, *s);
+            let y = y.get_mut(..n).unwrap_or(&mut []);
+            one_row_product(kern, q, sx, w, bias, k, y);
+            return;
+        }
+    }
+    #[cfg(target_os = "none")]
+    let _ = one_row;
     // Hosts, where the input rows take several blocks: blocks of weight rows that stay in
     // the core's L2 while every block of input rows passes over them (read from memory
     // once, not once per block of input rows; each block of input rows is quantized again
@@ -277,6 +372,51 @@ pub fn linear_i8<K: I8Dot>(
             r0 += block_rows;
         }
         c0 = c1;
+    }
+}
+
+/// [`linear_i8`]'s one-row path (hosts): `y[o]` (`o < y.len()`, the weight rows) from the
+/// quantized row `q` (`k` values, scale `sx`), [`I8Dot::dot_rows_i8`]'s sums over whole
+/// blocks, the `k % BLOCK` tail by the scalar dot product, then [`dequantize`], as the
+/// tile-by-tile path computes them.
+#[cfg(not(target_os = "none"))]
+#[inline(always)]
+fn one_row_product<K: I8Dot>(
+    kern: K,
+    q: &[i8],
+    sx: f32,
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+) {
+    let blocks = k / K::BLOCK;
+    let head = blocks * K::BLOCK;
+    let q_tail = q.get(head..).unwrap_or(&[]);
+    let n = y.len();
+    let mut sums = [0i32; ONE_ROW_CHUNK];
+    let mut o = 0;
+    while o < n {
+        let len = (n - o).min(ONE_ROW_CHUNK);
+        let (Some(rows), Some(out)) = (w.values.get(o * k..(o + len) * k), sums.get_mut(..len))
+        else {
+            return;
+        };
+        kern.dot_rows_i8(q, rows, k, blocks, out);
+        for (i, &acc) in out.iter().enumerate() {
+            let row = o + i;
+            let mut acc = acc;
+            if head < k {
+                let w_tail = rows.get(i * k + head..(i + 1) * k).unwrap_or(&[]);
+                acc = acc.wrapping_add(scalar::dot_i8(q_tail, w_tail));
+            }
+            let sw = w.scales.get(row).copied().unwrap_or(0.0);
+            let b = bias.and_then(|b| b.get(row)).copied().unwrap_or(0.0);
+            if let Some(dst) = y.get_mut(row) {
+                *dst = dequantize(acc, sx, sw, b);
+            }
+        }
+        o += len;
     }
 }
 

@@ -58,6 +58,98 @@ impl I8Dot for Avx2I8 {
         // from `x[r * k..]`, inside `x` (just above).
         unsafe { x86_64avx2_dot_i8_4xr(x, k, &w, blocks, out) }
     }
+
+    #[cfg(not(target_os = "none"))]
+    fn dot_rows_i8(self, x: &[i8], w: &[i8], k: usize, blocks: usize, out: &mut [i32]) {
+        let blocks = blocks.min(x.len() / 32).min(k / 32);
+        if out.len().checked_mul(k).is_none_or(|len| w.len() < len) {
+            return crate::frame::i8::dot_rows_by_tiles(self, x, w, k, blocks, out);
+        }
+        // SAFETY: `self` exists only if AVX2 was detected; `x` holds `blocks * 32`
+        // elements, `w` `out.len()` rows of `k >= blocks * 32` (just above).
+        unsafe { x86_64avx2_dot_rows_i8(x, w, k, blocks, out) }
+    }
+}
+
+/// [`I8Dot::dot_rows_i8`] on AVX2: the weight rows one after another, each over the whole
+/// input row (the weights read in memory order, the order the hardware prefetcher follows
+/// best: reading eight rows a block at a time, or prefetching some KiB ahead, kept the
+/// product near half the read bandwidth at `k = 512`), the sign of each weight moved onto
+/// the input as in [`x86_64avx2_dot_i8_4x1`]; eight rows' sums reduced by one tree of
+/// horizontal adds, the leftover rows one at a time. The same exact sums.
+///
+/// # Safety
+/// AVX2 must be present; `x` must hold at least `blocks * 32` elements and `w` at least
+/// `out.len() * k`, with `blocks * 32 <= k`.
+#[target_feature(enable = "avx2")]
+unsafe fn x86_64avx2_dot_rows_i8(x: &[i8], w: &[i8], k: usize, blocks: usize, out: &mut [i32]) {
+    let xp = x.as_ptr();
+    let wp = w.as_ptr();
+    let n = out.len();
+    let mut o = 0;
+    while o + 8 <= n {
+        // SAFETY: rows `o..o + 8` are inside `w` (caller).
+        unsafe { avx2_rows_pass::<8>(xp, wp.add(o * k), k, blocks, &mut out[o..o + 8]) };
+        o += 8;
+    }
+    while o < n {
+        // SAFETY: row `o` is inside `w` (caller).
+        unsafe { avx2_rows_pass::<1>(xp, wp.add(o * k), k, blocks, &mut out[o..o + 1]) };
+        o += 1;
+    }
+}
+
+/// `R` (1 or 8) weight rows `k` apart from `w` against the input row `x`: see
+/// [`x86_64avx2_dot_rows_i8`].
+///
+/// # Safety
+/// As [`x86_64avx2_dot_rows_i8`], for `R` rows from `w`; `out` holds `R` entries.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_rows_pass<const R: usize>(
+    x: *const i8,
+    w: *const i8,
+    k: usize,
+    blocks: usize,
+    out: &mut [i32],
+) {
+    let ones = _mm256_set1_epi16(1);
+    let mut acc = [_mm256_setzero_si256(); R];
+    for (m, acc) in acc.iter_mut().enumerate() {
+        for b in 0..blocks {
+            // SAFETY: `b * 32 + 32 <= blocks * 32 <= k`, inside the input and each of the `R`
+            // weight rows (caller).
+            unsafe {
+                let xv = _mm256_loadu_si256(x.add(b * 32).cast());
+                let wv = _mm256_loadu_si256(w.add(m * k + b * 32).cast());
+                let pairs = _mm256_maddubs_epi16(_mm256_abs_epi8(wv), _mm256_sign_epi8(xv, wv));
+                *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(pairs, ones));
+            }
+        }
+    }
+    if R == 8 {
+        // Per 128-bit lane: [0, 1, 2, 3] and [4, 5, 6, 7] partial sums, then the lanes
+        // lined up and added.
+        let h01 = _mm256_hadd_epi32(acc[0], acc[1]);
+        let h23 = _mm256_hadd_epi32(acc[2], acc[3]);
+        let h45 = _mm256_hadd_epi32(acc[4], acc[5]);
+        let h67 = _mm256_hadd_epi32(acc[6], acc[7]);
+        let lo = _mm256_hadd_epi32(h01, h23);
+        let hi = _mm256_hadd_epi32(h45, h67);
+        let s = _mm256_add_epi32(
+            _mm256_permute2x128_si256::<0x20>(lo, hi),
+            _mm256_permute2x128_si256::<0x31>(lo, hi),
+        );
+        // SAFETY: `out` holds eight i32 (caller), 32 bytes.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), s) };
+    } else {
+        for (dst, v) in out.iter_mut().zip(acc) {
+            let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+            let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+            let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+            *dst = _mm_cvtsi128_si32(s);
+        }
+    }
 }
 
 /// [`x86_64avx2_dot_i8_4x1`] of `out.len()` input rows `k` apart, two at a time against
@@ -303,6 +395,140 @@ impl I8Dot for Avx512I8 {
         // `x` (just above).
         unsafe { x86_64avx512_dot_i8_4xr(x, k, &w, blocks, out) }
     }
+
+    #[cfg(not(target_os = "none"))]
+    fn dot_rows_i8(self, x: &[i8], w: &[i8], k: usize, blocks: usize, out: &mut [i32]) {
+        if !self.vnni {
+            // AVX2 was detected (`detect`); its blocks are half as long.
+            return Avx2I8(()).dot_rows_i8(x, w, k, 2 * blocks, out);
+        }
+        let blocks = blocks.min(x.len() / 64).min(k / 64);
+        if out.len().checked_mul(k).is_none_or(|len| w.len() < len) {
+            return crate::frame::i8::dot_rows_by_tiles(self, x, w, k, blocks, out);
+        }
+        // SAFETY: `vnni` as in `dot_tile`; `x` holds `blocks * 64` elements, `w`
+        // `out.len()` rows of `k >= blocks * 64` (just above).
+        unsafe { x86_64avx512_dot_rows_i8(x, w, k, blocks, out) }
+    }
+}
+
+/// [`I8Dot::dot_rows_i8`] on AVX-512 VNNI. Here the weights take `vpdpbusd`'s unsigned
+/// operand, offset by 128 (`w ^ 0x80` is `w + 128` as a byte), and the input the signed
+/// one: `sum x w = sum (w + 128) x - 128 sum x`, where the correction depends on the input
+/// row alone, formed once per call (one `vpxord` and one `vpdpbusd` per block and row, one
+/// accumulator per row). The weight rows one after another, each over the whole input row
+/// (in memory order, as [`x86_64avx2_dot_rows_i8`]), sixteen rows' sums reduced by one
+/// transposing tree ([`reduce16`]); the leftover rows four, then one at a time. Exact modulo 2^32 as the scalar reference's wrapping sum is, for
+/// every input and weight byte.
+///
+/// # Safety
+/// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; `x` must hold at least
+/// `blocks * 64` elements and `w` at least `out.len() * k`, with `blocks * 64 <= k`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn x86_64avx512_dot_rows_i8(x: &[i8], w: &[i8], k: usize, blocks: usize, out: &mut [i32]) {
+    let head = x.get(..blocks * 64).unwrap_or(&[]);
+    let fix = head
+        .iter()
+        .fold(0i32, |s, &v| s.wrapping_add(i32::from(v)))
+        .wrapping_mul(128);
+    let xp = x.as_ptr();
+    let wp = w.as_ptr();
+    let n = out.len();
+    let mut o = 0;
+    while o + 16 <= n {
+        // SAFETY: rows `o..o + 16` are inside `w` (caller).
+        unsafe { avx512_rows_pass::<16>(xp, wp.add(o * k), k, blocks, &mut out[o..o + 16]) };
+        o += 16;
+    }
+    while o + 4 <= n {
+        // SAFETY: rows `o..o + 4` are inside `w` (caller).
+        unsafe { avx512_rows_pass::<4>(xp, wp.add(o * k), k, blocks, &mut out[o..o + 4]) };
+        o += 4;
+    }
+    while o < n {
+        // SAFETY: row `o` is inside `w` (caller).
+        unsafe { avx512_rows_pass::<1>(xp, wp.add(o * k), k, blocks, &mut out[o..o + 1]) };
+        o += 1;
+    }
+    for v in out.iter_mut() {
+        *v = v.wrapping_sub(fix);
+    }
+}
+
+/// `R` (1, 4 or 16) weight rows `k` apart from `w` against the input row `x`: the sums
+/// `sum (w + 128) x`, see [`x86_64avx512_dot_rows_i8`].
+///
+/// # Safety
+/// As [`x86_64avx512_dot_rows_i8`], for `R` rows from `w`; `out` holds `R` entries.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn avx512_rows_pass<const R: usize>(
+    x: *const i8,
+    w: *const i8,
+    k: usize,
+    blocks: usize,
+    out: &mut [i32],
+) {
+    let bias = _mm512_set1_epi8(-128);
+    let mut acc = [_mm512_setzero_si512(); R];
+    for (m, acc) in acc.iter_mut().enumerate() {
+        for b in 0..blocks {
+            // SAFETY: `b * 64 + 64 <= blocks * 64 <= k`, inside the input and each of the
+            // `R` weight rows (caller).
+            unsafe {
+                let xv = _mm512_loadu_si512(x.add(b * 64).cast());
+                let wv = _mm512_xor_si512(_mm512_loadu_si512(w.add(m * k + b * 64).cast()), bias);
+                *acc = _mm512_dpbusd_epi32(*acc, wv, xv);
+            }
+        }
+    }
+    match R {
+        16 => {
+            let v: [__m512i; 16] = core::array::from_fn(|m| acc[m]);
+            // SAFETY: `out` holds sixteen i32 (caller), 64 bytes.
+            unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), reduce16(v)) };
+        }
+        4 => {
+            let s = reduce4(core::array::from_fn(|m| acc[m]));
+            out.copy_from_slice(&s);
+        }
+        _ => {
+            for (dst, v) in out.iter_mut().zip(acc) {
+                *dst = _mm512_reduce_add_epi32(v);
+            }
+        }
+    }
+}
+
+/// The sixteen vectors' lane sums in order, `[sum v[0], .., sum v[15]]` (wrapping), by one
+/// transposing tree: [`reduce4`]'s interleaving adds to four vectors of `[a, b, c, d]`
+/// partial sums per 128-bit lane, then two rounds of 128-bit lane shuffles and adds.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn reduce16(v: [__m512i; 16]) -> __m512i {
+    let quad = |a: __m512i, b: __m512i, c: __m512i, d: __m512i| {
+        let ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+        let cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+        _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd))
+    };
+    // q[j]: rows 4j..4j + 4 as [a, b, c, d] partial sums in each 128-bit lane.
+    let q = [
+        quad(v[0], v[1], v[2], v[3]),
+        quad(v[4], v[5], v[6], v[7]),
+        quad(v[8], v[9], v[10], v[11]),
+        quad(v[12], v[13], v[14], v[15]),
+    ];
+    // [A.l0 + A.l1, A.l2 + A.l3, B.l0 + B.l1, B.l2 + B.l3] ...
+    let pair = |a: __m512i, b: __m512i| {
+        _mm512_add_epi32(
+            _mm512_shuffle_i32x4::<0b10_00_10_00>(a, b),
+            _mm512_shuffle_i32x4::<0b11_01_11_01>(a, b),
+        )
+    };
+    let q01 = pair(q[0], q[1]);
+    let q23 = pair(q[2], q[3]);
+    // ... and once more: [A, B, C, D], rows 0..16 in order.
+    pair(q01, q23)
 }
 
 /// `vpdpbusd` multiplies unsigned bytes by signed ones, so the input goes in offset by
