@@ -110,6 +110,8 @@ fn main() {
 
         let share = |bytes: usize, t: f64| 100.0 * bytes as f64 / t / 1e9 / bandwidth;
         #[cfg(target_arch = "x86_64")]
+        f32_one_row(&x, n, k, bandwidth);
+        #[cfg(target_arch = "x86_64")]
         int8_one_row(&x, n, k, bandwidth);
         println!(
             "1 x {k} -> {n}: f32 {:.3} ms ({:.0}% of bandwidth), f16 {:.3} ms ({:.0}%; {:.2}x f32), int8 {:.3} ms ({:.0}%; {:.2}x f32)",
@@ -184,6 +186,61 @@ fn int8_one_row(x: &[f32], n: usize, k: usize, bandwidth: f64) {
         pair(kern, x, n, k, bandwidth);
     }
     if let Some(kern) = Avx2I8::detect() {
+        pair(kern, x, n, k, bandwidth);
+    }
+}
+
+/// The f32 one-row product, old and new side by side in one run: tile after tile of the
+/// kernel's `dot_tile` (`frame::f32::dot_rows_by_tiles`, the path before the streaming
+/// `dot_rows`) and the kernel's `dot_rows` (each tile fetching the weights
+/// `STREAM_AHEAD_BYTES` on), alternating on the same cold copies, for the AVX-512 and
+/// AVX2 kernels.
+#[cfg(target_arch = "x86_64")]
+fn f32_one_row(x: &[f32], n: usize, k: usize, bandwidth: f64) {
+    use picoformer_kernels::arch::x86_64::f32::{Avx2Fma, Avx512};
+    use picoformer_kernels::frame::f32::{dot_rows_by_tiles, F32Simd, MR};
+    fn pair<K: F32Simd>(kern: K, x: &[f32], n: usize, k: usize, bandwidth: f64) {
+        let values = n * k;
+        let copies = (COLD_BYTES / (4 * values)).max(2);
+        let w32: Vec<Vec<f32>> = (0..copies)
+            .map(|c| (0..values).map(|i| ((i + c) % 7) as f32 * 0.1).collect())
+            .collect();
+        let blocks = k / K::LANES;
+        let rows = n / MR * MR;
+        let (mut y_old, mut y_new) = (vec![0.0f32; rows], vec![0.0f32; rows]);
+        let (mut old, mut new) = (f64::INFINITY, f64::INFINITY);
+        for rep in 0..2 * REPEATS {
+            let w = &w32[rep % copies];
+            let start = Instant::now();
+            if rep % 2 == 0 {
+                dot_rows_by_tiles(kern, x, w, k, blocks, &mut y_old);
+                old = old.min(start.elapsed().as_secs_f64());
+            } else {
+                kern.dot_rows(x, w, k, blocks, &mut y_new);
+                new = new.min(start.elapsed().as_secs_f64());
+            }
+        }
+        dot_rows_by_tiles(kern, x, &w32[0], k, blocks, &mut y_old);
+        kern.dot_rows(x, &w32[0], k, blocks, &mut y_new);
+        assert!(
+            y_old == y_new,
+            "the streaming one-row product changed the results"
+        );
+        let share = |t: f64| 100.0 * (4 * values) as f64 / t / 1e9 / bandwidth;
+        println!(
+            "  f32  {:<11} 1 x {k} -> {n}: by tiles {:.3} ms ({:.0}% of bandwidth), streaming {:.3} ms ({:.0}%), {:.2}x",
+            K::NAME,
+            old * 1e3,
+            share(old),
+            new * 1e3,
+            share(new),
+            old / new,
+        );
+    }
+    if let Some(kern) = Avx512::detect() {
+        pair(kern, x, n, k, bandwidth);
+    }
+    if let Some(kern) = Avx2Fma::detect() {
         pair(kern, x, n, k, bandwidth);
     }
 }
