@@ -26,6 +26,10 @@ pub trait F16Dot: Copy {
     /// microcontrollers, which have no cache to share loads through). The sums are the
     /// same either way.
     const TILE_OUTER: bool = false;
+    /// Host kernels with tiles of several input rows: `true` makes a product of several
+    /// input rows one [`dot_rows_batch`](Self::dot_rows_batch) call (firmware never takes
+    /// it). The sums are the same as [`dot_rows`](Self::dot_rows)' row by row.
+    const BATCH: bool = false;
 
     /// The kernel, if this CPU runs it.
     fn detect() -> Option<Self>;
@@ -35,6 +39,23 @@ pub trait F16Dot: Copy {
     /// `i < blocks * BLOCK` and every `o < out.len() / MR * MR` (all of them are written;
     /// rows that do not lie inside `w` give 0).
     fn dot_rows(self, x: &[f32], w: &[f16], w_stride: usize, blocks: usize, out: &mut [f32]);
+
+    /// [`dot_rows`](Self::dot_rows) of every input row of `x` (`rows x k`) at once:
+    /// `y[r * n + o]` for `r < rows` and `o < n / MR * MR`, the weight rows `k` apart
+    /// (only with [`BATCH`](Self::BATCH); the default writes nothing).
+    #[allow(clippy::too_many_arguments)]
+    fn dot_rows_batch(
+        self,
+        x: &[f32],
+        rows: usize,
+        k: usize,
+        w: &[f16],
+        blocks: usize,
+        y: &mut [f32],
+        n: usize,
+    ) {
+        let _ = (x, rows, k, w, blocks, y, n);
+    }
 
     /// `sum_i x[i] * w[i]` over `blocks * BLOCK` elements (fewer if a slice is shorter).
     fn dot_blocks(self, x: &[f32], w: &[f16], blocks: usize) -> f32;
@@ -73,7 +94,10 @@ pub fn linear_f16<K: F16Dot>(
     let whole = n / MR * MR;
     // Index loops with `get`: every length next to the `k > 0` check above (the
     // link-time no-panic proof).
-    if K::TILE_OUTER && rows > 1 {
+    let batch = K::BATCH && !cfg!(target_os = "none") && rows > 1;
+    if batch {
+        kern.dot_rows_batch(x, rows, k, w, blocks, y, n);
+    } else if K::TILE_OUTER && rows > 1 {
         for t in 0..whole / MR {
             let w_tile = w.get(t.wrapping_mul(MR).wrapping_mul(k)..).unwrap_or(&[]);
             for r in 0..rows {
@@ -95,7 +119,7 @@ pub fn linear_f16<K: F16Dot>(
         let Some((main, rest)) = y_row.split_at_mut_checked(whole) else {
             return;
         };
-        if !(K::TILE_OUTER && rows > 1) {
+        if !(batch || K::TILE_OUTER && rows > 1) {
             kern.dot_rows(x_row, w, k, blocks, main);
         }
         for (o, dst) in (whole..n).zip(rest.iter_mut()) {
