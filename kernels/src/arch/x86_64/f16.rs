@@ -3,11 +3,11 @@
 //! lanes, [`crate::generic::f16::dot_f16`]), fused multiply-adds.
 //!
 //! - [`Avx2F16`] (AVX2 + FMA + F16C): 4 weight rows at a time; a decode step (one input
-//!   row) prefetches the weights [`AHEAD_BYTES`] ahead, a forward pass (several input
+//!   row) prefetches the weights [`AHEAD_TILES`] ahead, a forward pass (several input
 //!   rows) runs tiles of 2 input rows x 4 weight rows, each weight widened once per tile.
 //! - [`Avx512F16`] (AVX-512F): two weight rows per 512-bit register (row `2p` in the low
 //!   half, `2p + 1` in the high half, each the same 8-lane chain as AVX2's); a decode step
-//!   runs 16 weight rows at a time with the prefetch, a forward pass tiles of 4 input
+//!   runs 8 weight rows at a time with the prefetch, a forward pass tiles of 4 input
 //!   rows x 8 weight rows.
 //! - [`Avx2F16Plain`]: the kernel before issue 18 (4 rows, no prefetch, one input row per
 //!   call), kept as the baseline of `examples/decode_speed.rs` and of the tests that hold
@@ -23,9 +23,13 @@ use crate::generic::f16::ScalarF16;
 use core::arch::x86_64::*;
 use half::f16;
 
-/// How far ahead of the rows being summed a decode step prefetches its weights: at
-/// `k = 512` an f16 row is 1 KiB, too short a stream for the hardware prefetcher.
-pub const AHEAD_BYTES: usize = 4096;
+/// How far ahead of the rows being summed a decode step prefetches its weights, in
+/// tiles (a tile: the weight rows of one pass): at `k = 512` an f16 row is 1 KiB, too
+/// short a stream for the hardware prefetcher. Each pass prefetches, into L2, the bytes
+/// of the tile this many tiles on, as fast as it reads its own (`examples/decode_speed.rs`
+/// chose 8-row passes two tiles ahead on AVX-512: 16-row passes lose at `k = 2048`).
+pub const AHEAD_TILES: usize = 2;
+
 
 /// The sum of the 8 lanes of `v` in the scalar reference's order:
 /// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
@@ -263,7 +267,7 @@ unsafe fn store<const R: usize, const C: usize>(
 
 /// `R` input rows (`x_stride` apart) against 4 weight rows (`w_stride` apart) over
 /// `blocks` blocks of 8, each row's 8-lane chain and pairwise sum; with `PF`, one 64-byte
-/// line [`AHEAD_BYTES`] beyond the tile's start per block (the tile's 4 x 16 bytes).
+/// line per block (the tile's 4 x 16 bytes) of the tile [`AHEAD_TILES`] on.
 ///
 /// # Safety
 /// AVX2, FMA and F16C must be present; `x` must hold rows `0..R` of `blocks * 8` at
@@ -281,11 +285,11 @@ unsafe fn x86_64avx2_dot_f16_rx4<const R: usize, const PF: bool>(
     let wp: [*const f16; MR] = core::array::from_fn(|m| unsafe { w.add(m * w_stride) });
     let ahead = w
         .cast::<u8>()
-        .wrapping_add(MR * w_stride * 2 + AHEAD_BYTES);
+        .wrapping_add(AHEAD_TILES * MR * w_stride * 2);
     for b in 0..blocks {
         if PF {
             // A prefetch never faults: the address may lie past the weights.
-            _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(b * 64).cast());
+            _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(b * 64).cast());
         }
         // SAFETY: `b * 8 + 8 <= blocks * 8`, inside every row (caller).
         unsafe {
@@ -302,7 +306,7 @@ unsafe fn x86_64avx2_dot_f16_rx4<const R: usize, const PF: bool>(
     acc.map(|row| row.map(|v| sum8(v)))
 }
 
-/// AVX-512F: two f16 weight rows per 512-bit register (one `vcvtph2ps zmm`), 16 rows
+/// AVX-512F: two f16 weight rows per 512-bit register (one `vcvtph2ps zmm`), 8 rows
 /// at a time with the prefetch (one input row), tiles of 4 input rows x 8 weight rows
 /// (several).
 #[derive(Debug, Clone, Copy)]
@@ -345,13 +349,7 @@ impl F16Dot for Avx512F16 {
             // proved every row `< rows` inside `w` and `x` long enough.
             unsafe {
                 let w_at = wp.add(o * w_stride);
-                if rows - o >= 16 {
-                    let s = x86_64avx512_dot_f16_rxc::<1, 16, true>(xp, 0, w_at, w_stride, blocks);
-                    if let Some(d) = out.get_mut(o..o + 16) {
-                        d.copy_from_slice(&s[0]);
-                    }
-                    o += 16;
-                } else if rows - o >= 8 {
+                if rows - o >= 8 {
                     let s = x86_64avx512_dot_f16_rxc::<1, 8, true>(xp, 0, w_at, w_stride, blocks);
                     if let Some(d) = out.get_mut(o..o + 8) {
                         d.copy_from_slice(&s[0]);
@@ -427,8 +425,8 @@ impl F16Dot for Avx512F16 {
 /// `R` input rows (`x_stride` apart) against `C` weight rows (`w_stride` apart, `C` even)
 /// over `blocks` blocks of 8: weight rows `2p` and `2p + 1` share a 512-bit register (low
 /// and high half), the input block is broadcast to both halves, so each half is one
-/// row's 8-lane chain, summed as [`sum8`]. With `PF`, per block the `C x 16` bytes it reads
-/// again one tile (`C` rows) and [`AHEAD_BYTES`] further on.
+/// row's 8-lane chain, summed as [`sum8`]. With `PF`, per block as many bytes as it reads
+/// (`C x 16`) of the tile [`AHEAD_TILES`] on.
 ///
 /// # Safety
 /// AVX-512F, AVX2, FMA and F16C must be present; `x` must hold rows `0..R` of
@@ -448,13 +446,13 @@ unsafe fn x86_64avx512_dot_f16_rxc<const R: usize, const C: usize, const PF: boo
     let wp: [*const f16; C] = core::array::from_fn(|m| unsafe { w.add(m * w_stride) });
     let ahead = w
         .cast::<u8>()
-        .wrapping_add(C * w_stride * 2 + AHEAD_BYTES);
+        .wrapping_add(AHEAD_TILES * C * w_stride * 2);
     let lines = (C / 4).max(1);
     for b in 0..blocks {
         if PF {
             for l in 0..lines {
                 // A prefetch never faults: the address may lie past the weights.
-                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(b * C * 16 + l * 64).cast());
+                _mm_prefetch::<_MM_HINT_T1>(ahead.wrapping_add(b * C * 16 + l * 64).cast());
             }
         }
         // SAFETY: `b * 8 + 8 <= blocks * 8`, inside every row (caller).
