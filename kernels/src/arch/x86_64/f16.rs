@@ -30,7 +30,6 @@ use half::f16;
 /// chose 8-row passes two tiles ahead on AVX-512: 16-row passes lose at `k = 2048`).
 pub const AHEAD_TILES: usize = 2;
 
-
 /// The sum of the 8 lanes of `v` in the scalar reference's order:
 /// `((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))`.
 #[inline]
@@ -283,9 +282,7 @@ unsafe fn x86_64avx2_dot_f16_rx4<const R: usize, const PF: bool>(
     let mut acc = [[_mm256_setzero_ps(); MR]; R];
     // SAFETY: rows 0..4 lie in the caller's weights.
     let wp: [*const f16; MR] = core::array::from_fn(|m| unsafe { w.add(m * w_stride) });
-    let ahead = w
-        .cast::<u8>()
-        .wrapping_add(AHEAD_TILES * MR * w_stride * 2);
+    let ahead = w.cast::<u8>().wrapping_add(AHEAD_TILES * MR * w_stride * 2);
     for b in 0..blocks {
         if PF {
             // A prefetch never faults: the address may lie past the weights.
@@ -394,9 +391,8 @@ impl F16Dot for Avx512F16 {
                     let (w_at, x_at) = (wp.add(o * k), xp.add(r * k));
                     macro_rules! tile {
                         ($r:literal, $p:literal) => {{
-                            let s = x86_64avx512_dot_f16_rxc::<$r, $p, false>(
-                                x_at, k, w_at, k, blocks,
-                            );
+                            let s =
+                                x86_64avx512_dot_f16_rxc::<$r, $p, false>(x_at, k, w_at, k, blocks);
                             store(yp, n, r, o, &s);
                         }};
                     }
@@ -444,9 +440,7 @@ unsafe fn x86_64avx512_dot_f16_rxc<const R: usize, const C: usize, const PF: boo
     let pairs = C / 2;
     // SAFETY: rows 0..C lie in the caller's weights.
     let wp: [*const f16; C] = core::array::from_fn(|m| unsafe { w.add(m * w_stride) });
-    let ahead = w
-        .cast::<u8>()
-        .wrapping_add(AHEAD_TILES * C * w_stride * 2);
+    let ahead = w.cast::<u8>().wrapping_add(AHEAD_TILES * C * w_stride * 2);
     let lines = (C / 4).max(1);
     for b in 0..blocks {
         if PF {
@@ -464,10 +458,8 @@ unsafe fn x86_64avx512_dot_f16_rxc<const R: usize, const C: usize, const PF: boo
             for p in 0..pairs {
                 let lo = _mm_loadu_si128(wp[2 * p].add(b * 8).cast());
                 let hi = _mm_loadu_si128(wp[2 * p + 1].add(b * 8).cast());
-                let wv = _mm512_cvtph_ps(_mm256_inserti128_si256::<1>(
-                    _mm256_castsi128_si256(lo),
-                    hi,
-                ));
+                let wv =
+                    _mm512_cvtph_ps(_mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi));
                 for r in 0..R {
                     acc[r][p] = _mm512_fmadd_ps(xv[r], wv, acc[r][p]);
                 }
