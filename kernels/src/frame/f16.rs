@@ -7,7 +7,8 @@
 //! zero): the tests hold them to the f32 kernels' budget.
 //!
 //! - [`F16Dot`]: a kernel sees only whole tiles of [`MR`] weight rows and whole blocks of
-//!   [`F16Dot::BLOCK`] elements ([`F16Dot::dot_rows`]) or one row ([`F16Dot::dot_blocks`]);
+//!   [`F16Dot::BLOCK`] elements ([`F16Dot::dot_rows`], [`F16Dot::dot_rows_batch`] for
+//!   several input rows) or one row ([`F16Dot::dot_blocks`]);
 //!   [`linear_f16`] handles the leftover rows, the `k % BLOCK` tail and the bias.
 
 use crate::frame::f32::MR;
@@ -70,8 +71,9 @@ pub trait F16Dot: Copy {
 /// The f16-weight linear layer on kernel `kern` (shapes as
 /// [`crate::generic::f16::linear_f16`]): per input row, the whole tiles of `MR` weight
 /// rows in one [`F16Dot::dot_rows`] call (or, with [`F16Dot::TILE_OUTER`], per tile one
-/// call for each input row), the leftover rows through [`F16Dot::dot_blocks`], then the
-/// `k % BLOCK` tails and the bias here.
+/// call for each input row; with [`F16Dot::BATCH`], on hosts, one
+/// [`F16Dot::dot_rows_batch`] call for all input rows), the leftover rows through
+/// [`F16Dot::dot_blocks`], then the `k % BLOCK` tails and the bias here.
 pub fn linear_f16<K: F16Dot>(
     kern: K,
     x: &[f32],
