@@ -303,9 +303,12 @@ unsafe fn x86_64avx2_dot_f16_rx4<const R: usize, const PF: bool>(
     acc.map(|row| row.map(|v| sum8(v)))
 }
 
-/// AVX-512F: two f16 weight rows per 512-bit register (one `vcvtph2ps zmm`), 8 rows
+/// AVX-512F + VL: two f16 weight rows per 512-bit register (one `vcvtph2ps zmm`), 8 rows
 /// at a time with the prefetch (one input row), tiles of 4 input rows x 8 weight rows
-/// (several).
+/// (several). VL lets the accumulators live in `zmm16..31` (the lane sums take their
+/// 256-bit halves): without it the 4 x 8 tile spilled two of its 16 accumulators to the
+/// stack and ran at the plain kernel's speed in some processes (4K aliasing of the spill
+/// slots with the weights' stream).
 #[derive(Debug, Clone, Copy)]
 pub struct Avx512F16(());
 
@@ -318,12 +321,14 @@ impl F16Dot for Avx512F16 {
     fn detect() -> Option<Self> {
         #[cfg(feature = "std")]
         let found = std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512vl")
             && std::is_x86_feature_detected!("avx2")
             && std::is_x86_feature_detected!("fma")
             && std::is_x86_feature_detected!("f16c");
         #[cfg(not(feature = "std"))]
         let found = cfg!(all(
             target_feature = "avx512f",
+            target_feature = "avx512vl",
             target_feature = "avx2",
             target_feature = "fma",
             target_feature = "f16c"
@@ -427,7 +432,7 @@ impl F16Dot for Avx512F16 {
 /// # Safety
 /// AVX-512F, AVX2, FMA and F16C must be present; `x` must hold rows `0..R` of
 /// `blocks * 8` at `x_stride`, `w` rows `0..C` of `blocks * 8` at `w_stride`.
-#[target_feature(enable = "avx512f,avx2,fma,f16c")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma,f16c")]
 unsafe fn x86_64avx512_dot_f16_rxc<const R: usize, const C: usize, const PF: bool>(
     x: *const f32,
     x_stride: usize,
