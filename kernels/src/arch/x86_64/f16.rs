@@ -5,7 +5,7 @@
 //! - [`Avx2F16`] (AVX2 + FMA + F16C): 4 weight rows at a time; a decode step (one input
 //!   row) prefetches the weights [`AHEAD_TILES`] ahead, a forward pass (several input
 //!   rows) runs tiles of 2 input rows x 4 weight rows, each weight widened once per tile.
-//! - [`Avx512F16`] (AVX-512F): two weight rows per 512-bit register (row `2p` in the low
+//! - [`Avx512F16`] (AVX-512F + VL): two weight rows per 512-bit register (row `2p` in the low
 //!   half, `2p + 1` in the high half, each the same 8-lane chain as AVX2's); a decode step
 //!   runs 8 weight rows at a time with the prefetch, a forward pass tiles of 4 input
 //!   rows x 8 weight rows.
@@ -41,15 +41,19 @@ fn sum8(v: __m256) -> f32 {
     _mm_cvtss_f32(s)
 }
 
-/// Checks one call's shapes: `Some(tiles)` (the whole tiles of `out` whose rows lie in
-/// `w`) if every row of every whole tile holds `blocks * 8` elements from its start and
-/// `x` holds `blocks * 8`; `None` otherwise (the caller falls back to the plain kernel).
+/// Whether one `dot_rows` call's shapes hold: `x` and each of the `rows` weight rows
+/// (`w_stride` apart, not overlapping) hold `blocks * 8` elements. Where they do not, the
+/// caller falls back to the plain kernel (which gives a tile with a short row 0).
 #[inline]
-fn whole_rows(x: &[f32], w: &[f16], w_stride: usize, blocks: usize, rows: usize) -> Option<()> {
-    let len = blocks.checked_mul(8)?;
-    let last = rows.checked_sub(1)?;
-    let end = last.checked_mul(w_stride)?.checked_add(len)?;
-    (x.len() >= len && w.len() >= end && w_stride >= len).then_some(())
+fn whole_rows(x: &[f32], w: &[f16], w_stride: usize, blocks: usize, rows: usize) -> bool {
+    let Some(len) = blocks.checked_mul(8) else {
+        return false;
+    };
+    let end = rows
+        .checked_sub(1)
+        .and_then(|last| last.checked_mul(w_stride))
+        .and_then(|at| at.checked_add(len));
+    end.is_some_and(|end| x.len() >= len && w.len() >= end && w_stride >= len)
 }
 
 /// The kernel before issue 18: AVX2 + FMA + F16C, 4 rows at a time, one input row per
@@ -146,7 +150,7 @@ impl F16Dot for Avx2F16 {
         if rows == 0 {
             return;
         }
-        if whole_rows(x, w, w_stride, blocks, rows).is_none() {
+        if !whole_rows(x, w, w_stride, blocks, rows) {
             return plain_dot_rows(x, w, w_stride, blocks, out);
         }
         for (t, sums) in out.chunks_exact_mut(MR).enumerate() {
@@ -341,13 +345,13 @@ impl F16Dot for Avx512F16 {
         if rows == 0 {
             return;
         }
-        if whole_rows(x, w, w_stride, blocks, rows).is_none() {
+        if !whole_rows(x, w, w_stride, blocks, rows) {
             return plain_dot_rows(x, w, w_stride, blocks, out);
         }
         let (xp, wp) = (x.as_ptr(), w.as_ptr());
         let mut o = 0;
         while o < rows {
-            // SAFETY: AVX-512F (and AVX2, FMA, F16C) were detected (`self`); `whole_rows`
+            // SAFETY: AVX-512F and VL (and AVX2, FMA, F16C) were detected (`self`); `whole_rows`
             // proved every row `< rows` inside `w` and `x` long enough.
             unsafe {
                 let w_at = wp.add(o * w_stride);
@@ -389,7 +393,7 @@ impl F16Dot for Avx512F16 {
             let mut r = 0;
             while r < rows {
                 let take = (rows - r).min(4);
-                // SAFETY: AVX-512F (and AVX2, FMA, F16C) were detected (`self`);
+                // SAFETY: AVX-512F and VL (and AVX2, FMA, F16C) were detected (`self`);
                 // `batch_fits` proved input rows `r..r + take` of `x` and `y` and weight
                 // rows `o..o + 8` (`wide`) or `o..o + 4` in range.
                 unsafe {
@@ -430,7 +434,7 @@ impl F16Dot for Avx512F16 {
 /// (`C x 16`) of the tile [`AHEAD_TILES`] on.
 ///
 /// # Safety
-/// AVX-512F, AVX2, FMA and F16C must be present; `x` must hold rows `0..R` of
+/// AVX-512F, AVX-512VL, AVX2, FMA and F16C must be present; `x` must hold rows `0..R` of
 /// `blocks * 8` at `x_stride`, `w` rows `0..C` of `blocks * 8` at `w_stride`.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma,f16c")]
 unsafe fn x86_64avx512_dot_f16_rxc<const R: usize, const C: usize, const PF: bool>(
