@@ -351,8 +351,8 @@ impl F16Dot for Avx512F16 {
         let (xp, wp) = (x.as_ptr(), w.as_ptr());
         let mut o = 0;
         while o < rows {
-            // SAFETY: AVX-512F and VL (and AVX2, FMA, F16C) were detected (`self`); `whole_rows`
-            // proved every row `< rows` inside `w` and `x` long enough.
+            // SAFETY: AVX-512F and VL (and AVX2, FMA, F16C) were detected (`self`);
+            // `whole_rows` proved every row `< rows` inside `w` and `x` long enough.
             unsafe {
                 let w_at = wp.add(o * w_stride);
                 if rows - o >= 8 {
