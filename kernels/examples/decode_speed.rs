@@ -9,6 +9,38 @@ use picoformer_kernels::quant::{self, activation_scales, activation_values, f16}
 use picoformer_kernels::{active_kernel_for, Activations, Dtype, I8Matrix, Matrix};
 use std::time::Instant;
 
+/// The f16 kernel before issue 18 (4 rows, no prefetch), through the same frame: the
+/// baseline the f16 lines compare the active kernel with, in the same run. `false` where
+/// it does not exist (not x86_64, no F16C).
+fn f16_plain(x: &[f32], w: &[f16], k: usize, y: &mut [f32]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use picoformer_kernels::arch::x86_64::f16::Avx2F16Plain;
+        use picoformer_kernels::frame::f16::{linear_f16, F16Dot};
+        if let Some(kern) = Avx2F16Plain::detect() {
+            linear_f16(kern, x, w, None, k, y);
+            return true;
+        }
+    }
+    let _ = (x, w, k, y);
+    false
+}
+
+/// Best times of two products over `REPEATS` runs each, alternating, each run on the
+/// next of the cold copies.
+fn best_times(copies: usize, mut a: impl FnMut(usize), mut b: impl FnMut(usize)) -> (f64, f64) {
+    let (mut best_a, mut best_b) = (f64::INFINITY, f64::INFINITY);
+    for rep in 0..REPEATS {
+        let start = Instant::now();
+        a((2 * rep) % copies);
+        best_a = best_a.min(start.elapsed().as_secs_f64());
+        let start = Instant::now();
+        b((2 * rep + 1) % copies);
+        best_b = best_b.min(start.elapsed().as_secs_f64());
+    }
+    (best_a, best_b)
+}
+
 /// Bytes of weights cycled through per shape: well beyond any cache.
 const COLD_BYTES: usize = 256 << 20;
 const REPEATS: usize = 40;
@@ -92,6 +124,71 @@ fn main() {
         let t16 = best_time(copies16, |c| {
             quant::linear(&x, &Matrix::F16(&w16[c]), None, k, &mut y, &mut act)
         });
+        // The f16 kernel before issue 18 against the active one, alternating; then a
+        // forward pass's product (32 input rows) both ways.
+        let share16 = |t: f64| 100.0 * (2 * values) as f64 / t / 1e9 / bandwidth;
+        let mut y_old = vec![0.0f32; n];
+        // (an empty product: whether the plain kernel exists, without warming a copy)
+        if f16_plain(&[], &[], k, &mut []) {
+            let (old, new) = best_times(
+                copies16,
+                |c| {
+                    f16_plain(&x, &w16[c], k, &mut y_old);
+                },
+                |c| quant::linear(&x, &Matrix::F16(&w16[c]), None, k, &mut y, &mut act),
+            );
+            // the last runs were on neighbouring copies: one more of the plain on the same
+            f16_plain(&x, &w16[(2 * REPEATS - 1) % copies16], k, &mut y_old);
+            assert!(
+                y.iter()
+                    .zip(&y_old)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "f16 1 x {k} -> {n}: the active kernel's sums differ from the plain kernel's"
+            );
+            println!(
+            "  f16 1 x {k} -> {n}: plain {:.3} ms ({:.0}%), active {:.3} ms ({:.0}%; {:.2}x plain, {:.2}x f32)",
+            old * 1e3,
+            share16(old),
+            new * 1e3,
+            share16(new),
+            new / old,
+            new / t32
+        );
+            if n <= 8000 {
+                const ROWS: usize = 32;
+                let xs: Vec<f32> = (0..ROWS * k)
+                    .map(|i| ((i % 11) as f32 - 5.0) * 0.1)
+                    .collect();
+                let mut ys = vec![0.0f32; ROWS * n];
+                let mut ys_old = vec![0.0f32; ROWS * n];
+                let mut act_values = vec![0i8; activation_values(ROWS, k).unwrap_or(ROWS * k)];
+                let mut act_scales = vec![0f32; activation_scales(ROWS)];
+                let mut act = Activations {
+                    values: &mut act_values,
+                    scales: &mut act_scales,
+                };
+                let (old, new) = best_times(
+                    copies16,
+                    |c| {
+                        f16_plain(&xs, &w16[c], k, &mut ys_old);
+                    },
+                    |c| quant::linear(&xs, &Matrix::F16(&w16[c]), None, k, &mut ys, &mut act),
+                );
+                f16_plain(&xs, &w16[(2 * REPEATS - 1) % copies16], k, &mut ys_old);
+                assert!(
+                ys.iter()
+                    .zip(&ys_old)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "f16 {ROWS} x {k} -> {n}: the active kernel's sums differ from the plain kernel's"
+            );
+                println!(
+                    "  f16 {ROWS} x {k} -> {n}: plain {:.3} ms, active {:.3} ms ({:.2}x plain)",
+                    old * 1e3,
+                    new * 1e3,
+                    new / old
+                );
+            }
+        }
         drop(w16);
 
         let copies8 = (COLD_BYTES / values).max(2);

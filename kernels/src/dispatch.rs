@@ -10,7 +10,7 @@
 //!   |---|---|---|---|---|
 //!   | `scalar` | scalar | scalar | scalar | scalar |
 //!   | `avx2` | AVX2 + FMA | AVX2 + F16C | AVX2 | SSE4.2 `crc32` |
-//!   | `avx512` | AVX-512F | AVX2 + F16C | AVX2 | SSE4.2 `crc32` |
+//!   | `avx512` | AVX-512F | AVX-512F `vcvtph2ps` | AVX2 | SSE4.2 `crc32` |
 //!   | `neon` | NEON | scalar | `SDOT` (where the CPU has `dotprod`) | `CRC32CX` (where the CPU has `crc`) |
 //!   | `arm-fpu` | FPU `vfma.f32` | FPU `VCVTB`/`VCVTT` | DSP `SMLAD` (where the target has it) | scalar |
 //!   | `mve` | MVE | MVE `VCVTB` | MVE `VMLADAVA` | scalar |
@@ -100,7 +100,7 @@ pub enum Kernel {
     Scalar = 1,
     /// x86_64 AVX2 + FMA (f16: + F16C).
     Avx2 = 2,
-    /// x86_64 AVX-512F (f16 and int8: AVX2's).
+    /// x86_64 AVX-512F (int8: AVX2's or VNNI).
     Avx512 = 3,
     /// aarch64 NEON (int8: `SDOT`).
     Neon = 4,
@@ -366,13 +366,14 @@ pub mod sets {
     }
 
     #[cfg(target_arch = "x86_64")]
-    /// AVX-512F (f16: AVX2's; int8: VNNI `vpdpbusd` where the CPU has it, else AVX2's).
+    /// AVX-512F (f16: AVX-512F `vcvtph2ps`; int8: VNNI `vpdpbusd` where the CPU has it,
+    /// else AVX2's).
     pub struct Avx512;
     #[cfg(target_arch = "x86_64")]
     impl KernelSet for Avx512 {
         const KERNEL: Kernel = Kernel::Avx512;
         type F32 = crate::arch::x86_64::f32::Avx512;
-        type F16 = crate::arch::x86_64::f16::Avx2F16;
+        type F16 = crate::arch::x86_64::f16::Avx512F16;
         type I8 = crate::arch::x86_64::i8::Avx512I8;
         type Crc32c = crate::arch::x86_64::crc32c::Sse42Crc32c;
     }

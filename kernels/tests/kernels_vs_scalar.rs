@@ -19,7 +19,9 @@
 //!   from a tile of rows as from each row alone.
 //! - f16: the frame with the set's kernel against [`generic::f16::linear_f16`] within the
 //!   f32 budget (the widening is exact, only the order of the sums differs), odd `k` and
-//!   rows off word boundaries included; the kernel's whole tiles alone too.
+//!   rows off word boundaries included; the kernel's whole tiles alone too. On x86_64 the
+//!   AVX2 and AVX-512 f16 kernels give the bits of the kernel before issue 18
+//!   (`Avx2F16Plain`), input rows 1–9 and `n % 4 != 0` included.
 //! - int8: the frame with the set's kernel must reproduce [`generic::i8::linear_i8`]
 //!   **bit for bit** (the integer sums are exact and the epilogue is shared), for
 //!   reduction lengths `0..=4 x BLOCK + 1` and the model shapes, 1–9 weight rows and 1–9
@@ -1019,6 +1021,84 @@ fn check_f16_tiles<K: F16Dot>(kern: K) {
             "{} f16 tile row {o}: {g} vs {want}",
             K::NAME
         );
+    }
+}
+
+/// The x86_64 f16 kernels of issue 18 (prefetching decode passes, tiles of several input
+/// rows) against the kernel before it ([`Avx2F16Plain`]) **bit for bit**, through the
+/// frame: `k` with tails, `n % 4 != 0`, 1–9 input rows (every tile remainder), rows off
+/// word boundaries; and `dot_rows` alone with a matrix too short for its last tile.
+#[cfg(target_arch = "x86_64")]
+fn check_f16_same_bits_as_plain<K: F16Dot>(kern: K) {
+    use picoformer_kernels::arch::x86_64::f16::Avx2F16Plain;
+    use picoformer_kernels::frame::f16::linear_f16;
+    let Some(plain) = Avx2F16Plain::detect() else {
+        return;
+    };
+    let mut ks = block_lengths(8);
+    ks.extend([509, 515, 2047]);
+    for k in ks {
+        let (n_list, rows_list): (&[usize], &[usize]) = if k <= 33 {
+            (
+                &[1, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 23, 24, 33],
+                &[1, 2, 3, 4, 5, 7, 9],
+            )
+        } else {
+            (&[5, 13, 24, 33], &[1, 3, 5, 9])
+        };
+        for &n in n_list {
+            for &rows in rows_list {
+                for scale in [1.0, 6e-5] {
+                    let w_all = f16s(n * k + 1, 17 + k as u32, scale);
+                    let x = f32s(rows * k, 18, 1.0);
+                    let bias = f32s(n, 19, 1.0);
+                    for w in [&w_all[..n * k], &w_all[1..]] {
+                        let mut want = vec![f32::NAN; rows * n];
+                        linear_f16(plain, &x, w, Some(&bias), k, &mut want);
+                        let mut got = vec![f32::NAN; rows * n];
+                        linear_f16(kern, &x, w, Some(&bias), k, &mut got);
+                        for (i, (g, wv)) in got.iter().zip(&want).enumerate() {
+                            assert_eq!(
+                                g.to_bits(),
+                                wv.to_bits(),
+                                "{} f16 k={k} n={n} rows={rows} [{i}]: {g} vs plain {wv}",
+                                K::NAME
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // `dot_rows` alone: whole tiles, and a matrix whose last tile does not fit.
+    let (n, k) = (12, 40);
+    let w = f16s(n * k, 21, 1.0);
+    let x = f32s(k, 22, 1.0);
+    for len in [n * k, n * k - 3, 8 * k + 2, 3] {
+        let mut want = vec![f32::NAN; n];
+        plain.dot_rows(&x, &w[..len], k, k / 8, &mut want);
+        let mut got = vec![f32::NAN; n];
+        kern.dot_rows(&x, &w[..len], k, k / 8, &mut got);
+        assert_eq!(
+            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "{} f16 dot_rows over {len} weights",
+            K::NAME
+        );
+    }
+}
+
+#[test]
+#[cfg(target_arch = "x86_64")]
+fn f16_x86_kernels_match_the_plain_kernel_bit_for_bit() {
+    use picoformer_kernels::arch::x86_64::f16::{Avx2F16, Avx512F16};
+    match Avx2F16::detect() {
+        Some(kern) => check_f16_same_bits_as_plain(kern),
+        None => eprintln!("skipped: this CPU cannot run avx2-f16c"),
+    }
+    match Avx512F16::detect() {
+        Some(kern) => check_f16_same_bits_as_plain(kern),
+        None => eprintln!("skipped: this CPU cannot run avx512-f16c"),
     }
 }
 

@@ -7,7 +7,8 @@
 //! zero): the tests hold them to the f32 kernels' budget.
 //!
 //! - [`F16Dot`]: a kernel sees only whole tiles of [`MR`] weight rows and whole blocks of
-//!   [`F16Dot::BLOCK`] elements ([`F16Dot::dot_rows`]) or one row ([`F16Dot::dot_blocks`]);
+//!   [`F16Dot::BLOCK`] elements ([`F16Dot::dot_rows`], [`F16Dot::dot_rows_batch`] for
+//!   several input rows) or one row ([`F16Dot::dot_blocks`]);
 //!   [`linear_f16`] handles the leftover rows, the `k % BLOCK` tail and the bias.
 
 use crate::frame::f32::MR;
@@ -26,6 +27,10 @@ pub trait F16Dot: Copy {
     /// microcontrollers, which have no cache to share loads through). The sums are the
     /// same either way.
     const TILE_OUTER: bool = false;
+    /// Host kernels with tiles of several input rows: `true` makes a product of several
+    /// input rows one [`dot_rows_batch`](Self::dot_rows_batch) call (firmware never takes
+    /// it). The sums are the same as [`dot_rows`](Self::dot_rows)' row by row.
+    const BATCH: bool = false;
 
     /// The kernel, if this CPU runs it.
     fn detect() -> Option<Self>;
@@ -35,6 +40,23 @@ pub trait F16Dot: Copy {
     /// `i < blocks * BLOCK` and every `o < out.len() / MR * MR` (all of them are written;
     /// rows that do not lie inside `w` give 0).
     fn dot_rows(self, x: &[f32], w: &[f16], w_stride: usize, blocks: usize, out: &mut [f32]);
+
+    /// [`dot_rows`](Self::dot_rows) of every input row of `x` (`rows x k`) at once:
+    /// `y[r * n + o]` for `r < rows` and `o < n / MR * MR`, the weight rows `k` apart
+    /// (only with [`BATCH`](Self::BATCH); the default writes nothing).
+    #[allow(clippy::too_many_arguments)]
+    fn dot_rows_batch(
+        self,
+        x: &[f32],
+        rows: usize,
+        k: usize,
+        w: &[f16],
+        blocks: usize,
+        y: &mut [f32],
+        n: usize,
+    ) {
+        let _ = (x, rows, k, w, blocks, y, n);
+    }
 
     /// `sum_i x[i] * w[i]` over `blocks * BLOCK` elements (fewer if a slice is shorter).
     fn dot_blocks(self, x: &[f32], w: &[f16], blocks: usize) -> f32;
@@ -49,8 +71,9 @@ pub trait F16Dot: Copy {
 /// The f16-weight linear layer on kernel `kern` (shapes as
 /// [`crate::generic::f16::linear_f16`]): per input row, the whole tiles of `MR` weight
 /// rows in one [`F16Dot::dot_rows`] call (or, with [`F16Dot::TILE_OUTER`], per tile one
-/// call for each input row), the leftover rows through [`F16Dot::dot_blocks`], then the
-/// `k % BLOCK` tails and the bias here.
+/// call for each input row; with [`F16Dot::BATCH`], on hosts, one
+/// [`F16Dot::dot_rows_batch`] call for all input rows), the leftover rows through
+/// [`F16Dot::dot_blocks`], then the `k % BLOCK` tails and the bias here.
 pub fn linear_f16<K: F16Dot>(
     kern: K,
     x: &[f32],
@@ -73,7 +96,10 @@ pub fn linear_f16<K: F16Dot>(
     let whole = n / MR * MR;
     // Index loops with `get`: every length next to the `k > 0` check above (the
     // link-time no-panic proof).
-    if K::TILE_OUTER && rows > 1 {
+    let batch = K::BATCH && !cfg!(target_os = "none") && rows > 1;
+    if batch {
+        kern.dot_rows_batch(x, rows, k, w, blocks, y, n);
+    } else if K::TILE_OUTER && rows > 1 {
         for t in 0..whole / MR {
             let w_tile = w.get(t.wrapping_mul(MR).wrapping_mul(k)..).unwrap_or(&[]);
             for r in 0..rows {
@@ -95,7 +121,7 @@ pub fn linear_f16<K: F16Dot>(
         let Some((main, rest)) = y_row.split_at_mut_checked(whole) else {
             return;
         };
-        if !(K::TILE_OUTER && rows > 1) {
+        if !(batch || K::TILE_OUTER && rows > 1) {
             kern.dot_rows(x_row, w, k, blocks, main);
         }
         for (o, dst) in (whole..n).zip(rest.iter_mut()) {
