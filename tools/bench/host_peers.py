@@ -7,7 +7,8 @@ side in one run: PyTorch, ONNX Runtime and CTranslate2 (issue 18).
       target = 16 / 32 / 64 / 128 positions against PyTorch; at 32 against ONNX Runtime
       (the model exported once by this script; int8: onnxruntime's dynamic quantization
       beside ours); greedy decoding of 32 tokens, f32 and int8 (PyTorch: its dynamic
-      quantization of every linear layer, the loop of tools/bench/vs_pytorch.py).
+      quantization of every linear layer, the loop of tools/bench/vs_pytorch.py); and
+      ours with f16 weights against ours in f32 (the f16 decode's goal: <= 0.65x).
   (b) Whisper base (target/models/whisper, CTranslate2's own model; ours converted from
       it): the encoder on the repo's clip (tests/pretrained/whisper/mel.npy) and one
       greedy decode step, CTranslate2 float32 and int8 (`intra_threads` = ours).
@@ -84,7 +85,7 @@ def build_paper_base(args):
         model.generator.weight.mul_(4.0)
     vp.export(model, OUT)
     blobs = {}
-    for dtype in ("f32", "i8"):
+    for dtype in ("f32", "i8", "f16"):
         blobs[dtype] = os.path.join(OUT, f"base-{dtype}.pfm")
         run([args.bin, "convert", "--from", "torch", "--config",
              os.path.join(OUT, "config.json"), os.path.join(OUT, "weights.safetensors"),
@@ -194,6 +195,8 @@ def measure(args, threads, model, qloop, blobs, inputs, onnx_paths, wblobs, mel)
                 res = ours_bench(args, blobs["i8"], src, tgt, greedy, threads)
                 best.add(("ours", "forward-i8", n), res["forward_min_s"])
                 best.add(("ours", "greedy-i8"), res["greedy_min_s"])
+                res = ours_bench(args, blobs["f16"], src, tgt, greedy, threads)
+                best.add(("ours", "greedy-f16"), res["greedy_min_s"])
             with torch.inference_mode():
                 for _ in range(args.iters):
                     best.add(("torch", "forward", n), timed(lambda: model(src, tgt))[0])
@@ -250,6 +253,8 @@ def table(best, threads):
          best["torch", "greedy"]),
         (f"paper base greedy {GREEDY} tokens, int8", best["ours", "greedy-i8"],
          "PyTorch (dynamic int8)", best["torch", "greedy-i8"]),
+        (f"paper base greedy {GREEDY} tokens, f16 weights", best["ours", "greedy-f16"],
+         "picoformer f32", best["ours", "greedy"]),
     ]
     for dtype, ct in (("f32", "float32"), ("i8", "int8")):
         if best["ours", "w-enc", dtype] is None:
