@@ -7,11 +7,15 @@
 //! 2048, 2048 -> 512 and the 8000-word vocabulary), weights cold as in the forward pass,
 //! which streams 190 MB of f32 weights from memory.
 //! `cargo run --release -p picoformer-kernels --example linear_speed`
-use picoformer_kernels::{active_kernel, attention, linear, Kernel};
+#[cfg(target_arch = "x86_64")]
+use picoformer_kernels::Kernel;
+use picoformer_kernels::{active_kernel, attention, linear};
 use std::time::Instant;
 
 /// Independent accumulators: enough to cover the FMA latency (4 cycles) on 2 pipes.
+#[cfg(target_arch = "x86_64")]
 const CHAINS: usize = 12;
+#[cfg(target_arch = "x86_64")]
 const STEPS: usize = 1 << 20;
 
 /// GFLOP/s of `STEPS` rounds of `CHAINS` independent 8-lane (AVX2) fused multiply-adds.
