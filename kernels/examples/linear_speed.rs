@@ -7,70 +7,16 @@
 //! 2048, 2048 -> 512 and the 8000-word vocabulary), weights cold as in the forward pass,
 //! which streams 190 MB of f32 weights from memory.
 //! `cargo run --release -p picoformer-kernels --example linear_speed`
-#[cfg(target_arch = "x86_64")]
-use picoformer_kernels::Kernel;
 use picoformer_kernels::{active_kernel, attention, linear};
 use std::time::Instant;
 
-/// Independent accumulators: enough to cover the FMA latency (4 cycles) on 2 pipes.
-#[cfg(target_arch = "x86_64")]
-const CHAINS: usize = 12;
-#[cfg(target_arch = "x86_64")]
-const STEPS: usize = 1 << 20;
-
-/// GFLOP/s of `STEPS` rounds of `CHAINS` independent 8-lane (AVX2) fused multiply-adds.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn fma_peak_avx2() -> f64 {
-    use std::arch::x86_64::*;
-    let (a, b) = (_mm256_set1_ps(0.999_999), _mm256_set1_ps(1e-7));
-    let mut acc = [_mm256_set1_ps(1.0); CHAINS];
-    let start = Instant::now();
-    for _ in 0..STEPS {
-        for v in acc.iter_mut() {
-            *v = _mm256_fmadd_ps(*v, a, b);
-        }
-    }
-    let s = start.elapsed().as_secs_f64();
-    std::hint::black_box(acc);
-    (STEPS * CHAINS * 8 * 2) as f64 / s / 1e9
-}
-
-/// As [`fma_peak_avx2`] with 16-lane AVX-512 vectors.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn fma_peak_avx512() -> f64 {
-    use std::arch::x86_64::*;
-    let (a, b) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
-    let mut acc = [_mm512_set1_ps(1.0); CHAINS];
-    let start = Instant::now();
-    for _ in 0..STEPS {
-        for v in acc.iter_mut() {
-            *v = _mm512_fmadd_ps(*v, a, b);
-        }
-    }
-    let s = start.elapsed().as_secs_f64();
-    std::hint::black_box(acc);
-    (STEPS * CHAINS * 16 * 2) as f64 / s / 1e9
-}
-
 /// The active kernel's FMA peak in GFLOP/s (best of 20 runs); NaN where none is known.
 fn fma_peak() -> f64 {
-    let mut best = f64::NAN;
-    for _ in 0..20 {
-        #[cfg(target_arch = "x86_64")]
-        let run = match active_kernel() {
-            // SAFETY: the active kernel is AVX-512F only where the CPU has it.
-            Kernel::Avx512 => unsafe { fma_peak_avx512() },
-            // SAFETY: the active kernel is AVX2 only where the CPU has AVX2 and FMA.
-            Kernel::Avx2 => unsafe { fma_peak_avx2() },
-            _ => f64::NAN,
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let run = f64::NAN;
-        best = if best.is_nan() { run } else { best.max(run) };
-    }
-    best
+    #[cfg(target_arch = "x86_64")]
+    return picoformer_kernels::arch::x86_64::peak::fma_peak_gflop_s(active_kernel(), 20)
+        .unwrap_or(f64::NAN);
+    #[cfg(not(target_arch = "x86_64"))]
+    return f64::NAN;
 }
 
 fn main() {

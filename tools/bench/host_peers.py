@@ -192,6 +192,8 @@ def measure(args, threads, model, qloop, blobs, inputs, onnx_paths, wblobs, mel)
                 best.add(("ours", "greedy"), res["greedy_min_s"])
                 notes["ours_tokens"] = res["greedy_tokens"]
                 notes["kernel"] = res["kernel"]
+                if res.get("fma_peak_gflop_s"):
+                    notes["peak"] = max(notes.get("peak", 0.0), res["fma_peak_gflop_s"])
                 res = ours_bench(args, blobs["i8"], src, tgt, greedy, threads)
                 best.add(("ours", "forward-i8", n), res["forward_min_s"])
                 best.add(("ours", "greedy-i8"), res["greedy_min_s"])
@@ -233,6 +235,63 @@ def measure(args, threads, model, qloop, blobs, inputs, onnx_paths, wblobs, mel)
             if step > 0:
                 best.add(("ours", "w-step", dtype), step)
     return best, notes
+
+
+def forward_flops(n):
+    """Floating-point operations of the paper base's teacher-forced forward pass at source
+    = target = n positions: the linear layers (per position: each encoder layer's 4 D^2 +
+    2 D F, each decoder layer's 8 D^2 + 2 D F with the cross-attention's keys and values
+    of one source position, the vocabulary's D V) and the attention's scores and weighted
+    sums (2 n^2 D a layer: the encoder's, the decoder's own and its cross-attention's),
+    two operations a multiply-add."""
+    d, f, layers, vocab = vp.D, vp.FF, vp.LAYERS, vp.VOCAB
+    linear = n * (layers * (4 * d * d + 2 * d * f) + layers * (8 * d * d + 2 * d * f) + d * vocab)
+    attention = 3 * layers * 2 * n * n * d
+    return 2 * (linear + attention)
+
+
+def whisper_encoder_flops():
+    """Floating-point operations of Whisper base's encoder on a 30 s window (1500
+    positions after the stem): the stem's two convolutions (80 -> 512 over 3000 frames,
+    512 -> 512 stride 2, 3 taps each), 6 layers' linear layers (4 D^2 + 2 D F a
+    position) and attention (2 n^2 D a layer)."""
+    d, f, layers, n = 512, 2048, 6, 1500
+    stem = 2 * n * 3 * 80 * d + n * 3 * d * d
+    linear = layers * n * (4 * d * d + 2 * d * f)
+    attention = layers * 2 * n * n * d
+    return 2 * (stem + linear + attention)
+
+
+def goals_table(best, peak):
+    """What the one-thread forward goals need: the time (goal ratio x the peer's), the
+    GFLOP/s that is, as a share of this core's FMA peak, beside ours now."""
+    rows = [(f"forward {n}x{n} <= 0.6x PyTorch", n, 0.6, best["torch", "forward", n])
+            for n in LENGTHS]
+    rows.append(("forward 32x32 <= 0.8x ONNX Runtime f32", 32, 0.8, best["ort", "f32"]))
+    lines = [f"| goal (1 thread) | GFLOP | needed time | needed GFLOP/s | of the FMA peak "
+             f"({peak:.0f} GFLOP/s) | ours now |", "|---|---|---|---|---|---|"]
+    for label, n, ratio, peer in rows:
+        ours = best["ours", "forward", n]
+        if peer is None or ours is None:
+            continue
+        flops = forward_flops(n)
+        need = ratio * peer
+        lines.append(f"| {label} | {flops / 1e9:.2f} | {ms(need)} | {flops / need / 1e9:.0f} | "
+                     f"{100 * flops / need / 1e9 / peak:.0f} % | {ms(ours)}, "
+                     f"{flops / ours / 1e9:.0f} GFLOP/s ({100 * flops / ours / 1e9 / peak:.0f} %) |")
+    ours_enc, ours_whole = best["ours", "w-enc", "f32"], best["ours", "w-whole", "f32"]
+    ct2_whole = best["ct2", "w-whole", "f32"]
+    if None not in (ours_enc, ours_whole, ct2_whole):
+        # the goal's time less our decoding (the whole run less its encoder): the encoder's
+        flops = whisper_encoder_flops()
+        need = 0.8 * ct2_whole - (ours_whole - ours_enc)
+        if need > 0:
+            lines.append(f"| Whisper base f32, encoder + {WHISPER_TOKENS} tokens <= 0.8x "
+                         f"CTranslate2: its encoder | {flops / 1e9:.1f} | {ms(need)} | "
+                         f"{flops / need / 1e9:.0f} | {100 * flops / need / 1e9 / peak:.0f} % | "
+                         f"{ms(ours_enc)}, {flops / ours_enc / 1e9:.0f} GFLOP/s "
+                         f"({100 * flops / ours_enc / 1e9 / peak:.0f} %) |")
+    return lines
 
 
 def ms(s):
@@ -318,6 +377,9 @@ def main():
                        f"{len(notes[f'ct2_w_{d}'])}, equal prefix "
                        f"{common_prefix(notes[f'ours_w_{d}'], notes[f'ct2_w_{d}'])}."
                        for d in ("f32", "i8") if f"ours_w_{d}" in notes))
+        if threads == 1 and notes.get("peak"):
+            out.append("")
+            out += goals_table(best, notes["peak"])
     if len(per_threads) > 1:
         first, *others = sorted(per_threads)
         out.append("")

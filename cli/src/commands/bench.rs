@@ -80,9 +80,23 @@ pub fn run(
         "forward_cpu_s": forward_cpu_ticks.map(|t| t as f64 / TICKS_PER_S / iters.max(1) as f64),
         "greedy_tokens": out[..tokens],
         "read_bandwidth_gb_s": read_bandwidth_gb_s(),
+        "fma_peak_gflop_s": fma_peak_gflop_s(),
     });
     outln!("{out}");
     Ok(())
+}
+
+/// This core's f32 fused multiply-add peak for the active kernel (GFLOP/s, best of 5
+/// runs; null where the kernel has no probe): the rate the forward pass's GFLOP/s are a
+/// share of.
+fn fma_peak_gflop_s() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    return picoformer::kernels::arch::x86_64::peak::fma_peak_gflop_s(
+        picoformer::kernels::active_kernel(),
+        5,
+    );
+    #[cfg(not(target_arch = "x86_64"))]
+    return None;
 }
 
 /// Clock ticks per second of `/proc`'s CPU times (`USER_HZ`: 100 on Linux).

@@ -5,3 +5,5 @@ pub mod crc32c;
 pub mod f16;
 pub mod f32;
 pub mod i8;
+#[cfg(feature = "std")]
+pub mod peak;
