@@ -11,7 +11,9 @@ side in one run: PyTorch, ONNX Runtime and CTranslate2 (issue 18).
       ours with f16 weights against ours in f32 (the f16 decode's goal: <= 0.65x).
   (b) Whisper base (target/models/whisper, CTranslate2's own model; ours converted from
       it): the encoder on the repo's clip (tests/pretrained/whisper/mel.npy) and one
-      greedy decode step, CTranslate2 float32 and int8 (`intra_threads` = ours).
+      greedy decode step, CTranslate2 float32 and int8 (`intra_threads` = ours); ours in
+      int8 twice: the tied classifier f32 (our default) and int8 (`--i8-embedding`, as
+      CTranslate2's int8 quantizes its embeddings).
 
 Timings: the minimum over `--rounds` rounds; each round runs every peer once, one after
 another, so that all of them see the same load (the machine is shared: other work only
@@ -135,13 +137,22 @@ def ours_bench(args, blob, src, tgt, max_len, threads):
     return json.loads(out)
 
 
+# Our Whisper blobs: f32, int8 (the tied classifier kept f32, our default) and int8 with
+# the classifier int8 too ("i8emb": as CTranslate2's int8, which quantizes its embeddings,
+# the classifier's weights, the same way as the linear layers).
+WHISPER_VARIANTS = {"f32": ["--dtype", "f32"], "i8": ["--dtype", "i8"],
+                    "i8emb": ["--dtype", "i8", "--i8-embedding"]}
+# The CTranslate2 compute type each is timed against.
+WHISPER_PEER = {"f32": "float32", "i8": "int8", "i8emb": "int8"}
+
+
 def whisper_blobs(args):
     blobs = {}
-    for dtype in ("f32", "i8"):
-        blobs[dtype] = os.path.join(OUT, f"whisper-{dtype}.pfm")
-        if not os.path.exists(blobs[dtype]):
+    for name, flags in WHISPER_VARIANTS.items():
+        blobs[name] = os.path.join(OUT, f"whisper-{name}.pfm")
+        if not os.path.exists(blobs[name]):
             run([args.bin, "convert", "--from", "ct2-whisper",
-                 os.path.join(WHISPER_CT2, "model.bin"), "-o", blobs[dtype], "--dtype", dtype])
+                 os.path.join(WHISPER_CT2, "model.bin"), "-o", blobs[name], *flags])
     return blobs
 
 
@@ -211,7 +222,7 @@ def measure(args, threads, model, qloop, blobs, inputs, onnx_paths, wblobs, mel)
             for _ in range(args.iters):
                 best.add(("ort", key), timed(lambda: sess.run(None, feeds))[0])
         if ct2 and round_ < args.whisper_rounds:
-            for dtype, ct in (("f32", "float32"), ("i8", "int8")):
+            for dtype, ct in WHISPER_PEER.items():
                 # Our decode step: the whole run to WHISPER_TOKENS tokens less the whole
                 # run to 1 (the encoder and the prompt), per token in between.
                 enc, whole, tokens = ours_whisper(args, wblobs[dtype], threads, WHISPER_TOKENS)
@@ -226,7 +237,7 @@ def measure(args, threads, model, qloop, blobs, inputs, onnx_paths, wblobs, mel)
                 best.add(("ct2", "w-step", dtype), gen / max(1, len(tokens)))
                 best.add(("ct2", "w-whole", dtype), enc + gen)
                 notes[f"ct2_w_{dtype}"] = tokens
-    for dtype in ("f32", "i8"):
+    for dtype in WHISPER_PEER:
         if best["ours", "w-whole", dtype] is not None:
             steps = max(1, len(notes[f"ours_w_{dtype}"]) - 1)
             step = (best["ours", "w-whole", dtype] - best["ours", "w-one", dtype]) / steps
@@ -315,14 +326,15 @@ def table(best, threads):
         (f"paper base greedy {GREEDY} tokens, f16 weights", best["ours", "greedy-f16"],
          "picoformer f32", best["ours", "greedy"]),
     ]
-    for dtype, ct in (("f32", "float32"), ("i8", "int8")):
+    for dtype, ct in WHISPER_PEER.items():
         if best["ours", "w-enc", dtype] is None:
             continue
-        rows.append((f"Whisper base encoder (30 s window), {dtype}", best["ours", "w-enc", dtype],
+        what = {"f32": "f32", "i8": "i8", "i8emb": "i8, int8 classifier"}[dtype]
+        rows.append((f"Whisper base encoder (30 s window), {what}", best["ours", "w-enc", dtype],
                      f"CTranslate2 {ct}", best["ct2", "w-enc", dtype]))
-        rows.append((f"Whisper base decode step, {dtype}", best["ours", "w-step", dtype],
+        rows.append((f"Whisper base decode step, {what}", best["ours", "w-step", dtype],
                      f"CTranslate2 {ct}", best["ct2", "w-step", dtype]))
-        rows.append((f"Whisper base, encoder + {WHISPER_TOKENS} tokens, {dtype}",
+        rows.append((f"Whisper base, encoder + {WHISPER_TOKENS} tokens, {what}",
                      best["ours", "w-whole", dtype], f"CTranslate2 {ct}",
                      best["ct2", "w-whole", dtype]))
     lines = [f"| work ({threads} thread{'s' if threads > 1 else ''}) | picoformer | peer | "
@@ -376,7 +388,7 @@ def main():
                        f" Whisper {d}: our {len(notes[f'ours_w_{d}'])} tokens, CTranslate2's "
                        f"{len(notes[f'ct2_w_{d}'])}, equal prefix "
                        f"{common_prefix(notes[f'ours_w_{d}'], notes[f'ct2_w_{d}'])}."
-                       for d in ("f32", "i8") if f"ours_w_{d}" in notes))
+                       for d in WHISPER_PEER if f"ours_w_{d}" in notes))
         if threads == 1 and notes.get("peak"):
             out.append("")
             out += goals_table(best, notes["peak"])
