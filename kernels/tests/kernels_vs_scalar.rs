@@ -1194,24 +1194,25 @@ fn check_i8_cache_attention<K: I8Dot>(kern: K) {
                         head,
                         dk,
                     };
-                    // int16 queries (as the bits of floats): random, or at the extremes
+                    // int8 queries (`QUERY_MAX`, as the bits of floats): random, or at the
+                    // extremes
                     let q: Vec<f32> = (0..dk)
                         .map(|i| {
                             let v = match kind {
-                                0 => (next() % 65535) as i32 - 32767,
-                                1 => 32767,
+                                0 => (next() % 255) as i32 - 127,
+                                1 => 127,
                                 _ => {
                                     if i % 2 == 0 {
-                                        -32767
+                                        -127
                                     } else {
-                                        32767
+                                        127
                                     }
                                 }
                             };
                             f32::from_bits(v as u32)
                         })
                         .collect();
-                    let sq = 1.0 / 32767.0;
+                    let sq = 1.0 / attention_i8::QUERY_MAX;
                     let mut want = vec![0.0f32; t];
                     let largest = attention_i8::head_scores(&q, sq, &keys, at, &mut want);
                     let mut got = vec![0.0f32; t];
