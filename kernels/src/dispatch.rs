@@ -988,6 +988,19 @@ fn gelu_one_thread(x: &mut [f32]) {
               scalar => generic::f32::gelu(x))
 }
 
+/// Whether the active kernel's convolution takes the rows whose windows lie inside the
+/// input through its linear tiles (each output the bits of a one-row [`linear`] of its
+/// window) rather than one [`dot`] per output.
+pub fn conv1d_on_tiles() -> bool {
+    #[allow(dead_code)] // where no f32 kernel set exists (thumbv6m, riscv32imac)
+    fn tiles<K: F32Simd>(_: K) -> bool {
+        K::CONV_TILES
+    }
+    dispatch!(active_kernel(), F32: F32Simd, record = false,
+              |kern, _id| tiles(kern),
+              scalar => false)
+}
+
 /// Whether the active kernel's GELU is Helium's polynomial erf
 /// ([`generic::lanes::gelu_poly`]) rather than libm's `erff`.
 pub fn gelu_is_polynomial() -> bool {

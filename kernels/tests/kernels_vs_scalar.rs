@@ -1540,18 +1540,21 @@ fn f32_gelu_is_bit_for_bit_the_reference() {
     }
 }
 
-/// The dispatched convolution gives, for every output, the bits of the active kernel's
-/// `dot` over the window plus the bias (a row touching the padding: the sum of its taps'
-/// `dot`s): what it computed one `dot` at a time before the AVX-512 tiles of `3 x MR`
-/// dot products. Channel counts that leave a tail, windows with and without a tail of
-/// elements, strides 1 and 2.
+/// The dispatched convolution gives, for every output whose window lies inside the input,
+/// the bits of the active kernel's `dot` over the window plus the bias, or, where the
+/// kernel runs convolutions on its linear tiles (`conv1d_on_tiles`: AVX-512), those of a
+/// one-row `linear` of the window; a row touching the padding, the sum of its taps' `dot`s
+/// plus the bias. Channel counts that leave a tail, windows with and without a tail of
+/// elements, strides 1 and 2, runs of rows longer than a run of the tiles.
 #[test]
 fn f32_conv1d_is_its_dots_bit_for_bit() {
+    let on_tiles = picoformer_kernels::dispatch::conv1d_on_tiles();
     for (c_in, c_out, taps, stride, padding, l_in) in [
         (80, 10, 3, 1, 1, 23),
         (64, 8, 3, 2, 1, 20),
         (20, 13, 3, 1, 1, 9),
         (16, 4, 1, 1, 0, 7),
+        (512, 9, 3, 2, 1, 205),
     ] {
         let input = values(l_in * c_in, 31, 1.0);
         let weight = values(c_out * taps * c_in, 32, 0.5);
@@ -1573,9 +1576,16 @@ fn f32_conv1d_is_its_dots_bit_for_bit() {
             for o in 0..c_out {
                 let w = &weight[o * window..(o + 1) * window];
                 let start = r * stride;
-                let sum = if start >= padding && start - padding + taps <= l_in {
+                let want = if start >= padding && start - padding + taps <= l_in {
                     let at = (start - padding) * c_in;
-                    picoformer_kernels::dot(&input[at..at + window], w)
+                    let x = &input[at..at + window];
+                    if on_tiles {
+                        let mut row = vec![0.0; c_out];
+                        picoformer_kernels::linear(x, &weight, Some(&bias), window, &mut row);
+                        row[o]
+                    } else {
+                        picoformer_kernels::dot(x, w) + bias[o]
+                    }
                 } else {
                     let mut sum = 0.0;
                     for tap in 0..taps {
@@ -1588,9 +1598,8 @@ fn f32_conv1d_is_its_dots_bit_for_bit() {
                             );
                         }
                     }
-                    sum
+                    sum + bias[o]
                 };
-                let want = sum + bias[o];
                 assert_eq!(
                     got[r * c_out + o].to_bits(),
                     want.to_bits(),

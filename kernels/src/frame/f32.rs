@@ -129,22 +129,11 @@ pub trait F32Simd: Copy {
         false
     }
 
-    /// True when [`dot_blocks_tile`](Self::dot_blocks_tile) exists: the convolution then
-    /// takes its dot products `3 x MR` at a time (`conv1d_with`), the same bits.
-    const DOT_BLOCKS_TILES: bool = false;
-
-    /// [`dot_blocks`](Self::dot_blocks) of 3 input rows with `MR` weight rows at once,
-    /// bit for bit each pair's `dot_blocks` (every slice holds `blocks * LANES` values);
-    /// `None` where the kernel has no such tile (the default).
-    fn dot_blocks_tile(
-        self,
-        x: [&[f32]; 3],
-        w: [&[f32]; MR],
-        blocks: usize,
-    ) -> Option<[[f32; MR]; 3]> {
-        let _ = (x, w, blocks);
-        None
-    }
+    /// True where the convolution runs the rows whose windows lie inside the input through
+    /// this kernel's linear tiles ([`dot_tile`](Self::dot_tile): up to
+    /// [`TILE_ROWS`](Self::TILE_ROWS) windows against `MR` channels), each output the bits
+    /// of a one-row [`linear`] of its window (hosts with many registers; `conv1d_with`).
+    const CONV_TILES: bool = false;
 
     /// True when [`dot_rows`](Self::dot_rows) gives, for each weight row, the bits that
     /// [`dot_blocks`](Self::dot_blocks) gives for it alone: the convolution then takes
@@ -1169,7 +1158,7 @@ pub(crate) fn conv1d_with<K: F32Simd>(
     out: &mut [f32],
 ) {
     let dot_of = |a: &[f32], b: &[f32]| dot(kernel, a, b);
-    if K::DOT_BLOCKS_TILES && c_in > 0 && taps > 0 {
+    if K::CONV_TILES && c_in > 0 && taps > 0 {
         return conv1d_tiled(
             kernel, input, c_in, weight, bias, taps, stride, padding, 0, out,
         );
@@ -1248,7 +1237,7 @@ pub(crate) fn conv1d_with<K: F32Simd>(
 }
 
 /// Output rows `first..` (as many as `out` holds, `[rows, c_out]`) of [`conv1d_with`]
-/// where the kernel's [`F32Simd::DOT_BLOCKS_TILES`] (one thread's part of the
+/// where the kernel's [`F32Simd::CONV_TILES`] (one thread's part of the
 /// convolution, hosts); false, having written nothing, for other kernels and shapes.
 #[allow(clippy::too_many_arguments)]
 #[cfg(feature = "threads")]
@@ -1264,7 +1253,7 @@ pub(crate) fn conv1d_rows_with<K: F32Simd>(
     first: usize,
     out: &mut [f32],
 ) -> bool {
-    if !K::DOT_BLOCKS_TILES || c_in == 0 || taps == 0 {
+    if !K::CONV_TILES || c_in == 0 || taps == 0 {
         return false;
     }
     conv1d_tiled(
@@ -1273,11 +1262,14 @@ pub(crate) fn conv1d_rows_with<K: F32Simd>(
     true
 }
 
-/// [`conv1d_using`] with `dot` of a kernel whose [`F32Simd::DOT_BLOCKS_TILES`]: the output
-/// rows whose windows lie inside the input three at a time against `MR` channels at a
-/// time ([`F32Simd::dot_blocks_tile`], each sum bit for bit `dot`'s: its whole blocks,
-/// then its tail in order, then `+ b`), the other rows as there (`c_in`, `taps` > 0);
-/// rows `first..` of the output, as many as `out` holds.
+/// [`conv1d_using`] on a kernel whose [`F32Simd::CONV_TILES`]: the output rows whose
+/// windows lie inside the input are a matrix product of those windows (overlapping rows
+/// of the input, `stride * c_in` apart) with the weights `[c_out, taps * c_in]`, taken in
+/// runs of rows that stay in the core's cache while every tile of `MR` channels passes
+/// over them, each output the bits of a one-row [`linear`] of its window: whole tiles of
+/// channels by [`F32Simd::dot_tile`], then the window's tail in order, then `+ b`; the
+/// channels past the last whole tile by `dot`, `+ b`. The rows that touch the padding
+/// as there (`c_in`, `taps` > 0); rows `first..` of the output, as many as `out` holds.
 #[allow(clippy::too_many_arguments)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 fn conv1d_tiled<K: F32Simd>(
@@ -1312,68 +1304,140 @@ fn conv1d_tiled<K: F32Simd>(
     };
     let b = |o: usize| bias.and_then(|b| b.get(o)).copied().unwrap_or(0.0);
     let w_row = |o: usize| weight.get(o * window..(o + 1) * window).unwrap_or(&[]);
+    // Rows a run: their windows (`stride * c_in` apart) inside `CONV_RUN_BYTES`.
+    let run_rows = (CONV_RUN_BYTES / (stride.max(1) * c_in * core::mem::size_of::<f32>()).max(1))
+        .max(K::TILE_ROWS);
     let mut r = first;
     while r < l_out {
-        if let (Some(x0), Some(x1), Some(x2)) = (window_of(r), window_of(r + 1), window_of(r + 2)) {
-            if r + 3 <= l_out {
-                let x = [x0, x1, x2];
-                let mut o = 0;
-                while o + MR <= c_out {
-                    let w: [&[f32]; MR] = core::array::from_fn(|m| w_row(o + m));
-                    // (a kernel without the tile: each pair's blocks alone, the same sums)
-                    let sums = kernel.dot_blocks_tile(x, w, blocks).unwrap_or_else(|| {
-                        x.map(|x_row| w.map(|w_m| kernel.dot_blocks(x_row, w_m, blocks)))
-                    });
-                    for (i, (x_row, row_sums)) in x.iter().zip(sums).enumerate() {
-                        for (m, (w_m, mut sum)) in w.iter().zip(row_sums).enumerate() {
-                            for (&a, &c) in x_row
-                                .get(head..)
-                                .unwrap_or(&[])
-                                .iter()
-                                .zip(w_m.get(head..).unwrap_or(&[]))
-                            {
-                                sum += a * c;
-                            }
-                            if let Some(y) = out.get_mut((r - first + i) * c_out + o + m) {
-                                *y = sum + b(o + m);
-                            }
-                        }
-                    }
-                    o += MR;
+        if window_of(r).is_none() {
+            let at = (r - first) * c_out;
+            if let Some(out_row) = out.get_mut(at..at + c_out) {
+                conv1d_edge_row(
+                    |a, b| dot(kernel, a, b),
+                    input,
+                    c_in,
+                    weight,
+                    bias,
+                    taps,
+                    r * stride,
+                    padding,
+                    out_row,
+                );
+            }
+            r += 1;
+            continue;
+        }
+        // The run: rows r..end, every window inside the input.
+        let mut end = r + 1;
+        while end < l_out && end - r < run_rows && window_of(end).is_some() {
+            end += 1;
+        }
+        let mut o = 0;
+        while o + MR <= c_out {
+            let w: [&[f32]; MR] = core::array::from_fn(|m| w_row(o + m));
+            let b_tile: [f32; MR] = core::array::from_fn(|m| b(o + m));
+            let mut g = r;
+            while g < end {
+                let take = (end - g).min(K::TILE_ROWS);
+                match take {
+                    #[cfg(target_arch = "x86_64")]
+                    WIDE_NR.. => conv_tile::<K, WIDE_NR>(
+                        kernel,
+                        &window_of,
+                        g,
+                        w,
+                        &b_tile,
+                        (blocks, head),
+                        o,
+                        c_out,
+                        first,
+                        out,
+                    ),
+                    3.. => conv_tile::<K, 3>(
+                        kernel,
+                        &window_of,
+                        g,
+                        w,
+                        &b_tile,
+                        (blocks, head),
+                        o,
+                        c_out,
+                        first,
+                        out,
+                    ),
+                    2 => conv_tile::<K, 2>(
+                        kernel,
+                        &window_of,
+                        g,
+                        w,
+                        &b_tile,
+                        (blocks, head),
+                        o,
+                        c_out,
+                        first,
+                        out,
+                    ),
+                    _ => conv_tile::<K, 1>(
+                        kernel,
+                        &window_of,
+                        g,
+                        w,
+                        &b_tile,
+                        (blocks, head),
+                        o,
+                        c_out,
+                        first,
+                        out,
+                    ),
                 }
-                for o in o..c_out {
-                    for (i, x_row) in x.iter().enumerate() {
-                        if let Some(y) = out.get_mut((r - first + i) * c_out + o) {
-                            *y = dot(kernel, x_row, w_row(o)) + b(o);
-                        }
-                    }
+                g += take;
+            }
+            o += MR;
+        }
+        for o in o..c_out {
+            for g in r..end {
+                if let (Some(x), Some(y)) = (window_of(g), out.get_mut((g - first) * c_out + o)) {
+                    *y = dot(kernel, x, w_row(o)) + b(o);
                 }
-                r += 3;
-                continue;
             }
         }
-        let at = (r - first) * c_out;
-        let Some(out_row) = out.get_mut(at..at + c_out) else {
-            return;
-        };
-        if let Some(x) = window_of(r) {
-            for (o, y) in out_row.iter_mut().enumerate() {
-                *y = dot(kernel, x, w_row(o)) + b(o);
+        r = end;
+    }
+}
+
+/// Bytes of input windows in one run of [`conv1d_tiled`]: well inside a core's L2.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const CONV_RUN_BYTES: usize = 192 << 10;
+
+/// `ROWS` output rows from `g` of [`conv1d_tiled`] against channels `o..o + MR`: the
+/// tile's sums, each window's tail in order, `+ b`.
+#[allow(clippy::too_many_arguments)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[inline(always)]
+fn conv_tile<'a, K: F32Simd, const ROWS: usize>(
+    kernel: K,
+    window_of: &impl Fn(usize) -> Option<&'a [f32]>,
+    g: usize,
+    w: [&[f32]; MR],
+    b: &[f32; MR],
+    (blocks, head): (usize, usize),
+    o: usize,
+    c_out: usize,
+    first: usize,
+    out: &mut [f32],
+) {
+    let x: [&[f32]; ROWS] = core::array::from_fn(|i| window_of(g + i).unwrap_or(&[]));
+    let sums = kernel.dot_tile::<ROWS>(x, w, blocks);
+    for (i, (x_row, row_sums)) in x.iter().zip(sums).enumerate() {
+        let x_tail = x_row.get(head..).unwrap_or(&[]);
+        for (m, (w_m, mut sum)) in w.iter().zip(row_sums).enumerate() {
+            for (&a, &c) in x_tail.iter().zip(w_m.get(head..).unwrap_or(&[])) {
+                sum += a * c;
             }
-        } else {
-            conv1d_edge_row(
-                |a, b| dot(kernel, a, b),
-                input,
-                c_in,
-                weight,
-                bias,
-                taps,
-                r * stride,
-                padding,
-                out_row,
-            );
+            if let Some(y) = out.get_mut((g + i - first) * c_out + o + m) {
+                *y = sum + b[m];
+            }
         }
-        r += 1;
     }
 }
 

@@ -265,19 +265,7 @@ impl F32Simd for Avx512 {
         scalar::gelu(x.get_mut(blocks * 16..).unwrap_or(&mut []));
     }
 
-    const DOT_BLOCKS_TILES: bool = true;
-
-    fn dot_blocks_tile(
-        self,
-        x: [&[f32]; 3],
-        w: [&[f32]; MR],
-        blocks: usize,
-    ) -> Option<[[f32; MR]; 3]> {
-        let blocks = whole_blocks(&x, &w, blocks, Self::LANES);
-        // SAFETY: AVX-512F is present (see `detect`); `whole_blocks` bounds `blocks * 16`
-        // by the length of every slice.
-        Some(unsafe { x86_64avx512_dot_f32_1x1_tile(x, w, blocks) })
-    }
+    const CONV_TILES: bool = true;
 
     const ATTENTION_BLOCK: usize = 16;
 
@@ -1810,63 +1798,6 @@ unsafe fn x86_64avx2_dot_f32_1x1(a: &[f32], b: &[f32], blocks: usize) -> f32 {
     }
     let sum = _mm256_add_ps(even, odd);
     sum256(sum)
-}
-
-/// `acc[r][m] += x[r][at..at + 16] * w[m][at..at + 16]` (one fused multiply-add each),
-/// each weight vector loaded once.
-///
-/// # Safety
-/// AVX-512F; every slice holds `at + 16` elements.
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn fma_block_512<const ROWS: usize>(
-    acc: &mut [[__m512; MR]; ROWS],
-    x: [&[f32]; ROWS],
-    w: [&[f32]; MR],
-    at: usize,
-) {
-    // SAFETY: at + 16 <= every slice's length (the caller's contract).
-    let wv: [__m512; MR] =
-        core::array::from_fn(|m| unsafe { _mm512_loadu_ps(w[m].as_ptr().add(at)) });
-    for (acc, x) in acc.iter_mut().zip(x) {
-        // SAFETY: as above.
-        let xv = unsafe { _mm512_loadu_ps(x.as_ptr().add(at)) };
-        for (a, &wv) in acc.iter_mut().zip(&wv) {
-            *a = _mm512_fmadd_ps(xv, wv, *a);
-        }
-    }
-}
-
-/// [`x86_64avx512_dot_f32_1x1`] of `ROWS x 4` pairs at once, bit for bit each pair's:
-/// its even and odd blocks in two accumulators, their sum, `_mm512_reduce_add_ps`. Each
-/// step loads the 4 weight vectors once for the `ROWS` input rows.
-///
-/// # Safety
-/// The CPU must support AVX-512F, and every slice must hold `blocks * 16` elements.
-#[target_feature(enable = "avx512f")]
-unsafe fn x86_64avx512_dot_f32_1x1_tile<const ROWS: usize>(
-    x: [&[f32]; ROWS],
-    w: [&[f32]; MR],
-    blocks: usize,
-) -> [[f32; MR]; ROWS] {
-    let mut even = [[_mm512_setzero_ps(); MR]; ROWS];
-    let mut odd = [[_mm512_setzero_ps(); MR]; ROWS];
-    let mut block = 0;
-    while block + 2 <= blocks {
-        // SAFETY: (block + 2) * 16 <= blocks * 16 <= every slice's length.
-        unsafe {
-            fma_block_512(&mut even, x, w, block * 16);
-            fma_block_512(&mut odd, x, w, block * 16 + 16);
-        }
-        block += 2;
-    }
-    if block < blocks {
-        // SAFETY: (block + 1) * 16 <= blocks * 16 <= every slice's length.
-        unsafe { fma_block_512(&mut even, x, w, block * 16) };
-    }
-    core::array::from_fn(|r| {
-        core::array::from_fn(|m| _mm512_reduce_add_ps(_mm512_add_ps(even[r][m], odd[r][m])))
-    })
 }
 
 /// One dot product over `blocks` blocks of 16, with two accumulators so consecutive
