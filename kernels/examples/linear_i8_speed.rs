@@ -1,41 +1,27 @@
 //! Times the int8 linear layer (dynamic int8 activations, int8 weights) on the paper base
-//! forward pass's shapes, x86_64 AVX-512 VNNI, one thread, two ways in one run:
-//! - `rows`: the kernel's tile of one input row (`I8Dot::dot_tile`) run row after row and
-//!   the scalar `quantize_row` (the kernel before `dot_tiles` and `quantize_row` were its
-//!   own: a wrapper that keeps only `dot_tile`);
-//! - `tiles`: the kernel itself (several input rows at a time, vector quantizing).
+//! forward pass's shapes, x86_64 AVX-512 VNNI, one thread, two ways in one run, alternating
+//! call by call on the same cold weights:
+//! - `tiles`: blocks of the engine's buffer of activation rows (`activation_values`: 8
+//!   rows) through the kernel's tile of several rows (`I8Dot::dot_tiles`), the path before
+//!   the kernel's own pass (`frame::i8::linear_i8_by_row_blocks`);
+//! - `packed`: the kernel's whole layer (`frame::i8::linear_i8`: on AVX-512 VNNI its own
+//!   pass over packed rows, `I8Dot::linear_rows`).
 //!
-//! Then the same with the AVX2 kernel (`vpmaddubsw`).
+//! Then the same with the AVX2 kernel (`vpmaddubsw`, which has no pass of its own: the two
+//! columns run the same code).
 //!
 //! Against this core's `vpdpbusd` peak (a loop of independent 512-bit `vpdpbusd`, 64
 //! multiply-adds each, best of many runs), in GOPS (2 operations per multiply-add). Weights
-//! cold (a new matrix of a 64 MiB set every call), best of several calls. The buffer of
-//! activation rows is the engine's (`activation_values`: 8 rows).
+//! cold (a new matrix of a 64 MiB set every call), best of several calls.
 //! `cargo run --release -p picoformer-kernels --example linear_i8_speed`
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use picoformer_kernels::arch::x86_64::i8::{Avx2I8, Avx512I8};
-    use picoformer_kernels::frame::f32::MR;
-    use picoformer_kernels::frame::i8::{linear_i8, I8Dot};
+    use picoformer_kernels::frame::i8::{linear_i8, linear_i8_by_row_blocks, I8Dot};
     use picoformer_kernels::quant::{activation_scales, activation_values, Activations, I8Matrix};
     use std::arch::x86_64::*;
     use std::time::Instant;
-
-    /// A kernel with only its one-row tile (every other method the default).
-    #[derive(Clone, Copy)]
-    struct RowByRow<K>(K);
-
-    impl<K: I8Dot> I8Dot for RowByRow<K> {
-        const NAME: &'static str = "rows";
-        const BLOCK: usize = K::BLOCK;
-        fn detect() -> Option<Self> {
-            K::detect().map(RowByRow)
-        }
-        fn dot_tile(self, x: &[i8], w: [&[i8]; MR], blocks: usize) -> [i32; MR] {
-            self.0.dot_tile(x, w, blocks)
-        }
-    }
 
     const CHAINS: usize = 12;
     const STEPS: usize = 1 << 20;
@@ -56,33 +42,64 @@ mod x86 {
         (STEPS * CHAINS * 64 * 2) as f64 / s / 1e9
     }
 
-    fn time<K: I8Dot>(kern: K, ws: &[(Vec<i8>, Vec<f32>)], rows: usize, n: usize, k: usize) -> f64 {
+    /// Best seconds of the two ways (`tiles`, `packed`), alternating call by call.
+    fn time<K: I8Dot>(
+        kern: K,
+        ws: &[(Vec<i8>, Vec<f32>)],
+        rows: usize,
+        n: usize,
+        k: usize,
+    ) -> (f64, f64) {
         let x: Vec<f32> = (0..rows * k)
             .map(|i| ((i % 13) as f32 - 6.0) * 0.1)
             .collect();
-        let mut y = vec![0.0; rows * n];
+        let mut y = [vec![0.0; rows * n], vec![0.0; rows * n]];
         let mut values = vec![0i8; activation_values(rows, k).unwrap_or(0)];
         let mut scales = vec![0.0f32; activation_scales(rows)];
-        let mut best = f64::INFINITY;
+        let mut best = [f64::INFINITY; 2];
         for rep in 0..(24 * 16 / rows).max(2 * ws.len().min(8)) {
-            let (v, s) = &ws[rep % ws.len()];
-            let w = I8Matrix {
-                values: v,
-                scales: s,
-            };
-            let mut act = Activations {
-                values: &mut values,
-                scales: &mut scales,
-            };
-            let start = Instant::now();
-            linear_i8(kern, &x, w, None, k, &mut y, &mut act);
-            best = best.min(start.elapsed().as_secs_f64());
+            for (way, (best, y)) in best.iter_mut().zip(y.iter_mut()).enumerate() {
+                let (v, s) = &ws[(2 * rep + way) % ws.len()];
+                let w = I8Matrix {
+                    values: v,
+                    scales: s,
+                };
+                let mut act = Activations {
+                    values: &mut values,
+                    scales: &mut scales,
+                };
+                let start = Instant::now();
+                if way == 0 {
+                    linear_i8_by_row_blocks(kern, &x, w, None, k, y, &mut act);
+                } else {
+                    linear_i8(kern, &x, w, None, k, y, &mut act);
+                }
+                *best = best.min(start.elapsed().as_secs_f64());
+            }
         }
-        best
+        // The same bits both ways, on one matrix.
+        let (v, s) = &ws[0];
+        let w = I8Matrix {
+            values: v,
+            scales: s,
+        };
+        let mut act = Activations {
+            values: &mut values,
+            scales: &mut scales,
+        };
+        let [y0, y1] = &mut y;
+        linear_i8_by_row_blocks(kern, &x, w, None, k, y0, &mut act);
+        linear_i8(kern, &x, w, None, k, y1, &mut act);
+        assert!(
+            y0.iter()
+                .zip(y1.iter())
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "the two ways differ"
+        );
+        (best[0], best[1])
     }
 
     fn shapes<K: I8Dot>(kern: K, peak: f64) {
-        let old = RowByRow(kern);
         for (n, k) in [(512, 512), (2048, 512), (512, 2048), (8000, 512)] {
             let copies = ((64 << 20) / (n * k)).max(2);
             let ws: Vec<(Vec<i8>, Vec<f32>)> = (0..copies)
@@ -93,11 +110,11 @@ mod x86 {
                     (v, vec![0.01; n])
                 })
                 .collect();
-            for rows in [16, 32, 64, 128] {
+            for rows in [8, 16, 32, 64, 128] {
                 let ops = 2.0 * (rows * n * k) as f64 / 1e9;
-                let (a, b) = (time(old, &ws, rows, n, k), time(kern, &ws, rows, n, k));
+                let (a, b) = time(kern, &ws, rows, n, k);
                 println!(
-                    "{} cold n {n:>4} k {k:>4} rows {rows:>3}: rows {:.3} ms {:.0} GOPS ({:.0}%), tiles {:.3} ms {:.0} GOPS ({:.0}%), {:.2}x",
+                    "{} cold n {n:>4} k {k:>4} rows {rows:>3}: tiles {:.3} ms {:.0} GOPS ({:.0}%), packed {:.3} ms {:.0} GOPS ({:.0}%), {:.2}x",
                     K::NAME,
                     a * 1e3,
                     ops / a,

@@ -893,6 +893,81 @@ fn check_i8_linear_rows<K: I8Dot>(kern: K) {
     }
 }
 
+/// The int8 linear layer over 1-40 input rows (and 130: more than one packed chunk of a
+/// kernel's own pass, `I8Dot::linear_rows`) against the reference, bit for bit: partial
+/// groups of rows, weight rows not a multiple of the tiles, reductions with a tail (of
+/// 4 bytes and of the kernel's block), extreme weights and inputs of +-127, with the
+/// engine's buffer of activation rows; and the frame without the kernel's pass
+/// (`linear_i8_by_row_blocks`) alike.
+fn check_i8_linear_many_rows<K: I8Dot>(kern: K) {
+    let mut shapes: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+    for (k, n) in [(64, 13), (68, 8), (3 * K::BLOCK + 5, 21), (7, 9)] {
+        shapes.push((k, n, (1..=40).collect()));
+    }
+    for k in [3, 4, 5, 130, 512 + 17] {
+        shapes.push((k, 1, vec![16, 17]));
+        shapes.push((k, 12, vec![8, 9, 31, 33]));
+    }
+    shapes.push((256, 17, vec![130]));
+    for (k, n, rows_list) in shapes {
+        let scales: Vec<f32> = f32s(n, 11, 0.05).iter().map(|s| s.abs()).collect();
+        let mixed: Vec<i8> = (0..n * k)
+            .map(|i| if i % 3 == 0 { 127 } else { -128 })
+            .collect();
+        let weights = [i8s(n * k, 17), vec![-128; n * k], vec![127; n * k], mixed];
+        for &rows in &rows_list {
+            let alternate: Vec<f32> = (0..rows * k)
+                .map(|i| if (i / 3) % 2 == 0 { 1.5 } else { -1.5 })
+                .collect();
+            let inputs = [f32s(rows * k, 5 + rows as u32, 2.0), alternate];
+            for (wi, values) in weights.iter().enumerate() {
+                let w = I8Matrix {
+                    values,
+                    scales: &scales,
+                };
+                let bias = f32s(n, 9, 1.0);
+                for (xi, x) in inputs.iter().enumerate() {
+                    if (wi > 0 || xi > 0) && rows % 4 != 1 && rows < 40 {
+                        continue;
+                    }
+                    let mut want = vec![f32::NAN; rows * n];
+                    let mut q = vec![0i8; k];
+                    generic::i8::linear_i8(x, w, Some(&bias), k, &mut want, &mut q);
+                    for (way, bias) in [(0, Some(&bias[..])), (1, Some(&bias[..])), (0, None)] {
+                        if bias.is_none() {
+                            generic::i8::linear_i8(x, w, None, k, &mut want, &mut q);
+                        }
+                        let needed = quant::activation_values(rows, k).expect("small sizes");
+                        let mut values = vec![0i8; needed];
+                        let mut act_scales = vec![0.0f32; quant::activation_scales(rows)];
+                        let mut act = Activations {
+                            values: &mut values,
+                            scales: &mut act_scales,
+                        };
+                        let mut got = vec![f32::NAN; rows * n];
+                        if way == 0 {
+                            kern.linear(x, w, bias, k, &mut got, &mut act);
+                        } else {
+                            picoformer_kernels::frame::i8::linear_i8_by_row_blocks(
+                                kern, x, w, bias, k, &mut got, &mut act,
+                            );
+                        }
+                        for (i, (g, r)) in got.iter().zip(&want).enumerate() {
+                            assert_eq!(
+                                g.to_bits(),
+                                r.to_bits(),
+                                "{} int8 linear many rows k={k} n={n} rows={rows} weights {wi} \
+                                 inputs {xi} way {way} i={i}: {g} vs {r}",
+                                K::NAME
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn i8_quantize_row_is_symmetric_and_within_half_a_step() {
     for n in [0, 1, 7, 64, 513] {
@@ -1468,6 +1543,7 @@ macro_rules! kernel_tests {
                 if let Some(kern) = i8_kernel() {
                     check_i8_linear(kern);
                     check_i8_linear_rows(kern);
+                    check_i8_linear_many_rows(kern);
                     check_i8_linear_one_row(kern);
                 }
             }

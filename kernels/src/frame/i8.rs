@@ -57,6 +57,25 @@ pub trait I8Dot: Copy {
         dot_rows_by_tiles(self, x, w, k, blocks, out)
     }
 
+    /// Hosts: the int8 linear layer (shapes as [`linear_i8`]) over several input rows in
+    /// the kernel's own way, with its own buffer of quantized rows: `true` where it ran
+    /// it, `false` (this default; the frame's blocks of rows and tiles then run) where it
+    /// does not. The same bits as the frame: the same [`I8Dot::quantize_row`], exact sums
+    /// and [`dequantize`]'s operations in its order.
+    #[cfg(not(target_os = "none"))]
+    #[inline(always)]
+    fn linear_rows(
+        self,
+        x: &[f32],
+        w: I8Matrix,
+        bias: Option<&[f32]>,
+        k: usize,
+        y: &mut [f32],
+    ) -> bool {
+        let _ = (x, w, bias, k, y);
+        false
+    }
+
     /// The whole int8 linear layer (shapes as [`linear_i8`]). The frame's [`linear_i8`]
     /// over [`I8Dot::dot_tile`] unless a kernel does the whole product in one pass (the
     /// microcontroller kernels: the activation row quantized once, one loop over all row
@@ -216,7 +235,44 @@ pub fn linear_i8<K: I8Dot>(
     y: &mut [f32],
     act: &mut Activations,
 ) {
-    linear_i8_using(kern, x, w, bias, k, y, act, true)
+    linear_i8_using(kern, x, w, bias, k, y, act, Paths::ALL)
+}
+
+/// [`linear_i8`] without the kernel's own pass over several input rows
+/// ([`I8Dot::linear_rows`]): blocks of rows through [`I8Dot::dot_tiles`] (hosts; the same
+/// bits, kept to measure against, `examples/linear_i8_speed.rs`).
+#[cfg(not(target_os = "none"))]
+pub fn linear_i8_by_row_blocks<K: I8Dot>(
+    kern: K,
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+    act: &mut Activations,
+) {
+    let paths = Paths {
+        one_row: true,
+        many_rows: false,
+    };
+    linear_i8_using(kern, x, w, bias, k, y, act, paths)
+}
+
+/// Which of the kernel's own host paths [`linear_i8_using`] may take.
+#[derive(Clone, Copy)]
+#[cfg_attr(target_os = "none", allow(dead_code))]
+struct Paths {
+    /// One input row through [`I8Dot::dot_rows_i8`].
+    one_row: bool,
+    /// Several input rows through [`I8Dot::linear_rows`].
+    many_rows: bool,
+}
+
+impl Paths {
+    const ALL: Paths = Paths {
+        one_row: true,
+        many_rows: true,
+    };
 }
 
 /// [`linear_i8`] without its one-row path: every input row tile by tile through
@@ -232,10 +288,14 @@ pub fn linear_i8_by_tiles<K: I8Dot>(
     y: &mut [f32],
     act: &mut Activations,
 ) {
-    linear_i8_using(kern, x, w, bias, k, y, act, false)
+    let paths = Paths {
+        one_row: false,
+        many_rows: false,
+    };
+    linear_i8_using(kern, x, w, bias, k, y, act, paths)
 }
 
-/// [`linear_i8`], with its one-row path (hosts) where `one_row`.
+/// [`linear_i8`], with the kernel's own host paths that `paths` names.
 #[allow(clippy::too_many_arguments)] // the layer's shapes and buffers, and the switch
 #[inline(always)]
 fn linear_i8_using<K: I8Dot>(
@@ -246,7 +306,7 @@ fn linear_i8_using<K: I8Dot>(
     k: usize,
     y: &mut [f32],
     act: &mut Activations,
-    one_row: bool,
+    paths: Paths,
 ) {
     if k == 0 {
         y.fill(0.0);
@@ -263,7 +323,11 @@ fn linear_i8_using<K: I8Dot>(
     let blocks = k / K::BLOCK;
     let head = blocks * K::BLOCK;
     #[cfg(not(target_os = "none"))]
-    if rows == 1 && one_row {
+    if rows > 1 && paths.many_rows && kern.linear_rows(x, w, bias, k, y) {
+        return;
+    }
+    #[cfg(not(target_os = "none"))]
+    if rows == 1 && paths.one_row {
         if let (Some(x_row), Some(q), Some(s)) =
             (x.get(..k), act.values.get_mut(..k), act.scales.get_mut(0))
         {
@@ -275,7 +339,7 @@ fn linear_i8_using<K: I8Dot>(
         }
     }
     #[cfg(target_os = "none")]
-    let _ = one_row;
+    let _ = paths;
     // Hosts, where the input rows take several blocks: blocks of weight rows that stay in
     // the core's L2 while every block of input rows passes over them (read from memory
     // once, not once per block of input rows; each block of input rows is quantized again

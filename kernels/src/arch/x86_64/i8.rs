@@ -4,6 +4,8 @@
 
 use crate::frame::f32::MR;
 use crate::frame::i8::I8Dot;
+#[cfg(feature = "std")]
+use crate::quant::I8Matrix;
 use core::arch::x86_64::*;
 
 /// AVX2 int8 kernel: 32-byte blocks, 4 weight rows at a time.
@@ -410,6 +412,410 @@ impl I8Dot for Avx512I8 {
         // `out.len()` rows of `k >= blocks * 64` (just above).
         unsafe { x86_64avx512_dot_rows_i8(x, w, k, blocks, out) }
     }
+
+    #[cfg(feature = "std")]
+    fn linear_rows(
+        self,
+        x: &[f32],
+        w: I8Matrix,
+        bias: Option<&[f32]>,
+        k: usize,
+        y: &mut [f32],
+    ) -> bool {
+        self.vnni && linear_rows_vnni(self, x, w, bias, k, y)
+    }
+}
+
+/// Fewest input rows [`Avx512I8`]'s [`I8Dot::linear_rows`] takes (16 a group: fewer fill
+/// only part of its lanes).
+#[cfg(feature = "std")]
+const PACKED_MIN_ROWS: usize = 8;
+
+/// Input rows [`Avx512I8`]'s [`I8Dot::linear_rows`] quantizes and packs at once (the
+/// weights are read once per this many rows).
+#[cfg(feature = "std")]
+const PACKED_ROWS: usize = 128;
+
+/// The quantized input rows of [`linear_rows_vnni`], packed (one per thread).
+#[cfg(feature = "std")]
+struct Packed {
+    /// Groups of 16 rows: for each group, each 4 bytes `i` of the rows (`k / 4` of them),
+    /// the 16 rows' bytes `4i..4i + 4`, offset by 128 (`x ^ 0x80`, as unsigned bytes),
+    /// one 64-byte vector (padding rows: zeros, `x = -128`, never stored).
+    q: std::vec::Vec<u32>,
+    /// Each row's scale (padding rows: 0).
+    scales: std::vec::Vec<f32>,
+    /// Each row's last `k % 4` values, 4 bytes a row.
+    tails: std::vec::Vec<i8>,
+    /// One row's integers, as `quantize_row` gives them.
+    row: std::vec::Vec<i8>,
+}
+
+/// [`I8Dot::linear_rows`] on AVX-512 VNNI with the input rows packed ([`Packed`]) so that
+/// each lane of a vector holds one row's sums and nothing is reduced across lanes:
+/// `vpdpbusd` of 16 rows' 4 bytes (offset, the unsigned operand) by 4 bytes of one weight
+/// row broadcast (the signed operand), `sum x w = sum (x + 128) w - 128 sum w`, the
+/// weight row's sum formed once per call. `false` (the frame runs it) where the rows are
+/// fewer than [`PACKED_MIN_ROWS`], the shapes do not hold or the buffer is in use.
+#[cfg(feature = "std")]
+fn linear_rows_vnni(
+    kern: Avx512I8,
+    x: &[f32],
+    w: I8Matrix,
+    bias: Option<&[f32]>,
+    k: usize,
+    y: &mut [f32],
+) -> bool {
+    use std::cell::RefCell;
+    std::thread_local! {
+        static PACKED: RefCell<Packed> = const {
+            RefCell::new(Packed {
+                q: std::vec::Vec::new(),
+                scales: std::vec::Vec::new(),
+                tails: std::vec::Vec::new(),
+                row: std::vec::Vec::new(),
+            })
+        };
+    }
+    let k4 = k / 4;
+    let rows = x.len().checked_div(k).unwrap_or(0);
+    let n = w.values.len().checked_div(k).unwrap_or(0);
+    if k4 == 0
+        || rows < PACKED_MIN_ROWS
+        || n == 0
+        || w.scales.len() < n
+        || bias.is_some_and(|b| b.len() < n)
+        || rows.checked_mul(n).is_none_or(|len| y.len() < len)
+    {
+        return false;
+    }
+    PACKED.with(|packed| {
+        let Ok(mut packed) = packed.try_borrow_mut() else {
+            return false;
+        };
+        let p = &mut *packed;
+        let mut r0 = 0;
+        while r0 < rows {
+            let c = (rows - r0).min(PACKED_ROWS);
+            let groups = c.div_ceil(16);
+            let (Some(xs), Some(ys)) =
+                (x.get(r0 * k..(r0 + c) * k), y.get_mut(r0 * n..(r0 + c) * n))
+            else {
+                return false;
+            };
+            p.pack(kern, xs, k, groups);
+            let view = PackedRows {
+                q: &p.q,
+                scales: &p.scales,
+                tails: &p.tails,
+                k4,
+                groups,
+                rows: c,
+            };
+            // SAFETY: `vnni` was detected (the caller); `w` holds `n` rows of `k` and
+            // `n` scales (and `bias` `n` values) and `ys` `c` rows of `n` (just above);
+            // `pack` filled `groups * k4 * 16` packed values and `groups * 16` scales and
+            // tails of 4 for `c <= groups * 16` rows.
+            unsafe { x86_64avx512_linear_packed(&view, w.values, w.scales, bias, k, n, ys) };
+            r0 += c;
+        }
+        true
+    })
+}
+
+#[cfg(feature = "std")]
+impl Packed {
+    /// Quantizes the rows of `x` (`k` each) by `kern.quantize_row` and packs them into
+    /// `groups` groups of 16.
+    fn pack(&mut self, kern: Avx512I8, x: &[f32], k: usize, groups: usize) {
+        let k4 = k / 4;
+        self.q.clear();
+        self.q.resize(groups * k4 * 16, 0);
+        self.scales.clear();
+        self.scales.resize(groups * 16, 0.0);
+        self.tails.clear();
+        self.tails.resize(groups * 16 * 4, 0);
+        self.row.resize(k, 0);
+        for (r, x_row) in x.chunks_exact(k).enumerate().take(groups * 16) {
+            let row = &mut self.row[..k];
+            if let Some(s) = self.scales.get_mut(r) {
+                *s = kern.quantize_row(x_row, row);
+            }
+            let group = &mut self.q[(r / 16) * k4 * 16..][..k4 * 16];
+            for (dst, b) in group
+                .iter_mut()
+                .skip(r % 16)
+                .step_by(16)
+                .zip(row.chunks_exact(4))
+            {
+                *dst = u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
+                    ^ 0x8080_8080;
+            }
+            let tail = &mut self.tails[r * 4..r * 4 + 4];
+            for (dst, &v) in tail.iter_mut().zip(&row[k4 * 4..]) {
+                *dst = v;
+            }
+        }
+    }
+}
+
+/// A view of [`Packed`] for [`x86_64avx512_linear_packed`].
+#[cfg(feature = "std")]
+struct PackedRows<'a> {
+    q: &'a [u32],
+    scales: &'a [f32],
+    tails: &'a [i8],
+    /// 4-byte steps a row.
+    k4: usize,
+    groups: usize,
+    /// Rows to store (the rest of the last group is padding).
+    rows: usize,
+}
+
+/// `y[r][o] = dequantize(sum_i x[r][i] w[o][i], sx[r], sw[o], bias[o])` for the packed
+/// rows `p` and all `n` weight rows: tiles of 8 weight rows (then single rows), each
+/// tile's offset corrections `128 sum w` formed first (reading its rows in memory order
+/// and prefetching the next tile's), then two groups of rows (32) at a time in 16
+/// accumulators, each 4-byte step one vector load per group and one broadcast per weight
+/// row; the `k % 4` tail by the scalar dot product; the epilogue in vectors (`vcvtdq2ps`,
+/// `sx * sw`, the product, `+ b`: [`crate::frame::i8::dequantize`]'s operations in its
+/// order) and a transpose to the rows.
+///
+/// # Safety
+/// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; `w` must hold at least `n * k`
+/// values, `sw` (and `bias`) at least `n`, `y` at least `p.rows * n`; `p.q` at least
+/// `p.groups * p.k4 * 16`, `p.scales` at least `p.groups * 16`, `p.tails` at least
+/// `p.groups * 64`, `p.rows <= p.groups * 16` and `4 * p.k4 <= k`.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn x86_64avx512_linear_packed(
+    p: &PackedRows,
+    w: &[i8],
+    sw: &[f32],
+    bias: Option<&[f32]>,
+    k: usize,
+    n: usize,
+    y: &mut [f32],
+) {
+    let mut o = 0;
+    while o + 8 <= n {
+        // SAFETY: rows `o..o + 8` are inside `w` (caller).
+        unsafe { packed_tile::<8>(p, w, sw, bias, k, n, o, y) };
+        o += 8;
+    }
+    while o < n {
+        // SAFETY: row `o` is inside `w` (caller).
+        unsafe { packed_tile::<1>(p, w, sw, bias, k, n, o, y) };
+        o += 1;
+    }
+}
+
+/// `J` (8 or 1) weight rows from row `o` over every packed row: see
+/// [`x86_64avx512_linear_packed`].
+///
+/// # Safety
+/// As [`x86_64avx512_linear_packed`], with `o + J <= n`.
+#[cfg(feature = "std")]
+#[allow(clippy::too_many_arguments)] // the layer's shapes and buffers, and the tile
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn packed_tile<const J: usize>(
+    p: &PackedRows,
+    w: &[i8],
+    sw: &[f32],
+    bias: Option<&[f32]>,
+    k: usize,
+    n: usize,
+    o: usize,
+    y: &mut [f32],
+) {
+    let len = 4 * p.k4;
+    let blocks = len / 64;
+    let ones = _mm512_set1_epi8(1);
+    let wp = w.as_ptr();
+    let fix: [__m512i; J] = core::array::from_fn(|j| {
+        let row = wp.wrapping_add((o + j) * k);
+        let mut s = _mm512_setzero_si512();
+        for b in 0..blocks {
+            // SAFETY: `b * 64 + 64 <= len <= k`, inside row `o + j` (caller).
+            s = _mm512_dpbusd_epi32(s, ones, unsafe {
+                _mm512_loadu_si512(row.add(b * 64).cast())
+            });
+        }
+        let mut sum = _mm512_reduce_add_epi32(s);
+        for i in blocks * 64..len {
+            // SAFETY: `i < len <= k`, inside row `o + j` (caller).
+            sum = sum.wrapping_add(i32::from(unsafe { *row.add(i) }));
+        }
+        _mm512_set1_epi32(sum.wrapping_mul(128))
+    });
+    let mut g = 0;
+    while g + 2 <= p.groups {
+        // SAFETY: groups `g, g + 1` are inside `p` (caller).
+        unsafe { packed_pass::<J, 2>(p, w, sw, bias, k, n, o, g, &fix, y) };
+        g += 2;
+    }
+    if g < p.groups {
+        // SAFETY: group `g` is inside `p` (caller).
+        unsafe { packed_pass::<J, 1>(p, w, sw, bias, k, n, o, g, &fix, y) };
+    }
+}
+
+/// `J` weight rows from row `o` over `G` groups of packed rows from group `g0`, with the
+/// tile's corrections `fix`: see [`x86_64avx512_linear_packed`].
+///
+/// # Safety
+/// As [`packed_tile`], with `g0 + G <= p.groups`.
+#[cfg(feature = "std")]
+#[allow(clippy::too_many_arguments)] // the layer's shapes and buffers, and the tile
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn packed_pass<const J: usize, const G: usize>(
+    p: &PackedRows,
+    w: &[i8],
+    sw: &[f32],
+    bias: Option<&[f32]>,
+    k: usize,
+    n: usize,
+    o: usize,
+    g0: usize,
+    fix: &[__m512i; J],
+    y: &mut [f32],
+) {
+    let k4 = p.k4;
+    let wr: [*const i8; J] = core::array::from_fn(|j| w.as_ptr().wrapping_add((o + j) * k));
+    let xq: [*const u32; G] =
+        core::array::from_fn(|g| p.q.as_ptr().wrapping_add((g0 + g) * k4 * 16));
+    let mut acc = [[_mm512_setzero_si512(); J]; G];
+    // The first pass over a tile fetches the next tile's rows, which follow this one's
+    // (`J * k` bytes, a line every `16 / J` steps: all of it where `J` is 8, a 64-byte
+    // line a row and 16 steps where it is 1); a hint: never faults, whatever the address.
+    let next = w.as_ptr().wrapping_add((o + J) * k);
+    let every = 16 / J;
+    let ahead = g0 == 0;
+    for i in 0..k4 {
+        if ahead && i % every == 0 {
+            _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(i / every * 64));
+        }
+        // SAFETY: `i < k4`: 16 values of group `g0 + g` inside `p.q`, 4 bytes `4i..4i + 4
+        // <= 4 * k4 <= k` inside each weight row (caller).
+        unsafe {
+            let xv: [__m512i; G] =
+                core::array::from_fn(|g| _mm512_loadu_si512(xq[g].add(i * 16).cast()));
+            for j in 0..J {
+                let b = _mm512_set1_epi32(wr[j].add(4 * i).cast::<i32>().read_unaligned());
+                for g in 0..G {
+                    acc[g][j] = _mm512_dpbusd_epi32(acc[g][j], xv[g], b);
+                }
+            }
+        }
+    }
+    let tail = k - 4 * k4;
+    for (g, acc) in acc.iter().enumerate() {
+        let first = (g0 + g) * 16;
+        let valid = p.rows.saturating_sub(first).min(16);
+        if valid == 0 {
+            continue;
+        }
+        let mut s: [__m512i; J] = core::array::from_fn(|j| _mm512_sub_epi32(acc[j], fix[j]));
+        if tail > 0 {
+            for (j, s) in s.iter_mut().enumerate() {
+                let w_tail = w.get((o + j) * k + 4 * k4..(o + j + 1) * k).unwrap_or(&[]);
+                let mut t = [0i32; 16];
+                for (l, t) in t.iter_mut().enumerate().take(valid) {
+                    let x_tail = p
+                        .tails
+                        .get((first + l) * 4..(first + l) * 4 + tail)
+                        .unwrap_or(&[]);
+                    *t = crate::generic::i8::dot_i8(x_tail, w_tail);
+                }
+                // SAFETY: `t` holds 16 i32, 64 bytes.
+                *s = _mm512_add_epi32(*s, unsafe { _mm512_loadu_si512(t.as_ptr().cast()) });
+            }
+        }
+        // SAFETY: `first + 16 <= p.groups * 16` scales (caller).
+        let sx = unsafe { _mm512_loadu_ps(p.scales.as_ptr().add(first)) };
+        let v: [__m512; J] = core::array::from_fn(|j| {
+            // SAFETY: `o + j < n`, inside `sw` and `bias` (caller).
+            let (swj, bj) = unsafe {
+                (
+                    *sw.as_ptr().add(o + j),
+                    bias.map_or(0.0, |b| *b.as_ptr().add(o + j)),
+                )
+            };
+            let scale = _mm512_mul_ps(sx, _mm512_set1_ps(swj));
+            let f = _mm512_cvtepi32_ps(s[j]);
+            _mm512_add_ps(_mm512_mul_ps(f, scale), _mm512_set1_ps(bj))
+        });
+        let yp = y.as_mut_ptr().wrapping_add(first * n + o);
+        if J == 8 {
+            let rows = transpose_8x16(core::array::from_fn(|j| v[j]));
+            for (l, row) in rows.iter().enumerate().take(valid) {
+                // SAFETY: row `first + l < p.rows`, outputs `o..o + 8 <= n` inside `y`
+                // (caller).
+                unsafe { _mm256_storeu_ps(yp.add(l * n), *row) };
+            }
+        } else {
+            for (j, v) in v.iter().enumerate() {
+                let mut lanes = [0.0f32; 16];
+                // SAFETY: `lanes` holds 16 f32, 64 bytes.
+                unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), *v) };
+                for (l, &v) in lanes.iter().enumerate().take(valid) {
+                    // SAFETY: row `first + l < p.rows`, output `o + j < n` inside `y`
+                    // (caller).
+                    unsafe { *yp.add(l * n + j) = v };
+                }
+            }
+        }
+    }
+}
+
+/// Eight vectors of 16 lanes (lane `l` of vector `j`: row `l`, column `j`) as 16 rows of
+/// 8 columns: unpacks and shuffles within 128-bit lanes (an 8 x 8 transpose in each half
+/// of 4 rows), then two-source permutes across them.
+#[cfg(feature = "std")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose_8x16(v: [__m512; 8]) -> [__m256; 16] {
+    // t: per 128-bit lane L, [v_a[4L], v_b[4L], v_a[4L + 1], v_b[4L + 1]] (lo) and the
+    // next two rows (hi), for the pairs (0, 1), (2, 3), (4, 5), (6, 7).
+    let t: [__m512; 8] = core::array::from_fn(|i| {
+        let (a, b) = (v[i / 2 * 2], v[i / 2 * 2 + 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_ps(a, b)
+        } else {
+            _mm512_unpackhi_ps(a, b)
+        }
+    });
+    // s[m] (m < 4): per lane L, columns 0..4 of row 4L + m; s[4 + m]: columns 4..8.
+    let s: [__m512; 8] = core::array::from_fn(|i| {
+        let (h, m) = (i / 4, i % 4);
+        let (a, b) = (t[4 * h + m / 2], t[4 * h + 2 + m / 2]);
+        if m % 2 == 0 {
+            _mm512_shuffle_ps::<0x44>(a, b)
+        } else {
+            _mm512_shuffle_ps::<0xEE>(a, b)
+        }
+    });
+    let lo = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    let hi = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    let half = |v: __m512| {
+        (
+            _mm512_castps512_ps256(v),
+            _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v))),
+        )
+    };
+    let mut rows = [_mm256_setzero_ps(); 16];
+    for m in 0..4 {
+        // Rows m and 4 + m, then 8 + m and 12 + m.
+        let (r0, r1) = half(_mm512_permutex2var_ps(s[m], lo, s[4 + m]));
+        let (r2, r3) = half(_mm512_permutex2var_ps(s[m], hi, s[4 + m]));
+        rows[m] = r0;
+        rows[4 + m] = r1;
+        rows[8 + m] = r2;
+        rows[12 + m] = r3;
+    }
+    rows
 }
 
 /// [`I8Dot::dot_rows_i8`] on AVX-512 VNNI. Here the weights take `vpdpbusd`'s unsigned
