@@ -52,6 +52,13 @@ pub(crate) fn feed_forward(
         #[allow(unreachable_patterns)]
         _ => None,
     };
+    #[cfg(all(feature = "std", feature = "int8"))]
+    if matches!(ffn.w1, Matrix::I8(_))
+        && rows > rows_block
+        && wide_i8(config, ffn, input, rows_block, out, act)
+    {
+        return;
+    }
     if f32_weights.is_none() {
         group = group.min(rows_block);
     } else if COLUMN_BLOCKS && group > rows_block {
@@ -103,6 +110,53 @@ pub(crate) fn feed_forward(
             c += width;
         }
     }
+}
+
+/// Hosts with `std`, int8 weights: the network over `FFN_SHARE x rows_block` rows at a
+/// time with whole hidden rows, in a buffer of this thread's own (`[rows, F]`: larger
+/// than the scratch's `[R, F]`), so that each weight is read once per that many rows and
+/// the int8 kernels get taller blocks of rows. Each row's result is the same: an int8
+/// product quantizes and sums each row on its own. `false` (nothing done) where the
+/// buffer is in use.
+#[cfg(all(feature = "std", feature = "int8"))]
+fn wide_i8(
+    config: &Config,
+    ffn: &FfnWeights,
+    input: &[f32],
+    rows_block: usize,
+    out: &mut [f32],
+    act: &mut Activations,
+) -> bool {
+    use std::cell::RefCell;
+    std::thread_local! {
+        static HIDDEN: RefCell<std::vec::Vec<f32>> = const { RefCell::new(std::vec::Vec::new()) };
+    }
+    let (d, f) = (config.dims.d_model, config.dims.d_ff);
+    let group = rows_block.saturating_mul(FFN_SHARE).max(1);
+    let (Some(block), Some(len)) = (
+        group.checked_mul(d).filter(|&b| b > 0),
+        group.checked_mul(f),
+    ) else {
+        return false;
+    };
+    HIDDEN.with(|hidden| {
+        let Ok(mut hidden) = hidden.try_borrow_mut() else {
+            return false;
+        };
+        if hidden.len() < len {
+            hidden.resize(len, 0.0);
+        }
+        for (x_rows, out_rows) in input.chunks(block).zip(out.chunks_mut(block)) {
+            let n = x_rows.len() / d;
+            let Some(h) = hidden.get_mut(..n * f) else {
+                return true;
+            };
+            k::quant::linear(x_rows, &ffn.w1, ffn.b1, d, h, act); // [n, F]
+            activate(config, h);
+            k::quant::linear(h, &ffn.w2, ffn.b2, f, out_rows, act); // [n, D]
+        }
+        true
+    })
 }
 
 fn activate(config: &Config, h: &mut [f32]) {

@@ -426,8 +426,8 @@ impl I8Dot for Avx512I8 {
     }
 }
 
-/// Fewest input rows [`Avx512I8`]'s [`I8Dot::linear_rows`] takes (16 a group: fewer fill
-/// only part of its lanes).
+/// Fewest input rows [`Avx512I8`]'s [`I8Dot::linear_rows`] takes (fewer fill only part
+/// of its lanes).
 #[cfg(feature = "std")]
 const PACKED_MIN_ROWS: usize = 8;
 
@@ -436,27 +436,34 @@ const PACKED_MIN_ROWS: usize = 8;
 #[cfg(feature = "std")]
 const PACKED_ROWS: usize = 128;
 
-/// The quantized input rows of [`linear_rows_vnni`], packed (one per thread).
+/// The quantized input rows of [`linear_rows_vnni`], packed (one per thread): groups of
+/// 16 rows, 4 bytes a row in each 64-byte vector, then at most one group of up to 8 rows,
+/// 8 bytes a row.
 #[cfg(feature = "std")]
 struct Packed {
-    /// Groups of 16 rows: for each group, each 4 bytes `i` of the rows (`k / 4` of them),
-    /// the 16 rows' bytes `4i..4i + 4`, offset by 128 (`x ^ 0x80`, as unsigned bytes),
-    /// one 64-byte vector (padding rows: zeros, `x = -128`, never stored).
+    /// The groups of 16 rows: for each group, each 4 bytes `i` of the rows (`k / 4` of
+    /// them), the 16 rows' bytes `4i..4i + 4`, offset by 128 (`x ^ 0x80`, as unsigned
+    /// bytes), one 64-byte vector (padding rows: zeros, `x = -128`, never stored).
     q: std::vec::Vec<u32>,
-    /// Each row's scale (padding rows: 0).
+    /// The group of 8: for each 8 bytes `i` of the rows (`k / 8`), the 8 rows' bytes
+    /// `8i..8i + 8`, offset as in `q`.
+    q8: std::vec::Vec<u64>,
+    /// Each row's scale, the group of 8 after the groups of 16 (padding rows: 0).
     scales: std::vec::Vec<f32>,
-    /// Each row's last `k % 4` values, 4 bytes a row.
+    /// Each row's values after its group's whole steps (`k % 4` or `k % 8`), 8 bytes a
+    /// row.
     tails: std::vec::Vec<i8>,
     /// One row's integers, as `quantize_row` gives them.
     row: std::vec::Vec<i8>,
 }
 
 /// [`I8Dot::linear_rows`] on AVX-512 VNNI with the input rows packed ([`Packed`]) so that
-/// each lane of a vector holds one row's sums and nothing is reduced across lanes:
-/// `vpdpbusd` of 16 rows' 4 bytes (offset, the unsigned operand) by 4 bytes of one weight
-/// row broadcast (the signed operand), `sum x w = sum (x + 128) w - 128 sum w`, the
-/// weight row's sum formed once per call. `false` (the frame runs it) where the rows are
-/// fewer than [`PACKED_MIN_ROWS`], the shapes do not hold or the buffer is in use.
+/// each lane of a vector holds one row's sums (a group of 8: two lanes a row) and nothing
+/// is reduced across a vector: `vpdpbusd` of 16 rows' 4 bytes (offset, the unsigned
+/// operand) by 4 bytes of one weight row broadcast (the signed operand; a group of 8: 8
+/// rows' 8 bytes by 8 bytes), `sum x w = sum (x + 128) w - 128 sum w`, each weight row's
+/// sum formed once per call. `false` (the frame runs it) where the rows are fewer than
+/// [`PACKED_MIN_ROWS`], the shapes do not hold or the buffer is in use.
 #[cfg(feature = "std")]
 fn linear_rows_vnni(
     kern: Avx512I8,
@@ -471,16 +478,16 @@ fn linear_rows_vnni(
         static PACKED: RefCell<Packed> = const {
             RefCell::new(Packed {
                 q: std::vec::Vec::new(),
+                q8: std::vec::Vec::new(),
                 scales: std::vec::Vec::new(),
                 tails: std::vec::Vec::new(),
                 row: std::vec::Vec::new(),
             })
         };
     }
-    let k4 = k / 4;
     let rows = x.len().checked_div(k).unwrap_or(0);
     let n = w.values.len().checked_div(k).unwrap_or(0);
-    if k4 == 0
+    if k < 8
         || rows < PACKED_MIN_ROWS
         || n == 0
         || w.scales.len() < n
@@ -497,25 +504,32 @@ fn linear_rows_vnni(
         let mut r0 = 0;
         while r0 < rows {
             let c = (rows - r0).min(PACKED_ROWS);
-            let groups = c.div_ceil(16);
+            // Whole groups of 16, and the rest in a group of 8 where it fits one.
+            let (groups, eight) = match c % 16 {
+                rest @ 1..=8 => (c / 16, rest),
+                _ => (c.div_ceil(16), 0),
+            };
             let (Some(xs), Some(ys)) =
                 (x.get(r0 * k..(r0 + c) * k), y.get_mut(r0 * n..(r0 + c) * n))
             else {
                 return false;
             };
-            p.pack(kern, xs, k, groups);
+            p.pack(kern, xs, k, groups, eight);
             let view = PackedRows {
                 q: &p.q,
+                q8: &p.q8,
                 scales: &p.scales,
                 tails: &p.tails,
-                k4,
+                k4: k / 4,
+                k8: k / 8,
                 groups,
-                rows: c,
+                rows: c - eight,
+                eight,
             };
             // SAFETY: `vnni` was detected (the caller); `w` holds `n` rows of `k` and
             // `n` scales (and `bias` `n` values) and `ys` `c` rows of `n` (just above);
-            // `pack` filled `groups * k4 * 16` packed values and `groups * 16` scales and
-            // tails of 4 for `c <= groups * 16` rows.
+            // `pack` filled the packed values, scales and tails of `groups` groups of 16
+            // and the group of 8 (`view`'s contract).
             unsafe { x86_64avx512_linear_packed(&view, w.values, w.scales, bias, k, n, ys) };
             r0 += c;
         }
@@ -525,34 +539,50 @@ fn linear_rows_vnni(
 
 #[cfg(feature = "std")]
 impl Packed {
-    /// Quantizes the rows of `x` (`k` each) by `kern.quantize_row` and packs them into
-    /// `groups` groups of 16.
-    fn pack(&mut self, kern: Avx512I8, x: &[f32], k: usize, groups: usize) {
-        let k4 = k / 4;
+    /// Quantizes the rows of `x` (`k` each) by `kern.quantize_row` and packs them: the
+    /// first `x.len() / k - eight` (at most `groups * 16`) into `groups` groups of 16,
+    /// the last `eight` (at most 8) into the group of 8.
+    fn pack(&mut self, kern: Avx512I8, x: &[f32], k: usize, groups: usize, eight: usize) {
+        let (k4, k8) = (k / 4, k / 8);
+        let slots = groups * 16;
         self.q.clear();
-        self.q.resize(groups * k4 * 16, 0);
+        self.q.resize(slots * k4, 0);
+        self.q8.clear();
+        self.q8.resize(if eight > 0 { 8 * k8 } else { 0 }, 0);
         self.scales.clear();
-        self.scales.resize(groups * 16, 0.0);
+        self.scales.resize(slots + 16, 0.0);
         self.tails.clear();
-        self.tails.resize(groups * 16 * 4, 0);
+        self.tails.resize((slots + 8) * 8, 0);
         self.row.resize(k, 0);
-        for (r, x_row) in x.chunks_exact(k).enumerate().take(groups * 16) {
+        let rows = x.len() / k;
+        let first8 = rows.saturating_sub(eight);
+        for (r, x_row) in x.chunks_exact(k).enumerate() {
             let row = &mut self.row[..k];
-            if let Some(s) = self.scales.get_mut(r) {
+            // The group of 8 after the groups of 16.
+            let (slot, head) = if r < first8 {
+                (r, 4 * k4)
+            } else {
+                (slots + r - first8, 8 * k8)
+            };
+            if let Some(s) = self.scales.get_mut(slot) {
                 *s = kern.quantize_row(x_row, row);
             }
-            let group = &mut self.q[(r / 16) * k4 * 16..][..k4 * 16];
-            for (dst, b) in group
-                .iter_mut()
-                .skip(r % 16)
-                .step_by(16)
-                .zip(row.chunks_exact(4))
-            {
-                *dst = u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
-                    ^ 0x8080_8080;
+            if r < first8 {
+                let group = &mut self.q[(r / 16) * k4 * 16..][..k4 * 16];
+                let dst = group.iter_mut().skip(r % 16).step_by(16);
+                for (dst, b) in dst.zip(row.chunks_exact(4)) {
+                    *dst = u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
+                        ^ 0x8080_8080;
+                }
+            } else {
+                let dst = self.q8.iter_mut().skip(slot - slots).step_by(8);
+                for (dst, b) in dst.zip(row.chunks_exact(8)) {
+                    let b: [u8; 8] = core::array::from_fn(|i| b[i] as u8);
+                    *dst = u64::from_le_bytes(b) ^ 0x8080_8080_8080_8080;
+                }
             }
-            let tail = &mut self.tails[r * 4..r * 4 + 4];
-            for (dst, &v) in tail.iter_mut().zip(&row[k4 * 4..]) {
+            let tail = &mut self.tails[slot * 8..slot * 8 + 8];
+            for (dst, &v) in tail.iter_mut().zip(&row[head..]) {
                 *dst = v;
             }
         }
@@ -563,29 +593,37 @@ impl Packed {
 #[cfg(feature = "std")]
 struct PackedRows<'a> {
     q: &'a [u32],
+    q8: &'a [u64],
     scales: &'a [f32],
     tails: &'a [i8],
-    /// 4-byte steps a row.
+    /// 4-byte steps a row (groups of 16).
     k4: usize,
+    /// 8-byte steps a row (the group of 8).
+    k8: usize,
+    /// Groups of 16.
     groups: usize,
-    /// Rows to store (the rest of the last group is padding).
+    /// Rows of the groups of 16 to store (the rest of the last one is padding).
     rows: usize,
+    /// Rows of the group of 8 (0: none), after those.
+    eight: usize,
 }
 
 /// `y[r][o] = dequantize(sum_i x[r][i] w[o][i], sx[r], sw[o], bias[o])` for the packed
 /// rows `p` and all `n` weight rows: tiles of 8 weight rows (then single rows), each
-/// tile's offset corrections `128 sum w` formed first (reading its rows in memory order
-/// and prefetching the next tile's), then two groups of rows (32) at a time in 16
-/// accumulators, each 4-byte step one vector load per group and one broadcast per weight
-/// row; the `k % 4` tail by the scalar dot product; the epilogue in vectors (`vcvtdq2ps`,
-/// `sx * sw`, the product, `+ b`: [`crate::frame::i8::dequantize`]'s operations in its
-/// order) and a transpose to the rows.
+/// tile's offset corrections `128 sum w` formed first (reading its rows in memory order),
+/// then two groups of 16 rows at a time in 16 accumulators (each 4-byte step one vector
+/// load a group and one broadcast a weight row), a group of 16 alone, the group of 8 (8
+/// accumulators; two lanes a row, added at the end), the first pass over a tile fetching
+/// the next tile; the `k % 4` (`k % 8`) tail by the scalar dot product; the epilogue in
+/// vectors (`vcvtdq2ps`, `sx * sw`, the product, `+ b`: [`crate::frame::i8::dequantize`]'s
+/// operations in its order) and a transpose to the rows.
 ///
 /// # Safety
 /// AVX-512F, AVX-512BW and AVX-512 VNNI must be present; `w` must hold at least `n * k`
-/// values, `sw` (and `bias`) at least `n`, `y` at least `p.rows * n`; `p.q` at least
-/// `p.groups * p.k4 * 16`, `p.scales` at least `p.groups * 16`, `p.tails` at least
-/// `p.groups * 64`, `p.rows <= p.groups * 16` and `4 * p.k4 <= k`.
+/// values, `sw` (and `bias`) at least `n`, `y` at least `(p.rows + p.eight) * n`; `p.q` at
+/// least `p.groups * p.k4 * 16`, `p.q8` at least `8 * p.k8` where `p.eight > 0`,
+/// `p.scales` at least `p.groups * 16 + 16`, `p.tails` at least `(p.groups * 16 + 8) * 8`,
+/// `p.rows <= p.groups * 16`, `p.eight <= 8`, `4 * p.k4 <= k`, `8 * p.k8 <= k`.
 #[cfg(feature = "std")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn x86_64avx512_linear_packed(
@@ -597,105 +635,145 @@ unsafe fn x86_64avx512_linear_packed(
     n: usize,
     y: &mut [f32],
 ) {
+    let tile = Tile {
+        w,
+        sw,
+        bias,
+        k,
+        n,
+        o: 0,
+    };
     let mut o = 0;
     while o + 8 <= n {
         // SAFETY: rows `o..o + 8` are inside `w` (caller).
-        unsafe { packed_tile::<8>(p, w, sw, bias, k, n, o, y) };
+        unsafe { packed_tile::<8>(p, &Tile { o, ..tile }, y) };
         o += 8;
     }
     while o < n {
         // SAFETY: row `o` is inside `w` (caller).
-        unsafe { packed_tile::<1>(p, w, sw, bias, k, n, o, y) };
+        unsafe { packed_tile::<1>(p, &Tile { o, ..tile }, y) };
         o += 1;
     }
 }
 
-/// `J` (8 or 1) weight rows from row `o` over every packed row: see
-/// [`x86_64avx512_linear_packed`].
-///
-/// # Safety
-/// As [`x86_64avx512_linear_packed`], with `o + J <= n`.
+/// The weights of [`x86_64avx512_linear_packed`] and the first row `o` of a tile.
 #[cfg(feature = "std")]
-#[allow(clippy::too_many_arguments)] // the layer's shapes and buffers, and the tile
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn packed_tile<const J: usize>(
-    p: &PackedRows,
-    w: &[i8],
-    sw: &[f32],
-    bias: Option<&[f32]>,
+#[derive(Clone, Copy)]
+struct Tile<'a> {
+    w: &'a [i8],
+    sw: &'a [f32],
+    bias: Option<&'a [f32]>,
     k: usize,
     n: usize,
     o: usize,
-    y: &mut [f32],
-) {
-    let len = 4 * p.k4;
-    let blocks = len / 64;
+}
+
+/// `J` (8 or 1) weight rows from row `t.o` over every packed row: see
+/// [`x86_64avx512_linear_packed`].
+///
+/// # Safety
+/// As [`x86_64avx512_linear_packed`], with `t.o + J <= n`.
+#[cfg(feature = "std")]
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn packed_tile<const J: usize>(p: &PackedRows, t: &Tile, y: &mut [f32]) {
+    let (len4, len8) = (4 * p.k4, 8 * p.k8);
+    let blocks = len8 / 64;
     let ones = _mm512_set1_epi8(1);
-    let wp = w.as_ptr();
-    let fix: [__m512i; J] = core::array::from_fn(|j| {
-        let row = wp.wrapping_add((o + j) * k);
-        let mut s = _mm512_setzero_si512();
-        for b in 0..blocks {
-            // SAFETY: `b * 64 + 64 <= len <= k`, inside row `o + j` (caller).
-            s = _mm512_dpbusd_epi32(s, ones, unsafe {
-                _mm512_loadu_si512(row.add(b * 64).cast())
-            });
+    let wp = t.w.as_ptr();
+    // Each weight row's sums over the first `len8` and `len4` values (`len8 <= len4`):
+    // the rows' blocks side by side (`J` chains), one tree of adds for the vectors.
+    let wr: [*const i8; J] = core::array::from_fn(|j| wp.wrapping_add((t.o + j) * t.k));
+    let mut acc = [_mm512_setzero_si512(); J];
+    for b in 0..blocks {
+        for (acc, row) in acc.iter_mut().zip(wr) {
+            // SAFETY: `b * 64 + 64 <= len8 <= k`, inside row `o + j` (caller).
+            let v = unsafe { _mm512_loadu_si512(row.add(b * 64).cast()) };
+            *acc = _mm512_dpbusd_epi32(*acc, ones, v);
         }
-        let mut sum = _mm512_reduce_add_epi32(s);
-        for i in blocks * 64..len {
-            // SAFETY: `i < len <= k`, inside row `o + j` (caller).
+    }
+    let vector: [i32; J] = if J == 8 {
+        let lo = reduce4([acc[0], acc[1], acc[2], acc[3]]);
+        let hi = reduce4([acc[4], acc[5], acc[6], acc[7]]);
+        core::array::from_fn(|j| if j < 4 { lo[j] } else { hi[j - 4] })
+    } else {
+        acc.map(|v| _mm512_reduce_add_epi32(v))
+    };
+    let sums: [(i32, i32); J] = core::array::from_fn(|j| {
+        let row = wr[j];
+        let mut sum = vector[j];
+        for i in blocks * 64..len8 {
+            // SAFETY: `i < len8 <= k`, inside row `o + j` (caller).
             sum = sum.wrapping_add(i32::from(unsafe { *row.add(i) }));
         }
-        _mm512_set1_epi32(sum.wrapping_mul(128))
+        let sum8 = sum;
+        for i in len8..len4 {
+            // SAFETY: `i < len4 <= k`, inside row `o + j` (caller).
+            sum = sum.wrapping_add(i32::from(unsafe { *row.add(i) }));
+        }
+        (sum8.wrapping_mul(128), sum.wrapping_mul(128))
     });
+    let fix4: [__m512i; J] = core::array::from_fn(|j| _mm512_set1_epi32(sums[j].1));
+    let mut ahead = true;
     let mut g = 0;
     while g + 2 <= p.groups {
         // SAFETY: groups `g, g + 1` are inside `p` (caller).
-        unsafe { packed_pass::<J, 2>(p, w, sw, bias, k, n, o, g, &fix, y) };
+        unsafe { packed_pass::<J, 2>(p, t, g, &fix4, ahead, y) };
+        ahead = false;
         g += 2;
     }
     if g < p.groups {
         // SAFETY: group `g` is inside `p` (caller).
-        unsafe { packed_pass::<J, 1>(p, w, sw, bias, k, n, o, g, &fix, y) };
+        unsafe { packed_pass::<J, 1>(p, t, g, &fix4, ahead, y) };
+        ahead = false;
+    }
+    if p.eight > 0 {
+        let fix8: [i32; J] = core::array::from_fn(|j| sums[j].0);
+        // SAFETY: the group of 8 is inside `p` (caller).
+        unsafe { packed_pass8::<J>(p, t, &fix8, ahead, y) };
     }
 }
 
-/// `J` weight rows from row `o` over `G` groups of packed rows from group `g0`, with the
-/// tile's corrections `fix`: see [`x86_64avx512_linear_packed`].
+/// Fetches line `i / (16 / J)` of the `J * k` bytes after a tile of `J` rows from `w`
+/// every `16 / J`-th step `i` of 4 bytes (all of them where `J` is 8; one line a row and
+/// 16 steps where it is 1), a hint: never faults, whatever the address.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn fetch_next<const J: usize>(t: &Tile, i: usize) {
+    let every = 16 / J;
+    if i % every == 0 {
+        let next = t.w.as_ptr().wrapping_add((t.o + J) * t.k);
+        // SAFETY: a prefetch hint.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(i / every * 64)) };
+    }
+}
+
+/// `J` weight rows of tile `t` over `G` groups of 16 packed rows from group `g0`, with the
+/// tile's corrections `fix`, fetching the next tile where `ahead`: see
+/// [`x86_64avx512_linear_packed`].
 ///
 /// # Safety
 /// As [`packed_tile`], with `g0 + G <= p.groups`.
 #[cfg(feature = "std")]
-#[allow(clippy::too_many_arguments)] // the layer's shapes and buffers, and the tile
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn packed_pass<const J: usize, const G: usize>(
     p: &PackedRows,
-    w: &[i8],
-    sw: &[f32],
-    bias: Option<&[f32]>,
-    k: usize,
-    n: usize,
-    o: usize,
+    t: &Tile,
     g0: usize,
     fix: &[__m512i; J],
+    ahead: bool,
     y: &mut [f32],
 ) {
+    let (k, n, o) = (t.k, t.n, t.o);
     let k4 = p.k4;
-    let wr: [*const i8; J] = core::array::from_fn(|j| w.as_ptr().wrapping_add((o + j) * k));
+    let wr: [*const i8; J] = core::array::from_fn(|j| t.w.as_ptr().wrapping_add((o + j) * k));
     let xq: [*const u32; G] =
         core::array::from_fn(|g| p.q.as_ptr().wrapping_add((g0 + g) * k4 * 16));
     let mut acc = [[_mm512_setzero_si512(); J]; G];
-    // The first pass over a tile fetches the next tile's rows, which follow this one's
-    // (`J * k` bytes, a line every `16 / J` steps: all of it where `J` is 8, a 64-byte
-    // line a row and 16 steps where it is 1); a hint: never faults, whatever the address.
-    let next = w.as_ptr().wrapping_add((o + J) * k);
-    let every = 16 / J;
-    let ahead = g0 == 0;
     for i in 0..k4 {
-        if ahead && i % every == 0 {
-            _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(i / every * 64));
+        if ahead {
+            fetch_next::<J>(t, i);
         }
         // SAFETY: `i < k4`: 16 values of group `g0 + g` inside `p.q`, 4 bytes `4i..4i + 4
         // <= 4 * k4 <= k` inside each weight row (caller).
@@ -710,7 +788,7 @@ unsafe fn packed_pass<const J: usize, const G: usize>(
             }
         }
     }
-    let tail = k - 4 * k4;
+    let head = 4 * k4;
     for (g, acc) in acc.iter().enumerate() {
         let first = (g0 + g) * 16;
         let valid = p.rows.saturating_sub(first).min(16);
@@ -718,34 +796,18 @@ unsafe fn packed_pass<const J: usize, const G: usize>(
             continue;
         }
         let mut s: [__m512i; J] = core::array::from_fn(|j| _mm512_sub_epi32(acc[j], fix[j]));
-        if tail > 0 {
+        if head < k {
             for (j, s) in s.iter_mut().enumerate() {
-                let w_tail = w.get((o + j) * k + 4 * k4..(o + j + 1) * k).unwrap_or(&[]);
-                let mut t = [0i32; 16];
-                for (l, t) in t.iter_mut().enumerate().take(valid) {
-                    let x_tail = p
-                        .tails
-                        .get((first + l) * 4..(first + l) * 4 + tail)
-                        .unwrap_or(&[]);
-                    *t = crate::generic::i8::dot_i8(x_tail, w_tail);
-                }
-                // SAFETY: `t` holds 16 i32, 64 bytes.
-                *s = _mm512_add_epi32(*s, unsafe { _mm512_loadu_si512(t.as_ptr().cast()) });
+                let sums = tail_sums(p, t, o + j, head, first, valid);
+                // SAFETY: `sums` holds 16 i32, 64 bytes.
+                *s = _mm512_add_epi32(*s, unsafe { _mm512_loadu_si512(sums.as_ptr().cast()) });
             }
         }
         // SAFETY: `first + 16 <= p.groups * 16` scales (caller).
         let sx = unsafe { _mm512_loadu_ps(p.scales.as_ptr().add(first)) };
         let v: [__m512; J] = core::array::from_fn(|j| {
-            // SAFETY: `o + j < n`, inside `sw` and `bias` (caller).
-            let (swj, bj) = unsafe {
-                (
-                    *sw.as_ptr().add(o + j),
-                    bias.map_or(0.0, |b| *b.as_ptr().add(o + j)),
-                )
-            };
-            let scale = _mm512_mul_ps(sx, _mm512_set1_ps(swj));
-            let f = _mm512_cvtepi32_ps(s[j]);
-            _mm512_add_ps(_mm512_mul_ps(f, scale), _mm512_set1_ps(bj))
+            let (swj, bj) = weight_scale_bias(t, o + j);
+            dequantize16(s[j], sx, _mm512_set1_ps(swj), _mm512_set1_ps(bj))
         });
         let yp = y.as_mut_ptr().wrapping_add(first * n + o);
         if J == 8 {
@@ -768,6 +830,198 @@ unsafe fn packed_pass<const J: usize, const G: usize>(
             }
         }
     }
+}
+
+/// `J` weight rows of tile `t` over the group of 8 packed rows (8 bytes a step, two lanes
+/// a row, added at the end), with the tile's corrections `fix` (over `8 * p.k8` values),
+/// fetching the next tile where `ahead`: see [`x86_64avx512_linear_packed`].
+///
+/// # Safety
+/// As [`packed_tile`], with `p.eight > 0`.
+#[cfg(feature = "std")]
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn packed_pass8<const J: usize>(
+    p: &PackedRows,
+    t: &Tile,
+    fix: &[i32; J],
+    ahead: bool,
+    y: &mut [f32],
+) {
+    let (k, n, o) = (t.k, t.n, t.o);
+    let k8 = p.k8;
+    let wr: [*const i8; J] = core::array::from_fn(|j| t.w.as_ptr().wrapping_add((o + j) * k));
+    let xq = p.q8.as_ptr();
+    let mut acc = [_mm512_setzero_si512(); J];
+    for i in 0..k8 {
+        if ahead {
+            fetch_next::<J>(t, 2 * i);
+            fetch_next::<J>(t, 2 * i + 1);
+        }
+        // SAFETY: `i < k8`: 8 values inside `p.q8`, 8 bytes `8i..8i + 8 <= 8 * k8 <= k`
+        // inside each weight row (caller).
+        unsafe {
+            let xv = _mm512_loadu_si512(xq.add(i * 8).cast());
+            for j in 0..J {
+                let b = _mm512_set1_epi64(wr[j].add(8 * i).cast::<i64>().read_unaligned());
+                acc[j] = _mm512_dpbusd_epi32(acc[j], xv, b);
+            }
+        }
+    }
+    let first = p.groups * 16;
+    let valid = p.eight;
+    let head = 8 * k8;
+    // Lanes 2r and 2r + 1 of `a` and of `b` added: row r of `a` in lane r, of `b` in lane
+    // 8 + r.
+    let even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    let odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    let pair = |a: __m512i, b: __m512i| {
+        _mm512_add_epi32(
+            _mm512_permutex2var_epi32(a, even, b),
+            _mm512_permutex2var_epi32(a, odd, b),
+        )
+    };
+    let tails = |j: usize| {
+        if head < k {
+            tail_sums(p, t, o + j, head, first, valid)
+        } else {
+            [0; 16]
+        }
+    };
+    // SAFETY: `first + 16 <= p.groups * 16 + 16` scales (caller).
+    let sx = unsafe { _mm512_loadu_ps(p.scales.as_ptr().add(first)) };
+    // The group's 8 scales in both halves.
+    let sx = _mm512_shuffle_f32x4::<0b01_00_01_00>(sx, sx);
+    let halves = |a: i32, b: i32| {
+        _mm512_mask_blend_epi32(0xff00, _mm512_set1_epi32(a), _mm512_set1_epi32(b))
+    };
+    let halves_ps =
+        |a: f32, b: f32| _mm512_mask_blend_ps(0xff00, _mm512_set1_ps(a), _mm512_set1_ps(b));
+    let yp = y.as_mut_ptr().wrapping_add(first * n + o);
+    if J == 8 {
+        // Weight rows 2m and 2m + 1 in vector m.
+        let cols: [__m256; 8] = {
+            let mut cols = [_mm256_setzero_ps(); 8];
+            for m in 0..4 {
+                let (a, b) = (2 * m, 2 * m + 1);
+                let (ta, tb) = (tails(a), tails(b));
+                let t16: [i32; 16] =
+                    core::array::from_fn(|l| if l < 8 { ta[l] } else { tb[l - 8] });
+                // SAFETY: `t16` holds 16 i32, 64 bytes.
+                let tv = unsafe { _mm512_loadu_si512(t16.as_ptr().cast()) };
+                let s = _mm512_sub_epi32(pair(acc[a], acc[b]), halves(fix[a], fix[b]));
+                let s = _mm512_add_epi32(s, tv);
+                let ((swa, ba), (swb, bb)) =
+                    (weight_scale_bias(t, o + a), weight_scale_bias(t, o + b));
+                let v = dequantize16(s, sx, halves_ps(swa, swb), halves_ps(ba, bb));
+                cols[a] = _mm512_castps512_ps256(v);
+                cols[b] = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+            }
+            cols
+        };
+        for (l, row) in transpose_8x8(cols).iter().enumerate().take(valid) {
+            // SAFETY: row `first + l`, `l < p.eight`, outputs `o..o + 8 <= n` inside `y`
+            // (caller).
+            unsafe { _mm256_storeu_ps(yp.add(l * n), *row) };
+        }
+    } else {
+        for j in 0..J {
+            let tj = tails(j);
+            // SAFETY: `tj` holds 16 i32, 64 bytes.
+            let tv = unsafe { _mm512_loadu_si512(tj.as_ptr().cast()) };
+            let s = _mm512_sub_epi32(pair(acc[j], acc[j]), _mm512_set1_epi32(fix[j]));
+            let s = _mm512_add_epi32(s, tv);
+            let (swj, bj) = weight_scale_bias(t, o + j);
+            let v = dequantize16(s, sx, _mm512_set1_ps(swj), _mm512_set1_ps(bj));
+            let mut lanes = [0.0f32; 16];
+            // SAFETY: `lanes` holds 16 f32, 64 bytes.
+            unsafe { _mm512_storeu_ps(lanes.as_mut_ptr(), v) };
+            for (l, &v) in lanes.iter().enumerate().take(valid) {
+                // SAFETY: row `first + l`, `l < p.eight`, output `o + j < n` inside `y`
+                // (caller).
+                unsafe { *yp.add(l * n + j) = v };
+            }
+        }
+    }
+}
+
+/// The scalar dot products of weight row `row`'s values from `head` on with the tails of
+/// the `valid` packed rows from slot `first`, in lanes `0..valid`.
+#[cfg(feature = "std")]
+#[inline(always)]
+fn tail_sums(
+    p: &PackedRows,
+    t: &Tile,
+    row: usize,
+    head: usize,
+    first: usize,
+    valid: usize,
+) -> [i32; 16] {
+    let w_tail = t.w.get(row * t.k + head..(row + 1) * t.k).unwrap_or(&[]);
+    let mut sums = [0i32; 16];
+    for (l, s) in sums.iter_mut().enumerate().take(valid) {
+        let slot = first + l;
+        let x_tail = p
+            .tails
+            .get(slot * 8..slot * 8 + w_tail.len())
+            .unwrap_or(&[]);
+        *s = crate::generic::i8::dot_i8(x_tail, w_tail);
+    }
+    sums
+}
+
+/// Weight row `row`'s scale and bias (0 without one).
+#[cfg(feature = "std")]
+#[inline(always)]
+fn weight_scale_bias(t: &Tile, row: usize) -> (f32, f32) {
+    let sw = t.sw.get(row).copied().unwrap_or(0.0);
+    let b = t.bias.and_then(|b| b.get(row)).copied().unwrap_or(0.0);
+    (sw, b)
+}
+
+/// [`crate::frame::i8::dequantize`] lane by lane: `acc as f32 * (sx * sw) + b`, in this
+/// order (the same roundings).
+#[cfg(feature = "std")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn dequantize16(acc: __m512i, sx: __m512, sw: __m512, b: __m512) -> __m512 {
+    _mm512_add_ps(
+        _mm512_mul_ps(_mm512_cvtepi32_ps(acc), _mm512_mul_ps(sx, sw)),
+        b,
+    )
+}
+
+/// The 8 x 8 transpose: row `l` of the result holds lane `l` of each of `v`.
+#[cfg(feature = "std")]
+#[inline]
+#[target_feature(enable = "avx2")]
+fn transpose_8x8(v: [__m256; 8]) -> [__m256; 8] {
+    // Per 128-bit lane: pairs of rows interleaved, then four rows' columns, then the
+    // lanes swapped in.
+    let t: [__m256; 8] = core::array::from_fn(|i| {
+        let (a, b) = (v[i / 2 * 2], v[i / 2 * 2 + 1]);
+        if i % 2 == 0 {
+            _mm256_unpacklo_ps(a, b)
+        } else {
+            _mm256_unpackhi_ps(a, b)
+        }
+    });
+    let s: [__m256; 8] = core::array::from_fn(|i| {
+        let (h, m) = (i / 4, i % 4);
+        let (a, b) = (t[4 * h + m / 2], t[4 * h + 2 + m / 2]);
+        if m % 2 == 0 {
+            _mm256_shuffle_ps::<0x44>(a, b)
+        } else {
+            _mm256_shuffle_ps::<0xEE>(a, b)
+        }
+    });
+    // s[m]: per lane L, columns 0..4 of row 4L + m; s[4 + m]: columns 4..8.
+    let mut rows = [_mm256_setzero_ps(); 8];
+    for m in 0..4 {
+        rows[m] = _mm256_permute2f128_ps::<0x20>(s[m], s[4 + m]);
+        rows[4 + m] = _mm256_permute2f128_ps::<0x31>(s[m], s[4 + m]);
+    }
+    rows
 }
 
 /// Eight vectors of 16 lanes (lane `l` of vector `j`: row `l`, column `j`) as 16 rows of
