@@ -12,7 +12,8 @@
 //!
 //! Against this core's `vpdpbusd` peak (a loop of independent 512-bit `vpdpbusd`, 64
 //! multiply-adds each, best of many runs), in GOPS (2 operations per multiply-add). Weights
-//! cold (a new matrix of a 64 MiB set every call), best of several calls.
+//! cold (a new matrix of a 64 MiB set every call; with `WARM=1` in the environment, two
+//! matrices, in turn), best of several calls.
 //! `cargo run --release -p picoformer-kernels --example linear_i8_speed`
 
 #[cfg(target_arch = "x86_64")]
@@ -100,8 +101,9 @@ mod x86 {
     }
 
     fn shapes<K: I8Dot>(kern: K, peak: f64) {
+        let warm = std::env::var_os("WARM").is_some();
         for (n, k) in [(512, 512), (2048, 512), (512, 2048), (8000, 512)] {
-            let copies = ((64 << 20) / (n * k)).max(2);
+            let copies = if warm { 2 } else { ((64 << 20) / (n * k)).max(2) };
             let ws: Vec<(Vec<i8>, Vec<f32>)> = (0..copies)
                 .map(|c| {
                     let v = (0..n * k)
@@ -114,8 +116,9 @@ mod x86 {
                 let ops = 2.0 * (rows * n * k) as f64 / 1e9;
                 let (a, b) = time(kern, &ws, rows, n, k);
                 println!(
-                    "{} cold n {n:>4} k {k:>4} rows {rows:>3}: tiles {:.3} ms {:.0} GOPS ({:.0}%), packed {:.3} ms {:.0} GOPS ({:.0}%), {:.2}x",
+                    "{} {} n {n:>4} k {k:>4} rows {rows:>3}: tiles {:.3} ms {:.0} GOPS ({:.0}%), packed {:.3} ms {:.0} GOPS ({:.0}%), {:.2}x",
                     K::NAME,
+                    if warm { "warm" } else { "cold" },
                     a * 1e3,
                     ops / a,
                     100.0 * ops / a / peak,

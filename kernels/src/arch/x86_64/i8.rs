@@ -741,7 +741,7 @@ unsafe fn packed_tile<const J: usize>(p: &PackedRows, t: &Tile, y: &mut [f32]) {
 #[inline(always)]
 fn fetch_next<const J: usize>(t: &Tile, i: usize) {
     let every = 16 / J;
-    if i % every == 0 {
+    if i.is_multiple_of(every) {
         let next = t.w.as_ptr().wrapping_add((t.o + J) * t.k);
         // SAFETY: a prefetch hint.
         unsafe { _mm_prefetch::<_MM_HINT_T0>(next.wrapping_add(i / every * 64)) };
