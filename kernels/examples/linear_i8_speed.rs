@@ -103,7 +103,11 @@ mod x86 {
     fn shapes<K: I8Dot>(kern: K, peak: f64) {
         let warm = std::env::var_os("WARM").is_some();
         for (n, k) in [(512, 512), (2048, 512), (512, 2048), (8000, 512)] {
-            let copies = if warm { 2 } else { ((64 << 20) / (n * k)).max(2) };
+            let copies = if warm {
+                2
+            } else {
+                ((64 << 20) / (n * k)).max(2)
+            };
             let ws: Vec<(Vec<i8>, Vec<f32>)> = (0..copies)
                 .map(|c| {
                     let v = (0..n * k)

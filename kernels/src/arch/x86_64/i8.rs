@@ -545,34 +545,42 @@ impl Packed {
     fn pack(&mut self, kern: Avx512I8, x: &[f32], k: usize, groups: usize, eight: usize) {
         let (k4, k8) = (k / 4, k / 8);
         let slots = groups * 16;
-        self.q.clear();
-        self.q.resize(slots * k4, 0);
+        // (every value of `q` in use is written below: no need to clear it)
+        if self.q.len() < slots * k4 {
+            self.q.resize(slots * k4, 0);
+        }
         self.q8.clear();
         self.q8.resize(if eight > 0 { 8 * k8 } else { 0 }, 0);
         self.scales.clear();
         self.scales.resize(slots + 16, 0.0);
         self.tails.clear();
         self.tails.resize((slots + 8) * 8, 0);
-        self.row.resize(k, 0);
+        self.row.resize(16 * k, 0);
         let rows = x.len() / k;
         let first8 = rows.saturating_sub(eight);
         for (r, x_row) in x.chunks_exact(k).enumerate() {
-            let row = &mut self.row[..k];
-            // The group of 8 after the groups of 16.
-            let (slot, head) = if r < first8 {
-                (r, 4 * k4)
+            // The group of 8 after the groups of 16; a group of 16's rows side by side in
+            // `row`, packed once the group is whole (or the rows end).
+            let (slot, head, at) = if r < first8 {
+                (r, 4 * k4, (r % 16) * k)
             } else {
-                (slots + r - first8, 8 * k8)
+                (slots + r - first8, 8 * k8, 0)
             };
+            let row = &mut self.row[at..at + k];
             if let Some(s) = self.scales.get_mut(slot) {
                 *s = kern.quantize_row(x_row, row);
             }
+            let tail = &mut self.tails[slot * 8..slot * 8 + 8];
+            for (dst, &v) in tail.iter_mut().zip(&row[head..]) {
+                *dst = v;
+            }
             if r < first8 {
-                let group = &mut self.q[(r / 16) * k4 * 16..][..k4 * 16];
-                let dst = group.iter_mut().skip(r % 16).step_by(16);
-                for (dst, b) in dst.zip(row.chunks_exact(4)) {
-                    *dst = u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
-                        ^ 0x8080_8080;
+                if r % 16 == 15 || r + 1 == first8 {
+                    let group = &mut self.q[(r / 16) * k4 * 16..][..k4 * 16];
+                    // SAFETY: `kern` exists with `vnni` (the caller) only where AVX-512F
+                    // was detected; `row` holds 16 rows of `k >= 4 * k4` and `group`
+                    // `16 * k4` values.
+                    unsafe { x86_64avx512_pack16(&self.row, k, k4, group) };
                 }
             } else {
                 let dst = self.q8.iter_mut().skip(slot - slots).step_by(8);
@@ -581,12 +589,91 @@ impl Packed {
                     *dst = u64::from_le_bytes(b) ^ 0x8080_8080_8080_8080;
                 }
             }
-            let tail = &mut self.tails[slot * 8..slot * 8 + 8];
-            for (dst, &v) in tail.iter_mut().zip(&row[head..]) {
-                *dst = v;
+        }
+    }
+}
+
+/// A group of 16 quantized rows (`k` apart in `rows`) packed into `group`: each 4 bytes
+/// `i < k4` of the rows, the 16 rows' bytes `4i..4i + 4` offset by 128 (`x ^ 0x80`), side
+/// by side; 64 bytes of the 16 rows at a time by a 16 x 16 transpose of 4-byte values,
+/// the rest one value at a time. (Rows past the last quantized one hold whatever the
+/// buffer held: padding, never stored.)
+///
+/// # Safety
+/// AVX-512F must be present; `rows` must hold `16 * k` values, `group` `16 * k4`, with
+/// `4 * k4 <= k`.
+#[cfg(feature = "std")]
+#[target_feature(enable = "avx512f")]
+unsafe fn x86_64avx512_pack16(rows: &[i8], k: usize, k4: usize, group: &mut [u32]) {
+    let bias = _mm512_set1_epi8(-128);
+    let src = rows.as_ptr();
+    let dst = group.as_mut_ptr();
+    let blocks = k4 / 16;
+    for b in 0..blocks {
+        // SAFETY: `b * 64 + 64 <= 4 * k4 <= k` inside each of the 16 rows (caller).
+        let v: [__m512i; 16] =
+            core::array::from_fn(|l| unsafe { _mm512_loadu_si512(src.add(l * k + b * 64).cast()) });
+        let cols = transpose_16x16(v);
+        for (c, col) in cols.iter().enumerate() {
+            // SAFETY: `(b * 16 + c) * 16 + 16 <= 16 * k4` inside `group` (caller).
+            unsafe {
+                _mm512_storeu_si512(
+                    dst.add((b * 16 + c) * 16).cast(),
+                    _mm512_xor_si512(*col, bias),
+                )
+            };
+        }
+    }
+    for i in blocks * 16..k4 {
+        for l in 0..16 {
+            // SAFETY: `4 * i + 4 <= 4 * k4 <= k` inside row `l`, `i * 16 + l < 16 * k4`
+            // inside `group` (caller).
+            unsafe {
+                let v = src.add(l * k + 4 * i).cast::<u32>().read_unaligned();
+                *dst.add(i * 16 + l) = v ^ 0x8080_8080;
             }
         }
     }
+}
+
+/// The 16 x 16 transpose of 4-byte values: vector `c` of the result holds value `c` of
+/// each of `v`. Unpacks of pairs and of fours within 128-bit lanes, then two rounds of
+/// lane shuffles.
+#[cfg(feature = "std")]
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transpose_16x16(v: [__m512i; 16]) -> [__m512i; 16] {
+    // t: per lane, [a0 b0 a1 b1] and [a2 b2 a3 b3] for the pairs of rows.
+    let t: [__m512i; 16] = core::array::from_fn(|i| {
+        let (a, b) = (v[i / 2 * 2], v[i / 2 * 2 + 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_epi32(a, b)
+        } else {
+            _mm512_unpackhi_epi32(a, b)
+        }
+    });
+    // u[4i + m]: per lane L, value 4L + m of rows 4i..4i + 4.
+    let u: [__m512i; 16] = core::array::from_fn(|j| {
+        let (i, m) = (j / 4, j % 4);
+        let (a, b) = (t[4 * i + m / 2], t[4 * i + 2 + m / 2]);
+        if m % 2 == 0 {
+            _mm512_unpacklo_epi64(a, b)
+        } else {
+            _mm512_unpackhi_epi64(a, b)
+        }
+    });
+    let mut out = [_mm512_setzero_si512(); 16];
+    for m in 0..4 {
+        let p0 = _mm512_shuffle_i32x4::<0b10_00_10_00>(u[m], u[4 + m]);
+        let p1 = _mm512_shuffle_i32x4::<0b11_01_11_01>(u[m], u[4 + m]);
+        let q0 = _mm512_shuffle_i32x4::<0b10_00_10_00>(u[8 + m], u[12 + m]);
+        let q1 = _mm512_shuffle_i32x4::<0b11_01_11_01>(u[8 + m], u[12 + m]);
+        out[m] = _mm512_shuffle_i32x4::<0b10_00_10_00>(p0, q0);
+        out[8 + m] = _mm512_shuffle_i32x4::<0b11_01_11_01>(p0, q0);
+        out[4 + m] = _mm512_shuffle_i32x4::<0b10_00_10_00>(p1, q1);
+        out[12 + m] = _mm512_shuffle_i32x4::<0b11_01_11_01>(p1, q1);
+    }
+    out
 }
 
 /// A view of [`Packed`] for [`x86_64avx512_linear_packed`].
