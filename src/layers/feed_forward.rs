@@ -55,6 +55,7 @@ pub(crate) fn feed_forward(
     #[cfg(all(feature = "std", feature = "int8"))]
     if matches!(ffn.w1, Matrix::I8(_))
         && rows > rows_block
+        && k::quant::packed_rows_i8()
         && wide_i8(config, ffn, input, rows_block, out, act)
     {
         return;
@@ -112,10 +113,11 @@ pub(crate) fn feed_forward(
     }
 }
 
-/// Hosts with `std`, int8 weights: the network over `FFN_SHARE x rows_block` rows at a
-/// time with whole hidden rows, in a buffer of this thread's own (`[rows, F]`: larger
+/// Hosts with `std`, int8 weights on a kernel with its own pass over several rows
+/// (`quant::packed_rows_i8`: AVX-512 VNNI): the network over `FFN_SHARE x rows_block` rows
+/// at a time with whole hidden rows, in a buffer of this thread's own (`[rows, F]`: larger
 /// than the scratch's `[R, F]`), so that each weight is read once per that many rows and
-/// the int8 kernels get taller blocks of rows. Each row's result is the same: an int8
+/// the kernel gets taller blocks of rows. Each row's result is the same: an int8
 /// product quantizes and sums each row on its own. `false` (nothing done) where the
 /// buffer is in use.
 #[cfg(all(feature = "std", feature = "int8"))]

@@ -135,6 +135,18 @@ pub const fn activation_scales(rows: usize) -> usize {
     }
 }
 
+/// Hosts with `std`: whether the active int8 kernel has its own pass over several input
+/// rows ([`crate::frame::i8::I8Dot::linear_rows`] on x86_64 AVX-512 VNNI; `false`
+/// elsewhere), so that a caller gains from handing it more rows at once than
+/// [`I8_ROW_BLOCK`].
+#[cfg(feature = "std")]
+pub fn packed_rows_i8() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return crate::arch::x86_64::i8::packed_rows_i8();
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
 /// Quantizes `x` into `q` (same length) with one symmetric scale, which it returns:
 /// `scale = max|x| / 127`, `q[i] = round(x[i] / scale)` (ties away from zero), so
 /// `q[i]` lies in `-127..=127`. An all-zero row has scale 0 and all `q` 0.

@@ -426,6 +426,17 @@ impl I8Dot for Avx512I8 {
     }
 }
 
+/// Hosts with `std`: whether the int8 products run [`Avx512I8`]'s own pass over several
+/// input rows (the active kernel is AVX-512's and this CPU has VNNI), which gains from
+/// more rows at once than the engine's buffer of activation rows holds (the engine's
+/// feed-forward network then takes 32 rows at a time).
+#[cfg(feature = "std")]
+pub fn packed_rows_i8() -> bool {
+    use crate::dispatch::{active_kernel_for, Dtype, Kernel};
+    matches!(active_kernel_for(Dtype::I8), Kernel::Avx512)
+        && Avx512I8::detect().is_some_and(|k| k.vnni)
+}
+
 /// Fewest input rows [`Avx512I8`]'s [`I8Dot::linear_rows`] takes (fewer fill only part
 /// of its lanes).
 #[cfg(feature = "std")]
