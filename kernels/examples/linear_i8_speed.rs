@@ -7,8 +7,7 @@
 //! - `packed`: the kernel's whole layer (`frame::i8::linear_i8`: on AVX-512 VNNI its own
 //!   pass over packed rows, `I8Dot::linear_rows`).
 //!
-//! Then the same with the AVX2 kernel (`vpmaddubsw`, which has no pass of its own: the two
-//! columns run the same code).
+//! (The AVX2 kernel has no pass of its own: its two ways would run the same code.)
 //!
 //! Against this core's `vpdpbusd` peak (a loop of independent 512-bit `vpdpbusd`, 64
 //! multiply-adds each, best of many runs), in GOPS (2 operations per multiply-add). Weights
@@ -18,7 +17,7 @@
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use picoformer_kernels::arch::x86_64::i8::{Avx2I8, Avx512I8};
+    use picoformer_kernels::arch::x86_64::i8::Avx512I8;
     use picoformer_kernels::frame::i8::{linear_i8, linear_i8_by_row_blocks, I8Dot};
     use picoformer_kernels::quant::{activation_scales, activation_values, Activations, I8Matrix};
     use std::arch::x86_64::*;
@@ -153,10 +152,6 @@ mod x86 {
             .fold(0.0, f64::max);
         println!("vpdpbusd peak {peak:.1} GOPS (one core)");
         shapes(kern, peak);
-        if let Some(avx2) = Avx2I8::detect() {
-            println!("AVX2 kernel (vpmaddubsw), % of the vpdpbusd peak above");
-            shapes(avx2, peak);
-        }
     }
 }
 
