@@ -1552,6 +1552,28 @@ unsafe fn x86_64avx512_dot_f32_4xr_ahead<const ROWS: usize>(
     core::array::from_fn(|r| sum512_x4(acc[r]))
 }
 
+/// Columns `16 c..16 c + 16` of 16 rows of `d` (`x`), in order: their 16 x 16 block
+/// transposed (16 loads and 64 shuffles, where 16 gathers load its 256 values one at a
+/// time).
+///
+/// # Safety
+/// AVX-512F; `x` holds 16 rows of `d` and `16 c + 16 <= d`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn columns_16x16(x: &[f32], d: usize, c: usize) -> [__m512; 16] {
+    let mut block = [_mm512_setzero_si512(); 16];
+    for (r, v) in block.iter_mut().enumerate() {
+        // SAFETY: `r d + 16 c + 16 <= 16 d <= x.len()` (the caller's contract).
+        *v = unsafe { _mm512_loadu_si512(x.as_ptr().add(r * d + 16 * c).cast()) };
+    }
+    let t = crate::arch::x86_64::i8::transpose_16x16(block);
+    let mut out = [_mm512_setzero_ps(); 16];
+    for (o, v) in out.iter_mut().zip(t) {
+        *o = _mm512_castsi512_ps(v);
+    }
+    out
+}
+
 /// Whether blocks of `lanes` rows of `d` can go to a lane-per-row LayerNorm: a row to
 /// norm, `gamma` and `beta` as long as it, and row offsets that fit the gathers' i32.
 fn lanes_fit(d: usize, lanes: usize, gamma: &[f32], beta: Option<&[f32]>) -> bool {
@@ -1661,6 +1683,10 @@ unsafe fn x86_64avx512_layer_norm_16(
     // Column `i` of the 16 rows.
     // SAFETY: row `r < 16` of `d` is inside `x` for `i < d` (the caller's contract).
     let column = |i: usize| unsafe { _mm512_i32gather_ps::<4>(rows, x.as_ptr().add(i).cast()) };
+    // Columns `16 c..16 c + 16` of the 16 rows, in order.
+    // SAFETY: `16 c + 16 <= d` wherever it is called (c < d / 16), inside every row.
+    let columns = |c: usize| unsafe { columns_16x16(x, d, c) };
+    let chunks = d / 16;
     // `scalar::sum_compensated`'s step: sum + v, and the lost part by the larger operand.
     let step = |(sum, compensation): (__m512, __m512), v: __m512| {
         let t = _mm512_add_ps(sum, v);
@@ -1672,13 +1698,31 @@ unsafe fn x86_64avx512_layer_norm_16(
     };
     let zero = _mm512_setzero_ps();
     let inv_n = _mm512_set1_ps(1.0 / d as f32);
-    let (sum, compensation) = (0..d).fold((zero, zero), |acc, i| step(acc, column(i)));
-    let mean = _mm512_mul_ps(_mm512_add_ps(sum, compensation), inv_n);
-    let (sum, compensation) = (0..d).fold((zero, zero), |acc, i| {
-        let centred = _mm512_sub_ps(column(i), mean);
-        step(acc, _mm512_mul_ps(centred, centred))
-    });
-    let var = _mm512_mul_ps(_mm512_add_ps(sum, compensation), inv_n);
+    // Every column in order: whole blocks of 16, then the rest one at a time.
+    let mut acc = (zero, zero);
+    for c in 0..chunks {
+        for v in columns(c) {
+            acc = step(acc, v);
+        }
+    }
+    for i in chunks * 16..d {
+        acc = step(acc, column(i));
+    }
+    let mean = _mm512_mul_ps(_mm512_add_ps(acc.0, acc.1), inv_n);
+    let squared = |v: __m512| {
+        let centred = _mm512_sub_ps(v, mean);
+        _mm512_mul_ps(centred, centred)
+    };
+    let mut acc = (zero, zero);
+    for c in 0..chunks {
+        for v in columns(c) {
+            acc = step(acc, squared(v));
+        }
+    }
+    for i in chunks * 16..d {
+        acc = step(acc, squared(column(i)));
+    }
+    let var = _mm512_mul_ps(_mm512_add_ps(acc.0, acc.1), inv_n);
     let inv_std = _mm512_div_ps(
         _mm512_set1_ps(1.0),
         _mm512_sqrt_ps(_mm512_add_ps(var, _mm512_set1_ps(eps))),

@@ -650,10 +650,9 @@ unsafe fn x86_64avx512_pack16(rows: &[i8], k: usize, k4: usize, group: &mut [u32
 /// The 16 x 16 transpose of 4-byte values: vector `c` of the result holds value `c` of
 /// each of `v`. Unpacks of pairs and of fours within 128-bit lanes, then two rounds of
 /// lane shuffles.
-#[cfg(feature = "std")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-fn transpose_16x16(v: [__m512i; 16]) -> [__m512i; 16] {
+pub(crate) fn transpose_16x16(v: [__m512i; 16]) -> [__m512i; 16] {
     // t: per lane, [a0 b0 a1 b1] and [a2 b2 a3 b3] for the pairs of rows.
     let t: [__m512i; 16] = core::array::from_fn(|i| {
         let (a, b) = (v[i / 2 * 2], v[i / 2 * 2 + 1]);
